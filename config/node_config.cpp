@@ -1,0 +1,416 @@
+#include "config/node_config.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <nlohmann/json.hpp>
+#include <system_error>
+#include <vector>
+
+#include "config/reference.hpp"
+#include "config/strict_json.hpp"
+
+namespace relay::config {
+namespace {
+
+namespace fs = std::filesystem;
+using detail::ErrorSink;
+using detail::ObjectReader;
+using json = nlohmann::json;
+
+constexpr std::array<std::pair<LogLevel, std::string_view>, 6> kLogLevels{{
+    {LogLevel::trace, "trace"},
+    {LogLevel::debug, "debug"},
+    {LogLevel::info, "info"},
+    {LogLevel::warn, "warn"},
+    {LogLevel::error, "error"},
+    {LogLevel::off, "off"},
+}};
+
+constexpr std::string_view kNameExpected =
+    "a DNS-like name: 1 to 64 characters from a-z 0-9 . -, starting and ending with a letter "
+    "or digit, no \"..\"";
+constexpr std::string_view kRegionExpected = "an ISO 3166-2:JP prefecture code such as \"JP-13\"";
+constexpr std::string_view kUrlExpected =
+    "an http:// or https:// URL with a host, without a trailing slash, query or fragment";
+constexpr std::string_view kAddressExpected = "an IPv4 or IPv6 address literal";
+constexpr std::string_view kPathExpected = "a non-empty path";
+constexpr std::string_view kFromExpected = "an email address such as \"relay@example.jp\"";
+constexpr std::string_view kVersionExpected =
+    "a version label: 1 to 64 characters from A-Z a-z 0-9 . _ -";
+
+bool is_lower_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+// DNS-like, so it can serve as a checkpoint origin and a federation identifier as is.
+bool valid_node_name(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  if (!is_lower_alnum(s.front()) || !is_lower_alnum(s.back())) return false;
+  if (s.find("..") != std::string_view::npos) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return is_lower_alnum(c) || c == '.' || c == '-'; });
+}
+
+bool valid_public_url(std::string_view s) {
+  std::string_view rest;
+  if (s.starts_with("http://")) {
+    rest = s.substr(7);
+  } else if (s.starts_with("https://")) {
+    rest = s.substr(8);
+  } else {
+    return false;
+  }
+  if (rest.empty() || rest.front() == '/' || s.back() == '/') return false;
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u == 0x7f || c == '?' || c == '#';
+  });
+}
+
+// The listener binds to a literal address; a host name would fail only at start-up.
+bool valid_ip_literal(const std::string& s) {
+  std::array<unsigned char, 16> buf{};
+  return inet_pton(AF_INET, s.c_str(), buf.data()) == 1 ||
+         inet_pton(AF_INET6, s.c_str(), buf.data()) == 1;
+}
+
+bool valid_path_text(std::string_view s) {
+  return !s.empty() && !detail::has_control_chars(s);
+}
+
+// A bare address; it goes into a mail header, so no spaces or control characters.
+bool valid_mail_from(std::string_view s) {
+  if (s.empty() || s.size() > 254) return false;
+  const auto at = s.find('@');
+  if (at == 0 || at == std::string_view::npos || at + 1 == s.size()) return false;
+  if (s.find('@', at + 1) != std::string_view::npos) return false;
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u == 0x7f || c == '<' || c == '>' || c == ',' || c == ';';
+  });
+}
+
+bool valid_version_label(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+// "." against "/etc/relay" is "/etc/relay", not "/etc/relay/.".
+fs::path resolve(const fs::path& base, const fs::path& p) {
+  fs::path out = (p.is_absolute() ? p : base / p).lexically_normal();
+  if (!out.has_filename() && out != out.root_path()) out = out.parent_path();
+  return out;
+}
+
+template <typename T>
+void read_int(ObjectReader& r, std::string_view key, T& out, std::int64_t min, std::int64_t max) {
+  if (auto v = r.integer(key, min, max)) out = static_cast<T>(*v);
+}
+
+template <typename Rep, typename Period>
+void read_duration(ObjectReader& r, std::string_view key, std::chrono::duration<Rep, Period>& out,
+                   std::int64_t min, std::int64_t max) {
+  if (auto v = r.integer(key, min, max)) out = std::chrono::duration<Rep, Period>(*v);
+}
+
+std::optional<fs::path> read_path(ObjectReader& r, std::string_view key) {
+  auto s = r.string(key, false, kPathExpected);
+  if (!s) return std::nullopt;
+  if (!valid_path_text(*s)) {
+    r.invalid(key, kPathExpected);
+    return std::nullopt;
+  }
+  return fs::path(*s);
+}
+
+constexpr std::int64_t kSecondsPerDay = 86400;
+constexpr std::int64_t kMsPerDay = kSecondsPerDay * 1000;
+
+void read_node(ObjectReader r, NodeConfig& cfg) {
+  if (auto s = r.string("name", true, kNameExpected)) {
+    if (valid_node_name(*s)) {
+      cfg.node.name = *s;
+    } else {
+      r.invalid("name", kNameExpected);
+    }
+  }
+  // Checked against the reference data once reference_dir is known.
+  if (auto s = r.string("region", true, kRegionExpected)) {
+    if (s->empty()) {
+      r.invalid("region", kRegionExpected);
+    } else {
+      cfg.node.region = *s;
+    }
+  }
+  if (auto s = r.string("public_url", false, kUrlExpected)) {
+    if (valid_public_url(*s)) {
+      cfg.node.public_url = *s;
+    } else {
+      r.invalid("public_url", kUrlExpected);
+    }
+  }
+  r.finish();
+}
+
+void read_listen(ObjectReader r, NodeConfig& cfg) {
+  if (auto s = r.string("address", false, kAddressExpected)) {
+    if (valid_ip_literal(*s)) {
+      cfg.listen.address = *s;
+    } else {
+      r.invalid("address", kAddressExpected);
+    }
+  }
+  read_int(r, "port", cfg.listen.port, 0, 65535);
+  r.finish();
+}
+
+void read_http(ObjectReader r, NodeConfig& cfg) {
+  read_int(r, "max_body_bytes", cfg.http.max_body_bytes, 1, std::int64_t{1} << 30);
+  read_int(r, "max_header_bytes", cfg.http.max_header_bytes, 1024, std::int64_t{1} << 20);
+  read_duration(r, "read_timeout_ms", cfg.http.read_timeout_ms, 1, 3600 * 1000);
+  read_duration(r, "idle_timeout_ms", cfg.http.idle_timeout_ms, 1, kMsPerDay);
+  read_int(r, "threads", cfg.http.threads, 1, 64);
+  r.finish();
+}
+
+void read_mail(ObjectReader r, NodeConfig& cfg) {
+  constexpr std::string_view kMailerExpected = "\"spool\"";
+  if (auto s = r.string("mailer", false, kMailerExpected)) {
+    if (*s == "spool") {
+      cfg.mail.mailer = Mailer::spool;
+    } else if (*s == "smtp") {
+      r.report("mailer", "\"smtp\" is not supported yet (expected \"spool\")");
+    } else {
+      r.invalid("mailer", kMailerExpected);
+    }
+  }
+  if (auto p = read_path(r, "spool_dir")) cfg.mail.spool_dir = *p;
+  if (auto s = r.string("from", false, kFromExpected)) {
+    if (valid_mail_from(*s)) {
+      cfg.mail.from = *s;
+    } else {
+      r.invalid("from", kFromExpected);
+    }
+  }
+  r.finish();
+}
+
+void read_federation(ObjectReader r, NodeConfig& cfg) {
+  auto& f = cfg.federation;
+  read_duration(r, "timestamp_window_s", f.timestamp_window_s, 1, kSecondsPerDay);
+  read_duration(r, "retry_initial_ms", f.retry_initial_ms, 1, 3600 * 1000);
+  read_duration(r, "retry_max_ms", f.retry_max_ms, 1, kMsPerDay);
+  read_duration(r, "witness_interval_s", f.witness_interval_s, 1, kSecondsPerDay);
+  read_duration(r, "key_grace_period_s", f.key_grace_period_s, 0, 365 * kSecondsPerDay);
+  read_duration(r, "request_timeout_ms", f.request_timeout_ms, 1, 600 * 1000);
+  if (f.retry_max_ms < f.retry_initial_ms) {
+    r.report("retry_max_ms", "must be at least retry_initial_ms (" +
+                                 std::to_string(f.retry_initial_ms.count()) + "), got " +
+                                 std::to_string(f.retry_max_ms.count()));
+  }
+  r.finish();
+}
+
+void read_candidates(ObjectReader r, NodeConfig& cfg) {
+  auto& c = cfg.candidates;
+  read_duration(r, "handoff_expiry_days", c.handoff_expiry_days, 1, 3650);
+  read_duration(r, "erasure_confirm_timeout_s", c.erasure_confirm_timeout_s, 1,
+                365 * kSecondsPerDay);
+  read_duration(r, "verification_expiry_hours", c.verification_expiry_hours, 1, 365 * 24);
+  r.finish();
+}
+
+void read_log(ObjectReader r, NodeConfig& cfg) {
+  constexpr std::string_view kLevelExpected =
+      "one of \"trace\", \"debug\", \"info\", \"warn\", \"error\", \"off\"";
+  if (auto s = r.string("level", false, kLevelExpected)) {
+    auto it = std::find_if(kLogLevels.begin(), kLogLevels.end(),
+                           [&](const auto& entry) { return entry.second == *s; });
+    if (it != kLogLevels.end()) {
+      cfg.log.level = it->first;
+    } else {
+      r.invalid("level", kLevelExpected);
+    }
+  }
+  // null is accepted as "no file" (stderr), like leaving the key out.
+  if (const json* v = r.get("file"); v != nullptr && !v->is_null()) {
+    if (v->is_string() && valid_path_text(v->get_ref<const std::string&>())) {
+      cfg.log.file = fs::path(v->get<std::string>());
+    } else {
+      r.invalid("file", "a file path, or null for stderr");
+    }
+  }
+  r.finish();
+}
+
+void check_region(const NodeConfig& cfg, bool reference_dir_in_file, ErrorSink& sink,
+                  std::vector<ConfigError>& reference_errors) {
+  std::error_code ec;
+  if (!fs::is_directory(cfg.reference_dir, ec)) {
+    sink.add("reference_dir", "expected a directory holding the reference data, but " +
+                                  cfg.reference_dir.string() + " is not one" +
+                                  (reference_dir_in_file ? "" : " (the built-in default)"));
+    return;
+  }
+  auto reference = load_reference(cfg.reference_dir);
+  if (!reference) {
+    sink.add("reference_dir", "the reference data in " + cfg.reference_dir.string() +
+                                  " has errors (listed with it)");
+    reference_errors = reference.errors();
+    return;
+  }
+  if (cfg.node.region.empty()) return;  // missing or mistyped: already reported
+  if (reference.value().find_prefecture(cfg.node.region) == nullptr) {
+    sink.add("node.region", "expected " + std::string(kRegionExpected) + " listed in " +
+                                (cfg.reference_dir / "prefectures.json").string() + ", got " +
+                                detail::describe(json(cfg.node.region)));
+  }
+}
+
+}  // namespace
+
+fs::path default_reference_dir() {
+  return fs::path(RELAY_REFERENCE_DIR);
+}
+
+std::string_view to_string(Mailer mailer) {
+  switch (mailer) {
+    case Mailer::spool:
+      return "spool";
+  }
+  return "spool";
+}
+
+std::string_view to_string(LogLevel level) {
+  for (const auto& [value, name] : kLogLevels) {
+    if (value == level) return name;
+  }
+  return "info";
+}
+
+LoadResult<NodeConfig> load_node_config(const fs::path& path) {
+  ErrorSink sink("config", path);
+  auto text = detail::read_text(sink);
+  if (!text) {
+    std::vector<ConfigError> errors;
+    sink.move_into(errors);
+    return errors;
+  }
+  return parse_node_config(*text, path);
+}
+
+LoadResult<NodeConfig> parse_node_config(std::string_view text, const fs::path& path) {
+  ErrorSink sink("config", path);
+  std::vector<ConfigError> errors;
+  auto doc = detail::parse_strict(text, sink);
+  if (!doc) {
+    sink.move_into(errors);
+    return errors;
+  }
+
+  NodeConfig cfg;
+  ObjectReader root(&*doc, "", sink);
+  if (!root.present()) {
+    sink.move_into(errors);
+    return errors;
+  }
+  read_node(root.object("node"), cfg);
+  read_listen(root.object("listen"), cfg);
+  auto data_dir = read_path(root, "data_dir");
+  {
+    auto r = root.object("credits");
+    read_int(r, "referrals_per_credit", cfg.credits.referrals_per_credit, 1, 1000);
+    r.finish();
+  }
+  read_http(root.object("http"), cfg);
+  {
+    auto r = root.object("storage");
+    read_int(r, "map_size_mb", cfg.storage.map_size_mb, 1, std::int64_t{1} << 24);
+    r.finish();
+  }
+  read_mail(root.object("mail"), cfg);
+  {
+    auto r = root.object("consent");
+    if (auto s = r.string("text_version", false, kVersionExpected)) {
+      if (valid_version_label(*s)) {
+        cfg.consent.text_version = *s;
+      } else {
+        r.invalid("text_version", kVersionExpected);
+      }
+    }
+    r.finish();
+  }
+  read_federation(root.object("federation"), cfg);
+  read_candidates(root.object("candidates"), cfg);
+  read_log(root.object("log"), cfg);
+  auto reference_dir = read_path(root, "reference_dir");
+  root.finish();
+
+  // Relative paths are relative to the file, not to wherever the daemon was started.
+  std::error_code ec;
+  fs::path base = fs::absolute(path, ec).lexically_normal().parent_path();
+  if (ec) base = path.parent_path();
+  cfg.data_dir = resolve(base, data_dir.value_or(cfg.data_dir));
+  cfg.mail.spool_dir = resolve(base, cfg.mail.spool_dir);
+  if (cfg.log.file) cfg.log.file = resolve(base, *cfg.log.file);
+  cfg.reference_dir = resolve(base, reference_dir.value_or(default_reference_dir()));
+  if (cfg.mail.from.empty() && !cfg.node.name.empty()) cfg.mail.from = "relay@" + cfg.node.name;
+
+  std::vector<ConfigError> reference_errors;
+  check_region(cfg, reference_dir.has_value(), sink, reference_errors);
+
+  sink.move_into(errors);
+  std::move(reference_errors.begin(), reference_errors.end(), std::back_inserter(errors));
+  if (!errors.empty()) return errors;
+  return cfg;
+}
+
+NodeConfig default_config() {
+  return NodeConfig{};
+}
+
+std::string to_json_text(const NodeConfig& c) {
+  using ojson = nlohmann::ordered_json;
+  ojson j = ojson::object();
+  j["node"]["name"] = c.node.name;
+  j["node"]["region"] = c.node.region;
+  j["node"]["public_url"] = c.node.public_url;
+  j["listen"]["address"] = c.listen.address;
+  j["listen"]["port"] = c.listen.port;
+  j["data_dir"] = c.data_dir.string();
+  j["credits"]["referrals_per_credit"] = c.credits.referrals_per_credit;
+  j["http"]["max_body_bytes"] = c.http.max_body_bytes;
+  j["http"]["max_header_bytes"] = c.http.max_header_bytes;
+  j["http"]["read_timeout_ms"] = c.http.read_timeout_ms.count();
+  j["http"]["idle_timeout_ms"] = c.http.idle_timeout_ms.count();
+  j["http"]["threads"] = c.http.threads;
+  j["storage"]["map_size_mb"] = c.storage.map_size_mb;
+  j["mail"]["mailer"] = to_string(c.mail.mailer);
+  j["mail"]["spool_dir"] = c.mail.spool_dir.string();
+  // Left out when derived from the name, so that renaming the node keeps them in step.
+  if (!c.mail.from.empty() && c.mail.from != "relay@" + c.node.name) {
+    j["mail"]["from"] = c.mail.from;
+  }
+  j["consent"]["text_version"] = c.consent.text_version;
+  const auto& f = c.federation;
+  j["federation"]["timestamp_window_s"] = f.timestamp_window_s.count();
+  j["federation"]["retry_initial_ms"] = f.retry_initial_ms.count();
+  j["federation"]["retry_max_ms"] = f.retry_max_ms.count();
+  j["federation"]["witness_interval_s"] = f.witness_interval_s.count();
+  j["federation"]["key_grace_period_s"] = f.key_grace_period_s.count();
+  j["federation"]["request_timeout_ms"] = f.request_timeout_ms.count();
+  j["candidates"]["handoff_expiry_days"] = c.candidates.handoff_expiry_days.count();
+  j["candidates"]["erasure_confirm_timeout_s"] = c.candidates.erasure_confirm_timeout_s.count();
+  j["candidates"]["verification_expiry_hours"] = c.candidates.verification_expiry_hours.count();
+  j["log"]["level"] = to_string(c.log.level);
+  if (c.log.file) j["log"]["file"] = c.log.file->string();
+  if (c.reference_dir != default_reference_dir()) j["reference_dir"] = c.reference_dir.string();
+  return j.dump(2, ' ', false, ojson::error_handler_t::replace) + "\n";
+}
+
+}  // namespace relay::config

@@ -1,0 +1,161 @@
+#pragma once
+// The node's configuration: one JSON file (node.json), comments allowed, strict otherwise.
+// Unknown keys, duplicate keys, wrong types and out-of-range values are all errors, reported
+// together, each naming the file and the field path. Every field except node.name and
+// node.region has a default (see config/README.md for the table).
+//
+// Paths: in a loaded NodeConfig every path is absolute (relative ones in the file resolve
+// against the config file's directory). In default_config() they are relative, as they would
+// be written into a new file.
+//
+// All functions are pure apart from reading the config file and the reference files; they
+// may be called from any thread.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/errors.hpp"
+
+namespace relay::config {
+
+// The built-in location of the reference data: RELAY_REFERENCE_DIR, config/reference in the
+// source tree.
+std::filesystem::path default_reference_dir();
+
+enum class Mailer {
+  spool,  // messages are written as files into mail.spool_dir ("smtp" is reserved)
+};
+
+enum class LogLevel { trace, debug, info, warn, error, off };
+
+// "node": who this node is.
+struct NodeSection {
+  std::string name;    // required; DNS-like [a-z0-9.-], 1..64; checkpoint origin, federation id
+  std::string region;  // required; ISO 3166-2:JP code present in the reference data, "JP-13"
+  std::string public_url = "http://127.0.0.1:8080";  // http(s)://..., no trailing slash
+
+  bool operator==(const NodeSection&) const = default;
+};
+
+// "listen": where the HTTP server binds.
+struct ListenSection {
+  std::string address = "127.0.0.1";  // an IPv4 or IPv6 literal
+  std::uint16_t port = 8080;          // 0 = ephemeral (tests)
+
+  bool operator==(const ListenSection&) const = default;
+};
+
+// "credits": the relay rule.
+struct CreditsSection {
+  std::uint32_t referrals_per_credit = 10;  // verified distinct referrals per credit, 1..1000
+
+  bool operator==(const CreditsSection&) const = default;
+};
+
+// "http": server limits.
+struct HttpSection {
+  std::size_t max_body_bytes = 65536;
+  std::size_t max_header_bytes = 8192;
+  std::chrono::milliseconds read_timeout_ms{10000};
+  std::chrono::milliseconds idle_timeout_ms{30000};
+  unsigned threads = 4;  // 1..64
+
+  bool operator==(const HttpSection&) const = default;
+};
+
+// "storage": LMDB.
+struct StorageSection {
+  std::uint64_t map_size_mb = 1024;  // LMDB map size in MiB, at least 1
+
+  bool operator==(const StorageSection&) const = default;
+};
+
+// "mail": how messages to candidates leave the node.
+struct MailSection {
+  Mailer mailer = Mailer::spool;
+  std::filesystem::path spool_dir = "mail";
+  std::string from;  // empty in default_config() = "relay@<node.name>"; always set after load
+
+  bool operator==(const MailSection&) const = default;
+};
+
+// "consent": the consent text shown to candidates.
+struct ConsentSection {
+  std::string text_version = "2026-11-01";  // recorded with every consent
+
+  bool operator==(const ConsentSection&) const = default;
+};
+
+// "federation": talking to peer nodes.
+struct FederationSection {
+  std::chrono::seconds timestamp_window_s{300};     // accepted clock skew of a signed envelope
+  std::chrono::milliseconds retry_initial_ms{500};  // outbox backoff, first delay
+  std::chrono::milliseconds retry_max_ms{60000};    // outbox backoff cap, >= retry_initial_ms
+  std::chrono::seconds witness_interval_s{30};      // how often peers' checkpoints are cosigned
+  std::chrono::seconds key_grace_period_s{86400};   // old key still accepted after a rotation
+  std::chrono::milliseconds request_timeout_ms{5000};
+
+  bool operator==(const FederationSection&) const = default;
+};
+
+// "candidates": time limits on candidate flows.
+struct CandidatesSection {
+  std::chrono::days handoff_expiry_days{90};  // a peer must delete a handed-off profile after
+  std::chrono::seconds erasure_confirm_timeout_s{86400};  // wait for a peer's erasure receipt
+  std::chrono::hours verification_expiry_hours{72};       // a registration link stays valid
+
+  bool operator==(const CandidatesSection&) const = default;
+};
+
+// "log".
+struct LogSection {
+  LogLevel level = LogLevel::info;
+  std::optional<std::filesystem::path> file;  // none = stderr
+
+  bool operator==(const LogSection&) const = default;
+};
+
+// The whole file. Member names are the JSON keys.
+struct NodeConfig {
+  NodeSection node;
+  ListenSection listen;
+  std::filesystem::path data_dir = ".";  // "." = the config file's directory
+  CreditsSection credits;
+  HttpSection http;
+  StorageSection storage;
+  MailSection mail;
+  ConsentSection consent;
+  FederationSection federation;
+  CandidatesSection candidates;
+  LogSection log;
+  std::filesystem::path reference_dir = default_reference_dir();
+
+  bool operator==(const NodeConfig&) const = default;
+};
+
+// Reads and validates the config file at path. Validating node.region also loads the
+// reference data (from reference_dir); its errors, if any, are returned too.
+LoadResult<NodeConfig> load_node_config(const std::filesystem::path& path);
+
+// As load_node_config, for text already in memory; path is used in messages and to resolve
+// relative paths (it need not exist). Lets `relay-node init` check what it will write.
+LoadResult<NodeConfig> parse_node_config(std::string_view text, const std::filesystem::path& path);
+
+// All defaults; node.name and node.region are empty (required: the caller fills them in).
+NodeConfig default_config();
+
+// The config as a pretty-printed JSON document (keys in file order, trailing newline), as
+// `relay-node init` writes it. Omitted: mail.from when it is empty or "relay@<node.name>",
+// log.file when none, reference_dir when it is default_reference_dir(). Loading the text
+// back (from a file in the same directory) gives an equal config.
+std::string to_json_text(const NodeConfig& config);
+
+// "spool"; "trace" ... "off".
+std::string_view to_string(Mailer mailer);
+std::string_view to_string(LogLevel level);
+
+}  // namespace relay::config

@@ -1,0 +1,78 @@
+#include "crypto/bytes.hpp"
+
+#include <sodium.h>
+
+#include "crypto/random.hpp"
+
+namespace relay::crypto {
+
+// All codecs are libsodium's constant-time ones: hex and base64url also carry secrets
+// (capability tokens, API keys), so decoding must not branch on their characters.
+
+namespace {
+
+std::string encode_base64(ByteView data, int variant) {
+  ensure_initialised();
+  std::string out(sodium_base64_encoded_len(data.size(), variant), '\0');
+  sodium_bin2base64(out.data(), out.size(), data.data(), data.size(), variant);
+  out.pop_back();  // sodium_base64_encoded_len counts the terminating NUL
+  return out;
+}
+
+std::optional<Bytes> decode_base64(std::string_view text, int variant) {
+  ensure_initialised();
+  // One spare byte keeps the buffer non-empty, so data() is never null.
+  Bytes out(text.size() / 4 * 3 + 3);
+  std::size_t out_len = 0;
+  // ignore = nullptr: no whitespace allowed. b64_end = nullptr: the whole text must be
+  // consumed. libsodium also refuses wrong padding and non-zero trailing bits.
+  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &out_len,
+                        nullptr, variant) != 0) {
+    return std::nullopt;
+  }
+  out.resize(out_len);
+  return out;
+}
+
+}  // namespace
+
+std::string to_hex(ByteView data) {
+  ensure_initialised();
+  std::string out(data.size() * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), data.data(), data.size());
+  out.pop_back();  // the terminating NUL
+  return out;
+}
+
+std::optional<Bytes> from_hex(std::string_view text) {
+  ensure_initialised();
+  if (text.size() % 2 != 0) return std::nullopt;
+  Bytes out(text.size() / 2 + 1);
+  std::size_t out_len = 0;
+  // hex_end = nullptr makes a stray character an error instead of a stopping point.
+  if (sodium_hex2bin(out.data(), out.size(), text.data(), text.size(), nullptr, &out_len,
+                     nullptr) != 0 ||
+      out_len != text.size() / 2) {
+    return std::nullopt;
+  }
+  out.resize(out_len);
+  return out;
+}
+
+std::string to_base64(ByteView data) {
+  return encode_base64(data, sodium_base64_VARIANT_ORIGINAL);
+}
+
+std::optional<Bytes> from_base64(std::string_view text) {
+  return decode_base64(text, sodium_base64_VARIANT_ORIGINAL);
+}
+
+std::string to_base64url(ByteView data) {
+  return encode_base64(data, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+std::optional<Bytes> from_base64url(std::string_view text) {
+  return decode_base64(text, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+}  // namespace relay::crypto

@@ -1,0 +1,34 @@
+#pragma once
+// Byte strings and their text encodings (hex, base64) used across the wire formats.
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace relay::crypto {
+
+using Bytes = std::vector<std::uint8_t>;
+using ByteView = std::span<const std::uint8_t>;
+
+// Views a string's bytes without copying.
+inline ByteView as_bytes(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+inline std::string to_string(ByteView b) { return {b.begin(), b.end()}; }
+
+// Lower-case hex. from_hex accepts either case; nullopt on odd length or a non-hex digit.
+std::string to_hex(ByteView data);
+std::optional<Bytes> from_hex(std::string_view text);
+
+// RFC 4648 base64 with padding (the signed-note and checkpoint encoding). from_base64 is
+// strict: no whitespace, correct padding, no non-zero trailing bits; nullopt otherwise.
+std::string to_base64(ByteView data);
+std::optional<Bytes> from_base64(std::string_view text);
+
+// RFC 4648 section 5 base64url without padding (tokens in URLs).
+std::string to_base64url(ByteView data);
+std::optional<Bytes> from_base64url(std::string_view text);
+
+}  // namespace relay::crypto

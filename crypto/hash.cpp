@@ -1,0 +1,133 @@
+#include "crypto/hash.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <new>
+#include <stdexcept>
+
+#include "crypto/random.hpp"
+
+namespace relay::crypto {
+
+static_assert(std::tuple_size_v<Sha256Digest> == SHA256_DIGEST_LENGTH);
+static_assert(crypto_auth_hmacsha256_BYTES == 32);
+static_assert(crypto_generichash_BYTES_MIN <= 32 && 32 <= crypto_generichash_BYTES_MAX);
+
+namespace {
+
+EVP_MD_CTX* as_ctx(void* p) {
+  return static_cast<EVP_MD_CTX*>(p);
+}
+
+void init_sha256(EVP_MD_CTX* ctx) {
+  if (EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("EVP_DigestInit_ex(SHA-256) failed");
+  }
+}
+
+}  // namespace
+
+Sha256Digest sha256(ByteView data) {
+  ensure_initialised();
+  Sha256Digest out{};
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 ||
+      len != out.size()) {
+    throw std::runtime_error("EVP_Digest(SHA-256) failed");
+  }
+  return out;
+}
+
+Sha256::Sha256() : ctx_(nullptr) {
+  ensure_initialised();
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr) throw std::bad_alloc();
+  try {
+    init_sha256(ctx);
+  } catch (...) {
+    EVP_MD_CTX_free(ctx);
+    throw;
+  }
+  ctx_ = ctx;
+}
+
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(as_ctx(ctx_));
+}
+
+Sha256& Sha256::update(ByteView data) {
+  if (EVP_DigestUpdate(as_ctx(ctx_), data.data(), data.size()) != 1) {
+    throw std::runtime_error("EVP_DigestUpdate(SHA-256) failed");
+  }
+  return *this;
+}
+
+Sha256Digest Sha256::finish() {
+  Sha256Digest out{};
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(as_ctx(ctx_), out.data(), &len) != 1 || len != out.size()) {
+    throw std::runtime_error("EVP_DigestFinal_ex(SHA-256) failed");
+  }
+  // Start afresh, so a stray update() after finish() hashes from empty instead of
+  // touching a finalised context.
+  init_sha256(as_ctx(ctx_));
+  return out;
+}
+
+std::array<std::uint8_t, 32> blake2b_keyed(const MacKey& key, ByteView message) {
+  ensure_initialised();
+  std::array<std::uint8_t, 32> out{};
+  if (crypto_generichash(out.data(), out.size(), message.data(), message.size(), key.data(),
+                         key.size()) != 0) {
+    throw std::runtime_error("crypto_generichash failed");
+  }
+  return out;
+}
+
+std::array<std::uint8_t, 32> hmac_sha256(ByteView key, ByteView message) {
+  ensure_initialised();
+  // libsodium's _init form takes a key of any length (hashed first if over 64 bytes),
+  // as RFC 2104 requires; the one-shot crypto_auth_hmacsha256 insists on 32 bytes.
+  static const std::uint8_t empty = 0;
+  const std::uint8_t* key_data = key.empty() ? &empty : key.data();
+  crypto_auth_hmacsha256_state state;
+  std::array<std::uint8_t, 32> out{};
+  crypto_auth_hmacsha256_init(&state, key_data, key.size());
+  crypto_auth_hmacsha256_update(&state, message.data(), message.size());
+  crypto_auth_hmacsha256_final(&state, out.data());
+  sodium_memzero(&state, sizeof state);  // holds the padded key
+  return out;
+}
+
+std::optional<Bytes> hkdf_sha256(ByteView ikm, ByteView salt, ByteView info, std::size_t out_len) {
+  ensure_initialised();
+  // RFC 5869 written out over hmac_sha256. An empty salt is an empty HMAC key, which
+  // HMAC pads to the same block as the RFC's HashLen zero bytes.
+  constexpr std::size_t kHashLen = 32;
+  if (out_len > 255 * kHashLen) return std::nullopt;
+
+  auto prk = hmac_sha256(salt, ikm);  // extract
+  Bytes okm;
+  okm.reserve(out_len);
+  Bytes block;  // T(i-1) || info || i; reserved once so no unwiped copy is left behind
+  block.reserve(kHashLen + info.size() + 1);
+  std::array<std::uint8_t, kHashLen> t{};
+  for (std::size_t i = 1; okm.size() < out_len; ++i) {  // expand
+    block.clear();
+    if (i > 1) block.insert(block.end(), t.begin(), t.end());
+    block.insert(block.end(), info.begin(), info.end());
+    block.push_back(static_cast<std::uint8_t>(i));
+    t = hmac_sha256(prk, block);
+    const std::size_t take = std::min(kHashLen, out_len - okm.size());
+    okm.insert(okm.end(), t.begin(), t.begin() + static_cast<std::ptrdiff_t>(take));
+  }
+  sodium_memzero(prk.data(), prk.size());
+  sodium_memzero(t.data(), t.size());
+  if (!block.empty()) sodium_memzero(block.data(), block.size());
+  return okm;
+}
+
+}  // namespace relay::crypto

@@ -1,0 +1,23 @@
+#pragma once
+// Key material on disk: written atomically (temp file + fsync + rename) with mode 0600,
+// read back with a check that the file is not readable by group or others.
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "crypto/bytes.hpp"
+#include "crypto/secret.hpp"
+
+namespace relay::crypto {
+
+// Throws std::system_error if the file cannot be written.
+void write_secret_file(const std::filesystem::path& path, ByteView data);
+// Non-secret files (public keys, identity documents) with mode 0644, same atomicity.
+void write_public_file(const std::filesystem::path& path, ByteView data);
+
+// Reads a secret file of exactly N bytes. Throws std::runtime_error naming the path if it is
+// missing, the wrong size, or readable by group/others (mode & 077).
+template <std::size_t N>
+Secret<N> read_secret_file(const std::filesystem::path& path);
+
+}  // namespace relay::crypto

@@ -1,0 +1,109 @@
+#pragma once
+// Candidate records, their personal data sealed under per-candidate keys (vault.hpp), their
+// capability tokens, and the mail queued to them.
+//
+// Databases:
+//   candidates            id -> JSON record (status, pseudonym, wrapped key, sealed data,
+//                         consent, spool file ids); no plaintext personal data
+//   candidate_pseudonyms  pseudonym -> id of the live (not erased) record for that person
+//   candidate_tokens      token digest -> {"candidate": id, "kind": "manage"|"verify", ...}
+//   mail_queue            8-byte sequence -> {"candidate": id, "mail": sealed {to,subject,body}}
+// A candidate is identified across referrals by a keyed pseudonym of their normalised email,
+// so the same person referred by many members is one record and counts once per member.
+//
+// Threads: mutating calls inside Writer requests; reads with any txn.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "node/candidates/registration_form.hpp"
+#include "node/identity/key_ring.hpp"
+#include "node/mail/mailer.hpp"
+#include "node/storage/environment.hpp"
+
+namespace relay::node::candidates {
+
+enum class Status { pending, active, erased };
+std::string_view to_string(Status s);
+
+struct CandidateRecord {
+  std::string id;
+  std::string pseudonym;  // hex keyed digest of the normalised email
+  Status status = Status::pending;
+  std::int64_t created_ms = 0;
+  std::int64_t verified_ms = 0;
+  Consent consent;
+  std::string origin = "local";  // "local", or the peer node it came from (federation)
+  nlohmann::json record;  // the whole stored record (wrapped key, sealed data, extras)
+};
+
+struct Opened {
+  PersonalData personal;
+  Profile profile;
+};
+
+struct QueuedMail {
+  std::string seq;  // storage key
+  std::string candidate_id;
+  mail::Mail mail;
+};
+
+class Store {
+ public:
+  Store(storage::Environment& env, const identity::KeyRing& keys);
+
+  std::string pseudonym_of(const std::string& normalised_email) const;
+
+  // Creates a pending record for a new person; returns it.
+  CandidateRecord create(storage::WriteTxn& txn, const Registration& registration,
+                         const std::string& pseudonym);
+  std::optional<CandidateRecord> find(const storage::Txn& txn, const std::string& id) const;
+  std::optional<CandidateRecord> find_by_pseudonym(const storage::Txn& txn,
+                                                   const std::string& pseudonym) const;
+  void save(storage::WriteTxn& txn, const CandidateRecord& record);
+
+  // Decrypts personal data and profile; nullopt once erased.
+  std::optional<Opened> open(const CandidateRecord& record) const;
+  // Re-seals new personal data and profile under the record's key.
+  void reseal(CandidateRecord& record, const Opened& data) const;
+
+  // Capability tokens: returns the token (only its digest is stored).
+  std::string issue_token(storage::WriteTxn& txn, const std::string& candidate_id,
+                          const std::string& kind, const nlohmann::json& extra = nlohmann::json::object());
+  struct TokenInfo {
+    std::string digest;
+    std::string candidate_id;
+    std::string kind;
+    nlohmann::json extra;
+  };
+  std::optional<TokenInfo> lookup_token(const storage::Txn& txn, std::string_view token,
+                                        const std::string& kind) const;
+  void revoke_token(storage::WriteTxn& txn, const std::string& digest);
+
+  // Queues mail to the candidate, sealed under their key; the dispatcher spools it after
+  // the commit. Erasure makes queued mail unreadable and drops it.
+  void queue_mail(storage::WriteTxn& txn, const CandidateRecord& record, const mail::Mail& mail);
+  std::vector<QueuedMail> queued_mail(const storage::Txn& txn, std::size_t limit) const;
+  // Records that queued mail `seq` became spool file `spool_id` (so erasure can remove it).
+  // False if the candidate was erased meanwhile: the caller must discard the spool file.
+  bool mail_spooled(storage::WriteTxn& txn, const std::string& seq, const std::string& candidate_id,
+                    const std::string& spool_id);
+  void drop_mail(storage::WriteTxn& txn, const std::string& seq);
+
+  // Crypto-shreds the candidate: the wrapped key and sealed data are deleted, tokens and
+  // queued mail removed, the pseudonym released. Returns the spool file ids to discard
+  // (after the commit). The record stays as a tombstone (id, pseudonym, status erased).
+  std::vector<std::string> erase(storage::WriteTxn& txn, CandidateRecord& record);
+
+ private:
+  const identity::KeyRing& keys_;
+  storage::Database candidates_;
+  storage::Database pseudonyms_;
+  storage::Database tokens_;
+  storage::Database mail_;
+};
+
+}  // namespace relay::node::candidates

@@ -1,0 +1,74 @@
+#pragma once
+// The registration form a candidate submits behind a relay link: parsing and validation.
+// Errors are keyed by field and carry messages in both languages, so the page can show them
+// next to the field; nothing is stored for an invalid form.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/reference.hpp"
+
+namespace relay::node::candidates {
+
+struct Consent {
+  bool region = false;  // anonymised profile shown to member companies in this region
+  bool peers = false;   // anonymised profile shared with peer regions' nodes
+  bool stats = false;   // included in anonymised, k-anonymous statistics
+  std::string version;  // consent text version shown
+  std::int64_t at_ms = 0;
+
+  nlohmann::json to_json() const;
+  static Consent from_json(const nlohmann::json& j);
+};
+
+// The anonymised profile: what may circulate (no names, no contact data).
+struct Profile {
+  std::string job_category;
+  std::vector<std::string> skills;  // normalised tags
+  std::string prefecture;
+  std::string age_band;
+  std::string experience_band;
+  std::vector<std::string> desired_roles;
+
+  nlohmann::json to_json() const;
+  static Profile from_json(const nlohmann::json& j);
+};
+
+// Personal data: never leaves the vault unencrypted, never in logs or the ledger.
+struct PersonalData {
+  std::string name;
+  std::string email;  // as typed (trimmed)
+  std::string phone;  // optional
+
+  nlohmann::json to_json() const;
+  static PersonalData from_json(const nlohmann::json& j);
+};
+
+struct Registration {
+  PersonalData personal;
+  Profile profile;
+  Consent consent;
+};
+
+struct FieldError {
+  std::string ja;
+  std::string en;
+};
+
+struct FormResult {
+  std::optional<Registration> registration;
+  std::map<std::string, FieldError> errors;  // field -> message
+};
+
+FormResult parse_registration(const std::map<std::string, std::string>& form,
+                              const config::Reference& reference, const std::string& consent_version,
+                              std::int64_t now_ms);
+
+// Trimmed, lower-cased address if it looks like an email address; nullopt otherwise. The
+// pseudonym of a candidate is a keyed hash of this form.
+std::optional<std::string> normalise_email(std::string_view email);
+
+}  // namespace relay::node::candidates

@@ -1,0 +1,52 @@
+#include "node/candidates/vault.hpp"
+
+#include "crypto/aead.hpp"
+#include "crypto/bytes.hpp"
+#include "crypto/secret.hpp"
+
+namespace relay::node::candidates {
+
+crypto::AeadKey new_candidate_key() { return crypto::random_secret<32>(); }
+
+std::string wrap_key(const crypto::AeadKey& data_key, const crypto::AeadKey& candidate_key,
+                     const std::string& candidate_id) {
+  auto ad = "relaynode/candidate-key/" + candidate_id;
+  return crypto::to_base64(crypto::aead_encrypt(
+      data_key, crypto::ByteView(candidate_key.data(), candidate_key.size()), crypto::as_bytes(ad)));
+}
+
+std::optional<crypto::AeadKey> unwrap_key(const crypto::AeadKey& data_key, const std::string& wrapped,
+                                          const std::string& candidate_id) {
+  auto bytes = crypto::from_base64(wrapped);
+  if (!bytes) return std::nullopt;
+  auto ad = "relaynode/candidate-key/" + candidate_id;
+  auto plain = crypto::aead_decrypt(data_key, *bytes, crypto::as_bytes(ad));
+  if (!plain || plain->size() != 32) return std::nullopt;
+  crypto::AeadKey key(std::span<const std::uint8_t, 32>(plain->data(), 32));
+  crypto::secure_zero(plain->data(), plain->size());
+  return key;
+}
+
+std::string seal_json(const crypto::AeadKey& key, const nlohmann::json& value,
+                      const std::string& candidate_id, const std::string& purpose) {
+  auto text = value.dump();
+  auto ad = "relaynode/candidate/" + purpose + "/" + candidate_id;
+  auto sealed = crypto::aead_encrypt(key, crypto::as_bytes(text), crypto::as_bytes(ad));
+  crypto::secure_zero(text.data(), text.size());
+  return crypto::to_base64(sealed);
+}
+
+std::optional<nlohmann::json> open_json(const crypto::AeadKey& key, const std::string& sealed,
+                                        const std::string& candidate_id, const std::string& purpose) {
+  auto bytes = crypto::from_base64(sealed);
+  if (!bytes) return std::nullopt;
+  auto ad = "relaynode/candidate/" + purpose + "/" + candidate_id;
+  auto plain = crypto::aead_decrypt(key, *bytes, crypto::as_bytes(ad));
+  if (!plain) return std::nullopt;
+  auto value = nlohmann::json::parse(plain->begin(), plain->end(), nullptr, false);
+  crypto::secure_zero(plain->data(), plain->size());
+  if (value.is_discarded()) return std::nullopt;
+  return value;
+}
+
+}  // namespace relay::node::candidates

@@ -1,0 +1,141 @@
+#include "node/http/client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cctype>
+
+namespace relay::node::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+std::optional<Url> parse_url(std::string_view text) {
+  constexpr std::string_view scheme = "http://";
+  if (text.substr(0, scheme.size()) != scheme) return std::nullopt;
+  text.remove_prefix(scheme.size());
+  auto slash = text.find('/');
+  auto authority = text.substr(0, slash);
+  Url url;
+  url.scheme = "http";
+  url.target = slash == std::string_view::npos ? "/" : std::string(text.substr(slash));
+  auto colon = authority.rfind(':');
+  if (colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
+    auto port_text = authority.substr(colon + 1);
+    if (port_text.empty() || port_text.size() > 5) return std::nullopt;
+    unsigned port = 0;
+    for (char c : port_text) {
+      if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+      port = port * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (port == 0 || port > 65535) return std::nullopt;
+    url.port = static_cast<std::uint16_t>(port);
+    authority = authority.substr(0, colon);
+  }
+  if (authority.empty()) return std::nullopt;
+  url.host = std::string(authority);
+  return url;
+}
+
+ClientResult http_request(std::string_view method, std::string_view url_text, std::string_view body,
+                          const std::map<std::string, std::string>& headers,
+                          std::chrono::milliseconds timeout) {
+  ClientResult result;
+  auto url = parse_url(url_text);
+  if (!url) {
+    result.error = "bad url";
+    return result;
+  }
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  beast::error_code ec;
+  tcp::resolver resolver(io);
+  auto endpoints = resolver.resolve(url->host, std::to_string(url->port), ec);
+  if (ec) {
+    result.error = "resolve: " + ec.message();
+    return result;
+  }
+  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), url->target, 11};
+  req.set(bhttp::field::host, url->host + ":" + std::to_string(url->port));
+  req.set(bhttp::field::user_agent, "relaynode");
+  for (const auto& [name, value] : headers) req.set(name, value);
+  if (!body.empty() || method == "POST" || method == "PUT") {
+    req.body() = std::string(body);
+    if (req.find(bhttp::field::content_type) == req.end())
+      req.set(bhttp::field::content_type, "application/json");
+  }
+  req.keep_alive(false);
+  req.prepare_payload();
+
+  // Asynchronous operations on a private io_context give a real deadline for each step.
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  beast::flat_buffer buffer;
+  stream.expires_after(timeout);
+  stream.async_connect(endpoints, [&](beast::error_code cec, const tcp::endpoint&) {
+    if (cec) {
+      ec = cec;
+      return;
+    }
+    bhttp::async_write(stream, req, [&](beast::error_code wec, std::size_t) {
+      if (wec) {
+        ec = wec;
+        return;
+      }
+      bhttp::async_read(stream, buffer, parser, [&](beast::error_code rec, std::size_t) { ec = rec; });
+    });
+  });
+  io.run();
+  if (ec) {
+    result.error = ec.message();
+    return result;
+  }
+  ClientResponse response;
+  auto& res = parser.get();
+  response.status = static_cast<int>(res.result_int());
+  response.body = std::move(res.body());
+  for (const auto& field : res) {
+    std::string name(field.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    response.headers[name] = std::string(field.value());
+  }
+  result.response = std::move(response);
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  return result;
+}
+
+std::string send_raw(const std::string& host, std::uint16_t port, std::string_view bytes,
+                     std::chrono::milliseconds timeout) {
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  beast::error_code ec;
+  tcp::resolver resolver(io);
+  auto endpoints = resolver.resolve(host, std::to_string(port), ec);
+  if (ec) return {};
+  std::string received;
+  std::array<char, 4096> chunk{};
+  std::function<void(beast::error_code, std::size_t)> on_read;
+  on_read = [&](beast::error_code rec, std::size_t n) {
+    received.append(chunk.data(), n);
+    if (rec) return;
+    stream.async_read_some(asio::buffer(chunk), on_read);
+  };
+  stream.expires_after(timeout);
+  stream.async_connect(endpoints, [&](beast::error_code cec, const tcp::endpoint&) {
+    if (cec) return;
+    asio::async_write(stream, asio::buffer(bytes.data(), bytes.size()),
+                      [&](beast::error_code wec, std::size_t) {
+                        if (wec) return;
+                        stream.async_read_some(asio::buffer(chunk), on_read);
+                      });
+  });
+  io.run();
+  return received;
+}
+
+}  // namespace relay::node::http

@@ -1,0 +1,138 @@
+#include "node/http/message.hpp"
+
+#include <cctype>
+
+namespace relay::node::http {
+
+std::optional<std::string_view> Request::header(std::string_view name) const {
+  auto it = headers.find(std::string(name));
+  if (it == headers.end()) return std::nullopt;
+  return std::string_view(it->second);
+}
+
+std::optional<std::string_view> Request::bearer_token() const {
+  auto value = header("authorization");
+  if (!value) return std::nullopt;
+  constexpr std::string_view prefix = "Bearer ";
+  if (value->size() <= prefix.size() || value->substr(0, prefix.size()) != prefix)
+    return std::nullopt;
+  auto token = value->substr(prefix.size());
+  for (char c : token)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+      return std::nullopt;
+  return token;
+}
+
+Response error_response(int status, std::string_view code, std::string_view message) {
+  nlohmann::json body = {{"error", {{"code", code}, {"message", message}}}};
+  return json_response(status, body);
+}
+
+Response json_response(int status, const nlohmann::json& body) {
+  Response r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+Response html_response(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = std::move(body);
+  return r;
+}
+
+Response text_response(int status, std::string body, std::string content_type) {
+  Response r;
+  r.status = status;
+  r.content_type = std::move(content_type);
+  r.body = std::move(body);
+  return r;
+}
+
+Response redirect_response(std::string location, int status) {
+  Response r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.headers["Location"] = std::move(location);
+  return r;
+}
+
+namespace {
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
+std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string percent_encode(std::string_view in) {
+  static const char* digits = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : in) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(digits[c >> 4]);
+      out.push_back(digits[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::optional<std::map<std::string, std::string>> parse_form(std::string_view body) {
+  std::map<std::string, std::string> out;
+  while (!body.empty()) {
+    auto amp = body.find('&');
+    auto pair = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    auto key = percent_decode(pair.substr(0, eq), true);
+    auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+    if (!key || !value) return std::nullopt;
+    auto [it, inserted] = out.emplace(*key, *value);
+    if (!inserted) it->second += "\n" + *value;
+  }
+  return out;
+}
+
+bool parse_target(Request& request) {
+  std::string_view target = request.target;
+  auto q = target.find('?');
+  auto path = percent_decode(target.substr(0, q), false);
+  if (!path || path->empty() || path->front() != '/') return false;
+  request.path = std::move(*path);
+  request.query.clear();
+  if (q != std::string_view::npos) {
+    auto form = parse_form(target.substr(q + 1));
+    if (!form) return false;
+    request.query = std::move(*form);
+  }
+  return true;
+}
+
+}  // namespace relay::node::http

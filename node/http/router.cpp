@@ -1,0 +1,52 @@
+#include "node/http/router.hpp"
+
+namespace relay::node::http {
+
+namespace {
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    auto slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    out.emplace_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return out;
+}
+
+bool match(const std::vector<std::string>& pattern, const std::vector<std::string>& path,
+           Params& params) {
+  if (pattern.size() != path.size()) return false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const auto& p = pattern[i];
+    if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+      if (path[i].empty()) return false;
+      params[p.substr(1, p.size() - 2)] = path[i];
+    } else if (p != path[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+void Router::add(std::string method, const std::string& pattern, RouteHandler handler) {
+  routes_.push_back({std::move(method), split_path(pattern), std::move(handler)});
+}
+
+Response Router::handle(const Request& request) const {
+  auto path = split_path(request.path);
+  bool path_known = false;
+  for (const auto& route : routes_) {
+    Params params;
+    if (!match(route.segments, path, params)) continue;
+    path_known = true;
+    if (route.method == request.method)
+      return route.handler(request, params);
+  }
+  if (path_known) return error_response(405, "method_not_allowed", "method not allowed here");
+  return error_response(404, "not_found", "no such resource");
+}
+
+}  // namespace relay::node::http

@@ -1,0 +1,261 @@
+#include "node/http/server.hpp"
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace relay::node::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+struct Server::Impl {
+  ServerOptions options;
+  Handler handler;
+  asio::io_context io;
+  tcp::acceptor acceptor{io};
+  std::atomic<bool> stopping{false};
+  std::atomic<int> in_flight{0};
+  asio::steady_timer drain_timer{io};
+
+  Impl(ServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {}
+
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> session(beast::tcp_stream stream);
+  Response dispatch(bhttp::request<bhttp::string_body>& req, const std::string& remote);
+  void begin_stop();
+  void drain();
+};
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return beast::iequals(a, b);
+}
+
+// Checks the framing headers before any body byte is read (see server.hpp).
+std::optional<std::string> framing_problem(const bhttp::request_parser<bhttp::string_body>& p) {
+  const auto& h = p.get();
+  auto hosts = h.count(bhttp::field::host);
+  if (hosts != 1) return "exactly one Host header is required";
+  auto te = h.count(bhttp::field::transfer_encoding);
+  if (te > 1) return "repeated Transfer-Encoding headers are not accepted";
+  if (te == 1) {
+    if (!iequals(h[bhttp::field::transfer_encoding], "chunked"))
+      return "Transfer-Encoding other than chunked is not accepted";
+    if (h.count(bhttp::field::content_length) > 0)
+      return "Transfer-Encoding and Content-Length together are not accepted";
+  }
+  if (h.count(bhttp::field::content_length) > 1) return "repeated Content-Length headers";
+  return std::nullopt;
+}
+
+bhttp::response<bhttp::string_body> to_beast(const Response& r, unsigned version, bool keep_alive) {
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
+  res.set(bhttp::field::server, "relaynode");
+  res.set(bhttp::field::content_type, r.content_type);
+  res.set("X-Content-Type-Options", "nosniff");
+  for (const auto& [name, value] : r.headers) res.set(name, value);
+  res.body() = r.body;
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace
+
+Response Server::Impl::dispatch(bhttp::request<bhttp::string_body>& req, const std::string& remote) {
+  Request request;
+  request.method = std::string(req.method_string());
+  request.target = std::string(req.target());
+  for (const auto& field : req) {
+    std::string name(field.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    request.headers[name] = std::string(field.value());
+  }
+  request.body = std::move(req.body());
+  request.remote_address = remote;
+  if (!parse_target(request)) return error_response(400, "bad_target", "malformed request target");
+  try {
+    return handler(request);
+  } catch (const std::exception& e) {
+    // Never echo the exception text: it could carry request data.
+    spdlog::error("handler failed for {} {}: internal error", request.method, request.path);
+    (void)e;
+    return error_response(500, "internal", "internal error");
+  } catch (...) {
+    return error_response(500, "internal", "internal error");
+  }
+}
+
+asio::awaitable<void> Server::Impl::session(beast::tcp_stream stream) {
+  beast::flat_buffer buffer;
+  std::string remote;
+  {
+    beast::error_code ec;
+    auto ep = stream.socket().remote_endpoint(ec);
+    if (!ec) remote = ep.address().to_string();
+  }
+  for (;;) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+    parser.body_limit(options.max_body_bytes);
+    stream.expires_after(options.idle_timeout);
+    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
+    (void)n;
+    std::optional<Response> early;  // an error answered before the body is read
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+        ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset) {
+      break;
+    } else if (ec == bhttp::error::header_limit) {
+      early = error_response(431, "header_too_large", "request headers are too large");
+    } else if (ec) {
+      early = error_response(400, "bad_request", "malformed HTTP request");
+    } else if (auto problem = framing_problem(parser)) {
+      early = error_response(400, "bad_framing", *problem);
+    } else if (auto len = parser.content_length(); len && *len > options.max_body_bytes) {
+      early = error_response(413, "body_too_large", "request body is too large");
+    }
+    if (!early) {
+      auto& h = parser.get();
+      if (iequals(h[bhttp::field::expect], "100-continue")) {
+        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, h.version()};
+        co_await bhttp::async_write(stream, cont, use_tuple);
+      }
+      stream.expires_after(options.read_timeout);
+      auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+      (void)rn;
+      if (rec == bhttp::error::body_limit) {
+        early = error_response(413, "body_too_large", "request body is too large");
+      } else if (rec == beast::error::timeout) {
+        early = error_response(408, "timeout", "request not received in time");
+      } else if (rec) {
+        break;  // the peer went away or sent garbage mid-body: nothing to answer
+      }
+    }
+    if (early) {
+      // After a framing error the stream position is unknown: answer and close.
+      auto res = to_beast(*early, 11, false);
+      stream.expires_after(options.read_timeout);
+      co_await bhttp::async_write(stream, res, use_tuple);
+      break;
+    }
+    auto req = parser.release();
+    bool keep_alive = req.keep_alive() && !stopping.load();
+    unsigned version = req.version();
+    ++in_flight;
+    Response response = dispatch(req, remote);
+    --in_flight;
+    auto res = to_beast(response, version, keep_alive);
+    stream.expires_after(options.read_timeout);
+    auto [wec, wn] = co_await bhttp::async_write(stream, res, use_tuple);
+    (void)wn;
+    if (wec || !keep_alive) break;
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<void> Server::Impl::accept_loop() {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stopping) co_return;
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;
+    }
+    asio::co_spawn(acceptor.get_executor(), session(beast::tcp_stream(std::move(socket))),
+                   [](std::exception_ptr e) {
+                     if (e) spdlog::error("http session ended with an internal error");
+                   });
+  }
+}
+
+void Server::Impl::begin_stop() {
+  if (stopping.exchange(true)) return;
+  asio::post(io, [this] {
+    beast::error_code ignored;
+    acceptor.close(ignored);
+    drain();
+  });
+}
+
+// Waits (up to ~5 s) for handlers in progress to finish, then stops the io threads; idle
+// keep-alive connections are simply dropped.
+void Server::Impl::drain() {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  struct Poller {
+    Impl* self;
+    std::chrono::steady_clock::time_point deadline;
+    void operator()(beast::error_code = {}) const {
+      if (self->in_flight.load() == 0 || std::chrono::steady_clock::now() > deadline) {
+        self->io.stop();
+        return;
+      }
+      self->drain_timer.expires_after(std::chrono::milliseconds(20));
+      self->drain_timer.async_wait(*this);
+    }
+  };
+  Poller{this, deadline}();
+}
+
+Server::Server(ServerOptions options, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+
+Server::~Server() = default;
+
+void Server::listen() {
+  auto& o = impl_->options;
+  beast::error_code ec;
+  auto address = asio::ip::make_address(o.address, ec);
+  if (ec) throw std::system_error(ec, "listen address " + o.address);
+  tcp::endpoint endpoint{address, o.port};
+  auto& a = impl_->acceptor;
+  a.open(endpoint.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw std::system_error(ec, "cannot listen on " + o.address + ":" + std::to_string(o.port));
+}
+
+std::uint16_t Server::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void Server::run(bool handle_signals) {
+  auto& impl = *impl_;
+  asio::co_spawn(impl.io, impl.accept_loop(), asio::detached);
+  asio::signal_set signals(impl.io);
+  if (handle_signals) {
+    signals.add(SIGINT);
+    signals.add(SIGTERM);
+    signals.async_wait([&impl](beast::error_code ec, int sig) {
+      if (ec) return;
+      spdlog::info("signal {} received: shutting down", sig);
+      impl.begin_stop();
+    });
+  }
+  std::vector<std::thread> threads;
+  for (int i = 1; i < impl.options.threads; ++i) threads.emplace_back([&impl] { impl.io.run(); });
+  impl.io.run();
+  for (auto& t : threads) t.join();
+}
+
+void Server::stop() { impl_->begin_stop(); }
+
+}  // namespace relay::node::http

@@ -1,0 +1,55 @@
+#pragma once
+// The node's HTTP/1.1 server (Boost.Beast, C++20 coroutines), hidden behind a small
+// interface so that only server.cpp pays Beast's compile cost.
+//
+// Per connection: a fresh parser per request with header and body limits, an idle timeout
+// while waiting for a request and a read timeout while reading it, keep-alive. Requests that
+// could be smuggled past a proxy are refused before their body is read: a Transfer-Encoding
+// other than exactly "chunked", Transfer-Encoding together with Content-Length, and anything
+// but exactly one Host header. The handler runs on one of the server's threads and may block
+// (it waits for durable commits); an exception from it becomes a 500 with a JSON error body.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "node/http/message.hpp"
+
+namespace relay::node::http {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0: an ephemeral port, see Server::port()
+  std::size_t max_body_bytes = 64 * 1024;
+  std::size_t max_header_bytes = 8 * 1024;
+  std::chrono::milliseconds read_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{30'000};
+  int threads = 4;
+};
+
+using Handler = std::function<Response(const Request&)>;
+
+class Server {
+ public:
+  Server(ServerOptions options, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens; throws std::system_error naming the address if it cannot.
+  void listen();
+  // The bound port (after listen()).
+  std::uint16_t port() const;
+  // Serves on options.threads threads until stop() is called or SIGINT/SIGTERM arrives
+  // (if handle_signals). In-flight requests finish; then it returns.
+  void run(bool handle_signals);
+  // Thread-safe; may be called from a handler or another thread.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace relay::node::http

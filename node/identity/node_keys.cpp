@@ -1,0 +1,42 @@
+#include "node/identity/node_keys.hpp"
+
+#include <sys/stat.h>
+
+#include "crypto/hash.hpp"
+#include "crypto/key_file.hpp"
+
+namespace relay::node::identity {
+
+namespace fs = std::filesystem;
+
+NodeKeys NodeKeys::generate() {
+  return NodeKeys{crypto::Ed25519KeyPair::generate(), crypto::X25519KeyPair::generate(),
+                  crypto::random_secret<32>(), crypto::random_secret<32>(),
+                  crypto::random_secret<32>()};
+}
+
+void NodeKeys::save(const fs::path& dir) const {
+  fs::create_directories(dir);
+  ::chmod(dir.c_str(), 0700);
+  auto seed = signing.seed();
+  crypto::write_secret_file(dir / "signing.key", seed.view());
+  crypto::write_secret_file(dir / "encryption.key", encryption.secret_key.view());
+  crypto::write_secret_file(dir / "data.key", data_key.view());
+  crypto::write_secret_file(dir / "pseudonym.key", pseudonym_key.view());
+  crypto::write_secret_file(dir / "token.key", token_key.view());
+}
+
+NodeKeys NodeKeys::load(const fs::path& dir) {
+  auto seed = crypto::read_secret_file<32>(dir / "signing.key");
+  auto enc = crypto::read_secret_file<32>(dir / "encryption.key");
+  return NodeKeys{crypto::Ed25519KeyPair::from_seed(seed), crypto::X25519KeyPair::from_secret(enc),
+                  crypto::read_secret_file<32>(dir / "data.key"),
+                  crypto::read_secret_file<32>(dir / "pseudonym.key"),
+                  crypto::read_secret_file<32>(dir / "token.key")};
+}
+
+std::string token_digest(const crypto::MacKey& key, std::string_view token) {
+  return crypto::to_hex(crypto::blake2b_keyed(key, crypto::as_bytes(token)));
+}
+
+}  // namespace relay::node::identity

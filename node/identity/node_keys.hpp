@@ -1,0 +1,32 @@
+#pragma once
+// The node's key material, kept in <data_dir>/keys/ as raw 0600 files:
+//   signing.key     Ed25519 seed: signs ledger entries, checkpoints, envelopes
+//   encryption.key  X25519 secret: opens handoff bodies sealed to this node
+//   data.key        XChaCha20-Poly1305 key: wraps every per-candidate key
+//   pseudonym.key   keyed-BLAKE2b key: candidate pseudonyms (normalised email -> id)
+//   token.key       keyed-BLAKE2b key: digests of API keys and capability tokens
+// Every secret is a crypto::Secret (zeroed on destruction, never printable).
+#include <filesystem>
+
+#include "crypto/keys.hpp"
+
+namespace relay::node::identity {
+
+struct NodeKeys {
+  crypto::Ed25519KeyPair signing;
+  crypto::X25519KeyPair encryption;
+  crypto::AeadKey data_key;
+  crypto::MacKey pseudonym_key;
+  crypto::MacKey token_key;
+
+  static NodeKeys generate();
+  // Writes every key file under dir (created 0700). Throws std::system_error.
+  void save(const std::filesystem::path& dir) const;
+  // Reads every key file; throws std::runtime_error naming the file that is wrong.
+  static NodeKeys load(const std::filesystem::path& dir);
+};
+
+// Hex keyed digest of a capability token or API key: what the database stores in its place.
+std::string token_digest(const crypto::MacKey& key, std::string_view token);
+
+}  // namespace relay::node::identity

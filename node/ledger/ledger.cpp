@@ -1,0 +1,128 @@
+#include "node/ledger/ledger.hpp"
+
+#include <chrono>
+#include <stdexcept>
+
+#include "protocol/checkpoint.hpp"
+#include "protocol/ledger_entry.hpp"
+#include "protocol/signed_note.hpp"
+
+namespace relay::node::ledger {
+
+std::string be64(std::uint64_t value) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = static_cast<char>(value & 0xff);
+    value >>= 8;
+  }
+  return out;
+}
+
+std::uint64_t from_be64(std::string_view bytes) {
+  if (bytes.size() != 8) throw std::runtime_error("ledger: corrupt 8-byte integer");
+  std::uint64_t v = 0;
+  for (char c : bytes) v = (v << 8) | static_cast<unsigned char>(c);
+  return v;
+}
+
+namespace {
+
+std::string tree_key(std::uint8_t level, std::uint64_t index) {
+  return std::string(1, static_cast<char>(level)) + be64(index);
+}
+
+// Reads stored subtree hashes through a transaction.
+class TxnSubtrees final : public protocol::SubtreeReader {
+ public:
+  TxnSubtrees(const storage::Txn& txn, storage::Database db) : txn_(txn), db_(db) {}
+  std::optional<protocol::Hash> subtree(std::uint8_t level, std::uint64_t index) const override {
+    auto value = txn_.get(db_, tree_key(level, index));
+    if (!value || value->size() != 32) return std::nullopt;
+    protocol::Hash h{};
+    std::copy(value->begin(), value->end(), h.begin());
+    return h;
+  }
+
+ private:
+  const storage::Txn& txn_;
+  storage::Database db_;
+};
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Ledger::Ledger(storage::Environment& env, std::string origin, const identity::KeyRing& keys)
+    : origin_(std::move(origin)),
+      keys_(keys),
+      entries_(env.database("ledger_entries")),
+      tree_(env.database("ledger_tree")),
+      meta_(env.database("ledger_meta")) {}
+
+std::uint64_t Ledger::size(const storage::Txn& txn) const {
+  auto v = txn.get(meta_, "size");
+  return v ? from_be64(*v) : 0;
+}
+
+std::uint64_t Ledger::append(storage::WriteTxn& txn, const protocol::Event& event) {
+  auto index = size(txn);
+  auto keys = keys_.current();
+  auto bytes = protocol::encode_entry(index, now_ms(), origin_, event.kind, event.data, keys->signing);
+  auto leaf = protocol::leaf_hash(crypto::as_bytes(bytes));
+  TxnSubtrees reader(txn, tree_);
+  for (const auto& [key, hash] : protocol::append(reader, index, leaf))
+    txn.put(tree_, tree_key(key.level, key.index),
+            std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
+  txn.put(entries_, be64(index), bytes, storage::PutFlag::append);
+  txn.put(meta_, "size", be64(index + 1));
+  return index;
+}
+
+std::optional<std::string> Ledger::entry(const storage::Txn& txn, std::uint64_t index) const {
+  return txn.get(entries_, be64(index));
+}
+
+protocol::Hash Ledger::root(const storage::Txn& txn, std::uint64_t n) const {
+  return protocol::root(TxnSubtrees(txn, tree_), n);
+}
+
+std::optional<std::vector<protocol::Hash>> Ledger::inclusion_proof(const storage::Txn& txn,
+                                                                   std::uint64_t index,
+                                                                   std::uint64_t n) const {
+  if (n > size(txn)) return std::nullopt;
+  return protocol::inclusion_proof(TxnSubtrees(txn, tree_), index, n);
+}
+
+std::optional<std::vector<protocol::Hash>> Ledger::consistency_proof(const storage::Txn& txn,
+                                                                     std::uint64_t m,
+                                                                     std::uint64_t n) const {
+  if (n > size(txn) || m == 0) return std::nullopt;
+  return protocol::consistency_proof(TxnSubtrees(txn, tree_), m, n);
+}
+
+SignedCheckpoint Ledger::checkpoint(const storage::Txn& txn) const {
+  SignedCheckpoint cp;
+  cp.size = size(txn);
+  cp.root = root(txn, cp.size);
+  auto keys = keys_.current();
+  auto key_id = protocol::note_key_id(origin_, protocol::NoteKeyType::ed25519, keys->signing.public_key);
+  auto note = protocol::sign_checkpoint({origin_, cp.size, cp.root, {}}, origin_,
+                                        keys->signing.secret_key, key_id);
+  if (!note) throw std::runtime_error("ledger: cannot sign checkpoint (invalid origin)");
+  cp.note = std::move(*note);
+  return cp;
+}
+
+std::string Ledger::verifier_key() const {
+  auto keys = keys_.current();
+  auto vkey = protocol::make_verifier_key(origin_, protocol::NoteKeyType::ed25519,
+                                          keys->signing.public_key);
+  if (!vkey) throw std::runtime_error("ledger: invalid origin for a note key");
+  return protocol::make_vkey(*vkey);
+}
+
+}  // namespace relay::node::ledger

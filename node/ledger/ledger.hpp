@@ -1,0 +1,67 @@
+#pragma once
+// The node's ledger: an append-only log of signed events (protocol/ledger_entry.hpp) hashed
+// into an RFC 6962 Merkle tree (protocol/merkle.hpp), stored in LMDB:
+//   ledger_entries  8-byte big-endian index -> entry bytes
+//   ledger_tree     1-byte level || 8-byte big-endian index -> 32-byte subtree hash
+//   ledger_meta     "size" -> 8-byte big-endian entry count
+// append() runs inside the caller's write transaction, so an entry commits or vanishes with
+// the state change it records. Appends are O(log n); proofs read O(log n) subtree hashes.
+//
+// Threads: append() only from Writer requests (one writer); the read functions from any
+// thread with its own read txn.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "node/identity/key_ring.hpp"
+#include "node/storage/environment.hpp"
+#include "node/storage/txn.hpp"
+#include "protocol/event.hpp"
+#include "protocol/merkle.hpp"
+
+namespace relay::node::ledger {
+
+struct SignedCheckpoint {
+  std::uint64_t size = 0;
+  protocol::Hash root{};
+  std::string note;  // C2SP signed note of the tlog-checkpoint body
+};
+
+class Ledger {
+ public:
+  // Opens the ledger's databases (at start-up, before any read txn).
+  Ledger(storage::Environment& env, std::string origin, const identity::KeyRing& keys);
+
+  // Signs and appends one event; returns its index.
+  std::uint64_t append(storage::WriteTxn& txn, const protocol::Event& event);
+
+  std::uint64_t size(const storage::Txn& txn) const;
+  std::optional<std::string> entry(const storage::Txn& txn, std::uint64_t index) const;
+  protocol::Hash root(const storage::Txn& txn, std::uint64_t size) const;
+  std::optional<std::vector<protocol::Hash>> inclusion_proof(const storage::Txn& txn,
+                                                             std::uint64_t index,
+                                                             std::uint64_t size) const;
+  std::optional<std::vector<protocol::Hash>> consistency_proof(const storage::Txn& txn,
+                                                               std::uint64_t m,
+                                                               std::uint64_t n) const;
+  // The checkpoint for the tree as the txn sees it, signed with the current key.
+  SignedCheckpoint checkpoint(const storage::Txn& txn) const;
+  // The note verifier key of the current signing key ("<origin>+<keyid>+<base64>").
+  std::string verifier_key() const;
+
+  const std::string& origin() const { return origin_; }
+
+ private:
+  std::string origin_;
+  const identity::KeyRing& keys_;
+  storage::Database entries_;
+  storage::Database tree_;
+  storage::Database meta_;
+};
+
+// 8-byte big-endian encoding, so LMDB's byte order is numeric order.
+std::string be64(std::uint64_t value);
+std::uint64_t from_be64(std::string_view bytes);
+
+}  // namespace relay::node::ledger

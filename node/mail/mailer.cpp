@@ -1,0 +1,106 @@
+#include "node/mail/mailer.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <system_error>
+
+#include "crypto/bytes.hpp"
+#include "crypto/random.hpp"
+
+namespace relay::node::mail {
+
+namespace fs = std::filesystem;
+
+namespace {
+// Header values must not carry CR/LF (header injection); callers validate addresses, this
+// is the last line of defence.
+std::string header_safe(std::string_view v) {
+  std::string out;
+  for (char c : v)
+    if (c != '\r' && c != '\n') out.push_back(c);
+  return out;
+}
+
+bool is_ascii(std::string_view s) {
+  for (unsigned char c : s)
+    if (c >= 0x80) return false;
+  return true;
+}
+
+std::string encode_subject(std::string_view subject) {
+  auto safe = header_safe(subject);
+  if (is_ascii(safe)) return safe;
+  return "=?UTF-8?B?" + crypto::to_base64(crypto::as_bytes(safe)) + "?=";
+}
+
+void write_all_fsync(const fs::path& path, const std::string& data) {
+  int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "mail spool " + path.string());
+  std::size_t done = 0;
+  while (done < data.size()) {
+    auto n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      throw std::system_error(err, std::generic_category(), "mail spool write");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0)
+    throw std::system_error(errno, std::generic_category(), "mail spool fsync");
+}
+}  // namespace
+
+std::string format_rfc5322(const Mail& mail, const std::string& message_id, long long unix_time) {
+  char date[64];
+  std::time_t t = static_cast<std::time_t>(unix_time);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  std::string out;
+  out += "From: " + header_safe(mail.from) + "\r\n";
+  out += "To: " + header_safe(mail.to) + "\r\n";
+  out += "Subject: " + encode_subject(mail.subject) + "\r\n";
+  out += std::string("Date: ") + date + "\r\n";
+  out += "Message-ID: <" + message_id + ">\r\n";
+  out += "MIME-Version: 1.0\r\n";
+  out += "Content-Type: text/plain; charset=UTF-8\r\n";
+  out += "Content-Transfer-Encoding: 8bit\r\n";
+  out += "\r\n";
+  // Bodies use CRLF line ends, as RFC 5322 requires.
+  for (char c : mail.body) {
+    if (c == '\n') out += "\r\n";
+    else if (c != '\r') out.push_back(c);
+  }
+  if (out.size() < 2 || out.substr(out.size() - 2) != "\r\n") out += "\r\n";
+  return out;
+}
+
+SpoolMailer::SpoolMailer(fs::path dir) : dir_(std::move(dir)) {
+  fs::create_directories(dir_);
+  fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::replace);
+}
+
+std::string SpoolMailer::send(const Mail& mail) {
+  auto now = std::chrono::system_clock::now();
+  auto unix_time = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  std::string id = std::to_string(unix_time) + "-" + crypto::random_token(12);
+  auto domain = mail.from.substr(mail.from.find('@') + 1);
+  auto text = format_rfc5322(mail, id + "@" + domain, unix_time);
+  auto tmp = dir_ / ("." + id + ".tmp");
+  write_all_fsync(tmp, text);
+  fs::rename(tmp, dir_ / (id + ".eml"));
+  return id + ".eml";
+}
+
+bool SpoolMailer::discard(const std::string& id) {
+  if (id.empty() || id.find('/') != std::string::npos || id.front() == '.') return false;
+  std::error_code ec;
+  return fs::remove(dir_ / id, ec);
+}
+
+}  // namespace relay::node::mail

@@ -1,0 +1,68 @@
+// relay-node: parses the command line and dispatches to node/commands.hpp.
+#include <CLI/CLI.hpp>
+
+#include "node/commands.hpp"
+
+int main(int argc, char** argv) {
+  using namespace relay::node;
+  CLI::App app{"relay-node: a regional career relay node"};
+  app.require_subcommand(1);
+
+  InitOptions init;
+  std::string listen = "127.0.0.1:8080";
+  auto* init_cmd = app.add_subcommand("init", "create a new node's data directory, keys and tokens");
+  init_cmd->add_option("--data-dir", init.data_dir, "directory for the node (created)")->required();
+  init_cmd->add_option("--name", init.name, "node name, e.g. kobe.relaynode (checkpoint origin)")->required();
+  init_cmd->add_option("--region", init.region, "ISO 3166-2:JP prefecture code, e.g. JP-28")->required();
+  init_cmd->add_option("--listen", listen, "address:port to serve on");
+  init_cmd->add_option("--public-url", init.public_url, "URL candidates and peers reach the node at");
+  init_cmd->add_option("--referrals-per-credit", init.referrals_per_credit, "verified referrals per credit");
+
+  std::filesystem::path config_path;
+  auto add_config = [&](CLI::App* cmd) {
+    cmd->add_option("--config", config_path, "the node's node.json")->required();
+  };
+  auto* serve_cmd = app.add_subcommand("serve", "run the node's HTTP server");
+  add_config(serve_cmd);
+
+  auto* member_cmd = app.add_subcommand("member", "manage member companies");
+  member_cmd->require_subcommand(1);
+  std::string member_arg;
+  auto* member_add = member_cmd->add_subcommand("add", "admit a member company; prints its API key once");
+  member_add->add_option("NAME", member_arg, "company name")->required();
+  add_config(member_add);
+  auto* member_list = member_cmd->add_subcommand("list", "list members");
+  add_config(member_list);
+  auto* member_suspend = member_cmd->add_subcommand("suspend", "suspend a member");
+  member_suspend->add_option("ID", member_arg, "member id")->required();
+  add_config(member_suspend);
+  auto* member_reinstate = member_cmd->add_subcommand("reinstate", "reinstate a suspended member");
+  member_reinstate->add_option("ID", member_arg, "member id")->required();
+  add_config(member_reinstate);
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*init_cmd) {
+    auto colon = listen.rfind(':');
+    if (colon == std::string::npos) {
+      std::cerr << "relay-node init: --listen: expected address:port\n";
+      return 2;
+    }
+    init.listen_address = listen.substr(0, colon);
+    try {
+      auto port = std::stoul(listen.substr(colon + 1));
+      if (port > 65535) throw std::out_of_range("port");
+      init.port = static_cast<std::uint16_t>(port);
+    } catch (const std::exception&) {
+      std::cerr << "relay-node init: --listen: port must be 0..65535\n";
+      return 2;
+    }
+    return run_init(init);
+  }
+  if (*serve_cmd) return run_serve(config_path);
+  if (*member_add) return run_member_add(config_path, member_arg);
+  if (*member_list) return run_member_list(config_path);
+  if (*member_suspend) return run_member_set_active(config_path, member_arg, false);
+  if (*member_reinstate) return run_member_set_active(config_path, member_arg, true);
+  return 2;
+}

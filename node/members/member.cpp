@@ -1,0 +1,133 @@
+#include "node/members/member.hpp"
+
+#include <chrono>
+
+#include "crypto/random.hpp"
+#include "protocol/canonical_json.hpp"
+
+namespace relay::node::members {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::optional<std::string> clean_text(std::string_view text, std::size_t max_chars) {
+  if (!protocol::is_valid_utf8(text)) return std::nullopt;
+  auto begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string_view::npos) return std::nullopt;
+  auto end = text.find_last_not_of(" \t\r\n");
+  text = text.substr(begin, end - begin + 1);
+  std::size_t chars = 0;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) return std::nullopt;
+    if ((c & 0xC0) != 0x80) ++chars;
+  }
+  if (chars == 0 || chars > max_chars) return std::nullopt;
+  return std::string(text);
+}
+
+nlohmann::json Member::to_json() const {
+  return {{"id", id}, {"name", name}, {"status", active ? "active" : "suspended"},
+          {"created_ms", created_ms}};
+}
+
+namespace {
+Member from_record(const std::string& text) {
+  auto j = nlohmann::json::parse(text);
+  Member m;
+  m.id = j.at("id");
+  m.name = j.at("name");
+  m.active = j.at("active");
+  m.created_ms = j.at("created_ms");
+  m.link_token = j.at("link_token");
+  return m;
+}
+}  // namespace
+
+Registry::Registry(storage::Environment& env, ledger::Ledger& ledger, const identity::KeyRing& keys)
+    : ledger_(ledger),
+      keys_(keys),
+      members_(env.database("members")),
+      keys_db_(env.database("member_keys")),
+      names_(env.database("member_names")),
+      links_(env.database("member_links")) {}
+
+void Registry::store(storage::WriteTxn& txn, const Member& m) {
+  nlohmann::json j = {{"id", m.id},         {"name", m.name},
+                      {"active", m.active}, {"created_ms", m.created_ms},
+                      {"link_token", m.link_token}};
+  txn.put(members_, m.id, j.dump());
+}
+
+AdmitResult Registry::admit(storage::WriteTxn& txn, const std::string& raw_name) {
+  AdmitResult result;
+  auto name = clean_text(raw_name, 200);
+  if (!name) {
+    result.error = AdmitError::bad_name;
+    return result;
+  }
+  if (txn.contains(names_, *name)) {
+    result.error = AdmitError::duplicate_name;
+    return result;
+  }
+  Admitted a;
+  a.member.id = "m_" + crypto::random_token(9);
+  a.member.name = *name;
+  a.member.created_ms = now_ms();
+  a.member.link_token = crypto::random_token(18);
+  a.api_key = "rk_" + crypto::random_token(32);
+  auto keys = keys_.current();
+  txn.put(keys_db_, identity::token_digest(keys->token_key, a.api_key), a.member.id);
+  txn.put(names_, *name, a.member.id);
+  txn.put(links_, a.member.link_token, a.member.id);
+  store(txn, a.member);
+  ledger_.append(txn, protocol::member_admitted(a.member.id, a.member.name));
+  result.admitted = std::move(a);
+  return result;
+}
+
+StatusChange Registry::set_active(storage::WriteTxn& txn, const std::string& id, bool active) {
+  auto m = find(txn, id);
+  if (!m) return StatusChange::not_found;
+  if (m->active == active) return StatusChange::unchanged;
+  m->active = active;
+  store(txn, *m);
+  ledger_.append(txn, active ? protocol::member_reinstated(id) : protocol::member_suspended(id));
+  return StatusChange::changed;
+}
+
+std::optional<Member> Registry::find(const storage::Txn& txn, const std::string& id) const {
+  if (id.empty() || id.size() > 64) return std::nullopt;
+  auto v = txn.get(members_, id);
+  if (!v) return std::nullopt;
+  return from_record(*v);
+}
+
+std::vector<Member> Registry::list(const storage::Txn& txn) const {
+  std::vector<Member> out;
+  txn.for_each_prefix(members_, "", [&](std::string_view, std::string_view value) {
+    out.push_back(from_record(std::string(value)));
+  });
+  return out;
+}
+
+std::optional<Member> Registry::authenticate(const storage::Txn& txn, std::string_view api_key) const {
+  if (api_key.size() < 10 || api_key.size() > 128) return std::nullopt;
+  auto keys = keys_.current();
+  auto id = txn.get(keys_db_, identity::token_digest(keys->token_key, api_key));
+  if (!id) return std::nullopt;
+  return find(txn, *id);
+}
+
+}  // namespace relay::node::members
+
+namespace relay::node::members {
+std::optional<Member> Registry::by_link_token(const storage::Txn& txn, std::string_view token) const {
+  if (token.empty() || token.size() > 128) return std::nullopt;
+  auto id = txn.get(links_, token);
+  if (!id) return std::nullopt;
+  return find(txn, *id);
+}
+}  // namespace relay::node::members

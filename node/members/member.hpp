@@ -1,0 +1,77 @@
+#pragma once
+// Member companies: admitted, listed and suspended by the operator; each authenticates with
+// an API key that is shown once and stored only as a keyed digest. Each member has a static
+// relay link token (public by design: it goes into every rejection email).
+//
+// Databases: members (id -> JSON record), member_keys (API key digest -> id),
+// member_names (company name -> id; names are unique), member_links (static link token -> id).
+// Mutations run inside Writer requests and append their ledger events in the same txn.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "node/identity/key_ring.hpp"
+#include "node/ledger/ledger.hpp"
+#include "node/storage/environment.hpp"
+
+namespace relay::node::members {
+
+struct Member {
+  std::string id;
+  std::string name;
+  bool active = true;
+  std::int64_t created_ms = 0;
+  std::string link_token;  // the static relay link: /r/<link_token>
+
+  nlohmann::json to_json() const;  // what the API shows (never the API key)
+};
+
+struct Admitted {
+  Member member;
+  std::string api_key;  // shown once
+};
+
+enum class AdmitError { none, bad_name, duplicate_name };
+
+struct AdmitResult {
+  std::optional<Admitted> admitted;
+  AdmitError error = AdmitError::none;
+};
+
+enum class StatusChange { changed, unchanged, not_found };
+
+class Registry {
+ public:
+  Registry(storage::Environment& env, ledger::Ledger& ledger, const identity::KeyRing& keys);
+
+  // Validates the company name (1..200 characters of UTF-8 text) and admits the member.
+  AdmitResult admit(storage::WriteTxn& txn, const std::string& name);
+  StatusChange set_active(storage::WriteTxn& txn, const std::string& id, bool active);
+
+  std::optional<Member> find(const storage::Txn& txn, const std::string& id) const;
+  std::vector<Member> list(const storage::Txn& txn) const;
+  // The member an API key belongs to (active or not: callers decide).
+  std::optional<Member> authenticate(const storage::Txn& txn, std::string_view api_key) const;
+  // The member whose static relay link token this is.
+  std::optional<Member> by_link_token(const storage::Txn& txn, std::string_view token) const;
+
+ private:
+  void store(storage::WriteTxn& txn, const Member& m);
+  ledger::Ledger& ledger_;
+  const identity::KeyRing& keys_;
+  storage::Database members_;
+  storage::Database keys_db_;
+  storage::Database names_;
+  storage::Database links_;
+};
+
+// Company names and other free text from members and the operator: valid UTF-8, no control
+// characters, trimmed, 1..max_chars code points. nullopt if not.
+std::optional<std::string> clean_text(std::string_view text, std::size_t max_chars);
+
+std::int64_t now_ms();
+
+}  // namespace relay::node::members

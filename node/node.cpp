@@ -1,0 +1,75 @@
+#include "node/node.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "crypto/secret.hpp"
+#include "node/setup.hpp"
+#include "node/storage/txn.hpp"
+
+namespace relay::node {
+
+namespace {
+config::Reference load_reference_or_throw(const std::filesystem::path& dir) {
+  auto r = config::load_reference(dir);
+  if (!r) throw std::runtime_error(r.error_text());
+  return std::move(r).value();
+}
+}  // namespace
+
+Node::Node(config::NodeConfig config)
+    : config_(std::move(config)),
+      reference_(load_reference_or_throw(config_.reference_dir)),
+      keys_(identity::NodeKeys::load(config_.data_dir / "keys")),
+      env_(storage::Environment::open(config_.data_dir / "lmdb",
+                                      storage::EnvironmentOptions{
+                                          .map_size_bytes = config_.storage.map_size_mb << 20})) {
+  ledger_ = std::make_unique<ledger::Ledger>(env_, config_.node.name, keys_);
+  members_ = std::make_unique<members::Registry>(env_, *ledger_, keys_);
+  candidates_ = std::make_unique<candidates::Store>(env_, keys_);
+  referrals_ = std::make_unique<referrals::Referrals>(env_, keys_);
+  credits_ = std::make_unique<referrals::CreditAccounts>(env_, *ledger_, config_.credits.referrals_per_credit);
+  intake_ = std::make_unique<referrals::Intake>(
+      *members_, *candidates_, *referrals_, *credits_, reference_,
+      referrals::IntakeSettings{config_.node.public_url, config_.node.name, config_.mail.from,
+                                config_.consent.text_version, config_.candidates.verification_expiry_hours});
+  mailer_ = std::make_unique<mail::SpoolMailer>(config_.mail.spool_dir);
+  writer_ = std::make_unique<storage::Writer>(env_);
+  mail_dispatch_ = std::make_unique<candidates::MailDispatch>(env_, *writer_, *candidates_, *mailer_);
+
+  auto keys = keys_.current();
+  admin_digest_ = identity::token_digest(keys->token_key, read_token_file(config_.data_dir / "admin_token"));
+  auditor_digest_ =
+      identity::token_digest(keys->token_key, read_token_file(config_.data_dir / "auditor_token"));
+
+  // The genesis entry names the node's region, credit ratio and keys, so an auditor can
+  // recompute balances from the log alone.
+  writer_->submit_wait([&](storage::WriteTxn& txn) {
+    if (ledger_->size(txn) == 0)
+      ledger_->append(txn, protocol::node_initialised(config_.node.region, config_.credits.referrals_per_credit,
+                                                      keys->signing.public_key, keys->encryption.public_key));
+  });
+}
+
+Node::~Node() {
+  stop_background();
+  if (writer_) writer_->stop();
+}
+
+bool Node::is_admin(std::string_view token) const {
+  auto d = identity::token_digest(keys_.current()->token_key, token);
+  return d.size() == admin_digest_.size() && crypto::constant_time_equal(d.data(), admin_digest_.data(), d.size());
+}
+
+bool Node::is_auditor(std::string_view token) const {
+  auto d = identity::token_digest(keys_.current()->token_key, token);
+  return d.size() == auditor_digest_.size() &&
+         crypto::constant_time_equal(d.data(), auditor_digest_.data(), d.size());
+}
+
+void Node::start_background() { mail_dispatch_->start(); }
+
+void Node::stop_background() {
+  if (mail_dispatch_) mail_dispatch_->stop();
+}
+
+}  // namespace relay::node

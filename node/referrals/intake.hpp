@@ -1,0 +1,82 @@
+#pragma once
+// The local referral flow, from a relay link to a minted credit:
+//   submit():  a candidate posts the registration form behind a member's relay link (static,
+//              or single-use from the ATS). Creates (or finds) the candidate by pseudonym and
+//              the member's referral of them, consumes a single-use link, and queues the
+//              double opt-in mail. Repeats by the same person for the same member create
+//              nothing new.
+//   confirm(): the candidate confirms their email from that mail. The referral is verified;
+//              it counts if it is the member's first verified referral of this person and the
+//              member is active; every referrals_per_credit counted referrals mint a credit.
+//              Everything, ledger entries included, commits in the caller's transaction.
+// Both run inside Writer requests. Nothing here knows about HTTP.
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "config/reference.hpp"
+#include "node/candidates/candidate_store.hpp"
+#include "node/candidates/registration_form.hpp"
+#include "node/members/member.hpp"
+#include "node/referrals/credit_account.hpp"
+#include "node/referrals/referral.hpp"
+
+namespace relay::node::referrals {
+
+struct IntakeSettings {
+  std::string public_url;  // no trailing slash
+  std::string node_name;
+  std::string mail_from;
+  std::string consent_version;
+  std::chrono::hours verification_expiry{72};
+};
+
+enum class LinkState { ok, unknown, used, member_inactive };
+
+struct LinkTarget {
+  LinkState state = LinkState::unknown;
+  std::optional<members::Member> member;
+  std::optional<SingleUseLink> single;  // set for a single-use link
+};
+
+struct SubmitResult {
+  LinkState link = LinkState::unknown;
+  std::map<std::string, candidates::FieldError> errors;  // form errors; nothing stored
+  bool accepted = false;
+};
+
+enum class ConfirmState { confirmed, unknown, expired, already_confirmed };
+
+struct ConfirmResult {
+  ConfirmState state = ConfirmState::unknown;
+  std::string management_token;  // set when confirmed
+  bool minted = false;
+};
+
+class Intake {
+ public:
+  Intake(members::Registry& members, candidates::Store& candidates, Referrals& referrals,
+         CreditAccounts& credits, const config::Reference& reference, IntakeSettings settings);
+
+  LinkTarget resolve_link(const storage::Txn& txn, std::string_view token) const;
+  SubmitResult submit(storage::WriteTxn& txn, std::string_view link_token,
+                      const std::map<std::string, std::string>& form);
+  // Whether a verification token is live (for the confirmation page shown before the POST).
+  bool verification_pending(const storage::Txn& txn, std::string_view token) const;
+  ConfirmResult confirm(storage::WriteTxn& txn, std::string_view verify_token);
+
+  const IntakeSettings& settings() const { return settings_; }
+
+ private:
+  void queue_verification(storage::WriteTxn& txn, const candidates::CandidateRecord& candidate,
+                          const Referral& referral, const std::string& to, const std::string& company);
+  members::Registry& members_;
+  candidates::Store& candidates_;
+  Referrals& referrals_;
+  CreditAccounts& credits_;
+  const config::Reference& reference_;
+  IntakeSettings settings_;
+};
+
+}  // namespace relay::node::referrals

@@ -1,0 +1,140 @@
+#include "node/referrals/referral.hpp"
+
+#include "crypto/hash.hpp"
+#include "crypto/random.hpp"
+#include "node/members/member.hpp"
+
+namespace relay::node::referrals {
+
+nlohmann::json Referral::to_member_json() const {
+  nlohmann::json j = {{"id", id}, {"status", status}, {"counted", counted}, {"created_ms", created_ms}};
+  if (verified_ms) j["verified_ms"] = verified_ms;
+  if (!application_id.empty()) j["application_id"] = application_id;
+  if (!job_category.empty()) j["job_category"] = job_category;
+  return j;
+}
+
+namespace {
+nlohmann::json to_record(const Referral& r) {
+  return {{"id", r.id},
+          {"member", r.member_id},
+          {"candidate", r.candidate_id},
+          {"pseudonym", r.pseudonym},
+          {"status", r.status},
+          {"counted", r.counted},
+          {"created_ms", r.created_ms},
+          {"verified_ms", r.verified_ms},
+          {"application_id", r.application_id},
+          {"job_category", r.job_category}};
+}
+
+Referral from_record(const nlohmann::json& j) {
+  Referral r;
+  r.id = j.at("id");
+  r.member_id = j.at("member");
+  r.candidate_id = j.at("candidate");
+  r.pseudonym = j.at("pseudonym");
+  r.status = j.at("status");
+  r.counted = j.at("counted");
+  r.created_ms = j.at("created_ms");
+  r.verified_ms = j.at("verified_ms");
+  r.application_id = j.at("application_id");
+  r.job_category = j.at("job_category");
+  return r;
+}
+}  // namespace
+
+Referrals::Referrals(storage::Environment& env, const identity::KeyRing& keys)
+    : keys_(keys),
+      referrals_(env.database("referrals")),
+      by_member_(env.database("member_referrals")),
+      people_(env.database("member_people")),
+      single_(env.database("single_links")) {}
+
+std::optional<Referral> Referrals::for_person(const storage::Txn& txn, const std::string& member_id,
+                                              const std::string& pseudonym) const {
+  auto id = txn.get(people_, member_id + "/" + pseudonym);
+  if (!id) return std::nullopt;
+  return find(txn, *id);
+}
+
+Referral Referrals::create(storage::WriteTxn& txn, const std::string& member_id,
+                           const std::string& candidate_id, const std::string& pseudonym,
+                           const std::string& application_id, const std::string& job_category) {
+  Referral r;
+  r.id = "r_" + crypto::random_token(12);
+  r.member_id = member_id;
+  r.candidate_id = candidate_id;
+  r.pseudonym = pseudonym;
+  r.created_ms = members::now_ms();
+  r.application_id = application_id;
+  r.job_category = job_category;
+  save(txn, r);
+  txn.put(by_member_, member_id + "/" + r.id, "");
+  txn.put(people_, member_id + "/" + pseudonym, r.id);
+  return r;
+}
+
+std::optional<Referral> Referrals::find(const storage::Txn& txn, const std::string& id) const {
+  if (id.empty() || id.size() > 64) return std::nullopt;
+  auto v = txn.get(referrals_, id);
+  if (!v) return std::nullopt;
+  return from_record(nlohmann::json::parse(*v));
+}
+
+void Referrals::save(storage::WriteTxn& txn, const Referral& r) {
+  txn.put(referrals_, r.id, to_record(r).dump());
+}
+
+std::vector<Referral> Referrals::for_member(const storage::Txn& txn, const std::string& member_id) const {
+  std::vector<std::string> ids;
+  auto prefix = member_id + "/";
+  txn.for_each_prefix(by_member_, prefix, [&](std::string_view key, std::string_view) {
+    ids.emplace_back(key.substr(prefix.size()));
+  });
+  std::vector<Referral> out;
+  for (const auto& id : ids)
+    if (auto r = find(txn, id)) out.push_back(std::move(*r));
+  std::sort(out.begin(), out.end(), [](const Referral& a, const Referral& b) { return a.created_ms < b.created_ms; });
+  return out;
+}
+
+Referrals::Issued Referrals::issue_single_use(storage::WriteTxn& txn, const std::string& member_id,
+                                              const std::string& application_id,
+                                              const std::string& job_category) {
+  auto keys = keys_.current();
+  auto material = "single-use-link/" + member_id + "/" + application_id;
+  auto token = "s" + crypto::to_base64url(crypto::blake2b_keyed(keys->token_key, crypto::as_bytes(material)));
+  auto digest = identity::token_digest(keys->token_key, token);
+  Issued issued{token, false};
+  if (auto existing = txn.get(single_, digest)) {
+    issued.used = nlohmann::json::parse(*existing).at("used");
+    return issued;
+  }
+  nlohmann::json record = {{"member", member_id}, {"application_id", application_id},
+                           {"job_category", job_category}, {"used", false},
+                           {"created_ms", members::now_ms()}};
+  txn.put(single_, digest, record.dump());
+  return issued;
+}
+
+std::optional<SingleUseLink> Referrals::single_use(const storage::Txn& txn, std::string_view token) const {
+  if (token.size() < 16 || token.size() > 128) return std::nullopt;
+  auto keys = keys_.current();
+  auto digest = identity::token_digest(keys->token_key, token);
+  auto v = txn.get(single_, digest);
+  if (!v) return std::nullopt;
+  auto j = nlohmann::json::parse(*v);
+  return SingleUseLink{digest, j.at("member"), j.at("application_id"), j.at("job_category"), j.at("used")};
+}
+
+void Referrals::mark_used(storage::WriteTxn& txn, const SingleUseLink& link) {
+  auto v = txn.get(single_, link.digest);
+  if (!v) return;
+  auto j = nlohmann::json::parse(*v);
+  j["used"] = true;
+  j["used_ms"] = members::now_ms();
+  txn.put(single_, link.digest, j.dump());
+}
+
+}  // namespace relay::node::referrals

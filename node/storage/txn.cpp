@@ -1,0 +1,287 @@
+#include "node/storage/txn.hpp"
+
+#include <stdexcept>
+#include <utility>
+
+#include "node/storage/error.hpp"
+#include "node/storage/internal.hpp"
+
+namespace relay::node::storage {
+
+namespace detail {
+
+std::unique_ptr<TxnState> begin_root(EnvState& env, bool write) {
+  if (write && env.write_owner.load() == std::this_thread::get_id()) {
+    throw std::logic_error("storage: this thread already holds a write transaction");
+  }
+  auto s = std::make_unique<TxnState>();
+  s->env = &env;
+  s->root = s.get();
+  s->write = write;
+  for (int attempt = 0;; ++attempt) {
+    env.gate.enter();
+    int rc = mdb_txn_begin(env.env, nullptr, write ? 0U : MDB_RDONLY, &s->txn);
+    if (rc == MDB_SUCCESS) {
+      if (write) env.write_owner.store(std::this_thread::get_id());
+      return s;
+    }
+    s->txn = nullptr;
+    env.gate.leave();
+    // Another process grew the map past ours: adopt its size, with no txn of ours open.
+    if (rc == MDB_MAP_RESIZED && attempt < 3 && env.gate.exclusive(env.options.resize_wait, [&env] {
+          check_rc(mdb_env_set_mapsize(env.env, 0), "mdb_env_set_mapsize(adopt)");
+          refresh_map_size(env);
+        })) {
+      continue;
+    }
+    throw StorageError(write ? "mdb_txn_begin(write)" : "mdb_txn_begin(read)", rc);
+  }
+}
+
+void end_txn(TxnState& s, bool commit) {
+  if (s.txn == nullptr) return;
+  if (s.child != nullptr) {
+    if (commit) throw std::logic_error("storage: commit() while a child transaction is active");
+    end_txn(*s.child, false);
+  }
+  // Write txns free their cursors when they end, so close ours first; children are gone, so
+  // deferred (shadowed) cursors are back in this txn and can be closed too.
+  for (CursorState* c : s.cursors) {
+    mdb_cursor_close(c->cursor);
+    c->cursor = nullptr;
+    c->txn = nullptr;
+  }
+  s.cursors.clear();
+  for (MDB_cursor* c : s.deferred_close) mdb_cursor_close(c);
+  s.deferred_close.clear();
+
+  MDB_txn* txn = std::exchange(s.txn, nullptr);
+  int rc = MDB_SUCCESS;
+  if (commit) {
+    rc = mdb_txn_commit(txn);  // frees txn even when it fails: never abort it afterwards
+  } else {
+    mdb_txn_abort(txn);
+  }
+  if (s.parent != nullptr) {
+    s.parent->child = nullptr;
+    s.parent = nullptr;
+  } else {
+    if (s.write) s.env->write_owner.store(std::thread::id{});
+    s.env->gate.leave();
+  }
+  if (rc != MDB_SUCCESS) {
+    if (rc == MDB_MAP_FULL) s.root->map_full = true;
+    throw StorageError(s.root == &s ? "mdb_txn_commit" : "mdb_txn_commit(child)", rc);
+  }
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::to_val;
+using detail::to_view;
+
+// The live MDB_txn of s, or std::logic_error if the txn has ended.
+MDB_txn* live(const std::unique_ptr<detail::TxnState>& s) {
+  if (!s || s->txn == nullptr) throw std::logic_error("storage: transaction has ended");
+  return s->txn;
+}
+
+// Like check_rc, and remembers MDB_MAP_FULL on the family's root for the Writer.
+void check(detail::TxnState& s, int rc, const char* operation) {
+  if (rc == MDB_SUCCESS) return;
+  if (rc == MDB_MAP_FULL) s.root->map_full = true;
+  throw StorageError(operation, rc);
+}
+
+// A cursor scoped to one function call.
+class ScopedCursor {
+ public:
+  ScopedCursor(detail::TxnState& s, MDB_txn* txn, Database db) {
+    check(s, mdb_cursor_open(txn, db.handle(), &cursor_), "mdb_cursor_open");
+  }
+  ScopedCursor(const ScopedCursor&) = delete;
+  ScopedCursor& operator=(const ScopedCursor&) = delete;
+  ~ScopedCursor() { mdb_cursor_close(cursor_); }
+  MDB_cursor* get() const noexcept { return cursor_; }
+
+ private:
+  MDB_cursor* cursor_ = nullptr;
+};
+
+}  // namespace
+
+// ---- Txn ----
+
+Txn::Txn(std::unique_ptr<detail::TxnState> state) noexcept : state_(std::move(state)) {}
+
+Txn::Txn(Txn&& other) noexcept = default;
+
+Txn& Txn::operator=(Txn&& other) noexcept {
+  if (this != &other) {
+    abort();
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+Txn::~Txn() {
+  abort();
+}
+
+bool Txn::active() const noexcept {
+  return state_ && state_->txn != nullptr;
+}
+
+void Txn::abort() noexcept {
+  if (!active()) return;
+  try {
+    detail::end_txn(*state_, false);
+  } catch (...) {
+    detail::fail_check("aborting a transaction threw");  // cannot happen: abort reports nothing
+  }
+}
+
+std::optional<std::string> Txn::get(Database db, std::string_view key) const {
+  MDB_txn* txn = live(state_);
+  MDB_val k = to_val(key);
+  MDB_val v{};
+  int rc = mdb_get(txn, db.handle(), &k, &v);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  check(*state_, rc, "mdb_get");
+  return std::string(to_view(v));
+}
+
+bool Txn::contains(Database db, std::string_view key) const {
+  MDB_txn* txn = live(state_);
+  MDB_val k = to_val(key);
+  MDB_val v{};
+  int rc = mdb_get(txn, db.handle(), &k, &v);
+  if (rc == MDB_NOTFOUND) return false;
+  check(*state_, rc, "mdb_get");
+  return true;
+}
+
+std::size_t Txn::count(Database db) const {
+  MDB_txn* txn = live(state_);
+  MDB_stat stat{};
+  check(*state_, mdb_stat(txn, db.handle(), &stat), "mdb_stat");
+  return stat.ms_entries;
+}
+
+Cursor Txn::cursor(Database db) const {
+  MDB_txn* txn = live(state_);
+  auto cs = std::make_unique<detail::CursorState>();
+  // Reserve first so that nothing can throw once the cursor is open (see Cursor's close).
+  state_->cursors.reserve(state_->cursors.size() + 1);
+  state_->deferred_close.reserve(state_->deferred_close.size() + state_->cursors.size() + 1);
+  check(*state_, mdb_cursor_open(txn, db.handle(), &cs->cursor), "mdb_cursor_open");
+  cs->txn = state_.get();
+  state_->cursors.push_back(cs.get());
+  return Cursor(std::move(cs));
+}
+
+std::size_t Txn::scan(Database db, std::string_view from, std::string_view prefix,
+                      std::string_view end, Visitor visitor, void* fn) const {
+  MDB_txn* txn = live(state_);
+  ScopedCursor cursor(*state_, txn, db);
+  MDB_val k = to_val(from);
+  MDB_val v{};
+  int rc = mdb_cursor_get(cursor.get(), &k, &v, from.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  std::size_t visited = 0;
+  while (rc == MDB_SUCCESS) {
+    std::string_view key = to_view(k);
+    if (!prefix.empty() && !key.starts_with(prefix)) break;
+    if (!end.empty() && key >= end) break;
+    ++visited;
+    if (!visitor(fn, key, to_view(v))) break;
+    rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_NEXT);
+  }
+  if (rc != MDB_NOTFOUND) check(*state_, rc, "mdb_cursor_get(scan)");
+  return visited;
+}
+
+// ---- ReadTxn ----
+
+ReadTxn::ReadTxn(std::unique_ptr<detail::TxnState> state) noexcept : Txn(std::move(state)) {}
+
+// ---- WriteTxn ----
+
+WriteTxn::WriteTxn(std::unique_ptr<detail::TxnState> state) noexcept : Txn(std::move(state)) {}
+
+bool WriteTxn::put(Database db, std::string_view key, std::string_view value, PutFlag flag) {
+  MDB_txn* txn = live(state_);
+  unsigned flags = 0;
+  if (flag == PutFlag::no_overwrite) flags = MDB_NOOVERWRITE;
+  if (flag == PutFlag::append) flags = MDB_APPEND;
+  MDB_val k = to_val(key);
+  MDB_val v = to_val(value);
+  int rc = mdb_put(txn, db.handle(), &k, &v, flags);
+  if (rc == MDB_KEYEXIST && flag == PutFlag::no_overwrite) return false;
+  check(*state_, rc, flag == PutFlag::append ? "mdb_put(append)" : "mdb_put");
+  return true;
+}
+
+bool WriteTxn::put_new(Database db, std::string_view key, std::string_view value) {
+  return put(db, key, value, PutFlag::no_overwrite);
+}
+
+bool WriteTxn::del(Database db, std::string_view key) {
+  MDB_txn* txn = live(state_);
+  MDB_val k = to_val(key);
+  int rc = mdb_del(txn, db.handle(), &k, nullptr);
+  if (rc == MDB_NOTFOUND) return false;
+  check(*state_, rc, "mdb_del");
+  return true;
+}
+
+std::size_t WriteTxn::del_prefix(Database db, std::string_view prefix) {
+  if (prefix.empty()) throw std::invalid_argument("storage: del_prefix needs a non-empty prefix");
+  MDB_txn* txn = live(state_);
+  ScopedCursor cursor(*state_, txn, db);
+  std::size_t deleted = 0;
+  for (;;) {
+    // Re-seek after each delete rather than trusting the cursor position LMDB leaves behind.
+    MDB_val k = to_val(prefix);
+    MDB_val v{};
+    int rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND) break;
+    check(*state_, rc, "mdb_cursor_get(del_prefix)");
+    if (!to_view(k).starts_with(prefix)) break;
+    check(*state_, mdb_cursor_del(cursor.get(), 0), "mdb_cursor_del");
+    ++deleted;
+  }
+  return deleted;
+}
+
+void WriteTxn::clear(Database db) {
+  MDB_txn* txn = live(state_);
+  check(*state_, mdb_drop(txn, db.handle(), 0), "mdb_drop");
+}
+
+WriteTxn WriteTxn::child() {
+  MDB_txn* parent = live(state_);
+  if (state_->child != nullptr) {
+    throw std::logic_error("storage: this transaction already has an active child");
+  }
+  auto c = std::make_unique<detail::TxnState>();
+  c->env = state_->env;
+  c->parent = state_.get();
+  c->root = state_->root;
+  c->write = true;
+  check(*state_, mdb_txn_begin(state_->env->env, parent, 0, &c->txn), "mdb_txn_begin(child)");
+  state_->child = c.get();
+  return WriteTxn(std::move(c));
+}
+
+void WriteTxn::commit() {
+  live(state_);
+  detail::end_txn(*state_, true);
+}
+
+bool WriteTxn::map_full_seen() const noexcept {
+  return state_ && state_->root != nullptr && state_->root->map_full;
+}
+
+}  // namespace relay::node::storage

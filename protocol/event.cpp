@@ -1,0 +1,72 @@
+#include "protocol/event.hpp"
+
+#include "crypto/bytes.hpp"
+
+namespace relay::protocol {
+
+namespace k = event_kind;
+
+Event node_initialised(std::string_view region, std::uint32_t referrals_per_credit,
+                       const crypto::Ed25519PublicKey& signing_key,
+                       const crypto::X25519PublicKey& encryption_key) {
+  return {std::string(k::node_initialised),
+          {{"region", region},
+           {"referrals_per_credit", referrals_per_credit},
+           {"signing_key", crypto::to_base64(signing_key.bytes)},
+           {"encryption_key", crypto::to_base64(encryption_key.bytes)}}};
+}
+
+Event member_admitted(std::string_view member_id, std::string_view company_name) {
+  return {std::string(k::member_admitted), {{"member", member_id}, {"name", company_name}}};
+}
+
+Event member_suspended(std::string_view member_id) {
+  return {std::string(k::member_suspended), {{"member", member_id}}};
+}
+
+Event member_reinstated(std::string_view member_id) {
+  return {std::string(k::member_reinstated), {{"member", member_id}}};
+}
+
+Event referral_verified(std::string_view member_id, std::string_view referral_id,
+                        std::string_view candidate_pseudonym, bool counted,
+                        std::uint64_t counted_total) {
+  return {std::string(k::referral_verified),
+          {{"member", member_id},
+           {"referral", referral_id},
+           {"candidate", candidate_pseudonym},
+           {"counted", counted},
+           {"counted_total", counted_total}}};
+}
+
+Event credit_minted(std::string_view member_id, std::uint64_t minted_total, std::int64_t balance) {
+  return {std::string(k::credit_minted),
+          {{"member", member_id}, {"minted_total", minted_total}, {"balance", balance}}};
+}
+
+Event credit_spent(std::string_view member_id, std::string_view purpose_id, std::int64_t balance) {
+  return {std::string(k::credit_spent),
+          {{"member", member_id}, {"purpose", purpose_id}, {"balance", balance}}};
+}
+
+Event key_rotated(const crypto::Ed25519PublicKey& old_key, const crypto::Ed25519PublicKey& new_key,
+                  const crypto::X25519PublicKey& new_encryption_key) {
+  return {std::string(k::key_rotated),
+          {{"old_key", old_key.fingerprint()},
+           {"new_key", crypto::to_base64(new_key.bytes)},
+           {"new_encryption_key", crypto::to_base64(new_encryption_key.bytes)}}};
+}
+
+Event candidate_erased(std::string_view candidate_pseudonym) {
+  return {std::string(k::candidate_erased), {{"candidate", candidate_pseudonym}}};
+}
+
+Event peer_added(std::string_view peer_name, std::string_view fingerprint) {
+  return {std::string(k::peer_added), {{"peer", peer_name}, {"fingerprint", fingerprint}}};
+}
+
+Event peer_suspended(std::string_view peer_name) {
+  return {std::string(k::peer_suspended), {{"peer", peer_name}}};
+}
+
+}  // namespace relay::protocol

@@ -1,0 +1,67 @@
+#pragma once
+// The events a node records in its ledger, one builder per kind, so that every event's
+// fields are fixed here and nowhere else. No event carries personal data: members appear by
+// id and company name, candidates only as keyed pseudonyms (hex), peers by name and key
+// fingerprint. Credit balances are derivable from these events alone:
+//   a member's balance = count(credit_minted) - count(credit_spent) for that member, and
+//   count(credit_minted) = floor(counted referral_verified / referrals_per_credit), with the
+//   ratio taken from node_initialised (or the latest credit_ratio_changed).
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "crypto/keys.hpp"
+
+namespace relay::protocol {
+
+struct Event {
+  std::string kind;
+  nlohmann::json data;  // always an object
+};
+
+namespace event_kind {
+inline constexpr std::string_view node_initialised = "node_initialised";
+inline constexpr std::string_view member_admitted = "member_admitted";
+inline constexpr std::string_view member_suspended = "member_suspended";
+inline constexpr std::string_view member_reinstated = "member_reinstated";
+inline constexpr std::string_view referral_verified = "referral_verified";
+inline constexpr std::string_view credit_minted = "credit_minted";
+inline constexpr std::string_view credit_spent = "credit_spent";
+inline constexpr std::string_view introduction_made = "introduction_made";
+inline constexpr std::string_view hire_reported = "hire_reported";
+inline constexpr std::string_view key_rotated = "key_rotated";
+inline constexpr std::string_view candidate_erased = "candidate_erased";
+inline constexpr std::string_view peer_added = "peer_added";
+inline constexpr std::string_view peer_suspended = "peer_suspended";
+inline constexpr std::string_view handoff_sent = "handoff_sent";
+inline constexpr std::string_view handoff_received = "handoff_received";
+inline constexpr std::string_view handoff_receipt = "handoff_receipt";
+inline constexpr std::string_view erasure_requested = "erasure_requested";
+inline constexpr std::string_view erasure_completed = "erasure_completed";
+inline constexpr std::string_view erasure_receipt = "erasure_receipt";
+inline constexpr std::string_view handoff_expired = "handoff_expired";
+}  // namespace event_kind
+
+Event node_initialised(std::string_view region, std::uint32_t referrals_per_credit,
+                       const crypto::Ed25519PublicKey& signing_key,
+                       const crypto::X25519PublicKey& encryption_key);
+Event member_admitted(std::string_view member_id, std::string_view company_name);
+Event member_suspended(std::string_view member_id);
+Event member_reinstated(std::string_view member_id);
+// counted: whether this referral counts toward credits (first verified referral of this
+// candidate for this member); counted_total: the member's counted referrals after it.
+Event referral_verified(std::string_view member_id, std::string_view referral_id,
+                        std::string_view candidate_pseudonym, bool counted,
+                        std::uint64_t counted_total);
+// minted_total: credits minted for the member so far, this one included; balance after.
+Event credit_minted(std::string_view member_id, std::uint64_t minted_total, std::int64_t balance);
+Event credit_spent(std::string_view member_id, std::string_view purpose_id, std::int64_t balance);
+// Recorded under the OLD key: the entry's signature is the old key vouching for the new one.
+Event key_rotated(const crypto::Ed25519PublicKey& old_key, const crypto::Ed25519PublicKey& new_key,
+                  const crypto::X25519PublicKey& new_encryption_key);
+Event candidate_erased(std::string_view candidate_pseudonym);
+Event peer_added(std::string_view peer_name, std::string_view fingerprint);
+Event peer_suspended(std::string_view peer_name);
+
+}  // namespace relay::protocol

@@ -1,0 +1,84 @@
+#include "protocol/ledger_entry.hpp"
+
+#include "crypto/bytes.hpp"
+#include "crypto/sign.hpp"
+#include "protocol/canonical_json.hpp"
+
+namespace relay::protocol {
+
+namespace {
+nlohmann::json unsigned_object(std::uint64_t index, std::int64_t time_ms, std::string_view node,
+                               std::string_view kind, const nlohmann::json& data,
+                               std::string_view key) {
+  return nlohmann::json{{"v", kLedgerEntryVersion},
+                        {"index", index},
+                        {"time", time_ms},
+                        {"node", node},
+                        {"kind", kind},
+                        {"data", data},
+                        {"key", key}};
+}
+
+EntryError bad(std::string field, std::string what) {
+  return EntryError{"bad_field", field + ": " + what};
+}
+}  // namespace
+
+std::string encode_entry(std::uint64_t index, std::int64_t time_ms, std::string_view node,
+                         std::string_view kind, const nlohmann::json& data,
+                         const crypto::Ed25519KeyPair& key) {
+  if (!data.is_object()) throw std::invalid_argument("ledger entry data must be an object");
+  auto object = unsigned_object(index, time_ms, node, kind, data, key.public_key.fingerprint());
+  auto sig = crypto::sign(key.secret_key, crypto::as_bytes(canonical_dump(object)));
+  object["sig"] = crypto::to_base64(sig);
+  return canonical_dump(object);
+}
+
+std::variant<LedgerEntry, EntryError> parse_entry(std::string_view bytes) {
+  auto parsed = parse_canonical(bytes);
+  if (!parsed) return EntryError{"not_canonical", parsed.error.message};
+  const auto& o = *parsed.value;
+  if (!o.is_object()) return bad("entry", "not an object");
+  if (o.size() != 8)
+    return bad("entry", "must have exactly the fields v,index,time,node,kind,data,key,sig");
+  LedgerEntry e;
+  auto v = o.find("v");
+  if (v == o.end() || !v->is_number_integer() || v->get<std::int64_t>() != kLedgerEntryVersion)
+    return bad("v", "unsupported version");
+  auto index = o.find("index");
+  if (index == o.end() || !index->is_number_unsigned())
+    return bad("index", "not an unsigned integer");
+  e.index = index->get<std::uint64_t>();
+  auto time = o.find("time");
+  if (time == o.end() || !time->is_number_integer()) return bad("time", "not an integer");
+  e.time_ms = time->get<std::int64_t>();
+  for (auto [name, target] : {std::pair{"node", &e.node}, {"kind", &e.kind}, {"key", &e.key}}) {
+    auto it = o.find(name);
+    if (it == o.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+      return bad(name, "not a non-empty string");
+    *target = it->get<std::string>();
+  }
+  auto data = o.find("data");
+  if (data == o.end() || !data->is_object()) return bad("data", "not an object");
+  e.data = *data;
+  auto sig = o.find("sig");
+  if (sig == o.end() || !sig->is_string()) return bad("sig", "not a string");
+  auto sig_bytes = crypto::from_base64(sig->get<std::string>());
+  auto sig_value = sig_bytes ? crypto::ed25519_signature_from(*sig_bytes) : std::nullopt;
+  if (!sig_value)
+    return EntryError{"bad_signature_encoding", "sig: not a base64 Ed25519 signature"};
+  e.sig = *sig_value;
+  return e;
+}
+
+std::string signed_bytes(const LedgerEntry& entry) {
+  return canonical_dump(
+      unsigned_object(entry.index, entry.time_ms, entry.node, entry.kind, entry.data, entry.key));
+}
+
+bool verify_entry(const LedgerEntry& entry, const crypto::Ed25519PublicKey& public_key) {
+  if (entry.key != public_key.fingerprint()) return false;
+  return crypto::verify(public_key, crypto::as_bytes(signed_bytes(entry)), entry.sig);
+}
+
+}  // namespace relay::protocol

@@ -1,0 +1,29 @@
+# Shared by scripts/run, scripts/test, scripts/demo and scripts/bench (sourced, not run).
+# Installs the Debian packages the build needs (only those missing) and builds with ccache.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${RELAY_BUILD_DIR:-$ROOT/build}"
+PACKAGES=(g++ cmake make pkg-config ccache libboost1.81-dev libsodium-dev liblmdb-dev
+  nlohmann-json3-dev doctest-dev libssl-dev libcli11-dev libspdlog-dev libicu-dev)
+
+install_packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+build() {
+  local launcher=()
+  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${RELAY_BUILD_TYPE:-RelWithDebInfo}" \
+    "${launcher[@]}" "$@" >/dev/null
+  cmake --build "$BUILD_DIR" -j"${RELAY_JOBS:-2}"
+}

@@ -1,0 +1,516 @@
+#include "config/node_config.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "support/vectors.hpp"
+
+namespace fs = std::filesystem;
+using relay::config::ConfigError;
+using relay::config::default_config;
+using relay::config::default_reference_dir;
+using relay::config::load_node_config;
+using relay::config::LogLevel;
+using relay::config::Mailer;
+using relay::config::NodeConfig;
+using relay::config::parse_node_config;
+using relay::config::to_json_text;
+
+namespace {
+
+// A fresh directory, removed when the test executable exits.
+fs::path temp_dir(const std::string& prefix) {
+  static struct Cleanup {
+    std::vector<fs::path> dirs;
+    ~Cleanup() {
+      for (const auto& d : dirs) {
+        std::error_code ec;
+        fs::remove_all(d, ec);
+      }
+    }
+  } cleanup;
+  cleanup.dirs.push_back(relay::test::make_temp_dir(prefix));
+  return cleanup.dirs.back();
+}
+
+constexpr const char* kMinimal = R"({"node": {"name": "kobe.relay", "region": "JP-28"}})";
+
+fs::path write_file(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  return path;
+}
+
+// A fresh directory holding node.json with the given text.
+fs::path write_config(const std::string& text) {
+  return write_file(temp_dir("config") / "node.json", text);
+}
+
+// The error about field, or nullptr.
+const ConfigError* find_error(const std::vector<ConfigError>& errors, const std::string& field) {
+  auto it = std::find_if(errors.begin(), errors.end(),
+                         [&](const ConfigError& e) { return e.field == field; });
+  return it == errors.end() ? nullptr : &*it;
+}
+
+// The text of the one error about field (fails the test if there is none).
+std::string error_for(const std::vector<ConfigError>& errors, const std::string& field) {
+  const ConfigError* e = find_error(errors, field);
+  if (e == nullptr) {
+    std::string all;
+    for (const auto& x : errors) all += x.text() + "\n";
+    FAIL_CHECK("no error for " << field << "; errors:\n" << all);
+    return {};
+  }
+  return e->text();
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// Errors for a config whose node section is valid and whose other members are `rest`.
+std::vector<ConfigError> errors_with(const std::string& rest, fs::path* path_out = nullptr) {
+  auto path = write_config(R"({"node": {"name": "kobe.relay", "region": "JP-28"}, )" + rest + "}");
+  if (path_out) *path_out = path;
+  auto r = load_node_config(path);
+  REQUIRE_FALSE(r.ok());
+  return r.errors();
+}
+
+}  // namespace
+
+TEST_CASE("a minimal config takes every default") {
+  auto path = write_config(kMinimal);
+  auto r = load_node_config(path);
+  REQUIRE_MESSAGE(r.ok(), r.error_text());
+  const NodeConfig& c = r.value();
+  const fs::path dir = path.parent_path();
+
+  CHECK(c.node.name == "kobe.relay");
+  CHECK(c.node.region == "JP-28");
+  CHECK(c.node.public_url == "http://127.0.0.1:8080");
+  CHECK(c.listen.address == "127.0.0.1");
+  CHECK(c.listen.port == 8080);
+  CHECK(c.data_dir == dir);
+  CHECK(c.credits.referrals_per_credit == 10);
+  CHECK(c.http.max_body_bytes == 65536);
+  CHECK(c.http.max_header_bytes == 8192);
+  CHECK(c.http.read_timeout_ms == std::chrono::milliseconds(10000));
+  CHECK(c.http.idle_timeout_ms == std::chrono::milliseconds(30000));
+  CHECK(c.http.threads == 4);
+  CHECK(c.storage.map_size_mb == 1024);
+  CHECK(c.mail.mailer == Mailer::spool);
+  CHECK(c.mail.spool_dir == dir / "mail");
+  CHECK(c.mail.from == "relay@kobe.relay");
+  CHECK(c.consent.text_version == "2026-11-01");
+  CHECK(c.federation.timestamp_window_s == std::chrono::seconds(300));
+  CHECK(c.federation.retry_initial_ms == std::chrono::milliseconds(500));
+  CHECK(c.federation.retry_max_ms == std::chrono::milliseconds(60000));
+  CHECK(c.federation.witness_interval_s == std::chrono::seconds(30));
+  CHECK(c.federation.key_grace_period_s == std::chrono::seconds(86400));
+  CHECK(c.federation.request_timeout_ms == std::chrono::milliseconds(5000));
+  CHECK(c.candidates.handoff_expiry_days == std::chrono::days(90));
+  CHECK(c.candidates.erasure_confirm_timeout_s == std::chrono::seconds(86400));
+  CHECK(c.candidates.verification_expiry_hours == std::chrono::hours(72));
+  CHECK(c.log.level == LogLevel::info);
+  CHECK_FALSE(c.log.file.has_value());
+  CHECK(c.reference_dir == default_reference_dir());
+}
+
+TEST_CASE("default_config holds the documented defaults, with relative paths") {
+  NodeConfig c = default_config();
+  CHECK(c.node.name.empty());
+  CHECK(c.node.region.empty());
+  CHECK(c.data_dir == ".");
+  CHECK(c.mail.spool_dir == "mail");
+  CHECK(c.mail.from.empty());
+  CHECK(c.listen.port == 8080);
+  CHECK(c.reference_dir == default_reference_dir());
+  CHECK(fs::is_directory(default_reference_dir()));
+}
+
+TEST_CASE("comments are accepted") {
+  auto path = write_config(R"(// relaynode config
+{
+  /* who we are */
+  "node": {
+    "name": "kobe.relay",  // the origin line
+    "region": "JP-28"
+  },
+  "listen": {"port": 0}  // ephemeral
+}
+)");
+  auto r = load_node_config(path);
+  REQUIRE_MESSAGE(r.ok(), r.error_text());
+  CHECK(r.value().listen.port == 0);
+}
+
+TEST_CASE("every bad field is reported by name with the file path, all at once") {
+  fs::path path;
+  auto errors = errors_with(R"(
+    "http": {"max_body_bytes": "abc", "threads": 0},
+    "listen": {"port": 70000, "address": "localhost"},
+    "log": {"level": "loud"},
+    "storage": {"map_size_mb": 0},
+    "credits": {"referrals_per_credit": 1001}
+  )",
+                            &path);
+  CHECK(errors.size() == 7);
+  CHECK(error_for(errors, "http.max_body_bytes") ==
+        "config " + path.string() +
+            ": http.max_body_bytes: expected a positive integer, got \"abc\"");
+  CHECK(error_for(errors, "http.threads") ==
+        "config " + path.string() + ": http.threads: expected an integer from 1 to 64, got 0");
+  CHECK(
+      contains(error_for(errors, "listen.port"), "expected an integer from 0 to 65535, got 70000"));
+  CHECK(contains(error_for(errors, "listen.address"), "IPv4 or IPv6"));
+  CHECK(contains(error_for(errors, "log.level"), "got \"loud\""));
+  CHECK(contains(error_for(errors, "storage.map_size_mb"), "got 0"));
+  CHECK(contains(error_for(errors, "credits.referrals_per_credit"), "from 1 to 1000, got 1001"));
+  for (const auto& e : errors) {
+    CHECK(e.file == path);
+    CHECK(e.source == "config");
+    CHECK(contains(e.text(), path.string()));
+  }
+}
+
+TEST_CASE("unknown keys are errors, with a suggestion for a near miss") {
+  auto errors = errors_with(R"("http": {"max_body_byte": 10}, "colour": "blue", "Listen": {})");
+  CHECK(errors.size() == 3);
+  CHECK(contains(error_for(errors, "http.max_body_byte"),
+                 "unknown key (did you mean \"max_body_bytes\"?)"));
+  CHECK(contains(error_for(errors, "Listen"), "did you mean \"listen\"?"));
+  CHECK(contains(error_for(errors, "colour"), "unknown key"));
+}
+
+TEST_CASE("duplicate keys are errors, at any depth") {
+  auto path = write_config(R"({
+    "node": {"name": "kobe.relay", "name": "osaka.relay", "region": "JP-28"},
+    "http": {"threads": 2, "threads": 8},
+    "log": {"level": "info"}, "log": {"level": "debug"}
+  })");
+  auto r = load_node_config(path);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.errors().size() == 3);
+  CHECK(contains(error_for(r.errors(), "node.name"), "duplicate key"));
+  CHECK(contains(error_for(r.errors(), "http.threads"), "duplicate key"));
+  CHECK(contains(error_for(r.errors(), "log"), "duplicate key"));
+}
+
+TEST_CASE("wrong types are errors") {
+  auto path = write_config(R"({
+    "node": {"name": 5, "region": ["JP-28"], "public_url": null},
+    "listen": {"port": "8080"},
+    "http": {"threads": 4.0, "read_timeout_ms": true},
+    "credits": 10,
+    "mail": {"spool_dir": 3},
+    "log": {"file": 7},
+    "data_dir": {},
+    "federation": []
+  })");
+  auto r = load_node_config(path);
+  REQUIRE_FALSE(r.ok());
+  const auto& errors = r.errors();
+  CHECK(contains(error_for(errors, "node.name"), "got 5"));
+  CHECK(contains(error_for(errors, "node.region"), "got [\"JP-28\"]"));
+  CHECK(contains(error_for(errors, "node.public_url"), "got null"));
+  CHECK(
+      contains(error_for(errors, "listen.port"), "expected a non-negative integer, got \"8080\""));
+  CHECK(contains(error_for(errors, "http.threads"), "expected a positive integer, got 4.0"));
+  CHECK(contains(error_for(errors, "http.read_timeout_ms"), "got true"));
+  CHECK(contains(error_for(errors, "credits"), "expected an object, got 10"));
+  CHECK(contains(error_for(errors, "mail.spool_dir"), "got 3"));
+  CHECK(contains(error_for(errors, "log.file"), "got 7"));
+  CHECK(contains(error_for(errors, "data_dir"), "got {}"));
+  CHECK(contains(error_for(errors, "federation"), "expected an object, got []"));
+  CHECK(errors.size() == 11);
+}
+
+TEST_CASE("out-of-range values are errors") {
+  auto errors = errors_with(R"(
+    "listen": {"port": -1},
+    "http": {"threads": 65, "max_body_bytes": 18446744073709551615, "max_header_bytes": 100,
+             "read_timeout_ms": 0},
+    "federation": {"retry_initial_ms": 5000, "retry_max_ms": 1000, "key_grace_period_s": -5},
+    "candidates": {"handoff_expiry_days": 0, "verification_expiry_hours": 100000}
+  )");
+  CHECK(contains(error_for(errors, "listen.port"), "got -1"));
+  CHECK(contains(error_for(errors, "http.threads"), "got 65"));
+  CHECK(contains(error_for(errors, "http.max_body_bytes"), "got 18446744073709551615"));
+  CHECK(contains(error_for(errors, "http.max_header_bytes"), "from 1024 to 1048576, got 100"));
+  CHECK(contains(error_for(errors, "http.read_timeout_ms"), "got 0"));
+  CHECK(contains(error_for(errors, "federation.retry_max_ms"),
+                 "must be at least retry_initial_ms (5000), got 1000"));
+  CHECK(contains(error_for(errors, "federation.key_grace_period_s"), "got -5"));
+  CHECK(contains(error_for(errors, "candidates.handoff_expiry_days"), "got 0"));
+  CHECK(contains(error_for(errors, "candidates.verification_expiry_hours"), "got 100000"));
+  CHECK(errors.size() == 9);
+}
+
+TEST_CASE("boundary values are accepted") {
+  auto path = write_config(R"({
+    "node": {"name": "a", "region": "JP-01", "public_url": "https://relay.example.jp/kobe"},
+    "listen": {"port": 65535, "address": "::1"},
+    "http": {"threads": 64, "max_header_bytes": 1024},
+    "federation": {"retry_initial_ms": 1000, "retry_max_ms": 1000, "key_grace_period_s": 0},
+    "credits": {"referrals_per_credit": 1}
+  })");
+  auto r = load_node_config(path);
+  REQUIRE_MESSAGE(r.ok(), r.error_text());
+  CHECK(r.value().listen.port == 65535);
+  CHECK(r.value().listen.address == "::1");
+  CHECK(r.value().node.public_url == "https://relay.example.jp/kobe");
+  CHECK(r.value().federation.key_grace_period_s == std::chrono::seconds(0));
+}
+
+TEST_CASE("missing required fields are named") {
+  SUBCASE("empty object") {
+    auto path = write_config("{}");
+    auto r = load_node_config(path);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.errors().size() == 2);
+    CHECK(contains(error_for(r.errors(), "node.name"), "required field is missing"));
+    CHECK(contains(error_for(r.errors(), "node.region"), "required field is missing"));
+  }
+  SUBCASE("node without region") {
+    auto path = write_config(R"({"node": {"name": "kobe.relay"}})");
+    auto r = load_node_config(path);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.errors().size() == 1);
+    CHECK(r.errors()[0].text() == "config " + path.string() +
+                                      ": node.region: required field is missing (expected an "
+                                      "ISO 3166-2:JP prefecture code such as \"JP-13\")");
+  }
+}
+
+TEST_CASE("node.name must be DNS-like") {
+  for (const char* bad : {"Kobe", "-kobe", "kobe-", "kobe..relay", "kobe_relay", "kobe relay", "",
+                          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}) {
+    CAPTURE(bad);
+    auto path = write_config(std::string(R"({"node": {"region": "JP-13", "name": )") +
+                             nlohmann::json(bad).dump() + "}}");
+    auto r = load_node_config(path);
+    REQUIRE_FALSE(r.ok());
+    CHECK(contains(error_for(r.errors(), "node.name"), "expected a DNS-like name"));
+  }
+  auto ok = write_config(
+      R"({"node": {"region": "JP-13", "name": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx4"}})");
+  CHECK(load_node_config(ok).ok());
+}
+
+TEST_CASE("node.region is checked against the reference data") {
+  for (const char* bad : {"JP-48", "JP-00", "Tokyo", "jp-13", "US-CA"}) {
+    CAPTURE(bad);
+    auto path = write_config(std::string(R"({"node": {"name": "x", "region": ")") + bad + "\"}}");
+    auto r = load_node_config(path);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.errors().size() == 1);
+    CHECK(contains(error_for(r.errors(), "node.region"), "prefectures.json"));
+  }
+}
+
+TEST_CASE("node.public_url must be http(s) without a trailing slash") {
+  for (const char* bad : {"http://relay.example.jp/", "ftp://relay.example.jp", "relay.example.jp",
+                          "http://", "https://a b", "https://x.jp/?q=1", "http:///path"}) {
+    CAPTURE(bad);
+    auto path = write_config(std::string(R"({"node": {"name": "x", "region": "JP-13",)") +
+                             R"("public_url": ")" + bad + "\"}}");
+    auto r = load_node_config(path);
+    REQUIRE_FALSE(r.ok());
+    CHECK(contains(error_for(r.errors(), "node.public_url"), "trailing slash"));
+  }
+}
+
+TEST_CASE("mail: only the spool mailer, and a plain from address") {
+  auto errors = errors_with(R"("mail": {"mailer": "smtp", "from": "Relay <relay@x.jp>"})");
+  CHECK(errors.size() == 2);
+  CHECK(contains(error_for(errors, "mail.mailer"), "not supported yet"));
+  CHECK(contains(error_for(errors, "mail.from"), "expected an email address"));
+
+  auto errors2 = errors_with(R"("mail": {"mailer": "carrier-pigeon", "from": "a@b@c"})");
+  CHECK(contains(error_for(errors2, "mail.mailer"), "got \"carrier-pigeon\""));
+  CHECK(contains(error_for(errors2, "mail.from"), "got \"a@b@c\""));
+
+  auto path = write_config(
+      R"({"node": {"name": "x", "region": "JP-13"}, "mail": {"from": "noreply@kobe.example.jp"}})");
+  auto r = load_node_config(path);
+  REQUIRE_MESSAGE(r.ok(), r.error_text());
+  CHECK(r.value().mail.from == "noreply@kobe.example.jp");
+}
+
+TEST_CASE("every log level is accepted; log.file null means stderr") {
+  for (auto [name, level] : {std::pair{"trace", LogLevel::trace},
+                             {"debug", LogLevel::debug},
+                             {"info", LogLevel::info},
+                             {"warn", LogLevel::warn},
+                             {"error", LogLevel::error},
+                             {"off", LogLevel::off}}) {
+    CAPTURE(name);
+    auto path = write_config(std::string(R"({"node": {"name": "x", "region": "JP-13"},)") +
+                             R"("log": {"file": null, "level": ")" + name + "\"}}");
+    auto r = load_node_config(path);
+    REQUIRE_MESSAGE(r.ok(), r.error_text());
+    CHECK(r.value().log.level == level);
+    CHECK_FALSE(r.value().log.file.has_value());
+    CHECK(relay::config::to_string(level) == name);
+  }
+}
+
+TEST_CASE("relative paths resolve against the config file's directory") {
+  const fs::path root = temp_dir("config-paths");
+  const fs::path dir = root / "etc";
+  fs::create_directories(root / "ref");
+  for (const auto& entry : fs::directory_iterator(default_reference_dir())) {
+    fs::copy_file(entry.path(), root / "ref" / entry.path().filename());
+  }
+  auto path = write_file(dir / "node.json", R"({
+    "node": {"name": "x", "region": "JP-13"},
+    "data_dir": "data",
+    "mail": {"spool_dir": "../spool/"},
+    "log": {"file": "logs/node.log"},
+    "reference_dir": "../ref"
+  })");
+  auto r = load_node_config(path);
+  REQUIRE_MESSAGE(r.ok(), r.error_text());
+  CHECK(r.value().data_dir == dir / "data");
+  CHECK(r.value().mail.spool_dir == root / "spool");
+  REQUIRE(r.value().log.file.has_value());
+  CHECK(*r.value().log.file == dir / "logs" / "node.log");
+  CHECK(r.value().reference_dir == root / "ref");
+
+  SUBCASE("absolute paths are kept") {
+    auto abs = write_file(dir / "abs.json", R"({"node": {"name": "x", "region": "JP-13"},
+      "data_dir": "/var/lib/relay", "mail": {"spool_dir": "/var/spool/relay"}})");
+    auto r2 = load_node_config(abs);
+    REQUIRE_MESSAGE(r2.ok(), r2.error_text());
+    CHECK(r2.value().data_dir == "/var/lib/relay");
+    CHECK(r2.value().mail.spool_dir == "/var/spool/relay");
+  }
+  SUBCASE("a path given relative to the working directory works too") {
+    const fs::path old = fs::current_path();
+    fs::current_path(root);
+    auto r3 = load_node_config("etc/node.json");
+    fs::current_path(old);
+    REQUIRE_MESSAGE(r3.ok(), r3.error_text());
+    CHECK(r3.value().data_dir == dir / "data");
+  }
+}
+
+TEST_CASE("a reference_dir that is not a directory is reported") {
+  auto errors = errors_with(R"("reference_dir": "no-such-dir")");
+  CHECK(errors.size() == 1);
+  CHECK(contains(error_for(errors, "reference_dir"), "no-such-dir is not one"));
+}
+
+TEST_CASE("a broken reference directory is reported with its files") {
+  const fs::path root = temp_dir("config-badref");
+  fs::create_directories(root / "ref");
+  write_file(root / "node.json",
+             R"({"node": {"name": "x", "region": "JP-13"}, "reference_dir": "ref"})");
+  auto r = load_node_config(root / "node.json");
+  REQUIRE_FALSE(r.ok());
+  CHECK(find_error(r.errors(), "reference_dir") != nullptr);
+  const auto n = std::count_if(r.errors().begin(), r.errors().end(), [](const ConfigError& e) {
+    return e.source == "reference" && contains(e.text(), "cannot read the file");
+  });
+  CHECK(n == 5);
+}
+
+TEST_CASE("files that are not a config object") {
+  SUBCASE("missing file") {
+    auto path = temp_dir("config") / "nope.json";
+    auto r = load_node_config(path);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.errors().size() == 1);
+    CHECK(r.error_text() == "config " + path.string() + ": cannot read the file: no such file");
+  }
+  SUBCASE("syntax error names the line") {
+    auto path = write_config("{\n  \"node\": {\"name\": \"x\",}\n}");
+    auto r = load_node_config(path);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.errors().size() == 1);
+    CHECK(contains(r.error_text(), "config " + path.string() + ": invalid JSON: "));
+    CHECK(contains(r.error_text(), "line 2"));
+  }
+  SUBCASE("a number too large for a double") {
+    auto r = parse_node_config(
+        R"({"node": {"name": "x", "region": "JP-13"}, "http": {"threads": 1e400}})",
+        "/tmp/x/node.json");
+    REQUIRE_FALSE(r.ok());
+    CHECK(contains(r.error_text(), "invalid JSON"));
+  }
+  SUBCASE("not an object") {
+    auto r = parse_node_config("[1, 2]", "/tmp/x/node.json");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error_text() == "config /tmp/x/node.json: expected an object, got [1,2]");
+  }
+}
+
+TEST_CASE("to_json_text round-trips through load") {
+  const fs::path dir = temp_dir("config-rt");
+  auto path = write_file(dir / "node.json", R"({
+    "node": {"name": "osaka.relay", "region": "JP-27", "public_url": "https://relay.example.jp"},
+    "listen": {"address": "0.0.0.0", "port": 9443},
+    "data_dir": "state",
+    "credits": {"referrals_per_credit": 12},
+    "http": {"max_body_bytes": 1000000, "max_header_bytes": 16384, "read_timeout_ms": 2000,
+             "idle_timeout_ms": 4000, "threads": 8},
+    "storage": {"map_size_mb": 4096},
+    "mail": {"mailer": "spool", "spool_dir": "/var/spool/relay", "from": "noreply@example.jp"},
+    "consent": {"text_version": "2027-04-01"},
+    "federation": {"timestamp_window_s": 120, "retry_initial_ms": 250, "retry_max_ms": 30000,
+                   "witness_interval_s": 10, "key_grace_period_s": 3600, "request_timeout_ms": 2500},
+    "candidates": {"handoff_expiry_days": 30, "erasure_confirm_timeout_s": 3600,
+                   "verification_expiry_hours": 24},
+    "log": {"level": "debug", "file": "relay.log"}
+  })");
+  auto first = load_node_config(path);
+  REQUIRE_MESSAGE(first.ok(), first.error_text());
+  const std::string text = to_json_text(first.value());
+  CHECK(text.back() == '\n');
+  CHECK(nlohmann::json::accept(text));  // plain JSON, no comments
+  CHECK(text.find("\"reference_dir\"") == std::string::npos);
+
+  auto again = write_file(dir / "again.json", text);
+  auto second = load_node_config(again);
+  REQUIRE_MESSAGE(second.ok(), second.error_text());
+  CHECK(second.value() == first.value());
+  CHECK(to_json_text(second.value()) == text);
+}
+
+TEST_CASE("default_config with a name and region is a loadable file") {
+  NodeConfig c = default_config();
+  c.node.name = "sapporo.relay";
+  c.node.region = "JP-01";
+  const std::string text = to_json_text(c);
+  CHECK(text.find("\"from\"") == std::string::npos);  // derived from the name
+  const fs::path dir = temp_dir("config-init");
+  auto r = load_node_config(write_file(dir / "node.json", text));
+  REQUIRE_MESSAGE(r.ok(), r.error_text());
+  NodeConfig expected = c;
+  expected.data_dir = dir;
+  expected.mail.spool_dir = dir / "mail";
+  expected.mail.from = "relay@sapporo.relay";
+  CHECK(r.value() == expected);
+
+  // Without a name and region the written file is refused, naming both.
+  auto bad = parse_node_config(to_json_text(default_config()), dir / "blank.json");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(find_error(bad.errors(), "node.name") != nullptr);
+  CHECK(find_error(bad.errors(), "node.region") != nullptr);
+}
+
+TEST_CASE("the shipped example config loads") {
+  const fs::path example = fs::path(RELAY_SOURCE_DIR) / "config/examples/node.example.jsonc";
+  auto r = load_node_config(example);
+  REQUIRE_MESSAGE(r.ok(), r.error_text());
+  CHECK(r.value().node.region == "JP-28");
+}

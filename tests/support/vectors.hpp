@@ -1,0 +1,21 @@
+#pragma once
+// Locating and loading the public test vectors in ../shared/vectors.
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace relay::test {
+
+// Root of the vectors folder: $RELAY_VECTORS_DIR, else the path set by CMake.
+std::filesystem::path vectors_dir();
+
+// Reads a whole file; throws std::runtime_error if it cannot be read.
+std::string read_file(const std::filesystem::path& path);
+
+// Parses vectors_dir()/relative as JSON.
+nlohmann::json load_json(const std::string& relative);
+
+// A fresh empty directory under the build tree's temp area, removed by the caller.
+std::filesystem::path make_temp_dir(const std::string& prefix);
+
+}  // namespace relay::test
