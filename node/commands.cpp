@@ -133,4 +133,55 @@ int run_member_set_active(const std::filesystem::path& config_path, const std::s
   });
 }
 
+int run_peer_add(const std::filesystem::path& config_path, const std::string& name, const std::string& url,
+                 const std::string& fingerprint) {
+  return with_node(config_path, [&](Node& node) {
+    auto error = node.writer().submit_wait(
+        [&](storage::WriteTxn& txn) { return node.federation().peers().add(txn, name, url, fingerprint); });
+    switch (error) {
+      case federation::AddError::none:
+        std::cout << "peer " << name << " added (" << url << ")\n";
+        return 0;
+      case federation::AddError::bad_name: std::cerr << "relay-node peer add: NAME: lower-case letters, digits, '.' and '-'\n"; break;
+      case federation::AddError::bad_url: std::cerr << "relay-node peer add: URL: must be http://host[:port]\n"; break;
+      case federation::AddError::bad_fingerprint: std::cerr << "relay-node peer add: FINGERPRINT: 64 lower-case hex digits\n"; break;
+      case federation::AddError::duplicate: std::cerr << "relay-node peer add: NAME: already a peer\n"; break;
+      case federation::AddError::is_self: std::cerr << "relay-node peer add: NAME: that is this node\n"; break;
+    }
+    return 2;
+  });
+}
+
+int run_peer_list(const std::filesystem::path& config_path) {
+  return with_node(config_path, [&](Node& node) {
+    auto txn = node.env().begin_read();
+    for (const auto& p : node.federation().peers().list(txn))
+      std::cout << p.name << "\t" << (p.active ? "active" : "suspended") << "\t" << p.url << "\t" << p.fingerprint << "\n";
+    return 0;
+  });
+}
+
+int run_peer_set_active(const std::filesystem::path& config_path, const std::string& name, bool active) {
+  return with_node(config_path, [&](Node& node) {
+    bool found = node.writer().submit_wait(
+        [&](storage::WriteTxn& txn) { return node.federation().peers().set_active(txn, name, active); });
+    if (!found) {
+      std::cerr << "relay-node peer: NAME: no peer " << name << "\n";
+      return 2;
+    }
+    std::cout << name << " " << (active ? "active" : "suspended") << "\n";
+    return 0;
+  });
+}
+
+int run_identity(const std::filesystem::path& config_path) {
+  return with_node(config_path, [&](Node& node) {
+    auto keys = node.keys().current();
+    std::cout << "name:        " << node.config().node.name << "\nurl:         " << node.config().node.public_url
+              << "\nfingerprint: " << keys->signing.public_key.fingerprint() << "\nvkey:        "
+              << node.ledger().verifier_key() << "\n";
+    return 0;
+  });
+}
+
 }  // namespace relay::node

@@ -13,5 +13,10 @@ int run_serve(const std::filesystem::path& config_path);
 int run_member_add(const std::filesystem::path& config_path, const std::string& name);
 int run_member_list(const std::filesystem::path& config_path);
 int run_member_set_active(const std::filesystem::path& config_path, const std::string& id, bool active);
+int run_peer_add(const std::filesystem::path& config_path, const std::string& name, const std::string& url,
+                 const std::string& fingerprint);
+int run_peer_list(const std::filesystem::path& config_path);
+int run_peer_set_active(const std::filesystem::path& config_path, const std::string& name, bool active);
+int run_identity(const std::filesystem::path& config_path);
 
 }  // namespace relay::node

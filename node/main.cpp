@@ -40,6 +40,25 @@ int main(int argc, char** argv) {
   member_reinstate->add_option("ID", member_arg, "member id")->required();
   add_config(member_reinstate);
 
+  auto* peer_cmd = app.add_subcommand("peer", "manage peer nodes");
+  peer_cmd->require_subcommand(1);
+  std::string peer_name, peer_url, peer_fingerprint;
+  auto* peer_add = peer_cmd->add_subcommand("add", "add a peer node (its key fingerprint compared out of band)");
+  peer_add->add_option("NAME", peer_name, "the peer's node name")->required();
+  peer_add->add_option("URL", peer_url, "the peer's base URL, http://host:port")->required();
+  peer_add->add_option("FINGERPRINT", peer_fingerprint, "hex SHA-256 of the peer's signing key")->required();
+  add_config(peer_add);
+  auto* peer_list = peer_cmd->add_subcommand("list", "list peers");
+  add_config(peer_list);
+  auto* peer_suspend = peer_cmd->add_subcommand("suspend", "stop accepting and sending messages for a peer");
+  peer_suspend->add_option("NAME", peer_name, "peer name")->required();
+  add_config(peer_suspend);
+  auto* peer_reinstate = peer_cmd->add_subcommand("reinstate", "reinstate a suspended peer");
+  peer_reinstate->add_option("NAME", peer_name, "peer name")->required();
+  add_config(peer_reinstate);
+  auto* identity_cmd = app.add_subcommand("identity", "print this node's name, URL and key fingerprint");
+  add_config(identity_cmd);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*init_cmd) {
@@ -64,5 +83,10 @@ int main(int argc, char** argv) {
   if (*member_list) return run_member_list(config_path);
   if (*member_suspend) return run_member_set_active(config_path, member_arg, false);
   if (*member_reinstate) return run_member_set_active(config_path, member_arg, true);
+  if (*peer_add) return run_peer_add(config_path, peer_name, peer_url, peer_fingerprint);
+  if (*peer_list) return run_peer_list(config_path);
+  if (*peer_suspend) return run_peer_set_active(config_path, peer_name, false);
+  if (*peer_reinstate) return run_peer_set_active(config_path, peer_name, true);
+  if (*identity_cmd) return run_identity(config_path);
   return 2;
 }

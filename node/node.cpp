@@ -35,6 +35,15 @@ Node::Node(config::NodeConfig config)
   mailer_ = std::make_unique<mail::SpoolMailer>(config_.mail.spool_dir);
   writer_ = std::make_unique<storage::Writer>(env_);
   mail_dispatch_ = std::make_unique<candidates::MailDispatch>(env_, *writer_, *candidates_, *mailer_);
+  federation_ = std::make_unique<federation::Federation>(config_, env_, *writer_, keys_, *ledger_);
+  // The announcement's keys were learnt before its signature was checked (inbox.cpp).
+  federation_->on_request("key.rotated", [](storage::WriteTxn&, const protocol::Envelope&, const federation::Peer&) {
+    return federation::HandlerResult{};
+  });
+  // Connectivity check between operators: the reply proves the round trip.
+  federation_->on_request("ping", [](storage::WriteTxn&, const protocol::Envelope&, const federation::Peer&) {
+    return federation::HandlerResult::accept({{"pong", true}});
+  });
 
   auto keys = keys_.current();
   admin_digest_ = identity::token_digest(keys->token_key, read_token_file(config_.data_dir / "admin_token"));
@@ -66,9 +75,13 @@ bool Node::is_auditor(std::string_view token) const {
          crypto::constant_time_equal(d.data(), auditor_digest_.data(), d.size());
 }
 
-void Node::start_background() { mail_dispatch_->start(); }
+void Node::start_background() {
+  mail_dispatch_->start();
+  federation_->start();
+}
 
 void Node::stop_background() {
+  if (federation_) federation_->stop();
   if (mail_dispatch_) mail_dispatch_->stop();
 }
 

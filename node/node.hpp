@@ -10,6 +10,7 @@
 #include "config/reference.hpp"
 #include "node/candidates/candidate_store.hpp"
 #include "node/candidates/mail_dispatch.hpp"
+#include "node/federation/federation.hpp"
 #include "node/identity/key_ring.hpp"
 #include "node/ledger/ledger.hpp"
 #include "node/mail/mailer.hpp"
@@ -47,12 +48,13 @@ class Node {
   referrals::Intake& intake() { return *intake_; }
   mail::Mailer& mailer() { return *mailer_; }
   candidates::MailDispatch& mail_dispatch() { return *mail_dispatch_; }
+  federation::Federation& federation() { return *federation_; }
 
   // Bearer-token checks (constant time on digests).
   bool is_admin(std::string_view token) const;
   bool is_auditor(std::string_view token) const;
 
-  // Starts and stops background threads (mail dispatch, later federation).
+  // Starts and stops background threads (mail dispatch, federation delivery).
   void start_background();
   void stop_background();
 
@@ -70,6 +72,7 @@ class Node {
   std::unique_ptr<referrals::Intake> intake_;
   std::unique_ptr<mail::Mailer> mailer_;
   std::unique_ptr<candidates::MailDispatch> mail_dispatch_;
+  std::unique_ptr<federation::Federation> federation_;
   std::string admin_digest_;
   std::string auditor_digest_;
 };

@@ -101,6 +101,7 @@ http::Router build_router(Node& node) {
   add_member_routes(router, node);
   add_candidate_pages(router, node);
   add_audit_routes(router, node);
+  add_federation_routes(router, node);
   return router;
 }
 

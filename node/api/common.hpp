@@ -54,6 +54,7 @@ void add_operator_routes(http::Router& router, Node& node);
 void add_member_routes(http::Router& router, Node& node);
 void add_candidate_pages(http::Router& router, Node& node);
 void add_audit_routes(http::Router& router, Node& node);
+void add_federation_routes(http::Router& router, Node& node);
 
 // All of the above plus /healthz.
 http::Router build_router(Node& node);

@@ -1,0 +1,233 @@
+#include "audit/balance_book.hpp"
+
+#include <algorithm>
+
+#include "crypto/hash.hpp"
+#include "protocol/canonical_json.hpp"
+#include "protocol/event.hpp"
+
+namespace relay::audit {
+
+namespace k = protocol::event_kind;
+
+namespace {
+
+std::optional<std::string> data_string(const protocol::LedgerEntry& e, const char* name) {
+  auto it = e.data.find(name);
+  if (it == e.data.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+std::optional<std::uint64_t> data_unsigned(const protocol::LedgerEntry& e, const char* name) {
+  auto it = e.data.find(name);
+  if (it == e.data.end() || !it->is_number_unsigned()) return std::nullopt;
+  return it->get<std::uint64_t>();
+}
+
+std::optional<std::int64_t> data_integer(const protocol::LedgerEntry& e, const char* name) {
+  auto it = e.data.find(name);
+  if (it == e.data.end() || !it->is_number_integer()) return std::nullopt;
+  if (it->is_number_unsigned() && it->get<std::uint64_t>() > INT64_MAX) return std::nullopt;
+  return it->get<std::int64_t>();
+}
+
+std::string missing(const protocol::LedgerEntry& e, const char* field, const char* type) {
+  return e.kind + ": data." + field + " is missing or not " + type;
+}
+
+std::optional<std::uint64_t> json_unsigned(const nlohmann::json& o, const char* name) {
+  auto it = o.find(name);
+  if (it == o.end() || !it->is_number_unsigned()) return std::nullopt;
+  return it->get<std::uint64_t>();
+}
+
+}  // namespace
+
+nlohmann::json MemberBalance::to_json() const {
+  return {{"verified_referrals", verified_referrals},
+          {"credits_minted", credits_minted},
+          {"credits_spent", credits_spent},
+          {"balance", balance}};
+}
+
+NodeBalancesResult parse_node_balances(std::string_view text, bool exact_file) {
+  NodeBalancesResult result;
+  protocol::JsonParseResult parsed;
+  if (exact_file) {
+    if (text.empty() || text.back() != '\n') {
+      result.error = "does not end in a newline";
+      return result;
+    }
+    parsed = protocol::parse_canonical(text.substr(0, text.size() - 1));
+  } else {
+    parsed = protocol::parse_strict(text);
+  }
+  if (!parsed) {
+    result.error = "not " + std::string(exact_file ? "canonical " : "") +
+                   "JSON: " + parsed.error.message;
+    return result;
+  }
+  const auto& o = *parsed.value;
+  auto size = o.is_object() ? json_unsigned(o, "ledger_size") : std::nullopt;
+  auto members = o.is_object() ? o.find("members") : o.end();
+  if (!size || members == o.end() || !members->is_object() || o.size() != 2) {
+    result.error = "expected exactly {\"ledger_size\": N, \"members\": {...}}";
+    return result;
+  }
+  NodeBalances out;
+  out.ledger_size = *size;
+  for (const auto& [id, value] : members->items()) {
+    MemberBalance b;
+    auto referrals = value.is_object() ? json_unsigned(value, "verified_referrals") : std::nullopt;
+    auto minted = value.is_object() ? json_unsigned(value, "credits_minted") : std::nullopt;
+    auto spent = value.is_object() ? json_unsigned(value, "credits_spent") : std::nullopt;
+    auto balance = value.is_object() ? value.find("balance") : value.end();
+    if (!referrals || !minted || !spent || balance == value.end() ||
+        !balance->is_number_integer() || value.size() != 4) {
+      result.error = "member " + id +
+                     ": expected {verified_referrals, credits_minted, credits_spent, balance}";
+      return result;
+    }
+    b.verified_referrals = *referrals;
+    b.credits_minted = *minted;
+    b.credits_spent = *spent;
+    b.balance = balance->get<std::int64_t>();
+    out.members.emplace(id, b);
+  }
+  result.balances = std::move(out);
+  return result;
+}
+
+BalanceBook::Member* BalanceBook::member_for(const At& at) {
+  auto id = data_string(at.entry, "member");
+  if (!id) {
+    at.add(missing(at.entry, "member", "a string"));
+    return nullptr;
+  }
+  auto it = members_.find(*id);
+  if (it == members_.end()) {
+    at.add(at.entry.kind + " names member " + *id + ", never admitted");
+    return nullptr;
+  }
+  return &it->second;
+}
+
+void BalanceBook::apply(const protocol::LedgerEntry& e, std::uint64_t position,
+                        ProblemList& problems) {
+  const At at{e, position, problems};
+  if (e.kind == k::node_initialised || e.kind == "credit_ratio_changed") {
+    auto ratio = data_unsigned(e, "referrals_per_credit");
+    if (!ratio || *ratio == 0) {
+      at.add(missing(e, "referrals_per_credit", "a positive integer"));
+      return;
+    }
+    ratio_ = *ratio;
+  } else if (e.kind == k::member_admitted) {
+    auto id = data_string(e, "member");
+    if (!id || id->empty()) at.add(missing(e, "member", "a non-empty string"));
+    else if (!members_.emplace(*id, Member{}).second) at.add("member " + *id + " admitted twice");
+  } else if (e.kind == k::member_suspended || e.kind == k::member_reinstated ||
+             e.kind == k::referral_verified || e.kind == k::credit_minted ||
+             e.kind == k::credit_spent) {
+    auto* m = member_for(at);
+    if (m == nullptr) return;
+    const auto id = e.data.at("member").get<std::string>();
+    if (e.kind == k::referral_verified) referral_verified(at, id, *m);
+    else if (e.kind == k::credit_minted) credit_minted(at, id, *m);
+    else if (e.kind == k::credit_spent) credit_spent(at, id, *m);
+    else m->active = e.kind == k::member_reinstated;
+  }
+}
+
+void BalanceBook::referral_verified(const At& at, const std::string& id, Member& m) {
+  const auto& e = at.entry;
+  auto counted = e.data.find("counted");
+  auto candidate = data_string(e, "candidate");
+  auto total = data_unsigned(e, "counted_total");
+  if (counted == e.data.end() || !counted->is_boolean()) {
+    at.add(missing(e, "counted", "a boolean"));
+    return;
+  }
+  if (!candidate || candidate->empty()) {
+    at.add(missing(e, "candidate", "a non-empty string"));
+    return;
+  }
+  if (counted->get<bool>()) {
+    if (!m.active) at.add("member " + id + ": referral counted while the member is suspended");
+    crypto::Sha256 hasher;
+    auto digest = hasher.update(crypto::as_bytes(id + "/" + *candidate)).finish();
+    std::array<std::uint8_t, 16> key{};
+    std::copy_n(digest.begin(), key.size(), key.begin());
+    if (!counted_.insert(key).second)
+      at.add("member " + id + ": candidate " + *candidate + " counted a second time");
+    ++m.balance.verified_referrals;
+  }
+  if (!total) {
+    at.add(missing(e, "counted_total", "an unsigned integer"));
+  } else if (*total != m.balance.verified_referrals) {
+    at.add("member " + id + ": counted_total " + std::to_string(*total) + ", recomputed " +
+           std::to_string(m.balance.verified_referrals));
+  }
+}
+
+void BalanceBook::credit_minted(const At& at, const std::string& id, Member& m) {
+  const auto& e = at.entry;
+  ++m.balance.credits_minted;
+  ++m.balance.balance;
+  auto minted_total = data_unsigned(e, "minted_total");
+  auto balance = data_integer(e, "balance");
+  if (!minted_total) {
+    at.add(missing(e, "minted_total", "an unsigned integer"));
+  } else if (*minted_total != m.balance.credits_minted) {
+    at.add("member " + id + ": minted_total " + std::to_string(*minted_total) + ", recomputed " +
+           std::to_string(m.balance.credits_minted));
+  }
+  const auto due = ratio_ == 0 ? 0 : m.balance.verified_referrals / ratio_;
+  if (m.balance.credits_minted != due) {
+    at.add("member " + id + ": credit_minted breaks the floor rule (" +
+           std::to_string(m.balance.credits_minted) + " minted, floor(" +
+           std::to_string(m.balance.verified_referrals) + " / " + std::to_string(ratio_) +
+           ") = " + std::to_string(due) + ")");
+  }
+  if (!balance) {
+    at.add(missing(e, "balance", "an integer"));
+  } else if (*balance != m.balance.balance) {
+    at.add("member " + id + ": balance " + std::to_string(*balance) + ", recomputed " +
+           std::to_string(m.balance.balance));
+  }
+}
+
+void BalanceBook::credit_spent(const At& at, const std::string& id, Member& m) {
+  const auto& e = at.entry;
+  ++m.balance.credits_spent;
+  --m.balance.balance;
+  if (m.balance.balance < 0)
+    at.add("member " + id + ": credit spent with no credit left (balance " +
+           std::to_string(m.balance.balance) + ")");
+  auto balance = data_integer(e, "balance");
+  if (!balance) {
+    at.add(missing(e, "balance", "an integer"));
+  } else if (*balance != m.balance.balance) {
+    at.add("member " + id + ": balance " + std::to_string(*balance) + ", recomputed " +
+           std::to_string(m.balance.balance));
+  }
+}
+
+void BalanceBook::finish(ProblemList& problems) const {
+  for (const auto& [id, m] : members_) {
+    const auto due = ratio_ == 0 ? 0 : m.balance.verified_referrals / ratio_;
+    if (m.balance.credits_minted < due)
+      problems.add_member(id, std::to_string(m.balance.credits_minted) + " credits minted, floor(" +
+                                  std::to_string(m.balance.verified_referrals) + " / " +
+                                  std::to_string(ratio_) + ") = " + std::to_string(due) +
+                                  " due");
+  }
+}
+
+Balances BalanceBook::balances() const {
+  Balances out;
+  for (const auto& [id, m] : members_) out.emplace(id, m.balance);
+  return out;
+}
+
+}  // namespace relay::audit

@@ -1,0 +1,95 @@
+#pragma once
+// Recomputes every member's credits from the ledger's events alone (protocol/event.hpp):
+//   verified_referrals = count(referral_verified with counted = true)
+//   credits_minted     = count(credit_minted),  credits_spent = count(credit_spent)
+//   balance            = credits_minted - credits_spent
+// and checks each event against what came before it:
+//   - a member is admitted once, before any other event names it;
+//   - a counted referral names an active member and a candidate this member has not had
+//     counted before; counted_total is the member's count after it;
+//   - credit_minted: minted_total is this member's mint count so far, and equals
+//     floor(verified_referrals / referrals_per_credit) (the floor rule); balance is right;
+//   - credit_spent: balance is right and not negative;
+//   - at the end of the log no member is owed a credit the floor rule says was due.
+// The ratio comes from node_initialised (entry 0), or the latest credit_ratio_changed.
+//
+// Thread safety: a plain value; apply() in log order from one thread.
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/problem_list.hpp"
+#include "protocol/ledger_entry.hpp"
+
+namespace relay::audit {
+
+struct MemberBalance {
+  std::uint64_t verified_referrals = 0;
+  std::uint64_t credits_minted = 0;
+  std::uint64_t credits_spent = 0;
+  std::int64_t balance = 0;
+  bool operator==(const MemberBalance&) const = default;
+  // {"balance","credits_minted","credits_spent","verified_referrals"}: the node's shape.
+  nlohmann::json to_json() const;
+};
+
+using Balances = std::map<std::string, MemberBalance>;
+
+// The node's own view (balances.json, /audit/v1/balances): the balances as of ledger_size.
+struct NodeBalances {
+  std::uint64_t ledger_size = 0;
+  Balances members;
+};
+
+struct NodeBalancesResult {
+  std::optional<NodeBalances> balances;
+  std::string error;  // when !balances
+};
+
+// Strict JSON {"ledger_size":N,"members":{id:{verified_referrals,credits_minted,
+// credits_spent,balance}}}; exact_file additionally requires canonical JSON plus one "\n".
+NodeBalancesResult parse_node_balances(std::string_view text, bool exact_file);
+
+class BalanceBook {
+ public:
+  // Feeds the entry at `position`, the next of the log (in order, each exactly once).
+  // Problems name the entry by its position.
+  void apply(const protocol::LedgerEntry& entry, std::uint64_t position, ProblemList& problems);
+  // End-of-log checks (credits due under the floor rule but never minted).
+  void finish(ProblemList& problems) const;
+  // Every admitted member's recomputed balance so far.
+  Balances balances() const;
+  // The credit ratio in force (0 before node_initialised).
+  std::uint64_t referrals_per_credit() const { return ratio_; }
+
+ private:
+  struct Member {
+    bool active = true;
+    MemberBalance balance;
+  };
+  // The entry being applied, so that helpers can name it.
+  struct At {
+    const protocol::LedgerEntry& entry;
+    std::uint64_t position;
+    ProblemList& problems;
+    void add(std::string what) const { problems.add_entry(position, std::move(what)); }
+  };
+  Member* member_for(const At& at);
+  void referral_verified(const At& at, const std::string& id, Member& m);
+  void credit_minted(const At& at, const std::string& id, Member& m);
+  void credit_spent(const At& at, const std::string& id, Member& m);
+
+  std::uint64_t ratio_ = 0;
+  std::map<std::string, Member> members_;
+  // SHA-256(member "/" candidate)[:16] of every counted referral: 16 bytes a referral
+  // instead of the pseudonym strings (a million referrals take ~60 MB).
+  std::set<std::array<std::uint8_t, 16>> counted_;
+};
+
+}  // namespace relay::audit

@@ -1,0 +1,216 @@
+#include "node/federation/federation.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "crypto/bytes.hpp"
+#include "crypto/hash.hpp"
+#include "crypto/key_file.hpp"
+#include "crypto/random.hpp"
+#include "crypto/sign.hpp"
+#include "node/http/client.hpp"
+#include "node/members/member.hpp"
+#include "protocol/canonical_json.hpp"
+#include "protocol/event.hpp"
+
+namespace relay::node::federation {
+
+namespace fs = std::filesystem;
+
+std::string content_digest(const protocol::Envelope& e) {
+  nlohmann::json j = {{"type", e.type}, {"id", e.id}, {"re", e.re}, {"from", e.from}, {"to", e.to}, {"body", e.body}};
+  return crypto::to_hex(crypto::sha256(crypto::as_bytes(protocol::canonical_dump(j))));
+}
+
+Federation::Federation(const config::NodeConfig& config, storage::Environment& env, storage::Writer& writer,
+                       identity::KeyRing& keys, ledger::Ledger& ledger)
+    : config_(config),
+      env_(env),
+      writer_(writer),
+      keys_(keys),
+      ledger_(ledger),
+      self_(config.node.name),
+      peers_(env, ledger, config.node.name),
+      outbox_(env),
+      inbox_(env.database("inbox")),
+      meta_(env.database("federation_meta")),
+      alerts_(env.database("alerts")) {
+  load_retired_encryption_keys();
+}
+
+Federation::~Federation() { stop(); }
+
+void Federation::load_retired_encryption_keys() {
+  auto dir = config_.data_dir / "keys" / "retired";
+  if (!fs::exists(dir)) return;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().filename().string().rfind("encryption-", 0) != 0) continue;
+    retired_encryption_.push_back(crypto::X25519KeyPair::from_secret(crypto::read_secret_file<32>(entry.path())));
+  }
+}
+
+void Federation::on_request(const std::string& type, RequestHandler handler) {
+  request_handlers_[type] = std::move(handler);
+}
+
+void Federation::on_reply(const std::string& type, ReplyHandler handler) { reply_handlers_[type] = std::move(handler); }
+
+std::string Federation::identity_document() const {
+  auto keys = keys_.current();
+  protocol::IdentityDocument doc;
+  doc.node = self_;
+  doc.region = config_.node.region;
+  doc.url = config_.node.public_url;
+  doc.signing_key = keys->signing.public_key;
+  doc.encryption_key = keys->encryption.public_key;
+  doc.issued_ms = members::now_ms();
+  auto txn = env_.begin_read();
+  if (auto rotation = txn.get(meta_, "rotation")) {
+    auto j = nlohmann::json::parse(*rotation);
+    auto prev = crypto::from_base64(j.at("previous_key").get<std::string>());
+    auto sig = crypto::from_base64(j.at("signature").get<std::string>());
+    if (j.at("new_key") == crypto::to_base64(keys->signing.public_key.bytes) && prev && sig) {
+      doc.previous_key = crypto::ed25519_public_key_from(*prev);
+      doc.rotation_signature = crypto::ed25519_signature_from(*sig);
+    }
+  }
+  return protocol::encode_identity(doc, keys->signing);
+}
+
+bool Federation::refresh_peer(const std::string& name) {
+  std::optional<Peer> peer;
+  {
+    auto txn = env_.begin_read();
+    peer = peers_.find(txn, name);
+  }
+  if (!peer) return false;
+  auto result = http::http_request("GET", peer->url + "/federation/v1/identity", {}, {},
+                                   config_.federation.request_timeout_ms);
+  if (!result || result.response->status != 200) return false;
+  auto doc = protocol::parse_identity(result.response->body);
+  if (!doc) {
+    spdlog::warn("federation: peer {} served an invalid identity document", name);
+    return false;
+  }
+  auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(config_.federation.key_grace_period_s).count();
+  auto learnt = writer_.submit_wait([&](storage::WriteTxn& txn) {
+    auto r = peers_.learn(txn, name, *doc, members::now_ms(), grace);
+    if (r == LearnResult::refused)
+      raise_alert(txn, "identity_refused", name, "identity document does not match the pinned fingerprint");
+    return r;
+  });
+  if (learnt == LearnResult::rotated) spdlog::info("federation: peer {} rotated its key", name);
+  return learnt != LearnResult::refused;
+}
+
+std::optional<nlohmann::json> Federation::seal_for(const Peer& peer, const std::string& id,
+                                                   const nlohmann::json& payload) const {
+  if (!peer.encryption_key) return std::nullopt;
+  auto keys = keys_.current();
+  return protocol::seal_body(payload, self_, peer.name, id, keys->signing, *peer.encryption_key);
+}
+
+std::optional<protocol::OpenedBody> Federation::open(const protocol::Envelope& e, const Peer& peer) const {
+  if (!peer.signing_key) return std::nullopt;
+  auto keys = keys_.current();
+  std::vector<crypto::Ed25519PublicKey> senders{*peer.signing_key};
+  for (const auto& r : peer.retired) senders.push_back(r.key);
+  for (const auto& sender : senders) {
+    if (auto opened = protocol::open_body(e.body, e.from, e.to, e.id, keys->encryption, sender)) return opened;
+    for (const auto& old : retired_encryption_)
+      if (auto opened = protocol::open_body(e.body, e.from, e.to, e.id, old, sender)) return opened;
+  }
+  return std::nullopt;
+}
+
+void Federation::rotate_keys() {
+  auto old = keys_.current();
+  identity::NodeKeys next{crypto::Ed25519KeyPair::generate(), crypto::X25519KeyPair::generate(),
+                          old->data_key.clone(), old->pseudonym_key.clone(), old->token_key.clone()};
+  auto statement = protocol::rotation_statement(self_, old->signing.public_key, next.signing.public_key,
+                                                next.encryption.public_key);
+  auto signature = crypto::sign(old->signing.secret_key, crypto::as_bytes(statement));
+  // Keep the old encryption key: messages sealed to it may still be in flight.
+  auto keys_dir = config_.data_dir / "keys";
+  fs::create_directories(keys_dir / "retired");
+  crypto::write_secret_file(keys_dir / "retired" / ("encryption-" + old->signing.public_key.fingerprint().substr(0, 16) + ".key"),
+                            old->encryption.secret_key.view());
+  retired_encryption_.push_back(crypto::X25519KeyPair::from_secret(old->encryption.secret_key));
+  writer_.submit_wait([&](storage::WriteTxn& txn) {
+    // Appended while the ring still holds the old key: the old key vouches for the new one.
+    ledger_.append(txn, protocol::key_rotated(old->signing.public_key, next.signing.public_key,
+                                              next.encryption.public_key));
+    txn.put(meta_, "rotation",
+            nlohmann::json{{"previous_key", crypto::to_base64(old->signing.public_key.bytes)},
+                           {"new_key", crypto::to_base64(next.signing.public_key.bytes)},
+                           {"signature", crypto::to_base64(signature)},
+                           {"at_ms", members::now_ms()}}
+                .dump());
+  });
+  next.save(keys_dir);
+  keys_.replace(std::move(next));
+  auto identity = identity_document();
+  writer_.submit_wait([&](storage::WriteTxn& txn) {
+    for (const auto& peer : peers_.list(txn))
+      if (peer.active)
+        outbox_.enqueue(txn, peer.name, "key.rotated",
+                        [&](const std::string&) { return nlohmann::json{{"identity", identity}}; });
+  });
+  spdlog::info("federation: signing key rotated to {}", keys_.current()->signing.public_key.fingerprint());
+  notify();
+}
+
+void Federation::raise_alert(storage::WriteTxn& txn, const std::string& kind, const std::string& peer,
+                             const std::string& message) {
+  auto now = members::now_ms();
+  spdlog::error("ALERT {} (peer {}): {}", kind, peer, message);
+  txn.put(alerts_, ledger::be64(static_cast<std::uint64_t>(now)) + crypto::random_token(6),
+          nlohmann::json{{"kind", kind}, {"peer", peer}, {"message", message}, {"at_ms", now}}.dump());
+}
+
+std::vector<nlohmann::json> Federation::alerts(const storage::Txn& txn) const {
+  std::vector<nlohmann::json> out;
+  txn.for_each_prefix(alerts_, "", [&](std::string_view, std::string_view v) { out.push_back(nlohmann::json::parse(v)); });
+  return out;
+}
+
+std::vector<Refusal> Federation::refusals() const {
+  std::lock_guard lock(refusals_mutex_);
+  return {refusals_.begin(), refusals_.end()};
+}
+
+void Federation::start() {
+  sender_ = std::thread([this] {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      wake_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_ || pending_; });
+      if (stopping_) break;
+      pending_ = false;
+      lock.unlock();
+      try {
+        deliver_due();
+      } catch (const std::exception& e) {
+        spdlog::error("federation: delivery pass failed: {}", e.what());
+      }
+      lock.lock();
+    }
+  });
+}
+
+void Federation::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (sender_.joinable()) sender_.join();
+}
+
+void Federation::notify() {
+  {
+    std::lock_guard lock(mutex_);
+    pending_ = true;
+  }
+  wake_.notify_all();
+}
+
+}  // namespace relay::node::federation

@@ -1,0 +1,89 @@
+#include "node/federation/outbox.hpp"
+
+#include "crypto/random.hpp"
+#include "node/ledger/ledger.hpp"
+#include "node/members/member.hpp"
+
+namespace relay::node::federation {
+
+namespace {
+OutboxEntry from_record(std::string key, const nlohmann::json& j) {
+  OutboxEntry e;
+  e.key = std::move(key);
+  e.peer = j.at("peer");
+  e.type = j.at("type");
+  e.id = j.at("id");
+  e.re = j.value("re", "");
+  e.body = j.at("body");
+  e.attempts = j.at("attempts");
+  e.next_ms = j.at("next_ms");
+  e.created_ms = j.at("created_ms");
+  e.state = j.at("state");
+  e.last_error = j.value("last_error", "");
+  return e;
+}
+
+nlohmann::json to_record(const OutboxEntry& e) {
+  return {{"peer", e.peer},         {"type", e.type},         {"id", e.id},
+          {"re", e.re},             {"body", e.body},         {"attempts", e.attempts},
+          {"next_ms", e.next_ms},   {"created_ms", e.created_ms}, {"state", e.state},
+          {"last_error", e.last_error}};
+}
+}  // namespace
+
+nlohmann::json OutboxEntry::to_json() const {
+  return {{"peer", peer},         {"type", type},   {"id", id},       {"attempts", attempts},
+          {"next_ms", next_ms},   {"state", state}, {"created_ms", created_ms}, {"last_error", last_error}};
+}
+
+Outbox::Outbox(storage::Environment& env) : outbox_(env.database("outbox")) {}
+
+std::string Outbox::enqueue(storage::WriteTxn& txn, const std::string& peer, const std::string& type,
+                            const std::function<nlohmann::json(const std::string& id)>& make_body,
+                            const std::string& re) {
+  OutboxEntry e;
+  e.peer = peer;
+  e.type = type;
+  e.id = "msg_" + crypto::random_token(16);
+  e.re = re;
+  e.body = make_body(e.id);
+  e.created_ms = e.next_ms = members::now_ms();
+  e.key = ledger::be64(static_cast<std::uint64_t>(e.created_ms)) + crypto::random_token(6);
+  txn.put(outbox_, e.key, to_record(e).dump());
+  return e.id;
+}
+
+std::vector<OutboxEntry> Outbox::due(const storage::Txn& txn, std::int64_t now_ms, std::size_t limit) const {
+  std::vector<OutboxEntry> out;
+  txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
+    auto j = nlohmann::json::parse(value);
+    if (j.at("state") == "pending" && j.at("next_ms").get<std::int64_t>() <= now_ms)
+      out.push_back(from_record(std::string(key), j));
+    return out.size() < limit;
+  });
+  return out;
+}
+
+std::vector<OutboxEntry> Outbox::all(const storage::Txn& txn) const {
+  std::vector<OutboxEntry> out;
+  txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
+    out.push_back(from_record(std::string(key), nlohmann::json::parse(value)));
+  });
+  return out;
+}
+
+void Outbox::remove(storage::WriteTxn& txn, const std::string& key) { txn.del(outbox_, key); }
+
+void Outbox::update(storage::WriteTxn& txn, const OutboxEntry& e) { txn.put(outbox_, e.key, to_record(e).dump()); }
+
+std::size_t Outbox::drop_if(storage::WriteTxn& txn, const std::function<bool(const OutboxEntry&)>& pred) {
+  std::vector<std::string> keys;
+  txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
+    auto e = from_record(std::string(key), nlohmann::json::parse(value));
+    if (e.state == "pending" && pred(e)) keys.push_back(e.key);
+  });
+  for (const auto& k : keys) txn.del(outbox_, k);
+  return keys.size();
+}
+
+}  // namespace relay::node::federation

@@ -1,0 +1,61 @@
+#pragma once
+// The durable outbox. A message is stored (in the same transaction as the state change that
+// causes it) before any attempt to send it; a sender thread delivers due messages, each with
+// a fresh timestamp and signature but the same id and body, so the receiver answers a retry
+// with its original reply and applies it once. Failures back off exponentially
+// (retry_initial_ms doubling to retry_max_ms), persisted, so a peer that was down for a
+// while gets everything once it is back. A peer that refuses a message outright (4xx) gets
+// it marked failed and an operator alert.
+//
+// Database: outbox (key: 8-byte time || random -> JSON entry).
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "node/federation/message_types.hpp"
+#include "node/storage/environment.hpp"
+
+namespace relay::node::federation {
+
+struct OutboxEntry {
+  std::string key;
+  std::string peer;
+  std::string type;
+  std::string id;
+  std::string re;
+  nlohmann::json body;
+  std::uint32_t attempts = 0;
+  std::int64_t next_ms = 0;
+  std::int64_t created_ms = 0;
+  std::string state = "pending";  // pending | failed
+  std::string last_error;
+
+  nlohmann::json to_json() const;  // operator view (no body: it may be sealed personal data)
+};
+
+class Outbox {
+ public:
+  explicit Outbox(storage::Environment& env);
+
+  // Stores a message for `peer`; make_body gets the new message id (sealed bodies bind it).
+  // Returns the id.
+  std::string enqueue(storage::WriteTxn& txn, const std::string& peer, const std::string& type,
+                      const std::function<nlohmann::json(const std::string& id)>& make_body,
+                      const std::string& re = "");
+  std::vector<OutboxEntry> due(const storage::Txn& txn, std::int64_t now_ms, std::size_t limit) const;
+  std::vector<OutboxEntry> all(const storage::Txn& txn) const;
+  void remove(storage::WriteTxn& txn, const std::string& key);
+  void update(storage::WriteTxn& txn, const OutboxEntry& entry);
+  // Drops pending messages matching pred (e.g. a withdrawn handoff); returns how many.
+  std::size_t drop_if(storage::WriteTxn& txn, const std::function<bool(const OutboxEntry&)>& pred);
+
+ private:
+  storage::Database outbox_;
+};
+
+}  // namespace relay::node::federation

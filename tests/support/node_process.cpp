@@ -1,0 +1,479 @@
+#include "support/node_process.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+#include "node/http/client.hpp"
+#include "node/http/message.hpp"
+#include "support/vectors.hpp"
+
+extern char** environ;
+
+namespace relay::test {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+fs::path relay_node_binary() { return fs::path(RELAY_BINARY_DIR) / "node" / "relay-node"; }
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// Spawns argv with stdin from /dev/null and stdout/stderr appended to log. Returns the pid.
+pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+
+  // The child starts with no blocked signals and default SIGTERM/SIGINT handling, whatever
+  // the test runner did to its own.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGTERM);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) throw std::system_error(rc, std::generic_category(), "posix_spawn " + args[0]);
+  return pid;
+}
+
+int wait_blocking(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "waitpid");
+  }
+  return status;
+}
+
+// The value of header `name` (with the colon, e.g. "To:") in an RFC 5322 header block.
+std::string header_value(std::string_view headers, std::string_view name) {
+  std::size_t pos = 0;
+  while (pos < headers.size()) {
+    auto end = headers.find("\r\n", pos);
+    if (end == std::string_view::npos) end = headers.size();
+    auto line = headers.substr(pos, end - pos);
+    if (line.substr(0, name.size()) == name) {
+      auto value = line.substr(name.size());
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      return std::string(value);
+    }
+    pos = end + 2;
+  }
+  return {};
+}
+
+}  // namespace
+
+nlohmann::json HttpReply::json() const { return nlohmann::json::parse(body, nullptr, false); }
+
+std::string HttpReply::header(const std::string& name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? std::string{} : it->second;
+}
+
+std::vector<std::string> SpooledMail::links() const {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  for (;;) {
+    auto http = body.find("http://", pos);
+    auto https = body.find("https://", pos);
+    auto start = std::min(http, https);
+    if (start == std::string::npos) break;
+    auto end = body.find_first_of(" \t\r\n<>\"'", start);
+    if (end == std::string::npos) end = body.size();
+    out.push_back(body.substr(start, end - start));
+    pos = end;
+  }
+  return out;
+}
+
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out;
+  for (const auto& [key, value] : fields) {
+    if (!out.empty()) out += '&';
+    out += node::http::percent_encode(key) + "=" + node::http::percent_encode(value);
+  }
+  return out;
+}
+
+std::string path_of(std::string_view url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  auto slash = url.find('/', scheme + 3);
+  return slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
+}
+
+std::uint16_t free_loopback_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    int err = errno;
+    ::close(fd);
+    throw std::system_error(err, std::generic_category(), "bind 127.0.0.1:0");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::vector<std::pair<std::string, std::string>> TestCandidate::form() const {
+  std::vector<std::pair<std::string, std::string>> fields = {
+      {"name", name},
+      {"email", email},
+      {"phone", "078-555-0100"},
+      {"job_category", "B"},
+      {"skills", "C++, LMDB、組込み"},
+      {"prefecture", "JP-28"},
+      {"age_band", "25-34"},
+      {"experience_band", "3-5"},
+      {"desired_roles", "backend engineer"},
+      {"consent_region", "yes"},
+      {"consent_peers", "yes"},
+  };
+  for (const auto& [key, value] : extra) {
+    auto it = std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.first == key; });
+    if (it != fields.end())
+      it->second = value;
+    else
+      fields.emplace_back(key, value);
+  }
+  return fields;
+}
+
+NodeProcess::NodeProcess() : NodeProcess(Options{}) {}
+
+NodeProcess::NodeProcess(Options options) : options_(std::move(options)) {
+  root_ = make_temp_dir("node-" + options_.name);
+  data_dir_ = root_ / "node";
+  try {
+    init();
+    start();
+  } catch (...) {
+    if (pid_ > 0) kill9();
+    if (!std::getenv("RELAY_KEEP_TEST_DATA")) {
+      std::error_code ec;
+      fs::remove_all(root_, ec);
+    }
+    throw;
+  }
+}
+
+NodeProcess::~NodeProcess() {
+  try {
+    if (pid_ > 0) kill9();
+  } catch (...) {  // nothing sensible to do in a destructor
+  }
+  if (!std::getenv("RELAY_KEEP_TEST_DATA")) {
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+}
+
+void NodeProcess::init() {
+  port_ = options_.port ? options_.port : free_loopback_port();
+  url_ = "http://127.0.0.1:" + std::to_string(port_);
+  fs::create_directories(data_dir_);
+  std::vector<std::string> args = {relay_node_binary().string(),
+                                   "init",
+                                   "--data-dir",
+                                   data_dir_.string(),
+                                   "--name",
+                                   options_.name,
+                                   "--region",
+                                   options_.region,
+                                   "--listen",
+                                   "127.0.0.1:" + std::to_string(port_)};
+  args.insert(args.end(), options_.init_args.begin(), options_.init_args.end());
+  int status = wait_blocking(spawn(args, log_path()));
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error("relay-node init failed (status " + std::to_string(status) +
+                             "):\n" + log_tail());
+  admin_token_ = trim(read_file(data_dir_ / "admin_token"));
+  auditor_token_ = trim(read_file(data_dir_ / "auditor_token"));
+}
+
+void NodeProcess::start() {
+  if (pid_ > 0) return;
+  spawn_serve();
+  wait_healthy();
+}
+
+void NodeProcess::spawn_serve() {
+  {
+    std::ofstream log(log_path(), std::ios::app);
+    log << "--- test harness: relay-node serve on port " << port_ << " ---\n";
+  }
+  pid_ = spawn({relay_node_binary().string(), "serve", "--config", config_path().string()},
+               log_path());
+}
+
+void NodeProcess::wait_healthy() {
+  auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    reap(false);
+    if (pid_ <= 0)
+      throw std::runtime_error("relay-node serve exited during start-up (status " +
+                               std::to_string(last_status_) + "):\n" + log_tail());
+    auto reply = node::http::http_request("GET", url_ + "/healthz", {}, {}, 500ms);
+    if (reply && reply.response->status == 200) return;
+    std::this_thread::sleep_for(20ms);
+  }
+  kill9();
+  throw std::runtime_error("relay-node serve did not answer /healthz in time:\n" + log_tail());
+}
+
+void NodeProcess::reap(bool block) {
+  if (pid_ <= 0) return;
+  int status = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(pid_, &status, block ? 0 : WNOHANG);
+  } while (r < 0 && errno == EINTR);
+  if (r == pid_ || (r < 0 && errno == ECHILD)) {
+    last_status_ = r == pid_ ? status : -1;
+    pid_ = -1;
+  }
+}
+
+bool NodeProcess::exited_cleanly() const {
+  return last_status_ >= 0 && WIFEXITED(last_status_) && WEXITSTATUS(last_status_) == 0;
+}
+
+void NodeProcess::stop() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + options_.stop_timeout;
+  while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    reap(false);
+    if (pid_ > 0) std::this_thread::sleep_for(10ms);
+  }
+  if (pid_ > 0) kill9();
+}
+
+void NodeProcess::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  reap(true);
+}
+
+void NodeProcess::restart() {
+  stop();
+  start();
+}
+
+std::string NodeProcess::log_tail(std::size_t max_bytes) const {
+  std::string text;
+  try {
+    text = read_file(log_path());
+  } catch (const std::exception&) {
+    return "(no log)";
+  }
+  if (text.size() > max_bytes) text = "..." + text.substr(text.size() - max_bytes);
+  return text;
+}
+
+HttpReply NodeProcess::request(std::string_view method, std::string_view path,
+                               std::string_view body,
+                               std::map<std::string, std::string> headers) const {
+  std::string target =
+      path.substr(0, 7) == "http://" ? std::string(path) : url_ + std::string(path);
+  auto result = node::http::http_request(method, target, body, headers, 10'000ms);
+  HttpReply reply;
+  if (!result) {
+    reply.error = result.error;
+    return reply;
+  }
+  reply.status = result.response->status;
+  reply.body = std::move(result.response->body);
+  reply.headers = std::move(result.response->headers);
+  return reply;
+}
+
+HttpReply NodeProcess::get(std::string_view path, std::string_view bearer) const {
+  std::map<std::string, std::string> headers;
+  if (!bearer.empty()) headers["Authorization"] = "Bearer " + std::string(bearer);
+  return request("GET", path, {}, std::move(headers));
+}
+
+HttpReply NodeProcess::post_json(std::string_view path, const nlohmann::json& body,
+                                 std::string_view bearer) const {
+  return post_raw(path, body.dump(), "application/json", bearer);
+}
+
+HttpReply NodeProcess::post_raw(std::string_view path, std::string_view body,
+                                std::string_view content_type, std::string_view bearer) const {
+  std::map<std::string, std::string> headers;
+  headers["Content-Type"] = std::string(content_type);
+  if (!bearer.empty()) headers["Authorization"] = "Bearer " + std::string(bearer);
+  return request("POST", path, body, std::move(headers));
+}
+
+HttpReply NodeProcess::post_form(
+    std::string_view path, const std::vector<std::pair<std::string, std::string>>& fields) const {
+  return post_raw(path, form_encode(fields), "application/x-www-form-urlencoded");
+}
+
+std::string NodeProcess::send_raw(std::string_view bytes, std::chrono::milliseconds timeout) const {
+  return node::http::send_raw("127.0.0.1", port_, bytes, timeout);
+}
+
+std::uint64_t NodeProcess::ledger_size() const {
+  auto reply = get("/healthz");
+  auto j = reply.json();
+  if (reply.status != 200 || !j.is_object() || !j.contains("ledger_size"))
+    throw std::runtime_error("/healthz did not answer: " + reply.error + reply.body);
+  return j.at("ledger_size").get<std::uint64_t>();
+}
+
+TestMember NodeProcess::admit_member(const std::string& name) const {
+  auto reply = post_json("/api/v1/members", {{"name", name}}, admin_token_);
+  auto j = reply.json();
+  if (reply.status != 201 || !j.is_object())
+    throw std::runtime_error("POST /api/v1/members " + name + ": " + std::to_string(reply.status) +
+                             " " + reply.error + reply.body);
+  return TestMember{j.at("id"), j.at("name"), j.at("api_key"), j.at("relay_link")};
+}
+
+HttpReply NodeProcess::submit_registration(std::string_view link,
+                                           const TestCandidate& candidate) const {
+  return post_form(link, candidate.form());
+}
+
+std::string NodeProcess::register_and_confirm(std::string_view link,
+                                              const TestCandidate& candidate) const {
+  auto before = mail_links(candidate.email, "/r/v/").size();
+  auto submitted = submit_registration(link, candidate);
+  if (submitted.status != 200)
+    throw std::runtime_error("registration at " + std::string(link) + ": " +
+                             std::to_string(submitted.status) + " " + submitted.error);
+  auto links = wait_mail_links(candidate.email, "/r/v/", before + 1);
+  if (links.size() <= before)
+    throw std::runtime_error("no verification mail to " + candidate.email);
+  auto verify = path_of(links.back());
+  auto page = get(verify);
+  if (page.status != 200)
+    throw std::runtime_error("GET " + verify + ": " + std::to_string(page.status));
+  auto confirmed = request("POST", verify);
+  auto at = confirmed.body.find(url_ + "/r/m/");
+  if (confirmed.status != 200 || at == std::string::npos)
+    throw std::runtime_error("POST " + verify + ": " + std::to_string(confirmed.status) + " " +
+                             confirmed.body);
+  auto end = confirmed.body.find_first_of("\"<?", at);
+  return confirmed.body.substr(at, end - at);
+}
+
+std::vector<SpooledMail> NodeProcess::mails() const {
+  std::vector<SpooledMail> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(spool_dir(), ec)) {
+    auto name = entry.path().filename().string();
+    if (name.empty() || name.front() == '.' || entry.path().extension() != ".eml") continue;
+    SpooledMail mail;
+    mail.path = entry.path();
+    std::string text;
+    try {
+      text = read_file(entry.path());
+      mail.written = fs::last_write_time(entry.path());
+    } catch (const std::exception&) {
+      continue;  // discarded between listing and reading
+    }
+    auto split = text.find("\r\n\r\n");
+    std::string_view headers(text.data(), split == std::string::npos ? text.size() : split);
+    mail.to = header_value(headers, "To:");
+    mail.subject = header_value(headers, "Subject:");
+    mail.body = split == std::string::npos ? std::string{} : text.substr(split + 4);
+    out.push_back(std::move(mail));
+  }
+  std::sort(out.begin(), out.end(), [](const SpooledMail& a, const SpooledMail& b) {
+    if (a.written != b.written) return a.written > b.written;
+    return a.path.filename() > b.path.filename();
+  });
+  return out;
+}
+
+std::optional<std::string> NodeProcess::latest_mail_link(std::string_view prefix) const {
+  for (const auto& mail : mails()) {
+    for (const auto& link : mail.links()) {
+      bool match = prefix.empty() ? (link.find("/r/v/") != std::string::npos ||
+                                     link.find("/r/m/") != std::string::npos)
+                                  : link.find(prefix) != std::string::npos;
+      if (match) return link;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> NodeProcess::mail_links(std::string_view to,
+                                                 std::string_view prefix) const {
+  std::vector<std::string> out;
+  auto all = mails();
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    if (it->to != to) continue;
+    for (const auto& link : it->links())
+      if (link.find(prefix) != std::string::npos) {
+        out.push_back(link);
+        break;  // a message repeats its link in each language: count it once
+      }
+  }
+  return out;
+}
+
+std::vector<std::string> NodeProcess::wait_mail_links(std::string_view to,
+                                                      std::string_view prefix, std::size_t count,
+                                                      std::chrono::milliseconds timeout) const {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto links = mail_links(to, prefix);
+    if (links.size() >= count || std::chrono::steady_clock::now() >= deadline) return links;
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+std::string NodeProcess::wait_mail_link(std::string_view to, std::string_view prefix,
+                                        std::chrono::milliseconds timeout) const {
+  auto links = wait_mail_links(to, prefix, 1, timeout);
+  if (links.empty())
+    throw std::runtime_error("no mail to " + std::string(to) + " with a " + std::string(prefix) +
+                             " link arrived");
+  return links.back();
+}
+
+}  // namespace relay::test
