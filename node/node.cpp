@@ -44,6 +44,17 @@ Node::Node(config::NodeConfig config)
   federation_->on_request("ping", [](storage::WriteTxn&, const protocol::Envelope&, const federation::Peer&) {
     return federation::HandlerResult::accept({{"pong", true}});
   });
+  // Profile exchange and handoffs (their handlers and the peer-activated hook register here).
+  profiles_ = std::make_unique<federation::ProfileExchange>(*federation_, *candidates_);
+  handoffs_ = std::make_unique<federation::Handoffs>(*federation_, *candidates_, *profiles_,
+                                                     config_.candidates.handoff_expiry_days);
+  handoff_holder_ = std::make_unique<federation::HandoffHolder>(
+      *federation_, *candidates_, *profiles_,
+      federation::HolderSettings{config_.node.public_url, config_.mail.from, config_.consent.text_version});
+  // Witnessing peers' checkpoints, and answering witnesses (registers its handlers).
+  witness_ = std::make_unique<federation::Witness>(*federation_);
+  intake_->on_candidate_changed(
+      [this](storage::WriteTxn& txn, const candidates::CandidateRecord& record) { candidate_changed(txn, record); });
 
   auto keys = keys_.current();
   admin_digest_ = identity::token_digest(keys->token_key, read_token_file(config_.data_dir / "admin_token"));
@@ -52,16 +63,28 @@ Node::Node(config::NodeConfig config)
 
   // The genesis entry names the node's region, credit ratio and keys, so an auditor can
   // recompute balances from the log alone.
+  // A changed credit ratio is recorded once, so the log alone still explains every mint.
+  auto node_meta = env_.database("node_meta");
   writer_->submit_wait([&](storage::WriteTxn& txn) {
-    if (ledger_->size(txn) == 0)
+    auto ratio = std::to_string(config_.credits.referrals_per_credit);
+    if (ledger_->size(txn) == 0) {
       ledger_->append(txn, protocol::node_initialised(config_.node.region, config_.credits.referrals_per_credit,
                                                       keys->signing.public_key, keys->encryption.public_key));
+    } else if (auto recorded = txn.get(node_meta, "referrals_per_credit"); recorded && *recorded != ratio) {
+      ledger_->append(txn, protocol::credit_ratio_changed(config_.credits.referrals_per_credit));
+    }
+    txn.put(node_meta, "referrals_per_credit", ratio);
   });
 }
 
 Node::~Node() {
   stop_background();
   if (writer_) writer_->stop();
+}
+
+void Node::candidate_changed(storage::WriteTxn& txn, const candidates::CandidateRecord& record) {
+  handoff_holder_->candidate_changed(txn, record);
+  profiles_->candidate_changed(txn, record);
 }
 
 bool Node::is_admin(std::string_view token) const {
@@ -78,9 +101,11 @@ bool Node::is_auditor(std::string_view token) const {
 void Node::start_background() {
   mail_dispatch_->start();
   federation_->start();
+  witness_->start();
 }
 
 void Node::stop_background() {
+  if (witness_) witness_->stop();
   if (federation_) federation_->stop();
   if (mail_dispatch_) mail_dispatch_->stop();
 }

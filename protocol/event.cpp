@@ -61,12 +61,42 @@ Event candidate_erased(std::string_view candidate_pseudonym) {
   return {std::string(k::candidate_erased), {{"candidate", candidate_pseudonym}}};
 }
 
+Event credit_ratio_changed(std::uint32_t referrals_per_credit) {
+  return {std::string(k::credit_ratio_changed), {{"referrals_per_credit", referrals_per_credit}}};
+}
+
 Event peer_added(std::string_view peer_name, std::string_view fingerprint) {
   return {std::string(k::peer_added), {{"peer", peer_name}, {"fingerprint", fingerprint}}};
 }
 
 Event peer_suspended(std::string_view peer_name) {
   return {std::string(k::peer_suspended), {{"peer", peer_name}}};
+}
+
+Event handoff_sent(std::string_view handoff_id, std::string_view peer_name,
+                   std::string_view candidate_pseudonym) {
+  return {std::string(k::handoff_sent),
+          {{"handoff", handoff_id}, {"peer", peer_name}, {"candidate", candidate_pseudonym}}};
+}
+
+Event handoff_received(std::string_view handoff_id, std::string_view peer_name,
+                       std::string_view member_id, std::string_view sender_signature,
+                       std::string_view evidence_digest) {
+  return {std::string(k::handoff_received),
+          {{"handoff", handoff_id},
+           {"peer", peer_name},
+           {"member", member_id},
+           {"sender_signature", sender_signature},
+           {"evidence_digest", evidence_digest}}};
+}
+
+Event handoff_receipt(std::string_view handoff_id, std::string_view peer_name,
+                      std::string_view receipt_signature, std::string_view evidence_digest) {
+  return {std::string(k::handoff_receipt),
+          {{"handoff", handoff_id},
+           {"peer", peer_name},
+           {"receipt_signature", receipt_signature},
+           {"evidence_digest", evidence_digest}}};
 }
 
 }  // namespace relay::protocol

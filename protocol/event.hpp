@@ -4,8 +4,10 @@
 // id and company name, candidates only as keyed pseudonyms (hex), peers by name and key
 // fingerprint. Credit balances are derivable from these events alone:
 //   a member's balance = count(credit_minted) - count(credit_spent) for that member, and
-//   count(credit_minted) = floor(counted referral_verified / referrals_per_credit), with the
-//   ratio taken from node_initialised (or the latest credit_ratio_changed).
+//   after each counted referral_verified, count(credit_minted) =
+//   max(count before, floor(counted referral_verified / referrals_per_credit)), with the ratio
+//   taken from node_initialised or the latest credit_ratio_changed (credits are never taken
+//   back when the ratio rises).
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -41,6 +43,7 @@ inline constexpr std::string_view erasure_requested = "erasure_requested";
 inline constexpr std::string_view erasure_completed = "erasure_completed";
 inline constexpr std::string_view erasure_receipt = "erasure_receipt";
 inline constexpr std::string_view handoff_expired = "handoff_expired";
+inline constexpr std::string_view credit_ratio_changed = "credit_ratio_changed";
 }  // namespace event_kind
 
 Event node_initialised(std::string_view region, std::uint32_t referrals_per_credit,
@@ -61,7 +64,21 @@ Event credit_spent(std::string_view member_id, std::string_view purpose_id, std:
 Event key_rotated(const crypto::Ed25519PublicKey& old_key, const crypto::Ed25519PublicKey& new_key,
                   const crypto::X25519PublicKey& new_encryption_key);
 Event candidate_erased(std::string_view candidate_pseudonym);
+// The operator changed credits.referrals_per_credit; later referrals use the new ratio.
+Event credit_ratio_changed(std::uint32_t referrals_per_credit);
 Event peer_added(std::string_view peer_name, std::string_view fingerprint);
 Event peer_suspended(std::string_view peer_name);
+// The holding node queued a candidate's personal data for peer `peer_name` after the
+// candidate accepted introduction `handoff_id` (the requesting node's id for it).
+Event handoff_sent(std::string_view handoff_id, std::string_view peer_name,
+                   std::string_view candidate_pseudonym);
+// The requesting node received handoff `handoff_id` for member `member_id`: the sender's
+// envelope signature (base64) and the hex SHA-256 of the signed plaintext kept as evidence.
+Event handoff_received(std::string_view handoff_id, std::string_view peer_name,
+                       std::string_view member_id, std::string_view sender_signature,
+                       std::string_view evidence_digest);
+// The holding node got the recipient's signed receipt (its reply envelope's signature, base64).
+Event handoff_receipt(std::string_view handoff_id, std::string_view peer_name,
+                      std::string_view receipt_signature, std::string_view evidence_digest);
 
 }  // namespace relay::protocol

@@ -48,9 +48,12 @@ bool CreditAccounts::record_verified(storage::WriteTxn& txn, const std::string& 
   add_history(txn, member_id,
               {{"kind", "referral_verified"}, {"at_ms", members::now_ms()}, {"ledger_index", index},
                {"referral", referral_id}, {"counted", counted}, {"balance", a.balance()}});
-  bool minted = counted && a.counted % ratio_ == 0;
-  if (minted) {
+  // Mint up to floor(counted / ratio): the rule an auditor recomputes from the log. After a
+  // ratio change this may mint more than one credit at once; it never takes one back.
+  bool minted = false;
+  while (counted && a.minted < a.counted / ratio_) {
     ++a.minted;
+    minted = true;
     auto mint_index = ledger_.append(txn, protocol::credit_minted(member_id, a.minted, a.balance()));
     add_history(txn, member_id,
                 {{"kind", "credit_minted"}, {"at_ms", members::now_ms()}, {"ledger_index", mint_index},
