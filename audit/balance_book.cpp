@@ -63,8 +63,8 @@ NodeBalancesResult parse_node_balances(std::string_view text, bool exact_file) {
     parsed = protocol::parse_strict(text);
   }
   if (!parsed) {
-    result.error = "not " + std::string(exact_file ? "canonical " : "") +
-                   "JSON: " + parsed.error.message;
+    result.error =
+        "not " + std::string(exact_file ? "canonical " : "") + "JSON: " + parsed.error.message;
     return result;
   }
   const auto& o = *parsed.value;
@@ -115,6 +115,9 @@ BalanceBook::Member* BalanceBook::member_for(const At& at) {
 void BalanceBook::apply(const protocol::LedgerEntry& e, std::uint64_t position,
                         ProblemList& problems) {
   const At at{e, position, problems};
+  if (awaiting_mints_ &&
+      !(e.kind == k::credit_minted && data_string(e, "member") == awaiting_mints_->first))
+    check_due(problems);
   if (e.kind == k::node_initialised || e.kind == "credit_ratio_changed") {
     auto ratio = data_unsigned(e, "referrals_per_credit");
     if (!ratio || *ratio == 0) {
@@ -124,18 +127,24 @@ void BalanceBook::apply(const protocol::LedgerEntry& e, std::uint64_t position,
     ratio_ = *ratio;
   } else if (e.kind == k::member_admitted) {
     auto id = data_string(e, "member");
-    if (!id || id->empty()) at.add(missing(e, "member", "a non-empty string"));
-    else if (!members_.emplace(*id, Member{}).second) at.add("member " + *id + " admitted twice");
+    if (!id || id->empty())
+      at.add(missing(e, "member", "a non-empty string"));
+    else if (!members_.emplace(*id, Member{}).second)
+      at.add("member " + *id + " admitted twice");
   } else if (e.kind == k::member_suspended || e.kind == k::member_reinstated ||
              e.kind == k::referral_verified || e.kind == k::credit_minted ||
              e.kind == k::credit_spent) {
     auto* m = member_for(at);
     if (m == nullptr) return;
     const auto id = e.data.at("member").get<std::string>();
-    if (e.kind == k::referral_verified) referral_verified(at, id, *m);
-    else if (e.kind == k::credit_minted) credit_minted(at, id, *m);
-    else if (e.kind == k::credit_spent) credit_spent(at, id, *m);
-    else m->active = e.kind == k::member_reinstated;
+    if (e.kind == k::referral_verified)
+      referral_verified(at, id, *m);
+    else if (e.kind == k::credit_minted)
+      credit_minted(at, id, *m);
+    else if (e.kind == k::credit_spent)
+      credit_spent(at, id, *m);
+    else
+      m->active = e.kind == k::member_reinstated;
   }
 }
 
@@ -161,6 +170,7 @@ void BalanceBook::referral_verified(const At& at, const std::string& id, Member&
     if (!counted_.insert(key).second)
       at.add("member " + id + ": candidate " + *candidate + " counted a second time");
     ++m.balance.verified_referrals;
+    awaiting_mints_.emplace(id, at.position);
   }
   if (!total) {
     at.add(missing(e, "counted_total", "an unsigned integer"));
@@ -183,7 +193,7 @@ void BalanceBook::credit_minted(const At& at, const std::string& id, Member& m) 
            std::to_string(m.balance.credits_minted));
   }
   const auto due = ratio_ == 0 ? 0 : m.balance.verified_referrals / ratio_;
-  if (m.balance.credits_minted != due) {
+  if (m.balance.credits_minted > due) {
     at.add("member " + id + ": credit_minted breaks the floor rule (" +
            std::to_string(m.balance.credits_minted) + " minted, floor(" +
            std::to_string(m.balance.verified_referrals) + " / " + std::to_string(ratio_) +
@@ -213,15 +223,21 @@ void BalanceBook::credit_spent(const At& at, const std::string& id, Member& m) {
   }
 }
 
-void BalanceBook::finish(ProblemList& problems) const {
-  for (const auto& [id, m] : members_) {
-    const auto due = ratio_ == 0 ? 0 : m.balance.verified_referrals / ratio_;
-    if (m.balance.credits_minted < due)
-      problems.add_member(id, std::to_string(m.balance.credits_minted) + " credits minted, floor(" +
-                                  std::to_string(m.balance.verified_referrals) + " / " +
-                                  std::to_string(ratio_) + ") = " + std::to_string(due) +
-                                  " due");
-  }
+void BalanceBook::check_due(ProblemList& problems) {
+  const auto [id, position] = *awaiting_mints_;
+  awaiting_mints_.reset();
+  const auto& b = members_.at(id).balance;
+  const auto due = ratio_ == 0 ? 0 : b.verified_referrals / ratio_;
+  if (b.credits_minted < due)
+    problems.add_entry(position, "member " + id + ": floor(" +
+                                     std::to_string(b.verified_referrals) + " / " +
+                                     std::to_string(ratio_) + ") = " + std::to_string(due) +
+                                     " credits due after this referral, " +
+                                     std::to_string(b.credits_minted) + " minted");
+}
+
+void BalanceBook::finish(ProblemList& problems) {
+  if (awaiting_mints_) check_due(problems);
 }
 
 Balances BalanceBook::balances() const {

@@ -7,22 +7,24 @@
 //   - a member is admitted once, before any other event names it;
 //   - a counted referral names an active member and a candidate this member has not had
 //     counted before; counted_total is the member's count after it;
-//   - credit_minted: minted_total is this member's mint count so far, and equals
-//     floor(verified_referrals / referrals_per_credit) (the floor rule); balance is right;
-//   - credit_spent: balance is right and not negative;
-//   - at the end of the log no member is owed a credit the floor rule says was due.
+//   - credit_minted: minted_total is this member's mint count so far, and never exceeds
+//     floor(verified_referrals / referrals_per_credit) (the floor rule);
+//   - right after each counted referral (and the credit_minted entries that follow it for the
+//     same member) the member has max(minted before, floor(verified_referrals /
+//     referrals_per_credit)) credits minted: no credit that came due is missing. Credits
+//     are never taken back when the ratio rises;
+//   - credit_spent: balance is right and not negative.
 // The ratio comes from node_initialised (entry 0), or the latest credit_ratio_changed.
 //
 // Thread safety: a plain value; apply() in log order from one thread.
 #include <array>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "audit/problem_list.hpp"
 #include "protocol/ledger_entry.hpp"
@@ -61,8 +63,8 @@ class BalanceBook {
   // Feeds the entry at `position`, the next of the log (in order, each exactly once).
   // Problems name the entry by its position.
   void apply(const protocol::LedgerEntry& entry, std::uint64_t position, ProblemList& problems);
-  // End-of-log checks (credits due under the floor rule but never minted).
-  void finish(ProblemList& problems) const;
+  // End-of-log checks (a credit due after the last counted referral but never minted).
+  void finish(ProblemList& problems);
   // Every admitted member's recomputed balance so far.
   Balances balances() const;
   // The credit ratio in force (0 before node_initialised).
@@ -85,8 +87,14 @@ class BalanceBook {
   void credit_minted(const At& at, const std::string& id, Member& m);
   void credit_spent(const At& at, const std::string& id, Member& m);
 
+  // Checks that the member of awaiting_mints_ has every credit due, and clears it.
+  void check_due(ProblemList& problems);
+
   std::uint64_t ratio_ = 0;
   std::map<std::string, Member> members_;
+  // A counted referral whose credits are checked at the first entry that is not one of its
+  // member's credit_minted: (member id, position of the referral).
+  std::optional<std::pair<std::string, std::uint64_t>> awaiting_mints_;
   // SHA-256(member "/" candidate)[:16] of every counted referral: 16 bytes a referral
   // instead of the pseudonym strings (a million referrals take ~60 MB).
   std::set<std::array<std::uint8_t, 16>> counted_;

@@ -34,9 +34,12 @@ std::optional<std::uint64_t> parse_uint(std::string_view digits, int base) {
   std::uint64_t value = 0;
   for (char c : digits) {
     int d = -1;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (base == 16 && c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (base == 16 && c >= 'A' && c <= 'F') d = c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (base == 16 && c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (base == 16 && c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
     if (d < 0 || d >= base) return std::nullopt;
     value = value * static_cast<std::uint64_t>(base) + static_cast<std::uint64_t>(d);
   }
@@ -100,8 +103,10 @@ int connect_to(const HttpUrl& url, Clock::time_point deadline, std::string& erro
     } else if (rc != 0) {
       error += std::string(": ") + std::strerror(errno);
     }
-    if (rc == 0) result = fd;
-    else ::close(fd);
+    if (rc == 0)
+      result = fd;
+    else
+      ::close(fd);
   }
   ::freeaddrinfo(found);
   return result;
@@ -211,8 +216,10 @@ std::optional<HttpUrl> parse_http_url(std::string_view text) {
     url.host = std::string(authority.substr(1, close - 1));
     auto rest = authority.substr(close + 1);
     if (!rest.empty() && rest.front() != ':') return std::nullopt;
-    if (!rest.empty()) port = rest.substr(1);
-    else port = "80";
+    if (!rest.empty())
+      port = rest.substr(1);
+    else
+      port = "80";
   } else {
     auto colon = authority.find(':');
     url.host = std::string(authority.substr(0, colon));
@@ -243,8 +250,8 @@ HttpResult http_get(const HttpUrl& url, std::string_view target,
   if (socket.fd() < 0) return failure(error);
 
   const bool ipv6 = url.host.find(':') != std::string::npos;
-  std::string request = "GET " + url.path + std::string(target) + " HTTP/1.1\r\nHost: " +
-                        (ipv6 ? "[" + url.host + "]" : url.host) + ":" +
+  std::string request = "GET " + url.path + std::string(target) +
+                        " HTTP/1.1\r\nHost: " + (ipv6 ? "[" + url.host + "]" : url.host) + ":" +
                         std::to_string(url.port) +
                         "\r\nUser-Agent: relay-audit\r\nConnection: close\r\n";
   for (const auto& [name, value] : extra_headers) request += name + ": " + value + "\r\n";

@@ -42,7 +42,7 @@ struct HttpResult {
 };
 
 struct HttpGetOptions {
-  std::chrono::milliseconds timeout{30000};          // for the whole exchange
+  std::chrono::milliseconds timeout{30000};           // for the whole exchange
   std::size_t max_body_bytes = std::size_t{1} << 28;  // 256 MiB
 };
 

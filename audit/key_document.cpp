@@ -58,8 +58,10 @@ KeyDocumentResult parse_key_document(std::string_view text, bool exact_file) {
   key.fingerprint = *fingerprint;
   auto key_bytes = crypto::from_base64(*public_key_text);
   auto public_key = key_bytes ? crypto::ed25519_public_key_from(*key_bytes) : std::nullopt;
-  if (!public_key) problems.push_back("public_key is not base64 of a 32-byte Ed25519 key");
-  else key.public_key = *public_key;
+  if (!public_key)
+    problems.push_back("public_key is not base64 of a 32-byte Ed25519 key");
+  else
+    key.public_key = *public_key;
   auto vkey = protocol::parse_vkey(*vkey_text);
   if (!vkey) {
     problems.push_back("vkey is not a valid note verifier key");

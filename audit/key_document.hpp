@@ -27,7 +27,7 @@ struct KeyDocument {
 };
 
 struct KeyDocumentResult {
-  std::optional<KeyDocument> key;  // set when the document is whole and self-consistent
+  std::optional<KeyDocument> key;     // set when the document is whole and self-consistent
   std::vector<std::string> problems;  // otherwise, each thing wrong
 };
 

@@ -52,8 +52,8 @@ std::string LiveNodeSource::balances_document() {
 }
 
 std::vector<std::string> LiveNodeSource::page(std::uint64_t start, std::uint64_t count) {
-  const auto target = "/audit/v1/entries?start=" + std::to_string(start) +
-                      "&limit=" + std::to_string(count);
+  const auto target =
+      "/audit/v1/entries?start=" + std::to_string(start) + "&limit=" + std::to_string(count);
   auto answer = get_json(target);
   auto first = answer.find("start");
   auto entries = answer.find("entries");

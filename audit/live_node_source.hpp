@@ -9,9 +9,8 @@
 // The token is sent as "Authorization: Bearer <token>". Any answer other than 200 (or 400
 // for a proof the node cannot give) is a SourceError naming the route and status, as is an
 // answer that is not the JSON the route documents.
-#include <optional>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "audit/http_get.hpp"
 #include "audit/log_source.hpp"

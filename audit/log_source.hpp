@@ -52,8 +52,7 @@ class LogSource {
   // the checkpoint being verified: the node keeps growing); an export is read whole, so that
   // entries beyond its checkpoint show. Framing problems (a last line without "\n") go to
   // `problems`.
-  virtual void read_entries(std::uint64_t wanted, const EntrySink& sink,
-                            ProblemList& problems) = 0;
+  virtual void read_entries(std::uint64_t wanted, const EntrySink& sink, ProblemList& problems) = 0;
 
   // Entry `index` as stored; nullopt if the log has no such entry.
   virtual std::optional<std::string> entry(std::uint64_t index) = 0;

@@ -76,8 +76,8 @@ void EntryChecker::check_in_order(const protocol::LedgerEntry& e, std::uint64_t 
   if (e.index != position) found.add_entry(position, "index field is " + std::to_string(e.index));
   if (report_.origin.empty() && position == 0) report_.origin = e.node;
   if (e.node != report_.origin)
-    found.add_entry(position,
-                    "node field is \"" + e.node + "\", the log's origin is \"" + report_.origin + "\"");
+    found.add_entry(position, "node field is \"" + e.node + "\", the log's origin is \"" +
+                                  report_.origin + "\"");
   if (position == 0) {
     keys_.start(e, found);
     if (key_document_) keys_.assume(key_document_->public_key);
@@ -101,8 +101,10 @@ void EntryChecker::add(std::vector<std::string>& batch) {
     for (std::size_t i = begin; i < end; ++i) {
       parsed[i].leaf = protocol::leaf_hash(crypto::as_bytes(batch[i]));
       auto result = protocol::parse_entry(batch[i]);
-      if (auto* entry = std::get_if<protocol::LedgerEntry>(&result)) parsed[i].entry = std::move(*entry);
-      else parsed[i].error = describe(std::get<protocol::EntryError>(result));
+      if (auto* entry = std::get_if<protocol::LedgerEntry>(&result))
+        parsed[i].entry = std::move(*entry);
+      else
+        parsed[i].error = describe(std::get<protocol::EntryError>(result));
     }
   });
 
@@ -163,8 +165,7 @@ void check_checkpoint(VerifyReport& report, std::string_view note_text,
                       const std::optional<protocol::Checkpoint>& checkpoint) {
   if (checkpoint) {
     if (report.entries != checkpoint->size) {
-      report.problems.add("checkpoint", "root mismatch (log has " +
-                                            std::to_string(report.entries) +
+      report.problems.add("checkpoint", "root mismatch (log has " + std::to_string(report.entries) +
                                             " entries, checkpoint says " +
                                             std::to_string(checkpoint->size) + ")");
     } else if (report.root != checkpoint->root) {
@@ -197,9 +198,8 @@ void check_checkpoint(VerifyReport& report, std::string_view note_text,
 void compare_balances(VerifyReport& report, const NodeBalances& node, const Balances& recomputed,
                       const std::string& where) {
   if (node.ledger_size > report.entries) {
-    report.problems.add(where, "the node's balances are as of " +
-                                   std::to_string(node.ledger_size) + " entries, the log has " +
-                                   std::to_string(report.entries));
+    report.problems.add(where, "the node's balances are as of " + std::to_string(node.ledger_size) +
+                                   " entries, the log has " + std::to_string(report.entries));
     return;
   }
   auto field = [&](const std::string& id, const char* name, auto in_node, auto ours) {
@@ -227,7 +227,8 @@ void compare_balances(VerifyReport& report, const NodeBalances& node, const Bala
 }  // namespace
 
 VerifyReport verify_log(LogSource& source, const VerifyOptions& options) {
-  VerifyReport report{.problems = ProblemList(options.max_problems)};
+  VerifyReport report;
+  report.problems = ProblemList(options.max_problems);
   report.source = source.name();
   const bool exact = source.is_export();
   const std::string key_where = exact ? "key.json" : "/audit/v1/key";
@@ -238,8 +239,10 @@ VerifyReport verify_log(LogSource& source, const VerifyOptions& options) {
   const std::optional<KeyDocument>& key_document = key_result.key;
 
   auto node_balances = parse_node_balances(source.balances_document(), exact);
-  if (!node_balances.balances) report.problems.add(balances_where, node_balances.error);
-  else report.node_balances_at = node_balances.balances->ledger_size;
+  if (!node_balances.balances)
+    report.problems.add(balances_where, node_balances.error);
+  else
+    report.node_balances_at = node_balances.balances->ledger_size;
 
   const std::string note_text = source.checkpoint_note();
   std::optional<protocol::Checkpoint> checkpoint;
@@ -254,7 +257,8 @@ VerifyReport verify_log(LogSource& source, const VerifyOptions& options) {
     report.origin = checkpoint->origin;
   }
   if (key_document) {
-    if (report.origin.empty()) report.origin = key_document->origin;
+    if (report.origin.empty())
+      report.origin = key_document->origin;
     else if (key_document->origin != report.origin)
       report.problems.add(key_where, "origin \"" + key_document->origin +
                                          "\", the checkpoint's is \"" + report.origin + "\"");
@@ -283,10 +287,9 @@ VerifyReport verify_log(LogSource& source, const VerifyOptions& options) {
         report.problems.add("key", "the log's key in force is not the pinned --vkey");
     }
   }
-  if (node_balances.balances && checker.snapshot())
-    compare_balances(report, *node_balances.balances, *checker.snapshot(), balances_where);
-  else if (node_balances.balances)
-    compare_balances(report, *node_balances.balances, {}, balances_where);
+  if (node_balances.balances)
+    compare_balances(report, *node_balances.balances, checker.snapshot().value_or(Balances{}),
+                     balances_where);
   return report;
 }
 

@@ -48,7 +48,7 @@ struct VerifyReport {
   protocol::Hash root{};                         // recomputed from the entries
   std::optional<protocol::Hash> checkpoint_root;
   std::uint64_t key_rotations = 0;
-  Balances balances;                             // recomputed at the end of the log
+  Balances balances;                              // recomputed at the end of the log
   std::optional<std::uint64_t> node_balances_at;  // ledger_size of the node's balances
   ProblemList problems;
 

@@ -218,7 +218,7 @@ void read_federation(ObjectReader r, NodeConfig& cfg) {
 
 void read_candidates(ObjectReader r, NodeConfig& cfg) {
   auto& c = cfg.candidates;
-  read_duration(r, "handoff_expiry_days", c.handoff_expiry_days, 1, 3650);
+  read_duration(r, "handoff_expiry_s", c.handoff_expiry_s, 1, 3650 * kSecondsPerDay);
   read_duration(r, "erasure_confirm_timeout_s", c.erasure_confirm_timeout_s, 1,
                 365 * kSecondsPerDay);
   read_duration(r, "verification_expiry_hours", c.verification_expiry_hours, 1, 365 * 24);
@@ -404,7 +404,7 @@ std::string to_json_text(const NodeConfig& c) {
   j["federation"]["witness_interval_s"] = f.witness_interval_s.count();
   j["federation"]["key_grace_period_s"] = f.key_grace_period_s.count();
   j["federation"]["request_timeout_ms"] = f.request_timeout_ms.count();
-  j["candidates"]["handoff_expiry_days"] = c.candidates.handoff_expiry_days.count();
+  j["candidates"]["handoff_expiry_s"] = c.candidates.handoff_expiry_s.count();
   j["candidates"]["erasure_confirm_timeout_s"] = c.candidates.erasure_confirm_timeout_s.count();
   j["candidates"]["verification_expiry_hours"] = c.candidates.verification_expiry_hours.count();
   j["log"]["level"] = to_string(c.log.level);

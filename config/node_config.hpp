@@ -104,7 +104,7 @@ struct FederationSection {
 
 // "candidates": time limits on candidate flows.
 struct CandidatesSection {
-  std::chrono::days handoff_expiry_days{90};  // a peer must delete a handed-off profile after
+  std::chrono::seconds handoff_expiry_s{90 * 86400};  // a peer must delete a handed-off profile after
   std::chrono::seconds erasure_confirm_timeout_s{86400};  // wait for a peer's erasure receipt
   std::chrono::hours verification_expiry_hours{72};       // a registration link stays valid
 

@@ -47,10 +47,15 @@ Node::Node(config::NodeConfig config)
   // Profile exchange and handoffs (their handlers and the peer-activated hook register here).
   profiles_ = std::make_unique<federation::ProfileExchange>(*federation_, *candidates_);
   handoffs_ = std::make_unique<federation::Handoffs>(*federation_, *candidates_, *profiles_,
-                                                     config_.candidates.handoff_expiry_days);
+                                                     config_.candidates.handoff_expiry_s);
   handoff_holder_ = std::make_unique<federation::HandoffHolder>(
       *federation_, *candidates_, *profiles_,
       federation::HolderSettings{config_.node.public_url, config_.mail.from, config_.consent.text_version});
+  // Erasure reaching every recipient, and the retention limit on received data.
+  erasures_ = std::make_unique<federation::Erasures>(*federation_, *candidates_, *handoffs_);
+  handoff_holder_->on_late_disclosure([this](storage::WriteTxn& txn, const candidates::CandidateRecord& record) {
+    candidate_changed(txn, record);
+  });
   // Witnessing peers' checkpoints, and answering witnesses (registers its handlers).
   witness_ = std::make_unique<federation::Witness>(*federation_);
   intake_->on_candidate_changed(
@@ -85,6 +90,10 @@ Node::~Node() {
 void Node::candidate_changed(storage::WriteTxn& txn, const candidates::CandidateRecord& record) {
   handoff_holder_->candidate_changed(txn, record);
   profiles_->candidate_changed(txn, record);
+  if (record.status == candidates::Status::erased) {
+    auto tombstone = record;
+    erasures_->candidate_erased(txn, tombstone);
+  }
 }
 
 bool Node::is_admin(std::string_view token) const {
@@ -102,9 +111,11 @@ void Node::start_background() {
   mail_dispatch_->start();
   federation_->start();
   witness_->start();
+  erasures_->start();
 }
 
 void Node::stop_background() {
+  if (erasures_) erasures_->stop();
   if (witness_) witness_->stop();
   if (federation_) federation_->stop();
   if (mail_dispatch_) mail_dispatch_->stop();

@@ -10,7 +10,12 @@
 #include "config/reference.hpp"
 #include "node/candidates/candidate_store.hpp"
 #include "node/candidates/mail_dispatch.hpp"
+#include "node/federation/erasure.hpp"
 #include "node/federation/federation.hpp"
+#include "node/federation/handoff.hpp"
+#include "node/federation/handoff_holder.hpp"
+#include "node/federation/profile_exchange.hpp"
+#include "node/federation/witness.hpp"
 #include "node/identity/key_ring.hpp"
 #include "node/ledger/ledger.hpp"
 #include "node/mail/mailer.hpp"
@@ -49,12 +54,22 @@ class Node {
   mail::Mailer& mailer() { return *mailer_; }
   candidates::MailDispatch& mail_dispatch() { return *mail_dispatch_; }
   federation::Federation& federation() { return *federation_; }
+  federation::ProfileExchange& profiles() { return *profiles_; }
+  federation::Handoffs& handoffs() { return *handoffs_; }
+  federation::HandoffHolder& handoff_holder() { return *handoff_holder_; }
+  federation::Erasures& erasures() { return *erasures_; }
+  federation::Witness& witness() { return *witness_; }
+
+  // To be called in the txn of every change to a local candidate (confirmed, consent
+  // changed, withdrawn, erased): circulates or withdraws its profile and stops pending
+  // handoffs it no longer consents to, in that same txn. Call federation().notify() after.
+  void candidate_changed(storage::WriteTxn& txn, const candidates::CandidateRecord& record);
 
   // Bearer-token checks (constant time on digests).
   bool is_admin(std::string_view token) const;
   bool is_auditor(std::string_view token) const;
 
-  // Starts and stops background threads (mail dispatch, federation delivery).
+  // Starts and stops background threads (mail dispatch, federation delivery, witnessing).
   void start_background();
   void stop_background();
 
@@ -73,6 +88,11 @@ class Node {
   std::unique_ptr<mail::Mailer> mailer_;
   std::unique_ptr<candidates::MailDispatch> mail_dispatch_;
   std::unique_ptr<federation::Federation> federation_;
+  std::unique_ptr<federation::ProfileExchange> profiles_;
+  std::unique_ptr<federation::Handoffs> handoffs_;
+  std::unique_ptr<federation::HandoffHolder> handoff_holder_;
+  std::unique_ptr<federation::Erasures> erasures_;
+  std::unique_ptr<federation::Witness> witness_;
   std::string admin_digest_;
   std::string auditor_digest_;
 };

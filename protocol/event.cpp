@@ -99,4 +99,28 @@ Event handoff_receipt(std::string_view handoff_id, std::string_view peer_name,
            {"evidence_digest", evidence_digest}}};
 }
 
+Event erasure_requested(std::string_view candidate_pseudonym, std::string_view peer_name,
+                        std::string_view handoff_id) {
+  return {std::string(k::erasure_requested),
+          {{"candidate", candidate_pseudonym}, {"peer", peer_name}, {"handoff", handoff_id}}};
+}
+
+Event erasure_completed(std::string_view handoff_id, std::string_view peer_name) {
+  return {std::string(k::erasure_completed), {{"handoff", handoff_id}, {"peer", peer_name}}};
+}
+
+Event erasure_receipt(std::string_view handoff_id, std::string_view peer_name,
+                      std::string_view receipt_signature, std::string_view status) {
+  return {std::string(k::erasure_receipt),
+          {{"handoff", handoff_id}, {"peer", peer_name}, {"receipt_signature", receipt_signature}, {"status", status}}};
+}
+
+Event handoff_expired(std::string_view handoff_id, std::string_view peer_name) {
+  return {std::string(k::handoff_expired), {{"handoff", handoff_id}, {"peer", peer_name}}};
+}
+
+Event hire_reported(std::string_view member_id, std::string_view handoff_id, std::string_view peer_name) {
+  return {std::string(k::hire_reported), {{"member", member_id}, {"handoff", handoff_id}, {"peer", peer_name}}};
+}
+
 }  // namespace relay::protocol

@@ -81,4 +81,17 @@ Event handoff_received(std::string_view handoff_id, std::string_view peer_name,
 Event handoff_receipt(std::string_view handoff_id, std::string_view peer_name,
                       std::string_view receipt_signature, std::string_view evidence_digest);
 
+// Erasure across the federation (the holding node asks every recipient; they confirm).
+Event erasure_requested(std::string_view candidate_pseudonym, std::string_view peer_name,
+                        std::string_view handoff_id);
+// The recipient crypto-shredded the data it received in handoff_id from peer_name.
+Event erasure_completed(std::string_view handoff_id, std::string_view peer_name);
+// The holding node got the recipient's signed erasure receipt (reply signature, base64).
+Event erasure_receipt(std::string_view handoff_id, std::string_view peer_name,
+                      std::string_view receipt_signature, std::string_view status);
+// Data received in handoff_id reached its retention limit and was crypto-shredded.
+Event handoff_expired(std::string_view handoff_id, std::string_view peer_name);
+// A member reported hiring the candidate of handoff_id (its data then no longer expires).
+Event hire_reported(std::string_view member_id, std::string_view handoff_id, std::string_view peer_name);
+
 }  // namespace relay::protocol

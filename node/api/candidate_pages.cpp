@@ -98,9 +98,36 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
+// After erasure the management link shows which recipients have confirmed their erasure.
+std::optional<Response> erasure_status_page(Node& node, const storage::Txn& txn, const std::string& token, Lang lang) {
+  auto info = node.candidates().lookup_token(txn, token, "erased");
+  if (!info) return std::nullopt;
+  auto record = node.candidates().find(txn, info->candidate_id);
+  if (!record) return std::nullopt;
+  std::vector<std::string> lines{
+      tr(lang, "あなたの個人データはこのノードから削除され、復元できません。",
+         "Your personal data has been erased from this node and cannot be recovered.") +
+      std::string(" (") + iso_time(record->record.value("erased_ms", std::int64_t{0})) + ")"};
+  auto statuses = federation::Erasures::status(*record);
+  if (statuses.empty())
+    lines.push_back(tr(lang, "あなたのデータを受け取った他のノードはありません。", "No other node had received your data."));
+  for (const auto& s : statuses) {
+    std::string state = s.confirmed_ms ? tr(lang, "削除を確認済み ", "erasure confirmed ") + iso_time(s.confirmed_ms)
+                                       : (s.overdue ? tr(lang, "確認待ち（期限超過・運営者に通知済み）",
+                                                         "waiting (overdue: operators alerted)")
+                                                    : tr(lang, "確認待ち", "waiting for confirmation"));
+    lines.push_back(s.company + " / " + s.peer + ": " + tr(lang, "削除依頼 ", "erasure requested ") +
+                    iso_time(s.requested_ms) + " — " + state);
+  }
+  return notice(200, lang, tr(lang, "削除の状況", "Erasure status"), lines);
+}
+
 Response management_page(Node& node, const std::string& token, Lang lang, const std::string& flash) {
   auto txn = node.env().begin_read();
   auto m = managed(node, txn, token);
+  if (!m) {
+    if (auto erased = erasure_status_page(node, txn, token, lang)) return *erased;
+  }
   if (!m)
     return notice(404, lang, tr(lang, "リンクが見つかりません", "Link not found"),
                   {tr(lang, "このリンクは無効か、データは削除済みです。",
@@ -135,19 +162,29 @@ Response management_page(Node& node, const std::string& token, Lang lang, const 
   for (const auto& d : r.record.value("disclosures", nlohmann::json::array()))
     page.disclosures.push_back({d.value("company", ""), d.value("node", ""), iso_time(d.value("at_ms", std::int64_t{0})),
                                 d.value("consent_version", ""), d.value("erasure", "")});
+  for (const auto& q : node.handoff_holder().pending_for(txn, r.id)) {
+    auto region = label(node.reference().prefectures, q.region);  // a region is a prefecture code
+    auto shown = region ? (lang == Lang::ja ? region->ja : region->en) + " (" + q.region + ")" : q.region;
+    page.pending_requests.push_back({q.id, q.company, q.peer, shown, iso_time(q.created_ms)});
+  }
   return html(200, candidates::render_management(page, choices_from(node.reference())));
 }
 
-// Erases the candidate (crypto-shredding) and records it in the ledger; discards spooled mail.
-void erase_candidate(Node& node, const std::string& candidate_id) {
+// Erases the candidate (crypto-shredding), records it in the ledger, asks every node that
+// received their data to erase it too, and discards spooled mail. The management link
+// (`token`) then shows the erasure's progress.
+void erase_candidate(Node& node, const std::string& candidate_id, const std::string& token) {
   auto spool = node.writer().submit_wait([&](storage::WriteTxn& txn) {
     std::vector<std::string> files;
     auto record = node.candidates().find(txn, candidate_id);
     if (!record || record->status == candidates::Status::erased) return files;
     files = node.candidates().erase(txn, *record);
     node.ledger().append(txn, protocol::candidate_erased(record->pseudonym));
+    node.candidate_changed(txn, *record);
+    node.candidates().bind_token(txn, token, candidate_id, "erased");
     return files;
   });
+  node.federation().notify();
   for (const auto& id : spool) node.mailer().discard(id);
 }
 
@@ -223,6 +260,7 @@ void add_candidate_pages(http::Router& router, Node& node) {
     switch (result.state) {
       case referrals::ConfirmState::confirmed: {
         node.mail_dispatch().notify();
+        node.federation().notify();
         auto link = "/r/m/" + result.management_token;
         return notice(200, lang, tr(lang, "登録が完了しました", "Registration complete"),
                       {tr(lang, "ご登録ありがとうございました。次のリンクは、あなた専用の管理ページです（メールでもお送りしました）。",
@@ -259,9 +297,11 @@ void add_candidate_pages(http::Router& router, Node& node) {
       m->record.consent.version = node.config().consent.text_version;
       m->record.consent.at_ms = members::now_ms();
       node.candidates().save(txn, m->record);
+      node.candidate_changed(txn, m->record);
       return true;
     });
     if (!found) return management_page(node, params.at("token"), lang, "");
+    node.federation().notify();
     return management_page(node, params.at("token"), lang, tr(lang, "同意を更新しました。", "Your consent has been updated."));
   });
 
@@ -273,10 +313,52 @@ void add_candidate_pages(http::Router& router, Node& node) {
       m->record.consent.region = m->record.consent.peers = m->record.consent.stats = false;
       m->record.consent.at_ms = members::now_ms();
       node.candidates().save(txn, m->record);
+      node.candidate_changed(txn, m->record);
       return true;
     });
+    node.federation().notify();
     return management_page(node, params.at("token"), lang,
                            tr(lang, "すべての同意を撤回しました。", "All your consent has been withdrawn."));
+  });
+
+  // The candidate's answer to an introduction request from another node (handoff_holder.hpp).
+  router.add("POST", "/r/m/{token}/requests/{id}", [&node](const Request& request, const http::Params& params) {
+    auto lang = candidates::lang_from(request.query);
+    const auto& token = params.at("token");
+    auto form = form_body(request);
+    auto decision = form && form->count("decision") ? form->at("decision") : std::string();
+    if (decision != "accept" && decision != "decline")
+      return management_page(node, token, lang, tr(lang, "承認か辞退を選んでください。", "Please choose accept or decline."));
+    using federation::DecideResult;
+    auto result = node.writer().submit_wait([&](storage::WriteTxn& txn) {
+      auto m = managed(node, txn, token);
+      if (!m) return DecideResult::not_found;
+      return node.handoff_holder().decide(txn, m->record.id, params.at("id"),
+                                          decision == "accept" ? federation::Decision::accept
+                                                               : federation::Decision::decline);
+    });
+    node.federation().notify();
+    switch (result) {
+      case DecideResult::accepted:
+        return management_page(node, token, lang,
+                               tr(lang, "紹介を承認しました。あなたの情報を提供先に送ります。",
+                                  "You accepted the introduction: your details are being sent to the company."));
+      case DecideResult::declined:
+        return management_page(node, token, lang, tr(lang, "紹介を辞退しました。", "You declined the introduction."));
+      case DecideResult::not_pending:
+        return management_page(node, token, lang,
+                               tr(lang, "このリクエストには回答済みです。", "You have already answered this request."));
+      case DecideResult::not_circulating:
+        return management_page(node, token, lang,
+                               tr(lang, "他地域への共有に同意していないため、承認できません。",
+                                  "You cannot accept while sharing with other regions is switched off."));
+      case DecideResult::peer_unavailable:
+        return management_page(node, token, lang,
+                               tr(lang, "現在この提供先に送信できません。しばらくしてからもう一度お試しください。",
+                                  "The requesting node cannot be reached at the moment; please try again later."));
+      default:
+        return management_page(node, token, lang, tr(lang, "このリクエストは見つかりません。", "No such request."));
+    }
   });
 
   router.add("POST", "/r/m/{token}/erase", [&node](const Request& request, const http::Params& params) {
@@ -291,10 +373,8 @@ void add_candidate_pages(http::Router& router, Node& node) {
       if (auto m = managed(node, txn, params.at("token"))) candidate_id = m->record.id;
     }
     if (!candidate_id) return management_page(node, params.at("token"), lang, "");
-    erase_candidate(node, *candidate_id);
-    return notice(200, lang, tr(lang, "データを削除しました", "Your data has been erased"),
-                  {tr(lang, "あなたの個人データは削除され、復元できません。",
-                      "Your personal data has been erased and cannot be recovered.")});
+    erase_candidate(node, *candidate_id, params.at("token"));
+    return management_page(node, params.at("token"), lang, "");
   });
 
   router.add("GET", "/r/m/{token}/export", [&node](const Request&, const http::Params& params) {

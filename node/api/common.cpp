@@ -102,6 +102,8 @@ http::Router build_router(Node& node) {
   add_candidate_pages(router, node);
   add_audit_routes(router, node);
   add_federation_routes(router, node);
+  add_witness_routes(router, node);
+  add_handoff_routes(router, node);
   return router;
 }
 

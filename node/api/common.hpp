@@ -55,6 +55,8 @@ void add_member_routes(http::Router& router, Node& node);
 void add_candidate_pages(http::Router& router, Node& node);
 void add_audit_routes(http::Router& router, Node& node);
 void add_federation_routes(http::Router& router, Node& node);
+void add_witness_routes(http::Router& router, Node& node);
+void add_handoff_routes(http::Router& router, Node& node);
 
 // All of the above plus /healthz.
 http::Router build_router(Node& node);

@@ -82,6 +82,45 @@ void Store::save(storage::WriteTxn& txn, const CandidateRecord& r) {
   txn.put(candidates_, r.id, j.dump());
 }
 
+void Store::for_each(const storage::Txn& txn, const std::function<bool(const CandidateRecord&)>& fn) const {
+  txn.for_each_prefix(candidates_, "", [&](std::string_view, std::string_view value) {
+    return fn(from_json(nlohmann::json::parse(value)));
+  });
+}
+
+CandidateRecord Store::create_received(storage::WriteTxn& txn, const std::string& origin, const Opened& data,
+                                       const std::string& evidence, const Consent& consent,
+                                       const nlohmann::json& extra) {
+  CandidateRecord r;
+  r.id = "c_" + crypto::random_token(12);
+  r.pseudonym = pseudonym_of("received/" + r.id);  // stands for nobody: never looked up
+  r.status = Status::active;
+  r.created_ms = r.verified_ms = members::now_ms();
+  r.consent = consent;
+  r.origin = origin;
+  auto keys = keys_.current();
+  auto key = new_candidate_key();
+  r.record = extra;
+  r.record["tokens"] = nlohmann::json::array();
+  r.record["spool"] = nlohmann::json::array();
+  r.record["key"] = wrap_key(keys->data_key, key, r.id);
+  nlohmann::json sealed = {{"personal", data.personal.to_json()}, {"profile", data.profile.to_json()}};
+  r.record["data"] = seal_json(key, sealed, r.id, "data");
+  r.record["evidence"] = seal_json(key, evidence, r.id, "evidence");
+  save(txn, r);
+  return r;
+}
+
+std::optional<std::string> Store::open_evidence(const CandidateRecord& r) const {
+  if (r.status == Status::erased || !r.record.contains("key") || !r.record.contains("evidence")) return std::nullopt;
+  auto keys = keys_.current();
+  auto key = unwrap_key(keys->data_key, r.record.at("key"), r.id);
+  if (!key) return std::nullopt;
+  auto evidence = open_json(*key, r.record.at("evidence"), r.id, "evidence");
+  if (!evidence || !evidence->is_string()) return std::nullopt;
+  return evidence->get<std::string>();
+}
+
 std::optional<CandidateRecord> Store::find(const storage::Txn& txn, const std::string& id) const {
   if (id.empty() || id.size() > 64) return std::nullopt;
   auto v = txn.get(candidates_, id);
@@ -141,6 +180,13 @@ std::optional<Store::TokenInfo> Store::lookup_token(const storage::Txn& txn, std
 }
 
 void Store::revoke_token(storage::WriteTxn& txn, const std::string& digest) { txn.del(tokens_, digest); }
+
+void Store::bind_token(storage::WriteTxn& txn, std::string_view token, const std::string& candidate_id,
+                       const std::string& kind) {
+  auto keys = keys_.current();
+  nlohmann::json info = {{"candidate", candidate_id}, {"kind", kind}, {"extra", nlohmann::json::object()}};
+  txn.put(tokens_, identity::token_digest(keys->token_key, token), info.dump());
+}
 
 void Store::queue_mail(storage::WriteTxn& txn, const CandidateRecord& r, const mail::Mail& m) {
   auto keys = keys_.current();

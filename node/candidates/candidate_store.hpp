@@ -13,6 +13,7 @@
 //
 // Threads: mutating calls inside Writer requests; reads with any txn.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +65,20 @@ class Store {
   std::optional<CandidateRecord> find_by_pseudonym(const storage::Txn& txn,
                                                    const std::string& pseudonym) const;
   void save(storage::WriteTxn& txn, const CandidateRecord& record);
+  // Calls fn(record) for every record (tombstones included), in id order; fn returns false
+  // to stop.
+  void for_each(const storage::Txn& txn, const std::function<bool(const CandidateRecord&)>& fn) const;
+
+  // Creates an active record for a candidate handed over by peer node `origin` (federation):
+  // personal data, profile and `evidence` (the sender's signed plaintext, which holds the
+  // personal data too) sealed under a new per-candidate key. Not indexed by pseudonym: it is
+  // not a registration at this node and never circulates. `extra` fields are merged into the
+  // stored record (handoff id, expiry).
+  CandidateRecord create_received(storage::WriteTxn& txn, const std::string& origin, const Opened& data,
+                                  const std::string& evidence, const Consent& consent,
+                                  const nlohmann::json& extra);
+  // The evidence kept by create_received; nullopt once erased.
+  std::optional<std::string> open_evidence(const CandidateRecord& record) const;
 
   // Decrypts personal data and profile; nullopt once erased.
   std::optional<Opened> open(const CandidateRecord& record) const;
@@ -82,6 +97,10 @@ class Store {
   std::optional<TokenInfo> lookup_token(const storage::Txn& txn, std::string_view token,
                                         const std::string& kind) const;
   void revoke_token(storage::WriteTxn& txn, const std::string& digest);
+  // Binds a token the candidate already holds to a new kind (after erasure, their
+  // management link keeps showing the erasure's status: "erased").
+  void bind_token(storage::WriteTxn& txn, std::string_view token, const std::string& candidate_id,
+                  const std::string& kind);
 
   // Queues mail to the candidate, sealed under their key; the dispatcher spools it after
   // the commit. Erasure makes queued mail unreadable and drops it.

@@ -39,6 +39,14 @@ struct Received {
   bool refused = false;
 };
 
+// The outcome of Federation::call: the peer's verified reply, or why there is none.
+struct CallResult {
+  std::optional<protocol::Envelope> reply;
+  int status = 0;     // the HTTP status, 0 when no response arrived
+  std::string error;  // when !reply: transport error, refusal code or reply problem
+  explicit operator bool() const { return reply.has_value(); }
+};
+
 struct Refusal {
   std::int64_t at_ms = 0;
   std::string from;  // as claimed
@@ -60,6 +68,12 @@ class Federation {
   PeerRegistry& peers() { return peers_; }
   Outbox& outbox() { return outbox_; }
   const std::string& self() const { return self_; }
+
+  // Sends one request straight to a peer, not through the outbox, and returns its verified
+  // reply (from, to, re, type and signature checked): for queries whose answer is needed now
+  // and that are worth nothing later, such as a consistency proof. Blocks for up to
+  // federation.request_timeout_ms; never call it from a Writer request.
+  CallResult call(const std::string& peer, const std::string& type, const nlohmann::json& body);
 
   // Our identity document (signed with the current key).
   std::string identity_document() const;

@@ -74,7 +74,12 @@ std::vector<OutboxEntry> Outbox::all(const storage::Txn& txn) const {
 
 void Outbox::remove(storage::WriteTxn& txn, const std::string& key) { txn.del(outbox_, key); }
 
-void Outbox::update(storage::WriteTxn& txn, const OutboxEntry& e) { txn.put(outbox_, e.key, to_record(e).dump()); }
+void Outbox::update(storage::WriteTxn& txn, const OutboxEntry& e) {
+  // The sender thread updates an entry after an attempt; if drop_if removed it meanwhile (a
+  // withdrawn handoff), it must stay removed.
+  if (!txn.contains(outbox_, e.key)) return;
+  txn.put(outbox_, e.key, to_record(e).dump());
+}
 
 std::size_t Outbox::drop_if(storage::WriteTxn& txn, const std::function<bool(const OutboxEntry&)>& pred) {
   std::vector<std::string> keys;

@@ -50,6 +50,7 @@ class Outbox {
   std::vector<OutboxEntry> due(const storage::Txn& txn, std::int64_t now_ms, std::size_t limit) const;
   std::vector<OutboxEntry> all(const storage::Txn& txn) const;
   void remove(storage::WriteTxn& txn, const std::string& key);
+  // Rewrites an entry (attempts, backoff, state); does nothing if it has been removed.
   void update(storage::WriteTxn& txn, const OutboxEntry& entry);
   // Drops pending messages matching pred (e.g. a withdrawn handoff); returns how many.
   std::size_t drop_if(storage::WriteTxn& txn, const std::function<bool(const OutboxEntry&)>& pred);

@@ -93,6 +93,7 @@ AddError PeerRegistry::add(storage::WriteTxn& txn, const std::string& name, cons
   p.added_ms = members::now_ms();
   save(txn, p);
   ledger_.append(txn, protocol::peer_added(name, fingerprint));
+  if (on_activated_) on_activated_(txn, p);
   return AddError::none;
 }
 
@@ -103,6 +104,7 @@ bool PeerRegistry::set_active(storage::WriteTxn& txn, const std::string& name, b
   p->active = active;
   save(txn, *p);
   if (!active) ledger_.append(txn, protocol::peer_suspended(name));
+  if (active && on_activated_) on_activated_(txn, *p);
   return true;
 }
 

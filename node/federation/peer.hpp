@@ -7,6 +7,7 @@
 //
 // Database: peers (name -> JSON record). Mutations inside Writer requests.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,11 +63,17 @@ class PeerRegistry {
   static std::optional<crypto::Ed25519PublicKey> key_for(const Peer& peer, const std::string& fingerprint,
                                                          std::int64_t now_ms);
 
+  // Called in the same txn when a peer is added or reinstated (e.g. to send it the full set
+  // of circulating profiles). Install before the node serves; one hook.
+  using ActivatedHook = std::function<void(storage::WriteTxn& txn, const Peer& peer)>;
+  void on_activated(ActivatedHook hook) { on_activated_ = std::move(hook); }
+
  private:
   void save(storage::WriteTxn& txn, const Peer& peer);
   ledger::Ledger& ledger_;
   std::string self_;
   storage::Database peers_;
+  ActivatedHook on_activated_;
 };
 
 }  // namespace relay::node::federation

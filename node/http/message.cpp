@@ -122,6 +122,8 @@ std::optional<std::map<std::string, std::string>> parse_form(std::string_view bo
 
 bool parse_target(Request& request) {
   std::string_view target = request.target;
+  // origin-form only (RFC 9112 3.2.1): the raw target starts with '/', before any decoding.
+  if (target.empty() || target.front() != '/') return false;
   auto q = target.find('?');
   auto path = percent_decode(target.substr(0, q), false);
   if (!path || path->empty() || path->front() != '/') return false;

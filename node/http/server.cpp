@@ -125,6 +125,9 @@ asio::awaitable<void> Server::Impl::session(beast::tcp_stream stream) {
       break;
     } else if (ec == bhttp::error::header_limit) {
       early = error_response(431, "header_too_large", "request headers are too large");
+    } else if (ec == bhttp::error::body_limit) {
+      // Beast checks a declared Content-Length against body_limit while reading the header.
+      early = error_response(413, "body_too_large", "request body is too large");
     } else if (ec) {
       early = error_response(400, "bad_request", "malformed HTTP request");
     } else if (auto problem = framing_problem(parser)) {

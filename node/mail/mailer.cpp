@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <system_error>
@@ -30,10 +31,23 @@ bool is_ascii(std::string_view s) {
   return true;
 }
 
+// RFC 2047: an encoded-word is at most 75 characters and holds whole characters, so a long
+// subject becomes several words on folded lines (decoders join adjacent words).
 std::string encode_subject(std::string_view subject) {
   auto safe = header_safe(subject);
   if (is_ascii(safe)) return safe;
-  return "=?UTF-8?B?" + crypto::to_base64(crypto::as_bytes(safe)) + "?=";
+  constexpr std::size_t kMaxBytes = 45;  // 60 base64 characters + 12 of delimiters <= 75
+  std::string_view rest(safe);
+  std::string out;
+  while (!rest.empty()) {
+    std::size_t n = std::min(kMaxBytes, rest.size());
+    while (n < rest.size() && n > 0 && (static_cast<unsigned char>(rest[n]) & 0xC0) == 0x80) --n;
+    if (n == 0) n = std::min(kMaxBytes, rest.size());  // not UTF-8 after all: cut anywhere
+    if (!out.empty()) out += "\r\n ";
+    out += "=?UTF-8?B?" + crypto::to_base64(crypto::as_bytes(rest.substr(0, n))) + "?=";
+    rest.remove_prefix(n);
+  }
+  return out;
 }
 
 void write_all_fsync(const fs::path& path, const std::string& data) {
@@ -66,7 +80,7 @@ std::string format_rfc5322(const Mail& mail, const std::string& message_id, long
   out += "To: " + header_safe(mail.to) + "\r\n";
   out += "Subject: " + encode_subject(mail.subject) + "\r\n";
   out += std::string("Date: ") + date + "\r\n";
-  out += "Message-ID: <" + message_id + ">\r\n";
+  out += "Message-ID: <" + header_safe(message_id) + ">\r\n";
   out += "MIME-Version: 1.0\r\n";
   out += "Content-Type: text/plain; charset=UTF-8\r\n";
   out += "Content-Transfer-Encoding: 8bit\r\n";

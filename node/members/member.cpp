@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "crypto/bytes.hpp"
+#include "crypto/hash.hpp"
 #include "crypto/random.hpp"
 #include "protocol/canonical_json.hpp"
 
@@ -34,6 +36,12 @@ nlohmann::json Member::to_json() const {
 }
 
 namespace {
+// member_names is keyed by the SHA-256 (hex) of the name: a 200-character name is up to 800
+// bytes of UTF-8, more than LMDB's 511-byte key limit.
+std::string name_key(const std::string& name) {
+  return crypto::to_hex(crypto::sha256(crypto::as_bytes(name)));
+}
+
 Member from_record(const std::string& text) {
   auto j = nlohmann::json::parse(text);
   Member m;
@@ -68,7 +76,7 @@ AdmitResult Registry::admit(storage::WriteTxn& txn, const std::string& raw_name)
     result.error = AdmitError::bad_name;
     return result;
   }
-  if (txn.contains(names_, *name)) {
+  if (txn.contains(names_, name_key(*name))) {
     result.error = AdmitError::duplicate_name;
     return result;
   }
@@ -80,7 +88,7 @@ AdmitResult Registry::admit(storage::WriteTxn& txn, const std::string& raw_name)
   a.api_key = "rk_" + crypto::random_token(32);
   auto keys = keys_.current();
   txn.put(keys_db_, identity::token_digest(keys->token_key, a.api_key), a.member.id);
-  txn.put(names_, *name, a.member.id);
+  txn.put(names_, name_key(*name), a.member.id);
   txn.put(links_, a.member.link_token, a.member.id);
   store(txn, a.member);
   ledger_.append(txn, protocol::member_admitted(a.member.id, a.member.name));

@@ -4,7 +4,8 @@
 // relay link token (public by design: it goes into every rejection email).
 //
 // Databases: members (id -> JSON record), member_keys (API key digest -> id),
-// member_names (company name -> id; names are unique), member_links (static link token -> id).
+// member_names (SHA-256 hex of the company name -> id; names are unique), member_links
+// (static link token -> id).
 // Mutations run inside Writer requests and append their ledger events in the same txn.
 #include <cstdint>
 #include <optional>

@@ -112,7 +112,8 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
     return result;
   }
   auto now = members::now_ms();
-  if (candidate->status == candidates::Status::pending) {
+  bool became_active = candidate->status == candidates::Status::pending;
+  if (became_active) {
     candidate->status = candidates::Status::active;
     candidate->verified_ms = now;
     candidates_.save(txn, *candidate);
@@ -136,6 +137,7 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
              link + "\n\nYour registration is complete. View your data, change or withdraw consent, or erase "
                     "your data at any time from your private link:\n" + link + "\n"});
   }
+  if (became_active && on_candidate_changed_) on_candidate_changed_(txn, *candidates_.find(txn, candidate->id));
   return result;
 }
 

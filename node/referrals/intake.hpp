@@ -11,6 +11,7 @@
 //              Everything, ledger entries included, commits in the caller's transaction.
 // Both run inside Writer requests. Nothing here knows about HTTP.
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -68,6 +69,12 @@ class Intake {
 
   const IntakeSettings& settings() const { return settings_; }
 
+  // Called in the same txn when confirm() makes a candidate active, so that what follows
+  // from it (profiles circulated to peers) commits with it. Installed by Node; referrals/
+  // knows nothing of federation.
+  using CandidateChanged = std::function<void(storage::WriteTxn&, const candidates::CandidateRecord&)>;
+  void on_candidate_changed(CandidateChanged hook) { on_candidate_changed_ = std::move(hook); }
+
  private:
   void queue_verification(storage::WriteTxn& txn, const candidates::CandidateRecord& candidate,
                           const Referral& referral, const std::string& to, const std::string& company);
@@ -77,6 +84,7 @@ class Intake {
   CreditAccounts& credits_;
   const config::Reference& reference_;
   IntakeSettings settings_;
+  CandidateChanged on_candidate_changed_;
 };
 
 }  // namespace relay::node::referrals

@@ -117,7 +117,7 @@ TEST_CASE("a minimal config takes every default") {
   CHECK(c.federation.witness_interval_s == std::chrono::seconds(30));
   CHECK(c.federation.key_grace_period_s == std::chrono::seconds(86400));
   CHECK(c.federation.request_timeout_ms == std::chrono::milliseconds(5000));
-  CHECK(c.candidates.handoff_expiry_days == std::chrono::days(90));
+  CHECK(c.candidates.handoff_expiry_s == std::chrono::seconds(90 * 86400));
   CHECK(c.candidates.erasure_confirm_timeout_s == std::chrono::seconds(86400));
   CHECK(c.candidates.verification_expiry_hours == std::chrono::hours(72));
   CHECK(c.log.level == LogLevel::info);
@@ -240,7 +240,7 @@ TEST_CASE("out-of-range values are errors") {
     "http": {"threads": 65, "max_body_bytes": 18446744073709551615, "max_header_bytes": 100,
              "read_timeout_ms": 0},
     "federation": {"retry_initial_ms": 5000, "retry_max_ms": 1000, "key_grace_period_s": -5},
-    "candidates": {"handoff_expiry_days": 0, "verification_expiry_hours": 100000}
+    "candidates": {"handoff_expiry_s": 0, "verification_expiry_hours": 100000}
   )");
   CHECK(contains(error_for(errors, "listen.port"), "got -1"));
   CHECK(contains(error_for(errors, "http.threads"), "got 65"));
@@ -250,7 +250,7 @@ TEST_CASE("out-of-range values are errors") {
   CHECK(contains(error_for(errors, "federation.retry_max_ms"),
                  "must be at least retry_initial_ms (5000), got 1000"));
   CHECK(contains(error_for(errors, "federation.key_grace_period_s"), "got -5"));
-  CHECK(contains(error_for(errors, "candidates.handoff_expiry_days"), "got 0"));
+  CHECK(contains(error_for(errors, "candidates.handoff_expiry_s"), "got 0"));
   CHECK(contains(error_for(errors, "candidates.verification_expiry_hours"), "got 100000"));
   CHECK(errors.size() == 9);
 }
@@ -468,7 +468,7 @@ TEST_CASE("to_json_text round-trips through load") {
     "consent": {"text_version": "2027-04-01"},
     "federation": {"timestamp_window_s": 120, "retry_initial_ms": 250, "retry_max_ms": 30000,
                    "witness_interval_s": 10, "key_grace_period_s": 3600, "request_timeout_ms": 2500},
-    "candidates": {"handoff_expiry_days": 30, "erasure_confirm_timeout_s": 3600,
+    "candidates": {"handoff_expiry_s": 2592000, "erasure_confirm_timeout_s": 3600,
                    "verification_expiry_hours": 24},
     "log": {"level": "debug", "file": "relay.log"}
   })");

@@ -30,7 +30,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-fs::path relay_node_binary() { return fs::path(RELAY_BINARY_DIR) / "node" / "relay-node"; }
+fs::path relay_node_binary() {
+  return fs::path(RELAY_BINARY_DIR) / "node" / "relay-node";
+}
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
@@ -78,26 +80,37 @@ int wait_blocking(pid_t pid) {
   return status;
 }
 
-// The value of header `name` (with the colon, e.g. "To:") in an RFC 5322 header block.
+// The value of header `name` (with the colon, e.g. "To:") in an RFC 5322 header block,
+// unfolded (continuation lines joined, their CRLF removed).
 std::string header_value(std::string_view headers, std::string_view name) {
+  std::string value;
+  bool in_header = false;
   std::size_t pos = 0;
   while (pos < headers.size()) {
     auto end = headers.find("\r\n", pos);
     if (end == std::string_view::npos) end = headers.size();
     auto line = headers.substr(pos, end - pos);
-    if (line.substr(0, name.size()) == name) {
-      auto value = line.substr(name.size());
-      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-      return std::string(value);
-    }
     pos = end + 2;
+    if (in_header && !line.empty() && (line.front() == ' ' || line.front() == '\t')) {
+      value += line;
+      continue;
+    }
+    if (in_header) break;
+    if (line.substr(0, name.size()) == name) {
+      in_header = true;
+      line.remove_prefix(name.size());
+      while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+      value = std::string(line);
+    }
   }
-  return {};
+  return value;
 }
 
 }  // namespace
 
-nlohmann::json HttpReply::json() const { return nlohmann::json::parse(body, nullptr, false); }
+nlohmann::json HttpReply::json() const {
+  return nlohmann::json::parse(body, nullptr, false);
+}
 
 std::string HttpReply::header(const std::string& name) const {
   auto it = headers.find(name);
@@ -169,7 +182,8 @@ std::vector<std::pair<std::string, std::string>> TestCandidate::form() const {
       {"consent_peers", "yes"},
   };
   for (const auto& [key, value] : extra) {
-    auto it = std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.first == key; });
+    auto it =
+        std::find_if(fields.begin(), fields.end(), [&](const auto& f) { return f.first == key; });
     if (it != fields.end())
       it->second = value;
     else
@@ -180,19 +194,38 @@ std::vector<std::pair<std::string, std::string>> TestCandidate::form() const {
 
 NodeProcess::NodeProcess() : NodeProcess(Options{}) {}
 
+namespace {
+// Thrown by wait_healthy() when serve could not bind its port (another process took the free
+// port between free_loopback_port() and serve): the constructor then tries another port.
+struct PortTaken : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+}  // namespace
+
 NodeProcess::NodeProcess(Options options) : options_(std::move(options)) {
   root_ = make_temp_dir("node-" + options_.name);
-  data_dir_ = root_ / "node";
-  try {
-    init();
-    start();
-  } catch (...) {
-    if (pid_ > 0) kill9();
-    if (!std::getenv("RELAY_KEEP_TEST_DATA")) {
-      std::error_code ec;
-      fs::remove_all(root_, ec);
+  for (int attempt = 1;; ++attempt) {
+    data_dir_ = root_ / ("node" + (attempt > 1 ? std::to_string(attempt) : std::string()));
+    try {
+      init();
+      start();
+      return;
+    } catch (const PortTaken&) {
+      if (options_.port == 0 && attempt < 5) continue;  // a fresh directory and port
+      cleanup_after_failure();
+      throw;
+    } catch (...) {
+      cleanup_after_failure();
+      throw;
     }
-    throw;
+  }
+}
+
+void NodeProcess::cleanup_after_failure() {
+  if (pid_ > 0) kill9();
+  if (!std::getenv("RELAY_KEEP_TEST_DATA")) {
+    std::error_code ec;
+    fs::remove_all(root_, ec);
   }
 }
 
@@ -224,8 +257,8 @@ void NodeProcess::init() {
   args.insert(args.end(), options_.init_args.begin(), options_.init_args.end());
   int status = wait_blocking(spawn(args, log_path()));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw std::runtime_error("relay-node init failed (status " + std::to_string(status) +
-                             "):\n" + log_tail());
+    throw std::runtime_error("relay-node init failed (status " + std::to_string(status) + "):\n" +
+                             log_tail());
   admin_token_ = trim(read_file(data_dir_ / "admin_token"));
   auditor_token_ = trim(read_file(data_dir_ / "auditor_token"));
 }
@@ -241,19 +274,40 @@ void NodeProcess::spawn_serve() {
     std::ofstream log(log_path(), std::ios::app);
     log << "--- test harness: relay-node serve on port " << port_ << " ---\n";
   }
+  std::error_code ec;
+  log_offset_ = fs::file_size(log_path(), ec);
+  if (ec) log_offset_ = 0;
   pid_ = spawn({relay_node_binary().string(), "serve", "--config", config_path().string()},
                log_path());
 }
 
+// Ready means: this serve process printed its "listening" line (so the port is its own, not
+// another test's node that took a port we thought free) and /healthz answers 200.
 void NodeProcess::wait_healthy() {
   auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
+  bool listening = false;
   while (std::chrono::steady_clock::now() < deadline) {
     reap(false);
-    if (pid_ <= 0)
+    if (pid_ <= 0) {
+      auto tail = log_tail();
+      if (tail.find("Address already in use") != std::string::npos)
+        throw PortTaken("relay-node serve: port " + std::to_string(port_) + " is taken");
       throw std::runtime_error("relay-node serve exited during start-up (status " +
-                               std::to_string(last_status_) + "):\n" + log_tail());
-    auto reply = node::http::http_request("GET", url_ + "/healthz", {}, {}, 500ms);
-    if (reply && reply.response->status == 200) return;
+                               std::to_string(last_status_) + "):\n" + tail);
+    }
+    if (!listening) {
+      std::string log;
+      try {
+        log = read_file(log_path());
+      } catch (const std::exception&) {
+      }
+      listening = log.size() > log_offset_ && log.find("relay-node listening on " + url_ + "\n",
+                                                       log_offset_) != std::string::npos;
+    }
+    if (listening) {
+      auto reply = node::http::http_request("GET", url_ + "/healthz", {}, {}, 500ms);
+      if (reply && reply.response->status == 200) return;
+    }
     std::this_thread::sleep_for(20ms);
   }
   kill9();
@@ -456,8 +510,8 @@ std::vector<std::string> NodeProcess::mail_links(std::string_view to,
   return out;
 }
 
-std::vector<std::string> NodeProcess::wait_mail_links(std::string_view to,
-                                                      std::string_view prefix, std::size_t count,
+std::vector<std::string> NodeProcess::wait_mail_links(std::string_view to, std::string_view prefix,
+                                                      std::size_t count,
                                                       std::chrono::milliseconds timeout) const {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {

@@ -91,8 +91,8 @@ class NodeProcess {
   struct Options {
     std::string name = "test.relaynode";  // node name (checkpoint origin)
     std::string region = "JP-28";
-    std::uint16_t port = 0;                 // 0: free_loopback_port()
-    std::vector<std::string> init_args;     // extra arguments for `relay-node init`
+    std::uint16_t port = 0;              // 0: free_loopback_port()
+    std::vector<std::string> init_args;  // extra arguments for `relay-node init`
     std::chrono::milliseconds start_timeout{10'000};
     std::chrono::milliseconds stop_timeout{10'000};
   };
@@ -177,15 +177,16 @@ class NodeProcess {
       std::chrono::milliseconds timeout = std::chrono::milliseconds(10'000)) const;
   // The newest link containing `prefix` in messages to `to`, waiting for it; throws
   // std::runtime_error on timeout.
-  std::string wait_mail_link(std::string_view to, std::string_view prefix,
-                             std::chrono::milliseconds timeout = std::chrono::milliseconds(10'000))
-      const;
+  std::string wait_mail_link(
+      std::string_view to, std::string_view prefix,
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(10'000)) const;
 
  private:
   void init();
   void spawn_serve();
   void wait_healthy();
   void reap(bool block);
+  void cleanup_after_failure();
 
   Options options_;
   std::filesystem::path root_;  // temp dir; data_dir_ lives inside
@@ -196,6 +197,7 @@ class NodeProcess {
   std::string auditor_token_;
   pid_t pid_ = -1;
   int last_status_ = -1;
+  std::uintmax_t log_offset_ = 0;  // log size when the current serve was spawned
 };
 
 }  // namespace relay::test

@@ -1,0 +1,313 @@
+#include "node/federation/profile_exchange.hpp"
+
+#include <algorithm>
+
+#include "crypto/bytes.hpp"
+#include "crypto/hash.hpp"
+#include "node/federation/body_fields.hpp"
+#include "node/members/member.hpp"
+#include "node/storage/txn.hpp"
+
+namespace relay::node::federation {
+
+namespace {
+
+using body::has_exactly;
+using body::non_negative;
+using body::text;
+
+constexpr std::size_t kMaxSkills = 50;
+constexpr std::size_t kMaxSyncParts = 100000;
+
+HandlerResult bad_body(const std::string& message) {
+  return HandlerResult::refuse(400, "bad_body", message);
+}
+
+// A {ref, region, profile} item of an upsert or a sync.
+struct Item {
+  std::string ref;
+  std::string region;
+  nlohmann::json profile;
+};
+
+std::optional<Item> parse_item(const nlohmann::json& j) {
+  auto ref = text(j, "ref", 32);
+  auto region = text(j, "region", 16);
+  if (!ref || !valid_ref(*ref) || !region || !j.contains("profile")) return std::nullopt;
+  auto profile = parse_anonymised_profile(j["profile"]);
+  if (!profile) return std::nullopt;
+  return Item{*ref, *region, *profile};
+}
+
+std::string pool_key(const std::string& peer, const std::string& ref) {
+  return peer + "/" + ref;
+}
+
+}  // namespace
+
+nlohmann::json anonymised_profile(const candidates::Profile& p) {
+  return {{"job_category", p.job_category},
+          {"skills", p.skills},
+          {"prefecture", p.prefecture},
+          {"age_band", p.age_band},
+          {"experience_band", p.experience_band}};
+}
+
+std::optional<nlohmann::json> parse_anonymised_profile(const nlohmann::json& j) {
+  if (!has_exactly(j, {"job_category", "skills", "prefecture", "age_band", "experience_band"}))
+    return std::nullopt;
+  for (const char* f : {"job_category", "prefecture", "age_band", "experience_band"})
+    if (!text(j, f, 16)) return std::nullopt;
+  const auto& skills = j["skills"];
+  if (!skills.is_array() || skills.size() > kMaxSkills) return std::nullopt;
+  for (const auto& s : skills) {
+    if (!s.is_string()) return std::nullopt;
+    auto cleaned = members::clean_text(s.get_ref<const std::string&>(), 64);
+    if (!cleaned || *cleaned != s.get_ref<const std::string&>()) return std::nullopt;
+  }
+  return j;
+}
+
+bool valid_ref(const std::string& s) {
+  if (s.size() != 26 || s.rfind("p_", 0) != 0) return false;
+  return std::all_of(s.begin() + 2, s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+ProfileExchange::ProfileExchange(Federation& federation, candidates::Store& candidates)
+    : federation_(federation),
+      candidates_(candidates),
+      region_(federation.config().node.region),
+      shared_(federation.env().database("profiles_shared")),
+      meta_(federation.env().database("profile_meta")),
+      pool_(federation.env().database("peer_pool")),
+      pool_state_(federation.env().database("peer_pool_state")) {
+  federation_.on_request(
+      "profile.upsert", [this](storage::WriteTxn& txn, const protocol::Envelope& e, const Peer& p) {
+        return on_upsert(txn, e, p);
+      });
+  federation_.on_request("profile.withdraw",
+                         [this](storage::WriteTxn& txn, const protocol::Envelope& e,
+                                const Peer& p) { return on_withdraw(txn, e, p); });
+  federation_.on_request(
+      "profiles.sync", [this](storage::WriteTxn& txn, const protocol::Envelope& e, const Peer& p) {
+        return on_sync(txn, e, p);
+      });
+  federation_.peers().on_activated(
+      [this](storage::WriteTxn& txn, const Peer& p) { sync_to(txn, p.name); });
+}
+
+std::string ProfileExchange::ref_of(const std::string& candidate_id) const {
+  auto keys = federation_.keys().current();
+  auto digest = crypto::blake2b_keyed(keys->token_key, crypto::as_bytes("profile/" + candidate_id));
+  return "p_" + crypto::to_hex(digest).substr(0, 24);
+}
+
+bool ProfileExchange::circulating(const candidates::CandidateRecord& r) {
+  return r.status == candidates::Status::active && r.origin == "local" && r.consent.peers;
+}
+
+std::int64_t ProfileExchange::next_seq(storage::WriteTxn& txn) {
+  std::int64_t seq = 1;
+  if (auto v = txn.get(meta_, "seq")) seq = std::stoll(*v) + 1;
+  txn.put(meta_, "seq", std::to_string(seq));
+  return seq;
+}
+
+void ProfileExchange::candidate_changed(storage::WriteTxn& txn,
+                                        const candidates::CandidateRecord& record) {
+  if (record.origin != "local") return;
+  auto ref = ref_of(record.id);
+  auto shared = txn.get(shared_, ref);
+  std::optional<nlohmann::json> profile;
+  if (circulating(record))
+    if (auto opened = candidates_.open(record)) profile = anonymised_profile(opened->profile);
+  auto peers = federation_.peers().list(txn);
+  if (profile) {
+    if (shared && nlohmann::json::parse(*shared).at("profile") == *profile)
+      return;  // peers have it
+    auto seq = next_seq(txn);
+    txn.put(shared_, ref,
+            nlohmann::json{{"candidate", record.id}, {"profile", *profile}, {"seq", seq}}.dump());
+    nlohmann::json body = {{"ref", ref}, {"region", region_}, {"profile", *profile}, {"seq", seq}};
+    for (const auto& p : peers)
+      if (p.active)
+        federation_.outbox().enqueue(txn, p.name, "profile.upsert",
+                                     [&](const std::string&) { return body; });
+    return;
+  }
+  if (!shared) return;
+  auto seq = next_seq(txn);
+  txn.del(shared_, ref);
+  // A queued upsert would carry the profile after the candidate withdrew: drop it.
+  federation_.outbox().drop_if(txn, [&](const OutboxEntry& e) {
+    return e.type == "profile.upsert" && e.body.is_object() && e.body.value("ref", "") == ref;
+  });
+  nlohmann::json body = {{"ref", ref}, {"seq", seq}};
+  for (const auto& p : peers)  // suspended peers too: they may hold it
+    federation_.outbox().enqueue(txn, p.name, "profile.withdraw",
+                                 [&](const std::string&) { return body; });
+}
+
+void ProfileExchange::sync_to(storage::WriteTxn& txn, const std::string& peer) {
+  auto seq = next_seq(txn);
+  std::vector<nlohmann::json> items;
+  txn.for_each_prefix(shared_, "p_", [&](std::string_view key, std::string_view value) {
+    auto j = nlohmann::json::parse(value);
+    items.push_back({{"ref", std::string(key)}, {"region", region_}, {"profile", j.at("profile")}});
+  });
+  auto parts = std::max<std::size_t>(1, (items.size() + kSyncPartSize - 1) / kSyncPartSize);
+  for (std::size_t part = 0; part < parts; ++part) {
+    nlohmann::json profiles = nlohmann::json::array();
+    for (auto i = part * kSyncPartSize; i < items.size() && i < (part + 1) * kSyncPartSize; ++i)
+      profiles.push_back(items[i]);
+    nlohmann::json body = {{"seq", seq}, {"part", part}, {"parts", parts}, {"profiles", profiles}};
+    federation_.outbox().enqueue(txn, peer, "profiles.sync",
+                                 [&](const std::string&) { return body; });
+  }
+}
+
+std::optional<std::string> ProfileExchange::candidate_for(const storage::Txn& txn,
+                                                          const std::string& ref) const {
+  if (!valid_ref(ref)) return std::nullopt;
+  auto v = txn.get(shared_, ref);
+  if (!v) return std::nullopt;
+  return nlohmann::json::parse(*v).at("candidate").get<std::string>();
+}
+
+std::vector<PoolEntry> ProfileExchange::peer_pool(const storage::Txn& txn) const {
+  std::vector<PoolEntry> out;
+  for (const auto& p : federation_.peers().list(txn)) {
+    if (!p.active) continue;
+    txn.for_each_prefix(pool_, p.name + "/", [&](std::string_view key, std::string_view value) {
+      auto j = nlohmann::json::parse(value);
+      out.push_back({p.name, std::string(key.substr(p.name.size() + 1)), j.at("region"),
+                     j.at("profile"), j.at("received_ms")});
+    });
+  }
+  return out;
+}
+
+std::optional<PoolEntry> ProfileExchange::pool_entry(const storage::Txn& txn,
+                                                     const std::string& peer,
+                                                     const std::string& ref) const {
+  if (!valid_ref(ref) || peer.empty() || peer.size() > 64) return std::nullopt;
+  auto v = txn.get(pool_, pool_key(peer, ref));
+  if (!v) return std::nullopt;
+  auto j = nlohmann::json::parse(*v);
+  return PoolEntry{peer, ref, j.at("region"), j.at("profile"), j.at("received_ms")};
+}
+
+nlohmann::json ProfileExchange::peer_state(const storage::Txn& txn, const std::string& peer) const {
+  auto v = txn.get(pool_state_, peer);
+  return v ? nlohmann::json::parse(*v) : nlohmann::json{{"floor", 0}};
+}
+
+std::int64_t ProfileExchange::last_seq(const storage::Txn& txn, const std::string& peer,
+                                       const std::string& ref) const {
+  std::int64_t last = peer_state(txn, peer).at("floor").get<std::int64_t>();
+  if (auto v = txn.get(pool_, pool_key(peer, ref)))
+    last = std::max(last, nlohmann::json::parse(*v).at("seq").get<std::int64_t>());
+  if (auto v = txn.get(pool_state_, pool_key(peer, ref)))
+    last = std::max<std::int64_t>(last, std::stoll(*v));
+  return last;
+}
+
+void ProfileExchange::put_entry(storage::WriteTxn& txn, const std::string& peer,
+                                const std::string& ref, const std::string& region,
+                                const nlohmann::json& profile, std::int64_t seq) {
+  txn.put(pool_, pool_key(peer, ref),
+          nlohmann::json{{"region", region},
+                         {"profile", profile},
+                         {"received_ms", members::now_ms()},
+                         {"seq", seq}}
+              .dump());
+  txn.del(pool_state_, pool_key(peer, ref));
+}
+
+HandlerResult ProfileExchange::on_upsert(storage::WriteTxn& txn, const protocol::Envelope& e,
+                                         const Peer& peer) {
+  const auto& b = e.body;
+  if (!has_exactly(b, {"ref", "region", "profile", "seq"}))
+    return bad_body("expected ref, region, profile, seq");
+  auto item = parse_item({{"ref", b["ref"]}, {"region", b["region"]}, {"profile", b["profile"]}});
+  auto seq = non_negative(b, "seq");
+  if (!item || !seq) return bad_body("malformed ref, region, profile or seq");
+  if (*seq <= last_seq(txn, peer.name, item->ref))
+    return HandlerResult::accept({{"applied", false}});
+  put_entry(txn, peer.name, item->ref, item->region, item->profile, *seq);
+  return HandlerResult::accept({{"applied", true}});
+}
+
+HandlerResult ProfileExchange::on_withdraw(storage::WriteTxn& txn, const protocol::Envelope& e,
+                                           const Peer& peer) {
+  const auto& b = e.body;
+  if (!has_exactly(b, {"ref", "seq"})) return bad_body("expected ref, seq");
+  auto ref = text(b, "ref", 32);
+  auto seq = non_negative(b, "seq");
+  if (!ref || !valid_ref(*ref) || !seq) return bad_body("malformed ref or seq");
+  if (*seq <= last_seq(txn, peer.name, *ref)) return HandlerResult::accept({{"applied", false}});
+  txn.del(pool_, pool_key(peer.name, *ref));
+  txn.put(pool_state_, pool_key(peer.name, *ref), std::to_string(*seq));
+  return HandlerResult::accept({{"applied", true}});
+}
+
+HandlerResult ProfileExchange::on_sync(storage::WriteTxn& txn, const protocol::Envelope& e,
+                                       const Peer& peer) {
+  const auto& b = e.body;
+  if (!has_exactly(b, {"seq", "part", "parts", "profiles"}))
+    return bad_body("expected seq, part, parts, profiles");
+  auto seq = non_negative(b, "seq");
+  auto part = non_negative(b, "part");
+  auto parts = non_negative(b, "parts");
+  if (!seq || !part || !parts || *parts < 1 || static_cast<std::size_t>(*parts) > kMaxSyncParts ||
+      *part >= *parts)
+    return bad_body("malformed seq, part or parts");
+  const auto& list = b["profiles"];
+  if (!list.is_array() || list.size() > 10 * kSyncPartSize)
+    return bad_body("profiles: expected an array");
+  std::vector<Item> items;
+  for (const auto& j : list) {
+    auto item = has_exactly(j, {"ref", "region", "profile"}) ? parse_item(j) : std::nullopt;
+    if (!item) return bad_body("profiles: malformed item");
+    items.push_back(std::move(*item));
+  }
+  auto state = peer_state(txn, peer.name);
+  if (*seq <= state.at("floor").get<std::int64_t>())
+    return HandlerResult::accept({{"applied", false}});
+  for (const auto& item : items)
+    if (*seq > last_seq(txn, peer.name, item.ref))
+      put_entry(txn, peer.name, item.ref, item.region, item.profile, *seq);
+  // Track the newest sync in progress; an older one still applied its items above.
+  auto& sync = state["sync"];
+  if (!sync.is_object() || sync.at("seq").get<std::int64_t>() < *seq)
+    sync = {{"seq", *seq}, {"parts", *parts}, {"received", nlohmann::json::array()}};
+  if (sync.at("seq").get<std::int64_t>() == *seq) {
+    auto& received = sync["received"];
+    if (std::find(received.begin(), received.end(), *part) == received.end())
+      received.push_back(*part);
+    if (received.size() >= static_cast<std::size_t>(sync.at("parts").get<std::int64_t>())) {
+      complete_sync(txn, peer.name, *seq);
+      return HandlerResult::accept({{"applied", true}, {"complete", true}});
+    }
+  }
+  txn.put(pool_state_, peer.name, state.dump());
+  return HandlerResult::accept({{"applied", true}, {"complete", false}});
+}
+
+void ProfileExchange::complete_sync(storage::WriteTxn& txn, const std::string& peer,
+                                    std::int64_t seq) {
+  std::vector<std::string> stale;
+  txn.for_each_prefix(pool_, peer + "/", [&](std::string_view key, std::string_view value) {
+    if (nlohmann::json::parse(value).at("seq").get<std::int64_t>() < seq) stale.emplace_back(key);
+  });
+  for (const auto& k : stale) txn.del(pool_, k);
+  std::vector<std::string> tombs;
+  txn.for_each_prefix(pool_state_, peer + "/", [&](std::string_view key, std::string_view value) {
+    if (std::stoll(std::string(value)) < seq) tombs.emplace_back(key);
+  });
+  for (const auto& k : tombs) txn.del(pool_state_, k);
+  txn.put(pool_state_, peer, nlohmann::json{{"floor", seq}}.dump());
+}
+
+}  // namespace relay::node::federation

@@ -1,0 +1,112 @@
+#pragma once
+// Profile exchange: anonymised profiles of the candidates who consented to peer regions
+// circulate to every active peer, so that members elsewhere can find them; no name or
+// contact ever travels this way (personal data crosses only in a handoff, handoff.hpp).
+//
+// A local candidate is circulating when active, of local origin and consent.peers is true.
+// Its anonymised profile (job_category, skills, prefecture, age_band, experience_band) goes
+// to peers under a ref that is stable for the candidate and unlinkable across nodes:
+//   ref = "p_" + first 24 hex digits of keyed BLAKE2b(token_key, "profile/" + candidate id).
+//
+// Messages (bodies; every one carries the sender's "seq", see below):
+//   profile.upsert   {ref, region, profile, seq}   a profile starts circulating or changes
+//   profile.withdraw {ref, seq}                    it stops (consent narrowed, withdrawn, erased)
+//   profiles.sync    {seq, part, parts, profiles:[{ref, region, profile}]}
+//                    the full set, in parts of at most kSyncPartSize, sent to a peer when it is
+//                    added or reinstated; once every part of one sync has arrived it replaces
+//                    what the receiver holds from that sender.
+// "seq" is the sender's counter, raised by every change it makes. The outbox retries each
+// message on its own backoff, so messages may arrive out of order; the receiver applies a
+// message for a ref only if its seq is above the last one applied for that ref (entry or
+// withdrawal) and above the sender's last completed sync. So a late, stale upsert never
+// resurrects a withdrawn profile.
+//
+// Databases:
+//   profiles_shared  ref -> {"candidate": id, "profile": {...}, "seq": n}   what we circulate
+//   profile_meta     "seq" -> decimal counter
+//   peer_pool        peer "/" ref -> {"region", "profile", "received_ms", "seq"}   received
+//   peer_pool_state  peer -> {"floor": n, "sync": {"seq", "parts", "received": [...]}} and
+//                    peer "/" ref -> seq of the withdrawal (tombstone, purged by a later sync)
+//
+// Threads: every mutating call runs inside a Writer request (handlers and hooks included);
+// reads with any txn.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "node/candidates/candidate_store.hpp"
+#include "node/federation/federation.hpp"
+
+namespace relay::node::federation {
+
+inline constexpr std::size_t kSyncPartSize = 100;
+
+// The five fields of a profile that may circulate.
+nlohmann::json anonymised_profile(const candidates::Profile& profile);
+// A profile received from a peer: exactly the five fields, strings of bounded length, at most
+// 50 skills. nullopt if anything else.
+std::optional<nlohmann::json> parse_anonymised_profile(const nlohmann::json& profile);
+// True if text has the shape of a ref ("p_" + 24 lower-case hex digits).
+bool valid_ref(const std::string& text);
+
+// A profile a peer circulates to us.
+struct PoolEntry {
+  std::string peer;
+  std::string ref;
+  std::string region;
+  nlohmann::json profile;
+  std::int64_t received_ms = 0;
+};
+
+class ProfileExchange {
+ public:
+  // Registers the message handlers on federation and its peer-activated hook.
+  ProfileExchange(Federation& federation, candidates::Store& candidates);
+
+  // The candidate's ref at this node (see above).
+  std::string ref_of(const std::string& candidate_id) const;
+  // Active, local and consent.peers.
+  static bool circulating(const candidates::CandidateRecord& record);
+
+  // To be called in the txn of any change to a local candidate (confirmed, consent changed,
+  // withdrawn, erased): queues profile.upsert to every active peer if the candidate now
+  // circulates with a profile peers have not seen, or profile.withdraw to every peer (and
+  // drops queued upserts of it) if it stopped.
+  void candidate_changed(storage::WriteTxn& txn, const candidates::CandidateRecord& record);
+  // Queues profiles.sync with the full set to one peer.
+  void sync_to(storage::WriteTxn& txn, const std::string& peer);
+
+  // The local candidate circulating under ref, if any.
+  std::optional<std::string> candidate_for(const storage::Txn& txn, const std::string& ref) const;
+  // Profiles held from active peers.
+  std::vector<PoolEntry> peer_pool(const storage::Txn& txn) const;
+  // One profile held from peer (active or not).
+  std::optional<PoolEntry> pool_entry(const storage::Txn& txn, const std::string& peer,
+                                      const std::string& ref) const;
+
+ private:
+  std::int64_t next_seq(storage::WriteTxn& txn);
+  HandlerResult on_upsert(storage::WriteTxn& txn, const protocol::Envelope& e, const Peer& peer);
+  HandlerResult on_withdraw(storage::WriteTxn& txn, const protocol::Envelope& e, const Peer& peer);
+  HandlerResult on_sync(storage::WriteTxn& txn, const protocol::Envelope& e, const Peer& peer);
+  // The last seq applied for (peer, ref): its entry, its tombstone or the peer's floor.
+  std::int64_t last_seq(const storage::Txn& txn, const std::string& peer,
+                        const std::string& ref) const;
+  nlohmann::json peer_state(const storage::Txn& txn, const std::string& peer) const;
+  void put_entry(storage::WriteTxn& txn, const std::string& peer, const std::string& ref,
+                 const std::string& region, const nlohmann::json& profile, std::int64_t seq);
+  // Ends sync `seq` from peer: drops what it did not refresh, purges older tombstones.
+  void complete_sync(storage::WriteTxn& txn, const std::string& peer, std::int64_t seq);
+
+  Federation& federation_;
+  candidates::Store& candidates_;
+  std::string region_;
+  storage::Database shared_;
+  storage::Database meta_;
+  storage::Database pool_;
+  storage::Database pool_state_;
+};
+
+}  // namespace relay::node::federation

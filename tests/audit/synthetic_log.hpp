@@ -1,0 +1,171 @@
+#pragma once
+// SyntheticLog: a node's ledger built in memory from protocol/ alone (encode_entry, the
+// event builders, Merkle maths, sign_checkpoint) and written as an export directory, so the
+// auditor's tests need no node. It tracks what a correct node would report as balances.
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "audit/balance_book.hpp"
+#include "audit/key_document.hpp"
+#include "crypto/keys.hpp"
+#include "protocol/canonical_json.hpp"
+#include "protocol/checkpoint.hpp"
+#include "protocol/event.hpp"
+#include "protocol/ledger_entry.hpp"
+#include "protocol/merkle.hpp"
+#include "support/vectors.hpp"
+
+namespace relay::test {
+
+inline void write_text(const std::filesystem::path& path, std::string_view text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+class SyntheticLog {
+ public:
+  explicit SyntheticLog(std::uint32_t referrals_per_credit = 3,
+                        std::string origin = "audit-test.relaynode")
+      : origin_(std::move(origin)),
+        ratio_(referrals_per_credit),
+        first_key_(crypto::Ed25519KeyPair::generate()) {
+    signer_ = &first_key_;
+    append(protocol::node_initialised("JP-28", ratio_, first_key_.public_key,
+                                      crypto::X25519KeyPair::generate().public_key));
+  }
+
+  SyntheticLog(const SyntheticLog&) = delete;
+  SyntheticLog& operator=(const SyntheticLog&) = delete;
+
+  const std::string& origin() const { return origin_; }
+  const crypto::Ed25519KeyPair& key() const { return *signer_; }
+  const crypto::Ed25519KeyPair& first_key() const { return first_key_; }
+  std::vector<std::string>& entries() { return entries_; }
+  const std::vector<std::string>& entries() const { return entries_; }
+  audit::Balances& balances() { return balances_; }
+
+  // Signs and appends an event (with `by` instead of the current key if given).
+  std::uint64_t append(const protocol::Event& event, const crypto::Ed25519KeyPair* by = nullptr) {
+    const auto index = entries_.size();
+    return append_at(index, event, by);
+  }
+  // As append, but with `index` written in the entry's index field.
+  std::uint64_t append_at(std::uint64_t index, const protocol::Event& event,
+                          const crypto::Ed25519KeyPair* by = nullptr) {
+    entries_.push_back(protocol::encode_entry(index, time_++, origin_, event.kind, event.data,
+                                              by ? *by : *signer_));
+    return entries_.size() - 1;
+  }
+
+  std::string admit(const std::string& name) {
+    auto id = "m_" + name;
+    append(protocol::member_admitted(id, name));
+    balances_[id];
+    return id;
+  }
+
+  // A verified referral; mints a credit when it completes a block, as a node does.
+  void refer(const std::string& member, bool counted = true) {
+    auto& b = balances_[member];
+    if (counted) ++b.verified_referrals;
+    append(protocol::referral_verified(member, "r" + std::to_string(entries_.size()),
+                                       "cand" + std::to_string(++candidates_), counted,
+                                       b.verified_referrals));
+    while (counted && b.credits_minted < b.verified_referrals / ratio_) {
+      ++b.credits_minted;
+      ++b.balance;
+      append(protocol::credit_minted(member, b.credits_minted, b.balance));
+    }
+  }
+
+  // The operator changed the ratio (credit_ratio_changed); later referrals use it.
+  void change_ratio(std::uint32_t referrals_per_credit) {
+    ratio_ = referrals_per_credit;
+    append(protocol::credit_ratio_changed(ratio_));
+  }
+
+  void spend(const std::string& member) {
+    auto& b = balances_[member];
+    ++b.credits_spent;
+    --b.balance;
+    append(protocol::credit_spent(member, "intro" + std::to_string(entries_.size()), b.balance));
+  }
+
+  // Records a rotation signed by the current key; later entries are signed by the new one.
+  const crypto::Ed25519KeyPair& rotate() {
+    rotated_.push_back(
+        std::make_unique<crypto::Ed25519KeyPair>(crypto::Ed25519KeyPair::generate()));
+    append(protocol::key_rotated(signer_->public_key, rotated_.back()->public_key,
+                                 crypto::X25519KeyPair::generate().public_key));
+    signer_ = rotated_.back().get();
+    return *signer_;
+  }
+
+  protocol::Hash root(std::size_t size) const {
+    protocol::RootAccumulator acc;
+    for (std::size_t i = 0; i < size; ++i)
+      acc.add(protocol::leaf_hash(crypto::as_bytes(entries_[i])));
+    return acc.root();
+  }
+
+  // The checkpoint note of the first `size` entries signed by `by` (default: current key).
+  std::string checkpoint(std::size_t size, const crypto::Ed25519KeyPair* by = nullptr) const {
+    const auto& key = by ? *by : *signer_;
+    auto id = protocol::note_key_id(origin_, protocol::NoteKeyType::ed25519, key.public_key);
+    return *protocol::sign_checkpoint({origin_, size, root(size), {}}, origin_, key.secret_key, id);
+  }
+  std::string checkpoint() const { return checkpoint(entries_.size()); }
+
+  std::string entries_file() const {
+    std::string out;
+    for (const auto& e : entries_) out += e + "\n";
+    return out;
+  }
+  std::string key_file() const { return *audit::format_key_document(origin_, signer_->public_key); }
+  std::string balances_file() const {
+    nlohmann::json members = nlohmann::json::object();
+    for (const auto& [id, b] : balances_) members[id] = b.to_json();
+    return protocol::canonical_dump({{"ledger_size", entries_.size()}, {"members", members}}) +
+           "\n";
+  }
+
+  // Writes the four export files into dir (created).
+  void write(const std::filesystem::path& dir) const {
+    std::filesystem::create_directories(dir);
+    write_text(dir / "entries.jsonl", entries_file());
+    write_text(dir / "checkpoint", checkpoint());
+    write_text(dir / "key.json", key_file());
+    write_text(dir / "balances.json", balances_file());
+  }
+
+ private:
+  std::string origin_;
+  std::uint32_t ratio_;
+  crypto::Ed25519KeyPair first_key_;
+  std::vector<std::unique_ptr<crypto::Ed25519KeyPair>> rotated_;
+  const crypto::Ed25519KeyPair* signer_;
+  std::vector<std::string> entries_;
+  audit::Balances balances_;
+  std::int64_t time_ = 1'790'000'000'000;
+  int candidates_ = 0;
+};
+
+// A temporary directory removed on scope exit.
+struct ScratchDir {
+  std::filesystem::path path;
+  explicit ScratchDir(const std::string& prefix) : path(make_temp_dir(prefix)) {}
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+}  // namespace relay::test

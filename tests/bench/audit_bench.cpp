@@ -1,0 +1,309 @@
+// audit_bench: how fast an auditor can check a node's ledger, measured in one run on this
+// machine against its raw Ed25519 verification speed.
+//   1. raw crypto::verify per second on one thread (signatures over entry-sized messages);
+//   2. a ledger of N entries (default 1M) written the way a node writes it: real LMDB,
+//      ledger::Ledger, members::Registry and referrals::CreditAccounts, batches of appends
+//      per write transaction; then `relay-node export`'s export_ledger into a directory;
+//   3. `relay-audit verify DIR` run as a process over that export: entries per second, and
+//      that rate as a multiple of the raw single-thread verify rate;
+//   4. inclusion proof latency at N entries: a read transaction, Ledger::inclusion_proof,
+//      the entry and verify_inclusion against the signed root, for random indices.
+// Usage: audit_bench [--entries N] [--keep]   (the data goes under RELAY_BENCH_TMP)
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "crypto/bytes.hpp"
+#include "crypto/random.hpp"
+#include "crypto/sign.hpp"
+#include "node/identity/key_ring.hpp"
+#include "node/ledger/export.hpp"
+#include "node/ledger/ledger.hpp"
+#include "node/members/member.hpp"
+#include "node/referrals/credit_account.hpp"
+#include "node/storage/environment.hpp"
+#include "node/storage/txn.hpp"
+#include "protocol/checkpoint.hpp"
+#include "protocol/event.hpp"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace node = relay::node;
+namespace protocol = relay::protocol;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string with_commas(double value) {
+  auto text = std::to_string(static_cast<long long>(value + 0.5));
+  for (int i = static_cast<int>(text.size()) - 3; i > 0; i -= 3)
+    text.insert(static_cast<std::size_t>(i), ",");
+  return text;
+}
+
+void row(const std::string& what, const std::string& value) {
+  std::printf("  %-46s %s\n", what.c_str(), value.c_str());
+}
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+struct RawVerify {
+  double per_second = 0;  // wall clock, one thread
+  double cpu_us = 0;      // CPU time per verification (robust to other load on the machine)
+};
+
+// Single-thread Ed25519 verifications per second over entry-sized messages.
+RawVerify raw_verify_rate() {
+  const auto key = relay::crypto::Ed25519KeyPair::generate();
+  constexpr std::size_t kMessages = 20'000;
+  std::vector<relay::crypto::Bytes> messages;
+  std::vector<relay::crypto::Ed25519Signature> signatures;
+  for (std::size_t i = 0; i < kMessages; ++i) {
+    messages.push_back(relay::crypto::random_bytes(300));
+    signatures.push_back(relay::crypto::sign(key.secret_key, messages.back()));
+  }
+  std::size_t good = 0;
+  auto start = Clock::now();
+  const double cpu_start = thread_cpu_seconds();
+  for (std::size_t i = 0; i < kMessages; ++i)
+    good += relay::crypto::verify(key.public_key, messages[i], signatures[i]) ? 1 : 0;
+  const double cpu = thread_cpu_seconds() - cpu_start;
+  const double rate = static_cast<double>(kMessages) / seconds_since(start);
+  if (good != kMessages) throw std::runtime_error("raw verify: a signature failed");
+  return {rate, cpu * 1e6 / static_cast<double>(kMessages)};
+}
+
+// The node's ledger and credit accounts on LMDB, filled with a realistic mix of events.
+struct BenchNode {
+  node::identity::KeyRing keys{node::identity::NodeKeys::generate()};
+  node::storage::Environment env;
+  node::ledger::Ledger ledger;
+  node::members::Registry members;
+  node::referrals::CreditAccounts credits;
+
+  explicit BenchNode(const fs::path& dir)
+      : env(node::storage::Environment::open(
+            dir, node::storage::EnvironmentOptions{.map_size_bytes = std::size_t{16} << 30})),
+        ledger(env, "bench.relaynode", keys),
+        members(env, ledger, keys),
+        credits(env, ledger, 10) {}
+
+  // Appends about `entries` entries: 200 members, then verified referrals (10 per credit,
+  // so about one credit_minted per ten), with a suspension or reinstatement now and then.
+  void fill(std::uint64_t entries) {
+    std::mt19937_64 rng(7);
+    std::vector<std::string> ids;
+    std::vector<bool> active;
+    auto txn = env.begin_write();
+    auto current = keys.current();
+    ledger.append(txn, protocol::node_initialised("JP-28", 10, current->signing.public_key,
+                                                  current->encryption.public_key));
+    for (int i = 0; i < 200; ++i) {
+      ids.push_back(members.admit(txn, "Member company " + std::to_string(i)).admitted->member.id);
+      active.push_back(true);
+    }
+    std::uint64_t referral = 0;
+    while (ledger.size(txn) < entries) {
+      const auto m = rng() % ids.size();
+      if (rng() % 500 == 0) {
+        active[m] = !active[m];
+        members.set_active(txn, ids[m], active[m]);
+      } else {
+        credits.record_verified(txn, ids[m], "r" + std::to_string(referral++),
+                                relay::crypto::to_hex(relay::crypto::random_bytes(32)), active[m]);
+      }
+      if (referral % 10'000 == 0) {
+        txn.commit();
+        txn = env.begin_write();
+      }
+    }
+    txn.commit();
+  }
+};
+
+struct ProcessRun {
+  int exit_code = -1;      // -1 if it did not exit normally
+  double cpu_seconds = 0;  // user + system time of the process
+};
+
+// Runs a program, its output to /dev/null, and waits for it.
+ProcessRun run_quietly(const std::vector<std::string>& args) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot start " + args[0]);
+  int status = 0;
+  rusage usage{};
+  while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
+  }
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
+  };
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+          seconds(usage.ru_utime) + seconds(usage.ru_stime)};
+}
+
+struct Latency {
+  double median_us = 0;
+  double p99_us = 0;
+};
+
+// Inclusion proof + verification of random entries, each in its own read transaction as the
+// /audit/v1/proof/inclusion route does it.
+Latency inclusion_latency(BenchNode& bench, std::size_t samples) {
+  std::uint64_t size = 0;
+  protocol::Hash root{};
+  {
+    auto txn = bench.env.begin_read();
+    auto checkpoint = bench.ledger.checkpoint(txn);
+    size = checkpoint.size;
+    root = checkpoint.root;
+  }
+  std::mt19937_64 rng(11);
+  std::vector<double> micros;
+  for (std::size_t i = 0; i < samples; ++i) {
+    const auto index = rng() % size;
+    auto start = Clock::now();
+    auto txn = bench.env.begin_read();
+    auto proof = bench.ledger.inclusion_proof(txn, index, size);
+    auto entry = bench.ledger.entry(txn, index);
+    txn.abort();
+    bool ok = proof && entry &&
+              protocol::verify_inclusion(
+                  index, size, protocol::leaf_hash(relay::crypto::as_bytes(*entry)), *proof, root);
+    micros.push_back(seconds_since(start) * 1e6);
+    if (!ok) throw std::runtime_error("inclusion proof failed for entry " + std::to_string(index));
+  }
+  std::sort(micros.begin(), micros.end());
+  return {micros[micros.size() / 2], micros[micros.size() * 99 / 100]};
+}
+
+void measure_ledger(const fs::path& root, const RawVerify& raw, unsigned cores,
+                    std::uint64_t entries);
+
+int run(int argc, char** argv) {
+  std::uint64_t entries = 1'000'000;
+  bool keep = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--entries" && i + 1 < argc)
+      entries = std::stoull(argv[++i]);
+    else if (arg == "--keep")
+      keep = true;
+    else
+      throw std::invalid_argument("usage: audit_bench [--entries N] [--keep]");
+  }
+  const fs::path root = fs::path(RELAY_BENCH_TMP) / ("audit-" + std::to_string(::getpid()));
+  fs::create_directories(root);
+  const auto cores = std::max(1u, std::thread::hardware_concurrency());
+  std::printf("audit benchmark: %s entries, %u hardware threads, data in %s\n",
+              with_commas(static_cast<double>(entries)).c_str(), cores, root.c_str());
+
+  const auto raw = raw_verify_rate();
+  char raw_text[96];
+  std::snprintf(raw_text, sizeof raw_text, "%s /s (%.1f us CPU each)",
+                with_commas(raw.per_second).c_str(), raw.cpu_us);
+  row("Ed25519 verify, 1 thread (raw)", raw_text);
+
+  measure_ledger(root, raw, cores, entries);
+  if (!keep) {
+    std::error_code ec;
+    fs::remove_all(root, ec);
+  }
+  return 0;
+}
+
+// Steps 2-4 (the environment closes before the caller removes its directory).
+void measure_ledger(const fs::path& root, const RawVerify& raw, unsigned cores,
+                    std::uint64_t entries) {
+  BenchNode bench(root / "lmdb");
+  auto start = Clock::now();
+  bench.fill(entries);
+  std::uint64_t size = 0;
+  {
+    auto txn = bench.env.begin_read();
+    size = bench.ledger.size(txn);
+  }
+  const double fill_s = seconds_since(start);
+  row("ledger append (sign + LMDB, 10k per txn)", with_commas(static_cast<double>(size) / fill_s) +
+                                                      " entries/s (" +
+                                                      std::to_string(fill_s).substr(0, 5) + " s)");
+
+  const auto exported = root / "export";
+  start = Clock::now();
+  auto balances = [&bench](const node::storage::Txn& txn) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& m : bench.members.list(txn))
+      out[m.id] = bench.credits.account(txn, m.id).to_json();
+    return out;
+  };
+  auto result = node::ledger::export_ledger(bench.env, bench.ledger, balances, exported);
+  if (!result) throw std::runtime_error(result.message);
+  const double export_s = seconds_since(start);
+  row("export_ledger", with_commas(static_cast<double>(size) / export_s) + " entries/s (" +
+                           std::to_string(export_s).substr(0, 5) + " s, " +
+                           std::to_string(fs::file_size(exported / "entries.jsonl") >> 20) +
+                           " MiB)");
+
+  start = Clock::now();
+  auto audit = run_quietly({RELAY_AUDIT_BINARY, "verify", exported.string()});
+  const double verify_s = seconds_since(start);
+  if (audit.exit_code != 0)
+    throw std::runtime_error("relay-audit verify exited " + std::to_string(audit.exit_code));
+  const double verify_rate = static_cast<double>(size) / verify_s;
+  row("relay-audit verify DIR (" + std::to_string(cores) + " threads, process)",
+      with_commas(verify_rate) + " entries/s (" + std::to_string(verify_s).substr(0, 5) + " s)");
+  char ratio[96];
+  std::snprintf(ratio, sizeof ratio, "%.2f x raw 1-thread verify (%.2f x per thread)",
+                verify_rate / raw.per_second, verify_rate / raw.per_second / cores);
+  row("  as a multiple of raw verify (wall clock)", ratio);
+  const double cpu_us = audit.cpu_seconds * 1e6 / static_cast<double>(size);
+  std::snprintf(ratio, sizeof ratio, "%.1f us per entry = %.2f raw verifies", cpu_us,
+                cpu_us / raw.cpu_us);
+  row("  CPU per entry (load-independent)", ratio);
+
+  auto latency = inclusion_latency(bench, 20'000);
+  char lat[96];
+  std::snprintf(lat, sizeof lat, "median %.1f us, p99 %.1f us", latency.median_us, latency.p99_us);
+  row("inclusion proof + verify at " + with_commas(static_cast<double>(size)), lat);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "audit_bench: " << e.what() << "\n";
+    return 2;
+  }
+}

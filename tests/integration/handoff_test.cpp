@@ -1,0 +1,390 @@
+// Profile exchange and handoffs across three real relay-node processes on loopback (issue 4
+// items 6 and 7, issue 10 item 1): kobe.example (JP-28), osaka.example (JP-27) and
+// kyoto.example (JP-26), peered with each other. Candidates register at osaka; kobe's
+// members find them in the pool, ask for an introduction, and receive the personal data once
+// the candidate accepts on their management page at osaka.
+//
+// The three nodes are shared (trio()); each case registers its own candidates and members.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "support/node_process.hpp"
+
+using relay::test::HttpReply;
+using relay::test::NodeProcess;
+using relay::test::path_of;
+using relay::test::TestCandidate;
+using relay::test::TestMember;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string unique(const std::string& stem) {
+  static std::atomic<int> counter{0};
+  static const std::string run = std::to_string(::getpid());
+  return stem + "-" + run + "-" + std::to_string(++counter);
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// Polls until f() is true (every 50 ms, at most `timeout`).
+bool eventually(const std::function<bool()>& f, std::chrono::milliseconds timeout = 20s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (f()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return f();
+}
+
+std::string fingerprint(const NodeProcess& node) {
+  auto key = node.get("/audit/v1/key");
+  REQUIRE(key.status == 200);
+  return key.json().at("fingerprint");
+}
+
+// The fingerprint as `relay-node identity --config` prints it (the operator's way).
+std::string cli_fingerprint(const NodeProcess& node) {
+  auto command = std::string(RELAY_BINARY_DIR) + "/node/relay-node identity --config " +
+                 node.config_path().string();
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
+  REQUIRE(pipe);
+  std::string out;
+  std::array<char, 256> buf{};
+  while (std::fgets(buf.data(), buf.size(), pipe.get())) out += buf.data();
+  auto at = out.find("fingerprint: ");
+  REQUIRE(at != std::string::npos);
+  return out.substr(at + 13, 64);
+}
+
+void peer_by_api(const NodeProcess& node, const NodeProcess& other, const std::string& other_name) {
+  auto reply = node.post_json(
+      "/api/v1/peers",
+      {{"name", other_name}, {"url", other.url()}, {"fingerprint", fingerprint(other)}},
+      node.admin_token());
+  REQUIRE_MESSAGE(reply.status == 201, reply.body);
+}
+
+void peer_by_cli(const NodeProcess& node, const NodeProcess& other, const std::string& other_name) {
+  auto command = std::string(RELAY_BINARY_DIR) + "/node/relay-node peer add " + other_name + " " +
+                 other.url() + " " + cli_fingerprint(other) + " --config " +
+                 node.config_path().string() + " > /dev/null";
+  REQUIRE(std::system(command.c_str()) == 0);
+}
+
+NodeProcess::Options options(const std::string& name, const std::string& region) {
+  NodeProcess::Options o;
+  o.name = name;
+  o.region = region;
+  return o;
+}
+
+struct Trio {
+  NodeProcess kobe{options("kobe.example", "JP-28")};
+  NodeProcess osaka{options("osaka.example", "JP-27")};
+  NodeProcess kyoto{options("kyoto.example", "JP-26")};
+  TestMember osaka_member = osaka.admit_member("Osaka Referrer KK");
+  std::string early_email;  // registered before kyoto was peered: reaches kyoto by sync
+
+  Trio() {
+    peer_by_api(kobe, osaka, "osaka.example");
+    peer_by_api(osaka, kobe, "kobe.example");
+    TestCandidate early{"早期 登録", unique("early") + "@example.jp", {}};
+    early_email = early.email;
+    osaka.register_and_confirm(path_of(osaka_member.relay_link), early);
+    peer_by_cli(kyoto, kobe, "kobe.example");
+    peer_by_cli(kyoto, osaka, "osaka.example");
+    peer_by_api(kobe, kyoto, "kyoto.example");
+    peer_by_api(osaka, kyoto, "kyoto.example");
+  }
+};
+
+Trio& trio() {
+  static Trio t;
+  return t;
+}
+
+// A candidate registered and confirmed at osaka; returns the management page path.
+struct Registered {
+  TestCandidate person;
+  std::string manage;  // /r/m/<token>
+};
+
+Registered register_at_osaka(const std::string& stem,
+                             std::vector<std::pair<std::string, std::string>> extra = {}) {
+  auto& t = trio();
+  auto tag = unique(stem);
+  TestCandidate person{"大阪 " + tag, tag + "@example.jp", std::move(extra)};
+  auto manage = t.osaka.register_and_confirm(path_of(t.osaka_member.relay_link), person);
+  return {person, path_of(manage)};
+}
+
+nlohmann::json pool(const NodeProcess& node, const TestMember& m, const std::string& query = "") {
+  auto reply = node.get("/api/v1/pool" + query, m.api_key);
+  REQUIRE_MESSAGE(reply.status == 200, reply.body);
+  return reply.json().at("profiles");
+}
+
+// The profiles from `from` in node's pool with the given skill tag (unique per candidate).
+nlohmann::json pool_hits(const NodeProcess& node, const TestMember& m, const std::string& from,
+                         const std::string& skill) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : pool(node, m, "?skill=" + skill))
+    if (p["node"] == from) out.push_back(p);
+  return out;
+}
+
+nlohmann::json handoff(const NodeProcess& node, const TestMember& m, const std::string& id) {
+  auto reply = node.get("/api/v1/handoffs/" + id, m.api_key);
+  REQUIRE_MESSAGE(reply.status == 200, reply.body);
+  return reply.json();
+}
+
+bool state_is(const NodeProcess& node, const TestMember& m, const std::string& id,
+              const std::string& state) {
+  return handoff(node, m, id)["state"] == state;
+}
+
+// Every ledger entry of the node, parsed.
+std::vector<nlohmann::json> ledger(const NodeProcess& node) {
+  auto reply = node.get("/audit/v1/entries?start=0&limit=1000", node.auditor_token());
+  REQUIRE(reply.status == 200);
+  auto page = reply.json();  // kept: a range-for over a temporary's member would dangle
+  std::vector<nlohmann::json> out;
+  for (const auto& e : page.at("entries"))
+    out.push_back(nlohmann::json::parse(e.get<std::string>()));
+  return out;
+}
+
+std::size_t count_events(const NodeProcess& node, const std::string& kind,
+                         const std::string& handoff_id) {
+  std::size_t n = 0;
+  for (const auto& e : ledger(node))
+    n += e["kind"] == kind && e["data"].value("handoff", "") == handoff_id;
+  return n;
+}
+
+std::string ledger_text(const NodeProcess& node) {
+  return node.get("/audit/v1/entries?limit=1000", node.auditor_token()).body;
+}
+
+// The id of the first pending request on a management page ("/requests/q_...").
+std::string request_id(const std::string& page) {
+  auto at = page.find("/requests/");
+  if (at == std::string::npos) return {};
+  at += 10;
+  auto end = page.find_first_of("\"?", at);
+  return page.substr(at, end - at);
+}
+
+// A skill tag unique to one candidate, so pool searches find exactly them.
+std::string skill_tag(const std::string& stem) {
+  auto tag = unique(stem);
+  for (auto& c : tag)
+    if (c == '-') c = 'x';
+  return tag;
+}
+
+// Registers a candidate with a unique skill and waits until kobe's pool holds their profile.
+struct Circulating {
+  Registered who;
+  std::string skill;
+  std::string ref;
+};
+
+Circulating circulating_at_osaka(const std::string& stem, const TestMember& kobe_member) {
+  auto& t = trio();
+  auto skill = skill_tag(stem);
+  auto who = register_at_osaka(stem, {{"skills", skill + ", C++"}});
+  nlohmann::json hits;
+  REQUIRE(eventually([&] {
+    hits = pool_hits(t.kobe, kobe_member, "osaka.example", skill);
+    return hits.size() == 1;
+  }));
+  return {who, skill, hits[0]["ref"]};
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("handoff");
+
+TEST_CASE("handoff: a consenting candidate at osaka is introduced to a kobe member") {
+  auto& t = trio();
+  auto kobe_member = t.kobe.admit_member(unique("Kobe Steel KK"));
+  auto other_member = t.kobe.admit_member(unique("Kobe Other KK"));
+  auto kyoto_member = t.kyoto.admit_member(unique("Kyoto Works KK"));
+
+  // Kyoto was peered after the early candidate registered: the sync brought them.
+  REQUIRE(eventually([&] { return pool(t.kyoto, kyoto_member, "?job_category=B").size() >= 1; }));
+
+  auto c = circulating_at_osaka("intro", kobe_member);
+  // Anonymised: the five fields, the holding node and its region; no name or contact.
+  auto hits = pool_hits(t.kobe, kobe_member, "osaka.example", c.skill);
+  CHECK(hits[0]["region"] == "JP-27");
+  CHECK(hits[0]["profile"]["job_category"] == "B");
+  CHECK(hits[0]["profile"]["prefecture"] == "JP-28");
+  CHECK(hits[0]["profile"].size() == 5);
+  auto pool_text = t.kobe.get("/api/v1/pool", kobe_member.api_key).body;
+  CHECK_FALSE(contains(pool_text, c.who.person.email));
+  CHECK_FALSE(contains(pool_text, c.who.person.name));
+  CHECK(eventually(
+      [&] { return pool_hits(t.kyoto, kyoto_member, "osaka.example", c.skill).size() == 1; }));
+  CHECK(pool(t.kobe, kobe_member, "?job_category=K&skill=" + c.skill).empty());
+  CHECK(t.kobe.get("/api/v1/pool?prefecture=JP-99", kobe_member.api_key).status == 400);
+  CHECK(t.kobe.get("/api/v1/pool").status == 401);
+
+  // Bad requests change nothing.
+  CHECK(t.kobe
+            .post_json("/api/v1/handoffs",
+                       {{"node", "osaka.example"}, {"ref", "p_000000000000000000000000"}},
+                       kobe_member.api_key)
+            .status == 404);
+  CHECK(t.kobe
+            .post_json("/api/v1/handoffs", {{"node", "nowhere.example"}, {"ref", c.ref}},
+                       kobe_member.api_key)
+            .status == 404);
+  CHECK(t.kobe
+            .post_json("/api/v1/handoffs", {{"node", "osaka.example"}, {"ref", c.ref}, {"x", 1}},
+                       kobe_member.api_key)
+            .status == 400);
+
+  auto created = t.kobe.post_json("/api/v1/handoffs", {{"node", "osaka.example"}, {"ref", c.ref}},
+                                  kobe_member.api_key);
+  REQUIRE_MESSAGE(created.status == 201, created.body);
+  std::string id = created.json()["id"];
+  CHECK(created.json()["state"] == "requested");
+  CHECK(t.kobe
+            .post_json("/api/v1/handoffs", {{"node", "osaka.example"}, {"ref", c.ref}},
+                       kobe_member.api_key)
+            .json()["id"] == id);
+  REQUIRE(eventually([&] { return state_is(t.kobe, kobe_member, id, "awaiting_consent"); }));
+  CHECK(t.kobe.get("/api/v1/handoffs/" + id, other_member.api_key).status == 404);
+  CHECK(t.kobe.get("/api/v1/handoffs", other_member.api_key).json()["handoffs"].empty());
+  CHECK(t.kobe.get("/api/v1/handoffs", kobe_member.api_key).json()["handoffs"].size() == 1);
+  CHECK_FALSE(handoff(t.kobe, kobe_member, id).contains("personal"));
+
+  // The candidate is told, and their page names the company and its region.
+  CHECK(t.osaka.wait_mail_links(c.who.person.email, "/r/m/", 2).size() >= 2);
+  auto page = t.osaka.get(c.who.manage);
+  REQUIRE(page.status == 200);
+  CHECK(contains(page.body, kobe_member.name));
+  CHECK(contains(page.body, "兵庫県 (JP-28)"));
+  CHECK(contains(page.body, "kobe.example"));
+  auto rid = request_id(page.body);
+  REQUIRE(rid.rfind("q_", 0) == 0);
+  CHECK(t.osaka.post_form(c.who.manage + "/requests/" + rid, {{"decision", "maybe"}}).status ==
+        200);
+  auto accepted = t.osaka.post_form(c.who.manage + "/requests/" + rid, {{"decision", "accept"}});
+  REQUIRE(accepted.status == 200);
+  CHECK(contains(accepted.body, "紹介を承認しました"));
+
+  REQUIRE(eventually([&] { return state_is(t.kobe, kobe_member, id, "delivered"); }));
+  auto detail = handoff(t.kobe, kobe_member, id);
+  CHECK(detail["personal"]["name"] == c.who.person.name);
+  CHECK(detail["personal"]["email"] == c.who.person.email);
+  CHECK(detail["personal"]["phone"] == "078-555-0100");
+  CHECK(detail["profile"]["job_category"] == "B");
+  CHECK(detail["expires_ms"].get<std::int64_t>() > detail["delivered_ms"].get<std::int64_t>());
+  CHECK(t.kobe.get("/api/v1/handoffs/" + id, other_member.api_key).status == 404);
+
+  // Both ledgers hold the record, without personal data.
+  REQUIRE(eventually([&] { return count_events(t.osaka, "handoff_receipt", id) == 1; }));
+  CHECK(count_events(t.osaka, "handoff_sent", id) == 1);
+  CHECK(count_events(t.kobe, "handoff_received", id) == 1);
+  for (const auto* node : {&t.kobe, &t.osaka}) {
+    auto text = ledger_text(*node);
+    CHECK_FALSE(contains(text, c.who.person.email));
+    CHECK_FALSE(contains(text, c.who.person.name));
+  }
+  // The candidate sees who received their data.
+  auto after = t.osaka.get(c.who.manage).body;
+  CHECK(contains(after, kobe_member.name));
+  CHECK(request_id(after).empty());
+  auto exported = t.osaka.get(c.who.manage + "/export").json();
+  REQUIRE(exported["disclosures"].size() == 1);
+  CHECK(exported["disclosures"][0]["node"] == "kobe.example");
+  CHECK(exported["disclosures"][0].contains("receipt_ms"));
+}
+
+TEST_CASE(
+    "handoff: a requester that is down when the candidate accepts gets the delivery once after "
+    "restart") {
+  auto& t = trio();
+  auto kobe_member = t.kobe.admit_member(unique("Kobe Restart KK"));
+  auto c = circulating_at_osaka("restart", kobe_member);
+  auto created = t.kobe.post_json("/api/v1/handoffs", {{"node", "osaka.example"}, {"ref", c.ref}},
+                                  kobe_member.api_key);
+  REQUIRE(created.status == 201);
+  std::string id = created.json()["id"];
+  REQUIRE(eventually([&] { return state_is(t.kobe, kobe_member, id, "awaiting_consent"); }));
+
+  t.kobe.stop();
+  auto page = t.osaka.get(c.who.manage).body;
+  auto rid = request_id(page);
+  REQUIRE_FALSE(rid.empty());
+  REQUIRE(t.osaka.post_form(c.who.manage + "/requests/" + rid, {{"decision", "accept"}}).status ==
+          200);
+  CHECK(count_events(t.osaka, "handoff_sent", id) == 1);
+  std::this_thread::sleep_for(700ms);  // osaka tries, fails and backs off
+  t.kobe.start();
+
+  REQUIRE(eventually([&] { return state_is(t.kobe, kobe_member, id, "delivered"); }, 40s));
+  CHECK(handoff(t.kobe, kobe_member, id)["personal"]["email"] == c.who.person.email);
+  REQUIRE(eventually([&] { return count_events(t.osaka, "handoff_receipt", id) == 1; }));
+  std::this_thread::sleep_for(500ms);  // nothing more arrives
+  CHECK(count_events(t.kobe, "handoff_received", id) == 1);
+  CHECK(count_events(t.osaka, "handoff_receipt", id) == 1);
+  auto outbox = t.osaka.get("/api/v1/federation/outbox", t.osaka.admin_token()).json()["outbox"];
+  for (const auto& e : outbox) CHECK(e["type"] != "handoff.deliver");
+}
+
+TEST_CASE(
+    "handoff: withdrawn consent or erasure removes the profile from peers' pools and stops a "
+    "pending handoff") {
+  auto& t = trio();
+  auto kobe_member = t.kobe.admit_member(unique("Kobe Withdraw KK"));
+  auto kyoto_member = t.kyoto.admit_member(unique("Kyoto Withdraw KK"));
+  auto c = circulating_at_osaka("withdraw", kobe_member);
+  REQUIRE(eventually(
+      [&] { return pool_hits(t.kyoto, kyoto_member, "osaka.example", c.skill).size() == 1; }));
+  auto created = t.kobe.post_json("/api/v1/handoffs", {{"node", "osaka.example"}, {"ref", c.ref}},
+                                  kobe_member.api_key);
+  REQUIRE(created.status == 201);
+  std::string id = created.json()["id"];
+  REQUIRE(eventually([&] { return state_is(t.kobe, kobe_member, id, "awaiting_consent"); }));
+  auto rid = request_id(t.osaka.get(c.who.manage).body);
+  REQUIRE_FALSE(rid.empty());
+
+  REQUIRE(t.osaka.post_form(c.who.manage + "/withdraw", {}).status == 200);
+  CHECK(eventually([&] { return state_is(t.kobe, kobe_member, id, "withdrawn"); }));
+  CHECK(
+      eventually([&] { return pool_hits(t.kobe, kobe_member, "osaka.example", c.skill).empty(); }));
+  CHECK(eventually(
+      [&] { return pool_hits(t.kyoto, kyoto_member, "osaka.example", c.skill).empty(); }));
+  auto page = t.osaka.get(c.who.manage).body;
+  CHECK(request_id(page).empty());
+  auto late = t.osaka.post_form(c.who.manage + "/requests/" + rid, {{"decision", "accept"}});
+  CHECK(contains(late.body, "回答済み"));
+  CHECK(count_events(t.osaka, "handoff_sent", id) == 0);
+  CHECK_FALSE(handoff(t.kobe, kobe_member, id).contains("personal"));
+
+  // Erasure stops circulation too.
+  auto e = circulating_at_osaka("erase", kobe_member);
+  REQUIRE(t.osaka.post_form(e.who.manage + "/erase", {{"confirm", "yes"}}).status == 200);
+  CHECK(
+      eventually([&] { return pool_hits(t.kobe, kobe_member, "osaka.example", e.skill).empty(); }));
+  CHECK(eventually(
+      [&] { return pool_hits(t.kyoto, kyoto_member, "osaka.example", e.skill).empty(); }));
+}

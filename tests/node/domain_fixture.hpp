@@ -1,0 +1,86 @@
+#pragma once
+// The node's domain services wired as node/node.cpp wires them, on a real LMDB environment
+// in a temporary directory, with freshly generated keys: for tests of members, referrals,
+// credits and candidates without HTTP. Header-only; used by tests/node/*_test.cpp.
+#include <filesystem>
+#include <string>
+#include <system_error>
+
+#include "config/node_config.hpp"
+#include "config/reference.hpp"
+#include "node/candidates/candidate_store.hpp"
+#include "node/identity/key_ring.hpp"
+#include "node/ledger/ledger.hpp"
+#include "node/members/member.hpp"
+#include "node/referrals/credit_account.hpp"
+#include "node/referrals/intake.hpp"
+#include "node/referrals/referral.hpp"
+#include "node/storage/environment.hpp"
+#include "node/storage/writer.hpp"
+#include "support/vectors.hpp"
+
+namespace relay::test {
+
+// A temporary directory, removed at the end of the test.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& prefix) : path(make_temp_dir(prefix)) {}
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+inline config::Reference load_test_reference() {
+  auto loaded = config::load_reference(config::default_reference_dir());
+  if (!loaded) throw std::runtime_error(loaded.error_text());
+  return std::move(loaded).value();
+}
+
+// Members are destroyed in reverse order: the Writer stops before the Environment closes,
+// and the directory goes last.
+struct Domain {
+  explicit Domain(std::uint32_t referrals_per_credit = 10)
+      : credits(env, ledger, referrals_per_credit) {}
+
+  TempDir dir{"domain"};
+  config::Reference reference = load_test_reference();
+  node::identity::KeyRing keys{node::identity::NodeKeys::generate()};
+  node::storage::Environment env = node::storage::Environment::open(dir.path / "lmdb");
+  node::ledger::Ledger ledger{env, "unit.relaynode", keys};
+  node::members::Registry members{env, ledger, keys};
+  node::candidates::Store candidates{env, keys};
+  node::referrals::Referrals referrals{env, keys};
+  node::referrals::CreditAccounts credits;
+  node::referrals::Intake intake{members,
+                                 candidates,
+                                 referrals,
+                                 credits,
+                                 reference,
+                                 node::referrals::IntakeSettings{
+                                     "http://127.0.0.1:9", "unit.relaynode", "relay@unit.relaynode",
+                                     "2026-11-01", std::chrono::hours(72)}};
+  node::storage::Writer writer{env};
+
+  // Runs fn(WriteTxn&) through the Writer and returns its result once durable.
+  template <class F>
+  auto write(F fn) {
+    return writer.submit_wait(std::move(fn));
+  }
+
+  std::uint64_t ledger_size() {
+    auto txn = env.begin_read();
+    return ledger.size(txn);
+  }
+
+  // Admits a member and returns it with its API key; the test fails loudly if it cannot.
+  node::members::Admitted admit(const std::string& name) {
+    auto result = write([&](node::storage::WriteTxn& txn) { return members.admit(txn, name); });
+    if (!result.admitted) throw std::runtime_error("admit failed: " + name);
+    return *result.admitted;
+  }
+};
+
+}  // namespace relay::test

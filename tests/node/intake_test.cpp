@@ -1,0 +1,437 @@
+// node/referrals: the local referral flow without HTTP. Intake::submit and Intake::confirm on
+// a real LMDB environment, through the Writer, as the routes call them.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "node/domain_fixture.hpp"
+#include "protocol/ledger_entry.hpp"
+
+using namespace relay::node;
+using relay::test::Domain;
+using Form = std::map<std::string, std::string>;
+
+namespace {
+
+Form form_for(const std::string& name, const std::string& email) {
+  return {{"name", name},
+          {"email", email},
+          {"job_category", "C"},
+          {"skills", "Excel, 簿記"},
+          {"prefecture", "JP-13"},
+          {"age_band", "35-44"},
+          {"experience_band", "6-10"},
+          {"consent_region", "yes"}};
+}
+
+referrals::SubmitResult submit(Domain& d, const std::string& link, const Form& form) {
+  return d.write([&](storage::WriteTxn& txn) { return d.intake.submit(txn, link, form); });
+}
+
+referrals::ConfirmResult confirm(Domain& d, const std::string& token) {
+  return d.write([&](storage::WriteTxn& txn) { return d.intake.confirm(txn, token); });
+}
+
+// Tokens of the links with `prefix` ("/r/v/", "/r/m/") in mail queued to `to`.
+std::set<std::string> queued_tokens(Domain& d, const std::string& to, const std::string& prefix) {
+  std::set<std::string> out;
+  auto txn = d.env.begin_read();
+  for (const auto& q : d.candidates.queued_mail(txn, 10'000)) {
+    if (q.mail.to != to) continue;
+    for (auto at = q.mail.body.find(prefix); at != std::string::npos;
+         at = q.mail.body.find(prefix, at + 1)) {
+      auto start = at + prefix.size();
+      auto end = q.mail.body.find_first_of("\r\n ", start);
+      out.insert(q.mail.body.substr(start, end - start));
+    }
+  }
+  return out;
+}
+
+// Entry counts of every database the flow writes, and the ledger size.
+std::map<std::string, std::size_t> snapshot(Domain& d) {
+  std::map<std::string, std::size_t> out;
+  auto txn = d.env.begin_read();
+  for (const char* name : {"candidates", "candidate_pseudonyms", "candidate_tokens", "mail_queue",
+                           "referrals", "member_referrals", "member_people", "single_links",
+                           "credit_accounts", "credit_history", "members"})
+    out[name] = txn.count(d.env.database(name));
+  out["ledger"] = d.ledger.size(txn);
+  return out;
+}
+
+std::vector<std::string> ledger_kinds(Domain& d) {
+  std::vector<std::string> kinds;
+  auto txn = d.env.begin_read();
+  for (std::uint64_t i = 0; i < d.ledger.size(txn); ++i) {
+    auto parsed = relay::protocol::parse_entry(*d.ledger.entry(txn, i));
+    REQUIRE(std::holds_alternative<relay::protocol::LedgerEntry>(parsed));
+    kinds.push_back(std::get<relay::protocol::LedgerEntry>(parsed).kind);
+  }
+  return kinds;
+}
+
+referrals::Account account(Domain& d, const std::string& member_id) {
+  auto txn = d.env.begin_read();
+  return d.credits.account(txn, member_id);
+}
+
+std::vector<referrals::Referral> referrals_of(Domain& d, const std::string& member_id) {
+  auto txn = d.env.begin_read();
+  return d.referrals.for_member(txn, member_id);
+}
+
+// Registers and confirms one person; returns the confirmation's result.
+referrals::ConfirmResult register_person(Domain& d, const std::string& link,
+                                         const std::string& email) {
+  auto before = queued_tokens(d, email, "/r/v/");
+  auto r = submit(d, link, form_for("Person " + email, email));
+  REQUIRE(r.accepted);
+  auto after = queued_tokens(d, email, "/r/v/");
+  REQUIRE(after.size() == before.size() + 1);
+  for (const auto& t : after)
+    if (!before.count(t)) return confirm(d, t);
+  FAIL("no new verification token");
+  return {};
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("intake");
+
+TEST_CASE("intake: links resolve to their member, or say why not") {
+  Domain d;
+  auto m = d.admit("Resolve KK").member;
+  auto txn_state = [&](const std::string& token) {
+    auto txn = d.env.begin_read();
+    return d.intake.resolve_link(txn, token).state;
+  };
+  CHECK(txn_state(m.link_token) == referrals::LinkState::ok);
+  CHECK(txn_state("nosuchlinktoken0000000000") == referrals::LinkState::unknown);
+  CHECK(txn_state("") == referrals::LinkState::unknown);
+  d.write([&](storage::WriteTxn& txn) { return d.members.set_active(txn, m.id, false); });
+  CHECK(txn_state(m.link_token) == referrals::LinkState::member_inactive);
+  auto before = snapshot(d);
+  auto r = submit(d, m.link_token, form_for("Suspended Sam", "sam@example.jp"));
+  CHECK(r.link == referrals::LinkState::member_inactive);
+  CHECK_FALSE(r.accepted);
+  CHECK(snapshot(d) == before);
+  r = submit(d, "nosuchlinktoken0000000000", form_for("Nobody", "nobody@example.jp"));
+  CHECK(r.link == referrals::LinkState::unknown);
+  CHECK(snapshot(d) == before);
+}
+
+TEST_CASE("intake: an invalid form stores nothing") {
+  Domain d;
+  auto m = d.admit("Form KK").member;
+  auto issued = d.write([&](storage::WriteTxn& txn) {
+    return d.referrals.issue_single_use(txn, m.id, "app-9", "C");
+  });
+  auto before = snapshot(d);
+  auto bad = form_for("Bad Form", "not-an-email");
+  bad["prefecture"] = "JP-99";
+  for (const auto& link : {m.link_token, issued.token}) {
+    auto r = submit(d, link, bad);
+    CHECK(r.link == referrals::LinkState::ok);
+    CHECK_FALSE(r.accepted);
+    CHECK(r.errors.count("email") == 1);
+    CHECK(r.errors.count("prefecture") == 1);
+    CHECK(r.errors.size() == 2);
+    CHECK(snapshot(d) == before);
+  }
+  // The single-use link was not consumed by the failed attempt.
+  auto txn = d.env.begin_read();
+  auto single = d.referrals.single_use(txn, issued.token);
+  REQUIRE(single);
+  CHECK_FALSE(single->used);
+}
+
+TEST_CASE("intake: a submission creates a pending candidate and referral and queues mail") {
+  Domain d;
+  auto m = d.admit("Pending KK").member;
+  auto ledger = d.ledger_size();
+  auto r = submit(d, m.link_token, form_for("Hanako", "Hanako@Example.jp"));
+  CHECK(r.accepted);
+  CHECK(r.errors.empty());
+  auto s = snapshot(d);
+  CHECK(s["candidates"] == 1);
+  CHECK(s["candidate_pseudonyms"] == 1);
+  CHECK(s["referrals"] == 1);
+  CHECK(s["mail_queue"] == 1);
+  CHECK(d.ledger_size() == ledger);  // nothing is logged before verification
+  auto list = referrals_of(d, m.id);
+  REQUIRE(list.size() == 1);
+  CHECK(list[0].status == "pending");
+  CHECK_FALSE(list[0].counted);
+  auto member_view = list[0].to_member_json().dump();
+  CHECK(member_view.find("Hanako") == std::string::npos);
+  CHECK(member_view.find(list[0].pseudonym) == std::string::npos);
+  CHECK(member_view.find(list[0].candidate_id) == std::string::npos);
+  auto tokens = queued_tokens(d, "Hanako@Example.jp", "/r/v/");
+  REQUIRE(tokens.size() == 1);
+  {
+    auto txn = d.env.begin_read();
+    CHECK(d.intake.verification_pending(txn, *tokens.begin()));
+    CHECK_FALSE(d.intake.verification_pending(txn, "x" + *tokens.begin()));
+    auto mails = d.candidates.queued_mail(txn, 10);
+    REQUIRE(mails.size() == 1);
+    CHECK(mails[0].mail.from == "relay@unit.relaynode");
+    CHECK(mails[0].mail.body.find("http://127.0.0.1:9/r/v/" + *tokens.begin()) !=
+          std::string::npos);
+    CHECK(mails[0].mail.body.find("Pending KK") != std::string::npos);
+  }
+  // The queued mail is sealed: neither the address nor the name is stored in plaintext.
+  auto txn = d.env.begin_read();
+  bool plaintext = false;
+  for (const char* db : {"candidates", "mail_queue", "candidate_pseudonyms", "candidate_tokens",
+                         "referrals", "member_people"})
+    txn.for_each_prefix(d.env.database(db), "", [&](std::string_view k, std::string_view v) {
+      for (std::string_view needle : {"Hanako", "hanako@example.jp", "Example.jp"})
+        if (k.find(needle) != std::string_view::npos || v.find(needle) != std::string_view::npos)
+          plaintext = true;
+    });
+  CHECK_FALSE(plaintext);
+}
+
+TEST_CASE("intake: repeats by the same person for the same member create no new referral") {
+  Domain d;
+  auto m = d.admit("Repeat KK").member;
+  REQUIRE(submit(d, m.link_token, form_for("Jiro", "jiro@example.jp")).accepted);
+  auto first = snapshot(d);
+  // The same address, differently cased and padded, is the same person.
+  for (const char* email : {"jiro@example.jp", "JIRO@Example.JP", "  jiro@example.jp "}) {
+    auto r = submit(d, m.link_token, form_for("Jiro Again", email));
+    CHECK(r.accepted);
+  }
+  auto s = snapshot(d);
+  CHECK(s["candidates"] == first["candidates"]);
+  CHECK(s["referrals"] == first["referrals"]);
+  CHECK(s["member_people"] == first["member_people"]);
+  CHECK(s["mail_queue"] == first["mail_queue"] + 3);  // a fresh verification mail each time
+  CHECK(s["ledger"] == first["ledger"]);
+  CHECK(referrals_of(d, m.id).size() == 1);
+
+  // Another member's link for the same person: one more referral, the same candidate.
+  auto other = d.admit("Other KK").member;
+  REQUIRE(submit(d, other.link_token, form_for("Jiro", "jiro@example.jp")).accepted);
+  s = snapshot(d);
+  CHECK(s["candidates"] == first["candidates"]);
+  CHECK(s["referrals"] == first["referrals"] + 1);
+  CHECK(referrals_of(d, other.id).size() == 1);
+  CHECK(referrals_of(d, other.id)[0].candidate_id == referrals_of(d, m.id)[0].candidate_id);
+}
+
+TEST_CASE("intake: confirm verifies once and counts once") {
+  Domain d;
+  auto m = d.admit("Confirm KK").member;
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(submit(d, m.link_token, form_for("Saburo", "saburo@example.jp")).accepted);
+  auto tokens = queued_tokens(d, "saburo@example.jp", "/r/v/");
+  REQUIRE(tokens.size() == 3);
+  auto ledger = d.ledger_size();
+
+  auto it = tokens.begin();
+  auto first = confirm(d, *it);
+  CHECK(first.state == referrals::ConfirmState::confirmed);
+  CHECK(first.management_token.size() >= 20);
+  CHECK_FALSE(first.minted);
+  CHECK(d.ledger_size() == ledger + 1);
+  CHECK(ledger_kinds(d).back() == "referral_verified");
+  auto list = referrals_of(d, m.id);
+  REQUIRE(list.size() == 1);
+  CHECK(list[0].status == "verified");
+  CHECK(list[0].counted);
+  CHECK(list[0].verified_ms > 0);
+  CHECK(account(d, m.id).counted == 1);
+  {
+    auto txn = d.env.begin_read();
+    auto candidate = d.candidates.find(txn, list[0].candidate_id);
+    REQUIRE(candidate);
+    CHECK(candidate->status == candidates::Status::active);
+    CHECK(d.candidates.lookup_token(txn, first.management_token, "manage"));
+    CHECK_FALSE(d.candidates.lookup_token(txn, first.management_token, "verify"));
+    CHECK_FALSE(d.intake.verification_pending(txn, *it));
+  }
+  // The same token again: unknown (it was revoked). The other tokens: already confirmed.
+  CHECK(confirm(d, *it).state == referrals::ConfirmState::unknown);
+  for (++it; it != tokens.end(); ++it)
+    CHECK(confirm(d, *it).state == referrals::ConfirmState::already_confirmed);
+  CHECK(confirm(d, "neverissuedtoken000000000").state == referrals::ConfirmState::unknown);
+  CHECK(account(d, m.id).counted == 1);
+  CHECK(d.ledger_size() == ledger + 1);
+  CHECK(queued_tokens(d, "saburo@example.jp", "/r/m/").count(first.management_token) == 1);
+
+  // A verified person submitting again gets a management link, and nothing counts.
+  auto before = snapshot(d);
+  REQUIRE(submit(d, m.link_token, form_for("Saburo", "saburo@example.jp")).accepted);
+  auto after = snapshot(d);
+  CHECK(after["referrals"] == before["referrals"]);
+  CHECK(after["ledger"] == before["ledger"]);
+  CHECK(after["mail_queue"] == before["mail_queue"] + 1);
+  CHECK(queued_tokens(d, "saburo@example.jp", "/r/m/").size() == 2);
+  CHECK(account(d, m.id).counted == 1);
+}
+
+TEST_CASE("intake: an expired verification link confirms nothing") {
+  Domain d;
+  referrals::Intake quick(
+      d.members, d.candidates, d.referrals, d.credits, d.reference,
+      referrals::IntakeSettings{"http://127.0.0.1:9", "unit.relaynode", "relay@unit.relaynode",
+                                "2026-11-01", std::chrono::hours(0)});
+  auto m = d.admit("Expiry KK").member;
+  auto r = d.write([&](storage::WriteTxn& txn) {
+    return quick.submit(txn, m.link_token, form_for("Shiro", "shiro@example.jp"));
+  });
+  REQUIRE(r.accepted);
+  auto tokens = queued_tokens(d, "shiro@example.jp", "/r/v/");
+  REQUIRE(tokens.size() == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto ledger = d.ledger_size();
+  {
+    auto txn = d.env.begin_read();
+    CHECK_FALSE(quick.verification_pending(txn, *tokens.begin()));
+  }
+  auto c = d.write([&](storage::WriteTxn& txn) { return quick.confirm(txn, *tokens.begin()); });
+  CHECK(c.state == referrals::ConfirmState::expired);
+  CHECK(c.management_token.empty());
+  CHECK(referrals_of(d, m.id)[0].status == "pending");
+  CHECK(account(d, m.id).counted == 0);
+  CHECK(d.ledger_size() == ledger);
+  // The expired token is gone.
+  CHECK(confirm(d, *tokens.begin()).state == referrals::ConfirmState::unknown);
+}
+
+TEST_CASE("intake: every referrals_per_credit counted referrals mint one credit") {
+  Domain d(3);
+  auto m = d.admit("Ratio KK").member;
+  auto other = d.admit("Bystander KK").member;
+  std::vector<bool> minted;
+  for (int i = 1; i <= 7; ++i) {
+    auto c = register_person(d, m.link_token, "p" + std::to_string(i) + "@example.jp");
+    CHECK(c.state == referrals::ConfirmState::confirmed);
+    minted.push_back(c.minted);
+  }
+  CHECK(minted == std::vector<bool>{false, false, true, false, false, true, false});
+  auto a = account(d, m.id);
+  CHECK(a.counted == 7);
+  CHECK(a.minted == 2);
+  CHECK(a.spent == 0);
+  CHECK(a.balance() == 2);
+  CHECK(account(d, other.id).minted == 0);
+
+  auto kinds = ledger_kinds(d);
+  CHECK(std::count(kinds.begin(), kinds.end(), "referral_verified") == 7);
+  CHECK(std::count(kinds.begin(), kinds.end(), "credit_minted") == 2);
+  // Each mint directly follows the referral that completed its block.
+  auto first_mint = std::find(kinds.begin(), kinds.end(), "credit_minted");
+  REQUIRE(first_mint != kinds.end());
+  CHECK(*(first_mint - 1) == "referral_verified");
+
+  auto txn = d.env.begin_read();
+  auto history = d.credits.history(txn, m.id, 100);
+  REQUIRE(history.size() == 9);
+  CHECK(history.front()["kind"] == "referral_verified");  // newest first
+  CHECK(history[1]["kind"] == "credit_minted");
+  CHECK(history[1]["balance"] == 2);
+  CHECK(d.credits.history(txn, m.id, 3).size() == 3);
+  CHECK(d.credits.history(txn, other.id, 100).empty());
+}
+
+TEST_CASE("intake: a referral confirmed while its member is suspended does not count") {
+  Domain d(1);
+  auto m = d.admit("Paused KK").member;
+  REQUIRE(submit(d, m.link_token, form_for("Goro", "goro@example.jp")).accepted);
+  auto token = *queued_tokens(d, "goro@example.jp", "/r/v/").begin();
+  d.write([&](storage::WriteTxn& txn) { return d.members.set_active(txn, m.id, false); });
+  auto c = confirm(d, token);
+  CHECK(c.state == referrals::ConfirmState::confirmed);
+  CHECK_FALSE(c.minted);
+  auto list = referrals_of(d, m.id);
+  REQUIRE(list.size() == 1);
+  CHECK(list[0].status == "verified");
+  CHECK_FALSE(list[0].counted);
+  CHECK(account(d, m.id).counted == 0);
+  CHECK(account(d, m.id).minted == 0);
+}
+
+TEST_CASE("intake: a single-use link is consumed by its first registration") {
+  Domain d;
+  auto m = d.admit("ATS KK").member;
+  auto issued = d.write([&](storage::WriteTxn& txn) {
+    return d.referrals.issue_single_use(txn, m.id, "app-42", "B");
+  });
+  CHECK_FALSE(issued.used);
+  // Derived, not random: an ATS retry gets the same link.
+  auto again = d.write([&](storage::WriteTxn& txn) {
+    return d.referrals.issue_single_use(txn, m.id, "app-42", "B");
+  });
+  CHECK(again.token == issued.token);
+  CHECK_FALSE(again.used);
+  auto other_app = d.write([&](storage::WriteTxn& txn) {
+    return d.referrals.issue_single_use(txn, m.id, "app-43", "");
+  });
+  CHECK(other_app.token != issued.token);
+  {
+    auto txn = d.env.begin_read();
+    auto target = d.intake.resolve_link(txn, issued.token);
+    CHECK(target.state == referrals::LinkState::ok);
+    REQUIRE(target.member);
+    CHECK(target.member->id == m.id);
+    REQUIRE(target.single);
+    CHECK(target.single->application_id == "app-42");
+  }
+  auto c = register_person(d, issued.token, "rokuro@example.jp");
+  CHECK(c.state == referrals::ConfirmState::confirmed);
+  auto list = referrals_of(d, m.id);
+  REQUIRE(list.size() == 1);
+  CHECK(list[0].application_id == "app-42");
+  CHECK(list[0].job_category == "B");
+
+  auto before = snapshot(d);
+  auto r = submit(d, issued.token, form_for("Shichiro", "shichiro@example.jp"));
+  CHECK(r.link == referrals::LinkState::used);
+  CHECK_FALSE(r.accepted);
+  CHECK(snapshot(d) == before);
+  auto reissued = d.write([&](storage::WriteTxn& txn) {
+    return d.referrals.issue_single_use(txn, m.id, "app-42", "B");
+  });
+  CHECK(reissued.used);
+  CHECK(reissued.token == issued.token);
+}
+
+TEST_CASE("intake: erasing a candidate shreds the data but keeps the member's referrals") {
+  Domain d;
+  auto m = d.admit("Erase KK").member;
+  auto c = register_person(d, m.link_token, "hachiro@example.jp");
+  REQUIRE(c.state == referrals::ConfirmState::confirmed);
+  auto list = referrals_of(d, m.id);
+  REQUIRE(list.size() == 1);
+  auto id = list[0].candidate_id;
+  auto before = account(d, m.id);
+
+  auto spool = d.write([&](storage::WriteTxn& txn) {
+    auto record = d.candidates.find(txn, id);
+    return d.candidates.erase(txn, *record);
+  });
+  CHECK(spool.empty());  // nothing was spooled yet (no dispatcher here)
+  auto txn = d.env.begin_read();
+  auto record = d.candidates.find(txn, id);
+  REQUIRE(record);
+  CHECK(record->status == candidates::Status::erased);
+  CHECK_FALSE(d.candidates.open(*record));
+  CHECK_FALSE(record->record.contains("key"));
+  CHECK_FALSE(record->record.contains("data"));
+  CHECK_FALSE(d.candidates.lookup_token(txn, c.management_token, "manage"));
+  CHECK_FALSE(d.candidates.find_by_pseudonym(txn, record->pseudonym));
+  CHECK(d.candidates.queued_mail(txn, 100).empty());
+  auto a = d.credits.account(txn, m.id);
+  CHECK(a.counted == before.counted);
+  CHECK(a.minted == before.minted);
+  CHECK(d.referrals.for_member(txn, m.id).size() == 1);
+}
+
+TEST_SUITE_END();

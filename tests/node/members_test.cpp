@@ -1,0 +1,177 @@
+// node/members: admitting, suspending and authenticating member companies, with the ledger
+// entries each change appends, on a real LMDB environment.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "node/domain_fixture.hpp"
+#include "protocol/ledger_entry.hpp"
+
+using namespace relay::node;
+using relay::test::Domain;
+
+namespace {
+
+// The kind and data of ledger entry `index`.
+std::pair<std::string, nlohmann::json> entry_at(Domain& d, std::uint64_t index) {
+  auto txn = d.env.begin_read();
+  auto bytes = d.ledger.entry(txn, index);
+  REQUIRE(bytes.has_value());
+  auto parsed = relay::protocol::parse_entry(*bytes);
+  REQUIRE(std::holds_alternative<relay::protocol::LedgerEntry>(parsed));
+  const auto& entry = std::get<relay::protocol::LedgerEntry>(parsed);
+  CHECK(entry.index == index);
+  CHECK(relay::protocol::verify_entry(entry, d.keys.current()->signing.public_key));
+  return {entry.kind, entry.data};
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("members");
+
+TEST_CASE("members: admit stores the member, its key digest and a ledger entry") {
+  Domain d;
+  auto admitted = d.admit("  Kobe Steel KK  ");
+  const auto& m = admitted.member;
+  CHECK(m.name == "Kobe Steel KK");  // trimmed
+  CHECK(m.active);
+  CHECK(m.id.rfind("m_", 0) == 0);
+  CHECK(m.link_token.size() >= 20);
+  CHECK(admitted.api_key.rfind("rk_", 0) == 0);
+  CHECK(admitted.api_key.size() >= 40);
+  CHECK(m.created_ms > 0);
+
+  CHECK(d.ledger_size() == 1);
+  auto [kind, data] = entry_at(d, 0);
+  CHECK(kind == "member_admitted");
+  CHECK(data.dump().find(m.id) != std::string::npos);
+  CHECK(data.dump().find(admitted.api_key) == std::string::npos);
+
+  auto txn = d.env.begin_read();
+  auto found = d.members.find(txn, m.id);
+  REQUIRE(found);
+  CHECK(found->name == m.name);
+  CHECK(found->link_token == m.link_token);
+  auto by_link = d.members.by_link_token(txn, m.link_token);
+  REQUIRE(by_link);
+  CHECK(by_link->id == m.id);
+  CHECK_FALSE(d.members.by_link_token(txn, m.link_token + "x"));
+  CHECK_FALSE(d.members.by_link_token(txn, ""));
+  CHECK_FALSE(d.members.find(txn, "m_unknown"));
+  CHECK_FALSE(d.members.find(txn, ""));
+  // The API view never shows the key.
+  CHECK(found->to_json().dump().find(admitted.api_key) == std::string::npos);
+  CHECK(found->to_json()["status"] == "active");
+}
+
+TEST_CASE("members: names are unique and must be text") {
+  Domain d;
+  d.admit("Himeji Foods");
+  auto duplicate =
+      d.write([&](storage::WriteTxn& txn) { return d.members.admit(txn, "Himeji Foods"); });
+  CHECK(duplicate.error == members::AdmitError::duplicate_name);
+  CHECK_FALSE(duplicate.admitted);
+  // Trimmed before the comparison.
+  auto padded =
+      d.write([&](storage::WriteTxn& txn) { return d.members.admit(txn, " Himeji Foods\t"); });
+  CHECK(padded.error == members::AdmitError::duplicate_name);
+
+  for (std::string bad :
+       {std::string(""), std::string("   "), std::string("Bad\x01Name"), std::string("Bad\nName"),
+        std::string("\xff\xfe"), std::string(201, 'x')}) {
+    auto r = d.write([&](storage::WriteTxn& txn) { return d.members.admit(txn, bad); });
+    CHECK(r.error == members::AdmitError::bad_name);
+    CHECK_FALSE(r.admitted);
+  }
+  // 200 characters of Japanese text (600 bytes) is fine.
+  std::string long_ja;
+  for (int i = 0; i < 200; ++i) long_ja += "社";
+  auto ok = d.write([&](storage::WriteTxn& txn) { return d.members.admit(txn, long_ja); });
+  CHECK(ok.admitted);
+  CHECK(d.ledger_size() == 2);  // only the two admissions
+  auto txn = d.env.begin_read();
+  CHECK(d.members.list(txn).size() == 2);
+}
+
+TEST_CASE("members: suspend and reinstate change status once each and are logged") {
+  Domain d;
+  auto m = d.admit("Akashi Marine").member;
+  auto other = d.admit("Ashiya Tech").member;
+  auto set = [&](const std::string& id, bool active) {
+    return d.write([&](storage::WriteTxn& txn) { return d.members.set_active(txn, id, active); });
+  };
+  CHECK(set(m.id, false) == members::StatusChange::changed);
+  CHECK(set(m.id, false) == members::StatusChange::unchanged);
+  CHECK(set("m_nobody", false) == members::StatusChange::not_found);
+  {
+    auto txn = d.env.begin_read();
+    CHECK_FALSE(d.members.find(txn, m.id)->active);
+    CHECK(d.members.find(txn, other.id)->active);
+    CHECK(d.members.find(txn, m.id)->to_json()["status"] == "suspended");
+  }
+  CHECK(d.ledger_size() == 3);
+  CHECK(entry_at(d, 2).first == "member_suspended");
+  CHECK(set(m.id, true) == members::StatusChange::changed);
+  CHECK(set(m.id, true) == members::StatusChange::unchanged);
+  CHECK(d.ledger_size() == 4);
+  CHECK(entry_at(d, 3).first == "member_reinstated");
+  auto txn = d.env.begin_read();
+  CHECK(d.members.find(txn, m.id)->active);
+}
+
+TEST_CASE("members: authenticate by API key") {
+  Domain d;
+  auto a = d.admit("Alpha KK");
+  auto b = d.admit("Beta KK");
+  {
+    auto txn = d.env.begin_read();
+    auto who = d.members.authenticate(txn, a.api_key);
+    REQUIRE(who);
+    CHECK(who->id == a.member.id);
+    CHECK(d.members.authenticate(txn, b.api_key)->id == b.member.id);
+    CHECK_FALSE(d.members.authenticate(txn, a.api_key + "x"));
+    CHECK_FALSE(d.members.authenticate(txn, a.api_key.substr(0, a.api_key.size() - 1)));
+    CHECK_FALSE(d.members.authenticate(txn, ""));
+    CHECK_FALSE(d.members.authenticate(txn, std::string(300, 'a')));
+    // The link token is no API key.
+    CHECK_FALSE(d.members.authenticate(txn, a.member.link_token));
+  }
+  // A suspended member still authenticates (callers answer 403, not 401).
+  d.write([&](storage::WriteTxn& txn) { return d.members.set_active(txn, a.member.id, false); });
+  auto txn = d.env.begin_read();
+  auto who = d.members.authenticate(txn, a.api_key);
+  REQUIRE(who);
+  CHECK_FALSE(who->active);
+}
+
+TEST_CASE("members: the store keeps only a digest of the API key") {
+  Domain d;
+  auto a = d.admit("Digest KK");
+  auto txn = d.env.begin_read();
+  auto keys_db = d.env.database("member_keys");
+  CHECK(txn.count(keys_db) == 1);
+  bool plaintext = false;
+  for (const char* name : {"members", "member_keys", "member_names", "member_links"}) {
+    txn.for_each_prefix(d.env.database(name), "", [&](std::string_view k, std::string_view v) {
+      if (k.find(a.api_key) != std::string_view::npos ||
+          v.find(a.api_key) != std::string_view::npos)
+        plaintext = true;
+    });
+  }
+  CHECK_FALSE(plaintext);
+}
+
+TEST_CASE("members: clean_text") {
+  using members::clean_text;
+  CHECK(clean_text("  a b  ", 10) == "a b");
+  CHECK(clean_text("日本語", 3) == "日本語");
+  CHECK_FALSE(clean_text("日本語", 2));
+  CHECK_FALSE(clean_text("", 10));
+  CHECK_FALSE(clean_text(" \t\r\n", 10));
+  CHECK_FALSE(clean_text("a\x7f", 10));
+  CHECK_FALSE(clean_text("a\tb", 10));
+  CHECK_FALSE(clean_text("\xc3\x28", 10));  // invalid UTF-8
+}
+
+TEST_SUITE_END();

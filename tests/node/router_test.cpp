@@ -1,0 +1,102 @@
+// node/http/router: patterns, captures, 404 versus 405.
+#include "node/http/router.hpp"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+using namespace relay::node::http;
+
+namespace {
+
+Request request(std::string method, std::string target) {
+  Request r;
+  r.method = std::move(method);
+  r.target = std::move(target);
+  REQUIRE(parse_target(r));
+  return r;
+}
+
+// A handler that answers "<name> <params as JSON>".
+RouteHandler echo(std::string name) {
+  return [name](const Request&, const Params& params) {
+    return text_response(200, name + " " + nlohmann::json(params).dump());
+  };
+}
+
+std::string code_of(const Response& r) {
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.contains("error")) return "(not a JSON error)";
+  return j["error"]["code"].get<std::string>();
+}
+
+Router make_router() {
+  Router router;
+  router.add("GET", "/healthz", echo("health"));
+  router.add("GET", "/api/v1/members", echo("list"));
+  router.add("POST", "/api/v1/members", echo("admit"));
+  router.add("GET", "/api/v1/members/{id}", echo("member"));
+  router.add("POST", "/api/v1/members/{id}/suspend", echo("suspend"));
+  router.add("GET", "/r/{token}", echo("link"));
+  router.add("GET", "/r/v/{token}", echo("verify"));
+  router.add("POST", "/r/v/{token}", echo("confirm"));
+  router.add("GET", "/r/m/{token}/export", echo("export"));
+  router.add("GET", "/pair/{a}/{b}", echo("pair"));
+  return router;
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("router");
+
+TEST_CASE("router: literal routes dispatch by method") {
+  auto router = make_router();
+  CHECK(router.handle(request("GET", "/healthz")).body == "health {}");
+  CHECK(router.handle(request("GET", "/api/v1/members")).body == "list {}");
+  CHECK(router.handle(request("POST", "/api/v1/members")).body == "admit {}");
+  CHECK(router.handle(request("GET", "/api/v1/members?x=1")).body == "list {}");
+}
+
+TEST_CASE("router: captures become params") {
+  auto router = make_router();
+  CHECK(router.handle(request("GET", "/api/v1/members/m_123")).body == R"(member {"id":"m_123"})");
+  CHECK(router.handle(request("POST", "/api/v1/members/m_9/suspend")).body ==
+        R"(suspend {"id":"m_9"})");
+  CHECK(router.handle(request("GET", "/pair/x/y")).body == R"(pair {"a":"x","b":"y"})");
+  // Percent-decoded before matching; a capture is one whole segment.
+  CHECK(router.handle(request("GET", "/r/abc%2Ddef")).body == R"(link {"token":"abc-def"})");
+  CHECK(router.handle(request("GET", "/r/v/tok")).body == R"(verify {"token":"tok"})");
+  CHECK(router.handle(request("POST", "/r/v/tok")).body == R"(confirm {"token":"tok"})");
+  CHECK(router.handle(request("GET", "/r/m/tok/export")).body == R"(export {"token":"tok"})");
+}
+
+TEST_CASE("router: an unknown path is 404, a known path with another method 405") {
+  auto router = make_router();
+  for (const char* path :
+       {"/nothing", "/api/v1", "/api/v1/members/", "/api/v1/members/m_1/x", "/r/", "/r/m/tok",
+        "/r/m/tok/export/more", "/pair/x", "/pair//y", "/healthz/"}) {
+    auto r = router.handle(request("GET", path));
+    CHECK_MESSAGE(r.status == 404, path);
+    CHECK(r.content_type == "application/json");
+    CHECK(code_of(r) == "not_found");
+  }
+  for (auto [method, path] :
+       std::vector<std::pair<const char*, const char*>>{{"POST", "/healthz"},
+                                                        {"DELETE", "/api/v1/members"},
+                                                        {"PUT", "/api/v1/members/m_1"},
+                                                        {"GET", "/api/v1/members/m_1/suspend"},
+                                                        {"POST", "/r/abc"},
+                                                        {"POST", "/r/m/tok/export"}}) {
+    auto r = router.handle(request(method, path));
+    CHECK_MESSAGE(r.status == 405, method, " ", path);
+    CHECK(code_of(r) == "method_not_allowed");
+  }
+}
+
+TEST_CASE("router: an empty router answers 404") {
+  Router router;
+  CHECK(router.handle(request("GET", "/")).status == 404);
+}
+
+TEST_SUITE_END();

@@ -1,0 +1,171 @@
+// node/candidates/vault and the candidate Store: personal data sealed under per-candidate
+// keys, bound to the candidate by associated data, unreadable once erased.
+#include "node/candidates/vault.hpp"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "crypto/bytes.hpp"
+#include "crypto/keys.hpp"
+#include "node/domain_fixture.hpp"
+
+using namespace relay::node;
+using namespace relay::node::candidates;
+using relay::test::Domain;
+
+TEST_SUITE_BEGIN("vault");
+
+TEST_CASE("vault: seal and open round trip") {
+  auto key = new_candidate_key();
+  nlohmann::json data = {{"name", "山田 花子"}, {"email", "hanako@example.jp"}};
+  auto sealed = seal_json(key, data, "c_abc", "data");
+  CHECK(sealed.find("hanako") == std::string::npos);
+  auto bytes = relay::crypto::from_base64(sealed);
+  REQUIRE(bytes);
+  CHECK(relay::crypto::to_string(*bytes).find("hanako") == std::string::npos);
+  auto opened = open_json(key, sealed, "c_abc", "data");
+  REQUIRE(opened);
+  CHECK(*opened == data);
+  // A fresh nonce every time.
+  CHECK(seal_json(key, data, "c_abc", "data") != sealed);
+}
+
+TEST_CASE("vault: the candidate id and purpose are bound as associated data") {
+  auto key = new_candidate_key();
+  auto sealed = seal_json(key, {{"email", "a@example.jp"}}, "c_one", "data");
+  CHECK_FALSE(open_json(key, sealed, "c_two", "data"));
+  CHECK_FALSE(open_json(key, sealed, "c_one", "mail"));
+  CHECK_FALSE(open_json(key, sealed, "", "data"));
+  CHECK(open_json(key, sealed, "c_one", "data"));
+  // Another key, tampering, truncation and garbage all fail.
+  CHECK_FALSE(open_json(new_candidate_key(), sealed, "c_one", "data"));
+  auto bytes = *relay::crypto::from_base64(sealed);
+  bytes[bytes.size() / 2] ^= 0x01;
+  CHECK_FALSE(open_json(key, relay::crypto::to_base64(bytes), "c_one", "data"));
+  bytes[bytes.size() / 2] ^= 0x01;
+  bytes.pop_back();
+  CHECK_FALSE(open_json(key, relay::crypto::to_base64(bytes), "c_one", "data"));
+  CHECK_FALSE(open_json(key, "not base64!", "c_one", "data"));
+  CHECK_FALSE(open_json(key, "", "c_one", "data"));
+}
+
+TEST_CASE("vault: candidate keys are wrapped by the data key for one candidate") {
+  auto data_key = relay::crypto::random_secret<32>();
+  auto key = new_candidate_key();
+  auto wrapped = wrap_key(data_key, key, "c_one");
+  auto unwrapped = unwrap_key(data_key, wrapped, "c_one");
+  REQUIRE(unwrapped);
+  CHECK(*unwrapped == key);
+  CHECK_FALSE(unwrap_key(data_key, wrapped, "c_two"));
+  CHECK_FALSE(unwrap_key(relay::crypto::random_secret<32>(), wrapped, "c_one"));
+  CHECK_FALSE(unwrap_key(data_key, "AAAA", "c_one"));
+  // Two candidates never share a key.
+  CHECK_FALSE(new_candidate_key() == new_candidate_key());
+}
+
+TEST_CASE("vault: the Store seals on create, opens, and shreds on erase") {
+  Domain d;
+  Registration reg;
+  reg.personal = {"削除 次郎", "jiro@example.jp", "078-555-0199"};
+  reg.profile.job_category = "D";
+  reg.profile.skills = {"sales"};
+  reg.profile.prefecture = "JP-27";
+  reg.profile.age_band = "45-54";
+  reg.profile.experience_band = "11-20";
+  reg.consent = {true, false, true, "2026-11-01", 1};
+  auto pseudonym = d.candidates.pseudonym_of("jiro@example.jp");
+  CHECK(pseudonym.size() >= 32);
+  CHECK(pseudonym == d.candidates.pseudonym_of("jiro@example.jp"));
+  CHECK(pseudonym != d.candidates.pseudonym_of("jiro2@example.jp"));
+  // The pseudonym is keyed: another node's keys give another pseudonym.
+  Domain elsewhere;
+  CHECK(pseudonym != elsewhere.candidates.pseudonym_of("jiro@example.jp"));
+
+  auto created = d.write([&](storage::WriteTxn& txn) {
+    auto r = d.candidates.create(txn, reg, pseudonym);
+    d.candidates.queue_mail(txn, r, {"relay@unit", "jiro@example.jp", "件名", "本文 jiro"});
+    return r;
+  });
+  CHECK(created.status == Status::pending);
+  CHECK(created.record.dump().find("jiro") == std::string::npos);
+  {
+    auto txn = d.env.begin_read();
+    auto found = d.candidates.find(txn, created.id);
+    REQUIRE(found);
+    auto opened = d.candidates.open(*found);
+    REQUIRE(opened);
+    CHECK(opened->personal.name == "削除 次郎");
+    CHECK(opened->personal.email == "jiro@example.jp");
+    CHECK(opened->profile.prefecture == "JP-27");
+    CHECK(d.candidates.find_by_pseudonym(txn, pseudonym)->id == created.id);
+    auto queued = d.candidates.queued_mail(txn, 10);
+    REQUIRE(queued.size() == 1);
+    CHECK(queued[0].mail.to == "jiro@example.jp");
+    CHECK(queued[0].mail.body == "本文 jiro");
+  }
+  // A record moved to another id cannot be opened (the key is bound to its candidate).
+  {
+    auto txn = d.env.begin_read();
+    auto moved = *d.candidates.find(txn, created.id);
+    moved.id = "c_somebodyelse";
+    CHECK_FALSE(d.candidates.open(moved));
+  }
+  // Spooled mail is remembered so that erasure can remove it.
+  auto seq = [&] {
+    auto txn = d.env.begin_read();
+    return d.candidates.queued_mail(txn, 10).at(0).seq;
+  }();
+  CHECK(d.write([&](storage::WriteTxn& txn) {
+    return d.candidates.mail_spooled(txn, seq, created.id, "123-abc.eml");
+  }));
+
+  auto spool = d.write([&](storage::WriteTxn& txn) {
+    auto r = d.candidates.find(txn, created.id);
+    return d.candidates.erase(txn, *r);
+  });
+  CHECK(spool == std::vector<std::string>{"123-abc.eml"});
+  auto txn = d.env.begin_read();
+  auto erased = d.candidates.find(txn, created.id);
+  REQUIRE(erased);
+  CHECK(erased->status == Status::erased);
+  CHECK_FALSE(d.candidates.open(*erased));
+  CHECK_FALSE(d.candidates.find_by_pseudonym(txn, pseudonym));
+  CHECK(d.candidates.queued_mail(txn, 10).empty());
+  CHECK_FALSE(erased->consent.region);
+  CHECK_FALSE(erased->consent.stats);
+  // Mail spooled after the erasure is refused: the caller discards the file.
+  CHECK_FALSE(d.write([&](storage::WriteTxn& t) {
+    return d.candidates.mail_spooled(t, "late", created.id, "456-def.eml");
+  }));
+}
+
+TEST_CASE("vault: capability tokens are stored as digests and typed") {
+  Domain d;
+  Registration reg;
+  reg.personal = {"Token Taro", "token@example.jp", ""};
+  reg.consent = {true, false, false, "v", 1};
+  auto pseudonym = d.candidates.pseudonym_of("token@example.jp");
+  auto [id, token] = d.write([&](storage::WriteTxn& txn) {
+    auto r = d.candidates.create(txn, reg, pseudonym);
+    return std::make_pair(r.id, d.candidates.issue_token(txn, r.id, "manage"));
+  });
+  auto txn = d.env.begin_read();
+  auto info = d.candidates.lookup_token(txn, token, "manage");
+  REQUIRE(info);
+  CHECK(info->candidate_id == id);
+  CHECK(info->digest != token);
+  CHECK_FALSE(d.candidates.lookup_token(txn, token, "verify"));
+  CHECK_FALSE(d.candidates.lookup_token(txn, token.substr(1), "manage"));
+  CHECK_FALSE(d.candidates.lookup_token(txn, "short", "manage"));
+  bool plaintext = false;
+  txn.for_each_prefix(d.env.database("candidate_tokens"), "",
+                      [&](std::string_view k, std::string_view v) {
+                        plaintext = plaintext || k.find(token) != std::string_view::npos ||
+                                    v.find(token) != std::string_view::npos;
+                      });
+  CHECK_FALSE(plaintext);
+}
+
+TEST_SUITE_END();
