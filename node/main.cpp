@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "node/commands.hpp"
+#include "node/ledger/export.hpp"
 
 int main(int argc, char** argv) {
   using namespace relay::node;
@@ -59,6 +60,11 @@ int main(int argc, char** argv) {
   auto* identity_cmd = app.add_subcommand("identity", "print this node's name, URL and key fingerprint");
   add_config(identity_cmd);
 
+  std::filesystem::path export_dir;
+  auto* export_cmd = app.add_subcommand("export", "write the ledger export an auditor verifies with relay-audit");
+  export_cmd->add_option("DIR", export_dir, "directory to create (must be absent or empty)")->required();
+  add_config(export_cmd);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*init_cmd) {
@@ -88,5 +94,6 @@ int main(int argc, char** argv) {
   if (*peer_suspend) return run_peer_set_active(config_path, peer_name, false);
   if (*peer_reinstate) return run_peer_set_active(config_path, peer_name, true);
   if (*identity_cmd) return run_identity(config_path);
+  if (*export_cmd) return relay::node::ledger::run_export(config_path, export_dir);
   return 2;
 }

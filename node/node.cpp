@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "crypto/bytes.hpp"
+#include "crypto/key_file.hpp"
 #include "crypto/secret.hpp"
 #include "node/setup.hpp"
 #include "node/storage/txn.hpp"
@@ -23,6 +25,7 @@ Node::Node(config::NodeConfig config)
       env_(storage::Environment::open(config_.data_dir / "lmdb",
                                       storage::EnvironmentOptions{
                                           .map_size_bytes = config_.storage.map_size_mb << 20})) {
+  finish_key_rotation();
   ledger_ = std::make_unique<ledger::Ledger>(env_, config_.node.name, keys_);
   members_ = std::make_unique<members::Registry>(env_, *ledger_, keys_);
   candidates_ = std::make_unique<candidates::Store>(env_, keys_);
@@ -80,6 +83,29 @@ Node::Node(config::NodeConfig config)
     }
     txn.put(node_meta, "referrals_per_credit", ratio);
   });
+}
+
+// A rotation stages the new key files in keys/next before it commits. If the node stopped
+// after the commit but before the files moved, finish the move; if before, drop them.
+void Node::finish_key_rotation() {
+  auto keys_dir = config_.data_dir / "keys";
+  auto staged = keys_dir / "next" / "signing.key";
+  if (!std::filesystem::exists(staged)) return;
+  auto seed = crypto::read_secret_file<32>(staged);
+  auto staged_key = crypto::to_base64(crypto::Ed25519KeyPair::from_seed(seed).public_key.bytes);
+  auto meta = env_.database("federation_meta");
+  std::optional<std::string> rotation;
+  {
+    auto txn = env_.begin_read();
+    rotation = txn.get(meta, "rotation");
+  }
+  if (rotation && nlohmann::json::parse(*rotation).value("new_key", "") == staged_key) {
+    identity::complete_staged_rotation(keys_dir);
+    keys_.replace(identity::NodeKeys::load(keys_dir));
+    spdlog::warn("completed a key rotation interrupted before its key files were moved");
+  } else {
+    std::filesystem::remove_all(keys_dir / "next");
+  }
 }
 
 Node::~Node() {

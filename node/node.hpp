@@ -74,6 +74,8 @@ class Node {
   void stop_background();
 
  private:
+  void finish_key_rotation();
+
   config::NodeConfig config_;
   config::Reference reference_;
   identity::KeyRing keys_;

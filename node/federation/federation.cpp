@@ -135,19 +135,25 @@ void Federation::rotate_keys() {
   crypto::write_secret_file(keys_dir / "retired" / ("encryption-" + old->signing.public_key.fingerprint().substr(0, 16) + ".key"),
                             old->encryption.secret_key.view());
   retired_encryption_.push_back(crypto::X25519KeyPair::from_secret(old->encryption.secret_key));
+  // The new key files are staged first and moved into place once the rotation committed
+  // (Node completes a staged rotation found at start-up, see node.cpp).
+  next.save(keys_dir / "next");
+  auto next_keys = std::make_shared<const identity::NodeKeys>(std::move(next));
   writer_.submit_wait([&](storage::WriteTxn& txn) {
-    // Appended while the ring still holds the old key: the old key vouches for the new one.
-    ledger_.append(txn, protocol::key_rotated(old->signing.public_key, next.signing.public_key,
-                                              next.encryption.public_key));
+    // Signed by the old key, which vouches for the new one; the ring switches inside the same
+    // request, so every entry after key_rotated is signed by the new key.
+    ledger_.append_signed_by(txn, protocol::key_rotated(old->signing.public_key, next_keys->signing.public_key,
+                                                        next_keys->encryption.public_key),
+                             old->signing);
+    keys_.replace(next_keys);
     txn.put(meta_, "rotation",
             nlohmann::json{{"previous_key", crypto::to_base64(old->signing.public_key.bytes)},
-                           {"new_key", crypto::to_base64(next.signing.public_key.bytes)},
+                           {"new_key", crypto::to_base64(next_keys->signing.public_key.bytes)},
                            {"signature", crypto::to_base64(signature)},
                            {"at_ms", members::now_ms()}}
                 .dump());
   });
-  next.save(keys_dir);
-  keys_.replace(std::move(next));
+  identity::complete_staged_rotation(keys_dir);
   auto identity = identity_document();
   writer_.submit_wait([&](storage::WriteTxn& txn) {
     for (const auto& peer : peers_.list(txn))

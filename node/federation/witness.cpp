@@ -134,7 +134,9 @@ std::map<std::string, WitnessResult> Witness::witness_all() {
         continue;
       }
       auto txn = federation_.env().begin_read();
-      peer = *federation_.peers().find(txn, peer.name);
+      auto fresh = federation_.peers().find(txn, peer.name);
+      if (!fresh) continue;
+      peer = std::move(*fresh);
     }
     try {
       results[peer.name] = witness_peer(peer);

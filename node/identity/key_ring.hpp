@@ -15,6 +15,7 @@ class KeyRing {
   std::shared_ptr<const NodeKeys> current() const { return current_.load(); }
   // Installs new keys. Thread-safe.
   void replace(NodeKeys keys) { current_.store(std::make_shared<const NodeKeys>(std::move(keys))); }
+  void replace(std::shared_ptr<const NodeKeys> keys) { current_.store(std::move(keys)); }
 
  private:
   std::atomic<std::shared_ptr<const NodeKeys>> current_;

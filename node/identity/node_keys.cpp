@@ -35,6 +35,13 @@ NodeKeys NodeKeys::load(const fs::path& dir) {
                   crypto::read_secret_file<32>(dir / "token.key")};
 }
 
+void complete_staged_rotation(const fs::path& keys_dir) {
+  auto staged = keys_dir / "next";
+  if (!fs::exists(staged / "signing.key")) return;
+  for (const char* name : {"signing.key", "encryption.key"}) fs::rename(staged / name, keys_dir / name);
+  fs::remove_all(staged);
+}
+
 std::string token_digest(const crypto::MacKey& key, std::string_view token) {
   return crypto::to_hex(crypto::blake2b_keyed(key, crypto::as_bytes(token)));
 }

@@ -26,6 +26,10 @@ struct NodeKeys {
   static NodeKeys load(const std::filesystem::path& dir);
 };
 
+// If a rotation left new key files staged in keys_dir/next, moves them into place (the
+// rotation committed, or the node crashed after committing it). Call before load().
+void complete_staged_rotation(const std::filesystem::path& keys_dir);
+
 // Hex keyed digest of a capability token or API key: what the database stores in its place.
 std::string token_digest(const crypto::MacKey& key, std::string_view token);
 

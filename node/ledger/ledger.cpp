@@ -69,9 +69,14 @@ std::uint64_t Ledger::size(const storage::Txn& txn) const {
 }
 
 std::uint64_t Ledger::append(storage::WriteTxn& txn, const protocol::Event& event) {
-  auto index = size(txn);
   auto keys = keys_.current();
-  auto bytes = protocol::encode_entry(index, now_ms(), origin_, event.kind, event.data, keys->signing);
+  return append_signed_by(txn, event, keys->signing);
+}
+
+std::uint64_t Ledger::append_signed_by(storage::WriteTxn& txn, const protocol::Event& event,
+                                       const crypto::Ed25519KeyPair& key) {
+  auto index = size(txn);
+  auto bytes = protocol::encode_entry(index, now_ms(), origin_, event.kind, event.data, key);
   auto leaf = protocol::leaf_hash(crypto::as_bytes(bytes));
   TxnSubtrees reader(txn, tree_);
   for (const auto& [key, hash] : protocol::append(reader, index, leaf))

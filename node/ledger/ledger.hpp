@@ -35,6 +35,10 @@ class Ledger {
 
   // Signs and appends one event; returns its index.
   std::uint64_t append(storage::WriteTxn& txn, const protocol::Event& event);
+  // The same, signed with `key` rather than the ring's current key (key rotation: the old
+  // key signs key_rotated).
+  std::uint64_t append_signed_by(storage::WriteTxn& txn, const protocol::Event& event,
+                                 const crypto::Ed25519KeyPair& key);
 
   std::uint64_t size(const storage::Txn& txn) const;
   std::optional<std::string> entry(const storage::Txn& txn, std::uint64_t index) const;

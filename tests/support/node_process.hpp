@@ -4,8 +4,10 @@
 // The constructor picks a free loopback port (bind port 0, read it, close), runs
 // `relay-node init --data-dir <temp> --name <name> --region <region> --listen 127.0.0.1:<port>`
 // and then `relay-node serve --config <dir>/node.json` with posix_spawn (stdout and stderr go
-// to <data_dir>/node.log), and waits until GET /healthz answers 200 (start_timeout). Failures
-// throw std::runtime_error carrying the tail of the log.
+// to <data_dir>/node.log), and waits until that process has printed its "listening" line and
+// GET /healthz answers 200 (start_timeout). If another process took the port meanwhile, it
+// starts over with a new port and directory (a few times). Failures throw std::runtime_error
+// carrying the tail of the log.
 //
 // stop() sends SIGTERM and waits (SIGKILL after stop_timeout); kill9() sends SIGKILL and
 // waits; restart() serves again from the same data directory on the same port. The destructor
@@ -52,7 +54,7 @@ struct HttpReply {
 struct SpooledMail {
   std::filesystem::path path;
   std::string to;       // the To: header
-  std::string subject;  // the raw Subject: header (RFC 2047 encoded)
+  std::string subject;  // the Subject: header, unfolded, still RFC 2047 encoded
   std::string body;     // everything after the blank line, CRLF line ends
   std::filesystem::file_time_type written;
   // Every http(s) URL in the body, in order of appearance.
@@ -169,7 +171,8 @@ class NodeProcess {
   // The first link containing `prefix` ("/r/v/", "/r/m/") in the newest message that has
   // one; an empty prefix matches either. nullopt if none.
   std::optional<std::string> latest_mail_link(std::string_view prefix = {}) const;
-  // Every link containing `prefix` in messages to `to`, oldest message first.
+  // From each message to `to`, the first link containing `prefix` (a message repeats its link
+  // in both languages), oldest message first.
   std::vector<std::string> mail_links(std::string_view to, std::string_view prefix) const;
   // Waits until at least `count` such links exist; returns them (possibly fewer on timeout).
   std::vector<std::string> wait_mail_links(
