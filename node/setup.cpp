@@ -6,7 +6,7 @@
 #include "config/node_config.hpp"
 #include "crypto/key_file.hpp"
 #include "crypto/random.hpp"
-#include "node/identity/node_keys.hpp"
+#include "node/identity/key_store.hpp"
 
 namespace relay::node {
 

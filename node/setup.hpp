@@ -1,7 +1,7 @@
 #pragma once
 // `relay-node init`: lays out a new node's data directory:
 //   <data_dir>/node.json       configuration (config/README.md)
-//   <data_dir>/keys/           key files (identity/node_keys.hpp), 0600
+//   <data_dir>/keys/           key files (identity/key_store.hpp), 0600
 //   <data_dir>/admin_token     operator bearer token, 0600
 //   <data_dir>/auditor_token   read-only auditor bearer token, 0600
 //   <data_dir>/lmdb/           the LMDB environment (created by serve)

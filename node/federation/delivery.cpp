@@ -58,7 +58,9 @@ bool Federation::deliver(const OutboxEntry& entry) {
   if (!result) return backoff(result.error);
   int status = result.response->status;
   if (status != 200) {
-    bool permanent = status >= 400 && status < 500 && status != 408 && status != 429 && status != 421;
+    // 403 may be transient (the peer has not configured us yet, or not learnt our new key):
+    // retry it with backoff like a network error; other 4xx are final.
+    bool permanent = status >= 400 && status < 500 && status != 403 && status != 408 && status != 429 && status != 421;
     if (!permanent) return backoff("HTTP " + std::to_string(status));
     auto failed = entry;
     failed.state = "failed";

@@ -4,7 +4,7 @@
 #include <atomic>
 #include <memory>
 
-#include "node/identity/node_keys.hpp"
+#include "node/identity/key_store.hpp"
 
 namespace relay::node::identity {
 

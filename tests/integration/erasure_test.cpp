@@ -25,7 +25,7 @@
 #include <thread>
 
 #include "crypto/keys.hpp"
-#include "node/identity/node_keys.hpp"
+#include "node/identity/key_store.hpp"
 #include "protocol/envelope.hpp"
 #include "support/node_process.hpp"
 
@@ -523,6 +523,35 @@ TEST_CASE("erasure: relay-audit erasures finds every receipt and completion in t
   CHECK(exit_code(audit + (dir / "nothing-here").string() + " " + b + " > /dev/null 2>&1") == 2);
   std::error_code ec;
   fs::remove_all(dir, ec);
+}
+
+// Runs last: it shortens alpha's erasure deadline, which would mark other cases overdue.
+TEST_CASE("erasure: a recipient that does not confirm in time is raised to both operators") {
+  auto& q = quartet();
+  reconfigure(q.alpha, [](nlohmann::json& c) { c["candidates"]["erasure_confirm_timeout_s"] = 2; });
+  auto who = register_at_alpha("Overdue Testperson", "overdue.erasure.test@example.org");
+  auto hc = ask(q.gamma, q.gamma_member, who);
+  accept_all(who, 1);
+  REQUIRE(eventually([&] { return delivered(q.gamma, q.gamma_member, hc); }));
+  REQUIRE(eventually([&] { return count_events(q.alpha, "handoff_receipt", hc) == 1; }));
+
+  q.gamma.stop();
+  REQUIRE(q.alpha.post_form(who.manage + "/erase", {{"confirm", "yes"}}).status == 200);
+  auto alerted = [&](const NodeProcess& node, const std::string& peer) {
+    auto alerts = node.get("/api/v1/alerts", node.admin_token()).json();
+    for (const auto& a : alerts["alerts"])
+      if (a["kind"] == "erasure_overdue" && a["peer"] == peer && contains(a["message"].get<std::string>(), hc))
+        return true;
+    return false;
+  };
+  REQUIRE(eventually([&] { return alerted(q.alpha, "gamma.example"); }, 20s));
+  CHECK(contains(status_page(who), "overdue"));
+
+  q.gamma.start();
+  // The recipient's operator hears of it too, and the erasure still completes.
+  REQUIRE(eventually([&] { return alerted(q.gamma, "alpha.example"); }, 40s));
+  REQUIRE(eventually([&] { return count_events(q.alpha, "erasure_receipt", hc, "gamma.example") == 1; }, 40s));
+  CHECK_FALSE(delivered(q.gamma, q.gamma_member, hc));
 }
 
 TEST_SUITE_END();

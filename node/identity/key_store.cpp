@@ -1,4 +1,4 @@
-#include "node/identity/node_keys.hpp"
+#include "node/identity/key_store.hpp"
 
 #include <sys/stat.h>
 
