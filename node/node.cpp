@@ -122,6 +122,12 @@ void Node::candidate_changed(storage::WriteTxn& txn, const candidates::Candidate
   }
 }
 
+nlohmann::json Node::balances(const storage::Txn& txn) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& m : members_->list(txn)) out[m.id] = credits_->account(txn, m.id).to_json();
+  return out;
+}
+
 bool Node::is_admin(std::string_view token) const {
   auto d = identity::token_digest(keys_.current()->token_key, token);
   return d.size() == admin_digest_.size() && crypto::constant_time_equal(d.data(), admin_digest_.data(), d.size());

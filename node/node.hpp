@@ -65,6 +65,10 @@ class Node {
   // handoffs it no longer consents to, in that same txn. Call federation().notify() after.
   void candidate_changed(storage::WriteTxn& txn, const candidates::CandidateRecord& record);
 
+  // Every member's credit account as the API shows it ({member id: account}): what an
+  // auditor compares with balances recomputed from the ledger.
+  nlohmann::json balances(const storage::Txn& txn);
+
   // Bearer-token checks (constant time on digests).
   bool is_admin(std::string_view token) const;
   bool is_auditor(std::string_view token) const;

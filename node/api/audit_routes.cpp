@@ -82,9 +82,7 @@ void add_audit_routes(http::Router& router, Node& node) {
     auto auth = require_auditor(node, request);
     if (auto* denied = std::get_if<Response>(&auth)) return *denied;
     auto txn = node.env().begin_read();
-    nlohmann::json out = nlohmann::json::object();
-    for (const auto& m : node.members().list(txn)) out[m.id] = node.credits().account(txn, m.id).to_json();
-    return http::json_response(200, {{"ledger_size", node.ledger().size(txn)}, {"members", out}});
+    return http::json_response(200, {{"ledger_size", node.ledger().size(txn)}, {"members", node.balances(txn)}});
   });
 }
 

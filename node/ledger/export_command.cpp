@@ -12,12 +12,7 @@
 namespace relay::node::ledger {
 
 ExportResult export_ledger(Node& node, const std::filesystem::path& dir) {
-  auto balances = [&node](const storage::Txn& txn) {
-    nlohmann::json members = nlohmann::json::object();
-    for (const auto& m : node.members().list(txn))
-      members[m.id] = node.credits().account(txn, m.id).to_json();
-    return members;
-  };
+  auto balances = [&node](const storage::Txn& txn) { return node.balances(txn); };
   return export_ledger(node.env(), node.ledger(), balances, dir);
 }
 
