@@ -31,6 +31,9 @@
 
 using relay::test::HttpReply;
 using relay::test::NodeProcess;
+using relay::test::contains;
+using relay::test::eventually;
+using relay::test::fingerprint;
 using relay::test::path_of;
 using relay::test::TestCandidate;
 using relay::test::TestMember;
@@ -53,29 +56,10 @@ std::string unique(const std::string& stem) {
   return stem + "-" + run + "-" + std::to_string(++counter);
 }
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 std::size_t occurrences(const std::string& haystack, const std::string& needle) {
   std::size_t n = 0;
   for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
   return n;
-}
-
-bool eventually(const std::function<bool()>& f, std::chrono::milliseconds timeout = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return f();
-}
-
-std::string fingerprint(const NodeProcess& node) {
-  auto key = node.get("/audit/v1/key");
-  REQUIRE(key.status == 200);
-  return key.json().at("fingerprint");
 }
 
 void peer(const NodeProcess& node, const NodeProcess& other) {

@@ -36,6 +36,8 @@
 namespace fs = std::filesystem;
 using relay::test::HttpReply;
 using relay::test::NodeProcess;
+using relay::test::contains;
+using relay::test::eventually;
 using namespace std::chrono_literals;
 
 namespace {
@@ -47,20 +49,6 @@ std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-// Polls until f() is true (every 50 ms, at most `timeout`).
-bool eventually(const std::function<bool()>& f, std::chrono::milliseconds timeout = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return f();
 }
 
 std::string error_code(const HttpReply& reply) {

@@ -22,6 +22,9 @@
 
 using relay::test::HttpReply;
 using relay::test::NodeProcess;
+using relay::test::contains;
+using relay::test::eventually;
+using relay::test::fingerprint;
 using relay::test::path_of;
 using relay::test::TestCandidate;
 using relay::test::TestMember;
@@ -33,26 +36,6 @@ std::string unique(const std::string& stem) {
   static std::atomic<int> counter{0};
   static const std::string run = std::to_string(::getpid());
   return stem + "-" + run + "-" + std::to_string(++counter);
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-// Polls until f() is true (every 50 ms, at most `timeout`).
-bool eventually(const std::function<bool()>& f, std::chrono::milliseconds timeout = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return f();
-}
-
-std::string fingerprint(const NodeProcess& node) {
-  auto key = node.get("/audit/v1/key");
-  REQUIRE(key.status == 200);
-  return key.json().at("fingerprint");
 }
 
 // The fingerprint as `relay-node identity --config` prints it (the operator's way).

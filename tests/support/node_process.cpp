@@ -530,4 +530,24 @@ std::string NodeProcess::wait_mail_link(std::string_view to, std::string_view pr
   return links.back();
 }
 
+bool eventually(const std::function<bool()>& f, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return f();
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+std::string fingerprint(const NodeProcess& node) {
+  auto key = node.get("/audit/v1/key");
+  if (key.status != 200)
+    throw std::runtime_error("GET /audit/v1/key answered " + std::to_string(key.status));
+  return key.json().at("fingerprint");
+}
+
 }  // namespace relay::test

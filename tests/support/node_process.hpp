@@ -27,6 +27,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -36,6 +37,11 @@
 #include <vector>
 
 namespace relay::test {
+
+// Polls until f() is true (every 50 ms, at most `timeout`).
+bool eventually(const std::function<bool()>& f,
+                std::chrono::milliseconds timeout = std::chrono::seconds(20));
+bool contains(const std::string& haystack, const std::string& needle);
 
 // The reply to one HTTP request. status 0: no response arrived (see error).
 struct HttpReply {
@@ -202,5 +208,8 @@ class NodeProcess {
   int last_status_ = -1;
   std::uintmax_t log_offset_ = 0;  // log size when the current serve was spawned
 };
+
+// The node's signing-key fingerprint from GET /audit/v1/key; throws if it cannot be read.
+std::string fingerprint(const NodeProcess& node);
 
 }  // namespace relay::test
