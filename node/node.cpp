@@ -26,15 +26,16 @@ Node::Node(config::NodeConfig config)
                                       storage::EnvironmentOptions{
                                           .map_size_bytes = config_.storage.map_size_mb << 20})) {
   finish_key_rotation();
-  ledger_ = std::make_unique<ledger::Ledger>(env_, config_.node.name, keys_);
+  ledger_ = std::make_unique<ledger::Ledger>(env_, config_.node.name, keys_, clock_);
   members_ = std::make_unique<members::Registry>(env_, *ledger_, keys_);
-  candidates_ = std::make_unique<candidates::Store>(env_, keys_);
-  referrals_ = std::make_unique<referrals::Referrals>(env_, keys_);
+  candidates_ = std::make_unique<candidates::Store>(env_, keys_, clock_);
+  referrals_ = std::make_unique<referrals::Referrals>(env_, keys_, clock_);
   credits_ = std::make_unique<referrals::CreditAccounts>(env_, *ledger_, config_.credits.referrals_per_credit);
   intake_ = std::make_unique<referrals::Intake>(
       *members_, *candidates_, *referrals_, *credits_, reference_,
       referrals::IntakeSettings{config_.node.public_url, config_.node.name, config_.mail.from,
-                                config_.consent.text_version, config_.candidates.verification_expiry_hours});
+                                config_.consent.text_version, config_.candidates.verification_expiry_hours},
+      clock_);
   mailer_ = std::make_unique<mail::SpoolMailer>(config_.mail.spool_dir);
   writer_ = std::make_unique<storage::Writer>(env_);
   mail_dispatch_ = std::make_unique<candidates::MailDispatch>(env_, *writer_, *candidates_, *mailer_);

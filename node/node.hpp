@@ -8,6 +8,7 @@
 
 #include "config/node_config.hpp"
 #include "config/reference.hpp"
+#include "node/common/clock.hpp"
 #include "node/candidates/candidate_store.hpp"
 #include "node/candidates/mail_dispatch.hpp"
 #include "node/federation/erasure.hpp"
@@ -41,6 +42,7 @@ class Node {
   const config::NodeConfig& config() const { return config_; }
   const config::Reference& reference() const { return reference_; }
   const std::filesystem::path& data_dir() const { return config_.data_dir; }
+  const common::Clock& clock() const { return clock_; }
 
   storage::Environment& env() { return env_; }
   storage::Writer& writer() { return *writer_; }
@@ -81,6 +83,7 @@ class Node {
   void finish_key_rotation();
 
   config::NodeConfig config_;
+  common::SystemClock clock_;
   config::Reference reference_;
   identity::KeyRing keys_;
   storage::Environment env_;

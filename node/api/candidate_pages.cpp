@@ -295,7 +295,7 @@ void add_candidate_pages(http::Router& router, Node& node) {
       m->record.consent.peers = get("consent_peers");
       m->record.consent.stats = get("consent_stats");
       m->record.consent.version = node.config().consent.text_version;
-      m->record.consent.at_ms = members::now_ms();
+      m->record.consent.at_ms = node.clock().now_ms();
       node.candidates().save(txn, m->record);
       node.candidate_changed(txn, m->record);
       return true;
@@ -311,7 +311,7 @@ void add_candidate_pages(http::Router& router, Node& node) {
       auto m = managed(node, txn, params.at("token"));
       if (!m) return false;
       m->record.consent.region = m->record.consent.peers = m->record.consent.stats = false;
-      m->record.consent.at_ms = members::now_ms();
+      m->record.consent.at_ms = node.clock().now_ms();
       node.candidates().save(txn, m->record);
       node.candidate_changed(txn, m->record);
       return true;

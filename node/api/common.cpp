@@ -2,6 +2,7 @@
 
 #include "node/storage/txn.hpp"
 #include "protocol/canonical_json.hpp"
+#include "node/common/text.hpp"
 
 namespace relay::node::api {
 
@@ -54,7 +55,7 @@ FieldResult string_field(const nlohmann::json& body, const std::string& name, bo
     r.error = http::error_response(400, "bad_field", name + ": must be a string");
     return r;
   }
-  auto cleaned = members::clean_text(it->get_ref<const std::string&>(), max_chars);
+  auto cleaned = common::clean_text(it->get_ref<const std::string&>(), max_chars);
   if (!cleaned) {
     r.error = http::error_response(400, "bad_field",
                                    name + ": must be 1.." + std::to_string(max_chars) +

@@ -5,6 +5,7 @@
 #include "node/candidates/vault.hpp"
 #include "node/ledger/ledger.hpp"
 #include "node/members/member.hpp"
+#include "node/common/key_encoding.hpp"
 
 namespace relay::node::candidates {
 
@@ -38,8 +39,9 @@ CandidateRecord from_json(nlohmann::json j) {
 }
 }  // namespace
 
-Store::Store(storage::Environment& env, const identity::KeyRing& keys)
+Store::Store(storage::Environment& env, const identity::KeyRing& keys, const common::Clock& clock)
     : keys_(keys),
+      clock_(clock),
       candidates_(env.database("candidates")),
       pseudonyms_(env.database("candidate_pseudonyms")),
       tokens_(env.database("candidate_tokens")),
@@ -56,7 +58,7 @@ CandidateRecord Store::create(storage::WriteTxn& txn, const Registration& regist
   r.id = "c_" + crypto::random_token(12);
   r.pseudonym = pseudonym;
   r.status = Status::pending;
-  r.created_ms = members::now_ms();
+  r.created_ms = clock_.now_ms();
   r.consent = registration.consent;
   auto keys = keys_.current();
   auto key = new_candidate_key();
@@ -95,7 +97,7 @@ CandidateRecord Store::create_received(storage::WriteTxn& txn, const std::string
   r.id = "c_" + crypto::random_token(12);
   r.pseudonym = pseudonym_of("received/" + r.id);  // stands for nobody: never looked up
   r.status = Status::active;
-  r.created_ms = r.verified_ms = members::now_ms();
+  r.created_ms = r.verified_ms = clock_.now_ms();
   r.consent = consent;
   r.origin = origin;
   auto keys = keys_.current();
@@ -194,7 +196,7 @@ void Store::queue_mail(storage::WriteTxn& txn, const CandidateRecord& r, const m
   if (!key) throw std::runtime_error("candidate key cannot be unwrapped");
   nlohmann::json mail = {{"from", m.from}, {"to", m.to}, {"subject", m.subject}, {"body", m.body}};
   // Sequence: current time in microseconds plus a random suffix keeps keys ordered and unique.
-  auto seq = ledger::be64(static_cast<std::uint64_t>(members::now_ms())) + crypto::random_token(6);
+  auto seq = common::be64(static_cast<std::uint64_t>(clock_.now_ms())) + crypto::random_token(6);
   nlohmann::json entry = {{"candidate", r.id}, {"mail", seal_json(*key, mail, r.id, "mail")}};
   txn.put(mail_, seq, entry.dump());
 }
@@ -244,12 +246,12 @@ std::vector<std::string> Store::erase(storage::WriteTxn& txn, CandidateRecord& r
   });
   for (const auto& k : queued) txn.del(mail_, k);
   if (auto live = txn.get(pseudonyms_, r.pseudonym); live && *live == r.id) txn.del(pseudonyms_, r.pseudonym);
-  nlohmann::json tombstone = {{"id", r.id}, {"erased_ms", members::now_ms()}};
+  nlohmann::json tombstone = {{"id", r.id}, {"erased_ms", clock_.now_ms()}};
   for (const char* keep : {"handoffs", "disclosures", "erasure"})
     if (r.record.contains(keep)) tombstone[keep] = r.record[keep];
   r.record = std::move(tombstone);
   r.status = Status::erased;
-  r.consent = Consent{false, false, false, r.consent.version, members::now_ms()};
+  r.consent = Consent{false, false, false, r.consent.version, clock_.now_ms()};
   save(txn, r);
   return spool;
 }

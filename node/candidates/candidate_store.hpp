@@ -25,6 +25,8 @@
 #include "node/mail/mailer.hpp"
 #include "node/storage/environment.hpp"
 
+#include "node/common/clock.hpp"
+
 namespace relay::node::candidates {
 
 enum class Status { pending, active, erased };
@@ -54,7 +56,7 @@ struct QueuedMail {
 
 class Store {
  public:
-  Store(storage::Environment& env, const identity::KeyRing& keys);
+  Store(storage::Environment& env, const identity::KeyRing& keys, const common::Clock& clock);
 
   std::string pseudonym_of(const std::string& normalised_email) const;
 
@@ -119,6 +121,7 @@ class Store {
 
  private:
   const identity::KeyRing& keys_;
+  const common::Clock& clock_;
   storage::Database candidates_;
   storage::Database pseudonyms_;
   storage::Database tokens_;

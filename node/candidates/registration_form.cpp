@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "node/members/member.hpp"
+#include "node/common/text.hpp"
 
 namespace relay::node::candidates {
 
@@ -47,7 +48,7 @@ PersonalData PersonalData::from_json(const nlohmann::json& j) {
 }
 
 std::optional<std::string> normalise_email(std::string_view email) {
-  auto text = members::clean_text(email, 254);
+  auto text = common::clean_text(email, 254);
   if (!text) return std::nullopt;
   std::string out;
   for (unsigned char c : *text) {
@@ -104,18 +105,18 @@ FormResult parse_registration(const std::map<std::string, std::string>& form,
   auto& errors = result.errors;
   Registration r;
 
-  auto name = members::clean_text(get(form, "name"), 100);
+  auto name = common::clean_text(get(form, "name"), 100);
   if (!name) errors["name"] = {"氏名を入力してください（100文字以内）。", "Please enter your name (up to 100 characters)."};
   else r.personal.name = *name;
 
   auto raw_email = get(form, "email");
   if (!normalise_email(raw_email))
     errors["email"] = {"有効なメールアドレスを入力してください。", "Please enter a valid email address."};
-  else r.personal.email = *members::clean_text(raw_email, 254);
+  else r.personal.email = *common::clean_text(raw_email, 254);
 
   auto phone = get(form, "phone");
   if (!phone.empty()) {
-    auto cleaned = members::clean_text(phone, 20);
+    auto cleaned = common::clean_text(phone, 20);
     bool ok = cleaned.has_value() && cleaned->size() >= 6;
     if (ok)
       for (char c : *cleaned)
@@ -164,7 +165,7 @@ FormResult parse_registration(const std::map<std::string, std::string>& form,
     errors["desired_roles"] = {"希望する職務は10個までです。", "Please list at most 10 desired roles."};
   } else {
     for (const auto& role : roles) {
-      auto cleaned = members::clean_text(role, 64);
+      auto cleaned = common::clean_text(role, 64);
       if (!cleaned) {
         errors["desired_roles"] = {"希望する職務は1つ64文字以内で入力してください。", "Each desired role must be up to 64 characters."};
         break;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "node/members/member.hpp"
+#include "node/common/text.hpp"
 
 namespace relay::node::federation::body {
 
@@ -26,7 +27,7 @@ inline std::optional<std::string> text(const nlohmann::json& j, const char* fiel
                                        std::size_t max_chars) {
   if (!j.is_object() || !j.contains(field) || !j[field].is_string()) return std::nullopt;
   const auto& s = j[field].get_ref<const std::string&>();
-  auto cleaned = members::clean_text(s, max_chars);
+  auto cleaned = common::clean_text(s, max_chars);
   if (!cleaned || *cleaned != s) return std::nullopt;
   return cleaned;
 }

@@ -42,7 +42,7 @@ CallResult Federation::call(const std::string& name, const std::string& type,
   request.id = "msg_" + crypto::random_token(16);
   request.from = self_;
   request.to = name;
-  request.ts_ms = members::now_ms();
+  request.ts_ms = clock().now_ms();
   request.body = body;
   auto bytes = protocol::encode_envelope(request, keys_.current()->signing);
   auto result = http::http_request("POST", peer->url + "/federation/v1/messages", bytes,

@@ -11,7 +11,7 @@ std::size_t Federation::deliver_due() {
   std::vector<OutboxEntry> due;
   {
     auto txn = env_.begin_read();
-    due = outbox_.due(txn, members::now_ms(), 64);
+    due = outbox_.due(txn, clock().now_ms(), 64);
   }
   std::size_t delivered = 0;
   for (const auto& entry : due)
@@ -31,7 +31,7 @@ bool Federation::deliver(const OutboxEntry& entry) {
     auto initial = config_.federation.retry_initial_ms.count();
     auto cap = config_.federation.retry_max_ms.count();
     auto delay = initial << std::min<std::uint32_t>(e.attempts - 1, 20);
-    e.next_ms = members::now_ms() + std::min<std::int64_t>(delay, cap);
+    e.next_ms = clock().now_ms() + std::min<std::int64_t>(delay, cap);
     e.last_error = why;
     writer_.submit_wait([&](storage::WriteTxn& txn) { outbox_.update(txn, e); });
     spdlog::debug("federation: {} to {} not delivered ({}), attempt {}", entry.type, entry.peer, why, e.attempts);
@@ -50,7 +50,7 @@ bool Federation::deliver(const OutboxEntry& entry) {
   envelope.re = entry.re;
   envelope.from = self_;
   envelope.to = entry.peer;
-  envelope.ts_ms = members::now_ms();
+  envelope.ts_ms = clock().now_ms();
   envelope.body = entry.body;
   auto bytes = protocol::encode_envelope(envelope, keys_.current()->signing);
   auto result = http::http_request("POST", peer->url + "/federation/v1/messages", bytes,

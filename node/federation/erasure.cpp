@@ -41,9 +41,9 @@ void Erasures::candidate_erased(storage::WriteTxn& txn, candidates::CandidateRec
   if (auto fresh = candidates_.find(txn, tombstone.id)) tombstone = std::move(*fresh);
   auto disclosures = tombstone.record.value("disclosures", nlohmann::json::array());
   auto& erasure = tombstone.record["erasure"];
-  if (!erasure.is_object()) erasure = {{"requests", nlohmann::json::array()}, {"requested_ms", members::now_ms()}};
+  if (!erasure.is_object()) erasure = {{"requests", nlohmann::json::array()}, {"requested_ms", federation_.clock().now_ms()}};
   auto& requests = erasure["requests"];
-  auto now = members::now_ms();
+  auto now = federation_.clock().now_ms();
   std::size_t added = 0;
   for (const auto& d : disclosures) {
     auto handoff = string_field(d, "handoff");
@@ -87,7 +87,7 @@ bool Erasures::shred_received(storage::WriteTxn& txn, const std::string& candida
 HandlerResult Erasures::on_request(storage::WriteTxn& txn, const protocol::Envelope& e, const Peer& peer) {
   auto handoff_id = string_field(e.body, "handoff");
   if (handoff_id.empty()) return HandlerResult::refuse(400, "bad_body", "handoff: required");
-  auto now = members::now_ms();
+  auto now = federation_.clock().now_ms();
   auto stored = txn.get(handoffs_db_, handoff_id);
   if (!stored) return HandlerResult::accept({{"handoff", handoff_id}, {"status", "not_held"}, {"erased_ms", now}});
   auto h = nlohmann::json::parse(*stored);
@@ -129,7 +129,7 @@ void Erasures::on_receipt(storage::WriteTxn& txn, const SentMessage& sent, const
     for (auto& req : copy.record["erasure"]["requests"])
       if (string_field(req, "handoff") == handoff_id && string_field(req, "peer") == peer.name &&
           req.value("confirmed_ms", std::int64_t{0}) == 0) {
-        req["confirmed_ms"] = members::now_ms();
+        req["confirmed_ms"] = federation_.clock().now_ms();
         req["receipt_signature"] = crypto::to_base64(reply.sig);
         changed = true;
       }
@@ -145,7 +145,7 @@ bool Erasures::report_hire(storage::WriteTxn& txn, const std::string& member_id,
   if (string_field(h, "member") != member_id || h.value("state", "") != "delivered") return false;
   if (h.value("hired", false)) return true;
   h["hired"] = true;
-  h["hired_ms"] = members::now_ms();
+  h["hired_ms"] = federation_.clock().now_ms();
   h.erase("expires_ms");
   txn.put(handoffs_db_, handoff_id, h.dump());
   federation_.ledger().append(txn, protocol::hire_reported(member_id, handoff_id, string_field(h, "peer")));
@@ -216,7 +216,7 @@ void Erasures::start() {
       if (stopping_) break;
       lock.unlock();
       try {
-        sweep(members::now_ms());
+        sweep(federation_.clock().now_ms());
       } catch (const std::exception& e) {
         spdlog::error("retention sweep failed: {}", e.what());
       }

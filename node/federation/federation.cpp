@@ -11,6 +11,7 @@
 #include "node/members/member.hpp"
 #include "protocol/canonical_json.hpp"
 #include "protocol/event.hpp"
+#include "node/common/key_encoding.hpp"
 
 namespace relay::node::federation {
 
@@ -30,7 +31,7 @@ Federation::Federation(const config::NodeConfig& config, storage::Environment& e
       ledger_(ledger),
       self_(config.node.name),
       peers_(env, ledger, config.node.name),
-      outbox_(env),
+      outbox_(env, ledger.clock()),
       inbox_(env.database("inbox")),
       meta_(env.database("federation_meta")),
       alerts_(env.database("alerts")) {
@@ -62,7 +63,7 @@ std::string Federation::identity_document() const {
   doc.url = config_.node.public_url;
   doc.signing_key = keys->signing.public_key;
   doc.encryption_key = keys->encryption.public_key;
-  doc.issued_ms = members::now_ms();
+  doc.issued_ms = clock().now_ms();
   auto txn = env_.begin_read();
   if (auto rotation = txn.get(meta_, "rotation")) {
     auto j = nlohmann::json::parse(*rotation);
@@ -93,7 +94,7 @@ bool Federation::refresh_peer(const std::string& name) {
   }
   auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(config_.federation.key_grace_period_s).count();
   auto learnt = writer_.submit_wait([&](storage::WriteTxn& txn) {
-    auto r = peers_.learn(txn, name, *doc, members::now_ms(), grace);
+    auto r = peers_.learn(txn, name, *doc, clock().now_ms(), grace);
     if (r == LearnResult::refused)
       raise_alert(txn, "identity_refused", name, "identity document does not match the pinned fingerprint");
     return r;
@@ -150,7 +151,7 @@ void Federation::rotate_keys() {
             nlohmann::json{{"previous_key", crypto::to_base64(old->signing.public_key.bytes)},
                            {"new_key", crypto::to_base64(next_keys->signing.public_key.bytes)},
                            {"signature", crypto::to_base64(signature)},
-                           {"at_ms", members::now_ms()}}
+                           {"at_ms", clock().now_ms()}}
                 .dump());
   });
   identity::complete_staged_rotation(keys_dir);
@@ -167,9 +168,9 @@ void Federation::rotate_keys() {
 
 void Federation::raise_alert(storage::WriteTxn& txn, const std::string& kind, const std::string& peer,
                              const std::string& message) {
-  auto now = members::now_ms();
+  auto now = clock().now_ms();
   spdlog::error("ALERT {} (peer {}): {}", kind, peer, message);
-  txn.put(alerts_, ledger::be64(static_cast<std::uint64_t>(now)) + crypto::random_token(6),
+  txn.put(alerts_, common::be64(static_cast<std::uint64_t>(now)) + crypto::random_token(6),
           nlohmann::json{{"kind", kind}, {"peer", peer}, {"message", message}, {"at_ms", now}}.dump());
 }
 

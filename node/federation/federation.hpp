@@ -108,6 +108,7 @@ class Federation {
   storage::Writer& writer() { return writer_; }
   identity::KeyRing& keys() { return keys_; }
   ledger::Ledger& ledger() { return ledger_; }
+  const common::Clock& clock() const { return ledger_.clock(); }
 
  private:
   Received refuse(int status, const std::string& code, const std::string& message, const std::string& from,

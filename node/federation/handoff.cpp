@@ -101,7 +101,7 @@ Handoffs::Handoffs(Federation& federation, candidates::Store& candidates, Profil
 void Handoffs::save(storage::WriteTxn& txn, Handoff& h, const std::string& state) {
   h.state = state;
   h.record["state"] = state;
-  h.record["updated_ms"] = members::now_ms();
+  h.record["updated_ms"] = federation_.clock().now_ms();
   txn.put(handoffs_, h.id, h.record.dump());
 }
 
@@ -128,7 +128,7 @@ RequestResult Handoffs::request(storage::WriteTxn& txn, const members::Member& m
   h.company = member.name;
   h.peer = peer_name;
   h.ref = ref;
-  h.created_ms = members::now_ms();
+  h.created_ms = federation_.clock().now_ms();
   h.record = {{"id", h.id},     {"member", h.member}, {"company", h.company},
               {"peer", h.peer}, {"ref", h.ref},       {"created_ms", h.created_ms}};
   nlohmann::json body = {{"handoff", h.id},
@@ -210,7 +210,7 @@ HandlerResult Handoffs::on_deliver(storage::WriteTxn& txn, const protocol::Envel
   if (!awaiting(h->state))
     return HandlerResult::refuse(409, "not_awaiting", "the handoff is " + h->state);
 
-  auto now = members::now_ms();
+  auto now = federation_.clock().now_ms();
   auto expires = now + std::chrono::duration_cast<std::chrono::milliseconds>(expiry_).count();
   candidates::Consent consent{false, false, false, *version, now};
   auto received = candidates_.create_received(

@@ -79,7 +79,7 @@ std::optional<IncomingRequest> HandoffHolder::find(const storage::Txn& txn,
 void HandoffHolder::save(storage::WriteTxn& txn, IncomingRequest& r, const std::string& state) {
   r.state = state;
   r.record["state"] = state;
-  r.record["updated_ms"] = members::now_ms();
+  r.record["updated_ms"] = federation_.clock().now_ms();
   txn.put(requests_, r.id, r.record.dump());
 }
 
@@ -134,7 +134,7 @@ HandlerResult HandoffHolder::on_request(storage::WriteTxn& txn, const protocol::
   r.handoff = *handoff;
   r.company = *company;
   r.region = *region;
-  r.created_ms = members::now_ms();
+  r.created_ms = federation_.clock().now_ms();
   r.record = {{"id", r.id},
               {"candidate", r.candidate},
               {"peer", r.peer},
@@ -196,7 +196,7 @@ DecideResult HandoffHolder::decide(storage::WriteTxn& txn, const std::string& ca
         return *federation_.seal_for(*peer, id,
                                      payload);  // the encryption key is known (checked above)
       });
-  auto now = members::now_ms();
+  auto now = federation_.clock().now_ms();
   auto& disclosures = record->record["disclosures"];
   if (!disclosures.is_array()) disclosures = nlohmann::json::array();
   disclosures.push_back(disclosure(*r, now, settings_.consent_version));
@@ -251,7 +251,7 @@ void HandoffHolder::on_deliver_reply(storage::WriteTxn& txn, const SentMessage&,
   auto r = id ? find(txn, *id) : std::nullopt;
   if (!r) return;
   auto digest = body::text(reply.body, "evidence_digest", 64).value_or("");
-  auto now = members::now_ms();
+  auto now = federation_.clock().now_ms();
   federation_.ledger().append(
       txn, protocol::handoff_receipt(r->handoff, peer.name, crypto::to_base64(reply.sig), digest));
   r->record["receipt_ms"] = now;

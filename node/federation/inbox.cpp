@@ -30,14 +30,14 @@ Received Federation::refuse(int status, const std::string& code, const std::stri
                from.empty() ? "?" : from, code, message);
   {
     std::lock_guard lock(refusals_mutex_);
-    refusals_.push_back({members::now_ms(), from, type, code + ": " + message});
+    refusals_.push_back({clock().now_ms(), from, type, code + ": " + message});
     if (refusals_.size() > kMaxRefusalsKept) refusals_.pop_front();
   }
   return {status, error_body(code, message), true};
 }
 
 std::optional<crypto::Ed25519PublicKey> Federation::sender_key(const Peer& peer, const protocol::Envelope& e) {
-  auto now = members::now_ms();
+  auto now = clock().now_ms();
   if (auto key = PeerRegistry::key_for(peer, e.key, now)) return key;
   // An unknown key: the peer may have rotated. Learn from the announcement itself or from
   // the peer's identity document; either must chain to the pinned key.
@@ -52,7 +52,7 @@ std::optional<crypto::Ed25519PublicKey> Federation::sender_key(const Peer& peer,
   auto txn = env_.begin_read();
   auto fresh = peers_.find(txn, peer.name);
   if (!fresh) return std::nullopt;
-  return PeerRegistry::key_for(*fresh, e.key, members::now_ms());
+  return PeerRegistry::key_for(*fresh, e.key, clock().now_ms());
 }
 
 Received Federation::receive(std::string_view bytes) {
@@ -72,7 +72,7 @@ Received Federation::receive(std::string_view bytes) {
   auto key = sender_key(*peer, e);
   if (!key) return refuse(403, "unknown_key", "key " + e.key.substr(0, 16) + "... is not (or no longer) accepted", e.from, e.type);
   if (!protocol::verify_envelope(e, *key)) return refuse(403, "bad_signature", "signature does not verify", e.from, e.type);
-  auto now = members::now_ms();
+  auto now = clock().now_ms();
   auto window = std::chrono::duration_cast<std::chrono::milliseconds>(config_.federation.timestamp_window_s).count();
   if (e.ts_ms < now - window || e.ts_ms > now + window)
     return refuse(400, "outside_window", "timestamp is outside the accepted window", e.from, e.type);
@@ -101,7 +101,7 @@ Received Federation::receive(std::string_view bytes) {
     reply.re = e.id;
     reply.from = self_;
     reply.to = e.from;
-    reply.ts_ms = members::now_ms();
+    reply.ts_ms = clock().now_ms();
     reply.body = result.reply;
     auto reply_bytes = protocol::encode_envelope(reply, keys_.current()->signing);
     txn.put(inbox_, inbox_key,

@@ -3,6 +3,7 @@
 #include "crypto/random.hpp"
 #include "node/ledger/ledger.hpp"
 #include "node/members/member.hpp"
+#include "node/common/key_encoding.hpp"
 
 namespace relay::node::federation {
 
@@ -36,7 +37,8 @@ nlohmann::json OutboxEntry::to_json() const {
           {"next_ms", next_ms},   {"state", state}, {"created_ms", created_ms}, {"last_error", last_error}};
 }
 
-Outbox::Outbox(storage::Environment& env) : outbox_(env.database("outbox")) {}
+Outbox::Outbox(storage::Environment& env, const common::Clock& clock)
+    : clock_(clock), outbox_(env.database("outbox")) {}
 
 std::string Outbox::enqueue(storage::WriteTxn& txn, const std::string& peer, const std::string& type,
                             const std::function<nlohmann::json(const std::string& id)>& make_body,
@@ -47,8 +49,8 @@ std::string Outbox::enqueue(storage::WriteTxn& txn, const std::string& peer, con
   e.id = "msg_" + crypto::random_token(16);
   e.re = re;
   e.body = make_body(e.id);
-  e.created_ms = e.next_ms = members::now_ms();
-  e.key = ledger::be64(static_cast<std::uint64_t>(e.created_ms)) + crypto::random_token(6);
+  e.created_ms = e.next_ms = clock_.now_ms();
+  e.key = common::be64(static_cast<std::uint64_t>(e.created_ms)) + crypto::random_token(6);
   txn.put(outbox_, e.key, to_record(e).dump());
   return e.id;
 }

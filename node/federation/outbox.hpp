@@ -20,6 +20,8 @@
 #include "node/federation/message_types.hpp"
 #include "node/storage/environment.hpp"
 
+#include "node/common/clock.hpp"
+
 namespace relay::node::federation {
 
 struct OutboxEntry {
@@ -40,7 +42,7 @@ struct OutboxEntry {
 
 class Outbox {
  public:
-  explicit Outbox(storage::Environment& env);
+  Outbox(storage::Environment& env, const common::Clock& clock);
 
   // Stores a message for `peer`; make_body gets the new message id (sealed bodies bind it).
   // Returns the id.
@@ -56,6 +58,7 @@ class Outbox {
   std::size_t drop_if(storage::WriteTxn& txn, const std::function<bool(const OutboxEntry&)>& pred);
 
  private:
+  const common::Clock& clock_;
   storage::Database outbox_;
 };
 

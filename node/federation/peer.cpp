@@ -90,7 +90,7 @@ AddError PeerRegistry::add(storage::WriteTxn& txn, const std::string& name, cons
   p.name = name;
   p.url = url;
   p.fingerprint = fingerprint;
-  p.added_ms = members::now_ms();
+  p.added_ms = ledger_.clock().now_ms();
   save(txn, p);
   ledger_.append(txn, protocol::peer_added(name, fingerprint));
   if (on_activated_) on_activated_(txn, p);

@@ -7,6 +7,7 @@
 #include "node/federation/body_fields.hpp"
 #include "node/members/member.hpp"
 #include "node/storage/txn.hpp"
+#include "node/common/text.hpp"
 
 namespace relay::node::federation {
 
@@ -62,7 +63,7 @@ std::optional<nlohmann::json> parse_anonymised_profile(const nlohmann::json& j) 
   if (!skills.is_array() || skills.size() > kMaxSkills) return std::nullopt;
   for (const auto& s : skills) {
     if (!s.is_string()) return std::nullopt;
-    auto cleaned = members::clean_text(s.get_ref<const std::string&>(), 64);
+    auto cleaned = common::clean_text(s.get_ref<const std::string&>(), 64);
     if (!cleaned || *cleaned != s.get_ref<const std::string&>()) return std::nullopt;
   }
   return j;
@@ -219,7 +220,7 @@ void ProfileExchange::put_entry(storage::WriteTxn& txn, const std::string& peer,
   txn.put(pool_, pool_key(peer, ref),
           nlohmann::json{{"region", region},
                          {"profile", profile},
-                         {"received_ms", members::now_ms()},
+                         {"received_ms", federation_.clock().now_ms()},
                          {"seq", seq}}
               .dump());
   txn.del(pool_state_, pool_key(peer, ref));

@@ -198,7 +198,7 @@ WitnessResult Witness::witness_peer(const Peer& peer) {
 std::optional<protocol::OpenedCheckpoint> Witness::open_peer_checkpoint(const Peer& peer,
                                                                         const std::string& note) {
   auto try_keys = [&](const Peer& p) -> std::optional<protocol::OpenedCheckpoint> {
-    for (const auto& key : signing_keys(p, members::now_ms())) {
+    for (const auto& key : signing_keys(p, federation_.clock().now_ms())) {
       auto vkey = protocol::make_verifier_key(p.name, protocol::NoteKeyType::ed25519, key);
       if (!vkey) return std::nullopt;
       if (auto opened = protocol::open_checkpoint(note, p.name, *vkey))
@@ -222,7 +222,7 @@ WitnessResult Witness::accept(const Peer& peer, const protocol::OpenedCheckpoint
                               WitnessResult result) {
   const auto& self = federation_.self();
   auto keys = federation_.keys().current();
-  auto now = members::now_ms();
+  auto now = federation_.clock().now_ms();
   auto key_id =
       protocol::note_key_id(self, protocol::NoteKeyType::cosignature_v1, keys->signing.public_key);
   auto signature = protocol::cosign(opened.note.text, self, keys->signing.secret_key, key_id,
@@ -262,7 +262,7 @@ WitnessResult Witness::reject(const Peer& peer, const protocol::Checkpoint& chec
     state["inconsistent"] = {{"size", checkpoint.size},
                              {"root", root},
                              {"reason", reason},
-                             {"at_ms", members::now_ms()}};
+                             {"at_ms", federation_.clock().now_ms()}};
     txn.put(witnessed_, peer.name, state.dump());
     federation_.raise_alert(txn, "checkpoint_inconsistent", peer.name, message);
   });
@@ -272,7 +272,7 @@ WitnessResult Witness::reject(const Peer& peer, const protocol::Checkpoint& chec
 WitnessResult Witness::record(const std::string& peer, WitnessResult result, std::string error) {
   std::lock_guard lock(status_mutex_);
   auto& s = status_[peer];
-  s.checked_ms = members::now_ms();
+  s.checked_ms = federation_.clock().now_ms();
   s.result = result;
   s.error = std::move(error);
   return result;

@@ -7,6 +7,7 @@
 #include "node/federation/witness.hpp"
 #include "node/members/member.hpp"
 #include "protocol/signed_note.hpp"
+#include "node/common/key_encoding.hpp"
 
 namespace relay::node::federation {
 
@@ -102,7 +103,7 @@ HandlerResult Witness::receive_cosignature(storage::WriteTxn& txn,
   std::vector<crypto::Ed25519PublicKey> keys;
   if (peer.signing_key) keys.push_back(*peer.signing_key);
   for (const auto& r : peer.retired)
-    if (members::now_ms() <= r.until_ms) keys.push_back(r.key);
+    if (federation_.clock().now_ms() <= r.until_ms) keys.push_back(r.key);
   for (const auto& key : keys) {
     auto witness_key =
         protocol::make_verifier_key(peer.name, protocol::NoteKeyType::cosignature_v1, key);
@@ -111,7 +112,7 @@ HandlerResult Witness::receive_cosignature(storage::WriteTxn& txn,
   if (!verified)
     return HandlerResult::refuse(403, "bad_cosignature",
                                  "the cosignature does not verify with the sender's key");
-  txn.put(cosignatures_, ledger::be64(checkpoint.size) + peer.name, line);
+  txn.put(cosignatures_, common::be64(checkpoint.size) + peer.name, line);
   return HandlerResult::accept({{"size", checkpoint.size}, {"stored", true}});
 }
 
@@ -120,11 +121,11 @@ std::optional<CosignedCheckpoint> Witness::witnessed_checkpoint(const storage::T
   auto last = cursor.last();
   if (!last || last->first.size() <= 8) return std::nullopt;
   CosignedCheckpoint out;
-  out.size = ledger::from_be64(std::string_view(last->first).substr(0, 8));
+  out.size = common::from_be64(std::string_view(last->first).substr(0, 8));
   auto note = signed_checkpoint(federation_.ledger(), txn, out.size, federation_.keys());
   if (!note) return std::nullopt;
   out.note = std::move(*note);
-  txn.for_each_prefix(cosignatures_, ledger::be64(out.size),
+  txn.for_each_prefix(cosignatures_, common::be64(out.size),
                       [&](std::string_view key, std::string_view line) {
                         out.witnesses.emplace_back(key.substr(8));
                         out.note += line;
@@ -138,7 +139,7 @@ std::optional<std::uint64_t> Witness::cosigned_size(const storage::Txn& txn,
   auto cursor = txn.cursor(cosignatures_);
   for (auto entry = cursor.last(); entry; entry = cursor.prev())
     if (entry->first.size() > 8 && std::string_view(entry->first).substr(8) == peer)
-      return ledger::from_be64(std::string_view(entry->first).substr(0, 8));
+      return common::from_be64(std::string_view(entry->first).substr(0, 8));
   return std::nullopt;
 }
 

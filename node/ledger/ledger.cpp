@@ -3,27 +3,15 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "node/common/key_encoding.hpp"
 #include "protocol/checkpoint.hpp"
 #include "protocol/ledger_entry.hpp"
 #include "protocol/signed_note.hpp"
 
 namespace relay::node::ledger {
 
-std::string be64(std::uint64_t value) {
-  std::string out(8, '\0');
-  for (int i = 7; i >= 0; --i) {
-    out[static_cast<std::size_t>(i)] = static_cast<char>(value & 0xff);
-    value >>= 8;
-  }
-  return out;
-}
-
-std::uint64_t from_be64(std::string_view bytes) {
-  if (bytes.size() != 8) throw std::runtime_error("ledger: corrupt 8-byte integer");
-  std::uint64_t v = 0;
-  for (char c : bytes) v = (v << 8) | static_cast<unsigned char>(c);
-  return v;
-}
+using common::be64;
+using common::from_be64;
 
 namespace {
 
@@ -48,17 +36,13 @@ class TxnSubtrees final : public protocol::SubtreeReader {
   storage::Database db_;
 };
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
-Ledger::Ledger(storage::Environment& env, std::string origin, const identity::KeyRing& keys)
+Ledger::Ledger(storage::Environment& env, std::string origin, const identity::KeyRing& keys,
+               const common::Clock& clock)
     : origin_(std::move(origin)),
       keys_(keys),
+      clock_(clock),
       entries_(env.database("ledger_entries")),
       tree_(env.database("ledger_tree")),
       meta_(env.database("ledger_meta")) {}
@@ -76,7 +60,7 @@ std::uint64_t Ledger::append(storage::WriteTxn& txn, const protocol::Event& even
 std::uint64_t Ledger::append_signed_by(storage::WriteTxn& txn, const protocol::Event& event,
                                        const crypto::Ed25519KeyPair& key) {
   auto index = size(txn);
-  auto bytes = protocol::encode_entry(index, now_ms(), origin_, event.kind, event.data, key);
+  auto bytes = protocol::encode_entry(index, clock_.now_ms(), origin_, event.kind, event.data, key);
   auto leaf = protocol::leaf_hash(crypto::as_bytes(bytes));
   TxnSubtrees reader(txn, tree_);
   for (const auto& [key, hash] : protocol::append(reader, index, leaf))

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "node/common/clock.hpp"
 #include "node/identity/key_ring.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/txn.hpp"
@@ -31,7 +32,8 @@ struct SignedCheckpoint {
 class Ledger {
  public:
   // Opens the ledger's databases (at start-up, before any read txn).
-  Ledger(storage::Environment& env, std::string origin, const identity::KeyRing& keys);
+  Ledger(storage::Environment& env, std::string origin, const identity::KeyRing& keys,
+         const common::Clock& clock);
 
   // Signs and appends one event; returns its index.
   std::uint64_t append(storage::WriteTxn& txn, const protocol::Event& event);
@@ -55,17 +57,16 @@ class Ledger {
   std::string verifier_key() const;
 
   const std::string& origin() const { return origin_; }
+  // The clock that stamps entries (and that the rooms built on the ledger share).
+  const common::Clock& clock() const { return clock_; }
 
  private:
   std::string origin_;
   const identity::KeyRing& keys_;
+  const common::Clock& clock_;
   storage::Database entries_;
   storage::Database tree_;
   storage::Database meta_;
 };
-
-// 8-byte big-endian encoding, so LMDB's byte order is numeric order.
-std::string be64(std::uint64_t value);
-std::uint64_t from_be64(std::string_view bytes);
 
 }  // namespace relay::node::ledger

@@ -6,29 +6,9 @@
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
 #include "protocol/canonical_json.hpp"
+#include "node/common/text.hpp"
 
 namespace relay::node::members {
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::optional<std::string> clean_text(std::string_view text, std::size_t max_chars) {
-  if (!protocol::is_valid_utf8(text)) return std::nullopt;
-  auto begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos) return std::nullopt;
-  auto end = text.find_last_not_of(" \t\r\n");
-  text = text.substr(begin, end - begin + 1);
-  std::size_t chars = 0;
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7f) return std::nullopt;
-    if ((c & 0xC0) != 0x80) ++chars;
-  }
-  if (chars == 0 || chars > max_chars) return std::nullopt;
-  return std::string(text);
-}
 
 nlohmann::json Member::to_json() const {
   return {{"id", id}, {"name", name}, {"status", active ? "active" : "suspended"},
@@ -71,7 +51,7 @@ void Registry::store(storage::WriteTxn& txn, const Member& m) {
 
 AdmitResult Registry::admit(storage::WriteTxn& txn, const std::string& raw_name) {
   AdmitResult result;
-  auto name = clean_text(raw_name, 200);
+  auto name = common::clean_text(raw_name, 200);
   if (!name) {
     result.error = AdmitError::bad_name;
     return result;
@@ -83,7 +63,7 @@ AdmitResult Registry::admit(storage::WriteTxn& txn, const std::string& raw_name)
   Admitted a;
   a.member.id = "m_" + crypto::random_token(9);
   a.member.name = *name;
-  a.member.created_ms = now_ms();
+  a.member.created_ms = ledger_.clock().now_ms();
   a.member.link_token = crypto::random_token(18);
   a.api_key = "rk_" + crypto::random_token(32);
   auto keys = keys_.current();

@@ -69,10 +69,4 @@ class Registry {
   storage::Database links_;
 };
 
-// Company names and other free text from members and the operator: valid UTF-8, no control
-// characters, trimmed, 1..max_chars code points. nullopt if not.
-std::optional<std::string> clean_text(std::string_view text, std::size_t max_chars);
-
-std::int64_t now_ms();
-
 }  // namespace relay::node::members

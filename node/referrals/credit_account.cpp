@@ -1,6 +1,7 @@
 #include "node/referrals/credit_account.hpp"
 
 #include "node/members/member.hpp"
+#include "node/common/key_encoding.hpp"
 
 namespace relay::node::referrals {
 
@@ -35,8 +36,8 @@ void CreditAccounts::add_history(storage::WriteTxn& txn, const std::string& memb
   auto after = cursor.seek(member_id + "0");  // '0' sorts right after '/'
   auto last = after ? cursor.prev() : cursor.last();
   if (last && last->first.compare(0, prefix.size(), prefix) == 0)
-    next = ledger::from_be64(std::string_view(last->first).substr(prefix.size())) + 1;
-  txn.put(history_, prefix + ledger::be64(next), item.dump());
+    next = common::from_be64(std::string_view(last->first).substr(prefix.size())) + 1;
+  txn.put(history_, prefix + common::be64(next), item.dump());
 }
 
 bool CreditAccounts::record_verified(storage::WriteTxn& txn, const std::string& member_id,
@@ -46,7 +47,7 @@ bool CreditAccounts::record_verified(storage::WriteTxn& txn, const std::string& 
   if (counted) ++a.counted;
   auto index = ledger_.append(txn, protocol::referral_verified(member_id, referral_id, pseudonym, counted, a.counted));
   add_history(txn, member_id,
-              {{"kind", "referral_verified"}, {"at_ms", members::now_ms()}, {"ledger_index", index},
+              {{"kind", "referral_verified"}, {"at_ms", ledger_.clock().now_ms()}, {"ledger_index", index},
                {"referral", referral_id}, {"counted", counted}, {"balance", a.balance()}});
   // Mint up to floor(counted / ratio): the rule an auditor recomputes from the log. After a
   // ratio change this may mint more than one credit at once; it never takes one back.
@@ -56,7 +57,7 @@ bool CreditAccounts::record_verified(storage::WriteTxn& txn, const std::string& 
     minted = true;
     auto mint_index = ledger_.append(txn, protocol::credit_minted(member_id, a.minted, a.balance()));
     add_history(txn, member_id,
-                {{"kind", "credit_minted"}, {"at_ms", members::now_ms()}, {"ledger_index", mint_index},
+                {{"kind", "credit_minted"}, {"at_ms", ledger_.clock().now_ms()}, {"ledger_index", mint_index},
                  {"balance", a.balance()}});
   }
   txn.put(accounts_, member_id, nlohmann::json{{"counted", a.counted}, {"minted", a.minted}, {"spent", a.spent}}.dump());

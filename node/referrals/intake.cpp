@@ -3,13 +3,15 @@
 namespace relay::node::referrals {
 
 Intake::Intake(members::Registry& members, candidates::Store& candidates, Referrals& referrals,
-               CreditAccounts& credits, const config::Reference& reference, IntakeSettings settings)
+               CreditAccounts& credits, const config::Reference& reference, IntakeSettings settings,
+               const common::Clock& clock)
     : members_(members),
       candidates_(candidates),
       referrals_(referrals),
       credits_(credits),
       reference_(reference),
-      settings_(std::move(settings)) {}
+      settings_(std::move(settings)),
+      clock_(clock) {}
 
 LinkTarget Intake::resolve_link(const storage::Txn& txn, std::string_view token) const {
   LinkTarget target;
@@ -32,7 +34,7 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   auto target = resolve_link(txn, link_token);
   result.link = target.state;
   if (target.state != LinkState::ok) return result;
-  auto parsed = candidates::parse_registration(form, reference_, settings_.consent_version, members::now_ms());
+  auto parsed = candidates::parse_registration(form, reference_, settings_.consent_version, clock_.now_ms());
   if (!parsed.registration) {
     result.errors = std::move(parsed.errors);
     return result;
@@ -73,7 +75,7 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
 void Intake::queue_verification(storage::WriteTxn& txn, const candidates::CandidateRecord& candidate,
                                 const Referral& referral, const std::string& to,
                                 const std::string& company) {
-  auto expires = members::now_ms() +
+  auto expires = clock_.now_ms() +
                  std::chrono::duration_cast<std::chrono::milliseconds>(settings_.verification_expiry).count();
   auto token = candidates_.issue_token(txn, candidate.id, "verify",
                                        {{"referral", referral.id}, {"expires_ms", expires}});
@@ -91,14 +93,14 @@ void Intake::queue_verification(storage::WriteTxn& txn, const candidates::Candid
 
 bool Intake::verification_pending(const storage::Txn& txn, std::string_view token) const {
   auto info = candidates_.lookup_token(txn, token, "verify");
-  return info && info->extra.value("expires_ms", std::int64_t{0}) >= members::now_ms();
+  return info && info->extra.value("expires_ms", std::int64_t{0}) >= clock_.now_ms();
 }
 
 ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_token) {
   ConfirmResult result;
   auto info = candidates_.lookup_token(txn, verify_token, "verify");
   if (!info) return result;
-  if (info->extra.value("expires_ms", std::int64_t{0}) < members::now_ms()) {
+  if (info->extra.value("expires_ms", std::int64_t{0}) < clock_.now_ms()) {
     candidates_.revoke_token(txn, info->digest);
     result.state = ConfirmState::expired;
     return result;
@@ -111,7 +113,7 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
     result.state = ConfirmState::already_confirmed;
     return result;
   }
-  auto now = members::now_ms();
+  auto now = clock_.now_ms();
   bool became_active = candidate->status == candidates::Status::pending;
   if (became_active) {
     candidate->status = candidates::Status::active;

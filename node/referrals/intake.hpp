@@ -23,6 +23,8 @@
 #include "node/referrals/credit_account.hpp"
 #include "node/referrals/referral.hpp"
 
+#include "node/common/clock.hpp"
+
 namespace relay::node::referrals {
 
 struct IntakeSettings {
@@ -58,7 +60,8 @@ struct ConfirmResult {
 class Intake {
  public:
   Intake(members::Registry& members, candidates::Store& candidates, Referrals& referrals,
-         CreditAccounts& credits, const config::Reference& reference, IntakeSettings settings);
+         CreditAccounts& credits, const config::Reference& reference, IntakeSettings settings,
+         const common::Clock& clock);
 
   LinkTarget resolve_link(const storage::Txn& txn, std::string_view token) const;
   SubmitResult submit(storage::WriteTxn& txn, std::string_view link_token,
@@ -84,6 +87,7 @@ class Intake {
   CreditAccounts& credits_;
   const config::Reference& reference_;
   IntakeSettings settings_;
+  const common::Clock& clock_;
   CandidateChanged on_candidate_changed_;
 };
 

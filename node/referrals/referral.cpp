@@ -44,8 +44,9 @@ Referral from_record(const nlohmann::json& j) {
 }
 }  // namespace
 
-Referrals::Referrals(storage::Environment& env, const identity::KeyRing& keys)
+Referrals::Referrals(storage::Environment& env, const identity::KeyRing& keys, const common::Clock& clock)
     : keys_(keys),
+      clock_(clock),
       referrals_(env.database("referrals")),
       by_member_(env.database("member_referrals")),
       people_(env.database("member_people")),
@@ -66,7 +67,7 @@ Referral Referrals::create(storage::WriteTxn& txn, const std::string& member_id,
   r.member_id = member_id;
   r.candidate_id = candidate_id;
   r.pseudonym = pseudonym;
-  r.created_ms = members::now_ms();
+  r.created_ms = clock_.now_ms();
   r.application_id = application_id;
   r.job_category = job_category;
   save(txn, r);
@@ -113,7 +114,7 @@ Referrals::Issued Referrals::issue_single_use(storage::WriteTxn& txn, const std:
   }
   nlohmann::json record = {{"member", member_id}, {"application_id", application_id},
                            {"job_category", job_category}, {"used", false},
-                           {"created_ms", members::now_ms()}};
+                           {"created_ms", clock_.now_ms()}};
   txn.put(single_, digest, record.dump());
   return issued;
 }
@@ -133,7 +134,7 @@ void Referrals::mark_used(storage::WriteTxn& txn, const SingleUseLink& link) {
   if (!v) return;
   auto j = nlohmann::json::parse(*v);
   j["used"] = true;
-  j["used_ms"] = members::now_ms();
+  j["used_ms"] = clock_.now_ms();
   txn.put(single_, link.digest, j.dump());
 }
 

@@ -17,6 +17,8 @@
 #include "node/identity/key_ring.hpp"
 #include "node/storage/environment.hpp"
 
+#include "node/common/clock.hpp"
+
 namespace relay::node::referrals {
 
 struct Referral {
@@ -46,7 +48,7 @@ struct SingleUseLink {
 
 class Referrals {
  public:
-  Referrals(storage::Environment& env, const identity::KeyRing& keys);
+  Referrals(storage::Environment& env, const identity::KeyRing& keys, const common::Clock& clock);
 
   // The member's referral of this person, if any.
   std::optional<Referral> for_person(const storage::Txn& txn, const std::string& member_id,
@@ -71,6 +73,7 @@ class Referrals {
 
  private:
   const identity::KeyRing& keys_;
+  const common::Clock& clock_;
   storage::Database referrals_;
   storage::Database by_member_;
   storage::Database people_;

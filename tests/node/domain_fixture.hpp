@@ -9,6 +9,7 @@
 #include "config/node_config.hpp"
 #include "config/reference.hpp"
 #include "node/candidates/candidate_store.hpp"
+#include "node/common/clock.hpp"
 #include "node/identity/key_ring.hpp"
 #include "node/ledger/ledger.hpp"
 #include "node/members/member.hpp"
@@ -49,10 +50,11 @@ struct Domain {
   config::Reference reference = load_test_reference();
   node::identity::KeyRing keys{node::identity::NodeKeys::generate()};
   node::storage::Environment env = node::storage::Environment::open(dir.path / "lmdb");
-  node::ledger::Ledger ledger{env, "unit.relaynode", keys};
+  node::common::ManualClock clock;
+  node::ledger::Ledger ledger{env, "unit.relaynode", keys, clock};
   node::members::Registry members{env, ledger, keys};
-  node::candidates::Store candidates{env, keys};
-  node::referrals::Referrals referrals{env, keys};
+  node::candidates::Store candidates{env, keys, clock};
+  node::referrals::Referrals referrals{env, keys, clock};
   node::referrals::CreditAccounts credits;
   node::referrals::Intake intake{members,
                                  candidates,
@@ -61,7 +63,8 @@ struct Domain {
                                  reference,
                                  node::referrals::IntakeSettings{
                                      "http://127.0.0.1:9", "unit.relaynode", "relay@unit.relaynode",
-                                     "2026-11-01", std::chrono::hours(72)}};
+                                     "2026-11-01", std::chrono::hours(72)},
+                                 clock};
   node::storage::Writer writer{env};
 
   // Runs fn(WriteTxn&) through the Writer and returns its result once durable.

@@ -126,7 +126,7 @@ TEST_CASE("handoff: request, consent, sealed delivery, signed receipt, records o
     auto received = p.a.store.find(txn, delivered.record.at("candidate"));
     REQUIRE(received);
     CHECK(received->origin == "osaka.example");
-    CHECK(received->record.at("expires_ms").get<std::int64_t>() > relay::node::members::now_ms());
+    CHECK(received->record.at("expires_ms").get<std::int64_t>() > p.a.clock.now_ms());
     CHECK(received->record.dump().find("hanako") == std::string::npos);  // sealed at rest
     auto evidence = p.a.store.open_evidence(*received);
     REQUIRE(evidence);
@@ -240,7 +240,7 @@ TEST_CASE("handoff: deliveries for unknown handoffs and unsealed bodies are refu
   env.id = "msg_" + relay::crypto::random_token(16);
   env.from = "osaka.example";
   env.to = "kobe.example";
-  env.ts_ms = relay::node::members::now_ms();
+  env.ts_ms = p.a.clock.now_ms();
   env.body = *p.b.federation.seal_for(*peer, env.id, payload);
   auto reply =
       p.a.federation.receive(relay::protocol::encode_envelope(env, p.b.keys.current()->signing));

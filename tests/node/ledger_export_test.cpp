@@ -15,6 +15,7 @@
 #include "node/identity/key_ring.hpp"
 #include "node/ledger/export.hpp"
 #include "node/ledger/ledger.hpp"
+#include "node/common/clock.hpp"
 #include "node/members/member.hpp"
 #include "node/referrals/credit_account.hpp"
 #include "node/storage/environment.hpp"
@@ -45,7 +46,8 @@ struct LedgerSite {
   fs::path dir = scratch.path;
   node::identity::KeyRing keys{node::identity::NodeKeys::generate()};
   node::storage::Environment env = node::storage::Environment::open(dir / "lmdb");
-  node::ledger::Ledger ledger{env, "export-test.relaynode", keys};
+  node::common::ManualClock clock;
+  node::ledger::Ledger ledger{env, "export-test.relaynode", keys, clock};
   node::members::Registry members{env, ledger, keys};
   node::referrals::CreditAccounts credits{env, ledger, kRatio};
   std::mt19937_64 rng{42};

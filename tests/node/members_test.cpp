@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "node/common/text.hpp"
 #include "node/domain_fixture.hpp"
 #include "protocol/ledger_entry.hpp"
 
@@ -163,7 +164,7 @@ TEST_CASE("members: the store keeps only a digest of the API key") {
 }
 
 TEST_CASE("members: clean_text") {
-  using members::clean_text;
+  using relay::node::common::clean_text;
   CHECK(clean_text("  a b  ", 10) == "a b");
   CHECK(clean_text("日本語", 3) == "日本語");
   CHECK_FALSE(clean_text("日本語", 2));

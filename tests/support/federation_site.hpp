@@ -19,6 +19,7 @@
 #include "node/federation/handoff.hpp"
 #include "node/federation/handoff_holder.hpp"
 #include "node/federation/profile_exchange.hpp"
+#include "node/common/clock.hpp"
 #include "node/http/server.hpp"
 #include "node/identity/key_ring.hpp"
 #include "node/ledger/ledger.hpp"
@@ -53,6 +54,7 @@ struct FederationSite {
   std::filesystem::path dir;
   relay::config::NodeConfig config;
   relay::node::identity::KeyRing keys;
+  relay::node::common::ManualClock clock;
   st::Environment env;
   st::Writer writer;
   relay::node::ledger::Ledger ledger;
@@ -71,8 +73,8 @@ struct FederationSite {
         keys(relay::node::identity::NodeKeys::generate()),
         env(st::Environment::open(dir / "lmdb")),
         writer(env),
-        ledger(env, name, keys),
-        store(env, keys),
+        ledger(env, name, keys, clock),
+        store(env, keys, clock),
         federation(config, env, writer, keys, ledger),
         profiles(federation, store),
         handoffs(federation, store, profiles, std::chrono::seconds(30 * 86400)),
@@ -136,7 +138,7 @@ struct FederationSite {
     cand::Registration reg;
     reg.personal = {name, email, "078-555-0100"};
     reg.profile = {category, {"c++", "lmdb"}, "JP-28", "25-34", "3-5", {"backend engineer"}};
-    reg.consent = {true, peers, false, "test-1", relay::node::members::now_ms()};
+    reg.consent = {true, peers, false, "test-1", clock.now_ms()};
     return writer.submit_wait([&](st::WriteTxn& txn) {
       auto r = store.create(txn, reg, store.pseudonym_of(email));
       r.status = cand::Status::active;
@@ -186,7 +188,7 @@ struct FederationSite {
     e.id = "msg_" + relay::crypto::random_token(16);
     e.from = name();
     e.to = to.name();
-    e.ts_ms = relay::node::members::now_ms();
+    e.ts_ms = clock.now_ms();
     e.body = body;
     return to.federation.receive(relay::protocol::encode_envelope(e, keys.current()->signing));
   }
