@@ -47,7 +47,9 @@ nlohmann::json MemberBalance::to_json() const {
   return {{"verified_referrals", verified_referrals},
           {"credits_minted", credits_minted},
           {"credits_spent", credits_spent},
-          {"balance", balance}};
+          {"balance", balance},
+          {"credits_granted", credits_granted},
+          {"credits_refunded", credits_refunded}};
 }
 
 NodeBalancesResult parse_node_balances(std::string_view text, bool exact_file) {
@@ -82,10 +84,23 @@ NodeBalancesResult parse_node_balances(std::string_view text, bool exact_file) {
     auto minted = value.is_object() ? json_unsigned(value, "credits_minted") : std::nullopt;
     auto spent = value.is_object() ? json_unsigned(value, "credits_spent") : std::nullopt;
     auto balance = value.is_object() ? value.find("balance") : value.end();
+    // Optional fields: absent (a node from before grants and refunds) counts as 0.
+    std::size_t optional_present = 0;
+    bool optional_ok = true;
+    auto optional_field = [&](const char* name, std::uint64_t& out) {
+      if (!value.is_object() || !value.contains(name)) return;
+      ++optional_present;
+      auto v = json_unsigned(value, name);
+      if (!v) optional_ok = false;
+      else out = *v;
+    };
+    optional_field("credits_granted", b.credits_granted);
+    optional_field("credits_refunded", b.credits_refunded);
     if (!referrals || !minted || !spent || balance == value.end() ||
-        !balance->is_number_integer() || value.size() != 4) {
+        !balance->is_number_integer() || !optional_ok || value.size() != 4 + optional_present) {
       result.error = "member " + id +
-                     ": expected {verified_referrals, credits_minted, credits_spent, balance}";
+                     ": expected {verified_referrals, credits_minted, credits_spent, balance"
+                     "[, credits_granted, credits_refunded]}";
       return result;
     }
     b.verified_referrals = *referrals;
@@ -133,7 +148,8 @@ void BalanceBook::apply(const protocol::LedgerEntry& e, std::uint64_t position,
       at.add("member " + *id + " admitted twice");
   } else if (e.kind == k::member_suspended || e.kind == k::member_reinstated ||
              e.kind == k::referral_verified || e.kind == k::credit_minted ||
-             e.kind == k::credit_spent) {
+             e.kind == k::credit_spent || e.kind == k::credit_refunded ||
+             e.kind == k::credit_granted) {
     auto* m = member_for(at);
     if (m == nullptr) return;
     const auto id = e.data.at("member").get<std::string>();
@@ -143,6 +159,10 @@ void BalanceBook::apply(const protocol::LedgerEntry& e, std::uint64_t position,
       credit_minted(at, id, *m);
     else if (e.kind == k::credit_spent)
       credit_spent(at, id, *m);
+    else if (e.kind == k::credit_refunded)
+      credit_refunded(at, id, *m);
+    else if (e.kind == k::credit_granted)
+      credit_granted(at, id, *m);
     else
       m->active = e.kind == k::member_reinstated;
   }
@@ -185,7 +205,6 @@ void BalanceBook::credit_minted(const At& at, const std::string& id, Member& m) 
   ++m.balance.credits_minted;
   ++m.balance.balance;
   auto minted_total = data_unsigned(e, "minted_total");
-  auto balance = data_integer(e, "balance");
   if (!minted_total) {
     at.add(missing(e, "minted_total", "an unsigned integer"));
   } else if (*minted_total != m.balance.credits_minted) {
@@ -199,8 +218,13 @@ void BalanceBook::credit_minted(const At& at, const std::string& id, Member& m) 
            std::to_string(m.balance.verified_referrals) + " / " + std::to_string(ratio_) +
            ") = " + std::to_string(due) + ")");
   }
+  check_balance(at, id, m);
+}
+
+void BalanceBook::check_balance(const At& at, const std::string& id, const Member& m) {
+  auto balance = data_integer(at.entry, "balance");
   if (!balance) {
-    at.add(missing(e, "balance", "an integer"));
+    at.add(missing(at.entry, "balance", "an integer"));
   } else if (*balance != m.balance.balance) {
     at.add("member " + id + ": balance " + std::to_string(*balance) + ", recomputed " +
            std::to_string(m.balance.balance));
@@ -214,13 +238,51 @@ void BalanceBook::credit_spent(const At& at, const std::string& id, Member& m) {
   if (m.balance.balance < 0)
     at.add("member " + id + ": credit spent with no credit left (balance " +
            std::to_string(m.balance.balance) + ")");
-  auto balance = data_integer(e, "balance");
-  if (!balance) {
-    at.add(missing(e, "balance", "an integer"));
-  } else if (*balance != m.balance.balance) {
-    at.add("member " + id + ": balance " + std::to_string(*balance) + ", recomputed " +
-           std::to_string(m.balance.balance));
+  // Logs from before introductions name a "purpose"; both identify the spend.
+  auto intro = data_string(e, "introduction");
+  if (!intro) intro = data_string(e, "purpose");
+  if (!intro || intro->empty()) {
+    at.add(missing(e, "introduction", "a non-empty string"));
+  } else if (!m.spends.emplace(*intro, false).second) {
+    at.add("member " + id + ": a second credit spent on introduction " + *intro);
   }
+  check_balance(at, id, m);
+}
+
+void BalanceBook::credit_refunded(const At& at, const std::string& id, Member& m) {
+  const auto& e = at.entry;
+  ++m.balance.credits_refunded;
+  ++m.balance.balance;
+  auto intro = data_string(e, "introduction");
+  auto reason = data_string(e, "reason");
+  if (!intro || intro->empty()) {
+    at.add(missing(e, "introduction", "a non-empty string"));
+  } else if (auto spend = m.spends.find(*intro); spend == m.spends.end()) {
+    at.add("member " + id + ": credit refunded for introduction " + *intro +
+           ", on which no credit was spent");
+  } else if (spend->second) {
+    at.add("member " + id + ": credit for introduction " + *intro + " refunded a second time");
+  } else {
+    spend->second = true;
+  }
+  if (!reason || !protocol::is_refund_reason(*reason))
+    at.add(missing(e, "reason", "declined, expired, withdrawn, erased or undelivered"));
+  check_balance(at, id, m);
+}
+
+void BalanceBook::credit_granted(const At& at, const std::string& id, Member& m) {
+  const auto& e = at.entry;
+  auto credits = data_unsigned(e, "credits");
+  auto reason = data_string(e, "reason");
+  if (!credits || *credits == 0 || *credits > static_cast<std::uint64_t>(INT32_MAX)) {
+    at.add(missing(e, "credits", "a positive integer"));
+  } else {
+    m.balance.credits_granted += *credits;
+    m.balance.balance += static_cast<std::int64_t>(*credits);
+  }
+  if (!reason || reason->empty()) at.add(missing(e, "reason", "a non-empty string"));
+  if (!m.active) at.add("member " + id + ": credits granted while the member is suspended");
+  check_balance(at, id, m);
 }
 
 void BalanceBook::check_due(ProblemList& problems) {

@@ -2,7 +2,8 @@
 // Recomputes every member's credits from the ledger's events alone (protocol/event.hpp):
 //   verified_referrals = count(referral_verified with counted = true)
 //   credits_minted     = count(credit_minted),  credits_spent = count(credit_spent)
-//   balance            = credits_minted - credits_spent
+//   credits_granted    = sum(credit_granted.credits), credits_refunded = count(credit_refunded)
+//   balance            = credits_minted + credits_granted - credits_spent + credits_refunded
 // and checks each event against what came before it:
 //   - a member is admitted once, before any other event names it;
 //   - a counted referral names an active member and a candidate this member has not had
@@ -13,7 +14,11 @@
 //     same member) the member has max(minted before, floor(verified_referrals /
 //     referrals_per_credit)) credits minted: no credit that came due is missing. Credits
 //     are never taken back when the ratio rises;
-//   - credit_spent: balance is right and not negative.
+//   - credit_spent: balance is right and not negative; it names an introduction (legacy
+//     logs: a "purpose") this member has not spent on before;
+//   - credit_refunded: names an earlier credit_spent of the same member (its introduction),
+//     which no earlier credit_refunded refunded; reason is a refund reason; balance is right;
+//   - credit_granted: credits >= 1, a non-empty reason, the member active; balance is right.
 // The ratio comes from node_initialised (entry 0), or the latest credit_ratio_changed.
 //
 // Thread safety: a plain value; apply() in log order from one thread.
@@ -36,8 +41,11 @@ struct MemberBalance {
   std::uint64_t credits_minted = 0;
   std::uint64_t credits_spent = 0;
   std::int64_t balance = 0;
+  std::uint64_t credits_granted = 0;   // sum of credit_granted.credits
+  std::uint64_t credits_refunded = 0;  // count(credit_refunded)
   bool operator==(const MemberBalance&) const = default;
-  // {"balance","credits_minted","credits_spent","verified_referrals"}: the node's shape.
+  // {"balance","credits_granted","credits_minted","credits_refunded","credits_spent",
+  // "verified_referrals"}: the node's shape.
   nlohmann::json to_json() const;
 };
 
@@ -55,7 +63,9 @@ struct NodeBalancesResult {
 };
 
 // Strict JSON {"ledger_size":N,"members":{id:{verified_referrals,credits_minted,
-// credits_spent,balance}}}; exact_file additionally requires canonical JSON plus one "\n".
+// credits_spent,balance[,credits_granted,credits_refunded]}}}: the last two are optional (0)
+// so that nodes from before grants and refunds still verify; exact_file additionally requires
+// canonical JSON plus one "\n".
 NodeBalancesResult parse_node_balances(std::string_view text, bool exact_file);
 
 class BalanceBook {
@@ -74,6 +84,8 @@ class BalanceBook {
   struct Member {
     bool active = true;
     MemberBalance balance;
+    // Introduction id of every credit_spent -> refunded yet.
+    std::map<std::string, bool> spends;
   };
   // The entry being applied, so that helpers can name it.
   struct At {
@@ -86,6 +98,10 @@ class BalanceBook {
   void referral_verified(const At& at, const std::string& id, Member& m);
   void credit_minted(const At& at, const std::string& id, Member& m);
   void credit_spent(const At& at, const std::string& id, Member& m);
+  void credit_refunded(const At& at, const std::string& id, Member& m);
+  void credit_granted(const At& at, const std::string& id, Member& m);
+  // Compares the entry's "balance" with the recomputed one.
+  void check_balance(const At& at, const std::string& id, const Member& m);
 
   // Checks that the member of awaiting_mints_ has every credit due, and clears it.
   void check_due(ProblemList& problems);

@@ -218,6 +218,8 @@ void compare_balances(VerifyReport& report, const NodeBalances& node, const Bala
     field(id, "credits_minted", theirs.credits_minted, ours.credits_minted);
     field(id, "credits_spent", theirs.credits_spent, ours.credits_spent);
     field(id, "balance", theirs.balance, ours.balance);
+    field(id, "credits_granted", theirs.credits_granted, ours.credits_granted);
+    field(id, "credits_refunded", theirs.credits_refunded, ours.credits_refunded);
   }
   for (const auto& [id, ours] : recomputed)
     if (!node.members.contains(id))

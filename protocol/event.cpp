@@ -44,9 +44,80 @@ Event credit_minted(std::string_view member_id, std::uint64_t minted_total, std:
           {{"member", member_id}, {"minted_total", minted_total}, {"balance", balance}}};
 }
 
-Event credit_spent(std::string_view member_id, std::string_view purpose_id, std::int64_t balance) {
+Event credit_spent(std::string_view member_id, std::string_view introduction_id, std::int64_t balance) {
   return {std::string(k::credit_spent),
-          {{"member", member_id}, {"purpose", purpose_id}, {"balance", balance}}};
+          {{"member", member_id}, {"introduction", introduction_id}, {"balance", balance}}};
+}
+
+Event credit_refunded(std::string_view member_id, std::string_view introduction_id,
+                      std::string_view reason, std::int64_t balance) {
+  return {std::string(k::credit_refunded),
+          {{"member", member_id}, {"introduction", introduction_id}, {"reason", reason}, {"balance", balance}}};
+}
+
+Event credit_granted(std::string_view member_id, std::uint64_t credits, std::string_view reason,
+                     std::int64_t balance) {
+  return {std::string(k::credit_granted),
+          {{"member", member_id}, {"credits", credits}, {"reason", reason}, {"balance", balance}}};
+}
+
+bool is_refund_reason(std::string_view reason) {
+  namespace r = refund_reason;
+  return reason == r::declined || reason == r::expired || reason == r::withdrawn ||
+         reason == r::erased || reason == r::undelivered;
+}
+
+namespace {
+nlohmann::json requisition_fields(std::string_view member_id, std::string_view requisition_id,
+                                  std::string_view kind, std::string_view category,
+                                  std::string_view employment_type, std::uint32_t headcount) {
+  return {{"member", member_id},     {"requisition", requisition_id},
+          {"kind", kind},            {"category", category},
+          {"employment_type", employment_type}, {"headcount", headcount}};
+}
+}  // namespace
+
+Event requisition_opened(std::string_view member_id, std::string_view requisition_id,
+                         std::string_view kind, std::string_view category,
+                         std::string_view employment_type, std::uint32_t headcount) {
+  return {std::string(k::requisition_opened),
+          requisition_fields(member_id, requisition_id, kind, category, employment_type, headcount)};
+}
+
+Event requisition_updated(std::string_view member_id, std::string_view requisition_id,
+                          std::string_view kind, std::string_view category,
+                          std::string_view employment_type, std::uint32_t headcount) {
+  return {std::string(k::requisition_updated),
+          requisition_fields(member_id, requisition_id, kind, category, employment_type, headcount)};
+}
+
+Event requisition_closed(std::string_view member_id, std::string_view requisition_id) {
+  return {std::string(k::requisition_closed), {{"member", member_id}, {"requisition", requisition_id}}};
+}
+
+Event introduction_made(std::string_view introduction_id, std::string_view member_id,
+                        std::string_view requisition_id, std::string_view holder,
+                        std::string_view candidate_ref) {
+  return {std::string(k::introduction_made),
+          {{"introduction", introduction_id},
+           {"member", member_id},
+           {"requisition", requisition_id},
+           {"holder", holder},
+           {"candidate", candidate_ref}}};
+}
+
+Event introduction_outcome(std::string_view introduction_id, std::string_view member_id,
+                           std::string_view outcome, std::string_view reason_code) {
+  return {std::string(k::introduction_outcome),
+          {{"introduction", introduction_id}, {"member", member_id}, {"outcome", outcome}, {"reason", reason_code}}};
+}
+
+Event reemployment_reported(std::string_view candidate_pseudonym, std::string_view through_member) {
+  return {std::string(k::reemployment_reported), {{"candidate", candidate_pseudonym}, {"through", through_member}}};
+}
+
+Event hire_attributed(std::string_view introduction_id, const std::vector<std::string>& referrers) {
+  return {std::string(k::hire_attributed), {{"introduction", introduction_id}, {"referrers", referrers}}};
 }
 
 Event key_rotated(const crypto::Ed25519PublicKey& old_key, const crypto::Ed25519PublicKey& new_key,

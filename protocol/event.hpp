@@ -3,7 +3,10 @@
 // fields are fixed here and nowhere else. No event carries personal data: members appear by
 // id and company name, candidates only as keyed pseudonyms (hex), peers by name and key
 // fingerprint. Credit balances are derivable from these events alone:
-//   a member's balance = count(credit_minted) - count(credit_spent) for that member, and
+//   a member's balance = count(credit_minted) + sum(credit_granted.credits)
+//                        - count(credit_spent) + count(credit_refunded) for that member,
+//   never below zero after a credit_spent; every credit_refunded names an earlier credit_spent
+//   of the same member (by its introduction id) and each spend is refunded at most once; and
 //   after each counted referral_verified, count(credit_minted) =
 //   max(count before, floor(counted referral_verified / referrals_per_credit)), with the ratio
 //   taken from node_initialised or the latest credit_ratio_changed (credits are never taken
@@ -12,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "crypto/keys.hpp"
 
@@ -44,6 +48,14 @@ inline constexpr std::string_view erasure_completed = "erasure_completed";
 inline constexpr std::string_view erasure_receipt = "erasure_receipt";
 inline constexpr std::string_view handoff_expired = "handoff_expired";
 inline constexpr std::string_view credit_ratio_changed = "credit_ratio_changed";
+inline constexpr std::string_view credit_refunded = "credit_refunded";
+inline constexpr std::string_view credit_granted = "credit_granted";
+inline constexpr std::string_view requisition_opened = "requisition_opened";
+inline constexpr std::string_view requisition_updated = "requisition_updated";
+inline constexpr std::string_view requisition_closed = "requisition_closed";
+inline constexpr std::string_view introduction_outcome = "introduction_outcome";
+inline constexpr std::string_view reemployment_reported = "reemployment_reported";
+inline constexpr std::string_view hire_attributed = "hire_attributed";
 }  // namespace event_kind
 
 Event node_initialised(std::string_view region, std::uint32_t referrals_per_credit,
@@ -59,7 +71,60 @@ Event referral_verified(std::string_view member_id, std::string_view referral_id
                         std::uint64_t counted_total);
 // minted_total: credits minted for the member so far, this one included; balance after.
 Event credit_minted(std::string_view member_id, std::uint64_t minted_total, std::int64_t balance);
-Event credit_spent(std::string_view member_id, std::string_view purpose_id, std::int64_t balance);
+// {"member","introduction","balance"}: the member spent one credit on introduction_id;
+// balance after. (Logs written before introductions carried "purpose" instead of
+// "introduction"; auditors accept either.)
+Event credit_spent(std::string_view member_id, std::string_view introduction_id, std::int64_t balance);
+// {"member","introduction","reason","balance"}: the credit spent on introduction_id came back.
+// reason is one of refund_reason; balance after.
+Event credit_refunded(std::string_view member_id, std::string_view introduction_id,
+                      std::string_view reason, std::int64_t balance);
+// {"member","credits","reason","balance"}: the operator granted `credits` (>= 1) credits, e.g.
+// under a municipal programme. reason is the operator's free text about the programme, never
+// about a person. balance after.
+Event credit_granted(std::string_view member_id, std::uint64_t credits, std::string_view reason,
+                     std::int64_t balance);
+
+// Why a spent credit came back (credit_refunded.reason).
+namespace refund_reason {
+inline constexpr std::string_view declined = "declined";        // the candidate said no
+inline constexpr std::string_view expired = "expired";          // no answer in time
+inline constexpr std::string_view withdrawn = "withdrawn";      // withdrew before delivery
+inline constexpr std::string_view erased = "erased";            // erased before delivery
+inline constexpr std::string_view undelivered = "undelivered";  // the holding peer never delivered
+}  // namespace refund_reason
+// True for the five reasons above.
+bool is_refund_reason(std::string_view reason);
+
+// Requisitions carry ids and codes only: the title and skills stay in the node's store.
+// {"member","requisition","kind","category","employment_type","headcount"}: kind is
+// "requisition" or "secondment_offer"; category an MHLW major group code (A..K);
+// employment_type one of regular|contract|part_time|side_job|secondment|transfer.
+Event requisition_opened(std::string_view member_id, std::string_view requisition_id,
+                         std::string_view kind, std::string_view category,
+                         std::string_view employment_type, std::uint32_t headcount);
+// The same fields, after an edit.
+Event requisition_updated(std::string_view member_id, std::string_view requisition_id,
+                          std::string_view kind, std::string_view category,
+                          std::string_view employment_type, std::uint32_t headcount);
+// {"member","requisition"}.
+Event requisition_closed(std::string_view member_id, std::string_view requisition_id);
+
+// {"introduction","member","requisition","holder","candidate"}: member asked for the candidate
+// held by `holder` ("local" or a peer's name); candidate is the holder's reference or keyed
+// pseudonym, never personal data.
+Event introduction_made(std::string_view introduction_id, std::string_view member_id,
+                        std::string_view requisition_id, std::string_view holder,
+                        std::string_view candidate_ref);
+// {"introduction","member","outcome","reason"}: outcome is one of interview|offer|hired|
+// not_hired|retained_3m|retained_6m|retained_12m|left; reason a coarse code ("" if none).
+Event introduction_outcome(std::string_view introduction_id, std::string_view member_id,
+                           std::string_view outcome, std::string_view reason_code);
+// {"candidate","through"}: a candidate reported finding work (再雇用), optionally through a
+// member ("" if not said).
+Event reemployment_reported(std::string_view candidate_pseudonym, std::string_view through_member);
+// {"introduction","referrers"}: the hire of introduction_id is credited (as impact, not as a
+// credit) to the members whose rejection referrals brought the candidate in.
 // Recorded under the OLD key: the entry's signature is the old key vouching for the new one.
 Event key_rotated(const crypto::Ed25519PublicKey& old_key, const crypto::Ed25519PublicKey& new_key,
                   const crypto::X25519PublicKey& new_encryption_key);
@@ -93,5 +158,7 @@ Event erasure_receipt(std::string_view handoff_id, std::string_view peer_name,
 Event handoff_expired(std::string_view handoff_id, std::string_view peer_name);
 // A member reported hiring the candidate of handoff_id (its data then no longer expires).
 Event hire_reported(std::string_view member_id, std::string_view handoff_id, std::string_view peer_name);
+
+Event hire_attributed(std::string_view introduction_id, const std::vector<std::string>& referrers);
 
 }  // namespace relay::protocol

@@ -52,7 +52,7 @@ TEST_CASE("balance book: the node's balances must equal the recomputed ones") {
     CHECK(report.problems.kept().at(0).text() == "member m_acme: balance 3 in node, 1 recomputed");
   }
   SUBCASE("every field is compared") {
-    log.balances()[acme] = {9, 8, 7, 6};
+    log.balances()[acme] = {9, 8, 7, 6, 0, 0};
     auto report = verify(log, dir.path);
     CHECK(report.problems.mentions("member m_acme: verified_referrals 9 in node, 5 recomputed"));
     CHECK(report.problems.mentions("member m_acme: credits_minted 8 in node, 2 recomputed"));
@@ -99,7 +99,7 @@ TEST_CASE("balance book: the floor rule") {
 
   SUBCASE("a credit minted before it is due") {
     log.append(protocol::credit_minted(acme, 1, 1));
-    log.balances()[acme] = {2, 1, 0, 1};
+    log.balances()[acme] = {2, 1, 0, 1, 0, 0};
     auto report = verify(log, dir.path);
     INFO(problems_of(report));
     CHECK(report.problems.total() == 1);
@@ -170,7 +170,7 @@ TEST_CASE("balance book: spending, suspension, duplicates, unknown members") {
     log.append(protocol::credit_minted(acme, 1, 1));
     log.append(protocol::referral_verified(acme, "r2", "same", true, 2));
     log.append(protocol::credit_minted(acme, 2, 2));
-    log.balances()[acme] = {2, 2, 0, 2};
+    log.balances()[acme] = {2, 2, 0, 2, 0, 0};
     auto report = verify(log, dir.path);
     INFO(problems_of(report));
     CHECK(report.problems.total() == 1);
@@ -209,7 +209,7 @@ TEST_CASE("balance book: a changed ratio mints up to floor(counted / ratio), nev
   auto report = verify(log, dir.path);
   INFO(problems_of(report));
   CHECK(report.ok());
-  CHECK(report.balances.at(acme) == relay::audit::MemberBalance{11, 5, 1, 4});
+  CHECK(report.balances.at(acme) == relay::audit::MemberBalance{11, 5, 1, 4, 0, 0});
 }
 
 TEST_CASE("balance book: node balances documents") {
@@ -218,7 +218,7 @@ TEST_CASE("balance book: node balances documents") {
       false);
   REQUIRE(parsed.balances);
   CHECK(parsed.balances->ledger_size == 4);
-  CHECK(parsed.balances->members.at("m_a") == relay::audit::MemberBalance{2, 0, 1, -1});
+  CHECK(parsed.balances->members.at("m_a") == relay::audit::MemberBalance{2, 0, 1, -1, 0, 0});
   CHECK_FALSE(
       relay::audit::parse_node_balances(R"({"ledger_size":4,"members":{}})", true).balances);
   CHECK(relay::audit::parse_node_balances("{\"ledger_size\":4,\"members\":{}}\n", true).balances);

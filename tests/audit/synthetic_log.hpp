@@ -90,11 +90,32 @@ class SyntheticLog {
     append(protocol::credit_ratio_changed(ratio_));
   }
 
-  void spend(const std::string& member) {
+  // Spends a credit; returns the introduction id it names.
+  std::string spend(const std::string& member) {
     auto& b = balances_[member];
     ++b.credits_spent;
     --b.balance;
-    append(protocol::credit_spent(member, "intro" + std::to_string(entries_.size()), b.balance));
+    auto intro = "intro" + std::to_string(entries_.size());
+    append(protocol::credit_spent(member, intro, b.balance));
+    return intro;
+  }
+
+  // Refunds the credit spent on `introduction`, as a node does (no check: tests forge).
+  void refund(const std::string& member, const std::string& introduction,
+              std::string_view reason = protocol::refund_reason::declined) {
+    auto& b = balances_[member];
+    ++b.credits_refunded;
+    ++b.balance;
+    append(protocol::credit_refunded(member, introduction, reason, b.balance));
+  }
+
+  // The operator grants `credits` credits.
+  void grant(const std::string& member, std::uint64_t credits,
+             std::string_view reason = "Kobe municipal programme 2026") {
+    auto& b = balances_[member];
+    b.credits_granted += credits;
+    b.balance += static_cast<std::int64_t>(credits);
+    append(protocol::credit_granted(member, credits, reason, b.balance));
   }
 
   // Records a rotation signed by the current key; later entries are signed by the new one.
