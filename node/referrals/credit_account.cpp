@@ -1,13 +1,39 @@
 #include "node/referrals/credit_account.hpp"
 
-#include "node/members/member.hpp"
 #include "node/common/key_encoding.hpp"
+#include "node/common/text.hpp"
+#include "node/members/member.hpp"
 
 namespace relay::node::referrals {
 
 nlohmann::json Account::to_json() const {
   return {{"verified_referrals", counted}, {"credits_minted", minted}, {"credits_spent", spent},
-          {"balance", balance()}};
+          {"balance", balance()}, {"credits_granted", granted}, {"credits_refunded", refunded}};
+}
+
+std::string_view to_string(SpendError e) {
+  switch (e) {
+    case SpendError::no_credit: return "no_credit";
+    case SpendError::already_spent: return "already_spent";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(RefundError e) {
+  switch (e) {
+    case RefundError::not_spent: return "not_spent";
+    case RefundError::already_refunded: return "already_refunded";
+    case RefundError::bad_reason: return "bad_reason";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(GrantError e) {
+  switch (e) {
+    case GrantError::bad_count: return "bad_count";
+    case GrantError::bad_reason: return "bad_reason";
+  }
+  return "unknown";
 }
 
 CreditAccounts::CreditAccounts(storage::Environment& env, ledger::Ledger& ledger,
@@ -15,7 +41,8 @@ CreditAccounts::CreditAccounts(storage::Environment& env, ledger::Ledger& ledger
     : ledger_(ledger),
       ratio_(referrals_per_credit),
       accounts_(env.database("credit_accounts")),
-      history_(env.database("credit_history")) {}
+      history_(env.database("credit_history")),
+      spends_(env.database("credit_spends")) {}
 
 Account CreditAccounts::account(const storage::Txn& txn, const std::string& member_id) const {
   Account a;
@@ -24,7 +51,72 @@ Account CreditAccounts::account(const storage::Txn& txn, const std::string& memb
     a.counted = j.at("counted");
     a.minted = j.at("minted");
     a.spent = j.at("spent");
+    // Accounts written before grants and refunds lack these.
+    a.granted = j.value("granted", std::uint64_t{0});
+    a.refunded = j.value("refunded", std::uint64_t{0});
   }
+  return a;
+}
+
+void CreditAccounts::save(storage::WriteTxn& txn, const std::string& member_id, const Account& a) {
+  txn.put(accounts_, member_id,
+          nlohmann::json{{"counted", a.counted}, {"minted", a.minted}, {"spent", a.spent},
+                         {"granted", a.granted}, {"refunded", a.refunded}}
+              .dump());
+}
+
+common::Result<Account, SpendError> CreditAccounts::spend(storage::WriteTxn& txn,
+                                                          const std::string& member_id,
+                                                          const std::string& introduction_id) {
+  const auto key = member_id + "/" + introduction_id;
+  if (txn.contains(spends_, key)) return common::fail(SpendError::already_spent);
+  auto a = account(txn, member_id);
+  if (a.balance() <= 0) return common::fail(SpendError::no_credit);
+  ++a.spent;
+  auto index = ledger_.append(txn, protocol::credit_spent(member_id, introduction_id, a.balance()));
+  txn.put(spends_, key, nlohmann::json{{"state", "spent"}}.dump());
+  add_history(txn, member_id,
+              {{"kind", "credit_spent"}, {"at_ms", ledger_.clock().now_ms()}, {"ledger_index", index},
+               {"introduction", introduction_id}, {"balance", a.balance()}});
+  save(txn, member_id, a);
+  return a;
+}
+
+common::Result<Account, RefundError> CreditAccounts::refund(storage::WriteTxn& txn,
+                                                            const std::string& member_id,
+                                                            const std::string& introduction_id,
+                                                            std::string_view reason) {
+  if (!protocol::is_refund_reason(reason)) return common::fail(RefundError::bad_reason);
+  const auto key = member_id + "/" + introduction_id;
+  auto stored = txn.get(spends_, key);
+  if (!stored) return common::fail(RefundError::not_spent);
+  if (nlohmann::json::parse(*stored).at("state") != "spent")
+    return common::fail(RefundError::already_refunded);
+  auto a = account(txn, member_id);
+  ++a.refunded;
+  auto index = ledger_.append(
+      txn, protocol::credit_refunded(member_id, introduction_id, reason, a.balance()));
+  txn.put(spends_, key, nlohmann::json{{"state", "refunded"}, {"reason", reason}}.dump());
+  add_history(txn, member_id,
+              {{"kind", "credit_refunded"}, {"at_ms", ledger_.clock().now_ms()}, {"ledger_index", index},
+               {"introduction", introduction_id}, {"reason", reason}, {"balance", a.balance()}});
+  save(txn, member_id, a);
+  return a;
+}
+
+common::Result<Account, GrantError> CreditAccounts::grant(storage::WriteTxn& txn,
+                                                          const std::string& member_id,
+                                                          std::uint64_t n, std::string_view reason) {
+  if (n == 0 || n > kMaxGrant) return common::fail(GrantError::bad_count);
+  auto cleaned = common::clean_text(reason, 200);
+  if (!cleaned) return common::fail(GrantError::bad_reason);
+  auto a = account(txn, member_id);
+  a.granted += n;
+  auto index = ledger_.append(txn, protocol::credit_granted(member_id, n, *cleaned, a.balance()));
+  add_history(txn, member_id,
+              {{"kind", "credit_granted"}, {"at_ms", ledger_.clock().now_ms()}, {"ledger_index", index},
+               {"credits", n}, {"reason", *cleaned}, {"balance", a.balance()}});
+  save(txn, member_id, a);
   return a;
 }
 
@@ -60,7 +152,7 @@ bool CreditAccounts::record_verified(storage::WriteTxn& txn, const std::string& 
                 {{"kind", "credit_minted"}, {"at_ms", ledger_.clock().now_ms()}, {"ledger_index", mint_index},
                  {"balance", a.balance()}});
   }
-  txn.put(accounts_, member_id, nlohmann::json{{"counted", a.counted}, {"minted", a.minted}, {"spent", a.spent}}.dump());
+  save(txn, member_id, a);
   return minted;
 }
 

@@ -1,15 +1,26 @@
 #pragma once
 // Credit accounts: every `referrals_per_credit` counted (verified, distinct) referrals mint one
 // credit for the member, in the same transaction as the referral and with its ledger entries.
-// Databases: credit_accounts (member -> {counted, minted, spent}),
-// credit_history (member "/" 8-byte seq -> {kind, at_ms, ledger_index, balance, ...}).
+// The operator may grant credits; a member spends one per introduction, and gets it back
+// (refund) when the introduction fails for a reason that is not the member's doing.
+//   balance = minted + granted - spent + refunded, never below zero
+// (the rule audit/balance_book recomputes from the ledger alone).
+// Databases: credit_accounts (member -> {counted, minted, spent, granted, refunded}),
+// credit_history (member "/" 8-byte seq -> {kind, at_ms, ledger_index, balance, ...}),
+// credit_spends (member "/" introduction -> {"state":"spent"|"refunded","reason"?}).
+//
+// Threads: the writing methods only inside Writer requests (one writer: a spend reads the
+// balance and writes it in the same txn, so two spends of the last credit cannot both pass);
+// account() and history() from any thread with its own txn.
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "node/common/result.hpp"
 #include "node/ledger/ledger.hpp"
 #include "node/storage/environment.hpp"
 
@@ -19,18 +30,58 @@ struct Account {
   std::uint64_t counted = 0;  // verified distinct referrals
   std::uint64_t minted = 0;
   std::uint64_t spent = 0;
-  std::int64_t balance() const { return static_cast<std::int64_t>(minted) - static_cast<std::int64_t>(spent); }
+  std::uint64_t granted = 0;   // by the operator
+  std::uint64_t refunded = 0;  // spends given back
+  std::int64_t balance() const {
+    return static_cast<std::int64_t>(minted + granted) - static_cast<std::int64_t>(spent) +
+           static_cast<std::int64_t>(refunded);
+  }
+  // {verified_referrals, credits_minted, credits_spent, balance, credits_granted,
+  // credits_refunded}: the shape audit/balance_book parses.
   nlohmann::json to_json() const;
 };
 
+enum class SpendError {
+  no_credit,       // balance is 0
+  already_spent,   // a credit was already spent on this introduction id
+};
+enum class RefundError {
+  not_spent,         // no credit of this member was spent on this introduction
+  already_refunded,  // it was, and has come back already
+  bad_reason,        // not one of protocol::refund_reason
+};
+enum class GrantError {
+  bad_count,   // 0, or more than kMaxGrant
+  bad_reason,  // empty or not clean text (1..200)
+};
+std::string_view to_string(SpendError e);
+std::string_view to_string(RefundError e);
+std::string_view to_string(GrantError e);
+
 class CreditAccounts {
  public:
+  // Most credits in one grant: a typo guard, not a policy.
+  static constexpr std::uint64_t kMaxGrant = 1000;
+
   CreditAccounts(storage::Environment& env, ledger::Ledger& ledger, std::uint32_t referrals_per_credit);
 
   // Records a verified referral in the ledger and, if it counts and completes a block of
   // referrals_per_credit, mints a credit. Returns true if a credit was minted.
   bool record_verified(storage::WriteTxn& txn, const std::string& member_id, const std::string& referral_id,
                        const std::string& pseudonym, bool counted);
+
+  // Spends one credit on introduction_id: appends credit_spent. Writes nothing on failure.
+  common::Result<Account, SpendError> spend(storage::WriteTxn& txn, const std::string& member_id,
+                                            const std::string& introduction_id);
+  // Gives back the credit spent on introduction_id (reason: protocol::refund_reason):
+  // appends credit_refunded. Writes nothing on failure.
+  common::Result<Account, RefundError> refund(storage::WriteTxn& txn, const std::string& member_id,
+                                              const std::string& introduction_id,
+                                              std::string_view reason);
+  // The operator grants n credits with a reason (programme text, never about a person):
+  // appends credit_granted. Writes nothing on failure. The caller checks the member exists.
+  common::Result<Account, GrantError> grant(storage::WriteTxn& txn, const std::string& member_id,
+                                            std::uint64_t n, std::string_view reason);
 
   Account account(const storage::Txn& txn, const std::string& member_id) const;
   // Newest first, at most limit entries.
@@ -40,10 +91,12 @@ class CreditAccounts {
 
  private:
   void add_history(storage::WriteTxn& txn, const std::string& member_id, nlohmann::json item);
+  void save(storage::WriteTxn& txn, const std::string& member_id, const Account& a);
   ledger::Ledger& ledger_;
   std::uint32_t ratio_;
   storage::Database accounts_;
   storage::Database history_;
+  storage::Database spends_;
 };
 
 }  // namespace relay::node::referrals
