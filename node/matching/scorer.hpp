@@ -1,0 +1,117 @@
+#pragma once
+// Explained matching: an additive score of one anonymised profile against one requisition's
+// criteria, with every contribution listed as a reason (feature, ja, en, signed points). The
+// table of features and points is in node/matching/README.md; kPoints below is that table.
+//
+// Only the fields a candidate consents to circulate are features: job_category, skills,
+// prefecture, experience_band, desired_roles. AnonymisedProfile may carry other fields (age
+// band, and in tests name, exact age, gender, nationality, contact) so that a test can prove
+// they never change a score: the scorer never reads them.
+//
+// Matching only proposes; a person decides. Pure functions of their inputs: no storage, no
+// clock, no I/O.
+//
+// Threads: a Scorer is immutable after construction; score() and rank() may run on any number
+// of threads at once.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/reference.hpp"
+#include "node/candidates/registration_form.hpp"
+
+namespace relay::node::matching {
+
+// What a requisition (or a secondment offer) asks for. Skills are normalised tags
+// (config::normalise_skill), prefectures ISO codes, category an MHLW major group code.
+struct Criteria {
+  std::string title;  // only to match desired roles against (never shown as a feature value)
+  std::string category;
+  std::vector<std::string> required_skills;
+  std::vector<std::string> preferred_skills;
+  std::vector<std::string> prefectures;
+  std::string experience_band;  // the least experience wanted; "" = any
+};
+
+// A circulated profile, as matching sees it.
+struct AnonymisedProfile {
+  std::string ref;  // the holder's reference for the candidate (opaque)
+  std::string holder = "local";  // "local" or the peer node that holds the candidate
+  // Features (what the candidate consented to circulate).
+  std::string job_category;
+  std::vector<std::string> skills;  // normalised tags
+  std::string prefecture;
+  std::string experience_band;
+  std::vector<std::string> desired_roles;
+  // Never features.
+  std::string age_band;
+  std::string name;
+  int age = 0;
+  std::string gender;
+  std::string nationality;
+  std::string email;
+};
+
+// A candidate's circulated profile (candidates::Profile) as matching sees it; the age band is
+// copied (it circulates) but is not a feature.
+AnonymisedProfile from_circulated(const candidates::Profile& profile, std::string ref,
+                                  std::string holder = "local");
+
+// One signed contribution to a score.
+struct Reason {
+  std::string feature;  // "required_skill", "preferred_skill", "category", ...
+  std::string ja;       // 必須スキル「フォークリフト」
+  std::string en;       // Required skill "forklift"
+  int points = 0;
+  bool operator==(const Reason&) const = default;
+  nlohmann::json to_json() const;
+};
+
+struct Match {
+  std::string ref;
+  std::string holder;
+  int score = 0;  // the sum of reasons' points
+  std::vector<Reason> reasons;
+  nlohmann::json to_json() const;
+};
+
+// Points per feature: the README's table.
+struct Points {
+  static constexpr int required_skill = 30;           // each required skill the profile has
+  static constexpr int required_skill_missing = -10;  // each required skill it lacks
+  static constexpr int preferred_skill = 10;          // each preferred skill it has
+  static constexpr int category = 20;                 // same MHLW major group
+  static constexpr int prefecture = 10;               // in one of the requisition's prefectures
+  static constexpr int experience_met = 5;            // at or above the wanted band
+  static constexpr int experience_below = -5;         // per band below the wanted one
+  static constexpr int desired_role = 15;             // a desired role appears in the title
+};
+
+class Scorer {
+ public:
+  // Takes the experience bands' order and the labels of categories and prefectures.
+  explicit Scorer(const config::Reference& reference);
+
+  // The score and every reason, in feature order.
+  Match score(const Criteria& criteria, const AnonymisedProfile& profile) const;
+  // The score alone (equal to score().score): for ranking many profiles cheaply.
+  int points(const Criteria& criteria, const AnonymisedProfile& profile) const;
+  // The best `limit` profiles, highest score first (ties: input order), with their reasons.
+  std::vector<Match> rank(const Criteria& criteria, const std::vector<AnonymisedProfile>& profiles,
+                          std::size_t limit) const;
+
+ private:
+  template <class Sink>
+  int evaluate(const Criteria& criteria, const AnonymisedProfile& profile, Sink& sink) const;
+  // Index of an experience band in the reference order; -1 if unknown.
+  int band_index(std::string_view code) const;
+
+  const config::Reference& reference_;
+  std::vector<std::string> bands_;
+};
+
+}  // namespace relay::node::matching

@@ -1,0 +1,184 @@
+// Requisitions (issue 14): validation naming the field, skills normalised by the registration
+// form's own function, ledger events with ids and codes only, member scoping.
+#include <doctest/doctest.h>
+
+#include "domain_fixture.hpp"
+#include "ledger_audit.hpp"
+#include "node/introductions/requisition.hpp"
+
+using relay::test::Domain;
+namespace intro = relay::node::introductions;
+namespace storage = relay::node::storage;
+
+namespace {
+
+intro::RequisitionInput forklift_input() {
+  intro::RequisitionInput in;
+  in.title = "倉庫内フォークリフト作業";
+  in.category = "I";
+  in.required_skills = {"フォークリフト", "  ＦＯＲＫＬＩＦＴ  Licence "};
+  in.preferred_skills = {"玉掛け", "フォークリフト"};
+  in.prefectures = {"JP-28", "JP-27", "JP-28"};
+  in.experience_band = "3-5";
+  in.headcount = 2;
+  in.employment_type = "regular";
+  return in;
+}
+
+struct Fixture {
+  Domain d;
+  intro::Requisitions reqs{d.env, d.ledger, d.reference, d.clock};
+};
+
+}  // namespace
+
+TEST_SUITE_BEGIN("node");
+
+TEST_CASE("requisitions: open, edit, close, each with its ledger event") {
+  Fixture f;
+  auto m = f.d.admit("Hyogo Logistics KK").member;
+  auto opened = f.d.write([&](storage::WriteTxn& txn) { return f.reqs.open(txn, m.id, forklift_input()); });
+  REQUIRE(opened);
+  const auto& r = opened.value();
+  CHECK(r.id.rfind("q_", 0) == 0);
+  // Normalised exactly as the registration form normalises skills.
+  CHECK(r.required_skills ==
+        std::vector<std::string>{*relay::config::normalise_skill("フォークリフト"),
+                                 *relay::config::normalise_skill("  ＦＯＲＫＬＩＦＴ  Licence ")});
+  CHECK(r.required_skills[1] == "forklift licence");
+  // A skill both preferred and required counts as required only; duplicates dropped.
+  CHECK(r.preferred_skills == std::vector<std::string>{*relay::config::normalise_skill("玉掛け")});
+  CHECK(r.prefectures == std::vector<std::string>{"JP-28", "JP-27"});
+  CHECK(r.employment_type == intro::EmploymentType::regular);
+
+  auto edited_input = forklift_input();
+  edited_input.employment_type = "secondment";
+  edited_input.headcount = 1;
+  f.d.clock.advance(std::chrono::minutes(5));
+  auto edited = f.d.write([&](storage::WriteTxn& txn) { return f.reqs.update(txn, m.id, r.id, edited_input); });
+  REQUIRE(edited);
+  CHECK(edited->employment_type == intro::EmploymentType::secondment);
+  CHECK(edited->updated_ms > edited->created_ms);
+
+  auto closed = f.d.write([&](storage::WriteTxn& txn) { return f.reqs.close(txn, m.id, r.id); });
+  REQUIRE(closed);
+  CHECK_FALSE(closed->open);
+  auto again = f.d.write([&](storage::WriteTxn& txn) { return f.reqs.close(txn, m.id, r.id); });
+  REQUIRE_FALSE(again);
+  CHECK(again.error().code == intro::RequisitionError::Code::closed);
+  auto edit_closed = f.d.write([&](storage::WriteTxn& txn) { return f.reqs.update(txn, m.id, r.id, edited_input); });
+  CHECK(edit_closed.error().code == intro::RequisitionError::Code::closed);
+
+  auto audited = relay::test::audit_ledger(f.d.env, f.d.ledger);
+  CHECK(audited.problems.empty());
+  std::vector<std::string> tail(audited.kinds.end() - 3, audited.kinds.end());
+  CHECK(tail == std::vector<std::string>{"requisition_opened", "requisition_updated", "requisition_closed"});
+  // No title, no skills in the ledger: ids and codes only.
+  {
+    auto txn = f.d.env.begin_read();
+    for (std::uint64_t i = 0; i < f.d.ledger.size(txn); ++i) {
+      auto entry = *f.d.ledger.entry(txn, i);
+      CHECK(entry.find("フォークリフト") == std::string::npos);
+      CHECK(entry.find("forklift") == std::string::npos);
+    }
+  }
+
+  auto view = closed->to_member_json();
+  CHECK(view["state"] == "closed");
+  CHECK(view["employment_type"] == "secondment");
+  CHECK(view["employment_type_label"]["ja"] == "在籍型出向");
+  CHECK_FALSE(view.contains("member"));
+}
+
+TEST_CASE("requisitions: validation names the field and writes nothing") {
+  Fixture f;
+  auto m = f.d.admit("Validation KK").member;
+  const auto size = f.d.ledger_size();
+  auto expect_field = [&](intro::RequisitionInput in, const std::string& field) {
+    auto r = f.d.write([&](storage::WriteTxn& txn) { return f.reqs.open(txn, m.id, in); });
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == intro::RequisitionError::Code::invalid);
+    CHECK(r.error().field == field);
+  };
+  auto in = forklift_input();
+  in.title = "";
+  expect_field(in, "title");
+  in = forklift_input();
+  in.title = std::string(201, 'a');
+  expect_field(in, "title");
+  in = forklift_input();
+  in.category = "Z";
+  expect_field(in, "category");
+  in = forklift_input();
+  in.required_skills = {};
+  expect_field(in, "required_skills");
+  in = forklift_input();
+  in.required_skills = {std::string(65, 'x')};
+  expect_field(in, "required_skills");
+  in = forklift_input();
+  in.preferred_skills = {"\x01"};
+  expect_field(in, "preferred_skills");
+  in = forklift_input();
+  in.prefectures = {};
+  expect_field(in, "prefectures");
+  in = forklift_input();
+  in.prefectures = {"JP-48"};
+  expect_field(in, "prefectures");
+  in = forklift_input();
+  in.experience_band = "forever";
+  expect_field(in, "experience_band");
+  in = forklift_input();
+  in.headcount = 0;
+  expect_field(in, "headcount");
+  in = forklift_input();
+  in.employment_type = "slavery";
+  expect_field(in, "employment_type");
+  in = forklift_input();
+  in.kind = "loan";
+  expect_field(in, "kind");
+  CHECK(f.d.ledger_size() == size);
+  for (auto type : {"regular", "contract", "part_time", "side_job", "secondment", "transfer"}) {
+    in = forklift_input();
+    in.employment_type = type;
+    CHECK(intro::validate(in, f.d.reference));
+  }
+}
+
+TEST_CASE("requisitions: one member never sees or edits another's; offers are listed by kind") {
+  Fixture f;
+  auto a = f.d.admit("A KK").member;
+  auto b = f.d.admit("B KK").member;
+  auto offer_input = forklift_input();
+  offer_input.kind = "secondment_offer";
+  offer_input.employment_type = "secondment";
+  auto ra = f.d.write([&](storage::WriteTxn& txn) { return f.reqs.open(txn, a.id, forklift_input()); });
+  auto rb = f.d.write([&](storage::WriteTxn& txn) { return f.reqs.open(txn, b.id, offer_input); });
+  REQUIRE(ra);
+  REQUIRE(rb);
+  auto stolen = f.d.write([&](storage::WriteTxn& txn) { return f.reqs.update(txn, b.id, ra->id, forklift_input()); });
+  CHECK(stolen.error().code == intro::RequisitionError::Code::not_found);
+  auto txn = f.d.env.begin_read();
+  CHECK_FALSE(f.reqs.get(txn, b.id, ra->id));
+  CHECK(f.reqs.get(txn, a.id, ra->id));
+  CHECK(f.reqs.list(txn, a.id).size() == 1);
+  auto offers = f.reqs.list_open(txn, intro::RequisitionKind::secondment_offer);
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].member == b.id);
+  CHECK(f.reqs.list_open(txn, intro::RequisitionKind::requisition).size() == 1);
+}
+
+TEST_CASE("requisitions: input from the API's JSON") {
+  auto in = intro::RequisitionInput::from_json(nlohmann::json::parse(R"({
+    "title": "介護スタッフ", "category": "E", "required_skills": ["介護福祉士", 7],
+    "prefectures": ["JP-13"], "headcount": 3, "employment_type": "part_time"})"));
+  CHECK(in.title == "介護スタッフ");
+  CHECK(in.required_skills == std::vector<std::string>{"介護福祉士", ""});
+  CHECK(in.headcount == 3);
+  CHECK(in.kind == "requisition");
+  CHECK(in.experience_band.empty());
+  auto r = intro::validate(in, relay::test::load_test_reference());
+  REQUIRE_FALSE(r);
+  CHECK(r.error().field == "required_skills");  // the 7 became "", which is no skill
+}
+
+TEST_SUITE_END();
