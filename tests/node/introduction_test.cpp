@@ -1,0 +1,298 @@
+// Introductions (issue 14): a credit spent with the introduction in one txn; every refund path
+// (decline, timeout, withdrawal, erasure, peer never delivers); outcomes refused for another
+// member's introduction (not_found) or in the wrong order (conflict); what is due. Time moves
+// with the ManualClock only.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+
+#include "domain_fixture.hpp"
+#include "ledger_audit.hpp"
+#include "node/introductions/introduction.hpp"
+#include "node/introductions/requisition.hpp"
+
+using relay::test::Domain;
+namespace intro = relay::node::introductions;
+namespace storage = relay::node::storage;
+using Code = intro::IntroductionError::Code;
+using intro::Outcome;
+using std::chrono::hours;
+
+namespace {
+
+constexpr auto kDay = hours(24);
+
+struct Fixture {
+  using common_result_t = relay::node::common::Result<intro::Introduction, intro::IntroductionError>;
+  Domain d;
+  intro::Requisitions reqs{d.env, d.ledger, d.reference, d.clock};
+  intro::Introductions intros{d.env, d.ledger, d.credits, reqs, d.clock};
+  std::string member;
+  std::string requisition;
+
+  explicit Fixture(std::uint64_t credits = 5) {
+    member = d.admit("Hire KK").member.id;
+    requisition = open_requisition(member);
+    if (credits > 0)
+      REQUIRE(d.write([&](storage::WriteTxn& txn) { return d.credits.grant(txn, member, credits, "programme"); }));
+  }
+
+  std::string open_requisition(const std::string& who) {
+    intro::RequisitionInput in;
+    in.title = "フォークリフト作業";
+    in.category = "I";
+    in.required_skills = {"フォークリフト"};
+    in.prefectures = {"JP-28"};
+    in.employment_type = "regular";
+    auto r = d.write([&](storage::WriteTxn& txn) { return reqs.open(txn, who, in); });
+    REQUIRE(r);
+    return r->id;
+  }
+
+  common_result_t create(const std::string& holder = "local", const std::string& ref = "cand-ref") {
+    return d.write([&](storage::WriteTxn& txn) { return intros.create(txn, member, requisition, holder, ref); });
+  }
+  template <class F>
+  common_result_t step(F f) {
+    return d.write([&](storage::WriteTxn& txn) { return f(txn); });
+  }
+  common_result_t accept(const std::string& id) { return step([&](auto& t) { return intros.accept(t, id); }); }
+  common_result_t deliver(const std::string& id) { return step([&](auto& t) { return intros.deliver(t, id); }); }
+  common_result_t outcome(const std::string& id, Outcome o, std::string reason = {}, std::string who = {}) {
+    return step([&](auto& t) { return intros.report_outcome(t, who.empty() ? member : who, id, o, reason); });
+  }
+  // A delivered local introduction.
+  std::string delivered() {
+    auto i = create();
+    REQUIRE(i);
+    REQUIRE(accept(i->id));
+    REQUIRE(deliver(i->id));
+    return i->id;
+  }
+
+  std::int64_t balance() {
+    auto txn = d.env.begin_read();
+    return d.credits.account(txn, member).balance();
+  }
+
+  // The auditor's recomputation agrees with the account, with no problem named.
+  void audit_agrees() {
+    auto audited = relay::test::audit_ledger(d.env, d.ledger);
+    std::string text;
+    for (const auto& p : audited.problems) text += p + "\n";
+    INFO(text);
+    CHECK(audited.problems.empty());
+    CHECK(audited.balances.at(member).balance == balance());
+  }
+
+  std::size_t count(const std::string& kind) {
+    auto kinds = relay::test::audit_ledger(d.env, d.ledger).kinds;
+    return static_cast<std::size_t>(std::count(kinds.begin(), kinds.end(), kind));
+  }
+};
+
+}  // namespace
+
+TEST_SUITE_BEGIN("node");
+
+TEST_CASE("introductions: create spends a credit in the same txn; none left is no_credit") {
+  Fixture f(1);
+  auto i = f.create();
+  REQUIRE(i);
+  CHECK(i->state == intro::IntroductionState::requested);
+  CHECK(i->kind == intro::IntroductionKind::local);
+  CHECK(i->answer_due_ms == i->requested_ms + std::chrono::milliseconds(14 * kDay).count());
+  CHECK(f.balance() == 0);
+  CHECK(f.count("credit_spent") == 1);
+  CHECK(f.count("introduction_made") == 1);
+
+  const auto size = f.d.ledger_size();
+  auto none = f.create();
+  REQUIRE_FALSE(none);
+  CHECK(none.error().code == Code::no_credit);
+  CHECK(intro::to_string(none.error().code) == "no_credit");
+  CHECK(f.d.ledger_size() == size);
+  {
+    auto txn = f.d.env.begin_read();
+    CHECK(f.intros.list(txn, f.member).size() == 1);
+  }
+
+  SUBCASE("another member's requisition, or a closed one, is refused before spending") {
+    REQUIRE(f.d.write([&](storage::WriteTxn& txn) { return f.d.credits.grant(txn, f.member, 1, "programme"); }));
+    auto other = f.d.admit("Other KK").member.id;
+    auto theirs = f.open_requisition(other);
+    auto r = f.d.write([&](storage::WriteTxn& txn) { return f.intros.create(txn, f.member, theirs, "local", "x"); });
+    CHECK(r.error().code == Code::not_found);
+    REQUIRE(f.d.write([&](storage::WriteTxn& txn) { return f.reqs.close(txn, f.member, f.requisition); }));
+    CHECK(f.create().error().code == Code::conflict);
+    CHECK(f.balance() == 1);
+  }
+  f.audit_agrees();
+}
+
+TEST_CASE("introductions: every refund path gives the credit back once, naming the introduction") {
+  Fixture f(5);
+  auto declined = f.create();
+  auto timed_out = f.create();
+  auto withdrawn = f.create();
+  auto erased = f.create();
+  auto undelivered = f.create("osaka.relaynode", "peer-ref-1");
+  REQUIRE((declined && timed_out && withdrawn && erased && undelivered));
+  CHECK(undelivered->kind == intro::IntroductionKind::peer);
+  CHECK(f.balance() == 0);
+
+  // Declined by the candidate.
+  auto d1 = f.step([&](auto& t) { return f.intros.decline(t, declined->id); });
+  REQUIRE(d1);
+  CHECK(d1->state == intro::IntroductionState::declined);
+  CHECK(f.balance() == 1);
+  CHECK(f.step([&](auto& t) { return f.intros.decline(t, declined->id); }).error().code == Code::conflict);
+  CHECK(f.balance() == 1);
+
+  // Withdrawn and erased after acceptance, before delivery.
+  REQUIRE(f.accept(withdrawn->id));
+  REQUIRE(f.step([&](auto& t) { return f.intros.withdraw(t, withdrawn->id); }));
+  REQUIRE(f.step([&](auto& t) { return f.intros.erase(t, erased->id); }));
+  CHECK(f.balance() == 3);
+
+  // Peer never delivers: accepted on the holder's side, then the horizon passes.
+  REQUIRE(f.accept(undelivered->id));
+  f.d.clock.advance(6 * kDay);
+  auto none_yet = f.d.write([&](storage::WriteTxn& txn) {
+    return f.intros.expire_undelivered(txn, f.d.clock.now_ms(), f.intros.settings().deliver_within);
+  });
+  CHECK(none_yet.empty());
+  f.d.clock.advance(2 * kDay);  // 8 days after acceptance
+  auto ended = f.d.write([&](storage::WriteTxn& txn) {
+    return f.intros.expire_undelivered(txn, f.d.clock.now_ms(), f.intros.settings().deliver_within);
+  });
+  CHECK(ended == std::vector<std::string>{undelivered->id});
+  CHECK(f.balance() == 4);
+
+  // No answer within 14 days: expired. Nothing expires a day early.
+  f.d.clock.advance(5 * kDay);  // 13 days after the request
+  auto early = f.d.write([&](storage::WriteTxn& txn) {
+    return f.intros.expire(txn, f.d.clock.now_ms(), f.intros.settings().answer_within);
+  });
+  CHECK(early.empty());
+  f.d.clock.advance(kDay);
+  auto expired = f.d.write([&](storage::WriteTxn& txn) {
+    return f.intros.expire(txn, f.d.clock.now_ms(), f.intros.settings().answer_within);
+  });
+  CHECK(expired == std::vector<std::string>{timed_out->id});
+  CHECK(f.balance() == 5);
+  auto again = f.d.write([&](storage::WriteTxn& txn) {
+    return f.intros.expire(txn, f.d.clock.now_ms(), f.intros.settings().answer_within);
+  });
+  CHECK(again.empty());
+
+  // One refund for each, with its reason.
+  auto txn = f.d.env.begin_read();
+  std::map<std::string, std::string> reasons;
+  for (std::uint64_t i = 0; i < f.d.ledger.size(txn); ++i) {
+    auto j = nlohmann::json::parse(*f.d.ledger.entry(txn, i));
+    if (j["kind"] == "credit_refunded") reasons[j["data"]["introduction"]] = j["data"]["reason"];
+  }
+  CHECK(reasons == std::map<std::string, std::string>{{declined->id, "declined"},
+                                                      {timed_out->id, "expired"},
+                                                      {withdrawn->id, "withdrawn"},
+                                                      {erased->id, "erased"},
+                                                      {undelivered->id, "undelivered"}});
+  f.audit_agrees();
+}
+
+TEST_CASE("introductions: after delivery nothing refunds; a local one is never undelivered") {
+  Fixture f(2);
+  auto id = f.delivered();
+  CHECK(f.step([&](auto& t) { return f.intros.withdraw(t, id); }).error().code == Code::conflict);
+  CHECK(f.step([&](auto& t) { return f.intros.erase(t, id); }).error().code == Code::conflict);
+  CHECK(f.step([&](auto& t) { return f.intros.decline(t, id); }).error().code == Code::conflict);
+  auto local = f.create();
+  REQUIRE(f.accept(local->id));
+  CHECK(f.step([&](auto& t) { return f.intros.undelivered(t, local->id); }).error().code == Code::conflict);
+  CHECK(f.deliver(id).error().code == Code::conflict);
+  CHECK(f.step([&](auto& t) { return f.intros.accept(t, "i_missing"); }).error().code == Code::not_found);
+  CHECK(f.balance() == 0);
+  f.audit_agrees();
+}
+
+TEST_CASE("introductions: outcomes in order, only by the member that received it") {
+  Fixture f(3);
+  auto other = f.d.admit("Nosy KK").member.id;
+
+  SUBCASE("hired before the introduction was accepted or delivered: conflict") {
+    auto i = f.create();
+    CHECK(f.outcome(i->id, Outcome::hired).error().code == Code::conflict);
+    REQUIRE(f.accept(i->id));
+    CHECK(f.outcome(i->id, Outcome::hired).error().code == Code::conflict);
+  }
+  SUBCASE("another member's introduction: not_found, as if absent") {
+    auto id = f.delivered();
+    CHECK(f.outcome(id, Outcome::hired, "", other).error().code == Code::not_found);
+    CHECK(f.outcome("i_nope", Outcome::hired).error().code == Code::not_found);
+  }
+
+  auto id = f.delivered();
+  const auto size = f.d.ledger_size();
+  REQUIRE(f.outcome(id, Outcome::interview));
+  CHECK(f.outcome(id, Outcome::interview).error().code == Code::conflict);  // twice
+  CHECK(f.outcome(id, Outcome::retained_3m).error().code == Code::conflict);  // before hired
+  CHECK(f.outcome(id, Outcome::left, "pay").error().code == Code::conflict);   // before hired
+  REQUIRE(f.outcome(id, Outcome::offer));
+  CHECK(f.outcome(id, Outcome::hired, "free text about the person").error().code == Code::invalid);
+  REQUIRE(f.outcome(id, Outcome::hired));
+  CHECK(f.outcome(id, Outcome::not_hired).error().code == Code::conflict);
+  CHECK(f.outcome(id, Outcome::offer).error().code == Code::conflict);
+  // Retention: not before its months, not out of order.
+  CHECK(f.outcome(id, Outcome::retained_3m).error().code == Code::conflict);
+  f.d.clock.advance(91 * kDay);
+  CHECK(f.outcome(id, Outcome::retained_6m).error().code == Code::conflict);
+  REQUIRE(f.outcome(id, Outcome::retained_3m));
+  f.d.clock.advance(90 * kDay);
+  REQUIRE(f.outcome(id, Outcome::retained_6m));
+  CHECK(f.outcome(id, Outcome::left).error().code == Code::invalid);  // needs a reason code
+  auto left = f.outcome(id, Outcome::left, "relocation");
+  REQUIRE(left);
+  CHECK(f.outcome(id, Outcome::retained_12m).error().code == Code::conflict);  // left already
+  CHECK(left->outcomes.size() == 6);
+  CHECK(f.d.ledger_size() == size + 6);  // one introduction_outcome per accepted report
+  CHECK(f.count("introduction_outcome") == 6);
+  f.audit_agrees();
+}
+
+TEST_CASE("introductions: due lists outcomes, then each retention check, when it falls due") {
+  Fixture f(2);
+  auto id = f.delivered();
+  auto due = [&] {
+    auto txn = f.d.env.begin_read();
+    return f.intros.due(txn, f.member, f.d.clock.now_ms());
+  };
+  CHECK(due().empty());
+  f.d.clock.advance(30 * kDay);
+  auto d1 = due();
+  REQUIRE(d1.size() == 1);
+  CHECK(d1[0].what == "outcome");
+  CHECK(d1[0].introduction == id);
+  CHECK(d1[0].requisition == f.requisition);
+  REQUIRE(f.outcome(id, Outcome::hired));
+  CHECK(due().empty());
+  f.d.clock.advance(90 * kDay);
+  REQUIRE(due().size() == 1);
+  CHECK(due()[0].what == "retained_3m");
+  REQUIRE(f.outcome(id, Outcome::retained_3m));
+  CHECK(due().empty());
+  f.d.clock.advance(90 * kDay);
+  CHECK(due()[0].what == "retained_6m");
+  REQUIRE(f.outcome(id, Outcome::retained_6m));
+  f.d.clock.advance(180 * kDay);
+  CHECK(due()[0].what == "retained_12m");
+  REQUIRE(f.outcome(id, Outcome::retained_12m));
+  CHECK(due().empty());
+  // Another member sees none of it.
+  auto other = f.d.admit("Other KK").member.id;
+  auto txn = f.d.env.begin_read();
+  CHECK(f.intros.due(txn, other, f.d.clock.now_ms()).empty());
+}
+
+TEST_SUITE_END();
