@@ -44,12 +44,15 @@ std::optional<std::uint64_t> json_unsigned(const nlohmann::json& o, const char* 
 }  // namespace
 
 nlohmann::json MemberBalance::to_json() const {
-  return {{"verified_referrals", verified_referrals},
-          {"credits_minted", credits_minted},
-          {"credits_spent", credits_spent},
-          {"balance", balance},
-          {"credits_granted", credits_granted},
-          {"credits_refunded", credits_refunded}};
+  nlohmann::json out{{"verified_referrals", verified_referrals},
+                     {"credits_minted", credits_minted},
+                     {"credits_spent", credits_spent},
+                     {"balance", balance}};
+  // Only when non-zero, so that reports on logs without grants or refunds stay exactly as
+  // they were (tools comparing the four fields keep working).
+  if (credits_granted != 0) out["credits_granted"] = credits_granted;
+  if (credits_refunded != 0) out["credits_refunded"] = credits_refunded;
+  return out;
 }
 
 NodeBalancesResult parse_node_balances(std::string_view text, bool exact_file) {

@@ -44,8 +44,8 @@ struct MemberBalance {
   std::uint64_t credits_granted = 0;   // sum of credit_granted.credits
   std::uint64_t credits_refunded = 0;  // count(credit_refunded)
   bool operator==(const MemberBalance&) const = default;
-  // {"balance","credits_granted","credits_minted","credits_refunded","credits_spent",
-  // "verified_referrals"}: the node's shape.
+  // {"balance","credits_minted","credits_spent","verified_referrals"}, plus
+  // "credits_granted" and "credits_refunded" when not 0: the node's shape.
   nlohmann::json to_json() const;
 };
 

@@ -55,6 +55,14 @@ TEST_CASE("credit rules: minted + granted - spent + refunded, recomputed and com
   CHECK(report.balances.at(acme) == relay::audit::MemberBalance{4, 2, 2, 4, 3, 1});
   CHECK(report.balances.at(beta) == relay::audit::MemberBalance{0, 0, 1, 1, 1, 1});
 
+  SUBCASE("reports show granted and refunded only where not zero") {
+    auto acme_json = report.balances.at(acme).to_json();
+    CHECK(acme_json.at("credits_granted") == 3);
+    CHECK(acme_json.at("credits_refunded") == 1);
+    auto plain = relay::audit::MemberBalance{2, 1, 0, 1, 0, 0}.to_json();
+    CHECK(plain == nlohmann::json{{"verified_referrals", 2}, {"credits_minted", 1},
+                                  {"credits_spent", 0}, {"balance", 1}});
+  }
   SUBCASE("the node's granted and refunded counts are compared too") {
     log.balances()[acme].credits_granted = 9;
     log.balances()[acme].credits_refunded = 0;
