@@ -146,7 +146,7 @@ Trio& trio() {
 // The node's current Ed25519 key pair, from its key file (as the node itself loads it).
 relay::crypto::Ed25519KeyPair signing_key(const NodeProcess& node) {
   return relay::crypto::Ed25519KeyPair::from_seed(
-      relay::crypto::read_secret_file<32>(node.data_dir() / "keys" / "signing.key"));
+      relay::crypto::read_secret_file<relay::crypto::Ed25519Seed>(node.data_dir() / "keys" / "signing.key"));
 }
 
 struct Crafted {
