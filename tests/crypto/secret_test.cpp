@@ -46,9 +46,13 @@ static_assert(!std::equality_comparable_with<AeadKey, MacKey>);
 static_assert(std::equality_comparable<AeadKey>);
 // The functions taking a key accept only that key (the call sites, not just the types).
 template <class Key>
-constexpr bool decrypts_with = requires(const Key& k, ByteView v) { aead_decrypt(k, v, v); };
+constexpr bool decrypts_with = requires(const Key& k, ByteView v) {
+  aead_decrypt(k, v, v);
+};
 template <class Key>
-constexpr bool macs_with = requires(const Key& k, ByteView v) { blake2b_keyed(k, v); };
+constexpr bool macs_with = requires(const Key& k, ByteView v) {
+  blake2b_keyed(k, v);
+};
 static_assert(decrypts_with<AeadKey> && !decrypts_with<MacKey> && !decrypts_with<Secret<32>>);
 static_assert(macs_with<MacKey> && !macs_with<AeadKey> && !macs_with<X25519SecretKey>);
 // Tagged secrets keep the guarantees of Secret.
