@@ -9,7 +9,7 @@
 #include <system_error>
 
 #include "crypto/keys.hpp"
-#include "support/vectors.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace relay::crypto;
 namespace fs = std::filesystem;
@@ -30,14 +30,7 @@ void write_raw(const fs::path& p, const std::string& content, fs::perms perms) {
   fs::permissions(p, perms, fs::perm_options::replace);
 }
 
-// Removes the temp directory however the test ends.
-struct TempDir {
-  fs::path path = relay::test::make_temp_dir("crypto-keyfile");
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using relay::test::TempDir;
 
 }  // namespace
 
