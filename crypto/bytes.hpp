@@ -16,7 +16,9 @@ using ByteView = std::span<const std::uint8_t>;
 inline ByteView as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
-inline std::string to_string(ByteView b) { return {b.begin(), b.end()}; }
+inline std::string to_string(ByteView b) {
+  return {b.begin(), b.end()};
+}
 
 // Lower-case hex. from_hex accepts either case; nullopt on odd length or a non-hex digit.
 std::string to_hex(ByteView data);

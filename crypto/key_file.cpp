@@ -94,8 +94,7 @@ void write_public_file(const std::filesystem::path& path, ByteView data) {
   write_file_atomically(path, data, 0644);
 }
 
-template <std::size_t N>
-Secret<N> read_secret_file(const std::filesystem::path& path) {
+void read_secret_file_into(const std::filesystem::path& path, std::uint8_t* out, std::size_t size) {
   ensure_initialised();
   const std::string name = path.string();
   // Symlinks are followed on purpose (secret mounts are often symlinks); the checks
@@ -114,15 +113,14 @@ Secret<N> read_secret_file(const std::filesystem::path& path) {
     throw std::runtime_error("secret file " + name + " is readable by group or others (mode " +
                              mode + "); chmod 600 it");
   }
-  if (st.st_size < 0 || static_cast<std::uint64_t>(st.st_size) != N) {
-    throw std::runtime_error("secret file " + name + " must be exactly " + std::to_string(N) +
+  if (st.st_size < 0 || static_cast<std::uint64_t>(st.st_size) != size) {
+    throw std::runtime_error("secret file " + name + " must be exactly " + std::to_string(size) +
                              " bytes, found " + std::to_string(st.st_size));
   }
 
-  Secret<N> secret;
   std::size_t done = 0;
-  while (done < N) {
-    const ssize_t n = ::read(fd.get(), secret.data() + done, N - done);
+  while (done < size) {
+    const ssize_t n = ::read(fd.get(), out + done, size - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw_errno(errno, "cannot read secret file " + name);
@@ -137,13 +135,10 @@ Secret<N> read_secret_file(const std::filesystem::path& path) {
     more = ::read(fd.get(), &extra, 1);
   } while (more < 0 && errno == EINTR);
   secure_zero(&extra, 1);
-  if (done != N || more != 0) {
+  if (done != size || more != 0) {
+    secure_zero(out, size);
     throw std::runtime_error("secret file " + name + " changed size while being read");
   }
-  return secret;
 }
-
-template Secret<32> read_secret_file<32>(const std::filesystem::path& path);
-template Secret<64> read_secret_file<64>(const std::filesystem::path& path);
 
 }  // namespace relay::crypto

@@ -84,15 +84,6 @@ X25519KeyPair X25519KeyPair::from_secret(const X25519SecretKey& secret) {
   return pair;
 }
 
-template <std::size_t N>
-Secret<N> random_secret() {
-  ensure_initialised();
-  Secret<N> secret;
-  randombytes_buf(secret.data(), N);
-  return secret;
-}
-template Secret<32> random_secret<32>();
-
 std::optional<Ed25519PublicKey> ed25519_public_key_from(ByteView bytes) {
   ensure_initialised();
   auto raw = array_from<32>(bytes);

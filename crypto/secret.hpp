@@ -1,6 +1,8 @@
 #pragma once
 // Fixed-size secret bytes: move-only, zeroed with sodium_memzero on destruction and move,
 // compared in constant time, never printable (no operator<<, no to_string).
+// The Tag names the use (crypto/keys.hpp): Secret<32, AeadKeyTag> and Secret<32, MacKeyTag> are
+// different types, so passing a data key where a MAC key is expected does not compile.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -11,10 +13,14 @@ namespace relay::crypto {
 void secure_zero(void* data, std::size_t size);
 bool constant_time_equal(const void* a, const void* b, std::size_t size);
 
-template <std::size_t N>
+// The tag of a secret that has no named use (test vectors, scratch buffers).
+struct UntaggedSecret;
+
+template <std::size_t N, class Tag = UntaggedSecret>
 class Secret {
  public:
   static constexpr std::size_t size_bytes = N;
+  using tag_type = Tag;
   Secret() { bytes_.fill(0); }
   explicit Secret(std::span<const std::uint8_t, N> from) {
     for (std::size_t i = 0; i < N; ++i) bytes_[i] = from[i];

@@ -92,7 +92,7 @@ void Node::finish_key_rotation() {
   auto keys_dir = config_.data_dir / "keys";
   auto staged = keys_dir / "next" / "signing.key";
   if (!std::filesystem::exists(staged)) return;
-  auto seed = crypto::read_secret_file<32>(staged);
+  auto seed = crypto::read_secret_file<crypto::Ed25519Seed>(staged);
   auto staged_key = crypto::to_base64(crypto::Ed25519KeyPair::from_seed(seed).public_key.bytes);
   auto meta = env_.database("federation_meta");
   std::optional<std::string> rotation;

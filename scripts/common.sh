@@ -1,12 +1,14 @@
 # Shared by scripts/run, scripts/test, scripts/demo and scripts/bench (sourced, not run).
 # Installs the Debian packages the build needs (only those missing) and builds with ccache.
+# clang-format and python3 run the source checks (scripts/check-format, scripts/check-levels).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${RELAY_BUILD_DIR:-$ROOT/build}"
 # Paths relative to the checkout, so a fresh clone elsewhere (CI) reuses the compiler cache.
 export CCACHE_BASEDIR="$ROOT"
 PACKAGES=(g++ cmake make pkg-config ccache libboost1.81-dev libsodium-dev liblmdb-dev
-  nlohmann-json3-dev doctest-dev libssl-dev libcli11-dev libspdlog-dev libicu-dev)
+  nlohmann-json3-dev doctest-dev libssl-dev libcli11-dev libspdlog-dev libicu-dev
+  clang-format python3)
 
 install_packages() {
   local missing=()

@@ -6,7 +6,7 @@
 
 namespace relay::node::candidates {
 
-crypto::AeadKey new_candidate_key() { return crypto::random_secret<32>(); }
+crypto::AeadKey new_candidate_key() { return crypto::random_secret<crypto::AeadKey>(); }
 
 std::string wrap_key(const crypto::AeadKey& data_key, const crypto::AeadKey& candidate_key,
                      const std::string& candidate_id) {

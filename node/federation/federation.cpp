@@ -45,7 +45,7 @@ void Federation::load_retired_encryption_keys() {
   if (!fs::exists(dir)) return;
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (entry.path().filename().string().rfind("encryption-", 0) != 0) continue;
-    retired_encryption_.push_back(crypto::X25519KeyPair::from_secret(crypto::read_secret_file<32>(entry.path())));
+    retired_encryption_.push_back(crypto::X25519KeyPair::from_secret(crypto::read_secret_file<crypto::X25519SecretKey>(entry.path())));
   }
 }
 

@@ -11,8 +11,8 @@ namespace fs = std::filesystem;
 
 NodeKeys NodeKeys::generate() {
   return NodeKeys{crypto::Ed25519KeyPair::generate(), crypto::X25519KeyPair::generate(),
-                  crypto::random_secret<32>(), crypto::random_secret<32>(),
-                  crypto::random_secret<32>()};
+                  crypto::random_secret<crypto::AeadKey>(), crypto::random_secret<crypto::MacKey>(),
+                  crypto::random_secret<crypto::MacKey>()};
 }
 
 void NodeKeys::save(const fs::path& dir) const {
@@ -27,12 +27,12 @@ void NodeKeys::save(const fs::path& dir) const {
 }
 
 NodeKeys NodeKeys::load(const fs::path& dir) {
-  auto seed = crypto::read_secret_file<32>(dir / "signing.key");
-  auto enc = crypto::read_secret_file<32>(dir / "encryption.key");
+  auto seed = crypto::read_secret_file<crypto::Ed25519Seed>(dir / "signing.key");
+  auto enc = crypto::read_secret_file<crypto::X25519SecretKey>(dir / "encryption.key");
   return NodeKeys{crypto::Ed25519KeyPair::from_seed(seed), crypto::X25519KeyPair::from_secret(enc),
-                  crypto::read_secret_file<32>(dir / "data.key"),
-                  crypto::read_secret_file<32>(dir / "pseudonym.key"),
-                  crypto::read_secret_file<32>(dir / "token.key")};
+                  crypto::read_secret_file<crypto::AeadKey>(dir / "data.key"),
+                  crypto::read_secret_file<crypto::MacKey>(dir / "pseudonym.key"),
+                  crypto::read_secret_file<crypto::MacKey>(dir / "token.key")};
 }
 
 void complete_staged_rotation(const fs::path& keys_dir) {

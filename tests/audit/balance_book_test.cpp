@@ -11,8 +11,8 @@
 
 namespace fs = std::filesystem;
 using relay::audit::VerifyReport;
-using relay::test::ScratchDir;
 using relay::test::SyntheticLog;
+using relay::test::TempDir;
 using relay::test::write_text;
 namespace protocol = relay::protocol;
 
@@ -35,7 +35,7 @@ std::string problems_of(const VerifyReport& report) {
 TEST_SUITE_BEGIN("audit");
 
 TEST_CASE("balance book: the node's balances must equal the recomputed ones") {
-  ScratchDir dir("audit-balances");
+  TempDir dir("audit-balances");
   SyntheticLog log(2);
   auto acme = log.admit("acme");
   for (int i = 0; i < 5; ++i) log.refer(acme);
@@ -91,7 +91,7 @@ TEST_CASE("balance book: the node's balances must equal the recomputed ones") {
 }
 
 TEST_CASE("balance book: the floor rule") {
-  ScratchDir dir("audit-floor");
+  TempDir dir("audit-floor");
   SyntheticLog log(3);
   auto acme = log.admit("acme");
   log.refer(acme);
@@ -140,7 +140,7 @@ TEST_CASE("balance book: the floor rule") {
 }
 
 TEST_CASE("balance book: spending, suspension, duplicates, unknown members") {
-  ScratchDir dir("audit-rules");
+  TempDir dir("audit-rules");
   SyntheticLog log(1);
   auto acme = log.admit("acme");
 
@@ -196,7 +196,7 @@ TEST_CASE("balance book: spending, suspension, duplicates, unknown members") {
 }
 
 TEST_CASE("balance book: a changed ratio mints up to floor(counted / ratio), never takes back") {
-  ScratchDir dir("audit-ratio");
+  TempDir dir("audit-ratio");
   SyntheticLog log(10);
   auto acme = log.admit("acme");
   for (int i = 0; i < 9; ++i) log.refer(acme);

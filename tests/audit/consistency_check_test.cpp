@@ -11,8 +11,8 @@
 namespace fs = std::filesystem;
 using relay::audit::check_consistency;
 using relay::audit::ConsistencyReport;
-using relay::test::ScratchDir;
 using relay::test::SyntheticLog;
+using relay::test::TempDir;
 using relay::test::write_text;
 
 namespace {
@@ -37,7 +37,7 @@ void grow(SyntheticLog& log, const std::string& member, int referrals) {
 TEST_SUITE_BEGIN("audit");
 
 TEST_CASE("consistency: every earlier export of a log is consistent with a later one") {
-  ScratchDir dir("audit-consistent");
+  TempDir dir("audit-consistent");
   SyntheticLog log(4);
   auto acme = log.admit("acme");
   std::vector<fs::path> exports;
@@ -66,7 +66,7 @@ TEST_CASE("consistency: every earlier export of a log is consistent with a later
 }
 
 TEST_CASE("consistency: a fork is found") {
-  ScratchDir dir("audit-fork");
+  TempDir dir("audit-fork");
   SyntheticLog log(4);
   auto acme = log.admit("acme");
   grow(log, acme, 5);  // 8 entries
@@ -98,7 +98,7 @@ TEST_CASE("consistency: a fork is found") {
 }
 
 TEST_CASE("consistency: signatures, order and what cannot be proven") {
-  ScratchDir dir("audit-consistency-edges");
+  TempDir dir("audit-consistency-edges");
   SyntheticLog log(4);
   auto acme = log.admit("acme");
   grow(log, acme, 4);

@@ -12,8 +12,8 @@
 namespace fs = std::filesystem;
 using relay::audit::ErasureReport;
 using relay::audit::ExportDirSource;
-using relay::test::ScratchDir;
 using relay::test::SyntheticLog;
+using relay::test::TempDir;
 using relay::test::write_text;
 namespace event = relay::protocol;
 
@@ -34,14 +34,16 @@ ErasureReport check(const fs::path& holder, const std::vector<fs::path>& recipie
   return relay::audit::check_erasures(h, sources, {1});
 }
 
-std::string text(const ErasureReport& report) { return relay::audit::to_text(report); }
+std::string text(const ErasureReport& report) {
+  return relay::audit::to_text(report);
+}
 
 // A holder that sent h1 to beta and h2 to gamma, and asked both to erase; both answered.
 struct World {
   SyntheticLog holder{3, kHolder};
   SyntheticLog beta{3, kBeta};
   SyntheticLog gamma{3, kGamma};
-  ScratchDir dir{"audit-erasures"};
+  TempDir dir{"audit-erasures"};
 
   World() {
     holder.append(event::handoff_sent("h1", kBeta, "pseudo1"));
@@ -137,10 +139,11 @@ TEST_CASE("erasure check: a log that does not verify is a problem and is not tru
   auto h = w.write(w.holder, "h");
   // A forged completion appended to gamma's export after its checkpoint was signed.
   auto forged = relay::crypto::Ed25519KeyPair::generate();
-  auto entries = w.gamma.entries_file() +
-                 relay::protocol::encode_entry(w.gamma.entries().size(), 1, kGamma, "erasure_completed",
-                                               {{"handoff", "h9"}, {"peer", kHolder}}, forged) +
-                 "\n";
+  auto entries =
+      w.gamma.entries_file() +
+      relay::protocol::encode_entry(w.gamma.entries().size(), 1, kGamma, "erasure_completed",
+                                    {{"handoff", "h9"}, {"peer", kHolder}}, forged) +
+      "\n";
   write_text(g / "entries.jsonl", entries);
   auto report = check(h, {b, g});
   CHECK_FALSE(report.ok());
@@ -162,7 +165,7 @@ TEST_CASE("erasure check: a log that does not verify is a problem and is not tru
 TEST_CASE("erasure check: a holder with no erasures is OK") {
   SyntheticLog holder{3, kHolder};
   holder.admit("acme");
-  ScratchDir dir("audit-erasures-none");
+  TempDir dir("audit-erasures-none");
   holder.write(dir.path / "h");
   auto report = check(dir.path / "h", {});
   CHECK(report.ok());

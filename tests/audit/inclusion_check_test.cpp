@@ -8,14 +8,14 @@
 
 using relay::audit::check_inclusion;
 using relay::audit::ExportDirSource;
-using relay::test::ScratchDir;
 using relay::test::SyntheticLog;
+using relay::test::TempDir;
 using relay::test::write_text;
 
 TEST_SUITE_BEGIN("audit");
 
 TEST_CASE("inclusion: every entry of an export is proven in its signed tree") {
-  ScratchDir dir("audit-inclusion");
+  TempDir dir("audit-inclusion");
   SyntheticLog log(2);
   auto acme = log.admit("acme");
   for (int i = 0; i < 6; ++i) log.refer(acme);  // 11 entries: an uneven tree
@@ -34,7 +34,7 @@ TEST_CASE("inclusion: every entry of an export is proven in its signed tree") {
 }
 
 TEST_CASE("inclusion: a tampered entry or a forged checkpoint fails") {
-  ScratchDir dir("audit-inclusion-bad");
+  TempDir dir("audit-inclusion-bad");
   SyntheticLog log(2);
   auto acme = log.admit("acme");
   for (int i = 0; i < 4; ++i) log.refer(acme);

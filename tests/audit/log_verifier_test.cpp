@@ -15,8 +15,8 @@
 namespace fs = std::filesystem;
 using relay::audit::ExportDirSource;
 using relay::audit::VerifyReport;
-using relay::test::ScratchDir;
 using relay::test::SyntheticLog;
+using relay::test::TempDir;
 using relay::test::write_text;
 
 namespace {
@@ -57,7 +57,7 @@ std::size_t line_of(const std::string& text, std::size_t offset) {
 TEST_SUITE_BEGIN("audit");
 
 TEST_CASE("log verifier: a valid export verifies, its balances recomputed") {
-  ScratchDir dir("audit-valid");
+  TempDir dir("audit-valid");
   SyntheticLog log;
   build_small(log);
   log.write(dir.path);
@@ -80,7 +80,7 @@ TEST_CASE("log verifier: a valid export verifies, its balances recomputed") {
 }
 
 TEST_CASE("log verifier: flipping any byte of an entry is found and names that entry") {
-  ScratchDir dir("audit-flip-entries");
+  TempDir dir("audit-flip-entries");
   SyntheticLog log;
   build_small(log);
   log.write(dir.path);
@@ -104,7 +104,7 @@ TEST_CASE("log verifier: flipping any byte of an entry is found and names that e
 }
 
 TEST_CASE("log verifier: flipping any byte of the checkpoint or key.json is found") {
-  ScratchDir dir("audit-flip-docs");
+  TempDir dir("audit-flip-docs");
   SyntheticLog log;
   build_small(log);
   log.write(dir.path);
@@ -126,7 +126,7 @@ TEST_CASE("log verifier: flipping any byte of the checkpoint or key.json is foun
 }
 
 TEST_CASE("log verifier: a truncated log") {
-  ScratchDir dir("audit-truncated");
+  TempDir dir("audit-truncated");
   SyntheticLog log;
   build_small(log);
   log.write(dir.path);
@@ -165,7 +165,7 @@ TEST_CASE("log verifier: a truncated log") {
 }
 
 TEST_CASE("log verifier: a reordered log names each entry out of place") {
-  ScratchDir dir("audit-reordered");
+  TempDir dir("audit-reordered");
   SyntheticLog log;
   build_small(log);
   std::swap(log.entries()[4], log.entries()[5]);
@@ -178,7 +178,7 @@ TEST_CASE("log verifier: a reordered log names each entry out of place") {
 }
 
 TEST_CASE("log verifier: an entry with a wrong index field") {
-  ScratchDir dir("audit-index");
+  TempDir dir("audit-index");
   SyntheticLog log;
   auto acme = log.admit("acme");
   log.refer(acme);
@@ -194,7 +194,7 @@ TEST_CASE("log verifier: an entry with a wrong index field") {
 }
 
 TEST_CASE("log verifier: forged signatures") {
-  ScratchDir dir("audit-forged");
+  TempDir dir("audit-forged");
   SyntheticLog log;
   build_small(log);
   auto other = relay::crypto::Ed25519KeyPair::generate();
@@ -229,7 +229,7 @@ TEST_CASE("log verifier: forged signatures") {
 }
 
 TEST_CASE("log verifier: a checkpoint signed by another key, or for another origin") {
-  ScratchDir dir("audit-checkpoint");
+  TempDir dir("audit-checkpoint");
   SyntheticLog log;
   build_small(log);
   log.write(dir.path);
@@ -266,7 +266,7 @@ TEST_CASE("log verifier: a checkpoint signed by another key, or for another orig
 }
 
 TEST_CASE("log verifier: key rotation") {
-  ScratchDir dir("audit-rotation");
+  TempDir dir("audit-rotation");
   SyntheticLog log;
   build_small(log);
   const auto& old_key = log.key();
@@ -323,7 +323,7 @@ TEST_CASE("log verifier: key rotation") {
 }
 
 TEST_CASE("log verifier: entry 0 must be node_initialised, and only entry 0") {
-  ScratchDir dir("audit-genesis");
+  TempDir dir("audit-genesis");
   SyntheticLog log;
   build_small(log);
   log.append(relay::protocol::node_initialised(
@@ -341,7 +341,7 @@ TEST_CASE("log verifier: entry 0 must be node_initialised, and only entry 0") {
 }
 
 TEST_CASE("log verifier: problems beyond max_problems are counted, not listed") {
-  ScratchDir dir("audit-many");
+  TempDir dir("audit-many");
   SyntheticLog log;
   auto acme = log.admit("acme");
   for (int i = 0; i < 40; ++i) log.refer(acme, false);
@@ -355,7 +355,7 @@ TEST_CASE("log verifier: problems beyond max_problems are counted, not listed") 
 }
 
 TEST_CASE("log verifier: an unreadable export is an I/O error, not a finding") {
-  ScratchDir dir("audit-io");
+  TempDir dir("audit-io");
   CHECK_THROWS_AS(ExportDirSource(dir.path / "missing"), relay::audit::SourceError);
   SyntheticLog log;
   log.write(dir.path);

@@ -18,6 +18,7 @@
 #include "protocol/event.hpp"
 #include "protocol/ledger_entry.hpp"
 #include "protocol/merkle.hpp"
+#include "support/temp_dir.hpp"
 #include "support/vectors.hpp"
 
 namespace relay::test {
@@ -175,18 +176,6 @@ class SyntheticLog {
   audit::Balances balances_;
   std::int64_t time_ = 1'790'000'000'000;
   int candidates_ = 0;
-};
-
-// A temporary directory removed on scope exit.
-struct ScratchDir {
-  std::filesystem::path path;
-  explicit ScratchDir(const std::string& prefix) : path(make_temp_dir(prefix)) {}
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
 };
 
 }  // namespace relay::test

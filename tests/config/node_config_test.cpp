@@ -9,6 +9,7 @@
 #include <system_error>
 #include <vector>
 
+#include "support/temp_dir.hpp"
 #include "support/vectors.hpp"
 
 namespace fs = std::filesystem;
@@ -22,22 +23,9 @@ using relay::config::NodeConfig;
 using relay::config::parse_node_config;
 using relay::config::to_json_text;
 
-namespace {
+using relay::test::temp_dir_until_exit;
 
-// A fresh directory, removed when the test executable exits.
-fs::path temp_dir(const std::string& prefix) {
-  static struct Cleanup {
-    std::vector<fs::path> dirs;
-    ~Cleanup() {
-      for (const auto& d : dirs) {
-        std::error_code ec;
-        fs::remove_all(d, ec);
-      }
-    }
-  } cleanup;
-  cleanup.dirs.push_back(relay::test::make_temp_dir(prefix));
-  return cleanup.dirs.back();
-}
+namespace {
 
 constexpr const char* kMinimal = R"({"node": {"name": "kobe.relay", "region": "JP-28"}})";
 
@@ -50,7 +38,7 @@ fs::path write_file(const fs::path& path, const std::string& text) {
 
 // A fresh directory holding node.json with the given text.
 fs::path write_config(const std::string& text) {
-  return write_file(temp_dir("config") / "node.json", text);
+  return write_file(temp_dir_until_exit("config") / "node.json", text);
 }
 
 // The error about field, or nullptr.
@@ -365,7 +353,7 @@ TEST_CASE("every log level is accepted; log.file null means stderr") {
 }
 
 TEST_CASE("relative paths resolve against the config file's directory") {
-  const fs::path root = temp_dir("config-paths");
+  const fs::path root = temp_dir_until_exit("config-paths");
   const fs::path dir = root / "etc";
   fs::create_directories(root / "ref");
   for (const auto& entry : fs::directory_iterator(default_reference_dir())) {
@@ -411,7 +399,7 @@ TEST_CASE("a reference_dir that is not a directory is reported") {
 }
 
 TEST_CASE("a broken reference directory is reported with its files") {
-  const fs::path root = temp_dir("config-badref");
+  const fs::path root = temp_dir_until_exit("config-badref");
   fs::create_directories(root / "ref");
   write_file(root / "node.json",
              R"({"node": {"name": "x", "region": "JP-13"}, "reference_dir": "ref"})");
@@ -426,7 +414,7 @@ TEST_CASE("a broken reference directory is reported with its files") {
 
 TEST_CASE("files that are not a config object") {
   SUBCASE("missing file") {
-    auto path = temp_dir("config") / "nope.json";
+    auto path = temp_dir_until_exit("config") / "nope.json";
     auto r = load_node_config(path);
     REQUIRE_FALSE(r.ok());
     CHECK(r.errors().size() == 1);
@@ -455,7 +443,7 @@ TEST_CASE("files that are not a config object") {
 }
 
 TEST_CASE("to_json_text round-trips through load") {
-  const fs::path dir = temp_dir("config-rt");
+  const fs::path dir = temp_dir_until_exit("config-rt");
   auto path = write_file(dir / "node.json", R"({
     "node": {"name": "osaka.relay", "region": "JP-27", "public_url": "https://relay.example.jp"},
     "listen": {"address": "0.0.0.0", "port": 9443},
@@ -492,7 +480,7 @@ TEST_CASE("default_config with a name and region is a loadable file") {
   c.node.region = "JP-01";
   const std::string text = to_json_text(c);
   CHECK(text.find("\"from\"") == std::string::npos);  // derived from the name
-  const fs::path dir = temp_dir("config-init");
+  const fs::path dir = temp_dir_until_exit("config-init");
   auto r = load_node_config(write_file(dir / "node.json", text));
   REQUIRE_MESSAGE(r.ok(), r.error_text());
   NodeConfig expected = c;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/node_config.hpp"
+#include "support/temp_dir.hpp"
 #include "support/vectors.hpp"
 
 namespace fs = std::filesystem;
@@ -20,22 +21,9 @@ using relay::config::load_reference;
 using relay::config::normalise_skill;
 using relay::config::Reference;
 
-namespace {
+using relay::test::temp_dir_until_exit;
 
-// A fresh directory, removed when the test executable exits.
-fs::path temp_dir(const std::string& prefix) {
-  static struct Cleanup {
-    std::vector<fs::path> dirs;
-    ~Cleanup() {
-      for (const auto& d : dirs) {
-        std::error_code ec;
-        fs::remove_all(d, ec);
-      }
-    }
-  } cleanup;
-  cleanup.dirs.push_back(relay::test::make_temp_dir(prefix));
-  return cleanup.dirs.back();
-}
+namespace {
 
 const Reference& shipped() {
   static const Reference ref = [] {
@@ -54,7 +42,7 @@ std::vector<std::string> codes(const std::vector<relay::config::CodedLabel>& lis
 
 // A copy of the shipped reference folder that a test may break.
 fs::path copy_reference() {
-  fs::path dir = temp_dir("reference");
+  fs::path dir = temp_dir_until_exit("reference");
   for (const auto& entry : fs::directory_iterator(default_reference_dir())) {
     fs::copy_file(entry.path(), dir / entry.path().filename());
   }

@@ -13,7 +13,7 @@ using relay::test::load_json;
 using relay::test::unhex;
 
 TEST_CASE("aead round trip and layout nonce || ciphertext || tag") {
-  const AeadKey key = random_secret<32>();
+  const AeadKey key = random_secret<AeadKey>();
   const std::string text = "attack at dawn";
   const std::string ad = "header v1";
   const Bytes sealed = aead_encrypt(key, as_bytes(text), as_bytes(ad));
@@ -40,10 +40,10 @@ TEST_CASE("aead round trip and layout nonce || ciphertext || tag") {
 }
 
 TEST_CASE("aead refuses wrong key, wrong AD, flipped bytes and truncation") {
-  const AeadKey key = random_secret<32>();
+  const AeadKey key = random_secret<AeadKey>();
   const Bytes sealed = aead_encrypt(key, as_bytes("payload"), as_bytes("ad"));
 
-  CHECK_FALSE(aead_decrypt(random_secret<32>(), sealed, as_bytes("ad")));
+  CHECK_FALSE(aead_decrypt(random_secret<AeadKey>(), sealed, as_bytes("ad")));
   CHECK_FALSE(aead_decrypt(key, sealed, as_bytes("aD")));
   CHECK_FALSE(aead_decrypt(key, sealed, {}));
   for (std::size_t i = 0; i < sealed.size(); ++i) {

@@ -63,10 +63,10 @@ TEST_CASE("seal to a low-order public key throws invalid_argument") {
 // OpenSSL 3.0: DER-wrap each scalar (302e020100300506032b656e04220420 || k), then
 // `openssl pkey -pubout -outform DER | tail -c 32` and `openssl pkeyutl -derive`.
 TEST_CASE("X25519 agrees with OpenSSL on the RFC 7748 keys") {
-  auto alice = X25519KeyPair::from_secret(
-      secret_from_hex<32>("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"));
-  auto bob = X25519KeyPair::from_secret(
-      secret_from_hex<32>("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb"));
+  auto alice = X25519KeyPair::from_secret(secret_from_hex<X25519SecretKey>(
+      "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"));
+  auto bob = X25519KeyPair::from_secret(secret_from_hex<X25519SecretKey>(
+      "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb"));
   CHECK(hex_of(alice.public_key.bytes) ==
         "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
   CHECK(hex_of(bob.public_key.bytes) ==
@@ -107,7 +107,7 @@ TEST_CASE("Wycheproof x25519_test.json") {
       const std::string want = t.at("shared").get<std::string>();
       auto point = x25519_public_key_from(unhex(t.at("public").get<std::string>()));
       REQUIRE(point);
-      auto scalar = secret_from_hex<32>(t.at("private").get<std::string>());
+      auto scalar = secret_from_hex<X25519SecretKey>(t.at("private").get<std::string>());
       auto got = x25519(scalar, *point);
       if (result == "acceptable") ++acceptable;
       if (result == "invalid") {

@@ -60,7 +60,7 @@ TEST_CASE("incremental sha256 equals one-shot for any split") {
 //   hashlib.blake2b(msg, key=bytes(range(32)), digest_size=32).hexdigest()
 TEST_CASE("blake2b_keyed known answers") {
   const MacKey key =
-      secret_from_hex<32>("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+      secret_from_hex<MacKey>("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
   CHECK(hex_of(blake2b_keyed(key, {})) ==
         "4e51e7a913fc80137da52880fecca175bf81e117d5c68126dc2774033517ea0d");
   CHECK(hex_of(blake2b_keyed(key, as_bytes("abc"))) ==

@@ -9,7 +9,7 @@
 #include <system_error>
 
 #include "crypto/keys.hpp"
-#include "support/vectors.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace relay::crypto;
 namespace fs = std::filesystem;
@@ -30,32 +30,25 @@ void write_raw(const fs::path& p, const std::string& content, fs::perms perms) {
   fs::permissions(p, perms, fs::perm_options::replace);
 }
 
-// Removes the temp directory however the test ends.
-struct TempDir {
-  fs::path path = relay::test::make_temp_dir("crypto-keyfile");
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using relay::test::TempDir;
 
 }  // namespace
 
 TEST_CASE("a secret file is written with mode 0600 and read back") {
   TempDir dir;
   const fs::path p = dir.path / "node.key";
-  const auto key = random_secret<32>();
+  const auto key = random_secret<AeadKey>();
   write_secret_file(p, key.view());
   CHECK(mode_of(p) == 0600);
   CHECK(fs::file_size(p) == 32);
   CHECK_FALSE(fs::exists(dir.path / "node.key.tmp"));
-  CHECK(read_secret_file<32>(p) == key);
+  CHECK(read_secret_file<AeadKey>(p) == key);
 
   // Overwriting replaces the content atomically and keeps the mode.
-  const auto key2 = random_secret<32>();
+  const auto key2 = random_secret<AeadKey>();
   write_secret_file(p, key2.view());
   CHECK(mode_of(p) == 0600);
-  CHECK(read_secret_file<32>(p) == key2);
+  CHECK(read_secret_file<AeadKey>(p) == key2);
 }
 
 TEST_CASE("a 64-byte Ed25519 secret key round-trips") {
@@ -63,16 +56,16 @@ TEST_CASE("a 64-byte Ed25519 secret key round-trips") {
   const fs::path p = dir.path / "ed25519.key";
   auto pair = Ed25519KeyPair::generate();
   write_secret_file(p, pair.secret_key.view());
-  CHECK(read_secret_file<64>(p) == pair.secret_key);
+  CHECK(read_secret_file<Ed25519SecretKey>(p) == pair.secret_key);
 }
 
 TEST_CASE("a stale temp file is replaced") {
   TempDir dir;
   const fs::path p = dir.path / "k";
   write_raw(dir.path / "k.tmp", "stale junk", fs::perms::owner_read);
-  const auto key = random_secret<32>();
+  const auto key = random_secret<AeadKey>();
   write_secret_file(p, key.view());
-  CHECK(read_secret_file<32>(p) == key);
+  CHECK(read_secret_file<AeadKey>(p) == key);
   CHECK_FALSE(fs::exists(dir.path / "k.tmp"));
 }
 
@@ -97,7 +90,7 @@ TEST_CASE("reading a group- or world-readable secret file throws, naming the pat
                 fs::perms::others_read);  // 0644
   REQUIRE(mode_of(p) == 0644);
   try {
-    (void)read_secret_file<32>(p);
+    (void)read_secret_file<AeadKey>(p);
     FAIL("expected an exception");
   } catch (const std::runtime_error& e) {
     const std::string what = e.what();
@@ -107,11 +100,11 @@ TEST_CASE("reading a group- or world-readable secret file throws, naming the pat
   }
   fs::permissions(p, fs::perms::owner_read | fs::perms::group_read,
                   fs::perm_options::replace);  // 0440
-  CHECK_THROWS_AS(read_secret_file<32>(p), std::runtime_error);
+  CHECK_THROWS_AS(read_secret_file<AeadKey>(p), std::runtime_error);
   fs::permissions(p, fs::perms::owner_read | fs::perms::others_write, fs::perm_options::replace);
-  CHECK_THROWS_AS(read_secret_file<32>(p), std::runtime_error);
+  CHECK_THROWS_AS(read_secret_file<AeadKey>(p), std::runtime_error);
   fs::permissions(p, fs::perms::owner_read, fs::perm_options::replace);  // 0400 is fine
-  CHECK_NOTHROW((void)read_secret_file<32>(p));
+  CHECK_NOTHROW((void)read_secret_file<AeadKey>(p));
 }
 
 TEST_CASE("reading a secret file of the wrong size throws, naming the path") {
@@ -119,7 +112,7 @@ TEST_CASE("reading a secret file of the wrong size throws, naming the path") {
   const fs::path p = dir.path / "short.key";
   write_secret_file(p, Bytes(31, 0x41));
   try {
-    (void)read_secret_file<32>(p);
+    (void)read_secret_file<AeadKey>(p);
     FAIL("expected an exception");
   } catch (const std::runtime_error& e) {
     const std::string what = e.what();
@@ -127,22 +120,22 @@ TEST_CASE("reading a secret file of the wrong size throws, naming the path") {
     CHECK(what.find(std::string(31, 'A')) == std::string::npos);
   }
   write_secret_file(p, Bytes(33, 0x41));
-  CHECK_THROWS_AS(read_secret_file<32>(p), std::runtime_error);
-  CHECK_THROWS_AS(read_secret_file<64>(p), std::runtime_error);
+  CHECK_THROWS_AS(read_secret_file<AeadKey>(p), std::runtime_error);
+  CHECK_THROWS_AS(read_secret_file<Ed25519SecretKey>(p), std::runtime_error);
   write_secret_file(p, {});
-  CHECK_THROWS_AS(read_secret_file<32>(p), std::runtime_error);
+  CHECK_THROWS_AS(read_secret_file<AeadKey>(p), std::runtime_error);
 }
 
 TEST_CASE("missing files and unwritable places throw") {
   TempDir dir;
   const fs::path missing = dir.path / "nope.key";
   try {
-    (void)read_secret_file<32>(missing);
+    (void)read_secret_file<AeadKey>(missing);
     FAIL("expected an exception");
   } catch (const std::runtime_error& e) {
     CHECK(std::string(e.what()).find(missing.string()) != std::string::npos);
   }
-  CHECK_THROWS_AS(read_secret_file<32>(dir.path), std::runtime_error);  // a directory
+  CHECK_THROWS_AS(read_secret_file<AeadKey>(dir.path), std::runtime_error);  // a directory
   CHECK_THROWS_AS(write_secret_file(dir.path / "no-such-dir" / "k", Bytes(32, 1)),
                   std::system_error);
 }
@@ -151,10 +144,10 @@ TEST_CASE("a bare file name is written in the current directory") {
   TempDir dir;
   const fs::path old_cwd = fs::current_path();
   fs::current_path(dir.path);
-  const auto key = random_secret<32>();
+  const auto key = random_secret<AeadKey>();
   try {
     write_secret_file("bare.key", key.view());
-    CHECK(read_secret_file<32>("bare.key") == key);
+    CHECK(read_secret_file<AeadKey>("bare.key") == key);
   } catch (...) {
     fs::current_path(old_cwd);
     throw;

@@ -3,8 +3,11 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <concepts>
 #include <type_traits>
 
+#include "crypto/aead.hpp"
+#include "crypto/hash.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/random.hpp"
 
@@ -12,9 +15,9 @@ using namespace relay::crypto;
 
 namespace {
 
-template <std::size_t N>
-bool all_zero(const Secret<N>& s) {
-  return std::all_of(s.data(), s.data() + N, [](std::uint8_t b) { return b == 0; });
+template <class S>
+bool all_zero(const S& s) {
+  return std::all_of(s.data(), s.data() + S::size(), [](std::uint8_t b) { return b == 0; });
 }
 
 }  // namespace
@@ -24,13 +27,46 @@ static_assert(!std::is_copy_assignable_v<Secret<32>>);
 static_assert(std::is_nothrow_move_constructible_v<Secret<32>>);
 static_assert(std::is_nothrow_move_assignable_v<Secret<32>>);
 
+// Keys of different uses are different types: none converts to, is built from or is assigned
+// from another, so a data key passed where a MAC key is expected does not compile.
+template <class A, class B>
+constexpr bool interchangeable =
+    std::is_convertible_v<A, B> || std::is_constructible_v<B, A> ||
+    std::is_constructible_v<B, const A&> || std::is_assignable_v<B&, A> ||
+    std::is_convertible_v<const A&, const B&>;
+static_assert(!interchangeable<AeadKey, MacKey>);
+static_assert(!interchangeable<MacKey, AeadKey>);
+static_assert(!interchangeable<Ed25519Seed, X25519SecretKey>);
+static_assert(!interchangeable<X25519SecretKey, Ed25519Seed>);
+static_assert(!interchangeable<Ed25519Seed, AeadKey>);
+static_assert(!interchangeable<X25519SecretKey, MacKey>);
+static_assert(!interchangeable<Secret<32>, AeadKey>);
+static_assert(!interchangeable<AeadKey, Secret<32>>);
+static_assert(!std::equality_comparable_with<AeadKey, MacKey>);
+static_assert(std::equality_comparable<AeadKey>);
+// The functions taking a key accept only that key (the call sites, not just the types).
+template <class Key>
+constexpr bool decrypts_with = requires(const Key& k, ByteView v) {
+  aead_decrypt(k, v, v);
+};
+template <class Key>
+constexpr bool macs_with = requires(const Key& k, ByteView v) {
+  blake2b_keyed(k, v);
+};
+static_assert(decrypts_with<AeadKey> && !decrypts_with<MacKey> && !decrypts_with<Secret<32>>);
+static_assert(macs_with<MacKey> && !macs_with<AeadKey> && !macs_with<X25519SecretKey>);
+// Tagged secrets keep the guarantees of Secret.
+static_assert(!std::is_copy_constructible_v<AeadKey> && !std::is_copy_assignable_v<MacKey>);
+static_assert(std::is_nothrow_move_constructible_v<Ed25519Seed>);
+static_assert(MacKey::size() == 32 && Ed25519SecretKey::size() == 64);
+
 TEST_CASE("a default Secret is zero") {
   Secret<32> s;
   CHECK(all_zero(s));
 }
 
 TEST_CASE("moving a Secret zeroes the source") {
-  Secret<32> a = random_secret<32>();
+  Secret<32> a = random_secret<Secret<32>>();
   REQUIRE_FALSE(all_zero(a));  // 2^-256 chance of a false failure
   Secret<32> copy = a.clone();
 
@@ -49,7 +85,7 @@ TEST_CASE("moving a Secret zeroes the source") {
 }
 
 TEST_CASE("clone is equal and independent") {
-  Secret<32> a = random_secret<32>();
+  Secret<32> a = random_secret<Secret<32>>();
   Secret<32> b = a.clone();
   CHECK(a == b);
   CHECK(std::equal(a.data(), a.data() + 32, b.data()));
@@ -77,5 +113,5 @@ TEST_CASE("constant_time_equal and secure_zero") {
 }
 
 TEST_CASE("random secrets differ") {
-  CHECK_FALSE(random_secret<32>() == random_secret<32>());
+  CHECK_FALSE(random_secret<Secret<32>>() == random_secret<Secret<32>>());
 }

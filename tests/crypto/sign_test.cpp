@@ -17,7 +17,7 @@ TEST_CASE("RFC 8032 section 7.1 Ed25519 vectors") {
   int checked = 0;
   for (const auto& t : doc.at("tests")) {
     CAPTURE(t.at("desc").get<std::string>());
-    auto seed = secret_from_hex<32>(t.at("secret_key_seed").get<std::string>());
+    auto seed = secret_from_hex<Ed25519Seed>(t.at("secret_key_seed").get<std::string>());
     const Bytes message = unhex(t.at("message").get<std::string>());
     const std::string want_sig = t.at("signature").get<std::string>();
 
@@ -45,8 +45,8 @@ TEST_CASE("RFC 8032 section 7.1 Ed25519 vectors") {
 //   `openssl pkey -pubout -outform DER | tail -c 32` for the public key and
 //   `printf 'relaynode signed message' | openssl pkeyutl -sign -rawin -inkey key.pem`.
 TEST_CASE("Ed25519 agrees with OpenSSL on an independent vector") {
-  auto seed =
-      secret_from_hex<32>("814ffabb881b69e0068ffad8fe4f7c884ca514704a3e3596ea413e10fad25c64");
+  auto seed = secret_from_hex<Ed25519Seed>(
+      "814ffabb881b69e0068ffad8fe4f7c884ca514704a3e3596ea413e10fad25c64");
   auto pair = Ed25519KeyPair::from_seed(seed);
   CHECK(hex_of(pair.public_key.bytes) ==
         "6a1a7708943a55d5ea85e3c5541777fb4b498684fcdf0217b9bdf422ffdbdfdc");

@@ -18,11 +18,13 @@ inline crypto::Bytes unhex(std::string_view text) {
   return *bytes;
 }
 
-template <std::size_t N>
-crypto::Secret<N> secret_from_hex(std::string_view text) {
+// S is the secret type, e.g. secret_from_hex<crypto::MacKey>("0001...").
+template <class S>
+S secret_from_hex(std::string_view text) {
+  constexpr std::size_t n = S::size();
   auto bytes = unhex(text);
-  if (bytes.size() != N) throw std::invalid_argument("wrong secret size in test data");
-  return crypto::Secret<N>(std::span<const std::uint8_t, N>(bytes.data(), N));
+  if (bytes.size() != n) throw std::invalid_argument("wrong secret size in test data");
+  return S(std::span<const std::uint8_t, n>(bytes.data(), n));
 }
 
 template <std::size_t N>

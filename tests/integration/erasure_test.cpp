@@ -27,6 +27,7 @@
 #include "crypto/keys.hpp"
 #include "node/identity/key_store.hpp"
 #include "protocol/envelope.hpp"
+#include "support/names.hpp"
 #include "support/node_process.hpp"
 
 using relay::test::HttpReply;
@@ -34,7 +35,9 @@ using relay::test::NodeProcess;
 using relay::test::contains;
 using relay::test::eventually;
 using relay::test::fingerprint;
+using relay::test::options;
 using relay::test::path_of;
+using relay::test::unique;
 using relay::test::TestCandidate;
 using relay::test::TestMember;
 using namespace std::chrono_literals;
@@ -50,12 +53,6 @@ const std::string kJaEmail = "zyx.erasure.ja@example.org";
 // A candidate who is not erased (their data must not show in the others' export).
 const std::string kKeeperEmail = "keeper.not.erased@example.org";
 
-std::string unique(const std::string& stem) {
-  static std::atomic<int> counter{0};
-  static const std::string run = std::to_string(::getpid());
-  return stem + "-" + run + "-" + std::to_string(++counter);
-}
-
 std::size_t occurrences(const std::string& haystack, const std::string& needle) {
   std::size_t n = 0;
   for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
@@ -63,18 +60,7 @@ std::size_t occurrences(const std::string& haystack, const std::string& needle) 
 }
 
 void peer(const NodeProcess& node, const NodeProcess& other) {
-  auto reply = node.post_json(
-      "/api/v1/peers",
-      {{"name", other.options().name}, {"url", other.url()}, {"fingerprint", fingerprint(other)}},
-      node.admin_token());
-  REQUIRE_MESSAGE(reply.status == 201, reply.body);
-}
-
-NodeProcess::Options options(const std::string& name, const std::string& region) {
-  NodeProcess::Options o;
-  o.name = name;
-  o.region = region;
-  return o;
+  relay::test::peer_by_api(node, other);
 }
 
 // Stops the node, changes its node.json and serves again.

@@ -37,7 +37,10 @@ namespace fs = std::filesystem;
 using relay::test::HttpReply;
 using relay::test::NodeProcess;
 using relay::test::contains;
+using relay::test::cli_fingerprint;
 using relay::test::eventually;
+using relay::test::peer_by_api;
+using relay::test::peer_by_cli;
 using namespace std::chrono_literals;
 
 namespace {
@@ -59,46 +62,6 @@ std::string error_code(const HttpReply& reply) {
   return j["error"]["code"].get<std::string>();
 }
 
-// Runs a shell command and returns its standard output.
-std::string run(const std::string& command) {
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  REQUIRE(pipe);
-  std::string out;
-  std::array<char, 256> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe.get())) out += buf.data();
-  return out;
-}
-
-std::string relay_node() {
-  return std::string(RELAY_BINARY_DIR) + "/node/relay-node";
-}
-
-// The fingerprint as `relay-node identity --config` prints it (the operator's way).
-std::string cli_fingerprint(const NodeProcess& node) {
-  auto out = run(relay_node() + " identity --config " + node.config_path().string());
-  auto at = out.find("fingerprint: ");
-  REQUIRE_MESSAGE(at != std::string::npos, out);
-  return out.substr(at + 13, 64);
-}
-
-void peer_by_cli(const NodeProcess& node, const NodeProcess& other) {
-  auto command = relay_node() + " peer add " + other.options().name + " " + other.url() + " " +
-                 cli_fingerprint(other) + " --config " + node.config_path().string() +
-                 " > /dev/null";
-  REQUIRE(std::system(command.c_str()) == 0);
-}
-
-void peer_by_api(const NodeProcess& node, const NodeProcess& other) {
-  auto key = other.get("/audit/v1/key");
-  REQUIRE(key.status == 200);
-  auto reply = node.post_json("/api/v1/peers",
-                              {{"name", other.options().name},
-                               {"url", other.url()},
-                               {"fingerprint", key.json().at("fingerprint")}},
-                              node.admin_token());
-  REQUIRE_MESSAGE(reply.status == 201, reply.body);
-}
-
 // Merges patch into the node's node.json (the node must be stopped).
 void patch_config(const NodeProcess& node, const nlohmann::json& patch) {
   auto config = nlohmann::json::parse(relay::test::read_file(node.config_path()));
@@ -114,12 +77,8 @@ const nlohmann::json kFastFederation = {{"federation",
                                           {"retry_max_ms", 400},
                                           {"request_timeout_ms", 2000}}}};
 
-NodeProcess::Options node_options(const std::string& name, const std::string& region) {
-  NodeProcess::Options o;
-  o.name = name;
-  o.region = region;
-  return o;
-}
+// The shared builder (support/node_process.hpp) under this file's name.
+const auto node_options = relay::test::options;
 
 struct Trio {
   NodeProcess kobe{node_options("kobe.example", "JP-28")};
@@ -146,7 +105,7 @@ Trio& trio() {
 // The node's current Ed25519 key pair, from its key file (as the node itself loads it).
 relay::crypto::Ed25519KeyPair signing_key(const NodeProcess& node) {
   return relay::crypto::Ed25519KeyPair::from_seed(
-      relay::crypto::read_secret_file<32>(node.data_dir() / "keys" / "signing.key"));
+      relay::crypto::read_secret_file<relay::crypto::Ed25519Seed>(node.data_dir() / "keys" / "signing.key"));
 }
 
 struct Crafted {

@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "support/names.hpp"
 #include "support/node_process.hpp"
 
 using relay::test::HttpReply;
@@ -25,54 +26,16 @@ using relay::test::NodeProcess;
 using relay::test::contains;
 using relay::test::eventually;
 using relay::test::fingerprint;
+using relay::test::options;
 using relay::test::path_of;
+using relay::test::peer_by_api;
+using relay::test::peer_by_cli;
+using relay::test::unique;
 using relay::test::TestCandidate;
 using relay::test::TestMember;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string unique(const std::string& stem) {
-  static std::atomic<int> counter{0};
-  static const std::string run = std::to_string(::getpid());
-  return stem + "-" + run + "-" + std::to_string(++counter);
-}
-
-// The fingerprint as `relay-node identity --config` prints it (the operator's way).
-std::string cli_fingerprint(const NodeProcess& node) {
-  auto command = std::string(RELAY_BINARY_DIR) + "/node/relay-node identity --config " +
-                 node.config_path().string();
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  REQUIRE(pipe);
-  std::string out;
-  std::array<char, 256> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe.get())) out += buf.data();
-  auto at = out.find("fingerprint: ");
-  REQUIRE(at != std::string::npos);
-  return out.substr(at + 13, 64);
-}
-
-void peer_by_api(const NodeProcess& node, const NodeProcess& other, const std::string& other_name) {
-  auto reply = node.post_json(
-      "/api/v1/peers",
-      {{"name", other_name}, {"url", other.url()}, {"fingerprint", fingerprint(other)}},
-      node.admin_token());
-  REQUIRE_MESSAGE(reply.status == 201, reply.body);
-}
-
-void peer_by_cli(const NodeProcess& node, const NodeProcess& other, const std::string& other_name) {
-  auto command = std::string(RELAY_BINARY_DIR) + "/node/relay-node peer add " + other_name + " " +
-                 other.url() + " " + cli_fingerprint(other) + " --config " +
-                 node.config_path().string() + " > /dev/null";
-  REQUIRE(std::system(command.c_str()) == 0);
-}
-
-NodeProcess::Options options(const std::string& name, const std::string& region) {
-  NodeProcess::Options o;
-  o.name = name;
-  o.region = region;
-  return o;
-}
 
 struct Trio {
   NodeProcess kobe{options("kobe.example", "JP-28")};

@@ -16,13 +16,16 @@
 #include <thread>
 #include <vector>
 
+#include "support/names.hpp"
 #include "support/node_process.hpp"
 #include "support/vectors.hpp"
 
 namespace fs = std::filesystem;
 using relay::test::HttpReply;
 using relay::test::NodeProcess;
+using relay::test::contains;
 using relay::test::path_of;
+using relay::test::unique;
 using relay::test::TestCandidate;
 using relay::test::TestMember;
 using namespace std::chrono_literals;
@@ -41,21 +44,12 @@ NodeProcess& shared_node() {
   return node;
 }
 
-// A tag unique to this run and call, for names and email addresses.
-std::string unique(const std::string& stem) {
-  static std::atomic<int> counter{0};
-  static const std::string run = std::to_string(::getpid());
-  return stem + "-" + run + "-" + std::to_string(++counter);
-}
 
 TestCandidate candidate(const std::string& stem) {
   auto tag = unique(stem);
   return TestCandidate{"山田 " + tag, tag + "@example.jp", {}};
 }
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 // The JSON error body every API error carries: {"error": {"code": ..., "message": ...}}.
 std::string error_code(const HttpReply& reply) {

@@ -18,21 +18,10 @@
 #include "node/referrals/referral.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
+#include "support/temp_dir.hpp"
 #include "support/vectors.hpp"
 
 namespace relay::test {
-
-// A temporary directory, removed at the end of the test.
-struct TempDir {
-  std::filesystem::path path;
-  explicit TempDir(const std::string& prefix) : path(make_temp_dir(prefix)) {}
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
 
 inline config::Reference load_test_reference() {
   auto loaded = config::load_reference(config::default_reference_dir());

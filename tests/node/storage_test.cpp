@@ -8,24 +8,14 @@
 #include <vector>
 
 #include "node/storage/environment.hpp"
-#include "support/vectors.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace relay::node::storage;
 
 namespace {
 
-// A temporary directory, removed at the end of the test.
-struct TempDir {
-  fs::path path = relay::test::make_temp_dir("storage");
-  TempDir() = default;
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using relay::test::TempDir;
 
 using Entry = Cursor::Entry;
 

@@ -52,14 +52,14 @@ TEST_CASE("vault: the candidate id and purpose are bound as associated data") {
 }
 
 TEST_CASE("vault: candidate keys are wrapped by the data key for one candidate") {
-  auto data_key = relay::crypto::random_secret<32>();
+  auto data_key = relay::crypto::random_secret<relay::crypto::AeadKey>();
   auto key = new_candidate_key();
   auto wrapped = wrap_key(data_key, key, "c_one");
   auto unwrapped = unwrap_key(data_key, wrapped, "c_one");
   REQUIRE(unwrapped);
   CHECK(*unwrapped == key);
   CHECK_FALSE(unwrap_key(data_key, wrapped, "c_two"));
-  CHECK_FALSE(unwrap_key(relay::crypto::random_secret<32>(), wrapped, "c_one"));
+  CHECK_FALSE(unwrap_key(relay::crypto::random_secret<relay::crypto::AeadKey>(), wrapped, "c_one"));
   CHECK_FALSE(unwrap_key(data_key, "AAAA", "c_one"));
   // Two candidates never share a key.
   CHECK_FALSE(new_candidate_key() == new_candidate_key());

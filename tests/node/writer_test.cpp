@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "node/storage/environment.hpp"
-#include "support/vectors.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace relay::node::storage;
@@ -31,16 +31,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct TempDir {
-  fs::path path = relay::test::make_temp_dir("storage-writer");
-  TempDir() = default;
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using relay::test::TempDir;
 
 std::string key_for(int thread, int i) {
   return "t" + std::to_string(thread) + "/" + std::to_string(i);

@@ -9,10 +9,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -548,6 +551,62 @@ std::string fingerprint(const NodeProcess& node) {
   if (key.status != 200)
     throw std::runtime_error("GET /audit/v1/key answered " + std::to_string(key.status));
   return key.json().at("fingerprint");
+}
+
+NodeProcess::Options options(const std::string& name, const std::string& region) {
+  NodeProcess::Options o;
+  o.name = name;
+  o.region = region;
+  return o;
+}
+
+void peer_by_api(const NodeProcess& node, const NodeProcess& other) {
+  peer_by_api(node, other, other.options().name);
+}
+
+void peer_by_api(const NodeProcess& node, const NodeProcess& other, const std::string& other_name) {
+  auto reply = node.post_json(
+      "/api/v1/peers",
+      {{"name", other_name}, {"url", other.url()}, {"fingerprint", fingerprint(other)}},
+      node.admin_token());
+  if (reply.status != 201) {
+    throw std::runtime_error(node.options().name + " refused peer " + other_name + ": " +
+                             std::to_string(reply.status) + " " + reply.body);
+  }
+}
+
+namespace {
+
+// Runs a shell command and returns its standard output; throws if it exits non-zero.
+std::string run_command(const std::string& command) {
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
+  if (!pipe) throw std::runtime_error("cannot run: " + command);
+  std::string out;
+  std::array<char, 256> buf{};
+  while (std::fgets(buf.data(), buf.size(), pipe.get())) out += buf.data();
+  const int status = ::pclose(pipe.release());
+  if (status != 0)
+    throw std::runtime_error("command failed (" + std::to_string(status) + "): " + command);
+  return out;
+}
+
+}  // namespace
+
+std::string cli_fingerprint(const NodeProcess& node) {
+  auto out = run_command(relay_node_binary().string() + " identity --config " +
+                         node.config_path().string());
+  auto at = out.find("fingerprint: ");
+  if (at == std::string::npos) throw std::runtime_error("no fingerprint in: " + out);
+  return out.substr(at + 13, 64);
+}
+
+void peer_by_cli(const NodeProcess& node, const NodeProcess& other) {
+  peer_by_cli(node, other, other.options().name);
+}
+
+void peer_by_cli(const NodeProcess& node, const NodeProcess& other, const std::string& other_name) {
+  (void)run_command(relay_node_binary().string() + " peer add " + other_name + " " + other.url() +
+                    " " + cli_fingerprint(other) + " --config " + node.config_path().string());
 }
 
 }  // namespace relay::test

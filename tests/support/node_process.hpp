@@ -212,4 +212,18 @@ class NodeProcess {
 // The node's signing-key fingerprint from GET /audit/v1/key; throws if it cannot be read.
 std::string fingerprint(const NodeProcess& node);
 
+// Options for a node called `name` in `region`; every other field keeps its default.
+NodeProcess::Options options(const std::string& name, const std::string& region);
+
+// Peering set-up, as an operator does it. Each throws std::runtime_error (failing the test) if
+// the node refuses. other_name defaults to other.options().name.
+// By the admin API: POST /api/v1/peers with other's URL and fingerprint (GET /audit/v1/key).
+void peer_by_api(const NodeProcess& node, const NodeProcess& other);
+void peer_by_api(const NodeProcess& node, const NodeProcess& other, const std::string& other_name);
+// By the command line: `relay-node peer add` with the fingerprint `relay-node identity` prints.
+void peer_by_cli(const NodeProcess& node, const NodeProcess& other);
+void peer_by_cli(const NodeProcess& node, const NodeProcess& other, const std::string& other_name);
+// The fingerprint as `relay-node identity --config` prints it (the operator's way).
+std::string cli_fingerprint(const NodeProcess& node);
+
 }  // namespace relay::test
