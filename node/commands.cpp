@@ -24,7 +24,8 @@ std::optional<config::NodeConfig> load_config(const std::filesystem::path& path)
 }
 
 void setup_logging(const config::NodeConfig& config) {
-  if (config.log.file) spdlog::set_default_logger(spdlog::basic_logger_mt("relay", config.log.file->string()));
+  if (config.log.file)
+    spdlog::set_default_logger(spdlog::basic_logger_mt("relay", config.log.file->string()));
   spdlog::set_level(static_cast<spdlog::level::level_enum>(static_cast<int>(config.log.level)));
   spdlog::flush_on(spdlog::level::info);
 }
@@ -53,10 +54,12 @@ int run_init(const InitOptions& options) {
       std::cerr << "relay-node init: " << result.error << "\n";
       return 2;
     }
-    std::cout << "initialised node '" << options.name << "' in " << result.config_path.parent_path().string()
+    std::cout << "initialised node '" << options.name << "' in "
+              << result.config_path.parent_path().string()
               << "\nconfig:        " << result.config_path.string()
               << "\nadmin token:   " << (result.config_path.parent_path() / "admin_token").string()
-              << "\nauditor token: " << (result.config_path.parent_path() / "auditor_token").string() << "\n";
+              << "\nauditor token: "
+              << (result.config_path.parent_path() / "auditor_token").string() << "\n";
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "relay-node init: " << e.what() << "\n";
@@ -70,16 +73,23 @@ int run_serve(const std::filesystem::path& config_path) {
   try {
     setup_logging(*config);
     Node node(std::move(*config));
-    auto router = api::build_router(node);
+    auto router = api::build_router(node.services());
     const auto& c = node.config();
-    http::ServerOptions options{c.listen.address, c.listen.port, c.http.max_body_bytes, c.http.max_header_bytes,
-                                c.http.read_timeout_ms, c.http.idle_timeout_ms, static_cast<int>(c.http.threads)};
-    http::Server server(options, [&router](const http::Request& request) { return router.handle(request); });
+    http::ServerOptions options{c.listen.address,
+                                c.listen.port,
+                                c.http.max_body_bytes,
+                                c.http.max_header_bytes,
+                                c.http.read_timeout_ms,
+                                c.http.idle_timeout_ms,
+                                static_cast<int>(c.http.threads)};
+    http::Server server(options,
+                        [&router](const http::Request& request) { return router.handle(request); });
     server.listen();
     node.start_background();
     // The "listening" line is machine-read by tests and scripts: keep its shape.
     spdlog::info("listening on {}:{} as {}", c.listen.address, server.port(), c.node.name);
-    std::cout << "relay-node listening on http://" << c.listen.address << ":" << server.port() << std::endl;
+    std::cout << "relay-node listening on http://" << c.listen.address << ":" << server.port()
+              << std::endl;
     server.run(true);
     node.stop_background();
     spdlog::info("stopped");
@@ -93,38 +103,40 @@ int run_serve(const std::filesystem::path& config_path) {
 
 int run_member_add(const std::filesystem::path& config_path, const std::string& name) {
   return with_node(config_path, [&](Node& node) {
-    auto result = node.writer().submit_wait([&](storage::WriteTxn& txn) { return node.members().admit(txn, name); });
-    if (result.error == members::AdmitError::duplicate_name) {
-      std::cerr << "relay-node member add: NAME: a member with this name exists\n";
+    auto admitted = node.services().membership.admit(name);
+    if (!admitted) {
+      if (admitted.error() == members::AdmitError::duplicate_name)
+        std::cerr << "relay-node member add: NAME: a member with this name exists\n";
+      else
+        std::cerr << "relay-node member add: NAME: must be 1..200 characters of text\n";
       return 2;
     }
-    if (!result.admitted) {
-      std::cerr << "relay-node member add: NAME: must be 1..200 characters of text\n";
-      return 2;
-    }
-    const auto& m = result.admitted->member;
-    std::cout << "member:     " << m.id << "\nname:       " << m.name << "\napi key:    " << result.admitted->api_key
-              << "   (shown once)\nrelay link: " << node.config().node.public_url << "/r/" << m.link_token << "\n";
+    const auto& m = admitted->view.member;
+    std::cout << "member:     " << m.id << "\nname:       " << m.name
+              << "\napi key:    " << admitted->api_key
+              << "   (shown once)\nrelay link: " << node.config().node.public_url << "/r/"
+              << m.link_token << "\n";
     return 0;
   });
 }
 
 int run_member_list(const std::filesystem::path& config_path) {
   return with_node(config_path, [&](Node& node) {
-    auto txn = node.env().begin_read();
-    for (const auto& m : node.members().list(txn)) {
-      auto a = node.credits().account(txn, m.id);
-      std::cout << m.id << "\t" << (m.active ? "active" : "suspended") << "\tcredits=" << a.balance()
-                << "\treferrals=" << a.counted << "\t" << m.name << "\n";
+    for (const auto& v : node.services().membership.list()) {
+      const auto& m = v.member;
+      std::cout << m.id << "\t" << (m.active ? "active" : "suspended")
+                << "\tcredits=" << v.credits.balance() << "\treferrals=" << v.credits.counted
+                << "\t" << m.name << "\n";
     }
     return 0;
   });
 }
 
-int run_member_set_active(const std::filesystem::path& config_path, const std::string& id, bool active) {
+int run_member_set_active(const std::filesystem::path& config_path, const std::string& id,
+                          bool active) {
   return with_node(config_path, [&](Node& node) {
-    auto change = node.writer().submit_wait([&](storage::WriteTxn& txn) { return node.members().set_active(txn, id, active); });
-    if (change == members::StatusChange::not_found) {
+    auto changed = node.services().membership.set_active(id, active);
+    if (!changed) {
       std::cerr << "relay-node member: ID: no member " << id << "\n";
       return 2;
     }
@@ -133,20 +145,32 @@ int run_member_set_active(const std::filesystem::path& config_path, const std::s
   });
 }
 
-int run_peer_add(const std::filesystem::path& config_path, const std::string& name, const std::string& url,
-                 const std::string& fingerprint) {
+int run_peer_add(const std::filesystem::path& config_path, const std::string& name,
+                 const std::string& url, const std::string& fingerprint) {
   return with_node(config_path, [&](Node& node) {
-    auto error = node.writer().submit_wait(
-        [&](storage::WriteTxn& txn) { return node.federation().peers().add(txn, name, url, fingerprint); });
-    switch (error) {
+    auto added = node.services().peering.add(name, url, fingerprint, services::KeyFetch::later);
+    if (added) {
+      std::cout << "peer " << name << " added (" << url << ")\n";
+      return 0;
+    }
+    switch (added.error()) {
+      case federation::AddError::bad_name:
+        std::cerr << "relay-node peer add: NAME: lower-case letters, digits, '.' and '-'\n";
+        break;
+      case federation::AddError::bad_url:
+        std::cerr << "relay-node peer add: URL: must be http://host[:port]\n";
+        break;
+      case federation::AddError::bad_fingerprint:
+        std::cerr << "relay-node peer add: FINGERPRINT: 64 lower-case hex digits\n";
+        break;
+      case federation::AddError::duplicate:
+        std::cerr << "relay-node peer add: NAME: already a peer\n";
+        break;
+      case federation::AddError::is_self:
+        std::cerr << "relay-node peer add: NAME: that is this node\n";
+        break;
       case federation::AddError::none:
-        std::cout << "peer " << name << " added (" << url << ")\n";
-        return 0;
-      case federation::AddError::bad_name: std::cerr << "relay-node peer add: NAME: lower-case letters, digits, '.' and '-'\n"; break;
-      case federation::AddError::bad_url: std::cerr << "relay-node peer add: URL: must be http://host[:port]\n"; break;
-      case federation::AddError::bad_fingerprint: std::cerr << "relay-node peer add: FINGERPRINT: 64 lower-case hex digits\n"; break;
-      case federation::AddError::duplicate: std::cerr << "relay-node peer add: NAME: already a peer\n"; break;
-      case federation::AddError::is_self: std::cerr << "relay-node peer add: NAME: that is this node\n"; break;
+        break;
     }
     return 2;
   });
@@ -154,18 +178,18 @@ int run_peer_add(const std::filesystem::path& config_path, const std::string& na
 
 int run_peer_list(const std::filesystem::path& config_path) {
   return with_node(config_path, [&](Node& node) {
-    auto txn = node.env().begin_read();
-    for (const auto& p : node.federation().peers().list(txn))
-      std::cout << p.name << "\t" << (p.active ? "active" : "suspended") << "\t" << p.url << "\t" << p.fingerprint << "\n";
+    for (const auto& p : node.services().peering.list())
+      std::cout << p.name << "\t" << (p.active ? "active" : "suspended") << "\t" << p.url << "\t"
+                << p.fingerprint << "\n";
     return 0;
   });
 }
 
-int run_peer_set_active(const std::filesystem::path& config_path, const std::string& name, bool active) {
+int run_peer_set_active(const std::filesystem::path& config_path, const std::string& name,
+                        bool active) {
   return with_node(config_path, [&](Node& node) {
-    bool found = node.writer().submit_wait(
-        [&](storage::WriteTxn& txn) { return node.federation().peers().set_active(txn, name, active); });
-    if (!found) {
+    auto changed = node.services().peering.set_active(name, active);
+    if (!changed) {
       std::cerr << "relay-node peer: NAME: no peer " << name << "\n";
       return 2;
     }
@@ -176,10 +200,10 @@ int run_peer_set_active(const std::filesystem::path& config_path, const std::str
 
 int run_identity(const std::filesystem::path& config_path) {
   return with_node(config_path, [&](Node& node) {
-    auto keys = node.keys().current();
-    std::cout << "name:        " << node.config().node.name << "\nurl:         " << node.config().node.public_url
-              << "\nfingerprint: " << keys->signing.public_key.fingerprint() << "\nvkey:        "
-              << node.ledger().verifier_key() << "\n";
+    auto key = node.services().audit.key();
+    std::cout << "name:        " << node.config().node.name
+              << "\nurl:         " << node.config().node.public_url
+              << "\nfingerprint: " << key.fingerprint << "\nvkey:        " << key.vkey << "\n";
     return 0;
   });
 }

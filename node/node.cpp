@@ -4,9 +4,9 @@
 
 #include "crypto/bytes.hpp"
 #include "crypto/key_file.hpp"
-#include "crypto/secret.hpp"
 #include "node/setup.hpp"
 #include "node/storage/txn.hpp"
+#include "protocol/event.hpp"
 
 namespace relay::node {
 
@@ -22,65 +22,101 @@ Node::Node(config::NodeConfig config)
     : config_(std::move(config)),
       reference_(load_reference_or_throw(config_.reference_dir)),
       keys_(identity::NodeKeys::load(config_.data_dir / "keys")),
-      env_(storage::Environment::open(config_.data_dir / "lmdb",
-                                      storage::EnvironmentOptions{
-                                          .map_size_bytes = config_.storage.map_size_mb << 20})) {
+      env_(storage::Environment::open(
+          config_.data_dir / "lmdb",
+          storage::EnvironmentOptions{.map_size_bytes = config_.storage.map_size_mb << 20})) {
   finish_key_rotation();
-  ledger_ = std::make_unique<ledger::Ledger>(env_, config_.node.name, keys_, clock_);
-  members_ = std::make_unique<members::Registry>(env_, *ledger_, keys_);
-  candidates_ = std::make_unique<candidates::Store>(env_, keys_, clock_);
-  referrals_ = std::make_unique<referrals::Referrals>(env_, keys_, clock_);
-  credits_ = std::make_unique<referrals::CreditAccounts>(env_, *ledger_, config_.credits.referrals_per_credit);
-  intake_ = std::make_unique<referrals::Intake>(
-      *members_, *candidates_, *referrals_, *credits_, reference_,
-      referrals::IntakeSettings{config_.node.public_url, config_.node.name, config_.mail.from,
-                                config_.consent.text_version, config_.candidates.verification_expiry_hours},
-      clock_);
-  mailer_ = std::make_unique<mail::SpoolMailer>(config_.mail.spool_dir);
+  const auto& c = config_;
+  domain_ = std::make_unique<LocalDomain>(
+      env_, keys_, reference_, clock_,
+      LocalDomainSettings{c.node.name, c.credits.referrals_per_credit,
+                          referrals::IntakeSettings{c.node.public_url, c.node.name, c.mail.from,
+                                                    c.consent.text_version,
+                                                    c.candidates.verification_expiry_hours}});
+  mailer_ = std::make_unique<mail::SpoolMailer>(c.mail.spool_dir);
   writer_ = std::make_unique<storage::Writer>(env_);
-  mail_dispatch_ = std::make_unique<candidates::MailDispatch>(env_, *writer_, *candidates_, *mailer_);
-  federation_ = std::make_unique<federation::Federation>(config_, env_, *writer_, keys_, *ledger_);
+  mail_dispatch_ =
+      std::make_unique<candidates::MailDispatch>(env_, *writer_, domain_->candidates, *mailer_);
+
+  // Federation: its message handlers register with it as each part is built.
+  federation_ = std::make_unique<federation::Federation>(c, env_, *writer_, keys_, domain_->ledger);
   // The announcement's keys were learnt before its signature was checked (inbox.cpp).
-  federation_->on_request("key.rotated", [](storage::WriteTxn&, const protocol::Envelope&, const federation::Peer&) {
-    return federation::HandlerResult{};
-  });
+  federation_->on_request(
+      "key.rotated", [](storage::WriteTxn&, const protocol::Envelope&, const federation::Peer&) {
+        return federation::HandlerResult{};
+      });
   // Connectivity check between operators: the reply proves the round trip.
-  federation_->on_request("ping", [](storage::WriteTxn&, const protocol::Envelope&, const federation::Peer&) {
-    return federation::HandlerResult::accept({{"pong", true}});
-  });
-  // Profile exchange and handoffs (their handlers and the peer-activated hook register here).
-  profiles_ = std::make_unique<federation::ProfileExchange>(*federation_, *candidates_);
-  handoffs_ = std::make_unique<federation::Handoffs>(*federation_, *candidates_, *profiles_,
-                                                     config_.candidates.handoff_expiry_s);
+  federation_->on_request(
+      "ping", [](storage::WriteTxn&, const protocol::Envelope&, const federation::Peer&) {
+        return federation::HandlerResult::accept({{"pong", true}});
+      });
+  profiles_ = std::make_unique<federation::ProfileExchange>(*federation_, domain_->candidates);
+  handoffs_ = std::make_unique<federation::Handoffs>(*federation_, domain_->candidates, *profiles_,
+                                                     c.candidates.handoff_expiry_s);
   handoff_holder_ = std::make_unique<federation::HandoffHolder>(
-      *federation_, *candidates_, *profiles_,
-      federation::HolderSettings{config_.node.public_url, config_.mail.from, config_.consent.text_version});
+      *federation_, domain_->candidates, *profiles_,
+      federation::HolderSettings{c.node.public_url, c.mail.from, c.consent.text_version});
   // Erasure reaching every recipient, and the retention limit on received data.
-  erasures_ = std::make_unique<federation::Erasures>(*federation_, *candidates_, *handoffs_);
-  handoff_holder_->on_late_disclosure([this](storage::WriteTxn& txn, const candidates::CandidateRecord& record) {
-    candidate_changed(txn, record);
-  });
+  erasures_ = std::make_unique<federation::Erasures>(*federation_, domain_->candidates, *handoffs_);
   // Witnessing peers' checkpoints, and answering witnesses (registers its handlers).
   witness_ = std::make_unique<federation::Witness>(*federation_);
-  intake_->on_candidate_changed(
-      [this](storage::WriteTxn& txn, const candidates::CandidateRecord& record) { candidate_changed(txn, record); });
 
+  // Every change to a local candidate fans out the same way, wherever it starts.
+  candidate_changes_ =
+      std::make_unique<services::CandidateChanges>(*handoff_holder_, *profiles_, *erasures_);
+  auto changed = [this](storage::WriteTxn& txn, const candidates::CandidateRecord& record) {
+    candidate_changes_->changed(txn, record);
+  };
+  handoff_holder_->on_late_disclosure(changed);
+  domain_->intake.on_candidate_changed(changed);
+
+  // Every durable commit wakes the loops that act on committed work, so no caller has to
+  // remember to: queued candidate mail, and the federation outbox.
+  writer_->on_commit([this] {
+    mail_dispatch_->wake();
+    federation_->notify();
+  });
+
+  // The use-case services, each with only the parts it needs.
+  access_ = std::make_unique<services::Access>(env_, domain_->members, keys_,
+                                               read_token_file(c.data_dir / "admin_token"),
+                                               read_token_file(c.data_dir / "auditor_token"));
+  candidate_rights_ = std::make_unique<services::CandidateRights>(
+      env_, *writer_, domain_->candidates, domain_->ledger, domain_->members, domain_->referrals,
+      *handoff_holder_, *mailer_, *candidate_changes_, clock_,
+      services::CandidateRights::Settings{c.consent.text_version});
+  intake_ = std::make_unique<services::Intake>(env_, *writer_, domain_->intake);
+  membership_ = std::make_unique<services::Membership>(
+      env_, *writer_, domain_->members, domain_->referrals, domain_->credits, reference_);
+  peering_ = std::make_unique<services::Peering>(env_, *writer_, *federation_, keys_);
+  handoff_requests_ = std::make_unique<services::HandoffRequests>(
+      env_, *writer_, *handoffs_, *erasures_, *profiles_, domain_->candidates,
+      services::HandoffSettings{c.node.name, c.node.region, 500});
+  audit_ = std::make_unique<services::Audit>(env_, domain_->ledger, keys_, domain_->members,
+                                             domain_->credits, *witness_, c.node.name);
+  services_ = std::make_unique<api::Services>(api::Services{
+      *access_, *candidate_rights_, *intake_, *membership_, *peering_, *handoff_requests_, *audit_,
+      reference_, api::NodeFacts{c.node.name, c.node.public_url, c.consent.text_version}});
+
+  record_genesis();
+}
+
+// The genesis entry names the node's region, credit ratio and keys, so an auditor can
+// recompute balances from the log alone. A changed credit ratio is recorded once, so the log
+// alone still explains every mint.
+void Node::record_genesis() {
   auto keys = keys_.current();
-  admin_digest_ = identity::token_digest(keys->token_key, read_token_file(config_.data_dir / "admin_token"));
-  auditor_digest_ =
-      identity::token_digest(keys->token_key, read_token_file(config_.data_dir / "auditor_token"));
-
-  // The genesis entry names the node's region, credit ratio and keys, so an auditor can
-  // recompute balances from the log alone.
-  // A changed credit ratio is recorded once, so the log alone still explains every mint.
   auto node_meta = env_.database("node_meta");
+  auto& ledger = domain_->ledger;
   writer_->submit_wait([&](storage::WriteTxn& txn) {
     auto ratio = std::to_string(config_.credits.referrals_per_credit);
-    if (ledger_->size(txn) == 0) {
-      ledger_->append(txn, protocol::node_initialised(config_.node.region, config_.credits.referrals_per_credit,
-                                                      keys->signing.public_key, keys->encryption.public_key));
-    } else if (auto recorded = txn.get(node_meta, "referrals_per_credit"); recorded && *recorded != ratio) {
-      ledger_->append(txn, protocol::credit_ratio_changed(config_.credits.referrals_per_credit));
+    if (ledger.size(txn) == 0) {
+      ledger.append(
+          txn, protocol::node_initialised(config_.node.region, config_.credits.referrals_per_credit,
+                                          keys->signing.public_key, keys->encryption.public_key));
+    } else if (auto recorded = txn.get(node_meta, "referrals_per_credit");
+               recorded && *recorded != ratio) {
+      ledger.append(txn, protocol::credit_ratio_changed(config_.credits.referrals_per_credit));
     }
     txn.put(node_meta, "referrals_per_credit", ratio);
   });
@@ -112,32 +148,6 @@ void Node::finish_key_rotation() {
 Node::~Node() {
   stop_background();
   if (writer_) writer_->stop();
-}
-
-void Node::candidate_changed(storage::WriteTxn& txn, const candidates::CandidateRecord& record) {
-  handoff_holder_->candidate_changed(txn, record);
-  profiles_->candidate_changed(txn, record);
-  if (record.status == candidates::Status::erased) {
-    auto tombstone = record;
-    erasures_->candidate_erased(txn, tombstone);
-  }
-}
-
-nlohmann::json Node::balances(const storage::Txn& txn) {
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& m : members_->list(txn)) out[m.id] = credits_->account(txn, m.id).to_json();
-  return out;
-}
-
-bool Node::is_admin(std::string_view token) const {
-  auto d = identity::token_digest(keys_.current()->token_key, token);
-  return d.size() == admin_digest_.size() && crypto::constant_time_equal(d.data(), admin_digest_.data(), d.size());
-}
-
-bool Node::is_auditor(std::string_view token) const {
-  auto d = identity::token_digest(keys_.current()->token_key, token);
-  return d.size() == auditor_digest_.size() &&
-         crypto::constant_time_equal(d.data(), auditor_digest_.data(), d.size());
 }
 
 void Node::start_background() {

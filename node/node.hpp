@@ -1,16 +1,20 @@
 #pragma once
-// A node's parts, wired together: configuration, reference data, the LMDB environment and
-// its single Writer, keys, ledger and the domain services. Built once by `serve` (and by the
-// CLI commands that change the store); handlers and background threads borrow it.
+// The composition root: builds a node's parts from its configuration (reference data, the
+// LMDB environment and its single Writer, keys, the local domain, federation, mail) and the
+// use-case services over them; installs the Writer's commit hook that wakes the mail dispatch
+// and the federation sender; starts and stops the background loops. Used only by main.cpp's
+// commands (commands.cpp): handlers get the services (services()), never the Node, and each
+// service gets only the parts it needs.
+//
+// Threads: constructed and destroyed on one thread; services() may then be used from any.
 #include <filesystem>
 #include <memory>
-#include <string>
 
 #include "config/node_config.hpp"
 #include "config/reference.hpp"
-#include "node/common/clock.hpp"
-#include "node/candidates/candidate_store.hpp"
+#include "node/api/common.hpp"
 #include "node/candidates/mail_dispatch.hpp"
+#include "node/common/clock.hpp"
 #include "node/federation/erasure.hpp"
 #include "node/federation/federation.hpp"
 #include "node/federation/handoff.hpp"
@@ -18,14 +22,18 @@
 #include "node/federation/profile_exchange.hpp"
 #include "node/federation/witness.hpp"
 #include "node/identity/key_ring.hpp"
-#include "node/ledger/ledger.hpp"
 #include "node/mail/mailer.hpp"
-#include "node/members/member.hpp"
-#include "node/referrals/credit_account.hpp"
-#include "node/referrals/intake.hpp"
-#include "node/referrals/referral.hpp"
+#include "node/services/access.hpp"
+#include "node/services/audit.hpp"
+#include "node/services/candidate_changes.hpp"
+#include "node/services/candidate_rights.hpp"
+#include "node/services/handoff_requests.hpp"
+#include "node/services/intake.hpp"
+#include "node/services/membership.hpp"
+#include "node/services/peering.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
+#include "node/wiring.hpp"
 
 namespace relay::node {
 
@@ -40,47 +48,17 @@ class Node {
   Node& operator=(const Node&) = delete;
 
   const config::NodeConfig& config() const { return config_; }
-  const config::Reference& reference() const { return reference_; }
-  const std::filesystem::path& data_dir() const { return config_.data_dir; }
-  const common::Clock& clock() const { return clock_; }
+  // The use-case services, for the HTTP API (api::build_router) and the CLI commands.
+  const api::Services& services() const { return *services_; }
 
-  storage::Environment& env() { return env_; }
-  storage::Writer& writer() { return *writer_; }
-  identity::KeyRing& keys() { return keys_; }
-  ledger::Ledger& ledger() { return *ledger_; }
-  members::Registry& members() { return *members_; }
-  candidates::Store& candidates() { return *candidates_; }
-  referrals::Referrals& referrals() { return *referrals_; }
-  referrals::CreditAccounts& credits() { return *credits_; }
-  referrals::Intake& intake() { return *intake_; }
-  mail::Mailer& mailer() { return *mailer_; }
-  candidates::MailDispatch& mail_dispatch() { return *mail_dispatch_; }
-  federation::Federation& federation() { return *federation_; }
-  federation::ProfileExchange& profiles() { return *profiles_; }
-  federation::Handoffs& handoffs() { return *handoffs_; }
-  federation::HandoffHolder& handoff_holder() { return *handoff_holder_; }
-  federation::Erasures& erasures() { return *erasures_; }
-  federation::Witness& witness() { return *witness_; }
-
-  // To be called in the txn of every change to a local candidate (confirmed, consent
-  // changed, withdrawn, erased): circulates or withdraws its profile and stops pending
-  // handoffs it no longer consents to, in that same txn. Call federation().notify() after.
-  void candidate_changed(storage::WriteTxn& txn, const candidates::CandidateRecord& record);
-
-  // Every member's credit account as the API shows it ({member id: account}): what an
-  // auditor compares with balances recomputed from the ledger.
-  nlohmann::json balances(const storage::Txn& txn);
-
-  // Bearer-token checks (constant time on digests).
-  bool is_admin(std::string_view token) const;
-  bool is_auditor(std::string_view token) const;
-
-  // Starts and stops background threads (mail dispatch, federation delivery, witnessing).
+  // Starts and stops the background loops (mail dispatch, federation delivery, witnessing,
+  // erasure sweeps).
   void start_background();
   void stop_background();
 
  private:
   void finish_key_rotation();
+  void record_genesis();
 
   config::NodeConfig config_;
   common::SystemClock clock_;
@@ -88,12 +66,7 @@ class Node {
   identity::KeyRing keys_;
   storage::Environment env_;
   std::unique_ptr<storage::Writer> writer_;
-  std::unique_ptr<ledger::Ledger> ledger_;
-  std::unique_ptr<members::Registry> members_;
-  std::unique_ptr<candidates::Store> candidates_;
-  std::unique_ptr<referrals::Referrals> referrals_;
-  std::unique_ptr<referrals::CreditAccounts> credits_;
-  std::unique_ptr<referrals::Intake> intake_;
+  std::unique_ptr<LocalDomain> domain_;
   std::unique_ptr<mail::Mailer> mailer_;
   std::unique_ptr<candidates::MailDispatch> mail_dispatch_;
   std::unique_ptr<federation::Federation> federation_;
@@ -102,8 +75,15 @@ class Node {
   std::unique_ptr<federation::HandoffHolder> handoff_holder_;
   std::unique_ptr<federation::Erasures> erasures_;
   std::unique_ptr<federation::Witness> witness_;
-  std::string admin_digest_;
-  std::string auditor_digest_;
+  std::unique_ptr<services::CandidateChanges> candidate_changes_;
+  std::unique_ptr<services::Access> access_;
+  std::unique_ptr<services::CandidateRights> candidate_rights_;
+  std::unique_ptr<services::Intake> intake_;
+  std::unique_ptr<services::Membership> membership_;
+  std::unique_ptr<services::Peering> peering_;
+  std::unique_ptr<services::HandoffRequests> handoff_requests_;
+  std::unique_ptr<services::Audit> audit_;
+  std::unique_ptr<api::Services> services_;
 };
 
 }  // namespace relay::node

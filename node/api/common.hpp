@@ -1,64 +1,79 @@
 #pragma once
-// What every route shares: authentication by bearer token, strict JSON bodies, and running a
-// domain call through the Writer. Handlers stay thin: parse and validate, call the domain,
-// format the reply.
+// What every API handler shares: strict parsing of JSON bodies, fields and query parameters
+// into Result<T, ApiError> (the failure is the 400/415 reply, from errors.hpp), the services
+// handlers call, and the registration of each part of the API. Handlers stay thin: parse,
+// call ONE service method, format the reply. They never open a transaction.
+#include <cstdint>
+#include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <variant>
 
-#include <nlohmann/json.hpp>
-
-#include "node/http/message.hpp"
+#include "config/reference.hpp"
+#include "node/api/errors.hpp"
+#include "node/api/routes.hpp"
+#include "node/common/result.hpp"
 #include "node/http/router.hpp"
-#include "node/members/member.hpp"
-#include "node/node.hpp"
+#include "node/services/access.hpp"
+#include "node/services/audit.hpp"
+#include "node/services/candidate_rights.hpp"
+#include "node/services/handoff_requests.hpp"
+#include "node/services/intake.hpp"
+#include "node/services/membership.hpp"
+#include "node/services/peering.hpp"
 
 namespace relay::node::api {
 
-using http::Request;
-using http::Response;
-
-// Either the authenticated caller or the error response to send.
 template <class T>
-using Authorised = std::variant<T, Response>;
-
-Authorised<bool> require_admin(Node& node, const Request& request);
-Authorised<bool> require_auditor(Node& node, const Request& request);  // admin also passes
-// An active member by API key; 401 without a valid key, 403 if suspended.
-Authorised<members::Member> require_member(Node& node, const Request& request);
+using Parsed = common::Result<T, ApiError>;
 
 // A JSON object body: Content-Type application/json, strict parse (no duplicate keys,
-// integers only), an object at the top. Otherwise a 400/415 response naming the problem.
-std::variant<nlohmann::json, Response> json_object_body(const Request& request);
+// integers only), an object at the top.
+Parsed<nlohmann::json> json_object_body(const Request& request);
 
-// A string field: absent -> nullopt (or error if required); wrong type -> error naming it.
-struct FieldResult {
-  std::optional<std::string> value;
-  std::optional<Response> error;
-};
-FieldResult string_field(const nlohmann::json& body, const std::string& name, bool required,
-                         std::size_t max_chars);
+// A string field, cleaned (clean_text) to at most max_chars: absent or null -> nullopt (an
+// error if required); wrong type or not text -> an error naming it.
+Parsed<std::optional<std::string>> string_field(const nlohmann::json& body, const std::string& name,
+                                                bool required, std::size_t max_chars);
 
 // Refuses fields not in `allowed` (a typo should not pass silently).
-std::optional<Response> only_fields(const nlohmann::json& body, std::initializer_list<const char*> allowed);
+Parsed<common::Done> only_fields(const nlohmann::json& body,
+                                 std::initializer_list<const char*> allowed);
 
-// An unsigned integer query parameter; nullopt if absent, error if malformed.
-struct NumberParam {
-  std::optional<std::uint64_t> value;
-  std::optional<Response> error;
+// An unsigned integer query parameter; nullopt if absent.
+Parsed<std::optional<std::uint64_t>> number_param(const Request& request, const std::string& name);
+
+// What the pages and replies show about this node.
+struct NodeFacts {
+  std::string name;
+  std::string public_url;       // no trailing slash
+  std::string consent_version;  // of the consent text on the registration page
 };
-NumberParam number_param(const Request& request, const std::string& name);
+
+// The services the handlers call (owned by the composition root, node.hpp).
+struct Services {
+  const services::Access& access;
+  services::CandidateRights& candidate_rights;
+  services::Intake& intake;
+  services::Membership& membership;
+  services::Peering& peering;
+  services::HandoffRequests& handoff_requests;
+  services::Audit& audit;
+  const config::Reference& reference;
+  NodeFacts facts;
+};
 
 // Registers the routes of each part of the API.
-void add_operator_routes(http::Router& router, Node& node);
-void add_member_routes(http::Router& router, Node& node);
-void add_candidate_pages(http::Router& router, Node& node);
-void add_audit_routes(http::Router& router, Node& node);
-void add_federation_routes(http::Router& router, Node& node);
-void add_witness_routes(http::Router& router, Node& node);
-void add_handoff_routes(http::Router& router, Node& node);
+void add_operator_routes(Routes& routes, const Services& s);
+void add_member_routes(Routes& routes, const Services& s);
+void add_registration_pages(Routes& routes, const Services& s);
+void add_management_pages(Routes& routes, const Services& s);
+void add_audit_routes(Routes& routes, const Services& s);
+void add_federation_routes(Routes& routes, const Services& s);
+void add_witness_routes(Routes& routes, const Services& s);
+void add_handoff_routes(Routes& routes, const Services& s);
 
-// All of the above plus /healthz.
-http::Router build_router(Node& node);
+// All of the above plus /healthz. `services` must outlive the router.
+http::Router build_router(const Services& services);
 
 }  // namespace relay::node::api

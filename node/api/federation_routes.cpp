@@ -1,127 +1,108 @@
 // Federation endpoints: /federation/v1/identity (public, self-signed), /federation/v1/messages
-// (signed envelopes from peers), and the operator's peer, key and alert routes.
+// (signed envelopes from peers; the inbox checks them), and the operator's peer, key and
+// alert routes.
 #include "node/api/common.hpp"
-#include "node/storage/txn.hpp"
 
 namespace relay::node::api {
 
 namespace {
-std::string add_error_text(federation::AddError e) {
-  switch (e) {
-    case federation::AddError::bad_name: return "name: lower-case letters, digits, '.' and '-' only, 1..64";
-    case federation::AddError::bad_url: return "url: must be http://host[:port] without a path";
-    case federation::AddError::bad_fingerprint: return "fingerprint: 64 lower-case hex digits (SHA-256 of the peer's key)";
-    case federation::AddError::is_self: return "name: that is this node";
-    case federation::AddError::duplicate: return "name: a peer with this name exists";
-    default: return "";
-  }
+
+Response identity(const Services& s) {
+  return http::text_response(200, s.peering.identity_document(), "application/json");
 }
 
-Response peer_status(Node& node, const Request& request, const std::string& name, bool active) {
-  auto auth = require_admin(node, request);
-  if (auto* denied = std::get_if<Response>(&auth)) return *denied;
-  auto found = node.writer().submit_wait(
-      [&](storage::WriteTxn& txn) { return node.federation().peers().set_active(txn, name, active); });
-  if (!found) return http::error_response(404, "not_found", "no such peer");
-  auto txn = node.env().begin_read();
-  return http::json_response(200, node.federation().peers().find(txn, name)->to_json());
+Response receive(const Services& s, const Request& request) {
+  auto received = s.peering.receive(request.body);
+  return http::text_response(received.status, received.body, "application/json");
 }
+
+Response add_peer(const Services& s, const Request& request) {
+  auto body = json_object_body(request);
+  if (!body) return reply(body.error());
+  if (auto fields = only_fields(*body, {"name", "url", "fingerprint"}); !fields)
+    return reply(fields.error());
+  auto name = string_field(*body, "name", true, 64);
+  auto url = string_field(*body, "url", true, 200);
+  auto fingerprint = string_field(*body, "fingerprint", true, 64);
+  for (auto* f : {&name, &url, &fingerprint})
+    if (!*f) return reply(f->error());
+  auto added = s.peering.add(**name, **url, **fingerprint);
+  if (!added) return reply(error_for(added.error()));
+  return http::json_response(201, added->to_json());
+}
+
+Response list_peers(const Services& s) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& p : s.peering.list()) list.push_back(p.to_json());
+  return http::json_response(200, {{"peers", list}});
+}
+
+Response set_active(const Services& s, const std::string& name, bool active) {
+  auto peer = s.peering.set_active(name, active);
+  if (!peer) return reply(error_for(peer.error()));
+  return http::json_response(200, peer->to_json());
+}
+
+Response ping(const Services& s, const std::string& name) {
+  auto id = s.peering.ping(name);
+  if (!id) return reply(error_for(id.error()));
+  return http::json_response(202, {{"queued", *id}});
+}
+
+Response rotate_keys(const Services& s) {
+  return http::json_response(200, {{"fingerprint", s.peering.rotate_keys()}});
+}
+
+Response alerts(const Services& s) {
+  return http::json_response(200, {{"alerts", s.peering.alerts()}});
+}
+
+Response refusals(const Services& s) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& r : s.peering.refusals())
+    list.push_back({{"at_ms", r.at_ms}, {"from", r.from}, {"type", r.type}, {"reason", r.reason}});
+  return http::json_response(200, {{"refusals", list}});
+}
+
+Response outbox(const Services& s) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& e : s.peering.outbox()) list.push_back(e.to_json());
+  return http::json_response(200, {{"outbox", list}});
+}
+
 }  // namespace
 
-void add_federation_routes(http::Router& router, Node& node) {
-  router.add("GET", "/federation/v1/identity", [&node](const Request&, const http::Params&) {
-    return http::text_response(200, node.federation().identity_document(), "application/json");
-  });
-
-  router.add("POST", "/federation/v1/messages", [&node](const Request& request, const http::Params&) {
-    auto received = node.federation().receive(request.body);
-    if (!received.refused) node.federation().notify();
-    return http::text_response(received.status, received.body, "application/json");
-  });
-
-  router.add("POST", "/api/v1/peers", [&node](const Request& request, const http::Params&) {
-    auto auth = require_admin(node, request);
-    if (auto* denied = std::get_if<Response>(&auth)) return *denied;
-    auto body = json_object_body(request);
-    if (auto* bad = std::get_if<Response>(&body)) return *bad;
-    auto& json = std::get<nlohmann::json>(body);
-    if (auto bad = only_fields(json, {"name", "url", "fingerprint"})) return *bad;
-    auto name = string_field(json, "name", true, 64);
-    auto url = string_field(json, "url", true, 200);
-    auto fingerprint = string_field(json, "fingerprint", true, 64);
-    for (auto* f : {&name, &url, &fingerprint})
-      if (f->error) return *f->error;
-    auto error = node.writer().submit_wait([&](storage::WriteTxn& txn) {
-      return node.federation().peers().add(txn, *name.value, *url.value, *fingerprint.value);
-    });
-    if (error == federation::AddError::duplicate) return http::error_response(409, "duplicate", add_error_text(error));
-    if (error != federation::AddError::none) return http::error_response(400, "bad_field", add_error_text(error));
-    node.federation().refresh_peer(*name.value);  // best effort: keys are learnt later otherwise
-    auto txn = node.env().begin_read();
-    return http::json_response(201, node.federation().peers().find(txn, *name.value)->to_json());
-  });
-
-  router.add("GET", "/api/v1/peers", [&node](const Request& request, const http::Params&) {
-    auto auth = require_admin(node, request);
-    if (auto* denied = std::get_if<Response>(&auth)) return *denied;
-    auto txn = node.env().begin_read();
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& p : node.federation().peers().list(txn)) list.push_back(p.to_json());
-    return http::json_response(200, {{"peers", list}});
-  });
-
-  router.add("POST", "/api/v1/peers/{name}/suspend", [&node](const Request& request, const http::Params& params) {
-    return peer_status(node, request, params.at("name"), false);
-  });
-  router.add("POST", "/api/v1/peers/{name}/reinstate", [&node](const Request& request, const http::Params& params) {
-    return peer_status(node, request, params.at("name"), true);
-  });
-
-  router.add("POST", "/api/v1/peers/{name}/ping", [&node](const Request& request, const http::Params& params) {
-    auto auth = require_admin(node, request);
-    if (auto* denied = std::get_if<Response>(&auth)) return *denied;
-    auto id = node.writer().submit_wait([&](storage::WriteTxn& txn) -> std::string {
-      if (!node.federation().peers().find(txn, params.at("name"))) return {};
-      return node.federation().outbox().enqueue(txn, params.at("name"), "ping",
-                                                [](const std::string&) { return nlohmann::json::object(); });
-    });
-    if (id.empty()) return http::error_response(404, "not_found", "no such peer");
-    node.federation().notify();
-    return http::json_response(202, {{"queued", id}});
-  });
-
-  router.add("POST", "/api/v1/keys/rotate", [&node](const Request& request, const http::Params&) {
-    auto auth = require_admin(node, request);
-    if (auto* denied = std::get_if<Response>(&auth)) return *denied;
-    node.federation().rotate_keys();
-    auto keys = node.keys().current();
-    return http::json_response(200, {{"fingerprint", keys->signing.public_key.fingerprint()}});
-  });
-
-  router.add("GET", "/api/v1/alerts", [&node](const Request& request, const http::Params&) {
-    auto auth = require_admin(node, request);
-    if (auto* denied = std::get_if<Response>(&auth)) return *denied;
-    auto txn = node.env().begin_read();
-    return http::json_response(200, {{"alerts", node.federation().alerts(txn)}});
-  });
-
-  router.add("GET", "/api/v1/federation/refusals", [&node](const Request& request, const http::Params&) {
-    auto auth = require_admin(node, request);
-    if (auto* denied = std::get_if<Response>(&auth)) return *denied;
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& r : node.federation().refusals())
-      list.push_back({{"at_ms", r.at_ms}, {"from", r.from}, {"type", r.type}, {"reason", r.reason}});
-    return http::json_response(200, {{"refusals", list}});
-  });
-
-  router.add("GET", "/api/v1/federation/outbox", [&node](const Request& request, const http::Params&) {
-    auto auth = require_admin(node, request);
-    if (auto* denied = std::get_if<Response>(&auth)) return *denied;
-    auto txn = node.env().begin_read();
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& e : node.federation().outbox().all(txn)) list.push_back(e.to_json());
-    return http::json_response(200, {{"outbox", list}});
-  });
+void add_federation_routes(Routes& routes, const Services& s) {
+  routes.add("GET", "/federation/v1/identity", Role::everyone,
+             [&s](const Request&, const Params&, const Caller&) { return identity(s); });
+  routes.add(
+      "POST", "/federation/v1/messages", Role::peer,
+      [&s](const Request& request, const Params&, const Caller&) { return receive(s, request); });
+  routes.add(
+      "POST", "/api/v1/peers", Role::operator_,
+      [&s](const Request& request, const Params&, const Caller&) { return add_peer(s, request); });
+  routes.add("GET", "/api/v1/peers", Role::operator_,
+             [&s](const Request&, const Params&, const Caller&) { return list_peers(s); });
+  routes.add("POST", "/api/v1/peers/{name}/suspend", Role::operator_,
+             [&s](const Request&, const Params& params, const Caller&) {
+               return set_active(s, params.at("name"), false);
+             });
+  routes.add("POST", "/api/v1/peers/{name}/reinstate", Role::operator_,
+             [&s](const Request&, const Params& params, const Caller&) {
+               return set_active(s, params.at("name"), true);
+             });
+  routes.add("POST", "/api/v1/peers/{name}/ping", Role::operator_,
+             [&s](const Request&, const Params& params, const Caller&) {
+               return ping(s, params.at("name"));
+             });
+  routes.add("POST", "/api/v1/keys/rotate", Role::operator_,
+             [&s](const Request&, const Params&, const Caller&) { return rotate_keys(s); });
+  routes.add("GET", "/api/v1/alerts", Role::operator_,
+             [&s](const Request&, const Params&, const Caller&) { return alerts(s); });
+  routes.add("GET", "/api/v1/federation/refusals", Role::operator_,
+             [&s](const Request&, const Params&, const Caller&) { return refusals(s); });
+  routes.add("GET", "/api/v1/federation/outbox", Role::operator_,
+             [&s](const Request&, const Params&, const Caller&) { return outbox(s); });
 }
 
 }  // namespace relay::node::api

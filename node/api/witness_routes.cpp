@@ -3,26 +3,29 @@
 // C2SP signed note) and GET /api/v1/witness (operator: what this node witnessed of each peer
 // and what each peer cosigned of ours). Both only read.
 #include "node/api/common.hpp"
-#include "node/storage/txn.hpp"
 
 namespace relay::node::api {
 
-void add_witness_routes(http::Router& router, Node& node) {
-  router.add("GET", "/audit/v1/checkpoint/witnessed", [&node](const Request&, const http::Params&) {
-    auto txn = node.env().begin_read();
-    auto cosigned = node.witness().witnessed_checkpoint(txn);
-    if (!cosigned)
-      return http::error_response(404, "not_found",
-                                  "no checkpoint of this node has been cosigned yet");
-    return http::text_response(200, cosigned->note);
-  });
+namespace {
 
-  router.add("GET", "/api/v1/witness", [&node](const Request& request, const http::Params&) {
-    auto auth = require_admin(node, request);
-    if (auto* denied = std::get_if<Response>(&auth)) return *denied;
-    auto txn = node.env().begin_read();
-    return http::json_response(200, node.witness().status(txn));
-  });
+Response witnessed_checkpoint(const Services& s) {
+  auto note = s.audit.witnessed_checkpoint_note();
+  if (!note) return reply(error_for(note.error()));
+  return http::text_response(200, *note);
+}
+
+Response witness_status(const Services& s) {
+  return http::json_response(200, s.audit.witness_status());
+}
+
+}  // namespace
+
+void add_witness_routes(Routes& routes, const Services& s) {
+  routes.add(
+      "GET", "/audit/v1/checkpoint/witnessed", Role::everyone,
+      [&s](const Request&, const Params&, const Caller&) { return witnessed_checkpoint(s); });
+  routes.add("GET", "/api/v1/witness", Role::operator_,
+             [&s](const Request&, const Params&, const Caller&) { return witness_status(s); });
 }
 
 }  // namespace relay::node::api

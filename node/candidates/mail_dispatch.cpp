@@ -7,44 +7,25 @@
 namespace relay::node::candidates {
 
 MailDispatch::MailDispatch(storage::Environment& env, storage::Writer& writer, Store& store,
-                           mail::Mailer& mailer)
-    : env_(env), writer_(writer), store_(store), mailer_(mailer) {}
+                           mail::Mailer& mailer, std::chrono::milliseconds period)
+    : env_(env),
+      writer_(writer),
+      store_(store),
+      mailer_(mailer),
+      loop_("mail dispatch", period, [this] { run_once(); }) {}
 
-MailDispatch::~MailDispatch() { stop(); }
+MailDispatch::~MailDispatch() {
+  stop();
+}
 
 void MailDispatch::start() {
-  thread_ = std::thread([this] {
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_ || pending_; });
-      if (stopping_) break;
-      pending_ = false;
-      lock.unlock();
-      try {
-        run_once();
-      } catch (const std::exception& e) {
-        spdlog::error("mail dispatch failed: {}", e.what());
-      }
-      lock.lock();
-    }
-  });
+  loop_.start();
 }
-
 void MailDispatch::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  loop_.stop();
 }
-
-void MailDispatch::notify() {
-  {
-    std::lock_guard lock(mutex_);
-    pending_ = true;
-  }
-  wake_.notify_all();
+void MailDispatch::wake() {
+  loop_.wake();
 }
 
 std::size_t MailDispatch::run_once() {
@@ -60,8 +41,9 @@ std::size_t MailDispatch::run_once() {
       continue;
     }
     auto spool_id = mailer_.send(q.mail);
-    bool kept = writer_.submit_wait(
-        [&](storage::WriteTxn& txn) { return store_.mail_spooled(txn, q.seq, q.candidate_id, spool_id); });
+    bool kept = writer_.submit_wait([&](storage::WriteTxn& txn) {
+      return store_.mail_spooled(txn, q.seq, q.candidate_id, spool_id);
+    });
     if (!kept) mailer_.discard(spool_id);  // erased while it was being spooled
     ++sent;
   }

@@ -10,19 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "config/reference.hpp"
+#include "node/candidates/consent.hpp"
 
 namespace relay::node::candidates {
-
-struct Consent {
-  bool region = false;  // anonymised profile shown to member companies in this region
-  bool peers = false;   // anonymised profile shared with peer regions' nodes
-  bool stats = false;   // included in anonymised, k-anonymous statistics
-  std::string version;  // consent text version shown
-  std::int64_t at_ms = 0;
-
-  nlohmann::json to_json() const;
-  static Consent from_json(const nlohmann::json& j);
-};
 
 // The anonymised profile: what may circulate (no names, no contact data).
 struct Profile {

@@ -22,10 +22,6 @@
 #include "node/ledger/ledger.hpp"
 #include "node/storage/environment.hpp"
 
-namespace relay::node {
-class Node;
-}  // namespace relay::node
-
 namespace relay::node::ledger {
 
 // The node's own balances as the export's transaction sees them: the "members" object of
@@ -58,9 +54,6 @@ struct ExportResult {
 // ledger does not hash to its own checkpoint (corrupt storage: nothing is claimed then).
 ExportResult export_ledger(storage::Environment& env, const Ledger& ledger,
                            const BalancesView& balances, const std::filesystem::path& dir);
-
-// The same for a whole node, with its members' credit accounts as the balances.
-ExportResult export_ledger(Node& node, const std::filesystem::path& dir);
 
 // `relay-node export DIR --config F`: opens the node described by the config (it may be
 // serving meanwhile: LMDB allows a second process to read) and exports its ledger to DIR.

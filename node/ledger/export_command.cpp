@@ -1,20 +1,21 @@
-// `relay-node export` and the node-level export: what composes the ledger export with the
-// node's members and credit accounts (export.cpp knows only the ledger).
+// `relay-node export`: opens only what the export reads (the LMDB environment, the keys, the
+// ledger, members and credit accounts; no Writer, no federation, no background loop) and
+// writes the ledger export with the node's balances (export.cpp knows only the ledger).
 #include <spdlog/spdlog.h>
 
 #include <iostream>
 
 #include "config/node_config.hpp"
 #include "crypto/bytes.hpp"
+#include "node/common/clock.hpp"
+#include "node/identity/key_ring.hpp"
 #include "node/ledger/export.hpp"
-#include "node/node.hpp"
+#include "node/members/member.hpp"
+#include "node/referrals/credit_account.hpp"
+#include "node/services/audit.hpp"
+#include "node/storage/environment.hpp"
 
 namespace relay::node::ledger {
-
-ExportResult export_ledger(Node& node, const std::filesystem::path& dir) {
-  auto balances = [&node](const storage::Txn& txn) { return node.balances(txn); };
-  return export_ledger(node.env(), node.ledger(), balances, dir);
-}
 
 int run_export(const std::filesystem::path& config_path, const std::filesystem::path& dir) {
   auto loaded = config::load_node_config(config_path);
@@ -24,8 +25,19 @@ int run_export(const std::filesystem::path& config_path, const std::filesystem::
   }
   try {
     spdlog::set_level(spdlog::level::warn);
-    Node node(std::move(loaded).value());
-    auto result = export_ledger(node, dir);
+    const auto config = std::move(loaded).value();
+    identity::KeyRing keys(identity::NodeKeys::load(config.data_dir / "keys"));
+    auto env = storage::Environment::open(
+        config.data_dir / "lmdb",
+        storage::EnvironmentOptions{.map_size_bytes = config.storage.map_size_mb << 20});
+    common::SystemClock clock;
+    Ledger ledger(env, config.node.name, keys, clock);
+    members::Registry members(env, ledger, keys);
+    referrals::CreditAccounts credits(env, ledger, config.credits.referrals_per_credit);
+    auto balances = [&](const storage::Txn& txn) {
+      return services::balances(txn, members, credits);
+    };
+    auto result = export_ledger(env, ledger, balances, dir);
     if (!result) {
       std::cerr << "relay-node export: " << result.message << "\n";
       return 2;

@@ -49,16 +49,13 @@ void Registry::store(storage::WriteTxn& txn, const Member& m) {
   txn.put(members_, m.id, j.dump());
 }
 
-AdmitResult Registry::admit(storage::WriteTxn& txn, const std::string& raw_name) {
-  AdmitResult result;
+common::Result<Admitted, AdmitError> Registry::admit(storage::WriteTxn& txn, const std::string& raw_name) {
   auto name = common::clean_text(raw_name, 200);
   if (!name) {
-    result.error = AdmitError::bad_name;
-    return result;
+    return common::fail(AdmitError::bad_name);
   }
   if (txn.contains(names_, name_key(*name))) {
-    result.error = AdmitError::duplicate_name;
-    return result;
+    return common::fail(AdmitError::duplicate_name);
   }
   Admitted a;
   a.member.id = "m_" + crypto::random_token(9);
@@ -72,8 +69,7 @@ AdmitResult Registry::admit(storage::WriteTxn& txn, const std::string& raw_name)
   txn.put(links_, a.member.link_token, a.member.id);
   store(txn, a.member);
   ledger_.append(txn, protocol::member_admitted(a.member.id, a.member.name));
-  result.admitted = std::move(a);
-  return result;
+  return a;
 }
 
 StatusChange Registry::set_active(storage::WriteTxn& txn, const std::string& id, bool active) {

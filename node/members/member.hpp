@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "node/common/result.hpp"
 #include "node/identity/key_ring.hpp"
 #include "node/ledger/ledger.hpp"
 #include "node/storage/environment.hpp"
@@ -35,12 +36,7 @@ struct Admitted {
   std::string api_key;  // shown once
 };
 
-enum class AdmitError { none, bad_name, duplicate_name };
-
-struct AdmitResult {
-  std::optional<Admitted> admitted;
-  AdmitError error = AdmitError::none;
-};
+enum class AdmitError { bad_name, duplicate_name };
 
 enum class StatusChange { changed, unchanged, not_found };
 
@@ -49,7 +45,7 @@ class Registry {
   Registry(storage::Environment& env, ledger::Ledger& ledger, const identity::KeyRing& keys);
 
   // Validates the company name (1..200 characters of UTF-8 text) and admits the member.
-  AdmitResult admit(storage::WriteTxn& txn, const std::string& name);
+  common::Result<Admitted, AdmitError> admit(storage::WriteTxn& txn, const std::string& name);
   StatusChange set_active(storage::WriteTxn& txn, const std::string& id, bool active);
 
   std::optional<Member> find(const storage::Txn& txn, const std::string& id) const;

@@ -58,6 +58,24 @@ WriterStats Writer::stats() const noexcept {
                      requests_rolled_back_.load(), batches_failed_.load(), map_resizes_.load()};
 }
 
+void Writer::on_commit(std::function<void()> hook) {
+  std::lock_guard lock(hooks_mutex_);
+  commit_hooks_.push_back(std::move(hook));
+}
+
+void Writer::run_commit_hooks() noexcept {
+  std::lock_guard lock(hooks_mutex_);
+  for (auto& hook : commit_hooks_) {
+    try {
+      hook();
+    } catch (const std::exception& e) {
+      spdlog::error("storage: a commit hook threw: {}", e.what());
+    } catch (...) {
+      spdlog::error("storage: a commit hook threw");
+    }
+  }
+}
+
 void Writer::enqueue(std::unique_ptr<detail::WriteRequest> request) {
   {
     std::lock_guard lock(mutex_);
@@ -104,6 +122,7 @@ void Writer::process(Batch& batch) {
   try {
     for (int growths = 0;; ++growths) {
       if (try_batch(batch)) {
+        run_commit_hooks();
         for (auto& request : batch) request->fulfil();  // durable now: acknowledge
         return;
       }

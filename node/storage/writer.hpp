@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -199,6 +200,15 @@ class Writer {
   // A snapshot of the counters.
   WriterStats stats() const noexcept;
 
+  // Runs `hook` on the writer thread after each durable group commit (after the fsync, before
+  // the batch's futures resolve, so a caller of submit_wait returns after its hooks ran).
+  // For waking loops that act on committed work (mail, federation delivery), so no caller
+  // has to remember to. A hook must be cheap, must not throw (it is called from a noexcept
+  // path; an exception is logged and swallowed) and must not submit to this Writer. Install
+  // hooks while wiring, before the node serves requests; installing later is safe but
+  // commits before it do not run it.
+  void on_commit(std::function<void()> hook);
+
  private:
   using Batch = std::vector<std::unique_ptr<detail::WriteRequest>>;
 
@@ -216,6 +226,11 @@ class Writer {
   std::condition_variable wake_;
   std::deque<std::unique_ptr<detail::WriteRequest>> queue_;
   bool stopping_ = false;
+
+  void run_commit_hooks() noexcept;
+
+  std::mutex hooks_mutex_;  // guards commit_hooks_
+  std::vector<std::function<void()>> commit_hooks_;
 
   std::mutex stop_mutex_;  // serialises stop()
   std::thread thread_;

@@ -122,7 +122,7 @@ struct BenchNode {
     ledger.append(txn, protocol::node_initialised("JP-28", 10, current->signing.public_key,
                                                   current->encryption.public_key));
     for (int i = 0; i < 200; ++i) {
-      ids.push_back(members.admit(txn, "Member company " + std::to_string(i)).admitted->member.id);
+      ids.push_back(members.admit(txn, "Member company " + std::to_string(i))->member.id);
       active.push_back(true);
     }
     std::uint64_t referral = 0;

@@ -1,5 +1,5 @@
 #pragma once
-// The node's domain services wired as node/node.cpp wires them, on a real LMDB environment
+// The node's local domain wired as node/node.cpp wires it (node/wiring.hpp), on a real LMDB environment
 // in a temporary directory, with freshly generated keys: for tests of members, referrals,
 // credits and candidates without HTTP. Header-only; used by tests/node/*_test.cpp.
 #include <filesystem>
@@ -18,6 +18,7 @@
 #include "node/referrals/referral.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
+#include "node/wiring.hpp"
 #include "support/temp_dir.hpp"
 #include "support/vectors.hpp"
 
@@ -29,31 +30,28 @@ inline config::Reference load_test_reference() {
   return std::move(loaded).value();
 }
 
-// Members are destroyed in reverse order: the Writer stops before the Environment closes,
-// and the directory goes last.
+// The local domain wired as the node wires it (node/wiring.hpp). Members are destroyed in
+// reverse order: the Writer stops before the Environment closes, and the directory goes last.
 struct Domain {
   explicit Domain(std::uint32_t referrals_per_credit = 10)
-      : credits(env, ledger, referrals_per_credit) {}
+      : local(env, keys, reference, clock,
+              node::LocalDomainSettings{"unit.relaynode", referrals_per_credit,
+                                        node::referrals::IntakeSettings{"http://127.0.0.1:9", "unit.relaynode",
+                                                                        "relay@unit.relaynode", "2026-11-01",
+                                                                        std::chrono::hours(72)}}) {}
 
   TempDir dir{"domain"};
   config::Reference reference = load_test_reference();
   node::identity::KeyRing keys{node::identity::NodeKeys::generate()};
   node::storage::Environment env = node::storage::Environment::open(dir.path / "lmdb");
   node::common::ManualClock clock;
-  node::ledger::Ledger ledger{env, "unit.relaynode", keys, clock};
-  node::members::Registry members{env, ledger, keys};
-  node::candidates::Store candidates{env, keys, clock};
-  node::referrals::Referrals referrals{env, keys, clock};
-  node::referrals::CreditAccounts credits;
-  node::referrals::Intake intake{members,
-                                 candidates,
-                                 referrals,
-                                 credits,
-                                 reference,
-                                 node::referrals::IntakeSettings{
-                                     "http://127.0.0.1:9", "unit.relaynode", "relay@unit.relaynode",
-                                     "2026-11-01", std::chrono::hours(72)},
-                                 clock};
+  node::LocalDomain local;
+  node::ledger::Ledger& ledger = local.ledger;
+  node::members::Registry& members = local.members;
+  node::candidates::Store& candidates = local.candidates;
+  node::referrals::Referrals& referrals = local.referrals;
+  node::referrals::CreditAccounts& credits = local.credits;
+  node::referrals::Intake& intake = local.intake;
   node::storage::Writer writer{env};
 
   // Runs fn(WriteTxn&) through the Writer and returns its result once durable.
@@ -70,8 +68,8 @@ struct Domain {
   // Admits a member and returns it with its API key; the test fails loudly if it cannot.
   node::members::Admitted admit(const std::string& name) {
     auto result = write([&](node::storage::WriteTxn& txn) { return members.admit(txn, name); });
-    if (!result.admitted) throw std::runtime_error("admit failed: " + name);
-    return *result.admitted;
+    if (!result) throw std::runtime_error("admit failed: " + name);
+    return std::move(result).value();
   }
 };
 

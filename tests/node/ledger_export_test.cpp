@@ -67,8 +67,8 @@ struct LedgerSite {
     auto txn = env.begin_write();
     auto result = members.admit(txn, name);
     txn.commit();
-    REQUIRE(result.admitted);
-    return result.admitted->member.id;
+    REQUIRE(result.ok());
+    return result->member.id;
   }
   void suspend(const std::string& id, bool active = false) {
     auto txn = env.begin_write();

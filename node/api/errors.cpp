@@ -1,0 +1,127 @@
+#include "node/api/errors.hpp"
+
+namespace relay::node::api {
+
+http::Response reply(const ApiError& error) {
+  return http::error_response(error.status, error.code, error.message);
+}
+
+ApiError bad_request(std::string code, std::string message) {
+  return {400, std::move(code), std::move(message)};
+}
+
+ApiError error_for(services::AccessError e) {
+  using E = services::AccessError;
+  switch (e) {
+    case E::operator_token_missing:
+      return {401, "unauthorised", "an operator token is required"};
+    case E::not_operator:
+      return {403, "forbidden", "not an operator token"};
+    case E::auditor_token_missing:
+      return {401, "unauthorised", "an auditor token is required"};
+    case E::not_auditor:
+      return {403, "forbidden", "not an auditor token"};
+    case E::member_key_missing:
+      return {401, "unauthorised", "a member API key is required"};
+    case E::unknown_member_key:
+      return {401, "unauthorised", "unknown API key"};
+    case E::member_suspended:
+      return {403, "member_suspended", "this member is suspended"};
+  }
+  return {403, "forbidden", "forbidden"};
+}
+
+ApiError error_for(members::AdmitError e) {
+  switch (e) {
+    case members::AdmitError::duplicate_name:
+      return {409, "duplicate_name", "name: a member with this name exists"};
+    case members::AdmitError::bad_name:
+      break;
+  }
+  return {400, "bad_field", "name: not acceptable"};
+}
+
+ApiError error_for(services::MembershipError e) {
+  using E = services::MembershipError;
+  switch (e) {
+    case E::member_not_found:
+      return {404, "not_found", "no such member"};
+    case E::unknown_job_category:
+      return {400, "bad_field", "job_category: not a known category code (A..K)"};
+    case E::link_used:
+      return {409, "link_used", "application_id: its single-use link has been used"};
+    case E::referral_not_found:
+      return {404, "not_found", "no such referral"};
+  }
+  return {404, "not_found", "no such resource"};
+}
+
+ApiError error_for(federation::AddError e) {
+  using E = federation::AddError;
+  switch (e) {
+    case E::bad_name:
+      return {400, "bad_field", "name: lower-case letters, digits, '.' and '-' only, 1..64"};
+    case E::bad_url:
+      return {400, "bad_field", "url: must be http://host[:port] without a path"};
+    case E::bad_fingerprint:
+      return {400, "bad_field",
+              "fingerprint: 64 lower-case hex digits (SHA-256 of the peer's key)"};
+    case E::is_self:
+      return {400, "bad_field", "name: that is this node"};
+    case E::duplicate:
+      return {409, "duplicate", "name: a peer with this name exists"};
+    case E::none:
+      break;
+  }
+  return {400, "bad_field", ""};
+}
+
+ApiError error_for(services::PeeringError e) {
+  switch (e) {
+    case services::PeeringError::peer_not_found:
+      break;
+  }
+  return {404, "not_found", "no such peer"};
+}
+
+ApiError error_for(services::HandoffError e) {
+  using E = services::HandoffError;
+  switch (e) {
+    case E::own_node:
+      return {400, "bad_field", "node: handoffs are from peer nodes, not this one"};
+    case E::not_a_peer:
+      return {404, "not_found", "node: not an active peer of this node"};
+    case E::not_in_pool:
+      return {404, "not_found", "ref: no such profile from that node in the pool"};
+    case E::not_found:
+      return {404, "not_found", "no such handoff"};
+    case E::not_delivered:
+      return {404, "not_found", "no such delivered handoff"};
+  }
+  return {404, "not_found", "no such handoff"};
+}
+
+ApiError error_for(services::AuditError e) {
+  using E = services::AuditError;
+  switch (e) {
+    case E::bad_inclusion_range:
+      return {400, "bad_range", "index must be < size <= the ledger size"};
+    case E::from_after_to:
+      return {400, "bad_range", "from must be <= to"};
+    case E::bad_consistency_range:
+      return {400, "bad_range", "need 0 < from <= to <= the ledger size"};
+    case E::not_cosigned:
+      return {404, "not_found", "no checkpoint of this node has been cosigned yet"};
+  }
+  return {400, "bad_range", ""};
+}
+
+ApiError error_for(services::ManageError e) {
+  switch (e) {
+    case services::ManageError::not_found:
+      break;
+  }
+  return {404, "not_found", "not a valid link"};
+}
+
+}  // namespace relay::node::api

@@ -1,0 +1,111 @@
+// Registration pages under /r/: the form behind a relay link, and the email confirmation
+// (GET shows a button, POST confirms, so mail scanners that prefetch links confirm nothing).
+// Capability tokens in the path are the only credential (Role::candidate).
+#include "node/api/candidate_page_kit.hpp"
+#include "node/api/common.hpp"
+
+namespace relay::node::api {
+
+namespace {
+
+using namespace pages;
+
+Response form_page(const Services& s, const std::string& token, Lang lang,
+                   const std::string& company, int status,
+                   const std::map<std::string, std::string>& values = {},
+                   const std::map<std::string, candidates::FieldError>& errors = {}) {
+  candidates::RegistrationPage page;
+  page.lang = lang;
+  page.action = "/r/" + token;
+  page.company_name = company;
+  page.node_name = s.facts.name;
+  page.consent_version = s.facts.consent_version;
+  page.values = values;
+  for (const auto& [field, message] : errors)
+    page.errors[field] = lang == Lang::ja ? message.ja : message.en;
+  return html(status, candidates::render_registration(page, choices_from(s.reference)));
+}
+
+Response show_form(const Services& s, const Request& request, const std::string& token) {
+  auto lang = candidates::lang_from(request.query);
+  auto link = s.intake.link_page(token);
+  if (!link) return link_problem(link.error(), lang);
+  return form_page(s, token, lang, link->company_name, 200);
+}
+
+Response submit_form(const Services& s, const Request& request, const std::string& token) {
+  auto lang = candidates::lang_from(request.query);
+  auto form = form_body(request);
+  if (!form)
+    return notice(
+        400, lang, tr(lang, "送信内容を読み取れません", "The form could not be read"),
+        {tr(lang, "フォームから送信してください。", "Please submit the form on the page.")});
+  auto registered = s.intake.register_candidate(token, *form);
+  if (!registered) {
+    const auto& refusal = registered.error();
+    if (refusal.link != referrals::LinkState::ok) return link_problem(refusal.link, lang);
+    return form_page(s, token, lang, refusal.company_name, 422, *form, refusal.errors);
+  }
+  return notice(
+      200, lang, tr(lang, "確認メールを送信しました", "Please check your email"),
+      {tr(lang,
+          "ご登録ありがとうございます。入力されたメールアドレスに確認メールを送りました。"
+          "メール内のリンクを開いて登録を完了してください。",
+          "Thank you. We have sent a confirmation email to the address you entered: open the "
+          "link in it to complete your registration.")});
+}
+
+Response confirmation_page(const Services& s, const Request& request, const std::string& token) {
+  auto lang = candidates::lang_from(request.query);
+  if (!s.intake.verification_pending(token))
+    return notice(404, lang,
+                  tr(lang, "確認リンクが無効です", "This confirmation link is not valid"),
+                  {tr(lang, "リンクの有効期限が切れたか、既に使用されています。",
+                      "The link has expired or has been used already.")});
+  std::string action = "/r/v/" + token + (lang == Lang::en ? "?lang=en" : "");
+  auto body = candidates::render_notice(
+      lang, tr(lang, "メールアドレスの確認", "Confirm your email address"),
+      {tr(lang, "下のボタンを押すと登録が完了します。",
+          "Press the button below to complete your registration.")});
+  auto form = "<form method=\"post\" action=\"" + candidates::html_escape(action) + "\"><button>" +
+              tr(lang, "登録を完了する", "Complete registration") + "</button></form></body>";
+  body.replace(body.rfind("</body>"), 7, form);
+  return html(200, body);
+}
+
+Response confirm(const Services& s, const Request& request, const std::string& token) {
+  auto lang = candidates::lang_from(request.query);
+  auto confirmed = s.intake.confirm(token);
+  if (!confirmed) return confirm_problem(confirmed.error(), lang);
+  auto link = "/r/m/" + confirmed->management_token;
+  return notice(
+      200, lang, tr(lang, "登録が完了しました", "Registration complete"),
+      {tr(lang,
+          "ご登録ありがとうございました。次のリンクは、あなた専用の管理ページです（メールでもお送り"
+          "しました）。",
+          "Thank you. The link below is your private management page (we have emailed it too).")},
+      s.facts.public_url + link + (lang == Lang::en ? "?lang=en" : ""));
+}
+
+}  // namespace
+
+void add_registration_pages(Routes& routes, const Services& s) {
+  routes.add("GET", "/r/{token}", Role::candidate,
+             [&s](const Request& request, const Params& params, const Caller&) {
+               return show_form(s, request, params.at("token"));
+             });
+  routes.add("POST", "/r/{token}", Role::candidate,
+             [&s](const Request& request, const Params& params, const Caller&) {
+               return submit_form(s, request, params.at("token"));
+             });
+  routes.add("GET", "/r/v/{token}", Role::candidate,
+             [&s](const Request& request, const Params& params, const Caller&) {
+               return confirmation_page(s, request, params.at("token"));
+             });
+  routes.add("POST", "/r/v/{token}", Role::candidate,
+             [&s](const Request& request, const Params& params, const Caller&) {
+               return confirm(s, request, params.at("token"));
+             });
+}
+
+}  // namespace relay::node::api

@@ -1,0 +1,58 @@
+#include "node/services/access.hpp"
+
+#include "crypto/secret.hpp"
+#include "node/storage/txn.hpp"
+
+namespace relay::node::services {
+
+Access::Access(storage::Environment& env, const members::Registry& members,
+               const identity::KeyRing& keys, std::string_view admin_token,
+               std::string_view auditor_token)
+    : env_(env),
+      members_(members),
+      keys_(keys),
+      admin_digest_(identity::token_digest(keys.current()->token_key, admin_token)),
+      auditor_digest_(identity::token_digest(keys.current()->token_key, auditor_token)) {}
+
+bool Access::matches(std::string_view token, const std::string& digest) const {
+  auto d = identity::token_digest(keys_.current()->token_key, token);
+  return d.size() == digest.size() &&
+         crypto::constant_time_equal(d.data(), digest.data(), d.size());
+}
+
+bool Access::is_operator(std::string_view token) const {
+  return matches(token, admin_digest_);
+}
+bool Access::is_auditor(std::string_view token) const {
+  return matches(token, auditor_digest_);
+}
+
+common::Result<Caller, AccessError> Access::check(Role role,
+                                                  std::optional<std::string_view> token) const {
+  using common::fail;
+  switch (role) {
+    case Role::operator_:
+      if (!token) return fail(AccessError::operator_token_missing);
+      if (!is_operator(*token)) return fail(AccessError::not_operator);
+      return Caller{role, std::nullopt};
+    case Role::auditor:
+      if (!token) return fail(AccessError::auditor_token_missing);
+      if (!is_auditor(*token) && !is_operator(*token)) return fail(AccessError::not_auditor);
+      return Caller{role, std::nullopt};
+    case Role::member: {
+      if (!token) return fail(AccessError::member_key_missing);
+      auto txn = env_.begin_read();
+      auto member = members_.authenticate(txn, *token);
+      if (!member) return fail(AccessError::unknown_member_key);
+      if (!member->active) return fail(AccessError::member_suspended);
+      return Caller{role, std::move(member)};
+    }
+    case Role::everyone:
+    case Role::candidate:
+    case Role::peer:
+      break;
+  }
+  return Caller{role, std::nullopt};
+}
+
+}  // namespace relay::node::services

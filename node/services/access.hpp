@@ -1,0 +1,65 @@
+#pragma once
+// Who is calling: the roles a route may require and the check of a bearer token against them.
+// Operator and auditor tokens are compared as keyed digests in constant time; a member is
+// found by the digest of its API key and must be active.
+//
+// Invariant: a Caller for Role::member always holds an active member; for operator/auditor
+// it holds none. Threads: any (check() opens its own read txn; the digests never change after
+// construction).
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "node/common/result.hpp"
+#include "node/identity/key_ring.hpp"
+#include "node/members/member.hpp"
+#include "node/storage/environment.hpp"
+
+namespace relay::node::services {
+
+// What a route requires. `candidate` routes carry a capability token in their path that the
+// page itself checks; `peer` routes carry a signed envelope that the inbox checks; both pass
+// the role check like `everyone`.
+enum class Role { everyone, candidate, member, operator_, auditor, peer };
+
+// The authenticated caller a handler receives.
+struct Caller {
+  Role role = Role::everyone;             // the role it passed as
+  std::optional<members::Member> member;  // set for Role::member
+  const members::Member& the_member() const { return *member; }
+};
+
+// Why a caller was refused (api/errors maps each to its 401/403 reply).
+enum class AccessError {
+  operator_token_missing,
+  not_operator,
+  auditor_token_missing,
+  not_auditor,
+  member_key_missing,
+  unknown_member_key,
+  member_suspended,
+};
+
+class Access {
+ public:
+  // admin_token / auditor_token: the tokens as stored in the data directory.
+  Access(storage::Environment& env, const members::Registry& members, const identity::KeyRing& keys,
+         std::string_view admin_token, std::string_view auditor_token);
+
+  // Checks the bearer token (nullopt when absent) against `role`; the auditor role also
+  // admits the operator token.
+  common::Result<Caller, AccessError> check(Role role, std::optional<std::string_view> token) const;
+
+  bool is_operator(std::string_view token) const;
+  bool is_auditor(std::string_view token) const;
+
+ private:
+  bool matches(std::string_view token, const std::string& digest) const;
+  storage::Environment& env_;
+  const members::Registry& members_;
+  const identity::KeyRing& keys_;
+  std::string admin_digest_;
+  std::string auditor_digest_;
+};
+
+}  // namespace relay::node::services

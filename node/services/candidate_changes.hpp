@@ -1,0 +1,31 @@
+#pragma once
+// What follows, in the same txn, from every change to a local candidate (confirmed, consent
+// changed, withdrawn, erased): pending handoffs they no longer consent to stop, their profile
+// circulates or is withdrawn, and an erasure asks every recipient to erase too. One place, so
+// that intake, the candidate's own pages and late disclosures all fan out the same way.
+// (It moved here from Node::candidate_changed.) The commit hook wakes the sender afterwards.
+//
+// Threads: changed() only inside a Writer request, touching only its txn.
+#include "node/candidates/candidate_store.hpp"
+#include "node/federation/erasure.hpp"
+#include "node/federation/handoff_holder.hpp"
+#include "node/federation/profile_exchange.hpp"
+#include "node/storage/txn.hpp"
+
+namespace relay::node::services {
+
+class CandidateChanges {
+ public:
+  CandidateChanges(federation::HandoffHolder& holder, federation::ProfileExchange& profiles,
+                   federation::Erasures& erasures)
+      : holder_(holder), profiles_(profiles), erasures_(erasures) {}
+
+  void changed(storage::WriteTxn& txn, const candidates::CandidateRecord& record);
+
+ private:
+  federation::HandoffHolder& holder_;
+  federation::ProfileExchange& profiles_;
+  federation::Erasures& erasures_;
+};
+
+}  // namespace relay::node::services

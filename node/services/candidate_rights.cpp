@@ -1,0 +1,131 @@
+#include "node/services/candidate_rights.hpp"
+
+#include "node/storage/txn.hpp"
+#include "protocol/event.hpp"
+
+namespace relay::node::services {
+
+using common::fail;
+
+CandidateRights::CandidateRights(storage::Environment& env, storage::Writer& writer,
+                                 candidates::Store& candidates, ledger::Ledger& ledger,
+                                 const members::Registry& members,
+                                 const referrals::Referrals& referrals,
+                                 federation::HandoffHolder& holder, mail::Mailer& mailer,
+                                 CandidateChanges& changes, const common::Clock& clock,
+                                 Settings settings)
+    : env_(env),
+      writer_(writer),
+      candidates_(candidates),
+      ledger_(ledger),
+      members_(members),
+      referrals_(referrals),
+      holder_(holder),
+      mailer_(mailer),
+      changes_(changes),
+      clock_(clock),
+      settings_(std::move(settings)) {}
+
+std::optional<CandidateRights::Managed> CandidateRights::managed(const storage::Txn& txn,
+                                                                 const std::string& token) const {
+  auto info = candidates_.lookup_token(txn, token, "manage");
+  if (!info) return std::nullopt;
+  auto record = candidates_.find(txn, info->candidate_id);
+  if (!record || record->status == candidates::Status::erased) return std::nullopt;
+  return Managed{std::move(*record)};
+}
+
+common::Result<CandidateView, ManageError> CandidateRights::view(const std::string& token) const {
+  auto txn = env_.begin_read();
+  if (auto m = managed(txn, token)) {
+    ManagementView v;
+    v.opened = candidates_.open(m->record);
+    v.pending_requests = holder_.pending_for(txn, m->record.id);
+    v.record = std::move(m->record);
+    return CandidateView{std::move(v)};
+  }
+  // After erasure the management link shows which recipients have confirmed their erasure.
+  auto info = candidates_.lookup_token(txn, token, "erased");
+  if (!info) return fail(ManageError::not_found);
+  auto record = candidates_.find(txn, info->candidate_id);
+  if (!record) return fail(ManageError::not_found);
+  return CandidateView{ErasureView{record->record.value("erased_ms", std::int64_t{0}),
+                                   federation::Erasures::status(*record)}};
+}
+
+common::Result<common::Done, ManageError> CandidateRights::change_consent(const std::string& token,
+                                                                          ConsentChoice choice) {
+  bool found = writer_.submit_wait([&](storage::WriteTxn& txn) {
+    auto m = managed(txn, token);
+    if (!m) return false;
+    m->record.consent.region = choice.region;
+    m->record.consent.peers = choice.peers;
+    m->record.consent.stats = choice.stats;
+    m->record.consent.version = settings_.consent_version;
+    m->record.consent.at_ms = clock_.now_ms();
+    candidates_.save(txn, m->record);
+    changes_.changed(txn, m->record);
+    return true;
+  });
+  if (!found) return fail(ManageError::not_found);
+  return common::Done{};
+}
+
+common::Result<common::Done, ManageError> CandidateRights::withdraw(const std::string& token) {
+  bool found = writer_.submit_wait([&](storage::WriteTxn& txn) {
+    auto m = managed(txn, token);
+    if (!m) return false;
+    m->record.consent.region = m->record.consent.peers = m->record.consent.stats = false;
+    m->record.consent.at_ms = clock_.now_ms();
+    candidates_.save(txn, m->record);
+    changes_.changed(txn, m->record);
+    return true;
+  });
+  if (!found) return fail(ManageError::not_found);
+  return common::Done{};
+}
+
+federation::DecideResult CandidateRights::answer_request(const std::string& token,
+                                                         const std::string& request_id,
+                                                         federation::Decision decision) {
+  return writer_.submit_wait([&](storage::WriteTxn& txn) {
+    auto m = managed(txn, token);
+    if (!m) return federation::DecideResult::not_found;
+    return holder_.decide(txn, m->record.id, request_id, decision);
+  });
+}
+
+common::Result<CandidateExport, ManageError> CandidateRights::export_data(
+    const std::string& token) const {
+  auto txn = env_.begin_read();
+  auto m = managed(txn, token);
+  if (!m) return fail(ManageError::not_found);
+  CandidateExport out;
+  out.opened = candidates_.open(m->record);
+  for (const auto& member : members_.list(txn))
+    if (auto ref = referrals_.for_person(txn, member.id, m->record.pseudonym))
+      out.referrals.push_back({member.name, ref->status, ref->created_ms});
+  out.record = std::move(m->record);
+  return out;
+}
+
+common::Result<common::Done, ManageError> CandidateRights::erase(const std::string& token) {
+  // nullopt: nothing to erase; otherwise the spool files to discard after the commit.
+  auto spool =
+      writer_.submit_wait([&](storage::WriteTxn& txn) -> std::optional<std::vector<std::string>> {
+        auto m = managed(txn, token);
+        if (!m) return std::nullopt;
+        auto& record = m->record;
+        auto files = candidates_.erase(txn, record);
+        ledger_.append(txn, protocol::candidate_erased(record.pseudonym));
+        changes_.changed(txn, record);
+        candidates_.bind_token(txn, token, record.id, "erased");
+        return files;
+      });
+  if (!spool) return fail(ManageError::not_found);
+  // Only after the commit: a spool file removed before it could outlive a failed erasure.
+  for (const auto& id : *spool) mailer_.discard(id);
+  return common::Done{};
+}
+
+}  // namespace relay::node::services

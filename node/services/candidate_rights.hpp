@@ -1,0 +1,115 @@
+#pragma once
+// A local candidate's rights over their data, exercised through the private management link
+// (a capability token): see what is held and who received it, change or withdraw consent,
+// answer an introduction request from another node, export everything, and erase. Each method
+// owns its transaction (one read txn or one Writer request) and returns a typed outcome;
+// what follows from a change (profile circulation, stopped handoffs, erasure requests to
+// recipients) runs in the same txn through CandidateChanges, and goes out when the commit
+// hook wakes the sender.
+//
+// Invariant: a management token of an erased candidate manages nothing; it only shows the
+// erasure's progress (ErasureView). Threads: any.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "node/candidates/candidate_store.hpp"
+#include "node/common/clock.hpp"
+#include "node/common/result.hpp"
+#include "node/federation/erasure.hpp"
+#include "node/federation/handoff_holder.hpp"
+#include "node/ledger/ledger.hpp"
+#include "node/mail/mailer.hpp"
+#include "node/members/member.hpp"
+#include "node/referrals/referral.hpp"
+#include "node/services/candidate_changes.hpp"
+#include "node/storage/environment.hpp"
+#include "node/storage/writer.hpp"
+
+namespace relay::node::services {
+
+// The token manages no candidate (unknown, or erased and then not an erasure-status token).
+enum class ManageError { not_found };
+
+// What the management page shows.
+struct ManagementView {
+  candidates::CandidateRecord record;
+  std::optional<candidates::Opened> opened;
+  std::vector<federation::IncomingRequest> pending_requests;
+};
+
+// What the management link shows after erasure.
+struct ErasureView {
+  std::int64_t erased_ms = 0;
+  std::vector<federation::ErasureStatus> recipients;
+};
+
+using CandidateView = std::variant<ManagementView, ErasureView>;
+
+struct ConsentChoice {
+  bool region = false;
+  bool peers = false;
+  bool stats = false;
+};
+
+// Everything held about the candidate, for the export (the handler formats it).
+struct CandidateExport {
+  candidates::CandidateRecord record;
+  std::optional<candidates::Opened> opened;
+  struct ReferralLine {
+    std::string company;
+    std::string status;
+    std::int64_t created_ms = 0;
+  };
+  std::vector<ReferralLine> referrals;
+};
+
+class CandidateRights {
+ public:
+  struct Settings {
+    std::string consent_version;  // of the consent text the pages show
+  };
+
+  CandidateRights(storage::Environment& env, storage::Writer& writer, candidates::Store& candidates,
+                  ledger::Ledger& ledger, const members::Registry& members,
+                  const referrals::Referrals& referrals, federation::HandoffHolder& holder,
+                  mail::Mailer& mailer, CandidateChanges& changes, const common::Clock& clock,
+                  Settings settings);
+
+  common::Result<CandidateView, ManageError> view(const std::string& token) const;
+  common::Result<common::Done, ManageError> change_consent(const std::string& token,
+                                                           ConsentChoice choice);
+  // Withdraws every consent (the consent version stays the one agreed to).
+  common::Result<common::Done, ManageError> withdraw(const std::string& token);
+  // DecideResult::not_found also when the token manages no candidate.
+  federation::DecideResult answer_request(const std::string& token, const std::string& request_id,
+                                          federation::Decision decision);
+  common::Result<CandidateExport, ManageError> export_data(const std::string& token) const;
+  // Erases the candidate (crypto-shredding) in one txn: the record is shredded, the erasure
+  // recorded in the ledger, every recipient asked to erase too, and the management token
+  // rebound to show the erasure's progress. After the commit, mail already spooled to them
+  // is discarded.
+  common::Result<common::Done, ManageError> erase(const std::string& token);
+
+ private:
+  struct Managed {
+    candidates::CandidateRecord record;
+  };
+  std::optional<Managed> managed(const storage::Txn& txn, const std::string& token) const;
+
+  storage::Environment& env_;
+  storage::Writer& writer_;
+  candidates::Store& candidates_;
+  ledger::Ledger& ledger_;
+  const members::Registry& members_;
+  const referrals::Referrals& referrals_;
+  federation::HandoffHolder& holder_;
+  mail::Mailer& mailer_;
+  CandidateChanges& changes_;
+  const common::Clock& clock_;
+  Settings settings_;
+};
+
+}  // namespace relay::node::services

@@ -1,0 +1,73 @@
+#include "node/services/handoff_requests.hpp"
+
+#include "node/storage/txn.hpp"
+
+namespace relay::node::services {
+
+using common::fail;
+
+HandoffRequests::HandoffRequests(storage::Environment& env, storage::Writer& writer,
+                                 federation::Handoffs& handoffs, federation::Erasures& erasures,
+                                 const federation::ProfileExchange& profiles,
+                                 const candidates::Store& candidates, HandoffSettings settings)
+    : env_(env),
+      writer_(writer),
+      handoffs_(handoffs),
+      erasures_(erasures),
+      profiles_(profiles),
+      candidates_(candidates),
+      settings_(std::move(settings)) {}
+
+HandoffDetail HandoffRequests::detail(const storage::Txn& txn, federation::Handoff h) const {
+  auto data = handoffs_.delivered(txn, h);
+  return HandoffDetail{std::move(h), std::move(data)};
+}
+
+federation::PoolResult HandoffRequests::pool(const federation::PoolQuery& query) const {
+  auto txn = env_.begin_read();
+  return federation::search_pool(txn, profiles_, candidates_, settings_.node_name, settings_.region,
+                                 query, settings_.max_pool_hits);
+}
+
+common::Result<Requested, HandoffError> HandoffRequests::request(const members::Member& member,
+                                                                 const std::string& peer,
+                                                                 const std::string& ref) {
+  if (peer == settings_.node_name) return fail(HandoffError::own_node);
+  auto result = writer_.submit_wait(
+      [&](storage::WriteTxn& txn) { return handoffs_.request(txn, member, peer, ref); });
+  switch (result.error) {
+    case federation::RequestError::not_a_peer:
+      return fail(HandoffError::not_a_peer);
+    case federation::RequestError::not_in_pool:
+      return fail(HandoffError::not_in_pool);
+    case federation::RequestError::none:
+      break;
+  }
+  return Requested{std::move(*result.handoff), result.created};
+}
+
+std::vector<federation::Handoff> HandoffRequests::list(const members::Member& member) const {
+  auto txn = env_.begin_read();
+  return handoffs_.for_member(txn, member.id);
+}
+
+common::Result<HandoffDetail, HandoffError> HandoffRequests::find(const members::Member& member,
+                                                                  const std::string& id) const {
+  auto txn = env_.begin_read();
+  auto h = handoffs_.find(txn, id);
+  if (!h || h->member != member.id) return fail(HandoffError::not_found);
+  return detail(txn, std::move(*h));
+}
+
+common::Result<std::optional<HandoffDetail>, HandoffError> HandoffRequests::report_hire(
+    const members::Member& member, const std::string& id) {
+  bool reported = writer_.submit_wait(
+      [&](storage::WriteTxn& txn) { return erasures_.report_hire(txn, member.id, id); });
+  if (!reported) return fail(HandoffError::not_delivered);
+  auto txn = env_.begin_read();
+  auto h = handoffs_.find(txn, id);
+  if (!h) return std::optional<HandoffDetail>{};
+  return std::optional<HandoffDetail>{detail(txn, std::move(*h))};
+}
+
+}  // namespace relay::node::services

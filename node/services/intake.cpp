@@ -1,0 +1,44 @@
+#include "node/services/intake.hpp"
+
+#include "node/storage/txn.hpp"
+
+namespace relay::node::services {
+
+using common::fail;
+
+Intake::Intake(storage::Environment& env, storage::Writer& writer, referrals::Intake& intake)
+    : env_(env), writer_(writer), intake_(intake) {}
+
+common::Result<LinkPage, referrals::LinkState> Intake::link_page(
+    std::string_view link_token) const {
+  auto txn = env_.begin_read();
+  auto target = intake_.resolve_link(txn, link_token);
+  if (target.state != referrals::LinkState::ok) return fail(target.state);
+  return LinkPage{target.member->name};
+}
+
+common::Result<common::Done, Refusal> Intake::register_candidate(
+    std::string_view link_token, const std::map<std::string, std::string>& form) {
+  auto result = writer_.submit_wait(
+      [&](storage::WriteTxn& txn) { return intake_.submit(txn, link_token, form); });
+  if (result.link != referrals::LinkState::ok) return fail(Refusal{result.link, {}, {}});
+  if (result.accepted) return common::Done{};
+  auto txn = env_.begin_read();
+  auto target = intake_.resolve_link(txn, link_token);
+  return fail(
+      Refusal{result.link, std::move(result.errors), target.member ? target.member->name : ""});
+}
+
+bool Intake::verification_pending(std::string_view verify_token) const {
+  auto txn = env_.begin_read();
+  return intake_.verification_pending(txn, verify_token);
+}
+
+common::Result<Confirmed, referrals::ConfirmState> Intake::confirm(std::string_view verify_token) {
+  auto result = writer_.submit_wait(
+      [&](storage::WriteTxn& txn) { return intake_.confirm(txn, verify_token); });
+  if (result.state != referrals::ConfirmState::confirmed) return fail(result.state);
+  return Confirmed{std::move(result.management_token)};
+}
+
+}  // namespace relay::node::services

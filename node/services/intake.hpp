@@ -1,0 +1,55 @@
+#pragma once
+// The candidate's way in, as use cases: what the registration page behind a relay link shows,
+// registering through it, and confirming the email address. Each method owns its transaction
+// and returns a typed outcome; the mail and profile circulation it queues go out when the
+// commit hook wakes the mail dispatch and the sender. (The domain steps live in
+// referrals::Intake; this adds the transactions.)
+//
+// Threads: any.
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "node/candidates/registration_form.hpp"
+#include "node/common/result.hpp"
+#include "node/referrals/intake.hpp"
+#include "node/storage/environment.hpp"
+#include "node/storage/writer.hpp"
+
+namespace relay::node::services {
+
+// What the registration page shows about the link's member.
+struct LinkPage {
+  std::string company_name;
+};
+
+// Why a registration was not accepted: the link is not usable (link != ok), or the form has
+// errors (nothing stored); company_name for showing the form again.
+struct Refusal {
+  referrals::LinkState link = referrals::LinkState::unknown;
+  std::map<std::string, candidates::FieldError> errors;
+  std::string company_name;
+};
+
+struct Confirmed {
+  std::string management_token;
+};
+
+class Intake {
+ public:
+  Intake(storage::Environment& env, storage::Writer& writer, referrals::Intake& intake);
+
+  common::Result<LinkPage, referrals::LinkState> link_page(std::string_view link_token) const;
+  common::Result<common::Done, Refusal> register_candidate(
+      std::string_view link_token, const std::map<std::string, std::string>& form);
+  bool verification_pending(std::string_view verify_token) const;
+  // The error is never ConfirmState::confirmed.
+  common::Result<Confirmed, referrals::ConfirmState> confirm(std::string_view verify_token);
+
+ private:
+  storage::Environment& env_;
+  storage::Writer& writer_;
+  referrals::Intake& intake_;
+};
+
+}  // namespace relay::node::services

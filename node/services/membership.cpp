@@ -1,0 +1,84 @@
+#include "node/services/membership.hpp"
+
+#include "node/storage/txn.hpp"
+
+namespace relay::node::services {
+
+using common::fail;
+
+Membership::Membership(storage::Environment& env, storage::Writer& writer,
+                       members::Registry& members, referrals::Referrals& referrals,
+                       referrals::CreditAccounts& credits, const config::Reference& reference)
+    : env_(env),
+      writer_(writer),
+      members_(members),
+      referrals_(referrals),
+      credits_(credits),
+      reference_(reference) {}
+
+MemberView Membership::view(const storage::Txn& txn, const members::Member& m) const {
+  return MemberView{m, credits_.account(txn, m.id)};
+}
+
+common::Result<NewMember, members::AdmitError> Membership::admit(const std::string& name) {
+  auto admitted =
+      writer_.submit_wait([&](storage::WriteTxn& txn) { return members_.admit(txn, name); });
+  if (!admitted) return fail(admitted.error());
+  auto txn = env_.begin_read();
+  return NewMember{view(txn, admitted->member), admitted->api_key};
+}
+
+std::vector<MemberView> Membership::list() const {
+  auto txn = env_.begin_read();
+  std::vector<MemberView> out;
+  for (const auto& m : members_.list(txn)) out.push_back(view(txn, m));
+  return out;
+}
+
+common::Result<MemberView, MembershipError> Membership::find(const std::string& id) const {
+  auto txn = env_.begin_read();
+  auto m = members_.find(txn, id);
+  if (!m) return fail(MembershipError::member_not_found);
+  return view(txn, *m);
+}
+
+common::Result<MemberView, MembershipError> Membership::set_active(const std::string& id,
+                                                                   bool active) {
+  auto change = writer_.submit_wait(
+      [&](storage::WriteTxn& txn) { return members_.set_active(txn, id, active); });
+  if (change == members::StatusChange::not_found) return fail(MembershipError::member_not_found);
+  return find(id);
+}
+
+common::Result<RejectionLink, MembershipError> Membership::issue_rejection_link(
+    const members::Member& member, const std::string& application_id,
+    const std::string& job_category) {
+  if (!job_category.empty() && !reference_.find_job_category(job_category))
+    return fail(MembershipError::unknown_job_category);
+  auto issued = writer_.submit_wait([&](storage::WriteTxn& txn) {
+    return referrals_.issue_single_use(txn, member.id, application_id, job_category);
+  });
+  if (issued.used) return fail(MembershipError::link_used);
+  return RejectionLink{issued.token};
+}
+
+std::vector<referrals::Referral> Membership::referrals(const members::Member& member) const {
+  auto txn = env_.begin_read();
+  return referrals_.for_member(txn, member.id);
+}
+
+common::Result<referrals::Referral, MembershipError> Membership::referral(
+    const members::Member& member, const std::string& id) const {
+  auto txn = env_.begin_read();
+  auto r = referrals_.find(txn, id);
+  if (!r || r->member_id != member.id) return fail(MembershipError::referral_not_found);
+  return std::move(*r);
+}
+
+CreditsView Membership::credits(const members::Member& member) const {
+  auto txn = env_.begin_read();
+  return CreditsView{credits_.account(txn, member.id), credits_.referrals_per_credit(),
+                     credits_.history(txn, member.id, 200)};
+}
+
+}  // namespace relay::node::services

@@ -1,0 +1,83 @@
+#pragma once
+// Membership use cases: the operator admits, lists, suspends and reinstates member companies;
+// a member reads itself, its relay link, issues single-use rejection links and reads its own
+// referrals and credits. Each method owns its transaction (one read txn, or one Writer
+// request) and returns a typed outcome; nothing here knows HTTP.
+//
+// Invariant: a member only ever sees its own referrals (another member's answers
+// referral_not_found, as if it did not exist). Threads: any; the Writer serialises writes.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "config/reference.hpp"
+#include "node/common/result.hpp"
+#include "node/members/member.hpp"
+#include "node/referrals/credit_account.hpp"
+#include "node/referrals/referral.hpp"
+#include "node/storage/environment.hpp"
+#include "node/storage/writer.hpp"
+
+namespace relay::node::services {
+
+enum class MembershipError {
+  member_not_found,
+  unknown_job_category,  // a rejection link's job_category is not a reference code
+  link_used,             // the application's single-use link has been used
+  referral_not_found,
+};
+
+// A member as the operator sees it: with its credit account.
+struct MemberView {
+  members::Member member;
+  referrals::Account credits;
+};
+
+struct NewMember {
+  MemberView view;
+  std::string api_key;  // shown once
+};
+
+struct RejectionLink {
+  std::string token;
+};
+
+struct CreditsView {
+  referrals::Account account;
+  std::uint32_t referrals_per_credit = 0;
+  std::vector<nlohmann::json> history;
+};
+
+class Membership {
+ public:
+  Membership(storage::Environment& env, storage::Writer& writer, members::Registry& members,
+             referrals::Referrals& referrals, referrals::CreditAccounts& credits,
+             const config::Reference& reference);
+
+  common::Result<NewMember, members::AdmitError> admit(const std::string& name);
+  std::vector<MemberView> list() const;
+  common::Result<MemberView, MembershipError> find(const std::string& id) const;
+  // Suspends (active=false) or reinstates a member; returns it as it is now.
+  common::Result<MemberView, MembershipError> set_active(const std::string& id, bool active);
+
+  // A single-use relay link for one application (the same one again for a repeat, until it
+  // has been used). job_category: empty or a reference code.
+  common::Result<RejectionLink, MembershipError> issue_rejection_link(
+      const members::Member& member, const std::string& application_id,
+      const std::string& job_category);
+  std::vector<referrals::Referral> referrals(const members::Member& member) const;
+  common::Result<referrals::Referral, MembershipError> referral(const members::Member& member,
+                                                                const std::string& id) const;
+  CreditsView credits(const members::Member& member) const;
+
+ private:
+  MemberView view(const storage::Txn& txn, const members::Member& m) const;
+  storage::Environment& env_;
+  storage::Writer& writer_;
+  members::Registry& members_;
+  referrals::Referrals& referrals_;
+  referrals::CreditAccounts& credits_;
+  const config::Reference& reference_;
+};
+
+}  // namespace relay::node::services

@@ -1,0 +1,76 @@
+#include "node/services/peering.hpp"
+
+#include "node/storage/txn.hpp"
+
+namespace relay::node::services {
+
+using common::fail;
+
+Peering::Peering(storage::Environment& env, storage::Writer& writer,
+                 federation::Federation& federation, const identity::KeyRing& keys)
+    : env_(env), writer_(writer), federation_(federation), keys_(keys) {}
+
+common::Result<federation::Peer, federation::AddError> Peering::add(const std::string& name,
+                                                                    const std::string& url,
+                                                                    const std::string& fingerprint,
+                                                                    KeyFetch fetch) {
+  auto error = writer_.submit_wait(
+      [&](storage::WriteTxn& txn) { return federation_.peers().add(txn, name, url, fingerprint); });
+  if (error != federation::AddError::none) return fail(error);
+  if (fetch == KeyFetch::now) federation_.refresh_peer(name);
+  auto txn = env_.begin_read();
+  return *federation_.peers().find(txn, name);
+}
+
+common::Result<federation::Peer, PeeringError> Peering::set_active(const std::string& name,
+                                                                   bool active) {
+  auto found = writer_.submit_wait(
+      [&](storage::WriteTxn& txn) { return federation_.peers().set_active(txn, name, active); });
+  if (!found) return fail(PeeringError::peer_not_found);
+  auto txn = env_.begin_read();
+  return *federation_.peers().find(txn, name);
+}
+
+std::vector<federation::Peer> Peering::list() const {
+  auto txn = env_.begin_read();
+  return federation_.peers().list(txn);
+}
+
+common::Result<std::string, PeeringError> Peering::ping(const std::string& name) {
+  auto id = writer_.submit_wait([&](storage::WriteTxn& txn) -> std::string {
+    if (!federation_.peers().find(txn, name)) return {};
+    return federation_.outbox().enqueue(
+        txn, name, "ping", [](const std::string&) { return nlohmann::json::object(); });
+  });
+  if (id.empty()) return fail(PeeringError::peer_not_found);
+  return id;
+}
+
+std::string Peering::rotate_keys() {
+  federation_.rotate_keys();
+  return keys_.current()->signing.public_key.fingerprint();
+}
+
+std::vector<nlohmann::json> Peering::alerts() const {
+  auto txn = env_.begin_read();
+  return federation_.alerts(txn);
+}
+
+std::vector<federation::Refusal> Peering::refusals() const {
+  return federation_.refusals();
+}
+
+std::vector<federation::OutboxEntry> Peering::outbox() const {
+  auto txn = env_.begin_read();
+  return federation_.outbox().all(txn);
+}
+
+std::string Peering::identity_document() const {
+  return federation_.identity_document();
+}
+
+federation::Received Peering::receive(std::string_view envelope_bytes) {
+  return federation_.receive(envelope_bytes);
+}
+
+}  // namespace relay::node::services

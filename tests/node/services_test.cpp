@@ -1,0 +1,178 @@
+// node/services and node/api/routes: the role check in one place (401/403 bodies as before),
+// and use cases returning typed outcomes, on the local domain wired as the node wires it.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "node/api/errors.hpp"
+#include "node/api/routes.hpp"
+#include "node/domain_fixture.hpp"
+#include "node/services/access.hpp"
+#include "node/services/intake.hpp"
+#include "node/services/membership.hpp"
+
+using namespace relay::node;
+using relay::test::Domain;
+
+namespace {
+
+http::Request request(std::string method, std::string target, std::string token = {}) {
+  http::Request r;
+  r.method = std::move(method);
+  r.target = std::move(target);
+  REQUIRE(http::parse_target(r));
+  if (!token.empty()) r.headers["authorization"] = "Bearer " + token;
+  return r;
+}
+
+nlohmann::json error_of(const http::Response& r) {
+  return nlohmann::json::parse(r.body)["error"];
+}
+
+struct Site {
+  Domain d;
+  services::Access access{d.env, d.members, d.keys, "operator-secret", "auditor-secret"};
+  services::Membership membership{d.env, d.writer, d.members, d.referrals, d.credits, d.reference};
+  services::Intake intake{d.env, d.writer, d.intake};
+};
+
+}  // namespace
+
+TEST_SUITE_BEGIN("services");
+
+TEST_CASE("access: each role's token, and why a caller is refused") {
+  Site s;
+  auto member = s.d.admit("Access KK");
+  using services::AccessError;
+  using services::Role;
+  CHECK(s.access.check(Role::operator_, "operator-secret").ok());
+  CHECK(s.access.check(Role::operator_, std::nullopt).error() ==
+        AccessError::operator_token_missing);
+  CHECK(s.access.check(Role::operator_, "auditor-secret").error() == AccessError::not_operator);
+  CHECK(s.access.check(Role::auditor, "auditor-secret").ok());
+  CHECK(s.access.check(Role::auditor, "operator-secret").ok());  // the operator may audit
+  CHECK(s.access.check(Role::auditor, member.api_key).error() == AccessError::not_auditor);
+  CHECK(s.access.check(Role::auditor, std::nullopt).error() == AccessError::auditor_token_missing);
+  auto caller = s.access.check(Role::member, member.api_key);
+  REQUIRE(caller.ok());
+  CHECK(caller->the_member().id == member.member.id);
+  CHECK(s.access.check(Role::member, "rk_nope").error() == AccessError::unknown_member_key);
+  CHECK(s.access.check(Role::member, std::nullopt).error() == AccessError::member_key_missing);
+  CHECK(s.access.check(Role::member, "operator-secret").error() == AccessError::unknown_member_key);
+  REQUIRE(s.membership.set_active(member.member.id, false).ok());
+  CHECK(s.access.check(Role::member, member.api_key).error() == AccessError::member_suspended);
+  // Public, capability and peer routes pass the role check (their token is checked later).
+  CHECK(s.access.check(Role::everyone, std::nullopt).ok());
+  CHECK(s.access.check(Role::candidate, std::nullopt).ok());
+  CHECK(s.access.check(Role::peer, std::nullopt).ok());
+}
+
+TEST_CASE(
+    "routes: the table checks the role; handlers get the caller and never a refused request") {
+  Site s;
+  auto member = s.d.admit("Routes KK");
+  http::Router router;
+  api::Routes routes(router, s.access);
+  int calls = 0;
+  routes.add("GET", "/api/v1/me", services::Role::member,
+             [&](const http::Request&, const http::Params&, const services::Caller& caller) {
+               ++calls;
+               return http::json_response(200, {{"id", caller.the_member().id}});
+             });
+  routes.add("GET", "/api/v1/members", services::Role::operator_,
+             [&](const http::Request&, const http::Params&, const services::Caller&) {
+               ++calls;
+               return http::json_response(200, nlohmann::json::object());
+             });
+
+  auto ok = router.handle(request("GET", "/api/v1/me", member.api_key));
+  CHECK(ok.status == 200);
+  CHECK(nlohmann::json::parse(ok.body)["id"] == member.member.id);
+  CHECK(calls == 1);
+
+  // The bodies the API answered before the table existed.
+  auto missing = router.handle(request("GET", "/api/v1/me"));
+  CHECK(missing.status == 401);
+  CHECK(error_of(missing)["code"] == "unauthorised");
+  CHECK(error_of(missing)["message"] == "a member API key is required");
+  auto unknown = router.handle(request("GET", "/api/v1/me", "rk_unknown"));
+  CHECK(unknown.status == 401);
+  CHECK(error_of(unknown)["message"] == "unknown API key");
+  auto not_operator = router.handle(request("GET", "/api/v1/members", member.api_key));
+  CHECK(not_operator.status == 403);
+  CHECK(error_of(not_operator)["code"] == "forbidden");
+  CHECK(error_of(not_operator)["message"] == "not an operator token");
+  auto no_token = router.handle(request("GET", "/api/v1/members"));
+  CHECK(no_token.status == 401);
+  CHECK(error_of(no_token)["message"] == "an operator token is required");
+  REQUIRE(s.membership.set_active(member.member.id, false).ok());
+  auto suspended = router.handle(request("GET", "/api/v1/me", member.api_key));
+  CHECK(suspended.status == 403);
+  CHECK(error_of(suspended)["code"] == "member_suspended");
+  CHECK(calls == 1);  // no refused request reached a handler
+  CHECK(router.handle(request("GET", "/api/v1/members", "operator-secret")).status == 200);
+  CHECK(calls == 2);
+}
+
+TEST_CASE("membership: typed outcomes for admit, status, links and another member's referral") {
+  Site s;
+  auto admitted = s.membership.admit("Typed KK");
+  REQUIRE(admitted.ok());
+  CHECK(admitted->api_key.rfind("rk_", 0) == 0);
+  CHECK(admitted->view.credits.balance() == 0);
+  auto again = s.membership.admit("Typed KK");
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error() == members::AdmitError::duplicate_name);
+  CHECK(api::error_for(again.error()).status == 409);
+
+  CHECK(s.membership.find("m_missing").error() == services::MembershipError::member_not_found);
+  CHECK(s.membership.set_active("m_missing", false).error() ==
+        services::MembershipError::member_not_found);
+  auto suspended = s.membership.set_active(admitted->view.member.id, false);
+  REQUIRE(suspended.ok());
+  CHECK_FALSE(suspended->member.active);
+
+  const auto& m = admitted->view.member;
+  CHECK(s.membership.issue_rejection_link(m, "app-1", "Z").error() ==
+        services::MembershipError::unknown_job_category);
+  auto link = s.membership.issue_rejection_link(m, "app-1", "C");
+  REQUIRE(link.ok());
+  auto same = s.membership.issue_rejection_link(m, "app-1", "");
+  REQUIRE(same.ok());
+  CHECK(same->token == link->token);  // a retried request gets the same link
+
+  CHECK(s.membership.referral(m, "r_missing").error() ==
+        services::MembershipError::referral_not_found);
+  CHECK(s.membership.referrals(m).empty());
+  CHECK(s.membership.credits(m).referrals_per_credit == 10);
+}
+
+TEST_CASE("intake service: unusable links and confirmations are typed, nothing is stored") {
+  Site s;
+  auto page = s.intake.link_page("no-such-link");
+  REQUIRE_FALSE(page.ok());
+  CHECK(page.error() == referrals::LinkState::unknown);
+  auto registered = s.intake.register_candidate("no-such-link", {{"name", "X"}});
+  REQUIRE_FALSE(registered.ok());
+  CHECK(registered.error().link == referrals::LinkState::unknown);
+  auto confirmed = s.intake.confirm("no-such-token");
+  REQUIRE_FALSE(confirmed.ok());
+  CHECK(confirmed.error() == referrals::ConfirmState::unknown);
+
+  auto m = s.d.admit("Intake KK").member;
+  auto shown = s.intake.link_page(m.link_token);
+  REQUIRE(shown.ok());
+  CHECK(shown->company_name == "Intake KK");
+  auto invalid = s.intake.register_candidate(m.link_token, {{"name", ""}});
+  REQUIRE_FALSE(invalid.ok());
+  CHECK(invalid.error().link == referrals::LinkState::ok);
+  CHECK_FALSE(invalid.error().errors.empty());
+  CHECK(invalid.error().company_name == "Intake KK");
+  auto candidates = s.d.env.database("candidates");
+  auto txn = s.d.env.begin_read();
+  CHECK(txn.count(candidates) == 0);
+}
+
+TEST_SUITE_END();
