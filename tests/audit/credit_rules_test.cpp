@@ -12,7 +12,7 @@
 
 namespace fs = std::filesystem;
 using relay::audit::VerifyReport;
-using relay::test::ScratchDir;
+using relay::test::TempDir;
 using relay::test::SyntheticLog;
 namespace protocol = relay::protocol;
 
@@ -35,7 +35,7 @@ std::string problems_of(const VerifyReport& report) {
 TEST_SUITE_BEGIN("audit");
 
 TEST_CASE("credit rules: minted + granted - spent + refunded, recomputed and compared") {
-  ScratchDir dir("audit-credit-rules");
+  TempDir dir("audit-credit-rules");
   SyntheticLog log(2);
   auto acme = log.admit("acme");
   auto beta = log.admit("beta");
@@ -73,7 +73,7 @@ TEST_CASE("credit rules: minted + granted - spent + refunded, recomputed and com
 }
 
 TEST_CASE("credit rules: each violation is named with its entry") {
-  ScratchDir dir("audit-credit-violations");
+  TempDir dir("audit-credit-violations");
   SyntheticLog log(1);
   auto acme = log.admit("acme");  // entry 1
   auto beta = log.admit("beta");  // entry 2
@@ -180,7 +180,7 @@ TEST_CASE("credit rules: each violation is named with its entry") {
 }
 
 TEST_CASE("credit rules: logs from before introductions verify as before") {
-  ScratchDir dir("audit-credit-legacy");
+  TempDir dir("audit-credit-legacy");
   SyntheticLog log(1);
   auto acme = log.admit("acme");
   log.refer(acme);
