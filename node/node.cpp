@@ -39,15 +39,8 @@ Node::Node(config::NodeConfig config)
   mailer_ = std::make_unique<mail::SpoolMailer>(config_.mail.spool_dir);
   writer_ = std::make_unique<storage::Writer>(env_);
   mail_dispatch_ = std::make_unique<candidates::MailDispatch>(env_, *writer_, *candidates_, *mailer_);
+  // Federation registers its own ping and key.rotated handlers.
   federation_ = std::make_unique<federation::Federation>(config_, env_, *writer_, keys_, *ledger_);
-  // The announcement's keys were learnt before its signature was checked (inbox.cpp).
-  federation_->on_request("key.rotated", [](storage::WriteTxn&, const protocol::Envelope&, const federation::Peer&) {
-    return federation::HandlerResult{};
-  });
-  // Connectivity check between operators: the reply proves the round trip.
-  federation_->on_request("ping", [](storage::WriteTxn&, const protocol::Envelope&, const federation::Peer&) {
-    return federation::HandlerResult::accept({{"pong", true}});
-  });
   // Profile exchange and handoffs (their handlers and the peer-activated hook register here).
   profiles_ = std::make_unique<federation::ProfileExchange>(*federation_, *candidates_);
   handoffs_ = std::make_unique<federation::Handoffs>(*federation_, *candidates_, *profiles_,

@@ -82,8 +82,7 @@ void add_federation_routes(http::Router& router, Node& node) {
     if (auto* denied = std::get_if<Response>(&auth)) return *denied;
     auto id = node.writer().submit_wait([&](storage::WriteTxn& txn) -> std::string {
       if (!node.federation().peers().find(txn, params.at("name"))) return {};
-      return node.federation().outbox().enqueue(txn, params.at("name"), "ping",
-                                                [](const std::string&) { return nlohmann::json::object(); });
+      return node.federation().enqueue(txn, params.at("name"), protocol::Ping{});
     });
     if (id.empty()) return http::error_response(404, "not_found", "no such peer");
     node.federation().notify();
