@@ -208,6 +208,7 @@ void read_federation(ObjectReader r, NodeConfig& cfg) {
   read_duration(r, "witness_interval_s", f.witness_interval_s, 1, kSecondsPerDay);
   read_duration(r, "key_grace_period_s", f.key_grace_period_s, 0, 365 * kSecondsPerDay);
   read_duration(r, "request_timeout_ms", f.request_timeout_ms, 1, 600 * 1000);
+  read_duration(r, "identity_refresh_min_s", f.identity_refresh_min_s, 0, kSecondsPerDay);
   if (f.retry_max_ms < f.retry_initial_ms) {
     r.report("retry_max_ms", "must be at least retry_initial_ms (" +
                                  std::to_string(f.retry_initial_ms.count()) + "), got " +
@@ -404,6 +405,7 @@ std::string to_json_text(const NodeConfig& c) {
   j["federation"]["witness_interval_s"] = f.witness_interval_s.count();
   j["federation"]["key_grace_period_s"] = f.key_grace_period_s.count();
   j["federation"]["request_timeout_ms"] = f.request_timeout_ms.count();
+  j["federation"]["identity_refresh_min_s"] = f.identity_refresh_min_s.count();
   j["candidates"]["handoff_expiry_s"] = c.candidates.handoff_expiry_s.count();
   j["candidates"]["erasure_confirm_timeout_s"] = c.candidates.erasure_confirm_timeout_s.count();
   j["candidates"]["verification_expiry_hours"] = c.candidates.verification_expiry_hours.count();

@@ -98,6 +98,7 @@ struct FederationSection {
   std::chrono::seconds witness_interval_s{30};      // how often peers' checkpoints are cosigned
   std::chrono::seconds key_grace_period_s{86400};   // old key still accepted after a rotation
   std::chrono::milliseconds request_timeout_ms{5000};
+  std::chrono::seconds identity_refresh_min_s{60};  // at most one background identity fetch per peer
 
   bool operator==(const FederationSection&) const = default;
 };

@@ -38,18 +38,9 @@ Node::Node(config::NodeConfig config)
   mail_dispatch_ =
       std::make_unique<candidates::MailDispatch>(env_, *writer_, domain_->candidates, *mailer_);
 
-  // Federation: its message handlers register with it as each part is built.
+  // Federation: registers its own ping and key.rotated handlers; the other parts register theirs
+  // as each is built.
   federation_ = std::make_unique<federation::Federation>(c, env_, *writer_, keys_, domain_->ledger);
-  // The announcement's keys were learnt before its signature was checked (inbox.cpp).
-  federation_->on_request(
-      "key.rotated", [](storage::WriteTxn&, const protocol::Envelope&, const federation::Peer&) {
-        return federation::HandlerResult{};
-      });
-  // Connectivity check between operators: the reply proves the round trip.
-  federation_->on_request(
-      "ping", [](storage::WriteTxn&, const protocol::Envelope&, const federation::Peer&) {
-        return federation::HandlerResult::accept({{"pong", true}});
-      });
   profiles_ = std::make_unique<federation::ProfileExchange>(*federation_, domain_->candidates);
   handoffs_ = std::make_unique<federation::Handoffs>(*federation_, domain_->candidates, *profiles_,
                                                      c.candidates.handoff_expiry_s);

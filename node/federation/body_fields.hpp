@@ -32,6 +32,13 @@ inline std::optional<std::string> text(const nlohmann::json& j, const char* fiel
   return cleaned;
 }
 
+// True if s is 1..max_chars code points of clean text, unchanged by cleaning (a field of a
+// typed message body, see protocol/federation_messages.hpp).
+inline bool clean(const std::string& s, std::size_t max_chars) {
+  auto cleaned = common::clean_text(s, max_chars);
+  return cleaned && *cleaned == s;
+}
+
 // As text(), but the empty string is allowed too.
 inline std::optional<std::string> optional_text(const nlohmann::json& j, const char* field,
                                                 std::size_t max_chars) {

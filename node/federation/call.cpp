@@ -37,14 +37,8 @@ CallResult Federation::call(const std::string& name, const std::string& type,
   if (!peer->active) return failure(0, "peer suspended");
   if (!peer->signing_key && !refresh_peer(name)) return failure(0, "peer identity unavailable");
 
-  protocol::Envelope request;
-  request.type = type;
-  request.id = "msg_" + crypto::random_token(16);
-  request.from = self_;
-  request.to = name;
-  request.ts_ms = clock().now_ms();
-  request.body = body;
-  auto bytes = protocol::encode_envelope(request, keys_.current()->signing);
+  auto id = "msg_" + crypto::random_token(16);
+  auto bytes = make_envelope(type, id, "", name, body);
   auto result = http::http_request("POST", peer->url + "/federation/v1/messages", bytes,
                                    {{"Content-Type", "application/json"}},
                                    config_.federation.request_timeout_ms);
@@ -54,10 +48,10 @@ CallResult Federation::call(const std::string& name, const std::string& type,
 
   auto parsed = protocol::parse_envelope(result.response->body);
   auto* reply = std::get_if<protocol::Envelope>(&parsed);
-  if (!reply || reply->from != name || reply->to != self_ || reply->re != request.id ||
-      reply->type != type + ".reply")
+  if (!reply || reply->from != name || reply->to != self_ || reply->re != id ||
+      reply->type != protocol::reply_type(type))
     return failure(status, "malformed reply");
-  auto key = sender_key(*peer, *reply);
+  auto key = reply_key(*peer, *reply);
   if (!key || !protocol::verify_envelope(*reply, *key))
     return failure(status, "reply signature invalid");
   return {std::move(*reply), status, {}};

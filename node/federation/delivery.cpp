@@ -44,15 +44,7 @@ bool Federation::deliver(const OutboxEntry& entry) {
   if (!peer->active) return backoff("peer suspended");
   if (!peer->signing_key && !refresh_peer(peer->name)) return backoff("peer identity unavailable");
 
-  protocol::Envelope envelope;
-  envelope.type = entry.type;
-  envelope.id = entry.id;
-  envelope.re = entry.re;
-  envelope.from = self_;
-  envelope.to = entry.peer;
-  envelope.ts_ms = clock().now_ms();
-  envelope.body = entry.body;
-  auto bytes = protocol::encode_envelope(envelope, keys_.current()->signing);
+  auto bytes = make_envelope(entry.type, entry.id, entry.re, entry.peer, entry.body);
   auto result = http::http_request("POST", peer->url + "/federation/v1/messages", bytes,
                                    {{"Content-Type", "application/json"}}, config_.federation.request_timeout_ms);
   if (!result) return backoff(result.error);
@@ -74,9 +66,9 @@ bool Federation::deliver(const OutboxEntry& entry) {
   auto parsed = protocol::parse_envelope(result.response->body);
   auto* reply = std::get_if<protocol::Envelope>(&parsed);
   if (!reply || reply->from != entry.peer || reply->to != self_ || reply->re != entry.id ||
-      reply->type != entry.type + ".reply")
+      reply->type != protocol::reply_type(entry.type))
     return backoff("malformed reply");
-  auto key = sender_key(*peer, *reply);
+  auto key = reply_key(*peer, *reply);
   if (!key || !protocol::verify_envelope(*reply, *key)) return backoff("reply signature invalid");
   {
     auto txn = env_.begin_read();

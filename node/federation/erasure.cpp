@@ -21,11 +21,13 @@ Erasures::Erasures(Federation& federation, candidates::Store& candidates, Handof
       candidates_(candidates),
       handoffs_(handoffs),
       handoffs_db_(federation.env().database("handoffs")) {
-  federation_.on_request("erasure.request", [this](storage::WriteTxn& txn, const protocol::Envelope& e,
-                                                   const Peer& peer) { return on_request(txn, e, peer); });
-  federation_.on_request("erasure.overdue", [this](storage::WriteTxn& txn, const protocol::Envelope& e,
-                                                   const Peer& peer) { return on_overdue(txn, e, peer); });
-  federation_.on_reply("erasure.request",
+  federation_.on<protocol::ErasureRequest>(
+      [this](storage::WriteTxn& txn, const protocol::ErasureRequest& m, const protocol::Envelope&,
+             const Peer& peer) { return on_request(txn, m, peer); });
+  federation_.on<protocol::ErasureOverdue>(
+      [this](storage::WriteTxn& txn, const protocol::ErasureOverdue& m, const protocol::Envelope&,
+             const Peer& peer) { return on_overdue(txn, m, peer); });
+  federation_.on_reply_to<protocol::ErasureRequest>(
                        [this](storage::WriteTxn& txn, const SentMessage& sent, const protocol::Envelope& reply,
                               const Peer& peer) { on_receipt(txn, sent, reply, peer); });
 }
@@ -53,8 +55,7 @@ void Erasures::candidate_erased(storage::WriteTxn& txn, candidates::CandidateRec
     for (const auto& r : requests) known = known || (string_field(r, "handoff") == handoff && string_field(r, "peer") == peer);
     if (known) continue;
     ++added;
-    federation_.outbox().enqueue(txn, peer, "erasure.request",
-                                 [&](const std::string&) { return nlohmann::json{{"handoff", handoff}}; });
+    federation_.enqueue(txn, peer, protocol::ErasureRequest{handoff});
     federation_.ledger().append(txn, protocol::erasure_requested(tombstone.pseudonym, peer, handoff));
     requests.push_back({{"handoff", handoff},
                         {"peer", peer},
@@ -84,9 +85,8 @@ bool Erasures::shred_received(storage::WriteTxn& txn, const std::string& candida
   return true;
 }
 
-HandlerResult Erasures::on_request(storage::WriteTxn& txn, const protocol::Envelope& e, const Peer& peer) {
-  auto handoff_id = string_field(e.body, "handoff");
-  if (handoff_id.empty()) return HandlerResult::refuse(400, "bad_body", "handoff: required");
+HandlerResult Erasures::on_request(storage::WriteTxn& txn, const protocol::ErasureRequest& m, const Peer& peer) {
+  const auto& handoff_id = m.handoff;  // non-empty (ErasureRequest::parse)
   auto now = federation_.clock().now_ms();
   auto stored = txn.get(handoffs_db_, handoff_id);
   if (!stored) return HandlerResult::accept({{"handoff", handoff_id}, {"status", "not_held"}, {"erased_ms", now}});
@@ -109,8 +109,8 @@ HandlerResult Erasures::on_request(storage::WriteTxn& txn, const protocol::Envel
   return HandlerResult::accept({{"handoff", handoff_id}, {"status", status}, {"erased_ms", h.value("erased_ms", now)}});
 }
 
-HandlerResult Erasures::on_overdue(storage::WriteTxn& txn, const protocol::Envelope& e, const Peer& peer) {
-  auto handoff_id = string_field(e.body, "handoff");
+HandlerResult Erasures::on_overdue(storage::WriteTxn& txn, const protocol::ErasureOverdue& m, const Peer& peer) {
+  const auto& handoff_id = m.handoff;
   federation_.raise_alert(txn, "erasure_overdue", peer.name,
                           "peer reports no erasure receipt for handoff " + handoff_id + " within its deadline");
   return HandlerResult::accept({{"handoff", handoff_id}});
@@ -200,8 +200,7 @@ std::size_t Erasures::sweep(std::int64_t now_ms) {
       candidates_.save(txn, *record);
       federation_.raise_alert(txn, "erasure_overdue", s.peer,
                               "no erasure receipt for handoff " + s.handoff + " within the deadline");
-      federation_.outbox().enqueue(txn, s.peer, "erasure.overdue",
-                                   [&](const std::string&) { return nlohmann::json{{"handoff", s.handoff}}; });
+      federation_.enqueue(txn, s.peer, protocol::ErasureOverdue{s.handoff});
     });
   }
   if (!overdue.empty()) federation_.notify();

@@ -65,8 +65,8 @@ class Erasures {
   void stop();
 
  private:
-  HandlerResult on_request(storage::WriteTxn& txn, const protocol::Envelope& e, const Peer& peer);
-  HandlerResult on_overdue(storage::WriteTxn& txn, const protocol::Envelope& e, const Peer& peer);
+  HandlerResult on_request(storage::WriteTxn& txn, const protocol::ErasureRequest& m, const Peer& peer);
+  HandlerResult on_overdue(storage::WriteTxn& txn, const protocol::ErasureOverdue& m, const Peer& peer);
   void on_receipt(storage::WriteTxn& txn, const SentMessage& sent, const protocol::Envelope& reply,
                   const Peer& peer);
   // Crypto-shreds a received record and records why; false if already gone.

@@ -35,25 +35,29 @@ Federation::Federation(const config::NodeConfig& config, storage::Environment& e
       inbox_(env.database("inbox")),
       meta_(env.database("federation_meta")),
       alerts_(env.database("alerts")) {
-  load_retired_encryption_keys();
+  register_own_messages();
 }
 
 Federation::~Federation() { stop(); }
-
-void Federation::load_retired_encryption_keys() {
-  auto dir = config_.data_dir / "keys" / "retired";
-  if (!fs::exists(dir)) return;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().filename().string().rfind("encryption-", 0) != 0) continue;
-    retired_encryption_.push_back(crypto::X25519KeyPair::from_secret(crypto::read_secret_file<crypto::X25519SecretKey>(entry.path())));
-  }
-}
 
 void Federation::on_request(const std::string& type, RequestHandler handler) {
   request_handlers_[type] = std::move(handler);
 }
 
 void Federation::on_reply(const std::string& type, ReplyHandler handler) { reply_handlers_[type] = std::move(handler); }
+
+std::string Federation::make_envelope(const std::string& type, const std::string& id, const std::string& re,
+                                      const std::string& to, const nlohmann::json& body) const {
+  protocol::Envelope e;
+  e.type = type;
+  e.id = id;
+  e.re = re;
+  e.from = self_;
+  e.to = to;
+  e.ts_ms = clock().now_ms();
+  e.body = body;
+  return protocol::encode_envelope(e, keys_.current()->signing);
+}
 
 std::string Federation::identity_document() const {
   auto keys = keys_.current();
@@ -84,6 +88,10 @@ bool Federation::refresh_peer(const std::string& name) {
     peer = peers_.find(txn, name);
   }
   if (!peer) return false;
+  {
+    std::lock_guard lock(refresh_mutex_);
+    refresh_attempted_ms_[name] = clock().now_ms();
+  }
   auto result = http::http_request("GET", peer->url + "/federation/v1/identity", {}, {},
                                    config_.federation.request_timeout_ms);
   if (!result || result.response->status != 200) return false;
@@ -103,6 +111,36 @@ bool Federation::refresh_peer(const std::string& name) {
   return learnt != LearnResult::refused;
 }
 
+bool Federation::request_refresh(const std::string& name) {
+  auto min_gap = std::chrono::duration_cast<std::chrono::milliseconds>(config_.federation.identity_refresh_min_s).count();
+  auto now = clock().now_ms();
+  {
+    std::lock_guard lock(refresh_mutex_);
+    auto last = refresh_attempted_ms_.find(name);
+    if (last != refresh_attempted_ms_.end() && now - last->second < min_gap) return false;
+    // Counted as attempted from now: the scheduling itself is what is rate limited.
+    refresh_attempted_ms_[name] = now;
+    refresh_wanted_.push_back(name);
+  }
+  notify();
+  return true;
+}
+
+std::size_t Federation::run_refreshes() {
+  std::vector<std::string> wanted;
+  {
+    std::lock_guard lock(refresh_mutex_);
+    wanted.swap(refresh_wanted_);
+  }
+  for (const auto& name : wanted) {
+    if (refresh_peer(name))
+      spdlog::info("federation: refreshed the identity of peer {}", name);
+    else
+      spdlog::warn("federation: identity of peer {} could not be refreshed", name);
+  }
+  return wanted.size();
+}
+
 std::optional<nlohmann::json> Federation::seal_for(const Peer& peer, const std::string& id,
                                                    const nlohmann::json& payload) const {
   if (!peer.encryption_key) return std::nullopt;
@@ -112,30 +150,31 @@ std::optional<nlohmann::json> Federation::seal_for(const Peer& peer, const std::
 
 std::optional<protocol::OpenedBody> Federation::open(const protocol::Envelope& e, const Peer& peer) const {
   if (!peer.signing_key) return std::nullopt;
-  auto keys = keys_.current();
+  auto keys = keys_.current();  // one snapshot: current and retired keys of the same moment
   std::vector<crypto::Ed25519PublicKey> senders{*peer.signing_key};
   for (const auto& r : peer.retired) senders.push_back(r.key);
   for (const auto& sender : senders) {
     if (auto opened = protocol::open_body(e.body, e.from, e.to, e.id, keys->encryption, sender)) return opened;
-    for (const auto& old : retired_encryption_)
+    for (const auto& old : keys->retired_encryption)
       if (auto opened = protocol::open_body(e.body, e.from, e.to, e.id, old, sender)) return opened;
   }
   return std::nullopt;
 }
 
 void Federation::rotate_keys() {
+  std::lock_guard rotating(rotate_mutex_);
   auto old = keys_.current();
-  identity::NodeKeys next{crypto::Ed25519KeyPair::generate(), crypto::X25519KeyPair::generate(),
-                          old->data_key.clone(), old->pseudonym_key.clone(), old->token_key.clone()};
+  // The next snapshot carries the old encryption key among its retired ones: messages sealed
+  // to it may still be in flight, and readers switch to current + retired in one step.
+  auto next = old->rotated(crypto::Ed25519KeyPair::generate(), crypto::X25519KeyPair::generate());
   auto statement = protocol::rotation_statement(self_, old->signing.public_key, next.signing.public_key,
                                                 next.encryption.public_key);
   auto signature = crypto::sign(old->signing.secret_key, crypto::as_bytes(statement));
-  // Keep the old encryption key: messages sealed to it may still be in flight.
+  // Keep the old encryption key on disk too, for the next start (NodeKeys::load).
   auto keys_dir = config_.data_dir / "keys";
   fs::create_directories(keys_dir / "retired");
   crypto::write_secret_file(keys_dir / "retired" / ("encryption-" + old->signing.public_key.fingerprint().substr(0, 16) + ".key"),
                             old->encryption.secret_key.view());
-  retired_encryption_.push_back(crypto::X25519KeyPair::from_secret(old->encryption.secret_key));
   // The new key files are staged first and moved into place once the rotation committed
   // (Node completes a staged rotation found at start-up, see node.cpp).
   next.save(keys_dir / "next");
@@ -159,11 +198,20 @@ void Federation::rotate_keys() {
   writer_.submit_wait([&](storage::WriteTxn& txn) {
     for (const auto& peer : peers_.list(txn))
       if (peer.active)
-        outbox_.enqueue(txn, peer.name, "key.rotated",
-                        [&](const std::string&) { return nlohmann::json{{"identity", identity}}; });
+        enqueue(txn, peer.name, protocol::KeyRotated{identity});
   });
   spdlog::info("federation: signing key rotated to {}", keys_.current()->signing.public_key.fingerprint());
   notify();
+}
+
+void Federation::register_own_messages() {
+  // An announcement whose key was learnt by the inbox (see announced_key) or was known.
+  on<protocol::KeyRotated>([](storage::WriteTxn&, const protocol::KeyRotated&, const protocol::Envelope&,
+                              const Peer&) { return HandlerResult::accept(nlohmann::json::object()); });
+  // Connectivity check between operators: the reply proves the round trip.
+  on<protocol::Ping>([](storage::WriteTxn&, const protocol::Ping&, const protocol::Envelope&, const Peer&) {
+    return HandlerResult::accept({{"pong", true}});
+  });
 }
 
 void Federation::raise_alert(storage::WriteTxn& txn, const std::string& kind, const std::string& peer,
@@ -194,6 +242,7 @@ void Federation::start() {
       pending_ = false;
       lock.unlock();
       try {
+        run_refreshes();
         deliver_due();
       } catch (const std::exception& e) {
         spdlog::error("federation: delivery pass failed: {}", e.what());

@@ -86,16 +86,17 @@ Handoffs::Handoffs(Federation& federation, candidates::Store& candidates, Profil
       exchange_(exchange),
       expiry_(expiry),
       handoffs_(federation.env().database("handoffs")) {
-  federation_.on_reply("handoff.request", [this](storage::WriteTxn& txn, const SentMessage& sent,
+  federation_.on_reply_to<protocol::HandoffRequest>([this](storage::WriteTxn& txn, const SentMessage& sent,
                                                  const protocol::Envelope& reply, const Peer&) {
     on_request_reply(txn, sent, reply);
   });
-  federation_.on_request("handoff.deliver",
-                         [this](storage::WriteTxn& txn, const protocol::Envelope& e,
-                                const Peer& p) { return on_deliver(txn, e, p); });
-  federation_.on_request("handoff.declined",
-                         [this](storage::WriteTxn& txn, const protocol::Envelope& e,
-                                const Peer& p) { return on_declined(txn, e, p); });
+  // The body is the seal: parse() checks its shape, on_deliver opens it with the envelope.
+  federation_.on<protocol::HandoffDeliver>(
+      [this](storage::WriteTxn& txn, const protocol::HandoffDeliver&, const protocol::Envelope& e,
+             const Peer& p) { return on_deliver(txn, e, p); });
+  federation_.on<protocol::HandoffDeclined>(
+      [this](storage::WriteTxn& txn, const protocol::HandoffDeclined& m, const protocol::Envelope&,
+             const Peer& p) { return on_declined(txn, m, p); });
 }
 
 void Handoffs::save(storage::WriteTxn& txn, Handoff& h, const std::string& state) {
@@ -131,12 +132,8 @@ RequestResult Handoffs::request(storage::WriteTxn& txn, const members::Member& m
   h.created_ms = federation_.clock().now_ms();
   h.record = {{"id", h.id},     {"member", h.member}, {"company", h.company},
               {"peer", h.peer}, {"ref", h.ref},       {"created_ms", h.created_ms}};
-  nlohmann::json body = {{"handoff", h.id},
-                         {"ref", ref},
-                         {"company", member.name},
-                         {"region", federation_.config().node.region}};
-  h.record["request_msg"] = federation_.outbox().enqueue(txn, peer_name, "handoff.request",
-                                                         [&](const std::string&) { return body; });
+  h.record["request_msg"] = federation_.enqueue(
+      txn, peer_name, protocol::HandoffRequest{h.id, ref, member.name, federation_.config().node.region});
   save(txn, h, "requested");
   result.handoff = std::move(h);
   result.created = true;
@@ -231,14 +228,14 @@ HandlerResult Handoffs::on_deliver(storage::WriteTxn& txn, const protocol::Envel
       {{"handoff", h->id}, {"received_ms", now}, {"evidence_digest", digest}});
 }
 
-HandlerResult Handoffs::on_declined(storage::WriteTxn& txn, const protocol::Envelope& e,
+HandlerResult Handoffs::on_declined(storage::WriteTxn& txn, const protocol::HandoffDeclined& m,
                                     const Peer& peer) {
-  auto id = body::text(e.body, "handoff", 64);
-  auto reason = body::text(e.body, "reason", 32);
-  if (!body::has_exactly(e.body, {"handoff", "reason"}) || !id || !reason ||
-      (*reason != "declined" && *reason != "withdrawn"))
+  // The reason is one of two words (HandoffDeclined::parse); the id must be clean text.
+  if (!body::clean(m.handoff, 64))
     return HandlerResult::refuse(400, "bad_body",
                                  "expected handoff and reason (declined or withdrawn)");
+  auto id = std::optional<std::string>(m.handoff);
+  auto reason = std::optional<std::string>(m.reason);
   auto h = find(txn, *id);
   if (!h || h->peer != peer.name)
     return HandlerResult::refuse(404, "unknown_handoff", "no such handoff from this node");

@@ -85,7 +85,7 @@ class Handoffs {
   void on_request_reply(storage::WriteTxn& txn, const SentMessage& sent,
                         const protocol::Envelope& reply);
   HandlerResult on_deliver(storage::WriteTxn& txn, const protocol::Envelope& e, const Peer& peer);
-  HandlerResult on_declined(storage::WriteTxn& txn, const protocol::Envelope& e, const Peer& peer);
+  HandlerResult on_declined(storage::WriteTxn& txn, const protocol::HandoffDeclined& m, const Peer& peer);
 
   Federation& federation_;
   candidates::Store& candidates_;

@@ -59,10 +59,10 @@ HandoffHolder::HandoffHolder(Federation& federation, candidates::Store& candidat
       settings_(std::move(settings)),
       requests_(federation.env().database("handoff_requests")),
       index_(federation.env().database("handoff_request_index")) {
-  federation_.on_request("handoff.request",
-                         [this](storage::WriteTxn& txn, const protocol::Envelope& e,
-                                const Peer& p) { return on_request(txn, e, p); });
-  federation_.on_reply("handoff.deliver", [this](storage::WriteTxn& txn, const SentMessage& sent,
+  federation_.on<protocol::HandoffRequest>(
+      [this](storage::WriteTxn& txn, const protocol::HandoffRequest& m, const protocol::Envelope&,
+             const Peer& p) { return on_request(txn, m, p); });
+  federation_.on_reply_to<protocol::HandoffDeliver>([this](storage::WriteTxn& txn, const SentMessage& sent,
                                                  const protocol::Envelope& reply, const Peer& p) {
     on_deliver_reply(txn, sent, reply, p);
   });
@@ -106,16 +106,15 @@ std::vector<IncomingRequest> HandoffHolder::pending_for(const storage::Txn& txn,
   return all;
 }
 
-HandlerResult HandoffHolder::on_request(storage::WriteTxn& txn, const protocol::Envelope& e,
+HandlerResult HandoffHolder::on_request(storage::WriteTxn& txn, const protocol::HandoffRequest& m,
                                         const Peer& peer) {
-  const auto& b = e.body;
-  auto handoff = body::text(b, "handoff", 64);
-  auto ref = body::text(b, "ref", 32);
-  auto company = body::text(b, "company", 200);
-  auto region = body::text(b, "region", 16);
-  if (!body::has_exactly(b, {"handoff", "ref", "company", "region"}) || !handoff ||
-      !body::valid_id(*handoff) || !ref || !valid_ref(*ref) || !company || !region)
+  if (!body::clean(m.handoff, 64) || !body::valid_id(m.handoff) || !body::clean(m.ref, 32) ||
+      !valid_ref(m.ref) || !body::clean(m.company, 200) || !body::clean(m.region, 16))
     return HandlerResult::refuse(400, "bad_body", "expected handoff, ref, company, region");
+  auto handoff = std::optional<std::string>(m.handoff);
+  auto ref = std::optional<std::string>(m.ref);
+  auto company = std::optional<std::string>(m.company);
+  auto region = std::optional<std::string>(m.region);
   // The same handoff asked again (under another message id): answer as it stands.
   if (auto existing = txn.get(index_, by_handoff(peer.name, *handoff))) {
     auto r = find(txn, *existing);
@@ -192,7 +191,7 @@ DecideResult HandoffHolder::decide(storage::WriteTxn& txn, const std::string& ca
                             {"profile", opened->profile.to_json()},
                             {"consent_version", settings_.consent_version}};
   auto message =
-      federation_.outbox().enqueue(txn, peer->name, "handoff.deliver", [&](const std::string& id) {
+      federation_.outbox().enqueue(txn, peer->name, std::string(protocol::HandoffDeliver::type), [&](const std::string& id) {
         return *federation_.seal_for(*peer, id,
                                      payload);  // the encryption key is known (checked above)
       });
@@ -211,9 +210,7 @@ DecideResult HandoffHolder::decide(storage::WriteTxn& txn, const std::string& ca
 }
 
 void HandoffHolder::decline(storage::WriteTxn& txn, IncomingRequest& r, const std::string& reason) {
-  nlohmann::json body = {{"handoff", r.handoff}, {"reason", reason}};
-  federation_.outbox().enqueue(txn, r.peer, "handoff.declined",
-                               [&](const std::string&) { return body; });
+  federation_.enqueue(txn, r.peer, protocol::HandoffDeclined{r.handoff, reason});
   save(txn, r, reason);
 }
 
@@ -228,7 +225,7 @@ void HandoffHolder::candidate_changed(storage::WriteTxn& txn,
     if (r.state != "accepted") continue;
     auto message = r.record.value("deliver_msg", "");
     auto dropped = federation_.outbox().drop_if(
-        txn, [&](const OutboxEntry& e) { return e.type == "handoff.deliver" && e.id == message; });
+        txn, [&](const OutboxEntry& e) { return e.type == protocol::HandoffDeliver::type && e.id == message; });
     if (dropped == 0) continue;  // already on the wire (or refused): its receipt will tell
     decline(txn, r, "withdrawn");
     if (auto fresh = candidates_.find(txn, record.id);

@@ -106,7 +106,7 @@ class HandoffHolder {
   void decline(storage::WriteTxn& txn, IncomingRequest& request, const std::string& reason);
   void notify_candidate(storage::WriteTxn& txn, const candidates::CandidateRecord& record,
                         const IncomingRequest& request);
-  HandlerResult on_request(storage::WriteTxn& txn, const protocol::Envelope& e, const Peer& peer);
+  HandlerResult on_request(storage::WriteTxn& txn, const protocol::HandoffRequest& m, const Peer& peer);
   void on_deliver_reply(storage::WriteTxn& txn, const SentMessage& sent,
                         const protocol::Envelope& reply, const Peer& peer);
 

@@ -13,6 +13,7 @@
 #include "node/federation/peer.hpp"
 #include "node/storage/txn.hpp"
 #include "protocol/envelope.hpp"
+#include "protocol/federation_messages.hpp"
 
 namespace relay::node::federation {
 
@@ -31,6 +32,12 @@ struct HandlerResult {
 
 using RequestHandler =
     std::function<HandlerResult(storage::WriteTxn& txn, const protocol::Envelope& request, const Peer& peer)>;
+
+// A handler of one message type whose body was parsed strictly into Message first
+// (Federation::on<Message>). The envelope is there for its id, signature and sealed body.
+template <class Message>
+using TypedRequestHandler = std::function<HandlerResult(storage::WriteTxn& txn, const Message& body,
+                                                        const protocol::Envelope& request, const Peer& peer)>;
 
 // What was sent (as stored in the outbox) and the peer's verified reply.
 struct SentMessage {

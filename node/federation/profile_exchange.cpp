@@ -83,16 +83,17 @@ ProfileExchange::ProfileExchange(Federation& federation, candidates::Store& cand
       meta_(federation.env().database("profile_meta")),
       pool_(federation.env().database("peer_pool")),
       pool_state_(federation.env().database("peer_pool_state")) {
-  federation_.on_request(
-      "profile.upsert", [this](storage::WriteTxn& txn, const protocol::Envelope& e, const Peer& p) {
-        return on_upsert(txn, e, p);
+  federation_.on<protocol::ProfileUpsert>(
+      [this](storage::WriteTxn& txn, const protocol::ProfileUpsert& m, const protocol::Envelope&, const Peer& p) {
+        return on_upsert(txn, m, p);
       });
-  federation_.on_request("profile.withdraw",
-                         [this](storage::WriteTxn& txn, const protocol::Envelope& e,
-                                const Peer& p) { return on_withdraw(txn, e, p); });
-  federation_.on_request(
-      "profiles.sync", [this](storage::WriteTxn& txn, const protocol::Envelope& e, const Peer& p) {
-        return on_sync(txn, e, p);
+  federation_.on<protocol::ProfileWithdraw>(
+      [this](storage::WriteTxn& txn, const protocol::ProfileWithdraw& m, const protocol::Envelope&, const Peer& p) {
+        return on_withdraw(txn, m, p);
+      });
+  federation_.on<protocol::ProfilesSync>(
+      [this](storage::WriteTxn& txn, const protocol::ProfilesSync& m, const protocol::Envelope&, const Peer& p) {
+        return on_sync(txn, m, p);
       });
   federation_.peers().on_activated(
       [this](storage::WriteTxn& txn, const Peer& p) { sync_to(txn, p.name); });
@@ -130,11 +131,9 @@ void ProfileExchange::candidate_changed(storage::WriteTxn& txn,
     auto seq = next_seq(txn);
     txn.put(shared_, ref,
             nlohmann::json{{"candidate", record.id}, {"profile", *profile}, {"seq", seq}}.dump());
-    nlohmann::json body = {{"ref", ref}, {"region", region_}, {"profile", *profile}, {"seq", seq}};
+    protocol::ProfileUpsert upsert{ref, region_, *profile, seq};
     for (const auto& p : peers)
-      if (p.active)
-        federation_.outbox().enqueue(txn, p.name, "profile.upsert",
-                                     [&](const std::string&) { return body; });
+      if (p.active) federation_.enqueue(txn, p.name, upsert);
     return;
   }
   if (!shared) return;
@@ -142,12 +141,11 @@ void ProfileExchange::candidate_changed(storage::WriteTxn& txn,
   txn.del(shared_, ref);
   // A queued upsert would carry the profile after the candidate withdrew: drop it.
   federation_.outbox().drop_if(txn, [&](const OutboxEntry& e) {
-    return e.type == "profile.upsert" && e.body.is_object() && e.body.value("ref", "") == ref;
+    return e.type == protocol::ProfileUpsert::type && e.body.is_object() && e.body.value("ref", "") == ref;
   });
-  nlohmann::json body = {{"ref", ref}, {"seq", seq}};
+  protocol::ProfileWithdraw withdraw{ref, seq};
   for (const auto& p : peers)  // suspended peers too: they may hold it
-    federation_.outbox().enqueue(txn, p.name, "profile.withdraw",
-                                 [&](const std::string&) { return body; });
+    federation_.enqueue(txn, p.name, withdraw);
 }
 
 void ProfileExchange::sync_to(storage::WriteTxn& txn, const std::string& peer) {
@@ -162,9 +160,9 @@ void ProfileExchange::sync_to(storage::WriteTxn& txn, const std::string& peer) {
     nlohmann::json profiles = nlohmann::json::array();
     for (auto i = part * kSyncPartSize; i < items.size() && i < (part + 1) * kSyncPartSize; ++i)
       profiles.push_back(items[i]);
-    nlohmann::json body = {{"seq", seq}, {"part", part}, {"parts", parts}, {"profiles", profiles}};
-    federation_.outbox().enqueue(txn, peer, "profiles.sync",
-                                 [&](const std::string&) { return body; });
+    federation_.enqueue(txn, peer,
+                        protocol::ProfilesSync{seq, static_cast<std::int64_t>(part),
+                                               static_cast<std::int64_t>(parts), profiles});
   }
 }
 
@@ -226,13 +224,10 @@ void ProfileExchange::put_entry(storage::WriteTxn& txn, const std::string& peer,
   txn.del(pool_state_, pool_key(peer, ref));
 }
 
-HandlerResult ProfileExchange::on_upsert(storage::WriteTxn& txn, const protocol::Envelope& e,
+HandlerResult ProfileExchange::on_upsert(storage::WriteTxn& txn, const protocol::ProfileUpsert& m,
                                          const Peer& peer) {
-  const auto& b = e.body;
-  if (!has_exactly(b, {"ref", "region", "profile", "seq"}))
-    return bad_body("expected ref, region, profile, seq");
-  auto item = parse_item({{"ref", b["ref"]}, {"region", b["region"]}, {"profile", b["profile"]}});
-  auto seq = non_negative(b, "seq");
+  auto item = parse_item({{"ref", m.ref}, {"region", m.region}, {"profile", m.profile}});
+  auto seq = m.seq >= 0 ? std::optional<std::int64_t>(m.seq) : std::nullopt;
   if (!item || !seq) return bad_body("malformed ref, region, profile or seq");
   if (*seq <= last_seq(txn, peer.name, item->ref))
     return HandlerResult::accept({{"applied", false}});
@@ -240,12 +235,10 @@ HandlerResult ProfileExchange::on_upsert(storage::WriteTxn& txn, const protocol:
   return HandlerResult::accept({{"applied", true}});
 }
 
-HandlerResult ProfileExchange::on_withdraw(storage::WriteTxn& txn, const protocol::Envelope& e,
+HandlerResult ProfileExchange::on_withdraw(storage::WriteTxn& txn, const protocol::ProfileWithdraw& m,
                                            const Peer& peer) {
-  const auto& b = e.body;
-  if (!has_exactly(b, {"ref", "seq"})) return bad_body("expected ref, seq");
-  auto ref = text(b, "ref", 32);
-  auto seq = non_negative(b, "seq");
+  auto ref = text(nlohmann::json{{"ref", m.ref}}, "ref", 32);
+  auto seq = m.seq >= 0 ? std::optional<std::int64_t>(m.seq) : std::nullopt;
   if (!ref || !valid_ref(*ref) || !seq) return bad_body("malformed ref or seq");
   if (*seq <= last_seq(txn, peer.name, *ref)) return HandlerResult::accept({{"applied", false}});
   txn.del(pool_, pool_key(peer.name, *ref));
@@ -253,18 +246,16 @@ HandlerResult ProfileExchange::on_withdraw(storage::WriteTxn& txn, const protoco
   return HandlerResult::accept({{"applied", true}});
 }
 
-HandlerResult ProfileExchange::on_sync(storage::WriteTxn& txn, const protocol::Envelope& e,
+HandlerResult ProfileExchange::on_sync(storage::WriteTxn& txn, const protocol::ProfilesSync& m,
                                        const Peer& peer) {
-  const auto& b = e.body;
-  if (!has_exactly(b, {"seq", "part", "parts", "profiles"}))
-    return bad_body("expected seq, part, parts, profiles");
-  auto seq = non_negative(b, "seq");
-  auto part = non_negative(b, "part");
-  auto parts = non_negative(b, "parts");
+  auto non_negative = [](std::int64_t v) { return v >= 0 ? std::optional<std::int64_t>(v) : std::nullopt; };
+  auto seq = non_negative(m.seq);
+  auto part = non_negative(m.part);
+  auto parts = non_negative(m.parts);
   if (!seq || !part || !parts || *parts < 1 || static_cast<std::size_t>(*parts) > kMaxSyncParts ||
       *part >= *parts)
     return bad_body("malformed seq, part or parts");
-  const auto& list = b["profiles"];
+  const auto& list = m.profiles;
   if (!list.is_array() || list.size() > 10 * kSyncPartSize)
     return bad_body("profiles: expected an array");
   std::vector<Item> items;

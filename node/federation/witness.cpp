@@ -77,14 +77,12 @@ Witness::Witness(Federation& federation)
     : federation_(federation),
       witnessed_(federation.env().database("witnessed")),
       cosignatures_(federation.env().database("cosignatures")) {
-  federation_.on_request("ledger.consistency",
-                         [this](storage::WriteTxn& txn, const protocol::Envelope& request,
-                                const Peer&) { return serve_consistency(txn, request); });
-  federation_.on_request(
-      "checkpoint.cosignature",
-      [this](storage::WriteTxn& txn, const protocol::Envelope& request, const Peer& peer) {
-        return receive_cosignature(txn, request, peer);
-      });
+  federation_.on<protocol::LedgerConsistency>(
+      [this](storage::WriteTxn& txn, const protocol::LedgerConsistency& m, const protocol::Envelope&,
+             const Peer&) { return serve_consistency(txn, m); });
+  federation_.on<protocol::CheckpointCosignature>(
+      [this](storage::WriteTxn& txn, const protocol::CheckpointCosignature& m, const protocol::Envelope&,
+             const Peer& peer) { return receive_cosignature(txn, m, peer); });
 }
 
 Witness::~Witness() {
@@ -180,8 +178,7 @@ WitnessResult Witness::witness_peer(const Peer& peer) {
         "same size as witnessed, another root (witnessed " + short_root(last->root) + ")");
   }
 
-  auto answer = federation_.call(peer.name, "ledger.consistency",
-                                 {{"from", last->size}, {"to", checkpoint.size}});
+  auto answer = federation_.call(peer.name, protocol::LedgerConsistency{last->size, checkpoint.size});
   if (!answer)
     return record(peer.name, WitnessResult::unavailable, "consistency proof: " + answer.error);
   auto proof = proof_from_reply(answer.reply->body, last->size, checkpoint.size);
@@ -236,9 +233,7 @@ WitnessResult Witness::accept(const Peer& peer, const protocol::OpenedCheckpoint
                           {"at_ms", now}};
   federation_.writer().submit_wait([&](storage::WriteTxn& txn) {
     txn.put(witnessed_, peer.name, state.dump());
-    federation_.outbox().enqueue(txn, peer.name, "checkpoint.cosignature", [&](const std::string&) {
-      return nlohmann::json{{"checkpoint", opened.note.text}, {"cosignature", line}};
-    });
+    federation_.enqueue(txn, peer.name, protocol::CheckpointCosignature{opened.note.text, line});
   });
   federation_.notify();
   spdlog::info("witness: cosigned {} at size {} ({})", peer.name, opened.checkpoint.size,

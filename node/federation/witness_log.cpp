@@ -13,22 +13,6 @@ namespace relay::node::federation {
 
 namespace {
 
-std::optional<std::uint64_t> unsigned_field(const nlohmann::json& body, const char* name) {
-  auto it = body.find(name);
-  if (it == body.end()) return std::nullopt;
-  if (it->is_number_unsigned()) return it->get<std::uint64_t>();
-  if (it->is_number_integer() && it->get<std::int64_t>() >= 0)
-    return static_cast<std::uint64_t>(it->get<std::int64_t>());
-  return std::nullopt;
-}
-
-bool only_string_fields(const nlohmann::json& body, std::initializer_list<const char*> names) {
-  if (!body.is_object() || body.size() != names.size()) return false;
-  for (const char* n : names)
-    if (!body.contains(n) || !body[n].is_string()) return false;
-  return true;
-}
-
 std::string root_text(const protocol::Hash& h) {
   return crypto::to_base64(h);
 }
@@ -47,13 +31,9 @@ std::optional<std::string> signed_checkpoint(const ledger::Ledger& ledger, const
 }  // namespace
 
 HandlerResult Witness::serve_consistency(storage::WriteTxn& txn,
-                                         const protocol::Envelope& request) {
-  const auto& body = request.body;
-  auto from = unsigned_field(body, "from");
-  auto to = unsigned_field(body, "to");
-  if (body.size() != 2 || !from || !to)
-    return HandlerResult::refuse(400, "bad_request",
-                                 "body must be {\"from\": m, \"to\": n} with integers");
+                                         const protocol::LedgerConsistency& request) {
+  auto from = std::optional<std::uint64_t>(request.from);
+  auto to = std::optional<std::uint64_t>(request.to);
   auto& ledger = federation_.ledger();
   auto size = ledger.size(txn);
   if (*from == 0 || *from > *to || *to > size)
@@ -71,13 +51,9 @@ HandlerResult Witness::serve_consistency(storage::WriteTxn& txn,
 }
 
 HandlerResult Witness::receive_cosignature(storage::WriteTxn& txn,
-                                           const protocol::Envelope& request, const Peer& peer) {
-  const auto& body = request.body;
-  if (!only_string_fields(body, {"checkpoint", "cosignature"}))
-    return HandlerResult::refuse(400, "malformed_cosignature",
-                                 "body must be {\"checkpoint\", \"cosignature\"}");
-  const auto& text = body["checkpoint"].get_ref<const std::string&>();
-  const auto& line = body["cosignature"].get_ref<const std::string&>();
+                                           const protocol::CheckpointCosignature& request, const Peer& peer) {
+  const auto& text = request.checkpoint;
+  const auto& line = request.cosignature;
   if (line.empty() || line.find('\n') != line.size() - 1)
     return HandlerResult::refuse(400, "malformed_cosignature",
                                  "cosignature: one signature line ending in \\n");

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "crypto/hash.hpp"
 #include "crypto/key_file.hpp"
 
@@ -12,7 +14,7 @@ namespace fs = std::filesystem;
 NodeKeys NodeKeys::generate() {
   return NodeKeys{crypto::Ed25519KeyPair::generate(), crypto::X25519KeyPair::generate(),
                   crypto::random_secret<crypto::AeadKey>(), crypto::random_secret<crypto::MacKey>(),
-                  crypto::random_secret<crypto::MacKey>()};
+                  crypto::random_secret<crypto::MacKey>(), {}};
 }
 
 void NodeKeys::save(const fs::path& dir) const {
@@ -29,10 +31,30 @@ void NodeKeys::save(const fs::path& dir) const {
 NodeKeys NodeKeys::load(const fs::path& dir) {
   auto seed = crypto::read_secret_file<crypto::Ed25519Seed>(dir / "signing.key");
   auto enc = crypto::read_secret_file<crypto::X25519SecretKey>(dir / "encryption.key");
-  return NodeKeys{crypto::Ed25519KeyPair::from_seed(seed), crypto::X25519KeyPair::from_secret(enc),
-                  crypto::read_secret_file<crypto::AeadKey>(dir / "data.key"),
-                  crypto::read_secret_file<crypto::MacKey>(dir / "pseudonym.key"),
-                  crypto::read_secret_file<crypto::MacKey>(dir / "token.key")};
+  NodeKeys keys{crypto::Ed25519KeyPair::from_seed(seed), crypto::X25519KeyPair::from_secret(enc),
+                crypto::read_secret_file<crypto::AeadKey>(dir / "data.key"),
+                crypto::read_secret_file<crypto::MacKey>(dir / "pseudonym.key"),
+                crypto::read_secret_file<crypto::MacKey>(dir / "token.key"), {}};
+  auto retired = dir / "retired";
+  if (fs::exists(retired)) {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(retired))
+      if (entry.path().filename().string().rfind("encryption-", 0) == 0) files.push_back(entry.path());
+    std::sort(files.begin(), files.end());  // a stable order; every retired key is tried anyway
+    for (const auto& f : files)
+      keys.retired_encryption.push_back(crypto::X25519KeyPair::from_secret(crypto::read_secret_file<crypto::X25519SecretKey>(f)));
+  }
+  return keys;
+}
+
+NodeKeys NodeKeys::rotated(crypto::Ed25519KeyPair signing_key, crypto::X25519KeyPair encryption_key) const {
+  NodeKeys next{std::move(signing_key), std::move(encryption_key), data_key.clone(), pseudonym_key.clone(),
+                token_key.clone(), {}};
+  next.retired_encryption.reserve(retired_encryption.size() + 1);
+  for (const auto& old : retired_encryption)
+    next.retired_encryption.push_back(crypto::X25519KeyPair::from_secret(old.secret_key));
+  next.retired_encryption.push_back(crypto::X25519KeyPair::from_secret(encryption.secret_key));
+  return next;
 }
 
 void complete_staged_rotation(const fs::path& keys_dir) {

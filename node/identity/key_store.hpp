@@ -5,8 +5,11 @@
 //   data.key        XChaCha20-Poly1305 key: wraps every per-candidate key
 //   pseudonym.key   keyed-BLAKE2b key: candidate pseudonyms (normalised email -> id)
 //   token.key       keyed-BLAKE2b key: digests of API keys and capability tokens
+//   retired/encryption-<fp16>.key  X25519 secrets of earlier rotations: bodies sealed to an
+//                   old key may still be in flight, so they are opened with these too
 // Every secret is a crypto::Secret (zeroed on destruction, never printable).
 #include <filesystem>
+#include <vector>
 
 #include "crypto/keys.hpp"
 
@@ -18,12 +21,20 @@ struct NodeKeys {
   crypto::AeadKey data_key;
   crypto::MacKey pseudonym_key;
   crypto::MacKey token_key;
+  // Encryption keys replaced by rotations, oldest first. Part of the same immutable snapshot
+  // as the current keys (KeyRing), so a rotation publishes current and retired keys at once
+  // and a reader never sees one without the other.
+  std::vector<crypto::X25519KeyPair> retired_encryption;
 
   static NodeKeys generate();
   // Writes every key file under dir (created 0700). Throws std::system_error.
   void save(const std::filesystem::path& dir) const;
   // Reads every key file; throws std::runtime_error naming the file that is wrong.
+  // Also reads dir/retired/encryption-*.key into retired_encryption.
   static NodeKeys load(const std::filesystem::path& dir);
+  // The keys after a rotation: new signing and encryption keys, the same data, pseudonym and
+  // token keys, and this snapshot's encryption key appended to the retired ones.
+  NodeKeys rotated(crypto::Ed25519KeyPair signing_key, crypto::X25519KeyPair encryption_key) const;
 };
 
 // If a rotation left new key files staged in keys_dir/next, moves them into place (the

@@ -39,8 +39,7 @@ std::vector<federation::Peer> Peering::list() const {
 common::Result<std::string, PeeringError> Peering::ping(const std::string& name) {
   auto id = writer_.submit_wait([&](storage::WriteTxn& txn) -> std::string {
     if (!federation_.peers().find(txn, name)) return {};
-    return federation_.outbox().enqueue(
-        txn, name, "ping", [](const std::string&) { return nlohmann::json::object(); });
+    return federation_.enqueue(txn, name, protocol::Ping{});
   });
   if (id.empty()) return fail(PeeringError::peer_not_found);
   return id;

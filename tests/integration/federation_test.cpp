@@ -12,6 +12,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -22,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "crypto/bytes.hpp"
 #include "crypto/key_file.hpp"
@@ -31,6 +33,7 @@
 #include "protocol/envelope.hpp"
 #include "protocol/signed_note.hpp"
 #include "support/node_process.hpp"
+#include "support/silent_listener.hpp"
 #include "support/vectors.hpp"
 
 namespace fs = std::filesystem;
@@ -607,4 +610,105 @@ TEST_CASE("a forked log is caught by its witnesses, which raise an alert and do 
                                   {{"Authorization", "Bearer " + witness->admin_token()}});
     CHECK(reply.status == 200);
   }
+}
+
+// Issue 13 / issue 17 finding 2: verify before any I/O. Node x has a configured peer "evil"
+// whose URL is a listener in this process that accepts connections and never answers. An
+// envelope from "evil" signed with a random key is refused 403 unknown_key at once: no
+// outbound connection, no commit; the background identity refresh it schedules is rate
+// limited (one per identity_refresh_min_s, 60 s by default); and 50 such requests in parallel
+// leave /healthz answering within 100 ms. Refusals are logged at most once a minute per peer
+// and code.
+TEST_CASE("a forged envelope with an unknown key is refused without an outbound request or a commit, and a burst does not stall the node") {
+  relay::test::SilentListener evil;
+  NodeProcess x{node_options("x.example", "JP-28")};
+  x.stop();
+  // A request timeout far above the answer times checked, so that a wait would show; no outbox retries
+  // and no witnessing during the test, so that the listener only sees what the inbox causes.
+  patch_config(x, {{"federation",
+                    {{"request_timeout_ms", 1000},
+                     {"retry_initial_ms", 3600 * 1000},
+                     {"retry_max_ms", 3600 * 1000},
+                     {"witness_interval_s", 86400}}}});
+  auto pinned = relay::crypto::Ed25519KeyPair::generate().public_key.fingerprint();
+  auto command = relay_node() + " peer add evil.example " + evil.url() + " " + pinned +
+                 " --config " + x.config_path().string() + " > /dev/null";
+  REQUIRE(std::system(command.c_str()) == 0);
+  x.start();
+
+  auto forge = [&] {
+    return sign(Crafted{.from = "evil.example", .to = "x.example"},
+                relay::crypto::Ed25519KeyPair::generate());
+  };
+  auto timed_post = [&](const std::string& bytes, std::chrono::milliseconds& took) {
+    auto started = std::chrono::steady_clock::now();
+    auto reply = post_envelope(x, bytes);
+    took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    return reply;
+  };
+
+  // The first one is answered at once (the peer would stall a fetch for 1 s).
+  std::chrono::milliseconds took{};
+  auto first = timed_post(forge(), took);
+  CHECK(first.status == 403);
+  CHECK(error_code(first) == "unknown_key");
+  CHECK(took < 500ms);
+  // It scheduled one background refresh (or the outbox's first attempt already made one):
+  // wait until the listener is quiet; from here on the rate limit holds for 60 s.
+  std::size_t seen = evil.connections();
+  for (int quiet = 0; quiet < 3;) {  // 2.1 s without a new connection: > request_timeout_ms
+    std::this_thread::sleep_for(700ms);
+    auto now_seen = evil.connections();
+    quiet = now_seen == seen ? quiet + 1 : 0;
+    seen = now_seen;
+  }
+  CHECK(seen <= 2);  // at most the outbox's attempt and the one scheduled refresh
+
+  auto size = x.ledger_size();
+  auto refused = post_envelope(x, forge());
+  CHECK(refused.status == 403);
+  CHECK(error_code(refused) == "unknown_key");
+  std::this_thread::sleep_for(200ms);
+  CHECK(evil.connections() == seen);  // no outbound request
+  CHECK(x.ledger_size() == size);     // no commit
+  CHECK(peer_record(x, "evil.example")["keys_known"] == false);
+  CHECK(peer_record(x, "evil.example")["fingerprint"] == pinned);
+
+  // 50 in parallel while /healthz is probed.
+  constexpr int kBurst = 50;
+  std::vector<std::string> envelopes;
+  for (int i = 0; i < kBurst; ++i) envelopes.push_back(forge());
+  std::atomic<int> unknown_key{0};
+  std::atomic<int> finished{0};
+  std::vector<std::thread> burst;
+  for (int i = 0; i < kBurst; ++i)
+    burst.emplace_back([&, i] {
+      auto reply = post_envelope(x, envelopes[static_cast<std::size_t>(i)]);
+      if (reply.status == 403 && error_code(reply) == "unknown_key") unknown_key.fetch_add(1);
+      finished.fetch_add(1);
+    });
+  std::chrono::milliseconds worst{0};
+  int probes = 0;
+  while (finished.load() < kBurst || probes < 5) {
+    auto started = std::chrono::steady_clock::now();
+    auto health = x.get("/healthz");
+    auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    CHECK(health.status == 200);
+    worst = std::max(worst, latency);
+    ++probes;
+  }
+  for (auto& t : burst) t.join();
+  MESSAGE("healthz probes during the burst: " << probes << ", worst latency " << worst.count() << " ms");
+  CHECK(worst < 100ms);
+  CHECK(unknown_key.load() == kBurst);
+  std::this_thread::sleep_for(200ms);
+  CHECK(evil.connections() == seen);
+  CHECK(x.ledger_size() == size);
+  CHECK(refusal_listed(x, "evil.example", "unknown_key"));
+
+  // 52 refusals, at most one warning line for them (the rest counted, not written).
+  auto log = relay::test::read_file(x.log_path());
+  int lines = 0;
+  for (std::size_t pos = 0; (pos = log.find("from evil.example): unknown_key", pos)) != std::string::npos; ++pos) ++lines;
+  CHECK(lines == 1);
 }

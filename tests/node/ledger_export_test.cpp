@@ -100,7 +100,7 @@ struct LedgerSite {
     auto old = keys.current();
     node::identity::NodeKeys next{relay::crypto::Ed25519KeyPair::generate(),
                                   relay::crypto::X25519KeyPair::generate(), old->data_key.clone(),
-                                  old->pseudonym_key.clone(), old->token_key.clone()};
+                                  old->pseudonym_key.clone(), old->token_key.clone(), {}};
     auto txn = env.begin_write();
     ledger.append(txn, protocol::key_rotated(old->signing.public_key, next.signing.public_key,
                                              next.encryption.public_key));
