@@ -94,8 +94,10 @@ NodeBalancesResult parse_node_balances(std::string_view text, bool exact_file) {
       if (!value.is_object() || !value.contains(name)) return;
       ++optional_present;
       auto v = json_unsigned(value, name);
-      if (!v) optional_ok = false;
-      else out = *v;
+      if (!v)
+        optional_ok = false;
+      else
+        out = *v;
     };
     optional_field("credits_granted", b.credits_granted);
     optional_field("credits_refunded", b.credits_refunded);

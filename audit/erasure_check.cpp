@@ -25,7 +25,7 @@ std::string text_field(const nlohmann::json& data, const char* name) {
 struct ReadLog {
   bool usable = false;
   std::string origin;
-  std::vector<ErasureRequest> requests;                  // erasure_requested
+  std::vector<ErasureRequest> requests;                    // erasure_requested
   std::set<std::pair<std::string, std::string>> receipts;  // erasure_receipt {handoff, peer}
   std::set<std::pair<std::string, std::string>> done;      // erasure_completed/handoff_expired
 };
@@ -43,25 +43,24 @@ ReadLog read_log(LogSource& source, const ErasureCheckOptions& options, ProblemL
   }
   log.origin = report.origin;
   ProblemList framing;
-  source.read_entries(report.checkpoint_size.value_or(report.entries),
-                      [&](std::vector<std::string>& batch) {
-                        for (const auto& bytes : batch) {
-                          auto parsed = protocol::parse_entry(bytes);
-                          auto* e = std::get_if<protocol::LedgerEntry>(&parsed);
-                          if (!e) continue;  // verify_log has judged the log sound
-                          auto handoff = text_field(e->data, "handoff");
-                          auto peer = text_field(e->data, "peer");
-                          if (e->kind == kind::erasure_requested)
-                            log.requests.push_back(
-                                {e->index, text_field(e->data, "candidate"), peer, handoff});
-                          else if (e->kind == kind::erasure_receipt)
-                            log.receipts.emplace(handoff, peer);
-                          else if (e->kind == kind::erasure_completed ||
-                                   e->kind == kind::handoff_expired)
-                            log.done.emplace(handoff, peer);
-                        }
-                      },
-                      framing);
+  source.read_entries(
+      report.checkpoint_size.value_or(report.entries),
+      [&](std::vector<std::string>& batch) {
+        for (const auto& bytes : batch) {
+          auto parsed = protocol::parse_entry(bytes);
+          auto* e = std::get_if<protocol::LedgerEntry>(&parsed);
+          if (!e) continue;  // verify_log has judged the log sound
+          auto handoff = text_field(e->data, "handoff");
+          auto peer = text_field(e->data, "peer");
+          if (e->kind == kind::erasure_requested)
+            log.requests.push_back({e->index, text_field(e->data, "candidate"), peer, handoff});
+          else if (e->kind == kind::erasure_receipt)
+            log.receipts.emplace(handoff, peer);
+          else if (e->kind == kind::erasure_completed || e->kind == kind::handoff_expired)
+            log.done.emplace(handoff, peer);
+        }
+      },
+      framing);
   log.usable = framing.empty();
   for (const auto& p : framing.kept()) problems.add(source.name(), p.text());
   return log;
@@ -144,15 +143,15 @@ nlohmann::json to_json(const ErasureReport& report) {
 
 std::string to_text(const ErasureReport& report) {
   std::ostringstream out;
-  out << "holder: " << (report.holder.empty() ? "?" : report.holder) << " (" << report.sources.front()
-      << ")\n";
-  for (std::size_t i = 1; i < report.sources.size(); ++i) out << "log given: " << report.sources[i] << "\n";
+  out << "holder: " << (report.holder.empty() ? "?" : report.holder) << " ("
+      << report.sources.front() << ")\n";
+  for (std::size_t i = 1; i < report.sources.size(); ++i)
+    out << "log given: " << report.sources[i] << "\n";
   out << "erasure requests: " << report.requests << ", receipts: " << report.receipts
       << ", missing a receipt or completion: " << report.missing.size() << "\n";
   for (const auto& p : report.problems.kept()) out << "problem: " << p.text() << "\n";
   for (const auto& m : report.missing) out << "missing: " << m.text() << "\n";
-  out << (report.ok() ? "OK: every erasure request was answered and carried out\n"
-                      : "FAILED\n");
+  out << (report.ok() ? "OK: every erasure request was answered and carried out\n" : "FAILED\n");
   return out.str();
 }
 

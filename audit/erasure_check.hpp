@@ -40,9 +40,9 @@ struct MissingErasure {
 };
 
 struct ErasureReport {
-  std::string holder;                  // holder's origin
-  std::vector<std::string> sources;    // every source read, holder first
-  std::vector<std::string> recipients; // the recipients' origins, as given
+  std::string holder;                   // holder's origin
+  std::vector<std::string> sources;     // every source read, holder first
+  std::vector<std::string> recipients;  // the recipients' origins, as given
   std::uint64_t requests = 0;
   std::uint64_t receipts = 0;
   std::vector<MissingErasure> missing;

@@ -103,8 +103,10 @@ int run(int argc, char** argv) {
   std::string holder_location;
   std::vector<std::string> recipient_locations;
   auto* erasures = app.add_subcommand(
-      "erasures", "check that every erasure request has its receipt and the recipient's completion");
-  erasures->add_option("HOLDER", holder_location, "the holding node's export directory or URL")->required();
+      "erasures",
+      "check that every erasure request has its receipt and the recipient's completion");
+  erasures->add_option("HOLDER", holder_location, "the holding node's export directory or URL")
+      ->required();
   erasures->add_option("RECIPIENT", recipient_locations, "each recipient node's export or URL");
   add_token_options(erasures, token);
   erasures->add_option("--threads", threads, "worker threads (default: one per core)");

@@ -328,6 +328,12 @@ LoadResult<NodeConfig> parse_node_config(std::string_view text, const fs::path& 
     read_int(r, "referrals_per_credit", cfg.credits.referrals_per_credit, 1, 1000);
     r.finish();
   }
+  {
+    auto r = root.object("introductions");
+    read_int(r, "answer_within_days", cfg.introductions.answer_within_days, 1, 365);
+    read_int(r, "deliver_within_days", cfg.introductions.deliver_within_days, 1, 365);
+    r.finish();
+  }
   read_http(root.object("http"), cfg);
   {
     auto r = root.object("storage");
@@ -385,6 +391,8 @@ std::string to_json_text(const NodeConfig& c) {
   j["listen"]["port"] = c.listen.port;
   j["data_dir"] = c.data_dir.string();
   j["credits"]["referrals_per_credit"] = c.credits.referrals_per_credit;
+  j["introductions"]["answer_within_days"] = c.introductions.answer_within_days;
+  j["introductions"]["deliver_within_days"] = c.introductions.deliver_within_days;
   j["http"]["max_body_bytes"] = c.http.max_body_bytes;
   j["http"]["max_header_bytes"] = c.http.max_header_bytes;
   j["http"]["read_timeout_ms"] = c.http.read_timeout_ms.count();

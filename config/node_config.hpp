@@ -56,6 +56,15 @@ struct CreditsSection {
   bool operator==(const CreditsSection&) const = default;
 };
 
+// "introductions": how long a candidate may take to answer, and a peer to deliver, before the
+// member's credit comes back.
+struct IntroductionsSection {
+  std::uint32_t answer_within_days = 14;  // 1..365
+  std::uint32_t deliver_within_days = 7;  // 1..365
+
+  bool operator==(const IntroductionsSection&) const = default;
+};
+
 // "http": server limits.
 struct HttpSection {
   std::size_t max_body_bytes = 65536;
@@ -98,14 +107,16 @@ struct FederationSection {
   std::chrono::seconds witness_interval_s{30};      // how often peers' checkpoints are cosigned
   std::chrono::seconds key_grace_period_s{86400};   // old key still accepted after a rotation
   std::chrono::milliseconds request_timeout_ms{5000};
-  std::chrono::seconds identity_refresh_min_s{60};  // at most one background identity fetch per peer
+  std::chrono::seconds identity_refresh_min_s{
+      60};  // at most one background identity fetch per peer
 
   bool operator==(const FederationSection&) const = default;
 };
 
 // "candidates": time limits on candidate flows.
 struct CandidatesSection {
-  std::chrono::seconds handoff_expiry_s{90 * 86400};  // a peer must delete a handed-off profile after
+  std::chrono::seconds handoff_expiry_s{90 *
+                                        86400};  // a peer must delete a handed-off profile after
   std::chrono::seconds erasure_confirm_timeout_s{86400};  // wait for a peer's erasure receipt
   std::chrono::hours verification_expiry_hours{72};       // a registration link stays valid
 
@@ -126,6 +137,7 @@ struct NodeConfig {
   ListenSection listen;
   std::filesystem::path data_dir = ".";  // "." = the config file's directory
   CreditsSection credits;
+  IntroductionsSection introductions;
   HttpSection http;
   StorageSection storage;
   MailSection mail;

@@ -12,11 +12,18 @@ int run_init(const InitOptions& options);
 int run_serve(const std::filesystem::path& config_path);
 int run_member_add(const std::filesystem::path& config_path, const std::string& name);
 int run_member_list(const std::filesystem::path& config_path);
-int run_member_set_active(const std::filesystem::path& config_path, const std::string& id, bool active);
-int run_peer_add(const std::filesystem::path& config_path, const std::string& name, const std::string& url,
-                 const std::string& fingerprint);
+int run_member_set_active(const std::filesystem::path& config_path, const std::string& id,
+                          bool active);
+int run_peer_add(const std::filesystem::path& config_path, const std::string& name,
+                 const std::string& url, const std::string& fingerprint);
 int run_peer_list(const std::filesystem::path& config_path);
-int run_peer_set_active(const std::filesystem::path& config_path, const std::string& name, bool active);
+int run_peer_set_active(const std::filesystem::path& config_path, const std::string& name,
+                        bool active);
 int run_identity(const std::filesystem::path& config_path);
+// `relay-node export DIR --config F` (export_command.cpp): opens the node described by the
+// config (it may be serving meanwhile: LMDB allows a second process to read) and exports its
+// ledger to DIR. Prints a summary; returns 0 on success, 1 if the store fails, 2 for a bad
+// config or a directory that exists and is not empty.
+int run_export(const std::filesystem::path& config_path, const std::filesystem::path& dir);
 
 }  // namespace relay::node

@@ -11,13 +11,18 @@ int main(int argc, char** argv) {
 
   InitOptions init;
   std::string listen = "127.0.0.1:8080";
-  auto* init_cmd = app.add_subcommand("init", "create a new node's data directory, keys and tokens");
+  auto* init_cmd =
+      app.add_subcommand("init", "create a new node's data directory, keys and tokens");
   init_cmd->add_option("--data-dir", init.data_dir, "directory for the node (created)")->required();
-  init_cmd->add_option("--name", init.name, "node name, e.g. kobe.relaynode (checkpoint origin)")->required();
-  init_cmd->add_option("--region", init.region, "ISO 3166-2:JP prefecture code, e.g. JP-28")->required();
+  init_cmd->add_option("--name", init.name, "node name, e.g. kobe.relaynode (checkpoint origin)")
+      ->required();
+  init_cmd->add_option("--region", init.region, "ISO 3166-2:JP prefecture code, e.g. JP-28")
+      ->required();
   init_cmd->add_option("--listen", listen, "address:port to serve on");
-  init_cmd->add_option("--public-url", init.public_url, "URL candidates and peers reach the node at");
-  init_cmd->add_option("--referrals-per-credit", init.referrals_per_credit, "verified referrals per credit");
+  init_cmd->add_option("--public-url", init.public_url,
+                       "URL candidates and peers reach the node at");
+  init_cmd->add_option("--referrals-per-credit", init.referrals_per_credit,
+                       "verified referrals per credit");
 
   std::filesystem::path config_path;
   auto add_config = [&](CLI::App* cmd) {
@@ -29,7 +34,8 @@ int main(int argc, char** argv) {
   auto* member_cmd = app.add_subcommand("member", "manage member companies");
   member_cmd->require_subcommand(1);
   std::string member_arg;
-  auto* member_add = member_cmd->add_subcommand("add", "admit a member company; prints its API key once");
+  auto* member_add =
+      member_cmd->add_subcommand("add", "admit a member company; prints its API key once");
   member_add->add_option("NAME", member_arg, "company name")->required();
   add_config(member_add);
   auto* member_list = member_cmd->add_subcommand("list", "list members");
@@ -44,25 +50,31 @@ int main(int argc, char** argv) {
   auto* peer_cmd = app.add_subcommand("peer", "manage peer nodes");
   peer_cmd->require_subcommand(1);
   std::string peer_name, peer_url, peer_fingerprint;
-  auto* peer_add = peer_cmd->add_subcommand("add", "add a peer node (its key fingerprint compared out of band)");
+  auto* peer_add =
+      peer_cmd->add_subcommand("add", "add a peer node (its key fingerprint compared out of band)");
   peer_add->add_option("NAME", peer_name, "the peer's node name")->required();
   peer_add->add_option("URL", peer_url, "the peer's base URL, http://host:port")->required();
-  peer_add->add_option("FINGERPRINT", peer_fingerprint, "hex SHA-256 of the peer's signing key")->required();
+  peer_add->add_option("FINGERPRINT", peer_fingerprint, "hex SHA-256 of the peer's signing key")
+      ->required();
   add_config(peer_add);
   auto* peer_list = peer_cmd->add_subcommand("list", "list peers");
   add_config(peer_list);
-  auto* peer_suspend = peer_cmd->add_subcommand("suspend", "stop accepting and sending messages for a peer");
+  auto* peer_suspend =
+      peer_cmd->add_subcommand("suspend", "stop accepting and sending messages for a peer");
   peer_suspend->add_option("NAME", peer_name, "peer name")->required();
   add_config(peer_suspend);
   auto* peer_reinstate = peer_cmd->add_subcommand("reinstate", "reinstate a suspended peer");
   peer_reinstate->add_option("NAME", peer_name, "peer name")->required();
   add_config(peer_reinstate);
-  auto* identity_cmd = app.add_subcommand("identity", "print this node's name, URL and key fingerprint");
+  auto* identity_cmd =
+      app.add_subcommand("identity", "print this node's name, URL and key fingerprint");
   add_config(identity_cmd);
 
   std::filesystem::path export_dir;
-  auto* export_cmd = app.add_subcommand("export", "write the ledger export an auditor verifies with relay-audit");
-  export_cmd->add_option("DIR", export_dir, "directory to create (must be absent or empty)")->required();
+  auto* export_cmd =
+      app.add_subcommand("export", "write the ledger export an auditor verifies with relay-audit");
+  export_cmd->add_option("DIR", export_dir, "directory to create (must be absent or empty)")
+      ->required();
   add_config(export_cmd);
 
   CLI11_PARSE(app, argc, argv);
@@ -94,6 +106,6 @@ int main(int argc, char** argv) {
   if (*peer_suspend) return run_peer_set_active(config_path, peer_name, false);
   if (*peer_reinstate) return run_peer_set_active(config_path, peer_name, true);
   if (*identity_cmd) return run_identity(config_path);
-  if (*export_cmd) return relay::node::ledger::run_export(config_path, export_dir);
+  if (*export_cmd) return relay::node::run_export(config_path, export_dir);
   return 2;
 }

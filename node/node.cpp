@@ -20,11 +20,15 @@ config::Reference load_reference_or_throw(const std::filesystem::path& dir) {
 
 Node::Node(config::NodeConfig config)
     : config_(std::move(config)),
+      clock_(common::SystemClock::offset_from_environment()),
       reference_(load_reference_or_throw(config_.reference_dir)),
       keys_(identity::NodeKeys::load(config_.data_dir / "keys")),
       env_(storage::Environment::open(
           config_.data_dir / "lmdb",
           storage::EnvironmentOptions{.map_size_bytes = config_.storage.map_size_mb << 20})) {
+  if (clock_.offset().count() != 0)
+    spdlog::warn("clock shifted by {} ms (RELAY_TEST_CLOCK_OFFSET_MS): for tests only",
+                 clock_.offset().count());
   finish_key_rotation();
   const auto& c = config_;
   domain_ = std::make_unique<LocalDomain>(
@@ -52,9 +56,31 @@ Node::Node(config::NodeConfig config)
   // Witnessing peers' checkpoints, and answering witnesses (registers its handlers).
   witness_ = std::make_unique<federation::Witness>(*federation_);
 
+  // Introductions (issue 14): requisitions, credits spent on introductions, local requests.
+  requisitions_ =
+      std::make_unique<introductions::Requisitions>(env_, domain_->ledger, reference_, clock_);
+  introductions_ = std::make_unique<introductions::Introductions>(
+      env_, domain_->ledger, domain_->credits, *requisitions_, clock_,
+      introductions::IntroductionSettings{
+          std::chrono::hours(24 * c.introductions.answer_within_days),
+          std::chrono::hours(24 * c.introductions.deliver_within_days),
+          std::chrono::hours(24 * 30)});
+  local_requests_ = std::make_unique<introductions::LocalRequests>(env_, clock_);
+  introducing_ = std::make_unique<services::Introducing>(
+      env_, *writer_, reference_, domain_->ledger, domain_->members, domain_->candidates,
+      domain_->referrals, domain_->credits, *requisitions_, *introductions_, *local_requests_,
+      *profiles_, *handoffs_, *erasures_, clock_,
+      services::IntroducingSettings{c.node.name, c.node.region, c.node.public_url, c.mail.from});
+  // A peer introduction follows its handoff (delivered, declined, withdrawn, unavailable).
+  handoffs_->on_state_changed([this](storage::WriteTxn& txn, const federation::Handoff& h) {
+    introducing_->handoff_changed(txn, h);
+  });
+  introduction_sweep_ = std::make_unique<common::BackgroundLoop>(
+      "introductions", std::chrono::minutes(1), [this] { introducing_->sweep(); });
+
   // Every change to a local candidate fans out the same way, wherever it starts.
-  candidate_changes_ =
-      std::make_unique<services::CandidateChanges>(*handoff_holder_, *profiles_, *erasures_);
+  candidate_changes_ = std::make_unique<services::CandidateChanges>(
+      *handoff_holder_, *profiles_, *erasures_, *introductions_, *local_requests_);
   auto changed = [this](storage::WriteTxn& txn, const candidates::CandidateRecord& record) {
     candidate_changes_->changed(txn, record);
   };
@@ -74,7 +100,7 @@ Node::Node(config::NodeConfig config)
                                                read_token_file(c.data_dir / "auditor_token"));
   candidate_rights_ = std::make_unique<services::CandidateRights>(
       env_, *writer_, domain_->candidates, domain_->ledger, domain_->members, domain_->referrals,
-      *handoff_holder_, *mailer_, *candidate_changes_, clock_,
+      *handoff_holder_, *mailer_, *candidate_changes_, *introducing_, clock_,
       services::CandidateRights::Settings{c.consent.text_version});
   intake_ = std::make_unique<services::Intake>(env_, *writer_, domain_->intake);
   membership_ = std::make_unique<services::Membership>(
@@ -87,7 +113,8 @@ Node::Node(config::NodeConfig config)
                                              domain_->credits, *witness_, c.node.name);
   services_ = std::make_unique<api::Services>(api::Services{
       *access_, *candidate_rights_, *intake_, *membership_, *peering_, *handoff_requests_, *audit_,
-      reference_, api::NodeFacts{c.node.name, c.node.public_url, c.consent.text_version}});
+      *introducing_, reference_,
+      api::NodeFacts{c.node.name, c.node.public_url, c.consent.text_version, c.node.region}});
 
   record_genesis();
 }
@@ -146,9 +173,11 @@ void Node::start_background() {
   federation_->start();
   witness_->start();
   erasures_->start();
+  introduction_sweep_->start();
 }
 
 void Node::stop_background() {
+  if (introduction_sweep_) introduction_sweep_->stop();
   if (erasures_) erasures_->stop();
   if (witness_) witness_->stop();
   if (federation_) federation_->stop();

@@ -14,6 +14,7 @@
 #include "config/reference.hpp"
 #include "node/api/common.hpp"
 #include "node/candidates/mail_dispatch.hpp"
+#include "node/common/background_loop.hpp"
 #include "node/common/clock.hpp"
 #include "node/federation/erasure.hpp"
 #include "node/federation/federation.hpp"
@@ -29,6 +30,7 @@
 #include "node/services/candidate_rights.hpp"
 #include "node/services/handoff_requests.hpp"
 #include "node/services/intake.hpp"
+#include "node/services/introducing.hpp"
 #include "node/services/membership.hpp"
 #include "node/services/peering.hpp"
 #include "node/storage/environment.hpp"
@@ -75,6 +77,11 @@ class Node {
   std::unique_ptr<federation::HandoffHolder> handoff_holder_;
   std::unique_ptr<federation::Erasures> erasures_;
   std::unique_ptr<federation::Witness> witness_;
+  std::unique_ptr<introductions::Requisitions> requisitions_;
+  std::unique_ptr<introductions::Introductions> introductions_;
+  std::unique_ptr<introductions::LocalRequests> local_requests_;
+  std::unique_ptr<services::Introducing> introducing_;
+  std::unique_ptr<common::BackgroundLoop> introduction_sweep_;
   std::unique_ptr<services::CandidateChanges> candidate_changes_;
   std::unique_ptr<services::Access> access_;
   std::unique_ptr<services::CandidateRights> candidate_rights_;

@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <string>
 
-
 namespace relay::node {
 
 struct InitOptions {

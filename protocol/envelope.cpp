@@ -10,8 +10,9 @@ namespace relay::protocol {
 namespace {
 
 nlohmann::json unsigned_object(const Envelope& e) {
-  return {{"v", kEnvelopeVersion}, {"type", e.type}, {"id", e.id}, {"re", e.re},    {"from", e.from},
-          {"to", e.to},            {"ts", e.ts_ms},  {"body", e.body}, {"key", e.key}};
+  return {{"v", kEnvelopeVersion}, {"type", e.type}, {"id", e.id},    {"re", e.re},
+          {"from", e.from},        {"to", e.to},     {"ts", e.ts_ms}, {"body", e.body},
+          {"key", e.key}};
 }
 
 EnvelopeError bad(const std::string& field, const std::string& what) {
@@ -59,8 +60,9 @@ std::variant<Envelope, EnvelopeError> parse_envelope(std::string_view bytes) {
     std::size_t max;
     bool may_be_empty;
   };
-  for (auto f : {Field{"type", &e.type, 64, false}, Field{"id", &e.id, 128, false}, Field{"re", &e.re, 128, true},
-                 Field{"from", &e.from, 64, false}, Field{"to", &e.to, 64, false}, Field{"key", &e.key, 64, false}}) {
+  for (auto f : {Field{"type", &e.type, 64, false}, Field{"id", &e.id, 128, false},
+                 Field{"re", &e.re, 128, true}, Field{"from", &e.from, 64, false},
+                 Field{"to", &e.to, 64, false}, Field{"key", &e.key, 64, false}}) {
     auto it = o.find(f.name);
     if (it == o.end() || !it->is_string()) return bad(f.name, "not a string");
     *f.target = it->get<std::string>();
@@ -97,7 +99,8 @@ nlohmann::json seal_body(const nlohmann::json& payload, std::string_view from, s
 }
 
 namespace {
-std::optional<nlohmann::json> checked_evidence(std::string_view evidence, const crypto::Ed25519PublicKey& sender) {
+std::optional<nlohmann::json> checked_evidence(std::string_view evidence,
+                                               const crypto::Ed25519PublicKey& sender) {
   auto parsed = parse_canonical(evidence);
   if (!parsed || !parsed.value->is_object() || parsed.value->size() != 5) return std::nullopt;
   auto inner = *parsed.value;
@@ -109,10 +112,12 @@ std::optional<nlohmann::json> checked_evidence(std::string_view evidence, const 
 }
 }  // namespace
 
-std::optional<OpenedBody> open_body(const nlohmann::json& body, std::string_view from, std::string_view to,
-                                    std::string_view id, const crypto::X25519KeyPair& recipient,
+std::optional<OpenedBody> open_body(const nlohmann::json& body, std::string_view from,
+                                    std::string_view to, std::string_view id,
+                                    const crypto::X25519KeyPair& recipient,
                                     const crypto::Ed25519PublicKey& sender) {
-  if (!body.is_object() || body.size() != 1 || !body.contains("sealed") || !body["sealed"].is_string())
+  if (!body.is_object() || body.size() != 1 || !body.contains("sealed") ||
+      !body["sealed"].is_string())
     return std::nullopt;
   auto sealed = crypto::from_base64(body["sealed"].get<std::string>());
   if (!sealed) return std::nullopt;
@@ -121,7 +126,8 @@ std::optional<OpenedBody> open_body(const nlohmann::json& body, std::string_view
   std::string evidence(plain->begin(), plain->end());
   auto inner = checked_evidence(evidence, sender);
   if (!inner) return std::nullopt;
-  if (inner->value("from", "") != from || inner->value("to", "") != to || inner->value("id", "") != id)
+  if (inner->value("from", "") != from || inner->value("to", "") != to ||
+      inner->value("id", "") != id)
     return std::nullopt;
   if (!inner->contains("payload") || !(*inner)["payload"].is_object()) return std::nullopt;
   return OpenedBody{(*inner)["payload"], std::move(evidence)};
@@ -178,7 +184,8 @@ std::optional<IdentityDocument> parse_identity(std::string_view bytes) {
     auto sig = sig_from(j.at("sig"));
     if (!sig) return std::nullopt;
     j.erase("sig");
-    if (!crypto::verify(d.signing_key, crypto::as_bytes(canonical_dump(j)), *sig)) return std::nullopt;
+    if (!crypto::verify(d.signing_key, crypto::as_bytes(canonical_dump(j)), *sig))
+      return std::nullopt;
     const auto& rotation = j.at("rotation");
     if (!rotation.is_null()) {
       auto pk = crypto::from_base64(rotation.at("previous_key").get<std::string>());

@@ -44,7 +44,8 @@ Event credit_minted(std::string_view member_id, std::uint64_t minted_total, std:
           {{"member", member_id}, {"minted_total", minted_total}, {"balance", balance}}};
 }
 
-Event credit_spent(std::string_view member_id, std::string_view introduction_id, std::int64_t balance) {
+Event credit_spent(std::string_view member_id, std::string_view introduction_id,
+                   std::int64_t balance) {
   return {std::string(k::credit_spent),
           {{"member", member_id}, {"introduction", introduction_id}, {"balance", balance}}};
 }
@@ -52,7 +53,10 @@ Event credit_spent(std::string_view member_id, std::string_view introduction_id,
 Event credit_refunded(std::string_view member_id, std::string_view introduction_id,
                       std::string_view reason, std::int64_t balance) {
   return {std::string(k::credit_refunded),
-          {{"member", member_id}, {"introduction", introduction_id}, {"reason", reason}, {"balance", balance}}};
+          {{"member", member_id},
+           {"introduction", introduction_id},
+           {"reason", reason},
+           {"balance", balance}}};
 }
 
 Event credit_granted(std::string_view member_id, std::uint64_t credits, std::string_view reason,
@@ -71,28 +75,30 @@ namespace {
 nlohmann::json requisition_fields(std::string_view member_id, std::string_view requisition_id,
                                   std::string_view kind, std::string_view category,
                                   std::string_view employment_type, std::uint32_t headcount) {
-  return {{"member", member_id},     {"requisition", requisition_id},
-          {"kind", kind},            {"category", category},
-          {"employment_type", employment_type}, {"headcount", headcount}};
+  return {{"member", member_id},  {"requisition", requisition_id},      {"kind", kind},
+          {"category", category}, {"employment_type", employment_type}, {"headcount", headcount}};
 }
 }  // namespace
 
 Event requisition_opened(std::string_view member_id, std::string_view requisition_id,
                          std::string_view kind, std::string_view category,
                          std::string_view employment_type, std::uint32_t headcount) {
-  return {std::string(k::requisition_opened),
-          requisition_fields(member_id, requisition_id, kind, category, employment_type, headcount)};
+  return {
+      std::string(k::requisition_opened),
+      requisition_fields(member_id, requisition_id, kind, category, employment_type, headcount)};
 }
 
 Event requisition_updated(std::string_view member_id, std::string_view requisition_id,
                           std::string_view kind, std::string_view category,
                           std::string_view employment_type, std::uint32_t headcount) {
-  return {std::string(k::requisition_updated),
-          requisition_fields(member_id, requisition_id, kind, category, employment_type, headcount)};
+  return {
+      std::string(k::requisition_updated),
+      requisition_fields(member_id, requisition_id, kind, category, employment_type, headcount)};
 }
 
 Event requisition_closed(std::string_view member_id, std::string_view requisition_id) {
-  return {std::string(k::requisition_closed), {{"member", member_id}, {"requisition", requisition_id}}};
+  return {std::string(k::requisition_closed),
+          {{"member", member_id}, {"requisition", requisition_id}}};
 }
 
 Event introduction_made(std::string_view introduction_id, std::string_view member_id,
@@ -109,15 +115,20 @@ Event introduction_made(std::string_view introduction_id, std::string_view membe
 Event introduction_outcome(std::string_view introduction_id, std::string_view member_id,
                            std::string_view outcome, std::string_view reason_code) {
   return {std::string(k::introduction_outcome),
-          {{"introduction", introduction_id}, {"member", member_id}, {"outcome", outcome}, {"reason", reason_code}}};
+          {{"introduction", introduction_id},
+           {"member", member_id},
+           {"outcome", outcome},
+           {"reason", reason_code}}};
 }
 
 Event reemployment_reported(std::string_view candidate_pseudonym, std::string_view through_member) {
-  return {std::string(k::reemployment_reported), {{"candidate", candidate_pseudonym}, {"through", through_member}}};
+  return {std::string(k::reemployment_reported),
+          {{"candidate", candidate_pseudonym}, {"through", through_member}}};
 }
 
 Event hire_attributed(std::string_view introduction_id, const std::vector<std::string>& referrers) {
-  return {std::string(k::hire_attributed), {{"introduction", introduction_id}, {"referrers", referrers}}};
+  return {std::string(k::hire_attributed),
+          {{"introduction", introduction_id}, {"referrers", referrers}}};
 }
 
 Event key_rotated(const crypto::Ed25519PublicKey& old_key, const crypto::Ed25519PublicKey& new_key,
@@ -183,15 +194,20 @@ Event erasure_completed(std::string_view handoff_id, std::string_view peer_name)
 Event erasure_receipt(std::string_view handoff_id, std::string_view peer_name,
                       std::string_view receipt_signature, std::string_view status) {
   return {std::string(k::erasure_receipt),
-          {{"handoff", handoff_id}, {"peer", peer_name}, {"receipt_signature", receipt_signature}, {"status", status}}};
+          {{"handoff", handoff_id},
+           {"peer", peer_name},
+           {"receipt_signature", receipt_signature},
+           {"status", status}}};
 }
 
 Event handoff_expired(std::string_view handoff_id, std::string_view peer_name) {
   return {std::string(k::handoff_expired), {{"handoff", handoff_id}, {"peer", peer_name}}};
 }
 
-Event hire_reported(std::string_view member_id, std::string_view handoff_id, std::string_view peer_name) {
-  return {std::string(k::hire_reported), {{"member", member_id}, {"handoff", handoff_id}, {"peer", peer_name}}};
+Event hire_reported(std::string_view member_id, std::string_view handoff_id,
+                    std::string_view peer_name) {
+  return {std::string(k::hire_reported),
+          {{"member", member_id}, {"handoff", handoff_id}, {"peer", peer_name}}};
 }
 
 }  // namespace relay::protocol

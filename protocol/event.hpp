@@ -74,7 +74,8 @@ Event credit_minted(std::string_view member_id, std::uint64_t minted_total, std:
 // {"member","introduction","balance"}: the member spent one credit on introduction_id;
 // balance after. (Logs written before introductions carried "purpose" instead of
 // "introduction"; auditors accept either.)
-Event credit_spent(std::string_view member_id, std::string_view introduction_id, std::int64_t balance);
+Event credit_spent(std::string_view member_id, std::string_view introduction_id,
+                   std::int64_t balance);
 // {"member","introduction","reason","balance"}: the credit spent on introduction_id came back.
 // reason is one of refund_reason; balance after.
 Event credit_refunded(std::string_view member_id, std::string_view introduction_id,
@@ -157,7 +158,8 @@ Event erasure_receipt(std::string_view handoff_id, std::string_view peer_name,
 // Data received in handoff_id reached its retention limit and was crypto-shredded.
 Event handoff_expired(std::string_view handoff_id, std::string_view peer_name);
 // A member reported hiring the candidate of handoff_id (its data then no longer expires).
-Event hire_reported(std::string_view member_id, std::string_view handoff_id, std::string_view peer_name);
+Event hire_reported(std::string_view member_id, std::string_view handoff_id,
+                    std::string_view peer_name);
 
 Event hire_attributed(std::string_view introduction_id, const std::vector<std::string>& referrers);
 

@@ -23,14 +23,16 @@ std::optional<std::string> string_at(const nlohmann::json& j, const char* field)
 std::optional<std::int64_t> int_at(const nlohmann::json& j, const char* field) {
   const auto& v = j.at(field);
   if (!v.is_number_integer()) return std::nullopt;
-  if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+  if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+    return std::nullopt;
   return v.get<std::int64_t>();
 }
 
 std::optional<std::uint64_t> unsigned_at(const nlohmann::json& j, const char* field) {
   const auto& v = j.at(field);
   if (v.is_number_unsigned()) return v.get<std::uint64_t>();
-  if (v.is_number_integer() && v.get<std::int64_t>() >= 0) return static_cast<std::uint64_t>(v.get<std::int64_t>());
+  if (v.is_number_integer() && v.get<std::int64_t>() >= 0)
+    return static_cast<std::uint64_t>(v.get<std::int64_t>());
   return std::nullopt;
 }
 
@@ -40,7 +42,9 @@ std::optional<Ping> Ping::parse(const nlohmann::json& body) {
   if (!body.is_object()) return std::nullopt;  // its content is not used
   return Ping{};
 }
-nlohmann::json Ping::to_json() const { return nlohmann::json::object(); }
+nlohmann::json Ping::to_json() const {
+  return nlohmann::json::object();
+}
 
 std::optional<KeyRotated> KeyRotated::parse(const nlohmann::json& body) {
   if (!has_exactly(body, {"identity"})) return std::nullopt;
@@ -48,7 +52,9 @@ std::optional<KeyRotated> KeyRotated::parse(const nlohmann::json& body) {
   if (!identity) return std::nullopt;
   return KeyRotated{*identity};
 }
-nlohmann::json KeyRotated::to_json() const { return {{"identity", identity}}; }
+nlohmann::json KeyRotated::to_json() const {
+  return {{"identity", identity}};
+}
 
 std::optional<ProfileUpsert> ProfileUpsert::parse(const nlohmann::json& body) {
   if (!has_exactly(body, {"ref", "region", "profile", "seq"})) return std::nullopt;
@@ -69,7 +75,9 @@ std::optional<ProfileWithdraw> ProfileWithdraw::parse(const nlohmann::json& body
   if (!ref || !seq) return std::nullopt;
   return ProfileWithdraw{*ref, *seq};
 }
-nlohmann::json ProfileWithdraw::to_json() const { return {{"ref", ref}, {"seq", seq}}; }
+nlohmann::json ProfileWithdraw::to_json() const {
+  return {{"ref", ref}, {"seq", seq}};
+}
 
 std::optional<ProfilesSync> ProfilesSync::parse(const nlohmann::json& body) {
   if (!has_exactly(body, {"seq", "part", "parts", "profiles"})) return std::nullopt;
@@ -108,7 +116,9 @@ std::optional<HandoffDeclined> HandoffDeclined::parse(const nlohmann::json& body
   if (!handoff || !reason || (*reason != "declined" && *reason != "withdrawn")) return std::nullopt;
   return HandoffDeclined{*handoff, *reason};
 }
-nlohmann::json HandoffDeclined::to_json() const { return {{"handoff", handoff}, {"reason", reason}}; }
+nlohmann::json HandoffDeclined::to_json() const {
+  return {{"handoff", handoff}, {"reason", reason}};
+}
 
 std::optional<LedgerConsistency> LedgerConsistency::parse(const nlohmann::json& body) {
   if (!has_exactly(body, {"from", "to"})) return std::nullopt;
@@ -117,7 +127,9 @@ std::optional<LedgerConsistency> LedgerConsistency::parse(const nlohmann::json& 
   if (!from || !to) return std::nullopt;
   return LedgerConsistency{*from, *to};
 }
-nlohmann::json LedgerConsistency::to_json() const { return {{"from", from}, {"to", to}}; }
+nlohmann::json LedgerConsistency::to_json() const {
+  return {{"from", from}, {"to", to}};
+}
 
 std::optional<CheckpointCosignature> CheckpointCosignature::parse(const nlohmann::json& body) {
   if (!has_exactly(body, {"checkpoint", "cosignature"})) return std::nullopt;
@@ -136,7 +148,9 @@ std::optional<ErasureRequest> ErasureRequest::parse(const nlohmann::json& body) 
   if (!handoff || handoff->empty()) return std::nullopt;
   return ErasureRequest{*handoff};
 }
-nlohmann::json ErasureRequest::to_json() const { return {{"handoff", handoff}}; }
+nlohmann::json ErasureRequest::to_json() const {
+  return {{"handoff", handoff}};
+}
 
 std::optional<ErasureOverdue> ErasureOverdue::parse(const nlohmann::json& body) {
   if (!has_exactly(body, {"handoff"})) return std::nullopt;
@@ -144,6 +158,8 @@ std::optional<ErasureOverdue> ErasureOverdue::parse(const nlohmann::json& body) 
   if (!handoff || handoff->empty()) return std::nullopt;
   return ErasureOverdue{*handoff};
 }
-nlohmann::json ErasureOverdue::to_json() const { return {{"handoff", handoff}}; }
+nlohmann::json ErasureOverdue::to_json() const {
+  return {{"handoff", handoff}};
+}
 
 }  // namespace relay::protocol

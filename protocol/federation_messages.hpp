@@ -11,11 +11,10 @@
 //
 // Threads: plain values and pure functions, any thread.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace relay::protocol {
 
@@ -104,7 +103,8 @@ struct HandoffDeliver {
 struct HandoffDeclined {
   static constexpr std::string_view type = "handoff.declined";
   static constexpr std::string_view bad_body_code = "bad_body";
-  static constexpr std::string_view bad_body_message = "expected handoff and reason (declined or withdrawn)";
+  static constexpr std::string_view bad_body_message =
+      "expected handoff and reason (declined or withdrawn)";
   std::string handoff;
   std::string reason;
   static std::optional<HandoffDeclined> parse(const nlohmann::json& body);
@@ -115,7 +115,8 @@ struct HandoffDeclined {
 struct LedgerConsistency {
   static constexpr std::string_view type = "ledger.consistency";
   static constexpr std::string_view bad_body_code = "bad_request";
-  static constexpr std::string_view bad_body_message = "body must be {\"from\": m, \"to\": n} with integers";
+  static constexpr std::string_view bad_body_message =
+      "body must be {\"from\": m, \"to\": n} with integers";
   std::uint64_t from = 0;
   std::uint64_t to = 0;
   static std::optional<LedgerConsistency> parse(const nlohmann::json& body);
@@ -126,7 +127,8 @@ struct LedgerConsistency {
 struct CheckpointCosignature {
   static constexpr std::string_view type = "checkpoint.cosignature";
   static constexpr std::string_view bad_body_code = "malformed_cosignature";
-  static constexpr std::string_view bad_body_message = "body must be {\"checkpoint\", \"cosignature\"}";
+  static constexpr std::string_view bad_body_message =
+      "body must be {\"checkpoint\", \"cosignature\"}";
   std::string checkpoint;
   std::string cosignature;
   static std::optional<CheckpointCosignature> parse(const nlohmann::json& body);
@@ -154,6 +156,8 @@ struct ErasureOverdue {
 };
 
 // The reply type of a request type ("ping" -> "ping.reply").
-inline std::string reply_type(std::string_view request_type) { return std::string(request_type) + ".reply"; }
+inline std::string reply_type(std::string_view request_type) {
+  return std::string(request_type) + ".reply";
+}
 
 }  // namespace relay::protocol

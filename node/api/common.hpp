@@ -19,6 +19,7 @@
 #include "node/services/candidate_rights.hpp"
 #include "node/services/handoff_requests.hpp"
 #include "node/services/intake.hpp"
+#include "node/services/introducing.hpp"
 #include "node/services/membership.hpp"
 #include "node/services/peering.hpp"
 
@@ -48,6 +49,7 @@ struct NodeFacts {
   std::string name;
   std::string public_url;       // no trailing slash
   std::string consent_version;  // of the consent text on the registration page
+  std::string region;           // the node's prefecture code
 };
 
 // The services the handlers call (owned by the composition root, node.hpp).
@@ -59,6 +61,7 @@ struct Services {
   services::Peering& peering;
   services::HandoffRequests& handoff_requests;
   services::Audit& audit;
+  services::Introducing& introducing;
   const config::Reference& reference;
   NodeFacts facts;
 };
@@ -72,6 +75,7 @@ void add_audit_routes(Routes& routes, const Services& s);
 void add_federation_routes(Routes& routes, const Services& s);
 void add_witness_routes(Routes& routes, const Services& s);
 void add_handoff_routes(Routes& routes, const Services& s);
+void add_introduction_routes(Routes& routes, const Services& s);
 
 // All of the above plus /healthz. `services` must outlive the router.
 http::Router build_router(const Services& services);

@@ -124,4 +124,62 @@ ApiError error_for(services::ManageError e) {
   return {404, "not_found", "not a valid link"};
 }
 
+ApiError error_for(services::IntroduceError e) {
+  using E = services::IntroduceError;
+  switch (e) {
+    case E::requisition_not_found:
+      return {404, "not_found", "requisition: no such requisition of this member"};
+    case E::requisition_closed:
+      return {409, "requisition_closed", "requisition: it is closed"};
+    case E::no_credit:
+      return {402, "no_credit", "no introduction credit left"};
+    case E::not_in_pool:
+      return {404, "not_in_pool", "ref: no such circulating candidate at that node"};
+    case E::not_a_peer:
+      return {404, "not_a_peer", "node: not this node nor an active peer"};
+    case E::already_introduced:
+      return {409, "already_introduced",
+              "ref: this member already has a live introduction to them"};
+  }
+  return {400, "bad_request", "bad request"};
+}
+
+ApiError error_for(const introductions::IntroductionError& e) {
+  using C = introductions::IntroductionError::Code;
+  switch (e.code) {
+    case C::no_credit:
+      return {402, "no_credit", e.message};
+    case C::not_found:
+      return {404, "not_found", e.message};
+    case C::conflict:
+      return {409, "conflict", e.message};
+    case C::invalid:
+      return {400, "bad_field", e.message};
+  }
+  return {400, "bad_request", e.message};
+}
+
+ApiError error_for(const introductions::RequisitionError& e) {
+  using C = introductions::RequisitionError::Code;
+  switch (e.code) {
+    case C::invalid:
+      return {400, "bad_field", e.field.empty() ? e.message : e.field + ": " + e.message};
+    case C::not_found:
+      return {404, "not_found", "no such requisition"};
+    case C::closed:
+      return {409, "requisition_closed", "the requisition is closed"};
+  }
+  return {400, "bad_request", e.message};
+}
+
+ApiError error_for(services::GrantError e) {
+  switch (e) {
+    case services::GrantError::member_not_found:
+      return {404, "not_found", "no such member"};
+    case services::GrantError::invalid:
+      return {400, "bad_field", "credits 1..1000 and a reason of 1..200 characters"};
+  }
+  return {400, "bad_request", "bad request"};
+}
+
 }  // namespace relay::node::api

@@ -15,6 +15,7 @@
 #include "node/services/audit.hpp"
 #include "node/services/candidate_rights.hpp"
 #include "node/services/handoff_requests.hpp"
+#include "node/services/introducing.hpp"
 #include "node/services/membership.hpp"
 #include "node/services/peering.hpp"
 
@@ -40,5 +41,9 @@ ApiError error_for(services::PeeringError e);
 ApiError error_for(services::HandoffError e);
 ApiError error_for(services::AuditError e);
 ApiError error_for(services::ManageError e);
+ApiError error_for(services::IntroduceError e);
+ApiError error_for(const introductions::IntroductionError& e);
+ApiError error_for(const introductions::RequisitionError& e);
+ApiError error_for(services::GrantError e);
 
 }  // namespace relay::node::api

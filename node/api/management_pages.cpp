@@ -82,7 +82,31 @@ Response management(const Services& s, const services::ManagementView& m, const 
     auto region = label(ref.prefectures, q.region);  // a region is a prefecture code
     auto shown =
         region ? (lang == Lang::ja ? region->ja : region->en) + " (" + q.region + ")" : q.region;
-    page.pending_requests.push_back({q.id, q.company, q.peer, shown, iso_time(q.created_ms)});
+    page.pending_requests.push_back(
+        {q.id, q.company, q.peer, shown, iso_time(q.created_ms), {}, {}});
+  }
+  // Local introductions: the position and the match's reasons, in the page's language.
+  for (const auto& q : m.local_requests) {
+    std::string position = q.title;
+    if (auto type = introductions::parse_employment_type(q.employment_type))
+      position += " — " + std::string(lang == Lang::ja ? introductions::label_ja(*type)
+                                                       : introductions::label_en(*type));
+    std::vector<std::string> reasons;
+    for (const auto& reason : q.reasons) {
+      auto points = reason.value("points", 0);
+      reasons.push_back(reason.value(lang == Lang::ja ? "ja" : "en", "") + " " +
+                        (points > 0 ? "+" : "") + std::to_string(points));
+    }
+    auto region = label(ref.prefectures, s.facts.region);
+    page.pending_requests.push_back(
+        {q.introduction, q.company, s.facts.name,
+         region ? (lang == Lang::ja ? region->ja : region->en) : s.facts.region,
+         iso_time(q.created_ms), position, reasons});
+  }
+  for (const auto& q : m.local_recipients) {
+    page.disclosures.push_back(
+        {q.company, s.facts.name, iso_time(q.updated_ms), r.consent.version, ""});
+    page.recipients.push_back({q.member, q.company});
   }
   return html(200, candidates::render_management(page, choices_from(ref)));
 }
@@ -167,6 +191,17 @@ Response answer_request(const Services& s, const Request& request, const std::st
   }
 }
 
+// "I found work": a re-employment self-report that counts for 再雇用率 (no personal data).
+Response found_work(const Services& s, const Request& request, const std::string& token) {
+  auto lang = candidates::lang_from(request.query);
+  auto form = form_body(request);
+  auto through = form && form->count("through") ? form->at("through") : std::string();
+  if (!s.candidate_rights.report_found_work(token, through)) return page_now(s, token, lang, "");
+  return page_now(s, token, lang,
+                  tr(lang, "ご報告ありがとうございます。再就職おめでとうございます。",
+                     "Thank you for telling us, and congratulations on your new work."));
+}
+
 Response erase(const Services& s, const Request& request, const std::string& token) {
   auto lang = candidates::lang_from(request.query);
   auto form = form_body(request);
@@ -222,6 +257,10 @@ void add_management_pages(Routes& routes, const Services& s) {
   routes.add("POST", "/r/m/{token}/requests/{id}", Role::candidate,
              [&s](const Request& request, const Params& params, const Caller&) {
                return answer_request(s, request, params.at("token"), params.at("id"));
+             });
+  routes.add("POST", "/r/m/{token}/found-work", Role::candidate,
+             [&s](const Request& request, const Params& params, const Caller&) {
+               return found_work(s, request, params.at("token"));
              });
   routes.add("POST", "/r/m/{token}/erase", Role::candidate,
              [&s](const Request& request, const Params& params, const Caller&) {

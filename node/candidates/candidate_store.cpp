@@ -3,17 +3,19 @@
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
 #include "node/candidates/vault.hpp"
-#include "node/ledger/ledger.hpp"
-#include "node/members/member.hpp"
 #include "node/common/key_encoding.hpp"
+#include "node/ledger/ledger.hpp"
 
 namespace relay::node::candidates {
 
 std::string_view to_string(Status s) {
   switch (s) {
-    case Status::pending: return "pending";
-    case Status::active: return "active";
-    case Status::erased: return "erased";
+    case Status::pending:
+      return "pending";
+    case Status::active:
+      return "active";
+    case Status::erased:
+      return "erased";
   }
   return "unknown";
 }
@@ -49,7 +51,8 @@ Store::Store(storage::Environment& env, const identity::KeyRing& keys, const com
 
 std::string Store::pseudonym_of(const std::string& normalised_email) const {
   auto keys = keys_.current();
-  return crypto::to_hex(crypto::blake2b_keyed(keys->pseudonym_key, crypto::as_bytes(normalised_email)));
+  return crypto::to_hex(
+      crypto::blake2b_keyed(keys->pseudonym_key, crypto::as_bytes(normalised_email)));
 }
 
 CandidateRecord Store::create(storage::WriteTxn& txn, const Registration& registration,
@@ -62,7 +65,8 @@ CandidateRecord Store::create(storage::WriteTxn& txn, const Registration& regist
   r.consent = registration.consent;
   auto keys = keys_.current();
   auto key = new_candidate_key();
-  r.record = {{"id", r.id}, {"tokens", nlohmann::json::array()}, {"spool", nlohmann::json::array()}};
+  r.record = {
+      {"id", r.id}, {"tokens", nlohmann::json::array()}, {"spool", nlohmann::json::array()}};
   r.record["key"] = wrap_key(keys->data_key, key, r.id);
   nlohmann::json data = {{"personal", registration.personal.to_json()},
                          {"profile", registration.profile.to_json()}};
@@ -84,15 +88,16 @@ void Store::save(storage::WriteTxn& txn, const CandidateRecord& r) {
   txn.put(candidates_, r.id, j.dump());
 }
 
-void Store::for_each(const storage::Txn& txn, const std::function<bool(const CandidateRecord&)>& fn) const {
+void Store::for_each(const storage::Txn& txn,
+                     const std::function<bool(const CandidateRecord&)>& fn) const {
   txn.for_each_prefix(candidates_, "", [&](std::string_view, std::string_view value) {
     return fn(from_json(nlohmann::json::parse(value)));
   });
 }
 
-CandidateRecord Store::create_received(storage::WriteTxn& txn, const std::string& origin, const Opened& data,
-                                       const std::string& evidence, const Consent& consent,
-                                       const nlohmann::json& extra) {
+CandidateRecord Store::create_received(storage::WriteTxn& txn, const std::string& origin,
+                                       const Opened& data, const std::string& evidence,
+                                       const Consent& consent, const nlohmann::json& extra) {
   CandidateRecord r;
   r.id = "c_" + crypto::random_token(12);
   r.pseudonym = pseudonym_of("received/" + r.id);  // stands for nobody: never looked up
@@ -106,7 +111,8 @@ CandidateRecord Store::create_received(storage::WriteTxn& txn, const std::string
   r.record["tokens"] = nlohmann::json::array();
   r.record["spool"] = nlohmann::json::array();
   r.record["key"] = wrap_key(keys->data_key, key, r.id);
-  nlohmann::json sealed = {{"personal", data.personal.to_json()}, {"profile", data.profile.to_json()}};
+  nlohmann::json sealed = {{"personal", data.personal.to_json()},
+                           {"profile", data.profile.to_json()}};
   r.record["data"] = seal_json(key, sealed, r.id, "data");
   r.record["evidence"] = seal_json(key, evidence, r.id, "evidence");
   save(txn, r);
@@ -114,7 +120,8 @@ CandidateRecord Store::create_received(storage::WriteTxn& txn, const std::string
 }
 
 std::optional<std::string> Store::open_evidence(const CandidateRecord& r) const {
-  if (r.status == Status::erased || !r.record.contains("key") || !r.record.contains("evidence")) return std::nullopt;
+  if (r.status == Status::erased || !r.record.contains("key") || !r.record.contains("evidence"))
+    return std::nullopt;
   auto keys = keys_.current();
   auto key = unwrap_key(keys->data_key, r.record.at("key"), r.id);
   if (!key) return std::nullopt;
@@ -144,7 +151,8 @@ std::optional<Opened> Store::open(const CandidateRecord& r) const {
   if (!key) return std::nullopt;
   auto data = open_json(*key, r.record.at("data"), r.id, "data");
   if (!data) return std::nullopt;
-  return Opened{PersonalData::from_json(data->at("personal")), Profile::from_json(data->at("profile"))};
+  return Opened{PersonalData::from_json(data->at("personal")),
+                Profile::from_json(data->at("profile"))};
 }
 
 void Store::reseal(CandidateRecord& r, const Opened& data) const {
@@ -181,12 +189,15 @@ std::optional<Store::TokenInfo> Store::lookup_token(const storage::Txn& txn, std
   return TokenInfo{digest, j.at("candidate"), j.at("kind"), j.at("extra")};
 }
 
-void Store::revoke_token(storage::WriteTxn& txn, const std::string& digest) { txn.del(tokens_, digest); }
+void Store::revoke_token(storage::WriteTxn& txn, const std::string& digest) {
+  txn.del(tokens_, digest);
+}
 
-void Store::bind_token(storage::WriteTxn& txn, std::string_view token, const std::string& candidate_id,
-                       const std::string& kind) {
+void Store::bind_token(storage::WriteTxn& txn, std::string_view token,
+                       const std::string& candidate_id, const std::string& kind) {
   auto keys = keys_.current();
-  nlohmann::json info = {{"candidate", candidate_id}, {"kind", kind}, {"extra", nlohmann::json::object()}};
+  nlohmann::json info = {
+      {"candidate", candidate_id}, {"kind", kind}, {"extra", nlohmann::json::object()}};
   txn.put(tokens_, identity::token_digest(keys->token_key, token), info.dump());
 }
 
@@ -214,17 +225,19 @@ std::vector<QueuedMail> Store::queued_mail(const storage::Txn& txn, std::size_t 
     QueuedMail q{seq, candidate_id, {}};
     auto r = find(txn, candidate_id);
     std::optional<crypto::AeadKey> key;
-    if (r && r->record.contains("key")) key = unwrap_key(keys->data_key, r->record.at("key"), r->id);
+    if (r && r->record.contains("key"))
+      key = unwrap_key(keys->data_key, r->record.at("key"), r->id);
     std::optional<nlohmann::json> mail;
     if (key) mail = open_json(*key, entry.at("mail"), candidate_id, "mail");
-    if (mail) q.mail = mail::Mail{mail->at("from"), mail->at("to"), mail->at("subject"), mail->at("body")};
+    if (mail)
+      q.mail = mail::Mail{mail->at("from"), mail->at("to"), mail->at("subject"), mail->at("body")};
     out.push_back(std::move(q));  // an empty q.mail.to means unreadable: drop it
   }
   return out;
 }
 
-bool Store::mail_spooled(storage::WriteTxn& txn, const std::string& seq, const std::string& candidate_id,
-                         const std::string& spool_id) {
+bool Store::mail_spooled(storage::WriteTxn& txn, const std::string& seq,
+                         const std::string& candidate_id, const std::string& spool_id) {
   txn.del(mail_, seq);
   auto r = find(txn, candidate_id);
   if (!r || r->status == Status::erased) return false;
@@ -233,7 +246,9 @@ bool Store::mail_spooled(storage::WriteTxn& txn, const std::string& seq, const s
   return true;
 }
 
-void Store::drop_mail(storage::WriteTxn& txn, const std::string& seq) { txn.del(mail_, seq); }
+void Store::drop_mail(storage::WriteTxn& txn, const std::string& seq) {
+  txn.del(mail_, seq);
+}
 
 std::vector<std::string> Store::erase(storage::WriteTxn& txn, CandidateRecord& r) {
   std::vector<std::string> spool;
@@ -245,7 +260,8 @@ std::vector<std::string> Store::erase(storage::WriteTxn& txn, CandidateRecord& r
     if (nlohmann::json::parse(value).at("candidate") == r.id) queued.emplace_back(key);
   });
   for (const auto& k : queued) txn.del(mail_, k);
-  if (auto live = txn.get(pseudonyms_, r.pseudonym); live && *live == r.id) txn.del(pseudonyms_, r.pseudonym);
+  if (auto live = txn.get(pseudonyms_, r.pseudonym); live && *live == r.id)
+    txn.del(pseudonyms_, r.pseudonym);
   nlohmann::json tombstone = {{"id", r.id}, {"erased_ms", clock_.now_ms()}};
   for (const char* keep : {"handoffs", "disclosures", "erasure"})
     if (r.record.contains(keep)) tombstone[keep] = r.record[keep];

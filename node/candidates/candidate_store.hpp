@@ -14,18 +14,16 @@
 // Threads: mutating calls inside Writer requests; reads with any txn.
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "node/candidates/registration_form.hpp"
+#include "node/common/clock.hpp"
 #include "node/identity/key_ring.hpp"
 #include "node/mail/mailer.hpp"
 #include "node/storage/environment.hpp"
-
-#include "node/common/clock.hpp"
 
 namespace relay::node::candidates {
 
@@ -40,7 +38,7 @@ struct CandidateRecord {
   std::int64_t verified_ms = 0;
   Consent consent;
   std::string origin = "local";  // "local", or the peer node it came from (federation)
-  nlohmann::json record;  // the whole stored record (wrapped key, sealed data, extras)
+  nlohmann::json record;         // the whole stored record (wrapped key, sealed data, extras)
 };
 
 struct Opened {
@@ -69,16 +67,17 @@ class Store {
   void save(storage::WriteTxn& txn, const CandidateRecord& record);
   // Calls fn(record) for every record (tombstones included), in id order; fn returns false
   // to stop.
-  void for_each(const storage::Txn& txn, const std::function<bool(const CandidateRecord&)>& fn) const;
+  void for_each(const storage::Txn& txn,
+                const std::function<bool(const CandidateRecord&)>& fn) const;
 
   // Creates an active record for a candidate handed over by peer node `origin` (federation):
   // personal data, profile and `evidence` (the sender's signed plaintext, which holds the
   // personal data too) sealed under a new per-candidate key. Not indexed by pseudonym: it is
   // not a registration at this node and never circulates. `extra` fields are merged into the
   // stored record (handoff id, expiry).
-  CandidateRecord create_received(storage::WriteTxn& txn, const std::string& origin, const Opened& data,
-                                  const std::string& evidence, const Consent& consent,
-                                  const nlohmann::json& extra);
+  CandidateRecord create_received(storage::WriteTxn& txn, const std::string& origin,
+                                  const Opened& data, const std::string& evidence,
+                                  const Consent& consent, const nlohmann::json& extra);
   // The evidence kept by create_received; nullopt once erased.
   std::optional<std::string> open_evidence(const CandidateRecord& record) const;
 
@@ -89,7 +88,8 @@ class Store {
 
   // Capability tokens: returns the token (only its digest is stored).
   std::string issue_token(storage::WriteTxn& txn, const std::string& candidate_id,
-                          const std::string& kind, const nlohmann::json& extra = nlohmann::json::object());
+                          const std::string& kind,
+                          const nlohmann::json& extra = nlohmann::json::object());
   struct TokenInfo {
     std::string digest;
     std::string candidate_id;

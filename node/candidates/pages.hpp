@@ -36,15 +36,16 @@ struct RegistrationPage {
 std::string render_registration(const RegistrationPage& page, const FormChoices& choices);
 
 // A page with a title and paragraphs (each escaped); link optional.
-std::string render_notice(Lang lang, const std::string& title, const std::vector<std::string>& paragraphs,
-                          const std::string& link = {}, const std::string& link_text = {});
+std::string render_notice(Lang lang, const std::string& title,
+                          const std::vector<std::string>& paragraphs, const std::string& link = {},
+                          const std::string& link_text = {});
 
 struct Disclosure {
   std::string recipient_company;
   std::string recipient_node;
-  std::string when;             // ISO 8601
+  std::string when;  // ISO 8601
   std::string consent_version;
-  std::string erasure_status;   // "", "requested", "confirmed"
+  std::string erasure_status;  // "", "requested", "confirmed"
 };
 
 struct PendingRequest {
@@ -53,11 +54,19 @@ struct PendingRequest {
   std::string node;
   std::string region;
   std::string when;
+  std::string position;              // requisition title and employment type (local requests)
+  std::vector<std::string> reasons;  // the match's reasons, each "text +30", in the page's language
+};
+
+// A company the candidate's data was provided to on this node (for "I found work": through whom).
+struct Recipient {
+  std::string member_id;
+  std::string company;
 };
 
 struct ManagementPage {
   Lang lang = Lang::ja;
-  std::string base;  // the management link path, /r/m/<token>
+  std::string base;                            // the management link path, /r/m/<token>
   std::map<std::string, std::string> profile;  // field -> display value
   bool email_verified = false;
   bool consent_region = false;
@@ -67,7 +76,8 @@ struct ManagementPage {
   std::string consent_at;
   std::vector<Disclosure> disclosures;
   std::vector<PendingRequest> pending_requests;
-  std::string flash;  // a one-line confirmation at the top
+  std::vector<Recipient> recipients;  // choices for the "I found work" form
+  std::string flash;                  // a one-line confirmation at the top
 };
 std::string render_management(const ManagementPage& page, const FormChoices& choices);
 

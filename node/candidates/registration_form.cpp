@@ -3,14 +3,13 @@
 #include <algorithm>
 #include <cctype>
 
-#include "node/members/member.hpp"
 #include "node/common/text.hpp"
 
 namespace relay::node::candidates {
 
 nlohmann::json Profile::to_json() const {
-  return {{"job_category", job_category}, {"skills", skills},
-          {"prefecture", prefecture},     {"age_band", age_band},
+  return {{"job_category", job_category},       {"skills", skills},
+          {"prefecture", prefecture},           {"age_band", age_band},
           {"experience_band", experience_band}, {"desired_roles", desired_roles}};
 }
 
@@ -44,7 +43,8 @@ std::optional<std::string> normalise_email(std::string_view email) {
     out.push_back(static_cast<char>(std::tolower(c)));
   }
   auto at = out.find('@');
-  if (at == std::string::npos || at == 0 || out.find('@', at + 1) != std::string::npos) return std::nullopt;
+  if (at == std::string::npos || at == 0 || out.find('@', at + 1) != std::string::npos)
+    return std::nullopt;
   auto domain = out.substr(at + 1);
   if (domain.size() < 3 || domain.find('.') == std::string::npos || domain.front() == '.' ||
       domain.back() == '.' || domain.find("..") != std::string::npos)
@@ -64,7 +64,8 @@ std::vector<std::string> split_list(const std::string& text) {
   std::string current;
   auto flush = [&] {
     auto b = current.find_first_not_of(" \t");
-    if (b != std::string::npos) out.push_back(current.substr(b, current.find_last_not_of(" \t") - b + 1));
+    if (b != std::string::npos)
+      out.push_back(current.substr(b, current.find_last_not_of(" \t") - b + 1));
     current.clear();
   };
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -85,20 +86,25 @@ std::vector<std::string> split_list(const std::string& text) {
 }  // namespace
 
 FormResult parse_registration(const std::map<std::string, std::string>& form,
-                              const config::Reference& reference, const std::string& consent_version,
-                              std::int64_t now_ms) {
+                              const config::Reference& reference,
+                              const std::string& consent_version, std::int64_t now_ms) {
   FormResult result;
   auto& errors = result.errors;
   Registration r;
 
   auto name = common::clean_text(get(form, "name"), 100);
-  if (!name) errors["name"] = {"氏名を入力してください（100文字以内）。", "Please enter your name (up to 100 characters)."};
-  else r.personal.name = *name;
+  if (!name)
+    errors["name"] = {"氏名を入力してください（100文字以内）。",
+                      "Please enter your name (up to 100 characters)."};
+  else
+    r.personal.name = *name;
 
   auto raw_email = get(form, "email");
   if (!normalise_email(raw_email))
-    errors["email"] = {"有効なメールアドレスを入力してください。", "Please enter a valid email address."};
-  else r.personal.email = *common::clean_text(raw_email, 254);
+    errors["email"] = {"有効なメールアドレスを入力してください。",
+                       "Please enter a valid email address."};
+  else
+    r.personal.email = *common::clean_text(raw_email, 254);
 
   auto phone = get(form, "phone");
   if (!phone.empty()) {
@@ -106,10 +112,14 @@ FormResult parse_registration(const std::map<std::string, std::string>& form,
     bool ok = cleaned.has_value() && cleaned->size() >= 6;
     if (ok)
       for (char c : *cleaned)
-        if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == ' ' || c == '(' || c == ')'))
+        if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == ' ' ||
+              c == '(' || c == ')'))
           ok = false;
-    if (!ok) errors["phone"] = {"電話番号は数字と + - ( ) で入力してください。", "Please enter the phone number with digits and + - ( ) only."};
-    else r.personal.phone = *cleaned;
+    if (!ok)
+      errors["phone"] = {"電話番号は数字と + - ( ) で入力してください。",
+                         "Please enter the phone number with digits and + - ( ) only."};
+    else
+      r.personal.phone = *cleaned;
   }
 
   auto category = get(form, "job_category");
@@ -119,15 +129,18 @@ FormResult parse_registration(const std::map<std::string, std::string>& form,
 
   auto skills = split_list(get(form, "skills"));
   if (skills.empty() || skills.size() > 20) {
-    errors["skills"] = {"スキルを1〜20個、カンマ区切りで入力してください。", "Please enter 1 to 20 skills, separated by commas."};
+    errors["skills"] = {"スキルを1〜20個、カンマ区切りで入力してください。",
+                        "Please enter 1 to 20 skills, separated by commas."};
   } else {
     for (const auto& s : skills) {
       auto tag = config::normalise_skill(s);
       if (!tag) {
-        errors["skills"] = {"スキルは1つ64文字以内で入力してください。", "Each skill must be up to 64 characters."};
+        errors["skills"] = {"スキルは1つ64文字以内で入力してください。",
+                            "Each skill must be up to 64 characters."};
         break;
       }
-      if (std::find(r.profile.skills.begin(), r.profile.skills.end(), *tag) == r.profile.skills.end())
+      if (std::find(r.profile.skills.begin(), r.profile.skills.end(), *tag) ==
+          r.profile.skills.end())
         r.profile.skills.push_back(*tag);
     }
   }
@@ -138,22 +151,26 @@ FormResult parse_registration(const std::map<std::string, std::string>& form,
   r.profile.prefecture = prefecture;
 
   auto age = get(form, "age_band");
-  if (!reference.find_age_band(age)) errors["age_band"] = {"年齢層を選んでください。", "Please choose an age band."};
+  if (!reference.find_age_band(age))
+    errors["age_band"] = {"年齢層を選んでください。", "Please choose an age band."};
   r.profile.age_band = age;
 
   auto experience = get(form, "experience_band");
   if (!reference.find_experience_band(experience))
-    errors["experience_band"] = {"経験年数を選んでください。", "Please choose your years of experience."};
+    errors["experience_band"] = {"経験年数を選んでください。",
+                                 "Please choose your years of experience."};
   r.profile.experience_band = experience;
 
   auto roles = split_list(get(form, "desired_roles"));
   if (roles.size() > 10) {
-    errors["desired_roles"] = {"希望する職務は10個までです。", "Please list at most 10 desired roles."};
+    errors["desired_roles"] = {"希望する職務は10個までです。",
+                               "Please list at most 10 desired roles."};
   } else {
     for (const auto& role : roles) {
       auto cleaned = common::clean_text(role, 64);
       if (!cleaned) {
-        errors["desired_roles"] = {"希望する職務は1つ64文字以内で入力してください。", "Each desired role must be up to 64 characters."};
+        errors["desired_roles"] = {"希望する職務は1つ64文字以内で入力してください。",
+                                   "Each desired role must be up to 64 characters."};
         break;
       }
       r.profile.desired_roles.push_back(*cleaned);
@@ -166,8 +183,9 @@ FormResult parse_registration(const std::map<std::string, std::string>& form,
   r.consent.version = consent_version;
   r.consent.at_ms = now_ms;
   if (!r.consent.region)
-    errors["consent_region"] = {"登録には、この地域の参加企業への紹介への同意が必要です。",
-                                "Registering needs your consent to introductions to member companies in this region."};
+    errors["consent_region"] = {
+        "登録には、この地域の参加企業への紹介への同意が必要です。",
+        "Registering needs your consent to introductions to member companies in this region."};
 
   if (errors.empty()) result.registration = std::move(r);
   return result;

@@ -3,11 +3,10 @@
 // Errors are keyed by field and carry messages in both languages, so the page can show them
 // next to the field; nothing is stored for an invalid form.
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "config/reference.hpp"
 #include "node/candidates/consent.hpp"
@@ -54,8 +53,8 @@ struct FormResult {
 };
 
 FormResult parse_registration(const std::map<std::string, std::string>& form,
-                              const config::Reference& reference, const std::string& consent_version,
-                              std::int64_t now_ms);
+                              const config::Reference& reference,
+                              const std::string& consent_version, std::int64_t now_ms);
 
 // Trimmed, lower-cased address if it looks like an email address; nullopt otherwise. The
 // pseudonym of a candidate is a keyed hash of this form.

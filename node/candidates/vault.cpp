@@ -6,16 +6,20 @@
 
 namespace relay::node::candidates {
 
-crypto::AeadKey new_candidate_key() { return crypto::random_secret<crypto::AeadKey>(); }
+crypto::AeadKey new_candidate_key() {
+  return crypto::random_secret<crypto::AeadKey>();
+}
 
 std::string wrap_key(const crypto::AeadKey& data_key, const crypto::AeadKey& candidate_key,
                      const std::string& candidate_id) {
   auto ad = "relaynode/candidate-key/" + candidate_id;
-  return crypto::to_base64(crypto::aead_encrypt(
-      data_key, crypto::ByteView(candidate_key.data(), candidate_key.size()), crypto::as_bytes(ad)));
+  return crypto::to_base64(
+      crypto::aead_encrypt(data_key, crypto::ByteView(candidate_key.data(), candidate_key.size()),
+                           crypto::as_bytes(ad)));
 }
 
-std::optional<crypto::AeadKey> unwrap_key(const crypto::AeadKey& data_key, const std::string& wrapped,
+std::optional<crypto::AeadKey> unwrap_key(const crypto::AeadKey& data_key,
+                                          const std::string& wrapped,
                                           const std::string& candidate_id) {
   auto bytes = crypto::from_base64(wrapped);
   if (!bytes) return std::nullopt;
@@ -37,7 +41,8 @@ std::string seal_json(const crypto::AeadKey& key, const nlohmann::json& value,
 }
 
 std::optional<nlohmann::json> open_json(const crypto::AeadKey& key, const std::string& sealed,
-                                        const std::string& candidate_id, const std::string& purpose) {
+                                        const std::string& candidate_id,
+                                        const std::string& purpose) {
   auto bytes = crypto::from_base64(sealed);
   if (!bytes) return std::nullopt;
   auto ad = "relaynode/candidate/" + purpose + "/" + candidate_id;

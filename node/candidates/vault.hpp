@@ -7,10 +7,9 @@
 // "relaynode/candidate-key/<candidate id>"). Erasing a candidate deletes the wrapped key:
 // every copy of their ciphertext, in the LMDB file, its free pages or any backup, is then
 // unreadable. Nothing here touches storage.
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "crypto/keys.hpp"
 
@@ -20,12 +19,14 @@ crypto::AeadKey new_candidate_key();
 // base64 of the wrapped key.
 std::string wrap_key(const crypto::AeadKey& data_key, const crypto::AeadKey& candidate_key,
                      const std::string& candidate_id);
-std::optional<crypto::AeadKey> unwrap_key(const crypto::AeadKey& data_key, const std::string& wrapped,
+std::optional<crypto::AeadKey> unwrap_key(const crypto::AeadKey& data_key,
+                                          const std::string& wrapped,
                                           const std::string& candidate_id);
 // base64 of nonce || ciphertext || tag of the JSON's dump.
 std::string seal_json(const crypto::AeadKey& key, const nlohmann::json& value,
                       const std::string& candidate_id, const std::string& purpose);
 std::optional<nlohmann::json> open_json(const crypto::AeadKey& key, const std::string& sealed,
-                                        const std::string& candidate_id, const std::string& purpose);
+                                        const std::string& candidate_id,
+                                        const std::string& purpose);
 
 }  // namespace relay::node::candidates

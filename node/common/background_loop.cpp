@@ -4,10 +4,13 @@
 
 namespace relay::node::common {
 
-BackgroundLoop::BackgroundLoop(std::string name, std::chrono::milliseconds period, std::function<void()> pass)
+BackgroundLoop::BackgroundLoop(std::string name, std::chrono::milliseconds period,
+                               std::function<void()> pass)
     : name_(std::move(name)), period_(period), pass_(std::move(pass)) {}
 
-BackgroundLoop::~BackgroundLoop() { stop(); }
+BackgroundLoop::~BackgroundLoop() {
+  stop();
+}
 
 void BackgroundLoop::start() {
   std::lock_guard lock(mutex_);

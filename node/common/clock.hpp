@@ -17,10 +17,20 @@ class Clock {
   virtual std::int64_t now_ms() const = 0;
 };
 
-// The wall clock (std::chrono::system_clock).
+// The wall clock (std::chrono::system_clock), optionally shifted by a fixed offset: process
+// tests that need months to pass (retention checks) start nodes with
+// RELAY_TEST_CLOCK_OFFSET_MS set (see offset_from_environment); a node logs a warning then.
 class SystemClock final : public Clock {
  public:
+  explicit SystemClock(std::chrono::milliseconds offset = std::chrono::milliseconds(0))
+      : offset_(offset) {}
   std::int64_t now_ms() const override;
+  std::chrono::milliseconds offset() const { return offset_; }
+  // RELAY_TEST_CLOCK_OFFSET_MS as milliseconds (0 when unset or not an integer).
+  static std::chrono::milliseconds offset_from_environment();
+
+ private:
+  std::chrono::milliseconds offset_;
 };
 
 // A clock that moves only when told: for tests of expiry, backoff and deadlines.

@@ -8,8 +8,8 @@
 #include <optional>
 #include <string>
 
-#include "node/members/member.hpp"
 #include "node/common/text.hpp"
+#include "node/members/member.hpp"
 
 namespace relay::node::federation::body {
 

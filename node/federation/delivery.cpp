@@ -34,7 +34,8 @@ bool Federation::deliver(const OutboxEntry& entry) {
     e.next_ms = clock().now_ms() + std::min<std::int64_t>(delay, cap);
     e.last_error = why;
     writer_.submit_wait([&](storage::WriteTxn& txn) { outbox_.update(txn, e); });
-    spdlog::debug("federation: {} to {} not delivered ({}), attempt {}", entry.type, entry.peer, why, e.attempts);
+    spdlog::debug("federation: {} to {} not delivered ({}), attempt {}", entry.type, entry.peer,
+                  why, e.attempts);
     return false;
   };
   if (!peer) {
@@ -46,20 +47,23 @@ bool Federation::deliver(const OutboxEntry& entry) {
 
   auto bytes = make_envelope(entry.type, entry.id, entry.re, entry.peer, entry.body);
   auto result = http::http_request("POST", peer->url + "/federation/v1/messages", bytes,
-                                   {{"Content-Type", "application/json"}}, config_.federation.request_timeout_ms);
+                                   {{"Content-Type", "application/json"}},
+                                   config_.federation.request_timeout_ms);
   if (!result) return backoff(result.error);
   int status = result.response->status;
   if (status != 200) {
     // 403 may be transient (the peer has not configured us yet, or not learnt our new key):
     // retry it with backoff like a network error; other 4xx are final.
-    bool permanent = status >= 400 && status < 500 && status != 403 && status != 408 && status != 429 && status != 421;
+    bool permanent = status >= 400 && status < 500 && status != 403 && status != 408 &&
+                     status != 429 && status != 421;
     if (!permanent) return backoff("HTTP " + std::to_string(status));
     auto failed = entry;
     failed.state = "failed";
     failed.last_error = "refused by peer: HTTP " + std::to_string(status);
     writer_.submit_wait([&](storage::WriteTxn& txn) {
       outbox_.update(txn, failed);
-      raise_alert(txn, "delivery_refused", entry.peer, entry.type + " " + entry.id + " refused: HTTP " + std::to_string(status));
+      raise_alert(txn, "delivery_refused", entry.peer,
+                  entry.type + " " + entry.id + " refused: HTTP " + std::to_string(status));
     });
     return false;
   }

@@ -28,11 +28,13 @@ Erasures::Erasures(Federation& federation, candidates::Store& candidates, Handof
       [this](storage::WriteTxn& txn, const protocol::ErasureOverdue& m, const protocol::Envelope&,
              const Peer& peer) { return on_overdue(txn, m, peer); });
   federation_.on_reply_to<protocol::ErasureRequest>(
-                       [this](storage::WriteTxn& txn, const SentMessage& sent, const protocol::Envelope& reply,
-                              const Peer& peer) { on_receipt(txn, sent, reply, peer); });
+      [this](storage::WriteTxn& txn, const SentMessage& sent, const protocol::Envelope& reply,
+             const Peer& peer) { on_receipt(txn, sent, reply, peer); });
 }
 
-Erasures::~Erasures() { stop(); }
+Erasures::~Erasures() {
+  stop();
+}
 
 void Erasures::candidate_erased(storage::WriteTxn& txn, candidates::CandidateRecord& tombstone) {
   // Incremental: a disclosure whose receipt arrives after the erasure (the delivery was
@@ -43,7 +45,9 @@ void Erasures::candidate_erased(storage::WriteTxn& txn, candidates::CandidateRec
   if (auto fresh = candidates_.find(txn, tombstone.id)) tombstone = std::move(*fresh);
   auto disclosures = tombstone.record.value("disclosures", nlohmann::json::array());
   auto& erasure = tombstone.record["erasure"];
-  if (!erasure.is_object()) erasure = {{"requests", nlohmann::json::array()}, {"requested_ms", federation_.clock().now_ms()}};
+  if (!erasure.is_object())
+    erasure = {{"requests", nlohmann::json::array()},
+               {"requested_ms", federation_.clock().now_ms()}};
   auto& requests = erasure["requests"];
   auto now = federation_.clock().now_ms();
   std::size_t added = 0;
@@ -52,11 +56,13 @@ void Erasures::candidate_erased(storage::WriteTxn& txn, candidates::CandidateRec
     auto peer = string_field(d, "node");
     if (handoff.empty() || peer.empty()) continue;
     bool known = false;
-    for (const auto& r : requests) known = known || (string_field(r, "handoff") == handoff && string_field(r, "peer") == peer);
+    for (const auto& r : requests)
+      known = known || (string_field(r, "handoff") == handoff && string_field(r, "peer") == peer);
     if (known) continue;
     ++added;
     federation_.enqueue(txn, peer, protocol::ErasureRequest{handoff});
-    federation_.ledger().append(txn, protocol::erasure_requested(tombstone.pseudonym, peer, handoff));
+    federation_.ledger().append(txn,
+                                protocol::erasure_requested(tombstone.pseudonym, peer, handoff));
     requests.push_back({{"handoff", handoff},
                         {"peer", peer},
                         {"company", string_field(d, "company")},
@@ -73,8 +79,8 @@ std::vector<ErasureStatus> Erasures::status(const candidates::CandidateRecord& r
   if (!record.record.contains("erasure")) return out;
   for (const auto& r : record.record["erasure"].value("requests", nlohmann::json::array()))
     out.push_back({string_field(r, "handoff"), string_field(r, "peer"), string_field(r, "company"),
-                   r.value("requested_ms", std::int64_t{0}), r.value("confirmed_ms", std::int64_t{0}),
-                   r.value("overdue", false)});
+                   r.value("requested_ms", std::int64_t{0}),
+                   r.value("confirmed_ms", std::int64_t{0}), r.value("overdue", false)});
   return out;
 }
 
@@ -85,15 +91,19 @@ bool Erasures::shred_received(storage::WriteTxn& txn, const std::string& candida
   return true;
 }
 
-HandlerResult Erasures::on_request(storage::WriteTxn& txn, const protocol::ErasureRequest& m, const Peer& peer) {
+HandlerResult Erasures::on_request(storage::WriteTxn& txn, const protocol::ErasureRequest& m,
+                                   const Peer& peer) {
   const auto& handoff_id = m.handoff;  // non-empty (ErasureRequest::parse)
   auto now = federation_.clock().now_ms();
   auto stored = txn.get(handoffs_db_, handoff_id);
-  if (!stored) return HandlerResult::accept({{"handoff", handoff_id}, {"status", "not_held"}, {"erased_ms", now}});
+  if (!stored)
+    return HandlerResult::accept(
+        {{"handoff", handoff_id}, {"status", "not_held"}, {"erased_ms", now}});
   auto h = nlohmann::json::parse(*stored);
   // Only the node the data came from may ask for its erasure.
   if (string_field(h, "peer") != peer.name)
-    return HandlerResult::refuse(403, "not_the_source", "this handoff did not come from the sender");
+    return HandlerResult::refuse(403, "not_the_source",
+                                 "this handoff did not come from the sender");
   std::string status = "already_erased";
   auto candidate_id = string_field(h, "candidate");
   if (!candidate_id.empty() && shred_received(txn, candidate_id)) {
@@ -106,21 +116,25 @@ HandlerResult Erasures::on_request(storage::WriteTxn& txn, const protocol::Erasu
     h["updated_ms"] = now;
     txn.put(handoffs_db_, handoff_id, h.dump());
   }
-  return HandlerResult::accept({{"handoff", handoff_id}, {"status", status}, {"erased_ms", h.value("erased_ms", now)}});
+  return HandlerResult::accept(
+      {{"handoff", handoff_id}, {"status", status}, {"erased_ms", h.value("erased_ms", now)}});
 }
 
-HandlerResult Erasures::on_overdue(storage::WriteTxn& txn, const protocol::ErasureOverdue& m, const Peer& peer) {
+HandlerResult Erasures::on_overdue(storage::WriteTxn& txn, const protocol::ErasureOverdue& m,
+                                   const Peer& peer) {
   const auto& handoff_id = m.handoff;
-  federation_.raise_alert(txn, "erasure_overdue", peer.name,
-                          "peer reports no erasure receipt for handoff " + handoff_id + " within its deadline");
+  federation_.raise_alert(
+      txn, "erasure_overdue", peer.name,
+      "peer reports no erasure receipt for handoff " + handoff_id + " within its deadline");
   return HandlerResult::accept({{"handoff", handoff_id}});
 }
 
-void Erasures::on_receipt(storage::WriteTxn& txn, const SentMessage& sent, const protocol::Envelope& reply,
-                          const Peer& peer) {
+void Erasures::on_receipt(storage::WriteTxn& txn, const SentMessage& sent,
+                          const protocol::Envelope& reply, const Peer& peer) {
   auto handoff_id = string_field(sent.body, "handoff");
-  federation_.ledger().append(txn, protocol::erasure_receipt(handoff_id, peer.name, crypto::to_base64(reply.sig),
-                                                             string_field(reply.body, "status")));
+  federation_.ledger().append(
+      txn, protocol::erasure_receipt(handoff_id, peer.name, crypto::to_base64(reply.sig),
+                                     string_field(reply.body, "status")));
   // Mark it on the tombstone that asked (found through its disclosures).
   candidates_.for_each(txn, [&](const candidates::CandidateRecord& r) {
     if (r.status != candidates::Status::erased || !r.record.contains("erasure")) return true;
@@ -138,7 +152,8 @@ void Erasures::on_receipt(storage::WriteTxn& txn, const SentMessage& sent, const
   });
 }
 
-bool Erasures::report_hire(storage::WriteTxn& txn, const std::string& member_id, const std::string& handoff_id) {
+bool Erasures::report_hire(storage::WriteTxn& txn, const std::string& member_id,
+                           const std::string& handoff_id) {
   auto stored = txn.get(handoffs_db_, handoff_id);
   if (!stored) return false;
   auto h = nlohmann::json::parse(*stored);
@@ -148,7 +163,8 @@ bool Erasures::report_hire(storage::WriteTxn& txn, const std::string& member_id,
   h["hired_ms"] = federation_.clock().now_ms();
   h.erase("expires_ms");
   txn.put(handoffs_db_, handoff_id, h.dump());
-  federation_.ledger().append(txn, protocol::hire_reported(member_id, handoff_id, string_field(h, "peer")));
+  federation_.ledger().append(
+      txn, protocol::hire_reported(member_id, handoff_id, string_field(h, "peer")));
   return true;
 }
 
@@ -167,13 +183,15 @@ std::size_t Erasures::sweep(std::int64_t now_ms) {
     auto txn = federation_.env().begin_read();
     txn.for_each_prefix(handoffs_db_, "", [&](std::string_view key, std::string_view value) {
       auto h = nlohmann::json::parse(value);
-      if (h.value("state", "") == "delivered" && !h.value("hired", false) && h.contains("expires_ms") &&
-          h["expires_ms"].get<std::int64_t>() <= now_ms)
-        expired.push_back({std::string(key), string_field(h, "candidate"), string_field(h, "peer")});
+      if (h.value("state", "") == "delivered" && !h.value("hired", false) &&
+          h.contains("expires_ms") && h["expires_ms"].get<std::int64_t>() <= now_ms)
+        expired.push_back(
+            {std::string(key), string_field(h, "candidate"), string_field(h, "peer")});
     });
     candidates_.for_each(txn, [&](const candidates::CandidateRecord& r) {
       for (const auto& s : status(r))
-        if (!s.confirmed_ms && !s.overdue && s.requested_ms + timeout <= now_ms) overdue.emplace_back(r.id, s);
+        if (!s.confirmed_ms && !s.overdue && s.requested_ms + timeout <= now_ms)
+          overdue.emplace_back(r.id, s);
       return true;
     });
   }
@@ -189,17 +207,20 @@ std::size_t Erasures::sweep(std::int64_t now_ms) {
       txn.put(handoffs_db_, e.handoff, h.dump());
       federation_.ledger().append(txn, protocol::handoff_expired(e.handoff, e.peer));
     });
-    spdlog::info("retention: handoff {} from {} expired and its data was shredded", e.handoff, e.peer);
+    spdlog::info("retention: handoff {} from {} expired and its data was shredded", e.handoff,
+                 e.peer);
   }
   for (const auto& [candidate_id, s] : overdue) {
     federation_.writer().submit_wait([&](storage::WriteTxn& txn) {
       auto record = candidates_.find(txn, candidate_id);
       if (!record || !record->record.contains("erasure")) return;
       for (auto& req : record->record["erasure"]["requests"])
-        if (string_field(req, "handoff") == s.handoff && string_field(req, "peer") == s.peer) req["overdue"] = true;
+        if (string_field(req, "handoff") == s.handoff && string_field(req, "peer") == s.peer)
+          req["overdue"] = true;
       candidates_.save(txn, *record);
-      federation_.raise_alert(txn, "erasure_overdue", s.peer,
-                              "no erasure receipt for handoff " + s.handoff + " within the deadline");
+      federation_.raise_alert(
+          txn, "erasure_overdue", s.peer,
+          "no erasure receipt for handoff " + s.handoff + " within the deadline");
       federation_.enqueue(txn, s.peer, protocol::ErasureOverdue{s.handoff});
     });
   }

@@ -57,7 +57,8 @@ class Erasures {
 
   // Receiving side: a member reports the hire of a delivered candidate; the data then no
   // longer expires. False if the handoff is not this member's or not delivered.
-  bool report_hire(storage::WriteTxn& txn, const std::string& member_id, const std::string& handoff_id);
+  bool report_hire(storage::WriteTxn& txn, const std::string& member_id,
+                   const std::string& handoff_id);
 
   // Expires received data and raises overdue erasures; returns how many records changed.
   std::size_t sweep(std::int64_t now_ms);
@@ -65,8 +66,10 @@ class Erasures {
   void stop();
 
  private:
-  HandlerResult on_request(storage::WriteTxn& txn, const protocol::ErasureRequest& m, const Peer& peer);
-  HandlerResult on_overdue(storage::WriteTxn& txn, const protocol::ErasureOverdue& m, const Peer& peer);
+  HandlerResult on_request(storage::WriteTxn& txn, const protocol::ErasureRequest& m,
+                           const Peer& peer);
+  HandlerResult on_overdue(storage::WriteTxn& txn, const protocol::ErasureOverdue& m,
+                           const Peer& peer);
   void on_receipt(storage::WriteTxn& txn, const SentMessage& sent, const protocol::Envelope& reply,
                   const Peer& peer);
   // Crypto-shreds a received record and records why; false if already gone.

@@ -7,23 +7,24 @@
 #include "crypto/key_file.hpp"
 #include "crypto/random.hpp"
 #include "crypto/sign.hpp"
+#include "node/common/key_encoding.hpp"
 #include "node/http/client.hpp"
 #include "node/members/member.hpp"
 #include "protocol/canonical_json.hpp"
 #include "protocol/event.hpp"
-#include "node/common/key_encoding.hpp"
 
 namespace relay::node::federation {
 
 namespace fs = std::filesystem;
 
 std::string content_digest(const protocol::Envelope& e) {
-  nlohmann::json j = {{"type", e.type}, {"id", e.id}, {"re", e.re}, {"from", e.from}, {"to", e.to}, {"body", e.body}};
+  nlohmann::json j = {{"type", e.type}, {"id", e.id}, {"re", e.re},
+                      {"from", e.from}, {"to", e.to}, {"body", e.body}};
   return crypto::to_hex(crypto::sha256(crypto::as_bytes(protocol::canonical_dump(j))));
 }
 
-Federation::Federation(const config::NodeConfig& config, storage::Environment& env, storage::Writer& writer,
-                       identity::KeyRing& keys, ledger::Ledger& ledger)
+Federation::Federation(const config::NodeConfig& config, storage::Environment& env,
+                       storage::Writer& writer, identity::KeyRing& keys, ledger::Ledger& ledger)
     : config_(config),
       env_(env),
       writer_(writer),
@@ -38,16 +39,21 @@ Federation::Federation(const config::NodeConfig& config, storage::Environment& e
   register_own_messages();
 }
 
-Federation::~Federation() { stop(); }
+Federation::~Federation() {
+  stop();
+}
 
 void Federation::on_request(const std::string& type, RequestHandler handler) {
   request_handlers_[type] = std::move(handler);
 }
 
-void Federation::on_reply(const std::string& type, ReplyHandler handler) { reply_handlers_[type] = std::move(handler); }
+void Federation::on_reply(const std::string& type, ReplyHandler handler) {
+  reply_handlers_[type] = std::move(handler);
+}
 
-std::string Federation::make_envelope(const std::string& type, const std::string& id, const std::string& re,
-                                      const std::string& to, const nlohmann::json& body) const {
+std::string Federation::make_envelope(const std::string& type, const std::string& id,
+                                      const std::string& re, const std::string& to,
+                                      const nlohmann::json& body) const {
   protocol::Envelope e;
   e.type = type;
   e.id = id;
@@ -100,11 +106,14 @@ bool Federation::refresh_peer(const std::string& name) {
     spdlog::warn("federation: peer {} served an invalid identity document", name);
     return false;
   }
-  auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(config_.federation.key_grace_period_s).count();
+  auto grace =
+      std::chrono::duration_cast<std::chrono::milliseconds>(config_.federation.key_grace_period_s)
+          .count();
   auto learnt = writer_.submit_wait([&](storage::WriteTxn& txn) {
     auto r = peers_.learn(txn, name, *doc, clock().now_ms(), grace);
     if (r == LearnResult::refused)
-      raise_alert(txn, "identity_refused", name, "identity document does not match the pinned fingerprint");
+      raise_alert(txn, "identity_refused", name,
+                  "identity document does not match the pinned fingerprint");
     return r;
   });
   if (learnt == LearnResult::rotated) spdlog::info("federation: peer {} rotated its key", name);
@@ -112,7 +121,9 @@ bool Federation::refresh_peer(const std::string& name) {
 }
 
 bool Federation::request_refresh(const std::string& name) {
-  auto min_gap = std::chrono::duration_cast<std::chrono::milliseconds>(config_.federation.identity_refresh_min_s).count();
+  auto min_gap = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     config_.federation.identity_refresh_min_s)
+                     .count();
   auto now = clock().now_ms();
   {
     std::lock_guard lock(refresh_mutex_);
@@ -148,13 +159,15 @@ std::optional<nlohmann::json> Federation::seal_for(const Peer& peer, const std::
   return protocol::seal_body(payload, self_, peer.name, id, keys->signing, *peer.encryption_key);
 }
 
-std::optional<protocol::OpenedBody> Federation::open(const protocol::Envelope& e, const Peer& peer) const {
+std::optional<protocol::OpenedBody> Federation::open(const protocol::Envelope& e,
+                                                     const Peer& peer) const {
   if (!peer.signing_key) return std::nullopt;
   auto keys = keys_.current();  // one snapshot: current and retired keys of the same moment
   std::vector<crypto::Ed25519PublicKey> senders{*peer.signing_key};
   for (const auto& r : peer.retired) senders.push_back(r.key);
   for (const auto& sender : senders) {
-    if (auto opened = protocol::open_body(e.body, e.from, e.to, e.id, keys->encryption, sender)) return opened;
+    if (auto opened = protocol::open_body(e.body, e.from, e.to, e.id, keys->encryption, sender))
+      return opened;
     for (const auto& old : keys->retired_encryption)
       if (auto opened = protocol::open_body(e.body, e.from, e.to, e.id, old, sender)) return opened;
   }
@@ -167,14 +180,16 @@ void Federation::rotate_keys() {
   // The next snapshot carries the old encryption key among its retired ones: messages sealed
   // to it may still be in flight, and readers switch to current + retired in one step.
   auto next = old->rotated(crypto::Ed25519KeyPair::generate(), crypto::X25519KeyPair::generate());
-  auto statement = protocol::rotation_statement(self_, old->signing.public_key, next.signing.public_key,
-                                                next.encryption.public_key);
+  auto statement = protocol::rotation_statement(
+      self_, old->signing.public_key, next.signing.public_key, next.encryption.public_key);
   auto signature = crypto::sign(old->signing.secret_key, crypto::as_bytes(statement));
   // Keep the old encryption key on disk too, for the next start (NodeKeys::load).
   auto keys_dir = config_.data_dir / "keys";
   fs::create_directories(keys_dir / "retired");
-  crypto::write_secret_file(keys_dir / "retired" / ("encryption-" + old->signing.public_key.fingerprint().substr(0, 16) + ".key"),
-                            old->encryption.secret_key.view());
+  crypto::write_secret_file(
+      keys_dir / "retired" /
+          ("encryption-" + old->signing.public_key.fingerprint().substr(0, 16) + ".key"),
+      old->encryption.secret_key.view());
   // The new key files are staged first and moved into place once the rotation committed
   // (Node completes a staged rotation found at start-up, see node.cpp).
   next.save(keys_dir / "next");
@@ -182,9 +197,11 @@ void Federation::rotate_keys() {
   writer_.submit_wait([&](storage::WriteTxn& txn) {
     // Signed by the old key, which vouches for the new one; the ring switches inside the same
     // request, so every entry after key_rotated is signed by the new key.
-    ledger_.append_signed_by(txn, protocol::key_rotated(old->signing.public_key, next_keys->signing.public_key,
-                                                        next_keys->encryption.public_key),
-                             old->signing);
+    ledger_.append_signed_by(
+        txn,
+        protocol::key_rotated(old->signing.public_key, next_keys->signing.public_key,
+                              next_keys->encryption.public_key),
+        old->signing);
     keys_.replace(next_keys);
     txn.put(meta_, "rotation",
             nlohmann::json{{"previous_key", crypto::to_base64(old->signing.public_key.bytes)},
@@ -197,34 +214,40 @@ void Federation::rotate_keys() {
   auto identity = identity_document();
   writer_.submit_wait([&](storage::WriteTxn& txn) {
     for (const auto& peer : peers_.list(txn))
-      if (peer.active)
-        enqueue(txn, peer.name, protocol::KeyRotated{identity});
+      if (peer.active) enqueue(txn, peer.name, protocol::KeyRotated{identity});
   });
-  spdlog::info("federation: signing key rotated to {}", keys_.current()->signing.public_key.fingerprint());
+  spdlog::info("federation: signing key rotated to {}",
+               keys_.current()->signing.public_key.fingerprint());
   notify();
 }
 
 void Federation::register_own_messages() {
   // An announcement whose key was learnt by the inbox (see announced_key) or was known.
-  on<protocol::KeyRotated>([](storage::WriteTxn&, const protocol::KeyRotated&, const protocol::Envelope&,
-                              const Peer&) { return HandlerResult::accept(nlohmann::json::object()); });
+  on<protocol::KeyRotated>(
+      [](storage::WriteTxn&, const protocol::KeyRotated&, const protocol::Envelope&, const Peer&) {
+        return HandlerResult::accept(nlohmann::json::object());
+      });
   // Connectivity check between operators: the reply proves the round trip.
-  on<protocol::Ping>([](storage::WriteTxn&, const protocol::Ping&, const protocol::Envelope&, const Peer&) {
-    return HandlerResult::accept({{"pong", true}});
-  });
+  on<protocol::Ping>(
+      [](storage::WriteTxn&, const protocol::Ping&, const protocol::Envelope&, const Peer&) {
+        return HandlerResult::accept({{"pong", true}});
+      });
 }
 
-void Federation::raise_alert(storage::WriteTxn& txn, const std::string& kind, const std::string& peer,
-                             const std::string& message) {
+void Federation::raise_alert(storage::WriteTxn& txn, const std::string& kind,
+                             const std::string& peer, const std::string& message) {
   auto now = clock().now_ms();
   spdlog::error("ALERT {} (peer {}): {}", kind, peer, message);
-  txn.put(alerts_, common::be64(static_cast<std::uint64_t>(now)) + crypto::random_token(6),
-          nlohmann::json{{"kind", kind}, {"peer", peer}, {"message", message}, {"at_ms", now}}.dump());
+  txn.put(
+      alerts_, common::be64(static_cast<std::uint64_t>(now)) + crypto::random_token(6),
+      nlohmann::json{{"kind", kind}, {"peer", peer}, {"message", message}, {"at_ms", now}}.dump());
 }
 
 std::vector<nlohmann::json> Federation::alerts(const storage::Txn& txn) const {
   std::vector<nlohmann::json> out;
-  txn.for_each_prefix(alerts_, "", [&](std::string_view, std::string_view v) { out.push_back(nlohmann::json::parse(v)); });
+  txn.for_each_prefix(alerts_, "", [&](std::string_view, std::string_view v) {
+    out.push_back(nlohmann::json::parse(v));
+  });
   return out;
 }
 
@@ -237,7 +260,8 @@ void Federation::start() {
   sender_ = std::thread([this] {
     std::unique_lock lock(mutex_);
     while (!stopping_) {
-      wake_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_ || pending_; });
+      wake_.wait_for(lock, std::chrono::milliseconds(200),
+                     [this] { return stopping_ || pending_; });
       if (stopping_) break;
       pending_ = false;
       lock.unlock();

@@ -83,7 +83,8 @@ class Federation {
   template <class Message>
   void on(TypedRequestHandler<Message> handler) {
     on_request(std::string(Message::type),
-               [handler = std::move(handler)](storage::WriteTxn& txn, const protocol::Envelope& e, const Peer& peer) {
+               [handler = std::move(handler)](storage::WriteTxn& txn, const protocol::Envelope& e,
+                                              const Peer& peer) {
                  auto body = Message::parse(e.body);
                  if (!body)
                    return HandlerResult::refuse(400, std::string(Message::bad_body_code),
@@ -99,8 +100,9 @@ class Federation {
   template <class Message>
   std::string enqueue(storage::WriteTxn& txn, const std::string& peer, const Message& message,
                       const std::string& re = "") {
-    return outbox_.enqueue(txn, peer, std::string(Message::type),
-                           [&](const std::string&) { return message.to_json(); }, re);
+    return outbox_.enqueue(
+        txn, peer, std::string(Message::type),
+        [&](const std::string&) { return message.to_json(); }, re);
   }
 
   // The one place envelopes from this node are built: from us to `to`, stamped now, signed
@@ -143,7 +145,8 @@ class Federation {
                                          const nlohmann::json& payload) const;
   // Opens a sealed body of a received envelope (current and retired encryption keys, all
   // from one KeyRing snapshot).
-  std::optional<protocol::OpenedBody> open(const protocol::Envelope& envelope, const Peer& peer) const;
+  std::optional<protocol::OpenedBody> open(const protocol::Envelope& envelope,
+                                           const Peer& peer) const;
 
   // Rotates the node's signing and encryption keys: records key_rotated in the ledger under
   // the old key, publishes the rotation in the identity document and tells every peer.
@@ -171,15 +174,17 @@ class Federation {
   const common::Clock& clock() const { return ledger_.clock(); }
 
  private:
-  Received refuse(int status, const std::string& code, const std::string& message, const std::string& from,
-                  const std::string& type);
+  Received refuse(int status, const std::string& code, const std::string& message,
+                  const std::string& from, const std::string& type);
   bool deliver(const OutboxEntry& entry);
   // The key of a reply from a peer we contacted (sender or caller thread, never HTTP): known
   // keys first, else one identity refresh.
-  std::optional<crypto::Ed25519PublicKey> reply_key(const Peer& peer, const protocol::Envelope& envelope);
+  std::optional<crypto::Ed25519PublicKey> reply_key(const Peer& peer,
+                                                    const protocol::Envelope& envelope);
   // The key of an unknown-key key.rotated announcement, verified offline (see above) and
   // learnt in one commit only once the envelope's signature verified with it.
-  std::optional<crypto::Ed25519PublicKey> announced_key(const Peer& peer, const protocol::Envelope& envelope);
+  std::optional<crypto::Ed25519PublicKey> announced_key(const Peer& peer,
+                                                        const protocol::Envelope& envelope);
   void register_own_messages();  // ping and key.rotated
   void log_refusal(const std::string& from, const std::string& type, const std::string& code,
                    const std::string& message);
@@ -209,7 +214,7 @@ class Federation {
 
   std::mutex refresh_mutex_;
   std::map<std::string, std::int64_t> refresh_attempted_ms_;  // peer -> last attempt (any thread)
-  std::vector<std::string> refresh_wanted_;                    // scheduled, not yet run
+  std::vector<std::string> refresh_wanted_;                   // scheduled, not yet run
 
   std::mutex mutex_;
   std::condition_variable wake_;

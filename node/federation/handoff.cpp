@@ -86,10 +86,9 @@ Handoffs::Handoffs(Federation& federation, candidates::Store& candidates, Profil
       exchange_(exchange),
       expiry_(expiry),
       handoffs_(federation.env().database("handoffs")) {
-  federation_.on_reply_to<protocol::HandoffRequest>([this](storage::WriteTxn& txn, const SentMessage& sent,
-                                                 const protocol::Envelope& reply, const Peer&) {
-    on_request_reply(txn, sent, reply);
-  });
+  federation_.on_reply_to<protocol::HandoffRequest>(
+      [this](storage::WriteTxn& txn, const SentMessage& sent, const protocol::Envelope& reply,
+             const Peer&) { on_request_reply(txn, sent, reply); });
   // The body is the seal: parse() checks its shape, on_deliver opens it with the envelope.
   federation_.on<protocol::HandoffDeliver>(
       [this](storage::WriteTxn& txn, const protocol::HandoffDeliver&, const protocol::Envelope& e,
@@ -104,6 +103,7 @@ void Handoffs::save(storage::WriteTxn& txn, Handoff& h, const std::string& state
   h.record["state"] = state;
   h.record["updated_ms"] = federation_.clock().now_ms();
   txn.put(handoffs_, h.id, h.record.dump());
+  if (state_changed_) state_changed_(txn, h);
 }
 
 RequestResult Handoffs::request(storage::WriteTxn& txn, const members::Member& member,
@@ -133,7 +133,8 @@ RequestResult Handoffs::request(storage::WriteTxn& txn, const members::Member& m
   h.record = {{"id", h.id},     {"member", h.member}, {"company", h.company},
               {"peer", h.peer}, {"ref", h.ref},       {"created_ms", h.created_ms}};
   h.record["request_msg"] = federation_.enqueue(
-      txn, peer_name, protocol::HandoffRequest{h.id, ref, member.name, federation_.config().node.region});
+      txn, peer_name,
+      protocol::HandoffRequest{h.id, ref, member.name, federation_.config().node.region});
   save(txn, h, "requested");
   result.handoff = std::move(h);
   result.created = true;

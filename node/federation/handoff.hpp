@@ -27,6 +27,7 @@
 // Threads: mutating calls and handlers inside Writer requests; reads with any txn.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -80,13 +81,20 @@ class Handoffs {
   std::optional<candidates::Opened> delivered(const storage::Txn& txn,
                                               const Handoff& handoff) const;
 
+  // Called in the same txn after every change of a handoff's state (introductions follow
+  // their handoff: introductions/ must not depend on federation/). Install before serving.
+  using StateChanged = std::function<void(storage::WriteTxn&, const Handoff&)>;
+  void on_state_changed(StateChanged hook) { state_changed_ = std::move(hook); }
+
  private:
   void save(storage::WriteTxn& txn, Handoff& handoff, const std::string& state);
   void on_request_reply(storage::WriteTxn& txn, const SentMessage& sent,
                         const protocol::Envelope& reply);
   HandlerResult on_deliver(storage::WriteTxn& txn, const protocol::Envelope& e, const Peer& peer);
-  HandlerResult on_declined(storage::WriteTxn& txn, const protocol::HandoffDeclined& m, const Peer& peer);
+  HandlerResult on_declined(storage::WriteTxn& txn, const protocol::HandoffDeclined& m,
+                            const Peer& peer);
 
+  StateChanged state_changed_;
   Federation& federation_;
   candidates::Store& candidates_;
   ProfileExchange& exchange_;

@@ -62,10 +62,9 @@ HandoffHolder::HandoffHolder(Federation& federation, candidates::Store& candidat
   federation_.on<protocol::HandoffRequest>(
       [this](storage::WriteTxn& txn, const protocol::HandoffRequest& m, const protocol::Envelope&,
              const Peer& p) { return on_request(txn, m, p); });
-  federation_.on_reply_to<protocol::HandoffDeliver>([this](storage::WriteTxn& txn, const SentMessage& sent,
-                                                 const protocol::Envelope& reply, const Peer& p) {
-    on_deliver_reply(txn, sent, reply, p);
-  });
+  federation_.on_reply_to<protocol::HandoffDeliver>(
+      [this](storage::WriteTxn& txn, const SentMessage& sent, const protocol::Envelope& reply,
+             const Peer& p) { on_deliver_reply(txn, sent, reply, p); });
 }
 
 std::optional<IncomingRequest> HandoffHolder::find(const storage::Txn& txn,
@@ -190,8 +189,8 @@ DecideResult HandoffHolder::decide(storage::WriteTxn& txn, const std::string& ca
                             {"personal", opened->personal.to_json()},
                             {"profile", opened->profile.to_json()},
                             {"consent_version", settings_.consent_version}};
-  auto message =
-      federation_.outbox().enqueue(txn, peer->name, std::string(protocol::HandoffDeliver::type), [&](const std::string& id) {
+  auto message = federation_.outbox().enqueue(
+      txn, peer->name, std::string(protocol::HandoffDeliver::type), [&](const std::string& id) {
         return *federation_.seal_for(*peer, id,
                                      payload);  // the encryption key is known (checked above)
       });
@@ -224,8 +223,9 @@ void HandoffHolder::candidate_changed(storage::WriteTxn& txn,
     }
     if (r.state != "accepted") continue;
     auto message = r.record.value("deliver_msg", "");
-    auto dropped = federation_.outbox().drop_if(
-        txn, [&](const OutboxEntry& e) { return e.type == protocol::HandoffDeliver::type && e.id == message; });
+    auto dropped = federation_.outbox().drop_if(txn, [&](const OutboxEntry& e) {
+      return e.type == protocol::HandoffDeliver::type && e.id == message;
+    });
     if (dropped == 0) continue;  // already on the wire (or refused): its receipt will tell
     decline(txn, r, "withdrawn");
     if (auto fresh = candidates_.find(txn, record.id);
@@ -269,7 +269,8 @@ void HandoffHolder::on_deliver_reply(storage::WriteTxn& txn, const SentMessage&,
   }
   (*it)["receipt_ms"] = now;
   candidates_.save(txn, *record);
-  if (record->status == candidates::Status::erased && late_disclosure_) late_disclosure_(txn, *record);
+  if (record->status == candidates::Status::erased && late_disclosure_)
+    late_disclosure_(txn, *record);
 }
 
 }  // namespace relay::node::federation

@@ -96,7 +96,8 @@ class HandoffHolder {
   void candidate_changed(storage::WriteTxn& txn, const candidates::CandidateRecord& record);
   // Called when a receipt restores a disclosure on a record that was erased meanwhile (the
   // delivery was already on the wire), so that erasure can reach that recipient too.
-  void on_late_disclosure(std::function<void(storage::WriteTxn&, const candidates::CandidateRecord&)> hook) {
+  void on_late_disclosure(
+      std::function<void(storage::WriteTxn&, const candidates::CandidateRecord&)> hook) {
     late_disclosure_ = std::move(hook);
   }
 
@@ -106,7 +107,8 @@ class HandoffHolder {
   void decline(storage::WriteTxn& txn, IncomingRequest& request, const std::string& reason);
   void notify_candidate(storage::WriteTxn& txn, const candidates::CandidateRecord& record,
                         const IncomingRequest& request);
-  HandlerResult on_request(storage::WriteTxn& txn, const protocol::HandoffRequest& m, const Peer& peer);
+  HandlerResult on_request(storage::WriteTxn& txn, const protocol::HandoffRequest& m,
+                           const Peer& peer);
   void on_deliver_reply(storage::WriteTxn& txn, const SentMessage& sent,
                         const protocol::Envelope& reply, const Peer& peer);
 

@@ -1,9 +1,9 @@
 #include "node/federation/outbox.hpp"
 
 #include "crypto/random.hpp"
+#include "node/common/key_encoding.hpp"
 #include "node/ledger/ledger.hpp"
 #include "node/members/member.hpp"
-#include "node/common/key_encoding.hpp"
 
 namespace relay::node::federation {
 
@@ -25,22 +25,30 @@ OutboxEntry from_record(std::string key, const nlohmann::json& j) {
 }
 
 nlohmann::json to_record(const OutboxEntry& e) {
-  return {{"peer", e.peer},         {"type", e.type},         {"id", e.id},
-          {"re", e.re},             {"body", e.body},         {"attempts", e.attempts},
-          {"next_ms", e.next_ms},   {"created_ms", e.created_ms}, {"state", e.state},
-          {"last_error", e.last_error}};
+  return {{"peer", e.peer},       {"type", e.type},
+          {"id", e.id},           {"re", e.re},
+          {"body", e.body},       {"attempts", e.attempts},
+          {"next_ms", e.next_ms}, {"created_ms", e.created_ms},
+          {"state", e.state},     {"last_error", e.last_error}};
 }
 }  // namespace
 
 nlohmann::json OutboxEntry::to_json() const {
-  return {{"peer", peer},         {"type", type},   {"id", id},       {"attempts", attempts},
-          {"next_ms", next_ms},   {"state", state}, {"created_ms", created_ms}, {"last_error", last_error}};
+  return {{"peer", peer},
+          {"type", type},
+          {"id", id},
+          {"attempts", attempts},
+          {"next_ms", next_ms},
+          {"state", state},
+          {"created_ms", created_ms},
+          {"last_error", last_error}};
 }
 
 Outbox::Outbox(storage::Environment& env, const common::Clock& clock)
     : clock_(clock), outbox_(env.database("outbox")) {}
 
-std::string Outbox::enqueue(storage::WriteTxn& txn, const std::string& peer, const std::string& type,
+std::string Outbox::enqueue(storage::WriteTxn& txn, const std::string& peer,
+                            const std::string& type,
                             const std::function<nlohmann::json(const std::string& id)>& make_body,
                             const std::string& re) {
   OutboxEntry e;
@@ -55,7 +63,8 @@ std::string Outbox::enqueue(storage::WriteTxn& txn, const std::string& peer, con
   return e.id;
 }
 
-std::vector<OutboxEntry> Outbox::due(const storage::Txn& txn, std::int64_t now_ms, std::size_t limit) const {
+std::vector<OutboxEntry> Outbox::due(const storage::Txn& txn, std::int64_t now_ms,
+                                     std::size_t limit) const {
   std::vector<OutboxEntry> out;
   txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
     auto j = nlohmann::json::parse(value);
@@ -74,7 +83,9 @@ std::vector<OutboxEntry> Outbox::all(const storage::Txn& txn) const {
   return out;
 }
 
-void Outbox::remove(storage::WriteTxn& txn, const std::string& key) { txn.del(outbox_, key); }
+void Outbox::remove(storage::WriteTxn& txn, const std::string& key) {
+  txn.del(outbox_, key);
+}
 
 void Outbox::update(storage::WriteTxn& txn, const OutboxEntry& e) {
   // The sender thread updates an entry after an attempt; if drop_if removed it meanwhile (a
@@ -83,7 +94,8 @@ void Outbox::update(storage::WriteTxn& txn, const OutboxEntry& e) {
   txn.put(outbox_, e.key, to_record(e).dump());
 }
 
-std::size_t Outbox::drop_if(storage::WriteTxn& txn, const std::function<bool(const OutboxEntry&)>& pred) {
+std::size_t Outbox::drop_if(storage::WriteTxn& txn,
+                            const std::function<bool(const OutboxEntry&)>& pred) {
   std::vector<std::string> keys;
   txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
     auto e = from_record(std::string(key), nlohmann::json::parse(value));

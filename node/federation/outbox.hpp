@@ -11,16 +11,14 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "node/common/clock.hpp"
 #include "node/federation/message_types.hpp"
 #include "node/storage/environment.hpp"
-
-#include "node/common/clock.hpp"
 
 namespace relay::node::federation {
 
@@ -49,7 +47,8 @@ class Outbox {
   std::string enqueue(storage::WriteTxn& txn, const std::string& peer, const std::string& type,
                       const std::function<nlohmann::json(const std::string& id)>& make_body,
                       const std::string& re = "");
-  std::vector<OutboxEntry> due(const storage::Txn& txn, std::int64_t now_ms, std::size_t limit) const;
+  std::vector<OutboxEntry> due(const storage::Txn& txn, std::int64_t now_ms,
+                               std::size_t limit) const;
   std::vector<OutboxEntry> all(const storage::Txn& txn) const;
   void remove(storage::WriteTxn& txn, const std::string& key);
   // Rewrites an entry (attempts, backoff, state); does nothing if it has been removed.

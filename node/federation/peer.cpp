@@ -10,7 +10,9 @@ namespace relay::node::federation {
 
 namespace {
 
-std::string b64(const std::array<std::uint8_t, 32>& bytes) { return crypto::to_base64(bytes); }
+std::string b64(const std::array<std::uint8_t, 32>& bytes) {
+  return crypto::to_base64(bytes);
+}
 
 template <class Key>
 std::optional<Key> key_from(const nlohmann::json& j, const char* field) {
@@ -34,7 +36,8 @@ Peer from_record(const std::string& text) {
   p.signing_key = key_from<crypto::Ed25519PublicKey>(j, "signing_key");
   p.encryption_key = key_from<crypto::X25519PublicKey>(j, "encryption_key");
   for (const auto& r : j.value("retired", nlohmann::json::array()))
-    if (auto k = key_from<crypto::Ed25519PublicKey>(r, "key")) p.retired.push_back({*k, r.at("until_ms")});
+    if (auto k = key_from<crypto::Ed25519PublicKey>(r, "key"))
+      p.retired.push_back({*k, r.at("until_ms")});
   return p;
 }
 
@@ -55,11 +58,16 @@ bool valid_fingerprint(const std::string& s) {
 }  // namespace
 
 nlohmann::json Peer::to_json() const {
-  nlohmann::json j = {{"name", name},     {"url", url},       {"fingerprint", fingerprint},
-                      {"status", active ? "active" : "suspended"}, {"region", region},
-                      {"keys_known", signing_key.has_value()}, {"added_ms", added_ms}};
+  nlohmann::json j = {{"name", name},
+                      {"url", url},
+                      {"fingerprint", fingerprint},
+                      {"status", active ? "active" : "suspended"},
+                      {"region", region},
+                      {"keys_known", signing_key.has_value()},
+                      {"added_ms", added_ms}};
   nlohmann::json retired_keys = nlohmann::json::array();
-  for (const auto& r : retired) retired_keys.push_back({{"fingerprint", r.key.fingerprint()}, {"until_ms", r.until_ms}});
+  for (const auto& r : retired)
+    retired_keys.push_back({{"fingerprint", r.key.fingerprint()}, {"until_ms", r.until_ms}});
   j["retired_keys"] = retired_keys;
   return j;
 }
@@ -73,7 +81,8 @@ void PeerRegistry::save(storage::WriteTxn& txn, const Peer& p) {
   if (p.signing_key) j["signing_key"] = b64(p.signing_key->bytes);
   if (p.encryption_key) j["encryption_key"] = b64(p.encryption_key->bytes);
   nlohmann::json retired = nlohmann::json::array();
-  for (const auto& r : p.retired) retired.push_back({{"key", b64(r.key.bytes)}, {"until_ms", r.until_ms}});
+  for (const auto& r : p.retired)
+    retired.push_back({{"key", b64(r.key.bytes)}, {"until_ms", r.until_ms}});
   j["retired"] = retired;
   txn.put(peers_, p.name, j.dump());
 }
@@ -117,17 +126,21 @@ std::optional<Peer> PeerRegistry::find(const storage::Txn& txn, const std::strin
 
 std::vector<Peer> PeerRegistry::list(const storage::Txn& txn) const {
   std::vector<Peer> out;
-  txn.for_each_prefix(peers_, "", [&](std::string_view, std::string_view v) { out.push_back(from_record(std::string(v))); });
+  txn.for_each_prefix(peers_, "", [&](std::string_view, std::string_view v) {
+    out.push_back(from_record(std::string(v)));
+  });
   return out;
 }
 
 LearnResult PeerRegistry::learn(storage::WriteTxn& txn, const std::string& name,
-                                const protocol::IdentityDocument& doc, std::int64_t now_ms, std::int64_t grace_ms) {
+                                const protocol::IdentityDocument& doc, std::int64_t now_ms,
+                                std::int64_t grace_ms) {
   auto p = find(txn, name);
   if (!p || doc.node != name) return LearnResult::refused;
   auto fp = doc.signing_key.fingerprint();
   if (fp == p->fingerprint) {
-    if (p->signing_key == doc.signing_key && p->encryption_key == doc.encryption_key && p->region == doc.region)
+    if (p->signing_key == doc.signing_key && p->encryption_key == doc.encryption_key &&
+        p->region == doc.region)
       return LearnResult::unchanged;
     p->signing_key = doc.signing_key;
     p->encryption_key = doc.encryption_key;
@@ -136,7 +149,8 @@ LearnResult PeerRegistry::learn(storage::WriteTxn& txn, const std::string& name,
     return LearnResult::learnt;
   }
   // A rotation is accepted only if the pinned key signed it.
-  if (!doc.previous_key || doc.previous_key->fingerprint() != p->fingerprint) return LearnResult::refused;
+  if (!doc.previous_key || doc.previous_key->fingerprint() != p->fingerprint)
+    return LearnResult::refused;
   auto old_key = p->signing_key.value_or(*doc.previous_key);
   p->retired.push_back({old_key, now_ms + grace_ms});
   p->fingerprint = fp;
@@ -147,7 +161,8 @@ LearnResult PeerRegistry::learn(storage::WriteTxn& txn, const std::string& name,
   return LearnResult::rotated;
 }
 
-std::optional<crypto::Ed25519PublicKey> PeerRegistry::key_for(const Peer& peer, const std::string& fingerprint,
+std::optional<crypto::Ed25519PublicKey> PeerRegistry::key_for(const Peer& peer,
+                                                              const std::string& fingerprint,
                                                               std::int64_t now_ms) {
   if (peer.signing_key && fingerprint == peer.fingerprint) return peer.signing_key;
   for (const auto& r : peer.retired)

@@ -8,11 +8,10 @@
 // Database: peers (name -> JSON record). Mutations inside Writer requests.
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "crypto/keys.hpp"
 #include "node/ledger/ledger.hpp"
@@ -32,8 +31,8 @@ struct Peer {
   std::string fingerprint;  // pinned: hex SHA-256 of the current signing key
   bool active = true;
   std::string region;
-  std::optional<crypto::Ed25519PublicKey> signing_key;     // once learnt
-  std::optional<crypto::X25519PublicKey> encryption_key;   // once learnt
+  std::optional<crypto::Ed25519PublicKey> signing_key;    // once learnt
+  std::optional<crypto::X25519PublicKey> encryption_key;  // once learnt
   std::vector<RetiredKey> retired;
   std::int64_t added_ms = 0;
 
@@ -56,11 +55,13 @@ class PeerRegistry {
   std::vector<Peer> list(const storage::Txn& txn) const;
 
   // Takes keys from a verified identity document of peer `name` (see the header comment).
-  LearnResult learn(storage::WriteTxn& txn, const std::string& name, const protocol::IdentityDocument& doc,
-                    std::int64_t now_ms, std::int64_t grace_ms);
+  LearnResult learn(storage::WriteTxn& txn, const std::string& name,
+                    const protocol::IdentityDocument& doc, std::int64_t now_ms,
+                    std::int64_t grace_ms);
 
   // The public key with this fingerprint, if the peer may sign with it at now_ms.
-  static std::optional<crypto::Ed25519PublicKey> key_for(const Peer& peer, const std::string& fingerprint,
+  static std::optional<crypto::Ed25519PublicKey> key_for(const Peer& peer,
+                                                         const std::string& fingerprint,
                                                          std::int64_t now_ms);
 
   // Called in the same txn when a peer is added or reinstated (e.g. to send it the full set

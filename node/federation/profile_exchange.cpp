@@ -4,10 +4,10 @@
 
 #include "crypto/bytes.hpp"
 #include "crypto/hash.hpp"
+#include "node/common/text.hpp"
 #include "node/federation/body_fields.hpp"
 #include "node/members/member.hpp"
 #include "node/storage/txn.hpp"
-#include "node/common/text.hpp"
 
 namespace relay::node::federation {
 
@@ -84,17 +84,14 @@ ProfileExchange::ProfileExchange(Federation& federation, candidates::Store& cand
       pool_(federation.env().database("peer_pool")),
       pool_state_(federation.env().database("peer_pool_state")) {
   federation_.on<protocol::ProfileUpsert>(
-      [this](storage::WriteTxn& txn, const protocol::ProfileUpsert& m, const protocol::Envelope&, const Peer& p) {
-        return on_upsert(txn, m, p);
-      });
+      [this](storage::WriteTxn& txn, const protocol::ProfileUpsert& m, const protocol::Envelope&,
+             const Peer& p) { return on_upsert(txn, m, p); });
   federation_.on<protocol::ProfileWithdraw>(
-      [this](storage::WriteTxn& txn, const protocol::ProfileWithdraw& m, const protocol::Envelope&, const Peer& p) {
-        return on_withdraw(txn, m, p);
-      });
+      [this](storage::WriteTxn& txn, const protocol::ProfileWithdraw& m, const protocol::Envelope&,
+             const Peer& p) { return on_withdraw(txn, m, p); });
   federation_.on<protocol::ProfilesSync>(
-      [this](storage::WriteTxn& txn, const protocol::ProfilesSync& m, const protocol::Envelope&, const Peer& p) {
-        return on_sync(txn, m, p);
-      });
+      [this](storage::WriteTxn& txn, const protocol::ProfilesSync& m, const protocol::Envelope&,
+             const Peer& p) { return on_sync(txn, m, p); });
   federation_.peers().on_activated(
       [this](storage::WriteTxn& txn, const Peer& p) { sync_to(txn, p.name); });
 }
@@ -141,7 +138,8 @@ void ProfileExchange::candidate_changed(storage::WriteTxn& txn,
   txn.del(shared_, ref);
   // A queued upsert would carry the profile after the candidate withdrew: drop it.
   federation_.outbox().drop_if(txn, [&](const OutboxEntry& e) {
-    return e.type == protocol::ProfileUpsert::type && e.body.is_object() && e.body.value("ref", "") == ref;
+    return e.type == protocol::ProfileUpsert::type && e.body.is_object() &&
+           e.body.value("ref", "") == ref;
   });
   protocol::ProfileWithdraw withdraw{ref, seq};
   for (const auto& p : peers)  // suspended peers too: they may hold it
@@ -235,8 +233,8 @@ HandlerResult ProfileExchange::on_upsert(storage::WriteTxn& txn, const protocol:
   return HandlerResult::accept({{"applied", true}});
 }
 
-HandlerResult ProfileExchange::on_withdraw(storage::WriteTxn& txn, const protocol::ProfileWithdraw& m,
-                                           const Peer& peer) {
+HandlerResult ProfileExchange::on_withdraw(storage::WriteTxn& txn,
+                                           const protocol::ProfileWithdraw& m, const Peer& peer) {
   auto ref = text(nlohmann::json{{"ref", m.ref}}, "ref", 32);
   auto seq = m.seq >= 0 ? std::optional<std::int64_t>(m.seq) : std::nullopt;
   if (!ref || !valid_ref(*ref) || !seq) return bad_body("malformed ref or seq");
@@ -248,7 +246,9 @@ HandlerResult ProfileExchange::on_withdraw(storage::WriteTxn& txn, const protoco
 
 HandlerResult ProfileExchange::on_sync(storage::WriteTxn& txn, const protocol::ProfilesSync& m,
                                        const Peer& peer) {
-  auto non_negative = [](std::int64_t v) { return v >= 0 ? std::optional<std::int64_t>(v) : std::nullopt; };
+  auto non_negative = [](std::int64_t v) {
+    return v >= 0 ? std::optional<std::int64_t>(v) : std::nullopt;
+  };
   auto seq = non_negative(m.seq);
   auto part = non_negative(m.part);
   auto parts = non_negative(m.parts);

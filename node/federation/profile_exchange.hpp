@@ -88,8 +88,10 @@ class ProfileExchange {
 
  private:
   std::int64_t next_seq(storage::WriteTxn& txn);
-  HandlerResult on_upsert(storage::WriteTxn& txn, const protocol::ProfileUpsert& m, const Peer& peer);
-  HandlerResult on_withdraw(storage::WriteTxn& txn, const protocol::ProfileWithdraw& m, const Peer& peer);
+  HandlerResult on_upsert(storage::WriteTxn& txn, const protocol::ProfileUpsert& m,
+                          const Peer& peer);
+  HandlerResult on_withdraw(storage::WriteTxn& txn, const protocol::ProfileWithdraw& m,
+                            const Peer& peer);
   HandlerResult on_sync(storage::WriteTxn& txn, const protocol::ProfilesSync& m, const Peer& peer);
   // The last seq applied for (peer, ref): its entry, its tombstone or the peer's floor.
   std::int64_t last_seq(const storage::Txn& txn, const std::string& peer,

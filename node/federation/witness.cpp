@@ -78,10 +78,11 @@ Witness::Witness(Federation& federation)
       witnessed_(federation.env().database("witnessed")),
       cosignatures_(federation.env().database("cosignatures")) {
   federation_.on<protocol::LedgerConsistency>(
-      [this](storage::WriteTxn& txn, const protocol::LedgerConsistency& m, const protocol::Envelope&,
-             const Peer&) { return serve_consistency(txn, m); });
+      [this](storage::WriteTxn& txn, const protocol::LedgerConsistency& m,
+             const protocol::Envelope&, const Peer&) { return serve_consistency(txn, m); });
   federation_.on<protocol::CheckpointCosignature>(
-      [this](storage::WriteTxn& txn, const protocol::CheckpointCosignature& m, const protocol::Envelope&,
+      [this](storage::WriteTxn& txn, const protocol::CheckpointCosignature& m,
+             const protocol::Envelope&,
              const Peer& peer) { return receive_cosignature(txn, m, peer); });
 }
 
@@ -178,7 +179,8 @@ WitnessResult Witness::witness_peer(const Peer& peer) {
         "same size as witnessed, another root (witnessed " + short_root(last->root) + ")");
   }
 
-  auto answer = federation_.call(peer.name, protocol::LedgerConsistency{last->size, checkpoint.size});
+  auto answer =
+      federation_.call(peer.name, protocol::LedgerConsistency{last->size, checkpoint.size});
   if (!answer)
     return record(peer.name, WitnessResult::unavailable, "consistency proof: " + answer.error);
   auto proof = proof_from_reply(answer.reply->body, last->size, checkpoint.size);

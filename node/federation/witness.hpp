@@ -118,8 +118,10 @@ class Witness {
   std::optional<std::uint64_t> cosigned_size(const storage::Txn& txn,
                                              const std::string& peer) const;
 
-  HandlerResult serve_consistency(storage::WriteTxn& txn, const protocol::LedgerConsistency& request);
-  HandlerResult receive_cosignature(storage::WriteTxn& txn, const protocol::CheckpointCosignature& request,
+  HandlerResult serve_consistency(storage::WriteTxn& txn,
+                                  const protocol::LedgerConsistency& request);
+  HandlerResult receive_cosignature(storage::WriteTxn& txn,
+                                    const protocol::CheckpointCosignature& request,
                                     const Peer& peer);
 
   Federation& federation_;

@@ -4,10 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include "crypto/bytes.hpp"
+#include "node/common/key_encoding.hpp"
 #include "node/federation/witness.hpp"
 #include "node/members/member.hpp"
 #include "protocol/signed_note.hpp"
-#include "node/common/key_encoding.hpp"
 
 namespace relay::node::federation {
 
@@ -51,7 +51,8 @@ HandlerResult Witness::serve_consistency(storage::WriteTxn& txn,
 }
 
 HandlerResult Witness::receive_cosignature(storage::WriteTxn& txn,
-                                           const protocol::CheckpointCosignature& request, const Peer& peer) {
+                                           const protocol::CheckpointCosignature& request,
+                                           const Peer& peer) {
   const auto& text = request.checkpoint;
   const auto& line = request.cosignature;
   if (line.empty() || line.find('\n') != line.size() - 1)

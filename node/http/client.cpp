@@ -86,7 +86,8 @@ ClientResult http_request(std::string_view method, std::string_view url_text, st
         ec = wec;
         return;
       }
-      bhttp::async_read(stream, buffer, parser, [&](beast::error_code rec, std::size_t) { ec = rec; });
+      bhttp::async_read(stream, buffer, parser,
+                        [&](beast::error_code rec, std::size_t) { ec = rec; });
     });
   });
   io.run();

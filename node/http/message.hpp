@@ -3,11 +3,10 @@
 // only these types; Beast stays inside server.cpp and client.cpp.
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace relay::node::http {
 
@@ -37,7 +36,8 @@ struct Response {
 Response error_response(int status, std::string_view code, std::string_view message);
 Response json_response(int status, const nlohmann::json& body);
 Response html_response(int status, std::string body);
-Response text_response(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+Response text_response(int status, std::string body,
+                       std::string content_type = "text/plain; charset=utf-8");
 Response redirect_response(std::string location, int status = 303);
 
 // Percent-decoding for paths and x-www-form-urlencoded bodies ('+' is a space only in forms).

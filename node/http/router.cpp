@@ -42,8 +42,7 @@ Response Router::handle(const Request& request) const {
     Params params;
     if (!match(route.segments, path, params)) continue;
     path_known = true;
-    if (route.method == request.method)
-      return route.handler(request, params);
+    if (route.method == request.method) return route.handler(request, params);
   }
   if (path_known) return error_response(405, "method_not_allowed", "method not allowed here");
   return error_response(404, "not_found", "no such resource");

@@ -1,5 +1,7 @@
 #include "node/http/server.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -11,7 +13,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -79,7 +80,8 @@ bhttp::response<bhttp::string_body> to_beast(const Response& r, unsigned version
 
 }  // namespace
 
-Response Server::Impl::dispatch(bhttp::request<bhttp::string_body>& req, const std::string& remote) {
+Response Server::Impl::dispatch(bhttp::request<bhttp::string_body>& req,
+                                const std::string& remote) {
   Request request;
   request.method = std::string(req.method_string());
   request.target = std::string(req.target());
@@ -238,7 +240,9 @@ void Server::listen() {
     throw std::system_error(ec, "cannot listen on " + o.address + ":" + std::to_string(o.port));
 }
 
-std::uint16_t Server::port() const { return impl_->acceptor.local_endpoint().port(); }
+std::uint16_t Server::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
 
 void Server::run(bool handle_signals) {
   auto& impl = *impl_;
@@ -259,6 +263,8 @@ void Server::run(bool handle_signals) {
   for (auto& t : threads) t.join();
 }
 
-void Server::stop() { impl_->begin_stop(); }
+void Server::stop() {
+  impl_->begin_stop();
+}
 
 }  // namespace relay::node::http

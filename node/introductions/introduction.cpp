@@ -12,15 +12,16 @@ namespace relay::node::introductions {
 
 namespace {
 
-constexpr std::array<std::string_view, 8> kStates{"requested", "accepted", "delivered", "declined",
-                                                 "expired",   "withdrawn", "erased",   "undelivered"};
-constexpr std::array<std::string_view, 8> kOutcomes{"interview",   "offer",       "hired",
-                                                   "not_hired",   "retained_3m", "retained_6m",
-                                                   "retained_12m", "left"};
+constexpr std::array<std::string_view, 8> kStates{"requested", "accepted",   "delivered",
+                                                  "declined",  "expired",    "withdrawn",
+                                                  "erased",    "undelivered"};
+constexpr std::array<std::string_view, 8> kOutcomes{"interview",    "offer",       "hired",
+                                                    "not_hired",    "retained_3m", "retained_6m",
+                                                    "retained_12m", "left"};
 // Coarse reason codes for left / not_hired. Codes, never free text about a person.
 constexpr std::array<std::string_view, 10> kReasons{
-    "relocation", "health", "family", "working_conditions", "pay", "fit",
-    "contract_end", "position_filled", "skills", "other"};
+    "relocation",      "health", "family", "working_conditions", "pay", "fit", "contract_end",
+    "position_filled", "skills", "other"};
 
 constexpr std::int64_t kDayMs = 24LL * 60 * 60 * 1000;
 constexpr std::int64_t kMonthMs = 30 * kDayMs;  // retention months are 30-day months
@@ -39,18 +40,28 @@ std::size_t index_of(const std::array<std::string_view, N>& names, std::string_v
 // The months since the hire after which a retention outcome may be reported, or 0.
 std::int64_t retention_months(Outcome o) {
   switch (o) {
-    case Outcome::retained_3m: return 3;
-    case Outcome::retained_6m: return 6;
-    case Outcome::retained_12m: return 12;
-    default: return 0;
+    case Outcome::retained_3m:
+      return 3;
+    case Outcome::retained_6m:
+      return 6;
+    case Outcome::retained_12m:
+      return 12;
+    default:
+      return 0;
   }
 }
 
 }  // namespace
 
-std::string_view to_string(IntroductionState s) { return kStates[static_cast<std::size_t>(s)]; }
-std::string_view to_string(IntroductionKind k) { return k == IntroductionKind::local ? "local" : "peer"; }
-std::string_view to_string(Outcome o) { return kOutcomes[static_cast<std::size_t>(o)]; }
+std::string_view to_string(IntroductionState s) {
+  return kStates[static_cast<std::size_t>(s)];
+}
+std::string_view to_string(IntroductionKind k) {
+  return k == IntroductionKind::local ? "local" : "peer";
+}
+std::string_view to_string(Outcome o) {
+  return kOutcomes[static_cast<std::size_t>(o)];
+}
 
 std::optional<Outcome> parse_outcome(std::string_view s) {
   auto i = index_of(kOutcomes, s);
@@ -58,20 +69,27 @@ std::optional<Outcome> parse_outcome(std::string_view s) {
   return static_cast<Outcome>(i);
 }
 
-bool is_outcome_reason(std::string_view code) { return index_of(kReasons, code) != kReasons.size(); }
+bool is_outcome_reason(std::string_view code) {
+  return index_of(kReasons, code) != kReasons.size();
+}
 
 std::string_view to_string(IntroductionError::Code c) {
   switch (c) {
-    case Code::no_credit: return "no_credit";
-    case Code::not_found: return "not_found";
-    case Code::conflict: return "conflict";
-    case Code::invalid: return "invalid";
+    case Code::no_credit:
+      return "no_credit";
+    case Code::not_found:
+      return "not_found";
+    case Code::conflict:
+      return "conflict";
+    case Code::invalid:
+      return "invalid";
   }
   return "invalid";
 }
 
 bool Introduction::has(Outcome o) const {
-  return std::any_of(outcomes.begin(), outcomes.end(), [o](const OutcomeRecord& r) { return r.outcome == o; });
+  return std::any_of(outcomes.begin(), outcomes.end(),
+                     [o](const OutcomeRecord& r) { return r.outcome == o; });
 }
 
 nlohmann::json Introduction::to_json() const {
@@ -104,8 +122,9 @@ Introduction Introduction::from_json(const nlohmann::json& j) {
   i.kind = j.at("kind") == "local" ? IntroductionKind::local : IntroductionKind::peer;
   i.state = static_cast<IntroductionState>(index_of(kStates, j.at("state").get<std::string>()));
   for (const auto& o : j.at("outcomes"))
-    i.outcomes.push_back({parse_outcome(o.at("outcome").get<std::string>()).value_or(Outcome::interview),
-                          o.at("reason").get<std::string>(), o.at("at_ms").get<std::int64_t>()});
+    i.outcomes.push_back(
+        {parse_outcome(o.at("outcome").get<std::string>()).value_or(Outcome::interview),
+         o.at("reason").get<std::string>(), o.at("at_ms").get<std::int64_t>()});
   i.requested_ms = j.at("requested_ms").get<std::int64_t>();
   i.answer_due_ms = j.at("answer_due_ms").get<std::int64_t>();
   i.answered_ms = j.at("answered_ms").get<std::int64_t>();
@@ -116,7 +135,10 @@ Introduction Introduction::from_json(const nlohmann::json& j) {
 }
 
 nlohmann::json DueItem::to_json() const {
-  return {{"introduction", introduction}, {"requisition", requisition}, {"what", what}, {"due_ms", due_ms}};
+  return {{"introduction", introduction},
+          {"requisition", requisition},
+          {"what", what},
+          {"due_ms", due_ms}};
 }
 
 Introductions::Introductions(storage::Environment& env, ledger::Ledger& ledger,
@@ -135,16 +157,16 @@ void Introductions::put(storage::WriteTxn& txn, const Introduction& intro) {
   txn.put(by_member_, intro.member + "/" + intro.id, "");
 }
 
-common::Result<Introduction, IntroductionError> Introductions::create(storage::WriteTxn& txn,
-                                                                      const std::string& member,
-                                                                      const std::string& requisition_id,
-                                                                      const std::string& holder,
-                                                                      const std::string& candidate_ref) {
+common::Result<Introduction, IntroductionError> Introductions::create(
+    storage::WriteTxn& txn, const std::string& member, const std::string& requisition_id,
+    const std::string& holder, const std::string& candidate_ref) {
   auto requisition = requisitions_.get(txn, member, requisition_id);
   if (!requisition) return error(Code::not_found, "no such requisition");
   if (!requisition->open) return error(Code::conflict, "the requisition is closed");
-  if (holder.empty() || holder.size() > 253) return error(Code::invalid, "node: \"local\" or a peer's name");
-  if (candidate_ref.empty() || candidate_ref.size() > 200) return error(Code::invalid, "ref: a candidate reference");
+  if (holder.empty() || holder.size() > 253)
+    return error(Code::invalid, "node: \"local\" or a peer's name");
+  if (candidate_ref.empty() || candidate_ref.size() > 200)
+    return error(Code::invalid, "ref: a candidate reference");
   Introduction intro;
   intro.id = "i_" + crypto::to_hex(crypto::random_bytes(12));
   intro.member = member;
@@ -158,7 +180,8 @@ common::Result<Introduction, IntroductionError> Introductions::create(storage::W
   // two requests for the last credit cannot both pass.
   auto spent = credits_.spend(txn, member, intro.id);
   if (!spent) return error(Code::no_credit, "no credit left");
-  ledger_.append(txn, protocol::introduction_made(intro.id, member, requisition_id, holder, candidate_ref));
+  ledger_.append(
+      txn, protocol::introduction_made(intro.id, member, requisition_id, holder, candidate_ref));
   put(txn, intro);
   return intro;
 }
@@ -167,7 +190,8 @@ common::Result<Introduction, IntroductionError> Introductions::accept(storage::W
                                                                       const std::string& id) {
   auto intro = get(txn, id);
   if (!intro) return error(Code::not_found, "no such introduction");
-  if (intro->state != IntroductionState::requested) return error(Code::conflict, "already answered or ended");
+  if (intro->state != IntroductionState::requested)
+    return error(Code::conflict, "already answered or ended");
   intro->state = IntroductionState::accepted;
   intro->answered_ms = clock_.now_ms();
   put(txn, *intro);
@@ -178,21 +202,24 @@ common::Result<Introduction, IntroductionError> Introductions::deliver(storage::
                                                                        const std::string& id) {
   auto intro = get(txn, id);
   if (!intro) return error(Code::not_found, "no such introduction");
-  if (intro->state != IntroductionState::accepted) return error(Code::conflict, "not accepted, or ended");
+  if (intro->state != IntroductionState::accepted)
+    return error(Code::conflict, "not accepted, or ended");
   intro->state = IntroductionState::delivered;
   intro->delivered_ms = clock_.now_ms();
   put(txn, *intro);
   return *intro;
 }
 
-Introductions::Outcome_ Introductions::end_with_refund(storage::WriteTxn& txn, const std::string& id,
-                                                       IntroductionState to, std::string_view reason,
+Introductions::Outcome_ Introductions::end_with_refund(storage::WriteTxn& txn,
+                                                       const std::string& id, IntroductionState to,
+                                                       std::string_view reason,
                                                        bool allowed_after_accept) {
   auto intro = get(txn, id);
   if (!intro) return error(Code::not_found, "no such introduction");
   const bool open = intro->state == IntroductionState::requested ||
                     (allowed_after_accept && intro->state == IntroductionState::accepted);
-  if (!open) return error(Code::conflict, "not allowed in state " + std::string(to_string(intro->state)));
+  if (!open)
+    return error(Code::conflict, "not allowed in state " + std::string(to_string(intro->state)));
   auto refunded = credits_.refund(txn, intro->member, intro->id, reason);
   // A spend is recorded with every introduction, refunded only here, and each end state is
   // terminal: a failure means the store is inconsistent, not that the caller erred.
@@ -206,12 +233,14 @@ Introductions::Outcome_ Introductions::end_with_refund(storage::WriteTxn& txn, c
 
 common::Result<Introduction, IntroductionError> Introductions::decline(storage::WriteTxn& txn,
                                                                        const std::string& id) {
-  return end_with_refund(txn, id, IntroductionState::declined, protocol::refund_reason::declined, false);
+  return end_with_refund(txn, id, IntroductionState::declined, protocol::refund_reason::declined,
+                         false);
 }
 
 common::Result<Introduction, IntroductionError> Introductions::withdraw(storage::WriteTxn& txn,
                                                                         const std::string& id) {
-  return end_with_refund(txn, id, IntroductionState::withdrawn, protocol::refund_reason::withdrawn, true);
+  return end_with_refund(txn, id, IntroductionState::withdrawn, protocol::refund_reason::withdrawn,
+                         true);
 }
 
 common::Result<Introduction, IntroductionError> Introductions::erase(storage::WriteTxn& txn,
@@ -224,7 +253,8 @@ common::Result<Introduction, IntroductionError> Introductions::undelivered(stora
   auto intro = get(txn, id);
   if (intro && intro->kind != IntroductionKind::peer)
     return error(Code::conflict, "a local introduction is delivered on acceptance");
-  return end_with_refund(txn, id, IntroductionState::undelivered, protocol::refund_reason::undelivered, true);
+  return end_with_refund(txn, id, IntroductionState::undelivered,
+                         protocol::refund_reason::undelivered, true);
 }
 
 common::Result<Introduction, IntroductionError> Introductions::report_outcome(
@@ -232,8 +262,10 @@ common::Result<Introduction, IntroductionError> Introductions::report_outcome(
     std::string_view reason) {
   auto intro = get(txn, id);
   if (!intro || intro->member != member) return error(Code::not_found, "no such introduction");
-  if (!reason.empty() && !is_outcome_reason(reason)) return error(Code::invalid, "reason: a coarse reason code");
-  if (outcome == Outcome::left && reason.empty()) return error(Code::invalid, "reason: required for left");
+  if (!reason.empty() && !is_outcome_reason(reason))
+    return error(Code::invalid, "reason: a coarse reason code");
+  if (outcome == Outcome::left && reason.empty())
+    return error(Code::invalid, "reason: required for left");
   if (intro->state != IntroductionState::delivered)
     return error(Code::conflict, "the candidate's data has not been delivered");
   if (intro->has(outcome)) return error(Code::conflict, "already reported");
@@ -252,7 +284,8 @@ common::Result<Introduction, IntroductionError> Introductions::report_outcome(
       const Outcome before = outcome == Outcome::retained_3m   ? Outcome::hired
                              : outcome == Outcome::retained_6m ? Outcome::retained_3m
                                                                : Outcome::retained_6m;
-      if (!intro->has(before)) return error(Code::conflict, "report " + std::string(to_string(before)) + " first");
+      if (!intro->has(before))
+        return error(Code::conflict, "report " + std::string(to_string(before)) + " first");
       if (intro->has(Outcome::left)) return error(Code::conflict, "the person has left");
       if (now < intro->hired_ms + retention_months(outcome) * kMonthMs)
         return error(Code::conflict, "too early: the months since the hire have not passed");
@@ -264,7 +297,8 @@ common::Result<Introduction, IntroductionError> Introductions::report_outcome(
   }
   intro->outcomes.push_back({outcome, std::string(reason), now});
   if (outcome == Outcome::hired) intro->hired_ms = now;
-  ledger_.append(txn, protocol::introduction_outcome(intro->id, member, to_string(outcome), reason));
+  ledger_.append(txn,
+                 protocol::introduction_outcome(intro->id, member, to_string(outcome), reason));
   put(txn, *intro);
   return *intro;
 }
@@ -282,23 +316,26 @@ std::vector<std::string> Introductions::expire(storage::WriteTxn& txn, std::int6
   // A scan of every introduction: a node holds thousands, and the sweep runs hourly.
   std::vector<std::string> expired;
   for (const auto& intro : all(txn))
-    if (intro.state == IntroductionState::requested && now_ms >= intro.requested_ms + answer_within.count())
+    if (intro.state == IntroductionState::requested &&
+        now_ms >= intro.requested_ms + answer_within.count())
       expired.push_back(intro.id);
   for (const auto& id : expired)
-    if (!end_with_refund(txn, id, IntroductionState::expired, protocol::refund_reason::expired, false))
+    if (!end_with_refund(txn, id, IntroductionState::expired, protocol::refund_reason::expired,
+                         false))
       throw std::logic_error("expire: state changed within the txn");
   return expired;
 }
 
-std::vector<std::string> Introductions::expire_undelivered(storage::WriteTxn& txn, std::int64_t now_ms,
-                                                           std::chrono::milliseconds deliver_within) {
+std::vector<std::string> Introductions::expire_undelivered(
+    storage::WriteTxn& txn, std::int64_t now_ms, std::chrono::milliseconds deliver_within) {
   std::vector<std::string> ended;
   for (const auto& intro : all(txn))
     if (intro.kind == IntroductionKind::peer && intro.state == IntroductionState::accepted &&
         now_ms >= intro.answered_ms + deliver_within.count())
       ended.push_back(intro.id);
   for (const auto& id : ended)
-    if (!undelivered(txn, id)) throw std::logic_error("expire_undelivered: state changed within the txn");
+    if (!undelivered(txn, id))
+      throw std::logic_error("expire_undelivered: state changed within the txn");
   return ended;
 }
 
@@ -321,17 +358,20 @@ std::vector<DueItem> Introductions::due(const storage::Txn& txn, const std::stri
     }
     if (!item.what.empty() && item.due_ms <= now_ms) out.push_back(std::move(item));
   }
-  std::sort(out.begin(), out.end(), [](const DueItem& a, const DueItem& b) { return a.due_ms < b.due_ms; });
+  std::sort(out.begin(), out.end(),
+            [](const DueItem& a, const DueItem& b) { return a.due_ms < b.due_ms; });
   return out;
 }
 
-std::optional<Introduction> Introductions::get(const storage::Txn& txn, const std::string& id) const {
+std::optional<Introduction> Introductions::get(const storage::Txn& txn,
+                                               const std::string& id) const {
   auto v = txn.get(introductions_, id);
   if (!v) return std::nullopt;
   return Introduction::from_json(nlohmann::json::parse(*v));
 }
 
-std::vector<Introduction> Introductions::list(const storage::Txn& txn, const std::string& member) const {
+std::vector<Introduction> Introductions::list(const storage::Txn& txn,
+                                              const std::string& member) const {
   const auto prefix = member + "/";
   std::vector<std::string> ids;
   txn.for_each_prefix(by_member_, prefix, [&](std::string_view key, std::string_view) {
@@ -340,8 +380,9 @@ std::vector<Introduction> Introductions::list(const storage::Txn& txn, const std
   std::vector<Introduction> out;
   for (const auto& id : ids)
     if (auto i = get(txn, id)) out.push_back(std::move(*i));
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Introduction& a, const Introduction& b) { return a.requested_ms < b.requested_ms; });
+  std::stable_sort(out.begin(), out.end(), [](const Introduction& a, const Introduction& b) {
+    return a.requested_ms < b.requested_ms;
+  });
   return out;
 }
 

@@ -21,12 +21,11 @@
 // Threads: writing methods only in Writer requests; reads from any thread with its own txn.
 #include <chrono>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "node/common/clock.hpp"
 #include "node/common/result.hpp"
@@ -37,9 +36,27 @@
 
 namespace relay::node::introductions {
 
-enum class IntroductionState { requested, accepted, delivered, declined, expired, withdrawn, erased, undelivered };
+enum class IntroductionState {
+  requested,
+  accepted,
+  delivered,
+  declined,
+  expired,
+  withdrawn,
+  erased,
+  undelivered
+};
 enum class IntroductionKind { local, peer };
-enum class Outcome { interview, offer, hired, not_hired, retained_3m, retained_6m, retained_12m, left };
+enum class Outcome {
+  interview,
+  offer,
+  hired,
+  not_hired,
+  retained_3m,
+  retained_6m,
+  retained_12m,
+  left
+};
 
 std::string_view to_string(IntroductionState s);
 std::string_view to_string(IntroductionKind k);
@@ -64,10 +81,10 @@ struct Introduction {
   IntroductionState state = IntroductionState::requested;
   std::vector<OutcomeRecord> outcomes;  // in report order
   std::int64_t requested_ms = 0;
-  std::int64_t answer_due_ms = 0;    // the candidate answers by then, or it expires
-  std::int64_t answered_ms = 0;      // accepted or declined
+  std::int64_t answer_due_ms = 0;  // the candidate answers by then, or it expires
+  std::int64_t answered_ms = 0;    // accepted or declined
   std::int64_t delivered_ms = 0;
-  std::int64_t closed_ms = 0;        // reached a refunding end state
+  std::int64_t closed_ms = 0;  // reached a refunding end state
   std::int64_t hired_ms = 0;
 
   bool has(Outcome o) const;
@@ -77,10 +94,10 @@ struct Introduction {
 
 struct IntroductionError {
   enum class Code {
-    no_credit,    // 402: the member's balance is 0
-    not_found,    // 404: no such introduction (or requisition) of this member
-    conflict,     // 409: not allowed in this state or order
-    invalid,      // 400: bad outcome, reason code or holder
+    no_credit,  // 402: the member's balance is 0
+    not_found,  // 404: no such introduction (or requisition) of this member
+    conflict,   // 409: not allowed in this state or order
+    invalid,    // 400: bad outcome, reason code or holder
   };
   Code code = Code::invalid;
   std::string message;  // English, safe to show
@@ -88,9 +105,11 @@ struct IntroductionError {
 std::string_view to_string(IntroductionError::Code c);
 
 struct IntroductionSettings {
-  std::chrono::milliseconds answer_within = std::chrono::hours(24 * 14);  // introductions.answer_within_days
-  std::chrono::milliseconds deliver_within = std::chrono::hours(24 * 7);   // peer delivery horizon
-  std::chrono::milliseconds outcome_after = std::chrono::hours(24 * 30);   // outcome due after delivery
+  std::chrono::milliseconds answer_within =
+      std::chrono::hours(24 * 14);  // introductions.answer_within_days
+  std::chrono::milliseconds deliver_within = std::chrono::hours(24 * 7);  // peer delivery horizon
+  std::chrono::milliseconds outcome_after =
+      std::chrono::hours(24 * 30);  // outcome due after delivery
 };
 
 // Something a member should report (GET /api/v1/outcomes/due).
@@ -104,39 +123,48 @@ struct DueItem {
 
 class Introductions {
  public:
-  Introductions(storage::Environment& env, ledger::Ledger& ledger, referrals::CreditAccounts& credits,
-                Requisitions& requisitions, const common::Clock& clock, IntroductionSettings settings = {});
+  Introductions(storage::Environment& env, ledger::Ledger& ledger,
+                referrals::CreditAccounts& credits, Requisitions& requisitions,
+                const common::Clock& clock, IntroductionSettings settings = {});
 
   // Spends a credit and records the introduction (credit_spent, introduction_made), all in txn.
   // The requisition must be an open one of member; holder "local" makes a local introduction,
   // any other (non-empty) name a peer one. Writes nothing on failure.
-  common::Result<Introduction, IntroductionError> create(storage::WriteTxn& txn, const std::string& member,
+  common::Result<Introduction, IntroductionError> create(storage::WriteTxn& txn,
+                                                         const std::string& member,
                                                          const std::string& requisition_id,
                                                          const std::string& holder,
                                                          const std::string& candidate_ref);
 
   // The candidate's answers (the holder's side calls these for its candidate).
-  common::Result<Introduction, IntroductionError> accept(storage::WriteTxn& txn, const std::string& id);
-  common::Result<Introduction, IntroductionError> decline(storage::WriteTxn& txn, const std::string& id);
+  common::Result<Introduction, IntroductionError> accept(storage::WriteTxn& txn,
+                                                         const std::string& id);
+  common::Result<Introduction, IntroductionError> decline(storage::WriteTxn& txn,
+                                                          const std::string& id);
   // The data reached the member (local: on acceptance; peer: the handoff arrived).
-  common::Result<Introduction, IntroductionError> deliver(storage::WriteTxn& txn, const std::string& id);
+  common::Result<Introduction, IntroductionError> deliver(storage::WriteTxn& txn,
+                                                          const std::string& id);
   // The candidate withdrew consent or erased their data before delivery.
-  common::Result<Introduction, IntroductionError> withdraw(storage::WriteTxn& txn, const std::string& id);
-  common::Result<Introduction, IntroductionError> erase(storage::WriteTxn& txn, const std::string& id);
+  common::Result<Introduction, IntroductionError> withdraw(storage::WriteTxn& txn,
+                                                           const std::string& id);
+  common::Result<Introduction, IntroductionError> erase(storage::WriteTxn& txn,
+                                                        const std::string& id);
   // The holding peer did not deliver.
-  common::Result<Introduction, IntroductionError> undelivered(storage::WriteTxn& txn, const std::string& id);
+  common::Result<Introduction, IntroductionError> undelivered(storage::WriteTxn& txn,
+                                                              const std::string& id);
 
   // The member reports an outcome of its own introduction: not_found for another member's,
   // conflict for the wrong order or state, invalid for a bad reason code.
   common::Result<Introduction, IntroductionError> report_outcome(storage::WriteTxn& txn,
                                                                  const std::string& member,
-                                                                 const std::string& id, Outcome outcome,
+                                                                 const std::string& id,
+                                                                 Outcome outcome,
                                                                  std::string_view reason = {});
 
   // Expires (and refunds) every introduction still requested answer_within after it was made;
   // returns their ids.
   std::vector<std::string> expire(storage::WriteTxn& txn, std::int64_t now_ms,
-                                   std::chrono::milliseconds answer_within);
+                                  std::chrono::milliseconds answer_within);
   // Marks undelivered (and refunds) every peer introduction accepted but not delivered within
   // deliver_within of acceptance; returns their ids.
   std::vector<std::string> expire_undelivered(storage::WriteTxn& txn, std::int64_t now_ms,
@@ -144,7 +172,8 @@ class Introductions {
 
   // What member should report by now: outcomes of delivered introductions and retention checks
   // of hires, oldest due first.
-  std::vector<DueItem> due(const storage::Txn& txn, const std::string& member, std::int64_t now_ms) const;
+  std::vector<DueItem> due(const storage::Txn& txn, const std::string& member,
+                           std::int64_t now_ms) const;
 
   std::optional<Introduction> get(const storage::Txn& txn, const std::string& id) const;
   std::vector<Introduction> list(const storage::Txn& txn, const std::string& member) const;

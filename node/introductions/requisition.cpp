@@ -41,7 +41,8 @@ std::string string_of(const nlohmann::json& j, const char* key, std::string fall
 }
 
 common::Failure<RequisitionError> invalid(std::string field, std::string message) {
-  return common::fail(RequisitionError{RequisitionError::Code::invalid, std::move(field), std::move(message)});
+  return common::fail(
+      RequisitionError{RequisitionError::Code::invalid, std::move(field), std::move(message)});
 }
 
 // Normalises a list of skills exactly as the registration form does (config::normalise_skill,
@@ -58,9 +59,15 @@ std::optional<std::vector<std::string>> normalise_skills(const std::vector<std::
 
 }  // namespace
 
-std::string_view to_string(EmploymentType t) { return employment_field(t, 0); }
-std::string_view label_ja(EmploymentType t) { return employment_field(t, 1); }
-std::string_view label_en(EmploymentType t) { return employment_field(t, 2); }
+std::string_view to_string(EmploymentType t) {
+  return employment_field(t, 0);
+}
+std::string_view label_ja(EmploymentType t) {
+  return employment_field(t, 1);
+}
+std::string_view label_en(EmploymentType t) {
+  return employment_field(t, 2);
+}
 
 std::string_view to_string(RequisitionKind k) {
   return k == RequisitionKind::requisition ? "requisition" : "secondment_offer";
@@ -88,7 +95,8 @@ RequisitionInput RequisitionInput::from_json(const nlohmann::json& j) {
   in.prefectures = strings_of(j, "prefectures");
   in.experience_band = string_of(j, "experience_band");
   auto headcount = j.find("headcount");
-  in.headcount = headcount != j.end() && headcount->is_number_integer() ? headcount->get<std::int64_t>() : 0;
+  in.headcount =
+      headcount != j.end() && headcount->is_number_integer() ? headcount->get<std::int64_t>() : 0;
   in.employment_type = string_of(j, "employment_type");
   in.kind = string_of(j, "kind", "requisition");
   return in;
@@ -111,7 +119,8 @@ common::Result<Requisition, RequisitionError> validate(const RequisitionInput& i
   if (!preferred || in.preferred_skills.size() > Requisitions::kMaxSkills)
     return invalid("preferred_skills", "preferred_skills: up to 20 skills of up to 64 characters");
   for (auto& tag : *preferred)  // a skill both required and preferred counts as required
-    if (std::find(r.required_skills.begin(), r.required_skills.end(), tag) == r.required_skills.end())
+    if (std::find(r.required_skills.begin(), r.required_skills.end(), tag) ==
+        r.required_skills.end())
       r.preferred_skills.push_back(std::move(tag));
   if (in.prefectures.empty() || in.prefectures.size() > Requisitions::kMaxPrefectures)
     return invalid("prefectures", "prefectures: 1 to 47 ISO 3166-2:JP codes");
@@ -129,8 +138,9 @@ common::Result<Requisition, RequisitionError> validate(const RequisitionInput& i
   r.headcount = static_cast<std::uint32_t>(in.headcount);
   auto type = parse_employment_type(in.employment_type);
   if (!type)
-    return invalid("employment_type",
-                   "employment_type: regular, contract, part_time, side_job, secondment or transfer");
+    return invalid(
+        "employment_type",
+        "employment_type: regular, contract, part_time, side_job, secondment or transfer");
   r.employment_type = *type;
   auto kind = parse_requisition_kind(in.kind);
   if (!kind) return invalid("kind", "kind: requisition or secondment_offer");
@@ -164,7 +174,8 @@ nlohmann::json Requisition::to_member_json() const {
   j.erase("member");
   j["state"] = open ? "open" : "closed";
   j.erase("open");
-  j["employment_type_label"] = {{"ja", label_ja(employment_type)}, {"en", label_en(employment_type)}};
+  j["employment_type_label"] = {{"ja", label_ja(employment_type)},
+                                {"en", label_en(employment_type)}};
   return j;
 }
 
@@ -172,7 +183,8 @@ Requisition Requisition::from_json(const nlohmann::json& j) {
   Requisition r;
   r.id = j.at("id").get<std::string>();
   r.member = j.at("member").get<std::string>();
-  r.kind = parse_requisition_kind(j.at("kind").get<std::string>()).value_or(RequisitionKind::requisition);
+  r.kind = parse_requisition_kind(j.at("kind").get<std::string>())
+               .value_or(RequisitionKind::requisition);
   r.title = j.at("title").get<std::string>();
   r.category = j.at("category").get<std::string>();
   r.required_skills = j.at("required_skills").get<std::vector<std::string>>();
@@ -180,8 +192,8 @@ Requisition Requisition::from_json(const nlohmann::json& j) {
   r.prefectures = j.at("prefectures").get<std::vector<std::string>>();
   r.experience_band = j.at("experience_band").get<std::string>();
   r.headcount = j.at("headcount").get<std::uint32_t>();
-  r.employment_type =
-      parse_employment_type(j.at("employment_type").get<std::string>()).value_or(EmploymentType::regular);
+  r.employment_type = parse_employment_type(j.at("employment_type").get<std::string>())
+                          .value_or(EmploymentType::regular);
   r.open = j.at("open").get<bool>();
   r.created_ms = j.at("created_ms").get<std::int64_t>();
   r.updated_ms = j.at("updated_ms").get<std::int64_t>();
@@ -221,9 +233,12 @@ common::Result<Requisition, RequisitionError> Requisitions::update(storage::Writ
                                                                    const std::string& id,
                                                                    const RequisitionInput& input) {
   auto current = get(txn, member, id);
-  if (!current) return common::fail(RequisitionError{RequisitionError::Code::not_found, {}, "no such requisition"});
+  if (!current)
+    return common::fail(
+        RequisitionError{RequisitionError::Code::not_found, {}, "no such requisition"});
   if (!current->open)
-    return common::fail(RequisitionError{RequisitionError::Code::closed, {}, "the requisition is closed"});
+    return common::fail(
+        RequisitionError{RequisitionError::Code::closed, {}, "the requisition is closed"});
   auto valid = validate(input, reference_);
   if (!valid) return common::fail(valid.error());
   auto r = std::move(valid).value();
@@ -241,9 +256,12 @@ common::Result<Requisition, RequisitionError> Requisitions::close(storage::Write
                                                                   const std::string& member,
                                                                   const std::string& id) {
   auto r = get(txn, member, id);
-  if (!r) return common::fail(RequisitionError{RequisitionError::Code::not_found, {}, "no such requisition"});
+  if (!r)
+    return common::fail(
+        RequisitionError{RequisitionError::Code::not_found, {}, "no such requisition"});
   if (!r->open)
-    return common::fail(RequisitionError{RequisitionError::Code::closed, {}, "the requisition is closed"});
+    return common::fail(
+        RequisitionError{RequisitionError::Code::closed, {}, "the requisition is closed"});
   r->open = false;
   r->updated_ms = clock_.now_ms();
   put(txn, *r);
@@ -264,7 +282,8 @@ std::optional<Requisition> Requisitions::get(const storage::Txn& txn, const std:
   return r;
 }
 
-std::vector<Requisition> Requisitions::list(const storage::Txn& txn, const std::string& member) const {
+std::vector<Requisition> Requisitions::list(const storage::Txn& txn,
+                                            const std::string& member) const {
   std::vector<Requisition> out;
   const auto prefix = member + "/";
   std::vector<std::string> ids;
@@ -273,12 +292,14 @@ std::vector<Requisition> Requisitions::list(const storage::Txn& txn, const std::
   });
   for (const auto& id : ids)
     if (auto r = get(txn, id)) out.push_back(std::move(*r));
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Requisition& a, const Requisition& b) { return a.created_ms < b.created_ms; });
+  std::stable_sort(out.begin(), out.end(), [](const Requisition& a, const Requisition& b) {
+    return a.created_ms < b.created_ms;
+  });
   return out;
 }
 
-std::vector<Requisition> Requisitions::list_open(const storage::Txn& txn, RequisitionKind kind) const {
+std::vector<Requisition> Requisitions::list_open(const storage::Txn& txn,
+                                                 RequisitionKind kind) const {
   std::vector<Requisition> out;
   txn.for_each_prefix(requisitions_, "", [&](std::string_view, std::string_view value) {
     auto r = Requisition::from_json(nlohmann::json::parse(value));

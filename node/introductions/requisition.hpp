@@ -9,12 +9,11 @@
 // Threads: open/update/close only inside Writer requests; reads from any thread with its own
 // txn. The Reference and Ledger outlive the store.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "config/reference.hpp"
 #include "node/common/clock.hpp"
@@ -46,8 +45,8 @@ struct RequisitionInput {
   std::vector<std::string> prefectures;  // ISO 3166-2:JP
   std::string experience_band;           // "" = any
   std::int64_t headcount = 1;
-  std::string employment_type;        // regular|contract|part_time|side_job|secondment|transfer
-  std::string kind = "requisition";   // requisition|secondment_offer
+  std::string employment_type;       // regular|contract|part_time|side_job|secondment|transfer
+  std::string kind = "requisition";  // requisition|secondment_offer
 
   // From {"title","category","required_skills","preferred_skills","prefectures",
   // "experience_band","headcount","employment_type","kind"}; wrong JSON types leave the field
@@ -101,17 +100,21 @@ class Requisitions {
   static constexpr std::size_t kMaxPrefectures = 47;
   static constexpr std::int64_t kMaxHeadcount = 10000;
 
-  Requisitions(storage::Environment& env, ledger::Ledger& ledger, const config::Reference& reference,
-               const common::Clock& clock);
+  Requisitions(storage::Environment& env, ledger::Ledger& ledger,
+               const config::Reference& reference, const common::Clock& clock);
 
   // Opens a new requisition of member: appends requisition_opened.
-  common::Result<Requisition, RequisitionError> open(storage::WriteTxn& txn, const std::string& member,
+  common::Result<Requisition, RequisitionError> open(storage::WriteTxn& txn,
+                                                     const std::string& member,
                                                      const RequisitionInput& input);
   // Replaces every field of an open requisition of member: appends requisition_updated.
-  common::Result<Requisition, RequisitionError> update(storage::WriteTxn& txn, const std::string& member,
-                                                       const std::string& id, const RequisitionInput& input);
+  common::Result<Requisition, RequisitionError> update(storage::WriteTxn& txn,
+                                                       const std::string& member,
+                                                       const std::string& id,
+                                                       const RequisitionInput& input);
   // Closes it: appends requisition_closed.
-  common::Result<Requisition, RequisitionError> close(storage::WriteTxn& txn, const std::string& member,
+  common::Result<Requisition, RequisitionError> close(storage::WriteTxn& txn,
+                                                      const std::string& member,
                                                       const std::string& id);
 
   // Any member's requisition by id.

@@ -55,10 +55,4 @@ struct ExportResult {
 ExportResult export_ledger(storage::Environment& env, const Ledger& ledger,
                            const BalancesView& balances, const std::filesystem::path& dir);
 
-// `relay-node export DIR --config F`: opens the node described by the config (it may be
-// serving meanwhile: LMDB allows a second process to read) and exports its ledger to DIR.
-// Prints a summary; returns 0 on success, 1 if the store fails, 2 for a bad config or a
-// directory that exists and is not empty.
-int run_export(const std::filesystem::path& config_path, const std::filesystem::path& dir);
-
 }  // namespace relay::node::ledger

@@ -98,7 +98,8 @@ SignedCheckpoint Ledger::checkpoint(const storage::Txn& txn) const {
   cp.size = size(txn);
   cp.root = root(txn, cp.size);
   auto keys = keys_.current();
-  auto key_id = protocol::note_key_id(origin_, protocol::NoteKeyType::ed25519, keys->signing.public_key);
+  auto key_id =
+      protocol::note_key_id(origin_, protocol::NoteKeyType::ed25519, keys->signing.public_key);
   auto note = protocol::sign_checkpoint({origin_, cp.size, cp.root, {}}, origin_,
                                         keys->signing.secret_key, key_id);
   if (!note) throw std::runtime_error("ledger: cannot sign checkpoint (invalid origin)");

@@ -52,7 +52,8 @@ std::string encode_subject(std::string_view subject) {
 
 void write_all_fsync(const fs::path& path, const std::string& data) {
   int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "mail spool " + path.string());
+  if (fd < 0)
+    throw std::system_error(errno, std::generic_category(), "mail spool " + path.string());
   std::size_t done = 0;
   while (done < data.size()) {
     auto n = ::write(fd, data.data() + done, data.size() - done);
@@ -87,8 +88,10 @@ std::string format_rfc5322(const Mail& mail, const std::string& message_id, long
   out += "\r\n";
   // Bodies use CRLF line ends, as RFC 5322 requires.
   for (char c : mail.body) {
-    if (c == '\n') out += "\r\n";
-    else if (c != '\r') out.push_back(c);
+    if (c == '\n')
+      out += "\r\n";
+    else if (c != '\r')
+      out.push_back(c);
   }
   if (out.size() < 2 || out.substr(out.size() - 2) != "\r\n") out += "\r\n";
   return out;

@@ -27,8 +27,12 @@ struct ReasonList {
   }
 };
 
-std::string quoted_ja(std::string_view s) { return "「" + std::string(s) + "」"; }
-std::string quoted_en(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string quoted_ja(std::string_view s) {
+  return "「" + std::string(s) + "」";
+}
+std::string quoted_en(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
 
 using Texts = std::pair<std::string, std::string>;
 
@@ -82,7 +86,8 @@ int Scorer::evaluate(const Criteria& c, const AnonymisedProfile& p, Sink& sink) 
       });
     else
       add("required_skill_missing", Points::required_skill_missing, [&] {
-        return Texts{"必須スキル" + quoted_ja(skill) + "なし", "Lacks required skill " + quoted_en(skill)};
+        return Texts{"必須スキル" + quoted_ja(skill) + "なし",
+                     "Lacks required skill " + quoted_en(skill)};
       });
   }
   for (const auto& skill : c.preferred_skills)

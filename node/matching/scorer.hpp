@@ -15,11 +15,10 @@
 // of threads at once.
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "config/reference.hpp"
 #include "node/candidates/registration_form.hpp"
@@ -39,7 +38,7 @@ struct Criteria {
 
 // A circulated profile, as matching sees it.
 struct AnonymisedProfile {
-  std::string ref;  // the holder's reference for the candidate (opaque)
+  std::string ref;               // the holder's reference for the candidate (opaque)
   std::string holder = "local";  // "local" or the peer node that holds the candidate
   // Features (what the candidate consented to circulate).
   std::string job_category;

@@ -5,13 +5,15 @@
 #include "crypto/bytes.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
-#include "protocol/canonical_json.hpp"
 #include "node/common/text.hpp"
+#include "protocol/canonical_json.hpp"
 
 namespace relay::node::members {
 
 nlohmann::json Member::to_json() const {
-  return {{"id", id}, {"name", name}, {"status", active ? "active" : "suspended"},
+  return {{"id", id},
+          {"name", name},
+          {"status", active ? "active" : "suspended"},
           {"created_ms", created_ms}};
 }
 
@@ -43,13 +45,16 @@ Registry::Registry(storage::Environment& env, ledger::Ledger& ledger, const iden
       links_(env.database("member_links")) {}
 
 void Registry::store(storage::WriteTxn& txn, const Member& m) {
-  nlohmann::json j = {{"id", m.id},         {"name", m.name},
-                      {"active", m.active}, {"created_ms", m.created_ms},
+  nlohmann::json j = {{"id", m.id},
+                      {"name", m.name},
+                      {"active", m.active},
+                      {"created_ms", m.created_ms},
                       {"link_token", m.link_token}};
   txn.put(members_, m.id, j.dump());
 }
 
-common::Result<Admitted, AdmitError> Registry::admit(storage::WriteTxn& txn, const std::string& raw_name) {
+common::Result<Admitted, AdmitError> Registry::admit(storage::WriteTxn& txn,
+                                                     const std::string& raw_name) {
   auto name = common::clean_text(raw_name, 200);
   if (!name) {
     return common::fail(AdmitError::bad_name);
@@ -97,7 +102,8 @@ std::vector<Member> Registry::list(const storage::Txn& txn) const {
   return out;
 }
 
-std::optional<Member> Registry::authenticate(const storage::Txn& txn, std::string_view api_key) const {
+std::optional<Member> Registry::authenticate(const storage::Txn& txn,
+                                             std::string_view api_key) const {
   if (api_key.size() < 10 || api_key.size() > 128) return std::nullopt;
   auto keys = keys_.current();
   auto id = txn.get(keys_db_, identity::token_digest(keys->token_key, api_key));
@@ -108,7 +114,8 @@ std::optional<Member> Registry::authenticate(const storage::Txn& txn, std::strin
 }  // namespace relay::node::members
 
 namespace relay::node::members {
-std::optional<Member> Registry::by_link_token(const storage::Txn& txn, std::string_view token) const {
+std::optional<Member> Registry::by_link_token(const storage::Txn& txn,
+                                              std::string_view token) const {
   if (token.empty() || token.size() > 128) return std::nullopt;
   auto id = txn.get(links_, token);
   if (!id) return std::nullopt;

@@ -8,11 +8,10 @@
 // (static link token -> id).
 // Mutations run inside Writer requests and append their ledger events in the same txn.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "node/common/result.hpp"
 #include "node/identity/key_ring.hpp"

@@ -7,31 +7,39 @@
 namespace relay::node::referrals {
 
 nlohmann::json Account::to_json() const {
-  return {{"verified_referrals", counted}, {"credits_minted", minted}, {"credits_spent", spent},
-          {"balance", balance()}, {"credits_granted", granted}, {"credits_refunded", refunded}};
+  return {{"verified_referrals", counted}, {"credits_minted", minted},
+          {"credits_spent", spent},        {"balance", balance()},
+          {"credits_granted", granted},    {"credits_refunded", refunded}};
 }
 
 std::string_view to_string(SpendError e) {
   switch (e) {
-    case SpendError::no_credit: return "no_credit";
-    case SpendError::already_spent: return "already_spent";
+    case SpendError::no_credit:
+      return "no_credit";
+    case SpendError::already_spent:
+      return "already_spent";
   }
   return "unknown";
 }
 
 std::string_view to_string(RefundError e) {
   switch (e) {
-    case RefundError::not_spent: return "not_spent";
-    case RefundError::already_refunded: return "already_refunded";
-    case RefundError::bad_reason: return "bad_reason";
+    case RefundError::not_spent:
+      return "not_spent";
+    case RefundError::already_refunded:
+      return "already_refunded";
+    case RefundError::bad_reason:
+      return "bad_reason";
   }
   return "unknown";
 }
 
 std::string_view to_string(GrantError e) {
   switch (e) {
-    case GrantError::bad_count: return "bad_count";
-    case GrantError::bad_reason: return "bad_reason";
+    case GrantError::bad_count:
+      return "bad_count";
+    case GrantError::bad_reason:
+      return "bad_reason";
   }
   return "unknown";
 }
@@ -60,8 +68,11 @@ Account CreditAccounts::account(const storage::Txn& txn, const std::string& memb
 
 void CreditAccounts::save(storage::WriteTxn& txn, const std::string& member_id, const Account& a) {
   txn.put(accounts_, member_id,
-          nlohmann::json{{"counted", a.counted}, {"minted", a.minted}, {"spent", a.spent},
-                         {"granted", a.granted}, {"refunded", a.refunded}}
+          nlohmann::json{{"counted", a.counted},
+                         {"minted", a.minted},
+                         {"spent", a.spent},
+                         {"granted", a.granted},
+                         {"refunded", a.refunded}}
               .dump());
 }
 
@@ -76,8 +87,11 @@ common::Result<Account, SpendError> CreditAccounts::spend(storage::WriteTxn& txn
   auto index = ledger_.append(txn, protocol::credit_spent(member_id, introduction_id, a.balance()));
   txn.put(spends_, key, nlohmann::json{{"state", "spent"}}.dump());
   add_history(txn, member_id,
-              {{"kind", "credit_spent"}, {"at_ms", ledger_.clock().now_ms()}, {"ledger_index", index},
-               {"introduction", introduction_id}, {"balance", a.balance()}});
+              {{"kind", "credit_spent"},
+               {"at_ms", ledger_.clock().now_ms()},
+               {"ledger_index", index},
+               {"introduction", introduction_id},
+               {"balance", a.balance()}});
   save(txn, member_id, a);
   return a;
 }
@@ -98,15 +112,20 @@ common::Result<Account, RefundError> CreditAccounts::refund(storage::WriteTxn& t
       txn, protocol::credit_refunded(member_id, introduction_id, reason, a.balance()));
   txn.put(spends_, key, nlohmann::json{{"state", "refunded"}, {"reason", reason}}.dump());
   add_history(txn, member_id,
-              {{"kind", "credit_refunded"}, {"at_ms", ledger_.clock().now_ms()}, {"ledger_index", index},
-               {"introduction", introduction_id}, {"reason", reason}, {"balance", a.balance()}});
+              {{"kind", "credit_refunded"},
+               {"at_ms", ledger_.clock().now_ms()},
+               {"ledger_index", index},
+               {"introduction", introduction_id},
+               {"reason", reason},
+               {"balance", a.balance()}});
   save(txn, member_id, a);
   return a;
 }
 
 common::Result<Account, GrantError> CreditAccounts::grant(storage::WriteTxn& txn,
                                                           const std::string& member_id,
-                                                          std::uint64_t n, std::string_view reason) {
+                                                          std::uint64_t n,
+                                                          std::string_view reason) {
   if (n == 0 || n > kMaxGrant) return common::fail(GrantError::bad_count);
   auto cleaned = common::clean_text(reason, 200);
   if (!cleaned) return common::fail(GrantError::bad_reason);
@@ -114,13 +133,18 @@ common::Result<Account, GrantError> CreditAccounts::grant(storage::WriteTxn& txn
   a.granted += n;
   auto index = ledger_.append(txn, protocol::credit_granted(member_id, n, *cleaned, a.balance()));
   add_history(txn, member_id,
-              {{"kind", "credit_granted"}, {"at_ms", ledger_.clock().now_ms()}, {"ledger_index", index},
-               {"credits", n}, {"reason", *cleaned}, {"balance", a.balance()}});
+              {{"kind", "credit_granted"},
+               {"at_ms", ledger_.clock().now_ms()},
+               {"ledger_index", index},
+               {"credits", n},
+               {"reason", *cleaned},
+               {"balance", a.balance()}});
   save(txn, member_id, a);
   return a;
 }
 
-void CreditAccounts::add_history(storage::WriteTxn& txn, const std::string& member_id, nlohmann::json item) {
+void CreditAccounts::add_history(storage::WriteTxn& txn, const std::string& member_id,
+                                 nlohmann::json item) {
   auto prefix = member_id + "/";
   std::uint64_t next = 0;
   // The last key under the prefix gives the next sequence number.
@@ -137,26 +161,35 @@ bool CreditAccounts::record_verified(storage::WriteTxn& txn, const std::string& 
                                      bool counted) {
   auto a = account(txn, member_id);
   if (counted) ++a.counted;
-  auto index = ledger_.append(txn, protocol::referral_verified(member_id, referral_id, pseudonym, counted, a.counted));
+  auto index = ledger_.append(
+      txn, protocol::referral_verified(member_id, referral_id, pseudonym, counted, a.counted));
   add_history(txn, member_id,
-              {{"kind", "referral_verified"}, {"at_ms", ledger_.clock().now_ms()}, {"ledger_index", index},
-               {"referral", referral_id}, {"counted", counted}, {"balance", a.balance()}});
+              {{"kind", "referral_verified"},
+               {"at_ms", ledger_.clock().now_ms()},
+               {"ledger_index", index},
+               {"referral", referral_id},
+               {"counted", counted},
+               {"balance", a.balance()}});
   // Mint up to floor(counted / ratio): the rule an auditor recomputes from the log. After a
   // ratio change this may mint more than one credit at once; it never takes one back.
   bool minted = false;
   while (counted && a.minted < a.counted / ratio_) {
     ++a.minted;
     minted = true;
-    auto mint_index = ledger_.append(txn, protocol::credit_minted(member_id, a.minted, a.balance()));
+    auto mint_index =
+        ledger_.append(txn, protocol::credit_minted(member_id, a.minted, a.balance()));
     add_history(txn, member_id,
-                {{"kind", "credit_minted"}, {"at_ms", ledger_.clock().now_ms()}, {"ledger_index", mint_index},
+                {{"kind", "credit_minted"},
+                 {"at_ms", ledger_.clock().now_ms()},
+                 {"ledger_index", mint_index},
                  {"balance", a.balance()}});
   }
   save(txn, member_id, a);
   return minted;
 }
 
-std::vector<nlohmann::json> CreditAccounts::history(const storage::Txn& txn, const std::string& member_id,
+std::vector<nlohmann::json> CreditAccounts::history(const storage::Txn& txn,
+                                                    const std::string& member_id,
                                                     std::size_t limit) const {
   std::vector<nlohmann::json> all;
   txn.for_each_prefix(history_, member_id + "/", [&](std::string_view, std::string_view value) {

@@ -13,12 +13,11 @@
 // balance and writes it in the same txn, so two spends of the last credit cannot both pass);
 // account() and history() from any thread with its own txn.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "node/common/result.hpp"
 #include "node/ledger/ledger.hpp"
@@ -42,8 +41,8 @@ struct Account {
 };
 
 enum class SpendError {
-  no_credit,       // balance is 0
-  already_spent,   // a credit was already spent on this introduction id
+  no_credit,      // balance is 0
+  already_spent,  // a credit was already spent on this introduction id
 };
 enum class RefundError {
   not_spent,         // no credit of this member was spent on this introduction
@@ -63,12 +62,13 @@ class CreditAccounts {
   // Most credits in one grant: a typo guard, not a policy.
   static constexpr std::uint64_t kMaxGrant = 1000;
 
-  CreditAccounts(storage::Environment& env, ledger::Ledger& ledger, std::uint32_t referrals_per_credit);
+  CreditAccounts(storage::Environment& env, ledger::Ledger& ledger,
+                 std::uint32_t referrals_per_credit);
 
   // Records a verified referral in the ledger and, if it counts and completes a block of
   // referrals_per_credit, mints a credit. Returns true if a credit was minted.
-  bool record_verified(storage::WriteTxn& txn, const std::string& member_id, const std::string& referral_id,
-                       const std::string& pseudonym, bool counted);
+  bool record_verified(storage::WriteTxn& txn, const std::string& member_id,
+                       const std::string& referral_id, const std::string& pseudonym, bool counted);
 
   // Spends one credit on introduction_id: appends credit_spent. Writes nothing on failure.
   common::Result<Account, SpendError> spend(storage::WriteTxn& txn, const std::string& member_id,

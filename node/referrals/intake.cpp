@@ -22,9 +22,12 @@ LinkTarget Intake::resolve_link(const storage::Txn& txn, std::string_view token)
     target.single = std::move(single);
   }
   if (!target.member) return target;
-  if (!target.member->active) target.state = LinkState::member_inactive;
-  else if (target.single && target.single->used) target.state = LinkState::used;
-  else target.state = LinkState::ok;
+  if (!target.member->active)
+    target.state = LinkState::member_inactive;
+  else if (target.single && target.single->used)
+    target.state = LinkState::used;
+  else
+    target.state = LinkState::ok;
   return target;
 }
 
@@ -34,13 +37,15 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   auto target = resolve_link(txn, link_token);
   result.link = target.state;
   if (target.state != LinkState::ok) return result;
-  auto parsed = candidates::parse_registration(form, reference_, settings_.consent_version, clock_.now_ms());
+  auto parsed =
+      candidates::parse_registration(form, reference_, settings_.consent_version, clock_.now_ms());
   if (!parsed.registration) {
     result.errors = std::move(parsed.errors);
     return result;
   }
   const auto& registration = *parsed.registration;
-  auto pseudonym = candidates_.pseudonym_of(*candidates::normalise_email(registration.personal.email));
+  auto pseudonym =
+      candidates_.pseudonym_of(*candidates::normalise_email(registration.personal.email));
 
   auto candidate = candidates_.find_by_pseudonym(txn, pseudonym);
   if (!candidate) candidate = candidates_.create(txn, registration, pseudonym);
@@ -62,7 +67,8 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
     candidate = candidates_.find(txn, candidate->id);
     candidates_.queue_mail(
         txn, *candidate,
-        {settings_.mail_from, registration.personal.email, "【キャリアリレー】ご登録済みです / You are already registered",
+        {settings_.mail_from, registration.personal.email,
+         "【キャリアリレー】ご登録済みです / You are already registered",
          "このメールアドレスは既に登録済みです。登録内容の確認・変更・削除はこちらから:\n" +
              settings_.public_url + "/r/m/" + manage +
              "\n\nThis address is already registered. View, change or erase your data here:\n" +
@@ -72,23 +78,29 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   return result;
 }
 
-void Intake::queue_verification(storage::WriteTxn& txn, const candidates::CandidateRecord& candidate,
+void Intake::queue_verification(storage::WriteTxn& txn,
+                                const candidates::CandidateRecord& candidate,
                                 const Referral& referral, const std::string& to,
                                 const std::string& company) {
-  auto expires = clock_.now_ms() +
-                 std::chrono::duration_cast<std::chrono::milliseconds>(settings_.verification_expiry).count();
+  auto expires =
+      clock_.now_ms() +
+      std::chrono::duration_cast<std::chrono::milliseconds>(settings_.verification_expiry).count();
   auto token = candidates_.issue_token(txn, candidate.id, "verify",
                                        {{"referral", referral.id}, {"expires_ms", expires}});
   auto fresh = candidates_.find(txn, candidate.id);
   auto link = settings_.public_url + "/r/v/" + token;
   candidates_.queue_mail(
       txn, *fresh,
-      {settings_.mail_from, to, "【キャリアリレー】メールアドレスの確認 / Please confirm your email address",
+      {settings_.mail_from, to,
+       "【キャリアリレー】メールアドレスの確認 / Please confirm your email address",
        company + " からのご案内でキャリアリレー（" + settings_.node_name +
-           "）にご登録いただきありがとうございます。\n登録を完了するには、次のリンクを開いて確認してください:\n" + link +
-           "\n\nThank you for registering with the career relay (" + settings_.node_name + ") via " + company +
-           ".\nTo complete your registration, open this link and confirm:\n" + link +
-           "\n\nお心当たりがない場合はこのメールを無視してください。 / If this was not you, ignore this email.\n"});
+           "）にご登録いただきありがとうございます。\n登録を完了するには、次のリンクを開いて確認し"
+           "てください:\n" +
+           link + "\n\nThank you for registering with the career relay (" + settings_.node_name +
+           ") via " + company + ".\nTo complete your registration, open this link and confirm:\n" +
+           link +
+           "\n\nお心当たりがない場合はこのメールを無視してください。 / If this was not you, ignore "
+           "this email.\n"});
 }
 
 bool Intake::verification_pending(const storage::Txn& txn, std::string_view token) const {
@@ -125,21 +137,26 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
   referral->verified_ms = now;
   referral->counted = member && member->active;
   referrals_.save(txn, *referral);
-  result.minted = credits_.record_verified(txn, referral->member_id, referral->id, referral->pseudonym,
-                                           referral->counted);
+  result.minted = credits_.record_verified(txn, referral->member_id, referral->id,
+                                           referral->pseudonym, referral->counted);
   result.management_token = candidates_.issue_token(txn, candidate->id, "manage");
   result.state = ConfirmState::confirmed;
   auto opened = candidates_.open(*candidates_.find(txn, candidate->id));
   if (opened) {
     auto link = settings_.public_url + "/r/m/" + result.management_token;
-    candidates_.queue_mail(
-        txn, *candidates_.find(txn, candidate->id),
-        {settings_.mail_from, opened->personal.email, "【キャリアリレー】登録が完了しました / Your registration is complete",
-         "ご登録が完了しました。登録内容の確認、同意の変更・撤回、データの削除はこちらの専用リンクからいつでもできます:\n" +
-             link + "\n\nYour registration is complete. View your data, change or withdraw consent, or erase "
-                    "your data at any time from your private link:\n" + link + "\n"});
+    candidates_.queue_mail(txn, *candidates_.find(txn, candidate->id),
+                           {settings_.mail_from, opened->personal.email,
+                            "【キャリアリレー】登録が完了しました / Your registration is complete",
+                            "ご登録が完了しました。登録内容の確認、同意の変更・撤回、データの削除は"
+                            "こちらの専用リンクからいつでもできます:\n" +
+                                link +
+                                "\n\nYour registration is complete. View your data, change or "
+                                "withdraw consent, or erase "
+                                "your data at any time from your private link:\n" +
+                                link + "\n"});
   }
-  if (became_active && on_candidate_changed_) on_candidate_changed_(txn, *candidates_.find(txn, candidate->id));
+  if (became_active && on_candidate_changed_)
+    on_candidate_changed_(txn, *candidates_.find(txn, candidate->id));
   return result;
 }
 

@@ -19,11 +19,10 @@
 #include "config/reference.hpp"
 #include "node/candidates/candidate_store.hpp"
 #include "node/candidates/registration_form.hpp"
+#include "node/common/clock.hpp"
 #include "node/members/member.hpp"
 #include "node/referrals/credit_account.hpp"
 #include "node/referrals/referral.hpp"
-
-#include "node/common/clock.hpp"
 
 namespace relay::node::referrals {
 
@@ -75,12 +74,14 @@ class Intake {
   // Called in the same txn when confirm() makes a candidate active, so that what follows
   // from it (profiles circulated to peers) commits with it. Installed by Node; referrals/
   // knows nothing of federation.
-  using CandidateChanged = std::function<void(storage::WriteTxn&, const candidates::CandidateRecord&)>;
+  using CandidateChanged =
+      std::function<void(storage::WriteTxn&, const candidates::CandidateRecord&)>;
   void on_candidate_changed(CandidateChanged hook) { on_candidate_changed_ = std::move(hook); }
 
  private:
   void queue_verification(storage::WriteTxn& txn, const candidates::CandidateRecord& candidate,
-                          const Referral& referral, const std::string& to, const std::string& company);
+                          const Referral& referral, const std::string& to,
+                          const std::string& company);
   members::Registry& members_;
   candidates::Store& candidates_;
   Referrals& referrals_;

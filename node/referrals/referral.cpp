@@ -7,7 +7,8 @@
 namespace relay::node::referrals {
 
 nlohmann::json Referral::to_member_json() const {
-  nlohmann::json j = {{"id", id}, {"status", status}, {"counted", counted}, {"created_ms", created_ms}};
+  nlohmann::json j = {
+      {"id", id}, {"status", status}, {"counted", counted}, {"created_ms", created_ms}};
   if (verified_ms) j["verified_ms"] = verified_ms;
   if (!application_id.empty()) j["application_id"] = application_id;
   if (!job_category.empty()) j["job_category"] = job_category;
@@ -44,7 +45,8 @@ Referral from_record(const nlohmann::json& j) {
 }
 }  // namespace
 
-Referrals::Referrals(storage::Environment& env, const identity::KeyRing& keys, const common::Clock& clock)
+Referrals::Referrals(storage::Environment& env, const identity::KeyRing& keys,
+                     const common::Clock& clock)
     : keys_(keys),
       clock_(clock),
       referrals_(env.database("referrals")),
@@ -87,7 +89,8 @@ void Referrals::save(storage::WriteTxn& txn, const Referral& r) {
   txn.put(referrals_, r.id, to_record(r).dump());
 }
 
-std::vector<Referral> Referrals::for_member(const storage::Txn& txn, const std::string& member_id) const {
+std::vector<Referral> Referrals::for_member(const storage::Txn& txn,
+                                            const std::string& member_id) const {
   std::vector<std::string> ids;
   auto prefix = member_id + "/";
   txn.for_each_prefix(by_member_, prefix, [&](std::string_view key, std::string_view) {
@@ -96,7 +99,8 @@ std::vector<Referral> Referrals::for_member(const storage::Txn& txn, const std::
   std::vector<Referral> out;
   for (const auto& id : ids)
     if (auto r = find(txn, id)) out.push_back(std::move(*r));
-  std::sort(out.begin(), out.end(), [](const Referral& a, const Referral& b) { return a.created_ms < b.created_ms; });
+  std::sort(out.begin(), out.end(),
+            [](const Referral& a, const Referral& b) { return a.created_ms < b.created_ms; });
   return out;
 }
 
@@ -105,28 +109,33 @@ Referrals::Issued Referrals::issue_single_use(storage::WriteTxn& txn, const std:
                                               const std::string& job_category) {
   auto keys = keys_.current();
   auto material = "single-use-link/" + member_id + "/" + application_id;
-  auto token = "s" + crypto::to_base64url(crypto::blake2b_keyed(keys->token_key, crypto::as_bytes(material)));
+  auto token = "s" + crypto::to_base64url(
+                         crypto::blake2b_keyed(keys->token_key, crypto::as_bytes(material)));
   auto digest = identity::token_digest(keys->token_key, token);
   Issued issued{token, false};
   if (auto existing = txn.get(single_, digest)) {
     issued.used = nlohmann::json::parse(*existing).at("used");
     return issued;
   }
-  nlohmann::json record = {{"member", member_id}, {"application_id", application_id},
-                           {"job_category", job_category}, {"used", false},
+  nlohmann::json record = {{"member", member_id},
+                           {"application_id", application_id},
+                           {"job_category", job_category},
+                           {"used", false},
                            {"created_ms", clock_.now_ms()}};
   txn.put(single_, digest, record.dump());
   return issued;
 }
 
-std::optional<SingleUseLink> Referrals::single_use(const storage::Txn& txn, std::string_view token) const {
+std::optional<SingleUseLink> Referrals::single_use(const storage::Txn& txn,
+                                                   std::string_view token) const {
   if (token.size() < 16 || token.size() > 128) return std::nullopt;
   auto keys = keys_.current();
   auto digest = identity::token_digest(keys->token_key, token);
   auto v = txn.get(single_, digest);
   if (!v) return std::nullopt;
   auto j = nlohmann::json::parse(*v);
-  return SingleUseLink{digest, j.at("member"), j.at("application_id"), j.at("job_category"), j.at("used")};
+  return SingleUseLink{digest, j.at("member"), j.at("application_id"), j.at("job_category"),
+                       j.at("used")};
 }
 
 void Referrals::mark_used(storage::WriteTxn& txn, const SingleUseLink& link) {

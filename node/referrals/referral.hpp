@@ -8,16 +8,14 @@
 // member_people (member "/" pseudonym -> referral id), single_links (digest of a single-use
 // link token -> {member, application_id, job_category, used}).
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "node/common/clock.hpp"
 #include "node/identity/key_ring.hpp"
 #include "node/storage/environment.hpp"
-
-#include "node/common/clock.hpp"
 
 namespace relay::node::referrals {
 
@@ -53,9 +51,9 @@ class Referrals {
   // The member's referral of this person, if any.
   std::optional<Referral> for_person(const storage::Txn& txn, const std::string& member_id,
                                      const std::string& pseudonym) const;
-  Referral create(storage::WriteTxn& txn, const std::string& member_id, const std::string& candidate_id,
-                  const std::string& pseudonym, const std::string& application_id,
-                  const std::string& job_category);
+  Referral create(storage::WriteTxn& txn, const std::string& member_id,
+                  const std::string& candidate_id, const std::string& pseudonym,
+                  const std::string& application_id, const std::string& job_category);
   std::optional<Referral> find(const storage::Txn& txn, const std::string& id) const;
   void save(storage::WriteTxn& txn, const Referral& r);
   std::vector<Referral> for_member(const storage::Txn& txn, const std::string& member_id) const;

@@ -9,6 +9,17 @@ void CandidateChanges::changed(storage::WriteTxn& txn, const candidates::Candida
     auto tombstone = record;
     erasures_.candidate_erased(txn, tombstone);
   }
+  // Local introductions the candidate has not answered: withdrawn (or erased) and refunded.
+  bool erased = record.status == candidates::Status::erased;
+  if (!erased && record.consent.region) return;
+  for (const auto& r : local_requests_.for_candidate(txn, record.id)) {
+    if (r.state != introductions::LocalRequestState::pending) continue;
+    local_requests_.settle(txn, r.introduction, introductions::LocalRequestState::withdrawn);
+    if (erased)
+      (void)introductions_.erase(txn, r.introduction);
+    else
+      (void)introductions_.withdraw(txn, r.introduction);
+  }
 }
 
 }  // namespace relay::node::services

@@ -10,6 +10,8 @@
 #include "node/federation/erasure.hpp"
 #include "node/federation/handoff_holder.hpp"
 #include "node/federation/profile_exchange.hpp"
+#include "node/introductions/introduction.hpp"
+#include "node/introductions/local_request.hpp"
 #include "node/storage/txn.hpp"
 
 namespace relay::node::services {
@@ -17,8 +19,13 @@ namespace relay::node::services {
 class CandidateChanges {
  public:
   CandidateChanges(federation::HandoffHolder& holder, federation::ProfileExchange& profiles,
-                   federation::Erasures& erasures)
-      : holder_(holder), profiles_(profiles), erasures_(erasures) {}
+                   federation::Erasures& erasures, introductions::Introductions& introductions,
+                   introductions::LocalRequests& local_requests)
+      : holder_(holder),
+        profiles_(profiles),
+        erasures_(erasures),
+        introductions_(introductions),
+        local_requests_(local_requests) {}
 
   void changed(storage::WriteTxn& txn, const candidates::CandidateRecord& record);
 
@@ -26,6 +33,8 @@ class CandidateChanges {
   federation::HandoffHolder& holder_;
   federation::ProfileExchange& profiles_;
   federation::Erasures& erasures_;
+  introductions::Introductions& introductions_;
+  introductions::LocalRequests& local_requests_;
 };
 
 }  // namespace relay::node::services

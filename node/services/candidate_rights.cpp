@@ -12,8 +12,8 @@ CandidateRights::CandidateRights(storage::Environment& env, storage::Writer& wri
                                  const members::Registry& members,
                                  const referrals::Referrals& referrals,
                                  federation::HandoffHolder& holder, mail::Mailer& mailer,
-                                 CandidateChanges& changes, const common::Clock& clock,
-                                 Settings settings)
+                                 CandidateChanges& changes, Introducing& introducing,
+                                 const common::Clock& clock, Settings settings)
     : env_(env),
       writer_(writer),
       candidates_(candidates),
@@ -23,6 +23,7 @@ CandidateRights::CandidateRights(storage::Environment& env, storage::Writer& wri
       holder_(holder),
       mailer_(mailer),
       changes_(changes),
+      introducing_(introducing),
       clock_(clock),
       settings_(std::move(settings)) {}
 
@@ -41,6 +42,10 @@ common::Result<CandidateView, ManageError> CandidateRights::view(const std::stri
     ManagementView v;
     v.opened = candidates_.open(m->record);
     v.pending_requests = holder_.pending_for(txn, m->record.id);
+    for (auto& r : introducing_.requests_for(txn, m->record.id)) {
+      if (r.state == introductions::LocalRequestState::pending) v.local_requests.push_back(r);
+      if (r.state == introductions::LocalRequestState::accepted) v.local_recipients.push_back(r);
+    }
     v.record = std::move(m->record);
     return CandidateView{std::move(v)};
   }
@@ -88,11 +93,43 @@ common::Result<common::Done, ManageError> CandidateRights::withdraw(const std::s
 federation::DecideResult CandidateRights::answer_request(const std::string& token,
                                                          const std::string& request_id,
                                                          federation::Decision decision) {
+  if (request_id.rfind("i_", 0) == 0) {  // a local introduction (introductions/)
+    std::optional<std::string> candidate;
+    {
+      auto txn = env_.begin_read();
+      if (auto m = managed(txn, token)) candidate = m->record.id;
+    }
+    if (!candidate) return federation::DecideResult::not_found;
+    switch (introducing_.answer(*candidate, request_id, decision == federation::Decision::accept)) {
+      case AnswerResult::accepted:
+        return federation::DecideResult::accepted;
+      case AnswerResult::declined:
+        return federation::DecideResult::declined;
+      case AnswerResult::not_pending:
+        return federation::DecideResult::not_pending;
+      case AnswerResult::not_circulating:
+        return federation::DecideResult::not_circulating;
+      default:
+        return federation::DecideResult::not_found;
+    }
+  }
   return writer_.submit_wait([&](storage::WriteTxn& txn) {
     auto m = managed(txn, token);
     if (!m) return federation::DecideResult::not_found;
     return holder_.decide(txn, m->record.id, request_id, decision);
   });
+}
+
+common::Result<common::Done, ManageError> CandidateRights::report_found_work(
+    const std::string& token, const std::string& through_member) {
+  std::optional<std::string> candidate;
+  {
+    auto txn = env_.begin_read();
+    if (auto m = managed(txn, token)) candidate = m->record.id;
+  }
+  if (!candidate || !introducing_.report_found_work(*candidate, through_member))
+    return fail(ManageError::not_found);
+  return common::Done{};
 }
 
 common::Result<CandidateExport, ManageError> CandidateRights::export_data(

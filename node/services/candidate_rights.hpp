@@ -25,6 +25,7 @@
 #include "node/members/member.hpp"
 #include "node/referrals/referral.hpp"
 #include "node/services/candidate_changes.hpp"
+#include "node/services/introducing.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
 
@@ -38,6 +39,10 @@ struct ManagementView {
   candidates::CandidateRecord record;
   std::optional<candidates::Opened> opened;
   std::vector<federation::IncomingRequest> pending_requests;
+  // Local introductions (a member of this node): pending ones to answer, and accepted ones
+  // (recipients of the candidate's data on this node).
+  std::vector<introductions::LocalRequest> local_requests;
+  std::vector<introductions::LocalRequest> local_recipients;
 };
 
 // What the management link shows after erasure.
@@ -75,8 +80,8 @@ class CandidateRights {
   CandidateRights(storage::Environment& env, storage::Writer& writer, candidates::Store& candidates,
                   ledger::Ledger& ledger, const members::Registry& members,
                   const referrals::Referrals& referrals, federation::HandoffHolder& holder,
-                  mail::Mailer& mailer, CandidateChanges& changes, const common::Clock& clock,
-                  Settings settings);
+                  mail::Mailer& mailer, CandidateChanges& changes, Introducing& introducing,
+                  const common::Clock& clock, Settings settings);
 
   common::Result<CandidateView, ManageError> view(const std::string& token) const;
   common::Result<common::Done, ManageError> change_consent(const std::string& token,
@@ -87,6 +92,9 @@ class CandidateRights {
   federation::DecideResult answer_request(const std::string& token, const std::string& request_id,
                                           federation::Decision decision);
   common::Result<CandidateExport, ManageError> export_data(const std::string& token) const;
+  // "I found work" (再雇用), optionally through a member: a ledger event without personal data.
+  common::Result<common::Done, ManageError> report_found_work(const std::string& token,
+                                                              const std::string& through_member);
   // Erases the candidate (crypto-shredding) in one txn: the record is shredded, the erasure
   // recorded in the ledger, every recipient asked to erase too, and the management token
   // rebound to show the erasure's progress. After the commit, mail already spooled to them
@@ -108,6 +116,7 @@ class CandidateRights {
   federation::HandoffHolder& holder_;
   mail::Mailer& mailer_;
   CandidateChanges& changes_;
+  Introducing& introducing_;
   const common::Clock& clock_;
   Settings settings_;
 };

@@ -12,8 +12,8 @@
 
 namespace fs = std::filesystem;
 using relay::audit::VerifyReport;
-using relay::test::TempDir;
 using relay::test::SyntheticLog;
+using relay::test::TempDir;
 namespace protocol = relay::protocol;
 
 namespace {
@@ -39,10 +39,10 @@ TEST_CASE("credit rules: minted + granted - spent + refunded, recomputed and com
   SyntheticLog log(2);
   auto acme = log.admit("acme");
   auto beta = log.admit("beta");
-  for (int i = 0; i < 4; ++i) log.refer(acme);  // 2 minted
-  log.grant(acme, 3);                            // 5
-  auto first = log.spend(acme);                  // 4
-  auto second = log.spend(acme);                 // 3
+  for (int i = 0; i < 4; ++i) log.refer(acme);                // 2 minted
+  log.grant(acme, 3);                                         // 5
+  auto first = log.spend(acme);                               // 4
+  auto second = log.spend(acme);                              // 3
   log.refund(acme, first, protocol::refund_reason::expired);  // 4
   log.grant(beta, 1);
   auto beta_spend = log.spend(beta);
@@ -60,8 +60,10 @@ TEST_CASE("credit rules: minted + granted - spent + refunded, recomputed and com
     CHECK(acme_json.at("credits_granted") == 3);
     CHECK(acme_json.at("credits_refunded") == 1);
     auto plain = relay::audit::MemberBalance{2, 1, 0, 1, 0, 0}.to_json();
-    CHECK(plain == nlohmann::json{{"verified_referrals", 2}, {"credits_minted", 1},
-                                  {"credits_spent", 0}, {"balance", 1}});
+    CHECK(plain == nlohmann::json{{"verified_referrals", 2},
+                                  {"credits_minted", 1},
+                                  {"credits_spent", 0},
+                                  {"balance", 1}});
   }
   SUBCASE("the node's granted and refunded counts are compared too") {
     log.balances()[acme].credits_granted = 9;
@@ -117,36 +119,39 @@ TEST_CASE("credit rules: each violation is named with its entry") {
                                    " refunded a second time"));
   }
   SUBCASE("a refund before its spend") {
-    log.refund(acme, "intro6");                                        // 5
-    log.append(protocol::credit_spent(acme, "intro6", 1));             // 6: balance 2 - 1
+    log.refund(acme, "intro6");                             // 5
+    log.append(protocol::credit_spent(acme, "intro6", 1));  // 6: balance 2 - 1
     log.balances()[acme].credits_spent = 1;
     log.balances()[acme].balance = 1;
     auto report = verify(log, dir.path);
     INFO(problems_of(report));
     CHECK(report.problems.total() == 1);
-    CHECK(report.problems.mentions("entry 5: member m_acme: credit refunded for introduction "
-                                   "intro6, on which no credit was spent"));
+    CHECK(
+        report.problems.mentions("entry 5: member m_acme: credit refunded for introduction "
+                                 "intro6, on which no credit was spent"));
   }
   SUBCASE("two spends on one introduction") {
-    log.grant(acme, 1);                                     // 5: balance 2
-    log.append(protocol::credit_spent(acme, "dup", 1));     // 6
-    log.append(protocol::credit_spent(acme, "dup", 0));     // 7
+    log.grant(acme, 1);                                  // 5: balance 2
+    log.append(protocol::credit_spent(acme, "dup", 1));  // 6
+    log.append(protocol::credit_spent(acme, "dup", 0));  // 7
     log.balances()[acme].credits_spent = 2;
     log.balances()[acme].balance = 0;
     auto report = verify(log, dir.path);
     CHECK(report.problems.total() == 1);
-    CHECK(report.problems.mentions("entry 7: member m_acme: a second credit spent on introduction dup"));
+    CHECK(report.problems.mentions(
+        "entry 7: member m_acme: a second credit spent on introduction dup"));
   }
   SUBCASE("a refund with an unknown reason, or a wrong balance") {
-    auto intro = log.spend(acme);                                           // 5: balance 0
-    log.append(protocol::credit_refunded(acme, intro, "bored", 5));         // 6: recomputed 1
+    auto intro = log.spend(acme);                                    // 5: balance 0
+    log.append(protocol::credit_refunded(acme, intro, "bored", 5));  // 6: recomputed 1
     log.balances()[acme].credits_refunded = 1;
     log.balances()[acme].balance = 1;
     auto report = verify(log, dir.path);
     INFO(problems_of(report));
     CHECK(report.problems.total() == 2);
-    CHECK(report.problems.mentions("entry 6: credit_refunded: data.reason is missing or not "
-                                   "declined, expired, withdrawn, erased or undelivered"));
+    CHECK(
+        report.problems.mentions("entry 6: credit_refunded: data.reason is missing or not "
+                                 "declined, expired, withdrawn, erased or undelivered"));
     CHECK(report.problems.mentions("entry 6: member m_acme: balance 5, recomputed 1"));
   }
   SUBCASE("grants: zero credits, no reason, a suspended member, a wrong balance") {
@@ -174,8 +179,10 @@ TEST_CASE("credit rules: each violation is named with its entry") {
     log.append(protocol::credit_granted("m_nobody", 1, "programme", 1));
     log.append(protocol::credit_refunded("m_nobody", "x", "declined", 1));
     auto report = verify(log, dir.path);
-    CHECK(report.problems.mentions("entry 5: credit_granted names member m_nobody, never admitted"));
-    CHECK(report.problems.mentions("entry 6: credit_refunded names member m_nobody, never admitted"));
+    CHECK(
+        report.problems.mentions("entry 5: credit_granted names member m_nobody, never admitted"));
+    CHECK(
+        report.problems.mentions("entry 6: credit_refunded names member m_nobody, never admitted"));
   }
 }
 
@@ -185,7 +192,8 @@ TEST_CASE("credit rules: logs from before introductions verify as before") {
   auto acme = log.admit("acme");
   log.refer(acme);
   // A spend as the node wrote it before introductions: "purpose" instead of "introduction".
-  log.append(protocol::Event{"credit_spent", {{"member", acme}, {"purpose", "p1"}, {"balance", 0}}});
+  log.append(
+      protocol::Event{"credit_spent", {{"member", acme}, {"purpose", "p1"}, {"balance", 0}}});
   log.balances()[acme].credits_spent = 1;
   log.balances()[acme].balance = 0;
   auto report = verify(log, dir.path);
@@ -207,10 +215,11 @@ TEST_CASE("credit rules: logs from before introductions verify as before") {
         false);
     REQUIRE(full.balances);
     CHECK(full.balances->members.at("m_a") == relay::audit::MemberBalance{1, 1, 1, 3, 2, 1});
-    CHECK_FALSE(relay::audit::parse_node_balances(
-                    R"({"ledger_size":4,"members":{"m_a":{"balance":3,"credits_granted":-2,"credits_minted":1,"credits_spent":1,"verified_referrals":1}}})",
-                    false)
-                    .balances);
+    CHECK_FALSE(
+        relay::audit::parse_node_balances(
+            R"({"ledger_size":4,"members":{"m_a":{"balance":3,"credits_granted":-2,"credits_minted":1,"credits_spent":1,"verified_referrals":1}}})",
+            false)
+            .balances);
   }
 }
 TEST_SUITE_END();

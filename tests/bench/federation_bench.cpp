@@ -154,7 +154,8 @@ int main(int argc, char** argv) {
   peer(b, a);
 
   auto a_key = relay::crypto::Ed25519KeyPair::from_seed(
-      relay::crypto::read_secret_file<relay::crypto::Ed25519Seed>(a.data_dir() / "keys" / "signing.key"));
+      relay::crypto::read_secret_file<relay::crypto::Ed25519Seed>(a.data_dir() / "keys" /
+                                                                  "signing.key"));
   auto b_doc = protocol::parse_identity(b.get("/federation/v1/identity").body);
   if (!b_doc) throw std::runtime_error("B's identity document does not verify");
   const auto b_public = b_doc->signing_key;

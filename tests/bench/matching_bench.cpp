@@ -51,9 +51,12 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string_view flag = argv[i];
     auto value = static_cast<std::size_t>(std::strtoull(argv[i + 1], nullptr, 10));
-    if (flag == "--profiles") n = value;
-    else if (flag == "--runs") runs = value;
-    else if (flag == "--limit") limit = value;
+    if (flag == "--profiles")
+      n = value;
+    else if (flag == "--runs")
+      runs = value;
+    else if (flag == "--limit")
+      limit = value;
   }
   auto loaded = relay::config::load_reference(relay::config::default_reference_dir());
   if (!loaded) {
@@ -65,13 +68,16 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 200; ++i) skills.push_back("skill-" + std::to_string(i));
 
   std::mt19937 rng(14);
-  auto pick = [&](const auto& v) -> const auto& { return v[rng() % v.size()]; };
+  auto pick = [&](const auto& v) -> const auto& {
+    return v[rng() % v.size()];
+  };
   std::vector<matching::AnonymisedProfile> profiles(n);
   for (std::size_t i = 0; i < n; ++i) {
     auto& p = profiles[i];
     p.ref = "c" + std::to_string(i);
     p.job_category = pick(ref.job_categories).code;
-    for (int s = 0, k = 2 + static_cast<int>(rng() % 6); s < k; ++s) p.skills.push_back(pick(skills));
+    for (int s = 0, k = 2 + static_cast<int>(rng() % 6); s < k; ++s)
+      p.skills.push_back(pick(skills));
     p.prefecture = pick(ref.prefectures).code;
     p.experience_band = pick(ref.experience_bands).code;
     p.age_band = pick(ref.age_bands).code;
@@ -100,7 +106,8 @@ int main(int argc, char** argv) {
   const double p50 = percentile(rank_ms, 0.50), p95 = percentile(rank_ms, 0.95);
   const double raw50 = percentile(raw_ms, 0.50), raw95 = percentile(raw_ms, 0.95);
   auto best = scorer.rank(c, profiles, 1);
-  std::printf("matching_bench: %zu profiles, top %zu, %zu runs (checksum %zu)\n", n, limit, runs, sink);
+  std::printf("matching_bench: %zu profiles, top %zu, %zu runs (checksum %zu)\n", n, limit, runs,
+              sink);
   std::printf("  %-34s %9s %9s\n", "", "p50 ms", "p95 ms");
   std::printf("  %-34s %9.2f %9.2f\n", "raw limit (read every feature once)", raw50, raw95);
   std::printf("  %-34s %9.2f %9.2f\n", "Scorer::rank", p50, p95);

@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "node/commands.hpp"
 #include "node/ledger/export.hpp"
 #include "support/node_process.hpp"
 #include "support/vectors.hpp"
@@ -191,7 +192,7 @@ int export_node(const NodeProcess& node, const fs::path& dir, const fs::path& sc
     return run.exit_code;
   }
   MESSAGE("relay-node has no `export` subcommand yet: calling ledger::run_export in-process");
-  return relay::node::ledger::run_export(node.config_path(), dir);
+  return relay::node::run_export(node.config_path(), dir);
 }
 
 }  // namespace

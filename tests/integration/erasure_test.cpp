@@ -31,16 +31,16 @@
 #include "support/names.hpp"
 #include "support/node_process.hpp"
 
-using relay::test::HttpReply;
-using relay::test::NodeProcess;
 using relay::test::contains;
 using relay::test::eventually;
 using relay::test::fingerprint;
+using relay::test::HttpReply;
+using relay::test::NodeProcess;
 using relay::test::options;
 using relay::test::path_of;
-using relay::test::unique;
 using relay::test::TestCandidate;
 using relay::test::TestMember;
+using relay::test::unique;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -56,7 +56,8 @@ const std::string kKeeperEmail = "keeper.not.erased@example.org";
 
 std::size_t occurrences(const std::string& haystack, const std::string& needle) {
   std::size_t n = 0;
-  for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
+  for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1))
+    ++n;
   return n;
 }
 
@@ -117,12 +118,13 @@ std::vector<nlohmann::json> ledger(const NodeProcess& node) {
   REQUIRE(reply.status == 200);
   auto page = reply.json();
   std::vector<nlohmann::json> out;
-  for (const auto& e : page.at("entries")) out.push_back(nlohmann::json::parse(e.get<std::string>()));
+  for (const auto& e : page.at("entries"))
+    out.push_back(nlohmann::json::parse(e.get<std::string>()));
   return out;
 }
 
-std::size_t count_events(const NodeProcess& node, const std::string& kind, const std::string& handoff_id,
-                         const std::string& peer_name = {}) {
+std::size_t count_events(const NodeProcess& node, const std::string& kind,
+                         const std::string& handoff_id, const std::string& peer_name = {}) {
   std::size_t n = 0;
   for (const auto& e : ledger(node))
     n += e["kind"] == kind && e["data"].value("handoff", "") == handoff_id &&
@@ -176,7 +178,8 @@ std::string ask(const NodeProcess& node, const TestMember& member, const Registe
       if (p["node"] == "alpha.example") ref = p["ref"].get<std::string>();
     return !ref.empty();
   }));
-  auto created = node.post_json("/api/v1/handoffs", {{"node", "alpha.example"}, {"ref", ref}}, member.api_key);
+  auto created =
+      node.post_json("/api/v1/handoffs", {{"node", "alpha.example"}, {"ref", ref}}, member.api_key);
   REQUIRE_MESSAGE(created.status == 201, created.body);
   std::string id = created.json()["id"];
   REQUIRE(eventually([&] { return handoff(node, member, id)["state"] == "awaiting_consent"; }));
@@ -263,9 +266,12 @@ ErasedAtTwo erased_at_beta_and_gamma(const std::string& name, const std::string&
   auto hb = ask(q.beta, q.beta_member, who);
   auto hc = ask(q.gamma, q.gamma_member, who);
   accept_all(who, 2);
-  REQUIRE(eventually([&] { return delivered(q.beta, q.beta_member, hb) && delivered(q.gamma, q.gamma_member, hc); }));
   REQUIRE(eventually([&] {
-    return count_events(q.alpha, "handoff_receipt", hb) == 1 && count_events(q.alpha, "handoff_receipt", hc) == 1;
+    return delivered(q.beta, q.beta_member, hb) && delivered(q.gamma, q.gamma_member, hc);
+  }));
+  REQUIRE(eventually([&] {
+    return count_events(q.alpha, "handoff_receipt", hb) == 1 &&
+           count_events(q.alpha, "handoff_receipt", hc) == 1;
   }));
   REQUIRE(q.alpha.post_form(who.manage + "/erase", {{"confirm", "yes"}}).status == 200);
   REQUIRE(eventually([&] {
@@ -286,11 +292,14 @@ TEST_CASE("erasure: every recipient destroys its copy and the holder records sig
   auto hb = ask(q.beta, q.beta_member, who);
   auto hc = ask(q.gamma, q.gamma_member, who);
   accept_all(who, 2);
-  REQUIRE(eventually([&] { return delivered(q.beta, q.beta_member, hb) && delivered(q.gamma, q.gamma_member, hc); }));
+  REQUIRE(eventually([&] {
+    return delivered(q.beta, q.beta_member, hb) && delivered(q.gamma, q.gamma_member, hc);
+  }));
   CHECK(handoff(q.beta, q.beta_member, hb)["personal"]["email"] == kEmail);
   CHECK(handoff(q.gamma, q.gamma_member, hc)["personal"]["name"] == kName);
   REQUIRE(eventually([&] {
-    return count_events(q.alpha, "handoff_receipt", hb) == 1 && count_events(q.alpha, "handoff_receipt", hc) == 1;
+    return count_events(q.alpha, "handoff_receipt", hb) == 1 &&
+           count_events(q.alpha, "handoff_receipt", hc) == 1;
   }));
 
   // The candidate's export holds their own data, not another candidate's, and the disclosures.
@@ -302,7 +311,8 @@ TEST_CASE("erasure: every recipient destroys its copy and the holder records sig
   CHECK_FALSE(contains(exported.body, kKeeperEmail));
   CHECK_FALSE(contains(exported.body, "Keeper Notera"));
   std::set<std::string> disclosed;
-  for (const auto& d : mine["disclosures"]) disclosed.insert(d.value("node", "") + "/" + d.value("handoff", ""));
+  for (const auto& d : mine["disclosures"])
+    disclosed.insert(d.value("node", "") + "/" + d.value("handoff", ""));
   CHECK(disclosed == std::set<std::string>{"beta.example/" + hb, "gamma.example/" + hc});
   auto keeper_export = q.alpha.get(keeper.manage + "/export");
   REQUIRE(keeper_export.status == 200);
@@ -314,8 +324,8 @@ TEST_CASE("erasure: every recipient destroys its copy and the holder records sig
   auto gamma_keys = keys_of(q.gamma);
   auto stranger = relay::crypto::Ed25519KeyPair::generate();
   // Claims to be alpha, naming alpha's key, signed by another key.
-  auto forged_bytes = envelope("alpha.example", "beta.example", "erasure.request", {{"handoff", hb}}, stranger,
-                               stranger.public_key.fingerprint());
+  auto forged_bytes = envelope("alpha.example", "beta.example", "erasure.request",
+                               {{"handoff", hb}}, stranger, stranger.public_key.fingerprint());
   auto named = forged_bytes.find(stranger.public_key.fingerprint());
   REQUIRE(named != std::string::npos);
   forged_bytes.replace(named, 64, alpha_keys.signing.public_key.fingerprint());
@@ -323,13 +333,14 @@ TEST_CASE("erasure: every recipient destroys its copy and the holder records sig
   CHECK(forged.status == 403);
   CHECK(contains(forged.body, "bad_signature"));
   // Claims to be alpha with a key alpha never had.
-  auto unknown = post_envelope(q.beta, envelope("alpha.example", "beta.example", "erasure.request",
-                                                {{"handoff", hb}}, stranger, stranger.public_key.fingerprint()));
+  auto unknown = post_envelope(
+      q.beta, envelope("alpha.example", "beta.example", "erasure.request", {{"handoff", hb}},
+                       stranger, stranger.public_key.fingerprint()));
   CHECK(unknown.status == 403);
   // Really from gamma, which is not where the handoff came from.
-  auto wrong_source = post_envelope(q.beta, envelope("gamma.example", "beta.example", "erasure.request",
-                                                     {{"handoff", hb}}, gamma_keys.signing,
-                                                     gamma_keys.signing.public_key.fingerprint()));
+  auto wrong_source = post_envelope(
+      q.beta, envelope("gamma.example", "beta.example", "erasure.request", {{"handoff", hb}},
+                       gamma_keys.signing, gamma_keys.signing.public_key.fingerprint()));
   CHECK(wrong_source.status == 403);
   CHECK(contains(wrong_source.body, "not_the_source"));
   CHECK(delivered(q.beta, q.beta_member, hb));
@@ -340,7 +351,9 @@ TEST_CASE("erasure: every recipient destroys its copy and the holder records sig
   REQUIRE(erased.status == 200);
   CHECK(contains(erased.body, "Erasure status"));
   CHECK_FALSE(contains(erased.body, kEmail));
-  REQUIRE(eventually([&] { return !delivered(q.beta, q.beta_member, hb) && !delivered(q.gamma, q.gamma_member, hc); }));
+  REQUIRE(eventually([&] {
+    return !delivered(q.beta, q.beta_member, hb) && !delivered(q.gamma, q.gamma_member, hc);
+  }));
   CHECK(handoff(q.beta, q.beta_member, hb)["state"] == "erased");
   CHECK(handoff(q.gamma, q.gamma_member, hc)["state"] == "erased");
   REQUIRE(eventually([&] {
@@ -368,14 +381,17 @@ TEST_CASE("erasure: a recipient that is down confirms after it restarts") {
   auto hb = ask(q.beta, q.beta_member, who);
   auto hc = ask(q.gamma, q.gamma_member, who);
   accept_all(who, 2);
-  REQUIRE(eventually([&] { return delivered(q.beta, q.beta_member, hb) && delivered(q.gamma, q.gamma_member, hc); }));
+  REQUIRE(eventually([&] {
+    return delivered(q.beta, q.beta_member, hb) && delivered(q.gamma, q.gamma_member, hc);
+  }));
   CHECK(handoff(q.gamma, q.gamma_member, hc)["personal"]["name"] == kJaName);
   REQUIRE(eventually([&] { return count_events(q.alpha, "handoff_receipt", hc) == 1; }));
 
   q.gamma.stop();
   REQUIRE(q.alpha.post_form(who.manage + "/erase", {{"confirm", "yes"}}).status == 200);
   REQUIRE(eventually([&] { return !delivered(q.beta, q.beta_member, hb); }));
-  REQUIRE(eventually([&] { return count_events(q.alpha, "erasure_receipt", hb, "beta.example") == 1; }));
+  REQUIRE(eventually(
+      [&] { return count_events(q.alpha, "erasure_receipt", hb, "beta.example") == 1; }));
   REQUIRE(eventually([&] { return occurrences(status_page(who), "erasure confirmed") == 1; }));
   auto page = status_page(who);
   CHECK(occurrences(page, "waiting for confirmation") == 1);
@@ -385,13 +401,15 @@ TEST_CASE("erasure: a recipient that is down confirms after it restarts") {
 
   q.gamma.start();
   REQUIRE(eventually([&] { return !delivered(q.gamma, q.gamma_member, hc); }, 40s));
-  REQUIRE(eventually([&] { return count_events(q.alpha, "erasure_receipt", hc, "gamma.example") == 1; }, 20s));
+  REQUIRE(eventually(
+      [&] { return count_events(q.alpha, "erasure_receipt", hc, "gamma.example") == 1; }, 20s));
   CHECK(count_events(q.gamma, "erasure_completed", hc, "alpha.example") == 1);
   REQUIRE(eventually([&] { return occurrences(status_page(who), "erasure confirmed") == 2; }));
   CHECK_FALSE(contains(status_page(who), "waiting"));
 }
 
-TEST_CASE("erasure: a delivery dropped before it left is not disclosed, and no erasure is asked of it") {
+TEST_CASE(
+    "erasure: a delivery dropped before it left is not disclosed, and no erasure is asked of it") {
   auto& q = quartet();
   auto who = register_at_alpha("Dropped " + unique("cand"), unique("dropped") + "@example.jp");
   auto hb = ask(q.beta, q.beta_member, who);
@@ -400,13 +418,15 @@ TEST_CASE("erasure: a delivery dropped before it left is not disclosed, and no e
   accept_all(who, 2);  // gamma's delivery waits in alpha's outbox
   REQUIRE(eventually([&] { return delivered(q.beta, q.beta_member, hb); }));
   REQUIRE(q.alpha.post_form(who.manage + "/erase", {{"confirm", "yes"}}).status == 200);
-  REQUIRE(eventually([&] { return count_events(q.alpha, "erasure_receipt", hb, "beta.example") == 1; }));
+  REQUIRE(eventually(
+      [&] { return count_events(q.alpha, "erasure_receipt", hb, "beta.example") == 1; }));
   CHECK(count_events(q.alpha, "erasure_requested", hc) == 0);
   auto page = status_page(who);
   CHECK(contains(page, "beta.example"));
   CHECK_FALSE(contains(page, "gamma.example"));
   q.gamma.start();
-  REQUIRE(eventually([&] { return handoff(q.gamma, q.gamma_member, hc)["state"] == "withdrawn"; }, 40s));
+  REQUIRE(eventually([&] { return handoff(q.gamma, q.gamma_member, hc)["state"] == "withdrawn"; },
+                     40s));
   CHECK_FALSE(delivered(q.gamma, q.gamma_member, hc));
   CHECK(count_events(q.alpha, "erasure_requested", hc) == 0);
 }
@@ -414,17 +434,20 @@ TEST_CASE("erasure: a delivery dropped before it left is not disclosed, and no e
 TEST_CASE("erasure: a replayed request is refused once outside the timestamp window") {
   auto& q = quartet();
   auto alpha_keys = keys_of(q.alpha);
-  auto bytes = envelope("alpha.example", "beta.example", "erasure.request", {{"handoff", "h_replay_unknown"}},
-                        alpha_keys.signing, alpha_keys.signing.public_key.fingerprint());
+  auto bytes = envelope("alpha.example", "beta.example", "erasure.request",
+                        {{"handoff", "h_replay_unknown"}}, alpha_keys.signing,
+                        alpha_keys.signing.public_key.fingerprint());
   auto first = post_envelope(q.beta, bytes);
   REQUIRE_MESSAGE(first.status == 200, first.body);
   // Within beta's 2 s window a replay gets the stored reply; after it, the window refuses it.
   auto sent = std::chrono::steady_clock::now();
   HttpReply replayed;
-  REQUIRE(eventually([&] {
-    replayed = post_envelope(q.beta, bytes);
-    return replayed.status != 200;
-  }, 10s));
+  REQUIRE(eventually(
+      [&] {
+        replayed = post_envelope(q.beta, bytes);
+        return replayed.status != 200;
+      },
+      10s));
   CHECK(std::chrono::steady_clock::now() - sent >= 1s);
   CHECK(replayed.status == 400);
   CHECK(contains(replayed.body, "outside_window"));
@@ -433,27 +456,37 @@ TEST_CASE("erasure: a replayed request is refused once outside the timestamp win
 TEST_CASE("erasure: received data expires unless a hire was reported") {
   auto& q = quartet();
   auto hired = register_at_alpha("Hired " + unique("cand"), unique("hired") + "@example.jp");
-  auto expiring = register_at_alpha("Expiring " + unique("cand"), unique("expiring") + "@example.jp");
+  auto expiring =
+      register_at_alpha("Expiring " + unique("cand"), unique("expiring") + "@example.jp");
   auto hh = ask(q.delta, q.delta_member, hired);
   auto he = ask(q.delta, q.delta_member, expiring);
   accept_all(hired, 1);
   accept_all(expiring, 1);
   REQUIRE(eventually([&] { return delivered(q.delta, q.delta_member, hh); }));
-  auto hire = q.delta.post_json("/api/v1/handoffs/" + hh + "/hire", nlohmann::json::object(), q.delta_member.api_key);
+  auto hire = q.delta.post_json("/api/v1/handoffs/" + hh + "/hire", nlohmann::json::object(),
+                                q.delta_member.api_key);
   REQUIRE_MESSAGE(hire.status == 200, hire.body);
   CHECK_FALSE(hire.json().contains("expires_ms"));
-  CHECK(q.delta.post_json("/api/v1/handoffs/" + hh + "/hire", nlohmann::json::object(), q.delta_other.api_key)
+  CHECK(q.delta
+            .post_json("/api/v1/handoffs/" + hh + "/hire", nlohmann::json::object(),
+                       q.delta_other.api_key)
             .status == 404);
-  CHECK(q.delta.post_json("/api/v1/handoffs/h_nope/hire", nlohmann::json::object(), q.delta_member.api_key)
+  CHECK(q.delta
+            .post_json("/api/v1/handoffs/h_nope/hire", nlohmann::json::object(),
+                       q.delta_member.api_key)
             .status == 404);
-  CHECK(q.delta.post_json("/api/v1/handoffs/" + hh + "/hire", nlohmann::json::object()).status == 401);
+  CHECK(q.delta.post_json("/api/v1/handoffs/" + hh + "/hire", nlohmann::json::object()).status ==
+        401);
   CHECK(count_events(q.delta, "hire_reported", hh) == 1);
 
   REQUIRE(eventually([&] { return delivered(q.delta, q.delta_member, he); }));
-  REQUIRE(eventually([&] { return handoff(q.delta, q.delta_member, he)["state"] == "expired"; }, 20s));
+  REQUIRE(
+      eventually([&] { return handoff(q.delta, q.delta_member, he)["state"] == "expired"; }, 20s));
   CHECK_FALSE(delivered(q.delta, q.delta_member, he));
   CHECK(count_events(q.delta, "handoff_expired", he, "alpha.example") == 1);
-  CHECK(q.delta.post_json("/api/v1/handoffs/" + he + "/hire", nlohmann::json::object(), q.delta_member.api_key)
+  CHECK(q.delta
+            .post_json("/api/v1/handoffs/" + he + "/hire", nlohmann::json::object(),
+                       q.delta_member.api_key)
             .status == 404);
   // The hired candidate's data outlives the expiry.
   std::this_thread::sleep_for(1500ms);
@@ -498,14 +531,15 @@ TEST_CASE("erasure: no byte of any node's files holds an erased candidate in pla
 
 TEST_CASE("erasure: relay-audit erasures finds every receipt and completion in the exports") {
   auto& q = quartet();
-  auto erased = erased_at_beta_and_gamma("Audit " + unique("cand"), unique("audit.erasure") + "@example.org");
+  auto erased =
+      erased_at_beta_and_gamma("Audit " + unique("cand"), unique("audit.erasure") + "@example.org");
   auto dir = fs::temp_directory_path() / unique("relay-erasure-exports");
   fs::create_directories(dir);
   auto bin = std::string(RELAY_BINARY_DIR);
   for (const auto* node : {&q.alpha, &q.beta, &q.gamma}) {
     auto out = dir / node->options().name;
-    auto command = bin + "/node/relay-node export " + out.string() + " --config " + node->config_path().string() +
-                   " > /dev/null";
+    auto command = bin + "/node/relay-node export " + out.string() + " --config " +
+                   node->config_path().string() + " > /dev/null";
     REQUIRE(exit_code(command) == 0);
   }
   auto audit = bin + "/audit/relay-audit erasures ";
@@ -539,7 +573,8 @@ TEST_CASE("erasure: a recipient that does not confirm in time is raised to both 
   auto alerted = [&](const NodeProcess& node, const std::string& peer) {
     auto alerts = node.get("/api/v1/alerts", node.admin_token()).json();
     for (const auto& a : alerts["alerts"])
-      if (a["kind"] == "erasure_overdue" && a["peer"] == peer && contains(a["message"].get<std::string>(), hc))
+      if (a["kind"] == "erasure_overdue" && a["peer"] == peer &&
+          contains(a["message"].get<std::string>(), hc))
         return true;
     return false;
   };
@@ -549,7 +584,8 @@ TEST_CASE("erasure: a recipient that does not confirm in time is raised to both 
   q.gamma.start();
   // The recipient's operator hears of it too, and the erasure still completes.
   REQUIRE(eventually([&] { return alerted(q.gamma, "alpha.example"); }, 40s));
-  REQUIRE(eventually([&] { return count_events(q.alpha, "erasure_receipt", hc, "gamma.example") == 1; }, 40s));
+  REQUIRE(eventually(
+      [&] { return count_events(q.alpha, "erasure_receipt", hc, "gamma.example") == 1; }, 40s));
   CHECK_FALSE(delivered(q.gamma, q.gamma_member, hc));
 }
 

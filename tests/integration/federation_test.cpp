@@ -37,11 +37,11 @@
 #include "support/vectors.hpp"
 
 namespace fs = std::filesystem;
+using relay::test::cli_fingerprint;
+using relay::test::contains;
+using relay::test::eventually;
 using relay::test::HttpReply;
 using relay::test::NodeProcess;
-using relay::test::contains;
-using relay::test::cli_fingerprint;
-using relay::test::eventually;
 using relay::test::peer_by_api;
 using relay::test::peer_by_cli;
 using namespace std::chrono_literals;
@@ -108,7 +108,8 @@ Trio& trio() {
 // The node's current Ed25519 key pair, from its key file (as the node itself loads it).
 relay::crypto::Ed25519KeyPair signing_key(const NodeProcess& node) {
   return relay::crypto::Ed25519KeyPair::from_seed(
-      relay::crypto::read_secret_file<relay::crypto::Ed25519Seed>(node.data_dir() / "keys" / "signing.key"));
+      relay::crypto::read_secret_file<relay::crypto::Ed25519Seed>(node.data_dir() / "keys" /
+                                                                  "signing.key"));
 }
 
 struct Crafted {
@@ -619,20 +620,24 @@ TEST_CASE("a forked log is caught by its witnesses, which raise an alert and do 
 // limited (one per identity_refresh_min_s, 60 s by default); and 50 such requests in parallel
 // leave /healthz answering within 100 ms. Refusals are logged at most once a minute per peer
 // and code.
-TEST_CASE("a forged envelope with an unknown key is refused without an outbound request or a commit, and a burst does not stall the node") {
+TEST_CASE(
+    "a forged envelope with an unknown key is refused without an outbound request or a commit, and "
+    "a burst does not stall the node") {
   relay::test::SilentListener evil;
   NodeProcess x{node_options("x.example", "JP-28")};
   x.stop();
-  // A request timeout far above the answer times checked, so that a wait would show; no outbox retries
-  // and no witnessing during the test, so that the listener only sees what the inbox causes.
+  // A request timeout far above the answer times checked, so that a wait would show; no outbox
+  // retries and no witnessing during the test, so that the listener only sees what the inbox
+  // causes.
   patch_config(x, {{"federation",
                     {{"request_timeout_ms", 1000},
                      {"retry_initial_ms", 3600 * 1000},
                      {"retry_max_ms", 3600 * 1000},
                      {"witness_interval_s", 86400}}}});
   auto pinned = relay::crypto::Ed25519KeyPair::generate().public_key.fingerprint();
-  auto command = relay_node() + " peer add evil.example " + evil.url() + " " + pinned +
-                 " --config " + x.config_path().string() + " > /dev/null";
+  auto command = std::string(RELAY_BINARY_DIR) + "/node/relay-node peer add evil.example " +
+                 evil.url() + " " + pinned + " --config " + x.config_path().string() +
+                 " > /dev/null";
   REQUIRE(std::system(command.c_str()) == 0);
   x.start();
 
@@ -643,7 +648,8 @@ TEST_CASE("a forged envelope with an unknown key is refused without an outbound 
   auto timed_post = [&](const std::string& bytes, std::chrono::milliseconds& took) {
     auto started = std::chrono::steady_clock::now();
     auto reply = post_envelope(x, bytes);
-    took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 started);
     return reply;
   };
 
@@ -692,13 +698,15 @@ TEST_CASE("a forged envelope with an unknown key is refused without an outbound 
   while (finished.load() < kBurst || probes < 5) {
     auto started = std::chrono::steady_clock::now();
     auto health = x.get("/healthz");
-    auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started);
     CHECK(health.status == 200);
     worst = std::max(worst, latency);
     ++probes;
   }
   for (auto& t : burst) t.join();
-  MESSAGE("healthz probes during the burst: " << probes << ", worst latency " << worst.count() << " ms");
+  MESSAGE("healthz probes during the burst: " << probes << ", worst latency " << worst.count()
+                                              << " ms");
   CHECK(worst < 100ms);
   CHECK(unknown_key.load() == kBurst);
   std::this_thread::sleep_for(200ms);
@@ -709,6 +717,8 @@ TEST_CASE("a forged envelope with an unknown key is refused without an outbound 
   // 52 refusals, at most one warning line for them (the rest counted, not written).
   auto log = relay::test::read_file(x.log_path());
   int lines = 0;
-  for (std::size_t pos = 0; (pos = log.find("from evil.example): unknown_key", pos)) != std::string::npos; ++pos) ++lines;
+  for (std::size_t pos = 0;
+       (pos = log.find("from evil.example): unknown_key", pos)) != std::string::npos; ++pos)
+    ++lines;
   CHECK(lines == 1);
 }

@@ -21,18 +21,18 @@
 #include "support/names.hpp"
 #include "support/node_process.hpp"
 
-using relay::test::HttpReply;
-using relay::test::NodeProcess;
 using relay::test::contains;
 using relay::test::eventually;
 using relay::test::fingerprint;
+using relay::test::HttpReply;
+using relay::test::NodeProcess;
 using relay::test::options;
 using relay::test::path_of;
 using relay::test::peer_by_api;
 using relay::test::peer_by_cli;
-using relay::test::unique;
 using relay::test::TestCandidate;
 using relay::test::TestMember;
+using relay::test::unique;
 using namespace std::chrono_literals;
 
 namespace {

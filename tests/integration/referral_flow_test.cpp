@@ -21,13 +21,13 @@
 #include "support/vectors.hpp"
 
 namespace fs = std::filesystem;
+using relay::test::contains;
 using relay::test::HttpReply;
 using relay::test::NodeProcess;
-using relay::test::contains;
 using relay::test::path_of;
-using relay::test::unique;
 using relay::test::TestCandidate;
 using relay::test::TestMember;
+using relay::test::unique;
 using namespace std::chrono_literals;
 
 namespace {
@@ -44,12 +44,10 @@ NodeProcess& shared_node() {
   return node;
 }
 
-
 TestCandidate candidate(const std::string& stem) {
   auto tag = unique(stem);
   return TestCandidate{"山田 " + tag, tag + "@example.jp", {}};
 }
-
 
 // The JSON error body every API error carries: {"error": {"code": ..., "message": ...}}.
 std::string error_code(const HttpReply& reply) {

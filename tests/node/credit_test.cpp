@@ -92,9 +92,8 @@ TEST_CASE("credits: grant, spend and refund keep balance = minted + granted - sp
     });
     REQUIRE_FALSE(not_theirs);
     CHECK(not_theirs.error() == referrals::RefundError::not_spent);
-    auto reason = d.write([&](storage::WriteTxn& txn) {
-      return d.credits.refund(txn, m.id, "i1", "hired");
-    });
+    auto reason =
+        d.write([&](storage::WriteTxn& txn) { return d.credits.refund(txn, m.id, "i1", "hired"); });
     REQUIRE_FALSE(reason);
     CHECK(reason.error() == referrals::RefundError::bad_reason);
     CHECK(d.ledger_size() == size + 1);  // only Other KK's admission
@@ -103,9 +102,11 @@ TEST_CASE("credits: grant, spend and refund keep balance = minted + granted - sp
     const auto size = d.ledger_size();
     auto zero = d.write([&](storage::WriteTxn& txn) { return d.credits.grant(txn, m.id, 0, "x"); });
     CHECK(zero.error() == referrals::GrantError::bad_count);
-    auto many = d.write([&](storage::WriteTxn& txn) { return d.credits.grant(txn, m.id, 1001, "x"); });
+    auto many =
+        d.write([&](storage::WriteTxn& txn) { return d.credits.grant(txn, m.id, 1001, "x"); });
     CHECK(many.error() == referrals::GrantError::bad_count);
-    auto blank = d.write([&](storage::WriteTxn& txn) { return d.credits.grant(txn, m.id, 1, "  "); });
+    auto blank =
+        d.write([&](storage::WriteTxn& txn) { return d.credits.grant(txn, m.id, 1, "  "); });
     CHECK(blank.error() == referrals::GrantError::bad_reason);
     CHECK(d.ledger_size() == size);
   }
@@ -118,8 +119,12 @@ TEST_CASE("credits: grant, spend and refund keep balance = minted + granted - sp
   CHECK(a.refunded == 1);
   CHECK(a.balance() == 3);
   auto json = a.to_json();
-  CHECK(json == nlohmann::json{{"verified_referrals", 1}, {"credits_minted", 1}, {"credits_spent", 1},
-                               {"balance", 3}, {"credits_granted", 2}, {"credits_refunded", 1}});
+  CHECK(json == nlohmann::json{{"verified_referrals", 1},
+                               {"credits_minted", 1},
+                               {"credits_spent", 1},
+                               {"balance", 3},
+                               {"credits_granted", 2},
+                               {"credits_refunded", 1}});
   {
     auto txn = d.env.begin_read();
     auto history = d.credits.history(txn, m.id, 10);
@@ -157,7 +162,8 @@ TEST_CASE("credits: N parallel spends of the last credit through the Writer: exa
   constexpr int kThreads = 16;
   Domain d;
   auto m = d.admit("Race KK").member;
-  REQUIRE(d.write([&](storage::WriteTxn& txn) { return d.credits.grant(txn, m.id, 1, "programme"); }));
+  REQUIRE(
+      d.write([&](storage::WriteTxn& txn) { return d.credits.grant(txn, m.id, 1, "programme"); }));
 
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};

@@ -1,7 +1,7 @@
 #pragma once
-// The node's local domain wired as node/node.cpp wires it (node/wiring.hpp), on a real LMDB environment
-// in a temporary directory, with freshly generated keys: for tests of members, referrals,
-// credits and candidates without HTTP. Header-only; used by tests/node/*_test.cpp.
+// The node's local domain wired as node/node.cpp wires it (node/wiring.hpp), on a real LMDB
+// environment in a temporary directory, with freshly generated keys: for tests of members,
+// referrals, credits and candidates without HTTP. Header-only; used by tests/node/*_test.cpp.
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -35,10 +35,11 @@ inline config::Reference load_test_reference() {
 struct Domain {
   explicit Domain(std::uint32_t referrals_per_credit = 10)
       : local(env, keys, reference, clock,
-              node::LocalDomainSettings{"unit.relaynode", referrals_per_credit,
-                                        node::referrals::IntakeSettings{"http://127.0.0.1:9", "unit.relaynode",
-                                                                        "relay@unit.relaynode", "2026-11-01",
-                                                                        std::chrono::hours(72)}}) {}
+              node::LocalDomainSettings{
+                  "unit.relaynode", referrals_per_credit,
+                  node::referrals::IntakeSettings{"http://127.0.0.1:9", "unit.relaynode",
+                                                  "relay@unit.relaynode", "2026-11-01",
+                                                  std::chrono::hours(72)}}) {}
 
   TempDir dir{"domain"};
   config::Reference reference = load_test_reference();

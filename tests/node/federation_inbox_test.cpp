@@ -51,7 +51,8 @@ std::uint64_t ledger_size(FederationSite& s) {
   return s.ledger.size(txn);
 }
 
-void add_peer(FederationSite& site, const std::string& name, const std::string& url, const std::string& fp) {
+void add_peer(FederationSite& site, const std::string& name, const std::string& url,
+              const std::string& fp) {
   auto error = site.writer.submit_wait(
       [&](st::WriteTxn& txn) { return site.federation.peers().add(txn, name, url, fp); });
   REQUIRE(error == fed::AddError::none);
@@ -59,11 +60,14 @@ void add_peer(FederationSite& site, const std::string& name, const std::string& 
 
 }  // namespace
 
-TEST_CASE("inbox: a forged envelope with an unknown key is refused without I/O or commit; refresh runs in the background, rate limited") {
+TEST_CASE(
+    "inbox: a forged envelope with an unknown key is refused without I/O or commit; refresh runs "
+    "in the background, rate limited") {
   FederationSite x("x.example", "JP-28");
   x.config.federation.request_timeout_ms = 300ms;
   SilentListener evil;
-  add_peer(x, "evil.example", evil.url(), relay::crypto::Ed25519KeyPair::generate().public_key.fingerprint());
+  add_peer(x, "evil.example", evil.url(),
+           relay::crypto::Ed25519KeyPair::generate().public_key.fingerprint());
 
   auto commits = x.writer.stats().requests_committed;
   auto batches = x.writer.stats().batches_committed;
@@ -109,15 +113,19 @@ TEST_CASE("inbox: a forged envelope with an unknown key is refused without I/O o
 TEST_CASE("inbox: unknown peers and suspended peers are refused without a refresh") {
   FederationSite x("x.example", "JP-28");
   SilentListener evil;
-  add_peer(x, "evil.example", evil.url(), relay::crypto::Ed25519KeyPair::generate().public_key.fingerprint());
-  x.writer.submit_wait([&](st::WriteTxn& txn) { x.federation.peers().set_active(txn, "evil.example", false); });
+  add_peer(x, "evil.example", evil.url(),
+           relay::crypto::Ed25519KeyPair::generate().public_key.fingerprint());
+  x.writer.submit_wait(
+      [&](st::WriteTxn& txn) { x.federation.peers().set_active(txn, "evil.example", false); });
   CHECK(code_of(x.federation.receive(forged(x, "evil.example"))) == "peer_suspended");
   CHECK(code_of(x.federation.receive(forged(x, "nobody.example"))) == "unknown_peer");
   CHECK(x.federation.run_refreshes() == 0);
   CHECK(settled_connections(evil) == 0);
 }
 
-TEST_CASE("inbox: key.rotated is verified offline: a forged announcement commits nothing, a real one is learnt") {
+TEST_CASE(
+    "inbox: key.rotated is verified offline: a forged announcement commits nothing, a real one is "
+    "learnt") {
   FederationSite x("x.example", "JP-28");
   FederationSite b("b.example", "JP-27");
   x.peer_with(b);

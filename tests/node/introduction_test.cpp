@@ -2,6 +2,8 @@
 // (decline, timeout, withdrawal, erasure, peer never delivers); outcomes refused for another
 // member's introduction (not_found) or in the wrong order (conflict); what is due. Time moves
 // with the ManualClock only.
+#include "node/introductions/introduction.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -9,7 +11,6 @@
 
 #include "domain_fixture.hpp"
 #include "ledger_audit.hpp"
-#include "node/introductions/introduction.hpp"
 #include "node/introductions/requisition.hpp"
 
 using relay::test::Domain;
@@ -24,7 +25,8 @@ namespace {
 constexpr auto kDay = hours(24);
 
 struct Fixture {
-  using common_result_t = relay::node::common::Result<intro::Introduction, intro::IntroductionError>;
+  using common_result_t =
+      relay::node::common::Result<intro::Introduction, intro::IntroductionError>;
   Domain d;
   intro::Requisitions reqs{d.env, d.ledger, d.reference, d.clock};
   intro::Introductions intros{d.env, d.ledger, d.credits, reqs, d.clock};
@@ -35,7 +37,9 @@ struct Fixture {
     member = d.admit("Hire KK").member.id;
     requisition = open_requisition(member);
     if (credits > 0)
-      REQUIRE(d.write([&](storage::WriteTxn& txn) { return d.credits.grant(txn, member, credits, "programme"); }));
+      REQUIRE(d.write([&](storage::WriteTxn& txn) {
+        return d.credits.grant(txn, member, credits, "programme");
+      }));
   }
 
   std::string open_requisition(const std::string& who) {
@@ -51,16 +55,25 @@ struct Fixture {
   }
 
   common_result_t create(const std::string& holder = "local", const std::string& ref = "cand-ref") {
-    return d.write([&](storage::WriteTxn& txn) { return intros.create(txn, member, requisition, holder, ref); });
+    return d.write([&](storage::WriteTxn& txn) {
+      return intros.create(txn, member, requisition, holder, ref);
+    });
   }
   template <class F>
   common_result_t step(F f) {
     return d.write([&](storage::WriteTxn& txn) { return f(txn); });
   }
-  common_result_t accept(const std::string& id) { return step([&](auto& t) { return intros.accept(t, id); }); }
-  common_result_t deliver(const std::string& id) { return step([&](auto& t) { return intros.deliver(t, id); }); }
-  common_result_t outcome(const std::string& id, Outcome o, std::string reason = {}, std::string who = {}) {
-    return step([&](auto& t) { return intros.report_outcome(t, who.empty() ? member : who, id, o, reason); });
+  common_result_t accept(const std::string& id) {
+    return step([&](auto& t) { return intros.accept(t, id); });
+  }
+  common_result_t deliver(const std::string& id) {
+    return step([&](auto& t) { return intros.deliver(t, id); });
+  }
+  common_result_t outcome(const std::string& id, Outcome o, std::string reason = {},
+                          std::string who = {}) {
+    return step([&](auto& t) {
+      return intros.report_outcome(t, who.empty() ? member : who, id, o, reason);
+    });
   }
   // A delivered local introduction.
   std::string delivered() {
@@ -119,12 +132,16 @@ TEST_CASE("introductions: create spends a credit in the same txn; none left is n
   }
 
   SUBCASE("another member's requisition, or a closed one, is refused before spending") {
-    REQUIRE(f.d.write([&](storage::WriteTxn& txn) { return f.d.credits.grant(txn, f.member, 1, "programme"); }));
+    REQUIRE(f.d.write(
+        [&](storage::WriteTxn& txn) { return f.d.credits.grant(txn, f.member, 1, "programme"); }));
     auto other = f.d.admit("Other KK").member.id;
     auto theirs = f.open_requisition(other);
-    auto r = f.d.write([&](storage::WriteTxn& txn) { return f.intros.create(txn, f.member, theirs, "local", "x"); });
+    auto r = f.d.write([&](storage::WriteTxn& txn) {
+      return f.intros.create(txn, f.member, theirs, "local", "x");
+    });
     CHECK(r.error().code == Code::not_found);
-    REQUIRE(f.d.write([&](storage::WriteTxn& txn) { return f.reqs.close(txn, f.member, f.requisition); }));
+    REQUIRE(f.d.write(
+        [&](storage::WriteTxn& txn) { return f.reqs.close(txn, f.member, f.requisition); }));
     CHECK(f.create().error().code == Code::conflict);
     CHECK(f.balance() == 1);
   }
@@ -147,7 +164,8 @@ TEST_CASE("introductions: every refund path gives the credit back once, naming t
   REQUIRE(d1);
   CHECK(d1->state == intro::IntroductionState::declined);
   CHECK(f.balance() == 1);
-  CHECK(f.step([&](auto& t) { return f.intros.decline(t, declined->id); }).error().code == Code::conflict);
+  CHECK(f.step([&](auto& t) { return f.intros.decline(t, declined->id); }).error().code ==
+        Code::conflict);
   CHECK(f.balance() == 1);
 
   // Withdrawn and erased after acceptance, before delivery.
@@ -210,9 +228,11 @@ TEST_CASE("introductions: after delivery nothing refunds; a local one is never u
   CHECK(f.step([&](auto& t) { return f.intros.decline(t, id); }).error().code == Code::conflict);
   auto local = f.create();
   REQUIRE(f.accept(local->id));
-  CHECK(f.step([&](auto& t) { return f.intros.undelivered(t, local->id); }).error().code == Code::conflict);
+  CHECK(f.step([&](auto& t) { return f.intros.undelivered(t, local->id); }).error().code ==
+        Code::conflict);
   CHECK(f.deliver(id).error().code == Code::conflict);
-  CHECK(f.step([&](auto& t) { return f.intros.accept(t, "i_missing"); }).error().code == Code::not_found);
+  CHECK(f.step([&](auto& t) { return f.intros.accept(t, "i_missing"); }).error().code ==
+        Code::not_found);
   CHECK(f.balance() == 0);
   f.audit_agrees();
 }
@@ -236,9 +256,9 @@ TEST_CASE("introductions: outcomes in order, only by the member that received it
   auto id = f.delivered();
   const auto size = f.d.ledger_size();
   REQUIRE(f.outcome(id, Outcome::interview));
-  CHECK(f.outcome(id, Outcome::interview).error().code == Code::conflict);  // twice
+  CHECK(f.outcome(id, Outcome::interview).error().code == Code::conflict);    // twice
   CHECK(f.outcome(id, Outcome::retained_3m).error().code == Code::conflict);  // before hired
-  CHECK(f.outcome(id, Outcome::left, "pay").error().code == Code::conflict);   // before hired
+  CHECK(f.outcome(id, Outcome::left, "pay").error().code == Code::conflict);  // before hired
   REQUIRE(f.outcome(id, Outcome::offer));
   CHECK(f.outcome(id, Outcome::hired, "free text about the person").error().code == Code::invalid);
   REQUIRE(f.outcome(id, Outcome::hired));

@@ -26,12 +26,13 @@ TEST_CASE("key rotation: sealed deliveries keep opening while the recipient rota
   constexpr int kPerThread = 25;
   constexpr int kRotations = 8;
   std::atomic<int> opened{0};
-  a.federation.on_request("test.sealed", [&](st::WriteTxn&, const relay::protocol::Envelope& e, const fed::Peer& peer) {
-    auto body = a.federation.open(e, peer);  // on the Writer thread, as handoff.deliver does
-    if (!body) return fed::HandlerResult::refuse(503, "not_opened", "sealed body did not open");
-    opened.fetch_add(1);
-    return fed::HandlerResult::accept({{"n", body->payload.at("n")}});
-  });
+  a.federation.on_request(
+      "test.sealed", [&](st::WriteTxn&, const relay::protocol::Envelope& e, const fed::Peer& peer) {
+        auto body = a.federation.open(e, peer);  // on the Writer thread, as handoff.deliver does
+        if (!body) return fed::HandlerResult::refuse(503, "not_opened", "sealed body did not open");
+        opened.fetch_add(1);
+        return fed::HandlerResult::accept({{"n", body->payload.at("n")}});
+      });
 
   std::atomic<int> delivered{0};
   std::atomic<int> lost{0};
@@ -48,7 +49,8 @@ TEST_CASE("key rotation: sealed deliveries keep opening while the recipient rota
         e.id = "msg_" + relay::crypto::random_token(16);
         e.from = "b.example";
         e.to = "a.example";
-        e.body = relay::protocol::seal_body({{"n", t * kPerThread + i}}, e.from, e.to, e.id, b_keys->signing, a_key);
+        e.body = relay::protocol::seal_body({{"n", t * kPerThread + i}}, e.from, e.to, e.id,
+                                            b_keys->signing, a_key);
         bool done = false;
         for (int attempt = 0; attempt < 5 && !done; ++attempt) {
           e.ts_ms = b.clock.now_ms();
@@ -83,5 +85,6 @@ TEST_CASE("key rotation: retired encryption keys are reloaded from disk into the
   auto reloaded = relay::node::identity::NodeKeys::load(a.dir / "keys");
   REQUIRE(reloaded.retired_encryption.size() == 2);
   CHECK(reloaded.encryption.public_key == a.keys.current()->encryption.public_key);
-  for (const auto& old : reloaded.retired_encryption) CHECK(old.public_key != reloaded.encryption.public_key);
+  for (const auto& old : reloaded.retired_encryption)
+    CHECK(old.public_key != reloaded.encryption.public_key);
 }

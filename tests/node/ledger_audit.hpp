@@ -19,7 +19,8 @@ struct LedgerAudit {
   std::vector<std::string> kinds;  // every entry's kind, in order
 };
 
-inline LedgerAudit audit_ledger(node::storage::Environment& env, const node::ledger::Ledger& ledger) {
+inline LedgerAudit audit_ledger(node::storage::Environment& env,
+                                const node::ledger::Ledger& ledger) {
   LedgerAudit out;
   audit::BalanceBook book;
   audit::ProblemList problems;

@@ -12,10 +12,10 @@
 #include "audit/log_verifier.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
+#include "node/common/clock.hpp"
 #include "node/identity/key_ring.hpp"
 #include "node/ledger/export.hpp"
 #include "node/ledger/ledger.hpp"
-#include "node/common/clock.hpp"
 #include "node/members/member.hpp"
 #include "node/referrals/credit_account.hpp"
 #include "node/storage/environment.hpp"
@@ -99,8 +99,11 @@ struct LedgerSite {
   void rotate() {
     auto old = keys.current();
     node::identity::NodeKeys next{relay::crypto::Ed25519KeyPair::generate(),
-                                  relay::crypto::X25519KeyPair::generate(), old->data_key.clone(),
-                                  old->pseudonym_key.clone(), old->token_key.clone(), {}};
+                                  relay::crypto::X25519KeyPair::generate(),
+                                  old->data_key.clone(),
+                                  old->pseudonym_key.clone(),
+                                  old->token_key.clone(),
+                                  {}};
     auto txn = env.begin_write();
     ledger.append(txn, protocol::key_rotated(old->signing.public_key, next.signing.public_key,
                                              next.encryption.public_key));

@@ -82,7 +82,8 @@ TEST_CASE("matching: every point has a reason, and the reasons follow the README
   auto senior = profile();
   senior.experience_band = "21-";
   auto s = scorer.score(forklift(), senior);
-  CHECK(s.reasons[5] == matching::Reason{"experience", "経験年数が条件以上", "Experience meets the band", 5});
+  CHECK(s.reasons[5] ==
+        matching::Reason{"experience", "経験年数が条件以上", "Experience meets the band", 5});
   auto novice = profile();
   novice.experience_band = "0";
   CHECK(scorer.score(forklift(), novice).reasons[5].points == -10);

@@ -1,10 +1,11 @@
 // Requisitions (issue 14): validation naming the field, skills normalised by the registration
 // form's own function, ledger events with ids and codes only, member scoping.
+#include "node/introductions/requisition.hpp"
+
 #include <doctest/doctest.h>
 
 #include "domain_fixture.hpp"
 #include "ledger_audit.hpp"
-#include "node/introductions/requisition.hpp"
 
 using relay::test::Domain;
 namespace intro = relay::node::introductions;
@@ -37,7 +38,8 @@ TEST_SUITE_BEGIN("node");
 TEST_CASE("requisitions: open, edit, close, each with its ledger event") {
   Fixture f;
   auto m = f.d.admit("Hyogo Logistics KK").member;
-  auto opened = f.d.write([&](storage::WriteTxn& txn) { return f.reqs.open(txn, m.id, forklift_input()); });
+  auto opened =
+      f.d.write([&](storage::WriteTxn& txn) { return f.reqs.open(txn, m.id, forklift_input()); });
   REQUIRE(opened);
   const auto& r = opened.value();
   CHECK(r.id.rfind("q_", 0) == 0);
@@ -55,7 +57,8 @@ TEST_CASE("requisitions: open, edit, close, each with its ledger event") {
   edited_input.employment_type = "secondment";
   edited_input.headcount = 1;
   f.d.clock.advance(std::chrono::minutes(5));
-  auto edited = f.d.write([&](storage::WriteTxn& txn) { return f.reqs.update(txn, m.id, r.id, edited_input); });
+  auto edited = f.d.write(
+      [&](storage::WriteTxn& txn) { return f.reqs.update(txn, m.id, r.id, edited_input); });
   REQUIRE(edited);
   CHECK(edited->employment_type == intro::EmploymentType::secondment);
   CHECK(edited->updated_ms > edited->created_ms);
@@ -66,13 +69,15 @@ TEST_CASE("requisitions: open, edit, close, each with its ledger event") {
   auto again = f.d.write([&](storage::WriteTxn& txn) { return f.reqs.close(txn, m.id, r.id); });
   REQUIRE_FALSE(again);
   CHECK(again.error().code == intro::RequisitionError::Code::closed);
-  auto edit_closed = f.d.write([&](storage::WriteTxn& txn) { return f.reqs.update(txn, m.id, r.id, edited_input); });
+  auto edit_closed = f.d.write(
+      [&](storage::WriteTxn& txn) { return f.reqs.update(txn, m.id, r.id, edited_input); });
   CHECK(edit_closed.error().code == intro::RequisitionError::Code::closed);
 
   auto audited = relay::test::audit_ledger(f.d.env, f.d.ledger);
   CHECK(audited.problems.empty());
   std::vector<std::string> tail(audited.kinds.end() - 3, audited.kinds.end());
-  CHECK(tail == std::vector<std::string>{"requisition_opened", "requisition_updated", "requisition_closed"});
+  CHECK(tail == std::vector<std::string>{"requisition_opened", "requisition_updated",
+                                         "requisition_closed"});
   // No title, no skills in the ledger: ids and codes only.
   {
     auto txn = f.d.env.begin_read();
@@ -151,11 +156,13 @@ TEST_CASE("requisitions: one member never sees or edits another's; offers are li
   auto offer_input = forklift_input();
   offer_input.kind = "secondment_offer";
   offer_input.employment_type = "secondment";
-  auto ra = f.d.write([&](storage::WriteTxn& txn) { return f.reqs.open(txn, a.id, forklift_input()); });
+  auto ra =
+      f.d.write([&](storage::WriteTxn& txn) { return f.reqs.open(txn, a.id, forklift_input()); });
   auto rb = f.d.write([&](storage::WriteTxn& txn) { return f.reqs.open(txn, b.id, offer_input); });
   REQUIRE(ra);
   REQUIRE(rb);
-  auto stolen = f.d.write([&](storage::WriteTxn& txn) { return f.reqs.update(txn, b.id, ra->id, forklift_input()); });
+  auto stolen = f.d.write(
+      [&](storage::WriteTxn& txn) { return f.reqs.update(txn, b.id, ra->id, forklift_input()); });
   CHECK(stolen.error().code == intro::RequisitionError::Code::not_found);
   auto txn = f.d.env.begin_read();
   CHECK_FALSE(f.reqs.get(txn, b.id, ra->id));

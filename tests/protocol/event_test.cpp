@@ -6,12 +6,15 @@
 
 namespace protocol = relay::protocol;
 
-
 TEST_CASE("events: the new kinds carry ids and codes only") {
   auto opened = protocol::requisition_opened("m1", "q1", "requisition", "I", "regular", 2);
   CHECK(opened.kind == "requisition_opened");
-  CHECK(opened.data == nlohmann::json{{"member", "m1"}, {"requisition", "q1"}, {"kind", "requisition"},
-                                      {"category", "I"}, {"employment_type", "regular"}, {"headcount", 2}});
+  CHECK(opened.data == nlohmann::json{{"member", "m1"},
+                                      {"requisition", "q1"},
+                                      {"kind", "requisition"},
+                                      {"category", "I"},
+                                      {"employment_type", "regular"},
+                                      {"headcount", 2}});
   CHECK(protocol::credit_spent("m1", "i1", 0).data ==
         nlohmann::json{{"member", "m1"}, {"introduction", "i1"}, {"balance", 0}});
   CHECK(protocol::credit_refunded("m1", "i1", "declined", 1).data.size() == 4);
@@ -29,8 +32,10 @@ TEST_CASE("events: every new kind has its own name") {
         "requisition_updated");
   CHECK(protocol::requisition_closed("m1", "q1").data ==
         nlohmann::json{{"member", "m1"}, {"requisition", "q1"}});
-  CHECK(protocol::introduction_outcome("i1", "m1", "left", "relocation").data ==
-        nlohmann::json{{"introduction", "i1"}, {"member", "m1"}, {"outcome", "left"}, {"reason", "relocation"}});
+  CHECK(
+      protocol::introduction_outcome("i1", "m1", "left", "relocation").data ==
+      nlohmann::json{
+          {"introduction", "i1"}, {"member", "m1"}, {"outcome", "left"}, {"reason", "relocation"}});
   CHECK(protocol::reemployment_reported("ab12", "").data ==
         nlohmann::json{{"candidate", "ab12"}, {"through", ""}});
 }

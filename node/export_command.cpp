@@ -7,6 +7,7 @@
 
 #include "config/node_config.hpp"
 #include "crypto/bytes.hpp"
+#include "node/commands.hpp"
 #include "node/common/clock.hpp"
 #include "node/identity/key_ring.hpp"
 #include "node/ledger/export.hpp"
@@ -15,7 +16,9 @@
 #include "node/services/audit.hpp"
 #include "node/storage/environment.hpp"
 
-namespace relay::node::ledger {
+namespace relay::node {
+
+using ledger::Ledger;
 
 int run_export(const std::filesystem::path& config_path, const std::filesystem::path& dir) {
   auto loaded = config::load_node_config(config_path);
@@ -37,7 +40,7 @@ int run_export(const std::filesystem::path& config_path, const std::filesystem::
     auto balances = [&](const storage::Txn& txn) {
       return services::balances(txn, members, credits);
     };
-    auto result = export_ledger(env, ledger, balances, dir);
+    auto result = ledger::export_ledger(env, ledger, balances, dir);
     if (!result) {
       std::cerr << "relay-node export: " << result.message << "\n";
       return 2;
@@ -54,4 +57,4 @@ int run_export(const std::filesystem::path& config_path, const std::filesystem::
   }
 }
 
-}  // namespace relay::node::ledger
+}  // namespace relay::node

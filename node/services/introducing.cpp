@@ -1,0 +1,409 @@
+#include "node/services/introducing.hpp"
+
+#include <map>
+
+#include "crypto/random.hpp"
+#include "node/federation/pool_search.hpp"
+#include "node/storage/txn.hpp"
+#include "protocol/event.hpp"
+
+namespace relay::node::services {
+
+using introductions::Introduction;
+using introductions::IntroductionError;
+using introductions::IntroductionState;
+using introductions::LocalRequestState;
+using introductions::Requisition;
+using introductions::RequisitionError;
+
+namespace {
+
+constexpr std::size_t kMaxPool = 200'000;
+
+matching::AnonymisedProfile to_profile(const federation::PoolHit& hit) {
+  matching::AnonymisedProfile p;
+  p.ref = hit.ref;
+  p.holder = hit.node;
+  const auto& j = hit.profile;
+  p.job_category = j.value("job_category", "");
+  p.prefecture = j.value("prefecture", "");
+  p.experience_band = j.value("experience_band", "");
+  p.age_band = j.value("age_band", "");
+  if (j.contains("skills") && j["skills"].is_array())
+    for (const auto& s : j["skills"])
+      if (s.is_string()) p.skills.push_back(s.get<std::string>());
+  if (j.contains("desired_roles") && j["desired_roles"].is_array())
+    for (const auto& s : j["desired_roles"])
+      if (s.is_string()) p.desired_roles.push_back(s.get<std::string>());
+  return p;
+}
+
+bool live(IntroductionState s) {
+  return s == IntroductionState::requested || s == IntroductionState::accepted ||
+         s == IntroductionState::delivered;
+}
+
+}  // namespace
+
+nlohmann::json MatchView::to_json() const {
+  return {{"node", node},       {"region", region},     {"ref", ref},
+          {"profile", profile}, {"score", match.score}, {"reasons", match.to_json().at("reasons")}};
+}
+
+nlohmann::json Impact::to_json() const {
+  return {{"referred_hired", referred_hired}, {"referred_retained_6m", referred_retained_6m}};
+}
+
+Introducing::Introducing(storage::Environment& env, storage::Writer& writer,
+                         const config::Reference& reference, ledger::Ledger& ledger,
+                         members::Registry& members, candidates::Store& candidates,
+                         referrals::Referrals& referrals, referrals::CreditAccounts& credits,
+                         introductions::Requisitions& requisitions,
+                         introductions::Introductions& introductions,
+                         introductions::LocalRequests& local_requests,
+                         federation::ProfileExchange& exchange, federation::Handoffs& handoffs,
+                         federation::Erasures& erasures, const common::Clock& clock,
+                         IntroducingSettings settings)
+    : env_(env),
+      writer_(writer),
+      reference_(reference),
+      ledger_(ledger),
+      members_(members),
+      candidates_(candidates),
+      referrals_(referrals),
+      credits_(credits),
+      requisitions_(requisitions),
+      introductions_(introductions),
+      local_requests_(local_requests),
+      exchange_(exchange),
+      handoffs_(handoffs),
+      erasures_(erasures),
+      clock_(clock),
+      settings_(std::move(settings)),
+      scorer_(reference),
+      links_(env.database("introduction_handoffs")),
+      impact_(env.database("member_impact")) {}
+
+// --- requisitions ---
+
+common::Result<Requisition, RequisitionError> Introducing::open_requisition(
+    const members::Member& member, const introductions::RequisitionInput& input) {
+  return writer_.submit_wait(
+      [&](storage::WriteTxn& txn) { return requisitions_.open(txn, member.id, input); });
+}
+
+common::Result<Requisition, RequisitionError> Introducing::update_requisition(
+    const members::Member& member, const std::string& id,
+    const introductions::RequisitionInput& input) {
+  return writer_.submit_wait(
+      [&](storage::WriteTxn& txn) { return requisitions_.update(txn, member.id, id, input); });
+}
+
+common::Result<Requisition, RequisitionError> Introducing::close_requisition(
+    const members::Member& member, const std::string& id) {
+  return writer_.submit_wait(
+      [&](storage::WriteTxn& txn) { return requisitions_.close(txn, member.id, id); });
+}
+
+std::vector<Requisition> Introducing::requisitions(const members::Member& member) const {
+  auto txn = env_.begin_read();
+  return requisitions_.list(txn, member.id);
+}
+
+std::optional<Requisition> Introducing::requisition(const members::Member& member,
+                                                    const std::string& id) const {
+  auto txn = env_.begin_read();
+  return requisitions_.get(txn, member.id, id);
+}
+
+common::Result<std::vector<MatchView>, RequisitionError> Introducing::matches(
+    const members::Member& member, const std::string& requisition_id, std::size_t limit) const {
+  auto txn = env_.begin_read();
+  auto req = requisitions_.get(txn, member.id, requisition_id);
+  if (!req)
+    return common::fail(
+        RequisitionError{RequisitionError::Code::not_found, "", "no such requisition"});
+  auto pool = federation::search_pool(txn, exchange_, candidates_, settings_.self_name,
+                                      settings_.self_region, federation::PoolQuery{}, kMaxPool);
+  std::vector<matching::AnonymisedProfile> profiles;
+  profiles.reserve(pool.hits.size());
+  std::map<std::pair<std::string, std::string>, const federation::PoolHit*> by_key;
+  for (const auto& hit : pool.hits) {
+    profiles.push_back(to_profile(hit));
+    by_key[{hit.node, hit.ref}] = &hit;
+  }
+  std::vector<MatchView> out;
+  for (auto& m : scorer_.rank(req->criteria(), profiles, limit)) {
+    auto it = by_key.find({m.holder, m.ref});
+    if (it == by_key.end()) continue;
+    out.push_back(
+        {it->second->node, it->second->region, it->second->ref, it->second->profile, std::move(m)});
+  }
+  return out;
+}
+
+// --- introductions ---
+
+std::optional<std::string> Introducing::candidate_of(const storage::Txn& txn,
+                                                     const Introduction& intro) const {
+  if (intro.kind != introductions::IntroductionKind::local) return std::nullopt;
+  if (auto r = local_requests_.find(txn, intro.id)) return r->candidate;
+  return std::nullopt;
+}
+
+common::Result<Introduction, IntroduceError> Introducing::introduce(
+    const members::Member& member, const std::string& requisition_id, const std::string& node,
+    const std::string& ref) {
+  using R = common::Result<Introduction, IntroduceError>;
+  bool local = node == settings_.self_name;
+  // The local candidate behind ref (an O(n) scan: refs are keyed digests of candidate ids).
+  std::optional<candidates::CandidateRecord> candidate;
+  std::optional<matching::Match> match;
+  {
+    auto txn = env_.begin_read();
+    auto req = requisitions_.get(txn, member.id, requisition_id);
+    if (!req) return common::fail(IntroduceError::requisition_not_found);
+    if (!req->open) return common::fail(IntroduceError::requisition_closed);
+    if (local) {
+      candidates_.for_each(txn, [&](const candidates::CandidateRecord& r) {
+        if (r.status != candidates::Status::active || r.origin != "local" || !r.consent.region)
+          return true;
+        if (exchange_.ref_of(r.id) != ref) return true;
+        candidate = r;
+        return false;
+      });
+      if (!candidate) return common::fail(IntroduceError::not_in_pool);
+      if (auto opened = candidates_.open(*candidate))
+        match = scorer_.score(req->criteria(), matching::from_circulated(opened->profile, ref));
+    }
+    for (const auto& i : introductions_.list(txn, member.id))
+      if (i.holder == (local ? std::string("local") : node) && i.candidate_ref == ref &&
+          live(i.state))
+        return common::fail(IntroduceError::already_introduced);
+  }
+  return writer_.submit_wait([&](storage::WriteTxn& txn) -> R {
+    auto req = requisitions_.get(txn, member.id, requisition_id);
+    if (!req) return common::fail(IntroduceError::requisition_not_found);
+    auto created =
+        introductions_.create(txn, member.id, requisition_id, local ? "local" : node, ref);
+    if (!created) {
+      auto code = created.error().code == IntroductionError::Code::no_credit
+                      ? IntroduceError::no_credit
+                      : IntroduceError::requisition_closed;
+      throw storage::Rollback<R>{common::fail(code)};
+    }
+    auto intro = created.value();
+    if (local) {
+      auto record = candidates_.find(txn, candidate->id);
+      auto opened = record ? candidates_.open(*record) : std::nullopt;
+      if (!opened) throw storage::Rollback<R>{common::fail(IntroduceError::not_in_pool)};
+      introductions::LocalRequest request;
+      request.introduction = intro.id;
+      request.candidate = record->id;
+      request.member = member.id;
+      request.company = member.name;
+      request.title = req->title;
+      request.employment_type = std::string(introductions::to_string(req->employment_type));
+      request.reasons = match ? match->to_json().at("reasons") : nlohmann::json::array();
+      local_requests_.create(txn, request);
+      auto token = candidates_.issue_token(txn, record->id, "manage");
+      auto fresh = candidates_.find(txn, record->id);
+      auto link = settings_.public_url + "/r/m/" + token;
+      candidates_.queue_mail(
+          txn, *fresh,
+          {settings_.mail_from, opened->personal.email,
+           "【キャリアリレー】紹介のリクエストが届きました / An introduction request",
+           member.name + " があなたの紹介を希望しています（" + req->title +
+               "）。承認するまで、氏名・連絡先は"
+               "提供されません。理由の確認と、承認または辞退はこちらから:\n" +
+               link + "\n\n" + member.name + " would like an introduction to you (" + req->title +
+               "). Your name and contact details are "
+               "not provided unless you accept. See why, and accept or decline here:\n" +
+               link + "\n"});
+      return intro;
+    }
+    auto handoff = handoffs_.request(txn, member, node, ref);
+    if (handoff.error == federation::RequestError::not_a_peer)
+      throw storage::Rollback<R>{common::fail(IntroduceError::not_a_peer)};
+    if (handoff.error != federation::RequestError::none || !handoff.handoff)
+      throw storage::Rollback<R>{common::fail(IntroduceError::not_in_pool)};
+    if (!handoff.created)
+      throw storage::Rollback<R>{common::fail(IntroduceError::already_introduced)};
+    txn.put(links_, "h/" + handoff.handoff->id, intro.id);
+    txn.put(links_, "i/" + intro.id, handoff.handoff->id);
+    return intro;
+  });
+}
+
+std::vector<Introduction> Introducing::introductions(const members::Member& member) const {
+  auto txn = env_.begin_read();
+  return introductions_.list(txn, member.id);
+}
+
+std::optional<nlohmann::json> Introducing::introduction(const members::Member& member,
+                                                        const std::string& id) const {
+  auto txn = env_.begin_read();
+  auto intro = introductions_.get(txn, id);
+  if (!intro || intro->member != member.id) return std::nullopt;
+  auto j = intro->to_json();
+  if (auto req = requisitions_.get(txn, intro->requisition)) j["requisition_title"] = req->title;
+  if (intro->state != IntroductionState::delivered) return j;
+  if (auto candidate = candidate_of(txn, *intro)) {
+    auto record = candidates_.find(txn, *candidate);
+    if (auto opened = record ? candidates_.open(*record) : std::nullopt) {
+      j["personal"] = opened->personal.to_json();
+      j["profile"] = opened->profile.to_json();
+    }
+  } else if (auto handoff_id = txn.get(links_, "i/" + intro->id)) {
+    j["handoff"] = *handoff_id;
+    if (auto h = handoffs_.find(txn, *handoff_id))
+      if (auto data = handoffs_.delivered(txn, *h)) {
+        j["personal"] = data->personal.to_json();
+        j["profile"] = data->profile.to_json();
+      }
+  }
+  return j;
+}
+
+common::Result<Introduction, IntroductionError> Introducing::report_outcome(
+    const members::Member& member, const std::string& id, introductions::Outcome outcome,
+    const std::string& reason) {
+  using R = common::Result<Introduction, IntroductionError>;
+  return writer_.submit_wait([&](storage::WriteTxn& txn) -> R {
+    auto r = introductions_.report_outcome(txn, member.id, id, outcome, reason);
+    if (r && (outcome == introductions::Outcome::hired ||
+              outcome == introductions::Outcome::retained_6m))
+      attribute_hire(txn, r.value());
+    if (r && outcome == introductions::Outcome::hired)
+      if (auto handoff_id = txn.get(links_, "i/" + id))
+        erasures_.report_hire(txn, member.id, *handoff_id);
+    return r;
+  });
+}
+
+// The members whose rejection referrals brought the candidate in are credited with impact
+// (a count, not a credit). Only local candidates can be attributed here: a peer's candidate was
+// referred at the peer (its outcome would travel back to it).
+void Introducing::attribute_hire(storage::WriteTxn& txn, const Introduction& intro) {
+  auto candidate = candidate_of(txn, intro);
+  if (!candidate) return;
+  auto record = candidates_.find(txn, *candidate);
+  if (!record) return;
+  bool hired = !intro.has(introductions::Outcome::retained_6m);
+  std::vector<std::string> referrers;
+  for (const auto& m : members_.list(txn)) {
+    if (m.id == intro.member) continue;  // a member's own rejection, re-hired: not "elsewhere"
+    auto ref = referrals_.for_person(txn, m.id, record->pseudonym);
+    if (!ref) continue;
+    referrers.push_back(m.id);
+    auto key = m.id + "/" + intro.id;
+    auto stored = txn.get(impact_, key);
+    auto j = stored ? nlohmann::json::parse(*stored)
+                    : nlohmann::json{{"hired", false}, {"retained_6m", false}};
+    j[hired ? "hired" : "retained_6m"] = true;
+    txn.put(impact_, key, j.dump());
+  }
+  if (hired && !referrers.empty())
+    ledger_.append(txn, protocol::hire_attributed(intro.id, referrers));
+}
+
+std::vector<introductions::DueItem> Introducing::due(const members::Member& member) const {
+  auto txn = env_.begin_read();
+  return introductions_.due(txn, member.id, clock_.now_ms());
+}
+
+Impact Introducing::impact(const members::Member& member) const {
+  auto txn = env_.begin_read();
+  Impact out;
+  txn.for_each_prefix(impact_, member.id + "/", [&](std::string_view, std::string_view v) {
+    auto j = nlohmann::json::parse(v);
+    if (j.value("hired", false)) ++out.referred_hired;
+    if (j.value("retained_6m", false)) ++out.referred_retained_6m;
+  });
+  return out;
+}
+
+common::Result<referrals::Account, GrantError> Introducing::grant(const std::string& member_id,
+                                                                  std::uint32_t credits,
+                                                                  const std::string& reason) {
+  using R = common::Result<referrals::Account, GrantError>;
+  return writer_.submit_wait([&](storage::WriteTxn& txn) -> R {
+    if (!members_.find(txn, member_id)) return common::fail(GrantError::member_not_found);
+    auto r = credits_.grant(txn, member_id, credits, reason);
+    if (!r) return common::fail(GrantError::invalid);
+    return r.value();
+  });
+}
+
+// --- the candidate ---
+
+std::vector<introductions::LocalRequest> Introducing::requests_for(
+    const storage::Txn& txn, const std::string& candidate_id) const {
+  return local_requests_.for_candidate(txn, candidate_id);
+}
+
+AnswerResult Introducing::answer(const std::string& candidate_id,
+                                 const std::string& introduction_id, bool accept) {
+  return writer_.submit_wait([&](storage::WriteTxn& txn) {
+    auto request = local_requests_.find(txn, introduction_id);
+    if (!request || request->candidate != candidate_id) return AnswerResult::not_found;
+    if (request->state != LocalRequestState::pending) return AnswerResult::not_pending;
+    if (!accept) {
+      if (!introductions_.decline(txn, introduction_id)) return AnswerResult::not_pending;
+      local_requests_.settle(txn, introduction_id, LocalRequestState::declined);
+      return AnswerResult::declined;
+    }
+    auto record = candidates_.find(txn, candidate_id);
+    if (!record || record->status != candidates::Status::active || !record->consent.region)
+      return AnswerResult::not_circulating;
+    // On this node the member reads the data at once: accepted and delivered in one txn.
+    if (!introductions_.accept(txn, introduction_id) ||
+        !introductions_.deliver(txn, introduction_id))
+      throw storage::Rollback<AnswerResult>{AnswerResult::not_pending};  // expired meanwhile
+    local_requests_.settle(txn, introduction_id, LocalRequestState::accepted);
+    return AnswerResult::accepted;
+  });
+}
+
+bool Introducing::report_found_work(const std::string& candidate_id,
+                                    const std::string& through_member) {
+  return writer_.submit_wait([&](storage::WriteTxn& txn) {
+    auto record = candidates_.find(txn, candidate_id);
+    if (!record || record->status == candidates::Status::erased) return false;
+    std::string through;
+    if (!through_member.empty() && members_.find(txn, through_member)) through = through_member;
+    ledger_.append(txn, protocol::reemployment_reported(record->pseudonym, through));
+    return true;
+  });
+}
+
+void Introducing::handoff_changed(storage::WriteTxn& txn, const federation::Handoff& h) {
+  auto intro = txn.get(links_, "h/" + h.id);
+  if (!intro) return;
+  const auto& s = h.state;
+  if (s == "awaiting_consent") return;
+  // A transition the introduction no longer allows (it expired and was refunded before the
+  // peer's late message) is ignored: the ledger already explains the credit.
+  if (s == "delivered") {
+    if (introductions_.accept(txn, *intro)) (void)introductions_.deliver(txn, *intro);
+  } else if (s == "declined") {
+    (void)introductions_.decline(txn, *intro);
+  } else if (s == "withdrawn") {
+    (void)introductions_.withdraw(txn, *intro);
+  } else if (s == "unavailable") {
+    (void)introductions_.undelivered(txn, *intro);
+  }
+}
+
+std::size_t Introducing::sweep() {
+  return writer_.submit_wait([&](storage::WriteTxn& txn) {
+    auto now = clock_.now_ms();
+    auto expired = introductions_.expire(txn, now, introductions_.settings().answer_within);
+    for (const auto& id : expired) local_requests_.settle(txn, id, LocalRequestState::expired);
+    auto undelivered =
+        introductions_.expire_undelivered(txn, now, introductions_.settings().deliver_within);
+    return expired.size() + undelivered.size();
+  });
+}
+
+}  // namespace relay::node::services

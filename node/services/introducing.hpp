@@ -1,0 +1,172 @@
+#pragma once
+// Introducing: the use cases of issue 14 that close the scheme's loop. A member opens
+// requisitions (or secondment offers), sees the candidates it may ask for ranked with the
+// reasons of every score, and spends one credit per introduction; the candidate decides with
+// those reasons in front of them; the member reports outcomes and retention; the operator
+// grants credits. Each method owns its transaction (one read txn or one Writer request) and
+// returns a typed outcome; nothing here knows HTTP.
+//
+// Local introductions (the candidate registered here): the spend, the introduction, the
+// candidate's request (introductions/local_request.hpp) and the mail to the candidate commit
+// in one Writer request. Peer introductions go through the handoff path
+// (federation/handoff.hpp): the spend, the introduction and the handoff request commit
+// together, and the handoff's later states (delivered, declined, withdrawn, unavailable) move
+// the introduction (introduction_handoffs maps one to the other), refunding where the
+// candidate said no or the peer could not deliver.
+//
+// Invariant: a member only sees its own requisitions and introductions (another member's
+// answer not_found). Threads: any; the Writer serialises writes.
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/reference.hpp"
+#include "node/candidates/candidate_store.hpp"
+#include "node/common/clock.hpp"
+#include "node/common/result.hpp"
+#include "node/federation/erasure.hpp"
+#include "node/federation/handoff.hpp"
+#include "node/federation/profile_exchange.hpp"
+#include "node/introductions/introduction.hpp"
+#include "node/introductions/local_request.hpp"
+#include "node/introductions/requisition.hpp"
+#include "node/ledger/ledger.hpp"
+#include "node/matching/scorer.hpp"
+#include "node/members/member.hpp"
+#include "node/referrals/credit_account.hpp"
+#include "node/referrals/referral.hpp"
+#include "node/storage/environment.hpp"
+#include "node/storage/writer.hpp"
+
+namespace relay::node::services {
+
+struct IntroducingSettings {
+  std::string self_name;    // this node's name: the "node" of local candidates
+  std::string self_region;  // its prefecture code
+  std::string public_url;   // for the management link mailed to the candidate
+  std::string mail_from;
+};
+
+// Why an introduction request failed (the API's error table maps each).
+enum class IntroduceError {
+  requisition_not_found,  // 404
+  requisition_closed,     // 409
+  no_credit,              // 402
+  not_in_pool,            // 404: no such circulating candidate at that node
+  not_a_peer,             // 404
+  already_introduced,     // 409: this member already has a live introduction to them
+};
+
+enum class GrantError { member_not_found, invalid };
+
+// One ranked match as the member sees it.
+struct MatchView {
+  std::string node;
+  std::string region;
+  std::string ref;
+  nlohmann::json profile;  // the anonymised profile (no name, no contact)
+  matching::Match match;
+  nlohmann::json to_json() const;
+};
+
+enum class AnswerResult { accepted, declined, not_found, not_pending, not_circulating };
+
+// The social hiring impact of a member: people it referred who were hired through an
+// introduction (of any member), and how many of them stayed 6 months.
+struct Impact {
+  std::uint64_t referred_hired = 0;
+  std::uint64_t referred_retained_6m = 0;
+  nlohmann::json to_json() const;
+};
+
+class Introducing {
+ public:
+  Introducing(storage::Environment& env, storage::Writer& writer,
+              const config::Reference& reference, ledger::Ledger& ledger,
+              members::Registry& members, candidates::Store& candidates,
+              referrals::Referrals& referrals, referrals::CreditAccounts& credits,
+              introductions::Requisitions& requisitions,
+              introductions::Introductions& introductions,
+              introductions::LocalRequests& local_requests, federation::ProfileExchange& exchange,
+              federation::Handoffs& handoffs, federation::Erasures& erasures,
+              const common::Clock& clock, IntroducingSettings settings);
+
+  // --- requisitions (member) ---
+  common::Result<introductions::Requisition, introductions::RequisitionError> open_requisition(
+      const members::Member& member, const introductions::RequisitionInput& input);
+  common::Result<introductions::Requisition, introductions::RequisitionError> update_requisition(
+      const members::Member& member, const std::string& id,
+      const introductions::RequisitionInput& input);
+  common::Result<introductions::Requisition, introductions::RequisitionError> close_requisition(
+      const members::Member& member, const std::string& id);
+  std::vector<introductions::Requisition> requisitions(const members::Member& member) const;
+  std::optional<introductions::Requisition> requisition(const members::Member& member,
+                                                        const std::string& id) const;
+  // The candidates the member may ask for (this node's, consented to circulate in the region,
+  // and the profiles peers circulate), ranked for the requisition, best first, with reasons.
+  common::Result<std::vector<MatchView>, introductions::RequisitionError> matches(
+      const members::Member& member, const std::string& requisition_id, std::size_t limit) const;
+
+  // --- introductions (member) ---
+  common::Result<introductions::Introduction, IntroduceError> introduce(
+      const members::Member& member, const std::string& requisition_id, const std::string& node,
+      const std::string& ref);
+  std::vector<introductions::Introduction> introductions(const members::Member& member) const;
+  // The member's introduction with, once delivered, the candidate's personal data.
+  std::optional<nlohmann::json> introduction(const members::Member& member,
+                                             const std::string& id) const;
+  common::Result<introductions::Introduction, introductions::IntroductionError> report_outcome(
+      const members::Member& member, const std::string& id, introductions::Outcome outcome,
+      const std::string& reason);
+  std::vector<introductions::DueItem> due(const members::Member& member) const;
+  Impact impact(const members::Member& member) const;
+
+  // --- operator ---
+  common::Result<referrals::Account, GrantError> grant(const std::string& member_id,
+                                                       std::uint32_t credits,
+                                                       const std::string& reason);
+
+  // --- the candidate (capability link; candidate_id already resolved from it) ---
+  // Every local introduction request about the candidate, oldest first.
+  std::vector<introductions::LocalRequest> requests_for(const storage::Txn& txn,
+                                                        const std::string& candidate_id) const;
+  AnswerResult answer(const std::string& candidate_id, const std::string& introduction_id,
+                      bool accept);
+  // "I found work": a re-employment self-report (optionally through a member of this node).
+  bool report_found_work(const std::string& candidate_id, const std::string& through_member);
+
+  // In the txn of every change of a handoff's state: moves the introduction behind it.
+  void handoff_changed(storage::WriteTxn& txn, const federation::Handoff& handoff);
+  // Expires unanswered and undelivered introductions (refunding them); returns how many.
+  std::size_t sweep();
+
+ private:
+  void attribute_hire(storage::WriteTxn& txn, const introductions::Introduction& intro);
+  std::optional<std::string> candidate_of(const storage::Txn& txn,
+                                          const introductions::Introduction& i) const;
+
+  storage::Environment& env_;
+  storage::Writer& writer_;
+  const config::Reference& reference_;
+  ledger::Ledger& ledger_;
+  members::Registry& members_;
+  candidates::Store& candidates_;
+  referrals::Referrals& referrals_;
+  referrals::CreditAccounts& credits_;
+  introductions::Requisitions& requisitions_;
+  introductions::Introductions& introductions_;
+  introductions::LocalRequests& local_requests_;
+  federation::ProfileExchange& exchange_;
+  federation::Handoffs& handoffs_;
+  federation::Erasures& erasures_;
+  const common::Clock& clock_;
+  IntroducingSettings settings_;
+  matching::Scorer scorer_;
+  storage::Database
+      links_;  // introduction_handoffs: "h/<handoff>" -> intro, "i/<intro>" -> handoff
+  storage::Database impact_;  // member_impact: member "/" introduction -> {"hired","retained_6m"}
+};
+
+}  // namespace relay::node::services

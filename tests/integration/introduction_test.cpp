@@ -1,0 +1,319 @@
+// Introductions that cost a credit, across two real relay-node processes on loopback (issue 14):
+// member A's rejected candidates register at kobe (X); member B at kobe and member C at osaka
+// (Y) open requisitions, see matches with reasons, and spend credits; the candidates accept on
+// their management pages; B and C receive the data and report hires and 6-month retention
+// (both nodes restarted with their clocks six months on); A sees its impact; relay-audit
+// verifies both ledgers with every balance recomputed. Also: the parallel spend of the last
+// credit over HTTP, a decline refunding, and outcome order and ownership.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/names.hpp"
+#include "support/node_process.hpp"
+
+using relay::test::eventually;
+using relay::test::HttpReply;
+using relay::test::NodeProcess;
+using relay::test::path_of;
+using relay::test::TestCandidate;
+using relay::test::TestMember;
+using relay::test::unique;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::filesystem::path kRelayAudit =
+    std::filesystem::path(RELAY_BINARY_DIR) / "audit" / "relay-audit";
+
+nlohmann::json forklift_requisition() {
+  return {{"title", "フォークリフト作業員"},
+          {"category", "H"},
+          {"required_skills", {"フォークリフト"}},
+          {"preferred_skills", {"溶接"}},
+          {"prefectures", {"JP-28"}},
+          {"experience_band", "3-5"},
+          {"headcount", 1},
+          {"employment_type", "regular"}};
+}
+
+TestCandidate forklift_driver(const std::string& tag) {
+  return {"荷役 " + tag,
+          tag + "@example.jp",
+          {{"job_category", "H"}, {"skills", "フォークリフト, 溶接"}, {"experience_band", "6-10"}}};
+}
+
+std::string open_requisition(const NodeProcess& node, const TestMember& m,
+                             const nlohmann::json& body) {
+  auto r = node.post_json("/api/v1/requisitions", body, m.api_key);
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  return r.json().at("id");
+}
+
+void grant(const NodeProcess& node, const TestMember& m, int credits) {
+  auto r = node.post_json("/api/v1/members/" + m.id + "/credits",
+                          {{"credits", credits}, {"reason", "再就職支援プログラム"}},
+                          node.admin_token());
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+}
+
+std::int64_t balance(const NodeProcess& node, const TestMember& m) {
+  auto r = node.get("/api/v1/credits", m.api_key);
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  return r.json().at("balance").get<std::int64_t>();
+}
+
+// The ranked matches of a requisition.
+nlohmann::json matches(const NodeProcess& node, const TestMember& m,
+                       const std::string& requisition) {
+  auto r = node.get("/api/v1/requisitions/" + requisition + "/matches?limit=50", m.api_key);
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  return r.json().at("matches");
+}
+
+int run_audit(const NodeProcess& node) {
+  auto command = kRelayAudit.string() + " verify " + node.url() + " --token-file " +
+                 (node.data_dir() / "auditor_token").string() + " > /dev/null 2>&1";
+  auto status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+HttpReply outcome(const NodeProcess& node, const TestMember& m, const std::string& id,
+                  const std::string& what) {
+  return node.post_json("/api/v1/introductions/" + id + "/outcomes", {{"outcome", what}},
+                        m.api_key);
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("introductions");
+
+TEST_CASE(
+    "introductions end to end: referrals to credits, matches with reasons, consent, hires, "
+    "retention, impact, audit") {
+  NodeProcess x{relay::test::options("kobe.example", "JP-28")};
+  NodeProcess y{relay::test::options("osaka.example", "JP-27")};
+  relay::test::peer_by_api(x, y);
+  relay::test::peer_by_api(y, x);
+  auto a = x.admit_member("Referrer A KK");
+  auto b = x.admit_member("Hirer B KK");
+  auto c = y.admit_member("Hirer C KK");
+
+  // A's rejected candidates register: ten distinct, verified referrals earn A one credit.
+  std::vector<TestCandidate> people;
+  for (int i = 0; i < 10; ++i) {
+    auto tag = unique("intro");
+    people.push_back(i < 2 ? forklift_driver(tag)
+                           : TestCandidate{"候補 " + tag, tag + "@example.jp", {}});
+    x.register_and_confirm(path_of(a.relay_link), people.back());
+  }
+  CHECK(balance(x, a) == 1);
+
+  // The operator grants B and C a credit each (a municipal programme); members never buy them.
+  grant(x, b, 1);
+  grant(y, c, 1);
+  CHECK(balance(x, b) == 1);
+
+  // B's requisition: the forklift drivers rank first, each score with its reasons.
+  auto rb = open_requisition(x, b, forklift_requisition());
+  auto mb = matches(x, b, rb);
+  REQUIRE(mb.size() >= 2);
+  CHECK(mb[0].at("node") == "kobe.example");
+  CHECK(mb[0].at("score").get<int>() > mb.back().at("score").get<int>());
+  bool forklift_reason = false;
+  for (const auto& reason : mb[0].at("reasons"))
+    if (reason.at("feature") == "required_skill" && reason.at("points").get<int>() > 0)
+      forklift_reason = true;
+  CHECK(forklift_reason);
+  CHECK(mb.dump().find("@example.jp") == std::string::npos);  // no contact data in matches
+  CHECK(mb.dump().find("荷役") == std::string::npos);         // nor names
+
+  // Which of the two drivers is first is the scorer's business: find the person by the mail.
+  auto ib = x.post_json("/api/v1/introductions",
+                        {{"requisition", rb}, {"node", "kobe.example"}, {"ref", mb[0].at("ref")}},
+                        b.api_key);
+  REQUIRE_MESSAGE(ib.status == 201, ib.body);
+  auto b_intro = ib.json().at("id").get<std::string>();
+  CHECK(balance(x, b) == 0);
+  // No credit left: the next introduction is refused and changes nothing.
+  auto refused = x.post_json(
+      "/api/v1/introductions",
+      {{"requisition", rb}, {"node", "kobe.example"}, {"ref", mb[1].at("ref")}}, b.api_key);
+  CHECK(refused.status == 402);
+  CHECK(refused.json().at("error").at("code") == "no_credit");
+
+  // The candidate sees the company, the position and the reasons, and accepts.
+  std::string manage;
+  const TestCandidate* chosen = nullptr;
+  REQUIRE(eventually([&] {
+    for (const auto& p : people) {
+      auto links = x.mail_links(p.email, "/r/m/");
+      if (links.size() >= 2) {
+        manage = path_of(links.back());
+        chosen = &p;
+        return true;
+      }
+    }
+    return false;
+  }));
+  auto page = x.get(manage);
+  REQUIRE(page.status == 200);
+  CHECK(page.body.find("Hirer B KK") != std::string::npos);
+  CHECK(page.body.find("フォークリフト作業員") != std::string::npos);
+  CHECK(page.body.find("フォークリフト") != std::string::npos);
+  CHECK(page.body.find("+30") != std::string::npos);
+  auto accepted = x.post_form(manage + "/requests/" + b_intro, {{"decision", "accept"}});
+  CHECK(accepted.status < 400);
+  auto detail = x.get("/api/v1/introductions/" + b_intro, b.api_key);
+  REQUIRE(detail.status == 200);
+  CHECK(detail.json().at("state") == "delivered");
+  CHECK(detail.json().at("personal").at("name") == chosen->name);
+
+  // Outcomes: only B's own, and in order.
+  CHECK(outcome(x, a, b_intro, "interview").status == 404);
+  CHECK(outcome(x, b, b_intro, "retained_6m").status == 409);
+  CHECK(outcome(x, b, b_intro, "interview").status == 200);
+  CHECK(outcome(x, b, b_intro, "offer").status == 200);
+  CHECK(outcome(x, b, b_intro, "hired").status == 200);
+
+  // C at osaka: kobe's circulated profiles are matched too; C introduces one across nodes.
+  auto rc = open_requisition(y, c,
+                             {{"title", "backend engineer"},
+                              {"category", "B"},
+                              {"required_skills", {"C++"}},
+                              {"prefectures", {"JP-28", "JP-27"}},
+                              {"experience_band", "1-2"},
+                              {"headcount", 1},
+                              {"employment_type", "contract"}});
+  nlohmann::json mc;
+  REQUIRE(eventually([&] {
+    mc = matches(y, c, rc);
+    return !mc.empty() && mc[0].at("node") == "kobe.example";
+  }));
+  auto ic = y.post_json("/api/v1/introductions",
+                        {{"requisition", rc}, {"node", "kobe.example"}, {"ref", mc[0].at("ref")}},
+                        c.api_key);
+  REQUIRE_MESSAGE(ic.status == 201, ic.body);
+  auto c_intro = ic.json().at("id").get<std::string>();
+  CHECK(balance(y, c) == 0);
+
+  // The candidate at kobe gets the request mail and accepts on their page (the handoff path).
+  std::string request_page;
+  REQUIRE(eventually([&] {
+    for (const auto& p : people) {
+      auto links = x.mail_links(p.email, "/r/m/");
+      for (const auto& l : links) {
+        auto got = x.get(path_of(l));
+        if (got.status == 200 && got.body.find("Hirer C KK") != std::string::npos &&
+            got.body.find("/requests/q_") != std::string::npos) {
+          request_page = path_of(l);
+          return true;
+        }
+      }
+    }
+    return false;
+  }));
+  auto page_c = x.get(request_page).body;
+  auto at = page_c.find("/requests/q_");
+  REQUIRE(at != std::string::npos);
+  auto request_id = page_c.substr(at + 10, page_c.find('"', at) - at - 10);
+  auto q = request_id.find('?');
+  if (q != std::string::npos) request_id = request_id.substr(0, q);
+  CHECK(x.post_form(request_page + "/requests/" + request_id, {{"decision", "accept"}}).status <
+        400);
+  REQUIRE(eventually([&] {
+    auto d = y.get("/api/v1/introductions/" + c_intro, c.api_key);
+    return d.status == 200 && d.json().at("state") == "delivered" && d.json().contains("personal");
+  }));
+  CHECK(outcome(y, c, c_intro, "hired").status == 200);
+
+  // Six months on (both nodes' clocks, so envelopes stay within each other's window).
+  ::setenv("RELAY_TEST_CLOCK_OFFSET_MS", std::to_string(190LL * 86400 * 1000).c_str(), 1);
+  x.restart();
+  y.restart();
+  ::unsetenv("RELAY_TEST_CLOCK_OFFSET_MS");
+  CHECK(outcome(x, b, b_intro, "retained_3m").status == 200);
+  CHECK(outcome(x, b, b_intro, "retained_6m").status == 200);
+  CHECK(outcome(y, c, c_intro, "retained_3m").status == 200);
+  CHECK(outcome(y, c, c_intro, "retained_6m").status == 200);
+
+  // A, whose rejection brought the person in, sees the hire elsewhere as its impact.
+  auto impact = x.get("/api/v1/impact", a.api_key);
+  REQUIRE(impact.status == 200);
+  CHECK(impact.json().at("referred_hired").get<int>() >= 1);
+  CHECK(impact.json().at("referred_retained_6m").get<int>() >= 1);
+
+  // Every balance recomputed from each ledger by the auditor's tool.
+  CHECK(run_audit(x) == 0);
+  CHECK(run_audit(y) == 0);
+}
+
+TEST_CASE(
+    "introductions: N parallel spends of the last credit, exactly one wins; a decline refunds") {
+  NodeProcess x{relay::test::options("spend.example", "JP-28")};
+  auto referrer = x.admit_member("Referrer KK");
+  auto buyer = x.admit_member("Buyer KK");
+  for (int i = 0; i < 8; ++i) {
+    auto tag = unique("race");
+    x.register_and_confirm(path_of(referrer.relay_link), forklift_driver(tag));
+  }
+  grant(x, buyer, 1);
+  auto req = open_requisition(x, buyer, forklift_requisition());
+  auto ms = matches(x, buyer, req);
+  REQUIRE(ms.size() == 8);
+
+  std::atomic<int> won{0}, no_credit{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([&, i] {
+      auto r =
+          x.post_json("/api/v1/introductions",
+                      {{"requisition", req}, {"node", "spend.example"}, {"ref", ms[i].at("ref")}},
+                      buyer.api_key);
+      if (r.status == 201)
+        ++won;
+      else if (r.status == 402)
+        ++no_credit;
+      else
+        ++other;
+    });
+  for (auto& t : threads) t.join();
+  CHECK(won == 1);
+  CHECK(no_credit == 7);
+  CHECK(other == 0);
+  CHECK(balance(x, buyer) == 0);
+
+  // The candidate declines: the credit comes back, naming the introduction.
+  auto list = x.get("/api/v1/introductions", buyer.api_key).json().at("introductions");
+  REQUIRE(list.size() == 1);
+  auto id = list[0].at("id").get<std::string>();
+  std::string manage;
+  REQUIRE(eventually([&] {
+    for (const auto& m : x.mails())
+      for (const auto& l : m.links())
+        if (l.find("/r/m/") != std::string::npos) {
+          auto page = x.get(path_of(l));
+          if (page.body.find("/requests/" + id) != std::string::npos) {
+            manage = path_of(l);
+            return true;
+          }
+        }
+    return false;
+  }));
+  CHECK(x.post_form(manage + "/requests/" + id, {{"decision", "decline"}}).status < 400);
+  CHECK(balance(x, buyer) == 1);
+  auto credits = x.get("/api/v1/credits", buyer.api_key).json();
+  CHECK(credits.dump().find("credit_refunded") != std::string::npos);
+  CHECK(credits.dump().find(id) != std::string::npos);
+  CHECK(outcome(x, buyer, id, "hired").status == 409);  // declined: nothing to report
+}
+
+TEST_SUITE_END();
