@@ -124,8 +124,6 @@ Event introduction_outcome(std::string_view introduction_id, std::string_view me
 // {"candidate","through"}: a candidate reported finding work (再雇用), optionally through a
 // member ("" if not said).
 Event reemployment_reported(std::string_view candidate_pseudonym, std::string_view through_member);
-// {"introduction","referrers"}: the hire of introduction_id is credited (as impact, not as a
-// credit) to the members whose rejection referrals brought the candidate in.
 // Recorded under the OLD key: the entry's signature is the old key vouching for the new one.
 Event key_rotated(const crypto::Ed25519PublicKey& old_key, const crypto::Ed25519PublicKey& new_key,
                   const crypto::X25519PublicKey& new_encryption_key);
@@ -161,6 +159,8 @@ Event handoff_expired(std::string_view handoff_id, std::string_view peer_name);
 Event hire_reported(std::string_view member_id, std::string_view handoff_id,
                     std::string_view peer_name);
 
+// {"introduction","referrers"}: the hire of introduction_id is credited (as impact, not as a
+// credit) to the members whose rejection referrals brought the candidate in.
 Event hire_attributed(std::string_view introduction_id, const std::vector<std::string>& referrers);
 
 }  // namespace relay::protocol
