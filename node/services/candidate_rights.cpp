@@ -60,13 +60,26 @@ common::Result<CandidateView, ManageError> CandidateRights::view(const std::stri
 
 common::Result<common::Done, ManageError> CandidateRights::change_consent(const std::string& token,
                                                                           ConsentChoice choice) {
+  return update_consent(token, [&](candidates::Consent& c) {
+    c.region = choice.region;
+    c.peers = choice.peers;
+    c.stats = choice.stats;
+    c.version = settings_.consent_version;  // the text shown with the choice
+  });
+}
+
+// The consent version stays the one agreed to: withdrawing agrees to nothing new.
+common::Result<common::Done, ManageError> CandidateRights::withdraw(const std::string& token) {
+  return update_consent(token,
+                        [](candidates::Consent& c) { c.region = c.peers = c.stats = false; });
+}
+
+common::Result<common::Done, ManageError> CandidateRights::update_consent(
+    const std::string& token, const std::function<void(candidates::Consent&)>& change) {
   bool found = writer_.submit_wait([&](storage::WriteTxn& txn) {
     auto m = managed(txn, token);
     if (!m) return false;
-    m->record.consent.region = choice.region;
-    m->record.consent.peers = choice.peers;
-    m->record.consent.stats = choice.stats;
-    m->record.consent.version = settings_.consent_version;
+    change(m->record.consent);
     m->record.consent.at_ms = clock_.now_ms();
     candidates_.save(txn, m->record);
     changes_.changed(txn, m->record);
@@ -76,29 +89,17 @@ common::Result<common::Done, ManageError> CandidateRights::change_consent(const 
   return common::Done{};
 }
 
-common::Result<common::Done, ManageError> CandidateRights::withdraw(const std::string& token) {
-  bool found = writer_.submit_wait([&](storage::WriteTxn& txn) {
-    auto m = managed(txn, token);
-    if (!m) return false;
-    m->record.consent.region = m->record.consent.peers = m->record.consent.stats = false;
-    m->record.consent.at_ms = clock_.now_ms();
-    candidates_.save(txn, m->record);
-    changes_.changed(txn, m->record);
-    return true;
-  });
-  if (!found) return fail(ManageError::not_found);
-  return common::Done{};
+std::optional<std::string> CandidateRights::candidate_id(const std::string& token) const {
+  auto txn = env_.begin_read();
+  if (auto m = managed(txn, token)) return m->record.id;
+  return std::nullopt;
 }
 
 federation::DecideResult CandidateRights::answer_request(const std::string& token,
                                                          const std::string& request_id,
                                                          federation::Decision decision) {
   if (request_id.rfind("i_", 0) == 0) {  // a local introduction (introductions/)
-    std::optional<std::string> candidate;
-    {
-      auto txn = env_.begin_read();
-      if (auto m = managed(txn, token)) candidate = m->record.id;
-    }
+    auto candidate = candidate_id(token);
     if (!candidate) return federation::DecideResult::not_found;
     switch (introducing_.answer(*candidate, request_id, decision == federation::Decision::accept)) {
       case AnswerResult::accepted:
@@ -122,11 +123,7 @@ federation::DecideResult CandidateRights::answer_request(const std::string& toke
 
 common::Result<common::Done, ManageError> CandidateRights::report_found_work(
     const std::string& token, const std::string& through_member) {
-  std::optional<std::string> candidate;
-  {
-    auto txn = env_.begin_read();
-    if (auto m = managed(txn, token)) candidate = m->record.id;
-  }
+  auto candidate = candidate_id(token);
   if (!candidate || !introducing_.report_found_work(*candidate, through_member))
     return fail(ManageError::not_found);
   return common::Done{};

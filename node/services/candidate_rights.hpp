@@ -10,6 +10,7 @@
 // Invariant: a management token of an erased candidate manages nothing; it only shows the
 // erasure's progress (ErasureView). Threads: any.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <variant>
@@ -106,6 +107,10 @@ class CandidateRights {
     candidates::CandidateRecord record;
   };
   std::optional<Managed> managed(const storage::Txn& txn, const std::string& token) const;
+  // The id of the candidate the management token belongs to (not erased).
+  std::optional<std::string> candidate_id(const std::string& token) const;
+  common::Result<common::Done, ManageError> update_consent(
+      const std::string& token, const std::function<void(candidates::Consent&)>& change);
 
   storage::Environment& env_;
   storage::Writer& writer_;

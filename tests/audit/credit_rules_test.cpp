@@ -19,15 +19,11 @@ namespace protocol = relay::protocol;
 namespace {
 
 VerifyReport verify(const SyntheticLog& log, const fs::path& dir) {
-  log.write(dir);
-  relay::audit::ExportDirSource source(dir);
-  return relay::audit::verify_log(source, {std::nullopt, 1000, 1});
+  return relay::test::verify_export(log, dir);
 }
 
 std::string problems_of(const VerifyReport& report) {
-  std::string out;
-  for (const auto& p : report.problems.kept()) out += p.text() + "\n";
-  return out;
+  return relay::test::problems_text(report);
 }
 
 }  // namespace

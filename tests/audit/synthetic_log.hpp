@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "audit/balance_book.hpp"
+#include "audit/export_dir_source.hpp"
 #include "audit/key_document.hpp"
+#include "audit/log_verifier.hpp"
 #include "crypto/keys.hpp"
 #include "protocol/canonical_json.hpp"
 #include "protocol/checkpoint.hpp"
@@ -177,5 +179,21 @@ class SyntheticLog {
   std::int64_t time_ = 1'790'000'000'000;
   int candidates_ = 0;
 };
+
+// Writes the log to dir as an export and verifies it as relay-audit would (no balances file
+// unless the log wrote one; at most 1000 problems kept).
+inline audit::VerifyReport verify_export(const SyntheticLog& log,
+                                         const std::filesystem::path& dir) {
+  log.write(dir);
+  audit::ExportDirSource source(dir);
+  return audit::verify_log(source, {std::nullopt, 1000, 1});
+}
+
+// Every kept problem's text, one per line (for failure messages and substring checks).
+inline std::string problems_text(const audit::VerifyReport& report) {
+  std::string out;
+  for (const auto& p : report.problems.kept()) out += p.text() + "\n";
+  return out;
+}
 
 }  // namespace relay::test
