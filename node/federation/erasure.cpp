@@ -20,7 +20,9 @@ Erasures::Erasures(Federation& federation, candidates::Store& candidates, Handof
     : federation_(federation),
       candidates_(candidates),
       handoffs_(handoffs),
-      handoffs_db_(federation.env().database("handoffs")) {
+      handoffs_db_(federation.env().database("handoffs")),
+      loop_("retention sweep", std::chrono::seconds(1),
+            [this] { sweep(federation_.clock().now_ms()); }) {
   federation_.on<protocol::ErasureRequest>(
       [this](storage::WriteTxn& txn, const protocol::ErasureRequest& m, const protocol::Envelope&,
              const Peer& peer) { return on_request(txn, m, peer); });
@@ -229,29 +231,11 @@ std::size_t Erasures::sweep(std::int64_t now_ms) {
 }
 
 void Erasures::start() {
-  thread_ = std::thread([this] {
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
-      if (stopping_) break;
-      lock.unlock();
-      try {
-        sweep(federation_.clock().now_ms());
-      } catch (const std::exception& e) {
-        spdlog::error("retention sweep failed: {}", e.what());
-      }
-      lock.lock();
-    }
-  });
+  loop_.start();
 }
 
 void Erasures::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  loop_.stop();
 }
 
 }  // namespace relay::node::federation

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "node/candidates/candidate_store.hpp"
+#include "node/common/background_loop.hpp"
 #include "node/federation/federation.hpp"
 #include "node/federation/handoff.hpp"
 
@@ -80,10 +81,7 @@ class Erasures {
   Handoffs& handoffs_;
   storage::Database handoffs_db_;
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  common::BackgroundLoop loop_;  // last: stopped (joined) before the rest goes
 };
 
 }  // namespace relay::node::federation

@@ -76,7 +76,11 @@ std::string_view to_string(WitnessResult result) {
 Witness::Witness(Federation& federation)
     : federation_(federation),
       witnessed_(federation.env().database("witnessed")),
-      cosignatures_(federation.env().database("cosignatures")) {
+      cosignatures_(federation.env().database("cosignatures")),
+      loop_("witness",
+            std::chrono::duration_cast<std::chrono::milliseconds>(
+                federation.config().federation.witness_interval_s),
+            [this] { witness_all(); }) {
   federation_.on<protocol::LedgerConsistency>(
       [this](storage::WriteTxn& txn, const protocol::LedgerConsistency& m,
              const protocol::Envelope&, const Peer&) { return serve_consistency(txn, m); });
@@ -91,30 +95,11 @@ Witness::~Witness() {
 }
 
 void Witness::start() {
-  thread_ = std::thread([this] {
-    auto interval = federation_.config().federation.witness_interval_s;
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      wake_.wait_for(lock, interval, [this] { return stopping_; });
-      if (stopping_) break;
-      lock.unlock();
-      try {
-        witness_all();
-      } catch (const std::exception& e) {
-        spdlog::error("witness: pass failed: {}", e.what());
-      }
-      lock.lock();
-    }
-  });
+  loop_.start();
 }
 
 void Witness::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  loop_.stop();
 }
 
 std::map<std::string, WitnessResult> Witness::witness_all() {

@@ -43,6 +43,7 @@
 #include <thread>
 #include <vector>
 
+#include "node/common/background_loop.hpp"
 #include "node/federation/federation.hpp"
 #include "protocol/checkpoint.hpp"
 
@@ -131,10 +132,7 @@ class Witness {
   mutable std::mutex status_mutex_;
   std::map<std::string, PeerStatus> status_;
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  common::BackgroundLoop loop_;  // last: stopped (joined) before the rest goes
 };
 
 }  // namespace relay::node::federation
