@@ -155,14 +155,6 @@ std::optional<Opened> Store::open(const CandidateRecord& r) const {
                 Profile::from_json(data->at("profile"))};
 }
 
-void Store::reseal(CandidateRecord& r, const Opened& data) const {
-  auto keys = keys_.current();
-  auto key = unwrap_key(keys->data_key, r.record.at("key"), r.id);
-  if (!key) throw std::runtime_error("candidate key cannot be unwrapped");
-  nlohmann::json j = {{"personal", data.personal.to_json()}, {"profile", data.profile.to_json()}};
-  r.record["data"] = seal_json(*key, j, r.id, "data");
-}
-
 std::string Store::issue_token(storage::WriteTxn& txn, const std::string& candidate_id,
                                const std::string& kind, const nlohmann::json& extra) {
   auto token = crypto::random_token(24);

@@ -83,8 +83,6 @@ class Store {
 
   // Decrypts personal data and profile; nullopt once erased.
   std::optional<Opened> open(const CandidateRecord& record) const;
-  // Re-seals new personal data and profile under the record's key.
-  void reseal(CandidateRecord& record, const Opened& data) const;
 
   // Capability tokens: returns the token (only its digest is stored).
   std::string issue_token(storage::WriteTxn& txn, const std::string& candidate_id,
