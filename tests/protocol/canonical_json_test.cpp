@@ -1,4 +1,4 @@
-// Canonical JSON against JSONTestSuite (../shared/vectors/json) and hand-written edge cases.
+// Canonical JSON against JSONTestSuite (tests/vectors/json) and hand-written edge cases.
 #include "protocol/canonical_json.hpp"
 
 #include <doctest/doctest.h>

@@ -1,4 +1,4 @@
-// C2SP signed notes and tlog-cosignature/v1 against ../shared/vectors/signed-note/notes.json.
+// C2SP signed notes and tlog-cosignature/v1 against tests/vectors/signed-note/notes.json.
 #include "protocol/signed_note.hpp"
 
 #include <doctest/doctest.h>

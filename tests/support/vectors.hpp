@@ -1,5 +1,6 @@
 #pragma once
-// Locating and loading the public test vectors in ../shared/vectors.
+// Locating and loading the public test vectors in tests/vectors (copied from the public sources,
+// with their licences).
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
