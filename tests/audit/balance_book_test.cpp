@@ -16,17 +16,8 @@ using relay::test::TempDir;
 using relay::test::write_text;
 namespace protocol = relay::protocol;
 
-namespace {
-
-VerifyReport verify(const SyntheticLog& log, const fs::path& dir) {
-  return relay::test::verify_export(log, dir);
-}
-
-std::string problems_of(const VerifyReport& report) {
-  return relay::test::problems_text(report);
-}
-
-}  // namespace
+using relay::test::problems_text;
+using relay::test::verify_export;
 
 TEST_SUITE_BEGIN("audit");
 
@@ -38,18 +29,18 @@ TEST_CASE("balance book: the node's balances must equal the recomputed ones") {
   log.spend(acme);
 
   SUBCASE("equal") {
-    CHECK(verify(log, dir.path).ok());
+    CHECK(verify_export(log, dir.path).ok());
   }
   SUBCASE("a balance differs") {
     log.balances()[acme].balance = 3;
-    auto report = verify(log, dir.path);
-    INFO(problems_of(report));
+    auto report = verify_export(log, dir.path);
+    INFO(problems_text(report));
     CHECK(report.problems.total() == 1);
     CHECK(report.problems.kept().at(0).text() == "member m_acme: balance 3 in node, 1 recomputed");
   }
   SUBCASE("every field is compared") {
     log.balances()[acme] = {9, 8, 7, 6, 0, 0};
-    auto report = verify(log, dir.path);
+    auto report = verify_export(log, dir.path);
     CHECK(report.problems.mentions("member m_acme: verified_referrals 9 in node, 5 recomputed"));
     CHECK(report.problems.mentions("member m_acme: credits_minted 8 in node, 2 recomputed"));
     CHECK(report.problems.mentions("member m_acme: credits_spent 7 in node, 1 recomputed"));
@@ -58,7 +49,7 @@ TEST_CASE("balance book: the node's balances must equal the recomputed ones") {
   SUBCASE("a member only one side knows") {
     log.balances()["m_ghost"] = {};
     log.balances().erase(acme);
-    auto report = verify(log, dir.path);
+    auto report = verify_export(log, dir.path);
     CHECK(report.problems.mentions(
         "member m_ghost: in the node's balances, never admitted in the log"));
     CHECK(report.problems.mentions(
@@ -72,7 +63,7 @@ TEST_CASE("balance book: the node's balances must equal the recomputed ones") {
     write_text(dir.path / "balances.json", earlier);
     relay::audit::ExportDirSource source(dir.path);
     auto report = relay::audit::verify_log(source, {});
-    INFO(problems_of(report));
+    INFO(problems_text(report));
     CHECK(report.ok());
     CHECK(report.node_balances_at == 10);
     CHECK(report.balances.at(acme).balance == 2);
@@ -96,8 +87,8 @@ TEST_CASE("balance book: the floor rule") {
   SUBCASE("a credit minted before it is due") {
     log.append(protocol::credit_minted(acme, 1, 1));
     log.balances()[acme] = {2, 1, 0, 1, 0, 0};
-    auto report = verify(log, dir.path);
-    INFO(problems_of(report));
+    auto report = verify_export(log, dir.path);
+    INFO(problems_text(report));
     CHECK(report.problems.total() == 1);
     CHECK(
         report.problems.kept().at(0).text() ==
@@ -107,8 +98,8 @@ TEST_CASE("balance book: the floor rule") {
     log.balances()[acme].verified_referrals = 3;
     log.append(protocol::referral_verified(acme, "r3", "cand3", true, 3));
     log.admit("later");
-    auto report = verify(log, dir.path);
-    INFO(problems_of(report));
+    auto report = verify_export(log, dir.path);
+    INFO(problems_text(report));
     CHECK(report.problems.total() == 1);
     CHECK(report.problems.kept().at(0).text() ==
           "entry 4: member m_acme: floor(3 / 3) = 1 credits due after this referral, 0 minted");
@@ -116,21 +107,21 @@ TEST_CASE("balance book: the floor rule") {
   SUBCASE("a credit due at the end of the log") {
     log.balances()[acme].verified_referrals = 3;
     log.append(protocol::referral_verified(acme, "r3", "cand3", true, 3));
-    auto report = verify(log, dir.path);
+    auto report = verify_export(log, dir.path);
     CHECK(report.problems.mentions("entry 4: member m_acme: floor(3 / 3) = 1 credits due"));
   }
   SUBCASE("the event's own fields must agree") {
     log.refer(acme);  // entry 4 (referral), entry 5 (mint)
     log.entries().resize(5);
     log.append(protocol::credit_minted(acme, 2, 7));
-    auto report = verify(log, dir.path);
-    INFO(problems_of(report));
+    auto report = verify_export(log, dir.path);
+    INFO(problems_text(report));
     CHECK(report.problems.mentions("entry 5: member m_acme: minted_total 2, recomputed 1"));
     CHECK(report.problems.mentions("entry 5: member m_acme: balance 7, recomputed 1"));
   }
   SUBCASE("counted_total must be the member's count") {
     log.append(protocol::referral_verified(acme, "r3", "cand9", false, 5));
-    auto report = verify(log, dir.path);
+    auto report = verify_export(log, dir.path);
     CHECK(report.problems.mentions("entry 4: member m_acme: counted_total 5, recomputed 2"));
   }
 }
@@ -142,7 +133,7 @@ TEST_CASE("balance book: spending, suspension, duplicates, unknown members") {
 
   SUBCASE("a credit spent with none left") {
     log.spend(acme);
-    auto report = verify(log, dir.path);
+    auto report = verify_export(log, dir.path);
     CHECK(report.problems.total() == 1);
     CHECK(report.problems.mentions(
         "entry 2: member m_acme: credit spent with no credit left (balance -1)"));
@@ -150,7 +141,7 @@ TEST_CASE("balance book: spending, suspension, duplicates, unknown members") {
   SUBCASE("a referral counted while the member is suspended") {
     log.append(protocol::member_suspended(acme));
     log.refer(acme);
-    auto report = verify(log, dir.path);
+    auto report = verify_export(log, dir.path);
     CHECK(report.problems.total() == 1);
     CHECK(report.problems.mentions(
         "entry 3: member m_acme: referral counted while the member is suspended"));
@@ -159,7 +150,7 @@ TEST_CASE("balance book: spending, suspension, duplicates, unknown members") {
     log.refer(acme, false);  // uncounted while suspended: right
     log.append(protocol::member_reinstated(acme));
     log.refer(acme);
-    CHECK(verify(log, dir.path).ok());
+    CHECK(verify_export(log, dir.path).ok());
   }
   SUBCASE("the same candidate counted twice for a member") {
     log.append(protocol::referral_verified(acme, "r1", "same", true, 1));
@@ -167,15 +158,15 @@ TEST_CASE("balance book: spending, suspension, duplicates, unknown members") {
     log.append(protocol::referral_verified(acme, "r2", "same", true, 2));
     log.append(protocol::credit_minted(acme, 2, 2));
     log.balances()[acme] = {2, 2, 0, 2, 0, 0};
-    auto report = verify(log, dir.path);
-    INFO(problems_of(report));
+    auto report = verify_export(log, dir.path);
+    INFO(problems_text(report));
     CHECK(report.problems.total() == 1);
     CHECK(report.problems.mentions("entry 4: member m_acme: candidate same counted a second time"));
   }
   SUBCASE("events for members never admitted, or admitted twice") {
     log.append(protocol::credit_spent("m_nobody", "p", 0));
     log.append(protocol::member_admitted(acme, "acme again"));
-    auto report = verify(log, dir.path);
+    auto report = verify_export(log, dir.path);
     CHECK(report.problems.mentions("entry 2: credit_spent names member m_nobody, never admitted"));
     CHECK(report.problems.mentions("entry 3: member m_acme admitted twice"));
   }
@@ -183,7 +174,7 @@ TEST_CASE("balance book: spending, suspension, duplicates, unknown members") {
     log.append(protocol::Event{"credit_minted",
                                {{"member", acme}, {"minted_total", "one"}, {"balance", 1}}});
     log.append(protocol::Event{"referral_verified", {{"member", 7}}});
-    auto report = verify(log, dir.path);
+    auto report = verify_export(log, dir.path);
     CHECK(report.problems.mentions(
         "entry 2: credit_minted: data.minted_total is missing or not an unsigned integer"));
     CHECK(report.problems.mentions(
@@ -202,8 +193,8 @@ TEST_CASE("balance book: a changed ratio mints up to floor(counted / ratio), nev
   log.change_ratio(10);  // nothing is taken back
   log.refer(acme);
   log.spend(acme);
-  auto report = verify(log, dir.path);
-  INFO(problems_of(report));
+  auto report = verify_export(log, dir.path);
+  INFO(problems_text(report));
   CHECK(report.ok());
   CHECK(report.balances.at(acme) == relay::audit::MemberBalance{11, 5, 1, 4, 0, 0});
 }

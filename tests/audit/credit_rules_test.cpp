@@ -16,17 +16,8 @@ using relay::test::SyntheticLog;
 using relay::test::TempDir;
 namespace protocol = relay::protocol;
 
-namespace {
-
-VerifyReport verify(const SyntheticLog& log, const fs::path& dir) {
-  return relay::test::verify_export(log, dir);
-}
-
-std::string problems_of(const VerifyReport& report) {
-  return relay::test::problems_text(report);
-}
-
-}  // namespace
+using relay::test::problems_text;
+using relay::test::verify_export;
 
 TEST_SUITE_BEGIN("audit");
 
@@ -45,8 +36,8 @@ TEST_CASE("credit rules: minted + granted - spent + refunded, recomputed and com
   log.refund(beta, beta_spend, protocol::refund_reason::undelivered);
   (void)second;
 
-  auto report = verify(log, dir.path);
-  INFO(problems_of(report));
+  auto report = verify_export(log, dir.path);
+  INFO(problems_text(report));
   CHECK(report.ok());
   CHECK(report.balances.at(acme) == relay::audit::MemberBalance{4, 2, 2, 4, 3, 1});
   CHECK(report.balances.at(beta) == relay::audit::MemberBalance{0, 0, 1, 1, 1, 1});
@@ -64,7 +55,7 @@ TEST_CASE("credit rules: minted + granted - spent + refunded, recomputed and com
   SUBCASE("the node's granted and refunded counts are compared too") {
     log.balances()[acme].credits_granted = 9;
     log.balances()[acme].credits_refunded = 0;
-    auto wrong = verify(log, dir.path);
+    auto wrong = verify_export(log, dir.path);
     CHECK(wrong.problems.mentions("member m_acme: credits_granted 9 in node, 3 recomputed"));
     CHECK(wrong.problems.mentions("member m_acme: credits_refunded 0 in node, 1 recomputed"));
   }
@@ -80,17 +71,17 @@ TEST_CASE("credit rules: each violation is named with its entry") {
   SUBCASE("a grant lets a spend through; without it the spend goes below zero") {
     log.grant(beta, 1);  // 5
     log.spend(beta);     // 6
-    CHECK(verify(log, dir.path).ok());
+    CHECK(verify_export(log, dir.path).ok());
     log.spend(beta);  // 7
-    auto report = verify(log, dir.path);
+    auto report = verify_export(log, dir.path);
     CHECK(report.problems.total() == 1);
     CHECK(report.problems.mentions(
         "entry 7: member m_beta: credit spent with no credit left (balance -1)"));
   }
   SUBCASE("a refund that names no spend") {
     log.refund(acme, "intro-never");  // 5
-    auto report = verify(log, dir.path);
-    INFO(problems_of(report));
+    auto report = verify_export(log, dir.path);
+    INFO(problems_text(report));
     CHECK(report.problems.total() == 1);
     CHECK(report.problems.mentions(
         "entry 5: member m_acme: credit refunded for introduction intro-never, on which no "
@@ -100,7 +91,7 @@ TEST_CASE("credit rules: each violation is named with its entry") {
     auto intro = log.spend(acme);  // 5
     log.grant(beta, 1);            // 6
     log.refund(beta, intro);       // 7
-    auto report = verify(log, dir.path);
+    auto report = verify_export(log, dir.path);
     CHECK(report.problems.total() == 1);
     CHECK(report.problems.mentions("entry 7: member m_beta: credit refunded for introduction " +
                                    intro + ", on which no credit was spent"));
@@ -109,7 +100,7 @@ TEST_CASE("credit rules: each violation is named with its entry") {
     auto intro = log.spend(acme);  // 5
     log.refund(acme, intro);       // 6
     log.refund(acme, intro);       // 7
-    auto report = verify(log, dir.path);
+    auto report = verify_export(log, dir.path);
     CHECK(report.problems.total() == 1);
     CHECK(report.problems.mentions("entry 7: member m_acme: credit for introduction " + intro +
                                    " refunded a second time"));
@@ -119,8 +110,8 @@ TEST_CASE("credit rules: each violation is named with its entry") {
     log.append(protocol::credit_spent(acme, "intro6", 1));  // 6: balance 2 - 1
     log.balances()[acme].credits_spent = 1;
     log.balances()[acme].balance = 1;
-    auto report = verify(log, dir.path);
-    INFO(problems_of(report));
+    auto report = verify_export(log, dir.path);
+    INFO(problems_text(report));
     CHECK(report.problems.total() == 1);
     CHECK(
         report.problems.mentions("entry 5: member m_acme: credit refunded for introduction "
@@ -132,7 +123,7 @@ TEST_CASE("credit rules: each violation is named with its entry") {
     log.append(protocol::credit_spent(acme, "dup", 0));  // 7
     log.balances()[acme].credits_spent = 2;
     log.balances()[acme].balance = 0;
-    auto report = verify(log, dir.path);
+    auto report = verify_export(log, dir.path);
     CHECK(report.problems.total() == 1);
     CHECK(report.problems.mentions(
         "entry 7: member m_acme: a second credit spent on introduction dup"));
@@ -142,8 +133,8 @@ TEST_CASE("credit rules: each violation is named with its entry") {
     log.append(protocol::credit_refunded(acme, intro, "bored", 5));  // 6: recomputed 1
     log.balances()[acme].credits_refunded = 1;
     log.balances()[acme].balance = 1;
-    auto report = verify(log, dir.path);
-    INFO(problems_of(report));
+    auto report = verify_export(log, dir.path);
+    INFO(problems_text(report));
     CHECK(report.problems.total() == 2);
     CHECK(
         report.problems.mentions("entry 6: credit_refunded: data.reason is missing or not "
@@ -160,8 +151,8 @@ TEST_CASE("credit rules: each violation is named with its entry") {
     log.balances()[acme].balance = 3;
     log.balances()[beta].credits_granted = 2;
     log.balances()[beta].balance = 2;
-    auto report = verify(log, dir.path);
-    INFO(problems_of(report));
+    auto report = verify_export(log, dir.path);
+    INFO(problems_text(report));
     CHECK(report.problems.total() == 4);
     CHECK(report.problems.mentions(
         "entry 5: credit_granted: data.credits is missing or not a positive integer"));
@@ -174,7 +165,7 @@ TEST_CASE("credit rules: each violation is named with its entry") {
   SUBCASE("grants and refunds for members never admitted") {
     log.append(protocol::credit_granted("m_nobody", 1, "programme", 1));
     log.append(protocol::credit_refunded("m_nobody", "x", "declined", 1));
-    auto report = verify(log, dir.path);
+    auto report = verify_export(log, dir.path);
     CHECK(
         report.problems.mentions("entry 5: credit_granted names member m_nobody, never admitted"));
     CHECK(
@@ -192,13 +183,13 @@ TEST_CASE("credit rules: logs from before introductions verify as before") {
       protocol::Event{"credit_spent", {{"member", acme}, {"purpose", "p1"}, {"balance", 0}}});
   log.balances()[acme].credits_spent = 1;
   log.balances()[acme].balance = 0;
-  auto report = verify(log, dir.path);
-  INFO(problems_of(report));
+  auto report = verify_export(log, dir.path);
+  INFO(problems_text(report));
   CHECK(report.ok());
 
   SUBCASE("a refund may name such a spend") {
     log.refund(acme, "p1", protocol::refund_reason::withdrawn);
-    CHECK(verify(log, dir.path).ok());
+    CHECK(verify_export(log, dir.path).ok());
   }
   SUBCASE("the node's balances without grant and refund fields are accepted") {
     auto parsed = relay::audit::parse_node_balances(
