@@ -460,9 +460,11 @@ TEST_CASE("erasure: received data expires unless a hire was reported") {
       register_at_alpha("Expiring " + unique("cand"), unique("expiring") + "@example.jp");
   auto hh = ask(q.delta, q.delta_member, hired);
   auto he = ask(q.delta, q.delta_member, expiring);
+  // The hired candidate is delivered first, so its data would expire no later than the other's:
+  // once the sweep has expired the other, it has passed the hired one's expiry too.
   accept_all(hired, 1);
-  accept_all(expiring, 1);
   REQUIRE(eventually([&] { return delivered(q.delta, q.delta_member, hh); }));
+  accept_all(expiring, 1);
   auto hire = q.delta.post_json("/api/v1/handoffs/" + hh + "/hire", nlohmann::json::object(),
                                 q.delta_member.api_key);
   REQUIRE_MESSAGE(hire.status == 200, hire.body);
@@ -488,8 +490,7 @@ TEST_CASE("erasure: received data expires unless a hire was reported") {
             .post_json("/api/v1/handoffs/" + he + "/hire", nlohmann::json::object(),
                        q.delta_member.api_key)
             .status == 404);
-  // The hired candidate's data outlives the expiry.
-  std::this_thread::sleep_for(1500ms);
+  // The hired candidate's data outlives the expiry (the sweep above passed it).
   CHECK(delivered(q.delta, q.delta_member, hh));
   CHECK(handoff(q.delta, q.delta_member, hh)["personal"]["email"] == hired.person.email);
   CHECK(count_events(q.delta, "handoff_expired", hh) == 0);
@@ -503,8 +504,16 @@ TEST_CASE("erasure: no byte of any node's files holds an erased candidate in pla
   const auto keeper_email = unique("keeper.bytes") + "@example.org";
   register_at_alpha("Keeper " + unique("bytes"), keeper_email);
   erased_at_beta_and_gamma(name, email);
-  // Discarded spool files go after the commit: give it a moment.
-  std::this_thread::sleep_for(300ms);
+  // Discarded spool files go after the commit: wait until no spool holds the erased person.
+  REQUIRE(eventually([&] {
+    for (const auto* node : {&q.alpha, &q.beta, &q.gamma, &q.delta})
+      for (const auto& entry : fs::recursive_directory_iterator(node->spool_dir())) {
+        std::ifstream in(entry.path(), std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (contains(bytes, name) || contains(bytes, email)) return false;
+      }
+    return true;
+  }));
   for (const auto* node : {&q.alpha, &q.beta, &q.gamma, &q.delta}) {
     std::size_t files = 0;
     for (const auto& entry : fs::recursive_directory_iterator(node->data_dir())) {
