@@ -6,6 +6,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${RELAY_BUILD_DIR:-$ROOT/build}"
 # Paths relative to the checkout, so a fresh clone elsewhere (CI) reuses the compiler cache.
 export CCACHE_BASEDIR="$ROOT"
+# -g would otherwise hash the build directory into every entry.
+export CCACHE_NOHASHDIR=true
 PACKAGES=(g++ cmake make pkg-config ccache libboost1.81-dev libsodium-dev liblmdb-dev
   nlohmann-json3-dev doctest-dev libssl-dev libcli11-dev libspdlog-dev libicu-dev
   clang-format python3)

@@ -497,7 +497,7 @@ TEST_CASE("default_config with a name and region is a loadable file") {
 }
 
 TEST_CASE("the shipped example config loads") {
-  const fs::path example = fs::path(RELAY_SOURCE_DIR) / "config/examples/node.example.jsonc";
+  const fs::path example = relay::test::source_dir() / "config/examples/node.example.jsonc";
   auto r = load_node_config(example);
   REQUIRE_MESSAGE(r.ok(), r.error_text());
   CHECK(r.value().node.region == "JP-28");

@@ -38,8 +38,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const fs::path kRelayAudit = fs::path(RELAY_BINARY_DIR) / "audit" / "relay-audit";
-const fs::path kRelayNode = fs::path(RELAY_BINARY_DIR) / "node" / "relay-node";
+const fs::path kRelayAudit = relay::test::binary_dir() / "audit" / "relay-audit";
+const fs::path kRelayNode = relay::test::binary_dir() / "node" / "relay-node";
 
 struct ToolRun {
   int exit_code = -1;  // -1: killed (time-out) or did not exit normally

@@ -30,6 +30,7 @@
 #include "protocol/envelope.hpp"
 #include "support/names.hpp"
 #include "support/node_process.hpp"
+#include "support/vectors.hpp"
 
 using relay::test::contains;
 using relay::test::eventually;
@@ -544,7 +545,7 @@ TEST_CASE("erasure: relay-audit erasures finds every receipt and completion in t
       erased_at_beta_and_gamma("Audit " + unique("cand"), unique("audit.erasure") + "@example.org");
   auto dir = fs::temp_directory_path() / unique("relay-erasure-exports");
   fs::create_directories(dir);
-  auto bin = std::string(RELAY_BINARY_DIR);
+  auto bin = relay::test::binary_dir().string();
   for (const auto* node : {&q.alpha, &q.beta, &q.gamma}) {
     auto out = dir / node->options().name;
     auto command = bin + "/node/relay-node export " + out.string() + " --config " +

@@ -635,7 +635,7 @@ TEST_CASE(
                      {"retry_max_ms", 3600 * 1000},
                      {"witness_interval_s", 86400}}}});
   auto pinned = relay::crypto::Ed25519KeyPair::generate().public_key.fingerprint();
-  auto command = std::string(RELAY_BINARY_DIR) + "/node/relay-node peer add evil.example " +
+  auto command = relay::test::binary_dir().string() + "/node/relay-node peer add evil.example " +
                  evil.url() + " " + pinned + " --config " + x.config_path().string() +
                  " > /dev/null";
   REQUIRE(std::system(command.c_str()) == 0);

@@ -19,6 +19,7 @@
 
 #include "support/names.hpp"
 #include "support/node_process.hpp"
+#include "support/vectors.hpp"
 
 using relay::test::eventually;
 using relay::test::HttpReply;
@@ -31,8 +32,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::filesystem::path kRelayAudit =
-    std::filesystem::path(RELAY_BINARY_DIR) / "audit" / "relay-audit";
+const std::filesystem::path kRelayAudit = relay::test::binary_dir() / "audit" / "relay-audit";
 
 nlohmann::json forklift_requisition() {
   return {{"title", "フォークリフト作業員"},

@@ -34,7 +34,7 @@ using namespace std::chrono_literals;
 namespace {
 
 fs::path relay_node_binary() {
-  return fs::path(RELAY_BINARY_DIR) / "node" / "relay-node";
+  return relay::test::binary_dir() / "node" / "relay-node";
 }
 
 std::string trim(std::string s) {

@@ -13,6 +13,14 @@ std::filesystem::path vectors_dir() {
   return RELAY_VECTORS_DEFAULT;
 }
 
+std::filesystem::path binary_dir() {
+  return RELAY_BINARY_DIR;
+}
+
+std::filesystem::path source_dir() {
+  return RELAY_SOURCE_DIR;
+}
+
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read " + path.string());
@@ -27,7 +35,7 @@ nlohmann::json load_json(const std::string& relative) {
 
 std::filesystem::path make_temp_dir(const std::string& prefix) {
   static std::mt19937_64 rng{std::random_device{}()};
-  auto base = std::filesystem::path(RELAY_BINARY_DIR) / "test-tmp";
+  auto base = binary_dir() / "test-tmp";
   std::filesystem::create_directories(base);
   for (;;) {
     auto dir = base / (prefix + "-" + std::to_string(rng() % 1000000000ULL));

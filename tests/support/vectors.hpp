@@ -10,6 +10,10 @@ namespace relay::test {
 // Root of the vectors folder: $RELAY_VECTORS_DIR, else the path set by CMake.
 std::filesystem::path vectors_dir();
 
+// The build tree (where relay-node and relay-audit are) and the source tree of this checkout.
+std::filesystem::path binary_dir();
+std::filesystem::path source_dir();
+
 // Reads a whole file; throws std::runtime_error if it cannot be read.
 std::string read_file(const std::filesystem::path& path);
 
