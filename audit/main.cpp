@@ -9,6 +9,7 @@
 
 #include "audit/consistency_check.hpp"
 #include "audit/erasure_check.hpp"
+#include "audit/evidence_check.hpp"
 #include "audit/inclusion_check.hpp"
 #include "audit/log_source.hpp"
 #include "audit/log_verifier.hpp"
@@ -58,6 +59,26 @@ bool valid_vkey(const std::string& vkey) {
   if (relay::protocol::parse_vkey(vkey)) return true;
   std::cerr << "relay-audit: --vkey: not a valid note verifier key (name+keyid+base64)\n";
   return false;
+}
+
+// relay-audit evidence: 0 verified, 1 refused (the problem is named), 2 usage or I/O. The file
+// holds personal data: nothing of its payload is printed.
+int check_evidence_file(const std::string& file, const std::string& signer_key) {
+  auto key = parse_signer_key(signer_key);
+  if (!key) {
+    std::cerr << "relay-audit: --signer-key: not a base64 Ed25519 public key (32 bytes)\n";
+    return kUsageOrIo;
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::cerr << "relay-audit: cannot read " << file << "\n";
+    return kUsageOrIo;
+  }
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  auto report = check_evidence(bytes.str(), *key);
+  std::cout << to_text(report);
+  return report.ok() ? kVerified : kFailed;
 }
 
 int run(int argc, char** argv) {
@@ -112,11 +133,21 @@ int run(int argc, char** argv) {
   erasures->add_option("--threads", threads, "worker threads (default: one per core)");
   erasures->add_flag("--json", json, "print a machine-readable JSON report");
 
+  std::string evidence_file;
+  std::string signer_key;
+  auto* evidence = app.add_subcommand(
+      "evidence", "check a handoff's evidence (from relay-node evidence) against its sender's key");
+  evidence->add_option("FILE", evidence_file, "the evidence file")->required();
+  evidence->add_option("--signer-key", signer_key, "the sending node's signing key (base64)")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kVerified : kUsageOrIo;
   }
+
+  if (*evidence) return check_evidence_file(evidence_file, signer_key);
 
   auto token_value = resolve_token(token);
   if ((*verify || *inclusion) && is_url(location) && !token_value) {

@@ -1,11 +1,17 @@
 #include "node/commands.hpp"
 
+#include <fcntl.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 
 #include "node/api/common.hpp"
+#include "node/candidates/candidate_store.hpp"
 #include "node/http/server.hpp"
 #include "node/node.hpp"
 #include "node/storage/txn.hpp"
@@ -43,6 +49,24 @@ int with_node(const std::filesystem::path& config_path, F fn) {
     std::cerr << "relay-node: " << e.what() << "\n";
     return 1;
   }
+}
+
+// Writes bytes to a new file only its owner can read; false (nothing left behind) if the file
+// exists or cannot be written.
+bool write_private_file(const std::filesystem::path& path, std::string_view bytes) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  bool ok = ::fchmod(fd, 0600) == 0;  // whatever the umask
+  for (std::size_t done = 0; ok && done < bytes.size();) {
+    auto n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<std::size_t>(n);
+  }
+  ok = ok && ::fsync(fd) == 0;
+  ok = ::close(fd) == 0 && ok;
+  if (!ok) ::unlink(path.c_str());
+  return ok;
 }
 
 }  // namespace
@@ -206,6 +230,52 @@ int run_identity(const std::filesystem::path& config_path) {
               << "\nfingerprint: " << key.fingerprint << "\nvkey:        " << key.vkey << "\n";
     return 0;
   });
+}
+
+}  // namespace relay::node
+
+namespace relay::node {
+
+int run_evidence(const std::filesystem::path& config_path, const std::string& handoff_id,
+                 const std::filesystem::path& out) {
+  auto config = load_config(config_path);
+  if (!config) return 2;
+  try {
+    spdlog::set_level(spdlog::level::warn);
+    identity::KeyRing keys(identity::NodeKeys::load(config->data_dir / "keys"));
+    auto env = storage::Environment::open(
+        config->data_dir / "lmdb",
+        storage::EnvironmentOptions{.map_size_bytes = config->storage.map_size_mb << 20});
+    common::SystemClock clock;
+    candidates::Store store(env, keys, clock);
+    std::optional<std::string> evidence;
+    std::string sender;
+    {
+      auto txn = env.begin_read();
+      if (auto record = store.find_received(txn, handoff_id)) {
+        evidence = store.open_evidence(*record);
+        sender = record->origin;
+      }
+    }
+    if (!evidence) {
+      std::cerr << "relay-node evidence: no evidence held for handoff " << handoff_id
+                << " (unknown, or its data was erased or has expired)\n";
+      return 1;
+    }
+    if (!write_private_file(out, *evidence)) {
+      std::cerr << "relay-node evidence: --out: cannot create " << out.string()
+                << " (it must not exist yet): " << std::strerror(errno) << "\n";
+      return 2;
+    }
+    std::cout << "evidence for handoff " << handoff_id << " from " << sender << " written to "
+              << out.string() << " (mode 0600: it holds personal data)\nverify with: "
+              << "relay-audit evidence " << out.string() << " --signer-key <" << sender
+              << "'s signing key, base64>\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "relay-node evidence: " << e.what() << "\n";
+    return 1;
+  }
 }
 
 }  // namespace relay::node

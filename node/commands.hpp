@@ -25,5 +25,14 @@ int run_identity(const std::filesystem::path& config_path);
 // ledger to DIR. Prints a summary; returns 0 on success, 1 if the store fails, 2 for a bad
 // config or a directory that exists and is not empty.
 int run_export(const std::filesystem::path& config_path, const std::filesystem::path& dir);
+// `relay-node evidence HANDOFF --out FILE --config F`: writes the evidence kept with the data
+// this node received through handoff HANDOFF (the sender's signed plaintext, which an auditor
+// checks with `relay-audit evidence FILE --signer-key KEY`) to FILE, created with mode 0600
+// and never printed: it holds the candidate's personal data. Opens only the candidate store
+// (like export; the node may be serving meanwhile). Returns 0 when written, 1 when this node
+// holds no such evidence (unknown handoff, or its data erased or expired), 2 for a bad config
+// or a FILE that exists or cannot be created.
+int run_evidence(const std::filesystem::path& config_path, const std::string& handoff_id,
+                 const std::filesystem::path& out);
 
 }  // namespace relay::node

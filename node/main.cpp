@@ -77,6 +77,15 @@ int main(int argc, char** argv) {
       ->required();
   add_config(export_cmd);
 
+  std::string evidence_handoff;
+  std::filesystem::path evidence_out;
+  auto* evidence_cmd = app.add_subcommand(
+      "evidence", "write the signed evidence of data received through a handoff (mode 0600)");
+  evidence_cmd->add_option("HANDOFF", evidence_handoff, "the handoff id (h_...)")->required();
+  evidence_cmd->add_option("--out", evidence_out, "file to create (holds personal data)")
+      ->required();
+  add_config(evidence_cmd);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*init_cmd) {
@@ -107,5 +116,6 @@ int main(int argc, char** argv) {
   if (*peer_reinstate) return run_peer_set_active(config_path, peer_name, true);
   if (*identity_cmd) return run_identity(config_path);
   if (*export_cmd) return relay::node::run_export(config_path, export_dir);
+  if (*evidence_cmd) return run_evidence(config_path, evidence_handoff, evidence_out);
   return 2;
 }

@@ -19,36 +19,11 @@ Response notice(int status, Lang lang, const std::string& title,
   return html(status, candidates::render_notice(lang, title, paragraphs, link, link_text));
 }
 
-Response link_problem(referrals::LinkState state, Lang lang) {
-  switch (state) {
-    case referrals::LinkState::used:
-      return notice(410, lang, tr(lang, "このリンクは使用済みです", "This link has been used"),
-                    {tr(lang, "この登録用リンクは一度だけ使えるもので、既に使用されています。",
-                        "This registration link can be used once only, and it has been used.")});
-    case referrals::LinkState::member_inactive:
-      return notice(410, lang, tr(lang, "このリンクは現在無効です", "This link is not active"),
-                    {tr(lang, "この企業のリンクは現在受け付けを停止しています。",
-                        "This company's link is not accepting registrations at the moment.")});
-    default:
-      return notice(404, lang, tr(lang, "リンクが見つかりません", "Link not found"),
-                    {tr(lang, "リンクを確認してください。", "Please check the link.")});
-  }
-}
-
-Response confirm_problem(referrals::ConfirmState state, Lang lang) {
-  switch (state) {
-    case referrals::ConfirmState::already_confirmed:
-      return notice(200, lang, tr(lang, "確認済みです", "Already confirmed"),
-                    {tr(lang, "このメールアドレスは既に確認済みです。",
-                        "This address has been confirmed already.")});
-    case referrals::ConfirmState::expired:
-      return notice(410, lang, tr(lang, "確認リンクの期限切れ", "Confirmation link expired"),
-                    {tr(lang, "もう一度登録してください。", "Please register again.")});
-    default:
-      return notice(404, lang,
-                    tr(lang, "確認リンクが無効です", "This confirmation link is not valid"),
-                    {tr(lang, "リンクを確認してください。", "Please check the link.")});
-  }
+Response notice(const PageNotice& n, Lang lang, const std::string& link,
+                const std::string& link_text) {
+  std::vector<std::string> paragraphs;
+  for (const auto& p : n.paragraphs) paragraphs.push_back(p.in(lang));
+  return notice(n.status, lang, n.title.in(lang), std::move(paragraphs), link, link_text);
 }
 
 std::optional<std::map<std::string, std::string>> form_body(const Request& request) {

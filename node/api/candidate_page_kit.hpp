@@ -1,17 +1,17 @@
 #pragma once
 // What the candidate pages under /r/ share: the HTML replies (never cached, no referrer: the
-// path holds a capability token), the bilingual notice pages, and the notice table of this
-// audience: each expected failure of a link maps once to (status, title, text) in both
-// languages. Used by registration_pages.cpp and management_pages.cpp only.
+// path holds a capability token) and the bilingual notice pages, whose texts come from the
+// notice table of this audience (page_notices.hpp). Used by registration_pages.cpp and
+// management_pages.cpp only.
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "config/reference.hpp"
+#include "node/api/page_notices.hpp"
 #include "node/candidates/pages.hpp"
 #include "node/http/message.hpp"
-#include "node/referrals/intake.hpp"
 
 namespace relay::node::api::pages {
 
@@ -26,11 +26,9 @@ Response html(int status, std::string body);
 Response notice(int status, Lang lang, const std::string& title,
                 std::vector<std::string> paragraphs, const std::string& link = {},
                 const std::string& link_text = {});
-
-// The notice for a relay link that cannot be used.
-Response link_problem(referrals::LinkState state, Lang lang);
-// The notice for a confirmation that did not confirm (state != confirmed).
-Response confirm_problem(referrals::ConfirmState state, Lang lang);
+// A notice of the table (page_notices.hpp), with an optional link below it.
+Response notice(const PageNotice& notice, Lang lang, const std::string& link = {},
+                const std::string& link_text = {});
 
 // An application/x-www-form-urlencoded body; nullopt for another content type.
 std::optional<std::map<std::string, std::string>> form_body(const Request& request);

@@ -74,10 +74,9 @@ Response management(const Services& s, const services::ManagementView& m, const 
         pick(ref.experience_bands, opened->profile.experience_band);
     page.profile[tr(lang, "9 希望職務", "9 Desired roles")] = join(opened->profile.desired_roles);
   }
-  for (const auto& d : r.record.value("disclosures", nlohmann::json::array()))
-    page.disclosures.push_back({d.value("company", ""), d.value("node", ""),
-                                iso_time(d.value("at_ms", std::int64_t{0})),
-                                d.value("consent_version", ""), d.value("erasure", "")});
+  for (const auto& d : r.disclosures())
+    page.disclosures.push_back(
+        {d.company, d.node, iso_time(d.at_ms), d.consent_version, d.erasure});
   for (const auto& q : m.pending_requests) {
     auto region = label(ref.prefectures, q.region);  // a region is a prefecture code
     auto shown =
@@ -115,10 +114,7 @@ Response management(const Services& s, const services::ManagementView& m, const 
 Response page_now(const Services& s, const std::string& token, Lang lang,
                   const std::string& flash) {
   auto view = s.candidate_rights.view(token);
-  if (!view)
-    return notice(404, lang, tr(lang, "リンクが見つかりません", "Link not found"),
-                  {tr(lang, "このリンクは無効か、データは削除済みです。",
-                      "This link is not valid, or the data has been erased.")});
+  if (!view) return notice(notice_for(view.error()), lang);
   if (const auto* erased = std::get_if<services::ErasureView>(&*view))
     return erasure_status(*erased, lang);
   return management(s, std::get<services::ManagementView>(*view), token, lang, flash);
@@ -139,15 +135,13 @@ Response change_consent(const Services& s, const Request& request, const std::st
   auto changed = s.candidate_rights.change_consent(
       token, {yes("consent_region"), yes("consent_peers"), yes("consent_stats")});
   if (!changed) return page_now(s, token, lang, "");
-  return page_now(s, token, lang,
-                  tr(lang, "同意を更新しました。", "Your consent has been updated."));
+  return page_now(s, token, lang, flash_for(Flash::consent_updated).in(lang));
 }
 
 Response withdraw(const Services& s, const Request& request, const std::string& token) {
   auto lang = candidates::lang_from(request.query);
   (void)s.candidate_rights.withdraw(token);  // an unknown token: the page says so
-  return page_now(s, token, lang,
-                  tr(lang, "すべての同意を撤回しました。", "All your consent has been withdrawn."));
+  return page_now(s, token, lang, flash_for(Flash::consent_withdrawn).in(lang));
 }
 
 // The candidate's answer to an introduction request from another node (handoff_holder.hpp).
@@ -157,38 +151,11 @@ Response answer_request(const Services& s, const Request& request, const std::st
   auto form = form_body(request);
   auto decision = form && form->count("decision") ? form->at("decision") : std::string();
   if (decision != "accept" && decision != "decline")
-    return page_now(s, token, lang,
-                    tr(lang, "承認か辞退を選んでください。", "Please choose accept or decline."));
-  using federation::DecideResult;
+    return page_now(s, token, lang, flash_for(Flash::choose_decision).in(lang));
   auto result = s.candidate_rights.answer_request(
       token, id,
       decision == "accept" ? federation::Decision::accept : federation::Decision::decline);
-  switch (result) {
-    case DecideResult::accepted:
-      return page_now(
-          s, token, lang,
-          tr(lang, "紹介を承認しました。あなたの情報を提供先に送ります。",
-             "You accepted the introduction: your details are being sent to the company."));
-    case DecideResult::declined:
-      return page_now(s, token, lang,
-                      tr(lang, "紹介を辞退しました。", "You declined the introduction."));
-    case DecideResult::not_pending:
-      return page_now(
-          s, token, lang,
-          tr(lang, "このリクエストには回答済みです。", "You have already answered this request."));
-    case DecideResult::not_circulating:
-      return page_now(s, token, lang,
-                      tr(lang, "他地域への共有に同意していないため、承認できません。",
-                         "You cannot accept while sharing with other regions is switched off."));
-    case DecideResult::peer_unavailable:
-      return page_now(
-          s, token, lang,
-          tr(lang, "現在この提供先に送信できません。しばらくしてからもう一度お試しください。",
-             "The requesting node cannot be reached at the moment; please try again later."));
-    default:
-      return page_now(s, token, lang,
-                      tr(lang, "このリクエストは見つかりません。", "No such request."));
-  }
+  return page_now(s, token, lang, flash_for(result).in(lang));
 }
 
 // "I found work": a re-employment self-report that counts for 再雇用率 (no personal data).
@@ -197,18 +164,14 @@ Response found_work(const Services& s, const Request& request, const std::string
   auto form = form_body(request);
   auto through = form && form->count("through") ? form->at("through") : std::string();
   if (!s.candidate_rights.report_found_work(token, through)) return page_now(s, token, lang, "");
-  return page_now(s, token, lang,
-                  tr(lang, "ご報告ありがとうございます。再就職おめでとうございます。",
-                     "Thank you for telling us, and congratulations on your new work."));
+  return page_now(s, token, lang, flash_for(Flash::found_work).in(lang));
 }
 
 Response erase(const Services& s, const Request& request, const std::string& token) {
   auto lang = candidates::lang_from(request.query);
   auto form = form_body(request);
   if (!form || form->count("confirm") == 0 || form->at("confirm") != "yes")
-    return page_now(s, token, lang,
-                    tr(lang, "削除するには確認のチェックを入れてください。",
-                       "To erase, tick the confirmation box."));
+    return page_now(s, token, lang, flash_for(Flash::erase_unconfirmed).in(lang));
   (void)s.candidate_rights.erase(token);  // either way the link now shows what there is
   return page_now(s, token, lang, "");
 }
@@ -232,7 +195,9 @@ Response export_data(const Services& s, const std::string& token) {
     refs.push_back(
         {{"company", ref.company}, {"status", ref.status}, {"created", iso_time(ref.created_ms)}});
   out["referrals"] = refs;
-  out["disclosures"] = r.record.value("disclosures", nlohmann::json::array());
+  auto disclosures = nlohmann::json::array();
+  for (const auto& d : r.disclosures()) disclosures.push_back(d.to_json());
+  out["disclosures"] = disclosures;
   auto response = http::json_response(200, out);
   response.headers["Content-Disposition"] = "attachment; filename=\"my-relay-data.json\"";
   response.headers["Cache-Control"] = "no-store";

@@ -29,39 +29,27 @@ Response form_page(const Services& s, const std::string& token, Lang lang,
 Response show_form(const Services& s, const Request& request, const std::string& token) {
   auto lang = candidates::lang_from(request.query);
   auto link = s.intake.link_page(token);
-  if (!link) return link_problem(link.error(), lang);
+  if (!link) return notice(notice_for(link.error()), lang);
   return form_page(s, token, lang, link->company_name, 200);
 }
 
 Response submit_form(const Services& s, const Request& request, const std::string& token) {
   auto lang = candidates::lang_from(request.query);
   auto form = form_body(request);
-  if (!form)
-    return notice(
-        400, lang, tr(lang, "送信内容を読み取れません", "The form could not be read"),
-        {tr(lang, "フォームから送信してください。", "Please submit the form on the page.")});
+  if (!form) return notice(notice_for(PageOutcome::form_unreadable), lang);
   auto registered = s.intake.register_candidate(token, *form);
   if (!registered) {
     const auto& refusal = registered.error();
-    if (refusal.link != referrals::LinkState::ok) return link_problem(refusal.link, lang);
+    if (refusal.link != referrals::LinkState::ok) return notice(notice_for(refusal.link), lang);
     return form_page(s, token, lang, refusal.company_name, 422, *form, refusal.errors);
   }
-  return notice(
-      200, lang, tr(lang, "確認メールを送信しました", "Please check your email"),
-      {tr(lang,
-          "ご登録ありがとうございます。入力されたメールアドレスに確認メールを送りました。"
-          "メール内のリンクを開いて登録を完了してください。",
-          "Thank you. We have sent a confirmation email to the address you entered: open the "
-          "link in it to complete your registration.")});
+  return notice(notice_for(PageOutcome::registration_received), lang);
 }
 
 Response confirmation_page(const Services& s, const Request& request, const std::string& token) {
   auto lang = candidates::lang_from(request.query);
   if (!s.intake.verification_pending(token))
-    return notice(404, lang,
-                  tr(lang, "確認リンクが無効です", "This confirmation link is not valid"),
-                  {tr(lang, "リンクの有効期限が切れたか、既に使用されています。",
-                      "The link has expired or has been used already.")});
+    return notice(notice_for(PageOutcome::confirmation_not_valid), lang);
   std::string action = "/r/v/" + token + (lang == Lang::en ? "?lang=en" : "");
   auto body = candidates::render_notice(
       lang, tr(lang, "メールアドレスの確認", "Confirm your email address"),
@@ -76,15 +64,10 @@ Response confirmation_page(const Services& s, const Request& request, const std:
 Response confirm(const Services& s, const Request& request, const std::string& token) {
   auto lang = candidates::lang_from(request.query);
   auto confirmed = s.intake.confirm(token);
-  if (!confirmed) return confirm_problem(confirmed.error(), lang);
+  if (!confirmed) return notice(notice_for(confirmed.error()), lang);
   auto link = "/r/m/" + confirmed->management_token;
-  return notice(
-      200, lang, tr(lang, "登録が完了しました", "Registration complete"),
-      {tr(lang,
-          "ご登録ありがとうございました。次のリンクは、あなた専用の管理ページです（メールでもお送り"
-          "しました）。",
-          "Thank you. The link below is your private management page (we have emailed it too).")},
-      s.facts.public_url + link + (lang == Lang::en ? "?lang=en" : ""));
+  return notice(notice_for(PageOutcome::registration_complete), lang,
+                s.facts.public_url + link + (lang == Lang::en ? "?lang=en" : ""));
 }
 
 }  // namespace

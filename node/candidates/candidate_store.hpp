@@ -3,8 +3,9 @@
 // capability tokens, and the mail queued to them.
 //
 // Databases:
-//   candidates            id -> JSON record (status, pseudonym, wrapped key, sealed data,
-//                         consent, spool file ids); no plaintext personal data
+//   candidates            id -> the record's stored form (candidate_record.hpp: status,
+//                         pseudonym, wrapped key, sealed data, consent, spool file ids,
+//                         disclosures, erasure requests); no plaintext personal data
 //   candidate_pseudonyms  pseudonym -> id of the live (not erased) record for that person
 //   candidate_tokens      token digest -> {"candidate": id, "kind": "manage"|"verify", ...}
 //   mail_queue            8-byte sequence -> {"candidate": id, "mail": sealed {to,subject,body}}
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "node/candidates/candidate_record.hpp"
 #include "node/candidates/registration_form.hpp"
 #include "node/common/clock.hpp"
 #include "node/identity/key_ring.hpp"
@@ -26,20 +28,6 @@
 #include "node/storage/environment.hpp"
 
 namespace relay::node::candidates {
-
-enum class Status { pending, active, erased };
-std::string_view to_string(Status s);
-
-struct CandidateRecord {
-  std::string id;
-  std::string pseudonym;  // hex keyed digest of the normalised email
-  Status status = Status::pending;
-  std::int64_t created_ms = 0;
-  std::int64_t verified_ms = 0;
-  Consent consent;
-  std::string origin = "local";  // "local", or the peer node it came from (federation)
-  nlohmann::json record;         // the whole stored record (wrapped key, sealed data, extras)
-};
 
 struct Opened {
   PersonalData personal;
@@ -73,13 +61,16 @@ class Store {
   // Creates an active record for a candidate handed over by peer node `origin` (federation):
   // personal data, profile and `evidence` (the sender's signed plaintext, which holds the
   // personal data too) sealed under a new per-candidate key. Not indexed by pseudonym: it is
-  // not a registration at this node and never circulates. `extra` fields are merged into the
-  // stored record (handoff id, expiry).
+  // not a registration at this node and never circulates. `received` names the handoff.
   CandidateRecord create_received(storage::WriteTxn& txn, const std::string& origin,
                                   const Opened& data, const std::string& evidence,
-                                  const Consent& consent, const nlohmann::json& extra);
+                                  const Consent& consent, const Received& received);
   // The evidence kept by create_received; nullopt once erased.
   std::optional<std::string> open_evidence(const CandidateRecord& record) const;
+  // The received record that handoff brought; nullopt if none, or erased (a tombstone keeps
+  // no handoff). Scans every record: for operator commands, not for requests.
+  std::optional<CandidateRecord> find_received(const storage::Txn& txn,
+                                               const std::string& handoff) const;
 
   // Decrypts personal data and profile; nullopt once erased.
   std::optional<Opened> open(const CandidateRecord& record) const;

@@ -40,7 +40,8 @@ std::string render_notice(Lang lang, const std::string& title,
                           const std::vector<std::string>& paragraphs, const std::string& link = {},
                           const std::string& link_text = {});
 
-struct Disclosure {
+// One line of the management page's "who received your data" table.
+struct DisclosureRow {
   std::string recipient_company;
   std::string recipient_node;
   std::string when;  // ISO 8601
@@ -74,7 +75,7 @@ struct ManagementPage {
   bool consent_stats = false;
   std::string consent_version;
   std::string consent_at;
-  std::vector<Disclosure> disclosures;
+  std::vector<DisclosureRow> disclosures;
   std::vector<PendingRequest> pending_requests;
   std::vector<Recipient> recipients;  // choices for the "I found work" form
   std::string flash;                  // a one-line confirmation at the top

@@ -6,7 +6,8 @@
 //   candidate_erased()  in the erasure txn: for every disclosure on the tombstone, queue
 //                       "erasure.request" {handoff} to the node that received the data,
 //                       append erasure_requested {candidate: pseudonym, peer, handoff}, and
-//                       keep per-recipient status on the tombstone (record["erasure"]).
+//                       keep per-recipient status on the tombstone
+//                       (CandidateRecord::request_erasure / erasure_requests()).
 //   the reply           is the recipient's signed receipt {handoff, status, erased_ms}:
 //                       erasure_receipt {handoff, peer, receipt_signature} in the ledger, the
 //                       status marked confirmed (the candidate's status page shows it).
@@ -18,16 +19,14 @@
 // peer}, and replies {handoff, status: "erased" | "already_erased" | "not_held",
 // erased_ms}. A request for a handoff that came from another node is refused.
 // Retention: received data expires candidates.handoff_expiry after delivery unless a hire
-// was reported: the sweep crypto-shreds it and appends handoff_expired {handoff, peer}.
+// was reported (Handoffs::report_hire): the sweep crypto-shreds it and marks the handoff
+// expired (Handoffs::mark_expired appends handoff_expired {handoff, peer}).
+// The handoffs themselves are Handoffs' (handoff.hpp): this class changes them only through it.
 //
 // Threads: handlers and candidate_erased inside Writer requests; sweep() from the sweeper
 // thread (start/stop).
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
-#include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "node/candidates/candidate_store.hpp"
@@ -37,6 +36,8 @@
 
 namespace relay::node::federation {
 
+// One recipient's erasure status, as the candidate's page shows it (the request itself is kept
+// on the tombstone: candidates::ErasureRequest).
 struct ErasureStatus {
   std::string handoff;
   std::string peer;
@@ -56,11 +57,6 @@ class Erasures {
   // The per-recipient status kept on a tombstone.
   static std::vector<ErasureStatus> status(const candidates::CandidateRecord& record);
 
-  // Receiving side: a member reports the hire of a delivered candidate; the data then no
-  // longer expires. False if the handoff is not this member's or not delivered.
-  bool report_hire(storage::WriteTxn& txn, const std::string& member_id,
-                   const std::string& handoff_id);
-
   // Expires received data and raises overdue erasures; returns how many records changed.
   std::size_t sweep(std::int64_t now_ms);
   void start();
@@ -79,7 +75,6 @@ class Erasures {
   Federation& federation_;
   candidates::Store& candidates_;
   Handoffs& handoffs_;
-  storage::Database handoffs_db_;
 
   common::BackgroundLoop loop_;  // last: stopped (joined) before the rest goes
 };

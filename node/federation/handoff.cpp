@@ -11,25 +11,24 @@ namespace relay::node::federation {
 
 namespace {
 
-Handoff from_json(nlohmann::json j) {
-  Handoff h;
-  h.id = j.at("id");
-  h.member = j.at("member");
-  h.company = j.at("company");
-  h.peer = j.at("peer");
-  h.ref = j.at("ref");
-  h.state = j.at("state");
-  h.created_ms = j.at("created_ms");
-  h.record = std::move(j);
-  return h;
+bool live(HandoffState state) {
+  return state == HandoffState::requested || state == HandoffState::awaiting_consent ||
+         state == HandoffState::delivered;
 }
 
-bool live(const std::string& state) {
-  return state == "requested" || state == "awaiting_consent" || state == "delivered";
+bool awaiting(HandoffState state) {
+  return state == HandoffState::requested || state == HandoffState::awaiting_consent;
 }
 
-bool awaiting(const std::string& state) {
-  return state == "requested" || state == "awaiting_consent";
+std::string text(const nlohmann::json& j, const char* name) {
+  auto it = j.find(name);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string{};
+}
+
+std::optional<std::int64_t> number(const nlohmann::json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end()) return std::nullopt;
+  return it->get<std::int64_t>();
 }
 
 std::optional<std::vector<std::string>> string_list(const nlohmann::json& j, const char* field,
@@ -47,16 +46,102 @@ std::optional<std::vector<std::string>> string_list(const nlohmann::json& j, con
 
 }  // namespace
 
+std::string_view to_string(HandoffState s) {
+  switch (s) {
+    case HandoffState::requested:
+      return "requested";
+    case HandoffState::awaiting_consent:
+      return "awaiting_consent";
+    case HandoffState::unavailable:
+      return "unavailable";
+    case HandoffState::delivered:
+      return "delivered";
+    case HandoffState::declined:
+      return "declined";
+    case HandoffState::withdrawn:
+      return "withdrawn";
+    case HandoffState::expired:
+      return "expired";
+    case HandoffState::erased:
+      return "erased";
+  }
+  return "unknown";
+}
+
+std::optional<HandoffState> parse_handoff_state(std::string_view s) {
+  for (auto state : {HandoffState::requested, HandoffState::awaiting_consent,
+                     HandoffState::unavailable, HandoffState::delivered, HandoffState::declined,
+                     HandoffState::withdrawn, HandoffState::expired, HandoffState::erased})
+    if (to_string(state) == s) return state;
+  return std::nullopt;
+}
+
 nlohmann::json Handoff::to_member_json() const {
   nlohmann::json j = {{"id", id},
                       {"node", peer},
                       {"ref", ref},
-                      {"state", state},
+                      {"state", to_string(state)},
                       {"created_ms", created_ms},
-                      {"updated_ms", record.value("updated_ms", created_ms)}};
-  for (const char* optional : {"reason", "delivered_ms", "expires_ms"})
-    if (record.contains(optional)) j[optional] = record[optional];
+                      {"updated_ms", updated_ms}};
+  if (!reason.empty()) j["reason"] = reason;
+  if (delivered_ms) j["delivered_ms"] = *delivered_ms;
+  if (expires_ms) j["expires_ms"] = *expires_ms;
   return j;
+}
+
+nlohmann::json Handoff::to_stored() const {
+  nlohmann::json j = {{"id", id},
+                      {"member", member},
+                      {"company", company},
+                      {"peer", peer},
+                      {"ref", ref},
+                      {"state", to_string(state)},
+                      {"created_ms", created_ms},
+                      {"updated_ms", updated_ms}};
+  auto text_field = [&](const char* name, const std::string& value) {
+    if (!value.empty()) j[name] = value;
+  };
+  auto number_field = [&](const char* name, const std::optional<std::int64_t>& value) {
+    if (value) j[name] = *value;
+  };
+  text_field("request_msg", request_msg);
+  text_field("reason", reason);
+  text_field("candidate", candidate);
+  number_field("delivered_ms", delivered_ms);
+  number_field("expires_ms", expires_ms);
+  text_field("evidence_digest", evidence_digest);
+  text_field("sender_signature", sender_signature);
+  text_field("deliver_msg", deliver_msg);
+  if (hired) j["hired"] = true;
+  number_field("hired_ms", hired_ms);
+  number_field("erased_ms", erased_ms);
+  return j;
+}
+
+Handoff Handoff::from_stored(const nlohmann::json& j) {
+  Handoff h;
+  h.id = j.at("id");
+  h.member = j.at("member");
+  h.company = j.at("company");
+  h.peer = j.at("peer");
+  h.ref = j.at("ref");
+  auto state = parse_handoff_state(j.at("state").get<std::string>());
+  if (!state) throw std::runtime_error("handoffs: a record with an unknown state");
+  h.state = *state;
+  h.created_ms = j.at("created_ms");
+  h.updated_ms = j.value("updated_ms", h.created_ms);
+  h.request_msg = text(j, "request_msg");
+  h.reason = text(j, "reason");
+  h.candidate = text(j, "candidate");
+  h.delivered_ms = number(j, "delivered_ms");
+  h.expires_ms = number(j, "expires_ms");
+  h.evidence_digest = text(j, "evidence_digest");
+  h.sender_signature = text(j, "sender_signature");
+  h.deliver_msg = text(j, "deliver_msg");
+  h.hired = j.value("hired", false);
+  h.hired_ms = number(j, "hired_ms");
+  h.erased_ms = number(j, "erased_ms");
+  return h;
 }
 
 std::optional<candidates::Profile> parse_delivered_profile(const nlohmann::json& j) {
@@ -98,11 +183,14 @@ Handoffs::Handoffs(Federation& federation, candidates::Store& candidates, Profil
              const Peer& p) { return on_declined(txn, m, p); });
 }
 
-void Handoffs::save(storage::WriteTxn& txn, Handoff& h, const std::string& state) {
+void Handoffs::save(storage::WriteTxn& txn, Handoff& h, HandoffState state) {
+  save(txn, h, state, federation_.clock().now_ms());
+}
+
+void Handoffs::save(storage::WriteTxn& txn, Handoff& h, HandoffState state, std::int64_t now_ms) {
   h.state = state;
-  h.record["state"] = state;
-  h.record["updated_ms"] = federation_.clock().now_ms();
-  txn.put(handoffs_, h.id, h.record.dump());
+  h.updated_ms = now_ms;
+  txn.put(handoffs_, h.id, h.to_stored().dump());
   if (state_changed_) state_changed_(txn, h);
 }
 
@@ -130,12 +218,10 @@ RequestResult Handoffs::request(storage::WriteTxn& txn, const members::Member& m
   h.peer = peer_name;
   h.ref = ref;
   h.created_ms = federation_.clock().now_ms();
-  h.record = {{"id", h.id},     {"member", h.member}, {"company", h.company},
-              {"peer", h.peer}, {"ref", h.ref},       {"created_ms", h.created_ms}};
-  h.record["request_msg"] = federation_.enqueue(
+  h.request_msg = federation_.enqueue(
       txn, peer_name,
       protocol::HandoffRequest{h.id, ref, member.name, federation_.config().node.region});
-  save(txn, h, "requested");
+  save(txn, h, HandoffState::requested);
   result.handoff = std::move(h);
   result.created = true;
   return result;
@@ -145,7 +231,7 @@ std::optional<Handoff> Handoffs::find(const storage::Txn& txn, const std::string
   if (!body::valid_id(id)) return std::nullopt;
   auto v = txn.get(handoffs_, id);
   if (!v) return std::nullopt;
-  return from_json(nlohmann::json::parse(*v));
+  return Handoff::from_stored(nlohmann::json::parse(*v));
 }
 
 std::vector<Handoff> Handoffs::for_member(const storage::Txn& txn,
@@ -153,7 +239,7 @@ std::vector<Handoff> Handoffs::for_member(const storage::Txn& txn,
   std::vector<Handoff> out;
   txn.for_each_prefix(handoffs_, "", [&](std::string_view, std::string_view value) {
     auto j = nlohmann::json::parse(value);
-    if (j.at("member") == member_id) out.push_back(from_json(std::move(j)));
+    if (j.at("member") == member_id) out.push_back(Handoff::from_stored(j));
   });
   std::stable_sort(out.begin(), out.end(),
                    [](const Handoff& a, const Handoff& b) { return a.created_ms < b.created_ms; });
@@ -162,8 +248,8 @@ std::vector<Handoff> Handoffs::for_member(const storage::Txn& txn,
 
 std::optional<candidates::Opened> Handoffs::delivered(const storage::Txn& txn,
                                                       const Handoff& h) const {
-  if (h.state != "delivered" || !h.record.contains("candidate")) return std::nullopt;
-  auto record = candidates_.find(txn, h.record.at("candidate"));
+  if (h.state != HandoffState::delivered || h.candidate.empty()) return std::nullopt;
+  auto record = candidates_.find(txn, h.candidate);
   if (!record) return std::nullopt;
   return candidates_.open(*record);
 }
@@ -175,11 +261,11 @@ void Handoffs::on_request_reply(storage::WriteTxn& txn, const SentMessage& sent,
   if (!id || !status) return;
   auto h = find(txn, *id);
   // Only the first answer counts: a delivery or decline may have overtaken this reply.
-  if (!h || h->state != "requested") return;
-  if (*status == "awaiting_consent")
-    save(txn, *h, "awaiting_consent");
-  else if (*status == "unavailable")
-    save(txn, *h, "unavailable");
+  if (!h || h->state != HandoffState::requested) return;
+  // The reply's status names the next state; any other word is ignored.
+  auto next = parse_handoff_state(*status);
+  if (next == HandoffState::awaiting_consent || next == HandoffState::unavailable)
+    save(txn, *h, *next);
 }
 
 HandlerResult Handoffs::on_deliver(storage::WriteTxn& txn, const protocol::Envelope& e,
@@ -206,25 +292,26 @@ HandlerResult Handoffs::on_deliver(storage::WriteTxn& txn, const protocol::Envel
   if (!h || h->peer != peer.name)
     return HandlerResult::refuse(404, "unknown_handoff", "no such handoff from this node");
   if (!awaiting(h->state))
-    return HandlerResult::refuse(409, "not_awaiting", "the handoff is " + h->state);
+    return HandlerResult::refuse(409, "not_awaiting",
+                                 "the handoff is " + std::string(to_string(h->state)));
 
   auto now = federation_.clock().now_ms();
   auto expires = now + std::chrono::duration_cast<std::chrono::milliseconds>(expiry_).count();
   candidates::Consent consent{false, false, false, *version, now};
   auto received = candidates_.create_received(
       txn, peer.name, candidates::Opened{{*name, *email, *phone}, *profile}, opened->evidence,
-      consent, {{"handoff", h->id}, {"member", h->member}, {"expires_ms", expires}});
+      consent, candidates::Received{h->id, h->member, expires});
   auto digest = crypto::to_hex(crypto::sha256(crypto::as_bytes(opened->evidence)));
   auto signature = crypto::to_base64(e.sig);
   federation_.ledger().append(
       txn, protocol::handoff_received(h->id, peer.name, h->member, signature, digest));
-  h->record["candidate"] = received.id;
-  h->record["delivered_ms"] = now;
-  h->record["expires_ms"] = expires;
-  h->record["evidence_digest"] = digest;
-  h->record["sender_signature"] = signature;
-  h->record["deliver_msg"] = e.id;
-  save(txn, *h, "delivered");
+  h->candidate = received.id;
+  h->delivered_ms = now;
+  h->expires_ms = expires;
+  h->evidence_digest = digest;
+  h->sender_signature = signature;
+  h->deliver_msg = e.id;
+  save(txn, *h, HandoffState::delivered);
   return HandlerResult::accept(
       {{"handoff", h->id}, {"received_ms", now}, {"evidence_digest", digest}});
 }
@@ -235,16 +322,55 @@ HandlerResult Handoffs::on_declined(storage::WriteTxn& txn, const protocol::Hand
   if (!body::clean(m.handoff, 64))
     return HandlerResult::refuse(400, "bad_body",
                                  "expected handoff and reason (declined or withdrawn)");
-  auto id = std::optional<std::string>(m.handoff);
-  auto reason = std::optional<std::string>(m.reason);
-  auto h = find(txn, *id);
+  auto h = find(txn, m.handoff);
   if (!h || h->peer != peer.name)
     return HandlerResult::refuse(404, "unknown_handoff", "no such handoff from this node");
-  if (awaiting(h->state)) {
-    h->record["reason"] = *reason;
-    save(txn, *h, *reason);
+  // The reason is the state the handoff stops in (declined or withdrawn).
+  auto stopped = parse_handoff_state(m.reason);
+  if (awaiting(h->state) &&
+      (stopped == HandoffState::declined || stopped == HandoffState::withdrawn)) {
+    h->reason = m.reason;
+    save(txn, *h, *stopped);
   }
-  return HandlerResult::accept({{"handoff", h->id}, {"state", h->state}});
+  return HandlerResult::accept({{"handoff", h->id}, {"state", to_string(h->state)}});
+}
+
+std::vector<Handoff> Handoffs::due_for_expiry(const storage::Txn& txn, std::int64_t now_ms) const {
+  std::vector<Handoff> out;
+  txn.for_each_prefix(handoffs_, "", [&](std::string_view, std::string_view value) {
+    auto h = Handoff::from_stored(nlohmann::json::parse(value));
+    if (h.state == HandoffState::delivered && !h.hired && h.expires_ms && *h.expires_ms <= now_ms)
+      out.push_back(std::move(h));
+  });
+  return out;
+}
+
+bool Handoffs::mark_expired(storage::WriteTxn& txn, const std::string& id, std::int64_t now_ms) {
+  auto h = find(txn, id);
+  if (!h || h->state != HandoffState::delivered || h->hired) return false;
+  save(txn, *h, HandoffState::expired, now_ms);
+  federation_.ledger().append(txn, protocol::handoff_expired(h->id, h->peer));
+  return true;
+}
+
+void Handoffs::mark_erased(storage::WriteTxn& txn, Handoff& h, std::int64_t now_ms) {
+  if (h.state != HandoffState::delivered && h.state != HandoffState::expired) return;
+  h.erased_ms = now_ms;
+  save(txn, h, HandoffState::erased, now_ms);
+}
+
+bool Handoffs::report_hire(storage::WriteTxn& txn, const std::string& member_id,
+                           const std::string& handoff_id) {
+  auto h = find(txn, handoff_id);
+  if (!h || h->member != member_id || h->state != HandoffState::delivered) return false;
+  if (h->hired) return true;
+  h->hired = true;
+  h->hired_ms = federation_.clock().now_ms();
+  h->expires_ms.reset();
+  // Not a change of state: the hook is not called.
+  txn.put(handoffs_, h->id, h->to_stored().dump());
+  federation_.ledger().append(txn, protocol::hire_reported(member_id, handoff_id, h->peer));
+  return true;
 }
 
 }  // namespace relay::node::federation

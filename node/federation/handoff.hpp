@@ -17,12 +17,17 @@
 //   handoff.declined   (from the holder) {handoff, reason: "declined" | "withdrawn"}.
 //
 // States: requested -> awaiting_consent | unavailable (the request's reply);
-//         requested | awaiting_consent -> delivered | declined | withdrawn (holder's message).
-// Nothing moves back: a late reply never undoes a delivery.
+//         requested | awaiting_consent -> delivered | declined | withdrawn (holder's message);
+//         delivered -> expired (the retention limit, erasure.hpp) -> erased, or
+//         delivered -> erased (the holder's erasure request).
+// Nothing moves back: a late reply never undoes a delivery. A reported hire keeps delivered
+// data from expiring (report_hire).
 //
 // Database: handoffs  id -> {id, member, company, peer, ref, state, created_ms, updated_ms,
-//   reason?, candidate? (the received record), delivered_ms?, expires_ms?, evidence_digest?,
-//   sender_signature?}. No personal data: that is in the received candidate record, sealed.
+//   request_msg, reason?, candidate? (the received record), delivered_ms?, expires_ms?,
+//   evidence_digest?, sender_signature?, deliver_msg?, hired?, hired_ms?, erased_ms?}; an
+//   optional field is absent until set. No personal data: that is in the received candidate
+//   record, sealed. Only this class writes it.
 //
 // Threads: mutating calls and handlers inside Writer requests; reads with any txn.
 #include <chrono>
@@ -31,6 +36,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "node/candidates/candidate_store.hpp"
@@ -40,18 +46,47 @@
 
 namespace relay::node::federation {
 
+enum class HandoffState {
+  requested,
+  awaiting_consent,
+  unavailable,
+  delivered,
+  declined,
+  withdrawn,
+  expired,
+  erased
+};
+// The names stored and shown to members ("awaiting_consent", ...).
+std::string_view to_string(HandoffState s);
+std::optional<HandoffState> parse_handoff_state(std::string_view s);
+
 struct Handoff {
   std::string id;
   std::string member;
   std::string company;
   std::string peer;
   std::string ref;
-  std::string state;
+  HandoffState state = HandoffState::requested;
   std::int64_t created_ms = 0;
-  nlohmann::json record;  // everything stored
+  std::int64_t updated_ms = 0;
+  std::string request_msg;  // the outbox id of handoff.request
+  std::string reason;       // why it stopped: "declined" | "withdrawn" (empty otherwise)
+  // Once delivered:
+  std::string candidate;  // the received candidate record
+  std::optional<std::int64_t> delivered_ms;
+  std::optional<std::int64_t> expires_ms;  // none once a hire is reported
+  std::string evidence_digest;             // hex SHA-256 of the sender's signed plaintext
+  std::string sender_signature;            // base64 signature of the delivery's envelope
+  std::string deliver_msg;                 // the delivery's message id
+  bool hired = false;
+  std::optional<std::int64_t> hired_ms;
+  std::optional<std::int64_t> erased_ms;
 
   // What the requesting member sees (no personal data; the route adds it once delivered).
   nlohmann::json to_member_json() const;
+  // The stored form (see above); from_stored throws on a record not of that form.
+  nlohmann::json to_stored() const;
+  static Handoff from_stored(const nlohmann::json& j);
 };
 
 enum class RequestError { none, not_a_peer, not_in_pool };
@@ -81,13 +116,28 @@ class Handoffs {
   std::optional<candidates::Opened> delivered(const storage::Txn& txn,
                                               const Handoff& handoff) const;
 
+  // Receiving side, the retention limit (erasure.hpp): the delivered handoffs whose data is
+  // due to expire at now_ms (no hire reported).
+  std::vector<Handoff> due_for_expiry(const storage::Txn& txn, std::int64_t now_ms) const;
+  // delivered -> expired, and handoff_expired in the ledger; the caller shreds the received
+  // record in the same txn. False (nothing changed) unless still delivered and not hired.
+  bool mark_expired(storage::WriteTxn& txn, const std::string& id, std::int64_t now_ms);
+  // delivered | expired -> erased, at the request of the node the data came from; other
+  // states are left as they are.
+  void mark_erased(storage::WriteTxn& txn, Handoff& handoff, std::int64_t now_ms);
+  // A member reports the hire of a delivered candidate (hire_reported in the ledger); the
+  // data then no longer expires. False if the handoff is not this member's or not delivered.
+  bool report_hire(storage::WriteTxn& txn, const std::string& member_id,
+                   const std::string& handoff_id);
+
   // Called in the same txn after every change of a handoff's state (introductions follow
   // their handoff: introductions/ must not depend on federation/). Install before serving.
   using StateChanged = std::function<void(storage::WriteTxn&, const Handoff&)>;
   void on_state_changed(StateChanged hook) { state_changed_ = std::move(hook); }
 
  private:
-  void save(storage::WriteTxn& txn, Handoff& handoff, const std::string& state);
+  void save(storage::WriteTxn& txn, Handoff& handoff, HandoffState state);
+  void save(storage::WriteTxn& txn, Handoff& handoff, HandoffState state, std::int64_t now_ms);
   void on_request_reply(storage::WriteTxn& txn, const SentMessage& sent,
                         const protocol::Envelope& reply);
   HandlerResult on_deliver(storage::WriteTxn& txn, const protocol::Envelope& e, const Peer& peer);

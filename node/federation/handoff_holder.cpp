@@ -12,18 +12,15 @@ namespace relay::node::federation {
 
 namespace {
 
-IncomingRequest from_json(nlohmann::json j) {
-  IncomingRequest r;
-  r.id = j.at("id");
-  r.candidate = j.at("candidate");
-  r.peer = j.at("peer");
-  r.handoff = j.at("handoff");
-  r.company = j.at("company");
-  r.region = j.at("region");
-  r.state = j.at("state");
-  r.created_ms = j.at("created_ms");
-  r.record = std::move(j);
-  return r;
+std::string text(const nlohmann::json& j, const char* name) {
+  auto it = j.find(name);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string{};
+}
+
+std::optional<std::int64_t> number(const nlohmann::json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end()) return std::nullopt;
+  return it->get<std::int64_t>();
 }
 
 std::string by_candidate(const std::string& candidate, const std::string& id) {
@@ -42,14 +39,78 @@ nlohmann::json envelope_json(const protocol::Envelope& e) {
           {"type", e.type}, {"v", protocol::kEnvelopeVersion}};
 }
 
-nlohmann::json disclosure(const IncomingRequest& r, std::int64_t at_ms,
-                          const std::string& consent_version) {
-  return {{"handoff", r.handoff}, {"company", r.company}, {"node", r.peer},
-          {"region", r.region},   {"at_ms", at_ms},       {"consent_version", consent_version},
-          {"erasure", ""}};
+candidates::Disclosure disclosure(const IncomingRequest& r, std::int64_t at_ms,
+                                  const std::string& consent_version) {
+  return {r.handoff, r.company, r.peer, r.region, at_ms, consent_version, "", std::nullopt};
 }
 
 }  // namespace
+
+std::string_view to_string(RequestState s) {
+  switch (s) {
+    case RequestState::pending:
+      return "pending";
+    case RequestState::accepted:
+      return "accepted";
+    case RequestState::delivered:
+      return "delivered";
+    case RequestState::declined:
+      return "declined";
+    case RequestState::withdrawn:
+      return "withdrawn";
+  }
+  return "unknown";
+}
+
+std::optional<RequestState> parse_request_state(std::string_view s) {
+  for (auto state : {RequestState::pending, RequestState::accepted, RequestState::delivered,
+                     RequestState::declined, RequestState::withdrawn})
+    if (to_string(state) == s) return state;
+  return std::nullopt;
+}
+
+nlohmann::json IncomingRequest::to_stored() const {
+  nlohmann::json j = {{"id", id},
+                      {"candidate", candidate},
+                      {"peer", peer},
+                      {"handoff", handoff},
+                      {"company", company},
+                      {"region", region},
+                      {"state", to_string(state)},
+                      {"created_ms", created_ms},
+                      {"updated_ms", updated_ms}};
+  if (!deliver_msg.empty()) j["deliver_msg"] = deliver_msg;
+  if (accepted_ms) j["accepted_ms"] = *accepted_ms;
+  if (!consent_version.empty()) j["consent_version"] = consent_version;
+  if (receipt_ms) {
+    j["receipt_ms"] = *receipt_ms;
+    j["evidence_digest"] = evidence_digest;  // "" if the receipt named none
+  }
+  if (!receipt_envelope.is_null()) j["receipt_envelope"] = receipt_envelope;
+  return j;
+}
+
+IncomingRequest IncomingRequest::from_stored(const nlohmann::json& j) {
+  IncomingRequest r;
+  r.id = j.at("id");
+  r.candidate = j.at("candidate");
+  r.peer = j.at("peer");
+  r.handoff = j.at("handoff");
+  r.company = j.at("company");
+  r.region = j.at("region");
+  auto state = parse_request_state(j.at("state").get<std::string>());
+  if (!state) throw std::runtime_error("handoff_requests: a record with an unknown state");
+  r.state = *state;
+  r.created_ms = j.at("created_ms");
+  r.updated_ms = j.value("updated_ms", r.created_ms);
+  r.deliver_msg = text(j, "deliver_msg");
+  r.accepted_ms = number(j, "accepted_ms");
+  r.consent_version = text(j, "consent_version");
+  r.receipt_ms = number(j, "receipt_ms");
+  r.evidence_digest = text(j, "evidence_digest");
+  if (auto it = j.find("receipt_envelope"); it != j.end()) r.receipt_envelope = *it;
+  return r;
+}
 
 HandoffHolder::HandoffHolder(Federation& federation, candidates::Store& candidates,
                              ProfileExchange& exchange, HolderSettings settings)
@@ -72,14 +133,13 @@ std::optional<IncomingRequest> HandoffHolder::find(const storage::Txn& txn,
   if (!body::valid_id(id)) return std::nullopt;
   auto v = txn.get(requests_, id);
   if (!v) return std::nullopt;
-  return from_json(nlohmann::json::parse(*v));
+  return IncomingRequest::from_stored(nlohmann::json::parse(*v));
 }
 
-void HandoffHolder::save(storage::WriteTxn& txn, IncomingRequest& r, const std::string& state) {
+void HandoffHolder::save(storage::WriteTxn& txn, IncomingRequest& r, RequestState state) {
   r.state = state;
-  r.record["state"] = state;
-  r.record["updated_ms"] = federation_.clock().now_ms();
-  txn.put(requests_, r.id, r.record.dump());
+  r.updated_ms = federation_.clock().now_ms();
+  txn.put(requests_, r.id, r.to_stored().dump());
 }
 
 std::vector<IncomingRequest> HandoffHolder::for_candidate(const storage::Txn& txn,
@@ -101,7 +161,7 @@ std::vector<IncomingRequest> HandoffHolder::for_candidate(const storage::Txn& tx
 std::vector<IncomingRequest> HandoffHolder::pending_for(const storage::Txn& txn,
                                                         const std::string& candidate_id) const {
   auto all = for_candidate(txn, candidate_id);
-  std::erase_if(all, [](const IncomingRequest& r) { return r.state != "pending"; });
+  std::erase_if(all, [](const IncomingRequest& r) { return r.state != RequestState::pending; });
   return all;
 }
 
@@ -117,7 +177,8 @@ HandlerResult HandoffHolder::on_request(storage::WriteTxn& txn, const protocol::
   // The same handoff asked again (under another message id): answer as it stands.
   if (auto existing = txn.get(index_, by_handoff(peer.name, *handoff))) {
     auto r = find(txn, *existing);
-    bool live = r && (r->state == "pending" || r->state == "accepted" || r->state == "delivered");
+    bool live = r && (r->state == RequestState::pending || r->state == RequestState::accepted ||
+                      r->state == RequestState::delivered);
     return HandlerResult::accept({{"status", live ? "awaiting_consent" : "unavailable"}});
   }
   auto candidate_id = exchange_.candidate_for(txn, *ref);
@@ -133,14 +194,7 @@ HandlerResult HandoffHolder::on_request(storage::WriteTxn& txn, const protocol::
   r.company = *company;
   r.region = *region;
   r.created_ms = federation_.clock().now_ms();
-  r.record = {{"id", r.id},
-              {"candidate", r.candidate},
-              {"peer", r.peer},
-              {"handoff", r.handoff},
-              {"company", r.company},
-              {"region", r.region},
-              {"created_ms", r.created_ms}};
-  save(txn, r, "pending");
+  save(txn, r, RequestState::pending);
   txn.put(index_, by_candidate(r.candidate, r.id), "");
   txn.put(index_, by_handoff(r.peer, r.handoff), r.id);
   notify_candidate(txn, *record, r);
@@ -173,9 +227,9 @@ DecideResult HandoffHolder::decide(storage::WriteTxn& txn, const std::string& ca
                                    const std::string& request_id, Decision decision) {
   auto r = find(txn, request_id);
   if (!r || r->candidate != candidate_id) return DecideResult::not_found;
-  if (r->state != "pending") return DecideResult::not_pending;
+  if (r->state != RequestState::pending) return DecideResult::not_pending;
   if (decision == Decision::decline) {
-    decline(txn, *r, "declined");
+    decline(txn, *r, RequestState::declined);
     return DecideResult::declined;
   }
   auto record = candidates_.find(txn, candidate_id);
@@ -195,21 +249,20 @@ DecideResult HandoffHolder::decide(storage::WriteTxn& txn, const std::string& ca
                                      payload);  // the encryption key is known (checked above)
       });
   auto now = federation_.clock().now_ms();
-  auto& disclosures = record->record["disclosures"];
-  if (!disclosures.is_array()) disclosures = nlohmann::json::array();
-  disclosures.push_back(disclosure(*r, now, settings_.consent_version));
+  record->add_disclosure(disclosure(*r, now, settings_.consent_version));
   candidates_.save(txn, *record);
   federation_.ledger().append(txn,
                               protocol::handoff_sent(r->handoff, peer->name, record->pseudonym));
-  r->record["deliver_msg"] = message;
-  r->record["accepted_ms"] = now;
-  r->record["consent_version"] = settings_.consent_version;
-  save(txn, *r, "accepted");
+  r->deliver_msg = message;
+  r->accepted_ms = now;
+  r->consent_version = settings_.consent_version;
+  save(txn, *r, RequestState::accepted);
   return DecideResult::accepted;
 }
 
-void HandoffHolder::decline(storage::WriteTxn& txn, IncomingRequest& r, const std::string& reason) {
-  federation_.enqueue(txn, r.peer, protocol::HandoffDeclined{r.handoff, reason});
+void HandoffHolder::decline(storage::WriteTxn& txn, IncomingRequest& r, RequestState reason) {
+  federation_.enqueue(txn, r.peer,
+                      protocol::HandoffDeclined{r.handoff, std::string(to_string(reason))});
   save(txn, r, reason);
 }
 
@@ -217,26 +270,18 @@ void HandoffHolder::candidate_changed(storage::WriteTxn& txn,
                                       const candidates::CandidateRecord& record) {
   if (ProfileExchange::circulating(record)) return;
   for (auto& r : for_candidate(txn, record.id)) {
-    if (r.state == "pending") {
-      decline(txn, r, "withdrawn");
+    if (r.state == RequestState::pending) {
+      decline(txn, r, RequestState::withdrawn);
       continue;
     }
-    if (r.state != "accepted") continue;
-    auto message = r.record.value("deliver_msg", "");
+    if (r.state != RequestState::accepted) continue;
     auto dropped = federation_.outbox().drop_if(txn, [&](const OutboxEntry& e) {
-      return e.type == protocol::HandoffDeliver::type && e.id == message;
+      return e.type == protocol::HandoffDeliver::type && e.id == r.deliver_msg;
     });
     if (dropped == 0) continue;  // already on the wire (or refused): its receipt will tell
-    decline(txn, r, "withdrawn");
-    if (auto fresh = candidates_.find(txn, record.id);
-        fresh && fresh->record.contains("disclosures")) {
-      auto& list = fresh->record["disclosures"];
-      list.erase(std::remove_if(
-                     list.begin(), list.end(),
-                     [&](const nlohmann::json& d) { return d.value("handoff", "") == r.handoff; }),
-                 list.end());
+    decline(txn, r, RequestState::withdrawn);
+    if (auto fresh = candidates_.find(txn, record.id); fresh && fresh->remove_disclosure(r.handoff))
       candidates_.save(txn, *fresh);
-    }
   }
 }
 
@@ -251,23 +296,19 @@ void HandoffHolder::on_deliver_reply(storage::WriteTxn& txn, const SentMessage&,
   auto now = federation_.clock().now_ms();
   federation_.ledger().append(
       txn, protocol::handoff_receipt(r->handoff, peer.name, crypto::to_base64(reply.sig), digest));
-  r->record["receipt_ms"] = now;
-  r->record["evidence_digest"] = digest;
-  r->record["receipt_envelope"] = envelope_json(reply);
-  save(txn, *r, "delivered");
+  r->receipt_ms = now;
+  r->evidence_digest = digest;
+  r->receipt_envelope = envelope_json(reply);
+  save(txn, *r, RequestState::delivered);
   auto record = candidates_.find(txn, r->candidate);
   if (!record) return;
-  auto& list = record->record["disclosures"];
-  if (!list.is_array()) list = nlohmann::json::array();
-  auto it = std::find_if(list.begin(), list.end(), [&](const nlohmann::json& d) {
-    return d.value("handoff", "") == r->handoff;
-  });
-  if (it == list.end()) {  // the delivery left before the candidate withdrew: it was disclosed
-    list.push_back(disclosure(*r, r->record.value("accepted_ms", now),
-                              r->record.value("consent_version", settings_.consent_version)));
-    it = std::prev(list.end());
+  if (!record->mark_receipt(r->handoff, now)) {
+    // The delivery left before the candidate withdrew: it was disclosed after all.
+    record->add_disclosure(
+        disclosure(*r, r->accepted_ms.value_or(now),
+                   r->consent_version.empty() ? settings_.consent_version : r->consent_version));
+    record->mark_receipt(r->handoff, now);
   }
-  (*it)["receipt_ms"] = now;
   candidates_.save(txn, *record);
   if (record->status == candidates::Status::erased && late_disclosure_)
     late_disclosure_(txn, *record);

@@ -10,14 +10,14 @@
 //                    "awaiting_consent"}; otherwise {status: "unavailable"} and nothing is kept.
 //   decide(accept)   queues "handoff.deliver" whose body is sealed to the peer and signed by
 //                    this node, payload {handoff, personal{name,email,phone}, profile,
-//                    consent_version}; records the disclosure on the candidate (record
-//                    ["disclosures"] += {handoff, company, node, at_ms, consent_version,
-//                    erasure: ""}) and handoff_sent {handoff, peer, candidate: pseudonym} in
+//                    consent_version}; records the disclosure on the candidate
+//                    (CandidateRecord::add_disclosure: handoff, company, node, region, at_ms,
+//                    consent_version) and handoff_sent {handoff, peer, candidate: pseudonym} in
 //                    the ledger, all in one txn.
 //   decide(decline)  queues "handoff.declined" {handoff, reason: "declined"}.
 //   the deliver's reply (the receipt {handoff, received_ms, evidence_digest}, in an envelope
 //                    signed by the peer): handoff_receipt {handoff, peer, receipt_signature,
-//                    evidence_digest} in the ledger; the disclosure gets receipt_ms; the
+//                    evidence_digest} in the ledger; the disclosure gets its receipt; the
 //                    whole reply envelope is kept with the request for auditors.
 //   candidate_changed  when the candidate stops circulating (consent narrowed or withdrawn,
 //                    erased): pending requests are declined with reason "withdrawn"; an
@@ -31,8 +31,9 @@
 //
 // Databases:
 //   handoff_requests       request id ("q_...") -> {id, candidate, peer, handoff, company,
-//                          region, state, created_ms, updated_ms, deliver_msg?, receipt_ms?,
-//                          evidence_digest?, receipt_envelope?}
+//                          region, state, created_ms, updated_ms, deliver_msg?, accepted_ms?,
+//                          consent_version?, receipt_ms?, evidence_digest?, receipt_envelope?}
+//                          (an optional field is absent until set)
 //   handoff_request_index  "c/<candidate>/<request id>" -> "" and
 //                          "h/<peer>/<handoff id>" -> request id
 //
@@ -41,6 +42,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "node/candidates/candidate_store.hpp"
@@ -55,6 +57,11 @@ struct HolderSettings {
   std::string consent_version;  // the consent text shown when the candidate accepts
 };
 
+enum class RequestState { pending, accepted, delivered, declined, withdrawn };
+// The names stored ("pending", ...); declined and withdrawn are also handoff.declined's reason.
+std::string_view to_string(RequestState s);
+std::optional<RequestState> parse_request_state(std::string_view s);
+
 struct IncomingRequest {
   std::string id;
   std::string candidate;
@@ -62,9 +69,21 @@ struct IncomingRequest {
   std::string handoff;  // the requesting node's id
   std::string company;
   std::string region;
-  std::string state;
+  RequestState state = RequestState::pending;
   std::int64_t created_ms = 0;
-  nlohmann::json record;
+  std::int64_t updated_ms = 0;
+  // Once accepted:
+  std::string deliver_msg;  // the outbox id of handoff.deliver
+  std::optional<std::int64_t> accepted_ms;
+  std::string consent_version;
+  // Once the receipt arrived:
+  std::optional<std::int64_t> receipt_ms;
+  std::string evidence_digest;
+  nlohmann::json receipt_envelope;  // the peer's signed reply, wire form; null until then
+
+  // The stored form (see above); from_stored throws on a record not of that form.
+  nlohmann::json to_stored() const;
+  static IncomingRequest from_stored(const nlohmann::json& j);
 };
 
 enum class Decision { accept, decline };
@@ -103,8 +122,9 @@ class HandoffHolder {
 
  private:
   std::optional<IncomingRequest> find(const storage::Txn& txn, const std::string& id) const;
-  void save(storage::WriteTxn& txn, IncomingRequest& request, const std::string& state);
-  void decline(storage::WriteTxn& txn, IncomingRequest& request, const std::string& reason);
+  void save(storage::WriteTxn& txn, IncomingRequest& request, RequestState state);
+  // Stops the request (declined or withdrawn) and tells the requesting node why.
+  void decline(storage::WriteTxn& txn, IncomingRequest& request, RequestState reason);
   void notify_candidate(storage::WriteTxn& txn, const candidates::CandidateRecord& record,
                         const IncomingRequest& request);
   HandlerResult on_request(storage::WriteTxn& txn, const protocol::HandoffRequest& m,

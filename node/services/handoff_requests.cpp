@@ -62,7 +62,7 @@ common::Result<HandoffDetail, HandoffError> HandoffRequests::find(const members:
 common::Result<std::optional<HandoffDetail>, HandoffError> HandoffRequests::report_hire(
     const members::Member& member, const std::string& id) {
   bool reported = writer_.submit_wait(
-      [&](storage::WriteTxn& txn) { return erasures_.report_hire(txn, member.id, id); });
+      [&](storage::WriteTxn& txn) { return handoffs_.report_hire(txn, member.id, id); });
   if (!reported) return fail(HandoffError::not_delivered);
   auto txn = env_.begin_read();
   auto h = handoffs_.find(txn, id);

@@ -276,7 +276,7 @@ common::Result<Introduction, IntroductionError> Introducing::report_outcome(
       attribute_hire(txn, r.value());
     if (r && outcome == introductions::Outcome::hired)
       if (auto handoff_id = txn.get(links_, "i/" + id))
-        erasures_.report_hire(txn, member.id, *handoff_id);
+        handoffs_.report_hire(txn, member.id, *handoff_id);
     return r;
   });
 }
@@ -380,17 +380,16 @@ bool Introducing::report_found_work(const std::string& candidate_id,
 void Introducing::handoff_changed(storage::WriteTxn& txn, const federation::Handoff& h) {
   auto intro = txn.get(links_, "h/" + h.id);
   if (!intro) return;
-  const auto& s = h.state;
-  if (s == "awaiting_consent") return;
+  using S = federation::HandoffState;
   // A transition the introduction no longer allows (it expired and was refunded before the
   // peer's late message) is ignored: the ledger already explains the credit.
-  if (s == "delivered") {
+  if (h.state == S::delivered) {
     if (introductions_.accept(txn, *intro)) (void)introductions_.deliver(txn, *intro);
-  } else if (s == "declined") {
+  } else if (h.state == S::declined) {
     (void)introductions_.decline(txn, *intro);
-  } else if (s == "withdrawn") {
+  } else if (h.state == S::withdrawn) {
     (void)introductions_.withdraw(txn, *intro);
-  } else if (s == "unavailable") {
+  } else if (h.state == S::unavailable) {
     (void)introductions_.undelivered(txn, *intro);
   }
 }

@@ -6,6 +6,8 @@
 //
 // The three nodes are shared (trio()); each case registers its own candidates and members.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -13,6 +15,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -160,6 +164,16 @@ Circulating circulating_at_osaka(const std::string& stem, const TestMember& kobe
     return hits.size() == 1;
   }));
   return {who, skill, hits[0]["ref"]};
+}
+
+int exit_code(const std::string& command) {
+  int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 }  // namespace
@@ -333,4 +347,70 @@ TEST_CASE(
       eventually([&] { return pool_hits(t.kobe, kobe_member, "osaka.example", e.skill).empty(); }));
   CHECK(eventually(
       [&] { return pool_hits(t.kyoto, kyoto_member, "osaka.example", e.skill).empty(); }));
+}
+
+TEST_CASE(
+    "handoff: the receiver's operator writes the sender's signed evidence to a private file, and "
+    "relay-audit verifies it and refuses a changed byte") {
+  namespace fs = std::filesystem;
+  auto& t = trio();
+  auto kobe_member = t.kobe.admit_member(unique("Kobe Evidence KK"));
+  auto c = circulating_at_osaka("evidence", kobe_member);
+  auto created = t.kobe.post_json("/api/v1/handoffs", {{"node", "osaka.example"}, {"ref", c.ref}},
+                                  kobe_member.api_key);
+  REQUIRE(created.status == 201);
+  std::string id = created.json()["id"];
+  REQUIRE(eventually([&] { return state_is(t.kobe, kobe_member, id, "awaiting_consent"); }));
+  auto rid = request_id(t.osaka.get(c.who.manage).body);
+  REQUIRE_FALSE(rid.empty());
+  REQUIRE(t.osaka.post_form(c.who.manage + "/requests/" + rid, {{"decision", "accept"}}).status ==
+          200);
+  REQUIRE(eventually([&] { return state_is(t.kobe, kobe_member, id, "delivered"); }));
+
+  auto dir = fs::temp_directory_path() / unique("relay-evidence");
+  fs::create_directories(dir);
+  auto file = dir / "evidence.json";
+  auto bin = std::string(RELAY_BINARY_DIR);
+  auto node_cli = bin + "/node/relay-node evidence ";
+  auto config = " --config " + t.kobe.config_path().string();
+  auto log = (dir / "out.txt").string();
+  REQUIRE(exit_code(node_cli + id + " --out " + file.string() + config + " > " + log) == 0);
+  // Never printed, only written, and only for the operator to read.
+  auto printed = read_file(log);
+  CHECK_FALSE(contains(printed, c.who.person.email));
+  CHECK(contains(printed, "osaka.example"));
+  struct stat st {};
+  REQUIRE(::stat(file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  auto evidence = read_file(file);
+  CHECK(contains(evidence, c.who.person.email));
+  CHECK(contains(evidence, "\"to\":\"kobe.example\""));
+  // An existing file is not overwritten; an unknown handoff has no evidence.
+  CHECK(exit_code(node_cli + id + " --out " + file.string() + config + " > /dev/null 2>&1") == 2);
+  CHECK(exit_code(node_cli + "h_000000000000 --out " + (dir / "none.json").string() + config +
+                  " > /dev/null 2>&1") == 1);
+  CHECK_FALSE(fs::exists(dir / "none.json"));
+
+  auto osaka_key =
+      t.osaka.get("/federation/v1/identity").json().at("signing_key").get<std::string>();
+  auto kobe_key = t.kobe.get("/federation/v1/identity").json().at("signing_key").get<std::string>();
+  auto audit = bin + "/audit/relay-audit evidence ";
+  auto verified = (dir / "verified.txt").string();
+  CHECK(exit_code(audit + file.string() + " --signer-key " + osaka_key + " > " + verified) == 0);
+  CHECK(read_file(verified).rfind("VERIFIED", 0) == 0);
+  CHECK_FALSE(contains(read_file(verified), c.who.person.email));
+  // Another node's key, or one changed byte: refused, and the problem named.
+  CHECK(exit_code(audit + file.string() + " --signer-key " + kobe_key + " > /dev/null") == 1);
+  auto tampered = evidence;
+  auto at = tampered.find(c.who.person.email);
+  REQUIRE(at != std::string::npos);
+  tampered[at] = tampered[at] == 'x' ? 'y' : 'x';
+  auto changed = dir / "changed.json";
+  std::ofstream(changed, std::ios::binary) << tampered;
+  auto refused = (dir / "refused.txt").string();
+  CHECK(exit_code(audit + changed.string() + " --signer-key " + osaka_key + " > " + refused) == 1);
+  CHECK(contains(read_file(refused), "does not verify"));
+  CHECK(exit_code(audit + file.string() + " --signer-key nonsense > /dev/null 2>&1") == 2);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
 }

@@ -50,9 +50,9 @@ struct Pair {
     return b.writer.submit_wait(
         [&](st::WriteTxn& txn) { return b.holder.decide(txn, candidate.id, request_id, d); });
   }
-  nlohmann::json disclosures() {
+  std::vector<cand::Disclosure> disclosures() {
     auto txn = b.env.begin_read();
-    return b.store.find(txn, candidate.id)->record.value("disclosures", nlohmann::json::array());
+    return b.store.find(txn, candidate.id)->disclosures();
   }
 };
 
@@ -75,7 +75,7 @@ TEST_SUITE_BEGIN("handoff");
 TEST_CASE("handoff: request, consent, sealed delivery, signed receipt, records on both sides") {
   Pair p;
   auto h = p.request();
-  CHECK(h.state == "requested");
+  CHECK(h.state == fed::HandoffState::requested);
   // Asking again returns the same live handoff.
   auto again = p.a.writer.submit_wait([&](st::WriteTxn& txn) {
     return p.a.handoffs.request(txn, p.member, "osaka.example", p.ref);
@@ -84,10 +84,10 @@ TEST_CASE("handoff: request, consent, sealed delivery, signed receipt, records o
   CHECK(again.handoff->id == h.id);
 
   p.a.deliver();
-  CHECK(p.handoff(h.id).state == "awaiting_consent");
+  CHECK(p.handoff(h.id).state == fed::HandoffState::awaiting_consent);
   auto requests = p.requests();
   REQUIRE(requests.size() == 1);
-  CHECK(requests[0].state == "pending");
+  CHECK(requests[0].state == fed::RequestState::pending);
   CHECK(requests[0].company == "Kobe Steel KK");
   CHECK(requests[0].region == "JP-28");
   CHECK(requests[0].peer == "kobe.example");
@@ -103,10 +103,10 @@ TEST_CASE("handoff: request, consent, sealed delivery, signed receipt, records o
   CHECK(outbox[0].body.dump().find("hanako") == std::string::npos);
   auto d = p.disclosures();
   REQUIRE(d.size() == 1);
-  CHECK(d[0]["company"] == "Kobe Steel KK");
-  CHECK(d[0]["node"] == "kobe.example");
-  CHECK(d[0]["consent_version"] == "test-1");
-  CHECK(d[0]["erasure"] == "");
+  CHECK(d[0].company == "Kobe Steel KK");
+  CHECK(d[0].node == "kobe.example");
+  CHECK(d[0].consent_version == "test-1");
+  CHECK(d[0].erasure == "");
   auto sent = event(p.b, "handoff_sent");
   CHECK(sent["handoff"] == h.id);
   CHECK(sent["peer"] == "kobe.example");
@@ -114,7 +114,7 @@ TEST_CASE("handoff: request, consent, sealed delivery, signed receipt, records o
 
   p.b.deliver();
   auto delivered = p.handoff(h.id);
-  CHECK(delivered.state == "delivered");
+  CHECK(delivered.state == fed::HandoffState::delivered);
   {
     auto txn = p.a.env.begin_read();
     auto data = p.a.handoffs.delivered(txn, delivered);
@@ -123,11 +123,13 @@ TEST_CASE("handoff: request, consent, sealed delivery, signed receipt, records o
     CHECK(data->personal.email == "hanako@example.jp");
     CHECK(data->profile.job_category == "B");
     CHECK(data->profile.desired_roles == std::vector<std::string>{"backend engineer"});
-    auto received = p.a.store.find(txn, delivered.record.at("candidate"));
+    auto received = p.a.store.find(txn, delivered.candidate);
     REQUIRE(received);
     CHECK(received->origin == "osaka.example");
-    CHECK(received->record.at("expires_ms").get<std::int64_t>() > p.a.clock.now_ms());
-    CHECK(received->record.dump().find("hanako") == std::string::npos);  // sealed at rest
+    REQUIRE(received->received());
+    CHECK(received->received()->handoff == h.id);
+    CHECK(received->received()->expires_ms > p.a.clock.now_ms());
+    CHECK(cand::to_stored(*received).dump().find("hanako") == std::string::npos);  // sealed
     auto evidence = p.a.store.open_evidence(*received);
     REQUIRE(evidence);
     CHECK(relay::protocol::verify_evidence(*evidence, p.b.keys.current()->signing.public_key));
@@ -144,9 +146,9 @@ TEST_CASE("handoff: request, consent, sealed delivery, signed receipt, records o
   auto receipt = event(p.b, "handoff_receipt");
   CHECK(receipt["handoff"] == h.id);
   CHECK(receipt["evidence_digest"] == event(p.a, "handoff_received")["evidence_digest"]);
-  CHECK(p.requests()[0].state == "delivered");
-  CHECK(p.requests()[0].record.contains("receipt_envelope"));
-  CHECK(p.disclosures()[0].contains("receipt_ms"));
+  CHECK(p.requests()[0].state == fed::RequestState::delivered);
+  CHECK(p.requests()[0].receipt_envelope.is_object());
+  CHECK(p.disclosures()[0].receipt_ms);
   CHECK(p.b.outbox().empty());
   // No personal data in either ledger.
   for (auto* site : {&p.a, &p.b}) {
@@ -165,7 +167,7 @@ TEST_CASE("handoff: the candidate declines") {
   p.a.deliver();
   CHECK(p.decide(p.requests()[0].id, fed::Decision::decline) == fed::DecideResult::declined);
   p.b.deliver();
-  CHECK(p.handoff(h.id).state == "declined");
+  CHECK(p.handoff(h.id).state == fed::HandoffState::declined);
   CHECK(p.disclosures().empty());
   CHECK(count_kind(p.b, "handoff_sent") == 0);
 }
@@ -175,7 +177,7 @@ TEST_CASE("handoff: a candidate who no longer circulates is unavailable") {
   auto h = p.request();
   p.b.set_peers_consent(p.candidate.id, false);  // before the request arrives
   p.a.deliver();
-  CHECK(p.handoff(h.id).state == "unavailable");
+  CHECK(p.handoff(h.id).state == fed::HandoffState::unavailable);
   CHECK(p.requests().empty());
   // Not in the pool any more (the withdrawal reached Kobe): no new request.
   p.b.deliver();
@@ -190,11 +192,11 @@ TEST_CASE("handoff: a withdrawal declines pending requests") {
   auto h = p.request();
   p.a.deliver();
   p.b.set_peers_consent(p.candidate.id, false);
-  CHECK(p.requests()[0].state == "withdrawn");
+  CHECK(p.requests()[0].state == fed::RequestState::withdrawn);
   p.b.deliver();
   auto stopped = p.handoff(h.id);
-  CHECK(stopped.state == "withdrawn");
-  CHECK(stopped.record["reason"] == "withdrawn");
+  CHECK(stopped.state == fed::HandoffState::withdrawn);
+  CHECK(stopped.reason == "withdrawn");
   auto txn = p.a.env.begin_read();
   CHECK(p.a.profiles.peer_pool(txn).empty());
 }
@@ -208,9 +210,9 @@ TEST_CASE("handoff: a withdrawal drops a delivery still queued, so nothing is di
   p.b.set_peers_consent(p.candidate.id, false);
   for (const auto& e : p.b.outbox()) CHECK(e.type != "handoff.deliver");
   CHECK(p.disclosures().empty());
-  CHECK(p.requests()[0].state == "withdrawn");
+  CHECK(p.requests()[0].state == fed::RequestState::withdrawn);
   p.b.deliver();
-  CHECK(p.handoff(h.id).state == "withdrawn");
+  CHECK(p.handoff(h.id).state == fed::HandoffState::withdrawn);
   CHECK(count_kind(p.a, "handoff_received") == 0);
   // Accepting now is refused.
   CHECK(p.decide(p.requests()[0].id, fed::Decision::accept) == fed::DecideResult::not_pending);
@@ -278,14 +280,16 @@ TEST_CASE(
                     {"B", {"c++"}, "JP-27", "25-34", "3-5", {}}};
   auto r = a.writer.submit_wait([&](st::WriteTxn& txn) {
     return a.store.create_received(txn, "osaka.example", data, "{\"evidence\":1}",
-                                   {false, false, false, "v1", 1}, {{"handoff", "h_1"}});
+                                   {false, false, false, "v1", 1}, {"h_1", "m_1", 2});
   });
   auto txn = a.env.begin_read();
   auto found = a.store.find(txn, r.id);
   REQUIRE(found);
   CHECK(found->origin == "osaka.example");
   CHECK(found->status == cand::Status::active);
-  CHECK(found->record["handoff"] == "h_1");
+  CHECK(found->received()->handoff == "h_1");
+  CHECK(a.store.find_received(txn, "h_1")->id == r.id);
+  CHECK_FALSE(a.store.find_received(txn, "h_2"));
   CHECK(a.store.open(*found)->personal.email == "hanako@example.jp");
   CHECK(a.store.open_evidence(*found) == "{\"evidence\":1}");
   CHECK_FALSE(a.store.find_by_pseudonym(txn, a.store.pseudonym_of("hanako@example.jp")));

@@ -424,8 +424,9 @@ TEST_CASE("intake: erasing a candidate shreds the data but keeps the member's re
   REQUIRE(record);
   CHECK(record->status == candidates::Status::erased);
   CHECK_FALSE(d.candidates.open(*record));
-  CHECK_FALSE(record->record.contains("key"));
-  CHECK_FALSE(record->record.contains("data"));
+  auto stored = candidates::to_stored(*record);
+  CHECK_FALSE(stored.contains("key"));
+  CHECK_FALSE(stored.contains("data"));
   CHECK_FALSE(d.candidates.lookup_token(txn, c.management_token, "manage"));
   CHECK_FALSE(d.candidates.find_by_pseudonym(txn, record->pseudonym));
   CHECK(d.candidates.queued_mail(txn, 100).empty());

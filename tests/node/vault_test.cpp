@@ -89,7 +89,7 @@ TEST_CASE("vault: the Store seals on create, opens, and shreds on erase") {
     return r;
   });
   CHECK(created.status == Status::pending);
-  CHECK(created.record.dump().find("jiro") == std::string::npos);
+  CHECK(to_stored(created).dump().find("jiro") == std::string::npos);
   {
     auto txn = d.env.begin_read();
     auto found = d.candidates.find(txn, created.id);

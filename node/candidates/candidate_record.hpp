@@ -1,0 +1,131 @@
+#pragma once
+// One candidate record: what this node holds about one person, and the one owner of every
+// change to it. Federation and services call its methods (add_disclosure, mark_receipt,
+// request_erasure, ...); only candidate_store.cpp reads or writes its stored form.
+//
+// Stored form (the `candidates` database, id -> JSON; to_stored/from_stored), unchanged from
+// the untyped record so existing data reads as before:
+//   {id, pseudonym, status: "pending"|"active"|"erased", created_ms, verified_ms, consent,
+//    origin: "local" | the peer node it came from,
+//    tokens: [digest], spool: [spool file id], key: wrapped key, data: sealed {personal,
+//    profile}, evidence?: sealed signed plaintext          -- while not erased
+//    handoff, member, expires_ms                            -- received records (origin != local)
+//    erased_ms                                              -- tombstones (status erased)
+//    disclosures?: [{handoff, company, node, region, at_ms, consent_version, erasure: "",
+//                    receipt_ms?}]                          -- when not empty
+//    erasure?: {requested_ms, requests: [{handoff, peer, company, requested_ms, confirmed_ms,
+//               overdue, receipt_signature?}]}}             -- once erasure was requested
+// No plaintext personal data: that is sealed under the candidate's own key (vault.hpp).
+//
+// Invariant: a record is erased (a tombstone) iff it has no key, data, tokens or spool files;
+// disclosures and erasure requests are keyed by handoff (one of each per handoff and peer).
+// Threads: a value; not shared between threads.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "node/candidates/consent.hpp"
+
+namespace relay::node::candidates {
+
+enum class Status { pending, active, erased };
+std::string_view to_string(Status s);
+
+// A disclosure of a local candidate's personal data to a peer node through a handoff (who
+// received it, when, under which consent: APPI Art. 29/30).
+struct Disclosure {
+  std::string handoff;  // the requesting node's handoff id
+  std::string company;
+  std::string node;  // the recipient node
+  std::string region;
+  std::int64_t at_ms = 0;  // when the candidate accepted and the delivery was queued
+  std::string consent_version;
+  std::string erasure;                     // always "" (kept: stored records carry it)
+  std::optional<std::int64_t> receipt_ms;  // the recipient's signed receipt arrived
+
+  nlohmann::json to_json() const;
+};
+
+// An erasure request sent to one recipient of a disclosure, and its progress.
+struct ErasureRequest {
+  std::string handoff;
+  std::string peer;
+  std::string company;
+  std::int64_t requested_ms = 0;
+  std::int64_t confirmed_ms = 0;  // 0 while waiting
+  bool overdue = false;
+  std::string receipt_signature;  // base64 signature of the recipient's receipt, once confirmed
+};
+
+// What a received record (origin != "local") knows of the handoff that brought it.
+struct Received {
+  std::string handoff;
+  std::string member;  // who asked for it
+  std::int64_t expires_ms = 0;
+};
+
+class CandidateRecord {
+ public:
+  std::string id;
+  std::string pseudonym;  // hex keyed digest of the normalised email
+  Status status = Status::pending;
+  std::int64_t created_ms = 0;
+  std::int64_t verified_ms = 0;
+  Consent consent;
+  std::string origin = "local";  // "local", or the peer node it came from (federation)
+
+  // Who received this candidate's data, in the order of acceptance.
+  const std::vector<Disclosure>& disclosures() const { return disclosures_; }
+  // Records a disclosure (replacing one for the same handoff).
+  void add_disclosure(Disclosure disclosure);
+  // Removes the disclosure of a delivery that never left; false if there was none.
+  bool remove_disclosure(const std::string& handoff);
+  // The recipient's receipt for handoff arrived at at_ms; false if there is no disclosure.
+  bool mark_receipt(const std::string& handoff, std::int64_t at_ms);
+
+  // Whether erasure was ever requested from the recipients (set by request_erasure).
+  bool erasure_requested() const { return erasure_requested_ms_.has_value(); }
+  const std::vector<ErasureRequest>& erasure_requests() const { return erasure_requests_; }
+  // Asks every recipient of a disclosure not asked yet: returns the new requests (the caller
+  // sends them). Incremental: a disclosure added later gets its request on the next call.
+  std::vector<ErasureRequest> request_erasure(std::int64_t now_ms);
+  // The recipient's signed receipt for the request (handoff, peer); false if no such request
+  // waits for one.
+  bool confirm_erasure(const std::string& handoff, const std::string& peer, std::int64_t at_ms,
+                       const std::string& receipt_signature);
+  // The request (handoff, peer) passed its deadline; false if there is no such request.
+  bool mark_erasure_overdue(const std::string& handoff, const std::string& peer);
+
+  // When the record was erased; 0 unless a tombstone.
+  std::int64_t erased_ms() const { return erased_ms_; }
+  // The handoff that brought a received record; nullopt for local ones.
+  const std::optional<Received>& received() const { return received_; }
+
+ private:
+  friend class Store;
+  friend nlohmann::json to_stored(const CandidateRecord& record);
+  friend CandidateRecord from_stored(const nlohmann::json& j);
+
+  // Sealed parts (vault.hpp), all empty once erased.
+  std::string wrapped_key_;
+  std::string sealed_data_;
+  std::string sealed_evidence_;      // received records only
+  std::vector<std::string> tokens_;  // digests of capability tokens issued
+  std::vector<std::string> spool_;   // spool file ids of mail sent (erasure deletes them)
+
+  std::optional<Received> received_;
+  std::vector<Disclosure> disclosures_;
+  std::optional<std::int64_t> erasure_requested_ms_;
+  std::vector<ErasureRequest> erasure_requests_;
+  std::int64_t erased_ms_ = 0;
+};
+
+// The stored form (see above). from_stored throws nlohmann::json::exception on a record that
+// is not of this form (the store is damaged).
+nlohmann::json to_stored(const CandidateRecord& record);
+CandidateRecord from_stored(const nlohmann::json& j);
+
+}  // namespace relay::node::candidates

@@ -1,0 +1,168 @@
+// node/candidates/candidate_record: the typed record reads and writes the stored form the
+// untyped record wrote (literal JSON in that format, as nlohmann dumped it: keys sorted), and
+// its methods change a record as the raw JSON edits in federation/ did.
+#include "node/candidates/candidate_record.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "node/domain_fixture.hpp"
+#include "node/storage/txn.hpp"
+
+using namespace relay::node;
+using namespace relay::node::candidates;
+using relay::test::Domain;
+
+namespace {
+
+// A local candidate after registration and confirmation, before any handoff.
+const std::string kLive =
+    R"({"consent":{"at_ms":1690000001000,"peers":true,"region":true,"stats":false,)"
+    R"("version":"2026-11-01"},"created_ms":1690000000000,"data":"c2VhbGVkIGRhdGE=",)"
+    R"("id":"c_000000000001","key":"d3JhcHBlZCBrZXk=","origin":"local","pseudonym":"ab12",)"
+    R"("spool":["spool-1"],"status":"active","tokens":["digest-1","digest-2"],)"
+    R"("verified_ms":1690000001000})";
+
+// The same candidate after two accepted handoffs, the first one receipted.
+const std::string kDisclosed =
+    R"({"consent":{"at_ms":1690000001000,"peers":true,"region":true,"stats":false,)"
+    R"("version":"2026-11-01"},"created_ms":1690000000000,"data":"c2VhbGVkIGRhdGE=",)"
+    R"("disclosures":[{"at_ms":1695000000000,"company":"Kobe Steel KK",)"
+    R"("consent_version":"2026-11-01","erasure":"","handoff":"h_aaaaaaaaaaaa",)"
+    R"("node":"kobe.example","receipt_ms":1695000001000,"region":"JP-28"},)"
+    R"({"at_ms":1696000000000,"company":"Osaka Gas","consent_version":"2026-11-01",)"
+    R"("erasure":"","handoff":"h_bbbbbbbbbbbb","node":"osaka.example","region":"JP-27"}],)"
+    R"("id":"c_000000000001","key":"d3JhcHBlZCBrZXk=","origin":"local","pseudonym":"ab12",)"
+    R"("spool":["spool-1"],"status":"active","tokens":["digest-1","digest-2"],)"
+    R"("verified_ms":1690000001000})";
+
+// Erased at 1700000000500; Kobe confirmed, Osaka overdue.
+const std::string kTombstone =
+    R"({"consent":{"at_ms":1700000000500,"peers":false,"region":false,"stats":false,)"
+    R"("version":"2026-11-01"},"created_ms":1690000000000,)"
+    R"("disclosures":[{"at_ms":1695000000000,"company":"Kobe Steel KK",)"
+    R"("consent_version":"2026-11-01","erasure":"","handoff":"h_aaaaaaaaaaaa",)"
+    R"("node":"kobe.example","receipt_ms":1695000001000,"region":"JP-28"},)"
+    R"({"at_ms":1696000000000,"company":"Osaka Gas","consent_version":"2026-11-01",)"
+    R"("erasure":"","handoff":"h_bbbbbbbbbbbb","node":"osaka.example","region":"JP-27"}],)"
+    R"("erased_ms":1700000000500,"erasure":{"requested_ms":1700000000500,"requests":[)"
+    R"({"company":"Kobe Steel KK","confirmed_ms":1700000003000,"handoff":"h_aaaaaaaaaaaa",)"
+    R"("overdue":false,"peer":"kobe.example","receipt_signature":"c2lnbmF0dXJl",)"
+    R"("requested_ms":1700000000500},{"company":"Osaka Gas","confirmed_ms":0,)"
+    R"("handoff":"h_bbbbbbbbbbbb","overdue":true,"peer":"osaka.example",)"
+    R"("requested_ms":1700000000500}]},"id":"c_000000000001","origin":"local",)"
+    R"("pseudonym":"ab12","status":"erased","verified_ms":1690000001000})";
+
+// Handed over by osaka.example through handoff h_cccccccccccc.
+const std::string kReceived =
+    R"({"consent":{"at_ms":1695000000000,"peers":false,"region":false,"stats":false,)"
+    R"("version":"2026-11-01"},"created_ms":1695000000000,"data":"c2VhbGVkIGRhdGE=",)"
+    R"("evidence":"c2VhbGVkIGV2aWRlbmNl","expires_ms":1697592000000,)"
+    R"("handoff":"h_cccccccccccc","id":"c_000000000002","key":"d3JhcHBlZCBrZXk=",)"
+    R"("member":"m_kobe","origin":"osaka.example","pseudonym":"cd34","spool":[],)"
+    R"("status":"active","tokens":[],"verified_ms":1695000000000})";
+
+// Puts the literal bytes, reads the record through the store, saves it and returns the bytes.
+std::string round_trip(Domain& d, const std::string& stored) {
+  auto db = d.env.database("candidates");
+  auto id = nlohmann::json::parse(stored).at("id").get<std::string>();
+  return d.write([&](storage::WriteTxn& txn) {
+    txn.put(db, id, stored);
+    auto record = d.candidates.find(txn, id);
+    REQUIRE(record);
+    d.candidates.save(txn, *record);
+    return *txn.get(db, id);
+  });
+}
+
+std::string stored_bytes(Domain& d, const std::string& id) {
+  auto txn = d.env.begin_read();
+  return *txn.get(d.env.database("candidates"), id);
+}
+
+Disclosure disclosure(const std::string& handoff, const std::string& company,
+                      const std::string& node, const std::string& region, std::int64_t at_ms) {
+  return {handoff, company, node, region, at_ms, "2026-11-01", "", std::nullopt};
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("candidate record");
+
+TEST_CASE("candidate record: stored records read and write back byte for byte") {
+  Domain d;
+  for (const auto* stored : {&kLive, &kDisclosed, &kTombstone, &kReceived})
+    CHECK(round_trip(d, *stored) == *stored);
+}
+
+TEST_CASE("candidate record: the typed fields of a stored tombstone and a received record") {
+  auto tombstone = from_stored(nlohmann::json::parse(kTombstone));
+  CHECK(tombstone.status == Status::erased);
+  CHECK(tombstone.erased_ms() == 1700000000500);
+  REQUIRE(tombstone.disclosures().size() == 2);
+  CHECK(tombstone.disclosures()[0].receipt_ms == 1695000001000);
+  CHECK_FALSE(tombstone.disclosures()[1].receipt_ms);
+  CHECK(tombstone.erasure_requested());
+  REQUIRE(tombstone.erasure_requests().size() == 2);
+  CHECK(tombstone.erasure_requests()[0].confirmed_ms == 1700000003000);
+  CHECK(tombstone.erasure_requests()[1].overdue);
+  CHECK_FALSE(tombstone.received());
+
+  auto received = from_stored(nlohmann::json::parse(kReceived));
+  REQUIRE(received.received());
+  CHECK(received.received()->handoff == "h_cccccccccccc");
+  CHECK(received.received()->member == "m_kobe");
+  CHECK(received.received()->expires_ms == 1697592000000);
+  CHECK(received.disclosures().empty());
+  CHECK_FALSE(received.erasure_requested());
+}
+
+TEST_CASE("candidate record: disclosures, erasure and receipts give the stored form as before") {
+  Domain d;
+  d.clock.set(1700000000500);
+  REQUIRE(round_trip(d, kLive) == kLive);
+  d.write([&](storage::WriteTxn& txn) {
+    auto r = *d.candidates.find(txn, "c_000000000001");
+    r.add_disclosure(
+        disclosure("h_aaaaaaaaaaaa", "Kobe Steel KK", "kobe.example", "JP-28", 1695000000000));
+    r.add_disclosure(
+        disclosure("h_bbbbbbbbbbbb", "Osaka Gas", "osaka.example", "JP-27", 1696000000000));
+    r.add_disclosure(
+        disclosure("h_dddddddddddd", "Withdrawn KK", "kobe.example", "JP-28", 1696500000000));
+    CHECK(r.remove_disclosure("h_dddddddddddd"));  // dropped before it left
+    CHECK_FALSE(r.remove_disclosure("h_dddddddddddd"));
+    CHECK(r.mark_receipt("h_aaaaaaaaaaaa", 1695000001000));
+    CHECK_FALSE(r.mark_receipt("h_unknown", 1695000001000));
+    d.candidates.save(txn, r);
+  });
+  CHECK(stored_bytes(d, "c_000000000001") == kDisclosed);
+
+  d.write([&](storage::WriteTxn& txn) {
+    auto r = *d.candidates.find(txn, "c_000000000001");
+    d.candidates.erase(txn, r);
+    auto asked = r.request_erasure(d.clock.now_ms());
+    REQUIRE(asked.size() == 2);
+    CHECK(asked[0].peer == "kobe.example");
+    CHECK(asked[1].handoff == "h_bbbbbbbbbbbb");
+    CHECK(r.request_erasure(d.clock.now_ms() + 1).empty());  // incremental: nothing new
+    CHECK(r.confirm_erasure("h_aaaaaaaaaaaa", "kobe.example", 1700000003000, "c2lnbmF0dXJl"));
+    CHECK_FALSE(r.confirm_erasure("h_aaaaaaaaaaaa", "kobe.example", 1700000004000, "again"));
+    CHECK_FALSE(r.confirm_erasure("h_bbbbbbbbbbbb", "kobe.example", 1700000004000, "wrong"));
+    CHECK(r.mark_erasure_overdue("h_bbbbbbbbbbbb", "osaka.example"));
+    d.candidates.save(txn, r);
+  });
+  CHECK(stored_bytes(d, "c_000000000001") == kTombstone);
+}
+
+TEST_CASE("candidate record: erasure requested without disclosures is kept (and asks nobody)") {
+  auto r = from_stored(nlohmann::json::parse(kLive));
+  CHECK_FALSE(r.erasure_requested());
+  CHECK(r.request_erasure(5).empty());
+  CHECK(r.erasure_requested());
+  auto stored = to_stored(r);
+  CHECK(stored.at("erasure") == nlohmann::json::parse(R"({"requested_ms":5,"requests":[]})"));
+  CHECK_FALSE(stored.contains("disclosures"));
+}
+
+TEST_SUITE_END();
