@@ -75,6 +75,13 @@ Node::Node(config::NodeConfig config)
   handoffs_->on_state_changed([this](storage::WriteTxn& txn, const federation::Handoff& h) {
     introducing_->handoff_changed(txn, h);
   });
+  // Outcomes of peer introductions go back to the holding node, which attributes the hire.
+  outcome_relay_ = std::make_unique<services::OutcomeRelay>(*federation_, *handoff_holder_,
+                                                            domain_->candidates, domain_->ledger,
+                                                            domain_->members, domain_->referrals);
+  introducing_->on_peer_outcome(
+      [this](storage::WriteTxn& txn, const federation::Handoff& h,
+             const introductions::OutcomeRecord& o) { outcome_relay_->send(txn, h, o); });
   introduction_sweep_ = std::make_unique<common::BackgroundLoop>(
       "introductions", std::chrono::minutes(1), [this] { introducing_->sweep(); });
 

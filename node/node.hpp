@@ -32,6 +32,7 @@
 #include "node/services/intake.hpp"
 #include "node/services/introducing.hpp"
 #include "node/services/membership.hpp"
+#include "node/services/outcome_relay.hpp"
 #include "node/services/peering.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
@@ -81,6 +82,7 @@ class Node {
   std::unique_ptr<introductions::Introductions> introductions_;
   std::unique_ptr<introductions::LocalRequests> local_requests_;
   std::unique_ptr<services::Introducing> introducing_;
+  std::unique_ptr<services::OutcomeRelay> outcome_relay_;
   std::unique_ptr<common::BackgroundLoop> introduction_sweep_;
   std::unique_ptr<services::CandidateChanges> candidate_changes_;
   std::unique_ptr<services::Access> access_;

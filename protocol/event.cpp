@@ -131,6 +131,15 @@ Event hire_attributed(std::string_view introduction_id, const std::vector<std::s
           {{"introduction", introduction_id}, {"referrers", referrers}}};
 }
 
+Event outcome_received(std::string_view handoff_id, std::string_view peer_name,
+                       std::string_view outcome, std::string_view reason_code) {
+  return {std::string(k::outcome_received),
+          {{"handoff", handoff_id},
+           {"peer", peer_name},
+           {"outcome", outcome},
+           {"reason", reason_code}}};
+}
+
 Event key_rotated(const crypto::Ed25519PublicKey& old_key, const crypto::Ed25519PublicKey& new_key,
                   const crypto::X25519PublicKey& new_encryption_key) {
   return {std::string(k::key_rotated),

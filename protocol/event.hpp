@@ -11,6 +11,10 @@
 //   max(count before, floor(counted referral_verified / referrals_per_credit)), with the ratio
 //   taken from node_initialised or the latest credit_ratio_changed (credits are never taken
 //   back when the ratio rises).
+// Impact is a count shown to members, never a credit: hire_attributed and outcome_received
+// move no balance. A holding node records at most one outcome_received per (peer, handoff,
+// outcome), and attributes a cross-node hire (hire_attributed naming the handoff) only after
+// the outcome_received of that handoff's "hired".
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -56,6 +60,7 @@ inline constexpr std::string_view requisition_closed = "requisition_closed";
 inline constexpr std::string_view introduction_outcome = "introduction_outcome";
 inline constexpr std::string_view reemployment_reported = "reemployment_reported";
 inline constexpr std::string_view hire_attributed = "hire_attributed";
+inline constexpr std::string_view outcome_received = "outcome_received";
 }  // namespace event_kind
 
 Event node_initialised(std::string_view region, std::uint32_t referrals_per_credit,
@@ -160,7 +165,15 @@ Event hire_reported(std::string_view member_id, std::string_view handoff_id,
                     std::string_view peer_name);
 
 // {"introduction","referrers"}: the hire of introduction_id is credited (as impact, not as a
-// credit) to the members whose rejection referrals brought the candidate in.
+// credit: no balance is touched) to the members whose rejection referrals brought the candidate
+// in. For a cross-node hire reported by a peer (after its outcome_received), introduction_id is
+// the handoff id (h_...) the peer's introduction went through.
 Event hire_attributed(std::string_view introduction_id, const std::vector<std::string>& referrers);
+// {"handoff","peer","outcome","reason"}: the holding node received, from the peer that asked
+// for handoff_id, an outcome of that cross-node introduction (one of introduction_outcome's
+// outcomes; reason a coarse code for left, else ""). At most one per (peer, handoff, outcome);
+// ids and codes only.
+Event outcome_received(std::string_view handoff_id, std::string_view peer_name,
+                       std::string_view outcome, std::string_view reason_code);
 
 }  // namespace relay::protocol

@@ -1,6 +1,8 @@
 #include "protocol/federation_messages.hpp"
 
+#include <algorithm>
 #include <initializer_list>
+#include <iterator>
 
 namespace relay::protocol {
 
@@ -160,6 +162,33 @@ std::optional<ErasureOverdue> ErasureOverdue::parse(const nlohmann::json& body) 
 }
 nlohmann::json ErasureOverdue::to_json() const {
   return {{"handoff", handoff}};
+}
+
+std::optional<IntroductionOutcome> IntroductionOutcome::parse(const nlohmann::json& body) {
+  const bool with_reason = body.is_object() && body.contains("reason");
+  if (with_reason ? !has_exactly(body, {"handoff", "outcome", "reason", "at_ms"})
+                  : !has_exactly(body, {"handoff", "outcome", "at_ms"}))
+    return std::nullopt;
+  auto handoff = string_at(body, "handoff");
+  auto outcome = string_at(body, "outcome");
+  auto at_ms = int_at(body, "at_ms");
+  if (!handoff || handoff->empty() || !outcome || !at_ms || *at_ms < 0) return std::nullopt;
+  if (std::find(std::begin(kOutcomes), std::end(kOutcomes), *outcome) == std::end(kOutcomes))
+    return std::nullopt;
+  std::string reason;
+  if (with_reason) {
+    auto r = string_at(body, "reason");
+    if (!r || r->empty()) return std::nullopt;
+    reason = *r;
+  }
+  // A reason belongs to "left" alone, and "left" always has one.
+  if ((*outcome == "left") != with_reason) return std::nullopt;
+  return IntroductionOutcome{*handoff, *outcome, reason, *at_ms};
+}
+nlohmann::json IntroductionOutcome::to_json() const {
+  nlohmann::json j{{"handoff", handoff}, {"outcome", outcome}, {"at_ms", at_ms}};
+  if (!reason.empty()) j["reason"] = reason;
+  return j;
 }
 
 }  // namespace relay::protocol

@@ -155,6 +155,29 @@ struct ErasureOverdue {
   nlohmann::json to_json() const;
 };
 
+// {handoff, outcome, reason?, at_ms} -> {handoff, outcome, recorded}. The requesting node tells
+// the holding node what became of a cross-node introduction, so that the members whose
+// referrals brought the candidate in are credited there. No personal data: the handoff id (the
+// requesting node's, known to both), an outcome code, a coarse reason code, a time.
+// outcome is one of kOutcomes below; reason is present only with "left" (and then required);
+// at_ms is when the member reported it (>= 0).
+struct IntroductionOutcome {
+  static constexpr std::string_view type = "introduction.outcome";
+  static constexpr std::string_view bad_body_code = "bad_body";
+  static constexpr std::string_view bad_body_message =
+      "expected handoff, outcome (interview, offer, hired, not_hired, retained_3m, retained_6m, "
+      "retained_12m or left), reason (only with left) and at_ms";
+  static constexpr std::string_view kOutcomes[] = {"interview",    "offer",       "hired",
+                                                   "not_hired",    "retained_3m", "retained_6m",
+                                                   "retained_12m", "left"};
+  std::string handoff;
+  std::string outcome;
+  std::string reason;  // "" unless outcome is left
+  std::int64_t at_ms = 0;
+  static std::optional<IntroductionOutcome> parse(const nlohmann::json& body);
+  nlohmann::json to_json() const;
+};
+
 // The reply type of a request type ("ping" -> "ping.reply").
 inline std::string reply_type(std::string_view request_type) {
   return std::string(request_type) + ".reply";

@@ -314,4 +314,12 @@ void HandoffHolder::on_deliver_reply(storage::WriteTxn& txn, const SentMessage&,
     late_disclosure_(txn, *record);
 }
 
+std::optional<IncomingRequest> HandoffHolder::find_by_handoff(const storage::Txn& txn,
+                                                              const std::string& peer,
+                                                              const std::string& handoff) const {
+  auto id = txn.get(index_, by_handoff(peer, handoff));
+  if (!id) return std::nullopt;
+  return find(txn, *id);
+}
+
 }  // namespace relay::node::federation

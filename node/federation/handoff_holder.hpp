@@ -119,6 +119,9 @@ class HandoffHolder {
       std::function<void(storage::WriteTxn&, const candidates::CandidateRecord&)> hook) {
     late_disclosure_ = std::move(hook);
   }
+  // The request peer made for its handoff id (the h/<peer>/<handoff> index), any state.
+  std::optional<IncomingRequest> find_by_handoff(const storage::Txn& txn, const std::string& peer,
+                                                 const std::string& handoff) const;
 
  private:
   std::optional<IncomingRequest> find(const storage::Txn& txn, const std::string& id) const;

@@ -50,10 +50,6 @@ nlohmann::json MatchView::to_json() const {
           {"profile", profile}, {"score", match.score}, {"reasons", match.to_json().at("reasons")}};
 }
 
-nlohmann::json Impact::to_json() const {
-  return {{"referred_hired", referred_hired}, {"referred_retained_6m", referred_retained_6m}};
-}
-
 Introducing::Introducing(storage::Environment& env, storage::Writer& writer,
                          const config::Reference& reference, ledger::Ledger& ledger,
                          members::Registry& members, candidates::Store& candidates,
@@ -82,7 +78,7 @@ Introducing::Introducing(storage::Environment& env, storage::Writer& writer,
       settings_(std::move(settings)),
       scorer_(reference),
       links_(env.database("introduction_handoffs")),
-      impact_(env.database("member_impact")) {}
+      attribution_(env, ledger, members, referrals) {}
 
 // --- requisitions ---
 
@@ -273,38 +269,30 @@ common::Result<Introduction, IntroductionError> Introducing::report_outcome(
     auto r = introductions_.report_outcome(txn, member.id, id, outcome, reason);
     if (r && (outcome == introductions::Outcome::hired ||
               outcome == introductions::Outcome::retained_6m))
-      attribute_hire(txn, r.value());
+      attribute_hire(txn, r.value(), outcome);
     if (r && outcome == introductions::Outcome::hired)
       if (auto handoff_id = txn.get(links_, "i/" + id))
         handoffs_.report_hire(txn, member.id, *handoff_id);
+    // A peer introduction's outcome travels back to the holding node in this same request.
+    if (r && peer_outcome_)
+      if (auto handoff_id = txn.get(links_, "i/" + id))
+        if (auto handoff = handoffs_.find(txn, *handoff_id))
+          peer_outcome_(txn, *handoff, r.value().outcomes.back());
     return r;
   });
 }
 
 // The members whose rejection referrals brought the candidate in are credited with impact
-// (a count, not a credit). Only local candidates can be attributed here: a peer's candidate was
-// referred at the peer (its outcome would travel back to it).
-void Introducing::attribute_hire(storage::WriteTxn& txn, const Introduction& intro) {
+// (a count, not a credit). Only local candidates are attributed here: a peer's candidate was
+// referred at the peer, where OutcomeRelay attributes the outcome this node sends back.
+void Introducing::attribute_hire(storage::WriteTxn& txn, const Introduction& intro,
+                                 introductions::Outcome outcome) {
   auto candidate = candidate_of(txn, intro);
   if (!candidate) return;
   auto record = candidates_.find(txn, *candidate);
   if (!record) return;
-  bool hired = !intro.has(introductions::Outcome::retained_6m);
-  std::vector<std::string> referrers;
-  for (const auto& m : members_.list(txn)) {
-    if (m.id == intro.member) continue;  // a member's own rejection, re-hired: not "elsewhere"
-    auto ref = referrals_.for_person(txn, m.id, record->pseudonym);
-    if (!ref) continue;
-    referrers.push_back(m.id);
-    auto key = m.id + "/" + intro.id;
-    auto stored = txn.get(impact_, key);
-    auto j = stored ? nlohmann::json::parse(*stored)
-                    : nlohmann::json{{"hired", false}, {"retained_6m", false}};
-    j[hired ? "hired" : "retained_6m"] = true;
-    txn.put(impact_, key, j.dump());
-  }
-  if (hired && !referrers.empty())
-    ledger_.append(txn, protocol::hire_attributed(intro.id, referrers));
+  attribution_.attribute(txn, {record->pseudonym, intro.id, intro.id, intro.member,
+                               outcome == introductions::Outcome::retained_6m});
 }
 
 std::vector<introductions::DueItem> Introducing::due(const members::Member& member) const {
@@ -314,13 +302,7 @@ std::vector<introductions::DueItem> Introducing::due(const members::Member& memb
 
 Impact Introducing::impact(const members::Member& member) const {
   auto txn = env_.begin_read();
-  Impact out;
-  txn.for_each_prefix(impact_, member.id + "/", [&](std::string_view, std::string_view v) {
-    auto j = nlohmann::json::parse(v);
-    if (j.value("hired", false)) ++out.referred_hired;
-    if (j.value("retained_6m", false)) ++out.referred_retained_6m;
-  });
-  return out;
+  return attribution_.impact(txn, member.id);
 }
 
 common::Result<referrals::Account, GrantError> Introducing::grant(const std::string& member_id,

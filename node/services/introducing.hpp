@@ -17,6 +17,7 @@
 // Invariant: a member only sees its own requisitions and introductions (another member's
 // answer not_found). Threads: any; the Writer serialises writes.
 #include <chrono>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -37,6 +38,7 @@
 #include "node/members/member.hpp"
 #include "node/referrals/credit_account.hpp"
 #include "node/referrals/referral.hpp"
+#include "node/services/hire_attribution.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
 
@@ -72,14 +74,6 @@ struct MatchView {
 };
 
 enum class AnswerResult { accepted, declined, not_found, not_pending, not_circulating };
-
-// The social hiring impact of a member: people it referred who were hired through an
-// introduction (of any member), and how many of them stayed 6 months.
-struct Impact {
-  std::uint64_t referred_hired = 0;
-  std::uint64_t referred_retained_6m = 0;
-  nlohmann::json to_json() const;
-};
 
 class Introducing {
  public:
@@ -141,9 +135,17 @@ class Introducing {
   void handoff_changed(storage::WriteTxn& txn, const federation::Handoff& handoff);
   // Expires unanswered and undelivered introductions (refunding them); returns how many.
   std::size_t sweep();
+  // Called in the Writer request of every outcome recorded for a peer introduction, with the
+  // handoff it went through and the outcome just recorded: the composition root sends it to
+  // the holding node (OutcomeRelay::send), so the hire is attributed where the candidate was
+  // referred.
+  using PeerOutcomeHook = std::function<void(storage::WriteTxn&, const federation::Handoff&,
+                                             const introductions::OutcomeRecord&)>;
+  void on_peer_outcome(PeerOutcomeHook hook) { peer_outcome_ = std::move(hook); }
 
  private:
-  void attribute_hire(storage::WriteTxn& txn, const introductions::Introduction& intro);
+  void attribute_hire(storage::WriteTxn& txn, const introductions::Introduction& intro,
+                      introductions::Outcome outcome);
   std::optional<std::string> candidate_of(const storage::Txn& txn,
                                           const introductions::Introduction& i) const;
 
@@ -166,7 +168,8 @@ class Introducing {
   matching::Scorer scorer_;
   storage::Database
       links_;  // introduction_handoffs: "h/<handoff>" -> intro, "i/<intro>" -> handoff
-  storage::Database impact_;  // member_impact: member "/" introduction -> {"hired","retained_6m"}
+  HireAttribution attribution_;  // member_impact, shared with OutcomeRelay
+  PeerOutcomeHook peer_outcome_;
 };
 
 }  // namespace relay::node::services

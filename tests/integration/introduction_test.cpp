@@ -2,9 +2,10 @@
 // member A's rejected candidates register at kobe (X); member B at kobe and member C at osaka
 // (Y) open requisitions, see matches with reasons, and spend credits; the candidates accept on
 // their management pages; B and C receive the data and report hires and 6-month retention
-// (both nodes restarted with their clocks six months on); A sees its impact; relay-audit
-// verifies both ledgers with every balance recomputed. Also: the parallel spend of the last
-// credit over HTTP, a decline refunding, and outcome order and ownership.
+// (both nodes restarted with their clocks six months on); C's outcomes travel back to kobe as
+// signed introduction.outcome messages, so A sees both hires (B's at kobe, C's at osaka) as its
+// impact; relay-audit verifies both ledgers with every balance recomputed. Also: the parallel spend
+// of the last credit over HTTP, a decline refunding, and outcome order and ownership.
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
@@ -15,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "support/names.hpp"
@@ -84,6 +86,24 @@ int run_audit(const NodeProcess& node) {
                  (node.data_dir() / "auditor_token").string() + " > /dev/null 2>&1";
   auto status = std::system(command.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// A's social hiring impact at its node: {referred_hired, referred_retained_6m}.
+std::pair<int, int> impact_of(const NodeProcess& node, const TestMember& m) {
+  auto r = node.get("/api/v1/impact", m.api_key);
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  return {r.json().at("referred_hired").get<int>(), r.json().at("referred_retained_6m").get<int>()};
+}
+
+// How many of the node's ledger entries are of this kind.
+std::size_t count_events(const NodeProcess& node, const std::string& kind) {
+  auto reply = node.get("/audit/v1/entries?start=0&limit=1000", node.auditor_token());
+  REQUIRE(reply.status == 200);
+  auto page = reply.json();  // kept: a range-for over a temporary's member would dangle
+  std::size_t n = 0;
+  for (const auto& e : page.at("entries"))
+    n += nlohmann::json::parse(e.get<std::string>())["kind"] == kind;
+  return n;
 }
 
 HttpReply outcome(const NodeProcess& node, const TestMember& m, const std::string& id,
@@ -233,7 +253,11 @@ TEST_CASE(
     auto d = y.get("/api/v1/introductions/" + c_intro, c.api_key);
     return d.status == 200 && d.json().at("state") == "delivered" && d.json().contains("personal");
   }));
+  // Before C's hire, A's impact at kobe is B's hire alone.
+  CHECK(impact_of(x, a) == std::pair{1, 0});
   CHECK(outcome(y, c, c_intro, "hired").status == 200);
+  // The hire at osaka reaches kobe through the outbox (asynchronously): A's impact counts it.
+  CHECK(eventually([&] { return impact_of(x, a).first == 2; }));
 
   // Six months on (both nodes' clocks, so envelopes stay within each other's window).
   ::setenv("RELAY_TEST_CLOCK_OFFSET_MS", std::to_string(190LL * 86400 * 1000).c_str(), 1);
@@ -245,11 +269,16 @@ TEST_CASE(
   CHECK(outcome(y, c, c_intro, "retained_3m").status == 200);
   CHECK(outcome(y, c, c_intro, "retained_6m").status == 200);
 
-  // A, whose rejection brought the person in, sees the hire elsewhere as its impact.
-  auto impact = x.get("/api/v1/impact", a.api_key);
-  REQUIRE(impact.status == 200);
-  CHECK(impact.json().at("referred_hired").get<int>() >= 1);
-  CHECK(impact.json().at("referred_retained_6m").get<int>() >= 1);
+  // A, whose rejections brought both people in, sees both hires elsewhere and their 6-month
+  // retention as its impact: B's at kobe at once, C's once osaka's message has arrived.
+  CHECK(eventually([&] { return impact_of(x, a) == std::pair{2, 2}; }));
+  // C's outcomes (hired, retained_3m, retained_6m) arrived once each at kobe; one hire was
+  // attributed there for each of B's and C's introductions; osaka attributes none (the
+  // candidate was not referred there).
+  CHECK(eventually([&] { return count_events(x, "outcome_received") == 3; }));
+  CHECK(count_events(x, "hire_attributed") == 2);
+  CHECK(count_events(y, "hire_attributed") == 0);
+  CHECK(impact_of(y, c) == std::pair{0, 0});  // C referred nobody
 
   // Every balance recomputed from each ledger by the auditor's tool.
   CHECK(run_audit(x) == 0);
