@@ -23,12 +23,10 @@ using Form = std::map<std::string, std::string>;
 
 namespace {
 
-Form form_for(const std::string& email, bool region = true) {
-  Form f{{"name", "Alumnus " + email},         {"email", email},        {"job_category", "H"},
-         {"skills", "フォークリフト, 玉掛け"}, {"prefecture", "JP-28"}, {"age_band", "35-44"},
-         {"experience_band", "6-10"}};
-  if (region) f["consent_region"] = "yes";
-  return f;
+Form form_for(const std::string& email) {
+  return {{"name", "Alumnus " + email},         {"email", email},         {"job_category", "H"},
+          {"skills", "フォークリフト, 玉掛け"}, {"prefecture", "JP-28"},  {"age_band", "35-44"},
+          {"experience_band", "6-10"},          {"consent_region", "yes"}};
 }
 
 // The node records its genesis and, if alumni count, the rule (as Node::record_genesis does).
@@ -194,7 +192,18 @@ TEST_CASE("alumni: the member lists its alumni who may be found, anonymised") {
   auto other = d.admit("Else KK").member;
   auto link = alumni_link(d, m.id);
   register_through(d, link, form_for("shown@example.jp"));
-  register_through(d, link, form_for("hidden@example.jp", false));  // no region consent
+  register_through(d, link, form_for("hidden@example.jp"));
+  // The second alumnus later narrows their consent: no longer shown to the region's members.
+  std::optional<candidates::CandidateRecord> hidden;
+  {
+    auto txn = d.env.begin_read();
+    REQUIRE(d.referrals.alumni_of(txn, m.id).size() == 2);
+    hidden = d.candidates.find_by_pseudonym(
+        txn, d.candidates.pseudonym_of(*candidates::normalise_email("hidden@example.jp")));
+  }
+  REQUIRE(hidden);
+  hidden->consent.region = false;
+  d.write([&](storage::WriteTxn& w) { d.candidates.save(w, *hidden); });
   register_through(d, other.link_token, form_for("rejected@example.jp"));
   services::Alumni alumni(d.env, d.writer, d.referrals, d.candidates, ref_of, "unit.relaynode");
 

@@ -52,6 +52,7 @@ struct Fixture {
     intro::RequisitionInput in;
     in.title = "倉庫作業";
     in.category = "K";
+    in.required_skills = {"フォークリフト"};
     in.prefectures = {"JP-28"};
     in.employment_type = "regular";
     auto req = d.write([&](storage::WriteTxn& txn) { return reqs.open(txn, member, in); });
@@ -140,6 +141,7 @@ TEST_CASE("reminders: the outcome itself is reminded after delivery, to that mem
   intro::RequisitionInput in;
   in.title = "事務";
   in.category = "C";
+  in.required_skills = {"Excel"};
   in.prefectures = {"JP-13"};
   in.employment_type = "contract";
   auto req = f.d.write([&](storage::WriteTxn& txn) { return f.reqs.open(txn, a, in); });
