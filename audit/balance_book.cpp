@@ -145,6 +145,12 @@ void BalanceBook::apply(const protocol::LedgerEntry& e, std::uint64_t position,
       return;
     }
     ratio_ = *ratio;
+  } else if (e.kind == k::alumni_credit_rule) {
+    auto rule = e.data.find("alumni_count_toward_credits");
+    if (rule == e.data.end() || !rule->is_boolean())
+      at.add(missing(e, "alumni_count_toward_credits", "a boolean"));
+    else
+      alumni_count_ = rule->get<bool>();
   } else if (e.kind == k::member_admitted) {
     auto id = data_string(e, "member");
     if (!id || id->empty())
@@ -186,6 +192,17 @@ void BalanceBook::referral_verified(const At& at, const std::string& id, Member&
     at.add(missing(e, "candidate", "a non-empty string"));
     return;
   }
+  // Rejection referrals carry no "kind"; alumni referrals count only if the rule says so.
+  bool alumni = false;
+  if (auto kind = e.data.find("kind"); kind != e.data.end()) {
+    if (!kind->is_string() || *kind != "alumni") {
+      at.add(missing(e, "kind", "\"alumni\" (or absent)"));
+      return;
+    }
+    alumni = true;
+  }
+  if (alumni && counted->get<bool>() && !alumni_count_)
+    at.add("member " + id + ": alumni referral counted while alumni do not count toward credits");
   if (counted->get<bool>()) {
     if (!m.active) at.add("member " + id + ": referral counted while the member is suspended");
     crypto::Sha256 hasher;

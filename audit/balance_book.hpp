@@ -79,6 +79,8 @@ class BalanceBook {
   Balances balances() const;
   // The credit ratio in force (0 before node_initialised).
   std::uint64_t referrals_per_credit() const { return ratio_; }
+  // Whether alumni referrals count toward credits (the latest alumni_credit_rule; false before).
+  bool alumni_count_toward_credits() const { return alumni_count_; }
 
  private:
   struct Member {
@@ -107,6 +109,7 @@ class BalanceBook {
   void check_due(ProblemList& problems);
 
   std::uint64_t ratio_ = 0;
+  bool alumni_count_ = false;
   std::map<std::string, Member> members_;
   // A counted referral whose credits are checked at the first entry that is not one of its
   // member's credit_minted: (member id, position of the referral).

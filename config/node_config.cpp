@@ -118,6 +118,16 @@ void read_duration(ObjectReader& r, std::string_view key, std::chrono::duration<
   if (auto v = r.integer(key, min, max)) out = std::chrono::duration<Rep, Period>(*v);
 }
 
+void read_bool(ObjectReader& r, std::string_view key, bool& out) {
+  const auto* v = r.get(key);
+  if (v == nullptr) return;
+  if (!v->is_boolean()) {
+    r.invalid(key, "true or false");
+    return;
+  }
+  out = v->get<bool>();
+}
+
 std::optional<fs::path> read_path(ObjectReader& r, std::string_view key) {
   auto s = r.string(key, false, kPathExpected);
   if (!s) return std::nullopt;
@@ -326,6 +336,7 @@ LoadResult<NodeConfig> parse_node_config(std::string_view text, const fs::path& 
   {
     auto r = root.object("credits");
     read_int(r, "referrals_per_credit", cfg.credits.referrals_per_credit, 1, 1000);
+    read_bool(r, "alumni_count_toward_credits", cfg.credits.alumni_count_toward_credits);
     r.finish();
   }
   {
@@ -391,6 +402,7 @@ std::string to_json_text(const NodeConfig& c) {
   j["listen"]["port"] = c.listen.port;
   j["data_dir"] = c.data_dir.string();
   j["credits"]["referrals_per_credit"] = c.credits.referrals_per_credit;
+  j["credits"]["alumni_count_toward_credits"] = c.credits.alumni_count_toward_credits;
   j["introductions"]["answer_within_days"] = c.introductions.answer_within_days;
   j["introductions"]["deliver_within_days"] = c.introductions.deliver_within_days;
   j["http"]["max_body_bytes"] = c.http.max_body_bytes;

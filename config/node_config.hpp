@@ -52,6 +52,9 @@ struct ListenSection {
 // "credits": the relay rule.
 struct CreditsSection {
   std::uint32_t referrals_per_credit = 10;  // verified distinct referrals per credit, 1..1000
+  // Whether alumni referrals (people leaving a member, 退職者, registered through its alumni
+  // link) count toward its credits. Off by default: the scheme rewards rejection referrals.
+  bool alumni_count_toward_credits = false;
 
   bool operator==(const CreditsSection&) const = default;
 };

@@ -33,10 +33,11 @@ Node::Node(config::NodeConfig config)
   const auto& c = config_;
   domain_ = std::make_unique<LocalDomain>(
       env_, keys_, reference_, clock_,
-      LocalDomainSettings{c.node.name, c.credits.referrals_per_credit,
-                          referrals::IntakeSettings{c.node.public_url, c.node.name, c.mail.from,
-                                                    c.consent.text_version,
-                                                    c.candidates.verification_expiry_hours}});
+      LocalDomainSettings{
+          c.node.name, c.credits.referrals_per_credit,
+          referrals::IntakeSettings{c.node.public_url, c.node.name, c.mail.from,
+                                    c.consent.text_version, c.candidates.verification_expiry_hours,
+                                    c.credits.alumni_count_toward_credits}});
   mailer_ = std::make_unique<mail::SpoolMailer>(c.mail.spool_dir);
   writer_ = std::make_unique<storage::Writer>(env_);
   mail_dispatch_ =
@@ -85,6 +86,13 @@ Node::Node(config::NodeConfig config)
   introduction_sweep_ = std::make_unique<common::BackgroundLoop>(
       "introductions", std::chrono::minutes(1), [this] { introducing_->sweep(); });
 
+  // Reminders of due outcomes to members' contact emails, once each (issue 14, item 5).
+  outcome_reminders_ = std::make_unique<services::OutcomeReminders>(
+      env_, *writer_, domain_->members, *introductions_, *mailer_, clock_,
+      services::ReminderSettings{c.node.name, c.node.public_url, c.mail.from});
+  reminder_sweep_ = std::make_unique<common::BackgroundLoop>(
+      "outcome reminders", std::chrono::minutes(1), [this] { outcome_reminders_->sweep(); });
+
   // Every change to a local candidate fans out the same way, wherever it starts.
   candidate_changes_ = std::make_unique<services::CandidateChanges>(
       *handoff_holder_, *profiles_, *erasures_, *introductions_, *local_requests_);
@@ -116,11 +124,17 @@ Node::Node(config::NodeConfig config)
   handoff_requests_ = std::make_unique<services::HandoffRequests>(
       env_, *writer_, *handoffs_, *erasures_, *profiles_, domain_->candidates,
       services::HandoffSettings{c.node.name, c.node.region, 500});
+  alumni_ = std::make_unique<services::Alumni>(
+      env_, *writer_, domain_->referrals, domain_->candidates,
+      [this](const std::string& candidate_id) { return profiles_->ref_of(candidate_id); },
+      c.node.name);
+  secondment_ =
+      std::make_unique<services::Secondment>(env_, domain_->members, *requisitions_, reference_);
   audit_ = std::make_unique<services::Audit>(env_, domain_->ledger, keys_, domain_->members,
                                              domain_->credits, *witness_, c.node.name);
   services_ = std::make_unique<api::Services>(api::Services{
       *access_, *candidate_rights_, *intake_, *membership_, *peering_, *handoff_requests_, *audit_,
-      *introducing_, reference_,
+      *introducing_, *alumni_, *secondment_, reference_,
       api::NodeFacts{c.node.name, c.node.public_url, c.consent.text_version, c.node.region}});
 
   record_genesis();
@@ -144,6 +158,12 @@ void Node::record_genesis() {
       ledger.append(txn, protocol::credit_ratio_changed(config_.credits.referrals_per_credit));
     }
     txn.put(node_meta, "referrals_per_credit", ratio);
+    // Whether alumni referrals count: recorded when it differs from the rule in force (none
+    // recorded: they do not count), so an auditor applies the same rule from the log alone.
+    const std::string alumni = config_.credits.alumni_count_toward_credits ? "true" : "false";
+    if (txn.get(node_meta, "alumni_count_toward_credits").value_or("false") != alumni)
+      ledger.append(txn, protocol::alumni_credit_rule(config_.credits.alumni_count_toward_credits));
+    txn.put(node_meta, "alumni_count_toward_credits", alumni);
   });
 }
 
@@ -181,9 +201,11 @@ void Node::start_background() {
   witness_->start();
   erasures_->start();
   introduction_sweep_->start();
+  reminder_sweep_->start();
 }
 
 void Node::stop_background() {
+  if (reminder_sweep_) reminder_sweep_->stop();
   if (introduction_sweep_) introduction_sweep_->stop();
   if (erasures_) erasures_->stop();
   if (witness_) witness_->stop();

@@ -25,6 +25,7 @@
 #include "node/identity/key_ring.hpp"
 #include "node/mail/mailer.hpp"
 #include "node/services/access.hpp"
+#include "node/services/alumni.hpp"
 #include "node/services/audit.hpp"
 #include "node/services/candidate_changes.hpp"
 #include "node/services/candidate_rights.hpp"
@@ -33,7 +34,9 @@
 #include "node/services/introducing.hpp"
 #include "node/services/membership.hpp"
 #include "node/services/outcome_relay.hpp"
+#include "node/services/outcome_reminders.hpp"
 #include "node/services/peering.hpp"
+#include "node/services/secondment.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
 #include "node/wiring.hpp"
@@ -84,6 +87,8 @@ class Node {
   std::unique_ptr<services::Introducing> introducing_;
   std::unique_ptr<services::OutcomeRelay> outcome_relay_;
   std::unique_ptr<common::BackgroundLoop> introduction_sweep_;
+  std::unique_ptr<services::OutcomeReminders> outcome_reminders_;
+  std::unique_ptr<common::BackgroundLoop> reminder_sweep_;
   std::unique_ptr<services::CandidateChanges> candidate_changes_;
   std::unique_ptr<services::Access> access_;
   std::unique_ptr<services::CandidateRights> candidate_rights_;
@@ -91,6 +96,8 @@ class Node {
   std::unique_ptr<services::Membership> membership_;
   std::unique_ptr<services::Peering> peering_;
   std::unique_ptr<services::HandoffRequests> handoff_requests_;
+  std::unique_ptr<services::Alumni> alumni_;
+  std::unique_ptr<services::Secondment> secondment_;
   std::unique_ptr<services::Audit> audit_;
   std::unique_ptr<api::Services> services_;
 };

@@ -30,13 +30,21 @@ Event member_reinstated(std::string_view member_id) {
 
 Event referral_verified(std::string_view member_id, std::string_view referral_id,
                         std::string_view candidate_pseudonym, bool counted,
-                        std::uint64_t counted_total) {
-  return {std::string(k::referral_verified),
+                        std::uint64_t counted_total, std::string_view referral_kind) {
+  Event e{std::string(k::referral_verified),
           {{"member", member_id},
            {"referral", referral_id},
            {"candidate", candidate_pseudonym},
            {"counted", counted},
            {"counted_total", counted_total}}};
+  // Rejection referrals keep the shape of every earlier log.
+  if (!referral_kind.empty()) e.data["kind"] = referral_kind;
+  return e;
+}
+
+Event alumni_credit_rule(bool alumni_count_toward_credits) {
+  return {std::string(k::alumni_credit_rule),
+          {{"alumni_count_toward_credits", alumni_count_toward_credits}}};
 }
 
 Event credit_minted(std::string_view member_id, std::uint64_t minted_total, std::int64_t balance) {

@@ -61,6 +61,7 @@ inline constexpr std::string_view introduction_outcome = "introduction_outcome";
 inline constexpr std::string_view reemployment_reported = "reemployment_reported";
 inline constexpr std::string_view hire_attributed = "hire_attributed";
 inline constexpr std::string_view outcome_received = "outcome_received";
+inline constexpr std::string_view alumni_credit_rule = "alumni_credit_rule";
 }  // namespace event_kind
 
 Event node_initialised(std::string_view region, std::uint32_t referrals_per_credit,
@@ -71,9 +72,17 @@ Event member_suspended(std::string_view member_id);
 Event member_reinstated(std::string_view member_id);
 // counted: whether this referral counts toward credits (first verified referral of this
 // candidate for this member); counted_total: the member's counted referrals after it.
+// referral_kind: "" for a rejection referral (no "kind" field: the shape every earlier log
+// has), "alumni" for a person leaving the member (退職者) who registered through its alumni
+// link: {"member","referral","candidate","counted","counted_total","kind":"alumni"}. An alumni
+// referral counts only while the latest alumni_credit_rule says so (default: it does not).
 Event referral_verified(std::string_view member_id, std::string_view referral_id,
                         std::string_view candidate_pseudonym, bool counted,
-                        std::uint64_t counted_total);
+                        std::uint64_t counted_total, std::string_view referral_kind = {});
+// {"alumni_count_toward_credits": bool}: from this entry on, alumni referrals count toward
+// credits (true) or not (false, the rule before any such entry). Recorded at start-up when the
+// operator's configuration (credits.alumni_count_toward_credits) differs from the rule in force.
+Event alumni_credit_rule(bool alumni_count_toward_credits);
 // minted_total: credits minted for the member so far, this one included; balance after.
 Event credit_minted(std::string_view member_id, std::uint64_t minted_total, std::int64_t balance);
 // {"member","introduction","balance"}: the member spent one credit on introduction_id;

@@ -80,6 +80,7 @@ http::Router build_router(const Services& services) {
   add_witness_routes(routes, services);
   add_handoff_routes(routes, services);
   add_introduction_routes(routes, services);
+  add_circulation_routes(routes, services);
   return router;
 }
 

@@ -15,6 +15,7 @@
 #include "node/common/result.hpp"
 #include "node/http/router.hpp"
 #include "node/services/access.hpp"
+#include "node/services/alumni.hpp"
 #include "node/services/audit.hpp"
 #include "node/services/candidate_rights.hpp"
 #include "node/services/handoff_requests.hpp"
@@ -22,6 +23,7 @@
 #include "node/services/introducing.hpp"
 #include "node/services/membership.hpp"
 #include "node/services/peering.hpp"
+#include "node/services/secondment.hpp"
 
 namespace relay::node::api {
 
@@ -62,9 +64,16 @@ struct Services {
   services::HandoffRequests& handoff_requests;
   services::Audit& audit;
   services::Introducing& introducing;
+  services::Alumni& alumni;
+  const services::Secondment& secondment;
   const config::Reference& reference;
   NodeFacts facts;
 };
+
+// PUT of a member's contact email ({"contact_email": text | null}), by the operator
+// (operator_view: the operator's member view) or the member itself (operator_routes.cpp).
+Response set_contact_email(const Services& s, const Request& request, const std::string& id,
+                           bool operator_view);
 
 // Registers the routes of each part of the API.
 void add_operator_routes(Routes& routes, const Services& s);
@@ -76,6 +85,8 @@ void add_federation_routes(Routes& routes, const Services& s);
 void add_witness_routes(Routes& routes, const Services& s);
 void add_handoff_routes(Routes& routes, const Services& s);
 void add_introduction_routes(Routes& routes, const Services& s);
+// Alumni links and alumni, secondment pairing (circulation_routes.cpp).
+void add_circulation_routes(Routes& routes, const Services& s);
 
 // All of the above plus /healthz. `services` must outlive the router.
 http::Router build_router(const Services& services);

@@ -35,6 +35,8 @@ ApiError error_for(members::AdmitError e) {
   switch (e) {
     case members::AdmitError::duplicate_name:
       return {409, "duplicate_name", "name: a member with this name exists"};
+    case members::AdmitError::bad_contact_email:
+      return {400, "bad_field", "contact_email: not an acceptable email address"};
     case members::AdmitError::bad_name:
       break;
   }
@@ -52,6 +54,8 @@ ApiError error_for(services::MembershipError e) {
       return {409, "link_used", "application_id: its single-use link has been used"};
     case E::referral_not_found:
       return {404, "not_found", "no such referral"};
+    case E::bad_contact_email:
+      return {400, "bad_field", "contact_email: not an acceptable email address"};
   }
   return {404, "not_found", "no such resource"};
 }
@@ -180,6 +184,28 @@ ApiError error_for(services::GrantError e) {
       return {400, "bad_field", "credits 1..1000 and a reason of 1..200 characters"};
   }
   return {400, "bad_request", "bad request"};
+}
+
+ApiError error_for(services::AlumniError e) {
+  switch (e) {
+    case services::AlumniError::link_used:
+      return {409, "link_used", "departure_id: its single-use alumni link has been used"};
+  }
+  return {409, "link_used", "link used"};
+}
+
+ApiError error_for(services::SecondmentError e) {
+  using E = services::SecondmentError;
+  switch (e) {
+    case E::offer_not_found:
+      return {404, "not_found", "no such secondment offer"};
+    case E::requisition_not_found:
+      return {404, "not_found", "no such requisition"};
+    case E::not_pairable:
+      return {409, "not_pairable",
+              "requisition: only secondment or transfer requisitions pair with secondment offers"};
+  }
+  return {404, "not_found", "no such resource"};
 }
 
 }  // namespace relay::node::api

@@ -12,12 +12,14 @@
 #include "node/http/message.hpp"
 #include "node/members/member.hpp"
 #include "node/services/access.hpp"
+#include "node/services/alumni.hpp"
 #include "node/services/audit.hpp"
 #include "node/services/candidate_rights.hpp"
 #include "node/services/handoff_requests.hpp"
 #include "node/services/introducing.hpp"
 #include "node/services/membership.hpp"
 #include "node/services/peering.hpp"
+#include "node/services/secondment.hpp"
 
 namespace relay::node::api {
 
@@ -45,5 +47,7 @@ ApiError error_for(services::IntroduceError e);
 ApiError error_for(const introductions::IntroductionError& e);
 ApiError error_for(const introductions::RequisitionError& e);
 ApiError error_for(services::GrantError e);
+ApiError error_for(services::AlumniError e);
+ApiError error_for(services::SecondmentError e);
 
 }  // namespace relay::node::api

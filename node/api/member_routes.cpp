@@ -79,6 +79,10 @@ Response credits(const Services& s, const Caller& caller) {
 void add_member_routes(Routes& routes, const Services& s) {
   routes.add("GET", "/api/v1/me", Role::member,
              [](const Request&, const Params&, const Caller& caller) { return me(caller); });
+  routes.add("PUT", "/api/v1/me/contact-email", Role::member,
+             [&s](const Request& request, const Params&, const Caller& caller) {
+               return set_contact_email(s, request, caller.the_member().id, false);
+             });
   routes.add(
       "GET", "/api/v1/relay-link", Role::member,
       [&s](const Request&, const Params&, const Caller& caller) { return relay_link(s, caller); });

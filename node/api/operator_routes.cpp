@@ -1,4 +1,5 @@
-// Operator API: admit, list, suspend and reinstate members (operator token).
+// Operator API: admit, list, suspend and reinstate members, set their contact email
+// (operator token).
 #include "node/api/common.hpp"
 
 namespace relay::node::api {
@@ -15,10 +16,13 @@ nlohmann::json member_view(const NodeFacts& facts, const services::MemberView& v
 Response admit(const Services& s, const Request& request) {
   auto body = json_object_body(request);
   if (!body) return reply(body.error());
-  if (auto fields = only_fields(*body, {"name"}); !fields) return reply(fields.error());
+  if (auto fields = only_fields(*body, {"name", "contact_email"}); !fields)
+    return reply(fields.error());
   auto name = string_field(*body, "name", true, 200);
   if (!name) return reply(name.error());
-  auto admitted = s.membership.admit(**name);
+  auto email = string_field(*body, "contact_email", false, 254);
+  if (!email) return reply(email.error());
+  auto admitted = s.membership.admit(**name, email->value_or(""));
   if (!admitted) return reply(error_for(admitted.error()));
   auto view = member_view(s.facts, admitted->view);
   view["api_key"] = admitted->api_key;
@@ -46,6 +50,23 @@ Response set_active(const Services& s, const std::string& id, bool active) {
 
 }  // namespace
 
+// {"contact_email": "a@b.example"} sets it, {"contact_email": null} removes it (also used by
+// the member for itself: member_routes.cpp).
+Response set_contact_email(const Services& s, const Request& request, const std::string& id,
+                           bool operator_view) {
+  auto body = json_object_body(request);
+  if (!body) return reply(body.error());
+  if (auto fields = only_fields(*body, {"contact_email"}); !fields) return reply(fields.error());
+  if (!body->contains("contact_email"))
+    return reply(bad_request("missing_field", "contact_email: required (null removes it)"));
+  auto email = string_field(*body, "contact_email", false, 254);
+  if (!email) return reply(email.error());
+  auto changed = s.membership.set_contact_email(id, email->value_or(""));
+  if (!changed) return reply(error_for(changed.error()));
+  return http::json_response(
+      200, operator_view ? member_view(s.facts, *changed) : changed->member.to_json());
+}
+
 void add_operator_routes(Routes& routes, const Services& s) {
   routes.add(
       "POST", "/api/v1/members", Role::operator_,
@@ -59,6 +80,10 @@ void add_operator_routes(Routes& routes, const Services& s) {
   routes.add("POST", "/api/v1/members/{id}/suspend", Role::operator_,
              [&s](const Request&, const Params& params, const Caller&) {
                return set_active(s, params.at("id"), false);
+             });
+  routes.add("PUT", "/api/v1/members/{id}/contact-email", Role::operator_,
+             [&s](const Request& request, const Params& params, const Caller&) {
+               return set_contact_email(s, request, params.at("id"), true);
              });
   routes.add("POST", "/api/v1/members/{id}/reinstate", Role::operator_,
              [&s](const Request&, const Params& params, const Caller&) {

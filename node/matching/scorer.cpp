@@ -52,6 +52,25 @@ AnonymisedProfile from_circulated(const candidates::Profile& profile, std::strin
   return p;
 }
 
+AnonymisedProfile offer_as_profile(const Criteria& offer, const Criteria& requisition,
+                                   std::string ref, std::string holder) {
+  AnonymisedProfile p;
+  p.ref = std::move(ref);
+  p.holder = std::move(holder);
+  p.job_category = offer.category;
+  p.skills = offer.required_skills;
+  for (const auto& skill : offer.preferred_skills)
+    if (!contains(p.skills, skill)) p.skills.push_back(skill);
+  for (const auto& pref : offer.prefectures)
+    if (contains(requisition.prefectures, pref)) {
+      p.prefecture = pref;
+      break;
+    }
+  if (p.prefecture.empty() && !offer.prefectures.empty()) p.prefecture = offer.prefectures.front();
+  p.experience_band = offer.experience_band;
+  return p;
+}
+
 nlohmann::json Reason::to_json() const {
   return {{"feature", feature}, {"ja", ja}, {"en", en}, {"points", points}};
 }
@@ -137,6 +156,10 @@ int Scorer::evaluate(const Criteria& c, const AnonymisedProfile& p, Sink& sink) 
       }
     }
   }
+  if (p.alumnus)
+    add("alumni", Points::alumni, [&] {
+      return Texts{"この会社の退職者（再雇用）", "Alumni of this company (re-hire, 再雇用)"};
+    });
   return total;
 }
 

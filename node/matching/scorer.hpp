@@ -46,6 +46,10 @@ struct AnonymisedProfile {
   std::string prefecture;
   std::string experience_band;
   std::vector<std::string> desired_roles;
+  // The member asking invited this candidate through its alumni link (退職者): a relation to
+  // that member the candidate agreed to by registering that way, set only for that member's
+  // requests (services/alumni.hpp), never for anyone else's.
+  bool alumnus = false;
   // Never features.
   std::string age_band;
   std::string name;
@@ -59,6 +63,14 @@ struct AnonymisedProfile {
 // copied (it circulates) but is not a feature.
 AnonymisedProfile from_circulated(const candidates::Profile& profile, std::string ref,
                                   std::string holder = "local");
+
+// A secondment offer (people a member can lend) as a profile scored against a requisition's
+// criteria: skills = the offer's required and preferred skills, category and experience band
+// the offer's, prefecture the first of the offer's prefectures that the requisition lists (else
+// its first). The requisition is always the criteria, so both directions of pairing (offer ->
+// requisitions, requisition -> offers) give the same score for the same pair.
+AnonymisedProfile offer_as_profile(const Criteria& offer, const Criteria& requisition,
+                                   std::string ref, std::string holder);
 
 // One signed contribution to a score.
 struct Reason {
@@ -88,6 +100,7 @@ struct Points {
   static constexpr int experience_met = 5;            // at or above the wanted band
   static constexpr int experience_below = -5;         // per band below the wanted one
   static constexpr int desired_role = 15;             // a desired role appears in the title
+  static constexpr int alumni = 20;  // an alumnus of the member asking (再雇用, re-hire)
 };
 
 class Scorer {

@@ -11,10 +11,33 @@
 namespace relay::node::members {
 
 nlohmann::json Member::to_json() const {
-  return {{"id", id},
-          {"name", name},
-          {"status", active ? "active" : "suspended"},
-          {"created_ms", created_ms}};
+  nlohmann::json j = {{"id", id},
+                      {"name", name},
+                      {"status", active ? "active" : "suspended"},
+                      {"created_ms", created_ms}};
+  if (!contact_email.empty()) j["contact_email"] = contact_email;
+  return j;
+}
+
+std::optional<std::string> normalise_contact_email(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  if (text.size() < 5 || text.size() > 254) return std::nullopt;
+  const auto at = text.find('@');
+  if (at == 0 || at == std::string_view::npos || text.find('@', at + 1) != std::string_view::npos)
+    return std::nullopt;
+  const auto domain = text.substr(at + 1);
+  const auto dot = domain.find('.');
+  if (dot == 0 || dot == std::string_view::npos || domain.back() == '.') return std::nullopt;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f ||
+        std::string_view("<>,;:\"()[]\\").find(c) != std::string_view::npos)
+      return std::nullopt;
+  }
+  std::string out(text.substr(0, at + 1));
+  for (char c : domain) out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  return out;
 }
 
 namespace {
@@ -32,6 +55,7 @@ Member from_record(const std::string& text) {
   m.active = j.at("active");
   m.created_ms = j.at("created_ms");
   m.link_token = j.at("link_token");
+  m.contact_email = j.value("contact_email", "");  // records from before contact emails
   return m;
 }
 }  // namespace
@@ -50,11 +74,13 @@ void Registry::store(storage::WriteTxn& txn, const Member& m) {
                       {"active", m.active},
                       {"created_ms", m.created_ms},
                       {"link_token", m.link_token}};
+  if (!m.contact_email.empty()) j["contact_email"] = m.contact_email;
   txn.put(members_, m.id, j.dump());
 }
 
 common::Result<Admitted, AdmitError> Registry::admit(storage::WriteTxn& txn,
-                                                     const std::string& raw_name) {
+                                                     const std::string& raw_name,
+                                                     const std::string& contact_email) {
   auto name = common::clean_text(raw_name, 200);
   if (!name) {
     return common::fail(AdmitError::bad_name);
@@ -67,6 +93,7 @@ common::Result<Admitted, AdmitError> Registry::admit(storage::WriteTxn& txn,
   a.member.name = *name;
   a.member.created_ms = ledger_.clock().now_ms();
   a.member.link_token = crypto::random_token(18);
+  a.member.contact_email = contact_email;
   a.api_key = "rk_" + crypto::random_token(32);
   auto keys = keys_.current();
   txn.put(keys_db_, identity::token_digest(keys->token_key, a.api_key), a.member.id);
@@ -84,6 +111,16 @@ StatusChange Registry::set_active(storage::WriteTxn& txn, const std::string& id,
   m->active = active;
   store(txn, *m);
   ledger_.append(txn, active ? protocol::member_reinstated(id) : protocol::member_suspended(id));
+  return StatusChange::changed;
+}
+
+StatusChange Registry::set_contact_email(storage::WriteTxn& txn, const std::string& id,
+                                         const std::string& contact_email) {
+  auto m = find(txn, id);
+  if (!m) return StatusChange::not_found;
+  if (m->contact_email == contact_email) return StatusChange::unchanged;
+  m->contact_email = contact_email;
+  store(txn, *m);
   return StatusChange::changed;
 }
 

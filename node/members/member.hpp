@@ -3,6 +3,10 @@
 // an API key that is shown once and stored only as a keyed digest. Each member has a static
 // relay link token (public by design: it goes into every rejection email).
 //
+// A member may have a contact email (for reminders of due outcomes): set by the operator at
+// admission or later, or by the member itself. It is stored only in the member's record, never
+// in the ledger, logs or error messages.
+//
 // Databases: members (id -> JSON record), member_keys (API key digest -> id),
 // member_names (SHA-256 hex of the company name -> id; names are unique), member_links
 // (static link token -> id).
@@ -25,9 +29,12 @@ struct Member {
   std::string name;
   bool active = true;
   std::int64_t created_ms = 0;
-  std::string link_token;  // the static relay link: /r/<link_token>
+  std::string link_token;     // the static relay link: /r/<link_token>
+  std::string contact_email;  // "" = none on file
 
-  nlohmann::json to_json() const;  // what the API shows (never the API key)
+  // What the API shows (never the API key); contact_email only to the operator and the
+  // member itself (the only callers).
+  nlohmann::json to_json() const;
 };
 
 struct Admitted {
@@ -35,7 +42,12 @@ struct Admitted {
   std::string api_key;  // shown once
 };
 
-enum class AdmitError { bad_name, duplicate_name };
+enum class AdmitError { bad_name, duplicate_name, bad_contact_email };
+
+// A contact email, trimmed, with its domain lower-cased: one '@', a non-empty local part, a
+// domain with a dot, at most 254 bytes, no spaces, control characters or <>,;:"()[]\.
+// nullopt if it is not acceptable.
+std::optional<std::string> normalise_contact_email(std::string_view text);
 
 enum class StatusChange { changed, unchanged, not_found };
 
@@ -44,8 +56,14 @@ class Registry {
   Registry(storage::Environment& env, ledger::Ledger& ledger, const identity::KeyRing& keys);
 
   // Validates the company name (1..200 characters of UTF-8 text) and admits the member.
-  common::Result<Admitted, AdmitError> admit(storage::WriteTxn& txn, const std::string& name);
+  // contact_email: "" for none, else already normalised (normalise_contact_email).
+  common::Result<Admitted, AdmitError> admit(storage::WriteTxn& txn, const std::string& name,
+                                             const std::string& contact_email = "");
   StatusChange set_active(storage::WriteTxn& txn, const std::string& id, bool active);
+  // Replaces the contact email ("" removes it; else already normalised). No ledger event: the
+  // address is personal data of the member's staff and stays out of the ledger.
+  StatusChange set_contact_email(storage::WriteTxn& txn, const std::string& id,
+                                 const std::string& contact_email);
 
   std::optional<Member> find(const storage::Txn& txn, const std::string& id) const;
   std::vector<Member> list(const storage::Txn& txn) const;

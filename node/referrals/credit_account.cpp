@@ -158,11 +158,11 @@ void CreditAccounts::add_history(storage::WriteTxn& txn, const std::string& memb
 
 bool CreditAccounts::record_verified(storage::WriteTxn& txn, const std::string& member_id,
                                      const std::string& referral_id, const std::string& pseudonym,
-                                     bool counted) {
+                                     bool counted, std::string_view referral_kind) {
   auto a = account(txn, member_id);
   if (counted) ++a.counted;
-  auto index = ledger_.append(
-      txn, protocol::referral_verified(member_id, referral_id, pseudonym, counted, a.counted));
+  auto index = ledger_.append(txn, protocol::referral_verified(member_id, referral_id, pseudonym,
+                                                               counted, a.counted, referral_kind));
   add_history(txn, member_id,
               {{"kind", "referral_verified"},
                {"at_ms", ledger_.clock().now_ms()},

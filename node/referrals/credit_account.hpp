@@ -66,9 +66,11 @@ class CreditAccounts {
                  std::uint32_t referrals_per_credit);
 
   // Records a verified referral in the ledger and, if it counts and completes a block of
-  // referrals_per_credit, mints a credit. Returns true if a credit was minted.
+  // referrals_per_credit, mints a credit. Returns true if a credit was minted. referral_kind:
+  // "" for a rejection referral, "alumni" for an alumni one (written into the ledger entry).
   bool record_verified(storage::WriteTxn& txn, const std::string& member_id,
-                       const std::string& referral_id, const std::string& pseudonym, bool counted);
+                       const std::string& referral_id, const std::string& pseudonym, bool counted,
+                       std::string_view referral_kind = {});
 
   // Spends one credit on introduction_id: appends credit_spent. Writes nothing on failure.
   common::Result<Account, SpendError> spend(storage::WriteTxn& txn, const std::string& member_id,

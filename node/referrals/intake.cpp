@@ -20,11 +20,14 @@ LinkTarget Intake::resolve_link(const storage::Txn& txn, std::string_view token)
   } else if (auto single = referrals_.single_use(txn, token)) {
     target.member = members_.find(txn, single->member_id);
     target.single = std::move(single);
+  } else if (auto alumni = referrals_.alumni_link(txn, token)) {
+    target.member = members_.find(txn, alumni->member_id);
+    target.alumni = std::move(alumni);
   }
   if (!target.member) return target;
   if (!target.member->active)
     target.state = LinkState::member_inactive;
-  else if (target.single && target.single->used)
+  else if ((target.single && target.single->used) || (target.alumni && target.alumni->used))
     target.state = LinkState::used;
   else
     target.state = LinkState::ok;
@@ -55,9 +58,11 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   if (!referral) {
     referral = referrals_.create(txn, member.id, candidate->id, pseudonym,
                                  target.single ? target.single->application_id : "",
-                                 target.single ? target.single->job_category : "");
+                                 target.single ? target.single->job_category : "",
+                                 target.alumni ? "alumni" : "rejection");
   }
   if (target.single) referrals_.mark_used(txn, *target.single);
+  if (target.alumni) referrals_.mark_used(txn, *target.alumni);
 
   if (referral->status == "pending") {
     queue_verification(txn, *candidate, *referral, registration.personal.email, member.name);
@@ -135,10 +140,15 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
   auto member = members_.find(txn, referral->member_id);
   referral->status = "verified";
   referral->verified_ms = now;
-  referral->counted = member && member->active;
+  // Alumni count toward credits only if the operator said so (the ledger's
+  // alumni_credit_rule records it, so an auditor checks the same rule).
+  referral->counted =
+      member && member->active && (!referral->alumni() || settings_.alumni_count_toward_credits);
   referrals_.save(txn, *referral);
-  result.minted = credits_.record_verified(txn, referral->member_id, referral->id,
-                                           referral->pseudonym, referral->counted);
+  result.minted =
+      credits_.record_verified(txn, referral->member_id, referral->id, referral->pseudonym,
+                               referral->counted, referral->alumni() ? "alumni" : "");
+  if (referral->alumni()) referrals_.add_alumnus(txn, *referral);
   result.management_token = candidates_.issue_token(txn, candidate->id, "manage");
   result.state = ConfirmState::confirmed;
   auto opened = candidates_.open(*candidates_.find(txn, candidate->id));

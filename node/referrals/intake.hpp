@@ -8,6 +8,8 @@
 //   confirm(): the candidate confirms their email from that mail. The referral is verified;
 //              it counts if it is the member's first verified referral of this person and the
 //              member is active; every referrals_per_credit counted referrals mint a credit.
+//              An alumni referral (made through an alumni link) counts only if
+//              alumni_count_toward_credits, and marks the person as the member's alumnus.
 //              Everything, ledger entries included, commits in the caller's transaction.
 // Both run inside Writer requests. Nothing here knows about HTTP.
 #include <chrono>
@@ -32,6 +34,8 @@ struct IntakeSettings {
   std::string mail_from;
   std::string consent_version;
   std::chrono::hours verification_expiry{72};
+  // credits.alumni_count_toward_credits: whether alumni referrals count toward credits.
+  bool alumni_count_toward_credits = false;
 };
 
 enum class LinkState { ok, unknown, used, member_inactive };
@@ -40,6 +44,7 @@ struct LinkTarget {
   LinkState state = LinkState::unknown;
   std::optional<members::Member> member;
   std::optional<SingleUseLink> single;  // set for a single-use link
+  std::optional<AlumniLink> alumni;     // set for an alumni link (static or single use)
 };
 
 struct SubmitResult {

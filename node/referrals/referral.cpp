@@ -12,6 +12,7 @@ nlohmann::json Referral::to_member_json() const {
   if (verified_ms) j["verified_ms"] = verified_ms;
   if (!application_id.empty()) j["application_id"] = application_id;
   if (!job_category.empty()) j["job_category"] = job_category;
+  j["kind"] = kind;
   return j;
 }
 
@@ -26,7 +27,8 @@ nlohmann::json to_record(const Referral& r) {
           {"created_ms", r.created_ms},
           {"verified_ms", r.verified_ms},
           {"application_id", r.application_id},
-          {"job_category", r.job_category}};
+          {"job_category", r.job_category},
+          {"kind", r.kind}};
 }
 
 Referral from_record(const nlohmann::json& j) {
@@ -41,6 +43,7 @@ Referral from_record(const nlohmann::json& j) {
   r.verified_ms = j.at("verified_ms");
   r.application_id = j.at("application_id");
   r.job_category = j.at("job_category");
+  r.kind = j.value("kind", "rejection");  // records from before alumni links lack it
   return r;
 }
 }  // namespace
@@ -52,7 +55,9 @@ Referrals::Referrals(storage::Environment& env, const identity::KeyRing& keys,
       referrals_(env.database("referrals")),
       by_member_(env.database("member_referrals")),
       people_(env.database("member_people")),
-      single_(env.database("single_links")) {}
+      single_(env.database("single_links")),
+      alumni_links_(env.database("alumni_links")),
+      alumni_(env.database("member_alumni")) {}
 
 std::optional<Referral> Referrals::for_person(const storage::Txn& txn, const std::string& member_id,
                                               const std::string& pseudonym) const {
@@ -63,7 +68,8 @@ std::optional<Referral> Referrals::for_person(const storage::Txn& txn, const std
 
 Referral Referrals::create(storage::WriteTxn& txn, const std::string& member_id,
                            const std::string& candidate_id, const std::string& pseudonym,
-                           const std::string& application_id, const std::string& job_category) {
+                           const std::string& application_id, const std::string& job_category,
+                           const std::string& kind) {
   Referral r;
   r.id = "r_" + crypto::random_token(12);
   r.member_id = member_id;
@@ -72,6 +78,7 @@ Referral Referrals::create(storage::WriteTxn& txn, const std::string& member_id,
   r.created_ms = clock_.now_ms();
   r.application_id = application_id;
   r.job_category = job_category;
+  r.kind = kind;
   save(txn, r);
   txn.put(by_member_, member_id + "/" + r.id, "");
   txn.put(people_, member_id + "/" + pseudonym, r.id);
@@ -145,6 +152,66 @@ void Referrals::mark_used(storage::WriteTxn& txn, const SingleUseLink& link) {
   j["used"] = true;
   j["used_ms"] = clock_.now_ms();
   txn.put(single_, link.digest, j.dump());
+}
+
+Referrals::Issued Referrals::issue_alumni_link(storage::WriteTxn& txn, const std::string& member_id,
+                                               const std::string& departure_id) {
+  auto keys = keys_.current();
+  auto material = "alumni-link/" + member_id + "/" + departure_id;
+  auto token = "a" + crypto::to_base64url(
+                         crypto::blake2b_keyed(keys->token_key, crypto::as_bytes(material)));
+  auto digest = identity::token_digest(keys->token_key, token);
+  Issued issued{token, false};
+  if (auto existing = txn.get(alumni_links_, digest)) {
+    issued.used = nlohmann::json::parse(*existing).at("used");
+    return issued;
+  }
+  nlohmann::json record = {{"member", member_id},
+                           {"departure_id", departure_id},
+                           {"used", false},
+                           {"created_ms", clock_.now_ms()}};
+  txn.put(alumni_links_, digest, record.dump());
+  return issued;
+}
+
+std::optional<AlumniLink> Referrals::alumni_link(const storage::Txn& txn,
+                                                 std::string_view token) const {
+  if (token.size() < 16 || token.size() > 128 || token.front() != 'a') return std::nullopt;
+  auto keys = keys_.current();
+  auto digest = identity::token_digest(keys->token_key, token);
+  auto v = txn.get(alumni_links_, digest);
+  if (!v) return std::nullopt;
+  auto j = nlohmann::json::parse(*v);
+  return AlumniLink{digest, j.at("member"), j.at("departure_id"), j.at("used")};
+}
+
+void Referrals::mark_used(storage::WriteTxn& txn, const AlumniLink& link) {
+  if (!link.single_use()) return;  // the static alumni link serves every leaver
+  auto v = txn.get(alumni_links_, link.digest);
+  if (!v) return;
+  auto j = nlohmann::json::parse(*v);
+  j["used"] = true;
+  j["used_ms"] = clock_.now_ms();
+  txn.put(alumni_links_, link.digest, j.dump());
+}
+
+void Referrals::add_alumnus(storage::WriteTxn& txn, const Referral& referral) {
+  txn.put(alumni_, referral.member_id + "/" + referral.candidate_id, referral.id);
+}
+
+bool Referrals::is_alumnus(const storage::Txn& txn, const std::string& member_id,
+                           const std::string& candidate_id) const {
+  return txn.contains(alumni_, member_id + "/" + candidate_id);
+}
+
+std::vector<std::pair<std::string, std::string>> Referrals::alumni_of(
+    const storage::Txn& txn, const std::string& member_id) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto prefix = member_id + "/";
+  txn.for_each_prefix(alumni_, prefix, [&](std::string_view key, std::string_view value) {
+    out.emplace_back(std::string(key.substr(prefix.size())), std::string(value));
+  });
+  return out;
 }
 
 }  // namespace relay::node::referrals

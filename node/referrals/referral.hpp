@@ -6,11 +6,19 @@
 //
 // Databases: referrals (id -> record), member_referrals (member "/" id -> ""),
 // member_people (member "/" pseudonym -> referral id), single_links (digest of a single-use
-// link token -> {member, application_id, job_category, used}).
+// link token -> {member, application_id, job_category, used}), alumni_links (digest of an
+// alumni link token -> {member, departure_id, used}), member_alumni (member "/" candidate id
+// -> referral id: the member's verified alumni).
+//
+// Alumni (退職者): a member invites people who are leaving it through an alumni link (static,
+// or single use per departure). They register as rejected candidates do (same form, consent and
+// double opt-in); their referral has kind "alumni", counts toward credits only if the operator
+// configured it, and once verified marks them as alumni of that member (for re-hire, 再雇用).
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "node/common/clock.hpp"
@@ -30,7 +38,9 @@ struct Referral {
   std::int64_t verified_ms = 0;
   std::string application_id;  // for single-use links from the ATS
   std::string job_category;
+  std::string kind = "rejection";  // rejection | alumni
 
+  bool alumni() const { return kind == "alumni"; }
   // What the member sees: no candidate id or pseudonym, no personal data.
   nlohmann::json to_member_json() const;
 };
@@ -44,6 +54,16 @@ struct SingleUseLink {
   bool used = false;
 };
 
+// An alumni link: static (departure_id empty: the member's one alumni link, never used up) or
+// single use (one per departure, like a rejection link).
+struct AlumniLink {
+  std::string digest;
+  std::string member_id;
+  std::string departure_id;
+  bool used = false;
+  bool single_use() const { return !departure_id.empty(); }
+};
+
 class Referrals {
  public:
   Referrals(storage::Environment& env, const identity::KeyRing& keys, const common::Clock& clock);
@@ -53,7 +73,8 @@ class Referrals {
                                      const std::string& pseudonym) const;
   Referral create(storage::WriteTxn& txn, const std::string& member_id,
                   const std::string& candidate_id, const std::string& pseudonym,
-                  const std::string& application_id, const std::string& job_category);
+                  const std::string& application_id, const std::string& job_category,
+                  const std::string& kind = "rejection");
   std::optional<Referral> find(const storage::Txn& txn, const std::string& id) const;
   void save(storage::WriteTxn& txn, const Referral& r);
   std::vector<Referral> for_member(const storage::Txn& txn, const std::string& member_id) const;
@@ -69,6 +90,22 @@ class Referrals {
   std::optional<SingleUseLink> single_use(const storage::Txn& txn, std::string_view token) const;
   void mark_used(storage::WriteTxn& txn, const SingleUseLink& link);
 
+  // Alumni links. Derived like single-use links (keyed hash of member and departure id; the
+  // static link has an empty departure id), so a repeat returns the same link; only the digest
+  // is stored. A single-use alumni link answers used once a registration used it.
+  Issued issue_alumni_link(storage::WriteTxn& txn, const std::string& member_id,
+                           const std::string& departure_id);
+  std::optional<AlumniLink> alumni_link(const storage::Txn& txn, std::string_view token) const;
+  void mark_used(storage::WriteTxn& txn, const AlumniLink& link);
+
+  // The member's alumni: recorded when an alumni referral is verified.
+  void add_alumnus(storage::WriteTxn& txn, const Referral& referral);
+  bool is_alumnus(const storage::Txn& txn, const std::string& member_id,
+                  const std::string& candidate_id) const;
+  // The member's alumni as (candidate id, referral id), in key order.
+  std::vector<std::pair<std::string, std::string>> alumni_of(const storage::Txn& txn,
+                                                             const std::string& member_id) const;
+
  private:
   const identity::KeyRing& keys_;
   const common::Clock& clock_;
@@ -76,6 +113,8 @@ class Referrals {
   storage::Database by_member_;
   storage::Database people_;
   storage::Database single_;
+  storage::Database alumni_links_;
+  storage::Database alumni_;
 };
 
 }  // namespace relay::node::referrals

@@ -4,6 +4,7 @@
 
 #include "crypto/random.hpp"
 #include "node/federation/pool_search.hpp"
+#include "node/services/alumni.hpp"
 #include "node/storage/txn.hpp"
 #include "protocol/event.hpp"
 
@@ -128,6 +129,10 @@ common::Result<std::vector<MatchView>, RequisitionError> Introducing::matches(
     profiles.push_back(to_profile(hit));
     by_key[{hit.node, hit.ref}] = &hit;
   }
+  // The member's own alumni (退職者) score the re-hire reason (matching/README.md).
+  mark_alumni(
+      txn, referrals_, [this](const std::string& id) { return exchange_.ref_of(id); }, member.id,
+      settings_.self_name, profiles);
   std::vector<MatchView> out;
   for (auto& m : scorer_.rank(req->criteria(), profiles, limit)) {
     auto it = by_key.find({m.holder, m.ref});

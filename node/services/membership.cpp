@@ -20,9 +20,16 @@ MemberView Membership::view(const storage::Txn& txn, const members::Member& m) c
   return MemberView{m, credits_.account(txn, m.id)};
 }
 
-common::Result<NewMember, members::AdmitError> Membership::admit(const std::string& name) {
+common::Result<NewMember, members::AdmitError> Membership::admit(const std::string& name,
+                                                                 const std::string& contact_email) {
+  std::string email;
+  if (!contact_email.empty()) {
+    auto normalised = members::normalise_contact_email(contact_email);
+    if (!normalised) return fail(members::AdmitError::bad_contact_email);
+    email = std::move(*normalised);
+  }
   auto admitted =
-      writer_.submit_wait([&](storage::WriteTxn& txn) { return members_.admit(txn, name); });
+      writer_.submit_wait([&](storage::WriteTxn& txn) { return members_.admit(txn, name, email); });
   if (!admitted) return fail(admitted.error());
   auto txn = env_.begin_read();
   return NewMember{view(txn, admitted->member), admitted->api_key};
@@ -46,6 +53,20 @@ common::Result<MemberView, MembershipError> Membership::set_active(const std::st
                                                                    bool active) {
   auto change = writer_.submit_wait(
       [&](storage::WriteTxn& txn) { return members_.set_active(txn, id, active); });
+  if (change == members::StatusChange::not_found) return fail(MembershipError::member_not_found);
+  return find(id);
+}
+
+common::Result<MemberView, MembershipError> Membership::set_contact_email(
+    const std::string& id, const std::string& contact_email) {
+  std::string email;
+  if (!contact_email.empty()) {
+    auto normalised = members::normalise_contact_email(contact_email);
+    if (!normalised) return fail(MembershipError::bad_contact_email);
+    email = std::move(*normalised);
+  }
+  auto change = writer_.submit_wait(
+      [&](storage::WriteTxn& txn) { return members_.set_contact_email(txn, id, email); });
   if (change == members::StatusChange::not_found) return fail(MembershipError::member_not_found);
   return find(id);
 }

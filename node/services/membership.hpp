@@ -25,6 +25,7 @@ enum class MembershipError {
   unknown_job_category,  // a rejection link's job_category is not a reference code
   link_used,             // the application's single-use link has been used
   referral_not_found,
+  bad_contact_email,  // not an acceptable address (members::normalise_contact_email)
 };
 
 // A member as the operator sees it: with its credit account.
@@ -54,11 +55,17 @@ class Membership {
              referrals::Referrals& referrals, referrals::CreditAccounts& credits,
              const config::Reference& reference);
 
-  common::Result<NewMember, members::AdmitError> admit(const std::string& name);
+  // contact_email: optional ("" = none); validated and normalised.
+  common::Result<NewMember, members::AdmitError> admit(const std::string& name,
+                                                       const std::string& contact_email = "");
   std::vector<MemberView> list() const;
   common::Result<MemberView, MembershipError> find(const std::string& id) const;
   // Suspends (active=false) or reinstates a member; returns it as it is now.
   common::Result<MemberView, MembershipError> set_active(const std::string& id, bool active);
+  // Sets (validated, normalised) or removes ("") a member's contact email, by the operator or
+  // the member itself; returns the member as it is now. The address is never logged.
+  common::Result<MemberView, MembershipError> set_contact_email(const std::string& id,
+                                                                const std::string& contact_email);
 
   // A single-use relay link for one application (the same one again for a repeat, until it
   // has been used). job_category: empty or a reference code.

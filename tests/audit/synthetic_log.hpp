@@ -73,13 +73,14 @@ class SyntheticLog {
     return id;
   }
 
-  // A verified referral; mints a credit when it completes a block, as a node does.
-  void refer(const std::string& member, bool counted = true) {
+  // A verified referral; mints a credit when it completes a block, as a node does. kind:
+  // "" (a rejection referral) or "alumni".
+  void refer(const std::string& member, bool counted = true, std::string_view kind = {}) {
     auto& b = balances_[member];
     if (counted) ++b.verified_referrals;
     append(protocol::referral_verified(member, "r" + std::to_string(entries_.size()),
                                        "cand" + std::to_string(++candidates_), counted,
-                                       b.verified_referrals));
+                                       b.verified_referrals, kind));
     while (counted && b.credits_minted < b.verified_referrals / ratio_) {
       ++b.credits_minted;
       ++b.balance;

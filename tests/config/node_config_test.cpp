@@ -89,6 +89,7 @@ TEST_CASE("a minimal config takes every default") {
   CHECK(c.listen.port == 8080);
   CHECK(c.data_dir == dir);
   CHECK(c.credits.referrals_per_credit == 10);
+  CHECK_FALSE(c.credits.alumni_count_toward_credits);
   CHECK(c.http.max_body_bytes == 65536);
   CHECK(c.http.max_header_bytes == 8192);
   CHECK(c.http.read_timeout_ms == std::chrono::milliseconds(10000));
@@ -257,6 +258,28 @@ TEST_CASE("boundary values are accepted") {
   CHECK(r.value().listen.address == "::1");
   CHECK(r.value().node.public_url == "https://relay.example.jp/kobe");
   CHECK(r.value().federation.key_grace_period_s == std::chrono::seconds(0));
+}
+
+TEST_CASE("credits.alumni_count_toward_credits: a boolean, false unless set") {
+  auto path = write_config(R"({
+    "node": {"name": "kobe.relay", "region": "JP-28"},
+    "credits": {"alumni_count_toward_credits": true}
+  })");
+  auto r = load_node_config(path);
+  REQUIRE_MESSAGE(r.ok(), r.error_text());
+  CHECK(r.value().credits.alumni_count_toward_credits);
+  CHECK(r.value().credits.referrals_per_credit == 10);
+  CHECK(contains(to_json_text(r.value()), "\"alumni_count_toward_credits\": true"));
+
+  for (const char* bad : {R"("yes")", "1", "null"}) {
+    auto errors =
+        errors_with(std::string(R"("credits": {"alumni_count_toward_credits": )") + bad + "}");
+    CHECK(errors.size() == 1);
+    CHECK(contains(error_for(errors, "credits.alumni_count_toward_credits"),
+                   "expected true or false, got " + std::string(bad)));
+  }
+  auto typo = errors_with(R"("credits": {"alumni_count_towards_credits": true})");
+  CHECK(contains(error_for(typo, "credits.alumni_count_towards_credits"), "unknown"));
 }
 
 TEST_CASE("missing required fields are named") {

@@ -33,13 +33,15 @@ inline config::Reference load_test_reference() {
 // The local domain wired as the node wires it (node/wiring.hpp). Members are destroyed in
 // reverse order: the Writer stops before the Environment closes, and the directory goes last.
 struct Domain {
-  explicit Domain(std::uint32_t referrals_per_credit = 10)
+  // alumni_count_toward_credits: credits.alumni_count_toward_credits (the node also records
+  // it in the ledger as alumni_credit_rule; a test that sets it appends that entry itself).
+  explicit Domain(std::uint32_t referrals_per_credit = 10, bool alumni_count_toward_credits = false)
       : local(env, keys, reference, clock,
               node::LocalDomainSettings{
                   "unit.relaynode", referrals_per_credit,
-                  node::referrals::IntakeSettings{"http://127.0.0.1:9", "unit.relaynode",
-                                                  "relay@unit.relaynode", "2026-11-01",
-                                                  std::chrono::hours(72)}}) {}
+                  node::referrals::IntakeSettings{
+                      "http://127.0.0.1:9", "unit.relaynode", "relay@unit.relaynode", "2026-11-01",
+                      std::chrono::hours(72), alumni_count_toward_credits}}) {}
 
   TempDir dir{"domain"};
   config::Reference reference = load_test_reference();

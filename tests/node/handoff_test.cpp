@@ -19,7 +19,7 @@ namespace {
 struct Pair {
   FederationSite a{"kobe.example", "JP-28"};
   FederationSite b{"osaka.example", "JP-27"};
-  relay::node::members::Member member{"m_test", "Kobe Steel KK", true, 0, "link"};
+  relay::node::members::Member member{"m_test", "Kobe Steel KK", true, 0, "link", ""};
   cand::CandidateRecord candidate;
   std::string ref;
 

@@ -1,0 +1,65 @@
+#include "node/services/alumni.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "node/federation/profile_exchange.hpp"
+#include "node/storage/txn.hpp"
+
+namespace relay::node::services {
+
+nlohmann::json AlumnusView::to_json() const {
+  return {{"node", node}, {"ref", ref}, {"alumni_since_ms", since_ms}, {"profile", profile}};
+}
+
+void mark_alumni(const storage::Txn& txn, const referrals::Referrals& referrals,
+                 const RefOf& ref_of, const std::string& member_id, const std::string& self_name,
+                 std::vector<matching::AnonymisedProfile>& profiles) {
+  std::set<std::string> refs;
+  for (const auto& alumnus : referrals.alumni_of(txn, member_id))
+    refs.insert(ref_of(alumnus.first));
+  if (refs.empty()) return;
+  for (auto& p : profiles)
+    if (p.holder == self_name && refs.count(p.ref)) p.alumnus = true;
+}
+
+Alumni::Alumni(storage::Environment& env, storage::Writer& writer, referrals::Referrals& referrals,
+               const candidates::Store& candidates, RefOf ref_of, std::string self_name)
+    : env_(env),
+      writer_(writer),
+      referrals_(referrals),
+      candidates_(candidates),
+      ref_of_(std::move(ref_of)),
+      self_name_(std::move(self_name)) {}
+
+common::Result<AlumniLinkIssued, AlumniError> Alumni::issue_link(const members::Member& member,
+                                                                 const std::string& departure_id) {
+  auto issued = writer_.submit_wait([&](storage::WriteTxn& txn) {
+    return referrals_.issue_alumni_link(txn, member.id, departure_id);
+  });
+  if (issued.used) return common::fail(AlumniError::link_used);
+  return AlumniLinkIssued{issued.token, !departure_id.empty()};
+}
+
+std::vector<AlumnusView> Alumni::list(const members::Member& member) const {
+  auto txn = env_.begin_read();
+  std::vector<AlumnusView> out;
+  for (const auto& [candidate_id, referral_id] : referrals_.alumni_of(txn, member.id)) {
+    auto record = candidates_.find(txn, candidate_id);
+    // Only who is active here and consented to be shown to the region's members.
+    if (!record || record->status != candidates::Status::active || record->origin != "local" ||
+        !record->consent.region)
+      continue;
+    auto opened = candidates_.open(*record);
+    if (!opened) continue;
+    auto referral = referrals_.find(txn, referral_id);
+    out.push_back({self_name_, ref_of_(candidate_id), referral ? referral->verified_ms : 0,
+                   federation::anonymised_profile(opened->profile)});
+  }
+  std::stable_sort(out.begin(), out.end(), [](const AlumnusView& a, const AlumnusView& b) {
+    return a.since_ms < b.since_ms;
+  });
+  return out;
+}
+
+}  // namespace relay::node::services
