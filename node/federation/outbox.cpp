@@ -111,7 +111,7 @@ void Outbox::remove(storage::WriteTxn& txn, const std::string& key) {
 }
 
 void Outbox::update(storage::WriteTxn& txn, const OutboxEntry& e) {
-  // The sender thread updates an entry after an attempt; if drop_if removed it meanwhile (a
+  // A sender loop updates an entry after an attempt; if drop_if removed it meanwhile (a
   // withdrawn handoff), it must stay removed.
   if (!txn.contains(outbox_, e.key)) return;
   txn.put(outbox_, e.key, to_record(e).dump());
