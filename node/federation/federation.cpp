@@ -1,27 +1,8 @@
 #include "node/federation/federation.hpp"
 
-#include <spdlog/spdlog.h>
-
-#include "crypto/bytes.hpp"
-#include "crypto/hash.hpp"
-#include "crypto/key_file.hpp"
-#include "crypto/random.hpp"
-#include "crypto/sign.hpp"
-#include "node/common/key_encoding.hpp"
-#include "node/http/client.hpp"
-#include "node/members/member.hpp"
-#include "protocol/canonical_json.hpp"
-#include "protocol/event.hpp"
+#include "protocol/federation_messages.hpp"
 
 namespace relay::node::federation {
-
-namespace fs = std::filesystem;
-
-std::string content_digest(const protocol::Envelope& e) {
-  nlohmann::json j = {{"type", e.type}, {"id", e.id}, {"re", e.re},
-                      {"from", e.from}, {"to", e.to}, {"body", e.body}};
-  return crypto::to_hex(crypto::sha256(crypto::as_bytes(protocol::canonical_dump(j))));
-}
 
 Federation::Federation(const config::NodeConfig& config, storage::Environment& env,
                        storage::Writer& writer, identity::KeyRing& keys, ledger::Ledger& ledger)
@@ -30,12 +11,13 @@ Federation::Federation(const config::NodeConfig& config, storage::Environment& e
       writer_(writer),
       keys_(keys),
       ledger_(ledger),
-      self_(config.node.name),
       peers_(env, ledger, config.node.name),
       outbox_(env, ledger.clock()),
-      inbox_(env.database("inbox")),
-      meta_(env.database("federation_meta")),
-      alerts_(env.database("alerts")) {
+      alerts_(env, ledger.clock()),
+      identity_(config, env, writer, keys, ledger, peers_, outbox_, alerts_),
+      client_(config, env, ledger.clock(), peers_, identity_),
+      inbox_(config, env, writer, ledger.clock(), peers_, identity_),
+      sender_(config, env, writer, ledger.clock(), peers_, outbox_, client_, identity_, alerts_) {
   register_own_messages();
 }
 
@@ -43,186 +25,9 @@ Federation::~Federation() {
   stop();
 }
 
-void Federation::on_request(const std::string& type, RequestHandler handler) {
-  request_handlers_[type] = std::move(handler);
-}
-
-void Federation::on_reply(const std::string& type, ReplyHandler handler) {
-  reply_handlers_[type] = std::move(handler);
-}
-
-std::string Federation::make_envelope(const std::string& type, const std::string& id,
-                                      const std::string& re, const std::string& to,
-                                      const nlohmann::json& body) const {
-  protocol::Envelope e;
-  e.type = type;
-  e.id = id;
-  e.re = re;
-  e.from = self_;
-  e.to = to;
-  e.ts_ms = clock().now_ms();
-  e.body = body;
-  return protocol::encode_envelope(e, keys_.current()->signing);
-}
-
-std::string Federation::identity_document() const {
-  auto keys = keys_.current();
-  protocol::IdentityDocument doc;
-  doc.node = self_;
-  doc.region = config_.node.region;
-  doc.url = config_.node.public_url;
-  doc.signing_key = keys->signing.public_key;
-  doc.encryption_key = keys->encryption.public_key;
-  doc.issued_ms = clock().now_ms();
-  auto txn = env_.begin_read();
-  if (auto rotation = txn.get(meta_, "rotation")) {
-    auto j = nlohmann::json::parse(*rotation);
-    auto prev = crypto::from_base64(j.at("previous_key").get<std::string>());
-    auto sig = crypto::from_base64(j.at("signature").get<std::string>());
-    if (j.at("new_key") == crypto::to_base64(keys->signing.public_key.bytes) && prev && sig) {
-      doc.previous_key = crypto::ed25519_public_key_from(*prev);
-      doc.rotation_signature = crypto::ed25519_signature_from(*sig);
-    }
-  }
-  return protocol::encode_identity(doc, keys->signing);
-}
-
-bool Federation::refresh_peer(const std::string& name) {
-  std::optional<Peer> peer;
-  {
-    auto txn = env_.begin_read();
-    peer = peers_.find(txn, name);
-  }
-  if (!peer) return false;
-  {
-    std::lock_guard lock(refresh_mutex_);
-    refresh_attempted_ms_[name] = clock().now_ms();
-  }
-  auto result = http::http_request("GET", peer->url + "/federation/v1/identity", {}, {},
-                                   config_.federation.request_timeout_ms);
-  if (!result || result.response->status != 200) return false;
-  auto doc = protocol::parse_identity(result.response->body);
-  if (!doc) {
-    spdlog::warn("federation: peer {} served an invalid identity document", name);
-    return false;
-  }
-  auto grace =
-      std::chrono::duration_cast<std::chrono::milliseconds>(config_.federation.key_grace_period_s)
-          .count();
-  auto learnt = writer_.submit_wait([&](storage::WriteTxn& txn) {
-    auto r = peers_.learn(txn, name, *doc, clock().now_ms(), grace);
-    if (r == LearnResult::refused)
-      raise_alert(txn, "identity_refused", name,
-                  "identity document does not match the pinned fingerprint");
-    return r;
-  });
-  if (learnt == LearnResult::rotated) spdlog::info("federation: peer {} rotated its key", name);
-  return learnt != LearnResult::refused;
-}
-
-bool Federation::request_refresh(const std::string& name) {
-  auto min_gap = std::chrono::duration_cast<std::chrono::milliseconds>(
-                     config_.federation.identity_refresh_min_s)
-                     .count();
-  auto now = clock().now_ms();
-  {
-    std::lock_guard lock(refresh_mutex_);
-    auto last = refresh_attempted_ms_.find(name);
-    if (last != refresh_attempted_ms_.end() && now - last->second < min_gap) return false;
-    // Counted as attempted from now: the scheduling itself is what is rate limited.
-    refresh_attempted_ms_[name] = now;
-    refresh_wanted_.push_back(name);
-  }
-  notify();
-  return true;
-}
-
-std::size_t Federation::run_refreshes() {
-  std::vector<std::string> wanted;
-  {
-    std::lock_guard lock(refresh_mutex_);
-    wanted.swap(refresh_wanted_);
-  }
-  for (const auto& name : wanted) {
-    if (refresh_peer(name))
-      spdlog::info("federation: refreshed the identity of peer {}", name);
-    else
-      spdlog::warn("federation: identity of peer {} could not be refreshed", name);
-  }
-  return wanted.size();
-}
-
-std::optional<nlohmann::json> Federation::seal_for(const Peer& peer, const std::string& id,
-                                                   const nlohmann::json& payload) const {
-  if (!peer.encryption_key) return std::nullopt;
-  auto keys = keys_.current();
-  return protocol::seal_body(payload, self_, peer.name, id, keys->signing, *peer.encryption_key);
-}
-
-std::optional<protocol::OpenedBody> Federation::open(const protocol::Envelope& e,
-                                                     const Peer& peer) const {
-  if (!peer.signing_key) return std::nullopt;
-  auto keys = keys_.current();  // one snapshot: current and retired keys of the same moment
-  std::vector<crypto::Ed25519PublicKey> senders{*peer.signing_key};
-  for (const auto& r : peer.retired) senders.push_back(r.key);
-  for (const auto& sender : senders) {
-    if (auto opened = protocol::open_body(e.body, e.from, e.to, e.id, keys->encryption, sender))
-      return opened;
-    for (const auto& old : keys->retired_encryption)
-      if (auto opened = protocol::open_body(e.body, e.from, e.to, e.id, old, sender)) return opened;
-  }
-  return std::nullopt;
-}
-
-void Federation::rotate_keys() {
-  std::lock_guard rotating(rotate_mutex_);
-  auto old = keys_.current();
-  // The next snapshot carries the old encryption key among its retired ones: messages sealed
-  // to it may still be in flight, and readers switch to current + retired in one step.
-  auto next = old->rotated(crypto::Ed25519KeyPair::generate(), crypto::X25519KeyPair::generate());
-  auto statement = protocol::rotation_statement(
-      self_, old->signing.public_key, next.signing.public_key, next.encryption.public_key);
-  auto signature = crypto::sign(old->signing.secret_key, crypto::as_bytes(statement));
-  // Keep the old encryption key on disk too, for the next start (NodeKeys::load).
-  auto keys_dir = config_.data_dir / "keys";
-  fs::create_directories(keys_dir / "retired");
-  crypto::write_secret_file(
-      keys_dir / "retired" /
-          ("encryption-" + old->signing.public_key.fingerprint().substr(0, 16) + ".key"),
-      old->encryption.secret_key.view());
-  // The new key files are staged first and moved into place once the rotation committed
-  // (Node completes a staged rotation found at start-up, see node.cpp).
-  next.save(keys_dir / "next");
-  auto next_keys = std::make_shared<const identity::NodeKeys>(std::move(next));
-  writer_.submit_wait([&](storage::WriteTxn& txn) {
-    // Signed by the old key, which vouches for the new one; the ring switches inside the same
-    // request, so every entry after key_rotated is signed by the new key.
-    ledger_.append_signed_by(
-        txn,
-        protocol::key_rotated(old->signing.public_key, next_keys->signing.public_key,
-                              next_keys->encryption.public_key),
-        old->signing);
-    keys_.replace(next_keys);
-    txn.put(meta_, "rotation",
-            nlohmann::json{{"previous_key", crypto::to_base64(old->signing.public_key.bytes)},
-                           {"new_key", crypto::to_base64(next_keys->signing.public_key.bytes)},
-                           {"signature", crypto::to_base64(signature)},
-                           {"at_ms", clock().now_ms()}}
-                .dump());
-  });
-  identity::complete_staged_rotation(keys_dir);
-  auto identity = identity_document();
-  writer_.submit_wait([&](storage::WriteTxn& txn) {
-    for (const auto& peer : peers_.list(txn))
-      if (peer.active) enqueue(txn, peer.name, protocol::KeyRotated{identity});
-  });
-  spdlog::info("federation: signing key rotated to {}",
-               keys_.current()->signing.public_key.fingerprint());
-  notify();
-}
-
 void Federation::register_own_messages() {
-  // An announcement whose key was learnt by the inbox (see announced_key) or was known.
+  // An announcement whose key was learnt by the inbox (NodeIdentity::announced_key) or was
+  // known already: accepting it is all that is left to do.
   on<protocol::KeyRotated>(
       [](storage::WriteTxn&, const protocol::KeyRotated&, const protocol::Envelope&, const Peer&) {
         return HandlerResult::accept(nlohmann::json::object());
@@ -234,63 +39,19 @@ void Federation::register_own_messages() {
       });
 }
 
-void Federation::raise_alert(storage::WriteTxn& txn, const std::string& kind,
-                             const std::string& peer, const std::string& message) {
-  auto now = clock().now_ms();
-  spdlog::error("ALERT {} (peer {}): {}", kind, peer, message);
-  txn.put(
-      alerts_, common::be64(static_cast<std::uint64_t>(now)) + crypto::random_token(6),
-      nlohmann::json{{"kind", kind}, {"peer", peer}, {"message", message}, {"at_ms", now}}.dump());
-}
-
-std::vector<nlohmann::json> Federation::alerts(const storage::Txn& txn) const {
-  std::vector<nlohmann::json> out;
-  txn.for_each_prefix(alerts_, "", [&](std::string_view, std::string_view v) {
-    out.push_back(nlohmann::json::parse(v));
-  });
-  return out;
-}
-
-std::vector<Refusal> Federation::refusals() const {
-  std::lock_guard lock(refusals_mutex_);
-  return {refusals_.begin(), refusals_.end()};
+void Federation::rotate_keys() {
+  identity_.rotate_keys();
+  sender_.notify();
 }
 
 void Federation::start() {
-  sender_ = std::thread([this] {
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      wake_.wait_for(lock, std::chrono::milliseconds(200),
-                     [this] { return stopping_ || pending_; });
-      if (stopping_) break;
-      pending_ = false;
-      lock.unlock();
-      try {
-        run_refreshes();
-        deliver_due();
-      } catch (const std::exception& e) {
-        spdlog::error("federation: delivery pass failed: {}", e.what());
-      }
-      lock.lock();
-    }
-  });
+  identity_.start();
+  sender_.start();
 }
 
 void Federation::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (sender_.joinable()) sender_.join();
-}
-
-void Federation::notify() {
-  {
-    std::lock_guard lock(mutex_);
-    pending_ = true;
-  }
-  wake_.notify_all();
+  sender_.stop();
+  identity_.stop();
 }
 
 }  // namespace relay::node::federation

@@ -75,6 +75,29 @@ std::vector<OutboxEntry> Outbox::due(const storage::Txn& txn, std::int64_t now_m
   return out;
 }
 
+std::vector<OutboxEntry> Outbox::due_for(const storage::Txn& txn, const std::string& peer,
+                                         std::int64_t now_ms, std::size_t limit) const {
+  std::vector<OutboxEntry> out;
+  txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
+    auto j = nlohmann::json::parse(value);
+    if (j.at("peer") == peer && j.at("state") == "pending" &&
+        j.at("next_ms").get<std::int64_t>() <= now_ms)
+      out.push_back(from_record(std::string(key), j));
+    return out.size() < limit;
+  });
+  return out;
+}
+
+std::set<std::string> Outbox::peers_with_due(const storage::Txn& txn, std::int64_t now_ms) const {
+  std::set<std::string> out;
+  txn.for_each_prefix(outbox_, "", [&](std::string_view, std::string_view value) {
+    auto j = nlohmann::json::parse(value);
+    if (j.at("state") == "pending" && j.at("next_ms").get<std::int64_t>() <= now_ms)
+      out.insert(j.at("peer").get<std::string>());
+  });
+  return out;
+}
+
 std::vector<OutboxEntry> Outbox::all(const storage::Txn& txn) const {
   std::vector<OutboxEntry> out;
   txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
@@ -88,7 +111,7 @@ void Outbox::remove(storage::WriteTxn& txn, const std::string& key) {
 }
 
 void Outbox::update(storage::WriteTxn& txn, const OutboxEntry& e) {
-  // The sender thread updates an entry after an attempt; if drop_if removed it meanwhile (a
+  // A sender loop updates an entry after an attempt; if drop_if removed it meanwhile (a
   // withdrawn handoff), it must stay removed.
   if (!txn.contains(outbox_, e.key)) return;
   txn.put(outbox_, e.key, to_record(e).dump());

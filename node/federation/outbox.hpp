@@ -1,11 +1,11 @@
 #pragma once
 // The durable outbox. A message is stored (in the same transaction as the state change that
-// causes it) before any attempt to send it; a sender thread delivers due messages, each with
-// a fresh timestamp and signature but the same id and body, so the receiver answers a retry
-// with its original reply and applies it once. Failures back off exponentially
-// (retry_initial_ms doubling to retry_max_ms), persisted, so a peer that was down for a
-// while gets everything once it is back. A peer that refuses a message outright (4xx) gets
-// it marked failed and an operator alert.
+// causes it) before any attempt to send it; the Sender (one loop per peer) delivers due
+// messages, oldest first, each with a fresh timestamp and signature but the same id and body,
+// so the receiver answers a retry with its original reply and applies it once. Failures back off
+// exponentially (retry_initial_ms doubling to retry_max_ms), persisted, so a peer that was down for
+// a while gets everything once it is back. A peer that refuses a message outright (4xx) gets it
+// marked failed and an operator alert.
 //
 // Database: outbox (key: 8-byte time || random -> JSON entry).
 #include <chrono>
@@ -13,6 +13,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,8 +48,14 @@ class Outbox {
   std::string enqueue(storage::WriteTxn& txn, const std::string& peer, const std::string& type,
                       const std::function<nlohmann::json(const std::string& id)>& make_body,
                       const std::string& re = "");
+  // Pending entries due at now_ms, oldest first, at most limit.
   std::vector<OutboxEntry> due(const storage::Txn& txn, std::int64_t now_ms,
                                std::size_t limit) const;
+  // The same, for one peer only (its per-peer sender loop).
+  std::vector<OutboxEntry> due_for(const storage::Txn& txn, const std::string& peer,
+                                   std::int64_t now_ms, std::size_t limit) const;
+  // The peers that have at least one pending entry due at now_ms.
+  std::set<std::string> peers_with_due(const storage::Txn& txn, std::int64_t now_ms) const;
   std::vector<OutboxEntry> all(const storage::Txn& txn) const;
   void remove(storage::WriteTxn& txn, const std::string& key);
   // Rewrites an entry (attempts, backoff, state); does nothing if it has been removed.

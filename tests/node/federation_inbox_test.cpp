@@ -84,7 +84,7 @@ TEST_CASE(
   CHECK(x.writer.stats().batches_committed == batches);
   CHECK(ledger_size(x) == size);
 
-  // The refresh was scheduled; the sender thread (run here by hand) makes the one request.
+  // The refresh was scheduled; the refresh loop (run here by hand) makes the one request.
   CHECK(x.federation.run_refreshes() == 1);
   CHECK(settled_connections(evil) == 1);
 

@@ -2,8 +2,9 @@
 // FederationSite: the federation parts of one node (LMDB, Writer, keys, ledger, candidate
 // store, federation with profile exchange and handoffs) served on a loopback port by the
 // real HTTP server, without the rest of a Node. Two or three of them in one test process
-// exchange real signed envelopes; the test drives delivery with deliver() (the sender
-// thread is not started), so every step is deterministic.
+// exchange real signed envelopes; the test drives delivery with deliver() (the sender's
+// loops are not started unless a test calls federation.start(), as the sender tests do), so
+// every step is deterministic.
 //
 // Header-only; for the node tests (links relay_node).
 #include <chrono>

@@ -1,13 +1,7 @@
-// Federation::call: one signed request straight to a peer, answered in the HTTP response.
-// The outbox is for messages that must arrive eventually; a call is for a question whose
-// answer matters only now (a witness asking for a consistency proof), so nothing is stored
-// on this side and a failure is simply reported.
-#include <spdlog/spdlog.h>
+#include "node/federation/peer_client.hpp"
 
 #include "crypto/random.hpp"
-#include "node/federation/federation.hpp"
 #include "node/http/client.hpp"
-#include "node/members/member.hpp"
 
 namespace relay::node::federation {
 
@@ -26,7 +20,11 @@ std::string refusal_text(int status, const std::string& body) {
 }
 }  // namespace
 
-CallResult Federation::call(const std::string& name, const std::string& type,
+PeerClient::PeerClient(const config::NodeConfig& config, storage::Environment& env,
+                       const common::Clock& clock, PeerRegistry& peers, NodeIdentity& identity)
+    : config_(config), env_(env), clock_(clock), peers_(peers), identity_(identity) {}
+
+CallResult PeerClient::call(const std::string& name, const std::string& type,
                             const nlohmann::json& body) {
   std::optional<Peer> peer;
   {
@@ -35,11 +33,15 @@ CallResult Federation::call(const std::string& name, const std::string& type,
   }
   if (!peer) return failure(0, "no such peer");
   if (!peer->active) return failure(0, "peer suspended");
-  if (!peer->signing_key && !refresh_peer(name)) return failure(0, "peer identity unavailable");
+  if (!peer->signing_key && !identity_.refresh_peer(name))
+    return failure(0, "peer identity unavailable");
+  return exchange(*peer, type, "msg_" + crypto::random_token(16), "", body);
+}
 
-  auto id = "msg_" + crypto::random_token(16);
-  auto bytes = make_envelope(type, id, "", name, body);
-  auto result = http::http_request("POST", peer->url + "/federation/v1/messages", bytes,
+CallResult PeerClient::exchange(const Peer& peer, const std::string& type, const std::string& id,
+                                const std::string& re, const nlohmann::json& body) {
+  auto bytes = identity_.make_envelope(type, id, re, peer.name, body);
+  auto result = http::http_request("POST", peer.url + "/federation/v1/messages", bytes,
                                    {{"Content-Type", "application/json"}},
                                    config_.federation.request_timeout_ms);
   if (!result) return failure(0, result.error);
@@ -48,13 +50,24 @@ CallResult Federation::call(const std::string& name, const std::string& type,
 
   auto parsed = protocol::parse_envelope(result.response->body);
   auto* reply = std::get_if<protocol::Envelope>(&parsed);
-  if (!reply || reply->from != name || reply->to != self_ || reply->re != id ||
+  if (!reply || reply->from != peer.name || reply->to != identity_.self() || reply->re != id ||
       reply->type != protocol::reply_type(type))
     return failure(status, "malformed reply");
-  auto key = reply_key(*peer, *reply);
+  auto key = reply_key(peer, *reply);
   if (!key || !protocol::verify_envelope(*reply, *key))
     return failure(status, "reply signature invalid");
   return {std::move(*reply), status, {}};
+}
+
+std::optional<crypto::Ed25519PublicKey> PeerClient::reply_key(const Peer& peer,
+                                                              const protocol::Envelope& e) {
+  if (auto key = PeerRegistry::key_for(peer, e.key, clock_.now_ms())) return key;
+  // We asked this peer: it may have rotated since we learnt its keys.
+  identity_.refresh_peer(peer.name);
+  auto txn = env_.begin_read();
+  auto fresh = peers_.find(txn, peer.name);
+  if (!fresh) return std::nullopt;
+  return PeerRegistry::key_for(*fresh, e.key, clock_.now_ms());
 }
 
 }  // namespace relay::node::federation

@@ -1,0 +1,189 @@
+#include "node/federation/sender.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <vector>
+
+namespace relay::node::federation {
+
+namespace {
+// The dispatcher's period: how soon a message whose backoff ran out is noticed (as before the
+// split, when one sender thread polled every 200 ms).
+constexpr std::chrono::milliseconds kDispatchPeriod{200};
+// A peer loop is woken by the dispatcher whenever that peer has something due; its own period
+// is only a safety net.
+constexpr std::chrono::milliseconds kPeerPeriod{5000};
+// At most this many messages per pass (a pass re-runs at once when woken meanwhile).
+constexpr std::size_t kPassLimit = 64;
+}  // namespace
+
+Sender::Sender(const config::NodeConfig& config, storage::Environment& env, storage::Writer& writer,
+               const common::Clock& clock, PeerRegistry& peers, Outbox& outbox, PeerClient& client,
+               NodeIdentity& identity, Alerts& alerts)
+    : config_(config),
+      env_(env),
+      writer_(writer),
+      clock_(clock),
+      peers_(peers),
+      outbox_(outbox),
+      client_(client),
+      identity_(identity),
+      alerts_(alerts),
+      dispatcher_("federation sender", kDispatchPeriod, [this] { dispatch(); }) {}
+
+Sender::~Sender() {
+  stop();
+}
+
+void Sender::on_reply(const std::string& type, ReplyHandler handler) {
+  reply_handlers_[type] = std::move(handler);
+}
+
+void Sender::start() {
+  {
+    std::lock_guard lock(loops_mutex_);
+    if (started_) return;
+    started_ = true;
+    stopping_ = false;
+  }
+  dispatcher_.start();
+  dispatcher_.wake();  // whatever is due from before the start goes now
+}
+
+void Sender::stop() {
+  stopping_ = true;  // passes in progress stop after the message in flight
+  dispatcher_.stop();
+  std::map<std::string, std::unique_ptr<common::BackgroundLoop>> loops;
+  {
+    std::lock_guard lock(loops_mutex_);
+    started_ = false;
+    loops.swap(loops_);
+  }
+  // Every loop was told to stop above, so the requests in flight time out side by side: the
+  // joins take as long as the slowest one, not their sum.
+  for (auto& [peer, loop] : loops) loop->stop();
+}
+
+void Sender::notify() {
+  dispatcher_.wake();
+}
+
+std::size_t Sender::peer_loops() const {
+  std::lock_guard lock(loops_mutex_);
+  return loops_.size();
+}
+
+void Sender::dispatch() {
+  std::set<std::string> due;
+  {
+    auto txn = env_.begin_read();
+    due = outbox_.peers_with_due(txn, clock_.now_ms());
+  }
+  std::lock_guard lock(loops_mutex_);
+  if (!started_) return;
+  for (const auto& peer : due) {
+    auto& loop = loops_[peer];
+    if (!loop) {
+      loop = std::make_unique<common::BackgroundLoop>("federation sender " + peer, kPeerPeriod,
+                                                      [this, peer] { deliver_due_to(peer); });
+      loop->start();
+    }
+    loop->wake();  // never blocks: a loop busy with a slow peer just runs again afterwards
+  }
+}
+
+std::size_t Sender::deliver_due() {
+  std::vector<OutboxEntry> due;
+  {
+    auto txn = env_.begin_read();
+    due = outbox_.due(txn, clock_.now_ms(), kPassLimit);
+  }
+  std::size_t delivered = 0;
+  for (const auto& entry : due)
+    if (deliver(entry)) ++delivered;
+  return delivered;
+}
+
+std::size_t Sender::deliver_due_to(const std::string& peer) {
+  std::vector<OutboxEntry> due;
+  {
+    auto txn = env_.begin_read();
+    due = outbox_.due_for(txn, peer, clock_.now_ms(), kPassLimit);
+  }
+  std::size_t delivered = 0;
+  for (const auto& entry : due) {
+    if (stopping_) break;
+    if (deliver(entry)) ++delivered;
+  }
+  return delivered;
+}
+
+bool Sender::deliver(const OutboxEntry& entry) {
+  std::optional<Peer> peer;
+  {
+    auto txn = env_.begin_read();
+    peer = peers_.find(txn, entry.peer);
+  }
+  auto backoff = [&](const std::string& why) {
+    auto e = entry;
+    e.attempts += 1;
+    auto initial = config_.federation.retry_initial_ms.count();
+    auto cap = config_.federation.retry_max_ms.count();
+    auto delay = initial << std::min<std::uint32_t>(e.attempts - 1, 20);
+    e.next_ms = clock_.now_ms() + std::min<std::int64_t>(delay, cap);
+    e.last_error = why;
+    writer_.submit_wait([&](storage::WriteTxn& txn) { outbox_.update(txn, e); });
+    spdlog::debug("federation: {} to {} not delivered ({}), attempt {}", entry.type, entry.peer,
+                  why, e.attempts);
+    return false;
+  };
+  if (!peer) {
+    writer_.submit_wait([&](storage::WriteTxn& txn) { outbox_.remove(txn, entry.key); });
+    return false;
+  }
+  if (!peer->active) return backoff("peer suspended");
+  if (!peer->signing_key) {
+    if (!identity_.refresh_peer(peer->name)) return backoff("peer identity unavailable");
+    auto txn = env_.begin_read();
+    peer = peers_.find(txn, entry.peer);
+    if (!peer) return false;
+  }
+
+  auto result = client_.exchange(*peer, entry.type, entry.id, entry.re, entry.body);
+  if (!result && result.status == 0) return backoff(result.error);
+  int status = result.status;
+  if (status != 200) {
+    // 403 may be transient (the peer has not configured us yet, or not learnt our new key):
+    // retry it with backoff like a network error; other 4xx are final.
+    bool permanent = status >= 400 && status < 500 && status != 403 && status != 408 &&
+                     status != 429 && status != 421;
+    if (!permanent) return backoff("HTTP " + std::to_string(status));
+    auto failed = entry;
+    failed.state = "failed";
+    failed.last_error = "refused by peer: HTTP " + std::to_string(status);
+    writer_.submit_wait([&](storage::WriteTxn& txn) {
+      outbox_.update(txn, failed);
+      alerts_.raise(txn, "delivery_refused", entry.peer,
+                    entry.type + " " + entry.id + " refused: HTTP " + std::to_string(status));
+    });
+    return false;
+  }
+  if (!result) return backoff(result.error);  // malformed reply, or its signature invalid
+  {
+    auto txn = env_.begin_read();
+    peer = peers_.find(txn, entry.peer);  // keys may have been learnt while verifying
+  }
+  if (!peer) return false;
+  SentMessage sent{entry.peer, entry.type, entry.id, entry.body};
+  auto handler = reply_handlers_.find(entry.type);
+  writer_.submit_wait([&](storage::WriteTxn& txn) {
+    if (handler != reply_handlers_.end()) handler->second(txn, sent, *result.reply, *peer);
+    outbox_.remove(txn, entry.key);
+  });
+  return true;
+}
+
+}  // namespace relay::node::federation

@@ -1,0 +1,94 @@
+#pragma once
+// Sender: delivers the durable outbox (outbox.hpp), one queue per peer, and runs the reply
+// handlers.
+//
+// Owns: the reply-handler registry (on_reply_to<Message>), a dispatcher loop and one delivery
+// loop per peer (common::BackgroundLoop each). The dispatcher runs when woken (notify(), e.g.
+// by the Writer's commit hook) and every 200 ms; it only reads which peers have due messages
+// and wakes their loops, creating a peer's loop the first time it has something due. A peer's
+// loop delivers that peer's due messages oldest first, each with its own persisted backoff
+// (network errors, 5xx, 403, 408, 421, 429 retry; other 4xx mark the entry failed and raise an
+// alert). A reply is verified (PeerClient) before its handler runs; the handler and the
+// removal of the entry commit in one Writer request.
+//
+// Invariants:
+// - A peer's messages are attempted by that peer's loop only, in outbox order, so a peer that
+//   is down or slow holds up its own queue and nobody else's.
+// - The dispatcher never does network I/O, so it never waits for a peer.
+// - After stop() returns no loop runs; a request in flight when stop() was called is allowed
+//   to finish or time out (federation.request_timeout_ms: the HTTP client has no
+//   cancellation) and its outcome is recorded; no further message is attempted.
+//
+// Threads: register reply handlers before start(), on one thread. notify(), start() and stop()
+// from any thread. Reply handlers run on the Writer thread. deliver_due() runs one pass over
+// every peer on the calling thread: for tests that drive delivery by hand (not while started).
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "config/node_config.hpp"
+#include "node/common/background_loop.hpp"
+#include "node/federation/alerts.hpp"
+#include "node/federation/message_types.hpp"
+#include "node/federation/outbox.hpp"
+#include "node/federation/peer.hpp"
+#include "node/federation/peer_client.hpp"
+#include "node/storage/writer.hpp"
+
+namespace relay::node::federation {
+
+class Sender {
+ public:
+  Sender(const config::NodeConfig& config, storage::Environment& env, storage::Writer& writer,
+         const common::Clock& clock, PeerRegistry& peers, Outbox& outbox, PeerClient& client,
+         NodeIdentity& identity, Alerts& alerts);
+  ~Sender();
+  Sender(const Sender&) = delete;
+  Sender& operator=(const Sender&) = delete;
+
+  void on_reply(const std::string& type, ReplyHandler handler);
+  template <class Message>
+  void on_reply_to(ReplyHandler handler) {
+    on_reply(std::string(Message::type), std::move(handler));
+  }
+
+  // Starts the dispatcher; peer loops are created as peers have due messages. Idempotent.
+  void start();
+  // Stops the dispatcher and every peer loop (see the invariants). Idempotent.
+  void stop();
+  // Asks for a dispatch pass soon (after a commit that queued messages). Never blocks.
+  void notify();
+
+  // One pass over every peer's due messages on the calling thread; returns how many were
+  // delivered.
+  std::size_t deliver_due();
+  // One pass over one peer's due messages on the calling thread (a peer loop's pass).
+  std::size_t deliver_due_to(const std::string& peer);
+  // Peers that have a delivery loop (created lazily).
+  std::size_t peer_loops() const;
+
+ private:
+  void dispatch();
+  bool deliver(const OutboxEntry& entry);
+
+  const config::NodeConfig& config_;
+  storage::Environment& env_;
+  storage::Writer& writer_;
+  const common::Clock& clock_;
+  PeerRegistry& peers_;
+  Outbox& outbox_;
+  PeerClient& client_;
+  NodeIdentity& identity_;
+  Alerts& alerts_;
+  std::map<std::string, ReplyHandler> reply_handlers_;  // filled before start, then read-only
+
+  std::atomic<bool> stopping_{false};  // seen by passes between messages
+  mutable std::mutex loops_mutex_;
+  bool started_ = false;                                                  // under loops_mutex_
+  std::map<std::string, std::unique_ptr<common::BackgroundLoop>> loops_;  // under loops_mutex_
+  common::BackgroundLoop dispatcher_;  // last: stopped (joined) before the rest goes
+};
+
+}  // namespace relay::node::federation
