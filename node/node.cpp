@@ -70,7 +70,7 @@ Node::Node(config::NodeConfig config)
   introducing_ = std::make_unique<services::Introducing>(
       env_, *writer_, reference_, domain_->ledger, domain_->members, domain_->candidates,
       domain_->referrals, domain_->credits, *requisitions_, *introductions_, *local_requests_,
-      *profiles_, *handoffs_, *erasures_, clock_,
+      *profiles_, *handoffs_, clock_,
       services::IntroducingSettings{c.node.name, c.node.region, c.node.public_url, c.mail.from});
   // A peer introduction follows its handoff (delivered, declined, withdrawn, unavailable).
   handoffs_->on_state_changed([this](storage::WriteTxn& txn, const federation::Handoff& h) {
@@ -122,7 +122,7 @@ Node::Node(config::NodeConfig config)
       env_, *writer_, domain_->members, domain_->referrals, domain_->credits, reference_);
   peering_ = std::make_unique<services::Peering>(env_, *writer_, *federation_, keys_);
   handoff_requests_ = std::make_unique<services::HandoffRequests>(
-      env_, *writer_, *handoffs_, *erasures_, *profiles_, domain_->candidates,
+      env_, *writer_, *handoffs_, *profiles_, domain_->candidates,
       services::HandoffSettings{c.node.name, c.node.region, 500});
   alumni_ = std::make_unique<services::Alumni>(
       env_, *writer_, domain_->referrals, domain_->candidates,

@@ -10,6 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -29,7 +30,10 @@ struct Server::Impl {
   ServerOptions options;
   Handler handler;
   asio::io_context io;
-  tcp::acceptor acceptor{io};
+  // The acceptor lives on its own strand: the io threads run the accept loop while stop()
+  // closes the acceptor, and the two must not touch it at once (ThreadSanitizer saw them).
+  asio::strand<asio::io_context::executor_type> accept_strand{asio::make_strand(io)};
+  tcp::acceptor acceptor{accept_strand};
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
   asio::steady_timer drain_timer{io};
@@ -179,13 +183,15 @@ asio::awaitable<void> Server::Impl::session(beast::tcp_stream stream) {
 
 asio::awaitable<void> Server::Impl::accept_loop() {
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+    // Each connection gets its own strand (not the acceptor's: sessions run in parallel).
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), use_tuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping) co_return;
       spdlog::warn("accept failed: {}", ec.message());
       continue;
     }
-    asio::co_spawn(acceptor.get_executor(), session(beast::tcp_stream(std::move(socket))),
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor, session(beast::tcp_stream(std::move(socket))),
                    [](std::exception_ptr e) {
                      if (e) spdlog::error("http session ended with an internal error");
                    });
@@ -194,7 +200,7 @@ asio::awaitable<void> Server::Impl::accept_loop() {
 
 void Server::Impl::begin_stop() {
   if (stopping.exchange(true)) return;
-  asio::post(io, [this] {
+  asio::post(accept_strand, [this] {
     beast::error_code ignored;
     acceptor.close(ignored);
     drain();
@@ -246,7 +252,7 @@ std::uint16_t Server::port() const {
 
 void Server::run(bool handle_signals) {
   auto& impl = *impl_;
-  asio::co_spawn(impl.io, impl.accept_loop(), asio::detached);
+  asio::co_spawn(impl.accept_strand, impl.accept_loop(), asio::detached);
   asio::signal_set signals(impl.io);
   if (handle_signals) {
     signals.add(SIGINT);

@@ -1,8 +1,9 @@
 #pragma once
 // Outgoing mail: to candidates (verification and management links) and to members' contact
-// addresses (reminders of due outcomes), through the Mailer interface; SpoolMailer, the default, writes each message as an
-// RFC 5322 file (UTF-8 body, RFC 2047 encoded subject) into a spool directory, atomically
-// and fsync'd, for a local MTA or a person to pick up. SMTP delivery comes later.
+// addresses (reminders of due outcomes), through the Mailer interface; SpoolMailer, the default,
+// writes each message as an RFC 5322 file (UTF-8 body, RFC 2047 encoded subject) into a spool
+// directory, atomically and fsync'd, for a local MTA or a person to pick up. SMTP delivery comes
+// later.
 #include <filesystem>
 #include <string>
 

@@ -7,13 +7,12 @@ namespace relay::node::services {
 using common::fail;
 
 HandoffRequests::HandoffRequests(storage::Environment& env, storage::Writer& writer,
-                                 federation::Handoffs& handoffs, federation::Erasures& erasures,
+                                 federation::Handoffs& handoffs,
                                  const federation::ProfileExchange& profiles,
                                  const candidates::Store& candidates, HandoffSettings settings)
     : env_(env),
       writer_(writer),
       handoffs_(handoffs),
-      erasures_(erasures),
       profiles_(profiles),
       candidates_(candidates),
       settings_(std::move(settings)) {}

@@ -13,7 +13,6 @@
 
 #include "node/candidates/candidate_store.hpp"
 #include "node/common/result.hpp"
-#include "node/federation/erasure.hpp"
 #include "node/federation/handoff.hpp"
 #include "node/federation/pool_search.hpp"
 #include "node/federation/profile_exchange.hpp"
@@ -50,9 +49,8 @@ struct HandoffSettings {
 class HandoffRequests {
  public:
   HandoffRequests(storage::Environment& env, storage::Writer& writer,
-                  federation::Handoffs& handoffs, federation::Erasures& erasures,
-                  const federation::ProfileExchange& profiles, const candidates::Store& candidates,
-                  HandoffSettings settings);
+                  federation::Handoffs& handoffs, const federation::ProfileExchange& profiles,
+                  const candidates::Store& candidates, HandoffSettings settings);
 
   federation::PoolResult pool(const federation::PoolQuery& query) const;
   common::Result<Requested, HandoffError> request(const members::Member& member,
@@ -69,7 +67,6 @@ class HandoffRequests {
   storage::Environment& env_;
   storage::Writer& writer_;
   federation::Handoffs& handoffs_;
-  federation::Erasures& erasures_;
   const federation::ProfileExchange& profiles_;
   const candidates::Store& candidates_;
   HandoffSettings settings_;

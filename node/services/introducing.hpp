@@ -27,7 +27,6 @@
 #include "node/candidates/candidate_store.hpp"
 #include "node/common/clock.hpp"
 #include "node/common/result.hpp"
-#include "node/federation/erasure.hpp"
 #include "node/federation/handoff.hpp"
 #include "node/federation/profile_exchange.hpp"
 #include "node/introductions/introduction.hpp"
@@ -84,8 +83,8 @@ class Introducing {
               introductions::Requisitions& requisitions,
               introductions::Introductions& introductions,
               introductions::LocalRequests& local_requests, federation::ProfileExchange& exchange,
-              federation::Handoffs& handoffs, federation::Erasures& erasures,
-              const common::Clock& clock, IntroducingSettings settings);
+              federation::Handoffs& handoffs, const common::Clock& clock,
+              IntroducingSettings settings);
 
   // --- requisitions (member) ---
   common::Result<introductions::Requisition, introductions::RequisitionError> open_requisition(
@@ -162,7 +161,6 @@ class Introducing {
   introductions::LocalRequests& local_requests_;
   federation::ProfileExchange& exchange_;
   federation::Handoffs& handoffs_;
-  federation::Erasures& erasures_;
   const common::Clock& clock_;
   IntroducingSettings settings_;
   matching::Scorer scorer_;

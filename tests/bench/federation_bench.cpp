@@ -15,7 +15,8 @@
 //             B's /federation/v1/messages; B checks everything, records the id with its reply
 //             in one durable LMDB commit and answers with a signed reply, which is verified.
 //             Round trip latency (1 client) and messages/s (1 and 16 clients).
-//   outbox    A's own sender thread: pings queued at A (POST /api/v1/peers/B/ping) delivered
+//   outbox    A's own sender (its loop for B): pings queued at A (POST /api/v1/peers/B/ping)
+//   delivered
 //             to B and removed from A's outbox (a second commit): latency of one and
 //             messages/s of a burst.
 // Usage: federation_bench [--messages N] [--seconds S]

@@ -33,7 +33,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const fs::path kRelayAudit = fs::path(RELAY_BINARY_DIR) / "audit" / "relay-audit";
+const fs::path kRelayAudit = relay::test::binary_dir() / "audit" / "relay-audit";
 
 // relay-audit verify <url> --token-file <file> --json: its exit code and JSON report.
 std::pair<int, nlohmann::json> audit_live(const NodeProcess& node) {

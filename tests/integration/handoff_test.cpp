@@ -24,6 +24,7 @@
 
 #include "support/names.hpp"
 #include "support/node_process.hpp"
+#include "support/vectors.hpp"
 
 using relay::test::contains;
 using relay::test::eventually;
@@ -370,7 +371,7 @@ TEST_CASE(
   auto dir = fs::temp_directory_path() / unique("relay-evidence");
   fs::create_directories(dir);
   auto file = dir / "evidence.json";
-  auto bin = std::string(RELAY_BINARY_DIR);
+  auto bin = relay::test::binary_dir().string();
   auto node_cli = bin + "/node/relay-node evidence ";
   auto config = " --config " + t.kobe.config_path().string();
   auto log = (dir / "out.txt").string();
