@@ -68,7 +68,8 @@ std::vector<OutboxEntry> Outbox::due(const storage::Txn& txn, std::int64_t now_m
   std::vector<OutboxEntry> out;
   txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
     auto j = nlohmann::json::parse(value);
-    if (j.at("state") == "pending" && j.at("next_ms").get<std::int64_t>() <= now_ms)
+    if (j.at("state").get<OutboxState>() == OutboxState::pending &&
+        j.at("next_ms").get<std::int64_t>() <= now_ms)
       out.push_back(from_record(std::string(key), j));
     return out.size() < limit;
   });
@@ -80,7 +81,7 @@ std::vector<OutboxEntry> Outbox::due_for(const storage::Txn& txn, const std::str
   std::vector<OutboxEntry> out;
   txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
     auto j = nlohmann::json::parse(value);
-    if (j.at("peer") == peer && j.at("state") == "pending" &&
+    if (j.at("peer") == peer && j.at("state").get<OutboxState>() == OutboxState::pending &&
         j.at("next_ms").get<std::int64_t>() <= now_ms)
       out.push_back(from_record(std::string(key), j));
     return out.size() < limit;
@@ -92,7 +93,8 @@ std::set<std::string> Outbox::peers_with_due(const storage::Txn& txn, std::int64
   std::set<std::string> out;
   txn.for_each_prefix(outbox_, "", [&](std::string_view, std::string_view value) {
     auto j = nlohmann::json::parse(value);
-    if (j.at("state") == "pending" && j.at("next_ms").get<std::int64_t>() <= now_ms)
+    if (j.at("state").get<OutboxState>() == OutboxState::pending &&
+        j.at("next_ms").get<std::int64_t>() <= now_ms)
       out.insert(j.at("peer").get<std::string>());
   });
   return out;
@@ -122,7 +124,7 @@ std::size_t Outbox::drop_if(storage::WriteTxn& txn,
   std::vector<std::string> keys;
   txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
     auto e = from_record(std::string(key), nlohmann::json::parse(value));
-    if (e.state == "pending" && pred(e)) keys.push_back(e.key);
+    if (e.state == OutboxState::pending && pred(e)) keys.push_back(e.key);
   });
   for (const auto& k : keys) txn.del(outbox_, k);
   return keys.size();

@@ -23,6 +23,11 @@
 
 namespace relay::node::federation {
 
+enum class OutboxState { pending, failed };
+// Stored and shown as "pending" | "failed".
+NLOHMANN_JSON_SERIALIZE_ENUM(OutboxState,
+                             {{OutboxState::pending, "pending"}, {OutboxState::failed, "failed"}})
+
 struct OutboxEntry {
   std::string key;
   std::string peer;
@@ -33,7 +38,7 @@ struct OutboxEntry {
   std::uint32_t attempts = 0;
   std::int64_t next_ms = 0;
   std::int64_t created_ms = 0;
-  std::string state = "pending";  // pending | failed
+  OutboxState state = OutboxState::pending;
   std::string last_error;
 
   nlohmann::json to_json() const;  // operator view (no body: it may be sealed personal data)

@@ -162,7 +162,7 @@ bool Sender::deliver(const OutboxEntry& entry) {
                      status != 429 && status != 421;
     if (!permanent) return backoff("HTTP " + std::to_string(status));
     auto failed = entry;
-    failed.state = "failed";
+    failed.state = OutboxState::failed;
     failed.last_error = "refused by peer: HTTP " + std::to_string(status);
     writer_.submit_wait([&](storage::WriteTxn& txn) {
       outbox_.update(txn, failed);

@@ -64,7 +64,7 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   if (target.single) referrals_.mark_used(txn, *target.single);
   if (target.alumni) referrals_.mark_used(txn, *target.alumni);
 
-  if (referral->status == "pending") {
+  if (referral->status == ReferralStatus::pending) {
     queue_verification(txn, *candidate, *referral, registration.personal.email, member.name);
   } else {
     // Already verified: the person gets a fresh management link, nothing else changes.
@@ -126,7 +126,7 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
   auto candidate = candidates_.find(txn, info->candidate_id);
   candidates_.revoke_token(txn, info->digest);
   if (!referral || !candidate || candidate->status == candidates::Status::erased) return result;
-  if (referral->status == "verified") {
+  if (referral->status == ReferralStatus::verified) {
     result.state = ConfirmState::already_confirmed;
     return result;
   }
@@ -138,7 +138,7 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
     candidates_.save(txn, *candidate);
   }
   auto member = members_.find(txn, referral->member_id);
-  referral->status = "verified";
+  referral->status = ReferralStatus::verified;
   referral->verified_ms = now;
   // Alumni count toward credits only if the operator said so (the ledger's
   // alumni_credit_rule records it, so an auditor checks the same rule).

@@ -27,12 +27,17 @@
 
 namespace relay::node::referrals {
 
+enum class ReferralStatus { pending, verified };
+// Stored and shown as "pending" | "verified".
+NLOHMANN_JSON_SERIALIZE_ENUM(ReferralStatus, {{ReferralStatus::pending, "pending"},
+                                              {ReferralStatus::verified, "verified"}})
+
 struct Referral {
   std::string id;
   std::string member_id;
   std::string candidate_id;
   std::string pseudonym;
-  std::string status = "pending";  // pending | verified
+  ReferralStatus status = ReferralStatus::pending;
   bool counted = false;
   std::int64_t created_ms = 0;
   std::int64_t verified_ms = 0;

@@ -66,7 +66,7 @@ struct CandidateExport {
   std::optional<candidates::Opened> opened;
   struct ReferralLine {
     std::string company;
-    std::string status;
+    referrals::ReferralStatus status = referrals::ReferralStatus::pending;
     std::int64_t created_ms = 0;
   };
   std::vector<ReferralLine> referrals;

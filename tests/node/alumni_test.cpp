@@ -113,7 +113,7 @@ TEST_CASE("alumni: registered through the alumni link, marked, and no credit by 
   auto refs = d.referrals.for_member(txn, m.id);
   REQUIRE(refs.size() == 1);
   CHECK(refs[0].kind == "alumni");
-  CHECK(refs[0].status == "verified");
+  CHECK(refs[0].status == relay::node::referrals::ReferralStatus::verified);
   CHECK_FALSE(refs[0].counted);
   CHECK(refs[0].to_member_json().at("kind") == "alumni");
   CHECK(d.referrals.is_alumnus(txn, m.id, refs[0].candidate_id));

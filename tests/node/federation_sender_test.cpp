@@ -98,7 +98,7 @@ TEST_CASE("sender: a dead peer does not delay delivery to another peer") {
   // to completion (it cannot end before its 5 s timeout), and it is (or is about to be) on the
   // wire.
   for (const auto& e : entries_to(a, "dead.example")) {
-    CHECK(e.state == "pending");
+    CHECK(e.state == relay::node::federation::OutboxState::pending);
     CHECK(e.attempts == 0);
   }
   REQUIRE(eventually([&] { return dead.connections() >= 1; }));
@@ -110,7 +110,7 @@ TEST_CASE("sender: a dead peer does not delay delivery to another peer") {
   REQUIRE(!left.empty());
   std::uint32_t attempts = 0;
   for (const auto& e : left) {
-    CHECK(e.state == "pending");
+    CHECK(e.state == relay::node::federation::OutboxState::pending);
     attempts += e.attempts;
   }
   CHECK(attempts == 1);  // stop() let the request in flight end, and tried nothing more
@@ -135,7 +135,7 @@ TEST_CASE("sender: stops cleanly with a request in flight to a dead peer") {
   REQUIRE(left.size() == 3);  // the profiles.sync of peering and the two pings
   std::uint32_t attempts = 0;
   for (const auto& e : left) {
-    CHECK(e.state == "pending");
+    CHECK(e.state == relay::node::federation::OutboxState::pending);
     attempts += e.attempts;
     if (e.attempts > 0) CHECK(!e.last_error.empty());
   }

@@ -165,7 +165,7 @@ TEST_CASE("intake: a submission creates a pending candidate and referral and que
   CHECK(d.ledger_size() == ledger);  // nothing is logged before verification
   auto list = referrals_of(d, m.id);
   REQUIRE(list.size() == 1);
-  CHECK(list[0].status == "pending");
+  CHECK(list[0].status == relay::node::referrals::ReferralStatus::pending);
   CHECK_FALSE(list[0].counted);
   auto member_view = list[0].to_member_json().dump();
   CHECK(member_view.find("Hanako") == std::string::npos);
@@ -243,7 +243,7 @@ TEST_CASE("intake: confirm verifies once and counts once") {
   CHECK(ledger_kinds(d).back() == "referral_verified");
   auto list = referrals_of(d, m.id);
   REQUIRE(list.size() == 1);
-  CHECK(list[0].status == "verified");
+  CHECK(list[0].status == relay::node::referrals::ReferralStatus::verified);
   CHECK(list[0].counted);
   CHECK(list[0].verified_ms > 0);
   CHECK(account(d, m.id).counted == 1);
@@ -299,7 +299,7 @@ TEST_CASE("intake: an expired verification link confirms nothing") {
   auto c = d.write([&](storage::WriteTxn& txn) { return quick.confirm(txn, *tokens.begin()); });
   CHECK(c.state == referrals::ConfirmState::expired);
   CHECK(c.management_token.empty());
-  CHECK(referrals_of(d, m.id)[0].status == "pending");
+  CHECK(referrals_of(d, m.id)[0].status == relay::node::referrals::ReferralStatus::pending);
   CHECK(account(d, m.id).counted == 0);
   CHECK(d.ledger_size() == ledger);
   // The expired token is gone.
@@ -353,7 +353,7 @@ TEST_CASE("intake: a referral confirmed while its member is suspended does not c
   CHECK_FALSE(c.minted);
   auto list = referrals_of(d, m.id);
   REQUIRE(list.size() == 1);
-  CHECK(list[0].status == "verified");
+  CHECK(list[0].status == relay::node::referrals::ReferralStatus::verified);
   CHECK_FALSE(list[0].counted);
   CHECK(account(d, m.id).counted == 0);
   CHECK(account(d, m.id).minted == 0);
