@@ -11,13 +11,14 @@ namespace {
 using namespace pages;
 
 Response form_page(const Services& s, const std::string& token, Lang lang,
-                   const std::string& company, int status,
+                   const std::string& company, bool alumni, int status,
                    const std::map<std::string, std::string>& values = {},
                    const std::map<std::string, candidates::FieldError>& errors = {}) {
   candidates::RegistrationPage page;
   page.lang = lang;
   page.action = "/r/" + token;
   page.company_name = company;
+  page.alumni = alumni;
   page.node_name = s.facts.name;
   page.consent_version = s.facts.consent_version;
   page.values = values;
@@ -30,7 +31,7 @@ Response show_form(const Services& s, const Request& request, const std::string&
   auto lang = candidates::lang_from(request.query);
   auto link = s.intake.link_page(token);
   if (!link) return notice(notice_for(link.error()), lang);
-  return form_page(s, token, lang, link->company_name, 200);
+  return form_page(s, token, lang, link->company_name, link->alumni, 200);
 }
 
 Response submit_form(const Services& s, const Request& request, const std::string& token) {
@@ -41,7 +42,8 @@ Response submit_form(const Services& s, const Request& request, const std::strin
   if (!registered) {
     const auto& refusal = registered.error();
     if (refusal.link != referrals::LinkState::ok) return notice(notice_for(refusal.link), lang);
-    return form_page(s, token, lang, refusal.company_name, 422, *form, refusal.errors);
+    return form_page(s, token, lang, refusal.company_name, refusal.alumni, 422, *form,
+                     refusal.errors);
   }
   return notice(notice_for(PageOutcome::registration_received), lang);
 }

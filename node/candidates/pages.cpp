@@ -94,16 +94,24 @@ std::string checkbox(const std::string& name, bool checked, const std::string& t
          (checked ? " checked" : "") + "><span>" + text + "</span></label>";
 }
 
-std::string purpose_box(Lang lang, const std::string& company, const std::string& node) {
+std::string purpose_box(Lang lang, const std::string& company, const std::string& node,
+                        bool alumni) {
   std::string out = "<div class=\"box\"><h2>";
   out += t(lang, {"このサービスについて", "About this service"});
   out += "</h2><p>";
   if (lang == Lang::ja) {
-    out += html_escape(company) +
-           "の選考では残念な結果となりましたが、地域の他の企業があなたの経験を求めているかもしれま"
-           "せん。"
-           "この登録は、地域の人材循環ネットワーク（運営: " +
-           html_escape(node) +
+    if (alumni)
+      out += html_escape(company) +
+             "を退職される方へ：地域の他の企業があなたの経験を求めているかもしれません。"
+             "この登録により、" +
+             html_escape(company) +
+             "も再雇用の候補としてあなたを匿名のプロフィールで見つけられるようになります"
+             "（氏名・連絡先は、あなたが個別の紹介に同意するまで提供されません）。";
+    else
+      out += html_escape(company) +
+             "の選考では残念な結果となりましたが、地域の他の企業があなたの経験を求めているかもし"
+             "れません。";
+    out += "この登録は、地域の人材循環ネットワーク（運営: " + html_escape(node) +
            "）に参加企業への紹介のためにあなたの情報を預けるものです。</p>"
            "<p><strong>利用目的:</strong> "
            "求人とのマッチング、同意いただいた範囲での企業・他地域ノードへの紹介、"
@@ -114,9 +122,17 @@ std::string purpose_box(Lang lang, const std::string& company, const std::string
            "<p>登録・紹介は無料です。求職者から料金を受け取ることはありません。"
            "登録後に届く管理用リンクから、いつでも情報の確認、同意の変更・撤回、削除ができます。";
   } else {
+    if (alumni)
+      out += "For people leaving " + html_escape(company) +
+             ": other companies in the region may want your experience, and by registering " +
+             html_escape(company) +
+             " can also find your anonymised profile again to re-hire you (再雇用); your name and "
+             "contact details still go to nobody until you consent to a specific introduction. ";
+    else
+      out += "The hiring process at " + html_escape(company) +
+             " did not work out, but other companies in the region may want your experience. ";
     out +=
-        "The hiring process at " + html_escape(company) +
-        " did not work out, but other companies in the region may want your experience. By "
+        "By "
         "registering you leave your details with the regional talent relay (run by " +
         html_escape(node) +
         ") so that member companies can be introduced to you.</p>"
@@ -168,7 +184,7 @@ Lang lang_from(const std::map<std::string, std::string>& query) {
 
 std::string render_registration(const RegistrationPage& p, const FormChoices& choices) {
   auto L = p.lang;
-  std::string body = purpose_box(L, p.company_name, p.node_name);
+  std::string body = purpose_box(L, p.company_name, p.node_name, p.alumni);
   if (!p.errors.empty())
     body += "<p class=\"err\" role=\"alert\">" +
             std::string(

@@ -28,6 +28,7 @@ struct RegistrationPage {
   Lang lang = Lang::ja;
   std::string action;        // the form's POST target (the relay link path)
   std::string company_name;  // the member that referred the candidate
+  bool alumni = false;       // through an alumni link: the person is leaving company_name
   std::string node_name;
   std::string consent_version;
   std::map<std::string, std::string> values;  // re-filled after a failed submission

@@ -14,7 +14,7 @@ common::Result<LinkPage, referrals::LinkState> Intake::link_page(
   auto txn = env_.begin_read();
   auto target = intake_.resolve_link(txn, link_token);
   if (target.state != referrals::LinkState::ok) return fail(target.state);
-  return LinkPage{target.member->name};
+  return LinkPage{target.member->name, target.alumni.has_value()};
 }
 
 common::Result<common::Done, Refusal> Intake::register_candidate(
@@ -25,8 +25,8 @@ common::Result<common::Done, Refusal> Intake::register_candidate(
   if (result.accepted) return common::Done{};
   auto txn = env_.begin_read();
   auto target = intake_.resolve_link(txn, link_token);
-  return fail(
-      Refusal{result.link, std::move(result.errors), target.member ? target.member->name : ""});
+  return fail(Refusal{result.link, std::move(result.errors),
+                      target.member ? target.member->name : "", target.alumni.has_value()});
 }
 
 bool Intake::verification_pending(std::string_view verify_token) const {

@@ -21,6 +21,7 @@ namespace relay::node::services {
 // What the registration page shows about the link's member.
 struct LinkPage {
   std::string company_name;
+  bool alumni = false;  // an alumni link: the page says the member can find them again
 };
 
 // Why a registration was not accepted: the link is not usable (link != ok), or the form has
@@ -29,6 +30,7 @@ struct Refusal {
   referrals::LinkState link = referrals::LinkState::unknown;
   std::map<std::string, candidates::FieldError> errors;
   std::string company_name;
+  bool alumni = false;
 };
 
 struct Confirmed {

@@ -112,6 +112,17 @@ TEST_CASE("alumni: registered through a real node, no credit by default, one whe
   REQUIRE(single.status == 201);
   CHECK(single.json().at("single_use") == true);
 
+  // The page tells a leaver that the member can find them again; a rejection link's does not.
+  auto page = node.get(path_of(link) + "?lang=en");
+  REQUIRE(page.status == 200);
+  CHECK(contains(page.body, "re-hire"));
+  CHECK_FALSE(contains(page.body, "did not work out"));
+  CHECK(contains(node.get(path_of(link)).body, "再雇用"));
+  auto rejection_page = node.get(path_of(other.relay_link) + "?lang=en");
+  REQUIRE(rejection_page.status == 200);
+  CHECK_FALSE(contains(rejection_page.body, "re-hire"));
+  CHECK(contains(rejection_page.body, "did not work out"));
+
   // A leaver registers exactly as a rejected candidate does.
   node.register_and_confirm(path_of(link), leaver("leaver"));
   auto referrals = node.get("/api/v1/referrals", key).json().at("referrals");
