@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "node/common/stored_json.hpp"
+
 namespace relay::node::candidates {
 
 std::string_view to_string(Status s) {
@@ -24,10 +26,7 @@ Status status_from(const std::string& s) {
   return Status::pending;
 }
 
-std::string text(const nlohmann::json& j, const char* name) {
-  auto it = j.find(name);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string{};
-}
+constexpr auto text = common::stored_text;
 
 std::vector<std::string> strings(const nlohmann::json& j, const char* name) {
   std::vector<std::string> out;

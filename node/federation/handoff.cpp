@@ -3,6 +3,7 @@
 #include "crypto/bytes.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
+#include "node/common/stored_json.hpp"
 #include "node/federation/body_fields.hpp"
 #include "node/storage/txn.hpp"
 #include "protocol/event.hpp"
@@ -20,16 +21,8 @@ bool awaiting(HandoffState state) {
   return state == HandoffState::requested || state == HandoffState::awaiting_consent;
 }
 
-std::string text(const nlohmann::json& j, const char* name) {
-  auto it = j.find(name);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string{};
-}
-
-std::optional<std::int64_t> number(const nlohmann::json& j, const char* name) {
-  auto it = j.find(name);
-  if (it == j.end()) return std::nullopt;
-  return it->get<std::int64_t>();
-}
+constexpr auto text = common::stored_text;
+constexpr auto number = common::stored_number;
 
 std::optional<std::vector<std::string>> string_list(const nlohmann::json& j, const char* field,
                                                     std::size_t max) {
