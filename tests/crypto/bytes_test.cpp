@@ -124,3 +124,27 @@ TEST_CASE("as_bytes and to_string view the same bytes") {
   CHECK(v[3] == 0xff);
   CHECK(to_string(v) == s);
 }
+
+TEST_CASE("a byte with the high bit set is refused, never read as an alphabet character") {
+  // Found by tests/fuzz/note_fuzz.cpp: libsodium's decoder sign-extends the byte, so 0xD0 (the
+  // complement of '/') decoded as '/' and a verifier key had a second, non-ASCII encoding.
+  const std::string b64 = "Zm9v/+9v";  // valid in the standard alphabet
+  const std::string b64url = "Zm9v_-9v";
+  const std::string hex = "0a1b2c3d";
+  REQUIRE(from_base64(b64));
+  REQUIRE(from_base64url(b64url));
+  REQUIRE(from_hex(hex));
+  for (int byte = 0x80; byte <= 0xff; ++byte) {
+    for (std::size_t at = 0; at < b64.size(); ++at) {
+      std::string bad = b64;
+      bad[at] = static_cast<char>(byte);
+      CHECK_FALSE(from_base64(bad));
+      bad = b64url;
+      bad[at] = static_cast<char>(byte);
+      CHECK_FALSE(from_base64url(bad));
+      bad = hex;
+      bad[at] = static_cast<char>(byte);
+      CHECK_FALSE(from_hex(bad));
+    }
+  }
+}
