@@ -91,6 +91,11 @@ HandlerResult Erasures::on_request(storage::WriteTxn& txn, const protocol::Erasu
 HandlerResult Erasures::on_overdue(storage::WriteTxn& txn, const protocol::ErasureOverdue& m,
                                    const Peer& peer) {
   const auto& handoff_id = m.handoff;
+  // Only the holder that delivered this handoff's data to us may say its erasure is overdue:
+  // anyone else could fill the operator's alerts with claims about handoffs it never saw.
+  auto handoff = handoffs_.find(txn, handoff_id);
+  if (!handoff || handoff->peer != peer.name)
+    return HandlerResult::refuse(403, "not_party", "sender is not the holder of this handoff");
   federation_.raise_alert(
       txn, "erasure_overdue", peer.name,
       "peer reports no erasure receipt for handoff " + handoff_id + " within its deadline");

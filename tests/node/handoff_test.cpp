@@ -6,6 +6,7 @@
 
 #include "crypto/bytes.hpp"
 #include "crypto/hash.hpp"
+#include "node/federation/erasure.hpp"
 #include "support/federation_site.hpp"
 
 using relay::test::FederationSite;
@@ -302,4 +303,42 @@ TEST_CASE(
   auto erased = a.store.find(after, r.id);
   CHECK_FALSE(a.store.open(*erased));
   CHECK_FALSE(a.store.open_evidence(*erased));
+}
+
+TEST_CASE("erasure.overdue is accepted only from the holder party to the handoff") {
+  // Finding (issue 17): a peer not party to a handoff could raise erasure_overdue alerts about
+  // it at will. Kobe received Osaka's candidate; Nagoya, also Kobe's peer, was never involved.
+  Pair p;
+  FederationSite c{"nagoya.example", "JP-23"};
+  c.peer_with(p.a);
+  p.a.peer_with(c);
+  fed::Erasures erasures(p.a.federation, p.a.store, p.a.handoffs);
+  auto h = p.request();
+  p.a.deliver();
+  REQUIRE(p.decide(p.requests()[0].id, fed::Decision::accept) == fed::DecideResult::accepted);
+  p.b.deliver();
+  REQUIRE(p.handoff(h.id).state == fed::HandoffState::delivered);
+  auto alerts = [&] {
+    auto txn = p.a.env.begin_read();
+    std::size_t n = 0;
+    for (const auto& alert : p.a.federation.alerts(txn)) n += alert.at("kind") == "erasure_overdue";
+    return n;
+  };
+
+  auto claim = [](FederationSite& from, const std::string& handoff) {
+    from.writer.submit_wait([&](st::WriteTxn& txn) {
+      from.federation.enqueue(txn, "kobe.example", relay::protocol::ErasureOverdue{handoff});
+    });
+    from.deliver();
+  };
+  claim(c, h.id);           // a bystander about a real handoff
+  claim(c, "h_unknown00");  // and about one that does not exist
+  CHECK(alerts() == 0);
+  std::size_t refused = 0;
+  for (const auto& r : p.a.federation.refusals())
+    refused += r.from == "nagoya.example" && r.reason.rfind("not_party", 0) == 0;
+  CHECK(refused >= 2);
+
+  claim(p.b, h.id);  // the holder itself
+  CHECK(alerts() == 1);
 }
