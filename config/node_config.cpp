@@ -185,6 +185,7 @@ void read_http(ObjectReader r, NodeConfig& cfg) {
   read_duration(r, "read_timeout_ms", cfg.http.read_timeout_ms, 1, 3600 * 1000);
   read_duration(r, "idle_timeout_ms", cfg.http.idle_timeout_ms, 1, kMsPerDay);
   read_int(r, "threads", cfg.http.threads, 1, 64);
+  read_int(r, "credential_guesses", cfg.http.credential_guesses, 1, 100000);
   r.finish();
 }
 
@@ -410,6 +411,7 @@ std::string to_json_text(const NodeConfig& c) {
   j["http"]["read_timeout_ms"] = c.http.read_timeout_ms.count();
   j["http"]["idle_timeout_ms"] = c.http.idle_timeout_ms.count();
   j["http"]["threads"] = c.http.threads;
+  j["http"]["credential_guesses"] = c.http.credential_guesses;
   j["storage"]["map_size_mb"] = c.storage.map_size_mb;
   j["mail"]["mailer"] = to_string(c.mail.mailer);
   j["mail"]["spool_dir"] = c.mail.spool_dir.string();

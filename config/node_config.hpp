@@ -75,6 +75,9 @@ struct HttpSection {
   std::chrono::milliseconds read_timeout_ms{10000};
   std::chrono::milliseconds idle_timeout_ms{30000};
   unsigned threads = 4;  // 1..64
+  // Credentials this node never issued that one address may present in 5 minutes before it
+  // is refused for 15 (node/services/credential_guard.hpp), 1..100000.
+  std::uint32_t credential_guesses = 10;
 
   bool operator==(const HttpSection&) const = default;
 };

@@ -113,6 +113,8 @@ Node::Node(config::NodeConfig config)
   access_ = std::make_unique<services::Access>(env_, domain_->members, keys_,
                                                read_token_file(c.data_dir / "admin_token"),
                                                read_token_file(c.data_dir / "auditor_token"));
+  credential_guard_ = std::make_unique<services::CredentialGuard>(
+      clock_, services::CredentialGuard::Limits{.max_failures = c.http.credential_guesses});
   candidate_rights_ = std::make_unique<services::CandidateRights>(
       env_, *writer_, domain_->candidates, domain_->ledger, domain_->members, domain_->referrals,
       *handoff_holder_, *mailer_, *candidate_changes_, *introducing_, clock_,
@@ -133,8 +135,8 @@ Node::Node(config::NodeConfig config)
   audit_ = std::make_unique<services::Audit>(env_, domain_->ledger, keys_, domain_->members,
                                              domain_->credits, *witness_, c.node.name);
   services_ = std::make_unique<api::Services>(api::Services{
-      *access_, *candidate_rights_, *intake_, *membership_, *peering_, *handoff_requests_, *audit_,
-      *introducing_, *alumni_, *secondment_, reference_,
+      *access_, *credential_guard_, *candidate_rights_, *intake_, *membership_, *peering_,
+      *handoff_requests_, *audit_, *introducing_, *alumni_, *secondment_, reference_,
       api::NodeFacts{c.node.name, c.node.public_url, c.consent.text_version, c.node.region}});
 
   record_genesis();

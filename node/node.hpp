@@ -29,6 +29,7 @@
 #include "node/services/audit.hpp"
 #include "node/services/candidate_changes.hpp"
 #include "node/services/candidate_rights.hpp"
+#include "node/services/credential_guard.hpp"
 #include "node/services/handoff_requests.hpp"
 #include "node/services/intake.hpp"
 #include "node/services/introducing.hpp"
@@ -91,6 +92,7 @@ class Node {
   std::unique_ptr<common::BackgroundLoop> reminder_sweep_;
   std::unique_ptr<services::CandidateChanges> candidate_changes_;
   std::unique_ptr<services::Access> access_;
+  std::unique_ptr<services::CredentialGuard> credential_guard_;
   std::unique_ptr<services::CandidateRights> candidate_rights_;
   std::unique_ptr<services::Intake> intake_;
   std::unique_ptr<services::Membership> membership_;

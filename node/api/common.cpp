@@ -64,7 +64,7 @@ Parsed<std::optional<std::uint64_t>> number_param(const Request& request, const 
 
 http::Router build_router(const Services& services) {
   http::Router router;
-  Routes routes(router, services.access);
+  Routes routes(router, services.access, services.credential_guard);
   routes.add(
       "GET", "/healthz", Role::everyone, [&services](const Request&, const Params&, const Caller&) {
         auto health = services.audit.health();

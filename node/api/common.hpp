@@ -57,6 +57,7 @@ struct NodeFacts {
 // The services the handlers call (owned by the composition root, node.hpp).
 struct Services {
   const services::Access& access;
+  services::CredentialGuard& credential_guard;
   services::CandidateRights& candidate_rights;
   services::Intake& intake;
   services::Membership& membership;

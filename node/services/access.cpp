@@ -26,6 +26,11 @@ bool Access::is_operator(std::string_view token) const {
 bool Access::is_auditor(std::string_view token) const {
   return matches(token, auditor_digest_);
 }
+bool Access::is_known(std::string_view token) const {
+  if (is_operator(token) || is_auditor(token)) return true;
+  auto txn = env_.begin_read();
+  return members_.authenticate(txn, token).has_value();
+}
 
 common::Result<Caller, AccessError> Access::check(Role role,
                                                   std::optional<std::string_view> token) const {

@@ -52,6 +52,9 @@ class Access {
 
   bool is_operator(std::string_view token) const;
   bool is_auditor(std::string_view token) const;
+  // True if the token is any credential this node issued (operator, auditor, or a member's key,
+  // suspended or not): a refusal of such a token is a wrong role, not a guess.
+  bool is_known(std::string_view token) const;
 
  private:
   bool matches(std::string_view token, const std::string& digest) const;

@@ -34,6 +34,7 @@ nlohmann::json error_of(const http::Response& r) {
 struct Site {
   Domain d;
   services::Access access{d.env, d.members, d.keys, "operator-secret", "auditor-secret"};
+  services::CredentialGuard guard{d.clock};
   services::Membership membership{d.env, d.writer, d.members, d.referrals, d.credits, d.reference};
   services::Intake intake{d.env, d.writer, d.intake};
 };
@@ -74,7 +75,7 @@ TEST_CASE(
   Site s;
   auto member = s.d.admit("Routes KK");
   http::Router router;
-  api::Routes routes(router, s.access);
+  api::Routes routes(router, s.access, s.guard);
   int calls = 0;
   routes.add("GET", "/api/v1/me", services::Role::member,
              [&](const http::Request&, const http::Params&, const services::Caller& caller) {
@@ -114,6 +115,69 @@ TEST_CASE(
   CHECK(calls == 1);  // no refused request reached a handler
   CHECK(router.handle(request("GET", "/api/v1/members", "operator-secret")).status == 200);
   CHECK(calls == 2);
+}
+
+TEST_CASE(
+    "routes: an address guessing keys is refused with 429 and Retry-After, then let in again") {
+  // Finding (issue 17): API-key guessing was neither throttled nor logged.
+  Site s;
+  auto member = s.d.admit("Guessed KK");
+  http::Router router;
+  api::Routes routes(router, s.access, s.guard);
+  routes.add("GET", "/api/v1/me", services::Role::member,
+             [](const http::Request&, const http::Params&, const services::Caller& caller) {
+               return http::json_response(200, {{"id", caller.the_member().id}});
+             });
+  routes.add("GET", "/healthz", services::Role::everyone,
+             [](const http::Request&, const http::Params&, const services::Caller&) {
+               return http::json_response(200, nlohmann::json::object());
+             });
+  auto from = [](http::Request r, const std::string& address) {
+    r.remote_address = address;
+    return r;
+  };
+  const std::string guesser = "203.0.113.7", member_ip = "198.51.100.2";
+
+  // Missing credentials and credentials of another role are not guesses.
+  routes.add("GET", "/api/v1/members", services::Role::operator_,
+             [](const http::Request&, const http::Params&, const services::Caller&) {
+               return http::json_response(200, nlohmann::json::object());
+             });
+  for (int i = 0; i < 20; ++i) {
+    CHECK(router.handle(from(request("GET", "/api/v1/me"), guesser)).status == 401);
+    CHECK(router.handle(from(request("GET", "/api/v1/me", "auditor-secret"), guesser)).status ==
+          401);
+    CHECK(router.handle(from(request("GET", "/api/v1/members", member.api_key), guesser)).status ==
+          403);
+  }
+  for (int i = 0; i < 9; ++i)
+    CHECK(router.handle(from(request("GET", "/api/v1/me", "rk_guess" + std::to_string(i)), guesser))
+              .status == 401);
+  CHECK(router.handle(from(request("GET", "/api/v1/me", member.api_key), guesser)).status == 200);
+  // The tenth wrong key blocks the address, even for a right key, on every credential route.
+  CHECK(router.handle(from(request("GET", "/api/v1/me", "rk_guess9"), guesser)).status == 401);
+  auto refused = router.handle(from(request("GET", "/api/v1/me", member.api_key), guesser));
+  CHECK(refused.status == 429);
+  CHECK(error_of(refused)["code"] == "too_many_attempts");
+  CHECK(refused.headers.at("Retry-After") == "900");
+  CHECK(s.guard.blocked() == 1);
+  // Other addresses and public routes are unaffected.
+  CHECK(router.handle(from(request("GET", "/api/v1/me", member.api_key), member_ip)).status == 200);
+  CHECK(router.handle(from(request("GET", "/healthz"), guesser)).status == 200);
+
+  s.d.clock.advance(std::chrono::seconds(600));
+  CHECK(router.handle(from(request("GET", "/api/v1/me", member.api_key), guesser))
+            .headers.at("Retry-After") == "300");
+  s.d.clock.advance(std::chrono::seconds(300));
+  CHECK(router.handle(from(request("GET", "/api/v1/me", member.api_key), guesser)).status == 200);
+  CHECK(s.guard.blocked() == 0);
+
+  // Wrong keys spread wider than the window never block.
+  for (int i = 0; i < 30; ++i) {
+    CHECK(router.handle(from(request("GET", "/api/v1/me", "rk_slow"), member_ip)).status == 401);
+    s.d.clock.advance(std::chrono::seconds(40));
+  }
+  CHECK(s.guard.blocked() == 0);
 }
 
 TEST_CASE("membership: typed outcomes for admit, status, links and another member's referral") {

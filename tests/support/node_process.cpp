@@ -262,6 +262,11 @@ void NodeProcess::init() {
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw std::runtime_error("relay-node init failed (status " + std::to_string(status) + "):\n" +
                              log_tail());
+  if (!options_.config_patch.empty()) {
+    auto config = nlohmann::json::parse(read_file(config_path()));
+    config.merge_patch(options_.config_patch);
+    std::ofstream(config_path()) << config.dump(2);
+  }
   admin_token_ = trim(read_file(data_dir_ / "admin_token"));
   auditor_token_ = trim(read_file(data_dir_ / "auditor_token"));
 }

@@ -101,6 +101,9 @@ class NodeProcess {
     std::string region = "JP-28";
     std::uint16_t port = 0;              // 0: free_loopback_port()
     std::vector<std::string> init_args;  // extra arguments for `relay-node init`
+    // Merged into the node.json that init wrote (RFC 7386 merge patch), e.g.
+    // {{"http", {{"credential_guesses", 1000}}}}.
+    nlohmann::json config_patch = nlohmann::json::object();
     std::chrono::milliseconds start_timeout{10'000};
     std::chrono::milliseconds stop_timeout{10'000};
   };
