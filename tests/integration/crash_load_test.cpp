@@ -123,9 +123,9 @@ TEST_CASE("crash safety: kill -9 under a concurrent referral, introduction and h
   auto b = x.admit_member("Hirer B KK");
   auto c = y.admit_member("Hirer C KK");
   for (auto [node, member] : {std::pair{&x, &b}, std::pair{&y, &c}}) {
-    auto r = node->post_json("/api/v1/members/" + member->id + "/credits",
-                             {{"credits", kGranted}, {"reason", "crash test"}},
-                             node->admin_token());
+    auto r =
+        node->post_json("/api/v1/members/" + member->id + "/credits",
+                        {{"credits", kGranted}, {"reason", "crash test"}}, node->admin_token());
     REQUIRE_MESSAGE(r.status == 201, r.body);
   }
 
@@ -236,8 +236,7 @@ TEST_CASE("crash safety: kill -9 under a concurrent referral, introduction and h
   CHECK(verified >= confirmed.load() + 8);
 
   // Every acknowledged introduction exists, and each spent exactly one credit.
-  for (auto [node, member, acked] :
-       {std::tuple{&x, &b, &b_acked}, std::tuple{&y, &c, &c_acked}}) {
+  for (auto [node, member, acked] : {std::tuple{&x, &b, &b_acked}, std::tuple{&y, &c, &c_acked}}) {
     auto list = introductions(*node, *member);
     std::set<std::string> ids;
     for (const auto& i : list) ids.insert(i.at("id"));
@@ -248,8 +247,10 @@ TEST_CASE("crash safety: kill -9 under a concurrent referral, introduction and h
   // Nothing acknowledged between the nodes is lost: both outboxes drain, and every accepted
   // request ends delivered to the member who asked.
   CHECK(eventually([&] { return outbox_empty(x) && outbox_empty(y); }, 60s));
-  CHECK(eventually([&] { return delivered(introductions(x, b)) >= std::size_t(local_accepted.load()); }));
-  CHECK(eventually([&] { return delivered(introductions(y, c)) >= std::size_t(cross_accepted.load()); }));
+  CHECK(eventually(
+      [&] { return delivered(introductions(x, b)) >= std::size_t(local_accepted.load()); }));
+  CHECK(eventually(
+      [&] { return delivered(introductions(y, c)) >= std::size_t(cross_accepted.load()); }));
 
   // Credits and ledger agree on both nodes, recomputed by the auditor from the log alone.
   CHECK(run_audit(x) == 0);
