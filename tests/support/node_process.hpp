@@ -101,6 +101,9 @@ class NodeProcess {
     std::string region = "JP-28";
     std::uint16_t port = 0;              // 0: free_loopback_port()
     std::vector<std::string> init_args;  // extra arguments for `relay-node init`
+    // A backup directory: the node is laid out with `relay-node restore` instead of init
+    // (port must then be the backed-up node's port, which its node.json names).
+    std::filesystem::path restore_from;
     std::chrono::milliseconds start_timeout{10'000};
     std::chrono::milliseconds stop_timeout{10'000};
   };
