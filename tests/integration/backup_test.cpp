@@ -106,7 +106,8 @@ TEST_CASE("backup while serving, restore elsewhere: acknowledged writes kept, au
   auto members = restored.get("/api/v1/members", restored.admin_token());
   REQUIRE(members.status == 200);
   std::set<std::string> ids;
-  for (const auto& m : members.json().at("members")) ids.insert(m.at("id").get<std::string>());
+  const auto listed = members.json();
+  for (const auto& m : listed.at("members")) ids.insert(m.at("id").get<std::string>());
   for (const auto& id : before) CHECK_MESSAGE(ids.contains(id), id);
   CHECK(ids.contains(first.id));
   // The same keys: a member's API key and a candidate's management page still work.

@@ -191,7 +191,8 @@ TEST_CASE("the audit API answers as audit/README.md documents") {
   CHECK(all.json().at("start") == 0);
   CHECK(all.json().at("size") == n);
   REQUIRE(all.json().at("entries").size() == n);
-  for (const auto& e : all.json().at("entries")) CHECK(e.is_string());
+  const auto all_entries = all.json().at("entries");
+  for (const auto& e : all_entries) CHECK(e.is_string());
   auto page = node.get("/audit/v1/entries?start=1&limit=2", auditor).json();
   CHECK(page.at("start") == 1);
   REQUIRE(page.at("entries").size() == 2);
