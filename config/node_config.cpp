@@ -249,6 +249,15 @@ void read_log(ObjectReader r, NodeConfig& cfg) {
       r.invalid("level", kLevelExpected);
     }
   }
+  if (auto s = r.string("format", false, "\"json\" or \"text\"")) {
+    if (*s == "json") {
+      cfg.log.format = LogFormat::json;
+    } else if (*s == "text") {
+      cfg.log.format = LogFormat::text;
+    } else {
+      r.invalid("format", "\"json\" or \"text\"");
+    }
+  }
   // null is accepted as "no file" (stderr), like leaving the key out.
   if (const json* v = r.get("file"); v != nullptr && !v->is_null()) {
     if (v->is_string() && valid_path_text(v->get_ref<const std::string&>())) {
@@ -287,6 +296,14 @@ void check_region(const NodeConfig& cfg, bool reference_dir_in_file, ErrorSink& 
 }  // namespace
 
 fs::path default_reference_dir() {
+  // An installed binary (<prefix>/bin/relay-node, e.g. from the .deb) reads the reference data
+  // installed beside it; a binary in a build tree reads the sources' copy.
+  std::error_code ec;
+  const auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto installed = exe.parent_path().parent_path() / "share" / "relaynode" / "reference";
+    if (fs::is_regular_file(installed / "prefectures.json", ec)) return installed;
+  }
   return fs::path(RELAY_REFERENCE_DIR);
 }
 
@@ -432,6 +449,7 @@ std::string to_json_text(const NodeConfig& c) {
   j["candidates"]["erasure_confirm_timeout_s"] = c.candidates.erasure_confirm_timeout_s.count();
   j["candidates"]["verification_expiry_hours"] = c.candidates.verification_expiry_hours.count();
   j["log"]["level"] = to_string(c.log.level);
+  j["log"]["format"] = c.log.format == LogFormat::json ? "json" : "text";
   if (c.log.file) j["log"]["file"] = c.log.file->string();
   if (c.reference_dir != default_reference_dir()) j["reference_dir"] = c.reference_dir.string();
   return j.dump(2, ' ', false, ojson::error_handler_t::replace) + "\n";

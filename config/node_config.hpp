@@ -130,8 +130,12 @@ struct CandidatesSection {
 };
 
 // "log".
+enum class LogFormat { json, text };
+
 struct LogSection {
   LogLevel level = LogLevel::info;
+  // json: one JSON object per line {"time","level","message",...}; text: spdlog's pattern.
+  LogFormat format = LogFormat::json;
   std::optional<std::filesystem::path> file;  // none = stderr
 
   bool operator==(const LogSection&) const = default;

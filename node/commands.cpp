@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,7 +13,10 @@
 
 #include "node/api/common.hpp"
 #include "node/candidates/candidate_store.hpp"
+#include "node/common/log_format.hpp"
+#include "node/http/client.hpp"
 #include "node/http/server.hpp"
+#include "node/identity/token_file.hpp"
 #include "node/node.hpp"
 #include "node/storage/txn.hpp"
 
@@ -29,9 +33,17 @@ std::optional<config::NodeConfig> load_config(const std::filesystem::path& path)
   return std::move(loaded).value();
 }
 
+// Logs go to stderr (or log.file), never stdout: stdout carries the command's own answer (and
+// serve's "listening" line). log.format json: one JSON object per line (common/log_format.hpp).
 void setup_logging(const config::NodeConfig& config) {
+  std::shared_ptr<spdlog::logger> logger;
   if (config.log.file)
-    spdlog::set_default_logger(spdlog::basic_logger_mt("relay", config.log.file->string()));
+    logger = spdlog::basic_logger_mt("relay", config.log.file->string());
+  else
+    logger = spdlog::stderr_logger_mt("relay");
+  if (config.log.format == config::LogFormat::json)
+    logger->set_formatter(std::make_unique<common::JsonLogFormatter>());
+  spdlog::set_default_logger(logger);
   spdlog::set_level(static_cast<spdlog::level::level_enum>(static_cast<int>(config.log.level)));
   spdlog::flush_on(spdlog::level::info);
 }
@@ -230,6 +242,78 @@ int run_identity(const std::filesystem::path& config_path) {
               << "\nfingerprint: " << key.fingerprint << "\nvkey:        " << key.vkey << "\n";
     return 0;
   });
+}
+
+int run_status(const std::filesystem::path& config_path, bool as_json) {
+  return with_node(config_path, [&](Node& node) {
+    const auto v = node.services().operations.vitals();
+    const auto& c = node.config();
+    const auto host = c.listen.address == "0.0.0.0" ? std::string("127.0.0.1")
+                      : c.listen.address == "::"    ? std::string("[::1]")
+                      : c.listen.address.find(':') != std::string::npos
+                          ? "[" + c.listen.address + "]"
+                          : c.listen.address;
+    const auto url = "http://" + host + ":" + std::to_string(c.listen.port) + "/healthz";
+    auto health = http::http_request("GET", url, {}, {}, std::chrono::milliseconds(2000));
+    const bool serving = health && health.response->status == 200;
+    nlohmann::json peers = nlohmann::json::object();
+    for (const auto& [name, q] : v.peers)
+      peers[name] = {
+          {"active", q.active}, {"outbox_pending", q.pending}, {"outbox_failed", q.failed}};
+    nlohmann::json j = {{"node", v.node},
+                        {"serving", serving},
+                        {"healthz", url},
+                        {"ledger_size", v.ledger_size},
+                        {"cosigned_size", v.cosigned_size ? nlohmann::json(*v.cosigned_size)
+                                                          : nlohmann::json(nullptr)},
+                        {"cosigners", v.cosigners},
+                        {"witness_age_s", v.witness_age_s ? nlohmann::json(*v.witness_age_s)
+                                                          : nlohmann::json(nullptr)},
+                        {"peers", peers},
+                        {"mail_queue", v.mail_queue},
+                        {"alerts", v.alerts}};
+    if (as_json) {
+      std::cout << j.dump(2) << "\n";
+      return 0;
+    }
+    std::cout << "node:        " << v.node << "\nserving:     "
+              << (serving ? "yes (" + url + " answered 200)" : "no answer at " + url)
+              << "\nledger:      " << v.ledger_size << " entries\ncosigned:    ";
+    if (v.cosigned_size) {
+      std::cout << "checkpoint of " << *v.cosigned_size << " entries, by " << v.cosigners
+                << " peer(s)";
+      if (v.witness_age_s) std::cout << ", newest cosignature " << *v.witness_age_s << " s ago";
+    } else {
+      std::cout << "no checkpoint cosigned by a peer yet";
+    }
+    std::cout << "\npeers:       " << v.peers.size() << "\n";
+    for (const auto& [name, q] : v.peers)
+      std::cout << "  " << name << "\t" << (q.active ? "active" : "suspended")
+                << "\toutbox pending=" << q.pending << " failed=" << q.failed << "\n";
+    std::cout << "mail queue:  " << v.mail_queue << "\nalerts:      " << v.alerts
+              << (v.alerts ? "   (GET /api/v1/alerts)" : "") << "\n";
+    return 0;
+  });
+}
+
+int run_rotate_token(const std::filesystem::path& config_path, const std::string& which) {
+  auto config = load_config(config_path);
+  if (!config) return 2;
+  if (which != "admin" && which != "auditor") {
+    std::cerr << "relay-node rotate-token: WHICH: admin or auditor\n";
+    return 2;
+  }
+  const auto path = config->data_dir / (which + "_token");
+  try {
+    identity::write_new_token_file(path);
+  } catch (const std::exception& e) {
+    std::cerr << "relay-node rotate-token: " << e.what() << "\n";
+    return 1;
+  }
+  std::cout << "new " << which << " token written to " << path.string()
+            << " (mode 0600)\nthe running node accepts it from its next request and refuses the "
+               "old one\n";
+  return 0;
 }
 
 }  // namespace relay::node

@@ -1,4 +1,7 @@
 // relay-node: parses the command line and dispatches to node/commands.hpp.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 
 #include "node/commands.hpp"
@@ -70,12 +73,40 @@ int main(int argc, char** argv) {
       app.add_subcommand("identity", "print this node's name, URL and key fingerprint");
   add_config(identity_cmd);
 
+  bool status_json = false;
+  auto* status_cmd = app.add_subcommand(
+      "status", "ledger size, witnessing, peers' outbox, mail queue, alerts; is it serving?");
+  status_cmd->add_flag("--json", status_json, "one JSON object instead of text");
+  add_config(status_cmd);
+
+  std::string token_which;
+  auto* rotate_token_cmd = app.add_subcommand(
+      "rotate-token", "replace the admin or auditor token (the old one stops working at once)");
+  rotate_token_cmd->add_option("WHICH", token_which, "admin or auditor")
+      ->required()
+      ->check(CLI::IsMember({"admin", "auditor"}));
+  add_config(rotate_token_cmd);
+
   std::filesystem::path export_dir;
   auto* export_cmd =
       app.add_subcommand("export", "write the ledger export an auditor verifies with relay-audit");
   export_cmd->add_option("DIR", export_dir, "directory to create (must be absent or empty)")
       ->required();
   add_config(export_cmd);
+
+  std::filesystem::path backup_dir;
+  auto* backup_cmd = app.add_subcommand(
+      "backup", "hot copy of the serving node (LMDB compacting copy, keys, tokens, config)");
+  backup_cmd->add_option("DIR", backup_dir, "directory to create (must be absent or empty)")
+      ->required();
+  add_config(backup_cmd);
+  std::filesystem::path restore_data_dir;
+  auto* restore_cmd =
+      app.add_subcommand("restore", "lay out a node from a backup in a new data directory");
+  restore_cmd->add_option("DIR", backup_dir, "the backup directory")->required();
+  restore_cmd
+      ->add_option("--data-dir", restore_data_dir, "directory to create (must be absent or empty)")
+      ->required();
 
   std::string evidence_handoff;
   std::filesystem::path evidence_out;
@@ -87,6 +118,9 @@ int main(int argc, char** argv) {
   add_config(evidence_cmd);
 
   CLI11_PARSE(app, argc, argv);
+  // stdout is each command's answer; what the node logs meanwhile goes to stderr (serve then
+  // follows the config's log section).
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("relay-cli"));
 
   if (*init_cmd) {
     auto colon = listen.rfind(':');
@@ -115,7 +149,11 @@ int main(int argc, char** argv) {
   if (*peer_suspend) return run_peer_set_active(config_path, peer_name, false);
   if (*peer_reinstate) return run_peer_set_active(config_path, peer_name, true);
   if (*identity_cmd) return run_identity(config_path);
+  if (*status_cmd) return run_status(config_path, status_json);
+  if (*rotate_token_cmd) return run_rotate_token(config_path, token_which);
   if (*export_cmd) return relay::node::run_export(config_path, export_dir);
+  if (*backup_cmd) return run_backup(config_path, backup_dir);
+  if (*restore_cmd) return run_restore(backup_dir, restore_data_dir);
   if (*evidence_cmd) return run_evidence(config_path, evidence_handoff, evidence_out);
   return 2;
 }

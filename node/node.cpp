@@ -14,6 +14,7 @@ namespace {
 config::Reference load_reference_or_throw(const std::filesystem::path& dir) {
   auto r = config::load_reference(dir);
   if (!r) throw std::runtime_error(r.error_text());
+  spdlog::info("reference data from {}", dir.string());
   return std::move(r).value();
 }
 }  // namespace
@@ -110,9 +111,8 @@ Node::Node(config::NodeConfig config)
   });
 
   // The use-case services, each with only the parts it needs.
-  access_ = std::make_unique<services::Access>(env_, domain_->members, keys_,
-                                               read_token_file(c.data_dir / "admin_token"),
-                                               read_token_file(c.data_dir / "auditor_token"));
+  access_ = std::make_unique<services::Access>(
+      env_, domain_->members, keys_, c.data_dir / "admin_token", c.data_dir / "auditor_token");
   credential_guard_ = std::make_unique<services::CredentialGuard>(
       clock_, services::CredentialGuard::Limits{.max_failures = c.http.credential_guesses});
   candidate_rights_ = std::make_unique<services::CandidateRights>(
@@ -134,10 +134,13 @@ Node::Node(config::NodeConfig config)
       std::make_unique<services::Secondment>(env_, domain_->members, *requisitions_, reference_);
   audit_ = std::make_unique<services::Audit>(env_, domain_->ledger, keys_, domain_->members,
                                              domain_->credits, *witness_, c.node.name);
+  operations_ = std::make_unique<services::Operations>(env_, domain_->ledger, *federation_,
+                                                       *witness_, domain_->candidates, clock_);
   services_ = std::make_unique<api::Services>(api::Services{
       *access_, *credential_guard_, *candidate_rights_, *intake_, *membership_, *peering_,
       *handoff_requests_, *audit_, *introducing_, *alumni_, *secondment_, reference_,
-      api::NodeFacts{c.node.name, c.node.public_url, c.consent.text_version, c.node.region}});
+      api::NodeFacts{c.node.name, c.node.public_url, c.consent.text_version, c.node.region},
+      *operations_});
 
   record_genesis();
 }

@@ -34,6 +34,7 @@
 #include "node/services/intake.hpp"
 #include "node/services/introducing.hpp"
 #include "node/services/membership.hpp"
+#include "node/services/operations.hpp"
 #include "node/services/outcome_relay.hpp"
 #include "node/services/outcome_reminders.hpp"
 #include "node/services/peering.hpp"
@@ -82,6 +83,7 @@ class Node {
   std::unique_ptr<federation::HandoffHolder> handoff_holder_;
   std::unique_ptr<federation::Erasures> erasures_;
   std::unique_ptr<federation::Witness> witness_;
+  std::unique_ptr<services::Operations> operations_;
   std::unique_ptr<introductions::Requisitions> requisitions_;
   std::unique_ptr<introductions::Introductions> introductions_;
   std::unique_ptr<introductions::LocalRequests> local_requests_;

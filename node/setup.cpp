@@ -7,6 +7,7 @@
 #include "crypto/key_file.hpp"
 #include "crypto/random.hpp"
 #include "node/identity/key_store.hpp"
+#include "node/identity/token_file.hpp"
 
 namespace relay::node {
 
@@ -44,23 +45,11 @@ InitResult init_node(const InitOptions& o) {
   fs::create_directories(dir);
   fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
   identity::NodeKeys::generate().save(dir / "keys");
-  auto admin = crypto::random_token();
-  auto auditor = crypto::random_token();
-  crypto::write_secret_file(dir / "admin_token", crypto::as_bytes(admin + "\n"));
-  crypto::write_secret_file(dir / "auditor_token", crypto::as_bytes(auditor + "\n"));
+  identity::write_new_token_file(dir / "admin_token");
+  identity::write_new_token_file(dir / "auditor_token");
   crypto::write_public_file(result.config_path, crypto::as_bytes(text));
   result.ok = true;
   return result;
-}
-
-std::string read_token_file(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read token file " + path.string());
-  std::string token;
-  std::getline(in, token);
-  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
-  if (token.size() < 20) throw std::runtime_error("token file " + path.string() + " is too short");
-  return token;
 }
 
 }  // namespace relay::node

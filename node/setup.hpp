@@ -32,7 +32,4 @@ struct InitResult {
 // Refuses to overwrite an existing node (a node.json or keys/ already there).
 InitResult init_node(const InitOptions& options);
 
-// Reads a bearer token file written by init (trimmed); throws std::runtime_error naming it.
-std::string read_token_file(const std::filesystem::path& path);
-
 }  // namespace relay::node

@@ -22,6 +22,7 @@
 #include "node/services/intake.hpp"
 #include "node/services/introducing.hpp"
 #include "node/services/membership.hpp"
+#include "node/services/operations.hpp"
 #include "node/services/peering.hpp"
 #include "node/services/secondment.hpp"
 
@@ -69,6 +70,7 @@ struct Services {
   const services::Secondment& secondment;
   const config::Reference& reference;
   NodeFacts facts;
+  const services::Operations& operations;
 };
 
 // PUT of a member's contact email ({"contact_email": text | null}), by the operator
@@ -82,6 +84,8 @@ void add_member_routes(Routes& routes, const Services& s);
 void add_registration_pages(Routes& routes, const Services& s);
 void add_management_pages(Routes& routes, const Services& s);
 void add_audit_routes(Routes& routes, const Services& s);
+// GET /metrics (operations_routes.cpp): Prometheus text of `metrics` and the node's vitals.
+void add_metrics_route(Routes& routes, const Services& s, const http::RouteMetrics& metrics);
 void add_federation_routes(Routes& routes, const Services& s);
 void add_witness_routes(Routes& routes, const Services& s);
 void add_handoff_routes(Routes& routes, const Services& s);

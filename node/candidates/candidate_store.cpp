@@ -192,6 +192,10 @@ std::vector<QueuedMail> Store::queued_mail(const storage::Txn& txn, std::size_t 
   return out;
 }
 
+std::size_t Store::queued_mail_count(const storage::Txn& txn) const {
+  return txn.count(mail_);
+}
+
 bool Store::mail_spooled(storage::WriteTxn& txn, const std::string& seq,
                          const std::string& candidate_id, const std::string& spool_id) {
   txn.del(mail_, seq);

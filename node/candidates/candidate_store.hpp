@@ -97,6 +97,8 @@ class Store {
   // the commit. Erasure makes queued mail unreadable and drops it.
   void queue_mail(storage::WriteTxn& txn, const CandidateRecord& record, const mail::Mail& mail);
   std::vector<QueuedMail> queued_mail(const storage::Txn& txn, std::size_t limit) const;
+  // How many messages wait in the queue (opens none of them: for metrics and status).
+  std::size_t queued_mail_count(const storage::Txn& txn) const;
   // Records that queued mail `seq` became spool file `spool_id` (so erasure can remove it).
   // False if the candidate was erased meanwhile: the caller must discard the spool file.
   bool mail_spooled(storage::WriteTxn& txn, const std::string& seq, const std::string& candidate_id,

@@ -1,5 +1,7 @@
 #include "node/http/router.hpp"
 
+#include <chrono>
+
 namespace relay::node::http {
 
 namespace {
@@ -32,16 +34,31 @@ bool match(const std::vector<std::string>& pattern, const std::vector<std::strin
 }  // namespace
 
 void Router::add(std::string method, const std::string& pattern, RouteHandler handler) {
-  routes_.push_back({std::move(method), split_path(pattern), std::move(handler)});
+  routes_.push_back({std::move(method), pattern, split_path(pattern), std::move(handler)});
 }
 
 Response Router::handle(const Request& request) const {
+  const auto start = std::chrono::steady_clock::now();
+  std::string pattern = "(unmatched)";
+  try {
+    auto response = dispatch(request, pattern);
+    metrics_->record(request.method, pattern, response.status,
+                     std::chrono::steady_clock::now() - start);
+    return response;
+  } catch (...) {
+    metrics_->record(request.method, pattern, 500, std::chrono::steady_clock::now() - start);
+    throw;
+  }
+}
+
+Response Router::dispatch(const Request& request, std::string& pattern) const {
   auto path = split_path(request.path);
   bool path_known = false;
   for (const auto& route : routes_) {
     Params params;
     if (!match(route.segments, path, params)) continue;
     path_known = true;
+    pattern = route.pattern;
     if (route.method == request.method) return route.handler(request, params);
   }
   if (path_known) return error_response(405, "method_not_allowed", "method not allowed here");

@@ -2,12 +2,20 @@
 // Maps (method, path pattern) to a handler. Patterns are '/'-separated literal segments
 // and "{name}" captures, e.g. "/api/v1/members/{id}". Unknown paths answer 404, a known
 // path with another method 405; both with JSON error bodies.
+//
+// Every dispatch is counted in metrics() (route_metrics.hpp) under the matched route's
+// pattern, never the raw path (capability tokens are in paths); a handler that throws is
+// counted as a 500 and the exception goes on to the server, which answers it.
+//
+// Threads: add() before serving; handle() from any thread.
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "node/http/message.hpp"
+#include "node/http/route_metrics.hpp"
 
 namespace relay::node::http {
 
@@ -18,14 +26,19 @@ class Router {
  public:
   void add(std::string method, const std::string& pattern, RouteHandler handler);
   Response handle(const Request& request) const;
+  // The request counts and latencies; the object lives as long as any copy of the Router.
+  const RouteMetrics& metrics() const { return *metrics_; }
 
  private:
   struct Route {
     std::string method;
+    std::string pattern;
     std::vector<std::string> segments;
     RouteHandler handler;
   };
+  Response dispatch(const Request& request, std::string& pattern) const;
   std::vector<Route> routes_;
+  std::shared_ptr<RouteMetrics> metrics_ = std::make_shared<RouteMetrics>();
 };
 
 }  // namespace relay::node::http

@@ -6,25 +6,26 @@
 namespace relay::node::services {
 
 Access::Access(storage::Environment& env, const members::Registry& members,
-               const identity::KeyRing& keys, std::string_view admin_token,
-               std::string_view auditor_token)
+               const identity::KeyRing& keys, const std::filesystem::path& admin_token,
+               const std::filesystem::path& auditor_token)
     : env_(env),
       members_(members),
       keys_(keys),
-      admin_digest_(identity::token_digest(keys.current()->token_key, admin_token)),
-      auditor_digest_(identity::token_digest(keys.current()->token_key, auditor_token)) {}
+      admin_token_(admin_token, keys),
+      auditor_token_(auditor_token, keys) {}
 
-bool Access::matches(std::string_view token, const std::string& digest) const {
+bool Access::matches(std::string_view token, const identity::TokenFile& file) const {
+  const auto digest = file.digest();
   auto d = identity::token_digest(keys_.current()->token_key, token);
   return d.size() == digest.size() &&
          crypto::constant_time_equal(d.data(), digest.data(), d.size());
 }
 
 bool Access::is_operator(std::string_view token) const {
-  return matches(token, admin_digest_);
+  return matches(token, admin_token_);
 }
 bool Access::is_auditor(std::string_view token) const {
-  return matches(token, auditor_digest_);
+  return matches(token, auditor_token_);
 }
 bool Access::is_known(std::string_view token) const {
   if (is_operator(token) || is_auditor(token)) return true;

@@ -4,14 +4,15 @@
 // found by the digest of its API key and must be active.
 //
 // Invariant: a Caller for Role::member always holds an active member; for operator/auditor
-// it holds none. Threads: any (check() opens its own read txn; the digests never change after
-// construction).
+// it holds none. Threads: any (check() opens its own read txn; TokenFile guards its digest).
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "node/common/result.hpp"
 #include "node/identity/key_ring.hpp"
+#include "node/identity/token_file.hpp"
 #include "node/members/member.hpp"
 #include "node/storage/environment.hpp"
 
@@ -42,9 +43,11 @@ enum class AccessError {
 
 class Access {
  public:
-  // admin_token / auditor_token: the tokens as stored in the data directory.
+  // admin_token / auditor_token: the token files of the data directory, re-read when they
+  // change (identity/token_file.hpp), so a rotated token works at once and the old one stops.
+  // Throws std::runtime_error naming a file that is missing, too short or not private.
   Access(storage::Environment& env, const members::Registry& members, const identity::KeyRing& keys,
-         std::string_view admin_token, std::string_view auditor_token);
+         const std::filesystem::path& admin_token, const std::filesystem::path& auditor_token);
 
   // Checks the bearer token (nullopt when absent) against `role`; the auditor role also
   // admits the operator token.
@@ -57,12 +60,12 @@ class Access {
   bool is_known(std::string_view token) const;
 
  private:
-  bool matches(std::string_view token, const std::string& digest) const;
+  bool matches(std::string_view token, const identity::TokenFile& file) const;
   storage::Environment& env_;
   const members::Registry& members_;
   const identity::KeyRing& keys_;
-  std::string admin_digest_;
-  std::string auditor_digest_;
+  identity::TokenFile admin_token_;
+  identity::TokenFile auditor_token_;
 };
 
 }  // namespace relay::node::services

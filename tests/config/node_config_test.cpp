@@ -525,3 +525,36 @@ TEST_CASE("the shipped example config loads") {
   REQUIRE_MESSAGE(r.ok(), r.error_text());
   CHECK(r.value().node.region == "JP-28");
 }
+
+// Every field a config can hold (to_json_text of the defaults) is in the example, with its
+// default value: a new field cannot be added without documenting it there.
+TEST_CASE("the example config documents every field with its default") {
+  const fs::path example = relay::test::source_dir() / "config/examples/node.example.jsonc";
+  auto shown = nlohmann::json::parse(relay::test::read_file(example), nullptr, true, true);
+  auto defaults = default_config();
+  defaults.node.name = "kobe.relay.example";
+  defaults.node.region = "JP-28";
+  auto expected = nlohmann::json::parse(to_json_text(defaults)).flatten();
+  auto flat = shown.flatten();
+  for (const auto& [pointer, value] : expected.items()) {
+    CAPTURE(pointer);
+    REQUIRE(flat.contains(pointer));
+    if (pointer != "/mail/from") CHECK(flat[pointer] == value);
+  }
+  CHECK(flat.size() == expected.size() + 1);  // + mail.from, written out in the example
+}
+
+TEST_CASE("log.format is json by default, text on request, and nothing else") {
+  auto path = write_config(R"({"node": {"name": "x", "region": "JP-13"}})");
+  auto r = load_node_config(path);
+  REQUIRE_MESSAGE(r.ok(), r.error_text());
+  CHECK(r.value().log.format == relay::config::LogFormat::json);
+  path = write_config(R"({"node": {"name": "x", "region": "JP-13"}, "log": {"format": "text"}})");
+  r = load_node_config(path);
+  REQUIRE_MESSAGE(r.ok(), r.error_text());
+  CHECK(r.value().log.format == relay::config::LogFormat::text);
+  path = write_config(R"({"node": {"name": "x", "region": "JP-13"}, "log": {"format": "xml"}})");
+  r = load_node_config(path);
+  REQUIRE_FALSE(r.ok());
+  CHECK(contains(error_for(r.errors(), "log.format"), "got \"xml\""));
+}

@@ -26,12 +26,14 @@
 #include "node/commands.hpp"
 #include "node/ledger/export.hpp"
 #include "support/node_process.hpp"
+#include "support/tool_run.hpp"
 #include "support/vectors.hpp"
 
 extern char** environ;
 
 namespace fs = std::filesystem;
 using relay::test::NodeProcess;
+using relay::test::run_tool;
 using relay::test::TestCandidate;
 using relay::test::TestMember;
 using namespace std::chrono_literals;
@@ -40,52 +42,6 @@ namespace {
 
 const fs::path kRelayAudit = relay::test::binary_dir() / "audit" / "relay-audit";
 const fs::path kRelayNode = relay::test::binary_dir() / "node" / "relay-node";
-
-struct ToolRun {
-  int exit_code = -1;  // -1: killed (time-out) or did not exit normally
-  std::string out;
-  std::string err;
-  nlohmann::json json() const { return nlohmann::json::parse(out, nullptr, false); }
-};
-
-// Runs a program to completion with stdout and stderr captured in files under `scratch`;
-// kills it after `timeout`. Throws std::runtime_error if it cannot be started.
-ToolRun run_tool(const std::vector<std::string>& args, const fs::path& scratch,
-                 std::chrono::seconds timeout = 120s) {
-  static int counter = 0;
-  const auto out_path = scratch / ("tool-" + std::to_string(++counter) + ".out");
-  const auto err_path = scratch / ("tool-" + std::to_string(counter) + ".err");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot start " + args[0]);
-  int status = 0;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) break;
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  ToolRun run;
-  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-  run.out = relay::test::read_file(out_path);
-  run.err = relay::test::read_file(err_path);
-  return run;
-}
 
 // A scratch directory removed at the end of the test.
 struct Scratch {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "crypto/key_file.hpp"
 #include "node/api/errors.hpp"
 #include "node/api/routes.hpp"
 #include "node/domain_fixture.hpp"
@@ -31,9 +32,18 @@ nlohmann::json error_of(const http::Response& r) {
   return nlohmann::json::parse(r.body)["error"];
 }
 
+// A token file as relay-node init writes it (one line, mode 0600); returns its path.
+std::filesystem::path token_file(const std::filesystem::path& dir, const std::string& name,
+                                 const std::string& token) {
+  relay::crypto::write_secret_file(dir / name, relay::crypto::as_bytes(token + "\n"));
+  return dir / name;
+}
+
 struct Site {
   Domain d;
-  services::Access access{d.env, d.members, d.keys, "operator-secret", "auditor-secret"};
+  services::Access access{d.env, d.members, d.keys,
+                          token_file(d.dir.path, "admin_token", "operator-secret-token-0001"),
+                          token_file(d.dir.path, "auditor_token", "auditor-secret-token-0001")};
   services::CredentialGuard guard{d.clock};
   services::Membership membership{d.env, d.writer, d.members, d.referrals, d.credits, d.reference};
   services::Intake intake{d.env, d.writer, d.intake};
@@ -43,17 +53,37 @@ struct Site {
 
 TEST_SUITE_BEGIN("services");
 
+TEST_CASE("access: a rewritten token file takes effect at once; an unsafe one matches nothing") {
+  Site s;
+  using services::AccessError;
+  using services::Role;
+  CHECK(s.access.check(Role::operator_, "operator-secret-token-0001").ok());
+  token_file(s.d.dir.path, "admin_token", "operator-secret-token-0002");  // a rotation
+  CHECK(s.access.check(Role::operator_, "operator-secret-token-0001").error() ==
+        AccessError::not_operator);
+  CHECK(s.access.check(Role::operator_, "operator-secret-token-0002").ok());
+  std::filesystem::permissions(s.d.dir.path / "admin_token", std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  CHECK(s.access.check(Role::operator_, "operator-secret-token-0002").error() ==
+        AccessError::not_operator);  // fails closed until fixed
+  std::filesystem::permissions(s.d.dir.path / "admin_token", std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::remove);
+  CHECK(s.access.check(Role::operator_, "operator-secret-token-0002").ok());
+}
+
 TEST_CASE("access: each role's token, and why a caller is refused") {
   Site s;
   auto member = s.d.admit("Access KK");
   using services::AccessError;
   using services::Role;
-  CHECK(s.access.check(Role::operator_, "operator-secret").ok());
+  CHECK(s.access.check(Role::operator_, "operator-secret-token-0001").ok());
   CHECK(s.access.check(Role::operator_, std::nullopt).error() ==
         AccessError::operator_token_missing);
-  CHECK(s.access.check(Role::operator_, "auditor-secret").error() == AccessError::not_operator);
-  CHECK(s.access.check(Role::auditor, "auditor-secret").ok());
-  CHECK(s.access.check(Role::auditor, "operator-secret").ok());  // the operator may audit
+  CHECK(s.access.check(Role::operator_, "auditor-secret-token-0001").error() ==
+        AccessError::not_operator);
+  CHECK(s.access.check(Role::auditor, "auditor-secret-token-0001").ok());
+  CHECK(
+      s.access.check(Role::auditor, "operator-secret-token-0001").ok());  // the operator may audit
   CHECK(s.access.check(Role::auditor, member.api_key).error() == AccessError::not_auditor);
   CHECK(s.access.check(Role::auditor, std::nullopt).error() == AccessError::auditor_token_missing);
   auto caller = s.access.check(Role::member, member.api_key);
@@ -61,7 +91,8 @@ TEST_CASE("access: each role's token, and why a caller is refused") {
   CHECK(caller->the_member().id == member.member.id);
   CHECK(s.access.check(Role::member, "rk_nope").error() == AccessError::unknown_member_key);
   CHECK(s.access.check(Role::member, std::nullopt).error() == AccessError::member_key_missing);
-  CHECK(s.access.check(Role::member, "operator-secret").error() == AccessError::unknown_member_key);
+  CHECK(s.access.check(Role::member, "operator-secret-token-0001").error() ==
+        AccessError::unknown_member_key);
   REQUIRE(s.membership.set_active(member.member.id, false).ok());
   CHECK(s.access.check(Role::member, member.api_key).error() == AccessError::member_suspended);
   // Public, capability and peer routes pass the role check (their token is checked later).
@@ -113,7 +144,8 @@ TEST_CASE(
   CHECK(suspended.status == 403);
   CHECK(error_of(suspended)["code"] == "member_suspended");
   CHECK(calls == 1);  // no refused request reached a handler
-  CHECK(router.handle(request("GET", "/api/v1/members", "operator-secret")).status == 200);
+  CHECK(router.handle(request("GET", "/api/v1/members", "operator-secret-token-0001")).status ==
+        200);
   CHECK(calls == 2);
 }
 
@@ -145,8 +177,8 @@ TEST_CASE(
              });
   for (int i = 0; i < 20; ++i) {
     CHECK(router.handle(from(request("GET", "/api/v1/me"), guesser)).status == 401);
-    CHECK(router.handle(from(request("GET", "/api/v1/me", "auditor-secret"), guesser)).status ==
-          401);
+    CHECK(router.handle(from(request("GET", "/api/v1/me", "auditor-secret-token-0001"), guesser))
+              .status == 401);
     CHECK(router.handle(from(request("GET", "/api/v1/members", member.api_key), guesser)).status ==
           403);
   }

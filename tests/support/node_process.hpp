@@ -104,6 +104,9 @@ class NodeProcess {
     // Merged into the node.json that init wrote (RFC 7386 merge patch), e.g.
     // {{"http", {{"credential_guesses", 1000}}}}.
     nlohmann::json config_patch = nlohmann::json::object();
+    // A backup directory: the node is laid out with `relay-node restore` instead of init
+    // (port must then be the backed-up node's port, which its node.json names).
+    std::filesystem::path restore_from;
     std::chrono::milliseconds start_timeout{10'000};
     std::chrono::milliseconds stop_timeout{10'000};
   };
