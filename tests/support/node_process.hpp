@@ -36,6 +36,8 @@
 #include <utility>
 #include <vector>
 
+#include "support/loopback.hpp"
+
 namespace relay::test {
 
 // Polls until f() is true (every 50 ms, at most `timeout`).
@@ -74,8 +76,6 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
 // itself if it has no scheme.
 std::string path_of(std::string_view url);
 
-// A loopback TCP port that was free a moment ago.
-std::uint16_t free_loopback_port();
 
 // A member as POST /api/v1/members answered it.
 struct TestMember {
