@@ -215,7 +215,8 @@ bool valid_host(std::string_view s) {
 
 void read_smtp(ObjectReader r, NodeConfig& cfg) {
   auto& m = cfg.mail.smtp;
-  constexpr std::string_view kHostExpected = "a host name or IP address such as \"mail.example.jp\"";
+  constexpr std::string_view kHostExpected =
+      "a host name or IP address such as \"mail.example.jp\"";
   constexpr std::string_view kStartTlsExpected = "one of \"required\", \"when_offered\", \"never\"";
   constexpr std::string_view kUserExpected = "a user name without spaces or control characters";
   if (auto s = r.string("host", false, kHostExpected)) {
@@ -248,8 +249,7 @@ void read_smtp(ObjectReader r, NodeConfig& cfg) {
   m.password_file = read_path(r, "password_file");
   m.ca_file = read_path(r, "ca_file");
   read_duration(r, "timeout_ms", m.timeout_ms, 100, 600 * 1000);
-  if (!m.username.empty() && !m.password_file)
-    r.report("password_file", "required with username");
+  if (!m.username.empty() && !m.password_file) r.report("password_file", "required with username");
   if (m.username.empty() && m.password_file) r.report("username", "required with password_file");
   r.finish();
 }

@@ -121,9 +121,9 @@ struct MailSection {
   std::filesystem::path spool_dir = "mail";
   std::string from;  // empty in default_config() = "relay@<node.name>"; always set after load
   SmtpSection smtp;
-  std::chrono::milliseconds retry_initial_ms{60000};   // first backoff of a deferred message
-  std::chrono::milliseconds retry_max_ms{3600000};     // backoff cap, >= retry_initial_ms
-  std::chrono::hours give_up_after_hours{72};          // undelivered this long: given up
+  std::chrono::milliseconds retry_initial_ms{60000};  // first backoff of a deferred message
+  std::chrono::milliseconds retry_max_ms{3600000};    // backoff cap, >= retry_initial_ms
+  std::chrono::hours give_up_after_hours{72};         // undelivered this long: given up
 
   bool operator==(const MailSection&) const = default;
 };

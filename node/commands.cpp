@@ -106,14 +106,15 @@ int run_serve(const std::filesystem::path& config_path) {
                                 c.http.read_timeout_ms,
                                 c.http.idle_timeout_ms,
                                 static_cast<int>(c.http.threads)};
+    if (c.tls.enabled()) options.tls = http::TlsFiles{*c.tls.certificate_file, *c.tls.key_file};
     http::Server server(options,
                         [&router](const http::Request& request) { return router.handle(request); });
     server.listen();
     node.start_background();
     // The "listening" line is machine-read by tests and scripts: keep its shape.
     spdlog::info("listening on {}:{} as {}", c.listen.address, server.port(), c.node.name);
-    std::cout << "relay-node listening on http://" << c.listen.address << ":" << server.port()
-              << std::endl;
+    std::cout << "relay-node listening on " << (c.tls.enabled() ? "https://" : "http://")
+              << c.listen.address << ":" << server.port() << std::endl;
     server.run(true);
     node.stop_background();
     spdlog::info("stopped");

@@ -4,6 +4,8 @@
 
 #include "crypto/bytes.hpp"
 #include "crypto/key_file.hpp"
+#include "node/common/secret_file.hpp"
+#include "node/http/client.hpp"
 #include "node/mail/smtp_mailer.hpp"
 #include "node/setup.hpp"
 #include "node/storage/txn.hpp"
@@ -30,7 +32,8 @@ std::unique_ptr<mail::Mailer> make_mailer(const config::NodeConfig& c) {
                : m.starttls == config::StartTls::never  ? mail::StartTls::never
                                                         : mail::StartTls::when_offered;
   s.username = m.username;
-  if (m.password_file) s.password = mail::read_secret_file(*m.password_file, "mail.smtp.password_file");
+  if (m.password_file)
+    s.password = common::read_secret_file(*m.password_file, "mail.smtp.password_file");
   s.helo_name = c.node.name;
   s.ca_file = m.ca_file;
   s.timeout = m.timeout_ms;
@@ -66,7 +69,8 @@ Node::Node(config::NodeConfig config)
                             c.mail.give_up_after_hours});
 
   // Federation: registers its own ping and key.rotated handlers; the other parts register theirs
-  // as each is built.
+  // as each is built. Peers' https:// certificates chain to the system store or federation.ca_file.
+  http::set_trusted_ca_file(c.federation.ca_file);
   federation_ = std::make_unique<federation::Federation>(c, env_, *writer_, keys_, domain_->ledger);
   profiles_ = std::make_unique<federation::ProfileExchange>(*federation_, domain_->candidates);
   handoffs_ = std::make_unique<federation::Handoffs>(*federation_, domain_->candidates, *profiles_,

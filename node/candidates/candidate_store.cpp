@@ -182,7 +182,10 @@ std::vector<QueuedMail> Store::queued_mail(const storage::Txn& txn, std::size_t 
   auto keys = keys_.current();
   for (auto& [seq, entry] : raw) {
     std::string candidate_id = entry.at("candidate");
-    QueuedMail q{seq, candidate_id, {}, entry.value("attempts", std::uint32_t{0}),
+    QueuedMail q{seq,
+                 candidate_id,
+                 {},
+                 entry.value("attempts", std::uint32_t{0}),
                  static_cast<std::int64_t>(common::from_be64(std::string_view(seq).substr(0, 8)))};
     auto r = find(txn, candidate_id);
     std::optional<crypto::AeadKey> key;
@@ -207,8 +210,7 @@ bool Store::mail_spooled(storage::WriteTxn& txn, const std::string& seq,
   return true;
 }
 
-bool Store::mail_attempt(storage::WriteTxn& txn, const std::string& seq,
-                         std::int64_t next_try_ms) {
+bool Store::mail_attempt(storage::WriteTxn& txn, const std::string& seq, std::int64_t next_try_ms) {
   auto value = txn.get(mail_, seq);
   if (!value) return false;
   auto entry = nlohmann::json::parse(*value);

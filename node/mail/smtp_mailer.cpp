@@ -2,7 +2,7 @@
 
 #include <openssl/ssl.h>
 #include <sodium.h>
-#include <sys/stat.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -12,10 +12,8 @@
 #include <boost/asio/write.hpp>
 #include <cctype>
 #include <chrono>
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <spdlog/spdlog.h>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
@@ -73,7 +71,7 @@ std::string dot_stuffed(const std::string& text) {
 // One SMTP session on a private io_context: every step runs asynchronously under a deadline.
 class Session {
  public:
-  Session(const SmtpSettings& settings) : settings_(settings), socket_(io_) {}
+  explicit Session(const SmtpSettings& settings) : settings_(settings), socket_(io_) {}
 
   void connect() {
     tcp::resolver resolver(io_);
@@ -119,8 +117,7 @@ class Session {
       else
         asio::async_write(socket_, asio::buffer(text), done);
     });
-    if (ec)
-      throw SessionEnd{Attempt::retry_later(std::string("smtp: connection lost at ") + step)};
+    if (ec) throw SessionEnd{Attempt::retry_later(std::string("smtp: connection lost at ") + step)};
   }
 
   // Sends a command and expects a reply in [ok_min, ok_max]; otherwise ends the session with
@@ -140,6 +137,9 @@ class Session {
   }
 
   void start_tls() {
+    // Bytes sent before the handshake would be read as if they came over TLS (injection).
+    if (!buffer_.empty())
+      throw SessionEnd{Attempt::retry_later("smtp: unexpected data after STARTTLS")};
     ssl_ = std::make_unique<ssl::context>(ssl::context::tls_client);
     ssl_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
@@ -155,8 +155,7 @@ class Session {
     if (!SSL_set_tlsext_host_name(tls_->native_handle(), settings_.host.c_str()))
       throw SessionEnd{Attempt::retry_later("smtp: cannot set the TLS server name")};
     auto ec = run([&](auto done) {
-      tls_->async_handshake(ssl::stream_base::client,
-                            [done](error_code e) mutable { done(e, 0); });
+      tls_->async_handshake(ssl::stream_base::client, [done](error_code e) mutable { done(e, 0); });
     });
     if (ec)
       throw SessionEnd{Attempt::retry_later("smtp: TLS handshake failed (" + ec.message() + ")")};
@@ -257,7 +256,8 @@ Attempt SmtpMailer::deliver(const Mail& mail) {
           Secret pass{crypto::to_base64(crypto::as_bytes(settings_.password))};
           s.command(pass.text, "AUTH", 235, 235);
         } else {
-          throw SessionEnd{Attempt::retry_later("smtp: the server offers neither AUTH PLAIN nor LOGIN")};
+          throw SessionEnd{
+              Attempt::retry_later("smtp: the server offers neither AUTH PLAIN nor LOGIN")};
         }
       } catch (SessionEnd& e) {
         // A refused login is the operator's to fix; the message stays queued meanwhile.
@@ -272,7 +272,8 @@ Attempt SmtpMailer::deliver(const Mail& mail) {
     s.command("RCPT TO:<" + mail.to + ">", "RCPT", 250, 251, true);
     s.command("DATA", "DATA", 354, 354, true);
     auto now = std::chrono::system_clock::now();
-    auto unix_time = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    auto unix_time =
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
     auto id = std::to_string(unix_time) + "-" + crypto::random_token(12);
     s.write(dot_stuffed(format_rfc5322(mail, id + "@" + domain_of(mail.from), unix_time)) + ".\r\n",
             "DATA");
@@ -288,21 +289,6 @@ Attempt SmtpMailer::deliver(const Mail& mail) {
     s.close();
     return std::move(e.attempt);
   }
-}
-
-std::string read_secret_file(const std::filesystem::path& path, const std::string& field) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw std::runtime_error(field + ": cannot read " + path.string());
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-    throw std::runtime_error(field + ": " + path.string() +
-                             " is accessible by group or others (chmod 600 it)");
-  std::ifstream in(path, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.good() && !in.eof()) throw std::runtime_error(field + ": cannot read " + path.string());
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  if (text.empty()) throw std::runtime_error(field + ": " + path.string() + " is empty");
-  return text;
 }
 
 }  // namespace relay::node::mail

@@ -55,9 +55,4 @@ class SmtpMailer final : public Mailer {
   std::atomic<bool> last_used_tls_{false};
 };
 
-// Reads a secret (a password) from a file that only its owner may read; throws
-// std::runtime_error naming `field` if the file is missing, empty or readable by group or
-// others. Trailing newlines are dropped.
-std::string read_secret_file(const std::filesystem::path& path, const std::string& field);
-
 }  // namespace relay::node::mail

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "node/candidates/mail_dispatch.hpp"
+#include "node/common/secret_file.hpp"
 #include "node/domain_fixture.hpp"
 #include "support/smtp_test_server.hpp"
 
@@ -134,7 +135,7 @@ TEST_CASE("smtp: TLS is checked: an untrusted or misnamed certificate is refused
 }
 
 TEST_CASE("smtp: starttls required, when offered, never") {
-  SmtpTestServer plain({});
+  SmtpTestServer plain(SmtpTestServer::Options{});
   plain.start();
   auto s = settings_for(plain);
   s.starttls = mail::StartTls::required;
@@ -151,7 +152,7 @@ TEST_CASE("smtp: starttls required, when offered, never") {
 
 TEST_CASE("mail dispatch over smtp: a server that is down is retried with backoff, then delivers") {
   Domain d;
-  SmtpTestServer server({});
+  SmtpTestServer server(SmtpTestServer::Options{});
   mail::SmtpMailer mailer(settings_for(server));
   candidates::MailDispatch dispatch(d.env, d.writer, d.candidates, mailer, 1h, d.clock,
                                     {std::chrono::minutes(1), std::chrono::hours(1), 72h});
@@ -171,7 +172,8 @@ TEST_CASE("mail dispatch over smtp: a server that is down is retried with backof
   CHECK(dispatch.given_up() == 0);
 }
 
-TEST_CASE("mail dispatch over smtp: 5xx is given up and reported; a deferring domain blocks no one") {
+TEST_CASE(
+    "mail dispatch over smtp: 5xx is given up and reported; a deferring domain blocks no one") {
   Domain d;
   SmtpTestServer server({.defer_domains = {"busy.example"}, .reject_domains = {"gone.example"}});
   server.start();
@@ -210,7 +212,7 @@ TEST_CASE("mail dispatch over smtp: 5xx is given up and reported; a deferring do
 
 TEST_CASE("mail dispatch over smtp: an erased candidate's queued mail is never delivered") {
   Domain d;
-  SmtpTestServer server({});
+  SmtpTestServer server(SmtpTestServer::Options{});
   server.start();
   mail::SmtpMailer mailer(settings_for(server));
   candidates::MailDispatch dispatch(d.env, d.writer, d.candidates, mailer, 1h, d.clock);
@@ -233,14 +235,14 @@ TEST_CASE("read_secret_file refuses a password file others can read") {
   std::ofstream(path) << "s3cret\n";
   ::chmod(path.c_str(), 0644);
   try {
-    mail::read_secret_file(path, "mail.smtp.password_file");
+    relay::node::common::read_secret_file(path, "mail.smtp.password_file");
     FAIL("accepted a world-readable secret file");
   } catch (const std::runtime_error& e) {
     CHECK(has(e.what(), "mail.smtp.password_file"));
     CHECK(has(e.what(), "group or others"));
   }
   ::chmod(path.c_str(), 0600);
-  CHECK(mail::read_secret_file(path, "mail.smtp.password_file") == "s3cret");
+  CHECK(relay::node::common::read_secret_file(path, "mail.smtp.password_file") == "s3cret");
 }
 
 TEST_SUITE_END();

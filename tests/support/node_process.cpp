@@ -22,6 +22,7 @@
 
 #include "node/http/client.hpp"
 #include "node/http/message.hpp"
+#include "support/temp_dir.hpp"
 #include "support/vectors.hpp"
 
 extern char** environ;
@@ -152,7 +153,6 @@ std::string path_of(std::string_view url) {
   return slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
 }
 
-
 std::vector<std::pair<std::string, std::string>> TestCandidate::form() const {
   std::vector<std::pair<std::string, std::string>> fields = {
       {"name", name},
@@ -226,9 +226,18 @@ NodeProcess::~NodeProcess() {
   }
 }
 
+const TlsFiles& shared_test_ca() {
+  static const TlsFiles ca = make_test_ca(temp_dir_until_exit("test-ca")).files;
+  return ca;
+}
+
+void NodeProcess::sighup() const {
+  if (pid_ > 0) ::kill(pid_, SIGHUP);
+}
+
 void NodeProcess::init() {
   port_ = options_.port ? options_.port : free_loopback_port();
-  url_ = "http://127.0.0.1:" + std::to_string(port_);
+  url_ = std::string(options_.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
   fs::create_directories(data_dir_);
   std::vector<std::string> args = {relay_node_binary().string(),
                                    "init",
@@ -247,6 +256,19 @@ void NodeProcess::init() {
                              log_tail());
   admin_token_ = trim(read_file(data_dir_ / "admin_token"));
   auditor_token_ = trim(read_file(data_dir_ / "auditor_token"));
+  if (!options_.tls && !options_.configure) return;
+  auto config = nlohmann::json::parse(read_file(config_path()));
+  if (options_.tls) {
+    const auto& ca = shared_test_ca();
+    auto files = TestCa{ca}.issue(tls_dir(), "node");
+    config["tls"] = {{"certificate_file", files.certificate.string()},
+                     {"key_file", files.key.string()}};
+    config["node"]["public_url"] = url_;
+    config["federation"]["ca_file"] = ca.certificate.string();
+    node::http::set_trusted_ca_file(ca.certificate);
+  }
+  if (options_.configure) options_.configure(config);
+  std::ofstream(config_path(), std::ios::trunc) << config.dump(2) << "\n";
 }
 
 void NodeProcess::start() {

@@ -38,14 +38,15 @@ class SmtpTestServer {
   struct Options {
     bool starttls = false;
     std::string certificate_names = "DNS:localhost";  // subjectAltName of its certificate
-    std::string auth;  // "user:password": AUTH required (over TLS)
+    std::string auth;                                 // "user:password": AUTH required (over TLS)
     std::vector<std::string> defer_domains;
     std::vector<std::string> reject_domains;
   };
 
   explicit SmtpTestServer(Options options) : options_(std::move(options)) {
     port_ = free_loopback_port();
-    if (options_.starttls) tls_ = make_self_signed(dir_.path / "tls", "localhost", options_.certificate_names);
+    if (options_.starttls)
+      tls_ = make_self_signed(dir_.path / "tls", "localhost", options_.certificate_names);
   }
   ~SmtpTestServer() { stop(); }
   SmtpTestServer(const SmtpTestServer&) = delete;
@@ -60,13 +61,14 @@ class SmtpTestServer {
     if (pid_ > 0) return;
     auto ready = dir_.path / "ready";
     std::filesystem::remove(ready);
-    std::vector<std::string> args = {"/usr/bin/python3",
-                                     (source_dir() / "tests/support/smtp_server.py").string(),
-                                     "--port", std::to_string(port_), "--maildir",
-                                     maildir().string(), "--ready", ready.string()};
+    std::vector<std::string> args = {
+        "/usr/bin/python3", (source_dir() / "tests/support/smtp_server.py").string(),
+        "--port",           std::to_string(port_),
+        "--maildir",        maildir().string(),
+        "--ready",          ready.string()};
     if (options_.starttls) {
-      args.insert(args.end(), {"--tls-cert", tls_.certificate.string(), "--tls-key",
-                               tls_.key.string()});
+      args.insert(args.end(),
+                  {"--tls-cert", tls_.certificate.string(), "--tls-key", tls_.key.string()});
     }
     if (!options_.auth.empty()) args.insert(args.end(), {"--auth", options_.auth});
     for (const auto& d : options_.defer_domains) args.insert(args.end(), {"--defer-domain", d});
