@@ -99,14 +99,16 @@ int run_serve(const std::filesystem::path& config_path) {
     Node node(std::move(*config));
     auto router = api::build_router(node.services());
     const auto& c = node.config();
+    std::optional<http::TlsFiles> tls;
+    if (c.tls.enabled()) tls = http::TlsFiles{*c.tls.certificate_file, *c.tls.key_file};
     http::ServerOptions options{c.listen.address,
                                 c.listen.port,
                                 c.http.max_body_bytes,
                                 c.http.max_header_bytes,
                                 c.http.read_timeout_ms,
                                 c.http.idle_timeout_ms,
-                                static_cast<int>(c.http.threads)};
-    if (c.tls.enabled()) options.tls = http::TlsFiles{*c.tls.certificate_file, *c.tls.key_file};
+                                static_cast<int>(c.http.threads),
+                                tls};
     http::Server server(options,
                         [&router](const http::Request& request) { return router.handle(request); });
     server.listen();

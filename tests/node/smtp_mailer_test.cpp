@@ -168,7 +168,7 @@ TEST_CASE("mail dispatch over smtp: a server that is down is retried with backof
   CHECK(dispatch.run_once() == 1);
   CHECK(queued(d).empty());
   REQUIRE(server.messages().size() == 1);
-  CHECK(has(server.messages()[0]["data"], "本文 hanako@example.jp"));
+  CHECK(has(server.messages()[0]["data"].get<std::string>(), "本文 hanako@example.jp"));
   CHECK(dispatch.given_up() == 0);
 }
 
