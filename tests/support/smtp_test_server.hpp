@@ -38,9 +38,9 @@ class SmtpTestServer {
   struct Options {
     bool starttls = false;
     std::string certificate_names = "DNS:localhost";  // subjectAltName of its certificate
-    std::string auth;                                 // "user:password": AUTH required (over TLS)
-    std::vector<std::string> defer_domains;
-    std::vector<std::string> reject_domains;
+    std::string auth{};                               // "user:password": AUTH required (over TLS)
+    std::vector<std::string> defer_domains{};
+    std::vector<std::string> reject_domains{};
   };
 
   explicit SmtpTestServer(Options options) : options_(std::move(options)) {
