@@ -66,7 +66,9 @@ def main():
             return AuthResult(success=False, handled=False)
         user, password = a.auth.split(":", 1)
         ok = auth_data.login.decode() == user and auth_data.password.decode() == password
-        return AuthResult(success=ok, auth_data=auth_data if ok else None)
+        if not ok:
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, auth_data=auth_data)
 
     def factory():
         return SMTP(Handler(), hostname="localhost", tls_context=tls_context,
