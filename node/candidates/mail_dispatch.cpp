@@ -106,7 +106,10 @@ std::size_t MailDispatch::run_once() {
     auto domain = domain_of(q.mail.to);
     if (deferred_domains.contains(domain)) continue;
     const auto started = clock_.now_ms();
-    bool present = writer_.submit_wait([&](storage::WriteTxn& txn) {
+    // Spooling is local and atomic: a crash before it is recorded spools the message again at
+    // once, as before. A remote attempt is recorded first, so a crash retries after a backoff.
+    const bool local = dynamic_cast<mail::SpoolMailer*>(&mailer_) != nullptr;
+    bool present = local || writer_.submit_wait([&](storage::WriteTxn& txn) {
       return store_.mail_attempt(txn, q.seq, started + backoff_ms(q.attempts + 1));
     });
     if (!present) continue;  // erased since the pass began

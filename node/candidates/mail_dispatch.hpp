@@ -4,9 +4,10 @@
 // a Writer commit hook that calls wake()) and at least every `period`, so mail queued before a
 // crash goes out after the restart.
 //
-// The queue entry is the durable record of delivery: before each attempt one Writer request
-// counts it and sets when the next is due (now + exponential backoff with jitter), so a crash
-// during an attempt retries only that message, after its backoff (at least once); after it,
+// The queue entry is the durable record of delivery: before each remote (SMTP) attempt one
+// Writer request counts it and sets when the next is due (now + exponential backoff with
+// jitter), so a crash during an attempt retries only that message, after its backoff (at least
+// once; spooling is local, so a crash before it is recorded spools again at once); after it,
 // a delivered message leaves the queue, a rejected one (5xx) or one still undelivered after
 // `give_up_after` is given up: dropped, and reported through `on_given_up` in the same Writer
 // request (the composition root raises an operator alert; the reason carries no personal data).
