@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <system_error>
 #include <vector>
@@ -74,6 +75,10 @@ bool valid_ip_literal(const std::string& s) {
   std::array<unsigned char, 16> buf{};
   return inet_pton(AF_INET, s.c_str(), buf.data()) == 1 ||
          inet_pton(AF_INET6, s.c_str(), buf.data()) == 1;
+}
+
+bool is_loopback_address(const std::string& s) {
+  return s.rfind("127.", 0) == 0 || s == "::1";
 }
 
 bool valid_path_text(std::string_view s) {
@@ -186,16 +191,77 @@ void read_http(ObjectReader r, NodeConfig& cfg) {
   read_duration(r, "idle_timeout_ms", cfg.http.idle_timeout_ms, 1, kMsPerDay);
   read_int(r, "threads", cfg.http.threads, 1, 64);
   read_int(r, "credential_guesses", cfg.http.credential_guesses, 1, 100000);
+  read_bool(r, "behind_proxy", cfg.http.behind_proxy);
+  r.finish();
+}
+
+void read_tls(ObjectReader r, NodeConfig& cfg) {
+  cfg.tls.certificate_file = read_path(r, "certificate_file");
+  cfg.tls.key_file = read_path(r, "key_file");
+  if (cfg.tls.certificate_file && !cfg.tls.key_file)
+    r.report("key_file", "required with certificate_file");
+  if (cfg.tls.key_file && !cfg.tls.certificate_file)
+    r.report("certificate_file", "required with key_file");
+  r.finish();
+}
+
+// A host name or address for the SMTP server: no spaces, control characters or scheme.
+bool valid_host(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
+           c == '_';
+  });
+}
+
+void read_smtp(ObjectReader r, NodeConfig& cfg) {
+  auto& m = cfg.mail.smtp;
+  constexpr std::string_view kHostExpected =
+      "a host name or IP address such as \"mail.example.jp\"";
+  constexpr std::string_view kStartTlsExpected = "one of \"required\", \"when_offered\", \"never\"";
+  constexpr std::string_view kUserExpected = "a user name without spaces or control characters";
+  if (auto s = r.string("host", false, kHostExpected)) {
+    if (valid_host(*s)) {
+      m.host = *s;
+    } else {
+      r.invalid("host", kHostExpected);
+    }
+  }
+  read_int(r, "port", m.port, 1, 65535);
+  if (auto s = r.string("starttls", false, kStartTlsExpected)) {
+    if (*s == "required") {
+      m.starttls = StartTls::required;
+    } else if (*s == "when_offered") {
+      m.starttls = StartTls::when_offered;
+    } else if (*s == "never") {
+      m.starttls = StartTls::never;
+    } else {
+      r.invalid("starttls", kStartTlsExpected);
+    }
+  }
+  if (auto s = r.string("username", false, kUserExpected)) {
+    if (!s->empty() && s->size() <= 256 && !detail::has_control_chars(*s) &&
+        s->find(' ') == std::string::npos) {
+      m.username = *s;
+    } else {
+      r.invalid("username", kUserExpected);
+    }
+  }
+  m.password_file = read_path(r, "password_file");
+  m.ca_file = read_path(r, "ca_file");
+  read_duration(r, "timeout_ms", m.timeout_ms, 100, 600 * 1000);
+  if (!m.username.empty() && !m.password_file) r.report("password_file", "required with username");
+  if (m.username.empty() && m.password_file) r.report("username", "required with password_file");
   r.finish();
 }
 
 void read_mail(ObjectReader r, NodeConfig& cfg) {
-  constexpr std::string_view kMailerExpected = "\"spool\"";
+  constexpr std::string_view kMailerExpected = "\"spool\" or \"smtp\"";
   if (auto s = r.string("mailer", false, kMailerExpected)) {
     if (*s == "spool") {
       cfg.mail.mailer = Mailer::spool;
     } else if (*s == "smtp") {
-      r.report("mailer", "\"smtp\" is not supported yet (expected \"spool\")");
+      cfg.mail.mailer = Mailer::smtp;
     } else {
       r.invalid("mailer", kMailerExpected);
     }
@@ -208,6 +274,16 @@ void read_mail(ObjectReader r, NodeConfig& cfg) {
       r.invalid("from", kFromExpected);
     }
   }
+  read_smtp(r.object("smtp"), cfg);
+  read_duration(r, "retry_initial_ms", cfg.mail.retry_initial_ms, 1, kMsPerDay);
+  read_duration(r, "retry_max_ms", cfg.mail.retry_max_ms, 1, 7 * kMsPerDay);
+  read_duration(r, "give_up_after_hours", cfg.mail.give_up_after_hours, 1, 30 * 24);
+  if (cfg.mail.retry_max_ms < cfg.mail.retry_initial_ms)
+    r.report("retry_max_ms", "must be at least retry_initial_ms (" +
+                                 std::to_string(cfg.mail.retry_initial_ms.count()) + "), got " +
+                                 std::to_string(cfg.mail.retry_max_ms.count()));
+  if (cfg.mail.mailer == Mailer::smtp && cfg.mail.smtp.host.empty())
+    r.report("smtp.host", "required when mailer is \"smtp\"");
   r.finish();
 }
 
@@ -220,6 +296,7 @@ void read_federation(ObjectReader r, NodeConfig& cfg) {
   read_duration(r, "key_grace_period_s", f.key_grace_period_s, 0, 365 * kSecondsPerDay);
   read_duration(r, "request_timeout_ms", f.request_timeout_ms, 1, 600 * 1000);
   read_duration(r, "identity_refresh_min_s", f.identity_refresh_min_s, 0, kSecondsPerDay);
+  f.ca_file = read_path(r, "ca_file");
   if (f.retry_max_ms < f.retry_initial_ms) {
     r.report("retry_max_ms", "must be at least retry_initial_ms (" +
                                  std::to_string(f.retry_initial_ms.count()) + "), got " +
@@ -311,8 +388,22 @@ std::string_view to_string(Mailer mailer) {
   switch (mailer) {
     case Mailer::spool:
       return "spool";
+    case Mailer::smtp:
+      return "smtp";
   }
   return "spool";
+}
+
+std::string_view to_string(StartTls starttls) {
+  switch (starttls) {
+    case StartTls::required:
+      return "required";
+    case StartTls::when_offered:
+      return "when_offered";
+    case StartTls::never:
+      return "never";
+  }
+  return "when_offered";
 }
 
 std::string_view to_string(LogLevel level) {
@@ -364,6 +455,7 @@ LoadResult<NodeConfig> parse_node_config(std::string_view text, const fs::path& 
     r.finish();
   }
   read_http(root.object("http"), cfg);
+  read_tls(root.object("tls"), cfg);
   {
     auto r = root.object("storage");
     read_int(r, "map_size_mb", cfg.storage.map_size_mb, 1, std::int64_t{1} << 24);
@@ -394,6 +486,15 @@ LoadResult<NodeConfig> parse_node_config(std::string_view text, const fs::path& 
   cfg.data_dir = resolve(base, data_dir.value_or(cfg.data_dir));
   cfg.mail.spool_dir = resolve(base, cfg.mail.spool_dir);
   if (cfg.log.file) cfg.log.file = resolve(base, *cfg.log.file);
+  for (auto* p : {&cfg.tls.certificate_file, &cfg.tls.key_file, &cfg.mail.smtp.password_file,
+                  &cfg.mail.smtp.ca_file, &cfg.federation.ca_file})
+    if (*p) *p = resolve(base, **p);
+  // Plain HTTP leaves the loopback interface only behind a proxy that terminates TLS.
+  if (!cfg.tls.enabled() && !cfg.http.behind_proxy && !is_loopback_address(cfg.listen.address))
+    sink.add("http.behind_proxy",
+             "listen.address " + cfg.listen.address +
+                 " is not loopback: set tls.certificate_file and tls.key_file for HTTPS, or "
+                 "http.behind_proxy: true if a reverse proxy terminates TLS in front of the node");
   cfg.reference_dir = resolve(base, reference_dir.value_or(default_reference_dir()));
   if (cfg.mail.from.empty() && !cfg.node.name.empty()) cfg.mail.from = "relay@" + cfg.node.name;
 
@@ -429,6 +530,11 @@ std::string to_json_text(const NodeConfig& c) {
   j["http"]["idle_timeout_ms"] = c.http.idle_timeout_ms.count();
   j["http"]["threads"] = c.http.threads;
   j["http"]["credential_guesses"] = c.http.credential_guesses;
+  j["http"]["behind_proxy"] = c.http.behind_proxy;
+  if (c.tls.enabled()) {
+    j["tls"]["certificate_file"] = c.tls.certificate_file->string();
+    j["tls"]["key_file"] = c.tls.key_file->string();
+  }
   j["storage"]["map_size_mb"] = c.storage.map_size_mb;
   j["mail"]["mailer"] = to_string(c.mail.mailer);
   j["mail"]["spool_dir"] = c.mail.spool_dir.string();
@@ -436,6 +542,17 @@ std::string to_json_text(const NodeConfig& c) {
   if (!c.mail.from.empty() && c.mail.from != "relay@" + c.node.name) {
     j["mail"]["from"] = c.mail.from;
   }
+  const auto& m = c.mail.smtp;
+  if (!m.host.empty()) j["mail"]["smtp"]["host"] = m.host;
+  j["mail"]["smtp"]["port"] = m.port;
+  j["mail"]["smtp"]["starttls"] = to_string(m.starttls);
+  if (!m.username.empty()) j["mail"]["smtp"]["username"] = m.username;
+  if (m.password_file) j["mail"]["smtp"]["password_file"] = m.password_file->string();
+  if (m.ca_file) j["mail"]["smtp"]["ca_file"] = m.ca_file->string();
+  j["mail"]["smtp"]["timeout_ms"] = m.timeout_ms.count();
+  j["mail"]["retry_initial_ms"] = c.mail.retry_initial_ms.count();
+  j["mail"]["retry_max_ms"] = c.mail.retry_max_ms.count();
+  j["mail"]["give_up_after_hours"] = c.mail.give_up_after_hours.count();
   j["consent"]["text_version"] = c.consent.text_version;
   const auto& f = c.federation;
   j["federation"]["timestamp_window_s"] = f.timestamp_window_s.count();
@@ -445,6 +562,7 @@ std::string to_json_text(const NodeConfig& c) {
   j["federation"]["key_grace_period_s"] = f.key_grace_period_s.count();
   j["federation"]["request_timeout_ms"] = f.request_timeout_ms.count();
   j["federation"]["identity_refresh_min_s"] = f.identity_refresh_min_s.count();
+  if (f.ca_file) j["federation"]["ca_file"] = f.ca_file->string();
   j["candidates"]["handoff_expiry_s"] = c.candidates.handoff_expiry_s.count();
   j["candidates"]["erasure_confirm_timeout_s"] = c.candidates.erasure_confirm_timeout_s.count();
   j["candidates"]["verification_expiry_hours"] = c.candidates.verification_expiry_hours.count();

@@ -27,8 +27,12 @@ namespace relay::config {
 std::filesystem::path default_reference_dir();
 
 enum class Mailer {
-  spool,  // messages are written as files into mail.spool_dir ("smtp" is reserved)
+  spool,  // messages are written as files into mail.spool_dir (development)
+  smtp,   // handed to the SMTP server in mail.smtp
 };
+
+// mail.smtp.starttls: upgrade the connection when the server offers it, insist on it, or not.
+enum class StartTls { required, when_offered, never };
 
 enum class LogLevel { trace, debug, info, warn, error, off };
 
@@ -78,6 +82,8 @@ struct HttpSection {
   // Credentials this node never issued that one address may present in 5 minutes before it
   // is refused for 15 (node/services/credential_guard.hpp), 1..100000.
   std::uint32_t credential_guesses = 10;
+  // Plain HTTP on a non-loopback address only when a reverse proxy terminates TLS in front.
+  bool behind_proxy = false;
 
   bool operator==(const HttpSection&) const = default;
 };
@@ -89,11 +95,38 @@ struct StorageSection {
   bool operator==(const StorageSection&) const = default;
 };
 
+// "tls": native HTTPS for the node's server (both files or neither). The key file must not be
+// readable by group or others (checked when the node starts); both are reloaded on SIGHUP.
+struct TlsSection {
+  std::optional<std::filesystem::path> certificate_file;  // PEM chain, leaf first
+  std::optional<std::filesystem::path> key_file;          // PEM private key
+
+  bool enabled() const { return certificate_file.has_value(); }
+  bool operator==(const TlsSection&) const = default;
+};
+
+// "mail.smtp": the SMTP server mail is handed to when mail.mailer is "smtp".
+struct SmtpSection {
+  std::string host;  // required with mailer "smtp": a host name or address
+  std::uint16_t port = 587;
+  StartTls starttls = StartTls::when_offered;
+  std::string username;                                // empty: no AUTH
+  std::optional<std::filesystem::path> password_file;  // required with username; mode 0600
+  std::optional<std::filesystem::path> ca_file;        // trusted besides the system CA store
+  std::chrono::milliseconds timeout_ms{30000};         // per step of a session
+
+  bool operator==(const SmtpSection&) const = default;
+};
+
 // "mail": how messages to candidates leave the node.
 struct MailSection {
   Mailer mailer = Mailer::spool;
   std::filesystem::path spool_dir = "mail";
   std::string from;  // empty in default_config() = "relay@<node.name>"; always set after load
+  SmtpSection smtp;
+  std::chrono::milliseconds retry_initial_ms{60000};  // first backoff of a deferred message
+  std::chrono::milliseconds retry_max_ms{3600000};    // backoff cap, >= retry_initial_ms
+  std::chrono::hours give_up_after_hours{72};         // undelivered this long: given up
 
   bool operator==(const MailSection&) const = default;
 };
@@ -115,6 +148,8 @@ struct FederationSection {
   std::chrono::milliseconds request_timeout_ms{5000};
   std::chrono::seconds identity_refresh_min_s{
       60};  // at most one background identity fetch per peer
+  // Trusted for peers' HTTPS certificates besides the system CA store (a private CA).
+  std::optional<std::filesystem::path> ca_file;
 
   bool operator==(const FederationSection&) const = default;
 };
@@ -149,6 +184,7 @@ struct NodeConfig {
   CreditsSection credits;
   IntroductionsSection introductions;
   HttpSection http;
+  TlsSection tls;
   StorageSection storage;
   MailSection mail;
   ConsentSection consent;
@@ -177,8 +213,9 @@ NodeConfig default_config();
 // back (from a file in the same directory) gives an equal config.
 std::string to_json_text(const NodeConfig& config);
 
-// "spool"; "trace" ... "off".
+// "spool", "smtp"; "required", "when_offered", "never"; "trace" ... "off".
 std::string_view to_string(Mailer mailer);
+std::string_view to_string(StartTls starttls);
 std::string_view to_string(LogLevel level);
 
 }  // namespace relay::config

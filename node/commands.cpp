@@ -111,21 +111,24 @@ int run_serve(const std::filesystem::path& config_path) {
     Node node(std::move(*config));
     auto router = api::build_router(node.services());
     const auto& c = node.config();
+    std::optional<http::TlsFiles> tls;
+    if (c.tls.enabled()) tls = http::TlsFiles{*c.tls.certificate_file, *c.tls.key_file};
     http::ServerOptions options{c.listen.address,
                                 c.listen.port,
                                 c.http.max_body_bytes,
                                 c.http.max_header_bytes,
                                 c.http.read_timeout_ms,
                                 c.http.idle_timeout_ms,
-                                static_cast<int>(c.http.threads)};
+                                static_cast<int>(c.http.threads),
+                                tls};
     http::Server server(options,
                         [&router](const http::Request& request) { return router.handle(request); });
     server.listen();
     node.start_background();
     // The "listening" line is machine-read by tests and scripts: keep its shape.
     spdlog::info("listening on {}:{} as {}", c.listen.address, server.port(), c.node.name);
-    std::cout << "relay-node listening on http://" << c.listen.address << ":" << server.port()
-              << std::endl;
+    std::cout << "relay-node listening on " << (c.tls.enabled() ? "https://" : "http://")
+              << c.listen.address << ":" << server.port() << std::endl;
     server.run(true);
     node.stop_background();
     spdlog::info("stopped");

@@ -4,6 +4,9 @@
 
 #include "crypto/bytes.hpp"
 #include "crypto/key_file.hpp"
+#include "node/common/secret_file.hpp"
+#include "node/http/client.hpp"
+#include "node/mail/smtp_mailer.hpp"
 #include "node/setup.hpp"
 #include "node/storage/txn.hpp"
 #include "protocol/event.hpp"
@@ -16,6 +19,26 @@ config::Reference load_reference_or_throw(const std::filesystem::path& dir) {
   if (!r) throw std::runtime_error(r.error_text());
   spdlog::info("reference data from {}", dir.string());
   return std::move(r).value();
+}
+
+// The spool (development) or the SMTP server; the password is read from its secret file.
+std::unique_ptr<mail::Mailer> make_mailer(const config::NodeConfig& c) {
+  if (c.mail.mailer == config::Mailer::spool)
+    return std::make_unique<mail::SpoolMailer>(c.mail.spool_dir);
+  const auto& m = c.mail.smtp;
+  mail::SmtpSettings s;
+  s.host = m.host;
+  s.port = m.port;
+  s.starttls = m.starttls == config::StartTls::required ? mail::StartTls::required
+               : m.starttls == config::StartTls::never  ? mail::StartTls::never
+                                                        : mail::StartTls::when_offered;
+  s.username = m.username;
+  if (m.password_file)
+    s.password = common::read_secret_file(*m.password_file, "mail.smtp.password_file");
+  s.helo_name = c.node.name;
+  s.ca_file = m.ca_file;
+  s.timeout = m.timeout_ms;
+  return std::make_unique<mail::SmtpMailer>(std::move(s));
 }
 }  // namespace
 
@@ -39,13 +62,16 @@ Node::Node(config::NodeConfig config)
           referrals::IntakeSettings{c.node.public_url, c.node.name, c.mail.from,
                                     c.consent.text_version, c.candidates.verification_expiry_hours,
                                     c.credits.alumni_count_toward_credits}});
-  mailer_ = std::make_unique<mail::SpoolMailer>(c.mail.spool_dir);
+  mailer_ = make_mailer(c);
   writer_ = std::make_unique<storage::Writer>(env_);
-  mail_dispatch_ =
-      std::make_unique<candidates::MailDispatch>(env_, *writer_, domain_->candidates, *mailer_);
+  mail_dispatch_ = std::make_unique<candidates::MailDispatch>(
+      env_, *writer_, domain_->candidates, *mailer_, std::chrono::seconds(1), clock_,
+      candidates::MailRetry{c.mail.retry_initial_ms, c.mail.retry_max_ms,
+                            c.mail.give_up_after_hours});
 
   // Federation: registers its own ping and key.rotated handlers; the other parts register theirs
-  // as each is built.
+  // as each is built. Peers' https:// certificates chain to the system store or federation.ca_file.
+  http::set_trusted_ca_file(c.federation.ca_file);
   federation_ = std::make_unique<federation::Federation>(c, env_, *writer_, keys_, domain_->ledger);
   profiles_ = std::make_unique<federation::ProfileExchange>(*federation_, domain_->candidates);
   handoffs_ = std::make_unique<federation::Handoffs>(*federation_, domain_->candidates, *profiles_,
@@ -55,6 +81,10 @@ Node::Node(config::NodeConfig config)
       federation::HolderSettings{c.node.public_url, c.mail.from, c.consent.text_version});
   // Erasure reaching every recipient, and the retention limit on received data.
   erasures_ = std::make_unique<federation::Erasures>(*federation_, domain_->candidates, *handoffs_);
+  // A message given up (rejected, or undelivered for mail.give_up_after_hours) is an alert.
+  mail_dispatch_->on_given_up([this](storage::WriteTxn& txn, const std::string& reason) {
+    federation_->raise_alert(txn, "mail_given_up", "", reason);
+  });
   // Witnessing peers' checkpoints, and answering witnesses (registers its handlers).
   witness_ = std::make_unique<federation::Witness>(*federation_);
 

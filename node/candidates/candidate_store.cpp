@@ -169,17 +169,24 @@ void Store::queue_mail(storage::WriteTxn& txn, const CandidateRecord& r, const m
   txn.put(mail_, seq, entry.dump());
 }
 
-std::vector<QueuedMail> Store::queued_mail(const storage::Txn& txn, std::size_t limit) const {
+std::vector<QueuedMail> Store::queued_mail(const storage::Txn& txn, std::size_t limit,
+                                           std::optional<std::int64_t> due_at_ms) const {
   std::vector<QueuedMail> out;
   std::vector<std::pair<std::string, nlohmann::json>> raw;
   txn.for_each_prefix(mail_, "", [&](std::string_view key, std::string_view value) {
-    raw.emplace_back(std::string(key), nlohmann::json::parse(value));
+    auto entry = nlohmann::json::parse(value);
+    if (due_at_ms && entry.value("next_try_ms", std::int64_t{0}) > *due_at_ms) return true;
+    raw.emplace_back(std::string(key), std::move(entry));
     return raw.size() < limit;
   });
   auto keys = keys_.current();
   for (auto& [seq, entry] : raw) {
     std::string candidate_id = entry.at("candidate");
-    QueuedMail q{seq, candidate_id, {}};
+    QueuedMail q{seq,
+                 candidate_id,
+                 {},
+                 entry.value("attempts", std::uint32_t{0}),
+                 static_cast<std::int64_t>(common::from_be64(std::string_view(seq).substr(0, 8)))};
     auto r = find(txn, candidate_id);
     std::optional<crypto::AeadKey> key;
     if (r && !r->wrapped_key_.empty()) key = unwrap_key(keys->data_key, r->wrapped_key_, r->id);
@@ -201,13 +208,24 @@ bool Store::mail_spooled(storage::WriteTxn& txn, const std::string& seq,
   txn.del(mail_, seq);
   auto r = find(txn, candidate_id);
   if (!r || r->status == Status::erased) return false;
+  if (spool_id.empty()) return true;  // handed to an SMTP server: nothing left to remove
   r->spool_.push_back(spool_id);
   save(txn, *r);
   return true;
 }
 
-void Store::drop_mail(storage::WriteTxn& txn, const std::string& seq) {
-  txn.del(mail_, seq);
+bool Store::mail_attempt(storage::WriteTxn& txn, const std::string& seq, std::int64_t next_try_ms) {
+  auto value = txn.get(mail_, seq);
+  if (!value) return false;
+  auto entry = nlohmann::json::parse(*value);
+  entry["attempts"] = entry.value("attempts", std::uint32_t{0}) + 1;
+  entry["next_try_ms"] = next_try_ms;
+  txn.put(mail_, seq, entry.dump());
+  return true;
+}
+
+bool Store::drop_mail(storage::WriteTxn& txn, const std::string& seq) {
+  return txn.del(mail_, seq);
 }
 
 std::vector<std::string> Store::erase(storage::WriteTxn& txn, CandidateRecord& r) {

@@ -38,6 +38,8 @@ struct QueuedMail {
   std::string seq;  // storage key
   std::string candidate_id;
   mail::Mail mail;
+  std::uint32_t attempts = 0;  // delivery attempts started so far
+  std::int64_t queued_ms = 0;  // when it was queued
 };
 
 class Store {
@@ -96,14 +98,21 @@ class Store {
   // Queues mail to the candidate, sealed under their key; the dispatcher spools it after
   // the commit. Erasure makes queued mail unreadable and drops it.
   void queue_mail(storage::WriteTxn& txn, const CandidateRecord& record, const mail::Mail& mail);
-  std::vector<QueuedMail> queued_mail(const storage::Txn& txn, std::size_t limit) const;
+  // Queued mail in queue order; with `due_at_ms`, only mail whose next attempt is due then.
+  std::vector<QueuedMail> queued_mail(const storage::Txn& txn, std::size_t limit,
+                                      std::optional<std::int64_t> due_at_ms = std::nullopt) const;
   // How many messages wait in the queue (opens none of them: for metrics and status).
   std::size_t queued_mail_count(const storage::Txn& txn) const;
-  // Records that queued mail `seq` became spool file `spool_id` (so erasure can remove it).
-  // False if the candidate was erased meanwhile: the caller must discard the spool file.
+  // Records, before a delivery attempt, that it starts and when the next one is due should
+  // this one fail or never finish (a crash). False if the mail is gone (erased): do not send.
+  bool mail_attempt(storage::WriteTxn& txn, const std::string& seq, std::int64_t next_try_ms);
+  // Records that queued mail `seq` was delivered: spooled as `spool_id` (kept so that erasure
+  // can remove it) or, with an empty id, handed to an SMTP server. False if the candidate was
+  // erased meanwhile: the caller must discard the spool file.
   bool mail_spooled(storage::WriteTxn& txn, const std::string& seq, const std::string& candidate_id,
                     const std::string& spool_id);
-  void drop_mail(storage::WriteTxn& txn, const std::string& seq);
+  // Removes queued mail (unreadable, or given up); false if it was gone already.
+  bool drop_mail(storage::WriteTxn& txn, const std::string& seq);
 
   // Crypto-shreds the candidate: the wrapped key and sealed data are deleted, tokens and
   // queued mail removed, the pseudonym released. Returns the spool file ids to discard

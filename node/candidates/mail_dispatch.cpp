@@ -2,16 +2,54 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+
+#include "crypto/random.hpp"
 #include "node/storage/txn.hpp"
 
 namespace relay::node::candidates {
 
+namespace {
+constexpr std::size_t kBatch = 256;
+
+std::string domain_of(const std::string& address) {
+  auto at = address.rfind('@');
+  std::string d = at == std::string::npos ? address : address.substr(at + 1);
+  std::transform(d.begin(), d.end(), d.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return d;
+}
+
+// Due mail taken round-robin across recipient domains, queue order within each.
+std::vector<QueuedMail> interleaved(std::vector<QueuedMail> due) {
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<QueuedMail>> by_domain;
+  for (auto& q : due) {
+    auto d = domain_of(q.mail.to);
+    auto& list = by_domain[d];
+    if (list.empty()) order.push_back(d);
+    list.push_back(std::move(q));
+  }
+  std::vector<QueuedMail> out;
+  for (std::size_t round = 0; out.size() < due.size(); ++round)
+    for (const auto& d : order)
+      if (auto& list = by_domain[d]; round < list.size()) out.push_back(std::move(list[round]));
+  return out;
+}
+}  // namespace
+
 MailDispatch::MailDispatch(storage::Environment& env, storage::Writer& writer, Store& store,
-                           mail::Mailer& mailer, std::chrono::milliseconds period)
+                           mail::Mailer& mailer, std::chrono::milliseconds period,
+                           const common::Clock& clock, MailRetry retry)
     : env_(env),
       writer_(writer),
       store_(store),
       mailer_(mailer),
+      clock_(clock),
+      retry_(retry),
       loop_("mail dispatch", period, [this] { run_once(); }) {}
 
 MailDispatch::~MailDispatch() {
@@ -28,27 +66,79 @@ void MailDispatch::wake() {
   loop_.wake();
 }
 
+// Exponential, capped, with "equal jitter" (half fixed, half random) so that mail deferred
+// together does not come back together.
+std::int64_t MailDispatch::backoff_ms(std::uint32_t attempts) const {
+  std::int64_t delay = std::max<std::int64_t>(1, retry_.initial.count());
+  for (std::uint32_t i = 1; i < attempts && delay < retry_.max.count(); ++i) delay *= 2;
+  delay = std::min<std::int64_t>(delay, retry_.max.count());
+  const auto half = static_cast<std::uint64_t>(delay / 2);
+  std::uint64_t r = 0;
+  crypto::random_fill(reinterpret_cast<std::uint8_t*>(&r), sizeof r);
+  return delay - static_cast<std::int64_t>(half) + static_cast<std::int64_t>(r % (half + 1));
+}
+
+void MailDispatch::give_up(const QueuedMail& q, const std::string& reason) {
+  auto text = "mail given up after " + std::to_string(q.attempts + 1) + " attempt(s): " + reason;
+  writer_.submit_wait([&](storage::WriteTxn& txn) {
+    if (!store_.drop_mail(txn, q.seq)) return;  // erased meanwhile
+    if (on_given_up_) on_given_up_(txn, text);
+  });
+  ++given_up_;
+  spdlog::warn("mail: {}", text);
+}
+
 std::size_t MailDispatch::run_once() {
-  std::vector<QueuedMail> queued;
+  const auto now = clock_.now_ms();
+  std::vector<QueuedMail> due;
   {
     auto txn = env_.begin_read();
-    queued = store_.queued_mail(txn, 64);
+    due = store_.queued_mail(txn, kBatch, now);
   }
-  std::size_t sent = 0;
-  for (const auto& q : queued) {
-    if (q.mail.to.empty()) {
+  std::size_t delivered = 0;
+  std::size_t deferred = 0;
+  std::set<std::string> deferred_domains;
+  for (const auto& q : interleaved(std::move(due))) {
+    if (q.mail.to.empty()) {  // unreadable: its candidate was erased
       writer_.submit_wait([&](storage::WriteTxn& txn) { store_.drop_mail(txn, q.seq); });
       continue;
     }
-    auto spool_id = mailer_.send(q.mail);
-    bool kept = writer_.submit_wait([&](storage::WriteTxn& txn) {
-      return store_.mail_spooled(txn, q.seq, q.candidate_id, spool_id);
+    auto domain = domain_of(q.mail.to);
+    if (deferred_domains.contains(domain)) continue;
+    const auto started = clock_.now_ms();
+    // Spooling is local and atomic: a crash before it is recorded spools the message again at
+    // once, as before. A remote attempt is recorded first, so a crash retries after a backoff.
+    const bool local = dynamic_cast<mail::SpoolMailer*>(&mailer_) != nullptr;
+    bool present = local || writer_.submit_wait([&](storage::WriteTxn& txn) {
+      return store_.mail_attempt(txn, q.seq, started + backoff_ms(q.attempts + 1));
     });
-    if (!kept) mailer_.discard(spool_id);  // erased while it was being spooled
-    ++sent;
+    if (!present) continue;  // erased since the pass began
+    auto attempt = mailer_.deliver(q.mail);
+    switch (attempt.outcome) {
+      case mail::Attempt::Outcome::delivered: {
+        bool kept = writer_.submit_wait([&](storage::WriteTxn& txn) {
+          return store_.mail_spooled(txn, q.seq, q.candidate_id, attempt.id);
+        });
+        if (!kept && !attempt.id.empty()) mailer_.discard(attempt.id);  // erased meanwhile
+        ++delivered;
+        break;
+      }
+      case mail::Attempt::Outcome::rejected:
+        give_up(q, attempt.reason);
+        break;
+      case mail::Attempt::Outcome::retry_later:
+        deferred_domains.insert(domain);
+        if (clock_.now_ms() - q.queued_ms >= retry_.give_up_after.count()) {
+          give_up(q, attempt.reason + " (no delivery within mail.give_up_after_hours)");
+        } else {
+          ++deferred;
+          spdlog::info("mail: attempt {} deferred: {}", q.attempts + 1, attempt.reason);
+        }
+        break;
+    }
   }
-  if (sent) spdlog::info("mail: {} message(s) spooled", sent);
-  return sent;
+  if (delivered) spdlog::info("mail: {} message(s) delivered", delivered);
+  return delivered;
 }
 
 }  // namespace relay::node::candidates

@@ -1,45 +1,80 @@
 #pragma once
-// Moves queued candidate mail (candidate_store.hpp) to the Mailer after it has committed, on
-// its own BackgroundLoop: woken after every commit (the composition root installs a Writer
-// commit hook that calls wake()) and at least every `period`, so mail queued before a crash
-// goes out after the restart. Delivery is at least once (a crash between spooling and
-// recording it spools the message again); mail of an erased candidate is unreadable and
-// dropped.
+// Delivers queued candidate mail (candidate_store.hpp) through the Mailer after it has
+// committed, on its own BackgroundLoop: woken after every commit (the composition root installs
+// a Writer commit hook that calls wake()) and at least every `period`, so mail queued before a
+// crash goes out after the restart.
+//
+// The queue entry is the durable record of delivery: before each remote (SMTP) attempt one
+// Writer request counts it and sets when the next is due (now + exponential backoff with
+// jitter), so a crash during an attempt retries only that message, after its backoff (at least
+// once; spooling is local, so a crash before it is recorded spools again at once); after it,
+// a delivered message leaves the queue, a rejected one (5xx) or one still undelivered after
+// `give_up_after` is given up: dropped, and reported through `on_given_up` in the same Writer
+// request (the composition root raises an operator alert; the reason carries no personal data).
+// Fair between recipients: a pass takes due mail round-robin across recipient domains, and a
+// domain whose server deferred one message this pass is not tried again in it, so a slow or
+// failing domain delays only its own mail. Mail of an erased candidate is unreadable (its key
+// is gone) and dropped; its queue entry is gone too, so an attempt is never started for it.
+// Sending happens on the loop's thread, outside any transaction.
 //
 // Threads: start/stop/wake from any thread; passes run on the loop's thread (run_once() may
 // also be called directly, e.g. by tests, but not concurrently with a started loop).
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <string>
 
 #include "node/candidates/candidate_store.hpp"
 #include "node/common/background_loop.hpp"
+#include "node/common/clock.hpp"
 #include "node/mail/mailer.hpp"
 #include "node/storage/writer.hpp"
 
 namespace relay::node::candidates {
 
+struct MailRetry {
+  std::chrono::milliseconds initial{60'000};  // first backoff; doubles per attempt
+  std::chrono::milliseconds max{3'600'000};   // backoff cap
+  std::chrono::milliseconds give_up_after{std::chrono::hours(72)};
+};
+
 class MailDispatch {
  public:
+  // Called inside the Writer request that drops a given-up message.
+  using GivenUp = std::function<void(storage::WriteTxn&, const std::string& reason)>;
+
   MailDispatch(storage::Environment& env, storage::Writer& writer, Store& store,
-               mail::Mailer& mailer, std::chrono::milliseconds period = std::chrono::seconds(1));
+               mail::Mailer& mailer, std::chrono::milliseconds period = std::chrono::seconds(1),
+               const common::Clock& clock = common::system_clock(), MailRetry retry = {});
   ~MailDispatch();
   MailDispatch(const MailDispatch&) = delete;
   MailDispatch& operator=(const MailDispatch&) = delete;
 
+  // Before start().
+  void on_given_up(GivenUp callback) { on_given_up_ = std::move(callback); }
   void start();
   void stop();
   // Asks for a pass soon (the commit hook calls it after every commit).
   void wake();
   // Passes completed by the loop so far.
   std::uint64_t passes() const { return loop_.passes(); }
-  // One pass on the calling thread; returns how many messages were spooled.
+  // One pass on the calling thread; returns how many messages were delivered.
   std::size_t run_once();
+  // Messages given up since start (the alerts keep them durably).
+  std::uint64_t given_up() const { return given_up_.load(); }
 
  private:
+  std::int64_t backoff_ms(std::uint32_t attempts) const;
+  void give_up(const QueuedMail& q, const std::string& reason);
+
   storage::Environment& env_;
   storage::Writer& writer_;
   Store& store_;
   mail::Mailer& mailer_;
+  const common::Clock& clock_;
+  MailRetry retry_;
+  GivenUp on_given_up_;
+  std::atomic<std::uint64_t> given_up_{0};
   common::BackgroundLoop loop_;  // last: its thread stops before the members it uses go
 };
 

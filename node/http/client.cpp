@@ -1,27 +1,80 @@
 #include "node/http/client.hpp"
 
+#include <openssl/ssl.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cctype>
+#include <memory>
+#include <mutex>
 
 namespace relay::node::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+// The client context for https://: built on first use and after set_trusted_ca_file; each
+// request holds the one it started with.
+std::mutex trust_mutex;
+std::optional<std::filesystem::path> trusted_ca_file;
+std::shared_ptr<ssl::context> client_context;
+
+std::shared_ptr<ssl::context> current_client_context(std::string& error) {
+  std::lock_guard lock(trust_mutex);
+  if (client_context) return client_context;
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  beast::error_code ec;
+  context->set_default_verify_paths(ec);
+  if (!ec && trusted_ca_file) context->load_verify_file(trusted_ca_file->string(), ec);
+  if (ec) {
+    error = "cannot load the trusted CA certificates: " + ec.message();
+    return nullptr;
+  }
+  context->set_verify_mode(ssl::verify_peer);
+  client_context = context;
+  return context;
+}
+
+bool is_ip_literal(const std::string& host) {
+  beast::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+}  // namespace
+
+void set_trusted_ca_file(std::optional<std::filesystem::path> file) {
+  std::lock_guard lock(trust_mutex);
+  trusted_ca_file = std::move(file);
+  client_context.reset();
+}
+
 std::optional<Url> parse_url(std::string_view text) {
-  constexpr std::string_view scheme = "http://";
-  if (text.substr(0, scheme.size()) != scheme) return std::nullopt;
-  text.remove_prefix(scheme.size());
+  Url url;
+  if (text.starts_with("http://")) {
+    url.scheme = "http";
+    text.remove_prefix(7);
+  } else if (text.starts_with("https://")) {
+    url.scheme = "https";
+    url.port = 443;
+    text.remove_prefix(8);
+  } else {
+    return std::nullopt;
+  }
   auto slash = text.find('/');
   auto authority = text.substr(0, slash);
-  Url url;
-  url.scheme = "http";
   url.target = slash == std::string_view::npos ? "/" : std::string(text.substr(slash));
   auto colon = authority.rfind(':');
   if (colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
@@ -50,8 +103,12 @@ ClientResult http_request(std::string_view method, std::string_view url_text, st
     result.error = "bad url";
     return result;
   }
+  std::shared_ptr<ssl::context> context;
+  if (url->scheme == "https") {
+    context = current_client_context(result.error);
+    if (!context) return result;
+  }
   asio::io_context io;
-  beast::tcp_stream stream(io);
   beast::error_code ec;
   tcp::resolver resolver(io);
   auto endpoints = resolver.resolve(url->host, std::to_string(url->port), ec);
@@ -75,12 +132,7 @@ ClientResult http_request(std::string_view method, std::string_view url_text, st
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
   beast::flat_buffer buffer;
-  stream.expires_after(timeout);
-  stream.async_connect(endpoints, [&](beast::error_code cec, const tcp::endpoint&) {
-    if (cec) {
-      ec = cec;
-      return;
-    }
+  auto exchange = [&](auto& stream) {
     bhttp::async_write(stream, req, [&](beast::error_code wec, std::size_t) {
       if (wec) {
         ec = wec;
@@ -89,10 +141,51 @@ ClientResult http_request(std::string_view method, std::string_view url_text, st
       bhttp::async_read(stream, buffer, parser,
                         [&](beast::error_code rec, std::size_t) { ec = rec; });
     });
-  });
-  io.run();
+  };
+  if (context) {
+    beast::ssl_stream<beast::tcp_stream> stream(io, *context);
+    // SNI for names (not addresses); the certificate must name the host either way.
+    if (!is_ip_literal(url->host) &&
+        !SSL_set_tlsext_host_name(stream.native_handle(), url->host.c_str())) {
+      result.error = "cannot set the TLS server name";
+      return result;
+    }
+    stream.set_verify_callback(ssl::host_name_verification(url->host));
+    auto& lowest = beast::get_lowest_layer(stream);
+    lowest.expires_after(timeout);
+    lowest.async_connect(endpoints, [&](beast::error_code cec, const tcp::endpoint&) {
+      if (cec) {
+        ec = cec;
+        return;
+      }
+      stream.async_handshake(ssl::stream_base::client, [&](beast::error_code hec) {
+        if (hec) {
+          ec = hec;
+          result.error = "TLS: " + hec.message();
+          return;
+        }
+        exchange(stream);
+      });
+    });
+    io.run();
+    beast::error_code ignored;
+    lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  } else {
+    beast::tcp_stream stream(io);
+    stream.expires_after(timeout);
+    stream.async_connect(endpoints, [&](beast::error_code cec, const tcp::endpoint&) {
+      if (cec) {
+        ec = cec;
+        return;
+      }
+      exchange(stream);
+    });
+    io.run();
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
   if (ec) {
-    result.error = ec.message();
+    if (result.error.empty()) result.error = ec.message();
     return result;
   }
   ClientResponse response;
@@ -105,8 +198,6 @@ ClientResult http_request(std::string_view method, std::string_view url_text, st
     response.headers[name] = std::string(field.value());
   }
   result.response = std::move(response);
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   return result;
 }
 

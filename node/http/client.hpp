@@ -1,9 +1,12 @@
 #pragma once
-// A small blocking HTTP/1.1 client (plain http for now; TLS comes with hardening) for the
-// federation outbox, witnessing and tests. Each call opens its own connection; failures to
-// connect or time-outs are return values, never exceptions.
+// A small blocking HTTP/1.1 client for the federation outbox, witnessing and tests. Each call
+// opens its own connection; failures to connect, time-outs and refused certificates are
+// return values, never exceptions. https:// URLs are verified: the peer's certificate must
+// chain to the system CA store or to the file given to set_trusted_ca_file
+// (federation.ca_file), and name the URL's host (DNS name or IP address).
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -12,12 +15,12 @@
 namespace relay::node::http {
 
 struct Url {
-  std::string scheme;  // "http"
+  std::string scheme;  // "http" or "https"
   std::string host;
-  std::uint16_t port = 80;
-  std::string target;  // path and query, at least "/"
+  std::uint16_t port = 80;  // 443 for https unless given
+  std::string target;       // path and query, at least "/"
 };
-// Parses "http://host[:port][/path]"; nullopt for anything else.
+// Parses "http(s)://host[:port][/path]"; nullopt for anything else.
 std::optional<Url> parse_url(std::string_view text);
 
 struct ClientResponse {
@@ -35,6 +38,10 @@ struct ClientResult {
 ClientResult http_request(std::string_view method, std::string_view url, std::string_view body = {},
                           const std::map<std::string, std::string>& headers = {},
                           std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+
+// CA certificates (PEM) trusted for https:// besides the system store; nullopt for the system
+// store alone. Thread-safe; requests already under way keep the trust they started with.
+void set_trusted_ca_file(std::optional<std::filesystem::path> file);
 
 // Sends raw bytes to host:port and returns whatever came back until the peer closed or the
 // timeout passed (for tests of malformed requests).

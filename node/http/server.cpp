@@ -1,5 +1,7 @@
 #include "node/http/server.hpp"
 
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -9,22 +11,30 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <functional>
+#include <mutex>
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#include "node/common/secret_file.hpp"
 
 namespace relay::node::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 struct Server::Impl {
   ServerOptions options;
@@ -37,11 +47,21 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
   asio::steady_timer drain_timer{io};
+  // The TLS context new connections get; swapped by reload_tls(), kept alive by each session.
+  std::mutex tls_mutex;
+  std::shared_ptr<ssl::context> tls;
 
   Impl(ServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {}
 
+  std::shared_ptr<ssl::context> current_tls() {
+    std::lock_guard lock(tls_mutex);
+    return tls;
+  }
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> session(beast::tcp_stream stream);
+  asio::awaitable<void> plain_session(beast::tcp_stream stream);
+  asio::awaitable<void> tls_session(TlsStream stream, std::shared_ptr<ssl::context> context);
+  template <class Stream>
+  asio::awaitable<void> session(Stream& stream);
   Response dispatch(bhttp::request<bhttp::string_body>& req, const std::string& remote);
   void begin_stop();
   void drain();
@@ -82,6 +102,50 @@ bhttp::response<bhttp::string_body> to_beast(const Response& r, unsigned version
   return res;
 }
 
+// A server context from the PEM files; throws std::runtime_error naming the field at fault.
+std::shared_ptr<ssl::context> load_tls(const TlsFiles& files) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
+  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::single_dh_use);
+  beast::error_code ec;
+  context->use_certificate_chain_file(files.certificate_file.string(), ec);
+  if (ec)
+    throw std::runtime_error("tls.certificate_file: cannot load " +
+                             files.certificate_file.string() + " (" + ec.message() + ")");
+  auto key = common::read_secret_file(files.key_file, "tls.key_file");
+  context->use_private_key(asio::buffer(key), ssl::context::pem, ec);
+  OPENSSL_cleanse(key.data(), key.size());
+  if (ec)
+    throw std::runtime_error("tls.key_file: cannot load " + files.key_file.string() + " (" +
+                             ec.message() + ")");
+  if (SSL_CTX_check_private_key(context->native_handle()) != 1)
+    throw std::runtime_error("tls.key_file: " + files.key_file.string() +
+                             " does not match tls.certificate_file");
+  return context;
+}
+
+bool connection_gone(const beast::error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+         ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+         ec == asio::error::connection_reset || ec == ssl::error::stream_truncated;
+}
+
+// The path for a log line, with every segment that could be a capability token (candidate
+// pages carry one: /r/m/<token>) replaced by "*": ids and route words are short.
+std::string redacted_path(const std::string& path) {
+  std::string out;
+  std::size_t start = 0;
+  while (start < path.size()) {
+    auto end = path.find('/', start + 1);
+    if (end == std::string::npos) end = path.size();
+    auto segment = path.substr(start, end - start);  // with its leading '/'
+    out += segment.size() > 17 ? "/*" : segment;
+    start = end;
+  }
+  return out;
+}
+
 }  // namespace
 
 Response Server::Impl::dispatch(bhttp::request<bhttp::string_body>& req,
@@ -101,7 +165,8 @@ Response Server::Impl::dispatch(bhttp::request<bhttp::string_body>& req,
     return handler(request);
   } catch (const std::exception& e) {
     // Never echo the exception text: it could carry request data.
-    spdlog::error("handler failed for {} {}: internal error", request.method, request.path);
+    spdlog::error("handler failed for {} {}: internal error", request.method,
+                  redacted_path(request.path));
     (void)e;
     return error_response(500, "internal", "internal error");
   } catch (...) {
@@ -109,25 +174,42 @@ Response Server::Impl::dispatch(bhttp::request<bhttp::string_body>& req,
   }
 }
 
-asio::awaitable<void> Server::Impl::session(beast::tcp_stream stream) {
+asio::awaitable<void> Server::Impl::plain_session(beast::tcp_stream stream) {
+  co_await session(stream);
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<void> Server::Impl::tls_session(TlsStream stream,
+                                                std::shared_ptr<ssl::context> context) {
+  (void)context;  // held: the stream uses it for as long as the connection lives
+  beast::get_lowest_layer(stream).expires_after(options.read_timeout);
+  auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
+  if (ec) co_return;  // not TLS, an untrusting client, or too slow: nothing to answer
+  co_await session(stream);
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
+  co_await stream.async_shutdown(use_tuple);
+}
+
+template <class Stream>
+asio::awaitable<void> Server::Impl::session(Stream& stream) {
+  auto& lowest = beast::get_lowest_layer(stream);
   beast::flat_buffer buffer;
   std::string remote;
   {
     beast::error_code ec;
-    auto ep = stream.socket().remote_endpoint(ec);
+    auto ep = lowest.socket().remote_endpoint(ec);
     if (!ec) remote = ep.address().to_string();
   }
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
     parser.body_limit(options.max_body_bytes);
-    stream.expires_after(options.idle_timeout);
+    lowest.expires_after(options.idle_timeout);
     auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
     (void)n;
     std::optional<Response> early;  // an error answered before the body is read
-    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
-        ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset) {
+    if (connection_gone(ec)) {
       break;
     } else if (ec == bhttp::error::header_limit) {
       early = error_response(431, "header_too_large", "request headers are too large");
@@ -147,7 +229,7 @@ asio::awaitable<void> Server::Impl::session(beast::tcp_stream stream) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, h.version()};
         co_await bhttp::async_write(stream, cont, use_tuple);
       }
-      stream.expires_after(options.read_timeout);
+      lowest.expires_after(options.read_timeout);
       auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
       (void)rn;
       if (rec == bhttp::error::body_limit) {
@@ -161,7 +243,7 @@ asio::awaitable<void> Server::Impl::session(beast::tcp_stream stream) {
     if (early) {
       // After a framing error the stream position is unknown: answer and close.
       auto res = to_beast(*early, 11, false);
-      stream.expires_after(options.read_timeout);
+      lowest.expires_after(options.read_timeout);
       co_await bhttp::async_write(stream, res, use_tuple);
       break;
     }
@@ -172,13 +254,11 @@ asio::awaitable<void> Server::Impl::session(beast::tcp_stream stream) {
     Response response = dispatch(req, remote);
     --in_flight;
     auto res = to_beast(response, version, keep_alive);
-    stream.expires_after(options.read_timeout);
+    lowest.expires_after(options.read_timeout);
     auto [wec, wn] = co_await bhttp::async_write(stream, res, use_tuple);
     (void)wn;
     if (wec || !keep_alive) break;
   }
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 asio::awaitable<void> Server::Impl::accept_loop() {
@@ -191,10 +271,15 @@ asio::awaitable<void> Server::Impl::accept_loop() {
       continue;
     }
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, session(beast::tcp_stream(std::move(socket))),
-                   [](std::exception_ptr e) {
-                     if (e) spdlog::error("http session ended with an internal error");
-                   });
+    auto ended = [](std::exception_ptr e) {
+      if (e) spdlog::error("http session ended with an internal error");
+    };
+    if (auto context = current_tls()) {
+      TlsStream stream(beast::tcp_stream(std::move(socket)), *context);
+      asio::co_spawn(executor, tls_session(std::move(stream), std::move(context)), ended);
+    } else {
+      asio::co_spawn(executor, plain_session(beast::tcp_stream(std::move(socket))), ended);
+    }
   }
 }
 
@@ -233,6 +318,11 @@ Server::~Server() = default;
 
 void Server::listen() {
   auto& o = impl_->options;
+  if (o.tls) {
+    auto context = load_tls(*o.tls);
+    std::lock_guard lock(impl_->tls_mutex);
+    impl_->tls = std::move(context);
+  }
   beast::error_code ec;
   auto address = asio::ip::make_address(o.address, ec);
   if (ec) throw std::system_error(ec, "listen address " + o.address);
@@ -244,6 +334,22 @@ void Server::listen() {
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
     throw std::system_error(ec, "cannot listen on " + o.address + ":" + std::to_string(o.port));
+}
+
+bool Server::reload_tls() {
+  if (!impl_->options.tls) return true;
+  try {
+    auto context = load_tls(*impl_->options.tls);
+    {
+      std::lock_guard lock(impl_->tls_mutex);
+      impl_->tls = std::move(context);
+    }
+    spdlog::info("TLS certificate and key reloaded");
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::error("TLS reload failed, the previous certificate stays: {}", e.what());
+    return false;
+  }
 }
 
 std::uint16_t Server::port() const {
@@ -262,6 +368,20 @@ void Server::run(bool handle_signals) {
       spdlog::info("signal {} received: shutting down", sig);
       impl.begin_stop();
     });
+  }
+  // SIGHUP: the certificate was renewed. Re-armed after each signal.
+  asio::signal_set hangup(impl.io);
+  std::function<void(beast::error_code, int)> on_hangup = [&](beast::error_code ec, int) {
+    if (ec) return;
+    if (impl.options.tls)
+      reload_tls();
+    else
+      spdlog::info("SIGHUP: no TLS files to reload");
+    hangup.async_wait(on_hangup);
+  };
+  if (handle_signals) {
+    hangup.add(SIGHUP);
+    hangup.async_wait(on_hangup);
   }
   std::vector<std::thread> threads;
   for (int i = 1; i < impl.options.threads; ++i) threads.emplace_back([&impl] { impl.io.run(); });

@@ -2,6 +2,12 @@
 // The node's HTTP/1.1 server (Boost.Beast, C++20 coroutines), hidden behind a small
 // interface so that only server.cpp pays Beast's compile cost.
 //
+// HTTPS when ServerOptions::tls names a certificate chain and a key (OpenSSL, TLS 1.2 and
+// later): the key file must be readable by its owner only. reload_tls() (and SIGHUP, when the
+// server handles signals) reads both again: connections accepted afterwards use the new ones,
+// open connections keep theirs, the listener never closes; a pair that does not load is
+// logged and the old one stays.
+//
 // Per connection: a fresh parser per request with header and body limits, an idle timeout
 // while waiting for a request and a read timeout while reading it, keep-alive. Requests that
 // could be smuggled past a proxy are refused before their body is read: a Transfer-Encoding
@@ -10,13 +16,20 @@
 // (it waits for durable commits); an exception from it becomes a 500 with a JSON error body.
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "node/http/message.hpp"
 
 namespace relay::node::http {
+
+struct TlsFiles {
+  std::filesystem::path certificate_file;  // PEM chain, leaf first
+  std::filesystem::path key_file;          // PEM private key, mode 0600
+};
 
 struct ServerOptions {
   std::string address = "127.0.0.1";
@@ -26,6 +39,7 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{10'000};
   std::chrono::milliseconds idle_timeout{30'000};
   int threads = 4;
+  std::optional<TlsFiles> tls;  // none: plain HTTP
 };
 
 using Handler = std::function<Response(const Request&)>;
@@ -37,12 +51,18 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds and listens; throws std::system_error naming the address if it cannot.
+  // Loads the TLS files (std::runtime_error naming tls.certificate_file or tls.key_file if
+  // they do not load, or the key is readable by others), binds and listens (std::system_error
+  // naming the address if it cannot).
   void listen();
+  // Loads the TLS files again for new connections; false (the old pair stays, the reason is
+  // logged) if they do not load. Thread-safe. True without TLS (nothing to reload).
+  bool reload_tls();
   // The bound port (after listen()).
   std::uint16_t port() const;
   // Serves on options.threads threads until stop() is called or SIGINT/SIGTERM arrives
-  // (if handle_signals). In-flight requests finish; then it returns.
+  // (if handle_signals; SIGHUP then calls reload_tls()). In-flight requests finish; then it
+  // returns.
   void run(bool handle_signals);
   // Thread-safe; may be called from a handler or another thread.
   void stop();

@@ -2,10 +2,12 @@
 // Outgoing mail: to candidates (verification and management links) and to members' contact
 // addresses (reminders of due outcomes), through the Mailer interface; SpoolMailer, the default,
 // writes each message as an RFC 5322 file (UTF-8 body, RFC 2047 encoded subject) into a spool
-// directory, atomically and fsync'd, for a local MTA or a person to pick up. SMTP delivery comes
-// later.
+// directory, atomically and fsync'd, for a local MTA or a person to pick up (development mode);
+// SmtpMailer (smtp_mailer.hpp) hands each message to an SMTP server. Retrying and giving up are
+// the caller's: candidates::MailDispatch keeps the durable queue.
 #include <filesystem>
 #include <string>
+#include <utility>
 
 namespace relay::node::mail {
 
@@ -16,20 +18,40 @@ struct Mail {
   std::string body;     // UTF-8 plain text
 };
 
+// The result of one delivery attempt. `reason` is for operators: an SMTP reply code and the
+// step that failed, never the server's text (it may echo the recipient) nor the message.
+struct Attempt {
+  enum class Outcome {
+    delivered,    // handed over; `id` names the spool file, if any (for discard)
+    retry_later,  // temporary: the server was down, slow or answered 4xx
+    rejected,     // permanent: the server answered 5xx for this message
+  };
+  Outcome outcome = Outcome::delivered;
+  std::string id;
+  std::string reason;
+
+  static Attempt delivered(std::string id = {}) { return {Outcome::delivered, std::move(id), {}}; }
+  static Attempt retry_later(std::string why) { return {Outcome::retry_later, {}, std::move(why)}; }
+  static Attempt rejected(std::string why) { return {Outcome::rejected, {}, std::move(why)}; }
+};
+
 class Mailer {
  public:
   virtual ~Mailer() = default;
-  // Returns an identifier of the queued message (the spool file name). Throws
-  // std::system_error if it cannot be queued: the caller's transaction must then fail.
-  virtual std::string send(const Mail& mail) = 0;
-  // Removes a queued message that has not been picked up (erasure); false if gone already.
+  // One attempt to hand the message over; expected failures are the Attempt's outcome. Throws
+  // std::system_error if the node's own environment fails (the spool cannot be written).
+  virtual Attempt deliver(const Mail& mail) = 0;
+  // Removes a delivered message that has not been picked up yet (erasure; spool only); false if
+  // gone already or never kept.
   virtual bool discard(const std::string& id) = 0;
 };
 
 class SpoolMailer final : public Mailer {
  public:
   explicit SpoolMailer(std::filesystem::path dir);
-  std::string send(const Mail& mail) override;
+  Attempt deliver(const Mail& mail) override { return Attempt::delivered(send(mail)); }
+  // Writes the message into the spool; returns its file name. Throws std::system_error.
+  std::string send(const Mail& mail);
   bool discard(const std::string& id) override;
   const std::filesystem::path& dir() const { return dir_; }
 

@@ -95,7 +95,15 @@ std::size_t OutcomeReminders::sweep() {
   };
   try {
     for (const auto& p : pending) {
-      mailer_.send(p.mail);  // throws if it cannot spool: that item stays pending
+      // Throws if it cannot spool; a deferred one stays pending for the next sweep (a minute
+      // later), a rejected one (5xx) is recorded as sent: the server will not take it.
+      auto attempt = mailer_.deliver(p.mail);
+      if (attempt.outcome == mail::Attempt::Outcome::retry_later) {
+        spdlog::info("outcome reminders: a reminder deferred: {}", attempt.reason);
+        continue;
+      }
+      if (attempt.outcome == mail::Attempt::Outcome::rejected)
+        spdlog::warn("outcome reminders: a reminder rejected: {}", attempt.reason);
       spooled.push_back(p.key);
     }
   } catch (...) {

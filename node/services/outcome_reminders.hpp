@@ -2,7 +2,9 @@
 // Reminders of due outcomes by mail (issue 14, item 5). What a member should report
 // (introductions::Introductions::due: the outcome of a delivered introduction, retention at 3,
 // 6 and 12 months of a hire) is mailed once per item to the member's contact email, through the
-// node's Mailer (the spool mailer), by a sweep the composition root runs every minute.
+// node's Mailer (spool or SMTP), by a sweep the composition root runs every minute. With SMTP,
+// a reminder the server defers (4xx, down) stays pending and is tried at the next sweep; one it
+// rejects (5xx) is recorded as sent (logged without the address).
 //
 // Exactly once per item, durably: a pass first records the items it will mail as "pending" in
 // one Writer request, spools the mails, then records them "sent" in another. A pass never mails

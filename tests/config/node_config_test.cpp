@@ -21,6 +21,7 @@ using relay::config::LogLevel;
 using relay::config::Mailer;
 using relay::config::NodeConfig;
 using relay::config::parse_node_config;
+using relay::config::StartTls;
 using relay::config::to_json_text;
 
 using relay::test::temp_dir_until_exit;
@@ -340,10 +341,10 @@ TEST_CASE("node.public_url must be http(s) without a trailing slash") {
   }
 }
 
-TEST_CASE("mail: only the spool mailer, and a plain from address") {
+TEST_CASE("mail: spool or smtp, and a plain from address") {
   auto errors = errors_with(R"("mail": {"mailer": "smtp", "from": "Relay <relay@x.jp>"})");
   CHECK(errors.size() == 2);
-  CHECK(contains(error_for(errors, "mail.mailer"), "not supported yet"));
+  CHECK(contains(error_for(errors, "mail.smtp.host"), "required when mailer is \"smtp\""));
   CHECK(contains(error_for(errors, "mail.from"), "expected an email address"));
 
   auto errors2 = errors_with(R"("mail": {"mailer": "carrier-pigeon", "from": "a@b@c"})");
@@ -355,6 +356,49 @@ TEST_CASE("mail: only the spool mailer, and a plain from address") {
   auto r = load_node_config(path);
   REQUIRE_MESSAGE(r.ok(), r.error_text());
   CHECK(r.value().mail.from == "noreply@kobe.example.jp");
+}
+
+TEST_CASE("mail.smtp: every field checked and named") {
+  auto errors = errors_with(R"("mail": {"mailer": "smtp", "smtp": {"host": "mail example",
+      "port": 0, "starttls": "sometimes", "username": "relay"}, "retry_initial_ms": 5000,
+      "retry_max_ms": 10, "give_up_after_hours": 0})");
+  CHECK(contains(error_for(errors, "mail.smtp.host"), "host name"));
+  CHECK(contains(error_for(errors, "mail.smtp.port"), "0"));
+  CHECK(contains(error_for(errors, "mail.smtp.starttls"), "when_offered"));
+  CHECK(contains(error_for(errors, "mail.smtp.password_file"), "required with username"));
+  CHECK(contains(error_for(errors, "mail.retry_max_ms"), "at least retry_initial_ms"));
+  CHECK(contains(error_for(errors, "mail.give_up_after_hours"), "0"));
+
+  auto path = write_config(R"({"node": {"name": "x", "region": "JP-13"}, "mail": {"mailer": "smtp",
+      "smtp": {"host": "127.0.0.1", "port": 2525, "starttls": "never", "username": "u",
+               "password_file": "pw"}}})");
+  auto r = load_node_config(path);
+  REQUIRE_MESSAGE(r.ok(), r.error_text());
+  const auto& m = r.value().mail;
+  CHECK(m.mailer == Mailer::smtp);
+  CHECK(m.smtp.port == 2525);
+  CHECK(m.smtp.starttls == StartTls::never);
+  CHECK(m.smtp.password_file == path.parent_path() / "pw");
+  CHECK(m.give_up_after_hours == std::chrono::hours(72));
+}
+
+TEST_CASE("tls: both files or neither; plain HTTP leaves loopback only behind a proxy") {
+  auto errors = errors_with(R"("tls": {"certificate_file": "cert.pem"})");
+  CHECK(contains(error_for(errors, "tls.key_file"), "required with certificate_file"));
+
+  auto public_plain = errors_with(R"("listen": {"address": "0.0.0.0"})");
+  CHECK(contains(error_for(public_plain, "http.behind_proxy"), "is not loopback"));
+
+  for (const char* ok : {R"("listen": {"address": "0.0.0.0"}, "http": {"behind_proxy": true})",
+                         R"("listen": {"address": "::"}, "tls": {"certificate_file": "c.pem",
+                              "key_file": "k.pem"})",
+                         R"("listen": {"address": "::1"})"}) {
+    CAPTURE(ok);
+    auto path =
+        write_config(std::string(R"({"node": {"name": "x", "region": "JP-13"}, )") + ok + "}");
+    auto r = load_node_config(path);
+    CHECK_MESSAGE(r.ok(), r.error_text());
+  }
 }
 
 TEST_CASE("every log level is accepted; log.file null means stderr") {
@@ -471,14 +515,20 @@ TEST_CASE("to_json_text round-trips through load") {
     "node": {"name": "osaka.relay", "region": "JP-27", "public_url": "https://relay.example.jp"},
     "listen": {"address": "0.0.0.0", "port": 9443},
     "data_dir": "state",
+    "tls": {"certificate_file": "tls/cert.pem", "key_file": "tls/key.pem"},
     "credits": {"referrals_per_credit": 12},
     "http": {"max_body_bytes": 1000000, "max_header_bytes": 16384, "read_timeout_ms": 2000,
              "idle_timeout_ms": 4000, "threads": 8},
     "storage": {"map_size_mb": 4096},
-    "mail": {"mailer": "spool", "spool_dir": "/var/spool/relay", "from": "noreply@example.jp"},
+    "mail": {"mailer": "smtp", "spool_dir": "/var/spool/relay", "from": "noreply@example.jp",
+             "smtp": {"host": "mail.example.jp", "port": 25, "starttls": "required",
+                      "username": "relay", "password_file": "smtp_password", "ca_file": "ca.pem",
+                      "timeout_ms": 5000},
+             "retry_initial_ms": 1000, "retry_max_ms": 60000, "give_up_after_hours": 24},
     "consent": {"text_version": "2027-04-01"},
     "federation": {"timestamp_window_s": 120, "retry_initial_ms": 250, "retry_max_ms": 30000,
-                   "witness_interval_s": 10, "key_grace_period_s": 3600, "request_timeout_ms": 2500},
+                   "witness_interval_s": 10, "key_grace_period_s": 3600, "request_timeout_ms": 2500,
+                   "ca_file": "/etc/relay/peers-ca.pem"},
     "candidates": {"handoff_expiry_s": 2592000, "erasure_confirm_timeout_s": 3600,
                    "verification_expiry_hours": 24},
     "log": {"level": "debug", "file": "relay.log"}

@@ -44,7 +44,7 @@ NodeProcess& shared_node() {
   // (abuse_test.cpp).
   static NodeProcess node([] {
     auto o = options("flow.relaynode");
-    o.config_patch = {{"http", {{"credential_guesses", 100000}}}};
+    o.configure = [](nlohmann::json& c) { c["http"]["credential_guesses"] = 100000; };
     return o;
   }());
   return node;

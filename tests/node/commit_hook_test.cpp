@@ -22,10 +22,10 @@ namespace {
 // Keeps sent mail in memory.
 class RecordingMailer final : public mail::Mailer {
  public:
-  std::string send(const mail::Mail& mail) override {
+  mail::Attempt deliver(const mail::Mail& mail) override {
     std::lock_guard lock(mutex_);
     sent_.push_back(mail);
-    return "spool-" + std::to_string(sent_.size());
+    return mail::Attempt::delivered("spool-" + std::to_string(sent_.size()));
   }
   bool discard(const std::string&) override { return true; }
   std::size_t count() const {

@@ -81,8 +81,10 @@ struct FederationSite {
         handoffs(federation, store, profiles, std::chrono::seconds(30 * 86400)),
         holder(federation, store, profiles,
                {"http://" + name, config.mail.from, config.consent.text_version}),
-        server(relay::node::http::ServerOptions{.address = "127.0.0.1", .port = 0, .threads = 2},
-               [this](const relay::node::http::Request& r) { return handle(r); }) {
+        server(
+            relay::node::http::ServerOptions{
+                .address = "127.0.0.1", .port = 0, .threads = 2, .tls = {}},
+            [this](const relay::node::http::Request& r) { return handle(r); }) {
     server.listen();
     url = "http://127.0.0.1:" + std::to_string(server.port());
     config.node.public_url = url;

@@ -22,6 +22,7 @@
 
 #include "node/http/client.hpp"
 #include "node/http/message.hpp"
+#include "support/temp_dir.hpp"
 #include "support/vectors.hpp"
 
 extern char** environ;
@@ -152,24 +153,6 @@ std::string path_of(std::string_view url) {
   return slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
 }
 
-std::uint16_t free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    int err = errno;
-    ::close(fd);
-    throw std::system_error(err, std::generic_category(), "bind 127.0.0.1:0");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 std::vector<std::pair<std::string, std::string>> TestCandidate::form() const {
   std::vector<std::pair<std::string, std::string>> fields = {
       {"name", name},
@@ -243,9 +226,18 @@ NodeProcess::~NodeProcess() {
   }
 }
 
+const TlsFiles& shared_test_ca() {
+  static const TlsFiles ca = make_test_ca(temp_dir_until_exit("test-ca")).files;
+  return ca;
+}
+
+void NodeProcess::sighup() const {
+  if (pid_ > 0) ::kill(pid_, SIGHUP);
+}
+
 void NodeProcess::init() {
   port_ = options_.port ? options_.port : free_loopback_port();
-  url_ = "http://127.0.0.1:" + std::to_string(port_);
+  url_ = std::string(options_.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
   fs::create_directories(data_dir_);
   if (!options_.restore_from.empty()) {
     int status =
@@ -273,13 +265,21 @@ void NodeProcess::init() {
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw std::runtime_error("relay-node init failed (status " + std::to_string(status) + "):\n" +
                              log_tail());
-  if (!options_.config_patch.empty()) {
-    auto config = nlohmann::json::parse(read_file(config_path()));
-    config.merge_patch(options_.config_patch);
-    std::ofstream(config_path()) << config.dump(2);
-  }
   admin_token_ = trim(read_file(data_dir_ / "admin_token"));
   auditor_token_ = trim(read_file(data_dir_ / "auditor_token"));
+  if (!options_.tls && !options_.configure) return;
+  auto config = nlohmann::json::parse(read_file(config_path()));
+  if (options_.tls) {
+    const auto& ca = shared_test_ca();
+    auto files = TestCa{ca}.issue(tls_dir(), "node");
+    config["tls"] = {{"certificate_file", files.certificate.string()},
+                     {"key_file", files.key.string()}};
+    config["node"]["public_url"] = url_;
+    config["federation"]["ca_file"] = ca.certificate.string();
+    node::http::set_trusted_ca_file(ca.certificate);
+  }
+  if (options_.configure) options_.configure(config);
+  std::ofstream(config_path(), std::ios::trunc) << config.dump(2) << "\n";
 }
 
 void NodeProcess::start() {

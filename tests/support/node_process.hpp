@@ -36,6 +36,9 @@
 #include <utility>
 #include <vector>
 
+#include "support/loopback.hpp"
+#include "support/tls_files.hpp"
+
 namespace relay::test {
 
 // Polls until f() is true (every 50 ms, at most `timeout`).
@@ -74,9 +77,6 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
 // itself if it has no scheme.
 std::string path_of(std::string_view url);
 
-// A loopback TCP port that was free a moment ago.
-std::uint16_t free_loopback_port();
-
 // A member as POST /api/v1/members answered it.
 struct TestMember {
   std::string id;
@@ -94,6 +94,9 @@ struct TestCandidate {
   std::vector<std::pair<std::string, std::string>> form() const;
 };
 
+// The CA that issues NodeProcess certificates (Options::tls), made once per test process.
+const TlsFiles& shared_test_ca();
+
 class NodeProcess {
  public:
   struct Options {
@@ -101,12 +104,16 @@ class NodeProcess {
     std::string region = "JP-28";
     std::uint16_t port = 0;              // 0: free_loopback_port()
     std::vector<std::string> init_args;  // extra arguments for `relay-node init`
-    // Merged into the node.json that init wrote (RFC 7386 merge patch), e.g.
-    // {{"http", {{"credential_guesses", 1000}}}}.
-    nlohmann::json config_patch = nlohmann::json::object();
     // A backup directory: the node is laid out with `relay-node restore` instead of init
     // (port must then be the backed-up node's port, which its node.json names).
     std::filesystem::path restore_from;
+    // HTTPS: a certificate for 127.0.0.1 and localhost issued by shared_test_ca() goes into
+    // <data_dir>/tls, node.json gets tls.*, an https:// public_url and federation.ca_file (so
+    // peers that are NodeProcesses too are trusted), url() is https://, and this process's
+    // client trusts the CA (http::set_trusted_ca_file).
+    bool tls = false;
+    // Edits node.json after init (and after the TLS edits), before the first serve.
+    std::function<void(nlohmann::json&)> configure;
     std::chrono::milliseconds start_timeout{10'000};
     std::chrono::milliseconds stop_timeout{10'000};
   };
@@ -117,7 +124,7 @@ class NodeProcess {
   NodeProcess(const NodeProcess&) = delete;
   NodeProcess& operator=(const NodeProcess&) = delete;
 
-  // "http://127.0.0.1:<port>", no trailing slash.
+  // "http://127.0.0.1:<port>" (https:// with Options::tls), no trailing slash.
   const std::string& url() const { return url_; }
   std::uint16_t port() const { return port_; }
   const std::filesystem::path& data_dir() const { return data_dir_; }
@@ -125,6 +132,8 @@ class NodeProcess {
   std::filesystem::path log_path() const { return data_dir_ / "node.log"; }
   std::filesystem::path spool_dir() const { return data_dir_ / "mail"; }
   std::filesystem::path lmdb_dir() const { return data_dir_ / "lmdb"; }
+  // With Options::tls: the certificate and key the node serves (replace them, then sighup()).
+  std::filesystem::path tls_dir() const { return data_dir_ / "tls"; }
   const std::string& admin_token() const { return admin_token_; }
   const std::string& auditor_token() const { return auditor_token_; }
   const Options& options() const { return options_; }
@@ -145,6 +154,8 @@ class NodeProcess {
   void kill9();
   // stop() then start(): same data directory, same port.
   void restart();
+  // SIGHUP (the node reloads its TLS certificate and key).
+  void sighup() const;
 
   // The last `max_bytes` of the log, for failure messages.
   std::string log_tail(std::size_t max_bytes = 4000) const;

@@ -1,0 +1,294 @@
+#include "node/mail/smtp_mailer.hpp"
+
+#include <openssl/ssl.h>
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <cctype>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+#include "crypto/bytes.hpp"
+#include "crypto/random.hpp"
+
+namespace relay::node::mail {
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+struct Reply {
+  int code = 0;
+  std::vector<std::string> lines;  // text after the code, one per line
+};
+
+// A failure that ends the session: the attempt's outcome and reason.
+struct SessionEnd {
+  Attempt attempt;
+};
+
+void wipe(std::string& s) {
+  if (!s.empty()) sodium_memzero(s.data(), s.size());
+  s.clear();
+}
+
+// A copy of a secret that wipes itself, whatever way the scope ends.
+struct Secret {
+  std::string text;
+  ~Secret() { wipe(text); }
+};
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// Lines starting with "." get another (RFC 5321 4.5.2); the text already ends with CRLF.
+std::string dot_stuffed(const std::string& text) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  bool line_start = true;
+  for (char c : text) {
+    if (line_start && c == '.') out.push_back('.');
+    out.push_back(c);
+    line_start = c == '\n';
+  }
+  return out;
+}
+
+// One SMTP session on a private io_context: every step runs asynchronously under a deadline.
+class Session {
+ public:
+  explicit Session(const SmtpSettings& settings) : settings_(settings), socket_(io_) {}
+
+  void connect() {
+    tcp::resolver resolver(io_);
+    error_code ec;
+    auto endpoints = resolver.resolve(settings_.host, std::to_string(settings_.port), ec);
+    if (ec) throw SessionEnd{Attempt::retry_later("smtp: cannot resolve mail.smtp.host")};
+    ec = run([&](auto done) {
+      asio::async_connect(socket_, endpoints,
+                          [done](error_code e, const tcp::endpoint&) mutable { done(e, 0); });
+    });
+    if (ec) throw SessionEnd{Attempt::retry_later("smtp: cannot connect (" + ec.message() + ")")};
+  }
+
+  Reply read_reply(const char* step) {
+    Reply reply;
+    for (;;) {
+      auto ec = run([&](auto done) {
+        if (tls_)
+          asio::async_read_until(*tls_, asio::dynamic_buffer(buffer_, 64 * 1024), "\r\n", done);
+        else
+          asio::async_read_until(socket_, asio::dynamic_buffer(buffer_, 64 * 1024), "\r\n", done);
+      });
+      if (ec)
+        throw SessionEnd{Attempt::retry_later(std::string("smtp: no reply at ") + step + " (" +
+                                              ec.message() + ")")};
+      auto end = buffer_.find("\r\n");
+      std::string line = buffer_.substr(0, end);
+      buffer_.erase(0, end + 2);
+      if (line.size() < 3 || !std::isdigit(static_cast<unsigned char>(line[0])) ||
+          !std::isdigit(static_cast<unsigned char>(line[1])) ||
+          !std::isdigit(static_cast<unsigned char>(line[2])))
+        throw SessionEnd{Attempt::retry_later(std::string("smtp: malformed reply at ") + step)};
+      reply.code = std::stoi(line.substr(0, 3));
+      reply.lines.push_back(line.size() > 4 ? line.substr(4) : std::string());
+      if (line.size() == 3 || line[3] != '-') return reply;
+    }
+  }
+
+  void write(const std::string& text, const char* step) {
+    auto ec = run([&](auto done) {
+      if (tls_)
+        asio::async_write(*tls_, asio::buffer(text), done);
+      else
+        asio::async_write(socket_, asio::buffer(text), done);
+    });
+    if (ec) throw SessionEnd{Attempt::retry_later(std::string("smtp: connection lost at ") + step)};
+  }
+
+  // Sends a command and expects a reply in [ok_min, ok_max]; otherwise ends the session with
+  // retry_later (4xx, or anything unexpected) or, where `permanent` is set, rejected (5xx).
+  Reply command(const std::string& line, const char* step, int ok_min, int ok_max,
+                bool permanent = false) {
+    write(line + "\r\n", step);
+    return expect(step, ok_min, ok_max, permanent);
+  }
+
+  Reply expect(const char* step, int ok_min, int ok_max, bool permanent = false) {
+    auto reply = read_reply(step);
+    if (reply.code >= ok_min && reply.code <= ok_max) return reply;
+    auto why = "smtp " + std::to_string(reply.code) + " at " + step;
+    if (permanent && reply.code >= 500) throw SessionEnd{Attempt::rejected(why)};
+    throw SessionEnd{Attempt::retry_later(why)};
+  }
+
+  void start_tls() {
+    // Bytes sent before the handshake would be read as if they came over TLS (injection).
+    if (!buffer_.empty())
+      throw SessionEnd{Attempt::retry_later("smtp: unexpected data after STARTTLS")};
+    ssl_ = std::make_unique<ssl::context>(ssl::context::tls_client);
+    ssl_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    ssl_->set_default_verify_paths();
+    if (settings_.ca_file) {
+      error_code ec;
+      ssl_->load_verify_file(settings_.ca_file->string(), ec);
+      if (ec) throw SessionEnd{Attempt::retry_later("smtp: cannot read mail.smtp.ca_file")};
+    }
+    ssl_->set_verify_mode(ssl::verify_peer);
+    ssl_->set_verify_callback(ssl::host_name_verification(settings_.host));
+    tls_.emplace(socket_, *ssl_);
+    if (!SSL_set_tlsext_host_name(tls_->native_handle(), settings_.host.c_str()))
+      throw SessionEnd{Attempt::retry_later("smtp: cannot set the TLS server name")};
+    auto ec = run([&](auto done) {
+      tls_->async_handshake(ssl::stream_base::client, [done](error_code e) mutable { done(e, 0); });
+    });
+    if (ec)
+      throw SessionEnd{Attempt::retry_later("smtp: TLS handshake failed (" + ec.message() + ")")};
+  }
+
+  bool tls() const { return tls_.has_value(); }
+
+  void close() {
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+ private:
+  // Starts one operation and runs the io_context until it completes or the deadline passes;
+  // a late operation is cancelled by closing the socket.
+  template <class Start>
+  error_code run(Start start) {
+    error_code result;
+    bool finished = false;
+    start([&result, &finished](error_code e, std::size_t) {
+      result = e;
+      finished = true;
+    });
+    io_.restart();
+    io_.run_for(settings_.timeout);
+    if (!finished) {
+      close();
+      io_.restart();
+      io_.run();
+      return asio::error::timed_out;
+    }
+    return result;
+  }
+
+  const SmtpSettings& settings_;
+  asio::io_context io_;
+  tcp::socket socket_;
+  std::unique_ptr<ssl::context> ssl_;
+  std::optional<ssl::stream<tcp::socket&>> tls_;
+  std::string buffer_;
+};
+
+bool offers(const Reply& ehlo, std::string_view keyword, std::string_view arg = {}) {
+  for (auto line : ehlo.lines) {
+    for (auto& c : line) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    std::istringstream words(line);
+    std::string word;
+    words >> word;
+    if (word != keyword) continue;
+    if (arg.empty()) return true;
+    while (words >> word)
+      if (word == arg) return true;
+  }
+  return false;
+}
+
+std::string domain_of(const std::string& address) {
+  auto at = address.rfind('@');
+  return at == std::string::npos ? std::string("localhost") : address.substr(at + 1);
+}
+
+}  // namespace
+
+SmtpMailer::SmtpMailer(SmtpSettings settings) : settings_(std::move(settings)) {}
+
+SmtpMailer::~SmtpMailer() {
+  wipe(settings_.password);
+}
+
+Attempt SmtpMailer::deliver(const Mail& mail) {
+  Session s(settings_);
+  try {
+    s.connect();
+    s.expect("greeting", 220, 220);
+    auto ehlo = s.command("EHLO " + settings_.helo_name, "EHLO", 250, 250);
+    const bool offered = offers(ehlo, "STARTTLS");
+    if (settings_.starttls == StartTls::required && !offered)
+      throw SessionEnd{Attempt::retry_later(
+          "smtp: the server does not offer STARTTLS (mail.smtp.starttls is \"required\")")};
+    if (offered && settings_.starttls != StartTls::never) {
+      s.command("STARTTLS", "STARTTLS", 220, 220);
+      s.start_tls();
+      ehlo = s.command("EHLO " + settings_.helo_name, "EHLO", 250, 250);
+    }
+    last_used_tls_ = s.tls();
+    if (!settings_.username.empty()) {
+      if (!s.tls() && !is_loopback(settings_.host))
+        throw SessionEnd{Attempt::retry_later("smtp: AUTH refused without TLS")};
+      try {
+        if (offers(ehlo, "AUTH", "PLAIN")) {
+          Secret plain{std::string(1, '\0') + settings_.username + '\0' + settings_.password};
+          Secret line{"AUTH PLAIN " + crypto::to_base64(crypto::as_bytes(plain.text))};
+          s.command(line.text, "AUTH", 235, 235);
+        } else if (offers(ehlo, "AUTH", "LOGIN")) {
+          s.command("AUTH LOGIN", "AUTH", 334, 334);
+          s.command(crypto::to_base64(crypto::as_bytes(settings_.username)), "AUTH", 334, 334);
+          Secret pass{crypto::to_base64(crypto::as_bytes(settings_.password))};
+          s.command(pass.text, "AUTH", 235, 235);
+        } else {
+          throw SessionEnd{
+              Attempt::retry_later("smtp: the server offers neither AUTH PLAIN nor LOGIN")};
+        }
+      } catch (SessionEnd& e) {
+        // A refused login is the operator's to fix; the message stays queued meanwhile.
+        if (e.attempt.reason.starts_with("smtp 5"))
+          e.attempt.reason += ": check mail.smtp.username and mail.smtp.password_file";
+        throw;
+      }
+    }
+    std::string mail_from = "MAIL FROM:<" + mail.from + ">";
+    if (offers(ehlo, "8BITMIME")) mail_from += " BODY=8BITMIME";
+    s.command(mail_from, "MAIL", 250, 250, true);
+    s.command("RCPT TO:<" + mail.to + ">", "RCPT", 250, 251, true);
+    s.command("DATA", "DATA", 354, 354, true);
+    auto now = std::chrono::system_clock::now();
+    auto unix_time =
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    auto id = std::to_string(unix_time) + "-" + crypto::random_token(12);
+    s.write(dot_stuffed(format_rfc5322(mail, id + "@" + domain_of(mail.from), unix_time)) + ".\r\n",
+            "DATA");
+    s.expect("end of DATA", 250, 250, true);
+    try {
+      s.command("QUIT", "QUIT", 221, 221);
+    } catch (const SessionEnd&) {
+      // Delivered already; a server that hangs up without 221 changes nothing.
+    }
+    s.close();
+    return Attempt::delivered();
+  } catch (SessionEnd& e) {
+    s.close();
+    return std::move(e.attempt);
+  }
+}
+
+}  // namespace relay::node::mail

@@ -1,0 +1,248 @@
+// node/mail SmtpMailer and candidates::MailDispatch against a real SMTP server on loopback
+// (tests/support/smtp_server.py, Debian python3-aiosmtpd): STARTTLS, AUTH, headers and body,
+// a server that is down, 4xx and 5xx recipients, the give-up horizon, erased candidates.
+#include "node/mail/smtp_mailer.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "node/candidates/mail_dispatch.hpp"
+#include "node/common/secret_file.hpp"
+#include "node/domain_fixture.hpp"
+#include "support/smtp_test_server.hpp"
+
+using namespace relay::node;
+using namespace std::chrono_literals;
+using relay::test::Domain;
+using relay::test::SmtpTestServer;
+
+namespace {
+
+bool has(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+mail::SmtpSettings settings_for(const SmtpTestServer& server) {
+  mail::SmtpSettings s;
+  s.host = "127.0.0.1";
+  s.port = server.port();
+  s.helo_name = "unit.relaynode";
+  s.timeout = 5s;
+  return s;
+}
+
+const mail::Mail kMail{"relay@unit.relaynode", "hanako@example.jp", "ご登録の確認 / Please confirm",
+                       "こんにちは。\n.a line starting with a dot\nhttp://127.0.0.1:9/r/v/abc\n"};
+
+// A candidate with one queued message to `to`; returns the candidate id.
+std::string queue_for(Domain& d, const std::string& to) {
+  candidates::Registration reg;
+  reg.personal = {"試験 花子", to, ""};
+  reg.profile.job_category = "D";
+  reg.profile.skills = {"sales"};
+  reg.profile.prefecture = "JP-27";
+  reg.profile.age_band = "25-34";
+  reg.profile.experience_band = "3-5";
+  reg.consent = {true, false, true, "2026-11-01", 1};
+  return d.write([&](storage::WriteTxn& txn) {
+    auto r = d.candidates.create(txn, reg, d.candidates.pseudonym_of(to));
+    d.candidates.queue_mail(txn, r, {"relay@unit.relaynode", to, "件名", "本文 " + to});
+    return r.id;
+  });
+}
+
+std::vector<candidates::QueuedMail> queued(Domain& d) {
+  auto txn = d.env.begin_read();
+  return d.candidates.queued_mail(txn, 100);
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("smtp");
+
+TEST_CASE("smtp: STARTTLS when offered, AUTH, and the message arrives with its headers and body") {
+  SmtpTestServer server({.starttls = true, .auth = "relay:s3cret"});
+  server.start();
+  auto s = settings_for(server);
+  s.host = "localhost";  // the certificate's name
+  s.ca_file = server.certificate();
+  s.username = "relay";
+  s.password = "s3cret";
+  mail::SmtpMailer mailer(s);
+  auto attempt = mailer.deliver(kMail);
+  REQUIRE_MESSAGE(attempt.outcome == mail::Attempt::Outcome::delivered, attempt.reason);
+  CHECK(mailer.last_used_tls());
+  auto got = server.messages();
+  REQUIRE(got.size() == 1);
+  CHECK(got[0]["tls"] == true);
+  CHECK(got[0]["auth"] == "relay");
+  CHECK(got[0]["from"] == "relay@unit.relaynode");
+  CHECK(got[0]["to"] == nlohmann::json::array({"hanako@example.jp"}));
+  const std::string data = got[0]["data"];
+  CHECK(has(data, "From: relay@unit.relaynode\r\n"));
+  CHECK(has(data, "To: hanako@example.jp\r\n"));
+  CHECK(has(data, "Subject: =?UTF-8?B?"));
+  CHECK(has(data, "Content-Type: text/plain; charset=UTF-8\r\n"));
+  CHECK(has(data, "Message-ID: <"));
+  CHECK(has(data, "\r\nこんにちは。\r\n.a line starting with a dot\r\n"));  // dot-stuffing undone
+  CHECK(has(data, "http://127.0.0.1:9/r/v/abc\r\n"));
+}
+
+TEST_CASE("smtp: a bad password fails clearly and is retried, never given up at once") {
+  SmtpTestServer server({.starttls = true, .auth = "relay:s3cret"});
+  server.start();
+  auto s = settings_for(server);
+  s.host = "localhost";
+  s.ca_file = server.certificate();
+  s.username = "relay";
+  s.password = "wrong";
+  mail::SmtpMailer mailer(s);
+  auto attempt = mailer.deliver(kMail);
+  CHECK(attempt.outcome == mail::Attempt::Outcome::retry_later);
+  CHECK(has(attempt.reason, "535 at AUTH"));
+  CHECK(has(attempt.reason, "mail.smtp.password_file"));
+  CHECK_FALSE(has(attempt.reason, "hanako"));
+  CHECK(server.messages().empty());
+}
+
+TEST_CASE("smtp: TLS is checked: an untrusted or misnamed certificate is refused") {
+  SmtpTestServer server({.starttls = true});
+  server.start();
+  SUBCASE("untrusted") {
+    auto s = settings_for(server);
+    s.host = "localhost";
+    mail::SmtpMailer mailer(s);  // no ca_file: the self-signed certificate is not trusted
+    auto attempt = mailer.deliver(kMail);
+    CHECK(attempt.outcome == mail::Attempt::Outcome::retry_later);
+    CHECK(has(attempt.reason, "TLS handshake failed"));
+  }
+  SUBCASE("wrong host name") {
+    auto s = settings_for(server);
+    s.ca_file = server.certificate();
+    s.host = "127.0.0.1";  // the certificate names localhost only
+    auto attempt = mail::SmtpMailer(s).deliver(kMail);
+    CHECK(attempt.outcome == mail::Attempt::Outcome::retry_later);
+    CHECK(has(attempt.reason, "TLS handshake failed"));
+    s.host = "localhost";
+    CHECK(mail::SmtpMailer(s).deliver(kMail).outcome == mail::Attempt::Outcome::delivered);
+  }
+  CHECK(server.messages().size() <= 1);
+}
+
+TEST_CASE("smtp: starttls required, when offered, never") {
+  SmtpTestServer plain(SmtpTestServer::Options{});
+  plain.start();
+  auto s = settings_for(plain);
+  s.starttls = mail::StartTls::required;
+  auto refused = mail::SmtpMailer(s).deliver(kMail);
+  CHECK(refused.outcome == mail::Attempt::Outcome::retry_later);
+  CHECK(has(refused.reason, "does not offer STARTTLS"));
+  s.starttls = mail::StartTls::when_offered;
+  mail::SmtpMailer opportunistic(s);
+  CHECK(opportunistic.deliver(kMail).outcome == mail::Attempt::Outcome::delivered);
+  CHECK_FALSE(opportunistic.last_used_tls());
+  REQUIRE(plain.messages().size() == 1);
+  CHECK(plain.messages()[0]["tls"] == false);
+}
+
+TEST_CASE("mail dispatch over smtp: a server that is down is retried with backoff, then delivers") {
+  Domain d;
+  SmtpTestServer server(SmtpTestServer::Options{});
+  mail::SmtpMailer mailer(settings_for(server));
+  candidates::MailDispatch dispatch(d.env, d.writer, d.candidates, mailer, 1h, d.clock,
+                                    {std::chrono::minutes(1), std::chrono::hours(1), 72h});
+  queue_for(d, "hanako@example.jp");
+  CHECK(dispatch.run_once() == 0);  // nobody listens: refused
+  auto q = queued(d);
+  REQUIRE(q.size() == 1);
+  CHECK(q[0].attempts == 1);
+  server.start();
+  CHECK(dispatch.run_once() == 0);  // not due yet: the backoff holds
+  CHECK(server.messages().empty());
+  d.clock.advance(std::chrono::minutes(1));
+  CHECK(dispatch.run_once() == 1);
+  CHECK(queued(d).empty());
+  REQUIRE(server.messages().size() == 1);
+  CHECK(has(server.messages()[0]["data"].get<std::string>(), "本文 hanako@example.jp"));
+  CHECK(dispatch.given_up() == 0);
+}
+
+TEST_CASE(
+    "mail dispatch over smtp: 5xx is given up and reported; a deferring domain blocks no one") {
+  Domain d;
+  SmtpTestServer server({.defer_domains = {"busy.example"}, .reject_domains = {"gone.example"}});
+  server.start();
+  mail::SmtpMailer mailer(settings_for(server));
+  candidates::MailDispatch dispatch(d.env, d.writer, d.candidates, mailer, 1h, d.clock,
+                                    {std::chrono::minutes(1), std::chrono::hours(1), 72h});
+  std::vector<std::string> reasons;
+  dispatch.on_given_up(
+      [&](storage::WriteTxn&, const std::string& reason) { reasons.push_back(reason); });
+  // Queued first, so a queue-order dispatcher would try them before everyone else.
+  for (int i = 0; i < 3; ++i) queue_for(d, "p" + std::to_string(i) + "@busy.example");
+  queue_for(d, "nobody@gone.example");
+  queue_for(d, "a@example.jp");
+  queue_for(d, "b@example.org");
+  CHECK(dispatch.run_once() == 2);
+  auto got = server.messages();
+  REQUIRE(got.size() == 2);
+  REQUIRE(reasons.size() == 1);
+  CHECK(has(reasons[0], "smtp 550 at RCPT"));
+  CHECK_FALSE(has(reasons[0], "gone.example"));
+  CHECK(dispatch.given_up() == 1);
+  // The busy domain was tried once this pass (its other two wait), and all three stay queued.
+  auto q = queued(d);
+  REQUIRE(q.size() == 3);
+  int attempted = 0;
+  for (const auto& m : q) attempted += static_cast<int>(m.attempts);
+  CHECK(attempted == 1);
+
+  // Past the horizon, a deferred message is given up too.
+  d.clock.advance(73h);
+  CHECK(dispatch.run_once() == 0);
+  CHECK(queued(d).size() == 2);
+  CHECK(reasons.size() == 2);
+  CHECK(has(reasons[1], "no delivery within mail.give_up_after_hours"));
+}
+
+TEST_CASE("mail dispatch over smtp: an erased candidate's queued mail is never delivered") {
+  Domain d;
+  SmtpTestServer server(SmtpTestServer::Options{});
+  server.start();
+  mail::SmtpMailer mailer(settings_for(server));
+  candidates::MailDispatch dispatch(d.env, d.writer, d.candidates, mailer, 1h, d.clock);
+  auto erased = queue_for(d, "erase.me@example.jp");
+  queue_for(d, "keep@example.jp");
+  d.write([&](storage::WriteTxn& txn) {
+    auto r = d.candidates.find(txn, erased);
+    return d.candidates.erase(txn, *r);
+  });
+  CHECK(dispatch.run_once() == 1);
+  auto got = server.messages();
+  REQUIRE(got.size() == 1);
+  CHECK(got[0]["to"] == nlohmann::json::array({"keep@example.jp"}));
+  CHECK(queued(d).empty());
+}
+
+TEST_CASE("read_secret_file refuses a password file others can read") {
+  relay::test::TempDir dir("secret");
+  auto path = dir.path / "smtp_password";
+  std::ofstream(path) << "s3cret\n";
+  ::chmod(path.c_str(), 0644);
+  try {
+    relay::node::common::read_secret_file(path, "mail.smtp.password_file");
+    FAIL("accepted a world-readable secret file");
+  } catch (const std::runtime_error& e) {
+    CHECK(has(e.what(), "mail.smtp.password_file"));
+    CHECK(has(e.what(), "group or others"));
+  }
+  ::chmod(path.c_str(), 0600);
+  CHECK(relay::node::common::read_secret_file(path, "mail.smtp.password_file") == "s3cret");
+}
+
+TEST_SUITE_END();

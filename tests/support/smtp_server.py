@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+"""A real SMTP server on loopback for the mail tests (Debian python3-aiosmtpd).
+
+Each accepted message is written to --maildir as <n>.json (atomically): the envelope sender
+and recipients, whether the session used TLS, the authenticated user, and the message text.
+Options: STARTTLS with a certificate (--tls-cert/--tls-key), AUTH required (--auth user:pass,
+PLAIN and LOGIN, only over TLS), recipients of some domains deferred with 450 (--defer-domain)
+or rejected with 550 (--reject-domain). Writes --ready once listening. Stops on SIGTERM.
+"""
+import argparse
+import asyncio
+import json
+import os
+import signal
+import ssl
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--maildir", required=True)
+    p.add_argument("--ready", required=True)
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--auth")
+    p.add_argument("--defer-domain", action="append", default=[])
+    p.add_argument("--reject-domain", action="append", default=[])
+    a = p.parse_args()
+    os.makedirs(a.maildir, exist_ok=True)
+    counter = [0]
+
+    class Handler:
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            domain = address.rsplit("@", 1)[-1].lower()
+            if domain in a.defer_domain:
+                return "450 4.2.0 Mailbox busy, try again later"
+            if domain in a.reject_domain:
+                return "550 5.1.1 Mailbox unavailable"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+        async def handle_DATA(self, server, session, envelope):
+            counter[0] += 1
+            record = {
+                "from": envelope.mail_from,
+                "to": envelope.rcpt_tos,
+                "tls": server._tls_protocol is not None,
+                "auth": session.auth_data.login.decode() if session.authenticated else None,
+                "data": envelope.original_content.decode("utf-8", "replace"),
+            }
+            tmp = os.path.join(a.maildir, ".%d.tmp" % counter[0])
+            with open(tmp, "w") as f:
+                json.dump(record, f)
+            os.rename(tmp, os.path.join(a.maildir, "%d.json" % counter[0]))
+            return "250 Message accepted"
+
+    tls_context = None
+    if a.tls_cert:
+        tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls_context.load_cert_chain(a.tls_cert, a.tls_key)
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        user, password = a.auth.split(":", 1)
+        ok = auth_data.login.decode() == user and auth_data.password.decode() == password
+        if not ok:
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, auth_data=auth_data)
+
+    def factory():
+        return SMTP(Handler(), hostname="localhost", tls_context=tls_context,
+                    auth_required=bool(a.auth), auth_require_tls=True,
+                    authenticator=authenticator if a.auth else None,
+                    decode_data=False)
+
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(loop.create_server(factory, "127.0.0.1", a.port))
+    with open(a.ready + ".tmp", "w") as f:
+        f.write(str(a.port))
+    os.rename(a.ready + ".tmp", a.ready)
+    loop.add_signal_handler(signal.SIGTERM, loop.stop)
+    loop.run_forever()
+    server.close()
+
+
+if __name__ == "__main__":
+    main()
