@@ -12,6 +12,7 @@
 #include "config/reference.hpp"
 #include "node/api/errors.hpp"
 #include "node/api/routes.hpp"
+#include "node/candidates/pages.hpp"
 #include "node/common/result.hpp"
 #include "node/http/router.hpp"
 #include "node/services/access.hpp"
@@ -52,6 +53,7 @@ struct NodeFacts {
   std::string public_url;       // no trailing slash
   std::string consent_version;  // of the consent text on the registration page
   std::string region;           // the node's prefecture code
+  candidates::OperatorInfo operator_info;  // config operator.*: every candidate page's footer
 };
 
 // The services the handlers call (owned by the composition root, node.hpp).
@@ -80,6 +82,8 @@ void add_operator_routes(Routes& routes, const Services& s);
 void add_member_routes(Routes& routes, const Services& s);
 void add_registration_pages(Routes& routes, const Services& s);
 void add_management_pages(Routes& routes, const Services& s);
+// HTML 404 pages for any other path under /r/: registered after every /r/ route.
+void add_unknown_candidate_pages(Routes& routes, const Services& s);
 void add_audit_routes(Routes& routes, const Services& s);
 void add_federation_routes(Routes& routes, const Services& s);
 void add_witness_routes(Routes& routes, const Services& s);
