@@ -438,7 +438,7 @@ std::string NodeProcess::register_and_confirm(std::string_view link,
                                               const TestCandidate& candidate) const {
   auto before = mail_links(candidate.email, "/r/v/").size();
   auto submitted = submit_registration(link, candidate);
-  if (submitted.status != 200)
+  if (submitted.status != 303)
     throw std::runtime_error("registration at " + std::string(link) + ": " +
                              std::to_string(submitted.status) + " " + submitted.error);
   auto links = wait_mail_links(candidate.email, "/r/v/", before + 1);
@@ -448,13 +448,13 @@ std::string NodeProcess::register_and_confirm(std::string_view link,
   auto page = get(verify);
   if (page.status != 200)
     throw std::runtime_error("GET " + verify + ": " + std::to_string(page.status));
+  // The confirmation answers 303 to the management page (its path is the management link).
   auto confirmed = request("POST", verify);
-  auto at = confirmed.body.find(url_ + "/r/m/");
-  if (confirmed.status != 200 || at == std::string::npos)
+  auto location = confirmed.header("location");
+  if (confirmed.status != 303 || location.rfind("/r/m/", 0) != 0)
     throw std::runtime_error("POST " + verify + ": " + std::to_string(confirmed.status) + " " +
                              confirmed.body);
-  auto end = confirmed.body.find_first_of("\"<?", at);
-  return confirmed.body.substr(at, end - at);
+  return url_ + location.substr(0, location.find('?'));
 }
 
 std::vector<SpooledMail> NodeProcess::mails() const {

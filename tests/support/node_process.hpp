@@ -167,8 +167,8 @@ class NodeProcess {
   TestMember admit_member(const std::string& name) const;
   // POSTs candidate.form() to a relay link (URL or path); returns the reply as is.
   HttpReply submit_registration(std::string_view link, const TestCandidate& candidate) const;
-  // Submits (expects 200), waits for the verification mail, GETs its link (expects 200) and
-  // POSTs it (expects 200); returns the management link (absolute URL) the page shows.
+  // Submits (expects 303), waits for the verification mail, GETs its link (expects 200) and
+  // POSTs it (expects 303 to the management page); returns the management link (absolute URL).
   std::string register_and_confirm(std::string_view link, const TestCandidate& candidate) const;
 
   // --- mail spool ---
