@@ -11,6 +11,7 @@
 // again).
 #include <functional>
 
+#include "crypto/random.hpp"
 #include "node/api/candidate_page_kit.hpp"
 #include "node/api/common.hpp"
 #include "node/common/text.hpp"
@@ -238,9 +239,18 @@ Response edit(const Services& s, const Request& request, const std::string& toke
   return back_to_page(token, lang, Flash::details_updated);
 }
 
+// After erasure or withdrawal the pages that showed personal data must not come back from the
+// back/forward cache: Chromium evicts no-store pages when a cookie of theirs changed, so the
+// redirect sets a fresh random one (no data, no tracking; gone in a minute).
+Response forgetting_pages(Response r) {
+  r.headers["Set-Cookie"] = "relay_changed=" + crypto::random_token(8) +
+                            "; Path=/r/; Max-Age=60; HttpOnly; SameSite=Strict";
+  return r;
+}
+
 Response withdraw(const Services& s, const std::string& token, Lang lang) {
   if (!s.candidate_rights.withdraw(token)) return back_to_page(token, lang);
-  return back_to_page(token, lang, Flash::consent_withdrawn);
+  return forgetting_pages(back_to_page(token, lang, Flash::consent_withdrawn));
 }
 
 // The candidate's answer to an introduction request from another node (handoff_holder.hpp).
@@ -267,7 +277,7 @@ Response erase(const Services& s, const Request& request, const std::string& tok
   if (!ticked(form_body(request), "confirm"))
     return back_to_page(token, lang, Flash::erase_unconfirmed);
   (void)s.candidate_rights.erase(token);  // either way the link now shows what there is
-  return back_to_page(token, lang);
+  return forgetting_pages(back_to_page(token, lang));
 }
 
 nlohmann::json export_json(const Services& s, const services::CandidateExport& exported) {
