@@ -52,7 +52,7 @@ bool valid_operator_text(std::string_view s, std::size_t max) {
 }
 
 bool valid_privacy_url(std::string_view s) {
-  auto rest = s.starts_with("https://") ? s.substr(8)
+  auto rest = s.starts_with("https://")  ? s.substr(8)
               : s.starts_with("http://") ? s.substr(7)
                                          : std::string_view{};
   if (rest.empty() || rest.front() == '/' || s.size() > 500) return false;

@@ -38,9 +38,9 @@ Response html(int status, std::string body) {
 }
 
 Response see_other(const std::string& location) {
-  auto r = http::html_response(303, "<!DOCTYPE html><a href=\"" +
-                                        candidates::html_escape(location) + "\">" +
-                                        candidates::html_escape(location) + "</a>\n");
+  auto r =
+      http::html_response(303, "<!DOCTYPE html><a href=\"" + candidates::html_escape(location) +
+                                   "\">" + candidates::html_escape(location) + "</a>\n");
   r.headers["Location"] = location;
   secure(r);
   return r;

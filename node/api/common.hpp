@@ -50,9 +50,9 @@ Parsed<std::optional<std::uint64_t>> number_param(const Request& request, const 
 // What the pages and replies show about this node.
 struct NodeFacts {
   std::string name;
-  std::string public_url;       // no trailing slash
-  std::string consent_version;  // of the consent text on the registration page
-  std::string region;           // the node's prefecture code
+  std::string public_url;                  // no trailing slash
+  std::string consent_version;             // of the consent text on the registration page
+  std::string region;                      // the node's prefecture code
   candidates::OperatorInfo operator_info;  // config operator.*: every candidate page's footer
 };
 

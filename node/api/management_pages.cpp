@@ -58,8 +58,9 @@ Response erasure_status(const Services& s, const services::ErasureView& v, Lang 
             : (r.overdue ? tr(lang, "確認待ち（期限超過・運営者に通知済み）",
                               "waiting (overdue: operators alerted)")
                          : tr(lang, "確認待ち", "waiting for confirmation"));
-    lines.push_back(r.company + " / " + r.peer + ": " + tr(lang, "削除依頼 ", "erasure requested ") +
-                    jst_time(r.requested_ms, lang) + " — " + state);
+    lines.push_back(r.company + " / " + r.peer + ": " +
+                    tr(lang, "削除依頼 ", "erasure requested ") + jst_time(r.requested_ms, lang) +
+                    " — " + state);
   }
   lines.push_back(tr(lang, "もう一度登録したい場合は、企業から届いたリンクから登録できます。",
                      "To register again, use a link a company sent you."));
@@ -82,17 +83,19 @@ std::vector<std::pair<std::string, std::string>> profile_lines(const Services& s
                                                                const candidates::Opened& o,
                                                                Lang lang) {
   const auto& ref = s.reference;
-  return {{tr(lang, "氏名", "Name"), o.personal.name},
-          {tr(lang, "メールアドレス", "Email"), o.personal.email},
-          {tr(lang, "電話番号", "Phone"), o.personal.phone.empty() ? "-" : o.personal.phone},
-          {tr(lang, "希望職種", "Job category"), pick(ref.job_categories, o.profile.job_category, lang)},
-          {tr(lang, "スキル", "Skills"), join(o.profile.skills)},
-          {tr(lang, "居住都道府県", "Prefecture"), pick(ref.prefectures, o.profile.prefecture, lang)},
-          {tr(lang, "年齢層", "Age band"), pick(ref.age_bands, o.profile.age_band, lang)},
-          {tr(lang, "経験年数", "Experience"),
-           pick(ref.experience_bands, o.profile.experience_band, lang)},
-          {tr(lang, "希望する職務", "Desired roles"),
-           o.profile.desired_roles.empty() ? "-" : join(o.profile.desired_roles)}};
+  return {
+      {tr(lang, "氏名", "Name"), o.personal.name},
+      {tr(lang, "メールアドレス", "Email"), o.personal.email},
+      {tr(lang, "電話番号", "Phone"), o.personal.phone.empty() ? "-" : o.personal.phone},
+      {tr(lang, "希望職種", "Job category"),
+       pick(ref.job_categories, o.profile.job_category, lang)},
+      {tr(lang, "スキル", "Skills"), join(o.profile.skills)},
+      {tr(lang, "居住都道府県", "Prefecture"), pick(ref.prefectures, o.profile.prefecture, lang)},
+      {tr(lang, "年齢層", "Age band"), pick(ref.age_bands, o.profile.age_band, lang)},
+      {tr(lang, "経験年数", "Experience"),
+       pick(ref.experience_bands, o.profile.experience_band, lang)},
+      {tr(lang, "希望する職務", "Desired roles"),
+       o.profile.desired_roles.empty() ? "-" : join(o.profile.desired_roles)}};
 }
 
 std::map<std::string, std::string> edit_values(const candidates::Opened& o) {
@@ -212,8 +215,8 @@ Response change_consent(const Services& s, const Request& request, const std::st
   auto form = form_body(request);
   if (!form) return notice(notice_for(PageOutcome::form_unreadable), lang, s.facts.operator_info);
   auto changed = s.candidate_rights.change_consent(
-      token,
-      {ticked(form, "consent_region"), ticked(form, "consent_peers"), ticked(form, "consent_stats")});
+      token, {ticked(form, "consent_region"), ticked(form, "consent_peers"),
+              ticked(form, "consent_stats")});
   if (!changed) return back_to_page(token, lang);
   return back_to_page(token, lang, Flash::consent_updated);
 }
@@ -327,13 +330,16 @@ Response readable_export(const Services& s, const Request& request, const std::s
   page.base = base_of(token);
   page.operator_info = s.facts.operator_info;
   if (exported->opened) page.lines = profile_lines(s, *exported->opened, lang);
-  auto yes_no = [&](bool v) { return v ? tr(lang, "同意する", "yes") : tr(lang, "同意しない", "no"); };
+  auto yes_no = [&](bool v) {
+    return v ? tr(lang, "同意する", "yes") : tr(lang, "同意しない", "no");
+  };
   page.lines.push_back({tr(lang, "登録日時", "Registered"), jst_time(r.created_ms, lang)});
-  page.lines.push_back({tr(lang, "メール確認日時", "Email confirmed"), jst_time(r.verified_ms, lang)});
+  page.lines.push_back(
+      {tr(lang, "メール確認日時", "Email confirmed"), jst_time(r.verified_ms, lang)});
   page.lines.push_back({tr(lang, "地域の企業への提示", "Shown to companies in this region"),
                         yes_no(r.consent.region)});
-  page.lines.push_back({tr(lang, "他地域ノードへの共有", "Shared with other regions"),
-                        yes_no(r.consent.peers)});
+  page.lines.push_back(
+      {tr(lang, "他地域ノードへの共有", "Shared with other regions"), yes_no(r.consent.peers)});
   page.lines.push_back({tr(lang, "統計への利用", "Used in statistics"), yes_no(r.consent.stats)});
   page.lines.push_back({tr(lang, "同意文バージョン・日時", "Consent text version, date"),
                         r.consent.version + " / " + jst_time(r.consent.at_ms, lang)});
@@ -390,9 +396,9 @@ void add_management_pages(Routes& routes, const Services& s) {
              });
   routes.add("POST", "/r/m/{token}/found-work", Role::candidate, post(s, found_work));
   routes.add("POST", "/r/m/{token}/erase", Role::candidate, post(s, erase));
-  for (const char* path : {"/r/m/{token}/consent", "/r/m/{token}/edit", "/r/m/{token}/withdraw",
-                           "/r/m/{token}/requests/{id}", "/r/m/{token}/found-work",
-                           "/r/m/{token}/erase"})
+  for (const char* path :
+       {"/r/m/{token}/consent", "/r/m/{token}/edit", "/r/m/{token}/withdraw",
+        "/r/m/{token}/requests/{id}", "/r/m/{token}/found-work", "/r/m/{token}/erase"})
     routes.add("GET", path, Role::candidate, to_page());
   routes.add("GET", "/r/m/{token}/export", Role::candidate,
              [&s](const Request& request, const Params& params, const Caller&) {

@@ -70,10 +70,11 @@ PageNotice notice_for(referrals::LinkState state) {
 PageNotice notice_for(referrals::ConfirmState state) {
   switch (state) {
     case referrals::ConfirmState::already_confirmed:
-      return {200,
-              {"確認済みです", "Already confirmed"},
-              {{"このメールアドレスは既に確認済みです。", "This address has been confirmed already."},
-               kManagementLinkSent}};
+      return {
+          200,
+          {"確認済みです", "Already confirmed"},
+          {{"このメールアドレスは既に確認済みです。", "This address has been confirmed already."},
+           kManagementLinkSent}};
     case referrals::ConfirmState::expired:
       return {410,
               {"確認リンクの期限切れ", "Confirmation link expired"},
@@ -141,11 +142,12 @@ PageNotice notice_for(PageOutcome outcome) {
     case PageOutcome::page_not_found:
       return {404, {"ページが見つかりません", "Page not found"}, {kCheckTheLink}};
     case PageOutcome::home:
-      return {200,
-              {"キャリアリレー", "Career relay"},
-              {{"地域の人材循環ネットワークのノードです。登録は、企業から届いたリンクから行えます。",
-                "A node of the regional talent relay. To register, open the link a company sent "
-                "you."}}};
+      return {
+          200,
+          {"キャリアリレー", "Career relay"},
+          {{"地域の人材循環ネットワークのノードです。登録は、企業から届いたリンクから行えます。",
+            "A node of the regional talent relay. To register, open the link a company sent "
+            "you."}}};
   }
   return {500, {"エラー", "Error"}, {}};
 }
@@ -156,10 +158,11 @@ FlashLine flash_for(Flash flash) {
       return {{"登録が完了しました。ご登録ありがとうございました。",
                "Your registration is complete. Thank you."}};
     case Flash::registered_before:
-      return {{"このメールアドレスは既に登録されています。今回入力された内容は保存していません。"
-               "下の登録内容を確認し、必要なら変更してください。",
-               "This address was already registered, so what you just entered was not saved. "
-               "Check what we hold below and change it if needed."}};
+      return {
+          {"このメールアドレスは既に登録されています。今回入力された内容は保存していません。"
+           "下の登録内容を確認し、必要なら変更してください。",
+           "This address was already registered, so what you just entered was not saved. "
+           "Check what we hold below and change it if needed."}};
     case Flash::details_updated:
       return {{"登録内容を変更しました。", "Your details have been updated."}};
     case Flash::consent_updated:
@@ -172,9 +175,10 @@ FlashLine flash_for(Flash flash) {
       return {{"ご報告ありがとうございます。再就職おめでとうございます。",
                "Thank you for telling us, and congratulations on your new work."}};
     case Flash::erase_unconfirmed:
-      return {{"削除されていません。削除するには、確認のチェックを入れてからボタンを押してください。",
-               "Nothing was erased: to erase, tick the confirmation box, then press the button."},
-              true};
+      return {
+          {"削除されていません。削除するには、確認のチェックを入れてからボタンを押してください。",
+           "Nothing was erased: to erase, tick the confirmation box, then press the button."},
+          true};
     case Flash::request_accepted:
       return {{"紹介を承認しました。あなたの情報を提供先に送ります。",
                "You accepted the introduction: your details are being sent to the company."}};

@@ -64,8 +64,8 @@ Response submit_form(const Services& s, const Request& request, const std::strin
 
 Response sent_page(const Services& s, const Request& request) {
   auto lang = candidates::lang_from(request.query);
-  return notice(notice_for(PageOutcome::registration_received), lang, s.facts.operator_info, {},
-                {}, lang == Lang::ja ? "/r/sent?lang=en" : "/r/sent");
+  return notice(notice_for(PageOutcome::registration_received), lang, s.facts.operator_info, {}, {},
+                lang == Lang::ja ? "/r/sent?lang=en" : "/r/sent");
 }
 
 Response confirmation_page(const Services& s, const Request& request, const std::string& token) {
@@ -115,10 +115,9 @@ void add_registration_pages(Routes& routes, const Services& s) {
              [&s](const Request& request, const Params&, const Caller&) {
                return static_notice(s, request, PageOutcome::page_not_found);
              });
-  routes.add("GET", "/r/sent", Role::everyone,
-             [&s](const Request& request, const Params&, const Caller&) {
-               return sent_page(s, request);
-             });
+  routes.add(
+      "GET", "/r/sent", Role::everyone,
+      [&s](const Request& request, const Params&, const Caller&) { return sent_page(s, request); });
   routes.add("GET", "/r/{token}", Role::candidate,
              [&s](const Request& request, const Params& params, const Caller&) {
                return show_form(s, request, params.at("token"));
@@ -140,15 +139,14 @@ void add_registration_pages(Routes& routes, const Services& s) {
 // Registered after every other /r/ route (first match wins): any other path under /r/ is a
 // page a person may have mistyped, answered in HTML.
 void add_unknown_candidate_pages(Routes& routes, const Services& s) {
-  for (const char* path : {"/r/{a}/{b}", "/r/{a}/{b}/{c}", "/r/{a}/{b}/{c}/{d}",
-                           "/r/{a}/{b}/{c}/{d}/{e}"})
+  for (const char* path :
+       {"/r/{a}/{b}", "/r/{a}/{b}/{c}", "/r/{a}/{b}/{c}/{d}", "/r/{a}/{b}/{c}/{d}/{e}"})
     for (const char* method : {"GET", "POST"})
-      routes.add(method, path, Role::everyone,
-                 [&s](const Request& request, const Params&, const Caller&) {
-                   auto lang = candidates::lang_from(request.query);
-                   return notice(notice_for(PageOutcome::page_not_found), lang,
-                                 s.facts.operator_info);
-                 });
+      routes.add(
+          method, path, Role::everyone, [&s](const Request& request, const Params&, const Caller&) {
+            auto lang = candidates::lang_from(request.query);
+            return notice(notice_for(PageOutcome::page_not_found), lang, s.facts.operator_info);
+          });
 }
 
 }  // namespace relay::node::api

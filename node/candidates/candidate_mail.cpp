@@ -47,8 +47,9 @@ MailText already_registered_mail(Lang lang, const std::string& manage_link) {
   return {"【キャリアリレー】ご登録済みです",
           "このメールアドレスは既に登録済みのため、今回入力された内容は保存していません。\n"
           "登録内容の確認・変更・削除は、あなた専用の管理ページから行えます:\n" +
-              url + "\n\nこのリンクは他の人に知らせないでください（リンクを知っている人は誰でも"
-                    "あなたのデータを管理できます）。\n"};
+              url +
+              "\n\nこのリンクは他の人に知らせないでください（リンクを知っている人は誰でも"
+              "あなたのデータを管理できます）。\n"};
 }
 
 MailText registration_complete_mail(Lang lang, const std::string& manage_link) {

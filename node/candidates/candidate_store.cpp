@@ -160,9 +160,9 @@ void Store::bind_token(storage::WriteTxn& txn, std::string_view token,
   auto digest = identity::token_digest(keys->token_key, token);
   txn.put(tokens_, digest, info.dump());
   // Listed on a live record, so that erasure removes the binding too.
-  if (auto r = find(txn, candidate_id); r && r->status != Status::erased &&
-                                         std::find(r->tokens_.begin(), r->tokens_.end(), digest) ==
-                                             r->tokens_.end()) {
+  if (auto r = find(txn, candidate_id);
+      r && r->status != Status::erased &&
+      std::find(r->tokens_.begin(), r->tokens_.end(), digest) == r->tokens_.end()) {
     r->tokens_.push_back(digest);
     save(txn, *r);
   }

@@ -47,12 +47,13 @@ std::string edit_form(const ManagementPage& p, const FormChoices& choices) {
                     t(L, {"登録内容を変更する", "Change your details"}) + "</summary>";
   out += form_open(p.base + "/edit", L);
   out += text_input(L, {"name", "text", {"氏名", "Full name"}, true, "name"}, v, e);
-  out += "<p><small>" +
-         std::string(t(L, {"メールアドレスを変える場合は、データを削除して新しいアドレスで登録し直し"
-                           "てください。",
-                           "To change your email address, erase your data and register again "
-                           "with the new address."})) +
-         "</small></p>";
+  out +=
+      "<p><small>" +
+      std::string(t(L, {"メールアドレスを変える場合は、データを削除して新しいアドレスで登録し直し"
+                        "てください。",
+                        "To change your email address, erase your data and register again "
+                        "with the new address."})) +
+      "</small></p>";
   out += text_input(L, {"phone", "tel", {"電話番号", "Phone"}, false, "tel"}, v, e);
   out += select(L, "job_category", {"希望職種（大分類）", "Job category"}, choices.job_categories,
                 v, e);
@@ -61,8 +62,8 @@ std::string edit_form(const ManagementPage& p, const FormChoices& choices) {
       e);
   out += select(L, "prefecture", {"居住都道府県", "Prefecture"}, choices.prefectures, v, e);
   out += select(L, "age_band", {"年齢層", "Age band"}, choices.age_bands, v, e);
-  out += select(L, "experience_band", {"経験年数", "Years of experience"},
-                choices.experience_bands, v, e);
+  out += select(L, "experience_band", {"経験年数", "Years of experience"}, choices.experience_bands,
+                v, e);
   out += text_input(L,
                     {"desired_roles",
                      "text",
@@ -86,16 +87,16 @@ std::string render_management(const ManagementPage& p, const FormChoices& choice
                                       : "<p class=\"flash\" role=\"status\">") +
             html_escape(p.flash) + "</p>";
   if (p.welcome)
-    body += "<div class=\"box\"><p><strong>" +
-            std::string(t(L,
-                          {"このページのアドレスは、あなた専用の管理リンクです。他の人に知らせない"
-                           "でください（知っている人は誰でもあなたのデータを管理できます）。同じ"
-                           "リンクをメールでもお送りしました。ブックマークしておくと便利です。",
-                           "This page's address is your private management link. Keep it "
-                           "private: anyone who has it can manage your data. We have emailed it "
-                           "too; you may bookmark this page."})) +
-            "</strong></p><p class=\"link\">" + html_escape(in_lang(p.public_url + p.base, L)) +
-            "</p></div>";
+    body +=
+        "<div class=\"box\"><p><strong>" +
+        std::string(t(L, {"このページのアドレスは、あなた専用の管理リンクです。他の人に知らせない"
+                          "でください（知っている人は誰でもあなたのデータを管理できます）。同じ"
+                          "リンクをメールでもお送りしました。ブックマークしておくと便利です。",
+                          "This page's address is your private management link. Keep it "
+                          "private: anyone who has it can manage your data. We have emailed it "
+                          "too; you may bookmark this page."})) +
+        "</strong></p><p class=\"link\">" + html_escape(in_lang(p.public_url + p.base, L)) +
+        "</p></div>";
   if (!p.email_verified)
     body +=
         "<p class=\"err\">" +

@@ -56,8 +56,8 @@ std::string page(Lang lang, const std::string& title, const std::string& body,
   if (!op.name.empty())
     out += "<p>" + std::string(t(lang, {"運営: ", "Run by "})) + html_escape(op.name) + "</p>";
   if (!op.contact.empty())
-    out += "<p>" + std::string(t(lang, {"お問い合わせ: ", "Contact: "})) +
-           html_escape(op.contact) + "</p>";
+    out += "<p>" + std::string(t(lang, {"お問い合わせ: ", "Contact: "})) + html_escape(op.contact) +
+           "</p>";
   if (!op.privacy_url.empty())
     out += "<p><a href=\"" + html_escape(op.privacy_url) + "\">" +
            t(lang, {"プライバシーポリシー", "Privacy policy"}) + "</a></p>";

@@ -45,7 +45,8 @@ struct Field {
   bool required;
   const char* autocomplete;
 };
-std::string text_input(Lang lang, const Field& field, const std::map<std::string, std::string>& values,
+std::string text_input(Lang lang, const Field& field,
+                       const std::map<std::string, std::string>& values,
                        const std::map<std::string, std::string>& errors);
 std::string select(Lang lang, const std::string& name, Text label,
                    const std::vector<Choice>& choices,

@@ -114,8 +114,8 @@ std::string render_registration(const RegistrationPage& p, const FormChoices& ch
   body += select(L, "job_category", {"希望職種（大分類）", "Job category"}, choices.job_categories,
                  v, e);
   body += text_input(
-      L, {"skills", "text", {"スキル（カンマ区切り）", "Skills (comma separated)"}, true, "off"},
-      v, e);
+      L, {"skills", "text", {"スキル（カンマ区切り）", "Skills (comma separated)"}, true, "off"}, v,
+      e);
   body += select(L, "prefecture", {"居住都道府県", "Prefecture"}, choices.prefectures, v, e);
   body += select(L, "age_band", {"年齢層", "Age band"}, choices.age_bands, v, e);
   body += select(L, "experience_band", {"経験年数", "Years of experience"},

@@ -42,7 +42,7 @@ struct RegistrationPage {
   std::string consent_version;
   std::map<std::string, std::string> values;  // re-filled after a failed submission
   std::map<std::string, std::string> errors;  // field -> message (already in the page's language)
-  std::string nonce;  // a fresh form nonce: a double tap registers once
+  std::string nonce;                          // a fresh form nonce: a double tap registers once
   OperatorInfo operator_info;
 };
 std::string render_registration(const RegistrationPage& page, const FormChoices& choices);
@@ -105,7 +105,7 @@ struct ManagementPage {
   std::vector<Recipient> recipients;  // choices for the "I found work" form
   std::string flash;                  // a one-line confirmation at the top
   bool flash_error = false;           // the flash reports an error
-  bool welcome = false;  // just registered: say that this page's address is private
+  bool welcome = false;               // just registered: say that this page's address is private
   std::string public_url;
   OperatorInfo operator_info;
 };

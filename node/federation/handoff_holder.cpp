@@ -1,11 +1,10 @@
 #include "node/federation/handoff_holder.hpp"
 
-#include "node/candidates/candidate_mail.hpp"
-
 #include <algorithm>
 
 #include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
+#include "node/candidates/candidate_mail.hpp"
 #include "node/common/stored_json.hpp"
 #include "node/federation/body_fields.hpp"
 #include "node/storage/txn.hpp"

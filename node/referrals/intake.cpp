@@ -90,16 +90,15 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
 
   if (candidate->status == candidates::Status::pending ||
       referral->status == ReferralStatus::pending) {
-    queue_verification(txn, *candidate, *referral, registration.personal.email, member.name,
-                       lang);
+    queue_verification(txn, *candidate, *referral, registration.personal.email, member.name, lang);
   } else {
     // Already confirmed: nothing typed is saved; the person gets a fresh management link.
     auto manage = candidates_.issue_token(txn, candidate->id, "manage");
     candidate = candidates_.find(txn, candidate->id);
     auto text = candidates::already_registered_mail(lang, settings_.public_url + "/r/m/" + manage);
-    candidates_.queue_mail(txn, *candidate,
-                           {settings_.mail_from, registration.personal.email, text.subject,
-                            text.body});
+    candidates_.queue_mail(
+        txn, *candidate,
+        {settings_.mail_from, registration.personal.email, text.subject, text.body});
   }
   if (!nonce.empty()) candidates_.bind_token(txn, nonce, candidate->id, "form");
   result.accepted = true;
@@ -116,9 +115,9 @@ void Intake::queue_verification(storage::WriteTxn& txn,
   auto token = candidates_.issue_token(txn, candidate.id, "verify",
                                        {{"referral", referral.id}, {"expires_ms", expires}});
   auto fresh = candidates_.find(txn, candidate.id);
-  auto text = candidates::verification_mail(lang, settings_.public_url + "/r/v/" + token, company,
-                                            settings_.node_name,
-                                            static_cast<long>(settings_.verification_expiry.count()));
+  auto text = candidates::verification_mail(
+      lang, settings_.public_url + "/r/v/" + token, company, settings_.node_name,
+      static_cast<long>(settings_.verification_expiry.count()));
   candidates_.queue_mail(txn, *fresh, {settings_.mail_from, to, text.subject, text.body});
 }
 
@@ -181,7 +180,8 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
   auto fresh = candidates_.find(txn, candidate->id);
   if (auto opened = candidates_.open(*fresh)) {
     auto text = candidates::registration_complete_mail(
-        candidates::lang_named(fresh->lang), settings_.public_url + "/r/m/" + result.management_token);
+        candidates::lang_named(fresh->lang),
+        settings_.public_url + "/r/m/" + result.management_token);
     candidates_.queue_mail(txn, *fresh,
                            {settings_.mail_from, opened->personal.email, text.subject, text.body});
   }

@@ -1,10 +1,9 @@
 #include "node/services/introducing.hpp"
 
-#include "node/candidates/candidate_mail.hpp"
-
 #include <map>
 
 #include "crypto/random.hpp"
+#include "node/candidates/candidate_mail.hpp"
 #include "node/federation/pool_search.hpp"
 #include "node/services/alumni.hpp"
 #include "node/storage/txn.hpp"
@@ -212,8 +211,8 @@ common::Result<Introduction, IntroduceError> Introducing::introduce(
       auto link = settings_.public_url + "/r/m/" + token;
       auto text = candidates::introduction_request_mail(candidates::lang_named(fresh->lang),
                                                         member.name, req->title, link);
-      candidates_.queue_mail(txn, *fresh,
-                             {settings_.mail_from, opened->personal.email, text.subject, text.body});
+      candidates_.queue_mail(
+          txn, *fresh, {settings_.mail_from, opened->personal.email, text.subject, text.body});
       return intro;
     }
     auto handoff = handoffs_.request(txn, member, node, ref);

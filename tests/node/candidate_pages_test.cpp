@@ -34,8 +34,8 @@ http::Request post(std::map<std::string, std::string> headers) {
 }
 
 Form form_for(const std::string& email) {
-  return {{"name", "山田 花子"},     {"email", email},          {"job_category", "C"},
-          {"skills", "Excel"},       {"prefecture", "JP-13"},   {"age_band", "35-44"},
+  return {{"name", "山田 花子"},       {"email", email},         {"job_category", "C"},
+          {"skills", "Excel"},         {"prefecture", "JP-13"},  {"age_band", "35-44"},
           {"experience_band", "6-10"}, {"consent_region", "yes"}};
 }
 
@@ -103,7 +103,8 @@ TEST_CASE("candidate pages: times in JST for people") {
   CHECK(api::pages::jst_time(1'796'225'400'000, candidates::Lang::en) == "3 Dec 2026, 00:30 JST");
 }
 
-TEST_CASE("candidate pages: the form marks fields in error, focuses the summary, names the operator") {
+TEST_CASE(
+    "candidate pages: the form marks fields in error, focuses the summary, names the operator") {
   candidates::RegistrationPage page;
   page.lang = candidates::Lang::en;
   page.action = "/r/link";
@@ -154,7 +155,8 @@ TEST_CASE("intake: a form nonce makes a double tap register once and send one ma
   auto form = form_for("tap@example.jp");
   form["nonce"] = "a-form-nonce-0123456789";
   auto submit = [&] {
-    return d.write([&](storage::WriteTxn& txn) { return d.intake.submit(txn, m.link_token, form); });
+    return d.write(
+        [&](storage::WriteTxn& txn) { return d.intake.submit(txn, m.link_token, form); });
   };
   auto first = submit();
   CHECK(first.accepted);
@@ -172,13 +174,13 @@ TEST_CASE("intake: a form nonce makes a double tap register once and send one ma
 TEST_CASE("intake: a single-use link tapped twice answers success the second time") {
   Domain d;
   auto m = d.admit("Example KK").member;
-  auto issued = d.write([&](storage::WriteTxn& txn) {
-    return d.referrals.issue_single_use(txn, m.id, "app-1", "");
-  });
+  auto issued = d.write(
+      [&](storage::WriteTxn& txn) { return d.referrals.issue_single_use(txn, m.id, "app-1", ""); });
   auto form = form_for("once@example.jp");
   form["nonce"] = "single-use-nonce-012345";
   auto submit = [&] {
-    return d.write([&](storage::WriteTxn& txn) { return d.intake.submit(txn, issued.token, form); });
+    return d.write(
+        [&](storage::WriteTxn& txn) { return d.intake.submit(txn, issued.token, form); });
   };
   CHECK(submit().accepted);
   auto again = submit();
@@ -195,8 +197,9 @@ TEST_CASE("intake: a candidate who chose English gets English mails with English
   auto m = d.admit("Example KK").member;
   auto form = form_for("english@example.jp");
   form["lang"] = "en";
-  REQUIRE(d.write([&](storage::WriteTxn& txn) { return d.intake.submit(txn, m.link_token, form); })
-              .accepted);
+  REQUIRE(d.write([&](storage::WriteTxn& txn) {
+             return d.intake.submit(txn, m.link_token, form);
+           }).accepted);
   auto mails = mails_to(d, "english@example.jp");
   REQUIRE(mails.size() == 1);
   CHECK(mails[0].subject == "Please confirm your email address (career relay)");
@@ -208,8 +211,7 @@ TEST_CASE("intake: a candidate who chose English gets English mails with English
   auto link = mails[0].body.substr(at, end - at);
   REQUIRE(has(link, "?lang=en"));
   auto token = link.substr(5, link.find('?') - 5);
-  auto confirmed =
-      d.write([&](storage::WriteTxn& txn) { return d.intake.confirm(txn, token); });
+  auto confirmed = d.write([&](storage::WriteTxn& txn) { return d.intake.confirm(txn, token); });
   REQUIRE(confirmed.state == referrals::ConfirmState::confirmed);
   mails = mails_to(d, "english@example.jp");
   REQUIRE(mails.size() == 2);
