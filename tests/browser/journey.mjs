@@ -284,8 +284,14 @@ try {
 } finally {
   if (browser) await browser.close();
   if (evil) evil.close();
-  node.kill('SIGTERM');
-  await new Promise((r) => node.once('exit', r));
+  if (node.exitCode === null && node.signalCode === null) {
+    const exited = new Promise((r) => node.once('exit', r));
+    node.kill('SIGTERM');
+    await exited;
+  } else {
+    console.error(`relay-node exited early (${node.exitCode ?? node.signalCode}); its log:\n` +
+      fs.readFileSync(path.join(dataDir, 'node.log'), 'utf8').slice(-2000));
+  }
   if (!failures && !process.env.RELAY_KEEP_TEST_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
 }
 if (failures) {
