@@ -150,6 +150,7 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
   candidates_.revoke_token(txn, info->digest);
   if (!referral || !candidate || candidate->status == candidates::Status::erased) return result;
   if (referral->status == ReferralStatus::verified) {
+    candidates_.bind_token(txn, verify_token, candidate->id, "verified");
     result.state = ConfirmState::already_confirmed;
     return result;
   }
