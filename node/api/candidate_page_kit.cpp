@@ -70,7 +70,9 @@ std::optional<Response> refuse_cross_site(const Request& request, Lang lang,
   bool refused = false;
   if (auto site = request.header("sec-fetch-site"))
     refused = *site != "same-origin" && *site != "none";
-  if (auto origin = request.header("origin"); origin && !refused) {
+  // "null": the pages' no-referrer policy makes browsers send Origin: null even on their own
+  // POSTs; Sec-Fetch-Site tells those apart.
+  if (auto origin = request.header("origin"); origin && *origin != "null" && !refused) {
     auto host = request.header("host");
     auto from = host_of_origin(std::string(*origin));
     std::string here = host ? std::string(*host) : "";

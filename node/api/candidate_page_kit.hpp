@@ -39,8 +39,9 @@ Response notice(const PageNotice& notice, Lang lang, const candidates::OperatorI
                 const std::string& other_lang_link = {});
 
 // A POST sent from another site (Sec-Fetch-Site other than same-origin/none, or an Origin that
-// is not this host): refused with a 403 page. nullopt: the POST may proceed. Requests with
-// neither header (non-browser clients) pass: a browser always sends one of them on a POST.
+// is not this host): refused with a 403 page. nullopt: the POST may proceed. Origin "null"
+// (what no-referrer pages send) is left to Sec-Fetch-Site; requests with neither header
+// (non-browser clients) pass.
 std::optional<Response> refuse_cross_site(const Request& request, Lang lang,
                                           const candidates::OperatorInfo& op);
 

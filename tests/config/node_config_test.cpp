@@ -542,17 +542,16 @@ TEST_CASE("operator: name, contact and privacy URL for the candidate pages' foot
   CHECK(again.value().operator_ == r.value().operator_);
   CHECK(to_json_text(default_config()).find("\"operator\"") == std::string::npos);
 
-  auto errors = errors_with(R"("operator": {"name": "", "contact": "a\u0007b",)"
-                            R"( "privacy_url": "javascript:alert(1)", "phone": "1"
-})");
+  auto errors = errors_with(R"x("operator": {"name": "", "contact": "a\u0007b",)x"
+                            R"x( "privacy_url": "javascript:alert(1)", "phone": "1"})x");
   CHECK(contains(error_for(errors, "operator.name"), "1 to 100 characters"));
-CHECK(contains(error_for(errors, "operator.contact"), "1 to 200 characters"));
-CHECK(contains(error_for(errors, "operator.privacy_url"), "http:// or https://"));
-CHECK(find_error(errors, "operator.phone") != nullptr);
-auto long_name = errors_with(R"("operator": {"name": ")" + std::string(101, 'a') + "\"}");
-CHECK(find_error(long_name, "operator.name") != nullptr);
-auto longest = load_node_config(
-    write_config(R"({"node": {"name": "x", "region": "JP-13"}, "operator": {"name": ")" +
-                 std::string(100, 'a') + "\"}}"));
-CHECK_MESSAGE(longest.ok(), longest.error_text());
+  CHECK(contains(error_for(errors, "operator.contact"), "1 to 200 characters"));
+  CHECK(contains(error_for(errors, "operator.privacy_url"), "http:// or https://"));
+  CHECK(find_error(errors, "operator.phone") != nullptr);
+  auto long_name = errors_with(R"("operator": {"name": ")" + std::string(101, 'a') + "\"}");
+  CHECK(find_error(long_name, "operator.name") != nullptr);
+  auto longest = load_node_config(
+      write_config(R"({"node": {"name": "x", "region": "JP-13"}, "operator": {"name": ")" +
+                   std::string(100, 'a') + "\"}}"));
+  CHECK_MESSAGE(longest.ok(), longest.error_text());
 }

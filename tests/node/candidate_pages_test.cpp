@@ -76,13 +76,16 @@ TEST_CASE("candidate pages: a POST from another site is refused with a 403 page"
   CHECK_FALSE(refuse_cross_site(post({{"origin", "http://relay.example.jp:8080"}}), lang, op));
   CHECK_FALSE(refuse_cross_site(post({{"origin", "HTTPS://Relay.Example.JP:8080"}}), lang, op));
   CHECK_FALSE(refuse_cross_site(post({}), lang, op));
-  // Another site, a sibling subdomain, another port, an opaque origin: refused.
+  // Our own no-referrer pages post with Origin: null.
+  CHECK_FALSE(
+      refuse_cross_site(post({{"sec-fetch-site", "same-origin"}, {"origin", "null"}}), lang, op));
+  // Another site, a sibling subdomain, another port, an opaque origin from elsewhere: refused.
   for (const auto& headers : std::vector<std::map<std::string, std::string>>{
            {{"sec-fetch-site", "cross-site"}},
            {{"sec-fetch-site", "same-site"}},
            {{"origin", "http://evil.example"}},
            {{"origin", "http://relay.example.jp:9999"}},
-           {{"origin", "null"}},
+           {{"sec-fetch-site", "cross-site"}, {"origin", "null"}},
            {{"sec-fetch-site", "same-origin"}, {"origin", "http://evil.example"}}}) {
     auto refused = refuse_cross_site(post(headers), lang, op);
     REQUIRE(refused);
