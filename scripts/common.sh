@@ -10,7 +10,7 @@ export CCACHE_BASEDIR="$ROOT"
 export CCACHE_NOHASHDIR=true
 PACKAGES=(g++ cmake make pkg-config ccache libboost1.81-dev libsodium-dev liblmdb-dev
   nlohmann-json3-dev doctest-dev libssl-dev libcli11-dev libspdlog-dev libicu-dev
-  clang-format python3 nodejs chromium)
+  clang-format python3 nodejs chromium fonts-noto-cjk)
 
 install_packages() {
   local missing=()
