@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "crypto/random.hpp"
+
 namespace relay::node::api::pages {
 
 std::string tr(Lang lang, const char* ja, const char* en) {
@@ -43,6 +45,12 @@ Response see_other(const std::string& location) {
                                    "\">" + candidates::html_escape(location) + "</a>\n");
   r.headers["Location"] = location;
   secure(r);
+  return r;
+}
+
+Response forgetting_pages(Response r) {
+  r.headers["Set-Cookie"] = "relay_changed=" + crypto::random_token(8) +
+                            "; Path=/; Max-Age=60; HttpOnly; SameSite=Strict";
   return r;
 }
 

@@ -32,6 +32,10 @@ std::string tr(Lang lang, const char* ja, const char* en);
 Response html(int status, std::string body);
 // 303 See Other to `location` (a path on this node): every form POST ends in one.
 Response see_other(const std::string& location);
+// `redirect` that also sets a fresh random cookie (no data, gone in a minute): Chromium then
+// drops the no-store pages of this site from its back/forward cache, so Back after a
+// registration, withdrawal or erasure fetches the page anew instead of restoring what it showed.
+Response forgetting_pages(Response redirect);
 // A notice of the table (page_notices.hpp), with an optional link below it; the footer names
 // the operator, and `other_lang_link` offers the same page in the other language.
 Response notice(const PageNotice& notice, Lang lang, const candidates::OperatorInfo& op,

@@ -11,7 +11,6 @@
 // again).
 #include <functional>
 
-#include "crypto/random.hpp"
 #include "node/api/candidate_page_kit.hpp"
 #include "node/api/common.hpp"
 #include "node/common/text.hpp"
@@ -240,15 +239,6 @@ Response edit(const Services& s, const Request& request, const std::string& toke
   if (!s.candidate_rights.update_details(token, r.personal.name, r.personal.phone, r.profile))
     return back_to_page(token, lang);
   return back_to_page(token, lang, Flash::details_updated);
-}
-
-// After erasure or withdrawal the pages that showed personal data must not come back from the
-// back/forward cache: Chromium evicts no-store pages when a cookie of theirs changed, so the
-// redirect sets a fresh random one (no data, no tracking; gone in a minute).
-Response forgetting_pages(Response r) {
-  r.headers["Set-Cookie"] = "relay_changed=" + crypto::random_token(8) +
-                            "; Path=/r/; Max-Age=60; HttpOnly; SameSite=Strict";
-  return r;
 }
 
 Response withdraw(const Services& s, const std::string& token, Lang lang) {

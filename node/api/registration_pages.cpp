@@ -59,7 +59,7 @@ Response submit_form(const Services& s, const Request& request, const std::strin
     return form_page(s, token, lang, refusal.company_name, refusal.alumni, 422, *form,
                      refusal.errors);
   }
-  return see_other("/r/sent" + lang_query(lang));
+  return forgetting_pages(see_other("/r/sent" + lang_query(lang)));
 }
 
 Response sent_page(const Services& s, const Request& request) {

@@ -200,6 +200,7 @@ try {
     check((await text()).includes(L('確認済み', 'Already confirmed')), `${lang}: the used confirmation link says so`);
 
     // Edit.
+    await go(manage + (en ? '?lang=en' : ''));
     await page.click('#edit summary');
     await page.$eval('#edit #name', (e, v) => { e.value = v; }, `${name} 改`);
     await submit('#edit button[type=submit]');

@@ -64,6 +64,14 @@ TEST_CASE("candidate pages: every page carries no-store, CSP without script and 
   CHECK(redirect.headers.at("Location") == "/r/m/tok?done=consent");
   CHECK(redirect.headers.at("X-Frame-Options") == "DENY");
   CHECK(redirect.content_type.rfind("text/html", 0) == 0);
+
+  // After registration, withdrawal, erasure: a fresh cookie each time (bfcache eviction).
+  auto first = api::pages::forgetting_pages(api::pages::see_other("/r/m/tok"));
+  auto second = api::pages::forgetting_pages(api::pages::see_other("/r/m/tok"));
+  CHECK(first.status == 303);
+  CHECK(first.headers.at("Set-Cookie").rfind("relay_changed=", 0) == 0);
+  CHECK(has(first.headers.at("Set-Cookie"), "HttpOnly; SameSite=Strict"));
+  CHECK(first.headers.at("Set-Cookie") != second.headers.at("Set-Cookie"));
 }
 
 TEST_CASE("candidate pages: a POST from another site is refused with a 403 page") {
