@@ -140,7 +140,7 @@ TEST_CASE(
   page.errors.clear();
   html = candidates::render_registration(page, {});
   CHECK_FALSE(has(html, "error-summary"));
-  CHECK_FALSE(has(html, "aria-invalid"));
+  CHECK_FALSE(has(html, "aria-invalid=\"true\""));
   CHECK(has(html, "<title>Register"));
 }
 
@@ -226,8 +226,10 @@ TEST_CASE("intake: a candidate who chose English gets English mails with English
   REQUIRE(confirmed.state == referrals::ConfirmState::confirmed);
   mails = mails_to(d, "english@example.jp");
   REQUIRE(mails.size() == 2);
-  CHECK(mails[1].subject == "Your registration is complete (career relay)");
-  CHECK(has(mails[1].body, "/r/m/" + confirmed.management_token + "?lang=en"));
+  // Queued in the same (manual) millisecond: their order is not defined.
+  const auto& complete = mails[0].subject.rfind("Please confirm", 0) == 0 ? mails[1] : mails[0];
+  CHECK(complete.subject == "Your registration is complete (career relay)");
+  CHECK(has(complete.body, "/r/m/" + confirmed.management_token + "?lang=en"));
   // The used confirmation link is known as used (the page points to the management link).
   auto txn = d.env.begin_read();
   CHECK(d.intake.verification_used(txn, token));
