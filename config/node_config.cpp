@@ -41,6 +41,28 @@ constexpr std::string_view kFromExpected = "an email address such as \"relay@exa
 constexpr std::string_view kVersionExpected =
     "a version label: 1 to 64 characters from A-Z a-z 0-9 . _ -";
 
+constexpr std::string_view kPrivacyUrlExpected =
+    "an http:// or https:// URL with a host, without spaces or control characters";
+
+// Counted in code points (UTF-8 continuation bytes do not count).
+bool valid_operator_text(std::string_view s, std::size_t max) {
+  std::size_t chars = 0;
+  for (char c : s)
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++chars;
+  return chars >= 1 && chars <= max && !detail::has_control_chars(s);
+}
+
+bool valid_privacy_url(std::string_view s) {
+  auto rest = s.starts_with("https://")  ? s.substr(8)
+              : s.starts_with("http://") ? s.substr(7)
+                                         : std::string_view{};
+  if (rest.empty() || rest.front() == '/' || s.size() > 500) return false;
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u == 0x7f || c == '"' || c == '<' || c == '>';
+  });
+}
+
 bool is_lower_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
@@ -473,6 +495,28 @@ LoadResult<NodeConfig> parse_node_config(std::string_view text, const fs::path& 
     }
     r.finish();
   }
+  {
+    auto r = root.object("operator");
+    auto text = [&](const char* key, std::size_t max, std::string& into) {
+      const std::string expected =
+          "1 to " + std::to_string(max) + " characters of text without control characters";
+      if (auto s = r.string(key, false, expected)) {
+        if (valid_operator_text(*s, max))
+          into = *s;
+        else
+          r.invalid(key, expected);
+      }
+    };
+    text("name", 100, cfg.operator_.name);
+    text("contact", 200, cfg.operator_.contact);
+    if (auto s = r.string("privacy_url", false, kPrivacyUrlExpected)) {
+      if (valid_privacy_url(*s))
+        cfg.operator_.privacy_url = *s;
+      else
+        r.invalid("privacy_url", kPrivacyUrlExpected);
+    }
+    r.finish();
+  }
   read_federation(root.object("federation"), cfg);
   read_candidates(root.object("candidates"), cfg);
   read_log(root.object("log"), cfg);
@@ -554,6 +598,9 @@ std::string to_json_text(const NodeConfig& c) {
   j["mail"]["retry_max_ms"] = c.mail.retry_max_ms.count();
   j["mail"]["give_up_after_hours"] = c.mail.give_up_after_hours.count();
   j["consent"]["text_version"] = c.consent.text_version;
+  if (!c.operator_.name.empty()) j["operator"]["name"] = c.operator_.name;
+  if (!c.operator_.contact.empty()) j["operator"]["contact"] = c.operator_.contact;
+  if (!c.operator_.privacy_url.empty()) j["operator"]["privacy_url"] = c.operator_.privacy_url;
   const auto& f = c.federation;
   j["federation"]["timestamp_window_s"] = f.timestamp_window_s.count();
   j["federation"]["retry_initial_ms"] = f.retry_initial_ms.count();

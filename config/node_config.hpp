@@ -138,6 +138,15 @@ struct ConsentSection {
   bool operator==(const ConsentSection&) const = default;
 };
 
+// "operator": who runs the node, in the footer of every candidate page (empty: left out).
+struct OperatorSection {
+  std::string name;         // 1-100 characters of text
+  std::string contact;      // 1-200 characters: an email address, phone or postal address
+  std::string privacy_url;  // an http:// or https:// URL
+
+  bool operator==(const OperatorSection&) const = default;
+};
+
 // "federation": talking to peer nodes.
 struct FederationSection {
   std::chrono::seconds timestamp_window_s{300};     // accepted clock skew of a signed envelope
@@ -176,7 +185,7 @@ struct LogSection {
   bool operator==(const LogSection&) const = default;
 };
 
-// The whole file. Member names are the JSON keys.
+// The whole file. Member names are the JSON keys (operator_: "operator").
 struct NodeConfig {
   NodeSection node;
   ListenSection listen;
@@ -188,6 +197,7 @@ struct NodeConfig {
   StorageSection storage;
   MailSection mail;
   ConsentSection consent;
+  OperatorSection operator_;  // JSON key "operator"
   FederationSection federation;
   CandidatesSection candidates;
   LogSection log;

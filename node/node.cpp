@@ -169,7 +169,11 @@ Node::Node(config::NodeConfig config)
   services_ = std::make_unique<api::Services>(api::Services{
       *access_, *credential_guard_, *candidate_rights_, *intake_, *membership_, *peering_,
       *handoff_requests_, *audit_, *introducing_, *alumni_, *secondment_, reference_,
-      api::NodeFacts{c.node.name, c.node.public_url, c.consent.text_version, c.node.region},
+      api::NodeFacts{c.node.name,
+                     c.node.public_url,
+                     c.consent.text_version,
+                     c.node.region,
+                     {c.operator_.name, c.operator_.contact, c.operator_.privacy_url}},
       *operations_});
 
   record_genesis();

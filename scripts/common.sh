@@ -11,7 +11,7 @@ export CCACHE_BASEDIR="$ROOT"
 export CCACHE_NOHASHDIR=true
 PACKAGES=(g++ cmake make pkg-config ccache libboost1.81-dev libsodium-dev liblmdb-dev
   nlohmann-json3-dev doctest-dev libssl-dev libcli11-dev libspdlog-dev libicu-dev
-  clang-format python3 dpkg-dev python3-aiosmtpd openssl)
+  clang-format python3 dpkg-dev python3-aiosmtpd openssl nodejs chromium fonts-noto-cjk)
 
 install_packages() {
   local missing=()
@@ -24,6 +24,19 @@ install_packages() {
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# The browser test's driver: puppeteer-core from the npm registry, into the gitignored
+# tests/browser/node_modules (versions pinned by package-lock.json); npm from Debian if missing.
+install_browser_test() {
+  if ! command -v npm >/dev/null; then
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends npm
+  fi
+  if [ ! -d "$ROOT/tests/browser/node_modules/puppeteer-core" ]; then
+    (cd "$ROOT/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
 

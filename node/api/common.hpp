@@ -12,6 +12,7 @@
 #include "config/reference.hpp"
 #include "node/api/errors.hpp"
 #include "node/api/routes.hpp"
+#include "node/candidates/pages.hpp"
 #include "node/common/result.hpp"
 #include "node/http/router.hpp"
 #include "node/services/access.hpp"
@@ -50,9 +51,10 @@ Parsed<std::optional<std::uint64_t>> number_param(const Request& request, const 
 // What the pages and replies show about this node.
 struct NodeFacts {
   std::string name;
-  std::string public_url;       // no trailing slash
-  std::string consent_version;  // of the consent text on the registration page
-  std::string region;           // the node's prefecture code
+  std::string public_url;                  // no trailing slash
+  std::string consent_version;             // of the consent text on the registration page
+  std::string region;                      // the node's prefecture code
+  candidates::OperatorInfo operator_info;  // config operator.*: every candidate page's footer
 };
 
 // The services the handlers call (owned by the composition root, node.hpp).
@@ -83,6 +85,8 @@ void add_operator_routes(Routes& routes, const Services& s);
 void add_member_routes(Routes& routes, const Services& s);
 void add_registration_pages(Routes& routes, const Services& s);
 void add_management_pages(Routes& routes, const Services& s);
+// HTML 404 pages for any other path under /r/: registered after every /r/ route.
+void add_unknown_candidate_pages(Routes& routes, const Services& s);
 void add_audit_routes(Routes& routes, const Services& s);
 // GET /metrics (operations_routes.cpp): Prometheus text of `metrics` and the node's vitals.
 void add_metrics_route(Routes& routes, const Services& s, const http::RouteMetrics& metrics);

@@ -1,6 +1,10 @@
 // Registration pages under /r/: the form behind a relay link, and the email confirmation
 // (GET shows a button, POST confirms, so mail scanners that prefetch links confirm nothing).
-// Capability tokens in the path are the only credential (Role::candidate).
+// Capability tokens in the path are the only credential (Role::candidate). Every POST is
+// checked for a cross-site origin and ends in a 303 to a GET page (Back, reload and bookmarks
+// show a page, never a resubmission); a form carries a nonce so that a double tap registers
+// once. Also the small HTML pages for /, /r/ and /favicon.ico.
+#include "crypto/random.hpp"
 #include "node/api/candidate_page_kit.hpp"
 #include "node/api/common.hpp"
 
@@ -9,6 +13,10 @@ namespace relay::node::api {
 namespace {
 
 using namespace pages;
+
+std::string lang_query(Lang lang) {
+  return lang == Lang::en ? "?lang=en" : "";
+}
 
 Response form_page(const Services& s, const std::string& token, Lang lang,
                    const std::string& company, bool alumni, int status,
@@ -22,6 +30,9 @@ Response form_page(const Services& s, const std::string& token, Lang lang,
   page.node_name = s.facts.name;
   page.consent_version = s.facts.consent_version;
   page.values = values;
+  page.values.erase("nonce");
+  page.nonce = crypto::random_token(16);  // a fresh one: a corrected form is a new submission
+  page.operator_info = s.facts.operator_info;
   for (const auto& [field, message] : errors)
     page.errors[field] = lang == Lang::ja ? message.ja : message.en;
   return html(status, candidates::render_registration(page, choices_from(s.reference)));
@@ -30,51 +41,83 @@ Response form_page(const Services& s, const std::string& token, Lang lang,
 Response show_form(const Services& s, const Request& request, const std::string& token) {
   auto lang = candidates::lang_from(request.query);
   auto link = s.intake.link_page(token);
-  if (!link) return notice(notice_for(link.error()), lang);
+  if (!link) return notice(notice_for(link.error()), lang, s.facts.operator_info);
   return form_page(s, token, lang, link->company_name, link->alumni, 200);
 }
 
 Response submit_form(const Services& s, const Request& request, const std::string& token) {
   auto lang = candidates::lang_from(request.query);
+  if (auto refused = refuse_cross_site(request, lang, s.facts.operator_info)) return *refused;
   auto form = form_body(request);
-  if (!form) return notice(notice_for(PageOutcome::form_unreadable), lang);
+  if (!form) return notice(notice_for(PageOutcome::form_unreadable), lang, s.facts.operator_info);
+  if (!form->count("lang")) (*form)["lang"] = lang == Lang::en ? "en" : "ja";
   auto registered = s.intake.register_candidate(token, *form);
   if (!registered) {
     const auto& refusal = registered.error();
-    if (refusal.link != referrals::LinkState::ok) return notice(notice_for(refusal.link), lang);
+    if (refusal.link != referrals::LinkState::ok)
+      return notice(notice_for(refusal.link), lang, s.facts.operator_info);
     return form_page(s, token, lang, refusal.company_name, refusal.alumni, 422, *form,
                      refusal.errors);
   }
-  return notice(notice_for(PageOutcome::registration_received), lang);
+  return forgetting_pages(see_other("/r/sent" + lang_query(lang)));
+}
+
+Response sent_page(const Services& s, const Request& request) {
+  auto lang = candidates::lang_from(request.query);
+  return notice(notice_for(PageOutcome::registration_received), lang, s.facts.operator_info, {}, {},
+                lang == Lang::ja ? "/r/sent?lang=en" : "/r/sent");
 }
 
 Response confirmation_page(const Services& s, const Request& request, const std::string& token) {
   auto lang = candidates::lang_from(request.query);
+  const auto& op = s.facts.operator_info;
+  if (s.intake.verification_used(token))
+    return notice(notice_for(referrals::ConfirmState::already_confirmed), lang, op);
   if (!s.intake.verification_pending(token))
-    return notice(notice_for(PageOutcome::confirmation_not_valid), lang);
-  std::string action = "/r/v/" + token + (lang == Lang::en ? "?lang=en" : "");
-  auto body = candidates::render_notice(
-      lang, tr(lang, "メールアドレスの確認", "Confirm your email address"),
-      {tr(lang, "下のボタンを押すと登録が完了します。",
-          "Press the button below to complete your registration.")});
-  auto form = "<form method=\"post\" action=\"" + candidates::html_escape(action) + "\"><button>" +
-              tr(lang, "登録を完了する", "Complete registration") + "</button></form></body>";
-  body.replace(body.rfind("</body>"), 7, form);
-  return html(200, body);
+    return notice(notice_for(PageOutcome::confirmation_not_valid), lang, op);
+  candidates::NoticePage page;
+  page.lang = lang;
+  page.title = tr(lang, "メールアドレスの確認", "Confirm your email address");
+  page.paragraphs = {tr(lang, "下のボタンを押すと登録が完了します。",
+                        "Press the button below to complete your registration.")};
+  page.button_action = "/r/v/" + token + lang_query(lang);
+  page.button_text = tr(lang, "登録を完了する", "Complete registration");
+  page.other_lang_link = "/r/v/" + token + (lang == Lang::ja ? "?lang=en" : "");
+  page.operator_info = op;
+  return html(200, candidates::render_notice(page));
 }
 
 Response confirm(const Services& s, const Request& request, const std::string& token) {
   auto lang = candidates::lang_from(request.query);
+  if (auto refused = refuse_cross_site(request, lang, s.facts.operator_info)) return *refused;
   auto confirmed = s.intake.confirm(token);
-  if (!confirmed) return notice(notice_for(confirmed.error()), lang);
-  auto link = "/r/m/" + confirmed->management_token;
-  return notice(notice_for(PageOutcome::registration_complete), lang,
-                s.facts.public_url + link + (lang == Lang::en ? "?lang=en" : ""));
+  if (!confirmed) return notice(notice_for(confirmed.error()), lang, s.facts.operator_info);
+  auto done = code_of(confirmed->registered_before ? Flash::registered_before : Flash::registered);
+  return see_other("/r/m/" + confirmed->management_token + "?done=" + std::string(done) +
+                   (lang == Lang::en ? "&lang=en" : ""));
+}
+
+Response static_notice(const Services& s, const Request& request, PageOutcome outcome) {
+  auto lang = candidates::lang_from(request.query);
+  return notice(notice_for(outcome), lang, s.facts.operator_info, {}, {},
+                request.path + (lang == Lang::ja ? "?lang=en" : ""));
 }
 
 }  // namespace
 
 void add_registration_pages(Routes& routes, const Services& s) {
+  for (const char* path : {"/", "/r/", "/r"})
+    routes.add("GET", path, Role::everyone,
+               [&s](const Request& request, const Params&, const Caller&) {
+                 return static_notice(s, request, PageOutcome::home);
+               });
+  routes.add("GET", "/favicon.ico", Role::everyone,
+             [&s](const Request& request, const Params&, const Caller&) {
+               return static_notice(s, request, PageOutcome::page_not_found);
+             });
+  routes.add(
+      "GET", "/r/sent", Role::everyone,
+      [&s](const Request& request, const Params&, const Caller&) { return sent_page(s, request); });
   routes.add("GET", "/r/{token}", Role::candidate,
              [&s](const Request& request, const Params& params, const Caller&) {
                return show_form(s, request, params.at("token"));
@@ -91,6 +134,19 @@ void add_registration_pages(Routes& routes, const Services& s) {
              [&s](const Request& request, const Params& params, const Caller&) {
                return confirm(s, request, params.at("token"));
              });
+}
+
+// Registered after every other /r/ route (first match wins): any other path under /r/ is a
+// page a person may have mistyped, answered in HTML.
+void add_unknown_candidate_pages(Routes& routes, const Services& s) {
+  for (const char* path :
+       {"/r/{a}/{b}", "/r/{a}/{b}/{c}", "/r/{a}/{b}/{c}/{d}", "/r/{a}/{b}/{c}/{d}/{e}"})
+    for (const char* method : {"GET", "POST"})
+      routes.add(
+          method, path, Role::everyone, [&s](const Request& request, const Params&, const Caller&) {
+            auto lang = candidates::lang_from(request.query);
+            return notice(notice_for(PageOutcome::page_not_found), lang, s.facts.operator_info);
+          });
 }
 
 }  // namespace relay::node::api

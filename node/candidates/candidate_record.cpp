@@ -145,6 +145,7 @@ nlohmann::json to_stored(const CandidateRecord& r) {
                       {"verified_ms", r.verified_ms},
                       {"consent", r.consent.to_json()},
                       {"origin", r.origin}};
+  if (r.lang != "ja") j["lang"] = r.lang;
   if (r.status == Status::erased) {
     j["erased_ms"] = r.erased_ms_;
   } else {
@@ -180,6 +181,7 @@ CandidateRecord from_stored(const nlohmann::json& j) {
   r.verified_ms = j.value("verified_ms", std::int64_t{0});
   r.consent = Consent::from_json(j.at("consent"));
   r.origin = j.value("origin", std::string("local"));
+  r.lang = j.value("lang", std::string("ja"));
   r.wrapped_key_ = text(j, "key");
   r.sealed_data_ = text(j, "data");
   r.sealed_evidence_ = text(j, "evidence");

@@ -76,6 +76,9 @@ class CandidateRecord {
   std::int64_t verified_ms = 0;
   Consent consent;
   std::string origin = "local";  // "local", or the peer node it came from (federation)
+  // The language the candidate registered in ("ja" or "en"): every mail and link to them
+  // keeps it. Not personal data; stored only when "en" (older records read as "ja").
+  std::string lang = "ja";
 
   // Who received this candidate's data, in the order of acceptance.
   const std::vector<Disclosure>& disclosures() const { return disclosures_; }

@@ -1,5 +1,7 @@
 #include "node/candidates/candidate_store.hpp"
 
+#include <algorithm>
+
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
 #include "node/candidates/vault.hpp"
@@ -155,7 +157,25 @@ void Store::bind_token(storage::WriteTxn& txn, std::string_view token,
   auto keys = keys_.current();
   nlohmann::json info = {
       {"candidate", candidate_id}, {"kind", kind}, {"extra", nlohmann::json::object()}};
-  txn.put(tokens_, identity::token_digest(keys->token_key, token), info.dump());
+  auto digest = identity::token_digest(keys->token_key, token);
+  txn.put(tokens_, digest, info.dump());
+  // Listed on a live record, so that erasure removes the binding too.
+  if (auto r = find(txn, candidate_id);
+      r && r->status != Status::erased &&
+      std::find(r->tokens_.begin(), r->tokens_.end(), digest) == r->tokens_.end()) {
+    r->tokens_.push_back(digest);
+    save(txn, *r);
+  }
+}
+
+void Store::update_data(storage::WriteTxn& txn, CandidateRecord& r, const PersonalData& personal,
+                        const Profile& profile) {
+  auto keys = keys_.current();
+  auto key = unwrap_key(keys->data_key, r.wrapped_key_, r.id);
+  if (!key) throw std::runtime_error("candidate key cannot be unwrapped");
+  nlohmann::json data = {{"personal", personal.to_json()}, {"profile", profile.to_json()}};
+  r.sealed_data_ = seal_json(*key, data, r.id, "data");
+  save(txn, r);
 }
 
 void Store::queue_mail(storage::WriteTxn& txn, const CandidateRecord& r, const mail::Mail& m) {

@@ -74,6 +74,10 @@ class Store {
   std::optional<CandidateRecord> find_received(const storage::Txn& txn,
                                                const std::string& handoff) const;
 
+  // Replaces the sealed personal data and profile of a live record (the candidate edited
+  // them, or registered again before confirming); the key stays.
+  void update_data(storage::WriteTxn& txn, CandidateRecord& record, const PersonalData& personal,
+                   const Profile& profile);
   // Decrypts personal data and profile; nullopt once erased.
   std::optional<Opened> open(const CandidateRecord& record) const;
 
@@ -91,7 +95,8 @@ class Store {
                                         const std::string& kind) const;
   void revoke_token(storage::WriteTxn& txn, const std::string& digest);
   // Binds a token the candidate already holds to a new kind (after erasure, their
-  // management link keeps showing the erasure's status: "erased").
+  // management link keeps showing the erasure's status: "erased"; a used confirmation link
+  // says it was used: "verified"; a registration form's nonce: "form").
   void bind_token(storage::WriteTxn& txn, std::string_view token, const std::string& candidate_id,
                   const std::string& kind);
 

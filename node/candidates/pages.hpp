@@ -1,9 +1,11 @@
 #pragma once
 // The candidate's HTML pages (Japanese first, English with ?lang=en): the registration form
 // behind a relay link, notices, and the private management page. Pure functions from view
-// structs to HTML; every value is escaped here. No JavaScript is needed.
+// structs to HTML; every value is escaped here. No JavaScript at all (the pages are served
+// with a CSP that forbids script); the layout holds at 390 px (tables become lists).
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace relay::node::candidates {
@@ -24,6 +26,13 @@ struct FormChoices {
 enum class Lang { ja, en };
 Lang lang_from(const std::map<std::string, std::string>& query);
 
+// Who runs the node, in the footer of every page (config operator.*); empty parts are left out.
+struct OperatorInfo {
+  std::string name;
+  std::string contact;
+  std::string privacy_url;
+};
+
 struct RegistrationPage {
   Lang lang = Lang::ja;
   std::string action;        // the form's POST target (the relay link path)
@@ -33,19 +42,32 @@ struct RegistrationPage {
   std::string consent_version;
   std::map<std::string, std::string> values;  // re-filled after a failed submission
   std::map<std::string, std::string> errors;  // field -> message (already in the page's language)
+  std::string nonce;                          // a fresh form nonce: a double tap registers once
+  OperatorInfo operator_info;
 };
 std::string render_registration(const RegistrationPage& page, const FormChoices& choices);
 
-// A page with a title and paragraphs (each escaped); link optional.
-std::string render_notice(Lang lang, const std::string& title,
-                          const std::vector<std::string>& paragraphs, const std::string& link = {},
-                          const std::string& link_text = {});
+// A page with a title and paragraphs (each escaped); link, language switch and a one-button
+// POST form optional.
+struct NoticePage {
+  Lang lang = Lang::ja;
+  std::string title;
+  std::vector<std::string> paragraphs;
+  bool error = false;  // styled as an error
+  std::string link;
+  std::string link_text;
+  std::string other_lang_link;  // the same page in the other language
+  std::string button_action;    // POST target of a single button
+  std::string button_text;
+  OperatorInfo operator_info;
+};
+std::string render_notice(const NoticePage& page);
 
 // One line of the management page's "who received your data" table.
 struct DisclosureRow {
   std::string recipient_company;
   std::string recipient_node;
-  std::string when;  // ISO 8601
+  std::string when;  // readable, JST
   std::string consent_version;
   std::string erasure_status;  // "", "requested", "confirmed"
 };
@@ -68,8 +90,10 @@ struct Recipient {
 
 struct ManagementPage {
   Lang lang = Lang::ja;
-  std::string base;                            // the management link path, /r/m/<token>
-  std::map<std::string, std::string> profile;  // field -> display value
+  std::string base;  // the management link path, /r/m/<token>
+  std::vector<std::pair<std::string, std::string>> profile;  // label -> display value, in order
+  std::map<std::string, std::string> values;  // the edit form's values (codes for the choices)
+  std::map<std::string, std::string> errors;  // edit form errors, field -> message
   bool email_verified = false;
   bool consent_region = false;
   bool consent_peers = false;
@@ -80,8 +104,23 @@ struct ManagementPage {
   std::vector<PendingRequest> pending_requests;
   std::vector<Recipient> recipients;  // choices for the "I found work" form
   std::string flash;                  // a one-line confirmation at the top
+  bool flash_error = false;           // the flash reports an error
+  bool welcome = false;               // just registered: say that this page's address is private
+  std::string public_url;
+  OperatorInfo operator_info;
 };
 std::string render_management(const ManagementPage& page, const FormChoices& choices);
+
+// Everything held, with labels, to read or print (the JSON download has the same).
+struct ExportPage {
+  Lang lang = Lang::ja;
+  std::string base;
+  std::vector<std::pair<std::string, std::string>> lines;  // label -> value, in order
+  std::vector<std::vector<std::string>> referrals;         // company, status, when
+  std::vector<DisclosureRow> disclosures;
+  OperatorInfo operator_info;
+};
+std::string render_export(const ExportPage& page);
 
 std::string html_escape(const std::string& text);
 

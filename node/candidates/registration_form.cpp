@@ -85,6 +85,38 @@ std::vector<std::string> split_list(const std::string& text) {
 
 }  // namespace
 
+std::string normalise_phone(std::string_view typed) {
+  // Full-width forms a Japanese IME types, and the dashes and long vowel marks people use as
+  // separators, become their ASCII equivalents.
+  static const std::pair<std::string_view, char> kMap[] = {
+      {"\uFF0B", '+'}, {"\uFF08", '('}, {"\uFF09", ')'}, {"\u3000", ' '}, {"\uFF0D", '-'},
+      {"\u30FC", '-'}, {"\uFF70", '-'}, {"\u2010", '-'}, {"\u2011", '-'}, {"\u2012", '-'},
+      {"\u2013", '-'}, {"\u2014", '-'}, {"\u2015", '-'}, {"\u2212", '-'}, {"\uFE63", '-'}};
+  std::string out;
+  std::size_t i = 0;
+  while (i < typed.size()) {
+    // U+FF10..U+FF19 (full-width digits): EF BC 90..99.
+    if (typed.compare(i, 2, "\xEF\xBC") == 0 && i + 2 < typed.size()) {
+      auto c = static_cast<unsigned char>(typed[i + 2]);
+      if (c >= 0x90 && c <= 0x99) {
+        out.push_back(static_cast<char>('0' + (c - 0x90)));
+        i += 3;
+        continue;
+      }
+    }
+    bool mapped = false;
+    for (const auto& [from, to] : kMap)
+      if (typed.compare(i, from.size(), from) == 0) {
+        out.push_back(to);
+        i += from.size();
+        mapped = true;
+        break;
+      }
+    if (!mapped) out.push_back(typed[i++]);
+  }
+  return out;
+}
+
 FormResult parse_registration(const std::map<std::string, std::string>& form,
                               const config::Reference& reference,
                               const std::string& consent_version, std::int64_t now_ms) {
@@ -106,7 +138,7 @@ FormResult parse_registration(const std::map<std::string, std::string>& form,
   else
     r.personal.email = *common::clean_text(raw_email, 254);
 
-  auto phone = get(form, "phone");
+  auto phone = normalise_phone(get(form, "phone"));
   if (!phone.empty()) {
     auto cleaned = common::clean_text(phone, 20);
     bool ok = cleaned.has_value() && cleaned->size() >= 6;

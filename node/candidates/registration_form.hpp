@@ -56,6 +56,10 @@ FormResult parse_registration(const std::map<std::string, std::string>& form,
                               const config::Reference& reference,
                               const std::string& consent_version, std::int64_t now_ms);
 
+// A phone number as typed with full-width digits, dashes (－ ー ‐ − …), parentheses, plus and
+// ideographic spaces turned into ASCII; other characters unchanged (validation decides).
+std::string normalise_phone(std::string_view typed);
+
 // Trimmed, lower-cased address if it looks like an email address; nullopt otherwise. The
 // pseudonym of a candidate is a keyed hash of this form.
 std::optional<std::string> normalise_email(std::string_view email);

@@ -4,6 +4,7 @@
 
 #include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
+#include "node/candidates/candidate_mail.hpp"
 #include "node/common/stored_json.hpp"
 #include "node/federation/body_fields.hpp"
 #include "node/storage/txn.hpp"
@@ -202,18 +203,10 @@ void HandoffHolder::notify_candidate(storage::WriteTxn& txn,
   auto token = candidates_.issue_token(txn, record.id, "manage");
   auto fresh = candidates_.find(txn, record.id);
   auto link = settings_.public_url + "/r/m/" + token;
-  candidates_.queue_mail(
-      txn, *fresh,
-      {settings_.mail_from, opened->personal.email,
-       "【キャリアリレー】紹介のリクエストが届きました / An introduction request",
-       r.company + "（" + r.peer + "、" + r.region +
-           "）があなたの紹介を希望しています。承認するまで、氏名・連絡先は提供されません。"
-           "承認または辞退はこちらから:\n" +
-           link + "\n\n" + r.company + " (" + r.peer + ", " + r.region +
-           ") would like an introduction to you. Your name and contact details are not provided "
-           "unless "
-           "you accept. Accept or decline here:\n" +
-           link + "\n"});
+  auto text = candidates::introduction_request_mail(candidates::lang_named(fresh->lang), r.company,
+                                                    r.peer + ", " + r.region, link);
+  candidates_.queue_mail(txn, *fresh,
+                         {settings_.mail_from, opened->personal.email, text.subject, text.body});
 }
 
 DecideResult HandoffHolder::decide(storage::WriteTxn& txn, const std::string& candidate_id,

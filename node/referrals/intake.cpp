@@ -1,5 +1,7 @@
 #include "node/referrals/intake.hpp"
 
+#include "node/candidates/candidate_mail.hpp"
+
 namespace relay::node::referrals {
 
 Intake::Intake(members::Registry& members, candidates::Store& candidates, Referrals& referrals,
@@ -37,6 +39,15 @@ LinkTarget Intake::resolve_link(const storage::Txn& txn, std::string_view token)
 SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
                             const std::map<std::string, std::string>& form) {
   SubmitResult result;
+  // A form already accepted (a double tap, a resent POST): the same success, nothing new.
+  auto nonce_it = form.find("nonce");
+  const std::string nonce = nonce_it == form.end() ? "" : nonce_it->second;
+  if (!nonce.empty() && candidates_.lookup_token(txn, nonce, "form")) {
+    result.link = LinkState::ok;
+    result.accepted = true;
+    result.repeated = true;
+    return result;
+  }
   auto target = resolve_link(txn, link_token);
   result.link = target.state;
   if (target.state != LinkState::ok) return result;
@@ -47,11 +58,24 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
     return result;
   }
   const auto& registration = *parsed.registration;
+  auto lang_it = form.find("lang");
+  auto lang = candidates::lang_named(lang_it == form.end() ? "" : lang_it->second);
   auto pseudonym =
       candidates_.pseudonym_of(*candidates::normalise_email(registration.personal.email));
 
   auto candidate = candidates_.find_by_pseudonym(txn, pseudonym);
-  if (!candidate) candidate = candidates_.create(txn, registration, pseudonym);
+  if (!candidate) {
+    candidate = candidates_.create(txn, registration, pseudonym);
+  } else if (candidate->status == candidates::Status::pending) {
+    // Not confirmed yet: the latest form is what the person means (nothing stale is kept);
+    // a confirmed record changes only through its management page.
+    candidate->consent = registration.consent;
+    candidates_.update_data(txn, *candidate, registration.personal, registration.profile);
+  }
+  if (candidate->status == candidates::Status::pending && candidate->lang != lang_name(lang)) {
+    candidate->lang = lang_name(lang);
+    candidates_.save(txn, *candidate);
+  }
 
   const auto& member = *target.member;
   auto referral = referrals_.for_person(txn, member.id, pseudonym);
@@ -64,21 +88,19 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   if (target.single) referrals_.mark_used(txn, *target.single);
   if (target.alumni) referrals_.mark_used(txn, *target.alumni);
 
-  if (referral->status == ReferralStatus::pending) {
-    queue_verification(txn, *candidate, *referral, registration.personal.email, member.name);
+  if (candidate->status == candidates::Status::pending ||
+      referral->status == ReferralStatus::pending) {
+    queue_verification(txn, *candidate, *referral, registration.personal.email, member.name, lang);
   } else {
-    // Already verified: the person gets a fresh management link, nothing else changes.
+    // Already confirmed: nothing typed is saved; the person gets a fresh management link.
     auto manage = candidates_.issue_token(txn, candidate->id, "manage");
     candidate = candidates_.find(txn, candidate->id);
+    auto text = candidates::already_registered_mail(lang, settings_.public_url + "/r/m/" + manage);
     candidates_.queue_mail(
         txn, *candidate,
-        {settings_.mail_from, registration.personal.email,
-         "【キャリアリレー】ご登録済みです / You are already registered",
-         "このメールアドレスは既に登録済みです。登録内容の確認・変更・削除はこちらから:\n" +
-             settings_.public_url + "/r/m/" + manage +
-             "\n\nThis address is already registered. View, change or erase your data here:\n" +
-             settings_.public_url + "/r/m/" + manage + "\n"});
+        {settings_.mail_from, registration.personal.email, text.subject, text.body});
   }
+  if (!nonce.empty()) candidates_.bind_token(txn, nonce, candidate->id, "form");
   result.accepted = true;
   return result;
 }
@@ -86,26 +108,17 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
 void Intake::queue_verification(storage::WriteTxn& txn,
                                 const candidates::CandidateRecord& candidate,
                                 const Referral& referral, const std::string& to,
-                                const std::string& company) {
+                                const std::string& company, candidates::Lang lang) {
   auto expires =
       clock_.now_ms() +
       std::chrono::duration_cast<std::chrono::milliseconds>(settings_.verification_expiry).count();
   auto token = candidates_.issue_token(txn, candidate.id, "verify",
                                        {{"referral", referral.id}, {"expires_ms", expires}});
   auto fresh = candidates_.find(txn, candidate.id);
-  auto link = settings_.public_url + "/r/v/" + token;
-  candidates_.queue_mail(
-      txn, *fresh,
-      {settings_.mail_from, to,
-       "【キャリアリレー】メールアドレスの確認 / Please confirm your email address",
-       company + " からのご案内でキャリアリレー（" + settings_.node_name +
-           "）にご登録いただきありがとうございます。\n登録を完了するには、次のリンクを開いて確認し"
-           "てください:\n" +
-           link + "\n\nThank you for registering with the career relay (" + settings_.node_name +
-           ") via " + company + ".\nTo complete your registration, open this link and confirm:\n" +
-           link +
-           "\n\nお心当たりがない場合はこのメールを無視してください。 / If this was not you, ignore "
-           "this email.\n"});
+  auto text = candidates::verification_mail(
+      lang, settings_.public_url + "/r/v/" + token, company, settings_.node_name,
+      static_cast<long>(settings_.verification_expiry.count()));
+  candidates_.queue_mail(txn, *fresh, {settings_.mail_from, to, text.subject, text.body});
 }
 
 bool Intake::verification_pending(const storage::Txn& txn, std::string_view token) const {
@@ -113,10 +126,20 @@ bool Intake::verification_pending(const storage::Txn& txn, std::string_view toke
   return info && info->extra.value("expires_ms", std::int64_t{0}) >= clock_.now_ms();
 }
 
+bool Intake::verification_used(const storage::Txn& txn, std::string_view token) const {
+  auto info = candidates_.lookup_token(txn, token, "verified");
+  if (!info) return false;
+  auto candidate = candidates_.find(txn, info->candidate_id);
+  return candidate && candidate->status != candidates::Status::erased;
+}
+
 ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_token) {
   ConfirmResult result;
   auto info = candidates_.lookup_token(txn, verify_token, "verify");
-  if (!info) return result;
+  if (!info) {
+    if (verification_used(txn, verify_token)) result.state = ConfirmState::already_confirmed;
+    return result;
+  }
   if (info->extra.value("expires_ms", std::int64_t{0}) < clock_.now_ms()) {
     candidates_.revoke_token(txn, info->digest);
     result.state = ConfirmState::expired;
@@ -127,11 +150,13 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
   candidates_.revoke_token(txn, info->digest);
   if (!referral || !candidate || candidate->status == candidates::Status::erased) return result;
   if (referral->status == ReferralStatus::verified) {
+    candidates_.bind_token(txn, verify_token, candidate->id, "verified");
     result.state = ConfirmState::already_confirmed;
     return result;
   }
   auto now = clock_.now_ms();
   bool became_active = candidate->status == candidates::Status::pending;
+  result.registered_before = !became_active;
   if (became_active) {
     candidate->status = candidates::Status::active;
     candidate->verified_ms = now;
@@ -151,19 +176,15 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
   if (referral->alumni()) referrals_.add_alumnus(txn, *referral);
   result.management_token = candidates_.issue_token(txn, candidate->id, "manage");
   result.state = ConfirmState::confirmed;
-  auto opened = candidates_.open(*candidates_.find(txn, candidate->id));
-  if (opened) {
-    auto link = settings_.public_url + "/r/m/" + result.management_token;
-    candidates_.queue_mail(txn, *candidates_.find(txn, candidate->id),
-                           {settings_.mail_from, opened->personal.email,
-                            "【キャリアリレー】登録が完了しました / Your registration is complete",
-                            "ご登録が完了しました。登録内容の確認、同意の変更・撤回、データの削除は"
-                            "こちらの専用リンクからいつでもできます:\n" +
-                                link +
-                                "\n\nYour registration is complete. View your data, change or "
-                                "withdraw consent, or erase "
-                                "your data at any time from your private link:\n" +
-                                link + "\n"});
+  // Reopening the used link says so and points to the management link mailed now.
+  candidates_.bind_token(txn, verify_token, candidate->id, "verified");
+  auto fresh = candidates_.find(txn, candidate->id);
+  if (auto opened = candidates_.open(*fresh)) {
+    auto text = candidates::registration_complete_mail(
+        candidates::lang_named(fresh->lang),
+        settings_.public_url + "/r/m/" + result.management_token);
+    candidates_.queue_mail(txn, *fresh,
+                           {settings_.mail_from, opened->personal.email, text.subject, text.body});
   }
   if (became_active && on_candidate_changed_)
     on_candidate_changed_(txn, *candidates_.find(txn, candidate->id));

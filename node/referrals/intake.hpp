@@ -3,8 +3,11 @@
 //   submit():  a candidate posts the registration form behind a member's relay link (static,
 //              or single-use from the ATS). Creates (or finds) the candidate by pseudonym and
 //              the member's referral of them, consumes a single-use link, and queues the
-//              double opt-in mail. Repeats by the same person for the same member create
-//              nothing new.
+//              double opt-in mail, in the language of the form's "lang" field. Repeats by
+//              the same person for the same member create nothing new; a form whose "nonce"
+//              was accepted before (a double tap) does nothing again. A person not yet
+//              confirmed who registers again replaces what they typed before; a confirmed
+//              one gets their management link by mail and nothing typed is saved.
 //   confirm(): the candidate confirms their email from that mail. The referral is verified;
 //              it counts if it is the member's first verified referral of this person and the
 //              member is active; every referrals_per_credit counted referrals mint a credit.
@@ -20,6 +23,7 @@
 
 #include "config/reference.hpp"
 #include "node/candidates/candidate_store.hpp"
+#include "node/candidates/pages.hpp"
 #include "node/candidates/registration_form.hpp"
 #include "node/common/clock.hpp"
 #include "node/members/member.hpp"
@@ -51,6 +55,7 @@ struct SubmitResult {
   LinkState link = LinkState::unknown;
   std::map<std::string, candidates::FieldError> errors;  // form errors; nothing stored
   bool accepted = false;
+  bool repeated = false;  // the form's nonce was accepted before: nothing was done again
 };
 
 enum class ConfirmState { confirmed, unknown, expired, already_confirmed };
@@ -59,6 +64,7 @@ struct ConfirmResult {
   ConfirmState state = ConfirmState::unknown;
   std::string management_token;  // set when confirmed
   bool minted = false;
+  bool registered_before = false;  // the person was confirmed already (through another link)
 };
 
 class Intake {
@@ -72,6 +78,8 @@ class Intake {
                       const std::map<std::string, std::string>& form);
   // Whether a verification token is live (for the confirmation page shown before the POST).
   bool verification_pending(const storage::Txn& txn, std::string_view token) const;
+  // Whether a verification token was used to confirm a candidate who is still registered.
+  bool verification_used(const storage::Txn& txn, std::string_view token) const;
   ConfirmResult confirm(storage::WriteTxn& txn, std::string_view verify_token);
 
   const IntakeSettings& settings() const { return settings_; }
@@ -86,7 +94,7 @@ class Intake {
  private:
   void queue_verification(storage::WriteTxn& txn, const candidates::CandidateRecord& candidate,
                           const Referral& referral, const std::string& to,
-                          const std::string& company);
+                          const std::string& company, candidates::Lang lang);
   members::Registry& members_;
   candidates::Store& candidates_;
   Referrals& referrals_;

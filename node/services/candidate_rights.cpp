@@ -98,6 +98,24 @@ common::Result<common::Done, ManageError> CandidateRights::update_consent(
   return common::Done{};
 }
 
+common::Result<common::Done, ManageError> CandidateRights::update_details(
+    const std::string& token, const std::string& name, const std::string& phone,
+    const candidates::Profile& profile) {
+  bool found = writer_.submit_wait([&](storage::WriteTxn& txn) {
+    auto m = managed(txn, token);
+    if (!m) return false;
+    auto opened = candidates_.open(m->record);
+    if (!opened) return false;
+    opened->personal.name = name;
+    opened->personal.phone = phone;
+    candidates_.update_data(txn, m->record, opened->personal, profile);
+    changes_.changed(txn, m->record);
+    return true;
+  });
+  if (!found) return fail(ManageError::not_found);
+  return common::Done{};
+}
+
 std::optional<std::string> CandidateRights::candidate_id(const std::string& token) const {
   auto txn = env_.begin_read();
   if (auto m = managed(txn, token)) return m->record.id;

@@ -87,6 +87,12 @@ class CandidateRights {
   common::Result<CandidateView, ManageError> view(const std::string& token) const;
   common::Result<common::Done, ManageError> change_consent(const std::string& token,
                                                            ConsentChoice choice);
+  // Replaces the name, phone and profile (the email identifies the person and stays); the
+  // profile circulates again as consented.
+  common::Result<common::Done, ManageError> update_details(const std::string& token,
+                                                           const std::string& name,
+                                                           const std::string& phone,
+                                                           const candidates::Profile& profile);
   // Withdraws every consent (the consent version stays the one agreed to).
   common::Result<common::Done, ManageError> withdraw(const std::string& token);
   // DecideResult::not_found also when the token manages no candidate.

@@ -34,11 +34,16 @@ bool Intake::verification_pending(std::string_view verify_token) const {
   return intake_.verification_pending(txn, verify_token);
 }
 
+bool Intake::verification_used(std::string_view verify_token) const {
+  auto txn = env_.begin_read();
+  return intake_.verification_used(txn, verify_token);
+}
+
 common::Result<Confirmed, referrals::ConfirmState> Intake::confirm(std::string_view verify_token) {
   auto result = writer_.submit_wait(
       [&](storage::WriteTxn& txn) { return intake_.confirm(txn, verify_token); });
   if (result.state != referrals::ConfirmState::confirmed) return fail(result.state);
-  return Confirmed{std::move(result.management_token)};
+  return Confirmed{std::move(result.management_token), result.registered_before};
 }
 
 }  // namespace relay::node::services

@@ -35,6 +35,7 @@ struct Refusal {
 
 struct Confirmed {
   std::string management_token;
+  bool registered_before = false;  // confirmed already through another link: data unchanged
 };
 
 class Intake {
@@ -45,6 +46,8 @@ class Intake {
   common::Result<common::Done, Refusal> register_candidate(
       std::string_view link_token, const std::map<std::string, std::string>& form);
   bool verification_pending(std::string_view verify_token) const;
+  // The confirmation link was used, and the candidate is still registered.
+  bool verification_used(std::string_view verify_token) const;
   // The error is never ConfirmState::confirmed.
   common::Result<Confirmed, referrals::ConfirmState> confirm(std::string_view verify_token);
 

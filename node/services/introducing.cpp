@@ -3,6 +3,7 @@
 #include <map>
 
 #include "crypto/random.hpp"
+#include "node/candidates/candidate_mail.hpp"
 #include "node/federation/pool_search.hpp"
 #include "node/services/alumni.hpp"
 #include "node/storage/txn.hpp"
@@ -208,17 +209,10 @@ common::Result<Introduction, IntroduceError> Introducing::introduce(
       auto token = candidates_.issue_token(txn, record->id, "manage");
       auto fresh = candidates_.find(txn, record->id);
       auto link = settings_.public_url + "/r/m/" + token;
+      auto text = candidates::introduction_request_mail(candidates::lang_named(fresh->lang),
+                                                        member.name, req->title, link);
       candidates_.queue_mail(
-          txn, *fresh,
-          {settings_.mail_from, opened->personal.email,
-           "【キャリアリレー】紹介のリクエストが届きました / An introduction request",
-           member.name + " があなたの紹介を希望しています（" + req->title +
-               "）。承認するまで、氏名・連絡先は"
-               "提供されません。理由の確認と、承認または辞退はこちらから:\n" +
-               link + "\n\n" + member.name + " would like an introduction to you (" + req->title +
-               "). Your name and contact details are "
-               "not provided unless you accept. See why, and accept or decline here:\n" +
-               link + "\n"});
+          txn, *fresh, {settings_.mail_from, opened->personal.email, text.subject, text.body});
       return intro;
     }
     auto handoff = handoffs_.request(txn, member, node, ref);

@@ -608,3 +608,33 @@ TEST_CASE("log.format is json by default, text on request, and nothing else") {
   REQUIRE_FALSE(r.ok());
   CHECK(contains(error_for(r.errors(), "log.format"), "got \"xml\""));
 }
+
+TEST_CASE("operator: name, contact and privacy URL for the candidate pages' footer") {
+  auto path = write_config(
+      R"({"node": {"name": "x", "region": "JP-13"}, "operator": {"name": "神戸市しごと支援課",)"
+      R"( "contact": "relay@kobe.example.jp / 078-000-0000",)"
+      R"( "privacy_url": "https://kobe.example.jp/privacy"}})");
+  auto r = load_node_config(path);
+  REQUIRE_MESSAGE(r.ok(), r.error_text());
+  CHECK(r.value().operator_.name == "神戸市しごと支援課");
+  CHECK(r.value().operator_.contact == "relay@kobe.example.jp / 078-000-0000");
+  CHECK(r.value().operator_.privacy_url == "https://kobe.example.jp/privacy");
+  // Written out and read back unchanged; left out when empty.
+  auto again = parse_node_config(to_json_text(r.value()), path);
+  REQUIRE_MESSAGE(again.ok(), again.error_text());
+  CHECK(again.value().operator_ == r.value().operator_);
+  CHECK(to_json_text(default_config()).find("\"operator\"") == std::string::npos);
+
+  auto errors = errors_with(R"x("operator": {"name": "", "contact": "a\u0007b",)x"
+                            R"x( "privacy_url": "javascript:alert(1)", "phone": "1"})x");
+  CHECK(contains(error_for(errors, "operator.name"), "1 to 100 characters"));
+  CHECK(contains(error_for(errors, "operator.contact"), "1 to 200 characters"));
+  CHECK(contains(error_for(errors, "operator.privacy_url"), "http:// or https://"));
+  CHECK(find_error(errors, "operator.phone") != nullptr);
+  auto long_name = errors_with(R"("operator": {"name": ")" + std::string(101, 'a') + "\"}");
+  CHECK(find_error(long_name, "operator.name") != nullptr);
+  auto longest = load_node_config(
+      write_config(R"({"node": {"name": "x", "region": "JP-13"}, "operator": {"name": ")" +
+                   std::string(100, 'a') + "\"}}"));
+  CHECK_MESSAGE(longest.ok(), longest.error_text());
+}

@@ -170,6 +170,7 @@ TEST_CASE("flow: a member's relay link leads to a verified referral") {
   auto person = candidate("flow");
   auto submitted = node.submit_registration(link_path, person);
   REQUIRE(submitted.status == 200);
+  CHECK(submitted.redirected_to == "/r/sent");
   CHECK(contains(submitted.body, "確認メールを送信しました"));
   auto verify = node.wait_mail_link(person.email, "/r/v/");
   CHECK(verify.rfind(node.url() + "/r/v/", 0) == 0);
@@ -196,9 +197,11 @@ TEST_CASE("flow: a member's relay link leads to a verified referral") {
   CHECK(contains(confirm_page.body, "<form method=\"post\" action=\"" + path_of(verify) + "\""));
   CHECK(referrals(node, member)[0]["status"] == "pending");
 
-  // POST confirms; the page carries the private management link.
+  // POST confirms and redirects to the management page, which says to keep its link private.
   auto confirmed = node.request("POST", path_of(verify));
   REQUIRE(confirmed.status == 200);
+  CHECK(confirmed.redirected_to.rfind("/r/m/", 0) == 0);
+  CHECK(contains(confirmed.body, "他の人に知らせない"));
   CHECK(contains(confirmed.body, "登録が完了しました"));
   CHECK(contains(confirmed.body, node.url() + "/r/m/"));
   // ...which is also mailed.
@@ -229,9 +232,13 @@ TEST_CASE("flow: a member's relay link leads to a verified referral") {
   CHECK(c["history"][0]["kind"] == "referral_verified");
   CHECK(node.ledger_size() == ledger_before + 2);  // + referral_verified
 
-  // The verification link works once.
-  CHECK(node.request("POST", path_of(verify)).status == 404);
-  CHECK(node.get(path_of(verify)).status == 404);
+  // The verification link works once; reopened (or tapped twice) it says the registration is
+  // complete and where the management link is, and changes nothing.
+  auto again = node.request("POST", path_of(verify));
+  CHECK(again.status == 200);
+  CHECK(contains(again.body, "確認済みです"));
+  CHECK(contains(again.body, "管理用リンク"));
+  CHECK(contains(node.get(path_of(verify)).body, "確認済みです"));
   CHECK(credits(node, member)["verified_referrals"] == 1);
   CHECK(node.ledger_size() == ledger_before + 2);
 }

@@ -256,8 +256,9 @@ TEST_CASE("intake: confirm verifies once and counts once") {
     CHECK_FALSE(d.candidates.lookup_token(txn, first.management_token, "verify"));
     CHECK_FALSE(d.intake.verification_pending(txn, *it));
   }
-  // The same token again: unknown (it was revoked). The other tokens: already confirmed.
-  CHECK(confirm(d, *it).state == referrals::ConfirmState::unknown);
+  // The same token again: already confirmed (the link is remembered as used). The other
+  // tokens: already confirmed.
+  CHECK(confirm(d, *it).state == referrals::ConfirmState::already_confirmed);
   for (++it; it != tokens.end(); ++it)
     CHECK(confirm(d, *it).state == referrals::ConfirmState::already_confirmed);
   CHECK(confirm(d, "neverissuedtoken000000000").state == referrals::ConfirmState::unknown);

@@ -397,6 +397,13 @@ HttpReply NodeProcess::request(std::string_view method, std::string_view path,
   reply.status = result.response->status;
   reply.body = std::move(result.response->body);
   reply.headers = std::move(result.response->headers);
+  // As a browser does: a POST answered with 303 See Other is followed by a GET of Location.
+  auto location = reply.header("location");
+  if (method == "POST" && reply.status == 303 && !location.empty()) {
+    auto followed = request("GET", location);
+    followed.redirected_to = location;
+    return followed;
+  }
   return reply;
 }
 
@@ -454,7 +461,7 @@ std::string NodeProcess::register_and_confirm(std::string_view link,
                                               const TestCandidate& candidate) const {
   auto before = mail_links(candidate.email, "/r/v/").size();
   auto submitted = submit_registration(link, candidate);
-  if (submitted.status != 200)
+  if (submitted.status != 200 || submitted.redirected_to.rfind("/r/sent", 0) != 0)
     throw std::runtime_error("registration at " + std::string(link) + ": " +
                              std::to_string(submitted.status) + " " + submitted.error);
   auto links = wait_mail_links(candidate.email, "/r/v/", before + 1);
@@ -464,13 +471,13 @@ std::string NodeProcess::register_and_confirm(std::string_view link,
   auto page = get(verify);
   if (page.status != 200)
     throw std::runtime_error("GET " + verify + ": " + std::to_string(page.status));
+  // The confirmation redirects to the management page (its path is the management link).
   auto confirmed = request("POST", verify);
-  auto at = confirmed.body.find(url_ + "/r/m/");
-  if (confirmed.status != 200 || at == std::string::npos)
+  const auto& location = confirmed.redirected_to;
+  if (confirmed.status != 200 || location.rfind("/r/m/", 0) != 0)
     throw std::runtime_error("POST " + verify + ": " + std::to_string(confirmed.status) + " " +
                              confirmed.body);
-  auto end = confirmed.body.find_first_of("\"<?", at);
-  return confirmed.body.substr(at, end - at);
+  return url_ + location.substr(0, location.find('?'));
 }
 
 std::vector<SpooledMail> NodeProcess::mails() const {

@@ -52,6 +52,9 @@ struct HttpReply {
   std::string body;
   std::map<std::string, std::string> headers;  // lower-case names
   std::string error;
+  // A POST answered 303 See Other is followed with a GET, as a browser does: this is the
+  // Location followed ("" if none), and status/body/headers are the GET's.
+  std::string redirected_to;
 
   // The body parsed as JSON; a discarded value (is_discarded()) if it is not JSON.
   nlohmann::json json() const;
@@ -184,8 +187,9 @@ class NodeProcess {
   TestMember admit_member(const std::string& name) const;
   // POSTs candidate.form() to a relay link (URL or path); returns the reply as is.
   HttpReply submit_registration(std::string_view link, const TestCandidate& candidate) const;
-  // Submits (expects 200), waits for the verification mail, GETs its link (expects 200) and
-  // POSTs it (expects 200); returns the management link (absolute URL) the page shows.
+  // Submits (expects a redirect to /r/sent), waits for the verification mail, GETs its link
+  // (expects 200) and POSTs it (expects a redirect to the management page); returns the
+  // management link (absolute URL).
   std::string register_and_confirm(std::string_view link, const TestCandidate& candidate) const;
 
   // --- mail spool ---
