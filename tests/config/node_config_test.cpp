@@ -591,7 +591,14 @@ TEST_CASE("the example config documents every field with its default") {
     REQUIRE(flat.contains(pointer));
     if (pointer != "/mail/from") CHECK(flat[pointer] == value);
   }
-  CHECK(flat.size() == expected.size() + 1);  // + mail.from, written out in the example
+  // Beyond the defaults the example shows only optional fields written out when set (mail.from,
+  // mail.smtp, the operator's footer); the test above loads it strictly, so none is unknown.
+  for (const auto& [pointer, value] : flat.items()) {
+    CAPTURE(pointer);
+    if (!expected.contains(pointer))
+      CHECK((pointer == "/mail/from" || pointer.rfind("/mail/smtp/", 0) == 0 ||
+             pointer.rfind("/operator/", 0) == 0));
+  }
 }
 
 TEST_CASE("log.format is json by default, text on request, and nothing else") {
