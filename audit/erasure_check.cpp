@@ -28,6 +28,8 @@ struct ReadLog {
   std::vector<ErasureRequest> requests;                    // erasure_requested
   std::set<std::pair<std::string, std::string>> receipts;  // erasure_receipt {handoff, peer}
   std::set<std::pair<std::string, std::string>> done;      // erasure_completed/handoff_expired
+  std::set<std::pair<std::string, std::string>> hired;     // hire_reported {handoff, peer}
+  std::set<std::pair<std::string, std::string>> kept;      // erasure_kept after a hire
 };
 
 ReadLog read_log(LogSource& source, const ErasureCheckOptions& options, ProblemList& problems) {
@@ -53,11 +55,22 @@ ReadLog read_log(LogSource& source, const ErasureCheckOptions& options, ProblemL
           auto handoff = text_field(e->data, "handoff");
           auto peer = text_field(e->data, "peer");
           if (e->kind == kind::erasure_requested)
-            log.requests.push_back({e->index, text_field(e->data, "candidate"), peer, handoff});
+            log.requests.push_back({e->index, text_field(e->data, "candidate"), peer, handoff,
+                                    text_field(e->data, "reason")});
           else if (e->kind == kind::erasure_receipt)
             log.receipts.emplace(handoff, peer);
           else if (e->kind == kind::erasure_completed || e->kind == kind::handoff_expired)
             log.done.emplace(handoff, peer);
+          else if (e->kind == kind::hire_reported)
+            log.hired.emplace(handoff, peer);
+          else if (e->kind == kind::erasure_kept) {
+            // Keeping data a candidate withdrew is allowed only for a hire reported before.
+            if (text_field(e->data, "reason") == "hired" && log.hired.count({handoff, peer}))
+              log.kept.emplace(handoff, peer);
+            else
+              framing.add_entry(e->index,
+                                "erasure_kept for handoff " + handoff + " without a hire reported");
+          }
         }
       },
       framing);
@@ -100,6 +113,7 @@ ErasureReport check_erasures(LogSource& holder, const std::vector<LogSource*>& r
     merged.usable = true;
     merged.origin = log.origin;
     merged.done.insert(log.done.begin(), log.done.end());
+    merged.kept.insert(log.kept.begin(), log.kept.end());
   }
   if (!held.usable) return report;
   report.requests = held.requests.size();
@@ -110,8 +124,11 @@ ErasureReport check_erasures(LogSource& holder, const std::vector<LogSource*>& r
     if (!m.receipt_missing) ++report.receipts;
     auto recipient = by_origin.find(r.peer);
     m.recipient_log_given = recipient != by_origin.end();
-    m.completion_missing =
-        !m.recipient_log_given || recipient->second.done.count({r.handoff, held.origin}) == 0;
+    auto answered = [&](const ReadLog& log) {
+      if (log.done.count({r.handoff, held.origin})) return true;
+      return r.reason == "withdrawn" && log.kept.count({r.handoff, held.origin}) > 0;
+    };
+    m.completion_missing = !m.recipient_log_given || !answered(recipient->second);
     if (m.receipt_missing || m.completion_missing) report.missing.push_back(std::move(m));
   }
   return report;
@@ -121,6 +138,7 @@ nlohmann::json to_json(const ErasureReport& report) {
   nlohmann::json missing = nlohmann::json::array();
   for (const auto& m : report.missing)
     missing.push_back({{"entry", m.request.entry},
+                       {"reason", m.request.reason},
                        {"candidate", m.request.candidate},
                        {"peer", m.request.peer},
                        {"handoff", m.request.handoff},

@@ -6,6 +6,9 @@
 //     answer reached the holder), and
 //   - in the log of the recipient whose origin is `peer`, an erasure_completed {handoff,
 //     peer: the holder's origin}, or handoff_expired for it (the data had expired before).
+//     A request with reason "withdrawn" (the candidate withdrew consent) may instead be
+//     answered by erasure_kept {handoff, peer, reason: "hired"}, which counts only after a
+//     hire_reported {handoff, peer} in the same log; an erasure_kept without it is a problem.
 // Every source is first verified in full (log_verifier.hpp); a source that does not verify
 // is a problem, and its events are not used. Requests whose recipient's log is not given
 // count as missing their completion.
@@ -27,12 +30,14 @@ struct ErasureRequest {
   std::string candidate;    // pseudonym
   std::string peer;         // the recipient node
   std::string handoff;
+  std::string reason;  // "" (erasure) or "withdrawn"
 };
 
 struct MissingErasure {
   ErasureRequest request;
   bool receipt_missing = false;     // no erasure_receipt in the holder's log
-  bool completion_missing = false;  // no erasure_completed / handoff_expired at the recipient
+  bool completion_missing = false;  // no erasure_completed / handoff_expired (or, on withdrawal,
+                                    // erasure_kept for a hire) at the recipient
   bool recipient_log_given = true;  // false: no export of the recipient was given
 
   // "entry 12: erasure_requested handoff h_x to n.example: ..."

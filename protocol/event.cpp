@@ -199,9 +199,17 @@ Event handoff_receipt(std::string_view handoff_id, std::string_view peer_name,
 }
 
 Event erasure_requested(std::string_view candidate_pseudonym, std::string_view peer_name,
-                        std::string_view handoff_id) {
-  return {std::string(k::erasure_requested),
+                        std::string_view handoff_id, std::string_view reason) {
+  Event e{std::string(k::erasure_requested),
           {{"candidate", candidate_pseudonym}, {"peer", peer_name}, {"handoff", handoff_id}}};
+  if (!reason.empty()) e.data["reason"] = reason;
+  return e;
+}
+
+Event erasure_kept(std::string_view handoff_id, std::string_view peer_name,
+                   std::string_view reason) {
+  return {std::string(k::erasure_kept),
+          {{"handoff", handoff_id}, {"peer", peer_name}, {"reason", reason}}};
 }
 
 Event erasure_completed(std::string_view handoff_id, std::string_view peer_name) {

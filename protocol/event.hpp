@@ -50,6 +50,7 @@ inline constexpr std::string_view handoff_receipt = "handoff_receipt";
 inline constexpr std::string_view erasure_requested = "erasure_requested";
 inline constexpr std::string_view erasure_completed = "erasure_completed";
 inline constexpr std::string_view erasure_receipt = "erasure_receipt";
+inline constexpr std::string_view erasure_kept = "erasure_kept";
 inline constexpr std::string_view handoff_expired = "handoff_expired";
 inline constexpr std::string_view credit_ratio_changed = "credit_ratio_changed";
 inline constexpr std::string_view credit_refunded = "credit_refunded";
@@ -160,10 +161,17 @@ Event handoff_receipt(std::string_view handoff_id, std::string_view peer_name,
                       std::string_view receipt_signature, std::string_view evidence_digest);
 
 // Erasure across the federation (the holding node asks every recipient; they confirm).
+// reason "" for an erasure (the field is then absent, as in every earlier log) or "withdrawn"
+// when the candidate withdrew consent.
 Event erasure_requested(std::string_view candidate_pseudonym, std::string_view peer_name,
-                        std::string_view handoff_id);
+                        std::string_view handoff_id, std::string_view reason = {});
 // The recipient crypto-shredded the data it received in handoff_id from peer_name.
 Event erasure_completed(std::string_view handoff_id, std::string_view peer_name);
+// The recipient kept the data it received in handoff_id from peer_name although the candidate
+// withdrew consent, because reason (only "hired": a member reported hiring them; the
+// auditor checks hire_reported for the handoff precedes it).
+Event erasure_kept(std::string_view handoff_id, std::string_view peer_name,
+                   std::string_view reason);
 // The holding node got the recipient's signed erasure receipt (reply signature, base64).
 Event erasure_receipt(std::string_view handoff_id, std::string_view peer_name,
                       std::string_view receipt_signature, std::string_view status);

@@ -145,13 +145,20 @@ nlohmann::json CheckpointCosignature::to_json() const {
 }
 
 std::optional<ErasureRequest> ErasureRequest::parse(const nlohmann::json& body) {
-  if (!has_exactly(body, {"handoff"})) return std::nullopt;
+  bool with_reason = has_exactly(body, {"handoff", "reason"});
+  if (!with_reason && !has_exactly(body, {"handoff"})) return std::nullopt;
   auto handoff = string_at(body, "handoff");
   if (!handoff || handoff->empty()) return std::nullopt;
-  return ErasureRequest{*handoff};
+  if (!with_reason) return ErasureRequest{*handoff, {}};
+  // Only withdrawal is named: an erasure has no reason field, so its bytes stay as before.
+  auto reason = string_at(body, "reason");
+  if (!reason || *reason != withdrawn) return std::nullopt;
+  return ErasureRequest{*handoff, *reason};
 }
 nlohmann::json ErasureRequest::to_json() const {
-  return {{"handoff", handoff}};
+  nlohmann::json j = {{"handoff", handoff}};
+  if (!reason.empty()) j["reason"] = reason;
+  return j;
 }
 
 std::optional<ErasureOverdue> ErasureOverdue::parse(const nlohmann::json& body) {

@@ -139,8 +139,13 @@ struct CheckpointCosignature {
 struct ErasureRequest {
   static constexpr std::string_view type = "erasure.request";
   static constexpr std::string_view bad_body_code = "bad_body";
-  static constexpr std::string_view bad_body_message = "handoff: required";
+  static constexpr std::string_view bad_body_message =
+      "handoff: required; reason: \"withdrawn\" or absent";
+  // The candidate withdrew consent: a recipient that reported the hire keeps what the employer
+  // needs and answers "kept_hired". Absent for an erasure (always shredded).
+  static constexpr std::string_view withdrawn = "withdrawn";
   std::string handoff;
+  std::string reason;  // "" (erasure) or "withdrawn"
   static std::optional<ErasureRequest> parse(const nlohmann::json& body);
   nlohmann::json to_json() const;
 };

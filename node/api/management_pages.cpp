@@ -111,8 +111,21 @@ std::map<std::string, std::string> edit_values(const candidates::Opened& o) {
 std::vector<candidates::DisclosureRow> disclosure_rows(const candidates::CandidateRecord& r,
                                                        Lang lang) {
   std::vector<candidates::DisclosureRow> rows;
-  for (const auto& d : r.disclosures())
-    rows.push_back({d.company, d.node, jst_time(d.at_ms, lang), d.consent_version, d.erasure});
+  for (const auto& d : r.disclosures()) {
+    // The latest deletion request to this recipient (on withdrawal), as the candidate reads it.
+    std::string erasure;
+    for (const auto& e : r.erasure_requests()) {
+      if (e.handoff != d.handoff || e.peer != d.node) continue;
+      if (!e.confirmed_ms)
+        erasure = tr(lang, "削除を依頼中 ", "deletion requested ") + jst_time(e.requested_ms, lang);
+      else if (e.outcome == "kept_hired")
+        erasure = tr(lang, "採用されたため提供先が保持", "kept by the employer that hired you");
+      else
+        erasure =
+            tr(lang, "削除を確認済み ", "deletion confirmed ") + jst_time(e.confirmed_ms, lang);
+    }
+    rows.push_back({d.company, d.node, jst_time(d.at_ms, lang), d.consent_version, erasure});
+  }
   return rows;
 }
 

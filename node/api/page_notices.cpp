@@ -168,7 +168,9 @@ FlashLine flash_for(Flash flash) {
     case Flash::consent_updated:
       return {{"同意を更新しました。", "Your consent has been updated."}};
     case Flash::consent_withdrawn:
-      return {{"すべての同意を撤回しました。", "All your consent has been withdrawn."}};
+      return {{"すべての同意を撤回しました。データの提供先には削除を依頼しました。",
+               "All your consent has been withdrawn. Every recipient of your data has been "
+               "asked to delete it."}};
     case Flash::choose_decision:
       return {{"承認か辞退を選んでください。", "Please choose accept or decline."}, true};
     case Flash::found_work:

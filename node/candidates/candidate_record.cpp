@@ -56,7 +56,9 @@ ErasureRequest erasure_request_from(const nlohmann::json& r) {
           r.value("requested_ms", std::int64_t{0}),
           r.value("confirmed_ms", std::int64_t{0}),
           r.value("overdue", false),
-          text(r, "receipt_signature")};
+          text(r, "receipt_signature"),
+          text(r, "reason"),
+          text(r, "outcome")};
 }
 
 nlohmann::json to_json(const ErasureRequest& r) {
@@ -64,6 +66,8 @@ nlohmann::json to_json(const ErasureRequest& r) {
                       {"company", r.company},           {"requested_ms", r.requested_ms},
                       {"confirmed_ms", r.confirmed_ms}, {"overdue", r.overdue}};
   if (!r.receipt_signature.empty()) j["receipt_signature"] = r.receipt_signature;
+  if (!r.reason.empty()) j["reason"] = r.reason;
+  if (!r.outcome.empty()) j["outcome"] = r.outcome;
   return j;
 }
 
@@ -100,28 +104,37 @@ bool CandidateRecord::mark_receipt(const std::string& handoff, std::int64_t at_m
   return false;
 }
 
-std::vector<ErasureRequest> CandidateRecord::request_erasure(std::int64_t now_ms) {
+std::vector<ErasureRequest> CandidateRecord::request_erasure(std::int64_t now_ms,
+                                                             std::string_view reason) {
   if (!erasure_requested_ms_) erasure_requested_ms_ = now_ms;
   std::vector<ErasureRequest> added;
   for (const auto& d : disclosures_) {
     if (d.handoff.empty() || d.node.empty()) continue;
-    bool known = std::any_of(
-        erasure_requests_.begin(), erasure_requests_.end(),
-        [&](const ErasureRequest& r) { return r.handoff == d.handoff && r.peer == d.node; });
+    // Asked already, unless this is an erasure and the recipient kept the data on an earlier
+    // withdrawal (a request still waiting is asked again when its receipt says so).
+    bool known = std::any_of(erasure_requests_.begin(), erasure_requests_.end(),
+                             [&](const ErasureRequest& r) {
+                               if (r.handoff != d.handoff || r.peer != d.node) return false;
+                               bool kept = r.confirmed_ms != 0 && r.outcome == "kept_hired";
+                               return !reason.empty() || !kept;
+                             });
     if (known) continue;
-    erasure_requests_.push_back({d.handoff, d.node, d.company, now_ms, 0, false, {}});
+    erasure_requests_.push_back(
+        {d.handoff, d.node, d.company, now_ms, 0, false, {}, std::string(reason), {}});
     added.push_back(erasure_requests_.back());
   }
   return added;
 }
 
 bool CandidateRecord::confirm_erasure(const std::string& handoff, const std::string& peer,
-                                      std::int64_t at_ms, const std::string& receipt_signature) {
+                                      std::int64_t at_ms, const std::string& receipt_signature,
+                                      const std::string& outcome) {
   bool changed = false;
   for (auto& r : erasure_requests_)
     if (r.handoff == handoff && r.peer == peer && r.confirmed_ms == 0) {
       r.confirmed_ms = at_ms;
       r.receipt_signature = receipt_signature;
+      r.outcome = outcome;
       changed = true;
     }
   return changed;
@@ -169,6 +182,7 @@ nlohmann::json to_stored(const CandidateRecord& r) {
     for (const auto& e : r.erasure_requests_) requests.push_back(to_json(e));
     j["erasure"] = {{"requested_ms", *r.erasure_requested_ms_}, {"requests", requests}};
   }
+  if (r.withdrawn_ms_) j["withdrawn_ms"] = r.withdrawn_ms_;
   return j;
 }
 
@@ -198,6 +212,7 @@ CandidateRecord from_stored(const nlohmann::json& j) {
       for (const auto& e : *requests) r.erasure_requests_.push_back(erasure_request_from(e));
   }
   r.erased_ms_ = j.value("erased_ms", std::int64_t{0});
+  r.withdrawn_ms_ = j.value("withdrawn_ms", std::int64_t{0});
   return r;
 }
 

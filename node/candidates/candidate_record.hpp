@@ -14,11 +14,15 @@
 //    disclosures?: [{handoff, company, node, region, at_ms, consent_version, erasure: "",
 //                    receipt_ms?}]                          -- when not empty
 //    erasure?: {requested_ms, requests: [{handoff, peer, company, requested_ms, confirmed_ms,
-//               overdue, receipt_signature?}]}}             -- once erasure was requested
+//               overdue, receipt_signature?, reason?, outcome?}]}
+//                                                -- once erasure (or deletion on withdrawal) was
+//                                                   requested
+//    withdrawn_ms?                               -- withdrew consent (until consenting again)
 // No plaintext personal data: that is sealed under the candidate's own key (vault.hpp).
 //
 // Invariant: a record is erased (a tombstone) iff it has no key, data, tokens or spool files;
-// disclosures and erasure requests are keyed by handoff (one of each per handoff and peer).
+// disclosures are keyed by handoff; erasure requests by (handoff, peer, reason), at most one
+// waiting for its receipt at a time.
 // Threads: a value; not shared between threads.
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -58,6 +62,9 @@ struct ErasureRequest {
   std::int64_t confirmed_ms = 0;  // 0 while waiting
   bool overdue = false;
   std::string receipt_signature;  // base64 signature of the recipient's receipt, once confirmed
+  std::string reason;             // "" for erasure, "withdrawn" when the candidate withdrew consent
+  std::string outcome;            // the receipt's status: "erased", "already_erased", "not_held" or
+                                  // "kept_hired" (a withdrawal the recipient may refuse for a hire)
 };
 
 // What a received record (origin != "local") knows of the handoff that brought it.
@@ -89,16 +96,25 @@ class CandidateRecord {
   // The recipient's receipt for handoff arrived at at_ms; false if there is no disclosure.
   bool mark_receipt(const std::string& handoff, std::int64_t at_ms);
 
-  // Whether erasure was ever requested from the recipients (set by request_erasure).
+  // Whether erasure (or deletion on withdrawal) was ever requested from the recipients.
   bool erasure_requested() const { return erasure_requested_ms_.has_value(); }
   const std::vector<ErasureRequest>& erasure_requests() const { return erasure_requests_; }
   // Asks every recipient of a disclosure not asked yet: returns the new requests (the caller
   // sends them). Incremental: a disclosure added later gets its request on the next call.
-  std::vector<ErasureRequest> request_erasure(std::int64_t now_ms);
-  // The recipient's signed receipt for the request (handoff, peer); false if no such request
-  // waits for one.
+  // reason "withdrawn" asks for deletion on withdrawal; an erasure ("") also asks again a
+  // recipient that kept the data for a hire when the candidate only withdrew.
+  std::vector<ErasureRequest> request_erasure(std::int64_t now_ms, std::string_view reason = {});
+  // The recipient's signed receipt (its status: outcome) for the request (handoff, peer) that
+  // waits for one; false if there is none.
   bool confirm_erasure(const std::string& handoff, const std::string& peer, std::int64_t at_ms,
-                       const std::string& receipt_signature);
+                       const std::string& receipt_signature, const std::string& outcome);
+
+  // The candidate withdrew every consent at withdrawn_ms() (0: has not, or consented again
+  // since): recipients are asked to delete, and a delivery that was already on the wire is
+  // asked too when its receipt arrives.
+  std::int64_t withdrawn_ms() const { return withdrawn_ms_; }
+  void mark_withdrawn(std::int64_t now_ms) { withdrawn_ms_ = now_ms; }
+  void clear_withdrawn() { withdrawn_ms_ = 0; }
   // The request (handoff, peer) passed its deadline; false if there is no such request.
   bool mark_erasure_overdue(const std::string& handoff, const std::string& peer);
 
@@ -124,6 +140,7 @@ class CandidateRecord {
   std::optional<std::int64_t> erasure_requested_ms_;
   std::vector<ErasureRequest> erasure_requests_;
   std::int64_t erased_ms_ = 0;
+  std::int64_t withdrawn_ms_ = 0;
 };
 
 // The stored form (see above). from_stored throws nlohmann::json::exception on a record that

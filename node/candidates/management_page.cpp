@@ -185,6 +185,13 @@ std::string render_management(const ManagementPage& p, const FormChoices& choice
     body += disclosure_table(L, p.disclosures);
 
   body += "<h2>" + std::string(t(L, {"撤回と削除", "Withdraw or erase"})) + "</h2>";
+  body += "<p>" +
+          std::string(t(L, {"同意を撤回すると、あなたのデータを受け取った各ノードに削除を依頼します"
+                            "（採用が報告された企業は雇用に必要な情報を保持します）。",
+                            "Withdrawing asks every node that received your data to delete it "
+                            "(an employer that reported hiring you keeps what employment "
+                            "needs)."})) +
+          "</p>";
   body += form_open(p.base + "/withdraw", L) + "<button>" +
           t(L, {"すべての同意を撤回する", "Withdraw all consent"}) + "</button></form>";
   body += form_open(p.base + "/erase", L) +

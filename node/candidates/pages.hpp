@@ -69,7 +69,7 @@ struct DisclosureRow {
   std::string recipient_node;
   std::string when;  // readable, JST
   std::string consent_version;
-  std::string erasure_status;  // "", "requested", "confirmed"
+  std::string erasure_status;  // "" or the deletion request's progress, readable
 };
 
 struct PendingRequest {

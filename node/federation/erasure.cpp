@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "crypto/bytes.hpp"
 #include "node/members/member.hpp"
 #include "node/storage/txn.hpp"
@@ -38,24 +41,43 @@ Erasures::~Erasures() {
 }
 
 void Erasures::candidate_erased(storage::WriteTxn& txn, candidates::CandidateRecord& tombstone) {
+  ask_recipients(txn, tombstone, {});
+}
+
+void Erasures::candidate_withdrew(storage::WriteTxn& txn, candidates::CandidateRecord& record) {
+  ask_recipients(txn, record, protocol::ErasureRequest::withdrawn);
+}
+
+void Erasures::ask_recipients(storage::WriteTxn& txn, candidates::CandidateRecord& record,
+                              std::string_view reason) {
   // Incremental: a disclosure whose receipt arrives after the erasure (the delivery was
   // already on the wire) gets its request when this runs again.
   // The caller's copy may be stale: HandoffHolder::candidate_changed, earlier in the same txn,
   // removes the disclosure of a delivery it dropped before it left; saving the stale copy
   // would restore it and ask a node that never received the data.
-  if (auto fresh = candidates_.find(txn, tombstone.id)) tombstone = std::move(*fresh);
-  for (const auto& r : tombstone.request_erasure(federation_.clock().now_ms())) {
-    federation_.enqueue(txn, r.peer, protocol::ErasureRequest{r.handoff});
+  if (auto fresh = candidates_.find(txn, record.id)) record = std::move(*fresh);
+  for (const auto& r : record.request_erasure(federation_.clock().now_ms(), reason)) {
+    federation_.enqueue(txn, r.peer, protocol::ErasureRequest{r.handoff, r.reason});
     federation_.ledger().append(
-        txn, protocol::erasure_requested(tombstone.pseudonym, r.peer, r.handoff));
+        txn, protocol::erasure_requested(record.pseudonym, r.peer, r.handoff, r.reason));
   }
-  candidates_.save(txn, tombstone);
+  candidates_.save(txn, record);
 }
 
 std::vector<ErasureStatus> Erasures::status(const candidates::CandidateRecord& record) {
+  // The latest request to each recipient: an erasure after a withdrawal the recipient answered
+  // with "kept_hired" is what the candidate waits for.
   std::vector<ErasureStatus> out;
-  for (const auto& r : record.erasure_requests())
-    out.push_back({r.handoff, r.peer, r.company, r.requested_ms, r.confirmed_ms, r.overdue});
+  for (const auto& r : record.erasure_requests()) {
+    ErasureStatus s{r.handoff, r.peer, r.company, r.requested_ms, r.confirmed_ms, r.overdue};
+    auto same = std::find_if(out.begin(), out.end(), [&](const ErasureStatus& o) {
+      return o.handoff == r.handoff && o.peer == r.peer;
+    });
+    if (same != out.end())
+      *same = std::move(s);
+    else
+      out.push_back(std::move(s));
+  }
   return out;
 }
 
@@ -78,6 +100,12 @@ HandlerResult Erasures::on_request(storage::WriteTxn& txn, const protocol::Erasu
   if (h->peer != peer.name)
     return HandlerResult::refuse(403, "not_the_source",
                                  "this handoff did not come from the sender");
+  // A withdrawal does not take from an employer what it needs for a hire it reported (the
+  // employment has its own legal basis); an erasure request does.
+  if (m.reason == protocol::ErasureRequest::withdrawn && h->hired && !h->erased_ms) {
+    federation_.ledger().append(txn, protocol::erasure_kept(handoff_id, peer.name, "hired"));
+    return HandlerResult::accept({{"handoff", handoff_id}, {"status", "kept_hired"}});
+  }
   std::string status = "already_erased";
   if (!h->candidate.empty() && shred_received(txn, h->candidate)) {
     status = "erased";
@@ -105,18 +133,25 @@ HandlerResult Erasures::on_overdue(storage::WriteTxn& txn, const protocol::Erasu
 void Erasures::on_receipt(storage::WriteTxn& txn, const SentMessage& sent,
                           const protocol::Envelope& reply, const Peer& peer) {
   auto handoff_id = string_field(sent.body, "handoff");
+  auto status = string_field(reply.body, "status");
   federation_.ledger().append(
-      txn, protocol::erasure_receipt(handoff_id, peer.name, crypto::to_base64(reply.sig),
-                                     string_field(reply.body, "status")));
-  // Mark it on the tombstone that asked (found through its disclosures).
+      txn, protocol::erasure_receipt(handoff_id, peer.name, crypto::to_base64(reply.sig), status));
+  // Mark it on the record that asked (found through its requests).
+  std::optional<candidates::CandidateRecord> asked;
   candidates_.for_each(txn, [&](const candidates::CandidateRecord& r) {
-    if (r.status != candidates::Status::erased || !r.erasure_requested()) return true;
+    if (!r.erasure_requested()) return true;
     auto copy = r;
-    bool changed = copy.confirm_erasure(handoff_id, peer.name, federation_.clock().now_ms(),
-                                        crypto::to_base64(reply.sig));
-    if (changed) candidates_.save(txn, copy);
-    return !changed;
+    if (!copy.confirm_erasure(handoff_id, peer.name, federation_.clock().now_ms(),
+                              crypto::to_base64(reply.sig), status))
+      return true;
+    asked = std::move(copy);
+    return false;
   });
+  if (!asked) return;
+  candidates_.save(txn, *asked);
+  // Kept for a hire on withdrawal, but the candidate has erased since: ask again, as erasure.
+  if (status == "kept_hired" && asked->status == candidates::Status::erased)
+    ask_recipients(txn, *asked, {});
 }
 
 std::size_t Erasures::sweep(std::int64_t now_ms) {

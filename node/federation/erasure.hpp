@@ -14,10 +14,16 @@
 //   overdue             a recipient that has not confirmed within
 //                       candidates.erasure_confirm_timeout_s raises an alert here and is sent
 //                       "erasure.overdue" {handoff}, which raises an alert at its operator too.
+// Withdrawal (issue 20): when the candidate withdraws consent the holder asks the same way,
+// with reason "withdrawn" (erasure_requested {.., reason: "withdrawn"}); a delivery that
+// was on the wire is asked when its receipt arrives (HandoffHolder's late-disclosure hook).
 // Receiving node, on "erasure.request" from the node the handoff came from: crypto-shreds
 // the received record (its own per-candidate key), appends erasure_completed {handoff,
 // peer}, and replies {handoff, status: "erased" | "already_erased" | "not_held",
-// erased_ms}. A request for a handoff that came from another node is refused.
+// erased_ms}. A request for a handoff that came from another node is refused. On a
+// withdrawal for a handoff whose hire was reported it keeps the data (the employer needs it),
+// appends erasure_kept {handoff, peer, reason: "hired"} and replies {handoff, status:
+// "kept_hired"}; if the candidate then erases, the holder asks again without a reason.
 // Retention: received data expires candidates.handoff_expiry after delivery unless a hire
 // was reported (Handoffs::report_hire): the sweep crypto-shreds it and marks the handoff
 // expired (Handoffs::mark_expired appends handoff_expired {handoff, peer}).
@@ -27,6 +33,7 @@
 // thread (start/stop).
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "node/candidates/candidate_store.hpp"
@@ -54,6 +61,9 @@ class Erasures {
 
   // Holding side: call in the txn that erased the record (a tombstone with disclosures).
   void candidate_erased(storage::WriteTxn& txn, candidates::CandidateRecord& tombstone);
+  // Holding side: the candidate withdrew consent (record.withdrawn_ms() set): every recipient
+  // is asked to delete what it received, with reason "withdrawn".
+  void candidate_withdrew(storage::WriteTxn& txn, candidates::CandidateRecord& record);
   // The per-recipient status kept on a tombstone.
   static std::vector<ErasureStatus> status(const candidates::CandidateRecord& record);
 
@@ -69,6 +79,9 @@ class Erasures {
                            const Peer& peer);
   void on_receipt(storage::WriteTxn& txn, const SentMessage& sent, const protocol::Envelope& reply,
                   const Peer& peer);
+  // Sends (and records) a request to every recipient not asked yet for this reason.
+  void ask_recipients(storage::WriteTxn& txn, candidates::CandidateRecord& record,
+                      std::string_view reason);
   // Crypto-shreds a received record and records why; false if already gone.
   bool shred_received(storage::WriteTxn& txn, const std::string& candidate_id);
 

@@ -296,7 +296,7 @@ void HandoffHolder::on_deliver_reply(storage::WriteTxn& txn, const SentMessage&,
     record->mark_receipt(r->handoff, now);
   }
   candidates_.save(txn, *record);
-  if (record->status == candidates::Status::erased && late_disclosure_)
+  if ((record->status == candidates::Status::erased || record->withdrawn_ms()) && late_disclosure_)
     late_disclosure_(txn, *record);
 }
 

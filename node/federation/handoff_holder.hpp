@@ -113,8 +113,9 @@ class HandoffHolder {
                       const std::string& request_id, Decision decision);
   // To be called in the txn of any change to a local candidate (see above).
   void candidate_changed(storage::WriteTxn& txn, const candidates::CandidateRecord& record);
-  // Called when a receipt restores a disclosure on a record that was erased meanwhile (the
-  // delivery was already on the wire), so that erasure can reach that recipient too.
+  // Called when a receipt restores a disclosure on a record that was erased or withdrawn
+  // meanwhile (the delivery was already on the wire), so that the request reaches that
+  // recipient too.
   void on_late_disclosure(
       std::function<void(storage::WriteTxn&, const candidates::CandidateRecord&)> hook) {
     late_disclosure_ = std::move(hook);

@@ -8,6 +8,9 @@ void CandidateChanges::changed(storage::WriteTxn& txn, const candidates::Candida
   if (record.status == candidates::Status::erased) {
     auto tombstone = record;
     erasures_.candidate_erased(txn, tombstone);
+  } else if (record.withdrawn_ms()) {
+    auto withdrawn = record;
+    erasures_.candidate_withdrew(txn, withdrawn);
   }
   // Local introductions the candidate has not answered: withdrawn (or erased) and refunded.
   bool erased = record.status == candidates::Status::erased;

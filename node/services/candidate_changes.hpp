@@ -1,7 +1,8 @@
 #pragma once
 // What follows, in the same txn, from every change to a local candidate (confirmed, consent
 // changed, withdrawn, erased): pending handoffs they no longer consent to stop, their profile
-// circulates or is withdrawn, and an erasure asks every recipient to erase too. One place, so
+// circulates or is withdrawn, and an erasure (or a withdrawal of consent) asks every recipient
+// to erase too. One place, so
 // that intake, the candidate's own pages and late disclosures all fan out the same way.
 // (It moved here from Node::candidate_changed.) The commit hook wakes the sender afterwards.
 //

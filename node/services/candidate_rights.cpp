@@ -69,26 +69,32 @@ common::Result<CandidateView, ManageError> CandidateRights::view(const std::stri
 
 common::Result<common::Done, ManageError> CandidateRights::change_consent(const std::string& token,
                                                                           ConsentChoice choice) {
-  return update_consent(token, [&](candidates::Consent& c) {
+  return update_consent(token, [&](candidates::CandidateRecord& r) {
+    auto& c = r.consent;
     c.region = choice.region;
     c.peers = choice.peers;
     c.stats = choice.stats;
     c.version = settings_.consent_version;  // the text shown with the choice
+    // Consenting again ends the withdrawal: later disclosures are not asked to be deleted.
+    if (c.region || c.peers || c.stats) r.clear_withdrawn();
   });
 }
 
-// The consent version stays the one agreed to: withdrawing agrees to nothing new.
+// The consent version stays the one agreed to: withdrawing agrees to nothing new. Every node
+// that received the candidate's data is asked to delete it (CandidateChanges, Erasures).
 common::Result<common::Done, ManageError> CandidateRights::withdraw(const std::string& token) {
-  return update_consent(token,
-                        [](candidates::Consent& c) { c.region = c.peers = c.stats = false; });
+  return update_consent(token, [&](candidates::CandidateRecord& r) {
+    r.consent.region = r.consent.peers = r.consent.stats = false;
+    r.mark_withdrawn(clock_.now_ms());
+  });
 }
 
 common::Result<common::Done, ManageError> CandidateRights::update_consent(
-    const std::string& token, const std::function<void(candidates::Consent&)>& change) {
+    const std::string& token, const std::function<void(candidates::CandidateRecord&)>& change) {
   bool found = writer_.submit_wait([&](storage::WriteTxn& txn) {
     auto m = managed(txn, token);
     if (!m) return false;
-    change(m->record.consent);
+    change(m->record);
     m->record.consent.at_ms = clock_.now_ms();
     candidates_.save(txn, m->record);
     changes_.changed(txn, m->record);

@@ -116,7 +116,7 @@ class CandidateRights {
   // The id of the candidate the management token belongs to (not erased).
   std::optional<std::string> candidate_id(const std::string& token) const;
   common::Result<common::Done, ManageError> update_consent(
-      const std::string& token, const std::function<void(candidates::Consent&)>& change);
+      const std::string& token, const std::function<void(candidates::CandidateRecord&)>& change);
 
   storage::Environment& env_;
   storage::Writer& writer_;

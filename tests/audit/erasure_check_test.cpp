@@ -162,6 +162,56 @@ TEST_CASE("erasure check: a log that does not verify is a problem and is not tru
   CHECK(bad_holder.problems.kept()[0].where == h.string());
 }
 
+TEST_CASE("erasure check: on withdrawal a recipient may keep the data of a hire it reported") {
+  World w;
+  // h8 to beta was hired there and kept on withdrawal; h9 to gamma was deleted.
+  w.holder.append(event::handoff_sent("h8", kBeta, "pseudo6"));
+  w.holder.append(event::handoff_sent("h9", kGamma, "pseudo6"));
+  w.beta.append(event::hire_reported(w.beta.admit("hirer"), "h8", kHolder));
+  w.holder.append(event::erasure_requested("pseudo6", kBeta, "h8", "withdrawn"));
+  w.holder.append(event::erasure_requested("pseudo6", kGamma, "h9", "withdrawn"));
+  w.beta.append(event::erasure_kept("h8", kHolder, "hired"));
+  w.gamma.append(event::erasure_completed("h9", kHolder));
+  w.holder.append(event::erasure_receipt("h8", kBeta, "c2lnOA==", "kept_hired"));
+  w.holder.append(event::erasure_receipt("h9", kGamma, "c2lnOQ==", "erased"));
+  auto report = w.run();
+  CHECK_MESSAGE(report.ok(), text(report));
+  CHECK(report.requests == 4);
+
+  // The candidate then erases: keeping is no answer to an erasure.
+  w.holder.append(event::erasure_requested("pseudo6", kBeta, "h8"));
+  w.holder.append(event::erasure_receipt("h8", kBeta, "c2lnOB==", "kept_hired"));
+  w.beta.append(event::erasure_kept("h8", kHolder, "hired"));
+  auto erased = w.run();
+  REQUIRE(erased.missing.size() == 1);
+  CHECK(erased.missing[0].request.handoff == "h8");
+  CHECK(erased.missing[0].request.reason.empty());
+  CHECK(erased.missing[0].completion_missing);
+  // Once beta shreds it, both requests are answered.
+  w.beta.append(event::erasure_completed("h8", kHolder));
+  auto done = w.run();
+  CHECK_MESSAGE(done.ok(), text(done));
+}
+
+TEST_CASE("erasure check: keeping withdrawn data without a reported hire is refused") {
+  World w;
+  w.holder.append(event::handoff_sent("h10", kBeta, "pseudo7"));
+  w.holder.append(event::erasure_requested("pseudo7", kBeta, "h10", "withdrawn"));
+  w.holder.append(event::erasure_receipt("h10", kBeta, "c2lnMTA=", "kept_hired"));
+  w.beta.append(event::erasure_kept("h10", kHolder, "hired"));  // no hire_reported
+  auto report = w.run();
+  CHECK_FALSE(report.ok());
+  CHECK_FALSE(report.problems.empty());
+  CHECK(text(report).find("without a hire reported") != std::string::npos);
+  // A hire reported after it does not make it right either (order matters).
+  World late;
+  late.holder.append(event::erasure_requested("pseudo8", kBeta, "h11", "withdrawn"));
+  late.holder.append(event::erasure_receipt("h11", kBeta, "c2lnMTE=", "kept_hired"));
+  late.beta.append(event::erasure_kept("h11", kHolder, "hired"));
+  late.beta.append(event::hire_reported(late.beta.admit("hirer"), "h11", kHolder));
+  CHECK_FALSE(late.run().ok());
+}
+
 TEST_CASE("erasure check: a holder with no erasures is OK") {
   SyntheticLog holder{3, kHolder};
   holder.admit("acme");

@@ -568,6 +568,102 @@ TEST_CASE("erasure: relay-audit erasures finds every receipt and completion in t
   fs::remove_all(dir, ec);
 }
 
+// Issue 20, item 11: withdrawing consent reaches every recipient like erasure does.
+TEST_CASE(
+    "withdrawal: every recipient deletes, one that was down confirms after it restarts; "
+    "a reported hire keeps the data until the candidate erases") {
+  auto& q = quartet();
+  auto who = register_at_alpha("Withdrawer " + unique("cand"), unique("withdraw") + "@example.jp");
+  auto hb = ask(q.beta, q.beta_member, who);
+  auto hc = ask(q.gamma, q.gamma_member, who);
+  auto hd = ask(q.delta, q.delta_member, who);
+  accept_all(who, 3);
+  REQUIRE(eventually([&] {
+    return delivered(q.beta, q.beta_member, hb) && delivered(q.gamma, q.gamma_member, hc) &&
+           delivered(q.delta, q.delta_member, hd);
+  }));
+  // delta hires them (before its short retention expires the data).
+  auto hire = q.delta.post_json("/api/v1/handoffs/" + hd + "/hire", nlohmann::json::object(),
+                                q.delta_member.api_key);
+  REQUIRE_MESSAGE(hire.status == 200, hire.body);
+  REQUIRE(eventually([&] {
+    return count_events(q.alpha, "handoff_receipt", hb) == 1 &&
+           count_events(q.alpha, "handoff_receipt", hc) == 1 &&
+           count_events(q.alpha, "handoff_receipt", hd) == 1;
+  }));
+
+  q.gamma.stop();
+  auto withdrawn = q.alpha.post_form(who.manage + "/withdraw?lang=en", {});
+  REQUIRE(withdrawn.status == 200);
+  CHECK(contains(withdrawn.body, "asked to delete"));
+  // beta deletes and its signed receipt reaches alpha; delta keeps the hire's data.
+  REQUIRE(eventually([&] { return !delivered(q.beta, q.beta_member, hb); }));
+  REQUIRE(eventually([&] {
+    return count_events(q.alpha, "erasure_receipt", hb, "beta.example") == 1 &&
+           count_events(q.alpha, "erasure_receipt", hd, "delta.example") == 1;
+  }));
+  CHECK(count_events(q.beta, "erasure_completed", hb, "alpha.example") == 1);
+  CHECK(count_events(q.delta, "erasure_kept", hd, "alpha.example") == 1);
+  CHECK(count_events(q.delta, "erasure_completed", hd) == 0);
+  CHECK(handoff(q.delta, q.delta_member, hd)["personal"]["email"] == who.person.email);
+  for (const auto& e : ledger(q.alpha))
+    if (e["kind"] == "erasure_requested" && e["data"]["handoff"] == hb)
+      CHECK(e["data"]["reason"] == "withdrawn");
+  auto receipt_status = [&](const std::string& handoff_id) {
+    std::string status;
+    for (const auto& e : ledger(q.alpha))
+      if (e["kind"] == "erasure_receipt" && e["data"]["handoff"] == handoff_id)
+        status = e["data"]["status"];
+    return status;
+  };
+  CHECK(receipt_status(hb) == "erased");
+  CHECK(receipt_status(hd) == "kept_hired");
+
+  // The candidate's page shows each recipient's answer; alpha still holds them (withdrawal
+  // is not erasure).
+  auto page = q.alpha.get(who.manage + "?lang=en");
+  REQUIRE(page.status == 200);
+  CHECK(occurrences(page.body, "deletion confirmed") == 1);
+  CHECK(occurrences(page.body, "deletion requested") == 1);  // gamma, down
+  CHECK(contains(page.body, "kept by the employer that hired you"));
+  CHECK(q.alpha.get(who.manage + "/export").json()["personal"]["email"] == who.person.email);
+  CHECK(count_events(q.alpha, "erasure_requested", hc, "gamma.example") == 1);
+  CHECK(count_events(q.alpha, "erasure_receipt", hc) == 0);
+
+  q.gamma.start();
+  REQUIRE(eventually([&] { return !delivered(q.gamma, q.gamma_member, hc); }, 40s));
+  REQUIRE(eventually(
+      [&] { return count_events(q.alpha, "erasure_receipt", hc, "gamma.example") == 1; }, 20s));
+  CHECK(count_events(q.gamma, "erasure_completed", hc, "alpha.example") == 1);
+  REQUIRE(eventually([&] {
+    return occurrences(q.alpha.get(who.manage + "?lang=en").body, "deletion confirmed") == 2;
+  }));
+
+  // Erasing now asks delta again, as an erasure: the hire no longer keeps the data.
+  REQUIRE(q.alpha.post_form(who.manage + "/erase", {{"confirm", "yes"}}).status == 200);
+  REQUIRE(eventually([&] { return !delivered(q.delta, q.delta_member, hd); }));
+  REQUIRE(eventually(
+      [&] { return count_events(q.alpha, "erasure_receipt", hd, "delta.example") == 2; }));
+  CHECK(count_events(q.delta, "erasure_completed", hd, "alpha.example") == 1);
+  CHECK(count_events(q.alpha, "erasure_requested", hb) == 1);  // beta is not asked twice
+
+  // The auditor finds every request answered, the kept one by a hire reported before it.
+  auto dir = fs::temp_directory_path() / unique("relay-withdrawal-exports");
+  fs::create_directories(dir);
+  auto bin = relay::test::binary_dir().string();
+  std::string args;
+  for (const auto* node : {&q.alpha, &q.beta, &q.gamma, &q.delta}) {
+    auto out = dir / node->options().name;
+    REQUIRE(exit_code(bin + "/node/relay-node export " + out.string() + " --config " +
+                      node->config_path().string() + " > /dev/null") == 0);
+    args += " " + out.string();
+  }
+  auto report = run(bin + "/audit/relay-audit erasures" + args + " 2>&1");
+  CHECK_MESSAGE(contains(report, "OK: every erasure request"), report);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
 // Runs last: it shortens alpha's erasure deadline, which would mark other cases overdue.
 TEST_CASE("erasure: a recipient that does not confirm in time is raised to both operators") {
   auto& q = quartet();

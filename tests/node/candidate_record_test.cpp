@@ -146,9 +146,10 @@ TEST_CASE("candidate record: disclosures, erasure and receipts give the stored f
     CHECK(asked[0].peer == "kobe.example");
     CHECK(asked[1].handoff == "h_bbbbbbbbbbbb");
     CHECK(r.request_erasure(d.clock.now_ms() + 1).empty());  // incremental: nothing new
-    CHECK(r.confirm_erasure("h_aaaaaaaaaaaa", "kobe.example", 1700000003000, "c2lnbmF0dXJl"));
-    CHECK_FALSE(r.confirm_erasure("h_aaaaaaaaaaaa", "kobe.example", 1700000004000, "again"));
-    CHECK_FALSE(r.confirm_erasure("h_bbbbbbbbbbbb", "kobe.example", 1700000004000, "wrong"));
+    // An outcome of "" keeps the stored form of records written before receipts kept it.
+    CHECK(r.confirm_erasure("h_aaaaaaaaaaaa", "kobe.example", 1700000003000, "c2lnbmF0dXJl", ""));
+    CHECK_FALSE(r.confirm_erasure("h_aaaaaaaaaaaa", "kobe.example", 1700000004000, "again", ""));
+    CHECK_FALSE(r.confirm_erasure("h_bbbbbbbbbbbb", "kobe.example", 1700000004000, "wrong", ""));
     CHECK(r.mark_erasure_overdue("h_bbbbbbbbbbbb", "osaka.example"));
     d.candidates.save(txn, r);
   });
@@ -163,6 +164,43 @@ TEST_CASE("candidate record: erasure requested without disclosures is kept (and 
   auto stored = to_stored(r);
   CHECK(stored.at("erasure") == nlohmann::json::parse(R"({"requested_ms":5,"requests":[]})"));
   CHECK_FALSE(stored.contains("disclosures"));
+}
+
+TEST_CASE(
+    "candidate record: withdrawal asks every recipient once; erasure asks again only a "
+    "recipient that kept the data for a hire") {
+  auto r = from_stored(nlohmann::json::parse(kLive));
+  r.add_disclosure(
+      disclosure("h_aaaaaaaaaaaa", "Kobe Steel KK", "kobe.example", "JP-28", 1695000000000));
+  r.add_disclosure(
+      disclosure("h_bbbbbbbbbbbb", "Osaka Gas", "osaka.example", "JP-27", 1696000000000));
+  CHECK(r.withdrawn_ms() == 0);
+  r.mark_withdrawn(10);
+  auto asked = r.request_erasure(10, "withdrawn");
+  REQUIRE(asked.size() == 2);
+  CHECK(asked[0].reason == "withdrawn");
+  CHECK(r.request_erasure(11, "withdrawn").empty());
+  // An erasure while both wait: nothing new (the receipts decide).
+  CHECK(r.request_erasure(12).empty());
+  CHECK(r.confirm_erasure("h_aaaaaaaaaaaa", "kobe.example", 20, "c2ln", "kept_hired"));
+  CHECK(r.confirm_erasure("h_bbbbbbbbbbbb", "osaka.example", 21, "c2lo", "erased"));
+  CHECK(r.request_erasure(22, "withdrawn").empty());  // withdrawing again asks nobody
+  auto again = r.request_erasure(23);                 // erasing asks the one that kept it
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].handoff == "h_aaaaaaaaaaaa");
+  CHECK(again[0].reason.empty());
+  CHECK(r.request_erasure(24).empty());
+
+  // Stored and read back with reason, outcome and the withdrawal time.
+  auto back = from_stored(to_stored(r));
+  CHECK(back.withdrawn_ms() == 10);
+  REQUIRE(back.erasure_requests().size() == 3);
+  CHECK(back.erasure_requests()[0].outcome == "kept_hired");
+  CHECK(back.erasure_requests()[0].reason == "withdrawn");
+  CHECK(back.erasure_requests()[2].reason.empty());
+  CHECK(to_stored(back) == to_stored(r));
+  back.clear_withdrawn();
+  CHECK_FALSE(to_stored(back).contains("withdrawn_ms"));
 }
 
 TEST_SUITE_END();
