@@ -1,5 +1,6 @@
 #include "node/federation/outbox.hpp"
 
+#include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
 #include "node/common/key_encoding.hpp"
 #include "node/ledger/ledger.hpp"
