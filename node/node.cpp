@@ -121,6 +121,21 @@ Node::Node(config::NodeConfig config)
   introduction_sweep_ = std::make_unique<common::BackgroundLoop>(
       "introductions", std::chrono::minutes(1), [this] { introducing_->sweep(); });
 
+  // Pending registrations whose confirmation links all expired are shredded (issue 17).
+  pending_expiry_ = std::make_unique<candidates::PendingExpiry>(env_, domain_->candidates);
+  pending_sweep_ = std::make_unique<common::BackgroundLoop>(
+      "pending registrations", std::chrono::minutes(1), [this] {
+        auto expiry = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          config_.candidates.verification_expiry_hours)
+                          .count();
+        auto ids = writer_->submit_wait([&](storage::WriteTxn& txn) {
+          return pending_expiry_->shred(txn, clock_.now_ms(), expiry);
+        });
+        for (const auto& id : ids) mailer_->sweep(id + "-");
+        if (!ids.empty())
+          spdlog::info("candidates: shredded {} expired pending registration(s)", ids.size());
+      });
+
   // Reminders of due outcomes to members' contact emails, once each (issue 14, item 5).
   outcome_reminders_ = std::make_unique<services::OutcomeReminders>(
       env_, *writer_, domain_->members, *introductions_, *mailer_, clock_,
@@ -247,9 +262,11 @@ void Node::start_background() {
   erasures_->start();
   introduction_sweep_->start();
   reminder_sweep_->start();
+  pending_sweep_->start();
 }
 
 void Node::stop_background() {
+  if (pending_sweep_) pending_sweep_->stop();
   if (reminder_sweep_) reminder_sweep_->stop();
   if (introduction_sweep_) introduction_sweep_->stop();
   if (erasures_) erasures_->stop();

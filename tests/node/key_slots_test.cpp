@@ -20,6 +20,7 @@
 
 #include "crypto/bytes.hpp"
 #include "crypto/key_file.hpp"
+#include "node/candidates/pending_expiry.hpp"
 #include "node/candidates/vault.hpp"
 #include "node/domain_fixture.hpp"
 #include "node/storage/environment.hpp"
@@ -446,6 +447,33 @@ TEST_CASE(
   CHECK_FALSE(retired == d.keys.current()->data_key);
   CHECK_FALSE(candidates::unwrap_key(retired, legacy.at("key"), legacy.at("id")));
   CHECK_FALSE(d.candidates.open(candidates::from_stored(legacy)));
+}
+
+TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("key slots");
+
+TEST_CASE(
+    "key slots: a pending registration is shredded once its newest confirmation link "
+    "expired") {
+  relay::test::Domain d;
+  candidates::PendingExpiry expiry(d.env, d.candidates);
+  auto reg = registration("pending.jiro@example.jp");
+  auto created = d.write([&](storage::WriteTxn& txn) {
+    auto r = d.candidates.create(txn, reg, d.candidates.pseudonym_of(reg.personal.email));
+    d.candidates.issue_token(txn, r.id, "verify", {{"expires_ms", 5'000}});
+    // Registered again later: a fresh link, valid longer.
+    d.candidates.issue_token(txn, r.id, "verify", {{"expires_ms", 9'000}});
+    return r;
+  });
+  auto slot = candidates::to_stored(created).at("slot").get<std::uint32_t>();
+  CHECK(d.write([&](storage::WriteTxn& txn) { return expiry.shred(txn, 8'000, 1'000); }).empty());
+  CHECK(d.write([&](storage::WriteTxn& txn) { return expiry.shred(txn, 9'001, 1'000); }) ==
+        std::vector<std::string>{created.id});
+  auto txn = d.env.begin_read();
+  CHECK(d.candidates.find(txn, created.id)->status == candidates::Status::erased);
+  CHECK(zero(slot_bytes(d.dir.path / "candidate_keys", slot)));
+  CHECK_FALSE(d.candidates.find_by_pseudonym(txn, created.pseudonym));
 }
 
 TEST_SUITE_END();
