@@ -459,16 +459,18 @@ TEST_CASE(
   relay::test::Domain d;
   candidates::PendingExpiry expiry(d.env, d.candidates);
   auto reg = registration("pending.jiro@example.jp");
+  const auto t = d.clock.now_ms();
   auto created = d.write([&](storage::WriteTxn& txn) {
     auto r = d.candidates.create(txn, reg, d.candidates.pseudonym_of(reg.personal.email));
-    d.candidates.issue_token(txn, r.id, "verify", {{"expires_ms", 5'000}});
+    d.candidates.issue_token(txn, r.id, "verify", {{"expires_ms", t + 5'000}});
     // Registered again later: a fresh link, valid longer.
-    d.candidates.issue_token(txn, r.id, "verify", {{"expires_ms", 9'000}});
+    d.candidates.issue_token(txn, r.id, "verify", {{"expires_ms", t + 9'000}});
     return r;
   });
   auto slot = candidates::to_stored(created).at("slot").get<std::uint32_t>();
-  CHECK(d.write([&](storage::WriteTxn& txn) { return expiry.shred(txn, 8'000, 1'000); }).empty());
-  CHECK(d.write([&](storage::WriteTxn& txn) { return expiry.shred(txn, 9'001, 1'000); }) ==
+  CHECK(
+      d.write([&](storage::WriteTxn& txn) { return expiry.shred(txn, t + 8'000, 1'000); }).empty());
+  CHECK(d.write([&](storage::WriteTxn& txn) { return expiry.shred(txn, t + 9'001, 1'000); }) ==
         std::vector<std::string>{created.id});
   auto txn = d.env.begin_read();
   CHECK(d.candidates.find(txn, created.id)->status == candidates::Status::erased);
