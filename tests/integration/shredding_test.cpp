@@ -13,12 +13,13 @@
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
-#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -94,6 +95,47 @@ TestCandidate as_candidate(const Person& p) {
           {{"phone", p.phone}, {"skills", p.skill + ", C++"}, {"consent_peers", "yes"}}};
 }
 
+bool id_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+}
+bool hex_char(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+bool base64_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
+}
+
+// Every `prefix` followed by exactly n characters of the class (candidate ids, refs).
+std::set<std::string> names(const std::string& bytes, const std::string& prefix, std::size_t n,
+                            bool (*ok)(char)) {
+  std::set<std::string> out;
+  for (auto at = bytes.find(prefix); at != std::string::npos; at = bytes.find(prefix, at + 1)) {
+    auto from = at + prefix.size();
+    std::size_t len = 0;
+    while (from + len < bytes.size() && len <= n && ok(bytes[from + len])) ++len;
+    if (len == n) out.insert(bytes.substr(at, prefix.size() + n));
+  }
+  return out;
+}
+
+// Maximal runs of base64 characters (56 or more, with their padding).
+std::vector<std::string> base64_runs(const std::string& bytes) {
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at < bytes.size();) {
+    if (!base64_char(bytes[at])) {
+      ++at;
+      continue;
+    }
+    auto end = at;
+    while (end < bytes.size() && base64_char(bytes[end])) ++end;
+    auto run_end = end;
+    while (run_end < bytes.size() && run_end - end < 2 && bytes[run_end] == '=') ++run_end;
+    if (end - at >= 56) out.push_back(bytes.substr(at, run_end - at));
+    at = end;
+  }
+  return out;
+}
+
 // What an attacker holding the directory can open: every 32-byte key the directory holds, and
 // every sealed blob tried with each, under every owner named anywhere in it.
 struct Opener {
@@ -102,9 +144,6 @@ struct Opener {
   std::set<std::string> blobs;  // decoded bytes
 
   explicit Opener(const std::map<fs::path, std::string>& files) {
-    static const std::regex candidate_id("c_[A-Za-z0-9_-]{16}");
-    static const std::regex ref("p_[0-9a-f]{24}");
-    static const std::regex base64("[A-Za-z0-9+/]{56,}={0,2}");
     std::set<std::string> refs;
     for (const auto& [path, bytes] : files) {
       auto name = path.filename().string();
@@ -113,12 +152,10 @@ struct Opener {
       if (key_file && bytes.size() == 32) add_key(bytes);
       if (name == "candidate_keys")
         for (std::size_t at = 0; at + 32 <= bytes.size(); at += 64) add_key(bytes.substr(at, 32));
-      for (std::sregex_iterator it(bytes.begin(), bytes.end(), candidate_id), end; it != end; ++it)
-        owners.insert(it->str());
-      for (std::sregex_iterator it(bytes.begin(), bytes.end(), ref), end; it != end; ++it)
-        refs.insert(it->str());
-      for (std::sregex_iterator it(bytes.begin(), bytes.end(), base64), end; it != end; ++it)
-        if (auto decoded = crypto::from_base64(it->str()); decoded && decoded->size() >= 40)
+      for (const auto& id : names(bytes, "c_", 16, id_char)) owners.insert(id);
+      for (const auto& r : names(bytes, "p_", 24, hex_char)) refs.insert(r);
+      for (const auto& run : base64_runs(bytes))
+        if (auto decoded = crypto::from_base64(run); decoded && decoded->size() >= 40)
           blobs.insert(crypto::to_string(*decoded));
       // Outbox entries are keyed by 14 bytes stored just before their value in LMDB's pages.
       for (auto at = bytes.find("{\"attempts\":"); at != std::string::npos;
@@ -130,14 +167,16 @@ struct Opener {
       for (const auto& r : refs) owners.insert(std::string("pool/") + peer + "/" + r);
     // Keys wrapped by another key (the data key, before key slots): unwrapped too.
     std::vector<crypto::AeadKey> unwrapped;
-    for (const auto& key : keys)
-      for (const auto& blob : blobs)
-        for (const auto& owner : owners)
-          if (auto plain =
-                  crypto::aead_decrypt(key, crypto::as_bytes(blob),
-                                       crypto::as_bytes("relaynode/candidate-key/" + owner));
-              plain && plain->size() == 32)
+    for (const auto& blob : blobs) {
+      if (blob.size() != 24 + 32 + 16) continue;  // nonce || wrapped key || tag
+      for (const auto& key : keys)
+        for (const auto& owner : owners) {
+          auto plain = crypto::aead_decrypt(key, crypto::as_bytes(blob),
+                                            crypto::as_bytes("relaynode/candidate-key/" + owner));
+          if (plain && plain->size() == 32)
             unwrapped.emplace_back(std::span<const std::uint8_t, 32>(plain->data(), 32));
+        }
+    }
     for (auto& k : unwrapped) keys.push_back(std::move(k));
   }
 
