@@ -15,6 +15,7 @@
 #include <iterator>
 #include <map>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -236,7 +237,8 @@ namespace {
       std::string line;
       if (!live.empty() && rng() % 3 == 0) {
         auto at = rng() % live.size();
-        auto [index, owner] = live[at];
+        auto index = live[at].first;
+        auto owner = live[at].second;
         live.erase(live.begin() + static_cast<long>(at));
         writer.submit_wait([&](storage::WriteTxn& txn) { slots.release(txn, index, true); });
         line = "-" + std::to_string(index) + " " + owner + "\n";
@@ -386,7 +388,8 @@ TEST_CASE(
   for (std::size_t at = 0; at + 32 <= all.size(); at += candidates::kKeySlotSize) {
     relay::crypto::AeadKey key(std::span<const std::uint8_t, 32>(
         reinterpret_cast<const std::uint8_t*>(all.data() + at), 32));
-    CHECK_FALSE(candidates::open_json(key, old_copy.at("data"), created.id, "data"));
+    CHECK_FALSE(
+        candidates::open_json(key, old_copy.at("data").get<std::string>(), created.id, "data"));
   }
   CHECK(d.candidates.key_slots().journal() == std::vector<std::string>{created.id});
 }
@@ -445,7 +448,8 @@ TEST_CASE(
   // and the store no longer tries.
   auto retired = relay::crypto::read_secret_file<relay::crypto::AeadKey>(data_key);
   CHECK_FALSE(retired == d.keys.current()->data_key);
-  CHECK_FALSE(candidates::unwrap_key(retired, legacy.at("key"), legacy.at("id")));
+  CHECK_FALSE(candidates::unwrap_key(retired, legacy.at("key").get<std::string>(),
+                                     legacy.at("id").get<std::string>()));
   CHECK_FALSE(d.candidates.open(candidates::from_stored(legacy)));
 }
 
