@@ -20,7 +20,7 @@ struct Mail {
   // the spool file's name, so a crash between spooling and recording it leaves no second
   // copy (spooling again replaces the file) and erasure can sweep by candidate; the
   // Message-ID too, so an MTA sees a resent message as the same one. Empty: a fresh name.
-  std::string key;
+  std::string key = {};
 };
 
 // The result of one delivery attempt. `reason` is for operators: an SMTP reply code and the
