@@ -79,7 +79,12 @@ struct Person {
   std::string email;
   std::string phone;
   std::string skill;
-  std::vector<std::string> secrets() const { return {name, email, phone, skill}; }
+  std::vector<std::string> secrets() const {
+    std::string digits;
+    for (char c : phone)
+      if (c >= '0' && c <= '9') digits.push_back(c);
+    return {name, email, phone, digits, skill};
+  }
 };
 
 Person person(const std::string& stem, const std::string& phone) {
