@@ -17,6 +17,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "crypto/bytes.hpp"
@@ -480,6 +481,41 @@ TEST_CASE(
   CHECK(d.candidates.find(txn, created.id)->status == candidates::Status::erased);
   CHECK(zero(slot_bytes(d.dir.path / "candidate_keys", slot)));
   CHECK_FALSE(d.candidates.find_by_pseudonym(txn, created.pseudonym));
+}
+
+TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("key slots");
+
+TEST_CASE("key slots: registrations keep group commit (one key sync per batch, not per record)") {
+  relay::test::Domain d;
+  constexpr int kThreads = 8;
+  constexpr int kEach = 100;
+  auto reg = registration("throughput@example.jp");
+  const auto before = d.writer.stats();
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i)
+        d.write([&](storage::WriteTxn& txn) {
+          return d.candidates
+              .create(txn, reg,
+                      d.candidates.pseudonym_of(std::to_string(t) + "." + std::to_string(i)))
+              .id;
+        });
+    });
+  for (auto& th : threads) th.join();
+  const auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const auto after = d.writer.stats();
+  const auto batches = after.batches_committed - before.batches_committed;
+  MESSAGE(kThreads * kEach << " registrations from " << kThreads << " threads in " << seconds
+                           << " s (" << kThreads * kEach / seconds << "/s), " << batches
+                           << " group commits");
+  CHECK(batches < static_cast<std::uint64_t>(kThreads * kEach));  // grouped
+  auto txn = d.env.begin_read();
+  CHECK(d.candidates.key_slots().taken(txn) == static_cast<std::size_t>(kThreads * kEach));
 }
 
 TEST_SUITE_END();
