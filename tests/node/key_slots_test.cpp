@@ -510,9 +510,9 @@ TEST_CASE("key slots: registrations keep group commit (one key sync per batch, n
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const auto after = d.writer.stats();
   const auto batches = after.batches_committed - before.batches_committed;
-  MESSAGE(kThreads * kEach << " registrations from " << kThreads << " threads in " << seconds
-                           << " s (" << kThreads * kEach / seconds << "/s), " << batches
-                           << " group commits");
+  const int total = kThreads * kEach;
+  MESSAGE(total << " registrations from " << kThreads << " threads in " << seconds << " s ("
+                << total / seconds << "/s), " << batches << " group commits");
   CHECK(batches < static_cast<std::uint64_t>(kThreads * kEach));  // grouped
   auto txn = d.env.begin_read();
   CHECK(d.candidates.key_slots().taken(txn) == static_cast<std::size_t>(kThreads * kEach));
