@@ -6,6 +6,10 @@
 //                   snapshot, every write acknowledged before the copy began included
 //   keys/...        the key files (retired keys included), 0600
 //   admin_token, auditor_token   0600
+//   candidate_keys  the candidates' key slots (candidates/key_slots.hpp), read after the copy
+//   erasures        the erasure journal, read after candidate_keys: a key released after the
+//                   copy began is zeroed in the copied slots and its erasure is in this journal
+//                   (restore and the first start apply it again)
 //   node.json       the configuration the node was started with
 //   MANIFEST.json   format, node name, ledger size and root of the copy, each file's size and
 //                   SHA-256 (restore checks them all before writing anything)
@@ -26,6 +30,7 @@
 #include "crypto/bytes.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/key_file.hpp"
+#include "node/candidates/candidate_store.hpp"
 #include "node/commands.hpp"
 #include "node/common/clock.hpp"
 #include "node/identity/key_ring.hpp"
@@ -150,6 +155,9 @@ int run_backup(const fs::path& config_path, const fs::path& dir) {
     }
     fs::permissions(dir / "lmdb" / "data.mdb", fs::perms::owner_read | fs::perms::owner_write,
                     fs::perm_options::replace);
+    // After the copy, the key file and then the journal (key_slots.hpp: journal before zeroing).
+    for (const char* name : {"candidate_keys", "erasures"})
+      if (fs::exists(data_dir / name)) secrets[name] = read_file(data_dir / name);
     secrets["node.json"] = read_file(config_path);
     for (const auto& [name, bytes] : secrets) {
       make_private_dir((dir / name).parent_path());
@@ -180,7 +188,37 @@ int run_backup(const fs::path& config_path, const fs::path& dir) {
   }
 }
 
-int run_restore(const fs::path& backup_dir, const fs::path& data_dir_arg) {
+// Appends the erasure journal `from` to the restored node's and releases, offline, the key
+// slot of every journaled candidate the backup still holds: the restored directory never holds
+// their key, even before its first start (which then erases the records themselves).
+std::size_t apply_erasures(const fs::path& data_dir, const fs::path& from) {
+  auto config = config::load_node_config(data_dir / "node.json");
+  if (!config) throw std::runtime_error("restored node.json does not load");
+  identity::KeyRing keys(identity::NodeKeys::load(data_dir / "keys"));
+  std::size_t shredded = 0;
+  {
+    auto env = storage::Environment::open(
+        data_dir / "lmdb",
+        storage::EnvironmentOptions{.map_size_bytes = config.value().storage.map_size_mb << 20});
+    common::SystemClock clock;
+    candidates::Store store(env, keys, clock, data_dir / "candidate_keys");
+    if (!from.empty()) {
+      std::vector<std::string> lines;
+      std::ifstream in(from);
+      for (std::string line; std::getline(in, line);)
+        if (!line.empty()) lines.push_back(line);
+      store.key_slots().append_journal(lines);
+    }
+    auto txn = env.begin_write();
+    shredded = store.shred_journaled(txn);
+    store.key_slots().commit(txn);
+  }
+  fs::remove(data_dir / "lmdb" / "lock.mdb");
+  return shredded;
+}
+
+int run_restore(const fs::path& backup_dir, const fs::path& data_dir_arg,
+                const fs::path& erasures) {
   const auto data_dir = fs::absolute(data_dir_arg);
   if (!empty_or_absent(data_dir)) {
     std::cerr << "relay-node restore: --data-dir: " << data_dir.string()
@@ -245,11 +283,14 @@ int run_restore(const fs::path& backup_dir, const fs::path& data_dir_arg) {
                 << check.error_text() << "\n";
       return 1;
     }
+    auto shredded = apply_erasures(data_dir, erasures);
     std::cout << "restored '" << manifest.value("node", "") << "' (backup of "
               << manifest.value("created", "") << ", ledger "
               << manifest.value("ledger_size", std::uint64_t{0}) << " entries) into "
-              << data_dir.string() << "\nstart with: relay-node serve --config "
-              << (data_dir / "node.json").string() << "\n";
+              << data_dir.string() << "\nerasures applied again: " << shredded
+              << " candidate key(s) destroyed (their records are erased at the first start)"
+              << "\nstart with: relay-node serve --config " << (data_dir / "node.json").string()
+              << "\n";
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "relay-node restore: " << e.what() << "\n";

@@ -50,7 +50,8 @@ int run_backup(const std::filesystem::path& config_path, const std::filesystem::
 // `relay-node restore DIR --data-dir D`: checks every file of the backup against its manifest,
 // then lays the node out in D (absent or empty: never overwrites), node.json's data_dir set to
 // D. Returns 0 when restored, 1 for a damaged backup or a failed write, 2 for bad arguments.
-int run_restore(const std::filesystem::path& backup_dir, const std::filesystem::path& data_dir);
+int run_restore(const std::filesystem::path& backup_dir, const std::filesystem::path& data_dir,
+                const std::filesystem::path& erasures = {});
 int run_evidence(const std::filesystem::path& config_path, const std::string& handoff_id,
                  const std::filesystem::path& out);
 

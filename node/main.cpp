@@ -107,6 +107,12 @@ int main(int argc, char** argv) {
   restore_cmd
       ->add_option("--data-dir", restore_data_dir, "directory to create (must be absent or empty)")
       ->required();
+  std::filesystem::path restore_erasures;
+  restore_cmd
+      ->add_option("--erasures", restore_erasures,
+                   "an erasure journal newer than the backup (the old node's DATA_DIR/erasures, "
+                   "or a later backup's): its erasures are applied again")
+      ->check(CLI::ExistingFile);
 
   std::string evidence_handoff;
   std::filesystem::path evidence_out;
@@ -153,7 +159,7 @@ int main(int argc, char** argv) {
   if (*rotate_token_cmd) return run_rotate_token(config_path, token_which);
   if (*export_cmd) return relay::node::run_export(config_path, export_dir);
   if (*backup_cmd) return run_backup(config_path, backup_dir);
-  if (*restore_cmd) return run_restore(backup_dir, restore_data_dir);
+  if (*restore_cmd) return run_restore(backup_dir, restore_data_dir, restore_erasures);
   if (*evidence_cmd) return run_evidence(config_path, evidence_handoff, evidence_out);
   return 2;
 }

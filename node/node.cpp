@@ -62,8 +62,11 @@ Node::Node(config::NodeConfig config)
           referrals::IntakeSettings{c.node.public_url, c.node.name, c.mail.from,
                                     c.consent.text_version, c.candidates.verification_expiry_hours,
                                     c.credits.alumni_count_toward_credits}});
+  // Candidate keys (candidates/key_slots.hpp): crash leftovers zeroed, legacy keys moved.
+  auto erase_again = domain_->candidates.start_up(c.data_dir / "keys" / "data.key");
   mailer_ = make_mailer(c);
   writer_ = std::make_unique<storage::Writer>(env_);
+  domain_->candidates.key_slots().install(*writer_);
   mail_dispatch_ = std::make_unique<candidates::MailDispatch>(
       env_, *writer_, domain_->candidates, *mailer_, std::chrono::seconds(1), clock_,
       candidates::MailRetry{c.mail.retry_initial_ms, c.mail.retry_max_ms,
@@ -73,6 +76,7 @@ Node::Node(config::NodeConfig config)
   // as each is built. Peers' https:// certificates chain to the system store or federation.ca_file.
   http::set_trusted_ca_file(c.federation.ca_file);
   federation_ = std::make_unique<federation::Federation>(c, env_, *writer_, keys_, domain_->ledger);
+  federation_->outbox().seal_bodies_with(domain_->candidates.key_slots());
   profiles_ = std::make_unique<federation::ProfileExchange>(*federation_, domain_->candidates);
   handoffs_ = std::make_unique<federation::Handoffs>(*federation_, domain_->candidates, *profiles_,
                                                      c.candidates.handoff_expiry_s);
@@ -117,6 +121,21 @@ Node::Node(config::NodeConfig config)
   introduction_sweep_ = std::make_unique<common::BackgroundLoop>(
       "introductions", std::chrono::minutes(1), [this] { introducing_->sweep(); });
 
+  // Pending registrations whose confirmation links all expired are shredded (issue 17).
+  pending_expiry_ = std::make_unique<candidates::PendingExpiry>(env_, domain_->candidates);
+  pending_sweep_ = std::make_unique<common::BackgroundLoop>(
+      "pending registrations", std::chrono::minutes(1), [this] {
+        auto expiry = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          config_.candidates.verification_expiry_hours)
+                          .count();
+        auto ids = writer_->submit_wait([&](storage::WriteTxn& txn) {
+          return pending_expiry_->shred(txn, clock_.now_ms(), expiry);
+        });
+        for (const auto& id : ids) mailer_->sweep(id + "-");
+        if (!ids.empty())
+          spdlog::info("candidates: shredded {} expired pending registration(s)", ids.size());
+      });
+
   // Reminders of due outcomes to members' contact emails, once each (issue 14, item 5).
   outcome_reminders_ = std::make_unique<services::OutcomeReminders>(
       env_, *writer_, domain_->members, *introductions_, *mailer_, clock_,
@@ -149,6 +168,8 @@ Node::Node(config::NodeConfig config)
       env_, *writer_, domain_->candidates, domain_->ledger, domain_->members, domain_->referrals,
       *handoff_holder_, *mailer_, *candidate_changes_, *introducing_, clock_,
       services::CandidateRights::Settings{c.consent.text_version});
+  if (auto n = candidate_rights_->erase_again(erase_again))
+    spdlog::warn("candidates: erased {} candidate(s) again from the erasure journal", n);
   intake_ = std::make_unique<services::Intake>(env_, *writer_, domain_->intake);
   membership_ = std::make_unique<services::Membership>(
       env_, *writer_, domain_->members, domain_->referrals, domain_->credits, reference_);
@@ -241,9 +262,11 @@ void Node::start_background() {
   erasures_->start();
   introduction_sweep_->start();
   reminder_sweep_->start();
+  pending_sweep_->start();
 }
 
 void Node::stop_background() {
+  if (pending_sweep_) pending_sweep_->stop();
   if (reminder_sweep_) reminder_sweep_->stop();
   if (introduction_sweep_) introduction_sweep_->stop();
   if (erasures_) erasures_->stop();

@@ -14,6 +14,7 @@
 #include "config/reference.hpp"
 #include "node/api/common.hpp"
 #include "node/candidates/mail_dispatch.hpp"
+#include "node/candidates/pending_expiry.hpp"
 #include "node/common/background_loop.hpp"
 #include "node/common/clock.hpp"
 #include "node/federation/erasure.hpp"
@@ -92,6 +93,8 @@ class Node {
   std::unique_ptr<common::BackgroundLoop> introduction_sweep_;
   std::unique_ptr<services::OutcomeReminders> outcome_reminders_;
   std::unique_ptr<common::BackgroundLoop> reminder_sweep_;
+  std::unique_ptr<candidates::PendingExpiry> pending_expiry_;
+  std::unique_ptr<common::BackgroundLoop> pending_sweep_;
   std::unique_ptr<services::CandidateChanges> candidate_changes_;
   std::unique_ptr<services::Access> access_;
   std::unique_ptr<services::CredentialGuard> credential_guard_;

@@ -164,7 +164,8 @@ nlohmann::json to_stored(const CandidateRecord& r) {
   } else {
     j["tokens"] = r.tokens_;
     j["spool"] = r.spool_;
-    j["key"] = r.wrapped_key_;
+    if (r.key_slot_) j["slot"] = *r.key_slot_;
+    if (!r.wrapped_key_.empty()) j["key"] = r.wrapped_key_;  // not migrated yet
     j["data"] = r.sealed_data_;
     if (!r.sealed_evidence_.empty()) j["evidence"] = r.sealed_evidence_;
     if (r.received_) {
@@ -197,6 +198,8 @@ CandidateRecord from_stored(const nlohmann::json& j) {
   r.origin = j.value("origin", std::string("local"));
   r.lang = j.value("lang", std::string("ja"));
   r.wrapped_key_ = text(j, "key");
+  if (auto it = j.find("slot"); it != j.end() && it->is_number_unsigned())
+    r.key_slot_ = it->get<std::uint32_t>();
   r.sealed_data_ = text(j, "data");
   r.sealed_evidence_ = text(j, "evidence");
   r.tokens_ = strings(j, "tokens");

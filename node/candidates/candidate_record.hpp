@@ -7,8 +7,11 @@
 // the untyped record so existing data reads as before:
 //   {id, pseudonym, status: "pending"|"active"|"erased", created_ms, verified_ms, consent,
 //    origin: "local" | the peer node it came from,
-//    tokens: [digest], spool: [spool file id], key: wrapped key, data: sealed {personal,
-//    profile}, evidence?: sealed signed plaintext          -- while not erased
+//    tokens: [digest], spool: [spool file id], slot: the key's slot in key_slots.hpp,
+//    data: sealed {personal, profile}, evidence?: sealed signed plaintext
+//                                                           -- while not erased
+//    key?: the key wrapped by keys/data.key                 -- records written before key
+//                                                              slots, until Store::migrate
 //    handoff, member, expires_ms                            -- received records (origin != local)
 //    erased_ms                                              -- tombstones (status erased)
 //    disclosures?: [{handoff, company, node, region, at_ms, consent_version, erasure: "",
@@ -20,9 +23,9 @@
 //    withdrawn_ms?                               -- withdrew consent (until consenting again)
 // No plaintext personal data: that is sealed under the candidate's own key (vault.hpp).
 //
-// Invariant: a record is erased (a tombstone) iff it has no key, data, tokens or spool files;
-// disclosures are keyed by handoff; erasure requests by (handoff, peer, reason), at most one
-// waiting for its receipt at a time.
+// Invariant: a record is erased (a tombstone) iff it has no key slot, wrapped key, data,
+// tokens or spool files; disclosures are keyed by handoff; erasure requests by (handoff, peer,
+// reason), at most one waiting for its receipt at a time.
 // Threads: a value; not shared between threads.
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -129,7 +132,8 @@ class CandidateRecord {
   friend CandidateRecord from_stored(const nlohmann::json& j);
 
   // Sealed parts (vault.hpp), all empty once erased.
-  std::string wrapped_key_;
+  std::optional<std::uint32_t> key_slot_;  // key_slots.hpp
+  std::string wrapped_key_;                // legacy (before key slots): migrated at start
   std::string sealed_data_;
   std::string sealed_evidence_;      // received records only
   std::vector<std::string> tokens_;  // digests of capability tokens issued

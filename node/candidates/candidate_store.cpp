@@ -1,6 +1,12 @@
 #include "node/candidates/candidate_store.hpp"
 
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <system_error>
 
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
@@ -11,8 +17,14 @@
 namespace relay::node::candidates {
 
 Store::Store(storage::Environment& env, const identity::KeyRing& keys, const common::Clock& clock)
+    : Store(env, keys, clock, env.path().parent_path() / "candidate_keys") {}
+
+Store::Store(storage::Environment& env, const identity::KeyRing& keys, const common::Clock& clock,
+             const std::filesystem::path& key_file)
     : keys_(keys),
       clock_(clock),
+      slots_env_(env),
+      slots_(key_file, env),
       candidates_(env.database("candidates")),
       pseudonyms_(env.database("candidate_pseudonyms")),
       tokens_(env.database("candidate_tokens")),
@@ -32,9 +44,9 @@ CandidateRecord Store::create(storage::WriteTxn& txn, const Registration& regist
   r.status = Status::pending;
   r.created_ms = clock_.now_ms();
   r.consent = registration.consent;
-  auto keys = keys_.current();
-  auto key = new_candidate_key();
-  r.wrapped_key_ = wrap_key(keys->data_key, key, r.id);
+  auto slot = slots_.allocate(txn, r.id);
+  r.key_slot_ = slot.index;
+  const auto& key = slot.key;
   nlohmann::json data = {{"personal", registration.personal.to_json()},
                          {"profile", registration.profile.to_json()}};
   r.sealed_data_ = seal_json(key, data, r.id, "data");
@@ -64,10 +76,10 @@ CandidateRecord Store::create_received(storage::WriteTxn& txn, const std::string
   r.created_ms = r.verified_ms = clock_.now_ms();
   r.consent = consent;
   r.origin = origin;
-  auto keys = keys_.current();
-  auto key = new_candidate_key();
+  auto slot = slots_.allocate(txn, r.id);
+  const auto& key = slot.key;
   r.received_ = received;
-  r.wrapped_key_ = wrap_key(keys->data_key, key, r.id);
+  r.key_slot_ = slot.index;
   nlohmann::json sealed = {{"personal", data.personal.to_json()},
                            {"profile", data.profile.to_json()}};
   r.sealed_data_ = seal_json(key, sealed, r.id, "data");
@@ -77,10 +89,8 @@ CandidateRecord Store::create_received(storage::WriteTxn& txn, const std::string
 }
 
 std::optional<std::string> Store::open_evidence(const CandidateRecord& r) const {
-  if (r.status == Status::erased || r.wrapped_key_.empty() || r.sealed_evidence_.empty())
-    return std::nullopt;
-  auto keys = keys_.current();
-  auto key = unwrap_key(keys->data_key, r.wrapped_key_, r.id);
+  if (r.sealed_evidence_.empty()) return std::nullopt;
+  auto key = key_of(r);
   if (!key) return std::nullopt;
   auto evidence = open_json(*key, r.sealed_evidence_, r.id, "evidence");
   if (!evidence || !evidence->is_string()) return std::nullopt;
@@ -112,9 +122,7 @@ std::optional<CandidateRecord> Store::find_by_pseudonym(const storage::Txn& txn,
 }
 
 std::optional<Opened> Store::open(const CandidateRecord& r) const {
-  if (r.status == Status::erased || r.wrapped_key_.empty()) return std::nullopt;
-  auto keys = keys_.current();
-  auto key = unwrap_key(keys->data_key, r.wrapped_key_, r.id);
+  auto key = key_of(r);
   if (!key) return std::nullopt;
   auto data = open_json(*key, r.sealed_data_, r.id, "data");
   if (!data) return std::nullopt;
@@ -170,8 +178,7 @@ void Store::bind_token(storage::WriteTxn& txn, std::string_view token,
 
 void Store::update_data(storage::WriteTxn& txn, CandidateRecord& r, const PersonalData& personal,
                         const Profile& profile) {
-  auto keys = keys_.current();
-  auto key = unwrap_key(keys->data_key, r.wrapped_key_, r.id);
+  auto key = key_of(r);
   if (!key) throw std::runtime_error("candidate key cannot be unwrapped");
   nlohmann::json data = {{"personal", personal.to_json()}, {"profile", profile.to_json()}};
   r.sealed_data_ = seal_json(*key, data, r.id, "data");
@@ -179,8 +186,7 @@ void Store::update_data(storage::WriteTxn& txn, CandidateRecord& r, const Person
 }
 
 void Store::queue_mail(storage::WriteTxn& txn, const CandidateRecord& r, const mail::Mail& m) {
-  auto keys = keys_.current();
-  auto key = unwrap_key(keys->data_key, r.wrapped_key_, r.id);
+  auto key = key_of(r);
   if (!key) throw std::runtime_error("candidate key cannot be unwrapped");
   nlohmann::json mail = {{"from", m.from}, {"to", m.to}, {"subject", m.subject}, {"body", m.body}};
   // Sequence: current time in microseconds plus a random suffix keeps keys ordered and unique.
@@ -199,7 +205,6 @@ std::vector<QueuedMail> Store::queued_mail(const storage::Txn& txn, std::size_t 
     raw.emplace_back(std::string(key), std::move(entry));
     return raw.size() < limit;
   });
-  auto keys = keys_.current();
   for (auto& [seq, entry] : raw) {
     std::string candidate_id = entry.at("candidate");
     QueuedMail q{seq,
@@ -209,11 +214,12 @@ std::vector<QueuedMail> Store::queued_mail(const storage::Txn& txn, std::size_t 
                  static_cast<std::int64_t>(common::from_be64(std::string_view(seq).substr(0, 8)))};
     auto r = find(txn, candidate_id);
     std::optional<crypto::AeadKey> key;
-    if (r && !r->wrapped_key_.empty()) key = unwrap_key(keys->data_key, r->wrapped_key_, r->id);
+    if (r) key = key_of(*r);
     std::optional<nlohmann::json> mail;
     if (key) mail = open_json(*key, entry.at("mail"), candidate_id, "mail");
     if (mail)
-      q.mail = mail::Mail{mail->at("from"), mail->at("to"), mail->at("subject"), mail->at("body")};
+      q.mail = mail::Mail{mail->at("from"), mail->at("to"), mail->at("subject"), mail->at("body"),
+                          candidate_id + "-" + crypto::to_hex(crypto::as_bytes(seq))};
     out.push_back(std::move(q));  // an empty q.mail.to means unreadable: drop it
   }
   return out;
@@ -258,6 +264,10 @@ std::vector<std::string> Store::erase(storage::WriteTxn& txn, CandidateRecord& r
   for (const auto& k : queued) txn.del(mail_, k);
   if (auto live = txn.get(pseudonyms_, r.pseudonym); live && *live == r.id)
     txn.del(pseudonyms_, r.pseudonym);
+  // The key's slot is zeroed after the commit, before the erasure is acknowledged
+  // (key_slots.hpp): every copy of what was sealed under it, anywhere, is then unreadable.
+  if (r.key_slot_) slots_.release(txn, *r.key_slot_, /*journal=*/true);
+  r.key_slot_.reset();
   // The tombstone keeps who received the data and the erasure requests to them.
   r.wrapped_key_.clear();
   r.sealed_data_.clear();
@@ -270,6 +280,132 @@ std::vector<std::string> Store::erase(storage::WriteTxn& txn, CandidateRecord& r
   r.consent = Consent{false, false, false, r.consent.version, clock_.now_ms()};
   save(txn, r);
   return spool;
+}
+
+std::optional<crypto::AeadKey> Store::key_of(const CandidateRecord& r) const {
+  if (r.status == Status::erased) return std::nullopt;
+  if (r.key_slot_) return slots_.read(*r.key_slot_, r.id);
+  if (r.wrapped_key_.empty() || !legacy_keys_) return std::nullopt;
+  auto keys = keys_.current();
+  return unwrap_key(keys->data_key, r.wrapped_key_, r.id);  // not migrated yet
+}
+
+std::optional<std::string> Store::seal_for(const CandidateRecord& r, const nlohmann::json& value,
+                                           const std::string& purpose) const {
+  auto key = key_of(r);
+  if (!key) return std::nullopt;
+  return seal_json(*key, value, r.id, purpose);
+}
+
+std::optional<nlohmann::json> Store::open_for(const CandidateRecord& r, const std::string& sealed,
+                                              const std::string& purpose) const {
+  auto key = key_of(r);
+  if (!key) return std::nullopt;
+  return open_json(*key, sealed, r.id, purpose);
+}
+
+std::size_t Store::migrate(storage::WriteTxn& txn) {
+  std::vector<CandidateRecord> legacy;
+  txn.for_each_prefix(candidates_, "", [&](std::string_view, std::string_view value) {
+    auto r = from_stored(nlohmann::json::parse(value));
+    if (r.status != Status::erased && !r.key_slot_ && !r.wrapped_key_.empty())
+      legacy.push_back(std::move(r));
+  });
+  if (legacy.empty()) return 0;
+  // Queued mail, by candidate: resealed under the new key too.
+  std::vector<std::pair<std::string, nlohmann::json>> mail;
+  txn.for_each_prefix(mail_, "", [&](std::string_view key, std::string_view value) {
+    mail.emplace_back(std::string(key), nlohmann::json::parse(value));
+  });
+  auto keys = keys_.current();
+  std::size_t moved = 0;
+  for (auto& r : legacy) {
+    auto old_key = unwrap_key(keys->data_key, r.wrapped_key_, r.id);
+    if (!old_key) {
+      spdlog::warn("candidates: record {} has a key that does not unwrap; left as it is", r.id);
+      continue;
+    }
+    // A fresh key: old copies of the record, in free pages, stay sealed under the old one,
+    // which only keys/data.key opens, and that is retired once every record moved.
+    auto slot = slots_.allocate(txn, r.id);
+    auto reseal = [&](std::string& sealed, const std::string& purpose) {
+      if (sealed.empty()) return;
+      auto value = open_json(*old_key, sealed, r.id, purpose);
+      if (!value)
+        throw std::runtime_error("candidate " + r.id + ": sealed " + purpose + " does not open");
+      sealed = seal_json(slot.key, *value, r.id, purpose);
+    };
+    reseal(r.sealed_data_, "data");
+    reseal(r.sealed_evidence_, "evidence");
+    for (auto& [seq, entry] : mail)
+      if (entry.at("candidate") == r.id) {
+        auto sealed = entry.at("mail").get<std::string>();
+        reseal(sealed, "mail");
+        entry["mail"] = sealed;
+        txn.put(mail_, seq, entry.dump());
+      }
+    r.key_slot_ = slot.index;
+    r.wrapped_key_.clear();
+    save(txn, r);
+    ++moved;
+  }
+  slots_.set_mark(txn, "retire_data_key", true);
+  return moved;
+}
+
+std::vector<std::string> Store::start_up(const std::filesystem::path& data_key_file) {
+  if (auto held = slots_.recover())
+    spdlog::info("candidates: zeroed {} key slot(s) a crash left holding a key", held);
+  auto txn = slots_env_.begin_write();
+  auto moved = migrate(txn);
+  slots_.commit(txn);
+  if (moved > 0) spdlog::info("candidates: moved {} candidate key(s) into key slots", moved);
+  if (retire_data_key(data_key_file))
+    spdlog::info("candidates: retired the data key that wrapped the old keys");
+  legacy_keys_ = false;  // every key is in a slot now: an old copy of a record opens nothing
+  return live_in_journal();
+}
+
+std::vector<std::string> Store::live_in_journal() const {
+  std::vector<std::string> live;
+  auto txn = slots_env_.begin_read();
+  for (const auto& id : slots_.journal())
+    if (auto r = find(txn, id); r && r->status != Status::erased) live.push_back(r->id);
+  std::sort(live.begin(), live.end());
+  live.erase(std::unique(live.begin(), live.end()), live.end());
+  return live;
+}
+
+std::size_t Store::shred_journaled(storage::WriteTxn& txn) {
+  std::size_t shredded = 0;
+  for (const auto& id : slots_.journal()) {
+    auto r = find(txn, id);
+    if (!r || r->status == Status::erased || !r->key_slot_) continue;
+    if (slots_.release(txn, *r->key_slot_)) ++shredded;
+  }
+  return shredded;
+}
+
+bool Store::retire_data_key(const std::filesystem::path& key_file) {
+  {
+    auto txn = slots_env_.begin_read();
+    if (!slots_.mark(txn, "retire_data_key")) return false;
+  }
+  // Overwritten in place (not replaced by a new file), so the old bytes do not stay behind in
+  // the directory; NodeKeys::load still finds a key of the right size.
+  auto fresh = crypto::random_secret<crypto::AeadKey>();
+  int fd = ::open(key_file.c_str(), O_WRONLY | O_CLOEXEC);
+  bool ok = fd >= 0 &&
+            ::pwrite(fd, fresh.data(), fresh.size(), 0) == static_cast<ssize_t>(fresh.size()) &&
+            ::fdatasync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!ok)
+    throw std::system_error(errno, std::generic_category(),
+                            "cannot overwrite " + key_file.string());
+  auto txn = slots_env_.begin_write();
+  slots_.set_mark(txn, "retire_data_key", false);
+  txn.commit();
+  return true;
 }
 
 }  // namespace relay::node::candidates

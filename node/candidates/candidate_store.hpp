@@ -4,16 +4,20 @@
 //
 // Databases:
 //   candidates            id -> the record's stored form (candidate_record.hpp: status,
-//                         pseudonym, wrapped key, sealed data, consent, spool file ids,
+//                         pseudonym, key slot, sealed data, consent, spool file ids,
 //                         disclosures, erasure requests); no plaintext personal data
 //   candidate_pseudonyms  pseudonym -> id of the live (not erased) record for that person
 //   candidate_tokens      token digest -> {"candidate": id, "kind": "manage"|"verify", ...}
 //   mail_queue            8-byte sequence -> {"candidate": id, "mail": sealed {to,subject,body}}
+//   key_slots             which slots of <data_dir>/candidate_keys are taken (key_slots.hpp):
+//                         every candidate's key lives there, outside LMDB, so erasure can
+//                         overwrite it; everything sealed under it is unreadable afterwards
 // A candidate is identified across referrals by a keyed pseudonym of their normalised email,
 // so the same person referred by many members is one record and counts once per member.
 //
 // Threads: mutating calls inside Writer requests; reads with any txn.
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -21,6 +25,7 @@
 #include <vector>
 
 #include "node/candidates/candidate_record.hpp"
+#include "node/candidates/key_slots.hpp"
 #include "node/candidates/registration_form.hpp"
 #include "node/common/clock.hpp"
 #include "node/identity/key_ring.hpp"
@@ -44,7 +49,41 @@ struct QueuedMail {
 
 class Store {
  public:
+  // Keys in <the environment's parent directory>/candidate_keys (the data directory).
   Store(storage::Environment& env, const identity::KeyRing& keys, const common::Clock& clock);
+  Store(storage::Environment& env, const identity::KeyRing& keys, const common::Clock& clock,
+        const std::filesystem::path& key_file);
+
+  KeySlots& key_slots() { return slots_; }
+  const KeySlots& key_slots() const { return slots_; }
+
+  // At start-up, before the Writer runs: recover() the key slots, migrate, retire the old data
+  // key; logs what it did. Returns live_in_journal(): the node erases them again before
+  // serving. Throws if the key file cannot be written.
+  std::vector<std::string> start_up(const std::filesystem::path& data_key_file);
+  // Records the erasure journal (key_slots.hpp) names that are not erased here: a backup from
+  // before their erasure was restored.
+  std::vector<std::string> live_in_journal() const;
+  // Offline (restore): releases the key slot of every journaled record still live, so the
+  // restored directory holds no key of theirs even before the node first starts (then
+  // start_up's list erases the records themselves). Commit with key_slots().commit.
+  std::size_t shred_journaled(storage::WriteTxn& txn);
+
+  // Records written before key slots kept their key wrapped by keys/data.key in the record
+  // (and so in every old copy of it in LMDB's free pages). Moves each into a slot under a
+  // fresh key, resealing its data, evidence and queued mail; returns how many. Call at start,
+  // then retire_data_key.
+  std::size_t migrate(storage::WriteTxn& txn);
+  // After a migration committed: overwrites keys/data.key with random bytes, so no old copy
+  // of a wrapped key opens any more. False if there was nothing to retire. Not from a request.
+  bool retire_data_key(const std::filesystem::path& key_file);
+
+  // Seals / opens a value under the record's key (circulating profiles, profile_exchange.hpp);
+  // nullopt once erased.
+  std::optional<std::string> seal_for(const CandidateRecord& record, const nlohmann::json& value,
+                                      const std::string& purpose) const;
+  std::optional<nlohmann::json> open_for(const CandidateRecord& record, const std::string& sealed,
+                                         const std::string& purpose) const;
 
   std::string pseudonym_of(const std::string& normalised_email) const;
 
@@ -119,14 +158,20 @@ class Store {
   // Removes queued mail (unreadable, or given up); false if it was gone already.
   bool drop_mail(storage::WriteTxn& txn, const std::string& seq);
 
-  // Crypto-shreds the candidate: the wrapped key and sealed data are deleted, tokens and
-  // queued mail removed, the pseudonym released. Returns the spool file ids to discard
+  // Crypto-shreds the candidate: the key's slot is released (zeroed after the commit, before
+  // the erasure is acknowledged), sealed data deleted, tokens and queued mail removed, the
+  // pseudonym released. Returns the spool file ids to discard
   // (after the commit). The record stays as a tombstone (id, pseudonym, status erased).
   std::vector<std::string> erase(storage::WriteTxn& txn, CandidateRecord& record);
 
  private:
+  std::optional<crypto::AeadKey> key_of(const CandidateRecord& record) const;
+
   const identity::KeyRing& keys_;
   const common::Clock& clock_;
+  storage::Environment& slots_env_;
+  KeySlots slots_;
+  bool legacy_keys_ = true;  // keys wrapped by data.key still open (until start_up)
   storage::Database candidates_;
   storage::Database pseudonyms_;
   storage::Database tokens_;

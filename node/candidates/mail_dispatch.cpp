@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <csignal>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -50,6 +52,7 @@ MailDispatch::MailDispatch(storage::Environment& env, storage::Writer& writer, S
       mailer_(mailer),
       clock_(clock),
       retry_(retry),
+      kill_after_spool_(std::getenv("RELAY_TEST_KILL_AFTER_SPOOL") != nullptr),
       loop_("mail dispatch", period, [this] { run_once(); }) {}
 
 MailDispatch::~MailDispatch() {
@@ -114,6 +117,8 @@ std::size_t MailDispatch::run_once() {
     });
     if (!present) continue;  // erased since the pass began
     auto attempt = mailer_.deliver(q.mail);
+    if (kill_after_spool_ && local && attempt.outcome == mail::Attempt::Outcome::delivered)
+      ::raise(SIGKILL);  // tests only: the crash between spooling and recording it
     switch (attempt.outcome) {
       case mail::Attempt::Outcome::delivered: {
         bool kept = writer_.submit_wait([&](storage::WriteTxn& txn) {

@@ -4,6 +4,11 @@
 // a Writer commit hook that calls wake()) and at least every `period`, so mail queued before a
 // crash goes out after the restart.
 //
+// Spooled mail is exactly once: the file is named by the queue entry (mail::Mail::key), so a
+// crash after spooling but before recording it spools the same file again, and erasure sweeps
+// every file named by the candidate (spooled, recorded or not). SMTP is at least once (a crash
+// after the server took the message, before that was recorded, sends it again, with the same
+// Message-ID); nothing can make it exactly once without the server's help.
 // The queue entry is the durable record of delivery: before each remote (SMTP) attempt one
 // Writer request counts it and sets when the next is due (now + exponential backoff with
 // jitter), so a crash during an attempt retries only that message, after its backoff (at least
@@ -74,6 +79,9 @@ class MailDispatch {
   const common::Clock& clock_;
   MailRetry retry_;
   GivenUp on_given_up_;
+  // RELAY_TEST_KILL_AFTER_SPOOL (tests only): SIGKILL right after a message is spooled, before
+  // that is recorded (tests/integration/shredding_test.cpp replays the crash of finding 7).
+  bool kill_after_spool_ = false;
   std::atomic<std::uint64_t> given_up_{0};
   common::BackgroundLoop loop_;  // last: its thread stops before the members it uses go
 };

@@ -2,11 +2,16 @@
 // Encryption of candidate personal data at rest (crypto-shredding).
 //
 // Every candidate has its own random 32-byte key. Their data is sealed with it
-// (XChaCha20-Poly1305, associated data "relaynode/candidate/<purpose>/<candidate id>"), and
-// the key itself is stored wrapped by the node's data key (same AEAD, associated data
-// "relaynode/candidate-key/<candidate id>"). Erasing a candidate deletes the wrapped key:
-// every copy of their ciphertext, in the LMDB file, its free pages or any backup, is then
-// unreadable. Nothing here touches storage.
+// (XChaCha20-Poly1305, associated data "relaynode/candidate/<purpose>/<owner>", the owner being
+// the candidate id, or "pool/<peer>/<ref>" for a received profile, "outbox/<hex key>" for an
+// outbox body). The key lives in a key slot outside LMDB (key_slots.hpp), never next to the
+// data: erasure overwrites the slot with zeros before it is acknowledged, so every copy of the
+// ciphertext, in data.mdb's free pages or in the unused tail of a live page, is unreadable with
+// anything left in the data directory. (A key kept in the record, wrapped by keys/data.key,
+// would not be: LMDB keeps old copies of the record, and data.key opens them. wrap_key and
+// unwrap_key remain only to migrate records written that way: Store::migrate.)
+// A backup holds the slots as they were when it was taken; restore applies the erasures
+// journaled since (key_slots.hpp, docs/operations.md). Nothing here touches storage.
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>

@@ -1,6 +1,8 @@
 #include "node/federation/outbox.hpp"
 
+#include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
+#include "node/candidates/vault.hpp"
 #include "node/common/key_encoding.hpp"
 #include "node/ledger/ledger.hpp"
 #include "node/members/member.hpp"
@@ -8,14 +10,14 @@
 namespace relay::node::federation {
 
 namespace {
-OutboxEntry from_record(std::string key, const nlohmann::json& j) {
+OutboxEntry from_record(std::string key, const nlohmann::json& j, nlohmann::json body) {
   OutboxEntry e;
   e.key = std::move(key);
   e.peer = j.at("peer");
   e.type = j.at("type");
   e.id = j.at("id");
   e.re = j.value("re", "");
-  e.body = j.at("body");
+  e.body = std::move(body);
   e.attempts = j.at("attempts");
   e.next_ms = j.at("next_ms");
   e.created_ms = j.at("created_ms");
@@ -47,6 +49,64 @@ nlohmann::json OutboxEntry::to_json() const {
 Outbox::Outbox(storage::Environment& env, const common::Clock& clock)
     : clock_(clock), outbox_(env.database("outbox")) {}
 
+void Outbox::seal_bodies_with(candidates::KeySlots& slots) {
+  slots_ = &slots;
+}
+
+std::string Outbox::owner(const std::string& key) {
+  return "outbox/" + crypto::to_hex(crypto::as_bytes(key));
+}
+
+OutboxEntry Outbox::read(std::string key, const nlohmann::json& j) const {
+  nlohmann::json body;
+  if (j.contains("body")) {
+    body = j.at("body");
+  } else if (slots_) {
+    // Sealed at rest (a body whose key is gone, which never happens while its entry exists,
+    // reads as null).
+    auto who = owner(key);
+    if (auto aead = slots_->read(j.at("slot").get<std::uint32_t>(), who))
+      if (auto opened =
+              candidates::open_json(*aead, j.at("sealed").get<std::string>(), who, "body"))
+        body = std::move(*opened);
+  }
+  return from_record(std::move(key), j, std::move(body));
+}
+
+void Outbox::write(storage::WriteTxn& txn, const OutboxEntry& e,
+                   const std::optional<nlohmann::json>& old) {
+  auto record = to_record(e);
+  if (slots_) {
+    record.erase("body");
+    auto who = owner(e.key);
+    std::optional<std::uint32_t> slot;
+    std::optional<crypto::AeadKey> aead;
+    if (old && old->contains("slot")) {
+      slot = old->at("slot").get<std::uint32_t>();
+      aead = slots_->read(*slot, who);
+    }
+    if (!aead) {
+      if (slot) slots_->release(txn, *slot);
+      auto fresh = slots_->allocate(txn, who);
+      slot = fresh.index;
+      aead = std::move(fresh.key);
+    }
+    record["slot"] = *slot;
+    record["sealed"] = candidates::seal_json(*aead, e.body, who, "body");
+  }
+  txn.put(outbox_, e.key, record.dump());
+}
+
+void Outbox::erase(storage::WriteTxn& txn, const std::string& key) {
+  auto v = txn.get(outbox_, key);
+  if (!v) return;
+  if (slots_) {
+    auto j = nlohmann::json::parse(*v);
+    if (j.contains("slot")) slots_->release(txn, j.at("slot").get<std::uint32_t>());
+  }
+  txn.del(outbox_, key);
+}
+
 std::string Outbox::enqueue(storage::WriteTxn& txn, const std::string& peer,
                             const std::string& type,
                             const std::function<nlohmann::json(const std::string& id)>& make_body,
@@ -59,7 +119,7 @@ std::string Outbox::enqueue(storage::WriteTxn& txn, const std::string& peer,
   e.body = make_body(e.id);
   e.created_ms = e.next_ms = clock_.now_ms();
   e.key = common::be64(static_cast<std::uint64_t>(e.created_ms)) + crypto::random_token(6);
-  txn.put(outbox_, e.key, to_record(e).dump());
+  write(txn, e, std::nullopt);
   return e.id;
 }
 
@@ -70,7 +130,7 @@ std::vector<OutboxEntry> Outbox::due(const storage::Txn& txn, std::int64_t now_m
     auto j = nlohmann::json::parse(value);
     if (j.at("state").get<OutboxState>() == OutboxState::pending &&
         j.at("next_ms").get<std::int64_t>() <= now_ms)
-      out.push_back(from_record(std::string(key), j));
+      out.push_back(read(std::string(key), j));
     return out.size() < limit;
   });
   return out;
@@ -83,7 +143,7 @@ std::vector<OutboxEntry> Outbox::due_for(const storage::Txn& txn, const std::str
     auto j = nlohmann::json::parse(value);
     if (j.at("peer") == peer && j.at("state").get<OutboxState>() == OutboxState::pending &&
         j.at("next_ms").get<std::int64_t>() <= now_ms)
-      out.push_back(from_record(std::string(key), j));
+      out.push_back(read(std::string(key), j));
     return out.size() < limit;
   });
   return out;
@@ -103,30 +163,31 @@ std::set<std::string> Outbox::peers_with_due(const storage::Txn& txn, std::int64
 std::vector<OutboxEntry> Outbox::all(const storage::Txn& txn) const {
   std::vector<OutboxEntry> out;
   txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
-    out.push_back(from_record(std::string(key), nlohmann::json::parse(value)));
+    out.push_back(read(std::string(key), nlohmann::json::parse(value)));
   });
   return out;
 }
 
 void Outbox::remove(storage::WriteTxn& txn, const std::string& key) {
-  txn.del(outbox_, key);
+  erase(txn, key);
 }
 
 void Outbox::update(storage::WriteTxn& txn, const OutboxEntry& e) {
   // A sender loop updates an entry after an attempt; if drop_if removed it meanwhile (a
   // withdrawn handoff), it must stay removed.
-  if (!txn.contains(outbox_, e.key)) return;
-  txn.put(outbox_, e.key, to_record(e).dump());
+  auto old = txn.get(outbox_, e.key);
+  if (!old) return;
+  write(txn, e, nlohmann::json::parse(*old));
 }
 
 std::size_t Outbox::drop_if(storage::WriteTxn& txn,
                             const std::function<bool(const OutboxEntry&)>& pred) {
   std::vector<std::string> keys;
   txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
-    auto e = from_record(std::string(key), nlohmann::json::parse(value));
+    auto e = read(std::string(key), nlohmann::json::parse(value));
     if (e.state == OutboxState::pending && pred(e)) keys.push_back(e.key);
   });
-  for (const auto& k : keys) txn.del(outbox_, k);
+  for (const auto& k : keys) erase(txn, k);
   return keys.size();
 }
 

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "node/candidates/key_slots.hpp"
 #include "node/common/clock.hpp"
 #include "node/federation/message_types.hpp"
 #include "node/storage/environment.hpp"
@@ -48,6 +49,11 @@ class Outbox {
  public:
   Outbox(storage::Environment& env, const common::Clock& clock);
 
+  // From now on, bodies are stored sealed under a key of their own in a key slot
+  // (candidates/key_slots.hpp), released when the entry leaves: a delivered profile or
+  // handoff body leaves nothing readable in LMDB's free pages. Wiring, before serving.
+  void seal_bodies_with(candidates::KeySlots& slots);
+
   // Stores a message for `peer`; make_body gets the new message id (sealed bodies bind it).
   // Returns the id.
   std::string enqueue(storage::WriteTxn& txn, const std::string& peer, const std::string& type,
@@ -69,6 +75,14 @@ class Outbox {
   std::size_t drop_if(storage::WriteTxn& txn, const std::function<bool(const OutboxEntry&)>& pred);
 
  private:
+  static std::string owner(const std::string& key);
+  OutboxEntry read(std::string key, const nlohmann::json& record) const;
+  // Stores e; `old` is the record it replaces (its key slot is kept).
+  void write(storage::WriteTxn& txn, const OutboxEntry& e,
+             const std::optional<nlohmann::json>& old);
+  void erase(storage::WriteTxn& txn, const std::string& key);
+
+  candidates::KeySlots* slots_ = nullptr;
   const common::Clock& clock_;
   storage::Database outbox_;
 };

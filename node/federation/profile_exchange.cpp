@@ -4,6 +4,7 @@
 
 #include "crypto/bytes.hpp"
 #include "crypto/hash.hpp"
+#include "node/candidates/vault.hpp"
 #include "node/common/text.hpp"
 #include "node/federation/body_fields.hpp"
 #include "node/members/member.hpp"
@@ -42,6 +43,11 @@ std::optional<Item> parse_item(const nlohmann::json& j) {
 
 std::string pool_key(const std::string& peer, const std::string& ref) {
   return peer + "/" + ref;
+}
+
+// The owner of a received profile's key slot (candidates/key_slots.hpp).
+std::string pool_owner(std::string_view key) {
+  return "pool/" + std::string(key);
 }
 
 }  // namespace
@@ -123,11 +129,14 @@ void ProfileExchange::candidate_changed(storage::WriteTxn& txn,
     if (auto opened = candidates_.open(record)) profile = anonymised_profile(opened->profile);
   auto peers = federation_.peers().list(txn);
   if (profile) {
-    if (shared && nlohmann::json::parse(*shared).at("profile") == *profile)
+    if (shared && shared_profile(txn, nlohmann::json::parse(*shared)) == *profile)
       return;  // peers have it
     auto seq = next_seq(txn);
+    // Sealed under the candidate's key: erasure makes every old copy unreadable.
+    auto sealed = candidates_.seal_for(record, *profile, "profile");
+    if (!sealed) return;
     txn.put(shared_, ref,
-            nlohmann::json{{"candidate", record.id}, {"profile", *profile}, {"seq", seq}}.dump());
+            nlohmann::json{{"candidate", record.id}, {"sealed", *sealed}, {"seq", seq}}.dump());
     protocol::ProfileUpsert upsert{ref, region_, *profile, seq};
     for (const auto& p : peers)
       if (p.active) federation_.enqueue(txn, p.name, upsert);
@@ -149,10 +158,13 @@ void ProfileExchange::candidate_changed(storage::WriteTxn& txn,
 void ProfileExchange::sync_to(storage::WriteTxn& txn, const std::string& peer) {
   auto seq = next_seq(txn);
   std::vector<nlohmann::json> items;
+  std::vector<std::pair<std::string, nlohmann::json>> shared;
   txn.for_each_prefix(shared_, "p_", [&](std::string_view key, std::string_view value) {
-    auto j = nlohmann::json::parse(value);
-    items.push_back({{"ref", std::string(key)}, {"region", region_}, {"profile", j.at("profile")}});
+    shared.emplace_back(std::string(key), nlohmann::json::parse(value));
   });
+  for (const auto& [ref, j] : shared)
+    if (auto profile = shared_profile(txn, j))
+      items.push_back({{"ref", ref}, {"region", region_}, {"profile", *profile}});
   auto parts = std::max<std::size_t>(1, (items.size() + kSyncPartSize - 1) / kSyncPartSize);
   for (std::size_t part = 0; part < parts; ++part) {
     nlohmann::json profiles = nlohmann::json::array();
@@ -178,8 +190,9 @@ std::vector<PoolEntry> ProfileExchange::peer_pool(const storage::Txn& txn) const
     if (!p.active) continue;
     txn.for_each_prefix(pool_, p.name + "/", [&](std::string_view key, std::string_view value) {
       auto j = nlohmann::json::parse(value);
-      out.push_back({p.name, std::string(key.substr(p.name.size() + 1)), j.at("region"),
-                     j.at("profile"), j.at("received_ms")});
+      if (auto profile = pool_profile(key, j))
+        out.push_back({p.name, std::string(key.substr(p.name.size() + 1)), j.at("region"),
+                       std::move(*profile), j.at("received_ms")});
     });
   }
   return out;
@@ -192,7 +205,9 @@ std::optional<PoolEntry> ProfileExchange::pool_entry(const storage::Txn& txn,
   auto v = txn.get(pool_, pool_key(peer, ref));
   if (!v) return std::nullopt;
   auto j = nlohmann::json::parse(*v);
-  return PoolEntry{peer, ref, j.at("region"), j.at("profile"), j.at("received_ms")};
+  auto profile = pool_profile(pool_key(peer, ref), j);
+  if (!profile) return std::nullopt;
+  return PoolEntry{peer, ref, j.at("region"), std::move(*profile), j.at("received_ms")};
 }
 
 nlohmann::json ProfileExchange::peer_state(const storage::Txn& txn, const std::string& peer) const {
@@ -213,9 +228,29 @@ std::int64_t ProfileExchange::last_seq(const storage::Txn& txn, const std::strin
 void ProfileExchange::put_entry(storage::WriteTxn& txn, const std::string& peer,
                                 const std::string& ref, const std::string& region,
                                 const nlohmann::json& profile, std::int64_t seq) {
-  txn.put(pool_, pool_key(peer, ref),
+  // Sealed under a key of its own, kept in a key slot: withdrawal zeroes it.
+  auto key = pool_key(peer, ref);
+  auto owner = pool_owner(key);
+  auto& slots = candidates_.key_slots();
+  std::optional<std::uint32_t> slot;
+  std::optional<crypto::AeadKey> aead;
+  if (auto old = txn.get(pool_, key)) {
+    auto j = nlohmann::json::parse(*old);
+    if (j.contains("slot")) {
+      slot = j.at("slot").get<std::uint32_t>();
+      aead = slots.read(*slot, owner);
+    }
+  }
+  if (!aead) {
+    if (slot) slots.release(txn, *slot);
+    auto fresh = slots.allocate(txn, owner);
+    slot = fresh.index;
+    aead = std::move(fresh.key);
+  }
+  txn.put(pool_, key,
           nlohmann::json{{"region", region},
-                         {"profile", profile},
+                         {"slot", *slot},
+                         {"sealed", candidates::seal_json(*aead, profile, owner, "profile")},
                          {"received_ms", federation_.clock().now_ms()},
                          {"seq", seq}}
               .dump());
@@ -239,7 +274,7 @@ HandlerResult ProfileExchange::on_withdraw(storage::WriteTxn& txn,
   auto seq = m.seq >= 0 ? std::optional<std::int64_t>(m.seq) : std::nullopt;
   if (!ref || !valid_ref(*ref) || !seq) return bad_body("malformed ref or seq");
   if (*seq <= last_seq(txn, peer.name, *ref)) return HandlerResult::accept({{"applied", false}});
-  txn.del(pool_, pool_key(peer.name, *ref));
+  drop_entry(txn, pool_key(peer.name, *ref));
   txn.put(pool_state_, pool_key(peer.name, *ref), std::to_string(*seq));
   return HandlerResult::accept({{"applied", true}});
 }
@@ -293,13 +328,38 @@ void ProfileExchange::complete_sync(storage::WriteTxn& txn, const std::string& p
   txn.for_each_prefix(pool_, peer + "/", [&](std::string_view key, std::string_view value) {
     if (nlohmann::json::parse(value).at("seq").get<std::int64_t>() < seq) stale.emplace_back(key);
   });
-  for (const auto& k : stale) txn.del(pool_, k);
+  for (const auto& k : stale) drop_entry(txn, k);
   std::vector<std::string> tombs;
   txn.for_each_prefix(pool_state_, peer + "/", [&](std::string_view key, std::string_view value) {
     if (std::stoll(std::string(value)) < seq) tombs.emplace_back(key);
   });
   for (const auto& k : tombs) txn.del(pool_state_, k);
   txn.put(pool_state_, peer, nlohmann::json{{"floor", seq}}.dump());
+}
+
+std::optional<nlohmann::json> ProfileExchange::shared_profile(const storage::Txn& txn,
+                                                              const nlohmann::json& entry) const {
+  if (entry.contains("profile")) return entry.at("profile");  // written before sealing
+  auto record = candidates_.find(txn, entry.at("candidate").get<std::string>());
+  if (!record) return std::nullopt;
+  return candidates_.open_for(*record, entry.at("sealed").get<std::string>(), "profile");
+}
+
+std::optional<nlohmann::json> ProfileExchange::pool_profile(std::string_view key,
+                                                            const nlohmann::json& entry) const {
+  if (entry.contains("profile")) return entry.at("profile");  // written before sealing
+  auto owner = pool_owner(key);
+  auto aead = candidates_.key_slots().read(entry.at("slot").get<std::uint32_t>(), owner);
+  if (!aead) return std::nullopt;
+  return candidates::open_json(*aead, entry.at("sealed").get<std::string>(), owner, "profile");
+}
+
+void ProfileExchange::drop_entry(storage::WriteTxn& txn, const std::string& key) {
+  auto v = txn.get(pool_, key);
+  if (!v) return;
+  auto j = nlohmann::json::parse(*v);
+  if (j.contains("slot")) candidates_.key_slots().release(txn, j.at("slot").get<std::uint32_t>());
+  txn.del(pool_, key);
 }
 
 }  // namespace relay::node::federation

@@ -22,9 +22,14 @@
 // resurrects a withdrawn profile.
 //
 // Databases:
-//   profiles_shared  ref -> {"candidate": id, "profile": {...}, "seq": n}   what we circulate
+//   profiles_shared  ref -> {"candidate": id, "sealed": profile sealed under the candidate's
+//                    key, "seq": n}   what we circulate (erasure shreds it with the key)
 //   profile_meta     "seq" -> decimal counter
-//   peer_pool        peer "/" ref -> {"region", "profile", "received_ms", "seq"}   received
+//   peer_pool        peer "/" ref -> {"region", "slot", "sealed", "received_ms", "seq"}
+//                    received: the profile sealed under a key of its own in a key slot
+//                    (candidates/key_slots.hpp, owner "pool/" peer "/" ref), released when the
+//                    entry goes (withdrawn, dropped by a sync), so no old copy opens
+// Entries written before sealing ("profile" in plain) still read until replaced.
 //   peer_pool_state  peer -> {"floor": n, "sync": {"seq", "parts", "received": [...]}} and
 //                    peer "/" ref -> seq of the withdrawal (tombstone, purged by a later sync)
 //
@@ -99,6 +104,13 @@ class ProfileExchange {
   nlohmann::json peer_state(const storage::Txn& txn, const std::string& peer) const;
   void put_entry(storage::WriteTxn& txn, const std::string& peer, const std::string& ref,
                  const std::string& region, const nlohmann::json& profile, std::int64_t seq);
+  // The profile of a profiles_shared / peer_pool entry; nullopt once its key is gone.
+  std::optional<nlohmann::json> shared_profile(const storage::Txn& txn,
+                                               const nlohmann::json& entry) const;
+  std::optional<nlohmann::json> pool_profile(std::string_view key,
+                                             const nlohmann::json& entry) const;
+  // Removes a peer_pool entry and releases its key slot.
+  void drop_entry(storage::WriteTxn& txn, const std::string& key);
   // Ends sync `seq` from peer: drops what it did not refresh, purges older tombstones.
   void complete_sync(storage::WriteTxn& txn, const std::string& peer, std::int64_t seq);
 

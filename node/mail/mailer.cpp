@@ -7,6 +7,7 @@
 #include <chrono>
 #include <ctime>
 #include <system_error>
+#include <vector>
 
 #include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
@@ -105,7 +106,9 @@ SpoolMailer::SpoolMailer(fs::path dir) : dir_(std::move(dir)) {
 std::string SpoolMailer::send(const Mail& mail) {
   auto now = std::chrono::system_clock::now();
   auto unix_time = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  std::string id = std::to_string(unix_time) + "-" + crypto::random_token(12);
+  bool named = !mail.key.empty() && mail.key.find('/') == std::string::npos &&
+               mail.key.front() != '.' && mail.key.size() <= 128;
+  std::string id = named ? mail.key : std::to_string(unix_time) + "-" + crypto::random_token(12);
   auto domain = mail.from.substr(mail.from.find('@') + 1);
   auto text = format_rfc5322(mail, id + "@" + domain, unix_time);
   auto tmp = dir_ / ("." + id + ".tmp");
@@ -118,6 +121,20 @@ bool SpoolMailer::discard(const std::string& id) {
   if (id.empty() || id.find('/') != std::string::npos || id.front() == '.') return false;
   std::error_code ec;
   return fs::remove(dir_ / id, ec);
+}
+
+std::size_t SpoolMailer::sweep(const std::string& prefix) {
+  if (prefix.empty() || prefix.find('/') != std::string::npos) return 0;
+  std::vector<fs::path> doomed;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    auto name = entry.path().filename().string();
+    // "<key>.eml", and ".<key>.tmp" left by a crash in the middle of spooling.
+    if (name.starts_with(prefix) || name.starts_with("." + prefix)) doomed.push_back(entry.path());
+  }
+  std::size_t removed = 0;
+  for (const auto& path : doomed) removed += fs::remove(path, ec) ? 1 : 0;
+  return removed;
 }
 
 }  // namespace relay::node::mail

@@ -16,6 +16,11 @@ struct Mail {
   std::string to;
   std::string subject;  // UTF-8
   std::string body;     // UTF-8 plain text
+  // Stable for one message across attempts (candidate mail: "<candidate id>-<queue entry>"):
+  // the spool file's name, so a crash between spooling and recording it leaves no second
+  // copy (spooling again replaces the file) and erasure can sweep by candidate; the
+  // Message-ID too, so an MTA sees a resent message as the same one. Empty: a fresh name.
+  std::string key = {};
 };
 
 // The result of one delivery attempt. `reason` is for operators: an SMTP reply code and the
@@ -44,15 +49,24 @@ class Mailer {
   // Removes a delivered message that has not been picked up yet (erasure; spool only); false if
   // gone already or never kept.
   virtual bool discard(const std::string& id) = 0;
+  // Removes every kept message whose key starts with `prefix` (a candidate's id and "-"),
+  // including any a crash left unrecorded; returns how many. Spool only.
+  virtual std::size_t sweep(const std::string& prefix) {
+    (void)prefix;
+    return 0;
+  }
 };
 
 class SpoolMailer final : public Mailer {
  public:
   explicit SpoolMailer(std::filesystem::path dir);
   Attempt deliver(const Mail& mail) override { return Attempt::delivered(send(mail)); }
-  // Writes the message into the spool; returns its file name. Throws std::system_error.
+  // Writes the message into the spool as "<key>.eml" (replacing a file of that name: the same
+  // message spooled again), or under a fresh name without a key; returns the file name.
+  // Throws std::system_error.
   std::string send(const Mail& mail);
   bool discard(const std::string& id) override;
+  std::size_t sweep(const std::string& prefix) override;
   const std::filesystem::path& dir() const { return dir_; }
 
  private:

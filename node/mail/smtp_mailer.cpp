@@ -274,7 +274,10 @@ Attempt SmtpMailer::deliver(const Mail& mail) {
     auto now = std::chrono::system_clock::now();
     auto unix_time =
         std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-    auto id = std::to_string(unix_time) + "-" + crypto::random_token(12);
+    // A resent message (a crash after the server took it, before that was recorded: SMTP
+    // cannot be exactly once) keeps its Message-ID, so the receiving side can tell.
+    auto id =
+        mail.key.empty() ? std::to_string(unix_time) + "-" + crypto::random_token(12) : mail.key;
     s.write(dot_stuffed(format_rfc5322(mail, id + "@" + domain_of(mail.from), unix_time)) + ".\r\n",
             "DATA");
     s.expect("end of DATA", 250, 250, true);

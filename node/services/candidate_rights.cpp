@@ -177,22 +177,44 @@ common::Result<CandidateExport, ManageError> CandidateRights::export_data(
 }
 
 common::Result<common::Done, ManageError> CandidateRights::erase(const std::string& token) {
-  // nullopt: nothing to erase; otherwise the spool files to discard after the commit.
-  auto spool =
-      writer_.submit_wait([&](storage::WriteTxn& txn) -> std::optional<std::vector<std::string>> {
-        auto m = managed(txn, token);
-        if (!m) return std::nullopt;
-        auto& record = m->record;
-        auto files = candidates_.erase(txn, record);
-        ledger_.append(txn, protocol::candidate_erased(record.pseudonym));
-        changes_.changed(txn, record);
-        candidates_.bind_token(txn, token, record.id, "erased");
-        return files;
-      });
+  // nullopt: nothing to erase; otherwise the candidate and the spool files to discard after
+  // the commit.
+  using Erased = std::pair<std::string, std::vector<std::string>>;
+  auto spool = writer_.submit_wait([&](storage::WriteTxn& txn) -> std::optional<Erased> {
+    auto m = managed(txn, token);
+    if (!m) return std::nullopt;
+    auto& record = m->record;
+    auto files = candidates_.erase(txn, record);
+    ledger_.append(txn, protocol::candidate_erased(record.pseudonym));
+    changes_.changed(txn, record);
+    candidates_.bind_token(txn, token, record.id, "erased");
+    return Erased{record.id, std::move(files)};
+  });
   if (!spool) return fail(ManageError::not_found);
   // Only after the commit: a spool file removed before it could outlive a failed erasure.
-  for (const auto& id : *spool) mailer_.discard(id);
+  // The sweep also finds files a crash left spooled but unrecorded (named by the candidate).
+  for (const auto& id : spool->second) mailer_.discard(id);
+  mailer_.sweep(spool->first + "-");
   return common::Done{};
+}
+
+std::size_t CandidateRights::erase_again(const std::vector<std::string>& candidate_ids) {
+  std::size_t erased = 0;
+  for (const auto& id : candidate_ids) {
+    bool done = writer_.submit_wait([&](storage::WriteTxn& txn) {
+      auto record = candidates_.find(txn, id);
+      if (!record || record->status == candidates::Status::erased) return false;
+      candidates_.erase(txn, *record);
+      if (record->origin != "local") return true;  // received: the handoff stays as it was
+      ledger_.append(txn, protocol::candidate_erased(record->pseudonym));
+      changes_.changed(txn, *record);
+      return true;
+    });
+    if (!done) continue;
+    mailer_.sweep(id + "-");
+    ++erased;
+  }
+  return erased;
 }
 
 }  // namespace relay::node::services

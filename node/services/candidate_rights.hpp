@@ -107,6 +107,10 @@ class CandidateRights {
   // rebound to show the erasure's progress. After the commit, mail already spooled to them
   // is discarded.
   common::Result<common::Done, ManageError> erase(const std::string& token);
+  // Erases again candidates whose erasure is in the erasure journal but not in this data
+  // (a backup from before it was restored: candidates/key_slots.hpp), each as erase() does
+  // but with no token; at start, before serving. Returns how many.
+  std::size_t erase_again(const std::vector<std::string>& candidate_ids);
 
  private:
   struct Managed {

@@ -63,6 +63,11 @@ void Writer::on_commit(std::function<void()> hook) {
   commit_hooks_.push_back(std::move(hook));
 }
 
+void Writer::before_commit(std::function<void()> hook) {
+  std::lock_guard lock(hooks_mutex_);
+  before_commit_hooks_.push_back(std::move(hook));
+}
+
 void Writer::run_commit_hooks() noexcept {
   std::lock_guard lock(hooks_mutex_);
   for (auto& hook : commit_hooks_) {
@@ -159,6 +164,10 @@ bool Writer::try_batch(Batch& batch) {
     // (a request that failed is aborted here, when `child` goes out of scope)
     if (root.map_full_seen()) return false;
     if (keep) ++kept;
+  }
+  {
+    std::lock_guard lock(hooks_mutex_);
+    for (auto& hook : before_commit_hooks_) hook();  // throws: the batch fails, uncommitted
   }
   try {
     root.commit();  // the one fsync for the whole batch

@@ -209,6 +209,12 @@ class Writer {
   // commits before it do not run it.
   void on_commit(std::function<void()> hook);
 
+  // Runs `hook` on the writer thread just before each batch's commit (after every request
+  // ran), every time the batch is tried. For state kept outside LMDB that a commit must not
+  // get ahead of (candidates/key_slots.hpp syncs new keys here, so no committed record names a
+  // key that a crash could lose). A hook that throws fails the whole batch, uncommitted.
+  void before_commit(std::function<void()> hook);
+
  private:
   using Batch = std::vector<std::unique_ptr<detail::WriteRequest>>;
 
@@ -231,6 +237,7 @@ class Writer {
 
   std::mutex hooks_mutex_;  // guards commit_hooks_
   std::vector<std::function<void()>> commit_hooks_;
+  std::vector<std::function<void()>> before_commit_hooks_;
 
   std::mutex stop_mutex_;  // serialises stop()
   std::thread thread_;

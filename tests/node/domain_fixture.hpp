@@ -41,7 +41,11 @@ struct Domain {
                   "unit.relaynode", referrals_per_credit,
                   node::referrals::IntakeSettings{
                       "http://127.0.0.1:9", "unit.relaynode", "relay@unit.relaynode", "2026-11-01",
-                      std::chrono::hours(72), alumni_count_toward_credits}}) {}
+                      std::chrono::hours(72), alumni_count_toward_credits}}) {
+    // As the node does (node.cpp): new keys synced before each commit, released ones zeroed
+    // after it.
+    local.candidates.key_slots().install(writer);
+  }
 
   TempDir dir{"domain"};
   config::Reference reference = load_test_reference();

@@ -240,10 +240,11 @@ void NodeProcess::init() {
   url_ = std::string(options_.tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
   fs::create_directories(data_dir_);
   if (!options_.restore_from.empty()) {
-    int status =
-        wait_blocking(spawn({relay_node_binary().string(), "restore",
-                             options_.restore_from.string(), "--data-dir", data_dir_.string()},
-                            root_ / "restore.log"));
+    std::vector<std::string> args = {relay_node_binary().string(), "restore",
+                                     options_.restore_from.string(), "--data-dir",
+                                     data_dir_.string()};
+    args.insert(args.end(), options_.restore_args.begin(), options_.restore_args.end());
+    int status = wait_blocking(spawn(args, root_ / "restore.log"));
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
       throw std::runtime_error("relay-node restore failed:\n" + read_file(root_ / "restore.log"));
     admin_token_ = trim(read_file(data_dir_ / "admin_token"));

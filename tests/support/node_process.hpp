@@ -110,6 +110,7 @@ class NodeProcess {
     // A backup directory: the node is laid out with `relay-node restore` instead of init
     // (port must then be the backed-up node's port, which its node.json names).
     std::filesystem::path restore_from;
+    std::vector<std::string> restore_args;  // extra arguments for `relay-node restore`
     // HTTPS: a certificate for 127.0.0.1 and localhost issued by shared_test_ca() goes into
     // <data_dir>/tls, node.json gets tls.*, an https:// public_url and federation.ca_file (so
     // peers that are NodeProcesses too are trusted), url() is https://, and this process's

@@ -1,0 +1,35 @@
+#include "node/candidates/pending_expiry.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace relay::node::candidates {
+
+PendingExpiry::PendingExpiry(storage::Environment& env, Store& store)
+    : store_(store), tokens_(env.database("candidate_tokens")) {}
+
+std::vector<std::string> PendingExpiry::shred(storage::WriteTxn& txn, std::int64_t now_ms,
+                                              std::int64_t expiry_ms) {
+  std::vector<CandidateRecord> expired;
+  store_.for_each(txn, [&](const CandidateRecord& r) {
+    if (r.status != Status::pending) return true;
+    // The newest confirmation link decides: registering again sends a fresh one.
+    std::int64_t until = r.created_ms + expiry_ms;
+    for (const auto& digest : to_stored(r).value("tokens", std::vector<std::string>{})) {
+      auto info = txn.get(tokens_, digest);
+      if (!info) continue;
+      auto j = nlohmann::json::parse(*info);
+      if (j.value("kind", "") == "verify")
+        until = std::max(until, j["extra"].value("expires_ms", std::int64_t{0}));
+    }
+    if (until < now_ms) expired.push_back(r);
+    return true;
+  });
+  std::vector<std::string> ids;
+  for (auto& r : expired) {
+    store_.erase(txn, r);
+    ids.push_back(r.id);
+  }
+  return ids;
+}
+
+}  // namespace relay::node::candidates
