@@ -38,6 +38,7 @@
 #include "node/services/outcome_relay.hpp"
 #include "node/services/outcome_reminders.hpp"
 #include "node/services/peering.hpp"
+#include "node/services/review.hpp"
 #include "node/services/secondment.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
@@ -92,6 +93,8 @@ class Node {
   std::unique_ptr<common::BackgroundLoop> introduction_sweep_;
   std::unique_ptr<services::OutcomeReminders> outcome_reminders_;
   std::unique_ptr<common::BackgroundLoop> reminder_sweep_;
+  std::unique_ptr<services::Review> review_;
+  std::unique_ptr<common::BackgroundLoop> hold_release_;
   std::unique_ptr<services::CandidateChanges> candidate_changes_;
   std::unique_ptr<services::Access> access_;
   std::unique_ptr<services::CredentialGuard> credential_guard_;

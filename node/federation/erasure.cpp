@@ -47,7 +47,9 @@ void Erasures::candidate_erased(storage::WriteTxn& txn, candidates::CandidateRec
   for (const auto& r : tombstone.request_erasure(federation_.clock().now_ms())) {
     federation_.enqueue(txn, r.peer, protocol::ErasureRequest{r.handoff});
     federation_.ledger().append(
-        txn, protocol::erasure_requested(tombstone.pseudonym, r.peer, r.handoff));
+        txn, protocol::erasure_requested(
+                 federation_.ledger().pseudonym("peer/" + r.peer, tombstone.pseudonym), r.peer,
+                 r.handoff));
   }
   candidates_.save(txn, tombstone);
 }

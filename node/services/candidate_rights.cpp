@@ -178,7 +178,8 @@ common::Result<common::Done, ManageError> CandidateRights::erase(const std::stri
         if (!m) return std::nullopt;
         auto& record = m->record;
         auto files = candidates_.erase(txn, record);
-        ledger_.append(txn, protocol::candidate_erased(record.pseudonym));
+        ledger_.append(txn,
+                       protocol::candidate_erased(ledger_.pseudonym("erased", record.pseudonym)));
         changes_.changed(txn, record);
         candidates_.bind_token(txn, token, record.id, "erased");
         return files;
