@@ -77,12 +77,12 @@ std::string Holds::digest(std::string_view what, std::string_view value) const {
 }
 
 bool Holds::hold(storage::WriteTxn& txn, Referral& referral, const AddressIdentity& address) {
-  const auto now = clock_.now_ms();
+  // The clock is read right before the entry is stamped (the auditor allows 1 s between).
   referral.stage = "held";
-  referral.hold_until_ms = now + rules_.holding.count();
-  referrals_.save(txn, referral);
+  referral.hold_until_ms = clock_.now_ms() + rules_.holding.count();
   credits_.record_held(txn, referral.member_id, referral.id, referrals_.ledger_pseudonym(referral),
                        referral.hold_until_ms, referral.alumni() ? "alumni" : "");
+  referrals_.save(txn, referral);
   HoldRecord h{referral.member_id,
                referral.hold_until_ms,
                {},
