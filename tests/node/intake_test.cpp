@@ -341,8 +341,9 @@ TEST_CASE("intake: every referrals_per_credit counted referrals mint one credit"
   auto history = d.credits.history(txn, m.id, 100);
   REQUIRE(history.size() == 16);                         // 7 held, 7 counted, 2 minted
   CHECK(history.front()["kind"] == "referral_counted");  // newest first
-  CHECK(history[1]["kind"] == "credit_minted");
-  CHECK(history[1]["balance"] == 2);
+  CHECK(history[1]["kind"] == "referral_held");
+  CHECK(history[2]["kind"] == "credit_minted");  // after the sixth
+  CHECK(history[2]["balance"] == 2);
   CHECK(d.credits.history(txn, m.id, 3).size() == 3);
   CHECK(d.credits.history(txn, other.id, 100).empty());
 }
