@@ -35,6 +35,14 @@ std::string missing(const protocol::LedgerEntry& e, const char* field, const cha
   return e.kind + ": data." + field + " is missing or not " + type;
 }
 
+std::array<std::uint8_t, 16> short_digest(const std::string& text) {
+  crypto::Sha256 hasher;
+  auto digest = hasher.update(crypto::as_bytes(text)).finish();
+  std::array<std::uint8_t, 16> key{};
+  std::copy_n(digest.begin(), key.size(), key.begin());
+  return key;
+}
+
 std::optional<std::uint64_t> json_unsigned(const nlohmann::json& o, const char* name) {
   auto it = o.find(name);
   if (it == o.end() || !it->is_number_unsigned()) return std::nullopt;
@@ -135,6 +143,10 @@ BalanceBook::Member* BalanceBook::member_for(const At& at) {
 void BalanceBook::apply(const protocol::LedgerEntry& e, std::uint64_t position,
                         ProblemList& problems) {
   const At at{e, position, problems};
+  if (e.version < version_)
+    at.add("entry version " + std::to_string(e.version) + " after version " +
+           std::to_string(version_));
+  version_ = std::max(version_, e.version);
   if (awaiting_mints_ &&
       !(e.kind == k::credit_minted && data_string(e, "member") == awaiting_mints_->first))
     check_due(problems);
@@ -151,6 +163,12 @@ void BalanceBook::apply(const protocol::LedgerEntry& e, std::uint64_t position,
       at.add(missing(e, "alumni_count_toward_credits", "a boolean"));
     else
       alumni_count_ = rule->get<bool>();
+  } else if (e.kind == k::referral_hold_rule) {
+    auto days = data_unsigned(e, "holding_days");
+    if (!days || *days > 3650)
+      at.add(missing(e, "holding_days", "an unsigned integer (at most 3650)"));
+    else
+      hold_ms_ = static_cast<std::int64_t>(*days) * 86'400'000;
   } else if (e.kind == k::member_admitted) {
     auto id = data_string(e, "member");
     if (!id || id->empty())
@@ -160,7 +178,10 @@ void BalanceBook::apply(const protocol::LedgerEntry& e, std::uint64_t position,
   } else if (e.kind == k::member_suspended || e.kind == k::member_reinstated ||
              e.kind == k::referral_verified || e.kind == k::credit_minted ||
              e.kind == k::credit_spent || e.kind == k::credit_refunded ||
-             e.kind == k::credit_granted) {
+             e.kind == k::credit_granted || e.kind == k::referral_held ||
+             e.kind == k::referral_flagged || e.kind == k::referral_accepted ||
+             e.kind == k::referral_rejected || e.kind == k::referral_counted ||
+             e.kind == k::referral_dropped) {
     auto* m = member_for(at);
     if (m == nullptr) return;
     const auto id = e.data.at("member").get<std::string>();
@@ -174,6 +195,10 @@ void BalanceBook::apply(const protocol::LedgerEntry& e, std::uint64_t position,
       credit_refunded(at, id, *m);
     else if (e.kind == k::credit_granted)
       credit_granted(at, id, *m);
+    else if (e.kind == k::referral_held)
+      referral_held(at, id, *m);
+    else if (e.kind != k::member_suspended && e.kind != k::member_reinstated)
+      referral_hold_step(at, id, *m);
     else
       m->active = e.kind == k::member_reinstated;
   }
@@ -204,21 +229,107 @@ void BalanceBook::referral_verified(const At& at, const std::string& id, Member&
   if (alumni && counted->get<bool>() && !alumni_count_)
     at.add("member " + id + ": alumni referral counted while alumni do not count toward credits");
   if (counted->get<bool>()) {
-    if (!m.active) at.add("member " + id + ": referral counted while the member is suspended");
-    crypto::Sha256 hasher;
-    auto digest = hasher.update(crypto::as_bytes(id + "/" + *candidate)).finish();
-    std::array<std::uint8_t, 16> key{};
-    std::copy_n(digest.begin(), key.size(), key.begin());
-    if (!counted_.insert(key).second)
-      at.add("member " + id + ": candidate " + *candidate + " counted a second time");
-    ++m.balance.verified_referrals;
-    awaiting_mints_.emplace(id, at.position);
+    if (e.version >= 2)
+      at.add("member " + id +
+             ": referral_verified counted in a version 2 entry (a referral counts only through "
+             "referral_held and referral_counted)");
+    count_referral(at, id, m, *candidate);
   }
   if (!total) {
     at.add(missing(e, "counted_total", "an unsigned integer"));
   } else if (*total != m.balance.verified_referrals) {
     at.add("member " + id + ": counted_total " + std::to_string(*total) + ", recomputed " +
            std::to_string(m.balance.verified_referrals));
+  }
+}
+
+void BalanceBook::count_referral(const At& at, const std::string& id, Member& m,
+                                 const std::string& candidate) {
+  if (!m.active) at.add("member " + id + ": referral counted while the member is suspended");
+  if (!counted_.insert(short_digest(id + "/" + candidate)).second)
+    at.add("member " + id + ": candidate " + candidate + " counted a second time");
+  ++m.balance.verified_referrals;
+  awaiting_mints_.emplace(id, at.position);
+}
+
+void BalanceBook::referral_held(const At& at, const std::string& id, Member& m) {
+  const auto& e = at.entry;
+  auto referral = data_string(e, "referral");
+  auto candidate = data_string(e, "candidate");
+  auto until = data_integer(e, "until");
+  if (!referral || referral->empty()) return at.add(missing(e, "referral", "a non-empty string"));
+  if (!candidate || candidate->empty())
+    return at.add(missing(e, "candidate", "a non-empty string"));
+  if (!until) return at.add(missing(e, "until", "an integer"));
+  if (auto kind = e.data.find("kind"); kind != e.data.end()) {
+    if (!kind->is_string() || *kind != "alumni")
+      return at.add(missing(e, "kind", "\"alumni\" (or absent)"));
+    if (!alumni_count_)
+      at.add("member " + id + ": alumni referral held while alumni do not count toward credits");
+  }
+  if (!m.active) at.add("member " + id + ": referral held while the member is suspended");
+  // The node reads its clock for `until` just before the entry is stamped: 1 s of slack.
+  constexpr std::int64_t kStampSlackMs = 1000;
+  if (*until < e.time_ms + hold_ms_ - kStampSlackMs)
+    at.add("member " + id + ": referral " + *referral + " held until " + std::to_string(*until) +
+           ", before the holding period ends (" + std::to_string(e.time_ms + hold_ms_) + ")");
+  if (!ever_held_.insert(short_digest(id + "/" + *referral)).second)
+    return at.add("member " + id + ": referral " + *referral + " held a second time");
+  held_[id + "/" + *referral] = Held{*candidate, *until, false, false};
+}
+
+void BalanceBook::referral_hold_step(const At& at, const std::string& id, Member& m) {
+  const auto& e = at.entry;
+  auto referral = data_string(e, "referral");
+  if (!referral || referral->empty()) return at.add(missing(e, "referral", "a non-empty string"));
+  auto it = held_.find(id + "/" + *referral);
+  if (it == held_.end())
+    return at.add(e.kind + ": member " + id + ": referral " + *referral +
+                  " is not held (never held, or its hold has ended)");
+  auto& held = it->second;
+  if (e.kind == k::referral_flagged) {
+    auto reasons = e.data.find("reasons");
+    bool ok = reasons != e.data.end() && reasons->is_array() && !reasons->empty();
+    if (ok)
+      for (const auto& r : *reasons)
+        if (!r.is_string() || !protocol::is_flag_reason(r.get<std::string>())) ok = false;
+    if (!ok) return at.add(missing(e, "reasons", "a non-empty array of flag reasons"));
+    held.flagged = true;
+    held.accepted = false;
+  } else if (e.kind == k::referral_accepted || e.kind == k::referral_rejected) {
+    if (!held.flagged || held.accepted)
+      return at.add(e.kind + ": member " + id + ": referral " + *referral +
+                    " is not flagged and waiting for a decision");
+    if (e.kind == k::referral_accepted)
+      held.accepted = true;
+    else
+      held_.erase(it);
+  } else if (e.kind == k::referral_dropped) {
+    auto reason = data_string(e, "reason");
+    if (!reason || !protocol::is_drop_reason(*reason))
+      at.add(missing(e, "reason", "withdrawn, erased or member_suspended"));
+    held_.erase(it);
+  } else if (e.kind == k::referral_counted) {
+    auto candidate = data_string(e, "candidate");
+    auto total = data_unsigned(e, "counted_total");
+    if (held.flagged && !held.accepted)
+      at.add("member " + id + ": referral " + *referral +
+             " counted while flagged and not accepted by the operator");
+    if (e.time_ms < held.until)
+      at.add("member " + id + ": referral " + *referral + " counted at " +
+             std::to_string(e.time_ms) + ", before its hold ends at " + std::to_string(held.until));
+    if (candidate != held.candidate)
+      at.add("member " + id + ": referral " + *referral +
+             " counted with a candidate other than the one held");
+    const auto candidate_held = held.candidate;
+    held_.erase(it);
+    count_referral(at, id, m, candidate_held);
+    if (!total) {
+      at.add(missing(e, "counted_total", "an unsigned integer"));
+    } else if (*total != m.balance.verified_referrals) {
+      at.add("member " + id + ": counted_total " + std::to_string(*total) + ", recomputed " +
+             std::to_string(m.balance.verified_referrals));
+    }
   }
 }
 

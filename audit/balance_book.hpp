@@ -8,6 +8,15 @@
 //   - a member is admitted once, before any other event names it;
 //   - a counted referral names an active member and a candidate this member has not had
 //     counted before; counted_total is the member's count after it;
+//   - holds (ledger version 2; protocol/event.hpp): from version 2 on a referral counts only
+//     through referral_held -> referral_counted (a counted referral_verified is refused);
+//     referral_held names an active member and a referral not held before, and its `until`
+//     is at least its time plus the holding period in force (referral_hold_rule, 0 before);
+//     referral_flagged, _accepted, _rejected, _counted and _dropped name a referral held and
+//     not yet ended; accepted and rejected only a flagged one not yet decided; referral_counted
+//     comes no earlier than `until`, never for a flagged referral not accepted, repeats the
+//     held candidate and is a counted referral as above (credits due follow it);
+//   - entry versions never go down;
 //   - credit_minted: minted_total is this member's mint count so far, and never exceeds
 //     floor(verified_referrals / referrals_per_credit) (the floor rule);
 //   - right after each counted referral (and the credit_minted entries that follow it for the
@@ -102,6 +111,10 @@ class BalanceBook {
   void credit_spent(const At& at, const std::string& id, Member& m);
   void credit_refunded(const At& at, const std::string& id, Member& m);
   void credit_granted(const At& at, const std::string& id, Member& m);
+  void referral_held(const At& at, const std::string& id, Member& m);
+  void referral_hold_step(const At& at, const std::string& id, Member& m);
+  // Counts a referral of `candidate` for member id (dedupe, active member, awaiting mints).
+  void count_referral(const At& at, const std::string& id, Member& m, const std::string& candidate);
   // Compares the entry's "balance" with the recomputed one.
   void check_balance(const At& at, const std::string& id, const Member& m);
 
@@ -110,6 +123,18 @@ class BalanceBook {
 
   std::uint64_t ratio_ = 0;
   bool alumni_count_ = false;
+  std::int64_t hold_ms_ = 0;  // the latest referral_hold_rule, in ms
+  int version_ = 0;           // the highest entry version seen
+  // Referrals held and not yet ended, by member "/" referral.
+  struct Held {
+    std::string candidate;
+    std::int64_t until = 0;
+    bool flagged = false;
+    bool accepted = false;
+  };
+  std::map<std::string, Held> held_;
+  // SHA-256(member "/" referral)[:16] of every referral ever held: none is held twice.
+  std::set<std::array<std::uint8_t, 16>> ever_held_;
   std::map<std::string, Member> members_;
   // A counted referral whose credits are checked at the first entry that is not one of its
   // member's credit_minted: (member id, position of the referral).

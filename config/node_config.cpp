@@ -471,6 +471,18 @@ LoadResult<NodeConfig> parse_node_config(std::string_view text, const fs::path& 
     r.finish();
   }
   {
+    auto r = root.object("referrals");
+    auto& f = cfg.referrals;
+    read_int(r, "holding_days", f.holding_days, 0, 365);
+    read_bool(r, "flag_disposable_domains", f.flag_disposable_domains);
+    read_int(r, "velocity_max", f.velocity_max, 0, 100000);
+    read_int(r, "velocity_window_minutes", f.velocity_window_minutes, 1, 10080);
+    read_int(r, "same_domain_max", f.same_domain_max, 0, 100000);
+    read_int(r, "similar_max", f.similar_max, 0, 100000);
+    read_int(r, "cluster_window_days", f.cluster_window_days, 1, 365);
+    r.finish();
+  }
+  {
     auto r = root.object("introductions");
     read_int(r, "answer_within_days", cfg.introductions.answer_within_days, 1, 365);
     read_int(r, "deliver_within_days", cfg.introductions.deliver_within_days, 1, 365);
@@ -566,6 +578,13 @@ std::string to_json_text(const NodeConfig& c) {
   j["data_dir"] = c.data_dir.string();
   j["credits"]["referrals_per_credit"] = c.credits.referrals_per_credit;
   j["credits"]["alumni_count_toward_credits"] = c.credits.alumni_count_toward_credits;
+  j["referrals"]["holding_days"] = c.referrals.holding_days;
+  j["referrals"]["flag_disposable_domains"] = c.referrals.flag_disposable_domains;
+  j["referrals"]["velocity_max"] = c.referrals.velocity_max;
+  j["referrals"]["velocity_window_minutes"] = c.referrals.velocity_window_minutes;
+  j["referrals"]["same_domain_max"] = c.referrals.same_domain_max;
+  j["referrals"]["similar_max"] = c.referrals.similar_max;
+  j["referrals"]["cluster_window_days"] = c.referrals.cluster_window_days;
   j["introductions"]["answer_within_days"] = c.introductions.answer_within_days;
   j["introductions"]["deliver_within_days"] = c.introductions.deliver_within_days;
   j["http"]["max_body_bytes"] = c.http.max_body_bytes;

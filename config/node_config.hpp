@@ -63,6 +63,23 @@ struct CreditsSection {
   bool operator==(const CreditsSection&) const = default;
 };
 
+// "referrals": the holding period and the credit-farming checks (issue 17;
+// node/referrals/hold.hpp). A verified referral counts toward a credit only after
+// holding_days in which it was not withdrawn or erased; a referral flagged by a check waits
+// for the operator (GET /api/v1/review). A maximum of 0 turns its check off; holding_days 0
+// counts an unflagged referral at once (tests, or a consortium that wants no hold).
+struct ReferralsSection {
+  std::uint32_t holding_days = 14;             // 0..365
+  bool flag_disposable_domains = true;         // addresses at disposable-mail services
+  std::uint32_t velocity_max = 5;              // confirmations through one member's links ...
+  std::uint32_t velocity_window_minutes = 60;  // ... within this window (1..10080)
+  std::uint32_t same_domain_max = 5;           // addresses of one (non-public) domain ...
+  std::uint32_t similar_max = 3;               // ... or with one local-part stem ...
+  std::uint32_t cluster_window_days = 7;       // ... within this window (1..365)
+
+  bool operator==(const ReferralsSection&) const = default;
+};
+
 // "introductions": how long a candidate may take to answer, and a peer to deliver, before the
 // member's credit comes back.
 struct IntroductionsSection {
@@ -191,6 +208,7 @@ struct NodeConfig {
   ListenSection listen;
   std::filesystem::path data_dir = ".";  // "." = the config file's directory
   CreditsSection credits;
+  ReferralsSection referrals;
   IntroductionsSection introductions;
   HttpSection http;
   TlsSection tls;

@@ -61,7 +61,12 @@ Node::Node(config::NodeConfig config)
           c.node.name, c.credits.referrals_per_credit,
           referrals::IntakeSettings{c.node.public_url, c.node.name, c.mail.from,
                                     c.consent.text_version, c.candidates.verification_expiry_hours,
-                                    c.credits.alumni_count_toward_credits}});
+                                    c.credits.alumni_count_toward_credits},
+          referrals::HoldRules{std::chrono::hours(24 * c.referrals.holding_days),
+                               c.referrals.flag_disposable_domains, c.referrals.velocity_max,
+                               std::chrono::minutes(c.referrals.velocity_window_minutes),
+                               c.referrals.same_domain_max, c.referrals.similar_max,
+                               std::chrono::hours(24 * c.referrals.cluster_window_days)}});
   // Candidate keys (candidates/key_slots.hpp): crash leftovers zeroed, legacy keys moved.
   auto erase_again = domain_->candidates.start_up(c.data_dir / "keys" / "data.key");
   mailer_ = make_mailer(c);
@@ -143,6 +148,12 @@ Node::Node(config::NodeConfig config)
   reminder_sweep_ = std::make_unique<common::BackgroundLoop>(
       "outcome reminders", std::chrono::minutes(1), [this] { outcome_reminders_->sweep(); });
 
+  // Referrals whose holding period ended count (or are dropped); flagged ones wait for the
+  // operator's review (issue 17).
+  review_ = std::make_unique<services::Review>(env_, *writer_, domain_->holds);
+  hold_release_ = std::make_unique<common::BackgroundLoop>(
+      "referral holds", std::chrono::minutes(1), [this] { review_->release_due(); });
+
   // Every change to a local candidate fans out the same way, wherever it starts.
   candidate_changes_ = std::make_unique<services::CandidateChanges>(
       *handoff_holder_, *profiles_, *erasures_, *introductions_, *local_requests_);
@@ -195,7 +206,7 @@ Node::Node(config::NodeConfig config)
                      c.consent.text_version,
                      c.node.region,
                      {c.operator_.name, c.operator_.contact, c.operator_.privacy_url}},
-      *operations_});
+      *operations_, *review_});
 
   record_genesis();
 }
@@ -224,6 +235,11 @@ void Node::record_genesis() {
     if (txn.get(node_meta, "alumni_count_toward_credits").value_or("false") != alumni)
       ledger.append(txn, protocol::alumni_credit_rule(config_.credits.alumni_count_toward_credits));
     txn.put(node_meta, "alumni_count_toward_credits", alumni);
+    // The holding period, likewise (none recorded: no hold, the rule before issue 17).
+    const auto hold = std::to_string(config_.referrals.holding_days);
+    if (txn.get(node_meta, "referral_holding_days").value_or("0") != hold)
+      ledger.append(txn, protocol::referral_hold_rule(config_.referrals.holding_days));
+    txn.put(node_meta, "referral_holding_days", hold);
   });
 }
 
@@ -263,9 +279,12 @@ void Node::start_background() {
   introduction_sweep_->start();
   reminder_sweep_->start();
   pending_sweep_->start();
+  hold_release_->start();
+  hold_release_->wake();  // holds that ended while the node was stopped end now
 }
 
 void Node::stop_background() {
+  if (hold_release_) hold_release_->stop();
   if (pending_sweep_) pending_sweep_->stop();
   if (reminder_sweep_) reminder_sweep_->stop();
   if (introduction_sweep_) introduction_sweep_->stop();

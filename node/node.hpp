@@ -39,6 +39,7 @@
 #include "node/services/outcome_relay.hpp"
 #include "node/services/outcome_reminders.hpp"
 #include "node/services/peering.hpp"
+#include "node/services/review.hpp"
 #include "node/services/secondment.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
@@ -95,6 +96,8 @@ class Node {
   std::unique_ptr<common::BackgroundLoop> reminder_sweep_;
   std::unique_ptr<candidates::PendingExpiry> pending_expiry_;
   std::unique_ptr<common::BackgroundLoop> pending_sweep_;
+  std::unique_ptr<services::Review> review_;
+  std::unique_ptr<common::BackgroundLoop> hold_release_;
   std::unique_ptr<services::CandidateChanges> candidate_changes_;
   std::unique_ptr<services::Access> access_;
   std::unique_ptr<services::CredentialGuard> credential_guard_;

@@ -10,6 +10,7 @@ LocalDomain::LocalDomain(storage::Environment& env, const identity::KeyRing& key
       candidates(env, keys, clock),
       referrals(env, keys, clock),
       credits(env, ledger, settings.referrals_per_credit),
-      intake(members, candidates, referrals, credits, reference, settings.intake, clock) {}
+      holds(env, ledger, keys, members, candidates, referrals, credits, clock, settings.holds),
+      intake(members, candidates, referrals, credits, holds, reference, settings.intake, clock) {}
 
 }  // namespace relay::node

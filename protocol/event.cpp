@@ -47,6 +47,62 @@ Event alumni_credit_rule(bool alumni_count_toward_credits) {
           {{"alumni_count_toward_credits", alumni_count_toward_credits}}};
 }
 
+Event referral_hold_rule(std::uint32_t holding_days) {
+  return {std::string(k::referral_hold_rule), {{"holding_days", holding_days}}};
+}
+
+Event referral_held(std::string_view member_id, std::string_view referral_id,
+                    std::string_view candidate_pseudonym, std::int64_t until_ms,
+                    std::string_view referral_kind) {
+  Event e{std::string(k::referral_held),
+          {{"member", member_id},
+           {"referral", referral_id},
+           {"candidate", candidate_pseudonym},
+           {"until", until_ms}}};
+  if (!referral_kind.empty()) e.data["kind"] = referral_kind;
+  return e;
+}
+
+Event referral_flagged(std::string_view member_id, std::string_view referral_id,
+                       const std::vector<std::string>& reasons) {
+  return {std::string(k::referral_flagged),
+          {{"member", member_id}, {"referral", referral_id}, {"reasons", reasons}}};
+}
+
+Event referral_accepted(std::string_view member_id, std::string_view referral_id) {
+  return {std::string(k::referral_accepted), {{"member", member_id}, {"referral", referral_id}}};
+}
+
+Event referral_rejected(std::string_view member_id, std::string_view referral_id) {
+  return {std::string(k::referral_rejected), {{"member", member_id}, {"referral", referral_id}}};
+}
+
+Event referral_counted(std::string_view member_id, std::string_view referral_id,
+                       std::string_view candidate_pseudonym, std::uint64_t counted_total) {
+  return {std::string(k::referral_counted),
+          {{"member", member_id},
+           {"referral", referral_id},
+           {"candidate", candidate_pseudonym},
+           {"counted_total", counted_total}}};
+}
+
+Event referral_dropped(std::string_view member_id, std::string_view referral_id,
+                       std::string_view reason) {
+  return {std::string(k::referral_dropped),
+          {{"member", member_id}, {"referral", referral_id}, {"reason", reason}}};
+}
+
+bool is_flag_reason(std::string_view reason) {
+  namespace f = flag_reason;
+  return reason == f::disposable_domain || reason == f::velocity || reason == f::same_domain ||
+         reason == f::similar_addresses;
+}
+
+bool is_drop_reason(std::string_view reason) {
+  namespace d = drop_reason;
+  return reason == d::withdrawn || reason == d::erased || reason == d::member_suspended;
+}
+
 Event credit_minted(std::string_view member_id, std::uint64_t minted_total, std::int64_t balance) {
   return {std::string(k::credit_minted),
           {{"member", member_id}, {"minted_total", minted_total}, {"balance", balance}}};

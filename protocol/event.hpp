@@ -2,13 +2,16 @@
 // The events a node records in its ledger, one builder per kind, so that every event's
 // fields are fixed here and nowhere else. No event carries personal data: members appear by
 // id and company name, candidates only as keyed pseudonyms (hex), peers by name and key
-// fingerprint. Credit balances are derivable from these events alone:
+// fingerprint. From ledger version 2 a candidate's pseudonym is scoped (to the member, the
+// peer, or the erasure: protocol/README.md "The credit rule"), so no value links one person
+// across two members or peers. Credit balances are derivable from these events alone:
 //   a member's balance = count(credit_minted) + sum(credit_granted.credits)
 //                        - count(credit_spent) + count(credit_refunded) for that member,
 //   never below zero after a credit_spent; every credit_refunded names an earlier credit_spent
 //   of the same member (by its introduction id) and each spend is refunded at most once; and
-//   after each counted referral_verified, count(credit_minted) =
-//   max(count before, floor(counted referral_verified / referrals_per_credit)), with the ratio
+//   after each counted referral (referral_verified with counted, version 1 entries only; or
+//   referral_counted after its hold, see referral_held), count(credit_minted) =
+//   max(count before, floor(counted referrals / referrals_per_credit)), with the ratio
 //   taken from node_initialised or the latest credit_ratio_changed (credits are never taken
 //   back when the ratio rises).
 // Impact is a count shown to members, never a credit: hire_attributed and outcome_received
@@ -63,6 +66,13 @@ inline constexpr std::string_view reemployment_reported = "reemployment_reported
 inline constexpr std::string_view hire_attributed = "hire_attributed";
 inline constexpr std::string_view outcome_received = "outcome_received";
 inline constexpr std::string_view alumni_credit_rule = "alumni_credit_rule";
+inline constexpr std::string_view referral_hold_rule = "referral_hold_rule";
+inline constexpr std::string_view referral_held = "referral_held";
+inline constexpr std::string_view referral_flagged = "referral_flagged";
+inline constexpr std::string_view referral_accepted = "referral_accepted";
+inline constexpr std::string_view referral_rejected = "referral_rejected";
+inline constexpr std::string_view referral_counted = "referral_counted";
+inline constexpr std::string_view referral_dropped = "referral_dropped";
 }  // namespace event_kind
 
 Event node_initialised(std::string_view region, std::uint32_t referrals_per_credit,
@@ -84,6 +94,55 @@ Event referral_verified(std::string_view member_id, std::string_view referral_id
 // credits (true) or not (false, the rule before any such entry). Recorded at start-up when the
 // operator's configuration (credits.alumni_count_toward_credits) differs from the rule in force.
 Event alumni_credit_rule(bool alumni_count_toward_credits);
+// The holding period (ledger version 2, issue 17). A verified referral that may count is not
+// counted at once: it is held, and counts only when its hold ends, unless it was withdrawn or
+// erased meanwhile, or flagged and not accepted by the operator. The sequence of one referral:
+//   referral_held -> [referral_flagged]* -> [referral_accepted | referral_rejected]
+//                 -> referral_counted | referral_dropped
+// (referral_rejected ends it; referral_counted only if not flagged, or flagged then accepted).
+//
+// {"holding_days": N}: from this entry on, referral_held.until is at least the entry's time
+// plus N days (0 before any such entry). Recorded at start-up when referrals.holding_days
+// differs from the rule in force.
+Event referral_hold_rule(std::uint32_t holding_days);
+// {"member","referral","candidate","until"[,"kind":"alumni"]}: the member's verified referral
+// is held until `until` (unix ms); candidate is the member-scoped pseudonym.
+Event referral_held(std::string_view member_id, std::string_view referral_id,
+                    std::string_view candidate_pseudonym, std::int64_t until_ms,
+                    std::string_view referral_kind = {});
+// {"member","referral","reasons":[flag_reason...]}: a held referral waits for the operator.
+Event referral_flagged(std::string_view member_id, std::string_view referral_id,
+                       const std::vector<std::string>& reasons);
+// {"member","referral"}: the operator accepted a flagged referral (it counts after its hold).
+Event referral_accepted(std::string_view member_id, std::string_view referral_id);
+// {"member","referral"}: the operator rejected a flagged referral: it never counts.
+Event referral_rejected(std::string_view member_id, std::string_view referral_id);
+// {"member","referral","candidate","counted_total"}: the hold ended; the referral counts.
+// candidate repeats referral_held's; counted_total is the member's count after it. The
+// credit_minted entries due follow it, as after a counted referral_verified.
+Event referral_counted(std::string_view member_id, std::string_view referral_id,
+                       std::string_view candidate_pseudonym, std::uint64_t counted_total);
+// {"member","referral","reason"}: the hold ended without counting (drop_reason).
+Event referral_dropped(std::string_view member_id, std::string_view referral_id,
+                       std::string_view reason);
+
+// Why a referral was flagged (referral_flagged.reasons).
+namespace flag_reason {
+inline constexpr std::string_view disposable_domain = "disposable_domain";  // a throwaway domain
+inline constexpr std::string_view velocity = "velocity";  // many confirmations in a short window
+inline constexpr std::string_view same_domain = "same_domain";  // many addresses of one domain
+inline constexpr std::string_view similar_addresses = "similar_addresses";  // name1, name2, ...
+}  // namespace flag_reason
+bool is_flag_reason(std::string_view reason);
+
+// Why a held referral did not count (referral_dropped.reason).
+namespace drop_reason {
+inline constexpr std::string_view withdrawn = "withdrawn";  // the person withdrew consent
+inline constexpr std::string_view erased = "erased";        // the person erased their data
+inline constexpr std::string_view member_suspended = "member_suspended";
+}  // namespace drop_reason
+bool is_drop_reason(std::string_view reason);
+
 // minted_total: credits minted for the member so far, this one included; balance after.
 Event credit_minted(std::string_view member_id, std::uint64_t minted_total, std::int64_t balance);
 // {"member","introduction","balance"}: the member spent one credit on introduction_id;

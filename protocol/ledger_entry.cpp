@@ -7,16 +7,11 @@
 namespace relay::protocol {
 
 namespace {
-nlohmann::json unsigned_object(std::uint64_t index, std::int64_t time_ms, std::string_view node,
-                               std::string_view kind, const nlohmann::json& data,
-                               std::string_view key) {
-  return nlohmann::json{{"v", kLedgerEntryVersion},
-                        {"index", index},
-                        {"time", time_ms},
-                        {"node", node},
-                        {"kind", kind},
-                        {"data", data},
-                        {"key", key}};
+nlohmann::json unsigned_object(int version, std::uint64_t index, std::int64_t time_ms,
+                               std::string_view node, std::string_view kind,
+                               const nlohmann::json& data, std::string_view key) {
+  return nlohmann::json{{"v", version}, {"index", index}, {"time", time_ms}, {"node", node},
+                        {"kind", kind}, {"data", data},   {"key", key}};
 }
 
 EntryError bad(std::string field, std::string what) {
@@ -26,9 +21,12 @@ EntryError bad(std::string field, std::string what) {
 
 std::string encode_entry(std::uint64_t index, std::int64_t time_ms, std::string_view node,
                          std::string_view kind, const nlohmann::json& data,
-                         const crypto::Ed25519KeyPair& key) {
+                         const crypto::Ed25519KeyPair& key, int version) {
   if (!data.is_object()) throw std::invalid_argument("ledger entry data must be an object");
-  auto object = unsigned_object(index, time_ms, node, kind, data, key.public_key.fingerprint());
+  if (version < kOldestLedgerEntryVersion || version > kLedgerEntryVersion)
+    throw std::invalid_argument("unsupported ledger entry version");
+  auto object =
+      unsigned_object(version, index, time_ms, node, kind, data, key.public_key.fingerprint());
   auto sig = crypto::sign(key.secret_key, crypto::as_bytes(canonical_dump(object)));
   object["sig"] = crypto::to_base64(sig);
   return canonical_dump(object);
@@ -43,8 +41,11 @@ std::variant<LedgerEntry, EntryError> parse_entry(std::string_view bytes) {
     return bad("entry", "must have exactly the fields v,index,time,node,kind,data,key,sig");
   LedgerEntry e;
   auto v = o.find("v");
-  if (v == o.end() || !v->is_number_integer() || v->get<std::int64_t>() != kLedgerEntryVersion)
+  if (v == o.end() || !v->is_number_integer() ||
+      v->get<std::int64_t>() < kOldestLedgerEntryVersion ||
+      v->get<std::int64_t>() > kLedgerEntryVersion)
     return bad("v", "unsupported version");
+  e.version = static_cast<int>(v->get<std::int64_t>());
   auto index = o.find("index");
   if (index == o.end() || !index->is_number_unsigned())
     return bad("index", "not an unsigned integer");
@@ -72,8 +73,8 @@ std::variant<LedgerEntry, EntryError> parse_entry(std::string_view bytes) {
 }
 
 std::string signed_bytes(const LedgerEntry& entry) {
-  return canonical_dump(
-      unsigned_object(entry.index, entry.time_ms, entry.node, entry.kind, entry.data, entry.key));
+  return canonical_dump(unsigned_object(entry.version, entry.index, entry.time_ms, entry.node,
+                                        entry.kind, entry.data, entry.key));
 }
 
 bool verify_entry(const LedgerEntry& entry, const crypto::Ed25519PublicKey& public_key) {

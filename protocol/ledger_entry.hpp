@@ -3,7 +3,7 @@
 //
 // Bytes of an entry = canonical JSON (see canonical_json.hpp) of the object
 //   {"data":{...},"index":N,"key":"<fingerprint>","kind":"<event kind>",
-//    "node":"<origin>","sig":"<base64 Ed25519 signature>","time":<unix ms>,"v":1}
+//    "node":"<origin>","sig":"<base64 Ed25519 signature>","time":<unix ms>,"v":2}
 // where sig signs the canonical JSON of the same object without "sig", and key is the
 // fingerprint (hex SHA-256) of the Ed25519 public key that signed it. The Merkle leaf is
 // SHA-256(0x00 || entry bytes). "index" is the entry's position, so a reordered or
@@ -19,9 +19,16 @@
 
 namespace relay::protocol {
 
-inline constexpr int kLedgerEntryVersion = 1;
+// The version new entries carry. Version 2 (issue 17): a referral counts only through
+// referral_held -> referral_counted after its holding period (a counted referral_verified is
+// refused), and candidates appear under pseudonyms scoped to a member, a peer or an erasure
+// (event.hpp), so no two members' entries link one person. Entries of version 1 keep
+// verifying under their rules; a log's versions never go down.
+inline constexpr int kLedgerEntryVersion = 2;
+inline constexpr int kOldestLedgerEntryVersion = 1;
 
 struct LedgerEntry {
+  int version = kLedgerEntryVersion;  // "v": 1 or 2
   std::uint64_t index = 0;
   std::int64_t time_ms = 0;
   std::string node;     // the node's checkpoint origin
@@ -36,10 +43,11 @@ struct EntryError {
   std::string message;  // names the field
 };
 
-// Signs and encodes an entry; returns its canonical bytes. data must be an object.
+// Signs and encodes an entry; returns its canonical bytes. data must be an object. version:
+// what "v" says (a node writes kLedgerEntryVersion; tests write older logs too).
 std::string encode_entry(std::uint64_t index, std::int64_t time_ms, std::string_view node,
                          std::string_view kind, const nlohmann::json& data,
-                         const crypto::Ed25519KeyPair& key);
+                         const crypto::Ed25519KeyPair& key, int version = kLedgerEntryVersion);
 
 // Parses entry bytes strictly: canonical form, every field present with the right type, no
 // extra fields. Does not check the signature (that needs the key history).

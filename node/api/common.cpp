@@ -81,6 +81,7 @@ http::Router build_router(const Services& services) {
   add_handoff_routes(routes, services);
   add_introduction_routes(routes, services);
   add_circulation_routes(routes, services);
+  add_review_routes(routes, services);
   add_metrics_route(routes, services, router.metrics());
   add_unknown_candidate_pages(routes, services);
   return router;

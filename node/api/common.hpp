@@ -25,6 +25,7 @@
 #include "node/services/membership.hpp"
 #include "node/services/operations.hpp"
 #include "node/services/peering.hpp"
+#include "node/services/review.hpp"
 #include "node/services/secondment.hpp"
 
 namespace relay::node::api {
@@ -73,6 +74,7 @@ struct Services {
   const config::Reference& reference;
   NodeFacts facts;
   const services::Operations& operations;
+  services::Review& review;
 };
 
 // PUT of a member's contact email ({"contact_email": text | null}), by the operator
@@ -96,6 +98,9 @@ void add_handoff_routes(Routes& routes, const Services& s);
 void add_introduction_routes(Routes& routes, const Services& s);
 // Alumni links and alumni, secondment pairing (circulation_routes.cpp).
 void add_circulation_routes(Routes& routes, const Services& s);
+
+// The operator's review of flagged referrals (review_routes.cpp).
+void add_review_routes(Routes& routes, const Services& s);
 
 // All of the above plus /healthz. `services` must outlive the router.
 http::Router build_router(const Services& services);

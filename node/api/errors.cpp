@@ -194,6 +194,16 @@ ApiError error_for(services::AlumniError e) {
   return {409, "link_used", "link used"};
 }
 
+ApiError error_for(referrals::ReviewError e) {
+  switch (e) {
+    case referrals::ReviewError::not_found:
+      return {404, "not_found", "no such referral"};
+    case referrals::ReviewError::not_in_review:
+      return {409, "not_in_review", "this referral is not flagged and waiting for a decision"};
+  }
+  return {404, "not_found", "no such referral"};
+}
+
 ApiError error_for(services::SecondmentError e) {
   using E = services::SecondmentError;
   switch (e) {

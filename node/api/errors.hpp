@@ -11,6 +11,7 @@
 #include "node/federation/peer.hpp"
 #include "node/http/message.hpp"
 #include "node/members/member.hpp"
+#include "node/referrals/hold.hpp"
 #include "node/services/access.hpp"
 #include "node/services/alumni.hpp"
 #include "node/services/audit.hpp"
@@ -49,5 +50,6 @@ ApiError error_for(const introductions::RequisitionError& e);
 ApiError error_for(services::GrantError e);
 ApiError error_for(services::AlumniError e);
 ApiError error_for(services::SecondmentError e);
+ApiError error_for(referrals::ReviewError e);
 
 }  // namespace relay::node::api

@@ -59,7 +59,9 @@ void Erasures::ask_recipients(storage::WriteTxn& txn, candidates::CandidateRecor
   for (const auto& r : record.request_erasure(federation_.clock().now_ms(), reason)) {
     federation_.enqueue(txn, r.peer, protocol::ErasureRequest{r.handoff, r.reason});
     federation_.ledger().append(
-        txn, protocol::erasure_requested(record.pseudonym, r.peer, r.handoff, r.reason));
+        txn, protocol::erasure_requested(
+                 federation_.ledger().pseudonym("peer/" + r.peer, record.pseudonym), r.peer,
+                 r.handoff, r.reason));
   }
   candidates_.save(txn, record);
 }

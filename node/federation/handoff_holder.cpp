@@ -237,8 +237,10 @@ DecideResult HandoffHolder::decide(storage::WriteTxn& txn, const std::string& ca
   auto now = federation_.clock().now_ms();
   record->add_disclosure(disclosure(*r, now, settings_.consent_version));
   candidates_.save(txn, *record);
-  federation_.ledger().append(txn,
-                              protocol::handoff_sent(r->handoff, peer->name, record->pseudonym));
+  federation_.ledger().append(
+      txn, protocol::handoff_sent(
+               r->handoff, peer->name,
+               federation_.ledger().pseudonym("peer/" + peer->name, record->pseudonym)));
   r->deliver_msg = message;
   r->accepted_ms = now;
   r->consent_version = settings_.consent_version;

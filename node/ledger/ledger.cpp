@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "node/common/key_encoding.hpp"
+#include "node/identity/scoped_pseudonym.hpp"
 #include "protocol/checkpoint.hpp"
 #include "protocol/ledger_entry.hpp"
 #include "protocol/signed_note.hpp"
@@ -113,6 +114,10 @@ std::string Ledger::verifier_key() const {
                                           keys->signing.public_key);
   if (!vkey) throw std::runtime_error("ledger: invalid origin for a note key");
   return protocol::make_vkey(*vkey);
+}
+
+std::string Ledger::pseudonym(std::string_view scope, std::string_view candidate_pseudonym) const {
+  return identity::scoped_pseudonym(keys_, scope, candidate_pseudonym);
 }
 
 }  // namespace relay::node::ledger

@@ -59,6 +59,9 @@ class Ledger {
   const std::string& origin() const { return origin_; }
   // The clock that stamps entries (and that the rooms built on the ledger share).
   const common::Clock& clock() const { return clock_; }
+  // The candidate as an entry of `scope` names them (identity/scoped_pseudonym.hpp): scope
+  // "member/<id>", "peer/<name>" or "erased". No two scopes share a value.
+  std::string pseudonym(std::string_view scope, std::string_view candidate_pseudonym) const;
 
  private:
   std::string origin_;

@@ -159,21 +159,61 @@ void CreditAccounts::add_history(storage::WriteTxn& txn, const std::string& memb
 bool CreditAccounts::record_verified(storage::WriteTxn& txn, const std::string& member_id,
                                      const std::string& referral_id, const std::string& pseudonym,
                                      bool counted, std::string_view referral_kind) {
+  if (counted) {
+    // Ledger version 2 counts only through a hold: counted at verification is a zero hold.
+    record_held(txn, member_id, referral_id, pseudonym, ledger_.clock().now_ms(), referral_kind);
+    return record_counted(txn, member_id, referral_id, pseudonym);
+  }
   auto a = account(txn, member_id);
-  if (counted) ++a.counted;
   auto index = ledger_.append(txn, protocol::referral_verified(member_id, referral_id, pseudonym,
-                                                               counted, a.counted, referral_kind));
+                                                               false, a.counted, referral_kind));
   add_history(txn, member_id,
               {{"kind", "referral_verified"},
                {"at_ms", ledger_.clock().now_ms()},
                {"ledger_index", index},
                {"referral", referral_id},
-               {"counted", counted},
+               {"counted", false},
                {"balance", a.balance()}});
-  // Mint up to floor(counted / ratio): the rule an auditor recomputes from the log. After a
-  // ratio change this may mint more than one credit at once; it never takes one back.
+  return false;
+}
+
+void CreditAccounts::record_held(storage::WriteTxn& txn, const std::string& member_id,
+                                 const std::string& referral_id, const std::string& pseudonym,
+                                 std::int64_t until_ms, std::string_view referral_kind) {
+  auto a = account(txn, member_id);
+  auto index = ledger_.append(
+      txn, protocol::referral_held(member_id, referral_id, pseudonym, until_ms, referral_kind));
+  add_history(txn, member_id,
+              {{"kind", "referral_held"},
+               {"at_ms", ledger_.clock().now_ms()},
+               {"ledger_index", index},
+               {"referral", referral_id},
+               {"until_ms", until_ms},
+               {"balance", a.balance()}});
+}
+
+bool CreditAccounts::record_counted(storage::WriteTxn& txn, const std::string& member_id,
+                                    const std::string& referral_id, const std::string& pseudonym) {
+  auto a = account(txn, member_id);
+  ++a.counted;
+  auto index =
+      ledger_.append(txn, protocol::referral_counted(member_id, referral_id, pseudonym, a.counted));
+  add_history(txn, member_id,
+              {{"kind", "referral_counted"},
+               {"at_ms", ledger_.clock().now_ms()},
+               {"ledger_index", index},
+               {"referral", referral_id},
+               {"balance", a.balance()}});
+  bool minted = mint_due(txn, member_id, a);
+  save(txn, member_id, a);
+  return minted;
+}
+
+// Mint up to floor(counted / ratio): the rule an auditor recomputes from the log. After a
+// ratio change this may mint more than one credit at once; it never takes one back.
+bool CreditAccounts::mint_due(storage::WriteTxn& txn, const std::string& member_id, Account& a) {
   bool minted = false;
-  while (counted && a.minted < a.counted / ratio_) {
+  while (a.minted < a.counted / ratio_) {
     ++a.minted;
     minted = true;
     auto mint_index =
@@ -184,7 +224,6 @@ bool CreditAccounts::record_verified(storage::WriteTxn& txn, const std::string& 
                  {"ledger_index", mint_index},
                  {"balance", a.balance()}});
   }
-  save(txn, member_id, a);
   return minted;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// Credit accounts: every `referrals_per_credit` counted (verified, distinct) referrals mint one
-// credit for the member, in the same transaction as the referral and with its ledger entries.
+// Credit accounts: every `referrals_per_credit` counted (verified, distinct, and since ledger
+// version 2 released from their hold) referrals mint one credit for the member, in the same
+// transaction as the referral and with its ledger entries.
 // The operator may grant credits; a member spends one per introduction, and gets it back
 // (refund) when the introduction fails for a reason that is not the member's doing.
 //   balance = minted + granted - spent + refunded, never below zero
@@ -65,12 +66,23 @@ class CreditAccounts {
   CreditAccounts(storage::Environment& env, ledger::Ledger& ledger,
                  std::uint32_t referrals_per_credit);
 
-  // Records a verified referral in the ledger and, if it counts and completes a block of
-  // referrals_per_credit, mints a credit. Returns true if a credit was minted. referral_kind:
-  // "" for a rejection referral, "alumni" for an alumni one (written into the ledger entry).
+  // Records a verified referral in the ledger: not counted, referral_verified; counted, a
+  // zero hold (record_held until now, then record_counted: ledger version 2 counts only
+  // through a hold; the node itself holds through hold.hpp). Returns true if a credit was
+  // minted. referral_kind: "" for a rejection referral, "alumni" for an alumni one.
   bool record_verified(storage::WriteTxn& txn, const std::string& member_id,
                        const std::string& referral_id, const std::string& pseudonym, bool counted,
                        std::string_view referral_kind = {});
+
+  // The holding period (hold.hpp): records referral_held (candidate: the member-scoped
+  // pseudonym) in the ledger and the member's history.
+  void record_held(storage::WriteTxn& txn, const std::string& member_id,
+                   const std::string& referral_id, const std::string& pseudonym,
+                   std::int64_t until_ms, std::string_view referral_kind = {});
+  // The hold ended and the referral counts: referral_counted, then a credit for every block of
+  // referrals_per_credit. Returns true if a credit was minted.
+  bool record_counted(storage::WriteTxn& txn, const std::string& member_id,
+                      const std::string& referral_id, const std::string& pseudonym);
 
   // Spends one credit on introduction_id: appends credit_spent. Writes nothing on failure.
   common::Result<Account, SpendError> spend(storage::WriteTxn& txn, const std::string& member_id,
@@ -93,6 +105,8 @@ class CreditAccounts {
 
  private:
   void add_history(storage::WriteTxn& txn, const std::string& member_id, nlohmann::json item);
+  // Mints up to floor(counted / ratio) after a counted referral; true if any was minted.
+  bool mint_due(storage::WriteTxn& txn, const std::string& member_id, Account& a);
   void save(storage::WriteTxn& txn, const std::string& member_id, const Account& a);
   ledger::Ledger& ledger_;
   std::uint32_t ratio_;

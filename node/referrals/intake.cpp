@@ -1,16 +1,18 @@
 #include "node/referrals/intake.hpp"
 
 #include "node/candidates/candidate_mail.hpp"
+#include "node/referrals/address_identity.hpp"
 
 namespace relay::node::referrals {
 
 Intake::Intake(members::Registry& members, candidates::Store& candidates, Referrals& referrals,
-               CreditAccounts& credits, const config::Reference& reference, IntakeSettings settings,
-               const common::Clock& clock)
+               CreditAccounts& credits, Holds& holds, const config::Reference& reference,
+               IntakeSettings settings, const common::Clock& clock)
     : members_(members),
       candidates_(candidates),
       referrals_(referrals),
       credits_(credits),
+      holds_(holds),
       reference_(reference),
       settings_(std::move(settings)),
       clock_(clock) {}
@@ -60,12 +62,11 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   const auto& registration = *parsed.registration;
   auto lang_it = form.find("lang");
   auto lang = candidates::lang_named(lang_it == form.end() ? "" : lang_it->second);
-  auto pseudonym =
-      candidates_.pseudonym_of(*candidates::normalise_email(registration.personal.email));
-
-  auto candidate = candidates_.find_by_pseudonym(txn, pseudonym);
+  const auto normalised = *candidates::normalise_email(registration.personal.email);
+  auto candidate = find_person(txn, normalised);
   if (!candidate) {
-    candidate = candidates_.create(txn, registration, pseudonym);
+    candidate = candidates_.create(
+        txn, registration, candidates_.pseudonym_of(identify_address(normalised).canonical));
   } else if (candidate->status == candidates::Status::pending) {
     // Not confirmed yet: the latest form is what the person means (nothing stale is kept);
     // a confirmed record changes only through its management page.
@@ -78,6 +79,8 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   }
 
   const auto& member = *target.member;
+  // The candidate's own pseudonym: the canonical one, or the one it was registered under.
+  const auto pseudonym = candidate->pseudonym;
   auto referral = referrals_.for_person(txn, member.id, pseudonym);
   if (!referral) {
     referral = referrals_.create(txn, member.id, candidate->id, pseudonym,
@@ -103,6 +106,14 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   if (!nonce.empty()) candidates_.bind_token(txn, nonce, candidate->id, "form");
   result.accepted = true;
   return result;
+}
+
+std::optional<candidates::CandidateRecord> Intake::find_person(
+    const storage::Txn& txn, const std::string& normalised) const {
+  if (auto found = candidates_.find_by_pseudonym(
+          txn, candidates_.pseudonym_of(identify_address(normalised).canonical)))
+    return found;
+  return candidates_.find_by_pseudonym(txn, candidates_.pseudonym_of(normalised));
 }
 
 void Intake::queue_verification(storage::WriteTxn& txn,
@@ -166,13 +177,23 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
   referral->status = ReferralStatus::verified;
   referral->verified_ms = now;
   // Alumni count toward credits only if the operator said so (the ledger's
-  // alumni_credit_rule records it, so an auditor checks the same rule).
-  referral->counted =
+  // alumni_credit_rule records it, so an auditor checks the same rule). One that may count
+  // is held (hold.hpp) and counts when its hold ends; the ledger names the person by a
+  // member-scoped pseudonym, so no two members' entries link them.
+  const bool may_count =
       member && member->active && (!referral->alumni() || settings_.alumni_count_toward_credits);
-  referrals_.save(txn, *referral);
-  result.minted =
-      credits_.record_verified(txn, referral->member_id, referral->id, referral->pseudonym,
-                               referral->counted, referral->alumni() ? "alumni" : "");
+  const auto opened_now = candidates_.open(*candidate);
+  if (may_count && opened_now) {
+    auto normalised = candidates::normalise_email(opened_now->personal.email);
+    result.minted = holds_.hold(txn, *referral,
+                                identify_address(normalised.value_or(opened_now->personal.email)));
+  } else {
+    referral->counted = false;
+    referrals_.save(txn, *referral);
+    credits_.record_verified(txn, referral->member_id, referral->id,
+                             referrals_.ledger_pseudonym(*referral), false,
+                             referral->alumni() ? "alumni" : "");
+  }
   if (referral->alumni()) referrals_.add_alumnus(txn, *referral);
   result.management_token = candidates_.issue_token(txn, candidate->id, "manage");
   result.state = ConfirmState::confirmed;

@@ -9,8 +9,9 @@
 //              confirmed who registers again replaces what they typed before; a confirmed
 //              one gets their management link by mail and nothing typed is saved.
 //   confirm(): the candidate confirms their email from that mail. The referral is verified;
-//              it counts if it is the member's first verified referral of this person and the
-//              member is active; every referrals_per_credit counted referrals mint a credit.
+//              if the member is active it is held (hold.hpp) and counts when its hold ends
+//              (the member's first referral of this person: one per member and person);
+//              every referrals_per_credit counted referrals mint a credit.
 //              An alumni referral (made through an alumni link) counts only if
 //              alumni_count_toward_credits, and marks the person as the member's alumnus.
 //              Everything, ledger entries included, commits in the caller's transaction.
@@ -28,6 +29,7 @@
 #include "node/common/clock.hpp"
 #include "node/members/member.hpp"
 #include "node/referrals/credit_account.hpp"
+#include "node/referrals/hold.hpp"
 #include "node/referrals/referral.hpp"
 
 namespace relay::node::referrals {
@@ -70,8 +72,8 @@ struct ConfirmResult {
 class Intake {
  public:
   Intake(members::Registry& members, candidates::Store& candidates, Referrals& referrals,
-         CreditAccounts& credits, const config::Reference& reference, IntakeSettings settings,
-         const common::Clock& clock);
+         CreditAccounts& credits, Holds& holds, const config::Reference& reference,
+         IntakeSettings settings, const common::Clock& clock);
 
   LinkTarget resolve_link(const storage::Txn& txn, std::string_view token) const;
   SubmitResult submit(storage::WriteTxn& txn, std::string_view link_token,
@@ -92,6 +94,11 @@ class Intake {
   void on_candidate_changed(CandidateChanged hook) { on_candidate_changed_ = std::move(hook); }
 
  private:
+  // The person an address stands for: the candidate under the canonical pseudonym
+  // (address_identity.hpp), else one registered before that rule under the pseudonym of the
+  // plain normalised address; nullopt if neither.
+  std::optional<candidates::CandidateRecord> find_person(const storage::Txn& txn,
+                                                         const std::string& normalised) const;
   void queue_verification(storage::WriteTxn& txn, const candidates::CandidateRecord& candidate,
                           const Referral& referral, const std::string& to,
                           const std::string& company, candidates::Lang lang);
@@ -99,6 +106,7 @@ class Intake {
   candidates::Store& candidates_;
   Referrals& referrals_;
   CreditAccounts& credits_;
+  Holds& holds_;
   const config::Reference& reference_;
   IntakeSettings settings_;
   const common::Clock& clock_;

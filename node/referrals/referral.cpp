@@ -2,6 +2,7 @@
 
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
+#include "node/identity/scoped_pseudonym.hpp"
 #include "node/members/member.hpp"
 
 namespace relay::node::referrals {
@@ -13,6 +14,8 @@ nlohmann::json Referral::to_member_json() const {
   if (!application_id.empty()) j["application_id"] = application_id;
   if (!job_category.empty()) j["job_category"] = job_category;
   j["kind"] = kind;
+  if (!stage.empty()) j["stage"] = stage;
+  if (hold_until_ms) j["hold_until_ms"] = hold_until_ms;
   return j;
 }
 
@@ -28,7 +31,9 @@ nlohmann::json to_record(const Referral& r) {
           {"verified_ms", r.verified_ms},
           {"application_id", r.application_id},
           {"job_category", r.job_category},
-          {"kind", r.kind}};
+          {"kind", r.kind},
+          {"stage", r.stage},
+          {"hold_until_ms", r.hold_until_ms}};
 }
 
 Referral from_record(const nlohmann::json& j) {
@@ -44,6 +49,8 @@ Referral from_record(const nlohmann::json& j) {
   r.application_id = j.at("application_id");
   r.job_category = j.at("job_category");
   r.kind = j.value("kind", "rejection");  // records from before alumni links lack it
+  r.stage = j.value("stage", "");         // and these, records from before holds
+  r.hold_until_ms = j.value("hold_until_ms", std::int64_t{0});
   return r;
 }
 }  // namespace
@@ -109,6 +116,10 @@ std::vector<Referral> Referrals::for_member(const storage::Txn& txn,
   std::sort(out.begin(), out.end(),
             [](const Referral& a, const Referral& b) { return a.created_ms < b.created_ms; });
   return out;
+}
+
+std::string Referrals::ledger_pseudonym(const Referral& r) const {
+  return identity::member_pseudonym(keys_, r.member_id, r.pseudonym);
 }
 
 Referrals::Issued Referrals::issue_single_use(storage::WriteTxn& txn, const std::string& member_id,

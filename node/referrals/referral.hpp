@@ -44,9 +44,16 @@ struct Referral {
   std::string application_id;  // for single-use links from the ATS
   std::string job_category;
   std::string kind = "rejection";  // rejection | alumni
+  // Where a verified referral stands in the holding period (hold.hpp): "" (not held: it
+  // could not count, or it was verified before holds), "held", "review" (flagged: waits for
+  // the operator), "counted", "rejected" (by the operator), "dropped" (withdrawn, erased or
+  // the member suspended before the hold ended).
+  std::string stage;
+  std::int64_t hold_until_ms = 0;
 
   bool alumni() const { return kind == "alumni"; }
-  // What the member sees: no candidate id or pseudonym, no personal data.
+  // What the member sees: no candidate id or pseudonym, no personal data, not why a
+  // referral is in review (the operator's business).
   nlohmann::json to_member_json() const;
 };
 
@@ -83,6 +90,9 @@ class Referrals {
   std::optional<Referral> find(const storage::Txn& txn, const std::string& id) const;
   void save(storage::WriteTxn& txn, const Referral& r);
   std::vector<Referral> for_member(const storage::Txn& txn, const std::string& member_id) const;
+  // The candidate as the ledger names them in this referral's events: scoped to the member
+  // (identity/scoped_pseudonym.hpp), so entries of two members never link one person.
+  std::string ledger_pseudonym(const Referral& r) const;
 
   // Single-use links. The token is derived (keyed hash of member and application id), so an
   // ATS that retries gets the same link back; only its digest is stored.

@@ -185,7 +185,7 @@ common::Result<common::Done, ManageError> CandidateRights::erase(const std::stri
     if (!m) return std::nullopt;
     auto& record = m->record;
     auto files = candidates_.erase(txn, record);
-    ledger_.append(txn, protocol::candidate_erased(record.pseudonym));
+    ledger_.append(txn, protocol::candidate_erased(ledger_.pseudonym("erased", record.pseudonym)));
     changes_.changed(txn, record);
     candidates_.bind_token(txn, token, record.id, "erased");
     return Erased{record.id, std::move(files)};
@@ -206,7 +206,8 @@ std::size_t CandidateRights::erase_again(const std::vector<std::string>& candida
       if (!record || record->status == candidates::Status::erased) return false;
       candidates_.erase(txn, *record);
       if (record->origin != "local") return true;  // received: the handoff stays as it was
-      ledger_.append(txn, protocol::candidate_erased(record->pseudonym));
+      ledger_.append(txn,
+                     protocol::candidate_erased(ledger_.pseudonym("erased", record->pseudonym)));
       changes_.changed(txn, *record);
       return true;
     });

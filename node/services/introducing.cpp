@@ -351,7 +351,12 @@ bool Introducing::report_found_work(const std::string& candidate_id,
     if (!record || record->status == candidates::Status::erased) return false;
     std::string through;
     if (!through_member.empty() && members_.find(txn, through_member)) through = through_member;
-    ledger_.append(txn, protocol::reemployment_reported(record->pseudonym, through));
+    // Scoped like the member's referral events (or to the report alone): links no one.
+    ledger_.append(txn,
+                   protocol::reemployment_reported(
+                       ledger_.pseudonym(through.empty() ? "reemployment" : "member/" + through,
+                                         record->pseudonym),
+                       through));
     return true;
   });
 }

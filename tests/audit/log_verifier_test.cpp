@@ -203,7 +203,7 @@ TEST_CASE("log verifier: forged signatures") {
     auto entry =
         std::get<relay::protocol::LedgerEntry>(relay::protocol::parse_entry(log.entries()[4]));
     log.entries()[4] = relay::protocol::encode_entry(entry.index, entry.time_ms, entry.node,
-                                                     entry.kind, entry.data, other);
+                                                     entry.kind, entry.data, other, entry.version);
     log.write(dir.path);
     auto report = verify(dir.path);
     INFO(problems_of(report));
@@ -328,8 +328,9 @@ TEST_CASE("log verifier: entry 0 must be node_initialised, and only entry 0") {
   build_small(log);
   log.append(relay::protocol::node_initialised(
       "JP-13", 3, log.key().public_key, relay::crypto::X25519KeyPair::generate().public_key));
-  log.entries()[0] = relay::protocol::encode_entry(
-      0, 1, log.origin(), "member_admitted", {{"member", "m_zero"}, {"name", "zero"}}, log.key());
+  log.entries()[0] =
+      relay::protocol::encode_entry(0, 1, log.origin(), "member_admitted",
+                                    {{"member", "m_zero"}, {"name", "zero"}}, log.key(), 1);
   log.balances()["m_zero"];
   log.write(dir.path);
   auto report = verify(dir.path);

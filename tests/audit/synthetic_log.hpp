@@ -62,9 +62,17 @@ class SyntheticLog {
   std::uint64_t append_at(std::uint64_t index, const protocol::Event& event,
                           const crypto::Ed25519KeyPair* by = nullptr) {
     entries_.push_back(protocol::encode_entry(index, time_++, origin_, event.kind, event.data,
-                                              by ? *by : *signer_));
+                                              by ? *by : *signer_, version_));
     return entries_.size() - 1;
   }
+
+  // The version of the entries appended from now on. Version 1 (the default: the rules every
+  // older log keeps) lets refer() count a referral at verification; version 2 counts only
+  // through hold() and release() (issue 17).
+  void set_version(int version) { version_ = version; }
+  // The current time stamp (each entry takes the next millisecond) and a jump forward.
+  std::int64_t now() const { return time_; }
+  void advance(std::int64_t ms) { time_ += ms; }
 
   std::string admit(const std::string& name) {
     auto id = "m_" + name;
@@ -82,6 +90,26 @@ class SyntheticLog {
                                        "cand" + std::to_string(++candidates_), counted,
                                        b.verified_referrals, kind));
     while (counted && b.credits_minted < b.verified_referrals / ratio_) {
+      ++b.credits_minted;
+      ++b.balance;
+      append(protocol::credit_minted(member, b.credits_minted, b.balance));
+    }
+  }
+
+  // Version 2: a verified referral held until `until` (default: now, a zero hold); returns its
+  // id. release() counts it and mints as a node does.
+  std::string hold(const std::string& member, std::int64_t until = 0, std::string_view kind = {}) {
+    auto id = "r" + std::to_string(entries_.size());
+    auto candidate = "cand" + std::to_string(++candidates_);
+    append(protocol::referral_held(member, id, candidate, until ? until : time_, kind));
+    held_[id] = candidate;
+    return id;
+  }
+  void release(const std::string& member, const std::string& referral) {
+    auto& b = balances_[member];
+    ++b.verified_referrals;
+    append(protocol::referral_counted(member, referral, held_.at(referral), b.verified_referrals));
+    while (b.credits_minted < b.verified_referrals / ratio_) {
       ++b.credits_minted;
       ++b.balance;
       append(protocol::credit_minted(member, b.credits_minted, b.balance));
@@ -179,6 +207,8 @@ class SyntheticLog {
   audit::Balances balances_;
   std::int64_t time_ = 1'790'000'000'000;
   int candidates_ = 0;
+  int version_ = 1;
+  std::map<std::string, std::string> held_;  // referral -> candidate
 };
 
 // Writes the log to dir as an export and verifies it as relay-audit would (no balances file

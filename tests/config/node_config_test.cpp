@@ -283,6 +283,38 @@ TEST_CASE("credits.alumni_count_toward_credits: a boolean, false unless set") {
   CHECK(contains(error_for(typo, "credits.alumni_count_towards_credits"), "unknown"));
 }
 
+TEST_CASE("referrals: the holding period and farming checks, defaults on, each bounded") {
+  auto path = write_config(R"({"node": {"name": "kobe.relay", "region": "JP-28"}})");
+  auto r = load_node_config(path);
+  REQUIRE_MESSAGE(r.ok(), r.error_text());
+  const auto& d = r.value().referrals;
+  CHECK(d.holding_days == 14);
+  CHECK(d.flag_disposable_domains);
+  CHECK(d.velocity_max == 5);
+  CHECK(d.velocity_window_minutes == 60);
+  CHECK(d.same_domain_max == 5);
+  CHECK(d.similar_max == 3);
+  CHECK(d.cluster_window_days == 7);
+  CHECK(contains(to_json_text(r.value()), "\"holding_days\": 14"));
+
+  path = write_config(R"({"node": {"name": "kobe.relay", "region": "JP-28"},
+    "referrals": {"holding_days": 0, "velocity_max": 0, "flag_disposable_domains": false}})");
+  r = load_node_config(path);
+  REQUIRE_MESSAGE(r.ok(), r.error_text());
+  CHECK(r.value().referrals.holding_days == 0);
+  CHECK(r.value().referrals.velocity_max == 0);
+  CHECK_FALSE(r.value().referrals.flag_disposable_domains);
+
+  auto errors = errors_with(
+      R"("referrals": {"holding_days": 366, "velocity_window_minutes": 0, "cluster_window_days": 0,
+                        "similar_max": -1, "holding_dayz": 1})");
+  CHECK(errors.size() == 5);
+  for (const char* field : {"referrals.holding_days", "referrals.velocity_window_minutes",
+                            "referrals.cluster_window_days", "referrals.similar_max",
+                            "referrals.holding_dayz"})
+    CHECK_MESSAGE(!error_for(errors, field).empty(), field);
+}
+
 TEST_CASE("missing required fields are named") {
   SUBCASE("empty object") {
     auto path = write_config("{}");

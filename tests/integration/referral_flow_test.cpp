@@ -228,9 +228,11 @@ TEST_CASE("flow: a member's relay link leads to a verified referral") {
   CHECK(c["balance"] == 0);
   CHECK(c["credits_minted"] == 0);
   CHECK(c["referrals_per_credit"] == 10);
-  REQUIRE(c["history"].size() == 1);
-  CHECK(c["history"][0]["kind"] == "referral_verified");
-  CHECK(node.ledger_size() == ledger_before + 2);  // + referral_verified
+  // The test harness runs with no holding period: held and counted at once.
+  REQUIRE(c["history"].size() == 2);
+  CHECK(c["history"][0]["kind"] == "referral_counted");
+  CHECK(c["history"][1]["kind"] == "referral_held");
+  CHECK(node.ledger_size() == ledger_before + 3);  // + referral_held, referral_counted
 
   // The verification link works once; reopened (or tapped twice) it says the registration is
   // complete and where the management link is, and changes nothing.
@@ -240,7 +242,7 @@ TEST_CASE("flow: a member's relay link leads to a verified referral") {
   CHECK(contains(again.body, "管理用リンク"));
   CHECK(contains(node.get(path_of(verify)).body, "確認済みです"));
   CHECK(credits(node, member)["verified_referrals"] == 1);
-  CHECK(node.ledger_size() == ledger_before + 2);
+  CHECK(node.ledger_size() == ledger_before + 3);
 }
 
 TEST_CASE("flow: 25 distinct referrals mint 2 credits; repeats by one person mint nothing") {
@@ -309,7 +311,7 @@ TEST_CASE("flow: 25 distinct referrals mint 2 credits; repeats by one person min
   CHECK(c["verified_referrals"] == 26);
   CHECK(c["credits_minted"] == 2);
   CHECK(referrals(node, member).size() == 26);
-  CHECK(node.ledger_size() == ledger_after_25 + 1);  // one referral_verified
+  CHECK(node.ledger_size() == ledger_after_25 + 2);  // one referral_held, referral_counted
 }
 
 TEST_CASE("flow: the same person referred by two members counts once for each") {

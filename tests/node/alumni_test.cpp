@@ -131,8 +131,8 @@ TEST_CASE("alumni: registered through the alumni link, marked, and no credit by 
     CHECK(confirmed_rejection.minted);
     auto again = d.env.begin_read();
     CHECK(d.credits.account(again, m.id).minted == 1);
-    auto rejection = entries(d, "referral_verified").back();
-    CHECK_FALSE(rejection.data.contains("kind"));  // the shape of every earlier log
+    auto rejection = entries(d, "referral_held").back();
+    CHECK_FALSE(rejection.data.contains("kind"));  // a rejection referral carries no kind
   }
   audit_agrees(d, m.id);
 }
@@ -157,7 +157,7 @@ TEST_CASE("alumni: counting without the rule in the ledger is what the auditor n
   register_through(d, alumni_link(d, m.id), form_for("f@example.jp"));
   auto audited = relay::test::audit_ledger(d.env, d.ledger);
   REQUIRE_FALSE(audited.problems.empty());
-  CHECK(audited.problems.front().find("alumni referral counted while alumni do not count") !=
+  CHECK(audited.problems.front().find("alumni referral held while alumni do not count") !=
         std::string::npos);
 }
 

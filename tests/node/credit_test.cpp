@@ -128,7 +128,7 @@ TEST_CASE("credits: grant, spend and refund keep balance = minted + granted - sp
   {
     auto txn = d.env.begin_read();
     auto history = d.credits.history(txn, m.id, 10);
-    REQUIRE(history.size() == 5);
+    REQUIRE(history.size() == 6);  // held, counted, minted, granted, spent, refunded
     CHECK(history[0]["kind"] == "credit_refunded");
     CHECK(history[0]["reason"] == "declined");
     CHECK(history[1]["kind"] == "credit_spent");

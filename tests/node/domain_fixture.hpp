@@ -35,13 +35,16 @@ inline config::Reference load_test_reference() {
 struct Domain {
   // alumni_count_toward_credits: credits.alumni_count_toward_credits (the node also records
   // it in the ledger as alumni_credit_rule; a test that sets it appends that entry itself).
-  explicit Domain(std::uint32_t referrals_per_credit = 10, bool alumni_count_toward_credits = false)
+  // holds: the holding period and farming checks (default none: a referral counts at once).
+  explicit Domain(std::uint32_t referrals_per_credit = 10, bool alumni_count_toward_credits = false,
+                  node::referrals::HoldRules holds = {})
       : local(env, keys, reference, clock,
               node::LocalDomainSettings{
                   "unit.relaynode", referrals_per_credit,
                   node::referrals::IntakeSettings{
                       "http://127.0.0.1:9", "unit.relaynode", "relay@unit.relaynode", "2026-11-01",
-                      std::chrono::hours(72), alumni_count_toward_credits}}) {
+                      std::chrono::hours(72), alumni_count_toward_credits},
+                  holds}) {
     // As the node does (node.cpp): new keys synced before each commit, released ones zeroed
     // after it.
     local.candidates.key_slots().install(writer);
@@ -59,6 +62,7 @@ struct Domain {
   node::referrals::Referrals& referrals = local.referrals;
   node::referrals::CreditAccounts& credits = local.credits;
   node::referrals::Intake& intake = local.intake;
+  node::referrals::Holds& holds = local.holds;
   node::storage::Writer writer{env};
 
   // Runs fn(WriteTxn&) through the Writer and returns its result once durable.

@@ -239,8 +239,10 @@ TEST_CASE("intake: confirm verifies once and counts once") {
   CHECK(first.state == referrals::ConfirmState::confirmed);
   CHECK(first.management_token.size() >= 20);
   CHECK_FALSE(first.minted);
-  CHECK(d.ledger_size() == ledger + 1);
-  CHECK(ledger_kinds(d).back() == "referral_verified");
+  // No hold in this domain: held and counted in the confirming transaction.
+  CHECK(d.ledger_size() == ledger + 2);
+  CHECK(ledger_kinds(d).back() == "referral_counted");
+  CHECK(*(ledger_kinds(d).end() - 2) == "referral_held");
   auto list = referrals_of(d, m.id);
   REQUIRE(list.size() == 1);
   CHECK(list[0].status == relay::node::referrals::ReferralStatus::verified);
@@ -263,7 +265,7 @@ TEST_CASE("intake: confirm verifies once and counts once") {
     CHECK(confirm(d, *it).state == referrals::ConfirmState::already_confirmed);
   CHECK(confirm(d, "neverissuedtoken000000000").state == referrals::ConfirmState::unknown);
   CHECK(account(d, m.id).counted == 1);
-  CHECK(d.ledger_size() == ledger + 1);
+  CHECK(d.ledger_size() == ledger + 2);
   CHECK(queued_tokens(d, "saburo@example.jp", "/r/m/").count(first.management_token) == 1);
 
   // A verified person submitting again gets a management link, and nothing counts.
@@ -280,7 +282,7 @@ TEST_CASE("intake: confirm verifies once and counts once") {
 TEST_CASE("intake: an expired verification link confirms nothing") {
   Domain d;
   referrals::Intake quick(
-      d.members, d.candidates, d.referrals, d.credits, d.reference,
+      d.members, d.candidates, d.referrals, d.credits, d.holds, d.reference,
       referrals::IntakeSettings{"http://127.0.0.1:9", "unit.relaynode", "relay@unit.relaynode",
                                 "2026-11-01", std::chrono::hours(0)},
       d.clock);
@@ -326,19 +328,22 @@ TEST_CASE("intake: every referrals_per_credit counted referrals mint one credit"
   CHECK(account(d, other.id).minted == 0);
 
   auto kinds = ledger_kinds(d);
-  CHECK(std::count(kinds.begin(), kinds.end(), "referral_verified") == 7);
+  CHECK(std::count(kinds.begin(), kinds.end(), "referral_held") == 7);
+  CHECK(std::count(kinds.begin(), kinds.end(), "referral_counted") == 7);
+  CHECK(std::count(kinds.begin(), kinds.end(), "referral_verified") == 0);
   CHECK(std::count(kinds.begin(), kinds.end(), "credit_minted") == 2);
   // Each mint directly follows the referral that completed its block.
   auto first_mint = std::find(kinds.begin(), kinds.end(), "credit_minted");
   REQUIRE(first_mint != kinds.end());
-  CHECK(*(first_mint - 1) == "referral_verified");
+  CHECK(*(first_mint - 1) == "referral_counted");
 
   auto txn = d.env.begin_read();
   auto history = d.credits.history(txn, m.id, 100);
-  REQUIRE(history.size() == 9);
-  CHECK(history.front()["kind"] == "referral_verified");  // newest first
-  CHECK(history[1]["kind"] == "credit_minted");
-  CHECK(history[1]["balance"] == 2);
+  REQUIRE(history.size() == 16);                         // 7 held, 7 counted, 2 minted
+  CHECK(history.front()["kind"] == "referral_counted");  // newest first
+  CHECK(history[1]["kind"] == "referral_held");
+  CHECK(history[2]["kind"] == "credit_minted");  // after the sixth
+  CHECK(history[2]["balance"] == 2);
   CHECK(d.credits.history(txn, m.id, 3).size() == 3);
   CHECK(d.credits.history(txn, other.id, 100).empty());
 }

@@ -268,8 +268,14 @@ void NodeProcess::init() {
                              log_tail());
   admin_token_ = trim(read_file(data_dir_ / "admin_token"));
   auditor_token_ = trim(read_file(data_dir_ / "auditor_token"));
-  if (!options_.tls && !options_.configure) return;
   auto config = nlohmann::json::parse(read_file(config_path()));
+  // Tests of other flows count a referral at once and flag nothing (issue 17: the holding
+  // period and the farming checks are tested in attack_farming_test.cpp, which sets them).
+  config["referrals"]["holding_days"] = 0;
+  config["referrals"]["flag_disposable_domains"] = false;
+  config["referrals"]["velocity_max"] = 0;
+  config["referrals"]["same_domain_max"] = 0;
+  config["referrals"]["similar_max"] = 0;
   if (options_.tls) {
     const auto& ca = shared_test_ca();
     auto files = TestCa{ca}.issue(tls_dir(), "node");

@@ -116,7 +116,8 @@ class NodeProcess {
     // peers that are NodeProcesses too are trusted), url() is https://, and this process's
     // client trusts the CA (http::set_trusted_ca_file).
     bool tls = false;
-    // Edits node.json after init (and after the TLS edits), before the first serve.
+    // Edits node.json after init (and after the TLS edits and the test defaults: referrals
+    // counted at once, no farming checks), before the first serve.
     std::function<void(nlohmann::json&)> configure;
     std::chrono::milliseconds start_timeout{10'000};
     std::chrono::milliseconds stop_timeout{10'000};

@@ -1,0 +1,267 @@
+#include "node/referrals/hold.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "crypto/bytes.hpp"
+#include "crypto/hash.hpp"
+#include "node/common/key_encoding.hpp"
+#include "protocol/event.hpp"
+
+namespace relay::node::referrals {
+
+namespace fr = protocol::flag_reason;
+
+nlohmann::json ReviewItem::to_json() const {
+  nlohmann::json j = {{"referral", referral},
+                      {"member", member},
+                      {"company", company},
+                      {"verified_ms", verified_ms},
+                      {"hold_until_ms", hold_until_ms},
+                      {"reasons", reasons}};
+  if (!domain.empty()) j["disposable_domain"] = domain;
+  return j;
+}
+
+std::string_view to_string(ReviewError e) {
+  switch (e) {
+    case ReviewError::not_found:
+      return "not_found";
+    case ReviewError::not_in_review:
+      return "not_in_review";
+  }
+  return "unknown";
+}
+
+Holds::Holds(storage::Environment& env, ledger::Ledger& ledger, const identity::KeyRing& keys,
+             members::Registry& members, candidates::Store& candidates, Referrals& referrals,
+             CreditAccounts& credits, const common::Clock& clock, HoldRules rules)
+    : ledger_(ledger),
+      keys_(keys),
+      members_(members),
+      candidates_(candidates),
+      referrals_(referrals),
+      credits_(credits),
+      clock_(clock),
+      rules_(rules),
+      holds_(env.database("referral_holds")),
+      queue_(env.database("hold_queue")),
+      confirmations_(env.database("member_confirmations")) {}
+
+std::optional<Holds::HoldRecord> Holds::find_hold(const storage::Txn& txn,
+                                                  const std::string& id) const {
+  auto v = txn.get(holds_, id);
+  if (!v) return std::nullopt;
+  auto j = nlohmann::json::parse(*v);
+  return HoldRecord{j.at("member"), j.at("until"), j.at("flags"), j.at("accepted"),
+                    j.value("domain", "")};
+}
+
+void Holds::save_hold(storage::WriteTxn& txn, const std::string& id, const HoldRecord& h) {
+  nlohmann::json j = {
+      {"member", h.member}, {"until", h.until}, {"flags", h.flags}, {"accepted", h.accepted}};
+  if (!h.domain.empty()) j["domain"] = h.domain;
+  txn.put(holds_, id, j.dump());
+  const auto queue_key = common::be64(static_cast<std::uint64_t>(h.until)) + id;
+  if (h.waiting())
+    txn.del(queue_, queue_key);
+  else
+    txn.put(queue_, queue_key, "");
+}
+
+std::string Holds::digest(std::string_view what, std::string_view value) const {
+  auto keys = keys_.current();
+  std::string material = "confirmation/";
+  material.append(what).append("/").append(value);
+  return crypto::to_hex(crypto::blake2b_keyed(keys->token_key, crypto::as_bytes(material)));
+}
+
+bool Holds::hold(storage::WriteTxn& txn, Referral& referral, const AddressIdentity& address) {
+  // The clock is read right before the entry is stamped (the auditor allows 1 s between).
+  referral.stage = "held";
+  referral.hold_until_ms = clock_.now_ms() + rules_.holding.count();
+  credits_.record_held(txn, referral.member_id, referral.id, referrals_.ledger_pseudonym(referral),
+                       referral.hold_until_ms, referral.alumni() ? "alumni" : "");
+  referrals_.save(txn, referral);
+  HoldRecord h{referral.member_id,
+               referral.hold_until_ms,
+               {},
+               false,
+               address.disposable ? address.domain : ""};
+  save_hold(txn, referral.id, h);
+  check(txn, referral, address);
+  // A zero hold: counted now unless a signal made it wait for the operator.
+  if (rules_.holding.count() == 0) {
+    auto held = find_hold(txn, referral.id);
+    if (held && !held->waiting()) {
+      bool minted = release(txn, referral.id);
+      if (auto fresh = referrals_.find(txn, referral.id)) referral = *fresh;
+      return minted;
+    }
+  }
+  if (auto fresh = referrals_.find(txn, referral.id)) referral = *fresh;
+  return false;
+}
+
+void Holds::check(storage::WriteTxn& txn, const Referral& referral,
+                  const AddressIdentity& address) {
+  const auto now = clock_.now_ms();
+  const auto prefix = referral.member_id + "/";
+  const auto domain = digest("domain", address.domain);
+  const auto stem = address.stem.empty() ? std::string() : digest("stem", address.stem);
+  txn.put(confirmations_, prefix + common::be64(static_cast<std::uint64_t>(now)) + referral.id,
+          nlohmann::json{{"domain", domain}, {"stem", stem}}.dump());
+  const auto keep = std::max(rules_.velocity_window, rules_.cluster_window).count();
+  // Older confirmations say nothing any more: drop them (nothing personal stays longer).
+  std::vector<std::string> old;
+  const auto cutoff =
+      prefix + common::be64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - keep)));
+  txn.for_each_range(confirmations_, prefix, cutoff,
+                     [&](std::string_view key, std::string_view) { old.emplace_back(key); });
+  for (const auto& key : old) txn.del(confirmations_, key);
+
+  struct Seen {
+    std::int64_t ms;
+    std::string referral;
+    std::string domain;
+    std::string stem;
+  };
+  std::vector<Seen> recent;
+  txn.for_each_prefix(confirmations_, prefix, [&](std::string_view key, std::string_view value) {
+    auto rest = key.substr(prefix.size());
+    auto j = nlohmann::json::parse(value);
+    recent.push_back({static_cast<std::int64_t>(common::from_be64(rest.substr(0, 8))),
+                      std::string(rest.substr(8)), j.at("domain"), j.at("stem")});
+  });
+
+  std::map<std::string, std::vector<std::string>> reasons;  // referral -> new reasons
+  if (rules_.flag_disposable && address.disposable)
+    reasons[referral.id].emplace_back(fr::disposable_domain);
+  // A group over its limit flags every referral in it.
+  auto group = [&](std::string_view reason, std::uint32_t max, std::int64_t window,
+                   auto&& member_of) {
+    if (max == 0) return;
+    std::vector<std::string> ids;
+    for (const auto& s : recent)
+      if (s.ms >= now - window && member_of(s)) ids.push_back(s.referral);
+    if (ids.size() <= max) return;
+    for (const auto& id : ids) reasons[id].emplace_back(reason);
+  };
+  group(fr::velocity, rules_.velocity_max, rules_.velocity_window.count(),
+        [](const Seen&) { return true; });
+  if (!address.public_provider)
+    group(fr::same_domain, rules_.same_domain_max, rules_.cluster_window.count(),
+          [&](const Seen& s) { return s.domain == domain; });
+  if (!stem.empty())
+    group(fr::similar_addresses, rules_.similar_max, rules_.cluster_window.count(),
+          [&](const Seen& s) { return s.stem == stem; });
+  for (const auto& [id, new_reasons] : reasons) flag(txn, id, new_reasons);
+}
+
+void Holds::flag(storage::WriteTxn& txn, const std::string& referral_id,
+                 const std::vector<std::string>& reasons) {
+  auto h = find_hold(txn, referral_id);
+  // Ended, or accepted by the operator already: a later signal does not reopen it.
+  if (!h || h->accepted) return;
+  std::vector<std::string> added;
+  for (const auto& r : reasons)
+    if (std::find(h->flags.begin(), h->flags.end(), r) == h->flags.end() &&
+        std::find(added.begin(), added.end(), r) == added.end())
+      added.push_back(r);
+  if (added.empty()) return;
+  h->flags.insert(h->flags.end(), added.begin(), added.end());
+  save_hold(txn, referral_id, *h);
+  ledger_.append(txn, protocol::referral_flagged(h->member, referral_id, added));
+  if (auto r = referrals_.find(txn, referral_id)) {
+    r->stage = "review";
+    referrals_.save(txn, *r);
+  }
+}
+
+bool Holds::release(storage::WriteTxn& txn, const std::string& referral_id) {
+  auto h = find_hold(txn, referral_id);
+  auto r = referrals_.find(txn, referral_id);
+  if (!h || !r || h->waiting()) return false;
+  txn.del(holds_, referral_id);
+  txn.del(queue_, common::be64(static_cast<std::uint64_t>(h->until)) + referral_id);
+  auto candidate = candidates_.find(txn, r->candidate_id);
+  auto member = members_.find(txn, r->member_id);
+  std::string_view dropped;
+  if (!candidate || candidate->status == candidates::Status::erased)
+    dropped = protocol::drop_reason::erased;
+  else if (!candidate->consent.region && !candidate->consent.peers && !candidate->consent.stats)
+    dropped = protocol::drop_reason::withdrawn;
+  else if (!member || !member->active)
+    dropped = protocol::drop_reason::member_suspended;
+  if (!dropped.empty()) {
+    ledger_.append(txn, protocol::referral_dropped(r->member_id, r->id, dropped));
+    r->stage = "dropped";
+    referrals_.save(txn, *r);
+    return false;
+  }
+  r->stage = "counted";
+  r->counted = true;
+  referrals_.save(txn, *r);
+  return credits_.record_counted(txn, r->member_id, r->id, referrals_.ledger_pseudonym(*r));
+}
+
+std::size_t Holds::release_due(storage::WriteTxn& txn, std::size_t limit) {
+  const auto now = clock_.now_ms();
+  std::vector<std::string> due;
+  txn.for_each_prefix(queue_, "", [&](std::string_view key, std::string_view) {
+    if (due.size() >= limit || static_cast<std::int64_t>(common::from_be64(key.substr(0, 8))) > now)
+      return false;
+    due.emplace_back(key.substr(8));
+    return true;
+  });
+  for (const auto& id : due) release(txn, id);
+  return due.size();
+}
+
+ReviewItem Holds::item(const storage::Txn& txn, const Referral& r, const HoldRecord& h) const {
+  auto member = members_.find(txn, r.member_id);
+  return ReviewItem{r.id,    r.member_id, member ? member->name : "", r.verified_ms, h.until,
+                    h.flags, h.domain};
+}
+
+std::vector<ReviewItem> Holds::in_review(const storage::Txn& txn) const {
+  std::vector<ReviewItem> out;
+  std::vector<std::pair<std::string, HoldRecord>> waiting;
+  txn.for_each_prefix(holds_, "", [&](std::string_view key, std::string_view value) {
+    auto j = nlohmann::json::parse(value);
+    HoldRecord h{j.at("member"), j.at("until"), j.at("flags"), j.at("accepted"),
+                 j.value("domain", "")};
+    if (h.waiting()) waiting.emplace_back(std::string(key), std::move(h));
+  });
+  for (const auto& [id, h] : waiting)
+    if (auto r = referrals_.find(txn, id)) out.push_back(item(txn, *r, h));
+  std::sort(out.begin(), out.end(), [](const ReviewItem& a, const ReviewItem& b) {
+    return std::tie(a.verified_ms, a.referral) < std::tie(b.verified_ms, b.referral);
+  });
+  return out;
+}
+
+common::Result<ReviewItem, ReviewError> Holds::decide(storage::WriteTxn& txn,
+                                                      const std::string& referral_id, bool accept) {
+  auto r = referrals_.find(txn, referral_id);
+  if (!r) return common::fail(ReviewError::not_found);
+  auto h = find_hold(txn, referral_id);
+  if (!h || !h->waiting()) return common::fail(ReviewError::not_in_review);
+  auto shown = item(txn, *r, *h);
+  if (accept) {
+    ledger_.append(txn, protocol::referral_accepted(h->member, referral_id));
+    h->accepted = true;
+    save_hold(txn, referral_id, *h);
+    r->stage = "held";
+    referrals_.save(txn, *r);
+    if (h->until <= clock_.now_ms()) release(txn, referral_id);
+  } else {
+    ledger_.append(txn, protocol::referral_rejected(h->member, referral_id));
+    txn.del(holds_, referral_id);
+    r->stage = "rejected";
+    referrals_.save(txn, *r);
+  }
+  return shown;
+}
+
+}  // namespace relay::node::referrals

@@ -1,0 +1,129 @@
+#pragma once
+// The holding period and the farming checks (issue 17): a verified referral that may count is
+// held for `holding` (referrals.holding_days) and counts only when the hold ends, unless the
+// person withdrew or erased meanwhile or the member was suspended (then it is dropped), and
+// unless a farming signal flagged it (then it waits for the operator, who accepts it: it
+// counts once its hold has ended; or rejects it: it never counts). Signals, per member:
+//   disposable_domain  the address is at a disposable-mail service (address_identity.hpp)
+//   velocity           more than velocity_max confirmations within velocity_window
+//   same_domain        more than same_domain_max addresses of one domain that is not a large
+//                      public provider within cluster_window
+//   similar_addresses  more than similar_max addresses with one local-part stem ("taro1",
+//                      "taro2", ...) within cluster_window
+// A signal flags every referral of the group still held, not only the one that tipped it.
+// Every step is a ledger entry in the same transaction (protocol/event.hpp: referral_held,
+// _flagged, _accepted, _rejected, _counted, _dropped), so relay-audit recomputes every credit.
+//
+// Databases: referral_holds (referral id -> {member, until, flags, accepted}: the referrals
+// held now), hold_queue (be64 until + referral id -> "": held and waiting for no one),
+// member_confirmations (member "/" be64 ms + referral id -> {domain, stem}: keyed digests of
+// the address's domain and stem, never the address, kept for cluster_window).
+//
+// Threads: the writing methods inside Writer requests; in_review with any read txn.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "node/candidates/candidate_store.hpp"
+#include "node/common/clock.hpp"
+#include "node/common/result.hpp"
+#include "node/identity/key_ring.hpp"
+#include "node/ledger/ledger.hpp"
+#include "node/members/member.hpp"
+#include "node/referrals/address_identity.hpp"
+#include "node/referrals/credit_account.hpp"
+#include "node/referrals/referral.hpp"
+#include "node/storage/environment.hpp"
+
+namespace relay::node::referrals {
+
+// config "referrals" (config/README.md). A zero maximum turns its check off; a zero holding
+// period releases an unflagged referral in the transaction that verified it.
+struct HoldRules {
+  std::chrono::milliseconds holding{0};
+  bool flag_disposable = false;
+  std::uint32_t velocity_max = 0;
+  std::chrono::milliseconds velocity_window{std::chrono::hours(1)};
+  std::uint32_t same_domain_max = 0;
+  std::uint32_t similar_max = 0;
+  std::chrono::milliseconds cluster_window{std::chrono::hours(24 * 7)};
+};
+
+// What the operator sees of a referral in review, and why: no candidate id, pseudonym,
+// address or name. `domain` is set only for a disposable-mail domain (a public service's
+// name, which the operator needs to judge the flag; never a person's own domain).
+struct ReviewItem {
+  std::string referral;
+  std::string member;
+  std::string company;
+  std::int64_t verified_ms = 0;
+  std::int64_t hold_until_ms = 0;
+  std::vector<std::string> reasons;
+  std::string domain;
+  nlohmann::json to_json() const;
+};
+
+enum class ReviewError {
+  not_found,      // no such referral
+  not_in_review,  // it is not flagged and waiting for a decision
+};
+
+class Holds {
+ public:
+  Holds(storage::Environment& env, ledger::Ledger& ledger, const identity::KeyRing& keys,
+        members::Registry& members, candidates::Store& candidates, Referrals& referrals,
+        CreditAccounts& credits, const common::Clock& clock, HoldRules rules);
+
+  // At confirmation of a referral that may count (its member active; alumni only if they
+  // count): held, checked, and with a zero hold released at once unless flagged. Saves the
+  // referral. Returns true if a credit was minted.
+  bool hold(storage::WriteTxn& txn, Referral& referral, const AddressIdentity& address);
+  // Ends every hold that is due and waits for no decision (at most `limit`): counted (and
+  // credits minted) or dropped. Returns how many ended.
+  std::size_t release_due(storage::WriteTxn& txn, std::size_t limit = 500);
+  // Flagged referrals waiting for the operator, oldest first.
+  std::vector<ReviewItem> in_review(const storage::Txn& txn) const;
+  // The operator's decision: accept (counts after its hold; released now if the hold has
+  // ended) or reject (never counts).
+  common::Result<ReviewItem, ReviewError> decide(storage::WriteTxn& txn,
+                                                 const std::string& referral_id, bool accept);
+  const HoldRules& rules() const { return rules_; }
+
+ private:
+  struct HoldRecord {
+    std::string member;
+    std::int64_t until = 0;
+    std::vector<std::string> flags;
+    bool accepted = false;
+    std::string domain;  // only for a disposable domain
+    bool waiting() const { return !flags.empty() && !accepted; }
+  };
+  std::optional<HoldRecord> find_hold(const storage::Txn& txn, const std::string& id) const;
+  void save_hold(storage::WriteTxn& txn, const std::string& id, const HoldRecord& h);
+  // Adds reasons to a held referral not accepted yet: referral_flagged with the new ones.
+  void flag(storage::WriteTxn& txn, const std::string& referral_id,
+            const std::vector<std::string>& reasons);
+  // The farming signals over the member's recent confirmations, this one recorded first.
+  void check(storage::WriteTxn& txn, const Referral& referral, const AddressIdentity& address);
+  bool release(storage::WriteTxn& txn, const std::string& referral_id);
+  std::string digest(std::string_view what, std::string_view value) const;
+  ReviewItem item(const storage::Txn& txn, const Referral& r, const HoldRecord& h) const;
+
+  ledger::Ledger& ledger_;
+  const identity::KeyRing& keys_;
+  members::Registry& members_;
+  candidates::Store& candidates_;
+  Referrals& referrals_;
+  CreditAccounts& credits_;
+  const common::Clock& clock_;
+  HoldRules rules_;
+  storage::Database holds_;
+  storage::Database queue_;
+  storage::Database confirmations_;
+};
+
+std::string_view to_string(ReviewError e);
+
+}  // namespace relay::node::referrals

@@ -1,0 +1,326 @@
+// node/referrals/hold: the holding period and the farming checks (issue 17) on the real local
+// domain (LMDB, keys, ledger), with a ManualClock: nothing counts before its hold ends;
+// withdrawn or erased meanwhile it never counts; flagged referrals wait for the operator;
+// the auditor's BalanceBook agrees with the node at every step.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+
+#include "node/domain_fixture.hpp"
+#include "node/ledger_audit.hpp"
+#include "protocol/event.hpp"
+#include "protocol/ledger_entry.hpp"
+
+using namespace relay::node;
+using relay::test::Domain;
+using Form = std::map<std::string, std::string>;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kDay = std::chrono::milliseconds(std::chrono::hours(24));
+
+referrals::HoldRules hold_days(int days) {
+  referrals::HoldRules rules;
+  rules.holding = kDay * days;
+  return rules;
+}
+
+void init_ledger(Domain& d, std::uint32_t ratio, std::uint32_t holding_days) {
+  d.write([&](storage::WriteTxn& txn) {
+    auto keys = d.keys.current();
+    d.ledger.append(txn, relay::protocol::node_initialised("JP-28", ratio, keys->signing.public_key,
+                                                           keys->encryption.public_key));
+    if (holding_days) d.ledger.append(txn, relay::protocol::referral_hold_rule(holding_days));
+  });
+}
+
+Form form_for(const std::string& email) {
+  return {{"name", "Person"},          {"email", email},         {"job_category", "C"},
+          {"skills", "Excel"},         {"prefecture", "JP-13"},  {"age_band", "35-44"},
+          {"experience_band", "6-10"}, {"consent_region", "yes"}};
+}
+
+// Every verification token mailed to `to`.
+std::set<std::string> verify_tokens(Domain& d, const std::string& to) {
+  auto txn = d.env.begin_read();
+  std::set<std::string> out;
+  for (const auto& q : d.candidates.queued_mail(txn, 10'000)) {
+    if (q.mail.to != to) continue;
+    auto at = q.mail.body.find("/r/v/");
+    if (at == std::string::npos) continue;
+    auto start = at + 5;
+    out.insert(q.mail.body.substr(start, q.mail.body.find_first_of("\r\n ", start) - start));
+  }
+  return out;
+}
+
+// Registers `email` through the member's link and confirms it with the token just mailed.
+referrals::ConfirmResult refer(Domain& d, const members::Member& m, const std::string& email) {
+  d.clock.advance(1ms);  // referrals list in the order they were made
+  auto before = verify_tokens(d, email);
+  auto submitted = d.write(
+      [&](storage::WriteTxn& txn) { return d.intake.submit(txn, m.link_token, form_for(email)); });
+  REQUIRE(submitted.accepted);
+  std::string token;
+  for (const auto& t : verify_tokens(d, email))
+    if (!before.count(t)) token = t;
+  REQUIRE_FALSE(token.empty());
+  return d.write([&](storage::WriteTxn& txn) { return d.intake.confirm(txn, token); });
+}
+
+referrals::Account account(Domain& d, const std::string& member) {
+  auto txn = d.env.begin_read();
+  return d.credits.account(txn, member);
+}
+
+std::size_t release(Domain& d) {
+  return d.write([&](storage::WriteTxn& txn) { return d.holds.release_due(txn); });
+}
+
+std::vector<referrals::ReviewItem> in_review(Domain& d) {
+  auto txn = d.env.begin_read();
+  return d.holds.in_review(txn);
+}
+
+std::vector<referrals::Referral> referrals_of(Domain& d, const std::string& member) {
+  auto txn = d.env.begin_read();
+  return d.referrals.for_member(txn, member);
+}
+
+// The entries of `kind`, data only.
+std::vector<nlohmann::json> entries(Domain& d, std::string_view kind) {
+  std::vector<nlohmann::json> out;
+  auto txn = d.env.begin_read();
+  for (std::uint64_t i = 0; i < d.ledger.size(txn); ++i) {
+    auto e = std::get<relay::protocol::LedgerEntry>(
+        relay::protocol::parse_entry(*d.ledger.entry(txn, i)));
+    if (e.kind == kind) out.push_back(e.data);
+  }
+  return out;
+}
+
+std::string problems(Domain& d) {
+  std::string out;
+  for (const auto& p : relay::test::audit_ledger(d.env, d.ledger).problems) out += p + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("referrals");
+
+TEST_CASE("hold: a referral counts only when its holding period has ended") {
+  Domain d(2, false, hold_days(14));
+  init_ledger(d, 2, 14);
+  auto m = d.admit("Hold KK").member;
+  auto first = refer(d, m, "hold.one@example.jp");
+  CHECK(first.state == referrals::ConfirmState::confirmed);
+  CHECK_FALSE(first.minted);
+  refer(d, m, "hold.two@example.jp");
+  CHECK(account(d, m.id).counted == 0);
+  CHECK(account(d, m.id).minted == 0);
+  CHECK(entries(d, "referral_held").size() == 2);
+  CHECK(entries(d, "referral_verified").empty());
+  for (const auto& r : referrals_of(d, m.id)) CHECK(r.stage == "held");
+
+  d.clock.advance(kDay * 13);
+  CHECK(release(d) == 0);  // not yet
+  CHECK(account(d, m.id).counted == 0);
+  d.clock.advance(kDay * 1 + 1ms);
+  CHECK(release(d) == 2);
+  CHECK(account(d, m.id).counted == 2);
+  CHECK(account(d, m.id).minted == 1);  // 2 per credit
+  CHECK(entries(d, "referral_counted").size() == 2);
+  for (const auto& r : referrals_of(d, m.id)) {
+    CHECK(r.stage == "counted");
+    CHECK(r.counted);
+  }
+  CHECK(release(d) == 0);  // nothing twice
+  CHECK(problems(d) == "");
+  auto audited = relay::test::audit_ledger(d.env, d.ledger);
+  CHECK(audited.balances.at(m.id).credits_minted == 1);
+  CHECK(audited.balances.at(m.id).verified_referrals == 2);
+}
+
+TEST_CASE("hold: withdrawn or erased during the hold, or the member suspended: never counted") {
+  Domain d(1, false, hold_days(14));
+  init_ledger(d, 1, 14);
+  auto m = d.admit("Drop KK").member;
+  auto other = d.admit("Suspended KK").member;
+  refer(d, m, "withdraws@example.jp");
+  refer(d, m, "erases@example.jp");
+  refer(d, m, "stays@example.jp");
+  refer(d, other, "stays@example.jp");
+  auto list = referrals_of(d, m.id);
+  REQUIRE(list.size() == 3);
+  d.write([&](storage::WriteTxn& txn) {
+    auto withdrawing = *d.candidates.find(txn, list[0].candidate_id);
+    withdrawing.consent.region = withdrawing.consent.peers = withdrawing.consent.stats = false;
+    d.candidates.save(txn, withdrawing);
+    auto erasing = *d.candidates.find(txn, list[1].candidate_id);
+    d.candidates.erase(txn, erasing);
+    return d.members.set_active(txn, other.id, false);
+  });
+  d.clock.advance(kDay * 15);
+  CHECK(release(d) == 4);
+  CHECK(account(d, m.id).counted == 1);
+  CHECK(account(d, m.id).minted == 1);
+  CHECK(account(d, other.id).counted == 0);
+  std::multiset<std::string> reasons;
+  for (const auto& e : entries(d, "referral_dropped")) reasons.insert(e.at("reason"));
+  CHECK(reasons == std::multiset<std::string>{"erased", "member_suspended", "withdrawn"});
+  CHECK(problems(d) == "");
+}
+
+TEST_CASE("hold: velocity flags a burst; the operator's decision is final") {
+  auto rules = hold_days(14);
+  rules.velocity_max = 3;
+  rules.velocity_window = std::chrono::hours(1);
+  Domain d(1, false, rules);
+  init_ledger(d, 1, 14);
+  auto m = d.admit("Burst KK").member;
+  auto calm = d.admit("Calm KK").member;
+  for (int i = 0; i < 3; ++i)
+    refer(d, m, "burst" + std::string(1, char('a' + i)) + "@ex" + std::to_string(i) + ".jp");
+  CHECK(in_review(d).empty());   // three in an hour is ordinary
+  refer(d, m, "burstd@ex3.jp");  // the fourth tips it: all four wait
+  auto waiting = in_review(d);
+  REQUIRE(waiting.size() == 4);
+  for (const auto& w : waiting) {
+    CHECK(w.member == m.id);
+    CHECK(w.company == "Burst KK");
+    CHECK(w.reasons == std::vector<std::string>{"velocity"});
+    auto shown = w.to_json().dump();
+    CHECK(shown.find("burst") == std::string::npos);  // no address, not even a part of it
+    CHECK(shown.find("ex3.jp") == std::string::npos);
+  }
+  // Another member's referrals are not in this member's window.
+  d.clock.advance(2h);
+  refer(d, calm, "calm@example.jp");
+  refer(d, m, "later@ex9.jp");  // out of the window: not flagged
+  CHECK(in_review(d).size() == 4);
+
+  // Reject one, accept three; a decision is taken once.
+  auto rejected = d.write(
+      [&](storage::WriteTxn& txn) { return d.holds.decide(txn, waiting[0].referral, false); });
+  CHECK(rejected);
+  for (int i = 1; i < 4; ++i)
+    CHECK(d.write(
+        [&](storage::WriteTxn& txn) { return d.holds.decide(txn, waiting[i].referral, true); }));
+  auto again = d.write(
+      [&](storage::WriteTxn& txn) { return d.holds.decide(txn, waiting[0].referral, true); });
+  REQUIRE_FALSE(again);
+  CHECK(again.error() == referrals::ReviewError::not_in_review);
+  auto unknown =
+      d.write([&](storage::WriteTxn& txn) { return d.holds.decide(txn, "r_nosuch", true); });
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error() == referrals::ReviewError::not_found);
+  CHECK(in_review(d).empty());
+  CHECK(account(d, m.id).counted == 0);  // accepted still waits for its hold
+
+  d.clock.advance(kDay * 15);
+  release(d);
+  CHECK(account(d, m.id).counted == 4);  // three accepted + the later one
+  CHECK(account(d, calm.id).counted == 1);
+  for (const auto& r : referrals_of(d, m.id))
+    if (r.id == waiting[0].referral) {
+      CHECK(r.stage == "rejected");
+      CHECK_FALSE(r.counted);
+    }
+  CHECK(problems(d) == "");
+}
+
+TEST_CASE("hold: one domain, similar local parts and disposable domains are flagged") {
+  auto rules = hold_days(0);  // a zero hold: unflagged referrals count at once
+  rules.same_domain_max = 2;
+  rules.similar_max = 2;
+  rules.flag_disposable = true;
+  Domain d(10, false, rules);
+  init_ledger(d, 10, 0);
+  auto m = d.admit("Cluster KK").member;
+  refer(d, m, "a@farm.example");
+  refer(d, m, "b@farm.example");
+  CHECK(account(d, m.id).counted == 2);  // counted at once: nothing flagged yet
+  refer(d, m, "c@farm.example");         // the third of one domain: flagged
+  refer(d, m, "sato1@a.example");
+  refer(d, m, "sato2@b.example");
+  refer(d, m, "sato.3@c.example");  // the third "sato": flagged
+  refer(d, m, "anyone@yopmail.com");
+  std::map<std::string, std::vector<std::string>> reasons;
+  std::string disposable;
+  for (const auto& w : in_review(d)) {
+    reasons[w.referral] = w.reasons;
+    if (!w.domain.empty()) disposable = w.domain;
+  }
+  CHECK(reasons.size() == 3);  // the first two of each group had counted already
+  CHECK(disposable == "yopmail.com");
+  std::multiset<std::string> all;
+  for (const auto& [id, r] : reasons) all.insert(r.begin(), r.end());
+  CHECK(all == std::multiset<std::string>{"disposable_domain", "same_domain", "similar_addresses"});
+  CHECK(account(d, m.id).counted == 4);  // a, b, sato1, sato2
+  // Many addresses at one public provider are normal.
+  Domain p(10, false, rules);
+  init_ledger(p, 10, 0);
+  auto pm = p.admit("Public KK").member;
+  for (const auto* e : {"ichiro@gmail.com", "jiro@gmail.com", "saburo@gmail.com"}) refer(p, pm, e);
+  CHECK(in_review(p).empty());
+  CHECK(problems(d) == "");
+}
+
+TEST_CASE("hold: aliases are one person; people registered before the rule are found") {
+  Domain d(10, false, hold_days(0));
+  init_ledger(d, 10, 0);
+  auto m = d.admit("Alias KK").member;
+  refer(d, m, "taro@gmail.com");
+  for (const auto* alias : {"taro+1@gmail.com", "t.a.r.o@gmail.com", "Taro+x@GoogleMail.com"}) {
+    auto submitted = d.write([&](storage::WriteTxn& txn) {
+      return d.intake.submit(txn, m.link_token, form_for(alias));
+    });
+    CHECK(submitted.accepted);
+  }
+  CHECK(referrals_of(d, m.id).size() == 1);
+  CHECK(account(d, m.id).counted == 1);
+
+  // A candidate registered before the rule, under the pseudonym of the plain normalised
+  // address, is found again under that address (no second person, no second referral).
+  auto legacy_pseudonym = d.candidates.pseudonym_of("h.anako@gmail.com");
+  d.write([&](storage::WriteTxn& txn) {
+    candidates::Registration reg;
+    reg.personal.name = "Hanako";
+    reg.personal.email = "h.anako@gmail.com";
+    return d.candidates.create(txn, reg, legacy_pseudonym).id;
+  });
+  auto submitted = d.write([&](storage::WriteTxn& txn) {
+    return d.intake.submit(txn, m.link_token, form_for("h.anako@gmail.com"));
+  });
+  CHECK(submitted.accepted);
+  auto txn = d.env.begin_read();
+  CHECK(d.referrals.for_person(txn, m.id, legacy_pseudonym).has_value());
+}
+
+TEST_CASE("hold: the ledger names one person differently for each member") {
+  Domain d(10, false, hold_days(0));
+  init_ledger(d, 10, 0);
+  auto a = d.admit("A KK").member;
+  auto b = d.admit("B KK").member;
+  refer(d, a, "shared.person@example.jp");
+  refer(d, b, "shared.person@example.jp");
+  auto held = entries(d, "referral_held");
+  REQUIRE(held.size() == 2);
+  CHECK(held[0].at("member") != held[1].at("member"));
+  CHECK(held[0].at("candidate") != held[1].at("candidate"));
+  auto node_pseudonym = referrals_of(d, a.id)[0].pseudonym;
+  for (const auto& h : held) CHECK(h.at("candidate") != node_pseudonym);
+  // Stable within one member: the same value in its referral_counted.
+  auto counted = entries(d, "referral_counted");
+  REQUIRE(counted.size() == 2);
+  CHECK(counted[0].at("candidate") == held[0].at("candidate"));
+  CHECK(problems(d) == "");
+}
+
+TEST_SUITE_END();
