@@ -61,7 +61,8 @@ Node::Node(config::NodeConfig config)
           c.node.name, c.credits.referrals_per_credit,
           referrals::IntakeSettings{c.node.public_url, c.node.name, c.mail.from,
                                     c.consent.text_version, c.candidates.verification_expiry_hours,
-                                    c.credits.alumni_count_toward_credits}});
+                                    c.credits.alumni_count_toward_credits,
+                                    c.limits.confirmation_mails_per_day}});
   mailer_ = make_mailer(c);
   writer_ = std::make_unique<storage::Writer>(env_);
   mail_dispatch_ = std::make_unique<candidates::MailDispatch>(
@@ -116,6 +117,11 @@ Node::Node(config::NodeConfig config)
              const introductions::OutcomeRecord& o) { outcome_relay_->send(txn, h, o); });
   introduction_sweep_ = std::make_unique<common::BackgroundLoop>(
       "introductions", std::chrono::minutes(1), [this] { introducing_->sweep(); });
+  // Profile syncs a peer started and never finished are dropped (federation.sync_timeout_s).
+  profile_sync_sweep_ =
+      std::make_unique<common::BackgroundLoop>("profile syncs", std::chrono::minutes(1), [this] {
+        writer_->submit_wait([this](storage::WriteTxn& txn) { profiles_->expire_syncs(txn); });
+      });
 
   // Reminders of due outcomes to members' contact emails, once each (issue 14, item 5).
   outcome_reminders_ = std::make_unique<services::OutcomeReminders>(
@@ -149,7 +155,15 @@ Node::Node(config::NodeConfig config)
       env_, *writer_, domain_->candidates, domain_->ledger, domain_->members, domain_->referrals,
       *handoff_holder_, *mailer_, *candidate_changes_, *introducing_, clock_,
       services::CandidateRights::Settings{c.consent.text_version});
-  intake_ = std::make_unique<services::Intake>(env_, *writer_, domain_->intake);
+  auto rule = [](const config::RateRule& r) {
+    return services::RateLimit::Rule{r.requests, r.per_seconds};
+  };
+  request_limits_ = std::make_unique<services::RequestLimits>(
+      clock_, services::RequestLimits::Rules{rule(c.limits.per_ip), rule(c.limits.per_member),
+                                             rule(c.limits.per_link), rule(c.limits.per_address),
+                                             c.limits.tracked_keys});
+  intake_ =
+      std::make_unique<services::Intake>(env_, *writer_, domain_->intake, request_limits_.get());
   membership_ = std::make_unique<services::Membership>(
       env_, *writer_, domain_->members, domain_->referrals, domain_->credits, reference_);
   peering_ = std::make_unique<services::Peering>(env_, *writer_, *federation_, keys_);
@@ -167,8 +181,8 @@ Node::Node(config::NodeConfig config)
   operations_ = std::make_unique<services::Operations>(env_, domain_->ledger, *federation_,
                                                        *witness_, domain_->candidates, clock_);
   services_ = std::make_unique<api::Services>(api::Services{
-      *access_, *credential_guard_, *candidate_rights_, *intake_, *membership_, *peering_,
-      *handoff_requests_, *audit_, *introducing_, *alumni_, *secondment_, reference_,
+      *access_, *credential_guard_, *request_limits_, *candidate_rights_, *intake_, *membership_,
+      *peering_, *handoff_requests_, *audit_, *introducing_, *alumni_, *secondment_, reference_,
       api::NodeFacts{c.node.name,
                      c.node.public_url,
                      c.consent.text_version,
@@ -240,11 +254,13 @@ void Node::start_background() {
   witness_->start();
   erasures_->start();
   introduction_sweep_->start();
+  profile_sync_sweep_->start();
   reminder_sweep_->start();
 }
 
 void Node::stop_background() {
   if (reminder_sweep_) reminder_sweep_->stop();
+  if (profile_sync_sweep_) profile_sync_sweep_->stop();
   if (introduction_sweep_) introduction_sweep_->stop();
   if (erasures_) erasures_->stop();
   if (witness_) witness_->stop();
