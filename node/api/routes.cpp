@@ -26,6 +26,13 @@ bool is_candidate_page(const std::string& pattern) {
          pattern == "/favicon.ico";
 }
 
+// Loopback clients are this machine's own tools, or a proxy that does not report its clients
+// (http.behind_proxy unset): counting them as one address would throttle everyone behind it
+// at once, so the per-address limit leaves them out.
+bool is_loopback(std::string_view address) {
+  return address.starts_with("127.") || address == "::1" || address.starts_with("::ffff:127.");
+}
+
 Response limited(std::chrono::seconds wait) {
   auto r = http::error_response(429, "rate_limited", "too many requests; retry later");
   r.headers["Retry-After"] = std::to_string(wait.count());
@@ -40,7 +47,9 @@ void Routes::add(std::string method, const std::string& pattern, Role role, Hand
   router_.add(std::move(method), pattern,
               [access = &access_, guard = &guard_, limits = &limits_, page = std::move(page), role,
                handler = std::move(handler)](const Request& request, const Params& params) {
-                if (auto wait = limits->per_ip.take(request.remote_address)) {
+                if (auto wait = is_loopback(request.remote_address)
+                                    ? std::nullopt
+                                    : limits->per_ip.take(request.remote_address)) {
                   if (page) {
                     auto r = page(request, *wait);
                     r.headers["Retry-After"] = std::to_string(wait->count());

@@ -4,7 +4,8 @@
 // authenticated Caller. Handlers never check tokens themselves. An address that keeps
 // presenting wrong credentials is refused with 429 for a while (services/credential_guard.hpp).
 // Rate limits (services/request_limits.hpp) apply before any handler: per client address on
-// every route, per member on member routes; past one, the API answers 429 with Retry-After
+// every route (loopback clients excepted: this machine's tools, or a proxy that does not
+// report its clients), per member on member routes; past one, the API answers 429 with Retry-After
 // and a JSON body, a candidate page (HTML under /, /r/) the page `RouteLimits::page` makes.
 //
 //   routes.add("GET", "/api/v1/credits", Role::member, credits);
