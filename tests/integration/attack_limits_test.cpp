@@ -435,7 +435,8 @@ TEST_CASE("finding 8: a peer's profiles are capped, and what an unfinished sync 
     auto r = b.get("/api/v1/pool", member.api_key);
     REQUIRE(r.status == 200);
     std::size_t n = 0;
-    for (const auto& p : r.json()["profiles"]) n += p.value("node", "") == "pa.example";
+    auto body = r.json();  // held: a range-for over a member of a temporary would dangle
+    for (const auto& p : body["profiles"]) n += p.value("node", "") == "pa.example";
     return n;
   };
 

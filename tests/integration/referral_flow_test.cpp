@@ -249,8 +249,9 @@ TEST_CASE("flow: a member's relay link leads to a verified referral") {
   CHECK(node.ledger_size() == ledger_before + 2);
 }
 
-TEST_CASE("flow: 25 distinct referrals mint 2 credits; repeats by one person mint nothing and "
-          "are limited") {
+TEST_CASE(
+    "flow: 25 distinct referrals mint 2 credits; repeats by one person mint nothing and "
+    "are limited") {
   auto& node = shared_node();
   auto member = node.admit_member(unique("Himeji Logistics"));
   auto link = path_of(member.relay_link);
@@ -285,9 +286,9 @@ TEST_CASE("flow: 25 distinct referrals mint 2 credits; repeats by one person min
   CHECK(again_accepted == 4);
   auto links = node.wait_mail_links(again.email, "/r/", mails_before + 4);
   CHECK(links.size() == mails_before + 4);
-  CHECK(std::set<std::string>(links.begin() + static_cast<std::ptrdiff_t>(mails_before),
-                              links.end())
-            .size() == 1);
+  CHECK(
+      std::set<std::string>(links.begin() + static_cast<std::ptrdiff_t>(mails_before), links.end())
+          .size() == 1);
   for (const auto& l : links) {
     if (contains(l, "/r/v/")) node.request("POST", path_of(l));
   }
