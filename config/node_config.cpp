@@ -214,6 +214,24 @@ void read_http(ObjectReader r, NodeConfig& cfg) {
   read_int(r, "threads", cfg.http.threads, 1, 64);
   read_int(r, "credential_guesses", cfg.http.credential_guesses, 1, 100000);
   read_bool(r, "behind_proxy", cfg.http.behind_proxy);
+  read_int(r, "max_connections", cfg.http.max_connections, 1, 1000000);
+  r.finish();
+}
+
+void read_rate_rule(ObjectReader r, RateRule& rule) {
+  read_int(r, "requests", rule.requests, 0, 1000000);
+  read_duration(r, "per_seconds", rule.per_seconds, 1, kSecondsPerDay);
+  r.finish();
+}
+
+void read_limits(ObjectReader r, NodeConfig& cfg) {
+  auto& l = cfg.limits;
+  read_rate_rule(r.object("per_ip"), l.per_ip);
+  read_rate_rule(r.object("per_member"), l.per_member);
+  read_rate_rule(r.object("per_link"), l.per_link);
+  read_rate_rule(r.object("per_address"), l.per_address);
+  read_int(r, "confirmation_mails_per_day", l.confirmation_mails_per_day, 1, 100);
+  read_int(r, "tracked_keys", l.tracked_keys, 100, 10000000);
   r.finish();
 }
 
@@ -319,6 +337,8 @@ void read_federation(ObjectReader r, NodeConfig& cfg) {
   read_duration(r, "request_timeout_ms", f.request_timeout_ms, 1, 600 * 1000);
   read_duration(r, "identity_refresh_min_s", f.identity_refresh_min_s, 0, kSecondsPerDay);
   f.ca_file = read_path(r, "ca_file");
+  read_int(r, "max_profiles_per_peer", f.max_profiles_per_peer, 1, 10000000);
+  read_duration(r, "sync_timeout_s", f.sync_timeout_s, 1, 7 * kSecondsPerDay);
   if (f.retry_max_ms < f.retry_initial_ms) {
     r.report("retry_max_ms", "must be at least retry_initial_ms (" +
                                  std::to_string(f.retry_initial_ms.count()) + "), got " +
@@ -489,6 +509,7 @@ LoadResult<NodeConfig> parse_node_config(std::string_view text, const fs::path& 
     r.finish();
   }
   read_http(root.object("http"), cfg);
+  read_limits(root.object("limits"), cfg);
   read_tls(root.object("tls"), cfg);
   {
     auto r = root.object("storage");
@@ -594,6 +615,16 @@ std::string to_json_text(const NodeConfig& c) {
   j["http"]["threads"] = c.http.threads;
   j["http"]["credential_guesses"] = c.http.credential_guesses;
   j["http"]["behind_proxy"] = c.http.behind_proxy;
+  j["http"]["max_connections"] = c.http.max_connections;
+  auto rule = [](const RateRule& r) {
+    return ojson{{"requests", r.requests}, {"per_seconds", r.per_seconds.count()}};
+  };
+  j["limits"]["per_ip"] = rule(c.limits.per_ip);
+  j["limits"]["per_member"] = rule(c.limits.per_member);
+  j["limits"]["per_link"] = rule(c.limits.per_link);
+  j["limits"]["per_address"] = rule(c.limits.per_address);
+  j["limits"]["confirmation_mails_per_day"] = c.limits.confirmation_mails_per_day;
+  j["limits"]["tracked_keys"] = c.limits.tracked_keys;
   if (c.tls.enabled()) {
     j["tls"]["certificate_file"] = c.tls.certificate_file->string();
     j["tls"]["key_file"] = c.tls.key_file->string();
@@ -629,6 +660,8 @@ std::string to_json_text(const NodeConfig& c) {
   j["federation"]["request_timeout_ms"] = f.request_timeout_ms.count();
   j["federation"]["identity_refresh_min_s"] = f.identity_refresh_min_s.count();
   if (f.ca_file) j["federation"]["ca_file"] = f.ca_file->string();
+  j["federation"]["max_profiles_per_peer"] = f.max_profiles_per_peer;
+  j["federation"]["sync_timeout_s"] = f.sync_timeout_s.count();
   j["candidates"]["handoff_expiry_s"] = c.candidates.handoff_expiry_s.count();
   j["candidates"]["erasure_confirm_timeout_s"] = c.candidates.erasure_confirm_timeout_s.count();
   j["candidates"]["verification_expiry_hours"] = c.candidates.verification_expiry_hours.count();

@@ -100,9 +100,39 @@ struct HttpSection {
   // is refused for 15 (node/services/credential_guard.hpp), 1..100000.
   std::uint32_t credential_guesses = 10;
   // Plain HTTP on a non-loopback address only when a reverse proxy terminates TLS in front.
+  // Then the client's address (for every limit) is X-Forwarded-For's last hop.
   bool behind_proxy = false;
+  // Open connections at once; past it a new connection is closed at once (1..1000000). Keep
+  // it under the process's descriptor limit (the systemd unit sets LimitNOFILE=65536).
+  std::uint32_t max_connections = 4096;
 
   bool operator==(const HttpSection&) const = default;
+};
+
+// One rate limit: a bucket of `requests` that refills `requests` every `per_seconds`.
+// requests 0 turns the limit off.
+struct RateRule {
+  std::uint32_t requests = 0;            // 0..1000000
+  std::chrono::seconds per_seconds{60};  // 1..86400
+
+  bool operator==(const RateRule&) const = default;
+};
+
+// "limits": what one party may ask of the node (node/services/rate_limit.hpp). Past a limit
+// the API answers 429 with Retry-After, the candidate pages a 429 page in the visitor's
+// language. Defaults suit a municipal node: generous for people and ATSs, hard on scripts.
+struct LimitsSection {
+  RateRule per_ip{600, std::chrono::seconds(60)};       // every request from one address
+  RateRule per_member{600, std::chrono::seconds(60)};   // API requests with one member's key
+  RateRule per_link{30, std::chrono::seconds(60)};      // registrations through one relay link
+  RateRule per_address{5, std::chrono::seconds(3600)};  // registrations for one email address
+  // Confirmation (and "already registered") mails to one address per day (1..100); past it a
+  // registration still replaces the pending data but mails nothing more that day.
+  std::uint32_t confirmation_mails_per_day = 5;
+  // Keys each limit remembers (least recently seen forgotten first), 100..10000000.
+  std::uint32_t tracked_keys = 100000;
+
+  bool operator==(const LimitsSection&) const = default;
 };
 
 // "storage": LMDB.
@@ -176,6 +206,11 @@ struct FederationSection {
       60};  // at most one background identity fetch per peer
   // Trusted for peers' HTTPS certificates besides the system CA store (a private CA).
   std::optional<std::filesystem::path> ca_file;
+  // Profiles one peer may circulate to this node at once (1..10000000); past it the peer's
+  // new profiles are refused until it withdraws some.
+  std::uint32_t max_profiles_per_peer = 20000;
+  // A profile sync a peer started and did not finish within this long is dropped (1..604800).
+  std::chrono::seconds sync_timeout_s{3600};
 
   bool operator==(const FederationSection&) const = default;
 };
@@ -211,6 +246,7 @@ struct NodeConfig {
   ReferralsSection referrals;
   IntroductionsSection introductions;
   HttpSection http;
+  LimitsSection limits;
   TlsSection tls;
   StorageSection storage;
   MailSection mail;

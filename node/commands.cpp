@@ -120,7 +120,9 @@ int run_serve(const std::filesystem::path& config_path) {
                                 c.http.read_timeout_ms,
                                 c.http.idle_timeout_ms,
                                 static_cast<int>(c.http.threads),
-                                tls};
+                                tls,
+                                c.http.behind_proxy,
+                                c.http.max_connections};
     http::Server server(options,
                         [&router](const http::Request& request) { return router.handle(request); });
     server.listen();

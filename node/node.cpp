@@ -61,7 +61,8 @@ Node::Node(config::NodeConfig config)
           c.node.name, c.credits.referrals_per_credit,
           referrals::IntakeSettings{c.node.public_url, c.node.name, c.mail.from,
                                     c.consent.text_version, c.candidates.verification_expiry_hours,
-                                    c.credits.alumni_count_toward_credits},
+                                    c.credits.alumni_count_toward_credits,
+                                    c.limits.confirmation_mails_per_day},
           referrals::HoldRules{std::chrono::hours(24 * c.referrals.holding_days),
                                c.referrals.flag_disposable_domains, c.referrals.velocity_max,
                                std::chrono::minutes(c.referrals.velocity_window_minutes),
@@ -125,6 +126,11 @@ Node::Node(config::NodeConfig config)
              const introductions::OutcomeRecord& o) { outcome_relay_->send(txn, h, o); });
   introduction_sweep_ = std::make_unique<common::BackgroundLoop>(
       "introductions", std::chrono::minutes(1), [this] { introducing_->sweep(); });
+  // Profile syncs a peer started and never finished are dropped (federation.sync_timeout_s).
+  profile_sync_sweep_ =
+      std::make_unique<common::BackgroundLoop>("profile syncs", std::chrono::minutes(1), [this] {
+        writer_->submit_wait([this](storage::WriteTxn& txn) { profiles_->expire_syncs(txn); });
+      });
 
   // Pending registrations whose confirmation links all expired are shredded (issue 17).
   pending_expiry_ = std::make_unique<candidates::PendingExpiry>(env_, domain_->candidates);
@@ -181,7 +187,15 @@ Node::Node(config::NodeConfig config)
       services::CandidateRights::Settings{c.consent.text_version});
   if (auto n = candidate_rights_->erase_again(erase_again))
     spdlog::warn("candidates: erased {} candidate(s) again from the erasure journal", n);
-  intake_ = std::make_unique<services::Intake>(env_, *writer_, domain_->intake);
+  auto rule = [](const config::RateRule& r) {
+    return services::RateLimit::Rule{r.requests, r.per_seconds};
+  };
+  request_limits_ = std::make_unique<services::RequestLimits>(
+      clock_, services::RequestLimits::Rules{rule(c.limits.per_ip), rule(c.limits.per_member),
+                                             rule(c.limits.per_link), rule(c.limits.per_address),
+                                             c.limits.tracked_keys});
+  intake_ =
+      std::make_unique<services::Intake>(env_, *writer_, domain_->intake, request_limits_.get());
   membership_ = std::make_unique<services::Membership>(
       env_, *writer_, domain_->members, domain_->referrals, domain_->credits, reference_);
   peering_ = std::make_unique<services::Peering>(env_, *writer_, *federation_, keys_);
@@ -199,8 +213,8 @@ Node::Node(config::NodeConfig config)
   operations_ = std::make_unique<services::Operations>(env_, domain_->ledger, *federation_,
                                                        *witness_, domain_->candidates, clock_);
   services_ = std::make_unique<api::Services>(api::Services{
-      *access_, *credential_guard_, *candidate_rights_, *intake_, *membership_, *peering_,
-      *handoff_requests_, *audit_, *introducing_, *alumni_, *secondment_, reference_,
+      *access_, *credential_guard_, *request_limits_, *candidate_rights_, *intake_, *membership_,
+      *peering_, *handoff_requests_, *audit_, *introducing_, *alumni_, *secondment_, reference_,
       api::NodeFacts{c.node.name,
                      c.node.public_url,
                      c.consent.text_version,
@@ -277,6 +291,7 @@ void Node::start_background() {
   witness_->start();
   erasures_->start();
   introduction_sweep_->start();
+  profile_sync_sweep_->start();
   reminder_sweep_->start();
   pending_sweep_->start();
   hold_release_->start();
@@ -287,6 +302,7 @@ void Node::stop_background() {
   if (hold_release_) hold_release_->stop();
   if (pending_sweep_) pending_sweep_->stop();
   if (reminder_sweep_) reminder_sweep_->stop();
+  if (profile_sync_sweep_) profile_sync_sweep_->stop();
   if (introduction_sweep_) introduction_sweep_->stop();
   if (erasures_) erasures_->stop();
   if (witness_) witness_->stop();

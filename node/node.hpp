@@ -40,6 +40,7 @@
 #include "node/services/outcome_reminders.hpp"
 #include "node/services/peering.hpp"
 #include "node/services/review.hpp"
+#include "node/services/request_limits.hpp"
 #include "node/services/secondment.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
@@ -92,6 +93,7 @@ class Node {
   std::unique_ptr<services::Introducing> introducing_;
   std::unique_ptr<services::OutcomeRelay> outcome_relay_;
   std::unique_ptr<common::BackgroundLoop> introduction_sweep_;
+  std::unique_ptr<common::BackgroundLoop> profile_sync_sweep_;
   std::unique_ptr<services::OutcomeReminders> outcome_reminders_;
   std::unique_ptr<common::BackgroundLoop> reminder_sweep_;
   std::unique_ptr<candidates::PendingExpiry> pending_expiry_;
@@ -101,6 +103,7 @@ class Node {
   std::unique_ptr<services::CandidateChanges> candidate_changes_;
   std::unique_ptr<services::Access> access_;
   std::unique_ptr<services::CredentialGuard> credential_guard_;
+  std::unique_ptr<services::RequestLimits> request_limits_;
   std::unique_ptr<services::CandidateRights> candidate_rights_;
   std::unique_ptr<services::Intake> intake_;
   std::unique_ptr<services::Membership> membership_;

@@ -64,7 +64,10 @@ Parsed<std::optional<std::uint64_t>> number_param(const Request& request, const 
 
 http::Router build_router(const Services& services) {
   http::Router router;
-  Routes routes(router, services.access, services.credential_guard);
+  Routes routes(router, services.access, services.credential_guard, services.limits,
+                [&services](const Request& request, std::chrono::seconds wait) {
+                  return limited_page(services, request, wait);
+                });
   routes.add(
       "GET", "/healthz", Role::everyone, [&services](const Request&, const Params&, const Caller&) {
         auto health = services.audit.health();

@@ -3,6 +3,7 @@
 // into Result<T, ApiError> (the failure is the 400/415 reply, from errors.hpp), the services
 // handlers call, and the registration of each part of the API. Handlers stay thin: parse,
 // call ONE service method, format the reply. They never open a transaction.
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
@@ -62,6 +63,7 @@ struct NodeFacts {
 struct Services {
   const services::Access& access;
   services::CredentialGuard& credential_guard;
+  services::RequestLimits& limits;
   services::CandidateRights& candidate_rights;
   services::Intake& intake;
   services::Membership& membership;
@@ -81,6 +83,9 @@ struct Services {
 // (operator_view: the operator's member view) or the member itself (operator_routes.cpp).
 Response set_contact_email(const Services& s, const Request& request, const std::string& id,
                            bool operator_view);
+
+// The 429 page of the candidate pages (registration_pages.cpp), in the visitor's language.
+Response limited_page(const Services& s, const Request& request, std::chrono::seconds wait);
 
 // Registers the routes of each part of the API.
 void add_operator_routes(Routes& routes, const Services& s);

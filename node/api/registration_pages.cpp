@@ -54,6 +54,7 @@ Response submit_form(const Services& s, const Request& request, const std::strin
   auto registered = s.intake.register_candidate(token, *form);
   if (!registered) {
     const auto& refusal = registered.error();
+    if (refusal.retry_after) return limited_page(s, request, *refusal.retry_after);
     if (refusal.link != referrals::LinkState::ok)
       return notice(notice_for(refusal.link), lang, s.facts.operator_info);
     return form_page(s, token, lang, refusal.company_name, refusal.alumni, 422, *form,
@@ -73,13 +74,27 @@ Response confirmation_page(const Services& s, const Request& request, const std:
   const auto& op = s.facts.operator_info;
   if (s.intake.verification_used(token))
     return notice(notice_for(referrals::ConfirmState::already_confirmed), lang, op);
-  if (!s.intake.verification_pending(token))
-    return notice(notice_for(PageOutcome::confirmation_not_valid), lang, op);
+  auto pending = s.intake.pending_data(token);
+  if (!pending) return notice(notice_for(PageOutcome::confirmation_not_valid), lang, op);
   candidates::NoticePage page;
   page.lang = lang;
   page.title = tr(lang, "メールアドレスの確認", "Confirm your email address");
-  page.paragraphs = {tr(lang, "下のボタンを押すと登録が完了します。",
-                        "Press the button below to complete your registration.")};
+  // What is confirmed, so that data someone else typed for this address is seen before it
+  // is confirmed (the latest registration for a pending address replaces the earlier one).
+  const auto& p = pending->personal;
+  page.paragraphs = {
+      tr(lang, "下のボタンを押すと、次の内容で登録が完了します。",
+         "Press the button below to complete your registration with these details."),
+      tr(lang, "氏名: ", "Name: ") + p.name, tr(lang, "メールアドレス: ", "Email: ") + p.email,
+      tr(lang, "電話番号: ", "Phone: ") +
+          (p.phone.empty() ? tr(lang, "（なし）", "(none)") : p.phone),
+      tr(lang,
+         "内容が違う場合は、届いたリンクからもう一度登録してください（最後の登録内容が使われます）"
+         "。"
+         "登録後も管理ページでいつでも修正できます。",
+         "If these are not the details you entered, register again through the link you "
+         "received (the latest registration counts). You can also correct them on your "
+         "management page at any time after registering.")};
   page.button_action = "/r/v/" + token + lang_query(lang);
   page.button_text = tr(lang, "登録を完了する", "Complete registration");
   page.other_lang_link = "/r/v/" + token + (lang == Lang::ja ? "?lang=en" : "");
@@ -104,6 +119,13 @@ Response static_notice(const Services& s, const Request& request, PageOutcome ou
 }
 
 }  // namespace
+
+Response limited_page(const Services& s, const Request& request, std::chrono::seconds wait) {
+  auto lang = candidates::lang_from(request.query);
+  auto r = notice(notice_for(PageOutcome::too_many_requests), lang, s.facts.operator_info);
+  r.headers["Retry-After"] = std::to_string(wait.count());
+  return r;
+}
 
 void add_registration_pages(Routes& routes, const Services& s) {
   for (const char* path : {"/", "/r/", "/r"})

@@ -20,12 +20,43 @@ bool guessed(const services::Access& access, services::AccessError e,
   return !access.is_known(*token);
 }
 
+// Pages people open in a browser (answered in HTML), as opposed to the JSON API.
+bool is_candidate_page(const std::string& pattern) {
+  return pattern == "/" || pattern == "/r" || pattern.starts_with("/r/") ||
+         pattern == "/favicon.ico";
+}
+
+// Loopback clients are this machine's own tools, or a proxy that does not report its clients
+// (http.behind_proxy unset): counting them as one address would throttle everyone behind it
+// at once, so the per-address limit leaves them out.
+bool is_loopback(std::string_view address) {
+  return address.starts_with("127.") || address == "::1" || address.starts_with("::ffff:127.");
+}
+
+Response limited(std::chrono::seconds wait) {
+  auto r = http::error_response(429, "rate_limited", "too many requests; retry later");
+  r.headers["Retry-After"] = std::to_string(wait.count());
+  return r;
+}
+
 }  // namespace
 
 void Routes::add(std::string method, const std::string& pattern, Role role, Handler handler) {
+  LimitedPage page;
+  if (is_candidate_page(pattern)) page = limited_page_;
   router_.add(std::move(method), pattern,
-              [access = &access_, guard = &guard_, role, handler = std::move(handler)](
-                  const Request& request, const Params& params) {
+              [access = &access_, guard = &guard_, limits = &limits_, page = std::move(page), role,
+               handler = std::move(handler)](const Request& request, const Params& params) {
+                if (auto wait = is_loopback(request.remote_address)
+                                    ? std::nullopt
+                                    : limits->per_ip.take(request.remote_address)) {
+                  if (page) {
+                    auto r = page(request, *wait);
+                    r.headers["Retry-After"] = std::to_string(wait->count());
+                    return r;
+                  }
+                  return limited(*wait);
+                }
                 if (needs_credential(role)) {
                   if (auto wait = guard->refused_for(request.remote_address)) {
                     auto r = http::error_response(
@@ -40,6 +71,10 @@ void Routes::add(std::string method, const std::string& pattern, Role role, Hand
                   if (guessed(*access, caller.error(), request.bearer_token()))
                     guard->failed(request.remote_address);
                   return reply(error_for(caller.error()));
+                }
+                if (role == Role::member) {
+                  if (auto wait = limits->per_member.take(caller.value().the_member().id))
+                    return limited(*wait);
                 }
                 return handler(request, params, caller.value());
               });

@@ -3,11 +3,16 @@
 // table checks it (one place; 401/403 bodies from errors.hpp) and hands the handler the
 // authenticated Caller. Handlers never check tokens themselves. An address that keeps
 // presenting wrong credentials is refused with 429 for a while (services/credential_guard.hpp).
+// Rate limits (services/request_limits.hpp) apply before any handler: per client address on
+// every route (loopback clients excepted: this machine's tools, or a proxy that does not
+// report its clients), per member on member routes; past one, the API answers 429 with Retry-After
+// and a JSON body, a candidate page (HTML under /, /r/) the page `RouteLimits::page` makes.
 //
 //   routes.add("GET", "/api/v1/credits", Role::member, credits);
 //   Response credits(const Request&, const Params&, const Caller& caller);  // caller.the_member()
 //
 // Threads: built once before the server starts, then only read (handle() from HTTP threads).
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -15,6 +20,7 @@
 #include "node/http/router.hpp"
 #include "node/services/access.hpp"
 #include "node/services/credential_guard.hpp"
+#include "node/services/request_limits.hpp"
 
 namespace relay::node::api {
 
@@ -26,10 +32,18 @@ using services::Role;
 
 using Handler = std::function<Response(const Request&, const Params&, const Caller&)>;
 
+// The reply to a person past a limit on a candidate page, given how long to wait.
+using LimitedPage = std::function<Response(const Request&, std::chrono::seconds)>;
+
 class Routes {
  public:
-  Routes(http::Router& router, const services::Access& access, services::CredentialGuard& guard)
-      : router_(router), access_(access), guard_(guard) {}
+  Routes(http::Router& router, const services::Access& access, services::CredentialGuard& guard,
+         services::RequestLimits& limits, LimitedPage limited_page)
+      : router_(router),
+        access_(access),
+        guard_(guard),
+        limits_(limits),
+        limited_page_(std::move(limited_page)) {}
 
   // Registers `handler` for (method, pattern), reached only by callers that pass `role`.
   void add(std::string method, const std::string& pattern, Role role, Handler handler);
@@ -38,6 +52,8 @@ class Routes {
   http::Router& router_;
   const services::Access& access_;
   services::CredentialGuard& guard_;
+  services::RequestLimits& limits_;
+  LimitedPage limited_page_;
 };
 
 }  // namespace relay::node::api

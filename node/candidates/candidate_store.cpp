@@ -161,10 +161,10 @@ void Store::revoke_token(storage::WriteTxn& txn, const std::string& digest) {
 }
 
 void Store::bind_token(storage::WriteTxn& txn, std::string_view token,
-                       const std::string& candidate_id, const std::string& kind) {
+                       const std::string& candidate_id, const std::string& kind,
+                       const nlohmann::json& extra) {
   auto keys = keys_.current();
-  nlohmann::json info = {
-      {"candidate", candidate_id}, {"kind", kind}, {"extra", nlohmann::json::object()}};
+  nlohmann::json info = {{"candidate", candidate_id}, {"kind", kind}, {"extra", extra}};
   auto digest = identity::token_digest(keys->token_key, token);
   txn.put(tokens_, digest, info.dump());
   // Listed on a live record, so that erasure removes the binding too.
@@ -174,6 +174,13 @@ void Store::bind_token(storage::WriteTxn& txn, std::string_view token,
     r->tokens_.push_back(digest);
     save(txn, *r);
   }
+}
+
+std::string Store::stable_token(const std::string& candidate_id, std::string_view purpose) const {
+  auto keys = keys_.current();
+  std::string input = "relaynode stable token\n" + candidate_id + "\n" + std::string(purpose);
+  auto mac = crypto::blake2b_keyed(keys->token_key, crypto::as_bytes(input));
+  return crypto::to_base64url(mac);
 }
 
 void Store::update_data(storage::WriteTxn& txn, CandidateRecord& r, const PersonalData& personal,

@@ -135,9 +135,15 @@ class Store {
   void revoke_token(storage::WriteTxn& txn, const std::string& digest);
   // Binds a token the candidate already holds to a new kind (after erasure, their
   // management link keeps showing the erasure's status: "erased"; a used confirmation link
-  // says it was used: "verified"; a registration form's nonce: "form").
+  // says it was used: "verified"; a registration form's nonce: "form"), or a stable_token.
+  // Binding a token listed on the record already does not list it again.
   void bind_token(storage::WriteTxn& txn, std::string_view token, const std::string& candidate_id,
-                  const std::string& kind);
+                  const std::string& kind, const nlohmann::json& extra = nlohmann::json::object());
+  // The same token every time for (candidate, purpose): a keyed hash under the token key, as
+  // unguessable as a random one. Bound with bind_token, asking again reuses the entry, so a
+  // repeated request (a registration sent again) re-mails the same link instead of growing
+  // the record by a token each time.
+  std::string stable_token(const std::string& candidate_id, std::string_view purpose) const;
 
   // Queues mail to the candidate, sealed under their key; the dispatcher spools it after
   // the commit. Erasure makes queued mail unreadable and drops it.

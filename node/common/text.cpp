@@ -1,24 +1,88 @@
 #include "node/common/text.hpp"
 
 #include <ctime>
+#include <vector>
 
 #include "protocol/canonical_json.hpp"
 
 namespace relay::node::common {
 
+namespace {
+
+struct CodePoint {
+  char32_t value;
+  std::size_t offset;  // of its first byte
+  std::size_t size;    // in bytes
+};
+
+// The code points of valid UTF-8 (checked by the caller).
+std::vector<CodePoint> decode(std::string_view text) {
+  std::vector<CodePoint> out;
+  for (std::size_t i = 0; i < text.size();) {
+    auto b = static_cast<unsigned char>(text[i]);
+    std::size_t n = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+    char32_t c = n == 1 ? b : n == 2 ? (b & 0x1F) : n == 3 ? (b & 0x0F) : (b & 0x07);
+    for (std::size_t k = 1; k < n; ++k)
+      c = (c << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+    out.push_back({c, i, n});
+    i += n;
+  }
+  return out;
+}
+
+bool is_control(char32_t c) {
+  return c < 0x20 || (c >= 0x7F && c <= 0x9F);
+}
+
+}  // namespace
+
+bool is_blank(char32_t c) {
+  switch (c) {
+    case 0x09:
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x0D:
+    case 0x20:
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
+    case 0x180E:
+    case 0x200B:
+    case 0x2060:
+    case 0xFEFF:  // invisible, not spaces by category
+      return true;
+    default:
+      return c >= 0x2000 && c <= 0x200A;
+  }
+}
+
+bool is_bidi_control(char32_t c) {
+  return c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E) ||
+         (c >= 0x2066 && c <= 0x2069);
+}
+
 std::optional<std::string> clean_text(std::string_view text, std::size_t max_chars) {
   if (!protocol::is_valid_utf8(text)) return std::nullopt;
-  auto begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos) return std::nullopt;
-  auto end = text.find_last_not_of(" \t\r\n");
-  text = text.substr(begin, end - begin + 1);
-  std::size_t chars = 0;
-  for (unsigned char c : text) {
-    if (c < 0x20 || c == 0x7f) return std::nullopt;
-    if ((c & 0xC0) != 0x80) ++chars;
+  auto points = decode(text);
+  std::size_t first = 0;
+  std::size_t last = points.size();
+  while (first < last && is_blank(points[first].value)) ++first;
+  while (last > first && is_blank(points[last - 1].value)) --last;
+  if (first == last || last - first > max_chars) return std::nullopt;
+  for (std::size_t i = first; i < last; ++i) {
+    auto c = points[i].value;
+    // Line ends and tabs inside are controls too: names and titles are one line.
+    if (is_control(c) || is_bidi_control(c)) return std::nullopt;
   }
-  if (chars == 0 || chars > max_chars) return std::nullopt;
-  return std::string(text);
+  auto begin = points[first].offset;
+  auto end = points[last - 1].offset + points[last - 1].size;
+  return std::string(text.substr(begin, end - begin));
 }
 
 std::string iso_time(std::int64_t ms) {

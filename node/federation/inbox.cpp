@@ -67,7 +67,9 @@ Received Inbox::refuse(int status, const std::string& code, const std::string& m
 }
 
 // One warning per claimed sender and code a minute; the rest are counted and the count is
-// reported with the next warning, so a flood of forged requests cannot flood the log.
+// reported with the next warning, so a flood of forged requests cannot flood the log. A
+// sender that is no configured peer is one sender for this purpose: its name is whatever the
+// client invents, and a name per request would otherwise be a line per request.
 void Inbox::log_refusal(const std::string& from, const std::string& type, const std::string& code,
                         const std::string& message) {
   auto now = clock_.now_ms();
@@ -76,7 +78,7 @@ void Inbox::log_refusal(const std::string& from, const std::string& type, const 
     std::lock_guard lock(refusals_mutex_);
     // Claimed names are chosen by the client: bound the table, forgetting every window.
     if (refusal_log_.size() >= kMaxLogWindows) refusal_log_.clear();
-    auto& window = refusal_log_[from + "/" + code];
+    auto& window = refusal_log_[(code == "unknown_peer" ? std::string("*") : from) + "/" + code];
     if (window.started_ms != 0 && now - window.started_ms < kLogWindowMs) {
       ++window.suppressed;
       return;

@@ -3,8 +3,9 @@
 //
 // Owns: the request-handler registry (typed on<Message>), the checks an envelope passes before
 // its handler runs, the idempotent inbox database, and the refusals (a bounded list for the
-// operator API; logged at most once a minute per claimed sender and code, with a count of the
-// ones left out, so a flood of forged requests cannot flood the log).
+// operator API; logged at most once a minute per claimed sender and code, all senders that are
+// no configured peer counting as one, with a count of the ones left out, so a flood of forged
+// requests cannot flood the log).
 //
 // receive(): parse strictly; refuse a reflected message (from ourselves), a wrong recipient,
 // an unknown or suspended sender, an unknown or retired key, a bad signature, a timestamp

@@ -1,6 +1,9 @@
 #include "node/federation/profile_exchange.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <chrono>
 
 #include "crypto/bytes.hpp"
 #include "crypto/hash.hpp"
@@ -85,6 +88,10 @@ ProfileExchange::ProfileExchange(Federation& federation, candidates::Store& cand
     : federation_(federation),
       candidates_(candidates),
       region_(federation.config().node.region),
+      max_profiles_(federation.config().federation.max_profiles_per_peer),
+      sync_timeout_ms_(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           federation.config().federation.sync_timeout_s)
+                           .count()),
       shared_(federation.env().database("profiles_shared")),
       meta_(federation.env().database("profile_meta")),
       pool_(federation.env().database("peer_pool")),
@@ -188,8 +195,11 @@ std::vector<PoolEntry> ProfileExchange::peer_pool(const storage::Txn& txn) const
   std::vector<PoolEntry> out;
   for (const auto& p : federation_.peers().list(txn)) {
     if (!p.active) continue;
+    // What an abandoned sync brought is not listed, even before it is dropped.
+    auto abandoned = expired_sync(peer_state(txn, p.name));
     txn.for_each_prefix(pool_, p.name + "/", [&](std::string_view key, std::string_view value) {
       auto j = nlohmann::json::parse(value);
+      if (abandoned && j.at("seq").get<std::int64_t>() == *abandoned) return;
       if (auto profile = pool_profile(key, j))
         out.push_back({p.name, std::string(key.substr(p.name.size() + 1)), j.at("region"),
                        std::move(*profile), j.at("received_ms")});
@@ -212,7 +222,56 @@ std::optional<PoolEntry> ProfileExchange::pool_entry(const storage::Txn& txn,
 
 nlohmann::json ProfileExchange::peer_state(const storage::Txn& txn, const std::string& peer) const {
   auto v = txn.get(pool_state_, peer);
-  return v ? nlohmann::json::parse(*v) : nlohmann::json{{"floor", 0}};
+  auto state = v ? nlohmann::json::parse(*v) : nlohmann::json{{"floor", 0}};
+  if (!state.contains("count")) {
+    std::int64_t n = 0;
+    txn.for_each_prefix(pool_, peer + "/", [&](std::string_view, std::string_view) { ++n; });
+    state["count"] = n;
+  }
+  return state;
+}
+
+std::size_t ProfileExchange::held_from(const storage::Txn& txn, const std::string& peer) const {
+  return peer_state(txn, peer).at("count").get<std::size_t>();
+}
+
+std::optional<std::int64_t> ProfileExchange::expired_sync(const nlohmann::json& state) const {
+  auto it = state.find("sync");
+  if (it == state.end() || !it->is_object()) return std::nullopt;
+  auto started = it->value("started_ms", std::int64_t{0});
+  if (federation_.clock().now_ms() - started <= sync_timeout_ms_) return std::nullopt;
+  return it->at("seq").get<std::int64_t>();
+}
+
+bool ProfileExchange::drop_expired_sync(storage::WriteTxn& txn, const std::string& peer,
+                                        nlohmann::json& state) {
+  auto seq = expired_sync(state);
+  if (!seq) return false;
+  // Entries of that seq came with the abandoned sync only (a later message would have raised
+  // their seq); older entries stay, as they would had the sync never started.
+  std::vector<std::string> brought;
+  txn.for_each_prefix(pool_, peer + "/", [&](std::string_view key, std::string_view value) {
+    if (nlohmann::json::parse(value).at("seq").get<std::int64_t>() == *seq)
+      brought.emplace_back(key);
+  });
+  for (const auto& k : brought) drop_entry(txn, k);
+  state["count"] =
+      state.at("count").get<std::int64_t>() - static_cast<std::int64_t>(brought.size());
+  state.erase("sync");
+  state["abandoned"] = *seq;
+  txn.put(pool_state_, peer, state.dump());
+  spdlog::warn("federation: profile sync {} from {} unfinished after {} s: {} profiles dropped",
+               *seq, peer, sync_timeout_ms_ / 1000, brought.size());
+  return true;
+}
+
+std::size_t ProfileExchange::expire_syncs(storage::WriteTxn& txn) {
+  std::size_t dropped = 0;
+  for (const auto& p : federation_.peers().list(txn)) {
+    auto state = peer_state(txn, p.name);
+    dropped += drop_expired_sync(txn, p.name, state) ? 1 : 0;
+  }
+  return dropped;
 }
 
 std::int64_t ProfileExchange::last_seq(const storage::Txn& txn, const std::string& peer,
@@ -225,7 +284,7 @@ std::int64_t ProfileExchange::last_seq(const storage::Txn& txn, const std::strin
   return last;
 }
 
-void ProfileExchange::put_entry(storage::WriteTxn& txn, const std::string& peer,
+bool ProfileExchange::put_entry(storage::WriteTxn& txn, const std::string& peer,
                                 const std::string& ref, const std::string& region,
                                 const nlohmann::json& profile, std::int64_t seq) {
   // Sealed under a key of its own, kept in a key slot: withdrawal zeroes it.
@@ -234,7 +293,9 @@ void ProfileExchange::put_entry(storage::WriteTxn& txn, const std::string& peer,
   auto& slots = candidates_.key_slots();
   std::optional<std::uint32_t> slot;
   std::optional<crypto::AeadKey> aead;
-  if (auto old = txn.get(pool_, key)) {
+  auto old = txn.get(pool_, key);
+  bool added = !old;
+  if (old) {
     auto j = nlohmann::json::parse(*old);
     if (j.contains("slot")) {
       slot = j.at("slot").get<std::uint32_t>();
@@ -255,6 +316,7 @@ void ProfileExchange::put_entry(storage::WriteTxn& txn, const std::string& peer,
                          {"seq", seq}}
               .dump());
   txn.del(pool_state_, pool_key(peer, ref));
+  return added;
 }
 
 HandlerResult ProfileExchange::on_upsert(storage::WriteTxn& txn, const protocol::ProfileUpsert& m,
@@ -262,9 +324,18 @@ HandlerResult ProfileExchange::on_upsert(storage::WriteTxn& txn, const protocol:
   auto item = parse_item({{"ref", m.ref}, {"region", m.region}, {"profile", m.profile}});
   auto seq = m.seq >= 0 ? std::optional<std::int64_t>(m.seq) : std::nullopt;
   if (!item || !seq) return bad_body("malformed ref, region, profile or seq");
+  auto state = peer_state(txn, peer.name);
+  drop_expired_sync(txn, peer.name, state);
   if (*seq <= last_seq(txn, peer.name, item->ref))
     return HandlerResult::accept({{"applied", false}});
-  put_entry(txn, peer.name, item->ref, item->region, item->profile, *seq);
+  bool held = txn.get(pool_, pool_key(peer.name, item->ref)).has_value();
+  if (!held && state.at("count").get<std::size_t>() >= max_profiles_)
+    return HandlerResult::refuse(
+        409, "profile_quota", "this peer's profiles here are at federation.max_profiles_per_peer");
+  if (put_entry(txn, peer.name, item->ref, item->region, item->profile, *seq)) {
+    state["count"] = state.at("count").get<std::int64_t>() + 1;
+    txn.put(pool_state_, peer.name, state.dump());
+  }
   return HandlerResult::accept({{"applied", true}});
 }
 
@@ -274,7 +345,12 @@ HandlerResult ProfileExchange::on_withdraw(storage::WriteTxn& txn,
   auto seq = m.seq >= 0 ? std::optional<std::int64_t>(m.seq) : std::nullopt;
   if (!ref || !valid_ref(*ref) || !seq) return bad_body("malformed ref or seq");
   if (*seq <= last_seq(txn, peer.name, *ref)) return HandlerResult::accept({{"applied", false}});
-  drop_entry(txn, pool_key(peer.name, *ref));
+  if (txn.get(pool_, pool_key(peer.name, *ref))) {
+    auto state = peer_state(txn, peer.name);
+    state["count"] = state.at("count").get<std::int64_t>() - 1;
+    txn.put(pool_state_, peer.name, state.dump());
+    drop_entry(txn, pool_key(peer.name, *ref));
+  }
   txn.put(pool_state_, pool_key(peer.name, *ref), std::to_string(*seq));
   return HandlerResult::accept({{"applied", true}});
 }
@@ -300,26 +376,43 @@ HandlerResult ProfileExchange::on_sync(storage::WriteTxn& txn, const protocol::P
     items.push_back(std::move(*item));
   }
   auto state = peer_state(txn, peer.name);
+  drop_expired_sync(txn, peer.name, state);
   if (*seq <= state.at("floor").get<std::int64_t>())
     return HandlerResult::accept({{"applied", false}});
-  for (const auto& item : items)
-    if (*seq > last_seq(txn, peer.name, item.ref))
-      put_entry(txn, peer.name, item.ref, item.region, item.profile, *seq);
+  // A part of a sync that was abandoned (timed out and dropped) starts nothing again.
+  if (state.contains("abandoned") && state.at("abandoned").get<std::int64_t>() >= *seq)
+    return HandlerResult::accept({{"applied", false}});
+  auto count = state.at("count").get<std::size_t>();
+  std::size_t skipped = 0;
+  for (const auto& item : items) {
+    if (*seq <= last_seq(txn, peer.name, item.ref)) continue;
+    bool held = txn.get(pool_, pool_key(peer.name, item.ref)).has_value();
+    if (!held && count >= max_profiles_) {
+      ++skipped;
+      continue;
+    }
+    if (put_entry(txn, peer.name, item.ref, item.region, item.profile, *seq)) ++count;
+  }
+  state["count"] = count;
   // Track the newest sync in progress; an older one still applied its items above.
   auto& sync = state["sync"];
   if (!sync.is_object() || sync.at("seq").get<std::int64_t>() < *seq)
-    sync = {{"seq", *seq}, {"parts", *parts}, {"received", nlohmann::json::array()}};
+    sync = {{"seq", *seq},
+            {"parts", *parts},
+            {"received", nlohmann::json::array()},
+            {"started_ms", federation_.clock().now_ms()}};
   if (sync.at("seq").get<std::int64_t>() == *seq) {
     auto& received = sync["received"];
     if (std::find(received.begin(), received.end(), *part) == received.end())
       received.push_back(*part);
     if (received.size() >= static_cast<std::size_t>(sync.at("parts").get<std::int64_t>())) {
+      txn.put(pool_state_, peer.name, state.dump());
       complete_sync(txn, peer.name, *seq);
-      return HandlerResult::accept({{"applied", true}, {"complete", true}});
+      return HandlerResult::accept({{"applied", true}, {"complete", true}, {"skipped", skipped}});
     }
   }
   txn.put(pool_state_, peer.name, state.dump());
-  return HandlerResult::accept({{"applied", true}, {"complete", false}});
+  return HandlerResult::accept({{"applied", true}, {"complete", false}, {"skipped", skipped}});
 }
 
 void ProfileExchange::complete_sync(storage::WriteTxn& txn, const std::string& peer,
@@ -329,12 +422,14 @@ void ProfileExchange::complete_sync(storage::WriteTxn& txn, const std::string& p
     if (nlohmann::json::parse(value).at("seq").get<std::int64_t>() < seq) stale.emplace_back(key);
   });
   for (const auto& k : stale) drop_entry(txn, k);
+  auto count = peer_state(txn, peer).at("count").get<std::int64_t>() -
+               static_cast<std::int64_t>(stale.size());
   std::vector<std::string> tombs;
   txn.for_each_prefix(pool_state_, peer + "/", [&](std::string_view key, std::string_view value) {
     if (std::stoll(std::string(value)) < seq) tombs.emplace_back(key);
   });
   for (const auto& k : tombs) txn.del(pool_state_, k);
-  txn.put(pool_state_, peer, nlohmann::json{{"floor", seq}}.dump());
+  txn.put(pool_state_, peer, nlohmann::json{{"floor", seq}, {"count", count}}.dump());
 }
 
 std::optional<nlohmann::json> ProfileExchange::shared_profile(const storage::Txn& txn,

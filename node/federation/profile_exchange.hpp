@@ -21,6 +21,12 @@
 // withdrawal) and above the sender's last completed sync. So a late, stale upsert never
 // resurrects a withdrawn profile.
 //
+// Quotas: one peer holds at most federation.max_profiles_per_peer profiles here; an upsert
+// of a new ref past it is refused (409 profile_quota, which the sender's operator sees as a
+// refused delivery), a sync's new refs past it are skipped. A sync whose parts did not all
+// arrive within federation.sync_timeout_s is abandoned: the profiles it alone brought are
+// dropped (at the peer's next message or by expire_syncs) and no longer listed meanwhile.
+//
 // Databases:
 //   profiles_shared  ref -> {"candidate": id, "sealed": profile sealed under the candidate's
 //                    key, "seq": n}   what we circulate (erasure shreds it with the key)
@@ -28,9 +34,11 @@
 //   peer_pool        peer "/" ref -> {"region", "slot", "sealed", "received_ms", "seq"}
 //                    received: the profile sealed under a key of its own in a key slot
 //                    (candidates/key_slots.hpp, owner "pool/" peer "/" ref), released when the
-//                    entry goes (withdrawn, dropped by a sync), so no old copy opens
+//                    entry goes (withdrawn, dropped by a sync or an abandoned one), so no old
+//                    copy opens
 // Entries written before sealing ("profile" in plain) still read until replaced.
-//   peer_pool_state  peer -> {"floor": n, "sync": {"seq", "parts", "received": [...]}} and
+//   peer_pool_state  peer -> {"floor": n, "count": profiles held,
+//                            "sync": {"seq", "parts", "received": [...], "started_ms"}} and
 //                    peer "/" ref -> seq of the withdrawal (tombstone, purged by a later sync)
 //
 // Threads: every mutating call runs inside a Writer request (handlers and hooks included);
@@ -90,6 +98,11 @@ class ProfileExchange {
   // One profile held from peer (active or not).
   std::optional<PoolEntry> pool_entry(const storage::Txn& txn, const std::string& peer,
                                       const std::string& ref) const;
+  // Profiles held from peer (the quota's count).
+  std::size_t held_from(const storage::Txn& txn, const std::string& peer) const;
+  // Drops every sync past its timeout (in a Writer request; the node runs it every minute).
+  // Returns how many were dropped.
+  std::size_t expire_syncs(storage::WriteTxn& txn);
 
  private:
   std::int64_t next_seq(storage::WriteTxn& txn);
@@ -101,8 +114,14 @@ class ProfileExchange {
   // The last seq applied for (peer, ref): its entry, its tombstone or the peer's floor.
   std::int64_t last_seq(const storage::Txn& txn, const std::string& peer,
                         const std::string& ref) const;
+  // The peer's state, with "count" filled in (counted once for state written before quotas).
   nlohmann::json peer_state(const storage::Txn& txn, const std::string& peer) const;
-  void put_entry(storage::WriteTxn& txn, const std::string& peer, const std::string& ref,
+  // The seq of the peer's sync that timed out and still has entries here, if any.
+  std::optional<std::int64_t> expired_sync(const nlohmann::json& state) const;
+  // Drops an expired sync of peer (its entries and its tracking) from `state`; true if it did.
+  bool drop_expired_sync(storage::WriteTxn& txn, const std::string& peer, nlohmann::json& state);
+  // Writes the entry; true if the ref was not held from the peer before.
+  bool put_entry(storage::WriteTxn& txn, const std::string& peer, const std::string& ref,
                  const std::string& region, const nlohmann::json& profile, std::int64_t seq);
   // The profile of a profiles_shared / peer_pool entry; nullopt once its key is gone.
   std::optional<nlohmann::json> shared_profile(const storage::Txn& txn,
@@ -117,6 +136,8 @@ class ProfileExchange {
   Federation& federation_;
   candidates::Store& candidates_;
   std::string region_;
+  std::size_t max_profiles_;
+  std::int64_t sync_timeout_ms_;
   storage::Database shared_;
   storage::Database meta_;
   storage::Database pool_;

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -22,6 +23,7 @@
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "node/common/secret_file.hpp"
@@ -36,6 +38,26 @@ using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
+namespace {
+
+// Counts a session as open for as long as it lives.
+class ConnectionSlot {
+ public:
+  explicit ConnectionSlot(std::atomic<std::size_t>& open) : open_(&open) {}
+  ConnectionSlot(ConnectionSlot&& o) noexcept : open_(std::exchange(o.open_, nullptr)) {}
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+  ~ConnectionSlot() {
+    if (open_) --*open_;
+  }
+
+ private:
+  std::atomic<std::size_t>* open_;
+};
+
+}  // namespace
+
 struct Server::Impl {
   ServerOptions options;
   Handler handler;
@@ -46,6 +68,9 @@ struct Server::Impl {
   tcp::acceptor acceptor{accept_strand};
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
+  std::atomic<std::size_t> connections{0};
+  // Only touched by the accept loop (on accept_strand).
+  asio::steady_timer accept_pause{accept_strand};
   asio::steady_timer drain_timer{io};
   // The TLS context new connections get; swapped by reload_tls(), kept alive by each session.
   std::mutex tls_mutex;
@@ -58,8 +83,9 @@ struct Server::Impl {
     return tls;
   }
   asio::awaitable<void> accept_loop();
-  asio::awaitable<void> plain_session(beast::tcp_stream stream);
-  asio::awaitable<void> tls_session(TlsStream stream, std::shared_ptr<ssl::context> context);
+  asio::awaitable<void> plain_session(beast::tcp_stream stream, ConnectionSlot slot);
+  asio::awaitable<void> tls_session(TlsStream stream, std::shared_ptr<ssl::context> context,
+                                    ConnectionSlot slot);
   template <class Stream>
   asio::awaitable<void> session(Stream& stream);
   Response dispatch(bhttp::request<bhttp::string_body>& req, const std::string& remote);
@@ -125,6 +151,40 @@ std::shared_ptr<ssl::context> load_tls(const TlsFiles& files) {
   return context;
 }
 
+// One log line per interval for a repeated event, with how many times it happened: an
+// attacker who makes accept fail cannot fill the disk with lines. Used by one strand only.
+class ThrottledLog {
+ public:
+  explicit ThrottledLog(std::chrono::seconds interval) : interval_(interval) {}
+  template <class Log>
+  void event(Log&& log) {
+    ++count_;
+    auto now = std::chrono::steady_clock::now();
+    if (logged_ && now - *logged_ < interval_) return;
+    log(count_);
+    count_ = 0;
+    logged_ = now;
+  }
+
+ private:
+  std::chrono::seconds interval_;
+  std::uint64_t count_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> logged_;
+};
+
+// The last hop of an X-Forwarded-For value, if it is an IP address.
+std::optional<std::string> forwarded_client(std::string_view value) {
+  auto comma = value.rfind(',');
+  auto hop = comma == std::string_view::npos ? value : value.substr(comma + 1);
+  auto begin = hop.find_first_not_of(" \t");
+  if (begin == std::string_view::npos) return std::nullopt;
+  hop = hop.substr(begin, hop.find_last_not_of(" \t") - begin + 1);
+  beast::error_code ec;
+  auto address = asio::ip::make_address(std::string(hop), ec);
+  if (ec) return std::nullopt;
+  return address.to_string();
+}
+
 bool connection_gone(const beast::error_code& ec) {
   return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
          ec == beast::error::timeout || ec == asio::error::operation_aborted ||
@@ -160,6 +220,10 @@ Response Server::Impl::dispatch(bhttp::request<bhttp::string_body>& req,
   }
   request.body = std::move(req.body());
   request.remote_address = remote;
+  if (options.behind_proxy) {
+    if (auto it = request.headers.find("x-forwarded-for"); it != request.headers.end())
+      if (auto client = forwarded_client(it->second)) request.remote_address = *client;
+  }
   if (!parse_target(request)) return error_response(400, "bad_target", "malformed request target");
   try {
     return handler(request);
@@ -174,15 +238,18 @@ Response Server::Impl::dispatch(bhttp::request<bhttp::string_body>& req,
   }
 }
 
-asio::awaitable<void> Server::Impl::plain_session(beast::tcp_stream stream) {
+asio::awaitable<void> Server::Impl::plain_session(beast::tcp_stream stream, ConnectionSlot slot) {
+  (void)slot;  // held until the connection ends
   co_await session(stream);
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 asio::awaitable<void> Server::Impl::tls_session(TlsStream stream,
-                                                std::shared_ptr<ssl::context> context) {
+                                                std::shared_ptr<ssl::context> context,
+                                                ConnectionSlot slot) {
   (void)context;  // held: the stream uses it for as long as the connection lives
+  (void)slot;
   beast::get_lowest_layer(stream).expires_after(options.read_timeout);
   auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
   if (ec) co_return;  // not TLS, an untrusting client, or too slow: nothing to answer
@@ -262,23 +329,48 @@ asio::awaitable<void> Server::Impl::session(Stream& stream) {
 }
 
 asio::awaitable<void> Server::Impl::accept_loop() {
+  ThrottledLog accept_failures(std::chrono::seconds(10));
+  ThrottledLog at_capacity(std::chrono::seconds(10));
+  auto pause = std::chrono::milliseconds(100);
   for (;;) {
     // Each connection gets its own strand (not the acceptor's: sessions run in parallel).
     auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), use_tuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || stopping) co_return;
-      spdlog::warn("accept failed: {}", ec.message());
+      // Out of descriptors (or another failure that repeats at once): accepting again now
+      // would fail again and spin, so wait; open connections close and free descriptors.
+      accept_failures.event([&](std::uint64_t n) {
+        spdlog::warn("accept failed: {} ({} times in 10 s); pausing accepts for {} ms",
+                     ec.message(), n, pause.count());
+      });
+      accept_pause.expires_after(pause);
+      co_await accept_pause.async_wait(use_tuple);
+      pause = std::min(pause * 2, std::chrono::milliseconds(1000));
       continue;
     }
+    pause = std::chrono::milliseconds(100);
+    if (connections.load() >= options.max_connections) {
+      at_capacity.event([&](std::uint64_t n) {
+        spdlog::warn("{} connections open (http.max_connections): {} new ones closed in 10 s",
+                     options.max_connections, n);
+      });
+      beast::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    ++connections;
+    ConnectionSlot slot(connections);
     auto executor = socket.get_executor();
     auto ended = [](std::exception_ptr e) {
       if (e) spdlog::error("http session ended with an internal error");
     };
     if (auto context = current_tls()) {
       TlsStream stream(beast::tcp_stream(std::move(socket)), *context);
-      asio::co_spawn(executor, tls_session(std::move(stream), std::move(context)), ended);
+      asio::co_spawn(executor, tls_session(std::move(stream), std::move(context), std::move(slot)),
+                     ended);
     } else {
-      asio::co_spawn(executor, plain_session(beast::tcp_stream(std::move(socket))), ended);
+      asio::co_spawn(executor, plain_session(beast::tcp_stream(std::move(socket)), std::move(slot)),
+                     ended);
     }
   }
 }
@@ -350,6 +442,10 @@ bool Server::reload_tls() {
     spdlog::error("TLS reload failed, the previous certificate stays: {}", e.what());
     return false;
   }
+}
+
+std::size_t Server::connections() const {
+  return impl_->connections.load();
 }
 
 std::uint16_t Server::port() const {

@@ -14,6 +14,12 @@
 // other than exactly "chunked", Transfer-Encoding together with Content-Length, and anything
 // but exactly one Host header. The handler runs on one of the server's threads and may block
 // (it waits for durable commits); an exception from it becomes a 500 with a JSON error body.
+//
+// At most `max_connections` are open at once: past it a new connection is closed as soon as
+// it is accepted. When accept itself fails (EMFILE/ENFILE at the descriptor limit) the loop
+// waits (100 ms, doubling to 1 s) instead of spinning. Both are logged at most once per
+// 10 s, with how many happened. With `behind_proxy`, Request::remote_address is the last hop
+// of X-Forwarded-For (the address the proxy saw), when it is a valid IP address.
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -40,6 +46,8 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{30'000};
   int threads = 4;
   std::optional<TlsFiles> tls;  // none: plain HTTP
+  bool behind_proxy = false;
+  std::size_t max_connections = 4096;
 };
 
 using Handler = std::function<Response(const Request&)>;
@@ -60,6 +68,8 @@ class Server {
   bool reload_tls();
   // The bound port (after listen()).
   std::uint16_t port() const;
+  // Connections open now (any thread).
+  std::size_t connections() const;
   // Serves on options.threads threads until stop() is called or SIGINT/SIGTERM arrives
   // (if handle_signals; SIGHUP then calls reload_tls()). In-flight requests finish; then it
   // returns.

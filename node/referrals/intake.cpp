@@ -1,5 +1,7 @@
 #include "node/referrals/intake.hpp"
 
+#include "crypto/bytes.hpp"
+#include "crypto/hash.hpp"
 #include "node/candidates/candidate_mail.hpp"
 #include "node/referrals/address_identity.hpp"
 
@@ -38,13 +40,64 @@ LinkTarget Intake::resolve_link(const storage::Txn& txn, std::string_view token)
   return target;
 }
 
+namespace {
+
+constexpr std::int64_t kMsPerDay = 86'400'000;
+
+// What the intake state keeps of a form nonce: a hash (the nonce is no credential).
+std::string nonce_hash(const std::string& nonce) {
+  return crypto::to_hex(crypto::sha256(crypto::as_bytes(nonce)));
+}
+
+}  // namespace
+
+nlohmann::json Intake::intake_state(const storage::Txn& txn,
+                                    const std::string& candidate_id) const {
+  auto info =
+      candidates_.lookup_token(txn, candidates_.stable_token(candidate_id, "intake"), "intake");
+  return info ? info->extra : nlohmann::json::object();
+}
+
+void Intake::save_intake_state(storage::WriteTxn& txn, const std::string& candidate_id,
+                               const nlohmann::json& state) {
+  candidates_.bind_token(txn, candidates_.stable_token(candidate_id, "intake"), candidate_id,
+                         "intake", state);
+}
+
+bool Intake::count_mail(storage::WriteTxn& txn, const std::string& candidate_id) {
+  auto state = intake_state(txn, candidate_id);
+  auto today = clock_.now_ms() / kMsPerDay;
+  std::int64_t sent =
+      state.value("day", std::int64_t{-1}) == today ? state.value("mails", std::int64_t{0}) : 0;
+  if (sent >= settings_.confirmation_mails_per_day) return false;
+  state["day"] = today;
+  state["mails"] = sent + 1;
+  save_intake_state(txn, candidate_id, state);
+  return true;
+}
+
+// A form already accepted: its nonce is bound (before intake states existed) or is the last
+// one the person's intake state saw.
+bool Intake::repeated_form(const storage::Txn& txn, const std::map<std::string, std::string>& form,
+                           const std::string& nonce) const {
+  if (nonce.empty()) return false;
+  if (candidates_.lookup_token(txn, nonce, "form")) return true;
+  auto email = form.find("email");
+  if (email == form.end()) return false;
+  auto normalised = candidates::normalise_email(email->second);
+  if (!normalised) return false;
+  auto candidate = candidates_.find_by_pseudonym(txn, candidates_.pseudonym_of(*normalised));
+  return candidate &&
+         intake_state(txn, candidate->id).value("form", std::string()) == nonce_hash(nonce);
+}
+
 SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
                             const std::map<std::string, std::string>& form) {
   SubmitResult result;
   // A form already accepted (a double tap, a resent POST): the same success, nothing new.
   auto nonce_it = form.find("nonce");
   const std::string nonce = nonce_it == form.end() ? "" : nonce_it->second;
-  if (!nonce.empty() && candidates_.lookup_token(txn, nonce, "form")) {
+  if (repeated_form(txn, form, nonce)) {
     result.link = LinkState::ok;
     result.accepted = true;
     result.repeated = true;
@@ -91,19 +144,29 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   if (target.single) referrals_.mark_used(txn, *target.single);
   if (target.alumni) referrals_.mark_used(txn, *target.alumni);
 
-  if (candidate->status == candidates::Status::pending ||
-      referral->status == ReferralStatus::pending) {
+  // Past today's mails for this address nothing is queued: the data above is replaced all
+  // the same (the latest form is what counts), and the mail already sent still works.
+  if (!count_mail(txn, candidate->id)) {
+    result.mail_capped = true;
+  } else if (candidate->status == candidates::Status::pending ||
+             referral->status == ReferralStatus::pending) {
     queue_verification(txn, *candidate, *referral, registration.personal.email, member.name, lang);
   } else {
-    // Already confirmed: nothing typed is saved; the person gets a fresh management link.
-    auto manage = candidates_.issue_token(txn, candidate->id, "manage");
+    // Already confirmed: nothing typed is saved; the person gets their management link (the
+    // same one each time they ask this way).
+    auto manage = candidates_.stable_token(candidate->id, "manage/resent");
+    candidates_.bind_token(txn, manage, candidate->id, "manage");
     candidate = candidates_.find(txn, candidate->id);
     auto text = candidates::already_registered_mail(lang, settings_.public_url + "/r/m/" + manage);
     candidates_.queue_mail(
         txn, *candidate,
         {settings_.mail_from, registration.personal.email, text.subject, text.body});
   }
-  if (!nonce.empty()) candidates_.bind_token(txn, nonce, candidate->id, "form");
+  if (!nonce.empty()) {
+    auto state = intake_state(txn, candidate->id);
+    state["form"] = nonce_hash(nonce);
+    save_intake_state(txn, candidate->id, state);
+  }
   result.accepted = true;
   return result;
 }
@@ -123,8 +186,10 @@ void Intake::queue_verification(storage::WriteTxn& txn,
   auto expires =
       clock_.now_ms() +
       std::chrono::duration_cast<std::chrono::milliseconds>(settings_.verification_expiry).count();
-  auto token = candidates_.issue_token(txn, candidate.id, "verify",
-                                       {{"referral", referral.id}, {"expires_ms", expires}});
+  // The same link for every repeat: the record keeps one verification entry per referral.
+  auto token = candidates_.stable_token(candidate.id, "verify/" + referral.id);
+  candidates_.bind_token(txn, token, candidate.id, "verify",
+                         {{"referral", referral.id}, {"expires_ms", expires}});
   auto fresh = candidates_.find(txn, candidate.id);
   auto text = candidates::verification_mail(
       lang, settings_.public_url + "/r/v/" + token, company, settings_.node_name,
@@ -135,6 +200,15 @@ void Intake::queue_verification(storage::WriteTxn& txn,
 bool Intake::verification_pending(const storage::Txn& txn, std::string_view token) const {
   auto info = candidates_.lookup_token(txn, token, "verify");
   return info && info->extra.value("expires_ms", std::int64_t{0}) >= clock_.now_ms();
+}
+
+std::optional<candidates::Opened> Intake::pending_data(const storage::Txn& txn,
+                                                       std::string_view token) const {
+  if (!verification_pending(txn, token)) return std::nullopt;
+  auto info = candidates_.lookup_token(txn, token, "verify");
+  auto candidate = candidates_.find(txn, info->candidate_id);
+  if (!candidate) return std::nullopt;
+  return candidates_.open(*candidate);
 }
 
 bool Intake::verification_used(const storage::Txn& txn, std::string_view token) const {

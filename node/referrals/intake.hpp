@@ -6,8 +6,12 @@
 //              double opt-in mail, in the language of the form's "lang" field. Repeats by
 //              the same person for the same member create nothing new; a form whose "nonce"
 //              was accepted before (a double tap) does nothing again. A person not yet
-//              confirmed who registers again replaces what they typed before; a confirmed
-//              one gets their management link by mail and nothing typed is saved.
+//              confirmed who registers again replaces what they typed before (so a stranger
+//              who registered their address first cannot keep their data: the confirmation
+//              page shows what is confirmed); a confirmed one gets their management link by
+//              mail and nothing typed is saved. Repeats re-mail the same links (stable
+//              tokens) and at most confirmation_mails_per_day mails go to one address a day,
+//              so repeating costs the node no growing record and sends no mail storm.
 //   confirm(): the candidate confirms their email from that mail. The referral is verified;
 //              if the member is active it is held (hold.hpp) and counts when its hold ends
 //              (the member's first referral of this person: one per member and person);
@@ -42,6 +46,8 @@ struct IntakeSettings {
   std::chrono::hours verification_expiry{72};
   // credits.alumni_count_toward_credits: whether alumni referrals count toward credits.
   bool alumni_count_toward_credits = false;
+  // limits.confirmation_mails_per_day: mails submit() sends to one address per UTC day.
+  std::uint32_t confirmation_mails_per_day = 5;
 };
 
 enum class LinkState { ok, unknown, used, member_inactive };
@@ -57,7 +63,8 @@ struct SubmitResult {
   LinkState link = LinkState::unknown;
   std::map<std::string, candidates::FieldError> errors;  // form errors; nothing stored
   bool accepted = false;
-  bool repeated = false;  // the form's nonce was accepted before: nothing was done again
+  bool repeated = false;     // the form's nonce was accepted before: nothing was done again
+  bool mail_capped = false;  // the address had its mails for today: none was queued
 };
 
 enum class ConfirmState { confirmed, unknown, expired, already_confirmed };
@@ -80,6 +87,11 @@ class Intake {
                       const std::map<std::string, std::string>& form);
   // Whether a verification token is live (for the confirmation page shown before the POST).
   bool verification_pending(const storage::Txn& txn, std::string_view token) const;
+  // What a live verification token would confirm (shown on the confirmation page, so that a
+  // person sees data someone else typed for their address before confirming it); nullopt
+  // if the token is not live.
+  std::optional<candidates::Opened> pending_data(const storage::Txn& txn,
+                                                 std::string_view token) const;
   // Whether a verification token was used to confirm a candidate who is still registered.
   bool verification_used(const storage::Txn& txn, std::string_view token) const;
   ConfirmResult confirm(storage::WriteTxn& txn, std::string_view verify_token);
@@ -99,6 +111,15 @@ class Intake {
   // plain normalised address; nullopt if neither.
   std::optional<candidates::CandidateRecord> find_person(const storage::Txn& txn,
                                                          const std::string& normalised) const;
+  // The per-candidate intake state (mails sent today, the last form nonce), kept in one
+  // stable-token entry listed on the record, so erasure removes it and repeats reuse it.
+  nlohmann::json intake_state(const storage::Txn& txn, const std::string& candidate_id) const;
+  void save_intake_state(storage::WriteTxn& txn, const std::string& candidate_id,
+                         const nlohmann::json& state);
+  // Counts one mail to the candidate today; false (nothing counted) if today's are spent.
+  bool count_mail(storage::WriteTxn& txn, const std::string& candidate_id);
+  bool repeated_form(const storage::Txn& txn, const std::map<std::string, std::string>& form,
+                     const std::string& nonce) const;
   void queue_verification(storage::WriteTxn& txn, const candidates::CandidateRecord& candidate,
                           const Referral& referral, const std::string& to,
                           const std::string& company, candidates::Lang lang);

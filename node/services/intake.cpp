@@ -6,8 +6,9 @@ namespace relay::node::services {
 
 using common::fail;
 
-Intake::Intake(storage::Environment& env, storage::Writer& writer, referrals::Intake& intake)
-    : env_(env), writer_(writer), intake_(intake) {}
+Intake::Intake(storage::Environment& env, storage::Writer& writer, referrals::Intake& intake,
+               RequestLimits* limits)
+    : env_(env), writer_(writer), intake_(intake), limits_(limits) {}
 
 common::Result<LinkPage, referrals::LinkState> Intake::link_page(
     std::string_view link_token) const {
@@ -19,19 +20,39 @@ common::Result<LinkPage, referrals::LinkState> Intake::link_page(
 
 common::Result<common::Done, Refusal> Intake::register_candidate(
     std::string_view link_token, const std::map<std::string, std::string>& form) {
+  if (limits_) {
+    auto wait = limits_->per_link.take(link_token);
+    auto email = form.find("email");
+    if (!wait && email != form.end()) {
+      if (auto normalised = candidates::normalise_email(email->second))
+        wait = limits_->per_address.take(limits_->address_key(*normalised));
+    }
+    if (wait) {
+      Refusal refusal;
+      refusal.retry_after = wait;
+      refusal.link = referrals::LinkState::ok;
+      return fail(std::move(refusal));
+    }
+  }
   auto result = writer_.submit_wait(
       [&](storage::WriteTxn& txn) { return intake_.submit(txn, link_token, form); });
-  if (result.link != referrals::LinkState::ok) return fail(Refusal{result.link, {}, {}});
+  if (result.link != referrals::LinkState::ok)
+    return fail(Refusal{std::nullopt, result.link, {}, {}});
   if (result.accepted) return common::Done{};
   auto txn = env_.begin_read();
   auto target = intake_.resolve_link(txn, link_token);
-  return fail(Refusal{result.link, std::move(result.errors),
+  return fail(Refusal{std::nullopt, result.link, std::move(result.errors),
                       target.member ? target.member->name : "", target.alumni.has_value()});
 }
 
 bool Intake::verification_pending(std::string_view verify_token) const {
   auto txn = env_.begin_read();
   return intake_.verification_pending(txn, verify_token);
+}
+
+std::optional<candidates::Opened> Intake::pending_data(std::string_view verify_token) const {
+  auto txn = env_.begin_read();
+  return intake_.pending_data(txn, verify_token);
 }
 
 bool Intake::verification_used(std::string_view verify_token) const {

@@ -3,16 +3,21 @@
 // registering through it, and confirming the email address. Each method owns its transaction
 // and returns a typed outcome; the mail and profile circulation it queues go out when the
 // commit hook wakes the mail dispatch and the sender. (The domain steps live in
-// referrals::Intake; this adds the transactions.)
+// referrals::Intake; this adds the transactions.) Registrations are rate limited per relay link
+// and per email address (RequestLimits) before they reach the Writer, so a script hammering
+// one link or one address costs the node a hash and a map look-up, not a commit.
 //
 // Threads: any.
+#include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "node/candidates/registration_form.hpp"
 #include "node/common/result.hpp"
 #include "node/referrals/intake.hpp"
+#include "node/services/request_limits.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
 
@@ -24,9 +29,11 @@ struct LinkPage {
   bool alumni = false;  // an alumni link: the page says the member can find them again
 };
 
-// Why a registration was not accepted: the link is not usable (link != ok), or the form has
-// errors (nothing stored); company_name for showing the form again.
+// Why a registration was not accepted: too many through this link or for this address
+// (retry_after set), the link is not usable (link != ok), or the form has errors (nothing
+// stored); company_name for showing the form again.
 struct Refusal {
+  std::optional<std::chrono::seconds> retry_after;
   referrals::LinkState link = referrals::LinkState::unknown;
   std::map<std::string, candidates::FieldError> errors;
   std::string company_name;
@@ -40,12 +47,16 @@ struct Confirmed {
 
 class Intake {
  public:
-  Intake(storage::Environment& env, storage::Writer& writer, referrals::Intake& intake);
+  // `limits` may be null (no rate limits: tests of the flow itself).
+  Intake(storage::Environment& env, storage::Writer& writer, referrals::Intake& intake,
+         RequestLimits* limits = nullptr);
 
   common::Result<LinkPage, referrals::LinkState> link_page(std::string_view link_token) const;
   common::Result<common::Done, Refusal> register_candidate(
       std::string_view link_token, const std::map<std::string, std::string>& form);
   bool verification_pending(std::string_view verify_token) const;
+  // What confirming would confirm (the confirmation page shows it); nullopt if not pending.
+  std::optional<candidates::Opened> pending_data(std::string_view verify_token) const;
   // The confirmation link was used, and the candidate is still registered.
   bool verification_used(std::string_view verify_token) const;
   // The error is never ConfirmState::confirmed.
@@ -55,6 +66,7 @@ class Intake {
   storage::Environment& env_;
   storage::Writer& writer_;
   referrals::Intake& intake_;
+  RequestLimits* limits_;
 };
 
 }  // namespace relay::node::services

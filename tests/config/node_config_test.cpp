@@ -677,3 +677,38 @@ TEST_CASE("operator: name, contact and privacy URL for the candidate pages' foot
                    std::string(100, 'a') + "\"}}"));
   CHECK_MESSAGE(longest.ok(), longest.error_text());
 }
+
+TEST_CASE("limits: rate rules, the mail cap, the connection cap and profile quotas") {
+  auto path = write_config(R"({"node": {"name": "kobe.relay", "region": "JP-28"},
+    "http": {"max_connections": 100},
+    "limits": {"per_ip": {"requests": 0}, "per_link": {"requests": 3, "per_seconds": 10},
+               "confirmation_mails_per_day": 2},
+    "federation": {"max_profiles_per_peer": 7, "sync_timeout_s": 1}})");
+  auto r = load_node_config(path);
+  REQUIRE(r.ok());
+  const auto& c = r.value();
+  CHECK(c.http.max_connections == 100);
+  CHECK(c.limits.per_ip.requests == 0);
+  CHECK(c.limits.per_link.requests == 3);
+  CHECK(c.limits.per_link.per_seconds == std::chrono::seconds(10));
+  CHECK(c.limits.per_member == relay::config::RateRule{600, std::chrono::seconds(60)});
+  CHECK(c.limits.per_address == relay::config::RateRule{5, std::chrono::seconds(3600)});
+  CHECK(c.limits.confirmation_mails_per_day == 2);
+  CHECK(c.federation.max_profiles_per_peer == 7);
+  CHECK(c.federation.sync_timeout_s == std::chrono::seconds(1));
+
+  auto errors = errors_with(R"(
+    "http": {"max_connections": 0},
+    "limits": {"per_ip": {"requests": -1, "per_seconds": 0}, "per_member": {"burst": 5},
+               "confirmation_mails_per_day": 0, "tracked_keys": 10},
+    "federation": {"max_profiles_per_peer": 0, "sync_timeout_s": 0}
+  )");
+  CHECK(contains(error_for(errors, "http.max_connections"), "got 0"));
+  CHECK(contains(error_for(errors, "limits.per_ip.requests"), "got -1"));
+  CHECK(contains(error_for(errors, "limits.per_ip.per_seconds"), "got 0"));
+  CHECK(find_error(errors, "limits.per_member.burst") != nullptr);
+  CHECK(contains(error_for(errors, "limits.confirmation_mails_per_day"), "got 0"));
+  CHECK(contains(error_for(errors, "limits.tracked_keys"), "got 10"));
+  CHECK(contains(error_for(errors, "federation.max_profiles_per_peer"), "got 0"));
+  CHECK(contains(error_for(errors, "federation.sync_timeout_s"), "got 0"));
+}

@@ -160,6 +160,12 @@ TEST_CASE("relay-audit verifies a live node and its export; a flipped byte is na
   NodeProcess::Options options;
   options.name = "audit.relaynode";
   options.init_args = {"--referrals-per-credit", "2"};
+  // The workload repeats one person's registrations more often than limits.per_address and
+  // the daily mail cap let a real person (attack_limits_test.cpp tests both).
+  options.configure = [](nlohmann::json& c) {
+    c["limits"]["per_address"]["requests"] = 0;
+    c["limits"]["confirmation_mails_per_day"] = 100;
+  };
   NodeProcess node(options);
   const auto seed = std::random_device{}();
   INFO("workload seed " << seed);

@@ -230,8 +230,9 @@ TEST_CASE("intake: confirm verifies once and counts once") {
   auto m = d.admit("Confirm KK").member;
   for (int i = 0; i < 3; ++i)
     REQUIRE(submit(d, m.link_token, form_for("Saburo", "saburo@example.jp")).accepted);
+  // Three mails, one link: a repeat re-mails the link it mailed before.
   auto tokens = queued_tokens(d, "saburo@example.jp", "/r/v/");
-  REQUIRE(tokens.size() == 3);
+  REQUIRE(tokens.size() == 1);
   auto ledger = d.ledger_size();
 
   auto it = tokens.begin();
@@ -258,11 +259,8 @@ TEST_CASE("intake: confirm verifies once and counts once") {
     CHECK_FALSE(d.candidates.lookup_token(txn, first.management_token, "verify"));
     CHECK_FALSE(d.intake.verification_pending(txn, *it));
   }
-  // The same token again: already confirmed (the link is remembered as used). The other
-  // tokens: already confirmed.
+  // The same token again: already confirmed (the link is remembered as used).
   CHECK(confirm(d, *it).state == referrals::ConfirmState::already_confirmed);
-  for (++it; it != tokens.end(); ++it)
-    CHECK(confirm(d, *it).state == referrals::ConfirmState::already_confirmed);
   CHECK(confirm(d, "neverissuedtoken000000000").state == referrals::ConfirmState::unknown);
   CHECK(account(d, m.id).counted == 1);
   CHECK(d.ledger_size() == ledger + 2);
