@@ -112,6 +112,11 @@ std::string SpoolMailer::send(const Mail& mail) {
   auto domain = mail.from.substr(mail.from.find('@') + 1);
   auto text = format_rfc5322(mail, id + "@" + domain, unix_time);
   auto tmp = dir_ / ("." + id + ".tmp");
+  if (named) {
+    // Left by a crash while this same message was being spooled: start it over.
+    std::error_code ec;
+    fs::remove(tmp, ec);
+  }
   write_all_fsync(tmp, text);
   fs::rename(tmp, dir_ / (id + ".eml"));
   return id + ".eml";

@@ -244,7 +244,8 @@ std::size_t count_events(const NodeProcess& node, const std::string& kind,
   auto reply = node.get("/audit/v1/entries?start=0&limit=1000", node.auditor_token());
   REQUIRE(reply.status == 200);
   std::size_t n = 0;
-  for (const auto& e : reply.json().at("entries")) {
+  auto page = reply.json();
+  for (const auto& e : page.at("entries")) {
     auto entry = nlohmann::json::parse(e.get<std::string>());
     n += entry["kind"] == kind && entry["data"].value("handoff", "") == handoff_id;
   }
@@ -254,13 +255,17 @@ std::size_t count_events(const NodeProcess& node, const std::string& kind,
 // A member of `node` asks alpha for the candidate with `skill`; returns the handoff id.
 std::string ask(const NodeProcess& node, const TestMember& member, const std::string& skill) {
   std::string ref;
-  REQUIRE(eventually([&] {
+  std::string last;
+  bool found = eventually([&] {
     auto reply = node.get("/api/v1/pool?skill=" + skill, member.api_key);
+    last = std::to_string(reply.status) + " " + reply.body;
     if (reply.status != 200) return false;
-    for (const auto& p : reply.json().at("profiles"))
+    auto page = reply.json();  // kept: a range over a temporary's member would dangle
+    for (const auto& p : page.at("profiles"))
       if (p["node"] == "alpha.example") ref = p["ref"].get<std::string>();
     return !ref.empty();
-  }));
+  });
+  REQUIRE_MESSAGE(found, "pool search for " << skill << ": " << last);
   auto created =
       node.post_json("/api/v1/handoffs", {{"node", "alpha.example"}, {"ref", ref}}, member.api_key);
   REQUIRE_MESSAGE(created.status == 201, created.body);

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -184,6 +185,32 @@ TEST_CASE("mailer: the spool gets one complete file per message; discard removes
   CHECK_FALSE(mailer.discard(""));
   CHECK_FALSE(mailer.discard(".hidden"));
   CHECK(fs::exists(dir.path / "mail" / id2));
+}
+
+TEST_CASE(
+    "mailer: a keyed message spools as one file, again after a crash; sweep removes its "
+    "candidate's files") {
+  relay::test::TempDir dir("spool-key");
+  SpoolMailer mailer(dir.path / "mail");
+  Mail m{"relay@kobe.relaynode", "a@example.jp", "s", "first", "c_abc-0001"};
+  CHECK(mailer.send(m) == "c_abc-0001.eml");
+  // A crash in the middle of spooling it again left its temporary file.
+  { std::ofstream(dir.path / "mail" / ".c_abc-0001.tmp") << "torn"; }
+  m.body = "second";
+  CHECK(mailer.send(m) == "c_abc-0001.eml");
+  std::size_t files = 0;
+  for (const auto& entry : fs::directory_iterator(dir.path / "mail")) {
+    (void)entry;
+    ++files;
+  }
+  CHECK(files == 1);  // one message, one file
+  Mail other{"relay@kobe.relaynode", "b@example.jp", "s", "b", "c_xyz-0002"};
+  mailer.send(other);
+  { std::ofstream(dir.path / "mail" / ".c_abc-0003.tmp") << "torn"; }
+  CHECK(mailer.sweep("c_abc-") == 2);
+  CHECK_FALSE(fs::exists(dir.path / "mail" / "c_abc-0001.eml"));
+  CHECK(fs::exists(dir.path / "mail" / "c_xyz-0002.eml"));
+  CHECK(mailer.sweep("") == 0);
 }
 
 TEST_SUITE_END();
