@@ -309,9 +309,9 @@ TEST_CASE("referrals: the holding period and farming checks, defaults on, each b
       R"("referrals": {"holding_days": 366, "velocity_window_minutes": 0, "cluster_window_days": 0,
                         "similar_max": -1, "holding_dayz": 1})");
   CHECK(errors.size() == 5);
-  for (const char* field : {"referrals.holding_days", "referrals.velocity_window_minutes",
-                            "referrals.cluster_window_days", "referrals.similar_max",
-                            "referrals.holding_dayz"})
+  for (const char* field :
+       {"referrals.holding_days", "referrals.velocity_window_minutes",
+        "referrals.cluster_window_days", "referrals.similar_max", "referrals.holding_dayz"})
     CHECK_MESSAGE(!error_for(errors, field).empty(), field);
 }
 
