@@ -45,6 +45,8 @@ struct Site {
                           token_file(d.dir.path, "admin_token", "operator-secret-token-0001"),
                           token_file(d.dir.path, "auditor_token", "auditor-secret-token-0001")};
   services::CredentialGuard guard{d.clock};
+  // No rate limits here (services/rate_limit has its own tests).
+  services::RequestLimits limits{d.clock, {}};
   services::Membership membership{d.env, d.writer, d.members, d.referrals, d.credits, d.reference};
   services::Intake intake{d.env, d.writer, d.intake};
 };
@@ -106,7 +108,7 @@ TEST_CASE(
   Site s;
   auto member = s.d.admit("Routes KK");
   http::Router router;
-  api::Routes routes(router, s.access, s.guard);
+  api::Routes routes(router, s.access, s.guard, s.limits, nullptr);
   int calls = 0;
   routes.add("GET", "/api/v1/me", services::Role::member,
              [&](const http::Request&, const http::Params&, const services::Caller& caller) {
@@ -155,7 +157,7 @@ TEST_CASE(
   Site s;
   auto member = s.d.admit("Guessed KK");
   http::Router router;
-  api::Routes routes(router, s.access, s.guard);
+  api::Routes routes(router, s.access, s.guard, s.limits, nullptr);
   routes.add("GET", "/api/v1/me", services::Role::member,
              [](const http::Request&, const http::Params&, const services::Caller& caller) {
                return http::json_response(200, {{"id", caller.the_member().id}});
