@@ -403,7 +403,9 @@ TEST_CASE(
   node.restart();  // serves with the crash hook
   ::unsetenv("RELAY_TEST_KILL_AFTER_SPOOL");
   auto submitted = node.submit_registration(path_of(member.relay_link), as_candidate(who));
-  CHECK(submitted.status == 200);
+  // The mail loop spools right after the commit and kills the node, which may be before the
+  // reply (or the page it redirects to) is written: 0 (no reply) is as expected as 200.
+  CHECK((submitted.status == 200 || submitted.status == 0));
   // The verification mail is spooled, then the node dies before recording it.
   REQUIRE(eventually([&] { return node.get("/healthz").status == 0; }));
   node.kill9();

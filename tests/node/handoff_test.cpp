@@ -111,7 +111,9 @@ TEST_CASE("handoff: request, consent, sealed delivery, signed receipt, records o
   auto sent = event(p.b, "handoff_sent");
   CHECK(sent["handoff"] == h.id);
   CHECK(sent["peer"] == "kobe.example");
-  CHECK(sent["candidate"] == p.candidate.pseudonym);
+  // The candidate appears under a pseudonym scoped to the recipient (not linkable across peers).
+  CHECK(sent["candidate"] == p.b.ledger.pseudonym("peer/kobe.example", p.candidate.pseudonym));
+  CHECK(sent["candidate"] != p.candidate.pseudonym);
 
   p.b.deliver();
   auto delivered = p.handoff(h.id);
