@@ -186,8 +186,9 @@ Event requisition_updated(std::string_view member_id, std::string_view requisiti
 Event requisition_closed(std::string_view member_id, std::string_view requisition_id);
 
 // {"introduction","member","requisition","holder","candidate"}: member asked for the candidate
-// held by `holder` ("local" or a peer's name); candidate is the holder's reference or keyed
-// pseudonym, never personal data.
+// held by `holder` ("local" or a peer's name); candidate is a keyed pseudonym scoped to the
+// member (the node scopes the holder's reference: since ledger version 2 no two members'
+// entries name one person alike), never personal data.
 Event introduction_made(std::string_view introduction_id, std::string_view member_id,
                         std::string_view requisition_id, std::string_view holder,
                         std::string_view candidate_ref);

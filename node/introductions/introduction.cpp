@@ -180,8 +180,12 @@ common::Result<Introduction, IntroductionError> Introductions::create(
   // two requests for the last credit cannot both pass.
   auto spent = credits_.spend(txn, member, intro.id);
   if (!spent) return error(Code::no_credit, "no credit left");
-  ledger_.append(
-      txn, protocol::introduction_made(intro.id, member, requisition_id, holder, candidate_ref));
+  // The ledger names the candidate as this member's entries do (scoped: a pool ref is the same
+  // for every member, so two members' introductions of one person would link them).
+  ledger_.append(txn,
+                 protocol::introduction_made(
+                     intro.id, member, requisition_id, holder,
+                     ledger_.pseudonym("member/" + member, "ref/" + holder + "/" + candidate_ref)));
   put(txn, intro);
   return intro;
 }

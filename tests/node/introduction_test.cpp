@@ -119,6 +119,17 @@ TEST_CASE("introductions: create spends a credit in the same txn; none left is n
   CHECK(f.balance() == 0);
   CHECK(f.count("credit_spent") == 1);
   CHECK(f.count("introduction_made") == 1);
+  {
+    // The candidate is named under this member's scope, never by the pool ref (which is the
+    // same for every member) nor as another member's entries would name them.
+    auto txn = f.d.env.begin_read();
+    auto made = nlohmann::json::parse(*f.d.ledger.entry(txn, f.d.ledger.size(txn) - 1));
+    auto named = made.at("data").at("candidate").get<std::string>();
+    CHECK(made.at("kind") == "introduction_made");
+    CHECK(named != "cand-ref");
+    CHECK(named == f.d.ledger.pseudonym("member/" + f.member, "ref/local/cand-ref"));
+    CHECK(named != f.d.ledger.pseudonym("member/m_other", "ref/local/cand-ref"));
+  }
 
   const auto size = f.d.ledger_size();
   auto none = f.create();
