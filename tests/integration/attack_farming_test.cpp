@@ -23,6 +23,8 @@
 
 namespace fs = std::filesystem;
 using relay::test::eventually;
+using relay::test::member_credits;
+using relay::test::member_referrals;
 using relay::test::NodeProcess;
 using relay::test::run_tool;
 using relay::test::TestCandidate;
@@ -32,18 +34,6 @@ namespace {
 
 const fs::path kRelayAudit = relay::test::binary_dir() / "audit" / "relay-audit";
 const fs::path kRelayNode = relay::test::binary_dir() / "node" / "relay-node";
-
-nlohmann::json credits(const NodeProcess& node, const TestMember& m) {
-  auto reply = node.get("/api/v1/credits", m.api_key);
-  REQUIRE(reply.status == 200);
-  return reply.json();
-}
-
-nlohmann::json referrals(const NodeProcess& node, const TestMember& m) {
-  auto reply = node.get("/api/v1/referrals", m.api_key);
-  REQUIRE(reply.status == 200);
-  return reply.json().at("referrals");
-}
 
 void restart_days_later(NodeProcess& node, long long days) {
   ::setenv("RELAY_TEST_CLOCK_OFFSET_MS", std::to_string(days * 86'400'000LL).c_str(), 1);
@@ -95,11 +85,11 @@ TEST_CASE("attack: credit farming through a member's own link is held, flagged a
 
   // No credit appears; the aliases are one person each (seven referrals, not ten), every one
   // waiting for the operator (the burst tripped the velocity check).
-  auto view = credits(node, farmer);
+  auto view = member_credits(node, farmer);
   CHECK(view.at("verified_referrals") == 0);
   CHECK(view.at("credits_minted") == 0);
   CHECK(view.at("balance") == 0);
-  auto list = referrals(node, farmer);
+  auto list = member_referrals(node, farmer);
   CHECK(list.size() == 7);
   for (const auto& r : list) CHECK(r.at("stage") == "review");
 
@@ -152,22 +142,22 @@ TEST_CASE("attack: credit farming through a member's own link is held, flagged a
   CHECK(again.status == 409);
   CHECK(again.json().at("error").at("code") == "not_in_review");
   CHECK(node.get("/api/v1/review", node.admin_token()).json().at("referrals").empty());
-  CHECK(credits(node, farmer).at("verified_referrals") == 0);  // accepted still wait
+  CHECK(member_credits(node, farmer).at("verified_referrals") == 0);  // accepted still wait
 
   // The same person through another member: a referral of its own (counts there once).
   node.register_and_confirm(honest.relay_link, TestCandidate{"農場 1", "farmer@example.jp", {}});
 
   // 13 days on: still held. 15 days on: the accepted ones count, and mint a credit.
   restart_days_later(node, 13);
-  CHECK(credits(node, farmer).at("verified_referrals") == 0);
+  CHECK(member_credits(node, farmer).at("verified_referrals") == 0);
   restart_days_later(node, 15);
-  CHECK(eventually([&] { return credits(node, farmer).at("verified_referrals") == 2; }));
-  view = credits(node, farmer);
+  CHECK(eventually([&] { return member_credits(node, farmer).at("verified_referrals") == 2; }));
+  view = member_credits(node, farmer);
   CHECK(view.at("credits_minted") == 1);
   CHECK(view.at("balance") == 1);
-  CHECK(eventually([&] { return credits(node, honest).at("verified_referrals") == 1; }));
+  CHECK(eventually([&] { return member_credits(node, honest).at("verified_referrals") == 1; }));
   std::map<std::string, int> stages;
-  for (const auto& r : referrals(node, farmer)) ++stages[r.at("stage").get<std::string>()];
+  for (const auto& r : member_referrals(node, farmer)) ++stages[r.at("stage").get<std::string>()];
   CHECK(stages == std::map<std::string, int>{{"counted", 2}, {"rejected", 5}});
 
   // The exported ledger: the person both members referred is two unrelated values, and no

@@ -44,12 +44,6 @@ std::int64_t now_ms() {
       .count();
 }
 
-std::string error_code(const HttpReply& reply) {
-  auto j = reply.json();
-  if (!j.is_object() || !j.contains("error")) return "(none: " + reply.body.substr(0, 120) + ")";
-  return j["error"].value("code", "");
-}
-
 std::size_t count_of(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
   for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1))
@@ -158,7 +152,7 @@ TEST_CASE(
     CHECK(get_from(node, "198.51.100.1", "/api/v1/me", member.api_key).status == 200);
   auto refused = get_from(node, "198.51.100.1", "/api/v1/me", member.api_key);
   CHECK(refused.status == 429);
-  CHECK(error_code(refused) == "rate_limited");
+  CHECK(refused.error_code() == "rate_limited");
   CHECK(std::stoi(refused.header("retry-after")) > 0);
   CHECK(get_from(node, "198.51.100.2", "/api/v1/me", other.api_key).status == 200);
 
@@ -188,7 +182,7 @@ TEST_CASE(
   CHECK(served == 40);
   auto api = get_from(node, "203.0.113.9", "/audit/v1/checkpoint");
   CHECK(api.status == 429);
-  CHECK(error_code(api) == "rate_limited");
+  CHECK(api.error_code() == "rate_limited");
   auto html = get_from(node, "203.0.113.9", "/r/sent?lang=en");
   CHECK(html.status == 429);
   CHECK(contains(html.body, "Please wait a moment"));

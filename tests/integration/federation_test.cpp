@@ -57,14 +57,6 @@ std::int64_t now_ms() {
       .count();
 }
 
-std::string error_code(const HttpReply& reply) {
-  auto j = reply.json();
-  if (!j.is_object() || !j.contains("error") || !j["error"].is_object() ||
-      !j["error"].contains("code"))
-    return "(no JSON error: " + reply.body.substr(0, 200) + ")";
-  return j["error"]["code"].get<std::string>();
-}
-
 // Merges patch into the node's node.json (the node must be stopped).
 void patch_config(const NodeProcess& node, const nlohmann::json& patch) {
   auto config = nlohmann::json::parse(relay::test::read_file(node.config_path()));
@@ -331,7 +323,7 @@ TEST_CASE("a witness's consistency question is answered, and foreign cosignature
   Crafted beyond = ask;
   beyond.id = "msg_" + relay::crypto::random_token(16);
   beyond.body = {{"from", 1}, {"to", size + 1000}};
-  CHECK(error_code(post_envelope(t.osaka, sign(beyond, kobe_key))) == "bad_range");
+  CHECK(post_envelope(t.osaka, sign(beyond, kobe_key)).error_code() == "bad_range");
 
   // A cosignature of a checkpoint osaka never published.
   relay::protocol::Checkpoint fake{"osaka.example", 1, relay::protocol::empty_root(), {}};
@@ -344,7 +336,7 @@ TEST_CASE("a witness's consistency question is answered, and foreign cosignature
   foreign.body = {{"checkpoint", text}, {"cosignature", line}};
   auto refused = post_envelope(t.osaka, sign(foreign, kobe_key));
   CHECK(refused.status == 409);
-  CHECK(error_code(refused) == "not_our_checkpoint");
+  CHECK(refused.error_code() == "not_our_checkpoint");
 
   // A cosignature of osaka's real checkpoint, but not by the sender's key.
   auto real = relay::protocol::parse_note(t.osaka.get("/audit/v1/checkpoint").body);
@@ -359,7 +351,7 @@ TEST_CASE("a witness's consistency question is answered, and foreign cosignature
   forged.body = {{"checkpoint", real.note->text}, {"cosignature", bad_line}};
   auto forged_reply = post_envelope(t.osaka, sign(forged, kobe_key));
   CHECK(forged_reply.status == 403);
-  CHECK(error_code(forged_reply) == "bad_cosignature");
+  CHECK(forged_reply.error_code() == "bad_cosignature");
   CHECK(refusal_listed(t.osaka, "kobe.example", "bad_cosignature"));
 }
 
@@ -434,7 +426,7 @@ TEST_CASE(
     CAPTURE(c.what);
     auto reply = post_envelope(t.osaka, c.bytes);
     CHECK(reply.status == c.status);
-    CHECK(error_code(reply) == c.code);
+    CHECK(reply.error_code() == c.code);
     CHECK(refusal_listed(t.osaka, c.from, c.code));
     CHECK(refusal_logged(t.osaka, c.from, c.code));
   }
@@ -450,7 +442,7 @@ TEST_CASE(
   std::this_thread::sleep_until(sent_at + std::chrono::seconds(kTimestampWindowS) + 600ms);
   auto replayed = post_envelope(t.osaka, original_bytes);
   CHECK(replayed.status == 400);
-  CHECK(error_code(replayed) == "outside_window");
+  CHECK(replayed.error_code() == "outside_window");
   CHECK(refusal_logged(t.osaka, "kobe.example", "outside_window"));
 }
 
@@ -522,7 +514,7 @@ TEST_CASE("a rotated key is accepted, and the old one stops working after the gr
   auto stale = Crafted{.from = "kobe.example", .to = "osaka.example"};
   auto refused = post_envelope(t.osaka, sign(stale, old_key));
   CHECK(refused.status == 403);
-  CHECK(error_code(refused) == "unknown_key");
+  CHECK(refused.error_code() == "unknown_key");
   CHECK(refusal_listed(t.osaka, "kobe.example", "unknown_key"));
   auto fresh = Crafted{.from = "kobe.example", .to = "osaka.example"};
   CHECK(post_envelope(t.osaka, sign(fresh, new_key)).status == 200);
@@ -661,7 +653,7 @@ TEST_CASE(
   std::chrono::milliseconds took{};
   auto first = timed_post(forge(), took);
   CHECK(first.status == 403);
-  CHECK(error_code(first) == "unknown_key");
+  CHECK(first.error_code() == "unknown_key");
   CHECK(took < 500ms);
   // It scheduled one background refresh (or the outbox's first attempt already made one):
   // wait until the listener is quiet; from here on the rate limit holds for 60 s.
@@ -677,7 +669,7 @@ TEST_CASE(
   auto size = x.ledger_size();
   auto refused = post_envelope(x, forge());
   CHECK(refused.status == 403);
-  CHECK(error_code(refused) == "unknown_key");
+  CHECK(refused.error_code() == "unknown_key");
   std::this_thread::sleep_for(200ms);
   CHECK(evil.connections() == seen);  // no outbound request
   CHECK(x.ledger_size() == size);     // no commit
@@ -694,7 +686,7 @@ TEST_CASE(
   for (int i = 0; i < kBurst; ++i)
     burst.emplace_back([&, i] {
       auto reply = post_envelope(x, envelopes[static_cast<std::size_t>(i)]);
-      if (reply.status == 403 && error_code(reply) == "unknown_key") unknown_key.fetch_add(1);
+      if (reply.status == 403 && reply.error_code() == "unknown_key") unknown_key.fetch_add(1);
       finished.fetch_add(1);
     });
   std::chrono::milliseconds worst{0};

@@ -24,6 +24,8 @@
 namespace fs = std::filesystem;
 using relay::test::contains;
 using relay::test::HttpReply;
+using relay::test::member_credits;
+using relay::test::member_referrals;
 using relay::test::NodeProcess;
 using relay::test::path_of;
 using relay::test::TestCandidate;
@@ -61,32 +63,10 @@ TestCandidate candidate(const std::string& stem) {
   return TestCandidate{"山田 " + tag, tag + "@example.jp", {}};
 }
 
-// The JSON error body every API error carries: {"error": {"code": ..., "message": ...}}.
-std::string error_code(const HttpReply& reply) {
-  auto j = reply.json();
-  if (!j.is_object() || !j.contains("error") || !j["error"].is_object() ||
-      !j["error"].contains("code") || !j["error"]["code"].is_string() ||
-      !j["error"].contains("message") || !j["error"]["message"].is_string())
-    return "(no JSON error body: " + reply.body.substr(0, 200) + ")";
-  return j["error"]["code"].get<std::string>();
-}
-
 nlohmann::json member_list(const NodeProcess& node) {
   auto reply = node.get("/api/v1/members", node.admin_token());
   REQUIRE(reply.status == 200);
   return reply.json().at("members");
-}
-
-nlohmann::json credits(const NodeProcess& node, const TestMember& m) {
-  auto reply = node.get("/api/v1/credits", m.api_key);
-  REQUIRE(reply.status == 200);
-  return reply.json();
-}
-
-nlohmann::json referrals(const NodeProcess& node, const TestMember& m) {
-  auto reply = node.get("/api/v1/referrals", m.api_key);
-  REQUIRE(reply.status == 200);
-  return reply.json().at("referrals");
 }
 
 // The status line of a raw HTTP response ("HTTP/1.1 400 Bad Request"), or "" if none.
@@ -192,7 +172,7 @@ TEST_CASE("flow: a member's relay link leads to a verified referral") {
   CHECK(contains(mail->body, company));
 
   // Pending until confirmed; the member sees no personal data.
-  auto pending = referrals(node, member);
+  auto pending = member_referrals(node, member);
   REQUIRE(pending.size() == 1);
   CHECK(pending[0]["status"] == "pending");
   CHECK(pending[0]["counted"] == false);
@@ -201,7 +181,7 @@ TEST_CASE("flow: a member's relay link leads to a verified referral") {
   auto confirm_page = node.get(path_of(verify));
   REQUIRE(confirm_page.status == 200);
   CHECK(contains(confirm_page.body, "<form method=\"post\" action=\"" + path_of(verify) + "\""));
-  CHECK(referrals(node, member)[0]["status"] == "pending");
+  CHECK(member_referrals(node, member)[0]["status"] == "pending");
 
   // POST confirms and redirects to the management page, which says to keep its link private.
   auto confirmed = node.request("POST", path_of(verify));
@@ -215,7 +195,7 @@ TEST_CASE("flow: a member's relay link leads to a verified referral") {
   CHECK(contains(confirmed.body, manage));
   CHECK(node.get(path_of(manage)).status == 200);
 
-  auto verified = referrals(node, member);
+  auto verified = member_referrals(node, member);
   REQUIRE(verified.size() == 1);
   CHECK(verified[0]["status"] == "verified");
   CHECK(verified[0]["counted"] == true);
@@ -229,7 +209,7 @@ TEST_CASE("flow: a member's relay link leads to a verified referral") {
   REQUIRE(one.status == 200);
   CHECK(one.json()["id"] == verified[0]["id"]);
 
-  auto c = credits(node, member);
+  auto c = member_credits(node, member);
   CHECK(c["verified_referrals"] == 1);
   CHECK(c["balance"] == 0);
   CHECK(c["credits_minted"] == 0);
@@ -247,7 +227,7 @@ TEST_CASE("flow: a member's relay link leads to a verified referral") {
   CHECK(contains(again.body, "確認済みです"));
   CHECK(contains(again.body, "管理用リンク"));
   CHECK(contains(node.get(path_of(verify)).body, "確認済みです"));
-  CHECK(credits(node, member)["verified_referrals"] == 1);
+  CHECK(member_credits(node, member)["verified_referrals"] == 1);
   CHECK(node.ledger_size() == ledger_before + 3);
 }
 
@@ -262,16 +242,16 @@ TEST_CASE(
   for (int i = 0; i < 25; ++i) {
     people.push_back(candidate("distinct"));
     node.register_and_confirm(link, people.back());
-    if (i == 9 || i == 19) CHECK(credits(node, member)["credits_minted"] == (i + 1) / 10);
+    if (i == 9 || i == 19) CHECK(member_credits(node, member)["credits_minted"] == (i + 1) / 10);
   }
-  auto c = credits(node, member);
+  auto c = member_credits(node, member);
   CHECK(c["verified_referrals"] == 25);
   CHECK(c["credits_minted"] == 2);
   CHECK(c["balance"] == 2);
   auto minted = std::count_if(c["history"].begin(), c["history"].end(),
                               [](const auto& h) { return h["kind"] == "credit_minted"; });
   CHECK(minted == 2);
-  CHECK(referrals(node, member).size() == 25);
+  CHECK(member_referrals(node, member).size() == 25);
   auto ledger_after_25 = node.ledger_size();
 
   // An already verified person submits 30 more times and follows every link mailed: past
@@ -294,10 +274,10 @@ TEST_CASE(
   for (const auto& l : links) {
     if (contains(l, "/r/v/")) node.request("POST", path_of(l));
   }
-  c = credits(node, member);
+  c = member_credits(node, member);
   CHECK(c["verified_referrals"] == 25);
   CHECK(c["credits_minted"] == 2);
-  CHECK(referrals(node, member).size() == 25);
+  CHECK(member_referrals(node, member).size() == 25);
   CHECK(node.ledger_size() == ledger_after_25);
 
   // A new person submits 30 times at once (6 clients), before confirming, then follows every
@@ -328,10 +308,10 @@ TEST_CASE(
   });
   CHECK(answered == 5);
   CHECK(completed == 1);
-  c = credits(node, member);
+  c = member_credits(node, member);
   CHECK(c["verified_referrals"] == 26);
   CHECK(c["credits_minted"] == 2);
-  CHECK(referrals(node, member).size() == 26);
+  CHECK(member_referrals(node, member).size() == 26);
   CHECK(node.ledger_size() == ledger_after_25 + 2);  // one referral_held, referral_counted
 }
 
@@ -342,8 +322,8 @@ TEST_CASE("flow: the same person referred by two members counts once for each") 
   auto person = candidate("shared");
   node.register_and_confirm(path_of(first.relay_link), person);
   node.register_and_confirm(path_of(second.relay_link), person);
-  CHECK(credits(node, first)["verified_referrals"] == 1);
-  CHECK(credits(node, second)["verified_referrals"] == 1);
+  CHECK(member_credits(node, first)["verified_referrals"] == 1);
+  CHECK(member_credits(node, second)["verified_referrals"] == 1);
 }
 
 TEST_CASE("flow: members see only their own referrals; keys and roles are enforced") {
@@ -351,15 +331,15 @@ TEST_CASE("flow: members see only their own referrals; keys and roles are enforc
   auto owner = node.admit_member(unique("Owner KK"));
   auto other = node.admit_member(unique("Other KK"));
   node.register_and_confirm(path_of(owner.relay_link), candidate("owned"));
-  auto owned = referrals(node, owner);
+  auto owned = member_referrals(node, owner);
   REQUIRE(owned.size() == 1);
   auto id = owned[0]["id"].get<std::string>();
 
   CHECK(node.get("/api/v1/referrals/" + id, owner.api_key).status == 200);
   auto foreign = node.get("/api/v1/referrals/" + id, other.api_key);
   CHECK(foreign.status == 404);
-  CHECK(error_code(foreign) == "not_found");
-  CHECK(referrals(node, other).empty());
+  CHECK(foreign.error_code() == "not_found");
+  CHECK(member_referrals(node, other).empty());
   CHECK(node.get("/api/v1/referrals/r_doesnotexist000", owner.api_key).status == 404);
 
   // Member endpoints: no key, a wrong key, a malformed header -> 401 with a JSON error.
@@ -368,7 +348,7 @@ TEST_CASE("flow: members see only their own referrals; keys and roles are enforc
                                 "/api/v1/credits", "/api/v1/referrals/" + id}) {
     auto none = node.get(p);
     CHECK_MESSAGE(none.status == 401, p);
-    CHECK(error_code(none) == "unauthorised");
+    CHECK(none.error_code() == "unauthorised");
     CHECK_MESSAGE(node.get(p, "rk_thisIsNotAKeyOfAnyMember0123456789abcdef").status == 401, p);
     CHECK_MESSAGE(node.get(p, node.admin_token()).status == 401, p);  // the operator is no member
     CHECK_MESSAGE(
@@ -380,7 +360,7 @@ TEST_CASE("flow: members see only their own referrals; keys and roles are enforc
   auto ledger = node.ledger_size();
   auto listed = node.get("/api/v1/members", owner.api_key);
   CHECK(listed.status == 403);
-  CHECK(error_code(listed) == "forbidden");
+  CHECK(listed.error_code() == "forbidden");
   CHECK(node.post_json("/api/v1/members", {{"name", unique("Sneaky")}}, owner.api_key).status ==
         403);
   CHECK(node.post_json("/api/v1/members", {{"name", unique("Sneaky")}}, node.auditor_token())
@@ -397,10 +377,10 @@ TEST_CASE("flow: members see only their own referrals; keys and roles are enforc
   // Routing: unknown path 404, known path with another method 405, both JSON.
   auto missing = node.get("/api/v1/nothing-here", owner.api_key);
   CHECK(missing.status == 404);
-  CHECK(error_code(missing) == "not_found");
+  CHECK(missing.error_code() == "not_found");
   auto wrong_method = node.request("DELETE", "/api/v1/members");
   CHECK(wrong_method.status == 405);
-  CHECK(error_code(wrong_method) == "method_not_allowed");
+  CHECK(wrong_method.error_code() == "method_not_allowed");
 }
 
 TEST_CASE("flow: names and tokens at and past their limits are answered, never 500") {
@@ -417,10 +397,10 @@ TEST_CASE("flow: names and tokens at and past their limits are answered, never 5
     CHECK(admitted.json()["name"] == name);
     auto again = node.post_json("/api/v1/members", {{"name", name}}, node.admin_token());
     CHECK(again.status == 409);
-    CHECK(error_code(again) == "duplicate_name");
+    CHECK(again.error_code() == "duplicate_name");
     auto longer = node.post_json("/api/v1/members", {{"name", name + "社"}}, node.admin_token());
     CHECK(longer.status == 400);
-    CHECK(error_code(longer) == "bad_field");
+    CHECK(longer.error_code() == "bad_field");
   }
   // Capability tokens and ids of any length are simply unknown.
   auto member = node.admit_member(unique("Limits KK"));
@@ -464,7 +444,7 @@ TEST_CASE("flow: a single-use link from the ATS works once") {
   REQUIRE(node.get(link).status == 200);
   auto person = candidate("single");
   node.register_and_confirm(link, person);
-  auto list = referrals(node, member);
+  auto list = member_referrals(node, member);
   REQUIRE(list.size() == 1);
   CHECK(list[0]["application_id"] == "app-1");
   CHECK(list[0]["job_category"] == "B");
@@ -480,7 +460,7 @@ TEST_CASE("flow: a single-use link from the ATS works once") {
   CHECK(node.get(link + "?lang=en").status == 410);
   auto reused = node.post_json("/api/v1/rejections", rejection, member.api_key);
   CHECK(reused.status == 409);
-  CHECK(error_code(reused) == "link_used");
+  CHECK(reused.error_code() == "link_used");
   // A different application gets a fresh link.
   auto fresh = node.post_json("/api/v1/rejections", {{"application_id", "app-2"}}, member.api_key);
   REQUIRE(fresh.status == 201);
@@ -495,8 +475,8 @@ TEST_CASE("flow: a single-use link from the ATS works once") {
 
   std::this_thread::sleep_for(1200ms);  // the mail dispatcher also runs every second
   CHECK(node.mail_links(intruder.email, "/r/").empty());
-  CHECK(referrals(node, member).size() == 1);
-  CHECK(credits(node, member)["verified_referrals"] == 1);
+  CHECK(member_referrals(node, member).size() == 1);
+  CHECK(member_credits(node, member)["verified_referrals"] == 1);
 }
 
 TEST_CASE("flow: a suspended member's link answers 410 and its key 403") {
@@ -535,7 +515,7 @@ TEST_CASE("flow: a suspended member's link answers 410 and its key 403") {
        {"/api/v1/me", "/api/v1/relay-link", "/api/v1/referrals", "/api/v1/credits"}) {
     auto reply = node.get(path, member.api_key);
     CHECK_MESSAGE(reply.status == 403, path);
-    CHECK(error_code(reply) == "member_suspended");
+    CHECK(reply.error_code() == "member_suspended");
   }
   CHECK(
       node.post_json("/api/v1/rejections", {{"application_id", "app-t"}}, member.api_key).status ==
@@ -550,11 +530,11 @@ TEST_CASE("flow: a suspended member's link answers 410 and its key 403") {
   REQUIRE(reinstated.status == 200);
   CHECK(reinstated.json()["status"] == "active");
   CHECK(node.get(link).status == 200);
-  auto list = referrals(node, member);
+  auto list = member_referrals(node, member);
   REQUIRE(list.size() == 1);
   CHECK(list[0]["status"] == "verified");
   CHECK(list[0]["counted"] == false);
-  CHECK(credits(node, member)["verified_referrals"] == 0);
+  CHECK(member_credits(node, member)["verified_referrals"] == 0);
   std::this_thread::sleep_for(1200ms);
   CHECK(node.mail_links(blocked.email, "/r/").empty());
 }
@@ -578,7 +558,7 @@ TEST_CASE("flow: malformed, mistyped and oversized requests answer errors and ch
       CHECK_MESSAGE(reply.status == 413, path.filename().string());
     } else {
       CHECK_MESSAGE(reply.status == 400, path.filename().string());
-      CHECK_MESSAGE(error_code(reply) == "bad_json", path.filename().string());
+      CHECK_MESSAGE(reply.error_code() == "bad_json", path.filename().string());
     }
   }
   // Valid JSON that is still not acceptable.
@@ -602,13 +582,13 @@ TEST_CASE("flow: malformed, mistyped and oversized requests answer errors and ch
        }) {
     auto reply = node.post_raw("/api/v1/members", body, "application/json", admin);
     CHECK_MESSAGE(reply.status == 400, body);
-    CHECK_MESSAGE(error_code(reply) == code, body);
+    CHECK_MESSAGE(reply.error_code() == code, body);
   }
   // Wrong or missing content type -> 415.
   for (const char* type : {"text/plain", "application/x-www-form-urlencoded", "application/xml"}) {
     auto reply = node.post_raw("/api/v1/members", R"({"name":"Typed KK"})", type, admin);
     CHECK_MESSAGE(reply.status == 415, type);
-    CHECK(error_code(reply) == "unsupported_media_type");
+    CHECK(reply.error_code() == "unsupported_media_type");
   }
   auto untyped = node.send_raw(
       "POST /api/v1/members HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -631,7 +611,7 @@ TEST_CASE("flow: malformed, mistyped and oversized requests answer errors and ch
   CHECK(contains(declared, "body_too_large"));
   auto oversized = node.post_raw("/api/v1/members", big, "application/json", admin);
   CHECK(oversized.status == 413);
-  CHECK(error_code(oversized) == "body_too_large");
+  CHECK(oversized.error_code() == "body_too_large");
   std::string chunked =
       "POST /api/v1/members HTTP/1.1\r\nHost: 127.0.0.1\r\n"
       "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
@@ -647,7 +627,7 @@ TEST_CASE("flow: malformed, mistyped and oversized requests answer errors and ch
   // Over the 8 KiB header limit -> 431.
   auto headers = node.request("GET", "/healthz", {}, {{"X-Padding", std::string(10 * 1024, 'h')}});
   CHECK(headers.status == 431);
-  CHECK(error_code(headers) == "header_too_large");
+  CHECK(headers.error_code() == "header_too_large");
   auto many = std::string("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n");
   for (int i = 0; i < 400; ++i) many += "X-H" + std::to_string(i) + ": 0123456789abcdef\r\n";
   CHECK(status_line(node.send_raw(many + "\r\n")) ==
@@ -785,11 +765,11 @@ TEST_CASE("flow: an invalid registration form answers 422 with messages and stor
   std::this_thread::sleep_for(1200ms);  // the dispatcher runs every second: nothing to send
   CHECK(node.mails().size() == mail_count);
   CHECK(node.mail_links(one.email, "/r/").empty());
-  CHECK(referrals(node, member).empty());
+  CHECK(member_referrals(node, member).empty());
   CHECK(node.ledger_size() == ledger);
   // The same person with the form fixed is accepted.
   node.register_and_confirm(link, candidate("fixed"));
-  CHECK(referrals(node, member).size() == 1);
+  CHECK(member_referrals(node, member).size() == 1);
 }
 
 TEST_CASE("flow: the candidate's management page: view, consent, export, erase") {
@@ -856,8 +836,8 @@ TEST_CASE("flow: the candidate's management page: view, consent, export, erase")
   CHECK(after_withdraw["personal"]["phone"] == phone);
 
   // Erase needs the confirmation box.
-  auto credits_before = credits(node, member);
-  auto referrals_before = referrals(node, member);
+  auto credits_before = member_credits(node, member);
+  auto referrals_before = member_referrals(node, member);
   auto ledger = node.ledger_size();
   auto unconfirmed = node.post_form(manage + "/erase", {});
   CHECK(unconfirmed.status == 200);
@@ -900,16 +880,16 @@ TEST_CASE("flow: the candidate's management page: view, consent, export, erase")
   CHECK(contains(node.get(path_of(other_manage)).body, other.email));
 
   // The member's credits and referrals are what they were.
-  CHECK(credits(node, member) == credits_before);
-  CHECK(referrals(node, member) == referrals_before);
+  CHECK(member_credits(node, member) == credits_before);
+  CHECK(member_referrals(node, member) == referrals_before);
 
   // Registering again after the erasure earns the member nothing more (no credit farming by
   // register, confirm, erase, repeat).
   REQUIRE(node.submit_registration(link, person).status == 200);
   for (const auto& l : node.wait_mail_links(person.email, "/r/", 1))
     if (contains(l, "/r/v/")) node.request("POST", path_of(l));
-  CHECK(credits(node, member)["verified_referrals"] == credits_before["verified_referrals"]);
-  CHECK(referrals(node, member).size() == referrals_before.size());
+  CHECK(member_credits(node, member)["verified_referrals"] == credits_before["verified_referrals"]);
+  CHECK(member_referrals(node, member).size() == referrals_before.size());
 }
 
 TEST_CASE("flow: data survive a restart and kill -9 after an acknowledged write") {
@@ -923,7 +903,7 @@ TEST_CASE("flow: data survive a restart and kill -9 after an acknowledged write"
   node.register_and_confirm(path_of(second.relay_link), candidate("dur2"));
   auto members = member_list(node);
   auto ledger = node.ledger_size();
-  auto balance = credits(node, first);
+  auto balance = member_credits(node, first);
   CHECK(balance["balance"] == 2);
   CHECK(balance["verified_referrals"] == 5);
 
@@ -935,8 +915,8 @@ TEST_CASE("flow: data survive a restart and kill -9 after an acknowledged write"
   node.start();
   CHECK(member_list(node) == members);
   CHECK(node.ledger_size() == ledger);
-  CHECK(credits(node, first) == balance);
-  CHECK(referrals(node, first).size() == 5);
+  CHECK(member_credits(node, first) == balance);
+  CHECK(member_referrals(node, first).size() == 5);
   CHECK(node.get("/api/v1/me", second.api_key).status == 200);
   CHECK(node.get(path_of(manage_links.front())).status == 200);
   CHECK(node.get(path_of(first.relay_link)).status == 200);
@@ -965,7 +945,7 @@ TEST_CASE("flow: data survive a restart and kill -9 after an acknowledged write"
   node.start();
   auto quick_verify = node.wait_mail_link(quick.email, "/r/v/");
   REQUIRE(node.request("POST", path_of(quick_verify)).status == 200);
-  CHECK(credits(node, first)["verified_referrals"] == 6);
+  CHECK(member_credits(node, first)["verified_referrals"] == 6);
 
   // ...and so does a confirmation that minted a credit.
   auto person = candidate("kill");
@@ -974,7 +954,7 @@ TEST_CASE("flow: data survive a restart and kill -9 after an acknowledged write"
   REQUIRE(node.request("POST", path_of(verify)).status == 200);
   node.kill9();
   node.start();
-  auto after = credits(node, first);
+  auto after = member_credits(node, first);
   CHECK(after["verified_referrals"] == 7);
   CHECK(after["balance"] == 3);
   CHECK(after["credits_minted"] == 3);

@@ -121,6 +121,27 @@ std::string HttpReply::header(const std::string& name) const {
   return it == headers.end() ? std::string{} : it->second;
 }
 
+std::string HttpReply::error_code() const {
+  auto j = json();
+  if (!j.is_object() || !j.contains("error") || !j["error"].is_object() ||
+      !j["error"].contains("code") || !j["error"]["code"].is_string() ||
+      !j["error"].contains("message") || !j["error"]["message"].is_string())
+    return "(no JSON error body: " + body.substr(0, 200) + ")";
+  return j["error"]["code"].get<std::string>();
+}
+
+nlohmann::json member_credits(const NodeProcess& node, const TestMember& m) {
+  auto reply = node.get("/api/v1/credits", m.api_key);
+  if (reply.status != 200) throw std::runtime_error("GET /api/v1/credits: " + reply.body);
+  return reply.json();
+}
+
+nlohmann::json member_referrals(const NodeProcess& node, const TestMember& m) {
+  auto reply = node.get("/api/v1/referrals", m.api_key);
+  if (reply.status != 200) throw std::runtime_error("GET /api/v1/referrals: " + reply.body);
+  return reply.json().at("referrals");
+}
+
 std::vector<std::string> SpooledMail::links() const {
   std::vector<std::string> out;
   std::size_t pos = 0;

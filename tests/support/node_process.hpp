@@ -60,6 +60,9 @@ struct HttpReply {
   nlohmann::json json() const;
   // The value of a header by lower-case name, or "".
   std::string header(const std::string& name) const;
+  // The code of the JSON error body every API error carries ({"error": {"code", "message"}},
+  // both strings), or "(no JSON error body: ...)" with the start of the body.
+  std::string error_code() const;
 };
 
 // One spooled message.
@@ -87,6 +90,12 @@ struct TestMember {
   std::string api_key;
   std::string relay_link;  // absolute URL of the static relay link
 };
+
+class NodeProcess;
+// The member's GET /api/v1/credits and the "referrals" of GET /api/v1/referrals; throw
+// std::runtime_error (failing the test) unless they answer 200.
+nlohmann::json member_credits(const NodeProcess& node, const TestMember& m);
+nlohmann::json member_referrals(const NodeProcess& node, const TestMember& m);
 
 // A candidate's registration form fields: valid unless a test changes them.
 struct TestCandidate {
