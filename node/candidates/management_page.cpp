@@ -54,23 +54,7 @@ std::string edit_form(const ManagementPage& p, const FormChoices& choices) {
                         "To change your email address, erase your data and register again "
                         "with the new address."})) +
       "</small></p>";
-  out += text_input(L, {"phone", "tel", {"電話番号", "Phone"}, false, "tel"}, v, e);
-  out += select(L, "job_category", {"希望職種（大分類）", "Job category"}, choices.job_categories,
-                v, e);
-  out += text_input(
-      L, {"skills", "text", {"スキル（カンマ区切り）", "Skills (comma separated)"}, true, "off"}, v,
-      e);
-  out += select(L, "prefecture", {"居住都道府県", "Prefecture"}, choices.prefectures, v, e);
-  out += select(L, "age_band", {"年齢層", "Age band"}, choices.age_bands, v, e);
-  out += select(L, "experience_band", {"経験年数", "Years of experience"}, choices.experience_bands,
-                v, e);
-  out += text_input(L,
-                    {"desired_roles",
-                     "text",
-                     {"希望する職務（カンマ区切り）", "Desired roles (comma separated)"},
-                     false,
-                     "off"},
-                    v, e);
+  out += profile_inputs(L, choices, v, e);
   out += "<button type=\"submit\">" + std::string(t(L, {"変更を保存する", "Save changes"})) +
          "</button></form></details>";
   return out;

@@ -53,5 +53,10 @@ std::string select(Lang lang, const std::string& name, Text label,
                    const std::map<std::string, std::string>& values,
                    const std::map<std::string, std::string>& errors);
 std::string checkbox(const std::string& name, bool checked, const std::string& text);
+// The profile fields both the registration and the edit form ask for, in order: phone, job
+// category, skills, prefecture, age band, experience, desired roles.
+std::string profile_inputs(Lang lang, const FormChoices& choices,
+                           const std::map<std::string, std::string>& values,
+                           const std::map<std::string, std::string>& errors);
 
 }  // namespace relay::node::candidates::layout

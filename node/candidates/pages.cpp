@@ -110,23 +110,7 @@ std::string render_registration(const RegistrationPage& p, const FormChoices& ch
   body += "<h2>" + std::string(t(L, {"登録情報", "Your details"})) + "</h2>";
   body += text_input(L, {"name", "text", {"氏名", "Full name"}, true, "name"}, v, e);
   body += text_input(L, {"email", "email", {"メールアドレス", "Email"}, true, "email"}, v, e);
-  body += text_input(L, {"phone", "tel", {"電話番号", "Phone"}, false, "tel"}, v, e);
-  body += select(L, "job_category", {"希望職種（大分類）", "Job category"}, choices.job_categories,
-                 v, e);
-  body += text_input(
-      L, {"skills", "text", {"スキル（カンマ区切り）", "Skills (comma separated)"}, true, "off"}, v,
-      e);
-  body += select(L, "prefecture", {"居住都道府県", "Prefecture"}, choices.prefectures, v, e);
-  body += select(L, "age_band", {"年齢層", "Age band"}, choices.age_bands, v, e);
-  body += select(L, "experience_band", {"経験年数", "Years of experience"},
-                 choices.experience_bands, v, e);
-  body += text_input(L,
-                     {"desired_roles",
-                      "text",
-                      {"希望する職務（カンマ区切り）", "Desired roles (comma separated)"},
-                      false,
-                      "off"},
-                     v, e);
+  body += profile_inputs(L, choices, v, e);
   body += "<h2>" + std::string(t(L, {"同意（項目ごとに選べます）", "Consent (each is separate)"})) +
           "</h2>";
   body += field_error(e, "consent_region");

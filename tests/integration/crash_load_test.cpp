@@ -35,15 +35,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::filesystem::path kRelayAudit = relay::test::binary_dir() / "audit" / "relay-audit";
 constexpr int kGranted = 500;
-
-int run_audit(const NodeProcess& node) {
-  auto command = kRelayAudit.string() + " verify " + node.url() + " --token-file " +
-                 (node.data_dir() / "auditor_token").string() + " > /dev/null 2>&1";
-  auto status = std::system(command.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 std::string open_requisition(const NodeProcess& node, const TestMember& m) {
   auto r = node.post_json("/api/v1/requisitions",
@@ -253,6 +245,6 @@ TEST_CASE("crash safety: kill -9 under a concurrent referral, introduction and h
       [&] { return delivered(introductions(y, c)) >= std::size_t(cross_accepted.load()); }));
 
   // Credits and ledger agree on both nodes, recomputed by the auditor from the log alone.
-  CHECK(run_audit(x) == 0);
-  CHECK(run_audit(y) == 0);
+  CHECK(relay::test::audit_verify(x) == 0);
+  CHECK(relay::test::audit_verify(y) == 0);
 }

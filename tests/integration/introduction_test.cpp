@@ -34,8 +34,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::filesystem::path kRelayAudit = relay::test::binary_dir() / "audit" / "relay-audit";
-
 nlohmann::json forklift_requisition() {
   return {{"title", "フォークリフト作業員"},
           {"category", "H"},
@@ -79,13 +77,6 @@ nlohmann::json matches(const NodeProcess& node, const TestMember& m,
   auto r = node.get("/api/v1/requisitions/" + requisition + "/matches?limit=50", m.api_key);
   REQUIRE_MESSAGE(r.status == 200, r.body);
   return r.json().at("matches");
-}
-
-int run_audit(const NodeProcess& node) {
-  auto command = kRelayAudit.string() + " verify " + node.url() + " --token-file " +
-                 (node.data_dir() / "auditor_token").string() + " > /dev/null 2>&1";
-  auto status = std::system(command.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 // A's social hiring impact at its node: {referred_hired, referred_retained_6m}.
@@ -281,8 +272,8 @@ TEST_CASE(
   CHECK(impact_of(y, c) == std::pair{0, 0});  // C referred nobody
 
   // Every balance recomputed from each ledger by the auditor's tool.
-  CHECK(run_audit(x) == 0);
-  CHECK(run_audit(y) == 0);
+  CHECK(relay::test::audit_verify(x) == 0);
+  CHECK(relay::test::audit_verify(y) == 0);
 }
 
 TEST_CASE(

@@ -142,6 +142,14 @@ nlohmann::json member_referrals(const NodeProcess& node, const TestMember& m) {
   return reply.json().at("referrals");
 }
 
+int audit_verify(const NodeProcess& node) {
+  auto command = (relay::test::binary_dir() / "audit" / "relay-audit").string() + " verify " +
+                 node.url() + " --token-file " + (node.data_dir() / "auditor_token").string() +
+                 " > /dev/null 2>&1";
+  auto status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 std::vector<std::string> SpooledMail::links() const {
   std::vector<std::string> out;
   std::size_t pos = 0;

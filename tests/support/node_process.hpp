@@ -96,6 +96,9 @@ class NodeProcess;
 // std::runtime_error (failing the test) unless they answer 200.
 nlohmann::json member_credits(const NodeProcess& node, const TestMember& m);
 nlohmann::json member_referrals(const NodeProcess& node, const TestMember& m);
+// `relay-audit verify` against the running node with its auditor token: the exit code
+// (0 verified, 1 problems, 2 usage or I/O), output discarded.
+int audit_verify(const NodeProcess& node);
 
 // A candidate's registration form fields: valid unless a test changes them.
 struct TestCandidate {
