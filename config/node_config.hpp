@@ -211,6 +211,10 @@ struct FederationSection {
   std::uint32_t max_profiles_per_peer = 20000;
   // A profile sync a peer started and did not finish within this long is dropped (1..604800).
   std::chrono::seconds sync_timeout_s{3600};
+  // Peers at http:// URLs off loopback are refused unless this is set (a private network or a
+  // TLS-terminating proxy in front of every peer): envelopes are signed and sealed, but the
+  // identity documents and checkpoints fetched over plain HTTP would be open to tampering.
+  bool allow_plain_http = false;
 
   bool operator==(const FederationSection&) const = default;
 };

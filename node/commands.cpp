@@ -199,7 +199,12 @@ int run_peer_add(const std::filesystem::path& config_path, const std::string& na
         std::cerr << "relay-node peer add: NAME: lower-case letters, digits, '.' and '-'\n";
         break;
       case federation::AddError::bad_url:
-        std::cerr << "relay-node peer add: URL: must be http://host[:port]\n";
+        std::cerr << "relay-node peer add: URL: must be https://host[:port] (or http:// to a "
+                     "loopback host), without a path\n";
+        break;
+      case federation::AddError::plain_http:
+        std::cerr << "relay-node peer add: URL: http:// only to a loopback host; use https://, "
+                     "or set federation.allow_plain_http on a private network\n";
         break;
       case federation::AddError::bad_fingerprint:
         std::cerr << "relay-node peer add: FINGERPRINT: 64 lower-case hex digits\n";

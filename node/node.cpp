@@ -21,6 +21,11 @@ config::Reference load_reference_or_throw(const std::filesystem::path& dir) {
   return std::move(r).value();
 }
 
+// Candidate mail and members' reminders retry on one policy.
+mail::RetryPolicy mail_retry(const config::NodeConfig& c) {
+  return {c.mail.retry_initial_ms, c.mail.retry_max_ms, c.mail.give_up_after_hours};
+}
+
 // The spool (development) or the SMTP server; the password is read from its secret file.
 std::unique_ptr<mail::Mailer> make_mailer(const config::NodeConfig& c) {
   if (c.mail.mailer == config::Mailer::spool)
@@ -73,10 +78,9 @@ Node::Node(config::NodeConfig config)
   mailer_ = make_mailer(c);
   writer_ = std::make_unique<storage::Writer>(env_);
   domain_->candidates.key_slots().install(*writer_);
-  mail_dispatch_ = std::make_unique<candidates::MailDispatch>(
-      env_, *writer_, domain_->candidates, *mailer_, std::chrono::seconds(1), clock_,
-      candidates::MailRetry{c.mail.retry_initial_ms, c.mail.retry_max_ms,
-                            c.mail.give_up_after_hours});
+  mail_dispatch_ =
+      std::make_unique<candidates::MailDispatch>(env_, *writer_, domain_->candidates, *mailer_,
+                                                 std::chrono::seconds(1), clock_, mail_retry(c));
 
   // Federation: registers its own ping and key.rotated handlers; the other parts register theirs
   // as each is built. Peers' https:// certificates chain to the system store or federation.ca_file.
@@ -150,7 +154,10 @@ Node::Node(config::NodeConfig config)
   // Reminders of due outcomes to members' contact emails, once each (issue 14, item 5).
   outcome_reminders_ = std::make_unique<services::OutcomeReminders>(
       env_, *writer_, domain_->members, *introductions_, *mailer_, clock_,
-      services::ReminderSettings{c.node.name, c.node.public_url, c.mail.from});
+      services::ReminderSettings{c.node.name, c.node.public_url, c.mail.from, mail_retry(c)});
+  outcome_reminders_->on_given_up([this](storage::WriteTxn& txn, const std::string& reason) {
+    federation_->raise_alert(txn, "reminder_given_up", "", reason);
+  });
   reminder_sweep_ = std::make_unique<common::BackgroundLoop>(
       "outcome reminders", std::chrono::minutes(1), [this] { outcome_reminders_->sweep(); });
 

@@ -66,7 +66,11 @@ ApiError error_for(federation::AddError e) {
     case E::bad_name:
       return {400, "bad_field", "name: lower-case letters, digits, '.' and '-' only, 1..64"};
     case E::bad_url:
-      return {400, "bad_field", "url: must be http://host[:port] without a path"};
+      return {400, "bad_field", "url: must be https://host[:port] without a path"};
+    case E::plain_http:
+      return {400, "bad_field",
+              "url: http:// only to a loopback host; use https:// (or "
+              "federation.allow_plain_http on a private network)"};
     case E::bad_fingerprint:
       return {400, "bad_field",
               "fingerprint: 64 lower-case hex digits (SHA-256 of the peer's key)"};

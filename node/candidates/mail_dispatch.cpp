@@ -9,7 +9,6 @@
 #include <map>
 #include <set>
 
-#include "crypto/random.hpp"
 #include "node/storage/txn.hpp"
 
 namespace relay::node::candidates {
@@ -69,18 +68,6 @@ void MailDispatch::wake() {
   loop_.wake();
 }
 
-// Exponential, capped, with "equal jitter" (half fixed, half random) so that mail deferred
-// together does not come back together.
-std::int64_t MailDispatch::backoff_ms(std::uint32_t attempts) const {
-  std::int64_t delay = std::max<std::int64_t>(1, retry_.initial.count());
-  for (std::uint32_t i = 1; i < attempts && delay < retry_.max.count(); ++i) delay *= 2;
-  delay = std::min<std::int64_t>(delay, retry_.max.count());
-  const auto half = static_cast<std::uint64_t>(delay / 2);
-  std::uint64_t r = 0;
-  crypto::random_fill(reinterpret_cast<std::uint8_t*>(&r), sizeof r);
-  return delay - static_cast<std::int64_t>(half) + static_cast<std::int64_t>(r % (half + 1));
-}
-
 void MailDispatch::give_up(const QueuedMail& q, const std::string& reason) {
   auto text = "mail given up after " + std::to_string(q.attempts + 1) + " attempt(s): " + reason;
   writer_.submit_wait([&](storage::WriteTxn& txn) {
@@ -113,7 +100,7 @@ std::size_t MailDispatch::run_once() {
     // once, as before. A remote attempt is recorded first, so a crash retries after a backoff.
     const bool local = dynamic_cast<mail::SpoolMailer*>(&mailer_) != nullptr;
     bool present = local || writer_.submit_wait([&](storage::WriteTxn& txn) {
-      return store_.mail_attempt(txn, q.seq, started + backoff_ms(q.attempts + 1));
+      return store_.mail_attempt(txn, q.seq, started + retry_.backoff_ms(q.attempts + 1));
     });
     if (!present) continue;  // erased since the pass began
     auto attempt = mailer_.deliver(q.mail);
@@ -133,7 +120,7 @@ std::size_t MailDispatch::run_once() {
         break;
       case mail::Attempt::Outcome::retry_later:
         deferred_domains.insert(domain);
-        if (clock_.now_ms() - q.queued_ms >= retry_.give_up_after.count()) {
+        if (retry_.expired(q.queued_ms, clock_.now_ms())) {
           give_up(q, attempt.reason + " (no delivery within mail.give_up_after_hours)");
         } else {
           ++deferred;

@@ -33,15 +33,12 @@
 #include "node/common/background_loop.hpp"
 #include "node/common/clock.hpp"
 #include "node/mail/mailer.hpp"
+#include "node/mail/retry_policy.hpp"
 #include "node/storage/writer.hpp"
 
 namespace relay::node::candidates {
 
-struct MailRetry {
-  std::chrono::milliseconds initial{60'000};  // first backoff; doubles per attempt
-  std::chrono::milliseconds max{3'600'000};   // backoff cap
-  std::chrono::milliseconds give_up_after{std::chrono::hours(72)};
-};
+using MailRetry = mail::RetryPolicy;
 
 class MailDispatch {
  public:
@@ -69,7 +66,6 @@ class MailDispatch {
   std::uint64_t given_up() const { return given_up_.load(); }
 
  private:
-  std::int64_t backoff_ms(std::uint32_t attempts) const;
   void give_up(const QueuedMail& q, const std::string& reason);
 
   storage::Environment& env_;

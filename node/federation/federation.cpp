@@ -11,7 +11,7 @@ Federation::Federation(const config::NodeConfig& config, storage::Environment& e
       writer_(writer),
       keys_(keys),
       ledger_(ledger),
-      peers_(env, ledger, config.node.name),
+      peers_(env, ledger, config.node.name, config.federation.allow_plain_http),
       outbox_(env, ledger.clock()),
       alerts_(env, ledger.clock()),
       identity_(config, env, writer, keys, ledger, peers_, outbox_, alerts_),

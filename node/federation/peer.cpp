@@ -72,8 +72,12 @@ nlohmann::json Peer::to_json() const {
   return j;
 }
 
-PeerRegistry::PeerRegistry(storage::Environment& env, ledger::Ledger& ledger, std::string self_name)
-    : ledger_(ledger), self_(std::move(self_name)), peers_(env.database("peers")) {}
+PeerRegistry::PeerRegistry(storage::Environment& env, ledger::Ledger& ledger, std::string self_name,
+                           bool allow_plain_http)
+    : ledger_(ledger),
+      self_(std::move(self_name)),
+      allow_plain_http_(allow_plain_http),
+      peers_(env.database("peers")) {}
 
 void PeerRegistry::save(storage::WriteTxn& txn, const Peer& p) {
   nlohmann::json j = {{"name", p.name},     {"url", p.url},       {"fingerprint", p.fingerprint},
@@ -93,6 +97,8 @@ AddError PeerRegistry::add(storage::WriteTxn& txn, const std::string& name, cons
   if (name == self_) return AddError::is_self;
   auto parsed = http::parse_url(url);
   if (!parsed || parsed->target != "/" || url.back() == '/') return AddError::bad_url;
+  if (parsed->scheme == "http" && !allow_plain_http_ && !http::is_loopback_host(parsed->host))
+    return AddError::plain_http;
   if (!valid_fingerprint(fingerprint)) return AddError::bad_fingerprint;
   if (txn.contains(peers_, name)) return AddError::duplicate;
   Peer p;

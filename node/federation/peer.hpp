@@ -39,13 +39,15 @@ struct Peer {
   nlohmann::json to_json() const;  // for the operator API
 };
 
-enum class AddError { none, bad_name, bad_url, bad_fingerprint, duplicate, is_self };
+enum class AddError { none, bad_name, bad_url, plain_http, bad_fingerprint, duplicate, is_self };
 
 enum class LearnResult { learnt, unchanged, rotated, refused };
 
 class PeerRegistry {
  public:
-  PeerRegistry(storage::Environment& env, ledger::Ledger& ledger, std::string self_name);
+  // allow_plain_http: federation.allow_plain_http (else http:// only to loopback peers).
+  PeerRegistry(storage::Environment& env, ledger::Ledger& ledger, std::string self_name,
+               bool allow_plain_http);
 
   AddError add(storage::WriteTxn& txn, const std::string& name, const std::string& url,
                const std::string& fingerprint);
@@ -73,6 +75,7 @@ class PeerRegistry {
   void save(storage::WriteTxn& txn, const Peer& peer);
   ledger::Ledger& ledger_;
   std::string self_;
+  bool allow_plain_http_;
   storage::Database peers_;
   ActivatedHook on_activated_;
 };

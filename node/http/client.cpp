@@ -94,6 +94,13 @@ std::optional<Url> parse_url(std::string_view text) {
   return url;
 }
 
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost" || host == "[::1]") return true;
+  beast::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  return !ec && address.is_loopback();
+}
+
 ClientResult http_request(std::string_view method, std::string_view url_text, std::string_view body,
                           const std::map<std::string, std::string>& headers,
                           std::chrono::milliseconds timeout) {

@@ -22,6 +22,8 @@ struct Url {
 };
 // Parses "http(s)://host[:port][/path]"; nullopt for anything else.
 std::optional<Url> parse_url(std::string_view text);
+// "localhost", "::1" / "[::1]" or 127.x.x.x: the URL does not leave this machine.
+bool is_loopback_host(const std::string& host);
 
 struct ClientResponse {
   int status = 0;

@@ -13,6 +13,7 @@ namespace {
 
 constexpr std::string_view kPending = "pending";
 constexpr std::string_view kSent = "sent";
+constexpr std::string_view kGivenUp = "given_up";
 
 // What is due, in plain words (ja, en).
 std::pair<std::string, std::string> describe(const std::string& what) {
@@ -71,48 +72,83 @@ std::size_t OutcomeReminders::sweep() {
     for (const auto& member : members_.list(txn)) {
       if (member.contact_email.empty() || !member.active) continue;
       for (const auto& item : introductions_.due(txn, member.id, now)) {
-        auto key = member.id + "/" + item.introduction + "/" + item.what;
-        if (auto v = txn.get(sent_, key);
-            v && nlohmann::json::parse(*v).value("state", "") == kSent)
-          continue;
-        pending.push_back({std::move(key), compose(member, item)});
+        Pending p{member.id + "/" + item.introduction + "/" + item.what, compose(member, item), 0,
+                  now};
+        if (auto v = txn.get(sent_, p.key)) {
+          auto record = nlohmann::json::parse(*v);
+          if (record.value("state", "") != kPending) continue;           // sent or given up
+          if (record.value("next_ms", std::int64_t{0}) > now) continue;  // backing off
+          p.attempts = record.value("attempts", 0u);
+          p.first_ms = record.value("at_ms", now);
+        }
+        pending.push_back(std::move(p));
       }
     }
   }
   if (pending.empty()) return 0;
-  // Recorded before spooling, so that a crash afterwards leaves a trace to finish from.
+  auto record = [&](const Pending& p, std::string_view state, std::int64_t next_ms) {
+    return nlohmann::json{
+        {"state", state}, {"at_ms", p.first_ms}, {"attempts", p.attempts}, {"next_ms", next_ms}}
+        .dump();
+  };
+  // Recorded before sending, so that a crash afterwards leaves a trace to finish from.
   writer_.submit_wait([&](storage::WriteTxn& txn) {
     for (const auto& p : pending)
-      if (!txn.contains(sent_, p.key))
-        txn.put(sent_, p.key, nlohmann::json{{"state", kPending}, {"at_ms", now}}.dump());
+      if (!txn.contains(sent_, p.key)) txn.put(sent_, p.key, record(p, kPending, 0));
   });
-  std::vector<std::string> spooled;
-  auto record_sent = [&] {
+  struct Result {
+    const Pending* p;
+    std::string_view state;
+    std::int64_t next_ms = 0;
+    std::string reason;
+  };
+  std::vector<Result> results;
+  auto record_results = [&] {
     writer_.submit_wait([&](storage::WriteTxn& txn) {
-      for (const auto& key : spooled)
-        txn.put(sent_, key, nlohmann::json{{"state", kSent}, {"at_ms", now}}.dump());
+      for (const auto& r : results) {
+        txn.put(sent_, r.p->key, record(*r.p, r.state, r.next_ms));
+        if (r.state == kGivenUp && on_given_up_) on_given_up_(txn, r.reason);
+      }
     });
   };
+  std::size_t delivered = 0;
   try {
-    for (const auto& p : pending) {
-      // Throws if it cannot spool; a deferred one stays pending for the next sweep (a minute
-      // later), a rejected one (5xx) is recorded as sent: the server will not take it.
+    for (auto& p : pending) {
+      // Throws if it cannot spool: what went out before is recorded below, the rest stays
+      // pending for the next sweep.
       auto attempt = mailer_.deliver(p.mail);
-      if (attempt.outcome == mail::Attempt::Outcome::retry_later) {
-        spdlog::info("outcome reminders: a reminder deferred: {}", attempt.reason);
-        continue;
+      ++p.attempts;
+      const auto what = "outcome reminder " + p.key.substr(p.key.find('/') + 1);
+      switch (attempt.outcome) {
+        case mail::Attempt::Outcome::delivered:
+          results.push_back({&p, kSent, 0, {}});
+          ++delivered;
+          break;
+        case mail::Attempt::Outcome::rejected:
+          results.push_back({&p, kGivenUp, 0, what + " rejected: " + attempt.reason});
+          spdlog::warn("outcome reminders: {}", results.back().reason);
+          break;
+        case mail::Attempt::Outcome::retry_later:
+          if (settings_.retry.expired(p.first_ms, clock_.now_ms())) {
+            results.push_back({&p, kGivenUp, 0,
+                               what + " given up after " + std::to_string(p.attempts) +
+                                   " attempt(s) (mail.give_up_after_hours): " + attempt.reason});
+            spdlog::warn("outcome reminders: {}", results.back().reason);
+          } else {
+            results.push_back(
+                {&p, kPending, clock_.now_ms() + settings_.retry.backoff_ms(p.attempts), {}});
+            spdlog::info("outcome reminders: attempt {} deferred: {}", p.attempts, attempt.reason);
+          }
+          break;
       }
-      if (attempt.outcome == mail::Attempt::Outcome::rejected)
-        spdlog::warn("outcome reminders: a reminder rejected: {}", attempt.reason);
-      spooled.push_back(p.key);
     }
   } catch (...) {
-    record_sent();  // what went out before the failure is not sent again
+    record_results();  // what went out before the failure is not sent again
     throw;
   }
-  record_sent();
-  spdlog::info("outcome reminders: {} mail(s) spooled", spooled.size());
-  return spooled.size();
+  record_results();
+  if (delivered) spdlog::info("outcome reminders: {} mail(s) delivered", delivered);
+  return delivered;
 }
 
 }  // namespace relay::node::services

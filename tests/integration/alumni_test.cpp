@@ -154,11 +154,7 @@ TEST_CASE("alumni: registered through a real node, no credit by default, one whe
 
   // The operator decides alumni count: the node records the rule at start-up.
   node.stop();
-  {
-    auto config = nlohmann::json::parse(relay::test::read_file(node.config_path()));
-    config["credits"]["alumni_count_toward_credits"] = true;
-    std::ofstream(node.config_path()) << config.dump(2) << "\n";
-  }
+  relay::test::patch_config(node, {{"credits", {{"alumni_count_toward_credits", true}}}});
   node.start();
   node.register_and_confirm(path_of(link), leaver("counted"));
   auto after = credits(node, key);

@@ -57,12 +57,7 @@ std::int64_t now_ms() {
       .count();
 }
 
-// Merges patch into the node's node.json (the node must be stopped).
-void patch_config(const NodeProcess& node, const nlohmann::json& patch) {
-  auto config = nlohmann::json::parse(relay::test::read_file(node.config_path()));
-  config.merge_patch(patch);
-  std::ofstream(node.config_path(), std::ios::trunc) << config.dump(2) << "\n";
-}
+using relay::test::patch_config;
 
 const nlohmann::json kFastFederation = {{"federation",
                                          {{"witness_interval_s", 1},

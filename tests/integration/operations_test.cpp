@@ -170,6 +170,39 @@ TEST_CASE("secret files readable by group or others are refused at start, naming
   CHECK(node.get("/api/v1/members", node.admin_token()).status == 200);
 }
 
+// Peers are reached over HTTPS: a plain http:// URL leaving the machine is refused, naming the
+// field, and adds nothing; loopback (tests, a peer on the same host) and https:// are taken;
+// federation.allow_plain_http opts a private network in.
+TEST_CASE("peer add: http:// off loopback is refused unless federation.allow_plain_http") {
+  relay::test::TempDir scratch("peers");
+  NodeProcess node(relay::test::options("plain.relaynode", "JP-02"));
+  node.stop();
+  const std::string fp(64, 'a');
+  const auto add = [&](const std::string& name, const std::string& url) {
+    return run_tool({kRelayNode.string(), "peer", "add", name, url, fp, "--config",
+                     node.config_path().string()},
+                    scratch.path, std::chrono::seconds(20));
+  };
+  for (const char* url :
+       {"http://192.0.2.10:8080", "http://peer.example.jp", "http://[2001:db8::1]"}) {
+    CAPTURE(url);
+    auto refused = add("far.example", url);
+    CHECK(refused.exit_code == 2);
+    CHECK(contains(refused.err, "URL: http:// only to a loopback host"));
+  }
+  CHECK(add("near.example", "http://127.0.0.1:9").exit_code == 0);
+  CHECK(add("local.example", "http://localhost:9").exit_code == 0);
+  CHECK(add("secure.example", "https://peer.example.jp").exit_code == 0);
+  auto listed =
+      run_tool({kRelayNode.string(), "peer", "list", "--config", node.config_path().string()},
+               scratch.path, std::chrono::seconds(20));
+  CHECK_FALSE(contains(listed.out, "far.example"));
+  CHECK(contains(listed.out, "secure.example"));
+
+  relay::test::patch_config(node, {{"federation", {{"allow_plain_http", true}}}});
+  CHECK(add("private.example", "http://10.0.0.7:8080").exit_code == 0);
+}
+
 // The table of audit/README.md ("The audit API"), parameter by parameter.
 TEST_CASE("the audit API answers as audit/README.md documents") {
   NodeProcess node(relay::test::options("auditapi.relaynode", "JP-40"));

@@ -14,6 +14,9 @@
 #include "node/introductions/introduction.hpp"
 #include "node/introductions/requisition.hpp"
 #include "node/mail/mailer.hpp"
+#include "node/mail/smtp_mailer.hpp"
+#include "node/storage/txn.hpp"
+#include "support/smtp_test_server.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace relay::node;
@@ -32,10 +35,26 @@ struct Fixture {
   intro::Introductions intros{d.env, d.ledger, d.credits, reqs, d.clock};
   mail::SpoolMailer mailer{spool.path};
 
-  std::unique_ptr<services::OutcomeReminders> reminders() {
+  std::unique_ptr<services::OutcomeReminders> reminders(mail::Mailer* through = nullptr) {
     return std::make_unique<services::OutcomeReminders>(
-        d.env, d.writer, d.members, intros, mailer, d.clock,
-        services::ReminderSettings{"unit.relaynode", "http://127.0.0.1:9", "relay@unit.relaynode"});
+        d.env, d.writer, d.members, intros, through ? *through : mailer, d.clock,
+        services::ReminderSettings{
+            "unit.relaynode",
+            "http://127.0.0.1:9",
+            "relay@unit.relaynode",
+            {std::chrono::minutes(1), std::chrono::hours(1), 72 * hours(1)}});
+  }
+
+  // The stored state of one member's reminders: {"state", "attempts", "next_ms", ...} each.
+  std::vector<nlohmann::json> records(const std::string& member) {
+    std::vector<nlohmann::json> out;
+    auto txn = d.env.begin_read();
+    auto db = d.env.database("outcome_reminders");
+    txn.for_each_prefix(db, member + "/", [&](std::string_view, std::string_view v) {
+      out.push_back(nlohmann::json::parse(v));
+      return true;
+    });
+    return out;
   }
 
   std::string member(const std::string& name, const std::string& email) {
@@ -159,6 +178,89 @@ TEST_CASE("reminders: the outcome itself is reminded after delivery, to that mem
   CHECK(mails[0].find("a@a.example.jp") != std::string::npos);
   CHECK(mails[0].find("b@b.example.jp") == std::string::npos);
   (void)b;
+}
+
+TEST_CASE(
+    "reminders: a deferred one backs off, then is given up with an alert; a rejected one at once") {
+  using relay::test::SmtpTestServer;
+  SmtpTestServer server({.defer_domains = {"busy.example"}, .reject_domains = {"gone.example"}});
+  server.start();
+  mail::SmtpSettings smtp;
+  smtp.host = "127.0.0.1";
+  smtp.port = server.port();
+  smtp.starttls = mail::StartTls::never;
+  smtp.timeout = std::chrono::seconds(10);
+  mail::SmtpMailer mailer(smtp);
+  Fixture f;
+  auto busy = f.member("Busy KK", "hr@busy.example");
+  auto gone = f.member("Gone KK", "hr@gone.example");
+  f.hired(busy);
+  f.hired(gone);
+  auto reminders = f.reminders(&mailer);
+  std::vector<std::string> alerts;
+  reminders->on_given_up(
+      [&](storage::WriteTxn&, const std::string& reason) { alerts.push_back(reason); });
+  f.d.clock.advance(91 * kDay);
+
+  CHECK(reminders->sweep() == 0);
+  auto first = f.records(busy);
+  REQUIRE(first.size() == 1);
+  CHECK(first[0]["state"] == "pending");
+  CHECK(first[0]["attempts"] == 1);
+  const auto next = first[0]["next_ms"].get<std::int64_t>();
+  CHECK(next >= f.d.clock.now_ms() + 30'000);  // equal jitter: at least half the first backoff
+  // The rejected one is given up at once, with an alert naming the introduction, not the address.
+  REQUIRE(f.records(gone).size() == 1);
+  CHECK(f.records(gone)[0]["state"] == "given_up");
+  REQUIRE(alerts.size() == 1);
+  CHECK(alerts[0].find("rejected") != std::string::npos);
+  CHECK(alerts[0].find("gone.example") == std::string::npos);
+
+  CHECK(reminders->sweep() == 0);  // backing off: not tried again yet
+  CHECK(f.records(busy)[0]["attempts"] == 1);
+  f.d.clock.advance(std::chrono::minutes(2));
+  CHECK(reminders->sweep() == 0);
+  CHECK(f.records(busy)[0]["attempts"] == 2);
+  CHECK(f.records(busy)[0]["next_ms"].get<std::int64_t>() > f.d.clock.now_ms());
+
+  for (int i = 0; i < 80 && f.records(busy)[0]["state"] == "pending"; ++i) {
+    f.d.clock.advance(hours(1));
+    reminders->sweep();
+  }
+  CHECK(f.records(busy)[0]["state"] == "given_up");
+  REQUIRE(alerts.size() == 2);
+  CHECK(alerts[1].find("mail.give_up_after_hours") != std::string::npos);
+  CHECK(alerts[1].find("busy.example") == std::string::npos);
+  const auto attempts = f.records(busy)[0]["attempts"].get<int>();
+  f.d.clock.advance(hours(2));
+  reminders->sweep();
+  CHECK(f.records(busy)[0]["attempts"] == attempts);  // given up: never tried again
+  CHECK(alerts.size() == 2);
+  CHECK(server.messages().empty());
+}
+
+TEST_CASE("reminders: one deferred while the server is down goes out once it is back") {
+  using relay::test::SmtpTestServer;
+  SmtpTestServer server(SmtpTestServer::Options{});
+  mail::SmtpSettings smtp;
+  smtp.host = "127.0.0.1";
+  smtp.port = server.port();  // not started yet: connection refused
+  smtp.starttls = mail::StartTls::never;
+  smtp.timeout = std::chrono::seconds(10);
+  mail::SmtpMailer mailer(smtp);
+  Fixture f;
+  auto member = f.member("Later KK", "hr@later.example");
+  f.hired(member);
+  auto reminders = f.reminders(&mailer);
+  f.d.clock.advance(91 * kDay);
+  CHECK(reminders->sweep() == 0);
+  CHECK(f.records(member)[0]["state"] == "pending");
+  server.start();
+  f.d.clock.advance(std::chrono::minutes(1));
+  CHECK(reminders->sweep() == 1);
+  CHECK(f.records(member)[0]["state"] == "sent");
+  CHECK(reminders->sweep() == 0);
+  CHECK(server.messages().size() == 1);
 }
 
 TEST_CASE("members: contact emails are validated and normalised") {

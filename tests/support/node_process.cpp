@@ -605,6 +605,12 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
+void patch_config(const NodeProcess& node, const nlohmann::json& patch) {
+  auto config = nlohmann::json::parse(read_file(node.config_path()));
+  config.merge_patch(patch);
+  std::ofstream(node.config_path(), std::ios::trunc) << config.dump(2) << "\n";
+}
+
 std::string fingerprint(const NodeProcess& node) {
   auto key = node.get("/audit/v1/key");
   if (key.status != 200)

@@ -246,6 +246,8 @@ class NodeProcess {
 
 // The node's signing-key fingerprint from GET /audit/v1/key; throws if it cannot be read.
 std::string fingerprint(const NodeProcess& node);
+// Merges `patch` (RFC 7386) into the node's node.json; the node must be stopped.
+void patch_config(const NodeProcess& node, const nlohmann::json& patch);
 
 // Options for a node called `name` in `region`; every other field keeps its default.
 NodeProcess::Options options(const std::string& name, const std::string& region);
