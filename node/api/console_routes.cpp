@@ -10,6 +10,8 @@
 // answers exactly what the API answers for that credential (401 unknown / 403 suspended) and
 // refuses a POST from another site (Sec-Fetch-Site / Origin), so no page elsewhere can sign a
 // browser in to an account of its choosing.
+#include <stdexcept>
+
 #include "node/api/common.hpp"
 #include "node/console/assets.hpp"
 

@@ -25,11 +25,11 @@ const { base, api, request, mailsTo } = relay;
 const started = Date.now();
 
 // Formats a KPI value as the console does (console.js formatValue).
-function formatValue(value, unit) {
+function formatValue(value, unit, lang) {
   if (value === null || value === undefined) return '—';
   if (unit === 'ratio') return `${(value * 100).toFixed(1)}%`;
   if (unit === 'yen') return `¥${Math.round(value).toLocaleString('ja-JP')}`;
-  if (unit === 'days') return `${value.toLocaleString('ja-JP')}日`;
+  if (unit === 'days') return lang === 'en' ? `${value.toLocaleString('en-US')} days` : `${value.toLocaleString('ja-JP')}日`;
   return value.toLocaleString('ja-JP');
 }
 
@@ -89,14 +89,14 @@ try {
     check(after === 401, `after sign-out the cookie no longer works (${after})`);
   };
   // The panel shows the API's KPIs, or "no data yet" while the route does not exist.
-  const checkKpis = async (token, who) => {
+  const checkKpis = async (token, who, lang) => {
     const kpis = await request('GET', '/api/v1/kpis', undefined, token);
     if (kpis.status === 404) {
       check(await page.$('#kpis [data-state="no-data"]') !== null, `${who}: KPIs say "no data yet" without the route`);
       return;
     }
     for (const k of kpis.body.kpis)
-      check(await figure(`kpi-${k.id}`) === formatValue(k.value, k.unit), `${who}: KPI ${k.id} shown ${await figure(`kpi-${k.id}`)}, API ${k.value}`);
+      check(await figure(`kpi-${k.id}`) === formatValue(k.value, k.unit, lang), `${who}: KPI ${k.id} shown ${await figure(`kpi-${k.id}`)}, API ${k.value}`);
     const shown = await page.$$eval('[data-table$="-funnel"] tbody tr td.num', (tds) => tds.map((t) => t.textContent));
     check(JSON.stringify(shown) === JSON.stringify(kpis.body.funnel.map((f) => f.count.toLocaleString('ja-JP'))), `${who}: funnel counts ${shown} equal the API's`);
     check(await page.$('#kpis canvas') !== null, `${who}: the funnel chart is drawn`);
@@ -118,13 +118,14 @@ try {
   const session = cookies.find((c) => c.name === 'relay_session');
   check(session && session.httpOnly && session.sameSite === 'Strict' && session.path === '/', `the session cookie is HttpOnly, SameSite=Strict, Path=/ (${JSON.stringify(session)})`);
   check(await figure('credits-balance') === String(aCredits.balance), `credits balance shown ${await figure('credits-balance')}, API ${aCredits.balance}`);
-  check(await figure('credits-counted') === String(aCredits.counted), `referrals counted shown ${await figure('credits-counted')}, API ${aCredits.counted}`);
+  check(await figure('credits-verified') === String(aCredits.verified_referrals), `verified referrals shown ${await figure('credits-verified')}, API ${aCredits.verified_referrals}`);
+  check(await figure('credits-minted') === String(aCredits.credits_minted), `credits earned shown ${await figure('credits-minted')}, API ${aCredits.credits_minted}`);
   check(await figure('referrals-count') === String(aReferrals.length), `referrals shown ${await figure('referrals-count')}, API ${aReferrals.length}`);
   const historyRows = await page.$$eval('[data-table="credit-history"] tbody tr', (r) => r.length);
   check(historyRows === aCredits.history.length, `credit history rows ${historyRows}, API ${aCredits.history.length}`);
-  check(await page.$eval('#relay-link', (e) => e.textContent) === aLink.url, 'the relay link is the API\'s');
+  check(await page.$eval('#relay-url', (e) => e.textContent) === aLink.url, 'the relay link is the API\'s');
   check(await page.$eval('#paragraph', (e) => e.value) === aLink.paragraph.ja, 'the paragraph to paste is the API\'s (ja)');
-  await checkKpis(a.api_key, 'member A');
+  await checkKpis(a.api_key, 'member A', 'ja');
   const insight = await request('GET', '/api/v1/insight', undefined, a.api_key);
   if (insight.status === 404) check(await page.$('#insight [data-state="no-data"]') !== null, 'insight says "no data yet" without the route');
   check(!(await text()).includes('みなと製作所'), 'member A sees nothing of member B');
@@ -146,10 +147,10 @@ try {
   check((await text()).includes('Sign out') && (await text()).includes('Credits'), 'the console is in English');
   check(await page.$eval('#paragraph', (e) => e.value) === (await api('GET', '/api/v1/relay-link', undefined, b.api_key)).paragraph.en, 'the paragraph is the API\'s (en)');
   check(await figure('credits-balance') === '2', `B's granted credits are shown (${await figure('credits-balance')})`);
-  await page.type('#title', 'Front desk staff');
-  await page.select('#category', 'E');
-  await page.select('#prefecture', 'JP-13');
-  await page.type('#required_skills', '接客, 経理');
+  await page.type('#req-title', 'Front desk staff');
+  await page.select('#req-category', 'E');
+  await page.select('#req-prefecture', 'JP-13');
+  await page.type('#req-required_skills', '接客, 経理');
   await page.click('#requisition-form button[type=submit]');
   await page.waitForSelector('[data-table="requisitions"] tbody tr');
   const opened = (await api('GET', '/api/v1/requisitions', undefined, b.api_key)).requisitions;
@@ -160,6 +161,7 @@ try {
   check(matchRows === matches.length, `matches shown ${matchRows}, API ${matches.length}`);
   if (matches.length) {
     check((await page.$eval('[data-table="matches"] tbody tr .reasons', (e) => e.textContent)).length > 0, 'a match shows its reasons');
+    check(await page.$$eval('[data-table="requisitions"] tbody tr', (r) => r[0].textContent.includes('open')), 'the requisition is shown open');
     await page.click(`[data-introduce="${matches[0].ref}"]`);
     await until('the introduction', async () => (await api('GET', '/api/v1/introductions', undefined, b.api_key)).introductions.length === 1);
     await until('the credit spent', async () => (await figure('credits-balance')) === '1');
@@ -167,7 +169,7 @@ try {
   } else {
     console.log('note: the pool had no profile for this requisition; no introduction made');
   }
-  await checkKpis(b.api_key, 'member B');
+  await checkKpis(b.api_key, 'member B', 'en');
   await look('member-desktop-en');
   await signOut();
 
@@ -179,7 +181,7 @@ try {
     check(await figure('members-count') === String(members.length), `${lang}: members shown ${await figure('members-count')}, API ${members.length}`);
     const rows = await page.$$eval('[data-table="members"] tbody tr', (r) => r.map((x) => x.textContent));
     check(members.every((m) => rows.some((r) => r.includes(m.name))), `${lang}: every member is listed`);
-    await checkKpis(relay.admin, `operator ${lang}`);
+    await checkKpis(relay.admin, `operator ${lang}`, lang);
     if (lang === 'ja') {
       const name = '北区ベーカリー合同会社';
       await page.type('#admit-name', name);

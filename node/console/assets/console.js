@@ -19,7 +19,7 @@ function el(tag, attrs = {}, ...children) {
     else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
     else e.setAttribute(k, v === true ? '' : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     e.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -148,7 +148,8 @@ function form(fields, submitText, onSubmit, id) {
 const field = (name, text, attrs = {}) => [el('label', { for: `${attrs.idPrefix || ''}${name}` }, text),
   el('input', { id: `${attrs.idPrefix || ''}${name}`, name, type: attrs.type || 'text', required: attrs.required, value: attrs.value, autocomplete: 'off' })];
 function select(name, text, options, attrs = {}) {
-  return [el('label', { for: name }, text), el('select', { id: name, name, multiple: attrs.multiple },
+  const id = `${attrs.idPrefix || ''}${name}`;
+  return [el('label', { for: id }, text), el('select', { id, name, multiple: attrs.multiple },
     options.map((o) => el('option', { value: o.code, selected: o.code === attrs.value }, o[lang] || o.code)))];
 }
 
@@ -207,7 +208,7 @@ async function relayLinkPanel(body) {
   const text = el('textarea', { id: 'paragraph', readonly: true }, r.data.paragraph[lang]);
   const status = el('span', { class: 'ok', role: 'status' });
   fill(body,
-    el('p', {}, el('a', { id: 'relay-link', href: r.data.url, target: '_blank', rel: 'noopener' }, r.data.url)),
+    el('p', {}, el('a', { id: 'relay-url', href: r.data.url, target: '_blank', rel: 'noopener' }, r.data.url)),
     el('label', { for: 'paragraph' }, L('不採用通知に貼り付ける文面', 'Paragraph to paste into rejection mails')),
     text,
     el('button', { type: 'button', id: 'copy-paragraph', onclick: async () => {
@@ -215,6 +216,11 @@ async function relayLinkPanel(body) {
       status.textContent = L(' コピーしました', ' Copied');
     } }, L('文面をコピー', 'Copy the paragraph')), status);
 }
+
+const KINDS = { credit_minted: ['クレジット獲得', 'credit earned'], credit_granted: ['クレジット付与', 'credit granted'],
+  credit_spent: ['クレジット使用', 'credit spent'], credit_refunded: ['クレジット返還', 'credit refunded'],
+  referral_counted: ['紹介を計上', 'referral counted'], referral_held: ['紹介を保留', 'referral held'] };
+const kind = (k) => (KINDS[k] ? L(...KINDS[k]) : k);
 
 async function creditsPanel(body) {
   const r = await api('GET', '/api/v1/credits');
@@ -224,11 +230,11 @@ async function creditsPanel(body) {
   fill(body,
     el('div', { class: 'figures' },
       figure(L('残高', 'Balance'), num(c.balance), '', 'credits-balance'),
-      figure(L('確定した紹介', 'Referrals counted'), num(c.counted), L(`${num(c.referrals_per_credit)}件で1クレジット`, `${num(c.referrals_per_credit)} per credit`), 'credits-counted'),
-      figure(L('獲得', 'Minted'), num(c.minted), '', 'credits-minted'),
-      figure(L('使用', 'Spent'), num(c.spent), '', 'credits-spent')),
+      figure(L('確認済みの紹介', 'Verified referrals'), num(c.verified_referrals), L(`${num(c.referrals_per_credit)}件で1クレジット`, `${num(c.referrals_per_credit)} per credit`), 'credits-verified'),
+      figure(L('獲得', 'Earned'), num(c.credits_minted), L(`付与 ${num(c.credits_granted)}`, `granted ${num(c.credits_granted)}`), 'credits-minted'),
+      figure(L('使用', 'Spent'), num(c.credits_spent), L(`返還 ${num(c.credits_refunded)}`, `refunded ${num(c.credits_refunded)}`), 'credits-spent')),
     el('h3', {}, L('履歴', 'History')),
-    table(history, [[(h) => time(h.at_ms), L('日時', 'When')], ['kind', L('種類', 'Kind')], ['balance', L('残高', 'Balance'), true]], 'credit-history'),
+    table(history, [[(h) => time(h.at_ms), L('日時', 'When')], [(h) => kind(h.kind), L('種類', 'Kind')], ['balance', L('残高', 'Balance'), true]], 'credit-history'),
     csvDownload('credit-history', history));
 }
 
@@ -264,15 +270,15 @@ function requisitionForm(onOpened) {
   const types = [['regular', '正社員', 'Regular employee'], ['contract', '契約社員', 'Contract'], ['part_time', 'パート・アルバイト', 'Part-time'],
     ['side_job', '副業', 'Side job'], ['secondment', '出向', 'Secondment'], ['transfer', '転籍', 'Transfer']].map(([code, ja, english]) => ({ code, ja, en: english }));
   return form([
-    field('title', L('職種名', 'Title'), { required: true }),
+    field('title', L('職種名', 'Title'), { required: true, idPrefix: 'req-' }),
     el('div', { class: 'row' },
-      el('div', {}, select('category', L('職業分類', 'Job category'), ref.job_categories)),
-      el('div', {}, select('prefecture', L('勤務地', 'Workplace'), ref.prefectures, { value: ref.region }))),
-    field('required_skills', L('必須スキル（読点またはカンマ区切り）', 'Required skills (comma-separated)'), { required: true }),
+      el('div', {}, select('category', L('職業分類', 'Job category'), ref.job_categories, { idPrefix: 'req-' })),
+      el('div', {}, select('prefecture', L('勤務地', 'Workplace'), ref.prefectures, { value: ref.region, idPrefix: 'req-' }))),
+    field('required_skills', L('必須スキル（読点またはカンマ区切り）', 'Required skills (comma-separated)'), { required: true, idPrefix: 'req-' }),
     el('div', { class: 'row' },
-      el('div', {}, select('experience_band', L('経験年数', 'Experience'), [{ code: '', ja: '指定なし', en: 'Any' }, ...ref.experience_bands])),
-      el('div', {}, select('employment_type', L('雇用形態', 'Employment type'), types)),
-      el('div', {}, field('headcount', L('採用人数', 'Headcount'), { type: 'number', value: '1' })))],
+      el('div', {}, select('experience_band', L('経験年数', 'Experience'), [{ code: '', ja: '指定なし', en: 'Any' }, ...ref.experience_bands], { idPrefix: 'req-' })),
+      el('div', {}, select('employment_type', L('雇用形態', 'Employment type'), types, { idPrefix: 'req-' })),
+      el('div', {}, field('headcount', L('採用人数', 'Headcount'), { type: 'number', value: '1', idPrefix: 'req-' })))],
   L('求人を登録', 'Open the requisition'), async (data, error) => {
     const r = await api('POST', '/api/v1/requisitions', {
       title: data.get('title'), category: data.get('category'),
@@ -315,7 +321,7 @@ async function requisitionsPanel(body) {
   const matchesBox = el('div', { id: 'matches' });
   fill(body,
     table(list, [['title', L('職種名', 'Title')], [(x) => label('job_categories', x.category), L('分類', 'Category')],
-      [(x) => (x.open ? L('募集中', 'open') : L('終了', 'closed')), L('状態', 'State')],
+      [(x) => (x.state === 'open' ? L('募集中', 'open') : L('終了', 'closed')), L('状態', 'State')],
       [(x) => el('button', { type: 'button', class: 'secondary', 'data-matches': x.id, onclick: () => matchesOf(x, matchesBox) }, L('候補を見る', 'Matches')), L('候補', 'Matches')]], 'requisitions'),
     csvDownload('requisitions', list),
     matchesBox,
@@ -387,7 +393,11 @@ async function peersPanel(body) {
       [(p) => pending(p.name), L('未配送', 'Undelivered'), true]], 'peers'),
     csvDownload('peers', list),
     el('h3', {}, L('相互証明（ウィットネス）', 'Witnessing')),
-    w ? el('pre', { class: 'note', 'data-witness': '' }, JSON.stringify(w, null, 1)) : el('p', { class: 'empty' }, L('まだデータがありません', 'No data yet')),
+    w ? [el('div', { class: 'figures' },
+      figure(L('相互証明済みの台帳サイズ', 'Latest cosigned ledger size'), num(w.latest_cosigned_size ?? undefined), '', 'witness-size'),
+      figure(L('証明するピア', 'Witnessing peers'), num((w.peers || []).length), L(`${num(w.interval_s)}秒ごと`, `every ${num(w.interval_s)} s`), 'witness-peers')),
+    table(w.peers || [], Object.keys((w.peers || [])[0] || {}).filter((k) => typeof w.peers[0][k] !== 'object').map((k) => [k, k]), 'witness'),
+    csvDownload('witness', w.peers || [])] : el('p', { class: 'empty' }, L('まだデータがありません', 'No data yet')),
     el('h3', {}, L('送信待ちメッセージ', 'Outbox')),
     table(messages.slice(0, 50), [['peer', L('宛先', 'Peer')], ['type', L('種類', 'Type')], ['state', L('状態', 'State')], ['attempts', L('試行', 'Attempts'), true]], 'outbox'),
     csvDownload('outbox', messages));
