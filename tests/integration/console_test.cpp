@@ -193,6 +193,7 @@ TEST_CASE("console: member B's session never sees member A's data") {
       break;
     }
   }
+  CHECK_FALSE(introduction.empty());  // the pool had a profile to introduce
   auto sb = session_of(node, b.api_key);
   // Everything of A that must not appear in B's answers.
   std::vector<std::string> secrets = {a.id, a.name, requisition, referral_id, "Front desk"};
