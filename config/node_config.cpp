@@ -509,6 +509,12 @@ LoadResult<NodeConfig> parse_node_config(std::string_view text, const fs::path& 
     read_int(r, "deliver_within_days", cfg.introductions.deliver_within_days, 1, 365);
     r.finish();
   }
+  {
+    auto r = root.object("console");
+    read_int(r, "session_minutes", cfg.console.session_minutes, 1, 1440);
+    read_int(r, "session_max_hours", cfg.console.session_max_hours, 1, 168);
+    r.finish();
+  }
   read_http(root.object("http"), cfg);
   read_limits(root.object("limits"), cfg);
   read_tls(root.object("tls"), cfg);
@@ -609,6 +615,8 @@ std::string to_json_text(const NodeConfig& c) {
   j["referrals"]["cluster_window_days"] = c.referrals.cluster_window_days;
   j["introductions"]["answer_within_days"] = c.introductions.answer_within_days;
   j["introductions"]["deliver_within_days"] = c.introductions.deliver_within_days;
+  j["console"]["session_minutes"] = c.console.session_minutes;
+  j["console"]["session_max_hours"] = c.console.session_max_hours;
   j["http"]["max_body_bytes"] = c.http.max_body_bytes;
   j["http"]["max_header_bytes"] = c.http.max_header_bytes;
   j["http"]["read_timeout_ms"] = c.http.read_timeout_ms.count();

@@ -89,6 +89,15 @@ struct IntroductionsSection {
   bool operator==(const IntroductionsSection&) const = default;
 };
 
+// "console": the web console's sessions (node/console/sessions.hpp). A session ends after
+// session_minutes without a request (idle) and session_max_hours after sign-in (absolute).
+struct ConsoleSection {
+  std::uint32_t session_minutes = 60;    // 1..1440
+  std::uint32_t session_max_hours = 12;  // 1..168
+
+  bool operator==(const ConsoleSection&) const = default;
+};
+
 // "http": server limits.
 struct HttpSection {
   std::size_t max_body_bytes = 65536;
@@ -249,6 +258,7 @@ struct NodeConfig {
   CreditsSection credits;
   ReferralsSection referrals;
   IntroductionsSection introductions;
+  ConsoleSection console;
   HttpSection http;
   LimitsSection limits;
   TlsSection tls;

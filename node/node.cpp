@@ -188,6 +188,9 @@ Node::Node(config::NodeConfig config)
       env_, domain_->members, keys_, c.data_dir / "admin_token", c.data_dir / "auditor_token");
   credential_guard_ = std::make_unique<services::CredentialGuard>(
       clock_, services::CredentialGuard::Limits{.max_failures = c.http.credential_guesses});
+  console_sessions_ = std::make_unique<console::Sessions>(
+      clock_, console::Sessions::Limits{std::chrono::minutes(c.console.session_minutes),
+                                        std::chrono::hours(c.console.session_max_hours)});
   candidate_rights_ = std::make_unique<services::CandidateRights>(
       env_, *writer_, domain_->candidates, domain_->ledger, domain_->members, domain_->referrals,
       *handoff_holder_, *mailer_, *candidate_changes_, *introducing_, clock_,
@@ -226,8 +229,9 @@ Node::Node(config::NodeConfig config)
                      c.node.public_url,
                      c.consent.text_version,
                      c.node.region,
-                     {c.operator_.name, c.operator_.contact, c.operator_.privacy_url}},
-      *operations_, *review_});
+                     {c.operator_.name, c.operator_.contact, c.operator_.privacy_url},
+                     c.tls.enabled() || c.node.public_url.starts_with("https://")},
+      *operations_, *review_, *console_sessions_});
 
   record_genesis();
 }

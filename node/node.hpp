@@ -17,6 +17,7 @@
 #include "node/candidates/pending_expiry.hpp"
 #include "node/common/background_loop.hpp"
 #include "node/common/clock.hpp"
+#include "node/console/sessions.hpp"
 #include "node/federation/erasure.hpp"
 #include "node/federation/federation.hpp"
 #include "node/federation/handoff.hpp"
@@ -104,6 +105,7 @@ class Node {
   std::unique_ptr<services::Access> access_;
   std::unique_ptr<services::CredentialGuard> credential_guard_;
   std::unique_ptr<services::RequestLimits> request_limits_;
+  std::unique_ptr<console::Sessions> console_sessions_;
   std::unique_ptr<services::CandidateRights> candidate_rights_;
   std::unique_ptr<services::Intake> intake_;
   std::unique_ptr<services::Membership> membership_;

@@ -2,7 +2,9 @@
 # Installs the Debian packages the build needs (only those missing) and builds with ccache.
 # clang-format and python3 run the source checks (scripts/check-format, scripts/check-levels);
 # python3-aiosmtpd is the SMTP server the mail tests start, openssl makes their certificates;
-# wrk is the load generator of scripts/bench-limits; systemd-analyze (systemd) checks the unit.
+# wrk is the load generator of scripts/bench-limits; systemd-analyze (systemd) checks the unit;
+# libjs-chart.js is Chart.js, embedded in the binary for the web console at build time
+# (node/console/README.md).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${RELAY_BUILD_DIR:-$ROOT/build}"
@@ -13,7 +15,7 @@ export CCACHE_NOHASHDIR=true
 PACKAGES=(g++ cmake make pkg-config ccache libboost1.81-dev libsodium-dev liblmdb-dev
   nlohmann-json3-dev doctest-dev libssl-dev libcli11-dev libspdlog-dev libicu-dev
   clang-format python3 dpkg-dev python3-aiosmtpd openssl nodejs chromium fonts-noto-cjk wrk
-  systemd)
+  systemd libjs-chart.js)
 
 install_packages() {
   local missing=()

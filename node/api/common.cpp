@@ -65,6 +65,7 @@ Parsed<std::optional<std::uint64_t>> number_param(const Request& request, const 
 http::Router build_router(const Services& services) {
   http::Router router;
   Routes routes(router, services.access, services.credential_guard, services.limits,
+                services.console_sessions,
                 [&services](const Request& request, std::chrono::seconds wait) {
                   return limited_page(services, request, wait);
                 });
@@ -85,6 +86,7 @@ http::Router build_router(const Services& services) {
   add_introduction_routes(routes, services);
   add_circulation_routes(routes, services);
   add_review_routes(routes, services);
+  add_console_routes(routes, services);
   add_metrics_route(routes, services, router.metrics());
   add_unknown_candidate_pages(routes, services);
   return router;

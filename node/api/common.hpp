@@ -57,6 +57,7 @@ struct NodeFacts {
   std::string consent_version;             // of the consent text on the registration page
   std::string region;                      // the node's prefecture code
   candidates::OperatorInfo operator_info;  // config operator.*: every candidate page's footer
+  bool secure_cookies = false;             // the console's cookie gets Secure (TLS, https URL)
 };
 
 // The services the handlers call (owned by the composition root, node.hpp).
@@ -77,6 +78,7 @@ struct Services {
   NodeFacts facts;
   const services::Operations& operations;
   services::Review& review;
+  console::Sessions& console_sessions;
 };
 
 // PUT of a member's contact email ({"contact_email": text | null}), by the operator
@@ -103,6 +105,10 @@ void add_handoff_routes(Routes& routes, const Services& s);
 void add_introduction_routes(Routes& routes, const Services& s);
 // Alumni links and alumni, secondment pairing (circulation_routes.cpp).
 void add_circulation_routes(Routes& routes, const Services& s);
+
+// The web console (console_routes.cpp): GET / and /console/assets/{name}, sign-in and
+// sign-out (POST, GET, DELETE /console/session).
+void add_console_routes(Routes& routes, const Services& s);
 
 // The operator's review of flagged referrals (review_routes.cpp).
 void add_review_routes(Routes& routes, const Services& s);

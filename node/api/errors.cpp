@@ -31,6 +31,22 @@ ApiError error_for(services::AccessError e) {
   return {403, "forbidden", "forbidden"};
 }
 
+ApiError error_for(console::SessionError e) {
+  using E = console::SessionError;
+  switch (e) {
+    case E::no_session:
+      return {401, "no_session", "not signed in, or the session has ended; sign in again"};
+    case E::csrf_missing:
+      return {403, "csrf_token_required",
+              "a request with the session cookie must carry its CSRF token (X-CSRF-Token)"};
+    case E::unknown_credential:
+      return {401, "unauthorised", "unknown API key or token"};
+    case E::cross_site:
+      return {403, "cross_site", "sign in from the console of this node"};
+  }
+  return {403, "forbidden", "forbidden"};
+}
+
 ApiError error_for(members::AdmitError e) {
   switch (e) {
     case members::AdmitError::duplicate_name:

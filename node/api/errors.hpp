@@ -8,6 +8,7 @@
 // candidate_page_kit.hpp.
 #include <string>
 
+#include "node/console/sessions.hpp"
 #include "node/federation/peer.hpp"
 #include "node/http/message.hpp"
 #include "node/members/member.hpp"
@@ -51,5 +52,6 @@ ApiError error_for(services::GrantError e);
 ApiError error_for(services::AlumniError e);
 ApiError error_for(services::SecondmentError e);
 ApiError error_for(referrals::ReviewError e);
+ApiError error_for(console::SessionError e);
 
 }  // namespace relay::node::api

@@ -128,7 +128,7 @@ Response limited_page(const Services& s, const Request& request, std::chrono::se
 }
 
 void add_registration_pages(Routes& routes, const Services& s) {
-  for (const char* path : {"/", "/r/", "/r"})
+  for (const char* path : {"/r/", "/r"})
     routes.add("GET", path, Role::everyone,
                [&s](const Request& request, const Params&, const Caller&) {
                  return static_notice(s, request, PageOutcome::home);

@@ -33,6 +33,38 @@ bool is_loopback(std::string_view address) {
   return address.starts_with("127.") || address == "::1" || address.starts_with("::ffff:127.");
 }
 
+bool changes_state(const std::string& method) {
+  return method != "GET" && method != "HEAD";
+}
+
+}  // namespace
+
+std::optional<std::string_view> cookie_value(const Request& request, std::string_view name) {
+  auto value = request.header("cookie");
+  if (!value) return std::nullopt;
+  std::string_view rest = *value;
+  while (!rest.empty()) {
+    auto end = rest.find(';');
+    auto pair = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    auto eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> csrf_presented(const Request& request) {
+  if (auto h = request.header("x-csrf-token")) return std::string(*h);
+  auto type = request.header("content-type");
+  if (type && type->starts_with("application/x-www-form-urlencoded"))
+    if (auto form = http::parse_form(request.body); form && form->contains("csrf"))
+      return form->at("csrf");
+  return std::nullopt;
+}
+
+namespace {
+
 Response limited(std::chrono::seconds wait) {
   auto r = http::error_response(429, "rate_limited", "too many requests; retry later");
   r.headers["Retry-After"] = std::to_string(wait.count());
@@ -45,7 +77,8 @@ void Routes::add(std::string method, const std::string& pattern, Role role, Hand
   LimitedPage page;
   if (is_candidate_page(pattern)) page = limited_page_;
   router_.add(std::move(method), pattern,
-              [access = &access_, guard = &guard_, limits = &limits_, page = std::move(page), role,
+              [access = &access_, guard = &guard_, limits = &limits_, sessions = &sessions_,
+               page = std::move(page), role,
                handler = std::move(handler)](const Request& request, const Params& params) {
                 if (auto wait = is_loopback(request.remote_address)
                                     ? std::nullopt
@@ -66,9 +99,23 @@ void Routes::add(std::string method, const std::string& pattern, Role role, Hand
                     return r;
                   }
                 }
-                auto caller = access->check(role, request.bearer_token());
+                auto token = request.bearer_token();
+                std::optional<console::ActiveSession> session;
+                if (!token && needs_credential(role)) {
+                  if (auto id = cookie_value(request, console::kCookie)) {
+                    session = sessions->find(*id);
+                    if (!session) return reply(error_for(console::SessionError::no_session));
+                    auto csrf = changes_state(request.method) ? csrf_presented(request)
+                                                              : std::optional<std::string>{};
+                    if (changes_state(request.method) &&
+                        (!csrf || !console::Sessions::csrf_matches(*session, *csrf)))
+                      return reply(error_for(console::SessionError::csrf_missing));
+                    token = session->credential;
+                  }
+                }
+                auto caller = access->check(role, token);
                 if (!caller) {
-                  if (guessed(*access, caller.error(), request.bearer_token()))
+                  if (!session && guessed(*access, caller.error(), token))
                     guard->failed(request.remote_address);
                   return reply(error_for(caller.error()));
                 }

@@ -4,88 +4,25 @@
 // cross-site POST, framing by another origin, and the small HTML pages. Screenshots go to
 // <out>/browser-shots/. Run by ctest as "browser" (tests/CMakeLists.txt):
 //   node journey.mjs <relay-node binary> <out dir>
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
-import puppeteer from 'puppeteer-core';
+import { check, failed, freePort, linkIn, launchBrowser, phone, startNode, until } from './harness.mjs';
 
 const [nodeBin, outDir] = process.argv.slice(2);
 if (!nodeBin || !outDir) throw new Error('usage: node journey.mjs <relay-node> <out dir>');
-const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
 const shots = path.join(outDir, 'browser-shots');
-const dataDir = fs.mkdtempSync(path.join(outDir, 'browser-node-'));
 fs.mkdirSync(shots, { recursive: true });
 
-let failures = 0;
-function check(ok, what) {
-  if (ok) return;
-  failures++;
-  console.error(`FAIL: ${what}`);
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(what, f, timeoutMs = 15000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 // --- the node ---------------------------------------------------------------------------
-const port = await freePort();
-const base = `http://127.0.0.1:${port}`;
-const init = spawnSync(nodeBin, ['init', '--data-dir', dataDir, '--name', 'browser.relaynode',
-  '--region', 'JP-13', '--listen', `127.0.0.1:${port}`], { encoding: 'utf8' });
-if (init.status !== 0) throw new Error(`relay-node init: ${init.stderr}`);
-const configPath = path.join(dataDir, 'node.json');
-const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
-config.operator = { name: '東京都しごと支援センター', contact: 'help@relay.example.jp',
-  privacy_url: 'https://relay.example.jp/privacy' };
-fs.writeFileSync(configPath, JSON.stringify(config, null, 2));
-const admin = fs.readFileSync(path.join(dataDir, 'admin_token'), 'utf8').trim();
-const log = fs.openSync(path.join(dataDir, 'node.log'), 'a');
-const node = spawn(nodeBin, ['serve', '--config', configPath], { stdio: ['ignore', log, log] });
-const spool = path.join(dataDir, 'mail');
+const relay = await startNode(nodeBin, outDir, 'browser-node-');
+const { base, api, mailsTo } = relay;
 
 let evil;
 let browser;
 try {
-  await until('the node', async () => {
-    try { return (await fetch(`${base}/healthz`)).ok; } catch { return false; }
-  });
-  const api = async (method, p, body, token = admin) => {
-    const r = await fetch(base + p, { method, headers: { Authorization: `Bearer ${token}`,
-      'Content-Type': 'application/json' }, body: body && JSON.stringify(body) });
-    return r.json();
-  };
   const member = await api('POST', '/api/v1/members', { name: 'サンプル商事株式会社' });
   const staticLink = (await api('GET', '/api/v1/relay-link', undefined, member.api_key)).url;
-
-  // Mail in the spool to `to`: [{body, subject}], oldest first.
-  const mailsTo = (to) => {
-    if (!fs.existsSync(spool)) return [];
-    return fs.readdirSync(spool).filter((f) => f.endsWith('.eml'))
-      .map((f) => ({ f, stat: fs.statSync(path.join(spool, f)) }))
-      .sort((a, b) => a.stat.mtimeMs - b.stat.mtimeMs)
-      .map(({ f }) => fs.readFileSync(path.join(spool, f), 'utf8'))
-      .filter((text) => new RegExp(`^To: ${to.replace('.', '\\.')}\r?$`, 'm').test(text))
-      .map((text) => ({ body: text.slice(text.indexOf('\r\n\r\n') + 4) }));
-  };
-  const linkIn = (mail, kind) => (mail.body.match(new RegExp(`http://[^\\s]*/r/${kind}/[^\\s]+`)) || [])[0];
 
   // --- another origin: frames the form and posts to the management page --------------------
   const evilPort = await freePort();
@@ -98,11 +35,9 @@ try {
   await new Promise((r) => evil.listen(evilPort, '127.0.0.1', r));
   const evilBase = `http://127.0.0.1:${evilPort}`;
 
-  browser = await puppeteer.launch({ executablePath: chromium, headless: true,
-    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
+  browser = await launchBrowser();
   const page = await browser.newPage();
-  await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true,
-    deviceScaleFactor: 1 });
+  await page.setViewport(phone);
 
   let shot = 0;
   const look = async (lang, name) => {
@@ -285,18 +220,10 @@ try {
 } finally {
   if (browser) await browser.close();
   if (evil) evil.close();
-  if (node.exitCode === null && node.signalCode === null) {
-    const exited = new Promise((r) => node.once('exit', r));
-    node.kill('SIGTERM');
-    await exited;
-  } else {
-    console.error(`relay-node exited early (${node.exitCode ?? node.signalCode}); its log:\n` +
-      fs.readFileSync(path.join(dataDir, 'node.log'), 'utf8').slice(-2000));
-  }
-  if (!failures && !process.env.RELAY_KEEP_TEST_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
+  await relay.stop();
 }
-if (failures) {
-  console.error(`${failures} check(s) failed; screenshots in ${shots}, node data in ${dataDir}`);
+if (failed()) {
+  console.error(`${failed()} check(s) failed; screenshots in ${shots}, node data in ${relay.dataDir}`);
   process.exit(1);
 }
 console.log(`browser journey passed; screenshots in ${shots}`);

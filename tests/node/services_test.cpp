@@ -47,6 +47,7 @@ struct Site {
   services::CredentialGuard guard{d.clock};
   // No rate limits here (services/rate_limit has its own tests).
   services::RequestLimits limits{d.clock, {}};
+  console::Sessions sessions{d.clock, {}};
   services::Membership membership{d.env, d.writer, d.members, d.referrals, d.credits, d.reference};
   services::Intake intake{d.env, d.writer, d.intake};
 };
@@ -108,7 +109,7 @@ TEST_CASE(
   Site s;
   auto member = s.d.admit("Routes KK");
   http::Router router;
-  api::Routes routes(router, s.access, s.guard, s.limits, nullptr);
+  api::Routes routes(router, s.access, s.guard, s.limits, s.sessions, nullptr);
   int calls = 0;
   routes.add("GET", "/api/v1/me", services::Role::member,
              [&](const http::Request&, const http::Params&, const services::Caller& caller) {
@@ -157,7 +158,7 @@ TEST_CASE(
   Site s;
   auto member = s.d.admit("Guessed KK");
   http::Router router;
-  api::Routes routes(router, s.access, s.guard, s.limits, nullptr);
+  api::Routes routes(router, s.access, s.guard, s.limits, s.sessions, nullptr);
   routes.add("GET", "/api/v1/me", services::Role::member,
              [](const http::Request&, const http::Params&, const services::Caller& caller) {
                return http::json_response(200, {{"id", caller.the_member().id}});
