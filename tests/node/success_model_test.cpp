@@ -123,8 +123,8 @@ TEST_CASE("success model: pair facts mirror the matcher's reasons") {
   CHECK(matching::region_of("XX-01").empty());
 
   auto junior = driver();
-  junior.experience_band = "1-2";  // two bands below 3-5
-  junior.prefecture = "JP-13";     // another region
+  junior.experience_band = "0";  // two bands below 3-5
+  junior.prefecture = "JP-13";   // another region
   const auto j = facts_of(forklift_job(), junior);
   CHECK(j.values[matching::kExperienceFit] == 0);
   CHECK(j.values[matching::kExperienceGap] == 2);
