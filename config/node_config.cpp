@@ -515,6 +515,12 @@ LoadResult<NodeConfig> parse_node_config(std::string_view text, const fs::path& 
     read_int(r, "session_max_hours", cfg.console.session_max_hours, 1, 168);
     r.finish();
   }
+  {
+    auto r = root.object("matching");
+    read_int(r, "success_min_outcomes", cfg.matching.success_min_outcomes, 2, 1000000);
+    read_int(r, "success_retrain_minutes", cfg.matching.success_retrain_minutes, 1, 10080);
+    r.finish();
+  }
   read_http(root.object("http"), cfg);
   read_limits(root.object("limits"), cfg);
   read_tls(root.object("tls"), cfg);
@@ -617,6 +623,8 @@ std::string to_json_text(const NodeConfig& c) {
   j["introductions"]["deliver_within_days"] = c.introductions.deliver_within_days;
   j["console"]["session_minutes"] = c.console.session_minutes;
   j["console"]["session_max_hours"] = c.console.session_max_hours;
+  j["matching"]["success_min_outcomes"] = c.matching.success_min_outcomes;
+  j["matching"]["success_retrain_minutes"] = c.matching.success_retrain_minutes;
   j["http"]["max_body_bytes"] = c.http.max_body_bytes;
   j["http"]["max_header_bytes"] = c.http.max_header_bytes;
   j["http"]["read_timeout_ms"] = c.http.read_timeout_ms.count();

@@ -98,6 +98,16 @@ struct ConsoleSection {
   bool operator==(const ConsoleSection&) const = default;
 };
 
+// "matching": the success model (node/matching/success_model.hpp). It shows no probability
+// until the node has this many resolved introduction outcomes, and retrains on this period
+// (and whenever an outcome is reported).
+struct MatchingSection {
+  std::uint32_t success_min_outcomes = 30;     // 2..1000000
+  std::uint32_t success_retrain_minutes = 60;  // 1..10080
+
+  bool operator==(const MatchingSection&) const = default;
+};
+
 // "http": server limits.
 struct HttpSection {
   std::size_t max_body_bytes = 65536;
@@ -259,6 +269,7 @@ struct NodeConfig {
   ReferralsSection referrals;
   IntroductionsSection introductions;
   ConsoleSection console;
+  MatchingSection matching;
   HttpSection http;
   LimitsSection limits;
   TlsSection tls;

@@ -112,11 +112,19 @@ Node::Node(config::NodeConfig config)
           std::chrono::hours(24 * c.introductions.deliver_within_days),
           std::chrono::hours(24 * 30)});
   local_requests_ = std::make_unique<introductions::LocalRequests>(env_, clock_);
+  // The success model (issue 16): retrained on matching.success_retrain_minutes and after every
+  // outcome, on its own thread; requests read the last trained snapshot.
+  success_ = std::make_unique<services::SuccessForecast>(
+      env_, *introductions_, clock_, services::SuccessSettings{c.matching.success_min_outcomes});
+  success_training_ = std::make_unique<common::BackgroundLoop>(
+      "success model", std::chrono::minutes(c.matching.success_retrain_minutes),
+      [this] { success_->train(); });
   introducing_ = std::make_unique<services::Introducing>(
       env_, *writer_, reference_, domain_->ledger, domain_->members, domain_->candidates,
       domain_->referrals, domain_->credits, *requisitions_, *introductions_, *local_requests_,
-      *profiles_, *handoffs_, clock_,
+      *profiles_, *handoffs_, *success_, clock_,
       services::IntroducingSettings{c.node.name, c.node.region, c.node.public_url, c.mail.from});
+  introducing_->on_outcome_recorded([this] { success_training_->wake(); });
   // A peer introduction follows its handoff (delivered, declined, withdrawn, unavailable).
   handoffs_->on_state_changed([this](storage::WriteTxn& txn, const federation::Handoff& h) {
     introducing_->handoff_changed(txn, h);
@@ -307,9 +315,12 @@ void Node::start_background() {
   pending_sweep_->start();
   hold_release_->start();
   hold_release_->wake();  // holds that ended while the node was stopped end now
+  success_training_->start();
+  success_training_->wake();  // trained from what is on disk before the first period ends
 }
 
 void Node::stop_background() {
+  if (success_training_) success_training_->stop();
   if (hold_release_) hold_release_->stop();
   if (pending_sweep_) pending_sweep_->stop();
   if (reminder_sweep_) reminder_sweep_->stop();

@@ -43,6 +43,7 @@
 #include "node/services/request_limits.hpp"
 #include "node/services/review.hpp"
 #include "node/services/secondment.hpp"
+#include "node/services/success_forecast.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
 #include "node/wiring.hpp"
@@ -91,6 +92,8 @@ class Node {
   std::unique_ptr<introductions::Requisitions> requisitions_;
   std::unique_ptr<introductions::Introductions> introductions_;
   std::unique_ptr<introductions::LocalRequests> local_requests_;
+  std::unique_ptr<services::SuccessForecast> success_;
+  std::unique_ptr<common::BackgroundLoop> success_training_;
   std::unique_ptr<services::Introducing> introducing_;
   std::unique_ptr<services::OutcomeRelay> outcome_relay_;
   std::unique_ptr<common::BackgroundLoop> introduction_sweep_;

@@ -1,5 +1,6 @@
 #include "node/services/introducing.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include "crypto/random.hpp"
@@ -22,11 +23,11 @@ namespace {
 
 constexpr std::size_t kMaxPool = 200'000;
 
-matching::AnonymisedProfile to_profile(const federation::PoolHit& hit) {
+matching::AnonymisedProfile to_profile(const std::string& node, const std::string& ref,
+                                       const nlohmann::json& j) {
   matching::AnonymisedProfile p;
-  p.ref = hit.ref;
-  p.holder = hit.node;
-  const auto& j = hit.profile;
+  p.ref = ref;
+  p.holder = node;
   p.job_category = j.value("job_category", "");
   p.prefecture = j.value("prefecture", "");
   p.experience_band = j.value("experience_band", "");
@@ -48,8 +49,11 @@ bool live(IntroductionState s) {
 }  // namespace
 
 nlohmann::json MatchView::to_json() const {
-  return {{"node", node},       {"region", region},     {"ref", ref},
-          {"profile", profile}, {"score", match.score}, {"reasons", match.to_json().at("reasons")}};
+  nlohmann::json j = {{"node", node},         {"region", region},
+                      {"ref", ref},           {"profile", profile},
+                      {"score", match.score}, {"reasons", match.to_json().at("reasons")}};
+  if (success) j["success"] = success->to_json();
+  return j;
 }
 
 Introducing::Introducing(storage::Environment& env, storage::Writer& writer,
@@ -60,7 +64,8 @@ Introducing::Introducing(storage::Environment& env, storage::Writer& writer,
                          introductions::Introductions& introductions,
                          introductions::LocalRequests& local_requests,
                          federation::ProfileExchange& exchange, federation::Handoffs& handoffs,
-                         const common::Clock& clock, IntroducingSettings settings)
+                         SuccessForecast& success, const common::Clock& clock,
+                         IntroducingSettings settings)
     : env_(env),
       writer_(writer),
       reference_(reference),
@@ -74,6 +79,7 @@ Introducing::Introducing(storage::Environment& env, storage::Writer& writer,
       local_requests_(local_requests),
       exchange_(exchange),
       handoffs_(handoffs),
+      success_(success),
       clock_(clock),
       settings_(std::move(settings)),
       scorer_(reference),
@@ -123,26 +129,60 @@ common::Result<std::vector<MatchView>, RequisitionError> Introducing::matches(
                                       settings_.self_region, federation::PoolQuery{}, kMaxPool);
   std::vector<matching::AnonymisedProfile> profiles;
   profiles.reserve(pool.hits.size());
-  std::map<std::pair<std::string, std::string>, const federation::PoolHit*> by_key;
+  std::map<std::pair<std::string, std::string>, std::size_t> by_key;  // -> index in both
   for (const auto& hit : pool.hits) {
-    profiles.push_back(to_profile(hit));
-    by_key[{hit.node, hit.ref}] = &hit;
+    by_key[{hit.node, hit.ref}] = profiles.size();
+    profiles.push_back(to_profile(hit.node, hit.ref, hit.profile));
   }
   // The member's own alumni (退職者) score the re-hire reason (matching/README.md).
   mark_alumni(
       txn, referrals_, [this](const std::string& id) { return exchange_.ref_of(id); }, member.id,
       settings_.self_name, profiles);
+  const auto criteria = req->criteria();
+  const auto model = success_.current();  // null: not trained, no estimate shown
   std::vector<MatchView> out;
-  for (auto& m : scorer_.rank(req->criteria(), profiles, limit)) {
+  for (auto& m : scorer_.rank(criteria, profiles, limit)) {
     auto it = by_key.find({m.holder, m.ref});
     if (it == by_key.end()) continue;
-    out.push_back(
-        {it->second->node, it->second->region, it->second->ref, it->second->profile, std::move(m)});
+    const auto& hit = pool.hits[it->second];
+    MatchView view{hit.node, hit.region, hit.ref, hit.profile, std::move(m), std::nullopt};
+    if (model)
+      view.success =
+          model->predict(matching::pair_facts(view.match, criteria, profiles[it->second]));
+    out.push_back(std::move(view));
   }
+  // The estimate breaks ties of the score among these matches; it never outranks a score.
+  if (model)
+    std::stable_sort(out.begin(), out.end(), [](const MatchView& a, const MatchView& b) {
+      if (a.match.score != b.match.score) return a.match.score > b.match.score;
+      return a.success->probability > b.success->probability;
+    });
   return out;
 }
 
 // --- introductions ---
+
+std::optional<matching::PairFacts> Introducing::pair_facts(
+    const storage::Txn& txn, const members::Member& member, const Requisition& requisition,
+    const std::string& node, const std::string& ref,
+    const candidates::CandidateRecord* local) const {
+  std::vector<matching::AnonymisedProfile> one;
+  if (local) {
+    auto opened = candidates_.open(*local);
+    if (!opened) return std::nullopt;
+    one.push_back(matching::from_circulated(opened->profile, ref, settings_.self_name));
+  } else if (auto entry = exchange_.pool_entry(txn, node, ref)) {
+    one.push_back(to_profile(node, ref, entry->profile));
+  } else {
+    return std::nullopt;
+  }
+  // As matches() sees the pair: the member's own alumni score the re-hire reason.
+  mark_alumni(
+      txn, referrals_, [this](const std::string& id) { return exchange_.ref_of(id); }, member.id,
+      settings_.self_name, one);
+  const auto criteria = requisition.criteria();
+  return matching::pair_facts(scorer_.score(criteria, one.front()), criteria, one.front());
+}
 
 std::optional<std::string> Introducing::candidate_of(const storage::Txn& txn,
                                                      const Introduction& intro) const {
@@ -159,6 +199,7 @@ common::Result<Introduction, IntroduceError> Introducing::introduce(
   // The local candidate behind ref (an O(n) scan: refs are keyed digests of candidate ids).
   std::optional<candidates::CandidateRecord> candidate;
   std::optional<matching::Match> match;
+  std::optional<matching::PairFacts> facts;
   {
     auto txn = env_.begin_read();
     auto req = requisitions_.get(txn, member.id, requisition_id);
@@ -180,6 +221,7 @@ common::Result<Introduction, IntroduceError> Introducing::introduce(
       if (i.holder == (local ? std::string("local") : node) && i.candidate_ref == ref &&
           live(i.state))
         return common::fail(IntroduceError::already_introduced);
+    facts = pair_facts(txn, member, *req, node, ref, candidate ? &*candidate : nullptr);
   }
   return writer_.submit_wait([&](storage::WriteTxn& txn) -> R {
     auto req = requisitions_.get(txn, member.id, requisition_id);
@@ -193,6 +235,8 @@ common::Result<Introduction, IntroduceError> Introducing::introduce(
       throw storage::Rollback<R>{common::fail(code)};
     }
     auto intro = created.value();
+    // What the pair was when introduced: the success model learns from it once the outcome is in.
+    if (facts) success_.record(txn, intro.id, *facts);
     if (local) {
       auto record = candidates_.find(txn, candidate->id);
       auto opened = record ? candidates_.open(*record) : std::nullopt;
@@ -262,7 +306,7 @@ common::Result<Introduction, IntroductionError> Introducing::report_outcome(
     const members::Member& member, const std::string& id, introductions::Outcome outcome,
     const std::string& reason) {
   using R = common::Result<Introduction, IntroductionError>;
-  return writer_.submit_wait([&](storage::WriteTxn& txn) -> R {
+  auto result = writer_.submit_wait([&](storage::WriteTxn& txn) -> R {
     auto r = introductions_.report_outcome(txn, member.id, id, outcome, reason);
     if (r && (outcome == introductions::Outcome::hired ||
               outcome == introductions::Outcome::retained_6m))
@@ -277,6 +321,8 @@ common::Result<Introduction, IntroductionError> Introducing::report_outcome(
           peer_outcome_(txn, *handoff, r.value().outcomes.back());
     return r;
   });
+  if (result && outcome_recorded_) outcome_recorded_();
+  return result;
 }
 
 // The members whose rejection referrals brought the candidate in are credited with impact

@@ -38,6 +38,7 @@
 #include "node/referrals/credit_account.hpp"
 #include "node/referrals/referral.hpp"
 #include "node/services/hire_attribution.hpp"
+#include "node/services/success_forecast.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
 
@@ -69,6 +70,8 @@ struct MatchView {
   std::string ref;
   nlohmann::json profile;  // the anonymised profile (no name, no contact)
   matching::Match match;
+  // The success model's estimate with its drivers, only when the model is trained.
+  std::optional<matching::Prediction> success;
   nlohmann::json to_json() const;
 };
 
@@ -83,7 +86,7 @@ class Introducing {
               introductions::Requisitions& requisitions,
               introductions::Introductions& introductions,
               introductions::LocalRequests& local_requests, federation::ProfileExchange& exchange,
-              federation::Handoffs& handoffs, const common::Clock& clock,
+              federation::Handoffs& handoffs, SuccessForecast& success, const common::Clock& clock,
               IntroducingSettings settings);
 
   // --- requisitions (member) ---
@@ -99,6 +102,8 @@ class Introducing {
                                                         const std::string& id) const;
   // The candidates the member may ask for (this node's, consented to circulate in the region,
   // and the profiles peers circulate), ranked for the requisition, best first, with reasons.
+  // When the success model is trained each match carries its estimate, and among matches of
+  // equal score the likelier success comes first (a tie-breaker only: the score still ranks).
   common::Result<std::vector<MatchView>, introductions::RequisitionError> matches(
       const members::Member& member, const std::string& requisition_id, std::size_t limit) const;
 
@@ -141,12 +146,21 @@ class Introducing {
   using PeerOutcomeHook = std::function<void(storage::WriteTxn&, const federation::Handoff&,
                                              const introductions::OutcomeRecord&)>;
   void on_peer_outcome(PeerOutcomeHook hook) { peer_outcome_ = std::move(hook); }
+  // Called after an outcome is committed (the composition root wakes the success model's
+  // retraining, so it learns from the outcome without the member's request waiting for it).
+  void on_outcome_recorded(std::function<void()> hook) { outcome_recorded_ = std::move(hook); }
 
  private:
   void attribute_hire(storage::WriteTxn& txn, const introductions::Introduction& intro,
                       introductions::Outcome outcome);
   std::optional<std::string> candidate_of(const storage::Txn& txn,
                                           const introductions::Introduction& i) const;
+  // The success model's facts of the pair about to be introduced (kept with the introduction).
+  std::optional<matching::PairFacts> pair_facts(const storage::Txn& txn,
+                                                const members::Member& member,
+                                                const introductions::Requisition& requisition,
+                                                const std::string& node, const std::string& ref,
+                                                const candidates::CandidateRecord* local) const;
 
   storage::Environment& env_;
   storage::Writer& writer_;
@@ -161,6 +175,7 @@ class Introducing {
   introductions::LocalRequests& local_requests_;
   federation::ProfileExchange& exchange_;
   federation::Handoffs& handoffs_;
+  SuccessForecast& success_;
   const common::Clock& clock_;
   IntroducingSettings settings_;
   matching::Scorer scorer_;
@@ -168,6 +183,7 @@ class Introducing {
       links_;  // introduction_handoffs: "h/<handoff>" -> intro, "i/<intro>" -> handoff
   HireAttribution attribution_;  // member_impact, shared with OutcomeRelay
   PeerOutcomeHook peer_outcome_;
+  std::function<void()> outcome_recorded_;
 };
 
 }  // namespace relay::node::services

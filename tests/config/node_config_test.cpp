@@ -315,6 +315,26 @@ TEST_CASE("referrals: the holding period and farming checks, defaults on, each b
     CHECK_MESSAGE(!error_for(errors, field).empty(), field);
 }
 
+TEST_CASE("matching: the success model's minimum of outcomes and retraining period, bounded") {
+  auto r = load_node_config(write_config(kMinimal));
+  REQUIRE_MESSAGE(r.ok(), r.error_text());
+  CHECK(r.value().matching.success_min_outcomes == 30);
+  CHECK(r.value().matching.success_retrain_minutes == 60);
+  CHECK(contains(to_json_text(r.value()), "\"success_min_outcomes\": 30"));
+
+  r = load_node_config(write_config(R"({"node": {"name": "kobe.relay", "region": "JP-28"},
+    "matching": {"success_min_outcomes": 2, "success_retrain_minutes": 10080}})"));
+  REQUIRE_MESSAGE(r.ok(), r.error_text());
+  CHECK(r.value().matching.success_min_outcomes == 2);
+  CHECK(r.value().matching.success_retrain_minutes == 10080);
+
+  auto errors =
+      errors_with(R"("matching": {"success_min_outcomes": 1, "success_retrain_minutes": 0})");
+  CHECK(errors.size() == 2);
+  CHECK_FALSE(error_for(errors, "matching.success_min_outcomes").empty());
+  CHECK_FALSE(error_for(errors, "matching.success_retrain_minutes").empty());
+}
+
 TEST_CASE("missing required fields are named") {
   SUBCASE("empty object") {
     auto path = write_config("{}");
