@@ -98,6 +98,27 @@ Node::Node(config::NodeConfig config)
   // Witnessing peers' checkpoints, and answering witnesses (registers its handlers).
   witness_ = std::make_unique<federation::Witness>(*federation_);
 
+  // The seeds' KPIs and the federated statistics (issue 16): counts kept in the Writer request
+  // of each event (StatisticsFeed), the statistics.table handler, the publishing loop.
+  tally_ =
+      std::make_unique<statistics::Tally>(env_, std::chrono::days(c.statistics.reemployment_days));
+  statistics_feed_ =
+      std::make_unique<services::StatisticsFeed>(*tally_, domain_->candidates, clock_);
+  statistics_ = std::make_unique<services::Statistics>(
+      env_, *writer_, *federation_, domain_->ledger, domain_->members, domain_->referrals,
+      domain_->credits, *tally_, clock_,
+      services::StatisticsSettings{{c.statistics.min_persons, c.statistics.min_companies},
+                                   c.statistics.agency_fee_yen,
+                                   c.statistics.reemployment_days});
+  statistics_publish_ = std::make_unique<common::BackgroundLoop>(
+      "statistics", std::chrono::minutes(c.statistics.publish_minutes),
+      [this] { statistics_->publish(false); });
+  domain_->intake.on_referral([this](storage::WriteTxn& txn, const referrals::Referral& r,
+                                     const candidates::CandidateRecord& candidate, bool confirmed,
+                                     bool new_person) {
+    statistics_feed_->referral(txn, r, candidate, confirmed, new_person);
+  });
+
   // Introductions (issue 14): requisitions, credits spent on introductions, local requests.
   requisitions_ =
       std::make_unique<introductions::Requisitions>(env_, domain_->ledger, reference_, clock_);
@@ -112,15 +133,16 @@ Node::Node(config::NodeConfig config)
       env_, *writer_, reference_, domain_->ledger, domain_->members, domain_->candidates,
       domain_->referrals, domain_->credits, *requisitions_, *introductions_, *local_requests_,
       *profiles_, *handoffs_, clock_,
-      services::IntroducingSettings{c.node.name, c.node.region, c.node.public_url, c.mail.from});
+      services::IntroducingSettings{c.node.name, c.node.region, c.node.public_url, c.mail.from},
+      statistics_feed_.get());
   // A peer introduction follows its handoff (delivered, declined, withdrawn, unavailable).
   handoffs_->on_state_changed([this](storage::WriteTxn& txn, const federation::Handoff& h) {
     introducing_->handoff_changed(txn, h);
   });
   // Outcomes of peer introductions go back to the holding node, which attributes the hire.
-  outcome_relay_ = std::make_unique<services::OutcomeRelay>(*federation_, *handoff_holder_,
-                                                            domain_->candidates, domain_->ledger,
-                                                            domain_->members, domain_->referrals);
+  outcome_relay_ = std::make_unique<services::OutcomeRelay>(
+      *federation_, *handoff_holder_, domain_->candidates, domain_->ledger, domain_->members,
+      domain_->referrals, statistics_feed_.get());
   introducing_->on_peer_outcome(
       [this](storage::WriteTxn& txn, const federation::Handoff& h,
              const introductions::OutcomeRecord& o) { outcome_relay_->send(txn, h, o); });
@@ -162,7 +184,8 @@ Node::Node(config::NodeConfig config)
 
   // Every change to a local candidate fans out the same way, wherever it starts.
   candidate_changes_ = std::make_unique<services::CandidateChanges>(
-      *handoff_holder_, *profiles_, *erasures_, *introductions_, *local_requests_);
+      *handoff_holder_, *profiles_, *erasures_, *introductions_, *local_requests_,
+      statistics_feed_.get());
   auto changed = [this](storage::WriteTxn& txn, const candidates::CandidateRecord& record) {
     candidate_changes_->changed(txn, record);
   };
@@ -196,8 +219,9 @@ Node::Node(config::NodeConfig config)
                                              c.limits.tracked_keys});
   intake_ =
       std::make_unique<services::Intake>(env_, *writer_, domain_->intake, request_limits_.get());
-  membership_ = std::make_unique<services::Membership>(
-      env_, *writer_, domain_->members, domain_->referrals, domain_->credits, reference_);
+  membership_ =
+      std::make_unique<services::Membership>(env_, *writer_, domain_->members, domain_->referrals,
+                                             domain_->credits, reference_, statistics_feed_.get());
   peering_ = std::make_unique<services::Peering>(env_, *writer_, *federation_, keys_);
   handoff_requests_ = std::make_unique<services::HandoffRequests>(
       env_, *writer_, *handoffs_, *profiles_, domain_->candidates,
@@ -220,7 +244,7 @@ Node::Node(config::NodeConfig config)
                      c.consent.text_version,
                      c.node.region,
                      {c.operator_.name, c.operator_.contact, c.operator_.privacy_url}},
-      *operations_, *review_});
+      *operations_, *review_, *statistics_});
 
   record_genesis();
 }
@@ -296,9 +320,11 @@ void Node::start_background() {
   pending_sweep_->start();
   hold_release_->start();
   hold_release_->wake();  // holds that ended while the node was stopped end now
+  statistics_publish_->start();
 }
 
 void Node::stop_background() {
+  if (statistics_publish_) statistics_publish_->stop();
   if (hold_release_) hold_release_->stop();
   if (pending_sweep_) pending_sweep_->stop();
   if (reminder_sweep_) reminder_sweep_->stop();

@@ -28,6 +28,7 @@
 #include "node/services/peering.hpp"
 #include "node/services/review.hpp"
 #include "node/services/secondment.hpp"
+#include "node/services/statistics.hpp"
 
 namespace relay::node::api {
 
@@ -77,6 +78,7 @@ struct Services {
   NodeFacts facts;
   const services::Operations& operations;
   services::Review& review;
+  services::Statistics& statistics;
 };
 
 // PUT of a member's contact email ({"contact_email": text | null}), by the operator
@@ -103,6 +105,10 @@ void add_handoff_routes(Routes& routes, const Services& s);
 void add_introduction_routes(Routes& routes, const Services& s);
 // Alumni links and alumni, secondment pairing (circulation_routes.cpp).
 void add_circulation_routes(Routes& routes, const Services& s);
+
+// The seeds' KPIs, rejection insight, federated statistics, recruiting spend
+// (statistics_routes.cpp).
+void add_statistics_routes(Routes& routes, const Services& s);
 
 // The operator's review of flagged referrals (review_routes.cpp).
 void add_review_routes(Routes& routes, const Services& s);

@@ -21,6 +21,7 @@
 #include "node/services/membership.hpp"
 #include "node/services/peering.hpp"
 #include "node/services/secondment.hpp"
+#include "node/services/statistics.hpp"
 
 namespace relay::node::api {
 
@@ -51,5 +52,7 @@ ApiError error_for(services::GrantError e);
 ApiError error_for(services::AlumniError e);
 ApiError error_for(services::SecondmentError e);
 ApiError error_for(referrals::ReviewError e);
+// all_allowed: the route also takes period=all.
+ApiError error_for(services::StatisticsError e, bool all_allowed);
 
 }  // namespace relay::node::api

@@ -38,6 +38,7 @@
 #include "node/referrals/credit_account.hpp"
 #include "node/referrals/referral.hpp"
 #include "node/services/hire_attribution.hpp"
+#include "node/services/statistics_feed.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
 
@@ -84,7 +85,7 @@ class Introducing {
               introductions::Introductions& introductions,
               introductions::LocalRequests& local_requests, federation::ProfileExchange& exchange,
               federation::Handoffs& handoffs, const common::Clock& clock,
-              IntroducingSettings settings);
+              IntroducingSettings settings, StatisticsFeed* statistics = nullptr);
 
   // --- requisitions (member) ---
   common::Result<introductions::Requisition, introductions::RequisitionError> open_requisition(
@@ -168,6 +169,7 @@ class Introducing {
       links_;  // introduction_handoffs: "h/<handoff>" -> intro, "i/<intro>" -> handoff
   HireAttribution attribution_;  // member_impact, shared with OutcomeRelay
   PeerOutcomeHook peer_outcome_;
+  StatisticsFeed* statistics_;  // introductions, hires, retention, self-reports (issue 16)
 };
 
 }  // namespace relay::node::services
