@@ -122,7 +122,9 @@ std::optional<OwnTable> Tables::own(const storage::Txn& txn, const std::string& 
 bool Tables::mark_sent(storage::WriteTxn& txn, const OwnTable& table) {
   const auto cells = cells_json(table.cells).dump();
   const auto key = "sent/" + table.period;
-  if (txn.get(tables_, key) == cells) return false;
+  auto previous = txn.get(tables_, key);
+  // Unchanged, or empty and never sent (nothing to tell a peer yet).
+  if (previous == cells || (!previous && table.cells.empty())) return false;
   txn.put(tables_, key, cells);
   return true;
 }

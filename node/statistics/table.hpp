@@ -68,7 +68,8 @@ class Tables {
 
   void save_own(storage::WriteTxn& txn, const OwnTable& table);
   std::optional<OwnTable> own(const storage::Txn& txn, const std::string& period) const;
-  // Whether `table` differs from what was last sent for its period; marks it sent if so.
+  // Whether `table` differs from what was last sent for its period (an empty table never sent
+  // counts as unchanged); marks it sent if so.
   bool mark_sent(storage::WriteTxn& txn, const OwnTable& table);
 
   // A part of a peer's table. Returns false (nothing stored) if a newer table of that peer
