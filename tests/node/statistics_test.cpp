@@ -174,7 +174,8 @@ TEST_CASE("tally: each person once per month, in one cell; re-employment within 
   auto m2 = s.counters(st::Tally::member_scope("m2"), "2026-12");
   CHECK(m2.verified == 1);
   CHECK(m2.reemployed == 1);
-  auto in = st::KpiInputs{m1};
+  st::KpiInputs in;
+  in.counters = m1;
   auto kpis = st::kpis_json(in);
   CHECK(kpis[0].at("id") == "reemployment_rate");
   CHECK(kpis[0].at("value").get<double>() == doctest::Approx(0.25));
