@@ -521,6 +521,16 @@ LoadResult<NodeConfig> parse_node_config(std::string_view text, const fs::path& 
     read_int(r, "success_retrain_minutes", cfg.matching.success_retrain_minutes, 1, 10080);
     r.finish();
   }
+  {
+    auto r = root.object("statistics");
+    auto& f = cfg.statistics;
+    read_int(r, "reemployment_days", f.reemployment_days, 1, 3650);
+    read_int(r, "agency_fee_yen", f.agency_fee_yen, 0, 1'000'000'000);
+    read_int(r, "min_persons", f.min_persons, 1, 100000);
+    read_int(r, "min_companies", f.min_companies, 1, 100000);
+    read_int(r, "publish_minutes", f.publish_minutes, 1, 10080);
+    r.finish();
+  }
   read_http(root.object("http"), cfg);
   read_limits(root.object("limits"), cfg);
   read_tls(root.object("tls"), cfg);
@@ -625,6 +635,11 @@ std::string to_json_text(const NodeConfig& c) {
   j["console"]["session_max_hours"] = c.console.session_max_hours;
   j["matching"]["success_min_outcomes"] = c.matching.success_min_outcomes;
   j["matching"]["success_retrain_minutes"] = c.matching.success_retrain_minutes;
+  j["statistics"]["reemployment_days"] = c.statistics.reemployment_days;
+  j["statistics"]["agency_fee_yen"] = c.statistics.agency_fee_yen;
+  j["statistics"]["min_persons"] = c.statistics.min_persons;
+  j["statistics"]["min_companies"] = c.statistics.min_companies;
+  j["statistics"]["publish_minutes"] = c.statistics.publish_minutes;
   j["http"]["max_body_bytes"] = c.http.max_body_bytes;
   j["http"]["max_header_bytes"] = c.http.max_header_bytes;
   j["http"]["read_timeout_ms"] = c.http.read_timeout_ms.count();

@@ -108,6 +108,17 @@ struct MatchingSection {
   bool operator==(const MatchingSection&) const = default;
 };
 
+// "statistics": the seeds' KPIs and the federated statistics (node/statistics/README.md).
+struct StatisticsSection {
+  std::uint32_t reemployment_days = 90;  // re-employed within this many days of registering
+  std::uint64_t agency_fee_yen = 0;      // an agency's fee per hire; 0 = unknown (no cost KPI)
+  std::uint32_t min_persons = 10;        // a released cell counts at least this many persons
+  std::uint32_t min_companies = 3;       // ... and this many distinct member companies
+  std::uint32_t publish_minutes = 60;    // the statistics.table to peers, every this many minutes
+
+  bool operator==(const StatisticsSection&) const = default;
+};
+
 // "http": server limits.
 struct HttpSection {
   std::size_t max_body_bytes = 65536;
@@ -270,6 +281,7 @@ struct NodeConfig {
   IntroductionsSection introductions;
   ConsoleSection console;
   MatchingSection matching;
+  StatisticsSection statistics;
   HttpSection http;
   LimitsSection limits;
   TlsSection tls;

@@ -102,6 +102,27 @@ Node::Node(config::NodeConfig config)
   // Witnessing peers' checkpoints, and answering witnesses (registers its handlers).
   witness_ = std::make_unique<federation::Witness>(*federation_);
 
+  // The seeds' KPIs and the federated statistics (issue 16): counts kept in the Writer request
+  // of each event (StatisticsFeed), the statistics.table handler, the publishing loop.
+  tally_ =
+      std::make_unique<statistics::Tally>(env_, std::chrono::days(c.statistics.reemployment_days));
+  statistics_feed_ =
+      std::make_unique<services::StatisticsFeed>(*tally_, domain_->candidates, clock_);
+  statistics_ = std::make_unique<services::Statistics>(
+      env_, *writer_, *federation_, domain_->ledger, domain_->members, domain_->referrals,
+      domain_->credits, *tally_, clock_,
+      services::StatisticsSettings{{c.statistics.min_persons, c.statistics.min_companies},
+                                   c.statistics.agency_fee_yen,
+                                   c.statistics.reemployment_days});
+  statistics_publish_ = std::make_unique<common::BackgroundLoop>(
+      "statistics", std::chrono::minutes(c.statistics.publish_minutes),
+      [this] { statistics_->publish(false); });
+  domain_->intake.on_referral([this](storage::WriteTxn& txn, const referrals::Referral& r,
+                                     const candidates::CandidateRecord& candidate, bool confirmed,
+                                     bool new_person) {
+    statistics_feed_->referral(txn, r, candidate, confirmed, new_person);
+  });
+
   // Introductions (issue 14): requisitions, credits spent on introductions, local requests.
   requisitions_ =
       std::make_unique<introductions::Requisitions>(env_, domain_->ledger, reference_, clock_);
@@ -118,21 +139,25 @@ Node::Node(config::NodeConfig config)
       env_, *introductions_, clock_, services::SuccessSettings{c.matching.success_min_outcomes});
   success_training_ = std::make_unique<common::BackgroundLoop>(
       "success model", std::chrono::minutes(c.matching.success_retrain_minutes),
-      [this] { success_->train(); });
+      [this] {
+        success_->set_priors(statistics_->peer_priors());  // peers' statistics.table cells
+        success_->train();
+      });
   introducing_ = std::make_unique<services::Introducing>(
       env_, *writer_, reference_, domain_->ledger, domain_->members, domain_->candidates,
       domain_->referrals, domain_->credits, *requisitions_, *introductions_, *local_requests_,
       *profiles_, *handoffs_, *success_, clock_,
-      services::IntroducingSettings{c.node.name, c.node.region, c.node.public_url, c.mail.from});
+      services::IntroducingSettings{c.node.name, c.node.region, c.node.public_url, c.mail.from},
+      statistics_feed_.get());
   introducing_->on_outcome_recorded([this] { success_training_->wake(); });
   // A peer introduction follows its handoff (delivered, declined, withdrawn, unavailable).
   handoffs_->on_state_changed([this](storage::WriteTxn& txn, const federation::Handoff& h) {
     introducing_->handoff_changed(txn, h);
   });
   // Outcomes of peer introductions go back to the holding node, which attributes the hire.
-  outcome_relay_ = std::make_unique<services::OutcomeRelay>(*federation_, *handoff_holder_,
-                                                            domain_->candidates, domain_->ledger,
-                                                            domain_->members, domain_->referrals);
+  outcome_relay_ = std::make_unique<services::OutcomeRelay>(
+      *federation_, *handoff_holder_, domain_->candidates, domain_->ledger, domain_->members,
+      domain_->referrals, statistics_feed_.get());
   introducing_->on_peer_outcome(
       [this](storage::WriteTxn& txn, const federation::Handoff& h,
              const introductions::OutcomeRecord& o) { outcome_relay_->send(txn, h, o); });
@@ -177,7 +202,8 @@ Node::Node(config::NodeConfig config)
 
   // Every change to a local candidate fans out the same way, wherever it starts.
   candidate_changes_ = std::make_unique<services::CandidateChanges>(
-      *handoff_holder_, *profiles_, *erasures_, *introductions_, *local_requests_);
+      *handoff_holder_, *profiles_, *erasures_, *introductions_, *local_requests_,
+      statistics_feed_.get());
   auto changed = [this](storage::WriteTxn& txn, const candidates::CandidateRecord& record) {
     candidate_changes_->changed(txn, record);
   };
@@ -214,8 +240,9 @@ Node::Node(config::NodeConfig config)
                                              c.limits.tracked_keys});
   intake_ =
       std::make_unique<services::Intake>(env_, *writer_, domain_->intake, request_limits_.get());
-  membership_ = std::make_unique<services::Membership>(
-      env_, *writer_, domain_->members, domain_->referrals, domain_->credits, reference_);
+  membership_ =
+      std::make_unique<services::Membership>(env_, *writer_, domain_->members, domain_->referrals,
+                                             domain_->credits, reference_, statistics_feed_.get());
   peering_ = std::make_unique<services::Peering>(env_, *writer_, *federation_, keys_);
   handoff_requests_ = std::make_unique<services::HandoffRequests>(
       env_, *writer_, *handoffs_, *profiles_, domain_->candidates,
@@ -239,7 +266,7 @@ Node::Node(config::NodeConfig config)
                      c.node.region,
                      {c.operator_.name, c.operator_.contact, c.operator_.privacy_url},
                      c.tls.enabled() || c.node.public_url.starts_with("https://")},
-      *operations_, *review_, *console_sessions_});
+      *operations_, *review_, *console_sessions_, *statistics_});
 
   record_genesis();
 }
@@ -317,9 +344,11 @@ void Node::start_background() {
   hold_release_->wake();  // holds that ended while the node was stopped end now
   success_training_->start();
   success_training_->wake();  // trained from what is on disk before the first period ends
+  statistics_publish_->start();
 }
 
 void Node::stop_background() {
+  if (statistics_publish_) statistics_publish_->stop();
   if (success_training_) success_training_->stop();
   if (hold_release_) hold_release_->stop();
   if (pending_sweep_) pending_sweep_->stop();

@@ -44,6 +44,9 @@
 #include "node/services/review.hpp"
 #include "node/services/secondment.hpp"
 #include "node/services/success_forecast.hpp"
+#include "node/services/statistics.hpp"
+#include "node/services/statistics_feed.hpp"
+#include "node/statistics/tally.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
 #include "node/wiring.hpp"
@@ -89,6 +92,10 @@ class Node {
   std::unique_ptr<federation::Erasures> erasures_;
   std::unique_ptr<federation::Witness> witness_;
   std::unique_ptr<services::Operations> operations_;
+  std::unique_ptr<statistics::Tally> tally_;
+  std::unique_ptr<services::StatisticsFeed> statistics_feed_;
+  std::unique_ptr<services::Statistics> statistics_;
+  std::unique_ptr<common::BackgroundLoop> statistics_publish_;
   std::unique_ptr<introductions::Requisitions> requisitions_;
   std::unique_ptr<introductions::Introductions> introductions_;
   std::unique_ptr<introductions::LocalRequests> local_requests_;

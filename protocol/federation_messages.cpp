@@ -198,4 +198,79 @@ nlohmann::json IntroductionOutcome::to_json() const {
   return j;
 }
 
+namespace {
+bool is_period(const std::string& p) {
+  if (p.size() != 7 || p[4] != '-') return false;
+  for (std::size_t i : {0u, 1u, 2u, 3u, 5u, 6u})
+    if (p[i] < '0' || p[i] > '9') return false;
+  int month = (p[5] - '0') * 10 + (p[6] - '0');
+  return month >= 1 && month <= 12;
+}
+bool is_code(const std::optional<std::string>& s) {
+  if (!s || s->empty() || s->size() > 64) return false;
+  for (unsigned char c : *s)
+    if (c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+}  // namespace
+
+std::optional<StatisticsTable> StatisticsTable::parse(const nlohmann::json& body) {
+  if (!has_exactly(body, {"period", "generated_ms", "part", "parts", "cells"})) return std::nullopt;
+  auto period = string_at(body, "period");
+  auto generated = int_at(body, "generated_ms");
+  auto part = int_at(body, "part");
+  auto parts = int_at(body, "parts");
+  const auto& cells = body.at("cells");
+  if (!period || !is_period(*period) || !generated || *generated < 0 || !part || !parts ||
+      *parts < 1 || *parts > kMaxParts || *part < 0 || *part >= *parts || !cells.is_array() ||
+      cells.size() > kMaxCells)
+    return std::nullopt;
+  StatisticsTable t{*period, *generated, *part, *parts, {}};
+  t.cells.reserve(cells.size());
+  for (const auto& c : cells) {
+    if (!has_exactly(c, {"job_category", "prefecture", "age_band", "experience_band",
+                         "registrations", "introductions", "hires", "retained_6m"}))
+      return std::nullopt;
+    Cell cell;
+    auto jc = string_at(c, "job_category");
+    auto pref = string_at(c, "prefecture");
+    auto age = string_at(c, "age_band");
+    auto exp = string_at(c, "experience_band");
+    if (!is_code(jc) || !is_code(pref) || !is_code(age) || !is_code(exp)) return std::nullopt;
+    cell.job_category = *jc;
+    cell.prefecture = *pref;
+    cell.age_band = *age;
+    cell.experience_band = *exp;
+    for (auto [name, out] :
+         {std::pair{"registrations", &cell.registrations},
+          std::pair{"introductions", &cell.introductions}, std::pair{"hires", &cell.hires},
+          std::pair{"retained_6m", &cell.retained_6m}}) {
+      auto v = unsigned_at(c, name);
+      if (!v) return std::nullopt;
+      *out = *v;
+    }
+    t.cells.push_back(std::move(cell));
+  }
+  return t;
+}
+nlohmann::json StatisticsTable::cell_json(const Cell& c) {
+  return {{"job_category", c.job_category},
+          {"prefecture", c.prefecture},
+          {"age_band", c.age_band},
+          {"experience_band", c.experience_band},
+          {"registrations", c.registrations},
+          {"introductions", c.introductions},
+          {"hires", c.hires},
+          {"retained_6m", c.retained_6m}};
+}
+nlohmann::json StatisticsTable::to_json() const {
+  auto cells_json = nlohmann::json::array();
+  for (const auto& c : cells) cells_json.push_back(cell_json(c));
+  return {{"period", period},
+          {"generated_ms", generated_ms},
+          {"part", part},
+          {"parts", parts},
+          {"cells", std::move(cells_json)}};
+}
+
 }  // namespace relay::protocol

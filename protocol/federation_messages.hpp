@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace relay::protocol {
 
@@ -181,6 +182,41 @@ struct IntroductionOutcome {
   std::int64_t at_ms = 0;
   static std::optional<IntroductionOutcome> parse(const nlohmann::json& body);
   nlohmann::json to_json() const;
+};
+
+// {period: "YYYY-MM" (JST), generated_ms, part, parts, cells: [{job_category, prefecture,
+// age_band, experience_band, registrations, introductions, hires, retained_6m}]} -> {stored}.
+// A node's aggregate statistics for one month (node/statistics/README.md): only cells that
+// passed suppression, counts only. A table of more than kMaxCells cells goes in `parts`
+// messages (0 <= part < parts <= kMaxParts) with the same generated_ms; every code is 1..64
+// characters without control characters.
+struct StatisticsTable {
+  static constexpr std::string_view type = "statistics.table";
+  static constexpr std::string_view bad_body_code = "bad_body";
+  static constexpr std::string_view bad_body_message =
+      "expected period (YYYY-MM), generated_ms, part, parts and cells [{job_category, "
+      "prefecture, age_band, experience_band, registrations, introductions, hires, retained_6m}]";
+  static constexpr std::size_t kMaxCells = 100;
+  static constexpr std::int64_t kMaxParts = 1000;
+  struct Cell {
+    std::string job_category;
+    std::string prefecture;
+    std::string age_band;
+    std::string experience_band;
+    std::uint64_t registrations = 0;
+    std::uint64_t introductions = 0;
+    std::uint64_t hires = 0;
+    std::uint64_t retained_6m = 0;
+    bool operator==(const Cell&) const = default;
+  };
+  std::string period;
+  std::int64_t generated_ms = 0;
+  std::int64_t part = 0;
+  std::int64_t parts = 1;
+  std::vector<Cell> cells;
+  static std::optional<StatisticsTable> parse(const nlohmann::json& body);
+  nlohmann::json to_json() const;
+  static nlohmann::json cell_json(const Cell& c);
 };
 
 // The reply type of a request type ("ping" -> "ping.reply").

@@ -28,6 +28,7 @@
 #include "node/services/peering.hpp"
 #include "node/services/review.hpp"
 #include "node/services/secondment.hpp"
+#include "node/services/statistics.hpp"
 
 namespace relay::node::api {
 
@@ -79,6 +80,7 @@ struct Services {
   const services::Operations& operations;
   services::Review& review;
   console::Sessions& console_sessions;
+  services::Statistics& statistics;
 };
 
 // PUT of a member's contact email ({"contact_email": text | null}), by the operator
@@ -109,6 +111,9 @@ void add_circulation_routes(Routes& routes, const Services& s);
 // The web console (console_routes.cpp): GET / and /console/assets/{name}, sign-in and
 // sign-out (POST, GET, DELETE /console/session).
 void add_console_routes(Routes& routes, const Services& s);
+// The seeds' KPIs, rejection insight, federated statistics, recruiting spend
+// (statistics_routes.cpp).
+void add_statistics_routes(Routes& routes, const Services& s);
 
 // The operator's review of flagged referrals (review_routes.cpp).
 void add_review_routes(Routes& routes, const Services& s);

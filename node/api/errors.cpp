@@ -224,6 +224,16 @@ ApiError error_for(referrals::ReviewError e) {
   return {404, "not_found", "no such referral"};
 }
 
+ApiError error_for(services::StatisticsError e, bool all_allowed) {
+  switch (e) {
+    case services::StatisticsError::bad_period:
+      return {
+          400, "bad_parameter",
+          all_allowed ? "period: YYYY-MM (a month, JST) or all" : "period: YYYY-MM (a month, JST)"};
+  }
+  return {400, "bad_parameter", "period"};
+}
+
 ApiError error_for(services::SecondmentError e) {
   using E = services::SecondmentError;
   switch (e) {

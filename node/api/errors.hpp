@@ -22,6 +22,7 @@
 #include "node/services/membership.hpp"
 #include "node/services/peering.hpp"
 #include "node/services/secondment.hpp"
+#include "node/services/statistics.hpp"
 
 namespace relay::node::api {
 
@@ -53,5 +54,7 @@ ApiError error_for(services::AlumniError e);
 ApiError error_for(services::SecondmentError e);
 ApiError error_for(referrals::ReviewError e);
 ApiError error_for(console::SessionError e);
+// all_allowed: the route also takes period=all.
+ApiError error_for(services::StatisticsError e, bool all_allowed);
 
 }  // namespace relay::node::api

@@ -7,7 +7,8 @@ namespace relay::node::api {
 namespace {
 
 bool needs_credential(Role role) {
-  return role == Role::member || role == Role::operator_ || role == Role::auditor;
+  return role == Role::member || role == Role::operator_ || role == Role::auditor ||
+         role == Role::member_or_operator;
 }
 
 // A credential that was presented and is none this node issued: a missing one, or a member's
@@ -119,7 +120,7 @@ void Routes::add(std::string method, const std::string& pattern, Role role, Hand
                     guard->failed(request.remote_address);
                   return reply(error_for(caller.error()));
                 }
-                if (role == Role::member) {
+                if (caller.value().role == Role::member) {
                   if (auto wait = limits->per_member.take(caller.value().the_member().id))
                     return limited(*wait);
                 }

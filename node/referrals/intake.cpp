@@ -117,6 +117,7 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   auto lang = candidates::lang_named(lang_it == form.end() ? "" : lang_it->second);
   const auto normalised = *candidates::normalise_email(registration.personal.email);
   auto candidate = find_person(txn, normalised);
+  const bool new_person = !candidate;
   if (!candidate) {
     candidate = candidates_.create(
         txn, registration, candidates_.pseudonym_of(identify_address(normalised).canonical));
@@ -140,6 +141,7 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
                                  target.single ? target.single->application_id : "",
                                  target.single ? target.single->job_category : "",
                                  target.alumni ? "alumni" : "rejection");
+    if (on_referral_) on_referral_(txn, *referral, *candidate, false, new_person);
   }
   if (target.single) referrals_.mark_used(txn, *target.single);
   if (target.alumni) referrals_.mark_used(txn, *target.alumni);
@@ -281,6 +283,7 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
     candidates_.queue_mail(txn, *fresh,
                            {settings_.mail_from, opened->personal.email, text.subject, text.body});
   }
+  if (on_referral_) on_referral_(txn, *referral, *fresh, true, became_active);
   if (became_active && on_candidate_changed_)
     on_candidate_changed_(txn, *candidates_.find(txn, candidate->id));
   return result;

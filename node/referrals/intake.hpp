@@ -104,6 +104,13 @@ class Intake {
   using CandidateChanged =
       std::function<void(storage::WriteTxn&, const candidates::CandidateRecord&)>;
   void on_candidate_changed(CandidateChanged hook) { on_candidate_changed_ = std::move(hook); }
+  // Called in the same txn when submit() makes a referral (confirmed = false) and when
+  // confirm() confirms one (confirmed = true); new_person: the candidate record was created,
+  // or became active, in this txn. Installed by Node for the statistics (node/statistics).
+  using ReferralEvent =
+      std::function<void(storage::WriteTxn&, const Referral&, const candidates::CandidateRecord&,
+                         bool confirmed, bool new_person)>;
+  void on_referral(ReferralEvent hook) { on_referral_ = std::move(hook); }
 
  private:
   // The person an address stands for: the candidate under the canonical pseudonym
@@ -132,6 +139,7 @@ class Intake {
   IntakeSettings settings_;
   const common::Clock& clock_;
   CandidateChanged on_candidate_changed_;
+  ReferralEvent on_referral_;
 };
 
 }  // namespace relay::node::referrals

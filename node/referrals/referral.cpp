@@ -141,6 +141,7 @@ Referrals::Issued Referrals::issue_single_use(storage::WriteTxn& txn, const std:
                            {"used", false},
                            {"created_ms", clock_.now_ms()}};
   txn.put(single_, digest, record.dump());
+  issued.created = true;
   return issued;
 }
 

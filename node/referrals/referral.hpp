@@ -99,6 +99,7 @@ class Referrals {
   struct Issued {
     std::string token;
     bool used = false;
+    bool created = false;  // issued now (not a repeat of an earlier request)
   };
   Issued issue_single_use(storage::WriteTxn& txn, const std::string& member_id,
                           const std::string& application_id, const std::string& job_category);

@@ -45,13 +45,16 @@ common::Result<Caller, AccessError> Access::check(Role role,
       if (!token) return fail(AccessError::auditor_token_missing);
       if (!is_auditor(*token) && !is_operator(*token)) return fail(AccessError::not_auditor);
       return Caller{role, std::nullopt};
+    case Role::member_or_operator:
+      if (token && is_operator(*token)) return Caller{Role::operator_, std::nullopt};
+      [[fallthrough]];
     case Role::member: {
       if (!token) return fail(AccessError::member_key_missing);
       auto txn = env_.begin_read();
       auto member = members_.authenticate(txn, *token);
       if (!member) return fail(AccessError::unknown_member_key);
       if (!member->active) return fail(AccessError::member_suspended);
-      return Caller{role, std::move(member)};
+      return Caller{Role::member, std::move(member)};
     }
     case Role::everyone:
     case Role::candidate:

@@ -21,7 +21,9 @@ namespace relay::node::services {
 // What a route requires. `candidate` routes carry a capability token in their path that the
 // page itself checks; `peer` routes carry a signed envelope that the inbox checks; both pass
 // the role check like `everyone`.
-enum class Role { everyone, candidate, member, operator_, auditor, peer };
+// member_or_operator: a route answering both (for the calling member, or the whole node); the
+// Caller's role says which passed (member or operator_).
+enum class Role { everyone, candidate, member, operator_, auditor, peer, member_or_operator };
 
 // The authenticated caller a handler receives.
 struct Caller {

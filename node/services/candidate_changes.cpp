@@ -4,6 +4,7 @@ namespace relay::node::services {
 
 void CandidateChanges::changed(storage::WriteTxn& txn, const candidates::CandidateRecord& record) {
   holder_.candidate_changed(txn, record);
+  if (statistics_) statistics_->candidate_changed(txn, record);
   profiles_.candidate_changed(txn, record);
   if (record.status == candidates::Status::erased) {
     auto tombstone = record;

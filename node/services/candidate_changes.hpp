@@ -13,6 +13,7 @@
 #include "node/federation/profile_exchange.hpp"
 #include "node/introductions/introduction.hpp"
 #include "node/introductions/local_request.hpp"
+#include "node/services/statistics_feed.hpp"
 #include "node/storage/txn.hpp"
 
 namespace relay::node::services {
@@ -21,12 +22,14 @@ class CandidateChanges {
  public:
   CandidateChanges(federation::HandoffHolder& holder, federation::ProfileExchange& profiles,
                    federation::Erasures& erasures, introductions::Introductions& introductions,
-                   introductions::LocalRequests& local_requests)
+                   introductions::LocalRequests& local_requests,
+                   StatisticsFeed* statistics = nullptr)
       : holder_(holder),
         profiles_(profiles),
         erasures_(erasures),
         introductions_(introductions),
-        local_requests_(local_requests) {}
+        local_requests_(local_requests),
+        statistics_(statistics) {}
 
   void changed(storage::WriteTxn& txn, const candidates::CandidateRecord& record);
 
@@ -36,6 +39,7 @@ class CandidateChanges {
   federation::Erasures& erasures_;
   introductions::Introductions& introductions_;
   introductions::LocalRequests& local_requests_;
+  StatisticsFeed* statistics_;  // consent to statistics given or withdrawn, erasure
 };
 
 }  // namespace relay::node::services

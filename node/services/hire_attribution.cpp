@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "node/statistics/period.hpp"
 #include "protocol/event.hpp"
 
 namespace relay::node::services {
@@ -31,6 +32,7 @@ void HireAttribution::attribute(storage::WriteTxn& txn, const ReferredHire& hire
                     : nlohmann::json{{"hired", false}, {"retained_6m", false}};
     if (j.value(field, false)) continue;  // reported again: counted once
     j[field] = true;
+    j[hire.retained_6m ? "retained_ms" : "hired_ms"] = ledger_.clock().now_ms();
     txn.put(impact_, key, j.dump());
     newly_marked = true;
   }
@@ -44,6 +46,20 @@ Impact HireAttribution::impact(const storage::Txn& txn, const std::string& membe
     auto j = nlohmann::json::parse(v);
     if (j.value("hired", false)) ++out.referred_hired;
     if (j.value("retained_6m", false)) ++out.referred_retained_6m;
+  });
+  return out;
+}
+
+Impact HireAttribution::impact_in(const storage::Txn& txn, const std::string& member_id,
+                                  const std::string& period) const {
+  Impact out;
+  auto in_period = [&](const nlohmann::json& j, const char* at) {
+    return j.contains(at) && statistics::period_of(j.at(at).get<std::int64_t>()) == period;
+  };
+  txn.for_each_prefix(impact_, member_id + "/", [&](std::string_view, std::string_view v) {
+    auto j = nlohmann::json::parse(v);
+    if (j.value("hired", false) && in_period(j, "hired_ms")) ++out.referred_hired;
+    if (j.value("retained_6m", false) && in_period(j, "retained_ms")) ++out.referred_retained_6m;
   });
   return out;
 }

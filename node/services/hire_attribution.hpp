@@ -7,7 +7,9 @@
 // Both paths call attribute(): Introducing for a local introduction's outcome, OutcomeRelay
 // for the outcome a peer reports of a cross-node introduction.
 //
-// Database member_impact: member "/" impact_key -> {"hired": bool, "retained_6m": bool}.
+// Database member_impact: member "/" impact_key -> {"hired": bool, "retained_6m": bool,
+// "hired_ms"?, "retained_ms"?} (the times, recorded since issue 16, place a hire in a month
+// for the KPIs; older entries count only in the all-time figure).
 //
 // Invariants: each (member, hire) counts at most once as hired and once as retained 6 months,
 // however often it is reported; hire_attributed is appended once per hire (when the hire first
@@ -52,6 +54,10 @@ class HireAttribution {
   // on a hire newly marked appends hire_attributed {hire, referrers}. Idempotent.
   void attribute(storage::WriteTxn& txn, const ReferredHire& hire);
   Impact impact(const storage::Txn& txn, const std::string& member_id) const;
+  // The impact of one month ("YYYY-MM", JST; statistics/period.hpp): hires and retentions
+  // recorded in that month.
+  Impact impact_in(const storage::Txn& txn, const std::string& member_id,
+                   const std::string& period) const;
 
  private:
   ledger::Ledger& ledger_;

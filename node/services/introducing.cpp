@@ -65,7 +65,7 @@ Introducing::Introducing(storage::Environment& env, storage::Writer& writer,
                          introductions::LocalRequests& local_requests,
                          federation::ProfileExchange& exchange, federation::Handoffs& handoffs,
                          SuccessForecast& success, const common::Clock& clock,
-                         IntroducingSettings settings)
+                         IntroducingSettings settings, StatisticsFeed* statistics)
     : env_(env),
       writer_(writer),
       reference_(reference),
@@ -84,7 +84,8 @@ Introducing::Introducing(storage::Environment& env, storage::Writer& writer,
       settings_(std::move(settings)),
       scorer_(reference),
       links_(env.database("introduction_handoffs")),
-      attribution_(env, ledger, members, referrals) {}
+      attribution_(env, ledger, members, referrals),
+      statistics_(statistics) {}
 
 // --- requisitions ---
 
@@ -250,6 +251,7 @@ common::Result<Introduction, IntroduceError> Introducing::introduce(
       request.employment_type = std::string(introductions::to_string(req->employment_type));
       request.reasons = match ? match->to_json().at("reasons") : nlohmann::json::array();
       local_requests_.create(txn, request);
+      if (statistics_) statistics_->introduced(txn, record->id, member.id);
       auto token = candidates_.issue_token(txn, record->id, "manage");
       auto fresh = candidates_.find(txn, record->id);
       auto link = settings_.public_url + "/r/m/" + token;
@@ -311,6 +313,10 @@ common::Result<Introduction, IntroductionError> Introducing::report_outcome(
     if (r && (outcome == introductions::Outcome::hired ||
               outcome == introductions::Outcome::retained_6m))
       attribute_hire(txn, r.value(), outcome);
+    if (r && statistics_ && outcome == introductions::Outcome::hired)
+      statistics_->member_hire(txn, member.id, r.value().requested_ms);
+    if (r && statistics_ && outcome == introductions::Outcome::retained_6m)
+      statistics_->member_retained(txn, member.id);
     if (r && outcome == introductions::Outcome::hired)
       if (auto handoff_id = txn.get(links_, "i/" + id))
         handoffs_.report_hire(txn, member.id, *handoff_id);
@@ -336,6 +342,11 @@ void Introducing::attribute_hire(storage::WriteTxn& txn, const Introduction& int
   if (!record) return;
   attribution_.attribute(txn, {record->pseudonym, intro.id, intro.id, intro.member,
                                outcome == introductions::Outcome::retained_6m});
+  if (!statistics_) return;
+  if (outcome == introductions::Outcome::retained_6m)
+    statistics_->retained(txn, record->id, intro.member);
+  else
+    statistics_->hired(txn, record->id, intro.member);
 }
 
 std::vector<introductions::DueItem> Introducing::due(const members::Member& member) const {
@@ -403,6 +414,7 @@ bool Introducing::report_found_work(const std::string& candidate_id,
                        ledger_.pseudonym(through.empty() ? "reemployment" : "member/" + through,
                                          record->pseudonym),
                        through));
+    if (statistics_ && record->origin == "local") statistics_->found_work(txn, record->id, through);
     return true;
   });
 }

@@ -39,6 +39,7 @@
 #include "node/referrals/referral.hpp"
 #include "node/services/hire_attribution.hpp"
 #include "node/services/success_forecast.hpp"
+#include "node/services/statistics_feed.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
 
@@ -87,7 +88,7 @@ class Introducing {
               introductions::Introductions& introductions,
               introductions::LocalRequests& local_requests, federation::ProfileExchange& exchange,
               federation::Handoffs& handoffs, SuccessForecast& success, const common::Clock& clock,
-              IntroducingSettings settings);
+              IntroducingSettings settings, StatisticsFeed* statistics = nullptr);
 
   // --- requisitions (member) ---
   common::Result<introductions::Requisition, introductions::RequisitionError> open_requisition(
@@ -184,6 +185,7 @@ class Introducing {
   HireAttribution attribution_;  // member_impact, shared with OutcomeRelay
   PeerOutcomeHook peer_outcome_;
   std::function<void()> outcome_recorded_;
+  StatisticsFeed* statistics_;  // introductions, hires, retention, self-reports (issue 16)
 };
 
 }  // namespace relay::node::services

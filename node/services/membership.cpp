@@ -8,13 +8,15 @@ using common::fail;
 
 Membership::Membership(storage::Environment& env, storage::Writer& writer,
                        members::Registry& members, referrals::Referrals& referrals,
-                       referrals::CreditAccounts& credits, const config::Reference& reference)
+                       referrals::CreditAccounts& credits, const config::Reference& reference,
+                       StatisticsFeed* statistics)
     : env_(env),
       writer_(writer),
       members_(members),
       referrals_(referrals),
       credits_(credits),
-      reference_(reference) {}
+      reference_(reference),
+      statistics_(statistics) {}
 
 MemberView Membership::view(const storage::Txn& txn, const members::Member& m) const {
   return MemberView{m, credits_.account(txn, m.id)};
@@ -77,7 +79,9 @@ common::Result<RejectionLink, MembershipError> Membership::issue_rejection_link(
   if (!job_category.empty() && !reference_.find_job_category(job_category))
     return fail(MembershipError::unknown_job_category);
   auto issued = writer_.submit_wait([&](storage::WriteTxn& txn) {
-    return referrals_.issue_single_use(txn, member.id, application_id, job_category);
+    auto issued = referrals_.issue_single_use(txn, member.id, application_id, job_category);
+    if (issued.created && statistics_) statistics_->rejection_link(txn, member.id);
+    return issued;
   });
   if (issued.used) return fail(MembershipError::link_used);
   return RejectionLink{issued.token};

@@ -15,6 +15,7 @@
 #include "node/members/member.hpp"
 #include "node/referrals/credit_account.hpp"
 #include "node/referrals/referral.hpp"
+#include "node/services/statistics_feed.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
 
@@ -53,7 +54,7 @@ class Membership {
  public:
   Membership(storage::Environment& env, storage::Writer& writer, members::Registry& members,
              referrals::Referrals& referrals, referrals::CreditAccounts& credits,
-             const config::Reference& reference);
+             const config::Reference& reference, StatisticsFeed* statistics = nullptr);
 
   // contact_email: optional ("" = none); validated and normalised.
   common::Result<NewMember, members::AdmitError> admit(const std::string& name,
@@ -85,6 +86,7 @@ class Membership {
   referrals::Referrals& referrals_;
   referrals::CreditAccounts& credits_;
   const config::Reference& reference_;
+  StatisticsFeed* statistics_;  // told of every new rejection link (node/statistics)
 };
 
 }  // namespace relay::node::services

@@ -8,13 +8,15 @@ using introductions::Outcome;
 
 OutcomeRelay::OutcomeRelay(federation::Federation& federation, federation::HandoffHolder& holder,
                            candidates::Store& candidates, ledger::Ledger& ledger,
-                           members::Registry& members, referrals::Referrals& referrals)
+                           members::Registry& members, referrals::Referrals& referrals,
+                           StatisticsFeed* statistics)
     : federation_(federation),
       holder_(holder),
       candidates_(candidates),
       ledger_(ledger),
       attribution_(federation.env(), ledger, members, referrals),
-      received_(federation.env().database("outcomes_received")) {
+      received_(federation.env().database("outcomes_received")),
+      statistics_(statistics) {
   federation_.on<protocol::IntroductionOutcome>(
       [this](storage::WriteTxn& txn, const protocol::IntroductionOutcome& m,
              const protocol::Envelope&,
@@ -56,9 +58,14 @@ federation::HandlerResult OutcomeRelay::on_outcome(storage::WriteTxn& txn,
   ledger_.append(txn, protocol::outcome_received(m.handoff, peer.name, m.outcome, m.reason));
   const auto outcome = introductions::parse_outcome(m.outcome);  // parse() checked the name
   if (outcome == Outcome::hired || outcome == Outcome::retained_6m)
-    if (auto record = candidates_.find(txn, request->candidate))
+    if (auto record = candidates_.find(txn, request->candidate)) {
       attribution_.attribute(txn, {record->pseudonym, m.handoff, peer.name + "/" + m.handoff, "",
                                    outcome == Outcome::retained_6m});
+      if (statistics_ && outcome == Outcome::retained_6m)
+        statistics_->retained(txn, record->id, "peer:" + peer.name);
+      else if (statistics_)
+        statistics_->hired(txn, record->id, "peer:" + peer.name);
+    }
   auto recorded = reply;
   recorded["recorded"] = true;
   return HandlerResult::accept(recorded);

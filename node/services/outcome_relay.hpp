@@ -33,6 +33,7 @@
 #include "node/members/member.hpp"
 #include "node/referrals/referral.hpp"
 #include "node/services/hire_attribution.hpp"
+#include "node/services/statistics_feed.hpp"
 #include "protocol/federation_messages.hpp"
 
 namespace relay::node::services {
@@ -42,7 +43,7 @@ class OutcomeRelay {
   // Registers the handler of introduction.outcome with federation.
   OutcomeRelay(federation::Federation& federation, federation::HandoffHolder& holder,
                candidates::Store& candidates, ledger::Ledger& ledger, members::Registry& members,
-               referrals::Referrals& referrals);
+               referrals::Referrals& referrals, StatisticsFeed* statistics = nullptr);
 
   // Requesting side, in the txn that recorded `outcome` of the introduction behind handoff.
   void send(storage::WriteTxn& txn, const federation::Handoff& handoff,
@@ -59,6 +60,7 @@ class OutcomeRelay {
   ledger::Ledger& ledger_;
   HireAttribution attribution_;
   storage::Database received_;
+  StatisticsFeed* statistics_;  // the hire and its retention, for the statistics (issue 16)
 };
 
 }  // namespace relay::node::services

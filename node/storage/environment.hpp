@@ -23,7 +23,7 @@ struct EnvironmentOptions {
   // fills it (see max_map_size_bytes).
   std::size_t map_size_bytes = std::size_t{1} << 30;
   // Most named databases the environment can hold (mdb_env_set_maxdbs).
-  unsigned max_dbs = 64;
+  unsigned max_dbs = 128;
   // Most read transactions open at once (reader slots, mdb_env_set_maxreaders).
   unsigned max_readers = 126;
   // The map never grows past this; a batch that needs more fails with MDB_MAP_FULL.

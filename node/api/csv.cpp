@@ -1,0 +1,55 @@
+#include "node/api/csv.hpp"
+
+namespace relay::node::api {
+
+namespace {
+
+std::string field(const nlohmann::json& v) {
+  if (v.is_null()) return "";
+  std::string text = v.is_string() ? v.get<std::string>() : v.dump();
+  // A leading - is a formula only before something other than a digit: the age band "-24" and
+  // "65-" stay as they are.
+  if (v.is_string() && !text.empty() &&
+      (text[0] == '=' || text[0] == '+' || text[0] == '@' || text[0] == '\t' || text[0] == '\r' ||
+       (text[0] == '-' && (text.size() == 1 || text[1] < '0' || text[1] > '9'))))
+    text.insert(0, "'");
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + '"';
+}
+
+}  // namespace
+
+std::string to_csv(const nlohmann::json& rows, const std::vector<std::string>& columns) {
+  std::string out = "\xEF\xBB\xBF";
+  for (std::size_t i = 0; i < columns.size(); ++i) out += (i ? "," : "") + field(columns[i]);
+  out += "\r\n";
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      if (i) out += ',';
+      if (row.contains(columns[i])) out += field(row.at(columns[i]));
+    }
+    out += "\r\n";
+  }
+  return out;
+}
+
+http::Response csv_response(const std::string& name, const nlohmann::json& rows,
+                            const std::vector<std::string>& columns) {
+  auto r = http::text_response(200, to_csv(rows, columns), "text/csv; charset=utf-8");
+  r.headers["Content-Disposition"] = "attachment; filename=\"" + name + ".csv\"";
+  return r;
+}
+
+common::Result<bool, ApiError> wants_csv(const http::Request& request) {
+  auto it = request.query.find("format");
+  if (it == request.query.end() || it->second == "json") return false;
+  if (it->second == "csv") return true;
+  return common::fail(bad_request("bad_parameter", "format: csv or json"));
+}
+
+}  // namespace relay::node::api

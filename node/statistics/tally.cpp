@@ -1,0 +1,357 @@
+#include "node/statistics/tally.hpp"
+
+#include <algorithm>
+
+#include "node/statistics/period.hpp"
+
+namespace relay::node::statistics {
+
+using nlohmann::json;
+
+namespace {
+
+bool contains(const json& array, const std::string& value) {
+  return std::find(array.begin(), array.end(), value) != array.end();
+}
+
+void add_unique(json& array, const std::string& value) {
+  if (!array.is_array()) array = json::array();
+  if (!contains(array, value)) array.push_back(value);
+}
+
+// Whether hirer is one of this node's members (a company the thresholds may count).
+bool is_member(const std::string& hirer) {
+  return !hirer.empty() && hirer.rfind("peer:", 0) != 0;
+}
+
+}  // namespace
+
+json Cell::to_json() const {
+  return {{"job_category", job_category},
+          {"prefecture", prefecture},
+          {"age_band", age_band},
+          {"experience_band", experience_band}};
+}
+
+Cell Cell::from_json(const json& j) {
+  return {j.value("job_category", ""), j.value("prefecture", ""), j.value("age_band", ""),
+          j.value("experience_band", "")};
+}
+
+json Counters::to_json() const {
+  json days = json::object();
+  for (const auto& [d, n] : days_to_hire) days[std::to_string(d)] = n;
+  return {{"rejections", rejections},
+          {"registrations", registrations},
+          {"verified", verified},
+          {"introduced", introduced},
+          {"hired", hired},
+          {"retained", retained},
+          {"reemployed", reemployed},
+          {"hired_elsewhere", hired_elsewhere},
+          {"retained_elsewhere", retained_elsewhere},
+          {"own_hires", own_hires},
+          {"own_introduction_hires", own_introduction_hires},
+          {"own_retained_6m", own_retained_6m},
+          {"days_to_hire", days}};
+}
+
+Counters Counters::from_json(const json& j) {
+  Counters c;
+  auto u = [&](const char* k) { return j.value(k, std::uint64_t{0}); };
+  c.rejections = u("rejections");
+  c.registrations = u("registrations");
+  c.verified = u("verified");
+  c.introduced = u("introduced");
+  c.hired = u("hired");
+  c.retained = u("retained");
+  c.reemployed = u("reemployed");
+  c.hired_elsewhere = u("hired_elsewhere");
+  c.retained_elsewhere = u("retained_elsewhere");
+  c.own_hires = u("own_hires");
+  c.own_introduction_hires = u("own_introduction_hires");
+  c.own_retained_6m = u("own_retained_6m");
+  if (j.contains("days_to_hire"))
+    for (const auto& [d, n] : j.at("days_to_hire").items())
+      c.days_to_hire[std::stoll(d)] = n.get<std::uint64_t>();
+  return c;
+}
+
+std::optional<double> Counters::median_days_to_hire() const {
+  std::uint64_t total = 0;
+  for (const auto& [d, n] : days_to_hire) total += n;
+  if (total == 0) return std::nullopt;
+  // The values at 0-based ranks (total-1)/2 and total/2, in ascending order.
+  auto at_rank = [&](std::uint64_t rank) {
+    std::uint64_t seen = 0;
+    for (const auto& [d, n] : days_to_hire) {
+      seen += n;
+      if (rank < seen) return d;
+    }
+    return days_to_hire.rbegin()->first;
+  };
+  return (static_cast<double>(at_rank((total - 1) / 2)) + static_cast<double>(at_rank(total / 2))) /
+         2.0;
+}
+
+Tally::Tally(storage::Environment& env, std::chrono::days reemployment_window)
+    : window_(std::chrono::duration_cast<std::chrono::milliseconds>(reemployment_window)),
+      counters_(env.database("stats_counters")),
+      people_(env.database("stats_people")),
+      rows_(env.database("stats_rows")) {}
+
+template <class Fn>
+void Tally::count_in(storage::WriteTxn& txn, const std::string& scope, const std::string& period,
+                     Fn&& fn) {
+  const auto key = scope + "|" + period;
+  auto stored = txn.get(counters_, key);
+  auto c = stored ? Counters::from_json(json::parse(*stored)) : Counters{};
+  fn(c);
+  txn.put(counters_, key, c.to_json().dump());
+}
+
+template <class Fn>
+void Tally::count(storage::WriteTxn& txn, const std::string& scope, std::int64_t at_ms, Fn&& fn) {
+  count_in(txn, scope, period_of(at_ms), fn);
+  count_in(txn, scope, std::string(kAll), fn);
+}
+
+json Tally::facts(const storage::Txn& txn, const std::string& person) const {
+  auto stored = txn.get(people_, person);
+  return stored ? json::parse(*stored) : json::object();
+}
+
+void Tally::save_facts(storage::WriteTxn& txn, const std::string& person, const json& f) {
+  txn.put(people_, person, f.dump());
+}
+
+void Tally::mark_period(storage::WriteTxn& txn, const std::string& person, json& f,
+                        std::int64_t at_ms, const char* flag, const std::string& company) {
+  if (!f.contains("cell")) return;  // no consent to statistics
+  const auto period = period_of(at_ms);
+  const auto key = "p/" + period + "/" + person;
+  auto stored = txn.get(rows_, key);
+  json row =
+      stored ? json::parse(*stored) : json{{"cell", f.at("cell")}, {"companies", json::array()},
+                                           {"r", false},           {"i", false},
+                                           {"h", false},           {"k", false}};
+  row[flag] = true;
+  if (is_member(company)) add_unique(row["companies"], company);
+  // The companies whose referrals brought the person in are part of every row.
+  if (f.contains("referrers"))
+    for (const auto& [member, at] : f.at("referrers").items()) add_unique(row["companies"], member);
+  txn.put(rows_, key, row.dump());
+  add_unique(f["periods"], period);
+}
+
+void Tally::rejection_link(storage::WriteTxn& txn, const std::string& member, std::int64_t at_ms) {
+  count(txn, member_scope(member), at_ms, [](Counters& c) { ++c.rejections; });
+}
+
+void Tally::referral_made(storage::WriteTxn& txn, const std::string& member, bool new_person,
+                          std::int64_t at_ms) {
+  count(txn, member_scope(member), at_ms, [](Counters& c) { ++c.registrations; });
+  if (new_person) count(txn, node_scope(), at_ms, [](Counters& c) { ++c.registrations; });
+}
+
+void Tally::referral_confirmed(storage::WriteTxn& txn, const std::string& member,
+                               const std::string& person, const std::optional<Cell>& cell,
+                               bool new_person, std::int64_t at_ms) {
+  auto f = facts(txn, person);
+  if (f.contains("referrers") && f.at("referrers").contains(member)) return;  // counted once
+  count(txn, member_scope(member), at_ms, [](Counters& c) { ++c.verified; });
+  if (new_person || !f.contains("registered_ms")) {
+    f["registered_ms"] = at_ms;
+    count(txn, node_scope(), at_ms, [](Counters& c) { ++c.verified; });
+  }
+  f["referrers"][member] = at_ms;
+  if (cell)
+    f["cell"] = cell->to_json();
+  else
+    f.erase("cell");
+  mark_period(txn, person, f, at_ms, "r", member);
+  save_facts(txn, person, f);
+}
+
+void Tally::introduced(storage::WriteTxn& txn, const std::string& person, const std::string& member,
+                       std::int64_t at_ms) {
+  auto f = facts(txn, person);
+  if (!f.value("introduced", false)) {
+    f["introduced"] = true;
+    count(txn, node_scope(), at_ms, [](Counters& c) { ++c.introduced; });
+    if (f.contains("referrers"))
+      for (const auto& [r, at] : f.at("referrers").items())
+        count(txn, member_scope(r), at_ms, [](Counters& c) { ++c.introduced; });
+  }
+  mark_period(txn, person, f, at_ms, "i", member);
+  save_facts(txn, person, f);
+}
+
+bool Tally::hired(storage::WriteTxn& txn, const std::string& person, const std::string& hirer,
+                  std::int64_t at_ms) {
+  auto f = facts(txn, person);
+  bool new_hirer = false;
+  if (!hirer.empty() && !contains(f.value("by", json::array()), hirer)) {
+    add_unique(f["by"], hirer);
+    new_hirer = true;
+  }
+  const json referrers = f.value("referrers", json::object());
+  if (!f.contains("hired_ms")) {
+    f["hired_ms"] = at_ms;
+    count(txn, node_scope(), at_ms, [](Counters& c) { ++c.hired; });
+    for (const auto& [r, at] : referrers.items())
+      count(txn, member_scope(r), at_ms, [](Counters& c) { ++c.hired; });
+  }
+  bool elsewhere = false;
+  for (const auto& [r, at] : referrers.items()) elsewhere = elsewhere || r != hirer;
+  if (elsewhere && !f.value("elsewhere", false)) {
+    f["elsewhere"] = true;
+    count(txn, node_scope(), at_ms, [](Counters& c) { ++c.hired_elsewhere; });
+  }
+  // Re-employment: counted in the month the person (or the member's referral) was confirmed,
+  // if this hire came within the window of it; once per scope.
+  auto& counted = f["reemployed"];
+  if (!counted.is_array()) counted = json::array();
+  if (f.contains("registered_ms") && !contains(counted, node_scope())) {
+    const std::int64_t registered = f.at("registered_ms");
+    if (at_ms >= registered && at_ms - registered <= window_.count()) {
+      count(txn, node_scope(), registered, [](Counters& c) { ++c.reemployed; });
+      counted.push_back(node_scope());
+    }
+  }
+  for (const auto& [r, at] : referrers.items()) {
+    const std::int64_t confirmed = at.get<std::int64_t>();
+    if (contains(counted, member_scope(r))) continue;
+    if (at_ms < confirmed || at_ms - confirmed > window_.count()) continue;
+    count(txn, member_scope(r), confirmed, [](Counters& c) { ++c.reemployed; });
+    counted.push_back(member_scope(r));
+  }
+  // Where the people each member referred went (rejection insight), never the hirer's own.
+  if (f.contains("cell"))
+    for (const auto& [r, at] : referrers.items()) {
+      if (r == hirer) continue;
+      const auto key = "i/" + r + "/" + person;
+      auto stored = txn.get(rows_, key);
+      json d = stored ? json::parse(*stored)
+                      : json{{"job_category", f.at("cell").value("job_category", "")},
+                             {"prefecture", f.at("cell").value("prefecture", "")},
+                             {"hirers", json::array()},
+                             {"retained", false}};
+      if (!hirer.empty()) add_unique(d["hirers"], hirer);
+      txn.put(rows_, key, d.dump());
+    }
+  mark_period(txn, person, f, at_ms, "h", hirer);
+  save_facts(txn, person, f);
+  return new_hirer;
+}
+
+void Tally::retained(storage::WriteTxn& txn, const std::string& person, const std::string& hirer,
+                     std::int64_t at_ms) {
+  auto f = facts(txn, person);
+  if (f.value("retained", false)) return;
+  f["retained"] = true;
+  const json referrers = f.value("referrers", json::object());
+  count(txn, node_scope(), at_ms, [](Counters& c) { ++c.retained; });
+  for (const auto& [r, at] : referrers.items())
+    count(txn, member_scope(r), at_ms, [](Counters& c) { ++c.retained; });
+  if (f.value("elsewhere", false))
+    count(txn, node_scope(), at_ms, [](Counters& c) { ++c.retained_elsewhere; });
+  for (const auto& [r, at] : referrers.items()) {
+    const auto key = "i/" + r + "/" + person;
+    if (auto stored = txn.get(rows_, key)) {
+      auto d = json::parse(*stored);
+      d["retained"] = true;
+      txn.put(rows_, key, d.dump());
+    }
+  }
+  mark_period(txn, person, f, at_ms, "k", hirer);
+  save_facts(txn, person, f);
+}
+
+void Tally::member_hire(storage::WriteTxn& txn, const std::string& member,
+                        bool through_introduction, std::optional<std::int64_t> days_to_hire,
+                        std::int64_t at_ms) {
+  auto add = [&](Counters& c) {
+    ++c.own_hires;
+    if (through_introduction) ++c.own_introduction_hires;
+    if (days_to_hire) ++c.days_to_hire[*days_to_hire];
+  };
+  count(txn, member_scope(member), at_ms, add);
+  count(txn, node_scope(), at_ms, add);
+}
+
+void Tally::member_retained(storage::WriteTxn& txn, const std::string& member, std::int64_t at_ms) {
+  count(txn, member_scope(member), at_ms, [](Counters& c) { ++c.own_retained_6m; });
+  count(txn, node_scope(), at_ms, [](Counters& c) { ++c.own_retained_6m; });
+}
+
+void Tally::set_cell(storage::WriteTxn& txn, const std::string& person,
+                     const std::optional<Cell>& cell) {
+  auto stored = txn.get(people_, person);
+  if (!stored) return;  // not a person the tally knows (registered before it)
+  auto f = json::parse(*stored);
+  if (cell) {
+    f["cell"] = cell->to_json();
+  } else {
+    f.erase("cell");
+    const json periods = f.value("periods", json::array());
+    const json referrers = f.value("referrers", json::object());
+    for (const auto& p : periods) txn.del(rows_, "p/" + p.get<std::string>() + "/" + person);
+    f.erase("periods");
+    for (const auto& [r, at] : referrers.items()) txn.del(rows_, "i/" + r + "/" + person);
+  }
+  save_facts(txn, person, f);
+}
+
+void Tally::set_spend(storage::WriteTxn& txn, const std::string& member, const std::string& period,
+                      std::uint64_t yen) {
+  txn.put(counters_, "$spend/" + member + "/" + period, std::to_string(yen));
+}
+
+Counters Tally::counters(const storage::Txn& txn, const std::string& scope,
+                         std::string_view period) const {
+  auto stored = txn.get(counters_, scope + "|" + std::string(period));
+  return stored ? Counters::from_json(json::parse(*stored)) : Counters{};
+}
+
+std::optional<std::uint64_t> Tally::spend(const storage::Txn& txn, const std::string& member,
+                                          std::string_view period) const {
+  auto stored = txn.get(counters_, "$spend/" + member + "/" + std::string(period));
+  if (!stored) return std::nullopt;
+  return std::stoull(*stored);
+}
+
+std::vector<PeriodRow> Tally::period_rows(const storage::Txn& txn, std::string_view period) const {
+  std::vector<PeriodRow> out;
+  txn.for_each_prefix(rows_, "p/" + std::string(period) + "/",
+                      [&](std::string_view, std::string_view v) {
+                        auto j = json::parse(v);
+                        PeriodRow row;
+                        row.cell = Cell::from_json(j.at("cell"));
+                        for (const auto& c : j.at("companies"))
+                          row.companies.insert(c.get<std::string>());
+                        row.registered = j.value("r", false);
+                        row.introduced = j.value("i", false);
+                        row.hired = j.value("h", false);
+                        row.retained = j.value("k", false);
+                        out.push_back(std::move(row));
+                      });
+  return out;
+}
+
+std::vector<Destination> Tally::destinations(const storage::Txn& txn,
+                                             const std::string& member) const {
+  std::vector<Destination> out;
+  txn.for_each_prefix(rows_, "i/" + member + "/", [&](std::string_view, std::string_view v) {
+    auto j = json::parse(v);
+    Destination d;
+    d.job_category = j.value("job_category", "");
+    d.prefecture = j.value("prefecture", "");
+    for (const auto& h : j.at("hirers")) d.hirers.insert(h.get<std::string>());
+    d.retained = j.value("retained", false);
+    out.push_back(std::move(d));
+  });
+  return out;
+}
+
+}  // namespace relay::node::statistics
