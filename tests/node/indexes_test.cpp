@@ -13,6 +13,7 @@
 #include "node/common/key_encoding.hpp"
 #include "node/federation/witness.hpp"
 #include "node/storage/index_marks.hpp"
+#include "protocol/event.hpp"
 #include "support/federation_site.hpp"
 
 using relay::test::FederationSite;
@@ -210,7 +211,12 @@ TEST_CASE("cosigned_by: the witness status names each peer's latest cosigned siz
   a.peer_with(c);
   fed::Witness witness(a.federation);
   // 5000 cosignature lines as an older node stored them: osaka cosigned every size up to
-  // 4000, nagoya only up to 1000 (the old status walked back through every later line).
+  // 4000, nagoya only up to 1000 (the old status walked back through every later line). The
+  // status signs our checkpoint at the latest cosigned size: the ledger has that many entries.
+  a.writer.submit_wait([&](st::WriteTxn& txn) {
+    while (a.ledger.size(txn) < 4000)
+      a.ledger.append(txn, relay::protocol::member_suspended("m_x"));
+  });
   {
     auto db = a.env.database("cosignatures");
     auto txn = a.env.begin_write();
@@ -224,7 +230,9 @@ TEST_CASE("cosigned_by: the witness status names each peer's latest cosigned siz
   auto sizes = [&] {
     auto txn = a.env.begin_read();
     std::map<std::string, nlohmann::json> out;
-    for (const auto& p : witness.status(txn).at("peers")) out[p.at("peer")] = p.at("cosigned_size");
+    auto status = witness.status(txn);
+    for (const auto& p : status.at("peers"))
+      out[p.at("peer").get<std::string>()] = p.at("cosigned_size");
     return out;
   };
   CHECK(sizes()["osaka.example"].is_null());  // not indexed yet
