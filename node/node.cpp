@@ -94,13 +94,21 @@ Node::Node(config::NodeConfig config)
       *federation_, domain_->candidates, *profiles_,
       federation::HolderSettings{c.node.public_url, c.mail.from, c.consent.text_version});
   // Erasure reaching every recipient, and the retention limit on received data.
-  erasures_ = std::make_unique<federation::Erasures>(*federation_, domain_->candidates, *handoffs_);
+  erasures_ = std::make_unique<federation::Erasures>(*federation_, domain_->candidates, *handoffs_,
+                                                     *handoff_holder_);
   // A message given up (rejected, or undelivered for mail.give_up_after_hours) is an alert.
   mail_dispatch_->on_given_up([this](storage::WriteTxn& txn, const std::string& reason) {
     federation_->raise_alert(txn, "mail_given_up", "", reason);
   });
   // Witnessing peers' checkpoints, and answering witnesses (registers its handlers).
   witness_ = std::make_unique<federation::Witness>(*federation_);
+  // Indexes added after a data directory was first written are built over its records once
+  // (storage/index_marks.hpp), before anything is served.
+  auto indexed = writer_->submit_wait([this](storage::WriteTxn& txn) {
+    return handoffs_->index_existing(txn) + witness_->index_existing(txn) +
+           federation_->outbox().index_existing(txn, federation::ProfileExchange::outbox_subject);
+  });
+  if (indexed > 0) spdlog::info("storage: indexed {} existing record(s)", indexed);
 
   // The seeds' KPIs and the federated statistics (issue 16): counts kept in the Writer request
   // of each event (StatisticsFeed), the statistics.table handler, the publishing loop.

@@ -19,10 +19,12 @@ std::string string_field(const nlohmann::json& j, const char* name) {
 }
 }  // namespace
 
-Erasures::Erasures(Federation& federation, candidates::Store& candidates, Handoffs& handoffs)
+Erasures::Erasures(Federation& federation, candidates::Store& candidates, Handoffs& handoffs,
+                   const HandoffHolder& holder)
     : federation_(federation),
       candidates_(candidates),
       handoffs_(handoffs),
+      holder_(holder),
       loop_("retention sweep", std::chrono::seconds(1),
             [this] { sweep(federation_.clock().now_ms()); }) {
   federation_.on<protocol::ErasureRequest>(
@@ -138,18 +140,13 @@ void Erasures::on_receipt(storage::WriteTxn& txn, const SentMessage& sent,
   auto status = string_field(reply.body, "status");
   federation_.ledger().append(
       txn, protocol::erasure_receipt(handoff_id, peer.name, crypto::to_base64(reply.sig), status));
-  // Mark it on the record that asked (found through its requests).
-  std::optional<candidates::CandidateRecord> asked;
-  candidates_.for_each(txn, [&](const candidates::CandidateRecord& r) {
-    if (!r.erasure_requested()) return true;
-    auto copy = r;
-    if (!copy.confirm_erasure(handoff_id, peer.name, federation_.clock().now_ms(),
-                              crypto::to_base64(reply.sig), status))
-      return true;
-    asked = std::move(copy);
-    return false;
-  });
-  if (!asked) return;
+  // Mark it on the record that asked: every disclosure, so every erasure request, comes from
+  // the holder's request for that handoff (HandoffHolder::decide).
+  auto request = holder_.find_by_handoff(txn, peer.name, handoff_id);
+  auto asked = request ? candidates_.find(txn, request->candidate) : std::nullopt;
+  if (!asked || !asked->confirm_erasure(handoff_id, peer.name, federation_.clock().now_ms(),
+                                        crypto::to_base64(reply.sig), status))
+    return;
   candidates_.save(txn, *asked);
   // Kept for a hire on withdrawal, but the candidate has erased since: ask again, as erasure.
   if (status == "kept_hired" && asked->status == candidates::Status::erased)

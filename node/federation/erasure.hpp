@@ -40,6 +40,7 @@
 #include "node/common/background_loop.hpp"
 #include "node/federation/federation.hpp"
 #include "node/federation/handoff.hpp"
+#include "node/federation/handoff_holder.hpp"
 
 namespace relay::node::federation {
 
@@ -56,7 +57,9 @@ struct ErasureStatus {
 
 class Erasures {
  public:
-  Erasures(Federation& federation, candidates::Store& candidates, Handoffs& handoffs);
+  // holder finds the candidate a receipt is about (its h/<peer>/<handoff> index).
+  Erasures(Federation& federation, candidates::Store& candidates, Handoffs& handoffs,
+           const HandoffHolder& holder);
   ~Erasures();
 
   // Holding side: call in the txn that erased the record (a tombstone with disclosures).
@@ -88,6 +91,7 @@ class Erasures {
   Federation& federation_;
   candidates::Store& candidates_;
   Handoffs& handoffs_;
+  const HandoffHolder& holder_;
 
   common::BackgroundLoop loop_;  // last: stopped (joined) before the rest goes
 };

@@ -65,13 +65,14 @@ class Federation {
   void on_reply_to(ReplyHandler handler) {
     sender_.on_reply_to<Message>(std::move(handler));
   }
-  // Queues a typed message for peer in txn (see Outbox::enqueue); returns the message id.
+  // Queues a typed message for peer in txn (see Outbox::enqueue, and its subject for
+  // Outbox::drop_about); returns the message id.
   template <class Message>
   std::string enqueue(storage::WriteTxn& txn, const std::string& peer, const Message& message,
-                      const std::string& re = "") {
+                      const std::string& re = "", const std::string& subject = "") {
     return outbox_.enqueue(
         txn, peer, std::string(Message::type),
-        [&](const std::string&) { return message.to_json(); }, re);
+        [&](const std::string&) { return message.to_json(); }, re, subject);
   }
 
   // The one place envelopes from this node are built (NodeIdentity::make_envelope).

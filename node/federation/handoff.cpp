@@ -3,8 +3,10 @@
 #include "crypto/bytes.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
+#include "node/common/key_encoding.hpp"
 #include "node/common/stored_json.hpp"
 #include "node/federation/body_fields.hpp"
+#include "node/storage/index_marks.hpp"
 #include "node/storage/txn.hpp"
 #include "protocol/event.hpp"
 
@@ -19,6 +21,12 @@ bool live(HandoffState state) {
 
 bool awaiting(HandoffState state) {
   return state == HandoffState::requested || state == HandoffState::awaiting_consent;
+}
+
+// The handoffs_by_member key: the member's handoffs sort oldest first (then by id, as the
+// scan it replaces did).
+std::string by_member_key(const Handoff& h) {
+  return h.member + "/" + common::be64(static_cast<std::uint64_t>(h.created_ms)) + h.id;
 }
 
 constexpr auto text = common::stored_text;
@@ -163,7 +171,9 @@ Handoffs::Handoffs(Federation& federation, candidates::Store& candidates, Profil
       candidates_(candidates),
       exchange_(exchange),
       expiry_(expiry),
-      handoffs_(federation.env().database("handoffs")) {
+      handoffs_(federation.env().database("handoffs")),
+      by_member_(federation.env().database("handoffs_by_member")),
+      index_marks_(federation.env().database(storage::kIndexMarks)) {
   federation_.on_reply_to<protocol::HandoffRequest>(
       [this](storage::WriteTxn& txn, const SentMessage& sent, const protocol::Envelope& reply,
              const Peer&) { on_request_reply(txn, sent, reply); });
@@ -184,6 +194,7 @@ void Handoffs::save(storage::WriteTxn& txn, Handoff& h, HandoffState state, std:
   h.state = state;
   h.updated_ms = now_ms;
   txn.put(handoffs_, h.id, h.to_stored().dump());
+  txn.put(by_member_, by_member_key(h), "");  // member and created_ms never change
   if (state_changed_) state_changed_(txn, h);
 }
 
@@ -229,14 +240,28 @@ std::optional<Handoff> Handoffs::find(const storage::Txn& txn, const std::string
 
 std::vector<Handoff> Handoffs::for_member(const storage::Txn& txn,
                                           const std::string& member_id) const {
-  std::vector<Handoff> out;
-  txn.for_each_prefix(handoffs_, "", [&](std::string_view, std::string_view value) {
-    auto j = nlohmann::json::parse(value);
-    if (j.at("member") == member_id) out.push_back(Handoff::from_stored(j));
+  std::vector<std::string> ids;
+  auto prefix = member_id + "/";
+  txn.for_each_prefix(by_member_, prefix, [&](std::string_view key, std::string_view) {
+    ids.emplace_back(key.substr(prefix.size() + 8));
   });
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Handoff& a, const Handoff& b) { return a.created_ms < b.created_ms; });
+  std::vector<Handoff> out;
+  out.reserve(ids.size());
+  for (const auto& id : ids)
+    if (auto v = txn.get(handoffs_, id))
+      out.push_back(Handoff::from_stored(nlohmann::json::parse(*v)));
   return out;
+}
+
+std::size_t Handoffs::index_existing(storage::WriteTxn& txn) {
+  std::vector<std::string> keys;
+  storage::build_index_once(txn, index_marks_, "handoffs_by_member", [&] {
+    txn.for_each_prefix(handoffs_, "", [&](std::string_view, std::string_view value) {
+      keys.push_back(by_member_key(Handoff::from_stored(nlohmann::json::parse(value))));
+    });
+    for (const auto& key : keys) txn.put(by_member_, key, "");
+  });
+  return keys.size();
 }
 
 std::optional<candidates::Opened> Handoffs::delivered(const storage::Txn& txn,

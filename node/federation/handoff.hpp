@@ -28,6 +28,9 @@
 //   evidence_digest?, sender_signature?, deliver_msg?, hired?, hired_ms?, erased_ms?}; an
 //   optional field is absent until set. No personal data: that is in the received candidate
 //   record, sealed. Only this class writes it.
+//   handoffs_by_member  "<member>/" || 8-byte big-endian created_ms || id -> "" (for_member
+//   without a scan of every handoff; written with the handoff, built once for older data
+//   directories by index_existing()).
 //
 // Threads: mutating calls and handlers inside Writer requests; reads with any txn.
 #include <chrono>
@@ -109,8 +112,11 @@ class Handoffs {
   RequestResult request(storage::WriteTxn& txn, const members::Member& member,
                         const std::string& peer, const std::string& ref);
   std::optional<Handoff> find(const storage::Txn& txn, const std::string& id) const;
-  // The member's handoffs, oldest first.
+  // The member's handoffs, oldest first (the handoffs_by_member index).
   std::vector<Handoff> for_member(const storage::Txn& txn, const std::string& member_id) const;
+  // At start-up: indexes handoffs stored before handoffs_by_member existed, once per data
+  // directory (storage/index_marks.hpp). Returns how many it indexed.
+  std::size_t index_existing(storage::WriteTxn& txn);
   // The delivered candidate's personal data and profile; nullopt unless delivered and not
   // erased.
   std::optional<candidates::Opened> delivered(const storage::Txn& txn,
@@ -150,6 +156,8 @@ class Handoffs {
   ProfileExchange& exchange_;
   std::chrono::seconds expiry_;
   storage::Database handoffs_;
+  storage::Database by_member_;
+  storage::Database index_marks_;
 };
 
 // A profile delivered by a peer (desired_roles optional); nullopt if malformed.

@@ -263,10 +263,8 @@ void HandoffHolder::candidate_changed(storage::WriteTxn& txn,
       continue;
     }
     if (r.state != RequestState::accepted) continue;
-    auto dropped = federation_.outbox().drop_if(txn, [&](const OutboxEntry& e) {
-      return e.type == protocol::HandoffDeliver::type && e.id == r.deliver_msg;
-    });
-    if (dropped == 0) continue;  // already on the wire (or refused): its receipt will tell
+    // Already on the wire (or refused) if it is not pending: its receipt will tell.
+    if (!federation_.outbox().drop(txn, r.deliver_msg)) continue;
     decline(txn, r, RequestState::withdrawn);
     if (auto fresh = candidates_.find(txn, record.id); fresh && fresh->remove_disclosure(r.handoff))
       candidates_.save(txn, *fresh);

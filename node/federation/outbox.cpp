@@ -6,6 +6,7 @@
 #include "node/common/key_encoding.hpp"
 #include "node/ledger/ledger.hpp"
 #include "node/members/member.hpp"
+#include "node/storage/index_marks.hpp"
 
 namespace relay::node::federation {
 
@@ -17,6 +18,7 @@ OutboxEntry from_record(std::string key, const nlohmann::json& j, nlohmann::json
   e.type = j.at("type");
   e.id = j.at("id");
   e.re = j.value("re", "");
+  e.subject = j.value("subject", "");
   e.body = std::move(body);
   e.attempts = j.at("attempts");
   e.next_ms = j.at("next_ms");
@@ -27,11 +29,21 @@ OutboxEntry from_record(std::string key, const nlohmann::json& j, nlohmann::json
 }
 
 nlohmann::json to_record(const OutboxEntry& e) {
-  return {{"peer", e.peer},       {"type", e.type},
-          {"id", e.id},           {"re", e.re},
-          {"body", e.body},       {"attempts", e.attempts},
-          {"next_ms", e.next_ms}, {"created_ms", e.created_ms},
-          {"state", e.state},     {"last_error", e.last_error}};
+  nlohmann::json j = {{"peer", e.peer},       {"type", e.type},
+                      {"id", e.id},           {"re", e.re},
+                      {"body", e.body},       {"attempts", e.attempts},
+                      {"next_ms", e.next_ms}, {"created_ms", e.created_ms},
+                      {"state", e.state},     {"last_error", e.last_error}};
+  if (!e.subject.empty()) j["subject"] = e.subject;
+  return j;
+}
+
+std::string id_key(std::string_view id) {
+  return "i/" + std::string(id);
+}
+
+std::string subject_prefix(std::string_view type, std::string_view subject) {
+  return "s/" + std::string(type) + "/" + std::string(subject) + "/";
 }
 }  // namespace
 
@@ -47,7 +59,10 @@ nlohmann::json OutboxEntry::to_json() const {
 }
 
 Outbox::Outbox(storage::Environment& env, const common::Clock& clock)
-    : clock_(clock), outbox_(env.database("outbox")) {}
+    : clock_(clock),
+      outbox_(env.database("outbox")),
+      index_(env.database("outbox_index")),
+      index_marks_(env.database(storage::kIndexMarks)) {}
 
 void Outbox::seal_bodies_with(candidates::KeySlots& slots) {
   slots_ = &slots;
@@ -97,29 +112,46 @@ void Outbox::write(storage::WriteTxn& txn, const OutboxEntry& e,
   txn.put(outbox_, e.key, record.dump());
 }
 
+void Outbox::put_index(storage::WriteTxn& txn, const OutboxEntry& e) {
+  txn.put(index_, id_key(e.id), e.key);
+  if (!e.subject.empty()) txn.put(index_, subject_prefix(e.type, e.subject) + e.key, "");
+}
+
 void Outbox::erase(storage::WriteTxn& txn, const std::string& key) {
   auto v = txn.get(outbox_, key);
   if (!v) return;
-  if (slots_) {
-    auto j = nlohmann::json::parse(*v);
-    if (j.contains("slot")) slots_->release(txn, j.at("slot").get<std::uint32_t>());
-  }
+  auto j = nlohmann::json::parse(*v);
+  if (slots_ && j.contains("slot")) slots_->release(txn, j.at("slot").get<std::uint32_t>());
+  txn.del(index_, id_key(j.at("id").get<std::string>()));
+  if (auto subject = j.value("subject", ""); !subject.empty())
+    txn.del(index_, subject_prefix(j.at("type").get<std::string>(), subject) + key);
   txn.del(outbox_, key);
+}
+
+bool Outbox::erase_pending(storage::WriteTxn& txn, const std::string& key) {
+  auto v = txn.get(outbox_, key);
+  if (!v) return false;
+  if (nlohmann::json::parse(*v).at("state").get<OutboxState>() != OutboxState::pending)
+    return false;
+  erase(txn, key);
+  return true;
 }
 
 std::string Outbox::enqueue(storage::WriteTxn& txn, const std::string& peer,
                             const std::string& type,
                             const std::function<nlohmann::json(const std::string& id)>& make_body,
-                            const std::string& re) {
+                            const std::string& re, const std::string& subject) {
   OutboxEntry e;
   e.peer = peer;
   e.type = type;
   e.id = "msg_" + crypto::random_token(16);
   e.re = re;
+  e.subject = subject;
   e.body = make_body(e.id);
   e.created_ms = e.next_ms = clock_.now_ms();
   e.key = common::be64(static_cast<std::uint64_t>(e.created_ms)) + crypto::random_token(6);
   write(txn, e, std::nullopt);
+  put_index(txn, e);
   return e.id;
 }
 
@@ -173,22 +205,49 @@ void Outbox::remove(storage::WriteTxn& txn, const std::string& key) {
 }
 
 void Outbox::update(storage::WriteTxn& txn, const OutboxEntry& e) {
-  // A sender loop updates an entry after an attempt; if drop_if removed it meanwhile (a
+  // A sender loop updates an entry after an attempt; if drop removed it meanwhile (a
   // withdrawn handoff), it must stay removed.
   auto old = txn.get(outbox_, e.key);
   if (!old) return;
   write(txn, e, nlohmann::json::parse(*old));
 }
 
-std::size_t Outbox::drop_if(storage::WriteTxn& txn,
-                            const std::function<bool(const OutboxEntry&)>& pred) {
+bool Outbox::drop(storage::WriteTxn& txn, const std::string& message_id) {
+  auto key = txn.get(index_, id_key(message_id));
+  return key && erase_pending(txn, *key);
+}
+
+std::size_t Outbox::drop_about(storage::WriteTxn& txn, const std::string& type,
+                               const std::string& subject) {
+  if (subject.empty()) return 0;
+  auto prefix = subject_prefix(type, subject);
   std::vector<std::string> keys;
-  txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
-    auto e = read(std::string(key), nlohmann::json::parse(value));
-    if (e.state == OutboxState::pending && pred(e)) keys.push_back(e.key);
+  txn.for_each_prefix(index_, prefix, [&](std::string_view key, std::string_view) {
+    keys.emplace_back(key.substr(prefix.size()));
   });
-  for (const auto& k : keys) erase(txn, k);
-  return keys.size();
+  std::size_t dropped = 0;
+  for (const auto& k : keys) dropped += erase_pending(txn, k);
+  return dropped;
+}
+
+std::size_t Outbox::index_existing(
+    storage::WriteTxn& txn, const std::function<std::string(const OutboxEntry&)>& subject_of) {
+  std::size_t n = 0;
+  storage::build_index_once(txn, index_marks_, "outbox_index", [&] {
+    std::vector<OutboxEntry> entries;
+    txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
+      entries.push_back(read(std::string(key), nlohmann::json::parse(value)));
+    });
+    for (auto& e : entries) {
+      if (e.subject.empty()) {
+        e.subject = subject_of(e);
+        if (!e.subject.empty()) update(txn, e);  // stored with it, so erase() finds its key
+      }
+      put_index(txn, e);
+    }
+    n = entries.size();
+  });
+  return n;
 }
 
 }  // namespace relay::node::federation

@@ -7,7 +7,13 @@
 // a while gets everything once it is back. A peer that refuses a message outright (4xx) gets it
 // marked failed and an operator alert.
 //
-// Database: outbox (key: 8-byte time || random -> JSON entry).
+// Databases:
+//   outbox        8-byte time || random -> JSON entry
+//   outbox_index  "i/<message id>" -> outbox key, and "s/<type>/<subject>/<outbox key>" -> ""
+//                 for a message enqueued with a subject (e.g. the ref a profile.upsert carries):
+//                 a withdrawal drops its queued messages without reading the whole outbox.
+//                 Written and deleted with the entry; built once for older data directories
+//                 by index_existing().
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -35,6 +41,7 @@ struct OutboxEntry {
   std::string type;
   std::string id;
   std::string re;
+  std::string subject;  // what the message is about, for drop_about (empty: nothing)
   nlohmann::json body;
   std::uint32_t attempts = 0;
   std::int64_t next_ms = 0;
@@ -55,10 +62,10 @@ class Outbox {
   void seal_bodies_with(candidates::KeySlots& slots);
 
   // Stores a message for `peer`; make_body gets the new message id (sealed bodies bind it).
-  // Returns the id.
+  // A non-empty subject (no '/') lets drop_about find it. Returns the id.
   std::string enqueue(storage::WriteTxn& txn, const std::string& peer, const std::string& type,
                       const std::function<nlohmann::json(const std::string& id)>& make_body,
-                      const std::string& re = "");
+                      const std::string& re = "", const std::string& subject = "");
   // Pending entries due at now_ms, oldest first, at most limit.
   std::vector<OutboxEntry> due(const storage::Txn& txn, std::int64_t now_ms,
                                std::size_t limit) const;
@@ -71,8 +78,17 @@ class Outbox {
   void remove(storage::WriteTxn& txn, const std::string& key);
   // Rewrites an entry (attempts, backoff, state); does nothing if it has been removed.
   void update(storage::WriteTxn& txn, const OutboxEntry& entry);
-  // Drops pending messages matching pred (e.g. a withdrawn handoff); returns how many.
-  std::size_t drop_if(storage::WriteTxn& txn, const std::function<bool(const OutboxEntry&)>& pred);
+  // Drops the message if it is still pending (e.g. a withdrawn handoff's delivery); false if
+  // it is not in the outbox or has failed.
+  bool drop(storage::WriteTxn& txn, const std::string& message_id);
+  // Drops the pending messages of `type` enqueued with `subject`; returns how many.
+  std::size_t drop_about(storage::WriteTxn& txn, const std::string& type,
+                         const std::string& subject);
+  // At start-up: indexes entries stored before outbox_index existed, once per data directory
+  // (storage/index_marks.hpp); subject_of names an old entry's subject (as its enqueuer
+  // would have). Returns how many entries it indexed.
+  std::size_t index_existing(storage::WriteTxn& txn,
+                             const std::function<std::string(const OutboxEntry&)>& subject_of);
 
  private:
   static std::string owner(const std::string& key);
@@ -81,10 +97,15 @@ class Outbox {
   void write(storage::WriteTxn& txn, const OutboxEntry& e,
              const std::optional<nlohmann::json>& old);
   void erase(storage::WriteTxn& txn, const std::string& key);
+  // Erases the entry at key if it is pending; true if it did.
+  bool erase_pending(storage::WriteTxn& txn, const std::string& key);
+  void put_index(storage::WriteTxn& txn, const OutboxEntry& e);
 
   candidates::KeySlots* slots_ = nullptr;
   const common::Clock& clock_;
   storage::Database outbox_;
+  storage::Database index_;
+  storage::Database index_marks_;
 };
 
 }  // namespace relay::node::federation

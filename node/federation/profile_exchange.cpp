@@ -146,20 +146,23 @@ void ProfileExchange::candidate_changed(storage::WriteTxn& txn,
             nlohmann::json{{"candidate", record.id}, {"sealed", *sealed}, {"seq", seq}}.dump());
     protocol::ProfileUpsert upsert{ref, region_, *profile, seq};
     for (const auto& p : peers)
-      if (p.active) federation_.enqueue(txn, p.name, upsert);
+      if (p.active) federation_.enqueue(txn, p.name, upsert, "", ref);  // ref: drop_about
     return;
   }
   if (!shared) return;
   auto seq = next_seq(txn);
   txn.del(shared_, ref);
   // A queued upsert would carry the profile after the candidate withdrew: drop it.
-  federation_.outbox().drop_if(txn, [&](const OutboxEntry& e) {
-    return e.type == protocol::ProfileUpsert::type && e.body.is_object() &&
-           e.body.value("ref", "") == ref;
-  });
+  federation_.outbox().drop_about(txn, std::string(protocol::ProfileUpsert::type), ref);
   protocol::ProfileWithdraw withdraw{ref, seq};
   for (const auto& p : peers)  // suspended peers too: they may hold it
     federation_.enqueue(txn, p.name, withdraw);
+}
+
+std::string ProfileExchange::outbox_subject(const OutboxEntry& e) {
+  if (e.type != protocol::ProfileUpsert::type || !e.body.is_object()) return "";
+  auto ref = e.body.find("ref");
+  return ref != e.body.end() && ref->is_string() ? ref->get<std::string>() : "";
 }
 
 void ProfileExchange::sync_to(storage::WriteTxn& txn, const std::string& peer) {

@@ -88,6 +88,9 @@ class ProfileExchange {
   // circulates with a profile peers have not seen, or profile.withdraw to every peer (and
   // drops queued upserts of it) if it stopped.
   void candidate_changed(storage::WriteTxn& txn, const candidates::CandidateRecord& record);
+  // The subject a queued profile.upsert is enqueued with (its ref, so a withdrawal drops it
+  // through Outbox::drop_about); empty for any other message. For Outbox::index_existing.
+  static std::string outbox_subject(const OutboxEntry& entry);
   // Queues profiles.sync with the full set to one peer.
   void sync_to(storage::WriteTxn& txn, const std::string& peer);
 

@@ -8,6 +8,7 @@
 #include "crypto/bytes.hpp"
 #include "node/http/client.hpp"
 #include "node/members/member.hpp"
+#include "node/storage/index_marks.hpp"
 #include "protocol/signed_note.hpp"
 
 namespace relay::node::federation {
@@ -77,6 +78,8 @@ Witness::Witness(Federation& federation)
     : federation_(federation),
       witnessed_(federation.env().database("witnessed")),
       cosignatures_(federation.env().database("cosignatures")),
+      cosigned_by_(federation.env().database("cosigned_by")),
+      index_marks_(federation.env().database(storage::kIndexMarks)),
       loop_("witness",
             std::chrono::duration_cast<std::chrono::milliseconds>(
                 federation.config().federation.witness_interval_s),

@@ -28,6 +28,9 @@
 //   witnessed     peer name -> {"size","root" (base64),"note","at_ms",
 //                               "inconsistent": {"size","root","reason","at_ms"} (optional)}
 //   cosignatures  8-byte big-endian size || peer name -> the cosignature line ("— name b64\n")
+//   cosigned_by   peer name -> 8-byte big-endian size: the latest size the peer cosigned
+//                 (status() without walking every cosignature; written with the cosignature,
+//                 built once for older data directories by index_existing())
 //
 // Threads: the witness thread (start()/stop(), or witness_all() from one thread at a time)
 // makes HTTP calls and Writer requests; the message handlers run inside Writer requests on
@@ -100,6 +103,9 @@ class Witness {
   std::optional<CosignedCheckpoint> witnessed_checkpoint(const storage::Txn& txn) const;
   // The operator's view (GET /api/v1/witness).
   nlohmann::json status(const storage::Txn& txn) const;
+  // At start-up: fills cosigned_by from cosignatures stored before it existed, once per data
+  // directory (storage/index_marks.hpp). Returns how many peers it indexed.
+  std::size_t index_existing(storage::WriteTxn& txn);
 
  private:
   struct PeerStatus {
@@ -128,6 +134,8 @@ class Witness {
   Federation& federation_;
   storage::Database witnessed_;
   storage::Database cosignatures_;
+  storage::Database cosigned_by_;
+  storage::Database index_marks_;
 
   mutable std::mutex status_mutex_;
   std::map<std::string, PeerStatus> status_;

@@ -7,6 +7,7 @@
 #include "node/common/key_encoding.hpp"
 #include "node/federation/witness.hpp"
 #include "node/members/member.hpp"
+#include "node/storage/index_marks.hpp"
 #include "protocol/signed_note.hpp"
 
 namespace relay::node::federation {
@@ -90,6 +91,9 @@ HandlerResult Witness::receive_cosignature(storage::WriteTxn& txn,
     return HandlerResult::refuse(403, "bad_cosignature",
                                  "the cosignature does not verify with the sender's key");
   txn.put(cosignatures_, common::be64(checkpoint.size) + peer.name, line);
+  auto latest = txn.get(cosigned_by_, peer.name);
+  if (!latest || common::from_be64(*latest) < checkpoint.size)
+    txn.put(cosigned_by_, peer.name, common::be64(checkpoint.size));
   return HandlerResult::accept({{"size", checkpoint.size}, {"stored", true}});
 }
 
@@ -112,12 +116,21 @@ std::optional<CosignedCheckpoint> Witness::witnessed_checkpoint(const storage::T
 
 std::optional<std::uint64_t> Witness::cosigned_size(const storage::Txn& txn,
                                                     const std::string& peer) const {
-  // Newest first; the database holds one line per peer per cosigned size.
-  auto cursor = txn.cursor(cosignatures_);
-  for (auto entry = cursor.last(); entry; entry = cursor.prev())
-    if (entry->first.size() > 8 && std::string_view(entry->first).substr(8) == peer)
-      return common::from_be64(std::string_view(entry->first).substr(0, 8));
-  return std::nullopt;
+  auto latest = txn.get(cosigned_by_, peer);
+  if (!latest) return std::nullopt;
+  return common::from_be64(*latest);
+}
+
+std::size_t Witness::index_existing(storage::WriteTxn& txn) {
+  std::map<std::string, std::uint64_t> latest;
+  storage::build_index_once(txn, index_marks_, "cosigned_by", [&] {
+    // Keys sort by size, so the last line of each peer is its latest.
+    txn.for_each_prefix(cosignatures_, "", [&](std::string_view key, std::string_view) {
+      if (key.size() > 8) latest[std::string(key.substr(8))] = common::from_be64(key.substr(0, 8));
+    });
+    for (const auto& [peer, size] : latest) txn.put(cosigned_by_, peer, common::be64(size));
+  });
+  return latest.size();
 }
 
 nlohmann::json Witness::status(const storage::Txn& txn) const {

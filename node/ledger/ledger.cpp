@@ -99,12 +99,24 @@ SignedCheckpoint Ledger::checkpoint(const storage::Txn& txn) const {
   cp.size = size(txn);
   cp.root = root(txn, cp.size);
   auto keys = keys_.current();
+  auto& cache = *checkpoint_cache_;
+  {
+    // The root is part of the key, not only the size: a Writer request may read a size its
+    // batch then rolls back, and another entry later takes that index.
+    std::lock_guard lock(cache.mutex);
+    if (cache.last && cache.last->size == cp.size && cache.last->root == cp.root &&
+        cache.signer.bytes == keys->signing.public_key.bytes)
+      return *cache.last;
+  }
   auto key_id =
       protocol::note_key_id(origin_, protocol::NoteKeyType::ed25519, keys->signing.public_key);
   auto note = protocol::sign_checkpoint({origin_, cp.size, cp.root, {}}, origin_,
                                         keys->signing.secret_key, key_id);
   if (!note) throw std::runtime_error("ledger: cannot sign checkpoint (invalid origin)");
   cp.note = std::move(*note);
+  std::lock_guard lock(cache.mutex);
+  cache.last = cp;
+  cache.signer = keys->signing.public_key;
   return cp;
 }
 

@@ -10,6 +10,8 @@
 // Threads: append() only from Writer requests (one writer); the read functions from any
 // thread with its own read txn.
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,7 +53,10 @@ class Ledger {
   std::optional<std::vector<protocol::Hash>> consistency_proof(const storage::Txn& txn,
                                                                std::uint64_t m,
                                                                std::uint64_t n) const;
-  // The checkpoint for the tree as the txn sees it, signed with the current key.
+  // The checkpoint for the tree as the txn sees it, signed with the current key. The last one
+  // signed is kept and returned again while the size, root and key are the same (Ed25519 is
+  // deterministic: signing again would give the same note), so a busy GET
+  // /audit/v1/checkpoint signs once per new entry, not once per request.
   SignedCheckpoint checkpoint(const storage::Txn& txn) const;
   // The note verifier key of the current signing key ("<origin>+<keyid>+<base64>").
   std::string verifier_key() const;
@@ -70,6 +75,12 @@ class Ledger {
   storage::Database entries_;
   storage::Database tree_;
   storage::Database meta_;
+  struct CheckpointCache {
+    std::mutex mutex;
+    std::optional<SignedCheckpoint> last;
+    crypto::Ed25519PublicKey signer{};  // the key that signed `last`
+  };
+  std::unique_ptr<CheckpointCache> checkpoint_cache_ = std::make_unique<CheckpointCache>();
 };
 
 }  // namespace relay::node::ledger

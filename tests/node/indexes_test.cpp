@@ -1,0 +1,246 @@
+// Indexes on request paths (issue 19): Handoffs::for_member (handoffs_by_member), the outbox's
+// drops on withdrawal (outbox_index) and the witness status (cosigned_by). Each is checked
+// against the whole-database scan it replaced, on a real LMDB store with many records written
+// the way an older node wrote them (no index), then indexed by the start-up migration.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "node/common/key_encoding.hpp"
+#include "node/federation/witness.hpp"
+#include "node/storage/index_marks.hpp"
+#include "protocol/event.hpp"
+#include "support/federation_site.hpp"
+
+using relay::test::FederationSite;
+namespace fed = relay::node::federation;
+namespace st = relay::node::storage;
+
+namespace {
+
+// The scan for_member used to be: every handoff, the member's, stable-sorted by created_ms.
+std::vector<std::string> scanned_for_member(FederationSite& site, const std::string& member) {
+  std::vector<fed::Handoff> out;
+  auto db = site.env.database("handoffs");
+  auto txn = site.env.begin_read();
+  txn.for_each_prefix(db, "", [&](std::string_view, std::string_view value) {
+    auto h = fed::Handoff::from_stored(nlohmann::json::parse(value));
+    if (h.member == member) out.push_back(h);
+  });
+  std::stable_sort(out.begin(), out.end(), [](const fed::Handoff& a, const fed::Handoff& b) {
+    return a.created_ms < b.created_ms;
+  });
+  std::vector<std::string> ids;
+  for (const auto& h : out) ids.push_back(h.id);
+  return ids;
+}
+
+std::vector<std::string> indexed_for_member(FederationSite& site, const std::string& member) {
+  auto txn = site.env.begin_read();
+  std::vector<std::string> ids;
+  for (const auto& h : site.handoffs.for_member(txn, member)) ids.push_back(h.id);
+  return ids;
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("indexes");
+
+TEST_CASE("handoffs_by_member: for_member equals the old scan, after the migration of old data") {
+  FederationSite site{"kobe.example", "JP-28"};
+  // 3000 handoffs as an older node stored them (no index): 30 members, created_ms with ties.
+  std::mt19937 rng(19);
+  {
+    auto db = site.env.database("handoffs");
+    auto txn = site.env.begin_write();
+    for (int i = 0; i < 3000; ++i) {
+      fed::Handoff h;
+      h.id = "h_" + relay::crypto::random_token(12);
+      h.member = "m_member" + std::to_string(rng() % 30);
+      h.company = "Company";
+      h.peer = "osaka.example";
+      h.ref = "p_ref" + std::to_string(i);
+      h.created_ms = 1'700'000'000'000 + static_cast<std::int64_t>(rng() % 500);
+      h.updated_ms = h.created_ms;
+      txn.put(db, h.id, h.to_stored().dump());
+    }
+    txn.commit();
+  }
+  CHECK(indexed_for_member(site, "m_member3").empty());  // not indexed yet
+  auto indexed =
+      site.writer.submit_wait([&](st::WriteTxn& txn) { return site.handoffs.index_existing(txn); });
+  CHECK(indexed == 3000);
+  // Once per data directory.
+  CHECK(site.writer.submit_wait(
+            [&](st::WriteTxn& txn) { return site.handoffs.index_existing(txn); }) == 0);
+  std::size_t total = 0;
+  for (int m = 0; m < 31; ++m) {
+    auto member = "m_member" + std::to_string(m);
+    auto expected = scanned_for_member(site, member);
+    CHECK(indexed_for_member(site, member) == expected);
+    total += expected.size();
+  }
+  CHECK(total == 3000);
+  CHECK(indexed_for_member(site, "m_member").empty());  // a prefix of other ids is no member
+}
+
+TEST_CASE("handoffs_by_member: a new handoff is indexed in its own request") {
+  FederationSite a{"kobe.example", "JP-28"};
+  FederationSite b{"osaka.example", "JP-27"};
+  a.peer_with(b);
+  b.peer_with(a);
+  auto c1 = b.add_candidate("山田 花子", "hanako@example.jp", true);
+  auto c2 = b.add_candidate("田中 太郎", "taro@example.jp", true);
+  b.deliver();
+  relay::node::members::Member member{"m_test", "Kobe Steel KK", true, 0, "link", ""};
+  for (const auto& c : {c1, c2}) {
+    a.clock.advance(std::chrono::milliseconds(5));
+    auto r = a.writer.submit_wait([&](st::WriteTxn& txn) {
+      return a.handoffs.request(txn, member, "osaka.example", b.profiles.ref_of(c.id));
+    });
+    REQUIRE(r.created);
+  }
+  auto ids = indexed_for_member(a, "m_test");
+  CHECK(ids.size() == 2);
+  CHECK(ids == scanned_for_member(a, "m_test"));
+  // The migration over a store whose handoffs are all indexed already changes nothing.
+  a.writer.submit_wait([&](st::WriteTxn& txn) { return a.handoffs.index_existing(txn); });
+  CHECK(indexed_for_member(a, "m_test") == ids);
+}
+
+TEST_CASE("outbox_index: drop and drop_about equal the old scans, after the migration") {
+  FederationSite site{"kobe.example", "JP-28"};
+  const auto upsert = std::string(relay::protocol::ProfileUpsert::type);
+  // 2000 queued messages: profile.upserts about 200 refs to 4 peers, and other messages.
+  std::vector<std::string> ids;
+  site.writer.submit_wait([&](st::WriteTxn& txn) {
+    for (int i = 0; i < 2000; ++i) {
+      auto ref = "p_ref" + std::to_string(i % 200);
+      auto peer = "peer" + std::to_string(i % 4);
+      auto type = i % 3 == 0 ? std::string("handoff.deliver") : upsert;
+      ids.push_back(site.federation.outbox().enqueue(
+          txn, peer, type,
+          [&](const std::string&) {
+            return nlohmann::json{{"ref", ref}};
+          },
+          "", type == upsert ? ref : ""));
+    }
+  });
+  // Make it an older node's outbox: no index, no subject on the entries, no mark.
+  {
+    auto outbox = site.env.database("outbox");
+    auto txn = site.env.begin_write();
+    std::vector<std::pair<std::string, std::string>> rewritten;
+    txn.for_each_prefix(outbox, "", [&](std::string_view key, std::string_view value) {
+      auto j = nlohmann::json::parse(value);
+      j.erase("subject");
+      rewritten.emplace_back(std::string(key), j.dump());
+    });
+    for (const auto& [k, v] : rewritten) txn.put(outbox, k, v);
+    txn.clear(site.env.database("outbox_index"));
+    txn.clear(site.env.database(st::kIndexMarks));
+    txn.commit();
+  }
+  // One upsert about p_ref7 failed: drops leave failed entries alone, as before.
+  auto entries = site.outbox();
+  auto failed = *std::find_if(entries.begin(), entries.end(), [&](const fed::OutboxEntry& e) {
+    return e.type == upsert && e.body.value("ref", "") == "p_ref7";
+  });
+  failed.state = fed::OutboxState::failed;
+  site.writer.submit_wait([&](st::WriteTxn& txn) { site.federation.outbox().update(txn, failed); });
+
+  auto indexed = site.writer.submit_wait([&](st::WriteTxn& txn) {
+    return site.federation.outbox().index_existing(txn, fed::ProfileExchange::outbox_subject);
+  });
+  CHECK(indexed == 2000);
+
+  // The old drop_if predicates, applied to the outbox as it stands, name what must go.
+  auto expect_left = [&](const std::function<bool(const fed::OutboxEntry&)>& dropped) {
+    std::vector<std::string> left;
+    for (const auto& e : site.outbox())
+      if (!(e.state == fed::OutboxState::pending && dropped(e))) left.push_back(e.id);
+    return left;
+  };
+  auto left_ids = [&] {
+    std::vector<std::string> left;
+    for (const auto& e : site.outbox()) left.push_back(e.id);
+    return left;
+  };
+  for (const auto& ref : {"p_ref7", "p_ref8", "p_ref150", "p_none"}) {
+    auto expected = expect_left([&](const fed::OutboxEntry& e) {
+      return e.type == upsert && e.body.is_object() && e.body.value("ref", "") == ref;
+    });
+    auto before = site.outbox().size();
+    auto n = site.writer.submit_wait(
+        [&](st::WriteTxn& txn) { return site.federation.outbox().drop_about(txn, upsert, ref); });
+    CHECK(left_ids() == expected);
+    CHECK(n == before - expected.size());
+  }
+  CHECK(left_ids().size() < 2000);
+  auto left = left_ids();
+  CHECK(std::count(left.begin(), left.end(), failed.id) == 1);
+  // By message id: a pending one goes; one already gone, or a failed one, does not.
+  auto drop = [&](const std::string& id) {
+    return site.writer.submit_wait(
+        [&](st::WriteTxn& txn) { return site.federation.outbox().drop(txn, id); });
+  };
+  auto expected = expect_left([&](const fed::OutboxEntry& e) { return e.id == ids[999]; });
+  CHECK(drop(ids[999]));
+  CHECK_FALSE(drop(ids[999]));
+  CHECK_FALSE(drop(failed.id));
+  CHECK_FALSE(drop("msg_unknown"));
+  CHECK(left_ids() == expected);
+  // Entries that leave the outbox (delivered) take their index keys with them.
+  site.writer.submit_wait([&](st::WriteTxn& txn) {
+    for (const auto& e : site.federation.outbox().all(txn))
+      site.federation.outbox().remove(txn, e.key);
+  });
+  auto txn = site.env.begin_read();
+  CHECK(txn.count(site.env.database("outbox_index")) == 0);
+}
+
+TEST_CASE("cosigned_by: the witness status names each peer's latest cosigned size") {
+  FederationSite a{"kobe.example", "JP-28"};
+  FederationSite b{"osaka.example", "JP-27"};
+  FederationSite c{"nagoya.example", "JP-23"};
+  a.peer_with(b);
+  a.peer_with(c);
+  fed::Witness witness(a.federation);
+  // 5000 cosignature lines as an older node stored them: osaka cosigned every size up to
+  // 4000, nagoya only up to 1000 (the old status walked back through every later line). The
+  // status signs our checkpoint at the latest cosigned size: the ledger has that many entries.
+  a.writer.submit_wait([&](st::WriteTxn& txn) {
+    while (a.ledger.size(txn) < 4000)
+      a.ledger.append(txn, relay::protocol::member_suspended("m_x"));
+  });
+  {
+    auto db = a.env.database("cosignatures");
+    auto txn = a.env.begin_write();
+    for (std::uint64_t size = 1; size <= 4000; ++size) {
+      txn.put(db, relay::node::common::be64(size) + "osaka.example", "— osaka.example x\n");
+      if (size <= 1000)
+        txn.put(db, relay::node::common::be64(size) + "nagoya.example", "— nagoya.example x\n");
+    }
+    txn.commit();
+  }
+  auto sizes = [&] {
+    auto txn = a.env.begin_read();
+    std::map<std::string, nlohmann::json> out;
+    auto status = witness.status(txn);
+    for (const auto& p : status.at("peers"))
+      out[p.at("peer").get<std::string>()] = p.at("cosigned_size");
+    return out;
+  };
+  CHECK(sizes()["osaka.example"].is_null());  // not indexed yet
+  CHECK(a.writer.submit_wait([&](st::WriteTxn& txn) { return witness.index_existing(txn); }) == 2);
+  CHECK(a.writer.submit_wait([&](st::WriteTxn& txn) { return witness.index_existing(txn); }) == 0);
+  auto s = sizes();
+  CHECK(s["osaka.example"] == 4000);
+  CHECK(s["nagoya.example"] == 1000);
+}
+
+TEST_SUITE_END();
