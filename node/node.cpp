@@ -146,8 +146,7 @@ Node::Node(config::NodeConfig config)
   success_ = std::make_unique<services::SuccessForecast>(
       env_, *introductions_, clock_, services::SuccessSettings{c.matching.success_min_outcomes});
   success_training_ = std::make_unique<common::BackgroundLoop>(
-      "success model", std::chrono::minutes(c.matching.success_retrain_minutes),
-      [this] {
+      "success model", std::chrono::minutes(c.matching.success_retrain_minutes), [this] {
         success_->set_priors(statistics_->peer_priors());  // peers' statistics.table cells
         success_->train();
       });
@@ -254,7 +253,7 @@ Node::Node(config::NodeConfig config)
   peering_ = std::make_unique<services::Peering>(env_, *writer_, *federation_, keys_);
   handoff_requests_ = std::make_unique<services::HandoffRequests>(
       env_, *writer_, *handoffs_, *profiles_, domain_->candidates,
-      services::HandoffSettings{c.node.name, c.node.region, 500});
+      services::HandoffSettings{c.node.name, c.node.region, 500}, statistics_feed_.get());
   alumni_ = std::make_unique<services::Alumni>(
       env_, *writer_, domain_->referrals, domain_->candidates,
       [this](const std::string& candidate_id) { return profiles_->ref_of(candidate_id); },

@@ -9,13 +9,15 @@ using common::fail;
 HandoffRequests::HandoffRequests(storage::Environment& env, storage::Writer& writer,
                                  federation::Handoffs& handoffs,
                                  const federation::ProfileExchange& profiles,
-                                 const candidates::Store& candidates, HandoffSettings settings)
+                                 const candidates::Store& candidates, HandoffSettings settings,
+                                 StatisticsFeed* statistics)
     : env_(env),
       writer_(writer),
       handoffs_(handoffs),
       profiles_(profiles),
       candidates_(candidates),
-      settings_(std::move(settings)) {}
+      settings_(std::move(settings)),
+      statistics_(statistics) {}
 
 HandoffDetail HandoffRequests::detail(const storage::Txn& txn, federation::Handoff h) const {
   auto data = handoffs_.delivered(txn, h);
@@ -60,8 +62,14 @@ common::Result<HandoffDetail, HandoffError> HandoffRequests::find(const members:
 
 common::Result<std::optional<HandoffDetail>, HandoffError> HandoffRequests::report_hire(
     const members::Member& member, const std::string& id) {
-  bool reported = writer_.submit_wait(
-      [&](storage::WriteTxn& txn) { return handoffs_.report_hire(txn, member.id, id); });
+  bool reported = writer_.submit_wait([&](storage::WriteTxn& txn) {
+    auto before = handoffs_.find(txn, id);
+    if (!handoffs_.report_hire(txn, member.id, id)) return false;
+    // Counted once: the first report of this hire (a repeated report changes nothing).
+    if (statistics_ && before && !before->hired)
+      statistics_->member_hire(txn, member.id, before->created_ms);
+    return true;
+  });
   if (!reported) return fail(HandoffError::not_delivered);
   auto txn = env_.begin_read();
   auto h = handoffs_.find(txn, id);

@@ -17,6 +17,7 @@
 #include "node/federation/pool_search.hpp"
 #include "node/federation/profile_exchange.hpp"
 #include "node/members/member.hpp"
+#include "node/services/statistics_feed.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
 
@@ -50,7 +51,8 @@ class HandoffRequests {
  public:
   HandoffRequests(storage::Environment& env, storage::Writer& writer,
                   federation::Handoffs& handoffs, const federation::ProfileExchange& profiles,
-                  const candidates::Store& candidates, HandoffSettings settings);
+                  const candidates::Store& candidates, HandoffSettings settings,
+                  StatisticsFeed* statistics = nullptr);
 
   federation::PoolResult pool(const federation::PoolQuery& query) const;
   common::Result<Requested, HandoffError> request(const members::Member& member,
@@ -70,6 +72,7 @@ class HandoffRequests {
   const federation::ProfileExchange& profiles_;
   const candidates::Store& candidates_;
   HandoffSettings settings_;
+  StatisticsFeed* statistics_;  // a hire from the pool is a hire through the relay (issue 16)
 };
 
 }  // namespace relay::node::services

@@ -38,8 +38,8 @@
 #include "node/referrals/credit_account.hpp"
 #include "node/referrals/referral.hpp"
 #include "node/services/hire_attribution.hpp"
-#include "node/services/success_forecast.hpp"
 #include "node/services/statistics_feed.hpp"
+#include "node/services/success_forecast.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
 

@@ -466,10 +466,24 @@ TEST_CASE("erasure: received data expires unless a hire was reported") {
   accept_all(hired, 1);
   REQUIRE(eventually([&] { return delivered(q.delta, q.delta_member, hh); }));
   accept_all(expiring, 1);
+  // A hire from the pool counts as a hire through the relay in the member's 紹介経由採用率, once.
+  auto relay_hires = [&] {
+    auto kpis = q.delta.get("/api/v1/kpis", q.delta_member.api_key).json().at("kpis");
+    for (const auto& k : kpis)
+      if (k.at("id") == "introduction_hire_share") return k.at("numerator").get<int>();
+    return -1;
+  };
+  const auto before = relay_hires();
   auto hire = q.delta.post_json("/api/v1/handoffs/" + hh + "/hire", nlohmann::json::object(),
                                 q.delta_member.api_key);
   REQUIRE_MESSAGE(hire.status == 200, hire.body);
   CHECK_FALSE(hire.json().contains("expires_ms"));
+  CHECK(relay_hires() == before + 1);
+  CHECK(q.delta
+            .post_json("/api/v1/handoffs/" + hh + "/hire", nlohmann::json::object(),
+                       q.delta_member.api_key)
+            .status == 200);
+  CHECK(relay_hires() == before + 1);
   CHECK(q.delta
             .post_json("/api/v1/handoffs/" + hh + "/hire", nlohmann::json::object(),
                        q.delta_other.api_key)

@@ -24,7 +24,7 @@ namespace {
 nlohmann::json get_json(const NodeProcess& node, const std::string& path,
                         const std::string& bearer) {
   auto r = node.get(path, bearer);
-  REQUIRE_MESSAGE(r.status == 200, path + ": " + r.body);
+  REQUIRE_MESSAGE(r.status == 200, (path + ": " + r.body));
   return r.json();
 }
 
