@@ -260,15 +260,7 @@ TEST_CASE("names: bidi controls and blank-only names are refused in every name f
   NodeProcess node{relay::test::options("names.example", "JP-28")};
   auto member = node.admit_member(unique("Names KK"));
   auto requisition_titled = [&](const std::string& title) {
-    return node.post_json("/api/v1/requisitions",
-                          {{"title", title},
-                           {"category", "B"},
-                           {"required_skills", {"C++"}},
-                           {"prefectures", {"JP-28"}},
-                           {"experience_band", "3-5"},
-                           {"headcount", 1},
-                           {"employment_type", "regular"}},
-                          member.api_key);
+    return relay::test::open_requisition(node, member, {{"title", title}});
   };
   REQUIRE(requisition_titled("backend engineer").status == 201);  // the same body is valid
   for (const char* name :
@@ -320,13 +312,15 @@ TEST_CASE(
     "finding 3: past http.max_connections new connections are closed at once, logged "
     "once per interval") {
   NodeProcess node{with_config("cap.example", {{"http", {{"max_connections", 20}}}})};
+  const auto started = std::chrono::steady_clock::now();
   std::vector<int> held;
   for (int i = 0; i < 20; ++i) held.push_back(open_idle_connection(node.port()));
   std::this_thread::sleep_for(1s);  // all 20 accepted (the loop accepts in order), even under load
   // Past the cap a connection is accepted and closed: reading it ends instead of waiting.
-  // (Tried a few times: under load the last of the 20 may still be queued for accept.)
+  // (Tried for up to 30 s: under load, e.g. a parallel CI run, the 20 may still be queued for
+  // accept.)
   bool closed_by_node = false;
-  for (int attempt = 0; attempt < 5 && !closed_by_node; ++attempt) {
+  while (!closed_by_node && std::chrono::steady_clock::now() - started < 30s) {
     int extra = open_idle_connection(node.port());
     REQUIRE(extra >= 0);
     timeval tv{2, 0};
@@ -341,7 +335,15 @@ TEST_CASE(
   for (int fd : held) ::close(fd);
   CHECK(eventually([&] { return node.get("/healthz").status == 200; }, 5s));
   auto log = read_file(node.log_path());
-  CHECK(count_of(log, "http.max_connections") == 1);
+  // At most one line per 10 s window the test spanned (one, when the machine is not loaded).
+  const auto windows = 1 + std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::steady_clock::now() - started)
+                                   .count() /
+                               10;
+  const auto lines = count_of(log, "http.max_connections");
+  MESSAGE(lines << " line(s) over " << windows << " window(s)");
+  CHECK(lines >= 1);
+  CHECK(lines <= windows);
 }
 
 TEST_CASE(

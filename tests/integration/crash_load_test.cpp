@@ -37,16 +37,10 @@ namespace {
 
 constexpr int kGranted = 500;
 
-std::string open_requisition(const NodeProcess& node, const TestMember& m) {
-  auto r = node.post_json("/api/v1/requisitions",
-                          {{"title", "backend engineer"},
-                           {"category", "B"},
-                           {"required_skills", {"C++"}},
-                           {"prefectures", {"JP-28", "JP-27"}},
-                           {"experience_band", "3-5"},
-                           {"headcount", 50},
-                           {"employment_type", "regular"}},
-                          m.api_key);
+// A requisition open in two prefectures with room for the whole load.
+std::string busy_requisition(const NodeProcess& node, const TestMember& m) {
+  auto r = relay::test::open_requisition(node, m,
+                                         {{"prefectures", {"JP-28", "JP-27"}}, {"headcount", 50}});
   REQUIRE_MESSAGE(r.status == 201, r.body);
   return r.json().at("id");
 }
@@ -128,8 +122,8 @@ TEST_CASE("crash safety: kill -9 under a concurrent referral, introduction and h
     manage.push_back(path_of(x.register_and_confirm(
         path_of(a.relay_link), TestCandidate{"候補 " + tag, tag + "@example.jp", {}})));
   }
-  auto rb = open_requisition(x, b);
-  auto rc = open_requisition(y, c);
+  auto rb = busy_requisition(x, b);
+  auto rc = busy_requisition(y, c);
   REQUIRE(eventually([&] { return !match_refs(y, c, rc, "kobe.example").empty(); }, 30s));
 
   std::atomic<bool> stop{false};

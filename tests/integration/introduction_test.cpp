@@ -51,8 +51,8 @@ TestCandidate forklift_driver(const std::string& tag) {
           {{"job_category", "H"}, {"skills", "フォークリフト, 溶接"}, {"experience_band", "6-10"}}};
 }
 
-std::string open_requisition(const NodeProcess& node, const TestMember& m,
-                             const nlohmann::json& body) {
+std::string requisition_id(const NodeProcess& node, const TestMember& m,
+                           const nlohmann::json& body) {
   auto r = node.post_json("/api/v1/requisitions", body, m.api_key);
   REQUIRE_MESSAGE(r.status == 201, r.body);
   return r.json().at("id");
@@ -134,7 +134,7 @@ TEST_CASE(
   CHECK(balance(x, b) == 1);
 
   // B's requisition: the forklift drivers rank first, each score with its reasons.
-  auto rb = open_requisition(x, b, forklift_requisition());
+  auto rb = requisition_id(x, b, forklift_requisition());
   auto mb = matches(x, b, rb);
   REQUIRE(mb.size() >= 2);
   CHECK(mb[0].at("node") == "kobe.example");
@@ -196,14 +196,14 @@ TEST_CASE(
   CHECK(outcome(x, b, b_intro, "hired").status == 200);
 
   // C at osaka: kobe's circulated profiles are matched too; C introduces one across nodes.
-  auto rc = open_requisition(y, c,
-                             {{"title", "backend engineer"},
-                              {"category", "B"},
-                              {"required_skills", {"C++"}},
-                              {"prefectures", {"JP-28", "JP-27"}},
-                              {"experience_band", "1-2"},
-                              {"headcount", 1},
-                              {"employment_type", "contract"}});
+  auto rc = requisition_id(y, c,
+                           {{"title", "backend engineer"},
+                            {"category", "B"},
+                            {"required_skills", {"C++"}},
+                            {"prefectures", {"JP-28", "JP-27"}},
+                            {"experience_band", "1-2"},
+                            {"headcount", 1},
+                            {"employment_type", "contract"}});
   nlohmann::json mc;
   REQUIRE(eventually([&] {
     mc = matches(y, c, rc);
@@ -286,7 +286,7 @@ TEST_CASE(
     x.register_and_confirm(path_of(referrer.relay_link), forklift_driver(tag));
   }
   grant(x, buyer, 1);
-  auto req = open_requisition(x, buyer, forklift_requisition());
+  auto req = requisition_id(x, buyer, forklift_requisition());
   auto ms = matches(x, buyer, req);
   REQUIRE(ms.size() == 8);
 

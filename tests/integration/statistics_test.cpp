@@ -84,15 +84,7 @@ TEST_CASE("KPIs on a known workload, members isolated, suppressed cells never le
   REQUIRE(kobe.post_json("/api/v1/members/" + b.id + "/credits",
                          {{"credits", 1}, {"reason", "再就職支援プログラム"}}, kobe.admin_token())
               .status == 201);
-  auto req = kobe.post_json("/api/v1/requisitions",
-                            {{"title", "backend engineer"},
-                             {"category", "B"},
-                             {"required_skills", {"C++"}},
-                             {"prefectures", {"JP-28"}},
-                             {"experience_band", "3-5"},
-                             {"headcount", 1},
-                             {"employment_type", "regular"}},
-                            b.api_key);
+  auto req = relay::test::open_requisition(kobe, b);
   REQUIRE_MESSAGE(req.status == 201, req.body);
   auto matches = get_json(kobe,
                           "/api/v1/requisitions/" + req.json().at("id").get<std::string>() +

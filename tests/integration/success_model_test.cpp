@@ -70,15 +70,11 @@ TEST_CASE("success model: no estimate below the minimum of outcomes; then every 
                        {"experience_band", i % 3 == 0 ? "1-2" : "6-10"}}});
     x.register_and_confirm(path_of(referrer.relay_link), people.back());
   }
-  auto opened = x.post_json("/api/v1/requisitions",
-                            {{"title", "フォークリフト作業員"},
-                             {"category", "H"},
-                             {"required_skills", {"フォークリフト"}},
-                             {"prefectures", {"JP-28"}},
-                             {"experience_band", "3-5"},
-                             {"headcount", 2},
-                             {"employment_type", "regular"}},
-                            hirer.api_key);
+  auto opened = relay::test::open_requisition(x, hirer,
+                                              {{"title", "フォークリフト作業員"},
+                                               {"category", "H"},
+                                               {"required_skills", {"フォークリフト"}},
+                                               {"headcount", 2}});
   REQUIRE_MESSAGE(opened.status == 201, opened.body);
   const auto req = opened.json().at("id").get<std::string>();
   auto before = matches(x, hirer, req);

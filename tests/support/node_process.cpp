@@ -136,6 +136,16 @@ nlohmann::json member_credits(const NodeProcess& node, const TestMember& m) {
   return reply.json();
 }
 
+HttpReply open_requisition(const NodeProcess& node, const TestMember& m,
+                           const nlohmann::json& fields) {
+  nlohmann::json body = {{"title", "backend engineer"}, {"category", "B"},
+                         {"required_skills", {"C++"}},  {"prefectures", {"JP-28"}},
+                         {"experience_band", "3-5"},    {"headcount", 1},
+                         {"employment_type", "regular"}};
+  body.merge_patch(fields);
+  return node.post_json("/api/v1/requisitions", body, m.api_key);
+}
+
 nlohmann::json member_referrals(const NodeProcess& node, const TestMember& m) {
   auto reply = node.get("/api/v1/referrals", m.api_key);
   if (reply.status != 200) throw std::runtime_error("GET /api/v1/referrals: " + reply.body);

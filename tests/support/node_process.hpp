@@ -95,6 +95,10 @@ class NodeProcess;
 // The member's GET /api/v1/credits and the "referrals" of GET /api/v1/referrals; throw
 // std::runtime_error (failing the test) unless they answer 200.
 nlohmann::json member_credits(const NodeProcess& node, const TestMember& m);
+// POST /api/v1/requisitions as `m`: a valid requisition (backend engineer, B, C++, JP-28,
+// 3-5 years, 1 regular post) with `fields` merged over it.
+HttpReply open_requisition(const NodeProcess& node, const TestMember& m,
+                           const nlohmann::json& fields = nlohmann::json::object());
 nlohmann::json member_referrals(const NodeProcess& node, const TestMember& m);
 // `relay-audit verify` against the running node with its auditor token: the exit code
 // (0 verified, 1 problems, 2 usage or I/O), output discarded.
