@@ -1,7 +1,6 @@
 #include "node/services/statistics.hpp"
 
 #include <map>
-#include <set>
 
 #include "node/statistics/kpis.hpp"
 #include "node/statistics/period.hpp"
@@ -196,13 +195,9 @@ federation::HandlerResult Statistics::on_table(storage::WriteTxn& txn,
 }
 
 std::vector<matching::OutcomePrior> Statistics::peer_priors() const {
-  std::set<std::string> periods;
-  const auto now = clock_.now_ms();
-  constexpr std::int64_t kDayMs = 86'400'000;
-  for (int day = 0; day < 366; day += 28) periods.insert(statistics::period_of(now - day * kDayMs));
   std::map<std::pair<std::string, std::string>, matching::OutcomePrior> sums;
   auto txn = env_.begin_read();
-  for (const auto& period : periods)
+  for (const auto& period : statistics::months_until(statistics::period_of(clock_.now_ms()), 12))
     for (const auto& table : tables_.peers(txn, period))
       for (const auto& cell : table.cells) {
         auto& prior = sums[{cell.job_category, cell.prefecture}];
