@@ -69,7 +69,8 @@ TEST_CASE("KPIs on a known workload, members isolated, suppressed cells never le
   auto b = kobe.admit_member("Hirer B KK");
 
   // A refers seven people: three in job category B, two in D, one in H (all consenting to
-  // statistics) and one in B who does not consent.
+  // statistics) and one in E who does not consent. (Not in B: the requisition's best match
+  // must be one who consented, or the table and the insight would not count the hire.)
   std::vector<std::string> manage;
   for (const auto& [jc, stats] : std::vector<std::pair<std::string, bool>>{{"B", true},
                                                                            {"B", true},
@@ -77,7 +78,7 @@ TEST_CASE("KPIs on a known workload, members isolated, suppressed cells never le
                                                                            {"D", true},
                                                                            {"D", true},
                                                                            {"H", true},
-                                                                           {"B", false}})
+                                                                           {"E", false}})
     manage.push_back(path_of(kobe.register_and_confirm(path_of(a.relay_link), person(jc, stats))));
 
   // B, with a granted credit, introduces the best match for a category-B requisition.
