@@ -130,6 +130,12 @@ Node::Node(config::NodeConfig config)
                                      bool new_person) {
     statistics_feed_->referral(txn, r, candidate, confirmed, new_person);
   });
+  // A peer's member introducing a candidate registered here counts in the funnel as a local
+  // member's introduction does (when asked, before the person's answer).
+  handoff_holder_->on_new_request(
+      [this](storage::WriteTxn& txn, const federation::IncomingRequest& r) {
+        statistics_feed_->introduced(txn, r.candidate, "peer:" + r.peer);
+      });
 
   // Introductions (issue 14): requisitions, credits spent on introductions, local requests.
   requisitions_ =

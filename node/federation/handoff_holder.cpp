@@ -191,6 +191,7 @@ HandlerResult HandoffHolder::on_request(storage::WriteTxn& txn, const protocol::
   save(txn, r, RequestState::pending);
   txn.put(index_, by_candidate(r.candidate, r.id), "");
   txn.put(index_, by_handoff(r.peer, r.handoff), r.id);
+  if (new_request_) new_request_(txn, r);
   notify_candidate(txn, *record, r);
   return HandlerResult::accept({{"status", "awaiting_consent"}});
 }

@@ -120,6 +120,11 @@ class HandoffHolder {
       std::function<void(storage::WriteTxn&, const candidates::CandidateRecord&)> hook) {
     late_disclosure_ = std::move(hook);
   }
+  // Called in the txn that stores a new pending request from a peer (a peer's member
+  // introduces the candidate): the statistics count the person as introduced.
+  void on_new_request(std::function<void(storage::WriteTxn&, const IncomingRequest&)> hook) {
+    new_request_ = std::move(hook);
+  }
   // The request peer made for its handoff id (the h/<peer>/<handoff> index), any state.
   std::optional<IncomingRequest> find_by_handoff(const storage::Txn& txn, const std::string& peer,
                                                  const std::string& handoff) const;
@@ -143,6 +148,7 @@ class HandoffHolder {
   storage::Database requests_;
   storage::Database index_;
   std::function<void(storage::WriteTxn&, const candidates::CandidateRecord&)> late_disclosure_;
+  std::function<void(storage::WriteTxn&, const IncomingRequest&)> new_request_;
 };
 
 }  // namespace relay::node::federation

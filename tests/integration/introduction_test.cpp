@@ -232,6 +232,15 @@ TEST_CASE(
     }
     return false;
   }));
+  // The request reached the person at kobe: A's funnel counts them as introduced (A referred
+  // them), as it counts the person B introduced; the same person counts once.
+  const TestCandidate* asked = nullptr;
+  for (const auto& p : people)
+    for (const auto& l : x.mail_links(p.email, "/r/m/"))
+      if (path_of(l) == request_page) asked = &p;
+  REQUIRE(asked != nullptr);
+  CHECK(relay::test::funnel_stage(x.get("/api/v1/kpis", a.api_key).json(), "introduced") ==
+        (asked == chosen ? 1u : 2u));
   auto page_c = x.get(request_page).body;
   auto at = page_c.find("/requests/q_");
   REQUIRE(at != std::string::npos);

@@ -13,6 +13,7 @@
 #include "support/node_process.hpp"
 
 using relay::test::eventually;
+using relay::test::funnel_stage;
 using relay::test::NodeProcess;
 using relay::test::path_of;
 using relay::test::TestCandidate;
@@ -33,13 +34,6 @@ nlohmann::json kpi(const nlohmann::json& reply, const std::string& id) {
     if (k.at("id") == id) return k;
   FAIL("no KPI " << id);
   return {};
-}
-
-std::uint64_t stage(const nlohmann::json& reply, const std::string& name) {
-  for (const auto& s : reply.at("funnel"))
-    if (s.at("stage") == name) return s.at("count").get<std::uint64_t>();
-  FAIL("no stage " << name);
-  return 0;
 }
 
 TestCandidate person(const std::string& job_category, bool stats) {
@@ -128,10 +122,10 @@ TEST_CASE("KPIs on a known workload, members isolated, suppressed cells never le
     CHECK(re.at("value").get<double>() == doctest::Approx(1.0 / 7));
     CHECK(kpi(ka, "social_hiring_impact").at("value") == 1);
     CHECK(kpi(ka, "introduction_hire_share").at("value").is_null());  // A hired no one
-    CHECK(stage(ka, "registrations") == 7);
-    CHECK(stage(ka, "verified") == 7);
-    CHECK(stage(ka, "introduced") == 1);
-    CHECK(stage(ka, "hired") == 1);
+    CHECK(funnel_stage(ka, "registrations") == 7);
+    CHECK(funnel_stage(ka, "verified") == 7);
+    CHECK(funnel_stage(ka, "introduced") == 1);
+    CHECK(funnel_stage(ka, "hired") == 1);
     CHECK(ka.at("credits").at("earned") == 0);
 
     auto kb = get_json(kobe, "/api/v1/kpis", b.api_key);
@@ -141,7 +135,7 @@ TEST_CASE("KPIs on a known workload, members isolated, suppressed cells never le
     CHECK(kpi(kb, "time_to_hire_days").at("value").get<double>() == doctest::Approx(0.0));
     CHECK(kpi(kb, "reemployment_rate").at("denominator") == 0);  // A's referrals are not B's
     CHECK(kpi(kb, "social_hiring_impact").at("value") == 0);
-    CHECK(stage(kb, "registrations") == 0);
+    CHECK(funnel_stage(kb, "registrations") == 0);
     CHECK(kb.at("credits").at("spent") == 1);
 
     // The CSV of each: the kpis array, header of the field names; B's has none of A's figures.
@@ -163,7 +157,7 @@ TEST_CASE("KPIs on a known workload, members isolated, suppressed cells never le
     // The operator sees the node: persons, not referrals.
     auto node = get_json(kobe, "/api/v1/kpis?period=all", kobe.admin_token());
     CHECK(node.at("scope") == "node");
-    CHECK(stage(node, "registrations") == 7);
+    CHECK(funnel_stage(node, "registrations") == 7);
     CHECK(kpi(node, "reemployment_rate").at("numerator") == 1);
     CHECK(kpi(node, "social_hiring_impact").at("value") == 1);
     CHECK(node.at("credits").at("earned") == 1);

@@ -146,6 +146,12 @@ HttpReply open_requisition(const NodeProcess& node, const TestMember& m,
   return node.post_json("/api/v1/requisitions", body, m.api_key);
 }
 
+std::uint64_t funnel_stage(const nlohmann::json& kpis, const std::string& stage) {
+  for (const auto& s : kpis.at("funnel"))
+    if (s.at("stage") == stage) return s.at("count").get<std::uint64_t>();
+  throw std::runtime_error("no funnel stage " + stage);
+}
+
 nlohmann::json member_referrals(const NodeProcess& node, const TestMember& m) {
   auto reply = node.get("/api/v1/referrals", m.api_key);
   if (reply.status != 200) throw std::runtime_error("GET /api/v1/referrals: " + reply.body);

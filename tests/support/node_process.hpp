@@ -100,6 +100,9 @@ nlohmann::json member_credits(const NodeProcess& node, const TestMember& m);
 HttpReply open_requisition(const NodeProcess& node, const TestMember& m,
                            const nlohmann::json& fields = nlohmann::json::object());
 nlohmann::json member_referrals(const NodeProcess& node, const TestMember& m);
+// The count of one stage ("registrations", "introduced", ...) in a GET /api/v1/kpis reply's
+// funnel; throws std::runtime_error (failing the test) if the stage is missing.
+std::uint64_t funnel_stage(const nlohmann::json& kpis, const std::string& stage);
 // `relay-audit verify` against the running node with its auditor token: the exit code
 // (0 verified, 1 problems, 2 usage or I/O), output discarded.
 int audit_verify(const NodeProcess& node);
