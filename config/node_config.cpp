@@ -340,6 +340,7 @@ void read_federation(ObjectReader r, NodeConfig& cfg) {
   read_int(r, "max_profiles_per_peer", f.max_profiles_per_peer, 1, 10000000);
   read_duration(r, "sync_timeout_s", f.sync_timeout_s, 1, 7 * kSecondsPerDay);
   read_bool(r, "allow_plain_http", f.allow_plain_http);
+  read_duration(r, "give_up_after_s", f.give_up_after_s, 60, 365 * kSecondsPerDay);
   if (f.retry_max_ms < f.retry_initial_ms) {
     r.report("retry_max_ms", "must be at least retry_initial_ms (" +
                                  std::to_string(f.retry_initial_ms.count()) + "), got " +
@@ -695,6 +696,7 @@ std::string to_json_text(const NodeConfig& c) {
   j["federation"]["max_profiles_per_peer"] = f.max_profiles_per_peer;
   j["federation"]["sync_timeout_s"] = f.sync_timeout_s.count();
   j["federation"]["allow_plain_http"] = f.allow_plain_http;
+  j["federation"]["give_up_after_s"] = f.give_up_after_s.count();
   j["candidates"]["handoff_expiry_s"] = c.candidates.handoff_expiry_s.count();
   j["candidates"]["erasure_confirm_timeout_s"] = c.candidates.erasure_confirm_timeout_s.count();
   j["candidates"]["verification_expiry_hours"] = c.candidates.verification_expiry_hours.count();

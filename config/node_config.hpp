@@ -245,6 +245,10 @@ struct FederationSection {
   // TLS-terminating proxy in front of every peer): envelopes are signed and sealed, but the
   // identity documents and checkpoints fetched over plain HTTP would be open to tampering.
   bool allow_plain_http = false;
+  // An ordinary message not delivered this long after it was queued is given up: recorded as
+  // undelivered, the operator alerted, a credit it carried refunded. Erasure and withdrawal
+  // messages never give up; past this they raise an alert once and keep trying (60..31536000).
+  std::chrono::seconds give_up_after_s{7 * 86400};
 
   bool operator==(const FederationSection&) const = default;
 };

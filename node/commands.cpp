@@ -268,8 +268,7 @@ int run_status(const std::filesystem::path& config_path, bool as_json) {
     const bool serving = health && health.response->status == 200;
     nlohmann::json peers = nlohmann::json::object();
     for (const auto& [name, q] : v.peers)
-      peers[name] = {
-          {"active", q.active}, {"outbox_pending", q.pending}, {"outbox_failed", q.failed}};
+      peers[name] = {{"active", q.active}, {"delivery", q.delivery.to_json()}};
     nlohmann::json j = {{"node", v.node},
                         {"serving", serving},
                         {"healthz", url},
@@ -299,7 +298,9 @@ int run_status(const std::filesystem::path& config_path, bool as_json) {
     std::cout << "\npeers:       " << v.peers.size() << "\n";
     for (const auto& [name, q] : v.peers)
       std::cout << "  " << name << "\t" << (q.active ? "active" : "suspended")
-                << "\toutbox pending=" << q.pending << " failed=" << q.failed << "\n";
+                << "\toutbox queued=" << q.delivery.queued << " at_risk=" << q.delivery.at_risk
+                << " refused=" << q.delivery.refused << " undelivered=" << q.delivery.undelivered
+                << "\n";
     std::cout << "mail queue:  " << v.mail_queue << "\nalerts:      " << v.alerts
               << (v.alerts ? "   (GET /api/v1/alerts)" : "") << "\n";
     return 0;

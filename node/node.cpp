@@ -22,7 +22,7 @@ config::Reference load_reference_or_throw(const std::filesystem::path& dir) {
 }
 
 // Candidate mail and members' reminders retry on one policy.
-mail::RetryPolicy mail_retry(const config::NodeConfig& c) {
+common::RetryPolicy mail_retry(const config::NodeConfig& c) {
   return {c.mail.retry_initial_ms, c.mail.retry_max_ms, c.mail.give_up_after_hours};
 }
 
@@ -106,6 +106,7 @@ Node::Node(config::NodeConfig config)
   // (storage/index_marks.hpp), before anything is served.
   auto indexed = writer_->submit_wait([this](storage::WriteTxn& txn) {
     return handoffs_->index_existing(txn) + witness_->index_existing(txn) +
+           domain_->candidates.index_existing(txn) +
            federation_->outbox().index_existing(txn, federation::ProfileExchange::outbox_subject);
   });
   if (indexed > 0) spdlog::info("storage: indexed {} existing record(s)", indexed);

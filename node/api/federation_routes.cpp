@@ -33,7 +33,12 @@ Response add_peer(const Services& s, const Request& request) {
 
 Response list_peers(const Services& s) {
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& p : s.peering.list()) list.push_back(p.to_json());
+  auto delivery = s.peering.delivery();
+  for (const auto& p : s.peering.list()) {
+    auto j = p.to_json();
+    j["delivery"] = delivery[p.name].to_json();
+    list.push_back(std::move(j));
+  }
   return http::json_response(200, {{"peers", list}});
 }
 

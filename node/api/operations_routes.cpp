@@ -50,12 +50,22 @@ Response metrics_text(const Services& s, const http::RouteMetrics& routes) {
     sample(out, "relay_peer_active", "peer=\"" + http::prometheus_label(peer) + "\"",
            q.active ? 1 : 0);
   family(out, "relay_federation_outbox_messages", "gauge",
-         "Messages in the federation outbox per peer: pending (waiting or retrying) or failed.");
+         "Messages in the federation outbox per peer: pending (waiting or retrying), failed "
+         "(refused by the peer) or undelivered (given up at federation.give_up_after_s).");
   for (const auto& [peer, q] : v.peers) {
     const auto label = "peer=\"" + http::prometheus_label(peer) + "\"";
-    sample(out, "relay_federation_outbox_messages", label + ",state=\"pending\"", q.pending);
-    sample(out, "relay_federation_outbox_messages", label + ",state=\"failed\"", q.failed);
+    sample(out, "relay_federation_outbox_messages", label + ",state=\"pending\"",
+           q.delivery.queued);
+    sample(out, "relay_federation_outbox_messages", label + ",state=\"failed\"",
+           q.delivery.refused);
+    sample(out, "relay_federation_outbox_messages", label + ",state=\"undelivered\"",
+           q.delivery.undelivered);
   }
+  family(out, "relay_federation_outbox_at_risk", "gauge",
+         "Pending messages per peer queued for more than half of federation.give_up_after_s.");
+  for (const auto& [peer, q] : v.peers)
+    sample(out, "relay_federation_outbox_at_risk", "peer=\"" + http::prometheus_label(peer) + "\"",
+           q.delivery.at_risk);
   family(out, "relay_mail_queue_messages", "gauge", "Candidate mail queued, not yet handed on.");
   sample(out, "relay_mail_queue_messages", "", v.mail_queue);
   family(out, "relay_alerts", "gauge", "Operator alerts (GET /api/v1/alerts).");

@@ -13,6 +13,7 @@
 #include "node/candidates/vault.hpp"
 #include "node/common/key_encoding.hpp"
 #include "node/ledger/ledger.hpp"
+#include "node/storage/index_marks.hpp"
 
 namespace relay::node::candidates {
 
@@ -28,7 +29,9 @@ Store::Store(storage::Environment& env, const identity::KeyRing& keys, const com
       candidates_(env.database("candidates")),
       pseudonyms_(env.database("candidate_pseudonyms")),
       tokens_(env.database("candidate_tokens")),
-      mail_(env.database("mail_queue")) {}
+      mail_(env.database("mail_queue")),
+      awaiting_receipt_(env.database("candidates_awaiting_receipt")),
+      index_marks_(env.database(storage::kIndexMarks)) {}
 
 std::string Store::pseudonym_of(const std::string& normalised_email) const {
   auto keys = keys_.current();
@@ -55,8 +58,41 @@ CandidateRecord Store::create(storage::WriteTxn& txn, const Registration& regist
   return r;
 }
 
+namespace {
+bool awaits_receipt(const CandidateRecord& r) {
+  return std::any_of(r.erasure_requests().begin(), r.erasure_requests().end(),
+                     [](const auto& q) { return q.confirmed_ms == 0 && !q.overdue; });
+}
+}  // namespace
+
 void Store::save(storage::WriteTxn& txn, const CandidateRecord& r) {
   txn.put(candidates_, r.id, to_stored(r).dump());
+  if (awaits_receipt(r))
+    txn.put(awaiting_receipt_, r.id, "");
+  else
+    txn.del(awaiting_receipt_, r.id);
+}
+
+std::vector<CandidateRecord> Store::awaiting_receipt(const storage::Txn& txn) const {
+  std::vector<CandidateRecord> out;
+  txn.for_each_prefix(awaiting_receipt_, "", [&](std::string_view id, std::string_view) {
+    if (auto r = find(txn, std::string(id))) out.push_back(std::move(*r));
+  });
+  return out;
+}
+
+std::size_t Store::index_existing(storage::WriteTxn& txn) {
+  std::size_t n = 0;
+  storage::build_index_once(txn, index_marks_, "candidates_awaiting_receipt", [&] {
+    std::vector<std::string> ids;
+    for_each(txn, [&](const CandidateRecord& r) {
+      if (awaits_receipt(r)) ids.push_back(r.id);
+      return true;
+    });
+    for (const auto& id : ids) txn.put(awaiting_receipt_, id, "");
+    n = ids.size();
+  });
+  return n;
 }
 
 void Store::for_each(const storage::Txn& txn,

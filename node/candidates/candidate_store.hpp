@@ -9,6 +9,9 @@
 //   candidate_pseudonyms  pseudonym -> id of the live (not erased) record for that person
 //   candidate_tokens      token digest -> {"candidate": id, "kind": "manage"|"verify", ...}
 //   mail_queue            8-byte sequence -> {"candidate": id, "mail": sealed {to,subject,body}}
+//   candidates_awaiting_receipt  id -> "" for each record with an erasure request neither
+//                         receipted nor overdue: the retention sweep reads these, not every
+//                         record (written by save(); built once for older data directories)
 //   key_slots             which slots of <data_dir>/candidate_keys are taken (key_slots.hpp):
 //                         every candidate's key lives there, outside LMDB, so erasure can
 //                         overwrite it; everything sealed under it is unreadable afterwards
@@ -98,6 +101,11 @@ class Store {
   // to stop.
   void for_each(const storage::Txn& txn,
                 const std::function<bool(const CandidateRecord&)>& fn) const;
+  // The records with an erasure request neither receipted nor overdue (the index above).
+  std::vector<CandidateRecord> awaiting_receipt(const storage::Txn& txn) const;
+  // At start-up: builds candidates_awaiting_receipt once for a data directory that predates
+  // it; returns how many records it indexed.
+  std::size_t index_existing(storage::WriteTxn& txn);
 
   // Creates an active record for a candidate handed over by peer node `origin` (federation):
   // personal data, profile and `evidence` (the sender's signed plaintext, which holds the
@@ -182,6 +190,8 @@ class Store {
   storage::Database pseudonyms_;
   storage::Database tokens_;
   storage::Database mail_;
+  storage::Database awaiting_receipt_;
+  storage::Database index_marks_;
 };
 
 }  // namespace relay::node::candidates

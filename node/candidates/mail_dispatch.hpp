@@ -32,13 +32,13 @@
 #include "node/candidates/candidate_store.hpp"
 #include "node/common/background_loop.hpp"
 #include "node/common/clock.hpp"
+#include "node/common/retry_policy.hpp"
 #include "node/mail/mailer.hpp"
-#include "node/mail/retry_policy.hpp"
 #include "node/storage/writer.hpp"
 
 namespace relay::node::candidates {
 
-using MailRetry = mail::RetryPolicy;
+using MailRetry = common::RetryPolicy;
 
 class MailDispatch {
  public:

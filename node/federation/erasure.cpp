@@ -33,6 +33,9 @@ Erasures::Erasures(Federation& federation, candidates::Store& candidates, Handof
   federation_.on<protocol::ErasureOverdue>(
       [this](storage::WriteTxn& txn, const protocol::ErasureOverdue& m, const protocol::Envelope&,
              const Peer& peer) { return on_overdue(txn, m, peer); });
+  // A person's erasure does not expire with a peer's outage: retried until it is receipted.
+  federation_.never_give_up<protocol::ErasureRequest>();
+  federation_.never_give_up<protocol::ErasureOverdue>();
   federation_.on_reply_to<protocol::ErasureRequest>(
       [this](storage::WriteTxn& txn, const SentMessage& sent, const protocol::Envelope& reply,
              const Peer& peer) { on_receipt(txn, sent, reply, peer); });
@@ -162,12 +165,11 @@ std::size_t Erasures::sweep(std::int64_t now_ms) {
   {
     auto txn = federation_.env().begin_read();
     expired = handoffs_.due_for_expiry(txn, now_ms);
-    candidates_.for_each(txn, [&](const candidates::CandidateRecord& r) {
+    // Only the records still waiting for a receipt (an index), not every candidate.
+    for (const auto& r : candidates_.awaiting_receipt(txn))
       for (const auto& s : status(r))
         if (!s.confirmed_ms && !s.overdue && s.requested_ms + timeout <= now_ms)
           overdue.emplace_back(r.id, s);
-      return true;
-    });
   }
   for (const auto& e : expired) {
     federation_.writer().submit_wait([&](storage::WriteTxn& txn) {

@@ -65,6 +65,16 @@ class Federation {
   void on_reply_to(ReplyHandler handler) {
     sender_.on_reply_to<Message>(std::move(handler));
   }
+  // What follows when a Message is given up undelivered (see Sender: give-up).
+  template <class Message>
+  void on_give_up_of(GiveUpHandler handler) {
+    sender_.on_give_up(std::string(Message::type), std::move(handler));
+  }
+  // Messages of this type carry a person's rights: never given up, escalated instead.
+  template <class Message>
+  void never_give_up() {
+    sender_.never_give_up(std::string(Message::type));
+  }
   // Queues a typed message for peer in txn (see Outbox::enqueue, and its subject for
   // Outbox::drop_about); returns the message id.
   template <class Message>

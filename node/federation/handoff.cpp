@@ -177,6 +177,16 @@ Handoffs::Handoffs(Federation& federation, candidates::Store& candidates, Profil
   federation_.on_reply_to<protocol::HandoffRequest>(
       [this](storage::WriteTxn& txn, const SentMessage& sent, const protocol::Envelope& reply,
              const Peer&) { on_request_reply(txn, sent, reply); });
+  // The holder never heard of the request: the handoff ends unavailable (an introduction
+  // behind it is refunded, services/introducing.cpp).
+  federation_.on_give_up_of<protocol::HandoffRequest>(
+      [this](storage::WriteTxn& txn, const SentMessage& sent) {
+        auto id = body::text(sent.body, "handoff", 64);
+        auto h = id ? find(txn, *id) : std::nullopt;
+        if (!h || h->state != HandoffState::requested) return;
+        h->reason = "undelivered";
+        save(txn, *h, HandoffState::unavailable);
+      });
   // The body is the seal: parse() checks its shape, on_deliver opens it with the envelope.
   federation_.on<protocol::HandoffDeliver>(
       [this](storage::WriteTxn& txn, const protocol::HandoffDeliver&, const protocol::Envelope& e,

@@ -16,7 +16,8 @@
 //                      its envelope is signed by this node.
 //   handoff.declined   (from the holder) {handoff, reason: "declined" | "withdrawn"}.
 //
-// States: requested -> awaiting_consent | unavailable (the request's reply);
+// States: requested -> awaiting_consent | unavailable (the request's reply, or, with reason
+//         "undelivered", the request given up at federation.give_up_after_s: sender.hpp);
 //         requested | awaiting_consent -> delivered | declined | withdrawn (holder's message);
 //         delivered -> expired (the retention limit, erasure.hpp) -> erased, or
 //         delivered -> erased (the holder's erasure request).
@@ -73,7 +74,8 @@ struct Handoff {
   std::int64_t created_ms = 0;
   std::int64_t updated_ms = 0;
   std::string request_msg;  // the outbox id of handoff.request
-  std::string reason;       // why it stopped: "declined" | "withdrawn" (empty otherwise)
+  // why it stopped: "declined" | "withdrawn" | "undelivered" (empty otherwise)
+  std::string reason;
   // Once delivered:
   std::string candidate;  // the received candidate record
   std::optional<std::int64_t> delivered_ms;

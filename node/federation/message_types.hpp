@@ -50,5 +50,7 @@ struct SentMessage {
 };
 using ReplyHandler = std::function<void(storage::WriteTxn& txn, const SentMessage& sent,
                                         const protocol::Envelope& reply, const Peer& peer)>;
+// A message given up undelivered (Sender); runs in the txn that records it.
+using GiveUpHandler = std::function<void(storage::WriteTxn& txn, const SentMessage& sent)>;
 
 }  // namespace relay::node::federation

@@ -1,5 +1,7 @@
 #include "node/federation/outbox.hpp"
 
+#include <algorithm>
+
 #include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
 #include "node/candidates/vault.hpp"
@@ -25,6 +27,7 @@ OutboxEntry from_record(std::string key, const nlohmann::json& j, nlohmann::json
   e.created_ms = j.at("created_ms");
   e.state = j.at("state");
   e.last_error = j.value("last_error", "");
+  e.escalated = j.value("escalated", false);
   return e;
 }
 
@@ -35,6 +38,7 @@ nlohmann::json to_record(const OutboxEntry& e) {
                       {"next_ms", e.next_ms}, {"created_ms", e.created_ms},
                       {"state", e.state},     {"last_error", e.last_error}};
   if (!e.subject.empty()) j["subject"] = e.subject;
+  if (e.escalated) j["escalated"] = true;
   return j;
 }
 
@@ -44,6 +48,10 @@ std::string id_key(std::string_view id) {
 
 std::string subject_prefix(std::string_view type, std::string_view subject) {
   return "s/" + std::string(type) + "/" + std::string(subject) + "/";
+}
+
+std::string peer_prefix(std::string_view peer) {
+  return "p/" + std::string(peer) + "/";
 }
 }  // namespace
 
@@ -55,12 +63,22 @@ nlohmann::json OutboxEntry::to_json() const {
           {"next_ms", next_ms},
           {"state", state},
           {"created_ms", created_ms},
-          {"last_error", last_error}};
+          {"last_error", last_error},
+          {"escalated", escalated}};
+}
+
+nlohmann::json PeerDelivery::to_json() const {
+  return {{"queued", queued},
+          {"at_risk", at_risk},
+          {"refused", refused},
+          {"undelivered", undelivered},
+          {"oldest_queued_ms", oldest_queued_ms ? nlohmann::json(*oldest_queued_ms) : nullptr}};
 }
 
 Outbox::Outbox(storage::Environment& env, const common::Clock& clock)
     : clock_(clock),
       outbox_(env.database("outbox")),
+      given_up_(env.database("outbox_given_up")),
       index_(env.database("outbox_index")),
       index_marks_(env.database(storage::kIndexMarks)) {}
 
@@ -76,7 +94,7 @@ OutboxEntry Outbox::read(std::string key, const nlohmann::json& j) const {
   nlohmann::json body;
   if (j.contains("body")) {
     body = j.at("body");
-  } else if (slots_) {
+  } else if (slots_ && j.contains("slot")) {
     // Sealed at rest (a body whose key is gone, which never happens while its entry exists,
     // reads as null).
     auto who = owner(key);
@@ -114,6 +132,7 @@ void Outbox::write(storage::WriteTxn& txn, const OutboxEntry& e,
 
 void Outbox::put_index(storage::WriteTxn& txn, const OutboxEntry& e) {
   txn.put(index_, id_key(e.id), e.key);
+  txn.put(index_, peer_prefix(e.peer) + e.key, "");
   if (!e.subject.empty()) txn.put(index_, subject_prefix(e.type, e.subject) + e.key, "");
 }
 
@@ -123,6 +142,7 @@ void Outbox::erase(storage::WriteTxn& txn, const std::string& key) {
   auto j = nlohmann::json::parse(*v);
   if (slots_ && j.contains("slot")) slots_->release(txn, j.at("slot").get<std::uint32_t>());
   txn.del(index_, id_key(j.at("id").get<std::string>()));
+  txn.del(index_, peer_prefix(j.at("peer").get<std::string>()) + key);
   if (auto subject = j.value("subject", ""); !subject.empty())
     txn.del(index_, subject_prefix(j.at("type").get<std::string>(), subject) + key);
   txn.del(outbox_, key);
@@ -171,11 +191,15 @@ std::vector<OutboxEntry> Outbox::due(const storage::Txn& txn, std::int64_t now_m
 std::vector<OutboxEntry> Outbox::due_for(const storage::Txn& txn, const std::string& peer,
                                          std::int64_t now_ms, std::size_t limit) const {
   std::vector<OutboxEntry> out;
-  txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
-    auto j = nlohmann::json::parse(value);
-    if (j.at("peer") == peer && j.at("state").get<OutboxState>() == OutboxState::pending &&
+  const auto prefix = peer_prefix(peer);
+  txn.for_each_prefix(index_, prefix, [&](std::string_view index_key, std::string_view) {
+    std::string key(index_key.substr(prefix.size()));
+    auto value = txn.get(outbox_, key);
+    if (!value) return true;
+    auto j = nlohmann::json::parse(*value);
+    if (j.at("state").get<OutboxState>() == OutboxState::pending &&
         j.at("next_ms").get<std::int64_t>() <= now_ms)
-      out.push_back(read(std::string(key), j));
+      out.push_back(read(std::move(key), j));
     return out.size() < limit;
   });
   return out;
@@ -194,9 +218,11 @@ std::set<std::string> Outbox::peers_with_due(const storage::Txn& txn, std::int64
 
 std::vector<OutboxEntry> Outbox::all(const storage::Txn& txn) const {
   std::vector<OutboxEntry> out;
-  txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
+  auto add = [&](std::string_view key, std::string_view value) {
     out.push_back(read(std::string(key), nlohmann::json::parse(value)));
-  });
+  };
+  txn.for_each_prefix(outbox_, "", add);
+  txn.for_each_prefix(given_up_, "", add);
   return out;
 }
 
@@ -210,6 +236,46 @@ void Outbox::update(storage::WriteTxn& txn, const OutboxEntry& e) {
   auto old = txn.get(outbox_, e.key);
   if (!old) return;
   write(txn, e, nlohmann::json::parse(*old));
+}
+
+void Outbox::give_up(storage::WriteTxn& txn, const OutboxEntry& entry, const std::string& why) {
+  auto old = txn.get(outbox_, entry.key);
+  if (!old) return;
+  erase(txn, entry.key);  // its key slot, its index entries
+  auto e = entry;
+  e.state = OutboxState::undelivered;
+  e.last_error = why;
+  auto record = to_record(e);
+  record.erase("body");  // nothing is left to send; a sealed body would only be a copy
+  txn.put(given_up_, e.key, record.dump());
+}
+
+std::map<std::string, PeerDelivery> Outbox::delivery(
+    const storage::Txn& txn, std::int64_t now_ms, std::chrono::milliseconds give_up_after) const {
+  std::map<std::string, PeerDelivery> out;
+  const auto risky_after = give_up_after.count() / 2;
+  auto count = [&](std::string_view, std::string_view value) {
+    auto j = nlohmann::json::parse(value);
+    auto& d = out[j.at("peer").get<std::string>()];
+    switch (j.at("state").get<OutboxState>()) {
+      case OutboxState::pending: {
+        ++d.queued;
+        auto created = j.at("created_ms").get<std::int64_t>();
+        if (now_ms - created > risky_after) ++d.at_risk;
+        if (!d.oldest_queued_ms || created < *d.oldest_queued_ms) d.oldest_queued_ms = created;
+        break;
+      }
+      case OutboxState::failed:
+        ++d.refused;
+        break;
+      case OutboxState::undelivered:
+        ++d.undelivered;
+        break;
+    }
+  };
+  txn.for_each_prefix(outbox_, "", count);
+  txn.for_each_prefix(given_up_, "", count);
+  return out;
 }
 
 bool Outbox::drop(storage::WriteTxn& txn, const std::string& message_id) {
@@ -246,6 +312,15 @@ std::size_t Outbox::index_existing(
       put_index(txn, e);
     }
     n = entries.size();
+  });
+  // The per-peer index came later than the rest (a directory may have the first and not it).
+  storage::build_index_once(txn, index_marks_, "outbox_peer_index", [&] {
+    std::vector<std::pair<std::string, std::string>> keys;  // outbox key, peer
+    txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
+      keys.emplace_back(key, nlohmann::json::parse(value).at("peer").get<std::string>());
+    });
+    for (const auto& [key, peer] : keys) txn.put(index_, peer_prefix(peer) + key, "");
+    n = std::max(n, keys.size());
   });
   return n;
 }

@@ -5,18 +5,24 @@
 // so the receiver answers a retry with its original reply and applies it once. Failures back off
 // exponentially (retry_initial_ms doubling to retry_max_ms), persisted, so a peer that was down for
 // a while gets everything once it is back. A peer that refuses a message outright (4xx) gets it
-// marked failed and an operator alert.
+// marked failed and an operator alert. An ordinary message still not delivered at the give-up
+// horizon (federation.give_up_after_s, the Sender decides) is kept as undelivered, without its
+// body: a record for the operator, nothing left to send.
 //
 // Databases:
-//   outbox        8-byte time || random -> JSON entry
-//   outbox_index  "i/<message id>" -> outbox key, and "s/<type>/<subject>/<outbox key>" -> ""
+//   outbox        8-byte time || random -> JSON entry (pending or failed)
+//   outbox_given_up  the same key -> the entry given up (undelivered, no body): kept for the
+//                 operator, out of the way of every sender pass
+//   outbox_index  "i/<message id>" -> outbox key, "s/<type>/<subject>/<outbox key>" -> ""
 //                 for a message enqueued with a subject (e.g. the ref a profile.upsert carries):
-//                 a withdrawal drops its queued messages without reading the whole outbox.
-//                 Written and deleted with the entry; built once for older data directories
-//                 by index_existing().
+//                 a withdrawal drops its queued messages without reading the whole outbox,
+//                 and "p/<peer>/<outbox key>" -> "": a peer's sender pass reads that peer's
+//                 entries only, however many a dead peer has queued. Written and deleted with
+//                 the entry; built once for older data directories by index_existing().
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -30,10 +36,23 @@
 
 namespace relay::node::federation {
 
-enum class OutboxState { pending, failed };
-// Stored and shown as "pending" | "failed".
-NLOHMANN_JSON_SERIALIZE_ENUM(OutboxState,
-                             {{OutboxState::pending, "pending"}, {OutboxState::failed, "failed"}})
+// failed: refused outright by the peer; undelivered: given up at the horizon.
+enum class OutboxState { pending, failed, undelivered };
+// Stored and shown as "pending" | "failed" | "undelivered".
+NLOHMANN_JSON_SERIALIZE_ENUM(OutboxState, {{OutboxState::pending, "pending"},
+                                           {OutboxState::failed, "failed"},
+                                           {OutboxState::undelivered, "undelivered"}})
+
+// One peer's delivery as the operator sees it (counts only).
+struct PeerDelivery {
+  std::size_t queued = 0;                        // pending: waiting or retrying
+  std::size_t at_risk = 0;                       // queued for more than half the give-up horizon
+  std::size_t refused = 0;                       // failed: refused outright by the peer
+  std::size_t undelivered = 0;                   // given up at the horizon
+  std::optional<std::int64_t> oldest_queued_ms;  // created_ms of the oldest queued message
+
+  nlohmann::json to_json() const;
+};
 
 struct OutboxEntry {
   std::string key;
@@ -48,6 +67,7 @@ struct OutboxEntry {
   std::int64_t created_ms = 0;
   OutboxState state = OutboxState::pending;
   std::string last_error;
+  bool escalated = false;  // past the horizon and never given up: the operator was alerted
 
   nlohmann::json to_json() const;  // operator view (no body: it may be sealed personal data)
 };
@@ -74,10 +94,18 @@ class Outbox {
                                    std::int64_t now_ms, std::size_t limit) const;
   // The peers that have at least one pending entry due at now_ms.
   std::set<std::string> peers_with_due(const storage::Txn& txn, std::int64_t now_ms) const;
+  // Every entry, the given-up ones last.
   std::vector<OutboxEntry> all(const storage::Txn& txn) const;
   void remove(storage::WriteTxn& txn, const std::string& key);
   // Rewrites an entry (attempts, backoff, state); does nothing if it has been removed.
   void update(storage::WriteTxn& txn, const OutboxEntry& entry);
+  // Gives the entry up: state undelivered, why as its last error, its body and key released.
+  // Does nothing if it has been removed.
+  void give_up(storage::WriteTxn& txn, const OutboxEntry& entry, const std::string& why);
+  // Per peer: what is queued, at risk (queued longer than half of give_up_after), refused and
+  // given up. Peers with nothing in the outbox are absent.
+  std::map<std::string, PeerDelivery> delivery(const storage::Txn& txn, std::int64_t now_ms,
+                                               std::chrono::milliseconds give_up_after) const;
   // Drops the message if it is still pending (e.g. a withdrawn handoff's delivery); false if
   // it is not in the outbox or has failed.
   bool drop(storage::WriteTxn& txn, const std::string& message_id);
@@ -104,6 +132,7 @@ class Outbox {
   candidates::KeySlots* slots_ = nullptr;
   const common::Clock& clock_;
   storage::Database outbox_;
+  storage::Database given_up_;
   storage::Database index_;
   storage::Database index_marks_;
 };

@@ -96,6 +96,8 @@ ProfileExchange::ProfileExchange(Federation& federation, candidates::Store& cand
       meta_(federation.env().database("profile_meta")),
       pool_(federation.env().database("peer_pool")),
       pool_state_(federation.env().database("peer_pool_state")) {
+  // A withdrawal of consent stops circulation however long the peer is away.
+  federation_.never_give_up<protocol::ProfileWithdraw>();
   federation_.on<protocol::ProfileUpsert>(
       [this](storage::WriteTxn& txn, const protocol::ProfileUpsert& m, const protocol::Envelope&,
              const Peer& p) { return on_upsert(txn, m, p); });

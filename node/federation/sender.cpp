@@ -7,6 +7,8 @@
 #include <set>
 #include <vector>
 
+#include "node/common/retry_policy.hpp"
+
 namespace relay::node::federation {
 
 namespace {
@@ -40,6 +42,55 @@ Sender::~Sender() {
 
 void Sender::on_reply(const std::string& type, ReplyHandler handler) {
   reply_handlers_[type] = std::move(handler);
+}
+
+void Sender::on_give_up(const std::string& type, GiveUpHandler handler) {
+  give_up_handlers_[type] = std::move(handler);
+}
+
+void Sender::never_give_up(const std::string& type) {
+  never_give_up_.insert(type);
+}
+
+bool Sender::attempt_failed(const OutboxEntry& entry, const std::string& why) {
+  const auto now = clock_.now_ms();
+  const auto& f = config_.federation;
+  const common::RetryPolicy retry{f.retry_initial_ms, f.retry_max_ms, f.give_up_after_s};
+  const bool past_horizon = retry.expired(entry.created_ms, now);
+  const bool keeps_trying = never_give_up_.count(entry.type) > 0;
+  if (past_horizon && !keeps_trying) {
+    const auto reason = "given up after " + std::to_string(entry.attempts + 1) +
+                        " attempt(s) over " + std::to_string(f.give_up_after_s.count()) +
+                        " s: " + why;
+    auto handler = give_up_handlers_.find(entry.type);
+    writer_.submit_wait([&](storage::WriteTxn& txn) {
+      if (handler != give_up_handlers_.end())
+        handler->second(txn, SentMessage{entry.peer, entry.type, entry.id, entry.body});
+      outbox_.give_up(txn, entry, reason);
+      alerts_.raise(txn, "delivery_given_up", entry.peer,
+                    entry.type + " " + entry.id + " " + reason);
+    });
+    return false;
+  }
+  auto e = entry;
+  e.attempts += 1;
+  // With jitter: the messages of many nodes to a peer that comes back do not return at once.
+  e.next_ms = now + retry.backoff_ms(e.attempts);
+  e.last_error = why;
+  const bool escalate = past_horizon && keeps_trying && !e.escalated;
+  e.escalated = e.escalated || escalate;
+  writer_.submit_wait([&](storage::WriteTxn& txn) {
+    outbox_.update(txn, e);
+    if (escalate)
+      alerts_.raise(txn, "delivery_escalated", entry.peer,
+                    entry.type + " " + entry.id +
+                        " still undelivered past the give-up horizon; it is never given up "
+                        "and keeps being retried: " +
+                        why);
+  });
+  spdlog::debug("federation: {} to {} not delivered ({}), attempt {}", entry.type, entry.peer, why,
+                e.attempts);
+  return false;
 }
 
 void Sender::start() {
@@ -127,19 +178,7 @@ bool Sender::deliver(const OutboxEntry& entry) {
     auto txn = env_.begin_read();
     peer = peers_.find(txn, entry.peer);
   }
-  auto backoff = [&](const std::string& why) {
-    auto e = entry;
-    e.attempts += 1;
-    auto initial = config_.federation.retry_initial_ms.count();
-    auto cap = config_.federation.retry_max_ms.count();
-    auto delay = initial << std::min<std::uint32_t>(e.attempts - 1, 20);
-    e.next_ms = clock_.now_ms() + std::min<std::int64_t>(delay, cap);
-    e.last_error = why;
-    writer_.submit_wait([&](storage::WriteTxn& txn) { outbox_.update(txn, e); });
-    spdlog::debug("federation: {} to {} not delivered ({}), attempt {}", entry.type, entry.peer,
-                  why, e.attempts);
-    return false;
-  };
+  auto backoff = [&](const std::string& why) { return attempt_failed(entry, why); };
   if (!peer) {
     writer_.submit_wait([&](storage::WriteTxn& txn) { outbox_.remove(txn, entry.key); });
     return false;

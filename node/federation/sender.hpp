@@ -11,6 +11,14 @@
 // alert). A reply is verified (PeerClient) before its handler runs; the handler and the
 // removal of the entry commit in one Writer request.
 //
+// Give-up: an attempt that fails once the message is federation.give_up_after_s old ends it:
+// the entry is kept as undelivered (Outbox::give_up), the type's give-up handler runs (e.g.
+// the handoff behind an introduction ends and its credit is refunded) and the operator gets a
+// "delivery_given_up" alert, in one Writer request. A type registered with never_give_up
+// (erasure and withdrawal: a person's rights do not expire) keeps trying with its backoff and
+// raises "delivery_escalated" once instead. Backoff is driven only by our outbound attempts:
+// messages the peer sends us do not reset it.
+//
 // Invariants:
 // - A peer's messages are attempted by that peer's loop only, in outbox order, so a peer that
 //   is down or slow holds up its own queue and nobody else's.
@@ -26,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "config/node_config.hpp"
@@ -54,6 +63,11 @@ class Sender {
     on_reply(std::string(Message::type), std::move(handler));
   }
 
+  // What to do, in the give-up's txn, when a message of `type` is given up (see above).
+  void on_give_up(const std::string& type, GiveUpHandler handler);
+  // Messages of `type` are never given up (see above).
+  void never_give_up(const std::string& type);
+
   // Starts the dispatcher; peer loops are created as peers have due messages. Idempotent.
   void start();
   // Stops the dispatcher and every peer loop (see the invariants). Idempotent.
@@ -72,6 +86,8 @@ class Sender {
  private:
   void dispatch();
   bool deliver(const OutboxEntry& entry);
+  // A failed attempt: backs the entry off, or past the horizon gives it up or escalates it.
+  bool attempt_failed(const OutboxEntry& entry, const std::string& why);
 
   const config::NodeConfig& config_;
   storage::Environment& env_;
@@ -82,7 +98,9 @@ class Sender {
   PeerClient& client_;
   NodeIdentity& identity_;
   Alerts& alerts_;
-  std::map<std::string, ReplyHandler> reply_handlers_;  // filled before start, then read-only
+  std::map<std::string, ReplyHandler> reply_handlers_;     // filled before start, then read-only
+  std::map<std::string, GiveUpHandler> give_up_handlers_;  // likewise
+  std::set<std::string> never_give_up_;                    // likewise
 
   std::atomic<bool> stopping_{false};  // seen by passes between messages
   mutable std::mutex loops_mutex_;

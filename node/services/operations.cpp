@@ -57,13 +57,9 @@ Vitals Operations::vitals() const {
       v.witness_age_s = std::max<std::int64_t>(0, clock_.now_ms() / 1000 - *t);
   }
   for (const auto& peer : federation_.peers().list(txn)) v.peers[peer.name].active = peer.active;
-  for (const auto& entry : federation_.outbox().all(txn)) {
-    auto& q = v.peers[entry.peer];
-    if (entry.state == federation::OutboxState::failed)
-      ++q.failed;
-    else
-      ++q.pending;
-  }
+  for (auto& [peer, d] : federation_.outbox().delivery(
+           txn, clock_.now_ms(), federation_.config().federation.give_up_after_s))
+    v.peers[peer].delivery = d;
   v.mail_queue = candidates_.queued_mail_count(txn);
   v.alerts = federation_.alerts(txn).size();
   return v;

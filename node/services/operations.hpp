@@ -21,8 +21,7 @@ namespace relay::node::services {
 
 struct PeerQueue {
   bool active = true;
-  std::size_t pending = 0;  // outbox messages not yet delivered (waiting or retrying)
-  std::size_t failed = 0;   // given up on (refused by the peer, or past their horizon)
+  federation::PeerDelivery delivery;  // queued, at risk, refused, undelivered
 };
 
 struct Vitals {

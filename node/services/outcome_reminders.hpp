@@ -4,7 +4,7 @@
 // 6 and 12 months of a hire) is mailed once per item to the member's contact email, through the
 // node's Mailer (spool or SMTP), by a sweep the composition root runs every minute. With SMTP,
 // a reminder the server defers (4xx, down) is tried again after a backoff (mail.retry_*: the
-// same policy as candidate mail, mail/retry_policy.hpp); one still undelivered after
+// same policy as candidate mail, common/retry_policy.hpp); one still undelivered after
 // mail.give_up_after_hours, or rejected (5xx), is given up: recorded as such, never tried
 // again, and reported through `on_given_up` in the same Writer request (the composition root
 // raises an operator alert; the reason names the introduction and what was due, never the
@@ -28,9 +28,9 @@
 #include <string>
 
 #include "node/common/clock.hpp"
+#include "node/common/retry_policy.hpp"
 #include "node/introductions/introduction.hpp"
 #include "node/mail/mailer.hpp"
-#include "node/mail/retry_policy.hpp"
 #include "node/members/member.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/writer.hpp"
@@ -41,7 +41,7 @@ struct ReminderSettings {
   std::string node_name;
   std::string public_url;  // no trailing slash: the API the member reports through
   std::string mail_from;
-  mail::RetryPolicy retry;
+  common::RetryPolicy retry;
 };
 
 class OutcomeReminders {

@@ -31,6 +31,12 @@ common::Result<federation::Peer, PeeringError> Peering::set_active(const std::st
   return *federation_.peers().find(txn, name);
 }
 
+std::map<std::string, federation::PeerDelivery> Peering::delivery() const {
+  auto txn = env_.begin_read();
+  return federation_.outbox().delivery(txn, federation_.clock().now_ms(),
+                                       federation_.config().federation.give_up_after_s);
+}
+
 std::vector<federation::Peer> Peering::list() const {
   auto txn = env_.begin_read();
   return federation_.peers().list(txn);

@@ -5,6 +5,7 @@
 // peers goes out when the Writer's commit hook wakes the sender.
 //
 // Threads: any (HTTP threads); rotate_keys() is serialised by Federation.
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -47,6 +48,8 @@ class Peering {
   std::vector<nlohmann::json> alerts() const;
   std::vector<federation::Refusal> refusals() const;
   std::vector<federation::OutboxEntry> outbox() const;
+  // Per peer: queued, at risk, refused and given-up messages (Outbox::delivery).
+  std::map<std::string, federation::PeerDelivery> delivery() const;
 
   std::string identity_document() const;
   // An envelope from a peer (the inbox verifies it).

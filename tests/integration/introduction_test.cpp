@@ -345,4 +345,61 @@ TEST_CASE(
   CHECK(outcome(x, buyer, id, "hired").status == 409);  // declined: nothing to report
 }
 
+TEST_CASE(
+    "introductions: a handoff request the holding peer never receives is given up after "
+    "federation.give_up_after_s, the credit refunded and the operator alerted") {
+  NodeProcess x{relay::test::options("holder.example", "JP-28")};
+  NodeProcess y{relay::test::options("spender.example", "JP-27")};
+  relay::test::peer_by_api(x, y);
+  relay::test::peer_by_api(y, x);
+  auto referrer = x.admit_member("Referrer KK");
+  auto buyer = y.admit_member("Buyer KK");
+  x.register_and_confirm(path_of(referrer.relay_link), forklift_driver(unique("gone")));
+  grant(y, buyer, 1);
+  auto req = requisition_id(y, buyer, forklift_requisition());
+  nlohmann::json ms;
+  REQUIRE(eventually([&] {
+    ms = matches(y, buyer, req);
+    return !ms.empty() && ms[0].at("node") == "holder.example";
+  }));
+
+  // The holder goes away; the introduction is made (one credit) and its handoff.request waits.
+  x.stop();
+  auto made = y.post_json(
+      "/api/v1/introductions",
+      {{"requisition", req}, {"node", "holder.example"}, {"ref", ms[0].at("ref")}}, buyer.api_key);
+  REQUIRE_MESSAGE(made.status == 201, made.body);
+  const auto id = made.json().at("id").get<std::string>();
+  CHECK(balance(y, buyer) == 0);
+  auto delivery = [&] {
+    auto peers = y.get("/api/v1/peers", y.admin_token()).json();  // kept: see count_events
+    for (const auto& p : peers.at("peers"))
+      if (p.at("name") == "holder.example") return p.at("delivery");
+    FAIL("no peer holder.example: " << peers.dump());
+    return nlohmann::json{};
+  };
+  REQUIRE(eventually([&] { return delivery().at("queued").get<int>() >= 1; }));
+  CHECK(delivery().at("undelivered") == 0);
+  CHECK(delivery().at("at_risk") == 0);
+
+  // Eight days on (the default horizon is seven; the answer window, fourteen, is not over):
+  // the request is given up, the introduction ends undelivered and the credit comes back.
+  ::setenv("RELAY_TEST_CLOCK_OFFSET_MS", std::to_string(8LL * 86400 * 1000).c_str(), 1);
+  y.restart();
+  ::unsetenv("RELAY_TEST_CLOCK_OFFSET_MS");
+  REQUIRE(eventually([&] {
+    auto d = y.get("/api/v1/introductions/" + id, buyer.api_key);
+    return d.status == 200 && d.json().at("state") == "undelivered";
+  }));
+  CHECK(balance(y, buyer) == 1);
+  auto credits = y.get("/api/v1/credits", buyer.api_key).json().dump();
+  CHECK(credits.find("credit_refunded") != std::string::npos);
+  CHECK(delivery().at("undelivered").get<int>() >= 1);
+  auto alerts = y.get("/api/v1/alerts", y.admin_token());
+  REQUIRE(alerts.status == 200);
+  CHECK(alerts.body.find("delivery_given_up") != std::string::npos);
+  CHECK(alerts.body.find("handoff.request") != std::string::npos);
+  CHECK(relay::test::audit_verify(y) == 0);
+}
+
 TEST_SUITE_END();

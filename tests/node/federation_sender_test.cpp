@@ -1,7 +1,8 @@
 // The federation sender delivers one queue per peer (issue 13): a peer that is down or slow
 // holds up its own messages only, the messages to one peer still go in outbox order, and the
-// sender stops cleanly with a request in flight. Real HTTP on loopback, real LMDB; the dead
-// peer is a loopback listener that accepts and never answers.
+// sender stops cleanly with a request in flight; past federation.give_up_after_s an ordinary
+// message is given up and a person's rights are escalated instead. Real HTTP on loopback, real
+// LMDB; the dead peer is a loopback listener that accepts and never answers.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -91,9 +92,16 @@ TEST_CASE("sender: a dead peer does not delay delivery to another peer") {
   REQUIRE(!entries_to(a, "dead.example").empty());
   REQUIRE(!entries_to(a, "b.example").empty());
 
+  const auto started = std::chrono::steady_clock::now();
   a.federation.start();
   // b's messages (its ping and the profiles.sync of peering) are delivered ...
   REQUIRE(eventually([&] { return entries_to(a, "b.example").empty(); }));
+  const auto live_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - started)
+                           .count();
+  MESSAGE("the live peer's messages were delivered in " << live_ms
+                                                        << " ms; one attempt to the dead peer "
+                                                           "takes 5000 ms");
   // ... while the first attempt to the dead peer has not finished: nothing to it was attempted
   // to completion (it cannot end before its 5 s timeout), and it is (or is about to be) on the
   // wire.
@@ -172,4 +180,76 @@ TEST_CASE("sender: messages to one peer are delivered in outbox order") {
   a.federation.stop();
   std::lock_guard lock(mutex);
   CHECK(replied == sent);
+}
+
+TEST_CASE(
+    "sender: past federation.give_up_after_s an ordinary message is given up (undelivered, its "
+    "handler, one alert); a message of a never-give-up type keeps trying and is escalated once") {
+  FederationSite a("a.example", "JP-28");
+  SilentListener dead;
+  a.config.federation.request_timeout_ms = 200ms;
+  a.config.federation.give_up_after_s = 3600s;
+  add_known_peer(a, "dead.example", dead.url());  // queues profiles.sync too
+  std::vector<std::string> given_up;              // message ids, as the give-up handler saw them
+  a.federation.on_give_up_of<relay::protocol::Ping>(
+      [&](st::WriteTxn&, const fed::SentMessage& sent) { given_up.push_back(sent.id); });
+  a.federation.sender().never_give_up("test.rights");
+  const auto ordinary = ping(a, "dead.example");
+  const auto rights = a.writer.submit_wait([&](st::WriteTxn& txn) {
+    return a.federation.outbox().enqueue(txn, "dead.example", "test.rights",
+                                         [](const std::string&) { return nlohmann::json{}; });
+  });
+  auto entry = [&](const std::string& id) {
+    for (auto& e : entries_to(a, "dead.example"))
+      if (e.id == id) return e;
+    FAIL("no outbox entry " << id);
+    return fed::OutboxEntry{};
+  };
+  auto alerts_of = [&](const std::string& kind) {
+    auto txn = a.env.begin_read();
+    std::size_t n = 0;
+    for (const auto& al : a.federation.alerts(txn)) n += al.at("kind") == kind;
+    return n;
+  };
+
+  // Within the horizon a failed attempt backs off, with jitter, within [half, whole] the delay.
+  a.federation.sender().deliver_due_to("dead.example");
+  CHECK(entry(ordinary).attempts == 1);
+  CHECK(entry(ordinary).state == fed::OutboxState::pending);
+  const auto wait = entry(ordinary).next_ms - a.clock.now_ms();
+  CHECK(wait >= a.config.federation.retry_initial_ms.count() / 2);
+  CHECK(wait <= a.config.federation.retry_initial_ms.count());
+  CHECK(given_up.empty());
+  CHECK(alerts_of("delivery_given_up") == 0);
+
+  // Past it: the ping is given up, once, its handler run; the rights message is escalated.
+  a.clock.advance(2h);
+  a.federation.sender().deliver_due_to("dead.example");
+  auto gone = entry(ordinary);
+  CHECK(gone.state == fed::OutboxState::undelivered);
+  CHECK(gone.body.is_null());  // nothing left to send, nothing kept
+  CHECK(gone.last_error.find("given up after 2 attempt(s)") != std::string::npos);
+  CHECK(given_up == std::vector<std::string>{ordinary});
+  CHECK(entry(rights).state == fed::OutboxState::pending);
+  CHECK(entry(rights).escalated);
+  CHECK(alerts_of("delivery_given_up") == 2);  // the ping and peering's profiles.sync
+  CHECK(alerts_of("delivery_escalated") == 1);
+  {
+    auto txn = a.env.begin_read();
+    auto d = a.federation.outbox().delivery(txn, a.clock.now_ms(), 3600s).at("dead.example");
+    CHECK(d.queued == 1);
+    CHECK(d.at_risk == 1);
+    CHECK(d.undelivered == 2);
+    CHECK(d.refused == 0);
+  }
+
+  // Later passes: the given-up messages are not tried again; the rights message is, without a
+  // second alert.
+  const auto connections = dead.connections();
+  a.clock.advance(2h);
+  a.federation.sender().deliver_due_to("dead.example");
+  CHECK(dead.connections() == connections + 1);
+  CHECK(entry(rights).attempts == 3);
+  CHECK(alerts_of("delivery_escalated") == 1);
+  CHECK(given_up.size() == 1);
 }

@@ -1,7 +1,8 @@
 // Indexes on request paths (issue 19): Handoffs::for_member (handoffs_by_member), the outbox's
-// drops on withdrawal (outbox_index) and the witness status (cosigned_by). Each is checked
-// against the whole-database scan it replaced, on a real LMDB store with many records written
-// the way an older node wrote them (no index), then indexed by the start-up migration.
+// drops on withdrawal and a peer's sender pass (outbox_index) and the witness status (cosigned_by).
+// Each is checked against the whole-database scan it replaced, on a real LMDB store with many
+// records written the way an older node wrote them (no index), then indexed by the start-up
+// migration.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "support/federation_site.hpp"
 
 using relay::test::FederationSite;
+namespace cand = relay::node::candidates;
 namespace fed = relay::node::federation;
 namespace st = relay::node::storage;
 
@@ -157,6 +159,21 @@ TEST_CASE("outbox_index: drop and drop_about equal the old scans, after the migr
     return site.federation.outbox().index_existing(txn, fed::ProfileExchange::outbox_subject);
   });
   CHECK(indexed == 2000);
+  // A peer's sender pass reads that peer's entries only (p/<peer>/ in outbox_index) and finds
+  // what a scan of the whole outbox finds, in the same order.
+  {
+    auto txn = site.env.begin_read();
+    for (const std::string peer : {"peer0", "peer3", "nobody"}) {
+      std::vector<std::string> expected, got;
+      for (const auto& e : site.federation.outbox().all(txn))
+        if (e.peer == peer && e.state == fed::OutboxState::pending) expected.push_back(e.id);
+      for (const auto& e : site.federation.outbox().due_for(txn, peer, site.clock.now_ms(), 100000))
+        got.push_back(e.id);
+      CHECK(got == expected);
+      CHECK(got.size() ==
+            (peer == "nobody" ? 0u : (peer == "peer0" ? 500u : 499u)));  // peer3: one failed
+    }
+  }
 
   // The old drop_if predicates, applied to the outbox as it stands, name what must go.
   auto expect_left = [&](const std::function<bool(const fed::OutboxEntry&)>& dropped) {
@@ -244,3 +261,60 @@ TEST_CASE("cosigned_by: the witness status names each peer's latest cosigned siz
 }
 
 TEST_SUITE_END();
+
+TEST_CASE(
+    "candidates_awaiting_receipt: holds exactly the records with an erasure request neither "
+    "receipted nor overdue, and is built once for an older data directory") {
+  FederationSite site{"kobe.example", "JP-28"};
+  // 30 received records stand in for candidates; a third get a disclosure and an erasure
+  // request, of which some are then receipted and some marked overdue.
+  std::vector<std::string> waiting;
+  site.writer.submit_wait([&](st::WriteTxn& txn) {
+    for (int i = 0; i < 30; ++i) {
+      cand::Opened data{{"候補", "c" + std::to_string(i) + "@example.jp", ""},
+                        {"B", {"c++"}, "JP-28", "25-34", "3-5", {}}};
+      auto r = site.store.create_received(txn, "osaka.example", data, "{}",
+                                          {false, false, false, "v1", 1},
+                                          {"h_in" + std::to_string(i), "m_1", 2});
+      if (i % 3 != 0) continue;
+      auto handoff = "h_" + std::to_string(i);
+      r.add_disclosure({handoff, "Co", "nagoya.example", "JP-23", 1, "v1", "", std::nullopt});
+      r.request_erasure(site.clock.now_ms());
+      if (i % 9 == 3) r.confirm_erasure(handoff, "nagoya.example", 2, "sig", "erased");
+      if (i % 9 == 6) r.mark_erasure_overdue(handoff, "nagoya.example");
+      if (i % 9 == 0) waiting.push_back(r.id);
+      site.store.save(txn, r);
+    }
+  });
+  auto ids = [&] {
+    auto txn = site.env.begin_read();
+    std::vector<std::string> out;
+    for (const auto& r : site.store.awaiting_receipt(txn)) out.push_back(r.id);
+    return out;
+  };
+  std::sort(waiting.begin(), waiting.end());
+  CHECK(waiting.size() == 4);  // i = 0, 9, 18, 27
+  CHECK(ids() == waiting);
+
+  // An older data directory: no index and no mark; the start-up build finds the same records.
+  site.writer.submit_wait([&](st::WriteTxn& txn) {
+    txn.clear(site.env.database("candidates_awaiting_receipt"));
+    txn.clear(site.env.database(st::kIndexMarks));
+  });
+  CHECK(ids().empty());
+  CHECK(site.writer.submit_wait(
+            [&](st::WriteTxn& txn) { return site.store.index_existing(txn); }) == 4);
+  CHECK(ids() == waiting);
+  CHECK(site.writer.submit_wait(
+            [&](st::WriteTxn& txn) { return site.store.index_existing(txn); }) == 0);
+
+  // A receipt takes the record out.
+  site.writer.submit_wait([&](st::WriteTxn& txn) {
+    auto r = site.store.find(txn, waiting[0]);
+    REQUIRE(r);
+    REQUIRE(
+        r->confirm_erasure(r->erasure_requests()[0].handoff, "nagoya.example", 3, "sig", "erased"));
+    site.store.save(txn, *r);
+  });
+  CHECK(ids() == std::vector<std::string>(waiting.begin() + 1, waiting.end()));
+}

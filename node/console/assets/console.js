@@ -386,12 +386,15 @@ async function peersPanel(body) {
   if (!peers.ok) return noData(body, peers);
   const list = peers.data.peers || [];
   const messages = outbox.ok ? outbox.data.outbox || [] : [];
-  const pending = (name) => messages.filter((m) => m.peer === name).length;
+  const d = (p, k) => (p.delivery || {})[k] ?? 0;
   const w = witness.ok ? witness.data : null;
   fill(body,
     table(list, [['name', L('ノード', 'Node')], [(p) => (p.active === false ? L('停止中', 'suspended') : L('有効', 'active')), L('状態', 'Status')],
-      [(p) => pending(p.name), L('未配送', 'Undelivered'), true]], 'peers'),
-    csvDownload('peers', list),
+      [(p) => d(p, 'queued'), L('配送待ち', 'Queued'), true],
+      [(p) => d(p, 'at_risk'), L('期限が近い', 'At risk'), true],
+      [(p) => d(p, 'refused'), L('拒否', 'Refused'), true],
+      [(p) => d(p, 'undelivered'), L('配送断念', 'Given up'), true]], 'peers'),
+    csvDownload('peers', list.map(({ delivery, ...p }) => ({ ...p, ...delivery }))),
     el('h3', {}, L('相互証明（ウィットネス）', 'Witnessing')),
     w ? [el('div', { class: 'figures' },
       figure(L('相互証明済みの台帳サイズ', 'Latest cosigned ledger size'), num(w.latest_cosigned_size ?? undefined), '', 'witness-size'),

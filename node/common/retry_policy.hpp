@@ -1,11 +1,13 @@
 #pragma once
 // When to try a deferred message again, and when to stop: shared by candidate mail
 // (candidates::MailDispatch) and members' outcome reminders (services::OutcomeReminders), both
-// configured by `mail.retry_initial_ms`, `mail.retry_max_ms` and `mail.give_up_after_hours`.
+// configured by `mail.retry_initial_ms`, `mail.retry_max_ms` and `mail.give_up_after_hours`,
+// and by the federation outbox (federation::Sender: `federation.retry_initial_ms`,
+// `retry_max_ms`, `give_up_after_s`).
 #include <chrono>
 #include <cstdint>
 
-namespace relay::node::mail {
+namespace relay::node::common {
 
 struct RetryPolicy {
   std::chrono::milliseconds initial{60'000};  // first backoff; doubles per attempt
@@ -21,4 +23,4 @@ struct RetryPolicy {
   }
 };
 
-}  // namespace relay::node::mail
+}  // namespace relay::node::common

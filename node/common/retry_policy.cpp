@@ -1,10 +1,10 @@
-#include "node/mail/retry_policy.hpp"
+#include "node/common/retry_policy.hpp"
 
 #include <algorithm>
 
 #include "crypto/random.hpp"
 
-namespace relay::node::mail {
+namespace relay::node::common {
 
 std::int64_t RetryPolicy::backoff_ms(std::uint32_t attempts) const {
   std::int64_t delay = std::max<std::int64_t>(1, initial.count());
@@ -16,4 +16,4 @@ std::int64_t RetryPolicy::backoff_ms(std::uint32_t attempts) const {
   return delay - static_cast<std::int64_t>(half) + static_cast<std::int64_t>(r % (half + 1));
 }
 
-}  // namespace relay::node::mail
+}  // namespace relay::node::common
