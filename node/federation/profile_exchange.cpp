@@ -11,6 +11,7 @@
 #include "node/common/text.hpp"
 #include "node/federation/body_fields.hpp"
 #include "node/members/member.hpp"
+#include "node/storage/index_marks.hpp"
 #include "node/storage/txn.hpp"
 
 namespace relay::node::federation {
@@ -18,6 +19,11 @@ namespace relay::node::federation {
 namespace {
 
 using body::has_exactly;
+
+// What a member of this node may introduce (services/introducing.cpp checks the same).
+bool in_regional_pool(const candidates::CandidateRecord& r) {
+  return r.status == candidates::Status::active && r.origin == "local" && r.consent.region;
+}
 using body::non_negative;
 using body::text;
 
@@ -95,7 +101,9 @@ ProfileExchange::ProfileExchange(Federation& federation, candidates::Store& cand
       shared_(federation.env().database("profiles_shared")),
       meta_(federation.env().database("profile_meta")),
       pool_(federation.env().database("peer_pool")),
-      pool_state_(federation.env().database("peer_pool_state")) {
+      pool_state_(federation.env().database("peer_pool_state")),
+      local_refs_(federation.env().database("local_refs")),
+      index_marks_(federation.env().database(storage::kIndexMarks)) {
   // A withdrawal of consent stops circulation however long the peer is away.
   federation_.never_give_up<protocol::ProfileWithdraw>();
   federation_.on<protocol::ProfileUpsert>(
@@ -132,6 +140,10 @@ void ProfileExchange::candidate_changed(storage::WriteTxn& txn,
                                         const candidates::CandidateRecord& record) {
   if (record.origin != "local") return;
   auto ref = ref_of(record.id);
+  if (in_regional_pool(record))
+    txn.put(local_refs_, ref, record.id);
+  else
+    txn.del(local_refs_, ref);
   auto shared = txn.get(shared_, ref);
   std::optional<nlohmann::json> profile;
   if (circulating(record))
@@ -194,6 +206,28 @@ std::optional<std::string> ProfileExchange::candidate_for(const storage::Txn& tx
   auto v = txn.get(shared_, ref);
   if (!v) return std::nullopt;
   return nlohmann::json::parse(*v).at("candidate").get<std::string>();
+}
+
+std::optional<std::string> ProfileExchange::local_candidate_for(const storage::Txn& txn,
+                                                                const std::string& ref) const {
+  if (!valid_ref(ref)) return std::nullopt;
+  auto v = txn.get(local_refs_, ref);
+  if (!v) return std::nullopt;
+  return std::string(*v);
+}
+
+std::size_t ProfileExchange::index_existing(storage::WriteTxn& txn) {
+  std::size_t n = 0;
+  storage::build_index_once(txn, index_marks_, "local_refs", [&] {
+    std::vector<std::string> ids;
+    candidates_.for_each(txn, [&](const candidates::CandidateRecord& r) {
+      if (r.origin == "local" && in_regional_pool(r)) ids.push_back(r.id);
+      return true;
+    });
+    for (const auto& id : ids) txn.put(local_refs_, ref_of(id), id);
+    n = ids.size();
+  });
+  return n;
 }
 
 std::vector<PoolEntry> ProfileExchange::peer_pool(const storage::Txn& txn) const {

@@ -40,6 +40,10 @@
 //   peer_pool_state  peer -> {"floor": n, "count": profiles held,
 //                            "sync": {"seq", "parts", "received": [...], "started_ms"}} and
 //                    peer "/" ref -> seq of the withdrawal (tombstone, purged by a later sync)
+//   local_refs       ref -> candidate id, for each local active candidate who consented to the
+//                    regional pool (what a member of this node may introduce): an introduction
+//                    finds its candidate without reading every record. Written by
+//                    candidate_changed(); built once for older data directories.
 //
 // Threads: every mutating call runs inside a Writer request (handlers and hooks included);
 // reads with any txn.
@@ -96,6 +100,12 @@ class ProfileExchange {
 
   // The local candidate circulating under ref, if any.
   std::optional<std::string> candidate_for(const storage::Txn& txn, const std::string& ref) const;
+  // The local active candidate in the regional pool under ref, if any (local_refs).
+  std::optional<std::string> local_candidate_for(const storage::Txn& txn,
+                                                 const std::string& ref) const;
+  // At start-up: builds local_refs once for a data directory that predates it; returns how
+  // many candidates it indexed.
+  std::size_t index_existing(storage::WriteTxn& txn);
   // Profiles held from active peers.
   std::vector<PoolEntry> peer_pool(const storage::Txn& txn) const;
   // One profile held from peer (active or not).
@@ -145,6 +155,8 @@ class ProfileExchange {
   storage::Database meta_;
   storage::Database pool_;
   storage::Database pool_state_;
+  storage::Database local_refs_;
+  storage::Database index_marks_;
 };
 
 }  // namespace relay::node::federation

@@ -197,7 +197,7 @@ common::Result<Introduction, IntroduceError> Introducing::introduce(
     const std::string& ref) {
   using R = common::Result<Introduction, IntroduceError>;
   bool local = node == settings_.self_name;
-  // The local candidate behind ref (an O(n) scan: refs are keyed digests of candidate ids).
+  // The local candidate behind ref (ProfileExchange's local_refs index).
   std::optional<candidates::CandidateRecord> candidate;
   std::optional<matching::Match> match;
   std::optional<matching::PairFacts> facts;
@@ -207,14 +207,10 @@ common::Result<Introduction, IntroduceError> Introducing::introduce(
     if (!req) return common::fail(IntroduceError::requisition_not_found);
     if (!req->open) return common::fail(IntroduceError::requisition_closed);
     if (local) {
-      candidates_.for_each(txn, [&](const candidates::CandidateRecord& r) {
-        if (r.status != candidates::Status::active || r.origin != "local" || !r.consent.region)
-          return true;
-        if (exchange_.ref_of(r.id) != ref) return true;
-        candidate = r;
-        return false;
-      });
-      if (!candidate) return common::fail(IntroduceError::not_in_pool);
+      if (auto id = exchange_.local_candidate_for(txn, ref)) candidate = candidates_.find(txn, *id);
+      if (!candidate || candidate->status != candidates::Status::active ||
+          candidate->origin != "local" || !candidate->consent.region)
+        return common::fail(IntroduceError::not_in_pool);
       if (auto opened = candidates_.open(*candidate))
         match = scorer_.score(req->criteria(), matching::from_circulated(opened->profile, ref));
     }

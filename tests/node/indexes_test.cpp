@@ -318,3 +318,49 @@ TEST_CASE(
   });
   CHECK(ids() == std::vector<std::string>(waiting.begin() + 1, waiting.end()));
 }
+
+TEST_CASE(
+    "local_refs: an introduction's ref finds its candidate without a scan, after the "
+    "migration too") {
+  FederationSite site{"kobe.example", "JP-28"};
+  std::vector<cand::CandidateRecord> people;
+  for (int i = 0; i < 12; ++i)
+    people.push_back(site.add_candidate("候補", "ref" + std::to_string(i) + "@example.jp", i % 2));
+  // One leaves the regional pool (consent narrowed), one is erased.
+  site.writer.submit_wait([&](st::WriteTxn& txn) {
+    auto r = site.store.find(txn, people[3].id);
+    r->consent.region = false;
+    site.store.save(txn, *r);
+    site.profiles.candidate_changed(txn, *r);
+    auto e = site.store.find(txn, people[4].id);
+    site.store.erase(txn, *e);
+    site.profiles.candidate_changed(txn, *site.store.find(txn, people[4].id));
+  });
+  auto found = [&] {
+    auto txn = site.env.begin_read();
+    std::vector<bool> out;
+    for (const auto& p : people) {
+      auto id = site.profiles.local_candidate_for(txn, site.profiles.ref_of(p.id));
+      CHECK((!id || *id == p.id));
+      out.push_back(id.has_value());
+    }
+    return out;
+  };
+  std::vector<bool> expected(12, true);
+  expected[3] = expected[4] = false;
+  CHECK(found() == expected);
+  {
+    auto txn = site.env.begin_read();
+    CHECK_FALSE(site.profiles.local_candidate_for(txn, "p_000000000000000000000000"));
+    CHECK_FALSE(site.profiles.local_candidate_for(txn, "not a ref"));
+  }
+  // An older data directory: the start-up build finds the same.
+  site.writer.submit_wait([&](st::WriteTxn& txn) {
+    txn.clear(site.env.database("local_refs"));
+    txn.clear(site.env.database(st::kIndexMarks));
+  });
+  CHECK(found() == std::vector<bool>(12, false));
+  CHECK(site.writer.submit_wait(
+            [&](st::WriteTxn& txn) { return site.profiles.index_existing(txn); }) == 10);
+  CHECK(found() == expected);
+}
