@@ -238,9 +238,9 @@ void Outbox::update(storage::WriteTxn& txn, const OutboxEntry& e) {
   write(txn, e, nlohmann::json::parse(*old));
 }
 
-void Outbox::give_up(storage::WriteTxn& txn, const OutboxEntry& entry, const std::string& why) {
+bool Outbox::give_up(storage::WriteTxn& txn, const OutboxEntry& entry, const std::string& why) {
   auto old = txn.get(outbox_, entry.key);
-  if (!old) return;
+  if (!old) return false;
   erase(txn, entry.key);  // its key slot, its index entries
   auto e = entry;
   e.state = OutboxState::undelivered;
@@ -248,6 +248,7 @@ void Outbox::give_up(storage::WriteTxn& txn, const OutboxEntry& entry, const std
   auto record = to_record(e);
   record.erase("body");  // nothing is left to send; a sealed body would only be a copy
   txn.put(given_up_, e.key, record.dump());
+  return true;
 }
 
 std::map<std::string, PeerDelivery> Outbox::delivery(

@@ -100,8 +100,8 @@ class Outbox {
   // Rewrites an entry (attempts, backoff, state); does nothing if it has been removed.
   void update(storage::WriteTxn& txn, const OutboxEntry& entry);
   // Gives the entry up: state undelivered, why as its last error, its body and key released.
-  // Does nothing if it has been removed.
-  void give_up(storage::WriteTxn& txn, const OutboxEntry& entry, const std::string& why);
+  // Returns false (and does nothing) if it has been removed meanwhile.
+  bool give_up(storage::WriteTxn& txn, const OutboxEntry& entry, const std::string& why);
   // Per peer: what is queued, at risk (queued longer than half of give_up_after), refused and
   // given up. Peers with nothing in the outbox are absent.
   std::map<std::string, PeerDelivery> delivery(const storage::Txn& txn, std::int64_t now_ms,

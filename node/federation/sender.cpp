@@ -64,9 +64,10 @@ bool Sender::attempt_failed(const OutboxEntry& entry, const std::string& why) {
                         " s: " + why;
     auto handler = give_up_handlers_.find(entry.type);
     writer_.submit_wait([&](storage::WriteTxn& txn) {
+      // Dropped meanwhile (e.g. a withdrawal): nothing was given up, nothing follows.
+      if (!outbox_.give_up(txn, entry, reason)) return;
       if (handler != give_up_handlers_.end())
         handler->second(txn, SentMessage{entry.peer, entry.type, entry.id, entry.body});
-      outbox_.give_up(txn, entry, reason);
       alerts_.raise(txn, "delivery_given_up", entry.peer,
                     entry.type + " " + entry.id + " " + reason);
     });

@@ -253,3 +253,20 @@ TEST_CASE(
   CHECK(alerts_of("delivery_escalated") == 1);
   CHECK(given_up.size() == 1);
 }
+
+TEST_CASE("outbox: an entry dropped meanwhile is not given up, so nothing follows from it") {
+  FederationSite a("a.example", "JP-28");
+  SilentListener dead;
+  add_known_peer(a, "dead.example", dead.url());
+  const auto id = ping(a, "dead.example");
+  fed::OutboxEntry queued;
+  for (auto& e : entries_to(a, "dead.example"))
+    if (e.id == id) queued = e;
+  REQUIRE(queued.id == id);
+  // A withdrawal drops the message while the sender holds its copy of the entry.
+  CHECK(
+      a.writer.submit_wait([&](st::WriteTxn& txn) { return a.federation.outbox().drop(txn, id); }));
+  CHECK_FALSE(a.writer.submit_wait(
+      [&](st::WriteTxn& txn) { return a.federation.outbox().give_up(txn, queued, "test"); }));
+  for (auto& e : entries_to(a, "dead.example")) CHECK(e.id != id);  // not kept as undelivered
+}
