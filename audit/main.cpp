@@ -14,6 +14,7 @@
 #include "audit/log_source.hpp"
 #include "audit/log_verifier.hpp"
 #include "audit/report.hpp"
+#include "audit/settlement_check.hpp"
 #include "protocol/signed_note.hpp"
 
 namespace {
@@ -133,6 +134,25 @@ int run(int argc, char** argv) {
   erasures->add_option("--threads", threads, "worker threads (default: one per core)");
   erasures->add_flag("--json", json, "print a machine-readable JSON report");
 
+  std::vector<std::string> settlement_locations;
+  auto* settlement = app.add_subcommand(
+      "settlement", "check every agreed settlement statement between two nodes against both logs");
+  settlement->add_option("EXPORT", settlement_locations, "the two nodes' exports or URLs")
+      ->required()
+      ->expected(2);
+  add_token_options(settlement, token);
+  settlement->add_option("--threads", threads, "worker threads (default: one per core)");
+  settlement->add_flag("--json", json, "print a machine-readable JSON report");
+
+  std::vector<std::string> consortium_locations;
+  auto* consortium_cmd = app.add_subcommand(
+      "consortium", "check every node's settlements and that net positions sum to zero");
+  consortium_cmd->add_option("EXPORT", consortium_locations, "every node's export or URL")
+      ->required();
+  add_token_options(consortium_cmd, token);
+  consortium_cmd->add_option("--threads", threads, "worker threads (default: one per core)");
+  consortium_cmd->add_flag("--json", json, "print a machine-readable JSON report");
+
   std::string evidence_file;
   std::string signer_key;
   auto* evidence = app.add_subcommand(
@@ -191,6 +211,27 @@ int run(int argc, char** argv) {
       print(to_json(report));
     else
       std::cout << to_text(report);
+    return report.ok() ? kVerified : kFailed;
+  }
+  if (*settlement || *consortium_cmd) {
+    const auto& locations = *settlement ? settlement_locations : consortium_locations;
+    for (const auto& l : locations)
+      if (is_url(l) && !token_value) {
+        std::cerr << "relay-audit: a URL needs the auditor token: --token or --token-file\n";
+        return kUsageOrIo;
+      }
+    std::vector<std::unique_ptr<LogSource>> opened;
+    std::vector<LogSource*> logs;
+    for (const auto& l : locations) {
+      opened.push_back(open_log_source(l, token_value));
+      logs.push_back(opened.back().get());
+    }
+    auto report = *settlement ? check_settlement(*logs[0], *logs[1], {threads})
+                              : check_consortium(logs, {threads});
+    if (json)
+      print(to_json(report));
+    else
+      std::cout << to_text(report, !*settlement);
     return report.ok() ? kVerified : kFailed;
   }
   if (*consistency) {

@@ -428,6 +428,18 @@ fs::path default_reference_dir() {
   return fs::path(RELAY_REFERENCE_DIR);
 }
 
+std::string_view to_string(SettlementPeriod period) {
+  switch (period) {
+    case SettlementPeriod::monthly:
+      return "monthly";
+    case SettlementPeriod::daily:
+      return "daily";
+    case SettlementPeriod::off:
+      return "off";
+  }
+  return "monthly";
+}
+
 std::string_view to_string(Mailer mailer) {
   switch (mailer) {
     case Mailer::spool:
@@ -530,6 +542,25 @@ LoadResult<NodeConfig> parse_node_config(std::string_view text, const fs::path& 
     read_int(r, "min_persons", f.min_persons, 1, 100000);
     read_int(r, "min_companies", f.min_companies, 1, 100000);
     read_int(r, "publish_minutes", f.publish_minutes, 1, 10080);
+    r.finish();
+  }
+  {
+    auto r = root.object("settlement");
+    auto& f = cfg.settlement;
+    read_bool(r, "enabled", f.enabled);
+    constexpr std::string_view kPeriodExpected = "\"monthly\", \"daily\" or \"off\"";
+    if (auto s = r.string("period", false, kPeriodExpected)) {
+      if (*s == "monthly")
+        f.period = SettlementPeriod::monthly;
+      else if (*s == "daily")
+        f.period = SettlementPeriod::daily;
+      else if (*s == "off")
+        f.period = SettlementPeriod::off;
+      else
+        r.invalid("period", kPeriodExpected);
+    }
+    read_int(r, "countersign_within_s", f.countersign_within_s, 60, 2592000);
+    read_int(r, "yen_per_introduction", f.yen_per_introduction, 0, 10'000'000);
     r.finish();
   }
   read_http(root.object("http"), cfg);
@@ -641,6 +672,10 @@ std::string to_json_text(const NodeConfig& c) {
   j["statistics"]["min_persons"] = c.statistics.min_persons;
   j["statistics"]["min_companies"] = c.statistics.min_companies;
   j["statistics"]["publish_minutes"] = c.statistics.publish_minutes;
+  j["settlement"]["enabled"] = c.settlement.enabled;
+  j["settlement"]["period"] = to_string(c.settlement.period);
+  j["settlement"]["countersign_within_s"] = c.settlement.countersign_within_s;
+  j["settlement"]["yen_per_introduction"] = c.settlement.yen_per_introduction;
   j["http"]["max_body_bytes"] = c.http.max_body_bytes;
   j["http"]["max_header_bytes"] = c.http.max_header_bytes;
   j["http"]["read_timeout_ms"] = c.http.read_timeout_ms.count();

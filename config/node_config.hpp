@@ -119,6 +119,19 @@ struct StatisticsSection {
   bool operator==(const StatisticsSection&) const = default;
 };
 
+// "settlement": statements of the introductions nodes owe each other (node/settlement/README.md).
+// Periods are calendar months (or days) in Japan Standard Time.
+enum class SettlementPeriod { monthly, daily, off };
+struct SettlementSection {
+  // false: this node proposes no statement and refuses peers' (403 settlement_disabled).
+  bool enabled = true;
+  SettlementPeriod period = SettlementPeriod::monthly;  // "monthly" | "daily" | "off"
+  std::uint32_t countersign_within_s = 259200;  // 60..2592000: unsigned this long is reported
+  std::uint64_t yen_per_introduction = 0;       // 0..10000000: the invoicing CSV's price; 0 none
+
+  bool operator==(const SettlementSection&) const = default;
+};
+
 // "http": server limits.
 struct HttpSection {
   std::size_t max_body_bytes = 65536;
@@ -286,6 +299,7 @@ struct NodeConfig {
   ConsoleSection console;
   MatchingSection matching;
   StatisticsSection statistics;
+  SettlementSection settlement;
   HttpSection http;
   LimitsSection limits;
   TlsSection tls;
@@ -320,6 +334,7 @@ std::string to_json_text(const NodeConfig& config);
 
 // "spool", "smtp"; "required", "when_offered", "never"; "trace" ... "off".
 std::string_view to_string(Mailer mailer);
+std::string_view to_string(SettlementPeriod period);
 std::string_view to_string(StartTls starttls);
 std::string_view to_string(LogLevel level);
 

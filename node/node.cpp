@@ -164,8 +164,25 @@ Node::Node(config::NodeConfig config)
       services::IntroducingSettings{c.node.name, c.node.region, c.node.public_url, c.mail.from},
       statistics_feed_.get());
   introducing_->on_outcome_recorded([this] { success_training_->wake(); });
+  // Settlement (issue 15): a delivered cross-node introduction is an obligation on both
+  // sides (the requester when the delivery arrives, the holder when its receipt comes back);
+  // statements of them are proposed on settlement.period and countersigned by peers.
+  obligations_ = std::make_unique<settlement::Obligations>(env_, domain_->ledger);
+  settlements_ = std::make_unique<settlement::Settlements>(
+      *federation_, *obligations_, *writer_,
+      settlement::SettlementSettings{c.settlement.enabled, c.settlement.period,
+                                     std::chrono::seconds(c.settlement.countersign_within_s),
+                                     c.settlement.yen_per_introduction});
+  settlement_sweep_ = std::make_unique<common::BackgroundLoop>(
+      "settlements", std::chrono::minutes(1), [this] { settlements_->sweep(); });
+  handoff_holder_->on_receipt([this](storage::WriteTxn& txn, const federation::IncomingRequest& r,
+                                     const std::string& receipt_signature) {
+    obligations_->record(txn, r.peer, r.handoff, false, receipt_signature);
+  });
   // A peer introduction follows its handoff (delivered, declined, withdrawn, unavailable).
   handoffs_->on_state_changed([this](storage::WriteTxn& txn, const federation::Handoff& h) {
+    if (h.state == federation::HandoffState::delivered)
+      obligations_->record(txn, h.peer, h.id, true, h.sender_signature);
     introducing_->handoff_changed(txn, h);
   });
   // Outcomes of peer introductions go back to the holding node, which attributes the hire.
@@ -280,7 +297,7 @@ Node::Node(config::NodeConfig config)
                      c.node.region,
                      {c.operator_.name, c.operator_.contact, c.operator_.privacy_url},
                      c.tls.enabled() || c.node.public_url.starts_with("https://")},
-      *operations_, *review_, *console_sessions_, *statistics_});
+      *operations_, *review_, *console_sessions_, *statistics_, *settlements_});
 
   record_genesis();
 }
@@ -359,9 +376,11 @@ void Node::start_background() {
   success_training_->start();
   success_training_->wake();  // trained from what is on disk before the first period ends
   statistics_publish_->start();
+  settlement_sweep_->start();
 }
 
 void Node::stop_background() {
+  if (settlement_sweep_) settlement_sweep_->stop();
   if (statistics_publish_) statistics_publish_->stop();
   if (success_training_) success_training_->stop();
   if (hold_release_) hold_release_->stop();

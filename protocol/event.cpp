@@ -291,4 +291,30 @@ Event hire_reported(std::string_view member_id, std::string_view handoff_id,
           {{"member", member_id}, {"handoff", handoff_id}, {"peer", peer_name}}};
 }
 
+Event obligation_recorded(std::string_view handoff_id, std::string_view peer_name,
+                          bool owed_by_self, std::string_view evidence_signature) {
+  return {std::string(k::obligation_recorded),
+          {{"handoff", handoff_id},
+           {"peer", peer_name},
+           {"owed_by", owed_by_self ? "self" : "peer"},
+           {"evidence", evidence_signature}}};
+}
+
+Event settlement_agreed(const settlement::Statement& statement, std::string_view peer_name,
+                        bool proposer, const std::vector<settlement::Dispute>& disputed,
+                        std::string_view statement_signature, std::string_view countersignature) {
+  auto net = settlement::net_for_proposer(statement, disputed);
+  return {std::string(k::settlement_agreed),
+          {{"statement", statement.id},
+           {"peer", peer_name},
+           {"role", proposer ? "proposer" : "counterparty"},
+           {"period", statement.period},
+           {"until_ms", statement.until_ms},
+           {"items", settlement::to_json(statement.items)},
+           {"disputed", settlement::to_json(disputed)},
+           {"net", proposer ? net : -net},
+           {"statement_signature", statement_signature},
+           {"countersignature", countersignature}}};
+}
+
 }  // namespace relay::protocol

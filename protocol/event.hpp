@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "crypto/keys.hpp"
+#include "protocol/settlement.hpp"
 
 namespace relay::protocol {
 
@@ -73,6 +74,8 @@ inline constexpr std::string_view referral_accepted = "referral_accepted";
 inline constexpr std::string_view referral_rejected = "referral_rejected";
 inline constexpr std::string_view referral_counted = "referral_counted";
 inline constexpr std::string_view referral_dropped = "referral_dropped";
+inline constexpr std::string_view obligation_recorded = "obligation_recorded";
+inline constexpr std::string_view settlement_agreed = "settlement_agreed";
 }  // namespace event_kind
 
 Event node_initialised(std::string_view region, std::uint32_t referrals_per_credit,
@@ -252,5 +255,21 @@ Event hire_attributed(std::string_view introduction_id, const std::vector<std::s
 // ids and codes only.
 Event outcome_received(std::string_view handoff_id, std::string_view peer_name,
                        std::string_view outcome, std::string_view reason_code);
+
+// Settlement (issue 15, protocol/settlement.hpp). {"handoff","peer","owed_by","evidence"}: the
+// cross-node introduction through handoff_id was delivered, so one introduction is owed:
+// owed_by "self" (this node's member asked; evidence is the holding peer's handoff.deliver
+// signature) or "peer" (this node held the candidate; evidence is the peer's signed receipt).
+Event obligation_recorded(std::string_view handoff_id, std::string_view peer_name,
+                          bool owed_by_self, std::string_view evidence_signature);
+// {"statement","peer","role","period","until_ms","items","disputed","net","statement_signature",
+// "countersignature"}: the statement with `peer` (role: this node's, "proposer" or
+// "counterparty") was countersigned. items are all the statement's items and disputed the ones
+// the counterparty named (they stay open and roll into the next statement); net is this node's
+// position: agreed items owed to it minus those it owes. Both documents of
+// protocol/settlement.hpp can be rebuilt from these fields and the two node names.
+Event settlement_agreed(const settlement::Statement& statement, std::string_view peer_name,
+                        bool proposer, const std::vector<settlement::Dispute>& disputed,
+                        std::string_view statement_signature, std::string_view countersignature);
 
 }  // namespace relay::protocol

@@ -111,6 +111,29 @@ std::optional<HandoffDeliver> HandoffDeliver::parse(const nlohmann::json& body) 
   return HandoffDeliver{body};
 }
 
+std::optional<SettlementStatementMessage> SettlementStatementMessage::parse(
+    const nlohmann::json& body) {
+  if (!has_exactly(body, {"statement", "period", "until_ms", "items", "signature"}))
+    return std::nullopt;
+  auto statement = string_at(body, "statement");
+  auto period = string_at(body, "period");
+  auto until = int_at(body, "until_ms");
+  auto items = settlement::parse_items(body["items"]);
+  auto signature = string_at(body, "signature");
+  if (!statement || !settlement::valid_id(*statement) || !period ||
+      !settlement::valid_id(*period) || !until || *until < 0 || !items || !signature ||
+      signature->size() > 100)
+    return std::nullopt;
+  return SettlementStatementMessage{*statement, *period, *until, std::move(*items), *signature};
+}
+nlohmann::json SettlementStatementMessage::to_json() const {
+  return {{"statement", statement},
+          {"period", period},
+          {"until_ms", until_ms},
+          {"items", settlement::to_json(items)},
+          {"signature", signature}};
+}
+
 std::optional<HandoffDeclined> HandoffDeclined::parse(const nlohmann::json& body) {
   if (!has_exactly(body, {"handoff", "reason"})) return std::nullopt;
   auto handoff = string_at(body, "handoff");

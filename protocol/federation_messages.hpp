@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/settlement.hpp"
+
 namespace relay::protocol {
 
 // {} -> {pong: true}. A connectivity check between operators.
@@ -101,6 +103,23 @@ struct HandoffDeliver {
 };
 
 // {handoff, reason: "declined" | "withdrawn"} -> {handoff, state}.
+// settlement.statement: the proposer's signed statement (protocol/settlement.hpp); proposer and
+// counterparty are the envelope's from and to. Reply: {statement, disputed: [{handoff, owed_by,
+// reason}], countersignature} (the counterparty's signature over the agreement).
+struct SettlementStatementMessage {
+  static constexpr std::string_view type = "settlement.statement";
+  static constexpr std::string_view bad_body_code = "bad_statement";
+  static constexpr std::string_view bad_body_message =
+      "expected statement, period, until_ms, items (ascending handoffs) and signature";
+  std::string statement;
+  std::string period;
+  std::int64_t until_ms = 0;
+  std::vector<settlement::Item> items;
+  std::string signature;  // base64 Ed25519 over settlement::statement_bytes
+  static std::optional<SettlementStatementMessage> parse(const nlohmann::json& body);
+  nlohmann::json to_json() const;
+};
+
 struct HandoffDeclined {
   static constexpr std::string_view type = "handoff.declined";
   static constexpr std::string_view bad_body_code = "bad_body";

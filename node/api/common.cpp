@@ -85,6 +85,7 @@ http::Router build_router(const Services& services) {
   add_handoff_routes(routes, services);
   add_introduction_routes(routes, services);
   add_statistics_routes(routes, services);
+  add_settlement_routes(routes, services);
   add_circulation_routes(routes, services);
   add_review_routes(routes, services);
   add_console_routes(routes, services);

@@ -29,6 +29,7 @@
 #include "node/services/review.hpp"
 #include "node/services/secondment.hpp"
 #include "node/services/statistics.hpp"
+#include "node/settlement/settlements.hpp"
 
 namespace relay::node::api {
 
@@ -81,6 +82,7 @@ struct Services {
   services::Review& review;
   console::Sessions& console_sessions;
   services::Statistics& statistics;
+  settlement::Settlements& settlements;
 };
 
 // PUT of a member's contact email ({"contact_email": text | null}), by the operator
@@ -114,6 +116,9 @@ void add_console_routes(Routes& routes, const Services& s);
 // The seeds' KPIs, rejection insight, federated statistics, recruiting spend
 // (statistics_routes.cpp).
 void add_statistics_routes(Routes& routes, const Services& s);
+
+// Settlement statements between nodes (settlement_routes.cpp).
+void add_settlement_routes(Routes& routes, const Services& s);
 
 // The operator's review of flagged referrals (review_routes.cpp).
 void add_review_routes(Routes& routes, const Services& s);

@@ -234,6 +234,22 @@ ApiError error_for(services::StatisticsError e, bool all_allowed) {
   return {400, "bad_parameter", "period"};
 }
 
+ApiError error_for(settlement::SettlementError e) {
+  using E = settlement::SettlementError;
+  switch (e) {
+    case E::disabled:
+      return {409, "settlement_disabled", "settlement.enabled is false on this node"};
+    case E::unknown_peer:
+      return {404, "unknown_peer", "no such peer"};
+    case E::peer_inactive:
+      return {409, "peer_suspended", "the peer is suspended"};
+    case E::statement_pending:
+      return {409, "statement_pending",
+              "a statement to this peer awaits its countersignature (see GET /api/v1/settlements)"};
+  }
+  return {404, "unknown_peer", "no such peer"};
+}
+
 ApiError error_for(services::SecondmentError e) {
   using E = services::SecondmentError;
   switch (e) {

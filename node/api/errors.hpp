@@ -23,6 +23,7 @@
 #include "node/services/peering.hpp"
 #include "node/services/secondment.hpp"
 #include "node/services/statistics.hpp"
+#include "node/settlement/settlements.hpp"
 
 namespace relay::node::api {
 
@@ -56,5 +57,6 @@ ApiError error_for(referrals::ReviewError e);
 ApiError error_for(console::SessionError e);
 // all_allowed: the route also takes period=all.
 ApiError error_for(services::StatisticsError e, bool all_allowed);
+ApiError error_for(settlement::SettlementError e);
 
 }  // namespace relay::node::api

@@ -281,12 +281,14 @@ void HandoffHolder::on_deliver_reply(storage::WriteTxn& txn, const SentMessage&,
   if (!r) return;
   auto digest = body::text(reply.body, "evidence_digest", 64).value_or("");
   auto now = federation_.clock().now_ms();
+  auto receipt_signature = crypto::to_base64(reply.sig);
   federation_.ledger().append(
-      txn, protocol::handoff_receipt(r->handoff, peer.name, crypto::to_base64(reply.sig), digest));
+      txn, protocol::handoff_receipt(r->handoff, peer.name, receipt_signature, digest));
   r->receipt_ms = now;
   r->evidence_digest = digest;
   r->receipt_envelope = envelope_json(reply);
   save(txn, *r, RequestState::delivered);
+  if (receipt_) receipt_(txn, *r, receipt_signature);
   auto record = candidates_.find(txn, r->candidate);
   if (!record) return;
   if (!record->mark_receipt(r->handoff, now)) {

@@ -125,6 +125,13 @@ class HandoffHolder {
   void on_new_request(std::function<void(storage::WriteTxn&, const IncomingRequest&)> hook) {
     new_request_ = std::move(hook);
   }
+  // Called in the txn that records the requester's signed receipt of a delivery (the
+  // introduction was delivered: settlement's obligation). One hook.
+  void on_receipt(std::function<void(storage::WriteTxn&, const IncomingRequest&,
+                                     const std::string& receipt_signature)>
+                      hook) {
+    receipt_ = std::move(hook);
+  }
   // The request peer made for its handoff id (the h/<peer>/<handoff> index), any state.
   std::optional<IncomingRequest> find_by_handoff(const storage::Txn& txn, const std::string& peer,
                                                  const std::string& handoff) const;
@@ -149,6 +156,7 @@ class HandoffHolder {
   storage::Database index_;
   std::function<void(storage::WriteTxn&, const candidates::CandidateRecord&)> late_disclosure_;
   std::function<void(storage::WriteTxn&, const IncomingRequest&)> new_request_;
+  std::function<void(storage::WriteTxn&, const IncomingRequest&, const std::string&)> receipt_;
 };
 
 }  // namespace relay::node::federation

@@ -21,6 +21,8 @@
 
 #include "support/names.hpp"
 #include "support/node_process.hpp"
+#include "support/temp_dir.hpp"
+#include "support/tool_run.hpp"
 #include "support/vectors.hpp"
 
 using relay::test::eventually;
@@ -283,6 +285,61 @@ TEST_CASE(
   // Every balance recomputed from each ledger by the auditor's tool.
   CHECK(relay::test::audit_verify(x) == 0);
   CHECK(relay::test::audit_verify(y) == 0);
+
+  // Settlement (issue 15): C at osaka spent a credit on a person kobe held, so osaka owes kobe
+  // one introduction, on both ledgers; B's introduction stayed at kobe and owes nobody.
+  CHECK(count_events(x, "obligation_recorded") == 1);
+  CHECK(count_events(y, "obligation_recorded") == 1);
+  auto settle = [&](const nlohmann::json& body) {
+    return y.post_json("/api/v1/settlements", body, y.admin_token());
+  };
+  CHECK(settle({{"peer", "nowhere.example"}}).status == 404);
+  CHECK(settle(nlohmann::json::object()).status == 400);
+  CHECK(settle({{"peer", "kobe.example"}, {"net", 5}}).status == 400);
+  auto proposal = settle({{"peer", "kobe.example"}});
+  REQUIRE_MESSAGE(proposal.status == 202, proposal.body);
+  auto statement = proposal.json().at("statement").get<std::string>();
+  CHECK(proposal.json().at("items").size() == 1);
+  auto settled = [&](const NodeProcess& node) {
+    auto view = node.get("/api/v1/settlements", node.admin_token()).json();
+    for (const auto& s : view.at("statements"))
+      if (s.at("statement") == statement && s.at("state") == "agreed")
+        return s.at("net").get<int>();
+    return 0;
+  };
+  REQUIRE(eventually([&] { return settled(y) == -1; }));
+  CHECK(settled(x) == 1);
+  auto invoice = x.get("/api/v1/settlements?format=csv", x.admin_token());
+  CHECK(invoice.status == 200);
+  CHECK(invoice.body.find(statement) != std::string::npos);
+  CHECK(x.get("/api/v1/settlements", c.api_key).status >= 400);  // the operator's only
+
+  // The auditor checks the statement against both exported logs, and the consortium's sum.
+  auto scratch = relay::test::make_temp_dir("settlement-audit");
+  const auto node_bin = (relay::test::binary_dir() / "node" / "relay-node").string();
+  const auto audit_bin = (relay::test::binary_dir() / "audit" / "relay-audit").string();
+  for (const auto& [n, name] : {std::pair{&x, "kobe.example"}, std::pair{&y, "osaka.example"}}) {
+    auto run = relay::test::run_tool(
+        {node_bin, "export", (scratch / name).string(), "--config", n->config_path().string()},
+        scratch);
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  }
+  auto pair = relay::test::run_tool({audit_bin, "settlement", (scratch / "kobe.example").string(),
+                                     (scratch / "osaka.example").string(), "--json"},
+                                    scratch);
+  CHECK_MESSAGE(pair.exit_code == 0, pair.out);
+  CHECK(pair.json().at("statements") == 1);
+  CHECK(pair.json().at("positions").at("kobe.example") == 1);
+  CHECK(pair.json().at("positions").at("osaka.example") == -1);
+  auto all = relay::test::run_tool({audit_bin, "consortium", (scratch / "kobe.example").string(),
+                                    (scratch / "osaka.example").string()},
+                                   scratch);
+  CHECK_MESSAGE(all.exit_code == 0, all.out);
+  CHECK(all.out.find("sum of positions: 0") != std::string::npos);
+  auto alone = relay::test::run_tool(
+      {audit_bin, "consortium", (scratch / "osaka.example").string()}, scratch);
+  CHECK(alone.exit_code == 1);
+  CHECK(alone.out.find("no log of kobe.example given") != std::string::npos);
 }
 
 TEST_CASE(
