@@ -8,8 +8,10 @@
 
 #include "audit/key_history.hpp"
 #include "audit/log_verifier.hpp"
+#include "protocol/canonical_json.hpp"
 #include "protocol/event.hpp"
 #include "protocol/ledger_entry.hpp"
+#include "protocol/netting.hpp"
 #include "protocol/settlement.hpp"
 
 namespace relay::audit {
@@ -18,6 +20,7 @@ namespace {
 
 namespace kind = protocol::event_kind;
 namespace ps = protocol::settlement;
+namespace pn = protocol::netting;
 
 // One settlement_agreed entry, as recorded.
 struct Agreed {
@@ -33,12 +36,20 @@ struct Agreed {
   std::string agreement() const { return ps::agreement_bytes(statement, disputed); }
 };
 
+// One netting_agreed entry.
+struct Netted {
+  std::uint64_t entry = 0;
+  pn::Netting netting;
+  std::map<std::string, std::string> signatures;
+};
+
 struct SettlementLog {
   bool usable = false;
   std::string name;  // the source, for problems
   std::string origin;
   std::vector<crypto::Ed25519PublicKey> keys;  // every key the log put in force
   std::map<std::string, Agreed> agreed;        // by statement id
+  std::map<std::string, Netted> nettings;      // by netting id
 };
 
 bool signed_by_any(const std::vector<crypto::Ed25519PublicKey>& keys, const std::string& bytes,
@@ -91,6 +102,45 @@ std::optional<Agreed> parse_agreed(const protocol::LedgerEntry& e, const Settlem
   return a;
 }
 
+// A netting_agreed: well formed, positions and transfers as recomputed, signed by this node,
+// and each edge this node is party to one of its agreed statements, netted once.
+void read_netting(const protocol::LedgerEntry& e, SettlementLog& log,
+                  std::map<std::string, std::string>& netted, ProblemList& found) {
+  auto n = pn::parse(e.data);
+  auto sigs = e.data.find("signatures");
+  if (!n || sigs == e.data.end() || !sigs->is_object()) {
+    found.add(where(log, e.index), "malformed netting_agreed");
+    return;
+  }
+  Netted x{e.index, std::move(*n), {}};
+  for (const auto& [node, sig] : sigs->items())
+    if (sig.is_string()) x.signatures[node] = sig.get<std::string>();
+  const auto& id = x.netting.id;
+  auto fields = e.data;
+  fields.erase("signatures");
+  fields["type"] = pn::kDocumentType;
+  const auto bytes = pn::document_bytes(x.netting);
+  if (protocol::canonical_dump(fields) != bytes)
+    found.add(where(log, e.index), "netting " + id + ": positions or transfers are not right");
+  auto own = x.signatures.find(log.origin);
+  if (own == x.signatures.end() || !signed_by_any(log.keys, bytes, own->second))
+    found.add(where(log, e.index), "netting " + id + ": this node's signature does not verify");
+  for (const auto& edge : x.netting.statements) {
+    if (edge.debtor != log.origin && edge.creditor != log.origin) continue;
+    auto a = log.agreed.find(edge.statement);
+    auto other = edge.debtor == log.origin ? edge.creditor : edge.debtor;
+    auto net = edge.creditor == log.origin ? edge.amount : -edge.amount;
+    if (a == log.agreed.end() || a->second.peer != other || a->second.net != net)
+      found.add(where(log, e.index), "netting " + id + " nets statement " + edge.statement +
+                                         ", not an agreed statement with that net");
+    else if (auto [it, fresh] = netted.emplace(edge.statement, id); !fresh)
+      found.add(where(log, e.index), "netting " + id + " nets statement " + edge.statement +
+                                         ", already netted in " + it->second);
+  }
+  if (!log.nettings.emplace(id, std::move(x)).second)
+    found.add(where(log, e.index), "netting " + id + " recorded twice");
+}
+
 SettlementLog read_log(LogSource& source, const SettlementCheckOptions& options,
                        ProblemList& problems) {
   SettlementLog log;
@@ -105,6 +155,7 @@ SettlementLog read_log(LogSource& source, const SettlementCheckOptions& options,
   // (peer, handoff) -> owed by this node; and the statement that settled it.
   std::map<std::pair<std::string, std::string>, bool> obligations;
   std::map<std::pair<std::string, std::string>, std::string> settled;
+  std::map<std::string, std::string> netted;  // statement -> netting
   ProblemList found;
   source.read_entries(
       report.checkpoint_size.value_or(report.entries),
@@ -120,6 +171,8 @@ SettlementLog read_log(LogSource& source, const SettlementCheckOptions& options,
             std::pair key{text(e->data, "peer"), text(e->data, "handoff")};
             if (!obligations.emplace(key, text(e->data, "owed_by") == "self").second)
               found.add(where(log, e->index), "obligation " + key.second + " recorded twice");
+          } else if (e->kind == pn::kNettingAgreed) {
+            read_netting(*e, log, netted, found);
           } else if (e->kind == kind::settlement_agreed) {
             auto a = parse_agreed(*e, log, found);
             if (!a) continue;
@@ -231,6 +284,38 @@ SettlementReport run(const std::vector<LogSource*>& sources, bool consortium,
       compare(x, a, *y, b->second, report.problems);
     }
   }
+  // Nettings: every participant whose log is given recorded the same document and signatures,
+  // and each signature verifies under its signer's log keys.
+  for (const auto& x : logs) {
+    for (const auto& [id, a] : x.nettings) {
+      ++report.nettings;
+      for (const auto& p : a.netting.participants) {
+        if (p == x.origin) continue;
+        const auto* y = log_of(p);
+        if (!y) {
+          if (consortium)
+            report.problems.add(where(x, a.entry),
+                                "netting " + id + " with " + p + ": no log of " + p + " given");
+          continue;
+        }
+        auto b = y->nettings.find(id);
+        auto sig = a.signatures.find(p);
+        if (b == y->nettings.end())
+          report.problems.add(where(x, a.entry), "netting " + id + " is not in " + p + "'s log");
+        else if (pn::document_bytes(b->second.netting) != pn::document_bytes(a.netting) ||
+                 b->second.signatures != a.signatures)
+          report.problems.add(where(x, a.entry) + " / " + where(*y, b->second.entry),
+                              "netting " + id + ": the two logs record it differently");
+        else if (sig == a.signatures.end() ||
+                 !signed_by_any(y->keys, pn::document_bytes(a.netting), sig->second))
+          report.problems.add(where(x, a.entry),
+                              "netting " + id + ": " + p + "'s signature does not verify");
+      }
+      if (a.signatures.size() != a.netting.participants.size())
+        report.problems.add(where(x, a.entry),
+                            "netting " + id + ": not signed by every participant");
+    }
+  }
   for (const auto& [node, net] : report.positions) report.sum += net;
   if (report.sum != 0)
     report.problems.add("positions",
@@ -260,6 +345,7 @@ nlohmann::json to_json(const SettlementReport& report) {
           {"statements", report.statements},
           {"agreed_items", report.agreed_items},
           {"disputed_items", report.disputed_items},
+          {"nettings", report.nettings},
           {"positions", report.positions},
           {"sum", report.sum},
           {"problems", problems},
@@ -272,7 +358,8 @@ std::string to_text(const SettlementReport& report, bool consortium) {
     out << "log: " << report.sources[i]
         << (i < report.origins.size() ? " (" + report.origins[i] + ")" : std::string{}) << "\n";
   out << "statements: " << report.statements << ", agreed items: " << report.agreed_items
-      << ", disputed items: " << report.disputed_items << "\n";
+      << ", disputed items: " << report.disputed_items << ", netting records: " << report.nettings
+      << "\n";
   for (const auto& [node, net] : report.positions)
     out << "net position of " << node << ": " << (net > 0 ? "+" : "") << net
         << " introduction(s)\n";

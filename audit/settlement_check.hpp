@@ -14,6 +14,10 @@
 // opposite net, and the other side's signature verifies under one of that log's keys.
 //   settlement   the two logs, each other's counterparties (statements with other peers are
 //                not looked at)
+// Nettings (protocol/netting.hpp): in each log, a netting_agreed's positions and transfers are
+// recomputed, this node's signature verifies, and each edge it is party to is one of its agreed
+// statements with that net, netted once; across logs, every participant whose log is given
+// recorded the same document and signatures, each verifying under its signer's keys.
 //   consortium   every log given; each node's net position (the sum of its statements' nets)
 //                is reported, a statement with a node whose log is not given is a problem
 //                (its net cannot be balanced), and the positions must sum to zero
@@ -36,6 +40,7 @@ struct SettlementReport {
   std::uint64_t statements = 0;      // distinct statements checked
   std::uint64_t agreed_items = 0;    // obligations they settle
   std::uint64_t disputed_items = 0;
+  std::uint64_t nettings = 0;  // netting_agreed entries read (one per participant's log)
   std::map<std::string, std::int64_t> positions;  // node -> net position (introductions)
   std::int64_t sum = 0;                           // of positions (consortium: must be 0)
   ProblemList problems;

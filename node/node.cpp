@@ -173,6 +173,8 @@ Node::Node(config::NodeConfig config)
       settlement::SettlementSettings{c.settlement.enabled, c.settlement.period,
                                      std::chrono::seconds(c.settlement.countersign_within_s),
                                      c.settlement.yen_per_introduction});
+  nettings_ =
+      std::make_unique<settlement::Nettings>(*federation_, *settlements_, c.settlement.enabled);
   settlement_sweep_ = std::make_unique<common::BackgroundLoop>(
       "settlements", std::chrono::minutes(1), [this] { settlements_->sweep(); });
   handoff_holder_->on_receipt([this](storage::WriteTxn& txn, const federation::IncomingRequest& r,
@@ -288,16 +290,32 @@ Node::Node(config::NodeConfig config)
                                              domain_->credits, *witness_, c.node.name);
   operations_ = std::make_unique<services::Operations>(env_, domain_->ledger, *federation_,
                                                        *witness_, domain_->candidates, clock_);
-  services_ = std::make_unique<api::Services>(api::Services{
-      *access_, *credential_guard_, *request_limits_, *candidate_rights_, *intake_, *membership_,
-      *peering_, *handoff_requests_, *audit_, *introducing_, *alumni_, *secondment_, reference_,
-      api::NodeFacts{c.node.name,
-                     c.node.public_url,
-                     c.consent.text_version,
-                     c.node.region,
-                     {c.operator_.name, c.operator_.contact, c.operator_.privacy_url},
-                     c.tls.enabled() || c.node.public_url.starts_with("https://")},
-      *operations_, *review_, *console_sessions_, *statistics_, *settlements_});
+  services_ = std::make_unique<api::Services>(
+      api::Services{*access_,
+                    *credential_guard_,
+                    *request_limits_,
+                    *candidate_rights_,
+                    *intake_,
+                    *membership_,
+                    *peering_,
+                    *handoff_requests_,
+                    *audit_,
+                    *introducing_,
+                    *alumni_,
+                    *secondment_,
+                    reference_,
+                    api::NodeFacts{c.node.name,
+                                   c.node.public_url,
+                                   c.consent.text_version,
+                                   c.node.region,
+                                   {c.operator_.name, c.operator_.contact, c.operator_.privacy_url},
+                                   c.tls.enabled() || c.node.public_url.starts_with("https://")},
+                    *operations_,
+                    *review_,
+                    *console_sessions_,
+                    *statistics_,
+                    *settlements_,
+                    *nettings_});
 
   record_genesis();
 }

@@ -46,6 +46,7 @@
 #include "node/services/statistics.hpp"
 #include "node/services/statistics_feed.hpp"
 #include "node/services/success_forecast.hpp"
+#include "node/settlement/netting.hpp"
 #include "node/settlement/obligations.hpp"
 #include "node/settlement/settlements.hpp"
 #include "node/statistics/tally.hpp"
@@ -107,6 +108,7 @@ class Node {
   std::unique_ptr<services::OutcomeRelay> outcome_relay_;
   std::unique_ptr<settlement::Obligations> obligations_;
   std::unique_ptr<settlement::Settlements> settlements_;
+  std::unique_ptr<settlement::Nettings> nettings_;
   std::unique_ptr<common::BackgroundLoop> settlement_sweep_;
   std::unique_ptr<common::BackgroundLoop> introduction_sweep_;
   std::unique_ptr<common::BackgroundLoop> profile_sync_sweep_;

@@ -29,6 +29,7 @@
 #include "node/services/review.hpp"
 #include "node/services/secondment.hpp"
 #include "node/services/statistics.hpp"
+#include "node/settlement/netting.hpp"
 #include "node/settlement/settlements.hpp"
 
 namespace relay::node::api {
@@ -83,6 +84,7 @@ struct Services {
   console::Sessions& console_sessions;
   services::Statistics& statistics;
   settlement::Settlements& settlements;
+  settlement::Nettings& nettings;
 };
 
 // PUT of a member's contact email ({"contact_email": text | null}), by the operator
@@ -117,7 +119,7 @@ void add_console_routes(Routes& routes, const Services& s);
 // (statistics_routes.cpp).
 void add_statistics_routes(Routes& routes, const Services& s);
 
-// Settlement statements between nodes (settlement_routes.cpp).
+// Settlement statements between nodes, and multilateral netting (settlement_routes.cpp).
 void add_settlement_routes(Routes& routes, const Services& s);
 
 // The operator's review of flagged referrals (review_routes.cpp).

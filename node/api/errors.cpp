@@ -250,6 +250,28 @@ ApiError error_for(settlement::SettlementError e) {
   return {404, "unknown_peer", "no such peer"};
 }
 
+ApiError error_for(const settlement::NettingFailure& f) {
+  using E = settlement::NettingError;
+  switch (f.error) {
+    case E::disabled:
+      return {409, "settlement_disabled", "settlement.enabled is false on this node"};
+    case E::too_few:
+      return {400, "bad_field", "participants: at least two other nodes, this node's peers"};
+    case E::unknown_peer:
+      return {404, "unknown_peer", "participant " + f.peer + " is not an active peer"};
+    case E::unreachable:
+      return {502, "peer_unreachable", "participant " + f.peer + " did not answer"};
+    case E::nothing_to_net:
+      return {409, "nothing_to_net",
+              "no agreed statement among these nodes with a net to cancel (or one was taken by "
+              "another netting)"};
+    case E::pending:
+      return {409, "netting_pending",
+              "a netting this node proposed awaits its participants' signatures"};
+  }
+  return {400, "bad_field", "participants"};
+}
+
 ApiError error_for(services::SecondmentError e) {
   using E = services::SecondmentError;
   switch (e) {

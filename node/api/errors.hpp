@@ -23,6 +23,7 @@
 #include "node/services/peering.hpp"
 #include "node/services/secondment.hpp"
 #include "node/services/statistics.hpp"
+#include "node/settlement/netting.hpp"
 #include "node/settlement/settlements.hpp"
 
 namespace relay::node::api {
@@ -58,5 +59,6 @@ ApiError error_for(console::SessionError e);
 // all_allowed: the route also takes period=all.
 ApiError error_for(services::StatisticsError e, bool all_allowed);
 ApiError error_for(settlement::SettlementError e);
+ApiError error_for(const settlement::NettingFailure& f);
 
 }  // namespace relay::node::api

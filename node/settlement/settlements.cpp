@@ -31,14 +31,14 @@ std::vector<crypto::Ed25519PublicKey> keys_of(const federation::Peer& peer) {
   return keys;
 }
 
+}  // namespace
+
 bool signed_by(const federation::Peer& peer, const std::string& bytes,
                const std::string& signature) {
   auto keys = keys_of(peer);
   return std::any_of(keys.begin(), keys.end(),
                      [&](const auto& k) { return ps::verify(k, bytes, signature); });
 }
-
-}  // namespace
 
 std::int64_t StatementRecord::net() const {
   auto net = ps::net_for_proposer(statement, disputed);
@@ -60,7 +60,8 @@ nlohmann::json StatementRecord::to_json() const {
           {"countersignature", countersignature},
           {"net", net()},
           {"created_ms", created_ms},
-          {"ended_ms", ended_ms}};
+          {"ended_ms", ended_ms},
+          {"netting", netting}};
 }
 
 std::optional<StatementRecord> StatementRecord::from_json(const nlohmann::json& j) {
@@ -81,6 +82,7 @@ std::optional<StatementRecord> StatementRecord::from_json(const nlohmann::json& 
     r.countersignature = j.at("countersignature");
     r.created_ms = j.at("created_ms");
     r.ended_ms = j.at("ended_ms");
+    r.netting = j.value("netting", "");
     return r;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
@@ -298,6 +300,27 @@ void Settlements::on_given_up(storage::WriteTxn& txn, const federation::SentMess
   auto r = find(txn, sent.body.value("statement", ""));
   if (r && r->proposer && (r->state == "pending" || r->state == "unsigned"))
     close(txn, *r, "undelivered");
+}
+
+std::vector<StatementRecord> Settlements::agreed_unnetted(
+    const storage::Txn& txn, const std::vector<std::string>& peers) const {
+  std::vector<StatementRecord> out;
+  txn.for_each_prefix(statements_, "", [&](std::string_view, std::string_view value) {
+    auto r = StatementRecord::from_json(nlohmann::json::parse(value));
+    if (r && r->state == "agreed" && r->netting.empty() &&
+        std::find(peers.begin(), peers.end(), r->peer) != peers.end())
+      out.push_back(std::move(*r));
+  });
+  return out;
+}
+
+void Settlements::set_netting(storage::WriteTxn& txn, const std::vector<std::string>& statements,
+                              const std::string& netting) {
+  for (const auto& id : statements)
+    if (auto r = find(txn, id)) {
+      r->netting = netting;
+      save(txn, *r);
+    }
 }
 
 nlohmann::json Settlements::list() const {

@@ -70,11 +70,16 @@ struct StatementRecord {
   std::string countersignature;
   std::int64_t created_ms = 0;
   std::int64_t ended_ms = 0;
+  std::string netting;  // the netting (netting.hpp) it is reserved for or netted in; "" if none
 
   std::int64_t net() const;  // this node's position over the agreed items
   nlohmann::json to_json() const;
   static std::optional<StatementRecord> from_json(const nlohmann::json& j);
 };
+
+// True if signature (base64) is the peer's over bytes, under its current or a retired key.
+bool signed_by(const federation::Peer& peer, const std::string& bytes,
+               const std::string& signature);
 
 class Settlements {
  public:
@@ -92,6 +97,17 @@ class Settlements {
   // {statement, period, peer, role, agreed, owed_to_us, owed_by_us, net, yen}.
   nlohmann::json invoice_rows(const std::string& period) const;
 
+  // For netting (netting.hpp), inside its txn: agreed statements with any of `peers` not
+  // reserved for or netted in a netting; and marking statements as reserved or netted in
+  // `netting` ("" releases them). Unknown ids are skipped.
+  std::vector<StatementRecord> agreed_unnetted(const storage::Txn& txn,
+                                               const std::vector<std::string>& peers) const;
+  std::optional<StatementRecord> find(const storage::Txn& txn, const std::string& id) const;
+  void set_netting(storage::WriteTxn& txn, const std::vector<std::string>& statements,
+                   const std::string& netting);
+  // This node's signature (base64) over bytes, with its current key.
+  std::string sign(const std::string& bytes) const;
+
  private:
   federation::HandlerResult on_statement(storage::WriteTxn& txn,
                                          const protocol::SettlementStatementMessage& m,
@@ -101,7 +117,6 @@ class Settlements {
   void on_given_up(storage::WriteTxn& txn, const federation::SentMessage& sent);
   std::optional<StatementRecord> propose_in(storage::WriteTxn& txn, const federation::Peer& peer,
                                             const std::string& period, std::int64_t until_ms);
-  std::optional<StatementRecord> find(const storage::Txn& txn, const std::string& id) const;
   void save(storage::WriteTxn& txn, const StatementRecord& r);
   void close(storage::WriteTxn& txn, StatementRecord& r, const std::string& state);
   // Our statements to peer not yet agreed or given up.
@@ -109,7 +124,6 @@ class Settlements {
                                                const std::string& peer) const;
   // Agrees r: records settlement_agreed and settles its agreed items, in txn.
   void agree(storage::WriteTxn& txn, StatementRecord& r);
-  std::string sign(const std::string& bytes) const;
 
   federation::Federation& federation_;
   Obligations& obligations_;

@@ -313,6 +313,14 @@ TEST_CASE(
   CHECK(invoice.status == 200);
   CHECK(invoice.body.find(statement) != std::string::npos);
   CHECK(x.get("/api/v1/settlements", c.api_key).status >= 400);  // the operator's only
+  // Netting needs three or more nodes: with two there is nothing to propose.
+  auto netting = [&](const nlohmann::json& body) {
+    return y.post_json("/api/v1/nettings", body, y.admin_token());
+  };
+  CHECK(netting({{"participants", {"kobe.example"}}}).status == 400);
+  CHECK(netting({{"participants", {"kobe.example", "nara.example"}}}).status == 404);
+  CHECK(netting({{"participants", "kobe.example"}}).status == 400);
+  CHECK(y.get("/api/v1/nettings", y.admin_token()).json().at("nettings").empty());
 
   // The auditor checks the statement against both exported logs, and the consortium's sum.
   auto scratch = relay::test::make_temp_dir("settlement-audit");

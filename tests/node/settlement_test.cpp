@@ -12,6 +12,7 @@
 #include "crypto/bytes.hpp"
 #include "crypto/sign.hpp"
 #include "node/ledger/export.hpp"
+#include "node/settlement/netting.hpp"
 #include "node/settlement/obligations.hpp"
 #include "node/settlement/period.hpp"
 #include "node/settlement/settlements.hpp"
@@ -32,10 +33,13 @@ struct SettlingSite {
   FederationSite site;
   sm::Obligations obligations{site.env, site.ledger};
   sm::Settlements settlements;
+  sm::Nettings nettings;
 
   SettlingSite(const std::string& name, const std::string& region,
                sm::SettlementSettings settings = {})
-      : site(name, region), settlements(site.federation, obligations, site.writer, settings) {
+      : site(name, region),
+        settlements(site.federation, obligations, site.writer, settings),
+        nettings(site.federation, settlements, settings.enabled) {
     // The genesis entry an auditor starts from (FederationSite has no Node to write it).
     site.writer.submit_wait([&](st::WriteTxn& txn) {
       auto keys = site.keys.current();
@@ -418,4 +422,109 @@ TEST_CASE("relay-audit: a settlement one side made up is refused") {
   CHECK_FALSE(report.ok());
   CHECK(report.problems.mentions("statement s_madeup is not in osaka.example's log"));
   CHECK(report.problems.mentions("net positions sum to 1, not 0"));
+}
+
+TEST_CASE("netting: a cycle of three agreed statements cancels, signed by all three") {
+  SettlingSite kobe{"kobe.example", "JP-28"};
+  SettlingSite kyoto{"kyoto.example", "JP-26"};
+  SettlingSite osaka{"osaka.example", "JP-27"};
+  peer(kobe, osaka);
+  peer(kobe, kyoto);
+  peer(kyoto, osaka);
+  // kobe owes osaka, osaka owes kyoto, kyoto owes kobe: one introduction each.
+  auto owes = [](SettlingSite& debtor, SettlingSite& creditor, const std::string& handoff) {
+    debtor.owe(creditor.site.name(), handoff, true);
+    creditor.owe(debtor.site.name(), handoff, false);
+  };
+  owes(kobe, osaka, "h_ko");
+  owes(osaka, kyoto, "h_oy");
+  owes(kyoto, kobe, "h_yk");
+  // Before the bilateral statements there is nothing to net.
+  CHECK(kobe.nettings.propose({"osaka.example", "kyoto.example"}).error().error ==
+        sm::NettingError::nothing_to_net);
+  auto s1 = proposed(kobe, "osaka.example");
+  auto s2 = proposed(kobe, "kyoto.example");
+  auto s3 = proposed(kyoto, "osaka.example");
+  kobe.site.deliver();
+  kyoto.site.deliver();
+  for (const auto& id : {s1, s2}) CHECK(kobe.statement(id).at("state") == "agreed");
+  CHECK(kyoto.statement(s3).at("state") == "agreed");
+
+  CHECK(kobe.nettings.propose({"osaka.example"}).error().error == sm::NettingError::too_few);
+  CHECK(kobe.nettings.propose({"osaka.example", "nara.example"}).error().peer == "nara.example");
+  auto proposed_netting = kobe.nettings.propose({"osaka.example", "kyoto.example", "kobe.example"});
+  REQUIRE(proposed_netting);
+  auto id = proposed_netting->at("netting").get<std::string>();
+  CHECK(proposed_netting->at("statements").size() == 3);
+  CHECK(proposed_netting->at("state") == "proposed");
+  // While it is open, no other netting is proposed from here.
+  CHECK(kobe.nettings.propose({"osaka.example", "kyoto.example"}).error().error ==
+        sm::NettingError::pending);
+  kobe.site.deliver();  // proposals, signatures back, then netting.complete to both
+  for (auto* site : {&kobe, &osaka, &kyoto}) {
+    auto agreed = site->events("netting_agreed");
+    REQUIRE(agreed.size() == 1);
+    CHECK(agreed[0].at("netting") == id);
+    CHECK(agreed[0].at("signatures").size() == 3);
+    CHECK(agreed[0].at("transfers").empty());  // the cycle cancels
+    for (const auto& [node, net] : agreed[0].at("positions").items()) CHECK(net == 0);
+    CHECK(site->nettings.list().at("nettings").at(0).at("state") == "agreed");
+  }
+  CHECK(kobe.events("netting_agreed") == osaka.events("netting_agreed"));
+
+  // The auditor: the three logs agree on the netting and every signature verifies.
+  relay::audit::ExportDirSource a(kobe.export_to("export-net"));
+  relay::audit::ExportDirSource b(kyoto.export_to("export-net"));
+  relay::audit::ExportDirSource c(osaka.export_to("export-net"));
+  auto report = relay::audit::check_consortium({&a, &b, &c}, {1});
+  CHECK_MESSAGE(report.ok(), relay::audit::to_text(report, true));
+  CHECK(report.nettings == 3);
+  CHECK(report.statements == 3);
+  CHECK(report.sum == 0);
+}
+
+TEST_CASE("netting: a proposal that misstates a statement or is not the proposer's is refused") {
+  SettlingSite kobe{"kobe.example", "JP-28"};
+  SettlingSite kyoto{"kyoto.example", "JP-26"};
+  SettlingSite osaka{"osaka.example", "JP-27"};
+  peer(kobe, osaka);
+  peer(kobe, kyoto);
+  peer(kyoto, osaka);
+  kobe.owe("osaka.example", "h_1", true);
+  osaka.owe("kobe.example", "h_1", false);
+  auto statement = proposed(kobe, "osaka.example");
+  kobe.site.deliver();
+  REQUIRE(osaka.statement(statement).at("state") == "agreed");
+
+  namespace pn = relay::protocol::netting;
+  pn::Netting n{"n_forged",
+                "kobe.example",
+                {"kobe.example", "kyoto.example", "osaka.example"},
+                {{statement, "kobe.example", "osaka.example", 2}}};  // the statement says 1
+  auto sign_with = [&](SettlingSite& signer) {
+    return relay::crypto::to_base64(
+        relay::crypto::sign(signer.site.keys.current()->signing.secret_key,
+                            relay::crypto::as_bytes(pn::document_bytes(n))));
+  };
+  auto before = osaka.site.ledger_bytes();
+  auto r =
+      kobe.site.send(osaka.site, "netting.proposal", pn::Proposal{n, sign_with(kobe)}.to_json());
+  CHECK(r.status == 409);
+  CHECK(r.body.find("netting_mismatch") != std::string::npos);
+  n.statements[0].amount = 1;
+  n.id = "n_forged2";
+  // Signed by kyoto's key for kobe's proposal: refused.
+  r = kobe.site.send(osaka.site, "netting.proposal", pn::Proposal{n, sign_with(kyoto)}.to_json());
+  CHECK(r.status == 400);
+  CHECK(r.body.find("bad_netting_signature") != std::string::npos);
+  // Sent by kyoto in kobe's name: refused.
+  r = kyoto.site.send(osaka.site, "netting.proposal", pn::Proposal{n, sign_with(kobe)}.to_json());
+  CHECK(r.status == 403);
+  // A completion for a netting osaka never signed.
+  r = kobe.site.send(osaka.site, "netting.complete",
+                     pn::Complete{"n_forged2", {{"kobe.example", "c2ln"}}}.to_json());
+  CHECK(r.status == 404);
+  CHECK(osaka.site.ledger_bytes() == before);
+  CHECK(osaka.nettings.list().at("nettings").empty());
+  CHECK(osaka.statement(statement).at("netting") == "");
 }
