@@ -341,6 +341,33 @@ void read_federation(ObjectReader r, NodeConfig& cfg) {
   read_duration(r, "sync_timeout_s", f.sync_timeout_s, 1, 7 * kSecondsPerDay);
   read_bool(r, "allow_plain_http", f.allow_plain_http);
   read_duration(r, "give_up_after_s", f.give_up_after_s, 60, 365 * kSecondsPerDay);
+  if (const auto* w = r.get("witnesses")) {
+    constexpr std::string_view kWitnessExpected =
+        "an array of peer names or {\"url\": \"http(s)://...\", \"vkey\": \"name+id+key\"}";
+    bool ok = w->is_array() && w->size() <= 64;
+    for (const auto& e : ok ? *w : nlohmann::json::array()) {
+      if (e.is_string() && !e.get<std::string>().empty() && e.get<std::string>().size() <= 64) {
+        f.witnesses.push_back({e.get<std::string>(), "", ""});
+      } else if (e.is_object() && e.size() == 2 && e.contains("url") && e.contains("vkey") &&
+                 e["url"].is_string() && e["vkey"].is_string() &&
+                 (e["url"].get<std::string>().starts_with("http://") ||
+                  e["url"].get<std::string>().starts_with("https://")) &&
+                 !e["vkey"].get<std::string>().empty()) {
+        f.witnesses.push_back({"", e["url"].get<std::string>(), e["vkey"].get<std::string>()});
+      } else {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      f.witnesses.clear();
+      r.invalid("witnesses", kWitnessExpected);
+    }
+  }
+  read_int(r, "witness_quorum", f.witness_quorum, 1, 64);
+  read_bool(r, "witness_pull", f.witness_pull);
+  if (!f.witnesses.empty() && f.witness_quorum > f.witnesses.size())
+    r.report("witness_quorum", "must be at most the number of witnesses (" +
+                                   std::to_string(f.witnesses.size()) + ")");
   if (f.retry_max_ms < f.retry_initial_ms) {
     r.report("retry_max_ms", "must be at least retry_initial_ms (" +
                                  std::to_string(f.retry_initial_ms.count()) + "), got " +
@@ -724,6 +751,13 @@ std::string to_json_text(const NodeConfig& c) {
   j["federation"]["retry_initial_ms"] = f.retry_initial_ms.count();
   j["federation"]["retry_max_ms"] = f.retry_max_ms.count();
   j["federation"]["witness_interval_s"] = f.witness_interval_s.count();
+  auto witnesses = nlohmann::json::array();
+  for (const auto& w : f.witnesses)
+    witnesses.push_back(w.peer.empty() ? nlohmann::json{{"url", w.url}, {"vkey", w.vkey}}
+                                       : nlohmann::json(w.peer));
+  j["federation"]["witnesses"] = witnesses;
+  j["federation"]["witness_quorum"] = f.witness_quorum;
+  j["federation"]["witness_pull"] = f.witness_pull;
   j["federation"]["key_grace_period_s"] = f.key_grace_period_s.count();
   j["federation"]["request_timeout_ms"] = f.request_timeout_ms.count();
   j["federation"]["identity_refresh_min_s"] = f.identity_refresh_min_s.count();

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/errors.hpp"
 
@@ -238,6 +239,16 @@ struct OperatorSection {
 };
 
 // "federation": talking to peer nodes.
+// One witness of this node's policy: a peer by name, or an outside witness by its URL prefix
+// (add-checkpoint is POSTed to <url>/add-checkpoint) and its C2SP note verifier key.
+struct WitnessPolicyEntry {
+  std::string peer;  // a configured peer (its URL + /witness/v1), or "" for an outside witness
+  std::string url;   // outside witness: the submission prefix, http(s)://...
+  std::string vkey;  // outside witness: name+keyid+base64 (cosignature/v1 or Ed25519 key)
+
+  bool operator==(const WitnessPolicyEntry&) const = default;
+};
+
 struct FederationSection {
   std::chrono::seconds timestamp_window_s{300};     // accepted clock skew of a signed envelope
   std::chrono::milliseconds retry_initial_ms{500};  // outbox backoff, first delay
@@ -262,6 +273,14 @@ struct FederationSection {
   // undelivered, the operator alerted, a credit it carried refunded. Erasure and withdrawal
   // messages never give up; past this they raise an alert once and keep trying (60..31536000).
   std::chrono::seconds give_up_after_s{7 * 86400};
+  // The witness policy (C2SP tlog-witness): every witness_interval_s this node submits its
+  // checkpoint to each of these witnesses (add-checkpoint); its checkpoint counts as witnessed
+  // once witness_quorum of them have cosigned it. Empty: no policy (peers witness by pulling).
+  std::vector<WitnessPolicyEntry> witnesses;
+  std::uint32_t witness_quorum = 1;  // 1..number of witnesses
+  // false: this node no longer fetches and cosigns every peer's checkpoint; it cosigns only
+  // what logs submit to POST /witness/v1/add-checkpoint (which it always serves).
+  bool witness_pull = true;
 
   bool operator==(const FederationSection&) const = default;
 };

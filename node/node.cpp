@@ -315,7 +315,8 @@ Node::Node(config::NodeConfig config)
                     *console_sessions_,
                     *statistics_,
                     *settlements_,
-                    *nettings_});
+                    *nettings_,
+                    *witness_});
 
   record_genesis();
 }

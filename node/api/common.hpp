@@ -85,6 +85,7 @@ struct Services {
   services::Statistics& statistics;
   settlement::Settlements& settlements;
   settlement::Nettings& nettings;
+  federation::Witness& witness;  // the C2SP tlog-witness routes (witness_routes.cpp)
 };
 
 // PUT of a member's contact email ({"contact_email": text | null}), by the operator

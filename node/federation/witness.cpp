@@ -83,7 +83,11 @@ Witness::Witness(Federation& federation)
       loop_("witness",
             std::chrono::duration_cast<std::chrono::milliseconds>(
                 federation.config().federation.witness_interval_s),
-            [this] { witness_all(); }) {
+            [this] { pass(); }) {
+  // An outside witness's key must be usable before the node serves (a typo is the operator's).
+  for (const auto& w : federation.config().federation.witnesses)
+    if (w.peer.empty() && !protocol::parse_vkey(w.vkey))
+      throw std::runtime_error("federation.witnesses: not a valid note verifier key: " + w.vkey);
   federation_.on<protocol::LedgerConsistency>(
       [this](storage::WriteTxn& txn, const protocol::LedgerConsistency& m,
              const protocol::Envelope&, const Peer&) { return serve_consistency(txn, m); });
@@ -103,6 +107,12 @@ void Witness::start() {
 
 void Witness::stop() {
   loop_.stop();
+}
+
+void Witness::pass() {
+  const auto& f = federation_.config().federation;
+  if (f.witness_pull) witness_all();
+  if (!f.witnesses.empty()) submit_to_witnesses();
 }
 
 std::map<std::string, WitnessResult> Witness::witness_all() {

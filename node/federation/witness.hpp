@@ -32,6 +32,18 @@
 //                 (status() without walking every cosignature; written with the cosignature,
 //                 built once for older data directories by index_existing())
 //
+// The C2SP tlog-witness protocol (witness_protocol.cpp, protocol/tlog_witness.hpp):
+//   as a witness  POST /witness/v1/add-checkpoint: a peer (the log) submits its checkpoint with
+//                 a consistency proof from the size we last cosigned; the check against the
+//                 witnessed state and its update happen in one Writer request; the
+//                 cosignature is the answer (409 with our size when the log's view is stale,
+//                 422 for a bad proof: alert checkpoint_inconsistent)
+//   as a log      the witness policy (federation.witnesses, witness_quorum): each pass submits
+//                 our checkpoint to every witness of the policy, peers or outside witnesses
+//                 (URL and vkey), and stores the cosignatures they return; a checkpoint counts
+//                 as witnessed once witness_quorum of them cosigned it (status(), policy()).
+// With federation.witness_pull false the pass no longer fetches and cosigns every peer.
+//
 // Threads: the witness thread (start()/stop(), or witness_all() from one thread at a time)
 // makes HTTP calls and Writer requests; the message handlers run inside Writer requests on
 // HTTP threads and only touch their txn; witnessed_checkpoint() and status() read with the
@@ -78,6 +90,13 @@ struct CosignedCheckpoint {
   std::vector<std::string> witnesses;  // peer names, in the order of their lines
 };
 
+// The answer to one add-checkpoint request (status, body, Content-Type).
+struct AddCheckpointAnswer {
+  int status = 200;
+  std::string body;
+  std::string content_type = "text/plain; charset=utf-8";
+};
+
 class Witness {
  public:
   // Opens the databases and registers the "ledger.consistency" and "checkpoint.cosignature"
@@ -92,7 +111,15 @@ class Witness {
   // Witnesses one peer (see the header comment).
   WitnessResult witness_peer(const Peer& peer);
 
-  // Starts / stops the thread that runs witness_all() every federation.witness_interval_s.
+  // POST /witness/v1/add-checkpoint (any HTTP thread: read txns, one Writer request, no I/O).
+  AddCheckpointAnswer add_checkpoint(std::string_view body);
+  // Submits our checkpoint to every witness of the policy; returns each witness's result.
+  std::map<std::string, WitnessResult> submit_to_witnesses();
+  // The published policy: {log, witnesses: [{name, vkey}], quorum} (vkeys of known keys).
+  nlohmann::json policy() const;
+
+  // Starts / stops the thread that runs a pass (witness_all() unless federation.witness_pull
+  // is false, then submit_to_witnesses() if there is a policy) every witness_interval_s.
   void start();
   void stop();
 
@@ -124,6 +151,23 @@ class Witness {
   // The latest size of our ledger that `peer` cosigned.
   std::optional<std::uint64_t> cosigned_size(const storage::Txn& txn,
                                              const std::string& peer) const;
+
+  // One witness of the policy, resolved against the peers (or its configured vkey).
+  struct PolicyWitness {
+    std::string name;
+    std::string url;  // where add-checkpoint is POSTed
+    std::vector<protocol::NoteVerifierKey> keys;
+  };
+  std::vector<PolicyWitness> policy_witnesses(const storage::Txn& txn) const;
+  WitnessResult submit(const PolicyWitness& w, bool retried = false);
+  // Stores a cosignature line of our checkpoint at size by witness `name` (cosigned_by too).
+  void store_cosignature(storage::WriteTxn& txn, std::uint64_t size, const std::string& name,
+                         const std::string& line);
+  // Our checkpoint note at size, signed with the current key.
+  std::optional<std::string> our_checkpoint(const storage::Txn& txn, std::uint64_t size) const;
+  // The largest size of ours cosigned by at least witness_quorum witnesses of the policy.
+  std::optional<std::uint64_t> quorum_size(const storage::Txn& txn) const;
+  void pass();
 
   HandlerResult serve_consistency(storage::WriteTxn& txn,
                                   const protocol::LedgerConsistency& request);

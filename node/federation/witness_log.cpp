@@ -90,11 +90,20 @@ HandlerResult Witness::receive_cosignature(storage::WriteTxn& txn,
   if (!verified)
     return HandlerResult::refuse(403, "bad_cosignature",
                                  "the cosignature does not verify with the sender's key");
-  txn.put(cosignatures_, common::be64(checkpoint.size) + peer.name, line);
-  auto latest = txn.get(cosigned_by_, peer.name);
-  if (!latest || common::from_be64(*latest) < checkpoint.size)
-    txn.put(cosigned_by_, peer.name, common::be64(checkpoint.size));
+  store_cosignature(txn, checkpoint.size, peer.name, line);
   return HandlerResult::accept({{"size", checkpoint.size}, {"stored", true}});
+}
+
+void Witness::store_cosignature(storage::WriteTxn& txn, std::uint64_t size, const std::string& name,
+                                const std::string& line) {
+  txn.put(cosignatures_, common::be64(size) + name, line);
+  auto latest = txn.get(cosigned_by_, name);
+  if (!latest || common::from_be64(*latest) < size) txn.put(cosigned_by_, name, common::be64(size));
+}
+
+std::optional<std::string> Witness::our_checkpoint(const storage::Txn& txn,
+                                                   std::uint64_t size) const {
+  return signed_checkpoint(federation_.ledger(), txn, size, federation_.keys());
 }
 
 std::optional<CosignedCheckpoint> Witness::witnessed_checkpoint(const storage::Txn& txn) const {
@@ -159,9 +168,28 @@ nlohmann::json Witness::status(const storage::Txn& txn) const {
     peers.push_back(std::move(p));
   }
   auto latest = witnessed_checkpoint(txn);
+  const auto& f = federation_.config().federation;
+  auto witnesses = nlohmann::json::array();
+  for (const auto& w : policy_witnesses(txn)) {
+    auto cosigned = cosigned_size(txn, w.name);
+    std::lock_guard lock(status_mutex_);
+    auto it = status_.find("witness:" + w.name);
+    witnesses.push_back({{"name", w.name},
+                         {"url", w.url},
+                         {"cosigned_size", cosigned ? nlohmann::json(*cosigned) : nlohmann::json()},
+                         {"last_result", it == status_.end() ? "" : to_string(it->second.result)},
+                         {"last_error", it == status_.end() ? "" : it->second.error}});
+  }
+  auto quorum = quorum_size(txn);
   return {{"node", federation_.self()},
-          {"interval_s", federation_.config().federation.witness_interval_s.count()},
+          {"interval_s", f.witness_interval_s.count()},
           {"latest_cosigned_size", latest ? nlohmann::json(latest->size) : nlohmann::json()},
+          {"pull", f.witness_pull},
+          {"policy",
+           {{"quorum", f.witness_quorum},
+            {"witnesses", witnesses},
+            {"witnessed_size", quorum ? nlohmann::json(*quorum) : nlohmann::json()},
+            {"latest_witnessed", quorum && *quorum == federation_.ledger().size(txn)}}},
           {"peers", peers}};
 }
 

@@ -732,3 +732,39 @@ TEST_CASE("limits: rate rules, the mail cap, the connection cap and profile quot
   CHECK(contains(error_for(errors, "federation.max_profiles_per_peer"), "got 0"));
   CHECK(contains(error_for(errors, "federation.sync_timeout_s"), "got 0"));
 }
+
+TEST_CASE("settlement and the witness policy: read, and every bad value named") {
+  auto path = write_config(R"({"node": {"name": "kobe.relay", "region": "JP-28"},
+    "settlement": {"enabled": false, "period": "daily", "countersign_within_s": 600,
+                   "yen_per_introduction": 30000},
+    "federation": {"witnesses": ["osaka.relay", {"url": "https://w.example/p",
+                   "vkey": "w.example+01020304+AQ"}], "witness_quorum": 2,
+                   "witness_pull": false}})");
+  auto loaded = relay::config::load_node_config(path);
+  REQUIRE(loaded);
+  const auto& c = loaded.value();
+  CHECK_FALSE(c.settlement.enabled);
+  CHECK(c.settlement.period == relay::config::SettlementPeriod::daily);
+  CHECK(c.settlement.countersign_within_s == 600);
+  CHECK(c.settlement.yen_per_introduction == 30000);
+  REQUIRE(c.federation.witnesses.size() == 2);
+  CHECK(c.federation.witnesses[0].peer == "osaka.relay");
+  CHECK(c.federation.witnesses[1].url == "https://w.example/p");
+  CHECK(c.federation.witness_quorum == 2);
+  CHECK_FALSE(c.federation.witness_pull);
+
+  auto errors = errors_with(R"(
+    "settlement": {"period": "weekly", "countersign_within_s": 1, "enabled": "yes"},
+    "federation": {"witnesses": ["osaka.relay", {"url": "ftp://w", "vkey": "x"}],
+                   "witness_quorum": 0}
+  )");
+  CHECK(contains(error_for(errors, "settlement.period"), "\"monthly\", \"daily\" or \"off\""));
+  CHECK(contains(error_for(errors, "settlement.countersign_within_s"), "from 60 to 2592000"));
+  CHECK(contains(error_for(errors, "settlement.enabled"), "true or false"));
+  CHECK(contains(error_for(errors, "federation.witnesses"), "peer names"));
+  CHECK(contains(error_for(errors, "federation.witness_quorum"), "got 0"));
+  auto too_many =
+      errors_with(R"("federation": {"witnesses": ["osaka.relay"], "witness_quorum": 2})");
+  CHECK(contains(error_for(too_many, "federation.witness_quorum"),
+                 "at most the number of witnesses"));
+}
