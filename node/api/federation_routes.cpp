@@ -1,6 +1,8 @@
 // Federation endpoints: /federation/v1/identity (public, self-signed), /federation/v1/messages
-// (signed envelopes from peers; the inbox checks them), and the operator's peer, key and
-// alert routes.
+// (signed envelopes from peers; the inbox checks them), /federation/v1/batch (up to 50 of them
+// in one request, applied in one commit: {"envelopes": [envelope text, ...]} answered
+// {"replies": [{"status": 200, "envelope": reply text} | {"status": 4xx, "error": {...}}]} in
+// order), and the operator's peer, key and alert routes.
 #include "node/api/common.hpp"
 
 namespace relay::node::api {
@@ -14,6 +16,31 @@ Response identity(const Services& s) {
 Response receive(const Services& s, const Request& request) {
   auto received = s.peering.receive(request.body);
   return http::text_response(received.status, received.body, "application/json");
+}
+
+Response receive_batch(const Services& s, const Request& request) {
+  auto body = json_object_body(request);
+  if (!body) return reply(body.error());
+  if (auto fields = only_fields(*body, {"envelopes"}); !fields) return reply(fields.error());
+  auto it = body->find("envelopes");
+  if (it == body->end() || !it->is_array() || it->empty() ||
+      it->size() > federation::Inbox::kMaxBatch)
+    return reply(bad_request("bad_field", "envelopes: 1 to 50 envelopes, each as its text"));
+  std::vector<std::string> envelopes;
+  for (const auto& e : *it) {
+    if (!e.is_string())
+      return reply(bad_request("bad_field", "envelopes: 1 to 50 envelopes, each as its text"));
+    envelopes.push_back(e.get<std::string>());
+  }
+  auto replies = nlohmann::json::array();
+  for (auto& r : s.peering.receive_batch(envelopes)) {
+    if (r.status == 200)
+      replies.push_back({{"status", 200}, {"envelope", std::move(r.body)}});
+    else
+      replies.push_back(
+          {{"status", r.status}, {"error", nlohmann::json::parse(r.body).at("error")}});
+  }
+  return http::json_response(200, {{"replies", replies}});
 }
 
 Response add_peer(const Services& s, const Request& request) {
@@ -83,6 +110,10 @@ void add_federation_routes(Routes& routes, const Services& s) {
   routes.add(
       "POST", "/federation/v1/messages", Role::peer,
       [&s](const Request& request, const Params&, const Caller&) { return receive(s, request); });
+  routes.add("POST", "/federation/v1/batch", Role::peer,
+             [&s](const Request& request, const Params&, const Caller&) {
+               return receive_batch(s, request);
+             });
   routes.add(
       "POST", "/api/v1/peers", Role::operator_,
       [&s](const Request& request, const Params&, const Caller&) { return add_peer(s, request); });

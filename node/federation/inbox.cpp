@@ -96,7 +96,7 @@ void Inbox::log_refusal(const std::string& from, const std::string& type, const 
                  type.empty() ? "?" : type, from.empty() ? "?" : from, code, message);
 }
 
-Received Inbox::receive(std::string_view bytes) {
+std::variant<Received, Inbox::Checked> Inbox::check(std::string_view bytes) {
   auto parsed = protocol::parse_envelope(bytes);
   if (auto* error = std::get_if<protocol::EnvelopeError>(&parsed))
     return refuse(400, "malformed_envelope", error->message, "", "");
@@ -137,17 +137,22 @@ Received Inbox::receive(std::string_view bytes) {
     auto txn = env_.begin_read();
     peer = peers_.find(txn, e.from);  // keys may have been learnt above (key.rotated)
   }
+  return Checked{std::move(e), std::move(*peer), &handler->second};
+}
 
-  auto digest = content_digest(e);
-  auto inbox_key = e.from + "/" + e.id;
-  auto recorded = writer_.submit_wait([&](storage::WriteTxn& txn) -> Recorded {
+std::future<Received> Inbox::apply(Checked checked) {
+  auto c = std::make_shared<Checked>(std::move(checked));
+  auto digest = content_digest(c->envelope);
+  auto inbox_key = c->envelope.from + "/" + c->envelope.id;
+  auto recorded = writer_.submit([this, c, digest, inbox_key](storage::WriteTxn& txn) -> Recorded {
+    const auto& e = c->envelope;
     if (auto existing = txn.get(inbox_, inbox_key)) {
       auto j = nlohmann::json::parse(*existing);
       if (j.at("digest") != digest)
         return {409, {}, "id_reused", "message id already used with different content"};
       return {200, j.at("reply").get<std::string>(), {}, {}};
     }
-    auto result = handler->second(txn, e, *peer);
+    auto result = (*c->handler)(txn, e, c->peer);
     if (!result.ok)
       throw storage::Rollback<Recorded>{{result.status, {}, result.code, result.message}};
     auto reply_ts = clock_.now_ms();
@@ -159,9 +164,41 @@ Received Inbox::receive(std::string_view bytes) {
                 .dump());
     return {200, reply_bytes, {}, {}};
   });
-  if (!recorded.refusal_code.empty())
-    return refuse(recorded.status, recorded.refusal_code, recorded.refusal_message, e.from, e.type);
-  return {200, recorded.body, false};
+  // Resolved by the caller's wait: the refusal is logged then, on the caller's thread.
+  return std::async(std::launch::deferred, [this, c, recorded = std::move(recorded)]() mutable {
+    auto r = recorded.get();
+    if (!r.refusal_code.empty())
+      return refuse(r.status, r.refusal_code, r.refusal_message, c->envelope.from,
+                    c->envelope.type);
+    return Received{200, std::move(r.body), false};
+  });
+}
+
+Received Inbox::receive(std::string_view bytes) {
+  auto checked = check(bytes);
+  if (auto* refused = std::get_if<Received>(&checked)) return std::move(*refused);
+  return apply(std::move(std::get<Checked>(checked))).get();
+}
+
+std::vector<Received> Inbox::receive_batch(const std::vector<std::string>& envelopes) {
+  std::vector<std::variant<Received, std::future<Received>>> pending;
+  pending.reserve(envelopes.size());
+  for (const auto& bytes : envelopes) {
+    auto checked = check(bytes);
+    if (auto* refused = std::get_if<Received>(&checked))
+      pending.emplace_back(std::move(*refused));
+    else
+      pending.emplace_back(apply(std::move(std::get<Checked>(checked))));  // queued, not waited
+  }
+  std::vector<Received> out;
+  out.reserve(pending.size());
+  for (auto& p : pending) {
+    if (auto* done = std::get_if<Received>(&p))
+      out.push_back(std::move(*done));
+    else
+      out.push_back(std::get<std::future<Received>>(p).get());
+  }
+  return out;
 }
 
 }  // namespace relay::node::federation

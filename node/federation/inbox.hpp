@@ -26,10 +26,12 @@
 // one Writer request in which the handler runs; never network I/O.
 #include <cstdint>
 #include <deque>
+#include <future>
 #include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "config/node_config.hpp"
@@ -77,10 +79,26 @@ class Inbox {
 
   // Checks, applies (once) and answers one envelope; see the header comment.
   Received receive(std::string_view envelope_bytes);
+  // The same for up to kMaxBatch envelopes of one request (POST /federation/v1/batch): each is
+  // checked and answered on its own, and those that pass are applied in one Writer batch (one
+  // commit, one fsync). Answers in the order given.
+  std::vector<Received> receive_batch(const std::vector<std::string>& envelopes);
+  static constexpr std::size_t kMaxBatch = 50;
   // The last refusals (at most 200), oldest first.
   std::vector<Refusal> refusals() const;
 
  private:
+  // An envelope that passed every check, ready to apply.
+  struct Checked {
+    protocol::Envelope envelope;
+    Peer peer;
+    const RequestHandler* handler = nullptr;
+  };
+  // The checks before any commit: a refusal, or the envelope ready to apply.
+  std::variant<Received, Checked> check(std::string_view bytes);
+  // Queues the idempotent apply of a checked envelope (see receive); wait on the future.
+  std::future<Received> apply(Checked checked);
+
   Received refuse(int status, const std::string& code, const std::string& message,
                   const std::string& from, const std::string& type);
   void log_refusal(const std::string& from, const std::string& type, const std::string& code,

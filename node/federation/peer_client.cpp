@@ -47,8 +47,12 @@ CallResult PeerClient::exchange(const Peer& peer, const std::string& type, const
   if (!result) return failure(0, result.error);
   int status = result.response->status;
   if (status != 200) return failure(status, refusal_text(status, result.response->body));
+  return verify_reply(peer, type, id, status, result.response->body);
+}
 
-  auto parsed = protocol::parse_envelope(result.response->body);
+CallResult PeerClient::verify_reply(const Peer& peer, const std::string& type,
+                                    const std::string& id, int status, const std::string& bytes) {
+  auto parsed = protocol::parse_envelope(bytes);
   auto* reply = std::get_if<protocol::Envelope>(&parsed);
   if (!reply || reply->from != peer.name || reply->to != identity_.self() || reply->re != id ||
       reply->type != protocol::reply_type(type))
@@ -57,6 +61,38 @@ CallResult PeerClient::exchange(const Peer& peer, const std::string& type, const
   if (!key || !protocol::verify_envelope(*reply, *key))
     return failure(status, "reply signature invalid");
   return {std::move(*reply), status, {}};
+}
+
+PeerClient::BatchResult PeerClient::exchange_batch(const Peer& peer,
+                                                   const std::vector<Outgoing>& messages) {
+  auto envelopes = nlohmann::json::array();
+  for (const auto& m : messages)
+    envelopes.push_back(identity_.make_envelope(m.type, m.id, m.re, peer.name, *m.body));
+  auto result = http::http_request(
+      "POST", peer.url + "/federation/v1/batch", nlohmann::json{{"envelopes", envelopes}}.dump(),
+      {{"Content-Type", "application/json"}}, config_.federation.request_timeout_ms);
+  if (!result) return {0, result.error, {}};
+  const int status = result.response->status;
+  if (status != 200) return {status, refusal_text(status, result.response->body), {}};
+  auto body = nlohmann::json::parse(result.response->body, nullptr, false);
+  if (!body.is_object() || !body.contains("replies") || !body["replies"].is_array() ||
+      body["replies"].size() != messages.size())
+    return {status, "malformed batch reply", {}};
+  BatchResult out{status, {}, {}};
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const auto& r = body["replies"][i];
+    auto code = r.is_object() && r.contains("status") && r["status"].is_number_integer()
+                    ? r["status"].get<int>()
+                    : 0;
+    if (code == 200 && r.contains("envelope") && r["envelope"].is_string())
+      out.replies.push_back(verify_reply(peer, messages[i].type, messages[i].id, 200,
+                                         r["envelope"].get<std::string>()));
+    else if (code != 200 && code != 0)
+      out.replies.push_back(failure(code, refusal_text(code, r.dump())));
+    else
+      out.replies.push_back(failure(200, "malformed reply"));
+  }
+  return out;
 }
 
 std::optional<crypto::Ed25519PublicKey> PeerClient::reply_key(const Peer& peer,

@@ -46,11 +46,31 @@ class PeerClient {
   CallResult exchange(const Peer& peer, const std::string& type, const std::string& id,
                       const std::string& re, const nlohmann::json& body);
 
+  // One message of a batch.
+  struct Outgoing {
+    std::string type;
+    std::string id;
+    std::string re;
+    const nlohmann::json* body = nullptr;
+  };
+  struct BatchResult {
+    int status = 0;                   // of the HTTP response; 0 when none arrived
+    std::string error;                // when the batch as a whole failed (replies empty)
+    std::vector<CallResult> replies;  // one per message, in order, each verified as exchange()
+  };
+  // Sends the messages (at most Inbox::kMaxBatch) to POST /federation/v1/batch in one request.
+  // A peer that does not take batches answers 404 (or 405): the caller sends them one by one.
+  BatchResult exchange_batch(const Peer& peer, const std::vector<Outgoing>& messages);
+
   // The key of a reply from a peer we contacted: known keys first, else one identity refresh.
   std::optional<crypto::Ed25519PublicKey> reply_key(const Peer& peer,
                                                     const protocol::Envelope& reply);
 
  private:
+  // The reply to (type, id) from peer: well formed, addressed to us, and verified.
+  CallResult verify_reply(const Peer& peer, const std::string& type, const std::string& id,
+                          int status, const std::string& bytes);
+
   const config::NodeConfig& config_;
   storage::Environment& env_;
   const common::Clock& clock_;

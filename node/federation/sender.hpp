@@ -86,6 +86,12 @@ class Sender {
  private:
   void dispatch();
   bool deliver(const OutboxEntry& entry);
+  // Up to Inbox::kMaxBatch due messages of one peer in one request (POST /federation/v1/batch)
+  // and their replies in one commit; nullopt if the peer does not take batches (or not this
+  // one: too large), so the caller sends them one by one. Returns how many were delivered.
+  std::optional<std::size_t> deliver_batch(const std::vector<OutboxEntry>& entries);
+  // What follows an attempt that did not deliver: backoff, give-up, or refused for good.
+  bool not_delivered(const OutboxEntry& entry, const CallResult& result);
   // A failed attempt: backs the entry off, or past the horizon gives it up or escalates it.
   bool attempt_failed(const OutboxEntry& entry, const std::string& why);
 
@@ -106,6 +112,7 @@ class Sender {
   mutable std::mutex loops_mutex_;
   bool started_ = false;                                                  // under loops_mutex_
   std::map<std::string, std::unique_ptr<common::BackgroundLoop>> loops_;  // under loops_mutex_
+  std::set<std::string> no_batch_;     // peers that answered 404 to a batch; under loops_mutex_
   common::BackgroundLoop dispatcher_;  // last: stopped (joined) before the rest goes
 };
 

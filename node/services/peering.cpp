@@ -78,4 +78,9 @@ federation::Received Peering::receive(std::string_view envelope_bytes) {
   return federation_.receive(envelope_bytes);
 }
 
+std::vector<federation::Received> Peering::receive_batch(
+    const std::vector<std::string>& envelopes) {
+  return federation_.inbox().receive_batch(envelopes);
+}
+
 }  // namespace relay::node::services

@@ -54,6 +54,8 @@ class Peering {
   std::string identity_document() const;
   // An envelope from a peer (the inbox verifies it).
   federation::Received receive(std::string_view envelope_bytes);
+  // Up to federation::Inbox::kMaxBatch envelopes of one request, applied in one commit.
+  std::vector<federation::Received> receive_batch(const std::vector<std::string>& envelopes);
 
  private:
   storage::Environment& env_;

@@ -7,6 +7,7 @@
 // every step is deterministic.
 //
 // Header-only; for the node tests (links relay_node).
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -67,6 +68,11 @@ struct FederationSite {
   relay::node::http::Server server;
   std::thread server_thread;
   std::string url;
+  // Requests served (the batch tests count them); false: /federation/v1/batch answers 404, as
+  // a node from before batches does.
+  std::atomic<int> message_requests{0};
+  std::atomic<int> batch_requests{0};
+  std::atomic<bool> takes_batches{true};
 
   FederationSite(const std::string& name, const std::string& region)
       : dir(make_temp_dir("fed-" + name)),
@@ -107,8 +113,23 @@ struct FederationSite {
       return relay::node::http::text_response(200, federation.identity_document(),
                                               "application/json");
     if (r.method == "POST" && r.path == "/federation/v1/messages") {
+      ++message_requests;
       auto received = federation.receive(r.body);
       return relay::node::http::text_response(received.status, received.body, "application/json");
+    }
+    if (r.method == "POST" && r.path == "/federation/v1/batch" && takes_batches) {
+      ++batch_requests;
+      auto body = nlohmann::json::parse(r.body);
+      std::vector<std::string> envelopes;
+      for (const auto& e : body.at("envelopes")) envelopes.push_back(e.get<std::string>());
+      auto replies = nlohmann::json::array();
+      for (auto& received : federation.inbox().receive_batch(envelopes))
+        replies.push_back(
+            received.status == 200
+                ? nlohmann::json{{"status", 200}, {"envelope", received.body}}
+                : nlohmann::json{{"status", received.status},
+                                 {"error", nlohmann::json::parse(received.body).at("error")}});
+      return relay::node::http::json_response(200, {{"replies", replies}});
     }
     return relay::node::http::json_response(
         404, {{"error", {{"code", "not_found"}, {"message", r.path}}}});
