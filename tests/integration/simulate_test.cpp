@@ -19,7 +19,8 @@
 //
 // RELAY_SIM_NODES (default 4, 3..47), RELAY_SIM_SEED, RELAY_SIM_ROUNDS (default 4, at least 2),
 // RELAY_SIM_AWAIT_UNSIGNED (1: wait up to three minutes for a statement to the refusing node
-// to be reported unsigned); scripts/simulate runs the long form.
+// to be reported unsigned), RELAY_SIM_TLS (1: HTTPS between nodes); scripts/simulate runs the
+// long form.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -69,6 +70,9 @@ struct Params {
   // Wait until the refusing node's peers report a statement unsigned: at least
   // settlement.countersign_within_s (60 s) and the next sweep (every minute) after it.
   bool await_unsigned = false;
+  // HTTPS between nodes (NodeProcess::Options::tls): the meters then count TLS bytes, handshakes
+  // included, without telling the message types apart.
+  bool tls = false;
 };
 
 std::uint64_t env_number(const char* name, std::uint64_t fallback) {
@@ -123,6 +127,7 @@ struct Node {
   std::vector<Candidate> candidates;
   double delivered_before_restart = 0;  // its /metrics count restarts with the process
   std::uintmax_t initial_mdb = 0;       // data.mdb once peered, before the workload
+  std::uintmax_t exported_entries = 0;  // bytes of entries.jsonl in its export
 };
 
 using Traffic = std::map<std::string, TrafficMeter::Tally>;
@@ -218,6 +223,7 @@ void Simulation::start() {
     n.name = std::string("jp") + code + ".relay.example";
     n.settles = i != disabled_;
     auto o = relay::test::options(n.name, n.region);
+    o.tls = p_.tls;
     o.configure = [settles = n.settles](nlohmann::json& c) {
       // A short backoff cap: the partitioned node's messages flow within seconds of its return
       // (the default, 60 s, would make the short form wait for a minute).
@@ -238,7 +244,8 @@ void Simulation::start() {
   }
   for (std::size_t i = 0; i < p_.nodes; ++i)
     for (std::size_t j = 0; j < p_.nodes; ++j)
-      if (i != j) relay::test::peer_at(at(i), at(j), nodes_[j].meter->url());
+      if (i != j)
+        relay::test::peer_at(at(i), at(j), nodes_[j].meter->url(p_.tls ? "https" : "http"));
   for (auto& n : nodes_) n.initial_mdb = fs::file_size(n.process->lmdb_dir() / "data.mdb");
   started_ = SteadyClock::now();
   for (std::size_t i = 0; i < p_.nodes; ++i)
@@ -251,8 +258,8 @@ void Simulation::start() {
       nodes_[i].members.push_back(std::move(member));
     }
   std::cout << "simulate: nodes " << p_.nodes << ", seed " << p_.seed << ", rounds " << p_.rounds
-            << "; settlement disabled at " << nodes_[disabled_].name << ", partitioned "
-            << nodes_[partitioned_].name << std::endl;
+            << (p_.tls ? ", HTTPS" : ", plain HTTP") << "; settlement disabled at "
+            << nodes_[disabled_].name << ", partitioned " << nodes_[partitioned_].name << std::endl;
 }
 
 void Simulation::register_candidates(std::size_t node) {
@@ -664,7 +671,8 @@ void Simulation::check_balances() {
 }
 
 void Simulation::audit() {
-  for (std::size_t i = 0; i < nodes_.size(); ++i)
+  // relay-audit reads a live node over plain HTTP only; with HTTPS the exports are verified.
+  for (std::size_t i = 0; i < nodes_.size() && !p_.tls; ++i)
     CHECK_MESSAGE(relay::test::audit_verify(at(i)) == 0, nodes_[i].name);
   // Every erasure the candidates asked for is receipted before the ledgers are exported.
   for (auto h : erasing_holders_)
@@ -677,11 +685,16 @@ void Simulation::audit() {
         60s));
   relay::test::TempDir scratch("simulate-audit");
   std::vector<std::string> exports;
-  for (const auto& n : nodes_) {
+  for (auto& n : nodes_) {
     exports.push_back((scratch.path / n.name).string());
     relay::test::export_ledger(*n.process, exports.back(), scratch.path);
+    n.exported_entries = fs::file_size(fs::path(exports.back()) / "entries.jsonl");
   }
   const auto audit_bin = relay::test::relay_audit_bin().string();
+  for (std::size_t i = 0; i < nodes_.size() && p_.tls; ++i) {
+    auto verified = relay::test::run_tool({audit_bin, "verify", exports[i]}, scratch.path);
+    CHECK_MESSAGE(verified.exit_code == 0, nodes_[i].name << ": " << verified.out);
+  }
   std::vector<std::string> args = {audit_bin, "consortium"};
   args.insert(args.end(), exports.begin(), exports.end());
   auto all = relay::test::run_tool(args, scratch.path);
@@ -734,7 +747,12 @@ void Simulation::finish() {
   settle_everything();
   check_statements();
   audit();
+  std::size_t active = 0;
+  for (const auto& n : nodes_)
+    for (const auto& c : n.candidates) active += c.standing == Standing::active;
   for (const auto& n : nodes_) {
+    std::size_t own = 0;
+    for (const auto& c : n.candidates) own += c.standing == Standing::active;
     auto kinds = relay::test::ledger_kinds(*n.process);
     std::size_t entries = 0;
     for (const auto& [kind, count] : kinds) {
@@ -744,9 +762,10 @@ void Simulation::finish() {
     std::ostringstream line;
     line << n.name << ": data.mdb " << n.initial_mdb << " -> "
          << fs::file_size(n.process->lmdb_dir() / "data.mdb") << " bytes, ledger " << entries
-         << " entries (candidates " << n.candidates.size() << ", obligation_recorded "
+         << " entries (" << n.exported_entries << " bytes exported; obligation_recorded "
          << kinds["obligation_recorded"] << ", settlement_agreed " << kinds["settlement_agreed"]
-         << ")";
+         << "), registrations " << n.candidates.size() << ", circulating profiles " << own
+         << " own and " << active - own << " from peers";
     storage_lines_.push_back(line.str());
   }
 }
@@ -801,6 +820,7 @@ TEST_CASE("simulate: a seeded consortium of relay-node processes, partitioned an
   p.seed = static_cast<std::uint32_t>(env_number("RELAY_SIM_SEED", p.seed));
   p.rounds = env_number("RELAY_SIM_ROUNDS", p.rounds);
   p.await_unsigned = env_number("RELAY_SIM_AWAIT_UNSIGNED", 0) != 0;
+  p.tls = env_number("RELAY_SIM_TLS", 0) != 0;
   const auto t0 = SteadyClock::now();
   Simulation sim(p);
   sim.start();

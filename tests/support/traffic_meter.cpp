@@ -42,6 +42,7 @@ void set_nonblocking(int fd) {
 
 // What a connection carried, from the start of its request.
 std::string classify(const std::string& request) {
+  if (!request.empty() && request[0] == 0x16) return "TLS (not classified)";  // a handshake record
   auto line_end = request.find("\r\n");
   auto line = request.substr(0, line_end == std::string::npos ? 0 : line_end);
   auto space = line.find(' ');

@@ -8,7 +8,8 @@
 // is one exchange: it is tallied under what it carried, "POST <envelope type>" for a federation
 // message (the envelope's outer "type" field) and "<METHOD> <path>" for anything else, with the
 // bytes each way (HTTP headers included). A connection the node did not accept (it is stopped)
-// counts under "unreachable". Bytes are what crossed this relay: TLS is not used here.
+// counts under "unreachable". Bytes are what crossed this relay; through a TLS node they are the
+// encrypted bytes, handshakes included, and every exchange counts as "TLS (not classified)".
 //
 // Threads: one relay thread (poll over every connection), started by the constructor and
 // joined by the destructor; tallies() may be called from any thread.
@@ -45,7 +46,10 @@ class TrafficMeter {
   TrafficMeter& operator=(const TrafficMeter&) = delete;
 
   std::uint16_t port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // "http://127.0.0.1:<port()>", or https:// in front of a TLS node.
+  std::string url(const std::string& scheme = "http") const {
+    return scheme + "://127.0.0.1:" + std::to_string(port_);
+  }
   // Closed connections so far, by what they carried.
   std::map<std::string, Tally> tallies() const;
 
