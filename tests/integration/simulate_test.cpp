@@ -789,16 +789,19 @@ void Simulation::report() const {
   std::cout << "simulate: federation messages accepted " << delivered_
             << " (/metrics: POST /federation/v1/messages answered 200, all nodes) = "
             << delivered_ / workload_s_ << " per second" << std::endl;
+  const auto unreachable = relay::test::sum(workload_traffic_, "unreachable").exchanges;
+  const auto answered = std::max<std::uint64_t>(1, total.exchanges - unreachable);
   std::cout << "simulate: through the meters during the workload: " << total.exchanges
-            << " exchanges, " << total.request_bytes + total.reply_bytes << " bytes; envelopes "
-            << messages.exchanges << ", "
-            << (messages.request_bytes + messages.reply_bytes) /
-                   std::max<std::uint64_t>(1, messages.exchanges)
-            << " bytes per envelope exchanged (request and reply); witnessing " << witness.exchanges
-            << " exchanges (" << witness_messages << " envelopes), "
-            << witness.request_bytes + witness.reply_bytes << " bytes; without witnessing "
-            << (messages.exchanges - witness_messages) / workload_s_ << " envelopes per second"
-            << std::endl;
+            << " exchanges (" << unreachable << " while a node was stopped), "
+            << total.request_bytes + total.reply_bytes << " bytes, "
+            << (total.request_bytes + total.reply_bytes) / answered
+            << " bytes per exchange (request and reply)" << std::endl;
+  if (!p_.tls)
+    std::cout << "simulate: envelopes " << messages.exchanges << "; witnessing "
+              << witness.exchanges << " exchanges (" << witness_messages << " envelopes), "
+              << witness.request_bytes + witness.reply_bytes << " bytes; without witnessing "
+              << (messages.exchanges - witness_messages) / workload_s_ << " envelopes per second"
+              << std::endl;
   for (const auto& [what, t] : workload_traffic_)
     std::cout << "simulate:   " << what << ": " << t.exchanges << " exchanges, " << t.request_bytes
               << " bytes in, " << t.reply_bytes << " bytes out" << std::endl;
