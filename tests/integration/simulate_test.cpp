@@ -24,7 +24,6 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -44,7 +43,6 @@
 #include "support/traffic_meter.hpp"
 
 using relay::test::eventually;
-using relay::test::HttpReply;
 using relay::test::NodeProcess;
 using relay::test::path_of;
 using relay::test::TestCandidate;
