@@ -57,9 +57,12 @@ namespace {
 constexpr std::size_t kMembersPerNode = 2;
 constexpr std::uint32_t kDefaultSeed = 20261115;
 constexpr std::int64_t kReferralsPerCredit = 10;  // credits.referrals_per_credit's default
-// Federation messages received and accepted, as each node's /metrics counts them.
+// Federation requests received and accepted, as each node's /metrics counts them: single
+// messages, and batches of up to 50 (the sender's usual form since batching).
 const std::string kDelivered =
     "relay_http_requests_total{method=\"POST\",route=\"/federation/v1/messages\",status=\"200\"";
+const std::string kDeliveredBatches =
+    "relay_http_requests_total{method=\"POST\",route=\"/federation/v1/batch\",status=\"200\"";
 
 struct Params {
   std::size_t nodes = 4;
@@ -181,7 +184,7 @@ class Simulation {
   std::size_t refused_disabled_ = 0, refused_pending_ = 0;
   SteadyClock::time_point started_{};
   double workload_s_ = 0;
-  double delivered_ = 0;  // federation messages accepted, all nodes
+  double delivered_ = 0;  // federation requests accepted (messages and batches), all nodes
   double settle_s_ = 0;
   std::size_t final_statements_ = 0;
   Traffic workload_traffic_;                  // all meters at the end of the workload
@@ -472,7 +475,8 @@ void Simulation::drain() {
 void Simulation::stop_partitioned() {
   drain();  // what it sent before the partition has arrived: its profiles are in every pool
   auto& n = nodes_[partitioned_];
-  n.delivered_before_restart += relay::test::metric_sum(*n.process, kDelivered);
+  n.delivered_before_restart += relay::test::metric_sum(*n.process, kDelivered) +
+                                relay::test::metric_sum(*n.process, kDeliveredBatches);
   n.process->stop();
   n.up = false;
   std::cout << "simulate: " << n.name << " stopped" << std::endl;
@@ -739,7 +743,8 @@ void Simulation::finish() {
   workload_traffic_ = add_up(nodes_);
   delivered_ = 0;
   for (const auto& n : nodes_)
-    delivered_ += n.delivered_before_restart + relay::test::metric_sum(*n.process, kDelivered);
+    delivered_ += n.delivered_before_restart + relay::test::metric_sum(*n.process, kDelivered) +
+                  relay::test::metric_sum(*n.process, kDeliveredBatches);
   check_introductions();
   check_balances();
   settle_everything();
@@ -784,8 +789,9 @@ void Simulation::report() const {
   std::cout << "simulate: workload " << workload_s_ << " s: " << members << " members, "
             << candidates << " registrations, " << intros_.size() << " introductions, "
             << statements_.size() << " statements" << std::endl;
-  std::cout << "simulate: federation messages accepted " << delivered_
-            << " (/metrics: POST /federation/v1/messages answered 200, all nodes) = "
+  std::cout << "simulate: federation requests accepted " << delivered_
+            << " (/metrics: POST /federation/v1/messages and /federation/v1/batch answered 200, "
+               "all nodes; a batch carries up to 50 messages) = "
             << delivered_ / workload_s_ << " per second" << std::endl;
   const auto unreachable = relay::test::sum(workload_traffic_, "unreachable").exchanges;
   const auto answered = std::max<std::uint64_t>(1, total.exchanges - unreachable);

@@ -50,6 +50,7 @@ std::string classify(const std::string& request) {
   auto method = line.substr(0, space);
   auto target = line.substr(space + 1, line.find(' ', space + 1) - space - 1);
   target = target.substr(0, target.find('?'));
+  if (method == "POST" && target == "/federation/v1/batch") return "POST batch";
   if (method == "POST" && target == "/federation/v1/messages") {
     // The envelope's own "type" is the last one: its body (which may have a "type" of its own)
     // comes first in canonical JSON.
