@@ -145,9 +145,6 @@ nlohmann::json to_json(const ErasureReport& report) {
                        {"receipt_missing", m.receipt_missing},
                        {"completion_missing", m.completion_missing},
                        {"recipient_log_given", m.recipient_log_given}});
-  nlohmann::json problems = nlohmann::json::array();
-  for (const auto& p : report.problems.kept())
-    problems.push_back({{"where", p.where}, {"what", p.what}});
   return {{"ok", report.ok()},
           {"holder", report.holder},
           {"sources", report.sources},
@@ -155,7 +152,7 @@ nlohmann::json to_json(const ErasureReport& report) {
           {"requests", report.requests},
           {"receipts", report.receipts},
           {"missing", missing},
-          {"problems", problems},
+          {"problems", to_json(report.problems)},
           {"problems_total", report.problems.total()}};
 }
 

@@ -25,4 +25,14 @@ bool ProblemList::mentions(const std::string& needle) const {
   return false;
 }
 
+nlohmann::json to_json(const ProblemList& problems) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& p : problems.kept()) {
+    nlohmann::json item = {{"where", p.where}, {"what", p.what}};
+    if (p.entry) item["entry"] = *p.entry;
+    list.push_back(std::move(item));
+  }
+  return list;
+}
+
 }  // namespace relay::audit

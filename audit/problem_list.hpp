@@ -6,6 +6,7 @@
 //
 // Thread safety: a plain value; one thread at a time.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,5 +47,8 @@ class ProblemList {
   std::vector<Problem> kept_;
   std::uint64_t total_ = 0;
 };
+
+// [{where, what, entry?}] of the kept problems (every command's --json "problems").
+nlohmann::json to_json(const ProblemList& problems);
 
 }  // namespace relay::audit

@@ -8,19 +8,9 @@ namespace relay::audit {
 
 namespace {
 
-nlohmann::json problems_json(const ProblemList& problems) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& p : problems.kept()) {
-    nlohmann::json item = {{"where", p.where}, {"what", p.what}};
-    if (p.entry) item["entry"] = *p.entry;
-    list.push_back(std::move(item));
-  }
-  return list;
-}
-
 void add_problems(nlohmann::json& out, const ProblemList& problems) {
   out["ok"] = problems.empty();
-  out["problems"] = problems_json(problems);
+  out["problems"] = to_json(problems);
   out["problems_total"] = problems.total();
   out["problems_omitted"] = problems.omitted();
 }

@@ -336,9 +336,6 @@ SettlementReport check_consortium(const std::vector<LogSource*>& logs,
 }
 
 nlohmann::json to_json(const SettlementReport& report) {
-  nlohmann::json problems = nlohmann::json::array();
-  for (const auto& p : report.problems.kept())
-    problems.push_back({{"where", p.where}, {"what", p.what}});
   return {{"ok", report.ok()},
           {"sources", report.sources},
           {"origins", report.origins},
@@ -348,7 +345,7 @@ nlohmann::json to_json(const SettlementReport& report) {
           {"nettings", report.nettings},
           {"positions", report.positions},
           {"sum", report.sum},
-          {"problems", problems},
+          {"problems", to_json(report.problems)},
           {"problems_total", report.problems.total()}};
 }
 
