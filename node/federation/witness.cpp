@@ -41,20 +41,20 @@ std::optional<std::vector<protocol::Hash>> proof_from_reply(const nlohmann::json
   return proof;
 }
 
-// The peer's Ed25519 keys that may sign now: the current one, then retired ones in grace.
-std::vector<crypto::Ed25519PublicKey> signing_keys(const Peer& peer, std::int64_t now_ms) {
+std::string short_root(const protocol::Hash& root) {
+  return crypto::to_base64(root).substr(0, 12) + "...";
+}
+
+}  // namespace
+
+std::vector<crypto::Ed25519PublicKey> Witness::keys_in_force(const Peer& peer,
+                                                             std::int64_t now_ms) {
   std::vector<crypto::Ed25519PublicKey> keys;
   if (peer.signing_key) keys.push_back(*peer.signing_key);
   for (const auto& r : peer.retired)
     if (now_ms <= r.until_ms) keys.push_back(r.key);
   return keys;
 }
-
-std::string short_root(const protocol::Hash& root) {
-  return crypto::to_base64(root).substr(0, 12) + "...";
-}
-
-}  // namespace
 
 std::string_view to_string(WitnessResult result) {
   switch (result) {
@@ -195,7 +195,7 @@ WitnessResult Witness::witness_peer(const Peer& peer) {
 std::optional<protocol::OpenedCheckpoint> Witness::open_peer_checkpoint(const Peer& peer,
                                                                         const std::string& note) {
   auto try_keys = [&](const Peer& p) -> std::optional<protocol::OpenedCheckpoint> {
-    for (const auto& key : signing_keys(p, federation_.clock().now_ms())) {
+    for (const auto& key : keys_in_force(p, federation_.clock().now_ms())) {
       auto vkey = protocol::make_verifier_key(p.name, protocol::NoteKeyType::ed25519, key);
       if (!vkey) return std::nullopt;
       if (auto opened = protocol::open_checkpoint(note, p.name, *vkey))

@@ -152,6 +152,8 @@ class Witness {
   std::optional<std::uint64_t> cosigned_size(const storage::Txn& txn,
                                              const std::string& peer) const;
 
+  // The peer's Ed25519 keys that may sign now: the current one, then retired ones in grace.
+  static std::vector<crypto::Ed25519PublicKey> keys_in_force(const Peer& peer, std::int64_t now_ms);
   // One witness of the policy, resolved against the peers (or its configured vkey).
   struct PolicyWitness {
     std::string name;

@@ -78,11 +78,7 @@ HandlerResult Witness::receive_cosignature(storage::WriteTxn& txn,
     return HandlerResult::refuse(400, "malformed_cosignature", "cosignature: not a signature line");
   const auto& signature = note.note->signatures.front();
   bool verified = false;
-  std::vector<crypto::Ed25519PublicKey> keys;
-  if (peer.signing_key) keys.push_back(*peer.signing_key);
-  for (const auto& r : peer.retired)
-    if (federation_.clock().now_ms() <= r.until_ms) keys.push_back(r.key);
-  for (const auto& key : keys) {
+  for (const auto& key : keys_in_force(peer, federation_.clock().now_ms())) {
     auto witness_key =
         protocol::make_verifier_key(peer.name, protocol::NoteKeyType::cosignature_v1, key);
     if (witness_key && protocol::verify_cosignature(text, signature, *witness_key)) verified = true;

@@ -29,15 +29,6 @@ AddCheckpointAnswer size_conflict(std::uint64_t size) {
   return {409, tw::format_size(size), std::string(tw::kSizeContentType)};
 }
 
-// The peer's Ed25519 keys that may sign now: the current one, then retired ones in grace.
-std::vector<crypto::Ed25519PublicKey> keys_in_force(const Peer& peer, std::int64_t now_ms) {
-  std::vector<crypto::Ed25519PublicKey> keys;
-  if (peer.signing_key) keys.push_back(*peer.signing_key);
-  for (const auto& r : peer.retired)
-    if (now_ms <= r.until_ms) keys.push_back(r.key);
-  return keys;
-}
-
 }  // namespace
 
 AddCheckpointAnswer Witness::add_checkpoint(std::string_view body) {

@@ -71,6 +71,15 @@ std::optional<Nettings::Record> Nettings::find(const storage::Txn& txn,
   return Record::from_json(nlohmann::json::parse(*value));
 }
 
+bool Nettings::proposing(const storage::Txn& txn) const {
+  bool open = false;
+  txn.for_each_prefix(nettings_, "", [&](std::string_view, std::string_view value) {
+    auto r = Record::from_json(nlohmann::json::parse(value));
+    open = open || (r && r->state == "proposed");
+  });
+  return open;
+}
+
 void Nettings::save(storage::WriteTxn& txn, const Record& r) {
   txn.put(nettings_, r.netting.id, r.to_json().dump());
 }
@@ -101,12 +110,7 @@ common::Result<nlohmann::json, NettingFailure> Nettings::propose(std::vector<std
     return common::fail(NettingFailure{NettingError::too_few, ""});
   {
     auto txn = federation_.env().begin_read();
-    bool open = false;
-    txn.for_each_prefix(nettings_, "", [&](std::string_view, std::string_view value) {
-      auto r = Record::from_json(nlohmann::json::parse(value));
-      open = open || (r && r->state == "proposed");
-    });
-    if (open) return common::fail(NettingFailure{NettingError::pending, ""});
+    if (proposing(txn)) return common::fail(NettingFailure{NettingError::pending, ""});
     for (const auto& o : others) {
       auto peer = federation_.peers().find(txn, o);
       if (!peer || !peer->active || !peer->signing_key)
@@ -167,12 +171,7 @@ common::Result<nlohmann::json, NettingFailure> Nettings::propose(std::vector<std
         // Still unnetted, and still the only open netting (two operators may have asked at once).
         for (const auto& id : own)
           if (auto s = settlements_.find(txn, id); !s || !s->netting.empty()) return std::nullopt;
-        bool open = false;
-        txn.for_each_prefix(nettings_, "", [&](std::string_view, std::string_view value) {
-          auto r = Record::from_json(nlohmann::json::parse(value));
-          open = open || (r && r->state == "proposed");
-        });
-        if (open) return std::nullopt;
+        if (proposing(txn)) return std::nullopt;
         settlements_.set_netting(txn, own, n.id);
         Record r{n, "proposed", {{self, signature}}, federation_.clock().now_ms(), 0};
         save(txn, r);

@@ -85,6 +85,8 @@ class Nettings {
                          const protocol::Envelope& reply, const federation::Peer& peer);
   void fail(storage::WriteTxn& txn, Record& r, const std::string& why);
   std::optional<Record> find(const storage::Txn& txn, const std::string& id) const;
+  // True while a netting this node proposed awaits its participants' signatures.
+  bool proposing(const storage::Txn& txn) const;
   void save(storage::WriteTxn& txn, const Record& r);
   // The statement ids of the netting's edges this node is party to.
   std::vector<std::string> own_statements(const protocol::netting::Netting& n) const;

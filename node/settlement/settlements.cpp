@@ -31,6 +31,14 @@ std::vector<crypto::Ed25519PublicKey> keys_of(const federation::Peer& peer) {
   return keys;
 }
 
+// The handoffs named by these statements (items that must wait for their answer).
+std::set<std::string> items_of(const std::vector<StatementRecord>& statements) {
+  std::set<std::string> items;
+  for (const auto& r : statements)
+    for (const auto& i : r.statement.items) items.insert(i.handoff);
+  return items;
+}
+
 }  // namespace
 
 bool signed_by(const federation::Peer& peer, const std::string& bytes,
@@ -151,9 +159,7 @@ std::optional<StatementRecord> Settlements::propose_in(storage::WriteTxn& txn,
   if (std::any_of(open.begin(), open.end(), [](const auto& r) { return r.state == "pending"; }))
     return std::nullopt;
   // Items still in a statement that may yet be countersigned wait for its answer.
-  std::set<std::string> in_flight;
-  for (const auto& r : open)
-    for (const auto& i : r.statement.items) in_flight.insert(i.handoff);
+  const auto in_flight = items_of(open);
   StatementRecord r;
   r.statement.id = "s_" + crypto::to_hex(crypto::random_bytes(12));
   r.statement.proposer = federation_.self();
@@ -232,9 +238,7 @@ HandlerResult Settlements::on_statement(storage::WriteTxn& txn, const Message& m
         "the statement's signature does not verify under the sender's key");
   if (txn.contains(statements_, m.statement))
     return HandlerResult::refuse(409, "statement_known", "a statement with this id was answered");
-  std::set<std::string> in_flight;
-  for (const auto& open : open_statements(txn, peer.name))
-    for (const auto& i : open.statement.items) in_flight.insert(i.handoff);
+  const auto in_flight = items_of(open_statements(txn, peer.name));
   for (const auto& item : m.items) {
     auto o = obligations_.find(txn, peer.name, item.handoff);
     std::string_view reason;
