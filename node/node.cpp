@@ -288,8 +288,8 @@ Node::Node(config::NodeConfig config)
       std::make_unique<services::Secondment>(env_, domain_->members, *requisitions_, reference_);
   audit_ = std::make_unique<services::Audit>(env_, domain_->ledger, keys_, domain_->members,
                                              domain_->credits, *witness_, c.node.name);
-  operations_ = std::make_unique<services::Operations>(env_, domain_->ledger, *federation_,
-                                                       *witness_, domain_->candidates, clock_);
+  operations_ = std::make_unique<services::Operations>(
+      env_, *writer_, domain_->ledger, *federation_, *witness_, domain_->candidates, clock_);
   services_ = std::make_unique<api::Services>(
       api::Services{*access_,
                     *credential_guard_,

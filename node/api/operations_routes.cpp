@@ -70,6 +70,15 @@ Response metrics_text(const Services& s, const http::RouteMetrics& routes) {
   sample(out, "relay_mail_queue_messages", "", v.mail_queue);
   family(out, "relay_alerts", "gauge", "Operator alerts (GET /api/v1/alerts).");
   sample(out, "relay_alerts", "", v.alerts);
+  family(out, "relay_writer_commits_total", "counter",
+         "Durable group commits of the LMDB writer (one fsync each).");
+  sample(out, "relay_writer_commits_total", "", v.writer.batches_committed);
+  family(out, "relay_writer_requests_total", "counter",
+         "Write requests committed; divided by the commits, how many share an fsync.");
+  sample(out, "relay_writer_requests_total", "", v.writer.requests_committed);
+  family(out, "relay_writer_queued_requests", "gauge",
+         "Write requests waiting for the next commit.");
+  sample(out, "relay_writer_queued_requests", "", v.writer_queued);
   return http::text_response(200, std::move(out), "text/plain; version=0.0.4; charset=utf-8");
 }
 

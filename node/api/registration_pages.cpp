@@ -45,22 +45,29 @@ Response show_form(const Services& s, const Request& request, const std::string&
   return form_page(s, token, lang, link->company_name, link->alumni, 200);
 }
 
+// Answers with a Later: the registration waits for its group commit without holding an HTTP
+// thread, so registrations in flight share one fsync.
 Response submit_form(const Services& s, const Request& request, const std::string& token) {
   auto lang = candidates::lang_from(request.query);
   if (auto refused = refuse_cross_site(request, lang, s.facts.operator_info)) return *refused;
   auto form = form_body(request);
   if (!form) return notice(notice_for(PageOutcome::form_unreadable), lang, s.facts.operator_info);
   if (!form->count("lang")) (*form)["lang"] = lang == Lang::en ? "en" : "ja";
-  auto registered = s.intake.register_candidate(token, *form);
-  if (!registered) {
-    const auto& refusal = registered.error();
-    if (refusal.retry_after) return limited_page(s, request, *refusal.retry_after);
-    if (refusal.link != referrals::LinkState::ok)
-      return notice(notice_for(refusal.link), lang, s.facts.operator_info);
-    return form_page(s, token, lang, refusal.company_name, refusal.alumni, 422, *form,
-                     refusal.errors);
-  }
-  return forgetting_pages(see_other("/r/sent" + lang_query(lang)));
+  auto later = std::make_shared<http::Later>();
+  auto outcome = s.intake.begin_registration(token, *form, [later] { later->wake(); });
+  later->set_finish([&s, request, token, lang, form = std::move(*form), outcome] {
+    auto registered = outcome();
+    if (!registered) {
+      const auto& refusal = registered.error();
+      if (refusal.retry_after) return limited_page(s, request, *refusal.retry_after);
+      if (refusal.link != referrals::LinkState::ok)
+        return notice(notice_for(refusal.link), lang, s.facts.operator_info);
+      return form_page(s, token, lang, refusal.company_name, refusal.alumni, 422, form,
+                       refusal.errors);
+    }
+    return forgetting_pages(see_other("/r/sent" + lang_query(lang)));
+  });
+  return http::later_response(std::move(later));
 }
 
 Response sent_page(const Services& s, const Request& request) {
@@ -105,11 +112,17 @@ Response confirmation_page(const Services& s, const Request& request, const std:
 Response confirm(const Services& s, const Request& request, const std::string& token) {
   auto lang = candidates::lang_from(request.query);
   if (auto refused = refuse_cross_site(request, lang, s.facts.operator_info)) return *refused;
-  auto confirmed = s.intake.confirm(token);
-  if (!confirmed) return notice(notice_for(confirmed.error()), lang, s.facts.operator_info);
-  auto done = code_of(confirmed->registered_before ? Flash::registered_before : Flash::registered);
-  return see_other("/r/m/" + confirmed->management_token + "?done=" + std::string(done) +
-                   (lang == Lang::en ? "&lang=en" : ""));
+  auto later = std::make_shared<http::Later>();
+  auto outcome = s.intake.begin_confirmation(token, [later] { later->wake(); });
+  later->set_finish([&s, lang, outcome] {
+    auto confirmed = outcome();
+    if (!confirmed) return notice(notice_for(confirmed.error()), lang, s.facts.operator_info);
+    auto done =
+        code_of(confirmed->registered_before ? Flash::registered_before : Flash::registered);
+    return see_other("/r/m/" + confirmed->management_token + "?done=" + std::string(done) +
+                     (lang == Lang::en ? "&lang=en" : ""));
+  });
+  return http::later_response(std::move(later));
 }
 
 Response static_notice(const Services& s, const Request& request, PageOutcome outcome) {

@@ -23,6 +23,37 @@ std::optional<std::string_view> Request::bearer_token() const {
   return token;
 }
 
+void Later::wake() {
+  std::function<void()> waker;
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+    waker = std::move(waker_);
+  }
+  if (waker) waker();
+}
+
+void Later::on_wake(std::function<void()> waker) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!woken_) {
+      waker_ = std::move(waker);
+      return;
+    }
+  }
+  waker();
+}
+
+void Later::wrap(std::function<Response(const std::function<Response()>& inner)> outer) {
+  finish_ = [inner = std::move(finish_), outer = std::move(outer)] { return outer(inner); };
+}
+
+Response later_response(std::shared_ptr<Later> later) {
+  Response r;
+  r.later = std::move(later);
+  return r;
+}
+
 Response error_response(int status, std::string_view code, std::string_view message) {
   nlohmann::json body = {{"error", {{"code", code}, {"message", message}}}};
   return json_response(status, body);

@@ -2,7 +2,10 @@
 // Transport-neutral HTTP request and response. Route handlers and domain-facing code see
 // only these types; Beast stays inside server.cpp and client.cpp.
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -25,12 +28,45 @@ struct Request {
   std::optional<std::string_view> bearer_token() const;
 };
 
+class Later;
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::map<std::string, std::string> headers;  // extra headers (Location, Cache-Control...)
+  // Set: the reply is not ready yet (see Later); the fields above are then unused.
+  std::shared_ptr<Later> later;
 };
+
+// A reply that waits for work queued elsewhere (a write waiting for its group commit) without
+// holding a server thread: the handler queues the work, arranges for wake() to be called when
+// it is done, and returns later_response(). The server goes on serving other connections; once
+// woken it calls finish() on one of its threads (it must not block: the work is done) and
+// sends what that returns. So every request in flight can share one fsync, not only as many
+// as there are server threads.
+class Later {
+ public:
+  explicit Later(std::function<Response()> finish = {}) : finish_(std::move(finish)) {}
+  // Producer side, from any thread, once: finish() will not block now.
+  void wake();
+  // Server side: `waker` is called once woken (here and now if it already was).
+  void on_wake(std::function<void()> waker);
+  // Sets what builds the reply; before the handler returns.
+  void set_finish(std::function<Response()> finish) { finish_ = std::move(finish); }
+  // Wraps finish(): `outer` gets the previous finish() to call (the router counts the
+  // reply's status and latency this way).
+  void wrap(std::function<Response(const std::function<Response()>& inner)> outer);
+  Response finish() const { return finish_(); }
+
+ private:
+  std::function<Response()> finish_;
+  std::mutex mutex_;  // guards woken_ and waker_
+  bool woken_ = false;
+  std::function<void()> waker_;
+};
+
+Response later_response(std::shared_ptr<Later> later);
 
 // {"error": {"code": code, "message": message}} with the given status.
 Response error_response(int status, std::string_view code, std::string_view message);

@@ -42,6 +42,21 @@ Response Router::handle(const Request& request) const {
   std::string pattern = "(unmatched)";
   try {
     auto response = dispatch(request, pattern);
+    if (response.later) {
+      // Counted when the reply is ready, with its status and the time spent waiting.
+      response.later->wrap([metrics = metrics_, method = request.method, pattern,
+                            start](const std::function<Response()>& inner) {
+        try {
+          auto r = inner();
+          metrics->record(method, pattern, r.status, std::chrono::steady_clock::now() - start);
+          return r;
+        } catch (...) {
+          metrics->record(method, pattern, 500, std::chrono::steady_clock::now() - start);
+          throw;
+        }
+      });
+      return response;
+    }
     metrics_->record(request.method, pattern, response.status,
                      std::chrono::steady_clock::now() - start);
     return response;

@@ -89,6 +89,7 @@ struct Server::Impl {
   template <class Stream>
   asio::awaitable<void> session(Stream& stream);
   Response dispatch(bhttp::request<bhttp::string_body>& req, const std::string& remote);
+  asio::awaitable<Response> settle(std::shared_ptr<Later> later);
   void begin_stop();
   void drain();
 };
@@ -238,6 +239,26 @@ Response Server::Impl::dispatch(bhttp::request<bhttp::string_body>& req,
   }
 }
 
+// Waits for a Later reply without holding the thread, then builds it (see message.hpp). The
+// wake-up is posted to this connection's strand, so it cannot race the wait; the timer's
+// expiry set to min() is what says "woken", whichever comes first.
+asio::awaitable<Response> Server::Impl::settle(std::shared_ptr<Later> later) {
+  auto woken = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor,
+                                                    asio::steady_timer::time_point::max());
+  later->on_wake([woken] {
+    asio::post(woken->get_executor(),
+               [woken] { woken->expires_at(asio::steady_timer::time_point::min()); });
+  });
+  while (woken->expiry() != asio::steady_timer::time_point::min())
+    co_await woken->async_wait(use_tuple);
+  try {
+    co_return later->finish();
+  } catch (...) {
+    spdlog::error("handler failed while finishing a reply: internal error");
+  }
+  co_return error_response(500, "internal", "internal error");
+}
+
 asio::awaitable<void> Server::Impl::plain_session(beast::tcp_stream stream, ConnectionSlot slot) {
   (void)slot;  // held until the connection ends
   co_await session(stream);
@@ -319,6 +340,7 @@ asio::awaitable<void> Server::Impl::session(Stream& stream) {
     unsigned version = req.version();
     ++in_flight;
     Response response = dispatch(req, remote);
+    if (response.later) response = co_await settle(std::move(response.later));
     --in_flight;
     auto res = to_beast(response, version, keep_alive);
     lowest.expires_after(options.read_timeout);

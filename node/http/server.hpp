@@ -13,7 +13,8 @@
 // could be smuggled past a proxy are refused before their body is read: a Transfer-Encoding
 // other than exactly "chunked", Transfer-Encoding together with Content-Length, and anything
 // but exactly one Host header. The handler runs on one of the server's threads and may block
-// (it waits for durable commits); an exception from it becomes a 500 with a JSON error body.
+// (it waits for durable commits), or answer with a Later (message.hpp) that the server waits
+// for while serving others; an exception from either becomes a 500 with a JSON error body.
 //
 // At most `max_connections` are open at once: past it a new connection is closed as soon as
 // it is accepted. When accept itself fails (EMFILE/ENFILE at the descriptor limit) the loop

@@ -18,8 +18,13 @@ common::Result<LinkPage, referrals::LinkState> Intake::link_page(
   return LinkPage{target.member->name, target.alumni.has_value()};
 }
 
-common::Result<common::Done, Refusal> Intake::register_candidate(
-    std::string_view link_token, const std::map<std::string, std::string>& form) {
+RegistrationOutcome Intake::register_candidate(std::string_view link_token,
+                                               const std::map<std::string, std::string>& form) {
+  return begin_registration(std::string(link_token), form, {})();
+}
+
+std::function<RegistrationOutcome()> Intake::begin_registration(
+    std::string link_token, std::map<std::string, std::string> form, std::function<void()> ready) {
   if (limits_) {
     auto wait = limits_->per_link.take(link_token);
     auto email = form.find("email");
@@ -28,21 +33,31 @@ common::Result<common::Done, Refusal> Intake::register_candidate(
         wait = limits_->per_address.take(limits_->address_key(*normalised));
     }
     if (wait) {
-      Refusal refusal;
-      refusal.retry_after = wait;
-      refusal.link = referrals::LinkState::ok;
-      return fail(std::move(refusal));
+      if (ready) ready();
+      return [wait] {
+        Refusal refusal;
+        refusal.retry_after = wait;
+        refusal.link = referrals::LinkState::ok;
+        return RegistrationOutcome(fail(std::move(refusal)));
+      };
     }
   }
-  auto result = writer_.submit_wait(
-      [&](storage::WriteTxn& txn) { return intake_.submit(txn, link_token, form); });
-  if (result.link != referrals::LinkState::ok)
-    return fail(Refusal{std::nullopt, result.link, {}, {}});
-  if (result.accepted) return common::Done{};
-  auto txn = env_.begin_read();
-  auto target = intake_.resolve_link(txn, link_token);
-  return fail(Refusal{std::nullopt, result.link, std::move(result.errors),
-                      target.member ? target.member->name : "", target.alumni.has_value()});
+  auto queued =
+      writer_
+          .submit([this, link_token, form = std::move(form)](
+                      storage::WriteTxn& txn) { return intake_.submit(txn, link_token, form); },
+                  std::move(ready))
+          .share();
+  return [this, queued, link_token = std::move(link_token)]() -> RegistrationOutcome {
+    auto result = queued.get();
+    if (result.link != referrals::LinkState::ok)
+      return fail(Refusal{std::nullopt, result.link, {}, {}});
+    if (result.accepted) return common::Done{};
+    auto txn = env_.begin_read();
+    auto target = intake_.resolve_link(txn, link_token);
+    return fail(Refusal{std::nullopt, result.link, std::move(result.errors),
+                        target.member ? target.member->name : "", target.alumni.has_value()});
+  };
 }
 
 bool Intake::verification_pending(std::string_view verify_token) const {
@@ -60,11 +75,23 @@ bool Intake::verification_used(std::string_view verify_token) const {
   return intake_.verification_used(txn, verify_token);
 }
 
-common::Result<Confirmed, referrals::ConfirmState> Intake::confirm(std::string_view verify_token) {
-  auto result = writer_.submit_wait(
-      [&](storage::WriteTxn& txn) { return intake_.confirm(txn, verify_token); });
-  if (result.state != referrals::ConfirmState::confirmed) return fail(result.state);
-  return Confirmed{std::move(result.management_token), result.registered_before};
+ConfirmationOutcome Intake::confirm(std::string_view verify_token) {
+  return begin_confirmation(std::string(verify_token), {})();
+}
+
+std::function<ConfirmationOutcome()> Intake::begin_confirmation(std::string verify_token,
+                                                                std::function<void()> ready) {
+  auto queued =
+      writer_
+          .submit([this, verify_token = std::move(verify_token)](
+                      storage::WriteTxn& txn) { return intake_.confirm(txn, verify_token); },
+                  std::move(ready))
+          .share();
+  return [queued]() -> ConfirmationOutcome {
+    auto result = queued.get();
+    if (result.state != referrals::ConfirmState::confirmed) return fail(result.state);
+    return Confirmed{result.management_token, result.registered_before};
+  };
 }
 
 }  // namespace relay::node::services

@@ -9,6 +9,7 @@
 //
 // Threads: any.
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -45,6 +46,9 @@ struct Confirmed {
   bool registered_before = false;  // confirmed already through another link: data unchanged
 };
 
+using RegistrationOutcome = common::Result<common::Done, Refusal>;
+using ConfirmationOutcome = common::Result<Confirmed, referrals::ConfirmState>;
+
 class Intake {
  public:
   // `limits` may be null (no rate limits: tests of the flow itself).
@@ -52,15 +56,25 @@ class Intake {
          RequestLimits* limits = nullptr);
 
   common::Result<LinkPage, referrals::LinkState> link_page(std::string_view link_token) const;
-  common::Result<common::Done, Refusal> register_candidate(
-      std::string_view link_token, const std::map<std::string, std::string>& form);
+  RegistrationOutcome register_candidate(std::string_view link_token,
+                                         const std::map<std::string, std::string>& form);
+  // register_candidate without waiting for the commit: queues the registration and returns
+  // what gives its outcome. `ready` is called (on the writer thread after the commit, or here
+  // and now when refused before the Writer) once that no longer blocks; see
+  // storage::Writer::submit. So the HTTP threads serve on while registrations share fsyncs.
+  std::function<RegistrationOutcome()> begin_registration(std::string link_token,
+                                                          std::map<std::string, std::string> form,
+                                                          std::function<void()> ready);
   bool verification_pending(std::string_view verify_token) const;
   // What confirming would confirm (the confirmation page shows it); nullopt if not pending.
   std::optional<candidates::Opened> pending_data(std::string_view verify_token) const;
   // The confirmation link was used, and the candidate is still registered.
   bool verification_used(std::string_view verify_token) const;
   // The error is never ConfirmState::confirmed.
-  common::Result<Confirmed, referrals::ConfirmState> confirm(std::string_view verify_token);
+  ConfirmationOutcome confirm(std::string_view verify_token);
+  // confirm() without waiting for the commit, as begin_registration.
+  std::function<ConfirmationOutcome()> begin_confirmation(std::string verify_token,
+                                                          std::function<void()> ready);
 
  private:
   storage::Environment& env_;

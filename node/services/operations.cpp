@@ -35,10 +35,12 @@ std::optional<std::int64_t> newest_cosignature_time(std::string_view note) {
 
 }  // namespace
 
-Operations::Operations(storage::Environment& env, const ledger::Ledger& ledger,
-                       federation::Federation& federation, const federation::Witness& witness,
-                       const candidates::Store& candidates, const common::Clock& clock)
+Operations::Operations(storage::Environment& env, const storage::Writer& writer,
+                       const ledger::Ledger& ledger, federation::Federation& federation,
+                       const federation::Witness& witness, const candidates::Store& candidates,
+                       const common::Clock& clock)
     : env_(env),
+      writer_(writer),
       ledger_(ledger),
       federation_(federation),
       witness_(witness),
@@ -62,6 +64,8 @@ Vitals Operations::vitals() const {
     v.peers[peer].delivery = d;
   v.mail_queue = candidates_.queued_mail_count(txn);
   v.alerts = federation_.alerts(txn).size();
+  v.writer = writer_.stats();
+  v.writer_queued = writer_.queued();
   return v;
 }
 

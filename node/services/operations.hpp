@@ -16,6 +16,7 @@
 #include "node/federation/witness.hpp"
 #include "node/ledger/ledger.hpp"
 #include "node/storage/environment.hpp"
+#include "node/storage/writer.hpp"
 
 namespace relay::node::services {
 
@@ -34,11 +35,13 @@ struct Vitals {
   std::map<std::string, PeerQueue> peers;
   std::size_t mail_queue = 0;
   std::size_t alerts = 0;
+  storage::WriterStats writer;    // group commits so far (how many requests share an fsync)
+  std::size_t writer_queued = 0;  // requests waiting for the next commit
 };
 
 class Operations {
  public:
-  Operations(storage::Environment& env, const ledger::Ledger& ledger,
+  Operations(storage::Environment& env, const storage::Writer& writer, const ledger::Ledger& ledger,
              federation::Federation& federation, const federation::Witness& witness,
              const candidates::Store& candidates, const common::Clock& clock);
 
@@ -46,6 +49,7 @@ class Operations {
 
  private:
   storage::Environment& env_;
+  const storage::Writer& writer_;
   const ledger::Ledger& ledger_;
   federation::Federation& federation_;
   const federation::Witness& witness_;

@@ -81,6 +81,11 @@ void Writer::run_commit_hooks() noexcept {
   }
 }
 
+std::size_t Writer::queued() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
 void Writer::enqueue(std::unique_ptr<detail::WriteRequest> request) {
   {
     std::lock_guard lock(mutex_);

@@ -68,7 +68,8 @@ class WriteRequest {
 template <class F, class R>
 class WriteRequestImpl final : public WriteRequest {
  public:
-  explicit WriteRequestImpl(F fn) : fn_(std::move(fn)) {}
+  WriteRequestImpl(F fn, std::function<void()> ready)
+      : fn_(std::move(fn)), ready_(std::move(ready)) {}
   std::future<R> future() { return promise_.get_future(); }
 
   bool run(WriteTxn& txn) noexcept override {
@@ -116,16 +117,27 @@ class WriteRequestImpl final : public WriteRequest {
     } catch (...) {
       fail(std::current_exception());
     }
+    tell_ready();
   }
   void fail(std::exception_ptr err) noexcept override {
     try {
       promise_.set_exception(std::move(err));
     } catch (...) {  // already satisfied: nothing left to tell
     }
+    tell_ready();
   }
 
  private:
+  // Once, after the promise is satisfied; an exception is swallowed (the caller's to avoid).
+  void tell_ready() noexcept {
+    if (auto ready = std::exchange(ready_, nullptr)) try {
+        ready();
+      } catch (...) {
+      }
+  }
+
   F fn_;
+  std::function<void()> ready_;
   std::promise<R> promise_;
   std::conditional_t<std::is_void_v<R>, bool, std::optional<R>> value_{};
   bool done_ = false;
@@ -176,11 +188,19 @@ class Writer {
 
   // Queues fn to run in the next batch. The future resolves once the batch has committed.
   // After stop(), returns a future holding StorageError (ECANCELED).
+  //
+  // With `ready`: it is called once the future is ready (on the writer thread right after the
+  // commit, or at once if the Writer has stopped), so that a caller can go on with other work
+  // instead of blocking a thread on get() (an HTTP handler answering with http::Later lets
+  // every request in flight share one fsync). `ready` must be cheap: the rest of the batch's
+  // futures wait for it. It must not throw (an exception is swallowed) nor submit_wait.
   template <class F>
-  auto submit(F fn) -> std::future<std::invoke_result_t<F&, WriteTxn&>> {
+  auto submit(F fn, std::function<void()> ready = {})
+      -> std::future<std::invoke_result_t<F&, WriteTxn&>> {
     using R = std::invoke_result_t<F&, WriteTxn&>;
     static_assert(!std::is_reference_v<R>, "a write request returns a value, not a reference");
-    auto request = std::make_unique<detail::WriteRequestImpl<F, R>>(std::move(fn));
+    auto request =
+        std::make_unique<detail::WriteRequestImpl<F, R>>(std::move(fn), std::move(ready));
     auto future = request->future();
     enqueue(std::move(request));
     return future;
@@ -199,6 +219,8 @@ class Writer {
 
   // A snapshot of the counters.
   WriterStats stats() const noexcept;
+  // Requests queued for the next batch, now.
+  std::size_t queued() const;
 
   // Runs `hook` on the writer thread after each durable group commit (after the fsync, before
   // the batch's futures resolve, so a caller of submit_wait returns after its hooks ran).
@@ -228,7 +250,7 @@ class Writer {
   Environment& env_;
   Options options_;
 
-  std::mutex mutex_;  // guards queue_ and stopping_
+  mutable std::mutex mutex_;  // guards queue_ and stopping_
   std::condition_variable wake_;
   std::deque<std::unique_ptr<detail::WriteRequest>> queue_;
   bool stopping_ = false;

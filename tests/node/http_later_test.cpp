@@ -1,0 +1,158 @@
+// node/http: replies that wait (http::Later) do not hold a server thread, and the Writer's
+// `ready` callback that wakes them. On the real server over loopback with ONE thread: while
+// one request waits for its wake-up, other connections are served.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "node/http/client.hpp"
+#include "node/http/router.hpp"
+#include "node/http/server.hpp"
+#include "node/storage/environment.hpp"
+#include "node/storage/error.hpp"
+#include "node/storage/writer.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace relay::node;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A one-thread server whose /slow/{n} replies wait until the test wakes them.
+struct LaterSite {
+  std::mutex mutex;
+  std::vector<std::shared_ptr<http::Later>> waiting;
+  http::Router router;
+  http::Server server;
+  std::thread thread;
+  std::string url;
+
+  LaterSite()
+      : server(http::ServerOptions{.address = "127.0.0.1", .port = 0, .threads = 1, .tls = {}},
+               [this](const http::Request& r) { return router.handle(r); }) {
+    router.add("GET", "/fast", [](const http::Request&, const http::Params&) {
+      return http::text_response(200, "fast");
+    });
+    router.add("GET", "/slow/{n}", [this](const http::Request&, const http::Params& p) {
+      auto later = std::make_shared<http::Later>();
+      later->set_finish([n = p.at("n")] { return http::text_response(200, "slow " + n); });
+      std::lock_guard lock(mutex);
+      waiting.push_back(later);
+      return http::later_response(later);
+    });
+    router.add("GET", "/broken", [](const http::Request&, const http::Params&) {
+      auto later = std::make_shared<http::Later>(
+          []() -> http::Response { throw std::runtime_error("secret detail"); });
+      later->wake();  // woken before the server waits: it must not wait forever
+      return http::later_response(later);
+    });
+    server.listen();
+    url = "http://127.0.0.1:" + std::to_string(server.port());
+    thread = std::thread([this] { server.run(false); });
+  }
+  ~LaterSite() {
+    wake_all();
+    server.stop();
+    thread.join();
+  }
+  std::size_t waiting_count() {
+    std::lock_guard lock(mutex);
+    return waiting.size();
+  }
+  void wake_all() {
+    std::lock_guard lock(mutex);
+    for (auto& later : waiting) later->wake();
+    waiting.clear();
+  }
+};
+
+}  // namespace
+
+TEST_SUITE_BEGIN("http");
+
+TEST_CASE("http later: waiting replies do not hold the only server thread") {
+  LaterSite site;
+  std::vector<std::future<http::ClientResult>> slow;
+  for (int i = 0; i < 8; ++i)
+    slow.push_back(std::async(std::launch::async, [&site, i] {
+      return http::http_request("GET", site.url + "/slow/" + std::to_string(i));
+    }));
+  for (int i = 0; i < 500 && site.waiting_count() < 8; ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(site.waiting_count() == 8);  // eight handlers returned while one thread serves
+
+  // Still served while eight wait.
+  auto fast = http::http_request("GET", site.url + "/fast");
+  REQUIRE(fast);
+  CHECK(fast.response->body == "fast");
+  for (auto& f : slow) CHECK(f.wait_for(0s) == std::future_status::timeout);
+
+  site.wake_all();
+  for (int i = 0; i < 8; ++i) {
+    auto r = slow[static_cast<std::size_t>(i)].get();
+    REQUIRE(r);
+    CHECK(r.response->status == 200);
+    CHECK(r.response->body == "slow " + std::to_string(i));
+  }
+
+  // Counted once each, under the route's pattern, with the final status.
+  std::string metrics;
+  site.router.metrics().write_prometheus(metrics);
+  CHECK(metrics.find("route=\"/slow/{n}\",status=\"200\"} 8") != std::string::npos);
+}
+
+TEST_CASE("http later: a reply that fails while finishing is a 500 without its text") {
+  LaterSite site;
+  auto r = http::http_request("GET", site.url + "/broken");
+  REQUIRE(r);
+  CHECK(r.response->status == 500);
+  CHECK(r.response->body.find("secret") == std::string::npos);
+  CHECK(r.response->body.find("internal") != std::string::npos);
+  // The connection's thread is free again.
+  CHECK(http::http_request("GET", site.url + "/fast").response->status == 200);
+}
+
+TEST_CASE("storage writer: `ready` is called once the future is ready, after the commit") {
+  relay::test::TempDir dir;
+  auto env = storage::Environment::open(dir.path);
+  auto db = env.database("ready");
+  storage::Writer writer(env);
+  std::atomic<int> calls{0};
+  std::promise<bool> durable_when_ready;
+  auto future = writer.submit(
+      [db](storage::WriteTxn& txn) {
+        txn.put(db, "k", "v");
+        return 7;
+      },
+      [&] {
+        // Called on the writer thread after the commit: a reader sees the write.
+        durable_when_ready.set_value(env.begin_read().get(db, "k").has_value());
+        ++calls;
+      });
+  CHECK(durable_when_ready.get_future().get());
+  CHECK(future.wait_for(0s) == std::future_status::ready);
+  CHECK(future.get() == 7);
+  CHECK(calls == 1);
+
+  // A request that throws still wakes its caller, with the exception in the future.
+  std::promise<void> woken;
+  auto failed = writer.submit([](storage::WriteTxn&) -> int { throw std::runtime_error("no"); },
+                              [&] { woken.set_value(); });
+  woken.get_future().wait();
+  CHECK_THROWS_AS(failed.get(), std::runtime_error);
+
+  // After stop(): called at once, the future holds the refusal.
+  writer.stop();
+  bool called = false;
+  auto late = writer.submit([](storage::WriteTxn&) { return 1; }, [&] { called = true; });
+  CHECK(called);
+  CHECK_THROWS_AS(late.get(), storage::StorageError);
+}
+
+TEST_SUITE_END();
