@@ -88,6 +88,8 @@ Node::Node(config::NodeConfig config)
   federation_ = std::make_unique<federation::Federation>(c, env_, *writer_, keys_, domain_->ledger);
   federation_->outbox().seal_bodies_with(domain_->candidates.key_slots());
   profiles_ = std::make_unique<federation::ProfileExchange>(*federation_, domain_->candidates);
+  pool_index_ = std::make_unique<federation::PoolIndex>(*federation_, domain_->candidates,
+                                                        *profiles_, c.node.name, c.node.region);
   handoffs_ = std::make_unique<federation::Handoffs>(*federation_, domain_->candidates, *profiles_,
                                                      c.candidates.handoff_expiry_s);
   handoff_holder_ = std::make_unique<federation::HandoffHolder>(
@@ -160,7 +162,7 @@ Node::Node(config::NodeConfig config)
   introducing_ = std::make_unique<services::Introducing>(
       env_, *writer_, reference_, domain_->ledger, domain_->members, domain_->candidates,
       domain_->referrals, domain_->credits, *requisitions_, *introductions_, *local_requests_,
-      *profiles_, *handoffs_, *success_, clock_,
+      *profiles_, *pool_index_, *handoffs_, *success_, clock_,
       services::IntroducingSettings{c.node.name, c.node.region, c.node.public_url, c.mail.from},
       statistics_feed_.get());
   introducing_->on_outcome_recorded([this] { success_training_->wake(); });
@@ -278,7 +280,7 @@ Node::Node(config::NodeConfig config)
                                              domain_->credits, reference_, statistics_feed_.get());
   peering_ = std::make_unique<services::Peering>(env_, *writer_, *federation_, keys_);
   handoff_requests_ = std::make_unique<services::HandoffRequests>(
-      env_, *writer_, *handoffs_, *profiles_, domain_->candidates,
+      env_, *writer_, *handoffs_, *pool_index_,
       services::HandoffSettings{c.node.name, c.node.region, 500}, statistics_feed_.get());
   alumni_ = std::make_unique<services::Alumni>(
       env_, *writer_, domain_->referrals, domain_->candidates,
@@ -382,6 +384,7 @@ Node::~Node() {
 }
 
 void Node::start_background() {
+  pool_index_->start();
   mail_dispatch_->start();
   federation_->start();
   witness_->start();

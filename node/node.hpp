@@ -90,6 +90,7 @@ class Node {
   std::unique_ptr<candidates::MailDispatch> mail_dispatch_;
   std::unique_ptr<federation::Federation> federation_;
   std::unique_ptr<federation::ProfileExchange> profiles_;
+  std::unique_ptr<federation::PoolIndex> pool_index_;
   std::unique_ptr<federation::Handoffs> handoffs_;
   std::unique_ptr<federation::HandoffHolder> handoff_holder_;
   std::unique_ptr<federation::Erasures> erasures_;

@@ -71,6 +71,7 @@ void Store::save(storage::WriteTxn& txn, const CandidateRecord& r) {
     txn.put(awaiting_receipt_, r.id, "");
   else
     txn.del(awaiting_receipt_, r.id);
+  if (saved_) saved_(r.id);
 }
 
 std::vector<CandidateRecord> Store::awaiting_receipt(const storage::Txn& txn) const {
@@ -95,9 +96,9 @@ std::size_t Store::index_existing(storage::WriteTxn& txn) {
   return n;
 }
 
-void Store::for_each(const storage::Txn& txn,
-                     const std::function<bool(const CandidateRecord&)>& fn) const {
-  txn.for_each_prefix(candidates_, "", [&](std::string_view, std::string_view value) {
+void Store::for_each(const storage::Txn& txn, const std::function<bool(const CandidateRecord&)>& fn,
+                     std::string_view from) const {
+  txn.for_each_range(candidates_, from, {}, [&](std::string_view, std::string_view value) {
     return fn(from_stored(nlohmann::json::parse(value)));
   });
 }

@@ -97,10 +97,15 @@ class Store {
   std::optional<CandidateRecord> find_by_pseudonym(const storage::Txn& txn,
                                                    const std::string& pseudonym) const;
   void save(storage::WriteTxn& txn, const CandidateRecord& record);
+  // `saved(id)` is called in save()'s txn, on the writer thread, for every record written (a
+  // request that is rolled back afterwards included): how the pool index (federation/
+  // pool_index.hpp) learns what changed. Set while wiring, before any write.
+  void on_saved(std::function<void(const std::string& id)> saved) { saved_ = std::move(saved); }
   // Calls fn(record) for every record (tombstones included), in id order; fn returns false
   // to stop.
-  void for_each(const storage::Txn& txn,
-                const std::function<bool(const CandidateRecord&)>& fn) const;
+  // From the record whose id is `from` (or the next one) when given.
+  void for_each(const storage::Txn& txn, const std::function<bool(const CandidateRecord&)>& fn,
+                std::string_view from = {}) const;
   // The records with an erasure request neither receipted nor overdue (the index above).
   std::vector<CandidateRecord> awaiting_receipt(const storage::Txn& txn) const;
   // At start-up: builds candidates_awaiting_receipt once for a data directory that predates
@@ -192,6 +197,7 @@ class Store {
   storage::Database mail_;
   storage::Database awaiting_receipt_;
   storage::Database index_marks_;
+  std::function<void(const std::string& id)> saved_;
 };
 
 }  // namespace relay::node::candidates

@@ -241,10 +241,28 @@ std::vector<PoolEntry> ProfileExchange::peer_pool(const storage::Txn& txn) const
       if (abandoned && j.at("seq").get<std::int64_t>() == *abandoned) return;
       if (auto profile = pool_profile(key, j))
         out.push_back({p.name, std::string(key.substr(p.name.size() + 1)), j.at("region"),
-                       std::move(*profile), j.at("received_ms")});
+                       std::move(*profile), j.at("received_ms"), j.at("seq")});
     });
   }
   return out;
+}
+
+std::vector<PoolEntry> ProfileExchange::held(const storage::Txn& txn) const {
+  std::vector<PoolEntry> out;
+  txn.for_each_prefix(pool_, "", [&](std::string_view key, std::string_view value) {
+    auto slash = key.rfind('/');
+    if (slash == std::string_view::npos) return;
+    auto j = nlohmann::json::parse(value);
+    if (auto profile = pool_profile(key, j))
+      out.push_back({std::string(key.substr(0, slash)), std::string(key.substr(slash + 1)),
+                     j.at("region"), std::move(*profile), j.at("received_ms"), j.at("seq")});
+  });
+  return out;
+}
+
+std::optional<std::int64_t> ProfileExchange::hidden_seq(const storage::Txn& txn,
+                                                        const std::string& peer) const {
+  return expired_sync(peer_state(txn, peer));
 }
 
 std::optional<PoolEntry> ProfileExchange::pool_entry(const storage::Txn& txn,
@@ -256,7 +274,8 @@ std::optional<PoolEntry> ProfileExchange::pool_entry(const storage::Txn& txn,
   auto j = nlohmann::json::parse(*v);
   auto profile = pool_profile(pool_key(peer, ref), j);
   if (!profile) return std::nullopt;
-  return PoolEntry{peer, ref, j.at("region"), std::move(*profile), j.at("received_ms")};
+  return PoolEntry{peer,       ref, j.at("region"), std::move(*profile), j.at("received_ms"),
+                   j.at("seq")};
 }
 
 nlohmann::json ProfileExchange::peer_state(const storage::Txn& txn, const std::string& peer) const {
@@ -355,6 +374,7 @@ bool ProfileExchange::put_entry(storage::WriteTxn& txn, const std::string& peer,
                          {"seq", seq}}
               .dump());
   txn.del(pool_state_, pool_key(peer, ref));
+  if (pool_changed_) pool_changed_(peer, ref);
   return added;
 }
 
@@ -494,6 +514,8 @@ void ProfileExchange::drop_entry(storage::WriteTxn& txn, const std::string& key)
   auto j = nlohmann::json::parse(*v);
   if (j.contains("slot")) candidates_.key_slots().release(txn, j.at("slot").get<std::uint32_t>());
   txn.del(pool_, key);
+  if (auto slash = key.rfind('/'); pool_changed_ && slash != std::string::npos)
+    pool_changed_(key.substr(0, slash), key.substr(slash + 1));
 }
 
 }  // namespace relay::node::federation

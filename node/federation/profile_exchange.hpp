@@ -75,6 +75,7 @@ struct PoolEntry {
   std::string region;
   nlohmann::json profile;
   std::int64_t received_ms = 0;
+  std::int64_t seq = 0;  // the peer's message that brought it
 };
 
 class ProfileExchange {
@@ -108,6 +109,16 @@ class ProfileExchange {
   std::size_t index_existing(storage::WriteTxn& txn);
   // Profiles held from active peers.
   std::vector<PoolEntry> peer_pool(const storage::Txn& txn) const;
+  // Every profile held, from any peer, active or not, hidden or not (the pool index's build).
+  std::vector<PoolEntry> held(const storage::Txn& txn) const;
+  // The seq whose entries peer_pool() hides (a sync of the peer that timed out), if any.
+  std::optional<std::int64_t> hidden_seq(const storage::Txn& txn, const std::string& peer) const;
+  // `changed(peer, ref)` is called in the txn, on the writer thread, whenever a profile held
+  // from a peer is written or dropped (the pool index listens). Set while wiring.
+  void on_pool_change(
+      std::function<void(const std::string& peer, const std::string& ref)> changed) {
+    pool_changed_ = std::move(changed);
+  }
   // One profile held from peer (active or not).
   std::optional<PoolEntry> pool_entry(const storage::Txn& txn, const std::string& peer,
                                       const std::string& ref) const;
@@ -157,6 +168,7 @@ class ProfileExchange {
   storage::Database pool_state_;
   storage::Database local_refs_;
   storage::Database index_marks_;
+  std::function<void(const std::string& peer, const std::string& ref)> pool_changed_;
 };
 
 }  // namespace relay::node::federation

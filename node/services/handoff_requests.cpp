@@ -7,15 +7,12 @@ namespace relay::node::services {
 using common::fail;
 
 HandoffRequests::HandoffRequests(storage::Environment& env, storage::Writer& writer,
-                                 federation::Handoffs& handoffs,
-                                 const federation::ProfileExchange& profiles,
-                                 const candidates::Store& candidates, HandoffSettings settings,
-                                 StatisticsFeed* statistics)
+                                 federation::Handoffs& handoffs, federation::PoolIndex& pool,
+                                 HandoffSettings settings, StatisticsFeed* statistics)
     : env_(env),
       writer_(writer),
       handoffs_(handoffs),
-      profiles_(profiles),
-      candidates_(candidates),
+      pool_(pool),
       settings_(std::move(settings)),
       statistics_(statistics) {}
 
@@ -25,9 +22,7 @@ HandoffDetail HandoffRequests::detail(const storage::Txn& txn, federation::Hando
 }
 
 federation::PoolResult HandoffRequests::pool(const federation::PoolQuery& query) const {
-  auto txn = env_.begin_read();
-  return federation::search_pool(txn, profiles_, candidates_, settings_.node_name, settings_.region,
-                                 query, settings_.max_pool_hits);
+  return pool_.search(query, settings_.max_pool_hits);
 }
 
 common::Result<Requested, HandoffError> HandoffRequests::request(const members::Member& member,

@@ -14,7 +14,7 @@
 #include "node/candidates/candidate_store.hpp"
 #include "node/common/result.hpp"
 #include "node/federation/handoff.hpp"
-#include "node/federation/pool_search.hpp"
+#include "node/federation/pool_index.hpp"
 #include "node/federation/profile_exchange.hpp"
 #include "node/members/member.hpp"
 #include "node/services/statistics_feed.hpp"
@@ -50,9 +50,8 @@ struct HandoffSettings {
 class HandoffRequests {
  public:
   HandoffRequests(storage::Environment& env, storage::Writer& writer,
-                  federation::Handoffs& handoffs, const federation::ProfileExchange& profiles,
-                  const candidates::Store& candidates, HandoffSettings settings,
-                  StatisticsFeed* statistics = nullptr);
+                  federation::Handoffs& handoffs, federation::PoolIndex& pool,
+                  HandoffSettings settings, StatisticsFeed* statistics = nullptr);
 
   federation::PoolResult pool(const federation::PoolQuery& query) const;
   common::Result<Requested, HandoffError> request(const members::Member& member,
@@ -69,8 +68,7 @@ class HandoffRequests {
   storage::Environment& env_;
   storage::Writer& writer_;
   federation::Handoffs& handoffs_;
-  const federation::ProfileExchange& profiles_;
-  const candidates::Store& candidates_;
+  federation::PoolIndex& pool_;
   HandoffSettings settings_;
   StatisticsFeed* statistics_;  // a hire from the pool is a hire through the relay (issue 16)
 };

@@ -41,6 +41,27 @@ matching::AnonymisedProfile to_profile(const std::string& node, const std::strin
   return p;
 }
 
+matching::AnonymisedProfile to_profile(const federation::PoolProfileView& v) {
+  matching::AnonymisedProfile p;
+  p.ref = v.ref;
+  p.holder = v.node;
+  p.job_category = v.job_category;
+  p.prefecture = v.prefecture;
+  p.experience_band = v.experience_band;
+  p.age_band = v.age_band;
+  p.skills.assign(v.skills.begin(), v.skills.end());
+  return p;
+}
+
+// The five circulated fields, as the pool lists them.
+nlohmann::json anonymised_json(const matching::AnonymisedProfile& p) {
+  return {{"job_category", p.job_category},
+          {"skills", p.skills},
+          {"prefecture", p.prefecture},
+          {"age_band", p.age_band},
+          {"experience_band", p.experience_band}};
+}
+
 bool live(IntroductionState s) {
   return s == IntroductionState::requested || s == IntroductionState::accepted ||
          s == IntroductionState::delivered;
@@ -56,16 +77,14 @@ nlohmann::json MatchView::to_json() const {
   return j;
 }
 
-Introducing::Introducing(storage::Environment& env, storage::Writer& writer,
-                         const config::Reference& reference, ledger::Ledger& ledger,
-                         members::Registry& members, candidates::Store& candidates,
-                         referrals::Referrals& referrals, referrals::CreditAccounts& credits,
-                         introductions::Requisitions& requisitions,
-                         introductions::Introductions& introductions,
-                         introductions::LocalRequests& local_requests,
-                         federation::ProfileExchange& exchange, federation::Handoffs& handoffs,
-                         SuccessForecast& success, const common::Clock& clock,
-                         IntroducingSettings settings, StatisticsFeed* statistics)
+Introducing::Introducing(
+    storage::Environment& env, storage::Writer& writer, const config::Reference& reference,
+    ledger::Ledger& ledger, members::Registry& members, candidates::Store& candidates,
+    referrals::Referrals& referrals, referrals::CreditAccounts& credits,
+    introductions::Requisitions& requisitions, introductions::Introductions& introductions,
+    introductions::LocalRequests& local_requests, federation::ProfileExchange& exchange,
+    federation::PoolIndex& pool, federation::Handoffs& handoffs, SuccessForecast& success,
+    const common::Clock& clock, IntroducingSettings settings, StatisticsFeed* statistics)
     : env_(env),
       writer_(writer),
       reference_(reference),
@@ -78,6 +97,7 @@ Introducing::Introducing(storage::Environment& env, storage::Writer& writer,
       introductions_(introductions),
       local_requests_(local_requests),
       exchange_(exchange),
+      pool_(pool),
       handoffs_(handoffs),
       success_(success),
       clock_(clock),
@@ -126,15 +146,17 @@ common::Result<std::vector<MatchView>, RequisitionError> Introducing::matches(
   if (!req)
     return common::fail(
         RequisitionError{RequisitionError::Code::not_found, "", "no such requisition"});
-  auto pool = federation::search_pool(txn, exchange_, candidates_, settings_.self_name,
-                                      settings_.self_region, federation::PoolQuery{}, kMaxPool);
+  // From the in-memory pool index: no record read, no key opened (federation/pool_index.hpp).
   std::vector<matching::AnonymisedProfile> profiles;
-  profiles.reserve(pool.hits.size());
+  std::vector<std::string> regions;  // of each profile's holder
+  pool_.for_each([&](const federation::PoolProfileView& v) {
+    profiles.push_back(to_profile(v));
+    regions.emplace_back(v.region);
+    return profiles.size() < kMaxPool;
+  });
   std::map<std::pair<std::string, std::string>, std::size_t> by_key;  // -> index in both
-  for (const auto& hit : pool.hits) {
-    by_key[{hit.node, hit.ref}] = profiles.size();
-    profiles.push_back(to_profile(hit.node, hit.ref, hit.profile));
-  }
+  for (std::size_t i = 0; i < profiles.size(); ++i)
+    by_key[{profiles[i].holder, profiles[i].ref}] = i;
   // The member's own alumni (退職者) score the re-hire reason (matching/README.md).
   mark_alumni(
       txn, referrals_, [this](const std::string& id) { return exchange_.ref_of(id); }, member.id,
@@ -145,8 +167,9 @@ common::Result<std::vector<MatchView>, RequisitionError> Introducing::matches(
   for (auto& m : scorer_.rank(criteria, profiles, limit)) {
     auto it = by_key.find({m.holder, m.ref});
     if (it == by_key.end()) continue;
-    const auto& hit = pool.hits[it->second];
-    MatchView view{hit.node, hit.region, hit.ref, hit.profile, std::move(m), std::nullopt};
+    const auto& p = profiles[it->second];
+    MatchView view{p.holder,           regions[it->second], p.ref,
+                   anonymised_json(p), std::move(m),        std::nullopt};
     if (model)
       view.success =
           model->predict(matching::pair_facts(view.match, criteria, profiles[it->second]));

@@ -28,6 +28,7 @@
 #include "node/common/clock.hpp"
 #include "node/common/result.hpp"
 #include "node/federation/handoff.hpp"
+#include "node/federation/pool_index.hpp"
 #include "node/federation/profile_exchange.hpp"
 #include "node/introductions/introduction.hpp"
 #include "node/introductions/local_request.hpp"
@@ -87,8 +88,9 @@ class Introducing {
               introductions::Requisitions& requisitions,
               introductions::Introductions& introductions,
               introductions::LocalRequests& local_requests, federation::ProfileExchange& exchange,
-              federation::Handoffs& handoffs, SuccessForecast& success, const common::Clock& clock,
-              IntroducingSettings settings, StatisticsFeed* statistics = nullptr);
+              federation::PoolIndex& pool, federation::Handoffs& handoffs, SuccessForecast& success,
+              const common::Clock& clock, IntroducingSettings settings,
+              StatisticsFeed* statistics = nullptr);
 
   // --- requisitions (member) ---
   common::Result<introductions::Requisition, introductions::RequisitionError> open_requisition(
@@ -175,6 +177,7 @@ class Introducing {
   introductions::Introductions& introductions_;
   introductions::LocalRequests& local_requests_;
   federation::ProfileExchange& exchange_;
+  federation::PoolIndex& pool_;
   federation::Handoffs& handoffs_;
   SuccessForecast& success_;
   const common::Clock& clock_;

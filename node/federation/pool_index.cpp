@@ -1,0 +1,315 @@
+#include "node/federation/pool_index.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "node/storage/txn.hpp"
+
+namespace relay::node::federation {
+
+namespace {
+
+// The local candidates search_pool() lists: active, registered here, consented to the region.
+bool in_regional_pool(const candidates::CandidateRecord& r) {
+  return r.status == candidates::Status::active && r.origin == "local" && r.consent.region;
+}
+
+std::string peer_key(const std::string& peer, const std::string& ref) {
+  return peer + "/" + ref;
+}
+
+}  // namespace
+
+nlohmann::json PoolProfileView::profile() const {
+  auto skill_list = nlohmann::json::array();
+  for (auto s : skills) skill_list.push_back(std::string(s));
+  return {{"job_category", job_category},
+          {"skills", std::move(skill_list)},
+          {"prefecture", prefecture},
+          {"age_band", age_band},
+          {"experience_band", experience_band}};
+}
+
+void PoolIndex::Table::put(const std::string& key, Entry entry) {
+  entry.live = true;
+  if (auto it = slot_of.find(key); it != slot_of.end()) {
+    entries[it->second] = std::move(entry);
+    return;
+  }
+  std::uint32_t slot;
+  if (!free.empty()) {
+    slot = free.back();
+    free.pop_back();
+    entries[slot] = std::move(entry);
+  } else {
+    slot = static_cast<std::uint32_t>(entries.size());
+    entries.push_back(std::move(entry));
+  }
+  slot_of.emplace(key, slot);
+}
+
+void PoolIndex::Table::remove(const std::string& key) {
+  auto it = slot_of.find(key);
+  if (it == slot_of.end()) return;
+  entries[it->second] = Entry{};  // not live; its skills and ref freed
+  free.push_back(it->second);
+  slot_of.erase(it);
+}
+
+PoolIndex::PoolIndex(Federation& federation, candidates::Store& store, ProfileExchange& exchange,
+                     std::string self_name, std::string self_region)
+    : federation_(federation),
+      env_(federation.env()),
+      store_(store),
+      exchange_(exchange),
+      self_name_(std::move(self_name)),
+      self_region_(std::move(self_region)),
+      loop_("pool-index", std::chrono::seconds(1), [this] {
+        build();
+        refresh();
+      }) {
+  store_.on_saved([changes = changes_](const std::string& id) {
+    std::lock_guard lock(changes->mutex);
+    changes->pending_local.insert(id);
+  });
+  exchange_.on_pool_change([changes = changes_](const std::string& peer, const std::string& ref) {
+    std::lock_guard lock(changes->mutex);
+    changes->pending_peer.emplace(peer, ref);
+  });
+  // Names written by a batch that failed to commit wait for the next commit: read again
+  // then, they are simply unchanged.
+  federation.writer().on_commit([changes = changes_] {
+    std::lock_guard lock(changes->mutex);
+    changes->changed_local.merge(changes->pending_local);
+    changes->changed_peer.merge(changes->pending_peer);
+  });
+}
+
+PoolIndex::~PoolIndex() {
+  loop_.stop();
+}
+
+PoolIndex::Code PoolIndex::code(std::string_view text) {
+  if (auto it = codes_.find(std::string(text)); it != codes_.end()) return it->second;
+  auto c = static_cast<Code>(texts_.size());
+  texts_.emplace_back(text);
+  codes_.emplace(std::string(text), c);
+  return c;
+}
+
+std::optional<PoolIndex::Code> PoolIndex::known(std::string_view text) const {
+  if (auto it = codes_.find(std::string(text)); it != codes_.end()) return it->second;
+  return std::nullopt;
+}
+
+PoolIndex::Entry PoolIndex::entry_from(Code node, Code region, const nlohmann::json& p,
+                                       std::string ref, std::int64_t seq) {
+  Entry e;
+  e.node = node;
+  e.region = region;
+  auto field = [&](const char* name) {
+    auto it = p.find(name);
+    return code(it != p.end() && it->is_string() ? it->get_ref<const std::string&>() : "");
+  };
+  e.job_category = field("job_category");
+  e.prefecture = field("prefecture");
+  e.age_band = field("age_band");
+  e.experience_band = field("experience_band");
+  if (auto it = p.find("skills"); it != p.end() && it->is_array())
+    for (const auto& s : *it)
+      if (s.is_string()) e.skills.push_back(code(s.get_ref<const std::string&>()));
+  e.ref = std::move(ref);
+  e.seq = seq;
+  return e;
+}
+
+void PoolIndex::build() {
+  constexpr std::size_t kPerTxn = 4096;
+  std::unique_lock lock(mutex_);
+  if (built_) return;
+  const auto self = code(self_name_);
+  const auto self_region = code(self_region_);
+  // A record written after its chunk was read is among the changed names: the first search
+  // reads it again.
+  std::string from;
+  for (bool more = true; more;) {
+    more = false;
+    std::size_t seen = 0;
+    auto txn = env_.begin_read();
+    store_.for_each(
+        txn,
+        [&](const candidates::CandidateRecord& r) {
+          if (++seen > kPerTxn) {
+            from = r.id;
+            more = true;
+            return false;
+          }
+          if (!in_regional_pool(r)) return true;
+          if (auto opened = store_.open(r))
+            local_.put(r.id, entry_from(self, self_region, anonymised_profile(opened->profile),
+                                        exchange_.ref_of(r.id), 0));
+          return true;
+        },
+        from);
+  }
+  {
+    auto txn = env_.begin_read();
+    for (auto& held : exchange_.held(txn))
+      peers_.put(peer_key(held.peer, held.ref),
+                 entry_from(code(held.peer), code(held.region), held.profile, held.ref, held.seq));
+  }
+  built_ = true;
+}
+
+void PoolIndex::start() {
+  loop_.start();
+  loop_.wake();
+}
+
+std::size_t PoolIndex::size() const {
+  std::shared_lock lock(mutex_);
+  return local_.slot_of.size() + peers_.slot_of.size();
+}
+
+void PoolIndex::refresh() {
+  std::lock_guard serial(refresh_mutex_);
+  std::set<std::string> local;
+  std::set<std::pair<std::string, std::string>> peer;
+  {
+    std::lock_guard lock(changes_->mutex);
+    local.swap(changes_->changed_local);
+    peer.swap(changes_->changed_peer);
+  }
+  if (local.empty() && peer.empty()) return;
+  // Read (and open) outside the index lock; searches go on meanwhile.
+  struct Local {
+    std::string id;
+    std::optional<nlohmann::json> profile;
+    std::string ref;
+  };
+  std::vector<Local> locals;
+  std::vector<std::pair<std::string, std::optional<PoolEntry>>> peers;
+  {
+    auto txn = env_.begin_read();
+    for (const auto& id : local) {
+      Local l{id, std::nullopt, {}};
+      if (auto r = store_.find(txn, id); r && in_regional_pool(*r))
+        if (auto opened = store_.open(*r)) {
+          l.profile = anonymised_profile(opened->profile);
+          l.ref = exchange_.ref_of(id);
+        }
+      locals.push_back(std::move(l));
+    }
+    for (const auto& [p, ref] : peer)
+      peers.emplace_back(peer_key(p, ref), exchange_.pool_entry(txn, p, ref));
+  }
+  std::unique_lock lock(mutex_);
+  const auto self = code(self_name_);
+  const auto self_region = code(self_region_);
+  for (auto& l : locals) {
+    if (l.profile)
+      local_.put(l.id, entry_from(self, self_region, *l.profile, std::move(l.ref), 0));
+    else
+      local_.remove(l.id);
+  }
+  for (auto& [key, held] : peers) {
+    if (held)
+      peers_.put(key, entry_from(code(held->peer), code(held->region), held->profile,
+                                 std::move(held->ref), held->seq));
+    else
+      peers_.remove(key);
+  }
+}
+
+std::unordered_map<PoolIndex::Code, PoolIndex::PeerView> PoolIndex::peer_views() {
+  std::vector<std::pair<std::string, PeerView>> views;
+  {
+    auto txn = env_.begin_read();
+    for (const auto& p : federation_.peers().list(txn))
+      views.emplace_back(p.name, PeerView{p.active, p.active ? exchange_.hidden_seq(txn, p.name)
+                                                             : std::nullopt});
+  }
+  std::unordered_map<Code, PeerView> out;
+  std::shared_lock lock(mutex_);
+  for (auto& [name, view] : views)
+    if (auto c = known(name)) out[*c] = view;
+  return out;
+}
+
+PoolProfileView PoolIndex::view_of(const Entry& e) const {
+  PoolProfileView v{texts_[e.node],     texts_[e.region],     e.ref,
+                    texts_[e.job_category], texts_[e.prefecture], texts_[e.age_band],
+                    texts_[e.experience_band], {}};
+  v.skills.reserve(e.skills.size());
+  for (auto s : e.skills) v.skills.push_back(texts_[s]);
+  return v;
+}
+
+PoolResult PoolIndex::search(const PoolQuery& query, std::size_t limit) {
+  PoolResult result;
+  // Each set field as a code; a value no profile has matches nothing.
+  struct Wanted {
+    std::optional<Code> job_category, prefecture, skill, age_band, experience_band;
+  } want;
+  bool impossible = false;
+  auto wanted = [&](const std::optional<std::string>& text, std::optional<Code>& out) {
+    if (!text) return;
+    out = known(*text);
+    if (!out) impossible = true;
+  };
+  auto matches = [&](const Entry& e) {
+    if (!e.live) return false;
+    if (want.job_category && e.job_category != *want.job_category) return false;
+    if (want.prefecture && e.prefecture != *want.prefecture) return false;
+    if (want.age_band && e.age_band != *want.age_band) return false;
+    if (want.experience_band && e.experience_band != *want.experience_band) return false;
+    return !want.skill || std::find(e.skills.begin(), e.skills.end(), *want.skill) != e.skills.end();
+  };
+  auto add = [&](const Entry& e) {
+    if (result.hits.size() >= limit) {
+      result.truncated = true;
+      return false;
+    }
+    auto v = view_of(e);
+    result.hits.push_back({std::string(v.node), std::string(v.region), e.ref, v.profile()});
+    return true;
+  };
+
+  build();  // at once if built; waits for a build under way
+  refresh();
+  auto views = peer_views();
+  std::shared_lock lock(mutex_);
+  wanted(query.job_category, want.job_category);
+  wanted(query.prefecture, want.prefecture);
+  wanted(query.skill, want.skill);
+  wanted(query.age_band, want.age_band);
+  wanted(query.experience_band, want.experience_band);
+  if (impossible) return result;
+  for (const auto& e : local_.entries)
+    if (matches(e) && !add(e)) return result;
+  for (const auto& e : peers_.entries) {
+    if (!matches(e)) continue;
+    auto it = views.find(e.node);
+    if (it == views.end() || !it->second.active || it->second.hidden_seq == e.seq) continue;
+    if (!add(e)) return result;
+  }
+  return result;
+}
+
+void PoolIndex::for_each(const std::function<bool(const PoolProfileView&)>& fn) {
+  build();  // at once if built; waits for a build under way
+  refresh();
+  auto views = peer_views();
+  std::shared_lock lock(mutex_);
+  for (const auto& e : local_.entries)
+    if (e.live && !fn(view_of(e))) return;
+  for (const auto& e : peers_.entries) {
+    if (!e.live) continue;
+    auto it = views.find(e.node);
+    if (it == views.end() || !it->second.active || it->second.hidden_seq == e.seq) continue;
+    if (!fn(view_of(e))) return;
+  }
+}
+
+}  // namespace relay::node::federation

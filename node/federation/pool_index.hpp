@@ -1,0 +1,148 @@
+#pragma once
+// The pool a member searches and matches against (pool_search.hpp), indexed in memory: this
+// node's candidates in the regional pool and the profiles peers circulate to us, each as its
+// five anonymised fields and its ref. A search or a ranking then reads no record and opens no
+// key; before, every search decrypted every profile (a key-slot read and an AEAD open each).
+//
+// What it holds is what circulates anyway (job category, prefecture, skills, age and
+// experience bands: no name, no contact, no candidate id leaves it), interned as small codes,
+// and only in memory: nothing is written to disk, so an erased candidate leaves no copy here
+// once the commit that erased it has been seen.
+//
+// Kept current without scanning: candidates::Store::on_saved and
+// ProfileExchange::on_pool_change name every record written (on the writer thread, in the
+// txn); after each durable commit (Writer::on_commit) those names become "changed", and the
+// next search reads just those again before it answers. So a search sees every commit that
+// was acknowledged before it began. Which peers are active and which of their syncs timed out
+// is read per search (a few keys), as ProfileExchange::peer_pool does.
+//
+// build() reads everything once, local records in read txns of a few thousand each (a long
+// read txn would hold up map growth). start() does it on a thread of its own, so start-up
+// does not wait (searches until then wait for it), and then reads the changed names every
+// second, so they stay few however long nobody searches.
+//
+// Threads: any. Searches share the index; refreshing the changed names is serialised.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "node/candidates/candidate_store.hpp"
+#include "node/common/background_loop.hpp"
+#include "node/federation/pool_search.hpp"
+#include "node/federation/profile_exchange.hpp"
+#include "node/federation/federation.hpp"
+#include "node/storage/environment.hpp"
+
+namespace relay::node::federation {
+
+// One profile of the pool as the matcher reads it (views into the index, valid during the
+// for_each call).
+struct PoolProfileView {
+  std::string_view node;
+  std::string_view region;
+  std::string_view ref;
+  std::string_view job_category;
+  std::string_view prefecture;
+  std::string_view age_band;
+  std::string_view experience_band;
+  std::vector<std::string_view> skills;
+
+  nlohmann::json profile() const;  // the five fields, as anonymised_profile() writes them
+};
+
+class PoolIndex {
+ public:
+  // Installs the hooks on store, exchange and the federation's writer; reads nothing yet.
+  PoolIndex(Federation& federation, candidates::Store& store, ProfileExchange& exchange,
+            std::string self_name, std::string self_region);
+  ~PoolIndex();
+  PoolIndex(const PoolIndex&) = delete;
+  PoolIndex& operator=(const PoolIndex&) = delete;
+
+  // Reads every pool record, once: returns at once when built, waits for a build under way.
+  // A search before start() builds here and now.
+  void build();
+  // Builds on the index's own thread, then refreshes there every second.
+  void start();
+
+  // As search_pool(): local matches first, then the peers'; at most `limit` hits.
+  PoolResult search(const PoolQuery& query, std::size_t limit);
+  // Every profile in the pool, local first; `fn` returns false to stop.
+  void for_each(const std::function<bool(const PoolProfileView&)>& fn);
+  // Profiles indexed (local and held from peers, listed or not).
+  std::size_t size() const;
+
+ private:
+  using Code = std::uint32_t;
+  struct Entry {
+    bool live = false;
+    Code node = 0;
+    Code region = 0;
+    Code job_category = 0;
+    Code prefecture = 0;
+    Code age_band = 0;
+    Code experience_band = 0;
+    std::vector<Code> skills;
+    std::string ref;
+    std::int64_t seq = 0;  // peers' entries: the message that brought it
+  };
+  // Entries in slots; a removed entry's slot is reused.
+  struct Table {
+    std::vector<Entry> entries;
+    std::unordered_map<std::string, std::uint32_t> slot_of;  // candidate id, or "peer/ref"
+    std::vector<std::uint32_t> free;
+    void put(const std::string& key, Entry entry);
+    void remove(const std::string& key);
+  };
+  // What a search needs to know of each peer's entries: listed or hidden.
+  struct PeerView {
+    bool active = false;
+    std::optional<std::int64_t> hidden_seq;
+  };
+
+  Code code(std::string_view text);                       // interns (exclusive lock held)
+  std::optional<Code> known(std::string_view text) const;  // shared lock held
+  Entry entry_from(Code node, Code region, const nlohmann::json& profile, std::string ref,
+                   std::int64_t seq);
+  // Reads the records changed since the last search, and applies them.
+  void refresh();
+  std::unordered_map<Code, PeerView> peer_views();
+  PoolProfileView view_of(const Entry& e) const;
+
+  Federation& federation_;
+  storage::Environment& env_;
+  candidates::Store& store_;
+  ProfileExchange& exchange_;
+  std::string self_name_;
+  std::string self_region_;
+
+  // Changed names: written on the writer thread in a txn (pending), made visible after its
+  // commit (changed). Shared with the hooks, which may outlive the index (the Writer keeps
+  // its commit hooks).
+  struct Changes {
+    std::mutex mutex;
+    std::set<std::string> pending_local, changed_local;
+    std::set<std::pair<std::string, std::string>> pending_peer, changed_peer;
+  };
+  std::shared_ptr<Changes> changes_ = std::make_shared<Changes>();
+
+  std::mutex refresh_mutex_;  // one refresh at a time
+  mutable std::shared_mutex mutex_;  // guards everything below
+  bool built_ = false;
+  Table local_;
+  Table peers_;
+  std::vector<std::string> texts_;
+  std::unordered_map<std::string, Code> codes_;
+
+  common::BackgroundLoop loop_;  // builds, then refreshes every second (keeps changes few)
+};
+
+}  // namespace relay::node::federation

@@ -1,0 +1,180 @@
+// node/federation/pool_index: the in-memory pool index answers every search as search_pool()
+// (which reads and opens every record) does, after each kind of change, on two nodes'
+// federation parts over loopback (real envelopes, real LMDB, real key slots).
+#include "node/federation/pool_index.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "node/federation/pool_search.hpp"
+#include "node/storage/writer.hpp"
+#include "support/federation_site.hpp"
+
+using relay::test::FederationSite;
+namespace fed = relay::node::federation;
+namespace st = relay::node::storage;
+namespace cand = relay::node::candidates;
+
+namespace {
+
+// Hits as sorted lines: the index lists in its own order, search_pool in key order.
+std::vector<std::string> lines(const fed::PoolResult& r) {
+  std::vector<std::string> out;
+  for (const auto& h : r.hits) out.push_back(h.to_json().dump());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+fed::PoolResult scanned(FederationSite& site, const fed::PoolQuery& query) {
+  auto txn = site.env.begin_read();
+  return fed::search_pool(txn, site.profiles, site.store, site.name(), "JP-28", query, 100000);
+}
+
+// The index and the full scan agree on this query, and on a few others.
+void agree(FederationSite& site, fed::PoolIndex& index, std::size_t expected_all) {
+  std::vector<fed::PoolQuery> queries = {
+      {},
+      {.job_category = "B"},
+      {.job_category = "C", .prefecture = "JP-28"},
+      {.skill = "lmdb"},
+      {.job_category = "B", .skill = "c++", .age_band = "25-34", .experience_band = "3-5"},
+      {.prefecture = "JP-27"},
+      {.job_category = "Z"},  // no profile has it
+  };
+  for (const auto& q : queries) {
+    auto indexed = index.search(q, 100000);
+    CHECK(lines(indexed) == lines(scanned(site, q)));
+    CHECK_FALSE(indexed.truncated);
+  }
+  CHECK(index.search({}, 100000).hits.size() == expected_all);
+  std::size_t visited = 0;
+  index.for_each([&](const fed::PoolProfileView&) { return ++visited, true; });
+  CHECK(visited == expected_all);
+}
+
+void set_region_consent(FederationSite& site, const std::string& id, bool region) {
+  site.writer.submit_wait([&](st::WriteTxn& txn) {
+    auto r = site.store.find(txn, id);
+    r->consent.region = region;
+    site.store.save(txn, *r);
+  });
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("pool index");
+
+TEST_CASE("pool index: every search agrees with the full scan, through every kind of change") {
+  FederationSite a("kobe.example", "JP-28");
+  FederationSite b("osaka.example", "JP-27");
+  std::vector<cand::CandidateRecord> local;
+  for (int i = 0; i < 30; ++i)
+    local.push_back(a.add_candidate("候補者 " + std::to_string(i),
+                                    "p" + std::to_string(i) + "@example.jp", true,
+                                    i % 3 ? "B" : "C"));
+  for (int i = 0; i < 12; ++i)
+    b.add_candidate("大阪 " + std::to_string(i), "o" + std::to_string(i) + "@example.jp", i % 4 != 0,
+                    i % 2 ? "B" : "D");
+  a.peer_with(b);
+  b.peer_with(a);
+  a.deliver();
+  b.deliver();
+
+  // Built from what is stored: a's 30, and the 9 b circulates.
+  fed::PoolIndex index(a.federation, a.store, a.profiles, "kobe.example", "JP-28");
+  index.build();
+  CHECK(index.size() == 39);
+  agree(a, index, 39);
+
+  // New local candidates and a narrowed region consent, seen by the next search.
+  auto added = a.add_candidate("新人", "new@example.jp", false, "C");
+  set_region_consent(a, local[0].id, false);
+  agree(a, index, 39);
+  set_region_consent(a, local[0].id, true);
+  agree(a, index, 40);
+
+  // Erased: gone from the index at once.
+  a.writer.submit_wait([&](st::WriteTxn& txn) {
+    auto r = a.store.find(txn, local[1].id);
+    (void)a.store.erase(txn, *r);
+  });
+  agree(a, index, 39);
+
+  // A peer's candidate stops circulating (profile.withdraw), another starts.
+  b.add_candidate("大阪 追加", "o-new@example.jp", true, "B");
+  std::string circulating;
+  {
+    auto txn = b.env.begin_read();
+    b.store.for_each(txn, [&](const cand::CandidateRecord& r) {
+      if (r.consent.peers) circulating = r.id;
+      return circulating.empty();
+    });
+  }
+  REQUIRE_FALSE(circulating.empty());
+  b.set_peers_consent(circulating, false);
+  b.deliver();
+  agree(a, index, 39);
+
+  // A suspended peer's profiles are not listed (still held), and are again once it is back.
+  a.writer.submit_wait(
+      [&](st::WriteTxn& txn) { a.federation.peers().set_active(txn, "osaka.example", false); });
+  agree(a, index, 30);
+  a.writer.submit_wait(
+      [&](st::WriteTxn& txn) { a.federation.peers().set_active(txn, "osaka.example", true); });
+  agree(a, index, 39);
+
+  // A write that is rolled back changes nothing.
+  a.writer.submit_wait([&](st::WriteTxn& txn) {
+    auto r = a.store.find(txn, local[2].id);
+    r->consent.region = false;
+    a.store.save(txn, *r);
+    throw st::Rollback<void>{};
+  });
+  agree(a, index, 39);
+
+  // The limit: truncated as search_pool is.
+  auto capped = index.search({}, 5);
+  CHECK(capped.hits.size() == 5);
+  CHECK(capped.truncated);
+  // Local first.
+  CHECK(index.search({}, 100000).hits.front().node == "kobe.example");
+  (void)added;
+}
+
+TEST_CASE("pool index: built on its own thread while candidates keep registering") {
+  FederationSite a("kobe.example", "JP-28");
+  for (int i = 0; i < 200; ++i)
+    a.add_candidate("候補者 " + std::to_string(i), "q" + std::to_string(i) + "@example.jp", false);
+  fed::PoolIndex index(a.federation, a.store, a.profiles, "kobe.example", "JP-28");
+  index.start();
+  for (int i = 0; i < 50; ++i)
+    a.add_candidate("後から " + std::to_string(i), "r" + std::to_string(i) + "@example.jp", false);
+  // The first search waits for the build, then sees every write acknowledged before it.
+  CHECK(index.search({}, 100000).hits.size() == 250);
+  agree(a, index, 250);
+}
+
+TEST_CASE("pool index: holds the five anonymised fields and refs only") {
+  FederationSite a("kobe.example", "JP-28");
+  auto c = a.add_candidate("山田 花子", "hanako@example.jp", true);
+  fed::PoolIndex index(a.federation, a.store, a.profiles, "kobe.example", "JP-28");
+  index.build();
+  auto hits = index.search({}, 10).hits;
+  REQUIRE(hits.size() == 1);
+  auto text = hits[0].to_json().dump();
+  CHECK(text.find("hanako") == std::string::npos);
+  CHECK(text.find("山田") == std::string::npos);
+  CHECK(text.find(c.id) == std::string::npos);
+  CHECK(hits[0].ref == a.profiles.ref_of(c.id));
+  CHECK(hits[0].profile == nlohmann::json{{"job_category", "B"},
+                                          {"skills", {"c++", "lmdb"}},
+                                          {"prefecture", "JP-28"},
+                                          {"age_band", "25-34"},
+                                          {"experience_band", "3-5"}});
+}
+
+TEST_SUITE_END();
