@@ -53,7 +53,40 @@ std::string subject_prefix(std::string_view type, std::string_view subject) {
 std::string peer_prefix(std::string_view peer) {
   return "p/" + std::string(peer) + "/";
 }
+
+// "n/<peer>/" || 8-byte next_ms || outbox key -> "": a pending entry by when it is due, so
+// that finding the peers with something due reads one key per peer, not the outbox.
+std::string due_prefix(std::string_view peer) {
+  return "n/" + std::string(peer) + "/";
+}
+std::string due_key(std::string_view peer, std::int64_t next_ms, std::string_view key) {
+  return due_prefix(peer) +
+         common::be64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, next_ms))) +
+         std::string(key);
+}
+
+// "c/<peer>/<state>" -> 8-byte count: how many entries of the peer are in each state, kept on
+// every write, so the operator's view counts without reading the outbox.
+std::string count_key(std::string_view peer, OutboxState state) {
+  return "c/" + std::string(peer) + "/" + nlohmann::json(state).get<std::string>();
+}
+void add_count(storage::WriteTxn& txn, storage::Database index, std::string_view peer,
+               OutboxState state, std::int64_t delta) {
+  auto key = count_key(peer, state);
+  std::int64_t n = 0;
+  if (auto v = txn.get(index, key)) n = static_cast<std::int64_t>(common::from_be64(*v));
+  n = std::max<std::int64_t>(0, n + delta);
+  if (n == 0)
+    txn.del(index, key);
+  else
+    txn.put(index, key, common::be64(static_cast<std::uint64_t>(n)));
+}
 }  // namespace
+
+Outbox::Placement Outbox::placement(const nlohmann::json& j) {
+  return {j.at("peer").get<std::string>(), j.at("state").get<OutboxState>(),
+          j.at("next_ms").get<std::int64_t>()};
+}
 
 nlohmann::json OutboxEntry::to_json() const {
   return {{"peer", peer},
@@ -136,6 +169,23 @@ void Outbox::put_index(storage::WriteTxn& txn, const OutboxEntry& e) {
   if (!e.subject.empty()) txn.put(index_, subject_prefix(e.type, e.subject) + e.key, "");
 }
 
+// Moves an entry's due-index key and state count from `before` (none: new) to `after`
+// (none: leaving the outbox).
+void Outbox::place(storage::WriteTxn& txn, const std::string& key,
+                   const std::optional<Placement>& before, const std::optional<Placement>& after) {
+  if (before && after && before->state == after->state && before->next_ms == after->next_ms) return;
+  if (before) {
+    if (before->state == OutboxState::pending)
+      txn.del(index_, due_key(before->peer, before->next_ms, key));
+    add_count(txn, index_, before->peer, before->state, -1);
+  }
+  if (after) {
+    if (after->state == OutboxState::pending)
+      txn.put(index_, due_key(after->peer, after->next_ms, key), "");
+    add_count(txn, index_, after->peer, after->state, +1);
+  }
+}
+
 void Outbox::erase(storage::WriteTxn& txn, const std::string& key) {
   auto v = txn.get(outbox_, key);
   if (!v) return;
@@ -143,6 +193,7 @@ void Outbox::erase(storage::WriteTxn& txn, const std::string& key) {
   if (slots_ && j.contains("slot")) slots_->release(txn, j.at("slot").get<std::uint32_t>());
   txn.del(index_, id_key(j.at("id").get<std::string>()));
   txn.del(index_, peer_prefix(j.at("peer").get<std::string>()) + key);
+  place(txn, key, placement(j), std::nullopt);
   if (auto subject = j.value("subject", ""); !subject.empty())
     txn.del(index_, subject_prefix(j.at("type").get<std::string>(), subject) + key);
   txn.del(outbox_, key);
@@ -172,6 +223,7 @@ std::string Outbox::enqueue(storage::WriteTxn& txn, const std::string& peer,
   e.key = common::be64(static_cast<std::uint64_t>(e.created_ms)) + crypto::random_token(6);
   write(txn, e, std::nullopt);
   put_index(txn, e);
+  place(txn, e.key, std::nullopt, Placement{e.peer, e.state, e.next_ms});
   return e.id;
 }
 
@@ -206,14 +258,25 @@ std::vector<OutboxEntry> Outbox::due_for(const storage::Txn& txn, const std::str
 }
 
 std::set<std::string> Outbox::peers_with_due(const storage::Txn& txn, std::int64_t now_ms) const {
+  // One look per peer: the first key under "n/<peer>/" is its next due entry. '0' follows '/',
+  // so "n/<peer>0" is past every key of that peer.
   std::set<std::string> out;
-  txn.for_each_prefix(outbox_, "", [&](std::string_view, std::string_view value) {
-    auto j = nlohmann::json::parse(value);
-    if (j.at("state").get<OutboxState>() == OutboxState::pending &&
-        j.at("next_ms").get<std::int64_t>() <= now_ms)
-      out.insert(j.at("peer").get<std::string>());
-  });
-  return out;
+  std::string from = "n/";
+  for (;;) {
+    std::optional<std::string> peer;
+    std::int64_t next_ms = 0;
+    txn.for_each_range(index_, from, "n0", [&](std::string_view key, std::string_view) {
+      auto slash = key.find('/', 2);
+      if (slash != std::string_view::npos && key.size() >= slash + 9) {
+        peer = std::string(key.substr(2, slash - 2));
+        next_ms = static_cast<std::int64_t>(common::from_be64(key.substr(slash + 1, 8)));
+      }
+      return false;
+    });
+    if (!peer) return out;
+    if (next_ms <= now_ms) out.insert(*peer);
+    from = "n/" + *peer + "0";
+  }
 }
 
 std::vector<OutboxEntry> Outbox::all(const storage::Txn& txn) const {
@@ -235,7 +298,9 @@ void Outbox::update(storage::WriteTxn& txn, const OutboxEntry& e) {
   // withdrawn handoff), it must stay removed.
   auto old = txn.get(outbox_, e.key);
   if (!old) return;
-  write(txn, e, nlohmann::json::parse(*old));
+  auto before = nlohmann::json::parse(*old);
+  write(txn, e, before);
+  place(txn, e.key, placement(before), Placement{e.peer, e.state, e.next_ms});
 }
 
 bool Outbox::give_up(storage::WriteTxn& txn, const OutboxEntry& entry, const std::string& why) {
@@ -248,34 +313,41 @@ bool Outbox::give_up(storage::WriteTxn& txn, const OutboxEntry& entry, const std
   auto record = to_record(e);
   record.erase("body");  // nothing is left to send; a sealed body would only be a copy
   txn.put(given_up_, e.key, record.dump());
+  add_count(txn, index_, e.peer, OutboxState::undelivered, +1);
   return true;
 }
 
 std::map<std::string, PeerDelivery> Outbox::delivery(
     const storage::Txn& txn, std::int64_t now_ms, std::chrono::milliseconds give_up_after) const {
+  // The counts kept on write ("c/"), then, per peer with something queued, the oldest entries
+  // only: the "p/" index is in creation order.
   std::map<std::string, PeerDelivery> out;
-  const auto risky_after = give_up_after.count() / 2;
-  auto count = [&](std::string_view, std::string_view value) {
-    auto j = nlohmann::json::parse(value);
-    auto& d = out[j.at("peer").get<std::string>()];
-    switch (j.at("state").get<OutboxState>()) {
-      case OutboxState::pending: {
-        ++d.queued;
-        auto created = j.at("created_ms").get<std::int64_t>();
-        if (now_ms - created > risky_after) ++d.at_risk;
-        if (!d.oldest_queued_ms || created < *d.oldest_queued_ms) d.oldest_queued_ms = created;
-        break;
-      }
-      case OutboxState::failed:
-        ++d.refused;
-        break;
-      case OutboxState::undelivered:
-        ++d.undelivered;
-        break;
-    }
-  };
-  txn.for_each_prefix(outbox_, "", count);
-  txn.for_each_prefix(given_up_, "", count);
+  txn.for_each_prefix(index_, "c/", [&](std::string_view key, std::string_view value) {
+    auto slash = key.rfind('/');
+    auto peer = std::string(key.substr(2, slash - 2));
+    auto state = nlohmann::json(std::string(key.substr(slash + 1))).get<OutboxState>();
+    auto n = static_cast<std::size_t>(common::from_be64(value));
+    auto& d = out[peer];
+    (state == OutboxState::pending  ? d.queued
+     : state == OutboxState::failed ? d.refused
+                                    : d.undelivered) = n;
+  });
+  const auto risky_before = now_ms - give_up_after.count() / 2;
+  for (auto& [peer, d] : out) {
+    if (d.queued == 0) continue;
+    const auto prefix = peer_prefix(peer);
+    txn.for_each_prefix(index_, prefix, [&](std::string_view index_key, std::string_view) {
+      auto value = txn.get(outbox_, index_key.substr(prefix.size()));
+      if (!value) return true;
+      auto j = nlohmann::json::parse(*value);
+      if (j.at("state").get<OutboxState>() != OutboxState::pending) return true;
+      auto created = j.at("created_ms").get<std::int64_t>();
+      if (!d.oldest_queued_ms) d.oldest_queued_ms = created;
+      if (created >= risky_before) return false;  // newer ones are not at risk either
+      ++d.at_risk;
+      return true;
+    });
+  }
   return out;
 }
 
@@ -322,6 +394,23 @@ std::size_t Outbox::index_existing(
     });
     for (const auto& [key, peer] : keys) txn.put(index_, peer_prefix(peer) + key, "");
     n = std::max(n, keys.size());
+  });
+  // And the due index and the counts later still.
+  storage::build_index_once(txn, index_marks_, "outbox_due_index", [&] {
+    // From scratch: whatever a write since the older node left (none, at start-up) is redone.
+    txn.del_prefix(index_, "n/");
+    txn.del_prefix(index_, "c/");
+    std::vector<std::pair<std::string, Placement>> placed;
+    txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
+      placed.emplace_back(key, placement(nlohmann::json::parse(value)));
+    });
+    for (const auto& [key, p] : placed) place(txn, key, std::nullopt, p);
+    std::vector<std::string> given_up;
+    txn.for_each_prefix(given_up_, "", [&](std::string_view, std::string_view value) {
+      given_up.push_back(nlohmann::json::parse(value).at("peer").get<std::string>());
+    });
+    for (const auto& peer : given_up) add_count(txn, index_, peer, OutboxState::undelivered, +1);
+    n = std::max(n, placed.size());
   });
   return n;
 }

@@ -17,8 +17,12 @@
 //                 for a message enqueued with a subject (e.g. the ref a profile.upsert carries):
 //                 a withdrawal drops its queued messages without reading the whole outbox,
 //                 and "p/<peer>/<outbox key>" -> "": a peer's sender pass reads that peer's
-//                 entries only, however many a dead peer has queued. Written and deleted with
-//                 the entry; built once for older data directories by index_existing().
+//                 entries only, however many a dead peer has queued; "n/<peer>/" || next_ms ||
+//                 outbox key -> "" for each pending entry (the dispatcher's look for peers
+//                 with something due reads one key per peer) and "c/<peer>/<state>" -> count
+//                 (the operator's view counts without reading the outbox). Written and
+//                 deleted with the entry; built once for older data directories by
+//                 index_existing().
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -128,6 +132,15 @@ class Outbox {
   // Erases the entry at key if it is pending; true if it did.
   bool erase_pending(storage::WriteTxn& txn, const std::string& key);
   void put_index(storage::WriteTxn& txn, const OutboxEntry& e);
+  // Where an entry stands in the due index and the counts.
+  struct Placement {
+    std::string peer;
+    OutboxState state = OutboxState::pending;
+    std::int64_t next_ms = 0;
+  };
+  static Placement placement(const nlohmann::json& record);
+  void place(storage::WriteTxn& txn, const std::string& key, const std::optional<Placement>& before,
+             const std::optional<Placement>& after);
 
   candidates::KeySlots* slots_ = nullptr;
   const common::Clock& clock_;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -261,6 +262,126 @@ TEST_CASE("cosigned_by: the witness status names each peer's latest cosigned siz
 }
 
 TEST_SUITE_END();
+
+// The dispatcher's look for peers with something due, and the operator's per-peer counts, as
+// they were computed before the due index and the counts: by reading the whole outbox.
+std::set<std::string> scanned_peers_with_due(FederationSite& site, std::int64_t now_ms) {
+  std::set<std::string> out;
+  auto txn = site.env.begin_read();
+  for (const auto& e : site.federation.outbox().all(txn))
+    if (e.state == fed::OutboxState::pending && e.next_ms <= now_ms) out.insert(e.peer);
+  return out;
+}
+
+std::map<std::string, std::string> scanned_delivery(FederationSite& site, std::int64_t now_ms,
+                                                    std::int64_t give_up_after_ms) {
+  std::map<std::string, fed::PeerDelivery> out;
+  auto txn = site.env.begin_read();
+  for (const auto& e : site.federation.outbox().all(txn)) {
+    auto& d = out[e.peer];
+    if (e.state == fed::OutboxState::pending) {
+      ++d.queued;
+      if (now_ms - e.created_ms > give_up_after_ms / 2) ++d.at_risk;
+      if (!d.oldest_queued_ms || e.created_ms < *d.oldest_queued_ms)
+        d.oldest_queued_ms = e.created_ms;
+    } else if (e.state == fed::OutboxState::failed) {
+      ++d.refused;
+    } else {
+      ++d.undelivered;
+    }
+  }
+  std::map<std::string, std::string> text;
+  for (const auto& [peer, d] : out) text[peer] = d.to_json().dump();
+  return text;
+}
+
+std::map<std::string, std::string> indexed_delivery(FederationSite& site, std::int64_t now_ms,
+                                                    std::int64_t give_up_after_ms) {
+  auto txn = site.env.begin_read();
+  std::map<std::string, std::string> text;
+  for (const auto& [peer, d] :
+       site.federation.outbox().delivery(txn, now_ms, std::chrono::milliseconds(give_up_after_ms)))
+    text[peer] = d.to_json().dump();
+  return text;
+}
+
+TEST_CASE(
+    "outbox due index and counts: peers with something due and the per-peer view equal the "
+    "old scans, through retries, refusals, give-ups and deliveries, and after the migration") {
+  FederationSite site{"kobe.example", "JP-28"};
+  auto& outbox = site.federation.outbox();
+  const auto t0 = site.clock.now_ms();
+  // 600 messages to 5 peers, created a second apart.
+  for (int i = 0; i < 600; ++i) {
+    site.writer.submit_wait([&](st::WriteTxn& txn) {
+      outbox.enqueue(txn, "peer" + std::to_string(i % 5), "ping",
+                     [](const std::string&) { return nlohmann::json::object(); });
+    });
+    site.clock.advance(std::chrono::seconds(1));
+  }
+  // peer0's all back off an hour, peer1's every other one; peer2 refuses a few; peer3's
+  // first 40 are given up; every tenth of peer4's is delivered (leaves the outbox).
+  site.writer.submit_wait([&](st::WriteTxn& txn) {
+    int n = 0;
+    for (auto e : outbox.all(txn)) {
+      ++n;
+      if (e.peer == "peer0" || (e.peer == "peer1" && n % 2 == 0)) {
+        e.attempts = 3;
+        e.next_ms = site.clock.now_ms() + 3'600'000;
+        outbox.update(txn, e);
+      } else if (e.peer == "peer2" && n % 7 == 0) {
+        e.state = fed::OutboxState::failed;
+        outbox.update(txn, e);
+      } else if (e.peer == "peer3" && n <= 200) {
+        outbox.give_up(txn, e, "no answer");
+      } else if (e.peer == "peer4" && n % 10 == 0) {
+        outbox.remove(txn, e.key);
+      }
+    }
+  });
+  const std::int64_t horizon = 600'000;  // at risk after 300 s
+  auto agree = [&] {
+    for (auto now : {t0 - 1, t0 + 100'000, site.clock.now_ms(), site.clock.now_ms() + 3'600'001}) {
+      auto txn = site.env.begin_read();
+      CHECK(outbox.peers_with_due(txn, now) == scanned_peers_with_due(site, now));
+      CHECK(indexed_delivery(site, now, horizon) == scanned_delivery(site, now, horizon));
+    }
+  };
+  agree();
+  {
+    auto txn = site.env.begin_read();
+    CHECK(outbox.peers_with_due(txn, site.clock.now_ms()) ==
+          std::set<std::string>{"peer1", "peer2", "peer3", "peer4"});
+  }
+
+  // An older data directory: no due index, no counts, no mark for them; built at start-up.
+  site.writer.submit_wait([&](st::WriteTxn& txn) {
+    auto index = site.env.database("outbox_index");
+    txn.del_prefix(index, "n/");
+    txn.del_prefix(index, "c/");
+    txn.del(site.env.database(st::kIndexMarks), "outbox_due_index");
+  });
+  {
+    auto txn = site.env.begin_read();
+    CHECK(outbox.peers_with_due(txn, site.clock.now_ms()).empty());
+  }
+  site.writer.submit_wait([&](st::WriteTxn& txn) {
+    return outbox.index_existing(txn, fed::ProfileExchange::outbox_subject);
+  });
+  agree();
+
+  // Everything delivered: nothing is due, and only the given-up entries are counted.
+  site.writer.submit_wait([&](st::WriteTxn& txn) {
+    for (const auto& e : outbox.all(txn))
+      if (e.state != fed::OutboxState::undelivered) outbox.remove(txn, e.key);
+  });
+  agree();
+  auto txn = site.env.begin_read();
+  auto view = outbox.delivery(txn, site.clock.now_ms(), std::chrono::milliseconds(horizon));
+  REQUIRE(view.size() == 1);
+  CHECK(view.at("peer3").undelivered == 40);
+  CHECK(view.at("peer3").queued == 0);
+}
 
 TEST_CASE(
     "candidates_awaiting_receipt: holds exactly the records with an erasure request neither "
