@@ -85,6 +85,8 @@ std::size_t MailDispatch::run_once() {
     auto txn = env_.begin_read();
     due = store_.queued_mail(txn, kBatch, now);
   }
+  if (auto* spooler = dynamic_cast<mail::SpoolMailer*>(&mailer_))
+    return spool(*spooler, std::move(due));
   std::size_t delivered = 0;
   std::size_t deferred = 0;
   std::set<std::string> deferred_domains;
@@ -96,16 +98,12 @@ std::size_t MailDispatch::run_once() {
     auto domain = domain_of(q.mail.to);
     if (deferred_domains.contains(domain)) continue;
     const auto started = clock_.now_ms();
-    // Spooling is local and atomic: a crash before it is recorded spools the message again at
-    // once, as before. A remote attempt is recorded first, so a crash retries after a backoff.
-    const bool local = dynamic_cast<mail::SpoolMailer*>(&mailer_) != nullptr;
-    bool present = local || writer_.submit_wait([&](storage::WriteTxn& txn) {
+    // A remote attempt is recorded first, so a crash retries after a backoff.
+    bool present = writer_.submit_wait([&](storage::WriteTxn& txn) {
       return store_.mail_attempt(txn, q.seq, started + retry_.backoff_ms(q.attempts + 1));
     });
     if (!present) continue;  // erased since the pass began
     auto attempt = mailer_.deliver(q.mail);
-    if (kill_after_spool_ && local && attempt.outcome == mail::Attempt::Outcome::delivered)
-      ::raise(SIGKILL);  // tests only: the crash between spooling and recording it
     switch (attempt.outcome) {
       case mail::Attempt::Outcome::delivered: {
         bool kept = writer_.submit_wait([&](storage::WriteTxn& txn) {
@@ -131,6 +129,38 @@ std::size_t MailDispatch::run_once() {
   }
   if (delivered) spdlog::info("mail: {} message(s) delivered", delivered);
   return delivered;
+}
+
+// Spooling is local and atomic: a crash before it is recorded spools the same files again at
+// once (named by their queue entries), so exactly once holds for a whole pass as for one.
+std::size_t MailDispatch::spool(mail::SpoolMailer& spooler, std::vector<QueuedMail> due) {
+  // Nothing due, nothing written: a commit here would wake this loop again, for ever.
+  if (due.empty()) return 0;
+  std::vector<QueuedMail> readable;
+  std::vector<std::string> unreadable;  // their candidate was erased
+  for (auto& q : due) {
+    if (q.mail.to.empty())
+      unreadable.push_back(q.seq);
+    else
+      readable.push_back(std::move(q));
+  }
+  std::vector<mail::Mail> mails;
+  mails.reserve(readable.size());
+  for (const auto& q : readable) mails.push_back(q.mail);
+  auto ids = spooler.send_all(mails);
+  if (kill_after_spool_ && !ids.empty())
+    ::raise(SIGKILL);  // tests only: the crash between spooling and recording it
+  auto kept = writer_.submit_wait([&](storage::WriteTxn& txn) {
+    for (const auto& seq : unreadable) store_.drop_mail(txn, seq);
+    std::vector<bool> out;
+    for (std::size_t i = 0; i < readable.size(); ++i)
+      out.push_back(store_.mail_spooled(txn, readable[i].seq, readable[i].candidate_id, ids[i]));
+    return out;
+  });
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (!kept[i]) spooler.discard(ids[i]);  // erased meanwhile
+  if (!ids.empty()) spdlog::info("mail: {} message(s) delivered", ids.size());
+  return ids.size();
 }
 
 }  // namespace relay::node::candidates

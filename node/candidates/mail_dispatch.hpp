@@ -20,7 +20,9 @@
 // domain whose server deferred one message this pass is not tried again in it, so a slow or
 // failing domain delays only its own mail. Mail of an erased candidate is unreadable (its key
 // is gone) and dropped; its queue entry is gone too, so an attempt is never started for it.
-// Sending happens on the loop's thread, outside any transaction.
+// Sending happens on the loop's thread, outside any transaction. The spool takes a pass's due
+// mail together: written, synced once (SpoolMailer::send_all) and recorded in one commit, so
+// it keeps up with intake (two fsyncs a message could not).
 //
 // Threads: start/stop/wake from any thread; passes run on the loop's thread (run_once() may
 // also be called directly, e.g. by tests, but not concurrently with a started loop).
@@ -67,6 +69,8 @@ class MailDispatch {
 
  private:
   void give_up(const QueuedMail& q, const std::string& reason);
+  // The spool's pass: every due message written, synced once and recorded in one commit.
+  std::size_t spool(mail::SpoolMailer& spool, std::vector<QueuedMail> due);
 
   storage::Environment& env_;
   storage::Writer& writer_;

@@ -51,7 +51,8 @@ std::string encode_subject(std::string_view subject) {
   return out;
 }
 
-void write_all_fsync(const fs::path& path, const std::string& data) {
+// Written, not yet synced: the caller syncs a batch at once.
+void write_all(const fs::path& path, const std::string& data) {
   int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
   if (fd < 0)
     throw std::system_error(errno, std::generic_category(), "mail spool " + path.string());
@@ -66,8 +67,18 @@ void write_all_fsync(const fs::path& path, const std::string& data) {
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0)
-    throw std::system_error(errno, std::generic_category(), "mail spool fsync");
+  if (::close(fd) != 0) throw std::system_error(errno, std::generic_category(), "mail spool close");
+}
+
+// Flushes the file system that holds `dir` (every file just written) or, with `directory_only`,
+// the directory's entries (the renames).
+void sync_dir(const fs::path& dir, bool directory_only) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "mail spool " + dir.string());
+  int rc = directory_only ? ::fsync(fd) : ::syncfs(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) throw std::system_error(err, std::generic_category(), "mail spool sync");
 }
 }  // namespace
 
@@ -104,22 +115,36 @@ SpoolMailer::SpoolMailer(fs::path dir) : dir_(std::move(dir)) {
 }
 
 std::string SpoolMailer::send(const Mail& mail) {
+  return send_all({mail}).front();
+}
+
+std::vector<std::string> SpoolMailer::send_all(const std::vector<Mail>& mails) {
   auto now = std::chrono::system_clock::now();
   auto unix_time = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  bool named = !mail.key.empty() && mail.key.find('/') == std::string::npos &&
-               mail.key.front() != '.' && mail.key.size() <= 128;
-  std::string id = named ? mail.key : std::to_string(unix_time) + "-" + crypto::random_token(12);
-  auto domain = mail.from.substr(mail.from.find('@') + 1);
-  auto text = format_rfc5322(mail, id + "@" + domain, unix_time);
-  auto tmp = dir_ / ("." + id + ".tmp");
-  if (named) {
-    // Left by a crash while this same message was being spooled: start it over.
-    std::error_code ec;
-    fs::remove(tmp, ec);
+  std::vector<std::string> ids;
+  for (const auto& mail : mails) {
+    bool named = !mail.key.empty() && mail.key.find('/') == std::string::npos &&
+                 mail.key.front() != '.' && mail.key.size() <= 128;
+    std::string id = named ? mail.key : std::to_string(unix_time) + "-" + crypto::random_token(12);
+    auto domain = mail.from.substr(mail.from.find('@') + 1);
+    auto tmp = dir_ / ("." + id + ".tmp");
+    if (named) {
+      // Left by a crash while this same message was being spooled: start it over.
+      std::error_code ec;
+      fs::remove(tmp, ec);
+    }
+    write_all(tmp, format_rfc5322(mail, id + "@" + domain, unix_time));
+    ids.push_back(id);
   }
-  write_all_fsync(tmp, text);
-  fs::rename(tmp, dir_ / (id + ".eml"));
-  return id + ".eml";
+  if (ids.empty()) return {};
+  // Contents durable before any file gets its final name, names durable before returning.
+  sync_dir(dir_, false);
+  for (auto& id : ids) {
+    fs::rename(dir_ / ("." + id + ".tmp"), dir_ / (id + ".eml"));
+    id += ".eml";
+  }
+  sync_dir(dir_, true);
+  return ids;
 }
 
 bool SpoolMailer::discard(const std::string& id) {
