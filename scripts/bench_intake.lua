@@ -1,0 +1,102 @@
+-- The wrk script of scripts/bench-intake (run with one wrk thread). Paths come from the file
+-- LIST, one a line:
+--   MODE=register  for wrk's -d, POSTs a registration form (about 240 bytes) to the relay links
+--                  of LIST in turn, each form with its own address a<thread>n<counter>@example.jp
+--                  (scripts/bench_intake.py rebuilds them from "sent") and its own nonce.
+--   MODE=confirm   POSTs once to each path of LIST (the confirmation links /r/v/...), then ends
+--                  the run: wrk would otherwise wait out -d. A connection with nothing left to
+--                  send is parked on an unfinished request, so that nothing else is measured.
+-- A response is accepted when it is a 303 whose Location starts with ACCEPT. done() prints one
+-- line: RESULT {"requests", "duration_s", "accepted", "p50_ms", "p99_ms", "max_ms", "statuses",
+-- "errors", "sent": [[thread, requests sent], ...]}.
+local ffi = require("ffi")
+ffi.cdef [[ int kill(int pid, int sig); int getpid(void); ]]
+
+local mode = os.getenv("MODE")
+local accept = os.getenv("ACCEPT") or ""
+local list = {}
+-- Globals: done() reads each thread's copy.
+thread_id = 0
+counter = 0
+answered = 0
+accepted = 0
+statuses = {}
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("thread_id", #threads)
+end
+
+function init(args)
+  for line in io.lines(os.getenv("LIST")) do
+    if line ~= "" then list[#list + 1] = line end
+  end
+  math.randomseed(os.time() * 1000 + thread_id)
+end
+
+local categories = {"A", "B", "C", "D", "E"}
+local prefectures = {"JP-13", "JP-27", "JP-28", "JP-14"}
+local form_headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
+-- Headers without the blank line that ends them: the server waits for the rest.
+local parked = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+
+local function registration(n)
+  local body = "name=%E5%80%99%E8%A3%9C%E8%80%85+" .. thread_id .. "-" .. n ..  -- 候補者 t-n
+    "&email=a" .. thread_id .. "n" .. n .. "%40example.jp" ..
+    "&job_category=" .. categories[n % #categories + 1] ..
+    "&skills=Excel%2C+SQL%2C+%E7%B5%8C%E7%90%86%E4%BA%8B%E5%8B%99" ..  -- 経理事務
+    "&prefecture=" .. prefectures[n % #prefectures + 1] ..
+    "&age_band=35-44&experience_band=6-10&consent_region=yes" ..
+    string.format("&nonce=b%08x%08x", math.random(0, 0x7fffffff), math.random(0, 0x7fffffff))
+  return wrk.format("POST", list[n % #list + 1], form_headers, body)
+end
+
+-- wrk calls request() once in thread 1 before the run, to count the requests it returns
+-- (pipelining): that one is never sent, so it takes no address or link.
+local verified = false
+
+request = function()
+  if thread_id == 1 and not verified then
+    verified = true
+    return wrk.format("GET", "/healthz")
+  end
+  if mode == "register" then
+    counter = counter + 1
+    return registration(counter)
+  end
+  if counter >= #list then return parked end
+  counter = counter + 1
+  return wrk.format("POST", list[counter], form_headers, "")
+end
+
+response = function(status, headers, body)
+  answered = answered + 1
+  statuses[status] = (statuses[status] or 0) + 1
+  local location = headers["Location"] or headers["location"] or ""
+  if status == 303 and location:sub(1, #accept) == accept then accepted = accepted + 1 end
+  if mode == "confirm" and answered == #list then
+    wrk.thread:stop()
+    ffi.C.kill(ffi.C.getpid(), 2)  -- SIGINT: wrk's main thread stops waiting out -d
+  end
+end
+
+done = function(summary, latency, requests)
+  local total, sent, ok = {}, {}, 0
+  for _, t in ipairs(threads) do
+    for k, v in pairs(t:get("statuses")) do total[k] = (total[k] or 0) + v end
+    ok = ok + t:get("accepted")
+    table.insert(sent, string.format("[%d,%d]", t:get("thread_id"), t:get("counter")))
+  end
+  local parts = {}
+  for k, v in pairs(total) do table.insert(parts, string.format('"%d":%d', k, v)) end
+  table.sort(parts)
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests":%d,"duration_s":%.3f,"accepted":%d,"p50_ms":%.2f,"p99_ms":%.2f,' ..
+    '"max_ms":%.2f,"statuses":{%s},"errors":{"connect":%d,"read":%d,"write":%d,' ..
+    '"timeout":%d},"sent":[%s]}\n',
+    summary.requests, summary.duration / 1e6, ok, latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000, table.concat(parts, ","),
+    e.connect, e.read, e.write, e.timeout, table.concat(sent, ",")))
+end

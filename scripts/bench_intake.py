@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Helpers of scripts/bench-intake (the wrk side is scripts/bench_intake.lua).
+
+  members URL ADMIN N OUT
+      admits N members over the API and writes their relay links' paths to OUT, one a line.
+  drain SPOOL URL ADMIN ACCEPTED T0 T1 SPOOLED_AT_T1 TIMEOUT OUT
+      waits until the spool holds ACCEPTED mails and the node's mail queue (/metrics) is empty,
+      then writes the mail figures as JSON: mails/s from T0 (start of phase A) to the newest
+      mail's mtime, the backlog at T1 (end of phase A), the drain time after T1.
+  verify SPOOL PHASE_A_JSON TOKENS_OUT OUT
+      reads every spooled mail (MIME-decoded), checks that each address the registration run
+      sent has its mail (every 303 among them), writes the confirmation links' paths to
+      TOKENS_OUT and the outcome as JSON; exits 1 if an acknowledged registration has no mail.
+  report WORK OUT CONNECTIONS SECONDS THREADS LINKS SERVER_CORES
+      prints the table from WORK's results and writes them as JSON to OUT.
+"""
+import email
+import email.policy
+import json
+import os
+import re
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+
+def spooled(spool):
+    return [n for n in os.listdir(spool) if n.endswith(".eml")]
+
+
+def mail_queue(url, admin):
+    req = urllib.request.Request(url + "/metrics", headers={"Authorization": "Bearer " + admin})
+    text = urllib.request.urlopen(req, timeout=10).read().decode()
+    m = re.search(r"^relay_mail_queue_messages (\d+)", text, re.M)
+    return int(m.group(1)) if m else None
+
+
+def members(url, admin, n, out):
+    paths = []
+    for i in range(int(n)):
+        req = urllib.request.Request(url + "/api/v1/members", method="POST",
+                                     data=json.dumps({"name": f"Bench KK {i}"}).encode(),
+                                     headers={"Authorization": "Bearer " + admin,
+                                              "Content-Type": "application/json"})
+        member = json.load(urllib.request.urlopen(req, timeout=30))
+        paths.append(urllib.parse.urlparse(member["relay_link"]).path)
+    with open(out, "w") as f:
+        f.write("\n".join(paths) + "\n")
+
+
+def drain(spool, url, admin, accepted, t0, t1, spooled_at_t1, timeout, out):
+    accepted, t0, t1 = int(accepted), float(t0), float(t1)
+    deadline = time.monotonic() + float(timeout)
+    queue = None
+    while True:
+        names = spooled(spool)
+        if len(names) >= accepted:
+            queue = mail_queue(url, admin)
+            if queue == 0:
+                break
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    names = spooled(spool)
+    last = max((os.stat(os.path.join(spool, n)).st_mtime for n in names), default=t0)
+    result = {
+        "accepted": accepted,
+        "spooled": len(names),
+        "queue_left": queue,
+        "timed_out": len(names) < accepted or queue != 0,
+        "mails_per_s": round(len(names) / (last - t0), 1) if last > t0 else None,
+        "mails_per_s_during_phase_a": round(int(spooled_at_t1) / (t1 - t0), 1),
+        "spooled_at_end_of_phase_a": int(spooled_at_t1),
+        "backlog_at_end_of_phase_a": max(0, accepted - int(spooled_at_t1)),
+        "drain_s": round(max(0.0, last - t1), 2),
+    }
+    json.dump(result, open(out, "w"), indent=2)
+
+
+def verify(spool, phase_a, tokens_out, out):
+    run = json.load(open(phase_a))
+    sent = {f"a{t}n{i}@example.jp" for t, count in run["sent"] for i in range(1, count + 1)}
+    mailed, tokens, strangers = set(), [], 0
+    for name in spooled(spool):
+        with open(os.path.join(spool, name), "rb") as f:
+            msg = email.message_from_binary_file(f, policy=email.policy.default)
+        to = str(msg["To"]).strip().lower()
+        if to not in sent:
+            strangers += 1
+            continue
+        mailed.add(to)
+        body = msg.get_body(preferencelist=("plain",))
+        found = re.findall(r"/r/v/[A-Za-z0-9_-]+", body.get_content() if body else "")
+        tokens.extend(found[:1])
+    with open(tokens_out, "w") as f:
+        f.write("\n".join(tokens) + "\n")
+    unmailed = len(sent - mailed)
+    # Sent but not acknowledged: answered otherwise, or still in flight when wrk stopped.
+    unacknowledged = len(sent) - run["accepted"]
+    result = {"sent": len(sent), "accepted": run["accepted"], "mailed": len(mailed),
+              "unmailed": unmailed, "unacknowledged": unacknowledged,
+              "mails_to_other_addresses": strangers, "confirmation_links": len(tokens),
+              # Every 303 has its mail when every address sent has one; otherwise the count
+              # proves a loss only when more lack their mail than were not acknowledged.
+              "lost": max(0, unmailed - unacknowledged), "proved": unmailed == 0}
+    json.dump(result, open(out, "w"), indent=2)
+    sys.exit(1 if result["lost"] else 0)
+
+
+def metric_deltas(before, after):
+    """The Writer's counters in /metrics, if it exposes any (names with writer/batch/commit)."""
+    def parse(path):
+        values = {}
+        if not os.path.exists(path):
+            return values
+        for line in open(path):
+            m = re.match(r"^(relay_[a-z_]*(?:writer|batch|commit)[a-z_]*(?:\{[^}]*\})?) (\S+)$",
+                         line)
+            if m and not m.group(1).startswith("relay_http_"):
+                values[m.group(1)] = float(m.group(2))
+        return values
+    a, b = parse(before), parse(after)
+    return {k: b[k] - a.get(k, 0) for k in b}
+
+
+def report(work, out, connections, seconds, threads, links, server_cores):
+    def load(name):
+        path = os.path.join(work, name)
+        return json.load(open(path)) if os.path.exists(path) else None
+
+    def rate(r):
+        return r["accepted"] / r["duration_s"] if r and r["duration_s"] > 0 else 0.0
+
+    phases = {}
+    for phase in ("registrations", "confirmations"):
+        node, bare = load(f"{phase}-node.json"), load(f"{phase}-bare.json")
+        if not node or not bare:
+            continue
+        phases[phase] = {
+            "node": dict(node, per_s=round(rate(node), 1), sent=sum(n for _, n in node["sent"])),
+            "bare": dict(bare, per_s=round(rate(bare), 1), sent=sum(n for _, n in bare["sent"])),
+            "ratio": round(rate(node) / rate(bare), 3) if rate(bare) else None,
+        }
+    mail, verified = load("mail.json"), load("verify.json")
+    writer = {
+        "registrations": metric_deltas(os.path.join(work, "metrics-0.txt"),
+                                       os.path.join(work, "metrics-1.txt")),
+        "confirmations": metric_deltas(os.path.join(work, "metrics-2.txt"),
+                                       os.path.join(work, "metrics-3.txt")),
+    }
+    bare_stats = None
+    path = os.path.join(work, "bare.err")
+    if os.path.exists(path):
+        m = re.search(r"(\d+) records in (\d+) commits", open(path).read())
+        if m:
+            records, commits = int(m.group(1)), int(m.group(2))
+            bare_stats = {"records": records, "commits": commits,
+                          "per_commit": round(records / commits, 1) if commits else None}
+
+    print(f"intake against bare-intake ({threads} server threads on cores {server_cores}, "
+          f"wrk 1 thread x {connections} connections, {links} relay links; registrations "
+          f"{seconds} s, confirmations until each link is used once):")
+    print(f"  {'':14s} {'node/s':>8s} {'p50 ms':>7s} {'p99 ms':>7s} {'bare/s':>8s} "
+          f"{'p50 ms':>7s} {'p99 ms':>7s} {'ratio':>6s}")
+    for phase, p in phases.items():
+        n, b = p["node"], p["bare"]
+        print(f"  {phase:14s} {n['per_s']:8.0f} {n['p50_ms']:7.2f} {n['p99_ms']:7.2f} "
+              f"{b['per_s']:8.0f} {b['p50_ms']:7.2f} {b['p99_ms']:7.2f} {p['ratio'] or 0:6.3f}")
+    for phase, p in phases.items():
+        for who in ("node", "bare"):
+            r = p[who]
+            errors = {k: v for k, v in r["errors"].items() if v}
+            print(f"  {phase} {who}: {r['accepted']} accepted of {r['requests']} answered in "
+                  f"{r['duration_s']:.1f} s; statuses {r['statuses']}"
+                  + (f"; socket errors {errors}" if errors else ""))
+    if mail:
+        print(f"  mail: {mail['spooled']} spooled for {mail['accepted']} accepted registrations; "
+              f"{mail['mails_per_s']} mails/s from the start of the registrations to the last "
+              f"mail ({mail['mails_per_s_during_phase_a']}/s while they ran); at their end "
+              f"{mail['spooled_at_end_of_phase_a']} spooled, backlog "
+              f"{mail['backlog_at_end_of_phase_a']}, drained {mail['drain_s']} s later"
+              + ("  (TIMED OUT)" if mail["timed_out"] else ""))
+    if verified:
+        if verified["proved"]:
+            outcome = "every address sent has its mail, so every 303 has"
+        elif verified["lost"]:
+            outcome = f"LOST: at least {verified['lost']} acknowledged registrations have no mail"
+        else:
+            outcome = (f"{verified['unmailed']} sent without a mail, no more than the "
+                       f"{verified['unacknowledged']} not acknowledged")
+        print(f"  acknowledged: {verified['accepted']} of {verified['sent']} sent; "
+              f"{verified['mailed']} mailed: {outcome}")
+    for phase, deltas in writer.items():
+        if deltas:
+            shown = ", ".join(f"{k} +{v:.0f}" for k, v in sorted(deltas.items()))
+            print(f"  node writer during {phase} (/metrics): {shown}")
+    if not any(writer.values()):
+        print("  node writer: /metrics exposes no group-commit counters")
+    if bare_stats:
+        print(f"  bare-intake writer: {bare_stats['records']} records in {bare_stats['commits']} "
+              f"commits ({bare_stats['per_commit']} a commit)")
+    json.dump({"connections": int(connections), "seconds": int(seconds),
+               "threads": int(threads), "links": int(links), "server_cores": server_cores,
+               **phases, "mail": mail, "verification": verified, "node_writer": writer,
+               "bare_writer": bare_stats}, open(out, "w"), indent=2)
+    print(f"  written to {out}")
+
+
+if __name__ == "__main__":
+    commands = {"members": members, "drain": drain, "verify": verify, "report": report}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit(__doc__)
+    commands[sys.argv[1]](*sys.argv[2:])
