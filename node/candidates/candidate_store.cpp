@@ -349,6 +349,10 @@ std::optional<nlohmann::json> Store::open_for(const CandidateRecord& r, const st
 }
 
 std::size_t Store::migrate(storage::WriteTxn& txn) {
+  // Once per data directory (a restored older backup has no mark, and migrates): every record
+  // written since has its key in a slot, so later starts need not read every record.
+  if (slots_.mark(txn, "keys_in_slots")) return 0;
+  slots_.set_mark(txn, "keys_in_slots", true);
   std::vector<CandidateRecord> legacy;
   txn.for_each_prefix(candidates_, "", [&](std::string_view, std::string_view value) {
     auto r = from_stored(nlohmann::json::parse(value));

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <fstream>
 #include <system_error>
+#include <vector>
 
 #include "crypto/hash.hpp"
 #include "crypto/secret.hpp"
@@ -198,9 +199,20 @@ std::size_t KeySlots::recover() {
   std::size_t held = 0;
   {
     auto txn = env_.begin_read();
+    // Every index below "next" is either taken ("a") or free ("f"): a key a crash left behind
+    // can only be in a free slot (released, not yet zeroed) or at or past "next" (allocated by
+    // a batch that never committed). So only those are read, not the whole file; without
+    // "next" (no slot ever committed) every slot is.
+    std::vector<std::uint32_t> suspects;
+    std::uint32_t next = 0;
+    if (auto v = txn.get(db_, "next")) next = static_cast<std::uint32_t>(std::stoul(*v));
+    txn.for_each_prefix(db_, "f", [&](std::string_view k, std::string_view) {
+      suspects.push_back(static_cast<std::uint32_t>(common::from_be64(k.substr(1))));
+    });
+    for (std::uint32_t i = next; i < slots; ++i) suspects.push_back(i);
     std::array<std::uint8_t, kKeySlotSize> slot{};
-    for (std::uint32_t i = 0; i < slots; ++i) {
-      if (txn.contains(db_, taken_key(i))) continue;
+    for (auto i : suspects) {
+      if (i >= slots || txn.contains(db_, taken_key(i))) continue;
       auto at = static_cast<off_t>(i) * static_cast<off_t>(kKeySlotSize);
       if (::pread(fd_, slot.data(), slot.size(), at) != static_cast<ssize_t>(kKeySlotSize))
         fail("cannot read key slots", path_);
