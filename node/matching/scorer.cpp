@@ -8,7 +8,8 @@ namespace relay::node::matching {
 
 namespace {
 
-bool contains(const std::vector<std::string>& list, std::string_view value) {
+template <class List>
+bool contains(const List& list, std::string_view value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
@@ -91,8 +92,8 @@ int Scorer::band_index(std::string_view code) const {
   return -1;
 }
 
-template <class Sink>
-int Scorer::evaluate(const Criteria& c, const AnonymisedProfile& p, Sink& sink) const {
+template <class Sink, class Profile>
+int Scorer::evaluate(const Criteria& c, const Profile& p, Sink& sink) const {
   int total = 0;
   auto add = [&](const char* feature, int points, auto texts) {
     total += points;
@@ -123,8 +124,9 @@ int Scorer::evaluate(const Criteria& c, const AnonymisedProfile& p, Sink& sink) 
   if (contains(c.prefectures, p.prefecture))
     add("prefecture", Points::prefecture, [&] {
       const auto* pref = reference_.find_prefecture(p.prefecture);
-      return Texts{"勤務地と同じ都道府県（" + (pref ? pref->ja : p.prefecture) + "）",
-                   "Same prefecture (" + (pref ? pref->en : p.prefecture) + ")"};
+      const std::string code(p.prefecture);
+      return Texts{"勤務地と同じ都道府県（" + (pref ? pref->ja : code) + "）",
+                   "Same prefecture (" + (pref ? pref->en : code) + ")"};
     });
   if (!c.experience_band.empty()) {
     const int wanted = band_index(c.experience_band);
@@ -177,6 +179,11 @@ int Scorer::points(const Criteria& criteria, const AnonymisedProfile& profile) c
   return evaluate(criteria, profile, sink);
 }
 
+int Scorer::points(const Criteria& criteria, const ProfileFeatures& profile) const {
+  NoReasons sink;
+  return evaluate(criteria, profile, sink);
+}
+
 std::vector<Match> Scorer::rank(const Criteria& criteria,
                                 const std::vector<AnonymisedProfile>& profiles,
                                 std::size_t limit) const {
@@ -199,6 +206,37 @@ std::vector<Match> Scorer::rank(const Criteria& criteria,
     out[i] = score(criteria, profiles[static_cast<std::size_t>(-best.top().second)]);
     best.pop();
   }
+  return out;
+}
+
+TopMatches::TopMatches(const Scorer& scorer, const Criteria& criteria, std::size_t limit)
+    : scorer_(scorer), criteria_(criteria), limit_(limit) {}
+
+bool TopMatches::weaker(const Kept& a, const Kept& b) {
+  return a.points != b.points ? a.points > b.points : a.order < b.order;
+}
+
+void TopMatches::offer(const ProfileFeatures& features,
+                       const std::function<AnonymisedProfile()>& make, std::string_view note) {
+  const auto order = seen_++;
+  if (limit_ == 0) return;
+  const int points = scorer_.points(criteria_, features);
+  if (best_.size() == limit_) {
+    if (points <= best_.front().points) return;
+    std::pop_heap(best_.begin(), best_.end(), weaker);
+    best_.pop_back();
+  }
+  best_.push_back({points, order, make(), std::string(note)});
+  std::push_heap(best_.begin(), best_.end(), weaker);
+}
+
+std::vector<TopMatches::Ranked> TopMatches::take() {
+  std::sort_heap(best_.begin(), best_.end(), weaker);  // strongest first
+  std::vector<Ranked> out;
+  out.reserve(best_.size());
+  for (auto& k : best_)
+    out.push_back({scorer_.score(criteria_, k.profile), std::move(k.profile), std::move(k.note)});
+  best_.clear();
   return out;
 }
 

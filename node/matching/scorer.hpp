@@ -15,7 +15,9 @@
 // of threads at once.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,6 +105,17 @@ struct Points {
   static constexpr int alumni = 20;  // an alumnus of the member asking (再雇用, re-hire)
 };
 
+// The fields points() reads, as views: ranking a pool held elsewhere (the node's pool index)
+// without copying every profile first.
+struct ProfileFeatures {
+  std::string_view job_category;
+  std::string_view prefecture;
+  std::string_view experience_band;
+  std::span<const std::string_view> skills;
+  std::span<const std::string_view> desired_roles;
+  bool alumnus = false;
+};
+
 class Scorer {
  public:
   // Takes the experience bands' order and the labels of categories and prefectures.
@@ -112,18 +125,52 @@ class Scorer {
   Match score(const Criteria& criteria, const AnonymisedProfile& profile) const;
   // The score alone (equal to score().score): for ranking many profiles cheaply.
   int points(const Criteria& criteria, const AnonymisedProfile& profile) const;
+  int points(const Criteria& criteria, const ProfileFeatures& profile) const;
   // The best `limit` profiles, highest score first (ties: input order), with their reasons.
   std::vector<Match> rank(const Criteria& criteria, const std::vector<AnonymisedProfile>& profiles,
                           std::size_t limit) const;
 
  private:
-  template <class Sink>
-  int evaluate(const Criteria& criteria, const AnonymisedProfile& profile, Sink& sink) const;
+  template <class Sink, class Profile>
+  int evaluate(const Criteria& criteria, const Profile& profile, Sink& sink) const;
   // Index of an experience band in the reference order; -1 if unknown.
   int band_index(std::string_view code) const;
 
   const config::Reference& reference_;
   std::vector<std::string> bands_;
+};
+
+// The best `limit` of a stream of profiles by Scorer::points (ties: the earlier wins, as
+// Scorer::rank), copying a profile only while it is among them: ranking a large pool held
+// elsewhere (the node's pool index) without copying all of it. `note` rides along (the
+// holder's region, for the caller).
+class TopMatches {
+ public:
+  struct Ranked {
+    Match match;  // with its reasons
+    AnonymisedProfile profile;
+    std::string note;
+  };
+  TopMatches(const Scorer& scorer, const Criteria& criteria, std::size_t limit);
+  // `make` builds the profile, called only if this one enters the best so far.
+  void offer(const ProfileFeatures& features, const std::function<AnonymisedProfile()>& make,
+             std::string_view note = {});
+  // The best, strongest first, each scored with its reasons.
+  std::vector<Ranked> take();
+
+ private:
+  struct Kept {
+    int points;
+    std::size_t order;
+    AnonymisedProfile profile;
+    std::string note;
+  };
+  static bool weaker(const Kept& a, const Kept& b);
+  const Scorer& scorer_;
+  const Criteria& criteria_;
+  std::size_t limit_;
+  std::size_t seen_ = 0;
+  std::vector<Kept> best_;  // a heap, the weakest on top
 };
 
 }  // namespace relay::node::matching

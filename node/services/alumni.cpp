@@ -15,12 +15,18 @@ nlohmann::json AlumnusView::to_json() const {
 void mark_alumni(const storage::Txn& txn, const referrals::Referrals& referrals,
                  const RefOf& ref_of, const std::string& member_id, const std::string& self_name,
                  std::vector<matching::AnonymisedProfile>& profiles) {
-  std::set<std::string> refs;
-  for (const auto& alumnus : referrals.alumni_of(txn, member_id))
-    refs.insert(ref_of(alumnus.first));
+  auto refs = alumni_refs(txn, referrals, ref_of, member_id);
   if (refs.empty()) return;
   for (auto& p : profiles)
     if (p.holder == self_name && refs.count(p.ref)) p.alumnus = true;
+}
+
+std::set<std::string> alumni_refs(const storage::Txn& txn, const referrals::Referrals& referrals,
+                                  const RefOf& ref_of, const std::string& member_id) {
+  std::set<std::string> refs;
+  for (const auto& alumnus : referrals.alumni_of(txn, member_id))
+    refs.insert(ref_of(alumnus.first));
+  return refs;
 }
 
 Alumni::Alumni(storage::Environment& env, storage::Writer& writer, referrals::Referrals& referrals,

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,9 @@ struct AlumnusView {
 void mark_alumni(const storage::Txn& txn, const referrals::Referrals& referrals,
                  const RefOf& ref_of, const std::string& member_id, const std::string& self_name,
                  std::vector<matching::AnonymisedProfile>& profiles);
+// The refs (at this node) of member_id's alumni: what mark_alumni marks.
+std::set<std::string> alumni_refs(const storage::Txn& txn, const referrals::Referrals& referrals,
+                                  const RefOf& ref_of, const std::string& member_id);
 
 class Alumni {
  public:

@@ -146,33 +146,32 @@ common::Result<std::vector<MatchView>, RequisitionError> Introducing::matches(
   if (!req)
     return common::fail(
         RequisitionError{RequisitionError::Code::not_found, "", "no such requisition"});
-  // From the in-memory pool index: no record read, no key opened (federation/pool_index.hpp).
-  std::vector<matching::AnonymisedProfile> profiles;
-  std::vector<std::string> regions;  // of each profile's holder
-  pool_.for_each([&](const federation::PoolProfileView& v) {
-    profiles.push_back(to_profile(v));
-    regions.emplace_back(v.region);
-    return profiles.size() < kMaxPool;
-  });
-  std::map<std::pair<std::string, std::string>, std::size_t> by_key;  // -> index in both
-  for (std::size_t i = 0; i < profiles.size(); ++i)
-    by_key[{profiles[i].holder, profiles[i].ref}] = i;
+  // Ranked straight from the in-memory pool index (federation/pool_index.hpp): no record read,
+  // no key opened, and a profile is copied only while it is among the best `limit` so far.
   // The member's own alumni (退職者) score the re-hire reason (matching/README.md).
-  mark_alumni(
-      txn, referrals_, [this](const std::string& id) { return exchange_.ref_of(id); }, member.id,
-      settings_.self_name, profiles);
+  const auto alumni = alumni_refs(
+      txn, referrals_, [this](const std::string& id) { return exchange_.ref_of(id); }, member.id);
   const auto criteria = req->criteria();
+  matching::TopMatches top(scorer_, criteria, limit);
+  std::size_t seen = 0;
+  pool_.for_each([&](const federation::PoolProfileView& v) {
+    const bool alumnus = v.node == settings_.self_name && alumni.count(std::string(v.ref));
+    top.offer(
+        {v.job_category, v.prefecture, v.experience_band, v.skills, {}, alumnus},
+        [&] {
+          auto p = to_profile(v);
+          p.alumnus = alumnus;
+          return p;
+        },
+        v.region);
+    return ++seen < kMaxPool;
+  });
   const auto model = success_.current();  // null: not trained, no estimate shown
   std::vector<MatchView> out;
-  for (auto& m : scorer_.rank(criteria, profiles, limit)) {
-    auto it = by_key.find({m.holder, m.ref});
-    if (it == by_key.end()) continue;
-    const auto& p = profiles[it->second];
-    MatchView view{p.holder,           regions[it->second], p.ref,
-                   anonymised_json(p), std::move(m),        std::nullopt};
-    if (model)
-      view.success =
-          model->predict(matching::pair_facts(view.match, criteria, profiles[it->second]));
+  for (auto& r : top.take()) {
+    MatchView view{r.profile.holder,   r.note,      r.profile.ref, anonymised_json(r.profile),
+                   std::move(r.match), std::nullopt};
+    if (model) view.success = model->predict(matching::pair_facts(view.match, criteria, r.profile));
     out.push_back(std::move(view));
   }
   // The estimate breaks ties of the score among these matches; it never outranks a score.

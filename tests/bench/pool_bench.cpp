@@ -72,7 +72,9 @@ int main(int argc, char** argv) {
 
   relay::test::FederationSite site("bench.kobe", "JP-28");
   std::mt19937 rng(19);
-  auto pick = [&](const auto& v) -> const auto& { return v[rng() % v.size()]; };
+  auto pick = [&](const auto& v) -> const auto& {
+    return v[rng() % v.size()];
+  };
 
   // n candidates, active, in the regional pool, written 1000 to a commit.
   auto t_fill = Clock::now();
@@ -84,8 +86,9 @@ int main(int argc, char** argv) {
       reg.personal = {"候補者 " + tag, "c" + tag + "@example.jp", "078-555-0100"};
       std::vector<std::string> own;
       for (int s = 0, k = 2 + static_cast<int>(rng() % 6); s < k; ++s) own.push_back(pick(skills));
-      reg.profile = {pick(ref.job_categories).code, own, pick(ref.prefectures).code,
-                     pick(ref.age_bands).code, pick(ref.experience_bands).code, {}};
+      reg.profile = {pick(ref.job_categories).code,   own,
+                     pick(ref.prefectures).code,      pick(ref.age_bands).code,
+                     pick(ref.experience_bands).code, {}};
       reg.consent = {true, false, false, "test-1", site.clock.now_ms()};
       batch.push_back(std::move(reg));
     }
@@ -99,10 +102,10 @@ int main(int argc, char** argv) {
   }
   const double fill_s = ms_since(t_fill) / 1000;
 
-  // A selective query (one category in one prefecture) and one that must look at every
-  // profile's skills (a skill nobody has).
+  // A selective query (one category in one prefecture), and a skill few have: every profile's
+  // skills are compared (a skill nobody has is refused before any is).
   fed::PoolQuery selective{.job_category = ref.job_categories.at(3).code, .prefecture = "JP-28"};
-  fed::PoolQuery rare{.skill = "no-such-skill"};
+  fed::PoolQuery rare{.skill = "skill-199"};
   matching::Criteria criteria;
   criteria.title = "倉庫内フォークリフト作業（倉庫作業）";
   criteria.category = ref.job_categories.at(8).code;
@@ -129,9 +132,10 @@ int main(int argc, char** argv) {
   const double build_ms = ms_since(t_build);
 
   Figure selective_fig{"index: category + prefecture", {}};
-  Figure rare_fig{"index: a skill nobody has (all)", {}};
+  Figure rare_fig{"index: a rare skill (all compared)", {}};
   Figure listing_fig{"index: first 500, no filter", {}};
-  Figure match_fig{"matching: for_each + rank top 50", {}};
+  Figure match_fig{"matching: top 50 with reasons", {}};
+  Figure gather_fig{"  of which the pass over the pool", {}};
   Figure raw_fig{"raw: one loop comparing 2 fields", {}};
   // The raw limit's data: the fields a search compares, already in memory.
   std::vector<std::pair<std::string, std::string>> raw;
@@ -158,22 +162,25 @@ int main(int argc, char** argv) {
     listing_fig.ms.push_back(ms_since(t0));
 
     if (r % 2 == 0) {
+      // As services::Introducing::matches: points on the index's views (matching::TopMatches),
+      // a profile copied only while among the best 50, reasons for those.
       t0 = Clock::now();
-      std::vector<matching::AnonymisedProfile> profiles;
-      profiles.reserve(n);
+      matching::TopMatches top(scorer, criteria, 50);
       index.for_each([&](const fed::PoolProfileView& v) {
-        matching::AnonymisedProfile p;
-        p.ref = v.ref;
-        p.holder = v.node;
-        p.job_category = v.job_category;
-        p.prefecture = v.prefecture;
-        p.experience_band = v.experience_band;
-        p.age_band = v.age_band;
-        p.skills.assign(v.skills.begin(), v.skills.end());
-        profiles.push_back(std::move(p));
+        top.offer({v.job_category, v.prefecture, v.experience_band, v.skills, {}, false}, [&] {
+          matching::AnonymisedProfile p;
+          p.ref = v.ref;
+          p.holder = v.node;
+          p.job_category = v.job_category;
+          p.prefecture = v.prefecture;
+          p.experience_band = v.experience_band;
+          p.skills.assign(v.skills.begin(), v.skills.end());
+          return p;
+        });
         return true;
       });
-      sink += scorer.rank(criteria, profiles, 50).size();
+      gather_fig.ms.push_back(ms_since(t0));
+      sink += top.take().size();
       match_fig.ms.push_back(ms_since(t0));
     }
   }
@@ -186,7 +193,8 @@ int main(int argc, char** argv) {
   std::string json = "{\"profiles\": " + std::to_string(n) +
                      ", \"build_ms\": " + std::to_string(build_ms) + ", \"figures\": [";
   bool first = true;
-  for (const auto* f : {&raw_fig, &scan, &selective_fig, &rare_fig, &listing_fig, &match_fig}) {
+  for (const auto* f :
+       {&raw_fig, &scan, &selective_fig, &rare_fig, &listing_fig, &match_fig, &gather_fig}) {
     std::printf("  %-36s %9.2f %9.2f %11.1fx\n", f->name.c_str(), f->p50(), f->p95(),
                 f->p95() / raw95);
     json += std::string(first ? "" : ", ") + "{\"name\": \"" + f->name +
@@ -195,8 +203,8 @@ int main(int argc, char** argv) {
     first = false;
   }
   json += "]}\n";
-  const bool met = std::max({selective_fig.p95(), rare_fig.p95(), listing_fig.p95(),
-                             match_fig.p95()}) < 50.0;
+  const bool met =
+      std::max({selective_fig.p95(), rare_fig.p95(), listing_fig.p95(), match_fig.p95()}) < 50.0;
   std::printf("  target: search and matching p95 < 50 ms: %s; index vs full scan (p95): %.0fx\n",
               met ? "met" : "MISSED", scan.p95() / selective_fig.p95());
   const char* out = std::getenv("RELAY_BENCH_OUT");
