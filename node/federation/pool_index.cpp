@@ -227,8 +227,8 @@ std::unordered_map<PoolIndex::Code, PoolIndex::PeerView> PoolIndex::peer_views()
   {
     auto txn = env_.begin_read();
     for (const auto& p : federation_.peers().list(txn))
-      views.emplace_back(p.name, PeerView{p.active, p.active ? exchange_.hidden_seq(txn, p.name)
-                                                             : std::nullopt});
+      views.emplace_back(
+          p.name, PeerView{p.active, p.active ? exchange_.hidden_seq(txn, p.name) : std::nullopt});
   }
   std::unordered_map<Code, PeerView> out;
   std::shared_lock lock(mutex_);
@@ -238,9 +238,14 @@ std::unordered_map<PoolIndex::Code, PoolIndex::PeerView> PoolIndex::peer_views()
 }
 
 PoolProfileView PoolIndex::view_of(const Entry& e) const {
-  PoolProfileView v{texts_[e.node],     texts_[e.region],     e.ref,
-                    texts_[e.job_category], texts_[e.prefecture], texts_[e.age_band],
-                    texts_[e.experience_band], {}};
+  PoolProfileView v{texts_[e.node],
+                    texts_[e.region],
+                    e.ref,
+                    texts_[e.job_category],
+                    texts_[e.prefecture],
+                    texts_[e.age_band],
+                    texts_[e.experience_band],
+                    {}};
   v.skills.reserve(e.skills.size());
   for (auto s : e.skills) v.skills.push_back(texts_[s]);
   return v;
@@ -264,7 +269,8 @@ PoolResult PoolIndex::search(const PoolQuery& query, std::size_t limit) {
     if (want.prefecture && e.prefecture != *want.prefecture) return false;
     if (want.age_band && e.age_band != *want.age_band) return false;
     if (want.experience_band && e.experience_band != *want.experience_band) return false;
-    return !want.skill || std::find(e.skills.begin(), e.skills.end(), *want.skill) != e.skills.end();
+    return !want.skill ||
+           std::find(e.skills.begin(), e.skills.end(), *want.skill) != e.skills.end();
   };
   auto add = [&](const Entry& e) {
     if (result.hits.size() >= limit) {

@@ -36,9 +36,9 @@
 
 #include "node/candidates/candidate_store.hpp"
 #include "node/common/background_loop.hpp"
+#include "node/federation/federation.hpp"
 #include "node/federation/pool_search.hpp"
 #include "node/federation/profile_exchange.hpp"
-#include "node/federation/federation.hpp"
 #include "node/storage/environment.hpp"
 
 namespace relay::node::federation {
@@ -108,7 +108,7 @@ class PoolIndex {
     std::optional<std::int64_t> hidden_seq;
   };
 
-  Code code(std::string_view text);                       // interns (exclusive lock held)
+  Code code(std::string_view text);                        // interns (exclusive lock held)
   std::optional<Code> known(std::string_view text) const;  // shared lock held
   Entry entry_from(Code node, Code region, const nlohmann::json& profile, std::string ref,
                    std::int64_t seq);
@@ -134,7 +134,7 @@ class PoolIndex {
   };
   std::shared_ptr<Changes> changes_ = std::make_shared<Changes>();
 
-  std::mutex refresh_mutex_;  // one refresh at a time
+  std::mutex refresh_mutex_;         // one refresh at a time
   mutable std::shared_mutex mutex_;  // guards everything below
   bool built_ = false;
   Table local_;

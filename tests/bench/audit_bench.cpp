@@ -30,6 +30,7 @@
 #include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
 #include "crypto/sign.hpp"
+#include "node/common/clock.hpp"
 #include "node/identity/key_ring.hpp"
 #include "node/ledger/export.hpp"
 #include "node/ledger/ledger.hpp"
@@ -107,7 +108,7 @@ struct BenchNode {
   explicit BenchNode(const fs::path& dir)
       : env(node::storage::Environment::open(
             dir, node::storage::EnvironmentOptions{.map_size_bytes = std::size_t{16} << 30})),
-        ledger(env, "bench.relaynode", keys),
+        ledger(env, "bench.relaynode", keys, node::common::system_clock()),
         members(env, ledger, keys),
         credits(env, ledger, 10) {}
 

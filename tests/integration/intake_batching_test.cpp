@@ -75,8 +75,9 @@ TEST_CASE("intake: with one HTTP thread, concurrent registrations and confirmati
 
   auto before = writer_counters(node);
   std::vector<HttpReply> registered(kCandidates);
-  all_at_once(kCandidates,
-              [&](int i) { registered[i] = node.submit_registration(member.relay_link, people[i]); });
+  all_at_once(kCandidates, [&](int i) {
+    registered[i] = node.submit_registration(member.relay_link, people[i]);
+  });
   auto after = writer_counters(node);
   for (int i = 0; i < kCandidates; ++i) {
     CHECK_MESSAGE(registered[i].status == 200, registered[i].error);

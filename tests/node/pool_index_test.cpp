@@ -77,8 +77,8 @@ TEST_CASE("pool index: every search agrees with the full scan, through every kin
                                     "p" + std::to_string(i) + "@example.jp", true,
                                     i % 3 ? "B" : "C"));
   for (int i = 0; i < 12; ++i)
-    b.add_candidate("大阪 " + std::to_string(i), "o" + std::to_string(i) + "@example.jp", i % 4 != 0,
-                    i % 2 ? "B" : "D");
+    b.add_candidate("大阪 " + std::to_string(i), "o" + std::to_string(i) + "@example.jp",
+                    i % 4 != 0, i % 2 ? "B" : "D");
   a.peer_with(b);
   b.peer_with(a);
   a.deliver();
