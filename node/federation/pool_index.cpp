@@ -103,6 +103,18 @@ std::optional<PoolIndex::Code> PoolIndex::known(std::string_view text) const {
   return std::nullopt;
 }
 
+std::optional<nlohmann::json> PoolIndex::pooled_profile(
+    const candidates::CandidateRecord& r) const {
+  if (!in_regional_pool(r)) return std::nullopt;
+  auto opened = store_.open(r);
+  if (!opened) return std::nullopt;
+  return anonymised_profile(opened->profile);
+}
+
+PoolIndex::Entry PoolIndex::local_entry(const std::string& id, const nlohmann::json& profile) {
+  return entry_from(code(self_name_), code(self_region_), profile, exchange_.ref_of(id), 0);
+}
+
 PoolIndex::Entry PoolIndex::entry_from(Code node, Code region, const nlohmann::json& p,
                                        std::string ref, std::int64_t seq) {
   Entry e;
@@ -128,8 +140,6 @@ void PoolIndex::build() {
   constexpr std::size_t kPerTxn = 4096;
   std::unique_lock lock(mutex_);
   if (built_) return;
-  const auto self = code(self_name_);
-  const auto self_region = code(self_region_);
   // A record written after its chunk was read is among the changed names: the first search
   // reads it again.
   std::string from;
@@ -145,10 +155,7 @@ void PoolIndex::build() {
             more = true;
             return false;
           }
-          if (!in_regional_pool(r)) return true;
-          if (auto opened = store_.open(r))
-            local_.put(r.id, entry_from(self, self_region, anonymised_profile(opened->profile),
-                                        exchange_.ref_of(r.id), 0));
+          if (auto profile = pooled_profile(r)) local_.put(r.id, local_entry(r.id, *profile));
           return true;
         },
         from);
@@ -183,35 +190,23 @@ void PoolIndex::refresh() {
   }
   if (local.empty() && peer.empty()) return;
   // Read (and open) outside the index lock; searches go on meanwhile.
-  struct Local {
-    std::string id;
-    std::optional<nlohmann::json> profile;
-    std::string ref;
-  };
-  std::vector<Local> locals;
+  std::vector<std::pair<std::string, std::optional<nlohmann::json>>> locals;
   std::vector<std::pair<std::string, std::optional<PoolEntry>>> peers;
   {
     auto txn = env_.begin_read();
     for (const auto& id : local) {
-      Local l{id, std::nullopt, {}};
-      if (auto r = store_.find(txn, id); r && in_regional_pool(*r))
-        if (auto opened = store_.open(*r)) {
-          l.profile = anonymised_profile(opened->profile);
-          l.ref = exchange_.ref_of(id);
-        }
-      locals.push_back(std::move(l));
+      auto r = store_.find(txn, id);
+      locals.emplace_back(id, r ? pooled_profile(*r) : std::nullopt);
     }
     for (const auto& [p, ref] : peer)
       peers.emplace_back(peer_key(p, ref), exchange_.pool_entry(txn, p, ref));
   }
   std::unique_lock lock(mutex_);
-  const auto self = code(self_name_);
-  const auto self_region = code(self_region_);
-  for (auto& l : locals) {
-    if (l.profile)
-      local_.put(l.id, entry_from(self, self_region, *l.profile, std::move(l.ref), 0));
+  for (const auto& [id, profile] : locals) {
+    if (profile)
+      local_.put(id, local_entry(id, *profile));
     else
-      local_.remove(l.id);
+      local_.remove(id);
   }
   for (auto& [key, held] : peers) {
     if (held)
@@ -222,7 +217,9 @@ void PoolIndex::refresh() {
   }
 }
 
-std::unordered_map<PoolIndex::Code, PoolIndex::PeerView> PoolIndex::peer_views() {
+std::unordered_map<PoolIndex::Code, PoolIndex::PeerView> PoolIndex::catch_up() {
+  build();  // at once if built; waits for a build under way
+  refresh();
   std::vector<std::pair<std::string, PeerView>> views;
   {
     auto txn = env_.begin_read();
@@ -235,6 +232,18 @@ std::unordered_map<PoolIndex::Code, PoolIndex::PeerView> PoolIndex::peer_views()
   for (auto& [name, view] : views)
     if (auto c = known(name)) out[*c] = view;
   return out;
+}
+
+template <class Fn>
+void PoolIndex::each_listed(const std::unordered_map<Code, PeerView>& views, Fn fn) const {
+  for (const auto& e : local_.entries)
+    if (e.live && !fn(e)) return;
+  for (const auto& e : peers_.entries) {
+    if (!e.live) continue;
+    auto it = views.find(e.node);
+    if (it == views.end() || !it->second.active || it->second.hidden_seq == e.seq) continue;
+    if (!fn(e)) return;
+  }
 }
 
 PoolProfileView PoolIndex::view_of(const Entry& e) const {
@@ -264,7 +273,6 @@ PoolResult PoolIndex::search(const PoolQuery& query, std::size_t limit) {
     if (!out) impossible = true;
   };
   auto matches = [&](const Entry& e) {
-    if (!e.live) return false;
     if (want.job_category && e.job_category != *want.job_category) return false;
     if (want.prefecture && e.prefecture != *want.prefecture) return false;
     if (want.age_band && e.age_band != *want.age_band) return false;
@@ -282,9 +290,7 @@ PoolResult PoolIndex::search(const PoolQuery& query, std::size_t limit) {
     return true;
   };
 
-  build();  // at once if built; waits for a build under way
-  refresh();
-  auto views = peer_views();
+  const auto views = catch_up();
   std::shared_lock lock(mutex_);
   wanted(query.job_category, want.job_category);
   wanted(query.prefecture, want.prefecture);
@@ -292,30 +298,18 @@ PoolResult PoolIndex::search(const PoolQuery& query, std::size_t limit) {
   wanted(query.age_band, want.age_band);
   wanted(query.experience_band, want.experience_band);
   if (impossible) return result;
-  for (const auto& e : local_.entries)
-    if (matches(e) && !add(e)) return result;
-  for (const auto& e : peers_.entries) {
-    if (!matches(e)) continue;
-    auto it = views.find(e.node);
-    if (it == views.end() || !it->second.active || it->second.hidden_seq == e.seq) continue;
-    if (!add(e)) return result;
-  }
+  each_listed(views, [&](const Entry& e) { return !matches(e) || add(e); });
   return result;
 }
 
 void PoolIndex::for_each(const std::function<bool(const PoolProfileView&)>& fn) {
-  build();  // at once if built; waits for a build under way
-  refresh();
-  auto views = peer_views();
+  const auto views = catch_up();
   std::shared_lock lock(mutex_);
-  for (const auto& e : local_.entries)
-    if (e.live && !fn(view_of(e))) return;
-  for (const auto& e : peers_.entries) {
-    if (!e.live) continue;
-    auto it = views.find(e.node);
-    if (it == views.end() || !it->second.active || it->second.hidden_seq == e.seq) continue;
-    if (!fn(view_of(e))) return;
-  }
+  each_listed(views, [&](const Entry& e) { return fn(view_of(e)); });
+}
+
+matching::ProfileFeatures PoolProfileView::features(bool alumnus) const {
+  return {ref, node, job_category, prefecture, experience_band, age_band, skills, {}, alumnus};
 }
 
 }  // namespace relay::node::federation

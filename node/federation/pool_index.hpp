@@ -39,6 +39,7 @@
 #include "node/federation/federation.hpp"
 #include "node/federation/pool_search.hpp"
 #include "node/federation/profile_exchange.hpp"
+#include "node/matching/scorer.hpp"
 #include "node/storage/environment.hpp"
 
 namespace relay::node::federation {
@@ -56,6 +57,8 @@ struct PoolProfileView {
   std::vector<std::string_view> skills;
 
   nlohmann::json profile() const;  // the five fields, as anonymised_profile() writes them
+  // As the matcher scores it; alumnus: of the member asking (services/alumni.hpp).
+  matching::ProfileFeatures features(bool alumnus) const;
 };
 
 class PoolIndex {
@@ -110,11 +113,19 @@ class PoolIndex {
 
   Code code(std::string_view text);                        // interns (exclusive lock held)
   std::optional<Code> known(std::string_view text) const;  // shared lock held
+  // A local record's anonymised profile if it is in the regional pool (and its key opens).
+  std::optional<nlohmann::json> pooled_profile(const candidates::CandidateRecord& r) const;
+  Entry local_entry(const std::string& id, const nlohmann::json& profile);  // exclusive lock held
   Entry entry_from(Code node, Code region, const nlohmann::json& profile, std::string ref,
                    std::int64_t seq);
   // Reads the records changed since the last search, and applies them.
   void refresh();
-  std::unordered_map<Code, PeerView> peer_views();
+  // Builds if need be and reads the changed names; returns what each peer's entries need to
+  // be listed (read now, as ProfileExchange::peer_pool does).
+  std::unordered_map<Code, PeerView> catch_up();
+  // Calls fn on every listed entry, local first, until it returns false (shared lock held).
+  template <class Fn>
+  void each_listed(const std::unordered_map<Code, PeerView>& views, Fn fn) const;
   PoolProfileView view_of(const Entry& e) const;
 
   Federation& federation_;

@@ -209,6 +209,20 @@ std::vector<Match> Scorer::rank(const Criteria& criteria,
   return out;
 }
 
+AnonymisedProfile ProfileFeatures::copy() const {
+  AnonymisedProfile p;
+  p.ref = ref;
+  p.holder = holder;
+  p.job_category = job_category;
+  p.prefecture = prefecture;
+  p.experience_band = experience_band;
+  p.age_band = age_band;
+  p.skills.assign(skills.begin(), skills.end());
+  p.desired_roles.assign(desired_roles.begin(), desired_roles.end());
+  p.alumnus = alumnus;
+  return p;
+}
+
 TopMatches::TopMatches(const Scorer& scorer, const Criteria& criteria, std::size_t limit)
     : scorer_(scorer), criteria_(criteria), limit_(limit) {}
 
@@ -216,8 +230,7 @@ bool TopMatches::weaker(const Kept& a, const Kept& b) {
   return a.points != b.points ? a.points > b.points : a.order < b.order;
 }
 
-void TopMatches::offer(const ProfileFeatures& features,
-                       const std::function<AnonymisedProfile()>& make, std::string_view note) {
+void TopMatches::offer(const ProfileFeatures& features, std::string_view note) {
   const auto order = seen_++;
   if (limit_ == 0) return;
   const int points = scorer_.points(criteria_, features);
@@ -226,7 +239,7 @@ void TopMatches::offer(const ProfileFeatures& features,
     std::pop_heap(best_.begin(), best_.end(), weaker);
     best_.pop_back();
   }
-  best_.push_back({points, order, make(), std::string(note)});
+  best_.push_back({points, order, features.copy(), std::string(note)});
   std::push_heap(best_.begin(), best_.end(), weaker);
 }
 

@@ -15,7 +15,6 @@
 // of threads at once.
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
@@ -105,15 +104,20 @@ struct Points {
   static constexpr int alumni = 20;  // an alumnus of the member asking (再雇用, re-hire)
 };
 
-// The fields points() reads, as views: ranking a pool held elsewhere (the node's pool index)
-// without copying every profile first.
+// A profile as views: what points() reads, and what copy() makes an AnonymisedProfile of, for
+// ranking a pool held elsewhere (the node's pool index) without copying all of it first.
 struct ProfileFeatures {
+  std::string_view ref;
+  std::string_view holder;
   std::string_view job_category;
   std::string_view prefecture;
   std::string_view experience_band;
+  std::string_view age_band;  // copied, never a feature
   std::span<const std::string_view> skills;
   std::span<const std::string_view> desired_roles;
   bool alumnus = false;
+
+  AnonymisedProfile copy() const;
 };
 
 class Scorer {
@@ -152,9 +156,8 @@ class TopMatches {
     std::string note;
   };
   TopMatches(const Scorer& scorer, const Criteria& criteria, std::size_t limit);
-  // `make` builds the profile, called only if this one enters the best so far.
-  void offer(const ProfileFeatures& features, const std::function<AnonymisedProfile()>& make,
-             std::string_view note = {});
+  // Copies the profile only if it enters the best so far.
+  void offer(const ProfileFeatures& features, std::string_view note = {});
   // The best, strongest first, each scored with its reasons.
   std::vector<Ranked> take();
 

@@ -41,18 +41,6 @@ matching::AnonymisedProfile to_profile(const std::string& node, const std::strin
   return p;
 }
 
-matching::AnonymisedProfile to_profile(const federation::PoolProfileView& v) {
-  matching::AnonymisedProfile p;
-  p.ref = v.ref;
-  p.holder = v.node;
-  p.job_category = v.job_category;
-  p.prefecture = v.prefecture;
-  p.experience_band = v.experience_band;
-  p.age_band = v.age_band;
-  p.skills.assign(v.skills.begin(), v.skills.end());
-  return p;
-}
-
 // The five circulated fields, as the pool lists them.
 nlohmann::json anonymised_json(const matching::AnonymisedProfile& p) {
   return {{"job_category", p.job_category},
@@ -156,14 +144,7 @@ common::Result<std::vector<MatchView>, RequisitionError> Introducing::matches(
   std::size_t seen = 0;
   pool_.for_each([&](const federation::PoolProfileView& v) {
     const bool alumnus = v.node == settings_.self_name && alumni.count(std::string(v.ref));
-    top.offer(
-        {v.job_category, v.prefecture, v.experience_band, v.skills, {}, alumnus},
-        [&] {
-          auto p = to_profile(v);
-          p.alumnus = alumnus;
-          return p;
-        },
-        v.region);
+    top.offer(v.features(alumnus), v.region);
     return ++seen < kMaxPool;
   });
   const auto model = success_.current();  // null: not trained, no estimate shown

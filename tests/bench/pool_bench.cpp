@@ -167,16 +167,7 @@ int main(int argc, char** argv) {
       t0 = Clock::now();
       matching::TopMatches top(scorer, criteria, 50);
       index.for_each([&](const fed::PoolProfileView& v) {
-        top.offer({v.job_category, v.prefecture, v.experience_band, v.skills, {}, false}, [&] {
-          matching::AnonymisedProfile p;
-          p.ref = v.ref;
-          p.holder = v.node;
-          p.job_category = v.job_category;
-          p.prefecture = v.prefecture;
-          p.experience_band = v.experience_band;
-          p.skills.assign(v.skills.begin(), v.skills.end());
-          return p;
-        });
+        top.offer(v.features(false));
         return true;
       });
       gather_fig.ms.push_back(ms_since(t0));
