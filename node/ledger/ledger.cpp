@@ -20,21 +20,28 @@ std::string tree_key(std::uint8_t level, std::uint64_t index) {
   return std::string(1, static_cast<char>(level)) + be64(index);
 }
 
-// Reads stored subtree hashes through a transaction.
+// Reads stored subtree hashes through a transaction, upper levels through the cache. What a
+// read-only txn reads is committed, so the cache keeps it.
 class TxnSubtrees final : public protocol::SubtreeReader {
  public:
-  TxnSubtrees(const storage::Txn& txn, storage::Database db) : txn_(txn), db_(db) {}
+  TxnSubtrees(const storage::Txn& txn, storage::Database db, SubtreeCache& cache)
+      : txn_(txn), db_(db), cache_(cache) {}
   std::optional<protocol::Hash> subtree(std::uint8_t level, std::uint64_t index) const override {
+    const bool cached = SubtreeCache::covers(level);
+    if (cached)
+      if (auto h = cache_.find(level, index)) return h;
     auto value = txn_.get(db_, tree_key(level, index));
     if (!value || value->size() != 32) return std::nullopt;
     protocol::Hash h{};
     std::copy(value->begin(), value->end(), h.begin());
+    if (cached && txn_.read_only()) cache_.keep(level, index, h);
     return h;
   }
 
  private:
   const storage::Txn& txn_;
   storage::Database db_;
+  SubtreeCache& cache_;
 };
 
 }  // namespace
@@ -63,7 +70,7 @@ std::uint64_t Ledger::append_signed_by(storage::WriteTxn& txn, const protocol::E
   auto index = size(txn);
   auto bytes = protocol::encode_entry(index, clock_.now_ms(), origin_, event.kind, event.data, key);
   auto leaf = protocol::leaf_hash(crypto::as_bytes(bytes));
-  TxnSubtrees reader(txn, tree_);
+  TxnSubtrees reader(txn, tree_, *subtrees_);
   for (const auto& [key, hash] : protocol::append(reader, index, leaf))
     txn.put(tree_, tree_key(key.level, key.index),
             std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
@@ -77,21 +84,21 @@ std::optional<std::string> Ledger::entry(const storage::Txn& txn, std::uint64_t 
 }
 
 protocol::Hash Ledger::root(const storage::Txn& txn, std::uint64_t n) const {
-  return protocol::root(TxnSubtrees(txn, tree_), n);
+  return protocol::root(TxnSubtrees(txn, tree_, *subtrees_), n);
 }
 
 std::optional<std::vector<protocol::Hash>> Ledger::inclusion_proof(const storage::Txn& txn,
                                                                    std::uint64_t index,
                                                                    std::uint64_t n) const {
   if (n > size(txn)) return std::nullopt;
-  return protocol::inclusion_proof(TxnSubtrees(txn, tree_), index, n);
+  return protocol::inclusion_proof(TxnSubtrees(txn, tree_, *subtrees_), index, n);
 }
 
 std::optional<std::vector<protocol::Hash>> Ledger::consistency_proof(const storage::Txn& txn,
                                                                      std::uint64_t m,
                                                                      std::uint64_t n) const {
   if (n > size(txn) || m == 0) return std::nullopt;
-  return protocol::consistency_proof(TxnSubtrees(txn, tree_), m, n);
+  return protocol::consistency_proof(TxnSubtrees(txn, tree_, *subtrees_), m, n);
 }
 
 SignedCheckpoint Ledger::checkpoint(const storage::Txn& txn) const {

@@ -18,6 +18,7 @@
 
 #include "node/common/clock.hpp"
 #include "node/identity/key_ring.hpp"
+#include "node/ledger/subtree_cache.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/txn.hpp"
 #include "protocol/event.hpp"
@@ -67,6 +68,8 @@ class Ledger {
   // The candidate as an entry of `scope` names them (identity/scoped_pseudonym.hpp): scope
   // "member/<id>", "peer/<name>" or "erased". No two scopes share a value.
   std::string pseudonym(std::string_view scope, std::string_view candidate_pseudonym) const;
+  // How many upper subtree hashes the ledger keeps in memory (tests).
+  std::size_t cached_subtrees() const { return subtrees_->size(); }
 
  private:
   std::string origin_;
@@ -81,6 +84,9 @@ class Ledger {
     crypto::Ed25519PublicKey signer{};  // the key that signed `last`
   };
   std::unique_ptr<CheckpointCache> checkpoint_cache_ = std::make_unique<CheckpointCache>();
+  // Upper subtree hashes read from committed snapshots (proofs at 10M entries read ~6 from
+  // LMDB instead of ~24).
+  std::unique_ptr<SubtreeCache> subtrees_ = std::make_unique<SubtreeCache>();
 };
 
 }  // namespace relay::node::ledger

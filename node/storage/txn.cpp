@@ -134,6 +134,10 @@ bool Txn::active() const noexcept {
   return state_ && state_->txn != nullptr;
 }
 
+bool Txn::read_only() const noexcept {
+  return state_ && !state_->write;
+}
+
 void Txn::abort() noexcept {
   if (!active()) return;
   try {

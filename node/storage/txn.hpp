@@ -42,6 +42,8 @@ class Txn {
 
   // False once the transaction has been committed or aborted (or moved from).
   bool active() const noexcept;
+  // True for a ReadTxn: what it reads is committed, never an append a batch may roll back.
+  bool read_only() const noexcept;
   // Ends the transaction, discarding any writes. Does nothing if it has already ended.
   void abort() noexcept;
 
