@@ -150,6 +150,10 @@ Node::Node(config::NodeConfig config)
           std::chrono::hours(24 * c.introductions.deliver_within_days),
           std::chrono::hours(24 * 30)});
   local_requests_ = std::make_unique<introductions::LocalRequests>(env_, clock_);
+  // The (member, candidate) index that refuses a second live introduction, over older data.
+  auto pairs = writer_->submit_wait(
+      [this](storage::WriteTxn& txn) { return introductions_->index_existing(txn); });
+  if (pairs > 0) spdlog::info("storage: indexed {} existing introduction(s)", pairs);
   // The success model (issue 16): retrained on matching.success_retrain_minutes and after every
   // outcome, on its own thread; requests read the last trained snapshot.
   success_ = std::make_unique<services::SuccessForecast>(

@@ -179,6 +179,8 @@ ApiError error_for(const introductions::IntroductionError& e) {
       return {409, "conflict", e.message};
     case C::invalid:
       return {400, "bad_field", e.message};
+    case C::duplicate:
+      return {409, "already_introduced", e.message};
   }
   return {400, "bad_request", e.message};
 }

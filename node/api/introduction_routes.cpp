@@ -95,9 +95,17 @@ Response introduce(const Services& s, const Request& request, const Caller& call
   if (!node) return reply(node.error());
   auto ref = string_field(*body, "ref", true, 64);
   if (!ref) return reply(ref.error());
-  auto r = s.introducing.introduce(caller.the_member(), **requisition, **node, **ref);
-  if (!r) return reply(error_for(r.error()));
-  return http::json_response(201, r->to_json());
+  // Answers with a Later: the introduction waits for its group commit without holding an HTTP
+  // thread, so introductions in flight share one fsync.
+  auto later = std::make_shared<http::Later>();
+  auto outcome = s.introducing.begin_introduce(caller.the_member(), **requisition, **node, **ref,
+                                               [later] { later->wake(); });
+  later->set_finish([outcome] {
+    auto r = outcome();
+    if (!r) return reply(error_for(r.error()));
+    return http::json_response(201, r->to_json());
+  });
+  return http::later_response(std::move(later));
 }
 
 Response list_introductions(const Services& s, const Caller& caller) {

@@ -6,11 +6,18 @@
 
 #include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
+#include "node/common/key_encoding.hpp"
+#include "node/storage/index_marks.hpp"
 #include "protocol/event.hpp"
 
 namespace relay::node::introductions {
 
 namespace {
+
+// Sizes first, so no (holder, ref) split of the same bytes can name another pair.
+std::string pair_key(const std::string& member, const std::string& holder, const std::string& ref) {
+  return common::be64(member.size()) + member + common::be64(holder.size()) + holder + ref;
+}
 
 constexpr std::array<std::string_view, 8> kStates{"requested", "accepted",   "delivered",
                                                   "declined",  "expired",    "withdrawn",
@@ -83,8 +90,15 @@ std::string_view to_string(IntroductionError::Code c) {
       return "conflict";
     case Code::invalid:
       return "invalid";
+    case Code::duplicate:
+      return "duplicate";
   }
   return "invalid";
+}
+
+bool live(IntroductionState s) {
+  return s == IntroductionState::requested || s == IntroductionState::accepted ||
+         s == IntroductionState::delivered;
 }
 
 bool Introduction::has(Outcome o) const {
@@ -150,7 +164,9 @@ Introductions::Introductions(storage::Environment& env, ledger::Ledger& ledger,
       clock_(clock),
       settings_(settings),
       introductions_(env.database("introductions")),
-      by_member_(env.database("member_introductions")) {}
+      by_member_(env.database("member_introductions")),
+      by_pair_(env.database("introduction_pairs")),
+      index_marks_(env.database(storage::kIndexMarks)) {}
 
 void Introductions::put(storage::WriteTxn& txn, const Introduction& intro) {
   txn.put(introductions_, intro.id, intro.to_json().dump());
@@ -167,6 +183,8 @@ common::Result<Introduction, IntroductionError> Introductions::create(
     return error(Code::invalid, "node: \"local\" or a peer's name");
   if (candidate_ref.empty() || candidate_ref.size() > 200)
     return error(Code::invalid, "ref: a candidate reference");
+  if (live_for(txn, member, holder, candidate_ref))
+    return error(Code::duplicate, "this member already has a live introduction to them");
   Introduction intro;
   intro.id = "i_" + crypto::to_hex(crypto::random_bytes(12));
   intro.member = member;
@@ -187,6 +205,7 @@ common::Result<Introduction, IntroductionError> Introductions::create(
                      intro.id, member, requisition_id, holder,
                      ledger_.pseudonym("member/" + member, "ref/" + holder + "/" + candidate_ref)));
   put(txn, intro);
+  txn.put(by_pair_, pair_key(member, holder, candidate_ref), intro.id);
   return intro;
 }
 
@@ -372,6 +391,29 @@ std::optional<Introduction> Introductions::get(const storage::Txn& txn,
   auto v = txn.get(introductions_, id);
   if (!v) return std::nullopt;
   return Introduction::from_json(nlohmann::json::parse(*v));
+}
+
+std::optional<Introduction> Introductions::live_for(const storage::Txn& txn,
+                                                    const std::string& member,
+                                                    const std::string& holder,
+                                                    const std::string& ref) const {
+  auto id = txn.get(by_pair_, pair_key(member, holder, ref));
+  if (!id) return std::nullopt;
+  auto intro = get(txn, *id);
+  if (!intro || !live(intro->state)) return std::nullopt;
+  return intro;
+}
+
+std::size_t Introductions::index_existing(storage::WriteTxn& txn) {
+  std::size_t n = 0;
+  storage::build_index_once(txn, index_marks_, "introduction_pairs", [&] {
+    for (const auto& intro : all(txn))
+      if (live(intro.state)) {
+        txn.put(by_pair_, pair_key(intro.member, intro.holder, intro.candidate_ref), intro.id);
+        ++n;
+      }
+  });
+  return n;
 }
 
 std::vector<Introduction> Introductions::list(const storage::Txn& txn,

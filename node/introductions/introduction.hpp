@@ -16,7 +16,10 @@
 // Ledger: introduction_made, introduction_outcome, credit_spent, credit_refunded. No personal
 // data: the candidate is the holder's opaque reference.
 //
-// Databases: introductions (id -> JSON), member_introductions (member "/" id -> "").
+// Databases: introductions (id -> JSON), member_introductions (member "/" id -> ""),
+// introduction_pairs (pair_key(member, holder, ref) -> the newest introduction's id): create()
+// refuses a pair that has a live introduction inside its own txn, so concurrent requests for
+// the same candidate cannot each spend a credit.
 //
 // Threads: writing methods only in Writer requests; reads from any thread with its own txn.
 #include <chrono>
@@ -59,6 +62,8 @@ enum class Outcome {
 };
 
 std::string_view to_string(IntroductionState s);
+// Requested, accepted or delivered: the member may not ask for the same candidate again.
+bool live(IntroductionState s);
 std::string_view to_string(IntroductionKind k);
 std::string_view to_string(Outcome o);
 std::optional<Outcome> parse_outcome(std::string_view s);
@@ -98,6 +103,7 @@ struct IntroductionError {
     not_found,  // 404: no such introduction (or requisition) of this member
     conflict,   // 409: not allowed in this state or order
     invalid,    // 400: bad outcome, reason code or holder
+    duplicate,  // 409: the member already has a live introduction to this candidate
   };
   Code code = Code::invalid;
   std::string message;  // English, safe to show
@@ -177,6 +183,13 @@ class Introductions {
 
   std::optional<Introduction> get(const storage::Txn& txn, const std::string& id) const;
   std::vector<Introduction> list(const storage::Txn& txn, const std::string& member) const;
+  // The member's live introduction to the candidate `ref` held by `holder`, if any: one read
+  // of the pair index, whatever the member's history.
+  std::optional<Introduction> live_for(const storage::Txn& txn, const std::string& member,
+                                       const std::string& holder, const std::string& ref) const;
+  // Builds the pair index over introductions stored before it existed (once per data
+  // directory); returns how many were indexed.
+  std::size_t index_existing(storage::WriteTxn& txn);
   const IntroductionSettings& settings() const { return settings_; }
 
  private:
@@ -194,6 +207,8 @@ class Introductions {
   IntroductionSettings settings_;
   storage::Database introductions_;
   storage::Database by_member_;
+  storage::Database by_pair_;
+  storage::Database index_marks_;
 };
 
 }  // namespace relay::node::introductions

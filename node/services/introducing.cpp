@@ -50,11 +50,6 @@ nlohmann::json anonymised_json(const matching::AnonymisedProfile& p) {
           {"experience_band", p.experience_band}};
 }
 
-bool live(IntroductionState s) {
-  return s == IntroductionState::requested || s == IntroductionState::accepted ||
-         s == IntroductionState::delivered;
-}
-
 }  // namespace
 
 nlohmann::json MatchView::to_json() const {
@@ -198,8 +193,19 @@ std::optional<std::string> Introducing::candidate_of(const storage::Txn& txn,
 common::Result<Introduction, IntroduceError> Introducing::introduce(
     const members::Member& member, const std::string& requisition_id, const std::string& node,
     const std::string& ref) {
+  return begin_introduce(member, requisition_id, node, ref, {})();
+}
+
+std::function<common::Result<Introduction, IntroduceError>()> Introducing::begin_introduce(
+    const members::Member& member, const std::string& requisition_id, const std::string& node,
+    const std::string& ref, std::function<void()> ready) {
   using R = common::Result<Introduction, IntroduceError>;
-  bool local = node == settings_.self_name;
+  const bool local = node == settings_.self_name;
+  const std::string holder = local ? "local" : node;
+  auto refused = [&ready](IntroduceError e) -> std::function<R()> {
+    if (ready) ready();
+    return [e] { return R(common::fail(e)); };
+  };
   // The local candidate behind ref (ProfileExchange's local_refs index).
   std::optional<candidates::CandidateRecord> candidate;
   std::optional<matching::Match> match;
@@ -207,32 +213,33 @@ common::Result<Introduction, IntroduceError> Introducing::introduce(
   {
     auto txn = env_.begin_read();
     auto req = requisitions_.get(txn, member.id, requisition_id);
-    if (!req) return common::fail(IntroduceError::requisition_not_found);
-    if (!req->open) return common::fail(IntroduceError::requisition_closed);
+    if (!req) return refused(IntroduceError::requisition_not_found);
+    if (!req->open) return refused(IntroduceError::requisition_closed);
     if (local) {
       if (auto id = exchange_.local_candidate_for(txn, ref)) candidate = candidates_.find(txn, *id);
       if (!candidate || candidate->status != candidates::Status::active ||
           candidate->origin != "local" || !candidate->consent.region)
-        return common::fail(IntroduceError::not_in_pool);
+        return refused(IntroduceError::not_in_pool);
       if (auto opened = candidates_.open(*candidate))
         match = scorer_.score(req->criteria(), matching::from_circulated(opened->profile, ref));
     }
-    for (const auto& i : introductions_.list(txn, member.id))
-      if (i.holder == (local ? std::string("local") : node) && i.candidate_ref == ref &&
-          live(i.state))
-        return common::fail(IntroduceError::already_introduced);
+    // Checked again in the Writer request (Introductions::create), where it is decisive.
+    if (introductions_.live_for(txn, member.id, holder, ref))
+      return refused(IntroduceError::already_introduced);
     facts = pair_facts(txn, member, *req, node, ref, candidate ? &*candidate : nullptr);
   }
-  return writer_.submit_wait([&](storage::WriteTxn& txn) -> R {
+  auto request = [this, member, requisition_id, node, ref, local, holder,
+                  candidate = std::move(candidate), match = std::move(match),
+                  facts = std::move(facts)](storage::WriteTxn& txn) -> R {
     auto req = requisitions_.get(txn, member.id, requisition_id);
     if (!req) return common::fail(IntroduceError::requisition_not_found);
-    auto created =
-        introductions_.create(txn, member.id, requisition_id, local ? "local" : node, ref);
+    auto created = introductions_.create(txn, member.id, requisition_id, holder, ref);
     if (!created) {
-      auto code = created.error().code == IntroductionError::Code::no_credit
-                      ? IntroduceError::no_credit
-                      : IntroduceError::requisition_closed;
-      throw storage::Rollback<R>{common::fail(code)};
+      auto code = created.error().code;
+      throw storage::Rollback<R>{common::fail(
+          code == IntroductionError::Code::no_credit   ? IntroduceError::no_credit
+          : code == IntroductionError::Code::duplicate ? IntroduceError::already_introduced
+                                                       : IntroduceError::requisition_closed)};
     }
     auto intro = created.value();
     // What the pair was when introduced: the success model learns from it once the outcome is in.
@@ -270,7 +277,9 @@ common::Result<Introduction, IntroduceError> Introducing::introduce(
     txn.put(links_, "h/" + handoff.handoff->id, intro.id);
     txn.put(links_, "i/" + intro.id, handoff.handoff->id);
     return intro;
-  });
+  };
+  auto queued = writer_.submit(std::move(request), std::move(ready)).share();
+  return [queued] { return queued.get(); };
 }
 
 std::vector<Introduction> Introducing::introductions(const members::Member& member) const {

@@ -410,6 +410,51 @@ TEST_CASE(
   CHECK(outcome(x, buyer, id, "hired").status == 409);  // declined: nothing to report
 }
 
+// Found on a live node: four identical requests sent at once were all answered 201 and spent
+// four credits (the duplicate check ran before the Writer request, not in it).
+TEST_CASE("introductions: parallel requests for the same candidate make one introduction") {
+  NodeProcess x{relay::test::options("twice.example", "JP-28")};
+  auto referrer = x.admit_member("Referrer KK");
+  auto buyer = x.admit_member("Buyer KK");
+  constexpr int kCandidates = 5, kTwins = 4;
+  for (int i = 0; i < kCandidates; ++i)
+    x.register_and_confirm(path_of(referrer.relay_link), forklift_driver(unique("twin")));
+  grant(x, buyer, kCandidates * kTwins);
+  auto req = requisition_id(x, buyer, forklift_requisition());
+  auto ms = matches(x, buyer, req);
+  REQUIRE(ms.size() == kCandidates);
+
+  for (int c = 0; c < kCandidates; ++c) {
+    std::atomic<int> won{0}, duplicate{0}, other{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kTwins; ++t)
+      threads.emplace_back([&] {
+        while (!go) std::this_thread::yield();
+        auto r =
+            x.post_json("/api/v1/introductions",
+                        {{"requisition", req}, {"node", "twice.example"}, {"ref", ms[c].at("ref")}},
+                        buyer.api_key);
+        if (r.status == 201)
+          ++won;
+        else if (r.status == 409 && r.body.find("already_introduced") != std::string::npos)
+          ++duplicate;
+        else
+          ++other;
+      });
+    go = true;
+    for (auto& t : threads) t.join();
+    CHECK(won == 1);
+    CHECK(duplicate == kTwins - 1);
+    CHECK(other == 0);
+  }
+  CHECK(balance(x, buyer) == kCandidates * (kTwins - 1));
+  CHECK(x.get("/api/v1/introductions", buyer.api_key).json().at("introductions").size() ==
+        kCandidates);
+  CHECK(count_events(x, "introduction_made") == kCandidates);
+  CHECK(relay::test::audit_verify(x) == 0);
+}
+
 TEST_CASE(
     "introductions: a handoff request the holding peer never receives is given up after "
     "federation.give_up_after_s, the credit refunded and the operator alerted") {

@@ -12,6 +12,7 @@
 #include "domain_fixture.hpp"
 #include "ledger_audit.hpp"
 #include "node/introductions/requisition.hpp"
+#include "node/storage/index_marks.hpp"
 
 using relay::test::Domain;
 namespace intro = relay::node::introductions;
@@ -32,6 +33,7 @@ struct Fixture {
   intro::Introductions intros{d.env, d.ledger, d.credits, reqs, d.clock};
   std::string member;
   std::string requisition;
+  int refs = 0;
 
   explicit Fixture(std::uint64_t credits = 5) {
     member = d.admit("Hire KK").member.id;
@@ -54,7 +56,9 @@ struct Fixture {
     return r->id;
   }
 
-  common_result_t create(const std::string& holder = "local", const std::string& ref = "cand-ref") {
+  // A new introduction; each call names another candidate unless `ref` is given.
+  common_result_t create(const std::string& holder = "local", std::string ref = {}) {
+    if (ref.empty()) ref = "cand-ref-" + std::to_string(++refs);
     return d.write([&](storage::WriteTxn& txn) {
       return intros.create(txn, member, requisition, holder, ref);
     });
@@ -126,9 +130,10 @@ TEST_CASE("introductions: create spends a credit in the same txn; none left is n
     auto made = nlohmann::json::parse(*f.d.ledger.entry(txn, f.d.ledger.size(txn) - 1));
     auto named = made.at("data").at("candidate").get<std::string>();
     CHECK(made.at("kind") == "introduction_made");
-    CHECK(named != "cand-ref");
-    CHECK(named == f.d.ledger.pseudonym("member/" + f.member, "ref/local/cand-ref"));
-    CHECK(named != f.d.ledger.pseudonym("member/m_other", "ref/local/cand-ref"));
+    const auto ref = "ref/local/" + i->candidate_ref;
+    CHECK(named != i->candidate_ref);
+    CHECK(named == f.d.ledger.pseudonym("member/" + f.member, ref));
+    CHECK(named != f.d.ledger.pseudonym("member/m_other", ref));
   }
 
   const auto size = f.d.ledger_size();
@@ -157,6 +162,64 @@ TEST_CASE("introductions: create spends a credit in the same txn; none left is n
     CHECK(f.balance() == 1);
   }
   f.audit_agrees();
+}
+
+TEST_CASE("introductions: one live introduction per member and candidate, decided in the txn") {
+  Fixture f(5);
+  auto first = f.create("local", "same-ref");
+  REQUIRE(first);
+  // In one txn, as requests of one Writer batch are: the second sees the first and spends nothing.
+  auto both = f.d.write([&](storage::WriteTxn& txn) {
+    auto again = f.intros.create(txn, f.member, f.requisition, "local", "same-ref");
+    auto other_holder =
+        f.intros.create(txn, f.member, f.requisition, "osaka.relaynode", "same-ref");
+    return std::make_pair(again, other_holder);
+  });
+  REQUIRE_FALSE(both.first);
+  CHECK(both.first.error().code == Code::duplicate);
+  CHECK(both.second);  // the same ref at another holder is another candidate
+  CHECK(f.balance() == 3);
+  {
+    auto txn = f.d.env.begin_read();
+    auto live = f.intros.live_for(txn, f.member, "local", "same-ref");
+    REQUIRE(live);
+    CHECK(live->id == first->id);
+    CHECK_FALSE(f.intros.live_for(txn, f.member, "local", "never-asked"));
+  }
+  // Another member may ask for the same candidate.
+  auto other = f.d.admit("Other KK").member.id;
+  REQUIRE(f.d.write(
+      [&](storage::WriteTxn& txn) { return f.d.credits.grant(txn, other, 1, "programme"); }));
+  auto theirs = f.open_requisition(other);
+  CHECK(f.d.write([&](storage::WriteTxn& txn) {
+    return f.intros.create(txn, other, theirs, "local", "same-ref");
+  }));
+  // Once it ends (declined: refunded), the member may ask again.
+  REQUIRE(f.step([&](auto& t) { return f.intros.decline(t, first->id); }));
+  auto second = f.create("local", "same-ref");
+  REQUIRE(second);
+  CHECK(second->id != first->id);
+  f.audit_agrees();
+}
+
+TEST_CASE("introductions: the pair index is built once over introductions stored before it") {
+  Fixture f(3);
+  auto a = f.create("local", "old-a");
+  auto b = f.create("local", "old-b");
+  REQUIRE(a);
+  REQUIRE(b);
+  REQUIRE(f.step([&](auto& t) { return f.intros.decline(t, b->id); }));
+  // A data directory from before the index: its entries and the mark removed.
+  f.d.write([&](storage::WriteTxn& txn) {
+    txn.clear(f.d.env.database("introduction_pairs"));
+    txn.del(f.d.env.database(relay::node::storage::kIndexMarks), "introduction_pairs");
+    return 0;
+  });
+  auto indexed = f.d.write([&](storage::WriteTxn& txn) { return f.intros.index_existing(txn); });
+  CHECK(indexed == 1);  // the live one; the declined one needs no entry
+  CHECK(f.d.write([&](storage::WriteTxn& txn) { return f.intros.index_existing(txn); }) == 0);
+  CHECK(f.create("local", "old-a").error().code == Code::duplicate);
+  CHECK(f.create("local", "old-b"));
 }
 
 TEST_CASE("introductions: every refund path gives the credit back once, naming the introduction") {
