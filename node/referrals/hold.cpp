@@ -6,6 +6,7 @@
 #include "crypto/bytes.hpp"
 #include "crypto/hash.hpp"
 #include "node/common/key_encoding.hpp"
+#include "node/storage/index_marks.hpp"
 #include "protocol/event.hpp"
 
 namespace relay::node::referrals {
@@ -46,7 +47,9 @@ Holds::Holds(storage::Environment& env, ledger::Ledger& ledger, const identity::
       rules_(rules),
       holds_(env.database("referral_holds")),
       queue_(env.database("hold_queue")),
-      confirmations_(env.database("member_confirmations")) {}
+      confirmations_(env.database("member_confirmations")),
+      groups_(env.database("confirmation_groups")),
+      index_marks_(env.database(storage::kIndexMarks)) {}
 
 std::optional<Holds::HoldRecord> Holds::find_hold(const storage::Txn& txn,
                                                   const std::string& id) const {
@@ -103,59 +106,113 @@ bool Holds::hold(storage::WriteTxn& txn, Referral& referral, const AddressIdenti
   return false;
 }
 
+namespace {
+
+// A confirmation's keys in confirmation_groups: its domain's group, and its stem's if any.
+// `at` is be64 ms + referral id, the tail of its member_confirmations key.
+std::string group_prefix(std::string_view member, char group, std::string_view digest) {
+  std::string key(member);
+  key.append("/").push_back(group);
+  key.append("/").append(digest).append("/");
+  return key;
+}
+
+void index_confirmation(storage::WriteTxn& txn, storage::Database groups, std::string_view member,
+                        std::string_view at, const std::string& domain, const std::string& stem) {
+  txn.put(groups, group_prefix(member, 'd', domain).append(at), "");
+  if (!stem.empty()) txn.put(groups, group_prefix(member, 's', stem).append(at), "");
+}
+
+void unindex_confirmation(storage::WriteTxn& txn, storage::Database groups, std::string_view member,
+                          std::string_view at, std::string_view stored) {
+  auto j = nlohmann::json::parse(stored);
+  const std::string& domain = j.at("domain").get_ref<const std::string&>();
+  const std::string& stem = j.at("stem").get_ref<const std::string&>();
+  txn.del(groups, group_prefix(member, 'd', domain).append(at));
+  if (!stem.empty()) txn.del(groups, group_prefix(member, 's', stem).append(at));
+}
+
+// The referral ids under `prefix` (keys prefix + be64 ms + referral id) from `since_ms` on.
+std::vector<std::string> ids_since(const storage::Txn& txn, storage::Database db,
+                                   const std::string& prefix, std::int64_t since_ms) {
+  std::vector<std::string> ids;
+  const auto first =
+      prefix + common::be64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, since_ms)));
+  txn.for_each_range(db, first, {}, [&](std::string_view key, std::string_view) {
+    if (key.substr(0, prefix.size()) != prefix) return false;
+    ids.emplace_back(key.substr(prefix.size() + 8));
+    return true;
+  });
+  return ids;
+}
+
+}  // namespace
+
 void Holds::check(storage::WriteTxn& txn, const Referral& referral,
                   const AddressIdentity& address) {
   const auto now = clock_.now_ms();
   const auto prefix = referral.member_id + "/";
   const auto domain = digest("domain", address.domain);
   const auto stem = address.stem.empty() ? std::string() : digest("stem", address.stem);
-  txn.put(confirmations_, prefix + common::be64(static_cast<std::uint64_t>(now)) + referral.id,
-          nlohmann::json{{"domain", domain}, {"stem", stem}}.dump());
+  const auto at = common::be64(static_cast<std::uint64_t>(now)) + referral.id;
+  txn.put(confirmations_, prefix + at, nlohmann::json{{"domain", domain}, {"stem", stem}}.dump());
+  index_confirmation(txn, groups_, referral.member_id, at, domain, stem);
   const auto keep = std::max(rules_.velocity_window, rules_.cluster_window).count();
-  // Older confirmations say nothing any more: drop them (nothing personal stays longer).
-  std::vector<std::string> old;
+  // Older confirmations say nothing any more: drop them (nothing personal stays longer). Each
+  // is read once more here, to drop its group keys.
+  std::vector<std::pair<std::string, std::string>> old;
   const auto cutoff =
       prefix + common::be64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - keep)));
   txn.for_each_range(confirmations_, prefix, cutoff,
-                     [&](std::string_view key, std::string_view) { old.emplace_back(key); });
-  for (const auto& key : old) txn.del(confirmations_, key);
-
-  struct Seen {
-    std::int64_t ms;
-    std::string referral;
-    std::string domain;
-    std::string stem;
-  };
-  std::vector<Seen> recent;
-  txn.for_each_prefix(confirmations_, prefix, [&](std::string_view key, std::string_view value) {
-    auto rest = key.substr(prefix.size());
-    auto j = nlohmann::json::parse(value);
-    recent.push_back({static_cast<std::int64_t>(common::from_be64(rest.substr(0, 8))),
-                      std::string(rest.substr(8)), j.at("domain"), j.at("stem")});
-  });
+                     [&](std::string_view key, std::string_view value) {
+                       old.emplace_back(std::string(key), std::string(value));
+                     });
+  for (const auto& [key, value] : old) {
+    txn.del(confirmations_, key);
+    unindex_confirmation(txn, groups_, referral.member_id,
+                         std::string_view(key).substr(prefix.size()), value);
+  }
 
   std::map<std::string, std::vector<std::string>> reasons;  // referral -> new reasons
   if (rules_.flag_disposable && address.disposable)
     reasons[referral.id].emplace_back(fr::disposable_domain);
-  // A group over its limit flags every referral in it.
+  // A group over its limit flags every referral in it. Only the keys of this confirmation's
+  // own groups within the window are read: a member's other confirmations cost nothing.
   auto group = [&](std::string_view reason, std::uint32_t max, std::int64_t window,
-                   auto&& member_of) {
+                   storage::Database db, const std::string& keys) {
     if (max == 0) return;
-    std::vector<std::string> ids;
-    for (const auto& s : recent)
-      if (s.ms >= now - window && member_of(s)) ids.push_back(s.referral);
+    auto ids = ids_since(txn, db, keys, now - window);
     if (ids.size() <= max) return;
     for (const auto& id : ids) reasons[id].emplace_back(reason);
   };
-  group(fr::velocity, rules_.velocity_max, rules_.velocity_window.count(),
-        [](const Seen&) { return true; });
+  group(fr::velocity, rules_.velocity_max, rules_.velocity_window.count(), confirmations_, prefix);
   if (!address.public_provider)
-    group(fr::same_domain, rules_.same_domain_max, rules_.cluster_window.count(),
-          [&](const Seen& s) { return s.domain == domain; });
+    group(fr::same_domain, rules_.same_domain_max, rules_.cluster_window.count(), groups_,
+          group_prefix(referral.member_id, 'd', domain));
   if (!stem.empty())
-    group(fr::similar_addresses, rules_.similar_max, rules_.cluster_window.count(),
-          [&](const Seen& s) { return s.stem == stem; });
+    group(fr::similar_addresses, rules_.similar_max, rules_.cluster_window.count(), groups_,
+          group_prefix(referral.member_id, 's', stem));
   for (const auto& [id, new_reasons] : reasons) flag(txn, id, new_reasons);
+}
+
+std::size_t Holds::index_existing(storage::WriteTxn& txn) {
+  std::size_t n = 0;
+  storage::build_index_once(txn, index_marks_, "confirmation_groups", [&] {
+    std::vector<std::pair<std::string, std::string>> all;
+    txn.for_each_prefix(confirmations_, "", [&](std::string_view key, std::string_view value) {
+      all.emplace_back(std::string(key), std::string(value));
+    });
+    for (const auto& [key, value] : all) {
+      // member "/" be64 ms + referral id (member ids hold no "/").
+      auto slash = key.find('/');
+      auto j = nlohmann::json::parse(value);
+      index_confirmation(txn, groups_, std::string_view(key).substr(0, slash),
+                         std::string_view(key).substr(slash + 1), j.at("domain").get<std::string>(),
+                         j.at("stem").get<std::string>());
+    }
+    n = all.size();
+  });
+  return n;
 }
 
 void Holds::flag(storage::WriteTxn& txn, const std::string& referral_id,

@@ -17,7 +17,11 @@
 // Databases: referral_holds (referral id -> {member, until, flags, accepted}: the referrals
 // held now), hold_queue (be64 until + referral id -> "": held and waiting for no one),
 // member_confirmations (member "/" be64 ms + referral id -> {domain, stem}: keyed digests of
-// the address's domain and stem, never the address, kept for cluster_window).
+// the address's domain and stem, never the address, kept for the longer window),
+// confirmation_groups (member "/d/" domain digest "/" be64 ms + referral id -> "", and "/s/"
+// with the stem digest: the same confirmations by group, so each check counts only its own
+// groups' keys in their windows instead of parsing every confirmation the member had; written
+// and dropped with member_confirmations in the same transaction).
 //
 // Threads: the writing methods inside Writer requests; in_review with any read txn.
 #include <chrono>
@@ -90,6 +94,9 @@ class Holds {
   common::Result<ReviewItem, ReviewError> decide(storage::WriteTxn& txn,
                                                  const std::string& referral_id, bool accept);
   const HoldRules& rules() const { return rules_; }
+  // Indexes confirmations recorded before confirmation_groups existed (once per data
+  // directory, storage/index_marks.hpp). Returns how many.
+  std::size_t index_existing(storage::WriteTxn& txn);
 
  private:
   struct HoldRecord {
@@ -122,6 +129,8 @@ class Holds {
   storage::Database holds_;
   storage::Database queue_;
   storage::Database confirmations_;
+  storage::Database groups_;
+  storage::Database index_marks_;
 };
 
 std::string_view to_string(ReviewError e);

@@ -12,6 +12,7 @@
 
 #include "node/domain_fixture.hpp"
 #include "node/ledger_audit.hpp"
+#include "node/storage/index_marks.hpp"
 #include "protocol/event.hpp"
 #include "protocol/ledger_entry.hpp"
 
@@ -320,6 +321,44 @@ TEST_CASE("hold: the ledger names one person differently for each member") {
   auto counted = entries(d, "referral_counted");
   REQUIRE(counted.size() == 2);
   CHECK(counted[0].at("candidate") == held[0].at("candidate"));
+  CHECK(problems(d) == "");
+}
+
+TEST_CASE("hold: confirmations from before the group index are indexed once; old ones leave it") {
+  auto rules = hold_days(0);
+  rules.same_domain_max = 2;
+  rules.similar_max = 2;
+  Domain d(10, false, rules);
+  init_ledger(d, 10, 0);
+  auto m = d.admit("Index KK").member;
+  refer(d, m, "kenji1@farm.example");
+  refer(d, m, "kenji2@farm.example");
+  auto groups = d.env.database("confirmation_groups");
+  auto confirmations = d.env.database("member_confirmations");
+  auto count = [&](storage::Database db) {
+    auto txn = d.env.begin_read();
+    return txn.count(db);
+  };
+  CHECK(count(confirmations) == 2);
+  CHECK(count(groups) == 4);  // a domain key and a stem key each
+  // A data directory written before the index: its confirmations have no group keys.
+  d.write([&](storage::WriteTxn& txn) {
+    txn.clear(groups);
+    txn.del(d.env.database(storage::kIndexMarks), "confirmation_groups");
+  });
+  CHECK(d.write([&](storage::WriteTxn& txn) { return d.holds.index_existing(txn); }) == 2);
+  CHECK(d.write([&](storage::WriteTxn& txn) { return d.holds.index_existing(txn); }) == 0);
+  CHECK(count(groups) == 4);
+  refer(d, m, "kenji3@farm.example");  // the third of one domain and one stem: both signals
+  auto waiting = in_review(d);
+  REQUIRE(waiting.size() == 1);
+  CHECK(waiting[0].reasons == std::vector<std::string>{"same_domain", "similar_addresses"});
+  // Past the window the old confirmations, and their group keys, are gone: nothing is flagged.
+  d.clock.advance(kDay * 8);
+  refer(d, m, "kenji4@farm.example");
+  CHECK(in_review(d).size() == 1);
+  CHECK(count(confirmations) == 1);
+  CHECK(count(groups) == 2);
   CHECK(problems(d) == "");
 }
 
