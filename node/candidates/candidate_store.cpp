@@ -66,7 +66,9 @@ bool awaits_receipt(const CandidateRecord& r) {
 }  // namespace
 
 void Store::save(storage::WriteTxn& txn, const CandidateRecord& r) {
-  txn.put(candidates_, r.id, to_stored(r).dump());
+  auto stored = to_stored(r).dump();
+  txn.put(candidates_, r.id, stored);
+  parsed_.put(r.id, std::move(stored), r);
   if (awaits_receipt(r))
     txn.put(awaiting_receipt_, r.id, "");
   else
@@ -148,7 +150,10 @@ std::optional<CandidateRecord> Store::find(const storage::Txn& txn, const std::s
   if (id.empty() || id.size() > 64) return std::nullopt;
   auto v = txn.get(candidates_, id);
   if (!v) return std::nullopt;
-  return from_stored(nlohmann::json::parse(*v));
+  if (auto cached = parsed_.get(id, *v)) return cached;
+  auto r = from_stored(nlohmann::json::parse(*v));
+  parsed_.put(id, std::move(*v), r);
+  return r;
 }
 
 std::optional<CandidateRecord> Store::find_by_pseudonym(const storage::Txn& txn,

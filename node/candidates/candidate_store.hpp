@@ -29,6 +29,7 @@
 
 #include "node/candidates/candidate_record.hpp"
 #include "node/candidates/key_slots.hpp"
+#include "node/candidates/record_cache.hpp"
 #include "node/candidates/registration_form.hpp"
 #include "node/common/clock.hpp"
 #include "node/identity/key_ring.hpp"
@@ -198,6 +199,7 @@ class Store {
   storage::Database awaiting_receipt_;
   storage::Database index_marks_;
   std::function<void(const std::string& id)> saved_;
+  mutable RecordCache parsed_;  // what find() parsed and save() wrote, by id
 };
 
 }  // namespace relay::node::candidates

@@ -1,0 +1,61 @@
+// node/candidates/record_cache: a cached parse answers only for the very bytes it came from,
+// so Store::find never returns a record the txn does not hold (changed since, or written by a
+// request that was rolled back).
+#include "node/candidates/record_cache.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "node/domain_fixture.hpp"
+
+using namespace relay::node;
+
+TEST_SUITE_BEGIN("candidates");
+
+TEST_CASE("record cache: a hit needs the same bytes; a full cache makes room") {
+  candidates::RecordCache cache(2);
+  candidates::CandidateRecord r;
+  r.id = "c_one";
+  r.pseudonym = "p1";
+  CHECK_FALSE(cache.get("c_one", "bytes-1"));
+  cache.put("c_one", "bytes-1", r);
+  auto hit = cache.get("c_one", "bytes-1");
+  REQUIRE(hit);
+  CHECK(hit->pseudonym == "p1");
+  CHECK_FALSE(cache.get("c_one", "bytes-2"));  // changed since: parsed again
+  r.pseudonym = "p2";
+  cache.put("c_one", "bytes-2", r);  // replaces the entry
+  CHECK(cache.get("c_one", "bytes-2")->pseudonym == "p2");
+  CHECK_FALSE(cache.get("c_one", "bytes-1"));
+  cache.put("c_two", "x", r);
+  cache.put("c_three", "y", r);  // over capacity: one of the others went
+  int left = (cache.get("c_one", "bytes-2") ? 1 : 0) + (cache.get("c_two", "x") ? 1 : 0);
+  CHECK(left == 1);
+  CHECK(cache.get("c_three", "y"));
+}
+
+TEST_CASE("record cache: Store::find after a rolled-back save reads the committed record") {
+  relay::test::Domain d;
+  auto id = d.write([&](storage::WriteTxn& txn) {
+    candidates::Registration reg;
+    reg.personal.name = "Cache Person";
+    reg.personal.email = "cache@example.jp";
+    return d.candidates.create(txn, reg, d.candidates.pseudonym_of("cache@example.jp")).id;
+  });
+  {
+    auto txn = d.env.begin_write();
+    auto r = d.candidates.find(txn, id);
+    REQUIRE(r);
+    r->status = candidates::Status::active;
+    d.candidates.save(txn, *r);
+    CHECK(d.candidates.find(txn, id)->status == candidates::Status::active);  // its own write
+  }                                                                           // aborted
+  auto txn = d.env.begin_read();
+  auto r = d.candidates.find(txn, id);
+  REQUIRE(r);
+  CHECK(r->status == candidates::Status::pending);
+  CHECK(d.candidates.open(*r)->personal.name == "Cache Person");
+}
+
+TEST_SUITE_END();
