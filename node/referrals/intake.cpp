@@ -64,15 +64,13 @@ void Intake::save_intake_state(storage::WriteTxn& txn, const std::string& candid
                          "intake", state);
 }
 
-bool Intake::count_mail(storage::WriteTxn& txn, const std::string& candidate_id) {
-  auto state = intake_state(txn, candidate_id);
+bool Intake::count_mail(nlohmann::json& state) const {
   auto today = clock_.now_ms() / kMsPerDay;
   std::int64_t sent =
       state.value("day", std::int64_t{-1}) == today ? state.value("mails", std::int64_t{0}) : 0;
   if (sent >= settings_.confirmation_mails_per_day) return false;
   state["day"] = today;
   state["mails"] = sent + 1;
-  save_intake_state(txn, candidate_id, state);
   return true;
 }
 
@@ -146,9 +144,15 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   if (target.single) referrals_.mark_used(txn, *target.single);
   if (target.alumni) referrals_.mark_used(txn, *target.alumni);
 
+  // The person's intake state is read and written once: today's mail counted, and the form's
+  // nonce remembered (repeated_form), whether or not a mail goes out.
+  auto state = intake_state(txn, candidate->id);
+  const bool mail_counted = count_mail(state);
+  if (!nonce.empty()) state["form"] = nonce_hash(nonce);
+  if (mail_counted || !nonce.empty()) save_intake_state(txn, candidate->id, state);
   // Past today's mails for this address nothing is queued: the data above is replaced all
   // the same (the latest form is what counts), and the mail already sent still works.
-  if (!count_mail(txn, candidate->id)) {
+  if (!mail_counted) {
     result.mail_capped = true;
   } else if (candidate->status == candidates::Status::pending ||
              referral->status == ReferralStatus::pending) {
@@ -163,11 +167,6 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
     candidates_.queue_mail(
         txn, *candidate,
         {settings_.mail_from, registration.personal.email, text.subject, text.body});
-  }
-  if (!nonce.empty()) {
-    auto state = intake_state(txn, candidate->id);
-    state["form"] = nonce_hash(nonce);
-    save_intake_state(txn, candidate->id, state);
   }
   result.accepted = true;
   return result;
@@ -276,12 +275,13 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
   // Reopening the used link says so and points to the management link mailed now.
   candidates_.bind_token(txn, verify_token, candidate->id, "verified");
   auto fresh = candidates_.find(txn, candidate->id);
-  if (auto opened = candidates_.open(*fresh)) {
+  // Its sealed data and key are those opened above: opening them again would read the same.
+  if (opened_now) {
     auto text = candidates::registration_complete_mail(
         candidates::lang_named(fresh->lang),
         settings_.public_url + "/r/m/" + result.management_token);
-    candidates_.queue_mail(txn, *fresh,
-                           {settings_.mail_from, opened->personal.email, text.subject, text.body});
+    candidates_.queue_mail(
+        txn, *fresh, {settings_.mail_from, opened_now->personal.email, text.subject, text.body});
   }
   if (on_referral_) on_referral_(txn, *referral, *fresh, true, became_active);
   if (became_active && on_candidate_changed_)

@@ -123,8 +123,9 @@ class Intake {
   nlohmann::json intake_state(const storage::Txn& txn, const std::string& candidate_id) const;
   void save_intake_state(storage::WriteTxn& txn, const std::string& candidate_id,
                          const nlohmann::json& state);
-  // Counts one mail to the candidate today; false (nothing counted) if today's are spent.
-  bool count_mail(storage::WriteTxn& txn, const std::string& candidate_id);
+  // Counts one mail to the candidate today in their intake state; false (nothing counted) if
+  // today's are spent.
+  bool count_mail(nlohmann::json& state) const;
   bool repeated_form(const storage::Txn& txn, const std::map<std::string, std::string>& form,
                      const std::string& nonce) const;
   void queue_verification(storage::WriteTxn& txn, const candidates::CandidateRecord& candidate,
