@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <memory>
 #include <new>
 #include <stdexcept>
 
@@ -22,8 +23,18 @@ EVP_MD_CTX* as_ctx(void* p) {
   return static_cast<EVP_MD_CTX*>(p);
 }
 
+// SHA-256 fetched from the default provider once. EVP_sha256() would make every init look
+// the algorithm up again (OpenSSL 3's implicit fetch: a store lookup under a lock, several
+// times the cost of hashing an entry, and contended when threads hash at once).
+const EVP_MD* sha256_md() {
+  static const std::unique_ptr<EVP_MD, decltype(&EVP_MD_free)> md(
+      EVP_MD_fetch(nullptr, "SHA256", nullptr), &EVP_MD_free);
+  if (!md) throw std::runtime_error("EVP_MD_fetch(SHA256) failed");
+  return md.get();
+}
+
 void init_sha256(EVP_MD_CTX* ctx) {
-  if (EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
+  if (EVP_DigestInit_ex(ctx, sha256_md(), nullptr) != 1) {
     throw std::runtime_error("EVP_DigestInit_ex(SHA-256) failed");
   }
 }
@@ -34,7 +45,7 @@ Sha256Digest sha256(ByteView data) {
   ensure_initialised();
   Sha256Digest out{};
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 ||
+  if (EVP_Digest(data.data(), data.size(), out.data(), &len, sha256_md(), nullptr) != 1 ||
       len != out.size()) {
     throw std::runtime_error("EVP_Digest(SHA-256) failed");
   }
