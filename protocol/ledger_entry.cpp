@@ -1,5 +1,7 @@
 #include "protocol/ledger_entry.hpp"
 
+#include <cassert>
+
 #include "crypto/bytes.hpp"
 #include "crypto/sign.hpp"
 #include "protocol/canonical_json.hpp"
@@ -35,7 +37,8 @@ std::string encode_entry(std::uint64_t index, std::int64_t time_ms, std::string_
 std::variant<LedgerEntry, EntryError> parse_entry(std::string_view bytes) {
   auto parsed = parse_canonical(bytes);
   if (!parsed) return EntryError{"not_canonical", parsed.error.message};
-  const auto& o = *parsed.value;
+  // Mutable: the strings and data are moved out rather than copied.
+  auto& o = *parsed.value;
   if (!o.is_object()) return bad("entry", "not an object");
   if (o.size() != 8)
     return bad("entry", "must have exactly the fields v,index,time,node,kind,data,key,sig");
@@ -57,11 +60,11 @@ std::variant<LedgerEntry, EntryError> parse_entry(std::string_view bytes) {
     auto it = o.find(name);
     if (it == o.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
       return bad(name, "not a non-empty string");
-    *target = it->get<std::string>();
+    *target = std::move(it->get_ref<std::string&>());
   }
   auto data = o.find("data");
   if (data == o.end() || !data->is_object()) return bad("data", "not an object");
-  e.data = *data;
+  e.data = std::move(*data);
   auto sig = o.find("sig");
   if (sig == o.end() || !sig->is_string()) return bad("sig", "not a string");
   auto sig_bytes = crypto::from_base64(sig->get<std::string>());
@@ -75,6 +78,17 @@ std::variant<LedgerEntry, EntryError> parse_entry(std::string_view bytes) {
 std::string signed_bytes(const LedgerEntry& entry) {
   return canonical_dump(unsigned_object(entry.version, entry.index, entry.time_ms, entry.node,
                                         entry.kind, entry.data, entry.key));
+}
+
+std::string signed_bytes_of(std::string_view bytes) {
+  static constexpr std::string_view kSig = ",\"sig\":\"";
+  const auto begin = bytes.rfind(kSig);
+  const auto close = begin == bytes.npos ? bytes.npos : bytes.find('"', begin + kSig.size());
+  assert(close != bytes.npos);
+  std::string out;
+  out.reserve(bytes.size());
+  out.append(bytes.substr(0, begin)).append(bytes.substr(close + 1));
+  return out;
 }
 
 bool verify_entry(const LedgerEntry& entry, const crypto::Ed25519PublicKey& public_key) {
