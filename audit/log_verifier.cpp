@@ -1,12 +1,14 @@
 #include "audit/log_verifier.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <limits>
 
 #include "audit/key_document.hpp"
 #include "audit/key_history.hpp"
 #include "audit/parallel.hpp"
 #include "crypto/bytes.hpp"
+#include "crypto/sign.hpp"
 #include "protocol/checkpoint.hpp"
 #include "protocol/event.hpp"
 #include "protocol/ledger_entry.hpp"
@@ -35,7 +37,20 @@ struct Parsed {
 
 enum class Signature : std::uint8_t { unchecked, good, bad };
 
+// The key an entry must be signed by, with its fingerprint (computed once per key, not once
+// per entry: an entry whose key field names another key fails without a verification).
+struct KeyInForce {
+  crypto::Ed25519PublicKey key;
+  std::string fingerprint;
+};
+
 // The order-dependent state of a verification, fed one batch of entries at a time.
+//
+// Per batch: parse and hash every entry (parallel); the key pass (serial, cheap: index,
+// origin, key history, so the key of every entry is known); then the signatures (parallel)
+// while the calling thread runs the balance book and the root over the same batch. Problems
+// are merged back into entry order, for each entry those of the key pass, then the balance
+// book's, then its signature's: the order of checks in the README.
 class EntryChecker {
  public:
   EntryChecker(VerifyReport& report, const std::optional<KeyDocument>& key_document,
@@ -54,10 +69,14 @@ class EntryChecker {
   void take_snapshot_at(std::uint64_t position) {
     if (snapshot_at_ && *snapshot_at_ == position && !snapshot_) snapshot_ = book_.balances();
   }
-  // The checks that depend on the entries before: index, origin, key history, balances.
+  // The checks that depend on the entries before, but not on balances: index, origin, key
+  // history (a rotation's signature is checked here, since the keys after it depend on it).
   void check_in_order(const protocol::LedgerEntry& e, std::uint64_t position,
-                      std::optional<crypto::Ed25519PublicKey>& key, Signature& signature,
-                      ProblemList& found);
+                      const KeyInForce*& key, Signature& signature, ProblemList& found);
+  // The key in force now, its fingerprint cached while the key stays the same.
+  const KeyInForce* key_in_force();
+  // Root and balances over the batch, in log order.
+  void apply_in_order(const std::vector<Parsed>& parsed, ProblemList& found);
 
   VerifyReport& report_;
   const std::optional<KeyDocument>& key_document_;
@@ -66,13 +85,23 @@ class EntryChecker {
   std::uint64_t position_ = 0;
   protocol::RootAccumulator root_;
   KeyHistory keys_;
+  // Every key that was in force, with its fingerprint (stable addresses: a deque).
+  std::deque<KeyInForce> in_force_;
   BalanceBook book_;
   std::optional<Balances> snapshot_;
 };
 
+const KeyInForce* EntryChecker::key_in_force() {
+  const auto& current = keys_.current();
+  if (!current) return nullptr;
+  if (in_force_.empty() || !(in_force_.back().key == *current))
+    in_force_.push_back({*current, current->fingerprint()});
+  return &in_force_.back();
+}
+
 void EntryChecker::check_in_order(const protocol::LedgerEntry& e, std::uint64_t position,
-                                  std::optional<crypto::Ed25519PublicKey>& key,
-                                  Signature& signature, ProblemList& found) {
+                                  const KeyInForce*& key, Signature& signature,
+                                  ProblemList& found) {
   if (e.index != position) found.add_entry(position, "index field is " + std::to_string(e.index));
   if (report_.origin.empty() && position == 0) report_.origin = e.node;
   if (e.node != report_.origin)
@@ -84,14 +113,22 @@ void EntryChecker::check_in_order(const protocol::LedgerEntry& e, std::uint64_t 
   } else if (e.kind == protocol::event_kind::node_initialised) {
     found.add_entry(position, "node_initialised again (only entry 0 may be)");
   }
-  key = keys_.current();
+  key = key_in_force();
   if (!key) found.add_entry(position, "no key in force to check its signature");
   if (key && e.kind == protocol::event_kind::key_rotated) {
     // A rotation takes effect only if the key it replaces signed it: check it now.
-    signature = protocol::verify_entry(e, *key) ? Signature::good : Signature::bad;
+    signature = protocol::verify_entry(e, key->key) ? Signature::good : Signature::bad;
     if (signature == Signature::good) keys_.rotate(e, position, found);
   }
-  book_.apply(e, position, found);
+}
+
+void EntryChecker::apply_in_order(const std::vector<Parsed>& parsed, ProblemList& found) {
+  for (std::size_t i = 0; i < parsed.size(); ++i) {
+    const std::uint64_t position = position_ + i;
+    take_snapshot_at(position);
+    root_.add(parsed[i].leaf);
+    if (parsed[i].entry) book_.apply(*parsed[i].entry, position, found);
+  }
 }
 
 void EntryChecker::add(std::vector<std::string>& batch) {
@@ -108,13 +145,12 @@ void EntryChecker::add(std::vector<std::string>& batch) {
     }
   });
 
-  ProblemList found(std::numeric_limits<std::size_t>::max());
-  std::vector<std::optional<crypto::Ed25519PublicKey>> keys(n);
+  constexpr auto kAll = std::numeric_limits<std::size_t>::max();
+  ProblemList found(kAll);
+  std::vector<const KeyInForce*> keys(n, nullptr);
   std::vector<Signature> signatures(n, Signature::unchecked);
   for (std::size_t i = 0; i < n; ++i) {
     const std::uint64_t position = position_ + i;
-    take_snapshot_at(position);
-    root_.add(parsed[i].leaf);
     if (parsed[i].entry) {
       check_in_order(*parsed[i].entry, position, keys[i], signatures[i], found);
     } else {
@@ -123,26 +159,39 @@ void EntryChecker::add(std::vector<std::string>& batch) {
     }
   }
 
-  parallel_for(n, threads_, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) {
-      if (!parsed[i].entry || !keys[i] || signatures[i] != Signature::unchecked) continue;
-      signatures[i] =
-          protocol::verify_entry(*parsed[i].entry, *keys[i]) ? Signature::good : Signature::bad;
-    }
-  });
+  ProblemList book_found(kAll);
+  parallel_for(
+      n, threads_,
+      [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i) {
+          if (!parsed[i].entry || !keys[i] || signatures[i] != Signature::unchecked) continue;
+          // protocol::verify_entry, with the fingerprint computed once per key and the signed
+          // bytes cut from the entry's own (canonical) bytes rather than serialised again.
+          const auto& e = *parsed[i].entry;
+          const bool good =
+              e.key == keys[i]->fingerprint &&
+              crypto::verify(keys[i]->key, crypto::as_bytes(protocol::signed_bytes_of(batch[i])),
+                             e.sig);
+          signatures[i] = good ? Signature::good : Signature::bad;
+        }
+      },
+      [&] { apply_in_order(parsed, book_found); });
+  ProblemList signature_found(kAll);
   for (std::size_t i = 0; i < n; ++i) {
     if (signatures[i] != Signature::bad) continue;
     const auto& e = *parsed[i].entry;
-    const auto in_force = keys[i]->fingerprint();
-    found.add_entry(position_ + i, e.key == in_force
-                                       ? "signature invalid"
-                                       : "signature invalid: signed by key " +
-                                             short_fingerprint(e.key) + ", the key in force is " +
-                                             short_fingerprint(in_force));
+    const auto& in_force = keys[i]->fingerprint;
+    signature_found.add_entry(position_ + i,
+                              e.key == in_force
+                                  ? "signature invalid"
+                                  : "signature invalid: signed by key " + short_fingerprint(e.key) +
+                                        ", the key in force is " + short_fingerprint(in_force));
   }
 
-  // Report the batch's problems in entry order (signature checks ran after the others).
-  auto problems = found.kept();
+  // Report the batch's problems in entry order; for one entry, in the order checked.
+  std::vector<Problem> problems;
+  for (const auto* list : {&found, &book_found, &signature_found})
+    problems.insert(problems.end(), list->kept().begin(), list->kept().end());
   std::stable_sort(problems.begin(), problems.end(),
                    [](const Problem& a, const Problem& b) { return a.entry < b.entry; });
   for (auto& p : problems) report_.problems.add(std::move(p));
