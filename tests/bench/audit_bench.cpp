@@ -2,8 +2,8 @@
 // machine against its raw Ed25519 verification speed.
 //   1. raw crypto::verify per second on one thread (signatures over entry-sized messages), and
 //      on all cores: hardware_concurrency() threads verifying the same messages for the same
-//      wall time (the limit for an auditor using every core; measured again right after step 3
-//      so that both figures share that step's load on the machine);
+//      wall time (the limit for an auditor using every core; measured again just before and
+//      just after step 3, so that the ratio shares that step's load on the machine);
 //   2. a ledger of N entries (default 1M) written the way a node writes it: real LMDB,
 //      ledger::Ledger, members::Registry and referrals::CreditAccounts, batches of appends
 //      per write transaction; then `relay-node export`'s export_ledger into a directory;
@@ -14,6 +14,8 @@
 //      the entry and verify_inclusion against the signed root, for random indices.
 // Prints a table and writes the figures as JSON to build/bench/audit.json (or $RELAY_BENCH_JSON).
 // Usage: audit_bench [--entries N] [--keep]   (the data goes under RELAY_BENCH_TMP)
+//        audit_bench --export DIR   (step 3 only, over an existing export, e.g. one kept)
+// $RELAY_AUDIT names another relay-audit binary to run in step 3 (before/after comparisons).
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -30,6 +32,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -256,8 +259,30 @@ Latency inclusion_latency(BenchNode& bench, std::size_t samples) {
   return {micros[micros.size() / 2], micros[micros.size() * 99 / 100]};
 }
 
+void measure_verify(const fs::path& dir, std::uint64_t size, const VerifySet& set,
+                    const RawVerify& raw, unsigned cores, bool problems_allowed,
+                    nlohmann::json& out);
 void measure_ledger(const fs::path& root, const VerifySet& set, const RawVerify& raw,
-                    double all_cores, unsigned cores, std::uint64_t entries, nlohmann::json& out);
+                    unsigned cores, std::uint64_t entries, nlohmann::json& out);
+
+// $RELAY_AUDIT (another build of relay-audit, to compare two in the same conditions), else
+// the one built beside this bench.
+std::string audit_binary() {
+  const char* env = std::getenv("RELAY_AUDIT");
+  return env != nullptr && *env != '\0' ? env : RELAY_AUDIT_BINARY;
+}
+
+// Lines in a file (entries in an export's entries.jsonl).
+std::uint64_t count_lines(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + file.string());
+  std::uint64_t lines = 0;
+  std::vector<char> buffer(std::size_t{1} << 20);
+  while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0)
+    lines +=
+        static_cast<std::uint64_t>(std::count(buffer.data(), buffer.data() + in.gcount(), '\n'));
+  return lines;
+}
 
 // $RELAY_BENCH_JSON, else bench/audit.json in the build directory (RELAY_BENCH_TMP's parent),
 // beside the other benchmarks' figures.
@@ -269,17 +294,23 @@ fs::path bench_json_path() {
 int run(int argc, char** argv) {
   std::uint64_t entries = 1'000'000;
   bool keep = false;
+  std::optional<fs::path> export_dir;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--entries" && i + 1 < argc)
       entries = std::stoull(argv[++i]);
     else if (arg == "--keep")
       keep = true;
+    else if (arg == "--export" && i + 1 < argc)
+      export_dir = argv[++i];
     else
-      throw std::invalid_argument("usage: audit_bench [--entries N] [--keep]");
+      throw std::invalid_argument("usage: audit_bench [--entries N] [--keep] [--export DIR]");
   }
-  const fs::path root = fs::path(RELAY_BENCH_TMP) / ("audit-" + std::to_string(::getpid()));
-  fs::create_directories(root);
+  if (export_dir) entries = count_lines(*export_dir / "entries.jsonl");
+  const fs::path root = export_dir
+                            ? *export_dir
+                            : fs::path(RELAY_BENCH_TMP) / ("audit-" + std::to_string(::getpid()));
+  if (!export_dir) fs::create_directories(root);
   const auto cores = std::max(1u, std::thread::hardware_concurrency());
   std::printf("audit benchmark: %s entries, %u hardware threads, data in %s\n",
               with_commas(static_cast<double>(entries)).c_str(), cores, root.c_str());
@@ -298,22 +329,73 @@ int run(int argc, char** argv) {
                      {"hardware_threads", cores},
                      {"raw_verify_1_thread_per_s", raw.per_second},
                      {"raw_verify_cpu_us", raw.cpu_us},
-                     {"raw_verify_all_cores_per_s_before", all_cores}};
-  measure_ledger(root, set, raw, all_cores, cores, entries, out);
+                     {"raw_verify_all_cores_per_s_start", all_cores}};
+  if (export_dir)
+    measure_verify(*export_dir, entries, set, raw, cores, true, out);
+  else
+    measure_ledger(root, set, raw, cores, entries, out);
   const auto json_path = bench_json_path();
   fs::create_directories(json_path.parent_path());
   std::ofstream(json_path) << out.dump(2) << "\n";
   std::printf("  written to %s\n", json_path.c_str());
-  if (!keep) {
+  if (!keep && !export_dir) {
     std::error_code ec;
     fs::remove_all(root, ec);
   }
   return 0;
 }
 
+// Step 3: `relay-audit verify DIR` as a process, between two all-core raw measurements. The
+// ratio is taken to their mean, so that load from elsewhere on a shared machine that changes
+// while the bench runs counts neither for nor against the verifier. `problems_allowed`: exit
+// code 1 (problems found) is accepted too, for --export over a cut-down copy of an export.
+void measure_verify(const fs::path& dir, std::uint64_t size, const VerifySet& set,
+                    const RawVerify& raw, unsigned cores, bool problems_allowed,
+                    nlohmann::json& out) {
+  const double all_cores_before = raw_verify_all_cores(set, cores, raw.seconds);
+  row("Ed25519 verify, " + std::to_string(cores) + " threads (raw), just before",
+      with_commas(all_cores_before) + " /s");
+  auto start = Clock::now();
+  auto audit = run_quietly({audit_binary(), "verify", dir.string()});
+  const double verify_s = seconds_since(start);
+  if (audit.exit_code != 0 && !(problems_allowed && audit.exit_code == 1))
+    throw std::runtime_error("relay-audit verify exited " + std::to_string(audit.exit_code));
+  const double all_cores_after = raw_verify_all_cores(set, cores, raw.seconds);
+  const double all_cores = (all_cores_before + all_cores_after) / 2;
+  const double verify_rate = static_cast<double>(size) / verify_s;
+  row("relay-audit verify DIR (" + std::to_string(cores) + " threads, process)",
+      with_commas(verify_rate) + " entries/s (" + std::to_string(verify_s).substr(0, 5) + " s" +
+          (audit.exit_code == 1 ? ", problems found" : "") + ")");
+  row("Ed25519 verify, " + std::to_string(cores) + " threads (raw), just after",
+      with_commas(all_cores_after) + " /s");
+  char ratio[128];
+  std::snprintf(ratio, sizeof ratio, "%.2f x raw all-core verify (target >= 0.80)",
+                verify_rate / all_cores);
+  row("  as a ratio to raw verify on all cores", ratio);
+  std::snprintf(ratio, sizeof ratio, "%.2f x raw 1-thread verify (%.2f x per thread)",
+                verify_rate / raw.per_second, verify_rate / raw.per_second / cores);
+  row("  as a multiple of raw verify on 1 thread", ratio);
+  const double cpu_us = audit.cpu_seconds * 1e6 / static_cast<double>(size);
+  std::snprintf(ratio, sizeof ratio, "%.1f us per entry = %.2f raw verifies", cpu_us,
+                cpu_us / raw.cpu_us);
+  row("  CPU per entry (load-independent)", ratio);
+
+  out["raw_verify_all_cores_per_s_before"] = all_cores_before;
+  out["raw_verify_all_cores_per_s_after"] = all_cores_after;
+  out["raw_verify_all_cores_per_s"] = all_cores;
+  out["audit_verify_entries"] = size;
+  out["audit_verify_exit_code"] = audit.exit_code;
+  out["audit_verify_seconds"] = verify_s;
+  out["audit_verify_per_s"] = verify_rate;
+  out["audit_verify_ratio_to_all_cores"] = verify_rate / all_cores;
+  out["audit_verify_ratio_to_1_thread"] = verify_rate / raw.per_second;
+  out["audit_verify_cpu_us_per_entry"] = cpu_us;
+  out["audit_verify_cpu_in_raw_verifies"] = cpu_us / raw.cpu_us;
+}
+
 // Steps 2-4 (the environment closes before the caller removes its directory).
 void measure_ledger(const fs::path& root, const VerifySet& set, const RawVerify& raw,
-                    double all_cores, unsigned cores, std::uint64_t entries, nlohmann::json& out) {
+                    unsigned cores, std::uint64_t entries, nlohmann::json& out) {
   BenchNode bench(root / "lmdb");
   auto start = Clock::now();
   bench.fill(entries);
@@ -343,48 +425,16 @@ void measure_ledger(const fs::path& root, const VerifySet& set, const RawVerify&
                            std::to_string(fs::file_size(exported / "entries.jsonl") >> 20) +
                            " MiB)");
 
-  start = Clock::now();
-  auto audit = run_quietly({RELAY_AUDIT_BINARY, "verify", exported.string()});
-  const double verify_s = seconds_since(start);
-  if (audit.exit_code != 0)
-    throw std::runtime_error("relay-audit verify exited " + std::to_string(audit.exit_code));
-  // Again, right after: the ratio is taken to the mean of the two, so that a change of load
-  // on a shared machine during the fill does not count against (or for) the verifier.
-  const double all_cores_after = raw_verify_all_cores(set, cores, raw.seconds);
-  const double all_cores_mean = (all_cores + all_cores_after) / 2;
-  const double verify_rate = static_cast<double>(size) / verify_s;
-  row("relay-audit verify DIR (" + std::to_string(cores) + " threads, process)",
-      with_commas(verify_rate) + " entries/s (" + std::to_string(verify_s).substr(0, 5) + " s)");
-  row("Ed25519 verify, " + std::to_string(cores) + " threads (raw), again",
-      with_commas(all_cores_after) + " /s");
-  char ratio[128];
-  std::snprintf(ratio, sizeof ratio, "%.2f x raw all-core verify (target >= 0.80)",
-                verify_rate / all_cores_mean);
-  row("  as a ratio to raw verify on all cores", ratio);
-  std::snprintf(ratio, sizeof ratio, "%.2f x raw 1-thread verify (%.2f x per thread)",
-                verify_rate / raw.per_second, verify_rate / raw.per_second / cores);
-  row("  as a multiple of raw verify on 1 thread", ratio);
-  const double cpu_us = audit.cpu_seconds * 1e6 / static_cast<double>(size);
-  std::snprintf(ratio, sizeof ratio, "%.1f us per entry = %.2f raw verifies", cpu_us,
-                cpu_us / raw.cpu_us);
-  row("  CPU per entry (load-independent)", ratio);
+  out["ledger_size"] = size;
+  out["ledger_append_per_s"] = static_cast<double>(size) / fill_s;
+  out["export_per_s"] = static_cast<double>(size) / export_s;
+  measure_verify(exported, size, set, raw, cores, false, out);
 
   auto latency = inclusion_latency(bench, 20'000);
   char lat[96];
   std::snprintf(lat, sizeof lat, "median %.1f us, p99 %.1f us", latency.median_us, latency.p99_us);
   row("inclusion proof + verify at " + with_commas(static_cast<double>(size)), lat);
 
-  out["ledger_size"] = size;
-  out["ledger_append_per_s"] = static_cast<double>(size) / fill_s;
-  out["export_per_s"] = static_cast<double>(size) / export_s;
-  out["raw_verify_all_cores_per_s_after"] = all_cores_after;
-  out["raw_verify_all_cores_per_s"] = all_cores_mean;
-  out["audit_verify_seconds"] = verify_s;
-  out["audit_verify_per_s"] = verify_rate;
-  out["audit_verify_ratio_to_all_cores"] = verify_rate / all_cores_mean;
-  out["audit_verify_ratio_to_1_thread"] = verify_rate / raw.per_second;
-  out["audit_verify_cpu_us_per_entry"] = cpu_us;
-  out["audit_verify_cpu_in_raw_verifies"] = cpu_us / raw.cpu_us;
   out["inclusion_median_us"] = latency.median_us;
   out["inclusion_p99_us"] = latency.p99_us;
 }
