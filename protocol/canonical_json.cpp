@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "protocol/canonical_scan.hpp"
+
 namespace relay::protocol {
 
 namespace {
@@ -396,6 +398,13 @@ std::string canonical_dump(const nlohmann::json& value) {
 }
 
 JsonParseResult parse_canonical(std::string_view text, std::size_t max_depth) {
+  // Canonical input, the usual case, reads in one pass (canonical_scan.hpp); anything else
+  // takes the full path below, which names the error.
+  if (auto value = scan_canonical(text, max_depth)) {
+    JsonParseResult result;
+    result.value = std::move(value);
+    return result;
+  }
   JsonParseResult result = parse_strict(text, max_depth);
   if (!result) return result;
   const std::string canonical = canonical_dump(*result.value);
