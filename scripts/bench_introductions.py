@@ -10,15 +10,21 @@ wrk side scripts/bench_introductions.lua).
       with a 201 (IDS) listed once, under the member that asked; the node's own count of 201s
       on POST /api/v1/introductions (/metrics, before and after) = credits spent = introductions
       listed; and no more introductions than 201s plus the requests wrk sent without reading
-      their answer (in flight when it stopped). Writes the outcome as JSON; exits 1 if a check
-      fails.
-  report WORK OUT CONNECTIONS SECONDS THREADS MEMBERS CREDITS SERVER_CORES SEED_S
+      their answer (in flight when it stopped). Also the introductions made in each second of
+      the run (their requested_ms), to show whether the rate falls as the members' histories
+      grow. Writes the outcome as JSON; exits 1 if a check fails.
+  settle URL ADMIN OUT
+      waits (up to 10 s) until the node has finished what wrk left in flight: its count of 201s
+      on POST /api/v1/introductions unchanged over 0.3 s and nothing queued for the Writer;
+      then writes /metrics to OUT.
+  report WORK OUT CONNECTIONS SECONDS THREADS MEMBERS CREDITS SERVER_CORES SEED_S CLK_TCK
       prints the table from WORK's results and writes them as JSON to OUT.
 """
 import json
 import os
 import re
 import sys
+import time
 import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ in the checkout
@@ -33,13 +39,31 @@ def get(url, path, token):
     return json.load(urllib.request.urlopen(req, timeout=60))
 
 
-def metric(path, name):
-    if not os.path.exists(path):
-        return None
-    for line in open(path):
+def metric_in(text, name):
+    for line in text.splitlines():
         if line.startswith(name + " "):
             return float(line.split()[-1])
     return 0.0
+
+
+def metric(path, name):
+    return metric_in(open(path).read(), name) if os.path.exists(path) else None
+
+
+def settle(url, admin, out):
+    req = urllib.request.Request(url + "/metrics", headers={"Authorization": "Bearer " + admin})
+    deadline = time.monotonic() + 10
+    last = None
+    while True:
+        text = urllib.request.urlopen(req, timeout=10).read().decode()
+        now = (metric_in(text, ROUTE), metric_in(text, "relay_writer_queued_requests"))
+        if (last is not None and now[0] == last[0] and now[1] == 0) or \
+                time.monotonic() > deadline:
+            break
+        last = now
+        time.sleep(0.3)
+    with open(out, "w") as f:
+        f.write(text)
 
 
 def verify(url, members_json, ids_path, node_result, before, after, out):
@@ -48,6 +72,7 @@ def verify(url, members_json, ids_path, node_result, before, after, out):
     got = [line.strip() for line in open(ids_path)] if os.path.exists(ids_path) else []
     problems = []
     listed = {}  # introduction id -> member id
+    times = []  # requested_ms of each
     spent_total = 0
     for m in members:
         account = get(url, "/api/v1/credits", m["api_key"])
@@ -69,6 +94,7 @@ def verify(url, members_json, ids_path, node_result, before, after, out):
             if i["state"] != "requested" or i["requisition"] != m["requisition"]:
                 problems.append(f"{i['id']}: state {i['state']}, requisition {i['requisition']}")
             listed[i["id"]] = m["id"]
+            times.append(i["requested_ms"])
     missing = [i for i in got if i not in listed]
     if missing:
         problems.append(f"{len(missing)} introductions answered 201 are not listed, e.g. "
@@ -94,7 +120,18 @@ def verify(url, members_json, ids_path, node_result, before, after, out):
                             "introductions")
     else:
         problems.append("no /metrics before and after the run")
-    result = {"introductions_made": made, "credits_spent": spent_total,
+    # Introductions made in each whole second from the first one (the last, partial, second
+    # left out).
+    per_second = []
+    if times:
+        first = min(times)
+        seconds = int((max(times) - first) // 1000)
+        per_second = [0] * seconds
+        for t in times:
+            k = int((t - first) // 1000)
+            if k < seconds:
+                per_second[k] += 1
+    result = {"introductions_made": made, "per_second": per_second, "credits_spent": spent_total,
               "answered_201": run["accepted"], "ids_read": len(got), "node_201": node_201,
               "sent": sent, "unanswered": unanswered, "problems": problems[:20],
               "proved": not problems}
@@ -102,7 +139,8 @@ def verify(url, members_json, ids_path, node_result, before, after, out):
     sys.exit(1 if problems else 0)
 
 
-def report(work, out, connections, seconds, threads, members, credits, server_cores, seed_s):
+def report(work, out, connections, seconds, threads, members, credits, server_cores, seed_s,
+           clk_tck):
     def load(name):
         path = os.path.join(work, name)
         return json.load(open(path)) if os.path.exists(path) else None
@@ -135,6 +173,13 @@ def report(work, out, connections, seconds, threads, members, credits, server_co
     if all(health):
         ledger = health[1]["ledger_size"] - health[0]["ledger_size"]
 
+    cpu = {}
+    for who in ("node", "bare"):
+        ticks = load(f"cpu-{who}.json")
+        r = runs.get(who)
+        if ticks and r and r["duration_s"] > 0:
+            cpu[who] = round((ticks[1] - ticks[0]) / float(clk_tck) / r["duration_s"], 2)
+
     print(f"introductions against bare-intake ({threads} server threads on cores "
           f"{server_cores}, wrk 1 thread x {connections} connections, up to {seconds} s; "
           f"{members} members with {credits} credits each, {int(members) * int(credits)} "
@@ -150,6 +195,10 @@ def report(work, out, connections, seconds, threads, members, credits, server_co
         print(f"  {who}: {r['accepted']} accepted of {r['requests']} answered in "
               f"{r['duration_s']:.1f} s; statuses {r['statuses']}"
               + (f"; socket errors {errors}" if errors else ""))
+    if cpu:
+        print("  CPU time during the run, in cores: " +
+              ", ".join(f"{who} {c:.2f}" for who, c in cpu.items()) +
+              f" (the servers have cores {server_cores})")
     if node and node["sent"] and sum(n for _, n in node["sent"]) >= node["listed"]:
         print(f"  node: every one of the {node['listed']} introductions seeded was asked for "
               f"before {seconds} s were up (--credits more for a longer run)")
@@ -162,6 +211,9 @@ def report(work, out, connections, seconds, threads, members, credits, server_co
                   "credit")
         else:
             print("  CHECK FAILED: " + "; ".join(verified["problems"]))
+        if verified.get("per_second"):
+            print("  node introductions in each second of the run: " +
+                  " ".join(str(n) for n in verified["per_second"]))
     if ledger is not None and verified and verified["introductions_made"]:
         print(f"  ledger: +{ledger} entries during the node's run "
               f"({ledger / verified['introductions_made']:.2f} an introduction)")
@@ -177,7 +229,7 @@ def report(work, out, connections, seconds, threads, members, credits, server_co
     json.dump({"connections": int(connections), "seconds": int(seconds),
                "threads": int(threads), "members": int(members),
                "credits_per_member": int(credits), "server_cores": server_cores,
-               "seed_s": round(float(seed_s), 1),
+               "seed_s": round(float(seed_s), 1), "cpu_cores": cpu,
                "introductions": {**runs, "ratio": ratio}, "verification": verified,
                "node_writer": {"deltas": writer, "requests_per_commit": per_commit},
                "ledger_entries": ledger, "bare_writer": bare_stats}, open(out, "w"), indent=2)
@@ -185,7 +237,7 @@ def report(work, out, connections, seconds, threads, members, credits, server_co
 
 
 if __name__ == "__main__":
-    commands = {"verify": verify, "report": report}
+    commands = {"verify": verify, "settle": settle, "report": report}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     commands[sys.argv[1]](*sys.argv[2:])
