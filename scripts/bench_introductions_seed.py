@@ -157,6 +157,8 @@ if failures:
     sys.exit(f"seed: {len(failures)} confirmations failed, e.g. {failures[:3]}")
 t = step(f"{total} candidates confirmed", t)
 
+conn.close()  # idle through the registrations: the node may have closed it
+conn = connect()
 for m in members:
     status, data = call(conn, "GET", "/api/v1/credits", m["api_key"])
     account = json.loads(data)
