@@ -230,12 +230,16 @@ bool CreditAccounts::mint_due(storage::WriteTxn& txn, const std::string& member_
 std::vector<nlohmann::json> CreditAccounts::history(const storage::Txn& txn,
                                                     const std::string& member_id,
                                                     std::size_t limit) const {
-  std::vector<nlohmann::json> all;
-  txn.for_each_prefix(history_, member_id + "/", [&](std::string_view, std::string_view value) {
-    all.push_back(nlohmann::json::parse(value));
-  });
-  std::vector<nlohmann::json> out(all.rbegin(), all.rend());
-  if (out.size() > limit) out.resize(limit);
+  // Newest first, from the member's last key backwards: reads `limit` items, not the history
+  // (GET /api/v1/credits parsed every item a member ever earned or spent).
+  const auto prefix = member_id + "/";
+  std::vector<nlohmann::json> out;
+  auto cursor = txn.cursor(history_);
+  auto after = cursor.seek(member_id + "0");  // '0' sorts right after '/'
+  for (auto item = after ? cursor.prev() : cursor.last();
+       item && out.size() < limit && item->first.compare(0, prefix.size(), prefix) == 0;
+       item = cursor.prev())
+    out.push_back(nlohmann::json::parse(item->second));
   return out;
 }
 
