@@ -70,8 +70,17 @@ Response credits(const Services& s, const Caller& caller) {
   auto c = s.membership.credits(caller.the_member());
   auto view = c.account.to_json();
   view["referrals_per_credit"] = c.referrals_per_credit;
-  view["history"] = c.history;
-  return http::json_response(200, view);
+  // The history items go out as stored: parsing and dumping them again was three quarters of
+  // this reply's cost (callgrind, 200 items).
+  auto reply = http::json_response(200, view);
+  reply.body.pop_back();  // the object's closing brace
+  reply.body += reply.body.size() > 1 ? ",\"history\":[" : "\"history\":[";
+  for (std::size_t i = 0; i < c.history.size(); ++i) {
+    if (i > 0) reply.body += ',';
+    reply.body += c.history[i];
+  }
+  reply.body += "]}";
+  return reply;
 }
 
 }  // namespace

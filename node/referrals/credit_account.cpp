@@ -227,19 +227,28 @@ bool CreditAccounts::mint_due(storage::WriteTxn& txn, const std::string& member_
   return minted;
 }
 
-std::vector<nlohmann::json> CreditAccounts::history(const storage::Txn& txn,
-                                                    const std::string& member_id,
-                                                    std::size_t limit) const {
+std::vector<std::string> CreditAccounts::history_text(const storage::Txn& txn,
+                                                      const std::string& member_id,
+                                                      std::size_t limit) const {
   // Newest first, from the member's last key backwards: reads `limit` items, not the history
   // (GET /api/v1/credits parsed every item a member ever earned or spent).
   const auto prefix = member_id + "/";
-  std::vector<nlohmann::json> out;
+  std::vector<std::string> out;
   auto cursor = txn.cursor(history_);
   auto after = cursor.seek(member_id + "0");  // '0' sorts right after '/'
   for (auto item = after ? cursor.prev() : cursor.last();
        item && out.size() < limit && item->first.compare(0, prefix.size(), prefix) == 0;
        item = cursor.prev())
-    out.push_back(nlohmann::json::parse(item->second));
+    out.push_back(std::move(item->second));
+  return out;
+}
+
+std::vector<nlohmann::json> CreditAccounts::history(const storage::Txn& txn,
+                                                    const std::string& member_id,
+                                                    std::size_t limit) const {
+  std::vector<nlohmann::json> out;
+  for (const auto& text : history_text(txn, member_id, limit))
+    out.push_back(nlohmann::json::parse(text));
   return out;
 }
 

@@ -47,7 +47,7 @@ struct RejectionLink {
 struct CreditsView {
   referrals::Account account;
   std::uint32_t referrals_per_credit = 0;
-  std::vector<nlohmann::json> history;
+  std::vector<std::string> history;  // newest first, each item's JSON text as stored
 };
 
 class Membership {
