@@ -96,11 +96,16 @@ std::optional<Referral> Referrals::find(const storage::Txn& txn, const std::stri
   if (id.empty() || id.size() > 64) return std::nullopt;
   auto v = txn.get(referrals_, id);
   if (!v) return std::nullopt;
-  return from_record(nlohmann::json::parse(*v));
+  if (auto cached = parsed_.get(id, *v)) return cached;
+  auto r = from_record(nlohmann::json::parse(*v));
+  parsed_.put(id, std::move(*v), r);
+  return r;
 }
 
 void Referrals::save(storage::WriteTxn& txn, const Referral& r) {
-  txn.put(referrals_, r.id, to_record(r).dump());
+  auto stored = to_record(r).dump();
+  txn.put(referrals_, r.id, stored);
+  parsed_.put(r.id, std::move(stored), r);
 }
 
 std::vector<Referral> Referrals::for_member(const storage::Txn& txn,

@@ -24,6 +24,7 @@
 #include "node/common/clock.hpp"
 #include "node/identity/key_ring.hpp"
 #include "node/storage/environment.hpp"
+#include "node/storage/parse_cache.hpp"
 
 namespace relay::node::referrals {
 
@@ -126,6 +127,7 @@ class Referrals {
   const identity::KeyRing& keys_;
   const common::Clock& clock_;
   storage::Database referrals_;
+  mutable storage::ParseCache<Referral> parsed_;  // what find() parsed and save() wrote, by id
   storage::Database by_member_;
   storage::Database people_;
   storage::Database single_;

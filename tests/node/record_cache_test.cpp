@@ -58,4 +58,28 @@ TEST_CASE("record cache: Store::find after a rolled-back save reads the committe
   CHECK(d.candidates.open(*r)->personal.name == "Cache Person");
 }
 
+// The same cache behind Referrals::find (GET /api/v1/referrals parses every referral of the
+// member).
+TEST_CASE("record cache: Referrals::find after a rolled-back save reads the committed referral") {
+  relay::test::Domain d;
+  auto member = d.admit("Cache KK").member.id;
+  auto id = d.write([&](storage::WriteTxn& txn) {
+    return d.referrals.create(txn, member, "c_cache", "p_cache", "app-cache", "C").id;
+  });
+  {
+    auto txn = d.env.begin_write();
+    auto r = d.referrals.find(txn, id);
+    REQUIRE(r);
+    r->status = referrals::ReferralStatus::verified;
+    d.referrals.save(txn, *r);
+    CHECK(d.referrals.find(txn, id)->status == referrals::ReferralStatus::verified);
+  }  // aborted
+  auto txn = d.env.begin_read();
+  auto r = d.referrals.find(txn, id);
+  REQUIRE(r);
+  CHECK(r->status == referrals::ReferralStatus::pending);
+  CHECK(r->application_id == "app-cache");
+  CHECK(d.referrals.for_member(txn, member).size() == 1);
+}
+
 TEST_SUITE_END();

@@ -1,0 +1,61 @@
+#pragma once
+// Parsed records, each with the stored bytes it was parsed from, for stores whose records are
+// JSON read many times (candidates::Store, referrals::Referrals). Parsing was most of what a
+// read cost: a registration read its candidate record 5-7 times, and GET /api/v1/referrals
+// parses every referral of the member. A hit needs the bytes just read in the caller's txn to
+// equal the cached ones, so a record changed since, or written by a request that was rolled
+// back, is parsed again: the cache never answers with anything the txn would not.
+//
+// At most `capacity` records; when full, an arbitrary entry makes room.
+// Threads: any (a mutex guards the map; a hit copies the record outside it).
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace relay::node::storage {
+
+template <class Record>
+class ParseCache {
+ public:
+  explicit ParseCache(std::size_t capacity = 4096) : capacity_(capacity) {}
+
+  // The record parsed from exactly `stored` under id; nullopt if not cached.
+  std::optional<Record> get(const std::string& id, std::string_view stored) const {
+    std::shared_ptr<const Entry> entry;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = entries_.find(id);
+      if (it == entries_.end()) return std::nullopt;
+      entry = it->second;
+    }
+    if (entry->stored != stored) return std::nullopt;
+    return entry->record;
+  }
+
+  // Remembers that `stored` parses to `record`.
+  void put(const std::string& id, std::string stored, const Record& record) {
+    auto entry = std::make_shared<const Entry>(Entry{std::move(stored), record});
+    std::lock_guard lock(mutex_);
+    if (auto it = entries_.find(id); it != entries_.end()) {
+      it->second = std::move(entry);
+      return;
+    }
+    if (entries_.size() >= capacity_) entries_.erase(entries_.begin());
+    entries_.emplace(id, std::move(entry));
+  }
+
+ private:
+  struct Entry {
+    std::string stored;
+    Record record;
+  };
+  const std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const Entry>> entries_;
+};
+
+}  // namespace relay::node::storage
