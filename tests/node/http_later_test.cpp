@@ -131,9 +131,11 @@ TEST_CASE("storage writer: `ready` is called once the future is ready, after the
         return 7;
       },
       [&] {
-        // Called on the writer thread after the commit: a reader sees the write.
-        durable_when_ready.set_value(env.begin_read().get(db, "k").has_value());
+        // Called on the writer thread after the commit: a reader sees the write. Counted
+        // before the promise is kept, which lets the test thread go on (CI once saw 0).
+        const bool visible = env.begin_read().get(db, "k").has_value();
         ++calls;
+        durable_when_ready.set_value(visible);
       });
   CHECK(durable_when_ready.get_future().get());
   CHECK(future.wait_for(0s) == std::future_status::ready);
