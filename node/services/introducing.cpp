@@ -190,12 +190,6 @@ std::optional<std::string> Introducing::candidate_of(const storage::Txn& txn,
   return std::nullopt;
 }
 
-common::Result<Introduction, IntroduceError> Introducing::introduce(
-    const members::Member& member, const std::string& requisition_id, const std::string& node,
-    const std::string& ref) {
-  return begin_introduce(member, requisition_id, node, ref, {})();
-}
-
 std::function<common::Result<Introduction, IntroduceError>()> Introducing::begin_introduce(
     const members::Member& member, const std::string& requisition_id, const std::string& node,
     const std::string& ref, std::function<void()> ready) {

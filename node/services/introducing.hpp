@@ -111,13 +111,10 @@ class Introducing {
       const members::Member& member, const std::string& requisition_id, std::size_t limit) const;
 
   // --- introductions (member) ---
-  common::Result<introductions::Introduction, IntroduceError> introduce(
-      const members::Member& member, const std::string& requisition_id, const std::string& node,
-      const std::string& ref);
-  // The same, without waiting for the commit: checks what it can in a read txn, queues the
-  // Writer request and returns what gives its outcome; `ready` is called once that will not
-  // block (after the commit, or at once when refused before queueing). So introductions in
-  // flight share group commits instead of one per HTTP thread (http::Later).
+  // Spends a credit on an introduction without waiting for the commit: checks what it can in a
+  // read txn, queues the Writer request and returns what gives its outcome; `ready` is called
+  // once that will not block (after the commit, or at once when refused before queueing). So
+  // introductions in flight share group commits instead of one per HTTP thread (http::Later).
   std::function<common::Result<introductions::Introduction, IntroduceError>()> begin_introduce(
       const members::Member& member, const std::string& requisition_id, const std::string& node,
       const std::string& ref, std::function<void()> ready);
