@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "node/storage/environment.hpp"
+#include "node/storage/parse_cache.hpp"
 #include "node/storage/txn.hpp"
 
 namespace relay::node::statistics {
@@ -145,6 +146,9 @@ class Tally {
   template <class Fn>
   void count_in(storage::WriteTxn& txn, const std::string& scope, const std::string& period,
                 Fn&& fn);
+  // The counters stored under key (zero if none), parsed once per stored value: every event
+  // reads and rewrites two or four of them (issue 19).
+  Counters counters_at(const storage::Txn& txn, const std::string& key) const;
   nlohmann::json facts(const storage::Txn& txn, const std::string& person) const;
   void save_facts(storage::WriteTxn& txn, const std::string& person, const nlohmann::json& f);
   // Marks the person's row of at_ms's month (creating it in their current cell).
@@ -155,6 +159,7 @@ class Tally {
   storage::Database counters_;
   storage::Database people_;
   storage::Database rows_;
+  mutable storage::ParseCache<Counters> parsed_;
 };
 
 }  // namespace relay::node::statistics

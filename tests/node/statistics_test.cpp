@@ -214,6 +214,39 @@ TEST_CASE("forgetting a person drops their rows; counts stay") {
   CHECK(s.tally.counters(txn, st::Tally::node_scope(), "2026-12").hired == 1);
 }
 
+// Counters are parsed once per stored value (issue 19): a count made by a request that was
+// rolled back must not be read back, and the stored form stays what it was.
+TEST_CASE("tally: a rolled-back count is not read back; counters are stored as before") {
+  Store s;
+  const auto t0 = kDec1Jst + kDay;
+  s.write([&](storage::WriteTxn& txn) {
+    s.tally.referral_made(txn, "m1", true, t0);
+    s.tally.member_hire(txn, "m1", true, 12, t0);
+  });
+  {
+    auto txn = s.env.begin_write();
+    s.tally.referral_made(txn, "m1", true, t0);
+    CHECK(s.tally.counters(txn, st::Tally::member_scope("m1"), "2026-12").registrations == 2);
+  }                              // aborted
+  for (int i = 0; i < 2; ++i) {  // the second round reads what the first one cached
+    auto c = s.counters(st::Tally::member_scope("m1"), "2026-12");
+    CHECK(c.registrations == 1);
+    CHECK(c.own_hires == 1);
+    CHECK(c.days_to_hire == std::map<std::int64_t, std::uint64_t>{{12, 1}});
+    CHECK(s.counters(st::Tally::node_scope(), std::string(st::kAll)).registrations == 1);
+  }
+  s.write([&](storage::WriteTxn& txn) { s.tally.referral_made(txn, "m1", false, t0); });
+  CHECK(s.counters(st::Tally::member_scope("m1"), "2026-12").registrations == 2);
+  CHECK(s.counters(st::Tally::node_scope(), "2026-12").registrations == 1);
+  st::Counters c;
+  c.verified = 3;
+  c.days_to_hire = {{5, 2}};
+  CHECK(c.to_json().dump() ==
+        R"({"days_to_hire":{"5":2},"hired":0,"hired_elsewhere":0,"introduced":0,)"
+        R"("own_hires":0,"own_introduction_hires":0,"own_retained_6m":0,"reemployed":0,)"
+        R"("registrations":0,"rejections":0,"retained":0,"retained_elsewhere":0,"verified":3})");
+}
+
 TEST_CASE("a cell below the threshold never reaches the serialised table") {
   std::vector<st::PeriodRow> rows;
   auto person = [&](st::Cell c, std::set<std::string> companies, bool hired) {
