@@ -174,16 +174,34 @@ std::optional<Opened> Store::open(const CandidateRecord& r) const {
 
 std::string Store::issue_token(storage::WriteTxn& txn, const std::string& candidate_id,
                                const std::string& kind, const nlohmann::json& extra) {
+  if (auto r = find(txn, candidate_id)) {
+    auto token = issue_token_to(txn, *r, kind, extra);
+    save(txn, *r);
+    return token;
+  }
   auto token = crypto::random_token(24);
+  put_token(txn, token, candidate_id, kind, extra);
+  return token;
+}
+
+std::string Store::issue_token_to(storage::WriteTxn& txn, CandidateRecord& r,
+                                  const std::string& kind, const nlohmann::json& extra) {
+  auto token = crypto::random_token(24);
+  r.tokens_.push_back(put_token(txn, token, r.id, kind, extra));
+  return token;
+}
+
+std::string Store::put_token(storage::WriteTxn& txn, std::string_view token,
+                             const std::string& candidate_id, const std::string& kind,
+                             const nlohmann::json& extra) {
   auto keys = keys_.current();
   auto digest = identity::token_digest(keys->token_key, token);
-  nlohmann::json info = {{"candidate", candidate_id}, {"kind", kind}, {"extra", extra}};
+  nlohmann::json info = nlohmann::json::object();
+  info["candidate"] = candidate_id;
+  info["kind"] = kind;
+  info["extra"] = extra;
   txn.put(tokens_, digest, info.dump());
-  if (auto r = find(txn, candidate_id)) {
-    r->tokens_.push_back(digest);
-    save(txn, *r);
-  }
-  return token;
+  return digest;
 }
 
 std::optional<Store::TokenInfo> Store::lookup_token(const storage::Txn& txn, std::string_view token,
@@ -205,17 +223,22 @@ void Store::revoke_token(storage::WriteTxn& txn, const std::string& digest) {
 void Store::bind_token(storage::WriteTxn& txn, std::string_view token,
                        const std::string& candidate_id, const std::string& kind,
                        const nlohmann::json& extra) {
-  auto keys = keys_.current();
-  nlohmann::json info = {{"candidate", candidate_id}, {"kind", kind}, {"extra", extra}};
-  auto digest = identity::token_digest(keys->token_key, token);
-  txn.put(tokens_, digest, info.dump());
-  // Listed on a live record, so that erasure removes the binding too.
-  if (auto r = find(txn, candidate_id);
-      r && r->status != Status::erased &&
-      std::find(r->tokens_.begin(), r->tokens_.end(), digest) == r->tokens_.end()) {
-    r->tokens_.push_back(digest);
-    save(txn, *r);
+  if (auto r = find(txn, candidate_id)) {
+    if (bind_token_to(txn, token, *r, kind, extra)) save(txn, *r);
+  } else {
+    put_token(txn, token, candidate_id, kind, extra);
   }
+}
+
+bool Store::bind_token_to(storage::WriteTxn& txn, std::string_view token, CandidateRecord& r,
+                          const std::string& kind, const nlohmann::json& extra) {
+  auto digest = put_token(txn, token, r.id, kind, extra);
+  // Listed on a live record, so that erasure removes the binding too.
+  if (r.status == Status::erased ||
+      std::find(r.tokens_.begin(), r.tokens_.end(), digest) != r.tokens_.end())
+    return false;
+  r.tokens_.push_back(std::move(digest));
+  return true;
 }
 
 std::string Store::stable_token(const std::string& candidate_id, std::string_view purpose) const {

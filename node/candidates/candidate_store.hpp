@@ -158,6 +158,16 @@ class Store {
   // repeated request (a registration sent again) re-mails the same link instead of growing
   // the record by a token each time.
   std::string stable_token(const std::string& candidate_id, std::string_view purpose) const;
+  // issue_token and bind_token for a record the caller holds and saves afterwards: the digest
+  // is listed on `record` in memory only, so the bindings of one request cost one save (each
+  // save serialises the whole record again; a registration made three: issue 19).
+  // bind_token_to returns true if it listed the token (the record changed).
+  std::string issue_token_to(storage::WriteTxn& txn, CandidateRecord& record,
+                             const std::string& kind,
+                             const nlohmann::json& extra = nlohmann::json::object());
+  bool bind_token_to(storage::WriteTxn& txn, std::string_view token, CandidateRecord& record,
+                     const std::string& kind,
+                     const nlohmann::json& extra = nlohmann::json::object());
 
   // Queues mail to the candidate, sealed under their key; the dispatcher spools it after
   // the commit. Erasure makes queued mail unreadable and drops it.
@@ -186,6 +196,10 @@ class Store {
 
  private:
   std::optional<crypto::AeadKey> key_of(const CandidateRecord& record) const;
+  // Writes the token's binding; returns its digest (what the record lists).
+  std::string put_token(storage::WriteTxn& txn, std::string_view token,
+                        const std::string& candidate_id, const std::string& kind,
+                        const nlohmann::json& extra);
 
   const identity::KeyRing& keys_;
   const common::Clock& clock_;

@@ -58,10 +58,10 @@ nlohmann::json Intake::intake_state(const storage::Txn& txn,
   return info ? info->extra : nlohmann::json::object();
 }
 
-void Intake::save_intake_state(storage::WriteTxn& txn, const std::string& candidate_id,
+bool Intake::save_intake_state(storage::WriteTxn& txn, candidates::CandidateRecord& candidate,
                                const nlohmann::json& state) {
-  candidates_.bind_token(txn, candidates_.stable_token(candidate_id, "intake"), candidate_id,
-                         "intake", state);
+  return candidates_.bind_token_to(txn, candidates_.stable_token(candidate.id, "intake"), candidate,
+                                   "intake", state);
 }
 
 bool Intake::count_mail(nlohmann::json& state) const {
@@ -116,6 +116,8 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   const auto normalised = *candidates::normalise_email(registration.personal.email);
   auto candidate = find_person(txn, normalised);
   const bool new_person = !candidate;
+  // Changes to the record below are saved once, at the end: each save serialises it whole.
+  bool unsaved = false;
   if (!candidate) {
     candidate = candidates_.create(
         txn, registration, candidates_.pseudonym_of(identify_address(normalised).canonical));
@@ -127,7 +129,7 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   }
   if (candidate->status == candidates::Status::pending && candidate->lang != lang_name(lang)) {
     candidate->lang = lang_name(lang);
-    candidates_.save(txn, *candidate);
+    unsaved = true;
   }
 
   const auto& member = *target.member;
@@ -149,25 +151,28 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   auto state = intake_state(txn, candidate->id);
   const bool mail_counted = count_mail(state);
   if (!nonce.empty()) state["form"] = nonce_hash(nonce);
-  if (mail_counted || !nonce.empty()) save_intake_state(txn, candidate->id, state);
+  if (mail_counted || !nonce.empty())
+    unsaved = save_intake_state(txn, *candidate, state) || unsaved;
   // Past today's mails for this address nothing is queued: the data above is replaced all
   // the same (the latest form is what counts), and the mail already sent still works.
   if (!mail_counted) {
     result.mail_capped = true;
   } else if (candidate->status == candidates::Status::pending ||
              referral->status == ReferralStatus::pending) {
-    queue_verification(txn, *candidate, *referral, registration.personal.email, member.name, lang);
+    unsaved = queue_verification(txn, *candidate, *referral, registration.personal.email,
+                                 member.name, lang) ||
+              unsaved;
   } else {
     // Already confirmed: nothing typed is saved; the person gets their management link (the
     // same one each time they ask this way).
     auto manage = candidates_.stable_token(candidate->id, "manage/resent");
-    candidates_.bind_token(txn, manage, candidate->id, "manage");
-    candidate = candidates_.find(txn, candidate->id);
+    unsaved = candidates_.bind_token_to(txn, manage, *candidate, "manage") || unsaved;
     auto text = candidates::already_registered_mail(lang, settings_.public_url + "/r/m/" + manage);
     candidates_.queue_mail(
         txn, *candidate,
         {settings_.mail_from, registration.personal.email, text.subject, text.body});
   }
+  if (unsaved) candidates_.save(txn, *candidate);
   result.accepted = true;
   return result;
 }
@@ -180,8 +185,7 @@ std::optional<candidates::CandidateRecord> Intake::find_person(
   return candidates_.find_by_pseudonym(txn, candidates_.pseudonym_of(normalised));
 }
 
-void Intake::queue_verification(storage::WriteTxn& txn,
-                                const candidates::CandidateRecord& candidate,
+bool Intake::queue_verification(storage::WriteTxn& txn, candidates::CandidateRecord& candidate,
                                 const Referral& referral, const std::string& to,
                                 const std::string& company, candidates::Lang lang) {
   auto expires =
@@ -189,13 +193,13 @@ void Intake::queue_verification(storage::WriteTxn& txn,
       std::chrono::duration_cast<std::chrono::milliseconds>(settings_.verification_expiry).count();
   // The same link for every repeat: the record keeps one verification entry per referral.
   auto token = candidates_.stable_token(candidate.id, "verify/" + referral.id);
-  candidates_.bind_token(txn, token, candidate.id, "verify",
-                         {{"referral", referral.id}, {"expires_ms", expires}});
-  auto fresh = candidates_.find(txn, candidate.id);
+  const bool listed = candidates_.bind_token_to(
+      txn, token, candidate, "verify", {{"referral", referral.id}, {"expires_ms", expires}});
   auto text = candidates::verification_mail(
       lang, settings_.public_url + "/r/v/" + token, company, settings_.node_name,
       static_cast<long>(settings_.verification_expiry.count()));
-  candidates_.queue_mail(txn, *fresh, {settings_.mail_from, to, text.subject, text.body});
+  candidates_.queue_mail(txn, candidate, {settings_.mail_from, to, text.subject, text.body});
+  return listed;
 }
 
 bool Intake::verification_pending(const storage::Txn& txn, std::string_view token) const {
@@ -246,8 +250,12 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
   if (became_active) {
     candidate->status = candidates::Status::active;
     candidate->verified_ms = now;
-    candidates_.save(txn, *candidate);
   }
+  // The management link mailed below, and the used confirmation link (reopening it says so
+  // and points to that mail): listed on the record with its change above, in one save.
+  result.management_token = candidates_.issue_token_to(txn, *candidate, "manage");
+  candidates_.bind_token_to(txn, verify_token, *candidate, "verified");
+  candidates_.save(txn, *candidate);
   auto member = members_.find(txn, referral->member_id);
   referral->status = ReferralStatus::verified;
   referral->verified_ms = now;
@@ -270,20 +278,17 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
                              referral->alumni() ? "alumni" : "");
   }
   if (referral->alumni()) referrals_.add_alumnus(txn, *referral);
-  result.management_token = candidates_.issue_token(txn, candidate->id, "manage");
   result.state = ConfirmState::confirmed;
-  // Reopening the used link says so and points to the management link mailed now.
-  candidates_.bind_token(txn, verify_token, candidate->id, "verified");
-  auto fresh = candidates_.find(txn, candidate->id);
   // Its sealed data and key are those opened above: opening them again would read the same.
   if (opened_now) {
     auto text = candidates::registration_complete_mail(
-        candidates::lang_named(fresh->lang),
+        candidates::lang_named(candidate->lang),
         settings_.public_url + "/r/m/" + result.management_token);
     candidates_.queue_mail(
-        txn, *fresh, {settings_.mail_from, opened_now->personal.email, text.subject, text.body});
+        txn, *candidate,
+        {settings_.mail_from, opened_now->personal.email, text.subject, text.body});
   }
-  if (on_referral_) on_referral_(txn, *referral, *fresh, true, became_active);
+  if (on_referral_) on_referral_(txn, *referral, *candidate, true, became_active);
   if (became_active && on_candidate_changed_)
     on_candidate_changed_(txn, *candidates_.find(txn, candidate->id));
   return result;

@@ -121,14 +121,17 @@ class Intake {
   // The per-candidate intake state (mails sent today, the last form nonce), kept in one
   // stable-token entry listed on the record, so erasure removes it and repeats reuse it.
   nlohmann::json intake_state(const storage::Txn& txn, const std::string& candidate_id) const;
-  void save_intake_state(storage::WriteTxn& txn, const std::string& candidate_id,
+  // Lists the entry on `candidate` in memory (true if that changed it): the caller saves.
+  bool save_intake_state(storage::WriteTxn& txn, candidates::CandidateRecord& candidate,
                          const nlohmann::json& state);
   // Counts one mail to the candidate today in their intake state; false (nothing counted) if
   // today's are spent.
   bool count_mail(nlohmann::json& state) const;
   bool repeated_form(const storage::Txn& txn, const std::map<std::string, std::string>& form,
                      const std::string& nonce) const;
-  void queue_verification(storage::WriteTxn& txn, const candidates::CandidateRecord& candidate,
+  // Binds the confirmation link on `candidate` in memory (true if that changed it: the
+  // caller saves) and queues its mail.
+  bool queue_verification(storage::WriteTxn& txn, candidates::CandidateRecord& candidate,
                           const Referral& referral, const std::string& to,
                           const std::string& company, candidates::Lang lang);
   members::Registry& members_;

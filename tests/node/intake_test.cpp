@@ -442,4 +442,54 @@ TEST_CASE("intake: erasing a candidate shreds the data but keeps the member's re
   CHECK(d.referrals.for_member(txn, m.id).size() == 1);
 }
 
+// The bindings of a request are listed on the record in memory and saved once (issue 19):
+// each must still be listed, so erasure removes them all. A first registration (intake state,
+// confirmation link), a second member's registration, the confirmation (management link, used
+// link), and a registration after it (the management link mailed again) leave no entry behind.
+TEST_CASE("intake: erasure removes every token a registration and confirmation bound") {
+  Domain d;
+  auto m1 = d.admit("Bind One KK").member;
+  auto m2 = d.admit("Bind Two KK").member;
+  const std::string email = "kuro@example.jp";
+  auto form = form_for("Kuro", email);
+  form["nonce"] = "nonce-bind-0000000001";
+  REQUIRE(submit(d, m1.link_token, form).accepted);
+  auto m1_links = queued_tokens(d, email, "/r/v/");
+  REQUIRE(m1_links.size() == 1);
+  form["nonce"] = "nonce-bind-0000000002";
+  REQUIRE(submit(d, m2.link_token, form).accepted);
+  REQUIRE(queued_tokens(d, email, "/r/v/").size() == 2);
+  auto c = confirm(d, *m1_links.begin());  // m1's referral is the one confirmed
+  REQUIRE(c.state == referrals::ConfirmState::confirmed);
+  form["nonce"] = "nonce-bind-0000000003";
+  REQUIRE(submit(d, m1.link_token, form).accepted);  // already confirmed: management link
+  CHECK(queued_tokens(d, email, "/r/m/").size() == 2);
+
+  const auto tokens_db = d.env.database("candidate_tokens");
+  std::string id;
+  {
+    auto txn = d.env.begin_read();
+    id = d.candidates.lookup_token(txn, c.management_token, "manage")->candidate_id;
+    auto record = d.candidates.find(txn, id);
+    REQUIRE(record);
+    std::size_t bound = 0;
+    txn.for_each_prefix(tokens_db, "", [&](std::string_view, std::string_view v) {
+      if (nlohmann::json::parse(v).at("candidate") == id) ++bound;
+    });
+    // intake state, two confirmation links (one used), management link, resent link
+    CHECK(bound == 5);
+    CHECK(candidates::to_stored(*record).at("tokens").size() == bound);
+  }
+  d.write([&](storage::WriteTxn& txn) {
+    auto record = d.candidates.find(txn, id);
+    return d.candidates.erase(txn, *record);
+  });
+  auto txn = d.env.begin_read();
+  std::size_t left = 0;
+  txn.for_each_prefix(tokens_db, "", [&](std::string_view, std::string_view v) {
+    if (nlohmann::json::parse(v).at("candidate") == id) ++left;
+  });
+  CHECK(left == 0);
+}
+
 TEST_SUITE_END();
