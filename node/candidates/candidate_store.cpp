@@ -10,6 +10,7 @@
 
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
+#include "node/candidates/mail_entry.hpp"
 #include "node/candidates/vault.hpp"
 #include "node/common/key_encoding.hpp"
 #include "node/ledger/ledger.hpp"
@@ -260,35 +261,38 @@ void Store::update_data(storage::WriteTxn& txn, CandidateRecord& r, const Person
 void Store::queue_mail(storage::WriteTxn& txn, const CandidateRecord& r, const mail::Mail& m) {
   auto key = key_of(r);
   if (!key) throw std::runtime_error("candidate key cannot be unwrapped");
-  nlohmann::json mail = {{"from", m.from}, {"to", m.to}, {"subject", m.subject}, {"body", m.body}};
+  nlohmann::json mail = nlohmann::json::object();
+  mail["from"] = m.from;
+  mail["to"] = m.to;
+  mail["subject"] = m.subject;
+  mail["body"] = m.body;
   // Sequence: current time in microseconds plus a random suffix keeps keys ordered and unique.
   auto seq = common::be64(static_cast<std::uint64_t>(clock_.now_ms())) + crypto::random_token(6);
-  nlohmann::json entry = {{"candidate", r.id}, {"mail", seal_json(*key, mail, r.id, "mail")}};
-  txn.put(mail_, seq, entry.dump());
+  txn.put(mail_, seq, encode_mail_entry({r.id, 0, 0, seal_json_bytes(*key, mail, r.id, "mail")}));
 }
 
 std::vector<QueuedMail> Store::queued_mail(const storage::Txn& txn, std::size_t limit,
                                            std::optional<std::int64_t> due_at_ms) const {
   std::vector<QueuedMail> out;
-  std::vector<std::pair<std::string, nlohmann::json>> raw;
+  std::vector<std::pair<std::string, MailEntry>> raw;
   txn.for_each_prefix(mail_, "", [&](std::string_view key, std::string_view value) {
-    auto entry = nlohmann::json::parse(value);
-    if (due_at_ms && entry.value("next_try_ms", std::int64_t{0}) > *due_at_ms) return true;
+    auto entry = decode_mail_entry(value).value_or(MailEntry{});  // none: unreadable, dropped
+    if (due_at_ms && entry.next_try_ms > *due_at_ms) return true;
     raw.emplace_back(std::string(key), std::move(entry));
     return raw.size() < limit;
   });
   for (auto& [seq, entry] : raw) {
-    std::string candidate_id = entry.at("candidate");
+    const auto& candidate_id = entry.candidate;
     QueuedMail q{seq,
                  candidate_id,
                  {},
-                 entry.value("attempts", std::uint32_t{0}),
+                 entry.attempts,
                  static_cast<std::int64_t>(common::from_be64(std::string_view(seq).substr(0, 8)))};
     auto r = find(txn, candidate_id);
     std::optional<crypto::AeadKey> key;
     if (r) key = key_of(*r);
     std::optional<nlohmann::json> mail;
-    if (key) mail = open_json(*key, entry.at("mail"), candidate_id, "mail");
+    if (key) mail = open_json_bytes(*key, entry.sealed, candidate_id, "mail");
     if (mail)
       q.mail = mail::Mail{mail->at("from"), mail->at("to"), mail->at("subject"), mail->at("body"),
                           candidate_id + "-" + crypto::to_hex(crypto::as_bytes(seq))};
@@ -315,10 +319,11 @@ bool Store::mail_spooled(storage::WriteTxn& txn, const std::string& seq,
 bool Store::mail_attempt(storage::WriteTxn& txn, const std::string& seq, std::int64_t next_try_ms) {
   auto value = txn.get(mail_, seq);
   if (!value) return false;
-  auto entry = nlohmann::json::parse(*value);
-  entry["attempts"] = entry.value("attempts", std::uint32_t{0}) + 1;
-  entry["next_try_ms"] = next_try_ms;
-  txn.put(mail_, seq, entry.dump());
+  auto entry = decode_mail_entry(*value);
+  if (!entry) return false;  // unreadable: the dispatcher drops it
+  ++entry->attempts;
+  entry->next_try_ms = next_try_ms;
+  txn.put(mail_, seq, encode_mail_entry(*entry));
   return true;
 }
 
@@ -331,7 +336,8 @@ std::vector<std::string> Store::erase(storage::WriteTxn& txn, CandidateRecord& r
   for (const auto& digest : r.tokens_) txn.del(tokens_, digest);
   std::vector<std::string> queued;
   txn.for_each_prefix(mail_, "", [&](std::string_view key, std::string_view value) {
-    if (nlohmann::json::parse(value).at("candidate") == r.id) queued.emplace_back(key);
+    if (auto entry = decode_mail_entry(value); entry && entry->candidate == r.id)
+      queued.emplace_back(key);
   });
   for (const auto& k : queued) txn.del(mail_, k);
   if (auto live = txn.get(pseudonyms_, r.pseudonym); live && *live == r.id)
@@ -389,9 +395,9 @@ std::size_t Store::migrate(storage::WriteTxn& txn) {
   });
   if (legacy.empty()) return 0;
   // Queued mail, by candidate: resealed under the new key too.
-  std::vector<std::pair<std::string, nlohmann::json>> mail;
+  std::vector<std::pair<std::string, MailEntry>> mail;
   txn.for_each_prefix(mail_, "", [&](std::string_view key, std::string_view value) {
-    mail.emplace_back(std::string(key), nlohmann::json::parse(value));
+    if (auto entry = decode_mail_entry(value)) mail.emplace_back(std::string(key), *entry);
   });
   auto keys = keys_.current();
   std::size_t moved = 0;
@@ -414,11 +420,11 @@ std::size_t Store::migrate(storage::WriteTxn& txn) {
     reseal(r.sealed_data_, "data");
     reseal(r.sealed_evidence_, "evidence");
     for (auto& [seq, entry] : mail)
-      if (entry.at("candidate") == r.id) {
-        auto sealed = entry.at("mail").get<std::string>();
-        reseal(sealed, "mail");
-        entry["mail"] = sealed;
-        txn.put(mail_, seq, entry.dump());
+      if (entry.candidate == r.id) {
+        auto value = open_json_bytes(*old_key, entry.sealed, r.id, "mail");
+        if (!value) throw std::runtime_error("candidate " + r.id + ": queued mail does not open");
+        entry.sealed = seal_json_bytes(slot.key, *value, r.id, "mail");
+        txn.put(mail_, seq, encode_mail_entry(entry));
       }
     r.key_slot_ = slot.index;
     r.wrapped_key_.clear();

@@ -8,7 +8,8 @@
 //                         disclosures, erasure requests); no plaintext personal data
 //   candidate_pseudonyms  pseudonym -> id of the live (not erased) record for that person
 //   candidate_tokens      token digest -> {"candidate": id, "kind": "manage"|"verify", ...}
-//   mail_queue            8-byte sequence -> {"candidate": id, "mail": sealed {to,subject,body}}
+//   mail_queue            8-byte sequence + random suffix -> candidate id, attempts, next
+//                         try and the sealed {from,to,subject,body} (mail_entry.hpp)
 //   candidates_awaiting_receipt  id -> "" for each record with an erasure request neither
 //                         receipted nor overdue: the retention sweep reads these, not every
 //                         record (written by save(); built once for older data directories)

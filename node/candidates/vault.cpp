@@ -33,11 +33,7 @@ std::optional<crypto::AeadKey> unwrap_key(const crypto::AeadKey& data_key,
 
 std::string seal_json(const crypto::AeadKey& key, const nlohmann::json& value,
                       const std::string& candidate_id, const std::string& purpose) {
-  auto text = value.dump();
-  auto ad = "relaynode/candidate/" + purpose + "/" + candidate_id;
-  auto sealed = crypto::aead_encrypt(key, crypto::as_bytes(text), crypto::as_bytes(ad));
-  crypto::secure_zero(text.data(), text.size());
-  return crypto::to_base64(sealed);
+  return crypto::to_base64(seal_json_bytes(key, value, candidate_id, purpose));
 }
 
 std::optional<nlohmann::json> open_json(const crypto::AeadKey& key, const std::string& sealed,
@@ -45,8 +41,23 @@ std::optional<nlohmann::json> open_json(const crypto::AeadKey& key, const std::s
                                         const std::string& purpose) {
   auto bytes = crypto::from_base64(sealed);
   if (!bytes) return std::nullopt;
+  return open_json_bytes(key, *bytes, candidate_id, purpose);
+}
+
+crypto::Bytes seal_json_bytes(const crypto::AeadKey& key, const nlohmann::json& value,
+                              const std::string& candidate_id, const std::string& purpose) {
+  auto text = value.dump();
   auto ad = "relaynode/candidate/" + purpose + "/" + candidate_id;
-  auto plain = crypto::aead_decrypt(key, *bytes, crypto::as_bytes(ad));
+  auto sealed = crypto::aead_encrypt(key, crypto::as_bytes(text), crypto::as_bytes(ad));
+  crypto::secure_zero(text.data(), text.size());
+  return sealed;
+}
+
+std::optional<nlohmann::json> open_json_bytes(const crypto::AeadKey& key, crypto::ByteView sealed,
+                                              const std::string& candidate_id,
+                                              const std::string& purpose) {
+  auto ad = "relaynode/candidate/" + purpose + "/" + candidate_id;
+  auto plain = crypto::aead_decrypt(key, sealed, crypto::as_bytes(ad));
   if (!plain) return std::nullopt;
   auto value = nlohmann::json::parse(plain->begin(), plain->end(), nullptr, false);
   crypto::secure_zero(plain->data(), plain->size());

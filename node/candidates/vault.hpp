@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "crypto/bytes.hpp"
 #include "crypto/keys.hpp"
 
 namespace relay::node::candidates {
@@ -33,5 +34,12 @@ std::string seal_json(const crypto::AeadKey& key, const nlohmann::json& value,
 std::optional<nlohmann::json> open_json(const crypto::AeadKey& key, const std::string& sealed,
                                         const std::string& candidate_id,
                                         const std::string& purpose);
+// The same sealed bytes without base64, for values stored outside JSON (the mail queue:
+// mail_entry.hpp), where decoding base64 cost more than opening the seal.
+crypto::Bytes seal_json_bytes(const crypto::AeadKey& key, const nlohmann::json& value,
+                              const std::string& candidate_id, const std::string& purpose);
+std::optional<nlohmann::json> open_json_bytes(const crypto::AeadKey& key, crypto::ByteView sealed,
+                                              const std::string& candidate_id,
+                                              const std::string& purpose);
 
 }  // namespace relay::node::candidates

@@ -9,6 +9,7 @@
 
 #include "crypto/bytes.hpp"
 #include "crypto/keys.hpp"
+#include "node/candidates/mail_entry.hpp"
 #include "node/domain_fixture.hpp"
 
 using namespace relay::node;
@@ -166,6 +167,89 @@ TEST_CASE("vault: capability tokens are stored as digests and typed") {
                                     v.find(token) != std::string_view::npos;
                       });
   CHECK_FALSE(plaintext);
+}
+
+TEST_CASE("mail entry: bytes round trip; the JSON form of earlier versions; damage refused") {
+  MailEntry e{"c_0123456789ab", 3, 1'796'050'800'123, {0x00, 0x7b, 0xff, 0x10}};
+  auto stored = encode_mail_entry(e);
+  auto back = decode_mail_entry(stored);
+  REQUIRE(back);
+  CHECK(back->candidate == e.candidate);
+  CHECK(back->attempts == 3);
+  CHECK(back->next_try_ms == e.next_try_ms);
+  CHECK(back->sealed == e.sealed);
+  // Every cut that leaves less than the fixed part is refused; a shorter seal is only a seal
+  // that will not open.
+  for (std::size_t n = 0; n < 2 + e.candidate.size() + 16; ++n)
+    CHECK_FALSE(decode_mail_entry(std::string_view(stored).substr(0, n)));
+  CHECK_FALSE(decode_mail_entry("\x02" + stored.substr(1)));  // unknown version
+  CHECK_FALSE(decode_mail_entry("{\"candidate\": 1}"));
+  CHECK_FALSE(decode_mail_entry("{\"candidate\": \"c_x\", \"mail\": \"not base64!\"}"));
+  CHECK_FALSE(decode_mail_entry("{not json"));
+  CHECK_THROWS_AS(encode_mail_entry({std::string(256, 'c'), 0, 0, {}}), std::invalid_argument);
+  auto legacy =
+      decode_mail_entry(R"({"attempts":2,"candidate":"c_old","mail":"AAEC","next_try_ms":99})");
+  REQUIRE(legacy);
+  CHECK(legacy->candidate == "c_old");
+  CHECK(legacy->attempts == 2);
+  CHECK(legacy->next_try_ms == 99);
+  CHECK(legacy->sealed == relay::crypto::Bytes{0x00, 0x01, 0x02});
+}
+
+// A queue left by a version that stored entries as JSON is still sent: read, attempted (the
+// entry is then rewritten as bytes) and removed by erasure.
+TEST_CASE("vault: mail queued as JSON by an earlier version is read, attempted and erased") {
+  Domain d;
+  Registration reg;
+  reg.personal = {"旧 三郎", "saburo@example.jp", ""};
+  reg.consent = {true, false, false, "2026-11-01", 1};
+  const auto queue = d.env.database("mail_queue");
+  auto [id, seq] = d.write([&](storage::WriteTxn& txn) {
+    auto r = d.candidates.create(txn, reg, d.candidates.pseudonym_of("saburo@example.jp"));
+    d.candidates.queue_mail(txn, r, {"relay@unit", "saburo@example.jp", "s", "old body"});
+    std::string seq;
+    std::string value;
+    txn.for_each_prefix(queue, "", [&](std::string_view k, std::string_view v) {
+      seq = std::string(k);
+      value = std::string(v);
+    });
+    CHECK(value.front() == '\x01');
+    CHECK(value.find("saburo") == std::string::npos);
+    auto entry = *decode_mail_entry(value);
+    nlohmann::json old = {{"candidate", entry.candidate},
+                          {"mail", relay::crypto::to_base64(entry.sealed)},
+                          {"attempts", 1},
+                          {"next_try_ms", 5'000}};
+    txn.put(queue, seq, old.dump());
+    return std::make_pair(r.id, seq);
+  });
+  {
+    auto txn = d.env.begin_read();
+    CHECK(d.candidates.queued_mail(txn, 10, 4'999).empty());  // not due yet
+    auto due = d.candidates.queued_mail(txn, 10, 5'000);
+    REQUIRE(due.size() == 1);
+    CHECK(due[0].candidate_id == id);
+    CHECK(due[0].attempts == 1);
+    CHECK(due[0].mail.to == "saburo@example.jp");
+    CHECK(due[0].mail.body == "old body");
+  }
+  CHECK(
+      d.write([&](storage::WriteTxn& txn) { return d.candidates.mail_attempt(txn, seq, 9'000); }));
+  {
+    auto txn = d.env.begin_read();
+    auto stored = txn.get(queue, seq);
+    REQUIRE(stored);
+    CHECK(stored->front() == '\x01');
+    CHECK(decode_mail_entry(*stored)->attempts == 2);
+    CHECK(d.candidates.queued_mail(txn, 10, 8'999).empty());
+    CHECK(d.candidates.queued_mail(txn, 10, 9'000).at(0).mail.body == "old body");
+  }
+  d.write([&](storage::WriteTxn& txn) {
+    auto r = d.candidates.find(txn, id);
+    return d.candidates.erase(txn, *r);
+  });
+  auto txn = d.env.begin_read();
+  CHECK(txn.count(queue) == 0);
 }
 
 TEST_SUITE_END();
