@@ -32,6 +32,7 @@ Store::Store(storage::Environment& env, const identity::KeyRing& keys, const com
       tokens_(env.database("candidate_tokens")),
       mail_(env.database("mail_queue")),
       awaiting_receipt_(env.database("candidates_awaiting_receipt")),
+      pending_(env.database("candidates_pending")),
       index_marks_(env.database(storage::kIndexMarks)) {}
 
 std::string Store::pseudonym_of(const std::string& normalised_email) const {
@@ -74,7 +75,19 @@ void Store::save(storage::WriteTxn& txn, const CandidateRecord& r) {
     txn.put(awaiting_receipt_, r.id, "");
   else
     txn.del(awaiting_receipt_, r.id);
+  if (r.status == Status::pending)
+    txn.put(pending_, r.id, "");
+  else
+    txn.del(pending_, r.id);
   if (saved_) saved_(r.id);
+}
+
+std::vector<CandidateRecord> Store::pending(const storage::Txn& txn) const {
+  std::vector<CandidateRecord> out;
+  txn.for_each_prefix(pending_, "", [&](std::string_view id, std::string_view) {
+    if (auto r = find(txn, std::string(id))) out.push_back(std::move(*r));
+  });
+  return out;
 }
 
 std::vector<CandidateRecord> Store::awaiting_receipt(const storage::Txn& txn) const {
@@ -87,15 +100,21 @@ std::vector<CandidateRecord> Store::awaiting_receipt(const storage::Txn& txn) co
 
 std::size_t Store::index_existing(storage::WriteTxn& txn) {
   std::size_t n = 0;
-  storage::build_index_once(txn, index_marks_, "candidates_awaiting_receipt", [&] {
-    std::vector<std::string> ids;
-    for_each(txn, [&](const CandidateRecord& r) {
-      if (awaits_receipt(r)) ids.push_back(r.id);
-      return true;
+  auto build = [&](std::string_view index, storage::Database db,
+                   bool (*belongs)(const CandidateRecord&)) {
+    storage::build_index_once(txn, index_marks_, index, [&] {
+      std::vector<std::string> ids;
+      for_each(txn, [&](const CandidateRecord& r) {
+        if (belongs(r)) ids.push_back(r.id);
+        return true;
+      });
+      for (const auto& id : ids) txn.put(db, id, "");
+      n += ids.size();
     });
-    for (const auto& id : ids) txn.put(awaiting_receipt_, id, "");
-    n = ids.size();
-  });
+  };
+  build("candidates_awaiting_receipt", awaiting_receipt_, awaits_receipt);
+  build("candidates_pending", pending_,
+        [](const CandidateRecord& r) { return r.status == Status::pending; });
   return n;
 }
 

@@ -13,6 +13,8 @@
 //   candidates_awaiting_receipt  id -> "" for each record with an erasure request neither
 //                         receipted nor overdue: the retention sweep reads these, not every
 //                         record (written by save(); built once for older data directories)
+//   candidates_pending    id -> "" for each pending record (registered, not confirmed): what
+//                         PendingExpiry reads each minute instead of every record (the same)
 //   key_slots             which slots of <data_dir>/candidate_keys are taken (key_slots.hpp):
 //                         every candidate's key lives there, outside LMDB, so erasure can
 //                         overwrite it; everything sealed under it is unreadable afterwards
@@ -110,8 +112,10 @@ class Store {
                 std::string_view from = {}) const;
   // The records with an erasure request neither receipted nor overdue (the index above).
   std::vector<CandidateRecord> awaiting_receipt(const storage::Txn& txn) const;
-  // At start-up: builds candidates_awaiting_receipt once for a data directory that predates
-  // it; returns how many records it indexed.
+  // The pending records (registered, not confirmed yet), from their index.
+  std::vector<CandidateRecord> pending(const storage::Txn& txn) const;
+  // At start-up: builds candidates_awaiting_receipt and candidates_pending once for a data
+  // directory that predates them; returns how many records it indexed.
   std::size_t index_existing(storage::WriteTxn& txn);
 
   // Creates an active record for a candidate handed over by peer node `origin` (federation):
@@ -212,6 +216,7 @@ class Store {
   storage::Database tokens_;
   storage::Database mail_;
   storage::Database awaiting_receipt_;
+  storage::Database pending_;
   storage::Database index_marks_;
   std::function<void(const std::string& id)> saved_;
   mutable RecordCache parsed_;  // what find() parsed and save() wrote, by id

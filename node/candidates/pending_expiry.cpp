@@ -10,8 +10,9 @@ PendingExpiry::PendingExpiry(storage::Environment& env, Store& store)
 std::vector<std::string> PendingExpiry::shred(storage::WriteTxn& txn, std::int64_t now_ms,
                                               std::int64_t expiry_ms) {
   std::vector<CandidateRecord> expired;
-  store_.for_each(txn, [&](const CandidateRecord& r) {
-    if (r.status != Status::pending) return true;
+  // Only the pending records, from their index: this runs on the Writer every minute, and
+  // reading every record there held up each request behind it (issue 19).
+  for (auto& r : store_.pending(txn)) {
     // The newest confirmation link decides: registering again sends a fresh one.
     std::int64_t until = r.created_ms + expiry_ms;
     for (const auto& digest : to_stored(r).value("tokens", std::vector<std::string>{})) {
@@ -21,9 +22,8 @@ std::vector<std::string> PendingExpiry::shred(storage::WriteTxn& txn, std::int64
       if (j.value("kind", "") == "verify")
         until = std::max(until, j["extra"].value("expires_ms", std::int64_t{0}));
     }
-    if (until < now_ms) expired.push_back(r);
-    return true;
-  });
+    if (until < now_ms) expired.push_back(std::move(r));
+  }
   std::vector<std::string> ids;
   for (auto& r : expired) {
     store_.erase(txn, r);

@@ -26,6 +26,7 @@
 #include "node/candidates/vault.hpp"
 #include "node/domain_fixture.hpp"
 #include "node/storage/environment.hpp"
+#include "node/storage/index_marks.hpp"
 #include "node/storage/writer.hpp"
 #include "support/temp_dir.hpp"
 
@@ -494,6 +495,61 @@ TEST_CASE(
   CHECK(d.candidates.find(txn, created.id)->status == candidates::Status::erased);
   CHECK(zero(slot_bytes(d.dir.path / "candidate_keys", slot)));
   CHECK_FALSE(d.candidates.find_by_pseudonym(txn, created.pseudonym));
+}
+
+// The sweep reads the pending records' index, not every record (issue 19): it holds exactly
+// the records registered and not confirmed, and a data directory from before it gets it
+// built once at start.
+TEST_CASE("key slots: candidates_pending holds exactly the pending records; built once") {
+  relay::test::Domain d;
+  candidates::PendingExpiry expiry(d.env, d.candidates);
+  const auto t = d.clock.now_ms();
+  std::vector<std::string> pending;
+  d.write([&](storage::WriteTxn& txn) {
+    for (int i = 0; i < 12; ++i) {
+      auto reg = registration("pending" + std::to_string(i) + "@example.jp");
+      auto r = d.candidates.create(txn, reg, d.candidates.pseudonym_of(reg.personal.email));
+      if (i % 3 == 0) {  // confirmed
+        r.status = candidates::Status::active;
+        d.candidates.save(txn, r);
+      } else if (i % 3 == 1) {  // erased
+        d.candidates.erase(txn, r);
+      } else {
+        pending.push_back(r.id);
+      }
+    }
+  });
+  std::sort(pending.begin(), pending.end());
+  auto ids = [&] {
+    auto txn = d.env.begin_read();
+    std::vector<std::string> out;
+    for (const auto& r : d.candidates.pending(txn)) out.push_back(r.id);
+    return out;
+  };
+  CHECK(pending.size() == 4);
+  CHECK(ids() == pending);
+  // An older data directory: no index, no mark; the start-up build finds the same records.
+  d.write([&](storage::WriteTxn& txn) {
+    txn.clear(d.env.database("candidates_pending"));
+    txn.clear(d.env.database(storage::kIndexMarks));
+  });
+  CHECK(ids().empty());
+  CHECK(d.write([&](storage::WriteTxn& txn) { return d.candidates.index_existing(txn); }) == 4);
+  CHECK(ids() == pending);
+  CHECK(d.write([&](storage::WriteTxn& txn) { return d.candidates.index_existing(txn); }) == 0);
+  // Expired (no link, created long ago): every pending record is shredded, the others stay.
+  auto shredded =
+      d.write([&](storage::WriteTxn& txn) { return expiry.shred(txn, t + 10'000, 1'000); });
+  std::sort(shredded.begin(), shredded.end());
+  CHECK(shredded == pending);
+  CHECK(ids().empty());
+  auto txn = d.env.begin_read();
+  std::size_t active = 0;
+  d.candidates.for_each(txn, [&](const candidates::CandidateRecord& r) {
+    active += r.status == candidates::Status::active;
+    return true;
+  });
+  CHECK(active == 4);
 }
 
 TEST_SUITE_END();
