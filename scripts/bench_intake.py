@@ -142,6 +142,15 @@ def report(work, out, connections, seconds, threads, links, server_cores):
             "bare": dict(bare, per_s=round(rate(bare), 1), sent=sum(n for _, n in bare["sent"])),
             "ratio": round(rate(node) / rate(bare), 3) if rate(bare) else None,
         }
+    # CPU time each server used during a phase (bench-intake's cpu.txt), per accepted request.
+    cpu_path = os.path.join(work, "cpu.txt")
+    if os.path.exists(cpu_path):
+        tick_ms = 1000.0 / os.sysconf("SC_CLK_TCK")
+        for line in open(cpu_path):
+            phase, who, ticks = line.split()
+            if phase in phases and phases[phase][who]["accepted"]:
+                phases[phase][who]["cpu_ms_per_request"] = round(
+                    int(ticks) * tick_ms / phases[phase][who]["accepted"], 3)
     mail, verified = load("mail.json"), load("verify.json")
     writer = {
         "registrations": metric_deltas(os.path.join(work, "metrics-0.txt"),
@@ -167,6 +176,11 @@ def report(work, out, connections, seconds, threads, links, server_cores):
         n, b = p["node"], p["bare"]
         print(f"  {phase:14s} {n['per_s']:8.0f} {n['p50_ms']:7.2f} {n['p99_ms']:7.2f} "
               f"{b['per_s']:8.0f} {b['p50_ms']:7.2f} {b['p99_ms']:7.2f} {p['ratio'] or 0:6.3f}")
+    for phase, p in phases.items():
+        n, b = p["node"].get("cpu_ms_per_request"), p["bare"].get("cpu_ms_per_request")
+        if n and b:
+            print(f"  {phase} CPU (user + system) per accepted request: node {n * 1000:.0f} us, "
+                  f"bare {b * 1000:.0f} us, ratio {b / n:.3f}")
     for phase, p in phases.items():
         for who in ("node", "bare"):
             r = p[who]
