@@ -109,7 +109,7 @@ Node::Node(config::NodeConfig config)
   auto indexed = writer_->submit_wait([this](storage::WriteTxn& txn) {
     return handoffs_->index_existing(txn) + witness_->index_existing(txn) +
            domain_->candidates.index_existing(txn) + domain_->holds.index_existing(txn) +
-           profiles_->index_existing(txn) +
+           domain_->referrals.index_existing(txn) + profiles_->index_existing(txn) +
            federation_->outbox().index_existing(txn, federation::ProfileExchange::outbox_subject);
   });
   if (indexed > 0) spdlog::info("storage: indexed {} existing record(s)", indexed);

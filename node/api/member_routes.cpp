@@ -53,11 +53,31 @@ Response issue_rejection_link(const Services& s, const Request& request, const C
                                    {"paragraph", paragraphs(m.name, url)}});
 }
 
-Response referrals(const Services& s, const Caller& caller) {
+constexpr std::uint64_t kDefaultPage = 100;
+constexpr std::uint64_t kMaxPage = 1000;
+
+// Without limit or after: every referral (as before paging existed). With either: one page
+// in the order made, and `next` (the `after` of the next page) when more follow.
+Response referrals(const Services& s, const Request& request, const Caller& caller) {
+  auto limit = number_param(request, "limit");
+  if (!limit) return reply(limit.error());
+  auto after = request.query.find("after");
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& r : s.membership.referrals(caller.the_member()))
-    list.push_back(r.to_member_json());
-  return http::json_response(200, {{"referrals", list}});
+  if (!*limit && after == request.query.end()) {
+    for (const auto& r : s.membership.referrals(caller.the_member()))
+      list.push_back(r.to_member_json());
+    return http::json_response(200, {{"referrals", list}});
+  }
+  auto n = limit->value_or(kDefaultPage);
+  if (n == 0 || n > kMaxPage)
+    return reply(bad_request("bad_parameter", "limit: must be 1.." + std::to_string(kMaxPage)));
+  auto page = s.membership.referrals_page(caller.the_member(), n,
+                                          after == request.query.end() ? "" : after->second);
+  if (!page) return reply(bad_request("bad_parameter", "after: not a referral of this member"));
+  for (const auto& r : page->items) list.push_back(r.to_member_json());
+  nlohmann::json body = {{"referrals", list}};
+  if (page->more && !page->items.empty()) body["next"] = page->items.back().id;
+  return http::json_response(200, body);
 }
 
 Response referral(const Services& s, const std::string& id, const Caller& caller) {
@@ -99,9 +119,10 @@ void add_member_routes(Routes& routes, const Services& s) {
              [&s](const Request& request, const Params&, const Caller& caller) {
                return issue_rejection_link(s, request, caller);
              });
-  routes.add(
-      "GET", "/api/v1/referrals", Role::member,
-      [&s](const Request&, const Params&, const Caller& caller) { return referrals(s, caller); });
+  routes.add("GET", "/api/v1/referrals", Role::member,
+             [&s](const Request& request, const Params&, const Caller& caller) {
+               return referrals(s, request, caller);
+             });
   routes.add("GET", "/api/v1/referrals/{id}", Role::member,
              [&s](const Request&, const Params& params, const Caller& caller) {
                return referral(s, params.at("id"), caller);

@@ -2,8 +2,10 @@
 
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
+#include "node/common/key_encoding.hpp"
 #include "node/identity/scoped_pseudonym.hpp"
 #include "node/members/member.hpp"
+#include "node/storage/index_marks.hpp"
 
 namespace relay::node::referrals {
 
@@ -20,6 +22,11 @@ nlohmann::json Referral::to_member_json() const {
 }
 
 namespace {
+// member "/" 8-byte big-endian created_ms, then the id: a member's referrals in the order made.
+std::string time_key(const Referral& r) {
+  return r.member_id + "/" + common::be64(static_cast<std::uint64_t>(r.created_ms)) + r.id;
+}
+
 nlohmann::json to_record(const Referral& r) {
   return {{"id", r.id},
           {"member", r.member_id},
@@ -61,6 +68,8 @@ Referrals::Referrals(storage::Environment& env, const identity::KeyRing& keys,
       clock_(clock),
       referrals_(env.database("referrals")),
       by_member_(env.database("member_referrals")),
+      by_time_(env.database("member_referrals_by_time")),
+      index_marks_(env.database(storage::kIndexMarks)),
       people_(env.database("member_people")),
       single_(env.database("single_links")),
       alumni_links_(env.database("alumni_links")),
@@ -88,6 +97,7 @@ Referral Referrals::create(storage::WriteTxn& txn, const std::string& member_id,
   r.kind = kind;
   save(txn, r);
   txn.put(by_member_, member_id + "/" + r.id, "");
+  txn.put(by_time_, time_key(r), "");
   txn.put(people_, member_id + "/" + pseudonym, r.id);
   return r;
 }
@@ -121,6 +131,46 @@ std::vector<Referral> Referrals::for_member(const storage::Txn& txn,
   std::sort(out.begin(), out.end(),
             [](const Referral& a, const Referral& b) { return a.created_ms < b.created_ms; });
   return out;
+}
+
+std::optional<Referrals::Page> Referrals::page_for_member(const storage::Txn& txn,
+                                                          const std::string& member_id,
+                                                          std::size_t limit,
+                                                          const std::string& after) const {
+  const auto prefix = member_id + "/";
+  std::string from = prefix;
+  if (!after.empty()) {
+    auto last = find(txn, after);
+    if (!last || last->member_id != member_id) return std::nullopt;
+    from = time_key(*last) + '\0';  // the first key past it
+  }
+  std::vector<std::string> ids;
+  Page page;
+  txn.for_each_range(by_time_, from, {}, [&](std::string_view key, std::string_view) {
+    if (key.substr(0, prefix.size()) != prefix) return false;
+    if (ids.size() == limit) {
+      page.more = true;
+      return false;
+    }
+    ids.emplace_back(key.substr(prefix.size() + 8));
+    return true;
+  });
+  for (const auto& id : ids)
+    if (auto r = find(txn, id)) page.items.push_back(std::move(*r));
+  return page;
+}
+
+std::size_t Referrals::index_existing(storage::WriteTxn& txn) {
+  std::size_t n = 0;
+  storage::build_index_once(txn, index_marks_, "member_referrals_by_time", [&] {
+    std::vector<std::string> keys;
+    txn.for_each_prefix(referrals_, "", [&](std::string_view, std::string_view value) {
+      keys.push_back(time_key(from_record(nlohmann::json::parse(value))));
+    });
+    for (const auto& k : keys) txn.put(by_time_, k, "");
+    n = keys.size();
+  });
+  return n;
 }
 
 std::string Referrals::ledger_pseudonym(const Referral& r) const {

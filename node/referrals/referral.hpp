@@ -5,6 +5,7 @@
 // first verified referral of that person (keyed pseudonym) and the member is active.
 //
 // Databases: referrals (id -> record), member_referrals (member "/" id -> ""),
+// member_referrals_by_time (member "/" 8-byte created_ms id -> "": the order pages follow),
 // member_people (member "/" pseudonym -> referral id), single_links (digest of a single-use
 // link token -> {member, application_id, job_category, used}), alumni_links (digest of an
 // alumni link token -> {member, departure_id, used}), member_alumni (member "/" candidate id
@@ -91,6 +92,18 @@ class Referrals {
   std::optional<Referral> find(const storage::Txn& txn, const std::string& id) const;
   void save(storage::WriteTxn& txn, const Referral& r);
   std::vector<Referral> for_member(const storage::Txn& txn, const std::string& member_id) const;
+  // One page of the member's referrals in the order they were made: those after the referral
+  // `after` (empty: from the first), at most `limit`; `more` if others follow. nullopt if
+  // `after` is not a referral of this member. Reads only the page, not every referral.
+  struct Page {
+    std::vector<Referral> items;
+    bool more = false;
+  };
+  std::optional<Page> page_for_member(const storage::Txn& txn, const std::string& member_id,
+                                      std::size_t limit, const std::string& after) const;
+  // At start-up: builds member_referrals_by_time once for a data directory that predates it;
+  // returns how many referrals it indexed.
+  std::size_t index_existing(storage::WriteTxn& txn);
   // The candidate as the ledger names them in this referral's events: scoped to the member
   // (identity/scoped_pseudonym.hpp), so entries of two members never link one person.
   std::string ledger_pseudonym(const Referral& r) const;
@@ -129,6 +142,8 @@ class Referrals {
   storage::Database referrals_;
   mutable storage::ParseCache<Referral> parsed_;  // what find() parsed and save() wrote, by id
   storage::Database by_member_;
+  storage::Database by_time_;
+  storage::Database index_marks_;
   storage::Database people_;
   storage::Database single_;
   storage::Database alumni_links_;

@@ -92,6 +92,14 @@ std::vector<referrals::Referral> Membership::referrals(const members::Member& me
   return referrals_.for_member(txn, member.id);
 }
 
+common::Result<referrals::Referrals::Page, MembershipError> Membership::referrals_page(
+    const members::Member& member, std::size_t limit, const std::string& after) const {
+  auto txn = env_.begin_read();
+  auto page = referrals_.page_for_member(txn, member.id, limit, after);
+  if (!page) return fail(MembershipError::referral_not_found);
+  return std::move(*page);
+}
+
 common::Result<referrals::Referral, MembershipError> Membership::referral(
     const members::Member& member, const std::string& id) const {
   auto txn = env_.begin_read();

@@ -74,6 +74,10 @@ class Membership {
       const members::Member& member, const std::string& application_id,
       const std::string& job_category);
   std::vector<referrals::Referral> referrals(const members::Member& member) const;
+  // One page, in the order made (referrals::Referrals::page_for_member); referral_not_found if
+  // `after` is not one of the member's referrals.
+  common::Result<referrals::Referrals::Page, MembershipError> referrals_page(
+      const members::Member& member, std::size_t limit, const std::string& after) const;
   common::Result<referrals::Referral, MembershipError> referral(const members::Member& member,
                                                                 const std::string& id) const;
   CreditsView credits(const members::Member& member) const;

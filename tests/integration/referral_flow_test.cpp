@@ -342,6 +342,27 @@ TEST_CASE("flow: members see only their own referrals; keys and roles are enforc
   CHECK(member_referrals(node, other).empty());
   CHECK(node.get("/api/v1/referrals/r_doesnotexist000", owner.api_key).status == 404);
 
+  // Pages (limit, after): in the order made, `next` while more follow; a bad limit or a cursor
+  // that is not the caller's referral answers 400 naming the parameter.
+  node.register_and_confirm(path_of(owner.relay_link), candidate("owned2"));
+  auto first = node.get("/api/v1/referrals?limit=1", owner.api_key);
+  REQUIRE(first.status == 200);
+  REQUIRE(first.json()["referrals"].size() == 1);
+  CHECK(first.json()["referrals"][0]["id"] == id);
+  REQUIRE(first.json()["next"] == id);
+  auto second = node.get("/api/v1/referrals?limit=1&after=" + id, owner.api_key);
+  REQUIRE(second.status == 200);
+  REQUIRE(second.json()["referrals"].size() == 1);
+  CHECK(second.json()["referrals"][0]["id"] != id);
+  CHECK_FALSE(second.json().contains("next"));
+  CHECK(node.get("/api/v1/referrals?after=" + id, owner.api_key).json()["referrals"].size() == 1);
+  for (std::string query : {"limit=0", "limit=1001", "limit=abc", "after=r_nosuchref00000"}) {
+    auto bad = node.get("/api/v1/referrals?" + query, owner.api_key);
+    CHECK_MESSAGE(bad.status == 400, query);
+    CHECK(bad.error_code() == "bad_parameter");
+  }
+  CHECK(node.get("/api/v1/referrals?after=" + id, other.api_key).status == 400);
+
   // Member endpoints: no key, a wrong key, a malformed header -> 401 with a JSON error.
   for (const std::string& p :
        std::vector<std::string>{"/api/v1/me", "/api/v1/relay-link", "/api/v1/referrals",

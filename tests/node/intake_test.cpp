@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "node/domain_fixture.hpp"
+#include "node/storage/index_marks.hpp"
 #include "protocol/ledger_entry.hpp"
 
 using namespace relay::node;
@@ -490,6 +491,68 @@ TEST_CASE("intake: erasure removes every token a registration and confirmation b
     if (nlohmann::json::parse(v).at("candidate") == id) ++left;
   });
   CHECK(left == 0);
+}
+
+// GET /api/v1/referrals?limit=&after= (issue 19): pages in the order made, read from their own
+// index (member_referrals_by_time), which a data directory from before it gets built once.
+TEST_CASE("referrals: a member's referrals page in the order made; the index is built once") {
+  Domain d;
+  auto m = d.admit("Page KK").member;
+  auto other = d.admit("Other Page KK").member;
+  for (int i = 0; i < 7; ++i) {
+    d.clock.advance(std::chrono::milliseconds(1000));
+    submit(d, m.link_token, form_for("Page", "page" + std::to_string(i) + "@example.jp"));
+    if (i % 3 == 0)
+      submit(d, other.link_token, form_for("Other", "other" + std::to_string(i) + "@example.jp"));
+  }
+  std::vector<std::string> made;
+  for (const auto& r : referrals_of(d, m.id)) made.push_back(r.id);
+  REQUIRE(made.size() == 7);
+  auto pages = [&](std::size_t limit) {
+    std::vector<std::vector<std::string>> out;
+    auto txn = d.env.begin_read();
+    std::string after;
+    for (bool more = true; more;) {
+      auto page = d.referrals.page_for_member(txn, m.id, limit, after);
+      REQUIRE(page);
+      std::vector<std::string> ids;
+      for (const auto& r : page->items) {
+        CHECK(r.member_id == m.id);
+        ids.push_back(r.id);
+      }
+      out.push_back(ids);
+      more = page->more;
+      if (more) after = ids.back();
+    }
+    return out;
+  };
+  auto three = pages(3);
+  REQUIRE(three.size() == 3);
+  CHECK(three[0] == std::vector<std::string>(made.begin(), made.begin() + 3));
+  CHECK(three[1] == std::vector<std::string>(made.begin() + 3, made.begin() + 6));
+  CHECK(three[2] == std::vector<std::string>{made[6]});
+  CHECK(pages(7) == std::vector<std::vector<std::string>>{made});  // exactly full: no more
+  CHECK(pages(100) == std::vector<std::vector<std::string>>{made});
+  {
+    auto txn = d.env.begin_read();
+    auto theirs = d.referrals.for_member(txn, other.id);
+    REQUIRE(theirs.size() == 3);
+    CHECK_FALSE(d.referrals.page_for_member(txn, m.id, 3, theirs[0].id));  // not m's
+    CHECK_FALSE(d.referrals.page_for_member(txn, m.id, 3, "r_nosuchreferral"));
+    auto last = d.referrals.page_for_member(txn, m.id, 3, made.back());
+    REQUIRE(last);
+    CHECK(last->items.empty());
+    CHECK_FALSE(last->more);
+  }
+  // An older data directory: no index, no mark; the start-up build restores the same pages.
+  d.write([&](storage::WriteTxn& txn) {
+    txn.clear(d.env.database("member_referrals_by_time"));
+    txn.clear(d.env.database(storage::kIndexMarks));
+  });
+  CHECK(pages(3) == std::vector<std::vector<std::string>>{{}});
+  CHECK(d.write([&](storage::WriteTxn& txn) { return d.referrals.index_existing(txn); }) == 10);
+  CHECK(pages(3) == three);
+  CHECK(d.write([&](storage::WriteTxn& txn) { return d.referrals.index_existing(txn); }) == 0);
 }
 
 TEST_SUITE_END();
