@@ -101,6 +101,8 @@ std::size_t MapGate::active() noexcept {
 }
 
 EnvState::~EnvState() {
+  for (MDB_txn* txn : idle_readers) mdb_txn_abort(txn);
+  idle_readers.clear();
   if (env != nullptr) mdb_env_close(env);
   if (registered) {
     std::lock_guard lock(open_dirs_mutex());

@@ -10,6 +10,38 @@ namespace relay::node::storage {
 
 namespace detail {
 
+namespace {
+
+// A reset read txn renewed for a new snapshot, or null (none idle, or renewing failed: then
+// it is discarded and the caller begins a new one).
+MDB_txn* renew_idle_reader(EnvState& env) {
+  MDB_txn* txn = nullptr;
+  {
+    std::lock_guard lock(env.idle_mutex);
+    if (env.idle_readers.empty()) return nullptr;
+    txn = env.idle_readers.back();
+    env.idle_readers.pop_back();
+  }
+  if (mdb_txn_renew(txn) == MDB_SUCCESS) return txn;
+  mdb_txn_abort(txn);
+  return nullptr;
+}
+
+// Ends a top-level read txn, keeping its handle for the next one when there is room.
+void end_reader(EnvState& env, MDB_txn* txn) {
+  mdb_txn_reset(txn);
+  {
+    std::lock_guard lock(env.idle_mutex);
+    if (env.idle_readers.size() < EnvState::kIdleReaders) {
+      env.idle_readers.push_back(txn);
+      return;
+    }
+  }
+  mdb_txn_abort(txn);
+}
+
+}  // namespace
+
 std::unique_ptr<TxnState> begin_root(EnvState& env, bool write) {
   if (write && env.write_owner.load() == std::this_thread::get_id()) {
     throw std::logic_error("storage: this thread already holds a write transaction");
@@ -20,6 +52,7 @@ std::unique_ptr<TxnState> begin_root(EnvState& env, bool write) {
   s->write = write;
   for (int attempt = 0;; ++attempt) {
     env.gate.enter();
+    if (!write && (s->txn = renew_idle_reader(env)) != nullptr) return s;
     int rc = mdb_txn_begin(env.env, nullptr, write ? 0U : MDB_RDONLY, &s->txn);
     if (rc == MDB_SUCCESS) {
       if (write) env.write_owner.store(std::this_thread::get_id());
@@ -59,6 +92,8 @@ void end_txn(TxnState& s, bool commit) {
   int rc = MDB_SUCCESS;
   if (commit) {
     rc = mdb_txn_commit(txn);  // frees txn even when it fails: never abort it afterwards
+  } else if (!s.write && s.parent == nullptr) {
+    end_reader(*s.env, txn);
   } else {
     mdb_txn_abort(txn);
   }

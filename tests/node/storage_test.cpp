@@ -1,6 +1,7 @@
 // node/storage: Environment, transactions and cursors on real LMDB files.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -182,6 +183,51 @@ TEST_CASE("storage: an uncommitted write txn aborts; readers see snapshots") {
   CHECK_FALSE(before.contains(db, "later"));  // a snapshot: the later commit is not visible
   auto after = env.begin_read();
   CHECK(after.contains(db, "later"));
+}
+
+// Ended read txns are reset and renewed for the next ones (mdb_txn_renew, issue 19): each
+// must still see the snapshot of its own start, however many are open, on any thread, and
+// none may hold a reader slot once the environment is closed.
+TEST_CASE("storage: reused read txns see their own snapshots; no slot outlives the env") {
+  TempDir dir;
+  {
+    auto env = Environment::open(dir.path / "node");
+    Database db = env.database("t");
+    auto write = [&](int v) {
+      auto txn = env.begin_write();
+      txn.put(db, "k", std::to_string(v));
+      txn.commit();
+    };
+    write(0);
+    std::vector<ReadTxn> held;  // more than are ever kept idle
+    for (int v = 1; v <= 40; ++v) {
+      {
+        auto txn = env.begin_read();
+        CHECK(txn.get(db, "k") == std::to_string(v - 1));
+      }
+      held.push_back(env.begin_read());
+      write(v);
+      auto txn = env.begin_read();
+      CHECK(txn.get(db, "k") == std::to_string(v));
+    }
+    for (std::size_t i = 0; i < held.size(); ++i) CHECK(held[i].get(db, "k") == std::to_string(i));
+    held.clear();  // all ended: some kept for reuse, the rest aborted
+    std::vector<std::thread> threads;
+    std::atomic<int> wrong{0};
+    for (int t = 0; t < 8; ++t)
+      threads.emplace_back([&] {
+        for (int i = 0; i < 200; ++i)
+          if (env.begin_read().get(db, "k") != "40") ++wrong;
+      });
+    for (auto& t : threads) t.join();
+    CHECK(wrong == 0);
+    write(41);
+    CHECK(env.begin_read().get(db, "k") == "41");
+  }
+  auto env = Environment::open(dir.path / "node");
+  CHECK(env.stale_readers_at_open() == 0);
+  Database db = env.database("t");
+  CHECK(env.begin_read().get(db, "k") == "41");
 }
 
 TEST_CASE("storage: a read txn may move to another thread (MDB_NOTLS)") {
