@@ -104,15 +104,6 @@ Node::Node(config::NodeConfig config)
   });
   // Witnessing peers' checkpoints, and answering witnesses (registers its handlers).
   witness_ = std::make_unique<federation::Witness>(*federation_);
-  // Indexes added after a data directory was first written are built over its records once
-  // (storage/index_marks.hpp), before anything is served.
-  auto indexed = writer_->submit_wait([this](storage::WriteTxn& txn) {
-    return handoffs_->index_existing(txn) + witness_->index_existing(txn) +
-           domain_->candidates.index_existing(txn) + domain_->holds.index_existing(txn) +
-           domain_->referrals.index_existing(txn) + profiles_->index_existing(txn) +
-           federation_->outbox().index_existing(txn, federation::ProfileExchange::outbox_subject);
-  });
-  if (indexed > 0) spdlog::info("storage: indexed {} existing record(s)", indexed);
 
   // The seeds' KPIs and the federated statistics (issue 16): counts kept in the Writer request
   // of each event (StatisticsFeed), the statistics.table handler, the publishing loop.
@@ -151,10 +142,16 @@ Node::Node(config::NodeConfig config)
           std::chrono::hours(24 * c.introductions.deliver_within_days),
           std::chrono::hours(24 * 30)});
   local_requests_ = std::make_unique<introductions::LocalRequests>(env_, clock_);
-  // The (member, candidate) index that refuses a second live introduction, over older data.
-  auto pairs = writer_->submit_wait(
-      [this](storage::WriteTxn& txn) { return introductions_->index_existing(txn); });
-  if (pairs > 0) spdlog::info("storage: indexed {} existing introduction(s)", pairs);
+  // Indexes added after a data directory was first written are built over its records once
+  // (storage/index_marks.hpp), before anything is served.
+  auto indexed = writer_->submit_wait([this](storage::WriteTxn& txn) {
+    return handoffs_->index_existing(txn) + witness_->index_existing(txn) +
+           domain_->candidates.index_existing(txn) + domain_->holds.index_existing(txn) +
+           domain_->referrals.index_existing(txn) + profiles_->index_existing(txn) +
+           federation_->outbox().index_existing(txn, federation::ProfileExchange::outbox_subject) +
+           introductions_->index_existing(txn);
+  });
+  if (indexed > 0) spdlog::info("storage: indexed {} existing record(s)", indexed);
   // The success model (issue 16): retrained on matching.success_retrain_minutes and after every
   // outcome, on its own thread; requests read the last trained snapshot.
   success_ = std::make_unique<services::SuccessForecast>(

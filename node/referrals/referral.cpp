@@ -1,5 +1,7 @@
 #include "node/referrals/referral.hpp"
 
+#include <limits>
+
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
 #include "node/common/key_encoding.hpp"
@@ -67,7 +69,7 @@ Referrals::Referrals(storage::Environment& env, const identity::KeyRing& keys,
     : keys_(keys),
       clock_(clock),
       referrals_(env.database("referrals")),
-      by_member_(env.database("member_referrals")),
+      old_by_member_(env.database("member_referrals")),
       by_time_(env.database("member_referrals_by_time")),
       index_marks_(env.database(storage::kIndexMarks)),
       people_(env.database("member_people")),
@@ -96,7 +98,6 @@ Referral Referrals::create(storage::WriteTxn& txn, const std::string& member_id,
   r.job_category = job_category;
   r.kind = kind;
   save(txn, r);
-  txn.put(by_member_, member_id + "/" + r.id, "");
   txn.put(by_time_, time_key(r), "");
   txn.put(people_, member_id + "/" + pseudonym, r.id);
   return r;
@@ -120,17 +121,7 @@ void Referrals::save(storage::WriteTxn& txn, const Referral& r) {
 
 std::vector<Referral> Referrals::for_member(const storage::Txn& txn,
                                             const std::string& member_id) const {
-  std::vector<std::string> ids;
-  auto prefix = member_id + "/";
-  txn.for_each_prefix(by_member_, prefix, [&](std::string_view key, std::string_view) {
-    ids.emplace_back(key.substr(prefix.size()));
-  });
-  std::vector<Referral> out;
-  for (const auto& id : ids)
-    if (auto r = find(txn, id)) out.push_back(std::move(*r));
-  std::sort(out.begin(), out.end(),
-            [](const Referral& a, const Referral& b) { return a.created_ms < b.created_ms; });
-  return out;
+  return page_for_member(txn, member_id, std::numeric_limits<std::size_t>::max(), "")->items;
 }
 
 std::optional<Referrals::Page> Referrals::page_for_member(const storage::Txn& txn,
@@ -168,6 +159,7 @@ std::size_t Referrals::index_existing(storage::WriteTxn& txn) {
       keys.push_back(time_key(from_record(nlohmann::json::parse(value))));
     });
     for (const auto& k : keys) txn.put(by_time_, k, "");
+    txn.clear(old_by_member_);  // the index by id it replaces: nothing reads it any more
     n = keys.size();
   });
   return n;

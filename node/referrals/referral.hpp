@@ -4,8 +4,9 @@
 // confirms their email (double opt-in). It counts toward credits only if it is the member's
 // first verified referral of that person (keyed pseudonym) and the member is active.
 //
-// Databases: referrals (id -> record), member_referrals (member "/" id -> ""),
-// member_referrals_by_time (member "/" 8-byte created_ms id -> "": the order pages follow),
+// Databases: referrals (id -> record), member_referrals_by_time (member "/" 8-byte created_ms
+// id -> "": a member's referrals in the order made; it replaced member_referrals, member "/" id,
+// which its one-time build empties),
 // member_people (member "/" pseudonym -> referral id), single_links (digest of a single-use
 // link token -> {member, application_id, job_category, used}), alumni_links (digest of an
 // alumni link token -> {member, departure_id, used}), member_alumni (member "/" candidate id
@@ -91,6 +92,7 @@ class Referrals {
                   const std::string& kind = "rejection");
   std::optional<Referral> find(const storage::Txn& txn, const std::string& id) const;
   void save(storage::WriteTxn& txn, const Referral& r);
+  // Every referral of the member, in the order made.
   std::vector<Referral> for_member(const storage::Txn& txn, const std::string& member_id) const;
   // One page of the member's referrals in the order they were made: those after the referral
   // `after` (empty: from the first), at most `limit`; `more` if others follow. nullopt if
@@ -141,7 +143,7 @@ class Referrals {
   const common::Clock& clock_;
   storage::Database referrals_;
   mutable storage::ParseCache<Referral> parsed_;  // what find() parsed and save() wrote, by id
-  storage::Database by_member_;
+  storage::Database old_by_member_;               // member_referrals: emptied by index_existing
   storage::Database by_time_;
   storage::Database index_marks_;
   storage::Database people_;

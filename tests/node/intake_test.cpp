@@ -58,7 +58,7 @@ std::map<std::string, std::size_t> snapshot(Domain& d) {
   std::map<std::string, std::size_t> out;
   auto txn = d.env.begin_read();
   for (const char* name : {"candidates", "candidate_pseudonyms", "candidate_tokens", "mail_queue",
-                           "referrals", "member_referrals", "member_people", "single_links",
+                           "referrals", "member_referrals_by_time", "member_people", "single_links",
                            "credit_accounts", "credit_history", "members"})
     out[name] = txn.count(d.env.database(name));
   out["ledger"] = d.ledger.size(txn);
@@ -548,10 +548,12 @@ TEST_CASE("referrals: a member's referrals page in the order made; the index is 
   d.write([&](storage::WriteTxn& txn) {
     txn.clear(d.env.database("member_referrals_by_time"));
     txn.clear(d.env.database(storage::kIndexMarks));
+    txn.put(d.env.database("member_referrals"), m.id + "/" + made[0], "");  // the old index
   });
   CHECK(pages(3) == std::vector<std::vector<std::string>>{{}});
   CHECK(d.write([&](storage::WriteTxn& txn) { return d.referrals.index_existing(txn); }) == 10);
   CHECK(pages(3) == three);
+  CHECK(d.env.begin_read().count(d.env.database("member_referrals")) == 0);  // emptied
   CHECK(d.write([&](storage::WriteTxn& txn) { return d.referrals.index_existing(txn); }) == 0);
 }
 
