@@ -9,8 +9,8 @@
 -- A response is accepted when it is a 303 whose Location starts with ACCEPT. done() prints one
 -- line: RESULT {"requests", "duration_s", "accepted", "p50_ms", "p99_ms", "max_ms", "statuses",
 -- "errors", "sent": [[thread, requests sent], ...]}.
-local ffi = require("ffi")
-ffi.cdef [[ int kill(int pid, int sig); int getpid(void); ]]
+-- bench_wrk.lua, next to this script.
+local common = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "bench_wrk.lua")
 
 local mode = os.getenv("MODE")
 local accept = os.getenv("ACCEPT") or ""
@@ -21,12 +21,7 @@ counter = 0
 answered = 0
 accepted = 0
 statuses = {}
-local threads = {}
-
-function setup(thread)
-  table.insert(threads, thread)
-  thread:set("thread_id", #threads)
-end
+setup = common.setup
 
 function init(args)
   for line in io.lines(os.getenv("LIST")) do
@@ -38,8 +33,6 @@ end
 local categories = {"A", "B", "C", "D", "E"}
 local prefectures = {"JP-13", "JP-27", "JP-28", "JP-14"}
 local form_headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
--- Headers without the blank line that ends them: the server waits for the rest.
-local parked = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 
 local function registration(n)
   local body = "name=%E5%80%99%E8%A3%9C%E8%80%85+" .. thread_id .. "-" .. n ..  -- 候補者 t-n
@@ -65,7 +58,7 @@ request = function()
     counter = counter + 1
     return registration(counter)
   end
-  if counter >= #list then return parked end
+  if counter >= #list then return common.parked end
   counter = counter + 1
   return wrk.format("POST", list[counter], form_headers, "")
 end
@@ -75,28 +68,9 @@ response = function(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
   local location = headers["Location"] or headers["location"] or ""
   if status == 303 and location:sub(1, #accept) == accept then accepted = accepted + 1 end
-  if mode == "confirm" and answered == #list then
-    wrk.thread:stop()
-    ffi.C.kill(ffi.C.getpid(), 2)  -- SIGINT: wrk's main thread stops waiting out -d
-  end
+  if mode == "confirm" and answered == #list then common.stop_run() end
 end
 
 done = function(summary, latency, requests)
-  local total, sent, ok = {}, {}, 0
-  for _, t in ipairs(threads) do
-    for k, v in pairs(t:get("statuses")) do total[k] = (total[k] or 0) + v end
-    ok = ok + t:get("accepted")
-    table.insert(sent, string.format("[%d,%d]", t:get("thread_id"), t:get("counter")))
-  end
-  local parts = {}
-  for k, v in pairs(total) do table.insert(parts, string.format('"%d":%d', k, v)) end
-  table.sort(parts)
-  local e = summary.errors
-  io.write(string.format(
-    'RESULT {"requests":%d,"duration_s":%.3f,"accepted":%d,"p50_ms":%.2f,"p99_ms":%.2f,' ..
-    '"max_ms":%.2f,"statuses":{%s},"errors":{"connect":%d,"read":%d,"write":%d,' ..
-    '"timeout":%d},"sent":[%s]}\n',
-    summary.requests, summary.duration / 1e6, ok, latency:percentile(50) / 1000,
-    latency:percentile(99) / 1000, latency.max / 1000, table.concat(parts, ","),
-    e.connect, e.read, e.write, e.timeout, table.concat(sent, ",")))
+  io.write(common.result(summary, latency))
 end

@@ -124,6 +124,19 @@ def metric_deltas(before, after):
     return {k: b[k] - a.get(k, 0) for k in b}
 
 
+def bare_writer(work):
+    """bare-intake's group commits, from the line it writes to WORK/bare.err when it stops."""
+    path = os.path.join(work, "bare.err")
+    if not os.path.exists(path):
+        return None
+    m = re.search(r"(\d+) records in (\d+) commits", open(path).read())
+    if not m:
+        return None
+    records, commits = int(m.group(1)), int(m.group(2))
+    return {"records": records, "commits": commits,
+            "per_commit": round(records / commits, 1) if commits else None}
+
+
 def report(work, out, connections, seconds, threads, links, server_cores):
     def load(name):
         path = os.path.join(work, name)
@@ -158,14 +171,7 @@ def report(work, out, connections, seconds, threads, links, server_cores):
         "confirmations": metric_deltas(os.path.join(work, "metrics-2.txt"),
                                        os.path.join(work, "metrics-3.txt")),
     }
-    bare_stats = None
-    path = os.path.join(work, "bare.err")
-    if os.path.exists(path):
-        m = re.search(r"(\d+) records in (\d+) commits", open(path).read())
-        if m:
-            records, commits = int(m.group(1)), int(m.group(2))
-            bare_stats = {"records": records, "commits": commits,
-                          "per_commit": round(records / commits, 1) if commits else None}
+    bare_stats = bare_writer(work)
 
     print(f"intake against bare-intake ({threads} server threads on cores {server_cores}, "
           f"wrk 1 thread x {connections} connections, {links} relay links; registrations "

@@ -16,8 +16,8 @@
 -- the checks afterwards can find each one. done() prints one line: RESULT {"requests",
 -- "duration_s", "accepted", "p50_ms", "p99_ms", "max_ms", "statuses", "errors", "sent":
 -- [[thread, requests sent], ...], "listed"}.
-local ffi = require("ffi")
-ffi.cdef [[ int kill(int pid, int sig); int getpid(void); ]]
+-- bench_wrk.lua, next to this script.
+local common = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "bench_wrk.lua")
 
 local mode = os.getenv("MODE") or "once"
 local accept = tonumber(os.getenv("ACCEPT") or "201")
@@ -31,12 +31,7 @@ answered = 0
 accepted = 0
 listed = 0
 statuses = {}
-local threads = {}
-
-function setup(thread)
-  table.insert(threads, thread)
-  thread:set("thread_id", #threads)
-end
+setup = common.setup
 
 function init(args)
   for line in io.lines(os.getenv("LIST")) do
@@ -54,8 +49,6 @@ function init(args)
   end
 end
 
--- Headers without the blank line that ends them: the server waits for the rest.
-local parked = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 -- wrk calls request() once in thread 1 before the run, to count the requests it returns
 -- (pipelining): that one is never sent, so it takes no line.
 local verified = false
@@ -69,7 +62,7 @@ request = function()
     counter = counter + 1
     return requests[(counter - 1) % #requests + 1]
   end
-  if counter >= #requests then return parked end
+  if counter >= #requests then return common.parked end
   counter = counter + 1
   return requests[counter]
 end
@@ -84,29 +77,10 @@ response = function(status, headers, body)
       if id then ids:write(id, "\n") end
     end
   end
-  if mode == "once" and answered == #requests then
-    wrk.thread:stop()
-    ffi.C.kill(ffi.C.getpid(), 2)  -- SIGINT: wrk's main thread stops waiting out -d
-  end
+  if mode == "once" and answered == #requests then common.stop_run() end
 end
 
 done = function(summary, latency, requests)
-  local total, sent, ok, n = {}, {}, 0, 0
-  for _, t in ipairs(threads) do
-    for k, v in pairs(t:get("statuses")) do total[k] = (total[k] or 0) + v end
-    ok = ok + t:get("accepted")
-    n = t:get("listed")
-    table.insert(sent, string.format("[%d,%d]", t:get("thread_id"), t:get("counter")))
-  end
-  local parts = {}
-  for k, v in pairs(total) do table.insert(parts, string.format('"%d":%d', k, v)) end
-  table.sort(parts)
-  local e = summary.errors
-  io.write(string.format(
-    'RESULT {"requests":%d,"duration_s":%.3f,"accepted":%d,"p50_ms":%.2f,"p99_ms":%.2f,' ..
-    '"max_ms":%.2f,"statuses":{%s},"errors":{"connect":%d,"read":%d,"write":%d,' ..
-    '"timeout":%d},"sent":[%s],"listed":%d}\n',
-    summary.requests, summary.duration / 1e6, ok, latency:percentile(50) / 1000,
-    latency:percentile(99) / 1000, latency.max / 1000, table.concat(parts, ","),
-    e.connect, e.read, e.write, e.timeout, table.concat(sent, ","), n))
+  io.write(common.result(summary, latency,
+    string.format('"listed":%d', common.threads[1]:get("listed"))))
 end

@@ -22,14 +22,13 @@ wrk side scripts/bench_introductions.lua).
 """
 import json
 import os
-import re
 import sys
 import time
 import urllib.request
 
 sys.dont_write_bytecode = True  # no __pycache__ in the checkout
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_intake import metric_deltas  # noqa: E402  the Writer's counters in /metrics
+from bench_intake import bare_writer, metric_deltas  # noqa: E402  shared report pieces
 
 ROUTE = 'relay_http_requests_total{method="POST",route="/api/v1/introductions",status="201"}'
 
@@ -160,14 +159,7 @@ def report(work, out, connections, seconds, threads, members, credits, server_co
     commits = writer.get("relay_writer_commits_total")
     writes = writer.get("relay_writer_requests_total")
     per_commit = round(writes / commits, 2) if commits and writes is not None else None
-    bare_stats = None
-    path = os.path.join(work, "bare.err")
-    if os.path.exists(path):
-        m = re.search(r"(\d+) records in (\d+) commits", open(path).read())
-        if m:
-            records, n = int(m.group(1)), int(m.group(2))
-            bare_stats = {"records": records, "commits": n,
-                          "per_commit": round(records / n, 1) if n else None}
+    bare_stats = bare_writer(work)
     ledger = None
     health = [load(f"health-{i}.json") for i in (0, 1)]
     if all(health):
