@@ -49,9 +49,21 @@ class CountingIterator {
   std::size_t* consumed_;
 };
 
+bool needs_escape(char c) {
+  return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+}
+
 void append_escaped(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
-  for (const char c : s) {
+  // Most strings need no escape at all: copy each run up to the next byte that does at once,
+  // not byte by byte (replies and signed payloads are mostly plain text).
+  for (std::size_t at = 0; at < s.size(); ++at) {
+    std::size_t end = at;
+    while (end < s.size() && !needs_escape(s[end])) ++end;
+    out.append(s.data() + at, end - at);
+    if (end == s.size()) return;
+    at = end;
+    const char c = s[at];
     const auto byte = static_cast<unsigned char>(c);
     switch (c) {
       case '"':
@@ -75,14 +87,10 @@ void append_escaped(std::string& out, std::string_view s) {
       case '\t':
         out += "\\t";
         break;
-      default:
-        if (byte < 0x20) {
-          out += "\\u00";
-          out += kHex[byte >> 4];
-          out += kHex[byte & 0x0f];
-        } else {
-          out += c;
-        }
+      default:  // another C0 control
+        out += "\\u00";
+        out += kHex[byte >> 4];
+        out += kHex[byte & 0x0f];
     }
   }
 }
@@ -293,6 +301,12 @@ void dump_into(const json& value, std::string& out) {
 }
 
 }  // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  append_escaped(out, text);
+  out += '"';
+}
 
 std::string_view to_string(JsonErrorCode code) {
   switch (code) {

@@ -62,6 +62,11 @@ JsonParseResult parse_strict(std::string_view text, std::size_t max_depth = kDef
 // discarded value, or a string (or key) that is not valid UTF-8.
 std::string canonical_dump(const nlohmann::json& value);
 
+// Appends text as a JSON string, quoted and escaped as canonical_dump writes strings (which is
+// also how nlohmann's dump() writes valid UTF-8). For replies written without building a JSON
+// tree; text must be valid UTF-8.
+void append_json_string(std::string& out, std::string_view text);
+
 // Offset of the first byte that is not part of well-formed UTF-8 (RFC 3629: no overlong
 // forms, no surrogates, nothing above U+10FFFF), or nullopt if all of text is well formed.
 std::optional<std::size_t> find_invalid_utf8(std::string_view text);

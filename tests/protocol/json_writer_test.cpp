@@ -1,0 +1,143 @@
+// protocol/json_writer: text written by JsonWriter is, byte for byte, nlohmann's dump() of the
+// same tree when keys are written in order: random trees with every character JSON must
+// escape, multi-byte UTF-8, the int64 extremes and nesting; misuse is refused.
+#include "protocol/json_writer.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <stdexcept>
+#include <string>
+
+namespace {
+
+namespace protocol = relay::protocol;
+using nlohmann::json;
+
+// The tree through the writer (nlohmann's objects iterate their keys in byte order).
+void write(protocol::JsonWriter& w, const json& j) {
+  switch (j.type()) {
+    case json::value_t::object:
+      w.begin_object();
+      for (const auto& [k, v] : j.items()) {
+        w.key(k);
+        write(w, v);
+      }
+      w.end_object();
+      break;
+    case json::value_t::array:
+      w.begin_array();
+      for (const auto& v : j) write(w, v);
+      w.end_array();
+      break;
+    case json::value_t::string:
+      w.string(j.get_ref<const std::string&>());
+      break;
+    case json::value_t::boolean:
+      w.boolean(j.get<bool>());
+      break;
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+      w.integer(j.get<std::int64_t>());
+      break;
+    default:
+      w.raw(j.dump());
+  }
+}
+
+std::string text_of(const json& j) {
+  std::string out;
+  protocol::JsonWriter w(out);
+  write(w, j);
+  return out;
+}
+
+std::string random_string(std::mt19937& rng) {
+  static const std::string pieces[] = {"a",    "Z",  "0",    " ",  "\"",   "\\",   "/",
+                                       "\b",   "\f", "\n",   "\r", "\t",   "\x01", "\x1f",
+                                       "\x7f", "é",  "日本", "😀",  "kobe", "JP-28"};
+  std::string s;
+  const auto n = rng() % 8;
+  for (unsigned i = 0; i < n; ++i) s += pieces[rng() % std::size(pieces)];
+  if (rng() % 10 == 0) s += std::string(1, '\0') + "after nul";
+  return s;
+}
+
+json random_tree(std::mt19937& rng, int depth) {
+  switch (depth > 4 ? rng() % 4 : rng() % 6) {
+    case 0:
+      return random_string(rng);
+    case 1: {
+      static const std::int64_t ints[] = {0,
+                                          1,
+                                          -1,
+                                          42,
+                                          1700000000000,
+                                          -1700000000000,
+                                          std::numeric_limits<std::int64_t>::max(),
+                                          std::numeric_limits<std::int64_t>::min()};
+      return ints[rng() % std::size(ints)];
+    }
+    case 2:
+      return rng() % 2 == 0;
+    case 3:
+      return nullptr;
+    case 4: {
+      json o = json::object();
+      const auto n = rng() % 5;
+      for (unsigned i = 0; i < n; ++i) o[random_string(rng)] = random_tree(rng, depth + 1);
+      return o;
+    }
+    default: {
+      json a = json::array();
+      const auto n = rng() % 5;
+      for (unsigned i = 0; i < n; ++i) a.push_back(random_tree(rng, depth + 1));
+      return a;
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("json writer: the text is dump() of the same tree, escapes and UTF-8 included") {
+  CHECK(text_of(json::object()) == "{}");
+  CHECK(text_of(json::array()) == "[]");
+  CHECK(text_of(json{{"a", json::array({json::object(), json::array()})}, {"b", 1}}) ==
+        R"({"a":[{},[]],"b":1})");
+  CHECK(text_of("\x01\"\\\n") == R"("\u0001\"\\\n")");
+
+  std::mt19937 rng(19);
+  for (int i = 0; i < 2000; ++i) {
+    const json tree = random_tree(rng, 0);
+    const auto text = text_of(tree);
+    REQUIRE(text == tree.dump());
+    CHECK(json::parse(text) == tree);
+  }
+}
+
+TEST_CASE("json writer: field() writes a literal as a string, bool as bool, raw as it is") {
+  std::string out;
+  protocol::JsonWriter w(out);
+  w.begin_object()
+      .field("a", "text")
+      .field("b", true)
+      .field("c", std::int64_t{-5})
+      .field("d", std::string("s"))
+      .key("e")
+      .raw(R"({"x":[1]})")
+      .end_object();
+  CHECK(out == R"({"a":"text","b":true,"c":-5,"d":"s","e":{"x":[1]}})");
+}
+
+TEST_CASE("json writer: closing what is not open, or nesting past 64, throws") {
+  std::string out;
+  protocol::JsonWriter w(out);
+  CHECK_THROWS_AS(w.end_object(), std::invalid_argument);
+  for (int i = 0; i < 64; ++i) w.begin_array();
+  CHECK_THROWS_AS(w.begin_array(), std::invalid_argument);
+  for (int i = 0; i < 64; ++i) w.end_array();
+  CHECK(out == std::string(64, '[') + std::string(64, ']'));
+}
