@@ -63,10 +63,7 @@ Response pool(const Services& s, const Request& request) {
   for (auto* f : {&category, &prefecture, &age, &experience, &skill})
     if (!*f) return reply(f->error());
   federation::PoolQuery query{*category, *prefecture, *skill, *age, *experience};
-  auto result = s.handoff_requests.pool(query);
-  nlohmann::json hits = nlohmann::json::array();
-  for (const auto& hit : result.hits) hits.push_back(hit.to_json());
-  return http::json_response(200, {{"profiles", hits}, {"truncated", result.truncated}});
+  return http::text_response(200, s.handoff_requests.pool(query).json_text(), "application/json");
 }
 
 Response request_handoff(const Services& s, const Request& request, const Caller& caller) {

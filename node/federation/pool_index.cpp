@@ -21,16 +21,6 @@ std::string peer_key(const std::string& peer, const std::string& ref) {
 
 }  // namespace
 
-nlohmann::json PoolProfileView::profile() const {
-  auto skill_list = nlohmann::json::array();
-  for (auto s : skills) skill_list.push_back(std::string(s));
-  return {{"job_category", job_category},
-          {"skills", std::move(skill_list)},
-          {"prefecture", prefecture},
-          {"age_band", age_band},
-          {"experience_band", experience_band}};
-}
-
 void PoolIndex::Table::put(const std::string& key, Entry entry) {
   entry.live = true;
   if (auto it = slot_of.find(key); it != slot_of.end()) {
@@ -83,6 +73,7 @@ PoolIndex::PoolIndex(Federation& federation, candidates::Store& store, ProfileEx
     std::lock_guard lock(changes->mutex);
     changes->changed_local.merge(changes->pending_local);
     changes->changed_peer.merge(changes->pending_peer);
+    if (!changes->changed_local.empty() || !changes->changed_peer.empty()) ++changes->commits;
   });
 }
 
@@ -138,8 +129,11 @@ PoolIndex::Entry PoolIndex::entry_from(Code node, Code region, const nlohmann::j
 
 void PoolIndex::build() {
   constexpr std::size_t kPerTxn = 4096;
+  // Every search calls this: once built, no lock at all (an exclusive one here serialised
+  // every search behind every other).
+  if (built_.load()) return;
   std::unique_lock lock(mutex_);
-  if (built_) return;
+  if (built_.load()) return;
   // A record written after its chunk was read is among the changed names: the first search
   // reads it again.
   std::string from;
@@ -166,7 +160,7 @@ void PoolIndex::build() {
       peers_.put(peer_key(held.peer, held.ref),
                  entry_from(code(held.peer), code(held.region), held.profile, held.ref, held.seq));
   }
-  built_ = true;
+  built_.store(true);
 }
 
 void PoolIndex::start() {
@@ -180,15 +174,24 @@ std::size_t PoolIndex::size() const {
 }
 
 void PoolIndex::refresh() {
+  // Every change committed is applied already: the common case, decided without a lock.
+  // (applied_ moves only once a refresh has applied what it took, so a search that finds the
+  // counts equal has nothing to wait for.)
+  if (changes_->commits.load() == applied_.load()) return;
   std::lock_guard serial(refresh_mutex_);
   std::set<std::string> local;
   std::set<std::pair<std::string, std::string>> peer;
+  std::uint64_t taken = 0;
   {
     std::lock_guard lock(changes_->mutex);
     local.swap(changes_->changed_local);
     peer.swap(changes_->changed_peer);
+    taken = changes_->commits.load();
   }
-  if (local.empty() && peer.empty()) return;
+  if (local.empty() && peer.empty()) {
+    applied_.store(taken);
+    return;
+  }
   // Read (and open) outside the index lock; searches go on meanwhile.
   std::vector<std::pair<std::string, std::optional<nlohmann::json>>> locals;
   std::vector<std::pair<std::string, std::optional<PoolEntry>>> peers;
@@ -215,6 +218,7 @@ void PoolIndex::refresh() {
     else
       peers_.remove(key);
   }
+  applied_.store(taken);
 }
 
 std::unordered_map<PoolIndex::Code, PoolIndex::PeerView> PoolIndex::catch_up() {
@@ -285,8 +289,14 @@ PoolResult PoolIndex::search(const PoolQuery& query, std::size_t limit) {
       result.truncated = true;
       return false;
     }
-    auto v = view_of(e);
-    result.hits.push_back({std::string(v.node), std::string(v.region), e.ref, v.profile()});
+    PoolProfile p{texts_[e.job_category],
+                  texts_[e.prefecture],
+                  texts_[e.age_band],
+                  texts_[e.experience_band],
+                  {}};
+    p.skills.reserve(e.skills.size());
+    for (auto c : e.skills) p.skills.push_back(texts_[c]);
+    result.hits.push_back({texts_[e.node], texts_[e.region], e.ref, std::move(p)});
     return true;
   };
 

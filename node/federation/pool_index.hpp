@@ -22,6 +22,7 @@
 // second, so they stay few however long nobody searches.
 //
 // Threads: any. Searches share the index; refreshing the changed names is serialised.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -56,7 +57,6 @@ struct PoolProfileView {
   std::string_view experience_band;
   std::vector<std::string_view> skills;
 
-  nlohmann::json profile() const;  // the five fields, as anonymised_profile() writes them
   // As the matcher scores it; alumnus: of the member asking (services/alumni.hpp).
   matching::ProfileFeatures features(bool alumnus) const;
 };
@@ -142,12 +142,14 @@ class PoolIndex {
     std::mutex mutex;
     std::set<std::string> pending_local, changed_local;
     std::set<std::pair<std::string, std::string>> pending_peer, changed_peer;
+    std::atomic<std::uint64_t> commits{0};  // commits that changed names (moved under mutex)
   };
   std::shared_ptr<Changes> changes_ = std::make_shared<Changes>();
 
-  std::mutex refresh_mutex_;         // one refresh at a time
-  mutable std::shared_mutex mutex_;  // guards everything below
-  bool built_ = false;
+  std::mutex refresh_mutex_;               // one refresh at a time
+  std::atomic<std::uint64_t> applied_{0};  // Changes::commits the index has applied
+  mutable std::shared_mutex mutex_;        // guards everything below
+  std::atomic<bool> built_{false};         // written under an exclusive lock, read without one
   Table local_;
   Table peers_;
   std::vector<std::string> texts_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "protocol/json_writer.hpp"
+
 namespace relay::node::federation {
 
 bool PoolQuery::matches(const nlohmann::json& p) const {
@@ -17,8 +19,50 @@ bool PoolQuery::matches(const nlohmann::json& p) const {
                      [&](const auto& s) { return s == *skill; });
 }
 
+PoolProfile PoolProfile::from_json(const nlohmann::json& p) {
+  auto field = [&](const char* name) {
+    auto it = p.find(name);
+    return it != p.end() && it->is_string() ? it->get<std::string>() : std::string{};
+  };
+  PoolProfile out{
+      field("job_category"), field("prefecture"), field("age_band"), field("experience_band"), {}};
+  if (auto it = p.find("skills"); it != p.end() && it->is_array())
+    for (const auto& s : *it)
+      if (s.is_string()) out.skills.push_back(s.get<std::string>());
+  return out;
+}
+
+nlohmann::json PoolProfile::to_json() const {
+  return {{"job_category", job_category},
+          {"skills", skills},
+          {"prefecture", prefecture},
+          {"age_band", age_band},
+          {"experience_band", experience_band}};
+}
+
 nlohmann::json PoolHit::to_json() const {
-  return {{"node", node}, {"region", region}, {"ref", ref}, {"profile", profile}};
+  return {{"node", node}, {"region", region}, {"ref", ref}, {"profile", profile.to_json()}};
+}
+
+std::string PoolResult::json_text() const {
+  std::string out;
+  out.reserve(32 + hits.size() * 200);
+  protocol::JsonWriter w(out);
+  w.begin_object().key("profiles").begin_array();
+  for (const auto& h : hits) {
+    const auto& p = h.profile;
+    w.begin_object().field("node", h.node).key("profile").begin_object();
+    w.field("age_band", p.age_band)
+        .field("experience_band", p.experience_band)
+        .field("job_category", p.job_category)
+        .field("prefecture", p.prefecture)
+        .key("skills")
+        .begin_array();
+    for (const auto& skill : p.skills) w.string(skill);
+    w.end_array().end_object().field("ref", h.ref).field("region", h.region).end_object();
+  }
+  w.end_array().field("truncated", truncated).end_object();
+  return out;
 }
 
 PoolResult search_pool(const storage::Txn& txn, const ProfileExchange& exchange,
@@ -40,12 +84,12 @@ PoolResult search_pool(const storage::Txn& txn, const ProfileExchange& exchange,
     if (!opened) return true;
     auto profile = anonymised_profile(opened->profile);
     if (!query.matches(profile)) return true;
-    return add({self_name, self_region, exchange.ref_of(r.id), std::move(profile)});
+    return add({self_name, self_region, exchange.ref_of(r.id), PoolProfile::from_json(profile)});
   });
   if (result.truncated) return result;
   for (auto& entry : exchange.peer_pool(txn)) {
     if (!query.matches(entry.profile)) continue;
-    if (!add({entry.peer, entry.region, entry.ref, std::move(entry.profile)})) break;
+    if (!add({entry.peer, entry.region, entry.ref, PoolProfile::from_json(entry.profile)})) break;
   }
   return result;
 }

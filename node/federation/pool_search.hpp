@@ -27,11 +27,24 @@ struct PoolQuery {
   bool matches(const nlohmann::json& profile) const;
 };
 
+// The five fields of anonymised_profile().
+struct PoolProfile {
+  std::string job_category;
+  std::string prefecture;
+  std::string age_band;
+  std::string experience_band;
+  std::vector<std::string> skills;
+
+  // From anonymised_profile()'s JSON: a missing field is "", a skill that is no string skipped.
+  static PoolProfile from_json(const nlohmann::json& profile);
+  nlohmann::json to_json() const;
+};
+
 struct PoolHit {
   std::string node;    // this node's name, or the peer's
   std::string region;  // the holding node's region
   std::string ref;
-  nlohmann::json profile;
+  PoolProfile profile;
 
   nlohmann::json to_json() const;  // {node, region, ref, profile}
 };
@@ -39,6 +52,11 @@ struct PoolHit {
 struct PoolResult {
   std::vector<PoolHit> hits;
   bool truncated = false;  // more matched than `limit`
+
+  // {"profiles": [hit.to_json()...], "truncated": b}, byte for byte as nlohmann's dump()
+  // writes it, without building the tree: a reply lists up to hundreds of profiles, and
+  // building and freeing their JSON objects was most of a search's cost.
+  std::string json_text() const;
 };
 
 // Local matches first (node = self_name, region = self_region), then the peers'.
