@@ -62,22 +62,27 @@ Response referrals(const Services& s, const Request& request, const Caller& call
   auto limit = number_param(request, "limit");
   if (!limit) return reply(limit.error());
   auto after = request.query.find("after");
-  nlohmann::json list = nlohmann::json::array();
-  if (!*limit && after == request.query.end()) {
-    for (const auto& r : s.membership.referrals(caller.the_member()))
-      list.push_back(r.to_member_json());
-    return http::json_response(200, {{"referrals", list}});
-  }
+  // {"next"?, "referrals": [...]}, written as text (a list of hundreds).
+  auto listed = [](const std::vector<referrals::Referral>& items, const std::string* next) {
+    std::string body;
+    protocol::JsonWriter w(body);
+    w.begin_object();
+    if (next) w.field("next", *next);
+    w.key("referrals").begin_array();
+    for (const auto& r : items) r.write_member_json(w);
+    w.end_array().end_object();
+    return http::text_response(200, std::move(body), "application/json");
+  };
+  if (!*limit && after == request.query.end())
+    return listed(s.membership.referrals(caller.the_member()), nullptr);
   auto n = limit->value_or(kDefaultPage);
   if (n == 0 || n > kMaxPage)
     return reply(bad_request("bad_parameter", "limit: must be 1.." + std::to_string(kMaxPage)));
   auto page = s.membership.referrals_page(caller.the_member(), n,
                                           after == request.query.end() ? "" : after->second);
   if (!page) return reply(bad_request("bad_parameter", "after: not a referral of this member"));
-  for (const auto& r : page->items) list.push_back(r.to_member_json());
-  nlohmann::json body = {{"referrals", list}};
-  if (page->more && !page->items.empty()) body["next"] = page->items.back().id;
-  return http::json_response(200, body);
+  const bool more = page->more && !page->items.empty();
+  return listed(page->items, more ? &page->items.back().id : nullptr);
 }
 
 Response referral(const Services& s, const std::string& id, const Caller& caller) {

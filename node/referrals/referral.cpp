@@ -11,16 +11,26 @@
 
 namespace relay::node::referrals {
 
+void Referral::write_member_json(protocol::JsonWriter& w) const {
+  // Keys in byte order, optional ones only when set.
+  w.begin_object();
+  if (!application_id.empty()) w.field("application_id", application_id);
+  w.field("counted", counted).field("created_ms", created_ms);
+  if (hold_until_ms) w.field("hold_until_ms", hold_until_ms);
+  w.field("id", id);
+  if (!job_category.empty()) w.field("job_category", job_category);
+  w.field("kind", kind);
+  if (!stage.empty()) w.field("stage", stage);
+  w.field("status", status == ReferralStatus::verified ? "verified" : "pending");
+  if (verified_ms) w.field("verified_ms", verified_ms);
+  w.end_object();
+}
+
 nlohmann::json Referral::to_member_json() const {
-  nlohmann::json j = {
-      {"id", id}, {"status", status}, {"counted", counted}, {"created_ms", created_ms}};
-  if (verified_ms) j["verified_ms"] = verified_ms;
-  if (!application_id.empty()) j["application_id"] = application_id;
-  if (!job_category.empty()) j["job_category"] = job_category;
-  j["kind"] = kind;
-  if (!stage.empty()) j["stage"] = stage;
-  if (hold_until_ms) j["hold_until_ms"] = hold_until_ms;
-  return j;
+  std::string text;
+  protocol::JsonWriter w(text);
+  write_member_json(w);
+  return nlohmann::json::parse(text);
 }
 
 namespace {

@@ -27,6 +27,7 @@
 #include "node/identity/key_ring.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/parse_cache.hpp"
+#include "protocol/json_writer.hpp"
 
 namespace relay::node::referrals {
 
@@ -56,7 +57,9 @@ struct Referral {
 
   bool alumni() const { return kind == "alumni"; }
   // What the member sees: no candidate id or pseudonym, no personal data, not why a
-  // referral is in review (the operator's business).
+  // referral is in review (the operator's business). write_member_json() is the definition
+  // (lists of referrals are written as text); to_member_json() is the same object as a tree.
+  void write_member_json(protocol::JsonWriter& w) const;
   nlohmann::json to_member_json() const;
 };
 

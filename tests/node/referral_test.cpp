@@ -1,0 +1,55 @@
+// node/referrals/referral: what a member sees of a referral, written as text
+// (write_member_json, which lists of referrals use) is the object the API always answered:
+// the tree the earlier to_member_json() built, for every combination of optional fields.
+#include "node/referrals/referral.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+namespace ref = relay::node::referrals;
+
+namespace {
+
+// to_member_json() as it was written before the text form.
+nlohmann::json built_before(const ref::Referral& r) {
+  nlohmann::json j = {
+      {"id", r.id}, {"status", r.status}, {"counted", r.counted}, {"created_ms", r.created_ms}};
+  if (r.verified_ms) j["verified_ms"] = r.verified_ms;
+  if (!r.application_id.empty()) j["application_id"] = r.application_id;
+  if (!r.job_category.empty()) j["job_category"] = r.job_category;
+  j["kind"] = r.kind;
+  if (!r.stage.empty()) j["stage"] = r.stage;
+  if (r.hold_until_ms) j["hold_until_ms"] = r.hold_until_ms;
+  return j;
+}
+
+}  // namespace
+
+TEST_CASE("referral: the member's view as text is the tree it always was") {
+  for (int mask = 0; mask < 64; ++mask) {
+    ref::Referral r;
+    r.id = "r_0123456789abcdef";
+    r.member_id = "m_secret";
+    r.candidate_id = "c_secret";
+    r.pseudonym = "pseudonym-secret";
+    r.created_ms = 1764720000000;
+    r.status = mask & 1 ? ref::ReferralStatus::verified : ref::ReferralStatus::pending;
+    r.counted = mask & 2;
+    if (mask & 4) r.verified_ms = 1764720000500;
+    if (mask & 8) r.application_id = "app-\"7\"\\x";
+    if (mask & 16) r.job_category = "B";
+    if (mask & 32) {
+      r.kind = "alumni";
+      r.stage = "held";
+      r.hold_until_ms = 1765324800000;
+    }
+    std::string text;
+    relay::protocol::JsonWriter w(text);
+    r.write_member_json(w);
+    CHECK(text == built_before(r).dump());
+    CHECK(r.to_member_json() == built_before(r));
+    // Never the candidate, the pseudonym or the member.
+    CHECK(text.find("secret") == std::string::npos);
+  }
+}
