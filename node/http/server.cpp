@@ -117,13 +117,14 @@ std::optional<std::string> framing_problem(const bhttp::request_parser<bhttp::st
   return std::nullopt;
 }
 
-bhttp::response<bhttp::string_body> to_beast(const Response& r, unsigned version, bool keep_alive) {
+// Takes the body: a list reply can be tens of kilobytes, not worth copying.
+bhttp::response<bhttp::string_body> to_beast(Response&& r, unsigned version, bool keep_alive) {
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
   res.set(bhttp::field::server, "relaynode");
   res.set(bhttp::field::content_type, r.content_type);
   res.set("X-Content-Type-Options", "nosniff");
   for (const auto& [name, value] : r.headers) res.set(name, value);
-  res.body() = r.body;
+  res.body() = std::move(r.body);
   res.keep_alive(keep_alive);
   res.prepare_payload();
   return res;
@@ -330,7 +331,7 @@ asio::awaitable<void> Server::Impl::session(Stream& stream) {
     }
     if (early) {
       // After a framing error the stream position is unknown: answer and close.
-      auto res = to_beast(*early, 11, false);
+      auto res = to_beast(std::move(*early), 11, false);
       lowest.expires_after(options.read_timeout);
       co_await bhttp::async_write(stream, res, use_tuple);
       break;
@@ -342,7 +343,7 @@ asio::awaitable<void> Server::Impl::session(Stream& stream) {
     Response response = dispatch(req, remote);
     if (response.later) response = co_await settle(std::move(response.later));
     --in_flight;
-    auto res = to_beast(response, version, keep_alive);
+    auto res = to_beast(std::move(response), version, keep_alive);
     lowest.expires_after(options.read_timeout);
     auto [wec, wn] = co_await bhttp::async_write(stream, res, use_tuple);
     (void)wn;
