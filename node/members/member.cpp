@@ -128,7 +128,10 @@ std::optional<Member> Registry::find(const storage::Txn& txn, const std::string&
   if (id.empty() || id.size() > 64) return std::nullopt;
   auto v = txn.get(members_, id);
   if (!v) return std::nullopt;
-  return from_record(*v);
+  if (auto cached = parsed_.get(id, *v)) return cached;
+  auto m = from_record(*v);
+  parsed_.put(id, std::move(*v), m);
+  return m;
 }
 
 std::vector<Member> Registry::list(const storage::Txn& txn) const {
