@@ -81,6 +81,7 @@ class Ledger {
   struct CheckpointCache {
     std::mutex mutex;
     std::optional<SignedCheckpoint> last;
+    bool committed = false;             // `last` was computed in a read txn: of committed entries
     crypto::Ed25519PublicKey signer{};  // the key that signed `last`
   };
   std::unique_ptr<CheckpointCache> checkpoint_cache_ = std::make_unique<CheckpointCache>();

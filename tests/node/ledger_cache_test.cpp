@@ -131,4 +131,39 @@ TEST_CASE("ledger: hashes read in a write txn that rolls back are never cached")
   check_proofs(site);
 }
 
+// A read txn's checkpoint is served from the last one a read txn computed at the same size,
+// without the root: never from one computed in a write txn, whose entries may roll back and
+// be replaced by others at the same indices.
+TEST_CASE("ledger: a checkpoint of a rolled-back batch is never served to a read txn") {
+  LedgerOnDisk site;
+  auto committed = [&] {
+    auto txn = site.env.begin_read();
+    return site.ledger.checkpoint(txn);
+  };
+  {
+    auto txn = site.env.begin_write();
+    site.append(txn, "base", 10);
+    txn.commit();
+  }
+  auto first = committed();
+  CHECK(first.size == 10);
+  CHECK(first.root == site.reference().root());
+  CHECK(committed().note == first.note);  // served again, same size
+  {
+    auto txn = site.env.begin_write();
+    site.append(txn, "rolled-back", 5);
+    CHECK(site.ledger.checkpoint(txn).size == 15);
+    // Aborted: the txn ends without commit.
+  }
+  {
+    auto txn = site.env.begin_write();
+    site.append(txn, "kept", 5);
+    txn.commit();
+  }
+  auto second = committed();
+  CHECK(second.size == 15);
+  CHECK(second.root == site.reference().root());
+  CHECK(committed().root == second.root);
+}
+
 TEST_SUITE_END();
