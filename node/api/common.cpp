@@ -2,6 +2,7 @@
 
 #include "node/common/text.hpp"
 #include "protocol/canonical_json.hpp"
+#include "protocol/json_writer.hpp"
 
 namespace relay::node::api {
 
@@ -69,12 +70,18 @@ http::Router build_router(const Services& services) {
                 [&services](const Request& request, std::chrono::seconds wait) {
                   return limited_page(services, request, wait);
                 });
-  routes.add(
-      "GET", "/healthz", Role::everyone, [&services](const Request&, const Params&, const Caller&) {
-        auto health = services.audit.health();
-        return http::json_response(
-            200, {{"status", "ok"}, {"node", health.node}, {"ledger_size", health.ledger_size}});
-      });
+  routes.add("GET", "/healthz", Role::everyone,
+             [&services](const Request&, const Params&, const Caller&) {
+               auto health = services.audit.health();
+               std::string body;
+               protocol::JsonWriter(body)
+                   .begin_object()
+                   .field("ledger_size", static_cast<std::int64_t>(health.ledger_size))
+                   .field("node", health.node)
+                   .field("status", "ok")
+                   .end_object();
+               return http::json_text_response(200, std::move(body));
+             });
   add_operator_routes(routes, services);
   add_member_routes(routes, services);
   add_registration_pages(routes, services);

@@ -66,6 +66,13 @@ Response json_response(int status, const nlohmann::json& body) {
   return r;
 }
 
+Response json_text_response(int status, std::string json) {
+  Response r;
+  r.status = status;
+  r.body = std::move(json);
+  return r;
+}
+
 Response html_response(int status, std::string body) {
   Response r;
   r.status = status;

@@ -71,6 +71,8 @@ Response later_response(std::shared_ptr<Later> later);
 // {"error": {"code": code, "message": message}} with the given status.
 Response error_response(int status, std::string_view code, std::string_view message);
 Response json_response(int status, const nlohmann::json& body);
+// JSON already written as text (protocol::JsonWriter), sent as it is.
+Response json_text_response(int status, std::string json);
 Response html_response(int status, std::string body);
 Response text_response(int status, std::string body,
                        std::string content_type = "text/plain; charset=utf-8");
