@@ -63,7 +63,7 @@ Response pool(const Services& s, const Request& request) {
   for (auto* f : {&category, &prefecture, &age, &experience, &skill})
     if (!*f) return reply(f->error());
   federation::PoolQuery query{*category, *prefecture, *skill, *age, *experience};
-  return http::json_text_response(200, s.handoff_requests.pool(query).json_text());
+  return http::json_text_response(200, s.handoff_requests.pool_json(query));
 }
 
 Response request_handoff(const Services& s, const Request& request, const Caller& caller) {

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "node/storage/txn.hpp"
+#include "protocol/canonical_json.hpp"
 
 namespace relay::node::federation {
 
@@ -85,6 +86,7 @@ PoolIndex::Code PoolIndex::code(std::string_view text) {
   if (auto it = codes_.find(std::string(text)); it != codes_.end()) return it->second;
   auto c = static_cast<Code>(texts_.size());
   texts_.emplace_back(text);
+  protocol::append_json_string(quoted_.emplace_back(), text);
   codes_.emplace(std::string(text), c);
   return c;
 }
@@ -264,8 +266,8 @@ PoolProfileView PoolIndex::view_of(const Entry& e) const {
   return v;
 }
 
-PoolResult PoolIndex::search(const PoolQuery& query, std::size_t limit) {
-  PoolResult result;
+template <class Add>
+bool PoolIndex::each_match(const PoolQuery& query, std::size_t limit, Add add) {
   // Each set field as a code; a value no profile has matches nothing.
   struct Wanted {
     std::optional<Code> job_category, prefecture, skill, age_band, experience_band;
@@ -284,21 +286,6 @@ PoolResult PoolIndex::search(const PoolQuery& query, std::size_t limit) {
     return !want.skill ||
            std::find(e.skills.begin(), e.skills.end(), *want.skill) != e.skills.end();
   };
-  auto add = [&](const Entry& e) {
-    if (result.hits.size() >= limit) {
-      result.truncated = true;
-      return false;
-    }
-    PoolProfile p{texts_[e.job_category],
-                  texts_[e.prefecture],
-                  texts_[e.age_band],
-                  texts_[e.experience_band],
-                  {}};
-    p.skills.reserve(e.skills.size());
-    for (auto c : e.skills) p.skills.push_back(texts_[c]);
-    result.hits.push_back({texts_[e.node], texts_[e.region], e.ref, std::move(p)});
-    return true;
-  };
 
   const auto views = catch_up();
   std::shared_lock lock(mutex_);
@@ -307,9 +294,65 @@ PoolResult PoolIndex::search(const PoolQuery& query, std::size_t limit) {
   wanted(query.skill, want.skill);
   wanted(query.age_band, want.age_band);
   wanted(query.experience_band, want.experience_band);
-  if (impossible) return result;
-  each_listed(views, [&](const Entry& e) { return !matches(e) || add(e); });
+  if (impossible) return false;
+  std::size_t added = 0;
+  bool truncated = false;
+  each_listed(views, [&](const Entry& e) {
+    if (!matches(e)) return true;
+    if (added == limit) return truncated = true, false;
+    ++added;
+    add(e);
+    return true;
+  });
+  return truncated;
+}
+
+PoolResult PoolIndex::search(const PoolQuery& query, std::size_t limit) {
+  PoolResult result;
+  result.truncated = each_match(query, limit, [&](const Entry& e) {
+    PoolProfile p{texts_[e.job_category],
+                  texts_[e.prefecture],
+                  texts_[e.age_band],
+                  texts_[e.experience_band],
+                  {}};
+    p.skills.reserve(e.skills.size());
+    for (auto c : e.skills) p.skills.push_back(texts_[c]);
+    result.hits.push_back({texts_[e.node], texts_[e.region], e.ref, std::move(p)});
+  });
   return result;
+}
+
+std::string PoolIndex::search_json(const PoolQuery& query, std::size_t limit) {
+  // PoolHit::to_json()'s keys in the order dump() writes them (sorted), no whitespace; every
+  // interned text is kept quoted already.
+  std::string out = "{\"profiles\":[";
+  out.reserve(8192);
+  bool first = true;
+  const bool truncated = each_match(query, limit, [&](const Entry& e) {
+    out += first ? "{\"node\":" : ",{\"node\":";
+    first = false;
+    out += quoted_[e.node];
+    out += ",\"profile\":{\"age_band\":";
+    out += quoted_[e.age_band];
+    out += ",\"experience_band\":";
+    out += quoted_[e.experience_band];
+    out += ",\"job_category\":";
+    out += quoted_[e.job_category];
+    out += ",\"prefecture\":";
+    out += quoted_[e.prefecture];
+    out += ",\"skills\":[";
+    for (std::size_t k = 0; k < e.skills.size(); ++k) {
+      if (k) out += ',';
+      out += quoted_[e.skills[k]];
+    }
+    out += "]},\"ref\":";
+    protocol::append_json_string(out, e.ref);
+    out += ",\"region\":";
+    out += quoted_[e.region];
+    out += '}';
+  });
+  out += truncated ? "],\"truncated\":true}" : "],\"truncated\":false}";
+  return out;
 }
 
 void PoolIndex::for_each(const std::function<bool(const PoolProfileView&)>& fn) {

@@ -78,6 +78,11 @@ class PoolIndex {
 
   // As search_pool(): local matches first, then the peers'; at most `limit` hits.
   PoolResult search(const PoolQuery& query, std::size_t limit);
+  // The same search as the reply of GET /api/v1/pool, {"profiles": [hit.to_json()...],
+  // "truncated": b}, byte for byte as nlohmann's dump() of that tree, written straight from
+  // the index: a reply lists up to hundreds of profiles, and building their JSON objects, or
+  // even copying the hits out, was most of a search's cost.
+  std::string search_json(const PoolQuery& query, std::size_t limit);
   // Every profile in the pool, local first; `fn` returns false to stop.
   void for_each(const std::function<bool(const PoolProfileView&)>& fn);
   // Profiles indexed (local and held from peers, listed or not).
@@ -126,6 +131,10 @@ class PoolIndex {
   // Calls fn on every listed entry, local first, until it returns false (shared lock held).
   template <class Fn>
   void each_listed(const std::unordered_map<Code, PeerView>& views, Fn fn) const;
+  // Calls add on the first `limit` listed entries the query matches (shared lock held);
+  // true if more matched.
+  template <class Add>
+  bool each_match(const PoolQuery& query, std::size_t limit, Add add);
   PoolProfileView view_of(const Entry& e) const;
 
   Federation& federation_;
@@ -153,6 +162,7 @@ class PoolIndex {
   Table local_;
   Table peers_;
   std::vector<std::string> texts_;
+  std::vector<std::string> quoted_;  // texts_ as JSON strings (quoted, escaped)
   std::unordered_map<std::string, Code> codes_;
 
   common::BackgroundLoop loop_;  // builds, then refreshes every second (keeps changes few)

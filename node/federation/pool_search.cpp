@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "protocol/json_writer.hpp"
-
 namespace relay::node::federation {
 
 bool PoolQuery::matches(const nlohmann::json& p) const {
@@ -42,27 +40,6 @@ nlohmann::json PoolProfile::to_json() const {
 
 nlohmann::json PoolHit::to_json() const {
   return {{"node", node}, {"region", region}, {"ref", ref}, {"profile", profile.to_json()}};
-}
-
-std::string PoolResult::json_text() const {
-  std::string out;
-  out.reserve(32 + hits.size() * 200);
-  protocol::JsonWriter w(out);
-  w.begin_object().key("profiles").begin_array();
-  for (const auto& h : hits) {
-    const auto& p = h.profile;
-    w.begin_object().field("node", h.node).key("profile").begin_object();
-    w.field("age_band", p.age_band)
-        .field("experience_band", p.experience_band)
-        .field("job_category", p.job_category)
-        .field("prefecture", p.prefecture)
-        .key("skills")
-        .begin_array();
-    for (const auto& skill : p.skills) w.string(skill);
-    w.end_array().end_object().field("ref", h.ref).field("region", h.region).end_object();
-  }
-  w.end_array().field("truncated", truncated).end_object();
-  return out;
 }
 
 PoolResult search_pool(const storage::Txn& txn, const ProfileExchange& exchange,

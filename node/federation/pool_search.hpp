@@ -52,11 +52,6 @@ struct PoolHit {
 struct PoolResult {
   std::vector<PoolHit> hits;
   bool truncated = false;  // more matched than `limit`
-
-  // {"profiles": [hit.to_json()...], "truncated": b}, byte for byte as nlohmann's dump()
-  // writes it, without building the tree: a reply lists up to hundreds of profiles, and
-  // building and freeing their JSON objects was most of a search's cost.
-  std::string json_text() const;
 };
 
 // Local matches first (node = self_name, region = self_region), then the peers'.

@@ -21,8 +21,8 @@ HandoffDetail HandoffRequests::detail(const storage::Txn& txn, federation::Hando
   return HandoffDetail{std::move(h), std::move(data)};
 }
 
-federation::PoolResult HandoffRequests::pool(const federation::PoolQuery& query) const {
-  return pool_.search(query, settings_.max_pool_hits);
+std::string HandoffRequests::pool_json(const federation::PoolQuery& query) const {
+  return pool_.search_json(query, settings_.max_pool_hits);
 }
 
 common::Result<Requested, HandoffError> HandoffRequests::request(const members::Member& member,

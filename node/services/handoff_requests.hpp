@@ -53,7 +53,8 @@ class HandoffRequests {
                   federation::Handoffs& handoffs, federation::PoolIndex& pool,
                   HandoffSettings settings, StatisticsFeed* statistics = nullptr);
 
-  federation::PoolResult pool(const federation::PoolQuery& query) const;
+  // The reply of GET /api/v1/pool (PoolIndex::search_json), at most max_pool_hits profiles.
+  std::string pool_json(const federation::PoolQuery& query) const;
   common::Result<Requested, HandoffError> request(const members::Member& member,
                                                   const std::string& peer, const std::string& ref);
   std::vector<federation::Handoff> list(const members::Member& member) const;
