@@ -49,8 +49,16 @@ class CountingIterator {
   std::size_t* consumed_;
 };
 
+// The bytes JSON requires escaped: C0 controls, '"' and '\\'.
+constexpr std::array<bool, 256> kNeedsEscape = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = true;
+  t['"'] = t['\\'] = true;
+  return t;
+}();
+
 bool needs_escape(char c) {
-  return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+  return kNeedsEscape[static_cast<unsigned char>(c)];
 }
 
 void append_escaped(std::string& out, std::string_view s) {
