@@ -176,6 +176,12 @@ void Holds::check(storage::WriteTxn& txn, const Referral& referral,
   std::map<std::string, std::vector<std::string>> reasons;  // referral -> new reasons
   if (rules_.flag_disposable && address.disposable)
     reasons[referral.id].emplace_back(fr::disposable_domain);
+  // Still waiting for the operator with this reason among its flags.
+  auto carries = [&](const std::string& id, std::string_view reason) {
+    auto h = find_hold(txn, id);
+    return h && !h->accepted &&
+           std::find(h->flags.begin(), h->flags.end(), reason) != h->flags.end();
+  };
   // A group over its limit flags every referral in it. Only the keys of this confirmation's
   // own groups within the window are read: a member's other confirmations cost nothing.
   auto group = [&](std::string_view reason, std::uint32_t max, std::int64_t window,
@@ -183,7 +189,23 @@ void Holds::check(storage::WriteTxn& txn, const Referral& referral,
     if (max == 0) return;
     auto ids = ids_since(txn, db, keys, now - window);
     if (ids.size() <= max) return;
-    for (const auto& id : ids) reasons[id].emplace_back(reason);
+    // Over the limit before this one already, with the group's oldest and newest earlier
+    // confirmations carrying the reason: the group's previous confirmation left every one
+    // flagged (flags stay), so only this one is new. Flagging the whole group again read
+    // every hold in the window for each confirmation of a burst, a cost growing with the
+    // burst (2.7M instructions a confirmation at 200). Otherwise (the limit just crossed, a
+    // decision on either end, or a restart with a lower limit or a wider window, which shows
+    // on these ends) every one is flagged, as before.
+    std::vector<std::string> earlier;
+    for (auto& id : ids)
+      if (id != referral.id) earlier.push_back(std::move(id));
+    if (earlier.size() > max && carries(earlier.front(), reason) &&
+        carries(earlier.back(), reason)) {
+      reasons[referral.id].emplace_back(reason);
+      return;
+    }
+    for (const auto& id : earlier) reasons[id].emplace_back(reason);
+    reasons[referral.id].emplace_back(reason);
   };
   group(fr::velocity, rules_.velocity_max, rules_.velocity_window.count(), confirmations_, prefix);
   if (!address.public_provider)

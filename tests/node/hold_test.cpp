@@ -236,6 +236,49 @@ TEST_CASE("hold: velocity flags a burst; the operator's decision is final") {
   CHECK(problems(d) == "");
 }
 
+// Each confirmation of a burst flags only itself once its group was over the limit already
+// (hold.cpp: the group's ends carry the reason); what ends up flagged, and what the ledger
+// says, is what flagging the whole group every time gave.
+TEST_CASE("hold: a long burst flags every referral once; a decision inside it stays") {
+  auto rules = hold_days(14);
+  rules.velocity_max = 3;
+  rules.velocity_window = std::chrono::hours(1);
+  rules.same_domain_max = 5;
+  Domain d(1, false, rules);
+  init_ledger(d, 1, 14);
+  auto m = d.admit("Burst KK").member;
+  // Twelve from one company domain in an hour: velocity from the fourth, same_domain from the
+  // sixth. The eighth is accepted by the operator while the burst goes on.
+  std::string accepted;
+  for (int i = 0; i < 12; ++i) {
+    refer(d, m, "p" + std::to_string(i) + "@burst-corp.co.jp");
+    if (i == 7) {
+      auto newest = referrals_of(d, m.id).back().id;
+      REQUIRE(d.write([&](storage::WriteTxn& txn) { return d.holds.decide(txn, newest, true); }));
+      accepted = newest;
+    }
+  }
+  auto all = referrals_of(d, m.id);
+  REQUIRE(all.size() == 12);
+  std::map<std::string, std::vector<std::string>> flagged;  // referral -> reasons, as logged
+  for (const auto& e : entries(d, "referral_flagged"))
+    for (const auto& r : e.at("reasons")) flagged[e.at("referral")].push_back(r);
+  for (const auto& r : all) {
+    const auto& reasons = flagged[r.id];
+    // Each reason logged once, by the confirmation that tipped its group or by its own.
+    CHECK(std::count(reasons.begin(), reasons.end(), "velocity") == 1);
+    CHECK(std::count(reasons.begin(), reasons.end(), "same_domain") == 1);
+  }
+  auto waiting = in_review(d);
+  CHECK(waiting.size() == 11);  // all but the accepted one
+  for (const auto& w : waiting) {
+    CHECK(w.referral != accepted);
+    CHECK(std::find(w.reasons.begin(), w.reasons.end(), "velocity") != w.reasons.end());
+    CHECK(std::find(w.reasons.begin(), w.reasons.end(), "same_domain") != w.reasons.end());
+  }
+  CHECK(problems(d) == "");
+}
+
 TEST_CASE("hold: one domain, similar local parts and disposable domains are flagged") {
   auto rules = hold_days(0);  // a zero hold: unflagged referrals count at once
   rules.same_domain_max = 2;
