@@ -1,7 +1,9 @@
 #include "node/referrals/hold.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <map>
+#include <optional>
 
 #include "crypto/bytes.hpp"
 #include "crypto/hash.hpp"
@@ -132,18 +134,35 @@ void unindex_confirmation(storage::WriteTxn& txn, storage::Database groups, std:
   if (!stem.empty()) txn.del(groups, group_prefix(member, 's', stem).append(at));
 }
 
-// The referral ids under `prefix` (keys prefix + be64 ms + referral id) from `since_ms` on.
+// The referral ids under `prefix` (keys prefix + be64 ms + referral id) from `since_ms` on,
+// the first `limit` of them.
 std::vector<std::string> ids_since(const storage::Txn& txn, storage::Database db,
-                                   const std::string& prefix, std::int64_t since_ms) {
+                                   const std::string& prefix, std::int64_t since_ms,
+                                   std::size_t limit = std::numeric_limits<std::size_t>::max()) {
   std::vector<std::string> ids;
   const auto first =
       prefix + common::be64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, since_ms)));
   txn.for_each_range(db, first, {}, [&](std::string_view key, std::string_view) {
     if (key.substr(0, prefix.size()) != prefix) return false;
     ids.emplace_back(key.substr(prefix.size() + 8));
-    return true;
+    return ids.size() < limit;
   });
   return ids;
+}
+
+// The last referral id under `prefix` (which ends in "/") other than `except`.
+std::optional<std::string> newest_other(const storage::Txn& txn, storage::Database db,
+                                        const std::string& prefix, std::string_view except) {
+  auto cursor = txn.cursor(db);
+  std::string end = prefix;
+  end.back() = '0';  // '0' sorts right after '/': the first key past the prefix
+  auto item = cursor.seek(end) ? cursor.prev() : cursor.last();
+  for (int seen = 0; seen < 2 && item && item->first.starts_with(prefix);
+       ++seen, item = cursor.prev()) {
+    auto id = item->first.substr(prefix.size() + 8);
+    if (id != except) return id;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -187,25 +206,25 @@ void Holds::check(storage::WriteTxn& txn, const Referral& referral,
   auto group = [&](std::string_view reason, std::uint32_t max, std::int64_t window,
                    storage::Database db, const std::string& keys) {
     if (max == 0) return;
-    auto ids = ids_since(txn, db, keys, now - window);
-    if (ids.size() <= max) return;
-    // Over the limit before this one already, with the group's oldest and newest earlier
-    // confirmations carrying the reason: the group's previous confirmation left every one
-    // flagged (flags stay), so only this one is new. Flagging the whole group again read
-    // every hold in the window for each confirmation of a burst, a cost growing with the
-    // burst (2.7M instructions a confirmation at 200). Otherwise (the limit just crossed, a
-    // decision on either end, or a restart with a lower limit or a wider window, which shows
-    // on these ends) every one is flagged, as before.
-    std::vector<std::string> earlier;
-    for (auto& id : ids)
-      if (id != referral.id) earlier.push_back(std::move(id));
-    if (earlier.size() > max && carries(earlier.front(), reason) &&
-        carries(earlier.back(), reason)) {
-      reasons[referral.id].emplace_back(reason);
-      return;
+    const auto since = now - window;
+    // The first max + 2 in the window tell whether the group is over its limit, and whether
+    // it was before this one. If it was, and its oldest and newest earlier confirmations carry
+    // the reason, the group's previous confirmation left every one flagged (flags stay): only
+    // this one is new. Reading the whole window and every hold in it for each confirmation
+    // made a confirmation's cost grow with the burst (2.7M instructions at 200). Otherwise
+    // (the limit just crossed, a decision on either end, or a restart with a lower limit or a
+    // wider window, which shows on these ends) every one is flagged, as before.
+    auto first = ids_since(txn, db, keys, since, std::size_t{max} + 2);
+    if (first.size() <= max) return;
+    if (first.size() == std::size_t{max} + 2) {
+      const auto& oldest = first[0] != referral.id ? first[0] : first[1];
+      auto newest = newest_other(txn, db, keys, referral.id);
+      if (newest && carries(oldest, reason) && carries(*newest, reason)) {
+        reasons[referral.id].emplace_back(reason);
+        return;
+      }
     }
-    for (const auto& id : earlier) reasons[id].emplace_back(reason);
-    reasons[referral.id].emplace_back(reason);
+    for (const auto& id : ids_since(txn, db, keys, since)) reasons[id].emplace_back(reason);
   };
   group(fr::velocity, rules_.velocity_max, rules_.velocity_window.count(), confirmations_, prefix);
   if (!address.public_provider)
