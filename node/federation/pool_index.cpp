@@ -299,7 +299,10 @@ bool PoolIndex::each_match(const PoolQuery& query, std::size_t limit, Add add) {
   bool truncated = false;
   each_listed(views, [&](const Entry& e) {
     if (!matches(e)) return true;
-    if (added == limit) return truncated = true, false;
+    if (added == limit) {
+      truncated = true;
+      return false;
+    }
     ++added;
     add(e);
     return true;
