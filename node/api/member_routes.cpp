@@ -1,6 +1,8 @@
 // Member API (member API key): the relay link and its email paragraph, single-use links for
 // an ATS, the member's own referrals and credits. Every object is checked to be the caller's
 // (by the service): another member's referral is answered 404, as if it did not exist.
+#include <limits>
+
 #include "node/api/common.hpp"
 
 namespace relay::node::api {
@@ -62,27 +64,30 @@ Response referrals(const Services& s, const Request& request, const Caller& call
   auto limit = number_param(request, "limit");
   if (!limit) return reply(limit.error());
   auto after = request.query.find("after");
-  // {"next"?, "referrals": [...]}, written as text (a list of hundreds).
-  auto listed = [](const std::vector<referrals::Referral>& items, const std::string* next) {
-    std::string body;
-    protocol::JsonWriter w(body);
-    w.begin_object();
-    if (next) w.field("next", *next);
-    w.key("referrals").begin_array();
-    for (const auto& r : items) r.write_member_json(w);
-    w.end_array().end_object();
-    return http::json_text_response(200, std::move(body));
-  };
-  if (!*limit && after == request.query.end())
-    return listed(s.membership.referrals(caller.the_member()), nullptr);
-  auto n = limit->value_or(kDefaultPage);
-  if (n == 0 || n > kMaxPage)
+  const bool everything = !*limit && after == request.query.end();
+  auto n = everything ? std::numeric_limits<std::size_t>::max() : limit->value_or(kDefaultPage);
+  if (!everything && (n == 0 || n > kMaxPage))
     return reply(bad_request("bad_parameter", "limit: must be 1.." + std::to_string(kMaxPage)));
-  auto page = s.membership.referrals_page(caller.the_member(), n,
-                                          after == request.query.end() ? "" : after->second);
-  if (!page) return reply(bad_request("bad_parameter", "after: not a referral of this member"));
-  const bool more = page->more && !page->items.empty();
-  return listed(page->items, more ? &page->items.back().id : nullptr);
+  // {"next"?, "referrals": [...]}, written as the referrals are read (a list of hundreds);
+  // "next" comes first in key order but is known last, so the list is put in after it.
+  std::string list;
+  protocol::JsonWriter items(list);
+  items.begin_array();
+  std::string last;
+  auto more = s.membership.each_referral(caller.the_member(), n,
+                                         after == request.query.end() ? "" : after->second,
+                                         [&](const referrals::Referral& r) {
+                                           r.write_member_json(items);
+                                           last = r.id;
+                                         });
+  if (!more) return reply(bad_request("bad_parameter", "after: not a referral of this member"));
+  items.end_array();
+  std::string body;
+  protocol::JsonWriter w(body);
+  w.begin_object();
+  if (*more && !last.empty()) w.field("next", last);
+  w.key("referrals").raw(list).end_object();
+  return http::json_text_response(200, std::move(body));
 }
 
 Response referral(const Services& s, const std::string& id, const Caller& caller) {

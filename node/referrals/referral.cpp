@@ -113,14 +113,19 @@ Referral Referrals::create(storage::WriteTxn& txn, const std::string& member_id,
   return r;
 }
 
-std::optional<Referral> Referrals::find(const storage::Txn& txn, const std::string& id) const {
-  if (id.empty() || id.size() > 64) return std::nullopt;
+std::shared_ptr<const Referral> Referrals::shared(const storage::Txn& txn,
+                                                  const std::string& id) const {
+  if (id.empty() || id.size() > 64) return nullptr;
   auto v = txn.get(referrals_, id);
-  if (!v) return std::nullopt;
-  if (auto cached = parsed_.get(id, *v)) return cached;
+  if (!v) return nullptr;
+  if (auto cached = parsed_.find(id, *v)) return cached;
   auto r = from_record(nlohmann::json::parse(*v));
-  parsed_.put(id, std::move(*v), r);
-  return r;
+  return parsed_.put(id, std::move(*v), std::move(r));
+}
+
+std::optional<Referral> Referrals::find(const storage::Txn& txn, const std::string& id) const {
+  if (auto r = shared(txn, id)) return *r;
+  return std::nullopt;
 }
 
 void Referrals::save(storage::WriteTxn& txn, const Referral& r) {
@@ -138,6 +143,17 @@ std::optional<Referrals::Page> Referrals::page_for_member(const storage::Txn& tx
                                                           const std::string& member_id,
                                                           std::size_t limit,
                                                           const std::string& after) const {
+  Page page;
+  auto more = each_for_member(txn, member_id, limit, after,
+                              [&](const Referral& r) { page.items.push_back(r); });
+  if (!more) return std::nullopt;
+  page.more = *more;
+  return page;
+}
+
+std::optional<bool> Referrals::each_for_member(
+    const storage::Txn& txn, const std::string& member_id, std::size_t limit,
+    const std::string& after, const std::function<void(const Referral&)>& fn) const {
   const auto prefix = member_id + "/";
   std::string from = prefix;
   if (!after.empty()) {
@@ -146,19 +162,19 @@ std::optional<Referrals::Page> Referrals::page_for_member(const storage::Txn& tx
     from = time_key(*last) + '\0';  // the first key past it
   }
   std::vector<std::string> ids;
-  Page page;
+  bool more = false;
   txn.for_each_range(by_time_, from, {}, [&](std::string_view key, std::string_view) {
     if (key.substr(0, prefix.size()) != prefix) return false;
     if (ids.size() == limit) {
-      page.more = true;
+      more = true;
       return false;
     }
     ids.emplace_back(key.substr(prefix.size() + 8));
     return true;
   });
   for (const auto& id : ids)
-    if (auto r = find(txn, id)) page.items.push_back(std::move(*r));
-  return page;
+    if (auto r = shared(txn, id)) fn(*r);
+  return more;
 }
 
 std::size_t Referrals::index_existing(storage::WriteTxn& txn) {

@@ -17,6 +17,8 @@
 // double opt-in); their referral has kind "alumni", counts toward credits only if the operator
 // configured it, and once verified marks them as alumni of that member (for re-hire, 再雇用).
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -106,6 +108,12 @@ class Referrals {
   };
   std::optional<Page> page_for_member(const storage::Txn& txn, const std::string& member_id,
                                       std::size_t limit, const std::string& after) const;
+  // As page_for_member, each referral passed to fn as the parse cache holds it (not copied;
+  // valid during the call): a list reply writes them as it goes. Returns whether more
+  // follow, or nullopt if `after` is not one of the member's referrals.
+  std::optional<bool> each_for_member(const storage::Txn& txn, const std::string& member_id,
+                                      std::size_t limit, const std::string& after,
+                                      const std::function<void(const Referral&)>& fn) const;
   // At start-up: builds member_referrals_by_time once for a data directory that predates it;
   // returns how many referrals it indexed.
   std::size_t index_existing(storage::WriteTxn& txn);
@@ -142,6 +150,9 @@ class Referrals {
                                                              const std::string& member_id) const;
 
  private:
+  // find(), shared from the parse cache rather than copied.
+  std::shared_ptr<const Referral> shared(const storage::Txn& txn, const std::string& id) const;
+
   const identity::KeyRing& keys_;
   const common::Clock& clock_;
   storage::Database referrals_;

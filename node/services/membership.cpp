@@ -87,17 +87,13 @@ common::Result<RejectionLink, MembershipError> Membership::issue_rejection_link(
   return RejectionLink{issued.token};
 }
 
-std::vector<referrals::Referral> Membership::referrals(const members::Member& member) const {
+common::Result<bool, MembershipError> Membership::each_referral(
+    const members::Member& member, std::size_t limit, const std::string& after,
+    const std::function<void(const referrals::Referral&)>& fn) const {
   auto txn = env_.begin_read();
-  return referrals_.for_member(txn, member.id);
-}
-
-common::Result<referrals::Referrals::Page, MembershipError> Membership::referrals_page(
-    const members::Member& member, std::size_t limit, const std::string& after) const {
-  auto txn = env_.begin_read();
-  auto page = referrals_.page_for_member(txn, member.id, limit, after);
-  if (!page) return fail(MembershipError::referral_not_found);
-  return std::move(*page);
+  auto more = referrals_.each_for_member(txn, member.id, limit, after, fn);
+  if (!more) return fail(MembershipError::referral_not_found);
+  return *more;
 }
 
 common::Result<referrals::Referral, MembershipError> Membership::referral(

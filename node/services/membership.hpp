@@ -6,6 +6,7 @@
 //
 // Invariant: a member only ever sees its own referrals (another member's answers
 // referral_not_found, as if it did not exist). Threads: any; the Writer serialises writes.
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -73,11 +74,13 @@ class Membership {
   common::Result<RejectionLink, MembershipError> issue_rejection_link(
       const members::Member& member, const std::string& application_id,
       const std::string& job_category);
-  std::vector<referrals::Referral> referrals(const members::Member& member) const;
-  // One page, in the order made (referrals::Referrals::page_for_member); referral_not_found if
-  // `after` is not one of the member's referrals.
-  common::Result<referrals::Referrals::Page, MembershipError> referrals_page(
-      const members::Member& member, std::size_t limit, const std::string& after) const;
+  // The member's referrals in the order made, the first `limit` after `after` ("": from the
+  // first), each passed to fn without a copy (referrals::Referrals::each_for_member), in one
+  // read txn. Returns whether more follow; referral_not_found if `after` is not one of the
+  // member's referrals.
+  common::Result<bool, MembershipError> each_referral(
+      const members::Member& member, std::size_t limit, const std::string& after,
+      const std::function<void(const referrals::Referral&)>& fn) const;
   common::Result<referrals::Referral, MembershipError> referral(const members::Member& member,
                                                                 const std::string& id) const;
   CreditsView credits(const members::Member& member) const;

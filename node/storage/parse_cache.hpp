@@ -23,29 +23,38 @@ class ParseCache {
  public:
   explicit ParseCache(std::size_t capacity = 4096) : capacity_(capacity) {}
 
-  // The record parsed from exactly `stored` under id; nullopt if not cached.
-  std::optional<Record> get(const std::string& id, std::string_view stored) const {
+  // The record parsed from exactly `stored` under id, shared rather than copied (it stays
+  // valid while held, even once evicted); null if not cached.
+  std::shared_ptr<const Record> find(const std::string& id, std::string_view stored) const {
     std::shared_ptr<const Entry> entry;
     {
       std::lock_guard lock(mutex_);
       auto it = entries_.find(id);
-      if (it == entries_.end()) return std::nullopt;
+      if (it == entries_.end()) return nullptr;
       entry = it->second;
     }
-    if (entry->stored != stored) return std::nullopt;
-    return entry->record;
+    if (entry->stored != stored) return nullptr;
+    return std::shared_ptr<const Record>(entry, &entry->record);
   }
 
-  // Remembers that `stored` parses to `record`.
-  void put(const std::string& id, std::string stored, const Record& record) {
-    auto entry = std::make_shared<const Entry>(Entry{std::move(stored), record});
+  // As find(), copied.
+  std::optional<Record> get(const std::string& id, std::string_view stored) const {
+    if (auto found = find(id, stored)) return *found;
+    return std::nullopt;
+  }
+
+  // Remembers that `stored` parses to `record`; returns the record as find() would.
+  std::shared_ptr<const Record> put(const std::string& id, std::string stored, Record record) {
+    auto entry = std::make_shared<const Entry>(Entry{std::move(stored), std::move(record)});
+    std::shared_ptr<const Record> shared(entry, &entry->record);
     std::lock_guard lock(mutex_);
     if (auto it = entries_.find(id); it != entries_.end()) {
       it->second = std::move(entry);
-      return;
+      return shared;
     }
     if (entries_.size() >= capacity_) entries_.erase(entries_.begin());
     entries_.emplace(id, std::move(entry));
+    return shared;
   }
 
  private:

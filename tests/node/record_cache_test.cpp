@@ -35,6 +35,22 @@ TEST_CASE("record cache: a hit needs the same bytes; a full cache makes room") {
   CHECK(cache.get("c_three", "y"));
 }
 
+TEST_CASE("record cache: a shared record outlives its eviction and its replacement") {
+  candidates::RecordCache cache(1);
+  candidates::CandidateRecord r;
+  r.pseudonym = "p1";
+  auto put = cache.put("c_one", "bytes-1", r);
+  auto found = cache.find("c_one", "bytes-1");
+  REQUIRE(found);
+  CHECK(found.get() == put.get());  // the cached record itself, not a copy
+  CHECK_FALSE(cache.find("c_one", "bytes-2"));
+  r.pseudonym = "p2";
+  cache.put("c_one", "bytes-2", r);  // replaced
+  cache.put("c_two", "x", r);        // and evicted
+  CHECK(found->pseudonym == "p1");   // still whole for whoever holds it
+  CHECK_FALSE(cache.find("c_one", "bytes-1"));
+}
+
 TEST_CASE("record cache: Store::find after a rolled-back save reads the committed record") {
   relay::test::Domain d;
   auto id = d.write([&](storage::WriteTxn& txn) {

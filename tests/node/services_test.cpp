@@ -244,7 +244,13 @@ TEST_CASE("membership: typed outcomes for admit, status, links and another membe
 
   CHECK(s.membership.referral(m, "r_missing").error() ==
         services::MembershipError::referral_not_found);
-  CHECK(s.membership.referrals(m).empty());
+  std::size_t listed = 0;
+  auto more = s.membership.each_referral(m, 100, "", [&](const auto&) { ++listed; });
+  REQUIRE(more.ok());
+  CHECK_FALSE(*more);
+  CHECK(listed == 0);
+  CHECK(s.membership.each_referral(m, 100, "r_missing", [](const auto&) {}).error() ==
+        services::MembershipError::referral_not_found);
   CHECK(s.membership.credits(m).referrals_per_credit == 10);
 }
 
