@@ -289,8 +289,7 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
         {settings_.mail_from, opened_now->personal.email, text.subject, text.body});
   }
   if (on_referral_) on_referral_(txn, *referral, *candidate, true, became_active);
-  if (became_active && on_candidate_changed_)
-    on_candidate_changed_(txn, *candidates_.find(txn, candidate->id));
+  if (became_active && on_candidate_changed_) on_candidate_changed_(txn, *candidate);  // as saved
   return result;
 }
 

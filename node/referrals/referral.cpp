@@ -136,19 +136,10 @@ void Referrals::save(storage::WriteTxn& txn, const Referral& r) {
 
 std::vector<Referral> Referrals::for_member(const storage::Txn& txn,
                                             const std::string& member_id) const {
-  return page_for_member(txn, member_id, std::numeric_limits<std::size_t>::max(), "")->items;
-}
-
-std::optional<Referrals::Page> Referrals::page_for_member(const storage::Txn& txn,
-                                                          const std::string& member_id,
-                                                          std::size_t limit,
-                                                          const std::string& after) const {
-  Page page;
-  auto more = each_for_member(txn, member_id, limit, after,
-                              [&](const Referral& r) { page.items.push_back(r); });
-  if (!more) return std::nullopt;
-  page.more = *more;
-  return page;
+  std::vector<Referral> out;
+  each_for_member(txn, member_id, std::numeric_limits<std::size_t>::max(), "",
+                  [&](const Referral& r) { out.push_back(r); });
+  return out;
 }
 
 std::optional<bool> Referrals::each_for_member(

@@ -100,17 +100,10 @@ class Referrals {
   // Every referral of the member, in the order made.
   std::vector<Referral> for_member(const storage::Txn& txn, const std::string& member_id) const;
   // One page of the member's referrals in the order they were made: those after the referral
-  // `after` (empty: from the first), at most `limit`; `more` if others follow. nullopt if
-  // `after` is not a referral of this member. Reads only the page, not every referral.
-  struct Page {
-    std::vector<Referral> items;
-    bool more = false;
-  };
-  std::optional<Page> page_for_member(const storage::Txn& txn, const std::string& member_id,
-                                      std::size_t limit, const std::string& after) const;
-  // As page_for_member, each referral passed to fn as the parse cache holds it (not copied;
-  // valid during the call): a list reply writes them as it goes. Returns whether more
-  // follow, or nullopt if `after` is not one of the member's referrals.
+  // `after` (empty: from the first), at most `limit`, each passed to fn as the parse cache
+  // holds it (not copied; valid during the call), so a list reply writes them as it goes.
+  // Returns whether others follow, or nullopt if `after` is not a referral of this member.
+  // Reads only the page, not every referral.
   std::optional<bool> each_for_member(const storage::Txn& txn, const std::string& member_id,
                                       std::size_t limit, const std::string& after,
                                       const std::function<void(const Referral&)>& fn) const;
