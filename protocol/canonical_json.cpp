@@ -241,7 +241,12 @@ class StrictHandler final : public nlohmann::json_sax<json> {
   std::optional<JsonError> error_;
 };
 
-void dump_into(const json& value, std::string& out) {
+// canonical: canonical_dump's rules. as_dump: value.dump()'s bytes and exceptions; what
+// canonical JSON cannot hold (a float, a binary value, a string that is not UTF-8) is handed
+// to dump() itself.
+enum class Dialect { canonical, as_dump };
+
+void dump_into(const json& value, std::string& out, Dialect dialect) {
   switch (value.type()) {
     case json::value_t::null:
       out += "null";
@@ -262,7 +267,10 @@ void dump_into(const json& value, std::string& out) {
     }
     case json::value_t::string: {
       const auto& s = value.get_ref<const json::string_t&>();
-      if (find_invalid_utf8(s)) throw std::invalid_argument("canonical_dump: string is not UTF-8");
+      if (find_invalid_utf8(s)) {
+        if (dialect == Dialect::as_dump) return void(out += value.dump());
+        throw std::invalid_argument("canonical_dump: string is not UTF-8");
+      }
       out += '"';
       append_escaped(out, s);
       out += '"';
@@ -274,7 +282,7 @@ void dump_into(const json& value, std::string& out) {
       for (const auto& element : value.get_ref<const json::array_t&>()) {
         if (!first) out += ',';
         first = false;
-        dump_into(element, out);
+        dump_into(element, out, dialect);
       }
       out += ']';
       return;
@@ -286,23 +294,31 @@ void dump_into(const json& value, std::string& out) {
       out += '{';
       bool first = true;
       for (const auto& [name, member] : value.get_ref<const json::object_t&>()) {
-        if (find_invalid_utf8(name))
-          throw std::invalid_argument("canonical_dump: key is not UTF-8");
         if (!first) out += ',';
         first = false;
-        out += '"';
-        append_escaped(out, name);
-        out += "\":";
-        dump_into(member, out);
+        if (!find_invalid_utf8(name)) {
+          out += '"';
+          append_escaped(out, name);
+          out += "\":";
+        } else if (dialect == Dialect::as_dump) {
+          out += json(name).dump();
+          out += ':';
+        } else {
+          throw std::invalid_argument("canonical_dump: key is not UTF-8");
+        }
+        dump_into(member, out, dialect);
       }
       out += '}';
       return;
     }
     case json::value_t::number_float:
+      if (dialect == Dialect::as_dump) return void(out += value.dump());
       throw std::invalid_argument("canonical_dump: floating-point numbers are not canonical");
     case json::value_t::binary:
+      if (dialect == Dialect::as_dump) return void(out += value.dump());
       throw std::invalid_argument("canonical_dump: binary values are not JSON");
     case json::value_t::discarded:
+      if (dialect == Dialect::as_dump) return void(out += value.dump());
       throw std::invalid_argument("canonical_dump: discarded value");
   }
   throw std::invalid_argument("canonical_dump: unknown value type");
@@ -415,7 +431,13 @@ JsonParseResult parse_strict(std::string_view text, std::size_t max_depth) {
 
 std::string canonical_dump(const nlohmann::json& value) {
   std::string out;
-  dump_into(value, out);
+  dump_into(value, out, Dialect::canonical);
+  return out;
+}
+
+std::string compact_dump(const nlohmann::json& value) {
+  std::string out;
+  dump_into(value, out, Dialect::as_dump);
   return out;
 }
 

@@ -62,6 +62,11 @@ JsonParseResult parse_strict(std::string_view text, std::size_t max_depth = kDef
 // discarded value, or a string (or key) that is not valid UTF-8.
 std::string canonical_dump(const nlohmann::json& value);
 
+// value.dump(): the same bytes and the same exceptions, at canonical_dump's cost (dump()
+// escapes strings byte by byte: it was the largest single cost of a registration, whose
+// records are dumped on every save).
+std::string compact_dump(const nlohmann::json& value);
+
 // Appends text as a JSON string, quoted and escaped as canonical_dump writes strings (which is
 // also how nlohmann's dump() writes valid UTF-8). For replies written without building a JSON
 // tree; text must be valid UTF-8.

@@ -15,6 +15,7 @@
 #include "node/common/key_encoding.hpp"
 #include "node/ledger/ledger.hpp"
 #include "node/storage/index_marks.hpp"
+#include "protocol/canonical_json.hpp"
 
 namespace relay::node::candidates {
 
@@ -68,7 +69,7 @@ bool awaits_receipt(const CandidateRecord& r) {
 }  // namespace
 
 void Store::save(storage::WriteTxn& txn, const CandidateRecord& r) {
-  auto stored = to_stored(r).dump();
+  auto stored = protocol::compact_dump(to_stored(r));
   txn.put(candidates_, r.id, stored);
   parsed_.put(r.id, std::move(stored), r);
   if (awaits_receipt(r))
@@ -220,7 +221,7 @@ std::string Store::put_token(storage::WriteTxn& txn, std::string_view token,
   info["candidate"] = candidate_id;
   info["kind"] = kind;
   info["extra"] = extra;
-  txn.put(tokens_, digest, info.dump());
+  txn.put(tokens_, digest, protocol::compact_dump(info));
   return digest;
 }
 

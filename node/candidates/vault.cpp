@@ -3,6 +3,7 @@
 #include "crypto/aead.hpp"
 #include "crypto/bytes.hpp"
 #include "crypto/secret.hpp"
+#include "protocol/canonical_json.hpp"
 
 namespace relay::node::candidates {
 
@@ -46,7 +47,7 @@ std::optional<nlohmann::json> open_json(const crypto::AeadKey& key, const std::s
 
 crypto::Bytes seal_json_bytes(const crypto::AeadKey& key, const nlohmann::json& value,
                               const std::string& candidate_id, const std::string& purpose) {
-  auto text = value.dump();
+  auto text = protocol::compact_dump(value);
   auto ad = "relaynode/candidate/" + purpose + "/" + candidate_id;
   auto sealed = crypto::aead_encrypt(key, crypto::as_bytes(text), crypto::as_bytes(ad));
   crypto::secure_zero(text.data(), text.size());

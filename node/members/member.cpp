@@ -75,7 +75,7 @@ void Registry::store(storage::WriteTxn& txn, const Member& m) {
                       {"created_ms", m.created_ms},
                       {"link_token", m.link_token}};
   if (!m.contact_email.empty()) j["contact_email"] = m.contact_email;
-  txn.put(members_, m.id, j.dump());
+  txn.put(members_, m.id, protocol::compact_dump(j));
 }
 
 common::Result<Admitted, AdmitError> Registry::admit(storage::WriteTxn& txn,

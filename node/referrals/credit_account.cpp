@@ -3,6 +3,7 @@
 #include "node/common/key_encoding.hpp"
 #include "node/common/text.hpp"
 #include "node/members/member.hpp"
+#include "protocol/canonical_json.hpp"
 
 namespace relay::node::referrals {
 
@@ -68,12 +69,11 @@ Account CreditAccounts::account(const storage::Txn& txn, const std::string& memb
 
 void CreditAccounts::save(storage::WriteTxn& txn, const std::string& member_id, const Account& a) {
   txn.put(accounts_, member_id,
-          nlohmann::json{{"counted", a.counted},
-                         {"minted", a.minted},
-                         {"spent", a.spent},
-                         {"granted", a.granted},
-                         {"refunded", a.refunded}}
-              .dump());
+          protocol::compact_dump(nlohmann::json{{"counted", a.counted},
+                                                {"minted", a.minted},
+                                                {"spent", a.spent},
+                                                {"granted", a.granted},
+                                                {"refunded", a.refunded}}));
 }
 
 common::Result<Account, SpendError> CreditAccounts::spend(storage::WriteTxn& txn,
@@ -85,7 +85,7 @@ common::Result<Account, SpendError> CreditAccounts::spend(storage::WriteTxn& txn
   if (a.balance() <= 0) return common::fail(SpendError::no_credit);
   ++a.spent;
   auto index = ledger_.append(txn, protocol::credit_spent(member_id, introduction_id, a.balance()));
-  txn.put(spends_, key, nlohmann::json{{"state", "spent"}}.dump());
+  txn.put(spends_, key, protocol::compact_dump(nlohmann::json{{"state", "spent"}}));
   add_history(txn, member_id,
               {{"kind", "credit_spent"},
                {"at_ms", ledger_.clock().now_ms()},
@@ -110,7 +110,8 @@ common::Result<Account, RefundError> CreditAccounts::refund(storage::WriteTxn& t
   ++a.refunded;
   auto index = ledger_.append(
       txn, protocol::credit_refunded(member_id, introduction_id, reason, a.balance()));
-  txn.put(spends_, key, nlohmann::json{{"state", "refunded"}, {"reason", reason}}.dump());
+  txn.put(spends_, key,
+          protocol::compact_dump(nlohmann::json{{"state", "refunded"}, {"reason", reason}}));
   add_history(txn, member_id,
               {{"kind", "credit_refunded"},
                {"at_ms", ledger_.clock().now_ms()},
@@ -153,7 +154,7 @@ void CreditAccounts::add_history(storage::WriteTxn& txn, const std::string& memb
   auto last = after ? cursor.prev() : cursor.last();
   if (last && last->first.compare(0, prefix.size(), prefix) == 0)
     next = common::from_be64(std::string_view(last->first).substr(prefix.size())) + 1;
-  txn.put(history_, prefix + common::be64(next), item.dump());
+  txn.put(history_, prefix + common::be64(next), protocol::compact_dump(item));
 }
 
 bool CreditAccounts::record_verified(storage::WriteTxn& txn, const std::string& member_id,

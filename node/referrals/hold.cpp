@@ -9,6 +9,7 @@
 #include "crypto/hash.hpp"
 #include "node/common/key_encoding.hpp"
 #include "node/storage/index_marks.hpp"
+#include "protocol/canonical_json.hpp"
 #include "protocol/event.hpp"
 
 namespace relay::node::referrals {
@@ -66,7 +67,7 @@ void Holds::save_hold(storage::WriteTxn& txn, const std::string& id, const HoldR
   nlohmann::json j = {
       {"member", h.member}, {"until", h.until}, {"flags", h.flags}, {"accepted", h.accepted}};
   if (!h.domain.empty()) j["domain"] = h.domain;
-  txn.put(holds_, id, j.dump());
+  txn.put(holds_, id, protocol::compact_dump(j));
   const auto queue_key = common::be64(static_cast<std::uint64_t>(h.until)) + id;
   if (h.waiting())
     txn.del(queue_, queue_key);
@@ -174,7 +175,8 @@ void Holds::check(storage::WriteTxn& txn, const Referral& referral,
   const auto domain = digest("domain", address.domain);
   const auto stem = address.stem.empty() ? std::string() : digest("stem", address.stem);
   const auto at = common::be64(static_cast<std::uint64_t>(now)) + referral.id;
-  txn.put(confirmations_, prefix + at, nlohmann::json{{"domain", domain}, {"stem", stem}}.dump());
+  txn.put(confirmations_, prefix + at,
+          protocol::compact_dump(nlohmann::json{{"domain", domain}, {"stem", stem}}));
   index_confirmation(txn, groups_, referral.member_id, at, domain, stem);
   const auto keep = std::max(rules_.velocity_window, rules_.cluster_window).count();
   // Older confirmations say nothing any more: drop them (nothing personal stays longer). Each

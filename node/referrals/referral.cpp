@@ -8,6 +8,7 @@
 #include "node/identity/scoped_pseudonym.hpp"
 #include "node/members/member.hpp"
 #include "node/storage/index_marks.hpp"
+#include "protocol/canonical_json.hpp"
 
 namespace relay::node::referrals {
 
@@ -129,7 +130,7 @@ std::optional<Referral> Referrals::find(const storage::Txn& txn, const std::stri
 }
 
 void Referrals::save(storage::WriteTxn& txn, const Referral& r) {
-  auto stored = to_record(r).dump();
+  auto stored = protocol::compact_dump(to_record(r));
   txn.put(referrals_, r.id, stored);
   parsed_.put(r.id, std::move(stored), r);
 }
@@ -204,7 +205,7 @@ Referrals::Issued Referrals::issue_single_use(storage::WriteTxn& txn, const std:
                            {"job_category", job_category},
                            {"used", false},
                            {"created_ms", clock_.now_ms()}};
-  txn.put(single_, digest, record.dump());
+  txn.put(single_, digest, protocol::compact_dump(record));
   issued.created = true;
   return issued;
 }
@@ -227,7 +228,7 @@ void Referrals::mark_used(storage::WriteTxn& txn, const SingleUseLink& link) {
   auto j = nlohmann::json::parse(*v);
   j["used"] = true;
   j["used_ms"] = clock_.now_ms();
-  txn.put(single_, link.digest, j.dump());
+  txn.put(single_, link.digest, protocol::compact_dump(j));
 }
 
 Referrals::Issued Referrals::issue_alumni_link(storage::WriteTxn& txn, const std::string& member_id,
@@ -246,7 +247,7 @@ Referrals::Issued Referrals::issue_alumni_link(storage::WriteTxn& txn, const std
                            {"departure_id", departure_id},
                            {"used", false},
                            {"created_ms", clock_.now_ms()}};
-  txn.put(alumni_links_, digest, record.dump());
+  txn.put(alumni_links_, digest, protocol::compact_dump(record));
   return issued;
 }
 
@@ -268,7 +269,7 @@ void Referrals::mark_used(storage::WriteTxn& txn, const AlumniLink& link) {
   auto j = nlohmann::json::parse(*v);
   j["used"] = true;
   j["used_ms"] = clock_.now_ms();
-  txn.put(alumni_links_, link.digest, j.dump());
+  txn.put(alumni_links_, link.digest, protocol::compact_dump(j));
 }
 
 void Referrals::add_alumnus(storage::WriteTxn& txn, const Referral& referral) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "node/statistics/period.hpp"
+#include "protocol/canonical_json.hpp"
 
 namespace relay::node::statistics {
 
@@ -109,7 +110,7 @@ void Tally::count_in(storage::WriteTxn& txn, const std::string& scope, const std
   const auto key = scope + "|" + period;
   auto c = counters_at(txn, key);
   fn(c);
-  auto stored = c.to_json().dump();
+  auto stored = protocol::compact_dump(c.to_json());
   txn.put(counters_, key, stored);
   parsed_.put(key, std::move(stored), c);
 }
@@ -135,7 +136,7 @@ json Tally::facts(const storage::Txn& txn, const std::string& person) const {
 }
 
 void Tally::save_facts(storage::WriteTxn& txn, const std::string& person, const json& f) {
-  txn.put(people_, person, f.dump());
+  txn.put(people_, person, protocol::compact_dump(f));
 }
 
 void Tally::mark_period(storage::WriteTxn& txn, const std::string& person, json& f,
@@ -153,7 +154,7 @@ void Tally::mark_period(storage::WriteTxn& txn, const std::string& person, json&
   // The companies whose referrals brought the person in are part of every row.
   if (f.contains("referrers"))
     for (const auto& [member, at] : f.at("referrers").items()) add_unique(row["companies"], member);
-  txn.put(rows_, key, row.dump());
+  txn.put(rows_, key, protocol::compact_dump(row));
   add_unique(f["periods"], period);
 }
 
@@ -251,7 +252,7 @@ bool Tally::hired(storage::WriteTxn& txn, const std::string& person, const std::
                              {"hirers", json::array()},
                              {"retained", false}};
       if (!hirer.empty()) add_unique(d["hirers"], hirer);
-      txn.put(rows_, key, d.dump());
+      txn.put(rows_, key, protocol::compact_dump(d));
     }
   mark_period(txn, person, f, at_ms, "h", hirer);
   save_facts(txn, person, f);
@@ -274,7 +275,7 @@ void Tally::retained(storage::WriteTxn& txn, const std::string& person, const st
     if (auto stored = txn.get(rows_, key)) {
       auto d = json::parse(*stored);
       d["retained"] = true;
-      txn.put(rows_, key, d.dump());
+      txn.put(rows_, key, protocol::compact_dump(d));
     }
   }
   mark_period(txn, person, f, at_ms, "k", hirer);

@@ -1,6 +1,7 @@
 // protocol/json_writer: text written by JsonWriter is, byte for byte, nlohmann's dump() of the
 // same tree when keys are written in order: random trees with every character JSON must
-// escape, multi-byte UTF-8, the int64 extremes and nesting; misuse is refused.
+// escape, multi-byte UTF-8, the int64 extremes and nesting; misuse is refused. compact_dump is
+// dump() too, floats, binary values and strings that are not UTF-8 included.
 #include "protocol/json_writer.hpp"
 
 #include <doctest/doctest.h>
@@ -11,6 +12,8 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+
+#include "protocol/canonical_json.hpp"
 
 namespace {
 
@@ -140,4 +143,27 @@ TEST_CASE("json writer: closing what is not open, or nesting past 64, throws") {
   CHECK_THROWS_AS(w.begin_array(), std::invalid_argument);
   for (int i = 0; i < 64; ++i) w.end_array();
   CHECK(out == std::string(64, '[') + std::string(64, ']'));
+}
+
+TEST_CASE("compact dump: dump()'s bytes, and its exception for what is not UTF-8") {
+  std::mt19937 rng(23);
+  for (int i = 0; i < 2000; ++i) {
+    json tree = random_tree(rng, 0);
+    // What canonical JSON cannot hold, which dump() writes all the same.
+    json odd = json::array({0.5, -1e300, 3.0, std::numeric_limits<std::uint64_t>::max(),
+                            json::binary({1, 2, 3}), json::binary({}, 7)});
+    if (rng() % 3 == 0) tree = json{{"tree", tree}, {"odd", odd[rng() % odd.size()]}};
+    REQUIRE(protocol::compact_dump(tree) == tree.dump());
+  }
+  // A string or a key that is not UTF-8: dump()'s own type_error 316, nothing else.
+  for (const json& bad : {json("\xff"), json{{"k", "ok\xc3"}}, json{{"\xed\xa0\x80", 1}},
+                          json::array({1, json{{"a", json::array({"\xc0\xaf"})}}})}) {
+    CHECK_THROWS_AS(bad.dump(), json::type_error);
+    try {
+      (void)protocol::compact_dump(bad);
+      FAIL("no exception");
+    } catch (const json::type_error& e) {
+      CHECK(e.id == 316);
+    }
+  }
 }
