@@ -44,6 +44,13 @@ std::string Store::pseudonym_of(const std::string& normalised_email) const {
 
 CandidateRecord Store::create(storage::WriteTxn& txn, const Registration& registration,
                               const std::string& pseudonym) {
+  auto r = create_unsaved(txn, registration, pseudonym);
+  save(txn, r);
+  return r;
+}
+
+CandidateRecord Store::create_unsaved(storage::WriteTxn& txn, const Registration& registration,
+                                      const std::string& pseudonym) {
   CandidateRecord r;
   r.id = "c_" + crypto::random_token(12);
   r.pseudonym = pseudonym;
@@ -56,7 +63,6 @@ CandidateRecord Store::create(storage::WriteTxn& txn, const Registration& regist
   nlohmann::json data = {{"personal", registration.personal.to_json()},
                          {"profile", registration.profile.to_json()}};
   r.sealed_data_ = seal_json(key, data, r.id, "data");
-  save(txn, r);
   txn.put(pseudonyms_, pseudonym, r.id);
   return r;
 }

@@ -94,9 +94,13 @@ class Store {
 
   std::string pseudonym_of(const std::string& normalised_email) const;
 
-  // Creates a pending record for a new person; returns it.
+  // Creates and saves a pending record for a new person; returns it.
   CandidateRecord create(storage::WriteTxn& txn, const Registration& registration,
                          const std::string& pseudonym);
+  // create() without the save: the caller (intake) adds its tokens and saves the record once,
+  // in the same txn. Each save writes the record whole.
+  CandidateRecord create_unsaved(storage::WriteTxn& txn, const Registration& registration,
+                                 const std::string& pseudonym);
   std::optional<CandidateRecord> find(const storage::Txn& txn, const std::string& id) const;
   std::optional<CandidateRecord> find_by_pseudonym(const storage::Txn& txn,
                                                    const std::string& pseudonym) const;

@@ -119,8 +119,9 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   // Changes to the record below are saved once, at the end: each save serialises it whole.
   bool unsaved = false;
   if (!candidate) {
-    candidate = candidates_.create(
+    candidate = candidates_.create_unsaved(
         txn, registration, candidates_.pseudonym_of(identify_address(normalised).canonical));
+    unsaved = true;
   } else if (candidate->status == candidates::Status::pending) {
     // Not confirmed yet: the latest form is what the person means (nothing stale is kept);
     // a confirmed record changes only through its management page.
