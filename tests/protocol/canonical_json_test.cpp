@@ -386,4 +386,14 @@ TEST_CASE("find_invalid_utf8") {
   CHECK(find_invalid_utf8("\xF0\x9F\x98") == 0u);      // truncated
   CHECK(find_invalid_utf8("\xF5\x80\x80\x80") == 0u);  // beyond U+10FFFF
   CHECK(find_invalid_utf8("\xE2\x28\xA1") == 0u);      // bad continuation
+  // ASCII is skipped eight bytes at a time: a bad byte, or a character split across or
+  // cut at the end of such a run, is found at its exact offset wherever it falls.
+  for (std::size_t at = 0; at < 40; ++at) {
+    CAPTURE(at);
+    const std::string ascii(at, 'a');
+    CHECK(find_invalid_utf8(ascii + "\x80" + std::string(20, 'b')) == at);
+    CHECK(find_invalid_utf8(ascii + "\xC3") == at);
+    CHECK(find_invalid_utf8(ascii + "\xF0\x9F\x98" + std::string(9, 'c')) == at);
+    CHECK_FALSE(find_invalid_utf8(ascii + "\xE6\x97\xA5" + std::string(at, 'd')));
+  }
 }
