@@ -128,7 +128,7 @@ class CandidateRecord {
 
  private:
   friend class Store;
-  friend nlohmann::json to_stored(const CandidateRecord& record);
+  friend std::string stored_text(const CandidateRecord& record);
   friend CandidateRecord from_stored(const nlohmann::json& j);
 
   // Sealed parts (vault.hpp), all empty once erased.
@@ -147,8 +147,10 @@ class CandidateRecord {
   std::int64_t withdrawn_ms_ = 0;
 };
 
-// The stored form (see above). from_stored throws nlohmann::json::exception on a record that
-// is not of this form (the store is damaged).
+// The stored form (see above): stored_text is what Store::save writes, to_stored the same
+// parsed. from_stored throws nlohmann::json::exception on a record that is not of this form
+// (the store is damaged).
+std::string stored_text(const CandidateRecord& record);
 nlohmann::json to_stored(const CandidateRecord& record);
 CandidateRecord from_stored(const nlohmann::json& j);
 

@@ -75,7 +75,7 @@ bool awaits_receipt(const CandidateRecord& r) {
 }  // namespace
 
 void Store::save(storage::WriteTxn& txn, const CandidateRecord& r) {
-  auto stored = protocol::compact_dump(to_stored(r));
+  auto stored = stored_text(r);
   txn.put(candidates_, r.id, stored);
   parsed_.put(r.id, std::move(stored), r);
   if (awaits_receipt(r))

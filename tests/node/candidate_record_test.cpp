@@ -96,6 +96,37 @@ TEST_CASE("candidate record: stored records read and write back byte for byte") 
     CHECK(round_trip(d, *stored) == *stored);
 }
 
+// Every optional field at once, the form nlohmann's dump() gives it (keys sorted): a received
+// record in English with a key slot, a legacy wrapped key, a withdrawal and an erasure request
+// with its reason, outcome and receipt; and its tombstone.
+TEST_CASE("candidate record: every optional field is written where dump() puts it") {
+  auto full = nlohmann::json::parse(kReceived);
+  full["lang"] = "en";
+  full["slot"] = std::uint32_t{7};  // as parsed: unsigned
+  full["withdrawn_ms"] = 1696000000000;
+  full["spool"] = {"spool-1", "spool-\"2\""};
+  full["tokens"] = {"digest-1"};
+  full["disclosures"] = nlohmann::json::parse(kDisclosed).at("disclosures");
+  full["erasure"] = {{"requested_ms", 1697000000000},
+                     {"requests",
+                      {{{"company", "Kobe Steel KK"},
+                        {"confirmed_ms", 1697000001000},
+                        {"handoff", "h_aaaaaaaaaaaa"},
+                        {"outcome", "kept_hired"},
+                        {"overdue", false},
+                        {"peer", "kobe.example"},
+                        {"reason", "withdrawn"},
+                        {"receipt_signature", "c2ln"},
+                        {"requested_ms", 1697000000000}}}}};
+  CHECK(stored_text(from_stored(full)) == full.dump());
+  CHECK(to_stored(from_stored(full)) == full);
+
+  auto tombstone = nlohmann::json::parse(kTombstone);
+  tombstone["lang"] = "en";
+  tombstone["withdrawn_ms"] = 1696000000000;
+  CHECK(stored_text(from_stored(tombstone)) == tombstone.dump());
+}
+
 TEST_CASE("candidate record: the typed fields of a stored tombstone and a received record") {
   auto tombstone = from_stored(nlohmann::json::parse(kTombstone));
   CHECK(tombstone.status == Status::erased);
