@@ -10,6 +10,7 @@
 
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
+#include "crypto/secret.hpp"
 #include "node/candidates/mail_entry.hpp"
 #include "node/candidates/vault.hpp"
 #include "node/common/key_encoding.hpp"
@@ -287,14 +288,12 @@ void Store::update_data(storage::WriteTxn& txn, CandidateRecord& r, const Person
 void Store::queue_mail(storage::WriteTxn& txn, const CandidateRecord& r, const mail::Mail& m) {
   auto key = key_of(r);
   if (!key) throw std::runtime_error("candidate key cannot be unwrapped");
-  nlohmann::json mail = nlohmann::json::object();
-  mail["from"] = m.from;
-  mail["to"] = m.to;
-  mail["subject"] = m.subject;
-  mail["body"] = m.body;
+  auto text = encode_mail_text(m);
+  auto sealed = seal_bytes(*key, crypto::as_bytes(text), r.id, "mail");
+  crypto::secure_zero(text.data(), text.size());
   // Sequence: current time in microseconds plus a random suffix keeps keys ordered and unique.
   auto seq = common::be64(static_cast<std::uint64_t>(clock_.now_ms())) + crypto::random_token(6);
-  txn.put(mail_, seq, encode_mail_entry({r.id, 0, 0, seal_json_bytes(*key, mail, r.id, "mail")}));
+  txn.put(mail_, seq, encode_mail_entry({r.id, 0, 0, std::move(sealed)}));
 }
 
 std::vector<QueuedMail> Store::queued_mail(const storage::Txn& txn, std::size_t limit,
@@ -317,11 +316,16 @@ std::vector<QueuedMail> Store::queued_mail(const storage::Txn& txn, std::size_t 
     auto r = find(txn, candidate_id);
     std::optional<crypto::AeadKey> key;
     if (r) key = key_of(*r);
-    std::optional<nlohmann::json> mail;
-    if (key) mail = open_json_bytes(*key, entry.sealed, candidate_id, "mail");
-    if (mail)
-      q.mail = mail::Mail{mail->at("from"), mail->at("to"), mail->at("subject"), mail->at("body"),
-                          candidate_id + "-" + crypto::to_hex(crypto::as_bytes(seq))};
+    std::optional<crypto::Bytes> plain;
+    if (key) plain = open_bytes(*key, entry.sealed, candidate_id, "mail");
+    if (plain) {
+      if (auto mail = decode_mail_text(
+              std::string_view(reinterpret_cast<const char*>(plain->data()), plain->size()))) {
+        q.mail = std::move(*mail);
+        q.mail.key = candidate_id + "-" + crypto::to_hex(crypto::as_bytes(seq));
+      }
+      crypto::secure_zero(plain->data(), plain->size());
+    }
     out.push_back(std::move(q));  // an empty q.mail.to means unreadable: drop it
   }
   return out;
@@ -447,9 +451,11 @@ std::size_t Store::migrate(storage::WriteTxn& txn) {
     reseal(r.sealed_evidence_, "evidence");
     for (auto& [seq, entry] : mail)
       if (entry.candidate == r.id) {
-        auto value = open_json_bytes(*old_key, entry.sealed, r.id, "mail");
-        if (!value) throw std::runtime_error("candidate " + r.id + ": queued mail does not open");
-        entry.sealed = seal_json_bytes(slot.key, *value, r.id, "mail");
+        // Resealed as it is, whichever form its text has (mail_entry.hpp).
+        auto plain = open_bytes(*old_key, entry.sealed, r.id, "mail");
+        if (!plain) throw std::runtime_error("candidate " + r.id + ": queued mail does not open");
+        entry.sealed = seal_bytes(slot.key, *plain, r.id, "mail");
+        crypto::secure_zero(plain->data(), plain->size());
         txn.put(mail_, seq, encode_mail_entry(entry));
       }
     r.key_slot_ = slot.index;

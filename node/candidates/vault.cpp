@@ -32,9 +32,25 @@ std::optional<crypto::AeadKey> unwrap_key(const crypto::AeadKey& data_key,
   return key;
 }
 
+crypto::Bytes seal_bytes(const crypto::AeadKey& key, crypto::ByteView plain,
+                         const std::string& candidate_id, const std::string& purpose) {
+  auto ad = "relaynode/candidate/" + purpose + "/" + candidate_id;
+  return crypto::aead_encrypt(key, plain, crypto::as_bytes(ad));
+}
+
+std::optional<crypto::Bytes> open_bytes(const crypto::AeadKey& key, crypto::ByteView sealed,
+                                        const std::string& candidate_id,
+                                        const std::string& purpose) {
+  auto ad = "relaynode/candidate/" + purpose + "/" + candidate_id;
+  return crypto::aead_decrypt(key, sealed, crypto::as_bytes(ad));
+}
+
 std::string seal_json(const crypto::AeadKey& key, const nlohmann::json& value,
                       const std::string& candidate_id, const std::string& purpose) {
-  return crypto::to_base64(seal_json_bytes(key, value, candidate_id, purpose));
+  auto text = protocol::compact_dump(value);
+  auto sealed = seal_bytes(key, crypto::as_bytes(text), candidate_id, purpose);
+  crypto::secure_zero(text.data(), text.size());
+  return crypto::to_base64(sealed);
 }
 
 std::optional<nlohmann::json> open_json(const crypto::AeadKey& key, const std::string& sealed,
@@ -42,23 +58,7 @@ std::optional<nlohmann::json> open_json(const crypto::AeadKey& key, const std::s
                                         const std::string& purpose) {
   auto bytes = crypto::from_base64(sealed);
   if (!bytes) return std::nullopt;
-  return open_json_bytes(key, *bytes, candidate_id, purpose);
-}
-
-crypto::Bytes seal_json_bytes(const crypto::AeadKey& key, const nlohmann::json& value,
-                              const std::string& candidate_id, const std::string& purpose) {
-  auto text = protocol::compact_dump(value);
-  auto ad = "relaynode/candidate/" + purpose + "/" + candidate_id;
-  auto sealed = crypto::aead_encrypt(key, crypto::as_bytes(text), crypto::as_bytes(ad));
-  crypto::secure_zero(text.data(), text.size());
-  return sealed;
-}
-
-std::optional<nlohmann::json> open_json_bytes(const crypto::AeadKey& key, crypto::ByteView sealed,
-                                              const std::string& candidate_id,
-                                              const std::string& purpose) {
-  auto ad = "relaynode/candidate/" + purpose + "/" + candidate_id;
-  auto plain = crypto::aead_decrypt(key, sealed, crypto::as_bytes(ad));
+  auto plain = open_bytes(key, *bytes, candidate_id, purpose);
   if (!plain) return std::nullopt;
   auto value = nlohmann::json::parse(plain->begin(), plain->end(), nullptr, false);
   crypto::secure_zero(plain->data(), plain->size());

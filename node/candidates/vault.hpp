@@ -34,12 +34,12 @@ std::string seal_json(const crypto::AeadKey& key, const nlohmann::json& value,
 std::optional<nlohmann::json> open_json(const crypto::AeadKey& key, const std::string& sealed,
                                         const std::string& candidate_id,
                                         const std::string& purpose);
-// The same sealed bytes without base64, for values stored outside JSON (the mail queue:
-// mail_entry.hpp), where decoding base64 cost more than opening the seal.
-crypto::Bytes seal_json_bytes(const crypto::AeadKey& key, const nlohmann::json& value,
-                              const std::string& candidate_id, const std::string& purpose);
-std::optional<nlohmann::json> open_json_bytes(const crypto::AeadKey& key, crypto::ByteView sealed,
-                                              const std::string& candidate_id,
-                                              const std::string& purpose);
+// Sealed bytes of any plaintext, and the plaintext back (nullopt: it does not open). The caller
+// wipes what it passes and what it gets (crypto::secure_zero): it is personal data.
+crypto::Bytes seal_bytes(const crypto::AeadKey& key, crypto::ByteView plain,
+                         const std::string& candidate_id, const std::string& purpose);
+std::optional<crypto::Bytes> open_bytes(const crypto::AeadKey& key, crypto::ByteView sealed,
+                                        const std::string& candidate_id,
+                                        const std::string& purpose);
 
 }  // namespace relay::node::candidates

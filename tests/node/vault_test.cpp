@@ -196,6 +196,37 @@ TEST_CASE("mail entry: bytes round trip; the JSON form of earlier versions; dama
   CHECK(legacy->sealed == relay::crypto::Bytes{0x00, 0x01, 0x02});
 }
 
+TEST_CASE("mail text: bytes round trip; the JSON text of earlier versions; damage refused") {
+  const relay::node::mail::Mail m{"relay@unit", "花子 <hanako@example.jp>", "件名\n",
+                                  std::string("body with \0 NUL and \xff", 21)};
+  auto text = encode_mail_text(m);
+  auto back = decode_mail_text(text);
+  REQUIRE(back);
+  CHECK(back->from == m.from);
+  CHECK(back->to == m.to);
+  CHECK(back->subject == m.subject);
+  CHECK(back->body == m.body);
+  CHECK(back->key.empty());
+  // Every cut is refused, and so is anything after the body.
+  for (std::size_t n = 0; n < text.size(); ++n)
+    CHECK_FALSE(decode_mail_text(std::string_view(text).substr(0, n)));
+  CHECK_FALSE(decode_mail_text(text + "x"));
+  CHECK_FALSE(decode_mail_text("\x01" + text.substr(1)));  // unknown version
+  // A length past the end, not a read past it.
+  CHECK_FALSE(decode_mail_text(std::string("\x02\xff\xff\xff\xff", 5) + "abc"));
+
+  auto legacy = decode_mail_text(R"({"body":"b","from":"f","subject":"s","to":"t"})");
+  REQUIRE(legacy);
+  CHECK(legacy->from == "f");
+  CHECK(legacy->to == "t");
+  CHECK(legacy->subject == "s");
+  CHECK(legacy->body == "b");
+  CHECK_FALSE(decode_mail_text(R"({"body":"b","from":"f","subject":"s"})"));
+  CHECK_FALSE(decode_mail_text(R"({"body":1,"from":"f","subject":"s","to":"t"})"));
+  CHECK_FALSE(decode_mail_text("{not json"));
+  CHECK_FALSE(decode_mail_text("[]"));
+}
+
 // A queue left by a version that stored entries as JSON is still sent: read, attempted (the
 // entry is then rewritten as bytes) and removed by erasure.
 TEST_CASE("vault: mail queued as JSON by an earlier version is read, attempted and erased") {
@@ -216,8 +247,16 @@ TEST_CASE("vault: mail queued as JSON by an earlier version is read, attempted a
     CHECK(value.front() == '\x01');
     CHECK(value.find("saburo") == std::string::npos);
     auto entry = *decode_mail_entry(value);
+    // The text sealed as JSON too, as those versions sealed it.
+    auto old_text = d.candidates.seal_for(r,
+                                          {{"from", "relay@unit"},
+                                           {"to", "saburo@example.jp"},
+                                           {"subject", "s"},
+                                           {"body", "old body"}},
+                                          "mail");
+    REQUIRE(old_text);
     nlohmann::json old = {{"candidate", entry.candidate},
-                          {"mail", relay::crypto::to_base64(entry.sealed)},
+                          {"mail", *old_text},
                           {"attempts", 1},
                           {"next_try_ms", 5'000}};
     txn.put(queue, seq, old.dump());
