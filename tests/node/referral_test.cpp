@@ -1,11 +1,15 @@
 // node/referrals/referral: what a member sees of a referral, written as text
 // (write_member_json, which lists of referrals use) is the object the API always answered:
-// the tree the earlier to_member_json() built, for every combination of optional fields.
+// the tree the earlier to_member_json() built, for every combination of optional fields. The
+// stored record is read and written back byte for byte as the tree's dump() wrote it.
 #include "node/referrals/referral.hpp"
 
 #include <doctest/doctest.h>
 
 #include <string>
+
+#include "node/domain_fixture.hpp"
+#include "node/storage/txn.hpp"
 
 namespace ref = relay::node::referrals;
 
@@ -51,5 +55,31 @@ TEST_CASE("referral: the member's view as text is the tree it always was") {
     CHECK(r.to_member_json() == built_before(r));
     // Never the candidate, the pseudonym or the member.
     CHECK(text.find("secret") == std::string::npos);
+  }
+}
+
+TEST_CASE("referral: stored records read and write back byte for byte") {
+  // As dump() wrote the record's tree: keys sorted, every field present.
+  const std::string records[] = {
+      R"({"application_id":"","candidate":"c_000000000001","counted":false,)"
+      R"("created_ms":1764720000000,"hold_until_ms":0,"id":"r_000000000001","job_category":"",)"
+      R"("kind":"rejection","member":"m_kobe","pseudonym":"ab12","stage":"","status":"pending",)"
+      R"("verified_ms":0})",
+      R"({"application_id":"app-\"7\"","candidate":"c_000000000002","counted":true,)"
+      R"("created_ms":1764720000000,"hold_until_ms":1765324800000,"id":"r_000000000002",)"
+      R"("job_category":"B","kind":"alumni","member":"m_kobe","pseudonym":"cd34",)"
+      R"("stage":"counted","status":"verified","verified_ms":1764720000500})"};
+  relay::test::Domain d;
+  const auto db = d.env.database("referrals");
+  for (const auto& stored : records) {
+    const auto id = nlohmann::json::parse(stored).at("id").get<std::string>();
+    auto written = d.write([&](relay::node::storage::WriteTxn& txn) {
+      txn.put(db, id, stored);
+      auto r = d.referrals.find(txn, id);
+      REQUIRE(r);
+      d.referrals.save(txn, *r);
+      return *txn.get(db, id);
+    });
+    CHECK(written == stored);
   }
 }
