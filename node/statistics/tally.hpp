@@ -68,7 +68,8 @@ struct Counters {
   std::uint64_t own_retained_6m = 0;                   // its introduction hires retained 6 months
   std::map<std::int64_t, std::uint64_t> days_to_hire;  // introduction hires: days -> count
 
-  nlohmann::json to_json() const;
+  // The stored form: a JSON object of the counts, keys sorted, days_to_hire keyed by text.
+  std::string stored_text() const;
   static Counters from_json(const nlohmann::json& j);
   // The median of days_to_hire (the mean of the two middle values); nullopt if empty.
   std::optional<double> median_days_to_hire() const;

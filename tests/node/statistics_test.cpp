@@ -241,10 +241,19 @@ TEST_CASE("tally: a rolled-back count is not read back; counters are stored as b
   st::Counters c;
   c.verified = 3;
   c.days_to_hire = {{5, 2}};
-  CHECK(c.to_json().dump() ==
+  CHECK(c.stored_text() ==
         R"({"days_to_hire":{"5":2},"hired":0,"hired_elsewhere":0,"introduced":0,)"
         R"("own_hires":0,"own_introduction_hires":0,"own_retained_6m":0,"reemployed":0,)"
         R"("registrations":0,"rejections":0,"retained":0,"retained_elsewhere":0,"verified":3})");
+  // Days sort as text, as the tree's keys did; every count is where dump() put it.
+  c = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, {{9, 1}, {10, 2}, {100, 3}, {-1, 4}}};
+  CHECK(c.stored_text() ==
+        R"({"days_to_hire":{"-1":4,"10":2,"100":3,"9":1},"hired":5,"hired_elsewhere":8,)"
+        R"("introduced":4,"own_hires":10,"own_introduction_hires":11,"own_retained_6m":12,)"
+        R"("reemployed":7,"registrations":2,"rejections":1,"retained":6,"retained_elsewhere":9,)"
+        R"("verified":3})");
+  CHECK(st::Counters::from_json(nlohmann::json::parse(c.stored_text())).stored_text() ==
+        c.stored_text());
 }
 
 TEST_CASE("a cell below the threshold never reaches the serialised table") {
