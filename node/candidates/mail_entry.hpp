@@ -26,7 +26,7 @@ struct MailEntry {
   crypto::Bytes sealed;
 };
 
-// Throws std::invalid_argument for a candidate id longer than 255 bytes (ids are 14).
+// Throws std::invalid_argument for a candidate id longer than 255 bytes (ids are 25).
 std::string encode_mail_entry(const MailEntry& entry);
 // nullopt if `stored` is neither form.
 std::optional<MailEntry> decode_mail_entry(std::string_view stored);

@@ -157,7 +157,9 @@ struct Opener {
       if (key_file && bytes.size() == 32) add_key(bytes);
       if (name == "candidate_keys")
         for (std::size_t at = 0; at + 32 <= bytes.size(); at += 64) add_key(bytes.substr(at, 32));
-      for (const auto& id : names(bytes, "c_", 16, id_char)) owners.insert(id);
+      // Candidate ids: 23 characters after "c_" (time and random), 16 before ids were ordered.
+      for (std::size_t n : {16, 23})
+        for (const auto& id : names(bytes, "c_", n, id_char)) owners.insert(id);
       for (const auto& r : names(bytes, "p_", 24, hex_char)) refs.insert(r);
       for (const auto& run : base64_runs(bytes))
         if (auto decoded = crypto::from_base64(run); decoded && decoded->size() >= 40)

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "node/domain_fixture.hpp"
 #include "node/storage/txn.hpp"
@@ -232,6 +233,38 @@ TEST_CASE(
   CHECK(to_stored(back) == to_stored(r));
   back.clear_withdrawn();
   CHECK_FALSE(to_stored(back).contains("withdrawn_ms"));
+}
+
+// New records go to the end of the candidates database (a burst's commit writes a few pages,
+// not one per record); the 72 random bits after the time keep ids unguessable and unique.
+TEST_CASE("candidate record: ids sort by creation time; two in the same millisecond differ") {
+  Domain d;
+  Registration reg;
+  reg.personal = {"順番 一郎", "order@example.jp", ""};
+  reg.consent = {true, false, false, "2026-11-01", 1};
+  std::vector<std::string> ids;
+  for (std::int64_t at : {1764720000000, 1764720000000, 1764720000001, 1764720100000,
+                          17592186044415 /* the last millisecond 11 hex digits hold */}) {
+    d.clock.set(at);
+    ids.push_back(d.write([&](storage::WriteTxn& txn) {
+      return d.candidates.create(txn, reg, d.candidates.pseudonym_of("order@example.jp")).id;
+    }));
+  }
+  for (const auto& id : ids) {
+    CAPTURE(id);
+    REQUIRE(id.size() == 25);
+    CHECK(id.substr(0, 2) == "c_");
+    CHECK(id.substr(2, 11).find_first_not_of("0123456789abcdef") == std::string::npos);
+    CHECK(id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+                               13) == std::string::npos);
+  }
+  CHECK(ids[0].substr(0, 13) == "c_19ae1823c00");
+  CHECK(ids[0] != ids[1]);
+  CHECK(ids[0].substr(0, 13) == ids[1].substr(0, 13));
+  CHECK(ids[1] < ids[2]);
+  CHECK(ids[2] < ids[3]);
+  CHECK(ids[3] < ids[4]);
+  CHECK(ids[4].substr(0, 13) == "c_fffffffffff");
 }
 
 TEST_SUITE_END();
