@@ -160,10 +160,11 @@ def report(work, out, connections, seconds, threads, links, server_cores):
     if os.path.exists(cpu_path):
         tick_ms = 1000.0 / os.sysconf("SC_CLK_TCK")
         for line in open(cpu_path):
-            phase, who, ticks = line.split()
+            phase, who, ticks, written = line.split()
             if phase in phases and phases[phase][who]["accepted"]:
-                phases[phase][who]["cpu_ms_per_request"] = round(
-                    int(ticks) * tick_ms / phases[phase][who]["accepted"], 3)
+                accepted = phases[phase][who]["accepted"]
+                phases[phase][who]["cpu_ms_per_request"] = round(int(ticks) * tick_ms / accepted, 3)
+                phases[phase][who]["written_kb_per_request"] = round(int(written) / 1024 / accepted, 1)
     mail, verified = load("mail.json"), load("verify.json")
     writer = {
         "registrations": metric_deltas(os.path.join(work, "metrics-0.txt"),
@@ -187,6 +188,10 @@ def report(work, out, connections, seconds, threads, links, server_cores):
         if n and b:
             print(f"  {phase} CPU (user + system) per accepted request: node {n * 1000:.0f} us, "
                   f"bare {b * 1000:.0f} us, ratio {b / n:.3f}")
+        n, b = p["node"].get("written_kb_per_request"), p["bare"].get("written_kb_per_request")
+        if n is not None and b is not None:
+            print(f"  {phase} written to storage per accepted request (the kernel's write_bytes): "
+                  f"node {n:.0f} KB, bare {b:.0f} KB")
     for phase, p in phases.items():
         for who in ("node", "bare"):
             r = p[who]
