@@ -3,7 +3,7 @@
 // change to it. Federation and services call its methods (add_disclosure, mark_receipt,
 // request_erasure, ...); only candidate_store.cpp reads or writes its stored form.
 //
-// Stored form (the `candidates` database, id -> JSON; to_stored/from_stored), unchanged from
+// Stored form (the `candidates` database, id -> JSON; stored_text/from_stored), unchanged from
 // the untyped record so existing data reads as before:
 //   {id, pseudonym, status: "pending"|"active"|"erased", created_ms, verified_ms, consent,
 //    origin: "local" | the peer node it came from,

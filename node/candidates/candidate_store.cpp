@@ -47,9 +47,9 @@ namespace {
 
 // "c_", the creation time (11 hex digits of ms), then 72 random bits. New records land at the
 // end of the candidates database, not on a random page: a commit of a burst of registrations
-// writes a few pages of it, not one per record (a third of the bytes a registration made the
-// node write). Candidate ids stay on this node; referral ids, which the ledger shows, stay
-// random.
+// writes a few pages of it, not one per record (about a quarter of the bytes a registration
+// made the node write). Candidate ids stay on this node; referral ids, which the ledger
+// shows, stay random.
 std::string new_candidate_id(std::int64_t now_ms) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string id = "c_";
