@@ -16,7 +16,8 @@ using Sha256Digest = std::array<std::uint8_t, 32>;
 
 Sha256Digest sha256(ByteView data);
 
-// Incremental SHA-256; update() any number of times, then finish() once.
+// Incremental SHA-256; update() any number of times, then finish() (which starts afresh). The
+// state lives in the object (no allocation) and is wiped when it goes.
 class Sha256 {
  public:
   Sha256();
@@ -27,7 +28,7 @@ class Sha256 {
   Sha256Digest finish();
 
  private:
-  void* ctx_;  // EVP_MD_CTX*
+  alignas(8) std::array<std::uint8_t, 112> state_;  // OpenSSL's SHA256_CTX
 };
 
 std::array<std::uint8_t, 32> blake2b_keyed(const MacKey& key, ByteView message);
