@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -63,13 +64,37 @@ bool needs_escape(char c) {
   return kNeedsEscape[static_cast<unsigned char>(c)];
 }
 
+// The offset of the first byte of s at or after `at` that needs an escape, or s.size().
+// Eight bytes at a time: a byte is flagged when it is below 0x20 or equals '"' or '\\'
+// (bytes from 0x80 up are never flagged). Each test flags its first match exactly; a borrow
+// can only flag bytes above it, so the lowest flag of the three is the first such byte.
+std::size_t next_escape(std::string_view s, std::size_t at) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+  if constexpr (std::endian::native == std::endian::little) {
+    for (; at + 8 <= s.size(); at += 8) {
+      std::uint64_t x;
+      std::memcpy(&x, s.data() + at, 8);
+      const std::uint64_t quote = x ^ (kOnes * '"');
+      const std::uint64_t backslash = x ^ (kOnes * '\\');
+      const std::uint64_t flags =
+          ((x - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes)) & ~x & kHighs;
+      if (flags != 0) {
+        // ~x is shared: a quote or backslash byte has its top bit clear, as x^c does.
+        return at + static_cast<std::size_t>(std::countr_zero(flags)) / 8;
+      }
+    }
+  }
+  while (at < s.size() && !needs_escape(s[at])) ++at;
+  return at;
+}
+
 void append_escaped(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   // Most strings need no escape at all: copy each run up to the next byte that does at once,
   // not byte by byte (replies and signed payloads are mostly plain text).
   for (std::size_t at = 0; at < s.size(); ++at) {
-    std::size_t end = at;
-    while (end < s.size() && !needs_escape(s[end])) ++end;
+    const std::size_t end = next_escape(s, at);
     out.append(s.data() + at, end - at);
     if (end == s.size()) return;
     at = end;
@@ -327,6 +352,10 @@ void dump_into(const json& value, std::string& out, Dialect dialect) {
 }
 
 }  // namespace
+
+std::size_t first_json_escape(std::string_view text) {
+  return next_escape(text, 0);
+}
 
 void append_json_string(std::string& out, std::string_view text) {
   out += '"';

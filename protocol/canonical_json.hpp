@@ -71,6 +71,9 @@ std::string compact_dump(const nlohmann::json& value);
 // also how nlohmann's dump() writes valid UTF-8). For replies written without building a JSON
 // tree; text must be valid UTF-8.
 void append_json_string(std::string& out, std::string_view text);
+// The offset of the first byte of text that a JSON string must escape (a C0 control, '"' or
+// '\\'), or text.size() when there is none.
+std::size_t first_json_escape(std::string_view text);
 
 // Offset of the first byte that is not part of well-formed UTF-8 (RFC 3629: no overlong
 // forms, no surrogates, nothing above U+10FFFF), or nullopt if all of text is well formed.

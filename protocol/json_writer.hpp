@@ -43,7 +43,18 @@ class JsonWriter {
   JsonWriter& field(std::string_view name, bool value) { return key(name).boolean(value); }
 
  private:
-  void separate();  // the comma before a value or a key, unless it is the first
+  // The comma before a value or a key, unless it is the first (inline: one call per key and
+  // value, and most replies are many small values).
+  void separate() {
+    if (after_key_) {
+      after_key_ = false;
+      return;
+    }
+    if (depth_ == 0) return;
+    const std::uint64_t bit = std::uint64_t{1} << (depth_ - 1);
+    if (has_items_ & bit) out_ += ',';
+    has_items_ |= bit;
+  }
   void open(char bracket);
   void close(char bracket);
 

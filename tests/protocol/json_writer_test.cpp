@@ -12,6 +12,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "protocol/canonical_json.hpp"
 
@@ -112,12 +113,49 @@ TEST_CASE("json writer: the text is dump() of the same tree, escapes and UTF-8 i
         R"({"a":[{},[]],"b":1})");
   CHECK(text_of("\x01\"\\\n") == R"("\u0001\"\\\n")");
 
+  // Integers around every power of ten, both signs, and the extremes.
+  std::vector<std::int64_t> ints = {std::numeric_limits<std::int64_t>::max(),
+                                    std::numeric_limits<std::int64_t>::min(),
+                                    std::numeric_limits<std::int64_t>::min() + 1};
+  for (std::int64_t p = 1; p <= 1000000000000000000; p *= 10) {
+    for (std::int64_t v : {p - 1, p, p + 1}) {
+      ints.push_back(v);
+      ints.push_back(-v);
+    }
+  }
+  for (auto v : ints) CHECK(text_of(json(v)) == json(v).dump());
+
   std::mt19937 rng(19);
   for (int i = 0; i < 2000; ++i) {
     const json tree = random_tree(rng, 0);
     const auto text = text_of(tree);
     REQUIRE(text == tree.dump());
     CHECK(json::parse(text) == tree);
+  }
+}
+
+TEST_CASE("json writer: an escape at any offset of a long string, between UTF-8 and DEL") {
+  // Strings are scanned for escapes eight bytes at a time: every byte JSON escapes, and the
+  // bytes around the tested ranges ('!' 0x21, '#' 0x23, '[' 0x5b, ']' 0x5d, DEL, UTF-8), at
+  // each offset of a 40-byte string, alone and with a second escape three bytes later.
+  std::string specials;
+  for (int c = 0; c < 0x20; ++c) specials += static_cast<char>(c);
+  specials += "\"\\!#[] \x7f";
+  const std::string base = "abcdefgh\x7fij\xc3\xa9klmn\xe6\x97\xa5opqrstuvwxyz0123456789";
+  for (std::size_t at = 0; at <= base.size(); ++at) {
+    for (char c : specials) {
+      std::string s = base;
+      // Insert between characters only, so the text stays valid UTF-8.
+      std::size_t cut = at;
+      while (cut < s.size() && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) ++cut;
+      s.insert(cut, 1, c);
+      if (cut + 3 < s.size() && (static_cast<unsigned char>(s[cut + 3]) & 0x80) == 0) {
+        s.insert(cut + 3, 1, '"');
+      }
+      std::string out;
+      protocol::append_json_string(out, s);
+      REQUIRE(out == json(s).dump());
+    }
   }
 }
 
