@@ -1,5 +1,7 @@
 #include "node/referrals/credit_account.hpp"
 
+#include <iterator>
+
 #include "node/common/key_encoding.hpp"
 #include "node/common/text.hpp"
 #include "node/members/member.hpp"
@@ -228,29 +230,31 @@ bool CreditAccounts::mint_due(storage::WriteTxn& txn, const std::string& member_
   return minted;
 }
 
-std::vector<std::string> CreditAccounts::history_text(const storage::Txn& txn,
-                                                      const std::string& member_id,
-                                                      std::size_t limit) const {
+std::string CreditAccounts::history_array(const storage::Txn& txn, const std::string& member_id,
+                                          std::size_t limit) const {
   // Newest first, from the member's last key backwards: reads `limit` items, not the history
-  // (GET /api/v1/credits parsed every item a member ever earned or spent).
-  const auto prefix = member_id + "/";
-  std::vector<std::string> out;
-  auto cursor = txn.cursor(history_);
-  auto after = cursor.seek(member_id + "0");  // '0' sorts right after '/'
-  for (auto item = after ? cursor.prev() : cursor.last();
-       item && out.size() < limit && item->first.compare(0, prefix.size(), prefix) == 0;
-       item = cursor.prev())
-    out.push_back(std::move(item->second));
+  // (GET /api/v1/credits parsed every item a member ever earned or spent). One string: a
+  // string per item was a fifth of the reply's cost (callgrind).
+  std::string out = "[";
+  out.reserve(limit > 32 ? 4096 : 128 * limit + 2);
+  std::size_t n = 0;
+  if (limit > 0) {
+    txn.for_each_prefix_reverse(history_, member_id + "/",
+                                [&](std::string_view, std::string_view item) {
+                                  if (n++ > 0) out += ',';
+                                  out += item;
+                                  return n < limit;
+                                });
+  }
+  out += ']';
   return out;
 }
 
 std::vector<nlohmann::json> CreditAccounts::history(const storage::Txn& txn,
                                                     const std::string& member_id,
                                                     std::size_t limit) const {
-  std::vector<nlohmann::json> out;
-  for (const auto& text : history_text(txn, member_id, limit))
-    out.push_back(nlohmann::json::parse(text));
-  return out;
+  auto items = nlohmann::json::parse(history_array(txn, member_id, limit));
+  return {std::make_move_iterator(items.begin()), std::make_move_iterator(items.end())};
 }
 
 }  // namespace relay::node::referrals

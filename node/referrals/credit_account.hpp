@@ -101,9 +101,10 @@ class CreditAccounts {
   // Newest first, at most limit entries.
   std::vector<nlohmann::json> history(const storage::Txn& txn, const std::string& member_id,
                                       std::size_t limit) const;
-  // The same items as stored (JSON text), for replies that pass them on without parsing them.
-  std::vector<std::string> history_text(const storage::Txn& txn, const std::string& member_id,
-                                        std::size_t limit) const;
+  // The same items as a JSON array's text, each item as stored, for replies that pass them on
+  // without parsing them.
+  std::string history_array(const storage::Txn& txn, const std::string& member_id,
+                            std::size_t limit) const;
   std::uint32_t referrals_per_credit() const { return ratio_; }
 
  private:

@@ -107,7 +107,7 @@ common::Result<referrals::Referral, MembershipError> Membership::referral(
 CreditsView Membership::credits(const members::Member& member) const {
   auto txn = env_.begin_read();
   return CreditsView{credits_.account(txn, member.id), credits_.referrals_per_credit(),
-                     credits_.history_text(txn, member.id, 200)};
+                     credits_.history_array(txn, member.id, 200)};
 }
 
 }  // namespace relay::node::services

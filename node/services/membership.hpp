@@ -48,7 +48,7 @@ struct RejectionLink {
 struct CreditsView {
   referrals::Account account;
   std::uint32_t referrals_per_credit = 0;
-  std::vector<std::string> history;  // newest first, each item's JSON text as stored
+  std::string history;  // a JSON array, newest first, each item as stored
 };
 
 class Membership {

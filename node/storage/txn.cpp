@@ -241,6 +241,36 @@ std::size_t Txn::scan(Database db, std::string_view from, std::string_view prefi
   return visited;
 }
 
+std::size_t Txn::scan_reverse(Database db, std::string_view prefix, Visitor visitor,
+                              void* fn) const {
+  MDB_txn* txn = live(state_);
+  ScopedCursor cursor(*state_, txn, db);
+  // The first key past every key with the prefix: the prefix without its trailing 0xff bytes,
+  // its last byte one higher. None (all 0xff, or no prefix): start from the last key.
+  std::string past(prefix);
+  while (!past.empty() && static_cast<unsigned char>(past.back()) == 0xff) past.pop_back();
+  if (!past.empty()) past.back() = static_cast<char>(static_cast<unsigned char>(past.back()) + 1);
+  MDB_val k = to_val(past);
+  MDB_val v{};
+  int rc = past.empty() ? mdb_cursor_get(cursor.get(), &k, &v, MDB_LAST)
+                        : mdb_cursor_get(cursor.get(), &k, &v, MDB_SET_RANGE);
+  if (rc == MDB_SUCCESS && !past.empty()) {
+    rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_PREV);
+  } else if (rc == MDB_NOTFOUND && !past.empty()) {
+    rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_LAST);  // nothing sorts after the prefix
+  }
+  std::size_t visited = 0;
+  while (rc == MDB_SUCCESS) {
+    std::string_view key = to_view(k);
+    if (!key.starts_with(prefix)) break;
+    ++visited;
+    if (!visitor(fn, key, to_view(v))) break;
+    rc = mdb_cursor_get(cursor.get(), &k, &v, MDB_PREV);
+  }
+  if (rc != MDB_NOTFOUND) check(*state_, rc, "mdb_cursor_get(scan_reverse)");
+  return visited;
+}
+
 // ---- ReadTxn ----
 
 ReadTxn::ReadTxn(std::unique_ptr<detail::TxnState> state) noexcept : Txn(std::move(state)) {}

@@ -64,6 +64,12 @@ class Txn {
   std::size_t for_each_prefix(Database db, std::string_view prefix, Fn&& fn) const {
     return scan(db, prefix, prefix, {}, &visit<Fn>, erase(fn));
   }
+  // As for_each_prefix, from the last key that starts with prefix back to the first: the
+  // newest first where keys end in a time.
+  template <class Fn>
+  std::size_t for_each_prefix_reverse(Database db, std::string_view prefix, Fn&& fn) const {
+    return scan_reverse(db, prefix, &visit<Fn>, erase(fn));
+  }
   // As for_each_prefix, over the keys k with first <= k < end. An empty `end` means "to the
   // last key" (LMDB has no empty keys).
   template <class Fn>
@@ -103,6 +109,8 @@ class Txn {
   // empty) and sort before `end` (if not empty).
   std::size_t scan(Database db, std::string_view from, std::string_view prefix,
                    std::string_view end, Visitor visitor, void* fn) const;
+  // Visits the entries that start with `prefix` (every entry if it is empty), last first.
+  std::size_t scan_reverse(Database db, std::string_view prefix, Visitor visitor, void* fn) const;
 };
 
 // A read-only snapshot from Environment::begin_read(). It sees the data committed when it

@@ -149,6 +149,59 @@ TEST_CASE("storage: prefix and range scans") {
   w.commit();
 }
 
+TEST_CASE("storage: reverse prefix scans, last key first") {
+  TempDir dir;
+  auto env = Environment::open(dir.path);
+  Database db = env.database("scan");
+  {
+    auto txn = env.begin_write();
+    for (const char* k : {"a", "m/1", "m/2", "m/3", "ma",
+                          "m\xff\xff"
+                          "1",
+                          "m\xff\xff"
+                          "2",
+                          "\xff\xff"})
+      txn.put(db, k, k);
+    txn.commit();
+  }
+  auto txn = env.begin_read();
+  auto reverse = [&](std::string_view prefix, std::size_t stop_after = 100) {
+    std::vector<std::string> seen;
+    const auto visited =
+        txn.for_each_prefix_reverse(db, prefix, [&](std::string_view k, std::string_view v) {
+          CHECK(k == v);
+          seen.emplace_back(k);
+          return seen.size() < stop_after;
+        });
+    CHECK(visited == seen.size());
+    return seen;
+  };
+  using Keys = std::vector<std::string>;
+  CHECK(reverse("m/") == Keys{"m/3", "m/2", "m/1"});
+  CHECK(reverse("m/", 2) == Keys{"m/3", "m/2"});  // stopping early
+  CHECK(reverse("m/2") == Keys{"m/2"});
+  // A prefix ending in 0xff bytes, and one that is all 0xff: the keys after it are the end.
+  CHECK(reverse("m\xff\xff") == Keys{"m\xff\xff"
+                                     "2",
+                                     "m\xff\xff"
+                                     "1"});
+  CHECK(reverse("\xff") == Keys{"\xff\xff"});
+  CHECK(reverse("m").size() == 6);
+  CHECK(reverse("") == Keys{"\xff\xff",
+                            "m\xff\xff"
+                            "2",
+                            "m\xff\xff"
+                            "1",
+                            "ma", "m/3", "m/2", "m/1", "a"});
+  CHECK(reverse("b").empty());   // between keys
+  CHECK(reverse("0").empty());   // before every key
+  CHECK(reverse("zz").empty());  // after every key but the 0xff ones
+  txn.abort();
+  auto empty = env.database("empty");
+  auto read = env.begin_read();
+  CHECK(read.for_each_prefix_reverse(empty, "m", [](std::string_view, std::string_view) {}) == 0);
+}
+
 TEST_CASE("storage: an uncommitted write txn aborts; readers see snapshots") {
   TempDir dir;
   auto env = Environment::open(dir.path);
