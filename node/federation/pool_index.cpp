@@ -1,6 +1,7 @@
 #include "node/federation/pool_index.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -332,23 +333,46 @@ std::string PoolIndex::search_json(const PoolQuery& query, std::size_t limit) {
   out.reserve(32 * 1024);  // about 150 hits: growing the string copied it again and again
   bool first = true;
   const bool truncated = each_match(query, limit, [&](const Entry& e) {
-    out += first ? "{\"node\":" : ",{\"node\":";
+    // Everything before the ref goes in with one resize and plain copies: appending the
+    // seventeen pieces one by one, each checking capacity, was most of a search's cost.
+    static constexpr std::string_view kOpen = ",{\"node\":";
+    static constexpr std::string_view kAge = ",\"profile\":{\"age_band\":";
+    static constexpr std::string_view kExperience = ",\"experience_band\":";
+    static constexpr std::string_view kJob = ",\"job_category\":";
+    static constexpr std::string_view kPrefecture = ",\"prefecture\":";
+    static constexpr std::string_view kSkills = ",\"skills\":[";
+    static constexpr std::string_view kRef = "]},\"ref\":";
+    const std::string_view open = first ? kOpen.substr(1) : kOpen;
     first = false;
-    out += quoted_[e.node];
-    out += ",\"profile\":{\"age_band\":";
-    out += quoted_[e.age_band];
-    out += ",\"experience_band\":";
-    out += quoted_[e.experience_band];
-    out += ",\"job_category\":";
-    out += quoted_[e.job_category];
-    out += ",\"prefecture\":";
-    out += quoted_[e.prefecture];
-    out += ",\"skills\":[";
+    std::size_t bound = open.size() + kAge.size() + kExperience.size() + kJob.size() +
+                        kPrefecture.size() + kSkills.size() + kRef.size() + quoted_[e.node].size() +
+                        quoted_[e.age_band].size() + quoted_[e.experience_band].size() +
+                        quoted_[e.job_category].size() + quoted_[e.prefecture].size();
+    for (auto skill : e.skills) bound += quoted_[skill].size() + 1;
+    const std::size_t start = out.size();
+    out.resize(start + bound);
+    char* at = out.data() + start;
+    auto put = [&at](std::string_view piece) {
+      std::memcpy(at, piece.data(), piece.size());
+      at += piece.size();
+    };
+    put(open);
+    put(quoted_[e.node]);
+    put(kAge);
+    put(quoted_[e.age_band]);
+    put(kExperience);
+    put(quoted_[e.experience_band]);
+    put(kJob);
+    put(quoted_[e.job_category]);
+    put(kPrefecture);
+    put(quoted_[e.prefecture]);
+    put(kSkills);
     for (std::size_t k = 0; k < e.skills.size(); ++k) {
-      if (k) out += ',';
-      out += quoted_[e.skills[k]];
+      if (k) *at++ = ',';
+      put(quoted_[e.skills[k]]);
     }
-    out += "]},\"ref\":";
+    put(kRef);
+    out.resize(static_cast<std::size_t>(at - out.data()));
     protocol::append_json_string(out, e.ref);
     out += ",\"region\":";
     out += quoted_[e.region];
