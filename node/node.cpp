@@ -157,10 +157,12 @@ Node::Node(config::NodeConfig config)
   success_ = std::make_unique<services::SuccessForecast>(
       env_, *introductions_, clock_, services::SuccessSettings{c.matching.success_min_outcomes});
   success_training_ = std::make_unique<common::BackgroundLoop>(
-      "success model", std::chrono::minutes(c.matching.success_retrain_minutes), [this] {
+      "success model", std::chrono::minutes(c.matching.success_retrain_minutes),
+      [this] {
         success_->set_priors(statistics_->peer_priors());  // peers' statistics.table cells
         success_->train();
-      });
+      },
+      common::LoopPriority::background);
   introducing_ = std::make_unique<services::Introducing>(
       env_, *writer_, reference_, domain_->ledger, domain_->members, domain_->candidates,
       domain_->referrals, domain_->credits, *requisitions_, *introductions_, *local_requests_,

@@ -57,10 +57,16 @@ PoolIndex::PoolIndex(Federation& federation, candidates::Store& store, ProfileEx
       exchange_(exchange),
       self_name_(std::move(self_name)),
       self_region_(std::move(self_region)),
-      loop_("pool-index", std::chrono::seconds(1), [this] {
-        build();
-        refresh();
-      }) {
+      // Background: at start the build reads every candidate for seconds, and requests come
+      // first. A search that comes during the build waits for it at either priority; the
+      // build has the cores whenever requests leave them idle.
+      loop_(
+          "pool-index", std::chrono::seconds(1),
+          [this] {
+            build();
+            refresh();
+          },
+          common::LoopPriority::background) {
   store_.on_saved([changes = changes_](const std::string& id) {
     std::lock_guard lock(changes->mutex);
     changes->pending_local.insert(id);
