@@ -162,19 +162,22 @@ std::optional<bool> Referrals::each_for_member(
     if (!last || last->member_id != member_id) return std::nullopt;
     from = time_key(*last) + '\0';  // the first key past it
   }
-  std::vector<std::string> ids;
+  // Each referral is read and handed on as the scan reaches it (reads only: the scan's views
+  // stay valid), not after collecting every id first.
+  std::size_t seen = 0;
   bool more = false;
+  std::string id;
   txn.for_each_range(by_time_, from, {}, [&](std::string_view key, std::string_view) {
     if (key.substr(0, prefix.size()) != prefix) return false;
-    if (ids.size() == limit) {
+    if (seen == limit) {
       more = true;
       return false;
     }
-    ids.emplace_back(key.substr(prefix.size() + 8));
+    ++seen;
+    id.assign(key.substr(prefix.size() + 8));
+    if (auto r = shared(txn, id)) fn(*r);
     return true;
   });
-  for (const auto& id : ids)
-    if (auto r = shared(txn, id)) fn(*r);
   return more;
 }
 

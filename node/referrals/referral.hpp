@@ -102,6 +102,7 @@ class Referrals {
   // One page of the member's referrals in the order they were made: those after the referral
   // `after` (empty: from the first), at most `limit`, each passed to fn as the parse cache
   // holds it (not copied; valid during the call), so a list reply writes them as it goes.
+  // fn runs inside a scan of txn: it must not write to txn.
   // Returns whether others follow, or nullopt if `after` is not a referral of this member.
   // Reads only the page, not every referral.
   std::optional<bool> each_for_member(const storage::Txn& txn, const std::string& member_id,
