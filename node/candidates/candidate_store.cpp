@@ -58,6 +58,19 @@ std::string new_candidate_id(std::int64_t now_ms) {
   return id + crypto::random_token(9);
 }
 
+// The creation time new_candidate_id put in id, or nullopt for an id made before ids carried
+// it ("c_" and 16 random characters).
+std::optional<std::int64_t> created_ms_of(std::string_view id) {
+  if (id.size() != 25 || !id.starts_with("c_")) return std::nullopt;
+  std::int64_t ms = 0;
+  for (char c : id.substr(2, 11)) {
+    const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0) return std::nullopt;
+    ms = ms * 16 + digit;
+  }
+  return ms;
+}
+
 }  // namespace
 
 CandidateRecord Store::create(storage::WriteTxn& txn, const Registration& registration,
@@ -70,10 +83,13 @@ CandidateRecord Store::create(storage::WriteTxn& txn, const Registration& regist
 CandidateRecord Store::create_unsaved(storage::WriteTxn& txn, const Registration& registration,
                                       const std::string& pseudonym) {
   CandidateRecord r;
-  r.id = new_candidate_id(clock_.now_ms());
+  // One reading of the clock: the id's time is the record's created_ms (pending() relies on
+  // it).
+  const auto now = clock_.now_ms();
+  r.id = new_candidate_id(now);
   r.pseudonym = pseudonym;
   r.status = Status::pending;
-  r.created_ms = clock_.now_ms();
+  r.created_ms = now;
   r.consent = registration.consent;
   auto slot = slots_.allocate(txn, r.id);
   r.key_slot_ = slot.index;
@@ -107,9 +123,11 @@ void Store::save(storage::WriteTxn& txn, const CandidateRecord& r) {
   if (saved_) saved_(r.id);
 }
 
-std::vector<CandidateRecord> Store::pending(const storage::Txn& txn) const {
+std::vector<CandidateRecord> Store::pending(const storage::Txn& txn,
+                                            std::int64_t created_before_ms) const {
   std::vector<CandidateRecord> out;
   txn.for_each_prefix(pending_, "", [&](std::string_view id, std::string_view) {
+    if (auto created = created_ms_of(id); created && *created >= created_before_ms) return;
     if (auto r = find(txn, std::string(id))) out.push_back(std::move(*r));
   });
   return out;

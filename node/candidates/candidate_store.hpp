@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -116,8 +117,12 @@ class Store {
                 std::string_view from = {}) const;
   // The records with an erasure request neither receipted nor overdue (the index above).
   std::vector<CandidateRecord> awaiting_receipt(const storage::Txn& txn) const;
-  // The pending records (registered, not confirmed yet), from their index.
-  std::vector<CandidateRecord> pending(const storage::Txn& txn) const;
+  // The pending records (registered, not confirmed yet), from their index. With
+  // created_before_ms, the records whose id says they were created at or after it are left
+  // out unread (ids from before ids carried their creation time are always read).
+  std::vector<CandidateRecord> pending(
+      const storage::Txn& txn,
+      std::int64_t created_before_ms = std::numeric_limits<std::int64_t>::max()) const;
   // At start-up: builds candidates_awaiting_receipt and candidates_pending once for a data
   // directory that predates them; returns how many records it indexed.
   std::size_t index_existing(storage::WriteTxn& txn);

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <random>
 #include <stdexcept>
@@ -550,6 +551,56 @@ TEST_CASE("key slots: candidates_pending holds exactly the pending records; buil
     return true;
   });
   CHECK(active == 4);
+}
+
+// After a burst of registrations most pending records are young: the sweep leaves a record
+// whose id says it is younger than the expiry unread. Ids from before ids carried their
+// creation time ("c_" and 16 characters) are always read.
+TEST_CASE("key slots: pending() skips records its ids say were created later, reads old ids") {
+  relay::test::Domain d;
+  const auto t = d.clock.now_ms();
+  auto create = [&](const std::string& email) {
+    return d.write([&](storage::WriteTxn& txn) {
+      auto reg = registration(email);
+      return d.candidates.create(txn, reg, d.candidates.pseudonym_of(reg.personal.email));
+    });
+  };
+  const auto older = create("older@example.jp");
+  d.clock.advance(std::chrono::milliseconds(5'000));
+  const auto younger = create("younger@example.jp");
+  CHECK(older.created_ms == t);
+  CHECK(younger.created_ms == t + 5'000);
+  auto ids = [&](std::int64_t before) {
+    auto txn = d.env.begin_read();
+    std::vector<std::string> out;
+    for (const auto& r : d.candidates.pending(txn, before)) out.push_back(r.id);
+    return out;
+  };
+  using Ids = std::vector<std::string>;
+  CHECK(ids(t) == Ids{});
+  CHECK(ids(t + 1) == Ids{older.id});
+  CHECK(ids(t + 5'000) == Ids{older.id});
+  CHECK(ids(t + 5'001) == Ids{older.id, younger.id});
+  CHECK(ids(std::numeric_limits<std::int64_t>::max()) == Ids{older.id, younger.id});
+  // The younger record's text under an id of the old form: read whatever the time asked.
+  d.write([&](storage::WriteTxn& txn) {
+    auto stored = txn.get(d.env.database("candidates"), younger.id);
+    REQUIRE(stored);
+    txn.put(d.env.database("candidates"), "c_AAAAAAAAAAAAAAAA", *stored);
+    txn.put(d.env.database("candidates_pending"), "c_AAAAAAAAAAAAAAAA", "");
+  });
+  CHECK(ids(t) == Ids{younger.id});
+  // The sweep: expiry 2 s at t + 6 s shreds the older record only (the younger one expires
+  // at t + 7 s); its id alone kept the younger one from being read.
+  candidates::PendingExpiry expiry(d.env, d.candidates);
+  d.write([&](storage::WriteTxn& txn) {
+    txn.del(d.env.database("candidates"), "c_AAAAAAAAAAAAAAAA");
+    txn.del(d.env.database("candidates_pending"), "c_AAAAAAAAAAAAAAAA");
+  });
+  CHECK(d.write([&](storage::WriteTxn& txn) { return expiry.shred(txn, t + 6'000, 2'000); }) ==
+        Ids{older.id});
+  CHECK(d.write([&](storage::WriteTxn& txn) { return expiry.shred(txn, t + 7'001, 2'000); }) ==
+        Ids{younger.id});
 }
 
 TEST_SUITE_END();
