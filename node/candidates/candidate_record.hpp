@@ -102,6 +102,8 @@ class CandidateRecord {
   // Whether erasure (or deletion on withdrawal) was ever requested from the recipients.
   bool erasure_requested() const { return erasure_requested_ms_.has_value(); }
   const std::vector<ErasureRequest>& erasure_requests() const { return erasure_requests_; }
+  // Digests of the capability tokens issued for this record (empty once erased).
+  const std::vector<std::string>& tokens() const { return tokens_; }
   // Asks every recipient of a disclosure not asked yet: returns the new requests (the caller
   // sends them). Incremental: a disclosure added later gets its request on the next call.
   // reason "withdrawn" asks for deletion on withdrawal; an erasure ("") also asks again a

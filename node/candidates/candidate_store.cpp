@@ -172,10 +172,11 @@ CandidateRecord Store::create_received(storage::WriteTxn& txn, const std::string
                                        const Opened& data, const std::string& evidence,
                                        const Consent& consent, const Received& received) {
   CandidateRecord r;
-  r.id = new_candidate_id(clock_.now_ms());
+  const auto now = clock_.now_ms();  // the id's time is created_ms, as in create_unsaved
+  r.id = new_candidate_id(now);
   r.pseudonym = pseudonym_of("received/" + r.id);  // stands for nobody: never looked up
   r.status = Status::active;
-  r.created_ms = r.verified_ms = clock_.now_ms();
+  r.created_ms = r.verified_ms = now;
   r.consent = consent;
   r.origin = origin;
   auto slot = slots_.allocate(txn, r.id);

@@ -18,7 +18,7 @@ std::vector<std::string> PendingExpiry::shred(storage::WriteTxn& txn, std::int64
   for (auto& r : store_.pending(txn, now_ms - expiry_ms + 1'000)) {
     // The newest confirmation link decides: registering again sends a fresh one.
     std::int64_t until = r.created_ms + expiry_ms;
-    for (const auto& digest : to_stored(r).value("tokens", std::vector<std::string>{})) {
+    for (const auto& digest : r.tokens()) {
       auto info = txn.get(tokens_, digest);
       if (!info) continue;
       auto j = nlohmann::json::parse(*info);

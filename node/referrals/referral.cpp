@@ -22,7 +22,7 @@ void Referral::write_member_json(protocol::JsonWriter& w) const {
   if (!job_category.empty()) w.field("job_category", job_category);
   w.field("kind", kind);
   if (!stage.empty()) w.field("stage", stage);
-  w.field("status", status == ReferralStatus::verified ? "verified" : "pending");
+  w.field("status", to_string(status));
   if (verified_ms) w.field("verified_ms", verified_ms);
   w.end_object();
 }
@@ -59,7 +59,7 @@ std::string record_text(const Referral& r) {
       .field("member", r.member_id)
       .field("pseudonym", r.pseudonym)
       .field("stage", r.stage)
-      .field("status", r.status == ReferralStatus::verified ? "verified" : "pending")
+      .field("status", to_string(r.status))
       .field("verified_ms", r.verified_ms)
       .end_object();
   return out;

@@ -37,6 +37,10 @@ enum class ReferralStatus { pending, verified };
 // Stored and shown as "pending" | "verified".
 NLOHMANN_JSON_SERIALIZE_ENUM(ReferralStatus, {{ReferralStatus::pending, "pending"},
                                               {ReferralStatus::verified, "verified"}})
+// The same text, for records and replies written without a JSON tree.
+inline const char* to_string(ReferralStatus s) {
+  return s == ReferralStatus::verified ? "verified" : "pending";
+}
 
 struct Referral {
   std::string id;
