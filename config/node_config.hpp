@@ -182,6 +182,9 @@ struct LimitsSection {
 // "storage": LMDB.
 struct StorageSection {
   std::uint64_t map_size_mb = 1024;  // LMDB map size in MiB, at least 1
+  // Mapped file pages (data.mdb's, the binary's) the node keeps resident, in MiB, before it
+  // releases the map's pages to the page cache (storage::MapBudget); 0: never.
+  std::uint64_t resident_map_mb = 64;
 
   bool operator==(const StorageSection&) const = default;
 };

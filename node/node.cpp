@@ -239,6 +239,12 @@ Node::Node(config::NodeConfig config)
   hold_release_ = std::make_unique<common::BackgroundLoop>(
       "referral holds", std::chrono::minutes(1), [this] { review_->release_due(); });
 
+  // The database's pages a read touched stay mapped (and in VmRSS) until released; past
+  // storage.resident_map_mb they go back to the page cache (issue 19: RSS < 200 MiB).
+  if (c.storage.resident_map_mb > 0) {
+    map_budget_ = std::make_unique<storage::MapBudget>(env_, c.storage.resident_map_mb << 20);
+  }
+
   // Every change to a local candidate fans out the same way, wherever it starts.
   candidate_changes_ = std::make_unique<services::CandidateChanges>(
       *handoff_holder_, *profiles_, *erasures_, *introductions_, *local_requests_,
@@ -399,6 +405,7 @@ void Node::start_background() {
   pending_sweep_->start();
   hold_release_->start();
   hold_release_->wake();  // holds that ended while the node was stopped end now
+  if (map_budget_) map_budget_->start();
   success_training_->start();
   success_training_->wake();  // trained from what is on disk before the first period ends
   statistics_publish_->start();

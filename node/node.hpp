@@ -51,6 +51,7 @@
 #include "node/settlement/settlements.hpp"
 #include "node/statistics/tally.hpp"
 #include "node/storage/environment.hpp"
+#include "node/storage/map_budget.hpp"
 #include "node/storage/writer.hpp"
 #include "node/wiring.hpp"
 
@@ -85,6 +86,9 @@ class Node {
   identity::KeyRing keys_;
   storage::Environment env_;
   std::unique_ptr<storage::Writer> writer_;
+  // Before everything that reads: destroyed (stopped) after them, so the pool index's build,
+  // which may run on while the node stops, stays within the budget too.
+  std::unique_ptr<storage::MapBudget> map_budget_;
   std::unique_ptr<LocalDomain> domain_;
   std::unique_ptr<mail::Mailer> mailer_;
   std::unique_ptr<candidates::MailDispatch> mail_dispatch_;

@@ -2,10 +2,13 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <map>
 #include <stdexcept>
 #include <system_error>
@@ -257,6 +260,35 @@ void Environment::resize_map(std::size_t bytes) {
   if (!done) {
     throw StorageError("mdb_env_set_mapsize (open transactions did not end in time)", MDB_MAP_FULL);
   }
+}
+
+void Environment::release_mapped_pages() {
+  detail::EnvState& env = *state_;
+  // LMDB does not say where its map is (mdb_env_info's me_mapaddr is set only with
+  // MDB_FIXEDMAP): find data.mdb's mappings, by device and inode, in /proc/self/maps.
+  struct stat file {};
+  if (::stat((env.path / "data.mdb").c_str(), &file) != 0) {
+    throw StorageError("stat " + (env.path / "data.mdb").string(), errno);
+  }
+  env.gate.enter();  // the map cannot move while its pages are released
+  int err = 0;
+  std::FILE* maps = std::fopen("/proc/self/maps", "re");
+  if (maps == nullptr) err = errno;
+  char line[4096];
+  while (maps != nullptr && err == 0 && std::fgets(line, sizeof line, maps) != nullptr) {
+    unsigned long long start = 0, end = 0, offset = 0, inode = 0;
+    unsigned major = 0, minor = 0;
+    char perms[8] = {};
+    if (std::sscanf(line, "%llx-%llx %7s %llx %x:%x %llu", &start, &end, perms, &offset, &major,
+                    &minor, &inode) != 7) {
+      continue;
+    }
+    if (inode != file.st_ino || makedev(major, minor) != file.st_dev) continue;
+    if (::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED) != 0) err = errno;
+  }
+  if (maps != nullptr) std::fclose(maps);
+  env.gate.leave();
+  if (err != 0) throw StorageError("release the map's pages (madvise)", err);
 }
 
 std::size_t Environment::check_stale_readers() {

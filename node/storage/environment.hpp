@@ -88,6 +88,13 @@ class Environment {
   // Must not be called by a thread that holds a transaction.
   void resize_map(std::size_t bytes);
 
+  // Drops this process's mappings of the map's pages (madvise MADV_DONTNEED). Every page a
+  // read touched stays mapped, and counted in VmRSS, until then. The map is read-only and
+  // shared (LMDB writes with pwrite), so nothing is lost: the pages stay in the page cache and
+  // the next read that needs one maps it again (a minor fault). Open transactions are
+  // unaffected. Waits while the map is being resized.
+  void release_mapped_pages();
+
   // Clears reader slots of dead processes now (mdb_reader_check); returns how many.
   std::size_t check_stale_readers();
   // How many stale reader slots open() cleared (left by a process killed mid-read).

@@ -619,6 +619,7 @@ HttpProofs http_proofs(std::uint16_t port, pid_t pid, const std::string& auditor
   const auto cp = signed_checkpoint(http, key);
   std::mt19937_64 rng(11);
   HttpProofs out;
+  out.memory_after.emplace_back("start-up work (before the load)", memory_of(pid));
   auto timed = [&](const std::string& target, const std::string& token) {
     auto start = Clock::now();
     auto [status, body] = http.get(target, token);
@@ -1004,8 +1005,9 @@ int run(int argc, char** argv) {
   for (const auto& [name, p] : http.other_ms)
     row("GET " + name + ", HTTP: p50 / p99", format("%.3f / %.3f ms", p.p50, p.p99));
   for (const auto& [name, m] : http.memory_after)
-    row("  VmRSS after " + name, format("%.0f MiB (anon %.0f, file %.0f, data.mdb %.0f)", m.rss_mib,
-                                        m.anon_mib, m.file_mib, m.mdb_mib));
+    row("  VmRSS after " + name,
+        format("%.0f MiB (VmHWM %.0f; anon %.0f, file %.0f, data.mdb %.0f)", m.rss_mib, m.hwm_mib,
+               m.anon_mib, m.file_mib, m.mdb_mib));
   row("proofs verified (HTTP)", std::to_string(http.verified_inclusion) + " inclusion, " +
                                     std::to_string(http.verified_consistency) + " consistency");
   std::printf("  start-up log before listening (cold run, s after exec):\n");
