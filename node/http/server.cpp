@@ -312,7 +312,9 @@ asio::awaitable<void> Server::Impl::session(Stream& stream) {
     } else if (auto len = parser.content_length(); len && *len > options.max_body_bytes) {
       early = error_response(413, "body_too_large", "request body is too large");
     }
-    if (!early) {
+    // A request without a body (most GETs) is complete with its header: no second read, which
+    // would cost a whole asynchronous operation (timer, strand, coroutine) to learn nothing.
+    if (!early && !parser.is_done()) {
       auto& h = parser.get();
       if (iequals(h[bhttp::field::expect], "100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, h.version()};
