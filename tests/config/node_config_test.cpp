@@ -97,7 +97,7 @@ TEST_CASE("a minimal config takes every default") {
   CHECK(c.http.idle_timeout_ms == std::chrono::milliseconds(30000));
   CHECK(c.http.threads == 4);
   CHECK(c.storage.map_size_mb == 1024);
-  CHECK(c.storage.resident_map_mb == 64);
+  CHECK(c.storage.resident_map_mb == 0);
   CHECK(c.mail.mailer == Mailer::spool);
   CHECK(c.mail.spool_dir == dir / "mail");
   CHECK(c.mail.from == "relay@kobe.relay");
@@ -573,7 +573,7 @@ TEST_CASE("to_json_text round-trips through load") {
     "credits": {"referrals_per_credit": 12},
     "http": {"max_body_bytes": 1000000, "max_header_bytes": 16384, "read_timeout_ms": 2000,
              "idle_timeout_ms": 4000, "threads": 8},
-    "storage": {"map_size_mb": 4096, "resident_map_mb": 0},
+    "storage": {"map_size_mb": 4096, "resident_map_mb": 64},
     "mail": {"mailer": "smtp", "spool_dir": "/var/spool/relay", "from": "noreply@example.jp",
              "smtp": {"host": "mail.example.jp", "port": 25, "starttls": "required",
                       "username": "relay", "password_file": "smtp_password", "ca_file": "ca.pem",
@@ -589,7 +589,7 @@ TEST_CASE("to_json_text round-trips through load") {
   })");
   auto first = load_node_config(path);
   REQUIRE_MESSAGE(first.ok(), first.error_text());
-  CHECK(first.value().storage.resident_map_mb == 0);
+  CHECK(first.value().storage.resident_map_mb == 64);
   const std::string text = to_json_text(first.value());
   CHECK(text.back() == '\n');
   CHECK(nlohmann::json::accept(text));  // plain JSON, no comments

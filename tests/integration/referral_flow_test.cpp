@@ -731,6 +731,21 @@ TEST_CASE("flow: request-smuggling framing is refused with 400") {
                                         "Connection: close\r\n\r\n"));
   CHECK(status_line(good) == "HTTP/1.1 200 OK");
   CHECK(count_of(good, "HTTP/1.1 200 OK") == 2);
+  // A request without a body is complete with its header (the server reads no further), and
+  // a request with one, pipelined behind it, still has its body read: answers in order.
+  const std::string refused = R"({"name":"Piped KK","plan":"gold"})";
+  auto piped = node.send_raw(
+      next +
+      "POST /api/v1/members HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+      auth + "Content-Length: " + std::to_string(refused.size()) + "\r\n\r\n" + refused +
+      "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  CHECK(status_line(piped) == "HTTP/1.1 200 OK");
+  CHECK(count_of(piped, "HTTP/1.1 ") == 3);
+  auto second = piped.find("HTTP/1.1 ", 1);
+  REQUIRE(second != std::string::npos);
+  CHECK(piped.compare(second, 24, "HTTP/1.1 400 Bad Request") == 0);
+  CHECK(contains(piped.substr(second), "unknown_field"));
+  CHECK(piped.find("HTTP/1.1 200 OK", second) != std::string::npos);
 
   CHECK(node.ledger_size() == ledger);
   CHECK(member_list(node).dump() == members);

@@ -1,6 +1,8 @@
 // node/storage: releasing the map's pages (Environment::release_mapped_pages, MapBudget) on a
 // real LMDB environment: the process's resident file pages fall, and every read, in a
 // transaction begun before or after, still sees its data.
+#include "node/storage/map_budget.hpp"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -10,7 +12,6 @@
 #include <thread>
 
 #include "node/storage/environment.hpp"
-#include "node/storage/map_budget.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace relay::node::storage;
