@@ -111,13 +111,17 @@ std::optional<nlohmann::json> PoolIndex::pooled_profile(
   return anonymised_profile(opened->profile);
 }
 
-PoolIndex::Entry PoolIndex::local_entry(const std::string& id, const nlohmann::json& profile) {
+std::optional<PoolIndex::Entry> PoolIndex::local_entry(const std::string& id,
+                                                       const nlohmann::json& profile) {
   return entry_from(code(self_name_), code(self_region_), profile, exchange_.ref_of(id), 0);
 }
 
-PoolIndex::Entry PoolIndex::entry_from(Code node, Code region, const nlohmann::json& p,
-                                       std::string ref, std::int64_t seq) {
+std::optional<PoolIndex::Entry> PoolIndex::entry_from(Code node, Code region,
+                                                      const nlohmann::json& p,
+                                                      const std::string& ref, std::int64_t seq) {
+  if (!valid_ref(ref)) return std::nullopt;
   Entry e;
+  std::memcpy(e.ref.data(), ref.data(), e.ref.size());
   e.node = node;
   e.region = region;
   auto field = [&](const char* name) {
@@ -131,7 +135,6 @@ PoolIndex::Entry PoolIndex::entry_from(Code node, Code region, const nlohmann::j
   if (auto it = p.find("skills"); it != p.end() && it->is_array())
     for (const auto& s : *it)
       if (s.is_string()) e.skills.push_back(code(s.get_ref<const std::string&>()));
-  e.ref = std::move(ref);
   e.seq = seq;
   return e;
 }
@@ -158,7 +161,8 @@ void PoolIndex::build() {
             more = true;
             return false;
           }
-          if (auto profile = pooled_profile(r)) local_.put(r.id, local_entry(r.id, *profile));
+          if (auto profile = pooled_profile(r))
+            if (auto e = local_entry(r.id, *profile)) local_.put(r.id, std::move(*e));
           return true;
         },
         from);
@@ -166,8 +170,8 @@ void PoolIndex::build() {
   {
     auto txn = env_.begin_read();
     for (auto& held : exchange_.held(txn))
-      peers_.put(peer_key(held.peer, held.ref),
-                 entry_from(code(held.peer), code(held.region), held.profile, held.ref, held.seq));
+      if (auto e = entry_from(code(held.peer), code(held.region), held.profile, held.ref, held.seq))
+        peers_.put(peer_key(held.peer, held.ref), std::move(*e));
   }
   built_.store(true);
 }
@@ -215,15 +219,18 @@ void PoolIndex::refresh() {
   }
   std::unique_lock lock(mutex_);
   for (const auto& [id, profile] : locals) {
-    if (profile)
-      local_.put(id, local_entry(id, *profile));
+    auto e = profile ? local_entry(id, *profile) : std::nullopt;
+    if (e)
+      local_.put(id, std::move(*e));
     else
       local_.remove(id);
   }
   for (auto& [key, held] : peers) {
-    if (held)
-      peers_.put(key, entry_from(code(held->peer), code(held->region), held->profile,
-                                 std::move(held->ref), held->seq));
+    auto e =
+        held ? entry_from(code(held->peer), code(held->region), held->profile, held->ref, held->seq)
+             : std::nullopt;
+    if (e)
+      peers_.put(key, std::move(*e));
     else
       peers_.remove(key);
   }
@@ -262,7 +269,7 @@ void PoolIndex::each_listed(const std::unordered_map<Code, PeerView>& views, Fn 
 PoolProfileView PoolIndex::view_of(const Entry& e) const {
   PoolProfileView v{texts_[e.node],
                     texts_[e.region],
-                    e.ref,
+                    e.ref_text(),
                     texts_[e.job_category],
                     texts_[e.prefecture],
                     texts_[e.age_band],
@@ -327,7 +334,8 @@ PoolResult PoolIndex::search(const PoolQuery& query, std::size_t limit) {
                   {}};
     p.skills.reserve(e.skills.size());
     for (auto c : e.skills) p.skills.push_back(texts_[c]);
-    result.hits.push_back({texts_[e.node], texts_[e.region], e.ref, std::move(p)});
+    result.hits.push_back(
+        {texts_[e.node], texts_[e.region], std::string(e.ref_text()), std::move(p)});
   });
   return result;
 }
@@ -341,25 +349,22 @@ std::string PoolIndex::search_json(const PoolQuery& query, std::size_t limit) {
   const bool truncated = each_match(query, limit, [&](const Entry& e) {
     // The hit goes in with one resize and plain copies: appending its eighteen pieces one by
     // one, each checking capacity, was most of a search's cost (callgrind, 150 hits). A ref
-    // is plain text from our own or a peer's index; one that needs escaping is appended as
-    // JSON after the copies.
+    // is valid_ref() (checked when indexed), so it needs no escaping.
     static constexpr std::string_view kOpen = ",{\"node\":";
     static constexpr std::string_view kAge = ",\"profile\":{\"age_band\":";
     static constexpr std::string_view kExperience = ",\"experience_band\":";
     static constexpr std::string_view kJob = ",\"job_category\":";
     static constexpr std::string_view kPrefecture = ",\"prefecture\":";
     static constexpr std::string_view kSkills = ",\"skills\":[";
-    static constexpr std::string_view kRef = "]},\"ref\":";
-    static constexpr std::string_view kRegion = ",\"region\":";
+    static constexpr std::string_view kRef = "]},\"ref\":\"";
+    static constexpr std::string_view kRegion = "\",\"region\":";
     const std::string_view open = first ? kOpen.substr(1) : kOpen;
     first = false;
-    const bool plain_ref = protocol::first_json_escape(e.ref) == e.ref.size();
     std::size_t bound = open.size() + kAge.size() + kExperience.size() + kJob.size() +
                         kPrefecture.size() + kSkills.size() + kRef.size() + kRegion.size() + 1 +
                         quoted_[e.node].size() + quoted_[e.age_band].size() +
                         quoted_[e.experience_band].size() + quoted_[e.job_category].size() +
-                        quoted_[e.prefecture].size() + quoted_[e.region].size() +
-                        (plain_ref ? e.ref.size() + 2 : 0);
+                        quoted_[e.prefecture].size() + quoted_[e.region].size() + e.ref.size();
     for (auto skill : e.skills) bound += quoted_[skill].size() + 1;
     const std::size_t start = out.size();
     out.resize(start + bound);
@@ -384,21 +389,11 @@ std::string PoolIndex::search_json(const PoolQuery& query, std::size_t limit) {
       put(quoted_[e.skills[k]]);
     }
     put(kRef);
-    if (plain_ref) {
-      *at++ = '"';
-      put(e.ref);
-      *at++ = '"';
-      put(kRegion);
-      put(quoted_[e.region]);
-      *at++ = '}';
-      out.resize(static_cast<std::size_t>(at - out.data()));
-    } else {
-      out.resize(static_cast<std::size_t>(at - out.data()));
-      protocol::append_json_string(out, e.ref);
-      out += kRegion;
-      out += quoted_[e.region];
-      out += '}';
-    }
+    put(e.ref_text());
+    put(kRegion);
+    put(quoted_[e.region]);
+    *at++ = '}';
+    out.resize(static_cast<std::size_t>(at - out.data()));
   });
   out += truncated ? "],\"truncated\":true}" : "],\"truncated\":false}";
   return out;

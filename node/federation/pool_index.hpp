@@ -22,6 +22,7 @@
 // second, so they stay few however long nobody searches.
 //
 // Threads: any. Searches share the index; refreshing the changed names is serialised.
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -98,9 +99,13 @@ class PoolIndex {
     Code prefecture = 0;
     Code age_band = 0;
     Code experience_band = 0;
+    // valid_ref(): "p_" and 24 hex digits, inline. As a std::string it was a heap block of
+    // its own per profile (past the short-string buffer): 56 bytes of about 300 at 1M.
+    std::array<char, 26> ref{};
     std::vector<Code> skills;
-    std::string ref;
     std::int64_t seq = 0;  // peers' entries: the message that brought it
+
+    std::string_view ref_text() const { return {ref.data(), ref.size()}; }
   };
   // Entries in slots; a removed entry's slot is reused.
   struct Table {
@@ -120,9 +125,11 @@ class PoolIndex {
   std::optional<Code> known(std::string_view text) const;  // shared lock held
   // A local record's anonymised profile if it is in the regional pool (and its key opens).
   std::optional<nlohmann::json> pooled_profile(const candidates::CandidateRecord& r) const;
-  Entry local_entry(const std::string& id, const nlohmann::json& profile);  // exclusive lock held
-  Entry entry_from(Code node, Code region, const nlohmann::json& profile, std::string ref,
-                   std::int64_t seq);
+  // The entry of a profile (exclusive lock held); nullopt if its ref is not valid_ref() (both
+  // sources check it already: this keeps the inline ref honest).
+  std::optional<Entry> local_entry(const std::string& id, const nlohmann::json& profile);
+  std::optional<Entry> entry_from(Code node, Code region, const nlohmann::json& profile,
+                                  const std::string& ref, std::int64_t seq);
   // Reads the records changed since the last search, and applies them.
   void refresh();
   // Builds if need be and reads the changed names; returns what each peer's entries need to
