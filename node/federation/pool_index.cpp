@@ -21,10 +21,54 @@ std::string peer_key(const std::string& peer, const std::string& ref) {
   return peer + "/" + ref;
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+int base64url_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-') return 62;
+  if (c == '_') return 63;
+  return -1;
+}
+
+// The table's key for an id. A candidate id ("c_", 11 hex digits, 12 base64url characters:
+// 116 bits) packs into 15 bytes, within std::string's own buffer, where as text it was a heap
+// block per profile; the 4 spare bits, set, make its first byte 0xf0 or more. Any other id
+// stays as it is, with 0x01 put in front if it is 15 bytes long or starts with 0x01, so no
+// two ids share a key.
+std::string slot_key(const std::string& id) {
+  bool packable = id.size() == 25 && id.starts_with("c_");
+  for (std::size_t i = 2; packable && i < 13; ++i) packable = hex_value(id[i]) >= 0;
+  for (std::size_t i = 13; packable && i < 25; ++i) packable = base64url_value(id[i]) >= 0;
+  if (!packable) return id.size() == 15 || id.starts_with('\x01') ? '\x01' + id : id;
+  std::string key(15, '\0');
+  unsigned bits = 4;  // the 4 set bits first: 4 + 44 + 72 = 120 bits
+  std::uint32_t acc = 0xf;
+  std::size_t at = 0;
+  auto push = [&](int value, unsigned width) {
+    acc = (acc << width) | static_cast<std::uint32_t>(value);
+    bits += width;
+    while (bits >= 8) {
+      bits -= 8;
+      key[at++] = static_cast<char>((acc >> bits) & 0xff);
+    }
+    acc &= (1u << bits) - 1;
+  };
+  for (std::size_t i = 2; i < 13; ++i) push(hex_value(id[i]), 4);
+  for (std::size_t i = 13; i < 25; ++i) push(base64url_value(id[i]), 6);
+  return key;
+}
+
 }  // namespace
 
-void PoolIndex::Table::put(const std::string& key, Entry entry) {
+void PoolIndex::Table::put(const std::string& id, Entry entry) {
   entry.live = true;
+  const std::string key = slot_key(id);
   if (auto it = slot_of.find(key); it != slot_of.end()) {
     entries[it->second] = std::move(entry);
     return;
@@ -41,8 +85,8 @@ void PoolIndex::Table::put(const std::string& key, Entry entry) {
   slot_of.emplace(key, slot);
 }
 
-void PoolIndex::Table::remove(const std::string& key) {
-  auto it = slot_of.find(key);
+void PoolIndex::Table::remove(const std::string& id) {
+  auto it = slot_of.find(slot_key(id));
   if (it == slot_of.end()) return;
   entries[it->second] = Entry{};  // not live; its skills and ref freed
   free.push_back(it->second);

@@ -110,10 +110,11 @@ class PoolIndex {
   // Entries in slots; a removed entry's slot is reused.
   struct Table {
     std::vector<Entry> entries;
-    std::unordered_map<std::string, std::uint32_t> slot_of;  // candidate id, or "peer/ref"
+    // By slot_key(id) (pool_index.cpp): a candidate id packed into the string's own buffer.
+    std::unordered_map<std::string, std::uint32_t> slot_of;
     std::vector<std::uint32_t> free;
-    void put(const std::string& key, Entry entry);
-    void remove(const std::string& key);
+    void put(const std::string& id, Entry entry);  // id: a candidate id, or "peer/ref"
+    void remove(const std::string& id);
   };
   // What a search needs to know of each peer's entries: listed or hidden.
   struct PeerView {
