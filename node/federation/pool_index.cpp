@@ -66,6 +66,36 @@ std::string slot_key(const std::string& id) {
 
 }  // namespace
 
+void PoolIndex::SkillCodes::assign(const std::vector<Code>& codes) {
+  static_assert(sizeof(Code*) <= sizeof codes_);
+  release();
+  if (codes.size() <= kInline) {
+    std::memcpy(codes_, codes.data(), codes.size() * sizeof(Code));
+  } else {
+    Code* block = new Code[codes.size()];
+    std::memcpy(block, codes.data(), codes.size() * sizeof(Code));
+    std::memcpy(codes_, &block, sizeof block);
+  }
+  count_ = static_cast<std::uint32_t>(codes.size());
+}
+
+PoolIndex::Code* PoolIndex::SkillCodes::heap() const noexcept {
+  Code* block = nullptr;
+  std::memcpy(&block, codes_, sizeof block);
+  return block;
+}
+
+void PoolIndex::SkillCodes::release() noexcept {
+  if (count_ > kInline) delete[] heap();
+  count_ = 0;
+}
+
+void PoolIndex::SkillCodes::take(SkillCodes& other) noexcept {
+  std::memcpy(codes_, other.codes_, sizeof codes_);
+  count_ = other.count_;
+  other.count_ = 0;  // the block, if any, is ours now
+}
+
 void PoolIndex::Table::put(const std::string& id, Entry entry) {
   entry.live = true;
   const std::string key = slot_key(id);
@@ -176,9 +206,12 @@ std::optional<PoolIndex::Entry> PoolIndex::entry_from(Code node, Code region,
   e.prefecture = field("prefecture");
   e.age_band = field("age_band");
   e.experience_band = field("experience_band");
-  if (auto it = p.find("skills"); it != p.end() && it->is_array())
+  if (auto it = p.find("skills"); it != p.end() && it->is_array()) {
+    std::vector<Code> skills;
     for (const auto& s : *it)
-      if (s.is_string()) e.skills.push_back(code(s.get_ref<const std::string&>()));
+      if (s.is_string()) skills.push_back(code(s.get_ref<const std::string&>()));
+    e.skills.assign(skills);
+  }
   e.seq = seq;
   return e;
 }

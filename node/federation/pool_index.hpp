@@ -91,6 +91,39 @@ class PoolIndex {
 
  private:
   using Code = std::uint32_t;
+  // A profile's skill codes: up to three inside the entry (most profiles), more in one heap
+  // block of their own. A std::vector was 24 bytes and a heap block for every profile.
+  class SkillCodes {
+   public:
+    SkillCodes() noexcept = default;
+    SkillCodes(SkillCodes&& other) noexcept { take(other); }
+    SkillCodes& operator=(SkillCodes&& other) noexcept {
+      if (this != &other) {
+        release();
+        take(other);
+      }
+      return *this;
+    }
+    SkillCodes(const SkillCodes&) = delete;
+    SkillCodes& operator=(const SkillCodes&) = delete;
+    ~SkillCodes() { release(); }
+
+    void assign(const std::vector<Code>& codes);
+    const Code* begin() const noexcept { return count_ > kInline ? heap() : inline_codes(); }
+    const Code* end() const noexcept { return begin() + count_; }
+    std::size_t size() const noexcept { return count_; }
+    Code operator[](std::size_t i) const noexcept { return begin()[i]; }
+
+   private:
+    static constexpr std::uint32_t kInline = 3;
+    const Code* inline_codes() const noexcept { return codes_; }
+    Code* heap() const noexcept;
+    void release() noexcept;
+    void take(SkillCodes& other) noexcept;
+
+    std::uint32_t count_ = 0;
+    Code codes_[kInline] = {};  // the codes, or past kInline the heap block's address (memcpy)
+  };
   struct Entry {
     bool live = false;
     Code node = 0;
@@ -102,7 +135,7 @@ class PoolIndex {
     // valid_ref(): "p_" and 24 hex digits, inline. As a std::string it was a heap block of
     // its own per profile (past the short-string buffer): 56 bytes of about 300 at 1M.
     std::array<char, 26> ref{};
-    std::vector<Code> skills;
+    SkillCodes skills;
     std::int64_t seq = 0;  // peers' entries: the message that brought it
 
     std::string_view ref_text() const { return {ref.data(), ref.size()}; }

@@ -48,6 +48,7 @@ void agree(FederationSite& site, fed::PoolIndex& index, std::size_t expected_all
       {.job_category = "B"},
       {.job_category = "C", .prefecture = "JP-28"},
       {.skill = "lmdb"},
+      {.skill = "rust"},  // only profiles past the inline three have it
       {.job_category = "B", .skill = "c++", .age_band = "25-34", .experience_band = "3-5"},
       {.prefecture = "JP-27"},
       {.job_category = "Z"},  // no profile has it
@@ -80,13 +81,16 @@ TEST_CASE("pool index: every search agrees with the full scan, through every kin
   FederationSite a("kobe.example", "JP-28");
   FederationSite b("osaka.example", "JP-27");
   std::vector<cand::CandidateRecord> local;
+  // Some profiles have more skills than the index keeps inside an entry (three).
+  const std::vector<std::string> many = {"c++", "go", "sql", "rust", "lmdb"};
+  const std::vector<std::string> two = {"c++", "lmdb"};
   for (int i = 0; i < 30; ++i)
     local.push_back(a.add_candidate("候補者 " + std::to_string(i),
                                     "p" + std::to_string(i) + "@example.jp", true,
-                                    i % 3 ? "B" : "C"));
+                                    i % 3 ? "B" : "C", i % 5 == 1 ? many : two));
   for (int i = 0; i < 12; ++i)
     b.add_candidate("大阪 " + std::to_string(i), "o" + std::to_string(i) + "@example.jp",
-                    i % 4 != 0, i % 2 ? "B" : "D");
+                    i % 4 != 0, i % 2 ? "B" : "D", i % 3 == 0 ? many : two);
   a.peer_with(b);
   b.peer_with(a);
   a.deliver();
@@ -96,6 +100,7 @@ TEST_CASE("pool index: every search agrees with the full scan, through every kin
   fed::PoolIndex index(a.federation, a.store, a.profiles, "kobe.example", "JP-28");
   index.build();
   CHECK(index.size() == 39);
+  CHECK(index.search({.skill = "rust"}, 100).hits.size() == 6 + 3);  // a's i%5==1, b's listed
   agree(a, index, 39);
 
   // New local candidates and a narrowed region consent, seen by the next search.

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "config/node_config.hpp"
 #include "crypto/random.hpp"
@@ -158,10 +159,11 @@ struct FederationSite {
 
   // A local candidate, active, with the given consent to peers.
   cand::CandidateRecord add_candidate(const std::string& name, const std::string& email, bool peers,
-                                      const std::string& category = "B") {
+                                      const std::string& category = "B",
+                                      std::vector<std::string> skills = {"c++", "lmdb"}) {
     cand::Registration reg;
     reg.personal = {name, email, "078-555-0100"};
-    reg.profile = {category, {"c++", "lmdb"}, "JP-28", "25-34", "3-5", {"backend engineer"}};
+    reg.profile = {category, std::move(skills), "JP-28", "25-34", "3-5", {"backend engineer"}};
     reg.consent = {true, peers, false, "test-1", clock.now_ms()};
     return writer.submit_wait([&](st::WriteTxn& txn) {
       auto r = store.create(txn, reg, store.pseudonym_of(email));
