@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "crypto/bytes.hpp"
 #include "node/storage/txn.hpp"
 #include "protocol/canonical_json.hpp"
 
@@ -21,47 +22,26 @@ std::string peer_key(const std::string& peer, const std::string& ref) {
   return peer + "/" + ref;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-int base64url_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '-') return 62;
-  if (c == '_') return 63;
-  return -1;
-}
-
-// The table's key for an id. A candidate id ("c_", 11 hex digits, 12 base64url characters:
-// 116 bits) packs into 15 bytes, within std::string's own buffer, where as text it was a heap
-// block per profile; the 4 spare bits, set, make its first byte 0xf0 or more. Any other id
-// stays as it is, with 0x01 put in front if it is 15 bytes long or starts with 0x01, so no
-// two ids share a key.
+// The table's key for an id. A candidate id ("c_", 11 lower-case hex digits of its creation
+// time, 12 base64url characters) packs into 15 bytes, within std::string's own buffer, where as
+// text it was a heap block per profile: "f" and the digits are 6 bytes (the first 0xf0 or
+// more), the characters 9. Any other id stays as it is, with 0x01 put in front if it is 15
+// bytes long or starts with 0x01, so no two ids share a key.
 std::string slot_key(const std::string& id) {
-  bool packable = id.size() == 25 && id.starts_with("c_");
-  for (std::size_t i = 2; packable && i < 13; ++i) packable = hex_value(id[i]) >= 0;
-  for (std::size_t i = 13; packable && i < 25; ++i) packable = base64url_value(id[i]) >= 0;
-  if (!packable) return id.size() == 15 || id.starts_with('\x01') ? '\x01' + id : id;
-  std::string key(15, '\0');
-  unsigned bits = 4;  // the 4 set bits first: 4 + 44 + 72 = 120 bits
-  std::uint32_t acc = 0xf;
-  std::size_t at = 0;
-  auto push = [&](int value, unsigned width) {
-    acc = (acc << width) | static_cast<std::uint32_t>(value);
-    bits += width;
-    while (bits >= 8) {
-      bits -= 8;
-      key[at++] = static_cast<char>((acc >> bits) & 0xff);
-    }
-    acc &= (1u << bits) - 1;
-  };
-  for (std::size_t i = 2; i < 13; ++i) push(hex_value(id[i]), 4);
-  for (std::size_t i = 13; i < 25; ++i) push(base64url_value(id[i]), 6);
-  return key;
+  const std::string_view text = id;
+  const bool lower_hex =
+      std::none_of(text.begin() + std::min<std::size_t>(2, text.size()),
+                   text.begin() + std::min<std::size_t>(13, text.size()),
+                   [](char c) { return c >= 'A' && c <= 'F'; });  // from_hex takes either case
+  std::optional<crypto::Bytes> time, random;
+  if (text.size() == 25 && text.starts_with("c_") && lower_hex &&
+      (time = crypto::from_hex("f" + id.substr(2, 11))) &&
+      (random = crypto::from_base64url(text.substr(13)))) {
+    std::string key(time->begin(), time->end());
+    key.append(random->begin(), random->end());
+    return key;
+  }
+  return id.size() == 15 || id.starts_with('\x01') ? '\x01' + id : id;
 }
 
 }  // namespace
