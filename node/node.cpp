@@ -413,6 +413,7 @@ void Node::start_background() {
 }
 
 void Node::stop_background() {
+  if (pool_index_) pool_index_->stop();  // first: its start-up build is the longest pass
   if (settlement_sweep_) settlement_sweep_->stop();
   if (statistics_publish_) statistics_publish_->stop();
   if (success_training_) success_training_->stop();

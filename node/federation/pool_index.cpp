@@ -140,6 +140,11 @@ PoolIndex::PoolIndex(Federation& federation, candidates::Store& store, ProfileEx
 }
 
 PoolIndex::~PoolIndex() {
+  stop();
+}
+
+void PoolIndex::stop() {
+  stopping_.store(true);
   loop_.stop();
 }
 
@@ -200,7 +205,7 @@ void PoolIndex::build() {
   constexpr std::size_t kPerTxn = 4096;
   // Every search calls this: once built, no lock at all (an exclusive one here serialised
   // every search behind every other).
-  if (built_.load()) return;
+  if (built_.load() || stopping_.load()) return;
   std::unique_lock lock(mutex_);
   if (built_.load()) return;
   // A record written after its chunk was read is among the changed names: the first search
@@ -213,6 +218,7 @@ void PoolIndex::build() {
     store_.for_each(
         txn,
         [&](const candidates::CandidateRecord& r) {
+          if (stopping_.load(std::memory_order_relaxed)) return false;  // more stays false
           if (++seen > kPerTxn) {
             from = r.id;
             more = true;
@@ -224,6 +230,7 @@ void PoolIndex::build() {
         },
         from);
   }
+  if (stopping_.load()) return;  // unfinished: not built
   {
     auto txn = env_.begin_read();
     for (auto& held : exchange_.held(txn))
@@ -234,6 +241,7 @@ void PoolIndex::build() {
 }
 
 void PoolIndex::start() {
+  if (stopping_.load()) return;
   loop_.start();
   loop_.wake();
 }

@@ -76,6 +76,10 @@ class PoolIndex {
   void build();
   // Builds on the index's own thread, then refreshes there every second.
   void start();
+  // Stops that thread; a build under way ends at its next record, unfinished, and no build
+  // starts after. The node calls it when it stops: a node stopped during its start-up build
+  // read on until the build was done (24.5 s at 1M candidates).
+  void stop();
 
   // As search_pool(): local matches first, then the peers'; at most `limit` hits.
   PoolResult search(const PoolQuery& query, std::size_t limit);
@@ -200,6 +204,7 @@ class PoolIndex {
   std::atomic<std::uint64_t> applied_{0};  // Changes::commits the index has applied
   mutable std::shared_mutex mutex_;        // guards everything below
   std::atomic<bool> built_{false};         // written under an exclusive lock, read without one
+  std::atomic<bool> stopping_{false};      // stop(): builds end early and do not start
   Table local_;
   Table peers_;
   std::vector<std::string> texts_;

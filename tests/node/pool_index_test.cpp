@@ -173,6 +173,28 @@ TEST_CASE("pool index: built on its own thread while candidates keep registering
   agree(a, index, 250);
 }
 
+TEST_CASE("pool index: a stopped index starts no build") {
+  // The node stops the index first when it stops: a build under way ends at its next record,
+  // and none starts after, so stopping during the start-up build does not read every
+  // candidate first.
+  FederationSite a("kobe.example", "JP-28");
+  for (int i = 0; i < 20; ++i)
+    a.add_candidate("候補者 " + std::to_string(i), "s" + std::to_string(i) + "@example.jp", false);
+  fed::PoolIndex index(a.federation, a.store, a.profiles, "kobe.example", "JP-28");
+  index.stop();
+  index.start();  // after stop(): no thread starts
+  index.build();
+  CHECK(index.size() == 0);
+  CHECK(index.search({}, 100).hits.empty());
+  index.stop();  // idempotent
+
+  fed::PoolIndex running(a.federation, a.store, a.profiles, "kobe.example", "JP-28");
+  running.start();
+  CHECK(running.search({}, 100).hits.size() == 20);
+  running.stop();
+  CHECK(running.size() == 20);  // what was built stays searchable until the node is gone
+}
+
 TEST_CASE("pool index: holds the five anonymised fields and refs only") {
   FederationSite a("kobe.example", "JP-28");
   auto c = a.add_candidate("山田 花子", "hanako@example.jp", true);
