@@ -78,29 +78,15 @@ void PoolIndex::SkillCodes::take(SkillCodes& other) noexcept {
 
 void PoolIndex::Table::put(const std::string& id, Entry entry) {
   entry.live = true;
-  const std::string key = slot_key(id);
-  if (auto it = slot_of.find(key); it != slot_of.end()) {
-    entries[it->second] = std::move(entry);
-    return;
-  }
-  std::uint32_t slot;
-  if (!free.empty()) {
-    slot = free.back();
-    free.pop_back();
+  const auto slot = slot_of.insert(slot_key(id)).first;
+  if (slot < entries.size())
     entries[slot] = std::move(entry);
-  } else {
-    slot = static_cast<std::uint32_t>(entries.size());
-    entries.push_back(std::move(entry));
-  }
-  slot_of.emplace(key, slot);
+  else
+    entries.push_back(std::move(entry));  // a new slot is always the next one
 }
 
 void PoolIndex::Table::remove(const std::string& id) {
-  auto it = slot_of.find(slot_key(id));
-  if (it == slot_of.end()) return;
-  entries[it->second] = Entry{};  // not live; its skills and ref freed
-  free.push_back(it->second);
-  slot_of.erase(it);
+  if (auto slot = slot_of.erase(slot_key(id))) entries[*slot] = Entry{};  // skills, ref freed
 }
 
 PoolIndex::PoolIndex(Federation& federation, candidates::Store& store, ProfileExchange& exchange,
