@@ -123,38 +123,47 @@ Referral Referrals::create(storage::WriteTxn& txn, const std::string& member_id,
   return r;
 }
 
-std::shared_ptr<const Referral> Referrals::shared(const storage::Txn& txn,
-                                                  const std::string& id) const {
+Referrals::Parsed Referrals::parsed(Referral r) {
+  Parsed p{std::move(r), {}};
+  p.member_json.reserve(256);
+  protocol::JsonWriter w(p.member_json);
+  p.referral.write_member_json(w);
+  return p;
+}
+
+std::shared_ptr<const Referrals::Parsed> Referrals::shared(const storage::Txn& txn,
+                                                           const std::string& id) const {
   if (id.empty() || id.size() > 64) return nullptr;
   auto v = txn.get(referrals_, id);
   if (!v) return nullptr;
   if (auto cached = parsed_.find(id, *v)) return cached;
   auto r = from_record(nlohmann::json::parse(*v));
-  return parsed_.put(id, std::move(*v), std::move(r));
+  return parsed_.put(id, std::move(*v), parsed(std::move(r)));
 }
 
 std::optional<Referral> Referrals::find(const storage::Txn& txn, const std::string& id) const {
-  if (auto r = shared(txn, id)) return *r;
+  if (auto p = shared(txn, id)) return p->referral;
   return std::nullopt;
 }
 
 void Referrals::save(storage::WriteTxn& txn, const Referral& r) {
   auto stored = record_text(r);
   txn.put(referrals_, r.id, stored);
-  parsed_.put(r.id, std::move(stored), r);
+  parsed_.put(r.id, std::move(stored), parsed(r));
 }
 
 std::vector<Referral> Referrals::for_member(const storage::Txn& txn,
                                             const std::string& member_id) const {
   std::vector<Referral> out;
   each_for_member(txn, member_id, std::numeric_limits<std::size_t>::max(), "",
-                  [&](const Referral& r) { out.push_back(r); });
+                  [&](const Referral& r, std::string_view) { out.push_back(r); });
   return out;
 }
 
-std::optional<bool> Referrals::each_for_member(
-    const storage::Txn& txn, const std::string& member_id, std::size_t limit,
-    const std::string& after, const std::function<void(const Referral&)>& fn) const {
+std::optional<bool> Referrals::each_for_member(const storage::Txn& txn,
+                                               const std::string& member_id, std::size_t limit,
+                                               const std::string& after,
+                                               const EachReferral& fn) const {
   const auto prefix = member_id + "/";
   std::string from = prefix;
   if (!after.empty()) {
@@ -175,7 +184,7 @@ std::optional<bool> Referrals::each_for_member(
     }
     ++seen;
     id.assign(key.substr(prefix.size() + 8));
-    if (auto r = shared(txn, id)) fn(*r);
+    if (auto p = shared(txn, id)) fn(p->referral, p->member_json);
     return true;
   });
   return more;

@@ -505,7 +505,11 @@ std::optional<Page> page_for_member(Domain& d, const storage::Txn& txn, const st
                                     std::size_t limit, const std::string& after) {
   Page page;
   auto more = d.referrals.each_for_member(
-      txn, member, limit, after, [&](const referrals::Referral& r) { page.items.push_back(r); });
+      txn, member, limit, after, [&](const referrals::Referral& r, std::string_view json) {
+        // The text handed with each referral is its member JSON as written now.
+        CHECK(json == nlohmann::json(r.to_member_json()).dump());
+        page.items.push_back(r);
+      });
   if (!more) return std::nullopt;
   page.more = *more;
   return page;
@@ -561,6 +565,31 @@ TEST_CASE("referrals: a member's referrals page in the order made; the index is 
     CHECK(last->items.empty());
     CHECK_FALSE(last->more);
   }
+  // The member JSON handed with each referral follows its record: a change shows at once, and
+  // a change rolled back (its record was cached as it was written) does not.
+  auto first_json = [&] {
+    std::string json;
+    auto txn = d.env.begin_read();
+    d.referrals.each_for_member(txn, m.id, 1, "",
+                                [&](const referrals::Referral&, std::string_view j) { json = j; });
+    return json;
+  };
+  auto set_stage = [&](storage::WriteTxn& txn, const std::string& stage) {
+    auto r = d.referrals.find(txn, made[0]);
+    REQUIRE(r);
+    r->stage = stage;
+    d.referrals.save(txn, *r);
+  };
+  CHECK(first_json().find("\"stage\"") == std::string::npos);
+  d.write([&](storage::WriteTxn& txn) { set_stage(txn, "interview"); });
+  CHECK(first_json().find("\"stage\":\"interview\"") != std::string::npos);
+  CHECK_THROWS_AS(d.write([&](storage::WriteTxn& txn) {
+    set_stage(txn, "offer");
+    throw std::runtime_error("rolled back");
+  }),
+                  std::runtime_error);
+  CHECK(first_json().find("\"stage\":\"interview\"") != std::string::npos);
+  CHECK(first_json().find("offer") == std::string::npos);
   // An older data directory: no index, no mark; the start-up build restores the same pages.
   d.write([&](storage::WriteTxn& txn) {
     txn.clear(d.env.database("member_referrals_by_time"));
