@@ -21,6 +21,13 @@ namespace cand = relay::node::candidates;
 
 namespace {
 
+// n candidates, in the regional pool only: "<name> <i>", "<tag><i>@example.jp".
+void add_candidates(FederationSite& site, int n, const std::string& name, const std::string& tag) {
+  for (int i = 0; i < n; ++i)
+    site.add_candidate(name + " " + std::to_string(i), tag + std::to_string(i) + "@example.jp",
+                       false);
+}
+
 // Hits as sorted lines: the index lists in its own order, search_pool in key order.
 std::vector<std::string> lines(const fed::PoolResult& r) {
   std::vector<std::string> out;
@@ -162,12 +169,10 @@ TEST_CASE("pool index: every search agrees with the full scan, through every kin
 
 TEST_CASE("pool index: built on its own thread while candidates keep registering") {
   FederationSite a("kobe.example", "JP-28");
-  for (int i = 0; i < 200; ++i)
-    a.add_candidate("候補者 " + std::to_string(i), "q" + std::to_string(i) + "@example.jp", false);
+  add_candidates(a, 200, "候補者", "q");
   fed::PoolIndex index(a.federation, a.store, a.profiles, "kobe.example", "JP-28");
   index.start();
-  for (int i = 0; i < 50; ++i)
-    a.add_candidate("後から " + std::to_string(i), "r" + std::to_string(i) + "@example.jp", false);
+  add_candidates(a, 50, "後から", "r");
   // The first search waits for the build, then sees every write acknowledged before it.
   CHECK(index.search({}, 100000).hits.size() == 250);
   agree(a, index, 250);
@@ -178,8 +183,7 @@ TEST_CASE("pool index: a stopped index starts no build") {
   // and none starts after, so stopping during the start-up build does not read every
   // candidate first.
   FederationSite a("kobe.example", "JP-28");
-  for (int i = 0; i < 20; ++i)
-    a.add_candidate("候補者 " + std::to_string(i), "s" + std::to_string(i) + "@example.jp", false);
+  add_candidates(a, 20, "候補者", "s");
   fed::PoolIndex index(a.federation, a.store, a.profiles, "kobe.example", "JP-28");
   index.stop();
   index.start();  // after stop(): no thread starts
