@@ -79,14 +79,31 @@ void PoolIndex::SkillCodes::take(SkillCodes& other) noexcept {
 void PoolIndex::Table::put(const std::string& id, Entry entry) {
   entry.live = true;
   const auto slot = slot_of.insert(slot_key(id)).first;
-  if (slot < entries.size())
+  if (slot < entries.size()) {
+    if (entries[slot].live) unlist(slot);  // the same id again: its category may change
     entries[slot] = std::move(entry);
-  else
+  } else {
     entries.push_back(std::move(entry));  // a new slot is always the next one
+  }
+  list(slot);
 }
 
 void PoolIndex::Table::remove(const std::string& id) {
-  if (auto slot = slot_of.erase(slot_key(id))) entries[*slot] = Entry{};  // skills, ref freed
+  auto slot = slot_of.erase(slot_key(id));
+  if (!slot) return;
+  unlist(*slot);
+  entries[*slot] = Entry{};  // not live; its skills and ref freed
+}
+
+void PoolIndex::Table::list(std::uint32_t slot) {
+  auto& slots = by_job[entries[slot].job_category];
+  slots.insert(std::lower_bound(slots.begin(), slots.end(), slot), slot);  // at the end, mostly
+}
+
+void PoolIndex::Table::unlist(std::uint32_t slot) {
+  auto& slots = by_job[entries[slot].job_category];
+  auto it = std::lower_bound(slots.begin(), slots.end(), slot);
+  if (it != slots.end() && *it == slot) slots.erase(it);
 }
 
 PoolIndex::PoolIndex(Federation& federation, candidates::Store& store, ProfileExchange& exchange,
@@ -306,15 +323,29 @@ std::unordered_map<PoolIndex::Code, PoolIndex::PeerView> PoolIndex::catch_up() {
 }
 
 template <class Fn>
-void PoolIndex::each_listed(const std::unordered_map<Code, PeerView>& views, Fn fn) const {
+void PoolIndex::each_listed(const std::unordered_map<Code, PeerView>& views, Fn fn,
+                            std::optional<Code> job) const {
+  // A peer's entry is listed while the peer is active and has not hidden that message's
+  // profiles.
+  auto shown = [&views](const Entry& e) {
+    auto it = views.find(e.node);
+    return it != views.end() && it->second.active && it->second.hidden_seq != e.seq;
+  };
+  if (job) {
+    for (const Table* table : {&local_, &peers_}) {
+      auto list = table->by_job.find(*job);
+      if (list == table->by_job.end()) continue;
+      for (auto slot : list->second) {
+        const Entry& e = table->entries[slot];
+        if ((table == &local_ || shown(e)) && !fn(e)) return;
+      }
+    }
+    return;
+  }
   for (const auto& e : local_.entries)
     if (e.live && !fn(e)) return;
-  for (const auto& e : peers_.entries) {
-    if (!e.live) continue;
-    auto it = views.find(e.node);
-    if (it == views.end() || !it->second.active || it->second.hidden_seq == e.seq) continue;
-    if (!fn(e)) return;
-  }
+  for (const auto& e : peers_.entries)
+    if (e.live && shown(e) && !fn(e)) return;
 }
 
 PoolProfileView PoolIndex::view_of(const Entry& e) const {
@@ -362,16 +393,19 @@ bool PoolIndex::each_match(const PoolQuery& query, std::size_t limit, Add add) {
   if (impossible) return false;
   std::size_t added = 0;
   bool truncated = false;
-  each_listed(views, [&](const Entry& e) {
-    if (!matches(e)) return true;
-    if (added == limit) {
-      truncated = true;
-      return false;
-    }
-    ++added;
-    add(e);
-    return true;
-  });
+  each_listed(
+      views,
+      [&](const Entry& e) {
+        if (!matches(e)) return true;
+        if (added == limit) {
+          truncated = true;
+          return false;
+        }
+        ++added;
+        add(e);
+        return true;
+      },
+      want.job_category);
   return truncated;
 }
 

@@ -117,6 +117,21 @@ TEST_CASE("pool index: every search agrees with the full scan, through every kin
   set_region_consent(a, local[0].id, true);
   agree(a, index, 40);
 
+  // A candidate who changes job category moves from one category's search to the other's.
+  const auto b_before = index.search({.job_category = "B"}, 100000).hits.size();
+  const auto c_before = index.search({.job_category = "C"}, 100000).hits.size();
+  a.writer.submit_wait([&](st::WriteTxn& txn) {
+    auto r = a.store.find(txn, local[3].id);  // i = 3: "C"
+    auto opened = a.store.open(*r);
+    REQUIRE(opened);
+    REQUIRE(opened->profile.job_category == "C");
+    opened->profile.job_category = "B";
+    a.store.update_data(txn, *r, opened->personal, opened->profile);
+  });
+  agree(a, index, 40);
+  CHECK(index.search({.job_category = "B"}, 100000).hits.size() == b_before + 1);
+  CHECK(index.search({.job_category = "C"}, 100000).hits.size() == c_before - 1);
+
   // Erased: gone from the index at once.
   a.writer.submit_wait([&](st::WriteTxn& txn) {
     auto r = a.store.find(txn, local[1].id);
