@@ -101,7 +101,9 @@ void PoolIndex::Table::list(std::uint32_t slot) {
 }
 
 void PoolIndex::Table::unlist(std::uint32_t slot) {
-  auto& slots = by_job[entries[slot].job_category];
+  auto list = by_job.find(entries[slot].job_category);  // list() made it: find, not create
+  if (list == by_job.end()) return;
+  auto& slots = list->second;
   auto it = std::lower_bound(slots.begin(), slots.end(), slot);
   if (it != slots.end() && *it == slot) slots.erase(it);
 }
