@@ -151,6 +151,11 @@ Node::Node(config::NodeConfig config)
            federation_->outbox().index_existing(txn, federation::ProfileExchange::outbox_subject) +
            introductions_->index_existing(txn);
   });
+  // Referrals' listings, a txn per 4,096 (Referrals::write_listings).
+  while (auto n = writer_->submit_wait([this](storage::WriteTxn& txn) {
+    return domain_->referrals.write_listings(txn, 4096);
+  }))
+    indexed += n;
   if (indexed > 0) spdlog::info("storage: indexed {} existing record(s)", indexed);
   // The success model (issue 16): retrained on matching.success_retrain_minutes and after every
   // outcome, on its own thread; requests read the last trained snapshot.

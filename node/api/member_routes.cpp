@@ -75,12 +75,12 @@ Response referrals(const Services& s, const Request& request, const Caller& call
   protocol::JsonWriter items(list);
   items.begin_array();
   std::string last;
-  auto more = s.membership.each_referral(
-      caller.the_member(), n, after == request.query.end() ? "" : after->second,
-      [&](const referrals::Referral& r, std::string_view member_json) {
-        items.raw(member_json);
-        last = r.id;
-      });
+  auto more = s.membership.each_referral(caller.the_member(), n,
+                                         after == request.query.end() ? "" : after->second,
+                                         [&](std::string_view id, std::string_view member_json) {
+                                           items.raw(member_json);
+                                           last.assign(id);
+                                         });
   if (!more) return reply(bad_request("bad_parameter", "after: not a referral of this member"));
   items.end_array();
   std::string body;

@@ -40,6 +40,20 @@ std::string time_key(const Referral& r) {
   return r.member_id + "/" + common::be64(static_cast<std::uint64_t>(r.created_ms)) + r.id;
 }
 
+// The value of a member_referrals_by_time entry: a mark, then the referral's member JSON. A
+// change to write_member_json() changes the mark and the build's name (index_existing), so
+// entries an older one wrote are looked up until the build has rewritten them.
+constexpr char kListing = '1';
+constexpr const char* kListingBuild = "member_referrals_listing_1";
+
+std::string listing_value(std::string_view member_json) {
+  std::string out;
+  out.reserve(member_json.size() + 1);
+  out += kListing;
+  out += member_json;
+  return out;
+}
+
 // The stored record, keys in byte order: the bytes dump() gave for the tree it was built as
 // before (a tree cost three times as much to build and dump; a confirmation saves the referral
 // three times).
@@ -117,8 +131,7 @@ Referral Referrals::create(storage::WriteTxn& txn, const std::string& member_id,
   r.application_id = application_id;
   r.job_category = job_category;
   r.kind = kind;
-  save(txn, r);
-  txn.put(by_time_, time_key(r), "");
+  save(txn, r);  // and its member_referrals_by_time entry
   txn.put(people_, member_id + "/" + pseudonym, r.id);
   return r;
 }
@@ -148,8 +161,11 @@ std::optional<Referral> Referrals::find(const storage::Txn& txn, const std::stri
 
 void Referrals::save(storage::WriteTxn& txn, const Referral& r) {
   auto stored = record_text(r);
+  auto p = parsed(r);
   txn.put(referrals_, r.id, stored);
-  parsed_.put(r.id, std::move(stored), parsed(r));
+  // Its listing with it (member and time never change: the key is the one create() made).
+  txn.put(by_time_, time_key(r), listing_value(p.member_json));
+  parsed_.put(r.id, std::move(stored), std::move(p));
 }
 
 std::vector<Referral> Referrals::for_member(const storage::Txn& txn,
@@ -160,10 +176,9 @@ std::vector<Referral> Referrals::for_member(const storage::Txn& txn,
   return out;
 }
 
-std::optional<bool> Referrals::each_for_member(const storage::Txn& txn,
-                                               const std::string& member_id, std::size_t limit,
-                                               const std::string& after,
-                                               const EachReferral& fn) const {
+std::optional<bool> Referrals::each_entry(const storage::Txn& txn, const std::string& member_id,
+                                          std::size_t limit, const std::string& after,
+                                          const EachEntry& fn) const {
   const auto prefix = member_id + "/";
   std::string from = prefix;
   if (!after.empty()) {
@@ -171,37 +186,80 @@ std::optional<bool> Referrals::each_for_member(const storage::Txn& txn,
     if (!last || last->member_id != member_id) return std::nullopt;
     from = time_key(*last) + '\0';  // the first key past it
   }
-  // Each referral is read and handed on as the scan reaches it (reads only: the scan's views
-  // stay valid), not after collecting every id first.
+  // Each entry is handed on as the scan reaches it (reads only: the scan's views stay valid),
+  // not after collecting every id first.
   std::size_t seen = 0;
   bool more = false;
-  std::string id;
-  txn.for_each_range(by_time_, from, {}, [&](std::string_view key, std::string_view) {
+  txn.for_each_range(by_time_, from, {}, [&](std::string_view key, std::string_view value) {
     if (key.substr(0, prefix.size()) != prefix) return false;
     if (seen == limit) {
       more = true;
       return false;
     }
     ++seen;
-    id.assign(key.substr(prefix.size() + 8));
-    if (auto p = shared(txn, id)) fn(p->referral, p->member_json);
+    fn(key.substr(prefix.size() + 8), value);
     return true;
   });
   return more;
 }
 
-std::size_t Referrals::index_existing(storage::WriteTxn& txn) {
-  std::size_t n = 0;
-  storage::build_index_once(txn, index_marks_, "member_referrals_by_time", [&] {
-    std::vector<std::string> keys;
-    txn.for_each_prefix(referrals_, "", [&](std::string_view, std::string_view value) {
-      keys.push_back(time_key(from_record(nlohmann::json::parse(value))));
-    });
-    for (const auto& k : keys) txn.put(by_time_, k, "");
-    txn.clear(old_by_member_);  // the index by id it replaces: nothing reads it any more
-    n = keys.size();
+std::optional<bool> Referrals::each_for_member(const storage::Txn& txn,
+                                               const std::string& member_id, std::size_t limit,
+                                               const std::string& after,
+                                               const EachReferral& fn) const {
+  std::string id;
+  return each_entry(txn, member_id, limit, after, [&](std::string_view key_id, std::string_view) {
+    id.assign(key_id);
+    if (auto p = shared(txn, id)) fn(p->referral, p->member_json);
   });
-  return n;
+}
+
+std::optional<bool> Referrals::each_listed(const storage::Txn& txn, const std::string& member_id,
+                                           std::size_t limit, const std::string& after,
+                                           const EachListed& fn) const {
+  std::string id;
+  return each_entry(txn, member_id, limit, after,
+                    [&](std::string_view key_id, std::string_view value) {
+                      if (!value.empty() && value.front() == kListing) {
+                        fn(key_id, value.substr(1));
+                        return;
+                      }
+                      id.assign(key_id);
+                      if (auto p = shared(txn, id)) fn(key_id, p->member_json);
+                    });
+}
+
+std::size_t Referrals::index_existing(storage::WriteTxn& txn) {
+  storage::build_index_once(txn, index_marks_, "member_referrals_by_time",
+                            [&] { txn.clear(old_by_member_); });
+  return 0;
+}
+
+std::size_t Referrals::write_listings(storage::WriteTxn& txn, std::size_t at_most) {
+  if (at_most == 0 || txn.contains(index_marks_, kListingBuild)) return 0;
+  const std::string progress = std::string(kListingBuild) + "/next";  // the id to go on from
+  const std::string from = txn.get(index_marks_, progress).value_or("");
+  // Read first, then written: a scan's callback must not write.
+  std::vector<std::pair<std::string, std::string>> entries;
+  std::optional<std::string> next;
+  txn.for_each_range(referrals_, from, {}, [&](std::string_view key, std::string_view value) {
+    if (entries.size() == at_most) {
+      next.emplace(key);
+      return false;
+    }
+    auto r = from_record(nlohmann::json::parse(value));
+    auto listed_at = time_key(r);  // before r is moved from
+    entries.emplace_back(std::move(listed_at), listing_value(parsed(std::move(r)).member_json));
+    return true;
+  });
+  for (const auto& [key, value] : entries) txn.put(by_time_, key, value);
+  if (next) {
+    txn.put(index_marks_, progress, *next);
+  } else {
+    txn.del(index_marks_, progress);
+    txn.put(index_marks_, kListingBuild, "1");
+  }
+  return entries.size();
 }
 
 std::string Referrals::ledger_pseudonym(const Referral& r) const {

@@ -5,8 +5,8 @@
 // first verified referral of that person (keyed pseudonym) and the member is active.
 //
 // Databases: referrals (id -> record), member_referrals_by_time (member "/" 8-byte created_ms
-// id -> "": a member's referrals in the order made; it replaced member_referrals, member "/" id,
-// which its one-time build empties),
+// id -> '1' and the referral's member JSON: a member's referrals in the order made, as listed;
+// it replaced member_referrals, member "/" id, which its one-time build empties),
 // member_people (member "/" pseudonym -> referral id), single_links (digest of a single-use
 // link token -> {member, application_id, job_category, used}), alumni_links (digest of an
 // alumni link token -> {member, departure_id, used}), member_alumni (member "/" candidate id
@@ -113,9 +113,24 @@ class Referrals {
   std::optional<bool> each_for_member(const storage::Txn& txn, const std::string& member_id,
                                       std::size_t limit, const std::string& after,
                                       const EachReferral& fn) const;
-  // At start-up: builds member_referrals_by_time once for a data directory that predates it;
-  // returns how many referrals it indexed.
+  // The same page as the member sees it (GET /api/v1/referrals): each referral's id and
+  // write_member_json() text, read from the index alone. member_referrals_by_time keeps that
+  // text next to each key, and save() writes it in the same txn as the record, so it is the
+  // record's in every snapshot; looking up each record was a third of a page's instructions.
+  // An entry written before the text was kept (or by an older write_member_json) is looked up.
+  using EachListed = std::function<void(std::string_view id, std::string_view member_json)>;
+  std::optional<bool> each_listed(const storage::Txn& txn, const std::string& member_id,
+                                  std::size_t limit, const std::string& after,
+                                  const EachListed& fn) const;
+  // At start-up, once per data directory: empties member_referrals, the index by id that
+  // member_referrals_by_time replaced. Returns 0 (it indexes nothing itself).
   std::size_t index_existing(storage::WriteTxn& txn);
+  // At start-up, until it returns 0: writes member_referrals_by_time entries, with their
+  // member JSON, for the next `at_most` referrals of a data directory from before the index
+  // kept it (or from before the index), in the order of their ids. Each call is its own txn's
+  // work, so a million referrals never weigh on one txn; where it got to is kept in
+  // index_marks, so a node stopped halfway goes on from there. Returns how many it wrote.
+  std::size_t write_listings(storage::WriteTxn& txn, std::size_t at_most);
   // The candidate as the ledger names them in this referral's events: scoped to the member
   // (identity/scoped_pseudonym.hpp), so entries of two members never link one person.
   std::string ledger_pseudonym(const Referral& r) const;
@@ -159,6 +174,11 @@ class Referrals {
   static Parsed parsed(Referral r);
   // find(), shared from the parse cache rather than copied.
   std::shared_ptr<const Parsed> shared(const storage::Txn& txn, const std::string& id) const;
+  // The page walk both each_ functions share: fn(id, value of the index entry) for each entry.
+  using EachEntry = std::function<void(std::string_view id, std::string_view value)>;
+  std::optional<bool> each_entry(const storage::Txn& txn, const std::string& member_id,
+                                 std::size_t limit, const std::string& after,
+                                 const EachEntry& fn) const;
 
   const identity::KeyRing& keys_;
   const common::Clock& clock_;

@@ -89,9 +89,9 @@ common::Result<RejectionLink, MembershipError> Membership::issue_rejection_link(
 
 common::Result<bool, MembershipError> Membership::each_referral(
     const members::Member& member, std::size_t limit, const std::string& after,
-    const referrals::Referrals::EachReferral& fn) const {
+    const referrals::Referrals::EachListed& fn) const {
   auto txn = env_.begin_read();
-  auto more = referrals_.each_for_member(txn, member.id, limit, after, fn);
+  auto more = referrals_.each_listed(txn, member.id, limit, after, fn);
   if (!more) return fail(MembershipError::referral_not_found);
   return *more;
 }

@@ -75,12 +75,12 @@ class Membership {
       const members::Member& member, const std::string& application_id,
       const std::string& job_category);
   // The member's referrals in the order made, the first `limit` after `after` ("": from the
-  // first), each passed to fn without a copy, with its member JSON
-  // (referrals::Referrals::each_for_member), in one read txn. Returns whether more follow;
+  // first), each passed to fn as its id and member JSON without a copy
+  // (referrals::Referrals::each_listed), in one read txn. Returns whether more follow;
   // referral_not_found if `after` is not one of the member's referrals.
   common::Result<bool, MembershipError> each_referral(
       const members::Member& member, std::size_t limit, const std::string& after,
-      const referrals::Referrals::EachReferral& fn) const;
+      const referrals::Referrals::EachListed& fn) const;
   common::Result<referrals::Referral, MembershipError> referral(const members::Member& member,
                                                                 const std::string& id) const;
   CreditsView credits(const members::Member& member) const;

@@ -496,7 +496,7 @@ TEST_CASE("intake: erasure removes every token a registration and confirmation b
 // GET /api/v1/referrals?limit=&after= (issue 19): pages in the order made, read from their own
 // index (member_referrals_by_time), which a data directory from before it gets built once.
 namespace {
-// One page of each_for_member, collected.
+// One page of each_for_member, collected; each_listed must give the same page.
 struct Page {
   std::vector<referrals::Referral> items;
   bool more = false;
@@ -504,15 +504,55 @@ struct Page {
 std::optional<Page> page_for_member(Domain& d, const storage::Txn& txn, const std::string& member,
                                     std::size_t limit, const std::string& after) {
   Page page;
+  std::vector<std::pair<std::string, std::string>> expected;
   auto more = d.referrals.each_for_member(
       txn, member, limit, after, [&](const referrals::Referral& r, std::string_view json) {
         // The text handed with each referral is its member JSON as written now.
         CHECK(json == nlohmann::json(r.to_member_json()).dump());
         page.items.push_back(r);
+        expected.emplace_back(r.id, json);
       });
+  std::vector<std::pair<std::string, std::string>> listed;
+  auto listed_more = d.referrals.each_listed(
+      txn, member, limit, after,
+      [&](std::string_view id, std::string_view json) { listed.emplace_back(id, json); });
+  CHECK(listed == expected);
+  CHECK(listed_more == more);
   if (!more) return std::nullopt;
   page.more = *more;
   return page;
+}
+// What member_referrals_by_time holds, by referral id.
+std::map<std::string, std::string> stored_listings(Domain& d) {
+  std::map<std::string, std::string> out;
+  auto txn = d.env.begin_read();
+  txn.for_each_prefix(d.env.database("member_referrals_by_time"), "",
+                      [&](std::string_view key, std::string_view value) {
+                        out[std::string(key.substr(key.find('/') + 9))] = value;
+                      });
+  return out;
+}
+// A data directory from before the index kept the member JSON (its keys with empty values),
+// or kept it in another form (every other entry: another mark), and the build that writes the
+// JSON not yet run.
+void blank_listings(Domain& d) {
+  d.write([&](storage::WriteTxn& txn) {
+    auto by_time = d.env.database("member_referrals_by_time");
+    std::vector<std::string> keys;
+    txn.for_each_prefix(by_time, "",
+                        [&](std::string_view k, std::string_view) { keys.emplace_back(k); });
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      txn.put(by_time, keys[i], i % 2 ? "" : "0{\"stale\":1}");
+    txn.del(d.env.database(storage::kIndexMarks), "member_referrals_listing_1");
+  });
+}
+// What a node does at start-up for its referrals' indexes; how many entries it wrote.
+std::size_t rebuild(Domain& d) {
+  std::size_t n = d.write([&](storage::WriteTxn& txn) { return d.referrals.index_existing(txn); });
+  while (auto more =
+             d.write([&](storage::WriteTxn& txn) { return d.referrals.write_listings(txn, 4096); }))
+    n += more;
+  return n;
 }
 }  // namespace
 
@@ -570,8 +610,9 @@ TEST_CASE("referrals: a member's referrals page in the order made; the index is 
   auto first_json = [&] {
     std::string json;
     auto txn = d.env.begin_read();
-    d.referrals.each_for_member(txn, m.id, 1, "",
-                                [&](const referrals::Referral&, std::string_view j) { json = j; });
+    d.referrals.each_listed(txn, m.id, 1, "",
+                            [&](std::string_view, std::string_view j) { json = j; });
+    REQUIRE(page_for_member(d, txn, m.id, 1, ""));  // each_for_member agrees
     return json;
   };
   auto set_stage = [&](storage::WriteTxn& txn, const std::string& stage) {
@@ -590,6 +631,26 @@ TEST_CASE("referrals: a member's referrals page in the order made; the index is 
                   std::runtime_error);
   CHECK(first_json().find("\"stage\":\"interview\"") != std::string::npos);
   CHECK(first_json().find("offer") == std::string::npos);
+  // Every entry of the index holds its referral's member JSON, behind the listing's mark.
+  const auto listings = stored_listings(d);
+  REQUIRE(listings.size() == 10);
+  {
+    auto txn = d.env.begin_read();
+    for (const auto& [id, value] : listings) {
+      auto r = d.referrals.find(txn, id);
+      REQUIRE(r);
+      CHECK(value == "1" + nlohmann::json(r->to_member_json()).dump());
+    }
+  }
+  // A directory whose index predates the JSON: pages are looked up, the same, until the
+  // start-up build writes the JSON in.
+  blank_listings(d);
+  for (const auto& [id, value] : stored_listings(d)) CHECK((value.empty() || value[0] == '0'));
+  CHECK(pages(3) == three);
+  CHECK(first_json().find("\"stage\":\"interview\"") != std::string::npos);
+  CHECK(rebuild(d) == 10);
+  CHECK(stored_listings(d) == listings);
+  CHECK(pages(3) == three);
   // An older data directory: no index, no mark; the start-up build restores the same pages.
   d.write([&](storage::WriteTxn& txn) {
     txn.clear(d.env.database("member_referrals_by_time"));
@@ -597,10 +658,34 @@ TEST_CASE("referrals: a member's referrals page in the order made; the index is 
     txn.put(d.env.database("member_referrals"), m.id + "/" + made[0], "");  // the old index
   });
   CHECK(pages(3) == std::vector<std::vector<std::string>>{{}});
-  CHECK(d.write([&](storage::WriteTxn& txn) { return d.referrals.index_existing(txn); }) == 10);
+  CHECK(rebuild(d) == 10);
   CHECK(pages(3) == three);
   CHECK(d.env.begin_read().count(d.env.database("member_referrals")) == 0);  // emptied
-  CHECK(d.write([&](storage::WriteTxn& txn) { return d.referrals.index_existing(txn); }) == 0);
+  CHECK(rebuild(d) == 0);
+}
+
+TEST_CASE("referrals: the start-up build writes every listing, a txn per 4,096") {
+  Domain d;
+  auto m = d.admit("Many KK").member;
+  constexpr std::size_t kMany = 4096 * 2 + 5;
+  d.write([&](storage::WriteTxn& txn) {
+    for (std::size_t i = 0; i < kMany; ++i)
+      d.referrals.create(txn, m.id, "c_" + std::to_string(i), "p" + std::to_string(i), "", "");
+  });
+  const auto listings = stored_listings(d);
+  REQUIRE(listings.size() == kMany);
+  blank_listings(d);
+  // A txn per chunk, each going on where the last stopped; then nothing more to do.
+  auto chunk = [&] {
+    return d.write([&](storage::WriteTxn& txn) { return d.referrals.write_listings(txn, 4096); });
+  };
+  CHECK(chunk() == 4096);
+  CHECK(stored_listings(d) != listings);
+  CHECK(chunk() == 4096);
+  CHECK(chunk() == 5);
+  CHECK(stored_listings(d) == listings);
+  CHECK(chunk() == 0);
+  CHECK(rebuild(d) == 0);
 }
 
 TEST_SUITE_END();
