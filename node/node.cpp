@@ -151,12 +151,26 @@ Node::Node(config::NodeConfig config)
            federation_->outbox().index_existing(txn, federation::ProfileExchange::outbox_subject) +
            introductions_->index_existing(txn);
   });
-  // Referrals' listings, a txn per 4,096 (Referrals::write_listings).
-  while (auto n = writer_->submit_wait([this](storage::WriteTxn& txn) {
-    return domain_->referrals.write_listings(txn, 4096);
-  }))
-    indexed += n;
   if (indexed > 0) spdlog::info("storage: indexed {} existing record(s)", indexed);
+  // Referrals' listings an older node did not write, a txn per 1,024 entries, a chunk a pass
+  // (so stop() waits for one chunk alone), behind requests: 30 s of writes at a million
+  // referrals, which start-up no longer waits for (Referrals::write_listings).
+  referral_listings_ = std::make_unique<common::BackgroundLoop>(
+      "referral listings", std::chrono::minutes(10),
+      [this, visited = std::size_t{0}, done = false]() mutable {
+        if (done) return;  // once per data directory: no write txn every period after
+        auto n = writer_->submit_wait([this](storage::WriteTxn& txn) {
+          return domain_->referrals.write_listings(txn, 1024);
+        });
+        visited += n;
+        if (n > 0) {
+          referral_listings_->wake();
+          return;
+        }
+        done = true;
+        if (visited > 0) spdlog::info("storage: listed {} existing referral(s)", visited);
+      },
+      common::LoopPriority::background);
   // The success model (issue 16): retrained on matching.success_retrain_minutes and after every
   // outcome, on its own thread; requests read the last trained snapshot.
   success_ = std::make_unique<services::SuccessForecast>(
@@ -410,6 +424,8 @@ void Node::start_background() {
   pending_sweep_->start();
   hold_release_->start();
   hold_release_->wake();  // holds that ended while the node was stopped end now
+  referral_listings_->start();
+  referral_listings_->wake();
   if (map_budget_) map_budget_->start();
   success_training_->start();
   success_training_->wake();  // trained from what is on disk before the first period ends
@@ -423,6 +439,7 @@ void Node::stop_background() {
   if (statistics_publish_) statistics_publish_->stop();
   if (success_training_) success_training_->stop();
   if (hold_release_) hold_release_->stop();
+  if (referral_listings_) referral_listings_->stop();
   if (pending_sweep_) pending_sweep_->stop();
   if (reminder_sweep_) reminder_sweep_->stop();
   if (profile_sync_sweep_) profile_sync_sweep_->stop();

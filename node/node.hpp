@@ -123,6 +123,7 @@ class Node {
   std::unique_ptr<common::BackgroundLoop> pending_sweep_;
   std::unique_ptr<services::Review> review_;
   std::unique_ptr<common::BackgroundLoop> hold_release_;
+  std::unique_ptr<common::BackgroundLoop> referral_listings_;  // Referrals::write_listings
   std::unique_ptr<services::CandidateChanges> candidate_changes_;
   std::unique_ptr<services::Access> access_;
   std::unique_ptr<services::CredentialGuard> credential_guard_;

@@ -230,36 +230,56 @@ std::optional<bool> Referrals::each_listed(const storage::Txn& txn, const std::s
 }
 
 std::size_t Referrals::index_existing(storage::WriteTxn& txn) {
-  storage::build_index_once(txn, index_marks_, "member_referrals_by_time",
-                            [&] { txn.clear(old_by_member_); });
-  return 0;
+  std::size_t n = 0;
+  storage::build_index_once(txn, index_marks_, "member_referrals_by_time", [&] {
+    // A directory from before the index: its entries are written with their listings, so
+    // write_listings has nothing left to do here.
+    std::vector<std::pair<std::string, std::string>> entries;
+    txn.for_each_prefix(referrals_, "", [&](std::string_view, std::string_view value) {
+      auto r = from_record(nlohmann::json::parse(value));
+      auto listed_at = time_key(r);  // before r is moved from
+      entries.emplace_back(std::move(listed_at), listing_value(parsed(std::move(r)).member_json));
+    });
+    for (const auto& [key, value] : entries) txn.put(by_time_, key, value);
+    txn.put(index_marks_, kListingBuild, "1");
+    txn.clear(old_by_member_);  // the index by id it replaces: nothing reads it any more
+    n = entries.size();
+  });
+  return n;
 }
 
 std::size_t Referrals::write_listings(storage::WriteTxn& txn, std::size_t at_most) {
   if (at_most == 0 || txn.contains(index_marks_, kListingBuild)) return 0;
-  const std::string progress = std::string(kListingBuild) + "/next";  // the id to go on from
+  const std::string progress = std::string(kListingBuild) + "/next";  // the key to go on from
   const std::string from = txn.get(index_marks_, progress).value_or("");
-  // Read first, then written: a scan's callback must not write.
-  std::vector<std::pair<std::string, std::string>> entries;
+  // The index in its own order, so the pages written are neighbours; only entries without the
+  // listing's mark look their record up. Read first, then written: a scan's callback must not
+  // write.
+  std::size_t visited = 0;
+  std::vector<std::pair<std::string, std::string>> stale;
   std::optional<std::string> next;
-  txn.for_each_range(referrals_, from, {}, [&](std::string_view key, std::string_view value) {
-    if (entries.size() == at_most) {
+  txn.for_each_range(by_time_, from, {}, [&](std::string_view key, std::string_view value) {
+    if (visited == at_most) {
       next.emplace(key);
       return false;
     }
-    auto r = from_record(nlohmann::json::parse(value));
-    auto listed_at = time_key(r);  // before r is moved from
-    entries.emplace_back(std::move(listed_at), listing_value(parsed(std::move(r)).member_json));
+    ++visited;
+    if (!value.empty() && value.front() == kListing) return true;
+    const auto id = key.substr(key.find('/') + 9);  // member "/" 8-byte time, then the id
+    if (auto record = txn.get(referrals_, id)) {
+      auto r = from_record(nlohmann::json::parse(*record));
+      stale.emplace_back(key, listing_value(parsed(std::move(r)).member_json));
+    }
     return true;
   });
-  for (const auto& [key, value] : entries) txn.put(by_time_, key, value);
+  for (const auto& [key, value] : stale) txn.put(by_time_, key, value);
   if (next) {
     txn.put(index_marks_, progress, *next);
   } else {
     txn.del(index_marks_, progress);
     txn.put(index_marks_, kListingBuild, "1");
   }
-  return entries.size();
+  return visited;
 }
 
 std::string Referrals::ledger_pseudonym(const Referral& r) const {

@@ -122,14 +122,16 @@ class Referrals {
   std::optional<bool> each_listed(const storage::Txn& txn, const std::string& member_id,
                                   std::size_t limit, const std::string& after,
                                   const EachListed& fn) const;
-  // At start-up, once per data directory: empties member_referrals, the index by id that
-  // member_referrals_by_time replaced. Returns 0 (it indexes nothing itself).
+  // At start-up, once per data directory from before member_referrals_by_time: writes its
+  // entries, listings included, from the records, and empties member_referrals, the index by
+  // id it replaced. Returns how many entries it wrote.
   std::size_t index_existing(storage::WriteTxn& txn);
-  // At start-up, until it returns 0: writes member_referrals_by_time entries, with their
-  // member JSON, for the next `at_most` referrals of a data directory from before the index
-  // kept it (or from before the index), in the order of their ids. Each call is its own txn's
-  // work, so a million referrals never weigh on one txn; where it got to is kept in
-  // index_marks, so a node stopped halfway goes on from there. Returns how many it wrote.
+  // In the background after start-up, until it returns 0: gives the next `at_most` entries of
+  // member_referrals_by_time that lack their listing (written before the index kept one, or by
+  // an older write_member_json) the record's, in the index's order. Each call is its own
+  // txn's work, so a million referrals neither hold the writer long nor delay start-up (pages
+  // look unlisted entries up meanwhile); where it got to is kept in index_marks, so a node
+  // stopped halfway goes on from there. Returns how many entries it visited.
   std::size_t write_listings(storage::WriteTxn& txn, std::size_t at_most);
   // The candidate as the ledger names them in this referral's events: scoped to the member
   // (identity/scoped_pseudonym.hpp), so entries of two members never link one person.

@@ -17,12 +17,16 @@
 #include <thread>
 #include <vector>
 
+#include "node/storage/environment.hpp"
+#include "node/storage/index_marks.hpp"
+#include "node/storage/txn.hpp"
 #include "support/names.hpp"
 #include "support/node_process.hpp"
 #include "support/vectors.hpp"
 
 namespace fs = std::filesystem;
 using relay::test::contains;
+using relay::test::eventually;
 using relay::test::HttpReply;
 using relay::test::member_credits;
 using relay::test::member_referrals;
@@ -995,6 +999,66 @@ TEST_CASE("flow: data survive a restart and kill -9 after an acknowledged write"
   CHECK(after["balance"] == 3);
   CHECK(after["credits_minted"] == 3);
   CHECK(node.get("/audit/v1/checkpoint").status == 200);
+}
+
+// Upgrading a node whose referral index predates the listings it now keeps (issue 19): start-up
+// does not wait for them (30 s at a million referrals); pages are the same meanwhile, and a
+// background loop lists every entry, once.
+TEST_CASE("flow: listings an older node did not keep are written after start-up, pages the same") {
+  NodeProcess node(options("listing.relaynode"));
+  auto member = node.admit_member(unique("Listing KK"));
+  for (int i = 0; i < 3; ++i)
+    node.register_and_confirm(path_of(member.relay_link), candidate("ls"));
+  const auto before = member_referrals(node, member);
+  REQUIRE(before.size() == 3);
+  // Stopped, its index made as the older node left it: keys alone, the build not yet run.
+  namespace storage = relay::node::storage;
+  auto each_entry = [&](const std::function<void(storage::WriteTxn&, storage::Database,
+                                                 const std::string&, const std::string&)>& fn) {
+    auto env = storage::Environment::open(node.lmdb_dir());
+    auto by_time = env.database("member_referrals_by_time");  // before any txn
+    auto txn = env.begin_write();
+    std::vector<std::pair<std::string, std::string>> entries;
+    txn.for_each_prefix(
+        by_time, "", [&](std::string_view k, std::string_view v) { entries.emplace_back(k, v); });
+    for (const auto& [key, value] : entries) fn(txn, by_time, key, value);
+    txn.commit();
+    return entries.size();
+  };
+  node.stop();
+  const auto marks_done = [&] {
+    auto env = storage::Environment::open(node.lmdb_dir());
+    auto marks = env.database(storage::kIndexMarks);
+    return env.begin_read().contains(marks, "member_referrals_listing_1");
+  };
+  CHECK(marks_done());
+  CHECK(each_entry([](storage::WriteTxn& txn, storage::Database db, const std::string& key,
+                      const std::string& value) {
+          CHECK(value.front() == '1');
+          txn.put(db, key, "");
+        }) == 3);
+  {
+    auto env = storage::Environment::open(node.lmdb_dir());
+    auto marks = env.database(storage::kIndexMarks);
+    auto txn = env.begin_write();
+    txn.del(marks, "member_referrals_listing_1");
+    txn.commit();
+  }
+  node.start();
+  CHECK(member_referrals(node, member) == before);
+  REQUIRE(eventually([&] {
+    return contains(relay::test::read_file(node.log_path()), "listed 3 existing referral(s)");
+  }));
+  CHECK(member_referrals(node, member) == before);
+  node.stop();
+  CHECK(marks_done());
+  CHECK(each_entry([](storage::WriteTxn&, storage::Database, const std::string&,
+                      const std::string& value) { CHECK(value.front() == '1'); }) == 3);
+  // Once: a restart lists nothing more.
+  node.start();
+  CHECK(member_referrals(node, member) == before);
+  node.stop();
+  CHECK(count_of(relay::test::read_file(node.log_path()), "existing referral(s)") == 1);
 }
 
 TEST_SUITE_END();

@@ -546,7 +546,8 @@ void blank_listings(Domain& d) {
     txn.del(d.env.database(storage::kIndexMarks), "member_referrals_listing_1");
   });
 }
-// What a node does at start-up for its referrals' indexes; how many entries it wrote.
+// What a node does for its referrals' indexes at start-up, and then in the background; how
+// many entries it wrote or visited.
 std::size_t rebuild(Domain& d) {
   std::size_t n = d.write([&](storage::WriteTxn& txn) { return d.referrals.index_existing(txn); });
   while (auto more =
@@ -558,6 +559,7 @@ std::size_t rebuild(Domain& d) {
 
 TEST_CASE("referrals: a member's referrals page in the order made; the index is built once") {
   Domain d;
+  CHECK(rebuild(d) == 0);  // as at a node's first start: every build marked done
   auto m = d.admit("Page KK").member;
   auto other = d.admit("Other Page KK").member;
   for (int i = 0; i < 7; ++i) {
@@ -660,30 +662,60 @@ TEST_CASE("referrals: a member's referrals page in the order made; the index is 
   CHECK(pages(3) == std::vector<std::vector<std::string>>{{}});
   CHECK(rebuild(d) == 10);
   CHECK(pages(3) == three);
+  CHECK(stored_listings(d) == listings);  // written with the keys: nothing left to list
+  CHECK(d.write([&](storage::WriteTxn& txn) { return d.referrals.write_listings(txn, 4096); }) ==
+        0);
   CHECK(d.env.begin_read().count(d.env.database("member_referrals")) == 0);  // emptied
   CHECK(rebuild(d) == 0);
 }
 
-TEST_CASE("referrals: the start-up build writes every listing, a txn per 4,096") {
+TEST_CASE("referrals: the background build lists every entry, a txn per chunk") {
   Domain d;
+  CHECK(rebuild(d) == 0);  // as at a node's first start: every build marked done
   auto m = d.admit("Many KK").member;
   constexpr std::size_t kMany = 4096 * 2 + 5;
   d.write([&](storage::WriteTxn& txn) {
     for (std::size_t i = 0; i < kMany; ++i)
       d.referrals.create(txn, m.id, "c_" + std::to_string(i), "p" + std::to_string(i), "", "");
   });
-  const auto listings = stored_listings(d);
-  REQUIRE(listings.size() == kMany);
+  REQUIRE(stored_listings(d).size() == kMany);
   blank_listings(d);
   // A txn per chunk, each going on where the last stopped; then nothing more to do.
   auto chunk = [&] {
     return d.write([&](storage::WriteTxn& txn) { return d.referrals.write_listings(txn, 4096); });
   };
   CHECK(chunk() == 4096);
-  CHECK(stored_listings(d) != listings);
+  // Meanwhile the node serves: the entry the build reaches last changes, and a referral is
+  // made; save() lists both, and the build leaves them as they are.
+  std::string last_id;
+  {
+    auto txn = d.env.begin_read();
+    txn.for_each_prefix(
+        d.env.database("member_referrals_by_time"), "",
+        [&](std::string_view key, std::string_view) { last_id = key.substr(key.find('/') + 9); });
+  }
+  d.write([&](storage::WriteTxn& txn) {
+    auto r = d.referrals.find(txn, last_id);
+    REQUIRE(r);
+    r->stage = "interview";
+    d.referrals.save(txn, *r);
+    d.clock.advance(std::chrono::milliseconds(1));  // made after the rest: listed last
+    d.referrals.create(txn, m.id, "c_late", "p_late", "", "");
+  });
   CHECK(chunk() == 4096);
-  CHECK(chunk() == 5);
-  CHECK(stored_listings(d) == listings);
+  CHECK(chunk() == 6);  // the five left and the one made meanwhile
+  // Every entry now holds its record's listing, the changed one's stage included.
+  const auto listings = stored_listings(d);
+  CHECK(listings.size() == kMany + 1);
+  {
+    auto txn = d.env.begin_read();
+    for (const auto& [id, value] : listings) {
+      auto r = d.referrals.find(txn, id);
+      REQUIRE(r);
+      REQUIRE(value == "1" + nlohmann::json(r->to_member_json()).dump());
+    }
+    CHECK(listings.at(last_id).find("\"stage\":\"interview\"") != std::string::npos);
+  }
   CHECK(chunk() == 0);
   CHECK(rebuild(d) == 0);
 }
