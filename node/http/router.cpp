@@ -5,8 +5,12 @@
 namespace relay::node::http {
 
 namespace {
-std::vector<std::string> split_path(std::string_view path) {
-  std::vector<std::string> out;
+// The segments after the leading '/' ("" between two slashes, or after a trailing one). A
+// request's are views into its path: splitting it allocated a string per segment.
+template <class Segment>
+std::vector<Segment> split_path(std::string_view path) {
+  std::vector<Segment> out;
+  out.reserve(8);
   std::size_t start = 1;
   while (start <= path.size()) {
     auto slash = path.find('/', start);
@@ -17,7 +21,7 @@ std::vector<std::string> split_path(std::string_view path) {
   return out;
 }
 
-bool match(const std::vector<std::string>& pattern, const std::vector<std::string>& path,
+bool match(const std::vector<std::string>& pattern, const std::vector<std::string_view>& path,
            Params& params) {
   if (pattern.size() != path.size()) return false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
@@ -34,17 +38,19 @@ bool match(const std::vector<std::string>& pattern, const std::vector<std::strin
 }  // namespace
 
 void Router::add(std::string method, const std::string& pattern, RouteHandler handler) {
-  routes_.push_back({std::move(method), pattern, split_path(pattern), std::move(handler)});
+  routes_.push_back(
+      {std::move(method), pattern, split_path<std::string>(pattern), std::move(handler)});
 }
 
 Response Router::handle(const Request& request) const {
   const auto start = std::chrono::steady_clock::now();
-  std::string pattern = "(unmatched)";
+  std::string_view pattern = "(unmatched)";  // or a route's, which lives as long as this
   try {
     auto response = dispatch(request, pattern);
     if (response.later) {
       // Counted when the reply is ready, with its status and the time spent waiting.
-      response.later->wrap([metrics = metrics_, method = request.method, pattern,
+      response.later->wrap([metrics = metrics_, method = request.method,
+                            pattern = std::string(pattern),
                             start](const std::function<Response()>& inner) {
         try {
           auto r = inner();
@@ -66,8 +72,8 @@ Response Router::handle(const Request& request) const {
   }
 }
 
-Response Router::dispatch(const Request& request, std::string& pattern) const {
-  auto path = split_path(request.path);
+Response Router::dispatch(const Request& request, std::string_view& pattern) const {
+  auto path = split_path<std::string_view>(request.path);
   bool path_known = false;
   for (const auto& route : routes_) {
     Params params;

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "node/http/message.hpp"
@@ -36,7 +37,7 @@ class Router {
     std::vector<std::string> segments;
     RouteHandler handler;
   };
-  Response dispatch(const Request& request, std::string& pattern) const;
+  Response dispatch(const Request& request, std::string_view& pattern) const;
   std::vector<Route> routes_;
   std::shared_ptr<RouteMetrics> metrics_ = std::make_shared<RouteMetrics>();
 };
