@@ -54,6 +54,24 @@ std::string listing_value(std::string_view member_json) {
   return out;
 }
 
+// The listing of a stored record, for the builds that write it from the records.
+std::string listing_value(const Referral& r) {
+  std::string out(1, kListing);
+  out.reserve(256);
+  protocol::JsonWriter w(out);
+  r.write_member_json(w);
+  return out;
+}
+
+bool is_listed(std::string_view value) {
+  return !value.empty() && value.front() == kListing;
+}
+
+// The referral id a member_referrals_by_time key ends with (see time_key).
+std::string_view listed_id(std::string_view key) {
+  return key.substr(key.find('/') + 1 + 8);
+}
+
 // The stored record, keys in byte order: the bytes dump() gave for the tree it was built as
 // before (a tree cost three times as much to build and dump; a confirmation saves the referral
 // three times).
@@ -197,7 +215,7 @@ std::optional<bool> Referrals::each_entry(const storage::Txn& txn, const std::st
       return false;
     }
     ++seen;
-    fn(key.substr(prefix.size() + 8), value);
+    fn(listed_id(key), value);
     return true;
   });
   return more;
@@ -220,7 +238,7 @@ std::optional<bool> Referrals::each_listed(const storage::Txn& txn, const std::s
   std::string id;
   return each_entry(txn, member_id, limit, after,
                     [&](std::string_view key_id, std::string_view value) {
-                      if (!value.empty() && value.front() == kListing) {
+                      if (is_listed(value)) {
                         fn(key_id, value.substr(1));
                         return;
                       }
@@ -237,8 +255,7 @@ std::size_t Referrals::index_existing(storage::WriteTxn& txn) {
     std::vector<std::pair<std::string, std::string>> entries;
     txn.for_each_prefix(referrals_, "", [&](std::string_view, std::string_view value) {
       auto r = from_record(nlohmann::json::parse(value));
-      auto listed_at = time_key(r);  // before r is moved from
-      entries.emplace_back(std::move(listed_at), listing_value(parsed(std::move(r)).member_json));
+      entries.emplace_back(time_key(r), listing_value(r));
     });
     for (const auto& [key, value] : entries) txn.put(by_time_, key, value);
     txn.put(index_marks_, kListingBuild, "1");
@@ -264,12 +281,9 @@ std::size_t Referrals::write_listings(storage::WriteTxn& txn, std::size_t at_mos
       return false;
     }
     ++visited;
-    if (!value.empty() && value.front() == kListing) return true;
-    const auto id = key.substr(key.find('/') + 9);  // member "/" 8-byte time, then the id
-    if (auto record = txn.get(referrals_, id)) {
-      auto r = from_record(nlohmann::json::parse(*record));
-      stale.emplace_back(key, listing_value(parsed(std::move(r)).member_json));
-    }
+    if (is_listed(value)) return true;
+    if (auto record = txn.get(referrals_, listed_id(key)))
+      stale.emplace_back(key, listing_value(from_record(nlohmann::json::parse(*record))));
     return true;
   });
   for (const auto& [key, value] : stale) txn.put(by_time_, key, value);
