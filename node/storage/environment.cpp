@@ -148,8 +148,10 @@ Environment Environment::open(const std::filesystem::path& dir, Options options)
                      "mdb_env_set_mapsize");
   }
   // MDB_NOTLS: reader slots belong to the txn, not the thread, so a ReadTxn can move between
-  // threads (coroutines resume anywhere). No NOSYNC/NOMETASYNC/WRITEMAP: commit means fsync.
-  int rc = mdb_env_open(state->env, state->path.c_str(), MDB_NOTLS, 0600);
+  // threads (coroutines resume anywhere). MDB_NORDAHEAD: a fault with readahead caches up to
+  // 2 MiB of the file as one folio, and a commit that later rewrites one of its pages writes
+  // the whole folio back (file_tail.hpp). No NOSYNC/NOMETASYNC/WRITEMAP: commit means fsync.
+  int rc = mdb_env_open(state->env, state->path.c_str(), MDB_NOTLS | MDB_NORDAHEAD, 0600);
   if (rc != MDB_SUCCESS) {
     // LMDB: "if this function fails, mdb_env_close() must be called to discard the handle".
     throw StorageError("mdb_env_open " + state->path.string(), rc);
@@ -173,6 +175,10 @@ Environment Environment::open(const std::filesystem::path& dir, Options options)
   detail::check_rc(mdb_reader_check(state->env, &dead), "mdb_reader_check");
   state->stale_readers_at_open = static_cast<std::size_t>(dead);
   detail::refresh_map_size(*state);
+  MDB_stat stat{};
+  detail::check_rc(mdb_env_stat(state->env, &stat), "mdb_env_stat");
+  state->page_size = stat.ms_psize;
+  state->tail = std::make_unique<FileTail>(state->path / "data.mdb");
   spdlog::info("storage: opened {} (map {} bytes, {} stale reader slot(s) cleared)",
                state->path.string(), state->map_size.load(), dead);
   return Environment(std::move(state));

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "node/storage/environment.hpp"
+#include "node/storage/file_tail.hpp"
 
 namespace relay::node::storage::detail {
 
@@ -71,6 +72,9 @@ struct EnvState {
   // The thread holding this process's top-level write txn, if any (deadlock checks).
   std::atomic<std::thread::id> write_owner{};
   std::atomic<int> writers{0};  // attached Writer objects
+  // data.mdb's tail, readied by each top-level write txn as it begins (file_tail.hpp).
+  std::unique_ptr<FileTail> tail;
+  std::size_t page_size = 0;
 
   // Read txns that ended, reset (mdb_txn_reset) for mdb_txn_renew. mdb_txn_begin allocates
   // and zeroes a table of max_dbs entries for every read txn: 9k of the 67k instructions of a

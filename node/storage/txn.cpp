@@ -40,6 +40,15 @@ void end_reader(EnvState& env, MDB_txn* txn) {
   mdb_txn_abort(txn);
 }
 
+// LMDB's write lock is held and nothing is written yet: the moment to ready the pages the
+// file grows into next (file_tail.hpp).
+void ready_tail(EnvState& env) noexcept {
+  MDB_envinfo info{};
+  if (env.tail == nullptr || mdb_env_info(env.env, &info) != MDB_SUCCESS) return;
+  env.tail->ready((static_cast<std::uint64_t>(info.me_last_pgno) + 1) * env.page_size,
+                  info.me_mapsize, env.page_size);
+}
+
 }  // namespace
 
 std::unique_ptr<TxnState> begin_root(EnvState& env, bool write) {
@@ -55,7 +64,10 @@ std::unique_ptr<TxnState> begin_root(EnvState& env, bool write) {
     if (!write && (s->txn = renew_idle_reader(env)) != nullptr) return s;
     int rc = mdb_txn_begin(env.env, nullptr, write ? 0U : MDB_RDONLY, &s->txn);
     if (rc == MDB_SUCCESS) {
-      if (write) env.write_owner.store(std::this_thread::get_id());
+      if (write) {
+        env.write_owner.store(std::this_thread::get_id());
+        ready_tail(env);
+      }
       return s;
     }
     s->txn = nullptr;

@@ -2,13 +2,16 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "node/storage/environment.hpp"
+#include "node/storage/file_tail.hpp"
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -500,3 +503,81 @@ TEST_CASE("storage: hot backup with copy_to") {
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("storage: FileTail readies the pages past the data, never shrinks the file") {
+  TempDir dir;
+  const fs::path file = dir.path / "data.mdb";
+  const std::string data(3 * 4096, 'd');
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << data;
+  }
+  FileTail tail(file);
+  CHECK(tail.ready_end() == 0);
+  tail.ready(data.size(), std::uint64_t{1} << 40, 4096);
+  CHECK(tail.ready_end() == data.size() + FileTail::kAhead);
+  CHECK(fs::file_size(file) == data.size() + FileTail::kAhead);
+  {
+    std::ifstream in(file, std::ios::binary);
+    std::string head(data.size(), '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    CHECK(head == data);  // the data is untouched; the rest reads as zeros
+    std::string next(4096, 'x');
+    in.read(next.data(), 4096);
+    CHECK(next == std::string(4096, '\0'));
+  }
+  // More than half is still ahead of the data: nothing to do.
+  tail.ready(data.size() + FileTail::kAhead / 2 - 4096, std::uint64_t{1} << 40, 4096);
+  CHECK(tail.ready_end() == data.size() + FileTail::kAhead);
+  // Less: the window moves on.
+  const std::uint64_t grown = data.size() + FileTail::kAhead / 2 + 4096;
+  tail.ready(grown, std::uint64_t{1} << 40, 4096);
+  CHECK(tail.ready_end() == grown + FileTail::kAhead);
+  CHECK(fs::file_size(file) == grown + FileTail::kAhead);
+
+  // Never past the map, and never shorter than the file already is.
+  FileTail other(file);
+  other.ready(4096, 4096 * 10, 4096);
+  CHECK(other.ready_end() == 4096 * 10);
+  CHECK(fs::file_size(file) == grown + FileTail::kAhead);
+
+  // A file it cannot open: nothing happens, nothing throws.
+  FileTail missing(dir.path / "absent" / "data.mdb");
+  missing.ready(0, std::uint64_t{1} << 40, 4096);
+  CHECK(missing.ready_end() == 0);
+  CHECK_FALSE(fs::exists(dir.path / "absent"));
+}
+
+TEST_CASE("storage: a write txn readies data.mdb's tail; LMDB, reopening and copies ignore it") {
+  TempDir dir;
+  std::uintmax_t copied_size = 0;
+  {
+    auto env = Environment::open(dir.path / "env");
+    Database db = env.database("things");
+    {
+      auto txn = env.begin_write();
+      for (int i = 0; i < 2000; ++i) txn.put(db, "k" + std::to_string(i), std::string(200, 'v'));
+      txn.commit();
+    }
+    CHECK(fs::file_size(dir.path / "env" / "data.mdb") >= FileTail::kAhead);
+    env.copy_to(dir.path / "copy", false);
+    copied_size = fs::file_size(dir.path / "copy" / "data.mdb");
+    CHECK(copied_size < FileTail::kAhead);  // only LMDB's pages are copied
+  }
+  for (auto name : {"env", "copy"}) {
+    CAPTURE(name);
+    auto env = Environment::open(dir.path / name);
+    Database db = env.database("things");
+    {
+      auto txn = env.begin_write();
+      CHECK(txn.count(db) == 2000);
+      CHECK(txn.get(db, "k1999") == std::string(200, 'v'));
+      txn.put(db, "after", "reopen");
+      txn.commit();
+    }
+    auto txn = env.begin_read();
+    CHECK(txn.get(db, "after") == "reopen");
+    CHECK(txn.count(db) == 2001);
+  }
+  CHECK(fs::file_size(dir.path / "copy" / "data.mdb") > copied_size);  // its tail, once written
+}
