@@ -120,7 +120,7 @@ void Store::save(storage::WriteTxn& txn, const CandidateRecord& r) {
     txn.put(pending_, r.id, "");
   else
     txn.del(pending_, r.id);
-  if (saved_) saved_(r.id);
+  if (saved_) saved_(r);
 }
 
 std::vector<CandidateRecord> Store::pending(const storage::Txn& txn,

@@ -106,10 +106,12 @@ class Store {
   std::optional<CandidateRecord> find_by_pseudonym(const storage::Txn& txn,
                                                    const std::string& pseudonym) const;
   void save(storage::WriteTxn& txn, const CandidateRecord& record);
-  // `saved(id)` is called in save()'s txn, on the writer thread, for every record written (a
-  // request that is rolled back afterwards included): how the pool index (federation/
+  // `saved(record)` is called in save()'s txn, on the writer thread, for every record written
+  // (a request that is rolled back afterwards included): how the pool index (federation/
   // pool_index.hpp) learns what changed. Set while wiring, before any write.
-  void on_saved(std::function<void(const std::string& id)> saved) { saved_ = std::move(saved); }
+  void on_saved(std::function<void(const CandidateRecord& record)> saved) {
+    saved_ = std::move(saved);
+  }
   // Calls fn(record) for every record (tombstones included), in id order; fn returns false
   // to stop.
   // From the record whose id is `from` (or the next one) when given.
@@ -227,7 +229,7 @@ class Store {
   storage::Database awaiting_receipt_;
   storage::Database pending_;
   storage::Database index_marks_;
-  std::function<void(const std::string& id)> saved_;
+  std::function<void(const CandidateRecord& record)> saved_;
   mutable RecordCache parsed_;  // what find() parsed and save() wrote, by id
 };
 

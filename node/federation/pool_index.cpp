@@ -126,9 +126,11 @@ PoolIndex::PoolIndex(Federation& federation, candidates::Store& store, ProfileEx
             refresh();
           },
           common::LoopPriority::background) {
-  store_.on_saved([changes = changes_](const std::string& id) {
+  store_.on_saved([changes = changes_](const candidates::CandidateRecord& r) {
+    const bool pooled = in_regional_pool(r);
     std::lock_guard lock(changes->mutex);
-    changes->pending_local.insert(id);
+    auto [it, inserted] = changes->pending_local.try_emplace(r.id, pooled);
+    if (!inserted) it->second = it->second || pooled;
   });
   exchange_.on_pool_change([changes = changes_](const std::string& peer, const std::string& ref) {
     std::lock_guard lock(changes->mutex);
@@ -138,11 +140,14 @@ PoolIndex::PoolIndex(Federation& federation, candidates::Store& store, ProfileEx
   // then, they are simply unchanged.
   federation.writer().on_commit([changes = changes_] {
     std::lock_guard lock(changes->mutex);
-    changes->changed_local.merge(changes->pending_local);
+    for (const auto& [id, pooled] : changes->pending_local) {
+      auto [it, inserted] = changes->changed_local.try_emplace(id, pooled);
+      if (!inserted) it->second = it->second || pooled;
+    }
+    changes->pending_local.clear();
     changes->changed_peer.merge(changes->pending_peer);
     // What merge() left behind was changed already: kept, it would be walked again at every
     // commit until a refresh (10% of the writer's time under 3.6k registrations/s).
-    changes->pending_local.clear();
     changes->pending_peer.clear();
     if (!changes->changed_local.empty() || !changes->changed_peer.empty()) ++changes->commits;
   });
@@ -266,7 +271,7 @@ void PoolIndex::refresh() {
   // counts equal has nothing to wait for.)
   if (changes_->commits.load() == applied_.load()) return;
   std::lock_guard serial(refresh_mutex_);
-  std::set<std::string> local;
+  std::map<std::string, bool> local;
   std::set<std::pair<std::string, std::string>> peer;
   std::uint64_t taken = 0;
   {
@@ -279,12 +284,20 @@ void PoolIndex::refresh() {
     applied_.store(taken);
     return;
   }
+  // A record saved only outside the pool, and not in the index, stays out: nothing to read.
+  // (One that was in the pool was read when it joined, so the index holds it.)
+  {
+    std::shared_lock lock(mutex_);
+    std::erase_if(local, [this](const auto& change) {
+      return !change.second && !local_.slot_of.find(slot_key(change.first));
+    });
+  }
   // Read (and open) outside the index lock; searches go on meanwhile.
   std::vector<std::pair<std::string, std::optional<nlohmann::json>>> locals;
   std::vector<std::pair<std::string, std::optional<PoolEntry>>> peers;
   {
     auto txn = env_.begin_read();
-    for (const auto& id : local) {
+    for (const auto& [id, pooled] : local) {
       auto r = store_.find(txn, id);
       locals.emplace_back(id, r ? pooled_profile(*r) : std::nullopt);
     }

@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -202,10 +203,12 @@ class PoolIndex {
 
   // Changed names: written on the writer thread in a txn (pending), made visible after its
   // commit (changed). Shared with the hooks, which may outlive the index (the Writer keeps
-  // its commit hooks).
+  // its commit hooks). A local name maps to true when some save since the last refresh left
+  // the record in the regional pool: a name with false that the index does not hold is not
+  // read again (registrations save pending records, twice each, which no search lists).
   struct Changes {
     std::mutex mutex;
-    std::set<std::string> pending_local, changed_local;
+    std::map<std::string, bool> pending_local, changed_local;
     std::set<std::pair<std::string, std::string>> pending_peer, changed_peer;
     std::atomic<std::uint64_t> commits{0};  // commits that changed names (moved under mutex)
   };
