@@ -51,9 +51,16 @@ std::string encode_subject(std::string_view subject) {
   return out;
 }
 
-// Written, not yet synced: the caller syncs a batch at once.
-void write_all(const fs::path& path, const std::string& data) {
+// Written, not yet synced: the caller syncs a batch at once. With `replace`, a file already
+// there (left by a crash while this same message was being spooled) is started over: removed
+// only when found, not on the chance (an unlink for every mail, 7% of the mail thread).
+void write_all(const fs::path& path, const std::string& data, bool replace) {
   int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == EEXIST && replace) {
+    std::error_code ec;
+    fs::remove(path, ec);
+    fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  }
   if (fd < 0)
     throw std::system_error(errno, std::generic_category(), "mail spool " + path.string());
   std::size_t done = 0;
@@ -127,13 +134,8 @@ std::vector<std::string> SpoolMailer::send_all(const std::vector<Mail>& mails) {
                  mail.key.front() != '.' && mail.key.size() <= 128;
     std::string id = named ? mail.key : std::to_string(unix_time) + "-" + crypto::random_token(12);
     auto domain = mail.from.substr(mail.from.find('@') + 1);
-    auto tmp = dir_ / ("." + id + ".tmp");
-    if (named) {
-      // Left by a crash while this same message was being spooled: start it over.
-      std::error_code ec;
-      fs::remove(tmp, ec);
-    }
-    write_all(tmp, format_rfc5322(mail, id + "@" + domain, unix_time));
+    write_all(dir_ / ("." + id + ".tmp"), format_rfc5322(mail, id + "@" + domain, unix_time),
+              named);
     ids.push_back(id);
   }
   if (ids.empty()) return {};
