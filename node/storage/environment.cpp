@@ -104,7 +104,7 @@ std::size_t MapGate::active() noexcept {
 }
 
 EnvState::~EnvState() {
-  for (MDB_txn* txn : idle_readers) mdb_txn_abort(txn);
+  for (const IdleReader& idle : idle_readers) mdb_txn_abort(idle.txn);
   idle_readers.clear();
   if (env != nullptr) mdb_env_close(env);
   if (registered) {
@@ -260,6 +260,7 @@ std::size_t Environment::map_size() const noexcept {
 void Environment::resize_map(std::size_t bytes) {
   detail::EnvState& env = *state_;
   bool done = env.gate.exclusive(env.options.resize_wait, [&env, bytes] {
+    detail::reset_idle_readers(env);  // LMDB: no txn of this process may be active
     detail::check_rc(mdb_env_set_mapsize(env.env, bytes), "mdb_env_set_mapsize");
     detail::refresh_map_size(env);
   });

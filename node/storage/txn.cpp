@@ -12,28 +12,34 @@ namespace detail {
 
 namespace {
 
-// A reset read txn renewed for a new snapshot, or null (none idle, or renewing failed: then
-// it is discarded and the caller begins a new one).
-MDB_txn* renew_idle_reader(EnvState& env) {
-  MDB_txn* txn = nullptr;
+// An idle read txn on the latest snapshot, or null (none idle, or renewing failed: then it is
+// discarded and the caller begins a new one). A live one whose snapshot is still the last
+// committed (any process's commit changes the meta page's txnid) is used as it is.
+MDB_txn* reuse_idle_reader(EnvState& env) {
+  EnvState::IdleReader idle;
   {
     std::lock_guard lock(env.idle_mutex);
     if (env.idle_readers.empty()) return nullptr;
-    txn = env.idle_readers.back();
+    idle = env.idle_readers.back();
     env.idle_readers.pop_back();
   }
-  if (mdb_txn_renew(txn) == MDB_SUCCESS) return txn;
-  mdb_txn_abort(txn);
+  if (idle.live) {
+    MDB_envinfo info{};
+    if (mdb_env_info(env.env, &info) == MDB_SUCCESS && info.me_last_txnid == mdb_txn_id(idle.txn))
+      return idle.txn;
+    mdb_txn_reset(idle.txn);
+  }
+  if (mdb_txn_renew(idle.txn) == MDB_SUCCESS) return idle.txn;
+  mdb_txn_abort(idle.txn);
   return nullptr;
 }
 
-// Ends a top-level read txn, keeping its handle for the next one when there is room.
+// Ends a top-level read txn, keeping it (live) for the next one when there is room.
 void end_reader(EnvState& env, MDB_txn* txn) {
-  mdb_txn_reset(txn);
   {
     std::lock_guard lock(env.idle_mutex);
     if (env.idle_readers.size() < EnvState::kIdleReaders) {
-      env.idle_readers.push_back(txn);
+      env.idle_readers.push_back({txn, true});
       return;
     }
   }
@@ -51,6 +57,15 @@ void ready_tail(EnvState& env) noexcept {
 
 }  // namespace
 
+void reset_idle_readers(EnvState& env) noexcept {
+  std::lock_guard lock(env.idle_mutex);
+  for (auto& idle : env.idle_readers) {
+    if (!idle.live) continue;
+    mdb_txn_reset(idle.txn);
+    idle.live = false;
+  }
+}
+
 std::unique_ptr<TxnState> begin_root(EnvState& env, bool write) {
   if (write && env.write_owner.load() == std::this_thread::get_id()) {
     throw std::logic_error("storage: this thread already holds a write transaction");
@@ -61,7 +76,7 @@ std::unique_ptr<TxnState> begin_root(EnvState& env, bool write) {
   s->write = write;
   for (int attempt = 0;; ++attempt) {
     env.gate.enter();
-    if (!write && (s->txn = renew_idle_reader(env)) != nullptr) return s;
+    if (!write && (s->txn = reuse_idle_reader(env)) != nullptr) return s;
     int rc = mdb_txn_begin(env.env, nullptr, write ? 0U : MDB_RDONLY, &s->txn);
     if (rc == MDB_SUCCESS) {
       if (write) {
@@ -74,6 +89,7 @@ std::unique_ptr<TxnState> begin_root(EnvState& env, bool write) {
     env.gate.leave();
     // Another process grew the map past ours: adopt its size, with no txn of ours open.
     if (rc == MDB_MAP_RESIZED && attempt < 3 && env.gate.exclusive(env.options.resize_wait, [&env] {
+          reset_idle_readers(env);  // LMDB: no txn of this process may be active
           check_rc(mdb_env_set_mapsize(env.env, 0), "mdb_env_set_mapsize(adopt)");
           refresh_map_size(env);
         })) {
@@ -113,6 +129,8 @@ void end_txn(TxnState& s, bool commit) {
     s.parent->child = nullptr;
     s.parent = nullptr;
   } else {
+    // Idle readers kept on the snapshot before this commit would hold its freed pages.
+    if (s.write && commit && rc == MDB_SUCCESS) reset_idle_readers(*s.env);
     if (s.write) s.env->write_owner.store(std::thread::id{});
     s.env->gate.leave();
   }
