@@ -1,7 +1,5 @@
 #include "node/http/message.hpp"
 
-#include <cctype>
-
 namespace relay::node::http {
 
 std::optional<std::string_view> Request::header(std::string_view name) const {
@@ -17,9 +15,14 @@ std::optional<std::string_view> Request::bearer_token() const {
   if (value->size() <= prefix.size() || value->substr(0, prefix.size()) != prefix)
     return std::nullopt;
   auto token = value->substr(prefix.size());
+  // ASCII by hand: std::isalnum consults the locale for every character (callgrind: 0.3k of
+  // the 67k instructions of a GET /api/v1/credits).
+  auto allowed = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  };
   for (char c : token)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
-      return std::nullopt;
+    if (!allowed(c)) return std::nullopt;
   return token;
 }
 

@@ -103,8 +103,14 @@ TEST_CASE("http: bearer_token") {
   CHECK(*ok.bearer_token() == "rk_abc-DEF.123_x");
   for (const char* bad :
        {"Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token abc", "Bearerabc", "Bearer a b",
-        "Bearer a\tb", "Bearer abc\r", "Bearer <script>", "Bearer  abc"})
+        "Bearer a\tb", "Bearer abc\r", "Bearer <script>", "Bearer  abc",
+        // next to each allowed range, and bytes past ASCII
+        "Bearer a/b", "Bearer a:b", "Bearer a@b", "Bearer a[b", "Bearer a`b", "Bearer a{b",
+        "Bearer a~b", "Bearer a+b", "Bearer caf\xc3\xa9",
+        "Bearer a\xff"
+        "b"})
     CHECK_FALSE_MESSAGE(with(bad).bearer_token().has_value(), bad);
+  CHECK(with("Bearer 09azAZ-_.").bearer_token() == "09azAZ-_.");
   // Header lookup is by lower-case name.
   CHECK(ok.header("authorization"));
   CHECK_FALSE(ok.header("Authorization"));
