@@ -129,8 +129,7 @@ PoolIndex::PoolIndex(Federation& federation, candidates::Store& store, ProfileEx
   store_.on_saved([changes = changes_](const candidates::CandidateRecord& r) {
     const bool pooled = in_regional_pool(r);
     std::lock_guard lock(changes->mutex);
-    auto [it, inserted] = changes->pending_local.try_emplace(r.id, pooled);
-    if (!inserted) it->second = it->second || pooled;
+    changes->pending_local[r.id] |= pooled;
   });
   exchange_.on_pool_change([changes = changes_](const std::string& peer, const std::string& ref) {
     std::lock_guard lock(changes->mutex);
@@ -140,10 +139,7 @@ PoolIndex::PoolIndex(Federation& federation, candidates::Store& store, ProfileEx
   // then, they are simply unchanged.
   federation.writer().on_commit([changes = changes_] {
     std::lock_guard lock(changes->mutex);
-    for (const auto& [id, pooled] : changes->pending_local) {
-      auto [it, inserted] = changes->changed_local.try_emplace(id, pooled);
-      if (!inserted) it->second = it->second || pooled;
-    }
+    for (const auto& [id, pooled] : changes->pending_local) changes->changed_local[id] |= pooled;
     changes->pending_local.clear();
     changes->changed_peer.merge(changes->pending_peer);
     // What merge() left behind was changed already: kept, it would be walked again at every

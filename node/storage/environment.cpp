@@ -177,8 +177,7 @@ Environment Environment::open(const std::filesystem::path& dir, Options options)
   detail::refresh_map_size(*state);
   MDB_stat stat{};
   detail::check_rc(mdb_env_stat(state->env, &stat), "mdb_env_stat");
-  state->page_size = stat.ms_psize;
-  state->tail = std::make_unique<FileTail>(state->path / "data.mdb");
+  state->tail = std::make_unique<FileTail>(state->path / "data.mdb", stat.ms_psize);
   spdlog::info("storage: opened {} (map {} bytes, {} stale reader slot(s) cleared)",
                state->path.string(), state->map_size.load(), dead);
   return Environment(std::move(state));

@@ -12,7 +12,8 @@
 
 namespace relay::node::storage {
 
-FileTail::FileTail(const std::filesystem::path& file) noexcept {
+FileTail::FileTail(const std::filesystem::path& file, std::size_t page_size) noexcept
+    : page_size_(page_size) {
   fd_ = ::open(file.c_str(), O_RDWR | O_CLOEXEC);
   if (fd_ < 0) {
     give_up("open", errno);
@@ -36,8 +37,8 @@ void FileTail::give_up(const char* what, int err) noexcept {
   fd_ = -1;
 }
 
-void FileTail::ready(std::uint64_t used_end, std::uint64_t limit, std::size_t page_size) noexcept {
-  if (fd_ < 0 || page_size == 0) return;
+void FileTail::ready(std::uint64_t used_end, std::uint64_t limit) noexcept {
+  if (fd_ < 0 || page_size_ == 0) return;
   const std::uint64_t target = std::min(used_end + kAhead, limit);
   const std::uint64_t from = std::max(ready_end_, used_end);
   if (ready_end_ >= used_end + kAhead / 2 || from >= target) return;
@@ -48,9 +49,9 @@ void FileTail::ready(std::uint64_t used_end, std::uint64_t limit, std::size_t pa
       ::ftruncate(fd_, static_cast<off_t>(target)) != 0) {
     return give_up("ftruncate", errno);
   }
-  std::vector<char> page(page_size);
-  for (std::uint64_t at = from - from % page_size; at < target; at += page_size) {
-    if (::pread(fd_, page.data(), page_size, static_cast<off_t>(at)) < 0) {
+  std::vector<char> page(page_size_);
+  for (std::uint64_t at = from - from % page_size_; at < target; at += page_size_) {
+    if (::pread(fd_, page.data(), page_size_, static_cast<off_t>(at)) < 0) {
       return give_up("pread", errno);
     }
   }

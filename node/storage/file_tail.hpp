@@ -24,8 +24,9 @@ namespace relay::node::storage {
 // stops trying; LMDB writes as before.
 class FileTail {
  public:
-  // Opens its own descriptor on `file` (data.mdb), so LMDB's stays as LMDB set it.
-  explicit FileTail(const std::filesystem::path& file) noexcept;
+  // Opens its own descriptor on `file` (data.mdb), so LMDB's stays as LMDB set it. page_size
+  // is the environment's (mdb_env_stat).
+  FileTail(const std::filesystem::path& file, std::size_t page_size) noexcept;
   FileTail(const FileTail&) = delete;
   FileTail& operator=(const FileTail&) = delete;
   ~FileTail();
@@ -35,7 +36,9 @@ class FileTail {
   // page + 1, in bytes). Call only while holding LMDB's write lock with nothing written yet
   // (a top-level write txn just begun): the file cannot grow under the check, and shrinking
   // is never done.
-  void ready(std::uint64_t used_end, std::uint64_t limit, std::size_t page_size) noexcept;
+  void ready(std::uint64_t used_end, std::uint64_t limit) noexcept;
+
+  std::size_t page_size() const noexcept { return page_size_; }
 
   // The end (a file offset) of the pages readied so far; 0 before the first ready().
   std::uint64_t ready_end() const noexcept { return ready_end_; }
@@ -48,6 +51,7 @@ class FileTail {
   void give_up(const char* what, int err) noexcept;
 
   int fd_ = -1;
+  std::size_t page_size_;
   std::uint64_t ready_end_ = 0;
 };
 

@@ -74,7 +74,6 @@ struct EnvState {
   std::atomic<int> writers{0};  // attached Writer objects
   // data.mdb's tail, readied by each top-level write txn as it begins (file_tail.hpp).
   std::unique_ptr<FileTail> tail;
-  std::size_t page_size = 0;
 
   // Read txns that ended, kept for the next begin_read. mdb_txn_begin allocates and zeroes a
   // table of max_dbs entries for every read txn: 9k of the 67k instructions of a GET /healthz

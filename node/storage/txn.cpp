@@ -51,8 +51,8 @@ void end_reader(EnvState& env, MDB_txn* txn) {
 void ready_tail(EnvState& env) noexcept {
   MDB_envinfo info{};
   if (env.tail == nullptr || mdb_env_info(env.env, &info) != MDB_SUCCESS) return;
-  env.tail->ready((static_cast<std::uint64_t>(info.me_last_pgno) + 1) * env.page_size,
-                  info.me_mapsize, env.page_size);
+  env.tail->ready((static_cast<std::uint64_t>(info.me_last_pgno) + 1) * env.tail->page_size(),
+                  info.me_mapsize);
 }
 
 }  // namespace

@@ -565,9 +565,9 @@ TEST_CASE("storage: FileTail readies the pages past the data, never shrinks the 
     std::ofstream out(file, std::ios::binary);
     out << data;
   }
-  FileTail tail(file);
+  FileTail tail(file, 4096);
   CHECK(tail.ready_end() == 0);
-  tail.ready(data.size(), std::uint64_t{1} << 40, 4096);
+  tail.ready(data.size(), std::uint64_t{1} << 40);
   CHECK(tail.ready_end() == data.size() + FileTail::kAhead);
   CHECK(fs::file_size(file) == data.size() + FileTail::kAhead);
   {
@@ -580,23 +580,23 @@ TEST_CASE("storage: FileTail readies the pages past the data, never shrinks the 
     CHECK(next == std::string(4096, '\0'));
   }
   // More than half is still ahead of the data: nothing to do.
-  tail.ready(data.size() + FileTail::kAhead / 2 - 4096, std::uint64_t{1} << 40, 4096);
+  tail.ready(data.size() + FileTail::kAhead / 2 - 4096, std::uint64_t{1} << 40);
   CHECK(tail.ready_end() == data.size() + FileTail::kAhead);
   // Less: the window moves on.
   const std::uint64_t grown = data.size() + FileTail::kAhead / 2 + 4096;
-  tail.ready(grown, std::uint64_t{1} << 40, 4096);
+  tail.ready(grown, std::uint64_t{1} << 40);
   CHECK(tail.ready_end() == grown + FileTail::kAhead);
   CHECK(fs::file_size(file) == grown + FileTail::kAhead);
 
   // Never past the map, and never shorter than the file already is.
-  FileTail other(file);
-  other.ready(4096, 4096 * 10, 4096);
+  FileTail other(file, 4096);
+  other.ready(4096, 4096 * 10);
   CHECK(other.ready_end() == 4096 * 10);
   CHECK(fs::file_size(file) == grown + FileTail::kAhead);
 
   // A file it cannot open: nothing happens, nothing throws.
-  FileTail missing(dir.path / "absent" / "data.mdb");
-  missing.ready(0, std::uint64_t{1} << 40, 4096);
+  FileTail missing(dir.path / "absent" / "data.mdb", 4096);
+  missing.ready(0, std::uint64_t{1} << 40);
   CHECK(missing.ready_end() == 0);
   CHECK_FALSE(fs::exists(dir.path / "absent"));
 }
