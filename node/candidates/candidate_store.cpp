@@ -35,6 +35,7 @@ Store::Store(storage::Environment& env, const identity::KeyRing& keys, const com
       mail_(env.database("mail_queue")),
       awaiting_receipt_(env.database("candidates_awaiting_receipt")),
       pending_(env.database("candidates_pending")),
+      spool_(env.database("candidate_spool")),
       index_marks_(env.database(storage::kIndexMarks)) {}
 
 std::string Store::pseudonym_of(const std::string& normalised_email) const {
@@ -44,6 +45,15 @@ std::string Store::pseudonym_of(const std::string& normalised_email) const {
 }
 
 namespace {
+
+// candidate_spool's key: the id, then 0x00 (no id contains it), then the spool file id.
+std::string spool_key(std::string_view candidate_id, std::string_view spool_id) {
+  std::string key;
+  key.reserve(candidate_id.size() + 1 + spool_id.size());
+  key.append(candidate_id).push_back('\0');
+  key.append(spool_id);
+  return key;
+}
 
 // "c_", the creation time (11 hex digits of ms), then 72 random bits. New records land at the
 // end of the candidates database, not on a random page: a commit of a burst of registrations
@@ -373,12 +383,11 @@ std::size_t Store::queued_mail_count(const storage::Txn& txn) const {
 
 bool Store::mail_spooled(storage::WriteTxn& txn, const std::string& seq,
                          const std::string& candidate_id, const std::string& spool_id) {
-  txn.del(mail_, seq);
-  auto r = find(txn, candidate_id);
-  if (!r || r->status == Status::erased) return false;
+  // Erasure deletes the candidate's queued mail in its own txn: a mail still queued here
+  // belongs to a candidate who is not erased.
+  if (!txn.del(mail_, seq)) return false;
   if (spool_id.empty()) return true;  // handed to an SMTP server: nothing left to remove
-  r->spool_.push_back(spool_id);
-  save(txn, *r);
+  txn.put(spool_, spool_key(candidate_id, spool_id), "");
   return true;
 }
 
@@ -398,7 +407,15 @@ bool Store::drop_mail(storage::WriteTxn& txn, const std::string& seq) {
 }
 
 std::vector<std::string> Store::erase(storage::WriteTxn& txn, CandidateRecord& r) {
-  auto spool = std::move(r.spool_);
+  auto spool = std::move(r.spool_);  // spooled by an older version
+  const auto prefix = spool_key(r.id, "");
+  std::vector<std::string> spooled;
+  txn.for_each_prefix(spool_, prefix,
+                      [&](std::string_view key, std::string_view) { spooled.emplace_back(key); });
+  for (const auto& key : spooled) {
+    txn.del(spool_, key);
+    spool.push_back(key.substr(prefix.size()));
+  }
   for (const auto& digest : r.tokens_) txn.del(tokens_, digest);
   std::vector<std::string> queued;
   txn.for_each_prefix(mail_, "", [&](std::string_view key, std::string_view value) {

@@ -15,6 +15,11 @@
 //                         record (written by save(); built once for older data directories)
 //   candidates_pending    id -> "" for each pending record (registered, not confirmed): what
 //                         PendingExpiry reads each minute instead of every record (the same)
+//   candidate_spool       id || 0x00 || spool file id -> "" for each mail spooled to the
+//                         candidate: erasure deletes the files. Recording a spooled mail is
+//                         then one small put, not a rewrite of the whole record (issue 19:
+//                         8% of the writer's time in registrations). Records spooled to by
+//                         older versions list their files in the record itself.
 //   key_slots             which slots of <data_dir>/candidate_keys are taken (key_slots.hpp):
 //                         every candidate's key lives there, outside LMDB, so erasure can
 //                         overwrite it; everything sealed under it is unreadable afterwards
@@ -197,8 +202,9 @@ class Store {
   // this one fail or never finish (a crash). False if the mail is gone (erased): do not send.
   bool mail_attempt(storage::WriteTxn& txn, const std::string& seq, std::int64_t next_try_ms);
   // Records that queued mail `seq` was delivered: spooled as `spool_id` (kept so that erasure
-  // can remove it) or, with an empty id, handed to an SMTP server. False if the candidate was
-  // erased meanwhile: the caller must discard the spool file.
+  // can remove it) or, with an empty id, handed to an SMTP server. False if the mail left the
+  // queue meanwhile (its candidate was erased, or it was dropped): the caller must discard the
+  // spool file.
   bool mail_spooled(storage::WriteTxn& txn, const std::string& seq, const std::string& candidate_id,
                     const std::string& spool_id);
   // Removes queued mail (unreadable, or given up); false if it was gone already.
@@ -228,6 +234,7 @@ class Store {
   storage::Database mail_;
   storage::Database awaiting_receipt_;
   storage::Database pending_;
+  storage::Database spool_;
   storage::Database index_marks_;
   std::function<void(const CandidateRecord& record)> saved_;
   mutable RecordCache parsed_;  // what find() parsed and save() wrote, by id

@@ -142,6 +142,48 @@ TEST_CASE("vault: the Store seals on create, opens, and shreds on erase") {
   }));
 }
 
+TEST_CASE(
+    "vault: a spooled mail is recorded beside the record, not in it, and erasure returns every "
+    "spool file, those older versions listed on the record too") {
+  Domain d;
+  Registration reg;
+  reg.personal = {"Spool Saburo", "saburo@example.jp", ""};
+  reg.consent = {true, false, false, "2026-11-01", 1};
+  auto created = d.write([&](storage::WriteTxn& txn) {
+    auto r = d.candidates.create(txn, reg, d.candidates.pseudonym_of("saburo@example.jp"));
+    d.candidates.queue_mail(txn, r, {"relay@unit", "saburo@example.jp", "one", "1"});
+    d.candidates.queue_mail(txn, r, {"relay@unit", "saburo@example.jp", "two", "2"});
+    return r;
+  });
+  const auto candidates = d.env.database("candidates");
+  auto record_bytes = [&] { return *d.env.begin_read().get(candidates, created.id); };
+  const auto before = record_bytes();
+  auto queued = d.candidates.queued_mail(d.env.begin_read(), 10);
+  REQUIRE(queued.size() == 2);
+  CHECK(d.write([&](storage::WriteTxn& txn) {
+    return d.candidates.mail_spooled(txn, queued[0].seq, created.id, "c-1.eml") &&
+           d.candidates.mail_spooled(txn, queued[1].seq, created.id, "");  // sent by SMTP
+  }));
+  CHECK(record_bytes() == before);
+  CHECK(d.candidates.queued_mail_count(d.env.begin_read()) == 0);
+  // The same mail recorded twice (it left the queue): refused, the caller discards the file.
+  CHECK_FALSE(d.write([&](storage::WriteTxn& txn) {
+    return d.candidates.mail_spooled(txn, queued[0].seq, created.id, "c-1-again.eml");
+  }));
+  // A record an older version spooled to lists its file itself.
+  d.write([&](storage::WriteTxn& txn) {
+    auto stored = nlohmann::json::parse(*txn.get(candidates, created.id));
+    stored["spool"] = {"c-0.eml"};
+    txn.put(candidates, created.id, stored.dump());
+  });
+  auto spool = d.write([&](storage::WriteTxn& txn) {
+    auto r = d.candidates.find(txn, created.id);
+    return d.candidates.erase(txn, *r);
+  });
+  CHECK(spool == std::vector<std::string>{"c-0.eml", "c-1.eml"});
+  CHECK(d.env.begin_read().count(d.env.database("candidate_spool")) == 0);
+}
+
 TEST_CASE("vault: capability tokens are stored as digests and typed") {
   Domain d;
   Registration reg;
