@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "node/federation/pool_search.hpp"
+#include "node/storage/map_budget.hpp"
 #include "node/storage/writer.hpp"
 #include "support/federation_site.hpp"
 
@@ -225,6 +226,47 @@ TEST_CASE("pool index: a stopped index starts no build") {
   CHECK(running.search({}, 100).hits.size() == 20);
   running.stop();
   CHECK(running.size() == 20);  // what was built stays searchable until the node is gone
+}
+
+TEST_CASE("pool index: the build leaves none of the records' pages mapped") {
+  // The build reads every record once, at start: the pages it mapped stayed mapped, and
+  // counted in VmRSS, for the life of the process (1.1 GiB at 200k candidates).
+  FederationSite a("kobe.example", "JP-28");
+  constexpr int kRecords = 2500;
+  a.writer.submit_wait([&](st::WriteTxn& txn) {
+    for (int i = 0; i < kRecords; ++i) {
+      cand::Registration reg;
+      const auto email = "m" + std::to_string(i) + "@example.jp";
+      reg.personal = {"候補者 " + std::to_string(i), email, "078-555-0100"};
+      reg.profile = {"B", {"c++", "lmdb"}, "JP-28", "25-34", "3-5", {"backend engineer"}};
+      reg.consent = {true, false, false, "test-1", a.clock.now_ms()};
+      auto r = a.store.create(txn, reg, a.store.pseudonym_of(email));
+      r.status = cand::Status::active;
+      a.store.save(txn, r);
+      a.profiles.candidate_changed(txn, r);
+    }
+  });
+  auto resident = [] {
+    auto bytes = st::resident_file_bytes();
+    REQUIRE(bytes);
+    return *bytes;
+  };
+  a.env.release_mapped_pages();
+  const auto before = resident();
+  {
+    auto txn = a.env.begin_read();
+    int n = 0;
+    a.store.for_each(txn, [&](const cand::CandidateRecord&) { return ++n, true; });
+    CHECK(n == kRecords);
+  }
+  const auto scanned = resident() - before;
+  REQUIRE(scanned > (4u << 20));  // a scan of the records maps their pages
+  a.env.release_mapped_pages();
+  const auto released = resident();
+  fed::PoolIndex index(a.federation, a.store, a.profiles, "kobe.example", "JP-28");
+  index.build();
+  CHECK(index.size() == kRecords);
+  CHECK(resident() < released + scanned / 4);  // the build's are released
 }
 
 TEST_CASE("pool index: holds the five anonymised fields and refs only") {
