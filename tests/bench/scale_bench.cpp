@@ -147,15 +147,22 @@ std::uint64_t disk_bytes(const fs::path& dir) {
   return total;
 }
 
-// Reads a file through, so its pages are in the page cache. by_page: one 4 KiB page at a
-// time through a POSIX_FADV_RANDOM descriptor, which caches each page in a folio of its own,
-// as the node's own reads (MDB_NORDAHEAD) and writes (storage::FileTail) leave data.mdb.
-// Otherwise in 1 MiB reads, as cp or tar would: the kernel caches those in large folios, and
-// a fault on the map then maps a whole folio (up to 2 MiB) where it maps 64 KiB of small ones.
+// Reads a file through, so its pages are in the page cache. by_page: each page in a folio of
+// its own, as the node's own reads (MDB_NORDAHEAD) and writes (storage::FileTail) leave
+// data.mdb: POSIX_FADV_WILLNEED 8 MiB at a time (read ahead in 4 KiB folios, in the
+// background; one 4 KiB pread at a time took 50 s for 2.5 GB), then every page read through
+// a POSIX_FADV_RANDOM descriptor, which waits for them. Otherwise in 1 MiB reads, as cp or
+// tar would: the kernel caches those in large folios, and a fault on the map then maps a
+// whole folio (up to 2 MiB) where it maps 64 KiB of small ones.
 void read_into_cache(const fs::path& file, bool by_page) {
   int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
   if (by_page) {
+    struct stat st {};
+    ::fstat(fd, &st);
+    constexpr off_t kStep = off_t{8} << 20;
+    for (off_t at = 0; at < st.st_size; at += kStep)
+      ::posix_fadvise(fd, at, kStep, POSIX_FADV_WILLNEED);
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
     char page[4096];
     for (off_t at = 0; ::pread(fd, page, sizeof page, at) > 0; at += sizeof page) {

@@ -97,7 +97,7 @@ TEST_CASE("a minimal config takes every default") {
   CHECK(c.http.idle_timeout_ms == std::chrono::milliseconds(30000));
   CHECK(c.http.threads == 4);
   CHECK(c.storage.map_size_mb == 1024);
-  CHECK(c.storage.resident_map_mb == 0);
+  CHECK(c.storage.resident_map_mb == 128);
   CHECK(c.mail.mailer == Mailer::spool);
   CHECK(c.mail.spool_dir == dir / "mail");
   CHECK(c.mail.from == "relay@kobe.relay");
