@@ -227,6 +227,7 @@ std::optional<PoolIndex::Entry> PoolIndex::entry_from(Code node, Code region,
 }
 
 void PoolIndex::build() {
+  // Records read per read txn, and between releases of the pages they mapped (below).
   constexpr std::size_t kPerTxn = 1024;
   // Every search calls this: once built, no lock at all (an exclusive one here serialised
   // every search behind every other).

@@ -9,8 +9,8 @@
 //      (as audit_bench does). Batches of writes per txn; rates printed.
 //   2. start-up: `relay-node serve` on that directory (loopback, a free port), from exec to the
 //      first 200 of GET /healthz polled every 5 ms: cold (the data files' pages dropped with
-//      posix_fadvise: ours only), then warm (the files read into the page cache first, a page
-//      at a time as the node's own reads and writes cache them; 3 runs, median);
+//      posix_fadvise: ours only), then warm (the files read into the page cache first, in
+//      4 KiB folios as the node's own reads and writes cache them; 3 runs, median);
 //      VmRSS/VmHWM/RssAnon/RssFile (and data.mdb's share, from smaps) after start and after a few
 //      hundred requests of each audit read path; the size on disk.
 //   3. proofs at N entries, once the node has finished its start-up work in the background
@@ -147,17 +147,23 @@ std::uint64_t disk_bytes(const fs::path& dir) {
   return total;
 }
 
-// Reads a file through, so its pages are in the page cache. by_page: each page in a folio of
-// its own, as the node's own reads (MDB_NORDAHEAD) and writes (storage::FileTail) leave
-// data.mdb: POSIX_FADV_WILLNEED 8 MiB at a time (read ahead in 4 KiB folios, in the
-// background; one 4 KiB pread at a time took 50 s for 2.5 GB), then every page read through
-// a POSIX_FADV_RANDOM descriptor, which waits for them. Otherwise in 1 MiB reads, as cp or
-// tar would: the kernel caches those in large folios, and a fault on the map then maps a
-// whole folio (up to 2 MiB) where it maps 64 KiB of small ones.
-void read_into_cache(const fs::path& file, bool by_page) {
+// How a file's pages come into the page cache. A fault on the map maps the whole folio the
+// page sits in, plus up to 16 pages around it, so the folios' size sets what a read maps.
+enum class CachedAs {
+  // Each page in a folio of its own, as the node's own reads (MDB_NORDAHEAD) and writes
+  // (storage::FileTail) leave data.mdb: POSIX_FADV_WILLNEED 8 MiB at a time (read ahead in
+  // 4 KiB folios, in the background; one 4 KiB pread at a time took 50 s for 2.5 GB), then
+  // every page read through a POSIX_FADV_RANDOM descriptor, which waits for them.
+  node,
+  // In 1 MiB reads, as cp or tar would: the kernel caches those in folios of up to 2 MiB.
+  cp,
+};
+
+// Reads a file through, so its pages are in the page cache.
+void read_into_cache(const fs::path& file, CachedAs as) {
   int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
-  if (by_page) {
+  if (as == CachedAs::node) {
     struct stat st {};
     ::fstat(fd, &st);
     constexpr off_t kStep = off_t{8} << 20;
@@ -900,7 +906,7 @@ int run(int argc, char** argv) {
   double settled_s = 0;  // after the last warm start, before its load
   std::vector<std::pair<double, std::string>> start_lines;
   AuditKey key;
-  // Cold first, then the data files read into the page cache a page at a time (as a server
+  // Cold first, then the data files read into the page cache in 4 KiB folios (as a server
   // that has been running has them), then the warm runs; the load and the in-process proofs run
   // warm.
   for (int run = 0; run < 4; ++run) {
@@ -909,8 +915,8 @@ int run(int argc, char** argv) {
       drop_cache(lmdb / "data.mdb");
       drop_cache(root / "node" / "candidate_keys");
     } else if (run == 1) {
-      read_into_cache(lmdb / "data.mdb", true);
-      read_into_cache(root / "node" / "candidate_keys", true);
+      read_into_cache(lmdb / "data.mdb", CachedAs::node);
+      read_into_cache(root / "node" / "candidate_keys", CachedAs::node);
     }
     const auto port = free_port();
     set_port(node_json, port);
@@ -971,7 +977,7 @@ int run(int argc, char** argv) {
   HttpProofs copied;
   {
     drop_cache(lmdb / "data.mdb");
-    read_into_cache(lmdb / "data.mdb", false);
+    read_into_cache(lmdb / "data.mdb", CachedAs::cp);
     const auto port = free_port();
     set_port(node_json, port);
     ServeProcess serve(o.node_binary, node_json, root / "serve.log", port);
