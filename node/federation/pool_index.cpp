@@ -187,6 +187,22 @@ std::optional<PoolIndex::Code> PoolIndex::known(std::string_view text) const {
   return std::nullopt;
 }
 
+PoolIndex::Code PoolIndex::head_of(const Entry& e) {
+  const std::array<Code, 5> key{e.node, e.age_band, e.experience_band, e.job_category,
+                                e.prefecture};
+  if (auto it = head_codes_.find(key); it != head_codes_.end()) return it->second;
+  // PoolHit::to_json()'s keys in the order dump() writes them (sorted), no whitespace.
+  std::string head = "{\"node\":" + quoted_[e.node] +
+                     ",\"profile\":{\"age_band\":" + quoted_[e.age_band] +
+                     ",\"experience_band\":" + quoted_[e.experience_band] +
+                     ",\"job_category\":" + quoted_[e.job_category] +
+                     ",\"prefecture\":" + quoted_[e.prefecture] + ",\"skills\":[";
+  auto c = static_cast<Code>(heads_.size());
+  heads_.push_back(std::move(head));
+  head_codes_.emplace(key, c);
+  return c;
+}
+
 std::optional<nlohmann::json> PoolIndex::pooled_profile(
     const candidates::CandidateRecord& r) const {
   if (!in_regional_pool(r)) return std::nullopt;
@@ -222,6 +238,7 @@ std::optional<PoolIndex::Entry> PoolIndex::entry_from(Code node, Code region,
       if (s.is_string()) skills.push_back(code(s.get_ref<const std::string&>()));
     e.skills.assign(skills);
   }
+  e.head = head_of(e);
   e.seq = seq;
   return e;
 }
@@ -462,60 +479,48 @@ PoolResult PoolIndex::search(const PoolQuery& query, std::size_t limit) {
 }
 
 std::string PoolIndex::search_json(const PoolQuery& query, std::size_t limit) {
-  // PoolHit::to_json()'s keys in the order dump() writes them (sorted), no whitespace; every
-  // interned text is kept quoted already.
-  std::string out = "{\"profiles\":[";
-  out.reserve(32 * 1024);  // about 150 hits: growing the string copied it again and again
+  // Written through `at` into a string grown only now and then: resizing it for each hit
+  // (zero-filling, then cutting back) cost as much as writing the hit (callgrind, 150 hits).
+  std::string out(32 * 1024, '\0');  // about 150 hits
+  static constexpr std::string_view kOpen = "{\"profiles\":[";
+  std::memcpy(out.data(), kOpen.data(), kOpen.size());
+  std::size_t used = kOpen.size();
   bool first = true;
   const bool truncated = each_match(query, limit, [&](const Entry& e) {
-    // The hit goes in with one resize and plain copies: appending its eighteen pieces one by
-    // one, each checking capacity, was most of a search's cost (callgrind, 150 hits). A ref
-    // is valid_ref() (checked when indexed), so it needs no escaping.
-    static constexpr std::string_view kOpen = ",{\"node\":";
-    static constexpr std::string_view kAge = ",\"profile\":{\"age_band\":";
-    static constexpr std::string_view kExperience = ",\"experience_band\":";
-    static constexpr std::string_view kJob = ",\"job_category\":";
-    static constexpr std::string_view kPrefecture = ",\"prefecture\":";
-    static constexpr std::string_view kSkills = ",\"skills\":[";
+    // The hit's node and bands are one interned head (head_of()). A ref is valid_ref()
+    // (checked when indexed), so it needs no escaping.
     static constexpr std::string_view kRef = "]},\"ref\":\"";
     static constexpr std::string_view kRegion = "\",\"region\":";
-    const std::string_view open = first ? kOpen.substr(1) : kOpen;
-    first = false;
-    std::size_t bound = open.size() + kAge.size() + kExperience.size() + kJob.size() +
-                        kPrefecture.size() + kSkills.size() + kRef.size() + kRegion.size() + 1 +
-                        quoted_[e.node].size() + quoted_[e.age_band].size() +
-                        quoted_[e.experience_band].size() + quoted_[e.job_category].size() +
-                        quoted_[e.prefecture].size() + quoted_[e.region].size() + e.ref.size();
+    const std::string& head = heads_[e.head];
+    const std::string& region = quoted_[e.region];
+    std::size_t bound =
+        1 + head.size() + kRef.size() + e.ref.size() + kRegion.size() + region.size() + 1;
     for (auto skill : e.skills) bound += quoted_[skill].size() + 1;
-    const std::size_t start = out.size();
-    out.resize(start + bound);
-    char* at = out.data() + start;
+    if (out.size() - used < bound) out.resize(std::max(2 * out.size(), used + bound));
+    char* at = out.data() + used;
     auto put = [&at](std::string_view piece) {
       std::memcpy(at, piece.data(), piece.size());
       at += piece.size();
     };
-    put(open);
-    put(quoted_[e.node]);
-    put(kAge);
-    put(quoted_[e.age_band]);
-    put(kExperience);
-    put(quoted_[e.experience_band]);
-    put(kJob);
-    put(quoted_[e.job_category]);
-    put(kPrefecture);
-    put(quoted_[e.prefecture]);
-    put(kSkills);
+    if (!first) *at++ = ',';
+    first = false;
+    put(head);
     for (std::size_t k = 0; k < e.skills.size(); ++k) {
       if (k) *at++ = ',';
       put(quoted_[e.skills[k]]);
     }
-    put(kRef);
-    put(e.ref_text());
-    put(kRegion);
-    put(quoted_[e.region]);
+    // Fixed sizes: the compiler copies these inline.
+    std::memcpy(at, kRef.data(), kRef.size());
+    at += kRef.size();
+    std::memcpy(at, e.ref.data(), e.ref.size());
+    at += e.ref.size();
+    std::memcpy(at, kRegion.data(), kRegion.size());
+    at += kRegion.size();
+    put(region);
     *at++ = '}';
-    out.resize(static_cast<std::size_t>(at - out.data()));
+    used = static_cast<std::size_t>(at - out.data());
   });
+  out.resize(used);
   out += truncated ? "],\"truncated\":true}" : "],\"truncated\":false}";
   return out;
 }

@@ -131,16 +131,17 @@ class PoolIndex {
     Code codes_[kInline] = {};  // the codes, or past kInline the heap block's address (memcpy)
   };
   struct Entry {
-    bool live = false;
     Code node = 0;
     Code region = 0;
     Code job_category = 0;
     Code prefecture = 0;
     Code age_band = 0;
     Code experience_band = 0;
+    Code head = 0;  // heads_: the reply's text up to the skills (head_of())
     // valid_ref(): "p_" and 24 hex digits, inline. As a std::string it was a heap block of
     // its own per profile (past the short-string buffer): 56 bytes of about 300 at 1M.
     std::array<char, 26> ref{};
+    bool live = false;  // after ref, in its padding: the entry stays 80 bytes
     SkillCodes skills;
     std::int64_t seq = 0;  // peers' entries: the message that brought it
 
@@ -171,6 +172,9 @@ class PoolIndex {
 
   Code code(std::string_view text);                        // interns (exclusive lock held)
   std::optional<Code> known(std::string_view text) const;  // shared lock held
+  // Interns the entry's node and profile bands as search_json writes them, up to its skills
+  // (exclusive lock held).
+  Code head_of(const Entry& e);
   // A local record's anonymised profile if it is in the regional pool (and its key opens).
   std::optional<nlohmann::json> pooled_profile(const candidates::CandidateRecord& r) const;
   // The entry of a profile (exclusive lock held); nullopt if its ref is not valid_ref() (both
@@ -224,6 +228,11 @@ class PoolIndex {
   std::vector<std::string> texts_;
   std::vector<std::string> quoted_;  // texts_ as JSON strings (quoted, escaped)
   std::unordered_map<std::string, Code> codes_;
+  // `{"node":N,"profile":{"age_band":A,...,"prefecture":P,"skills":[` for each combination of
+  // those five codes some entry has (a few thousand at most per node): one copy per hit where
+  // writing the ten pieces was most of a reply's cost (callgrind, 150 hits).
+  std::vector<std::string> heads_;
+  std::map<std::array<Code, 5>, Code> head_codes_;
 
   common::BackgroundLoop loop_;  // builds, then refreshes every second (keeps changes few)
 };
