@@ -155,6 +155,17 @@ Node::Node(config::NodeConfig config)
   // Referrals' listings an older node did not write, a txn per 1,024 entries, a chunk a pass
   // (so stop() waits for one chunk alone), behind requests: 30 s of writes at a million
   // referrals, which start-up no longer waits for (Referrals::write_listings).
+  // The ledger tree's hashes in a file read with pread() (ledger/hash_file.hpp): proofs read
+  // them there, not through the map the map budget keeps releasing. Copied from LMDB after
+  // commits, a million leaves a pass (the first copy of a large ledger takes a few passes).
+  domain_->ledger.keep_hashes_in(env_, c.data_dir / "ledger-tree.hashes");
+  tree_hashes_ = std::make_unique<common::BackgroundLoop>(
+      "tree hashes", std::chrono::milliseconds(200),
+      [this] {
+        constexpr std::uint64_t kPerPass = 1 << 20;
+        if (domain_->ledger.write_hash_file(env_, kPerPass) == kPerPass) tree_hashes_->wake();
+      },
+      common::LoopPriority::background);
   referral_listings_ = std::make_unique<common::BackgroundLoop>(
       "referral listings", std::chrono::minutes(10),
       [this, visited = std::size_t{0}, done = false]() mutable {
@@ -426,6 +437,8 @@ void Node::start_background() {
   hold_release_->wake();  // holds that ended while the node was stopped end now
   referral_listings_->start();
   referral_listings_->wake();
+  tree_hashes_->start();
+  tree_hashes_->wake();
   if (map_budget_) map_budget_->start();
   success_training_->start();
   success_training_->wake();  // trained from what is on disk before the first period ends
@@ -435,6 +448,7 @@ void Node::start_background() {
 
 void Node::stop_background() {
   if (pool_index_) pool_index_->stop();  // first: its start-up build is the longest pass
+  if (tree_hashes_) tree_hashes_->stop();
   if (settlement_sweep_) settlement_sweep_->stop();
   if (statistics_publish_) statistics_publish_->stop();
   if (success_training_) success_training_->stop();

@@ -124,6 +124,7 @@ class Node {
   std::unique_ptr<services::Review> review_;
   std::unique_ptr<common::BackgroundLoop> hold_release_;
   std::unique_ptr<common::BackgroundLoop> referral_listings_;  // Referrals::write_listings
+  std::unique_ptr<common::BackgroundLoop> tree_hashes_;        // Ledger::write_hash_file
   std::unique_ptr<services::CandidateChanges> candidate_changes_;
   std::unique_ptr<services::Access> access_;
   std::unique_ptr<services::CredentialGuard> credential_guard_;

@@ -10,6 +10,7 @@
 // Threads: append() only from Writer requests (one writer); the read functions from any
 // thread with its own read txn.
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,6 +19,7 @@
 
 #include "node/common/clock.hpp"
 #include "node/identity/key_ring.hpp"
+#include "node/ledger/hash_file.hpp"
 #include "node/ledger/subtree_cache.hpp"
 #include "node/storage/environment.hpp"
 #include "node/storage/txn.hpp"
@@ -71,6 +73,18 @@ class Ledger {
   // How many upper subtree hashes the ledger keeps in memory (tests).
   std::size_t cached_subtrees() const { return subtrees_->size(); }
 
+  // Keeps the subtree hashes also in the file at `path` (hash_file.hpp), which proofs and
+  // roots in read txns then read before LMDB. What the file holds is checked against LMDB
+  // first (the newest hash of each level); a file that differs, or holds more leaves than
+  // the ledger, starts again. At start-up, before serving.
+  void keep_hashes_in(storage::Environment& env, const std::filesystem::path& path);
+  // Copies the hashes of committed entries the file lacks into it, at most `at_most` leaves;
+  // returns how many it copied (0 without a file). Reads in read txns of 64k leaves each and
+  // releases the map's pages after each full one (a first copy reads the whole tree).
+  std::uint64_t write_hash_file(storage::Environment& env, std::uint64_t at_most);
+  // Leaves the file holds (0 without a file).
+  std::uint64_t hash_file_leaves() const { return hashes_ ? hashes_->leaves() : 0; }
+
  private:
   std::string origin_;
   const identity::KeyRing& keys_;
@@ -88,6 +102,8 @@ class Ledger {
   // Upper subtree hashes read from committed snapshots (proofs at 10M entries read ~6 from
   // LMDB instead of ~24).
   std::unique_ptr<SubtreeCache> subtrees_ = std::make_unique<SubtreeCache>();
+  // The same hashes read with pread(), outside the map (keep_hashes_in()).
+  std::unique_ptr<HashFile> hashes_;
 };
 
 }  // namespace relay::node::ledger
