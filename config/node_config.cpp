@@ -597,6 +597,7 @@ LoadResult<NodeConfig> parse_node_config(std::string_view text, const fs::path& 
     auto r = root.object("storage");
     read_int(r, "map_size_mb", cfg.storage.map_size_mb, 1, std::int64_t{1} << 24);
     read_int(r, "resident_map_mb", cfg.storage.resident_map_mb, 0, std::int64_t{1} << 24);
+    read_int(r, "resident_mb", cfg.storage.resident_mb, 0, std::int64_t{1} << 24);
     r.finish();
   }
   read_mail(root.object("mail"), cfg);
@@ -727,6 +728,7 @@ std::string to_json_text(const NodeConfig& c) {
   }
   j["storage"]["map_size_mb"] = c.storage.map_size_mb;
   j["storage"]["resident_map_mb"] = c.storage.resident_map_mb;
+  j["storage"]["resident_mb"] = c.storage.resident_mb;
   j["mail"]["mailer"] = to_string(c.mail.mailer);
   j["mail"]["spool_dir"] = c.mail.spool_dir.string();
   // Left out when derived from the name, so that renaming the node keeps them in step.

@@ -186,6 +186,11 @@ struct StorageSection {
   // releases the map's pages to the page cache (storage::MapBudget); 0: never. 128 keeps
   // VmRSS under 200 MiB at scale (issue 19); random reads then fault pages in again.
   std::uint64_t resident_map_mb = 128;
+  // VmRSS in MiB past which the map's pages are released as well, while more than 32 MiB of
+  // mapped file pages are resident; 0: no such limit. The node's own memory grows with its
+  // data (the pool index of 1M candidates is 128 MiB), and resident_map_mb on top of it
+  // passed 200 MiB at 10M entries (issue 19).
+  std::uint64_t resident_mb = 180;
 
   bool operator==(const StorageSection&) const = default;
 };

@@ -270,9 +270,11 @@ Node::Node(config::NodeConfig config)
       "referral holds", std::chrono::minutes(1), [this] { review_->release_due(); });
 
   // The database's pages a read touched stay mapped (and in VmRSS) until released; past
-  // storage.resident_map_mb they go back to the page cache (issue 19: RSS < 200 MiB).
-  if (c.storage.resident_map_mb > 0) {
-    map_budget_ = std::make_unique<storage::MapBudget>(env_, c.storage.resident_map_mb << 20);
+  // storage.resident_map_mb, or with VmRSS past storage.resident_mb, they go back to the page
+  // cache (issue 19: RSS < 200 MiB).
+  if (c.storage.resident_map_mb > 0 || c.storage.resident_mb > 0) {
+    map_budget_ = std::make_unique<storage::MapBudget>(env_, c.storage.resident_map_mb << 20,
+                                                       c.storage.resident_mb << 20);
   }
 
   // Every change to a local candidate fans out the same way, wherever it starts.

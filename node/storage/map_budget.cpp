@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -12,6 +13,12 @@
 namespace relay::node::storage {
 
 std::optional<std::size_t> resident_file_bytes() {
+  auto r = resident_bytes();
+  if (!r) return std::nullopt;
+  return r->file;
+}
+
+std::optional<ResidentBytes> resident_bytes() {
   // "size resident shared text lib data dt", in pages; shared = RssFile + RssShmem.
   int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
@@ -23,11 +30,20 @@ std::optional<std::size_t> resident_file_bytes() {
   unsigned long long size = 0, resident = 0, shared = 0;
   if (std::sscanf(text, "%llu %llu %llu", &size, &resident, &shared) != 3) return std::nullopt;
   long page = ::sysconf(_SC_PAGESIZE);
-  return static_cast<std::size_t>(shared) * static_cast<std::size_t>(page > 0 ? page : 4096);
+  const auto bytes = static_cast<std::size_t>(page > 0 ? page : 4096);
+  return ResidentBytes{static_cast<std::size_t>(resident) * bytes,
+                       static_cast<std::size_t>(shared) * bytes};
 }
 
-MapBudget::MapBudget(Environment& env, std::size_t limit_bytes) noexcept
-    : env_(env), limit_bytes_(limit_bytes) {}
+MapBudget::MapBudget(Environment& env, std::size_t map_limit_bytes,
+                     std::size_t total_limit_bytes) noexcept
+    : env_(env), map_limit_bytes_(map_limit_bytes), total_limit_bytes_(total_limit_bytes) {}
+
+bool MapBudget::over(const ResidentBytes& r, std::size_t map_limit_bytes,
+                     std::size_t total_limit_bytes) noexcept {
+  if (map_limit_bytes > 0 && r.file > map_limit_bytes) return true;
+  return total_limit_bytes > 0 && r.total > total_limit_bytes && r.file > kFloorBytes;
+}
 
 MapBudget::~MapBudget() {
   stop();
@@ -49,13 +65,27 @@ void MapBudget::stop() {
 }
 
 bool MapBudget::check() {
-  auto resident = resident_file_bytes();
+  auto resident = resident_bytes();
   if (!resident) return false;
-  last_resident_ = *resident;
-  if (*resident <= limit_bytes_) return false;
+  last_resident_ = resident->file;
+  last_total_ = resident->total;
+  if (!warned_ && total_limit_bytes_ > 0 &&
+      resident->total - resident->file >
+          total_limit_bytes_ - std::min(total_limit_bytes_, kFloorBytes)) {
+    // The node's own memory leaves the map almost nothing: every read faults its pages in.
+    warned_ = true;
+    spdlog::warn(
+        "storage: the node's own memory ({} MiB) nearly fills storage.resident_mb ({} "
+        "MiB); the database's pages are released as soon as they are read",
+        (resident->total - resident->file) >> 20, total_limit_bytes_ >> 20);
+  }
+  if (!over(*resident, map_limit_bytes_, total_limit_bytes_)) return false;
   env_.release_mapped_pages();
   releases_.fetch_add(1);
-  if (auto after = resident_file_bytes()) last_resident_ = *after;
+  if (auto after = resident_bytes()) {
+    last_resident_ = after->file;
+    last_total_ = after->total;
+  }
   return true;
 }
 
@@ -68,7 +98,10 @@ void MapBudget::run() {
     bool busy = true;
     try {
       bool released = check();
-      busy = released || last_resident_ > before || last_resident_ > limit_bytes_ / 2;
+      // Near a limit: from half of it (see the header).
+      busy = released || last_resident_ > before ||
+             (map_limit_bytes_ > 0 && last_resident_ > map_limit_bytes_ / 2) ||
+             (total_limit_bytes_ > 0 && last_total_ > total_limit_bytes_ / 2);
     } catch (const std::exception& e) {
       spdlog::error("storage: releasing the map's pages failed: {}", e.what());
     }

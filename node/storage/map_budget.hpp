@@ -6,11 +6,15 @@
 // index from 1M candidates, shows an RSS near the size of data.mdb, although none of it is
 // the node's own memory: it is page cache, which the kernel could give to others, but it
 // reclaims mapped pages last. check(), run often, releases
-// the map's pages once the process's file-backed resident memory passes the limit; the pages
-// stay cached, and a read that needs one again maps it with a minor fault.
+// the map's pages once the process's file-backed resident memory passes the map limit, or its
+// whole resident memory passes the total limit (while more than kFloorBytes of it is
+// file-backed: below that, releasing would free nothing worth a fault); the pages stay
+// cached, and a read that needs one again maps it with a minor fault. The total limit
+// matters where the node's own memory is large: at 1M candidates the pool index alone is
+// 128 MiB, and 128 MiB of mapped pages on top passed 200 MiB.
 //
 // Threads: start() runs check() on the budget's own thread, every 2 ms while the process is
-// above half the limit or its mapped pages grew since the last check, every 20 ms otherwise
+// above half a limit or its mapped pages grew since the last check, every 20 ms otherwise
 // (an idle node wakes 50 times a second, not 500; from half the limit, 20 ms of mapping at
 // the fastest rate seen here, ~1.3 GB/s, stays under the limit). Readers and the Writer go
 // on meanwhile (see Environment::release_mapped_pages). check() itself is for tests.
@@ -31,10 +35,23 @@ namespace relay::node::storage {
 // /proc cannot be read.
 std::optional<std::size_t> resident_file_bytes();
 
+struct ResidentBytes {
+  std::size_t total = 0;  // VmRSS
+  std::size_t file = 0;   // RssFile + RssShmem, as resident_file_bytes()
+};
+// Both from one read of /proc/self/statm; empty if it cannot be read.
+std::optional<ResidentBytes> resident_bytes();
+
 class MapBudget {
  public:
-  // limit_bytes: file-backed resident memory above which check() releases the map's pages.
-  MapBudget(Environment& env, std::size_t limit_bytes) noexcept;
+  // The file-backed resident memory under which the total limit releases nothing (the
+  // binary and its libraries are about 15 MiB of it).
+  static constexpr std::size_t kFloorBytes = std::size_t{32} << 20;
+
+  // map_limit_bytes: file-backed resident memory above which check() releases the map's
+  // pages; total_limit_bytes: resident memory above which it does too. 0: no such limit.
+  MapBudget(Environment& env, std::size_t map_limit_bytes,
+            std::size_t total_limit_bytes = 0) noexcept;
   ~MapBudget();  // stops the thread
   MapBudget(const MapBudget&) = delete;
   MapBudget& operator=(const MapBudget&) = delete;
@@ -45,6 +62,9 @@ class MapBudget {
   // Releases the map's pages if the process is over the limit; returns whether it did.
   // Throws StorageError if madvise fails.
   bool check();
+  // Whether resident memory `r` is over a limit that releasing the map's pages can lower.
+  static bool over(const ResidentBytes& r, std::size_t map_limit_bytes,
+                   std::size_t total_limit_bytes) noexcept;
   // How many times the pages were released.
   std::uint64_t releases() const noexcept { return releases_.load(); }
 
@@ -52,9 +72,12 @@ class MapBudget {
   void run();
 
   Environment& env_;
-  std::size_t limit_bytes_;
+  std::size_t map_limit_bytes_;
+  std::size_t total_limit_bytes_;
   std::atomic<std::uint64_t> releases_{0};
-  std::size_t last_resident_ = 0;  // only the checking thread
+  std::size_t last_resident_ = 0;  // file-backed, at the last check; only the checking thread
+  std::size_t last_total_ = 0;     // VmRSS, likewise
+  bool warned_ = false;            // only the checking thread
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stopping_ = false;

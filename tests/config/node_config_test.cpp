@@ -98,6 +98,7 @@ TEST_CASE("a minimal config takes every default") {
   CHECK(c.http.threads == 4);
   CHECK(c.storage.map_size_mb == 1024);
   CHECK(c.storage.resident_map_mb == 128);
+  CHECK(c.storage.resident_mb == 180);
   CHECK(c.mail.mailer == Mailer::spool);
   CHECK(c.mail.spool_dir == dir / "mail");
   CHECK(c.mail.from == "relay@kobe.relay");
@@ -150,11 +151,11 @@ TEST_CASE("every bad field is reported by name with the file path, all at once")
     "http": {"max_body_bytes": "abc", "threads": 0},
     "listen": {"port": 70000, "address": "localhost"},
     "log": {"level": "loud"},
-    "storage": {"map_size_mb": 0, "resident_map_mb": -1},
+    "storage": {"map_size_mb": 0, "resident_map_mb": -1, "resident_mb": "lots"},
     "credits": {"referrals_per_credit": 1001}
   )",
                             &path);
-  CHECK(errors.size() == 8);
+  CHECK(errors.size() == 9);
   CHECK(error_for(errors, "http.max_body_bytes") ==
         "config " + path.string() +
             ": http.max_body_bytes: expected a positive integer, got \"abc\"");
@@ -166,6 +167,7 @@ TEST_CASE("every bad field is reported by name with the file path, all at once")
   CHECK(contains(error_for(errors, "log.level"), "got \"loud\""));
   CHECK(contains(error_for(errors, "storage.map_size_mb"), "got 0"));
   CHECK(contains(error_for(errors, "storage.resident_map_mb"), "got -1"));
+  CHECK(contains(error_for(errors, "storage.resident_mb"), "got \"lots\""));
   CHECK(contains(error_for(errors, "credits.referrals_per_credit"), "from 1 to 1000, got 1001"));
   for (const auto& e : errors) {
     CHECK(e.file == path);
@@ -573,7 +575,7 @@ TEST_CASE("to_json_text round-trips through load") {
     "credits": {"referrals_per_credit": 12},
     "http": {"max_body_bytes": 1000000, "max_header_bytes": 16384, "read_timeout_ms": 2000,
              "idle_timeout_ms": 4000, "threads": 8},
-    "storage": {"map_size_mb": 4096, "resident_map_mb": 64},
+    "storage": {"map_size_mb": 4096, "resident_map_mb": 64, "resident_mb": 500},
     "mail": {"mailer": "smtp", "spool_dir": "/var/spool/relay", "from": "noreply@example.jp",
              "smtp": {"host": "mail.example.jp", "port": 25, "starttls": "required",
                       "username": "relay", "password_file": "smtp_password", "ca_file": "ca.pem",
@@ -590,6 +592,7 @@ TEST_CASE("to_json_text round-trips through load") {
   auto first = load_node_config(path);
   REQUIRE_MESSAGE(first.ok(), first.error_text());
   CHECK(first.value().storage.resident_map_mb == 64);
+  CHECK(first.value().storage.resident_mb == 500);
   const std::string text = to_json_text(first.value());
   CHECK(text.back() == '\n');
   CHECK(nlohmann::json::accept(text));  // plain JSON, no comments

@@ -111,6 +111,38 @@ TEST_CASE("map budget: check() releases only past its limit") {
   CHECK(all_read_back(txn, db));
 }
 
+TEST_CASE("map budget: a total limit counts the node's own memory too") {
+  // At 10M entries and 1M candidates the node's own memory was 147 MiB (the pool index of 1M
+  // profiles is 128 MiB), and the 128 MiB of mapped pages on top made VmHWM 275-289 MiB.
+  constexpr std::size_t MiB = std::size_t{1} << 20;
+  const auto floor = MapBudget::kFloorBytes;
+  // The map limit alone, as before.
+  CHECK(MapBudget::over({.total = 300 * MiB, .file = 129 * MiB}, 128 * MiB, 0));
+  CHECK_FALSE(MapBudget::over({.total = 300 * MiB, .file = 100 * MiB}, 128 * MiB, 0));
+  // VmRSS past the total limit releases, while more than the floor is file-backed.
+  CHECK(MapBudget::over({.total = 181 * MiB, .file = 40 * MiB}, 128 * MiB, 180 * MiB));
+  CHECK_FALSE(MapBudget::over({.total = 179 * MiB, .file = 40 * MiB}, 128 * MiB, 180 * MiB));
+  CHECK_FALSE(MapBudget::over({.total = 500 * MiB, .file = floor}, 128 * MiB, 180 * MiB));
+  CHECK_FALSE(MapBudget::over({.total = 500 * MiB, .file = 100 * MiB}, 0, 0));  // both off
+
+  // Checked against this process: reading 32 MiB of values (two environments) maps them,
+  // past the floor; a total limit above VmRSS keeps them, one under it releases them.
+  Filled filled, more;
+  auto txn = filled.env.begin_read();
+  auto more_txn = more.env.begin_read();
+  REQUIRE(all_read_back(txn, filled.db));
+  REQUIRE(all_read_back(more_txn, more.db));
+  const auto now = resident_bytes();
+  REQUIRE(now);
+  REQUIRE(now->file > floor);
+  MapBudget roomy(filled.env, 0, now->total + 256 * MiB);
+  CHECK_FALSE(roomy.check());
+  MapBudget tight(filled.env, 0, now->total / 2);
+  CHECK(tight.check());
+  CHECK(resident() + 12 * MiB < now->file);  // the first environment's 16 MiB left
+  CHECK(all_read_back(txn, filled.db));
+}
+
 TEST_CASE("map budget: its own thread releases the pages once reads pass the limit") {
   Filled filled;
   auto& env = filled.env;
