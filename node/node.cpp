@@ -152,20 +152,21 @@ Node::Node(config::NodeConfig config)
            introductions_->index_existing(txn);
   });
   if (indexed > 0) spdlog::info("storage: indexed {} existing record(s)", indexed);
-  // Referrals' listings an older node did not write, a txn per 1,024 entries, a chunk a pass
-  // (so stop() waits for one chunk alone), behind requests: 30 s of writes at a million
-  // referrals, which start-up no longer waits for (Referrals::write_listings).
   // The ledger tree's hashes in a file read with pread() (ledger/hash_file.hpp): proofs read
   // them there, not through the map the map budget keeps releasing. Copied from LMDB after
-  // commits, a million leaves a pass (the first copy of a large ledger takes a few passes).
+  // commits, 256k leaves a pass (about a second: stop() waits for one pass; the first copy of
+  // 10M entries takes 40 passes, back to back).
   domain_->ledger.keep_hashes_in(env_, c.data_dir / "ledger-tree.hashes");
   tree_hashes_ = std::make_unique<common::BackgroundLoop>(
       "tree hashes", std::chrono::milliseconds(200),
       [this] {
-        constexpr std::uint64_t kPerPass = 1 << 20;
+        constexpr std::uint64_t kPerPass = 1 << 18;
         if (domain_->ledger.write_hash_file(env_, kPerPass) == kPerPass) tree_hashes_->wake();
       },
       common::LoopPriority::background);
+  // Referrals' listings an older node did not write, a txn per 1,024 entries, a chunk a pass
+  // (so stop() waits for one chunk alone), behind requests: 30 s of writes at a million
+  // referrals, which start-up no longer waits for (Referrals::write_listings).
   referral_listings_ = std::make_unique<common::BackgroundLoop>(
       "referral listings", std::chrono::minutes(10),
       [this, visited = std::size_t{0}, done = false]() mutable {

@@ -65,7 +65,8 @@ std::vector<protocol::Hash> stored_hashes(const storage::Txn& txn, storage::Data
     hashes.reserve((to >> l) - (from >> l));
     txn.for_each_range(tree, tree_key(l, from >> l), tree_key(l, to >> l),
                        [&](std::string_view, std::string_view value) {
-                         if (value.size() != 32) throw protocol::MissingSubtree(l, 0);
+                         if (value.size() != 32)
+                           throw protocol::MissingSubtree(l, (from >> l) + hashes.size());
                          std::copy(value.begin(), value.end(), hashes.emplace_back().begin());
                        });
     if (hashes.size() != (to >> l) - (from >> l))
