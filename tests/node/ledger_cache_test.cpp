@@ -6,61 +6,16 @@
 #include <string>
 #include <vector>
 
-#include "crypto/bytes.hpp"
-#include "node/common/clock.hpp"
-#include "node/identity/key_ring.hpp"
+#include "ledger_on_disk.hpp"
 #include "node/ledger/ledger.hpp"
 #include "node/ledger/subtree_cache.hpp"
-#include "node/storage/environment.hpp"
-#include "node/storage/txn.hpp"
-#include "protocol/event.hpp"
 #include "protocol/merkle.hpp"
-#include "support/temp_dir.hpp"
 
 namespace node = relay::node;
 namespace protocol = relay::protocol;
 
-namespace {
-
-struct LedgerOnDisk {
-  relay::test::TempDir dir{"ledger-cache"};
-  node::identity::KeyRing keys{node::identity::NodeKeys::generate()};
-  node::storage::Environment env = node::storage::Environment::open(dir.path / "lmdb");
-  node::common::ManualClock clock;
-  node::ledger::Ledger ledger{env, "cache-test.relaynode", keys, clock};
-
-  void append(node::storage::WriteTxn& txn, const std::string& tag, int count) {
-    for (int i = 0; i < count; ++i)
-      ledger.append(txn, protocol::Event{"test_event", {{"tag", tag}, {"i", i}}});
-  }
-  // The tree the committed entries make, rebuilt from their bytes.
-  protocol::MemoryTree reference() {
-    protocol::MemoryTree tree;
-    auto txn = env.begin_read();
-    for (std::uint64_t i = 0, n = ledger.size(txn); i < n; ++i)
-      tree.append(relay::crypto::as_bytes(*ledger.entry(txn, i)));
-    return tree;
-  }
-};
-
-// Every inclusion proof and a spread of consistency proofs, read twice (the second time from
-// the cache), equal the reference tree's.
-void check_proofs(LedgerOnDisk& site) {
-  auto tree = site.reference();
-  const auto n = tree.size();
-  for (int pass = 0; pass < 2; ++pass) {
-    auto txn = site.env.begin_read();
-    CHECK(site.ledger.root(txn, n) == tree.root());
-    for (std::uint64_t i = 0; i < n; i += 3)
-      CHECK(*site.ledger.inclusion_proof(txn, i, n) == *tree.inclusion_proof(i, n));
-    for (std::uint64_t m = 1; m < n; m += 37) {
-      CHECK(*site.ledger.consistency_proof(txn, m, n) == *tree.consistency_proof(m, n));
-      CHECK(site.ledger.root(txn, m) == tree.root(m));
-    }
-  }
-}
-
-}  // namespace
+using relay::test::check_proofs;
+using relay::test::LedgerOnDisk;
 
 TEST_SUITE_BEGIN("ledger");
 

@@ -9,17 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "crypto/bytes.hpp"
-#include "node/common/clock.hpp"
-#include "node/identity/key_ring.hpp"
+#include "ledger_on_disk.hpp"
 #include "node/ledger/hash_file.hpp"
 #include "node/ledger/ledger.hpp"
-#include "node/storage/environment.hpp"
 #include "node/storage/map_budget.hpp"
-#include "node/storage/txn.hpp"
-#include "protocol/event.hpp"
 #include "protocol/merkle.hpp"
-#include "support/temp_dir.hpp"
 
 namespace node = relay::node;
 namespace protocol = relay::protocol;
@@ -27,31 +21,10 @@ namespace fs = std::filesystem;
 using node::ledger::HashFile;
 using node::ledger::stored_hash_count;
 using node::ledger::stored_hash_index;
+using relay::test::check_proofs;
+using relay::test::LedgerOnDisk;
 
 namespace {
-
-struct LedgerOnDisk {
-  relay::test::TempDir dir{"ledger-hash-file"};
-  node::identity::KeyRing keys{node::identity::NodeKeys::generate()};
-  node::storage::Environment env = node::storage::Environment::open(dir.path / "lmdb");
-  node::common::ManualClock clock;
-  node::ledger::Ledger ledger{env, "hash-file-test.relaynode", keys, clock};
-  fs::path file = dir.path / "ledger-tree.hashes";
-
-  void append(const std::string& tag, int count) {
-    auto txn = env.begin_write();
-    for (int i = 0; i < count; ++i)
-      ledger.append(txn, protocol::Event{"test_event", {{"tag", tag}, {"i", i}}});
-    txn.commit();
-  }
-  protocol::MemoryTree reference() {
-    protocol::MemoryTree tree;
-    auto txn = env.begin_read();
-    for (std::uint64_t i = 0, n = ledger.size(txn); i < n; ++i)
-      tree.append(relay::crypto::as_bytes(*ledger.entry(txn, i)));
-    return tree;
-  }
-};
 
 // Every complete subtree of the tree the file holds, as the reference tree has it.
 void check_file(const fs::path& path, const protocol::MemoryTree& tree) {
@@ -62,19 +35,6 @@ void check_file(const fs::path& path, const protocol::MemoryTree& tree) {
     for (std::uint64_t j = 0; j < (tree.size() >> l); ++j)
       CHECK(file.find(l, j) == tree.subtree(l, j));
   CHECK_FALSE(file.find(0, tree.size()));  // past what it holds
-}
-
-void check_proofs(LedgerOnDisk& site) {
-  auto tree = site.reference();
-  const auto n = tree.size();
-  auto txn = site.env.begin_read();
-  CHECK(site.ledger.root(txn, n) == tree.root());
-  for (std::uint64_t i = 0; i < n; i += 7)
-    CHECK(*site.ledger.inclusion_proof(txn, i, n) == *tree.inclusion_proof(i, n));
-  for (std::uint64_t m = 1; m < n; m += 29) {
-    CHECK(*site.ledger.consistency_proof(txn, m, n) == *tree.consistency_proof(m, n));
-    CHECK(site.ledger.root(txn, m) == tree.root(m));
-  }
 }
 
 }  // namespace
@@ -104,22 +64,22 @@ TEST_CASE("hash file: the stored order is Go tlog's") {
 TEST_CASE("hash file: holds the ledger's hashes, and proofs read from it are the reference's") {
   LedgerOnDisk site;
   site.append("a", 700);
-  site.ledger.keep_hashes_in(site.env, site.file);
+  site.ledger.keep_hashes_in(site.env, site.hash_file);
   CHECK(site.ledger.hash_file_leaves() == 0);
   CHECK(site.ledger.write_hash_file(site.env, 100) == 100);  // at most what is asked
   CHECK(site.ledger.hash_file_leaves() == 100);
   check_proofs(site);  // the file holds part of the tree: the rest is read from LMDB
   CHECK(site.ledger.write_hash_file(site.env, 1'000'000) == 600);
   CHECK(site.ledger.write_hash_file(site.env, 1'000'000) == 0);
-  check_file(site.file, site.reference());
+  check_file(site.hash_file, site.reference());
   check_proofs(site);
 
   // Later commits are copied in; a ledger opened again keeps what the file holds.
   site.append("b", 333);
   CHECK(site.ledger.write_hash_file(site.env, 1'000'000) == 333);
-  check_file(site.file, site.reference());
-  node::ledger::Ledger again{site.env, "hash-file-test.relaynode", site.keys, site.clock};
-  again.keep_hashes_in(site.env, site.file);
+  check_file(site.hash_file, site.reference());
+  node::ledger::Ledger again{site.env, "ledger-test.relaynode", site.keys, site.clock};
+  again.keep_hashes_in(site.env, site.hash_file);
   CHECK(again.hash_file_leaves() == 1033);
 }
 
@@ -128,43 +88,43 @@ TEST_CASE("hash file: a file that does not match the ledger starts again") {
   site.append("a", 300);
   LedgerOnDisk other;
   other.append("other", 200);
-  other.ledger.keep_hashes_in(other.env, other.file);
+  other.ledger.keep_hashes_in(other.env, other.hash_file);
   CHECK(other.ledger.write_hash_file(other.env, 1'000'000) == 200);
 
   SUBCASE("another ledger's file") {
-    fs::copy_file(other.file, site.file);
-    site.ledger.keep_hashes_in(site.env, site.file);
+    fs::copy_file(other.hash_file, site.hash_file);
+    site.ledger.keep_hashes_in(site.env, site.hash_file);
     CHECK(site.ledger.hash_file_leaves() == 0);
   }
   SUBCASE("a file of more leaves than the ledger (a restored directory)") {
-    site.ledger.keep_hashes_in(site.env, site.file);
+    site.ledger.keep_hashes_in(site.env, site.hash_file);
     CHECK(site.ledger.write_hash_file(site.env, 1'000'000) == 300);
     LedgerOnDisk restored;
     restored.append("a", 10);
-    fs::copy_file(site.file, restored.file);
-    restored.ledger.keep_hashes_in(restored.env, restored.file);
+    fs::copy_file(site.hash_file, restored.hash_file);
+    restored.ledger.keep_hashes_in(restored.env, restored.hash_file);
     CHECK(restored.ledger.hash_file_leaves() == 0);
   }
   SUBCASE("a count the file's length does not back (hashes lost after the count)") {
-    fs::copy_file(other.file, site.file);
-    fs::resize_file(site.file, fs::file_size(site.file) - 32);
-    HashFile file(site.file);
+    fs::copy_file(other.hash_file, site.hash_file);
+    fs::resize_file(site.hash_file, fs::file_size(site.hash_file) - 32);
+    HashFile file(site.hash_file);
     CHECK(file.leaves() == 0);
   }
   SUBCASE("not a hash file") {
     {
-      std::ofstream out(site.file);
+      std::ofstream out(site.hash_file);
       out << "something else entirely, and long enough to be read as a header";
     }
-    HashFile file(site.file);
+    HashFile file(site.hash_file);
     CHECK(file.leaves() == 0);
-    CHECK(fs::file_size(site.file) == 32);
+    CHECK(fs::file_size(site.hash_file) == 32);
   }
   // Whatever it held, it is written again from the ledger and serves right proofs.
-  site.ledger.keep_hashes_in(site.env, site.file);
+  site.ledger.keep_hashes_in(site.env, site.hash_file);
   site.ledger.write_hash_file(site.env, 1'000'000);
   CHECK(site.ledger.hash_file_leaves() == 300);
-  check_file(site.file, site.reference());
+  check_file(site.hash_file, site.reference());
   check_proofs(site);
 }
 
@@ -188,8 +148,8 @@ TEST_CASE("hash file: proofs read from it map none of the tree's pages") {
     return *after - *before;
   };
   const auto without = mapped_by_proofs(site.ledger);
-  node::ledger::Ledger with{site.env, "hash-file-test.relaynode", site.keys, site.clock};
-  with.keep_hashes_in(site.env, site.file);
+  node::ledger::Ledger with{site.env, "ledger-test.relaynode", site.keys, site.clock};
+  with.keep_hashes_in(site.env, site.hash_file);
   REQUIRE(with.write_hash_file(site.env, n) == n);
   const auto from_file = mapped_by_proofs(with);
   MESSAGE("mapped by 300 proofs: " << without << " bytes from LMDB, " << from_file
