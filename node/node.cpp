@@ -156,7 +156,7 @@ Node::Node(config::NodeConfig config)
   // them there, not through the map the map budget keeps releasing. Copied from LMDB after
   // commits, 256k leaves a pass (about a second: stop() waits for one pass; the first copy of
   // 10M entries takes 40 passes, back to back).
-  domain_->ledger.keep_hashes_in(env_, c.data_dir / "ledger-tree.hashes");
+  domain_->ledger.keep_hashes_in(env_, c.data_dir / ledger::kHashFileName);
   tree_hashes_ = std::make_unique<common::BackgroundLoop>(
       "tree hashes", std::chrono::milliseconds(200),
       [this] {

@@ -1,32 +1,18 @@
 #include "node/federation/pool_index.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <optional>
 #include <utility>
 
 #include "crypto/bytes.hpp"
+#include "node/storage/map_budget.hpp"
 #include "node/storage/txn.hpp"
 #include "protocol/canonical_json.hpp"
 
 namespace relay::node::federation {
 
 namespace {
-
-// Drops the process's mappings of data.mdb's pages (storage::Environment); only memory
-// accounting is at stake, so a failure is logged once and the build goes on.
-void release_scanned_pages(storage::Environment& env) {
-  static std::atomic<bool> logged{false};
-  try {
-    env.release_mapped_pages();
-  } catch (const storage::StorageError& e) {
-    if (!logged.exchange(true))
-      spdlog::warn("pool index: releasing the pages the build read failed: {}", e.what());
-  }
-}
 
 // The local candidates search_pool() lists: active, registered here, consented to the region.
 bool in_regional_pool(const candidates::CandidateRecord& r) {
@@ -276,7 +262,7 @@ void PoolIndex::build() {
     // node, ~1.1 GiB of VmRSS at 200k candidates) would stay mapped for the life of the
     // process, and nothing reads most of them again. Released after each chunk, they stay
     // in the page cache; a later read maps the few it needs.
-    release_scanned_pages(env_);
+    storage::release_pages_read_once(env_);
   }
   if (stopping_.load()) return;  // unfinished: not built
   {

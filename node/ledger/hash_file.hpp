@@ -28,6 +28,9 @@
 
 namespace relay::node::ledger {
 
+// The file's name in the node's data directory.
+inline constexpr const char* kHashFileName = "ledger-tree.hashes";
+
 // Go tlog's StoredHashIndex: where subtree (level, index) sits among the stored hashes.
 std::uint64_t stored_hash_index(std::uint8_t level, std::uint64_t index);
 // Go tlog's StoredHashCount: how many hashes a tree of n leaves stores.

@@ -7,6 +7,7 @@
 
 #include "node/common/key_encoding.hpp"
 #include "node/identity/scoped_pseudonym.hpp"
+#include "node/storage/map_budget.hpp"
 #include "protocol/checkpoint.hpp"
 #include "protocol/ledger_entry.hpp"
 #include "protocol/signed_note.hpp"
@@ -172,7 +173,7 @@ std::uint64_t Ledger::write_hash_file(storage::Environment& env, std::uint64_t a
     }
     hashes_->append(to - from, stored);
     written += to - from;
-    if (to - from == kBatch) env.release_mapped_pages();
+    if (to - from == kBatch) storage::release_pages_read_once(env);  // a first copy
   }
   return written;
 }

@@ -6,11 +6,22 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <exception>
 
 namespace relay::node::storage {
+
+void release_pages_read_once(Environment& env) noexcept {
+  static std::atomic<bool> logged{false};
+  try {
+    env.release_mapped_pages();
+  } catch (const std::exception& e) {
+    if (!logged.exchange(true))
+      spdlog::warn("storage: releasing the pages a build read failed: {}", e.what());
+  }
+}
 
 std::optional<std::size_t> resident_file_bytes() {
   auto r = resident_bytes();

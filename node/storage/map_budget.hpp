@@ -35,6 +35,11 @@ namespace relay::node::storage {
 // /proc cannot be read.
 std::optional<std::size_t> resident_file_bytes();
 
+// Environment::release_mapped_pages() for work that read much of data.mdb once (a build at
+// start-up): only memory accounting is at stake, so a failure is logged (the first only, per
+// process) and the work goes on.
+void release_pages_read_once(Environment& env) noexcept;
+
 struct ResidentBytes {
   std::size_t total = 0;  // VmRSS
   std::size_t file = 0;   // RssFile + RssShmem, as resident_file_bytes()

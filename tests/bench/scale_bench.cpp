@@ -739,7 +739,7 @@ struct InProcess {
 InProcess in_process_proofs(Library& lib, std::size_t samples) {
   auto& ledger = lib.domain.ledger;
   // The node's hash file, topped up as its loop keeps it (ledger/hash_file.hpp).
-  ledger.keep_hashes_in(lib.env, lib.config.data_dir / "ledger-tree.hashes");
+  ledger.keep_hashes_in(lib.env, lib.config.data_dir / node::ledger::kHashFileName);
   ledger.write_hash_file(lib.env, std::numeric_limits<std::uint64_t>::max());
   std::uint64_t size = 0;
   protocol::Hash root{};
@@ -918,11 +918,11 @@ int run(int argc, char** argv) {
     if (is_cold) {
       drop_cache(lmdb / "data.mdb");
       drop_cache(root / "node" / "candidate_keys");
-      drop_cache(root / "node" / "ledger-tree.hashes");
+      drop_cache(root / "node" / node::ledger::kHashFileName);
     } else if (run == 1) {
       read_into_cache(lmdb / "data.mdb", CachedAs::node);
       read_into_cache(root / "node" / "candidate_keys", CachedAs::node);
-      read_into_cache(root / "node" / "ledger-tree.hashes", CachedAs::node);
+      read_into_cache(root / "node" / node::ledger::kHashFileName, CachedAs::node);
     }
     const auto port = free_port();
     set_port(node_json, port);
@@ -975,7 +975,7 @@ int run(int argc, char** argv) {
     // The same with data.mdb out of the page cache (a server with less memory than data):
     // dropped while no process maps it, so that no page stays mapped.
     drop_cache(lmdb / "data.mdb");
-    drop_cache(root / "node" / "ledger-tree.hashes");
+    drop_cache(root / "node" / node::ledger::kHashFileName);
     Library lib(node_json, std::size_t{1} << 30);
     local_cold = in_process_proofs(lib, o.samples / 2);
   }

@@ -25,7 +25,7 @@ struct LedgerOnDisk {
   node::storage::Environment env = node::storage::Environment::open(dir.path / "lmdb");
   node::common::ManualClock clock;
   node::ledger::Ledger ledger{env, "ledger-test.relaynode", keys, clock};
-  std::filesystem::path hash_file = dir.path / "ledger-tree.hashes";
+  std::filesystem::path hash_file = dir.path / node::ledger::kHashFileName;
 
   void append(node::storage::WriteTxn& txn, const std::string& tag, int count) {
     for (int i = 0; i < count; ++i)
