@@ -76,6 +76,9 @@ Response metrics_text(const Services& s, const http::RouteMetrics& routes) {
   family(out, "relay_writer_requests_total", "counter",
          "Write requests committed; divided by the commits, how many share an fsync.");
   sample(out, "relay_writer_requests_total", "", v.writer.requests_committed);
+  family(out, "relay_writer_batches_rerun_total", "counter",
+         "Batches run again with a child transaction per request, after a request failed.");
+  sample(out, "relay_writer_batches_rerun_total", "", v.writer.batches_rerun);
   family(out, "relay_writer_queued_requests", "gauge",
          "Write requests waiting for the next commit.");
   sample(out, "relay_writer_queued_requests", "", v.writer_queued);

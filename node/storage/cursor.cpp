@@ -85,6 +85,7 @@ std::optional<Cursor::Entry> Cursor::position(int op, std::string_view key) {
   int rc = mdb_cursor_get(state_->cursor, &k, &v, static_cast<MDB_cursor_op>(op));
   if (rc == MDB_NOTFOUND) return std::nullopt;
   if (rc == EINVAL && op == MDB_GET_CURRENT) return std::nullopt;  // not positioned yet
+  if (rc != MDB_SUCCESS && state_->txn->root != nullptr) state_->txn->root->failed = true;
   detail::check_rc(rc, "mdb_cursor_get");
   return Entry{std::string(detail::to_view(k)), std::string(detail::to_view(v))};
 }

@@ -106,7 +106,8 @@ struct TxnState {
   TxnState* child = nullptr;   // the active child, if any
   TxnState* root = nullptr;    // the top-level txn of the family (this, for a root)
   bool write = false;
-  bool map_full = false;              // on the root: some txn of the family hit MDB_MAP_FULL
+  bool map_full = false;  // on the root: some txn of the family hit MDB_MAP_FULL
+  bool failed = false;  // on the root: some LMDB call of the family failed (the txn may be spoilt)
   std::vector<CursorState*> cursors;  // open cursors, closed when the txn ends
   // Cursors whose owner let go while a child was active: LMDB has shadowed them into the
   // child, so they can only be closed once the child has ended (end_txn does it).

@@ -153,9 +153,11 @@ MDB_txn* live(const std::unique_ptr<detail::TxnState>& s) {
   return s->txn;
 }
 
-// Like check_rc, and remembers MDB_MAP_FULL on the family's root for the Writer.
+// Like check_rc, and remembers the failure (and MDB_MAP_FULL) on the family's root for the
+// Writer.
 void check(detail::TxnState& s, int rc, const char* operation) {
   if (rc == MDB_SUCCESS) return;
+  s.root->failed = true;
   if (rc == MDB_MAP_FULL) s.root->map_full = true;
   throw StorageError(operation, rc);
 }
@@ -381,6 +383,10 @@ void WriteTxn::commit() {
 
 bool WriteTxn::map_full_seen() const noexcept {
   return state_ && state_->root != nullptr && state_->root->map_full;
+}
+
+bool WriteTxn::failure_seen() const noexcept {
+  return state_ && state_->root != nullptr && state_->root->failed;
 }
 
 }  // namespace relay::node::storage

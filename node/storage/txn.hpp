@@ -166,6 +166,9 @@ class WriteTxn : public Txn {
   explicit WriteTxn(std::unique_ptr<detail::TxnState> state) noexcept;
   // True if any operation in this txn's family (root and children) hit MDB_MAP_FULL.
   bool map_full_seen() const noexcept;
+  // True if any LMDB call in this txn's family failed, caught or not: LMDB may have spoilt
+  // the txn (MDB_TXN_ERROR), so the Writer no longer trusts its writes.
+  bool failure_seen() const noexcept;
 };
 
 }  // namespace relay::node::storage

@@ -54,8 +54,9 @@ void Writer::stop() {
 }
 
 WriterStats Writer::stats() const noexcept {
-  return WriterStats{batches_committed_.load(), requests_committed_.load(),
-                     requests_rolled_back_.load(), batches_failed_.load(), map_resizes_.load()};
+  return WriterStats{batches_committed_.load(),    requests_committed_.load(),
+                     requests_rolled_back_.load(), batches_failed_.load(),
+                     map_resizes_.load(),          batches_rerun_.load()};
 }
 
 void Writer::on_commit(std::function<void()> hook) {
@@ -130,18 +131,26 @@ void Writer::run() {
 void Writer::process(Batch& batch) {
   std::exception_ptr failure;
   try {
-    for (int growths = 0;; ++growths) {
-      if (try_batch(batch)) {
+    bool children = careful_batches_ > 0;
+    if (children) --careful_batches_;
+    for (int growths = 0;;) {
+      auto tried = try_batch(batch, children);
+      if (tried == Tried::committed) {
         run_commit_hooks();
         for (auto& request : batch) request->fulfil();  // durable now: acknowledge
         return;
       }
-      // The map filled up. The batch's txn has been aborted, so no txn of ours is open on this
-      // thread: grow the map (waiting for readers) and run the whole batch again.
-      if (growths >= kMaxGrowthsPerBatch || !grow_map()) {
+      // The batch's txn has been aborted, so no txn of ours is open on this thread.
+      for (auto& request : batch) request->reset();
+      if (tried == Tried::request_failed) {
+        children = true;
+        batches_rerun_.fetch_add(1);
+        continue;
+      }
+      // The map filled up: grow it (waiting for readers) and run the whole batch again.
+      if (growths++ >= kMaxGrowthsPerBatch || !grow_map()) {
         throw StorageError("Writer: map full at max_map_size_bytes", MDB_MAP_FULL);
       }
-      for (auto& request : batch) request->reset();
     }
   } catch (...) {
     failure = std::current_exception();
@@ -152,10 +161,21 @@ void Writer::process(Batch& batch) {
   for (auto& request : batch) request->fail(failure);
 }
 
-bool Writer::try_batch(Batch& batch) {
+Writer::Tried Writer::try_batch(Batch& batch, bool children) {
   WriteTxn root = env_.begin_write();
   std::uint64_t kept = 0;
   for (auto& request : batch) {
+    if (!children) {
+      // A failure, or an LMDB error the request caught, leaves writes the txn cannot drop.
+      bool kept_writes = request->run(root);
+      if (root.map_full_seen()) return Tried::map_full;
+      if (!kept_writes || root.failure_seen()) {
+        careful_batches_ = kCarefulBatches;
+        return Tried::request_failed;
+      }
+      ++kept;
+      continue;
+    }
     WriteTxn child = root.child();
     bool keep = request->run(child);
     if (keep && child.active()) {
@@ -167,8 +187,11 @@ bool Writer::try_batch(Batch& batch) {
       }
     }
     // (a request that failed is aborted here, when `child` goes out of scope)
-    if (root.map_full_seen()) return false;
-    if (keep) ++kept;
+    if (root.map_full_seen()) return Tried::map_full;
+    if (keep)
+      ++kept;
+    else
+      careful_batches_ = kCarefulBatches;  // failures come in runs: stay careful
   }
   {
     std::lock_guard lock(hooks_mutex_);
@@ -177,13 +200,13 @@ bool Writer::try_batch(Batch& batch) {
   try {
     root.commit();  // the one fsync for the whole batch
   } catch (const StorageError& e) {
-    if (e.map_full()) return false;
+    if (e.map_full()) return Tried::map_full;
     throw;
   }
   batches_committed_.fetch_add(1);
   requests_committed_.fetch_add(kept);
   requests_rolled_back_.fetch_add(batch.size() - kept);
-  return true;
+  return Tried::committed;
 }
 
 bool Writer::grow_map() {

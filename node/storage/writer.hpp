@@ -44,6 +44,7 @@ struct WriterStats {
   std::uint64_t requests_rolled_back = 0;  // requests that threw or Rollback (in committed batches)
   std::uint64_t batches_failed = 0;  // batches whose commit failed: every future got the error
   std::uint64_t map_resizes = 0;     // times the map was doubled
+  std::uint64_t batches_rerun = 0;   // batches run again, a child per request, after a failure
 };
 
 namespace detail {
@@ -148,14 +149,18 @@ class WriteRequestImpl final : public WriteRequest {
 
 // The single writer of an Environment. Requests are closures `R fn(WriteTxn&)`; submit()
 // queues one and returns a std::future<R>. The writer thread takes every queued request (up
-// to max_batch), opens ONE write txn, runs each request in order in its own child txn,
-// commits once (one fsync for the batch) and only then resolves the futures. So:
+// to max_batch), opens ONE write txn, runs each request in order in it, commits once (one
+// fsync for the batch) and only then resolves the futures. So:
 //
 //  - A resolved future means durable: its writes survived an fsync (and so kill -9 or power
 //    loss). Nothing is acknowledged before the commit that contains it.
 //  - Requests apply in submission order; each sees the writes of those before it.
-//  - A request that throws has its child aborted: its writes vanish, the others in the batch
-//    are untouched, and its future gets the exception (after the batch commits).
+//  - A request that throws (or rolls back) has its writes discarded: the others in the batch
+//    are untouched, and its future gets the exception (after the batch commits). The batch's
+//    txn cannot drop one request's writes, so the batch is aborted and run again with each
+//    request in a child txn of its own, aborted if it fails. Children are kept for the next
+//    kCarefulBatches batches too. (A child per request always cost LMDB a 2.5 MiB dirty list
+//    and a sorted merge of its pages into the parent: a tenth of the writer's time.)
 //  - If the batch commit fails, every future of the batch gets that StorageError, including
 //    those that threw: their outcomes may rest on writes that were never made durable.
 //
@@ -165,7 +170,8 @@ class WriteRequestImpl final : public WriteRequest {
 // and the future resolves to `outcome`.
 //
 // A request may run more than once: when the map is full, the whole batch is aborted, the map
-// doubled (Environment::resize_map) and the batch run again. So a request must do nothing but
+// doubled (Environment::resize_map) and the batch run again; and when a request of its batch
+// fails (above). So a request must do nothing but
 // read and write through its txn; side effects (sending, logging outcomes) belong after the
 // future resolves. It must not commit or abort the txn, keep it or its cursors, or wait for
 // another request (that would deadlock the writer).
@@ -222,6 +228,11 @@ class Writer {
   // Requests queued for the next batch, now.
   std::size_t queued() const;
 
+  // Batches run with a child txn per request after one with a failed request: a run of
+  // failures (a peer sending bad messages) costs one extra pass per this many batches, not
+  // one per batch.
+  static constexpr int kCarefulBatches = 16;
+
   // Runs `hook` on the writer thread after each durable group commit (after the fsync, before
   // the batch's futures resolve, so a caller of submit_wait returns after its hooks ran).
   // For waking loops that act on committed work (mail, federation delivery), so no caller
@@ -243,8 +254,12 @@ class Writer {
   void enqueue(std::unique_ptr<detail::WriteRequest> request);
   void check_not_writer_thread(const char* what) const;
   void run();
+  // How one try of a batch ended.
+  enum class Tried { committed, map_full, request_failed };
   void process(Batch& batch);
-  bool try_batch(Batch& batch);
+  // With `children`, each request runs in a child txn of its own; without, in the batch's
+  // txn, and the first failure ends the try (request_failed, nothing committed).
+  Tried try_batch(Batch& batch, bool children);
   bool grow_map();
 
   Environment& env_;
@@ -254,6 +269,7 @@ class Writer {
   std::condition_variable wake_;
   std::deque<std::unique_ptr<detail::WriteRequest>> queue_;
   bool stopping_ = false;
+  int careful_batches_ = 0;  // writer thread only: batches left to run with children
 
   void run_commit_hooks() noexcept;
 
@@ -270,6 +286,7 @@ class Writer {
   std::atomic<std::uint64_t> requests_rolled_back_{0};
   std::atomic<std::uint64_t> batches_failed_{0};
   std::atomic<std::uint64_t> map_resizes_{0};
+  std::atomic<std::uint64_t> batches_rerun_{0};
 };
 
 }  // namespace relay::node::storage

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "node/storage/environment.hpp"
+#include "node/storage/error.hpp"
 #include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -117,7 +118,9 @@ TEST_CASE("storage writer: a throwing request does not affect the others in its 
   Writer writer(env);
   std::optional<Blocker> blocker(std::in_place, writer);
 
-  auto a = writer.submit([db](WriteTxn& txn) {
+  std::atomic<int> a_runs{0};
+  auto a = writer.submit([db, &a_runs](WriteTxn& txn) {
+    ++a_runs;
     txn.put(db, "a", "from a");
     return 1;
   });
@@ -143,11 +146,83 @@ TEST_CASE("storage writer: a throwing request does not affect the others in its 
   CHECK(stats.batches_committed == 2);  // the blocker's batch, then a, b and c together
   CHECK(stats.requests_committed == 3);
   CHECK(stats.requests_rolled_back == 1);
+  // b's writes could not be dropped from the batch's txn: the batch ran again, a child each.
+  CHECK(stats.batches_rerun == 1);
+  CHECK(a_runs == 2);
 
   auto txn = env.begin_read();
   CHECK(txn.get(db, "a") == "from a");
   CHECK_FALSE(txn.contains(db, "b"));
   CHECK(txn.get(db, "c") == "from a");
+}
+
+TEST_CASE("storage writer: after a failed request, batches run a child per request for a while") {
+  TempDir dir;
+  auto env = Environment::open(dir.path);
+  Database db = env.database("careful");
+  Writer writer(env);
+  int failures = 0;
+  auto fail = [&] {
+    ++failures;
+    CHECK_THROWS_AS(writer.submit_wait([db, failures](WriteTxn& txn) {
+      txn.put(db, "failed " + std::to_string(failures), "1");
+      throw std::runtime_error("no");
+    }),
+                    std::runtime_error);
+  };
+  int kept = 0;
+  auto keep = [&] {
+    ++kept;
+    writer.submit_wait(
+        [db, kept](WriteTxn& txn) { txn.put(db, "kept " + std::to_string(kept), "1"); });
+  };
+
+  keep();
+  CHECK(writer.stats().batches_rerun == 0);  // no failure: the batch's txn, no children
+  fail();
+  CHECK(writer.stats().batches_rerun == 1);
+  // A run of failures: each careful batch that sees one stays careful, so none runs twice.
+  for (int i = 0; i < 2 * Writer::kCarefulBatches; ++i) fail();
+  CHECK(writer.stats().batches_rerun == 1);
+  for (int i = 0; i < Writer::kCarefulBatches; ++i) keep();
+  fail();  // careful no longer: tried in the batch's txn, then again
+  CHECK(writer.stats().batches_rerun == 2);
+
+  auto txn = env.begin_read();
+  CHECK(txn.count(db) == static_cast<std::size_t>(kept));
+  for (int i = 1; i <= failures; ++i) CHECK_FALSE(txn.contains(db, "failed " + std::to_string(i)));
+  CHECK(writer.stats().requests_rolled_back == static_cast<std::uint64_t>(failures));
+}
+
+TEST_CASE("storage writer: an LMDB error a request caught does not reach the batch's commit") {
+  // LMDB may spoil a txn on an error (MDB_TXN_ERROR) even if the request goes on: so the batch
+  // runs again with a child each, and the request's writes are kept if its child commits.
+  TempDir dir;
+  auto env = Environment::open(dir.path);
+  Database db = env.database("caught");
+  Writer writer(env);
+  std::optional<Blocker> blocker(std::in_place, writer);
+  auto before = writer.submit([db](WriteTxn& txn) { txn.put(db, "before", "1"); });
+  auto caught = writer.submit([db](WriteTxn& txn) {
+    txn.put(db, "mine", "1");
+    try {
+      txn.put(db, std::string(4096, 'k'), "too long a key");  // MDB_BAD_VALSIZE
+    } catch (const StorageError&) {
+      return std::string("caught");
+    }
+    return std::string("not refused");
+  });
+  auto after = writer.submit([db](WriteTxn& txn) { txn.put(db, "after", "1"); });
+  blocker->release.set_value();
+  CHECK(blocker->done.get() == 0);
+  before.get();
+  CHECK(caught.get() == "caught");
+  after.get();
+  CHECK(writer.stats().batches_rerun == 1);
+  auto txn = env.begin_read();
+  CHECK(txn.contains(db, "before"));
+  CHECK(txn.contains(db, "mine"));
+  CHECK(txn.contains(db, "after"));
 }
 
 TEST_CASE("storage writer: Rollback discards a request's writes and returns its value") {
