@@ -32,7 +32,7 @@ Store::Store(storage::Environment& env, const identity::KeyRing& keys, const com
       candidates_(env.database("candidates")),
       pseudonyms_(env.database("candidate_pseudonyms")),
       tokens_(env.database("candidate_tokens")),
-      mail_(env.database("mail_queue")),
+      queue_(env),
       awaiting_receipt_(env.database("candidates_awaiting_receipt")),
       pending_(env.database("candidates_pending")),
       spool_(env.database("candidate_spool")),
@@ -168,7 +168,7 @@ std::size_t Store::index_existing(storage::WriteTxn& txn) {
   build("candidates_awaiting_receipt", awaiting_receipt_, awaits_receipt);
   build("candidates_pending", pending_,
         [](const CandidateRecord& r) { return r.status == Status::pending; });
-  return n;
+  return n + queue_.index_existing(txn, index_marks_);
 }
 
 void Store::for_each(const storage::Txn& txn, const std::function<bool(const CandidateRecord&)>& fn,
@@ -339,19 +339,21 @@ void Store::queue_mail(storage::WriteTxn& txn, const CandidateRecord& r, const m
   crypto::secure_zero(text.data(), text.size());
   // Sequence: current time in microseconds plus a random suffix keeps keys ordered and unique.
   auto seq = common::be64(static_cast<std::uint64_t>(clock_.now_ms())) + crypto::random_token(6);
-  txn.put(mail_, seq, encode_mail_entry({r.id, 0, 0, std::move(sealed)}));
+  queue_.add(txn, seq, {r.id, 0, 0, std::move(sealed)});
 }
 
 std::vector<QueuedMail> Store::queued_mail(const storage::Txn& txn, std::size_t limit,
                                            std::optional<std::int64_t> due_at_ms) const {
   std::vector<QueuedMail> out;
-  std::vector<std::pair<std::string, MailEntry>> raw;
-  txn.for_each_prefix(mail_, "", [&](std::string_view key, std::string_view value) {
-    auto entry = decode_mail_entry(value).value_or(MailEntry{});  // none: unreadable, dropped
-    if (due_at_ms && entry.next_try_ms > *due_at_ms) return true;
-    raw.emplace_back(std::string(key), std::move(entry));
-    return raw.size() < limit;
-  });
+  std::vector<std::pair<std::string, MailEntry>> raw;  // no candidate: unreadable, dropped
+  if (due_at_ms) {
+    raw = queue_.due(txn, limit, *due_at_ms);
+  } else if (limit > 0) {
+    queue_.for_each(txn, [&](std::string_view seq, MailEntry entry) {
+      raw.emplace_back(std::string(seq), std::move(entry));
+      return raw.size() < limit;
+    });
+  }
   for (auto& [seq, entry] : raw) {
     const auto& candidate_id = entry.candidate;
     QueuedMail q{seq,
@@ -378,32 +380,29 @@ std::vector<QueuedMail> Store::queued_mail(const storage::Txn& txn, std::size_t 
 }
 
 std::size_t Store::queued_mail_count(const storage::Txn& txn) const {
-  return txn.count(mail_);
+  return queue_.size(txn);
 }
 
 bool Store::mail_spooled(storage::WriteTxn& txn, const std::string& seq,
                          const std::string& candidate_id, const std::string& spool_id) {
   // Erasure deletes the candidate's queued mail in its own txn: a mail still queued here
   // belongs to a candidate who is not erased.
-  if (!txn.del(mail_, seq)) return false;
+  if (!queue_.remove(txn, seq)) return false;
   if (spool_id.empty()) return true;  // handed to an SMTP server: nothing left to remove
   txn.put(spool_, spool_key(candidate_id, spool_id), "");
   return true;
 }
 
 bool Store::mail_attempt(storage::WriteTxn& txn, const std::string& seq, std::int64_t next_try_ms) {
-  auto value = txn.get(mail_, seq);
-  if (!value) return false;
-  auto entry = decode_mail_entry(*value);
-  if (!entry) return false;  // unreadable: the dispatcher drops it
+  auto entry = queue_.find(txn, seq);
+  if (!entry) return false;  // gone, or unreadable: the dispatcher drops it
   ++entry->attempts;
   entry->next_try_ms = next_try_ms;
-  txn.put(mail_, seq, encode_mail_entry(*entry));
-  return true;
+  return queue_.replace(txn, seq, *entry);
 }
 
 bool Store::drop_mail(storage::WriteTxn& txn, const std::string& seq) {
-  return txn.del(mail_, seq);
+  return queue_.remove(txn, seq);
 }
 
 std::vector<std::string> Store::erase(storage::WriteTxn& txn, CandidateRecord& r) {
@@ -417,12 +416,7 @@ std::vector<std::string> Store::erase(storage::WriteTxn& txn, CandidateRecord& r
     spool.push_back(key.substr(prefix.size()));
   }
   for (const auto& digest : r.tokens_) txn.del(tokens_, digest);
-  std::vector<std::string> queued;
-  txn.for_each_prefix(mail_, "", [&](std::string_view key, std::string_view value) {
-    if (auto entry = decode_mail_entry(value); entry && entry->candidate == r.id)
-      queued.emplace_back(key);
-  });
-  for (const auto& k : queued) txn.del(mail_, k);
+  queue_.remove_candidate(txn, r.id);
   if (auto live = txn.get(pseudonyms_, r.pseudonym); live && *live == r.id)
     txn.del(pseudonyms_, r.pseudonym);
   // The key's slot is zeroed after the commit, before the erasure is acknowledged
@@ -479,8 +473,9 @@ std::size_t Store::migrate(storage::WriteTxn& txn) {
   if (legacy.empty()) return 0;
   // Queued mail, by candidate: resealed under the new key too.
   std::vector<std::pair<std::string, MailEntry>> mail;
-  txn.for_each_prefix(mail_, "", [&](std::string_view key, std::string_view value) {
-    if (auto entry = decode_mail_entry(value)) mail.emplace_back(std::string(key), *entry);
+  queue_.for_each(txn, [&](std::string_view seq, MailEntry entry) {
+    if (!entry.candidate.empty()) mail.emplace_back(std::string(seq), std::move(entry));
+    return true;
   });
   auto keys = keys_.current();
   std::size_t moved = 0;
@@ -509,7 +504,7 @@ std::size_t Store::migrate(storage::WriteTxn& txn) {
         if (!plain) throw std::runtime_error("candidate " + r.id + ": queued mail does not open");
         entry.sealed = seal_bytes(slot.key, *plain, r.id, "mail");
         crypto::secure_zero(plain->data(), plain->size());
-        txn.put(mail_, seq, encode_mail_entry(entry));
+        queue_.replace(txn, seq, entry);
       }
     r.key_slot_ = slot.index;
     r.wrapped_key_.clear();

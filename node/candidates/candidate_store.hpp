@@ -9,7 +9,8 @@
 //   candidate_pseudonyms  pseudonym -> id of the live (not erased) record for that person
 //   candidate_tokens      token digest -> {"candidate": id, "kind": "manage"|"verify", ...}
 //   mail_queue            8-byte sequence + random suffix -> candidate id, attempts, next
-//                         try and the sealed {from,to,subject,body} (mail_entry.hpp)
+//                         try and the sealed {from,to,subject,body} (mail_entry.hpp), indexed
+//                         by candidate and by when due (mail_queue.hpp)
 //   candidates_awaiting_receipt  id -> "" for each record with an erasure request neither
 //                         receipted nor overdue: the retention sweep reads these, not every
 //                         record (written by save(); built once for older data directories)
@@ -38,6 +39,7 @@
 
 #include "node/candidates/candidate_record.hpp"
 #include "node/candidates/key_slots.hpp"
+#include "node/candidates/mail_queue.hpp"
 #include "node/candidates/record_cache.hpp"
 #include "node/candidates/registration_form.hpp"
 #include "node/common/clock.hpp"
@@ -231,7 +233,7 @@ class Store {
   storage::Database candidates_;
   storage::Database pseudonyms_;
   storage::Database tokens_;
-  storage::Database mail_;
+  MailQueue queue_;
   storage::Database awaiting_receipt_;
   storage::Database pending_;
   storage::Database spool_;

@@ -11,6 +11,7 @@
 #include "crypto/keys.hpp"
 #include "node/candidates/mail_entry.hpp"
 #include "node/domain_fixture.hpp"
+#include "node/storage/index_marks.hpp"
 
 using namespace relay::node;
 using namespace relay::node::candidates;
@@ -302,8 +303,13 @@ TEST_CASE("vault: mail queued as JSON by an earlier version is read, attempted a
                           {"attempts", 1},
                           {"next_try_ms", 5'000}};
     txn.put(queue, seq, old.dump());
+    // As that version left it: no index over the queue, built at start-up.
+    txn.clear(d.env.database("mail_by_candidate"));
+    txn.clear(d.env.database("mail_due"));
+    txn.clear(d.env.database(storage::kIndexMarks));
     return std::make_pair(r.id, seq);
   });
+  CHECK(d.write([&](storage::WriteTxn& txn) { return d.candidates.index_existing(txn); }) >= 1);
   {
     auto txn = d.env.begin_read();
     CHECK(d.candidates.queued_mail(txn, 10, 4'999).empty());  // not due yet
@@ -331,6 +337,8 @@ TEST_CASE("vault: mail queued as JSON by an earlier version is read, attempted a
   });
   auto txn = d.env.begin_read();
   CHECK(txn.count(queue) == 0);
+  CHECK(txn.count(d.env.database("mail_due")) == 0);
+  CHECK(txn.count(d.env.database("mail_by_candidate")) == 0);
 }
 
 TEST_SUITE_END();
