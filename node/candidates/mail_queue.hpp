@@ -9,8 +9,8 @@
 //   mail_due           be64(due, ms) || sequence -> "": what the dispatcher may send now; an
 //                      entry falls due at its next try, or if never tried when it was queued
 // An entry no version can read is indexed under the candidate "", due when it was queued, so
-// that the dispatcher finds it and drops it. Both indexes are built once for an older data directory
-// (index_existing).
+// that the dispatcher finds it and drops it. Both indexes are built once for an older data
+// directory (index_existing).
 #include <cstddef>
 #include <cstdint>
 #include <functional>

@@ -136,8 +136,8 @@ TEST_CASE(
     queue.add(txn, later, entry_for("c_f"));
     txn.commit();
   }
-  CHECK(due_seqs(env, queue, 9'000) == std::vector<std::string>{seq_of(3), seq_of(4), seq_of(2),
-                                                                 seq_of(1), later, seq_of(0)});
+  CHECK(due_seqs(env, queue, 9'000) ==
+        std::vector<std::string>{seq_of(3), seq_of(4), seq_of(2), seq_of(1), later, seq_of(0)});
   {
     auto txn = env.begin_write();
     CHECK(queue.remove(txn, later));
