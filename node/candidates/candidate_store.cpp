@@ -337,7 +337,8 @@ void Store::queue_mail(storage::WriteTxn& txn, const CandidateRecord& r, const m
   auto text = encode_mail_text(m);
   auto sealed = seal_bytes(*key, crypto::as_bytes(text), r.id, "mail");
   crypto::secure_zero(text.data(), text.size());
-  // Sequence: current time in microseconds plus a random suffix keeps keys ordered and unique.
+  // Sequence: the time in milliseconds (when the mail falls due, MailQueue) plus a random suffix
+  // keeps keys ordered and unique.
   auto seq = common::be64(static_cast<std::uint64_t>(clock_.now_ms())) + crypto::random_token(6);
   queue_.add(txn, seq, {r.id, 0, 0, std::move(sealed)});
 }

@@ -34,7 +34,7 @@ std::string due_key(const MailEntry& entry, std::string_view seq) {
          std::string(seq);
 }
 
-// An entry as the indexes see it: unreadable ones are the candidate "", due at once.
+// An entry as the indexes see it: an unreadable one is the candidate "", due when queued.
 MailEntry readable_or_empty(std::string_view stored) {
   return decode_mail_entry(stored).value_or(MailEntry{});
 }
