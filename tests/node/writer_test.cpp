@@ -55,6 +55,25 @@ struct Blocker {
   }
 };
 
+// A writer on a fresh environment, held inside a Blocker: what the test submits next lands in
+// one batch once it calls release().
+struct HeldWriter {
+  TempDir dir;
+  Environment env;
+  Database db;
+  Writer writer;
+  std::optional<Blocker> blocker;
+
+  explicit HeldWriter(const char* db_name)
+      : env(Environment::open(dir.path)), db(env.database(db_name)), writer(env) {
+    blocker.emplace(writer);
+  }
+  void release() {
+    blocker->release.set_value();
+    CHECK(blocker->done.get() == 0);
+  }
+};
+
 }  // namespace
 
 TEST_SUITE_BEGIN("storage");
@@ -112,11 +131,8 @@ TEST_CASE("storage writer: group commit of 8 threads x 200 requests") {
 }
 
 TEST_CASE("storage writer: a throwing request does not affect the others in its batch") {
-  TempDir dir;
-  auto env = Environment::open(dir.path);
-  Database db = env.database("isolated");
-  Writer writer(env);
-  std::optional<Blocker> blocker(std::in_place, writer);
+  HeldWriter held("isolated");
+  auto& [dir, env, db, writer, blocker] = held;
 
   std::atomic<int> a_runs{0};
   auto a = writer.submit([db, &a_runs](WriteTxn& txn) {
@@ -135,8 +151,7 @@ TEST_CASE("storage writer: a throwing request does not affect the others in its 
     return 3;
   });
   CHECK(a.wait_for(50ms) == std::future_status::timeout);  // not acknowledged yet
-  blocker->release.set_value();
-  CHECK(blocker->done.get() == 0);
+  held.release();
 
   CHECK(a.get() == 1);
   CHECK_THROWS_WITH_AS(b.get(), "b failed", std::runtime_error);
@@ -197,11 +212,8 @@ TEST_CASE("storage writer: after a failed request, batches run a child per reque
 TEST_CASE("storage writer: an LMDB error a request caught does not reach the batch's commit") {
   // LMDB may spoil a txn on an error (MDB_TXN_ERROR) even if the request goes on: so the batch
   // runs again with a child each, and the request's writes are kept if its child commits.
-  TempDir dir;
-  auto env = Environment::open(dir.path);
-  Database db = env.database("caught");
-  Writer writer(env);
-  std::optional<Blocker> blocker(std::in_place, writer);
+  HeldWriter held("caught");
+  auto& [dir, env, db, writer, blocker] = held;
   auto before = writer.submit([db](WriteTxn& txn) { txn.put(db, "before", "1"); });
   auto caught = writer.submit([db](WriteTxn& txn) {
     txn.put(db, "mine", "1");
@@ -213,8 +225,7 @@ TEST_CASE("storage writer: an LMDB error a request caught does not reach the bat
     return std::string("not refused");
   });
   auto after = writer.submit([db](WriteTxn& txn) { txn.put(db, "after", "1"); });
-  blocker->release.set_value();
-  CHECK(blocker->done.get() == 0);
+  held.release();
   before.get();
   CHECK(caught.get() == "caught");
   after.get();
@@ -330,11 +341,8 @@ TEST_CASE("storage writer: a long-lived reader holds up map growth, then lets it
 }
 
 TEST_CASE("storage writer: stop() drains the queue; later submits fail") {
-  TempDir dir;
-  auto env = Environment::open(dir.path);
-  Database db = env.database("drain");
-  Writer writer(env);
-  std::optional<Blocker> blocker(std::in_place, writer);
+  HeldWriter held("drain");
+  auto& [dir, env, db, writer, blocker] = held;
   std::vector<std::future<void>> queued;
   for (int i = 0; i < 100; ++i) {
     queued.push_back(writer.submit(
