@@ -153,9 +153,9 @@ Node::Node(config::NodeConfig config)
   });
   if (indexed > 0) spdlog::info("storage: indexed {} existing record(s)", indexed);
   // The ledger tree's hashes in a file read with pread() (ledger/hash_file.hpp): proofs read
-  // them there, not through the map the map budget keeps releasing. Copied from LMDB after
-  // commits, 256k leaves a pass (about a second: stop() waits for one pass; the first copy of
-  // 10M entries takes 40 passes, back to back).
+  // them there, not through the map the map budget keeps releasing. Committed hashes are
+  // copied from LMDB every 0.2 s, 256k leaves a pass (about a second: stop() waits for one pass;
+  // the first copy of 10M entries takes 40 passes, back to back).
   domain_->ledger.keep_hashes_in(env_, c.data_dir / ledger::kHashFileName);
   tree_hashes_ = std::make_unique<common::BackgroundLoop>(
       "tree hashes", std::chrono::milliseconds(200),

@@ -23,12 +23,6 @@ void release_pages_read_once(Environment& env) noexcept {
   }
 }
 
-std::optional<std::size_t> resident_file_bytes() {
-  auto r = resident_bytes();
-  if (!r) return std::nullopt;
-  return r->file;
-}
-
 std::optional<ResidentBytes> resident_bytes() {
   // "size resident shared text lib data dt", in pages; shared = RssFile + RssShmem.
   int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);

@@ -30,19 +30,16 @@
 
 namespace relay::node::storage {
 
-// The process's resident file-backed and shared memory in bytes (RssFile + RssShmem, from
-// /proc/self/statm): data.mdb's mapped pages, plus the binary and its libraries. Empty if
-// /proc cannot be read.
-std::optional<std::size_t> resident_file_bytes();
-
 // Environment::release_mapped_pages() for work that read much of data.mdb once (a build at
 // start-up): only memory accounting is at stake, so a failure is logged (the first only, per
 // process) and the work goes on.
 void release_pages_read_once(Environment& env) noexcept;
 
+// The process's resident memory, from /proc/self/statm.
 struct ResidentBytes {
   std::size_t total = 0;  // VmRSS
-  std::size_t file = 0;   // RssFile + RssShmem, as resident_file_bytes()
+  // RssFile + RssShmem: data.mdb's mapped pages, plus the binary and its libraries.
+  std::size_t file = 0;
 };
 // Both from one read of /proc/self/statm; empty if it cannot be read.
 std::optional<ResidentBytes> resident_bytes();

@@ -55,9 +55,9 @@ struct Filled {
 };
 
 std::size_t resident() {
-  auto bytes = resident_file_bytes();
+  auto bytes = resident_bytes();
   REQUIRE(bytes.has_value());
-  return *bytes;
+  return bytes->file;
 }
 
 }  // namespace

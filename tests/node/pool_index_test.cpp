@@ -247,9 +247,9 @@ TEST_CASE("pool index: the build leaves none of the records' pages mapped") {
     }
   });
   auto resident = [] {
-    auto bytes = st::resident_file_bytes();
+    auto bytes = st::resident_bytes();
     REQUIRE(bytes);
-    return *bytes;
+    return bytes->file;
   };
   a.env.release_mapped_pages();
   const auto before = resident();
