@@ -6,6 +6,7 @@
 #include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
 #include "node/common/text.hpp"
+#include "node/storage/index_marks.hpp"
 #include "protocol/event.hpp"
 
 namespace relay::node::introductions {
@@ -206,11 +207,44 @@ Requisitions::Requisitions(storage::Environment& env, ledger::Ledger& ledger,
       reference_(reference),
       clock_(clock),
       requisitions_(env.database("requisitions")),
-      by_member_(env.database("member_requisitions")) {}
+      by_member_(env.database("member_requisitions")),
+      open_(env.database("open_requisitions")),
+      index_marks_(env.database(storage::kIndexMarks)) {}
+
+namespace {
+std::string open_key(RequisitionKind kind, std::string_view id) {
+  std::string key(to_string(kind));
+  key.append("/").append(id);
+  return key;
+}
+}  // namespace
 
 void Requisitions::put(storage::WriteTxn& txn, const Requisition& r) {
   txn.put(requisitions_, r.id, r.to_json().dump());
   txn.put(by_member_, r.member + "/" + r.id, "");
+  // An update may change the kind: the key under the other kind goes.
+  for (auto kind : {RequisitionKind::requisition, RequisitionKind::secondment_offer}) {
+    if (r.open && r.kind == kind)
+      txn.put(open_, open_key(kind, r.id), "");
+    else
+      txn.del(open_, open_key(kind, r.id));
+  }
+}
+
+std::size_t Requisitions::index_existing(storage::WriteTxn& txn) {
+  std::size_t n = 0;
+  storage::build_index_once(txn, index_marks_, "open_requisitions", [&] {
+    std::vector<Requisition> all;
+    txn.for_each_prefix(requisitions_, "", [&](std::string_view, std::string_view value) {
+      all.push_back(Requisition::from_json(nlohmann::json::parse(value)));
+    });
+    for (const auto& r : all)
+      if (r.open) {
+        txn.put(open_, open_key(r.kind, r.id), "");
+        ++n;
+      }
+  });
+  return n;
 }
 
 common::Result<Requisition, RequisitionError> Requisitions::open(storage::WriteTxn& txn,
@@ -300,11 +334,14 @@ std::vector<Requisition> Requisitions::list(const storage::Txn& txn,
 
 std::vector<Requisition> Requisitions::list_open(const storage::Txn& txn,
                                                  RequisitionKind kind) const {
-  std::vector<Requisition> out;
-  txn.for_each_prefix(requisitions_, "", [&](std::string_view, std::string_view value) {
-    auto r = Requisition::from_json(nlohmann::json::parse(value));
-    if (r.open && r.kind == kind) out.push_back(std::move(r));
+  const auto prefix = open_key(kind, "");
+  std::vector<std::string> ids;
+  txn.for_each_prefix(open_, prefix, [&](std::string_view key, std::string_view) {
+    ids.emplace_back(key.substr(prefix.size()));
   });
+  std::vector<Requisition> out;
+  for (const auto& id : ids)
+    if (auto r = get(txn, id); r && r->open && r->kind == kind) out.push_back(std::move(*r));
   return out;
 }
 

@@ -4,7 +4,9 @@
 // with other members' requisitions). Each change is a ledger event in the same txn, carrying
 // ids and codes only (protocol/event.hpp); the title and skills stay here.
 //
-// Databases: requisitions (id -> JSON record), member_requisitions (member "/" id -> "").
+// Databases: requisitions (id -> JSON record), member_requisitions (member "/" id -> ""),
+// open_requisitions (kind "/" id -> "": the open ones, so pairing reads them alone, not every
+// requisition ever closed).
 //
 // Threads: open/update/close only inside Writer requests; reads from any thread with its own
 // txn. The Reference and Ledger outlive the store.
@@ -126,6 +128,9 @@ class Requisitions {
   std::vector<Requisition> list(const storage::Txn& txn, const std::string& member) const;
   // Every open requisition of this kind (for pairing secondment offers with requisitions).
   std::vector<Requisition> list_open(const storage::Txn& txn, RequisitionKind kind) const;
+  // Indexes the open requisitions of a directory written before open_requisitions (once,
+  // storage/index_marks.hpp). Returns how many.
+  std::size_t index_existing(storage::WriteTxn& txn);
 
  private:
   void put(storage::WriteTxn& txn, const Requisition& r);
@@ -134,6 +139,8 @@ class Requisitions {
   const common::Clock& clock_;
   storage::Database requisitions_;
   storage::Database by_member_;
+  storage::Database open_;
+  storage::Database index_marks_;
 };
 
 }  // namespace relay::node::introductions

@@ -50,17 +50,22 @@ Holds::Holds(storage::Environment& env, ledger::Ledger& ledger, const identity::
       rules_(rules),
       holds_(env.database("referral_holds")),
       queue_(env.database("hold_queue")),
+      review_(env.database("review_queue")),
       confirmations_(env.database("member_confirmations")),
       groups_(env.database("confirmation_groups")),
       index_marks_(env.database(storage::kIndexMarks)) {}
+
+Holds::HoldRecord Holds::parse_hold(std::string_view stored) {
+  auto j = nlohmann::json::parse(stored);
+  return HoldRecord{j.at("member"), j.at("until"), j.at("flags"), j.at("accepted"),
+                    j.value("domain", "")};
+}
 
 std::optional<Holds::HoldRecord> Holds::find_hold(const storage::Txn& txn,
                                                   const std::string& id) const {
   auto v = txn.get(holds_, id);
   if (!v) return std::nullopt;
-  auto j = nlohmann::json::parse(*v);
-  return HoldRecord{j.at("member"), j.at("until"), j.at("flags"), j.at("accepted"),
-                    j.value("domain", "")};
+  return parse_hold(*v);
 }
 
 void Holds::save_hold(storage::WriteTxn& txn, const std::string& id, const HoldRecord& h) {
@@ -69,10 +74,13 @@ void Holds::save_hold(storage::WriteTxn& txn, const std::string& id, const HoldR
   if (!h.domain.empty()) j["domain"] = h.domain;
   txn.put(holds_, id, protocol::compact_dump(j));
   const auto queue_key = common::be64(static_cast<std::uint64_t>(h.until)) + id;
-  if (h.waiting())
+  if (h.waiting()) {
     txn.del(queue_, queue_key);
-  else
+    txn.put(review_, id, "");
+  } else {
     txn.put(queue_, queue_key, "");
+    txn.del(review_, id);
+  }
 }
 
 std::string Holds::digest(std::string_view what, std::string_view value) const {
@@ -255,6 +263,14 @@ std::size_t Holds::index_existing(storage::WriteTxn& txn) {
     }
     n = all.size();
   });
+  storage::build_index_once(txn, index_marks_, "review_queue", [&] {
+    std::vector<std::string> waiting;
+    txn.for_each_prefix(holds_, "", [&](std::string_view key, std::string_view value) {
+      if (parse_hold(value).waiting()) waiting.emplace_back(key);
+    });
+    for (const auto& id : waiting) txn.put(review_, id, "");
+    n += waiting.size();
+  });
   return n;
 }
 
@@ -325,16 +341,15 @@ ReviewItem Holds::item(const storage::Txn& txn, const Referral& r, const HoldRec
 }
 
 std::vector<ReviewItem> Holds::in_review(const storage::Txn& txn) const {
+  std::vector<std::string> ids;
+  txn.for_each_prefix(review_, "",
+                      [&](std::string_view key, std::string_view) { ids.emplace_back(key); });
   std::vector<ReviewItem> out;
-  std::vector<std::pair<std::string, HoldRecord>> waiting;
-  txn.for_each_prefix(holds_, "", [&](std::string_view key, std::string_view value) {
-    auto j = nlohmann::json::parse(value);
-    HoldRecord h{j.at("member"), j.at("until"), j.at("flags"), j.at("accepted"),
-                 j.value("domain", "")};
-    if (h.waiting()) waiting.emplace_back(std::string(key), std::move(h));
-  });
-  for (const auto& [id, h] : waiting)
-    if (auto r = referrals_.find(txn, id)) out.push_back(item(txn, *r, h));
+  for (const auto& id : ids) {
+    auto h = find_hold(txn, id);
+    if (!h || !h->waiting()) continue;
+    if (auto r = referrals_.find(txn, id)) out.push_back(item(txn, *r, *h));
+  }
   std::sort(out.begin(), out.end(), [](const ReviewItem& a, const ReviewItem& b) {
     return std::tie(a.verified_ms, a.referral) < std::tie(b.verified_ms, b.referral);
   });
@@ -358,6 +373,7 @@ common::Result<ReviewItem, ReviewError> Holds::decide(storage::WriteTxn& txn,
   } else {
     ledger_.append(txn, protocol::referral_rejected(h->member, referral_id));
     txn.del(holds_, referral_id);
+    txn.del(review_, referral_id);
     r->stage = "rejected";
     referrals_.save(txn, *r);
   }

@@ -16,6 +16,8 @@
 //
 // Databases: referral_holds (referral id -> {member, until, flags, accepted}: the referrals
 // held now), hold_queue (be64 until + referral id -> "": held and waiting for no one),
+// review_queue (referral id -> "": flagged and waiting for the operator, so in_review reads
+// those alone, not every hold; written with referral_holds in the same transaction),
 // member_confirmations (member "/" be64 ms + referral id -> {domain, stem}: keyed digests of
 // the address's domain and stem, never the address, kept for the longer window),
 // confirmation_groups (member "/d/" domain digest "/" be64 ms + referral id -> "", and "/s/"
@@ -94,8 +96,9 @@ class Holds {
   common::Result<ReviewItem, ReviewError> decide(storage::WriteTxn& txn,
                                                  const std::string& referral_id, bool accept);
   const HoldRules& rules() const { return rules_; }
-  // Indexes confirmations recorded before confirmation_groups existed (once per data
-  // directory, storage/index_marks.hpp). Returns how many.
+  // Indexes confirmations recorded before confirmation_groups existed, and holds waiting for
+  // the operator before review_queue existed (once per data directory,
+  // storage/index_marks.hpp). Returns how many.
   std::size_t index_existing(storage::WriteTxn& txn);
 
  private:
@@ -107,6 +110,7 @@ class Holds {
     std::string domain;  // only for a disposable domain
     bool waiting() const { return !flags.empty() && !accepted; }
   };
+  static HoldRecord parse_hold(std::string_view stored);
   std::optional<HoldRecord> find_hold(const storage::Txn& txn, const std::string& id) const;
   void save_hold(storage::WriteTxn& txn, const std::string& id, const HoldRecord& h);
   // Adds reasons to a held referral not accepted yet: referral_flagged with the new ones.
@@ -128,6 +132,7 @@ class Holds {
   HoldRules rules_;
   storage::Database holds_;
   storage::Database queue_;
+  storage::Database review_;
   storage::Database confirmations_;
   storage::Database groups_;
   storage::Database index_marks_;

@@ -405,4 +405,74 @@ TEST_CASE("hold: confirmations from before the group index are indexed once; old
   CHECK(problems(d) == "");
 }
 
+// The operator's queue reads the referrals waiting for a decision (review_queue), not every
+// referral held: a node holds every referral of the last holding period.
+TEST_CASE("hold: the review queue holds only referrals waiting for the operator") {
+  auto rules = hold_days(14);
+  rules.velocity_max = 3;
+  rules.velocity_window = std::chrono::hours(1);
+  Domain d(1, false, rules);
+  init_ledger(d, 1, 14);
+  // As a node starts: every index built over the (empty) directory and marked.
+  CHECK(d.write([&](storage::WriteTxn& txn) { return d.holds.index_existing(txn); }) == 0);
+  auto m = d.admit("Burst KK").member;
+  for (int i = 0; i < 4; ++i)
+    refer(d, m, "burst" + std::to_string(i) + "@ex" + std::to_string(i) + ".jp");
+  std::vector<std::string> calm_ids;
+  for (int i = 0; i < 6; ++i) {
+    auto calm = d.admit("Calm " + std::to_string(i) + " KK").member;
+    refer(d, calm, "calm" + std::to_string(i) + "@example.jp");
+    for (const auto& r : referrals_of(d, calm.id)) calm_ids.push_back(r.id);
+  }
+  auto holds = d.env.database("referral_holds");
+  auto review = d.env.database("review_queue");
+  auto count = [&](storage::Database db) {
+    auto txn = d.env.begin_read();
+    return txn.count(db);
+  };
+  CHECK(count(holds) == 10);
+  CHECK(count(review) == 4);
+  REQUIRE(in_review(d).size() == 4);
+  // A held referral nobody waits for is not read: a record that no longer parses stays out
+  // of the operator's way (the whole-database scan threw on it).
+  REQUIRE(calm_ids.size() == 6);
+  auto stored = d.write([&](storage::WriteTxn& txn) {
+    auto v = txn.get(holds, calm_ids[0]);
+    txn.put(holds, calm_ids[0], "not json");
+    return v;
+  });
+  REQUIRE(stored);
+  auto waiting = in_review(d);
+  REQUIRE(waiting.size() == 4);
+  d.write([&](storage::WriteTxn& txn) { txn.put(holds, calm_ids[0], *stored); });
+
+  // Decided referrals leave the queue, accepted or rejected.
+  CHECK(d.write(
+      [&](storage::WriteTxn& txn) { return d.holds.decide(txn, waiting[0].referral, true); }));
+  CHECK(d.write(
+      [&](storage::WriteTxn& txn) { return d.holds.decide(txn, waiting[1].referral, false); }));
+  CHECK(count(review) == 2);
+  auto left = in_review(d);
+  REQUIRE(left.size() == 2);
+  CHECK(left[0].referral == waiting[2].referral);
+  CHECK(left[1].referral == waiting[3].referral);
+
+  // A data directory from before the queue: built once from the holds, waiting ones only.
+  d.write([&](storage::WriteTxn& txn) {
+    txn.clear(review);
+    txn.del(d.env.database(storage::kIndexMarks), "review_queue");
+  });
+  CHECK(in_review(d).empty());
+  CHECK(d.write([&](storage::WriteTxn& txn) { return d.holds.index_existing(txn); }) == 2);
+  CHECK(d.write([&](storage::WriteTxn& txn) { return d.holds.index_existing(txn); }) == 0);
+  CHECK(count(review) == 2);
+  CHECK(in_review(d).size() == 2);
+
+  d.clock.advance(kDay * 15);
+  release(d);
+  CHECK(count(holds) == 2);  // the two still waiting for the operator
+  CHECK(in_review(d).size() == 2);
+  CHECK(problems(d) == "");
+}
+
 TEST_SUITE_END();

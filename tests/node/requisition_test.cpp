@@ -4,8 +4,13 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "domain_fixture.hpp"
 #include "ledger_audit.hpp"
+#include "node/storage/index_marks.hpp"
 
 using relay::test::Domain;
 namespace intro = relay::node::introductions;
@@ -172,6 +177,59 @@ TEST_CASE("requisitions: one member never sees or edits another's; offers are li
   REQUIRE(offers.size() == 1);
   CHECK(offers[0].member == b.id);
   CHECK(f.reqs.list_open(txn, intro::RequisitionKind::requisition).size() == 1);
+}
+
+// Pairing reads the open requisitions of a kind (open_requisitions), not every requisition
+// ever opened: closed ones leave the index, and an edit that changes the kind moves its key.
+TEST_CASE("requisitions: the open ones of each kind are indexed; older directories once") {
+  Fixture f;
+  auto a = f.d.admit("A KK").member;
+  auto offer_input = forklift_input();
+  offer_input.kind = "secondment_offer";
+  offer_input.employment_type = "secondment";
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto r =
+        f.d.write([&](storage::WriteTxn& txn) { return f.reqs.open(txn, a.id, forklift_input()); });
+    REQUIRE(r);
+    ids.push_back(r->id);
+  }
+  auto open_of = [&](intro::RequisitionKind kind) {
+    auto txn = f.d.env.begin_read();
+    std::vector<std::string> out;
+    for (const auto& r : f.reqs.list_open(txn, kind)) out.push_back(r.id);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  auto sorted = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  CHECK(open_of(intro::RequisitionKind::requisition) == sorted(ids));
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(f.d.write([&](storage::WriteTxn& txn) { return f.reqs.close(txn, a.id, ids[i]); }));
+  REQUIRE(f.d.write(
+      [&](storage::WriteTxn& txn) { return f.reqs.update(txn, a.id, ids[4], offer_input); }));
+  CHECK(open_of(intro::RequisitionKind::requisition) == std::vector<std::string>{ids[3]});
+  CHECK(open_of(intro::RequisitionKind::secondment_offer) == std::vector<std::string>{ids[4]});
+  auto index = f.d.env.database("open_requisitions");
+  auto entries = [&] {
+    auto txn = f.d.env.begin_read();
+    return txn.count(index);
+  };
+  CHECK(entries() == 2);
+
+  // A data directory from before the index: its open requisitions are found once.
+  f.d.write([&](storage::WriteTxn& txn) {
+    txn.clear(index);
+    txn.del(f.d.env.database(storage::kIndexMarks), "open_requisitions");
+  });
+  CHECK(open_of(intro::RequisitionKind::requisition).empty());
+  CHECK(f.d.write([&](storage::WriteTxn& txn) { return f.reqs.index_existing(txn); }) == 2);
+  CHECK(f.d.write([&](storage::WriteTxn& txn) { return f.reqs.index_existing(txn); }) == 0);
+  CHECK(entries() == 2);
+  CHECK(open_of(intro::RequisitionKind::requisition) == std::vector<std::string>{ids[3]});
+  CHECK(open_of(intro::RequisitionKind::secondment_offer) == std::vector<std::string>{ids[4]});
 }
 
 TEST_CASE("requisitions: input from the API's JSON") {
