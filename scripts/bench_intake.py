@@ -4,7 +4,7 @@
   members URL ADMIN N OUT
       admits N members over the API and writes their relay links' paths to OUT, one a line.
   drain SPOOL URL ADMIN ACCEPTED T0 T1 SPOOLED_AT_T1 TIMEOUT OUT
-      waits until the spool holds ACCEPTED mails and the node's mail queue (/metrics) is empty,
+      waits until the spool (or an SMTP test server's mail directory) holds ACCEPTED mails and the node's mail queue (/metrics) is empty,
       then writes the mail figures as JSON: mails/s from T0 (start of phase A) to the newest
       mail's mtime, the backlog at T1 (end of phase A), the drain time after T1.
   verify SPOOL PHASE_A_JSON TOKENS_OUT OUT
@@ -26,7 +26,9 @@ import urllib.request
 
 
 def spooled(spool):
-    return [n for n in os.listdir(spool) if n.endswith(".eml")]
+    # The node's spool (.eml), or the mail directory of tests/support/smtp_server.py (.json:
+    # scripts/bench-mail).
+    return [n for n in os.listdir(spool) if n.endswith((".eml", ".json"))]
 
 
 def mail_queue(url, admin):

@@ -361,7 +361,8 @@ std::vector<QueuedMail> Store::queued_mail(const storage::Txn& txn, std::size_t 
                  candidate_id,
                  {},
                  entry.attempts,
-                 static_cast<std::int64_t>(common::from_be64(std::string_view(seq).substr(0, 8)))};
+                 static_cast<std::int64_t>(common::from_be64(std::string_view(seq).substr(0, 8))),
+                 entry.next_try_ms};
     auto r = find(txn, candidate_id);
     std::optional<crypto::AeadKey> key;
     if (r) key = key_of(*r);
@@ -400,6 +401,14 @@ bool Store::mail_attempt(storage::WriteTxn& txn, const std::string& seq, std::in
   ++entry->attempts;
   entry->next_try_ms = next_try_ms;
   return queue_.replace(txn, seq, *entry);
+}
+
+bool Store::mail_untried(storage::WriteTxn& txn, const QueuedMail& q) {
+  auto entry = queue_.find(txn, q.seq);
+  if (!entry) return false;
+  entry->attempts = q.attempts;
+  entry->next_try_ms = q.next_try_ms;
+  return queue_.replace(txn, q.seq, *entry);
 }
 
 bool Store::drop_mail(storage::WriteTxn& txn, const std::string& seq) {

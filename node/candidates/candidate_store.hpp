@@ -58,8 +58,9 @@ struct QueuedMail {
   std::string seq;  // storage key
   std::string candidate_id;
   mail::Mail mail;
-  std::uint32_t attempts = 0;  // delivery attempts started so far
-  std::int64_t queued_ms = 0;  // when it was queued
+  std::uint32_t attempts = 0;    // delivery attempts started so far
+  std::int64_t queued_ms = 0;    // when it was queued
+  std::int64_t next_try_ms = 0;  // when it was due again after its last attempt (0: none)
 };
 
 class Store {
@@ -203,6 +204,8 @@ class Store {
   // Records, before a delivery attempt, that it starts and when the next one is due should
   // this one fail or never finish (a crash). False if the mail is gone (erased): do not send.
   bool mail_attempt(storage::WriteTxn& txn, const std::string& seq, std::int64_t next_try_ms);
+  // Undoes mail_attempt for a mail not tried after all: its count and due time as read in q.
+  bool mail_untried(storage::WriteTxn& txn, const QueuedMail& q);
   // Records that queued mail `seq` was delivered: spooled as `spool_id` (kept so that erasure
   // can remove it) or, with an empty id, handed to an SMTP server. False if the mail left the
   // queue meanwhile (its candidate was erased, or it was dropped): the caller must discard the

@@ -15,6 +15,8 @@ namespace relay::node::candidates {
 
 namespace {
 constexpr std::size_t kBatch = 256;
+// Messages whose attempts, then outcomes, are recorded in one commit each.
+constexpr std::size_t kChunk = 32;
 
 std::string domain_of(const std::string& address) {
   auto at = address.rfind('@');
@@ -68,16 +70,6 @@ void MailDispatch::wake() {
   loop_.wake();
 }
 
-void MailDispatch::give_up(const QueuedMail& q, const std::string& reason) {
-  auto text = "mail given up after " + std::to_string(q.attempts + 1) + " attempt(s): " + reason;
-  writer_.submit_wait([&](storage::WriteTxn& txn) {
-    if (!store_.drop_mail(txn, q.seq)) return;  // erased meanwhile
-    if (on_given_up_) on_given_up_(txn, text);
-  });
-  ++given_up_;
-  spdlog::warn("mail: {}", text);
-}
-
 std::size_t MailDispatch::run_once() {
   const auto now = clock_.now_ms();
   std::vector<QueuedMail> due;
@@ -87,47 +79,115 @@ std::size_t MailDispatch::run_once() {
   }
   if (auto* spooler = dynamic_cast<mail::SpoolMailer*>(&mailer_))
     return spool(*spooler, std::move(due));
+  std::vector<QueuedMail> readable;
+  std::vector<std::string> unreadable;  // their candidate was erased
+  for (auto& q : interleaved(std::move(due))) {
+    if (q.mail.to.empty())
+      unreadable.push_back(q.seq);
+    else
+      readable.push_back(std::move(q));
+  }
+  if (!unreadable.empty())
+    writer_.submit_wait([&](storage::WriteTxn& txn) {
+      for (const auto& seq : unreadable) store_.drop_mail(txn, seq);
+    });
   std::size_t delivered = 0;
-  std::size_t deferred = 0;
   std::set<std::string> deferred_domains;
-  for (const auto& q : interleaved(std::move(due))) {
-    if (q.mail.to.empty()) {  // unreadable: its candidate was erased
-      writer_.submit_wait([&](storage::WriteTxn& txn) { store_.drop_mail(txn, q.seq); });
+  auto session = readable.empty() ? nullptr : mailer_.session();
+  for (std::size_t from = 0; from < readable.size(); from += kChunk) {
+    std::vector<const QueuedMail*> chunk;
+    for (std::size_t i = from; i < std::min(from + kChunk, readable.size()); ++i)
+      if (!deferred_domains.contains(domain_of(readable[i].mail.to))) chunk.push_back(&readable[i]);
+    if (!chunk.empty()) delivered += send_chunk(*session, chunk, deferred_domains);
+  }
+  if (delivered) spdlog::info("mail: {} message(s) delivered", delivered);
+  return delivered;
+}
+
+std::size_t MailDispatch::send_chunk(mail::MailSession& session,
+                                     const std::vector<const QueuedMail*>& chunk,
+                                     std::set<std::string>& deferred_domains) {
+  // The chunk's attempts are recorded first, in one commit, so a crash retries each after a
+  // backoff (a commit each was two fsyncs a message).
+  const auto started = clock_.now_ms();
+  auto present = writer_.submit_wait([&](storage::WriteTxn& txn) {
+    std::vector<bool> out;
+    for (const auto* q : chunk)
+      out.push_back(store_.mail_attempt(txn, q->seq, started + retry_.backoff_ms(q->attempts + 1)));
+    return out;
+  });
+  enum class Step { gone, untried, sent };
+  std::vector<Step> steps(chunk.size(), Step::gone);
+  std::vector<mail::Attempt> attempts(chunk.size());
+  for (std::size_t i = 0; i < chunk.size(); ++i) {
+    if (!present[i]) continue;  // erased since the pass began
+    auto domain = domain_of(chunk[i]->mail.to);
+    // Its domain deferred a message earlier in this chunk: not tried in this pass after all.
+    if (deferred_domains.contains(domain)) {
+      steps[i] = Step::untried;
       continue;
     }
-    auto domain = domain_of(q.mail.to);
-    if (deferred_domains.contains(domain)) continue;
-    const auto started = clock_.now_ms();
-    // A remote attempt is recorded first, so a crash retries after a backoff.
-    bool present = writer_.submit_wait([&](storage::WriteTxn& txn) {
-      return store_.mail_attempt(txn, q.seq, started + retry_.backoff_ms(q.attempts + 1));
-    });
-    if (!present) continue;  // erased since the pass began
-    auto attempt = mailer_.deliver(q.mail);
-    switch (attempt.outcome) {
-      case mail::Attempt::Outcome::delivered: {
-        bool kept = writer_.submit_wait([&](storage::WriteTxn& txn) {
-          return store_.mail_spooled(txn, q.seq, q.candidate_id, attempt.id);
-        });
-        if (!kept && !attempt.id.empty()) mailer_.discard(attempt.id);  // erased meanwhile
+    attempts[i] = session.send(chunk[i]->mail);
+    steps[i] = Step::sent;
+    if (attempts[i].outcome == mail::Attempt::Outcome::retry_later) deferred_domains.insert(domain);
+  }
+  // What each outcome did, written by the request below (which may run twice: it only
+  // overwrites these); counted and logged after its commit.
+  enum class Recorded { nothing, delivered, not_kept, given_up, deferred };
+  std::vector<Recorded> recorded(chunk.size());
+  std::vector<std::string> given_up_text(chunk.size());
+  const auto finished = clock_.now_ms();
+  writer_.submit_wait([&](storage::WriteTxn& txn) {
+    for (std::size_t i = 0; i < chunk.size(); ++i) {
+      const auto& q = *chunk[i];
+      recorded[i] = Recorded::nothing;
+      if (steps[i] == Step::untried) store_.mail_untried(txn, q);
+      if (steps[i] != Step::sent) continue;
+      const auto& attempt = attempts[i];
+      using Outcome = mail::Attempt::Outcome;
+      if (attempt.outcome == Outcome::delivered) {
+        recorded[i] = store_.mail_spooled(txn, q.seq, q.candidate_id, attempt.id)
+                          ? Recorded::delivered
+                          : Recorded::not_kept;  // erased meanwhile
+        continue;
+      }
+      auto reason = attempt.reason;
+      if (attempt.outcome == Outcome::retry_later) {
+        if (!retry_.expired(q.queued_ms, finished)) {
+          recorded[i] = Recorded::deferred;
+          continue;
+        }
+        reason += " (no delivery within mail.give_up_after_hours)";
+      }
+      given_up_text[i] =
+          "mail given up after " + std::to_string(q.attempts + 1) + " attempt(s): " + reason;
+      if (store_.drop_mail(txn, q.seq)) {  // false: erased meanwhile
+        if (on_given_up_) on_given_up_(txn, given_up_text[i]);
+        recorded[i] = Recorded::given_up;
+      }
+    }
+  });
+  std::size_t delivered = 0;
+  for (std::size_t i = 0; i < chunk.size(); ++i) {
+    switch (recorded[i]) {
+      case Recorded::delivered:
         ++delivered;
         break;
-      }
-      case mail::Attempt::Outcome::rejected:
-        give_up(q, attempt.reason);
+      case Recorded::not_kept:
+        ++delivered;
+        if (!attempts[i].id.empty()) mailer_.discard(attempts[i].id);
         break;
-      case mail::Attempt::Outcome::retry_later:
-        deferred_domains.insert(domain);
-        if (retry_.expired(q.queued_ms, clock_.now_ms())) {
-          give_up(q, attempt.reason + " (no delivery within mail.give_up_after_hours)");
-        } else {
-          ++deferred;
-          spdlog::info("mail: attempt {} deferred: {}", q.attempts + 1, attempt.reason);
-        }
+      case Recorded::given_up:
+        ++given_up_;
+        spdlog::warn("mail: {}", given_up_text[i]);
+        break;
+      case Recorded::deferred:
+        spdlog::info("mail: attempt {} deferred: {}", chunk[i]->attempts + 1, attempts[i].reason);
+        break;
+      case Recorded::nothing:
         break;
     }
   }
-  if (delivered) spdlog::info("mail: {} message(s) delivered", delivered);
   return delivered;
 }
 

@@ -9,17 +9,22 @@
 // every file named by the candidate (spooled, recorded or not). SMTP is at least once (a crash
 // after the server took the message, before that was recorded, sends it again, with the same
 // Message-ID); nothing can make it exactly once without the server's help.
-// The queue entry is the durable record of delivery: before each remote (SMTP) attempt one
-// Writer request counts it and sets when the next is due (now + exponential backoff with
-// jitter), so a crash during an attempt retries only that message, after its backoff (at least
-// once; spooling is local, so a crash before it is recorded spools again at once); after it,
-// a delivered message leaves the queue, a rejected one (5xx) or one still undelivered after
-// `give_up_after` is given up: dropped, and reported through `on_given_up` in the same Writer
-// request (the composition root raises an operator alert; the reason carries no personal data).
+// The queue entry is the durable record of delivery: before remote (SMTP) attempts one
+// Writer request counts them and sets when the next is due (now + exponential backoff with
+// jitter), so a crash during an attempt retries only the messages in flight, after their
+// backoff (at least once; spooling is local, so a crash before it is recorded spools again at
+// once); after them, a delivered message leaves the queue, a rejected one (5xx) or one still
+// undelivered after `give_up_after` is given up: dropped, and reported through `on_given_up`
+// in the same Writer request (the composition root raises an operator alert; the reason
+// carries no personal data). SMTP goes by chunks of 32 messages: their attempts in one commit,
+// the messages through one SMTP session (mail::MailSession) for the whole pass, their
+// outcomes in one commit (a commit before and after each message, and a connection each, kept
+// a smarthost's queue far behind intake).
 // Fair between recipients: a pass takes due mail round-robin across recipient domains, and a
-// domain whose server deferred one message this pass is not tried again in it, so a slow or
-// failing domain delays only its own mail. Mail of an erased candidate is unreadable (its key
-// is gone) and dropped; its queue entry is gone too, so an attempt is never started for it.
+// domain whose server deferred one message this pass is not tried again in it (a message of
+// its domain recorded as attempted in the same chunk gets its count and due time back), so a
+// slow or failing domain delays only its own mail. Mail of an erased candidate is unreadable (its
+// key is gone) and dropped; its queue entry is gone too, so an attempt is never started for it.
 // Sending happens on the loop's thread, outside any transaction. The spool takes a pass's due
 // mail together: written, synced once (SpoolMailer::send_all) and recorded in one commit, so
 // it keeps up with intake (two fsyncs a message could not).
@@ -29,7 +34,9 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "node/candidates/candidate_store.hpp"
 #include "node/common/background_loop.hpp"
@@ -68,7 +75,10 @@ class MailDispatch {
   std::uint64_t given_up() const { return given_up_.load(); }
 
  private:
-  void give_up(const QueuedMail& q, const std::string& reason);
+  // Up to kChunk messages through the session: their attempts recorded in one commit, then
+  // sent, then their outcomes recorded in one commit. Returns how many were delivered.
+  std::size_t send_chunk(mail::MailSession& session, const std::vector<const QueuedMail*>& chunk,
+                         std::set<std::string>& deferred_domains);
   // The spool's pass: every due message written, synced once and recorded in one commit.
   std::size_t spool(mail::SpoolMailer& spool, std::vector<QueuedMail> due);
 

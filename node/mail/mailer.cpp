@@ -17,6 +17,21 @@ namespace relay::node::mail {
 namespace fs = std::filesystem;
 
 namespace {
+class OneByOne final : public MailSession {
+ public:
+  explicit OneByOne(Mailer& mailer) : mailer_(mailer) {}
+  Attempt send(const Mail& mail) override { return mailer_.deliver(mail); }
+
+ private:
+  Mailer& mailer_;
+};
+}  // namespace
+
+std::unique_ptr<MailSession> Mailer::session() {
+  return std::make_unique<OneByOne>(*this);
+}
+
+namespace {
 // Header values must not carry CR/LF (header injection); callers validate addresses, this
 // is the last line of defence.
 std::string header_safe(std::string_view v) {

@@ -6,6 +6,7 @@
 // SmtpMailer (smtp_mailer.hpp) hands each message to an SMTP server. Retrying and giving up are
 // the caller's: candidates::MailDispatch keeps the durable queue.
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,12 +42,23 @@ struct Attempt {
   static Attempt rejected(std::string why) { return {Outcome::rejected, {}, std::move(why)}; }
 };
 
+// Messages handed over one after another through one connection (SMTP: one session for many
+// messages, not a connection, EHLO, TLS handshake and login each). Ends with the object.
+class MailSession {
+ public:
+  virtual ~MailSession() = default;
+  // As Mailer::deliver, for the next message.
+  virtual Attempt send(const Mail& mail) = 0;
+};
+
 class Mailer {
  public:
   virtual ~Mailer() = default;
   // One attempt to hand the message over; expected failures are the Attempt's outcome. Throws
   // std::system_error if the node's own environment fails (the spool cannot be written).
   virtual Attempt deliver(const Mail& mail) = 0;
+  // A session for several messages; by default each send() is a deliver().
+  virtual std::unique_ptr<MailSession> session();
   // Removes a delivered message that has not been picked up yet (erasure; spool only); false if
   // gone already or never kept.
   virtual bool discard(const std::string& id) = 0;

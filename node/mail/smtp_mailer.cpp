@@ -35,9 +35,11 @@ struct Reply {
   std::vector<std::string> lines;  // text after the code, one per line
 };
 
-// A failure that ends the session: the attempt's outcome and reason.
+// A failure that ends the message (and the session unless `code` says the server answered and
+// the connection is still in step): the attempt's outcome and reason.
 struct SessionEnd {
   Attempt attempt;
+  int code = 0;  // the server's reply, if the failure was one
 };
 
 void wipe(std::string& s) {
@@ -132,8 +134,8 @@ class Session {
     auto reply = read_reply(step);
     if (reply.code >= ok_min && reply.code <= ok_max) return reply;
     auto why = "smtp " + std::to_string(reply.code) + " at " + step;
-    if (permanent && reply.code >= 500) throw SessionEnd{Attempt::rejected(why)};
-    throw SessionEnd{Attempt::retry_later(why)};
+    if (permanent && reply.code >= 500) throw SessionEnd{Attempt::rejected(why), reply.code};
+    throw SessionEnd{Attempt::retry_later(why), reply.code};
   }
 
   void start_tls() {
@@ -218,6 +220,139 @@ std::string domain_of(const std::string& address) {
   return at == std::string::npos ? std::string("localhost") : address.substr(at + 1);
 }
 
+// Connects, greets, STARTTLS and AUTH as configured; returns the EHLO reply the messages are
+// sent under. Throws SessionEnd.
+Reply open_session(Session& s, const SmtpSettings& settings, std::atomic<bool>& used_tls) {
+  s.connect();
+  s.expect("greeting", 220, 220);
+  auto ehlo = s.command("EHLO " + settings.helo_name, "EHLO", 250, 250);
+  const bool offered = offers(ehlo, "STARTTLS");
+  if (settings.starttls == StartTls::required && !offered)
+    throw SessionEnd{Attempt::retry_later(
+        "smtp: the server does not offer STARTTLS (mail.smtp.starttls is \"required\")")};
+  if (offered && settings.starttls != StartTls::never) {
+    s.command("STARTTLS", "STARTTLS", 220, 220);
+    s.start_tls();
+    ehlo = s.command("EHLO " + settings.helo_name, "EHLO", 250, 250);
+  }
+  used_tls = s.tls();
+  if (!settings.username.empty()) {
+    if (!s.tls() && !is_loopback(settings.host))
+      throw SessionEnd{Attempt::retry_later("smtp: AUTH refused without TLS")};
+    try {
+      if (offers(ehlo, "AUTH", "PLAIN")) {
+        Secret plain{std::string(1, '\0') + settings.username + '\0' + settings.password};
+        Secret line{"AUTH PLAIN " + crypto::to_base64(crypto::as_bytes(plain.text))};
+        s.command(line.text, "AUTH", 235, 235);
+      } else if (offers(ehlo, "AUTH", "LOGIN")) {
+        s.command("AUTH LOGIN", "AUTH", 334, 334);
+        s.command(crypto::to_base64(crypto::as_bytes(settings.username)), "AUTH", 334, 334);
+        Secret pass{crypto::to_base64(crypto::as_bytes(settings.password))};
+        s.command(pass.text, "AUTH", 235, 235);
+      } else {
+        throw SessionEnd{
+            Attempt::retry_later("smtp: the server offers neither AUTH PLAIN nor LOGIN")};
+      }
+    } catch (SessionEnd& e) {
+      // A refused login is the operator's to fix; the message stays queued meanwhile.
+      if (e.attempt.reason.starts_with("smtp 5"))
+        e.attempt.reason += ": check mail.smtp.username and mail.smtp.password_file";
+      throw;
+    }
+  }
+  return ehlo;
+}
+
+// One message: MAIL, RCPT, DATA. Throws SessionEnd.
+void transfer(Session& s, const Reply& ehlo, const Mail& mail) {
+  std::string mail_from = "MAIL FROM:<" + mail.from + ">";
+  if (offers(ehlo, "8BITMIME")) mail_from += " BODY=8BITMIME";
+  s.command(mail_from, "MAIL", 250, 250, true);
+  s.command("RCPT TO:<" + mail.to + ">", "RCPT", 250, 251, true);
+  s.command("DATA", "DATA", 354, 354, true);
+  auto now = std::chrono::system_clock::now();
+  auto unix_time = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  // A resent message (a crash after the server took it, before that was recorded: SMTP
+  // cannot be exactly once) keeps its Message-ID, so the receiving side can tell.
+  auto id =
+      mail.key.empty() ? std::to_string(unix_time) + "-" + crypto::random_token(12) : mail.key;
+  s.write(dot_stuffed(format_rfc5322(mail, id + "@" + domain_of(mail.from), unix_time)) + ".\r\n",
+          "DATA");
+  s.expect("end of DATA", 250, 250, true);
+}
+
+void quit(Session& s) {
+  try {
+    s.command("QUIT", "QUIT", 221, 221);
+  } catch (const SessionEnd&) {
+    // Delivered already; a server that hangs up without 221 changes nothing.
+  }
+  s.close();
+}
+
+// Many messages over one connection, opened at the first send and again after
+// kMessagesPerSession (servers cap messages per connection) or a lost connection. A message
+// the server refuses (a reply, not a lost connection; 421 closes) is followed by RSET and the
+// next one goes on in the same session. If opening fails (the server is down, TLS or the
+// login fails), the remaining sends return that failure at once instead of connecting again.
+class SmtpSession final : public MailSession {
+ public:
+  static constexpr std::size_t kMessagesPerSession = 100;
+
+  SmtpSession(const SmtpSettings& settings, std::atomic<bool>& used_tls)
+      : settings_(settings), used_tls_(used_tls) {}
+  ~SmtpSession() override { end(); }
+
+  Attempt send(const Mail& mail) override {
+    if (failed_to_open_) return *failed_to_open_;
+    if (session_ && sent_ >= kMessagesPerSession) end();
+    if (!session_) {
+      session_ = std::make_unique<Session>(settings_);
+      try {
+        ehlo_ = open_session(*session_, settings_, used_tls_);
+        sent_ = 0;
+      } catch (SessionEnd& e) {
+        session_->close();
+        session_.reset();
+        failed_to_open_ = e.attempt;
+        return std::move(e.attempt);
+      }
+    }
+    try {
+      transfer(*session_, ehlo_, mail);
+      ++sent_;
+      return Attempt::delivered();
+    } catch (SessionEnd& e) {
+      if (e.code != 0 && e.code != 421 && reset()) return std::move(e.attempt);
+      session_->close();
+      session_.reset();
+      return std::move(e.attempt);
+    }
+  }
+
+ private:
+  bool reset() {
+    try {
+      session_->command("RSET", "RSET", 250, 250);
+      return true;
+    } catch (const SessionEnd&) {
+      return false;
+    }
+  }
+  void end() {
+    if (!session_) return;
+    quit(*session_);
+    session_.reset();
+  }
+
+  const SmtpSettings& settings_;
+  std::atomic<bool>& used_tls_;
+  std::unique_ptr<Session> session_;
+  Reply ehlo_;
+  std::size_t sent_ = 0;
+  std::optional<Attempt> failed_to_open_;
+};
+
 }  // namespace
 
 SmtpMailer::SmtpMailer(SmtpSettings settings) : settings_(std::move(settings)) {}
@@ -227,71 +362,11 @@ SmtpMailer::~SmtpMailer() {
 }
 
 Attempt SmtpMailer::deliver(const Mail& mail) {
-  Session s(settings_);
-  try {
-    s.connect();
-    s.expect("greeting", 220, 220);
-    auto ehlo = s.command("EHLO " + settings_.helo_name, "EHLO", 250, 250);
-    const bool offered = offers(ehlo, "STARTTLS");
-    if (settings_.starttls == StartTls::required && !offered)
-      throw SessionEnd{Attempt::retry_later(
-          "smtp: the server does not offer STARTTLS (mail.smtp.starttls is \"required\")")};
-    if (offered && settings_.starttls != StartTls::never) {
-      s.command("STARTTLS", "STARTTLS", 220, 220);
-      s.start_tls();
-      ehlo = s.command("EHLO " + settings_.helo_name, "EHLO", 250, 250);
-    }
-    last_used_tls_ = s.tls();
-    if (!settings_.username.empty()) {
-      if (!s.tls() && !is_loopback(settings_.host))
-        throw SessionEnd{Attempt::retry_later("smtp: AUTH refused without TLS")};
-      try {
-        if (offers(ehlo, "AUTH", "PLAIN")) {
-          Secret plain{std::string(1, '\0') + settings_.username + '\0' + settings_.password};
-          Secret line{"AUTH PLAIN " + crypto::to_base64(crypto::as_bytes(plain.text))};
-          s.command(line.text, "AUTH", 235, 235);
-        } else if (offers(ehlo, "AUTH", "LOGIN")) {
-          s.command("AUTH LOGIN", "AUTH", 334, 334);
-          s.command(crypto::to_base64(crypto::as_bytes(settings_.username)), "AUTH", 334, 334);
-          Secret pass{crypto::to_base64(crypto::as_bytes(settings_.password))};
-          s.command(pass.text, "AUTH", 235, 235);
-        } else {
-          throw SessionEnd{
-              Attempt::retry_later("smtp: the server offers neither AUTH PLAIN nor LOGIN")};
-        }
-      } catch (SessionEnd& e) {
-        // A refused login is the operator's to fix; the message stays queued meanwhile.
-        if (e.attempt.reason.starts_with("smtp 5"))
-          e.attempt.reason += ": check mail.smtp.username and mail.smtp.password_file";
-        throw;
-      }
-    }
-    std::string mail_from = "MAIL FROM:<" + mail.from + ">";
-    if (offers(ehlo, "8BITMIME")) mail_from += " BODY=8BITMIME";
-    s.command(mail_from, "MAIL", 250, 250, true);
-    s.command("RCPT TO:<" + mail.to + ">", "RCPT", 250, 251, true);
-    s.command("DATA", "DATA", 354, 354, true);
-    auto now = std::chrono::system_clock::now();
-    auto unix_time =
-        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-    // A resent message (a crash after the server took it, before that was recorded: SMTP
-    // cannot be exactly once) keeps its Message-ID, so the receiving side can tell.
-    auto id =
-        mail.key.empty() ? std::to_string(unix_time) + "-" + crypto::random_token(12) : mail.key;
-    s.write(dot_stuffed(format_rfc5322(mail, id + "@" + domain_of(mail.from), unix_time)) + ".\r\n",
-            "DATA");
-    s.expect("end of DATA", 250, 250, true);
-    try {
-      s.command("QUIT", "QUIT", 221, 221);
-    } catch (const SessionEnd&) {
-      // Delivered already; a server that hangs up without 221 changes nothing.
-    }
-    s.close();
-    return Attempt::delivered();
-  } catch (SessionEnd& e) {
-    s.close();
-    return std::move(e.attempt);
-  }
+  return session()->send(mail);
+}
+
+std::unique_ptr<MailSession> SmtpMailer::session() {
+  return std::make_unique<SmtpSession>(settings_, last_used_tls_);
 }
 
 }  // namespace relay::node::mail

@@ -3,16 +3,18 @@
 // EHLO, STARTTLS when offered (or required, or never, as configured; the certificate is
 // verified against the system CA store plus an optional CA file, host name checked), AUTH
 // PLAIN or LOGIN when a user name is configured (only over TLS, or to a loopback server), then
-// one message per connection. Every step has a deadline; a reply of 4xx, a dead or slow server
-// and a TLS failure are `retry_later`, a 5xx to MAIL, RCPT or DATA is `rejected`. Retrying, the
-// give-up horizon and fairness between recipients are the queue's (candidates::MailDispatch).
-// Asio and OpenSSL live only in smtp_mailer.cpp.
+// the messages: one per connection through deliver(), up to 100 per connection through a
+// session() (RSET after a message the server refused, so the next goes on). Every step has a
+// deadline; a reply of 4xx, a dead or slow server and a TLS failure are `retry_later`, a 5xx to
+// MAIL, RCPT or DATA is `rejected`. Retrying, the give-up horizon and fairness between recipients
+// are the queue's (candidates::MailDispatch). Asio and OpenSSL live only in smtp_mailer.cpp.
 //
 // Never logs or reports a recipient, subject, body or the password; a reason names the step
 // and the reply code.
 //
-// Threads: deliver() may be called from several threads at once (each call has its own
-// connection); the settings are immutable.
+// Threads: deliver() and session() may be called from several threads at once (each call,
+// each session, has its own connection); a session is used by one thread and must not outlive
+// its SmtpMailer; the settings are immutable.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -45,6 +47,7 @@ class SmtpMailer final : public Mailer {
   SmtpMailer& operator=(const SmtpMailer&) = delete;
 
   Attempt deliver(const Mail& mail) override;
+  std::unique_ptr<MailSession> session() override;
   bool discard(const std::string&) override { return false; }  // nothing is kept once handed over
 
   // Whether the last session used TLS (for tests and the operator log).

@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -208,6 +210,69 @@ TEST_CASE(
   CHECK(queued(d).size() == 2);
   CHECK(reasons.size() == 2);
   CHECK(has(reasons[1], "no delivery within mail.give_up_after_hours"));
+}
+
+// A pass goes through one SMTP session (a connection, EHLO and login per message kept a
+// smarthost far behind intake), at most 100 messages a connection; a message the server
+// refuses is given up and the session goes on with the next.
+TEST_CASE(
+    "mail dispatch over smtp: a pass shares connections; a refused message does not end one") {
+  Domain d;
+  SmtpTestServer server({.reject_domains = {"gone.example"}});
+  server.start();
+  mail::SmtpMailer mailer(settings_for(server));
+  candidates::MailDispatch dispatch(d.env, d.writer, d.candidates, mailer, 1h, d.clock);
+  for (int i = 0; i < 150; ++i) {
+    queue_for(d, "p" + std::to_string(i) + "@example.jp");
+    if (i == 40) queue_for(d, "nobody@gone.example");
+  }
+  CHECK(dispatch.run_once() == 150);
+  CHECK(dispatch.given_up() == 1);
+  CHECK(queued(d).empty());
+  auto got = server.messages();
+  REQUIRE(got.size() == 150);
+  std::map<int, int> per_connection;
+  std::set<std::string> recipients;
+  for (const auto& m : got) {
+    ++per_connection[m.at("peer").get<int>()];
+    recipients.insert(m.at("to").at(0).get<std::string>());
+    CHECK(has(m.at("data").get<std::string>(), "本文 " + m.at("to").at(0).get<std::string>()));
+  }
+  CHECK(recipients.size() == 150);
+  REQUIRE(per_connection.size() == 2);
+  CHECK(per_connection.begin()->second + per_connection.rbegin()->second == 150);
+  CHECK(std::max(per_connection.begin()->second, per_connection.rbegin()->second) == 100);
+}
+
+// A server that closes the connection (421) mid-pass: that message waits for its retry, the
+// next one opens a new connection, and nothing is lost.
+TEST_CASE("mail dispatch over smtp: a connection the server closes is opened again") {
+  Domain d;
+  SmtpTestServer server({.close_after = 10});
+  server.start();
+  mail::SmtpMailer mailer(settings_for(server));
+  candidates::MailDispatch dispatch(d.env, d.writer, d.candidates, mailer, 1h, d.clock,
+                                    {std::chrono::minutes(1), std::chrono::hours(1), 72h});
+  // A domain each: a deferred message holds up no other.
+  for (int i = 0; i < 25; ++i)
+    queue_for(d, "p" + std::to_string(i) + "@d" + std::to_string(i) + ".example");
+  CHECK(dispatch.run_once() == 23);
+  auto q = queued(d);
+  REQUIRE(q.size() == 2);
+  for (const auto& m : q) CHECK(m.attempts == 1);
+  std::map<int, int> per_connection;
+  for (const auto& m : server.messages()) ++per_connection[m.at("peer").get<int>()];
+  std::multiset<int> sizes;
+  for (const auto& [peer, n] : per_connection) sizes.insert(n);
+  CHECK(sizes == std::multiset<int>{3, 10, 10});
+  CHECK(dispatch.run_once() == 0);  // backing off
+  d.clock.advance(std::chrono::minutes(2));
+  CHECK(dispatch.run_once() == 2);
+  CHECK(queued(d).empty());
+  std::set<std::string> recipients;
+  for (const auto& m : server.messages()) recipients.insert(m.at("to").at(0).get<std::string>());
+  CHECK(recipients.size() == 25);
+  CHECK(dispatch.given_up() == 0);
 }
 
 TEST_CASE("mail dispatch over smtp: an erased candidate's queued mail is never delivered") {

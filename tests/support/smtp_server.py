@@ -2,10 +2,12 @@
 """A real SMTP server on loopback for the mail tests (Debian python3-aiosmtpd).
 
 Each accepted message is written to --maildir as <n>.json (atomically): the envelope sender
-and recipients, whether the session used TLS, the authenticated user, and the message text.
+and recipients, whether the session used TLS, the authenticated user, the message text, and
+the client's port (which connection brought it).
 Options: STARTTLS with a certificate (--tls-cert/--tls-key), AUTH required (--auth user:pass,
 PLAIN and LOGIN, only over TLS), recipients of some domains deferred with 450 (--defer-domain)
-or rejected with 550 (--reject-domain). Writes --ready once listening. Stops on SIGTERM.
+or rejected with 550 (--reject-domain), a connection closed with 421 at the MAIL after its
+first N messages (--close-after N). Writes --ready once listening. Stops on SIGTERM.
 """
 import argparse
 import asyncio
@@ -27,11 +29,21 @@ def main():
     p.add_argument("--auth")
     p.add_argument("--defer-domain", action="append", default=[])
     p.add_argument("--reject-domain", action="append", default=[])
+    p.add_argument("--close-after", type=int, default=0)
     a = p.parse_args()
     os.makedirs(a.maildir, exist_ok=True)
     counter = [0]
 
     class Handler:
+        async def handle_MAIL(self, server, session, envelope, address, mail_options):
+            taken = getattr(session, "relay_taken", 0)
+            if a.close_after and taken >= a.close_after:
+                asyncio.get_running_loop().call_soon(server.transport.close)
+                return "421 4.7.0 Too many messages on this connection, closing"
+            envelope.mail_from = address
+            envelope.mail_options.extend(mail_options)
+            return "250 OK"
+
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
             domain = address.rsplit("@", 1)[-1].lower()
             if domain in a.defer_domain:
@@ -42,6 +54,7 @@ def main():
             return "250 OK"
 
         async def handle_DATA(self, server, session, envelope):
+            session.relay_taken = getattr(session, "relay_taken", 0) + 1
             counter[0] += 1
             record = {
                 "from": envelope.mail_from,
@@ -49,6 +62,7 @@ def main():
                 "tls": server._tls_protocol is not None,
                 "auth": session.auth_data.login.decode() if session.authenticated else None,
                 "data": envelope.original_content.decode("utf-8", "replace"),
+                "peer": session.peer[1],  # the client's port: one per connection
             }
             tmp = os.path.join(a.maildir, ".%d.tmp" % counter[0])
             with open(tmp, "w") as f:

@@ -2,8 +2,9 @@
 // SmtpTestServer: a real SMTP server on loopback (tests/support/smtp_server.py on Debian's
 // python3-aiosmtpd) for the mail tests. Optional STARTTLS with a self-signed certificate made
 // for the test (tls_files.hpp), AUTH required (user:password), recipient domains answered
-// 450 (deferred) or 550 (rejected). Each accepted message is a JSON file in the server's
-// mail directory: {"from", "to": [...], "tls", "auth", "data"}; messages() reads them.
+// 450 (deferred) or 550 (rejected), connections closed with 421 after N messages. Each accepted
+// message is a JSON file in the server's mail directory: {"from", "to": [...], "tls", "auth",
+// "data", "peer"} (peer: the client's port, one per connection); messages() reads them.
 //
 // start() spawns the server and waits for it to listen; stop() sends SIGTERM and waits; the
 // port stays the same across stop()/start(), so a test can take the server down and bring it
@@ -41,6 +42,7 @@ class SmtpTestServer {
     std::string auth{};                               // "user:password": AUTH required (over TLS)
     std::vector<std::string> defer_domains{};
     std::vector<std::string> reject_domains{};
+    int close_after = 0;  // > 0: a connection is closed (421 at MAIL) after that many messages
   };
 
   explicit SmtpTestServer(Options options) : options_(std::move(options)) {
@@ -73,6 +75,8 @@ class SmtpTestServer {
     if (!options_.auth.empty()) args.insert(args.end(), {"--auth", options_.auth});
     for (const auto& d : options_.defer_domains) args.insert(args.end(), {"--defer-domain", d});
     for (const auto& d : options_.reject_domains) args.insert(args.end(), {"--reject-domain", d});
+    if (options_.close_after > 0)
+      args.insert(args.end(), {"--close-after", std::to_string(options_.close_after)});
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
