@@ -290,6 +290,7 @@ void read_smtp(ObjectReader r, NodeConfig& cfg) {
   m.password_file = read_path(r, "password_file");
   m.ca_file = read_path(r, "ca_file");
   read_duration(r, "timeout_ms", m.timeout_ms, 100, 600 * 1000);
+  read_int(r, "connections", m.connections, 1, 32);
   if (!m.username.empty() && !m.password_file) r.report("password_file", "required with username");
   if (m.username.empty() && m.password_file) r.report("username", "required with password_file");
   r.finish();
@@ -743,6 +744,7 @@ std::string to_json_text(const NodeConfig& c) {
   if (m.password_file) j["mail"]["smtp"]["password_file"] = m.password_file->string();
   if (m.ca_file) j["mail"]["smtp"]["ca_file"] = m.ca_file->string();
   j["mail"]["smtp"]["timeout_ms"] = m.timeout_ms.count();
+  j["mail"]["smtp"]["connections"] = m.connections;
   j["mail"]["retry_initial_ms"] = c.mail.retry_initial_ms.count();
   j["mail"]["retry_max_ms"] = c.mail.retry_max_ms.count();
   j["mail"]["give_up_after_hours"] = c.mail.give_up_after_hours.count();

@@ -78,9 +78,9 @@ Node::Node(config::NodeConfig config)
   mailer_ = make_mailer(c);
   writer_ = std::make_unique<storage::Writer>(env_);
   domain_->candidates.key_slots().install(*writer_);
-  mail_dispatch_ =
-      std::make_unique<candidates::MailDispatch>(env_, *writer_, domain_->candidates, *mailer_,
-                                                 std::chrono::seconds(1), clock_, mail_retry(c));
+  mail_dispatch_ = std::make_unique<candidates::MailDispatch>(
+      env_, *writer_, domain_->candidates, *mailer_, std::chrono::seconds(1), clock_, mail_retry(c),
+      c.mail.smtp.connections);
 
   // Federation: registers its own ping and key.rotated handlers; the other parts register theirs
   // as each is built. Peers' https:// certificates chain to the system store or federation.ca_file.

@@ -3,11 +3,15 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <csignal>
 #include <cstdlib>
+#include <exception>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "node/storage/txn.hpp"
 
@@ -46,13 +50,14 @@ std::vector<QueuedMail> interleaved(std::vector<QueuedMail> due) {
 
 MailDispatch::MailDispatch(storage::Environment& env, storage::Writer& writer, Store& store,
                            mail::Mailer& mailer, std::chrono::milliseconds period,
-                           const common::Clock& clock, MailRetry retry)
+                           const common::Clock& clock, MailRetry retry, std::size_t connections)
     : env_(env),
       writer_(writer),
       store_(store),
       mailer_(mailer),
       clock_(clock),
       retry_(retry),
+      connections_(std::max<std::size_t>(1, connections)),
       kill_after_spool_(std::getenv("RELAY_TEST_KILL_AFTER_SPOOL") != nullptr),
       loop_("mail dispatch", period, [this] { run_once(); }) {}
 
@@ -75,7 +80,8 @@ std::size_t MailDispatch::run_once() {
   std::vector<QueuedMail> due;
   {
     auto txn = env_.begin_read();
-    due = store_.queued_mail(txn, kBatch, now);
+    // Enough chunks for every session to have one.
+    due = store_.queued_mail(txn, std::max(kBatch, connections_ * kChunk), now);
   }
   if (auto* spooler = dynamic_cast<mail::SpoolMailer*>(&mailer_))
     return spool(*spooler, std::move(due));
@@ -91,22 +97,61 @@ std::size_t MailDispatch::run_once() {
     writer_.submit_wait([&](storage::WriteTxn& txn) {
       for (const auto& seq : unreadable) store_.drop_mail(txn, seq);
     });
-  std::size_t delivered = 0;
-  std::set<std::string> deferred_domains;
-  auto session = readable.empty() ? nullptr : mailer_.session();
-  for (std::size_t from = 0; from < readable.size(); from += kChunk) {
-    std::vector<const QueuedMail*> chunk;
-    for (std::size_t i = from; i < std::min(from + kChunk, readable.size()); ++i)
-      if (!deferred_domains.contains(domain_of(readable[i].mail.to))) chunk.push_back(&readable[i]);
-    if (!chunk.empty()) delivered += send_chunk(*session, chunk, deferred_domains);
-  }
-  if (delivered) spdlog::info("mail: {} message(s) delivered", delivered);
+  // Up to `connections_` sessions at once, each on its own thread taking the next chunk: one
+  // session waits for each reply in turn, so a server a few milliseconds away caps it at a
+  // few dozen messages a second.
+  Pass pass{readable};
+  std::atomic<std::size_t> delivered{0};
+  std::mutex failure_mutex;
+  std::exception_ptr failure;
+  auto worker = [&] {
+    try {
+      std::unique_ptr<mail::MailSession> session;
+      for (;;) {
+        auto chunk = pass.next_chunk();
+        if (!chunk) return;
+        if (chunk->empty()) continue;
+        if (!session) session = mailer_.session();
+        delivered += send_chunk(*session, *chunk, pass);
+      }
+    } catch (...) {  // the environment failed: rethrown on the loop's thread
+      std::lock_guard lock(failure_mutex);
+      if (!failure) failure = std::current_exception();
+    }
+  };
+  const auto chunks = (readable.size() + kChunk - 1) / kChunk;
+  std::vector<std::thread> helpers;
+  for (std::size_t i = 1; i < std::min(connections_, chunks); ++i) helpers.emplace_back(worker);
+  worker();
+  for (auto& t : helpers) t.join();
+  if (failure) std::rethrow_exception(failure);
+  if (delivered) spdlog::info("mail: {} message(s) delivered", delivered.load());
   return delivered;
 }
 
+std::optional<std::vector<const QueuedMail*>> MailDispatch::Pass::next_chunk() {
+  std::lock_guard lock(mutex);
+  if (next >= due.size()) return std::nullopt;
+  std::vector<const QueuedMail*> chunk;
+  const auto from = next;
+  next = std::min(from + kChunk, due.size());
+  for (auto i = from; i < next; ++i)
+    if (!deferred.contains(domain_of(due[i].mail.to))) chunk.push_back(&due[i]);
+  return chunk;
+}
+
+bool MailDispatch::Pass::is_deferred(const std::string& domain) {
+  std::lock_guard lock(mutex);
+  return deferred.contains(domain);
+}
+
+void MailDispatch::Pass::defer(const std::string& domain) {
+  std::lock_guard lock(mutex);
+  deferred.insert(domain);
+}
+
 std::size_t MailDispatch::send_chunk(mail::MailSession& session,
-                                     const std::vector<const QueuedMail*>& chunk,
-                                     std::set<std::string>& deferred_domains) {
+                                     const std::vector<const QueuedMail*>& chunk, Pass& pass) {
   // The chunk's attempts are recorded first, in one commit, so a crash retries each after a
   // backoff (a commit each was two fsyncs a message).
   const auto started = clock_.now_ms();
@@ -123,13 +168,13 @@ std::size_t MailDispatch::send_chunk(mail::MailSession& session,
     if (!present[i]) continue;  // erased since the pass began
     auto domain = domain_of(chunk[i]->mail.to);
     // Its domain deferred a message earlier in this chunk: not tried in this pass after all.
-    if (deferred_domains.contains(domain)) {
+    if (pass.is_deferred(domain)) {
       steps[i] = Step::untried;
       continue;
     }
     attempts[i] = session.send(chunk[i]->mail);
     steps[i] = Step::sent;
-    if (attempts[i].outcome == mail::Attempt::Outcome::retry_later) deferred_domains.insert(domain);
+    if (attempts[i].outcome == mail::Attempt::Outcome::retry_later) pass.defer(domain);
   }
   // What each outcome did, written by the request below (which may run twice: it only
   // overwrites these); counted and logged after its commit.

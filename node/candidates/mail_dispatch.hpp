@@ -17,9 +17,10 @@
 // undelivered after `give_up_after` is given up: dropped, and reported through `on_given_up`
 // in the same Writer request (the composition root raises an operator alert; the reason
 // carries no personal data). SMTP goes by chunks of 32 messages: their attempts in one commit,
-// the messages through one SMTP session (mail::MailSession) for the whole pass, their
-// outcomes in one commit (a commit before and after each message, and a connection each, kept
-// a smarthost's queue far behind intake).
+// the messages through an SMTP session (mail::MailSession) kept for the pass, their outcomes
+// in one commit (a commit before and after each message, and a connection each, kept a
+// smarthost's queue far behind intake); up to `connections` sessions at once, each on a thread
+// of the pass taking the next chunk (one session waits for every reply in turn).
 // Fair between recipients: a pass takes due mail round-robin across recipient domains, and a
 // domain whose server deferred one message this pass is not tried again in it (a message of
 // its domain recorded as attempted in the same chunk gets its count and due time back), so a
@@ -34,6 +35,8 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -56,7 +59,8 @@ class MailDispatch {
 
   MailDispatch(storage::Environment& env, storage::Writer& writer, Store& store,
                mail::Mailer& mailer, std::chrono::milliseconds period = std::chrono::seconds(1),
-               const common::Clock& clock = common::system_clock(), MailRetry retry = {});
+               const common::Clock& clock = common::system_clock(), MailRetry retry = {},
+               std::size_t connections = 1);
   ~MailDispatch();
   MailDispatch(const MailDispatch&) = delete;
   MailDispatch& operator=(const MailDispatch&) = delete;
@@ -75,10 +79,22 @@ class MailDispatch {
   std::uint64_t given_up() const { return given_up_.load(); }
 
  private:
+  // A pass's due mail, shared by its sessions: the next chunk to send (without the domains
+  // deferred so far; nullopt at the end) and the deferred domains.
+  struct Pass {
+    explicit Pass(const std::vector<QueuedMail>& mail) : due(mail) {}
+    const std::vector<QueuedMail>& due;
+    std::mutex mutex;
+    std::size_t next = 0;
+    std::set<std::string> deferred;
+    std::optional<std::vector<const QueuedMail*>> next_chunk();
+    bool is_deferred(const std::string& domain);
+    void defer(const std::string& domain);
+  };
   // Up to kChunk messages through the session: their attempts recorded in one commit, then
   // sent, then their outcomes recorded in one commit. Returns how many were delivered.
   std::size_t send_chunk(mail::MailSession& session, const std::vector<const QueuedMail*>& chunk,
-                         std::set<std::string>& deferred_domains);
+                         Pass& pass);
   // The spool's pass: every due message written, synced once and recorded in one commit.
   std::size_t spool(mail::SpoolMailer& spool, std::vector<QueuedMail> due);
 
@@ -88,6 +104,7 @@ class MailDispatch {
   mail::Mailer& mailer_;
   const common::Clock& clock_;
   MailRetry retry_;
+  std::size_t connections_;  // SMTP sessions at once
   GivenUp on_given_up_;
   // RELAY_TEST_KILL_AFTER_SPOOL (tests only): SIGKILL right after a message is spooled, before
   // that is recorded (tests/integration/shredding_test.cpp replays the crash of finding 7).

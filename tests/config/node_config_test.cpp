@@ -416,11 +416,13 @@ TEST_CASE("mail: spool or smtp, and a plain from address") {
 
 TEST_CASE("mail.smtp: every field checked and named") {
   auto errors = errors_with(R"("mail": {"mailer": "smtp", "smtp": {"host": "mail example",
-      "port": 0, "starttls": "sometimes", "username": "relay"}, "retry_initial_ms": 5000,
+      "port": 0, "starttls": "sometimes", "username": "relay", "connections": 0},
+      "retry_initial_ms": 5000,
       "retry_max_ms": 10, "give_up_after_hours": 0})");
   CHECK(contains(error_for(errors, "mail.smtp.host"), "host name"));
   CHECK(contains(error_for(errors, "mail.smtp.port"), "0"));
   CHECK(contains(error_for(errors, "mail.smtp.starttls"), "when_offered"));
+  CHECK(contains(error_for(errors, "mail.smtp.connections"), "got 0"));
   CHECK(contains(error_for(errors, "mail.smtp.password_file"), "required with username"));
   CHECK(contains(error_for(errors, "mail.retry_max_ms"), "at least retry_initial_ms"));
   CHECK(contains(error_for(errors, "mail.give_up_after_hours"), "0"));
@@ -434,6 +436,7 @@ TEST_CASE("mail.smtp: every field checked and named") {
   CHECK(m.mailer == Mailer::smtp);
   CHECK(m.smtp.port == 2525);
   CHECK(m.smtp.starttls == StartTls::never);
+  CHECK(m.smtp.connections == 4);
   CHECK(m.smtp.password_file == path.parent_path() / "pw");
   CHECK(m.give_up_after_hours == std::chrono::hours(72));
 }

@@ -244,6 +244,41 @@ TEST_CASE(
   CHECK(std::max(per_connection.begin()->second, per_connection.rbegin()->second) == 100);
 }
 
+// Several sessions at once (mail.smtp.connections): one waits for every reply in turn, so a
+// server a few milliseconds away caps it at a few dozen messages a second. Each message goes
+// exactly once, and a domain that defers holds up only its own mail.
+TEST_CASE("mail dispatch over smtp: sessions in parallel send every message once") {
+  Domain d;
+  SmtpTestServer server({.defer_domains = {"busy.example"}, .reply_delay_ms = 5});
+  server.start();
+  mail::SmtpMailer mailer(settings_for(server));
+  candidates::MailDispatch dispatch(d.env, d.writer, d.candidates, mailer, 1h, d.clock,
+                                    {std::chrono::minutes(1), std::chrono::hours(1), 72h}, 4);
+  for (int i = 0; i < 3; ++i) queue_for(d, "p" + std::to_string(i) + "@busy.example");
+  for (int i = 0; i < 150; ++i) queue_for(d, "q" + std::to_string(i) + "@example.jp");
+  CHECK(dispatch.run_once() == 150);
+  auto got = server.messages();
+  REQUIRE(got.size() == 150);
+  std::set<std::string> recipients;
+  std::set<int> peers;
+  int most_open = 0;
+  for (const auto& m : got) {
+    recipients.insert(m.at("to").at(0).get<std::string>());
+    peers.insert(m.at("peer").get<int>());
+    most_open = std::max(most_open, m.at("open").get<int>());
+  }
+  CHECK(recipients.size() == 150);
+  CHECK(peers.size() <= 4);
+  CHECK(most_open >= 2);  // sessions overlapped
+  CHECK(most_open <= 4);
+  // The busy domain: tried once, all three still queued, one attempt among them.
+  auto q = queued(d);
+  REQUIRE(q.size() == 3);
+  int attempted = 0;
+  for (const auto& m : q) attempted += static_cast<int>(m.attempts);
+  CHECK(attempted == 1);
+}
+
 // A server that closes the connection (421) mid-pass: that message waits for its retry, the
 // next one opens a new connection, and nothing is lost.
 TEST_CASE("mail dispatch over smtp: a connection the server closes is opened again") {

@@ -7,7 +7,9 @@ the client's port (which connection brought it).
 Options: STARTTLS with a certificate (--tls-cert/--tls-key), AUTH required (--auth user:pass,
 PLAIN and LOGIN, only over TLS), recipients of some domains deferred with 450 (--defer-domain)
 or rejected with 550 (--reject-domain), a connection closed with 421 at the MAIL after its
-first N messages (--close-after N). Writes --ready once listening. Stops on SIGTERM.
+first N messages (--close-after N), MAIL, RCPT and the end of DATA answered after a delay
+(--reply-delay-ms: a server that far away). Each message also records how many connections
+were open when it arrived. Writes --ready once listening. Stops on SIGTERM.
 """
 import argparse
 import asyncio
@@ -30,12 +32,19 @@ def main():
     p.add_argument("--defer-domain", action="append", default=[])
     p.add_argument("--reject-domain", action="append", default=[])
     p.add_argument("--close-after", type=int, default=0)
+    p.add_argument("--reply-delay-ms", type=int, default=0)
     a = p.parse_args()
     os.makedirs(a.maildir, exist_ok=True)
     counter = [0]
+    open_connections = [0]
+
+    async def delay():
+        if a.reply_delay_ms:
+            await asyncio.sleep(a.reply_delay_ms / 1000)
 
     class Handler:
         async def handle_MAIL(self, server, session, envelope, address, mail_options):
+            await delay()
             taken = getattr(session, "relay_taken", 0)
             if a.close_after and taken >= a.close_after:
                 asyncio.get_running_loop().call_soon(server.transport.close)
@@ -45,6 +54,7 @@ def main():
             return "250 OK"
 
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            await delay()
             domain = address.rsplit("@", 1)[-1].lower()
             if domain in a.defer_domain:
                 return "450 4.2.0 Mailbox busy, try again later"
@@ -54,6 +64,7 @@ def main():
             return "250 OK"
 
         async def handle_DATA(self, server, session, envelope):
+            await delay()
             session.relay_taken = getattr(session, "relay_taken", 0) + 1
             counter[0] += 1
             record = {
@@ -63,6 +74,7 @@ def main():
                 "auth": session.auth_data.login.decode() if session.authenticated else None,
                 "data": envelope.original_content.decode("utf-8", "replace"),
                 "peer": session.peer[1],  # the client's port: one per connection
+                "open": open_connections[0],
             }
             tmp = os.path.join(a.maildir, ".%d.tmp" % counter[0])
             with open(tmp, "w") as f:
@@ -84,8 +96,17 @@ def main():
             return AuthResult(success=False, handled=False)
         return AuthResult(success=True, auth_data=auth_data)
 
+    class CountingSMTP(SMTP):
+        def connection_made(self, transport):
+            open_connections[0] += 1
+            super().connection_made(transport)
+
+        def connection_lost(self, exc):
+            open_connections[0] -= 1
+            super().connection_lost(exc)
+
     def factory():
-        return SMTP(Handler(), hostname="localhost", tls_context=tls_context,
+        return CountingSMTP(Handler(), hostname="localhost", tls_context=tls_context,
                     auth_required=bool(a.auth), auth_require_tls=True,
                     authenticator=authenticator if a.auth else None,
                     decode_data=False)

@@ -4,7 +4,9 @@
 // for the test (tls_files.hpp), AUTH required (user:password), recipient domains answered
 // 450 (deferred) or 550 (rejected), connections closed with 421 after N messages. Each accepted
 // message is a JSON file in the server's mail directory: {"from", "to": [...], "tls", "auth",
-// "data", "peer"} (peer: the client's port, one per connection); messages() reads them.
+// "data", "peer", "open"} (peer: the client's port, one per connection; open: connections
+// open when it arrived); messages() reads them. A reply delay stands for a server further
+// away than loopback.
 //
 // start() spawns the server and waits for it to listen; stop() sends SIGTERM and waits; the
 // port stays the same across stop()/start(), so a test can take the server down and bring it
@@ -42,7 +44,8 @@ class SmtpTestServer {
     std::string auth{};                               // "user:password": AUTH required (over TLS)
     std::vector<std::string> defer_domains{};
     std::vector<std::string> reject_domains{};
-    int close_after = 0;  // > 0: a connection is closed (421 at MAIL) after that many messages
+    int close_after = 0;     // > 0: a connection is closed (421 at MAIL) after that many messages
+    int reply_delay_ms = 0;  // MAIL, RCPT and the end of DATA answered this much later
   };
 
   explicit SmtpTestServer(Options options) : options_(std::move(options)) {
@@ -75,6 +78,8 @@ class SmtpTestServer {
     if (!options_.auth.empty()) args.insert(args.end(), {"--auth", options_.auth});
     for (const auto& d : options_.defer_domains) args.insert(args.end(), {"--defer-domain", d});
     for (const auto& d : options_.reject_domains) args.insert(args.end(), {"--reject-domain", d});
+    if (options_.reply_delay_ms > 0)
+      args.insert(args.end(), {"--reply-delay-ms", std::to_string(options_.reply_delay_ms)});
     if (options_.close_after > 0)
       args.insert(args.end(), {"--close-after", std::to_string(options_.close_after)});
     std::vector<char*> argv;
