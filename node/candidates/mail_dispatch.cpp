@@ -213,6 +213,9 @@ std::size_t MailDispatch::send_chunk(mail::MailSession& session,
     }
   });
   std::size_t delivered = 0;
+  // One line per reason, not per message: with the server down, every queued message is
+  // deferred each retry period.
+  std::map<std::string, std::size_t> deferred;
   for (std::size_t i = 0; i < chunk.size(); ++i) {
     switch (recorded[i]) {
       case Recorded::delivered:
@@ -227,12 +230,14 @@ std::size_t MailDispatch::send_chunk(mail::MailSession& session,
         spdlog::warn("mail: {}", given_up_text[i]);
         break;
       case Recorded::deferred:
-        spdlog::info("mail: attempt {} deferred: {}", chunk[i]->attempts + 1, attempts[i].reason);
+        ++deferred[attempts[i].reason];
         break;
       case Recorded::nothing:
         break;
     }
   }
+  for (const auto& [reason, n] : deferred)
+    spdlog::info("mail: {} message(s) deferred: {}", n, reason);
   return delivered;
 }
 

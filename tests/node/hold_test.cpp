@@ -31,6 +31,14 @@ referrals::HoldRules hold_days(int days) {
   return rules;
 }
 
+// A 14-day hold; more than 3 confirmations of a member within an hour are flagged.
+referrals::HoldRules burst_rules() {
+  auto rules = hold_days(14);
+  rules.velocity_max = 3;
+  rules.velocity_window = std::chrono::hours(1);
+  return rules;
+}
+
 void init_ledger(Domain& d, std::uint32_t ratio, std::uint32_t holding_days) {
   d.write([&](storage::WriteTxn& txn) {
     auto keys = d.keys.current();
@@ -103,6 +111,20 @@ std::vector<nlohmann::json> entries(Domain& d, std::string_view kind) {
     if (e.kind == kind) out.push_back(e.data);
   }
   return out;
+}
+
+// Entries in the database named `db`.
+std::size_t count_of(Domain& d, const char* db) {
+  auto txn = d.env.begin_read();
+  return txn.count(d.env.database(db));
+}
+
+// As in a data directory from before the index `db` (its mark has the same name).
+void forget_index(Domain& d, const char* db) {
+  d.write([&](storage::WriteTxn& txn) {
+    txn.clear(d.env.database(db));
+    txn.del(d.env.database(storage::kIndexMarks), db);
+  });
 }
 
 std::string problems(Domain& d) {
@@ -179,10 +201,7 @@ TEST_CASE("hold: withdrawn or erased during the hold, or the member suspended: n
 }
 
 TEST_CASE("hold: velocity flags a burst; the operator's decision is final") {
-  auto rules = hold_days(14);
-  rules.velocity_max = 3;
-  rules.velocity_window = std::chrono::hours(1);
-  Domain d(1, false, rules);
+  Domain d(1, false, burst_rules());
   init_ledger(d, 1, 14);
   auto m = d.admit("Burst KK").member;
   auto calm = d.admit("Calm KK").member;
@@ -376,22 +395,13 @@ TEST_CASE("hold: confirmations from before the group index are indexed once; old
   auto m = d.admit("Index KK").member;
   refer(d, m, "kenji1@farm.example");
   refer(d, m, "kenji2@farm.example");
-  auto groups = d.env.database("confirmation_groups");
-  auto confirmations = d.env.database("member_confirmations");
-  auto count = [&](storage::Database db) {
-    auto txn = d.env.begin_read();
-    return txn.count(db);
-  };
-  CHECK(count(confirmations) == 2);
-  CHECK(count(groups) == 4);  // a domain key and a stem key each
+  CHECK(count_of(d, "member_confirmations") == 2);
+  CHECK(count_of(d, "confirmation_groups") == 4);  // a domain key and a stem key each
   // A data directory written before the index: its confirmations have no group keys.
-  d.write([&](storage::WriteTxn& txn) {
-    txn.clear(groups);
-    txn.del(d.env.database(storage::kIndexMarks), "confirmation_groups");
-  });
+  forget_index(d, "confirmation_groups");
   CHECK(d.write([&](storage::WriteTxn& txn) { return d.holds.index_existing(txn); }) == 2);
   CHECK(d.write([&](storage::WriteTxn& txn) { return d.holds.index_existing(txn); }) == 0);
-  CHECK(count(groups) == 4);
+  CHECK(count_of(d, "confirmation_groups") == 4);
   refer(d, m, "kenji3@farm.example");  // the third of one domain and one stem: both signals
   auto waiting = in_review(d);
   REQUIRE(waiting.size() == 1);
@@ -400,18 +410,15 @@ TEST_CASE("hold: confirmations from before the group index are indexed once; old
   d.clock.advance(kDay * 8);
   refer(d, m, "kenji4@farm.example");
   CHECK(in_review(d).size() == 1);
-  CHECK(count(confirmations) == 1);
-  CHECK(count(groups) == 2);
+  CHECK(count_of(d, "member_confirmations") == 1);
+  CHECK(count_of(d, "confirmation_groups") == 2);
   CHECK(problems(d) == "");
 }
 
 // The operator's queue reads the referrals waiting for a decision (review_queue), not every
 // referral held: a node holds every referral of the last holding period.
 TEST_CASE("hold: the review queue holds only referrals waiting for the operator") {
-  auto rules = hold_days(14);
-  rules.velocity_max = 3;
-  rules.velocity_window = std::chrono::hours(1);
-  Domain d(1, false, rules);
+  Domain d(1, false, burst_rules());
   init_ledger(d, 1, 14);
   // As a node starts: every index built over the (empty) directory and marked.
   CHECK(d.write([&](storage::WriteTxn& txn) { return d.holds.index_existing(txn); }) == 0);
@@ -425,13 +432,8 @@ TEST_CASE("hold: the review queue holds only referrals waiting for the operator"
     for (const auto& r : referrals_of(d, calm.id)) calm_ids.push_back(r.id);
   }
   auto holds = d.env.database("referral_holds");
-  auto review = d.env.database("review_queue");
-  auto count = [&](storage::Database db) {
-    auto txn = d.env.begin_read();
-    return txn.count(db);
-  };
-  CHECK(count(holds) == 10);
-  CHECK(count(review) == 4);
+  CHECK(count_of(d, "referral_holds") == 10);
+  CHECK(count_of(d, "review_queue") == 4);
   REQUIRE(in_review(d).size() == 4);
   // A held referral nobody waits for is not read: a record that no longer parses stays out
   // of the operator's way (the whole-database scan threw on it).
@@ -451,26 +453,23 @@ TEST_CASE("hold: the review queue holds only referrals waiting for the operator"
       [&](storage::WriteTxn& txn) { return d.holds.decide(txn, waiting[0].referral, true); }));
   CHECK(d.write(
       [&](storage::WriteTxn& txn) { return d.holds.decide(txn, waiting[1].referral, false); }));
-  CHECK(count(review) == 2);
+  CHECK(count_of(d, "review_queue") == 2);
   auto left = in_review(d);
   REQUIRE(left.size() == 2);
   CHECK(left[0].referral == waiting[2].referral);
   CHECK(left[1].referral == waiting[3].referral);
 
   // A data directory from before the queue: built once from the holds, waiting ones only.
-  d.write([&](storage::WriteTxn& txn) {
-    txn.clear(review);
-    txn.del(d.env.database(storage::kIndexMarks), "review_queue");
-  });
+  forget_index(d, "review_queue");
   CHECK(in_review(d).empty());
   CHECK(d.write([&](storage::WriteTxn& txn) { return d.holds.index_existing(txn); }) == 2);
   CHECK(d.write([&](storage::WriteTxn& txn) { return d.holds.index_existing(txn); }) == 0);
-  CHECK(count(review) == 2);
+  CHECK(count_of(d, "review_queue") == 2);
   CHECK(in_review(d).size() == 2);
 
   d.clock.advance(kDay * 15);
   release(d);
-  CHECK(count(holds) == 2);  // the two still waiting for the operator
+  CHECK(count_of(d, "referral_holds") == 2);  // the two still waiting for the operator
   CHECK(in_review(d).size() == 2);
   CHECK(problems(d) == "");
 }

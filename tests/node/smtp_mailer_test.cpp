@@ -4,12 +4,16 @@
 #include "node/mail/smtp_mailer.hpp"
 
 #include <doctest/doctest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -277,6 +281,33 @@ TEST_CASE("mail dispatch over smtp: sessions in parallel send every message once
   int attempted = 0;
   for (const auto& m : q) attempted += static_cast<int>(m.attempts);
   CHECK(attempted == 1);
+}
+
+// With the server down, a session tries to connect once, the rest of its messages get that
+// failure at once, and the log says so once per chunk and reason, not once per message (a
+// backlog logged a line for each message every retry period); no address in it.
+TEST_CASE("mail dispatch over smtp: a server that is down costs one connection and one line") {
+  Domain d;
+  SmtpTestServer server(SmtpTestServer::Options{});  // never started
+  mail::SmtpMailer mailer(settings_for(server));
+  candidates::MailDispatch dispatch(d.env, d.writer, d.candidates, mailer, 1h, d.clock,
+                                    {std::chrono::minutes(1), std::chrono::hours(1), 72h});
+  for (int i = 0; i < 40; ++i)
+    queue_for(d, "down" + std::to_string(i) + "@d" + std::to_string(i) + ".example");
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  auto delivered = dispatch.run_once();
+  spdlog::set_default_logger(previous);
+  CHECK(delivered == 0);
+  for (const auto& m : queued(d)) CHECK(m.attempts == 1);
+  auto text = log.str();
+  CHECK(has(text, "mail: 32 message(s) deferred: smtp: cannot connect"));
+  CHECK(has(text, "mail: 8 message(s) deferred: smtp: cannot connect"));
+  CHECK(std::count(text.begin(), text.end(), '\n') == 2);
+  CHECK_FALSE(has(text, "example"));
+  CHECK_FALSE(has(text, "down1"));
 }
 
 // A server that closes the connection (421) mid-pass: that message waits for its retry, the
