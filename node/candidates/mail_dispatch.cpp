@@ -1,5 +1,6 @@
 #include "node/candidates/mail_dispatch.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -121,7 +122,11 @@ std::size_t MailDispatch::run_once() {
   };
   const auto chunks = (readable.size() + kChunk - 1) / kChunk;
   std::vector<std::thread> helpers;
-  for (std::size_t i = 1; i < std::min(connections_, chunks); ++i) helpers.emplace_back(worker);
+  for (std::size_t i = 1; i < std::min(connections_, chunks); ++i)
+    helpers.emplace_back([&] {
+      pthread_setname_np(pthread_self(), "mail session");
+      worker();
+    });
   worker();
   for (auto& t : helpers) t.join();
   if (failure) std::rethrow_exception(failure);
@@ -167,7 +172,8 @@ std::size_t MailDispatch::send_chunk(mail::MailSession& session,
   for (std::size_t i = 0; i < chunk.size(); ++i) {
     if (!present[i]) continue;  // erased since the pass began
     auto domain = domain_of(chunk[i]->mail.to);
-    // Its domain deferred a message earlier in this chunk: not tried in this pass after all.
+    // Its domain deferred a message since the chunk was taken (earlier in it, or in another
+    // session's): not tried in this pass after all.
     if (pass.is_deferred(domain)) {
       steps[i] = Step::untried;
       continue;
