@@ -357,12 +357,8 @@ std::vector<QueuedMail> Store::queued_mail(const storage::Txn& txn, std::size_t 
   }
   for (auto& [seq, entry] : raw) {
     const auto& candidate_id = entry.candidate;
-    QueuedMail q{seq,
-                 candidate_id,
-                 {},
-                 entry.attempts,
-                 static_cast<std::int64_t>(common::from_be64(std::string_view(seq).substr(0, 8))),
-                 entry.next_try_ms};
+    QueuedMail q{
+        seq, candidate_id, {}, entry.attempts, MailQueue::queued_ms(seq), entry.next_try_ms};
     auto r = find(txn, candidate_id);
     std::optional<crypto::AeadKey> key;
     if (r) key = key_of(*r);

@@ -47,6 +47,23 @@ std::vector<QueuedMail> interleaved(std::vector<QueuedMail> due) {
       if (auto& list = by_domain[d]; round < list.size()) out.push_back(std::move(list[round]));
   return out;
 }
+
+// A pass's mail: what can be sent, and the sequences of what no one can read (the candidate
+// was erased: dropped).
+struct Sorted {
+  std::vector<QueuedMail> readable;
+  std::vector<std::string> unreadable;
+};
+Sorted sort_out(std::vector<QueuedMail> due) {
+  Sorted out;
+  for (auto& q : due) {
+    if (q.mail.to.empty())
+      out.unreadable.push_back(q.seq);
+    else
+      out.readable.push_back(std::move(q));
+  }
+  return out;
+}
 }  // namespace
 
 MailDispatch::MailDispatch(storage::Environment& env, storage::Writer& writer, Store& store,
@@ -86,14 +103,11 @@ std::size_t MailDispatch::run_once() {
   }
   if (auto* spooler = dynamic_cast<mail::SpoolMailer*>(&mailer_))
     return spool(*spooler, std::move(due));
-  std::vector<QueuedMail> readable;
-  std::vector<std::string> unreadable;  // their candidate was erased
-  for (auto& q : interleaved(std::move(due))) {
-    if (q.mail.to.empty())
-      unreadable.push_back(q.seq);
-    else
-      readable.push_back(std::move(q));
-  }
+  return deliver(std::move(due));
+}
+
+std::size_t MailDispatch::deliver(std::vector<QueuedMail> due) {
+  auto [readable, unreadable] = sort_out(interleaved(std::move(due)));
   if (!unreadable.empty())
     writer_.submit_wait([&](storage::WriteTxn& txn) {
       for (const auto& seq : unreadable) store_.drop_mail(txn, seq);
@@ -252,14 +266,7 @@ std::size_t MailDispatch::send_chunk(mail::MailSession& session,
 std::size_t MailDispatch::spool(mail::SpoolMailer& spooler, std::vector<QueuedMail> due) {
   // Nothing due, nothing written: a commit here would wake this loop again, for ever.
   if (due.empty()) return 0;
-  std::vector<QueuedMail> readable;
-  std::vector<std::string> unreadable;  // their candidate was erased
-  for (auto& q : due) {
-    if (q.mail.to.empty())
-      unreadable.push_back(q.seq);
-    else
-      readable.push_back(std::move(q));
-  }
+  auto [readable, unreadable] = sort_out(std::move(due));
   std::vector<mail::Mail> mails;
   mails.reserve(readable.size());
   for (const auto& q : readable) mails.push_back(q.mail);

@@ -79,6 +79,8 @@ class MailDispatch {
   std::uint64_t given_up() const { return given_up_.load(); }
 
  private:
+  // The SMTP pass (or any Mailer but the spool): through up to `connections_` sessions.
+  std::size_t deliver(std::vector<QueuedMail> due);
   // A pass's due mail, shared by its sessions: the next chunk to send (without the domains
   // deferred so far; nullopt at the end) and the deferred domains.
   struct Pass {

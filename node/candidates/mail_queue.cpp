@@ -22,10 +22,7 @@ std::string candidate_key(std::string_view candidate_id, std::string_view seq) {
 // sequence's first 8 bytes), so that due mail goes out oldest due first and a retry that has
 // come due waits behind no mail queued after it.
 std::int64_t due_ms(const MailEntry& entry, std::string_view seq) {
-  if (entry.next_try_ms > 0) return entry.next_try_ms;
-  if (seq.size() < 8) return 0;
-  return static_cast<std::int64_t>(
-      std::min<std::uint64_t>(common::from_be64(seq.substr(0, 8)), INT64_MAX));
+  return entry.next_try_ms > 0 ? entry.next_try_ms : MailQueue::queued_ms(seq);
 }
 
 // mail_due's key: when the entry falls due (before 1970 counts as 0), then the sequence.
@@ -40,6 +37,12 @@ MailEntry readable_or_empty(std::string_view stored) {
 }
 
 }  // namespace
+
+std::int64_t MailQueue::queued_ms(std::string_view seq) {
+  if (seq.size() < 8) return 0;
+  return static_cast<std::int64_t>(
+      std::min<std::uint64_t>(common::from_be64(seq.substr(0, 8)), INT64_MAX));
+}
 
 MailQueue::MailQueue(storage::Environment& env)
     : queue_(env.database("mail_queue")),

@@ -30,6 +30,9 @@ class MailQueue {
  public:
   explicit MailQueue(storage::Environment& env);
 
+  // When the mail under seq was queued: the sequence's first 8 bytes (0 if shorter).
+  static std::int64_t queued_ms(std::string_view seq);
+
   // Queues entry under seq (a new sequence).
   void add(storage::WriteTxn& txn, const std::string& seq, const MailEntry& entry);
   // seq's entry, with its sealed mail; nullopt if gone or unreadable.
