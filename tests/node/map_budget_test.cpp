@@ -202,3 +202,31 @@ TEST_CASE("map budget: releases while other threads read and write lose nothing"
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("map budget: the next check comes before the headroom could be mapped") {
+  constexpr std::size_t MiB = std::size_t{1} << 20;
+  using std::chrono::milliseconds;
+  const double fastest = MapBudget::kFastestGrowthBytesPerMs;
+  // Far from both limits (the node under intake: 60 MiB mapped of 128, 100 MiB of 180 in
+  // all): the longest wait, where it used to be 2 ms from half a limit.
+  CHECK(MapBudget::next_wait({.total = 100 * MiB, .file = 60 * MiB}, 128 * MiB, 180 * MiB, 0) ==
+        MapBudget::kLongestWait);
+  // The nearer limit decides: 13 MiB under the total limit at 1.3 GB/s is about 10 ms.
+  auto near_total =
+      MapBudget::next_wait({.total = 167 * MiB, .file = 60 * MiB}, 128 * MiB, 180 * MiB, 0);
+  CHECK(near_total >= milliseconds(9));
+  CHECK(near_total <= milliseconds(11));
+  // Faster growth than the fastest seen before shortens it in proportion.
+  CHECK(MapBudget::next_wait({.total = 167 * MiB, .file = 60 * MiB}, 128 * MiB, 180 * MiB,
+                             2 * fastest) < near_total);
+  // At or past a limit, and with almost no room, the shortest.
+  CHECK(MapBudget::next_wait({.total = 100 * MiB, .file = 129 * MiB}, 128 * MiB, 180 * MiB, 0) ==
+        MapBudget::kShortestWait);
+  CHECK(MapBudget::next_wait({.total = 179 * MiB, .file = 60 * MiB}, 128 * MiB, 180 * MiB, 0) ==
+        MapBudget::kShortestWait);
+  // A limit that is off leaves the other to decide; both off, the longest.
+  CHECK(MapBudget::next_wait({.total = 500 * MiB, .file = 127 * MiB}, 128 * MiB, 0, 0) ==
+        MapBudget::kShortestWait);
+  CHECK(MapBudget::next_wait({.total = 500 * MiB, .file = 500 * MiB}, 0, 0, 1e12) ==
+        MapBudget::kLongestWait);
+}
