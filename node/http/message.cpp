@@ -110,21 +110,25 @@ int hex_value(char c) {
 }  // namespace
 
 std::optional<std::string> percent_decode(std::string_view in, bool plus_is_space) {
+  // Runs of plain bytes are appended whole, not a byte at a time.
   std::string out;
   out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return std::nullopt;
-      int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
+  std::size_t at = 0;
+  while (at < in.size()) {
+    std::size_t end = at;
+    while (end < in.size() && in[end] != '%' && (in[end] != '+' || !plus_is_space)) ++end;
+    out.append(in.data() + at, end - at);
+    if (end == in.size()) break;
+    if (in[end] == '+') {
       out.push_back(' ');
-    } else {
-      out.push_back(c);
+      at = end + 1;
+      continue;
     }
+    if (end + 2 >= in.size()) return std::nullopt;
+    int hi = hex_value(in[end + 1]), lo = hex_value(in[end + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    at = end + 3;
   }
   return out;
 }
@@ -155,8 +159,11 @@ std::optional<std::map<std::string, std::string>> parse_form(std::string_view bo
     auto key = percent_decode(pair.substr(0, eq), true);
     auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
     if (!key || !value) return std::nullopt;
-    auto [it, inserted] = out.emplace(*key, *value);
-    if (!inserted) it->second += "\n" + *value;
+    auto [it, inserted] = out.try_emplace(std::move(*key), std::move(*value));
+    if (!inserted) {
+      it->second += '\n';
+      it->second += *value;
+    }
   }
   return out;
 }

@@ -21,6 +21,10 @@ TEST_CASE("http: percent_decode") {
   CHECK(percent_decode("%00", false) == std::string(1, '\0'));
   CHECK(percent_decode("", false) == "");
   CHECK(percent_decode("x%41", false) == "xA");
+  // Plain runs between escapes (copied whole) in both modes.
+  CHECK(percent_decode("abc%20def+ghi%41jk", true) == "abc def ghiAjk");
+  CHECK(percent_decode("abc%20def+ghi%41jk", false) == "abc def+ghiAjk");
+  CHECK(percent_decode("++%2B+", true) == "  + ");
   for (const char* bad : {"%", "%4", "x%4", "%zz", "%4g", "%%41", "a%"})
     CHECK_FALSE_MESSAGE(percent_decode(bad, false).has_value(), bad);
 }
