@@ -38,6 +38,13 @@ Response form_page(const Services& s, const std::string& token, Lang lang,
   return html(status, candidates::render_registration(page, choices_from(s.reference)));
 }
 
+// The page for a person past a rate limit, in their language.
+Response limited_notice(const Services& s, Lang lang, std::chrono::seconds wait) {
+  auto r = notice(notice_for(PageOutcome::too_many_requests), lang, s.facts.operator_info);
+  r.headers["Retry-After"] = std::to_string(wait.count());
+  return r;
+}
+
 Response show_form(const Services& s, const Request& request, const std::string& token) {
   auto lang = candidates::lang_from(request.query);
   auto link = s.intake.link_page(token);
@@ -55,11 +62,13 @@ Response submit_form(const Services& s, const Request& request, const std::strin
   if (!form->count("lang")) (*form)["lang"] = lang == Lang::en ? "en" : "ja";
   auto later = std::make_shared<http::Later>();
   auto outcome = s.intake.begin_registration(token, *form, [later] { later->wake(); });
-  later->set_finish([&s, request, token, lang, form = std::move(*form), outcome] {
+  // Not the request: what the reply needs of it is lang (copying it cost two copies of its
+  // headers and body a registration).
+  later->set_finish([&s, token, lang, form = std::move(*form), outcome] {
     auto registered = outcome();
     if (!registered) {
       const auto& refusal = registered.error();
-      if (refusal.retry_after) return limited_page(s, request, *refusal.retry_after);
+      if (refusal.retry_after) return limited_notice(s, lang, *refusal.retry_after);
       if (refusal.link != referrals::LinkState::ok)
         return notice(notice_for(refusal.link), lang, s.facts.operator_info);
       return form_page(s, token, lang, refusal.company_name, refusal.alumni, 422, form,
@@ -134,10 +143,7 @@ Response static_notice(const Services& s, const Request& request, PageOutcome ou
 }  // namespace
 
 Response limited_page(const Services& s, const Request& request, std::chrono::seconds wait) {
-  auto lang = candidates::lang_from(request.query);
-  auto r = notice(notice_for(PageOutcome::too_many_requests), lang, s.facts.operator_info);
-  r.headers["Retry-After"] = std::to_string(wait.count());
-  return r;
+  return limited_notice(s, candidates::lang_from(request.query), wait);
 }
 
 void add_registration_pages(Routes& routes, const Services& s) {
