@@ -19,9 +19,6 @@ nlohmann::json unsigned_object(int version, std::uint64_t index, std::int64_t ti
 EntryError bad(std::string field, std::string what) {
   return EntryError{"bad_field", field + ": " + what};
 }
-}  // namespace
-
-namespace {
 
 // A string member's value as canonical_dump writes it, refusing what it refuses.
 void append_string(std::string& out, std::string_view name, std::string_view text) {
