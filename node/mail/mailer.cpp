@@ -34,10 +34,25 @@ std::unique_ptr<MailSession> Mailer::session() {
 namespace {
 // Header values must not carry CR/LF (header injection); callers validate addresses, this
 // is the last line of defence.
+// Appends v to out with every CR and LF dropped, or, with crlf, every LF written as CRLF and
+// every CR dropped. Runs between them are appended whole: a byte at a time was a third of the
+// instructions formatting a mail took (callgrind).
+void append_lines(std::string& out, std::string_view v, bool crlf) {
+  std::size_t at = 0;
+  while (at < v.size()) {
+    std::size_t end = at;
+    while (end < v.size() && v[end] != '\r' && v[end] != '\n') ++end;
+    out.append(v.data() + at, end - at);
+    if (end == v.size()) break;
+    if (crlf && v[end] == '\n') out += "\r\n";
+    at = end + 1;
+  }
+}
+
 std::string header_safe(std::string_view v) {
   std::string out;
-  for (char c : v)
-    if (c != '\r' && c != '\n') out.push_back(c);
+  out.reserve(v.size());
+  append_lines(out, v, false);
   return out;
 }
 
@@ -111,23 +126,25 @@ std::string format_rfc5322(const Mail& mail, const std::string& message_id, long
   gmtime_r(&t, &tm);
   std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
   std::string out;
-  out += "From: " + header_safe(mail.from) + "\r\n";
-  out += "To: " + header_safe(mail.to) + "\r\n";
-  out += "Subject: " + encode_subject(mail.subject) + "\r\n";
-  out += std::string("Date: ") + date + "\r\n";
-  out += "Message-ID: <" + header_safe(message_id) + ">\r\n";
+  out.reserve(512 + mail.body.size() + mail.body.size() / 16);
+  out += "From: ";
+  append_lines(out, mail.from, false);
+  out += "\r\nTo: ";
+  append_lines(out, mail.to, false);
+  out += "\r\nSubject: ";
+  out += encode_subject(mail.subject);
+  out += "\r\nDate: ";
+  out += date;
+  out += "\r\nMessage-ID: <";
+  append_lines(out, message_id, false);
+  out += ">\r\n";
   out += "MIME-Version: 1.0\r\n";
   out += "Content-Type: text/plain; charset=UTF-8\r\n";
   out += "Content-Transfer-Encoding: 8bit\r\n";
   out += "\r\n";
   // Bodies use CRLF line ends, as RFC 5322 requires.
-  for (char c : mail.body) {
-    if (c == '\n')
-      out += "\r\n";
-    else if (c != '\r')
-      out.push_back(c);
-  }
-  if (out.size() < 2 || out.substr(out.size() - 2) != "\r\n") out += "\r\n";
+  append_lines(out, mail.body, true);
+  if (!out.ends_with("\r\n")) out += "\r\n";
   return out;
 }
 

@@ -105,6 +105,31 @@ TEST_CASE("mailer: format_rfc5322 writes headers, a blank line and a CRLF body")
   for (const auto& line : header_lines(headers)) CHECK(line.size() <= 998);
 }
 
+TEST_CASE("mailer: every body's line ends become CRLF, and a body ends with one") {
+  // The body as the byte-by-byte loop wrote it: LF -> CRLF, CR dropped, CRLF at the end of
+  // the message (an empty body ends with the blank line after the headers).
+  auto expected = [](std::string_view body) {
+    std::string out;
+    for (char c : body) {
+      if (c == '\n')
+        out += "\r\n";
+      else if (c != '\r')
+        out.push_back(c);
+    }
+    if (!out.empty() && !out.ends_with("\r\n")) out += "\r\n";
+    return out;
+  };
+  for (const std::string& body :
+       {std::string(""), std::string("x"), std::string("\n"), std::string("\r\n\r\n"),
+        std::string("a\rb\r\nc\n\nd"), std::string("ends with CR\r"),
+        std::string("長い本文\n") + std::string(3000, 'z') + "\r\n末尾",
+        std::string("\r\r\n\n\r")}) {
+    auto text = format_rfc5322({"a@b.jp", "c@d.jp", "s", body}, "id@b.jp", 0);
+    CHECK(only_crlf(text));
+    CHECK(split_message(text).second == expected(body));
+  }
+}
+
 TEST_CASE("mailer: a UTF-8 subject is RFC 2047 encoded in words of at most 75 characters") {
   for (const std::string& subject :
        {std::string("確認"),
