@@ -36,6 +36,7 @@ std::optional<std::string> normalise_email(std::string_view email) {
   auto text = common::clean_text(email, 254);
   if (!text) return std::nullopt;
   std::string out;
+  out.reserve(text->size());
   for (unsigned char c : *text) {
     if (c >= 0x80 || std::isspace(c) || c == '<' || c == '>' || c == ',' || c == ';' || c == '"' ||
         c == '(' || c == ')' || c == '\\')

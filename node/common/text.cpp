@@ -1,5 +1,6 @@
 #include "node/common/text.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <vector>
 
@@ -68,6 +69,20 @@ bool is_bidi_control(char32_t c) {
 }
 
 std::optional<std::string> clean_text(std::string_view text, std::size_t max_chars) {
+  // ASCII (every address, most names): the same rules on the bytes, without decoding them
+  // into a vector of code points first (most of an address's normalisation, callgrind).
+  if (std::all_of(text.begin(), text.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    auto at = [&](std::size_t i) { return static_cast<char32_t>(text[i]); };
+    std::size_t first = 0;
+    std::size_t last = text.size();
+    while (first < last && is_blank(at(first))) ++first;
+    while (last > first && is_blank(at(last - 1))) --last;
+    if (first == last || last - first > max_chars) return std::nullopt;
+    for (std::size_t i = first; i < last; ++i)
+      if (is_control(at(i))) return std::nullopt;  // no bidi control is ASCII
+    return std::string(text.substr(first, last - first));
+  }
   if (!protocol::is_valid_utf8(text)) return std::nullopt;
   auto points = decode(text);
   std::size_t first = 0;

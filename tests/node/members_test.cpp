@@ -174,6 +174,25 @@ TEST_CASE("members: clean_text") {
   CHECK_FALSE(clean_text("a\x7f", 10));
   CHECK_FALSE(clean_text("a\tb", 10));
   CHECK_FALSE(clean_text("\xc3\x28", 10));  // invalid UTF-8
+  // ASCII is checked on its bytes, everything else code point by code point: the same rules.
+  CHECK(clean_text("\t\x0b a@b.jp \r\n", 6) == "a@b.jp");
+  CHECK_FALSE(clean_text("\t\x0b a@b.jp \r\n", 5));
+  CHECK_FALSE(clean_text("a\x1f", 10));
+  CHECK_FALSE(
+      clean_text("a\x01"
+                 "b",
+                 10));
+  CHECK(clean_text("\xe3\x80\x80"
+                   "a b\xc2\xa0",
+                   3) == "a b");  // ideographic space, NBSP
+  CHECK_FALSE(
+      clean_text("a\xe2\x80\xae"
+                 "b",
+                 10));  // a bidi override
+  CHECK_FALSE(
+      clean_text("a\xc2\x85"
+                 "b",
+                 10));  // NEL inside: a C1 control
 }
 
 TEST_SUITE_END();
