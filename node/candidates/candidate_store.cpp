@@ -46,6 +46,15 @@ std::string Store::pseudonym_of(const std::string& normalised_email) const {
 
 namespace {
 
+// A record's sealed data: written as text (sealed_data_text), sealed, the plaintext wiped.
+std::string seal_data(const crypto::AeadKey& key, const PersonalData& personal,
+                      const Profile& profile, const std::string& candidate_id) {
+  auto text = sealed_data_text(personal, profile);
+  auto sealed = seal_bytes(key, crypto::as_bytes(text), candidate_id, "data");
+  crypto::secure_zero(text.data(), text.size());
+  return crypto::to_base64(sealed);
+}
+
 // candidate_spool's key: the id, then 0x00 (no id contains it), then the spool file id.
 std::string spool_key(std::string_view candidate_id, std::string_view spool_id) {
   std::string key;
@@ -104,9 +113,7 @@ CandidateRecord Store::create_unsaved(storage::WriteTxn& txn, const Registration
   auto slot = slots_.allocate(txn, r.id);
   r.key_slot_ = slot.index;
   const auto& key = slot.key;
-  nlohmann::json data = {{"personal", registration.personal.to_json()},
-                         {"profile", registration.profile.to_json()}};
-  r.sealed_data_ = seal_json(key, data, r.id, "data");
+  r.sealed_data_ = seal_data(key, registration.personal, registration.profile, r.id);
   txn.put(pseudonyms_, pseudonym, r.id);
   return r;
 }
@@ -193,9 +200,7 @@ CandidateRecord Store::create_received(storage::WriteTxn& txn, const std::string
   const auto& key = slot.key;
   r.received_ = received;
   r.key_slot_ = slot.index;
-  nlohmann::json sealed = {{"personal", data.personal.to_json()},
-                           {"profile", data.profile.to_json()}};
-  r.sealed_data_ = seal_json(key, sealed, r.id, "data");
+  r.sealed_data_ = seal_data(key, data.personal, data.profile, r.id);
   r.sealed_evidence_ = seal_json(key, evidence, r.id, "evidence");
   save(txn, r);
   return r;
@@ -326,8 +331,7 @@ void Store::update_data(storage::WriteTxn& txn, CandidateRecord& r, const Person
                         const Profile& profile) {
   auto key = key_of(r);
   if (!key) throw std::runtime_error("candidate key cannot be unwrapped");
-  nlohmann::json data = {{"personal", personal.to_json()}, {"profile", profile.to_json()}};
-  r.sealed_data_ = seal_json(*key, data, r.id, "data");
+  r.sealed_data_ = seal_data(*key, personal, profile, r.id);
   save(txn, r);
 }
 

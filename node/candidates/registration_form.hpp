@@ -36,6 +36,11 @@ struct PersonalData {
   static PersonalData from_json(const nlohmann::json& j);
 };
 
+// {"personal": personal.to_json(), "profile": profile.to_json()} as compact JSON text, the
+// plaintext a candidate record seals: the bytes protocol::compact_dump writes for that tree,
+// without building it. Throws std::invalid_argument for a string that is not valid UTF-8.
+std::string sealed_data_text(const PersonalData& personal, const Profile& profile);
+
 struct Registration {
   PersonalData personal;
   Profile profile;

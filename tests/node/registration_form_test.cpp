@@ -4,9 +4,11 @@
 #include <doctest/doctest.h>
 
 #include <map>
+#include <stdexcept>
 #include <string>
 
 #include "node/domain_fixture.hpp"
+#include "protocol/canonical_json.hpp"
 
 using namespace relay::node::candidates;
 
@@ -170,3 +172,22 @@ TEST_CASE("registration form: normalise_email") {
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("registration form: the sealed text is compact_dump's bytes of the data's tree") {
+  // The record seals {"personal", "profile"} written as text: byte for byte what dumping the
+  // tree of to_json() wrote, for escapes, non-ASCII text, empty fields and empty lists.
+  PersonalData personal{"山田 \"太郎\" \\ テスト", "taro+x@example.jp", ""};
+  Profile profiles[] = {
+      {"it", {"c++", "sql", "日本語"}, "JP-28", "30s", "10y+", {"backend", "db \"admin\""}},
+      {"", {}, "", "", "", {}},
+      {"care", {"\x01\x1f"}, "JP-13", "20s", "0-1y", {"夜勤"}},
+  };
+  for (const auto& profile : profiles) {
+    nlohmann::json tree = {{"personal", personal.to_json()}, {"profile", profile.to_json()}};
+    CHECK(sealed_data_text(personal, profile) == relay::protocol::compact_dump(tree));
+    CHECK(Profile::from_json(nlohmann::json::parse(sealed_data_text(personal, profile))["profile"])
+              .skills == profile.skills);
+  }
+  PersonalData bad{"bad\xff", "a@b.jp", ""};
+  CHECK_THROWS_AS(sealed_data_text(bad, profiles[0]), std::invalid_argument);
+}
