@@ -32,8 +32,6 @@ std::unique_ptr<MailSession> Mailer::session() {
 }
 
 namespace {
-// Header values must not carry CR/LF (header injection); callers validate addresses, this
-// is the last line of defence.
 // Appends v to out with every CR and LF dropped, or, with crlf, every LF written as CRLF and
 // every CR dropped. Runs between them are appended whole: a byte at a time was a third of the
 // instructions formatting a mail took (callgrind).
@@ -49,6 +47,8 @@ void append_lines(std::string& out, std::string_view v, bool crlf) {
   }
 }
 
+// Header values must not carry CR/LF (header injection); callers validate addresses, this
+// is the last line of defence.
 std::string header_safe(std::string_view v) {
   std::string out;
   out.reserve(v.size());
@@ -127,6 +127,7 @@ std::string format_rfc5322(const Mail& mail, const std::string& message_id, long
   std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
   std::string out;
   out.reserve(512 + mail.body.size() + mail.body.size() / 16);
+  // Header values lose every CR and LF (header_safe's rule), appended in place.
   out += "From: ";
   append_lines(out, mail.from, false);
   out += "\r\nTo: ";
