@@ -46,13 +46,10 @@ std::string Store::pseudonym_of(const std::string& normalised_email) const {
 
 namespace {
 
-// A record's sealed data: written as text (sealed_data_text), sealed, the plaintext wiped.
+// A record's sealed data, written as text (sealed_data_text), not through a JSON tree.
 std::string seal_data(const crypto::AeadKey& key, const PersonalData& personal,
                       const Profile& profile, const std::string& candidate_id) {
-  auto text = sealed_data_text(personal, profile);
-  auto sealed = seal_bytes(key, crypto::as_bytes(text), candidate_id, "data");
-  crypto::secure_zero(text.data(), text.size());
-  return crypto::to_base64(sealed);
+  return seal_text(key, sealed_data_text(personal, profile), candidate_id, "data");
 }
 
 // candidate_spool's key: the id, then 0x00 (no id contains it), then the spool file id.

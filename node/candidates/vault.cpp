@@ -45,12 +45,16 @@ std::optional<crypto::Bytes> open_bytes(const crypto::AeadKey& key, crypto::Byte
   return crypto::aead_decrypt(key, sealed, crypto::as_bytes(ad));
 }
 
-std::string seal_json(const crypto::AeadKey& key, const nlohmann::json& value,
-                      const std::string& candidate_id, const std::string& purpose) {
-  auto text = protocol::compact_dump(value);
+std::string seal_text(const crypto::AeadKey& key, std::string text, const std::string& candidate_id,
+                      const std::string& purpose) {
   auto sealed = seal_bytes(key, crypto::as_bytes(text), candidate_id, purpose);
   crypto::secure_zero(text.data(), text.size());
   return crypto::to_base64(sealed);
+}
+
+std::string seal_json(const crypto::AeadKey& key, const nlohmann::json& value,
+                      const std::string& candidate_id, const std::string& purpose) {
+  return seal_text(key, protocol::compact_dump(value), candidate_id, purpose);
 }
 
 std::optional<nlohmann::json> open_json(const crypto::AeadKey& key, const std::string& sealed,

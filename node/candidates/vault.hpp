@@ -28,7 +28,10 @@ std::string wrap_key(const crypto::AeadKey& data_key, const crypto::AeadKey& can
 std::optional<crypto::AeadKey> unwrap_key(const crypto::AeadKey& data_key,
                                           const std::string& wrapped,
                                           const std::string& candidate_id);
-// base64 of nonce || ciphertext || tag of the JSON's dump.
+// base64 of nonce || ciphertext || tag of the text; the text is wiped (it is personal data).
+std::string seal_text(const crypto::AeadKey& key, std::string text, const std::string& candidate_id,
+                      const std::string& purpose);
+// seal_text of the JSON's dump.
 std::string seal_json(const crypto::AeadKey& key, const nlohmann::json& value,
                       const std::string& candidate_id, const std::string& purpose);
 std::optional<nlohmann::json> open_json(const crypto::AeadKey& key, const std::string& sealed,

@@ -68,36 +68,45 @@ bool is_bidi_control(char32_t c) {
          (c >= 0x2066 && c <= 0x2069);
 }
 
-std::optional<std::string> clean_text(std::string_view text, std::size_t max_chars) {
-  // ASCII (every address, most names): the same rules on the bytes, without decoding them
-  // into a vector of code points first (most of an address's normalisation, callgrind).
-  if (std::all_of(text.begin(), text.end(),
-                  [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
-    auto at = [&](std::size_t i) { return static_cast<char32_t>(text[i]); };
-    std::size_t first = 0;
-    std::size_t last = text.size();
-    while (first < last && is_blank(at(first))) ++first;
-    while (last > first && is_blank(at(last - 1))) --last;
-    if (first == last || last - first > max_chars) return std::nullopt;
-    for (std::size_t i = first; i < last; ++i)
-      if (is_control(at(i))) return std::nullopt;  // no bidi control is ASCII
-    return std::string(text.substr(first, last - first));
-  }
-  if (!protocol::is_valid_utf8(text)) return std::nullopt;
-  auto points = decode(text);
+namespace {
+
+// clean_text's rules over n code points, point(i) giving the i-th as a CodePoint.
+template <class Point>
+std::optional<std::string> clean_points(std::string_view text, std::size_t n, Point point,
+                                        std::size_t max_chars) {
   std::size_t first = 0;
-  std::size_t last = points.size();
-  while (first < last && is_blank(points[first].value)) ++first;
-  while (last > first && is_blank(points[last - 1].value)) --last;
+  std::size_t last = n;
+  while (first < last && is_blank(point(first).value)) ++first;
+  while (last > first && is_blank(point(last - 1).value)) --last;
   if (first == last || last - first > max_chars) return std::nullopt;
   for (std::size_t i = first; i < last; ++i) {
-    auto c = points[i].value;
+    auto c = point(i).value;
     // Line ends and tabs inside are controls too: names and titles are one line.
     if (is_control(c) || is_bidi_control(c)) return std::nullopt;
   }
-  auto begin = points[first].offset;
-  auto end = points[last - 1].offset + points[last - 1].size;
+  auto begin = point(first).offset;
+  auto end = point(last - 1).offset + point(last - 1).size;
   return std::string(text.substr(begin, end - begin));
+}
+
+}  // namespace
+
+std::optional<std::string> clean_text(std::string_view text, std::size_t max_chars) {
+  // ASCII (every address, most names): each byte is a code point, so the bytes are read as
+  // they are, not decoded into a vector first (most of an address's normalisation, callgrind).
+  if (std::all_of(text.begin(), text.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    return clean_points(
+        text, text.size(),
+        [&](std::size_t i) {
+          return CodePoint{static_cast<char32_t>(text[i]), i, 1};
+        },
+        max_chars);
+  }
+  if (!protocol::is_valid_utf8(text)) return std::nullopt;
+  auto points = decode(text);
+  return clean_points(
+      text, points.size(), [&](std::size_t i) { return points[i]; }, max_chars);
 }
 
 std::string iso_time(std::int64_t ms) {
