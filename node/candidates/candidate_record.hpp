@@ -102,6 +102,9 @@ class CandidateRecord {
   // Whether erasure (or deletion on withdrawal) was ever requested from the recipients.
   bool erasure_requested() const { return erasure_requested_ms_.has_value(); }
   const std::vector<ErasureRequest>& erasure_requests() const { return erasure_requests_; }
+  // The sealed {personal, profile} (ciphertext under the record's key; empty once erased):
+  // two equal texts open to the same data.
+  const std::string& sealed_data() const { return sealed_data_; }
   // Digests of the capability tokens issued for this record (empty once erased).
   const std::vector<std::string>& tokens() const { return tokens_; }
   // Asks every recipient of a disclosure not asked yet: returns the new requests (the caller

@@ -122,7 +122,7 @@ bool awaits_receipt(const CandidateRecord& r) {
 }
 }  // namespace
 
-void Store::save(storage::WriteTxn& txn, const CandidateRecord& r) {
+void Store::save(storage::WriteTxn& txn, const CandidateRecord& r, const Profile* opened) {
   auto stored = stored_text(r);
   txn.put(candidates_, r.id, stored);
   parsed_.put(r.id, std::move(stored), r);
@@ -134,7 +134,7 @@ void Store::save(storage::WriteTxn& txn, const CandidateRecord& r) {
     txn.put(pending_, r.id, "");
   else
     txn.del(pending_, r.id);
-  if (saved_) saved_(r);
+  if (saved_) saved_(r, opened);
 }
 
 std::vector<CandidateRecord> Store::pending(const storage::Txn& txn,
@@ -329,7 +329,7 @@ void Store::update_data(storage::WriteTxn& txn, CandidateRecord& r, const Person
   auto key = key_of(r);
   if (!key) throw std::runtime_error("candidate key cannot be unwrapped");
   r.sealed_data_ = seal_data(*key, personal, profile, r.id);
-  save(txn, r);
+  save(txn, r, &profile);
 }
 
 void Store::queue_mail(storage::WriteTxn& txn, const CandidateRecord& r, const mail::Mail& m) {

@@ -113,11 +113,14 @@ class Store {
   std::optional<CandidateRecord> find(const storage::Txn& txn, const std::string& id) const;
   std::optional<CandidateRecord> find_by_pseudonym(const storage::Txn& txn,
                                                    const std::string& pseudonym) const;
-  void save(storage::WriteTxn& txn, const CandidateRecord& record);
-  // `saved(record)` is called in save()'s txn, on the writer thread, for every record written
-  // (a request that is rolled back afterwards included): how the pool index (federation/
-  // pool_index.hpp) learns what changed. Set while wiring, before any write.
-  void on_saved(std::function<void(const CandidateRecord& record)> saved) {
+  // `opened`: the profile the caller opened from, or sealed into, this record's sealed data
+  // (a confirmation, update_data), when it has one; passed on to the hook below.
+  void save(storage::WriteTxn& txn, const CandidateRecord& record, const Profile* opened = nullptr);
+  // `saved(record, opened)` is called in save()'s txn, on the writer thread, for every record
+  // written (a request that is rolled back afterwards included): how the pool index
+  // (federation/pool_index.hpp) learns what changed, and, with `opened`, what the record holds
+  // without opening it again. Set while wiring, before any write.
+  void on_saved(std::function<void(const CandidateRecord& record, const Profile* opened)> saved) {
     saved_ = std::move(saved);
   }
   // Calls fn(record) for every record (tombstones included), in id order; fn returns false
@@ -241,7 +244,7 @@ class Store {
   storage::Database pending_;
   storage::Database spool_;
   storage::Database index_marks_;
-  std::function<void(const CandidateRecord& record)> saved_;
+  std::function<void(const CandidateRecord& record, const Profile* opened)> saved_;
   mutable RecordCache parsed_;  // what find() parsed and save() wrote, by id
 };
 

@@ -127,10 +127,13 @@ PoolIndex::PoolIndex(Federation& federation, candidates::Store& store, ProfileEx
             refresh();
           },
           common::LoopPriority::background) {
-  store_.on_saved([changes = changes_](const candidates::CandidateRecord& r) {
+  store_.on_saved([changes = changes_](const candidates::CandidateRecord& r,
+                                       const candidates::Profile* opened) {
     const bool pooled = in_regional_pool(r);
     std::lock_guard lock(changes->mutex);
-    changes->pending_local[r.id] |= pooled;
+    auto& change = changes->pending_local[r.id];
+    change.pooled |= pooled;
+    if (opened && pooled) change.carried = Carried{r.sealed_data(), *opened};
   });
   exchange_.on_pool_change([changes = changes_](const std::string& peer, const std::string& ref) {
     std::lock_guard lock(changes->mutex);
@@ -140,7 +143,11 @@ PoolIndex::PoolIndex(Federation& federation, candidates::Store& store, ProfileEx
   // then, they are simply unchanged.
   federation.writer().on_commit([changes = changes_] {
     std::lock_guard lock(changes->mutex);
-    for (const auto& [id, pooled] : changes->pending_local) changes->changed_local[id] |= pooled;
+    for (auto& [id, change] : changes->pending_local) {
+      auto& changed = changes->changed_local[id];
+      changed.pooled |= change.pooled;
+      if (change.carried) changed.carried = std::move(change.carried);
+    }
     changes->pending_local.clear();
     changes->changed_peer.merge(changes->pending_peer);
     // What merge() left behind was changed already: kept, it would be walked again at every
@@ -189,9 +196,11 @@ PoolIndex::Code PoolIndex::head_of(const Entry& e) {
   return c;
 }
 
-std::optional<nlohmann::json> PoolIndex::pooled_profile(
-    const candidates::CandidateRecord& r) const {
+std::optional<nlohmann::json> PoolIndex::pooled_profile(const candidates::CandidateRecord& r,
+                                                        const Carried* carried) {
   if (!in_regional_pool(r)) return std::nullopt;
+  if (carried && carried->sealed == r.sealed_data()) return anonymised_profile(carried->profile);
+  opened_.fetch_add(1, std::memory_order_relaxed);
   auto opened = store_.open(r);
   if (!opened) return std::nullopt;
   return anonymised_profile(opened->profile);
@@ -291,7 +300,7 @@ void PoolIndex::refresh() {
   // counts equal has nothing to wait for.)
   if (changes_->commits.load() == applied_.load()) return;
   std::lock_guard serial(refresh_mutex_);
-  std::map<std::string, bool> local;
+  std::map<std::string, LocalChange> local;
   std::set<std::pair<std::string, std::string>> peer;
   std::uint64_t taken = 0;
   {
@@ -309,7 +318,7 @@ void PoolIndex::refresh() {
   {
     std::shared_lock lock(mutex_);
     std::erase_if(local, [this](const auto& change) {
-      return !change.second && !local_.slot_of.find(slot_key(change.first));
+      return !change.second.pooled && !local_.slot_of.find(slot_key(change.first));
     });
   }
   // Read (and open) outside the index lock; searches go on meanwhile.
@@ -317,9 +326,10 @@ void PoolIndex::refresh() {
   std::vector<std::pair<std::string, std::optional<PoolEntry>>> peers;
   {
     auto txn = env_.begin_read();
-    for (const auto& [id, pooled] : local) {
+    for (const auto& [id, change] : local) {
       auto r = store_.find(txn, id);
-      locals.emplace_back(id, r ? pooled_profile(*r) : std::nullopt);
+      const Carried* carried = change.carried ? &*change.carried : nullptr;
+      locals.emplace_back(id, r ? pooled_profile(*r, carried) : std::nullopt);
     }
     for (const auto& [p, ref] : peer)
       peers.emplace_back(peer_key(p, ref), exchange_.pool_entry(txn, p, ref));

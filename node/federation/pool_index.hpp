@@ -30,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -94,6 +95,9 @@ class PoolIndex {
   void for_each(const std::function<bool(const PoolProfileView&)>& fn);
   // Profiles indexed (local and held from peers, listed or not).
   std::size_t size() const;
+  // Local records the index has opened (their key slot read, their data decrypted) to learn
+  // their profile, by build() and refresh() together.
+  std::uint64_t records_opened() const { return opened_.load(); }
 
  private:
   using Code = std::uint32_t;
@@ -175,8 +179,16 @@ class PoolIndex {
   // Interns the entry's node and profile bands as search_json writes them, up to its skills
   // (exclusive lock held).
   Code head_of(const Entry& e);
-  // A local record's anonymised profile if it is in the regional pool (and its key opens).
-  std::optional<nlohmann::json> pooled_profile(const candidates::CandidateRecord& r) const;
+  // What a save passed on (Store::on_saved): the profile it opened from `sealed`.
+  struct Carried {
+    std::string sealed;
+    candidates::Profile profile;
+  };
+  // A local record's anonymised profile if it is in the regional pool (and its key opens):
+  // the carried profile when the record's sealed data is still the one it came from, else
+  // opened (a save in a request rolled back carried data that was never committed).
+  std::optional<nlohmann::json> pooled_profile(const candidates::CandidateRecord& r,
+                                               const Carried* carried = nullptr);
   // The entry of a profile (exclusive lock held); nullopt if its ref is not valid_ref() (both
   // sources check it already: this keeps the inline ref honest).
   std::optional<Entry> local_entry(const std::string& id, const nlohmann::json& profile);
@@ -207,12 +219,18 @@ class PoolIndex {
 
   // Changed names: written on the writer thread in a txn (pending), made visible after its
   // commit (changed). Shared with the hooks, which may outlive the index (the Writer keeps
-  // its commit hooks). A local name maps to true when some save since the last refresh left
-  // the record in the regional pool: a name with false that the index does not hold is not
-  // read again (registrations save pending records, twice each, which no search lists).
+  // its commit hooks). A local name's `pooled` is true when some save since the last refresh
+  // left the record in the regional pool: a name with false that the index does not hold is
+  // not read again (registrations save pending records, twice each, which no search lists).
+  // `carried`: the last profile a save of it passed on while pooled (a confirmation opened
+  // the record to mail its management link: opening it again was 6% of a confirmation).
+  struct LocalChange {
+    bool pooled = false;
+    std::optional<Carried> carried;
+  };
   struct Changes {
     std::mutex mutex;
-    std::map<std::string, bool> pending_local, changed_local;
+    std::map<std::string, LocalChange> pending_local, changed_local;
     std::set<std::pair<std::string, std::string>> pending_peer, changed_peer;
     std::atomic<std::uint64_t> commits{0};  // commits that changed names (moved under mutex)
   };
@@ -220,6 +238,7 @@ class PoolIndex {
 
   std::mutex refresh_mutex_;               // one refresh at a time
   std::atomic<std::uint64_t> applied_{0};  // Changes::commits the index has applied
+  std::atomic<std::uint64_t> opened_{0};   // records opened (records_opened())
   mutable std::shared_mutex mutex_;        // guards everything below
   std::atomic<bool> built_{false};         // written under an exclusive lock, read without one
   std::atomic<bool> stopping_{false};      // stop(): builds end early and do not start

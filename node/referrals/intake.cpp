@@ -252,11 +252,14 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
     candidate->status = candidates::Status::active;
     candidate->verified_ms = now;
   }
+  // Opened once: for the address's identity and the mail below, and passed on with the save
+  // (the pool index lists the record now, from this profile).
+  const auto opened_now = candidates_.open(*candidate);
   // The management link mailed below, and the used confirmation link (reopening it says so
   // and points to that mail): listed on the record with its change above, in one save.
   result.management_token = candidates_.issue_token_to(txn, *candidate, "manage");
   candidates_.bind_token_to(txn, verify_token, *candidate, "verified");
-  candidates_.save(txn, *candidate);
+  candidates_.save(txn, *candidate, opened_now ? &opened_now->profile : nullptr);
   auto member = members_.find(txn, referral->member_id);
   referral->status = ReferralStatus::verified;
   referral->verified_ms = now;
@@ -266,7 +269,6 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
   // member-scoped pseudonym, so no two members' entries link them.
   const bool may_count =
       member && member->active && (!referral->alumni() || settings_.alumni_count_toward_credits);
-  const auto opened_now = candidates_.open(*candidate);
   if (may_count && opened_now) {
     auto normalised = candidates::normalise_email(opened_now->personal.email);
     result.minted = holds_.hold(txn, *referral,

@@ -278,6 +278,38 @@ TEST_CASE("intake: confirm verifies once and counts once") {
   CHECK(account(d, m.id).counted == 1);
 }
 
+TEST_CASE("intake: the confirming save passes on the profile it opened") {
+  // The pool index lists a confirmed record from that profile instead of opening the record
+  // a second time (pool_index_test.cpp): it must be what the saved sealed data holds.
+  Domain d;
+  auto m = d.admit("Pool KK").member;
+  struct Seen {
+    candidates::Status status;
+    std::string sealed;
+    nlohmann::json profile;
+  };
+  std::vector<Seen> passed;
+  d.candidates.on_saved([&](const candidates::CandidateRecord& r, const candidates::Profile* p) {
+    if (p) passed.push_back({r.status, r.sealed_data(), p->to_json()});
+  });
+  REQUIRE(submit(d, m.link_token, form_for("Shiro", "shiro@example.jp")).accepted);
+  CHECK(passed.empty());  // a registration opens nothing
+  auto tokens = queued_tokens(d, "shiro@example.jp", "/r/v/");
+  REQUIRE(tokens.size() == 1);
+  REQUIRE(confirm(d, *tokens.begin()).state == referrals::ConfirmState::confirmed);
+  REQUIRE(passed.size() == 1);
+  CHECK(passed[0].status == candidates::Status::active);
+  auto txn = d.env.begin_read();
+  auto id = referrals_of(d, m.id).at(0).candidate_id;
+  auto saved = d.candidates.find(txn, id);
+  REQUIRE(saved);
+  CHECK(passed[0].sealed == saved->sealed_data());
+  auto opened = d.candidates.open(*saved);
+  REQUIRE(opened);
+  CHECK(passed[0].profile == opened->profile.to_json());
+  CHECK(passed[0].profile.at("job_category") == "C");
+}
+
 TEST_CASE("intake: an expired verification link confirms nothing") {
   Domain d;
   referrals::Intake quick(

@@ -269,6 +269,64 @@ TEST_CASE("pool index: the build leaves none of the records' pages mapped") {
   CHECK(resident() < released + scanned / 4);  // the build's are released
 }
 
+TEST_CASE("pool index: a save that passes on its opened profile spares opening the record") {
+  // A confirmation opens the record to mail its management link and passes the profile on
+  // with its save (Store::save's `opened`); the index lists the record from it. What a
+  // request rolled back carried was never committed: that record is opened.
+  FederationSite a("kobe.example", "JP-28");
+  auto c = a.add_candidate("神戸 一郎", "ichiro@example.jp", false, "C");
+  add_candidates(a, 3, "候補者", "t");
+  fed::PoolIndex index(a.federation, a.store, a.profiles, "kobe.example", "JP-28");
+  index.build();
+  CHECK(index.records_opened() == 4);
+  agree(a, index, 4);
+
+  // Out of the pool: dropped without opening it.
+  set_region_consent(a, c.id, false);
+  agree(a, index, 3);
+  CHECK(index.records_opened() == 4);
+
+  // Back in, saved with the profile its caller opened: listed as it is, still not opened.
+  a.writer.submit_wait([&](st::WriteTxn& txn) {
+    auto r = a.store.find(txn, c.id);
+    auto opened = a.store.open(*r);
+    REQUIRE(opened);
+    r->consent.region = true;
+    a.store.save(txn, *r, &opened->profile);
+  });
+  agree(a, index, 4);
+  CHECK(index.records_opened() == 4);
+
+  // Its profile edited (update_data passes on the profile it sealed): moved, not opened.
+  auto edit = [&](const std::string& category, bool roll_back) {
+    a.writer.submit_wait([&](st::WriteTxn& txn) {
+      auto r = a.store.find(txn, c.id);
+      auto opened = a.store.open(*r);
+      REQUIRE(opened);
+      opened->profile.job_category = category;
+      a.store.update_data(txn, *r, opened->personal, opened->profile);
+      if (roll_back) throw st::Rollback<void>{};
+    });
+  };
+  edit("D", false);
+  agree(a, index, 4);
+  CHECK(index.search({.job_category = "D"}, 10).hits.size() == 1);
+  CHECK(index.records_opened() == 4);
+
+  // An edit rolled back carried "E" with sealed data that was never committed: the record is
+  // opened, and stays in "D".
+  edit("E", true);
+  agree(a, index, 4);
+  CHECK(index.search({.job_category = "E"}, 10).hits.empty());
+  CHECK(index.search({.job_category = "D"}, 10).hits.size() == 1);
+  CHECK(index.records_opened() == 5);
+
+  // Saved without a profile: opened, as before.
+  set_region_consent(a, c.id, true);
+  agree(a, index, 4);
+  CHECK(index.records_opened() == 6);
+}
+
 TEST_CASE("pool index: holds the five anonymised fields and refs only") {
   FederationSite a("kobe.example", "JP-28");
   auto c = a.add_candidate("山田 花子", "hanako@example.jp", true);
