@@ -166,11 +166,55 @@ Introductions::Introductions(storage::Environment& env, ledger::Ledger& ledger,
       introductions_(env.database("introductions")),
       by_member_(env.database("member_introductions")),
       by_pair_(env.database("introduction_pairs")),
+      waiting_(env.database("introductions_waiting")),
       index_marks_(env.database(storage::kIndexMarks)) {}
+
+namespace {
+
+// An introduction's key in introductions_waiting: 'r' (requested, from requested_ms) or 'a'
+// (a peer's accepted, from answered_ms), "/", be64 ms, id: the hourly sweeps read the due
+// ones from the front.
+std::string waiting_key(char what, std::int64_t since_ms, const std::string& id) {
+  std::string key(1, what);
+  key += '/';
+  key += common::be64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, since_ms)));
+  key += id;
+  return key;
+}
+
+// Accepted by a peer's candidate and not delivered yet: undelivered after deliver_within.
+bool waits_for_delivery(const Introduction& intro) {
+  return intro.kind == IntroductionKind::peer && intro.state == IntroductionState::accepted;
+}
+
+}  // namespace
 
 void Introductions::put(storage::WriteTxn& txn, const Introduction& intro) {
   txn.put(introductions_, intro.id, intro.to_json().dump());
   txn.put(by_member_, intro.member + "/" + intro.id, "");
+  // requested_ms never changes, and answered_ms not once accepted: each key is the one put
+  // when the introduction entered that state.
+  const auto requested = waiting_key('r', intro.requested_ms, intro.id);
+  if (intro.state == IntroductionState::requested)
+    txn.put(waiting_, requested, "");
+  else
+    txn.del(waiting_, requested);
+  if (waits_for_delivery(intro))
+    txn.put(waiting_, waiting_key('a', intro.answered_ms, intro.id), "");
+  else if (intro.answered_ms > 0)
+    txn.del(waiting_, waiting_key('a', intro.answered_ms, intro.id));
+}
+
+std::vector<std::string> Introductions::waiting_until(const storage::Txn& txn, char what,
+                                                      std::int64_t until_ms) const {
+  // Keys up to `until_ms` inclusive: the range ends before the next millisecond's first key.
+  const std::string first(1, what);
+  const auto end = waiting_key(what, until_ms + 1, "");
+  std::vector<std::string> ids;
+  txn.for_each_range(waiting_, first + "/", end, [&](std::string_view key, std::string_view) {
+    ids.emplace_back(key.substr(2 + 8));
+  });
+  return ids;
 }
 
 common::Result<Introduction, IntroductionError> Introductions::create(
@@ -336,12 +380,9 @@ std::vector<Introduction> Introductions::all(const storage::Txn& txn) const {
 
 std::vector<std::string> Introductions::expire(storage::WriteTxn& txn, std::int64_t now_ms,
                                                std::chrono::milliseconds answer_within) {
-  // A scan of every introduction: a node holds thousands, and the sweep runs hourly.
-  std::vector<std::string> expired;
-  for (const auto& intro : all(txn))
-    if (intro.state == IntroductionState::requested &&
-        now_ms >= intro.requested_ms + answer_within.count())
-      expired.push_back(intro.id);
+  // The requested ones due, from the waiting index: the sweep runs on the writer thread, and a
+  // scan of every introduction held up every write behind it.
+  const auto expired = waiting_until(txn, 'r', now_ms - answer_within.count());
   for (const auto& id : expired)
     if (!end_with_refund(txn, id, IntroductionState::expired, protocol::refund_reason::expired,
                          false))
@@ -351,11 +392,7 @@ std::vector<std::string> Introductions::expire(storage::WriteTxn& txn, std::int6
 
 std::vector<std::string> Introductions::expire_undelivered(
     storage::WriteTxn& txn, std::int64_t now_ms, std::chrono::milliseconds deliver_within) {
-  std::vector<std::string> ended;
-  for (const auto& intro : all(txn))
-    if (intro.kind == IntroductionKind::peer && intro.state == IntroductionState::accepted &&
-        now_ms >= intro.answered_ms + deliver_within.count())
-      ended.push_back(intro.id);
+  const auto ended = waiting_until(txn, 'a', now_ms - deliver_within.count());
   for (const auto& id : ended)
     if (!undelivered(txn, id))
       throw std::logic_error("expire_undelivered: state changed within the txn");
@@ -410,6 +447,13 @@ std::size_t Introductions::index_existing(storage::WriteTxn& txn) {
     for (const auto& intro : all(txn))
       if (live(intro.state)) {
         txn.put(by_pair_, pair_key(intro.member, intro.holder, intro.candidate_ref), intro.id);
+        ++n;
+      }
+  });
+  storage::build_index_once(txn, index_marks_, "introductions_waiting", [&] {
+    for (const auto& intro : all(txn))
+      if (intro.state == IntroductionState::requested || waits_for_delivery(intro)) {
+        put(txn, intro);
         ++n;
       }
   });

@@ -19,7 +19,9 @@
 // Databases: introductions (id -> JSON), member_introductions (member "/" id -> ""),
 // introduction_pairs (pair_key(member, holder, ref) -> the newest introduction's id): create()
 // refuses a pair that has a live introduction inside its own txn, so concurrent requests for
-// the same candidate cannot each spend a credit.
+// the same candidate cannot each spend a credit; introductions_waiting (the requested ones by
+// request time, a peer's accepted ones by answer time): expire and expire_undelivered read
+// only the due ones.
 //
 // Threads: writing methods only in Writer requests; reads from any thread with its own txn.
 #include <chrono>
@@ -199,6 +201,10 @@ class Introductions {
   Outcome_ end_with_refund(storage::WriteTxn& txn, const std::string& id, IntroductionState to,
                            std::string_view reason, bool allowed_after_accept);
   std::vector<Introduction> all(const storage::Txn& txn) const;
+  // Ids in introductions_waiting under `what` ('r' requested, 'a' a peer's accepted) whose
+  // time is at most until_ms, oldest first.
+  std::vector<std::string> waiting_until(const storage::Txn& txn, char what,
+                                         std::int64_t until_ms) const;
 
   ledger::Ledger& ledger_;
   referrals::CreditAccounts& credits_;
@@ -208,6 +214,9 @@ class Introductions {
   storage::Database introductions_;
   storage::Database by_member_;
   storage::Database by_pair_;
+  // Introductions a sweep ends when due (waiting_key in the .cpp): requested, not answered
+  // in answer_within; a peer's accepted, not delivered in deliver_within.
+  storage::Database waiting_;
   storage::Database index_marks_;
 };
 

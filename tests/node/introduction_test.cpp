@@ -209,6 +209,9 @@ TEST_CASE("introductions: the pair index is built once over introductions stored
   REQUIRE(a);
   REQUIRE(b);
   REQUIRE(f.step([&](auto& t) { return f.intros.decline(t, b->id); }));
+  // Both indexes built and marked, as a node does at start-up: `a` is live (pairs) and
+  // requested (waiting, its own test below).
+  REQUIRE(f.d.write([&](storage::WriteTxn& txn) { return f.intros.index_existing(txn); }) == 2);
   // A data directory from before the index: its entries and the mark removed.
   f.d.write([&](storage::WriteTxn& txn) {
     txn.clear(f.d.env.database("introduction_pairs"));
@@ -220,6 +223,69 @@ TEST_CASE("introductions: the pair index is built once over introductions stored
   CHECK(f.d.write([&](storage::WriteTxn& txn) { return f.intros.index_existing(txn); }) == 0);
   CHECK(f.create("local", "old-a").error().code == Code::duplicate);
   CHECK(f.create("local", "old-b"));
+}
+
+TEST_CASE("introductions: the sweeps read the due ones from the waiting index, not every one") {
+  // expire and expire_undelivered run hourly on the writer thread: they read
+  // introductions_waiting (requested; a peer's accepted), which every state change keeps.
+  Fixture f(6);
+  auto waiting = [&] {
+    auto txn = f.d.env.begin_read();
+    std::size_t n = 0;
+    txn.for_each_prefix(f.d.env.database("introductions_waiting"), "",
+                        [&](std::string_view, std::string_view) { ++n; });
+    return n;
+  };
+  auto expire = [&] {
+    return f.d.write([&](storage::WriteTxn& txn) {
+      return f.intros.expire(txn, f.d.clock.now_ms(), f.intros.settings().answer_within);
+    });
+  };
+  auto expire_undelivered = [&] {
+    return f.d.write([&](storage::WriteTxn& txn) {
+      return f.intros.expire_undelivered(txn, f.d.clock.now_ms(),
+                                         f.intros.settings().deliver_within);
+    });
+  };
+  REQUIRE(f.d.write([&](storage::WriteTxn& txn) { return f.intros.index_existing(txn); }) == 0);
+  auto first = f.create();
+  auto declined = f.create();
+  auto delivered = f.create();
+  auto peer = f.create("osaka.relaynode", "peer-ref-1");
+  REQUIRE((first && declined && delivered && peer));
+  CHECK(waiting() == 4);  // all requested
+  REQUIRE(f.step([&](auto& t) { return f.intros.decline(t, declined->id); }));
+  REQUIRE(f.accept(delivered->id));
+  REQUIRE(f.deliver(delivered->id));
+  REQUIRE(f.accept(peer->id));
+  CHECK(waiting() == 2);  // first (requested), peer (accepted, not delivered)
+
+  f.d.clock.advance(kDay);
+  auto later = f.create();
+  REQUIRE(later);
+  f.d.clock.advance(13 * kDay);  // 14 days after the first request, 13 after the later one
+  CHECK(expire() == std::vector<std::string>{first->id});
+  CHECK(expire_undelivered() == std::vector<std::string>{peer->id});
+  CHECK(waiting() == 1);
+  CHECK(expire().empty());
+  CHECK(expire_undelivered().empty());
+
+  // A data directory from before the index: the later one is not swept until indexed (the
+  // sweep reads the index only), then is, once.
+  f.d.write([&](storage::WriteTxn& txn) {
+    txn.clear(f.d.env.database("introductions_waiting"));
+    txn.del(f.d.env.database(relay::node::storage::kIndexMarks), "introductions_waiting");
+    return 0;
+  });
+  f.d.clock.advance(kDay);
+  CHECK(expire().empty());
+  CHECK(f.d.write([&](storage::WriteTxn& txn) { return f.intros.index_existing(txn); }) == 1);
+  CHECK(f.d.write([&](storage::WriteTxn& txn) { return f.intros.index_existing(txn); }) == 0);
+  CHECK(waiting() == 1);
+  CHECK(expire() == std::vector<std::string>{later->id});
+  CHECK(waiting() == 0);
+  CHECK(f.balance() == 6 - 5 + 4);  // 5 spent; declined, first, peer and later refunded
+  f.audit_agrees();
 }
 
 TEST_CASE("introductions: every refund path gives the credit back once, naming the introduction") {
