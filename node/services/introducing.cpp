@@ -163,13 +163,10 @@ common::Result<std::vector<MatchView>, RequisitionError> Introducing::matches(
 
 std::optional<matching::PairFacts> Introducing::pair_facts(
     const storage::Txn& txn, const members::Member& member, const Requisition& requisition,
-    const std::string& node, const std::string& ref,
-    const candidates::CandidateRecord* local) const {
+    const std::string& node, const std::string& ref, const candidates::Profile* local) const {
   std::vector<matching::AnonymisedProfile> one;
   if (local) {
-    auto opened = candidates_.open(*local);
-    if (!opened) return std::nullopt;
-    one.push_back(matching::from_circulated(opened->profile, ref, settings_.self_name));
+    one.push_back(matching::from_circulated(*local, ref, settings_.self_name));
   } else if (auto entry = exchange_.pool_entry(txn, node, ref)) {
     one.push_back(to_profile(node, ref, entry->profile));
   } else {
@@ -202,6 +199,7 @@ std::function<common::Result<Introduction, IntroduceError>()> Introducing::begin
   };
   // The local candidate behind ref (ProfileExchange's local_refs index).
   std::optional<candidates::CandidateRecord> candidate;
+  std::optional<candidates::Profile> profile;
   std::optional<matching::Match> match;
   std::optional<matching::PairFacts> facts;
   {
@@ -214,13 +212,18 @@ std::function<common::Result<Introduction, IntroduceError>()> Introducing::begin
       if (!candidate || candidate->status != candidates::Status::active ||
           candidate->origin != "local" || !candidate->consent.region)
         return refused(IntroduceError::not_in_pool);
-      if (auto opened = candidates_.open(*candidate))
-        match = scorer_.score(req->criteria(), matching::from_circulated(opened->profile, ref));
+      if (auto opened = candidates_.open(*candidate)) {
+        profile = std::move(opened->profile);
+        match = scorer_.score(req->criteria(), matching::from_circulated(*profile, ref));
+      }
     }
     // Checked again in the Writer request (Introductions::create), where it is decisive.
     if (introductions_.live_for(txn, member.id, holder, ref))
       return refused(IntroduceError::already_introduced);
-    facts = pair_facts(txn, member, *req, node, ref, candidate ? &*candidate : nullptr);
+    // Opened once, for the match above and these facts (a local candidate that does not
+    // open has neither).
+    if (!local || profile)
+      facts = pair_facts(txn, member, *req, node, ref, profile ? &*profile : nullptr);
   }
   auto request = [this, member, requisition_id, node, ref, local, holder,
                   candidate = std::move(candidate), match = std::move(match),
@@ -252,13 +255,15 @@ std::function<common::Result<Introduction, IntroduceError>()> Introducing::begin
       request.reasons = match ? match->to_json().at("reasons") : nlohmann::json::array();
       local_requests_.create(txn, request);
       if (statistics_) statistics_->introduced(txn, record->id, member.id);
-      auto token = candidates_.issue_token(txn, record->id, "manage");
-      auto fresh = candidates_.find(txn, record->id);
+      // The link listed on the record in hand, saved once with the profile opened above (the
+      // pool index lists it from that instead of opening the record again).
+      auto token = candidates_.issue_token_to(txn, *record, "manage");
+      candidates_.save(txn, *record, &opened->profile);
       auto link = settings_.public_url + "/r/m/" + token;
-      auto text = candidates::introduction_request_mail(candidates::lang_named(fresh->lang),
+      auto text = candidates::introduction_request_mail(candidates::lang_named(record->lang),
                                                         member.name, req->title, link);
       candidates_.queue_mail(
-          txn, *fresh, {settings_.mail_from, opened->personal.email, text.subject, text.body});
+          txn, *record, {settings_.mail_from, opened->personal.email, text.subject, text.body});
       return intro;
     }
     auto handoff = handoffs_.request(txn, member, node, ref);

@@ -163,11 +163,13 @@ class Introducing {
   std::optional<std::string> candidate_of(const storage::Txn& txn,
                                           const introductions::Introduction& i) const;
   // The success model's facts of the pair about to be introduced (kept with the introduction).
+  // `local`: the profile of the local candidate behind ref, as the caller opened it; null for
+  // a peer's candidate (read from what the peer circulated).
   std::optional<matching::PairFacts> pair_facts(const storage::Txn& txn,
                                                 const members::Member& member,
                                                 const introductions::Requisition& requisition,
                                                 const std::string& node, const std::string& ref,
-                                                const candidates::CandidateRecord* local) const;
+                                                const candidates::Profile* local) const;
 
   storage::Environment& env_;
   storage::Writer& writer_;
