@@ -192,6 +192,10 @@ bool waits_for_delivery(const Introduction& intro) {
 void Introductions::put(storage::WriteTxn& txn, const Introduction& intro) {
   txn.put(introductions_, intro.id, intro.to_json().dump());
   txn.put(by_member_, intro.member + "/" + intro.id, "");
+  index_waiting(txn, intro);
+}
+
+void Introductions::index_waiting(storage::WriteTxn& txn, const Introduction& intro) {
   // requested_ms never changes, and answered_ms not once accepted: each key is the one put
   // when the introduction entered that state.
   const auto requested = waiting_key('r', intro.requested_ms, intro.id);
@@ -207,12 +211,13 @@ void Introductions::put(storage::WriteTxn& txn, const Introduction& intro) {
 
 std::vector<std::string> Introductions::waiting_until(const storage::Txn& txn, char what,
                                                       std::int64_t until_ms) const {
-  // Keys up to `until_ms` inclusive: the range ends before the next millisecond's first key.
-  const std::string first(1, what);
+  // Keys up to `until_ms` inclusive: from the first key of `what` to the first of the next
+  // millisecond; the id follows the prefix and time.
+  const auto first = waiting_key(what, 0, "");
   const auto end = waiting_key(what, until_ms + 1, "");
   std::vector<std::string> ids;
-  txn.for_each_range(waiting_, first + "/", end, [&](std::string_view key, std::string_view) {
-    ids.emplace_back(key.substr(2 + 8));
+  txn.for_each_range(waiting_, first, end, [&](std::string_view key, std::string_view) {
+    ids.emplace_back(key.substr(first.size()));
   });
   return ids;
 }
@@ -453,7 +458,7 @@ std::size_t Introductions::index_existing(storage::WriteTxn& txn) {
   storage::build_index_once(txn, index_marks_, "introductions_waiting", [&] {
     for (const auto& intro : all(txn))
       if (intro.state == IntroductionState::requested || waits_for_delivery(intro)) {
-        put(txn, intro);
+        index_waiting(txn, intro);
         ++n;
       }
   });

@@ -197,6 +197,8 @@ class Introductions {
  private:
   using Outcome_ = common::Result<Introduction, IntroductionError>;
   void put(storage::WriteTxn& txn, const Introduction& intro);
+  // The introduction's keys in introductions_waiting as its state has them (put() keeps them).
+  void index_waiting(storage::WriteTxn& txn, const Introduction& intro);
   // Moves a requested/accepted introduction to a refunding end state.
   Outcome_ end_with_refund(storage::WriteTxn& txn, const std::string& id, IntroductionState to,
                            std::string_view reason, bool allowed_after_accept);
