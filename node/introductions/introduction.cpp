@@ -227,7 +227,15 @@ common::Result<Introduction, IntroductionError> Introductions::create(
     const std::string& holder, const std::string& candidate_ref) {
   auto requisition = requisitions_.get(txn, member, requisition_id);
   if (!requisition) return error(Code::not_found, "no such requisition");
-  if (!requisition->open) return error(Code::conflict, "the requisition is closed");
+  return create(txn, *requisition, holder, candidate_ref);
+}
+
+common::Result<Introduction, IntroductionError> Introductions::create(
+    storage::WriteTxn& txn, const Requisition& requisition, const std::string& holder,
+    const std::string& candidate_ref) {
+  const std::string& member = requisition.member;
+  const std::string& requisition_id = requisition.id;
+  if (!requisition.open) return error(Code::conflict, "the requisition is closed");
   if (holder.empty() || holder.size() > 253)
     return error(Code::invalid, "node: \"local\" or a peer's name");
   if (candidate_ref.empty() || candidate_ref.size() > 200)

@@ -143,6 +143,12 @@ class Introductions {
                                                          const std::string& requisition_id,
                                                          const std::string& holder,
                                                          const std::string& candidate_ref);
+  // As above, for a requisition the caller has read in txn (its member's): the request that
+  // needs the requisition anyway does not read and parse it twice.
+  common::Result<Introduction, IntroductionError> create(storage::WriteTxn& txn,
+                                                         const Requisition& requisition,
+                                                         const std::string& holder,
+                                                         const std::string& candidate_ref);
 
   // The candidate's answers (the holder's side calls these for its candidate).
   common::Result<Introduction, IntroductionError> accept(storage::WriteTxn& txn,

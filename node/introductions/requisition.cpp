@@ -306,7 +306,10 @@ common::Result<Requisition, RequisitionError> Requisitions::close(storage::Write
 std::optional<Requisition> Requisitions::get(const storage::Txn& txn, const std::string& id) const {
   auto v = txn.get(requisitions_, id);
   if (!v) return std::nullopt;
-  return Requisition::from_json(nlohmann::json::parse(*v));
+  if (auto cached = parsed_.get(id, *v)) return cached;
+  auto r = Requisition::from_json(nlohmann::json::parse(*v));
+  parsed_.put(id, std::move(*v), r);
+  return r;
 }
 
 std::optional<Requisition> Requisitions::get(const storage::Txn& txn, const std::string& member,

@@ -23,6 +23,7 @@
 #include "node/ledger/ledger.hpp"
 #include "node/matching/scorer.hpp"
 #include "node/storage/environment.hpp"
+#include "node/storage/parse_cache.hpp"
 
 namespace relay::node::introductions {
 
@@ -141,6 +142,9 @@ class Requisitions {
   storage::Database by_member_;
   storage::Database open_;
   storage::Database index_marks_;
+  // What get() parsed, by id: an introduction reads its requisition on the request's thread
+  // and again on the Writer, each parse most of the read's cost.
+  mutable storage::ParseCache<Requisition> parsed_;
 };
 
 }  // namespace relay::node::introductions

@@ -199,7 +199,7 @@ std::function<common::Result<Introduction, IntroduceError>()> Introducing::begin
   };
   // The local candidate behind ref (ProfileExchange's local_refs index).
   std::optional<candidates::CandidateRecord> candidate;
-  std::optional<candidates::Profile> profile;
+  std::optional<candidates::Opened> opened;
   std::optional<matching::Match> match;
   std::optional<matching::PairFacts> facts;
   {
@@ -212,25 +212,24 @@ std::function<common::Result<Introduction, IntroduceError>()> Introducing::begin
       if (!candidate || candidate->status != candidates::Status::active ||
           candidate->origin != "local" || !candidate->consent.region)
         return refused(IntroduceError::not_in_pool);
-      if (auto opened = candidates_.open(*candidate)) {
-        profile = std::move(opened->profile);
-        match = scorer_.score(req->criteria(), matching::from_circulated(*profile, ref));
-      }
+      opened = candidates_.open(*candidate);
+      if (opened)
+        match = scorer_.score(req->criteria(), matching::from_circulated(opened->profile, ref));
     }
     // Checked again in the Writer request (Introductions::create), where it is decisive.
     if (introductions_.live_for(txn, member.id, holder, ref))
       return refused(IntroduceError::already_introduced);
     // Opened once, for the match above and these facts (a local candidate that does not
     // open has neither).
-    if (!local || profile)
-      facts = pair_facts(txn, member, *req, node, ref, profile ? &*profile : nullptr);
+    if (!local || opened)
+      facts = pair_facts(txn, member, *req, node, ref, opened ? &opened->profile : nullptr);
   }
   auto request = [this, member, requisition_id, node, ref, local, holder,
-                  candidate = std::move(candidate), match = std::move(match),
-                  facts = std::move(facts)](storage::WriteTxn& txn) -> R {
+                  candidate = std::move(candidate), opened = std::move(opened),
+                  match = std::move(match), facts = std::move(facts)](storage::WriteTxn& txn) -> R {
     auto req = requisitions_.get(txn, member.id, requisition_id);
     if (!req) return common::fail(IntroduceError::requisition_not_found);
-    auto created = introductions_.create(txn, member.id, requisition_id, holder, ref);
+    auto created = introductions_.create(txn, *req, holder, ref);
     if (!created) {
       auto code = created.error().code;
       throw storage::Rollback<R>{common::fail(
@@ -242,9 +241,17 @@ std::function<common::Result<Introduction, IntroduceError>()> Introducing::begin
     // What the pair was when introduced: the success model learns from it once the outcome is in.
     if (facts) success_.record(txn, intro.id, *facts);
     if (local) {
+      // Decided here, on the committed record: the candidate may have left the pool since.
       auto record = candidates_.find(txn, candidate->id);
-      auto opened = record ? candidates_.open(*record) : std::nullopt;
-      if (!opened) throw storage::Rollback<R>{common::fail(IntroduceError::not_in_pool)};
+      if (!record || record->status != candidates::Status::active || !record->consent.region)
+        throw storage::Rollback<R>{common::fail(IntroduceError::not_in_pool)};
+      // The data opened for the match serves while the record holds the same sealed text
+      // (a new nonce with every save): the record is not opened a second time for the mail.
+      std::optional<candidates::Opened> reopened;
+      if (!opened || record->sealed_data() != candidate->sealed_data())
+        reopened = candidates_.open(*record);
+      const candidates::Opened* data = reopened ? &*reopened : opened ? &*opened : nullptr;
+      if (!data) throw storage::Rollback<R>{common::fail(IntroduceError::not_in_pool)};
       introductions::LocalRequest request;
       request.introduction = intro.id;
       request.candidate = record->id;
@@ -258,12 +265,12 @@ std::function<common::Result<Introduction, IntroduceError>()> Introducing::begin
       // The link listed on the record in hand, saved once with the profile opened above (the
       // pool index lists it from that instead of opening the record again).
       auto token = candidates_.issue_token_to(txn, *record, "manage");
-      candidates_.save(txn, *record, &opened->profile);
+      candidates_.save(txn, *record, &data->profile);
       auto link = settings_.public_url + "/r/m/" + token;
       auto text = candidates::introduction_request_mail(candidates::lang_named(record->lang),
                                                         member.name, req->title, link);
-      candidates_.queue_mail(
-          txn, *record, {settings_.mail_from, opened->personal.email, text.subject, text.body});
+      candidates_.queue_mail(txn, *record,
+                             {settings_.mail_from, data->personal.email, text.subject, text.body});
       return intro;
     }
     auto handoff = handoffs_.request(txn, member, node, ref);

@@ -100,6 +100,39 @@ TEST_CASE("requisitions: open, edit, close, each with its ledger event") {
   CHECK_FALSE(view.contains("member"));
 }
 
+TEST_CASE("requisitions: a read after an edit that rolled back is the committed requisition") {
+  // get() keeps what it parsed (an introduction reads its requisition twice); what it keeps is
+  // used only for the same stored bytes, so an edit seen inside a request that rolled back
+  // never answers a later read.
+  Fixture f;
+  auto m = f.d.admit("Hyogo Logistics KK").member;
+  auto opened =
+      f.d.write([&](storage::WriteTxn& txn) { return f.reqs.open(txn, m.id, forklift_input()); });
+  REQUIRE(opened);
+  const std::string id = opened->id;
+  const std::string title = opened->title;
+  {
+    auto txn = f.d.env.begin_read();
+    REQUIRE(f.reqs.get(txn, m.id, id));
+  }
+  std::string seen_inside;
+  auto rolled = f.d.write([&](storage::WriteTxn& txn) {
+    auto input = forklift_input();
+    input.title = "rolled back";
+    REQUIRE(f.reqs.update(txn, m.id, id, input));
+    seen_inside = f.reqs.get(txn, m.id, id)->title;
+    throw storage::Rollback<int>{1};
+    return 0;
+  });
+  CHECK(rolled == 1);
+  CHECK(seen_inside == "rolled back");
+  auto txn = f.d.env.begin_read();
+  auto read = f.reqs.get(txn, m.id, id);
+  REQUIRE(read);
+  CHECK(read->title == title);
+  CHECK(read->open);
+}
+
 TEST_CASE("requisitions: validation names the field and writes nothing") {
   Fixture f;
   auto m = f.d.admit("Validation KK").member;
