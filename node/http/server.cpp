@@ -240,18 +240,31 @@ Response Server::Impl::dispatch(bhttp::request<bhttp::string_body>& req,
   }
 }
 
-// Waits for a Later reply without holding the thread, then builds it (see message.hpp). The
-// wake-up is posted to this connection's strand, so it cannot race the wait; the timer's
-// expiry set to min() is what says "woken", whichever comes first.
+namespace {
+
+// Completes `token` once `later` is woken, by one post of its handler to the handler's own
+// executor (the connection's strand): the wait holds no thread and the wake-up cannot race it.
+template <class Token>
+auto async_woken(std::shared_ptr<Later> later, Token&& token) {
+  return asio::async_initiate<Token, void()>(
+      [](auto handler, std::shared_ptr<Later> later) {
+        // on_wake keeps a std::function, which must be copyable; the handler is move-only.
+        auto held = std::make_shared<decltype(handler)>(std::move(handler));
+        later->on_wake([held] {
+          auto executor = asio::get_associated_executor(*held);
+          asio::post(executor, std::move(*held));
+        });
+      },
+      token, std::move(later));
+}
+
+}  // namespace
+
+// Waits for a Later reply without holding the thread, then builds it (see message.hpp). One
+// post resumes it: a timer woken by cancelling its wait took three handlers and a timer queue
+// update for every reply that waited for a commit.
 asio::awaitable<Response> Server::Impl::settle(std::shared_ptr<Later> later) {
-  auto woken = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor,
-                                                    asio::steady_timer::time_point::max());
-  later->on_wake([woken] {
-    asio::post(woken->get_executor(),
-               [woken] { woken->expires_at(asio::steady_timer::time_point::min()); });
-  });
-  while (woken->expiry() != asio::steady_timer::time_point::min())
-    co_await woken->async_wait(use_tuple);
+  co_await async_woken(later, asio::use_awaitable);
   try {
     co_return later->finish();
   } catch (...) {
