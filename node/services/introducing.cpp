@@ -247,10 +247,13 @@ std::function<common::Result<Introduction, IntroduceError>()> Introducing::begin
         throw storage::Rollback<R>{common::fail(IntroduceError::not_in_pool)};
       // The data opened for the match serves while the record holds the same sealed text
       // (a new nonce with every save): the record is not opened a second time for the mail.
+      // A changed record that no longer opens (its key erased) is not in the pool.
       std::optional<candidates::Opened> reopened;
-      if (!opened || record->sealed_data() != candidate->sealed_data())
-        reopened = candidates_.open(*record);
-      const candidates::Opened* data = reopened ? &*reopened : opened ? &*opened : nullptr;
+      const candidates::Opened* data = nullptr;
+      if (opened && record->sealed_data() == candidate->sealed_data())
+        data = &*opened;
+      else if ((reopened = candidates_.open(*record)))
+        data = &*reopened;
       if (!data) throw storage::Rollback<R>{common::fail(IntroduceError::not_in_pool)};
       introductions::LocalRequest request;
       request.introduction = intro.id;
