@@ -148,8 +148,9 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   if (target.alumni) referrals_.mark_used(txn, *target.alumni);
 
   // The person's intake state is read and written once: today's mail counted, and the form's
-  // nonce remembered (repeated_form), whether or not a mail goes out.
-  auto state = intake_state(txn, candidate->id);
+  // nonce remembered (repeated_form), whether or not a mail goes out. A person created above
+  // has none to read: its stable token derives from the id just made.
+  auto state = new_person ? nlohmann::json::object() : intake_state(txn, candidate->id);
   const bool mail_counted = count_mail(state);
   if (!nonce.empty()) state["form"] = nonce_hash(nonce);
   if (mail_counted || !nonce.empty())
