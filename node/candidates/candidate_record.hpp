@@ -90,6 +90,13 @@ class CandidateRecord {
   // keeps it. Not personal data; stored only when "en" (older records read as "ja").
   std::string lang = "ja";
 
+  // In the region's pool: active, registered here (not received from a peer) and consenting to
+  // be shown to the region's members. What pool searches list, alumni pages show and a
+  // member may introduce.
+  bool in_regional_pool() const {
+    return status == Status::active && origin == "local" && consent.region;
+  }
+
   // Who received this candidate's data, in the order of acceptance.
   const std::vector<Disclosure>& disclosures() const { return disclosures_; }
   // Records a disclosure (replacing one for the same handoff).

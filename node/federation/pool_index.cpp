@@ -14,11 +14,6 @@ namespace relay::node::federation {
 
 namespace {
 
-// The local candidates search_pool() lists: active, registered here, consented to the region.
-bool in_regional_pool(const candidates::CandidateRecord& r) {
-  return r.status == candidates::Status::active && r.origin == "local" && r.consent.region;
-}
-
 std::string peer_key(const std::string& peer, const std::string& ref) {
   return peer + "/" + ref;
 }
@@ -129,7 +124,7 @@ PoolIndex::PoolIndex(Federation& federation, candidates::Store& store, ProfileEx
           common::LoopPriority::background) {
   store_.on_saved([changes = changes_](const candidates::CandidateRecord& r,
                                        const candidates::Profile* opened) {
-    const bool pooled = in_regional_pool(r);
+    const bool pooled = r.in_regional_pool();
     std::lock_guard lock(changes->mutex);
     auto& change = changes->pending_local[r.id];
     change.pooled |= pooled;
@@ -198,7 +193,7 @@ PoolIndex::Code PoolIndex::head_of(const Entry& e) {
 
 std::optional<nlohmann::json> PoolIndex::pooled_profile(const candidates::CandidateRecord& r,
                                                         const Carried* carried) {
-  if (!in_regional_pool(r)) return std::nullopt;
+  if (!r.in_regional_pool()) return std::nullopt;
   if (carried && carried->sealed == r.sealed_data()) return anonymised_profile(carried->profile);
   opened_.fetch_add(1, std::memory_order_relaxed);
   auto opened = store_.open(r);

@@ -19,11 +19,6 @@ namespace relay::node::federation {
 namespace {
 
 using body::has_exactly;
-
-// What a member of this node may introduce (services/introducing.cpp checks the same).
-bool in_regional_pool(const candidates::CandidateRecord& r) {
-  return r.status == candidates::Status::active && r.origin == "local" && r.consent.region;
-}
 using body::non_negative;
 using body::text;
 
@@ -140,7 +135,7 @@ void ProfileExchange::candidate_changed(storage::WriteTxn& txn,
                                         const candidates::CandidateRecord& record) {
   if (record.origin != "local") return;
   auto ref = ref_of(record.id);
-  if (in_regional_pool(record))
+  if (record.in_regional_pool())
     txn.put(local_refs_, ref, record.id);
   else
     txn.del(local_refs_, ref);
@@ -221,7 +216,7 @@ std::size_t ProfileExchange::index_existing(storage::WriteTxn& txn) {
   storage::build_index_once(txn, index_marks_, "local_refs", [&] {
     std::vector<std::string> ids;
     candidates_.for_each(txn, [&](const candidates::CandidateRecord& r) {
-      if (r.origin == "local" && in_regional_pool(r)) ids.push_back(r.id);
+      if (r.in_regional_pool()) ids.push_back(r.id);
       return true;
     });
     for (const auto& id : ids) txn.put(local_refs_, ref_of(id), id);

@@ -53,9 +53,7 @@ std::vector<AlumnusView> Alumni::list(const members::Member& member) const {
   for (const auto& [candidate_id, referral_id] : referrals_.alumni_of(txn, member.id)) {
     auto record = candidates_.find(txn, candidate_id);
     // Only who is active here and consented to be shown to the region's members.
-    if (!record || record->status != candidates::Status::active || record->origin != "local" ||
-        !record->consent.region)
-      continue;
+    if (!record || !record->in_regional_pool()) continue;
     auto opened = candidates_.open(*record);
     if (!opened) continue;
     auto referral = referrals_.find(txn, referral_id);

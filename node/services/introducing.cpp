@@ -209,9 +209,7 @@ std::function<common::Result<Introduction, IntroduceError>()> Introducing::begin
     if (!req->open) return refused(IntroduceError::requisition_closed);
     if (local) {
       if (auto id = exchange_.local_candidate_for(txn, ref)) candidate = candidates_.find(txn, *id);
-      if (!candidate || candidate->status != candidates::Status::active ||
-          candidate->origin != "local" || !candidate->consent.region)
-        return refused(IntroduceError::not_in_pool);
+      if (!candidate || !candidate->in_regional_pool()) return refused(IntroduceError::not_in_pool);
       opened = candidates_.open(*candidate);
       if (opened)
         match = scorer_.score(req->criteria(), matching::from_circulated(opened->profile, ref));
@@ -243,7 +241,7 @@ std::function<common::Result<Introduction, IntroduceError>()> Introducing::begin
     if (local) {
       // Decided here, on the committed record: the candidate may have left the pool since.
       auto record = candidates_.find(txn, candidate->id);
-      if (!record || record->status != candidates::Status::active || !record->consent.region)
+      if (!record || !record->in_regional_pool())
         throw storage::Rollback<R>{common::fail(IntroduceError::not_in_pool)};
       // The data opened for the match serves while the record holds the same sealed text
       // (a new nonce with every save): the record is not opened a second time for the mail.
@@ -407,8 +405,7 @@ AnswerResult Introducing::answer(const std::string& candidate_id,
       return AnswerResult::declined;
     }
     auto record = candidates_.find(txn, candidate_id);
-    if (!record || record->status != candidates::Status::active || !record->consent.region)
-      return AnswerResult::not_circulating;
+    if (!record || !record->in_regional_pool()) return AnswerResult::not_circulating;
     // On this node the member reads the data at once: accepted and delivered in one txn.
     if (!introductions_.accept(txn, introduction_id) ||
         !introductions_.deliver(txn, introduction_id))
