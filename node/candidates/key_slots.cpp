@@ -61,6 +61,9 @@ void KeySlots::write_slot(std::uint32_t index, const std::string& owner,
   std::lock_guard lock(mutex_);
   written_.insert(index);
   dirty_ = true;
+  auto& kept = fresh_[index];
+  kept.first = owner;
+  kept.second = key.clone();
 }
 
 std::uint32_t KeySlots::take(storage::WriteTxn& txn, const std::string& owner) {
@@ -100,6 +103,11 @@ std::uint32_t KeySlots::adopt(storage::WriteTxn& txn, const std::string& owner,
 }
 
 std::optional<crypto::AeadKey> KeySlots::read(std::uint32_t index, const std::string& owner) const {
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = fresh_.find(index); it != fresh_.end() && it->second.first == owner)
+      return it->second.second.clone();
+  }
   std::array<std::uint8_t, kKeySlotSize> slot{};
   auto at = static_cast<off_t>(index) * static_cast<off_t>(kKeySlotSize);
   auto n = ::pread(fd_, slot.data(), slot.size(), at);
@@ -150,6 +158,7 @@ void KeySlots::after_commit() {
   std::map<std::uint32_t, std::string> journaled;
   {
     std::lock_guard lock(mutex_);
+    fresh_.clear();  // before anything below zeroes a slot one of them mirrors
     if (released_.empty() && written_.empty()) return;
     for (const auto& [i, owner] : released_) {
       candidates.insert(i);

@@ -25,7 +25,7 @@
 // below the file: the file is overwritten, the device is the operator's (docs/operations.md).
 //
 // Threads: allocate/release inside Writer requests (or a set-up txn); the hooks on the writer
-// thread; read() from any thread (pread).
+// thread; read() from any thread (pread, or the keys written since the last after_commit).
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -111,11 +111,15 @@ class KeySlots {
   storage::Environment& env_;
   storage::Database db_;
   int fd_ = -1;
-  std::mutex mutex_;                               // guards the sets and dirty_
+  mutable std::mutex mutex_;                       // guards the sets, fresh_ and dirty_
   std::map<std::uint32_t, std::string> released_;  // since the last after_commit, with the
                                                    // owner to journal (or ""): not reused
                                                    // until zeroed
   std::set<std::uint32_t> written_;                // since the last after_commit
+  // The keys written since the last after_commit (slot -> owner, key), as their slots hold
+  // them: read() answers from here without a pread and an HMAC (a registration reads the key
+  // it has just made, to seal its mail). Dropped before any slot is zeroed.
+  std::map<std::uint32_t, std::pair<std::string, crypto::AeadKey>> fresh_;
   bool dirty_ = false;
 };
 

@@ -214,6 +214,7 @@ TEST_CASE(
   });
   CHECK(alone.get() == 1);
   CHECK(zero(slot_bytes(s.file, index)));
+  CHECK_FALSE(slots.read(index, "c_alone"));  // not from the keys the batch wrote either
   // A pre-commit hook that throws fails the batch: nothing of it is committed.
   writer.before_commit([] { throw std::runtime_error("disk gone"); });
   auto failed =
@@ -221,6 +222,26 @@ TEST_CASE(
   CHECK_THROWS(failed.get());
   auto txn = s.env.begin_read();
   CHECK(slots.taken(txn) == 1);
+}
+
+TEST_CASE("key slots: a key read in the batch that wrote it is the key in its slot") {
+  Slots s;
+  KeySlots slots(s.file, s.env);
+  auto txn = s.env.begin_write();
+  auto slot = slots.allocate(txn, "c_new");
+  // Within the batch (a registration sealing its mail), read answers with the key just made,
+  // for its owner only, as the slot itself would.
+  auto read = slots.read(slot.index, "c_new");
+  REQUIRE(read);
+  CHECK(*read == slot.key);
+  CHECK(slot_bytes(s.file, slot.index).substr(0, 32) ==
+        std::string(reinterpret_cast<const char*>(slot.key.data()), 32));
+  CHECK_FALSE(slots.read(slot.index, "c_other"));
+  // The batch does not commit: once it is over the slot is zeroed, and nothing reads the key.
+  txn.abort();
+  slots.after_commit();
+  CHECK(zero(slot_bytes(s.file, slot.index)));
+  CHECK_FALSE(slots.read(slot.index, "c_new"));
 }
 
 namespace {
