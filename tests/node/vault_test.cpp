@@ -195,11 +195,26 @@ TEST_CASE("vault: capability tokens are stored as digests and typed") {
     auto r = d.candidates.create(txn, reg, pseudonym);
     return std::make_pair(r.id, d.candidates.issue_token(txn, r.id, "manage"));
   });
+  const nlohmann::json extra = {{"referral", "r_1"}, {"expires_ms", 1800000000000}};
+  const std::string verify_token(24, 'v');
+  d.write([&](storage::WriteTxn& txn) {
+    d.candidates.bind_token(txn, verify_token, id, "verify", extra);
+    return 0;
+  });
   auto txn = d.env.begin_read();
   auto info = d.candidates.lookup_token(txn, token, "manage");
   REQUIRE(info);
   CHECK(info->candidate_id == id);
   CHECK(info->digest != token);
+  // Stored as the compact dump of {candidate, kind, extra}, byte for byte.
+  auto bound = d.candidates.lookup_token(txn, verify_token, "verify");
+  REQUIRE(bound);
+  CHECK(bound->extra == extra);
+  CHECK(txn.get(d.env.database("candidate_tokens"), bound->digest) ==
+        nlohmann::json({{"candidate", id}, {"kind", "verify"}, {"extra", extra}}).dump());
+  CHECK(txn.get(d.env.database("candidate_tokens"), info->digest) ==
+        nlohmann::json({{"candidate", id}, {"kind", "manage"}, {"extra", nlohmann::json::object()}})
+            .dump());
   CHECK_FALSE(d.candidates.lookup_token(txn, token, "verify"));
   CHECK_FALSE(d.candidates.lookup_token(txn, token.substr(1), "manage"));
   CHECK_FALSE(d.candidates.lookup_token(txn, "short", "manage"));
