@@ -31,6 +31,9 @@ std::array<std::uint8_t, 32> owner_tag(crypto::ByteView key, const std::string& 
   return crypto::hmac_sha256(key, crypto::as_bytes("relaynode/key-slot/" + owner));
 }
 
+// As many keys as a full Writer batch of registrations makes (storage::WriterOptions).
+constexpr std::size_t kFreshKeys = 1024;
+
 [[noreturn]] void fail(const std::string& what, const std::filesystem::path& path) {
   throw std::system_error(errno, std::generic_category(), what + " " + path.string());
 }
@@ -61,9 +64,13 @@ void KeySlots::write_slot(std::uint32_t index, const std::string& owner,
   std::lock_guard lock(mutex_);
   written_.insert(index);
   dirty_ = true;
-  auto& kept = fresh_[index];
-  kept.first = owner;
-  kept.second = key.clone();
+  // Bounded: a migration or a peer's full sync writes thousands of keys in one txn, and they
+  // need not all stay in memory until it commits (their reads go to the file).
+  if (fresh_.size() < kFreshKeys || fresh_.count(index) > 0) {
+    auto& kept = fresh_[index];
+    kept.first = owner;
+    kept.second = key.clone();
+  }
 }
 
 std::uint32_t KeySlots::take(storage::WriteTxn& txn, const std::string& owner) {

@@ -118,7 +118,8 @@ class KeySlots {
   std::set<std::uint32_t> written_;                // since the last after_commit
   // The keys written since the last after_commit (slot -> owner, key), as their slots hold
   // them: read() answers from here without a pread and an HMAC (a registration reads the key
-  // it has just made, to seal its mail). Dropped before any slot is zeroed.
+  // it has just made, to seal its mail). At most 1024 (key_slots.cpp). Dropped before any
+  // slot is zeroed.
   std::map<std::uint32_t, std::pair<std::string, crypto::AeadKey>> fresh_;
   bool dirty_ = false;
 };

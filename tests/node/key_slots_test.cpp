@@ -244,6 +244,22 @@ TEST_CASE("key slots: a key read in the batch that wrote it is the key in its sl
   CHECK_FALSE(slots.read(slot.index, "c_new"));
 }
 
+TEST_CASE("key slots: a batch that writes more keys than memory keeps reads them all back") {
+  Slots s;
+  KeySlots slots(s.file, s.env);
+  auto txn = s.env.begin_write();
+  std::vector<KeySlots::Slot> written;
+  for (int i = 0; i < 1500; ++i) written.push_back(slots.allocate(txn, "c_" + std::to_string(i)));
+  int same = 0;
+  for (int i = 0; i < 1500; ++i) {
+    auto read = slots.read(written[i].index, "c_" + std::to_string(i));
+    same += read && *read == written[i].key ? 1 : 0;
+  }
+  CHECK(same == 1500);
+  slots.commit(txn);
+  CHECK(slots.read(written.back().index, "c_1499"));
+}
+
 namespace {
 
 // The child: allocates and releases through a Writer (hooks installed, as the node does) and
