@@ -13,6 +13,7 @@
 
 #include "node/api/common.hpp"
 #include "node/candidates/candidate_store.hpp"
+#include "node/common/freed_pages.hpp"
 #include "node/common/log_format.hpp"
 #include "node/http/client.hpp"
 #include "node/http/server.hpp"
@@ -106,6 +107,7 @@ int run_init(const InitOptions& options) {
 int run_serve(const std::filesystem::path& config_path) {
   auto config = load_config(config_path);
   if (!config) return 2;
+  common::keep_freed_pages();
   try {
     setup_logging(*config);
     Node node(std::move(*config));

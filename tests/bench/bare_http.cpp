@@ -22,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include "node/common/freed_pages.hpp"
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
@@ -89,6 +91,7 @@ int main(int argc, char** argv) {
   // A JSON object of the requested size: {"x":"xxxx..."}.
   std::string body = "{\"x\":\"" + std::string(body_bytes > 8 ? body_bytes - 8 : 0, 'x') + "\"}";
 
+  relay::node::common::keep_freed_pages();  // as relay-node serve: a sized body is 30 KB
   asio::io_context io;
   tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   std::cout << acceptor.local_endpoint().port() << std::endl;
