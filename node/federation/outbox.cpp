@@ -351,6 +351,28 @@ std::map<std::string, PeerDelivery> Outbox::delivery(
   return out;
 }
 
+std::size_t Outbox::due_now(storage::WriteTxn& txn, const std::string& peer) {
+  // The due index from just after now to the end of the peer's keys ('0' follows '/'): the
+  // entries still backing off, and no others.
+  const auto now_ms = clock_.now_ms();
+  const auto prefix = due_prefix(peer);
+  std::vector<std::string> keys;
+  txn.for_each_range(index_, due_key(peer, now_ms + 1, ""), "n/" + peer + "0",
+                     [&](std::string_view index_key, std::string_view) {
+                       keys.emplace_back(index_key.substr(prefix.size() + 8));
+                     });
+  for (const auto& key : keys) {
+    auto value = txn.get(outbox_, key);
+    if (!value) continue;
+    auto record = nlohmann::json::parse(*value);
+    const auto before = placement(record);
+    record["next_ms"] = now_ms;  // the sealed body and its key slot stay as they are
+    txn.put(outbox_, key, record.dump());
+    place(txn, key, before, Placement{before.peer, before.state, now_ms});
+  }
+  return keys.size();
+}
+
 bool Outbox::drop(storage::WriteTxn& txn, const std::string& message_id) {
   auto key = txn.get(index_, id_key(message_id));
   return key && erase_pending(txn, *key);

@@ -110,6 +110,10 @@ class Outbox {
   // given up. Peers with nothing in the outbox are absent.
   std::map<std::string, PeerDelivery> delivery(const storage::Txn& txn, std::int64_t now_ms,
                                                std::chrono::milliseconds give_up_after) const;
+  // Makes every pending entry of `peer` that waits out a backoff due now (attempts and the
+  // rest kept): what was queued for a reinstated peer goes at once, not when the backoff its
+  // suspension built up runs out. Bodies are not opened. Returns how many it moved.
+  std::size_t due_now(storage::WriteTxn& txn, const std::string& peer);
   // Drops the message if it is still pending (e.g. a withdrawn handoff's delivery); false if
   // it is not in the outbox or has failed.
   bool drop(storage::WriteTxn& txn, const std::string& message_id);

@@ -24,8 +24,12 @@ common::Result<federation::Peer, federation::AddError> Peering::add(const std::s
 
 common::Result<federation::Peer, PeeringError> Peering::set_active(const std::string& name,
                                                                    bool active) {
-  auto found = writer_.submit_wait(
-      [&](storage::WriteTxn& txn) { return federation_.peers().set_active(txn, name, active); });
+  auto found = writer_.submit_wait([&](storage::WriteTxn& txn) {
+    if (!federation_.peers().set_active(txn, name, active)) return false;
+    // Whatever waited for the peer goes now (the commit hook wakes the sender).
+    if (active) federation_.outbox().due_now(txn, name);
+    return true;
+  });
   if (!found) return fail(PeeringError::peer_not_found);
   auto txn = env_.begin_read();
   return *federation_.peers().find(txn, name);

@@ -8,11 +8,13 @@
 #include <chrono>
 #include <future>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "crypto/keys.hpp"
+#include "node/services/peering.hpp"
 #include "protocol/envelope.hpp"
 #include "protocol/federation_messages.hpp"
 #include "support/federation_site.hpp"
@@ -317,6 +319,63 @@ TEST_CASE("sender: due messages to a peer go in batches of 50, their replies in 
   // Each applied once at b (its inbox records them by id).
   auto txn = b.env.begin_read();
   CHECK(txn.count(b.env.database("inbox")) == inbox_before + 120);
+}
+
+TEST_CASE(
+    "sender: a reinstated peer gets what was queued for it at once, not when the backoff its "
+    "suspension built up runs out") {
+  // Found by scripts/bench-federation: with the peer suspended, every queued message is
+  // attempted, fails ("peer suspended") and backs off; on reinstatement they all waited out
+  // that backoff (up to federation.retry_max_ms) before anything went.
+  FederationSite a("a.example", "JP-28");
+  FederationSite b("b.example", "JP-27");
+  SilentListener dead;
+  a.config.federation.retry_initial_ms = a.config.federation.retry_max_ms = 1h;
+  a.config.federation.request_timeout_ms = 200ms;
+  b.peer_with(a);
+  a.peer_with(b);
+  settle(a, b);
+  add_known_peer(a, "dead.example", dead.url());
+  relay::node::services::Peering peering(a.env, a.writer, a.federation, a.keys);
+
+  REQUIRE(peering.set_active("b.example", false));
+  for (int i = 0; i < 3; ++i) ping(a, "b.example");
+  ping(a, "dead.example");
+  CHECK(a.federation.sender().deliver_due_to("b.example") == 0);
+  CHECK(a.federation.sender().deliver_due_to("dead.example") == 0);
+  const auto now = a.clock.now_ms();
+  for (const auto& e : entries_to(a, "b.example")) {
+    CHECK(e.attempts == 1);
+    CHECK(e.last_error == "peer suspended");
+    CHECK(e.next_ms >= now + 30 * 60 * 1000);  // half the hour at least, with jitter
+  }
+  const auto dead_before = entries_to(a, "dead.example");
+  REQUIRE(dead_before.size() == 2);  // the ping and peering's profiles.sync
+  for (const auto& e : dead_before) CHECK(e.next_ms > now);
+
+  REQUIRE(peering.set_active("b.example", true));
+  // Due now, their history kept; nothing else moved.
+  for (const auto& e : entries_to(a, "b.example")) {
+    CHECK(e.next_ms <= now);
+    CHECK(e.attempts == (e.type == "ping" ? 1u : 0u));  // reinstatement queues a profiles.sync
+  }
+  auto dead_after = entries_to(a, "dead.example");
+  REQUIRE(dead_after.size() == 2);
+  for (std::size_t i = 0; i < dead_after.size(); ++i)
+    CHECK(dead_after[i].next_ms == dead_before[i].next_ms);
+  {
+    auto txn = a.env.begin_read();
+    CHECK(a.federation.outbox().peers_with_due(txn, now) == std::set<std::string>{"b.example"});
+  }
+  // One pass delivers them all (the pings and what reinstatement queued), the clock not moved.
+  const auto queued = entries_to(a, "b.example").size();
+  CHECK(queued >= 3);
+  CHECK(a.federation.sender().deliver_due_to("b.example") == queued);
+  CHECK(entries_to(a, "b.example").empty());
+  // Nothing was backing off any more: a second look moves nothing.
+  CHECK(a.writer.submit_wait([&](st::WriteTxn& txn) {
+    return a.federation.outbox().due_now(txn, "b.example");
+  }) == 0);
 }
 
 TEST_CASE("sender: a peer that does not take batches gets one message per request") {
