@@ -26,6 +26,13 @@ constexpr std::size_t kPassLimit = 250;
 // A batch's bodies stay under this many bytes, well inside a peer's default
 // http.max_body_bytes (64 KiB); a peer that still answers 413 gets them one by one.
 constexpr std::size_t kBatchBytes = 48 * 1024;
+
+// Waits for every outcome before any is rethrown: a request still queued may refer to the
+// caller's locals.
+void wait_all(std::vector<std::future<void>>& outcomes) {
+  for (auto& f : outcomes) f.wait();
+  for (auto& f : outcomes) f.get();
+}
 }  // namespace
 
 Sender::Sender(const config::NodeConfig& config, storage::Environment& env, storage::Writer& writer,
@@ -58,7 +65,7 @@ void Sender::never_give_up(const std::string& type) {
   never_give_up_.insert(type);
 }
 
-bool Sender::attempt_failed(const OutboxEntry& entry, const std::string& why) {
+std::future<void> Sender::attempt_failed(const OutboxEntry& entry, const std::string& why) {
   const auto now = clock_.now_ms();
   const auto& f = config_.federation;
   const common::RetryPolicy retry{f.retry_initial_ms, f.retry_max_ms, f.give_up_after_s};
@@ -69,7 +76,7 @@ bool Sender::attempt_failed(const OutboxEntry& entry, const std::string& why) {
                         " attempt(s) over " + std::to_string(f.give_up_after_s.count()) +
                         " s: " + why;
     auto handler = give_up_handlers_.find(entry.type);
-    writer_.submit_wait([&](storage::WriteTxn& txn) {
+    return writer_.submit([this, entry, reason, handler](storage::WriteTxn& txn) {
       // Dropped meanwhile (e.g. a withdrawal): nothing was given up, nothing follows.
       if (!outbox_.give_up(txn, entry, reason)) return;
       if (handler != give_up_handlers_.end())
@@ -77,7 +84,6 @@ bool Sender::attempt_failed(const OutboxEntry& entry, const std::string& why) {
       alerts_.raise(txn, "delivery_given_up", entry.peer,
                     entry.type + " " + entry.id + " " + reason);
     });
-    return false;
   }
   auto e = entry;
   e.attempts += 1;
@@ -86,18 +92,17 @@ bool Sender::attempt_failed(const OutboxEntry& entry, const std::string& why) {
   e.last_error = why;
   const bool escalate = past_horizon && keeps_trying && !e.escalated;
   e.escalated = e.escalated || escalate;
-  writer_.submit_wait([&](storage::WriteTxn& txn) {
-    outbox_.update(txn, e);
-    if (escalate)
-      alerts_.raise(txn, "delivery_escalated", entry.peer,
-                    entry.type + " " + entry.id +
-                        " still undelivered past the give-up horizon; it is never given up "
-                        "and keeps being retried: " +
-                        why);
-  });
   spdlog::debug("federation: {} to {} not delivered ({}), attempt {}", entry.type, entry.peer, why,
                 e.attempts);
-  return false;
+  return writer_.submit([this, e, escalate](storage::WriteTxn& txn) {
+    outbox_.update(txn, e);
+    if (escalate)
+      alerts_.raise(txn, "delivery_escalated", e.peer,
+                    e.type + " " + e.id +
+                        " still undelivered past the give-up horizon; it is never given up "
+                        "and keeps being retried: " +
+                        e.last_error);
+  });
 }
 
 void Sender::start() {
@@ -208,8 +213,17 @@ std::optional<std::size_t> Sender::deliver_batch(const std::vector<OutboxEntry>&
     auto txn = env_.begin_read();
     peer = peers_.find(txn, entries.front().peer);
   }
-  // A peer gone, suspended or with unknown keys: deliver() handles each entry.
-  if (!peer || !peer->active || !peer->signing_key) return std::nullopt;
+  // A peer gone or with unknown keys: deliver() handles each entry.
+  if (!peer || !peer->signing_key) return std::nullopt;
+  // Each entry's outcome is a Writer request of its own (one that throws fails alone), all
+  // waited for together so that they share one commit.
+  std::vector<std::future<void>> outcomes;
+  auto all_failed = [&](const CallResult& result) {
+    for (const auto& e : entries) outcomes.push_back(not_delivered(e, result));
+    wait_all(outcomes);
+    return std::size_t{0};
+  };
+  if (!peer->active) return all_failed({std::nullopt, 0, "peer suspended"});
   std::vector<PeerClient::Outgoing> outgoing;
   for (const auto& e : entries) outgoing.push_back({e.type, e.id, e.re, &e.body});
   auto result = client_.exchange_batch(*peer, outgoing);
@@ -220,25 +234,23 @@ std::optional<std::size_t> Sender::deliver_batch(const std::vector<OutboxEntry>&
       return std::nullopt;
     }
     if (result.status == 413) return std::nullopt;  // too large for the peer: one by one
-    for (const auto& e : entries) not_delivered(e, {std::nullopt, result.status, result.error});
-    return 0;
+    return all_failed({std::nullopt, result.status, result.error});
   }
   {
     auto txn = env_.begin_read();
     peer = peers_.find(txn, entries.front().peer);  // keys may have been learnt while verifying
   }
   if (!peer) return 0;
-  // The replies' handlers and removals go to the Writer together: one commit for the batch.
-  std::vector<std::future<void>> applied;
+  // The replies' handlers and removals, and the refusals, go to the Writer together.
   std::size_t delivered = 0;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     auto& reply = result.replies[i];
     if (!reply) {
-      not_delivered(entries[i], reply);
+      outcomes.push_back(not_delivered(entries[i], reply));
       continue;
     }
     auto handler = reply_handlers_.find(entries[i].type);
-    applied.push_back(writer_.submit([&, i, handler](storage::WriteTxn& txn) {
+    outcomes.push_back(writer_.submit([&, i, handler](storage::WriteTxn& txn) {
       const auto& entry = entries[i];
       if (handler != reply_handlers_.end())
         handler->second(txn, SentMessage{entry.peer, entry.type, entry.id, entry.body},
@@ -247,11 +259,11 @@ std::optional<std::size_t> Sender::deliver_batch(const std::vector<OutboxEntry>&
     }));
     ++delivered;
   }
-  for (auto& f : applied) f.get();
+  wait_all(outcomes);
   return delivered;
 }
 
-bool Sender::not_delivered(const OutboxEntry& entry, const CallResult& result) {
+std::future<void> Sender::not_delivered(const OutboxEntry& entry, const CallResult& result) {
   const int status = result.status;
   if (status == 0 || status == 200) return attempt_failed(entry, result.error);
   // 403 may be transient (the peer has not configured us yet, or not learnt our new key):
@@ -262,12 +274,11 @@ bool Sender::not_delivered(const OutboxEntry& entry, const CallResult& result) {
   auto failed = entry;
   failed.state = OutboxState::failed;
   failed.last_error = "refused by peer: HTTP " + std::to_string(status);
-  writer_.submit_wait([&](storage::WriteTxn& txn) {
+  return writer_.submit([this, failed, status](storage::WriteTxn& txn) {
     outbox_.update(txn, failed);
-    alerts_.raise(txn, "delivery_refused", entry.peer,
-                  entry.type + " " + entry.id + " refused: HTTP " + std::to_string(status));
+    alerts_.raise(txn, "delivery_refused", failed.peer,
+                  failed.type + " " + failed.id + " refused: HTTP " + std::to_string(status));
   });
-  return false;
 }
 
 bool Sender::deliver(const OutboxEntry& entry) {
@@ -276,7 +287,10 @@ bool Sender::deliver(const OutboxEntry& entry) {
     auto txn = env_.begin_read();
     peer = peers_.find(txn, entry.peer);
   }
-  auto backoff = [&](const std::string& why) { return attempt_failed(entry, why); };
+  auto backoff = [&](const std::string& why) {
+    attempt_failed(entry, why).get();
+    return false;
+  };
   if (!peer) {
     writer_.submit_wait([&](storage::WriteTxn& txn) { outbox_.remove(txn, entry.key); });
     return false;
@@ -290,7 +304,10 @@ bool Sender::deliver(const OutboxEntry& entry) {
   }
 
   auto result = client_.exchange(*peer, entry.type, entry.id, entry.re, entry.body);
-  if (!result) return not_delivered(entry, result);  // incl. a malformed or unsigned reply
+  if (!result) {  // incl. a malformed or unsigned reply
+    not_delivered(entry, result).get();
+    return false;
+  }
   {
     auto txn = env_.begin_read();
     peer = peers_.find(txn, entry.peer);  // keys may have been learnt while verifying

@@ -9,7 +9,9 @@
 // loop delivers that peer's due messages oldest first, each with its own persisted backoff
 // (network errors, 5xx, 403, 408, 421, 429 retry; other 4xx mark the entry failed and raise an
 // alert). A reply is verified (PeerClient) before its handler runs; the handler and the
-// removal of the entry commit in one Writer request.
+// removal of the entry commit in one Writer request. A batch's outcomes (replies, refusals,
+// backoffs: a dead or suspended peer fails the whole batch) are one Writer request per entry,
+// waited for together, so they share a commit.
 //
 // Give-up: an attempt that fails once the message is federation.give_up_after_s old ends it:
 // the entry is kept as undelivered (Outbox::give_up), the type's give-up handler runs (e.g.
@@ -31,6 +33,7 @@
 // from any thread. Reply handlers run on the Writer thread. deliver_due() runs one pass over
 // every peer on the calling thread: for tests that drive delivery by hand (not while started).
 #include <atomic>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -90,10 +93,12 @@ class Sender {
   // and their replies in one commit; nullopt if the peer does not take batches (or not this
   // one: too large), so the caller sends them one by one. Returns how many were delivered.
   std::optional<std::size_t> deliver_batch(const std::vector<OutboxEntry>& entries);
-  // What follows an attempt that did not deliver: backoff, give-up, or refused for good.
-  bool not_delivered(const OutboxEntry& entry, const CallResult& result);
+  // What follows an attempt that did not deliver: backoff, give-up, or refused for good. A
+  // Writer request of its own; the caller waits for it (with the rest of a batch's, so that
+  // they share one commit).
+  std::future<void> not_delivered(const OutboxEntry& entry, const CallResult& result);
   // A failed attempt: backs the entry off, or past the horizon gives it up or escalates it.
-  bool attempt_failed(const OutboxEntry& entry, const std::string& why);
+  std::future<void> attempt_failed(const OutboxEntry& entry, const std::string& why);
 
   const config::NodeConfig& config_;
   storage::Environment& env_;

@@ -378,6 +378,34 @@ TEST_CASE(
   }) == 0);
 }
 
+TEST_CASE(
+    "sender: the messages of a batch that failed are backed off together, not a commit each") {
+  FederationSite a("a.example", "JP-28");
+  FederationSite b("b.example", "JP-27");
+  b.peer_with(a);
+  a.peer_with(b);
+  settle(a, b);
+  relay::node::services::Peering peering(a.env, a.writer, a.federation, a.keys);
+  REQUIRE(peering.set_active("b.example", false));
+  for (int i = 0; i < 120; ++i) ping(a, "b.example");
+  const auto commits = a.writer.stats().batches_committed;
+  CHECK(a.federation.sender().deliver_due_to("b.example") == 0);
+  // Three batches (50 + 50 + 20), each one Writer request per message waited for together:
+  // they share a commit or two, where one by one they took 120.
+  const auto used = a.writer.stats().batches_committed - commits;
+  MESSAGE("120 messages of a suspended peer backed off in " << used << " commit(s)");
+  CHECK(used <= 12);
+  const auto left = entries_to(a, "b.example");
+  REQUIRE(left.size() == 120);
+  for (const auto& e : left) {
+    CHECK(e.attempts == 1);
+    CHECK(e.last_error == "peer suspended");
+    CHECK(e.next_ms >= a.clock.now_ms());
+  }
+  CHECK(b.batch_requests == 0);  // nothing went to the suspended peer
+  CHECK(b.message_requests == 0);
+}
+
 TEST_CASE("sender: a peer that does not take batches gets one message per request") {
   FederationSite a("a.example", "JP-28");
   FederationSite b("b.example", "JP-27");
