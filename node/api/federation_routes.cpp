@@ -3,6 +3,8 @@
 // in one request, applied in one commit: {"envelopes": [envelope text, ...]} answered
 // {"replies": [{"status": 200, "envelope": reply text} | {"status": 4xx, "error": {...}}]} in
 // order), and the operator's peer, key and alert routes.
+#include <limits>
+
 #include "node/api/common.hpp"
 
 namespace relay::node::api {
@@ -96,10 +98,18 @@ Response refusals(const Services& s) {
   return http::json_response(200, {{"refusals", list}});
 }
 
-Response outbox(const Services& s) {
+// Without limit: every entry (as before the limit existed). With it: the first `limit`, and
+// "truncated" when more follow. A peer down for days can have queued tens of thousands.
+Response outbox(const Services& s, const Request& request) {
+  constexpr std::uint64_t kMaxLimit = 100'000;
+  auto limit = number_param(request, "limit");
+  if (!limit) return reply(limit.error());
+  if (*limit && (**limit == 0 || **limit > kMaxLimit))
+    return reply(bad_request("bad_parameter", "limit: must be 1.." + std::to_string(kMaxLimit)));
+  auto listing = s.peering.outbox(limit->value_or(std::numeric_limits<std::size_t>::max()));
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& e : s.peering.outbox()) list.push_back(e.to_json());
-  return http::json_response(200, {{"outbox", list}});
+  for (const auto& e : listing.entries) list.push_back(e.to_json());
+  return http::json_response(200, {{"outbox", list}, {"truncated", listing.truncated}});
 }
 
 }  // namespace
@@ -137,8 +147,9 @@ void add_federation_routes(Routes& routes, const Services& s) {
              [&s](const Request&, const Params&, const Caller&) { return alerts(s); });
   routes.add("GET", "/api/v1/federation/refusals", Role::operator_,
              [&s](const Request&, const Params&, const Caller&) { return refusals(s); });
-  routes.add("GET", "/api/v1/federation/outbox", Role::operator_,
-             [&s](const Request&, const Params&, const Caller&) { return outbox(s); });
+  routes.add(
+      "GET", "/api/v1/federation/outbox", Role::operator_,
+      [&s](const Request& request, const Params&, const Caller&) { return outbox(s, request); });
 }
 
 }  // namespace relay::node::api

@@ -289,6 +289,22 @@ std::vector<OutboxEntry> Outbox::all(const storage::Txn& txn) const {
   return out;
 }
 
+Outbox::Listing Outbox::list(const storage::Txn& txn, std::size_t limit) const {
+  Listing out;
+  auto add = [&](std::string_view key, std::string_view value) {
+    if (out.entries.size() == limit) {
+      out.truncated = true;
+      return false;
+    }
+    auto j = nlohmann::json::parse(value);
+    out.entries.push_back(from_record(std::string(key), j, nullptr));
+    return true;
+  };
+  txn.for_each_prefix(outbox_, "", add);
+  if (!out.truncated) txn.for_each_prefix(given_up_, "", add);
+  return out;
+}
+
 void Outbox::remove(storage::WriteTxn& txn, const std::string& key) {
   erase(txn, key);
 }

@@ -100,6 +100,13 @@ class Outbox {
   std::set<std::string> peers_with_due(const storage::Txn& txn, std::int64_t now_ms) const;
   // Every entry, the given-up ones last.
   std::vector<OutboxEntry> all(const storage::Txn& txn) const;
+  // The operator's view: the first `limit` entries in all()'s order, their bodies left sealed
+  // (empty here; to_json() shows none); `truncated` when more follow.
+  struct Listing {
+    std::vector<OutboxEntry> entries;
+    bool truncated = false;
+  };
+  Listing list(const storage::Txn& txn, std::size_t limit) const;
   void remove(storage::WriteTxn& txn, const std::string& key);
   // Rewrites an entry (attempts, backoff, state); does nothing if it has been removed.
   void update(storage::WriteTxn& txn, const OutboxEntry& entry);

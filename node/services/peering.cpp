@@ -69,9 +69,9 @@ std::vector<federation::Refusal> Peering::refusals() const {
   return federation_.refusals();
 }
 
-std::vector<federation::OutboxEntry> Peering::outbox() const {
+federation::Outbox::Listing Peering::outbox(std::size_t limit) const {
   auto txn = env_.begin_read();
-  return federation_.outbox().all(txn);
+  return federation_.outbox().list(txn, limit);
 }
 
 std::string Peering::identity_document() const {

@@ -47,7 +47,8 @@ class Peering {
 
   std::vector<nlohmann::json> alerts() const;
   std::vector<federation::Refusal> refusals() const;
-  std::vector<federation::OutboxEntry> outbox() const;
+  // The first `limit` outbox entries, bodies unopened (Outbox::list).
+  federation::Outbox::Listing outbox(std::size_t limit) const;
   // Per peer: queued, at risk, refused and given-up messages (Outbox::delivery).
   std::map<std::string, federation::PeerDelivery> delivery() const;
 

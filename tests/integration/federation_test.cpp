@@ -468,6 +468,20 @@ TEST_CASE("the outbox keeps messages for a stopped peer and delivers each once i
   // The sender itself survives a restart with the queue intact.
   t.kobe.restart();
   CHECK(outbox(t.kobe, "kyoto.example", "ping").size() == 5);
+  // The operator's listing takes a limit ("truncated" when more follow); the five pings wait.
+  CHECK(admin_get(t.kobe, "/api/v1/federation/outbox").at("truncated") == false);
+  auto first = admin_get(t.kobe, "/api/v1/federation/outbox?limit=2");
+  CHECK(first.at("truncated") == true);
+  CHECK(first.at("outbox").size() == 2);
+  auto most = admin_get(t.kobe, "/api/v1/federation/outbox?limit=100000");
+  CHECK(most.at("truncated") == false);
+  CHECK(most.at("outbox").size() >= 5);
+  for (const auto* bad : {"0", "x", "100001", "-1"}) {
+    auto r =
+        t.kobe.get(std::string("/api/v1/federation/outbox?limit=") + bad, t.kobe.admin_token());
+    CHECK_MESSAGE(r.status == 400, bad);
+    CHECK(r.error_code() == "bad_parameter");
+  }
 
   t.kyoto.start();
   CHECK(eventually([&] { return outbox(t.kobe, "kyoto.example", "ping").empty(); }));

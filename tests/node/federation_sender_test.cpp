@@ -273,6 +273,40 @@ TEST_CASE("outbox: an entry dropped meanwhile is not given up, so nothing follow
   for (auto& e : entries_to(a, "dead.example")) CHECK(e.id != id);  // not kept as undelivered
 }
 
+TEST_CASE("outbox: the operator's listing is bounded and opens no body") {
+  FederationSite a("a.example", "JP-28");
+  SilentListener dead;
+  add_known_peer(a, "dead.example", dead.url());  // queues profiles.sync too
+  for (int i = 0; i < 4; ++i) {
+    a.writer.submit_wait([&](st::WriteTxn& txn) {
+      return a.federation.outbox().enqueue(txn, "dead.example", "test.body", [](const auto&) {
+        return nlohmann::json{{"secret", "sealed at rest"}};
+      });
+    });
+    a.clock.advance(1ms);
+  }
+  auto txn = a.env.begin_read();
+  const auto all = a.federation.outbox().all(txn);
+  REQUIRE(all.size() == 5);
+  auto ids = [](const std::vector<fed::OutboxEntry>& entries) {
+    std::vector<std::string> out;
+    for (const auto& e : entries) out.push_back(e.id);
+    return out;
+  };
+  const auto all_ids = ids(all);
+  auto first = a.federation.outbox().list(txn, 3);
+  CHECK(first.truncated);
+  CHECK(ids(first.entries) == std::vector<std::string>(all_ids.begin(), all_ids.begin() + 3));
+  auto whole = a.federation.outbox().list(txn, 5);
+  CHECK_FALSE(whole.truncated);
+  CHECK(ids(whole.entries) == all_ids);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    CHECK(whole.entries[i].body.is_null());  // left sealed
+    CHECK(whole.entries[i].to_json() == all[i].to_json());
+    if (all[i].type == "test.body") CHECK(all[i].body.at("secret") == "sealed at rest");
+  }
+}
+
 // What peering queued (profile syncs) is delivered first; the request counters start at 0.
 void settle(FederationSite& a, FederationSite& b) {
   a.deliver();

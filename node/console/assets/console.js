@@ -382,7 +382,7 @@ async function membersPanel(body) {
 }
 
 async function peersPanel(body) {
-  const [peers, witness, outbox] = await Promise.all([api('GET', '/api/v1/peers'), api('GET', '/api/v1/witness'), api('GET', '/api/v1/federation/outbox')]);
+  const [peers, witness, outbox] = await Promise.all([api('GET', '/api/v1/peers'), api('GET', '/api/v1/witness'), api('GET', '/api/v1/federation/outbox?limit=1000')]);
   if (!peers.ok) return noData(body, peers);
   const list = peers.data.peers || [];
   const messages = outbox.ok ? outbox.data.outbox || [] : [];
@@ -402,6 +402,7 @@ async function peersPanel(body) {
     table(w.peers || [], Object.keys((w.peers || [])[0] || {}).filter((k) => typeof w.peers[0][k] !== 'object').map((k) => [k, k]), 'witness'),
     csvDownload('witness', w.peers || [])] : el('p', { class: 'empty' }, L('まだデータがありません', 'No data yet')),
     el('h3', {}, L('送信待ちメッセージ', 'Outbox')),
+    outbox.ok && outbox.data.truncated ? el('p', { class: 'note', id: 'outbox-truncated' }, L(`古い順に ${num(messages.length)} 件（ほかにもあります）`, `The oldest ${num(messages.length)} (there are more)`)) : null,
     table(messages.slice(0, 50), [['peer', L('宛先', 'Peer')], ['type', L('種類', 'Type')], ['state', L('状態', 'State')], ['attempts', L('試行', 'Attempts'), true]], 'outbox'),
     csvDownload('outbox', messages));
 }
