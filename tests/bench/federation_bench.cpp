@@ -20,12 +20,14 @@
 //             and messages/s of a burst: 3,000 pings queued while B is suspended at A, timed
 //             from B's reinstatement (which makes them due at once) until they are all gone,
 //             with the CPU each node spent per message meanwhile.
+// Prints a table and writes the figures as JSON to RELAY_BENCH_JSON (build/bench/federation.json).
 // Usage: federation_bench [--messages N] [--seconds S]
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -44,6 +46,7 @@
 namespace {
 
 using relay::test::NodeProcess;
+namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 namespace protocol = relay::protocol;
@@ -404,5 +407,36 @@ int main(int argc, char** argv) {
       "\nratio: latency as a multiple of the raw time (lower is better), throughput as a fraction "
       "of the raw rate (higher is better). The raw limit has no disk: every accepted message "
       "costs the receiver one durable LMDB commit (and the outbox one more at the sender).\n");
+
+  nlohmann::json out{{"cores", cores},
+                     {"raw",
+                      {{"seal_per_s", 1 / t_seal},
+                       {"sign_per_s", 1 / t_sign},
+                       {"verify_per_s", 1 / t_verify},
+                       {"http_round_trip_ms", t_http * 1000},
+                       {"http_16_clients_per_s", http_16},
+                       {"message_ms", t_raw * 1000},
+                       {"messages_per_s", 1 / t_raw},
+                       {"messages_per_s_16_clients", raw_16}}},
+                     {"direct",
+                      {{"round_trip_median_ms", direct.median() * 1000},
+                       {"round_trip_p99_ms", direct.p99() * 1000},
+                       {"per_s_1_client", rate_1},
+                       {"per_s_16_clients", rate_16},
+                       {"ratio_1_client", rate_1 * t_raw},
+                       {"ratio_16_clients", rate_16 / raw_16}}},
+                     {"outbox",
+                      {{"round_trip_median_ms", outbox_latency.median() * 1000},
+                       {"burst_messages", burst},
+                       {"burst_per_s", outbox_rate},
+                       {"burst_ratio", outbox_rate * t_raw},
+                       {"burst_ratio_without_seal", outbox_rate * (t_raw - t_seal)},
+                       {"burst_seconds", burst_seconds},
+                       {"queued_per_s", queue_rate},
+                       {"cpu_us_per_message_sender", a_us},
+                       {"cpu_us_per_message_receiver", b_us}}}};
+  fs::create_directories(fs::path(RELAY_BENCH_JSON).parent_path());
+  std::ofstream(RELAY_BENCH_JSON) << out.dump(2) << "\n";
+  std::printf("written to %s\n", RELAY_BENCH_JSON);
   return 0;
 }
