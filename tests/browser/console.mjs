@@ -8,7 +8,7 @@
 //   node console.mjs <relay-node binary> <out dir>
 import fs from 'node:fs';
 import path from 'node:path';
-import { check, desktop, failed, launchBrowser, linkIn, phone, startNode, until } from './harness.mjs';
+import { check, desktop, failed, freePort, launchBrowser, linkIn, phone, startNode, until } from './harness.mjs';
 
 const [nodeBin, outDir] = process.argv.slice(2);
 if (!nodeBin || !outDir) throw new Error('usage: node console.mjs <relay-node> <out dir>');
@@ -173,6 +173,10 @@ try {
   await look('member-desktop-en');
   await signOut();
 
+  // A peer that never answers, with more queued for it than the console lists (the oldest 1,000).
+  await api('POST', '/api/v1/peers', { name: 'silent.example', url: `http://127.0.0.1:${await freePort()}`, fingerprint: '0'.repeat(64) });
+  for (let i = 0; i < 1001; i += 1) await api('POST', '/api/v1/peers/silent.example/ping', {});
+
   // --- the operator on a phone (ja) and a desktop (en) -----------------------------------------
   for (const [size, lang] of [[phone, 'ja'], [desktop, 'en']]) {
     await page.setViewport(size);
@@ -195,6 +199,9 @@ try {
       await until('the suspension', async () => (await api('GET', `/api/v1/members/${admitted.id}`)).status === 'suspended');
       await page.waitForSelector(`[data-member-action="${admitted.id}"]`);
     }
+    const truncated = await page.$eval('#outbox-truncated', (e) => e.textContent).catch(() => null);
+    check(truncated === (lang === 'ja' ? '古い順に 1,000 件（ほかにもあります）' : 'The oldest 1,000 (there are more)'), `${lang}: the outbox says it shows the oldest 1,000 (${truncated})`);
+    check((await page.$$('[data-table="outbox"] tbody tr')).length === 50, `${lang}: the outbox table shows 50 rows`);
     for (const panel of ['peers', 'alerts', 'erasures', 'review', 'statistics'])
       check(await page.$(`#${panel} .error`) === null, `${lang}: the ${panel} panel loaded (${await page.$eval(`#${panel}`, (e) => e.innerText).catch(() => '?')})`);
     await look(`operator-${lang === 'ja' ? 'phone' : 'desktop'}-${lang}`);
