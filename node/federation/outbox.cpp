@@ -242,18 +242,23 @@ std::vector<OutboxEntry> Outbox::due(const storage::Txn& txn, std::int64_t now_m
 
 std::vector<OutboxEntry> Outbox::due_for(const storage::Txn& txn, const std::string& peer,
                                          std::int64_t now_ms, std::size_t limit) const {
+  // The due index up to now holds exactly the peer's due entries, so the ones still backing
+  // off are never read (a dead peer's backlog of thousands is not parsed on every pass). They
+  // are sent oldest first: outbox keys begin with the creation time.
+  const auto prefix = due_prefix(peer);
+  std::vector<std::string> keys;
+  txn.for_each_range(index_, prefix, due_key(peer, now_ms + 1, ""),
+                     [&](std::string_view index_key, std::string_view) {
+                       keys.emplace_back(index_key.substr(prefix.size() + 8));
+                     });
+  const auto n = std::min(limit, keys.size());
+  std::partial_sort(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(n), keys.end());
   std::vector<OutboxEntry> out;
-  const auto prefix = peer_prefix(peer);
-  txn.for_each_prefix(index_, prefix, [&](std::string_view index_key, std::string_view) {
-    std::string key(index_key.substr(prefix.size()));
-    auto value = txn.get(outbox_, key);
-    if (!value) return true;
-    auto j = nlohmann::json::parse(*value);
-    if (j.at("state").get<OutboxState>() == OutboxState::pending &&
-        j.at("next_ms").get<std::int64_t>() <= now_ms)
-      out.push_back(read(std::move(key), j));
-    return out.size() < limit;
-  });
+  for (std::size_t i = 0; i < n; ++i) {
+    auto value = txn.get(outbox_, keys[i]);
+    if (!value) continue;
+    out.push_back(read(std::move(keys[i]), nlohmann::json::parse(*value)));
+  }
   return out;
 }
 

@@ -307,6 +307,63 @@ TEST_CASE("outbox: the operator's listing is bounded and opens no body") {
   }
 }
 
+TEST_CASE("outbox: a sender pass reads a peer's due entries only, oldest first, not its backlog") {
+  // Found while measuring a dead peer's backlog: the pass walked the peer's entries in order,
+  // parsing each, until it had a pass's worth of due ones. With 20,000 queued and 100 due it
+  // read all 20,000 (41 ms), on every wake-up of the loop (every 200 ms while any is due).
+  FederationSite a("a.example", "JP-28");
+  constexpr int kQueued = 5000;
+  a.writer.submit_wait([&](st::WriteTxn& txn) {
+    for (int i = 0; i < kQueued; ++i) {
+      a.federation.outbox().enqueue(txn, "dead.example", "test.x", [](const std::string&) {
+        return nlohmann::json{{"n", 1}};
+      });
+      a.clock.advance(1ms);  // a distinct creation time each: the outbox order is known
+    }
+  });
+  const auto now = a.clock.now_ms();
+  std::vector<fed::OutboxEntry> all;
+  {
+    auto txn = a.env.begin_read();
+    all = a.federation.outbox().due_for(txn, "dead.example", now, kQueued);
+  }
+  REQUIRE(all.size() == kQueued);
+  // Every 50th is due now, the rest back off for a minute; the due ones are given due times in
+  // the reverse of their outbox order, so the index's order is not the answer's.
+  std::vector<std::string> due_ids;
+  a.writer.submit_wait([&](st::WriteTxn& txn) {
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      auto e = all[i];
+      e.attempts = 3;
+      const bool due = i % 50 == 0;
+      e.next_ms = due ? now - static_cast<std::int64_t>(i) : now + 60'000;
+      if (due) due_ids.push_back(e.id);
+      a.federation.outbox().update(txn, e);
+    }
+  });
+  REQUIRE(due_ids.size() == 100);
+  auto ids_due = [&](std::size_t limit) {
+    auto txn = a.env.begin_read();
+    const auto started = std::chrono::steady_clock::now();
+    auto due = a.federation.outbox().due_for(txn, "dead.example", now, limit);
+    MESSAGE(due.size() << " due of " << kQueued << " read in "
+                       << std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::steady_clock::now() - started)
+                              .count()
+                       << " us");
+    std::vector<std::string> ids;
+    for (const auto& e : due) {
+      CHECK(e.body.at("n") == 1);  // opened, ready to send
+      ids.push_back(e.id);
+    }
+    return ids;
+  };
+  CHECK(ids_due(250) == due_ids);  // all of them, in outbox order
+  CHECK(ids_due(30) == std::vector<std::string>(due_ids.begin(), due_ids.begin() + 30));
+  auto txn = a.env.begin_read();
+  CHECK(a.federation.outbox().due_for(txn, "dead.example", now - 60'000, 250).empty());
+}
+
 // What peering queued (profile syncs) is delivered first; the request counters start at 0.
 void settle(FederationSite& a, FederationSite& b) {
   a.deliver();
