@@ -59,6 +59,10 @@ std::string peer_prefix(std::string_view peer) {
 std::string due_prefix(std::string_view peer) {
   return "n/" + std::string(peer) + "/";
 }
+// Past every due-index key of the peer: '0' follows '/'.
+std::string due_end(std::string_view peer) {
+  return "n/" + std::string(peer) + "0";
+}
 std::string due_key(std::string_view peer, std::int64_t next_ms, std::string_view key) {
   return due_prefix(peer) +
          common::be64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, next_ms))) +
@@ -263,8 +267,8 @@ std::vector<OutboxEntry> Outbox::due_for(const storage::Txn& txn, const std::str
 }
 
 std::set<std::string> Outbox::peers_with_due(const storage::Txn& txn, std::int64_t now_ms) const {
-  // One look per peer: the first key under "n/<peer>/" is its next due entry. '0' follows '/',
-  // so "n/<peer>0" is past every key of that peer.
+  // One look per peer: the first key under "n/<peer>/" is its next due entry; the look for the
+  // next peer starts past this one's keys.
   std::set<std::string> out;
   std::string from = "n/";
   for (;;) {
@@ -280,7 +284,7 @@ std::set<std::string> Outbox::peers_with_due(const storage::Txn& txn, std::int64
     });
     if (!peer) return out;
     if (next_ms <= now_ms) out.insert(*peer);
-    from = "n/" + *peer + "0";
+    from = due_end(*peer);
   }
 }
 
@@ -373,12 +377,12 @@ std::map<std::string, PeerDelivery> Outbox::delivery(
 }
 
 std::size_t Outbox::due_now(storage::WriteTxn& txn, const std::string& peer) {
-  // The due index from just after now to the end of the peer's keys ('0' follows '/'): the
-  // entries still backing off, and no others.
+  // The due index from just after now to the end of the peer's keys: the entries still
+  // backing off, and no others.
   const auto now_ms = clock_.now_ms();
   const auto prefix = due_prefix(peer);
   std::vector<std::string> keys;
-  txn.for_each_range(index_, due_key(peer, now_ms + 1, ""), "n/" + peer + "0",
+  txn.for_each_range(index_, due_key(peer, now_ms + 1, ""), due_end(peer),
                      [&](std::string_view index_key, std::string_view) {
                        keys.emplace_back(index_key.substr(prefix.size() + 8));
                      });
