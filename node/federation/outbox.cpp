@@ -69,10 +69,14 @@ std::string due_key(std::string_view peer, std::int64_t next_ms, std::string_vie
          std::string(key);
 }
 
+std::string state_name(OutboxState state) {
+  return nlohmann::json(state).get<std::string>();
+}
+
 // "c/<peer>/<state>" -> 8-byte count: how many entries of the peer are in each state, kept on
 // every write, so the operator's view counts without reading the outbox.
 std::string count_key(std::string_view peer, OutboxState state) {
-  return "c/" + std::string(peer) + "/" + nlohmann::json(state).get<std::string>();
+  return "c/" + std::string(peer) + "/" + state_name(state);
 }
 void add_count(storage::WriteTxn& txn, storage::Database index, std::string_view peer,
                OutboxState state, std::int64_t delta) {
@@ -169,7 +173,7 @@ void Outbox::write(storage::WriteTxn& txn, const OutboxEntry& e,
 
 void Outbox::put_index(storage::WriteTxn& txn, const OutboxEntry& e) {
   txn.put(index_, id_key(e.id), e.key);
-  txn.put(index_, peer_prefix(e.peer) + e.key, "");
+  txn.put(index_, peer_prefix(e.peer) + e.key, state_name(e.state));
   if (!e.subject.empty()) txn.put(index_, subject_prefix(e.type, e.subject) + e.key, "");
 }
 
@@ -187,6 +191,10 @@ void Outbox::place(storage::WriteTxn& txn, const std::string& key,
     if (after->state == OutboxState::pending)
       txn.put(index_, due_key(after->peer, after->next_ms, key), "");
     add_count(txn, index_, after->peer, after->state, +1);
+    // The peer index's value names the state (put_index), so that counting a peer's old
+    // pending entries reads keys only (delivery()).
+    if (before && before->state != after->state)
+      txn.put(index_, peer_prefix(after->peer) + key, state_name(after->state));
   }
 }
 
@@ -358,15 +366,22 @@ std::map<std::string, PeerDelivery> Outbox::delivery(
                                     : d.undelivered) = n;
   });
   const auto risky_before = now_ms - give_up_after.count() / 2;
+  static const auto kPending = state_name(OutboxState::pending);
   for (auto& [peer, d] : out) {
     if (d.queued == 0) continue;
     const auto prefix = peer_prefix(peer);
-    txn.for_each_prefix(index_, prefix, [&](std::string_view index_key, std::string_view) {
-      auto value = txn.get(outbox_, index_key.substr(prefix.size()));
-      if (!value) return true;
-      auto j = nlohmann::json::parse(*value);
-      if (j.at("state").get<OutboxState>() != OutboxState::pending) return true;
-      auto created = j.at("created_ms").get<std::int64_t>();
+    txn.for_each_prefix(index_, prefix, [&](std::string_view index_key, std::string_view state) {
+      // The outbox key begins with the creation time; the value names the state (an entry
+      // indexed before it did has none, and its record says).
+      const auto key = index_key.substr(prefix.size());
+      if (state.empty()) {
+        auto value = txn.get(outbox_, key);
+        if (!value) return true;
+        if (placement(nlohmann::json::parse(*value)).state != OutboxState::pending) return true;
+      } else if (state != kPending) {
+        return true;
+      }
+      const auto created = static_cast<std::int64_t>(common::from_be64(key.substr(0, 8)));
       if (!d.oldest_queued_ms) d.oldest_queued_ms = created;
       if (created >= risky_before) return false;  // newer ones are not at risk either
       ++d.at_risk;
@@ -435,11 +450,12 @@ std::size_t Outbox::index_existing(
   });
   // The per-peer index came later than the rest (a directory may have the first and not it).
   storage::build_index_once(txn, index_marks_, "outbox_peer_index", [&] {
-    std::vector<std::pair<std::string, std::string>> keys;  // outbox key, peer
+    std::vector<std::pair<std::string, Placement>> keys;
     txn.for_each_prefix(outbox_, "", [&](std::string_view key, std::string_view value) {
-      keys.emplace_back(key, nlohmann::json::parse(value).at("peer").get<std::string>());
+      keys.emplace_back(key, placement(nlohmann::json::parse(value)));
     });
-    for (const auto& [key, peer] : keys) txn.put(index_, peer_prefix(peer) + key, "");
+    for (const auto& [key, p] : keys)
+      txn.put(index_, peer_prefix(p.peer) + key, state_name(p.state));
     n = std::max(n, keys.size());
   });
   // And the due index and the counts later still.

@@ -16,8 +16,9 @@
 //   outbox_index  "i/<message id>" -> outbox key, "s/<type>/<subject>/<outbox key>" -> ""
 //                 for a message enqueued with a subject (e.g. the ref a profile.upsert carries):
 //                 a withdrawal drops its queued messages without reading the whole outbox,
-//                 and "p/<peer>/<outbox key>" -> "": a peer's entries in creation order (the
-//                 operator's at-risk count reads the oldest only); "n/<peer>/" || next_ms ||
+//                 and "p/<peer>/<outbox key>" -> state ("" if indexed before the state was
+//                 kept there): a peer's entries in creation order (the operator's at-risk
+//                 count reads the oldest keys only); "n/<peer>/" || next_ms ||
 //                 outbox key -> "" for each pending entry (the dispatcher's look for peers
 //                 with something due reads one key per peer, and a peer's sender pass reads
 //                 the due entries only, however many a dead peer has queued backing off) and

@@ -364,6 +364,57 @@ TEST_CASE("outbox: a sender pass reads a peer's due entries only, oldest first, 
   CHECK(a.federation.outbox().due_for(txn, "dead.example", now - 60'000, 250).empty());
 }
 
+TEST_CASE("outbox: the at-risk count reads the peer index's keys, not the entries") {
+  // A peer dead for more than half the give-up horizon has every queued message at risk; the
+  // count (GET /api/v1/peers, /metrics, relay-node status) parsed each one's record.
+  FederationSite a("a.example", "JP-28");
+  constexpr auto kHorizon = std::chrono::seconds(3600);  // at risk after 1,800 s
+  auto& outbox = a.federation.outbox();
+  const auto index = a.env.database("outbox_index");
+  auto enqueue = [&] {
+    auto id = a.writer.submit_wait([&](st::WriteTxn& txn) {
+      return outbox.enqueue(txn, "dead.example", "test.x", [](const std::string&) {
+        return nlohmann::json{{"n", 1}};
+      });
+    });
+    a.clock.advance(1ms);
+    for (auto& e : entries_to(a, "dead.example"))
+      if (e.id == id) return e;
+    FAIL("no entry " << id);
+    return fed::OutboxEntry{};
+  };
+  auto index_value = [&](const fed::OutboxEntry& e) {
+    auto txn = a.env.begin_read();
+    return txn.get(index, "p/dead.example/" + e.key).value_or("absent");
+  };
+  // Entries indexed before the state was kept in the index have an empty value.
+  auto as_if_indexed_before = [&](const fed::OutboxEntry& e) {
+    a.writer.submit_wait([&](st::WriteTxn& txn) { txn.put(index, "p/dead.example/" + e.key, ""); });
+  };
+  const auto old_pending = enqueue();
+  auto refused = enqueue();
+  const auto legacy_pending = enqueue();
+  auto legacy_refused = enqueue();
+  CHECK(index_value(old_pending) == "pending");
+  for (auto* e : {&refused, &legacy_refused}) {
+    e->state = fed::OutboxState::failed;
+    a.writer.submit_wait([&](st::WriteTxn& txn) { outbox.update(txn, *e); });
+  }
+  CHECK(index_value(refused) == "failed");
+  as_if_indexed_before(legacy_pending);
+  as_if_indexed_before(legacy_refused);
+  a.clock.advance(kHorizon);
+  const auto recent = enqueue();
+  CHECK(index_value(recent) == "pending");
+
+  auto txn = a.env.begin_read();
+  auto d = outbox.delivery(txn, a.clock.now_ms(), kHorizon).at("dead.example");
+  CHECK(d.queued == 3);
+  CHECK(d.refused == 2);
+  CHECK(d.at_risk == 2);  // old_pending and legacy_pending, not the refused, not the recent
+  CHECK(d.oldest_queued_ms == old_pending.created_ms);
+}
+
 // What peering queued (profile syncs) is delivered first; the request counters start at 0.
 void settle(FederationSite& a, FederationSite& b) {
   a.deliver();
