@@ -64,6 +64,14 @@ std::vector<fed::OutboxEntry> entries_to(FederationSite& site, const std::string
   return out;
 }
 
+// The outbox entry of message `id` to `peer` (fails the test if there is none).
+fed::OutboxEntry entry_of(FederationSite& site, const std::string& peer, const std::string& id) {
+  for (auto& e : entries_to(site, peer))
+    if (e.id == id) return e;
+  FAIL("no outbox entry " << id);
+  return {};
+}
+
 // Polls until pred() holds or kDeadline passes; returns pred().
 template <class Pred>
 bool eventually(Pred pred) {
@@ -201,12 +209,7 @@ TEST_CASE(
     return a.federation.outbox().enqueue(txn, "dead.example", "test.rights",
                                          [](const std::string&) { return nlohmann::json{}; });
   });
-  auto entry = [&](const std::string& id) {
-    for (auto& e : entries_to(a, "dead.example"))
-      if (e.id == id) return e;
-    FAIL("no outbox entry " << id);
-    return fed::OutboxEntry{};
-  };
+  auto entry = [&](const std::string& id) { return entry_of(a, "dead.example", id); };
   auto alerts_of = [&](const std::string& kind) {
     auto txn = a.env.begin_read();
     std::size_t n = 0;
@@ -378,10 +381,7 @@ TEST_CASE("outbox: the at-risk count reads the peer index's keys, not the entrie
       });
     });
     a.clock.advance(1ms);
-    for (auto& e : entries_to(a, "dead.example"))
-      if (e.id == id) return e;
-    FAIL("no entry " << id);
-    return fed::OutboxEntry{};
+    return entry_of(a, "dead.example", id);
   };
   auto index_value = [&](const fed::OutboxEntry& e) {
     auto txn = a.env.begin_read();
