@@ -65,16 +65,6 @@ Response alumni(const Services& s, const Caller& caller) {
   return http::json_response(200, {{"count", list.size()}, {"alumni", list}});
 }
 
-Parsed<std::uint64_t> limit_of(const Request& request) {
-  auto limit = number_param(request, "limit");
-  if (!limit) return common::fail(limit.error());
-  auto n = limit->value_or(kDefaultPairings);
-  if (n == 0 || n > kMaxPairings)
-    return common::fail(
-        bad_request("bad_parameter", "limit: must be 1.." + std::to_string(kMaxPairings)));
-  return n;
-}
-
 Response pairings_reply(
     const common::Result<std::vector<services::Pairing>, services::SecondmentError>& r,
     const char* side, const std::string& id) {
@@ -86,7 +76,7 @@ Response pairings_reply(
 
 Response offer_matches(const Services& s, const Request& request, const std::string& id,
                        const Caller& caller) {
-  auto n = limit_of(request);
+  auto n = limit_param(request, kDefaultPairings, kMaxPairings);
   if (!n) return reply(n.error());
   return pairings_reply(s.secondment.offer_matches(caller.the_member(), id, *n), "secondment_offer",
                         id);
@@ -94,7 +84,7 @@ Response offer_matches(const Services& s, const Request& request, const std::str
 
 Response requisition_pairings(const Services& s, const Request& request, const std::string& id,
                               const Caller& caller) {
-  auto n = limit_of(request);
+  auto n = limit_param(request, kDefaultPairings, kMaxPairings);
   if (!n) return reply(n.error());
   return pairings_reply(s.secondment.requisition_pairings(caller.the_member(), id, *n),
                         "requisition", id);

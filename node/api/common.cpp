@@ -63,6 +63,15 @@ Parsed<std::optional<std::uint64_t>> number_param(const Request& request, const 
   return std::optional<std::uint64_t>{v};
 }
 
+Parsed<std::uint64_t> limit_param(const Request& request, std::uint64_t absent, std::uint64_t max) {
+  auto limit = number_param(request, "limit");
+  if (!limit) return fail(limit.error());
+  if (!*limit) return absent;
+  if (**limit == 0 || **limit > max)
+    return fail(bad_request("bad_parameter", "limit: must be 1.." + std::to_string(max)));
+  return **limit;
+}
+
 http::Router build_router(const Services& services) {
   http::Router router;
   Routes routes(router, services.access, services.credential_guard, services.limits,

@@ -52,6 +52,8 @@ Parsed<common::Done> only_fields(const nlohmann::json& body,
 
 // An unsigned integer query parameter; nullopt if absent.
 Parsed<std::optional<std::uint64_t>> number_param(const Request& request, const std::string& name);
+// The "limit" query parameter: 1..max when given (otherwise a 400 naming it), `absent` when not.
+Parsed<std::uint64_t> limit_param(const Request& request, std::uint64_t absent, std::uint64_t max);
 
 // What the pages and replies show about this node.
 struct NodeFacts {

@@ -101,12 +101,9 @@ Response refusals(const Services& s) {
 // Without limit: every entry (as before the limit existed). With it: the first `limit`, and
 // "truncated" when more follow. A peer down for days can have queued tens of thousands.
 Response outbox(const Services& s, const Request& request) {
-  constexpr std::uint64_t kMaxLimit = 100'000;
-  auto limit = number_param(request, "limit");
+  auto limit = limit_param(request, std::numeric_limits<std::size_t>::max(), 100'000);
   if (!limit) return reply(limit.error());
-  if (*limit && (**limit == 0 || **limit > kMaxLimit))
-    return reply(bad_request("bad_parameter", "limit: must be 1.." + std::to_string(kMaxLimit)));
-  auto listing = s.peering.outbox(limit->value_or(std::numeric_limits<std::size_t>::max()));
+  auto listing = s.peering.outbox(*limit);
   nlohmann::json list = nlohmann::json::array();
   for (const auto& e : listing.entries) list.push_back(e.to_json());
   return http::json_response(200, {{"outbox", list}, {"truncated", listing.truncated}});

@@ -72,12 +72,9 @@ Response get_requisition(const Services& s, const std::string& id, const Caller&
 
 Response matches(const Services& s, const Request& request, const std::string& id,
                  const Caller& caller) {
-  auto limit = number_param(request, "limit");
-  if (!limit) return reply(limit.error());
-  auto n = limit->value_or(kDefaultMatches);
-  if (n == 0 || n > kMaxMatches)
-    return reply(bad_request("bad_parameter", "limit: must be 1.." + std::to_string(kMaxMatches)));
-  auto r = s.introducing.matches(caller.the_member(), id, n);
+  auto n = limit_param(request, kDefaultMatches, kMaxMatches);
+  if (!n) return reply(n.error());
+  auto r = s.introducing.matches(caller.the_member(), id, *n);
   if (!r) return reply(error_for(r.error()));
   nlohmann::json list = nlohmann::json::array();
   for (const auto& m : *r) list.push_back(m.to_json());

@@ -61,13 +61,10 @@ constexpr std::uint64_t kMaxPage = 1000;
 // Without limit or after: every referral (as before paging existed). With either: one page
 // in the order made, and `next` (the `after` of the next page) when more follow.
 Response referrals(const Services& s, const Request& request, const Caller& caller) {
-  auto limit = number_param(request, "limit");
-  if (!limit) return reply(limit.error());
   auto after = request.query.find("after");
-  const bool everything = !*limit && after == request.query.end();
-  auto n = everything ? std::numeric_limits<std::size_t>::max() : limit->value_or(kDefaultPage);
-  if (!everything && (n == 0 || n > kMaxPage))
-    return reply(bad_request("bad_parameter", "limit: must be 1.." + std::to_string(kMaxPage)));
+  const auto every = std::numeric_limits<std::size_t>::max();
+  auto limit = limit_param(request, after == request.query.end() ? every : kDefaultPage, kMaxPage);
+  if (!limit) return reply(limit.error());
   // {"next"?, "referrals": [...]}, written as the referrals are read (a list of hundreds);
   // "next" comes first in key order but is known last, so the list is put in after it.
   std::string list;
@@ -75,7 +72,7 @@ Response referrals(const Services& s, const Request& request, const Caller& call
   protocol::JsonWriter items(list);
   items.begin_array();
   std::string last;
-  auto more = s.membership.each_referral(caller.the_member(), n,
+  auto more = s.membership.each_referral(caller.the_member(), *limit,
                                          after == request.query.end() ? "" : after->second,
                                          [&](std::string_view id, std::string_view member_json) {
                                            items.raw(member_json);

@@ -68,6 +68,17 @@ std::string due_key(std::string_view peer, std::int64_t next_ms, std::string_vie
          common::be64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, next_ms))) +
          std::string(key);
 }
+// The outbox keys under the peer's due-index keys k with first <= k < end, in due order.
+std::vector<std::string> due_keys(const storage::Txn& txn, storage::Database index,
+                                  std::string_view peer, std::string_view first,
+                                  std::string_view end) {
+  const auto skip = due_prefix(peer).size() + 8;  // the prefix and next_ms
+  std::vector<std::string> keys;
+  txn.for_each_range(index, first, end, [&](std::string_view index_key, std::string_view) {
+    keys.emplace_back(index_key.substr(skip));
+  });
+  return keys;
+}
 
 std::string state_name(OutboxState state) {
   return nlohmann::json(state).get<std::string>();
@@ -257,12 +268,7 @@ std::vector<OutboxEntry> Outbox::due_for(const storage::Txn& txn, const std::str
   // The due index up to now holds exactly the peer's due entries, so the ones still backing
   // off are never read (a dead peer's backlog of thousands is not parsed on every pass). They
   // are sent oldest first: outbox keys begin with the creation time.
-  const auto prefix = due_prefix(peer);
-  std::vector<std::string> keys;
-  txn.for_each_range(index_, prefix, due_key(peer, now_ms + 1, ""),
-                     [&](std::string_view index_key, std::string_view) {
-                       keys.emplace_back(index_key.substr(prefix.size() + 8));
-                     });
+  auto keys = due_keys(txn, index_, peer, due_prefix(peer), due_key(peer, now_ms + 1, ""));
   const auto n = std::min(limit, keys.size());
   std::partial_sort(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(n), keys.end());
   std::vector<OutboxEntry> out;
@@ -395,12 +401,7 @@ std::size_t Outbox::due_now(storage::WriteTxn& txn, const std::string& peer) {
   // The due index from just after now to the end of the peer's keys: the entries still
   // backing off, and no others.
   const auto now_ms = clock_.now_ms();
-  const auto prefix = due_prefix(peer);
-  std::vector<std::string> keys;
-  txn.for_each_range(index_, due_key(peer, now_ms + 1, ""), due_end(peer),
-                     [&](std::string_view index_key, std::string_view) {
-                       keys.emplace_back(index_key.substr(prefix.size() + 8));
-                     });
+  const auto keys = due_keys(txn, index_, peer, due_key(peer, now_ms + 1, ""), due_end(peer));
   for (const auto& key : keys) {
     auto value = txn.get(outbox_, key);
     if (!value) continue;

@@ -26,6 +26,8 @@ constexpr std::size_t kPassLimit = 250;
 // A batch's bodies stay under this many bytes, well inside a peer's default
 // http.max_body_bytes (64 KiB); a peer that still answers 413 gets them one by one.
 constexpr std::size_t kBatchBytes = 48 * 1024;
+// Why a suspended peer's messages back off (one batch at a time, or one by one).
+constexpr const char* kSuspended = "peer suspended";
 
 // Waits for every outcome before any is rethrown: a request still queued may refer to the
 // caller's locals.
@@ -223,7 +225,7 @@ std::optional<std::size_t> Sender::deliver_batch(const std::vector<OutboxEntry>&
     wait_all(outcomes);
     return std::size_t{0};
   };
-  if (!peer->active) return all_failed({std::nullopt, 0, "peer suspended"});
+  if (!peer->active) return all_failed({std::nullopt, 0, kSuspended});
   std::vector<PeerClient::Outgoing> outgoing;
   for (const auto& e : entries) outgoing.push_back({e.type, e.id, e.re, &e.body});
   auto result = client_.exchange_batch(*peer, outgoing);
@@ -295,7 +297,7 @@ bool Sender::deliver(const OutboxEntry& entry) {
     writer_.submit_wait([&](storage::WriteTxn& txn) { outbox_.remove(txn, entry.key); });
     return false;
   }
-  if (!peer->active) return backoff("peer suspended");
+  if (!peer->active) return backoff(kSuspended);
   if (!peer->signing_key) {
     if (!identity_.refresh_peer(peer->name)) return backoff("peer identity unavailable");
     auto txn = env_.begin_read();

@@ -107,24 +107,30 @@ void peer(const NodeProcess& node, const NodeProcess& other) {
   if (reply.status != 201) throw std::runtime_error("peering failed: " + reply.body);
 }
 
-// Pings still queued in the node's outbox (other messages, such as a profile sync the peer
-// refused before it had peered back, are not the bench's business).
-std::size_t pings_queued(const NodeProcess& node) {
+// Pings still queued in the node's outbox, and how many of them were never tried (other
+// messages, such as a profile sync the peer refused before it had peered back, are not the
+// bench's business). A failed ping ends the bench.
+struct Pings {
+  std::size_t queued = 0;
+  std::size_t untried = 0;
+};
+Pings pings_in_outbox(const NodeProcess& node) {
   auto reply = node.get("/api/v1/federation/outbox", node.admin_token());
   auto j = reply.json();
   if (reply.status != 200 || !j.is_object()) throw std::runtime_error("outbox: " + reply.body);
-  std::size_t n = 0;
+  Pings n;
   for (const auto& e : j.at("outbox")) {
     if (e.at("type") != "ping") continue;
     if (e.at("state") == "failed") throw std::runtime_error("a ping failed: " + e.dump());
-    ++n;
+    ++n.queued;
+    n.untried += e.at("attempts") == 0;
   }
   return n;
 }
 
 // Messages queued for `peer`, from the operator's per-peer counts (GET /api/v1/peers reads one
-// counter, where the outbox listing reads and prints every entry: polled every few ms during a
-// burst of thousands, the listing took a share of A's CPU from the delivery it measures).
+// counter, where the outbox listing reads and prints every entry; polled every few ms during a
+// burst, the listing is read only once the counts say the pings are gone).
 std::size_t queued_for(const NodeProcess& node, const std::string& peer) {
   auto reply = node.get("/api/v1/peers", node.admin_token());
   auto j = reply.json();
@@ -139,10 +145,7 @@ std::size_t queued_for(const NodeProcess& node, const std::string& peer) {
 bool untried_pings_gone(const NodeProcess& node, std::chrono::seconds limit) {
   auto deadline = Clock::now() + limit;
   for (;;) {
-    auto j = node.get("/api/v1/federation/outbox", node.admin_token()).json();
-    std::size_t untried = 0;
-    for (const auto& e : j.at("outbox")) untried += e.at("type") == "ping" && e.at("attempts") == 0;
-    if (untried == 0) return true;
+    if (pings_in_outbox(node).untried == 0) return true;
     if (Clock::now() > deadline) return false;
     std::this_thread::sleep_for(100ms);
   }
@@ -153,7 +156,7 @@ bool untried_pings_gone(const NodeProcess& node, std::chrono::seconds limit) {
 void drain(const NodeProcess& node, const std::string& peer, std::size_t others,
            std::chrono::milliseconds every) {
   auto deadline = Clock::now() + 60s;
-  while (queued_for(node, peer) > others || pings_queued(node) != 0) {
+  while (queued_for(node, peer) > others || pings_in_outbox(node).queued != 0) {
     if (Clock::now() > deadline) throw std::runtime_error("the outbox did not drain in a minute");
     std::this_thread::sleep_for(every);
   }
