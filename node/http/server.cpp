@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "node/common/secret_file.hpp"
+#include "node/http/wire.hpp"
 
 namespace relay::node::http {
 
@@ -348,7 +349,7 @@ asio::awaitable<void> Server::Impl::session(Stream& stream) {
       // After a framing error the stream position is unknown: answer and close.
       auto res = to_beast(std::move(*early), 11, false);
       lowest.expires_after(options.read_timeout);
-      co_await bhttp::async_write(stream, res, use_tuple);
+      co_await async_send(stream, res);
       break;
     }
     auto req = parser.release();
@@ -360,9 +361,8 @@ asio::awaitable<void> Server::Impl::session(Stream& stream) {
     --in_flight;
     auto res = to_beast(std::move(response), version, keep_alive);
     lowest.expires_after(options.read_timeout);
-    auto [wec, wn] = co_await bhttp::async_write(stream, res, use_tuple);
-    (void)wn;
-    if (wec || !keep_alive) break;
+    auto failed = co_await async_send(stream, res);
+    if (failed || !keep_alive) break;
   }
 }
 

@@ -1,8 +1,8 @@
 // bare-http: the raw limit for read APIs (issue 19). A Beast HTTP/1.1 server with the node's
 // shape (one io_context run by `--threads` threads, a strand and C++20 coroutine per
-// connection, a fresh parser per request, keep-alive) that answers every request with one
-// fixed JSON body: no routing, no authentication, no storage. scripts/bench-reads runs it next
-// to relay-node in the same run.
+// connection, a fresh parser per request, keep-alive, replies written as the node writes them:
+// node/http/wire.hpp) that answers every request with one fixed JSON body: no routing, no
+// authentication, no storage. scripts/bench-reads runs it next to relay-node in the same run.
 //   bare_http [--threads N] [--body-bytes B]   prints the port it listens on (127.0.0.1)
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "node/common/freed_pages.hpp"
+#include "node/http/wire.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -50,8 +51,7 @@ asio::awaitable<void> session(beast::tcp_stream stream, const std::string& body)
     res.body() = body;
     res.prepare_payload();
     stream.expires_after(std::chrono::seconds(10));
-    auto [wec, wn] = co_await bhttp::async_write(stream, res, use_tuple);
-    (void)wn;
+    auto wec = co_await relay::node::http::async_send(stream, res);  // as the node writes
     if (wec || !keep_alive) break;
   }
   beast::error_code ignored;

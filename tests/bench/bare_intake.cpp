@@ -1,9 +1,10 @@
 // bare-intake: the raw limit for durable intake (issue 19). A Beast HTTP/1.1 server with the
 // node's shape (bare_http.cpp: one io_context run by `--threads` threads, a strand and C++20
-// coroutine per connection, a fresh parser per request, keep-alive) that does what a
-// registration costs at the least, with no business logic: every POST body is sealed under a
-// fresh random key (XChaCha20-Poly1305), a ledger-entry-sized message holding the sealed
-// record's hash is signed (Ed25519, one key made at start), and the record is handed to one
+// coroutine per connection, a fresh parser per request, keep-alive, replies written as the node
+// writes them) that does what a registration costs at the least, with no business logic: every
+// POST body is sealed under a fresh random key (XChaCha20-Poly1305), a ledger-entry-sized
+// message holding the sealed record's hash is signed (Ed25519, one key made at start), and the
+// record is handed to one
 // writer thread that group-commits: it takes everything queued, puts each record under a fresh
 // key in one LMDB write transaction (default flags: fsync on commit), commits once, and only
 // then completes the requests, which answer 303 See Other to /r/sent. So as many requests
@@ -44,6 +45,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "node/http/wire.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -325,8 +328,7 @@ asio::awaitable<void> session(beast::tcp_stream stream, const Shared& shared) {
     res.keep_alive(keep_alive);
     res.prepare_payload();
     stream.expires_after(std::chrono::seconds(10));
-    auto [wec, wn] = co_await bhttp::async_write(stream, res, use_tuple);
-    (void)wn;
+    auto wec = co_await relay::node::http::async_send(stream, res);  // as the node writes
     if (wec || !keep_alive) break;
   }
   beast::error_code ignored;

@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -753,6 +755,106 @@ TEST_CASE("flow: request-smuggling framing is refused with 400") {
 
   CHECK(node.ledger_size() == ledger);
   CHECK(member_list(node).dump() == members);
+}
+
+// One reply read off a raw byte stream by its framing alone: a status line, "Name: value"
+// fields, a blank line, then exactly Content-Length bytes of body.
+struct WireReply {
+  std::string status_line;
+  std::map<std::string, std::string> fields;  // names lower-cased
+  std::string body;
+};
+
+// Splits `raw` into replies; FAILs (and stops) where the bytes are not well framed.
+std::vector<WireReply> replies_in(const std::string& raw) {
+  std::vector<WireReply> out;
+  std::size_t at = 0;
+  while (at < raw.size()) {
+    auto head_end = raw.find("\r\n\r\n", at);
+    REQUIRE_MESSAGE(head_end != std::string::npos,
+                    "a reply without the blank line: ", raw.substr(at, 80));
+    WireReply reply;
+    auto line_end = raw.find("\r\n", at);
+    reply.status_line = raw.substr(at, line_end - at);
+    for (auto line = line_end + 2; line < head_end + 2;) {
+      auto end = raw.find("\r\n", line);
+      auto text = raw.substr(line, end - line);
+      auto colon = text.find(": ");
+      REQUIRE_MESSAGE(colon != std::string::npos, "a field line that is not Name: value: ", text);
+      auto name = text.substr(0, colon);
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      CHECK_MESSAGE(reply.fields.count(name) == 0, "a repeated field: ", name);
+      reply.fields[name] = text.substr(colon + 2);
+      line = end + 2;
+    }
+    std::size_t length = 0;
+    if (auto it = reply.fields.find("content-length"); it != reply.fields.end())
+      length = std::stoul(it->second);
+    at = head_end + 4;
+    REQUIRE_MESSAGE(raw.size() - at >= length, "a body shorter than its Content-Length");
+    reply.body = raw.substr(at, length);
+    at += length;
+    out.push_back(std::move(reply));
+  }
+  return out;
+}
+
+TEST_CASE(
+    "flow: each reply on the wire is a status line, fields and exactly Content-Length "
+    "bytes of body") {
+  // The server writes a reply's head and body itself (one gather write), not through Beast's
+  // serializer: this reads the raw bytes by their framing alone.
+  auto& node = shared_node();
+  auto script = node.get("/console/assets/console.js");
+  REQUIRE(script.status == 200);
+  REQUIRE(script.body.size() > 10000);
+  auto etag = script.header("etag");
+  REQUIRE(!etag.empty());
+
+  const std::string host = "Host: 127.0.0.1\r\n";
+  // Three pipelined on one connection: a small JSON reply, a 304 without a body, then the
+  // script (tens of kilobytes), whose request closes the connection.
+  auto raw = node.send_raw(
+      "GET /healthz HTTP/1.1\r\n" + host + "\r\n" + "GET /console/assets/console.js HTTP/1.1\r\n" +
+      host + "If-None-Match: " + etag + "\r\n\r\n" + "GET /console/assets/console.js HTTP/1.1\r\n" +
+      host + "Connection: close\r\n\r\n");
+  auto replies = replies_in(raw);
+  REQUIRE(replies.size() == 3);
+
+  CHECK(replies[0].status_line == "HTTP/1.1 200 OK");
+  CHECK(replies[0].fields["content-type"] == "application/json");
+  CHECK(replies[0].fields["server"] == "relaynode");
+  CHECK(replies[0].fields["x-content-type-options"] == "nosniff");
+  CHECK(replies[0].fields.count("connection") == 0);  // HTTP/1.1 keeps it open by default
+  CHECK(nlohmann::json::parse(replies[0].body).at("ledger_size") == node.ledger_size());
+
+  CHECK(replies[1].status_line == "HTTP/1.1 304 Not Modified");
+  CHECK(replies[1].body.empty());
+  CHECK(replies[1].fields["etag"] == etag);
+
+  CHECK(replies[2].status_line == "HTTP/1.1 200 OK");
+  CHECK(replies[2].fields["connection"] == "close");
+  CHECK(replies[2].fields["etag"] == etag);
+  CHECK(replies[2].body == script.body);
+
+  // HTTP/1.0: answered in HTTP/1.0; kept open only when asked, and said so.
+  auto old = replies_in(node.send_raw("GET /healthz HTTP/1.0\r\n" + host +
+                                      "Connection: keep-alive\r\n\r\n" +
+                                      "GET /healthz HTTP/1.0\r\n" + host + "\r\n"));
+  REQUIRE(old.size() == 2);
+  CHECK(old[0].status_line == "HTTP/1.0 200 OK");
+  CHECK(old[0].fields["connection"] == "keep-alive");
+  CHECK(old[1].status_line == "HTTP/1.0 200 OK");
+  CHECK(old[1].fields.count("connection") == 0);  // HTTP/1.0 closes by default
+
+  // An error answered before the body is read takes the same path: one reply, then closed.
+  auto refused = replies_in(node.send_raw("POST /api/v1/members HTTP/1.1\r\n" + host +
+                                          "Content-Length: 9999999\r\n\r\n"));
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].status_line == "HTTP/1.1 413 Payload Too Large");
+  CHECK(refused[0].fields["connection"] == "close");
+  CHECK(nlohmann::json::parse(refused[0].body).at("error").at("code") == "body_too_large");
 }
 
 TEST_CASE("flow: an invalid registration form answers 422 with messages and stores nothing") {
