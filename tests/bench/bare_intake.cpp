@@ -4,13 +4,13 @@
 // writes them) that does what a registration costs at the least, with no business logic: every
 // POST body is sealed under a fresh random key (XChaCha20-Poly1305), a ledger-entry-sized
 // message holding the sealed record's hash is signed (Ed25519, one key made at start), and the
-// record is handed to one
-// writer thread that group-commits: it takes everything queued, puts each record under a fresh
-// key in one LMDB write transaction (default flags: fsync on commit), commits once, and only
-// then completes the requests, which answer 303 See Other to /r/sent. So as many requests
-// share an fsync as are in flight. The connection's coroutine waits for its commit on a timer
-// the writer cancels through the connection's strand: no io thread blocks. Any other method
-// answers 200 with a small fixed body. scripts/bench-intake runs it next to relay-node.
+// record is handed to one writer thread that group-commits: it takes everything queued, puts
+// each record under a fresh key in one LMDB write transaction (default flags: fsync on commit),
+// commits once, and only then completes the requests, which answer 303 See Other to /r/sent. So
+// as many requests share an fsync as are in flight. The connection's coroutine waits for its
+// commit on a timer the writer cancels through the connection's strand: no io thread blocks.
+// Any other method answers 200 with a small fixed body. scripts/bench-intake runs it next to
+// relay-node.
 //   bare-intake [--threads N] [--dir D]   prints the port it listens on (127.0.0.1)
 // D is the LMDB directory (created if missing; default a fresh one under /tmp).
 #include <lmdb.h>
