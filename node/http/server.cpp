@@ -118,19 +118,6 @@ std::optional<std::string> framing_problem(const bhttp::request_parser<bhttp::st
   return std::nullopt;
 }
 
-// Takes the body: a list reply can be tens of kilobytes, not worth copying.
-bhttp::response<bhttp::string_body> to_beast(Response&& r, unsigned version, bool keep_alive) {
-  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
-  res.set(bhttp::field::server, "relaynode");
-  res.set(bhttp::field::content_type, r.content_type);
-  res.set("X-Content-Type-Options", "nosniff");
-  for (const auto& [name, value] : r.headers) res.set(name, value);
-  res.body() = std::move(r.body);
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
-  return res;
-}
-
 // A server context from the PEM files; throws std::runtime_error naming the field at fault.
 std::shared_ptr<ssl::context> load_tls(const TlsFiles& files) {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
@@ -347,9 +334,8 @@ asio::awaitable<void> Server::Impl::session(Stream& stream) {
     }
     if (early) {
       // After a framing error the stream position is unknown: answer and close.
-      auto res = to_beast(std::move(*early), 11, false);
       lowest.expires_after(options.read_timeout);
-      co_await async_send(stream, res);
+      co_await async_send(stream, *early, 11, false);
       break;
     }
     auto req = parser.release();
@@ -359,9 +345,8 @@ asio::awaitable<void> Server::Impl::session(Stream& stream) {
     Response response = dispatch(req, remote);
     if (response.later) response = co_await settle(std::move(response.later));
     --in_flight;
-    auto res = to_beast(std::move(response), version, keep_alive);
     lowest.expires_after(options.read_timeout);
-    auto failed = co_await async_send(stream, res);
+    auto failed = co_await async_send(stream, response, version, keep_alive);
     if (failed || !keep_alive) break;
   }
 }

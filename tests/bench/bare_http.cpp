@@ -33,7 +33,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-asio::awaitable<void> session(beast::tcp_stream stream, const std::string& body) {
+asio::awaitable<void> session(beast::tcp_stream stream, const relay::node::http::Response& reply) {
   beast::flat_buffer buffer;
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
@@ -45,13 +45,9 @@ asio::awaitable<void> session(beast::tcp_stream stream, const std::string& body)
     if (ec) break;
     const auto& req = parser.get();
     bool keep_alive = req.keep_alive();
-    bhttp::response<bhttp::string_body> res{bhttp::status::ok, req.version()};
-    res.set(bhttp::field::content_type, "application/json");
-    res.keep_alive(keep_alive);
-    res.body() = body;
-    res.prepare_payload();
     stream.expires_after(std::chrono::seconds(10));
-    auto wec = co_await relay::node::http::async_send(stream, res);  // as the node writes
+    // as the node writes
+    auto wec = co_await relay::node::http::async_send(stream, reply, req.version(), keep_alive);
     if (wec || !keep_alive) break;
   }
   beast::error_code ignored;
@@ -59,7 +55,7 @@ asio::awaitable<void> session(beast::tcp_stream stream, const std::string& body)
 }
 
 asio::awaitable<void> accept_loop(asio::io_context& io, tcp::acceptor& acceptor,
-                                  const std::string& body) {
+                                  const relay::node::http::Response& reply) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), use_tuple);
     if (ec) {
@@ -67,7 +63,7 @@ asio::awaitable<void> accept_loop(asio::io_context& io, tcp::acceptor& acceptor,
       continue;
     }
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, session(beast::tcp_stream(std::move(socket)), body), asio::detached);
+    asio::co_spawn(executor, session(beast::tcp_stream(std::move(socket)), reply), asio::detached);
   }
 }
 
@@ -89,7 +85,8 @@ int main(int argc, char** argv) {
   }
   if (threads < 1) threads = 1;
   // A JSON object of the requested size: {"x":"xxxx..."}.
-  std::string body = "{\"x\":\"" + std::string(body_bytes > 8 ? body_bytes - 8 : 0, 'x') + "\"}";
+  relay::node::http::Response reply;  // 200, application/json
+  reply.body = "{\"x\":\"" + std::string(body_bytes > 8 ? body_bytes - 8 : 0, 'x') + "\"}";
 
   relay::node::common::keep_freed_pages();  // as relay-node serve: a sized body is 30 KB
   asio::io_context io;
@@ -97,7 +94,7 @@ int main(int argc, char** argv) {
   std::cout << acceptor.local_endpoint().port() << std::endl;
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const beast::error_code&, int) { io.stop(); });
-  asio::co_spawn(io, accept_loop(io, acceptor, body), asio::detached);
+  asio::co_spawn(io, accept_loop(io, acceptor, reply), asio::detached);
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();

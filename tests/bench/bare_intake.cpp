@@ -312,23 +312,22 @@ asio::awaitable<void> session(beast::tcp_stream stream, const Shared& shared) {
     if (ec) break;
     const auto& req = parser.get();
     bool keep_alive = req.keep_alive();
-    bhttp::response<bhttp::string_body> res{bhttp::status::ok, req.version()};
+    relay::node::http::Response res;
     if (req.method() == bhttp::verb::post) {
       stream.expires_never();  // the commit's wait is not the client's idleness
       if (co_await intake(shared, req.body())) {
-        res.result(bhttp::status::see_other);
-        res.set(bhttp::field::location, "/r/sent");
+        res.status = 303;
+        res.headers["Location"] = "/r/sent";
       } else {
-        res.result(bhttp::status::internal_server_error);
+        res.status = 500;
       }
     } else {
-      res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
-      res.body() = "bare-intake\n";
+      res.content_type = "text/plain; charset=utf-8";
+      res.body = "bare-intake\n";
     }
-    res.keep_alive(keep_alive);
-    res.prepare_payload();
     stream.expires_after(std::chrono::seconds(10));
-    auto wec = co_await relay::node::http::async_send(stream, res);  // as the node writes
+    // as the node writes
+    auto wec = co_await relay::node::http::async_send(stream, res, req.version(), keep_alive);
     if (wec || !keep_alive) break;
   }
   beast::error_code ignored;
