@@ -11,8 +11,14 @@
 // commit on a timer the writer cancels through the connection's strand: no io thread blocks.
 // Any other method answers 200 with a small fixed body. scripts/bench-intake runs it next to
 // relay-node.
-//   bare-intake [--threads N] [--dir D]   prints the port it listens on (127.0.0.1)
-// D is the LMDB directory (created if missing; default a fresh one under /tmp).
+//   bare-intake [--threads N] [--dir D] [--indexes I [--sequential]]
+// prints the port it listens on (127.0.0.1).
+// D is the LMDB directory (created if missing; default a fresh one under /tmp). I (default 0,
+// at most 32) adds I databases, each given one more entry per record under a random key (a
+// 128-byte value): the shape of the node's layout, where a registration puts about 20 entries
+// into 16 databases whose keys are mostly random, so that each dirties its own pages. Not the
+// raw limit (scripts/bench-intake runs it with none): a measure of what that layout costs.
+// --sequential keys those entries by a counter instead, so that a batch's entries share pages.
 #include <lmdb.h>
 #include <sodium.h>
 
@@ -68,17 +74,25 @@ void check(int rc, const char* what) {
   if (rc != MDB_SUCCESS) throw LmdbError(what, rc);
 }
 
-// The environment and its one database. Move-less: the writer thread holds a reference.
+constexpr std::size_t kMaxIndexes = 32;
+
+// The environment, its records' database and `indexes` more. Move-less: the writer thread
+// holds a reference.
 class Environment {
  public:
-  Environment(const std::filesystem::path& dir, std::size_t map_bytes) {
+  Environment(const std::filesystem::path& dir, std::size_t map_bytes, std::size_t indexes) {
     check(mdb_env_create(&env_), "mdb_env_create");
     try {
       check(mdb_env_set_mapsize(env_, map_bytes), "mdb_env_set_mapsize");
+      check(mdb_env_set_maxdbs(env_, kMaxIndexes), "mdb_env_set_maxdbs");
       check(mdb_env_open(env_, dir.c_str(), 0, 0600), "mdb_env_open");  // durable: fsync
       MDB_txn* txn = nullptr;
       check(mdb_txn_begin(env_, nullptr, 0, &txn), "mdb_txn_begin");
       int rc = mdb_dbi_open(txn, nullptr, 0, &dbi_);
+      for (std::size_t i = 0; rc == MDB_SUCCESS && i < indexes; ++i) {
+        auto name = "index" + std::to_string(i);
+        rc = mdb_dbi_open(txn, name.c_str(), MDB_CREATE, &indexes_.emplace_back());
+      }
       if (rc != MDB_SUCCESS) {
         mdb_txn_abort(txn);
         throw LmdbError("mdb_dbi_open", rc);
@@ -95,16 +109,18 @@ class Environment {
 
   MDB_env* get() const { return env_; }
   MDB_dbi dbi() const { return dbi_; }
+  const std::vector<MDB_dbi>& indexes() const { return indexes_; }
 
  private:
   MDB_env* env_ = nullptr;
   MDB_dbi dbi_ = 0;
+  std::vector<MDB_dbi> indexes_;
 };
 
 // A write transaction that aborts unless committed.
 class WriteTxn {
  public:
-  explicit WriteTxn(const Environment& env) : dbi_(env.dbi()) {
+  explicit WriteTxn(const Environment& env) {
     check(mdb_txn_begin(env.get(), nullptr, 0, &txn_), "mdb_txn_begin");
   }
   ~WriteTxn() {
@@ -113,10 +129,10 @@ class WriteTxn {
   WriteTxn(const WriteTxn&) = delete;
   WriteTxn& operator=(const WriteTxn&) = delete;
 
-  void put(std::string_view key, std::string_view value) {
+  void put(MDB_dbi dbi, std::string_view key, std::string_view value) {
     MDB_val k{key.size(), const_cast<char*>(key.data())};
     MDB_val v{value.size(), const_cast<char*>(value.data())};
-    check(mdb_put(txn_, dbi_, &k, &v, MDB_NOOVERWRITE), "mdb_put");
+    check(mdb_put(txn_, dbi, &k, &v, MDB_NOOVERWRITE), "mdb_put");
   }
   void commit() {
     MDB_txn* txn = std::exchange(txn_, nullptr);
@@ -125,7 +141,6 @@ class WriteTxn {
 
  private:
   MDB_txn* txn_ = nullptr;
-  MDB_dbi dbi_;
 };
 
 // A request waiting for its commit. Lives on its connection's strand: the coroutine waits on
@@ -146,7 +161,8 @@ class GroupWriter {
  public:
   static constexpr std::size_t max_batch = 1024;  // as the node's storage::Writer
 
-  explicit GroupWriter(const Environment& env) : env_(env), thread_([this] { run(); }) {}
+  GroupWriter(const Environment& env, bool sequential_index_keys)
+      : env_(env), sequential_(sequential_index_keys), thread_([this] { run(); }) {}
   ~GroupWriter() {
     {
       std::lock_guard lock(mutex_);
@@ -216,9 +232,20 @@ class GroupWriter {
     try {
       WriteTxn txn(env_);
       std::array<unsigned char, 16> key{};
+      const std::string_view as_key(reinterpret_cast<const char*>(key.data()), key.size());
       for (const auto& item : batch) {
         randombytes_buf(key.data(), key.size());
-        txn.put({reinterpret_cast<const char*>(key.data()), key.size()}, item.record);
+        txn.put(env_.dbi(), as_key, item.record);
+        ++index_entries_;
+        for (auto index : env_.indexes()) {
+          if (sequential_) {
+            std::fill(key.begin(), key.end(), 0);
+            for (int b = 0; b < 8; ++b) key[15 - b] = (index_entries_ >> (8 * b)) & 0xff;
+          } else {
+            randombytes_buf(key.data(), key.size());
+          }
+          txn.put(index, as_key, std::string_view(item.record).substr(0, 128));
+        }
       }
       txn.commit();
       return true;
@@ -229,6 +256,8 @@ class GroupWriter {
   }
 
   const Environment& env_;
+  const bool sequential_;
+  std::uint64_t index_entries_ = 0;  // the writer thread's: the last sequential index key
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Item> queue_;
@@ -348,7 +377,7 @@ asio::awaitable<void> accept_loop(asio::io_context& io, tcp::acceptor& acceptor,
 }
 
 int usage() {
-  std::cerr << "usage: bare-intake [--threads N] [--dir D]\n";
+  std::cerr << "usage: bare-intake [--threads N] [--dir D] [--indexes I [--sequential]]\n";
   return 2;
 }
 
@@ -357,13 +386,23 @@ int usage() {
 int main(int argc, char** argv) {
   int threads = 4;
   std::filesystem::path dir;
+  std::size_t indexes = 0;
+  bool sequential = false;
   for (int i = 1; i < argc; i += 2) {
     std::string_view flag = argv[i];
+    if (flag == "--sequential") {
+      sequential = true;
+      --i;  // no value
+      continue;
+    }
     if (i + 1 >= argc) return usage();
     if (flag == "--threads") {
       threads = std::atoi(argv[i + 1]);
     } else if (flag == "--dir") {
       dir = argv[i + 1];
+    } else if (flag == "--indexes") {
+      indexes = static_cast<std::size_t>(std::atol(argv[i + 1]));
+      if (indexes > kMaxIndexes - 1) return usage();
     } else {
       return usage();
     }
@@ -383,9 +422,9 @@ int main(int argc, char** argv) {
     // Destroyed in reverse: the writer (which completes what is queued, posting to io) before
     // the environment, and both before io.
     asio::io_context io;
-    Environment env(dir, std::size_t{4} << 30);
+    Environment env(dir, std::size_t{4} << 30, indexes);
     Sealer sealer;
-    GroupWriter writer(env);
+    GroupWriter writer(env, sequential);
     Shared shared{sealer, writer};
 
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
