@@ -53,6 +53,13 @@ inline void append_field(std::string& out, std::string_view name, std::string_vi
   *p = '\n';
 }
 
+// Fields that frame the message: the server's alone, whatever a route puts in its headers.
+inline bool framing(std::string_view name) {
+  return boost::beast::iequals(name, "Content-Length") ||
+         boost::beast::iequals(name, "Connection") ||
+         boost::beast::iequals(name, "Transfer-Encoding");
+}
+
 inline bool named(const std::map<std::string, std::string>& fields, std::string_view name) {
   for (const auto& field : fields)
     if (boost::beast::iequals(field.first, name)) return true;
@@ -62,8 +69,9 @@ inline bool named(const std::map<std::string, std::string>& fields, std::string_
 }  // namespace wire_detail
 
 // "HTTP/1.1 200 OK\r\n", the fields, then the blank line: Server, Content-Type and
-// X-Content-Type-Options unless r's own headers name them, r's headers, Connection where the
-// version's default is not what keep_alive asks, and Content-Length if the status has a body.
+// X-Content-Type-Options unless r's own headers name them, r's headers but those that frame the
+// message, Connection where the version's default is not what keep_alive asks, and
+// Content-Length if the status has a body.
 inline std::string head_of(const Response& r, unsigned version, bool keep_alive) {
   using wire_detail::append_field;
   std::string out;
@@ -82,7 +90,8 @@ inline std::string head_of(const Response& r, unsigned version, bool keep_alive)
     append_field(out, "Content-Type", r.content_type);
   if (!wire_detail::named(r.headers, "X-Content-Type-Options"))
     append_field(out, "X-Content-Type-Options", "nosniff");
-  for (const auto& [name, value] : r.headers) append_field(out, name, value);
+  for (const auto& [name, value] : r.headers)
+    if (!wire_detail::framing(name)) append_field(out, name, value);
   if (version == 10 && keep_alive) append_field(out, "Connection", "keep-alive");
   if (version != 10 && !keep_alive) append_field(out, "Connection", "close");
   if (has_body(r.status)) {

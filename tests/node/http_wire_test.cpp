@@ -38,6 +38,13 @@ struct WireSite {
     router.add("GET", "/no-content", [](const http::Request&, const http::Params&) {
       return http::text_response(204, "");
     });
+    router.add("GET", "/framing", [](const http::Request&, const http::Params&) {
+      auto r = http::text_response(200, "short");
+      r.headers["Content-Length"] = "999";
+      r.headers["connection"] = "upgrade";
+      r.headers["Transfer-Encoding"] = "chunked";
+      return r;
+    });
     router.add("GET", "/own-fields", [](const http::Request&, const http::Params&) {
       auto r = http::text_response(200, "a,b\n");
       r.headers["X-Content-Type-Options"] = "nosniff";
@@ -103,6 +110,20 @@ TEST_CASE("http wire: a route's own field replaces the server's default, once") 
   CHECK(fields.at("content-type") == "text/plain; charset=utf-8");
   CHECK(fields.at("content-length") == "4");
   CHECK(fields.at("connection") == "close");
+}
+
+TEST_CASE("http wire: the fields that frame a reply are the server's, whatever a route sets") {
+  WireSite site;
+  // Pipelined: a Content-Length of 999 on the wire would swallow the second reply.
+  auto replies = replies_in(site.raw(get("/framing") + get("/framing", true)));
+  REQUIRE(replies.size() == 2);
+  for (const auto& reply : replies) {
+    CHECK(reply.fields.at("content-length") == "5");
+    CHECK(reply.fields.count("transfer-encoding") == 0);
+    CHECK(reply.body == "short");
+  }
+  CHECK(replies[0].fields.count("connection") == 0);  // HTTP/1.1 keeps it open by default
+  CHECK(replies[1].fields.at("connection") == "close");
 }
 
 TEST_SUITE_END();
