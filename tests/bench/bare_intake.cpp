@@ -14,11 +14,12 @@
 //   bare-intake [--threads N] [--dir D] [--indexes I [--sequential]]
 // prints the port it listens on (127.0.0.1).
 // D is the LMDB directory (created if missing; default a fresh one under /tmp). I (default 0,
-// at most 32) adds I databases, each given one more entry per record under a random key (a
-// 128-byte value): the shape of the node's layout, where a registration puts about 20 entries
-// into 16 databases whose keys are mostly random, so that each dirties its own pages. Not the
-// raw limit (scripts/bench-intake runs it with none): a measure of what that layout costs.
-// --sequential keys those entries by a counter instead, so that a batch's entries share pages.
+// at most 31) adds I databases, each given one more entry per record under a random key (a
+// 128-byte value), each of which dirties a page of its own: the shape of the node's layout,
+// where a registration puts about 20 entries into 16 databases, five of them under random
+// keys. Not the raw limit (scripts/bench-intake runs it with none): a measure of what such a
+// layout costs (scripts/bench-layout). --sequential keys those entries by a counter instead,
+// so that a batch's entries share pages.
 #include <lmdb.h>
 #include <sodium.h>
 
