@@ -1,6 +1,6 @@
 #include "protocol/json_writer.hpp"
 
-#include <cstring>
+#include <algorithm>
 #include <stdexcept>
 
 #include "protocol/canonical_json.hpp"
@@ -50,9 +50,11 @@ bool append_plain(std::string& out, std::string_view text, std::string_view suff
   if (text.size() + 2 + suffix.size() > sizeof quoted || first_json_escape(text) != text.size())
     return false;
   quoted[0] = '"';
-  std::memcpy(quoted + 1, text.data(), text.size());
+  // std::copy, not memcpy: an empty view may hold a null pointer, which memcpy may not be
+  // given even for no bytes (UBSan).
+  std::copy(text.begin(), text.end(), quoted + 1);
   quoted[text.size() + 1] = '"';
-  std::memcpy(quoted + text.size() + 2, suffix.data(), suffix.size());
+  std::copy(suffix.begin(), suffix.end(), quoted + text.size() + 2);
   out.append(quoted, text.size() + 2 + suffix.size());
   return true;
 }
