@@ -46,7 +46,8 @@ void PoolIndex::SkillCodes::assign(const std::vector<Code>& codes) {
   static_assert(sizeof(Code*) <= sizeof codes_);
   release();
   if (codes.size() <= kInline) {
-    std::memcpy(codes_, codes.data(), codes.size() * sizeof(Code));
+    // std::copy, not memcpy: an empty vector's data() may be null (UBSan).
+    std::copy(codes.begin(), codes.end(), codes_);
   } else {
     Code* block = new Code[codes.size()];
     std::memcpy(block, codes.data(), codes.size() * sizeof(Code));
