@@ -278,8 +278,12 @@ void Environment::release_mapped_pages() {
   }
   env.gate.enter();  // the map cannot move while its pages are released
   int err = 0;
+  const char* failed = "release the map's pages (madvise)";
   std::FILE* maps = std::fopen("/proc/self/maps", "re");
-  if (maps == nullptr) err = errno;
+  if (maps == nullptr) {
+    err = errno;  // EMFILE when the process is out of descriptors
+    failed = "release the map's pages (open /proc/self/maps)";
+  }
   char line[4096];
   while (maps != nullptr && err == 0 && std::fgets(line, sizeof line, maps) != nullptr) {
     unsigned long long start = 0, end = 0, offset = 0, inode = 0;
@@ -294,7 +298,7 @@ void Environment::release_mapped_pages() {
   }
   if (maps != nullptr) std::fclose(maps);
   env.gate.leave();
-  if (err != 0) throw StorageError("release the map's pages (madvise)", err);
+  if (err != 0) throw StorageError(failed, err);
 }
 
 std::size_t Environment::check_stale_readers() {
