@@ -17,6 +17,20 @@ PACKAGES=(g++ cmake make pkg-config ccache libboost1.81-dev libsodium-dev liblmd
   clang-format python3 dpkg-dev python3-aiosmtpd openssl nodejs chromium fonts-noto-cjk wrk
   systemd libjs-chart.js)
 
+# For the benchmarks: wrk on core 0 and the servers on the other cores, when there are two or
+# more (and taskset). Sets WRK and SERVER (command prefixes, SERVER empty when not pinned) and
+# SERVER_CORES ("all" when not pinned).
+bench_cores() {
+  WRK=(wrk)
+  SERVER=()
+  SERVER_CORES="all"
+  if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    SERVER_CORES="1-$(($(nproc) - 1))"
+    WRK=(taskset -c 0 wrk)
+    SERVER=(taskset -c "$SERVER_CORES")
+  fi
+}
+
 # A benchmark node's mail spool directory (printed): on /dev/shm (tmpfs) when there is one,
 # else under the work directory $1. On this machine's ext4, creating a file soon after many
 # were deleted (every earlier run's spool) scans the inode table (the kernel's
