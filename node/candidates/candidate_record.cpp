@@ -201,6 +201,14 @@ std::string stored_text(const CandidateRecord& r) {
     }
   }
   w.field("id", r.id);
+  if (!erased && r.intake) {
+    w.key("intake")
+        .begin_object()
+        .field("day", r.intake->day)
+        .field("form", r.intake->form)
+        .field("mails", r.intake->mails)
+        .end_object();
+  }
   if (!erased && !r.wrapped_key_.empty()) w.field("key", r.wrapped_key_);  // not migrated yet
   if (r.lang != "ja") w.field("lang", r.lang);
   if (!erased && r.received_) w.field("member", r.received_->member);
@@ -237,6 +245,9 @@ CandidateRecord from_stored(const nlohmann::json& j) {
   r.consent = Consent::from_json(j.at("consent"));
   r.origin = j.value("origin", std::string("local"));
   r.lang = j.value("lang", std::string("ja"));
+  if (auto it = j.find("intake"); it != j.end() && it->is_object())
+    r.intake = IntakeState{it->value("day", std::int64_t{-1}), it->value("mails", std::int64_t{0}),
+                           it->value("form", std::string())};
   r.wrapped_key_ = text(j, "key");
   if (auto it = j.find("slot"); it != j.end() && it->is_number_unsigned())
     r.key_slot_ = it->get<std::uint32_t>();

@@ -7,6 +7,8 @@
 // the untyped record so existing data reads as before:
 //   {id, pseudonym, status: "pending"|"active"|"erased", created_ms, verified_ms, consent,
 //    origin: "local" | the peer node it came from,
+//    intake?: {day, form, mails}                            -- local records, once intake
+//                                                              counted a mail or saw a nonce
 //    tokens: [digest], spool: [spool file id], slot: the key's slot in key_slots.hpp,
 //    data: sealed {personal, profile}, evidence?: sealed signed plaintext
 //                                                           -- while not erased
@@ -70,6 +72,16 @@ struct ErasureRequest {
                                   // "kept_hired" (a withdrawal the recipient may refuse for a hire)
 };
 
+// What intake (referrals/intake.hpp) remembers of a person between registrations: the
+// confirmation mails counted on one day, and the hash of the last form's nonce. Neither is
+// personal data.
+struct IntakeState {
+  std::int64_t day = -1;  // days since the epoch of the mails counted; -1: none yet
+  std::int64_t mails = 0;
+  std::string form;  // hex SHA-256 of the last form nonce; "" when none came with one
+  bool operator==(const IntakeState&) const = default;
+};
+
 // What a received record (origin != "local") knows of the handoff that brought it.
 struct Received {
   std::string handoff;
@@ -89,6 +101,10 @@ class CandidateRecord {
   // The language the candidate registered in ("ja" or "en"): every mail and link to them
   // keeps it. Not personal data; stored only when "en" (older records read as "ja").
   std::string lang = "ja";
+  // Kept in the record, which a registration saves anyway, rather than in an entry of its own
+  // keyed at random (issue 19). nullopt: none stored, as in records from before, whose
+  // state is in a candidate_tokens entry (Intake reads it there). Gone with erasure.
+  std::optional<IntakeState> intake;
 
   // In the region's pool: active, registered here (not received from a peer) and consenting to
   // be shown to the region's members. What pool searches list, alumni pages show and a

@@ -439,6 +439,7 @@ std::vector<std::string> Store::erase(storage::WriteTxn& txn, CandidateRecord& r
   r.sealed_data_.clear();
   r.sealed_evidence_.clear();
   r.tokens_.clear();
+  r.intake.reset();
   r.spool_.clear();
   r.received_.reset();
   r.erased_ms_ = clock_.now_ms();

@@ -51,26 +51,23 @@ std::string nonce_hash(const std::string& nonce) {
 
 }  // namespace
 
-nlohmann::json Intake::intake_state(const storage::Txn& txn,
-                                    const std::string& candidate_id) const {
+candidates::IntakeState Intake::intake_state(const storage::Txn& txn,
+                                             const candidates::CandidateRecord& candidate) const {
+  if (candidate.intake) return *candidate.intake;
   auto info =
-      candidates_.lookup_token(txn, candidates_.stable_token(candidate_id, "intake"), "intake");
-  return info ? info->extra : nlohmann::json::object();
+      candidates_.lookup_token(txn, candidates_.stable_token(candidate.id, "intake"), "intake");
+  if (!info) return {};
+  const auto& j = info->extra;
+  return {j.value("day", std::int64_t{-1}), j.value("mails", std::int64_t{0}),
+          j.value("form", std::string())};
 }
 
-bool Intake::save_intake_state(storage::WriteTxn& txn, candidates::CandidateRecord& candidate,
-                               const nlohmann::json& state) {
-  return candidates_.bind_token_to(txn, candidates_.stable_token(candidate.id, "intake"), candidate,
-                                   "intake", state);
-}
-
-bool Intake::count_mail(nlohmann::json& state) const {
+bool Intake::count_mail(candidates::IntakeState& state) const {
   auto today = clock_.now_ms() / kMsPerDay;
-  std::int64_t sent =
-      state.value("day", std::int64_t{-1}) == today ? state.value("mails", std::int64_t{0}) : 0;
+  std::int64_t sent = state.day == today ? state.mails : 0;
   if (sent >= settings_.confirmation_mails_per_day) return false;
-  state["day"] = today;
-  state["mails"] = sent + 1;
+  state.day = today;
+  state.mails = sent + 1;
   return true;
 }
 
@@ -85,8 +82,7 @@ bool Intake::repeated_form(const storage::Txn& txn, const std::map<std::string, 
   auto normalised = candidates::normalise_email(email->second);
   if (!normalised) return false;
   auto candidate = candidates_.find_by_pseudonym(txn, candidates_.pseudonym_of(*normalised));
-  return candidate &&
-         intake_state(txn, candidate->id).value("form", std::string()) == nonce_hash(nonce);
+  return candidate && intake_state(txn, *candidate).form == nonce_hash(nonce);
 }
 
 SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
@@ -149,12 +145,14 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
 
   // The person's intake state is read and written once: today's mail counted, and the form's
   // nonce remembered (repeated_form), whether or not a mail goes out. A person created above
-  // has none to read: its stable token derives from the id just made.
-  auto state = new_person ? nlohmann::json::object() : intake_state(txn, candidate->id);
+  // has none to read.
+  auto state = new_person ? candidates::IntakeState{} : intake_state(txn, *candidate);
   const bool mail_counted = count_mail(state);
-  if (!nonce.empty()) state["form"] = nonce_hash(nonce);
-  if (mail_counted || !nonce.empty())
-    unsaved = save_intake_state(txn, *candidate, state) || unsaved;
+  if (!nonce.empty()) state.form = nonce_hash(nonce);
+  if (!candidate->intake || *candidate->intake != state) {
+    candidate->intake = std::move(state);
+    unsaved = true;
+  }
   // Past today's mails for this address nothing is queued: the data above is replaced all
   // the same (the latest form is what counts), and the mail already sent still works.
   if (!mail_counted) {

@@ -118,15 +118,13 @@ class Intake {
   // plain normalised address; nullopt if neither.
   std::optional<candidates::CandidateRecord> find_person(const storage::Txn& txn,
                                                          const std::string& normalised) const;
-  // The per-candidate intake state (mails sent today, the last form nonce), kept in one
-  // stable-token entry listed on the record, so erasure removes it and repeats reuse it.
-  nlohmann::json intake_state(const storage::Txn& txn, const std::string& candidate_id) const;
-  // Lists the entry on `candidate` in memory (true if that changed it): the caller saves.
-  bool save_intake_state(storage::WriteTxn& txn, candidates::CandidateRecord& candidate,
-                         const nlohmann::json& state);
+  // The candidate's intake state (mails sent today, the last form nonce): the record's own,
+  // else the stable-token entry a record from before it holds (read, never written now).
+  candidates::IntakeState intake_state(const storage::Txn& txn,
+                                       const candidates::CandidateRecord& candidate) const;
   // Counts one mail to the candidate today in their intake state; false (nothing counted) if
   // today's are spent.
-  bool count_mail(nlohmann::json& state) const;
+  bool count_mail(candidates::IntakeState& state) const;
   bool repeated_form(const storage::Txn& txn, const std::map<std::string, std::string>& form,
                      const std::string& nonce) const;
   // Binds the confirmation link on `candidate` in memory (true if that changed it: the

@@ -107,6 +107,7 @@ TEST_CASE("candidate record: every optional field is written where dump() puts i
   full["withdrawn_ms"] = 1696000000000;
   full["spool"] = {"spool-1", "spool-\"2\""};
   full["tokens"] = {"digest-1"};
+  full["intake"] = {{"day", 19650}, {"form", "9f86d081"}, {"mails", 3}};
   full["disclosures"] = nlohmann::json::parse(kDisclosed).at("disclosures");
   full["erasure"] = {{"requested_ms", 1697000000000},
                      {"requests",
@@ -126,6 +127,10 @@ TEST_CASE("candidate record: every optional field is written where dump() puts i
   tombstone["lang"] = "en";
   tombstone["withdrawn_ms"] = 1696000000000;
   CHECK(stored_text(from_stored(tombstone)) == tombstone.dump());
+  // A tombstone keeps no intake state, even one read with it.
+  auto with_intake = tombstone;
+  with_intake["intake"] = full["intake"];
+  CHECK(stored_text(from_stored(with_intake)) == tombstone.dump());
 }
 
 TEST_CASE("candidate record: the typed fields of a stored tombstone and a received record") {

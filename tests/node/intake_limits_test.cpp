@@ -8,6 +8,8 @@
 #include <set>
 #include <string>
 
+#include "crypto/bytes.hpp"
+#include "crypto/hash.hpp"
 #include "node/domain_fixture.hpp"
 
 using namespace relay::node;
@@ -81,9 +83,9 @@ TEST_CASE(
   CHECK(capped == 296);
   CHECK(std::set<std::string>(links.begin(), links.end()).size() == 1);  // the same link
   auto after = footprint(d);
-  // One intake-state entry more than after the first registration (it holds the last nonce),
-  // and the record grew by that one digest at most.
-  CHECK(after.second <= first.second + 1);
+  // No token entry more than after the first registration: the intake state is in the
+  // record, which grew by the last nonce's hash at most.
+  CHECK(after.second == first.second);
   CHECK(after.first <= first.first + 100);
 
   // Another address through the same link is not held up by the first one's cap.
@@ -135,4 +137,75 @@ TEST_CASE(
   CHECK(opened->personal.phone == "08011112222");
   // Once confirmed, nothing is pending to show.
   CHECK_FALSE(d.intake.pending_data(txn, links.back()));
+}
+
+TEST_CASE(
+    "intake: the state lives in the person's record; a record from before keeps its state in "
+    "a token entry, which still caps the mails and spots a repeated form") {
+  Domain d;
+  auto m = d.admit("Upgraded KK").member;
+  const std::string person = "taro@example.jp";
+  auto before = footprint(d);
+  REQUIRE(submit(d, m.link_token, form_for("Taro", person)).accepted);
+  const auto today = d.clock.now_ms() / 86'400'000;
+  auto in = [&](const storage::Txn& txn) {
+    auto found = d.candidates.find_by_pseudonym(txn, d.candidates.pseudonym_of(person));
+    REQUIRE(found);
+    return *found;
+  };
+  auto record = [&] { return in(d.env.begin_read()); };
+  {
+    auto r = record();
+    REQUIRE(r.intake);
+    CHECK(r.intake->day == today);
+    CHECK(r.intake->mails == 1);
+    CHECK(r.intake->form.empty());
+    CHECK(footprint(d).second == before.second + 1);  // the confirmation link's entry only
+  }
+
+  // The layout an older version left: no state in the record, today's five mails spent and
+  // the last form's nonce in the person's "intake" entry.
+  const std::string nonce = "nonce-before-the-upgrade";
+  const auto nonce_hash =
+      relay::crypto::to_hex(relay::crypto::sha256(relay::crypto::as_bytes(nonce)));
+  d.write([&](storage::WriteTxn& txn) {
+    auto r = in(txn);
+    r.intake.reset();
+    d.candidates.bind_token_to(txn, d.candidates.stable_token(r.id, "intake"), r, "intake",
+                               {{"day", today}, {"mails", 5}, {"form", nonce_hash}});
+    d.candidates.save(txn, r);
+  });
+  REQUIRE_FALSE(record().intake);
+
+  auto repeated = form_for("Taro", person);
+  repeated["nonce"] = nonce;
+  auto r = submit(d, m.link_token, repeated);
+  CHECK(r.accepted);
+  CHECK(r.repeated);  // answered as before, nothing new
+
+  auto later = form_for("Taro", person);
+  later["nonce"] = "nonce-after-the-upgrade";
+  r = submit(d, m.link_token, later);
+  CHECK(r.accepted);
+  CHECK_FALSE(r.repeated);
+  CHECK(r.mail_capped);  // today's five were spent before the upgrade
+  CHECK(verify_links(d, person).size() == 1);
+  auto now = record();
+  REQUIRE(now.intake);  // the record holds the state from now on
+  CHECK(now.intake->mails == 5);
+  CHECK(now.intake->form ==
+        relay::crypto::to_hex(relay::crypto::sha256(relay::crypto::as_bytes(later["nonce"]))));
+
+  // Erasure takes the state with the record; the old entry goes with the record's tokens.
+  auto tokens_before_erasure = footprint(d).second;
+  CHECK(tokens_before_erasure == before.second + 2);
+  d.write([&](storage::WriteTxn& txn) {
+    auto r = in(txn);
+    d.candidates.erase(txn, r);
+  });
+  auto txn = d.env.begin_read();
+  auto erased = d.candidates.find(txn, now.id);
+  REQUIRE(erased);
+  CHECK_FALSE(erased->intake);
+  CHECK(footprint(d).second == before.second);
 }
