@@ -6,8 +6,8 @@
 
 namespace relay::crypto {
 
-// All codecs are libsodium's constant-time ones: hex and base64url also carry secrets
-// (capability tokens, API keys), so decoding must not branch on their characters.
+// All codecs but to_base64_public are libsodium's constant-time ones: hex and base64url also
+// carry secrets (capability tokens, API keys), so decoding must not branch on their characters.
 
 namespace {
 
@@ -72,6 +72,30 @@ std::optional<Bytes> from_hex(std::string_view text) {
 
 std::string to_base64(ByteView data) {
   return encode_base64(data, sodium_base64_VARIANT_ORIGINAL);
+}
+
+std::string to_base64_public(ByteView data) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out((data.size() + 2) / 3 * 4, '=');
+  char* o = out.data();
+  const std::uint8_t* in = data.data();
+  const std::size_t whole = data.size() / 3 * 3;
+  for (std::size_t i = 0; i < whole; i += 3, o += 4) {
+    const std::uint32_t v = std::uint32_t{in[i]} << 16 | std::uint32_t{in[i + 1]} << 8 | in[i + 2];
+    o[0] = kAlphabet[v >> 18];
+    o[1] = kAlphabet[(v >> 12) & 63];
+    o[2] = kAlphabet[(v >> 6) & 63];
+    o[3] = kAlphabet[v & 63];
+  }
+  if (const std::size_t rest = data.size() - whole; rest > 0) {  // one or two bytes, padded
+    std::uint32_t v = std::uint32_t{in[whole]} << 16;
+    if (rest == 2) v |= std::uint32_t{in[whole + 1]} << 8;
+    o[0] = kAlphabet[v >> 18];
+    o[1] = kAlphabet[(v >> 12) & 63];
+    if (rest == 2) o[2] = kAlphabet[(v >> 6) & 63];
+  }
+  return out;
 }
 
 std::optional<Bytes> from_base64(std::string_view text) {

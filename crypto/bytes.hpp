@@ -28,6 +28,10 @@ std::optional<Bytes> from_hex(std::string_view text);
 // strict: no whitespace, correct padding, no non-zero trailing bits; nullopt otherwise.
 std::string to_base64(ByteView data);
 std::optional<Bytes> from_base64(std::string_view text);
+// The same text as to_base64, for bytes that are no secret (ciphertexts, signatures, hashes):
+// a table lookup per character, which branches on the data. Encoding a registration's sealed
+// record and mail took 23.6k instructions with to_base64 and takes 2.9k (callgrind, issue 19).
+std::string to_base64_public(ByteView data);
 
 // RFC 4648 section 5 base64url without padding (tokens in URLs).
 std::string to_base64url(ByteView data);

@@ -49,7 +49,7 @@ std::string seal_text(const crypto::AeadKey& key, std::string text, const std::s
                       const std::string& purpose) {
   auto sealed = seal_bytes(key, crypto::as_bytes(text), candidate_id, purpose);
   crypto::secure_zero(text.data(), text.size());
-  return crypto::to_base64(sealed);
+  return crypto::to_base64_public(sealed);  // a ciphertext: no secret
 }
 
 std::string seal_json(const crypto::AeadKey& key, const nlohmann::json& value,

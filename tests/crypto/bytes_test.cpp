@@ -53,6 +53,7 @@ TEST_CASE("base64 and base64url known answers") {
   for (const auto& c : cases) {
     CAPTURE(c.b64);
     CHECK(to_base64(as_bytes(c.plain)) == c.b64);
+    CHECK(to_base64_public(as_bytes(c.plain)) == c.b64);
     CHECK(to_base64url(as_bytes(c.plain)) == c.b64url);
     auto back = from_base64(c.b64);
     REQUIRE(back);
@@ -75,7 +76,16 @@ TEST_CASE("codecs round-trip every length and byte value") {
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::uint8_t>(i);
   CHECK(from_hex(to_hex(all)) == all);
   CHECK(from_base64(to_base64(all)) == all);
+  CHECK(to_base64_public(all) == to_base64(all));
   CHECK(from_base64url(to_base64url(all)) == all);
+}
+
+TEST_CASE("to_base64_public writes what to_base64 writes, at every length up to 300") {
+  for (std::size_t n = 0; n <= 300; ++n) {
+    Bytes data = random_bytes(n);
+    CAPTURE(n);
+    CHECK(to_base64_public(data) == to_base64(data));
+  }
 }
 
 TEST_CASE("base64 is strict") {
