@@ -165,14 +165,16 @@ TEST_CASE(
 
   // The layout an older version left: no state in the record, today's five mails spent and
   // the last form's nonce in the person's "intake" entry.
+  // What the state keeps of a nonce: its hex SHA-256.
+  auto hash_of = [](const std::string& nonce) {
+    return relay::crypto::to_hex(relay::crypto::sha256(relay::crypto::as_bytes(nonce)));
+  };
   const std::string nonce = "nonce-before-the-upgrade";
-  const auto nonce_hash =
-      relay::crypto::to_hex(relay::crypto::sha256(relay::crypto::as_bytes(nonce)));
   d.write([&](storage::WriteTxn& txn) {
     auto r = in(txn);
     r.intake.reset();
     d.candidates.bind_token_to(txn, d.candidates.stable_token(r.id, "intake"), r, "intake",
-                               {{"day", today}, {"mails", 5}, {"form", nonce_hash}});
+                               {{"day", today}, {"mails", 5}, {"form", hash_of(nonce)}});
     d.candidates.save(txn, r);
   });
   REQUIRE_FALSE(record().intake);
@@ -193,8 +195,7 @@ TEST_CASE(
   auto now = record();
   REQUIRE(now.intake);  // the record holds the state from now on
   CHECK(now.intake->mails == 5);
-  CHECK(now.intake->form ==
-        relay::crypto::to_hex(relay::crypto::sha256(relay::crypto::as_bytes(later["nonce"]))));
+  CHECK(now.intake->form == hash_of(later["nonce"]));
 
   // Erasure takes the state with the record; the old entry goes with the record's tokens.
   auto tokens_before_erasure = footprint(d).second;
