@@ -235,6 +235,11 @@ nlohmann::json to_stored(const CandidateRecord& r) {
   return nlohmann::json::parse(stored_text(r));
 }
 
+IntakeState IntakeState::from_json(const nlohmann::json& j) {
+  return {j.value("day", std::int64_t{-1}), j.value("mails", std::int64_t{0}),
+          j.value("form", std::string())};
+}
+
 CandidateRecord from_stored(const nlohmann::json& j) {
   CandidateRecord r;
   r.id = j.at("id");
@@ -246,8 +251,7 @@ CandidateRecord from_stored(const nlohmann::json& j) {
   r.origin = j.value("origin", std::string("local"));
   r.lang = j.value("lang", std::string("ja"));
   if (auto it = j.find("intake"); it != j.end() && it->is_object())
-    r.intake = IntakeState{it->value("day", std::int64_t{-1}), it->value("mails", std::int64_t{0}),
-                           it->value("form", std::string())};
+    r.intake = IntakeState::from_json(*it);
   r.wrapped_key_ = text(j, "key");
   if (auto it = j.find("slot"); it != j.end() && it->is_number_unsigned())
     r.key_slot_ = it->get<std::uint32_t>();

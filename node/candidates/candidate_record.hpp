@@ -80,6 +80,8 @@ struct IntakeState {
   std::int64_t mails = 0;
   std::string form;  // hex SHA-256 of the last form nonce; "" when none came with one
   bool operator==(const IntakeState&) const = default;
+  // From {day, form, mails}, as the record stores it and the older token entry held it.
+  static IntakeState from_json(const nlohmann::json& j);
 };
 
 // What a received record (origin != "local") knows of the handoff that brought it.

@@ -56,10 +56,7 @@ candidates::IntakeState Intake::intake_state(const storage::Txn& txn,
   if (candidate.intake) return *candidate.intake;
   auto info =
       candidates_.lookup_token(txn, candidates_.stable_token(candidate.id, "intake"), "intake");
-  if (!info) return {};
-  const auto& j = info->extra;
-  return {j.value("day", std::int64_t{-1}), j.value("mails", std::int64_t{0}),
-          j.value("form", std::string())};
+  return info ? candidates::IntakeState::from_json(info->extra) : candidates::IntakeState{};
 }
 
 bool Intake::count_mail(candidates::IntakeState& state) const {
@@ -74,7 +71,7 @@ bool Intake::count_mail(candidates::IntakeState& state) const {
 // A form already accepted: its nonce is bound (before intake states existed) or is the last
 // one the person's intake state saw.
 bool Intake::repeated_form(const storage::Txn& txn, const std::map<std::string, std::string>& form,
-                           const std::string& nonce) const {
+                           const std::string& nonce, const std::string& nonce_digest) const {
   if (nonce.empty()) return false;
   if (candidates_.lookup_token(txn, nonce, "form")) return true;
   auto email = form.find("email");
@@ -82,7 +79,7 @@ bool Intake::repeated_form(const storage::Txn& txn, const std::map<std::string, 
   auto normalised = candidates::normalise_email(email->second);
   if (!normalised) return false;
   auto candidate = candidates_.find_by_pseudonym(txn, candidates_.pseudonym_of(*normalised));
-  return candidate && intake_state(txn, *candidate).form == nonce_hash(nonce);
+  return candidate && intake_state(txn, *candidate).form == nonce_digest;
 }
 
 SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
@@ -91,7 +88,8 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   // A form already accepted (a double tap, a resent POST): the same success, nothing new.
   auto nonce_it = form.find("nonce");
   const std::string nonce = nonce_it == form.end() ? "" : nonce_it->second;
-  if (repeated_form(txn, form, nonce)) {
+  const std::string nonce_digest = nonce.empty() ? "" : nonce_hash(nonce);
+  if (repeated_form(txn, form, nonce, nonce_digest)) {
     result.link = LinkState::ok;
     result.accepted = true;
     result.repeated = true;
@@ -148,7 +146,7 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   // has none to read.
   auto state = new_person ? candidates::IntakeState{} : intake_state(txn, *candidate);
   const bool mail_counted = count_mail(state);
-  if (!nonce.empty()) state.form = nonce_hash(nonce);
+  if (!nonce.empty()) state.form = nonce_digest;
   if (!candidate->intake || *candidate->intake != state) {
     candidate->intake = std::move(state);
     unsaved = true;

@@ -125,8 +125,9 @@ class Intake {
   // Counts one mail to the candidate today in their intake state; false (nothing counted) if
   // today's are spent.
   bool count_mail(candidates::IntakeState& state) const;
+  // nonce_digest: nonce_hash(nonce), computed once by submit(), which stores it too.
   bool repeated_form(const storage::Txn& txn, const std::map<std::string, std::string>& form,
-                     const std::string& nonce) const;
+                     const std::string& nonce, const std::string& nonce_digest) const;
   // Binds the confirmation link on `candidate` in memory (true if that changed it: the
   // caller saves) and queues its mail.
   bool queue_verification(storage::WriteTxn& txn, candidates::CandidateRecord& candidate,
