@@ -93,7 +93,7 @@ def verify(spool, phase_a, tokens_out, out):
             continue
         mailed.add(to)
         body = msg.get_body(preferencelist=("plain",))
-        found = re.findall(r"/r/v/[A-Za-z0-9_-]+", body.get_content() if body else "")
+        found = re.findall(r"/r/v/[A-Za-z0-9_.-]+", body.get_content() if body else "")
         tokens.extend(found[:1])
     with open(tokens_out, "w") as f:
         f.write("\n".join(tokens) + "\n")

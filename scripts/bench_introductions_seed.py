@@ -138,7 +138,7 @@ while time.monotonic() < deadline:
     links = set()
     for path in glob.glob(mail_dir + "/*.eml"):
         with open(path, errors="replace") as f:
-            links.update(re.findall(r"/r/v/[A-Za-z0-9_-]+", f.read()))
+            links.update(re.findall(r"/r/v/[A-Za-z0-9_.-]+", f.read()))
     if len(links) >= total:
         break
     time.sleep(0.5)

@@ -94,7 +94,7 @@ deadline = time.monotonic() + 120
 while time.monotonic() < deadline:
     links = set()
     for path in glob.glob(mail_dir + "/*.eml"):
-        links.update(re.findall(r"/r/v/[A-Za-z0-9_-]+", open(path, errors="replace").read()))
+        links.update(re.findall(r"/r/v/[A-Za-z0-9_.-]+", open(path, errors="replace").read()))
     if len(links) >= len(jobs):
         break
     time.sleep(0.5)

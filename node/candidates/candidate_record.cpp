@@ -202,12 +202,13 @@ std::string stored_text(const CandidateRecord& r) {
   }
   w.field("id", r.id);
   if (!erased && r.intake) {
-    w.key("intake")
-        .begin_object()
-        .field("day", r.intake->day)
-        .field("form", r.intake->form)
-        .field("mails", r.intake->mails)
-        .end_object();
+    w.key("intake").begin_object().field("day", r.intake->day).field("form", r.intake->form);
+    if (!r.intake->links.empty()) {
+      w.key("links").begin_object();
+      for (const auto& [referral, expires_ms] : r.intake->links) w.field(referral, expires_ms);
+      w.end_object();
+    }
+    w.field("mails", r.intake->mails).end_object();
   }
   if (!erased && !r.wrapped_key_.empty()) w.field("key", r.wrapped_key_);  // not migrated yet
   if (r.lang != "ja") w.field("lang", r.lang);
@@ -236,8 +237,14 @@ nlohmann::json to_stored(const CandidateRecord& r) {
 }
 
 IntakeState IntakeState::from_json(const nlohmann::json& j) {
-  return {j.value("day", std::int64_t{-1}), j.value("mails", std::int64_t{0}),
-          j.value("form", std::string())};
+  IntakeState state{j.value("day", std::int64_t{-1}),
+                    j.value("mails", std::int64_t{0}),
+                    j.value("form", std::string()),
+                    {}};
+  if (auto it = j.find("links"); it != j.end() && it->is_object())
+    for (const auto& [referral, expires_ms] : it->items())
+      if (expires_ms.is_number_integer()) state.links[referral] = expires_ms.get<std::int64_t>();
+  return state;
 }
 
 CandidateRecord from_stored(const nlohmann::json& j) {

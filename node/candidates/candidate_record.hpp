@@ -7,7 +7,8 @@
 // the untyped record so existing data reads as before:
 //   {id, pseudonym, status: "pending"|"active"|"erased", created_ms, verified_ms, consent,
 //    origin: "local" | the peer node it came from,
-//    intake?: {day, form, mails}                            -- local records, once intake
+//    intake?: {day, form, links?: {referral id: expires_ms}, mails}
+//                                                           -- local records, once intake
 //                                                              counted a mail or saw a nonce
 //    tokens: [digest], spool: [spool file id], slot: the key's slot in key_slots.hpp,
 //    data: sealed {personal, profile}, evidence?: sealed signed plaintext
@@ -30,6 +31,7 @@
 // reason), at most one waiting for its receipt at a time.
 // Threads: a value; not shared between threads.
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -73,14 +75,19 @@ struct ErasureRequest {
 };
 
 // What intake (referrals/intake.hpp) remembers of a person between registrations: the
-// confirmation mails counted on one day, and the hash of the last form's nonce. Neither is
-// personal data.
+// confirmation mails counted on one day, the hash of the last form's nonce, and until when
+// each confirmation link mailed works. None of it is personal data.
 struct IntakeState {
   std::int64_t day = -1;  // days since the epoch of the mails counted; -1: none yet
   std::int64_t mails = 0;
   std::string form;  // hex SHA-256 of the last form nonce; "" when none came with one
+  // By referral id: until when (ms) its confirmation link works. The link itself is the
+  // record's id and a keyed MAC (Store::record_link), so it needs no entry of its own; kept
+  // after the link was used (the referral then says so), gone with erasure.
+  std::map<std::string, std::int64_t> links;
   bool operator==(const IntakeState&) const = default;
-  // From {day, form, mails}, as the record stores it and the older token entry held it.
+  // From {day, form, links?, mails}, as the record stores it and the older token entry held
+  // it (with no links).
   static IntakeState from_json(const nlohmann::json& j);
 };
 

@@ -296,10 +296,6 @@ std::optional<Store::TokenInfo> Store::lookup_token(const storage::Txn& txn, std
   return TokenInfo{digest, j.at("candidate"), j.at("kind"), j.at("extra")};
 }
 
-void Store::revoke_token(storage::WriteTxn& txn, const std::string& digest) {
-  txn.del(tokens_, digest);
-}
-
 void Store::bind_token(storage::WriteTxn& txn, std::string_view token,
                        const std::string& candidate_id, const std::string& kind,
                        const nlohmann::json& extra) {
@@ -326,6 +322,24 @@ std::string Store::stable_token(const std::string& candidate_id, std::string_vie
   std::string input = "relaynode stable token\n" + candidate_id + "\n" + std::string(purpose);
   auto mac = crypto::blake2b_keyed(keys->token_key, crypto::as_bytes(input));
   return crypto::to_base64url(mac);
+}
+
+std::string Store::record_link(const std::string& candidate_id, std::string_view purpose) const {
+  return candidate_id + "." + stable_token(candidate_id, purpose);
+}
+
+std::optional<std::string> Store::record_link_id(std::string_view token) {
+  // Neither an id nor a base64url MAC holds a '.'; the tokens issued before are base64url.
+  auto dot = token.find('.');
+  if (dot == std::string_view::npos || dot == 0) return std::nullopt;
+  return std::string(token.substr(0, dot));
+}
+
+bool Store::is_record_link(std::string_view token, const std::string& candidate_id,
+                           std::string_view purpose) const {
+  auto expected = record_link(candidate_id, purpose);
+  return token.size() == expected.size() &&
+         crypto::constant_time_equal(token.data(), expected.data(), expected.size());
 }
 
 void Store::update_data(storage::WriteTxn& txn, CandidateRecord& r, const PersonalData& personal,

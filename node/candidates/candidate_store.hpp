@@ -7,7 +7,9 @@
 //                         pseudonym, key slot, sealed data, consent, spool file ids,
 //                         disclosures, erasure requests); no plaintext personal data
 //   candidate_pseudonyms  pseudonym -> id of the live (not erased) record for that person
-//   candidate_tokens      token digest -> {"candidate": id, "kind": "manage"|"verify", ...}
+//   candidate_tokens      token digest -> {"candidate": id, "kind": "manage"|"erased", ...};
+//                         confirmation links are record_links, with no entry (older ones
+//                         are entries of kind "verify"|"verified")
 //   mail_queue            8-byte sequence + random suffix -> candidate id, attempts, next
 //                         try and the sealed {from,to,subject,body} (mail_entry.hpp), indexed
 //                         by candidate and by when due (mail_queue.hpp)
@@ -173,10 +175,9 @@ class Store {
   };
   std::optional<TokenInfo> lookup_token(const storage::Txn& txn, std::string_view token,
                                         const std::string& kind) const;
-  void revoke_token(storage::WriteTxn& txn, const std::string& digest);
   // Binds a token the candidate already holds to a new kind (after erasure, their
-  // management link keeps showing the erasure's status: "erased"; a used confirmation link
-  // says it was used: "verified"; a registration form's nonce: "form"), or a stable_token.
+  // management link keeps showing the erasure's status: "erased"), or a stable_token. Older
+  // versions bound used confirmation links ("verified") and form nonces ("form") too.
   // Binding a token listed on the record already does not list it again.
   void bind_token(storage::WriteTxn& txn, std::string_view token, const std::string& candidate_id,
                   const std::string& kind, const nlohmann::json& extra = nlohmann::json::object());
@@ -185,6 +186,16 @@ class Store {
   // repeated request (a registration sent again) re-mails the same link instead of growing
   // the record by a token each time.
   std::string stable_token(const std::string& candidate_id, std::string_view purpose) const;
+  // A link token that needs no entry at all: the record's id, '.', then stable_token(id,
+  // purpose). Whoever reads one finds the record by its id and checks the MAC against the
+  // purposes the record allows (is_record_link); an erased record allows none. Registration
+  // wrote an entry for each link, keyed by its digest, so at random (issue 19).
+  std::string record_link(const std::string& candidate_id, std::string_view purpose) const;
+  // The id a record_link names (nullopt for any other token), not yet checked.
+  static std::optional<std::string> record_link_id(std::string_view token);
+  // Whether token is record_link(candidate_id, purpose), compared in constant time.
+  bool is_record_link(std::string_view token, const std::string& candidate_id,
+                      std::string_view purpose) const;
   // issue_token and bind_token for a record the caller holds and saves afterwards: the digest
   // is listed on `record` in memory only, so the bindings of one request cost one save (each
   // save serialises the whole record again; a registration made three: issue 19).

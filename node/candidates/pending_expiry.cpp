@@ -18,7 +18,10 @@ std::vector<std::string> PendingExpiry::shred(storage::WriteTxn& txn, std::int64
   for (auto& r : store_.pending(txn, now_ms - expiry_ms + 1'000)) {
     // The newest confirmation link decides: registering again sends a fresh one.
     std::int64_t until = r.created_ms + expiry_ms;
-    for (const auto& digest : r.tokens()) {
+    if (r.intake)
+      for (const auto& [referral, expires_ms] : r.intake->links)
+        until = std::max(until, expires_ms);
+    for (const auto& digest : r.tokens()) {  // links mailed before they were record links
       auto info = txn.get(tokens_, digest);
       if (!info) continue;
       auto j = nlohmann::json::parse(*info);

@@ -17,8 +17,9 @@ namespace relay::node::candidates {
 class PendingExpiry {
  public:
   PendingExpiry(storage::Environment& env, Store& store);
-  // Erases every pending record all of whose confirmation links ("verify" tokens) expired
-  // before now_ms (a record with none: created before now_ms - expiry_ms); returns their ids.
+  // Erases every pending record all of whose confirmation links (those its intake state
+  // lists, and older "verify" tokens) expired before now_ms (a record with none: created
+  // before now_ms - expiry_ms); returns their ids.
   std::vector<std::string> shred(storage::WriteTxn& txn, std::int64_t now_ms,
                                  std::int64_t expiry_ms);
 

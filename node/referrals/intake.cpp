@@ -189,74 +189,95 @@ bool Intake::queue_verification(storage::WriteTxn& txn, candidates::CandidateRec
   auto expires =
       clock_.now_ms() +
       std::chrono::duration_cast<std::chrono::milliseconds>(settings_.verification_expiry).count();
-  // The same link for every repeat: the record keeps one verification entry per referral.
-  auto token = candidates_.stable_token(candidate.id, "verify/" + referral.id);
-  const bool listed = candidates_.bind_token_to(
-      txn, token, candidate, "verify", {{"referral", referral.id}, {"expires_ms", expires}});
+  // The same link for every repeat, working again for the full time. submit() set the state.
+  candidate.intake->links[referral.id] = expires;
+  auto token = candidates_.record_link(candidate.id, "verify/" + referral.id);
   auto text = candidates::verification_mail(
       lang, settings_.public_url + "/r/v/" + token, company, settings_.node_name,
       static_cast<long>(settings_.verification_expiry.count()));
   candidates_.queue_mail(txn, candidate, {settings_.mail_from, to, text.subject, text.body});
-  return listed;
+  return true;
+}
+
+std::optional<Intake::VerifyLink> Intake::verify_link(const storage::Txn& txn,
+                                                      std::string_view token) const {
+  std::optional<VerifyLink> link;
+  std::string referral_id;
+  if (auto id = candidates::Store::record_link_id(token)) {
+    auto candidate = candidates_.find(txn, *id);
+    if (!candidate || !candidate->intake) return std::nullopt;  // erasure resets the state
+    for (const auto& [referral, expires_ms] : candidate->intake->links)
+      if (candidates_.is_record_link(token, candidate->id, "verify/" + referral)) {
+        link = VerifyLink{std::move(*candidate), std::nullopt, expires_ms, false};
+        referral_id = referral;
+        break;
+      }
+  } else if (auto info = candidates_.lookup_token(txn, token, "verify")) {
+    auto candidate = candidates_.find(txn, info->candidate_id);
+    if (!candidate) return std::nullopt;
+    link = VerifyLink{std::move(*candidate), std::nullopt,
+                      info->extra.value("expires_ms", std::int64_t{0}), false};
+    referral_id = info->extra.value("referral", std::string());
+  } else if (auto used = candidates_.lookup_token(txn, token, "verified")) {
+    auto candidate = candidates_.find(txn, used->candidate_id);
+    if (!candidate) return std::nullopt;
+    link = VerifyLink{std::move(*candidate), std::nullopt, 0, true};
+  }
+  if (!link || link->candidate.status == candidates::Status::erased) return std::nullopt;
+  if (!referral_id.empty()) {
+    link->referral = referrals_.find(txn, referral_id);
+    link->used = link->referral && link->referral->status == ReferralStatus::verified;
+  }
+  return link;
 }
 
 bool Intake::verification_pending(const storage::Txn& txn, std::string_view token) const {
-  auto info = candidates_.lookup_token(txn, token, "verify");
-  return info && info->extra.value("expires_ms", std::int64_t{0}) >= clock_.now_ms();
+  auto link = verify_link(txn, token);
+  return link && !link->used && link->expires_ms >= clock_.now_ms();
 }
 
 std::optional<candidates::Opened> Intake::pending_data(const storage::Txn& txn,
                                                        std::string_view token) const {
-  if (!verification_pending(txn, token)) return std::nullopt;
-  auto info = candidates_.lookup_token(txn, token, "verify");
-  auto candidate = candidates_.find(txn, info->candidate_id);
-  if (!candidate) return std::nullopt;
-  return candidates_.open(*candidate);
+  auto link = verify_link(txn, token);
+  if (!link || link->used || link->expires_ms < clock_.now_ms()) return std::nullopt;
+  return candidates_.open(link->candidate);
 }
 
 bool Intake::verification_used(const storage::Txn& txn, std::string_view token) const {
-  auto info = candidates_.lookup_token(txn, token, "verified");
-  if (!info) return false;
-  auto candidate = candidates_.find(txn, info->candidate_id);
-  return candidate && candidate->status != candidates::Status::erased;
+  auto link = verify_link(txn, token);
+  return link && link->used;
 }
 
 ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_token) {
   ConfirmResult result;
-  auto info = candidates_.lookup_token(txn, verify_token, "verify");
-  if (!info) {
-    if (verification_used(txn, verify_token)) result.state = ConfirmState::already_confirmed;
-    return result;
-  }
-  if (info->extra.value("expires_ms", std::int64_t{0}) < clock_.now_ms()) {
-    candidates_.revoke_token(txn, info->digest);
-    result.state = ConfirmState::expired;
-    return result;
-  }
-  auto referral = referrals_.find(txn, info->extra.at("referral"));
-  auto candidate = candidates_.find(txn, info->candidate_id);
-  candidates_.revoke_token(txn, info->digest);
-  if (!referral || !candidate || candidate->status == candidates::Status::erased) return result;
-  if (referral->status == ReferralStatus::verified) {
-    candidates_.bind_token(txn, verify_token, candidate->id, "verified");
+  // Nothing is written for the link itself: once its referral is verified it reads as used.
+  auto link = verify_link(txn, verify_token);
+  if (!link) return result;
+  if (link->used) {
     result.state = ConfirmState::already_confirmed;
     return result;
   }
+  if (link->expires_ms < clock_.now_ms()) {
+    result.state = ConfirmState::expired;
+    return result;
+  }
+  if (!link->referral) return result;
+  auto& referral = link->referral;
+  auto& candidate = link->candidate;
   auto now = clock_.now_ms();
-  bool became_active = candidate->status == candidates::Status::pending;
+  bool became_active = candidate.status == candidates::Status::pending;
   result.registered_before = !became_active;
   if (became_active) {
-    candidate->status = candidates::Status::active;
-    candidate->verified_ms = now;
+    candidate.status = candidates::Status::active;
+    candidate.verified_ms = now;
   }
   // Opened once: for the address's identity and the mail below, and passed on with the save
   // (the pool index lists the record now, from this profile).
-  const auto opened_now = candidates_.open(*candidate);
-  // The management link mailed below, and the used confirmation link (reopening it says so
-  // and points to that mail): listed on the record with its change above, in one save.
-  result.management_token = candidates_.issue_token_to(txn, *candidate, "manage");
-  candidates_.bind_token_to(txn, verify_token, *candidate, "verified");
-  candidates_.save(txn, *candidate, opened_now ? &opened_now->profile : nullptr);
+  const auto opened_now = candidates_.open(candidate);
+  // The management link mailed below: listed on the record with its change above, in one
+  // save.
+  result.management_token = candidates_.issue_token_to(txn, candidate, "manage");
+  candidates_.save(txn, candidate, opened_now ? &opened_now->profile : nullptr);
   auto member = members_.find(txn, referral->member_id);
   referral->status = ReferralStatus::verified;
   referral->verified_ms = now;
@@ -282,14 +303,13 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
   // Its sealed data and key are those opened above: opening them again would read the same.
   if (opened_now) {
     auto text = candidates::registration_complete_mail(
-        candidates::lang_named(candidate->lang),
+        candidates::lang_named(candidate.lang),
         settings_.public_url + "/r/m/" + result.management_token);
     candidates_.queue_mail(
-        txn, *candidate,
-        {settings_.mail_from, opened_now->personal.email, text.subject, text.body});
+        txn, candidate, {settings_.mail_from, opened_now->personal.email, text.subject, text.body});
   }
-  if (on_referral_) on_referral_(txn, *referral, *candidate, true, became_active);
-  if (became_active && on_candidate_changed_) on_candidate_changed_(txn, *candidate);  // as saved
+  if (on_referral_) on_referral_(txn, *referral, candidate, true, became_active);
+  if (became_active && on_candidate_changed_) on_candidate_changed_(txn, candidate);  // as saved
   return result;
 }
 

@@ -92,6 +92,18 @@ class Intake {
   // if the token is not live.
   std::optional<candidates::Opened> pending_data(const storage::Txn& txn,
                                                  std::string_view token) const;
+  // A confirmation link, read: the person and the referral it confirms, until when it
+  // works, and whether it was used (its referral is verified). nullopt for a token that is
+  // no confirmation link, or whose person was erased. Links are Store::record_links listed
+  // in the person's intake state; a link mailed before that is a candidate_tokens entry,
+  // still read ("verify", or "verified" once used), never written now.
+  struct VerifyLink {
+    candidates::CandidateRecord candidate;
+    std::optional<Referral> referral;
+    std::int64_t expires_ms = 0;
+    bool used = false;
+  };
+  std::optional<VerifyLink> verify_link(const storage::Txn& txn, std::string_view token) const;
   // Whether a verification token was used to confirm a candidate who is still registered.
   bool verification_used(const storage::Txn& txn, std::string_view token) const;
   ConfirmResult confirm(storage::WriteTxn& txn, std::string_view verify_token);
@@ -128,8 +140,8 @@ class Intake {
   // nonce_digest: nonce_hash(nonce), computed once by submit(), which stores it too.
   bool repeated_form(const storage::Txn& txn, const std::map<std::string, std::string>& form,
                      const std::string& nonce, const std::string& nonce_digest) const;
-  // Binds the confirmation link on `candidate` in memory (true if that changed it: the
-  // caller saves) and queues its mail.
+  // Lists the confirmation link in `candidate`'s intake state, in memory (true: the caller
+  // saves), and queues its mail.
   bool queue_verification(storage::WriteTxn& txn, candidates::CandidateRecord& candidate,
                           const Referral& referral, const std::string& to,
                           const std::string& company, candidates::Lang lang);

@@ -107,7 +107,10 @@ TEST_CASE("candidate record: every optional field is written where dump() puts i
   full["withdrawn_ms"] = 1696000000000;
   full["spool"] = {"spool-1", "spool-\"2\""};
   full["tokens"] = {"digest-1"};
-  full["intake"] = {{"day", 19650}, {"form", "9f86d081"}, {"mails", 3}};
+  full["intake"] = {{"day", 19650},
+                    {"form", "9f86d081"},
+                    {"links", {{"r_b0000000", 1698000000000}, {"r_a0000000", 1697000000000}}},
+                    {"mails", 3}};
   full["disclosures"] = nlohmann::json::parse(kDisclosed).at("disclosures");
   full["erasure"] = {{"requested_ms", 1697000000000},
                      {"requests",
@@ -122,6 +125,10 @@ TEST_CASE("candidate record: every optional field is written where dump() puts i
                         {"requested_ms", 1697000000000}}}}};
   CHECK(stored_text(from_stored(full)) == full.dump());
   CHECK(to_stored(from_stored(full)) == full);
+  CHECK(from_stored(full).intake->links.at("r_a0000000") == 1697000000000);
+  // Without links, none is written (records from before read and write the same bytes).
+  full["intake"].erase("links");
+  CHECK(stored_text(from_stored(full)) == full.dump());
 
   auto tombstone = nlohmann::json::parse(kTombstone);
   tombstone["lang"] = "en";

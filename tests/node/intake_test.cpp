@@ -336,8 +336,94 @@ TEST_CASE("intake: an expired verification link confirms nothing") {
   CHECK(referrals_of(d, m.id)[0].status == relay::node::referrals::ReferralStatus::pending);
   CHECK(account(d, m.id).counted == 0);
   CHECK(d.ledger_size() == ledger);
-  // The expired token is gone.
-  CHECK(confirm(d, *tokens.begin()).state == referrals::ConfirmState::unknown);
+  // Nothing was written for the link: it says it expired each time it is used (until the
+  // pending record is shredded, pending_expiry.hpp).
+  CHECK(confirm(d, *tokens.begin()).state == referrals::ConfirmState::expired);
+  CHECK(d.ledger_size() == ledger);
+}
+
+// Issue 19: a registration wrote the confirmation link's digest as an entry of its own, at a
+// random key, and the confirmation deleted and rewrote it. The link is now the record's id
+// and a MAC over (id, referral), checked against the referrals the person's intake state
+// lists.
+TEST_CASE(
+    "intake: a confirmation link needs no entry; an altered one confirms nothing; one an "
+    "older version stored still confirms once") {
+  Domain d;
+  auto m = d.admit("Link KK").member;
+  const auto tokens_db = d.env.database("candidate_tokens");
+  auto entries = [&] { return d.env.begin_read().count(tokens_db); };
+  auto pending = [&](const std::string& token) {
+    auto txn = d.env.begin_read();
+    return d.intake.verification_pending(txn, token);
+  };
+  auto used = [&](const std::string& token) {
+    auto txn = d.env.begin_read();
+    return d.intake.verification_used(txn, token);
+  };
+  REQUIRE(submit(d, m.link_token, form_for("Rokuro", "rokuro@example.jp")).accepted);
+  REQUIRE(submit(d, m.link_token, form_for("Nanami", "nanami@example.jp")).accepted);
+  CHECK(entries() == 0);
+  const auto link = *queued_tokens(d, "rokuro@example.jp", "/r/v/").begin();
+  const auto other = *queued_tokens(d, "nanami@example.jp", "/r/v/").begin();
+  const auto list = referrals_of(d, m.id);
+  REQUIRE(list.size() == 2);
+  const auto& mine = list[0].candidate_id == link.substr(0, link.find('.')) ? list[0] : list[1];
+  CHECK(link == d.candidates.record_link(mine.candidate_id, "verify/" + mine.id));
+  CHECK(pending(link));
+
+  auto altered = link;
+  altered.back() = altered.back() == 'A' ? 'B' : 'A';
+  const std::string forged[] = {
+      altered,
+      // another person's MAC under this person's id
+      mine.candidate_id + other.substr(other.find('.')),
+      // a MAC this node would make, for a referral the person's state does not list
+      d.candidates.record_link(mine.candidate_id, "verify/r_notlisted00000000"),
+      mine.candidate_id + ".", "." + link.substr(link.find('.') + 1),
+      "c_nosuchrecord." + link.substr(link.find('.') + 1)};
+  for (const auto& token : forged) {
+    CAPTURE(token);
+    CHECK_FALSE(pending(token));
+    CHECK_FALSE(used(token));
+    CHECK(confirm(d, token).state == referrals::ConfirmState::unknown);
+  }
+  CHECK(account(d, m.id).counted == 0);
+
+  auto c = confirm(d, link);
+  REQUIRE(c.state == referrals::ConfirmState::confirmed);
+  CHECK(entries() == 1);  // the management link's
+  CHECK(used(link));
+  CHECK_FALSE(pending(link));
+  CHECK(confirm(d, link).state == referrals::ConfirmState::already_confirmed);
+  CHECK(account(d, m.id).counted == 1);
+
+  // The other person's link as an older version stored it: a "verify" entry, no link in the
+  // record. It still confirms, once; afterwards the referral says it was used.
+  const std::string legacy = "legacy-verify-link-00000000001";
+  const auto& theirs = &mine == &list[0] ? list[1] : list[0];
+  d.write([&](storage::WriteTxn& txn) {
+    auto r = d.candidates.find(txn, theirs.candidate_id);
+    REQUIRE(r);
+    r->intake->links.clear();
+    d.candidates.bind_token_to(
+        txn, legacy, *r, "verify",
+        {{"referral", theirs.id}, {"expires_ms", d.clock.now_ms() + 3'600'000}});
+    d.candidates.save(txn, *r);
+  });
+  CHECK_FALSE(pending(other));  // no longer listed
+  CHECK(pending(legacy));
+  CHECK(confirm(d, legacy).state == referrals::ConfirmState::confirmed);
+  CHECK(used(legacy));
+  CHECK(confirm(d, legacy).state == referrals::ConfirmState::already_confirmed);
+  CHECK(account(d, m.id).counted == 2);
+  // A used link as an older version stored it.
+  d.write([&](storage::WriteTxn& txn) {
+    d.candidates.bind_token(txn, "legacy-used-link-000000000001", theirs.candidate_id, "verified");
+  });
+  CHECK(used("legacy-used-link-000000000001"));
+  CHECK(confirm(d, "legacy-used-link-000000000001").state ==
+        referrals::ConfirmState::already_confirmed);
 }
 
 TEST_CASE("intake: every referrals_per_credit counted referrals mint one credit") {
@@ -509,10 +595,11 @@ TEST_CASE("intake: erasure removes every token a registration and confirmation b
     txn.for_each_prefix(tokens_db, "", [&](std::string_view, std::string_view v) {
       if (nlohmann::json::parse(v).at("candidate") == id) ++bound;
     });
-    // two confirmation links (one used), management link, resent link; the intake state is
-    // in the record, not an entry of its own
-    CHECK(bound == 4);
-    CHECK(record->intake);
+    // The management link and the resent one. The two confirmation links (one used) and
+    // the intake state are in the record, not entries of their own.
+    CHECK(bound == 2);
+    REQUIRE(record->intake);
+    CHECK(record->intake->links.size() == 2);
     CHECK(candidates::to_stored(*record).at("tokens").size() == bound);
   }
   d.write([&](storage::WriteTxn& txn) {
@@ -525,6 +612,8 @@ TEST_CASE("intake: erasure removes every token a registration and confirmation b
     if (nlohmann::json::parse(v).at("candidate") == id) ++left;
   });
   CHECK(left == 0);
+  CHECK_FALSE(d.intake.verification_used(txn, *m1_links.begin()));
+  CHECK_FALSE(d.intake.verify_link(txn, *m1_links.begin()));
 }
 
 // GET /api/v1/referrals?limit=&after= (issue 19): pages in the order made, read from their own

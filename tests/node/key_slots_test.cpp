@@ -517,22 +517,35 @@ TEST_CASE(
   candidates::PendingExpiry expiry(d.env, d.candidates);
   auto reg = registration("pending.jiro@example.jp");
   const auto t = d.clock.now_ms();
-  auto created = d.write([&](storage::WriteTxn& txn) {
+  auto reg2 = registration("pending.saburo@example.jp");
+  auto [created, listed] = d.write([&](storage::WriteTxn& txn) {
+    // Links as intake lists them (the intake state), and as older versions stored them.
     auto r = d.candidates.create(txn, reg, d.candidates.pseudonym_of(reg.personal.email));
-    d.candidates.issue_token(txn, r.id, "verify", {{"expires_ms", t + 5'000}});
-    // Registered again later: a fresh link, valid longer.
-    d.candidates.issue_token(txn, r.id, "verify", {{"expires_ms", t + 9'000}});
-    return r;
+    r.intake.emplace();
+    // Registered again later, through another member: a fresh link, valid longer.
+    r.intake->links = {{"r_first", t + 5'000}, {"r_second", t + 9'000}};
+    d.candidates.save(txn, r);
+    auto old = d.candidates.create(txn, reg2, d.candidates.pseudonym_of(reg2.personal.email));
+    d.candidates.issue_token(txn, old.id, "verify", {{"expires_ms", t + 5'000}});
+    d.candidates.issue_token(txn, old.id, "verify", {{"expires_ms", t + 9'000}});
+    return std::pair{old, r};
   });
-  auto slot = candidates::to_stored(created).at("slot").get<std::uint32_t>();
+  auto slots = {candidates::to_stored(created).at("slot").get<std::uint32_t>(),
+                candidates::to_stored(listed).at("slot").get<std::uint32_t>()};
   CHECK(
       d.write([&](storage::WriteTxn& txn) { return expiry.shred(txn, t + 8'000, 1'000); }).empty());
-  CHECK(d.write([&](storage::WriteTxn& txn) { return expiry.shred(txn, t + 9'001, 1'000); }) ==
-        std::vector<std::string>{created.id});
+  auto shredded =
+      d.write([&](storage::WriteTxn& txn) { return expiry.shred(txn, t + 9'001, 1'000); });
+  std::sort(shredded.begin(), shredded.end());
+  auto expected = std::vector<std::string>{created.id, listed.id};
+  std::sort(expected.begin(), expected.end());
+  CHECK(shredded == expected);
   auto txn = d.env.begin_read();
-  CHECK(d.candidates.find(txn, created.id)->status == candidates::Status::erased);
-  CHECK(zero(slot_bytes(d.dir.path / "candidate_keys", slot)));
-  CHECK_FALSE(d.candidates.find_by_pseudonym(txn, created.pseudonym));
+  for (const auto& r : {created, listed}) {
+    CHECK(d.candidates.find(txn, r.id)->status == candidates::Status::erased);
+    CHECK_FALSE(d.candidates.find_by_pseudonym(txn, r.pseudonym));
+  }
+  for (auto slot : slots) CHECK(zero(slot_bytes(d.dir.path / "candidate_keys", slot)));
 }
 
 // The sweep reads the pending records' index, not every record (issue 19): it holds exactly
