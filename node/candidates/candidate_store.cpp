@@ -249,25 +249,6 @@ std::optional<Opened> Store::open(const CandidateRecord& r) const {
                 Profile::from_json(data->at("profile"))};
 }
 
-std::string Store::issue_token(storage::WriteTxn& txn, const std::string& candidate_id,
-                               const std::string& kind, const nlohmann::json& extra) {
-  if (auto r = find(txn, candidate_id)) {
-    auto token = issue_token_to(txn, *r, kind, extra);
-    save(txn, *r);
-    return token;
-  }
-  auto token = crypto::random_token(24);
-  put_token(txn, token, candidate_id, kind, extra);
-  return token;
-}
-
-std::string Store::issue_token_to(storage::WriteTxn& txn, CandidateRecord& r,
-                                  const std::string& kind, const nlohmann::json& extra) {
-  auto token = crypto::random_token(24);
-  r.tokens_.push_back(put_token(txn, token, r.id, kind, extra));
-  return token;
-}
-
 std::string Store::put_token(storage::WriteTxn& txn, std::string_view token,
                              const std::string& candidate_id, const std::string& kind,
                              const nlohmann::json& extra) {
@@ -326,6 +307,24 @@ std::string Store::stable_token(const std::string& candidate_id, std::string_vie
 
 std::string Store::record_link(const std::string& candidate_id, std::string_view purpose) const {
   return candidate_id + "." + stable_token(candidate_id, purpose);
+}
+
+std::optional<CandidateRecord> Store::find_by_link(const storage::Txn& txn, std::string_view token,
+                                                   std::string_view purpose) const {
+  auto id = record_link_id(token);
+  if (!id) return std::nullopt;
+  auto record = find(txn, *id);
+  if (!record || !is_record_link(token, record->id, purpose)) return std::nullopt;
+  return record;
+}
+
+std::optional<CandidateRecord> Store::find_managed(const storage::Txn& txn,
+                                                   std::string_view token) const {
+  if (record_link_id(token)) return find_by_link(txn, token, "manage");
+  auto info = lookup_token(txn, token, "manage");
+  if (!info) info = lookup_token(txn, token, "erased");
+  if (!info) return std::nullopt;
+  return find(txn, info->candidate_id);
 }
 
 std::optional<std::string> Store::record_link_id(std::string_view token) {

@@ -7,9 +7,11 @@
 //                         pseudonym, key slot, sealed data, consent, spool file ids,
 //                         disclosures, erasure requests); no plaintext personal data
 //   candidate_pseudonyms  pseudonym -> id of the live (not erased) record for that person
-//   candidate_tokens      token digest -> {"candidate": id, "kind": "manage"|"erased", ...};
-//                         confirmation links are record_links, with no entry (older ones
-//                         are entries of kind "verify"|"verified")
+//   candidate_tokens      token digest -> {"candidate": id, "kind", "extra"}: the capability
+//                         tokens older versions issued ("manage", "verify", "verified",
+//                         "form", "intake"), read and never issued now; "erased" when such a
+//                         management link's record is erased. Links are record_links now
+//                         (confirmation, management), with no entry at all
 //   mail_queue            8-byte sequence + random suffix -> candidate id, attempts, next
 //                         try and the sealed {from,to,subject,body} (mail_entry.hpp), indexed
 //                         by candidate and by when due (mail_queue.hpp)
@@ -163,10 +165,8 @@ class Store {
   // Decrypts personal data and profile; nullopt once erased.
   std::optional<Opened> open(const CandidateRecord& record) const;
 
-  // Capability tokens: returns the token (only its digest is stored).
-  std::string issue_token(storage::WriteTxn& txn, const std::string& candidate_id,
-                          const std::string& kind,
-                          const nlohmann::json& extra = nlohmann::json::object());
+  // Capability tokens stored as keyed digests, which older versions issued: read, and
+  // bound to a new kind.
   struct TokenInfo {
     std::string digest;
     std::string candidate_id;
@@ -175,16 +175,14 @@ class Store {
   };
   std::optional<TokenInfo> lookup_token(const storage::Txn& txn, std::string_view token,
                                         const std::string& kind) const;
-  // Binds a token the candidate already holds to a new kind (after erasure, their
-  // management link keeps showing the erasure's status: "erased"), or a stable_token. Older
-  // versions bound used confirmation links ("verified") and form nonces ("form") too.
-  // Binding a token listed on the record already does not list it again.
+  // Binds a token the candidate already holds to a new kind: after erasure, an older
+  // management link keeps showing the erasure's status ("erased"). Older versions bound used
+  // confirmation links ("verified"), form nonces ("form") and stable_tokens too. Binding a
+  // token listed on the record already does not list it again.
   void bind_token(storage::WriteTxn& txn, std::string_view token, const std::string& candidate_id,
                   const std::string& kind, const nlohmann::json& extra = nlohmann::json::object());
   // The same token every time for (candidate, purpose): a keyed hash under the token key, as
-  // unguessable as a random one. Bound with bind_token, asking again reuses the entry, so a
-  // repeated request (a registration sent again) re-mails the same link instead of growing
-  // the record by a token each time.
+  // unguessable as a random one (record_link's MAC; older versions bound it as an entry).
   std::string stable_token(const std::string& candidate_id, std::string_view purpose) const;
   // A link token that needs no entry at all: the record's id, '.', then stable_token(id,
   // purpose). Whoever reads one finds the record by its id and checks the MAC against the
@@ -196,13 +194,15 @@ class Store {
   // Whether token is record_link(candidate_id, purpose), compared in constant time.
   bool is_record_link(std::string_view token, const std::string& candidate_id,
                       std::string_view purpose) const;
-  // issue_token and bind_token for a record the caller holds and saves afterwards: the digest
-  // is listed on `record` in memory only, so the bindings of one request cost one save (each
-  // save serialises the whole record again; a registration made three: issue 19).
-  // bind_token_to returns true if it listed the token (the record changed).
-  std::string issue_token_to(storage::WriteTxn& txn, CandidateRecord& record,
-                             const std::string& kind,
-                             const nlohmann::json& extra = nlohmann::json::object());
+  // The record a record_link for purpose names, erased or not; nullopt for any other token.
+  std::optional<CandidateRecord> find_by_link(const storage::Txn& txn, std::string_view token,
+                                              std::string_view purpose) const;
+  // The record a management link names, erased or not: record_link(id, "manage"), or a token
+  // an older version issued ("manage"; "erased" once its record was erased).
+  std::optional<CandidateRecord> find_managed(const storage::Txn& txn,
+                                              std::string_view token) const;
+  // bind_token for a record the caller holds and saves afterwards: the digest is listed on
+  // `record` in memory only; true if it listed it (the record changed).
   bool bind_token_to(storage::WriteTxn& txn, std::string_view token, CandidateRecord& record,
                      const std::string& kind,
                      const nlohmann::json& extra = nlohmann::json::object());

@@ -201,12 +201,10 @@ void HandoffHolder::notify_candidate(storage::WriteTxn& txn,
                                      const IncomingRequest& r) {
   auto opened = candidates_.open(record);
   if (!opened) return;
-  auto token = candidates_.issue_token(txn, record.id, "manage");
-  auto fresh = candidates_.find(txn, record.id);
-  auto link = settings_.public_url + "/r/m/" + token;
-  auto text = candidates::introduction_request_mail(candidates::lang_named(fresh->lang), r.company,
+  auto link = settings_.public_url + "/r/m/" + candidates_.record_link(record.id, "manage");
+  auto text = candidates::introduction_request_mail(candidates::lang_named(record.lang), r.company,
                                                     r.peer + ", " + r.region, link);
-  candidates_.queue_mail(txn, *fresh,
+  candidates_.queue_mail(txn, record,
                          {settings_.mail_from, opened->personal.email, text.subject, text.body});
 }
 

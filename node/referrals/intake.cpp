@@ -161,11 +161,9 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
                                  member.name, lang) ||
               unsaved;
   } else {
-    // Already confirmed: nothing typed is saved; the person gets their management link (the
-    // same one each time they ask this way).
-    auto manage = candidates_.stable_token(candidate->id, "manage/resent");
-    unsaved = candidates_.bind_token_to(txn, manage, *candidate, "manage") || unsaved;
-    auto text = candidates::already_registered_mail(lang, settings_.public_url + "/r/m/" + manage);
+    // Already confirmed: nothing typed is saved; the person gets their management link again.
+    auto text = candidates::already_registered_mail(
+        lang, settings_.public_url + "/r/m/" + candidates_.record_link(candidate->id, "manage"));
     candidates_.queue_mail(
         txn, *candidate,
         {settings_.mail_from, registration.personal.email, text.subject, text.body});
@@ -274,9 +272,8 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
   // Opened once: for the address's identity and the mail below, and passed on with the save
   // (the pool index lists the record now, from this profile).
   const auto opened_now = candidates_.open(candidate);
-  // The management link mailed below: listed on the record with its change above, in one
-  // save.
-  result.management_token = candidates_.issue_token_to(txn, candidate, "manage");
+  // The management link mailed below (the same for every confirmation, and stored nowhere).
+  result.management_token = candidates_.record_link(candidate.id, "manage");
   candidates_.save(txn, candidate, opened_now ? &opened_now->profile : nullptr);
   auto member = members_.find(txn, referral->member_id);
   referral->status = ReferralStatus::verified;

@@ -29,9 +29,7 @@ CandidateRights::CandidateRights(storage::Environment& env, storage::Writer& wri
 
 std::optional<CandidateRights::Managed> CandidateRights::managed(const storage::Txn& txn,
                                                                  const std::string& token) const {
-  auto info = candidates_.lookup_token(txn, token, "manage");
-  if (!info) return std::nullopt;
-  auto record = candidates_.find(txn, info->candidate_id);
+  auto record = candidates_.find_managed(txn, token);
   if (!record || record->status == candidates::Status::erased) return std::nullopt;
   return Managed{std::move(*record)};
 }
@@ -57,10 +55,8 @@ common::Result<CandidateView, ManageError> CandidateRights::view(const std::stri
     return CandidateView{std::move(v)};
   }
   // After erasure the management link shows which recipients have confirmed their erasure.
-  auto info = candidates_.lookup_token(txn, token, "erased");
-  if (!info) return fail(ManageError::not_found);
-  auto record = candidates_.find(txn, info->candidate_id);
-  if (!record) return fail(ManageError::not_found);
+  auto record = candidates_.find_managed(txn, token);
+  if (!record || record->status != candidates::Status::erased) return fail(ManageError::not_found);
   return CandidateView{ErasureView{record->erased_ms(), federation::Erasures::status(*record)}};
 }
 #if defined(__GNUC__) && !defined(__clang__)
@@ -187,7 +183,9 @@ common::Result<common::Done, ManageError> CandidateRights::erase(const std::stri
     auto files = candidates_.erase(txn, record);
     ledger_.append(txn, protocol::candidate_erased(ledger_.pseudonym("erased", record.pseudonym)));
     changes_.changed(txn, record);
-    candidates_.bind_token(txn, token, record.id, "erased");
+    // A record_link names the tombstone as it is; an older link's entry went with erasure.
+    if (!candidates::Store::record_link_id(token))
+      candidates_.bind_token(txn, token, record.id, "erased");
     return Erased{record.id, std::move(files)};
   });
   if (!spool) return fail(ManageError::not_found);

@@ -263,11 +263,8 @@ std::function<common::Result<Introduction, IntroduceError>()> Introducing::begin
       request.reasons = match ? match->to_json().at("reasons") : nlohmann::json::array();
       local_requests_.create(txn, request);
       if (statistics_) statistics_->introduced(txn, record->id, member.id);
-      // The link listed on the record in hand, saved once with the profile opened above (the
-      // pool index lists it from that instead of opening the record again).
-      auto token = candidates_.issue_token_to(txn, *record, "manage");
-      candidates_.save(txn, *record, &data->profile);
-      auto link = settings_.public_url + "/r/m/" + token;
+      // The candidate's management link: a record_link, so the record does not change.
+      auto link = settings_.public_url + "/r/m/" + candidates_.record_link(record->id, "manage");
       auto text = candidates::introduction_request_mail(candidates::lang_named(record->lang),
                                                         member.name, req->title, link);
       candidates_.queue_mail(txn, *record,

@@ -256,8 +256,11 @@ TEST_CASE("intake: confirm verifies once and counts once") {
     auto candidate = d.candidates.find(txn, list[0].candidate_id);
     REQUIRE(candidate);
     CHECK(candidate->status == candidates::Status::active);
-    CHECK(d.candidates.lookup_token(txn, first.management_token, "manage"));
-    CHECK_FALSE(d.candidates.lookup_token(txn, first.management_token, "verify"));
+    // The management link is the record's own (no entry), and no confirmation link.
+    CHECK(first.management_token == d.candidates.record_link(candidate->id, "manage"));
+    CHECK(d.candidates.find_by_link(txn, first.management_token, "manage"));
+    CHECK_FALSE(d.intake.verify_link(txn, first.management_token));
+    CHECK(txn.count(d.env.database("candidate_tokens")) == 0);
     CHECK_FALSE(d.intake.verification_pending(txn, *it));
   }
   // The same token again: already confirmed (the link is remembered as used).
@@ -274,7 +277,10 @@ TEST_CASE("intake: confirm verifies once and counts once") {
   CHECK(after["referrals"] == before["referrals"]);
   CHECK(after["ledger"] == before["ledger"]);
   CHECK(after["mail_queue"] == before["mail_queue"] + 1);
-  CHECK(queued_tokens(d, "saburo@example.jp", "/r/m/").size() == 2);
+  CHECK(after["candidate_tokens"] == before["candidate_tokens"]);
+  // The same management link as the confirmation's.
+  CHECK(queued_tokens(d, "saburo@example.jp", "/r/m/") ==
+        std::set<std::string>{first.management_token});
   CHECK(account(d, m.id).counted == 1);
 }
 
@@ -392,7 +398,7 @@ TEST_CASE(
 
   auto c = confirm(d, link);
   REQUIRE(c.state == referrals::ConfirmState::confirmed);
-  CHECK(entries() == 1);  // the management link's
+  CHECK(entries() == 0);  // the management link is a record_link too
   CHECK(used(link));
   CHECK_FALSE(pending(link));
   CHECK(confirm(d, link).state == referrals::ConfirmState::already_confirmed);
@@ -424,6 +430,52 @@ TEST_CASE(
   CHECK(used("legacy-used-link-000000000001"));
   CHECK(confirm(d, "legacy-used-link-000000000001").state ==
         referrals::ConfirmState::already_confirmed);
+}
+
+// The management link is a record_link too (one per record, mailed at every confirmation,
+// resend and introduction): a link an older version issued is an entry, and still works.
+TEST_CASE(
+    "intake: the management link is the record's own; one an older version issued still opens "
+    "the record; after erasure both name the tombstone") {
+  Domain d;
+  auto m = d.admit("Manage KK").member;
+  REQUIRE(submit(d, m.link_token, form_for("Kyuro", "kyuro@example.jp")).accepted);
+  const auto verify = *queued_tokens(d, "kyuro@example.jp", "/r/v/").begin();
+  auto c = confirm(d, verify);
+  REQUIRE(c.state == referrals::ConfirmState::confirmed);
+  auto managed = [&](const std::string& token) {
+    auto txn = d.env.begin_read();
+    return d.candidates.find_managed(txn, token);
+  };
+  auto record = managed(c.management_token);
+  REQUIRE(record);
+  CHECK(record->status == candidates::Status::active);
+  CHECK(c.management_token == d.candidates.record_link(record->id, "manage"));
+
+  const std::string older = "manage-link-an-older-version-issued";
+  d.write(
+      [&](storage::WriteTxn& txn) { d.candidates.bind_token(txn, older, record->id, "manage"); });
+  REQUIRE(managed(older));
+  CHECK(managed(older)->id == record->id);
+  auto altered = c.management_token;
+  altered.back() = altered.back() == 'A' ? 'B' : 'A';
+  CHECK_FALSE(managed(altered));
+  CHECK_FALSE(managed(verify));  // the confirmation link's MAC is for another purpose
+  CHECK_FALSE(managed(record->id + "." + record->id));
+
+  // Erased as CandidateRights::erase does it: an older link's entry is bound "erased".
+  d.write([&](storage::WriteTxn& txn) {
+    auto r = d.candidates.find(txn, record->id);
+    d.candidates.erase(txn, *r);
+    d.candidates.bind_token(txn, older, r->id, "erased");
+  });
+  for (const auto& token : {c.management_token, older}) {
+    CAPTURE(token);
+    auto named = managed(token);
+    REQUIRE(named);
+    CHECK(named->id == record->id);
+    CHECK(named->status == candidates::Status::erased);
+  }
 }
 
 TEST_CASE("intake: every referrals_per_credit counted referrals mint one credit") {
@@ -552,7 +604,10 @@ TEST_CASE("intake: erasing a candidate shreds the data but keeps the member's re
   auto stored = candidates::to_stored(*record);
   CHECK_FALSE(stored.contains("key"));
   CHECK_FALSE(stored.contains("data"));
-  CHECK_FALSE(d.candidates.lookup_token(txn, c.management_token, "manage"));
+  // The management link names the tombstone, which opens nothing.
+  auto named = d.candidates.find_by_link(txn, c.management_token, "manage");
+  REQUIRE(named);
+  CHECK(named->status == candidates::Status::erased);
   CHECK_FALSE(d.candidates.find_by_pseudonym(txn, record->pseudonym));
   CHECK(d.candidates.queued_mail(txn, 100).empty());
   auto a = d.credits.account(txn, m.id);
@@ -561,11 +616,11 @@ TEST_CASE("intake: erasing a candidate shreds the data but keeps the member's re
   CHECK(d.referrals.for_member(txn, m.id).size() == 1);
 }
 
-// The bindings of a request are listed on the record in memory and saved once (issue 19):
-// each must still be listed, so erasure removes them all. A first registration (intake state,
-// confirmation link), a second member's registration, the confirmation (management link, used
-// link), and a registration after it (the management link mailed again) leave no entry behind.
-TEST_CASE("intake: erasure removes every token a registration and confirmation bound") {
+// Issue 19: the links a registration and a confirmation mail are record_links (the record's id
+// and a MAC), so a first registration (intake state, confirmation link), a second member's
+// registration, the confirmation (management link, used link), and a registration after it
+// (the management link mailed again) write no token entry; erasure leaves no link working.
+TEST_CASE("intake: a registration and confirmation bind no token; erasure ends their links") {
   Domain d;
   auto m1 = d.admit("Bind One KK").member;
   auto m2 = d.admit("Bind Two KK").member;
@@ -582,36 +637,29 @@ TEST_CASE("intake: erasure removes every token a registration and confirmation b
   REQUIRE(c.state == referrals::ConfirmState::confirmed);
   form["nonce"] = "nonce-bind-0000000003";
   REQUIRE(submit(d, m1.link_token, form).accepted);  // already confirmed: management link
-  CHECK(queued_tokens(d, email, "/r/m/").size() == 2);
+  CHECK(queued_tokens(d, email, "/r/m/") == std::set<std::string>{c.management_token});
 
   const auto tokens_db = d.env.database("candidate_tokens");
   std::string id;
   {
     auto txn = d.env.begin_read();
-    id = d.candidates.lookup_token(txn, c.management_token, "manage")->candidate_id;
-    auto record = d.candidates.find(txn, id);
+    auto record = d.candidates.find_by_link(txn, c.management_token, "manage");
     REQUIRE(record);
-    std::size_t bound = 0;
-    txn.for_each_prefix(tokens_db, "", [&](std::string_view, std::string_view v) {
-      if (nlohmann::json::parse(v).at("candidate") == id) ++bound;
-    });
-    // The management link and the resent one. The two confirmation links (one used) and
-    // the intake state are in the record, not entries of their own.
-    CHECK(bound == 2);
+    id = record->id;
+    // Nothing: the two confirmation links (one used), the management link and the intake
+    // state are the record's own, not entries.
+    CHECK(txn.count(tokens_db) == 0);
     REQUIRE(record->intake);
     CHECK(record->intake->links.size() == 2);
-    CHECK(candidates::to_stored(*record).at("tokens").size() == bound);
+    CHECK(candidates::to_stored(*record).at("tokens").empty());
   }
   d.write([&](storage::WriteTxn& txn) {
     auto record = d.candidates.find(txn, id);
     return d.candidates.erase(txn, *record);
   });
   auto txn = d.env.begin_read();
-  std::size_t left = 0;
-  txn.for_each_prefix(tokens_db, "", [&](std::string_view, std::string_view v) {
-    if (nlohmann::json::parse(v).at("candidate") == id) ++left;
-  });
-  CHECK(left == 0);
+  CHECK(txn.count(tokens_db) == 0);
+  CHECK_FALSE(d.candidates.find(txn, id)->intake);
   CHECK_FALSE(d.intake.verification_used(txn, *m1_links.begin()));
   CHECK_FALSE(d.intake.verify_link(txn, *m1_links.begin()));
 }

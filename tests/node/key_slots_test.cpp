@@ -526,8 +526,10 @@ TEST_CASE(
     r.intake->links = {{"r_first", t + 5'000}, {"r_second", t + 9'000}};
     d.candidates.save(txn, r);
     auto old = d.candidates.create(txn, reg2, d.candidates.pseudonym_of(reg2.personal.email));
-    d.candidates.issue_token(txn, old.id, "verify", {{"expires_ms", t + 5'000}});
-    d.candidates.issue_token(txn, old.id, "verify", {{"expires_ms", t + 9'000}});
+    d.candidates.bind_token(txn, "older-link-000000000001", old.id, "verify",
+                            {{"expires_ms", t + 5'000}});
+    d.candidates.bind_token(txn, "older-link-000000000002", old.id, "verify",
+                            {{"expires_ms", t + 9'000}});
     return std::pair{old, r};
   });
   auto slots = {candidates::to_stored(created).at("slot").get<std::uint32_t>(),
