@@ -210,16 +210,15 @@ std::optional<Intake::VerifyLink> Intake::verify_link(const storage::Txn& txn,
         referral_id = referral;
         break;
       }
-  } else if (auto info = candidates_.lookup_token(txn, token, "verify")) {
-    auto candidate = candidates_.find(txn, info->candidate_id);
+  } else {
+    // An entry an older version stored: "verify" (naming its referral), "verified" once used.
+    auto info = candidates_.lookup_token(txn, token, "verify");
+    const bool used = !info && (info = candidates_.lookup_token(txn, token, "verified"));
+    auto candidate = info ? candidates_.find(txn, info->candidate_id) : std::nullopt;
     if (!candidate) return std::nullopt;
     link = VerifyLink{std::move(*candidate), std::nullopt,
-                      info->extra.value("expires_ms", std::int64_t{0}), false};
+                      info->extra.value("expires_ms", std::int64_t{0}), used};
     referral_id = info->extra.value("referral", std::string());
-  } else if (auto used = candidates_.lookup_token(txn, token, "verified")) {
-    auto candidate = candidates_.find(txn, used->candidate_id);
-    if (!candidate) return std::nullopt;
-    link = VerifyLink{std::move(*candidate), std::nullopt, 0, true};
   }
   if (!link || link->candidate.status == candidates::Status::erased) return std::nullopt;
   if (!referral_id.empty()) {
@@ -229,15 +228,21 @@ std::optional<Intake::VerifyLink> Intake::verify_link(const storage::Txn& txn,
   return link;
 }
 
-bool Intake::verification_pending(const storage::Txn& txn, std::string_view token) const {
+std::optional<Intake::VerifyLink> Intake::pending_link(const storage::Txn& txn,
+                                                       std::string_view token) const {
   auto link = verify_link(txn, token);
-  return link && !link->used && link->expires_ms >= clock_.now_ms();
+  if (!link || link->used || link->expires_ms < clock_.now_ms()) return std::nullopt;
+  return link;
+}
+
+bool Intake::verification_pending(const storage::Txn& txn, std::string_view token) const {
+  return pending_link(txn, token).has_value();
 }
 
 std::optional<candidates::Opened> Intake::pending_data(const storage::Txn& txn,
                                                        std::string_view token) const {
-  auto link = verify_link(txn, token);
-  if (!link || link->used || link->expires_ms < clock_.now_ms()) return std::nullopt;
+  auto link = pending_link(txn, token);
+  if (!link) return std::nullopt;
   return candidates_.open(link->candidate);
 }
 

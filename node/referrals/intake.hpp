@@ -9,9 +9,10 @@
 //              confirmed who registers again replaces what they typed before (so a stranger
 //              who registered their address first cannot keep their data: the confirmation
 //              page shows what is confirmed); a confirmed one gets their management link by
-//              mail and nothing typed is saved. Repeats re-mail the same links (stable
-//              tokens) and at most confirmation_mails_per_day mails go to one address a day,
-//              so repeating costs the node no growing record and sends no mail storm.
+//              mail and nothing typed is saved. Repeats re-mail the same links (record
+//              links: no entry of their own) and at most confirmation_mails_per_day mails go to one
+//              address a day, so repeating costs the node no growing record and sends no mail
+//              storm.
 //   confirm(): the candidate confirms their email from that mail. The referral is verified;
 //              if the member is active it is held (hold.hpp) and counts when its hold ends
 //              (the member's first referral of this person: one per member and person);
@@ -137,6 +138,8 @@ class Intake {
   // Counts one mail to the candidate today in their intake state; false (nothing counted) if
   // today's are spent.
   bool count_mail(candidates::IntakeState& state) const;
+  // verify_link, if it is neither used nor expired.
+  std::optional<VerifyLink> pending_link(const storage::Txn& txn, std::string_view token) const;
   // nonce_digest: nonce_hash(nonce), computed once by submit(), which stores it too.
   bool repeated_form(const storage::Txn& txn, const std::map<std::string, std::string>& form,
                      const std::string& nonce, const std::string& nonce_digest) const;
