@@ -185,9 +185,9 @@ class Store {
   // unguessable as a random one (record_link's MAC; older versions bound it as an entry).
   std::string stable_token(const std::string& candidate_id, std::string_view purpose) const;
   // A link token that needs no entry at all: the record's id, '.', then stable_token(id,
-  // purpose). Whoever reads one finds the record by its id and checks the MAC against the
-  // purposes the record allows (is_record_link); an erased record allows none. Registration
-  // wrote an entry for each link, keyed by its digest, so at random (issue 19).
+  // purpose). Whoever reads one finds the record by its id and checks the MAC for the
+  // purpose it expects (is_record_link). Links used to be entries keyed by their digest, so
+  // at random: one more page copied at each commit of a registration (issue 19).
   std::string record_link(const std::string& candidate_id, std::string_view purpose) const;
   // The id a record_link names (nullopt for any other token), not yet checked.
   static std::optional<std::string> record_link_id(std::string_view token);
