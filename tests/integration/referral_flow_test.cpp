@@ -185,6 +185,15 @@ TEST_CASE("flow: a member's relay link leads to a verified referral") {
   CHECK(pending[0]["status"] == "pending");
   CHECK(pending[0]["counted"] == false);
 
+  // The link is the record's id and a MAC, with no entry of its own: altered, it is refused
+  // and confirms nothing.
+  auto forged = path_of(verify);
+  REQUIRE(forged.find('.') != std::string::npos);
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  CHECK(node.get(forged).status == 404);
+  CHECK(node.request("POST", forged).status == 404);
+  CHECK(member_referrals(node, member)[0]["status"] == "pending");
+
   // GET shows a confirmation button and confirms nothing (mail scanners prefetch links).
   auto confirm_page = node.get(path_of(verify));
   REQUIRE(confirm_page.status == 200);
@@ -202,6 +211,10 @@ TEST_CASE("flow: a member's relay link leads to a verified referral") {
   auto manage = node.wait_mail_link(person.email, "/r/m/");
   CHECK(contains(confirmed.body, manage));
   CHECK(node.get(path_of(manage)).status == 200);
+  // A record link too: altered, it opens nothing.
+  auto forged_manage = path_of(manage);
+  forged_manage.back() = forged_manage.back() == 'A' ? 'B' : 'A';
+  CHECK(node.get(forged_manage).status == 404);
 
   auto verified = member_referrals(node, member);
   REQUIRE(verified.size() == 1);
