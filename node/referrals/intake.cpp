@@ -157,9 +157,8 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
     result.mail_capped = true;
   } else if (candidate->status == candidates::Status::pending ||
              referral->status == ReferralStatus::pending) {
-    unsaved = queue_verification(txn, *candidate, *referral, registration.personal.email,
-                                 member.name, lang) ||
-              unsaved;
+    queue_verification(txn, *candidate, *referral, registration.personal.email, member.name, lang);
+    unsaved = true;  // the link's new expiry is in the record
   } else {
     // Already confirmed: nothing typed is saved; the person gets their management link again.
     auto text = candidates::already_registered_mail(
@@ -181,7 +180,7 @@ std::optional<candidates::CandidateRecord> Intake::find_person(
   return candidates_.find_by_pseudonym(txn, candidates_.pseudonym_of(normalised));
 }
 
-bool Intake::queue_verification(storage::WriteTxn& txn, candidates::CandidateRecord& candidate,
+void Intake::queue_verification(storage::WriteTxn& txn, candidates::CandidateRecord& candidate,
                                 const Referral& referral, const std::string& to,
                                 const std::string& company, candidates::Lang lang) {
   auto expires =
@@ -194,7 +193,6 @@ bool Intake::queue_verification(storage::WriteTxn& txn, candidates::CandidateRec
       lang, settings_.public_url + "/r/v/" + token, company, settings_.node_name,
       static_cast<long>(settings_.verification_expiry.count()));
   candidates_.queue_mail(txn, candidate, {settings_.mail_from, to, text.subject, text.body});
-  return true;
 }
 
 std::optional<Intake::VerifyLink> Intake::verify_link(const storage::Txn& txn,

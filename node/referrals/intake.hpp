@@ -10,9 +10,9 @@
 //              who registered their address first cannot keep their data: the confirmation
 //              page shows what is confirmed); a confirmed one gets their management link by
 //              mail and nothing typed is saved. Repeats re-mail the same links (record
-//              links: no entry of their own) and at most confirmation_mails_per_day mails go to one
-//              address a day, so repeating costs the node no growing record and sends no mail
-//              storm.
+//              links: no entry of their own) and at most confirmation_mails_per_day mails go
+//              to one address a day, so repeating costs the node no growing record and sends
+//              no mail storm.
 //   confirm(): the candidate confirms their email from that mail. The referral is verified;
 //              if the member is active it is held (hold.hpp) and counts when its hold ends
 //              (the member's first referral of this person: one per member and person);
@@ -143,9 +143,9 @@ class Intake {
   // nonce_digest: nonce_hash(nonce), computed once by submit(), which stores it too.
   bool repeated_form(const storage::Txn& txn, const std::map<std::string, std::string>& form,
                      const std::string& nonce, const std::string& nonce_digest) const;
-  // Lists the confirmation link in `candidate`'s intake state, in memory (true: the caller
-  // saves), and queues its mail.
-  bool queue_verification(storage::WriteTxn& txn, candidates::CandidateRecord& candidate,
+  // Lists the confirmation link with its new expiry in `candidate`'s intake state, in memory
+  // (the caller saves), and queues its mail.
+  void queue_verification(storage::WriteTxn& txn, candidates::CandidateRecord& candidate,
                           const Referral& referral, const std::string& to,
                           const std::string& company, candidates::Lang lang);
   members::Registry& members_;
