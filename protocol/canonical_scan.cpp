@@ -221,4 +221,9 @@ std::optional<nlohmann::json> scan_canonical(std::string_view text, std::size_t 
   return out;
 }
 
+nlohmann::json parse_json(std::string_view text) {
+  if (auto scanned = scan_canonical(text, kMaxScanDepth)) return std::move(*scanned);
+  return json::parse(text);
+}
+
 }  // namespace relay::protocol

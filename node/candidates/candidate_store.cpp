@@ -17,6 +17,7 @@
 #include "node/ledger/ledger.hpp"
 #include "node/storage/index_marks.hpp"
 #include "protocol/canonical_json.hpp"
+#include "protocol/canonical_scan.hpp"
 #include "protocol/json_writer.hpp"
 
 namespace relay::node::candidates {
@@ -179,7 +180,7 @@ std::size_t Store::index_existing(storage::WriteTxn& txn) {
 void Store::for_each(const storage::Txn& txn, const std::function<bool(const CandidateRecord&)>& fn,
                      std::string_view from) const {
   txn.for_each_range(candidates_, from, {}, [&](std::string_view, std::string_view value) {
-    return fn(from_stored(nlohmann::json::parse(value)));
+    return fn(from_stored(protocol::parse_json(value)));
   });
 }
 
@@ -228,7 +229,7 @@ std::optional<CandidateRecord> Store::find(const storage::Txn& txn, const std::s
   auto v = txn.get(candidates_, id);
   if (!v) return std::nullopt;
   if (auto cached = parsed_.get(id, *v)) return cached;
-  auto r = from_stored(nlohmann::json::parse(*v));
+  auto r = from_stored(protocol::parse_json(*v));
   parsed_.put(id, std::move(*v), r);
   return r;
 }
@@ -491,7 +492,7 @@ std::size_t Store::migrate(storage::WriteTxn& txn) {
   slots_.set_mark(txn, "keys_in_slots", true);
   std::vector<CandidateRecord> legacy;
   txn.for_each_prefix(candidates_, "", [&](std::string_view, std::string_view value) {
-    auto r = from_stored(nlohmann::json::parse(value));
+    auto r = from_stored(protocol::parse_json(value));
     if (r.status != Status::erased && !r.key_slot_ && !r.wrapped_key_.empty())
       legacy.push_back(std::move(r));
   });

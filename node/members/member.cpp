@@ -7,6 +7,7 @@
 #include "crypto/random.hpp"
 #include "node/common/text.hpp"
 #include "protocol/canonical_json.hpp"
+#include "protocol/canonical_scan.hpp"
 
 namespace relay::node::members {
 
@@ -48,7 +49,7 @@ std::string name_key(const std::string& name) {
 }
 
 Member from_record(const std::string& text) {
-  auto j = nlohmann::json::parse(text);
+  auto j = protocol::parse_json(text);
   Member m;
   m.id = j.at("id");
   m.name = j.at("name");

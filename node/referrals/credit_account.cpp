@@ -6,6 +6,7 @@
 #include "node/common/text.hpp"
 #include "node/members/member.hpp"
 #include "protocol/canonical_json.hpp"
+#include "protocol/canonical_scan.hpp"
 
 namespace relay::node::referrals {
 
@@ -58,7 +59,7 @@ CreditAccounts::CreditAccounts(storage::Environment& env, ledger::Ledger& ledger
 Account CreditAccounts::account(const storage::Txn& txn, const std::string& member_id) const {
   Account a;
   if (auto v = txn.get(accounts_, member_id)) {
-    auto j = nlohmann::json::parse(*v);
+    auto j = protocol::parse_json(*v);
     a.counted = j.at("counted");
     a.minted = j.at("minted");
     a.spent = j.at("spent");

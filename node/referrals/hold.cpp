@@ -10,6 +10,7 @@
 #include "node/common/key_encoding.hpp"
 #include "node/storage/index_marks.hpp"
 #include "protocol/canonical_json.hpp"
+#include "protocol/canonical_scan.hpp"
 #include "protocol/event.hpp"
 
 namespace relay::node::referrals {
@@ -56,7 +57,7 @@ Holds::Holds(storage::Environment& env, ledger::Ledger& ledger, const identity::
       index_marks_(env.database(storage::kIndexMarks)) {}
 
 Holds::HoldRecord Holds::parse_hold(std::string_view stored) {
-  auto j = nlohmann::json::parse(stored);
+  auto j = protocol::parse_json(stored);
   return HoldRecord{j.at("member"), j.at("until"), j.at("flags"), j.at("accepted"),
                     j.value("domain", "")};
 }

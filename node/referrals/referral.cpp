@@ -9,6 +9,7 @@
 #include "node/members/member.hpp"
 #include "node/storage/index_marks.hpp"
 #include "protocol/canonical_json.hpp"
+#include "protocol/canonical_scan.hpp"
 
 namespace relay::node::referrals {
 
@@ -168,7 +169,7 @@ std::shared_ptr<const Referrals::Parsed> Referrals::shared(const storage::Txn& t
   auto v = txn.get(referrals_, id);
   if (!v) return nullptr;
   if (auto cached = parsed_.find(id, *v)) return cached;
-  auto r = from_record(nlohmann::json::parse(*v));
+  auto r = from_record(protocol::parse_json(*v));
   return parsed_.put(id, std::move(*v), parsed(std::move(r)));
 }
 
@@ -254,7 +255,7 @@ std::size_t Referrals::index_existing(storage::WriteTxn& txn) {
     // write_listings has nothing left to do here.
     std::vector<std::pair<std::string, std::string>> entries;
     txn.for_each_prefix(referrals_, "", [&](std::string_view, std::string_view value) {
-      auto r = from_record(nlohmann::json::parse(value));
+      auto r = from_record(protocol::parse_json(value));
       entries.emplace_back(time_key(r), listing_value(r));
     });
     for (const auto& [key, value] : entries) txn.put(by_time_, key, value);

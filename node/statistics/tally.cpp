@@ -4,6 +4,7 @@
 
 #include "node/statistics/period.hpp"
 #include "protocol/canonical_json.hpp"
+#include "protocol/canonical_scan.hpp"
 #include "protocol/json_writer.hpp"
 
 namespace relay::node::statistics {
@@ -130,7 +131,7 @@ Counters Tally::counters_at(const storage::Txn& txn, const std::string& key) con
   auto stored = txn.get(counters_, key);
   if (!stored) return Counters{};
   if (auto cached = parsed_.get(key, *stored)) return std::move(*cached);
-  auto c = Counters::from_json(json::parse(*stored));
+  auto c = Counters::from_json(protocol::parse_json(*stored));
   parsed_.put(key, std::move(*stored), c);
   return c;
 }
@@ -143,7 +144,7 @@ void Tally::count(storage::WriteTxn& txn, const std::string& scope, std::int64_t
 
 json Tally::facts(const storage::Txn& txn, const std::string& person) const {
   auto stored = txn.get(people_, person);
-  return stored ? json::parse(*stored) : json::object();
+  return stored ? protocol::parse_json(*stored) : json::object();
 }
 
 void Tally::save_facts(storage::WriteTxn& txn, const std::string& person, const json& f) {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -165,4 +166,38 @@ TEST_CASE("canonical scan: hand-picked edges") {
                            "truex",
                            "[true,false,null]"})
     check(text);
+}
+
+TEST_CASE("parse_json: nlohmann's parser's value and types, or its exception, for every text") {
+  // A record as the stores write it (canonical: the scan) and the same with a space (the parser).
+  const std::string record = R"({"consent":{"at_ms":1,"region":true},"id":"c_1","n":-2,"s":[]})";
+  CHECK(same(protocol::parse_json(record), json::parse(record)));
+  CHECK(same(protocol::parse_json(record + " "), json::parse(record)));
+  CHECK_THROWS_AS(protocol::parse_json(R"({"id":)"), json::parse_error);
+  std::size_t files = 0;
+  for (const char* folder : {"json/test_parsing", "json/test_transform"}) {
+    for (const auto& entry : fs::directory_iterator(relay::test::vectors_dir() / folder)) {
+      if (entry.path().extension() != ".json") continue;
+      const auto text = read(entry.path());
+      INFO("file: " << entry.path().filename().string());
+      std::optional<json> reference;
+      try {
+        reference = json::parse(text);
+      } catch (const json::exception&) {  // parse_error, or out_of_range for a huge number
+      }
+      if (reference) {
+        CHECK(same(protocol::parse_json(text), *reference));
+        try {
+          const auto canonical = protocol::canonical_dump(*reference);
+          CHECK(same(protocol::parse_json(canonical), json::parse(canonical)));
+        } catch (const std::invalid_argument&) {
+          // A float: canonical JSON cannot hold it.
+        }
+      } else {
+        CHECK_THROWS_AS(protocol::parse_json(text), json::exception);
+      }
+      ++files;
+    }
+  }
+  CHECK(files > 300);
 }
