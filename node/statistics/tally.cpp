@@ -72,6 +72,22 @@ std::string Counters::stored_text() const {
   return out;
 }
 
+void Counters::add(const Counters& o) {
+  rejections += o.rejections;
+  registrations += o.registrations;
+  verified += o.verified;
+  introduced += o.introduced;
+  hired += o.hired;
+  retained += o.retained;
+  reemployed += o.reemployed;
+  hired_elsewhere += o.hired_elsewhere;
+  retained_elsewhere += o.retained_elsewhere;
+  own_hires += o.own_hires;
+  own_introduction_hires += o.own_introduction_hires;
+  own_retained_6m += o.own_retained_6m;
+  for (const auto& [days, n] : o.days_to_hire) days_to_hire[days] += n;
+}
+
 Counters Counters::from_json(const json& j) {
   Counters c;
   auto u = [&](const char* k) { return j.value(k, std::uint64_t{0}); };
@@ -136,10 +152,11 @@ Counters Tally::counters_at(const storage::Txn& txn, const std::string& key) con
   return c;
 }
 
+// Only the month: "all" is the sum of the months when read, so an event rewrites one counter
+// per scope and not two (issue 19).
 template <class Fn>
 void Tally::count(storage::WriteTxn& txn, const std::string& scope, std::int64_t at_ms, Fn&& fn) {
   count_in(txn, scope, period_of(at_ms), fn);
-  count_in(txn, scope, std::string(kAll), fn);
 }
 
 json Tally::facts(const storage::Txn& txn, const std::string& person) const {
@@ -336,7 +353,15 @@ void Tally::set_spend(storage::WriteTxn& txn, const std::string& member, const s
 
 Counters Tally::counters(const storage::Txn& txn, const std::string& scope,
                          std::string_view period) const {
-  return counters_at(txn, scope + "|" + std::string(period));
+  if (period != kAll) return counters_at(txn, scope + "|" + std::string(period));
+  // Every month of the scope (a few dozen keys). An "all" key older versions kept is skipped:
+  // they counted each event in both, so the months add up to it.
+  Counters all;
+  const auto prefix = scope + "|";
+  txn.for_each_prefix(counters_, prefix, [&](std::string_view key, std::string_view) {
+    if (is_period(key.substr(prefix.size()))) all.add(counters_at(txn, std::string(key)));
+  });
+  return all;
 }
 
 std::optional<std::uint64_t> Tally::spend(const storage::Txn& txn, const std::string& member,

@@ -6,7 +6,9 @@
 //
 // Databases:
 //   stats_counters   scope "|" period -> Counters (scope "n" = the node, "m/<member>"; period
-//                    "YYYY-MM" in JST, and "all"); "$spend/" member "/" period|"undated"|"all"
+//                    "YYYY-MM" in JST; "all" is their sum, added up when read, and an "all"
+//                    key older versions wrote is not read); "$spend/" member "/"
+//                    period|"undated"|"all"
 //                    -> yen (what the member entered; member "*node": every member's)
 //   stats_people     candidate id -> the person's facts: {registered_ms, referrers: {member:
 //                    verified_ms}, cell? (only with consent.stats), introduced, hired_ms,
@@ -71,6 +73,8 @@ struct Counters {
   // The stored form: a JSON object of the counts, keys sorted, days_to_hire keyed by text.
   std::string stored_text() const;
   static Counters from_json(const nlohmann::json& j);
+  // Adds o's counts to these (the months of "all").
+  void add(const Counters& o);
   // The median of days_to_hire (the mean of the two middle values); nullopt if empty.
   std::optional<double> median_days_to_hire() const;
 };
@@ -131,6 +135,7 @@ class Tally {
                  std::uint64_t yen);
 
   // --- reads (any txn) ---
+  // period: a month, or kAll (the sum of every month)
   Counters counters(const storage::Txn& txn, const std::string& scope,
                     std::string_view period) const;
   std::optional<std::uint64_t> spend(const storage::Txn& txn, const std::string& member,

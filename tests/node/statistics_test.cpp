@@ -256,6 +256,40 @@ TEST_CASE("tally: a rolled-back count is not read back; counters are stored as b
         c.stored_text());
 }
 
+// "all" is added up from the months when read (issue 19): an event writes its month only, and
+// an "all" counter an older version kept (counted with every month) is not read twice.
+TEST_CASE("tally: all is the sum of the months; a stored all counter is not added again") {
+  Store s;
+  const auto scope = st::Tally::member_scope("m1");
+  s.write([&](storage::WriteTxn& txn) {
+    s.tally.referral_made(txn, "m1", true, kDec1Jst - kDay);  // 2026-11
+    s.tally.referral_made(txn, "m1", true, kDec1Jst + kDay);  // 2026-12
+    s.tally.referral_made(txn, "m1", true, kDec1Jst + 2 * kDay);
+    s.tally.member_hire(txn, "m1", true, 12, kDec1Jst - kDay);
+    s.tally.member_hire(txn, "m1", true, 12, kDec1Jst + kDay);
+    s.tally.member_hire(txn, "m1", true, 30, kDec1Jst + kDay);
+    s.tally.referral_made(txn, "m10", true, kDec1Jst + kDay);  // another scope, a longer name
+  });
+  CHECK(s.counters(scope, "2026-11").registrations == 1);
+  CHECK(s.counters(scope, "2026-12").registrations == 2);
+  auto all = s.counters(scope, std::string(st::kAll));
+  CHECK(all.registrations == 3);
+  CHECK(all.own_hires == 3);
+  CHECK(all.days_to_hire == std::map<std::int64_t, std::uint64_t>{{12, 2}, {30, 1}});
+  CHECK(s.counters(st::Tally::node_scope(), std::string(st::kAll)).registrations == 4);
+  {
+    auto txn = s.env.begin_read();
+    CHECK_FALSE(txn.get(s.env.database("stats_counters"), scope + "|all"));  // not written
+  }
+  // The counter an older version kept beside the months.
+  s.write([&](storage::WriteTxn& txn) {
+    st::Counters old;
+    old.registrations = 3;
+    txn.put(s.env.database("stats_counters"), scope + "|all", old.stored_text());
+  });
+  CHECK(s.counters(scope, std::string(st::kAll)).registrations == 3);
+}
+
 TEST_CASE("a cell below the threshold never reaches the serialised table") {
   std::vector<st::PeriodRow> rows;
   auto person = [&](st::Cell c, std::set<std::string> companies, bool hired) {
