@@ -153,8 +153,9 @@ class Tally {
   void count_in(storage::WriteTxn& txn, const std::string& scope, const std::string& period,
                 Fn&& fn);
   // The counters stored under key (zero if none), parsed once per stored value: every event
-  // reads and rewrites two or four of them (issue 19).
+  // reads and rewrites one or two of them, and "all" reads every month (issue 19).
   Counters counters_at(const storage::Txn& txn, const std::string& key) const;
+  Counters parsed_counters(const std::string& key, std::string stored) const;
   nlohmann::json facts(const storage::Txn& txn, const std::string& person) const;
   void save_facts(storage::WriteTxn& txn, const std::string& person, const nlohmann::json& f);
   // Marks the person's row of at_ms's month (creating it in their current cell).
