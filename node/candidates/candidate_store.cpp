@@ -310,6 +310,27 @@ std::string Store::record_link(const std::string& candidate_id, std::string_view
   return candidate_id + "." + stable_token(candidate_id, purpose);
 }
 
+namespace {
+constexpr std::string_view kManagePurpose = "manage";
+std::string confirmation_purpose(const std::string& referral_id) {
+  return "verify/" + referral_id;
+}
+}  // namespace
+
+std::string Store::management_link(const std::string& candidate_id) const {
+  return record_link(candidate_id, kManagePurpose);
+}
+
+std::string Store::confirmation_link(const std::string& candidate_id,
+                                     const std::string& referral_id) const {
+  return record_link(candidate_id, confirmation_purpose(referral_id));
+}
+
+bool Store::is_confirmation_link(std::string_view token, const std::string& candidate_id,
+                                 const std::string& referral_id) const {
+  return is_record_link(token, candidate_id, confirmation_purpose(referral_id));
+}
+
 std::optional<CandidateRecord> Store::find_by_link(const storage::Txn& txn, std::string_view token,
                                                    std::string_view purpose) const {
   auto id = record_link_id(token);
@@ -321,7 +342,7 @@ std::optional<CandidateRecord> Store::find_by_link(const storage::Txn& txn, std:
 
 std::optional<CandidateRecord> Store::find_managed(const storage::Txn& txn,
                                                    std::string_view token) const {
-  if (record_link_id(token)) return find_by_link(txn, token, "manage");
+  if (record_link_id(token)) return find_by_link(txn, token, kManagePurpose);
   auto info = lookup_token(txn, token, "manage");
   if (!info) info = lookup_token(txn, token, "erased");
   if (!info) return std::nullopt;

@@ -194,10 +194,18 @@ class Store {
   // Whether token is record_link(candidate_id, purpose), compared in constant time.
   bool is_record_link(std::string_view token, const std::string& candidate_id,
                       std::string_view purpose) const;
+  // The two links the node mails, named here so that writers and readers agree on their
+  // purpose: a person's management link (/r/m/, read by find_managed), and the confirmation
+  // link of one of their referrals (/r/v/, listed in the intake state).
+  std::string management_link(const std::string& candidate_id) const;
+  std::string confirmation_link(const std::string& candidate_id,
+                                const std::string& referral_id) const;
+  bool is_confirmation_link(std::string_view token, const std::string& candidate_id,
+                            const std::string& referral_id) const;
   // The record a record_link for purpose names, erased or not; nullopt for any other token.
   std::optional<CandidateRecord> find_by_link(const storage::Txn& txn, std::string_view token,
                                               std::string_view purpose) const;
-  // The record a management link names, erased or not: record_link(id, "manage"), or a token
+  // The record a management link names, erased or not: management_link(id), or a token
   // an older version issued ("manage"; "erased" once its record was erased).
   std::optional<CandidateRecord> find_managed(const storage::Txn& txn,
                                               std::string_view token) const;

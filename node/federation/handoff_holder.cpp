@@ -201,7 +201,7 @@ void HandoffHolder::notify_candidate(storage::WriteTxn& txn,
                                      const IncomingRequest& r) {
   auto opened = candidates_.open(record);
   if (!opened) return;
-  auto link = settings_.public_url + "/r/m/" + candidates_.record_link(record.id, "manage");
+  auto link = settings_.public_url + "/r/m/" + candidates_.management_link(record.id);
   auto text = candidates::introduction_request_mail(candidates::lang_named(record.lang), r.company,
                                                     r.peer + ", " + r.region, link);
   candidates_.queue_mail(txn, record,

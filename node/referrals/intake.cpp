@@ -162,7 +162,7 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   } else {
     // Already confirmed: nothing typed is saved; the person gets their management link again.
     auto text = candidates::already_registered_mail(
-        lang, settings_.public_url + "/r/m/" + candidates_.record_link(candidate->id, "manage"));
+        lang, settings_.public_url + "/r/m/" + candidates_.management_link(candidate->id));
     candidates_.queue_mail(
         txn, *candidate,
         {settings_.mail_from, registration.personal.email, text.subject, text.body});
@@ -188,7 +188,7 @@ void Intake::queue_verification(storage::WriteTxn& txn, candidates::CandidateRec
       std::chrono::duration_cast<std::chrono::milliseconds>(settings_.verification_expiry).count();
   // The same link for every repeat, working again for the full time. submit() set the state.
   candidate.intake->links[referral.id] = expires;
-  auto token = candidates_.record_link(candidate.id, "verify/" + referral.id);
+  auto token = candidates_.confirmation_link(candidate.id, referral.id);
   auto text = candidates::verification_mail(
       lang, settings_.public_url + "/r/v/" + token, company, settings_.node_name,
       static_cast<long>(settings_.verification_expiry.count()));
@@ -203,7 +203,7 @@ std::optional<Intake::VerifyLink> Intake::verify_link(const storage::Txn& txn,
     auto candidate = candidates_.find(txn, *id);
     if (!candidate || !candidate->intake) return std::nullopt;  // erasure resets the state
     for (const auto& [referral, expires_ms] : candidate->intake->links)
-      if (candidates_.is_record_link(token, candidate->id, "verify/" + referral)) {
+      if (candidates_.is_confirmation_link(token, candidate->id, referral)) {
         link = VerifyLink{std::move(*candidate), std::nullopt, expires_ms, false};
         referral_id = referral;
         break;
@@ -276,7 +276,7 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
   // (the pool index lists the record now, from this profile).
   const auto opened_now = candidates_.open(candidate);
   // The management link mailed below (the same for every confirmation, and stored nowhere).
-  result.management_token = candidates_.record_link(candidate.id, "manage");
+  result.management_token = candidates_.management_link(candidate.id);
   candidates_.save(txn, candidate, opened_now ? &opened_now->profile : nullptr);
   auto member = members_.find(txn, referral->member_id);
   referral->status = ReferralStatus::verified;

@@ -264,7 +264,7 @@ std::function<common::Result<Introduction, IntroduceError>()> Introducing::begin
       local_requests_.create(txn, request);
       if (statistics_) statistics_->introduced(txn, record->id, member.id);
       // The candidate's management link: a record_link, so the record does not change.
-      auto link = settings_.public_url + "/r/m/" + candidates_.record_link(record->id, "manage");
+      auto link = settings_.public_url + "/r/m/" + candidates_.management_link(record->id);
       auto text = candidates::introduction_request_mail(candidates::lang_named(record->lang),
                                                         member.name, req->title, link);
       candidates_.queue_mail(txn, *record,

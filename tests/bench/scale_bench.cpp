@@ -527,7 +527,7 @@ FillFigures fill(Library& lib, std::uint64_t candidates, std::uint64_t entries) 
           store.pseudonym_of(node::referrals::identify_address(form["email"]).canonical);
       auto candidate = store.find_by_pseudonym(txn, pseudonym);
       auto referral = d.referrals.for_person(txn, member.id, candidate->pseudonym);
-      auto token = store.record_link(candidate->id, "verify/" + referral->id);
+      auto token = store.confirmation_link(candidate->id, referral->id);
       if (d.intake.confirm(txn, token).state != node::referrals::ConfirmState::confirmed)
         throw std::runtime_error("candidate " + std::to_string(i) + " not confirmed");
     }
