@@ -87,7 +87,9 @@ TEST_CASE("witness policy: k of n witnesses cosign over C2SP tlog-witness; every
     auto p = policy_status(kobe);
     return p.at("witnessed_size") == grown && p.at("latest_witnessed") == true;
   }));
-  for (const auto& w : policy_status(kobe).at("witnesses")) {
+  // Named: a range-for over a member of a temporary dangles (the temporary dies first).
+  auto policy = policy_status(kobe);
+  for (const auto& w : policy.at("witnesses")) {
     CHECK(w.at("cosigned_size") == grown);
     CHECK(w.at("last_result") == "consistent");
   }
