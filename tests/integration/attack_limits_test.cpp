@@ -279,9 +279,20 @@ TEST_CASE("names: bidi controls and blank-only names are refused in every name f
   CHECK(contains(node.submit_registration(member.relay_link, spaced).redirected_to, "/r/sent"));
 }
 
+// scripts/sanitize builds ASan together with UBSan, whose vptr check probes memory through a
+// new pipe on each type-cache miss: in a node with no descriptor left, it reports a valid object
+// as having an invalid vptr and halts (a suppression cannot help: UBSan reads its suppression
+// file at its first report, out of descriptors too). So sanitized builds skip the next test.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitizedWithUbsan = true;
+#else
+constexpr bool kSanitizedWithUbsan = false;
+#endif
+
 TEST_CASE(
     "finding 3: at the descriptor limit the accept loop backs off, logs a few lines, and "
-    "the node answers again once connections close") {
+    "the node answers again once connections close" *
+    doctest::skip(kSanitizedWithUbsan)) {
   NodeProcess node{with_config("fds.example", {{"http", {{"idle_timeout_ms", 60000}}}})};
   // 64 descriptors for the running node: LMDB, the log, the listener and a few more leave
   // room for some tens of connections.

@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "support/vectors.hpp"
+
 namespace fs = std::filesystem;
 using relay::test::NodeProcess;
 
@@ -114,7 +116,9 @@ TEST_CASE("harness: a node that cannot bind its fixed port fails fast with the r
   options.port = ntohs(addr.sin_port);
   auto started = std::chrono::steady_clock::now();
   CHECK_THROWS_WITH_AS(NodeProcess{options}, doctest::Contains("is taken"), std::runtime_error);
-  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+  // Well inside the start timeout (10 s, times slowdown() like this bound).
+  CHECK(std::chrono::steady_clock::now() - started <
+        std::chrono::seconds(5) * relay::test::slowdown());
   ::close(fd);
 }
 

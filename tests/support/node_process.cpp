@@ -355,7 +355,7 @@ void NodeProcess::spawn_serve() {
 // Ready means: this serve process printed its "listening" line (so the port is its own, not
 // another test's node that took a port we thought free) and /healthz answers 200.
 void NodeProcess::wait_healthy() {
-  auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
+  auto deadline = std::chrono::steady_clock::now() + options_.start_timeout * slowdown();
   bool listening = false;
   while (std::chrono::steady_clock::now() < deadline) {
     reap(false);
@@ -405,7 +405,7 @@ bool NodeProcess::exited_cleanly() const {
 void NodeProcess::stop() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + options_.stop_timeout;
+  auto deadline = std::chrono::steady_clock::now() + options_.stop_timeout * slowdown();
   while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
     reap(false);
     if (pid_ > 0) std::this_thread::sleep_for(10ms);
@@ -609,7 +609,7 @@ std::string NodeProcess::wait_mail_link(std::string_view to, std::string_view pr
 }
 
 bool eventually(const std::function<bool()>& f, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto deadline = std::chrono::steady_clock::now() + timeout * slowdown();
   while (std::chrono::steady_clock::now() < deadline) {
     if (f()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -41,7 +41,7 @@
 
 namespace relay::test {
 
-// Polls until f() is true (every 50 ms, at most `timeout`).
+// Polls until f() is true (every 50 ms, at most `timeout` times slowdown()).
 bool eventually(const std::function<bool()>& f,
                 std::chrono::milliseconds timeout = std::chrono::seconds(20));
 bool contains(const std::string& haystack, const std::string& needle);
@@ -138,6 +138,7 @@ class NodeProcess {
     // Edits node.json after init (and after the TLS edits and the test defaults: referrals
     // counted at once, no farming checks), before the first serve.
     std::function<void(nlohmann::json&)> configure;
+    // Both are multiplied by slowdown() (support/vectors.hpp) when waited for.
     std::chrono::milliseconds start_timeout{10'000};
     std::chrono::milliseconds stop_timeout{10'000};
   };

@@ -21,6 +21,10 @@ std::filesystem::path source_dir() {
   return RELAY_SOURCE_DIR;
 }
 
+int slowdown() {
+  return RELAY_TEST_SLOWDOWN;
+}
+
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read " + path.string());

@@ -14,6 +14,10 @@ std::filesystem::path vectors_dir();
 std::filesystem::path binary_dir();
 std::filesystem::path source_dir();
 
+// How many times slower than a plain build this one runs (RELAY_TEST_SLOWDOWN: 4 when
+// scripts/sanitize builds it, else 1). Latency bounds in tests are multiplied by it.
+int slowdown();
+
 // Reads a whole file; throws std::runtime_error if it cannot be read.
 std::string read_file(const std::filesystem::path& path);
 
