@@ -3,7 +3,7 @@
 namespace relay::node::http {
 
 std::optional<std::string_view> Request::header(std::string_view name) const {
-  auto it = headers.find(std::string(name));
+  auto it = headers.find(name);
   if (it == headers.end()) return std::nullopt;
   return std::string_view(it->second);
 }

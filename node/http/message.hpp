@@ -13,12 +13,15 @@
 
 namespace relay::node::http {
 
+// Transparent comparison: header("authorization") finds its entry without building a string.
+using HeaderMap = std::map<std::string, std::string, std::less<>>;
+
 struct Request {
-  std::string method;                          // "GET", "POST", ...
-  std::string target;                          // raw request target, e.g. /api/v1/x?y=1
-  std::string path;                            // percent-decoded path without the query
-  std::map<std::string, std::string> query;    // decoded query parameters (last one wins)
-  std::map<std::string, std::string> headers;  // lower-case names
+  std::string method;                        // "GET", "POST", ...
+  std::string target;                        // raw request target, e.g. /api/v1/x?y=1
+  std::string path;                          // percent-decoded path without the query
+  std::map<std::string, std::string> query;  // decoded query parameters (last one wins)
+  HeaderMap headers;                         // lower-case names
   std::string body;
   std::string remote_address;
 

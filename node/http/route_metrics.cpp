@@ -29,8 +29,11 @@ void RouteMetrics::record(std::string_view method, std::string_view route, int s
                                                                "HEAD", "PATCH", "OPTIONS"};
   bool known = false;
   for (auto m : kMethods) known = known || m == method;
+  const SeriesView key{known ? method : "OTHER", route};
   std::lock_guard lock(mutex_);
-  auto& s = series_[{std::string(known ? method : "OTHER"), std::string(route)}];
+  auto it = series_.find(key);
+  if (it == series_.end()) it = series_.emplace(SeriesKey(key.first, key.second), Series{}).first;
+  auto& s = it->second;
   ++s.by_status[status];
   ++s.count;
   s.sum_seconds += seconds;

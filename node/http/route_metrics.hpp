@@ -35,8 +35,16 @@ class RouteMetrics {
     std::uint64_t count = 0;
     double sum_seconds = 0;
   };
+  // (method, route), found by views: record() builds no string for a series it already has.
+  using SeriesKey = std::pair<std::string, std::string>;
+  using SeriesView = std::pair<std::string_view, std::string_view>;
+  struct KeyOrder {
+    using is_transparent = void;
+    static SeriesView view(const auto& k) { return {k.first, k.second}; }
+    bool operator()(const auto& a, const auto& b) const { return view(a) < view(b); }
+  };
   mutable std::mutex mutex_;
-  std::map<std::pair<std::string, std::string>, Series> series_;
+  std::map<SeriesKey, Series, KeyOrder> series_;
 };
 
 // A Prometheus label value, escaped (backslash, double quote, newline).

@@ -205,8 +205,11 @@ Response Server::Impl::dispatch(bhttp::request<bhttp::string_body>& req,
   request.target = std::string(req.target());
   for (const auto& field : req) {
     std::string name(field.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    request.headers[name] = std::string(field.value());
+    // ASCII by hand: std::tolower consults the locale for every character. Field names are
+    // tokens (RFC 9110), so nothing outside A-Z needs folding.
+    for (auto& c : name)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    request.headers.insert_or_assign(std::move(name), std::string(field.value()));
   }
   request.body = std::move(req.body());
   request.remote_address = remote;

@@ -24,7 +24,7 @@ bool has(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-http::Request post(std::map<std::string, std::string> headers) {
+http::Request post(http::HeaderMap headers) {
   http::Request r;
   r.method = "POST";
   r.path = "/r/m/token/withdraw";
@@ -88,7 +88,7 @@ TEST_CASE("candidate pages: a POST from another site is refused with a 403 page"
   CHECK_FALSE(
       refuse_cross_site(post({{"sec-fetch-site", "same-origin"}, {"origin", "null"}}), lang, op));
   // Another site, a sibling subdomain, another port, an opaque origin from elsewhere: refused.
-  for (const auto& headers : std::vector<std::map<std::string, std::string>>{
+  for (const auto& headers : std::vector<http::HeaderMap>{
            {{"sec-fetch-site", "cross-site"}},
            {{"sec-fetch-site", "same-site"}},
            {{"origin", "http://evil.example"}},
