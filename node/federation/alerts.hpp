@@ -25,6 +25,9 @@ class Alerts {
              const std::string& message);
   // Every alert, oldest first.
   std::vector<nlohmann::json> list(const storage::Txn& txn) const;
+  // How many there are, from the database's own count: alerts are kept, and /metrics asks
+  // at every scrape (it parsed them all to take the size of the list).
+  std::size_t count(const storage::Txn& txn) const { return txn.count(alerts_); }
 
  private:
   const common::Clock& clock_;

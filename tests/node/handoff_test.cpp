@@ -343,4 +343,6 @@ TEST_CASE("erasure.overdue is accepted only from the holder party to the handoff
 
   claim(p.b, h.id);  // the holder itself
   CHECK(alerts() == 1);
+  auto txn = p.a.env.begin_read();
+  CHECK(p.a.federation.alert_count(txn) == p.a.federation.alerts(txn).size());  // /metrics' count
 }
