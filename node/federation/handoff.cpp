@@ -29,6 +29,16 @@ std::string by_member_key(const Handoff& h) {
   return h.member + "/" + common::be64(static_cast<std::uint64_t>(h.created_ms)) + h.id;
 }
 
+// The handoffs_expiring key of data that expires at expires_ms.
+std::string expiry_key(std::int64_t expires_ms, const std::string& id) {
+  return common::be64(static_cast<std::uint64_t>(expires_ms)) + id;
+}
+
+// Whether h's data is waiting to expire: in handoffs_expiring.
+bool expiring(const Handoff& h) {
+  return h.state == HandoffState::delivered && !h.hired && h.expires_ms;
+}
+
 constexpr auto text = common::stored_text;
 constexpr auto number = common::stored_number;
 
@@ -173,6 +183,7 @@ Handoffs::Handoffs(Federation& federation, candidates::Store& candidates, Profil
       expiry_(expiry),
       handoffs_(federation.env().database("handoffs")),
       by_member_(federation.env().database("handoffs_by_member")),
+      expiring_(federation.env().database("handoffs_expiring")),
       index_marks_(federation.env().database(storage::kIndexMarks)) {
   federation_.on_reply_to<protocol::HandoffRequest>(
       [this](storage::WriteTxn& txn, const SentMessage& sent, const protocol::Envelope& reply,
@@ -205,6 +216,14 @@ void Handoffs::save(storage::WriteTxn& txn, Handoff& h, HandoffState state, std:
   h.updated_ms = now_ms;
   txn.put(handoffs_, h.id, h.to_stored().dump());
   txn.put(by_member_, by_member_key(h), "");  // member and created_ms never change
+  // expires_ms is set once, at delivery: the key is written then and deleted when the
+  // handoff leaves delivered (expired, erased).
+  if (h.expires_ms) {
+    if (expiring(h))
+      txn.put(expiring_, expiry_key(*h.expires_ms, h.id), "");
+    else
+      txn.del(expiring_, expiry_key(*h.expires_ms, h.id));
+  }
   if (state_changed_) state_changed_(txn, h);
 }
 
@@ -271,7 +290,15 @@ std::size_t Handoffs::index_existing(storage::WriteTxn& txn) {
     });
     for (const auto& key : keys) txn.put(by_member_, key, "");
   });
-  return keys.size();
+  std::vector<std::string> expiring_keys;
+  storage::build_index_once(txn, index_marks_, "handoffs_expiring", [&] {
+    txn.for_each_prefix(handoffs_, "", [&](std::string_view, std::string_view value) {
+      auto h = Handoff::from_stored(nlohmann::json::parse(value));
+      if (expiring(h)) expiring_keys.push_back(expiry_key(*h.expires_ms, h.id));
+    });
+    for (const auto& key : expiring_keys) txn.put(expiring_, key, "");
+  });
+  return keys.size() + expiring_keys.size();
 }
 
 std::optional<candidates::Opened> Handoffs::delivered(const storage::Txn& txn,
@@ -364,12 +391,14 @@ HandlerResult Handoffs::on_declined(storage::WriteTxn& txn, const protocol::Hand
 }
 
 std::vector<Handoff> Handoffs::due_for_expiry(const storage::Txn& txn, std::int64_t now_ms) const {
+  std::vector<std::string> ids;
+  txn.for_each_range(
+      expiring_, "", expiry_key(now_ms + 1, ""),
+      [&](std::string_view key, std::string_view) { ids.emplace_back(key.substr(8)); });
   std::vector<Handoff> out;
-  txn.for_each_prefix(handoffs_, "", [&](std::string_view, std::string_view value) {
-    auto h = Handoff::from_stored(nlohmann::json::parse(value));
-    if (h.state == HandoffState::delivered && !h.hired && h.expires_ms && *h.expires_ms <= now_ms)
-      out.push_back(std::move(h));
-  });
+  for (const auto& id : ids)
+    if (auto h = find(txn, id); h && expiring(*h) && *h->expires_ms <= now_ms)
+      out.push_back(std::move(*h));
   return out;
 }
 
@@ -394,6 +423,7 @@ bool Handoffs::report_hire(storage::WriteTxn& txn, const std::string& member_id,
   if (h->hired) return true;
   h->hired = true;
   h->hired_ms = federation_.clock().now_ms();
+  if (h->expires_ms) txn.del(expiring_, expiry_key(*h->expires_ms, h->id));
   h->expires_ms.reset();
   // Not a change of state: the hook is not called.
   txn.put(handoffs_, h->id, h->to_stored().dump());

@@ -32,6 +32,10 @@
 //   handoffs_by_member  "<member>/" || 8-byte big-endian created_ms || id -> "" (for_member
 //   without a scan of every handoff; written with the handoff, built once for older data
 //   directories by index_existing()).
+//   handoffs_expiring  8-byte big-endian expires_ms || id -> "": the delivered handoffs whose
+//   data will expire (no hire reported), soonest first. The retention sweep reads the due
+//   ones each second instead of parsing every handoff ever received (index_existing() builds
+//   it once for older data directories too).
 //
 // Threads: mutating calls and handlers inside Writer requests; reads with any txn.
 #include <chrono>
@@ -116,8 +120,9 @@ class Handoffs {
   std::optional<Handoff> find(const storage::Txn& txn, const std::string& id) const;
   // The member's handoffs, oldest first (the handoffs_by_member index).
   std::vector<Handoff> for_member(const storage::Txn& txn, const std::string& member_id) const;
-  // At start-up: indexes handoffs stored before handoffs_by_member existed, once per data
-  // directory (storage/index_marks.hpp). Returns how many it indexed.
+  // At start-up: indexes handoffs stored before handoffs_by_member or handoffs_expiring
+  // existed, once per data directory and index (storage/index_marks.hpp). Returns how many
+  // entries it wrote.
   std::size_t index_existing(storage::WriteTxn& txn);
   // The delivered candidate's personal data and profile; nullopt unless delivered and not
   // erased.
@@ -125,7 +130,7 @@ class Handoffs {
                                               const Handoff& handoff) const;
 
   // Receiving side, the retention limit (erasure.hpp): the delivered handoffs whose data is
-  // due to expire at now_ms (no hire reported).
+  // due to expire at now_ms (no hire reported), soonest first (handoffs_expiring).
   std::vector<Handoff> due_for_expiry(const storage::Txn& txn, std::int64_t now_ms) const;
   // delivered -> expired, and handoff_expired in the ledger; the caller shreds the received
   // record in the same txn. False (nothing changed) unless still delivered and not hired.
@@ -159,6 +164,7 @@ class Handoffs {
   std::chrono::seconds expiry_;
   storage::Database handoffs_;
   storage::Database by_member_;
+  storage::Database expiring_;
   storage::Database index_marks_;
 };
 

@@ -164,6 +164,57 @@ TEST_CASE("handoff: request, consent, sealed delivery, signed receipt, records o
   CHECK(count_kind(p.b, "handoff_receipt") == 1);
 }
 
+TEST_CASE("handoff: delivered data is due to expire at its time, unless a hire is reported") {
+  Pair p;
+  relay::node::members::Member other{"m_other", "Kobe Foods KK", true, 0, "link2", ""};
+  auto h1 = p.request();
+  auto h2 = *p.a.writer
+                 .submit_wait([&](st::WriteTxn& txn) {
+                   return p.a.handoffs.request(txn, other, "osaka.example", p.ref);
+                 })
+                 .handoff;
+  auto due = [&](std::int64_t at) {
+    auto txn = p.a.env.begin_read();
+    std::vector<std::string> ids;
+    for (const auto& h : p.a.handoffs.due_for_expiry(txn, at)) ids.push_back(h.id);
+    return ids;
+  };
+  auto indexed = [&] {
+    auto txn = p.a.env.begin_read();
+    return txn.count(p.a.env.database("handoffs_expiring"));
+  };
+  p.a.deliver();
+  auto requests = p.requests();
+  REQUIRE(requests.size() == 2);
+  // h1 delivered first, h2 a second later: h2's data expires a second after h1's.
+  for (const auto* company : {"Kobe Steel KK", "Kobe Foods KK"}) {
+    for (const auto& r : requests)
+      if (r.company == company)
+        REQUIRE(p.decide(r.id, fed::Decision::accept) == fed::DecideResult::accepted);
+    p.b.deliver();
+    p.a.clock.advance(std::chrono::seconds(1));
+  }
+  const auto d1 = p.handoff(h1.id), d2 = p.handoff(h2.id);
+  REQUIRE(d1.state == fed::HandoffState::delivered);
+  REQUIRE(d2.state == fed::HandoffState::delivered);
+  REQUIRE(d1.expires_ms);
+  REQUIRE(d2.expires_ms);
+  REQUIRE(*d1.expires_ms < *d2.expires_ms);
+  // Indexed in the delivery's own request; due exactly at its time, soonest first.
+  CHECK(indexed() == 2);
+  CHECK(due(*d1.expires_ms - 1).empty());
+  CHECK(due(*d1.expires_ms) == std::vector<std::string>{h1.id});
+  CHECK(due(*d2.expires_ms) == std::vector<std::string>{h1.id, h2.id});
+  // A reported hire keeps h1's data; the expiry of h2 leaves nothing due.
+  REQUIRE(p.a.writer.submit_wait(
+      [&](st::WriteTxn& txn) { return p.a.handoffs.report_hire(txn, "m_test", h1.id); }));
+  CHECK(due(*d2.expires_ms) == std::vector<std::string>{h2.id});
+  REQUIRE(p.a.writer.submit_wait(
+      [&](st::WriteTxn& txn) { return p.a.handoffs.mark_expired(txn, h2.id, *d2.expires_ms); }));
+  CHECK(due(*d2.expires_ms + 1'000'000).empty());
+  CHECK(indexed() == 0);
+}
+
 TEST_CASE("handoff: the candidate declines") {
   Pair p;
   auto h = p.request();

@@ -1,5 +1,6 @@
 // Indexes on request paths (issue 19): Handoffs::for_member (handoffs_by_member), the outbox's
-// drops on withdrawal and a peer's sender pass (outbox_index) and the witness status (cosigned_by).
+// drops on withdrawal and a peer's sender pass (outbox_index) and the witness status (cosigned_by);
+// and the retention sweep's each second (handoffs_expiring).
 // Each is checked against the whole-database scan it replaced, on a real LMDB store with many
 // records written the way an older node wrote them (no index), then indexed by the start-up
 // migration.
@@ -89,6 +90,79 @@ TEST_CASE("handoffs_by_member: for_member equals the old scan, after the migrati
   }
   CHECK(total == 3000);
   CHECK(indexed_for_member(site, "m_member").empty());  // a prefix of other ids is no member
+}
+
+TEST_CASE(
+    "handoffs_expiring: due_for_expiry equals the old scan, after the migration of old data") {
+  FederationSite site{"kobe.example", "JP-28"};
+  const std::int64_t t0 = 1'700'000'000'000;
+  // 2000 handoffs as an older node stored them (no index): every state, delivered ones with
+  // expiry times (ties included) or a hire, expired and erased ones keeping their expires_ms.
+  std::mt19937 rng(23);
+  const fed::HandoffState states[] = {
+      fed::HandoffState::requested, fed::HandoffState::awaiting_consent,
+      fed::HandoffState::delivered, fed::HandoffState::delivered,
+      fed::HandoffState::expired,   fed::HandoffState::erased};
+  auto db = site.env.database("handoffs");
+  {
+    auto txn = site.env.begin_write();
+    for (int i = 0; i < 2000; ++i) {
+      fed::Handoff h;
+      h.id = "h_" + relay::crypto::random_token(12);
+      h.member = "m_member" + std::to_string(rng() % 30);
+      h.company = "Company";
+      h.peer = "osaka.example";
+      h.ref = "p_ref" + std::to_string(i);
+      h.state = states[rng() % std::size(states)];
+      h.created_ms = h.updated_ms = t0;
+      if (h.state != fed::HandoffState::requested &&
+          h.state != fed::HandoffState::awaiting_consent) {
+        h.candidate = "c_received" + std::to_string(i);
+        h.delivered_ms = t0;
+        h.expires_ms = t0 + static_cast<std::int64_t>(rng() % 1000);
+        if (h.state == fed::HandoffState::delivered && rng() % 5 == 0) {
+          h.hired = true;
+          h.expires_ms.reset();
+        }
+      }
+      txn.put(db, h.id, h.to_stored().dump());
+    }
+    txn.commit();
+  }
+  // What the sweep read before: every handoff, parsed, filtered.
+  auto scanned = [&](std::int64_t now) {
+    std::set<std::string> ids;
+    auto txn = site.env.begin_read();
+    txn.for_each_prefix(db, "", [&](std::string_view, std::string_view value) {
+      auto h = fed::Handoff::from_stored(nlohmann::json::parse(value));
+      if (h.state == fed::HandoffState::delivered && !h.hired && h.expires_ms &&
+          *h.expires_ms <= now)
+        ids.insert(h.id);
+    });
+    return ids;
+  };
+  auto due = [&](std::int64_t now) {
+    auto txn = site.env.begin_read();
+    auto list = site.handoffs.due_for_expiry(txn, now);
+    CHECK(std::is_sorted(list.begin(), list.end(), [](const auto& a, const auto& b) {
+      return *a.expires_ms < *b.expires_ms;
+    }));
+    std::set<std::string> ids;
+    for (const auto& h : list) ids.insert(h.id);
+    CHECK(ids.size() == list.size());
+    return ids;
+  };
+  CHECK(due(t0 + 1000).empty());  // not indexed yet
+  auto written =
+      site.writer.submit_wait([&](st::WriteTxn& txn) { return site.handoffs.index_existing(txn); });
+  const auto all_due = scanned(t0 + 1000);
+  CHECK(all_due.size() > 200);
+  CHECK(written == 2000 + all_due.size());  // the member index and the expiry index
+  for (std::int64_t now : {t0 - 1, t0, t0 + 1, t0 + 250, t0 + 500, t0 + 999, t0 + 5000})
+    CHECK(due(now) == scanned(now));
+  // Once per data directory.
+  CHECK(site.writer.submit_wait(
+            [&](st::WriteTxn& txn) { return site.handoffs.index_existing(txn); }) == 0);
 }
 
 TEST_CASE("handoffs_by_member: a new handoff is indexed in its own request") {
