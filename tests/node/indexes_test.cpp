@@ -43,6 +43,18 @@ std::vector<std::string> scanned_for_member(FederationSite& site, const std::str
   return ids;
 }
 
+// A handoff as an older node stored it (the caller sets its state and times): ref i, asked by
+// one of 30 members.
+fed::Handoff stored_handoff(std::mt19937& rng, int i) {
+  fed::Handoff h;
+  h.id = "h_" + relay::crypto::random_token(12);
+  h.member = "m_member" + std::to_string(rng() % 30);
+  h.company = "Company";
+  h.peer = "osaka.example";
+  h.ref = "p_ref" + std::to_string(i);
+  return h;
+}
+
 std::vector<std::string> indexed_for_member(FederationSite& site, const std::string& member) {
   auto txn = site.env.begin_read();
   std::vector<std::string> ids;
@@ -62,12 +74,7 @@ TEST_CASE("handoffs_by_member: for_member equals the old scan, after the migrati
     auto db = site.env.database("handoffs");
     auto txn = site.env.begin_write();
     for (int i = 0; i < 3000; ++i) {
-      fed::Handoff h;
-      h.id = "h_" + relay::crypto::random_token(12);
-      h.member = "m_member" + std::to_string(rng() % 30);
-      h.company = "Company";
-      h.peer = "osaka.example";
-      h.ref = "p_ref" + std::to_string(i);
+      auto h = stored_handoff(rng, i);
       h.created_ms = 1'700'000'000'000 + static_cast<std::int64_t>(rng() % 500);
       h.updated_ms = h.created_ms;
       txn.put(db, h.id, h.to_stored().dump());
@@ -107,12 +114,7 @@ TEST_CASE(
   {
     auto txn = site.env.begin_write();
     for (int i = 0; i < 2000; ++i) {
-      fed::Handoff h;
-      h.id = "h_" + relay::crypto::random_token(12);
-      h.member = "m_member" + std::to_string(rng() % 30);
-      h.company = "Company";
-      h.peer = "osaka.example";
-      h.ref = "p_ref" + std::to_string(i);
+      auto h = stored_handoff(rng, i);
       h.state = states[rng() % std::size(states)];
       h.created_ms = h.updated_ms = t0;
       if (h.state != fed::HandoffState::requested &&
