@@ -1,6 +1,6 @@
 // Indexes on request paths (issue 19): Handoffs::for_member (handoffs_by_member), the outbox's
 // drops on withdrawal and a peer's sender pass (outbox_index) and the witness status (cosigned_by);
-// and the retention sweep's each second (handoffs_expiring).
+// and the retention sweep's, once a second (handoffs_expiring).
 // Each is checked against the whole-database scan it replaced, on a real LMDB store with many
 // records written the way an older node wrote them (no index), then indexed by the start-up
 // migration.
