@@ -13,6 +13,8 @@
 #include <memory>
 #include <mutex>
 
+#include "node/http/message.hpp"
+
 namespace relay::node::http {
 
 namespace asio = boost::asio;
@@ -199,11 +201,8 @@ ClientResult http_request(std::string_view method, std::string_view url_text, st
   auto& res = parser.get();
   response.status = static_cast<int>(res.result_int());
   response.body = std::move(res.body());
-  for (const auto& field : res) {
-    std::string name(field.name_string());
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    response.headers[name] = std::string(field.value());
-  }
+  for (const auto& field : res)
+    response.headers[field_name(field.name_string())] = std::string(field.value());
   result.response = std::move(response);
   return result;
 }

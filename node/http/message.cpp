@@ -8,6 +8,13 @@ std::optional<std::string_view> Request::header(std::string_view name) const {
   return std::string_view(it->second);
 }
 
+std::string field_name(std::string_view name) {
+  std::string out(name);
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
 std::optional<std::string_view> Request::bearer_token() const {
   auto value = header("authorization");
   if (!value) return std::nullopt;

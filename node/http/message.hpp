@@ -88,6 +88,10 @@ std::string percent_encode(std::string_view in);
 // Repeated keys are joined with '\n' in order (multi-select and checkbox groups).
 std::optional<std::map<std::string, std::string>> parse_form(std::string_view body);
 
+// A header field name as Request and ClientResponse key it: lower case. Names are RFC 9110
+// tokens, so only A-Z fold (by hand: std::tolower consults the locale for every character).
+std::string field_name(std::string_view name);
+
 // Splits a target into path and query; nullopt if the path is not valid percent-encoding.
 bool parse_target(Request& request);
 

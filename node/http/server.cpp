@@ -203,14 +203,8 @@ Response Server::Impl::dispatch(bhttp::request<bhttp::string_body>& req,
   Request request;
   request.method = std::string(req.method_string());
   request.target = std::string(req.target());
-  for (const auto& field : req) {
-    std::string name(field.name_string());
-    // ASCII by hand: std::tolower consults the locale for every character. Field names are
-    // tokens (RFC 9110), so nothing outside A-Z needs folding.
-    for (auto& c : name)
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    request.headers.insert_or_assign(std::move(name), std::string(field.value()));
-  }
+  for (const auto& field : req)
+    request.headers.insert_or_assign(field_name(field.name_string()), std::string(field.value()));
   request.body = std::move(req.body());
   request.remote_address = remote;
   if (options.behind_proxy) {

@@ -4,7 +4,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -56,11 +55,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Request request;
   request.method = std::string(req.method_string());
   request.target = std::string(req.target());
-  for (const auto& field : req) {
-    std::string name(field.name_string());
-    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    request.headers[name] = std::string(field.value());
-  }
+  for (const auto& field : req)
+    request.headers[relay::node::http::field_name(field.name_string())] =
+        std::string(field.value());
   request.body = req.body();
   if (!relay::node::http::parse_target(request)) return 0;
   if (!request.target.empty() && request.target.front() == '/')

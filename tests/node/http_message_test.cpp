@@ -94,6 +94,13 @@ TEST_CASE("http: parse_target splits and decodes path and query") {
   }
 }
 
+TEST_CASE("http: field_name folds A-Z only") {
+  CHECK(field_name("X-Forwarded-For") == "x-forwarded-for");
+  CHECK(field_name("authorization") == "authorization");
+  CHECK(field_name("Sec-Fetch-Site_1") == "sec-fetch-site_1");
+  CHECK(field_name("\xC3\x84Z@[`{") == "\xC3\x84z@[`{");  // bytes beside A-Z stay
+}
+
 TEST_CASE("http: bearer_token") {
   auto with = [](std::string value) {
     Request r;
