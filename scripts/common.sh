@@ -31,6 +31,10 @@ bench_cores() {
   fi
 }
 
+# CPU time (user + system, clock ticks) a process has used so far. Per request it is a figure
+# this noisy machine's steal and neighbours disturb far less than requests per second.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
 # A benchmark node's mail spool directory (printed): on /dev/shm (tmpfs) when there is one,
 # else under the work directory $1. On this machine's ext4, creating a file soon after many
 # were deleted (every earlier run's spool) scans the inode table (the kernel's
