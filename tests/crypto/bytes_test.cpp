@@ -88,6 +88,46 @@ TEST_CASE("to_base64_public writes what to_base64 writes, at every length up to 
   }
 }
 
+TEST_CASE("from_base64_public accepts and refuses exactly what from_base64 does") {
+  // Every length up to 300, each encoding and every one-byte change of its last quad (all 256
+  // values, so padding, trailing bits, the other alphabet and bytes above 0x7f are all met),
+  // and of its first quad.
+  std::size_t refused = 0;
+  for (std::size_t n = 0; n <= 300; ++n) {
+    const Bytes data = random_bytes(n);
+    const std::string text = to_base64(data);
+    CAPTURE(text);
+    REQUIRE(from_base64_public(text) == data);
+    for (std::size_t at = 0; at < text.size(); ++at) {
+      if (at >= 4 && at + 4 < text.size()) at = text.size() - 4;
+      std::string changed = text;
+      for (int byte = 0; byte < 256; ++byte) {
+        changed[at] = static_cast<char>(byte);
+        CAPTURE(at);
+        CAPTURE(byte);
+        const auto expected = from_base64(changed);
+        CHECK(from_base64_public(changed) == expected);
+        if (!expected) ++refused;
+      }
+    }
+  }
+  CHECK(refused > 100'000);  // the changes above are mostly refusals
+  // Short texts over the alphabet's edges, '=' and a stray character, at every position.
+  const std::string symbols = "AZaz09+/=-_ \n";
+  std::vector<std::string> texts{""};
+  for (int length = 1; length <= 5; ++length) {
+    std::vector<std::string> longer;
+    for (const auto& t : texts)
+      if (static_cast<int>(t.size()) == length - 1)
+        for (char c : symbols) longer.push_back(t + c);
+    texts.insert(texts.end(), longer.begin(), longer.end());
+  }
+  for (const auto& t : texts) {
+    CAPTURE(t);
+    CHECK(from_base64_public(t) == from_base64(t));
+  }
+}
+
 TEST_CASE("base64 is strict") {
   // Missing, extra or misplaced padding.
   CHECK_FALSE(from_base64("Zg"));
