@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "crypto/bytes.hpp"
 #include "crypto/keys.hpp"
@@ -51,6 +52,30 @@ TEST_CASE("vault: the candidate id and purpose are bound as associated data") {
   CHECK_FALSE(open_json(key, relay::crypto::to_base64(bytes), "c_one", "data"));
   CHECK_FALSE(open_json(key, "not base64!", "c_one", "data"));
   CHECK_FALSE(open_json(key, "", "c_one", "data"));
+}
+
+TEST_CASE("vault: sealed text opens as JSON whatever its layout; authentic non-JSON does not") {
+  auto key = new_candidate_key();
+  // Canonical text (what seal_json writes) takes the scan; other layouts the full parser.
+  const std::vector<std::string> json_texts = {R"({"a":[1,2],"b":"é"})",
+                                               R"({"a":[1,2],"b":"\u00e9"})",
+                                               R"( { "b" : "é", "a" : [ 1, 2 ] } )"};
+  for (const auto& text : json_texts) {
+    CAPTURE(text);
+    auto opened = open_json(key, seal_text(key, text, "c_one", "data"), "c_one", "data");
+    REQUIRE(opened);
+    CHECK(*opened == nlohmann::json{{"a", {1, 2}}, {"b", "é"}});
+  }
+  const std::vector<std::string> other_texts = {"not json", R"({"a":)", "",
+                                                std::string("{\"a\":\"\xff\"}")};
+  for (const auto& text : other_texts) {
+    CAPTURE(text);
+    CHECK_FALSE(open_json(key, seal_text(key, text, "c_one", "data"), "c_one", "data"));
+  }
+  // Base64 that from_base64 refuses (here: whitespace) is refused before opening.
+  auto sealed = seal_json(key, {{"a", 1}}, "c_one", "data");
+  CHECK_FALSE(open_json(key, sealed + "\n", "c_one", "data"));
+  CHECK_FALSE(open_json(key, " " + sealed, "c_one", "data"));
 }
 
 TEST_CASE("vault: candidate keys are wrapped by the data key for one candidate") {
