@@ -15,6 +15,7 @@
 #include "node/candidates/candidate_store.hpp"
 #include "node/common/freed_pages.hpp"
 #include "node/common/log_format.hpp"
+#include "node/common/public_links.hpp"
 #include "node/http/client.hpp"
 #include "node/http/server.hpp"
 #include "node/identity/token_file.hpp"
@@ -157,8 +158,8 @@ int run_member_add(const std::filesystem::path& config_path, const std::string& 
     const auto& m = admitted->view.member;
     std::cout << "member:     " << m.id << "\nname:       " << m.name
               << "\napi key:    " << admitted->api_key
-              << "   (shown once)\nrelay link: " << node.config().node.public_url << "/r/"
-              << m.link_token << "\n";
+              << "   (shown once)\nrelay link: " << node.config().node.public_url
+              << common::relay_path(m.link_token) << "\n";
     return 0;
   });
 }

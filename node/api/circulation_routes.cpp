@@ -10,7 +10,7 @@
 //                                               member's secondment/transfer requisition
 // Another member's offer or requisition answers 404, as if it did not exist.
 #include "node/api/common.hpp"
-
+#include "node/common/public_links.hpp"
 namespace relay::node::api {
 
 namespace {
@@ -41,7 +41,7 @@ Response alumni_link_reply(const Services& s, const Caller& caller, const std::s
   const auto& m = caller.the_member();
   auto issued = s.alumni.issue_link(m, departure);
   if (!issued) return reply(error_for(issued.error()));
-  auto url = s.facts.public_url + "/r/" + issued->token;
+  auto url = s.facts.public_url + common::relay_path(issued->token);
   nlohmann::json j = {{"url", url},
                       {"kind", "alumni"},
                       {"single_use", issued->single_use},

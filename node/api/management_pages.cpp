@@ -13,6 +13,7 @@
 
 #include "node/api/candidate_page_kit.hpp"
 #include "node/api/common.hpp"
+#include "node/common/public_links.hpp"
 #include "node/common/text.hpp"
 
 namespace relay::node::api {
@@ -28,7 +29,7 @@ std::string join(const std::vector<std::string>& items) {
 }
 
 std::string base_of(const std::string& token) {
-  return "/r/m/" + token;
+  return common::management_path(token);
 }
 
 // The management page with the outcome `flash` on top.

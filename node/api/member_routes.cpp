@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "node/api/common.hpp"
-
+#include "node/common/public_links.hpp"
 namespace relay::node::api {
 
 namespace {
@@ -30,7 +30,7 @@ Response me(const Caller& caller) {
 
 Response relay_link(const Services& s, const Caller& caller) {
   const auto& m = caller.the_member();
-  auto url = s.facts.public_url + "/r/" + m.link_token;
+  auto url = s.facts.public_url + common::relay_path(m.link_token);
   return http::json_response(200, {{"url", url}, {"paragraph", paragraphs(m.name, url)}});
 }
 
@@ -48,7 +48,7 @@ Response issue_rejection_link(const Services& s, const Request& request, const C
   if (!category) return reply(category.error());
   auto issued = s.membership.issue_rejection_link(m, **application, category->value_or(""));
   if (!issued) return reply(error_for(issued.error()));
-  auto url = s.facts.public_url + "/r/" + issued->token;
+  auto url = s.facts.public_url + common::relay_path(issued->token);
   return http::json_response(201, {{"url", url},
                                    {"single_use", true},
                                    {"application_id", **application},

@@ -1,14 +1,14 @@
 // Operator API: admit, list, suspend and reinstate members, set their contact email
 // (operator token).
 #include "node/api/common.hpp"
-
+#include "node/common/public_links.hpp"
 namespace relay::node::api {
 
 namespace {
 
 nlohmann::json member_view(const NodeFacts& facts, const services::MemberView& v) {
   auto j = v.member.to_json();
-  j["relay_link"] = facts.public_url + "/r/" + v.member.link_token;
+  j["relay_link"] = facts.public_url + common::relay_path(v.member.link_token);
   j["credits"] = v.credits.to_json();
   return j;
 }

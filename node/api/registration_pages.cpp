@@ -7,6 +7,7 @@
 #include "crypto/random.hpp"
 #include "node/api/candidate_page_kit.hpp"
 #include "node/api/common.hpp"
+#include "node/common/public_links.hpp"
 
 namespace relay::node::api {
 
@@ -24,7 +25,7 @@ Response form_page(const Services& s, const std::string& token, Lang lang,
                    const std::map<std::string, candidates::FieldError>& errors = {}) {
   candidates::RegistrationPage page;
   page.lang = lang;
-  page.action = "/r/" + token;
+  page.action = common::relay_path(token);
   page.company_name = company;
   page.alumni = alumni;
   page.node_name = s.facts.name;
@@ -111,9 +112,9 @@ Response confirmation_page(const Services& s, const Request& request, const std:
          "If these are not the details you entered, register again through the link you "
          "received (the latest registration counts). You can also correct them on your "
          "management page at any time after registering.")};
-  page.button_action = "/r/v/" + token + lang_query(lang);
+  page.button_action = common::confirmation_path(token) + lang_query(lang);
   page.button_text = tr(lang, "登録を完了する", "Complete registration");
-  page.other_lang_link = "/r/v/" + token + (lang == Lang::ja ? "?lang=en" : "");
+  page.other_lang_link = common::confirmation_path(token) + (lang == Lang::ja ? "?lang=en" : "");
   page.operator_info = op;
   return html(200, candidates::render_notice(page));
 }
@@ -128,8 +129,8 @@ Response confirm(const Services& s, const Request& request, const std::string& t
     if (!confirmed) return notice(notice_for(confirmed.error()), lang, s.facts.operator_info);
     auto done =
         code_of(confirmed->registered_before ? Flash::registered_before : Flash::registered);
-    return see_other("/r/m/" + confirmed->management_token + "?done=" + std::string(done) +
-                     (lang == Lang::en ? "&lang=en" : ""));
+    return see_other(common::management_path(confirmed->management_token) +
+                     "?done=" + std::string(done) + (lang == Lang::en ? "&lang=en" : ""));
   });
   return http::later_response(std::move(later));
 }

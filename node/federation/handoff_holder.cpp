@@ -5,6 +5,7 @@
 #include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
 #include "node/candidates/candidate_mail.hpp"
+#include "node/common/public_links.hpp"
 #include "node/common/stored_json.hpp"
 #include "node/federation/body_fields.hpp"
 #include "node/storage/txn.hpp"
@@ -201,7 +202,8 @@ void HandoffHolder::notify_candidate(storage::WriteTxn& txn,
                                      const IncomingRequest& r) {
   auto opened = candidates_.open(record);
   if (!opened) return;
-  auto link = settings_.public_url + "/r/m/" + candidates_.management_link(record.id);
+  auto link =
+      settings_.public_url + common::management_path(candidates_.management_link(record.id));
   auto text = candidates::introduction_request_mail(candidates::lang_named(record.lang), r.company,
                                                     r.peer + ", " + r.region, link);
   candidates_.queue_mail(txn, record,

@@ -3,6 +3,7 @@
 #include "crypto/bytes.hpp"
 #include "crypto/hash.hpp"
 #include "node/candidates/candidate_mail.hpp"
+#include "node/common/public_links.hpp"
 #include "node/referrals/address_identity.hpp"
 
 namespace relay::node::referrals {
@@ -162,7 +163,8 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   } else {
     // Already confirmed: nothing typed is saved; the person gets their management link again.
     auto text = candidates::already_registered_mail(
-        lang, settings_.public_url + "/r/m/" + candidates_.management_link(candidate->id));
+        lang,
+        settings_.public_url + common::management_path(candidates_.management_link(candidate->id)));
     candidates_.queue_mail(
         txn, *candidate,
         {settings_.mail_from, registration.personal.email, text.subject, text.body});
@@ -190,7 +192,7 @@ void Intake::queue_verification(storage::WriteTxn& txn, candidates::CandidateRec
   candidate.intake->links[referral.id] = expires;
   auto token = candidates_.confirmation_link(candidate.id, referral.id);
   auto text = candidates::verification_mail(
-      lang, settings_.public_url + "/r/v/" + token, company, settings_.node_name,
+      lang, settings_.public_url + common::confirmation_path(token), company, settings_.node_name,
       static_cast<long>(settings_.verification_expiry.count()));
   candidates_.queue_mail(txn, candidate, {settings_.mail_from, to, text.subject, text.body});
 }
@@ -304,7 +306,7 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
   if (opened_now) {
     auto text = candidates::registration_complete_mail(
         candidates::lang_named(candidate.lang),
-        settings_.public_url + "/r/m/" + result.management_token);
+        settings_.public_url + common::management_path(result.management_token));
     candidates_.queue_mail(
         txn, candidate, {settings_.mail_from, opened_now->personal.email, text.subject, text.body});
   }

@@ -5,6 +5,7 @@
 
 #include "crypto/random.hpp"
 #include "node/candidates/candidate_mail.hpp"
+#include "node/common/public_links.hpp"
 #include "node/federation/pool_search.hpp"
 #include "node/services/alumni.hpp"
 #include "node/storage/txn.hpp"
@@ -264,7 +265,8 @@ std::function<common::Result<Introduction, IntroduceError>()> Introducing::begin
       local_requests_.create(txn, request);
       if (statistics_) statistics_->introduced(txn, record->id, member.id);
       // The candidate's management link: a record_link, so the record does not change.
-      auto link = settings_.public_url + "/r/m/" + candidates_.management_link(record->id);
+      auto link =
+          settings_.public_url + common::management_path(candidates_.management_link(record->id));
       auto text = candidates::introduction_request_mail(candidates::lang_named(record->lang),
                                                         member.name, req->title, link);
       candidates_.queue_mail(txn, *record,
