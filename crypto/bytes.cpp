@@ -22,10 +22,6 @@ std::string encode_base64(ByteView data, int variant) {
   return out;
 }
 
-// True if any byte has its high bit set, without branching on any one byte. libsodium's
-// base64 decoder sign-extends such bytes and takes some for alphabet characters (0xD0 decodes
-// as '/': found by tests/fuzz/note_fuzz.cpp), which would give one key or signature several
-// encodings; no valid base64 or hex text has such a byte.
 constexpr char kBase64Alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -37,6 +33,10 @@ constexpr auto kBase64Values = [] {
   return values;
 }();
 
+// True if any byte has its high bit set, without branching on any one byte. libsodium's
+// base64 decoder sign-extends such bytes and takes some for alphabet characters (0xD0 decodes
+// as '/': found by tests/fuzz/note_fuzz.cpp), which would give one key or signature several
+// encodings; no valid base64 or hex text has such a byte.
 bool has_non_ascii(std::string_view text) {
   unsigned char any = 0;
   for (char c : text) any |= static_cast<unsigned char>(c);

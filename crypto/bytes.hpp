@@ -33,8 +33,8 @@ std::optional<Bytes> from_base64(std::string_view text);
 // record and mail took 23.6k instructions with to_base64 and takes 2.9k (callgrind, issue 19).
 std::string to_base64_public(ByteView data);
 // from_base64 for text that carries no secret (sealed records read back): the same strict
-// rules, a table lookup per character. Opening a confirmed record's ~2 KB of base64 took
-// 29.5k instructions with from_base64 (callgrind, issue 19).
+// rules, a table lookup per character. Decoding a sealed candidate record took 29.5k
+// instructions with from_base64 and takes 2.7k (callgrind, issue 19).
 std::optional<Bytes> from_base64_public(std::string_view text);
 
 // RFC 4648 section 5 base64url without padding (tokens in URLs).
