@@ -73,7 +73,7 @@ std::optional<nlohmann::json> open_json(const crypto::AeadKey& key, const std::s
     value = protocol::parse_json(
         std::string_view(reinterpret_cast<const char*>(plain->data()), plain->size()));
   } catch (const nlohmann::json::exception&) {
-    value.reset();  // authentic but not JSON: unreadable, like a wrong key
+    // Authentic but not JSON: value stays empty, unreadable like a wrong key.
   }
   crypto::secure_zero(plain->data(), plain->size());
   return value;
