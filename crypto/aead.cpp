@@ -78,7 +78,7 @@ Bytes aead_encrypt(const AeadKey& key, ByteView plaintext, ByteView associated_d
     throw std::length_error("aead_encrypt: plaintext too long");
   }
   Bytes out(kXNonceBytes + plaintext.size() + kTagBytes);
-  randombytes_buf(out.data(), kXNonceBytes);
+  random_fill(out.data(), kXNonceBytes);
   encrypt_into(crypto_aead_xchacha20poly1305_ietf_encrypt, out.data() + kXNonceBytes, key.view(),
                ByteView(out.data(), kXNonceBytes), plaintext, associated_data);
   return out;

@@ -1,5 +1,6 @@
 #pragma once
-// Secure randomness (libsodium randombytes) and random tokens for URLs and API keys.
+// Secure randomness (libsodium randombytes, small draws through a per-thread pool: random.cpp)
+// and random tokens for URLs and API keys.
 #include <cstddef>
 #include <string>
 
