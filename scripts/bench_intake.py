@@ -162,11 +162,13 @@ def report(work, out, connections, seconds, threads, links, server_cores):
     if os.path.exists(cpu_path):
         tick_ms = 1000.0 / os.sysconf("SC_CLK_TCK")
         for line in open(cpu_path):
-            phase, who, ticks, written = line.split()
+            phase, who, ticks, written, switches = line.split()
             if phase in phases and phases[phase][who]["accepted"]:
                 accepted = phases[phase][who]["accepted"]
                 phases[phase][who]["cpu_ms_per_request"] = round(int(ticks) * tick_ms / accepted, 3)
                 phases[phase][who]["written_kb_per_request"] = round(int(written) / 1024 / accepted, 1)
+                phases[phase][who]["context_switches_per_request"] = round(
+                    int(switches) / accepted, 2)
     mail, verified = load("mail.json"), load("verify.json")
     writer = {
         "registrations": metric_deltas(os.path.join(work, "metrics-0.txt"),
@@ -194,6 +196,10 @@ def report(work, out, connections, seconds, threads, links, server_cores):
         if n is not None and b is not None:
             print(f"  {phase} written to storage per accepted request (the kernel's write_bytes): "
                   f"node {n:.0f} KB, bare {b:.0f} KB")
+        n = p["node"].get("context_switches_per_request")
+        b = p["bare"].get("context_switches_per_request")
+        if n is not None and b is not None:
+            print(f"  {phase} context switches per accepted request: node {n:.2f}, bare {b:.2f}")
     for phase, p in phases.items():
         for who in ("node", "bare"):
             r = p[who]

@@ -34,6 +34,13 @@ bench_cores() {
 # CPU time (user + system, clock ticks) a process has used so far. Per request it is a figure
 # this noisy machine's steal and neighbours disturb far less than requests per second.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Context switches (voluntary and not) of the threads process $1 has now: a thread that ended
+# takes its own with it. On this machine's VM one costs about 5 us (a futex round trip between
+# two threads on one core: 10.5 us for two), so they are a share of a server's CPU time.
+context_switches() {
+  cat /proc/"$1"/task/*/status 2>/dev/null |
+    awk '/^(non)?voluntary_ctxt_switches:/ {n += $2} END {print n + 0}'
+}
 
 # A benchmark node's mail spool directory (printed): on /dev/shm (tmpfs) when there is one,
 # else under the work directory $1. On this machine's ext4, creating a file soon after many
