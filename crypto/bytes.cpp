@@ -69,6 +69,17 @@ std::string to_hex(ByteView data) {
   return out;
 }
 
+std::string to_hex_public(ByteView data) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(data.size() * 2, '\0');
+  char* o = out.data();
+  for (const std::uint8_t b : data) {
+    *o++ = kDigits[b >> 4];
+    *o++ = kDigits[b & 15];
+  }
+  return out;
+}
+
 std::optional<Bytes> from_hex(std::string_view text) {
   ensure_initialised();
   if (text.size() % 2 != 0 || has_non_ascii(text)) return std::nullopt;

@@ -80,6 +80,17 @@ TEST_CASE("codecs round-trip every length and byte value") {
   CHECK(from_base64url(to_base64url(all)) == all);
 }
 
+TEST_CASE("to_hex_public writes what to_hex writes, at every length up to 300 and byte value") {
+  for (std::size_t n = 0; n <= 300; ++n) {
+    Bytes data = random_bytes(n);
+    CAPTURE(n);
+    CHECK(to_hex_public(data) == to_hex(data));
+  }
+  Bytes all(256);
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::uint8_t>(i);
+  CHECK(to_hex_public(all) == to_hex(all));
+}
+
 TEST_CASE("to_base64_public writes what to_base64 writes, at every length up to 300") {
   for (std::size_t n = 0; n <= 300; ++n) {
     Bytes data = random_bytes(n);
