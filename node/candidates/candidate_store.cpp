@@ -42,7 +42,7 @@ Store::Store(storage::Environment& env, const identity::KeyRing& keys, const com
 
 std::string Store::pseudonym_of(const std::string& normalised_email) const {
   auto keys = keys_.current();
-  return crypto::to_hex(
+  return crypto::to_hex_public(
       crypto::blake2b_keyed(keys->pseudonym_key, crypto::as_bytes(normalised_email)));
 }
 

@@ -71,7 +71,7 @@ void complete_staged_rotation(const fs::path& keys_dir) {
 }
 
 std::string token_digest(const crypto::MacKey& key, std::string_view token) {
-  return crypto::to_hex(crypto::blake2b_keyed(key, crypto::as_bytes(token)));
+  return crypto::to_hex_public(crypto::blake2b_keyed(key, crypto::as_bytes(token)));
 }
 
 }  // namespace relay::node::identity

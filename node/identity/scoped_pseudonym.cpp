@@ -10,7 +10,8 @@ std::string scoped_pseudonym(const KeyRing& keys, std::string_view scope,
   auto current = keys.current();
   std::string material = "ledger/";
   material.append(scope).append("/").append(pseudonym);
-  return crypto::to_hex(crypto::blake2b_keyed(current->pseudonym_key, crypto::as_bytes(material)));
+  return crypto::to_hex_public(
+      crypto::blake2b_keyed(current->pseudonym_key, crypto::as_bytes(material)));
 }
 
 std::string member_pseudonym(const KeyRing& keys, std::string_view member_id,

@@ -88,7 +88,7 @@ std::string Holds::digest(std::string_view what, std::string_view value) const {
   auto keys = keys_.current();
   std::string material = "confirmation/";
   material.append(what).append("/").append(value);
-  return crypto::to_hex(crypto::blake2b_keyed(keys->token_key, crypto::as_bytes(material)));
+  return crypto::to_hex_public(crypto::blake2b_keyed(keys->token_key, crypto::as_bytes(material)));
 }
 
 bool Holds::hold(storage::WriteTxn& txn, Referral& referral, const AddressIdentity& address) {

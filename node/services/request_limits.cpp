@@ -16,7 +16,7 @@ RequestLimits::RequestLimits(const common::Clock& clock, const Rules& rules)
 
 std::string RequestLimits::address_key(std::string_view normalised_email) const {
   auto mac = crypto::hmac_sha256(address_salt_, crypto::as_bytes(normalised_email));
-  return crypto::to_hex(mac);
+  return crypto::to_hex_public(mac);
 }
 
 }  // namespace relay::node::services
