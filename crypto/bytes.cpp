@@ -69,6 +69,8 @@ std::string to_hex(ByteView data) {
   return out;
 }
 
+// A 32-byte digest: 500 instructions, where to_hex took 929 (callgrind, issue 19); most of what
+// is left is the string's allocation.
 std::string to_hex_public(ByteView data) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out(data.size() * 2, '\0');
