@@ -8,7 +8,7 @@
 
 namespace relay::crypto {
 
-// All codecs but the two *_base64_public ones are libsodium's constant-time ones: hex and
+// All codecs but the *_public ones (bytes.hpp) are libsodium's constant-time ones: hex and
 // base64url also carry secrets (capability tokens, API keys), so decoding must not branch on
 // their characters.
 
@@ -69,8 +69,6 @@ std::string to_hex(ByteView data) {
   return out;
 }
 
-// A 32-byte digest: 500 instructions, where to_hex took 929 (callgrind, issue 19); most of what
-// is left is the string's allocation.
 std::string to_hex_public(ByteView data) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out(data.size() * 2, '\0');
