@@ -51,17 +51,13 @@ KeySlots::~KeySlots() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void KeySlots::write_slot(std::uint32_t index, const std::string& owner,
+void KeySlots::stage_slot(std::uint32_t index, const std::string& owner,
                           const crypto::AeadKey& key) {
-  std::array<std::uint8_t, kKeySlotSize> slot{};
-  std::copy(key.data(), key.data() + 32, slot.begin());
   auto tag = owner_tag(crypto::ByteView(key.data(), key.size()), owner);
-  std::copy(tag.begin(), tag.end(), slot.begin() + 32);
-  auto at = static_cast<off_t>(index) * static_cast<off_t>(kKeySlotSize);
-  auto n = ::pwrite(fd_, slot.data(), slot.size(), at);
-  crypto::secure_zero(slot.data(), slot.size());
-  if (n != static_cast<ssize_t>(kKeySlotSize)) fail("cannot write key slot", path_);
   std::lock_guard lock(mutex_);
+  auto& staged = unwritten_[index];  // a batch run again takes the same slot: the new key wins
+  staged.first = key.clone();
+  staged.second = tag;
   written_.insert(index);
   dirty_ = true;
   // Bounded: a migration or a peer's full sync writes thousands of keys in one txn, and they
@@ -71,6 +67,27 @@ void KeySlots::write_slot(std::uint32_t index, const std::string& owner,
     kept.first = owner;
     kept.second = key.clone();
   }
+  if (unwritten_.size() >= kFreshKeys) write_unwritten();
+}
+
+void KeySlots::write_unwritten() {
+  // Reserved once: a buffer that grew would leave copies of keys in the memory it freed.
+  std::vector<std::uint8_t> run;
+  run.reserve(unwritten_.size() * kKeySlotSize);
+  for (auto it = unwritten_.begin(); it != unwritten_.end();) {
+    const auto first = it->first;
+    run.clear();
+    for (auto next = first; it != unwritten_.end() && it->first == next; ++it, ++next) {
+      run.insert(run.end(), it->second.first.data(), it->second.first.data() + 32);
+      run.insert(run.end(), it->second.second.begin(), it->second.second.end());
+    }
+    auto at = static_cast<off_t>(first) * static_cast<off_t>(kKeySlotSize);
+    auto n = ::pwrite(fd_, run.data(), run.size(), at);
+    crypto::secure_zero(run.data(), run.size());
+    // Kept on failure: the next before_commit writes them again.
+    if (n != static_cast<ssize_t>(run.size())) fail("cannot write key slots", path_);
+  }
+  unwritten_.clear();
 }
 
 std::uint32_t KeySlots::take(storage::WriteTxn& txn, const std::string& owner) {
@@ -98,14 +115,14 @@ std::uint32_t KeySlots::take(storage::WriteTxn& txn, const std::string& owner) {
 
 KeySlots::Slot KeySlots::allocate(storage::WriteTxn& txn, const std::string& owner) {
   Slot slot{take(txn, owner), crypto::random_secret<crypto::AeadKey>()};
-  write_slot(slot.index, owner, slot.key);
+  stage_slot(slot.index, owner, slot.key);
   return slot;
 }
 
 std::uint32_t KeySlots::adopt(storage::WriteTxn& txn, const std::string& owner,
                               const crypto::AeadKey& key) {
   auto index = take(txn, owner);
-  write_slot(index, owner, key);
+  stage_slot(index, owner, key);
   return index;
 }
 
@@ -114,6 +131,13 @@ std::optional<crypto::AeadKey> KeySlots::read(std::uint32_t index, const std::st
     std::lock_guard lock(mutex_);
     if (auto it = fresh_.find(index); it != fresh_.end() && it->second.first == owner)
       return it->second.second.clone();
+    // Not in the file yet (fresh_ was full): the tag says whose it is, as the slot's would.
+    if (auto it = unwritten_.find(index); it != unwritten_.end()) {
+      const auto& [key, tag] = it->second;
+      auto owners = owner_tag(crypto::ByteView(key.data(), key.size()), owner);
+      if (!std::equal(owners.begin(), owners.end(), tag.begin())) return std::nullopt;
+      return key.clone();
+    }
   }
   std::array<std::uint8_t, kKeySlotSize> slot{};
   auto at = static_cast<off_t>(index) * static_cast<off_t>(kKeySlotSize);
@@ -147,6 +171,7 @@ void KeySlots::before_commit() {
   {
     std::lock_guard lock(mutex_);
     if (!dirty_) return;
+    write_unwritten();
   }
   if (::fdatasync(fd_) != 0) fail("cannot sync key slots", path_);
   std::lock_guard lock(mutex_);
@@ -166,6 +191,8 @@ void KeySlots::after_commit() {
   {
     std::lock_guard lock(mutex_);
     fresh_.clear();  // before anything below zeroes a slot one of them mirrors
+    // Keys of a txn that did not commit: before_commit wrote every key of one that did.
+    unwritten_.clear();
     if (released_.empty() && written_.empty()) return;
     for (const auto& [i, owner] : released_) {
       candidates.insert(i);
@@ -243,6 +270,7 @@ std::size_t KeySlots::recover() {
   std::lock_guard lock(mutex_);
   released_.clear();
   written_.clear();
+  unwritten_.clear();  // made in no batch that committed (none runs yet)
   dirty_ = false;
   return held;
 }

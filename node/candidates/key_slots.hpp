@@ -12,9 +12,11 @@
 // commits, or rolls back, with the record that names the slot.
 //
 // Crash ordering (Writer hooks, install()):
-//  - allocate() writes the new key during the request; before_commit() fdatasyncs the file
-//    before LMDB commits, so a committed record never names a key a crash could lose. A crash
-//    before the commit leaves a key in a slot LMDB still lists as free: recover() zeroes it.
+//  - allocate() makes the new key during the request and keeps it in memory; before_commit()
+//    writes the batch's new keys (one pwrite per run of adjacent slots, not one per key: a
+//    batch of registrations takes consecutive slots) and fdatasyncs the file before LMDB
+//    commits, so a committed record never names a key a crash could lose. A crash before the
+//    commit may leave a key in a slot LMDB still lists as free: recover() zeroes it.
 //  - release() frees the slot in the txn only; after_commit() (run after the fsync, before
 //    any future of the batch resolves) zeroes it and fdatasyncs, so an erasure is acknowledged
 //    only once its key is gone. A crash between the commit and the zeroing leaves the key in a
@@ -25,7 +27,8 @@
 // below the file: the file is overwritten, the device is the operator's (docs/operations.md).
 //
 // Threads: allocate/release inside Writer requests (or a set-up txn); the hooks on the writer
-// thread; read() from any thread (pread, or the keys written since the last after_commit).
+// thread; read() from any thread (pread, or the keys made since the last after_commit).
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -56,10 +59,10 @@ class KeySlots {
     std::uint32_t index = 0;
     crypto::AeadKey key;
   };
-  // Takes a free slot (never one released earlier in this batch) and writes a new random key
-  // for `owner` into it.
+  // Takes a free slot (never one released earlier in this batch) for a new random key for
+  // `owner`, written to it by before_commit (or sooner: see unwritten_).
   Slot allocate(storage::WriteTxn& txn, const std::string& owner);
-  // Writes a given key for `owner` into a new slot (migration of keys kept elsewhere).
+  // The same with a given key for `owner` (migration of keys kept elsewhere).
   std::uint32_t adopt(storage::WriteTxn& txn, const std::string& owner, const crypto::AeadKey& key);
   // The key in slot `index` if it belongs to `owner`; nullopt once released (or never).
   std::optional<crypto::AeadKey> read(std::uint32_t index, const std::string& owner) const;
@@ -69,7 +72,8 @@ class KeySlots {
 
   // Installs before_commit and after_commit on the writer (wiring, before serving).
   void install(storage::Writer& writer);
-  // fdatasyncs keys written since the last call. Throws std::system_error (fails the batch).
+  // Writes the keys made since the last call and fdatasyncs them. Throws std::system_error
+  // (fails the batch).
   void before_commit();
   // Zeroes (and fdatasyncs) every slot released or written since the last call that the
   // committed state lists as not taken, after appending the journaled owners among them to
@@ -103,7 +107,9 @@ class KeySlots {
   bool mark(const storage::Txn& txn, const std::string& name) const;
 
  private:
-  void write_slot(std::uint32_t index, const std::string& owner, const crypto::AeadKey& key);
+  void stage_slot(std::uint32_t index, const std::string& owner, const crypto::AeadKey& key);
+  // Writes unwritten_ to the file, one pwrite per run of adjacent slots. Holds mutex_.
+  void write_unwritten();
   std::uint32_t take(storage::WriteTxn& txn, const std::string& owner);
   void zero(std::uint32_t index);
 
@@ -121,6 +127,9 @@ class KeySlots {
   // it has just made, to seal its mail). At most 1024 (key_slots.cpp). Dropped before any
   // slot is zeroed.
   std::map<std::uint32_t, std::pair<std::string, crypto::AeadKey>> fresh_;
+  // The keys made but not yet in the file (slot -> key, owner tag): written by before_commit,
+  // or as soon as there are 1024 of them (a migration's thousands of keys are not all held).
+  std::map<std::uint32_t, std::pair<crypto::AeadKey, std::array<std::uint8_t, 32>>> unwritten_;
   bool dirty_ = false;
 };
 
