@@ -71,16 +71,12 @@ bool Intake::count_mail(candidates::IntakeState& state) const {
 
 // A form already accepted: its nonce is bound (before intake states existed) or is the last
 // one the person's intake state saw.
-bool Intake::repeated_form(const storage::Txn& txn, const std::map<std::string, std::string>& form,
+bool Intake::repeated_form(const storage::Txn& txn,
+                           const std::optional<candidates::CandidateRecord>& person,
                            const std::string& nonce, const std::string& nonce_digest) const {
   if (nonce.empty()) return false;
   if (candidates_.lookup_token(txn, nonce, "form")) return true;
-  auto email = form.find("email");
-  if (email == form.end()) return false;
-  auto normalised = candidates::normalise_email(email->second);
-  if (!normalised) return false;
-  auto candidate = candidates_.find_by_pseudonym(txn, candidates_.pseudonym_of(*normalised));
-  return candidate && intake_state(txn, *candidate).form == nonce_digest;
+  return person && intake_state(txn, *person).form == nonce_digest;
 }
 
 SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
@@ -90,7 +86,13 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   auto nonce_it = form.find("nonce");
   const std::string nonce = nonce_it == form.end() ? "" : nonce_it->second;
   const std::string nonce_digest = nonce.empty() ? "" : nonce_hash(nonce);
-  if (repeated_form(txn, form, nonce, nonce_digest)) {
+  // The person the typed address stands for, looked up once: by the repeated-form check and,
+  // below, by the registration (the canonical form's pseudonym first, as a registration's).
+  auto email_it = form.find("email");
+  const auto typed =
+      email_it == form.end() ? std::nullopt : candidates::normalise_email(email_it->second);
+  auto person = typed ? find_person(txn, *typed) : std::nullopt;
+  if (repeated_form(txn, person, nonce, nonce_digest)) {
     result.link = LinkState::ok;
     result.accepted = true;
     result.repeated = true;
@@ -109,7 +111,7 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   auto lang_it = form.find("lang");
   auto lang = candidates::lang_named(lang_it == form.end() ? "" : lang_it->second);
   const auto normalised = *candidates::normalise_email(registration.personal.email);
-  auto candidate = find_person(txn, normalised);
+  auto candidate = normalised == typed ? std::move(person) : find_person(txn, normalised);
   const bool new_person = !candidate;
   // Changes to the record below are saved once, at the end: each save serialises it whole.
   bool unsaved = false;

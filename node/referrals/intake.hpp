@@ -140,8 +140,12 @@ class Intake {
   bool count_mail(candidates::IntakeState& state) const;
   // verify_link, if it is neither used nor expired.
   std::optional<VerifyLink> pending_link(const storage::Txn& txn, std::string_view token) const;
-  // nonce_digest: nonce_hash(nonce), computed once by submit(), which stores it too.
-  bool repeated_form(const storage::Txn& txn, const std::map<std::string, std::string>& form,
+  // Whether the form was accepted already. person: find_person's answer for the typed
+  // address (the same lookup as the registration's, so an address whose canonical form
+  // differs is found too). nonce_digest: nonce_hash(nonce), computed once by submit(), which
+  // stores it too.
+  bool repeated_form(const storage::Txn& txn,
+                     const std::optional<candidates::CandidateRecord>& person,
                      const std::string& nonce, const std::string& nonce_digest) const;
   // Lists the confirmation link with its new expiry in `candidate`'s intake state, in memory
   // (the caller saves), and queues its mail.

@@ -11,6 +11,7 @@
 #include "crypto/bytes.hpp"
 #include "crypto/hash.hpp"
 #include "node/domain_fixture.hpp"
+#include "node/referrals/address_identity.hpp"
 
 using namespace relay::node;
 using relay::test::Domain;
@@ -211,4 +212,29 @@ TEST_CASE(
   REQUIRE(erased);
   CHECK_FALSE(erased->intake);
   CHECK(footprint(d).second == before.second);
+}
+
+TEST_CASE(
+    "intake: a double tap is spotted for an address whose canonical form differs (dots and a "
+    "+tag at Gmail): one registration, one mail") {
+  Domain d;
+  auto m = d.admit("Canonical KK").member;
+  // Registered under the canonical address's pseudonym ("taroyamada@gmail.com"), not the
+  // typed one's: the repeated form must be found under the same pseudonym.
+  const std::string typed = "Taro.Yamada+jobs@gmail.com";
+  auto form = form_for("Taro", typed);
+  form["nonce"] = "nonce-double-tap-canonical";
+  auto first = submit(d, m.link_token, form);
+  REQUIRE(first.accepted);
+  CHECK_FALSE(first.repeated);
+  auto again = submit(d, m.link_token, form);
+  CHECK(again.accepted);
+  CHECK(again.repeated);  // answered as before, nothing new
+  CHECK(verify_links(d, typed).size() == 1);
+  auto txn = d.env.begin_read();
+  auto canonical = referrals::identify_address("taro.yamada+jobs@gmail.com").canonical;
+  auto record = d.candidates.find_by_pseudonym(txn, d.candidates.pseudonym_of(canonical));
+  REQUIRE(record);
+  REQUIRE(record->intake);
+  CHECK(record->intake->mails == 1);
 }
