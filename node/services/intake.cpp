@@ -1,5 +1,6 @@
 #include "node/services/intake.hpp"
 
+#include "node/referrals/address_identity.hpp"
 #include "node/storage/txn.hpp"
 
 namespace relay::node::services {
@@ -29,8 +30,11 @@ std::function<RegistrationOutcome()> Intake::begin_registration(
     auto wait = limits_->per_link.take(link_token);
     auto email = form.find("email");
     if (!wait && email != form.end()) {
+      // Per mailbox: "+tag" variants and Gmail's dots reach one inbox (address_identity.hpp),
+      // so they share one count, as they share the person's daily mail cap.
       if (auto normalised = candidates::normalise_email(email->second))
-        wait = limits_->per_address.take(limits_->address_key(*normalised));
+        wait = limits_->per_address.take(
+            limits_->address_key(referrals::identify_address(*normalised).canonical));
     }
     if (wait) {
       if (ready) ready();

@@ -226,6 +226,28 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "finding 4, varied: registrations of one mailbox under changing +tags count as one "
+    "address") {
+  NodeProcess node{with_config("tags.example", {{"http", {{"behind_proxy", true}}}})};
+  auto member = node.admit_member(unique("Tagged KK"));
+  const std::string local = unique("victim");
+  int accepted = 0;
+  int limited = 0;
+  for (int i = 0; i < 40; ++i) {
+    // One inbox: "victim+7@example.jp" is delivered to "victim@example.jp".
+    TestCandidate c{"Victim", local + "+" + std::to_string(i) + "@example.jp", {}};
+    auto r = post_form_from(node, "203.0.113." + std::to_string(i), member.relay_link, c);
+    if (contains(r.redirected_to, "/r/sent")) ++accepted;
+    if (r.status == 429) ++limited;
+  }
+  MESSAGE("40 posts for one mailbox under 40 +tags: " << accepted << " accepted, " << limited
+                                                      << " got 429");
+  // Before: 30 accepted, each +tag an address of its own, until the link's 30 a minute.
+  CHECK(accepted == 5);  // limits.per_address: 5 an hour, for the mailbox
+  CHECK(limited == 35);
+}
+
+TEST_CASE(
     "finding 6: a stranger's earlier registration of an address does not survive the "
     "owner's, and the confirmation page shows what is confirmed") {
   NodeProcess node{relay::test::options("hijack.example", "JP-28")};
