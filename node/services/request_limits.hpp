@@ -27,8 +27,9 @@ struct RequestLimits {
 
   RequestLimits(const common::Clock& clock, const Rules& rules);
 
-  // The key per_address uses for a normalised email address: a MAC under a key drawn when
-  // the node starts, so memory holds no address and no guessable hash of one.
+  // The key per_address uses for an email address (services::Intake passes the canonical
+  // one, address_identity.hpp: one mailbox, one count): a MAC under a key drawn when the node
+  // starts, so memory holds no address and no guessable hash of one.
   std::string address_key(std::string_view normalised_email) const;
 
   RateLimit per_ip;
