@@ -97,23 +97,21 @@ bool Holds::hold(storage::WriteTxn& txn, Referral& referral, const AddressIdenti
   referral.hold_until_ms = clock_.now_ms() + rules_.holding.count();
   credits_.record_held(txn, referral.member_id, referral.id, referrals_.ledger_pseudonym(referral),
                        referral.hold_until_ms, referral.alumni() ? "alumni" : "");
+  // Any signal flags this referral among others (check records its confirmation first).
+  auto reasons = check(txn, referral, address);
+  // A zero hold that no signal flagged ends in this transaction: it is not stored as held only
+  // to be deleted again (a record, a queue key and two more saves of the referral). The ledger
+  // reads as it did: referral_held, then referral_counted or referral_dropped.
+  if (rules_.holding.count() == 0 && reasons.empty()) return end_hold(txn, referral);
   referrals_.save(txn, referral);
-  HoldRecord h{referral.member_id,
-               referral.hold_until_ms,
-               {},
-               false,
-               address.disposable ? address.domain : ""};
-  save_hold(txn, referral.id, h);
-  check(txn, referral, address);
-  // A zero hold: counted now unless a signal made it wait for the operator.
-  if (rules_.holding.count() == 0) {
-    auto held = find_hold(txn, referral.id);
-    if (held && !held->waiting()) {
-      bool minted = release(txn, referral.id);
-      if (auto fresh = referrals_.find(txn, referral.id)) referral = *fresh;
-      return minted;
-    }
-  }
+  save_hold(txn, referral.id,
+            HoldRecord{referral.member_id,
+                       referral.hold_until_ms,
+                       {},
+                       false,
+                       address.disposable ? address.domain : ""});
+  // Flagged now if at all: a flagged referral waits for the operator, even with a zero hold.
+  for (const auto& [id, new_reasons] : reasons) flag(txn, id, new_reasons);
   if (auto fresh = referrals_.find(txn, referral.id)) referral = *fresh;
   return false;
 }
@@ -177,8 +175,9 @@ std::optional<std::string> newest_other(const storage::Txn& txn, storage::Databa
 
 }  // namespace
 
-void Holds::check(storage::WriteTxn& txn, const Referral& referral,
-                  const AddressIdentity& address) {
+std::map<std::string, std::vector<std::string>> Holds::check(storage::WriteTxn& txn,
+                                                             const Referral& referral,
+                                                             const AddressIdentity& address) {
   const auto now = clock_.now_ms();
   const auto prefix = referral.member_id + "/";
   const auto domain = digest("domain", address.domain);
@@ -244,7 +243,7 @@ void Holds::check(storage::WriteTxn& txn, const Referral& referral,
   if (!stem.empty())
     group(fr::similar_addresses, rules_.similar_max, rules_.cluster_window.count(), groups_,
           group_prefix(referral.member_id, 's', stem));
-  for (const auto& [id, new_reasons] : reasons) flag(txn, id, new_reasons);
+  return reasons;
 }
 
 std::size_t Holds::index_existing(storage::WriteTxn& txn) {
@@ -301,8 +300,12 @@ bool Holds::release(storage::WriteTxn& txn, const std::string& referral_id) {
   if (!h || !r || h->waiting()) return false;
   txn.del(holds_, referral_id);
   txn.del(queue_, common::be64(static_cast<std::uint64_t>(h->until)) + referral_id);
-  auto candidate = candidates_.find(txn, r->candidate_id);
-  auto member = members_.find(txn, r->member_id);
+  return end_hold(txn, *r);
+}
+
+bool Holds::end_hold(storage::WriteTxn& txn, Referral& r) {
+  auto candidate = candidates_.find(txn, r.candidate_id);
+  auto member = members_.find(txn, r.member_id);
   std::string_view dropped;
   if (!candidate || candidate->status == candidates::Status::erased)
     dropped = protocol::drop_reason::erased;
@@ -311,15 +314,15 @@ bool Holds::release(storage::WriteTxn& txn, const std::string& referral_id) {
   else if (!member || !member->active)
     dropped = protocol::drop_reason::member_suspended;
   if (!dropped.empty()) {
-    ledger_.append(txn, protocol::referral_dropped(r->member_id, r->id, dropped));
-    r->stage = "dropped";
-    referrals_.save(txn, *r);
+    ledger_.append(txn, protocol::referral_dropped(r.member_id, r.id, dropped));
+    r.stage = "dropped";
+    referrals_.save(txn, r);
     return false;
   }
-  r->stage = "counted";
-  r->counted = true;
-  referrals_.save(txn, *r);
-  return credits_.record_counted(txn, r->member_id, r->id, referrals_.ledger_pseudonym(*r));
+  r.stage = "counted";
+  r.counted = true;
+  referrals_.save(txn, r);
+  return credits_.record_counted(txn, r.member_id, r.id, referrals_.ledger_pseudonym(r));
 }
 
 std::size_t Holds::release_due(storage::WriteTxn& txn, std::size_t limit) {

@@ -28,6 +28,7 @@
 // Threads: the writing methods inside Writer requests; in_review with any read txn.
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -116,9 +117,16 @@ class Holds {
   // Adds reasons to a held referral not accepted yet: referral_flagged with the new ones.
   void flag(storage::WriteTxn& txn, const std::string& referral_id,
             const std::vector<std::string>& reasons);
-  // The farming signals over the member's recent confirmations, this one recorded first.
-  void check(storage::WriteTxn& txn, const Referral& referral, const AddressIdentity& address);
+  // The farming signals over the member's recent confirmations, this one recorded first: the
+  // new reasons of each referral they flag (flag() applies them).
+  std::map<std::string, std::vector<std::string>> check(storage::WriteTxn& txn,
+                                                        const Referral& referral,
+                                                        const AddressIdentity& address);
+  // Ends a stored hold that waits for no decision: its record goes, then end_hold.
   bool release(storage::WriteTxn& txn, const std::string& referral_id);
+  // A hold has ended: counted (true if a credit was minted), or dropped if the person withdrew
+  // or erased or the member was suspended meanwhile. Saves the referral.
+  bool end_hold(storage::WriteTxn& txn, Referral& r);
   std::string digest(std::string_view what, std::string_view value) const;
   ReviewItem item(const storage::Txn& txn, const Referral& r, const HoldRecord& h) const;
 
