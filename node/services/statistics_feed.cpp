@@ -8,13 +8,18 @@ namespace {
 constexpr std::int64_t kDayMs = 24LL * 60 * 60 * 1000;
 }
 
-std::optional<statistics::Cell> StatisticsFeed::cell_of(
-    const candidates::CandidateRecord& record) const {
-  if (record.status != candidates::Status::active || !record.consent.stats) return std::nullopt;
+std::optional<statistics::Cell> StatisticsFeed::cell_of(const candidates::CandidateRecord& record) {
+  if (record.status != candidates::Status::active || !record.consent.stats) {
+    if (last_ && last_->id == record.id) last_.reset();  // erased or withdrawn: not kept
+    return std::nullopt;
+  }
+  if (last_ && last_->id == record.id && last_->sealed == record.sealed_data()) return last_->cell;
   auto opened = candidates_.open(record);
   if (!opened) return std::nullopt;
   const auto& p = opened->profile;
-  return statistics::Cell{p.job_category, p.prefecture, p.age_band, p.experience_band};
+  last_ = LastCell{record.id, record.sealed_data(),
+                   statistics::Cell{p.job_category, p.prefecture, p.age_band, p.experience_band}};
+  return last_->cell;
 }
 
 void StatisticsFeed::rejection_link(storage::WriteTxn& txn, const std::string& member) {

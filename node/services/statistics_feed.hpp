@@ -48,11 +48,20 @@ class StatisticsFeed {
                   const std::string& through_member);
 
  private:
-  std::optional<statistics::Cell> cell_of(const candidates::CandidateRecord& record) const;
+  std::optional<statistics::Cell> cell_of(const candidates::CandidateRecord& record);
 
   statistics::Tally& tally_;
   candidates::Store& candidates_;
   const common::Clock& clock_;
+  // The last cell read: a confirmation asks for the same record's twice (referral, then
+  // candidate_changed), and each read decrypts it. Keyed by the sealed data, whose every change
+  // is a new ciphertext; so whether the Writer's transaction commits does not matter.
+  struct LastCell {
+    std::string id;
+    std::string sealed;
+    statistics::Cell cell;
+  };
+  std::optional<LastCell> last_;
 };
 
 }  // namespace relay::node::services

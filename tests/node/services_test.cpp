@@ -13,6 +13,8 @@
 #include "node/services/access.hpp"
 #include "node/services/intake.hpp"
 #include "node/services/membership.hpp"
+#include "node/services/statistics_feed.hpp"
+#include "node/statistics/tally.hpp"
 
 using namespace relay::node;
 using relay::test::Domain;
@@ -278,6 +280,69 @@ TEST_CASE("intake service: unusable links and confirmations are typed, nothing i
   auto candidates = s.d.env.database("candidates");
   auto txn = s.d.env.begin_read();
   CHECK(txn.count(candidates) == 0);
+}
+
+// A confirmation asks for the candidate's cell twice (the referral, then the changed record),
+// and the feed keeps the last one read; an edit of the profile must not be answered from it.
+TEST_CASE("statistics feed: the cell follows the candidate's edits, and withdrawal drops it") {
+  Domain d;
+  statistics::Tally tally{d.env, std::chrono::days(90)};
+  services::StatisticsFeed feed{tally, d.candidates, d.clock};
+  const std::int64_t dec = 1'796'050'800'000 + 86'400'000;  // 2026-12-02 JST
+  const std::int64_t jan = dec + 31LL * 86'400'000;         // 2027-01-02 JST
+  d.clock.set(dec);
+  auto one = d.admit("Cell One KK").member;
+  auto two = d.admit("Cell Two KK").member;
+  auto three = d.admit("Cell Three KK").member;
+  candidates::Registration reg;
+  reg.personal = {"Taro", "taro@example.jp", ""};
+  reg.profile.job_category = "A";
+  reg.profile.prefecture = "JP-28";
+  reg.profile.age_band = "25-34";
+  reg.profile.experience_band = "3-5";
+  reg.consent.region = true;
+  reg.consent.stats = true;
+  auto record = d.write([&](storage::WriteTxn& txn) {
+    auto r = d.candidates.create(txn, reg, d.candidates.pseudonym_of("taro@example.jp"));
+    r.status = candidates::Status::active;
+    d.candidates.save(txn, r);
+    return r;
+  });
+  auto confirmed = [&](const members::Member& m, const candidates::CandidateRecord& r) {
+    referrals::Referral referral;
+    referral.member_id = m.id;
+    d.write([&](storage::WriteTxn& txn) {
+      feed.referral(txn, referral, r, true, false);
+      feed.candidate_changed(txn, r);
+    });
+  };
+  auto cells = [&](std::string_view period) {
+    std::vector<std::string> out;
+    auto txn = d.env.begin_read();
+    for (const auto& row : tally.period_rows(txn, period)) out.push_back(row.cell.job_category);
+    return out;
+  };
+  confirmed(one, record);
+  CHECK(cells("2026-12") == std::vector<std::string>{"A"});
+
+  // Edited: a new ciphertext, so the cell is read again.
+  reg.profile.job_category = "B";
+  record = d.write([&](storage::WriteTxn& txn) {
+    auto r = record;
+    d.candidates.update_data(txn, r, reg.personal, reg.profile);
+    return r;
+  });
+  d.clock.set(jan);
+  confirmed(two, record);
+  CHECK(cells("2027-01") == std::vector<std::string>{"B"});
+
+  // Withdrawn from statistics: the person's rows go, and no cell is kept for them.
+  record.consent.stats = false;
+  d.write([&](storage::WriteTxn& txn) { feed.candidate_changed(txn, record); });
+  CHECK(cells("2026-12").empty());
+  CHECK(cells("2027-01").empty());
+  confirmed(three, record);
+  CHECK(cells("2027-01").empty());
 }
 
 TEST_SUITE_END();
