@@ -166,10 +166,11 @@ struct RateRule {
 // the API answers 429 with Retry-After, the candidate pages a 429 page in the visitor's
 // language. Defaults suit a municipal node: generous for people and ATSs, hard on scripts.
 struct LimitsSection {
-  RateRule per_ip{600, std::chrono::seconds(60)};       // every request from one address
-  RateRule per_member{600, std::chrono::seconds(60)};   // API requests with one member's key
-  RateRule per_link{30, std::chrono::seconds(60)};      // registrations through one relay link
-  RateRule per_address{5, std::chrono::seconds(3600)};  // registrations for one email address
+  RateRule per_ip{600, std::chrono::seconds(60)};      // every request from one address
+  RateRule per_member{600, std::chrono::seconds(60)};  // API requests with one member's key
+  RateRule per_link{30, std::chrono::seconds(60)};     // registrations through one relay link
+  // Registrations for one mailbox: its canonical address (no +tag; Gmail's dots ignored).
+  RateRule per_address{5, std::chrono::seconds(3600)};
   // Confirmation (and "already registered") mails to one address per day (1..100); past it a
   // registration still replaces the pending data but mails nothing more that day.
   std::uint32_t confirmation_mails_per_day = 5;
