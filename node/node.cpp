@@ -122,8 +122,8 @@ Node::Node(config::NodeConfig config)
       [this] { statistics_->publish(false); });
   domain_->intake.on_referral([this](storage::WriteTxn& txn, const referrals::Referral& r,
                                      const candidates::CandidateRecord& candidate, bool confirmed,
-                                     bool new_person) {
-    statistics_feed_->referral(txn, r, candidate, confirmed, new_person);
+                                     bool new_person, const candidates::Profile* opened) {
+    statistics_feed_->referral(txn, r, candidate, confirmed, new_person, opened);
   });
   // A peer's member introducing a candidate registered here counts in the funnel as a local
   // member's introduction does (when asked, before the person's answer).

@@ -139,7 +139,7 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
                                  target.single ? target.single->application_id : "",
                                  target.single ? target.single->job_category : "",
                                  target.alumni ? "alumni" : "rejection");
-    if (on_referral_) on_referral_(txn, *referral, *candidate, false, new_person);
+    if (on_referral_) on_referral_(txn, *referral, *candidate, false, new_person, nullptr);
   }
   if (target.single) referrals_.mark_used(txn, *target.single);
   if (target.alumni) referrals_.mark_used(txn, *target.alumni);
@@ -312,7 +312,9 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
     candidates_.queue_mail(
         txn, candidate, {settings_.mail_from, opened_now->personal.email, text.subject, text.body});
   }
-  if (on_referral_) on_referral_(txn, *referral, candidate, true, became_active);
+  if (on_referral_)
+    on_referral_(txn, *referral, candidate, true, became_active,
+                 opened_now ? &opened_now->profile : nullptr);
   if (became_active && on_candidate_changed_) on_candidate_changed_(txn, candidate);  // as saved
   return result;
 }

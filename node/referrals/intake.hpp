@@ -119,10 +119,12 @@ class Intake {
   void on_candidate_changed(CandidateChanged hook) { on_candidate_changed_ = std::move(hook); }
   // Called in the same txn when submit() makes a referral (confirmed = false) and when
   // confirm() confirms one (confirmed = true); new_person: the candidate record was created,
-  // or became active, in this txn. Installed by Node for the statistics (node/statistics).
+  // or became active, in this txn; opened: the profile confirm() opened from the record's
+  // sealed data (nullptr from submit), so the statistics need not decrypt it again.
+  // Installed by Node for the statistics (node/statistics).
   using ReferralEvent =
       std::function<void(storage::WriteTxn&, const Referral&, const candidates::CandidateRecord&,
-                         bool confirmed, bool new_person)>;
+                         bool confirmed, bool new_person, const candidates::Profile* opened)>;
   void on_referral(ReferralEvent hook) { on_referral_ = std::move(hook); }
 
  private:

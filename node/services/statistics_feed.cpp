@@ -8,17 +8,23 @@ namespace {
 constexpr std::int64_t kDayMs = 24LL * 60 * 60 * 1000;
 }
 
-std::optional<statistics::Cell> StatisticsFeed::cell_of(const candidates::CandidateRecord& record) {
+std::optional<statistics::Cell> StatisticsFeed::cell_of(const candidates::CandidateRecord& record,
+                                                        const candidates::Profile* opened) {
   if (record.status != candidates::Status::active || !record.consent.stats) {
     if (last_ && last_->id == record.id) last_.reset();  // erased or withdrawn: not kept
     return std::nullopt;
   }
-  if (last_ && last_->id == record.id && last_->sealed == record.sealed_data()) return last_->cell;
-  auto opened = candidates_.open(record);
-  if (!opened) return std::nullopt;
-  const auto& p = opened->profile;
+  if (!opened && last_ && last_->id == record.id && last_->sealed == record.sealed_data())
+    return last_->cell;
+  std::optional<candidates::Opened> own;
+  if (!opened) {
+    own = candidates_.open(record);
+    if (!own) return std::nullopt;
+    opened = &own->profile;
+  }
   last_ = LastCell{record.id, record.sealed_data(),
-                   statistics::Cell{p.job_category, p.prefecture, p.age_band, p.experience_band}};
+                   statistics::Cell{opened->job_category, opened->prefecture, opened->age_band,
+                                    opened->experience_band}};
   return last_->cell;
 }
 
@@ -28,13 +34,13 @@ void StatisticsFeed::rejection_link(storage::WriteTxn& txn, const std::string& m
 
 void StatisticsFeed::referral(storage::WriteTxn& txn, const referrals::Referral& referral,
                               const candidates::CandidateRecord& candidate, bool confirmed,
-                              bool new_person) {
+                              bool new_person, const candidates::Profile* opened) {
   if (!confirmed) {
     tally_.referral_made(txn, referral.member_id, new_person, clock_.now_ms());
     return;
   }
-  tally_.referral_confirmed(txn, referral.member_id, candidate.id, cell_of(candidate), new_person,
-                            clock_.now_ms());
+  tally_.referral_confirmed(txn, referral.member_id, candidate.id, cell_of(candidate, opened),
+                            new_person, clock_.now_ms());
 }
 
 void StatisticsFeed::candidate_changed(storage::WriteTxn& txn,

@@ -30,9 +30,11 @@ class StatisticsFeed {
 
   void rejection_link(storage::WriteTxn& txn, const std::string& member);
   // A referral made (confirmed = false) or confirmed; new_person: the candidate record was
-  // created (made) or became active (confirmed) in this request.
+  // created (made) or became active (confirmed) in this request; opened: the profile the
+  // caller opened from the record's sealed data, if it has (not decrypted again then).
   void referral(storage::WriteTxn& txn, const referrals::Referral& referral,
-                const candidates::CandidateRecord& candidate, bool confirmed, bool new_person);
+                const candidates::CandidateRecord& candidate, bool confirmed, bool new_person,
+                const candidates::Profile* opened = nullptr);
   void candidate_changed(storage::WriteTxn& txn, const candidates::CandidateRecord& record);
   void introduced(storage::WriteTxn& txn, const std::string& candidate_id,
                   const std::string& member);
@@ -48,14 +50,18 @@ class StatisticsFeed {
                   const std::string& through_member);
 
  private:
-  std::optional<statistics::Cell> cell_of(const candidates::CandidateRecord& record);
+  // The record's cell, from `opened` (its sealed data's profile) if given, or the last cell
+  // read for the same sealed data, or by decrypting it.
+  std::optional<statistics::Cell> cell_of(const candidates::CandidateRecord& record,
+                                          const candidates::Profile* opened = nullptr);
 
   statistics::Tally& tally_;
   candidates::Store& candidates_;
   const common::Clock& clock_;
   // The last cell read: a confirmation asks for the same record's twice (referral, then
-  // candidate_changed), and each read decrypts it. Keyed by the sealed data, whose every change
-  // is a new ciphertext; so whether the Writer's transaction commits does not matter.
+  // candidate_changed), and a read without `opened` decrypts it. Keyed by the sealed data,
+  // whose every change is a new ciphertext; so whether the Writer's transaction commits does
+  // not matter.
   struct LastCell {
     std::string id;
     std::string sealed;
