@@ -112,7 +112,9 @@ bool Holds::hold(storage::WriteTxn& txn, Referral& referral, const AddressIdenti
                        address.disposable ? address.domain : ""});
   // Flagged now if at all: a flagged referral waits for the operator, even with a zero hold.
   for (const auto& [id, new_reasons] : reasons) flag(txn, id, new_reasons);
-  if (auto fresh = referrals_.find(txn, referral.id)) referral = *fresh;
+  // flag() saved it in review; unflagged, the referral saved above is the one in hand.
+  if (!reasons.empty())
+    if (auto fresh = referrals_.find(txn, referral.id)) referral = *fresh;
   return false;
 }
 
