@@ -26,8 +26,14 @@ static_assert(sizeof(SHA256_CTX) <= 112 && alignof(SHA256_CTX) <= 8,
 }  // namespace
 
 Sha256Digest sha256(ByteView data) {
+  // Not OpenSSL's one-shot SHA256(): in OpenSSL 3 it fetches the digest from the provider on
+  // every call, which costs more than hashing a short message.
   Sha256Digest out{};
-  SHA256(data.data(), data.size(), out.data());
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  SHA256_Update(&ctx, data.data(), data.size());
+  SHA256_Final(out.data(), &ctx);
+  sodium_memzero(&ctx, sizeof ctx);
   return out;
 }
 
