@@ -1,6 +1,7 @@
 #include "node/statistics/tally.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 #include "node/statistics/period.hpp"
@@ -113,6 +114,22 @@ std::optional<double> Counters::median_days_to_hire() const {
          2.0;
 }
 
+class Tally::Changed final : public storage::Pending {
+ public:
+  explicit Changed(const Tally& tally) : tally_(tally) {}
+  void write(storage::WriteTxn& txn) override {
+    for (auto& [key, c] : counters) {
+      auto stored = c.stored_text();
+      txn.put(tally_.counters_, key, stored);
+      tally_.parsed_.put(key, std::move(stored), c);
+    }
+  }
+  std::map<std::string, Counters> counters;  // key -> the txn's counts
+
+ private:
+  const Tally& tally_;
+};
+
 Tally::Tally(storage::Environment& env, std::chrono::days reemployment_window)
     : window_(std::chrono::duration_cast<std::chrono::milliseconds>(reemployment_window)),
       counters_(env.database("stats_counters")),
@@ -122,15 +139,30 @@ Tally::Tally(storage::Environment& env, std::chrono::days reemployment_window)
 template <class Fn>
 void Tally::count_in(storage::WriteTxn& txn, const std::string& scope, const std::string& period,
                      Fn&& fn) {
-  const auto key = scope + "|" + period;
-  auto c = counters_at(txn, key);
-  fn(c);
-  auto stored = c.stored_text();
-  txn.put(counters_, key, stored);
-  parsed_.put(key, std::move(stored), c);
+  auto key = scope + "|" + period;
+  auto& counters = changed(txn).counters;
+  auto it = counters.find(key);
+  if (it == counters.end()) {
+    auto stored = counters_at(txn, key);
+    it = counters.emplace(std::move(key), std::move(stored)).first;
+  }
+  fn(it->second);
+}
+
+Tally::Changed& Tally::changed(storage::WriteTxn& txn) {
+  if (auto* held = txn.pending(this)) return static_cast<Changed&>(*held);
+  return static_cast<Changed&>(txn.hold(this, std::make_unique<Changed>(*this)));
+}
+
+const Tally::Changed* Tally::changed_in(const storage::Txn& txn) const {
+  return static_cast<const Changed*>(txn.pending(this));
 }
 
 Counters Tally::counters_at(const storage::Txn& txn, const std::string& key) const {
+  if (const auto* changed = changed_in(txn)) {
+    auto it = changed->counters.find(key);
+    if (it != changed->counters.end()) return it->second;
+  }
   auto stored = txn.get(counters_, key);
   if (!stored) return Counters{};
   return parsed_counters(key, std::move(*stored));
@@ -347,12 +379,19 @@ Counters Tally::counters(const storage::Txn& txn, const std::string& scope,
   if (period != kAll) return counters_at(txn, scope + "|" + std::string(period));
   // Every month of the scope (a few dozen keys). An "all" key older versions kept is skipped:
   // they counted each event in both, so the months add up to it.
+  // Months a write txn has changed are taken as changed, not as stored.
   Counters all;
   const auto prefix = scope + "|";
+  const auto* changed = changed_in(txn);
   txn.for_each_prefix(counters_, prefix, [&](std::string_view key, std::string_view stored) {
-    if (is_period(key.substr(prefix.size())))
-      all.add(parsed_counters(std::string(key), std::string(stored)));
+    if (!is_period(key.substr(prefix.size()))) return;
+    if (changed && changed->counters.count(std::string(key)) > 0) return;
+    all.add(parsed_counters(std::string(key), std::string(stored)));
   });
+  if (changed)
+    for (auto it = changed->counters.lower_bound(prefix);
+         it != changed->counters.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+      all.add(it->second);
   return all;
 }
 

@@ -152,8 +152,14 @@ class Tally {
   template <class Fn>
   void count_in(storage::WriteTxn& txn, const std::string& scope, const std::string& period,
                 Fn&& fn);
-  // The counters stored under key (zero if none), parsed once per stored value: every event
-  // reads and rewrites one or two of them, and "all" reads every month (issue 19).
+  // The counters a write txn has changed, held in it (storage::Pending) and stored once, when
+  // it commits: every registration and confirmation moves its member's month and the node's,
+  // so a batch of them rewrote the same few keys over and over (issue 19).
+  class Changed;
+  Changed& changed(storage::WriteTxn& txn);
+  const Changed* changed_in(const storage::Txn& txn) const;
+  // The counters under key (zero if none): as txn changed them, or as stored, parsed once per
+  // stored value ("all" reads every month).
   Counters counters_at(const storage::Txn& txn, const std::string& key) const;
   Counters parsed_counters(const std::string& key, std::string stored) const;
   nlohmann::json facts(const storage::Txn& txn, const std::string& person) const;

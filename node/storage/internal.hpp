@@ -16,10 +16,12 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "node/storage/environment.hpp"
 #include "node/storage/file_tail.hpp"
+#include "node/storage/txn.hpp"
 
 namespace relay::node::storage::detail {
 
@@ -112,6 +114,8 @@ struct TxnState {
   // Cursors whose owner let go while a child was active: LMDB has shadowed them into the
   // child, so they can only be closed once the child has ended (end_txn does it).
   std::vector<MDB_cursor*> deferred_close;
+  // What owners hold until this (write) txn commits: WriteTxn::hold. Dropped when it ends.
+  std::vector<std::pair<const void*, std::unique_ptr<Pending>>> pending;
 };
 
 struct CursorState {

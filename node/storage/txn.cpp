@@ -116,6 +116,8 @@ void end_txn(TxnState& s, bool commit) {
   for (MDB_cursor* c : s.deferred_close) mdb_cursor_close(c);
   s.deferred_close.clear();
 
+  s.pending.clear();  // written by now if committing (WriteTxn::commit); dropped otherwise
+
   MDB_txn* txn = std::exchange(s.txn, nullptr);
   int rc = MDB_SUCCESS;
   if (commit) {
@@ -212,6 +214,13 @@ void Txn::abort() noexcept {
   } catch (...) {
     detail::fail_check("aborting a transaction threw");  // cannot happen: abort reports nothing
   }
+}
+
+Pending* Txn::pending(const void* owner) const noexcept {
+  if (!state_) return nullptr;
+  for (auto& [holder, p] : state_->pending)
+    if (holder == owner) return p.get();
+  return nullptr;
 }
 
 std::optional<std::string> Txn::get(Database db, std::string_view key) const {
@@ -361,11 +370,28 @@ void WriteTxn::clear(Database db) {
   check(*state_, mdb_drop(txn, db.handle(), 0), "mdb_drop");
 }
 
+Pending& WriteTxn::hold(const void* owner, std::unique_ptr<Pending> p) {
+  live(state_);
+  if (!p) throw std::invalid_argument("storage: WriteTxn::hold(nullptr)");
+  for (auto& [holder, held] : state_->pending)
+    if (holder == owner) return *(held = std::move(p));
+  return *state_->pending.emplace_back(owner, std::move(p)).second;
+}
+
+void WriteTxn::write_pending() {
+  // Taken out first: a write that fails leaves nothing held, and nothing is written twice.
+  auto held = std::move(state_->pending);
+  state_->pending.clear();
+  for (auto& [owner, p] : held) p->write(*this);
+}
+
 WriteTxn WriteTxn::child() {
   MDB_txn* parent = live(state_);
   if (state_->child != nullptr) {
     throw std::logic_error("storage: this transaction already has an active child");
   }
+  // The child reads what this txn holds from LMDB, and may abort without losing it.
+  if (!state_->pending.empty()) write_pending();
   auto c = std::make_unique<detail::TxnState>();
   c->env = state_->env;
   c->parent = state_.get();
@@ -378,6 +404,14 @@ WriteTxn WriteTxn::child() {
 
 void WriteTxn::commit() {
   live(state_);
+  if (!state_->pending.empty()) {
+    try {
+      write_pending();
+    } catch (...) {
+      detail::end_txn(*state_, false);  // as a failed commit: nothing written, the txn ended
+      throw;
+    }
+  }
   detail::end_txn(*state_, true);
 }
 

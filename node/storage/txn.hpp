@@ -14,6 +14,7 @@ namespace relay::node::storage {
 
 class Environment;
 class Writer;
+class WriteTxn;
 
 namespace detail {
 struct TxnState;
@@ -24,6 +25,19 @@ enum class PutFlag {
   overwrite,     // replace any existing value
   no_overwrite,  // leave an existing value alone and return false (MDB_NOOVERWRITE)
   append,        // key sorts after every existing key: a fast bulk load (MDB_APPEND)
+};
+
+// Changes a write txn holds in memory and writes once, just before it commits (WriteTxn::hold):
+// a value that many requests of one Writer batch change, such as a month's statistics
+// counters, is then stored once per batch instead of once per change. Its owner reads it back
+// through Txn::pending while the txn lasts, and merges it into any scan of what it holds.
+class Pending {
+ public:
+  virtual ~Pending() = default;
+  // Writes the changes into txn, the txn that held them. Called once: when txn commits, or
+  // before it begins a child (so the child reads them from LMDB). A txn that aborts drops
+  // them unwritten, and so does a child's abort drop what the child held.
+  virtual void write(WriteTxn& txn) = 0;
 };
 
 // What ReadTxn and WriteTxn share: the read operations. Pass `const Txn&` to helpers that only
@@ -55,6 +69,9 @@ class Txn {
   std::size_t count(Database db) const;
   // A cursor over db, unpositioned.
   Cursor cursor(Database db) const;
+  // What owner holds in this txn (WriteTxn::hold), or nullptr: always in a ReadTxn, and in a
+  // txn that has ended.
+  Pending* pending(const void* owner) const noexcept;
 
   // Calls fn(key, value) for each entry whose key starts with prefix, in key order; fn returns
   // void, or bool where false stops the scan. The string_views point into the map and are
@@ -149,14 +166,19 @@ class WriteTxn : public Txn {
   // Deletes every entry of db (the database itself stays).
   void clear(Database db);
 
+  // Holds p for owner (one per owner: a second replaces the first, unwritten) until this txn
+  // commits, which writes it first, or aborts. Returns it.
+  Pending& hold(const void* owner, std::unique_ptr<Pending> p);
+
   // Begins a nested transaction. Until the child ends, this txn may not be used (LMDB
   // returns MDB_BAD_TXN); committing the child folds its writes into this txn, aborting it
   // discards them. Ending this txn first aborts the child.
   WriteTxn child();
 
-  // Commits. For a top-level txn, returns after the data is on disk (fsync). Throws
-  // StorageError if the commit fails, in which case nothing was written and the txn has
-  // ended (LMDB frees it: it is never aborted afterwards). Throws std::logic_error if a child
+  // Writes what it holds (Pending), then commits. For a top-level txn, returns after the data
+  // is on disk (fsync). Throws StorageError if the commit (or a Pending's write) fails, in
+  // which case nothing was written and the txn has ended (LMDB frees it: it is never aborted
+  // afterwards). Throws std::logic_error if a child
   // is still active.
   void commit();
 
@@ -164,6 +186,8 @@ class WriteTxn : public Txn {
   friend class Environment;
   friend class Writer;
   explicit WriteTxn(std::unique_ptr<detail::TxnState> state) noexcept;
+  // Writes and drops everything held (Pending), in the order it was first held.
+  void write_pending();
   // True if any operation in this txn's family (root and children) hit MDB_MAP_FULL.
   bool map_full_seen() const noexcept;
   // True if any LMDB call in this txn's family failed, caught or not: LMDB may have spoilt

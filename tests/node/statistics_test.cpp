@@ -5,9 +5,11 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <future>
 #include <map>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -254,6 +256,60 @@ TEST_CASE("tally: a rolled-back count is not read back; counters are stored as b
         R"("verified":3})");
   CHECK(st::Counters::from_json(nlohmann::json::parse(c.stored_text())).stored_text() ==
         c.stored_text());
+}
+
+// Every registration and confirmation moves its member's month and the node's: a Writer batch
+// holds them in its txn and stores each once, when it commits (issue 19).
+TEST_CASE("tally: a txn's counts are stored when it commits; a failed request's are dropped") {
+  Store s;
+  const auto t0 = kDec1Jst + kDay;
+  const auto db = s.env.database("stats_counters");
+  const auto scope = st::Tally::member_scope("m1");
+  {
+    auto txn = s.env.begin_write();
+    s.tally.referral_made(txn, "m1", true, t0);
+    s.tally.referral_made(txn, "m1", false, t0);
+    s.tally.referral_made(txn, "m1", true, kDec1Jst - kDay);            // November
+    CHECK_FALSE(txn.get(db, scope + "|2026-12"));                       // held, not stored yet
+    CHECK(s.tally.counters(txn, scope, "2026-12").registrations == 2);  // but read back
+    CHECK(s.tally.counters(txn, scope, std::string(st::kAll)).registrations == 3);
+    txn.commit();
+  }
+  CHECK(s.counters(scope, "2026-12").registrations == 2);
+  CHECK(s.counters(scope, std::string(st::kAll)).registrations == 3);
+  CHECK(s.counters(st::Tally::node_scope(), std::string(st::kAll)).registrations == 2);
+  {
+    // A month already stored and changed again: the txn's count, not the stored one, and once.
+    auto txn = s.env.begin_write();
+    s.tally.referral_made(txn, "m1", false, t0);
+    CHECK(s.tally.counters(txn, scope, std::string(st::kAll)).registrations == 4);
+  }  // aborted
+  CHECK(s.counters(scope, std::string(st::kAll)).registrations == 3);
+
+  // One batch: the writer waits in the first request while ten more queue behind it, and one
+  // of those throws after counting. The batch runs again with a child txn per request.
+  std::promise<void> open;
+  auto gate = open.get_future().share();
+  auto first = s.writer.submit([&, gate](storage::WriteTxn& txn) {
+    gate.wait();
+    s.tally.referral_made(txn, "m1", false, t0);
+  });
+  std::vector<std::future<void>> rest;
+  for (int i = 0; i < 10; ++i)
+    rest.push_back(s.writer.submit([&, i](storage::WriteTxn& txn) {
+      s.tally.referral_made(txn, "m1", false, t0);
+      if (i == 4) throw std::runtime_error("refused after counting");
+    }));
+  open.set_value();
+  first.get();
+  for (int i = 0; i < 10; ++i) {
+    if (i == 4)
+      CHECK_THROWS_AS(rest[i].get(), std::runtime_error);
+    else
+      CHECK_NOTHROW(rest[i].get());
+  }
+  CHECK(s.writer.stats().batches_rerun >= 1);
+  CHECK(s.counters(scope, "2026-12").registrations == 2 + 1 + 9);
 }
 
 // "all" is added up from the months when read (issue 19): an event writes its month only, and

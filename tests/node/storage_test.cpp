@@ -8,9 +8,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "node/storage/environment.hpp"
@@ -416,6 +418,89 @@ TEST_CASE("storage: child txns commit into, or abort out of, their parent") {
   CHECK(read.contains(db, "x"));
   CHECK_FALSE(read.contains(db, "dropped"));
   CHECK_FALSE(read.contains(db, "orphan"));
+}
+
+namespace {
+
+// Stores value under key when its txn writes what it holds; counts its writes.
+class Held final : public Pending {
+ public:
+  Held(Database db, std::string key, int& writes)
+      : db_(db), key_(std::move(key)), writes_(writes) {}
+  void write(WriteTxn& txn) override {
+    ++writes_;
+    txn.put(db_, key_, "held");
+  }
+
+ private:
+  Database db_;
+  std::string key_;
+  int& writes_;
+};
+
+}  // namespace
+
+TEST_CASE("storage: what a write txn holds is written once: at commit, before a child, or never") {
+  TempDir dir;
+  auto env = Environment::open(dir.path);
+  Database db = env.database("t");
+  int writes = 0;
+  const int owner = 0, other = 0;
+  {
+    auto txn = env.begin_write();
+    CHECK(txn.pending(&owner) == nullptr);
+    txn.hold(&owner, std::make_unique<Held>(db, "replaced", writes));
+    auto& held = txn.hold(&owner, std::make_unique<Held>(db, "a", writes));  // one per owner
+    CHECK(txn.pending(&owner) == &held);
+    CHECK(txn.pending(&other) == nullptr);
+    CHECK_FALSE(txn.contains(db, "a"));  // held, not written yet
+    txn.commit();
+    CHECK(writes == 1);
+    CHECK(txn.pending(&owner) == nullptr);
+  }
+  {
+    auto txn = env.begin_write();
+    txn.hold(&owner, std::make_unique<Held>(db, "aborted", writes));
+  }  // aborted
+  CHECK(writes == 1);
+  {
+    auto txn = env.begin_write();
+    txn.hold(&owner, std::make_unique<Held>(db, "parent", writes));
+    {
+      auto child = txn.child();  // the parent's is written first, into the parent
+      CHECK(writes == 2);
+      CHECK(child.get(db, "parent") == "held");
+      CHECK(child.pending(&owner) == nullptr);
+      child.hold(&owner, std::make_unique<Held>(db, "dropped child", writes));
+    }  // the child aborts, and what it held with it
+    CHECK(writes == 2);
+    {
+      auto child = txn.child();
+      child.hold(&owner, std::make_unique<Held>(db, "kept child", writes));
+      child.commit();
+    }
+    CHECK(writes == 3);
+    CHECK(txn.get(db, "kept child") == "held");
+    txn.commit();
+    CHECK(writes == 3);  // nothing written twice
+  }
+  {
+    auto txn = env.begin_write();
+    txn.put(db, "beside a failed write", "1");
+    txn.hold(&owner, std::make_unique<Held>(db, std::string(env.max_key_size() + 1, 'k'), writes));
+    CHECK_THROWS_AS(txn.commit(), StorageError);  // a write that fails fails the commit
+    CHECK_FALSE(txn.active());
+  }
+  auto read = env.begin_read();
+  CHECK(read.pending(&owner) == nullptr);
+  CHECK(read.get(db, "a") == "held");
+  CHECK(read.contains(db, "parent"));
+  CHECK(read.contains(db, "kept child"));
+  CHECK_FALSE(read.contains(db, "replaced"));
+  CHECK_FALSE(read.contains(db, "aborted"));
+  CHECK_FALSE(read.contains(db, "dropped child"));
+  CHECK_FALSE(read.contains(db, "beside a failed write"));
+  CHECK(read.count(db) == 3);
 }
 
 TEST_CASE("storage: a parent's cursor survives a child txn") {
