@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Helpers of scripts/bench-intake (the wrk side is scripts/bench_intake.lua).
 
+  configure CONFIG THREADS SPOOL
+      sets a benchmark node's config (the node.json `relay-node init` wrote): THREADS HTTP
+      threads, mail to the spool directory SPOOL, no rate limits, referrals counted at their
+      confirmation with the farming checks off. scripts/bench-instructions runs it too.
   members URL ADMIN N OUT
       admits N members over the API and writes their relay links' paths to OUT, one a line.
   drain SPOOL URL ADMIN ACCEPTED T0 T1 SPOOLED_AT_T1 TIMEOUT OUT
@@ -36,6 +40,27 @@ def mail_queue(url, admin):
     text = urllib.request.urlopen(req, timeout=10).read().decode()
     m = re.search(r"^relay_mail_queue_messages (\d+)", text, re.M)
     return int(m.group(1)) if m else None
+
+
+def configure(path, threads, spool):
+    config = json.loads(re.sub(r"^\s*//.*$", "", open(path).read(), flags=re.M))
+    config["http"]["threads"] = int(threads)
+    config["log"]["level"] = "warn"
+    config["mail"]["mailer"] = "spool"
+    config["mail"]["spool_dir"] = spool
+    # Thousands of registrations a second through 100 links from one address: every limit
+    # would answer 429 (scripts/bench-limits measures them). 100 is the most mails a day to one
+    # address.
+    for rule in ("per_ip", "per_member", "per_link", "per_address"):
+        config["limits"][rule]["requests"] = 0
+    config["limits"]["confirmation_mails_per_day"] = 100
+    # A referral counts at its confirmation (no hold), and the farming checks, which would flag
+    # nearly every one of these look-alike addresses for review, are off: every confirmation
+    # runs its whole path, a credit minted every credits.referrals_per_credit referrals of a
+    # member.
+    config["referrals"].update(holding_days=0, flag_disposable_domains=False, velocity_max=0,
+                               same_domain_max=0, similar_max=0)
+    open(path, "w").write(json.dumps(config, indent=2) + "\n")
 
 
 def members(url, admin, n, out):
@@ -241,7 +266,7 @@ def report(work, out, connections, seconds, threads, links, server_cores):
 
 
 if __name__ == "__main__":
-    commands = {"members": members, "drain": drain, "verify": verify, "report": report}
+    commands = {"configure": configure, "members": members, "drain": drain, "verify": verify, "report": report}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     commands[sys.argv[1]](*sys.argv[2:])
