@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "crypto/bytes.hpp"
 #include "node/common/key_encoding.hpp"
 
 namespace relay::node::candidates {
@@ -86,7 +87,9 @@ std::optional<MailEntry> decode_mail_entry(std::string_view stored) {
   auto rest = stored.substr(2 + id_size);
   e.attempts = static_cast<std::uint32_t>(common::from_be64(rest.substr(0, 8)));
   e.next_try_ms = static_cast<std::int64_t>(common::from_be64(rest.substr(8, 8)));
-  auto sealed = rest.substr(16);
+  // Copied as bytes, not char by char: from char iterators the copy is a converting loop that
+  // cost 7k instructions a mail (decoded when due, and again when removed).
+  const auto sealed = crypto::as_bytes(rest.substr(16));
   e.sealed.assign(sealed.begin(), sealed.end());
   return e;
 }
