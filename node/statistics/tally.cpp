@@ -355,6 +355,12 @@ void Tally::set_cell(storage::WriteTxn& txn, const std::string& person,
                      const std::optional<Cell>& cell) {
   auto stored = txn.get(people_, person);
   if (!stored) return;  // not a person the tally knows (registered before it)
+  // No cell to take away: without one the person has no rows (mark_period and hired write
+  // them only with a cell), so there is nothing to drop or to write. Every confirmation and
+  // edit of someone who never consented to statistics came here, to parse and rewrite the
+  // same facts. They are stored compact, so a "cell" key reads `"cell":`; other text that
+  // only looks like it takes the long way, to the same end.
+  if (!cell && stored->find("\"cell\":") == std::string::npos) return;
   auto f = json::parse(*stored);
   if (cell) {
     f["cell"] = cell->to_json();

@@ -210,10 +210,31 @@ TEST_CASE("forgetting a person drops their rows; counts stay") {
     s.tally.hired(txn, "p1", "m2", t0 + kDay);
     s.tally.set_cell(txn, "p1", std::nullopt);  // erased, or consent to statistics withdrawn
   });
-  auto txn = s.env.begin_read();
-  CHECK(s.tally.period_rows(txn, "2026-12").empty());
-  CHECK(s.tally.destinations(txn, "m1").empty());
-  CHECK(s.tally.counters(txn, st::Tally::node_scope(), "2026-12").hired == 1);
+  {
+    auto txn = s.env.begin_read();
+    CHECK(s.tally.period_rows(txn, "2026-12").empty());
+    CHECK(s.tally.destinations(txn, "m1").empty());
+    CHECK(s.tally.counters(txn, st::Tally::node_scope(), "2026-12").hired == 1);
+  }
+  // Someone who never consented has no cell and no rows: taking none away leaves the facts as
+  // they are; a cell given later starts rows, and taking it away drops them again.
+  const auto people = s.env.database("stats_people");
+  s.write([&](storage::WriteTxn& txn) {
+    s.tally.referral_confirmed(txn, "m1", "p2", std::nullopt, true, t0);
+    s.tally.hired(txn, "p2", "m2", t0 + kDay);
+    const auto before = txn.get(people, "p2");
+    s.tally.set_cell(txn, "p2", std::nullopt);
+    CHECK(txn.get(people, "p2") == before);
+  });
+  s.write([&](storage::WriteTxn& txn) {
+    s.tally.set_cell(txn, "p2", cell("C"));
+    s.tally.retained(txn, "p2", "m2", t0 + 2 * kDay);
+  });
+  CHECK(s.env.begin_read().get(people, "p2")->find("\"cell\":") != std::string::npos);
+  CHECK(s.tally.period_rows(s.env.begin_read(), "2026-12").size() == 1);
+  s.write([&](storage::WriteTxn& txn) { s.tally.set_cell(txn, "p2", std::nullopt); });
+  CHECK(s.tally.period_rows(s.env.begin_read(), "2026-12").empty());
+  CHECK(s.env.begin_read().get(people, "p2")->find("cell") == std::string::npos);
 }
 
 // Counters are parsed once per stored value (issue 19): a count made by a request that was
