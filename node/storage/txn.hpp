@@ -178,8 +178,7 @@ class WriteTxn : public Txn {
   // Writes what it holds (Pending), then commits. For a top-level txn, returns after the data
   // is on disk (fsync). Throws StorageError if the commit (or a Pending's write) fails, in
   // which case nothing was written and the txn has ended (LMDB frees it: it is never aborted
-  // afterwards). Throws std::logic_error if a child
-  // is still active.
+  // afterwards). Throws std::logic_error if a child is still active.
   void commit();
 
  private:
