@@ -16,8 +16,6 @@
       prints instructions per request from the two callgrind dumps, in all and for the node's
       heaviest functions (inclusive), and writes them as JSON to OUT.
 """
-import email
-import email.policy
 import json
 import os
 import re
@@ -28,6 +26,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+
+from bench_intake import confirmation_links, read_mail, spooled
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -75,15 +75,9 @@ def register(url, links_file, n, clients, tag, stats):
 
 def tagged(spool, tag):
     """The spool's mails to TAG's addresses, parsed."""
-    out = []
-    for name in os.listdir(spool):
-        if not name.endswith(".eml"):
-            continue
-        with open(os.path.join(spool, name), "rb") as f:
-            msg = email.message_from_binary_file(f, policy=email.policy.default)
-        if re.fullmatch(re.escape(tag) + r"\d+@example\.jp", str(msg["To"]).strip().lower()):
-            out.append(msg)
-    return out
+    parsed = (read_mail(spool, name) for name in spooled(spool))
+    return [msg for msg in parsed
+            if re.fullmatch(re.escape(tag) + r"\d+@example\.jp", str(msg["To"]).strip().lower())]
 
 
 def mails(spool, tag, count, timeout):
@@ -95,10 +89,7 @@ def mails(spool, tag, count, timeout):
 
 
 def links(spool, tag, out):
-    found = []
-    for msg in tagged(spool, tag):
-        body = msg.get_body(preferencelist=("plain",))
-        found += re.findall(r"/r/v/[A-Za-z0-9_.-]+", body.get_content() if body else "")[:1]
+    found = [link for msg in tagged(spool, tag) for link in confirmation_links(msg)]
     with open(out, "w") as f:
         f.write("\n".join(found) + "\n")
 

@@ -35,6 +35,18 @@ def spooled(spool):
     return [n for n in os.listdir(spool) if n.endswith((".eml", ".json"))]
 
 
+def read_mail(spool, name):
+    """One spooled mail, MIME-parsed."""
+    with open(os.path.join(spool, name), "rb") as f:
+        return email.message_from_binary_file(f, policy=email.policy.default)
+
+
+def confirmation_links(msg):
+    """The confirmation link's path in a mail's plain text, as a list of at most one."""
+    body = msg.get_body(preferencelist=("plain",))
+    return re.findall(r"/r/v/[A-Za-z0-9_.-]+", body.get_content() if body else "")[:1]
+
+
 def mail_queue(url, admin):
     req = urllib.request.Request(url + "/metrics", headers={"Authorization": "Bearer " + admin})
     text = urllib.request.urlopen(req, timeout=10).read().decode()
@@ -110,16 +122,13 @@ def verify(spool, phase_a, tokens_out, out):
     sent = {f"a{t}n{i}@example.jp" for t, count in run["sent"] for i in range(1, count + 1)}
     mailed, tokens, strangers = set(), [], 0
     for name in spooled(spool):
-        with open(os.path.join(spool, name), "rb") as f:
-            msg = email.message_from_binary_file(f, policy=email.policy.default)
+        msg = read_mail(spool, name)
         to = str(msg["To"]).strip().lower()
         if to not in sent:
             strangers += 1
             continue
         mailed.add(to)
-        body = msg.get_body(preferencelist=("plain",))
-        found = re.findall(r"/r/v/[A-Za-z0-9_.-]+", body.get_content() if body else "")
-        tokens.extend(found[:1])
+        tokens.extend(confirmation_links(msg))
     with open(tokens_out, "w") as f:
         f.write("\n".join(tokens) + "\n")
     unmailed = len(sent - mailed)
