@@ -13,7 +13,7 @@ export CCACHE_BASEDIR="$ROOT"
 # -g would otherwise hash the build directory into every entry.
 export CCACHE_NOHASHDIR=true
 PACKAGES=(g++ cmake make pkg-config ccache libboost1.81-dev libsodium-dev liblmdb-dev
-  nlohmann-json3-dev doctest-dev libssl-dev libcli11-dev libspdlog-dev libicu-dev
+  libjemalloc-dev nlohmann-json3-dev doctest-dev libssl-dev libcli11-dev libspdlog-dev libicu-dev
   clang-format python3 dpkg-dev python3-aiosmtpd openssl nodejs chromium fonts-noto-cjk wrk
   systemd libjs-chart.js)
 

@@ -10,7 +10,9 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
+#include <string>
 
 #include "support/vectors.hpp"
 
@@ -120,6 +122,23 @@ TEST_CASE("harness: a node that cannot bind its fixed port fails fast with the r
   CHECK(std::chrono::steady_clock::now() - started <
         std::chrono::seconds(5) * relay::test::slowdown());
   ::close(fd);
+}
+
+// CMakeLists.txt links relay-node with jemalloc unless RELAY_JEMALLOC is off (sanitizer
+// builds): a linker that dropped it as unneeded would leave the node on glibc's malloc, silently.
+TEST_CASE("the node runs on the allocator it was built with") {
+  NodeProcess node;
+  REQUIRE(node.running());
+  std::ifstream maps("/proc/" + std::to_string(node.pid()) + "/maps");
+  REQUIRE(maps);
+  bool jemalloc = false;
+  for (std::string line; std::getline(maps, line);)
+    if (line.find("/libjemalloc.so") != std::string::npos) jemalloc = true;
+#ifdef RELAY_JEMALLOC
+  CHECK(jemalloc);
+#else
+  CHECK_FALSE(jemalloc);
+#endif
 }
 
 TEST_SUITE_END();
