@@ -30,6 +30,10 @@ echo "package: $(basename "$deb") ($(stat -c %s "$deb") bytes)"
 info="$(dpkg-deb --info "$deb")"
 grep -q "Package: relaynode" <<<"$info" || fail "package name"
 grep -q "Depends:.*libsodium" <<<"$info" || fail "shlibdeps: no libsodium dependency"
+# A build with RELAY_JEMALLOC (the default) needs the allocator on the server too.
+if objdump -p "$build/node/relay-node" | grep -q "NEEDED.*libjemalloc"; then
+  grep -q "Depends:.*libjemalloc2" <<<"$info" || fail "shlibdeps: no libjemalloc2 dependency"
+fi
 control="$(dpkg-deb --ctrl-tarfile "$deb" | tar -t)"
 grep -q postinst <<<"$control" || fail "no postinst"
 
