@@ -23,6 +23,7 @@
 #include "node/common/result.hpp"
 #include "node/ledger/ledger.hpp"
 #include "node/storage/environment.hpp"
+#include "node/storage/parse_cache.hpp"
 
 namespace relay::node::referrals {
 
@@ -117,6 +118,9 @@ class CreditAccounts {
   storage::Database accounts_;
   storage::Database history_;
   storage::Database spends_;
+  // history_array's text by member, valid while the member's newest history key (and the
+  // limit) is the one it was rendered at. Bounded: a long history's array is ~30 KB.
+  mutable storage::ParseCache<std::string> rendered_{128};
 };
 
 }  // namespace relay::node::referrals

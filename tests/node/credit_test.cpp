@@ -146,6 +146,47 @@ TEST_CASE("credits: grant, spend and refund keep balance = minted + granted - sp
   CHECK(b.credits_spent == a.spent);
 }
 
+TEST_CASE("credits: the history read again is the history as it now stands") {
+  // history_array keeps its text while the member's newest item stands. Each read here must
+  // show what the txn holds: after every append, and after an append read and rolled back
+  // whose sequence number the next committed item takes.
+  Domain d;
+  auto m = d.admit("History KK").member;
+  auto read = [&](std::size_t limit) {
+    auto txn = d.env.begin_read();
+    return nlohmann::json::parse(d.credits.history_array(txn, m.id, limit));
+  };
+  CHECK(read(200) == nlohmann::json::array());
+  for (int i = 1; i <= 3; ++i) {
+    REQUIRE(d.write([&](storage::WriteTxn& txn) {
+      return d.credits.grant(txn, m.id, 1, "grant " + std::to_string(i));
+    }));
+    auto history = read(200);
+    REQUIRE(history.size() == static_cast<std::size_t>(i));
+    CHECK(history[0]["reason"] == "grant " + std::to_string(i));
+    CHECK(history[0]["balance"] == i);
+  }
+  CHECK(read(2).size() == 2);  // another limit, another array
+  CHECK(read(200).size() == 3);
+
+  // Read inside a write txn that then rolls back: its item never shows in a read txn.
+  auto seen = d.write([&](storage::WriteTxn& txn) -> std::string {
+    REQUIRE(d.credits.grant(txn, m.id, 5, "rolled back"));
+    auto inside = d.credits.history_array(txn, m.id, 200);
+    throw storage::Rollback<std::string>{inside};
+  });
+  CHECK(nlohmann::json::parse(seen)[0]["reason"] == "rolled back");
+  REQUIRE(d.write([&](storage::WriteTxn& txn) { return d.credits.grant(txn, m.id, 1, "kept"); }));
+  auto history = read(200);
+  REQUIRE(history.size() == 4);
+  CHECK(history[0]["reason"] == "kept");
+  CHECK(history[0]["balance"] == 4);
+  // The other members' histories are their own.
+  auto other = d.admit("Other KK").member;
+  auto txn = d.env.begin_read();
+  CHECK(d.credits.history_array(txn, other.id, 200) == "[]");
+}
+
 TEST_CASE("credits: spending with no credit is refused and writes nothing") {
   Domain d;
   auto m = d.admit("Empty KK").member;
