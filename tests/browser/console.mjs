@@ -16,8 +16,9 @@ const shots = path.join(outDir, 'browser-shots');
 fs.mkdirSync(shots, { recursive: true });
 
 const relay = await startNode(nodeBin, outDir, 'browser-console-', (config) => {
-  // Referrals count at once and no farming checks: the workload is a handful of people.
-  Object.assign(config.referrals, { holding_days: 0, flag_disposable_domains: false, velocity_max: 0,
+  // Referrals count at once; of the farming checks only the disposable-mail flag, which sends
+  // the review member's two referrals to the operator's review queue.
+  Object.assign(config.referrals, { holding_days: 0, flag_disposable_domains: true, velocity_max: 0,
     same_domain_max: 0, similar_max: 0 });
   config.credits.referrals_per_credit = 1;
 });
@@ -39,19 +40,25 @@ try {
   const a = await api('POST', '/api/v1/members', { name: 'サンプル商事株式会社' });
   const b = await api('POST', '/api/v1/members', { name: 'みなと製作所' });
   const link = (await api('GET', '/api/v1/relay-link', undefined, a.api_key)).url;
-  const people = [['佐藤 一郎', 'ichiro'], ['鈴木 花子', 'hanako'], ['高橋 健', 'ken']];
-  await Promise.all(people.map(async ([name, user]) => {
-    const email = `${user}@example.jp`;
+  const registerAndConfirm = async (relayLink, name, email) => {
     const form = new URLSearchParams({ name, email, phone: '03-1234-5678', job_category: 'E',
       skills: '接客, 経理', prefecture: 'JP-13', age_band: '25-34', experience_band: '3-5',
       consent_region: 'yes', consent_peers: 'yes' });
-    const posted = await fetch(link, { method: 'POST', body: form, redirect: 'manual',
+    const posted = await fetch(relayLink, { method: 'POST', body: form, redirect: 'manual',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
-    if (posted.status !== 303) throw new Error(`registering ${user}: ${posted.status}`);
+    if (posted.status !== 303) throw new Error(`registering ${email}: ${posted.status}`);
     const mail = await until(`the mail to ${email}`, () => mailsTo(email)[0]);
     const confirmed = await fetch(linkIn(mail, 'v'), { method: 'POST', redirect: 'manual' });
-    if (confirmed.status !== 303) throw new Error(`confirming ${user}: ${confirmed.status}`);
-  }));
+    if (confirmed.status !== 303) throw new Error(`confirming ${email}: ${confirmed.status}`);
+  };
+  const people = [['佐藤 一郎', 'ichiro'], ['鈴木 花子', 'hanako'], ['高橋 健', 'ken']];
+  await Promise.all(people.map(([name, user]) => registerAndConfirm(link, name, `${user}@example.jp`)));
+  // Two referrals at a disposable-mail domain through a third member: flagged, they wait for
+  // the operator (accepted on the phone, rejected on the desktop below).
+  const c = await api('POST', '/api/v1/members', { name: '審査テスト株式会社' });
+  const cLink = (await api('GET', '/api/v1/relay-link', undefined, c.api_key)).url;
+  for (const user of ['throwaway1', 'throwaway2']) await registerAndConfirm(cLink, '山田 太郎', `${user}@mailinator.com`);
+  check((await api('GET', '/api/v1/review')).referrals.length === 2, 'two referrals wait in review');
   await api('POST', `/api/v1/members/${b.id}/credits`, { credits: 2, reason: 'browser test' });
   const aCredits = await api('GET', '/api/v1/credits', undefined, a.api_key);
   const aReferrals = (await api('GET', '/api/v1/referrals', undefined, a.api_key)).referrals;
@@ -199,6 +206,22 @@ try {
       await until('the suspension', async () => (await api('GET', `/api/v1/members/${admitted.id}`)).status === 'suspended');
       await page.waitForSelector(`[data-member-action="${admitted.id}"]`);
     }
+    // The review queue as the API has it; one decision through the console each time.
+    const waiting = (await api('GET', '/api/v1/review')).referrals;
+    const reviewRows = await page.$$eval('[data-table="review"] tbody tr', (r) => r.map((x) => x.textContent));
+    check(reviewRows.length === waiting.length && waiting.length === (lang === 'ja' ? 2 : 1), `${lang}: review rows ${reviewRows.length}, API ${waiting.length}`);
+    const why = lang === 'ja' ? '使い捨てメール (mailinator.com)' : 'Disposable mail (mailinator.com)';
+    check(reviewRows.every((row) => row.includes('審査テスト株式会社') && row.includes(why)), `${lang}: each row names the member and why (${reviewRows})`);
+    check(!reviewRows.some((row) => row.includes('throwaway') || row.includes('山田')), `${lang}: no address or name in review`);
+    await (await page.$('#review')).screenshot({ path: path.join(shots, `console-review-${lang}.png`) });
+    const decision = lang === 'ja' ? 'accept' : 'reject';
+    await page.click(`[data-review-${decision}="${waiting[0].referral}"]`);
+    await until(`the ${decision}`, async () => (await api('GET', '/api/v1/review')).referrals.length === waiting.length - 1);
+    await until('the outcome shown', async () => (await page.$eval('#review-outcome', (e) => e.textContent).catch(() => '')).includes('審査テスト株式会社'));
+    check((await page.$$('[data-table="review"] tbody tr')).length === waiting.length - 1, `${lang}: the decided referral left the table`);
+    const cReferral = (await api('GET', `/api/v1/referrals/${waiting[0].referral}`, undefined, c.api_key));
+    check(cReferral.stage === (lang === 'ja' ? 'counted' : 'rejected'), `${lang}: the referral is ${cReferral.stage} after ${decision}`);
+    check((await api('GET', '/api/v1/credits', undefined, c.api_key)).verified_referrals === 1, `${lang}: only the accepted referral counts`);
     const truncated = await page.$eval('#outbox-truncated', (e) => e.textContent).catch(() => null);
     check(truncated === (lang === 'ja' ? '古い順に 1,000 件（ほかにもあります）' : 'The oldest 1,000 (there are more)'), `${lang}: the outbox says it shows the oldest 1,000 (${truncated})`);
     check((await page.$$('[data-table="outbox"] tbody tr')).length === 50, `${lang}: the outbox table shows 50 rows`);

@@ -418,12 +418,40 @@ async function alertsPanel(body, overdueBody) {
     table(overdue, columns, 'erasures-overdue'), csvDownload('erasures-overdue', overdue));
 }
 
+// Why a referral was flagged (protocol/event.hpp flag_reason), in words.
+const flagReasons = {
+  disposable_domain: L('使い捨てメール', 'Disposable mail'),
+  velocity: L('短時間に多数の確認', 'Many confirmations in a short time'),
+  same_domain: L('同じドメインのアドレスが多数', 'Many addresses at one domain'),
+  similar_addresses: L('よく似たアドレス', 'Look-alike addresses'),
+};
+// Flagged referrals wait for the operator: accept (counts once its hold ends) or reject (never
+// counts). Each decision is one POST /api/v1/review/{referral}; the queue is read again after.
 async function reviewPanel(body) {
   const r = await api('GET', '/api/v1/review');
   if (!r.ok) return noData(body, r);
-  const list = r.data.review || r.data.referrals || r.data.queue || [];
-  const columns = list.length ? Object.keys(list[0]).filter((k) => typeof list[0][k] !== 'object').slice(0, 6).map((k) => [k, k, typeof list[0][k] === 'number' && !k.endsWith('_ms')]) : [];
-  fill(body, table(list, columns, 'review'), csvDownload('review', list));
+  const list = r.data.referrals || [];
+  const reasons = (x) => x.reasons.map((k) => (k === 'disposable_domain' && x.disposable_domain
+    ? `${flagReasons[k]} (${x.disposable_domain})` : flagReasons[k] || k)).join(', ');
+  const outcome = el('p', { class: 'note', id: 'review-outcome', role: 'status' });
+  const decide = (x, decision) => el('button', { type: 'button', class: decision === 'accept' ? undefined : 'secondary',
+    [`data-review-${decision}`]: x.referral, onclick: async () => {
+      const d = await api('POST', `/api/v1/review/${encodeURIComponent(x.referral)}`, { decision });
+      if (!d.ok) { outcome.textContent = d.message; return; }
+      await reviewPanel(body);
+      $('review-outcome').textContent = decision === 'accept'
+        ? L(`${x.company} の紹介を承認しました`, `Accepted ${x.company}'s referral`)
+        : L(`${x.company} の紹介を却下しました`, `Rejected ${x.company}'s referral`);
+      load('kpis');
+    } }, decision === 'accept' ? L('承認', 'Accept') : L('却下', 'Reject'));
+  fill(body,
+    el('p', { class: 'note' }, L(`審査待ち ${num(list.length)} 件。承認した紹介は保留期間の後に数えられ、却下した紹介は数えられません。`,
+      `${num(list.length)} waiting. An accepted referral counts once its hold ends; a rejected one never counts.`)),
+    // The decision next to the reason, so that a phone shows both without scrolling sideways.
+    table(list, [['company', L('会員企業', 'Member')], [reasons, L('理由', 'Why flagged')],
+      [(x) => el('span', { class: 'actions' }, decide(x, 'accept'), ' ', decide(x, 'reject')), L('判断', 'Decision')],
+      [(x) => time(x.verified_ms), L('確認日時', 'Confirmed')], [(x) => time(x.hold_until_ms), L('保留期限', 'Hold until')]], 'review'),
+    outcome, csvDownload('review', list));
 }
 
 async function statisticsPanel(body) {
