@@ -1,7 +1,10 @@
 // Member API for the candidate pool and handoffs across nodes (member API key):
 //   GET  /api/v1/pool?job_category=&prefecture=&skill=&age_band=&experience_band=
+//        [&limit=N&offset=K]
 //        anonymised profiles a member may ask for: this node's candidates who consented to
-//        circulate in the region, and the profiles peers circulate to us.
+//        circulate in the region, and the profiles peers circulate to us. One page: up to
+//        `limit` (1..the node's max_pool_hits, which is also the default) after the first
+//        `offset` matches; "truncated" says more follow, from offset + the profiles listed.
 //   POST /api/v1/handoffs {"node", "ref"}   ask a peer for one of its candidates
 //   GET  /api/v1/handoffs[/{id}]            the member's own handoffs (another member's: 404);
 //        once delivered, the detail carries the candidate's personal data and profile.
@@ -62,8 +65,14 @@ Response pool(const Services& s, const Request& request) {
       filter(request, "skill", [](const std::string& v) { return config::normalise_skill(v); });
   for (auto* f : {&category, &prefecture, &age, &experience, &skill})
     if (!*f) return reply(f->error());
+  const auto most = s.handoff_requests.max_pool_hits();
+  auto limit = limit_param(request, most, most);
+  if (!limit) return reply(limit.error());
+  auto offset = number_param(request, "offset");
+  if (!offset) return reply(offset.error());
   federation::PoolQuery query{*category, *prefecture, *skill, *age, *experience};
-  return http::json_text_response(200, s.handoff_requests.pool_json(query));
+  return http::json_text_response(200,
+                                  s.handoff_requests.pool_json(query, *limit, offset->value_or(0)));
 }
 
 Response request_handoff(const Services& s, const Request& request, const Caller& caller) {

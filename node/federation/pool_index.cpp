@@ -408,7 +408,7 @@ PoolProfileView PoolIndex::view_of(const Entry& e) const {
 }
 
 template <class Add>
-bool PoolIndex::each_match(const PoolQuery& query, std::size_t limit, Add add) {
+bool PoolIndex::each_match(const PoolQuery& query, std::size_t limit, std::size_t offset, Add add) {
   // Each set field as a code; a value no profile has matches nothing.
   struct Wanted {
     std::optional<Code> job_category, prefecture, skill, age_band, experience_band;
@@ -437,11 +437,16 @@ bool PoolIndex::each_match(const PoolQuery& query, std::size_t limit, Add add) {
   wanted(query.experience_band, want.experience_band);
   if (impossible) return false;
   std::size_t added = 0;
+  std::size_t skipped = 0;
   bool truncated = false;
   each_listed(
       views,
       [&](const Entry& e) {
         if (!matches(e)) return true;
+        if (skipped < offset) {
+          ++skipped;
+          return true;
+        }
         if (added == limit) {
           truncated = true;
           return false;
@@ -454,9 +459,9 @@ bool PoolIndex::each_match(const PoolQuery& query, std::size_t limit, Add add) {
   return truncated;
 }
 
-PoolResult PoolIndex::search(const PoolQuery& query, std::size_t limit) {
+PoolResult PoolIndex::search(const PoolQuery& query, std::size_t limit, std::size_t offset) {
   PoolResult result;
-  result.truncated = each_match(query, limit, [&](const Entry& e) {
+  result.truncated = each_match(query, limit, offset, [&](const Entry& e) {
     PoolProfile p{texts_[e.job_category],
                   texts_[e.prefecture],
                   texts_[e.age_band],
@@ -470,7 +475,7 @@ PoolResult PoolIndex::search(const PoolQuery& query, std::size_t limit) {
   return result;
 }
 
-std::string PoolIndex::search_json(const PoolQuery& query, std::size_t limit) {
+std::string PoolIndex::search_json(const PoolQuery& query, std::size_t limit, std::size_t offset) {
   // Written through `at` into a string grown only now and then: resizing it for each hit
   // (zero-filling, then cutting back) cost as much as writing the hit (callgrind, 150 hits).
   std::string out(32 * 1024, '\0');  // about 150 hits
@@ -478,7 +483,7 @@ std::string PoolIndex::search_json(const PoolQuery& query, std::size_t limit) {
   std::memcpy(out.data(), kOpen.data(), kOpen.size());
   std::size_t used = kOpen.size();
   bool first = true;
-  const bool truncated = each_match(query, limit, [&](const Entry& e) {
+  const bool truncated = each_match(query, limit, offset, [&](const Entry& e) {
     // The hit's node and bands are one interned head (head_of()). A ref is valid_ref()
     // (checked when indexed), so it needs no escaping.
     static constexpr std::string_view kRef = "]},\"ref\":\"";

@@ -84,13 +84,15 @@ class PoolIndex {
   // read on until the build was done (24.5 s at 1M candidates).
   void stop();
 
-  // As search_pool(): local matches first, then the peers'; at most `limit` hits.
-  PoolResult search(const PoolQuery& query, std::size_t limit);
+  // As search_pool(): local matches first, then the peers'; at most `limit` hits, after the
+  // first `offset` matches (one page; truncated: more follow). The order is the index's: a
+  // profile that joins or leaves between two pages may shift the next one by a hit.
+  PoolResult search(const PoolQuery& query, std::size_t limit, std::size_t offset = 0);
   // The same search as the reply of GET /api/v1/pool, {"profiles": [hit.to_json()...],
   // "truncated": b}, byte for byte as nlohmann's dump() of that tree, written straight from
   // the index: a reply lists up to hundreds of profiles, and building their JSON objects, or
   // even copying the hits out, was most of a search's cost.
-  std::string search_json(const PoolQuery& query, std::size_t limit);
+  std::string search_json(const PoolQuery& query, std::size_t limit, std::size_t offset = 0);
   // Every profile in the pool, local first; `fn` returns false to stop.
   void for_each(const std::function<bool(const PoolProfileView&)>& fn);
   // Profiles indexed (local and held from peers, listed or not).
@@ -204,10 +206,10 @@ class PoolIndex {
   template <class Fn>
   void each_listed(const std::unordered_map<Code, PeerView>& views, Fn fn,
                    std::optional<Code> job = std::nullopt) const;
-  // Calls add on the first `limit` listed entries the query matches (shared lock held);
-  // true if more matched.
+  // Calls add on `limit` listed entries the query matches, after the first `offset` of them
+  // (shared lock held); true if more matched.
   template <class Add>
-  bool each_match(const PoolQuery& query, std::size_t limit, Add add);
+  bool each_match(const PoolQuery& query, std::size_t limit, std::size_t offset, Add add);
   PoolProfileView view_of(const Entry& e) const;
 
   Federation& federation_;

@@ -1,5 +1,7 @@
 #include "node/services/handoff_requests.hpp"
 
+#include <algorithm>
+
 #include "node/storage/txn.hpp"
 
 namespace relay::node::services {
@@ -21,8 +23,9 @@ HandoffDetail HandoffRequests::detail(const storage::Txn& txn, federation::Hando
   return HandoffDetail{std::move(h), std::move(data)};
 }
 
-std::string HandoffRequests::pool_json(const federation::PoolQuery& query) const {
-  return pool_.search_json(query, settings_.max_pool_hits);
+std::string HandoffRequests::pool_json(const federation::PoolQuery& query, std::size_t limit,
+                                       std::size_t offset) const {
+  return pool_.search_json(query, std::min(limit, settings_.max_pool_hits), offset);
 }
 
 common::Result<Requested, HandoffError> HandoffRequests::request(const members::Member& member,

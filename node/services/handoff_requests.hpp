@@ -53,8 +53,11 @@ class HandoffRequests {
                   federation::Handoffs& handoffs, federation::PoolIndex& pool,
                   HandoffSettings settings, StatisticsFeed* statistics = nullptr);
 
-  // The reply of GET /api/v1/pool (PoolIndex::search_json), at most max_pool_hits profiles.
-  std::string pool_json(const federation::PoolQuery& query) const;
+  // The reply of GET /api/v1/pool (PoolIndex::search_json): `limit` profiles at most (capped
+  // at max_pool_hits) after the first `offset` matches.
+  std::string pool_json(const federation::PoolQuery& query, std::size_t limit,
+                        std::size_t offset = 0) const;
+  std::size_t max_pool_hits() const { return settings_.max_pool_hits; }
   common::Result<Requested, HandoffError> request(const members::Member& member,
                                                   const std::string& peer, const std::string& ref);
   std::vector<federation::Handoff> list(const members::Member& member) const;

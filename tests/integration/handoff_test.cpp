@@ -205,6 +205,26 @@ TEST_CASE("handoff: a consenting candidate at osaka is introduced to a kobe memb
   CHECK(pool(t.kobe, kobe_member, "?job_category=K&skill=" + c.skill).empty());
   CHECK(t.kobe.get("/api/v1/pool?prefecture=JP-99", kobe_member.api_key).status == 400);
   CHECK(t.kobe.get("/api/v1/pool").status == 401);
+  // One page at a time: limit and offset walk the same list as one search, in its order (again
+  // if a profile synced from a peer arrived during the walk).
+  CHECK(eventually([&] {
+    auto whole = pool(t.kobe, kobe_member);
+    nlohmann::json walked = nlohmann::json::array();
+    for (std::size_t offset = 0; offset <= whole.size(); ++offset) {
+      auto page =
+          t.kobe.get("/api/v1/pool?limit=1&offset=" + std::to_string(offset), kobe_member.api_key);
+      REQUIRE_MESSAGE(page.status == 200, page.body);
+      auto j = page.json();
+      for (const auto& p : j.at("profiles")) walked.push_back(p);
+      if (!j.at("truncated").get<bool>()) break;
+    }
+    return whole.size() >= 2 && walked == whole && pool(t.kobe, kobe_member) == whole;
+  }));
+  for (const auto* bad : {"?limit=0", "?limit=501", "?limit=x", "?offset=-1", "?offset=1e3"}) {
+    auto r = t.kobe.get(std::string("/api/v1/pool") + bad, kobe_member.api_key);
+    CHECK_MESSAGE(r.status == 400, bad);
+    CHECK_MESSAGE(r.json()["error"]["code"] == "bad_parameter", bad);
+  }
 
   // Bad requests change nothing.
   CHECK(t.kobe

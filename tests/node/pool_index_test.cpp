@@ -194,6 +194,23 @@ TEST_CASE("pool index: every search agrees with the full scan, through every kin
   CHECK(index.search_json({.job_category = "Z"}, 5) == R"({"profiles":[],"truncated":false})");
   // Local first.
   CHECK(index.search({}, 100000).hits.front().node == "kobe.example");
+
+  // Pages: offset skips that many matches; the pages, in turn, are the whole search.
+  const auto all = index.search({}, 100000).hits;
+  REQUIRE(all.size() > 10);
+  std::vector<std::string> paged;
+  for (std::size_t offset = 0;; offset += 7) {
+    auto page = index.search({}, 7, offset);
+    CHECK(index.search_json({}, 7, offset) == tree(page).dump());
+    for (const auto& hit : page.hits) paged.push_back(hit.node + "/" + hit.ref);
+    CHECK(page.truncated == (offset + 7 < all.size()));
+    if (!page.truncated) break;
+  }
+  REQUIRE(paged.size() == all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) CHECK(paged[i] == all[i].node + "/" + all[i].ref);
+  CHECK(index.search({}, 5, all.size()).hits.empty());
+  CHECK_FALSE(index.search({}, 5, all.size()).truncated);
+  CHECK(index.search_json({}, 5, all.size() + 100) == R"({"profiles":[],"truncated":false})");
 }
 
 TEST_CASE("pool index: built on its own thread while candidates keep registering") {
