@@ -54,6 +54,10 @@ Parsed<common::Done> only_fields(const nlohmann::json& body,
 Parsed<std::optional<std::uint64_t>> number_param(const Request& request, const std::string& name);
 // The "limit" query parameter: 1..max when given (otherwise a 400 naming it), `absent` when not.
 Parsed<std::uint64_t> limit_param(const Request& request, std::uint64_t absent, std::uint64_t max);
+// A member's lists that page with ?limit=&after= (referrals, handoffs): the page when only
+// `after` is given, and the most one page holds.
+inline constexpr std::uint64_t kDefaultPage = 100;
+inline constexpr std::uint64_t kMaxPage = 1000;
 
 // What the pages and replies show about this node.
 struct NodeFacts {

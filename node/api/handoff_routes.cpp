@@ -7,10 +7,15 @@
 //        `offset` matches; "truncated" says more follow, from offset + the profiles listed.
 //   POST /api/v1/handoffs {"node", "ref"}   ask a peer for one of its candidates
 //   GET  /api/v1/handoffs[/{id}]            the member's own handoffs (another member's: 404);
-//        once delivered, the detail carries the candidate's personal data and profile.
+//        once delivered, the detail carries the candidate's personal data and profile. The
+//        list pages as GET /api/v1/referrals does: ?limit=N&after=ID gives one page, oldest
+//        first, with "next" (the next page's `after`) while more follow; without either,
+//        every handoff.
 //   POST /api/v1/handoffs/{id}/hire         the member reports hiring the delivered candidate:
 //        the received data then no longer expires (404 unless it is the member's delivered
 //        handoff).
+#include <limits>
+
 #include "config/reference.hpp"
 #include "node/api/common.hpp"
 
@@ -88,11 +93,19 @@ Response request_handoff(const Services& s, const Request& request, const Caller
   return http::json_response(requested->created ? 201 : 200, requested->handoff.to_member_json());
 }
 
-Response list(const Services& s, const Caller& caller) {
+Response list(const Services& s, const Request& request, const Caller& caller) {
+  auto after = request.query.find("after");
+  const bool paged = after != request.query.end();
+  auto limit = limit_param(request, paged ? kDefaultPage : std::numeric_limits<std::size_t>::max(),
+                           kMaxPage);
+  if (!limit) return reply(limit.error());
+  auto page = s.handoff_requests.list(caller.the_member(), *limit, paged ? after->second : "");
+  if (!page) return reply(bad_request("bad_parameter", "after: not a handoff of this member"));
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& h : s.handoff_requests.list(caller.the_member()))
-    list.push_back(h.to_member_json());
-  return http::json_response(200, {{"handoffs", list}});
+  for (const auto& h : page->handoffs) list.push_back(h.to_member_json());
+  nlohmann::json body = {{"handoffs", list}};
+  if (page->more && !page->handoffs.empty()) body["next"] = page->handoffs.back().id;
+  return http::json_response(200, body);
 }
 
 Response show(const Services& s, const std::string& id, const Caller& caller) {
@@ -118,7 +131,9 @@ void add_handoff_routes(Routes& routes, const Services& s) {
                return request_handoff(s, request, caller);
              });
   routes.add("GET", "/api/v1/handoffs", Role::member,
-             [&s](const Request&, const Params&, const Caller& caller) { return list(s, caller); });
+             [&s](const Request& request, const Params&, const Caller& caller) {
+               return list(s, request, caller);
+             });
   routes.add("GET", "/api/v1/handoffs/{id}", Role::member,
              [&s](const Request&, const Params& params, const Caller& caller) {
                return show(s, params.at("id"), caller);

@@ -55,9 +55,6 @@ Response issue_rejection_link(const Services& s, const Request& request, const C
                                    {"paragraph", paragraphs(m.name, url)}});
 }
 
-constexpr std::uint64_t kDefaultPage = 100;
-constexpr std::uint64_t kMaxPage = 1000;
-
 // Without limit or after: every referral (as before paging existed). With either: one page
 // in the order made, and `next` (the `after` of the next page) when more follow.
 Response referrals(const Services& s, const Request& request, const Caller& caller) {

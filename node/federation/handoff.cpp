@@ -1,5 +1,7 @@
 #include "node/federation/handoff.hpp"
 
+#include <limits>
+
 #include "crypto/bytes.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
@@ -269,17 +271,36 @@ std::optional<Handoff> Handoffs::find(const storage::Txn& txn, const std::string
 
 std::vector<Handoff> Handoffs::for_member(const storage::Txn& txn,
                                           const std::string& member_id) const {
+  return page_for_member(txn, member_id, std::numeric_limits<std::size_t>::max(), "")->handoffs;
+}
+
+std::optional<Handoffs::Page> Handoffs::page_for_member(const storage::Txn& txn,
+                                                        const std::string& member_id,
+                                                        std::size_t limit,
+                                                        const std::string& after) const {
+  const auto prefix = member_id + "/";
+  std::string from = prefix;
+  if (!after.empty()) {
+    auto last = find(txn, after);
+    if (!last || last->member != member_id) return std::nullopt;
+    from = by_member_key(*last) + '\0';  // the first key past it
+  }
+  Page page;
   std::vector<std::string> ids;
-  auto prefix = member_id + "/";
-  txn.for_each_prefix(by_member_, prefix, [&](std::string_view key, std::string_view) {
+  txn.for_each_range(by_member_, from, {}, [&](std::string_view key, std::string_view) {
+    if (key.substr(0, prefix.size()) != prefix) return false;
+    if (ids.size() == limit) {
+      page.more = true;
+      return false;
+    }
     ids.emplace_back(key.substr(prefix.size() + 8));
+    return true;
   });
-  std::vector<Handoff> out;
-  out.reserve(ids.size());
+  page.handoffs.reserve(ids.size());
   for (const auto& id : ids)
     if (auto v = txn.get(handoffs_, id))
-      out.push_back(Handoff::from_stored(nlohmann::json::parse(*v)));
-  return out;
+      page.handoffs.push_back(Handoff::from_stored(nlohmann::json::parse(*v)));
+  return page;
 }
 
 std::size_t Handoffs::index_existing(storage::WriteTxn& txn) {

@@ -120,6 +120,14 @@ class Handoffs {
   std::optional<Handoff> find(const storage::Txn& txn, const std::string& id) const;
   // The member's handoffs, oldest first (the handoffs_by_member index).
   std::vector<Handoff> for_member(const storage::Txn& txn, const std::string& member_id) const;
+  // One page of them: at most `limit`, after the handoff `after` ("": from the first), and
+  // whether more follow. nullopt if `after` is not one of the member's handoffs.
+  struct Page {
+    std::vector<Handoff> handoffs;
+    bool more = false;
+  };
+  std::optional<Page> page_for_member(const storage::Txn& txn, const std::string& member_id,
+                                      std::size_t limit, const std::string& after) const;
   // At start-up: indexes handoffs stored before handoffs_by_member or handoffs_expiring
   // existed, once per data directory and index (storage/index_marks.hpp). Returns how many
   // entries it wrote.

@@ -45,9 +45,11 @@ common::Result<Requested, HandoffError> HandoffRequests::request(const members::
   return Requested{std::move(*result.handoff), result.created};
 }
 
-std::vector<federation::Handoff> HandoffRequests::list(const members::Member& member) const {
+std::optional<federation::Handoffs::Page> HandoffRequests::list(const members::Member& member,
+                                                                std::size_t limit,
+                                                                const std::string& after) const {
   auto txn = env_.begin_read();
-  return handoffs_.for_member(txn, member.id);
+  return handoffs_.page_for_member(txn, member.id, limit, after);
 }
 
 common::Result<HandoffDetail, HandoffError> HandoffRequests::find(const members::Member& member,

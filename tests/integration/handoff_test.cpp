@@ -254,6 +254,23 @@ TEST_CASE("handoff: a consenting candidate at osaka is introduced to a kobe memb
   CHECK(t.kobe.get("/api/v1/handoffs/" + id, other_member.api_key).status == 404);
   CHECK(t.kobe.get("/api/v1/handoffs", other_member.api_key).json()["handoffs"].empty());
   CHECK(t.kobe.get("/api/v1/handoffs", kobe_member.api_key).json()["handoffs"].size() == 1);
+  // Paged (as the referrals): one page, "next" only while more follow; a bad `after` is 400.
+  auto first = t.kobe.get("/api/v1/handoffs?limit=1", kobe_member.api_key).json();
+  REQUIRE(first["handoffs"].size() == 1);
+  CHECK_FALSE(first.contains("next"));
+  const auto mine = first["handoffs"][0]["id"].get<std::string>();
+  auto past = t.kobe.get("/api/v1/handoffs?after=" + mine, kobe_member.api_key).json();
+  CHECK(past["handoffs"].empty());
+  CHECK_FALSE(past.contains("next"));
+  for (const auto& [query, key] :
+       std::vector<std::pair<std::string, std::string>>{{"?after=" + mine, other_member.api_key},
+                                                        {"?after=h_nothing", kobe_member.api_key},
+                                                        {"?limit=0", kobe_member.api_key},
+                                                        {"?limit=1001", kobe_member.api_key}}) {
+    auto r = t.kobe.get("/api/v1/handoffs" + query, key);
+    CHECK_MESSAGE(r.status == 400, query);
+    CHECK_MESSAGE(r.json()["error"]["code"] == "bad_parameter", query);
+  }
   CHECK_FALSE(handoff(t.kobe, kobe_member, id).contains("personal"));
 
   // The candidate is told, and their page names the company and its region.

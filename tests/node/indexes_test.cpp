@@ -97,6 +97,29 @@ TEST_CASE("handoffs_by_member: for_member equals the old scan, after the migrati
   }
   CHECK(total == 3000);
   CHECK(indexed_for_member(site, "m_member").empty());  // a prefix of other ids is no member
+
+  // Pages of 7, each after the last of the one before, are the whole list in turn (ties in
+  // created_ms included); `after` must be one of the member's own handoffs.
+  auto txn = site.env.begin_read();
+  for (const std::string member : {"m_member3", "m_member17"}) {
+    const auto all = indexed_for_member(site, member);
+    REQUIRE(all.size() > 14);
+    std::vector<std::string> walked;
+    std::string after;
+    for (;;) {
+      auto page = site.handoffs.page_for_member(txn, member, 7, after);
+      REQUIRE(page);
+      CHECK(page->handoffs.size() <= 7);
+      for (const auto& h : page->handoffs) walked.push_back(h.id);
+      CHECK(page->more == (walked.size() < all.size()));
+      if (!page->more) break;
+      after = page->handoffs.back().id;
+    }
+    CHECK(walked == all);
+  }
+  const auto theirs = indexed_for_member(site, "m_member17").front();
+  CHECK_FALSE(site.handoffs.page_for_member(txn, "m_member3", 7, theirs));
+  CHECK_FALSE(site.handoffs.page_for_member(txn, "m_member3", 7, "h_no_such_handoff"));
 }
 
 TEST_CASE(
