@@ -9,6 +9,7 @@
 #include "node/common/stored_json.hpp"
 #include "node/federation/body_fields.hpp"
 #include "node/storage/index_marks.hpp"
+#include "node/storage/index_page.hpp"
 #include "node/storage/txn.hpp"
 #include "protocol/event.hpp"
 
@@ -287,15 +288,10 @@ std::optional<Handoffs::Page> Handoffs::page_for_member(const storage::Txn& txn,
   }
   Page page;
   std::vector<std::string> ids;
-  txn.for_each_range(by_member_, from, {}, [&](std::string_view key, std::string_view) {
-    if (key.substr(0, prefix.size()) != prefix) return false;
-    if (ids.size() == limit) {
-      page.more = true;
-      return false;
-    }
-    ids.emplace_back(key.substr(prefix.size() + 8));
-    return true;
-  });
+  page.more = storage::index_page(txn, by_member_, prefix, from, limit,
+                                  [&](std::string_view key, std::string_view) {
+                                    ids.emplace_back(key.substr(prefix.size() + 8));
+                                  });
   page.handoffs.reserve(ids.size());
   for (const auto& id : ids)
     if (auto v = txn.get(handoffs_, id))

@@ -8,6 +8,7 @@
 #include "node/identity/scoped_pseudonym.hpp"
 #include "node/members/member.hpp"
 #include "node/storage/index_marks.hpp"
+#include "node/storage/index_page.hpp"
 #include "protocol/canonical_json.hpp"
 #include "protocol/canonical_scan.hpp"
 
@@ -207,19 +208,9 @@ std::optional<bool> Referrals::each_entry(const storage::Txn& txn, const std::st
   }
   // Each entry is handed on as the scan reaches it (reads only: the scan's views stay valid),
   // not after collecting every id first.
-  std::size_t seen = 0;
-  bool more = false;
-  txn.for_each_range(by_time_, from, {}, [&](std::string_view key, std::string_view value) {
-    if (key.substr(0, prefix.size()) != prefix) return false;
-    if (seen == limit) {
-      more = true;
-      return false;
-    }
-    ++seen;
-    fn(listed_id(key), value);
-    return true;
-  });
-  return more;
+  return storage::index_page(
+      txn, by_time_, prefix, from, limit,
+      [&](std::string_view key, std::string_view value) { fn(listed_id(key), value); });
 }
 
 std::optional<bool> Referrals::each_for_member(const storage::Txn& txn,
