@@ -236,8 +236,9 @@ std::string CreditAccounts::history_array(const storage::Txn& txn, const std::st
   const auto prefix = member_id + "/";
   // Items are only ever appended, under a growing sequence number: while the member's newest
   // key stands, so does the array. Checking it is one cursor step where rendering is one per
-  // item (GET /api/v1/credits at 20 items: 46.3k -> 41.0k instructions, callgrind). Only read
-  // txns fill the cache: a write txn's newest item may yet roll back, and its key be used again.
+  // item (GET /api/v1/credits at 20 items: 46.9k -> 41-42k instructions, scripts/bench-read-
+  // instructions). Only read txns fill the cache: a write txn's newest item may yet roll back,
+  // and its key be used again.
   std::string newest;
   txn.for_each_prefix_reverse(history_, prefix, [&](std::string_view key, std::string_view) {
     newest.assign(key);
