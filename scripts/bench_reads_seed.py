@@ -4,6 +4,7 @@ member, registers N candidates through the pool member's relay link and 20 throu
 reader's (consent to the region, so they are in the pool), confirms every one with the link in
 its confirmation mail (the spool), and prints the reader's API key.
 usage: bench_reads_seed.py URL ADMIN_TOKEN MAIL_DIR N
+       bench_reads_seed.py configure CONFIG THREADS   (first: the node's config for the reads)
 """
 import glob
 import http.client
@@ -13,6 +14,24 @@ import sys
 import threading
 import time
 import urllib.parse
+
+
+
+def configure(path, threads):
+    """http.threads, warnings only, and no rate limits: one member reads at full speed and
+    seeding registers thousands through one link, where the per-member and per-link limits
+    would answer 429 (scripts/bench-limits measures them)."""
+    config = json.loads(re.sub(r'^\s*//.*$', '', open(path).read(), flags=re.M))
+    config["http"]["threads"] = threads
+    config["log"]["level"] = "warn"
+    for rule in ("per_member", "per_link", "per_address"):
+        config["limits"][rule]["requests"] = 0
+    open(path, "w").write(json.dumps(config, indent=2) + "\n")
+
+
+if sys.argv[1:2] == ["configure"]:
+    configure(sys.argv[2], int(sys.argv[3]))
+    sys.exit(0)
 
 url, admin, mail_dir, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 host = urllib.parse.urlparse(url)

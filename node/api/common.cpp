@@ -1,5 +1,7 @@
 #include "node/api/common.hpp"
 
+#include <limits>
+
 #include "node/common/text.hpp"
 #include "protocol/canonical_json.hpp"
 #include "protocol/json_writer.hpp"
@@ -70,6 +72,17 @@ Parsed<std::uint64_t> limit_param(const Request& request, std::uint64_t absent, 
   if (**limit == 0 || **limit > max)
     return fail(bad_request("bad_parameter", "limit: must be 1.." + std::to_string(max)));
   return **limit;
+}
+
+Parsed<PageParams> page_params(const Request& request) {
+  constexpr std::uint64_t kDefaultPage = 100;
+  constexpr std::uint64_t kMaxPage = 1000;
+  auto after = request.query.find("after");
+  const bool paged = after != request.query.end();
+  auto limit = limit_param(request, paged ? kDefaultPage : std::numeric_limits<std::size_t>::max(),
+                           kMaxPage);
+  if (!limit) return fail(limit.error());
+  return PageParams{*limit, paged ? after->second : ""};
 }
 
 http::Router build_router(const Services& services) {

@@ -54,10 +54,14 @@ Parsed<common::Done> only_fields(const nlohmann::json& body,
 Parsed<std::optional<std::uint64_t>> number_param(const Request& request, const std::string& name);
 // The "limit" query parameter: 1..max when given (otherwise a 400 naming it), `absent` when not.
 Parsed<std::uint64_t> limit_param(const Request& request, std::uint64_t absent, std::uint64_t max);
-// A member's lists that page with ?limit=&after= (referrals, handoffs): the page when only
-// `after` is given, and the most one page holds.
-inline constexpr std::uint64_t kDefaultPage = 100;
-inline constexpr std::uint64_t kMaxPage = 1000;
+// ?limit=N&after=ID of a member's list that pages in the order made (referrals, handoffs).
+// Without either: every entry (limit unbounded, after ""), as before paging existed; `after`
+// alone: a page of 100; limit 1..1000 (otherwise a 400 naming it).
+struct PageParams {
+  std::size_t limit = 0;
+  std::string after;
+};
+Parsed<PageParams> page_params(const Request& request);
 
 // What the pages and replies show about this node.
 struct NodeFacts {

@@ -14,8 +14,6 @@
 //   POST /api/v1/handoffs/{id}/hire         the member reports hiring the delivered candidate:
 //        the received data then no longer expires (404 unless it is the member's delivered
 //        handoff).
-#include <limits>
-
 #include "config/reference.hpp"
 #include "node/api/common.hpp"
 
@@ -94,12 +92,9 @@ Response request_handoff(const Services& s, const Request& request, const Caller
 }
 
 Response list(const Services& s, const Request& request, const Caller& caller) {
-  auto after = request.query.find("after");
-  const bool paged = after != request.query.end();
-  auto limit = limit_param(request, paged ? kDefaultPage : std::numeric_limits<std::size_t>::max(),
-                           kMaxPage);
-  if (!limit) return reply(limit.error());
-  auto page = s.handoff_requests.list(caller.the_member(), *limit, paged ? after->second : "");
+  auto paging = page_params(request);
+  if (!paging) return reply(paging.error());
+  auto page = s.handoff_requests.list(caller.the_member(), paging->limit, paging->after);
   if (!page) return reply(bad_request("bad_parameter", "after: not a handoff of this member"));
   nlohmann::json list = nlohmann::json::array();
   for (const auto& h : page->handoffs) list.push_back(h.to_member_json());

@@ -1,8 +1,6 @@
 // Member API (member API key): the relay link and its email paragraph, single-use links for
 // an ATS, the member's own referrals and credits. Every object is checked to be the caller's
 // (by the service): another member's referral is answered 404, as if it did not exist.
-#include <limits>
-
 #include "node/api/common.hpp"
 #include "node/common/public_links.hpp"
 namespace relay::node::api {
@@ -58,10 +56,8 @@ Response issue_rejection_link(const Services& s, const Request& request, const C
 // Without limit or after: every referral (as before paging existed). With either: one page
 // in the order made, and `next` (the `after` of the next page) when more follow.
 Response referrals(const Services& s, const Request& request, const Caller& caller) {
-  auto after = request.query.find("after");
-  const auto every = std::numeric_limits<std::size_t>::max();
-  auto limit = limit_param(request, after == request.query.end() ? every : kDefaultPage, kMaxPage);
-  if (!limit) return reply(limit.error());
+  auto paging = page_params(request);
+  if (!paging) return reply(paging.error());
   // {"next"?, "referrals": [...]}, written as the referrals are read (a list of hundreds);
   // "next" comes first in key order but is known last, so the list is put in after it.
   std::string list;
@@ -69,8 +65,7 @@ Response referrals(const Services& s, const Request& request, const Caller& call
   protocol::JsonWriter items(list);
   items.begin_array();
   std::string last;
-  auto more = s.membership.each_referral(caller.the_member(), *limit,
-                                         after == request.query.end() ? "" : after->second,
+  auto more = s.membership.each_referral(caller.the_member(), paging->limit, paging->after,
                                          [&](std::string_view id, std::string_view member_json) {
                                            items.raw(member_json);
                                            last.assign(id);
