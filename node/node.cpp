@@ -266,7 +266,7 @@ Node::Node(config::NodeConfig config)
 
   // Referrals whose holding period ended count (or are dropped); flagged ones wait for the
   // operator's review (issue 17).
-  review_ = std::make_unique<services::Review>(env_, *writer_, domain_->holds);
+  review_ = std::make_unique<services::Review>(env_, *writer_, domain_->holds, domain_->members);
   hold_release_ = std::make_unique<common::BackgroundLoop>(
       "referral holds", std::chrono::minutes(1), [this] { review_->release_due(); });
 

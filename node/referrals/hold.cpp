@@ -69,18 +69,27 @@ std::optional<Holds::HoldRecord> Holds::find_hold(const storage::Txn& txn,
   return parse_hold(*v);
 }
 
-void Holds::save_hold(storage::WriteTxn& txn, const std::string& id, const HoldRecord& h) {
+namespace {
+
+// review_queue's key: the queue reads oldest confirmation first, ties by referral id.
+std::string review_key(const Referral& r) {
+  return common::be64(static_cast<std::uint64_t>(r.verified_ms)) + r.id;
+}
+
+}  // namespace
+
+void Holds::save_hold(storage::WriteTxn& txn, const Referral& r, const HoldRecord& h) {
   nlohmann::json j = {
       {"member", h.member}, {"until", h.until}, {"flags", h.flags}, {"accepted", h.accepted}};
   if (!h.domain.empty()) j["domain"] = h.domain;
-  txn.put(holds_, id, protocol::compact_dump(j));
-  const auto queue_key = common::be64(static_cast<std::uint64_t>(h.until)) + id;
+  txn.put(holds_, r.id, protocol::compact_dump(j));
+  const auto queue_key = common::be64(static_cast<std::uint64_t>(h.until)) + r.id;
   if (h.waiting()) {
     txn.del(queue_, queue_key);
-    txn.put(review_, id, "");
+    txn.put(review_, review_key(r), h.member);
   } else {
     txn.put(queue_, queue_key, "");
-    txn.del(review_, id);
+    txn.del(review_, review_key(r));
   }
 }
 
@@ -104,7 +113,7 @@ bool Holds::hold(storage::WriteTxn& txn, Referral& referral, const AddressIdenti
   // reads as it did: referral_held, then referral_counted or referral_dropped.
   if (rules_.holding.count() == 0 && reasons.empty()) return end_hold(txn, referral);
   referrals_.save(txn, referral);
-  save_hold(txn, referral.id,
+  save_hold(txn, referral,
             HoldRecord{referral.member_id,
                        referral.hold_until_ms,
                        {},
@@ -265,12 +274,15 @@ std::size_t Holds::index_existing(storage::WriteTxn& txn) {
     }
     n = all.size();
   });
-  storage::build_index_once(txn, index_marks_, "review_queue", [&] {
-    std::vector<std::string> waiting;
+  // review_queue was keyed by referral id alone before it was keyed by time: rebuilt whole.
+  storage::build_index_once(txn, index_marks_, "review_queue_by_time", [&] {
+    std::vector<std::pair<std::string, HoldRecord>> waiting;
     txn.for_each_prefix(holds_, "", [&](std::string_view key, std::string_view value) {
-      if (parse_hold(value).waiting()) waiting.emplace_back(key);
+      if (auto h = parse_hold(value); h.waiting()) waiting.emplace_back(key, std::move(h));
     });
-    for (const auto& id : waiting) txn.put(review_, id, "");
+    txn.clear(review_);
+    for (const auto& [id, h] : waiting)
+      if (auto r = referrals_.find(txn, id)) txn.put(review_, review_key(*r), h.member);
     n += waiting.size();
   });
   return n;
@@ -287,13 +299,13 @@ void Holds::flag(storage::WriteTxn& txn, const std::string& referral_id,
         std::find(added.begin(), added.end(), r) == added.end())
       added.push_back(r);
   if (added.empty()) return;
+  auto r = referrals_.find(txn, referral_id);
+  if (!r) return;  // never so: referral records are kept for good
   h->flags.insert(h->flags.end(), added.begin(), added.end());
-  save_hold(txn, referral_id, *h);
+  save_hold(txn, *r, *h);
   ledger_.append(txn, protocol::referral_flagged(h->member, referral_id, added));
-  if (auto r = referrals_.find(txn, referral_id)) {
-    r->stage = "review";
-    referrals_.save(txn, *r);
-  }
+  r->stage = "review";
+  referrals_.save(txn, *r);
 }
 
 bool Holds::release(storage::WriteTxn& txn, const std::string& referral_id) {
@@ -346,20 +358,60 @@ ReviewItem Holds::item(const storage::Txn& txn, const Referral& r, const HoldRec
                     h.flags, h.domain};
 }
 
-std::vector<ReviewItem> Holds::in_review(const storage::Txn& txn) const {
+std::optional<ReviewPage> Holds::in_review(const storage::Txn& txn,
+                                           const ReviewQuery& query) const {
+  std::string from;
+  if (!query.after.empty()) {
+    auto last = referrals_.find(txn, query.after);
+    if (!last) return std::nullopt;
+    from = review_key(*last) + '\0';  // the first key past it
+  }
   std::vector<std::string> ids;
-  txn.for_each_prefix(review_, "",
-                      [&](std::string_view key, std::string_view) { ids.emplace_back(key); });
-  std::vector<ReviewItem> out;
+  ReviewPage page;
+  txn.for_each_range(review_, from, {}, [&](std::string_view key, std::string_view member) {
+    if (!query.member.empty() && member != query.member) return true;
+    if (ids.size() == query.limit) {
+      page.more = true;
+      return false;
+    }
+    ids.emplace_back(key.substr(8));
+    return true;
+  });
   for (const auto& id : ids) {
     auto h = find_hold(txn, id);
-    if (!h || !h->waiting()) continue;
-    if (auto r = referrals_.find(txn, id)) out.push_back(item(txn, *r, *h));
+    auto r = referrals_.find(txn, id);
+    if (h && r) page.items.push_back(item(txn, *r, *h));
   }
-  std::sort(out.begin(), out.end(), [](const ReviewItem& a, const ReviewItem& b) {
-    return std::tie(a.verified_ms, a.referral) < std::tie(b.verified_ms, b.referral);
+  return page;
+}
+
+std::vector<ReviewCount> Holds::waiting_by_member(const storage::Txn& txn) const {
+  std::map<std::string, std::size_t> counts;
+  txn.for_each_prefix(review_, "", [&](std::string_view, std::string_view member) {
+    ++counts[std::string(member)];
+  });
+  std::vector<ReviewCount> out;
+  out.reserve(counts.size());
+  for (auto& [member, n] : counts) {
+    auto m = members_.find(txn, member);
+    out.push_back(ReviewCount{member, m ? m->name : "", n});
+  }
+  std::stable_sort(out.begin(), out.end(), [](const ReviewCount& a, const ReviewCount& b) {
+    return a.waiting > b.waiting;
   });
   return out;
+}
+
+std::size_t Holds::waiting_count(const storage::Txn& txn) const {
+  return txn.count(review_);
+}
+
+std::size_t Holds::decide_member(storage::WriteTxn& txn, const std::string& member_id, bool accept,
+                                 std::size_t limit) {
+  auto page = in_review(txn, ReviewQuery{limit, "", member_id});
+  std::size_t n = 0;
+  for (const auto& item : page->items) n += decide(txn, item.referral, accept) ? 1 : 0;
+  return n;
 }
 
 common::Result<ReviewItem, ReviewError> Holds::decide(storage::WriteTxn& txn,
@@ -372,14 +424,14 @@ common::Result<ReviewItem, ReviewError> Holds::decide(storage::WriteTxn& txn,
   if (accept) {
     ledger_.append(txn, protocol::referral_accepted(h->member, referral_id));
     h->accepted = true;
-    save_hold(txn, referral_id, *h);
+    save_hold(txn, *r, *h);
     r->stage = "held";
     referrals_.save(txn, *r);
     if (h->until <= clock_.now_ms()) release(txn, referral_id);
   } else {
     ledger_.append(txn, protocol::referral_rejected(h->member, referral_id));
     txn.del(holds_, referral_id);
-    txn.del(review_, referral_id);
+    txn.del(review_, review_key(*r));
     r->stage = "rejected";
     referrals_.save(txn, *r);
   }

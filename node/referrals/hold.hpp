@@ -16,8 +16,9 @@
 //
 // Databases: referral_holds (referral id -> {member, until, flags, accepted}: the referrals
 // held now), hold_queue (be64 until + referral id -> "": held and waiting for no one),
-// review_queue (referral id -> "": flagged and waiting for the operator, so in_review reads
-// those alone, not every hold; written with referral_holds in the same transaction),
+// review_queue (be64 verified_ms + referral id -> member id: flagged and waiting for the
+// operator, oldest confirmation first, so in_review reads a page of those alone, not every
+// hold; written with referral_holds in the same transaction),
 // member_confirmations (member "/" be64 ms + referral id -> {domain, stem}: keyed digests of
 // the address's domain and stem, never the address, kept for the longer window),
 // confirmation_groups (member "/d/" domain digest "/" be64 ms + referral id -> "", and "/s/"
@@ -28,6 +29,7 @@
 // Threads: the writing methods inside Writer requests; in_review with any read txn.
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -72,6 +74,25 @@ struct ReviewItem {
   nlohmann::json to_json() const;
 };
 
+// Which part of the review queue in_review reads.
+struct ReviewQuery {
+  std::size_t limit = std::numeric_limits<std::size_t>::max();
+  std::string after;   // the referral shown last ("": from the oldest)
+  std::string member;  // only this member's ("": every member's)
+};
+
+struct ReviewPage {
+  std::vector<ReviewItem> items;
+  bool more = false;  // more wait after the last item
+};
+
+// How many of one member's referrals wait for the operator.
+struct ReviewCount {
+  std::string member;
+  std::string company;
+  std::size_t waiting = 0;
+};
+
 enum class ReviewError {
   not_found,      // no such referral
   not_in_review,  // it is not flagged and waiting for a decision
@@ -90,15 +111,25 @@ class Holds {
   // Ends every hold that is due and waits for no decision (at most `limit`): counted (and
   // credits minted) or dropped. Returns how many ended.
   std::size_t release_due(storage::WriteTxn& txn, std::size_t limit = 500);
-  // Flagged referrals waiting for the operator, oldest first.
-  std::vector<ReviewItem> in_review(const storage::Txn& txn) const;
+  // Flagged referrals waiting for the operator, oldest confirmation first (then by referral
+  // id), a page at a time; nullopt if query.after names no referral. A referral decided since
+  // it was shown still marks where the next page starts.
+  std::optional<ReviewPage> in_review(const storage::Txn& txn, const ReviewQuery& query = {}) const;
+  // How many referrals wait, per member, most first (one walk over the queue's keys).
+  std::vector<ReviewCount> waiting_by_member(const storage::Txn& txn) const;
+  // How many referrals wait in all.
+  std::size_t waiting_count(const storage::Txn& txn) const;
   // The operator's decision: accept (counts after its hold; released now if the hold has
   // ended) or reject (never counts).
   common::Result<ReviewItem, ReviewError> decide(storage::WriteTxn& txn,
                                                  const std::string& referral_id, bool accept);
+  // The same decision for the member's waiting referrals, oldest first, at most `limit` of
+  // them (each its own ledger entry): what a farming flood needs. Returns how many.
+  std::size_t decide_member(storage::WriteTxn& txn, const std::string& member_id, bool accept,
+                            std::size_t limit);
   const HoldRules& rules() const { return rules_; }
   // Indexes confirmations recorded before confirmation_groups existed, and holds waiting for
-  // the operator before review_queue existed (once per data directory,
+  // the operator before review_queue was keyed by time (once per data directory,
   // storage/index_marks.hpp). Returns how many.
   std::size_t index_existing(storage::WriteTxn& txn);
 
@@ -113,7 +144,8 @@ class Holds {
   };
   static HoldRecord parse_hold(std::string_view stored);
   std::optional<HoldRecord> find_hold(const storage::Txn& txn, const std::string& id) const;
-  void save_hold(storage::WriteTxn& txn, const std::string& id, const HoldRecord& h);
+  // Saves the hold of referral r (its review_queue key is r's verified_ms and id).
+  void save_hold(storage::WriteTxn& txn, const Referral& r, const HoldRecord& h);
   // Adds reasons to a held referral not accepted yet: referral_flagged with the new ones.
   void flag(storage::WriteTxn& txn, const std::string& referral_id,
             const std::vector<std::string>& reasons);

@@ -15,13 +15,28 @@ namespace relay::node::services {
 
 class Review {
  public:
-  Review(storage::Environment& env, storage::Writer& writer, referrals::Holds& holds);
+  Review(storage::Environment& env, storage::Writer& writer, referrals::Holds& holds,
+         members::Registry& members);
 
-  // Flagged referrals waiting for a decision, oldest first (what is shown: hold.hpp ReviewItem).
-  std::vector<referrals::ReviewItem> waiting() const;
+  enum class Error {
+    unknown_after,   // query.after names no referral
+    unknown_member,  // no such member
+  };
+  struct Waiting {
+    referrals::ReviewPage page;
+    std::size_t total = 0;  // waiting in all, every member's
+  };
+  // Flagged referrals waiting for a decision, oldest first, a page at a time (what is shown:
+  // hold.hpp ReviewItem).
+  common::Result<Waiting, Error> waiting(const referrals::ReviewQuery& query) const;
+  // How many wait, per member, most first.
+  std::vector<referrals::ReviewCount> by_member() const;
   // accept: counts after its hold (at once if the hold has ended); reject: never counts.
   common::Result<referrals::ReviewItem, referrals::ReviewError> decide(
       const std::string& referral_id, bool accept);
+  // The same decision for every referral of the member that waits, a Writer request per
+  // batch (each decision signs a ledger entry). Returns how many were decided.
+  common::Result<std::size_t, Error> decide_member(const std::string& member_id, bool accept);
   // Ends the holds that are due, a Writer request per batch. Returns how many ended.
   std::size_t release_due();
 
@@ -29,6 +44,7 @@ class Review {
   storage::Environment& env_;
   storage::Writer& writer_;
   referrals::Holds& holds_;
+  members::Registry& members_;
 };
 
 }  // namespace relay::node::services

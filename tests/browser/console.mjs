@@ -17,7 +17,7 @@ fs.mkdirSync(shots, { recursive: true });
 
 const relay = await startNode(nodeBin, outDir, 'browser-console-', (config) => {
   // Referrals count at once; of the farming checks only the disposable-mail flag, which sends
-  // the review member's two referrals to the operator's review queue.
+  // the referrals of the review members (below) to the operator's review queue.
   Object.assign(config.referrals, { holding_days: 0, flag_disposable_domains: true, velocity_max: 0,
     same_domain_max: 0, similar_max: 0 });
   config.credits.referrals_per_credit = 1;
@@ -53,12 +53,17 @@ try {
   };
   const people = [['佐藤 一郎', 'ichiro'], ['鈴木 花子', 'hanako'], ['高橋 健', 'ken']];
   await Promise.all(people.map(([name, user]) => registerAndConfirm(link, name, `${user}@example.jp`)));
-  // Two referrals at a disposable-mail domain through a third member: flagged, they wait for
-  // the operator (accepted on the phone, rejected on the desktop below).
+  // Referrals at a disposable-mail domain are flagged and wait for the operator: three through
+  // a third member (one accepted on the phone, one rejected on the desktop below), then a flood
+  // of 26 through a fourth (more than the console's page of 25; all rejected at once).
   const c = await api('POST', '/api/v1/members', { name: '審査テスト株式会社' });
   const cLink = (await api('GET', '/api/v1/relay-link', undefined, c.api_key)).url;
-  for (const user of ['throwaway1', 'throwaway2']) await registerAndConfirm(cLink, '山田 太郎', `${user}@mailinator.com`);
-  check((await api('GET', '/api/v1/review')).referrals.length === 2, 'two referrals wait in review');
+  for (const user of ['throwaway1', 'throwaway2', 'throwaway3']) await registerAndConfirm(cLink, '山田 太郎', `${user}@mailinator.com`);
+  const flood = await api('POST', '/api/v1/members', { name: '一括テスト株式会社' });
+  const floodLink = (await api('GET', '/api/v1/relay-link', undefined, flood.api_key)).url;
+  for (let i = 0; i < 26; i += 13)
+    await Promise.all([...Array(13).keys()].map((k) => registerAndConfirm(floodLink, '田中 次郎', `flood${i + k}@mailinator.com`)));
+  check((await api('GET', '/api/v1/review')).referrals.length === 29, 'twenty-nine referrals wait in review');
   await api('POST', `/api/v1/members/${b.id}/credits`, { credits: 2, reason: 'browser test' });
   const aCredits = await api('GET', '/api/v1/credits', undefined, a.api_key);
   const aReferrals = (await api('GET', '/api/v1/referrals', undefined, a.api_key)).referrals;
@@ -206,20 +211,44 @@ try {
       await until('the suspension', async () => (await api('GET', `/api/v1/members/${admitted.id}`)).status === 'suspended');
       await page.waitForSelector(`[data-member-action="${admitted.id}"]`);
     }
-    // The review queue as the API has it; one decision through the console each time.
+    // The review queue as the API has it, 25 at a time, and who the referrals come from.
     const waiting = (await api('GET', '/api/v1/review')).referrals;
-    const reviewRows = await page.$$eval('[data-table="review"] tbody tr', (r) => r.map((x) => x.textContent));
-    check(reviewRows.length === waiting.length && waiting.length === (lang === 'ja' ? 2 : 1), `${lang}: review rows ${reviewRows.length}, API ${waiting.length}`);
-    const why = lang === 'ja' ? '使い捨てメール (mailinator.com)' : 'Disposable mail (mailinator.com)';
-    check(reviewRows.every((row) => row.includes('審査テスト株式会社') && row.includes(why)), `${lang}: each row names the member and why (${reviewRows})`);
-    check(!reviewRows.some((row) => row.includes('throwaway') || row.includes('山田')), `${lang}: no address or name in review`);
+    check(waiting.length === (lang === 'ja' ? 29 : 28), `${lang}: ${waiting.length} wait in review`);
+    const reviewRows = () => page.$$eval('[data-table="review"] tbody tr', (r) => r.map((x) => x.textContent));
+    check((await reviewRows()).length === 25, `${lang}: the first page shows 25 (${(await reviewRows()).length})`);
     await (await page.$('#review')).screenshot({ path: path.join(shots, `console-review-${lang}.png`) });
+    await page.click('[data-review-more]');
+    await until('the next page', async () => (await reviewRows()).length === waiting.length);
+    check(await page.$('[data-review-more]') === null, `${lang}: no "show more" past the last page`);
+    const why = lang === 'ja' ? '使い捨てメール (mailinator.com)' : 'Disposable mail (mailinator.com)';
+    const shown = await reviewRows();
+    check(shown.every((row, i) => row.includes(waiting[i].company) && row.includes(why)), `${lang}: each row names the member and why, in the API's order`);
+    check(!shown.some((row) => row.includes('throwaway') || row.includes('flood') || row.includes('山田') || row.includes('田中')), `${lang}: no address or name in review`);
+    const perMember = (await api('GET', '/api/v1/review/members')).members;
+    const memberRows = await page.$$eval('[data-table="review-members"] tbody tr', (r) => r.map((x) => x.textContent));
+    check(memberRows.length === 2 && perMember.every((m, i) => memberRows[i].includes(m.company) && memberRows[i].includes(String(m.waiting))),
+      `${lang}: waiting per member as the API has it (${memberRows})`);
+    const cWaiting = waiting.filter((x) => x.member === c.id);
+    if (lang === 'en') {
+      // The flood, all at once, after the operator confirms.
+      let asked = '';
+      page.once('dialog', (dialog) => { asked = dialog.message(); dialog.accept(); });
+      await page.click(`[data-review-member-reject="${flood.id}"]`);
+      await until('the flood rejected', async () => (await api('GET', '/api/v1/review')).referrals.length === cWaiting.length);
+      check(asked === 'Reject all 26 of 一括テスト株式会社\'s waiting referrals?', `en: the operator was asked first (${asked})`);
+      await until('the outcome shown', async () => (await page.$eval('#review-outcome', (e) => e.textContent).catch(() => '')) === 'Rejected 26 of 一括テスト株式会社\'s referrals');
+      const floodStages = (await api('GET', '/api/v1/referrals', undefined, flood.api_key)).referrals.map((x) => x.stage);
+      check(floodStages.length === 26 && floodStages.every((x) => x === 'rejected'), `en: every referral of the flood is rejected (${floodStages})`);
+      check((await page.$$('[data-table="review-members"] tbody tr')).length === 1, 'en: one member left waiting');
+    }
+    // One decision on one referral each time.
     const decision = lang === 'ja' ? 'accept' : 'reject';
-    await page.click(`[data-review-${decision}="${waiting[0].referral}"]`);
-    await until(`the ${decision}`, async () => (await api('GET', '/api/v1/review')).referrals.length === waiting.length - 1);
+    const before = (await api('GET', '/api/v1/review')).referrals.length;
+    await page.click(`[data-review-${decision}="${cWaiting[0].referral}"]`);
+    await until(`the ${decision}`, async () => (await api('GET', '/api/v1/review')).referrals.length === before - 1);
     await until('the outcome shown', async () => (await page.$eval('#review-outcome', (e) => e.textContent).catch(() => '')).includes('審査テスト株式会社'));
-    check((await page.$$('[data-table="review"] tbody tr')).length === waiting.length - 1, `${lang}: the decided referral left the table`);
-    const cReferral = (await api('GET', `/api/v1/referrals/${waiting[0].referral}`, undefined, c.api_key));
+    check((await reviewRows()).length === before - 1, `${lang}: the decided referral left the table`);
+    const cReferral = (await api('GET', `/api/v1/referrals/${cWaiting[0].referral}`, undefined, c.api_key));
     check(cReferral.stage === (lang === 'ja' ? 'counted' : 'rejected'), `${lang}: the referral is ${cReferral.stage} after ${decision}`);
     check((await api('GET', '/api/v1/credits', undefined, c.api_key)).verified_referrals === 1, `${lang}: only the accepted referral counts`);
     const truncated = await page.$eval('#outbox-truncated', (e) => e.textContent).catch(() => null);

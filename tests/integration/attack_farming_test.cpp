@@ -203,4 +203,100 @@ TEST_CASE("attack: credit farming through a member's own link is held, flagged a
   if (!std::getenv("RELAY_KEEP_TEST_DATA")) fs::remove_all(scratch, ec);
 }
 
+// A farming flood fills the operator's queue with one member's referrals: the queue is read a
+// page at a time (the whole list was one reply), shows who they come from, and one request
+// decides all of a member's. Bad input is refused and changes nothing.
+TEST_CASE("attack: a farming flood is read a page at a time and decided a member at once") {
+  auto options = relay::test::options("flood.relaynode", "JP-13");
+  options.configure = [](nlohmann::json& config) {
+    config["referrals"] = {{"holding_days", 14},      {"flag_disposable_domains", false},
+                           {"velocity_max", 2},       {"velocity_window_minutes", 60},
+                           {"same_domain_max", 0},    {"similar_max", 0},
+                           {"cluster_window_days", 7}};
+  };
+  NodeProcess node(options);
+  node.start();
+  auto farmer = node.admit_member("Flood KK");
+  auto busy = node.admit_member("Busy KK");
+  // Over 2 an hour is a burst: the 3rd flags the three, each later one itself.
+  for (int i = 0; i < 8; ++i)
+    node.register_and_confirm(farmer.relay_link, TestCandidate{"洪水 " + std::to_string(i),
+                                                               "p" + std::to_string(i) + "@d" +
+                                                                   std::to_string(i) + ".example",
+                                                               {}});
+  for (int i = 0; i < 3; ++i)
+    node.register_and_confirm(busy.relay_link, TestCandidate{"多忙 " + std::to_string(i),
+                                                             "q" + std::to_string(i) + "@e" +
+                                                                 std::to_string(i) + ".example",
+                                                             {}});
+  const auto admin = node.admin_token();
+  auto whole = node.get("/api/v1/review", admin);
+  REQUIRE(whole.status == 200);
+  auto all = whole.json().at("referrals");
+  REQUIRE(all.size() == 11);
+  CHECK(whole.json().at("waiting") == 11);
+  CHECK_FALSE(whole.json().contains("next"));
+
+  // Pages of 3, following `next`, read the same list in the same order.
+  nlohmann::json walked = nlohmann::json::array();
+  std::string path = "/api/v1/review?limit=3";
+  for (int pages = 0;; ++pages) {
+    REQUIRE(pages < 6);
+    auto page = node.get(path, admin);
+    REQUIRE(page.status == 200);
+    auto j = page.json();
+    CHECK(j.at("waiting") == 11);
+    CHECK(j.at("referrals").size() <= 3);
+    for (const auto& item : j.at("referrals")) walked.push_back(item);
+    if (!j.contains("next")) break;
+    path = "/api/v1/review?limit=3&after=" + j.at("next").get<std::string>();
+  }
+  CHECK(walked == all);
+  auto farm_only = node.get("/api/v1/review?member=" + farmer.id, admin).json().at("referrals");
+  CHECK(farm_only.size() == 8);
+  for (const auto& item : farm_only) CHECK(item.at("member") == farmer.id);
+
+  // Per member, most first.
+  auto members = node.get("/api/v1/review/members", admin);
+  REQUIRE(members.status == 200);
+  CHECK(members.json().at("members") ==
+        nlohmann::json::array({{{"member", farmer.id}, {"company", "Flood KK"}, {"waiting", 8}},
+                               {{"member", busy.id}, {"company", "Busy KK"}, {"waiting", 3}}}));
+  for (const auto* secret : {"洪水", "多忙", ".example"})
+    CHECK_MESSAGE(!relay::test::contains(members.body + whole.body, secret), secret);
+
+  // Refused, and nothing changes: members may not; bad parameters; unknown ones.
+  CHECK(node.get("/api/v1/review/members", farmer.api_key).status == 403);
+  auto bulk = [&](const std::string& member, const nlohmann::json& body, std::string_view bearer) {
+    return node.post_json("/api/v1/review/members/" + member, body, bearer);
+  };
+  CHECK(bulk(farmer.id, {{"decision", "reject"}}, farmer.api_key).status == 403);
+  for (const auto* bad : {"?limit=0", "?limit=1001", "?limit=x", "?after=r_nosuchreferral"}) {
+    auto r = node.get(std::string("/api/v1/review") + bad, admin);
+    CHECK_MESSAGE(r.status == 400, bad);
+    CHECK_MESSAGE(r.json().at("error").at("code") == "bad_parameter", bad);
+  }
+  CHECK(node.get("/api/v1/review?member=m_nosuchmember", admin).status == 404);
+  CHECK(bulk(farmer.id, {{"decision", "maybe"}}, admin).status == 400);
+  CHECK(bulk(farmer.id, {{"decision", "reject"}, {"also", 1}}, admin).status == 400);
+  CHECK(bulk("m_nosuchmember", {{"decision", "reject"}}, admin).status == 404);
+  CHECK(node.get("/api/v1/review", admin).json().at("waiting") == 11);
+
+  // One request rejects every one of the flood's; the other member's still wait.
+  auto rejected = bulk(farmer.id, {{"decision", "reject"}}, admin);
+  REQUIRE(rejected.status == 200);
+  CHECK(rejected.json() ==
+        nlohmann::json{{"member", farmer.id}, {"decision", "reject"}, {"decided", 8}});
+  CHECK(bulk(farmer.id, {{"decision", "reject"}}, admin).json().at("decided") == 0);
+  for (const auto& r : member_referrals(node, farmer)) CHECK(r.at("stage") == "rejected");
+  auto left = node.get("/api/v1/review", admin).json();
+  CHECK(left.at("waiting") == 3);
+  for (const auto& item : left.at("referrals")) CHECK(item.at("member") == busy.id);
+  auto accepted = bulk(busy.id, {{"decision", "accept"}}, admin);
+  REQUIRE(accepted.status == 200);
+  CHECK(accepted.json().at("decided") == 3);
+  for (const auto& r : member_referrals(node, busy)) CHECK(r.at("stage") == "held");
+  CHECK(node.get("/api/v1/review/members", admin).json().at("members").empty());
+}
+
 TEST_SUITE_END();

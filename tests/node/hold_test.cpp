@@ -93,7 +93,13 @@ std::size_t release(Domain& d) {
 
 std::vector<referrals::ReviewItem> in_review(Domain& d) {
   auto txn = d.env.begin_read();
-  return d.holds.in_review(txn);
+  return d.holds.in_review(txn)->items;
+}
+
+std::vector<std::string> ids_of(const std::vector<referrals::ReviewItem>& items) {
+  std::vector<std::string> out;
+  for (const auto& item : items) out.push_back(item.referral);
+  return out;
 }
 
 std::vector<referrals::Referral> referrals_of(Domain& d, const std::string& member) {
@@ -461,16 +467,116 @@ TEST_CASE("hold: the review queue holds only referrals waiting for the operator"
 
   // A data directory from before the queue: built once from the holds, waiting ones only.
   forget_index(d, "review_queue");
+  d.write([&](storage::WriteTxn& txn) {
+    txn.del(d.env.database(storage::kIndexMarks), "review_queue_by_time");
+  });
   CHECK(in_review(d).empty());
   CHECK(d.write([&](storage::WriteTxn& txn) { return d.holds.index_existing(txn); }) == 2);
   CHECK(d.write([&](storage::WriteTxn& txn) { return d.holds.index_existing(txn); }) == 0);
   CHECK(count_of(d, "review_queue") == 2);
-  CHECK(in_review(d).size() == 2);
+  CHECK(ids_of(in_review(d)) == ids_of(left));
+
+  // One from before the queue was keyed by time (referral id -> ""): rebuilt whole, the old
+  // keys gone.
+  d.write([&](storage::WriteTxn& txn) {
+    auto queue = d.env.database("review_queue");
+    txn.clear(queue);
+    for (const auto& item : left) txn.put(queue, item.referral, "");
+    txn.put(queue, waiting[0].referral, "");  // accepted since: not rebuilt
+    txn.del(d.env.database(storage::kIndexMarks), "review_queue_by_time");
+  });
+  CHECK(d.write([&](storage::WriteTxn& txn) { return d.holds.index_existing(txn); }) == 2);
+  CHECK(count_of(d, "review_queue") == 2);
+  CHECK(ids_of(in_review(d)) == ids_of(left));
 
   d.clock.advance(kDay * 15);
   release(d);
   CHECK(count_of(d, "referral_holds") == 2);  // the two still waiting for the operator
   CHECK(in_review(d).size() == 2);
+  CHECK(problems(d) == "");
+}
+
+// A farming flood fills the queue with one member's referrals: the operator reads it a page at
+// a time, sees who they come from, and decides all of one member's at once.
+TEST_CASE("hold: the review queue pages, counts per member and decides a member's at once") {
+  Domain d(1, false, burst_rules());
+  init_ledger(d, 1, 14);
+  CHECK(d.write([&](storage::WriteTxn& txn) { return d.holds.index_existing(txn); }) == 0);
+  auto farm = d.admit("Farm KK").member;
+  auto other = d.admit("Other KK").member;
+  // Over 3 an hour is a burst: the 4th flags all four, each later one itself.
+  for (int i = 0; i < 9; ++i)
+    refer(d, farm, "f" + std::to_string(i) + "@ex" + std::to_string(i) + ".jp");
+  for (int i = 0; i < 4; ++i)
+    refer(d, other, "o" + std::to_string(i) + "@oth" + std::to_string(i) + ".jp");
+  auto all = in_review(d);
+  REQUIRE(all.size() == 13);
+  for (std::size_t i = 1; i < all.size(); ++i)
+    CHECK(std::tie(all[i - 1].verified_ms, all[i - 1].referral) <
+          std::tie(all[i].verified_ms, all[i].referral));
+
+  auto page = [&](std::size_t limit, const std::string& after, const std::string& member) {
+    auto txn = d.env.begin_read();
+    return d.holds.in_review(txn, referrals::ReviewQuery{limit, after, member});
+  };
+  // Pages of 4 walk the whole queue in order; the last says no more follow.
+  std::vector<std::string> walked;
+  std::string after;
+  for (int pages = 0;; ++pages) {
+    REQUIRE(pages < 10);
+    auto p = page(4, after, "");
+    REQUIRE(p);
+    for (const auto& item : p->items) walked.push_back(item.referral);
+    if (!p->more) break;
+    after = p->items.back().referral;
+  }
+  CHECK(walked == ids_of(all));
+  // One member's alone, paged too.
+  auto farm_first = page(5, "", farm.id);
+  REQUIRE(farm_first);
+  CHECK(farm_first->items.size() == 5);
+  CHECK(farm_first->more);
+  auto farm_rest = page(5, farm_first->items.back().referral, farm.id);
+  REQUIRE(farm_rest);
+  CHECK(farm_rest->items.size() == 4);
+  CHECK_FALSE(farm_rest->more);
+  for (const auto* p : {&*farm_first, &*farm_rest})
+    for (const auto& item : p->items) CHECK(item.member == farm.id);
+  // An unknown referral marks no place; one decided since still does.
+  CHECK_FALSE(page(4, "r_nosuchreferral", ""));
+  REQUIRE(
+      d.write([&](storage::WriteTxn& txn) { return d.holds.decide(txn, all[3].referral, true); }));
+  auto next = page(2, all[3].referral, "");
+  REQUIRE(next);
+  CHECK(ids_of(next->items) == std::vector<std::string>{all[4].referral, all[5].referral});
+
+  {
+    auto txn = d.env.begin_read();
+    auto counts = d.holds.waiting_by_member(txn);
+    REQUIRE(counts.size() == 2);
+    CHECK(counts[0].member == farm.id);
+    CHECK(counts[0].company == "Farm KK");
+    CHECK(counts[0].waiting + counts[1].waiting == 12);
+    CHECK(d.holds.waiting_count(txn) == 12);
+  }
+  // All of one member's rejected, a few at a time: each its own ledger entry; the other
+  // member's stay.
+  const auto rejected_before = entries(d, "referral_rejected").size();
+  std::size_t farm_waiting = page(100, "", farm.id)->items.size();
+  std::size_t decided = 0, n = 0;
+  do {
+    n = d.write(
+        [&](storage::WriteTxn& txn) { return d.holds.decide_member(txn, farm.id, false, 3); });
+    decided += n;
+  } while (n == 3);
+  CHECK(decided == farm_waiting);
+  CHECK(entries(d, "referral_rejected").size() == rejected_before + farm_waiting);
+  CHECK(page(100, "", farm.id)->items.empty());
+  auto left = in_review(d);
+  CHECK(left.size() == 12 - farm_waiting);
+  for (const auto& item : left) CHECK(item.member == other.id);
+  for (const auto& r : referrals_of(d, farm.id))
+    CHECK((r.stage == "rejected" || r.id == all[3].referral));
   CHECK(problems(d) == "");
 }
 

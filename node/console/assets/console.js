@@ -427,30 +427,65 @@ const flagReasons = {
 };
 // Flagged referrals wait for the operator: accept (counts once its hold ends) or reject (never
 // counts). Each decision is one POST /api/v1/review/{referral}; the queue is read again after.
-async function reviewPanel(body) {
-  const r = await api('GET', '/api/v1/review');
+// A farming flood fills the queue with one member's referrals: the queue is read a page at a
+// time ("Show more" adds one), and the per-member table decides all of a member's at once
+// (POST /api/v1/review/members/{member}), after the operator confirms it.
+const reviewPage = 25;
+async function reviewPanel(body, pages = 1) {
+  const r = await api('GET', `/api/v1/review?limit=${reviewPage}`);
   if (!r.ok) return noData(body, r);
-  const list = r.data.referrals || [];
+  const list = [...(r.data.referrals || [])];
+  let next = r.data.next;
+  for (let shown = 1; shown < pages && next; shown += 1) {
+    const more = await api('GET', `/api/v1/review?limit=${reviewPage}&after=${encodeURIComponent(next)}`);
+    if (!more.ok) break;
+    list.push(...more.data.referrals);
+    next = more.data.next;
+  }
+  const byMember = await api('GET', '/api/v1/review/members');
+  const members = byMember.ok ? byMember.data.members : [];
   const reasons = (x) => x.reasons.map((k) => (k === 'disposable_domain' && x.disposable_domain
     ? `${flagReasons[k]} (${x.disposable_domain})` : flagReasons[k] || k)).join(', ');
   const outcome = el('p', { class: 'note', id: 'review-outcome', role: 'status' });
+  const decided = async (message) => {
+    await reviewPanel(body, pages);
+    $('review-outcome').textContent = message;
+    load('kpis');
+  };
   const decide = (x, decision) => el('button', { type: 'button', class: decision === 'accept' ? undefined : 'secondary',
     [`data-review-${decision}`]: x.referral, onclick: async () => {
       const d = await api('POST', `/api/v1/review/${encodeURIComponent(x.referral)}`, { decision });
       if (!d.ok) { outcome.textContent = d.message; return; }
-      await reviewPanel(body);
-      $('review-outcome').textContent = decision === 'accept'
+      await decided(decision === 'accept'
         ? L(`${x.company} の紹介を承認しました`, `Accepted ${x.company}'s referral`)
-        : L(`${x.company} の紹介を却下しました`, `Rejected ${x.company}'s referral`);
-      load('kpis');
+        : L(`${x.company} の紹介を却下しました`, `Rejected ${x.company}'s referral`));
     } }, decision === 'accept' ? L('承認', 'Accept') : L('却下', 'Reject'));
+  const decideAll = (m, decision) => el('button', { type: 'button', class: decision === 'accept' ? undefined : 'secondary',
+    [`data-review-member-${decision}`]: m.member, onclick: async () => {
+      const asked = decision === 'accept'
+        ? L(`${m.company} の審査待ち ${num(m.waiting)} 件をすべて承認しますか？`, `Accept all ${num(m.waiting)} of ${m.company}'s waiting referrals?`)
+        : L(`${m.company} の審査待ち ${num(m.waiting)} 件をすべて却下しますか？`, `Reject all ${num(m.waiting)} of ${m.company}'s waiting referrals?`);
+      if (!window.confirm(asked)) return;
+      const d = await api('POST', `/api/v1/review/members/${encodeURIComponent(m.member)}`, { decision });
+      if (!d.ok) { outcome.textContent = d.message; return; }
+      await decided(decision === 'accept'
+        ? L(`${m.company} の紹介 ${num(d.data.decided)} 件を承認しました`, `Accepted ${num(d.data.decided)} of ${m.company}'s referrals`)
+        : L(`${m.company} の紹介 ${num(d.data.decided)} 件を却下しました`, `Rejected ${num(d.data.decided)} of ${m.company}'s referrals`));
+    } }, decision === 'accept' ? L('すべて承認', 'Accept all') : L('すべて却下', 'Reject all'));
+  const waiting = r.data.waiting ?? list.length;
   fill(body,
-    el('p', { class: 'note' }, L(`審査待ち ${num(list.length)} 件。承認した紹介は保留期間の後に数えられ、却下した紹介は数えられません。`,
-      `${num(list.length)} waiting. An accepted referral counts once its hold ends; a rejected one never counts.`)),
+    el('p', { class: 'note' }, L(`審査待ち ${num(waiting)} 件。承認した紹介は保留期間の後に数えられ、却下した紹介は数えられません。`,
+      `${num(waiting)} waiting. An accepted referral counts once its hold ends; a rejected one never counts.`)),
+    members.length ? [el('h3', {}, L('会員企業ごと', 'By member')),
+      table(members, [['company', L('会員企業', 'Member')], ['waiting', L('審査待ち', 'Waiting'), true],
+        [(m) => el('span', { class: 'actions' }, decideAll(m, 'accept'), ' ', decideAll(m, 'reject')), L('まとめて判断', 'Decide all')]], 'review-members'),
+      el('h3', {}, L('紹介ごと（確認の古い順）', 'Each referral (oldest confirmation first)'))] : null,
     // The decision next to the reason, so that a phone shows both without scrolling sideways.
     table(list, [['company', L('会員企業', 'Member')], [reasons, L('理由', 'Why flagged')],
       [(x) => el('span', { class: 'actions' }, decide(x, 'accept'), ' ', decide(x, 'reject')), L('判断', 'Decision')],
       [(x) => time(x.verified_ms), L('確認日時', 'Confirmed')], [(x) => time(x.hold_until_ms), L('保留期限', 'Hold until')]], 'review'),
+    next ? el('p', {}, el('button', { type: 'button', class: 'secondary', 'data-review-more': '', onclick: () => reviewPanel(body, pages + 1) },
+      L(`さらに表示（${num(list.length)} / ${num(waiting)} 件）`, `Show more (${num(list.length)} of ${num(waiting)})`))) : null,
     outcome, csvDownload('review', list));
 }
 
