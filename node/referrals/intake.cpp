@@ -91,7 +91,8 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   auto email_it = form.find("email");
   const auto typed =
       email_it == form.end() ? std::nullopt : candidates::normalise_email(email_it->second);
-  auto person = typed ? find_person(txn, *typed) : std::nullopt;
+  const auto typed_keys = typed ? std::optional(person_keys(*typed)) : std::nullopt;
+  auto person = typed_keys ? find_person(txn, *typed_keys) : std::nullopt;
   if (repeated_form(txn, person, nonce, nonce_digest)) {
     result.link = LinkState::ok;
     result.accepted = true;
@@ -111,13 +112,14 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   auto lang_it = form.find("lang");
   auto lang = candidates::lang_named(lang_it == form.end() ? "" : lang_it->second);
   const auto normalised = *candidates::normalise_email(registration.personal.email);
-  auto candidate = normalised == typed ? std::move(person) : find_person(txn, normalised);
+  const bool as_typed = normalised == typed;
+  const auto keys = as_typed ? *typed_keys : person_keys(normalised);
+  auto candidate = as_typed ? std::move(person) : find_person(txn, keys);
   const bool new_person = !candidate;
   // Changes to the record below are saved once, at the end: each save serialises it whole.
   bool unsaved = false;
   if (!candidate) {
-    candidate = candidates_.create_unsaved(
-        txn, registration, candidates_.pseudonym_of(identify_address(normalised).canonical));
+    candidate = candidates_.create_unsaved(txn, registration, keys.canonical);
     unsaved = true;
   } else if (candidate->status == candidates::Status::pending) {
     // Not confirmed yet: the latest form is what the person means (nothing stale is kept);
@@ -176,12 +178,18 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   return result;
 }
 
-std::optional<candidates::CandidateRecord> Intake::find_person(
-    const storage::Txn& txn, const std::string& normalised) const {
-  if (auto found = candidates_.find_by_pseudonym(
-          txn, candidates_.pseudonym_of(identify_address(normalised).canonical)))
-    return found;
-  return candidates_.find_by_pseudonym(txn, candidates_.pseudonym_of(normalised));
+Intake::PersonKeys Intake::person_keys(const std::string& normalised) const {
+  const auto canonical = identify_address(normalised).canonical;
+  PersonKeys keys{candidates_.pseudonym_of(canonical), ""};
+  keys.plain = canonical == normalised ? keys.canonical : candidates_.pseudonym_of(normalised);
+  return keys;
+}
+
+std::optional<candidates::CandidateRecord> Intake::find_person(const storage::Txn& txn,
+                                                               const PersonKeys& keys) const {
+  if (auto found = candidates_.find_by_pseudonym(txn, keys.canonical)) return found;
+  if (keys.plain == keys.canonical) return std::nullopt;  // one key: looked up already
+  return candidates_.find_by_pseudonym(txn, keys.plain);
 }
 
 void Intake::queue_verification(storage::WriteTxn& txn, candidates::CandidateRecord& candidate,

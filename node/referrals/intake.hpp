@@ -128,11 +128,18 @@ class Intake {
   void on_referral(ReferralEvent hook) { on_referral_ = std::move(hook); }
 
  private:
-  // The person an address stands for: the candidate under the canonical pseudonym
-  // (address_identity.hpp), else one registered before that rule under the pseudonym of the
-  // plain normalised address; nullopt if neither.
+  // The pseudonyms a normalised address may be registered under: its canonical form's
+  // (address_identity.hpp), and for a person registered before that rule the plain address's
+  // (the same string when canonicalising changed nothing). Computed once per address.
+  struct PersonKeys {
+    std::string canonical;
+    std::string plain;
+  };
+  PersonKeys person_keys(const std::string& normalised) const;
+  // The person an address stands for: the candidate under the canonical pseudonym, else one
+  // under the plain one; nullopt if neither.
   std::optional<candidates::CandidateRecord> find_person(const storage::Txn& txn,
-                                                         const std::string& normalised) const;
+                                                         const PersonKeys& keys) const;
   // The candidate's intake state (mails sent today, the last form nonce): the record's own,
   // else the stable-token entry a record from before it holds (read, never written now).
   candidates::IntakeState intake_state(const storage::Txn& txn,
