@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Helpers of scripts/bench-review (the review queue under a farming flood).
+
+  configure CONFIG SPOOL
+      as scripts/bench_intake.py configure (no rate limits, mail to SPOOL, no hold), with the
+      disposable-mail check on: every referral below waits for the operator.
+  run URL ADMIN SPOOL N R OUT
+      registers and confirms N addresses at a disposable-mail domain (9 in 10 through one
+      member), then times the review routes (the median of R requests each), prints the table
+      and writes it as JSON to OUT.
+"""
+import json
+import statistics
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import bench_intake
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def call(url, method, path, token=None, body=None, form=None):
+    """(status, body bytes); a redirect is answered, not followed."""
+    headers = {"Authorization": "Bearer " + token} if token else {}
+    data = None
+    if body is not None:
+        data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+    if form is not None:
+        data = urllib.parse.urlencode(form).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    request = urllib.request.Request(url + path, data=data, method=method, headers=headers)
+    try:
+        with _opener.open(request, timeout=300) as reply:
+            return reply.status, reply.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def configure(path, spool):
+    bench_intake.configure(path, 4, spool)
+    config = json.load(open(path))
+    config["referrals"]["flag_disposable_domains"] = True
+    open(path, "w").write(json.dumps(config, indent=2) + "\n")
+
+
+def seed(url, admin, spool, n):
+    """Two members; n referrals at mailinator.com waiting for review, 9 in 10 the first's."""
+    members = []
+    for name in ("Flood KK", "Calm KK"):
+        status, body = call(url, "POST", "/api/v1/members", admin, {"name": name})
+        assert status in (200, 201), (status, body)
+        members.append(json.loads(body))
+    links = [urllib.parse.urlparse(m["relay_link"]).path for m in members]
+
+    def register(i):
+        form = {"name": "候補者", "email": f"flood{i}@mailinator.com", "job_category": "C",
+                "skills": "Excel", "prefecture": "JP-13", "age_band": "35-44",
+                "experience_band": "6-10", "consent_region": "yes"}
+        return call(url, "POST", links[0] if i % 10 else links[1], form=form)[0]
+
+    with ThreadPoolExecutor(16) as pool:
+        registered = list(pool.map(register, range(n))).count(303)
+    assert registered == n, f"{registered} of {n} registrations accepted"
+    deadline = time.time() + 300
+    while len(bench_intake.spooled(spool)) < n and time.time() < deadline:
+        time.sleep(0.2)
+    paths = []
+    for name in bench_intake.spooled(spool):
+        paths += bench_intake.confirmation_links(bench_intake.read_mail(spool, name))
+    with ThreadPoolExecutor(16) as pool:
+        confirmed = list(pool.map(lambda p: call(url, "POST", p)[0], paths)).count(303)
+    assert confirmed == n, f"{confirmed} of {n} confirmations accepted"
+    return members
+
+
+def timed(url, admin, path, rounds):
+    """The median of `rounds` GETs in ms, the reply's size, and the last reply."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        status, body = call(url, "GET", path, admin)
+        times.append((time.perf_counter() - start) * 1000)
+        assert status == 200, (path, status, body[:200])
+    return statistics.median(times), len(body), json.loads(body)
+
+
+def run(url, admin, spool, n, rounds, out):
+    n, rounds = int(n), int(rounds)
+    print(f"bench-review: {n} referrals registered and confirmed over HTTP...", flush=True)
+    flood, calm = seed(url, admin, spool, n)
+    rows = {}
+    whole_ms, whole_bytes, whole = timed(url, admin, "/api/v1/review", max(3, rounds // 5))
+    assert whole["waiting"] == n and len(whole["referrals"]) == n, whole["waiting"]
+    rows["whole"] = {"ms": whole_ms, "bytes": whole_bytes}
+    page_ms, page_bytes, page = timed(url, admin, "/api/v1/review?limit=25", rounds)
+    rows["page"] = {"ms": page_ms, "bytes": page_bytes}
+    next_ms, _, _ = timed(url, admin, f"/api/v1/review?limit=25&after={page['next']}", rounds)
+    rows["next"] = {"ms": next_ms}
+    member_ms, _, _ = timed(url, admin, f"/api/v1/review?limit=25&member={calm['id']}", rounds)
+    rows["member"] = {"ms": member_ms}
+    members_ms, _, counts = timed(url, admin, "/api/v1/review/members", rounds)
+    rows["members"] = {"ms": members_ms, "waiting": {c["company"]: c["waiting"]
+                                                     for c in counts["members"]}}
+    # 50 of the calm member's, one request each.
+    ones = []
+    decided = 0
+    while decided < 50:
+        status, body = call(url, "GET", f"/api/v1/review?limit=50&member={calm['id']}", admin)
+        batch = json.loads(body)["referrals"]
+        for item in batch[:50 - decided]:
+            start = time.perf_counter()
+            status, body = call(url, "POST", "/api/v1/review/" + item["referral"], admin,
+                                {"decision": "reject"})
+            ones.append((time.perf_counter() - start) * 1000)
+            assert status == 200, body
+            decided += 1
+    rows["one"] = {"ms": statistics.median(ones)}
+    flood_waiting = rows["members"]["waiting"]["Flood KK"]
+    start = time.perf_counter()
+    status, body = call(url, "POST", f"/api/v1/review/members/{flood['id']}", admin,
+                        {"decision": "reject"})
+    bulk_ms = (time.perf_counter() - start) * 1000
+    assert status == 200 and json.loads(body)["decided"] == flood_waiting, body
+    rows["bulk"] = {"ms": bulk_ms, "decided": flood_waiting,
+                    "ms_per_decision": bulk_ms / flood_waiting}
+    left = json.loads(call(url, "GET", "/api/v1/review?limit=1", admin)[1])["waiting"]
+    assert left == n - flood_waiting - 50, left
+
+    print(f"review queue with {n} waiting ({flood_waiting} of one member's), median of "
+          f"{rounds} requests:")
+    print(f"  {'':34} {'ms':>9} {'bytes':>10}  ratio to its raw limit")
+    print(f"  {'whole list (before paging)':34} {whole_ms:9.2f} {whole_bytes:10}")
+    for key, label in (("page", "a page of 25"), ("next", "the next page"),
+                       ("member", "a page of one member's")):
+        ms = rows[key]["ms"]
+        rows[key]["ratio_to_whole"] = ms / whole_ms
+        print(f"  {label:34} {ms:9.2f} {rows[key].get('bytes', ''):>10}  "
+              f"{ms / whole_ms:.4f} of the whole list")
+    print(f"  {'waiting per member':34} {members_ms:9.2f}")
+    per = rows["bulk"]["ms_per_decision"]
+    rows["bulk"]["ratio_to_one"] = per / rows["one"]["ms"]
+    print(f"  {'one decision alone':34} {rows['one']['ms']:9.2f}")
+    print(f"  {'reject all of one member':34} {bulk_ms:9.2f} {'':>10}  {flood_waiting} decided, "
+          f"{per:.3f} ms each: {per / rows['one']['ms']:.3f} of one alone")
+    with open(out, "w") as f:
+        json.dump({"referrals": n, "rounds": rounds, "rows": rows}, f, indent=2)
+    print(f"  written to {out}")
+
+
+if __name__ == "__main__":
+    commands = {"configure": configure, "run": run}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit(__doc__)
+    commands[sys.argv[1]](*sys.argv[2:])
