@@ -32,8 +32,7 @@ Response waiting(const Services& s, const Request& request) {
   for (const auto& item : waiting->page.items) list.push_back(item.to_json());
   nlohmann::json j = {{"referrals", std::move(list)},
                       {"waiting", static_cast<std::int64_t>(waiting->total)}};
-  if (waiting->page.more && !waiting->page.items.empty())
-    j["next"] = waiting->page.items.back().referral;
+  if (waiting->page.more) j["next"] = waiting->page.last;
   return http::json_response(200, j);
 }
 

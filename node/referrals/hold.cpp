@@ -377,10 +377,13 @@ std::optional<ReviewPage> Holds::in_review(const storage::Txn& txn,
     ids.emplace_back(key.substr(8));
     return true;
   });
+  if (!ids.empty()) page.last = ids.back();
   for (const auto& id : ids) {
     auto h = find_hold(txn, id);
     auto r = referrals_.find(txn, id);
-    if (h && r) page.items.push_back(item(txn, *r, *h));
+    // The queue lists only holds that wait (written with them); one that does not could
+    // never be decided, so it is not shown either.
+    if (h && r && h->waiting()) page.items.push_back(item(txn, *r, *h));
   }
   return page;
 }

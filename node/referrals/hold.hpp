@@ -83,7 +83,8 @@ struct ReviewQuery {
 
 struct ReviewPage {
   std::vector<ReviewItem> items;
-  bool more = false;  // more wait after the last item
+  bool more = false;  // more wait after `last`
+  std::string last;   // the last referral the page read: the next page's `after`
 };
 
 // How many of one member's referrals wait for the operator.

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "node/common/key_encoding.hpp"
 #include "node/domain_fixture.hpp"
 #include "node/ledger_audit.hpp"
 #include "node/storage/index_marks.hpp"
@@ -528,7 +529,8 @@ TEST_CASE("hold: the review queue pages, counts per member and decides a member'
     REQUIRE(p);
     for (const auto& item : p->items) walked.push_back(item.referral);
     if (!p->more) break;
-    after = p->items.back().referral;
+    CHECK(p->last == p->items.back().referral);  // every one read is shown: all wait
+    after = p->last;
   }
   CHECK(walked == ids_of(all));
   // One member's alone, paged too.
@@ -549,6 +551,29 @@ TEST_CASE("hold: the review queue pages, counts per member and decides a member'
   auto next = page(2, all[3].referral, "");
   REQUIRE(next);
   CHECK(ids_of(next->items) == std::vector<std::string>{all[4].referral, all[5].referral});
+  // A key left for a referral that no longer waits is not shown, and the walk goes past it.
+  const auto stale_key =
+      common::be64(static_cast<std::uint64_t>(all[3].verified_ms)) + all[3].referral;
+  auto queue = d.env.database("review_queue");
+  d.write([&](storage::WriteTxn& txn) { txn.put(queue, stale_key, all[3].member); });
+  auto stale = page(1, all[2].referral, "");
+  REQUIRE(stale);
+  CHECK(stale->items.empty());
+  CHECK(stale->more);
+  CHECK(stale->last == all[3].referral);
+  std::vector<std::string> past;
+  for (std::string from;;) {
+    REQUIRE(past.size() < 20);
+    auto p = page(1, from, "");
+    REQUIRE(p);
+    for (const auto& item : p->items) past.push_back(item.referral);
+    if (!p->more) break;
+    from = p->last;
+  }
+  auto expected = ids_of(all);
+  expected.erase(expected.begin() + 3);
+  CHECK(past == expected);
+  d.write([&](storage::WriteTxn& txn) { txn.del(queue, stale_key); });
 
   {
     auto txn = d.env.begin_read();
