@@ -244,10 +244,25 @@ std::optional<CandidateRecord> Store::find_by_pseudonym(const storage::Txn& txn,
 std::optional<Opened> Store::open(const CandidateRecord& r) const {
   auto key = key_of(r);
   if (!key) return std::nullopt;
-  auto data = open_json(*key, r.sealed_data_, r.id, "data");
+  return open_with(*key, r);
+}
+
+std::optional<Opened> Store::open_with(const crypto::AeadKey& key, const CandidateRecord& r) {
+  auto data = open_json(key, r.sealed_data_, r.id, "data");
   if (!data) return std::nullopt;
   return Opened{PersonalData::from_json(data->at("personal")),
                 Profile::from_json(data->at("profile"))};
+}
+
+std::optional<Opened> Store::open_and_mail(
+    storage::WriteTxn& txn, const CandidateRecord& r,
+    const std::function<std::optional<mail::Mail>(const Opened&)>& compose) {
+  auto key = key_of(r);
+  if (!key) return std::nullopt;
+  auto opened = open_with(*key, r);
+  if (!opened) return std::nullopt;
+  if (auto m = compose(*opened)) queue_with(txn, *key, r, *m);
+  return opened;
 }
 
 std::string Store::put_token(storage::WriteTxn& txn, std::string_view token,
@@ -374,8 +389,13 @@ void Store::update_data(storage::WriteTxn& txn, CandidateRecord& r, const Person
 void Store::queue_mail(storage::WriteTxn& txn, const CandidateRecord& r, const mail::Mail& m) {
   auto key = key_of(r);
   if (!key) throw std::runtime_error("candidate key cannot be unwrapped");
+  queue_with(txn, *key, r, m);
+}
+
+void Store::queue_with(storage::WriteTxn& txn, const crypto::AeadKey& key, const CandidateRecord& r,
+                       const mail::Mail& m) {
   auto text = encode_mail_text(m);
-  auto sealed = seal_bytes(*key, crypto::as_bytes(text), r.id, "mail");
+  auto sealed = seal_bytes(key, crypto::as_bytes(text), r.id, "mail");
   crypto::secure_zero(text.data(), text.size());
   // Sequence: the time in milliseconds (when the mail falls due, MailQueue) plus a random suffix
   // keeps keys ordered and unique.

@@ -164,6 +164,12 @@ class Store {
                    const Profile& profile);
   // Decrypts personal data and profile; nullopt once erased.
   std::optional<Opened> open(const CandidateRecord& record) const;
+  // open(), then queue_mail() of the mail `compose` makes from what was opened (none if it
+  // gives nullopt), under the key read once from its slot: a confirmation mails the address it
+  // opens, and a slot read is a pread and a MAC check.
+  std::optional<Opened> open_and_mail(
+      storage::WriteTxn& txn, const CandidateRecord& record,
+      const std::function<std::optional<mail::Mail>(const Opened&)>& compose);
 
   // Capability tokens stored as keyed digests, which older versions issued: read, and
   // bound to a new kind.
@@ -245,6 +251,10 @@ class Store {
 
  private:
   std::optional<crypto::AeadKey> key_of(const CandidateRecord& record) const;
+  // open() and queue_mail() with the record's key in hand.
+  static std::optional<Opened> open_with(const crypto::AeadKey& key, const CandidateRecord& record);
+  void queue_with(storage::WriteTxn& txn, const crypto::AeadKey& key, const CandidateRecord& record,
+                  const mail::Mail& mail);
   // Writes the token's binding; returns its digest (what the record lists).
   std::string put_token(storage::WriteTxn& txn, std::string_view token,
                         const std::string& candidate_id, const std::string& kind,

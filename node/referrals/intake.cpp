@@ -284,11 +284,19 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
     candidate.status = candidates::Status::active;
     candidate.verified_ms = now;
   }
-  // Opened once: for the address's identity and the mail below, and passed on with the save
-  // (the pool index lists the record now, from this profile).
-  const auto opened_now = candidates_.open(candidate);
   // The management link mailed below (the same for every confirmation, and stored nowhere).
   result.management_token = candidates_.management_link(candidate.id);
+  // Opened once, under one read of the key: for the address's identity, the mail that gives
+  // the person their management link (queued here), and the save (the pool index lists the
+  // record now, from this profile).
+  const auto opened_now =
+      candidates_.open_and_mail(txn, candidate, [&](const candidates::Opened& opened) {
+        auto text = candidates::registration_complete_mail(
+            candidates::lang_named(candidate.lang),
+            settings_.public_url + common::management_path(result.management_token));
+        return std::optional<mail::Mail>(
+            {settings_.mail_from, opened.personal.email, text.subject, text.body});
+      });
   candidates_.save(txn, candidate, opened_now ? &opened_now->profile : nullptr);
   auto member = members_.find(txn, referral->member_id);
   referral->status = ReferralStatus::verified;
@@ -312,14 +320,6 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
   }
   if (referral->alumni()) referrals_.add_alumnus(txn, *referral);
   result.state = ConfirmState::confirmed;
-  // Its sealed data and key are those opened above: opening them again would read the same.
-  if (opened_now) {
-    auto text = candidates::registration_complete_mail(
-        candidates::lang_named(candidate.lang),
-        settings_.public_url + common::management_path(result.management_token));
-    candidates_.queue_mail(
-        txn, candidate, {settings_.mail_from, opened_now->personal.email, text.subject, text.body});
-  }
   if (on_referral_)
     on_referral_(txn, *referral, candidate, true, became_active,
                  opened_now ? &opened_now->profile : nullptr);
