@@ -77,7 +77,7 @@ struct ReviewItem {
 // Which part of the review queue in_review reads.
 struct ReviewQuery {
   std::size_t limit = std::numeric_limits<std::size_t>::max();
-  std::string after;   // the referral shown last ("": from the oldest)
+  std::string after;   // where the previous page stopped (its `last`; "": from the oldest)
   std::string member;  // only this member's ("": every member's)
 };
 
