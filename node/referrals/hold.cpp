@@ -358,27 +358,35 @@ ReviewItem Holds::item(const storage::Txn& txn, const Referral& r, const HoldRec
                     h.flags, h.domain};
 }
 
-std::optional<ReviewPage> Holds::in_review(const storage::Txn& txn,
-                                           const ReviewQuery& query) const {
+std::optional<Holds::QueueSlice> Holds::queue_slice(const storage::Txn& txn,
+                                                    const ReviewQuery& query) const {
   std::string from;
   if (!query.after.empty()) {
     auto last = referrals_.find(txn, query.after);
     if (!last) return std::nullopt;
     from = review_key(*last) + '\0';  // the first key past it
   }
-  std::vector<std::string> ids;
-  ReviewPage page;
+  QueueSlice slice;
   txn.for_each_range(review_, from, {}, [&](std::string_view key, std::string_view member) {
     if (!query.member.empty() && member != query.member) return true;
-    if (ids.size() == query.limit) {
-      page.more = true;
+    if (slice.ids.size() == query.limit) {
+      slice.more = true;
       return false;
     }
-    ids.emplace_back(key.substr(8));
+    slice.ids.emplace_back(key.substr(8));
     return true;
   });
-  if (!ids.empty()) page.last = ids.back();
-  for (const auto& id : ids) {
+  return slice;
+}
+
+std::optional<ReviewPage> Holds::in_review(const storage::Txn& txn,
+                                           const ReviewQuery& query) const {
+  auto slice = queue_slice(txn, query);
+  if (!slice) return std::nullopt;
+  ReviewPage page;
+  page.more = slice->more;
+  if (!slice->ids.empty()) page.last = slice->ids.back();
+  for (const auto& id : slice->ids) {
     auto h = find_hold(txn, id);
     auto r = referrals_.find(txn, id);
     // The queue lists only holds that wait (written with them); one that does not could
@@ -411,9 +419,10 @@ std::size_t Holds::waiting_count(const storage::Txn& txn) const {
 
 std::size_t Holds::decide_member(storage::WriteTxn& txn, const std::string& member_id, bool accept,
                                  std::size_t limit) {
-  auto page = in_review(txn, ReviewQuery{limit, "", member_id});
+  // The ids alone: decide() reads each referral and hold (and skips one no longer waiting).
+  const auto slice = queue_slice(txn, ReviewQuery{limit, "", member_id});
   std::size_t n = 0;
-  for (const auto& item : page->items) n += decide(txn, item.referral, accept) ? 1 : 0;
+  for (const auto& id : slice->ids) n += decide(txn, id, accept) ? 1 : 0;
   return n;
 }
 

@@ -162,6 +162,13 @@ class Holds {
   bool end_hold(storage::WriteTxn& txn, Referral& r);
   std::string digest(std::string_view what, std::string_view value) const;
   ReviewItem item(const storage::Txn& txn, const Referral& r, const HoldRecord& h) const;
+  // The referral ids of review_queue's keys a query reads (what in_review shows, what
+  // decide_member decides), and whether more follow; nullopt if query.after names no referral.
+  struct QueueSlice {
+    std::vector<std::string> ids;
+    bool more = false;
+  };
+  std::optional<QueueSlice> queue_slice(const storage::Txn& txn, const ReviewQuery& query) const;
 
   ledger::Ledger& ledger_;
   const identity::KeyRing& keys_;
