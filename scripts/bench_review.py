@@ -6,8 +6,8 @@
       disposable-mail check on: every referral below waits for the operator.
   run URL ADMIN SPOOL N R OUT
       registers and confirms N addresses at a disposable-mail domain (9 in 10 through one
-      member), then times the review routes (the median of R requests each), prints the table
-      and writes it as JSON to OUT.
+      member), then times the review routes and that member's own referrals list, whole and
+      a page (the median of R requests each), prints the table and writes it as JSON to OUT.
 """
 import json
 import statistics
@@ -111,6 +111,15 @@ def run(url, admin, spool, n, rounds, out):
     members_ms, _, counts = timed(url, admin, "/api/v1/review/members", rounds)
     rows["members"] = {"ms": members_ms, "waiting": {c["company"]: c["waiting"]
                                                      for c in counts["members"]}}
+    # The flood's member opening its referrals card: every referral (what the console read
+    # before it paged) against a page of 25 and the total.
+    own_ms, own_bytes, own = timed(url, flood["api_key"], "/api/v1/referrals", max(3, rounds // 5))
+    own_n = len(own["referrals"])
+    assert own["total"] == own_n, (own["total"], own_n)
+    rows["own_whole"] = {"ms": own_ms, "bytes": own_bytes, "referrals": own_n}
+    card_ms, card_bytes, card = timed(url, flood["api_key"], "/api/v1/referrals?limit=25", rounds)
+    assert card["total"] == own_n and len(card["referrals"]) == 25, card["total"]
+    rows["own_page"] = {"ms": card_ms, "bytes": card_bytes, "ratio_to_whole": card_ms / own_ms}
     # 50 of the calm member's, one request each.
     ones = []
     decided = 0
@@ -147,6 +156,9 @@ def run(url, admin, spool, n, rounds, out):
         print(f"  {label:34} {ms:9.2f} {rows[key].get('bytes', ''):>10}  "
               f"{ms / whole_ms:.4f} of the whole list")
     print(f"  {'waiting per member':34} {members_ms:9.2f}")
+    print(f"  {'member: its {} referrals'.format(own_n):34} {own_ms:9.2f} {own_bytes:10}")
+    print(f"  {'member: a page of 25 and the total':34} {card_ms:9.2f} {card_bytes:10}  "
+          f"{card_ms / own_ms:.4f} of its whole list")
     per = rows["bulk"]["ms_per_decision"]
     rows["bulk"]["ratio_to_one"] = per / rows["one"]["ms"]
     print(f"  {'one decision alone':34} {rows['one']['ms']:9.2f}")

@@ -2,6 +2,7 @@
 // an ATS, the member's own referrals and credits. Every object is checked to be the caller's
 // (by the service): another member's referral is answered 404, as if it did not exist.
 #include "node/api/common.hpp"
+#include "node/api/csv.hpp"
 #include "node/common/public_links.hpp"
 namespace relay::node::api {
 
@@ -53,31 +54,40 @@ Response issue_rejection_link(const Services& s, const Request& request, const C
                                    {"paragraph", paragraphs(m.name, url)}});
 }
 
+// The columns of the referrals' CSV: the member JSON's fields (Referral::write_member_json).
+const std::vector<std::string> kReferralColumns = {
+    "id",          "created_ms", "status",        "counted",      "stage",
+    "verified_ms", "kind",       "hold_until_ms", "job_category", "application_id"};
+
 // Without limit or after: every referral (as before paging existed). With either: one page
-// in the order made, and `next` (the `after` of the next page) when more follow.
+// in the order made, and `next` (the `after` of the next page) when more follow. `total`:
+// how many the member has. ?format=csv: the same referrals as a CSV download.
 Response referrals(const Services& s, const Request& request, const Caller& caller) {
   auto paging = page_params(request);
   if (!paging) return reply(paging.error());
-  // {"next"?, "referrals": [...]}, written as the referrals are read (a list of hundreds);
-  // "next" comes first in key order but is known last, so the list is put in after it.
+  auto csv = wants_csv(request);
+  if (!csv) return reply(csv.error());
+  // {"next"?, "referrals": [...], "total"}, written as the referrals are read (a list of
+  // hundreds); "next" comes first in key order but is known last, so the list is put in after.
   std::string list;
   list.reserve(4096);
   protocol::JsonWriter items(list);
   items.begin_array();
   std::string last;
-  auto more = s.membership.each_referral(caller.the_member(), paging->limit, paging->after,
+  auto read = s.membership.each_referral(caller.the_member(), paging->limit, paging->after,
                                          [&](std::string_view id, std::string_view member_json) {
                                            items.raw(member_json);
                                            last.assign(id);
                                          });
-  if (!more) return reply(bad_request("bad_parameter", "after: not a referral of this member"));
+  if (!read) return reply(bad_request("bad_parameter", "after: not a referral of this member"));
   items.end_array();
+  if (*csv) return csv_response("referrals", nlohmann::json::parse(list), kReferralColumns);
   std::string body;
   body.reserve(list.size() + 64);
   protocol::JsonWriter w(body);
   w.begin_object();
-  if (*more && !last.empty()) w.field("next", last);
-  w.key("referrals").raw(list).end_object();
+  if (read->more && !last.empty()) w.field("next", last);
+  w.key("referrals").raw(list).field("total", static_cast<std::int64_t>(read->total)).end_object();
   return http::json_text_response(200, std::move(body));
 }
 

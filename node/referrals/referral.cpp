@@ -125,6 +125,7 @@ Referrals::Referrals(storage::Environment& env, const identity::KeyRing& keys,
       referrals_(env.database("referrals")),
       old_by_member_(env.database("member_referrals")),
       by_time_(env.database("member_referrals_by_time")),
+      counts_(env.database("member_referral_counts")),
       index_marks_(env.database(storage::kIndexMarks)),
       people_(env.database("member_people")),
       single_(env.database("single_links")),
@@ -153,7 +154,14 @@ Referral Referrals::create(storage::WriteTxn& txn, const std::string& member_id,
   r.kind = kind;
   save(txn, r);  // and its member_referrals_by_time entry
   txn.put(people_, member_id + "/" + pseudonym, r.id);
+  txn.put(counts_, member_id, common::be64(count_for_member(txn, member_id) + 1));
   return r;
+}
+
+std::uint64_t Referrals::count_for_member(const storage::Txn& txn,
+                                          const std::string& member_id) const {
+  auto n = txn.get(counts_, member_id);
+  return n ? common::from_be64(*n) : 0;
 }
 
 Referrals::Parsed Referrals::parsed(Referral r) {
@@ -253,6 +261,17 @@ std::size_t Referrals::index_existing(storage::WriteTxn& txn) {
     txn.put(index_marks_, kListingBuild, "1");
     txn.clear(old_by_member_);  // the index by id it replaces: nothing reads it any more
     n = entries.size();
+  });
+  storage::build_index_once(txn, index_marks_, "member_referral_counts", [&] {
+    // The index's keys are grouped by member: one count per run of a member's keys.
+    std::vector<std::pair<std::string, std::uint64_t>> counts;
+    txn.for_each_prefix(by_time_, "", [&](std::string_view key, std::string_view) {
+      auto member = key.substr(0, key.find('/'));
+      if (counts.empty() || counts.back().first != member) counts.emplace_back(member, 0);
+      ++counts.back().second;
+    });
+    for (const auto& [member, count] : counts) txn.put(counts_, member, common::be64(count));
+    n += counts.size();
   });
   return n;
 }

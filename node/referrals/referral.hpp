@@ -7,9 +7,11 @@
 // Databases: referrals (id -> record), member_referrals_by_time (member "/" 8-byte created_ms
 // id -> '1' and the referral's member JSON: a member's referrals in the order made, as listed;
 // it replaced member_referrals, member "/" id, which its one-time build empties),
-// member_people (member "/" pseudonym -> referral id), single_links (digest of a single-use
-// link token -> {member, application_id, job_category, used}), alumni_links (digest of an
-// alumni link token -> {member, departure_id, used}), member_alumni (member "/" candidate id
+// member_referral_counts (member -> 8-byte count of its referrals: referrals are never
+// deleted, so create() adds one and a list's total is one read, not a walk of the member's
+// entries), member_people (member "/" pseudonym -> referral id), single_links (digest of a
+// single-use link token -> {member, application_id, job_category, used}), alumni_links (digest of
+// an alumni link token -> {member, departure_id, used}), member_alumni (member "/" candidate id
 // -> referral id: the member's verified alumni).
 //
 // Alumni (退職者): a member invites people who are leaving it through an alumni link (static,
@@ -122,9 +124,12 @@ class Referrals {
   std::optional<bool> each_listed(const storage::Txn& txn, const std::string& member_id,
                                   std::size_t limit, const std::string& after,
                                   const EachListed& fn) const;
+  // How many referrals the member has (all of them, whatever their status).
+  std::uint64_t count_for_member(const storage::Txn& txn, const std::string& member_id) const;
   // At start-up, once per data directory from before member_referrals_by_time: writes its
   // entries, listings included, from the records, and empties member_referrals, the index by
-  // id it replaced. Returns how many entries it wrote.
+  // id it replaced; once per directory from before member_referral_counts: counts each
+  // member's entries. Returns how many entries and counts it wrote.
   std::size_t index_existing(storage::WriteTxn& txn);
   // In the background after start-up, until it returns 0: gives the next `at_most` entries of
   // member_referrals_by_time that lack their listing (written before the index kept one, or by
@@ -188,6 +193,7 @@ class Referrals {
   mutable storage::ParseCache<Parsed> parsed_;  // what find() parsed and save() wrote, by id
   storage::Database old_by_member_;             // member_referrals: emptied by index_existing
   storage::Database by_time_;
+  storage::Database counts_;
   storage::Database index_marks_;
   storage::Database people_;
   storage::Database single_;

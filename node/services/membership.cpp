@@ -87,13 +87,13 @@ common::Result<RejectionLink, MembershipError> Membership::issue_rejection_link(
   return RejectionLink{issued.token};
 }
 
-common::Result<bool, MembershipError> Membership::each_referral(
+common::Result<ReferralsRead, MembershipError> Membership::each_referral(
     const members::Member& member, std::size_t limit, const std::string& after,
     const referrals::Referrals::EachListed& fn) const {
   auto txn = env_.begin_read();
   auto more = referrals_.each_listed(txn, member.id, limit, after, fn);
   if (!more) return fail(MembershipError::referral_not_found);
-  return *more;
+  return ReferralsRead{*more, referrals_.count_for_member(txn, member.id)};
 }
 
 common::Result<referrals::Referral, MembershipError> Membership::referral(

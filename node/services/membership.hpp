@@ -45,6 +45,12 @@ struct RejectionLink {
   std::string token;
 };
 
+// What a read of the member's referrals found besides the referrals themselves.
+struct ReferralsRead {
+  bool more = false;        // others follow the page
+  std::uint64_t total = 0;  // the member's referrals, in the same snapshot as the page
+};
+
 struct CreditsView {
   referrals::Account account;
   std::uint32_t referrals_per_credit = 0;
@@ -76,9 +82,10 @@ class Membership {
       const std::string& job_category);
   // The member's referrals in the order made, the first `limit` after `after` ("": from the
   // first), each passed to fn as its id and member JSON without a copy
-  // (referrals::Referrals::each_listed), in one read txn. Returns whether more follow;
-  // referral_not_found if `after` is not one of the member's referrals.
-  common::Result<bool, MembershipError> each_referral(
+  // (referrals::Referrals::each_listed), in one read txn. Returns whether more follow and
+  // how many there are in all; referral_not_found if `after` is not one of the member's
+  // referrals.
+  common::Result<ReferralsRead, MembershipError> each_referral(
       const members::Member& member, std::size_t limit, const std::string& after,
       const referrals::Referrals::EachListed& fn) const;
   common::Result<referrals::Referral, MembershipError> referral(const members::Member& member,

@@ -259,6 +259,24 @@ try {
     await look(`operator-${lang === 'ja' ? 'phone' : 'desktop'}-${lang}`);
     await signOut();
   }
+  // --- the flood's member on a phone (ja): 26 referrals, more than the card's page of 25 ---------
+  await page.setViewport(phone);
+  await signIn(flood.api_key, 'member', 'ja');
+  const floodList = await api('GET', '/api/v1/referrals', undefined, flood.api_key);
+  check(floodList.total === 26 && floodList.referrals.length === 26, `the flood's member has 26 referrals (${floodList.total})`);
+  check(await figure('referrals-count') === '26', `people referred shown ${await figure('referrals-count')}, API 26`);
+  const referralRows = () => page.$$eval('[data-table="referrals"] tbody tr', (r) => r.length);
+  check(await referralRows() === 25, `the first page of referrals shows 25 (${await referralRows()})`);
+  await (await page.$('#referrals')).screenshot({ path: path.join(shots, 'console-referrals-ja.png') });
+  await page.click('[data-referrals-more]');
+  await until('the next page of referrals', async () => (await referralRows()) === 26);
+  check(await page.$('[data-referrals-more]') === null, 'no "show more" past the last page of referrals');
+  // The CSV link is the route's own, read with the session's cookie: every referral, in order.
+  const href = await page.$eval('#referrals a[data-csv]', (a) => a.getAttribute('href'));
+  check(href === '/api/v1/referrals?format=csv', `the referrals' CSV link is the route's (${href})`);
+  const csvIds = await page.evaluate(async (h) => (await (await fetch(h)).text()).split('\r\n').slice(1, -1).map((l) => l.split(',')[0]), href);
+  check(JSON.stringify(csvIds) === JSON.stringify(floodList.referrals.map((x) => x.id)), `the CSV lists the 26 in the API's order (${csvIds.length})`);
+  await signOut();
   check(consoleErrors.length === 0, `no script errors (${consoleErrors.join(' | ')})`);
 } finally {
   if (browser) await browser.close();

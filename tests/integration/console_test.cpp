@@ -205,9 +205,9 @@ TEST_CASE("console: member B's session never sees member A's data") {
   // Lists and summaries: only B's.
   for (const char* path :
        {"/api/v1/me", "/api/v1/relay-link", "/api/v1/credits", "/api/v1/referrals",
-        "/api/v1/requisitions", "/api/v1/introductions", "/api/v1/outcomes/due", "/api/v1/impact",
-        "/api/v1/kpis", "/api/v1/kpis?format=csv", "/api/v1/insight", "/api/v1/insight?format=csv",
-        "/console/session"}) {
+        "/api/v1/referrals?format=csv", "/api/v1/requisitions", "/api/v1/introductions",
+        "/api/v1/outcomes/due", "/api/v1/impact", "/api/v1/kpis", "/api/v1/kpis?format=csv",
+        "/api/v1/insight", "/api/v1/insight?format=csv", "/console/session"}) {
     auto r = with(node, sb, "GET", path, {}, false);
     CHECK_MESSAGE((r.status == 200 || r.status == 404), path << ": " << r.status);
     clean(r, path);

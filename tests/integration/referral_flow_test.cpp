@@ -377,6 +377,34 @@ TEST_CASE("flow: members see only their own referrals; keys and roles are enforc
   CHECK(second.json()["referrals"][0]["id"] != id);
   CHECK_FALSE(second.json().contains("next"));
   CHECK(node.get("/api/v1/referrals?after=" + id, owner.api_key).json()["referrals"].size() == 1);
+  // `total` is how many in all, whatever the page; the other member's count is its own.
+  CHECK(first.json()["total"] == 2);
+  CHECK(second.json()["total"] == 2);
+  CHECK(node.get("/api/v1/referrals", owner.api_key).json()["total"] == 2);
+  CHECK(node.get("/api/v1/referrals", other.api_key).json()["total"] == 0);
+  // ?format=csv: the same referrals (or the same page) as a download, no candidate in it.
+  auto csv = node.get("/api/v1/referrals?format=csv", owner.api_key);
+  REQUIRE(csv.status == 200);
+  CHECK(csv.header("content-type") == "text/csv; charset=utf-8");
+  CHECK(csv.header("content-disposition") == "attachment; filename=\"referrals.csv\"");
+  CHECK(csv.body.rfind("\xEF\xBB\xBFid,created_ms,status,counted,stage,verified_ms,kind,"
+                       "hold_until_ms,job_category,application_id\r\n",
+                       0) == 0);
+  auto rows = [](const std::string& body) {
+    std::vector<std::string> out;
+    for (auto at = body.find("\r\n"); at + 2 < body.size(); at = body.find("\r\n", at + 2))
+      out.push_back(body.substr(at + 2, body.find(',', at + 2) - at - 2));
+    return out;
+  };
+  CHECK(rows(csv.body) ==
+        std::vector<std::string>{id, second.json()["referrals"][0]["id"].get<std::string>()});
+  CHECK(csv.body.find("example.jp") == std::string::npos);  // no address, no name
+  CHECK(csv.body.find("山田") == std::string::npos);
+  CHECK(rows(node.get("/api/v1/referrals?format=csv&limit=1", owner.api_key).body) ==
+        std::vector<std::string>{id});
+  auto bad_format = node.get("/api/v1/referrals?format=xml", owner.api_key);
+  CHECK(bad_format.status == 400);
+  CHECK(bad_format.error_code() == "bad_parameter");
   for (std::string query : {"limit=0", "limit=1001", "limit=abc", "after=r_nosuchref00000"}) {
     auto bad = node.get("/api/v1/referrals?" + query, owner.api_key);
     CHECK_MESSAGE(bad.status == 400, query);

@@ -57,9 +57,10 @@ std::set<std::string> queued_tokens(Domain& d, const std::string& to, const std:
 std::map<std::string, std::size_t> snapshot(Domain& d) {
   std::map<std::string, std::size_t> out;
   auto txn = d.env.begin_read();
-  for (const char* name : {"candidates", "candidate_pseudonyms", "candidate_tokens", "mail_queue",
-                           "referrals", "member_referrals_by_time", "member_people", "single_links",
-                           "credit_accounts", "credit_history", "members"})
+  for (const char* name :
+       {"candidates", "candidate_pseudonyms", "candidate_tokens", "mail_queue", "referrals",
+        "member_referrals_by_time", "member_referral_counts", "member_people", "single_links",
+        "credit_accounts", "credit_history", "members"})
     out[name] = txn.count(d.env.database(name));
   out["ledger"] = d.ledger.size(txn);
   return out;
@@ -742,6 +743,17 @@ TEST_CASE("referrals: a member's referrals page in the order made; the index is 
   std::vector<std::string> made;
   for (const auto& r : referrals_of(d, m.id)) made.push_back(r.id);
   REQUIRE(made.size() == 7);
+  // How many each member has: one read of member_referral_counts.
+  auto counts = [&] {
+    auto txn = d.env.begin_read();
+    return std::pair{d.referrals.count_for_member(txn, m.id),
+                     d.referrals.count_for_member(txn, other.id)};
+  };
+  CHECK(counts() == std::pair<std::uint64_t, std::uint64_t>{7, 3});
+  {
+    auto txn = d.env.begin_read();
+    CHECK(d.referrals.count_for_member(txn, "m_nosuchmember") == 0);
+  }
   auto pages = [&](std::size_t limit) {
     std::vector<std::vector<std::string>> out;
     auto txn = d.env.begin_read();
@@ -824,20 +836,27 @@ TEST_CASE("referrals: a member's referrals page in the order made; the index is 
   CHECK(rebuild(d) == 10);
   CHECK(stored_listings(d) == listings);
   CHECK(pages(3) == three);
-  // An older data directory: no index, no mark; the start-up build restores the same pages.
+  // An older data directory: no index, no counts, no mark; the start-up build restores the
+  // same pages (10 entries) and counts (2 members).
   d.write([&](storage::WriteTxn& txn) {
     txn.clear(d.env.database("member_referrals_by_time"));
+    txn.clear(d.env.database("member_referral_counts"));
     txn.clear(d.env.database(storage::kIndexMarks));
     txn.put(d.env.database("member_referrals"), m.id + "/" + made[0], "");  // the old index
   });
   CHECK(pages(3) == std::vector<std::vector<std::string>>{{}});
-  CHECK(rebuild(d) == 10);
+  CHECK(counts() == std::pair<std::uint64_t, std::uint64_t>{0, 0});
+  CHECK(rebuild(d) == 12);
   CHECK(pages(3) == three);
+  CHECK(counts() == std::pair<std::uint64_t, std::uint64_t>{7, 3});
   CHECK(stored_listings(d) == listings);  // written with the keys: nothing left to list
   CHECK(d.write([&](storage::WriteTxn& txn) { return d.referrals.write_listings(txn, 4096); }) ==
         0);
   CHECK(d.env.begin_read().count(d.env.database("member_referrals")) == 0);  // emptied
   CHECK(rebuild(d) == 0);
+  // A referral made after the build is counted on.
+  submit(d, other.link_token, form_for("Other", "other-late@example.jp"));
+  CHECK(counts() == std::pair<std::uint64_t, std::uint64_t>{7, 4});
 }
 
 TEST_CASE("referrals: the background build lists every entry, a txn per chunk") {
@@ -850,6 +869,7 @@ TEST_CASE("referrals: the background build lists every entry, a txn per chunk") 
       d.referrals.create(txn, m.id, "c_" + std::to_string(i), "p" + std::to_string(i), "", "");
   });
   REQUIRE(stored_listings(d).size() == kMany);
+  CHECK(d.referrals.count_for_member(d.env.begin_read(), m.id) == kMany);  // one txn, one key
   blank_listings(d);
   // A txn per chunk, each going on where the last stopped; then nothing more to do.
   auto chunk = [&] {

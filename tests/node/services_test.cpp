@@ -247,9 +247,10 @@ TEST_CASE("membership: typed outcomes for admit, status, links and another membe
   CHECK(s.membership.referral(m, "r_missing").error() ==
         services::MembershipError::referral_not_found);
   std::size_t listed = 0;
-  auto more = s.membership.each_referral(m, 100, "", [&](const auto&, auto) { ++listed; });
-  REQUIRE(more.ok());
-  CHECK_FALSE(*more);
+  auto read = s.membership.each_referral(m, 100, "", [&](const auto&, auto) { ++listed; });
+  REQUIRE(read.ok());
+  CHECK_FALSE(read->more);
+  CHECK(read->total == 0);
   CHECK(listed == 0);
   CHECK(s.membership.each_referral(m, 100, "r_missing", [](const auto&, auto) {}).error() ==
         services::MembershipError::referral_not_found);

@@ -81,6 +81,25 @@ function csvDownload(name, rows) {
   });
   return a;
 }
+// The first `pages` pages of a list route that pages (?limit=&after=, `next` while more
+// follow), read one after another: the first reply, its `key` holding every item read and
+// `next` where the last page stopped. A card that shows more reads them again, so what was
+// decided or added meanwhile shows too.
+const listPage = 25;
+async function pagesOf(path, key, pages) {
+  const r = await api('GET', `${path}?limit=${listPage}`);
+  if (!r.ok) return r;
+  const list = [...(r.data[key] || [])];
+  let next = r.data.next;
+  for (let shown = 1; shown < pages && next; shown += 1) {
+    const more = await api('GET', `${path}?limit=${listPage}&after=${encodeURIComponent(next)}`);
+    if (!more.ok) break;
+    list.push(...(more.data[key] || []));
+    next = more.data.next;
+  }
+  return { ...r, data: { ...r.data, [key]: list, next } };
+}
+
 // A link to the route's own CSV (?format=csv).
 const csvRoute = (path) => el('a', { class: 'csv', href: `${path}${path.includes('?') ? '&' : '?'}format=csv`, 'data-csv': path }, 'CSV');
 
@@ -238,14 +257,19 @@ async function creditsPanel(body) {
     csvDownload('credit-history', history));
 }
 
-async function referralsPanel(body) {
-  const r = await api('GET', '/api/v1/referrals');
+// A member's referrals grow without end (thousands a year for a large employer): the card
+// reads a page ("Show more" adds one) and the total, and the CSV link is the route's own.
+async function referralsPanel(body, pages = 1) {
+  const r = await pagesOf('/api/v1/referrals', 'referrals', pages);
   if (!r.ok) return noData(body, r);
-  const list = r.data.referrals || [];
+  const list = r.data.referrals;
+  const total = r.data.total ?? list.length;
   fill(body,
-    figure(L('紹介した人数', 'People referred'), num(list.length), '', 'referrals-count'),
-    table(list.slice(0, 50), [[(x) => time(x.created_ms), L('日時', 'When')], ['status', L('状態', 'Status')], [(x) => (x.counted ? L('はい', 'yes') : L('いいえ', 'no')), L('計上', 'Counted')]], 'referrals'),
-    csvDownload('referrals', list));
+    figure(L('紹介した人数', 'People referred'), num(total), '', 'referrals-count'),
+    table(list, [[(x) => time(x.created_ms), L('日時', 'When')], ['status', L('状態', 'Status')], [(x) => (x.counted ? L('はい', 'yes') : L('いいえ', 'no')), L('計上', 'Counted')]], 'referrals'),
+    r.data.next ? el('p', {}, el('button', { type: 'button', class: 'secondary', 'data-referrals-more': '', onclick: () => referralsPanel(body, pages + 1) },
+      L(`さらに表示（${num(list.length)} / ${num(total)} 件）`, `Show more (${num(list.length)} of ${num(total)})`))) : null,
+    csvRoute('/api/v1/referrals'));
 }
 
 async function insightPanel(body) {
@@ -430,18 +454,11 @@ const flagReasons = {
 // A farming flood fills the queue with one member's referrals: the queue is read a page at a
 // time ("Show more" adds one), and the per-member table decides all of a member's at once
 // (POST /api/v1/review/members/{member}), after the operator confirms it.
-const reviewPage = 25;
 async function reviewPanel(body, pages = 1) {
-  const r = await api('GET', `/api/v1/review?limit=${reviewPage}`);
+  const r = await pagesOf('/api/v1/review', 'referrals', pages);
   if (!r.ok) return noData(body, r);
-  const list = [...(r.data.referrals || [])];
-  let next = r.data.next;
-  for (let shown = 1; shown < pages && next; shown += 1) {
-    const more = await api('GET', `/api/v1/review?limit=${reviewPage}&after=${encodeURIComponent(next)}`);
-    if (!more.ok) break;
-    list.push(...more.data.referrals);
-    next = more.data.next;
-  }
+  const list = r.data.referrals;
+  const next = r.data.next;
   const byMember = await api('GET', '/api/v1/review/members');
   const members = byMember.ok ? byMember.data.members : [];
   const reasons = (x) => x.reasons.map((k) => (k === 'disposable_domain' && x.disposable_domain
