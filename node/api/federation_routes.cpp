@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "node/api/common.hpp"
+#include "node/api/csv.hpp"
 
 namespace relay::node::api {
 
@@ -87,8 +88,40 @@ Response rotate_keys(const Services& s) {
   return http::json_response(200, {{"fingerprint", s.peering.rotate_keys()}});
 }
 
-Response alerts(const Services& s) {
-  return http::json_response(200, {{"alerts", s.peering.alerts()}});
+// An alert's kind: lower-case letters and '_' (raise() names them in code).
+bool is_alert_kind(const std::string& kind) {
+  return !kind.empty() && kind.size() <= 40 &&
+         kind.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string::npos;
+}
+
+// Without limit or after: every alert, oldest first (as before pages). With either: a page,
+// newest first, and `next` (the `after` of the next page) while older ones follow. kind=K:
+// only that kind. `total`: how many alerts there are, of every kind. ?format=csv: the same
+// alerts as a download.
+Response alerts(const Services& s, const Request& request) {
+  auto paging = page_params(request);
+  if (!paging) return reply(paging.error());
+  auto csv = wants_csv(request);
+  if (!csv) return reply(csv.error());
+  federation::AlertQuery query;
+  query.limit = paging->limit;
+  query.after = paging->after;
+  query.newest_first = request.query.contains("limit") || request.query.contains("after");
+  if (auto kind = request.query.find("kind"); kind != request.query.end()) {
+    if (!is_alert_kind(kind->second))
+      return reply(bad_request("bad_parameter", "kind: lower-case letters and _, at most 40"));
+    query.kind = kind->second;
+  }
+  auto read = s.peering.alerts(query);
+  if (!read)
+    return reply(bad_request("bad_parameter", query.kind.empty()
+                                                  ? "after: not an alert"
+                                                  : "after: not an alert of that kind"));
+  auto& alerts = read->page.alerts;
+  if (*csv) return csv_response("alerts", alerts, {"id", "at_ms", "kind", "peer", "message"});
+  nlohmann::json body{{"alerts", alerts}, {"total", read->total}};
+  if (read->page.more && !alerts.empty()) body["next"] = alerts.back().at("id");
+  return http::json_response(200, body);
 }
 
 Response refusals(const Services& s) {
@@ -140,8 +173,9 @@ void add_federation_routes(Routes& routes, const Services& s) {
              });
   routes.add("POST", "/api/v1/keys/rotate", Role::operator_,
              [&s](const Request&, const Params&, const Caller&) { return rotate_keys(s); });
-  routes.add("GET", "/api/v1/alerts", Role::operator_,
-             [&s](const Request&, const Params&, const Caller&) { return alerts(s); });
+  routes.add(
+      "GET", "/api/v1/alerts", Role::operator_,
+      [&s](const Request& request, const Params&, const Caller&) { return alerts(s, request); });
   routes.add("GET", "/api/v1/federation/refusals", Role::operator_,
              [&s](const Request&, const Params&, const Caller&) { return refusals(s); });
   routes.add(

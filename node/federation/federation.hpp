@@ -130,8 +130,8 @@ class Federation {
                    const std::string& message) {
     alerts_.raise(txn, kind, peer, message);
   }
-  std::vector<nlohmann::json> alerts(const storage::Txn& txn) const { return alerts_.list(txn); }
-  std::size_t alert_count(const storage::Txn& txn) const { return alerts_.count(txn); }
+  const Alerts& alerts() const { return alerts_; }
+  Alerts& alerts() { return alerts_; }
 
   // One delivery pass over every peer on the calling thread (tests that drive delivery by
   // hand, with the sender not started); returns how many messages were delivered.

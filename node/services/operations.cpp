@@ -63,7 +63,7 @@ Vitals Operations::vitals() const {
            txn, clock_.now_ms(), federation_.config().federation.give_up_after_s))
     v.peers[peer].delivery = d;
   v.mail_queue = candidates_.queued_mail_count(txn);
-  v.alerts = federation_.alert_count(txn);
+  v.alerts = federation_.alerts().count(txn);
   v.writer = writer_.stats();
   v.writer_queued = writer_.queued();
   return v;

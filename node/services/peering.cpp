@@ -60,9 +60,11 @@ std::string Peering::rotate_keys() {
   return keys_.current()->signing.public_key.fingerprint();
 }
 
-std::vector<nlohmann::json> Peering::alerts() const {
+std::optional<AlertsRead> Peering::alerts(const federation::AlertQuery& query) const {
   auto txn = env_.begin_read();
-  return federation_.alerts(txn);
+  auto page = federation_.alerts().read(txn, query);
+  if (!page) return std::nullopt;
+  return AlertsRead{std::move(*page), federation_.alerts().count(txn)};
 }
 
 std::vector<federation::Refusal> Peering::refusals() const {

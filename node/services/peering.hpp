@@ -7,6 +7,7 @@
 // Threads: any (HTTP threads); rotate_keys() is serialised by Federation.
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,12 @@ enum class PeeringError { peer_not_found };
 // later by the sender (the CLI, which may run while the peer is unreachable).
 enum class KeyFetch { now, later };
 
+// Alerts as the operator reads them.
+struct AlertsRead {
+  federation::AlertPage page;
+  std::size_t total = 0;  // every alert kept, of every kind
+};
+
 class Peering {
  public:
   Peering(storage::Environment& env, storage::Writer& writer, federation::Federation& federation,
@@ -45,7 +52,9 @@ class Peering {
   // Rotates the node's signing and encryption keys; returns the new key's fingerprint.
   std::string rotate_keys();
 
-  std::vector<nlohmann::json> alerts() const;
+  // The alerts the query asks for (federation::Alerts::read) and how many there are of every
+  // kind, from one snapshot; nullopt if `after` is not an alert's id (of that kind).
+  std::optional<AlertsRead> alerts(const federation::AlertQuery& query) const;
   std::vector<federation::Refusal> refusals() const;
   // The first `limit` outbox entries, bodies unopened (Outbox::list).
   federation::Outbox::Listing outbox(std::size_t limit) const;

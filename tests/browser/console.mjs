@@ -251,6 +251,12 @@ try {
     const cReferral = (await api('GET', `/api/v1/referrals/${cWaiting[0].referral}`, undefined, c.api_key));
     check(cReferral.stage === (lang === 'ja' ? 'counted' : 'rejected'), `${lang}: the referral is ${cReferral.stage} after ${decision}`);
     check((await api('GET', '/api/v1/credits', undefined, c.api_key)).verified_referrals === 1, `${lang}: only the accepted referral counts`);
+    // Alerts: the newest page and how many in all, as the API has them.
+    const alertsApi = await api('GET', '/api/v1/alerts?limit=25');
+    const alertsTotal = await page.$eval('#alerts [data-alerts-total]', (e) => e.dataset.alertsTotal).catch(() => null);
+    check(alertsTotal === String(alertsApi.total), `${lang}: alerts in all shown ${alertsTotal}, API ${alertsApi.total}`);
+    check((await page.$$('[data-table="alerts"] tbody tr')).length === alertsApi.alerts.length, `${lang}: the newest alerts are listed (${alertsApi.alerts.length})`);
+    check(await page.$eval('#erasures a[data-csv]', (a) => a.getAttribute('href')) === '/api/v1/alerts?kind=erasure_overdue&format=csv', `${lang}: the overdue erasures' CSV is the route's`);
     const truncated = await page.$eval('#outbox-truncated', (e) => e.textContent).catch(() => null);
     check(truncated === (lang === 'ja' ? '古い順に 1,000 件（ほかにもあります）' : 'The oldest 1,000 (there are more)'), `${lang}: the outbox says it shows the oldest 1,000 (${truncated})`);
     check((await page.$$('[data-table="outbox"] tbody tr')).length === 50, `${lang}: the outbox table shows 50 rows`);

@@ -213,7 +213,7 @@ TEST_CASE(
   auto alerts_of = [&](const std::string& kind) {
     auto txn = a.env.begin_read();
     std::size_t n = 0;
-    for (const auto& al : a.federation.alerts(txn)) n += al.at("kind") == kind;
+    for (const auto& al : a.federation.alerts().list(txn)) n += al.at("kind") == kind;
     return n;
   };
 

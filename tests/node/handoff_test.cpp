@@ -374,7 +374,8 @@ TEST_CASE("erasure.overdue is accepted only from the holder party to the handoff
   auto alerts = [&] {
     auto txn = p.a.env.begin_read();
     std::size_t n = 0;
-    for (const auto& alert : p.a.federation.alerts(txn)) n += alert.at("kind") == "erasure_overdue";
+    for (const auto& alert : p.a.federation.alerts().list(txn))
+      n += alert.at("kind") == "erasure_overdue";
     return n;
   };
 
@@ -395,5 +396,6 @@ TEST_CASE("erasure.overdue is accepted only from the holder party to the handoff
   claim(p.b, h.id);  // the holder itself
   CHECK(alerts() == 1);
   auto txn = p.a.env.begin_read();
-  CHECK(p.a.federation.alert_count(txn) == p.a.federation.alerts(txn).size());  // /metrics' count
+  CHECK(p.a.federation.alerts().count(txn) ==
+        p.a.federation.alerts().list(txn).size());  // /metrics' count
 }

@@ -1,6 +1,7 @@
 // Indexes on request paths (issue 19): Handoffs::for_member (handoffs_by_member), the outbox's
 // drops on withdrawal and a peer's sender pass (outbox_index) and the witness status (cosigned_by);
-// and the retention sweep's, once a second (handoffs_expiring).
+// and the retention sweep's, once a second (handoffs_expiring); one kind of operator alert
+// (alerts_by_kind).
 // Each is checked against the whole-database scan it replaced, on a real LMDB store with many
 // records written the way an older node wrote them (no index), then indexed by the start-up
 // migration.
@@ -358,6 +359,77 @@ TEST_CASE("cosigned_by: the witness status names each peer's latest cosigned siz
   auto s = sizes();
   CHECK(s["osaka.example"] == 4000);
   CHECK(s["nagoya.example"] == 1000);
+}
+
+TEST_CASE("alerts_by_kind: a page of one kind, either way, equals the whole list's, built once") {
+  FederationSite site{"kobe.example", "JP-28"};
+  // Kinds where one is the start of another ("erasure", "erasure_overdue"), a second apart.
+  const std::vector<std::string> kinds = {"erasure_overdue", "erasure", "delivery_refused",
+                                          "erasure_overdue", "erasure", "erasure_overdue",
+                                          "mail_given_up",   "erasure", "erasure_overdue"};
+  site.writer.submit_wait([&](st::WriteTxn& txn) {
+    for (std::size_t i = 0; i < kinds.size(); ++i) {
+      site.clock.advance(std::chrono::seconds(1));
+      site.federation.raise_alert(txn, kinds[i], "", "alert " + std::to_string(i));
+    }
+  });
+  auto read = [&](fed::AlertQuery q) {
+    auto txn = site.env.begin_read();
+    return site.federation.alerts().read(txn, q);
+  };
+  auto ids = [](const std::vector<nlohmann::json>& alerts) {
+    std::vector<std::string> out;
+    for (const auto& a : alerts) out.push_back(a.at("id").get<std::string>());
+    return out;
+  };
+  const auto all = read({});
+  REQUIRE(all);
+  REQUIRE(all->alerts.size() == kinds.size());
+  CHECK_FALSE(all->more);
+  // Every page of `limit`, following the last one shown, in either order and of any kind,
+  // joins up to the whole list's alerts of that kind in that order.
+  auto walk = [&](const std::string& kind, bool newest_first, std::size_t limit) {
+    std::vector<std::string> out;
+    fed::AlertQuery q{kind, "", limit, newest_first};
+    for (;;) {
+      auto page = read(q);
+      REQUIRE(page);
+      CHECK(page->alerts.size() <= limit);
+      for (auto& id : ids(page->alerts)) out.push_back(id);
+      if (!page->more) return out;
+      q.after = out.back();
+    }
+  };
+  for (const std::string kind : {"", "erasure", "erasure_overdue", "delivery_refused", "none"}) {
+    std::vector<std::string> expected;
+    for (std::size_t i = 0; i < kinds.size(); ++i)
+      if (kind.empty() || kinds[i] == kind)
+        expected.push_back(all->alerts[i].at("id").get<std::string>());
+    std::vector<std::string> backwards(expected.rbegin(), expected.rend());
+    for (std::size_t limit : {1, 2, 3, 100}) {
+      CHECK_MESSAGE(walk(kind, false, limit) == expected, kind << " " << limit);
+      CHECK_MESSAGE(walk(kind, true, limit) == backwards, kind << " " << limit);
+    }
+  }
+  // `after` must be an alert (of that kind).
+  const auto overdue_id = all->alerts[0].at("id").get<std::string>();
+  CHECK_FALSE(read({"", "zz", 5, true}));
+  CHECK_FALSE(read({"", "00", 5, true}));
+  CHECK_FALSE(read({"erasure", overdue_id, 5, true}));  // an erasure_overdue one
+  CHECK(read({"erasure_overdue", overdue_id, 5, true}));
+  // An older data directory: no kind index, no mark; the start-up build indexes every alert.
+  site.writer.submit_wait([&](st::WriteTxn& txn) {
+    txn.clear(site.env.database("alerts_by_kind"));
+    txn.clear(site.env.database(st::kIndexMarks));
+  });
+  CHECK(read({"erasure", "", 100, false})->alerts.empty());
+  CHECK(site.writer.submit_wait([&](st::WriteTxn& txn) {
+    return site.federation.alerts().index_existing(txn);
+  }) == kinds.size());
+  CHECK(walk("erasure", true, 2).size() == 3);
+  CHECK(walk("erasure_overdue", false, 2).size() == 4);
+  CHECK(site.writer.submit_wait(
+            [&](st::WriteTxn& txn) { return site.federation.alerts().index_existing(txn); }) == 0);
 }
 
 TEST_SUITE_END();

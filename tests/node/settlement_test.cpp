@@ -82,7 +82,7 @@ struct SettlingSite {
   std::vector<nlohmann::json> alerts(const std::string& kind) {
     std::vector<nlohmann::json> out;
     auto txn = site.env.begin_read();
-    for (const auto& a : site.federation.alerts(txn))
+    for (const auto& a : site.federation.alerts().list(txn))
       if (a.at("kind") == kind) out.push_back(a);
     return out;
   }

@@ -87,17 +87,24 @@ function csvDownload(name, rows) {
 // decided or added meanwhile shows too.
 const listPage = 25;
 async function pagesOf(path, key, pages) {
-  const r = await api('GET', `${path}?limit=${listPage}`);
+  const query = `${path}${path.includes('?') ? '&' : '?'}limit=${listPage}`;
+  const r = await api('GET', query);
   if (!r.ok) return r;
   const list = [...(r.data[key] || [])];
   let next = r.data.next;
   for (let shown = 1; shown < pages && next; shown += 1) {
-    const more = await api('GET', `${path}?limit=${listPage}&after=${encodeURIComponent(next)}`);
+    const more = await api('GET', `${query}&after=${encodeURIComponent(next)}`);
     if (!more.ok) break;
     list.push(...(more.data[key] || []));
     next = more.data.next;
   }
   return { ...r, data: { ...r.data, [key]: list, next } };
+}
+// "Show more" under such a card: how many are shown, and of how many when the route says.
+function showMore(name, shown, total, onclick) {
+  return el('p', {}, el('button', { type: 'button', class: 'secondary', [`data-${name}-more`]: '', onclick },
+    total === undefined ? L(`さらに表示（${num(shown)} 件を表示中）`, `Show more (${num(shown)} shown)`)
+      : L(`さらに表示（${num(shown)} / ${num(total)} 件）`, `Show more (${num(shown)} of ${num(total)})`)));
 }
 
 // A link to the route's own CSV (?format=csv).
@@ -267,8 +274,7 @@ async function referralsPanel(body, pages = 1) {
   fill(body,
     figure(L('紹介した人数', 'People referred'), num(total), '', 'referrals-count'),
     table(list, [[(x) => time(x.created_ms), L('日時', 'When')], ['status', L('状態', 'Status')], [(x) => (x.counted ? L('はい', 'yes') : L('いいえ', 'no')), L('計上', 'Counted')]], 'referrals'),
-    r.data.next ? el('p', {}, el('button', { type: 'button', class: 'secondary', 'data-referrals-more': '', onclick: () => referralsPanel(body, pages + 1) },
-      L(`さらに表示（${num(list.length)} / ${num(total)} 件）`, `Show more (${num(list.length)} of ${num(total)})`))) : null,
+    r.data.next ? showMore('referrals', list.length, total, () => referralsPanel(body, pages + 1)) : null,
     csvRoute('/api/v1/referrals'));
 }
 
@@ -431,15 +437,28 @@ async function peersPanel(body) {
     csvDownload('outbox', messages));
 }
 
-async function alertsPanel(body, overdueBody) {
-  const r = await api('GET', '/api/v1/alerts');
-  if (!r.ok) { noData(body, r); noData(overdueBody, r); return; }
-  const list = r.data.alerts || [];
-  const columns = [[(a) => time(a.at_ms), L('日時', 'When')], ['kind', L('種類', 'Kind')], ['peer', L('ノード', 'Peer')], ['message', L('内容', 'Message')]];
-  fill(body, table(list.slice(-50).reverse(), columns, 'alerts'), csvDownload('alerts', list));
-  const overdue = list.filter((a) => a.kind === 'erasure_overdue');
-  fill(overdueBody, el('p', { class: 'note' }, L('削除依頼に期限内の受領通知がない送信先', 'Recipients that did not confirm an erasure in time')),
-    table(overdue, columns, 'erasures-overdue'), csvDownload('erasures-overdue', overdue));
+// Alerts are kept (an address a mail server refused, a message a peer never took: one each),
+// so both cards read a page, newest first ("Show more" adds one); the overdue erasures are
+// read by their kind, and the CSV links are the route's.
+const alertColumns = () => [[(a) => time(a.at_ms), L('日時', 'When')], ['kind', L('種類', 'Kind')], ['peer', L('ノード', 'Peer')], ['message', L('内容', 'Message')]];
+async function alertsPanel(body, pages = 1) {
+  const r = await pagesOf('/api/v1/alerts', 'alerts', pages);
+  if (!r.ok) return noData(body, r);
+  const list = r.data.alerts;
+  fill(body, el('p', { class: 'note', 'data-alerts-total': r.data.total }, L(`全 ${num(r.data.total)} 件（新しい順）`, `${num(r.data.total)} in all, newest first`)),
+    table(list, alertColumns(), 'alerts'),
+    r.data.next ? showMore('alerts', list.length, r.data.total, () => alertsPanel(body, pages + 1)) : null,
+    csvRoute('/api/v1/alerts'));
+}
+async function erasuresPanel(body, pages = 1) {
+  const path = '/api/v1/alerts?kind=erasure_overdue';
+  const r = await pagesOf(path, 'alerts', pages);
+  if (!r.ok) return noData(body, r);
+  const list = r.data.alerts;
+  fill(body, el('p', { class: 'note' }, L('削除依頼に期限内の受領通知がない送信先（新しい順）', 'Recipients that did not confirm an erasure in time, newest first')),
+    table(list, alertColumns(), 'erasures-overdue'),
+    r.data.next ? showMore('erasures', list.length, undefined, () => erasuresPanel(body, pages + 1)) : null,
+    csvRoute(path));
 }
 
 // Why a referral was flagged (protocol/event.hpp flag_reason), in words.
@@ -501,8 +520,7 @@ async function reviewPanel(body, pages = 1) {
     table(list, [['company', L('会員企業', 'Member')], [reasons, L('理由', 'Why flagged')],
       [(x) => el('span', { class: 'actions' }, decide(x, 'accept'), ' ', decide(x, 'reject')), L('判断', 'Decision')],
       [(x) => time(x.verified_ms), L('確認日時', 'Confirmed')], [(x) => time(x.hold_until_ms), L('保留期限', 'Hold until')]], 'review'),
-    next ? el('p', {}, el('button', { type: 'button', class: 'secondary', 'data-review-more': '', onclick: () => reviewPanel(body, pages + 1) },
-      L(`さらに表示（${num(list.length)} / ${num(waiting)} 件）`, `Show more (${num(list.length)} of ${num(waiting)})`))) : null,
+    next ? showMore('review', list.length, waiting, () => reviewPanel(body, pages + 1)) : null,
     outcome, csvDownload('review', list));
 }
 
@@ -543,9 +561,8 @@ function showOperator() {
   add('members', L('会員企業', 'Members'), membersPanel, true);
   add('kpis', L('地域の KPI', 'Region KPIs'), (b) => kpiPanel(b, 'region-kpis'), true);
   add('peers', L('ピアノードと配送', 'Peers and delivery'), peersPanel);
-  const alerts = card('alerts', L('アラート', 'Alerts'));
-  const overdue = card('erasures', L('期限超過の削除', 'Erasures overdue'));
-  panels.alerts = () => alertsPanel(alerts, overdue).catch((e) => fill(alerts, el('p', { class: 'error' }, String(e))));
+  add('alerts', L('アラート', 'Alerts'), alertsPanel);
+  add('erasures', L('期限超過の削除', 'Erasures overdue'), erasuresPanel);
   add('review', L('審査待ちの紹介', 'Review queue'), reviewPanel);
   add('statistics', L('統計（地域連携）', 'Statistics (consortium)'), statisticsPanel, true);
 }
