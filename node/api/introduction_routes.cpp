@@ -7,11 +7,13 @@
 //   POST /api/v1/requisitions/{id}/close
 //   GET  /api/v1/requisitions/{id}/matches?limit=   ranked, every score with its reasons
 //   POST /api/v1/introductions {requisition, node, ref}   spends one credit (402 no_credit)
-//   GET  /api/v1/introductions[/{id}]          with personal data once delivered
+//   GET  /api/v1/introductions[?limit=&after=|format=csv]   in the order asked (pages: `next`)
+//   GET  /api/v1/introductions/{id}            with personal data once delivered
 //   POST /api/v1/introductions/{id}/outcomes {outcome, reason?}
 //   GET  /api/v1/outcomes/due, GET /api/v1/impact
 //   POST /api/v1/members/{id}/credits {credits, reason}   operator grant
 #include "node/api/common.hpp"
+#include "node/api/csv.hpp"
 
 namespace relay::node::api {
 
@@ -105,11 +107,29 @@ Response introduce(const Services& s, const Request& request, const Caller& call
   return http::later_response(std::move(later));
 }
 
-Response list_introductions(const Services& s, const Caller& caller) {
+// The columns of the introductions' CSV: Introduction::to_json()'s fields (outcomes as JSON).
+const std::vector<std::string> kIntroductionColumns = {
+    "id",          "requested_ms",  "state",       "kind",         "holder",    "candidate_ref",
+    "requisition", "answer_due_ms", "answered_ms", "delivered_ms", "closed_ms", "hired_ms",
+    "outcomes"};
+
+// Without limit or after: every introduction (as before pages), in the order asked. With
+// either: one page, and `next` (the `after` of the next page) while more follow. ?format=csv:
+// the same introductions as a download.
+Response list_introductions(const Services& s, const Request& request, const Caller& caller) {
+  auto paging = page_params(request);
+  if (!paging) return reply(paging.error());
+  auto csv = wants_csv(request);
+  if (!csv) return reply(csv.error());
+  auto page = s.introducing.introductions(caller.the_member(), paging->limit, paging->after);
+  if (!page)
+    return reply(bad_request("bad_parameter", "after: not an introduction of this member"));
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& i : s.introducing.introductions(caller.the_member()))
-    list.push_back(i.to_json());
-  return http::json_response(200, {{"introductions", list}});
+  for (const auto& i : page->introductions) list.push_back(i.to_json());
+  if (*csv) return csv_response("introductions", list, kIntroductionColumns);
+  nlohmann::json body{{"introductions", list}};
+  if (page->more && !page->introductions.empty()) body["next"] = page->introductions.back().id;
+  return http::json_response(200, body);
 }
 
 Response get_introduction(const Services& s, const std::string& id, const Caller& caller) {
@@ -197,9 +217,10 @@ void add_introduction_routes(Routes& routes, const Services& s) {
   routes.add(
       "POST", "/api/v1/introductions", Role::member,
       [&s](const Request& rq, const Params&, const Caller& c) { return introduce(s, rq, c); });
-  routes.add(
-      "GET", "/api/v1/introductions", Role::member,
-      [&s](const Request&, const Params&, const Caller& c) { return list_introductions(s, c); });
+  routes.add("GET", "/api/v1/introductions", Role::member,
+             [&s](const Request& request, const Params&, const Caller& c) {
+               return list_introductions(s, request, c);
+             });
   routes.add("GET", "/api/v1/introductions/{id}", Role::member,
              [&s](const Request&, const Params& p, const Caller& c) {
                return get_introduction(s, p.at("id"), c);

@@ -1,6 +1,7 @@
 #include "node/federation/handoff.hpp"
 
 #include <limits>
+#include <tuple>
 
 #include "crypto/bytes.hpp"
 #include "crypto/hash.hpp"
@@ -279,23 +280,16 @@ std::optional<Handoffs::Page> Handoffs::page_for_member(const storage::Txn& txn,
                                                         const std::string& member_id,
                                                         std::size_t limit,
                                                         const std::string& after) const {
-  const auto prefix = member_id + "/";
-  std::string from = prefix;
+  std::string after_key;
   if (!after.empty()) {
     auto last = find(txn, after);
     if (!last || last->member != member_id) return std::nullopt;
-    from = by_member_key(*last) + '\0';  // the first key past it
+    after_key = by_member_key(*last);
   }
   Page page;
-  std::vector<std::string> ids;
-  page.more = storage::index_page(txn, by_member_, prefix, from, limit,
-                                  [&](std::string_view key, std::string_view) {
-                                    ids.emplace_back(key.substr(prefix.size() + 8));
-                                  });
-  page.handoffs.reserve(ids.size());
-  for (const auto& id : ids)
-    if (auto v = txn.get(handoffs_, id))
-      page.handoffs.push_back(Handoff::from_stored(nlohmann::json::parse(*v)));
+  std::tie(page.handoffs, page.more) =
+      storage::member_records(txn, by_member_, member_id, after_key, limit,
+                              [&](const std::string& id) { return find(txn, id); });
   return page;
 }
 

@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <stdexcept>
+#include <tuple>
 
 #include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
 #include "node/common/key_encoding.hpp"
 #include "node/storage/index_marks.hpp"
+#include "node/storage/index_page.hpp"
 #include "protocol/event.hpp"
 
 namespace relay::node::introductions {
@@ -164,7 +167,8 @@ Introductions::Introductions(storage::Environment& env, ledger::Ledger& ledger,
       clock_(clock),
       settings_(settings),
       introductions_(env.database("introductions")),
-      by_member_(env.database("member_introductions")),
+      old_by_member_(env.database("member_introductions")),
+      by_time_(env.database("member_introductions_by_time")),
       by_pair_(env.database("introduction_pairs")),
       waiting_(env.database("introductions_waiting")),
       index_marks_(env.database(storage::kIndexMarks)) {}
@@ -182,6 +186,14 @@ std::string waiting_key(char what, std::int64_t since_ms, const std::string& id)
   return key;
 }
 
+// member "/" 8-byte big-endian requested_ms, then the id: a member's introductions in the order
+// asked (requested_ms never changes, so the key is the one create() put).
+std::string time_key(const Introduction& intro) {
+  return intro.member + "/" +
+         common::be64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, intro.requested_ms))) +
+         intro.id;
+}
+
 // Accepted by a peer's candidate and not delivered yet: undelivered after deliver_within.
 bool waits_for_delivery(const Introduction& intro) {
   return intro.kind == IntroductionKind::peer && intro.state == IntroductionState::accepted;
@@ -191,7 +203,7 @@ bool waits_for_delivery(const Introduction& intro) {
 
 void Introductions::put(storage::WriteTxn& txn, const Introduction& intro) {
   txn.put(introductions_, intro.id, intro.to_json().dump());
-  txn.put(by_member_, intro.member + "/" + intro.id, "");
+  txn.put(by_time_, time_key(intro), "");
   index_waiting(txn, intro);
 }
 
@@ -470,23 +482,34 @@ std::size_t Introductions::index_existing(storage::WriteTxn& txn) {
         ++n;
       }
   });
+  storage::build_index_once(txn, index_marks_, "member_introductions_by_time", [&] {
+    for (const auto& intro : all(txn)) {
+      txn.put(by_time_, time_key(intro), "");
+      ++n;
+    }
+    txn.clear(old_by_member_);  // the index by id it replaces: nothing reads it any more
+  });
   return n;
 }
 
 std::vector<Introduction> Introductions::list(const storage::Txn& txn,
                                               const std::string& member) const {
-  const auto prefix = member + "/";
-  std::vector<std::string> ids;
-  txn.for_each_prefix(by_member_, prefix, [&](std::string_view key, std::string_view) {
-    ids.emplace_back(key.substr(prefix.size()));
-  });
-  std::vector<Introduction> out;
-  for (const auto& id : ids)
-    if (auto i = get(txn, id)) out.push_back(std::move(*i));
-  std::stable_sort(out.begin(), out.end(), [](const Introduction& a, const Introduction& b) {
-    return a.requested_ms < b.requested_ms;
-  });
-  return out;
+  return page(txn, member, std::numeric_limits<std::size_t>::max(), "")->introductions;
+}
+
+std::optional<IntroductionPage> Introductions::page(const storage::Txn& txn,
+                                                    const std::string& member, std::size_t limit,
+                                                    const std::string& after) const {
+  std::string after_key;
+  if (!after.empty()) {
+    auto last = get(txn, after);
+    if (!last || last->member != member) return std::nullopt;
+    after_key = time_key(*last);
+  }
+  IntroductionPage page;
+  std::tie(page.introductions, page.more) = storage::member_records(
+      txn, by_time_, member, after_key, limit, [&](const std::string& id) { return get(txn, id); });
+  return page;
 }
 
 }  // namespace relay::node::introductions

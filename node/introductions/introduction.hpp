@@ -16,7 +16,9 @@
 // Ledger: introduction_made, introduction_outcome, credit_spent, credit_refunded. No personal
 // data: the candidate is the holder's opaque reference.
 //
-// Databases: introductions (id -> JSON), member_introductions (member "/" id -> ""),
+// Databases: introductions (id -> JSON), member_introductions_by_time (member "/" 8-byte
+// requested_ms id -> "": a member's introductions in the order asked, so a page reads only its
+// own; it replaced member_introductions, member "/" id, which its one-time build empties),
 // introduction_pairs (pair_key(member, holder, ref) -> the newest introduction's id): create()
 // refuses a pair that has a live introduction inside its own txn, so concurrent requests for
 // the same candidate cannot each spend a credit; introductions_waiting (the requested ones by
@@ -97,6 +99,12 @@ struct Introduction {
   bool has(Outcome o) const;
   nlohmann::json to_json() const;  // storage form; also the member's view
   static Introduction from_json(const nlohmann::json& j);
+};
+
+// One page of a member's introductions, in the order asked.
+struct IntroductionPage {
+  std::vector<Introduction> introductions;
+  bool more = false;  // others follow the last one
 };
 
 struct IntroductionError {
@@ -190,13 +198,18 @@ class Introductions {
                            std::int64_t now_ms) const;
 
   std::optional<Introduction> get(const storage::Txn& txn, const std::string& id) const;
+  // Every introduction of the member, in the order asked.
   std::vector<Introduction> list(const storage::Txn& txn, const std::string& member) const;
+  // Those after the introduction `after` ("" from the first), at most `limit`; nullopt if
+  // `after` is not one of the member's.
+  std::optional<IntroductionPage> page(const storage::Txn& txn, const std::string& member,
+                                       std::size_t limit, const std::string& after) const;
   // The member's live introduction to the candidate `ref` held by `holder`, if any: one read
   // of the pair index, whatever the member's history.
   std::optional<Introduction> live_for(const storage::Txn& txn, const std::string& member,
                                        const std::string& holder, const std::string& ref) const;
-  // Builds the pair index over introductions stored before it existed (once per data
-  // directory); returns how many were indexed.
+  // Builds the pair, waiting and by-time indexes over introductions stored before each
+  // existed (once per data directory); returns how many entries were written.
   std::size_t index_existing(storage::WriteTxn& txn);
   const IntroductionSettings& settings() const { return settings_; }
 
@@ -220,7 +233,8 @@ class Introductions {
   const common::Clock& clock_;
   IntroductionSettings settings_;
   storage::Database introductions_;
-  storage::Database by_member_;
+  storage::Database old_by_member_;  // member_introductions: emptied by index_existing
+  storage::Database by_time_;
   storage::Database by_pair_;
   // Introductions a sweep ends when due (waiting_key in the .cpp): requested, not answered
   // in answer_within; a peer's accepted, not delivered in deliver_within.

@@ -288,9 +288,10 @@ std::function<common::Result<Introduction, IntroduceError>()> Introducing::begin
   return [queued] { return queued.get(); };
 }
 
-std::vector<Introduction> Introducing::introductions(const members::Member& member) const {
+std::optional<introductions::IntroductionPage> Introducing::introductions(
+    const members::Member& member, std::size_t limit, const std::string& after) const {
   auto txn = env_.begin_read();
-  return introductions_.list(txn, member.id);
+  return introductions_.page(txn, member.id, limit, after);
 }
 
 std::optional<nlohmann::json> Introducing::introduction(const members::Member& member,

@@ -118,7 +118,11 @@ class Introducing {
   std::function<common::Result<introductions::Introduction, IntroduceError>()> begin_introduce(
       const members::Member& member, const std::string& requisition_id, const std::string& node,
       const std::string& ref, std::function<void()> ready);
-  std::vector<introductions::Introduction> introductions(const members::Member& member) const;
+  // The member's introductions in the order asked: the first `limit` after `after` ("" from
+  // the first); nullopt if `after` is not one of the member's.
+  std::optional<introductions::IntroductionPage> introductions(const members::Member& member,
+                                                               std::size_t limit,
+                                                               const std::string& after) const;
   // The member's introduction with, once delivered, the candidate's personal data.
   std::optional<nlohmann::json> introduction(const members::Member& member,
                                              const std::string& id) const;

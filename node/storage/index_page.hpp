@@ -2,7 +2,11 @@
 // One page of a member's entries in an index keyed "<member>/" + sort key (referrals by time,
 // handoffs by member): the lists that page with ?limit=&after= read it.
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "node/storage/txn.hpp"
 
@@ -27,6 +31,28 @@ bool index_page(const Txn& txn, Database db, std::string_view prefix, std::strin
     return true;
   });
   return more;
+}
+
+// One page of a member's records in an index keyed "<member>/" + 8 bytes (a time) + the
+// record's id: those after the entry whose key is `after_key` ("" from the first), at most
+// `limit`, each read with read(id) (an optional: a record gone meanwhile is skipped). Returns
+// them, and whether more follow.
+template <class Read>
+auto member_records(const Txn& txn, Database db, std::string_view member,
+                    std::string_view after_key, std::size_t limit, Read&& read) {
+  using Record = typename std::invoke_result_t<Read&, const std::string&>::value_type;
+  const std::string prefix = std::string(member) + "/";
+  const std::string from = after_key.empty() ? prefix : std::string(after_key) + '\0';
+  std::vector<std::string> ids;
+  std::pair<std::vector<Record>, bool> out;
+  out.second =
+      index_page(txn, db, prefix, from, limit, [&](std::string_view key, std::string_view) {
+        ids.emplace_back(key.substr(prefix.size() + 8));
+      });
+  out.first.reserve(ids.size());
+  for (const auto& id : ids)
+    if (auto record = read(id)) out.first.push_back(std::move(*record));
+  return out;
 }
 
 }  // namespace relay::node::storage

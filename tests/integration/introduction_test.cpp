@@ -410,6 +410,68 @@ TEST_CASE(
   CHECK(outcome(x, buyer, id, "hired").status == 409);  // declined: nothing to report
 }
 
+TEST_CASE("introductions: the list pages in the order asked, with next, and as CSV") {
+  NodeProcess x{relay::test::options("pages.example", "JP-28")};
+  auto referrer = x.admit_member("Referrer KK");
+  auto buyer = x.admit_member("Buyer KK");
+  auto other = x.admit_member("Other Buyer KK");
+  for (int i = 0; i < 5; ++i)
+    x.register_and_confirm(path_of(referrer.relay_link), forklift_driver(unique("page")));
+  grant(x, buyer, 5);
+  auto req = requisition_id(x, buyer, forklift_requisition());
+  auto ms = matches(x, buyer, req);
+  REQUIRE(ms.size() == 5);
+  std::vector<std::string> made;
+  for (const auto& m : ms) {
+    auto r = x.post_json("/api/v1/introductions",
+                         {{"requisition", req}, {"node", "pages.example"}, {"ref", m.at("ref")}},
+                         buyer.api_key);
+    REQUIRE(r.status == 201);
+    made.push_back(r.json().at("id").get<std::string>());
+  }
+  auto ids = [](const nlohmann::json& list) {
+    std::vector<std::string> out;
+    for (const auto& i : list) out.push_back(i.at("id").get<std::string>());
+    return out;
+  };
+  // The whole list, as before pages, is in the order asked; pages of 2 following `next` too.
+  auto whole = x.get("/api/v1/introductions", buyer.api_key);
+  REQUIRE(whole.status == 200);
+  CHECK(ids(whole.json().at("introductions")) == made);
+  CHECK_FALSE(whole.json().contains("next"));
+  std::vector<std::string> walked;
+  std::string query = "?limit=2";
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = x.get("/api/v1/introductions" + query, buyer.api_key);
+    REQUIRE(page.status == 200);
+    CHECK(page.json().at("introductions").size() <= 2);
+    for (auto& id : ids(page.json().at("introductions"))) walked.push_back(id);
+    if (!page.json().contains("next")) break;
+    CHECK(page.json().at("next") == walked.back());
+    query = "?limit=2&after=" + walked.back();
+  }
+  CHECK(walked == made);
+  CHECK(x.get("/api/v1/introductions?limit=2", other.api_key).json().at("introductions").empty());
+  // CSV: the same introductions, the route's download.
+  auto csv = x.get("/api/v1/introductions?format=csv&limit=2", buyer.api_key);
+  REQUIRE(csv.status == 200);
+  CHECK(csv.header("content-type") == "text/csv; charset=utf-8");
+  CHECK(csv.body.rfind("\xEF\xBB\xBFid,requested_ms,state,", 0) == 0);
+  CHECK(csv.body.find("\r\n" + made[0] + ",") != std::string::npos);
+  CHECK(csv.body.find("\r\n" + made[1] + ",") != std::string::npos);
+  CHECK(csv.body.find(made[2]) == std::string::npos);
+  // Refused, naming the parameter: another member's introduction as the cursor, one that does
+  // not exist, a bad limit or format.
+  for (const std::string& bad : std::vector<std::string>{
+           "after=" + made[0], "after=i_000000000000000000000000", "after=" + std::string(600, 'i'),
+           "limit=0", "limit=1001", "format=xml"}) {
+    auto reply = x.get("/api/v1/introductions?" + bad,
+                       bad.starts_with("after=" + made[0]) ? other.api_key : buyer.api_key);
+    CHECK_MESSAGE(reply.status == 400, bad);
+    CHECK_MESSAGE(reply.error_code() == "bad_parameter", bad);
+  }
+}
+
 // Found on a live node: four identical requests sent at once were all answered 201 and spent
 // four credits (the duplicate check ran before the Writer request, not in it).
 TEST_CASE("introductions: parallel requests for the same candidate make one introduction") {

@@ -209,9 +209,9 @@ TEST_CASE("introductions: the pair index is built once over introductions stored
   REQUIRE(a);
   REQUIRE(b);
   REQUIRE(f.step([&](auto& t) { return f.intros.decline(t, b->id); }));
-  // Both indexes built and marked, as a node does at start-up: `a` is live (pairs) and
-  // requested (waiting, its own test below).
-  REQUIRE(f.d.write([&](storage::WriteTxn& txn) { return f.intros.index_existing(txn); }) == 2);
+  // Every index built and marked, as a node does at start-up: `a` is live (pairs) and
+  // requested (waiting, its own test below); both are listed by time (their own test below).
+  REQUIRE(f.d.write([&](storage::WriteTxn& txn) { return f.intros.index_existing(txn); }) == 4);
   // A data directory from before the index: its entries and the mark removed.
   f.d.write([&](storage::WriteTxn& txn) {
     txn.clear(f.d.env.database("introduction_pairs"));
@@ -453,6 +453,82 @@ TEST_CASE("introductions: due lists outcomes, then each retention check, when it
   auto other = f.d.admit("Other KK").member.id;
   auto txn = f.d.env.begin_read();
   CHECK(f.intros.due(txn, other, f.d.clock.now_ms()).empty());
+}
+
+TEST_CASE("introductions: a member's pages in the order asked, from their own index, built once") {
+  Fixture f(12);
+  // As at a node's first start: every build marked done.
+  CHECK(f.d.write([&](storage::WriteTxn& txn) { return f.intros.index_existing(txn); }) == 0);
+  auto other = f.d.admit("Other Hire KK").member.id;
+  REQUIRE(f.d.write([&](storage::WriteTxn& txn) { return f.d.credits.grant(txn, other, 2, "p"); }));
+  auto theirs_requisition = f.open_requisition(other);
+  // Ten of f.member's, two of the same millisecond (ordered by id then), and two of another's.
+  std::vector<std::string> made;
+  for (int i = 0; i < 10; ++i) {
+    if (i != 5) f.d.clock.advance(std::chrono::milliseconds(1000));
+    auto r = f.create();
+    REQUIRE(r);
+    made.push_back(r->id);
+  }
+  std::sort(made.begin() + 4, made.begin() + 6);  // the two made at one time, by id
+  std::vector<std::string> theirs;
+  for (int i = 0; i < 2; ++i) {
+    auto r = f.d.write([&](storage::WriteTxn& txn) {
+      return f.intros.create(txn, other, theirs_requisition, "local",
+                             "their-ref-" + std::to_string(i));
+    });
+    REQUIRE(r);
+    theirs.push_back(r->id);
+  }
+  std::sort(theirs.begin(), theirs.end());  // made at one time: by id
+  auto ids = [](const std::vector<intro::Introduction>& list) {
+    std::vector<std::string> out;
+    for (const auto& i : list) out.push_back(i.id);
+    return out;
+  };
+  auto walk = [&](std::size_t limit) {
+    std::vector<std::string> out;
+    auto txn = f.d.env.begin_read();
+    std::string after;
+    for (;;) {
+      auto page = f.intros.page(txn, f.member, limit, after);
+      REQUIRE(page);
+      CHECK(page->introductions.size() <= limit);
+      for (const auto& i : page->introductions) {
+        CHECK(i.member == f.member);
+        out.push_back(i.id);
+      }
+      if (!page->more) return out;
+      after = out.back();
+    }
+  };
+  {
+    auto txn = f.d.env.begin_read();
+    CHECK(ids(f.intros.list(txn, f.member)) == made);
+    CHECK(ids(f.intros.list(txn, other)) == theirs);
+    CHECK_FALSE(f.intros.page(txn, f.member, 3, theirs[0]));  // another member's
+    CHECK_FALSE(f.intros.page(txn, f.member, 3, "i_nosuchintroduction"));
+    auto last = f.intros.page(txn, f.member, 3, made.back());
+    REQUIRE(last);
+    CHECK(last->introductions.empty());
+    CHECK_FALSE(last->more);
+  }
+  for (std::size_t limit : {1, 3, 4, 10, 100}) CHECK_MESSAGE(walk(limit) == made, limit);
+  // A state change keeps its place (the key is the request's time).
+  REQUIRE(f.accept(made[2]));
+  CHECK(walk(4) == made);
+  // An older data directory: its index keyed by id alone, no mark; the start-up build gives
+  // the same pages and empties the old index.
+  f.d.write([&](storage::WriteTxn& txn) {
+    txn.clear(f.d.env.database("member_introductions_by_time"));
+    txn.del(f.d.env.database(storage::kIndexMarks), "member_introductions_by_time");
+    txn.put(f.d.env.database("member_introductions"), f.member + "/" + made[0], "");
+  });
+  CHECK(walk(3).empty());
+  CHECK(f.d.write([&](storage::WriteTxn& txn) { return f.intros.index_existing(txn); }) == 12);
+  CHECK(walk(3) == made);
+  CHECK(f.d.env.begin_read().count(f.d.env.database("member_introductions")) == 0);
+  CHECK(f.d.write([&](storage::WriteTxn& txn) { return f.intros.index_existing(txn); }) == 0);
 }
 
 TEST_SUITE_END();

@@ -360,10 +360,12 @@ async function requisitionsPanel(body) {
 }
 
 const OUTCOMES = ['interview', 'offer', 'hired', 'not_hired', 'retained_3m', 'retained_6m', 'retained_12m', 'left'];
-async function introductionsPanel(body) {
-  const [list, due] = await Promise.all([api('GET', '/api/v1/introductions'), api('GET', '/api/v1/outcomes/due')]);
+// Introductions in the order asked, 25 at a time ("Show more" adds a page); the CSV link is the
+// route's.
+async function introductionsPanel(body, pages = 1) {
+  const [list, due] = await Promise.all([pagesOf('/api/v1/introductions', 'introductions', pages), api('GET', '/api/v1/outcomes/due')]);
   if (!list.ok) return noData(body, list);
-  const intros = list.data.introductions || [];
+  const intros = list.data.introductions;
   const dueItems = due.ok ? due.data.due || [] : [];
   const report = (d) => {
     const s = el('select', { 'aria-label': L('結果', 'Outcome') }, OUTCOMES.map((o) => el('option', { value: o, selected: o === d.what }, o)));
@@ -378,7 +380,8 @@ async function introductionsPanel(body) {
   fill(body,
     table(intros, [[(x) => time(x.requested_ms), L('依頼日', 'Requested')], ['state', L('状態', 'State')], ['holder', L('ノード', 'Node')],
       [(x) => (x.outcomes || []).map((o) => o.outcome).join(', ') || '—', L('結果', 'Outcomes')]], 'introductions'),
-    csvDownload('introductions', intros),
+    list.data.next ? showMore('introductions', intros.length, undefined, () => introductionsPanel(body, pages + 1)) : null,
+    csvRoute('/api/v1/introductions'),
     el('h3', {}, L('報告期限の結果', 'Outcomes due')),
     table(dueItems, [[(d) => time(d.due_ms), L('期限', 'Due')], ['what', L('内容', 'What')], [report, L('報告', 'Report')]], 'outcomes-due'),
     csvDownload('outcomes-due', dueItems));
