@@ -170,6 +170,7 @@ Introductions::Introductions(storage::Environment& env, ledger::Ledger& ledger,
       old_by_member_(env.database("member_introductions")),
       by_time_(env.database("member_introductions_by_time")),
       by_pair_(env.database("introduction_pairs")),
+      reporting_(env.database("introductions_reporting")),
       waiting_(env.database("introductions_waiting")),
       index_marks_(env.database(storage::kIndexMarks)) {}
 
@@ -194,6 +195,14 @@ std::string time_key(const Introduction& intro) {
          intro.id;
 }
 
+// Delivered, and its outcome or a retention check may still fall due (due()'s cases): no
+// outcome yet, or hired and neither left nor kept 12 months (the checks come in order).
+bool reporting(const Introduction& intro) {
+  if (intro.state != IntroductionState::delivered) return false;
+  if (!intro.has(Outcome::hired)) return !intro.has(Outcome::not_hired);
+  return !intro.has(Outcome::left) && !intro.has(Outcome::retained_12m);
+}
+
 // Accepted by a peer's candidate and not delivered yet: undelivered after deliver_within.
 bool waits_for_delivery(const Introduction& intro) {
   return intro.kind == IntroductionKind::peer && intro.state == IntroductionState::accepted;
@@ -204,6 +213,11 @@ bool waits_for_delivery(const Introduction& intro) {
 void Introductions::put(storage::WriteTxn& txn, const Introduction& intro) {
   txn.put(introductions_, intro.id, intro.to_json().dump());
   txn.put(by_time_, time_key(intro), "");
+  // Only a delivered one has ever been reporting.
+  if (reporting(intro))
+    txn.put(reporting_, intro.member + "/" + intro.id, "");
+  else if (intro.state == IntroductionState::delivered)
+    txn.del(reporting_, intro.member + "/" + intro.id);
   index_waiting(txn, intro);
 }
 
@@ -427,8 +441,15 @@ std::vector<std::string> Introductions::expire_undelivered(
 std::vector<DueItem> Introductions::due(const storage::Txn& txn, const std::string& member,
                                         std::int64_t now_ms) const {
   std::vector<DueItem> out;
-  for (const auto& intro : list(txn, member)) {
-    if (intro.state != IntroductionState::delivered) continue;
+  const auto prefix = member + "/";
+  std::vector<std::string> ids;
+  txn.for_each_prefix(reporting_, prefix, [&](std::string_view key, std::string_view) {
+    ids.emplace_back(key.substr(prefix.size()));
+  });
+  for (const auto& id : ids) {
+    auto found = get(txn, id);
+    if (!found || !reporting(*found)) continue;
+    const auto& intro = *found;
     DueItem item{intro.id, intro.requisition, "", 0};
     if (!intro.has(Outcome::hired) && !intro.has(Outcome::not_hired)) {
       item.what = "outcome";
@@ -488,6 +509,13 @@ std::size_t Introductions::index_existing(storage::WriteTxn& txn) {
       ++n;
     }
     txn.clear(old_by_member_);  // the index by id it replaces: nothing reads it any more
+  });
+  storage::build_index_once(txn, index_marks_, "introductions_reporting", [&] {
+    for (const auto& intro : all(txn))
+      if (reporting(intro)) {
+        txn.put(reporting_, intro.member + "/" + intro.id, "");
+        ++n;
+      }
   });
   return n;
 }

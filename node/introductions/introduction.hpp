@@ -19,7 +19,9 @@
 // Databases: introductions (id -> JSON), member_introductions_by_time (member "/" 8-byte
 // requested_ms id -> "": a member's introductions in the order asked, so a page reads only its
 // own; it replaced member_introductions, member "/" id, which its one-time build empties),
-// introduction_pairs (pair_key(member, holder, ref) -> the newest introduction's id): create()
+// introductions_reporting (member "/" id -> "": the delivered ones whose outcome or a retention
+// check may still fall due, the only ones due() reads), introduction_pairs (pair_key(member,
+// holder, ref) -> the newest introduction's id): create()
 // refuses a pair that has a live introduction inside its own txn, so concurrent requests for
 // the same candidate cannot each spend a credit; introductions_waiting (the requested ones by
 // request time, a peer's accepted ones by answer time): expire and expire_undelivered read
@@ -193,7 +195,8 @@ class Introductions {
                                               std::chrono::milliseconds deliver_within);
 
   // What member should report by now: outcomes of delivered introductions and retention checks
-  // of hires, oldest due first.
+  // of hires, oldest due first. Reads only the member's introductions that may still have
+  // something due, not every one it ever asked for.
   std::vector<DueItem> due(const storage::Txn& txn, const std::string& member,
                            std::int64_t now_ms) const;
 
@@ -208,7 +211,7 @@ class Introductions {
   // of the pair index, whatever the member's history.
   std::optional<Introduction> live_for(const storage::Txn& txn, const std::string& member,
                                        const std::string& holder, const std::string& ref) const;
-  // Builds the pair, waiting and by-time indexes over introductions stored before each
+  // Builds the pair, waiting, by-time and reporting indexes over introductions stored before each
   // existed (once per data directory); returns how many entries were written.
   std::size_t index_existing(storage::WriteTxn& txn);
   const IntroductionSettings& settings() const { return settings_; }
@@ -236,6 +239,7 @@ class Introductions {
   storage::Database old_by_member_;  // member_introductions: emptied by index_existing
   storage::Database by_time_;
   storage::Database by_pair_;
+  storage::Database reporting_;
   // Introductions a sweep ends when due (waiting_key in the .cpp): requested, not answered
   // in answer_within; a peer's accepted, not delivered in deliver_within.
   storage::Database waiting_;

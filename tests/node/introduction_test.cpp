@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "domain_fixture.hpp"
 #include "ledger_audit.hpp"
@@ -529,6 +530,53 @@ TEST_CASE("introductions: a member's pages in the order asked, from their own in
   CHECK(walk(3) == made);
   CHECK(f.d.env.begin_read().count(f.d.env.database("member_introductions")) == 0);
   CHECK(f.d.write([&](storage::WriteTxn& txn) { return f.intros.index_existing(txn); }) == 0);
+}
+
+TEST_CASE(
+    "introductions: due() reads only those that may still fall due, indexed once for old data") {
+  Fixture f(6);
+  // As at a node's first start: every build marked done.
+  CHECK(f.d.write([&](storage::WriteTxn& txn) { return f.intros.index_existing(txn); }) == 0);
+  REQUIRE(f.create());             // requested: nothing due
+  auto waiting = f.delivered();    // its outcome falls due
+  auto not_hired = f.delivered();  // reported not hired: nothing more
+  auto hired = f.delivered();      // hired: the retention checks fall due
+  auto left = f.delivered();       // hired, then left: nothing more
+  REQUIRE(f.outcome(not_hired, Outcome::not_hired));
+  REQUIRE(f.outcome(hired, Outcome::hired));
+  REQUIRE(f.outcome(left, Outcome::hired));
+  REQUIRE(f.outcome(left, Outcome::left, "relocation"));
+  auto indexed = [&] {
+    std::set<std::string> out;
+    auto txn = f.d.env.begin_read();
+    txn.for_each_prefix(f.d.env.database("introductions_reporting"), f.member + "/",
+                        [&](std::string_view key, std::string_view) {
+                          out.emplace(key.substr(f.member.size() + 1));
+                        });
+    return out;
+  };
+  CHECK(indexed() == std::set<std::string>{waiting, hired});
+  f.d.clock.advance(100 * kDay);
+  auto due = [&] {
+    std::map<std::string, std::string> out;
+    auto txn = f.d.env.begin_read();
+    for (const auto& d : f.intros.due(txn, f.member, f.d.clock.now_ms()))
+      out[d.introduction] = d.what;
+    return out;
+  };
+  const std::map<std::string, std::string> expected{{waiting, "outcome"}, {hired, "retained_3m"}};
+  CHECK(due() == expected);
+  // An older data directory: no index, no mark; due() finds nothing until the start-up build.
+  f.d.write([&](storage::WriteTxn& txn) {
+    txn.clear(f.d.env.database("introductions_reporting"));
+    txn.del(f.d.env.database(storage::kIndexMarks), "introductions_reporting");
+  });
+  CHECK(due().empty());
+  CHECK(f.d.write([&](storage::WriteTxn& txn) { return f.intros.index_existing(txn); }) == 2);
+  CHECK(due() == expected);
+  // The last report leaves the index.
+  REQUIRE(f.outcome(waiting, Outcome::not_hired));
+  CHECK(indexed() == std::set<std::string>{hired});
 }
 
 TEST_SUITE_END();
