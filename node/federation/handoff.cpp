@@ -280,16 +280,12 @@ std::optional<Handoffs::Page> Handoffs::page_for_member(const storage::Txn& txn,
                                                         const std::string& member_id,
                                                         std::size_t limit,
                                                         const std::string& after) const {
-  std::string after_key;
-  if (!after.empty()) {
-    auto last = find(txn, after);
-    if (!last || last->member != member_id) return std::nullopt;
-    after_key = by_member_key(*last);
-  }
+  auto found = storage::member_records(
+      txn, by_member_, member_id, after, limit,
+      [&](const std::string& id) { return find(txn, id); }, by_member_key);
+  if (!found) return std::nullopt;
   Page page;
-  std::tie(page.handoffs, page.more) =
-      storage::member_records(txn, by_member_, member_id, after_key, limit,
-                              [&](const std::string& id) { return find(txn, id); });
+  std::tie(page.handoffs, page.more) = std::move(*found);
   return page;
 }
 

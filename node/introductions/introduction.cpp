@@ -528,15 +528,12 @@ std::vector<Introduction> Introductions::list(const storage::Txn& txn,
 std::optional<IntroductionPage> Introductions::page(const storage::Txn& txn,
                                                     const std::string& member, std::size_t limit,
                                                     const std::string& after) const {
-  std::string after_key;
-  if (!after.empty()) {
-    auto last = get(txn, after);
-    if (!last || last->member != member) return std::nullopt;
-    after_key = time_key(*last);
-  }
+  auto found = storage::member_records(
+      txn, by_time_, member, after, limit, [&](const std::string& id) { return get(txn, id); },
+      time_key);
+  if (!found) return std::nullopt;
   IntroductionPage page;
-  std::tie(page.introductions, page.more) = storage::member_records(
-      txn, by_time_, member, after_key, limit, [&](const std::string& id) { return get(txn, id); });
+  std::tie(page.introductions, page.more) = std::move(*found);
   return page;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
-// One page of a member's entries in an index keyed "<member>/" + sort key (referrals by time,
-// handoffs by member): the lists that page with ?limit=&after= read it.
+// One page of a member's entries in an index keyed "<member>/" + sort key (referrals,
+// handoffs and introductions by time): the lists that page with ?limit=&after= read it.
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -34,17 +35,25 @@ bool index_page(const Txn& txn, Database db, std::string_view prefix, std::strin
 }
 
 // One page of a member's records in an index keyed "<member>/" + 8 bytes (a time) + the
-// record's id: those after the entry whose key is `after_key` ("" from the first), at most
-// `limit`, each read with read(id) (an optional: a record gone meanwhile is skipped). Returns
-// them, and whether more follow.
-template <class Read>
-auto member_records(const Txn& txn, Database db, std::string_view member,
-                    std::string_view after_key, std::size_t limit, Read&& read) {
+// record's id: those after the record `after` (its id; "" from the first), at most `limit`,
+// each read with read(id) (an optional: a record gone meanwhile is skipped). key_of(record) is
+// a record's key in the index. Returns the records and whether more follow, or nullopt if
+// `after` is not one of the member's records (record.member).
+template <class Read, class KeyOf>
+auto member_records(const Txn& txn, Database db, const std::string& member,
+                    const std::string& after, std::size_t limit, Read&& read, KeyOf&& key_of) {
   using Record = typename std::invoke_result_t<Read&, const std::string&>::value_type;
-  const std::string prefix = std::string(member) + "/";
-  const std::string from = after_key.empty() ? prefix : std::string(after_key) + '\0';
+  using Page = std::pair<std::vector<Record>, bool>;
+  const std::string prefix = member + "/";
+  std::string from = prefix;
+  if (!after.empty()) {
+    auto last = read(after);
+    if (!last || last->member != member) return std::optional<Page>{};
+    from = key_of(*last) + '\0';  // the first key past it
+  }
   std::vector<std::string> ids;
-  std::pair<std::vector<Record>, bool> out;
+  std::optional<Page> page{Page{}};
+  auto& out = *page;
   out.second =
       index_page(txn, db, prefix, from, limit, [&](std::string_view key, std::string_view) {
         ids.emplace_back(key.substr(prefix.size() + 8));
@@ -52,7 +61,7 @@ auto member_records(const Txn& txn, Database db, std::string_view member,
   out.first.reserve(ids.size());
   for (const auto& id : ids)
     if (auto record = read(id)) out.first.push_back(std::move(*record));
-  return out;
+  return page;
 }
 
 }  // namespace relay::node::storage
