@@ -2,7 +2,8 @@
 // credit on an introduction, outcomes and retention, the member's social hiring impact; and the
 // operator's credit grants.
 //   POST /api/v1/requisitions                 open (body: RequisitionInput fields)
-//   GET  /api/v1/requisitions[/{id}]           the member's own (another member's: 404)
+//   GET  /api/v1/requisitions[?limit=&after=|format=csv]   in the order opened (pages: `next`)
+//   GET  /api/v1/requisitions/{id}             the member's own (another member's: 404)
 //   PUT  /api/v1/requisitions/{id}             edit every field
 //   POST /api/v1/requisitions/{id}/close
 //   GET  /api/v1/requisitions/{id}/matches?limit=   ranked, every score with its reasons
@@ -59,11 +60,36 @@ Response close_requisition(const Services& s, const std::string& id, const Calle
   return requisition_reply(200, *r);
 }
 
-Response list_requisitions(const Services& s, const Caller& caller) {
+// The columns of the requisitions' CSV: Requisition::to_member_json()'s (lists as JSON).
+const std::vector<std::string> kRequisitionColumns = {"id",
+                                                      "created_ms",
+                                                      "updated_ms",
+                                                      "state",
+                                                      "kind",
+                                                      "title",
+                                                      "category",
+                                                      "required_skills",
+                                                      "preferred_skills",
+                                                      "prefectures",
+                                                      "headcount",
+                                                      "employment_type",
+                                                      "experience_band"};
+
+// Without limit or after: every requisition (as before pages), in the order opened. With
+// either: one page, and `next` while more follow. ?format=csv: the same as a download.
+Response list_requisitions(const Services& s, const Request& request, const Caller& caller) {
+  auto paging = page_params(request);
+  if (!paging) return reply(paging.error());
+  auto csv = wants_csv(request);
+  if (!csv) return reply(csv.error());
+  auto page = s.introducing.requisitions(caller.the_member(), paging->limit, paging->after);
+  if (!page) return reply(bad_request("bad_parameter", "after: not a requisition of this member"));
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& r : s.introducing.requisitions(caller.the_member()))
-    list.push_back(r.to_member_json());
-  return http::json_response(200, {{"requisitions", list}});
+  for (const auto& r : page->requisitions) list.push_back(r.to_member_json());
+  if (*csv) return csv_response("requisitions", list, kRequisitionColumns);
+  nlohmann::json body{{"requisitions", list}};
+  if (page->more && !page->requisitions.empty()) body["next"] = page->requisitions.back().id;
+  return http::json_response(200, body);
 }
 
 Response get_requisition(const Services& s, const std::string& id, const Caller& caller) {
@@ -195,9 +221,10 @@ void add_introduction_routes(Routes& routes, const Services& s) {
              [&s](const Request& rq, const Params&, const Caller& c) {
                return open_requisition(s, rq, c);
              });
-  routes.add(
-      "GET", "/api/v1/requisitions", Role::member,
-      [&s](const Request&, const Params&, const Caller& c) { return list_requisitions(s, c); });
+  routes.add("GET", "/api/v1/requisitions", Role::member,
+             [&s](const Request& request, const Params&, const Caller& c) {
+               return list_requisitions(s, request, c);
+             });
   routes.add("GET", "/api/v1/requisitions/{id}", Role::member,
              [&s](const Request&, const Params& p, const Caller& c) {
                return get_requisition(s, p.at("id"), c);

@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
+#include <tuple>
 
 #include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
+#include "node/common/key_encoding.hpp"
 #include "node/common/text.hpp"
 #include "node/storage/index_marks.hpp"
+#include "node/storage/index_page.hpp"
 #include "protocol/event.hpp"
 
 namespace relay::node::introductions {
@@ -207,7 +211,8 @@ Requisitions::Requisitions(storage::Environment& env, ledger::Ledger& ledger,
       reference_(reference),
       clock_(clock),
       requisitions_(env.database("requisitions")),
-      by_member_(env.database("member_requisitions")),
+      old_by_member_(env.database("member_requisitions")),
+      by_time_(env.database("member_requisitions_by_time")),
       open_(env.database("open_requisitions")),
       index_marks_(env.database(storage::kIndexMarks)) {}
 
@@ -217,11 +222,18 @@ std::string open_key(RequisitionKind kind, std::string_view id) {
   key.append("/").append(id);
   return key;
 }
+
+// member "/" 8-byte big-endian created_ms, then the id: a member's requisitions in the order
+// opened (created_ms never changes, so the key is the one open() put).
+std::string time_key(const Requisition& r) {
+  return r.member + "/" +
+         common::be64(static_cast<std::uint64_t>(std::max<std::int64_t>(0, r.created_ms))) + r.id;
+}
 }  // namespace
 
 void Requisitions::put(storage::WriteTxn& txn, const Requisition& r) {
   txn.put(requisitions_, r.id, r.to_json().dump());
-  txn.put(by_member_, r.member + "/" + r.id, "");
+  txn.put(by_time_, time_key(r), "");
   // An update may change the kind: the key under the other kind goes.
   for (auto kind : {RequisitionKind::requisition, RequisitionKind::secondment_offer}) {
     if (r.open && r.kind == kind)
@@ -243,6 +255,15 @@ std::size_t Requisitions::index_existing(storage::WriteTxn& txn) {
         txn.put(open_, open_key(r.kind, r.id), "");
         ++n;
       }
+  });
+  storage::build_index_once(txn, index_marks_, "member_requisitions_by_time", [&] {
+    std::vector<std::string> keys;
+    txn.for_each_prefix(requisitions_, "", [&](std::string_view, std::string_view value) {
+      keys.push_back(time_key(Requisition::from_json(nlohmann::json::parse(value))));
+    });
+    for (const auto& key : keys) txn.put(by_time_, key, "");
+    txn.clear(old_by_member_);  // the index by id it replaces: nothing reads it any more
+    n += keys.size();
   });
   return n;
 }
@@ -321,18 +342,19 @@ std::optional<Requisition> Requisitions::get(const storage::Txn& txn, const std:
 
 std::vector<Requisition> Requisitions::list(const storage::Txn& txn,
                                             const std::string& member) const {
-  std::vector<Requisition> out;
-  const auto prefix = member + "/";
-  std::vector<std::string> ids;
-  txn.for_each_prefix(by_member_, prefix, [&](std::string_view key, std::string_view) {
-    ids.emplace_back(key.substr(prefix.size()));
-  });
-  for (const auto& id : ids)
-    if (auto r = get(txn, id)) out.push_back(std::move(*r));
-  std::stable_sort(out.begin(), out.end(), [](const Requisition& a, const Requisition& b) {
-    return a.created_ms < b.created_ms;
-  });
-  return out;
+  return page(txn, member, std::numeric_limits<std::size_t>::max(), "")->requisitions;
+}
+
+std::optional<RequisitionPage> Requisitions::page(const storage::Txn& txn,
+                                                  const std::string& member, std::size_t limit,
+                                                  const std::string& after) const {
+  auto found = storage::member_records(
+      txn, by_time_, member, after, limit, [&](const std::string& id) { return get(txn, id); },
+      time_key);
+  if (!found) return std::nullopt;
+  RequisitionPage page;
+  std::tie(page.requisitions, page.more) = std::move(*found);
+  return page;
 }
 
 std::vector<Requisition> Requisitions::list_open(const storage::Txn& txn,

@@ -4,7 +4,9 @@
 // with other members' requisitions). Each change is a ledger event in the same txn, carrying
 // ids and codes only (protocol/event.hpp); the title and skills stay here.
 //
-// Databases: requisitions (id -> JSON record), member_requisitions (member "/" id -> ""),
+// Databases: requisitions (id -> JSON record), member_requisitions_by_time (member "/" 8-byte
+// created_ms id -> "": a member's requisitions in the order opened, so a page reads only its
+// own; it replaced member_requisitions, member "/" id, which its one-time build empties),
 // open_requisitions (kind "/" id -> "": the open ones, so pairing reads them alone, not every
 // requisition ever closed).
 //
@@ -97,6 +99,12 @@ struct RequisitionError {
 common::Result<Requisition, RequisitionError> validate(const RequisitionInput& input,
                                                        const config::Reference& reference);
 
+// One page of a member's requisitions, in the order opened.
+struct RequisitionPage {
+  std::vector<Requisition> requisitions;
+  bool more = false;  // others follow the last one
+};
+
 class Requisitions {
  public:
   static constexpr std::size_t kMaxSkills = 20;
@@ -127,10 +135,15 @@ class Requisitions {
                                  const std::string& id) const;
   // member's requisitions, oldest first.
   std::vector<Requisition> list(const storage::Txn& txn, const std::string& member) const;
+  // Those after the requisition `after` ("" from the first), at most `limit`; nullopt if
+  // `after` is not one of member's.
+  std::optional<RequisitionPage> page(const storage::Txn& txn, const std::string& member,
+                                      std::size_t limit, const std::string& after) const;
   // Every open requisition of this kind (for pairing secondment offers with requisitions).
   std::vector<Requisition> list_open(const storage::Txn& txn, RequisitionKind kind) const;
-  // Indexes the open requisitions of a directory written before open_requisitions (once,
-  // storage/index_marks.hpp). Returns how many.
+  // Indexes the open requisitions of a directory written before open_requisitions, and every
+  // requisition of one written before member_requisitions_by_time (each once,
+  // storage/index_marks.hpp). Returns how many entries it wrote.
   std::size_t index_existing(storage::WriteTxn& txn);
 
  private:
@@ -139,7 +152,8 @@ class Requisitions {
   const config::Reference& reference_;
   const common::Clock& clock_;
   storage::Database requisitions_;
-  storage::Database by_member_;
+  storage::Database old_by_member_;  // member_requisitions: emptied by index_existing
+  storage::Database by_time_;
   storage::Database open_;
   storage::Database index_marks_;
   // What get() parsed, by id: an introduction reads its requisition on the request's thread

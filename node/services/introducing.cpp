@@ -112,9 +112,10 @@ common::Result<Requisition, RequisitionError> Introducing::close_requisition(
       [&](storage::WriteTxn& txn) { return requisitions_.close(txn, member.id, id); });
 }
 
-std::vector<Requisition> Introducing::requisitions(const members::Member& member) const {
+std::optional<introductions::RequisitionPage> Introducing::requisitions(
+    const members::Member& member, std::size_t limit, const std::string& after) const {
   auto txn = env_.begin_read();
-  return requisitions_.list(txn, member.id);
+  return requisitions_.page(txn, member.id, limit, after);
 }
 
 std::optional<Requisition> Introducing::requisition(const members::Member& member,

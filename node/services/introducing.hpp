@@ -100,7 +100,11 @@ class Introducing {
       const introductions::RequisitionInput& input);
   common::Result<introductions::Requisition, introductions::RequisitionError> close_requisition(
       const members::Member& member, const std::string& id);
-  std::vector<introductions::Requisition> requisitions(const members::Member& member) const;
+  // The member's requisitions in the order opened: the first `limit` after `after` ("" from
+  // the first); nullopt if `after` is not one of the member's.
+  std::optional<introductions::RequisitionPage> requisitions(const members::Member& member,
+                                                             std::size_t limit,
+                                                             const std::string& after) const;
   std::optional<introductions::Requisition> requisition(const members::Member& member,
                                                         const std::string& id) const;
   // The candidates the member may ask for (this node's, consented to circulate in the region,

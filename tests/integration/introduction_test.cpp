@@ -410,7 +410,7 @@ TEST_CASE(
   CHECK(outcome(x, buyer, id, "hired").status == 409);  // declined: nothing to report
 }
 
-TEST_CASE("introductions: the list pages in the order asked, with next, and as CSV") {
+TEST_CASE("introductions and requisitions: the lists page in order, with next, and as CSV") {
   NodeProcess x{relay::test::options("pages.example", "JP-28")};
   auto referrer = x.admit_member("Referrer KK");
   auto buyer = x.admit_member("Buyer KK");
@@ -470,6 +470,25 @@ TEST_CASE("introductions: the list pages in the order asked, with next, and as C
     CHECK_MESSAGE(reply.status == 400, bad);
     CHECK_MESSAGE(reply.error_code() == "bad_parameter", bad);
   }
+
+  // The requisitions list the same way, in the order opened.
+  std::vector<std::string> opened{req};
+  for (int i = 0; i < 2; ++i) opened.push_back(requisition_id(x, buyer, forklift_requisition()));
+  auto first = x.get("/api/v1/requisitions?limit=2", buyer.api_key);
+  REQUIRE(first.status == 200);
+  CHECK(ids(first.json().at("requisitions")) == std::vector<std::string>{opened[0], opened[1]});
+  REQUIRE(first.json().at("next") == opened[1]);
+  auto second = x.get("/api/v1/requisitions?limit=2&after=" + opened[1], buyer.api_key);
+  CHECK(ids(second.json().at("requisitions")) == std::vector<std::string>{opened[2]});
+  CHECK_FALSE(second.json().contains("next"));
+  CHECK(ids(x.get("/api/v1/requisitions", buyer.api_key).json().at("requisitions")) == opened);
+  auto requisitions_csv = x.get("/api/v1/requisitions?format=csv", buyer.api_key);
+  REQUIRE(requisitions_csv.status == 200);
+  CHECK(requisitions_csv.body.rfind("\xEF\xBB\xBFid,created_ms,updated_ms,state,", 0) == 0);
+  for (const auto& id : opened)
+    CHECK(requisitions_csv.body.find("\r\n" + id + ",") != std::string::npos);
+  CHECK(x.get("/api/v1/requisitions?after=" + opened[0], other.api_key).status == 400);
+  CHECK(x.get("/api/v1/requisitions?limit=0", buyer.api_key).status == 400);
 }
 
 // Found on a live node: four identical requests sent at once were all answered 201 and spent

@@ -216,6 +216,8 @@ TEST_CASE("requisitions: one member never sees or edits another's; offers are li
 // ever opened: closed ones leave the index, and an edit that changes the kind moves its key.
 TEST_CASE("requisitions: the open ones of each kind are indexed; older directories once") {
   Fixture f;
+  // As at a node's first start: every build marked done.
+  CHECK(f.d.write([&](storage::WriteTxn& txn) { return f.reqs.index_existing(txn); }) == 0);
   auto a = f.d.admit("A KK").member;
   auto offer_input = forklift_input();
   offer_input.kind = "secondment_offer";
@@ -277,6 +279,64 @@ TEST_CASE("requisitions: input from the API's JSON") {
   auto r = intro::validate(in, relay::test::load_test_reference());
   REQUIRE_FALSE(r);
   CHECK(r.error().field == "required_skills");  // the 7 became "", which is no skill
+}
+
+TEST_CASE("requisitions: a member's pages in the order opened, from their own index, built once") {
+  Fixture f;
+  // As at a node's first start: every build marked done.
+  CHECK(f.d.write([&](storage::WriteTxn& txn) { return f.reqs.index_existing(txn); }) == 0);
+  auto a = f.d.admit("Pages A KK").member;
+  auto b = f.d.admit("Pages B KK").member;
+  std::vector<std::string> made;
+  for (int i = 0; i < 7; ++i) {
+    f.d.clock.advance(std::chrono::milliseconds(1000));
+    auto r =
+        f.d.write([&](storage::WriteTxn& txn) { return f.reqs.open(txn, a.id, forklift_input()); });
+    REQUIRE(r);
+    made.push_back(r->id);
+  }
+  auto theirs =
+      f.d.write([&](storage::WriteTxn& txn) { return f.reqs.open(txn, b.id, forklift_input()); });
+  REQUIRE(theirs);
+  // A closed one and an edited one keep their places.
+  REQUIRE(f.d.write([&](storage::WriteTxn& txn) { return f.reqs.close(txn, a.id, made[1]); }));
+  REQUIRE(f.d.write(
+      [&](storage::WriteTxn& txn) { return f.reqs.update(txn, a.id, made[2], forklift_input()); }));
+  auto walk = [&](std::size_t limit) {
+    std::vector<std::string> out;
+    auto txn = f.d.env.begin_read();
+    std::string after;
+    for (;;) {
+      auto page = f.reqs.page(txn, a.id, limit, after);
+      REQUIRE(page);
+      CHECK(page->requisitions.size() <= limit);
+      for (const auto& r : page->requisitions) out.push_back(r.id);
+      if (!page->more) return out;
+      after = out.back();
+    }
+  };
+  for (std::size_t limit : {1, 2, 3, 7, 100}) CHECK_MESSAGE(walk(limit) == made, limit);
+  {
+    auto txn = f.d.env.begin_read();
+    std::vector<std::string> listed;
+    for (const auto& r : f.reqs.list(txn, a.id)) listed.push_back(r.id);
+    CHECK(listed == made);
+    CHECK_FALSE(f.reqs.page(txn, a.id, 3, theirs->id));  // b's
+    CHECK_FALSE(f.reqs.page(txn, a.id, 3, "q_nosuchrequisition"));
+    CHECK(f.reqs.list(txn, b.id).size() == 1);
+  }
+  // An older data directory: its index keyed by id alone, no mark; the start-up build gives
+  // the same pages and empties the old index.
+  f.d.write([&](storage::WriteTxn& txn) {
+    txn.clear(f.d.env.database("member_requisitions_by_time"));
+    txn.del(f.d.env.database(storage::kIndexMarks), "member_requisitions_by_time");
+    txn.put(f.d.env.database("member_requisitions"), a.id + "/" + made[0], "");
+  });
+  CHECK(walk(3).empty());
+  CHECK(f.d.write([&](storage::WriteTxn& txn) { return f.reqs.index_existing(txn); }) == 8);
+  CHECK(walk(3) == made);
+  CHECK(f.d.env.begin_read().count(f.d.env.database("member_requisitions")) == 0);
+  CHECK(f.d.write([&](storage::WriteTxn& txn) { return f.reqs.index_existing(txn); }) == 0);
 }
 
 TEST_SUITE_END();

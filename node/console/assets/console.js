@@ -344,16 +344,19 @@ async function matchesOf(requisition, box) {
     csvDownload('matches', matches));
 }
 
-async function requisitionsPanel(body) {
-  const r = await api('GET', '/api/v1/requisitions');
+// Requisitions in the order opened, 25 at a time ("Show more" adds a page); the CSV link is the
+// route's.
+async function requisitionsPanel(body, pages = 1) {
+  const r = await pagesOf('/api/v1/requisitions', 'requisitions', pages);
   if (!r.ok) return noData(body, r);
-  const list = r.data.requisitions || [];
+  const list = r.data.requisitions;
   const matchesBox = el('div', { id: 'matches' });
   fill(body,
     table(list, [['title', L('職種名', 'Title')], [(x) => label('job_categories', x.category), L('分類', 'Category')],
       [(x) => (x.state === 'open' ? L('募集中', 'open') : L('終了', 'closed')), L('状態', 'State')],
       [(x) => el('button', { type: 'button', class: 'secondary', 'data-matches': x.id, onclick: () => matchesOf(x, matchesBox) }, L('候補を見る', 'Matches')), L('候補', 'Matches')]], 'requisitions'),
-    csvDownload('requisitions', list),
+    r.data.next ? showMore('requisitions', list.length, undefined, () => requisitionsPanel(body, pages + 1)) : null,
+    csvRoute('/api/v1/requisitions'),
     matchesBox,
     el('h3', {}, L('求人を登録する', 'Open a requisition')),
     requisitionForm((opened) => { load('requisitions').then(() => matchesOf(opened, $('matches'))); }));
