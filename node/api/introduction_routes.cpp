@@ -60,6 +60,27 @@ Response close_requisition(const Services& s, const std::string& id, const Calle
   return requisition_reply(200, *r);
 }
 
+// A member's list that pages (?limit=&after=, `next` while more follow) and downloads
+// (?format=csv, `columns`): read(limit, after) gives the page (storage::RecordPage), or
+// nullopt when `after` is not `what` of this member; to_json makes each item.
+template <class Read, class ToJson>
+Response member_list(const Request& request, const std::string& name,
+                     const std::vector<std::string>& columns, const std::string& what, Read&& read,
+                     ToJson&& to_json) {
+  auto paging = page_params(request);
+  if (!paging) return reply(paging.error());
+  auto csv = wants_csv(request);
+  if (!csv) return reply(csv.error());
+  auto page = read(paging->limit, paging->after);
+  if (!page) return reply(bad_request("bad_parameter", "after: not " + what + " of this member"));
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& item : page->records) list.push_back(to_json(item));
+  if (*csv) return csv_response(name, list, columns);
+  nlohmann::json body{{name, list}};
+  if (page->more && !page->records.empty()) body["next"] = page->records.back().id;
+  return http::json_response(200, body);
+}
+
 // The columns of the requisitions' CSV: Requisition::to_member_json()'s (lists as JSON).
 const std::vector<std::string> kRequisitionColumns = {"id",
                                                       "created_ms",
@@ -78,18 +99,12 @@ const std::vector<std::string> kRequisitionColumns = {"id",
 // Without limit or after: every requisition (as before pages), in the order opened. With
 // either: one page, and `next` while more follow. ?format=csv: the same as a download.
 Response list_requisitions(const Services& s, const Request& request, const Caller& caller) {
-  auto paging = page_params(request);
-  if (!paging) return reply(paging.error());
-  auto csv = wants_csv(request);
-  if (!csv) return reply(csv.error());
-  auto page = s.introducing.requisitions(caller.the_member(), paging->limit, paging->after);
-  if (!page) return reply(bad_request("bad_parameter", "after: not a requisition of this member"));
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& r : page->requisitions) list.push_back(r.to_member_json());
-  if (*csv) return csv_response("requisitions", list, kRequisitionColumns);
-  nlohmann::json body{{"requisitions", list}};
-  if (page->more && !page->requisitions.empty()) body["next"] = page->requisitions.back().id;
-  return http::json_response(200, body);
+  return member_list(
+      request, "requisitions", kRequisitionColumns, "a requisition",
+      [&](std::size_t limit, const std::string& after) {
+        return s.introducing.requisitions(caller.the_member(), limit, after);
+      },
+      [](const introductions::Requisition& r) { return r.to_member_json(); });
 }
 
 Response get_requisition(const Services& s, const std::string& id, const Caller& caller) {
@@ -143,19 +158,12 @@ const std::vector<std::string> kIntroductionColumns = {
 // either: one page, and `next` (the `after` of the next page) while more follow. ?format=csv:
 // the same introductions as a download.
 Response list_introductions(const Services& s, const Request& request, const Caller& caller) {
-  auto paging = page_params(request);
-  if (!paging) return reply(paging.error());
-  auto csv = wants_csv(request);
-  if (!csv) return reply(csv.error());
-  auto page = s.introducing.introductions(caller.the_member(), paging->limit, paging->after);
-  if (!page)
-    return reply(bad_request("bad_parameter", "after: not an introduction of this member"));
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& i : page->introductions) list.push_back(i.to_json());
-  if (*csv) return csv_response("introductions", list, kIntroductionColumns);
-  nlohmann::json body{{"introductions", list}};
-  if (page->more && !page->introductions.empty()) body["next"] = page->introductions.back().id;
-  return http::json_response(200, body);
+  return member_list(
+      request, "introductions", kIntroductionColumns, "an introduction",
+      [&](std::size_t limit, const std::string& after) {
+        return s.introducing.introductions(caller.the_member(), limit, after);
+      },
+      [](const introductions::Introduction& i) { return i.to_json(); });
 }
 
 Response get_introduction(const Services& s, const std::string& id, const Caller& caller) {

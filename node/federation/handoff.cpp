@@ -1,7 +1,6 @@
 #include "node/federation/handoff.hpp"
 
 #include <limits>
-#include <tuple>
 
 #include "crypto/bytes.hpp"
 #include "crypto/hash.hpp"
@@ -284,9 +283,7 @@ std::optional<Handoffs::Page> Handoffs::page_for_member(const storage::Txn& txn,
       txn, by_member_, member_id, after, limit,
       [&](const std::string& id) { return find(txn, id); }, by_member_key);
   if (!found) return std::nullopt;
-  Page page;
-  std::tie(page.handoffs, page.more) = std::move(*found);
-  return page;
+  return Page{std::move(found->records), found->more};
 }
 
 std::size_t Handoffs::index_existing(storage::WriteTxn& txn) {

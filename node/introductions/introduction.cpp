@@ -4,13 +4,11 @@
 #include <array>
 #include <limits>
 #include <stdexcept>
-#include <tuple>
 
 #include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
 #include "node/common/key_encoding.hpp"
 #include "node/storage/index_marks.hpp"
-#include "node/storage/index_page.hpp"
 #include "protocol/event.hpp"
 
 namespace relay::node::introductions {
@@ -522,19 +520,15 @@ std::size_t Introductions::index_existing(storage::WriteTxn& txn) {
 
 std::vector<Introduction> Introductions::list(const storage::Txn& txn,
                                               const std::string& member) const {
-  return page(txn, member, std::numeric_limits<std::size_t>::max(), "")->introductions;
+  return page(txn, member, std::numeric_limits<std::size_t>::max(), "")->records;
 }
 
 std::optional<IntroductionPage> Introductions::page(const storage::Txn& txn,
                                                     const std::string& member, std::size_t limit,
                                                     const std::string& after) const {
-  auto found = storage::member_records(
+  return storage::member_records(
       txn, by_time_, member, after, limit, [&](const std::string& id) { return get(txn, id); },
       time_key);
-  if (!found) return std::nullopt;
-  IntroductionPage page;
-  std::tie(page.introductions, page.more) = std::move(*found);
-  return page;
 }
 
 }  // namespace relay::node::introductions

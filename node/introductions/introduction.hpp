@@ -42,6 +42,7 @@
 #include "node/ledger/ledger.hpp"
 #include "node/referrals/credit_account.hpp"
 #include "node/storage/environment.hpp"
+#include "node/storage/index_page.hpp"
 
 namespace relay::node::introductions {
 
@@ -104,10 +105,7 @@ struct Introduction {
 };
 
 // One page of a member's introductions, in the order asked.
-struct IntroductionPage {
-  std::vector<Introduction> introductions;
-  bool more = false;  // others follow the last one
-};
+using IntroductionPage = storage::RecordPage<Introduction>;
 
 struct IntroductionError {
   enum class Code {

@@ -3,14 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <limits>
-#include <tuple>
 
 #include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
 #include "node/common/key_encoding.hpp"
 #include "node/common/text.hpp"
 #include "node/storage/index_marks.hpp"
-#include "node/storage/index_page.hpp"
 #include "protocol/event.hpp"
 
 namespace relay::node::introductions {
@@ -342,19 +340,15 @@ std::optional<Requisition> Requisitions::get(const storage::Txn& txn, const std:
 
 std::vector<Requisition> Requisitions::list(const storage::Txn& txn,
                                             const std::string& member) const {
-  return page(txn, member, std::numeric_limits<std::size_t>::max(), "")->requisitions;
+  return page(txn, member, std::numeric_limits<std::size_t>::max(), "")->records;
 }
 
 std::optional<RequisitionPage> Requisitions::page(const storage::Txn& txn,
                                                   const std::string& member, std::size_t limit,
                                                   const std::string& after) const {
-  auto found = storage::member_records(
+  return storage::member_records(
       txn, by_time_, member, after, limit, [&](const std::string& id) { return get(txn, id); },
       time_key);
-  if (!found) return std::nullopt;
-  RequisitionPage page;
-  std::tie(page.requisitions, page.more) = std::move(*found);
-  return page;
 }
 
 std::vector<Requisition> Requisitions::list_open(const storage::Txn& txn,

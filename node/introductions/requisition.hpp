@@ -25,6 +25,7 @@
 #include "node/ledger/ledger.hpp"
 #include "node/matching/scorer.hpp"
 #include "node/storage/environment.hpp"
+#include "node/storage/index_page.hpp"
 #include "node/storage/parse_cache.hpp"
 
 namespace relay::node::introductions {
@@ -100,10 +101,7 @@ common::Result<Requisition, RequisitionError> validate(const RequisitionInput& i
                                                        const config::Reference& reference);
 
 // One page of a member's requisitions, in the order opened.
-struct RequisitionPage {
-  std::vector<Requisition> requisitions;
-  bool more = false;  // others follow the last one
-};
+using RequisitionPage = storage::RecordPage<Requisition>;
 
 class Requisitions {
  public:

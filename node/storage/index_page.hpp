@@ -1,12 +1,12 @@
 #pragma once
 // One page of a member's entries in an index keyed "<member>/" + sort key (referrals,
-// handoffs and introductions by time): the lists that page with ?limit=&after= read it.
+// handoffs, introductions and requisitions by time): the lists that page with ?limit=&after=
+// read it.
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <utility>
 #include <vector>
 
 #include "node/storage/txn.hpp"
@@ -34,16 +34,23 @@ bool index_page(const Txn& txn, Database db, std::string_view prefix, std::strin
   return more;
 }
 
+// A page of records, in the index's order.
+template <class Record>
+struct RecordPage {
+  std::vector<Record> records;
+  bool more = false;  // others follow the last one
+};
+
 // One page of a member's records in an index keyed "<member>/" + 8 bytes (a time) + the
 // record's id: those after the record `after` (its id; "" from the first), at most `limit`,
 // each read with read(id) (an optional: a record gone meanwhile is skipped). key_of(record) is
-// a record's key in the index. Returns the records and whether more follow, or nullopt if
-// `after` is not one of the member's records (record.member).
+// a record's key in the index. Returns the page, or nullopt if `after` is not one of the
+// member's records (record.member).
 template <class Read, class KeyOf>
 auto member_records(const Txn& txn, Database db, const std::string& member,
                     const std::string& after, std::size_t limit, Read&& read, KeyOf&& key_of) {
   using Record = typename std::invoke_result_t<Read&, const std::string&>::value_type;
-  using Page = std::pair<std::vector<Record>, bool>;
+  using Page = RecordPage<Record>;
   const std::string prefix = member + "/";
   std::string from = prefix;
   if (!after.empty()) {
@@ -53,14 +60,13 @@ auto member_records(const Txn& txn, Database db, const std::string& member,
   }
   std::vector<std::string> ids;
   std::optional<Page> page{Page{}};
-  auto& out = *page;
-  out.second =
+  page->more =
       index_page(txn, db, prefix, from, limit, [&](std::string_view key, std::string_view) {
         ids.emplace_back(key.substr(prefix.size() + 8));
       });
-  out.first.reserve(ids.size());
+  page->records.reserve(ids.size());
   for (const auto& id : ids)
-    if (auto record = read(id)) out.first.push_back(std::move(*record));
+    if (auto record = read(id)) page->records.push_back(std::move(*record));
   return page;
 }
 

@@ -494,8 +494,8 @@ TEST_CASE("introductions: a member's pages in the order asked, from their own in
     for (;;) {
       auto page = f.intros.page(txn, f.member, limit, after);
       REQUIRE(page);
-      CHECK(page->introductions.size() <= limit);
-      for (const auto& i : page->introductions) {
+      CHECK(page->records.size() <= limit);
+      for (const auto& i : page->records) {
         CHECK(i.member == f.member);
         out.push_back(i.id);
       }
@@ -511,7 +511,7 @@ TEST_CASE("introductions: a member's pages in the order asked, from their own in
     CHECK_FALSE(f.intros.page(txn, f.member, 3, "i_nosuchintroduction"));
     auto last = f.intros.page(txn, f.member, 3, made.back());
     REQUIRE(last);
-    CHECK(last->introductions.empty());
+    CHECK(last->records.empty());
     CHECK_FALSE(last->more);
   }
   for (std::size_t limit : {1, 3, 4, 10, 100}) CHECK_MESSAGE(walk(limit) == made, limit);

@@ -309,8 +309,8 @@ TEST_CASE("requisitions: a member's pages in the order opened, from their own in
     for (;;) {
       auto page = f.reqs.page(txn, a.id, limit, after);
       REQUIRE(page);
-      CHECK(page->requisitions.size() <= limit);
-      for (const auto& r : page->requisitions) out.push_back(r.id);
+      CHECK(page->records.size() <= limit);
+      for (const auto& r : page->records) out.push_back(r.id);
       if (!page->more) return out;
       after = out.back();
     }
