@@ -85,6 +85,13 @@ Parsed<PageParams> page_params(const Request& request) {
   return PageParams{*limit, paged ? after->second : ""};
 }
 
+Parsed<bool> newest_first_param(const Request& request) {
+  auto order = request.query.find("order");
+  if (order == request.query.end() || order->second == "oldest") return false;
+  if (order->second == "newest") return true;
+  return fail(bad_request("bad_parameter", "order: oldest or newest"));
+}
+
 http::Router build_router(const Services& services) {
   http::Router router;
   Routes routes(router, services.access, services.credential_guard, services.limits,

@@ -62,6 +62,9 @@ struct PageParams {
   std::string after;
 };
 Parsed<PageParams> page_params(const Request& request);
+// ?order= of those member lists: "oldest" (or none: the order made) or "newest" (true: the
+// last made first, a page going on with older ones); otherwise a 400 naming it.
+Parsed<bool> newest_first_param(const Request& request);
 
 // What the pages and replies show about this node.
 struct NodeFacts {

@@ -60,9 +60,10 @@ Response close_requisition(const Services& s, const std::string& id, const Calle
   return requisition_reply(200, *r);
 }
 
-// A member's list that pages (?limit=&after=, `next` while more follow) and downloads
-// (?format=csv, `columns`): read(limit, after) gives the page (storage::RecordPage), or
-// nullopt when `after` is not `what` of this member; to_json makes each item.
+// A member's list that pages (?limit=&after=, `next` while more follow; ?order=newest: last
+// first) and downloads (?format=csv, `columns`): read(limit, after, newest_first) gives the page
+// (storage::RecordPage), or nullopt when `after` is not `what` of this member; to_json makes
+// each item.
 template <class Read, class ToJson>
 Response member_list(const Request& request, const std::string& name,
                      const std::vector<std::string>& columns, const std::string& what, Read&& read,
@@ -71,7 +72,9 @@ Response member_list(const Request& request, const std::string& name,
   if (!paging) return reply(paging.error());
   auto csv = wants_csv(request);
   if (!csv) return reply(csv.error());
-  auto page = read(paging->limit, paging->after);
+  auto newest_first = newest_first_param(request);
+  if (!newest_first) return reply(newest_first.error());
+  auto page = read(paging->limit, paging->after, *newest_first);
   if (!page) return reply(bad_request("bad_parameter", "after: not " + what + " of this member"));
   nlohmann::json list = nlohmann::json::array();
   for (const auto& item : page->records) list.push_back(to_json(item));
@@ -101,8 +104,8 @@ const std::vector<std::string> kRequisitionColumns = {"id",
 Response list_requisitions(const Services& s, const Request& request, const Caller& caller) {
   return member_list(
       request, "requisitions", kRequisitionColumns, "a requisition",
-      [&](std::size_t limit, const std::string& after) {
-        return s.introducing.requisitions(caller.the_member(), limit, after);
+      [&](std::size_t limit, const std::string& after, bool newest_first) {
+        return s.introducing.requisitions(caller.the_member(), limit, after, newest_first);
       },
       [](const introductions::Requisition& r) { return r.to_member_json(); });
 }
@@ -160,8 +163,8 @@ const std::vector<std::string> kIntroductionColumns = {
 Response list_introductions(const Services& s, const Request& request, const Caller& caller) {
   return member_list(
       request, "introductions", kIntroductionColumns, "an introduction",
-      [&](std::size_t limit, const std::string& after) {
-        return s.introducing.introductions(caller.the_member(), limit, after);
+      [&](std::size_t limit, const std::string& after, bool newest_first) {
+        return s.introducing.introductions(caller.the_member(), limit, after, newest_first);
       },
       [](const introductions::Introduction& i) { return i.to_json(); });
 }

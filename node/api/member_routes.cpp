@@ -60,13 +60,16 @@ const std::vector<std::string> kReferralColumns = {
     "verified_ms", "kind",       "hold_until_ms", "job_category", "application_id"};
 
 // Without limit or after: every referral (as before paging existed). With either: one page
-// in the order made, and `next` (the `after` of the next page) when more follow. `total`:
-// how many the member has. ?format=csv: the same referrals as a CSV download.
+// in the order made (?order=newest: the last made first), and `next` (the `after` of the next
+// page) when more follow. `total`: how many the member has. ?format=csv: the same referrals
+// as a CSV download.
 Response referrals(const Services& s, const Request& request, const Caller& caller) {
   auto paging = page_params(request);
   if (!paging) return reply(paging.error());
   auto csv = wants_csv(request);
   if (!csv) return reply(csv.error());
+  auto newest_first = newest_first_param(request);
+  if (!newest_first) return reply(newest_first.error());
   // {"next"?, "referrals": [...], "total"}, written as the referrals are read (a list of
   // hundreds); "next" comes first in key order but is known last, so the list is put in after.
   std::string list;
@@ -74,11 +77,13 @@ Response referrals(const Services& s, const Request& request, const Caller& call
   protocol::JsonWriter items(list);
   items.begin_array();
   std::string last;
-  auto read = s.membership.each_referral(caller.the_member(), paging->limit, paging->after,
-                                         [&](std::string_view id, std::string_view member_json) {
-                                           items.raw(member_json);
-                                           last.assign(id);
-                                         });
+  auto read = s.membership.each_referral(
+      caller.the_member(), paging->limit, paging->after,
+      [&](std::string_view id, std::string_view member_json) {
+        items.raw(member_json);
+        last.assign(id);
+      },
+      *newest_first);
   if (!read) return reply(bad_request("bad_parameter", "after: not a referral of this member"));
   items.end_array();
   if (*csv) return csv_response("referrals", nlohmann::json::parse(list), kReferralColumns);

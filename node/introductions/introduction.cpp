@@ -525,10 +525,11 @@ std::vector<Introduction> Introductions::list(const storage::Txn& txn,
 
 std::optional<IntroductionPage> Introductions::page(const storage::Txn& txn,
                                                     const std::string& member, std::size_t limit,
-                                                    const std::string& after) const {
+                                                    const std::string& after,
+                                                    bool newest_first) const {
   return storage::member_records(
       txn, by_time_, member, after, limit, [&](const std::string& id) { return get(txn, id); },
-      time_key);
+      time_key, newest_first);
 }
 
 }  // namespace relay::node::introductions

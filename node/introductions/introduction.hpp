@@ -201,10 +201,11 @@ class Introductions {
   std::optional<Introduction> get(const storage::Txn& txn, const std::string& id) const;
   // Every introduction of the member, in the order asked.
   std::vector<Introduction> list(const storage::Txn& txn, const std::string& member) const;
-  // Those after the introduction `after` ("" from the first), at most `limit`; nullopt if
-  // `after` is not one of the member's.
+  // Those after the introduction `after` ("" from the first), at most `limit`, in that order
+  // or (newest_first) last asked first; nullopt if `after` is not one of the member's.
   std::optional<IntroductionPage> page(const storage::Txn& txn, const std::string& member,
-                                       std::size_t limit, const std::string& after) const;
+                                       std::size_t limit, const std::string& after,
+                                       bool newest_first = false) const;
   // The member's live introduction to the candidate `ref` held by `holder`, if any: one read
   // of the pair index, whatever the member's history.
   std::optional<Introduction> live_for(const storage::Txn& txn, const std::string& member,

@@ -133,10 +133,11 @@ class Requisitions {
                                  const std::string& id) const;
   // member's requisitions, oldest first.
   std::vector<Requisition> list(const storage::Txn& txn, const std::string& member) const;
-  // Those after the requisition `after` ("" from the first), at most `limit`; nullopt if
-  // `after` is not one of member's.
+  // Those after the requisition `after` ("" from the first), at most `limit`, in that order or
+  // (newest_first) last opened first; nullopt if `after` is not one of member's.
   std::optional<RequisitionPage> page(const storage::Txn& txn, const std::string& member,
-                                      std::size_t limit, const std::string& after) const;
+                                      std::size_t limit, const std::string& after,
+                                      bool newest_first = false) const;
   // Every open requisition of this kind (for pairing secondment offers with requisitions).
   std::vector<Requisition> list_open(const storage::Txn& txn, RequisitionKind kind) const;
   // Indexes the open requisitions of a directory written before open_requisitions, and every

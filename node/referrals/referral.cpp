@@ -206,37 +206,40 @@ std::vector<Referral> Referrals::for_member(const storage::Txn& txn,
 
 std::optional<bool> Referrals::each_entry(const storage::Txn& txn, const std::string& member_id,
                                           std::size_t limit, const std::string& after,
-                                          const EachEntry& fn) const {
+                                          bool newest_first, const EachEntry& fn) const {
   const auto prefix = member_id + "/";
-  std::string from = prefix;
+  std::string last_key;  // of the referral shown last
   if (!after.empty()) {
     auto last = find(txn, after);
     if (!last || last->member_id != member_id) return std::nullopt;
-    from = time_key(*last) + '\0';  // the first key past it
+    last_key = time_key(*last);
   }
   // Each entry is handed on as the scan reaches it (reads only: the scan's views stay valid),
   // not after collecting every id first.
-  return storage::index_page(
-      txn, by_time_, prefix, from, limit,
-      [&](std::string_view key, std::string_view value) { fn(listed_id(key), value); });
+  auto visit = [&](std::string_view key, std::string_view value) { fn(listed_id(key), value); };
+  if (newest_first)
+    return storage::index_page_reverse(txn, by_time_, prefix, last_key, limit, visit);
+  return storage::index_page(txn, by_time_, prefix, last_key.empty() ? prefix : last_key + '\0',
+                             limit, visit);
 }
 
 std::optional<bool> Referrals::each_for_member(const storage::Txn& txn,
                                                const std::string& member_id, std::size_t limit,
-                                               const std::string& after,
-                                               const EachReferral& fn) const {
+                                               const std::string& after, const EachReferral& fn,
+                                               bool newest_first) const {
   std::string id;
-  return each_entry(txn, member_id, limit, after, [&](std::string_view key_id, std::string_view) {
-    id.assign(key_id);
-    if (auto p = shared(txn, id)) fn(p->referral, p->member_json);
-  });
+  return each_entry(txn, member_id, limit, after, newest_first,
+                    [&](std::string_view key_id, std::string_view) {
+                      id.assign(key_id);
+                      if (auto p = shared(txn, id)) fn(p->referral, p->member_json);
+                    });
 }
 
 std::optional<bool> Referrals::each_listed(const storage::Txn& txn, const std::string& member_id,
                                            std::size_t limit, const std::string& after,
-                                           const EachListed& fn) const {
+                                           const EachListed& fn, bool newest_first) const {
   std::string id;
-  return each_entry(txn, member_id, limit, after,
+  return each_entry(txn, member_id, limit, after, newest_first,
                     [&](std::string_view key_id, std::string_view value) {
                       if (is_listed(value)) {
                         fn(key_id, value.substr(1));

@@ -110,11 +110,11 @@ class Referrals {
   // holds it, with its write_member_json() text (neither copied; valid during the call), so a
   // list reply writes them as it goes. fn runs inside a scan of txn: it must not write to txn.
   // Returns whether others follow, or nullopt if `after` is not a referral of this member.
-  // Reads only the page, not every referral.
+  // Reads only the page, not every referral. newest_first: the same, last made first.
   using EachReferral = std::function<void(const Referral&, std::string_view member_json)>;
   std::optional<bool> each_for_member(const storage::Txn& txn, const std::string& member_id,
                                       std::size_t limit, const std::string& after,
-                                      const EachReferral& fn) const;
+                                      const EachReferral& fn, bool newest_first = false) const;
   // The same page as the member sees it (GET /api/v1/referrals): each referral's id and
   // write_member_json() text, read from the index alone. member_referrals_by_time keeps that
   // text next to each key, and save() writes it in the same txn as the record, so it is the
@@ -122,8 +122,8 @@ class Referrals {
   // An entry written before the text was kept (or by an older write_member_json) is looked up.
   using EachListed = std::function<void(std::string_view id, std::string_view member_json)>;
   std::optional<bool> each_listed(const storage::Txn& txn, const std::string& member_id,
-                                  std::size_t limit, const std::string& after,
-                                  const EachListed& fn) const;
+                                  std::size_t limit, const std::string& after, const EachListed& fn,
+                                  bool newest_first = false) const;
   // How many referrals the member has (all of them, whatever their status).
   std::uint64_t count_for_member(const storage::Txn& txn, const std::string& member_id) const;
   // At start-up, once per data directory from before member_referrals_by_time: writes its
@@ -184,7 +184,7 @@ class Referrals {
   // The page walk both each_ functions share: fn(id, value of the index entry) for each entry.
   using EachEntry = std::function<void(std::string_view id, std::string_view value)>;
   std::optional<bool> each_entry(const storage::Txn& txn, const std::string& member_id,
-                                 std::size_t limit, const std::string& after,
+                                 std::size_t limit, const std::string& after, bool newest_first,
                                  const EachEntry& fn) const;
 
   const identity::KeyRing& keys_;

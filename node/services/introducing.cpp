@@ -113,9 +113,10 @@ common::Result<Requisition, RequisitionError> Introducing::close_requisition(
 }
 
 std::optional<introductions::RequisitionPage> Introducing::requisitions(
-    const members::Member& member, std::size_t limit, const std::string& after) const {
+    const members::Member& member, std::size_t limit, const std::string& after,
+    bool newest_first) const {
   auto txn = env_.begin_read();
-  return requisitions_.page(txn, member.id, limit, after);
+  return requisitions_.page(txn, member.id, limit, after, newest_first);
 }
 
 std::optional<Requisition> Introducing::requisition(const members::Member& member,
@@ -290,9 +291,10 @@ std::function<common::Result<Introduction, IntroduceError>()> Introducing::begin
 }
 
 std::optional<introductions::IntroductionPage> Introducing::introductions(
-    const members::Member& member, std::size_t limit, const std::string& after) const {
+    const members::Member& member, std::size_t limit, const std::string& after,
+    bool newest_first) const {
   auto txn = env_.begin_read();
-  return introductions_.page(txn, member.id, limit, after);
+  return introductions_.page(txn, member.id, limit, after, newest_first);
 }
 
 std::optional<nlohmann::json> Introducing::introduction(const members::Member& member,

@@ -100,11 +100,12 @@ class Introducing {
       const introductions::RequisitionInput& input);
   common::Result<introductions::Requisition, introductions::RequisitionError> close_requisition(
       const members::Member& member, const std::string& id);
-  // The member's requisitions in the order opened: the first `limit` after `after` ("" from
-  // the first); nullopt if `after` is not one of the member's.
+  // The member's requisitions in the order opened (newest_first: last opened first): the first
+  // `limit` after `after` ("" from the first); nullopt if `after` is not one of the member's.
   std::optional<introductions::RequisitionPage> requisitions(const members::Member& member,
                                                              std::size_t limit,
-                                                             const std::string& after) const;
+                                                             const std::string& after,
+                                                             bool newest_first = false) const;
   std::optional<introductions::Requisition> requisition(const members::Member& member,
                                                         const std::string& id) const;
   // The candidates the member may ask for (this node's, consented to circulate in the region,
@@ -122,11 +123,12 @@ class Introducing {
   std::function<common::Result<introductions::Introduction, IntroduceError>()> begin_introduce(
       const members::Member& member, const std::string& requisition_id, const std::string& node,
       const std::string& ref, std::function<void()> ready);
-  // The member's introductions in the order asked: the first `limit` after `after` ("" from
-  // the first); nullopt if `after` is not one of the member's.
+  // The member's introductions in the order asked (newest_first: last asked first): the first
+  // `limit` after `after` ("" from the first); nullopt if `after` is not one of the member's.
   std::optional<introductions::IntroductionPage> introductions(const members::Member& member,
                                                                std::size_t limit,
-                                                               const std::string& after) const;
+                                                               const std::string& after,
+                                                               bool newest_first = false) const;
   // The member's introduction with, once delivered, the candidate's personal data.
   std::optional<nlohmann::json> introduction(const members::Member& member,
                                              const std::string& id) const;

@@ -89,9 +89,9 @@ common::Result<RejectionLink, MembershipError> Membership::issue_rejection_link(
 
 common::Result<ReferralsRead, MembershipError> Membership::each_referral(
     const members::Member& member, std::size_t limit, const std::string& after,
-    const referrals::Referrals::EachListed& fn) const {
+    const referrals::Referrals::EachListed& fn, bool newest_first) const {
   auto txn = env_.begin_read();
-  auto more = referrals_.each_listed(txn, member.id, limit, after, fn);
+  auto more = referrals_.each_listed(txn, member.id, limit, after, fn, newest_first);
   if (!more) return fail(MembershipError::referral_not_found);
   return ReferralsRead{*more, referrals_.count_for_member(txn, member.id)};
 }

@@ -85,9 +85,10 @@ class Membership {
   // (referrals::Referrals::each_listed), in one read txn. Returns whether more follow and
   // how many there are in all; referral_not_found if `after` is not one of the member's
   // referrals.
+  // newest_first: the same, last made first.
   common::Result<ReferralsRead, MembershipError> each_referral(
       const members::Member& member, std::size_t limit, const std::string& after,
-      const referrals::Referrals::EachListed& fn) const;
+      const referrals::Referrals::EachListed& fn, bool newest_first = false) const;
   common::Result<referrals::Referral, MembershipError> referral(const members::Member& member,
                                                                 const std::string& id) const;
   CreditsView credits(const members::Member& member) const;

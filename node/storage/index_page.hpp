@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "node/storage/cursor.hpp"
 #include "node/storage/txn.hpp"
 
 namespace relay::node::storage {
@@ -34,6 +35,26 @@ bool index_page(const Txn& txn, Database db, std::string_view prefix, std::strin
   return more;
 }
 
+// As index_page, last first: the entries whose keys start with `prefix` and sort before
+// `before` (the key of the last entry shown; empty: from the last of them), at most `limit`.
+template <class Fn>
+bool index_page_reverse(const Txn& txn, Database db, std::string_view prefix,
+                        std::string_view before, std::size_t limit, Fn&& fn) {
+  auto cursor = txn.cursor(db);
+  std::string past(before);
+  if (past.empty()) {
+    // The first key past every one with the prefix: its last byte ('/') raised by one.
+    past = prefix;
+    past.back() = static_cast<char>(past.back() + 1);
+  }
+  auto at = cursor.seek(past) ? cursor.prev() : cursor.last();
+  for (std::size_t seen = 0; at && at->first.starts_with(prefix); at = cursor.prev(), ++seen) {
+    if (seen == limit) return true;
+    fn(std::string_view(at->first), std::string_view(at->second));
+  }
+  return false;
+}
+
 // A page of records, in the index's order.
 template <class Record>
 struct RecordPage {
@@ -42,28 +63,31 @@ struct RecordPage {
 };
 
 // One page of a member's records in an index keyed "<member>/" + 8 bytes (a time) + the
-// record's id: those after the record `after` (its id; "" from the first), at most `limit`,
-// each read with read(id) (an optional: a record gone meanwhile is skipped). key_of(record) is
-// a record's key in the index. Returns the page, or nullopt if `after` is not one of the
-// member's records (record.member).
+// record's id, oldest first or (newest_first) last first: those after the record `after` (its
+// id; "" from the first), at most `limit`, each read with read(id) (an optional: a record gone
+// meanwhile is skipped). key_of(record) is a record's key in the index. Returns the page, or
+// nullopt if `after` is not one of the member's records (record.member).
 template <class Read, class KeyOf>
 auto member_records(const Txn& txn, Database db, const std::string& member,
-                    const std::string& after, std::size_t limit, Read&& read, KeyOf&& key_of) {
+                    const std::string& after, std::size_t limit, Read&& read, KeyOf&& key_of,
+                    bool newest_first = false) {
   using Record = typename std::invoke_result_t<Read&, const std::string&>::value_type;
   using Page = RecordPage<Record>;
   const std::string prefix = member + "/";
-  std::string from = prefix;
+  std::string last_key;  // of the record shown last
   if (!after.empty()) {
     auto last = read(after);
     if (!last || last->member != member) return std::optional<Page>{};
-    from = key_of(*last) + '\0';  // the first key past it
+    last_key = key_of(*last);
   }
   std::vector<std::string> ids;
+  auto add = [&](std::string_view key, std::string_view) {
+    ids.emplace_back(key.substr(prefix.size() + 8));
+  };
   std::optional<Page> page{Page{}};
-  page->more =
-      index_page(txn, db, prefix, from, limit, [&](std::string_view key, std::string_view) {
-        ids.emplace_back(key.substr(prefix.size() + 8));
-      });
+  page->more = newest_first ? index_page_reverse(txn, db, prefix, last_key, limit, add)
+                            : index_page(txn, db, prefix,
+                                         last_key.empty() ? prefix : last_key + '\0', limit, add);
   page->records.reserve(ids.size());
   for (const auto& id : ids)
     if (auto record = read(id)) page->records.push_back(std::move(*record));

@@ -451,6 +451,9 @@ TEST_CASE("introductions and requisitions: the lists page in order, with next, a
     query = "?limit=2&after=" + walked.back();
   }
   CHECK(walked == made);
+  CHECK(
+      ids(x.get("/api/v1/introductions?order=newest", buyer.api_key).json().at("introductions")) ==
+      std::vector<std::string>(made.rbegin(), made.rend()));
   CHECK(x.get("/api/v1/introductions?limit=2", other.api_key).json().at("introductions").empty());
   // CSV: the same introductions, the route's download.
   auto csv = x.get("/api/v1/introductions?format=csv&limit=2", buyer.api_key);
@@ -482,6 +485,10 @@ TEST_CASE("introductions and requisitions: the lists page in order, with next, a
   CHECK(ids(second.json().at("requisitions")) == std::vector<std::string>{opened[2]});
   CHECK_FALSE(second.json().contains("next"));
   CHECK(ids(x.get("/api/v1/requisitions", buyer.api_key).json().at("requisitions")) == opened);
+  auto newest = x.get("/api/v1/requisitions?order=newest&limit=2", buyer.api_key);
+  CHECK(ids(newest.json().at("requisitions")) == std::vector<std::string>{opened[2], opened[1]});
+  CHECK(newest.json().at("next") == opened[1]);
+  CHECK(x.get("/api/v1/requisitions?order=up", buyer.api_key).status == 400);
   auto requisitions_csv = x.get("/api/v1/requisitions?format=csv", buyer.api_key);
   REQUIRE(requisitions_csv.status == 200);
   CHECK(requisitions_csv.body.rfind("\xEF\xBB\xBFid,created_ms,updated_ms,state,", 0) == 0);

@@ -377,6 +377,18 @@ TEST_CASE("flow: members see only their own referrals; keys and roles are enforc
   CHECK(second.json()["referrals"][0]["id"] != id);
   CHECK_FALSE(second.json().contains("next"));
   CHECK(node.get("/api/v1/referrals?after=" + id, owner.api_key).json()["referrals"].size() == 1);
+  // ?order=newest: the last made first, `next` going on with older ones.
+  auto newest = node.get("/api/v1/referrals?order=newest&limit=1", owner.api_key);
+  REQUIRE(newest.status == 200);
+  const auto second_id = second.json()["referrals"][0]["id"].get<std::string>();
+  CHECK(newest.json()["referrals"][0]["id"] == second_id);
+  REQUIRE(newest.json()["next"] == second_id);
+  auto older = node.get("/api/v1/referrals?order=newest&limit=1&after=" + second_id, owner.api_key);
+  CHECK(older.json()["referrals"][0]["id"] == id);
+  CHECK_FALSE(older.json().contains("next"));
+  auto sideways = node.get("/api/v1/referrals?order=sideways", owner.api_key);
+  CHECK(sideways.status == 400);
+  CHECK(sideways.error_code() == "bad_parameter");
   // `total` is how many in all, whatever the page; the other member's count is its own.
   CHECK(first.json()["total"] == 2);
   CHECK(second.json()["total"] == 2);

@@ -779,6 +779,31 @@ TEST_CASE("referrals: a member's referrals page in the order made; the index is 
   CHECK(three[2] == std::vector<std::string>{made[6]});
   CHECK(pages(7) == std::vector<std::vector<std::string>>{made});  // exactly full: no more
   CHECK(pages(100) == std::vector<std::vector<std::string>>{made});
+  // Last made first (?order=newest): the same referrals from the other end, the other member's
+  // (made in between) left out; each_listed gives each page as each_for_member does.
+  auto newest = [&](std::size_t limit) {
+    std::vector<std::string> out;
+    auto txn = d.env.begin_read();
+    std::string after;
+    for (;;) {
+      std::vector<std::string> ids, listed;
+      auto more = d.referrals.each_for_member(
+          txn, m.id, limit, after,
+          [&](const referrals::Referral& r, std::string_view) { ids.push_back(r.id); }, true);
+      auto listed_more = d.referrals.each_listed(
+          txn, m.id, limit, after,
+          [&](std::string_view id, std::string_view) { listed.emplace_back(id); }, true);
+      REQUIRE(more);
+      CHECK(listed == ids);
+      CHECK(listed_more == more);
+      CHECK(ids.size() <= limit);
+      out.insert(out.end(), ids.begin(), ids.end());
+      if (!*more) return out;
+      after = out.back();
+    }
+  };
+  for (std::size_t limit : {1, 3, 7, 100})
+    CHECK_MESSAGE(newest(limit) == std::vector<std::string>(made.rbegin(), made.rend()), limit);
   {
     auto txn = d.env.begin_read();
     auto theirs = d.referrals.for_member(txn, other.id);

@@ -515,6 +515,21 @@ TEST_CASE("introductions: a member's pages in the order asked, from their own in
     CHECK_FALSE(last->more);
   }
   for (std::size_t limit : {1, 3, 4, 10, 100}) CHECK_MESSAGE(walk(limit) == made, limit);
+  // Last asked first (?order=newest): the same from the other end.
+  auto newest = [&](std::size_t limit) {
+    std::vector<std::string> out;
+    auto txn = f.d.env.begin_read();
+    std::string after;
+    for (;;) {
+      auto page = f.intros.page(txn, f.member, limit, after, true);
+      REQUIRE(page);
+      for (const auto& i : page->records) out.push_back(i.id);
+      if (!page->more) return out;
+      after = out.back();
+    }
+  };
+  for (std::size_t limit : {1, 3, 10})
+    CHECK_MESSAGE(newest(limit) == std::vector<std::string>(made.rbegin(), made.rend()), limit);
   // A state change keeps its place (the key is the request's time).
   REQUIRE(f.accept(made[2]));
   CHECK(walk(4) == made);

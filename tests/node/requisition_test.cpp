@@ -316,6 +316,20 @@ TEST_CASE("requisitions: a member's pages in the order opened, from their own in
     }
   };
   for (std::size_t limit : {1, 2, 3, 7, 100}) CHECK_MESSAGE(walk(limit) == made, limit);
+  // Last opened first (?order=newest): the same from the other end.
+  {
+    auto txn = f.d.env.begin_read();
+    std::vector<std::string> out;
+    std::string after;
+    for (bool more = true; more;) {
+      auto page = f.reqs.page(txn, a.id, 3, after, true);
+      REQUIRE(page);
+      for (const auto& r : page->records) out.push_back(r.id);
+      more = page->more;
+      if (more) after = out.back();
+    }
+    CHECK(out == std::vector<std::string>(made.rbegin(), made.rend()));
+  }
   {
     auto txn = f.d.env.begin_read();
     std::vector<std::string> listed;

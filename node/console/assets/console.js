@@ -265,9 +265,10 @@ async function creditsPanel(body) {
 }
 
 // A member's referrals grow without end (thousands a year for a large employer): the card
-// reads a page ("Show more" adds one) and the total, and the CSV link is the route's own.
+// reads a page, newest first ("Show more" adds one), and the total; the CSV link is the
+// route's own.
 async function referralsPanel(body, pages = 1) {
-  const r = await pagesOf('/api/v1/referrals', 'referrals', pages);
+  const r = await pagesOf('/api/v1/referrals?order=newest', 'referrals', pages);
   if (!r.ok) return noData(body, r);
   const list = r.data.referrals;
   const total = r.data.total ?? list.length;
@@ -344,10 +345,10 @@ async function matchesOf(requisition, box) {
     csvDownload('matches', matches));
 }
 
-// Requisitions in the order opened, 25 at a time ("Show more" adds a page); the CSV link is the
-// route's.
+// Requisitions, the last opened first, 25 at a time ("Show more" adds a page); the CSV link is
+// the route's.
 async function requisitionsPanel(body, pages = 1) {
-  const r = await pagesOf('/api/v1/requisitions', 'requisitions', pages);
+  const r = await pagesOf('/api/v1/requisitions?order=newest', 'requisitions', pages);
   if (!r.ok) return noData(body, r);
   const list = r.data.requisitions;
   const matchesBox = el('div', { id: 'matches' });
@@ -363,10 +364,10 @@ async function requisitionsPanel(body, pages = 1) {
 }
 
 const OUTCOMES = ['interview', 'offer', 'hired', 'not_hired', 'retained_3m', 'retained_6m', 'retained_12m', 'left'];
-// Introductions in the order asked, 25 at a time ("Show more" adds a page); the CSV link is the
-// route's.
+// Introductions, the last asked first, 25 at a time ("Show more" adds a page); the CSV link is
+// the route's.
 async function introductionsPanel(body, pages = 1) {
-  const [list, due] = await Promise.all([pagesOf('/api/v1/introductions', 'introductions', pages), api('GET', '/api/v1/outcomes/due')]);
+  const [list, due] = await Promise.all([pagesOf('/api/v1/introductions?order=newest', 'introductions', pages), api('GET', '/api/v1/outcomes/due')]);
   if (!list.ok) return noData(body, list);
   const intros = list.data.introductions;
   const dueItems = due.ok ? due.data.due || [] : [];
