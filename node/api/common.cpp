@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "node/api/csv.hpp"
 #include "node/common/text.hpp"
 #include "protocol/canonical_json.hpp"
 #include "protocol/json_writer.hpp"
@@ -85,11 +86,19 @@ Parsed<PageParams> page_params(const Request& request) {
   return PageParams{*limit, paged ? after->second : ""};
 }
 
-Parsed<bool> newest_first_param(const Request& request) {
-  auto order = request.query.find("order");
-  if (order == request.query.end() || order->second == "oldest") return false;
-  if (order->second == "newest") return true;
-  return fail(bad_request("bad_parameter", "order: oldest or newest"));
+Parsed<ListParams> list_params(const Request& request) {
+  auto page = page_params(request);
+  if (!page) return fail(page.error());
+  auto csv = wants_csv(request);
+  if (!csv) return fail(csv.error());
+  ListParams params{std::move(*page), false, *csv};
+  if (auto order = request.query.find("order"); order != request.query.end()) {
+    if (order->second == "newest")
+      params.newest_first = true;
+    else if (order->second != "oldest")
+      return fail(bad_request("bad_parameter", "order: oldest or newest"));
+  }
+  return params;
 }
 
 http::Router build_router(const Services& services) {

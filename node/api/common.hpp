@@ -62,9 +62,16 @@ struct PageParams {
   std::string after;
 };
 Parsed<PageParams> page_params(const Request& request);
-// ?order= of those member lists: "oldest" (or none: the order made) or "newest" (true: the
-// last made first, a page going on with older ones); otherwise a 400 naming it.
-Parsed<bool> newest_first_param(const Request& request);
+// What a member's list (referrals, introductions, requisitions) is asked for: its page
+// (page_params); ?order= "oldest" (or none: the order made) or "newest" (the last made
+// first, a page going on with older ones); ?format=csv (csv.hpp). Anything else is a 400
+// naming the parameter.
+struct ListParams {
+  PageParams page;
+  bool newest_first = false;
+  bool csv = false;
+};
+Parsed<ListParams> list_params(const Request& request);
 
 // What the pages and replies show about this node.
 struct NodeFacts {

@@ -68,17 +68,13 @@ template <class Read, class ToJson>
 Response member_list(const Request& request, const std::string& name,
                      const std::vector<std::string>& columns, const std::string& what, Read&& read,
                      ToJson&& to_json) {
-  auto paging = page_params(request);
-  if (!paging) return reply(paging.error());
-  auto csv = wants_csv(request);
-  if (!csv) return reply(csv.error());
-  auto newest_first = newest_first_param(request);
-  if (!newest_first) return reply(newest_first.error());
-  auto page = read(paging->limit, paging->after, *newest_first);
+  auto asked = list_params(request);
+  if (!asked) return reply(asked.error());
+  auto page = read(asked->page.limit, asked->page.after, asked->newest_first);
   if (!page) return reply(bad_request("bad_parameter", "after: not " + what + " of this member"));
   nlohmann::json list = nlohmann::json::array();
   for (const auto& item : page->records) list.push_back(to_json(item));
-  if (*csv) return csv_response(name, list, columns);
+  if (asked->csv) return csv_response(name, list, columns);
   nlohmann::json body{{name, list}};
   if (page->more && !page->records.empty()) body["next"] = page->records.back().id;
   return http::json_response(200, body);

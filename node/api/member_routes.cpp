@@ -64,12 +64,8 @@ const std::vector<std::string> kReferralColumns = {
 // page) when more follow. `total`: how many the member has. ?format=csv: the same referrals
 // as a CSV download.
 Response referrals(const Services& s, const Request& request, const Caller& caller) {
-  auto paging = page_params(request);
-  if (!paging) return reply(paging.error());
-  auto csv = wants_csv(request);
-  if (!csv) return reply(csv.error());
-  auto newest_first = newest_first_param(request);
-  if (!newest_first) return reply(newest_first.error());
+  auto asked = list_params(request);
+  if (!asked) return reply(asked.error());
   // {"next"?, "referrals": [...], "total"}, written as the referrals are read (a list of
   // hundreds); "next" comes first in key order but is known last, so the list is put in after.
   std::string list;
@@ -78,15 +74,15 @@ Response referrals(const Services& s, const Request& request, const Caller& call
   items.begin_array();
   std::string last;
   auto read = s.membership.each_referral(
-      caller.the_member(), paging->limit, paging->after,
+      caller.the_member(), asked->page.limit, asked->page.after,
       [&](std::string_view id, std::string_view member_json) {
         items.raw(member_json);
         last.assign(id);
       },
-      *newest_first);
+      asked->newest_first);
   if (!read) return reply(bad_request("bad_parameter", "after: not a referral of this member"));
   items.end_array();
-  if (*csv) return csv_response("referrals", nlohmann::json::parse(list), kReferralColumns);
+  if (asked->csv) return csv_response("referrals", nlohmann::json::parse(list), kReferralColumns);
   std::string body;
   body.reserve(list.size() + 64);
   protocol::JsonWriter w(body);
