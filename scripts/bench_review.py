@@ -120,6 +120,11 @@ def run(url, admin, spool, n, rounds, out):
     card_ms, card_bytes, card = timed(url, flood["api_key"], "/api/v1/referrals?limit=25", rounds)
     assert card["total"] == own_n and len(card["referrals"]) == 25, card["total"]
     rows["own_page"] = {"ms": card_ms, "bytes": card_bytes, "ratio_to_whole": card_ms / own_ms}
+    # What the console's card asks for: the newest 25 first.
+    newest_ms, _, newest = timed(url, flood["api_key"], "/api/v1/referrals?limit=25&order=newest",
+                                 rounds)
+    assert newest["referrals"][0]["id"] == own["referrals"][-1]["id"], newest["referrals"][0]
+    rows["own_newest"] = {"ms": newest_ms, "ratio_to_whole": newest_ms / own_ms}
     # 50 of the calm member's, one request each.
     ones = []
     decided = 0
@@ -159,6 +164,8 @@ def run(url, admin, spool, n, rounds, out):
     print(f"  {'member: its {} referrals'.format(own_n):34} {own_ms:9.2f} {own_bytes:10}")
     print(f"  {'member: a page of 25 and the total':34} {card_ms:9.2f} {card_bytes:10}  "
           f"{card_ms / own_ms:.4f} of its whole list")
+    print(f"  {'member: the newest 25 (the console)':34} {newest_ms:9.2f} {'':>10}  "
+          f"{newest_ms / own_ms:.4f} of its whole list")
     per = rows["bulk"]["ms_per_decision"]
     rows["bulk"]["ratio_to_one"] = per / rows["one"]["ms"]
     print(f"  {'one decision alone':34} {rows['one']['ms']:9.2f}")
