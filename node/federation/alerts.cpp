@@ -6,6 +6,7 @@
 #include "crypto/random.hpp"
 #include "node/common/key_encoding.hpp"
 #include "node/storage/index_marks.hpp"
+#include "node/storage/index_page.hpp"
 
 namespace relay::node::federation {
 
@@ -42,35 +43,23 @@ std::vector<nlohmann::json> Alerts::list(const storage::Txn& txn) const {
 std::optional<AlertPage> Alerts::read(const storage::Txn& txn, const AlertQuery& query) const {
   // One kind is walked in alerts_by_kind ("<kind>/" + the alert's key), every kind in alerts.
   const std::string prefix = query.kind.empty() ? "" : query.kind + "/";
-  auto cursor = txn.cursor(query.kind.empty() ? alerts_ : by_kind_);
-  auto step = [&] { return query.newest_first ? cursor.prev() : cursor.next(); };
-  std::optional<storage::Cursor::Entry> at;
+  const auto db = query.kind.empty() ? alerts_ : by_kind_;
+  std::string last_key;  // of the alert shown last
   if (!query.after.empty()) {
     auto key = crypto::from_hex(query.after);
-    if (!key || key->empty() || !cursor.find(prefix + std::string(key->begin(), key->end())))
-      return std::nullopt;
-    at = step();
-  } else if (!query.newest_first) {
-    at = prefix.empty() ? cursor.first() : cursor.seek(prefix);
-  } else if (prefix.empty()) {
-    at = cursor.last();
-  } else {
-    // The kind's last key is the one before the first key past them all: the kind's prefix
-    // with its '/' raised to '0'.
-    at = cursor.seek(query.kind + "0") ? cursor.prev() : cursor.last();
+    if (!key || key->empty()) return std::nullopt;
+    last_key = prefix + std::string(key->begin(), key->end());
+    if (!txn.contains(db, last_key)) return std::nullopt;
   }
   AlertPage page;
-  for (; at && at->first.starts_with(prefix); at = step()) {
-    if (page.alerts.size() == query.limit) {
-      page.more = true;
-      break;
-    }
-    auto key = std::string_view(at->first).substr(prefix.size());
-    if (prefix.empty())
-      page.alerts.push_back(listed(key, at->second));
-    else if (auto alert = txn.get(alerts_, key))
-      page.alerts.push_back(listed(key, *alert));
-  }
+  page.more = storage::index_page(txn, db, prefix, last_key, query.limit, query.newest_first,
+                                  [&](std::string_view entry, std::string_view value) {
+                                    auto key = entry.substr(prefix.size());
+                                    if (prefix.empty())
+                                      page.alerts.push_back(listed(key, value));
+                                    else if (auto alert = txn.get(alerts_, key))
+                                      page.alerts.push_back(listed(key, *alert));
+                                  });
   return page;
 }
 

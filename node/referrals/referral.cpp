@@ -216,11 +216,9 @@ std::optional<bool> Referrals::each_entry(const storage::Txn& txn, const std::st
   }
   // Each entry is handed on as the scan reaches it (reads only: the scan's views stay valid),
   // not after collecting every id first.
-  auto visit = [&](std::string_view key, std::string_view value) { fn(listed_id(key), value); };
-  if (newest_first)
-    return storage::index_page_reverse(txn, by_time_, prefix, last_key, limit, visit);
-  return storage::index_page(txn, by_time_, prefix, last_key.empty() ? prefix : last_key + '\0',
-                             limit, visit);
+  return storage::index_page(
+      txn, by_time_, prefix, last_key, limit, newest_first,
+      [&](std::string_view key, std::string_view value) { fn(listed_id(key), value); });
 }
 
 std::optional<bool> Referrals::each_for_member(const storage::Txn& txn,

@@ -1,7 +1,7 @@
 #pragma once
-// One page of a member's entries in an index keyed "<member>/" + sort key (referrals,
-// handoffs, introductions and requisitions by time): the lists that page with ?limit=&after=
-// read it.
+// One page of an index's entries under a prefix: a member's ("<member>/" + sort key: referrals,
+// handoffs, introductions and requisitions by time) or an alert kind's. The lists that page
+// with ?limit=&after= read it.
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -14,41 +14,40 @@
 
 namespace relay::node::storage {
 
-// Calls fn(key, value) for the entries of `db` from key `from` on whose keys start with
-// `prefix`, at most `limit` of them; true if more follow. `from` is the prefix itself for the
-// first page, or the key of the last entry shown + '\0' for the next.
+// Calls fn(key, value) for the entries of `db` whose keys start with `prefix` (every entry if
+// it is empty) and come after the one whose key is `last_key` (the last shown; empty: from the
+// start), in key order or (newest_first) the reverse, at most `limit` of them; true if more
+// follow.
 template <class Fn>
-bool index_page(const Txn& txn, Database db, std::string_view prefix, std::string_view from,
-                std::size_t limit, Fn&& fn) {
+bool index_page(const Txn& txn, Database db, std::string_view prefix, std::string_view last_key,
+                std::size_t limit, bool newest_first, Fn&& fn) {
   std::size_t seen = 0;
-  bool more = false;
-  txn.for_each_range(db, from, {}, [&](std::string_view key, std::string_view value) {
-    if (key.substr(0, prefix.size()) != prefix) return false;
-    if (seen == limit) {
-      more = true;
-      return false;
-    }
-    ++seen;
-    fn(key, value);
-    return true;
-  });
-  return more;
-}
-
-// As index_page, last first: the entries whose keys start with `prefix` and sort before
-// `before` (the key of the last entry shown; empty: from the last of them), at most `limit`.
-template <class Fn>
-bool index_page_reverse(const Txn& txn, Database db, std::string_view prefix,
-                        std::string_view before, std::size_t limit, Fn&& fn) {
+  if (!newest_first) {
+    // From the prefix itself, or from the first key past the last shown.
+    const std::string from = last_key.empty() ? std::string(prefix) : std::string(last_key) + '\0';
+    bool more = false;
+    txn.for_each_range(db, from, {}, [&](std::string_view key, std::string_view value) {
+      if (key.substr(0, prefix.size()) != prefix) return false;
+      if (seen == limit) {
+        more = true;
+        return false;
+      }
+      ++seen;
+      fn(key, value);
+      return true;
+    });
+    return more;
+  }
+  // Last first: from the entry before the last shown, or before the first key past every one
+  // with the prefix (its last byte, '/', raised by one).
   auto cursor = txn.cursor(db);
-  std::string past(before);
-  if (past.empty()) {
-    // The first key past every one with the prefix: its last byte ('/') raised by one.
+  std::string past(last_key);
+  if (past.empty() && !prefix.empty()) {
     past = prefix;
     past.back() = static_cast<char>(past.back() + 1);
   }
-  auto at = cursor.seek(past) ? cursor.prev() : cursor.last();
-  for (std::size_t seen = 0; at && at->first.starts_with(prefix); at = cursor.prev(), ++seen) {
+  auto at = !past.empty() && cursor.seek(past) ? cursor.prev() : cursor.last();
+  for (; at && at->first.starts_with(prefix); at = cursor.prev(), ++seen) {
     if (seen == limit) return true;
     fn(std::string_view(at->first), std::string_view(at->second));
   }
@@ -85,9 +84,7 @@ auto member_records(const Txn& txn, Database db, const std::string& member,
     ids.emplace_back(key.substr(prefix.size() + 8));
   };
   std::optional<Page> page{Page{}};
-  page->more = newest_first ? index_page_reverse(txn, db, prefix, last_key, limit, add)
-                            : index_page(txn, db, prefix,
-                                         last_key.empty() ? prefix : last_key + '\0', limit, add);
+  page->more = index_page(txn, db, prefix, last_key, limit, newest_first, add);
   page->records.reserve(ids.size());
   for (const auto& id : ids)
     if (auto record = read(id)) page->records.push_back(std::move(*record));
