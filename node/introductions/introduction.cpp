@@ -487,29 +487,36 @@ std::optional<Introduction> Introductions::live_for(const storage::Txn& txn,
 
 std::size_t Introductions::index_existing(storage::WriteTxn& txn) {
   std::size_t n = 0;
+  // Each build reads the introductions as stored, and none writes them: they are read once,
+  // by the first build that runs (an older directory may lack several).
+  std::optional<std::vector<Introduction>> stored;
+  auto every = [&]() -> const std::vector<Introduction>& {
+    if (!stored) stored = all(txn);
+    return *stored;
+  };
   storage::build_index_once(txn, index_marks_, "introduction_pairs", [&] {
-    for (const auto& intro : all(txn))
+    for (const auto& intro : every())
       if (live(intro.state)) {
         txn.put(by_pair_, pair_key(intro.member, intro.holder, intro.candidate_ref), intro.id);
         ++n;
       }
   });
   storage::build_index_once(txn, index_marks_, "introductions_waiting", [&] {
-    for (const auto& intro : all(txn))
+    for (const auto& intro : every())
       if (intro.state == IntroductionState::requested || waits_for_delivery(intro)) {
         index_waiting(txn, intro);
         ++n;
       }
   });
   storage::build_index_once(txn, index_marks_, "member_introductions_by_time", [&] {
-    for (const auto& intro : all(txn)) {
+    for (const auto& intro : every()) {
       txn.put(by_time_, time_key(intro), "");
       ++n;
     }
     txn.clear(old_by_member_);  // the index by id it replaces: nothing reads it any more
   });
   storage::build_index_once(txn, index_marks_, "introductions_reporting", [&] {
-    for (const auto& intro : all(txn))
+    for (const auto& intro : every())
       if (reporting(intro)) {
         txn.put(reporting_, intro.member + "/" + intro.id, "");
         ++n;

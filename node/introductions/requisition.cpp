@@ -243,25 +243,31 @@ void Requisitions::put(storage::WriteTxn& txn, const Requisition& r) {
 
 std::size_t Requisitions::index_existing(storage::WriteTxn& txn) {
   std::size_t n = 0;
+  // Each build reads the requisitions as stored, and none writes them: they are read once, by
+  // the first build that runs (read first, then written: a scan's callback must not write).
+  std::optional<std::vector<Requisition>> stored;
+  auto every = [&]() -> const std::vector<Requisition>& {
+    if (!stored) {
+      stored.emplace();
+      txn.for_each_prefix(requisitions_, "", [&](std::string_view, std::string_view value) {
+        stored->push_back(Requisition::from_json(nlohmann::json::parse(value)));
+      });
+    }
+    return *stored;
+  };
   storage::build_index_once(txn, index_marks_, "open_requisitions", [&] {
-    std::vector<Requisition> all;
-    txn.for_each_prefix(requisitions_, "", [&](std::string_view, std::string_view value) {
-      all.push_back(Requisition::from_json(nlohmann::json::parse(value)));
-    });
-    for (const auto& r : all)
+    for (const auto& r : every())
       if (r.open) {
         txn.put(open_, open_key(r.kind, r.id), "");
         ++n;
       }
   });
   storage::build_index_once(txn, index_marks_, "member_requisitions_by_time", [&] {
-    std::vector<std::string> keys;
-    txn.for_each_prefix(requisitions_, "", [&](std::string_view, std::string_view value) {
-      keys.push_back(time_key(Requisition::from_json(nlohmann::json::parse(value))));
-    });
-    for (const auto& key : keys) txn.put(by_time_, key, "");
+    for (const auto& r : every()) {
+      txn.put(by_time_, time_key(r), "");
+      ++n;
+    }
     txn.clear(old_by_member_);  // the index by id it replaces: nothing reads it any more
-    n += keys.size();
   });
   return n;
 }
