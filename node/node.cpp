@@ -150,7 +150,7 @@ Node::Node(config::NodeConfig config)
            domain_->referrals.index_existing(txn) + profiles_->index_existing(txn) +
            federation_->outbox().index_existing(txn, federation::ProfileExchange::outbox_subject) +
            introductions_->index_existing(txn) + requisitions_->index_existing(txn) +
-           federation_->alerts().index_existing(txn);
+           federation_->alerts().index_existing(txn) + domain_->members.index_existing(txn);
   });
   if (indexed > 0) spdlog::info("storage: indexed {} existing record(s)", indexed);
   // The ledger tree's hashes in a file read with pread() (ledger/hash_file.hpp): proofs read

@@ -1,6 +1,7 @@
 // Operator API: admit, list, suspend and reinstate members, set their contact email
 // (operator token).
 #include "node/api/common.hpp"
+#include "node/api/csv.hpp"
 #include "node/common/public_links.hpp"
 namespace relay::node::api {
 
@@ -30,10 +31,42 @@ Response admit(const Services& s, const Request& request) {
   return http::json_response(201, view);
 }
 
-Response list(const Services& s) {
+// The CSV's columns: a member's view, its credit account's fields beside the member's.
+const std::vector<std::string> kMemberColumns = {"id",
+                                                 "name",
+                                                 "status",
+                                                 "created_ms",
+                                                 "contact_email",
+                                                 "relay_link",
+                                                 "balance",
+                                                 "verified_referrals",
+                                                 "credits_minted",
+                                                 "credits_spent",
+                                                 "credits_granted",
+                                                 "credits_refunded"};
+
+// Without limit or after: every member, in the order admitted (?order=newest: the last
+// admitted first). With either: a page, and `next` while more follow. `total`: how many
+// members there are. ?format=csv: the same members as a download.
+Response list(const Services& s, const Request& request) {
+  auto asked = list_params(request);
+  if (!asked) return reply(asked.error());
+  auto page = s.membership.page(asked->page.limit, asked->page.after, asked->newest_first);
+  if (!page) return reply(bad_request("bad_parameter", "after: not a member"));
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& v : s.membership.list()) list.push_back(member_view(s.facts, v));
-  return http::json_response(200, {{"members", list}});
+  for (const auto& v : page->members) {
+    auto j = member_view(s.facts, v);
+    if (asked->csv) {  // one flat row
+      auto credits = std::move(j["credits"]);
+      j.erase("credits");
+      j.update(credits);
+    }
+    list.push_back(std::move(j));
+  }
+  if (asked->csv) return csv_response("members", list, kMemberColumns);
+  nlohmann::json body{{"members", list}, {"total", page->total}};
+  if (page->more && !page->members.empty()) body["next"] = page->members.back().member.id;
+  return http::json_response(200, body);
 }
 
 Response show(const Services& s, const std::string& id) {
@@ -71,8 +104,9 @@ void add_operator_routes(Routes& routes, const Services& s) {
   routes.add(
       "POST", "/api/v1/members", Role::operator_,
       [&s](const Request& request, const Params&, const Caller&) { return admit(s, request); });
-  routes.add("GET", "/api/v1/members", Role::operator_,
-             [&s](const Request&, const Params&, const Caller&) { return list(s); });
+  routes.add(
+      "GET", "/api/v1/members", Role::operator_,
+      [&s](const Request& request, const Params&, const Caller&) { return list(s, request); });
   routes.add("GET", "/api/v1/members/{id}", Role::operator_,
              [&s](const Request&, const Params& params, const Caller&) {
                return show(s, params.at("id"));

@@ -5,7 +5,9 @@
 #include "crypto/bytes.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
+#include "node/common/key_encoding.hpp"
 #include "node/common/text.hpp"
+#include "node/storage/index_marks.hpp"
 #include "protocol/canonical_json.hpp"
 #include "protocol/canonical_scan.hpp"
 
@@ -67,7 +69,15 @@ Registry::Registry(storage::Environment& env, ledger::Ledger& ledger, const iden
       members_(env.database("members")),
       keys_db_(env.database("member_keys")),
       names_(env.database("member_names")),
-      links_(env.database("member_links")) {}
+      links_(env.database("member_links")),
+      by_time_(env.database("members_by_time")),
+      index_marks_(env.database(storage::kIndexMarks)) {}
+
+namespace {
+std::string time_key(const Member& m) {
+  return common::be64(static_cast<std::uint64_t>(m.created_ms)) + m.id;
+}
+}  // namespace
 
 void Registry::store(storage::WriteTxn& txn, const Member& m) {
   nlohmann::json j = {{"id", m.id},
@@ -77,6 +87,7 @@ void Registry::store(storage::WriteTxn& txn, const Member& m) {
                       {"link_token", m.link_token}};
   if (!m.contact_email.empty()) j["contact_email"] = m.contact_email;
   txn.put(members_, m.id, protocol::compact_dump(j));
+  txn.put(by_time_, time_key(m), "");  // the same key at every change: created_ms never does
 }
 
 common::Result<Admitted, AdmitError> Registry::admit(storage::WriteTxn& txn,
@@ -141,6 +152,33 @@ std::vector<Member> Registry::list(const storage::Txn& txn) const {
     out.push_back(from_record(std::string(value)));
   });
   return out;
+}
+
+std::optional<storage::RecordPage<Member>> Registry::page(const storage::Txn& txn,
+                                                          std::size_t limit,
+                                                          const std::string& after,
+                                                          bool newest_first) const {
+  std::string last_key;  // of the member shown last
+  if (!after.empty()) {
+    auto last = find(txn, after);
+    if (!last) return std::nullopt;
+    last_key = time_key(*last);
+  }
+  return storage::timed_records(txn, by_time_, "", last_key, limit, newest_first,
+                                [&](const std::string& id) { return find(txn, id); });
+}
+
+std::size_t Registry::count(const storage::Txn& txn) const {
+  return txn.count(members_);
+}
+
+std::size_t Registry::index_existing(storage::WriteTxn& txn) {
+  std::size_t n = 0;
+  storage::build_index_once(txn, index_marks_, "members_by_time", [&] {
+    for (const auto& m : list(txn)) txn.put(by_time_, time_key(m), "");
+    n = count(txn);
+  });
+  return n;
 }
 
 std::optional<Member> Registry::authenticate(const storage::Txn& txn,

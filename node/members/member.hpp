@@ -9,7 +9,8 @@
 //
 // Databases: members (id -> JSON record), member_keys (API key digest -> id),
 // member_names (SHA-256 hex of the company name -> id; names are unique), member_links
-// (static link token -> id).
+// (static link token -> id), members_by_time (be64 created_ms + id -> "": the operator's list
+// pages in the order admitted).
 // Mutations run inside Writer requests and append their ledger events in the same txn.
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@
 #include "node/identity/key_ring.hpp"
 #include "node/ledger/ledger.hpp"
 #include "node/storage/environment.hpp"
+#include "node/storage/index_page.hpp"
 #include "node/storage/parse_cache.hpp"
 
 namespace relay::node::members {
@@ -68,6 +70,16 @@ class Registry {
 
   std::optional<Member> find(const storage::Txn& txn, const std::string& id) const;
   std::vector<Member> list(const storage::Txn& txn) const;
+  // Members in the order admitted, or (newest_first) the last admitted first: the first `limit`
+  // after the member `after` ("": from the first). nullopt if `after` is no member.
+  std::optional<storage::RecordPage<Member>> page(const storage::Txn& txn, std::size_t limit,
+                                                  const std::string& after,
+                                                  bool newest_first) const;
+  // How many members there are, suspended ones included.
+  std::size_t count(const storage::Txn& txn) const;
+  // Builds members_by_time over the members of a directory from before it, once
+  // (storage/index_marks.hpp); returns how many it indexed.
+  std::size_t index_existing(storage::WriteTxn& txn);
   // The member an API key belongs to (active or not: callers decide).
   std::optional<Member> authenticate(const storage::Txn& txn, std::string_view api_key) const;
   // The member whose static relay link token this is.
@@ -81,6 +93,8 @@ class Registry {
   storage::Database keys_db_;
   storage::Database names_;
   storage::Database links_;
+  storage::Database by_time_;
+  storage::Database index_marks_;
   // Every member request authenticates, which read and parsed the member's record: a fifth
   // of a GET /api/v1/credits (callgrind).
   mutable storage::ParseCache<Member> parsed_;

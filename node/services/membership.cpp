@@ -44,6 +44,18 @@ std::vector<MemberView> Membership::list() const {
   return out;
 }
 
+common::Result<MembersPage, MembershipError> Membership::page(std::size_t limit,
+                                                              const std::string& after,
+                                                              bool newest_first) const {
+  auto txn = env_.begin_read();
+  auto found = members_.page(txn, limit, after, newest_first);
+  if (!found) return fail(MembershipError::member_not_found);
+  MembersPage out{{}, found->more, members_.count(txn)};
+  out.members.reserve(found->records.size());
+  for (const auto& m : found->records) out.members.push_back(view(txn, m));
+  return out;
+}
+
 common::Result<MemberView, MembershipError> Membership::find(const std::string& id) const {
   auto txn = env_.begin_read();
   auto m = members_.find(txn, id);

@@ -51,6 +51,13 @@ struct ReferralsRead {
   std::uint64_t total = 0;  // the member's referrals, in the same snapshot as the page
 };
 
+// A page of the members the operator lists.
+struct MembersPage {
+  std::vector<MemberView> members;
+  bool more = false;        // others follow the page
+  std::uint64_t total = 0;  // members in all, in the same snapshot as the page
+};
+
 struct CreditsView {
   referrals::Account account;
   std::uint32_t referrals_per_credit = 0;
@@ -67,6 +74,11 @@ class Membership {
   common::Result<NewMember, members::AdmitError> admit(const std::string& name,
                                                        const std::string& contact_email = "");
   std::vector<MemberView> list() const;
+  // Members in the order admitted, or (newest_first) the last admitted first: the first
+  // `limit` after the member `after` ("": from the first), and how many there are;
+  // member_not_found if `after` is no member.
+  common::Result<MembersPage, MembershipError> page(std::size_t limit, const std::string& after,
+                                                    bool newest_first) const;
   common::Result<MemberView, MembershipError> find(const std::string& id) const;
   // Suspends (active=false) or reinstates a member; returns it as it is now.
   common::Result<MemberView, MembershipError> set_active(const std::string& id, bool active);

@@ -1,7 +1,7 @@
 #pragma once
 // One page of an index's entries under a prefix: a member's ("<member>/" + sort key: referrals,
-// handoffs, introductions and requisitions by time) or an alert kind's. The lists that page
-// with ?limit=&after= read it.
+// handoffs, introductions and requisitions by time), an alert kind's, or every entry (the
+// members by admission). The lists that page with ?limit=&after= read it.
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -61,17 +61,35 @@ struct RecordPage {
   bool more = false;  // others follow the last one
 };
 
+// One page of the records an index keyed `prefix` + 8 bytes (a time) + the record's id lists,
+// oldest first or (newest_first) last first: those after the entry `last_key` (the key of the
+// record shown last; "" from the first), at most `limit`, each read with read(id) (an
+// optional: a record gone meanwhile is skipped).
+template <class Read>
+auto timed_records(const Txn& txn, Database db, std::string_view prefix, std::string_view last_key,
+                   std::size_t limit, bool newest_first, Read&& read) {
+  using Record = typename std::invoke_result_t<Read&, const std::string&>::value_type;
+  std::vector<std::string> ids;
+  auto add = [&](std::string_view key, std::string_view) {
+    ids.emplace_back(key.substr(prefix.size() + 8));
+  };
+  RecordPage<Record> page;
+  page.more = index_page(txn, db, prefix, last_key, limit, newest_first, add);
+  page.records.reserve(ids.size());
+  for (const auto& id : ids)
+    if (auto record = read(id)) page.records.push_back(std::move(*record));
+  return page;
+}
+
 // One page of a member's records in an index keyed "<member>/" + 8 bytes (a time) + the
-// record's id, oldest first or (newest_first) last first: those after the record `after` (its
-// id; "" from the first), at most `limit`, each read with read(id) (an optional: a record gone
-// meanwhile is skipped). key_of(record) is a record's key in the index. Returns the page, or
-// nullopt if `after` is not one of the member's records (record.member).
+// record's id (timed_records): those after the record `after` (its id; "" from the first).
+// key_of(record) is a record's key in the index. Returns the page, or nullopt if `after` is
+// not one of the member's records (record.member).
 template <class Read, class KeyOf>
 auto member_records(const Txn& txn, Database db, const std::string& member,
                     const std::string& after, std::size_t limit, Read&& read, KeyOf&& key_of,
                     bool newest_first = false) {
-  using Record = typename std::invoke_result_t<Read&, const std::string&>::value_type;
-  using Page = RecordPage<Record>;
+  using Page = decltype(timed_records(txn, db, "", "", limit, newest_first, read));
   const std::string prefix = member + "/";
   std::string last_key;  // of the record shown last
   if (!after.empty()) {
@@ -79,16 +97,7 @@ auto member_records(const Txn& txn, Database db, const std::string& member,
     if (!last || last->member != member) return std::optional<Page>{};
     last_key = key_of(*last);
   }
-  std::vector<std::string> ids;
-  auto add = [&](std::string_view key, std::string_view) {
-    ids.emplace_back(key.substr(prefix.size() + 8));
-  };
-  std::optional<Page> page{Page{}};
-  page->more = index_page(txn, db, prefix, last_key, limit, newest_first, add);
-  page->records.reserve(ids.size());
-  for (const auto& id : ids)
-    if (auto record = read(id)) page->records.push_back(std::move(*record));
-  return page;
+  return std::optional<Page>{timed_records(txn, db, prefix, last_key, limit, newest_first, read)};
 }
 
 }  // namespace relay::node::storage

@@ -189,14 +189,27 @@ try {
   await api('POST', '/api/v1/peers', { name: 'silent.example', url: `http://127.0.0.1:${await freePort()}`, fingerprint: '0'.repeat(64) });
   for (let i = 0; i < 1001; i += 1) await api('POST', '/api/v1/peers/silent.example/ping', {});
 
+  // Enough members for the members card to page (25 a page).
+  for (let i = (await api('GET', '/api/v1/members')).total; i < 27; i += 1) await api('POST', '/api/v1/members', { name: `頁送り会員${i}株式会社` });
+
   // --- the operator on a phone (ja) and a desktop (en) -----------------------------------------
   for (const [size, lang] of [[phone, 'ja'], [desktop, 'en']]) {
     await page.setViewport(size);
     await signIn(relay.admin, 'operator', lang);
-    const members = (await api('GET', '/api/v1/members')).members;
+    // The members, the last admitted first, 25 at a time, as the API lists them.
+    const members = (await api('GET', '/api/v1/members?order=newest')).members;
     check(await figure('members-count') === String(members.length), `${lang}: members shown ${await figure('members-count')}, API ${members.length}`);
-    const rows = await page.$$eval('[data-table="members"] tbody tr', (r) => r.map((x) => x.textContent));
-    check(members.every((m) => rows.some((r) => r.includes(m.name))), `${lang}: every member is listed`);
+    const membersShown = () => page.$$eval('[data-table="members"] tbody tr', (r) => r.map((x) => x.textContent));
+    check((await membersShown()).length === 25, `${lang}: the members card shows 25 of ${members.length} (${(await membersShown()).length})`);
+    await (await page.$('#members')).screenshot({ path: path.join(shots, `console-members-${lang}.png`) });
+    await page.click('[data-members-more]');
+    await until('the next members', async () => (await membersShown()).length === members.length);
+    const rows = await membersShown();
+    check(members.every((m, i) => rows[i].includes(m.name)), `${lang}: every member is listed, the last admitted first`);
+    const membersCsv = await page.$eval('#members a[data-csv]', (a) => a.getAttribute('href'));
+    check(membersCsv === '/api/v1/members?format=csv', `${lang}: the members' CSV link is the route's (${membersCsv})`);
+    const csvNames = await page.evaluate(async (h) => (await (await fetch(h)).text()).split('\r\n').slice(1, -1).map((l) => l.split(',')[1]), membersCsv);
+    check(JSON.stringify(csvNames) === JSON.stringify(members.map((m) => m.name).reverse()), `${lang}: the CSV lists the members in the order admitted (${csvNames.length})`);
     await checkKpis(relay.admin, `operator ${lang}`, lang);
     if (lang === 'ja') {
       const name = '北区ベーカリー合同会社';

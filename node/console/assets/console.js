@@ -392,20 +392,24 @@ async function introductionsPanel(body, pages = 1) {
 }
 
 // --- operator panels ----------------------------------------------------------------------
-async function membersPanel(body) {
-  const r = await api('GET', '/api/v1/members');
+// An industry group's node may hold thousands of members: the card reads a page, the last
+// admitted first ("Show more" adds one), and the total; the CSV link is the route's own.
+async function membersPanel(body, pages = 1) {
+  const r = await pagesOf('/api/v1/members?order=newest', 'members', pages);
   if (!r.ok) return noData(body, r);
-  const list = r.data.members || [];
+  const list = r.data.members;
+  const total = r.data.total ?? list.length;
   const action = (m) => el('button', { type: 'button', class: 'secondary', 'data-member-action': m.id, onclick: async () => {
     const x = await api('POST', `/api/v1/members/${encodeURIComponent(m.id)}/${m.status === 'active' ? 'suspend' : 'reinstate'}`);
-    if (x.ok) load('members'); else alert(x.message);
+    if (x.ok) membersPanel(body, pages); else alert(x.message);
   } }, m.status === 'active' ? L('停止', 'Suspend') : L('再開', 'Reinstate'));
   const shown = el('div', { id: 'admitted' });
   fill(body,
-    figure(L('会員企業', 'Members'), num(list.length), '', 'members-count'),
+    figure(L('会員企業', 'Members'), num(total), '', 'members-count'),
     table(list, [['name', L('企業名', 'Company')], [(m) => el('span', { class: `badge${m.status === 'active' ? '' : ' bad'}` }, m.status === 'active' ? L('有効', 'active') : L('停止中', 'suspended')), L('状態', 'Status')],
       [(m) => (m.credits ? m.credits.balance : undefined), L('クレジット', 'Credits'), true], [action, L('操作', 'Action')]], 'members'),
-    csvDownload('members', list),
+    r.data.next ? showMore('members', list.length, total, () => membersPanel(body, pages + 1)) : null,
+    csvRoute('/api/v1/members'),
     el('h3', {}, L('会員企業を追加', 'Admit a member')),
     form([field('name', L('企業名', 'Company name'), { required: true, idPrefix: 'admit-' }), field('contact_email', L('連絡先メール（任意）', 'Contact email (optional)'), { type: 'email', idPrefix: 'admit-' })],
       L('追加する', 'Admit'), async (data, error) => {
