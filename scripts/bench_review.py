@@ -94,8 +94,8 @@ def timed(url, admin, path, rounds):
     return statistics.median(times), len(body), json.loads(body)
 
 
-def run(url, admin, spool, n, rounds, out):
-    n, rounds = int(n), int(rounds)
+def run(url, admin, spool, n, rounds, out, members_n="5000"):
+    n, rounds, members_n = int(n), int(rounds), int(members_n)
     print(f"bench-review: {n} referrals registered and confirmed over HTTP...", flush=True)
     flood, calm = seed(url, admin, spool, n)
     rows = {}
@@ -125,6 +125,21 @@ def run(url, admin, spool, n, rounds, out):
                                  rounds)
     assert newest["referrals"][0]["id"] == own["referrals"][-1]["id"], newest["referrals"][0]
     rows["own_newest"] = {"ms": newest_ms, "ratio_to_whole": newest_ms / own_ms}
+    # The operator's members card with members_n members: every one (what it read before it
+    # paged) against the newest 25 and the total.
+    def admit(i):
+        return call(url, "POST", "/api/v1/members", admin, {"name": f"Member {i} KK"})[0]
+    with ThreadPoolExecutor(16) as pool:
+        admitted = list(pool.map(admit, range(members_n - 2))).count(201)
+    assert admitted == members_n - 2, f"{admitted} of {members_n - 2} admitted"
+    ops_ms, ops_bytes, ops = timed(url, admin, "/api/v1/members", max(3, rounds // 5))
+    assert ops["total"] == members_n == len(ops["members"]), ops["total"]
+    rows["operator_members_whole"] = {"ms": ops_ms, "bytes": ops_bytes, "members": members_n}
+    ops_page_ms, ops_page_bytes, ops_page = timed(url, admin,
+                                                  "/api/v1/members?limit=25&order=newest", rounds)
+    assert ops_page["members"][0]["id"] == ops["members"][-1]["id"], ops_page["members"][0]
+    rows["operator_members_newest"] = {"ms": ops_page_ms, "bytes": ops_page_bytes,
+                                       "ratio_to_whole": ops_page_ms / ops_ms}
     # 50 of the calm member's, one request each.
     ones = []
     decided = 0
@@ -166,13 +181,17 @@ def run(url, admin, spool, n, rounds, out):
           f"{card_ms / own_ms:.4f} of its whole list")
     print(f"  {'member: the newest 25 (the console)':34} {newest_ms:9.2f} {'':>10}  "
           f"{newest_ms / own_ms:.4f} of its whole list")
+    print(f"  {'operator: all {} members'.format(members_n):34} {ops_ms:9.2f} {ops_bytes:10}")
+    print(f"  {'operator: the newest 25 (the card)':34} {ops_page_ms:9.2f} {ops_page_bytes:10}  "
+          f"{ops_page_ms / ops_ms:.4f} of the whole list")
     per = rows["bulk"]["ms_per_decision"]
     rows["bulk"]["ratio_to_one"] = per / rows["one"]["ms"]
     print(f"  {'one decision alone':34} {rows['one']['ms']:9.2f}")
     print(f"  {'reject all of one member':34} {bulk_ms:9.2f} {'':>10}  {flood_waiting} decided, "
           f"{per:.3f} ms each: {per / rows['one']['ms']:.3f} of one alone")
     with open(out, "w") as f:
-        json.dump({"referrals": n, "rounds": rounds, "rows": rows}, f, indent=2)
+        json.dump({"referrals": n, "members": members_n, "rounds": rounds, "rows": rows}, f,
+                  indent=2)
     print(f"  written to {out}")
 
 
