@@ -98,7 +98,7 @@ Response list(const Services& s, const Request& request, const Caller& caller) {
   if (!page) return reply(bad_request("bad_parameter", "after: not a handoff of this member"));
   nlohmann::json list = nlohmann::json::array();
   for (const auto& h : page->handoffs) list.push_back(h.to_member_json());
-  nlohmann::json body = {{"handoffs", list}};
+  nlohmann::json body = {{"handoffs", list}, {"total", page->total}};
   if (page->more && !page->handoffs.empty()) body["next"] = page->handoffs.back().id;
   return http::json_response(200, body);
 }

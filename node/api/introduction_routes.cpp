@@ -61,9 +61,9 @@ Response close_requisition(const Services& s, const std::string& id, const Calle
 }
 
 // A member's list that pages (?limit=&after=, `next` while more follow; ?order=newest: last
-// first) and downloads (?format=csv, `columns`): read(limit, after, newest_first) gives the page
-// (storage::RecordPage), or nullopt when `after` is not `what` of this member; to_json makes
-// each item.
+// first; `total`: how many in all) and downloads (?format=csv, `columns`): read(limit, after,
+// newest_first) gives the page (storage::RecordPage), or nullopt when `after` is not `what` of
+// this member; to_json makes each item.
 template <class Read, class ToJson>
 Response member_list(const Request& request, const std::string& name,
                      const std::vector<std::string>& columns, const std::string& what, Read&& read,
@@ -75,7 +75,7 @@ Response member_list(const Request& request, const std::string& name,
   nlohmann::json list = nlohmann::json::array();
   for (const auto& item : page->records) list.push_back(to_json(item));
   if (asked->csv) return csv_response(name, list, columns);
-  nlohmann::json body{{name, list}};
+  nlohmann::json body{{name, list}, {"total", page->total}};
   if (page->more && !page->records.empty()) body["next"] = page->records.back().id;
   return http::json_response(200, body);
 }

@@ -283,7 +283,7 @@ std::optional<Handoffs::Page> Handoffs::page_for_member(const storage::Txn& txn,
       txn, by_member_, member_id, after, limit,
       [&](const std::string& id) { return find(txn, id); }, by_member_key);
   if (!found) return std::nullopt;
-  return Page{std::move(found->records), found->more};
+  return Page{std::move(found->records), found->more, found->total};
 }
 
 std::size_t Handoffs::index_existing(storage::WriteTxn& txn) {

@@ -120,11 +120,13 @@ class Handoffs {
   std::optional<Handoff> find(const storage::Txn& txn, const std::string& id) const;
   // The member's handoffs, oldest first (the handoffs_by_member index).
   std::vector<Handoff> for_member(const storage::Txn& txn, const std::string& member_id) const;
-  // One page of them: at most `limit`, after the handoff `after` ("": from the first), and
-  // whether more follow. nullopt if `after` is not one of the member's handoffs.
+  // One page of them: at most `limit`, after the handoff `after` ("": from the first),
+  // whether more follow and how many the member has. nullopt if `after` is not one of the
+  // member's handoffs.
   struct Page {
     std::vector<Handoff> handoffs;
     bool more = false;
+    std::uint64_t total = 0;
   };
   std::optional<Page> page_for_member(const storage::Txn& txn, const std::string& member_id,
                                       std::size_t limit, const std::string& after) const;

@@ -258,6 +258,8 @@ TEST_CASE("handoff: a consenting candidate at osaka is introduced to a kobe memb
   auto first = t.kobe.get("/api/v1/handoffs?limit=1", kobe_member.api_key).json();
   REQUIRE(first["handoffs"].size() == 1);
   CHECK_FALSE(first.contains("next"));
+  CHECK(first["total"] == 1);
+  CHECK(t.kobe.get("/api/v1/handoffs?limit=1", other_member.api_key).json()["total"] == 0);
   const auto mine = first["handoffs"][0]["id"].get<std::string>();
   auto past = t.kobe.get("/api/v1/handoffs?after=" + mine, kobe_member.api_key).json();
   CHECK(past["handoffs"].empty());

@@ -445,6 +445,7 @@ TEST_CASE("introductions and requisitions: the lists page in order, with next, a
     auto page = x.get("/api/v1/introductions" + query, buyer.api_key);
     REQUIRE(page.status == 200);
     CHECK(page.json().at("introductions").size() <= 2);
+    CHECK(page.json().at("total") == made.size());
     for (auto& id : ids(page.json().at("introductions"))) walked.push_back(id);
     if (!page.json().contains("next")) break;
     CHECK(page.json().at("next") == walked.back());
@@ -454,7 +455,9 @@ TEST_CASE("introductions and requisitions: the lists page in order, with next, a
   CHECK(
       ids(x.get("/api/v1/introductions?order=newest", buyer.api_key).json().at("introductions")) ==
       std::vector<std::string>(made.rbegin(), made.rend()));
-  CHECK(x.get("/api/v1/introductions?limit=2", other.api_key).json().at("introductions").empty());
+  auto others = x.get("/api/v1/introductions?limit=2", other.api_key).json();
+  CHECK(others.at("introductions").empty());
+  CHECK(others.at("total") == 0);
   // CSV: the same introductions, the route's download.
   auto csv = x.get("/api/v1/introductions?format=csv&limit=2", buyer.api_key);
   REQUIRE(csv.status == 200);
@@ -481,9 +484,11 @@ TEST_CASE("introductions and requisitions: the lists page in order, with next, a
   REQUIRE(first.status == 200);
   CHECK(ids(first.json().at("requisitions")) == std::vector<std::string>{opened[0], opened[1]});
   REQUIRE(first.json().at("next") == opened[1]);
+  CHECK(first.json().at("total") == 3);
   auto second = x.get("/api/v1/requisitions?limit=2&after=" + opened[1], buyer.api_key);
   CHECK(ids(second.json().at("requisitions")) == std::vector<std::string>{opened[2]});
   CHECK_FALSE(second.json().contains("next"));
+  CHECK(second.json().at("total") == 3);
   CHECK(ids(x.get("/api/v1/requisitions", buyer.api_key).json().at("requisitions")) == opened);
   auto newest = x.get("/api/v1/requisitions?order=newest&limit=2", buyer.api_key);
   CHECK(ids(newest.json().at("requisitions")) == std::vector<std::string>{opened[2], opened[1]});

@@ -111,6 +111,7 @@ TEST_CASE("handoffs_by_member: for_member equals the old scan, after the migrati
       auto page = site.handoffs.page_for_member(txn, member, 7, after);
       REQUIRE(page);
       CHECK(page->handoffs.size() <= 7);
+      CHECK(page->total == all.size());  // the member's own, on every page
       for (const auto& h : page->handoffs) walked.push_back(h.id);
       CHECK(page->more == (walked.size() < all.size()));
       if (!page->more) break;

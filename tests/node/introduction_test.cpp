@@ -491,15 +491,21 @@ TEST_CASE("introductions: a member's pages in the order asked, from their own in
     std::vector<std::string> out;
     auto txn = f.d.env.begin_read();
     std::string after;
+    std::set<std::uint64_t> totals;  // every page's
     for (;;) {
       auto page = f.intros.page(txn, f.member, limit, after);
       REQUIRE(page);
       CHECK(page->records.size() <= limit);
+      totals.insert(page->total);
       for (const auto& i : page->records) {
         CHECK(i.member == f.member);
         out.push_back(i.id);
       }
-      if (!page->more) return out;
+      // Every page's total is how many the pages hold in all: the member's alone.
+      if (!page->more) {
+        CHECK(totals == std::set<std::uint64_t>{out.size()});
+        return out;
+      }
       after = out.back();
     }
   };

@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -306,12 +308,18 @@ TEST_CASE("requisitions: a member's pages in the order opened, from their own in
     std::vector<std::string> out;
     auto txn = f.d.env.begin_read();
     std::string after;
+    std::set<std::uint64_t> totals;  // every page's
     for (;;) {
       auto page = f.reqs.page(txn, a.id, limit, after);
       REQUIRE(page);
       CHECK(page->records.size() <= limit);
+      totals.insert(page->total);
       for (const auto& r : page->records) out.push_back(r.id);
-      if (!page->more) return out;
+      // Every page's total is how many the pages hold in all: a's alone, not b's.
+      if (!page->more) {
+        CHECK(totals == std::set<std::uint64_t>{out.size()});
+        return out;
+      }
       after = out.back();
     }
   };
