@@ -20,6 +20,10 @@
 //      each sampled entry's signature; then in-process (Ledger proofs in a read txn), warm
 //      and with data.mdb out of the page cache, counting major faults and preemptions; last,
 //      the HTTP load again with data.mdb cached by one sequential read (as cp leaves it).
+//   4. an upgrade: the directory as the release before the latest one-time index builds left
+//      it (kUpgradeIndexes and their marks dropped; warm cache); the first start builds them
+//      in its start-up txn before it serves (the referral counts walk every referral's key),
+//      and the start after it builds nothing.
 // Writes the figures as JSON to RELAY_BENCH_JSON.
 // Usage: scale_bench [--entries N] [--candidates M] [--samples S] [--keep] [--reuse DIR]
 //                    [--node PATH]
@@ -66,6 +70,7 @@
 #include "node/identity/key_store.hpp"
 #include "node/referrals/address_identity.hpp"
 #include "node/storage/environment.hpp"
+#include "node/storage/index_marks.hpp"
 #include "node/wiring.hpp"
 #include "protocol/checkpoint.hpp"
 #include "protocol/ledger_entry.hpp"
@@ -588,6 +593,12 @@ FillFigures fill(Library& lib, std::uint64_t candidates, std::uint64_t entries) 
 
 // --- measurements ----------------------------------------------------------------------------
 
+// The indexes built once over an older directory since 27a1024 (each database's name is its
+// mark's): what a node upgraded from that release builds at its first start.
+const std::vector<std::string> kUpgradeIndexes = {
+    "member_referral_counts",      "alerts_by_kind",          "member_introductions_by_time",
+    "member_requisitions_by_time", "introductions_reporting", "members_by_time"};
+
 struct StartRun {
   double healthy_s = 0;    // exec -> first 200 of /healthz
   double listening_s = 0;  // exec -> the "listening" line
@@ -993,6 +1004,34 @@ int run(int argc, char** argv) {
     copied = http_proofs(port, serve.pid(), auditor, key, o.samples / 5, nullptr);
   }
 
+  // An upgrade from 27a1024: its one-time builds since dropped, then two starts (warm).
+  StartRun upgrade, after_upgrade;
+  std::vector<std::pair<double, std::string>> upgrade_lines;
+  {
+    {
+      Library lib(node_json, std::size_t{1} << 30);
+      std::vector<node::storage::Database> dbs;
+      for (const auto& name : kUpgradeIndexes) dbs.push_back(lib.env.database(name));
+      auto marks = lib.env.database(node::storage::kIndexMarks);
+      auto txn = lib.env.begin_write();
+      for (std::size_t i = 0; i < dbs.size(); ++i) {
+        txn.clear(dbs[i]);
+        txn.del(marks, kUpgradeIndexes[i]);
+      }
+      txn.commit();
+    }
+    read_into_cache(lmdb / "data.mdb", CachedAs::node);
+    for (auto* r : {&upgrade, &after_upgrade}) {
+      const auto port = free_port();
+      set_port(node_json, port);
+      ServeProcess serve(o.node_binary, node_json, root / "serve.log", port);
+      r->healthy_s = serve.wait_healthy();
+      r->listening_s = serve.wait_listening();
+      r->memory = memory_of(serve.pid());
+      if (r == &upgrade) upgrade_lines = serve.start_lines();
+    }
+  }
+
   // The table.
   const auto n = with_commas(static_cast<double>(filled.entries));
   std::printf("\nscale: %s candidates, %s ledger entries, data in %s\n",
@@ -1012,6 +1051,12 @@ int run(int argc, char** argv) {
       median.healthy_s < kStartTargetS);
   row("start-up, cold cache", format("%.3f s", cold.healthy_s), "< 1 s",
       cold.healthy_s < kStartTargetS);
+  row("start-up, upgraded from 27a1024 (once)",
+      format("%.3f s (VmRSS %.0f: anon %.0f, data.mdb %.0f; VmHWM %.0f MiB)", upgrade.healthy_s,
+             upgrade.memory.rss_mib, upgrade.memory.anon_mib, upgrade.memory.mdb_mib,
+             upgrade.memory.hwm_mib));
+  row("start-up after the upgrade", format("%.3f s", after_upgrade.healthy_s), "< 1 s",
+      after_upgrade.healthy_s < kStartTargetS);
   row("RSS after start (warm): VmRSS / VmHWM",
       format("%.0f / %.0f MiB", median.memory.rss_mib, median.memory.hwm_mib), "< 200 MiB",
       median.memory.hwm_mib < kRssTargetMiB);
@@ -1062,6 +1107,8 @@ int run(int argc, char** argv) {
                                     std::to_string(http.verified_consistency) + " consistency");
   std::printf("  start-up log before listening (cold run, s after exec):\n");
   for (const auto& [at, line] : start_lines) std::printf("    %7.3f  %.150s\n", at, line.c_str());
+  std::printf("  start-up log before listening (upgrade run, s after exec):\n");
+  for (const auto& [at, line] : upgrade_lines) std::printf("    %7.3f  %.150s\n", at, line.c_str());
 
   auto percent = [](const Percentiles& p) {
     return json{{"p50", p.p50}, {"p99", p.p99}, {"max", p.max}};
@@ -1076,6 +1123,10 @@ int run(int argc, char** argv) {
   out["start_warm_median_s"] = median.healthy_s;
   out["listening_warm_median_s"] = median.listening_s;
   out["start_cold_s"] = cold.healthy_s;
+  out["start_upgrade"] = {{"indexes", kUpgradeIndexes},
+                          {"first_s", upgrade.healthy_s},
+                          {"memory_after_first", upgrade.memory.to_json()},
+                          {"next_s", after_upgrade.healthy_s}};
   out["memory_after_start"] = median.memory.to_json();
   out["memory_after_start_cold"] = cold.memory.to_json();
   out["memory_after_load"] = http.after_load.to_json();
