@@ -1,5 +1,7 @@
 #include "node/services/membership.hpp"
 
+#include <limits>
+
 #include "node/storage/txn.hpp"
 
 namespace relay::node::services {
@@ -37,11 +39,9 @@ common::Result<NewMember, members::AdmitError> Membership::admit(const std::stri
   return NewMember{view(txn, admitted->member), admitted->api_key};
 }
 
+// Every member, in the order admitted (`relay-node member list`).
 std::vector<MemberView> Membership::list() const {
-  auto txn = env_.begin_read();
-  std::vector<MemberView> out;
-  for (const auto& m : members_.list(txn)) out.push_back(view(txn, m));
-  return out;
+  return page(std::numeric_limits<std::size_t>::max(), "", false).value().members;
 }
 
 common::Result<MembersPage, MembershipError> Membership::page(std::size_t limit,

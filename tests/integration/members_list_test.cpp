@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -12,6 +13,9 @@
 #include "node/storage/environment.hpp"
 #include "node/storage/index_marks.hpp"
 #include "support/node_process.hpp"
+#include "support/temp_dir.hpp"
+#include "support/tool_run.hpp"
+#include "support/vectors.hpp"
 
 using relay::test::NodeProcess;
 namespace storage = relay::node::storage;
@@ -141,4 +145,17 @@ TEST_CASE(
   CHECK(std::vector<std::string>(again_ids.begin(), again_ids.begin() + 12) == all);
   CHECK(again_ids.back() == member.id);
   CHECK(walk(node, "&order=newest", 13).front() == member.id);
+
+  // `relay-node member list` prints them in the same order, a line each beginning with the id.
+  node.stop();
+  relay::test::TempDir scratch("member-list");
+  auto listed = relay::test::run_tool({(relay::test::binary_dir() / "node" / "relay-node").string(),
+                                       "member", "list", "--config", node.config_path().string()},
+                                      scratch.path, std::chrono::seconds(20));
+  REQUIRE(listed.exit_code == 0);
+  std::vector<std::string> printed;
+  std::istringstream lines(listed.out);
+  for (std::string line; std::getline(lines, line);)
+    printed.push_back(line.substr(0, line.find('\t')));
+  CHECK(printed == again_ids);
 }
