@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/api_pages.hpp"
 #include "support/names.hpp"
 #include "support/node_process.hpp"
 #include "support/temp_dir.hpp"
@@ -440,16 +441,11 @@ TEST_CASE("introductions and requisitions: the lists page in order, with next, a
   CHECK(ids(whole.json().at("introductions")) == made);
   CHECK_FALSE(whole.json().contains("next"));
   std::vector<std::string> walked;
-  std::string query = "?limit=2";
-  for (int pages = 0; pages < 10; ++pages) {
-    auto page = x.get("/api/v1/introductions" + query, buyer.api_key);
-    REQUIRE(page.status == 200);
-    CHECK(page.json().at("introductions").size() <= 2);
-    CHECK(page.json().at("total") == made.size());
-    for (auto& id : ids(page.json().at("introductions"))) walked.push_back(id);
-    if (!page.json().contains("next")) break;
-    CHECK(page.json().at("next") == walked.back());
-    query = "?limit=2&after=" + walked.back();
+  for (const auto& page : relay::test::follow_pages(x, "/api/v1/introductions?limit=2",
+                                                    "introductions", buyer.api_key)) {
+    CHECK(page.at("introductions").size() <= 2);
+    CHECK(page.at("total") == made.size());
+    for (auto& id : ids(page.at("introductions"))) walked.push_back(id);
   }
   CHECK(walked == made);
   CHECK(
