@@ -168,15 +168,12 @@ std::optional<storage::RecordPage<Member>> Registry::page(const storage::Txn& tx
                                 [&](const std::string& id) { return find(txn, id); });
 }
 
-std::size_t Registry::count(const storage::Txn& txn) const {
-  return txn.count(members_);
-}
-
 std::size_t Registry::index_existing(storage::WriteTxn& txn) {
   std::size_t n = 0;
   storage::build_index_once(txn, index_marks_, "members_by_time", [&] {
-    for (const auto& m : list(txn)) txn.put(by_time_, time_key(m), "");
-    n = count(txn);
+    const auto members = list(txn);
+    for (const auto& m : members) txn.put(by_time_, time_key(m), "");
+    n = members.size();
   });
   return n;
 }

@@ -71,12 +71,11 @@ class Registry {
   std::optional<Member> find(const storage::Txn& txn, const std::string& id) const;
   std::vector<Member> list(const storage::Txn& txn) const;
   // Members in the order admitted, or (newest_first) the last admitted first: the first `limit`
-  // after the member `after` ("": from the first). nullopt if `after` is no member.
+  // after the member `after` ("": from the first), and how many there are (suspended ones
+  // included). nullopt if `after` is no member.
   std::optional<storage::RecordPage<Member>> page(const storage::Txn& txn, std::size_t limit,
                                                   const std::string& after,
                                                   bool newest_first) const;
-  // How many members there are, suspended ones included.
-  std::size_t count(const storage::Txn& txn) const;
   // Builds members_by_time over the members of a directory from before it, once
   // (storage/index_marks.hpp); returns how many it indexed.
   std::size_t index_existing(storage::WriteTxn& txn);

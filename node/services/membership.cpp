@@ -50,7 +50,7 @@ common::Result<MembersPage, MembershipError> Membership::page(std::size_t limit,
   auto txn = env_.begin_read();
   auto found = members_.page(txn, limit, after, newest_first);
   if (!found) return fail(MembershipError::member_not_found);
-  MembersPage out{{}, found->more, members_.count(txn)};
+  MembersPage out{{}, found->more, found->total};
   out.members.reserve(found->records.size());
   for (const auto& m : found->records) out.members.push_back(view(txn, m));
   return out;

@@ -60,13 +60,16 @@ template <class Record>
 struct RecordPage {
   std::vector<Record> records;
   bool more = false;        // others follow the last one
-  std::uint64_t total = 0;  // a member's records in all (member_records), in the same snapshot
+  std::uint64_t total = 0;  // entries the index lists under the prefix, in the same snapshot
 };
 
 // One page of the records an index keyed `prefix` + 8 bytes (a time) + the record's id lists,
 // oldest first or (newest_first) last first: those after the entry `last_key` (the key of the
 // record shown last; "" from the first), at most `limit`, each read with read(id) (an
-// optional: a record gone meanwhile is skipped).
+// optional: a record gone meanwhile is skipped), and how many entries it lists in all: the
+// database's count for every entry (prefix ""), the keys the page read when it read them all
+// (a whole list, or a first page with none after it), else the prefix's keys counted (a
+// member's: handoffs, introductions and requisitions are made by hand, hundreds at most).
 template <class Read>
 auto timed_records(const Txn& txn, Database db, std::string_view prefix, std::string_view last_key,
                    std::size_t limit, bool newest_first, Read&& read) {
@@ -77,6 +80,12 @@ auto timed_records(const Txn& txn, Database db, std::string_view prefix, std::st
   };
   RecordPage<Record> page;
   page.more = index_page(txn, db, prefix, last_key, limit, newest_first, add);
+  if (prefix.empty())
+    page.total = txn.count(db);
+  else if (last_key.empty() && !page.more)
+    page.total = ids.size();
+  else
+    page.total = txn.for_each_prefix(db, prefix, [](std::string_view, std::string_view) {});
   page.records.reserve(ids.size());
   for (const auto& id : ids)
     if (auto record = read(id)) page.records.push_back(std::move(*record));
@@ -85,9 +94,8 @@ auto timed_records(const Txn& txn, Database db, std::string_view prefix, std::st
 
 // One page of a member's records in an index keyed "<member>/" + 8 bytes (a time) + the
 // record's id (timed_records): those after the record `after` (its id; "" from the first),
-// and how many the member has (its keys counted: handoffs, introductions and requisitions
-// are made by hand, hundreds at most). key_of(record) is a record's key in the index.
-// Returns the page, or nullopt if `after` is not one of the member's records (record.member).
+// and how many the member has. key_of(record) is a record's key in the index. Returns the
+// page, or nullopt if `after` is not one of the member's records (record.member).
 template <class Read, class KeyOf>
 auto member_records(const Txn& txn, Database db, const std::string& member,
                     const std::string& after, std::size_t limit, Read&& read, KeyOf&& key_of,
@@ -100,9 +108,7 @@ auto member_records(const Txn& txn, Database db, const std::string& member,
     if (!last || last->member != member) return std::optional<Page>{};
     last_key = key_of(*last);
   }
-  std::optional<Page> page{timed_records(txn, db, prefix, last_key, limit, newest_first, read)};
-  page->total = txn.for_each_prefix(db, prefix, [](std::string_view, std::string_view) {});
-  return page;
+  return std::optional<Page>{timed_records(txn, db, prefix, last_key, limit, newest_first, read)};
 }
 
 }  // namespace relay::node::storage

@@ -14,6 +14,7 @@
 #include "ledger_audit.hpp"
 #include "node/introductions/requisition.hpp"
 #include "node/storage/index_marks.hpp"
+#include "record_pages.hpp"
 
 using relay::test::Domain;
 namespace intro = relay::node::introductions;
@@ -487,27 +488,15 @@ TEST_CASE("introductions: a member's pages in the order asked, from their own in
     for (const auto& i : list) out.push_back(i.id);
     return out;
   };
-  auto walk = [&](std::size_t limit) {
-    std::vector<std::string> out;
+  // Pages of f.member's alone (their totals too), oldest first or newest first.
+  auto walk = [&](std::size_t limit, bool newest_first = false) {
     auto txn = f.d.env.begin_read();
-    std::string after;
-    std::set<std::uint64_t> totals;  // every page's
-    for (;;) {
-      auto page = f.intros.page(txn, f.member, limit, after);
-      REQUIRE(page);
-      CHECK(page->records.size() <= limit);
-      totals.insert(page->total);
-      for (const auto& i : page->records) {
-        CHECK(i.member == f.member);
-        out.push_back(i.id);
-      }
-      // Every page's total is how many the pages hold in all: the member's alone.
-      if (!page->more) {
-        CHECK(totals == std::set<std::uint64_t>{out.size()});
-        return out;
-      }
-      after = out.back();
-    }
+    return relay::test::walk_record_pages(limit, [&](const std::string& after) {
+      auto page = f.intros.page(txn, f.member, limit, after, newest_first);
+      if (page)
+        for (const auto& i : page->records) CHECK(i.member == f.member);
+      return page;
+    });
   };
   {
     auto txn = f.d.env.begin_read();
@@ -522,20 +511,8 @@ TEST_CASE("introductions: a member's pages in the order asked, from their own in
   }
   for (std::size_t limit : {1, 3, 4, 10, 100}) CHECK_MESSAGE(walk(limit) == made, limit);
   // Last asked first (?order=newest): the same from the other end.
-  auto newest = [&](std::size_t limit) {
-    std::vector<std::string> out;
-    auto txn = f.d.env.begin_read();
-    std::string after;
-    for (;;) {
-      auto page = f.intros.page(txn, f.member, limit, after, true);
-      REQUIRE(page);
-      for (const auto& i : page->records) out.push_back(i.id);
-      if (!page->more) return out;
-      after = out.back();
-    }
-  };
   for (std::size_t limit : {1, 3, 10})
-    CHECK_MESSAGE(newest(limit) == std::vector<std::string>(made.rbegin(), made.rend()), limit);
+    CHECK_MESSAGE(walk(limit, true) == std::vector<std::string>(made.rbegin(), made.rend()), limit);
   // A state change keeps its place (the key is the request's time).
   REQUIRE(f.accept(made[2]));
   CHECK(walk(4) == made);

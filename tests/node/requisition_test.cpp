@@ -6,13 +6,13 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "domain_fixture.hpp"
 #include "ledger_audit.hpp"
 #include "node/storage/index_marks.hpp"
+#include "record_pages.hpp"
 
 using relay::test::Domain;
 namespace intro = relay::node::introductions;
@@ -304,40 +304,16 @@ TEST_CASE("requisitions: a member's pages in the order opened, from their own in
   REQUIRE(f.d.write([&](storage::WriteTxn& txn) { return f.reqs.close(txn, a.id, made[1]); }));
   REQUIRE(f.d.write(
       [&](storage::WriteTxn& txn) { return f.reqs.update(txn, a.id, made[2], forklift_input()); }));
-  auto walk = [&](std::size_t limit) {
-    std::vector<std::string> out;
+  // Pages of a's alone (their totals too: not b's), oldest first or newest first.
+  auto walk = [&](std::size_t limit, bool newest_first = false) {
     auto txn = f.d.env.begin_read();
-    std::string after;
-    std::set<std::uint64_t> totals;  // every page's
-    for (;;) {
-      auto page = f.reqs.page(txn, a.id, limit, after);
-      REQUIRE(page);
-      CHECK(page->records.size() <= limit);
-      totals.insert(page->total);
-      for (const auto& r : page->records) out.push_back(r.id);
-      // Every page's total is how many the pages hold in all: a's alone, not b's.
-      if (!page->more) {
-        CHECK(totals == std::set<std::uint64_t>{out.size()});
-        return out;
-      }
-      after = out.back();
-    }
+    return relay::test::walk_record_pages(limit, [&](const std::string& after) {
+      return f.reqs.page(txn, a.id, limit, after, newest_first);
+    });
   };
   for (std::size_t limit : {1, 2, 3, 7, 100}) CHECK_MESSAGE(walk(limit) == made, limit);
   // Last opened first (?order=newest): the same from the other end.
-  {
-    auto txn = f.d.env.begin_read();
-    std::vector<std::string> out;
-    std::string after;
-    for (bool more = true; more;) {
-      auto page = f.reqs.page(txn, a.id, 3, after, true);
-      REQUIRE(page);
-      for (const auto& r : page->records) out.push_back(r.id);
-      more = page->more;
-      if (more) after = out.back();
-    }
-    CHECK(out == std::vector<std::string>(made.rbegin(), made.rend()));
-  }
+  CHECK(walk(3, true) == std::vector<std::string>(made.rbegin(), made.rend()));
   {
     auto txn = f.d.env.begin_read();
     std::vector<std::string> listed;
