@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <limits>
 #include <stdexcept>
 
 #include "crypto/bytes.hpp"
@@ -523,11 +522,6 @@ std::size_t Introductions::index_existing(storage::WriteTxn& txn) {
       }
   });
   return n;
-}
-
-std::vector<Introduction> Introductions::list(const storage::Txn& txn,
-                                              const std::string& member) const {
-  return page(txn, member, std::numeric_limits<std::size_t>::max(), "")->records;
 }
 
 std::optional<IntroductionPage> Introductions::page(const storage::Txn& txn,

@@ -199,10 +199,9 @@ class Introductions {
                            std::int64_t now_ms) const;
 
   std::optional<Introduction> get(const storage::Txn& txn, const std::string& id) const;
-  // Every introduction of the member, in the order asked.
-  std::vector<Introduction> list(const storage::Txn& txn, const std::string& member) const;
-  // Those after the introduction `after` ("" from the first), at most `limit`, in that order
-  // or (newest_first) last asked first; nullopt if `after` is not one of the member's.
+  // The member's introductions in the order asked: those after the introduction `after` (""
+  // from the first), at most `limit`, in that order or (newest_first) last asked first, and how
+  // many there are; nullopt if `after` is not one of the member's.
   std::optional<IntroductionPage> page(const storage::Txn& txn, const std::string& member,
                                        std::size_t limit, const std::string& after,
                                        bool newest_first = false) const;

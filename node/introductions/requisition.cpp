@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <limits>
 
 #include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
@@ -342,11 +341,6 @@ std::optional<Requisition> Requisitions::get(const storage::Txn& txn, const std:
   auto r = get(txn, id);
   if (!r || r->member != member) return std::nullopt;
   return r;
-}
-
-std::vector<Requisition> Requisitions::list(const storage::Txn& txn,
-                                            const std::string& member) const {
-  return page(txn, member, std::numeric_limits<std::size_t>::max(), "")->records;
 }
 
 std::optional<RequisitionPage> Requisitions::page(const storage::Txn& txn,

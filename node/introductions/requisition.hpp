@@ -131,10 +131,9 @@ class Requisitions {
   // member's requisition by id: nullopt if absent or another member's.
   std::optional<Requisition> get(const storage::Txn& txn, const std::string& member,
                                  const std::string& id) const;
-  // member's requisitions, oldest first.
-  std::vector<Requisition> list(const storage::Txn& txn, const std::string& member) const;
-  // Those after the requisition `after` ("" from the first), at most `limit`, in that order or
-  // (newest_first) last opened first; nullopt if `after` is not one of member's.
+  // member's requisitions in the order opened: those after the requisition `after` ("" from
+  // the first), at most `limit`, in that order or (newest_first) last opened first, and how many
+  // there are; nullopt if `after` is not one of member's.
   std::optional<RequisitionPage> page(const storage::Txn& txn, const std::string& member,
                                       std::size_t limit, const std::string& after,
                                       bool newest_first = false) const;
