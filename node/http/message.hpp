@@ -40,6 +40,13 @@ struct Response {
   std::map<std::string, std::string> headers;  // extra headers (Location, Cache-Control...)
   // Set: the reply is not ready yet (see Later); the fields above are then unused.
   std::shared_ptr<Later> later;
+  // Set: the body is made a piece at a time, for a download too long to hold whole (`body`
+  // is then unused). Each call appends the next piece to `out` and returns true while more
+  // follow. It runs on a server thread between writes to the socket, so it must not block
+  // (no Writer wait) nor keep a read txn from one call to the next. It is sent chunked
+  // (HTTP/1.0: up to the connection's close). If it throws, the connection ends without the
+  // last chunk, so a client sees a cut transfer, never a complete-looking short one.
+  std::function<bool(std::string& out)> stream;
 };
 
 // A reply that waits for work queued elsewhere (a write waiting for its group commit) without

@@ -342,6 +342,14 @@ asio::awaitable<void> Server::Impl::session(Stream& stream) {
     Response response = dispatch(req, remote);
     if (response.later) response = co_await settle(std::move(response.later));
     --in_flight;
+    if (response.stream) {
+      if (version == 10) keep_alive = false;  // the body ends with the connection
+      auto failed =
+          co_await async_send_stream(stream, response, version, keep_alive, options.read_timeout);
+      if (failed == std::errc::io_error) spdlog::error("a streamed reply failed part-way");
+      if (failed || !keep_alive) break;
+      continue;
+    }
     lowest.expires_after(options.read_timeout);
     auto failed = co_await async_send(stream, response, version, keep_alive);
     if (failed || !keep_alive) break;

@@ -1,6 +1,6 @@
 #pragma once
 // A reply's head (status line and fields) as bytes, and the sending of a reply as one gather
-// write of head and body.
+// write of head and body (a streamed body: head, then a chunk a piece).
 //
 // Beast's own http::async_write runs a serializer that builds and walks a chain of buffer
 // views (the status line, each field, the body) on every write. For the small JSON replies
@@ -18,10 +18,12 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/system/error_code.hpp>
 #include <charconv>
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -70,8 +72,9 @@ inline bool named(const std::map<std::string, std::string>& fields, std::string_
 
 // "HTTP/1.1 200 OK\r\n", the fields, then the blank line: Server, Content-Type and
 // X-Content-Type-Options unless r's own headers name them, r's headers but those that frame the
-// message, Connection where the version's default is not what keep_alive asks, and
-// Content-Length if the status has a body.
+// message, Connection where the version's default is not what keep_alive asks, and, if the
+// status has a body, Content-Length or (a streamed body, HTTP/1.1) Transfer-Encoding: chunked.
+// An HTTP/1.0 streamed body ends with the connection: keep_alive must be false.
 inline std::string head_of(const Response& r, unsigned version, bool keep_alive) {
   using wire_detail::append_field;
   std::string out;
@@ -94,7 +97,9 @@ inline std::string head_of(const Response& r, unsigned version, bool keep_alive)
     if (!wire_detail::framing(name)) append_field(out, name, value);
   if (version == 10 && keep_alive) append_field(out, "Connection", "keep-alive");
   if (version != 10 && !keep_alive) append_field(out, "Connection", "close");
-  if (has_body(r.status)) {
+  if (has_body(r.status) && r.stream) {
+    if (version != 10) append_field(out, "Transfer-Encoding", "chunked");
+  } else if (has_body(r.status)) {
     auto length_end = std::to_chars(digits, digits + sizeof digits, r.body.size()).ptr;
     append_field(out, "Content-Length", std::string_view(digits, length_end - digits));
   }
@@ -102,7 +107,50 @@ inline std::string head_of(const Response& r, unsigned version, bool keep_alive)
   return out;
 }
 
-// Writes the whole reply to an HTTP/`version` request; the error, if any.
+// Writes a streamed reply: its head, then each piece r.stream makes (HTTP/1.1: as a chunk,
+// then the last chunk), each write with `timeout` to go. The error, if any: r.stream throwing
+// is errc::io_error, after which nothing more is written.
+template <class Stream>
+boost::asio::awaitable<boost::system::error_code> async_send_stream(
+    Stream& stream, const Response& r, unsigned version, bool keep_alive,
+    std::chrono::steady_clock::duration timeout) {
+  const bool body = has_body(r.status);
+  const bool chunked = body && version != 10;
+  std::string head = head_of(r, version, keep_alive);
+  std::string piece;
+  bool more = body;
+  do {
+    piece.clear();
+    try {
+      if (more) more = r.stream(piece);
+    } catch (...) {
+      co_return make_error_code(boost::system::errc::io_error);
+    }
+    char size[24];
+    std::size_t size_length = 0;
+    if (chunked && !piece.empty()) {
+      auto end = std::to_chars(size, size + sizeof size - 2, piece.size(), 16).ptr;
+      *end++ = '\r';
+      *end++ = '\n';
+      size_length = static_cast<std::size_t>(end - size);
+    }
+    const bool framed = chunked && !piece.empty();
+    std::array<boost::asio::const_buffer, 5> buffers{
+        boost::asio::buffer(head), boost::asio::buffer(size, size_length),
+        boost::asio::buffer(piece), boost::asio::buffer("\r\n", framed ? 2 : 0),
+        boost::asio::buffer("0\r\n\r\n", chunked && !more ? 5 : 0)};
+    boost::beast::get_lowest_layer(stream).expires_after(timeout);
+    auto [ec, n] = co_await boost::asio::async_write(
+        stream, buffers, boost::asio::as_tuple(boost::asio::use_awaitable));
+    (void)n;
+    if (ec) co_return ec;
+    head.clear();
+  } while (more);
+  co_return boost::system::error_code{};
+}
+
+// Writes the whole reply to an HTTP/`version` request; the error, if any. Not for a streamed
+// reply (r.stream): async_send_stream sends those.
 template <class Stream>
 boost::asio::awaitable<boost::system::error_code> async_send(Stream& stream, const Response& r,
                                                              unsigned version, bool keep_alive) {

@@ -4,6 +4,7 @@
 // wire.
 #include <doctest/doctest.h>
 
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -49,6 +50,25 @@ struct WireSite {
       auto r = http::text_response(200, "a,b\n");
       r.headers["X-Content-Type-Options"] = "nosniff";
       r.headers["server"] = "relaynode/test";
+      return r;
+    });
+    // A download made a piece at a time: "piece 0" .. "piece 3", the second piece empty.
+    router.add("GET", "/stream", [](const http::Request&, const http::Params&) {
+      auto r = http::text_response(200, "", "text/csv; charset=utf-8");
+      r.stream = [n = 0](std::string& out) mutable {
+        if (n != 1) out += "piece " + std::to_string(n) + "\n";
+        return ++n < 4;
+      };
+      return r;
+    });
+    // One that fails after its first piece, as a storage failure would.
+    router.add("GET", "/stream-fails", [](const http::Request&, const http::Params&) {
+      auto r = http::text_response(200, "");
+      r.stream = [n = 0](std::string& out) mutable {
+        if (n++ > 0) throw std::runtime_error("the environment failed");
+        out += "the first piece\n";
+        return true;
+      };
       return r;
     });
     server.listen();
@@ -124,6 +144,48 @@ TEST_CASE("http wire: the fields that frame a reply are the server's, whatever a
   }
   CHECK(replies[0].fields.count("connection") == 0);  // HTTP/1.1 keeps it open by default
   CHECK(replies[1].fields.at("connection") == "close");
+}
+
+TEST_CASE("http wire: a streamed body goes chunked, a piece a chunk, and the connection goes on") {
+  WireSite site;
+  auto replies = replies_in(site.raw(get("/stream") + get("/own-fields", true)));
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[0].status_line == "HTTP/1.1 200 OK");
+  CHECK(replies[0].fields.at("transfer-encoding") == "chunked");
+  CHECK(replies[0].fields.count("content-length") == 0);
+  CHECK(replies[0].fields.at("content-type") == "text/csv; charset=utf-8");
+  CHECK(replies[0].body == "piece 0\npiece 2\npiece 3\n");
+  CHECK(replies[0].chunks == 3);  // the empty piece is no chunk: one would end the body
+  CHECK(replies[1].body == "a,b\n");
+}
+
+TEST_CASE("http wire: a streamed body to HTTP/1.0 ends with the connection") {
+  WireSite site;
+  auto raw = site.raw("GET /stream HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n" +
+                      get("/own-fields", true));
+  auto head_end = raw.find("\r\n\r\n");
+  REQUIRE(head_end != std::string::npos);
+  auto head = raw.substr(0, head_end);
+  CHECK(head.rfind("HTTP/1.0 200 OK\r\n", 0) == 0);
+  CHECK(head.find("Transfer-Encoding") == std::string::npos);
+  CHECK(head.find("Content-Length") == std::string::npos);
+  CHECK(head.find("keep-alive") == std::string::npos);
+  // Everything after the head is the body: the pipelined request after it is not answered.
+  CHECK(raw.substr(head_end + 4) == "piece 0\npiece 2\npiece 3\n");
+}
+
+TEST_CASE("http wire: a streamed body that fails part-way is cut, never ended as complete") {
+  WireSite site;
+  auto raw = site.raw(get("/stream-fails") + get("/own-fields", true));
+  CHECK(raw.find("Transfer-Encoding: chunked") != std::string::npos);
+  CHECK(raw.find("the first piece\n") != std::string::npos);
+  // No last chunk, and the connection closed: nothing more was answered on it.
+  CHECK(raw.find("\r\n0\r\n\r\n") == std::string::npos);
+  CHECK(raw.find("a,b") == std::string::npos);
+  // The server goes on serving.
+  auto replies = replies_in(site.raw(get("/stream", true)));
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].body == "piece 0\npiece 2\npiece 3\n");
 }
 
 TEST_SUITE_END();
