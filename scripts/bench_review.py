@@ -4,14 +4,17 @@
   configure CONFIG SPOOL
       as scripts/bench_intake.py configure (no rate limits, mail to SPOOL, no hold), with the
       disposable-mail check on: every referral below waits for the operator.
-  run URL ADMIN SPOOL N R OUT
+  run URL ADMIN SPOOL N R OUT M PID
       registers and confirms N addresses at a disposable-mail domain (9 in 10 through one
-      member), then times the review routes and that member's own referrals list, whole and
-      a page (the median of R requests each), prints the table and writes it as JSON to OUT.
+      member), then times the review routes and that member's own referrals list, whole, a
+      page and as CSV (the median of R requests each; for the whole list and the CSV, also how
+      far the anonymous memory of the node, process PID, rose), the operator's members list
+      with M members, prints the table and writes it as JSON to OUT.
 """
 import json
 import statistics
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -94,11 +97,53 @@ def timed(url, admin, path, rounds):
     return statistics.median(times), len(body), json.loads(body)
 
 
-def run(url, admin, spool, n, rounds, out, members_n="5000"):
+def anonymous_mib(pid):
+    """The node's resident anonymous memory (its heap and stacks; not data.mdb's mapped
+    pages, which the map budget gives back), in MiB."""
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("RssAnon:")) / 1024
+
+
+def peak_of(pid, get):
+    """get()'s result and how far the node's anonymous memory rose above where it was while
+    get() ran, in MiB, sampled every millisecond. Memory an earlier reply freed stays
+    resident in the allocator and is handed out again unseen, so measure before any other
+    large reply."""
+    before = anonymous_mib(pid)
+    peak = [before]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], anonymous_mib(pid))
+            time.sleep(0.001)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        result = get()
+    finally:
+        done.set()
+        sampler.join()
+    return result, max(peak[0], anonymous_mib(pid)) - before
+
+
+def run(url, admin, spool, n, rounds, out, members_n="5000", pid=None):
     n, rounds, members_n = int(n), int(rounds), int(members_n)
     print(f"bench-review: {n} referrals registered and confirmed over HTTP...", flush=True)
     flood, calm = seed(url, admin, spool, n)
     rows = {}
+    # How far the node's anonymous memory rises while it sends the flood member's whole list,
+    # as JSON, then as CSV: a download must not need memory in proportion to the list. First,
+    # before any other large reply leaves memory for these to reuse unseen; the CSV after the
+    # JSON, as the CSV needs more.
+    def csv_once():
+        start = time.perf_counter()
+        status, body = call(url, "GET", "/api/v1/referrals?format=csv", flood["api_key"])
+        assert status == 200, (status, body[:200])
+        return (time.perf_counter() - start) * 1000, body
+    _, whole_rise = peak_of(pid, lambda: call(url, "GET", "/api/v1/referrals", flood["api_key"]))
+    _, csv_rise = peak_of(pid, csv_once)
     whole_ms, whole_bytes, whole = timed(url, admin, "/api/v1/review", max(3, rounds // 5))
     assert whole["waiting"] == n and len(whole["referrals"]) == n, whole["waiting"]
     rows["whole"] = {"ms": whole_ms, "bytes": whole_bytes}
@@ -125,6 +170,14 @@ def run(url, admin, spool, n, rounds, out, members_n="5000"):
                                  rounds)
     assert newest["referrals"][0]["id"] == own["referrals"][-1]["id"], newest["referrals"][0]
     rows["own_newest"] = {"ms": newest_ms, "ratio_to_whole": newest_ms / own_ms}
+    # The same whole list as the CSV download.
+    csv_runs = [csv_once() for _ in range(max(3, rounds // 5))]
+    csv_body = csv_runs[-1][1]
+    csv_lines = csv_body.decode("utf-8-sig").split("\r\n")
+    assert len(csv_lines) == own_n + 2 and csv_lines[-1] == "", (len(csv_lines), own_n)
+    rows["own_whole"]["node_rise_mib"] = whole_rise
+    rows["own_csv"] = {"ms": statistics.median(r[0] for r in csv_runs), "bytes": len(csv_body),
+                       "node_rise_mib": csv_rise}
     # The operator's members card with members_n members: every one (what it read before it
     # paged) against the newest 25 and the total.
     def admit(i):
@@ -177,6 +230,9 @@ def run(url, admin, spool, n, rounds, out, members_n="5000"):
               f"{ms / whole_ms:.4f} of the whole list")
     print(f"  {'waiting per member':34} {members_ms:9.2f}")
     print(f"  {'member: its {} referrals'.format(own_n):34} {own_ms:9.2f} {own_bytes:10}")
+    print(f"  {'member: its referrals as CSV':34} {rows['own_csv']['ms']:9.2f} "
+          f"{rows['own_csv']['bytes']:10}  node +{csv_rise:.1f} MiB "
+          f"(JSON whole list: +{whole_rise:.1f} MiB)")
     print(f"  {'member: a page of 25 and the total':34} {card_ms:9.2f} {card_bytes:10}  "
           f"{card_ms / own_ms:.4f} of its whole list")
     print(f"  {'member: the newest 25 (the console)':34} {newest_ms:9.2f} {'':>10}  "

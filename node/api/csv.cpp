@@ -1,5 +1,8 @@
 #include "node/api/csv.hpp"
 
+#include <memory>
+#include <stdexcept>
+
 namespace relay::node::api {
 
 namespace {
@@ -22,12 +25,14 @@ std::string field(const nlohmann::json& v) {
   return quoted + '"';
 }
 
-}  // namespace
-
-std::string to_csv(const nlohmann::json& rows, const std::vector<std::string>& columns) {
-  std::string out = "\xEF\xBB\xBF";
+void append_header(std::string& out, const std::vector<std::string>& columns) {
+  out += "\xEF\xBB\xBF";
   for (std::size_t i = 0; i < columns.size(); ++i) out += (i ? "," : "") + field(columns[i]);
   out += "\r\n";
+}
+
+void append_rows(std::string& out, const nlohmann::json& rows,
+                 const std::vector<std::string>& columns) {
   for (const auto& row : rows) {
     for (std::size_t i = 0; i < columns.size(); ++i) {
       if (i) out += ',';
@@ -35,13 +40,52 @@ std::string to_csv(const nlohmann::json& rows, const std::vector<std::string>& c
     }
     out += "\r\n";
   }
+}
+
+http::Response download(const std::string& name, std::string body) {
+  auto r = http::text_response(200, std::move(body), "text/csv; charset=utf-8");
+  r.headers["Content-Disposition"] = "attachment; filename=\"" + name + ".csv\"";
+  return r;
+}
+
+}  // namespace
+
+std::string to_csv(const nlohmann::json& rows, const std::vector<std::string>& columns) {
+  std::string out;
+  append_header(out, columns);
+  append_rows(out, rows, columns);
   return out;
 }
 
 http::Response csv_response(const std::string& name, const nlohmann::json& rows,
                             const std::vector<std::string>& columns) {
-  auto r = http::text_response(200, to_csv(rows, columns), "text/csv; charset=utf-8");
-  r.headers["Content-Disposition"] = "attachment; filename=\"" + name + ".csv\"";
+  return download(name, to_csv(rows, columns));
+}
+
+http::Response csv_stream(const std::string& name, std::vector<std::string> columns, CsvRows first,
+                          std::function<std::optional<CsvRows>()> next) {
+  if (!first.more) return csv_response(name, first.rows, columns);  // one read held it all
+  auto r = download(name, "");
+  struct Reading {
+    std::vector<std::string> columns;
+    std::optional<CsvRows> first;
+    std::function<std::optional<CsvRows>()> next;
+  };
+  auto reading =
+      std::make_shared<Reading>(Reading{std::move(columns), std::move(first), std::move(next)});
+  r.stream = [reading](std::string& out) {
+    if (reading->first) {
+      append_header(out, reading->columns);
+      append_rows(out, reading->first->rows, reading->columns);
+      bool more = reading->first->more;
+      reading->first.reset();
+      return more;
+    }
+    auto rows = reading->next();
+    if (!rows) throw std::runtime_error("csv: the list changed where the download went on");
+    append_rows(out, rows->rows, reading->columns);
+    return rows->more;
+  };
   return r;
 }
 

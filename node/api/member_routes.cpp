@@ -1,6 +1,12 @@
 // Member API (member API key): the relay link and its email paragraph, single-use links for
 // an ATS, the member's own referrals and credits. Every object is checked to be the caller's
 // (by the service): another member's referral is answered 404, as if it did not exist.
+#include <algorithm>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <utility>
+
 #include "node/api/common.hpp"
 #include "node/api/csv.hpp"
 #include "node/common/public_links.hpp"
@@ -59,6 +65,97 @@ const std::vector<std::string> kReferralColumns = {
     "id",          "created_ms", "status",        "counted",      "stage",
     "verified_ms", "kind",       "hold_until_ms", "job_category", "application_id"};
 
+// The member's referrals a request names, read 500 at a time, each read in a read txn of its
+// own from where the last stopped: what a download sends as it reads. A member may have
+// hundreds of thousands of referrals, and the whole list, held and parsed, took memory in
+// proportion (scripts/bench-review).
+class ReferralReading {
+ public:
+  ReferralReading(const Services& s, members::Member member, const ListParams& asked)
+      : s_(s),
+        member_(std::move(member)),
+        after_(asked.page.after),
+        left_(asked.page.limit),
+        newest_(asked.newest_first) {}
+
+  // The next referrals' ids and member JSON to fn, and what the read found; nullopt if where
+  // it goes on from is not one of the member's referrals.
+  std::optional<services::ReferralsRead> next(const referrals::Referrals::EachListed& fn) {
+    constexpr std::size_t kRead = 500;
+    auto read = s_.membership.each_referral(
+        member_, std::min(left_, kRead), after_,
+        [&](std::string_view id, std::string_view member_json) {
+          fn(id, member_json);
+          after_.assign(id);
+          --left_;
+        },
+        newest_);
+    if (!read) return std::nullopt;
+    more_ = read->more && left_ > 0;
+    return *read;
+  }
+  bool more() const { return more_; }
+
+ private:
+  const Services& s_;
+  const members::Member member_;
+  std::string after_;
+  std::size_t left_;
+  bool newest_;
+  bool more_ = false;
+};
+
+Response not_a_referral() {
+  return reply(bad_request("bad_parameter", "after: not a referral of this member"));
+}
+
+// The referrals `asked` names as a CSV download, sent as they are read.
+Response referrals_csv(const Services& s, const members::Member& member, const ListParams& asked) {
+  auto reading = std::make_shared<ReferralReading>(s, member, asked);
+  auto next = [reading]() -> std::optional<CsvRows> {
+    CsvRows piece;
+    auto read = reading->next([&](std::string_view, std::string_view member_json) {
+      piece.rows.push_back(nlohmann::json::parse(member_json));
+    });
+    if (!read) return std::nullopt;
+    piece.more = reading->more();
+    return piece;
+  };
+  auto first = next();
+  if (!first) return not_a_referral();
+  return csv_stream("referrals", kReferralColumns, std::move(*first), std::move(next));
+}
+
+// Every referral (no limit, no after) as {"referrals": [...], "total"}: past one read, sent as
+// they are read, `total` the count at the first read.
+Response all_referrals(const Services& s, const members::Member& member, const ListParams& asked) {
+  auto reading = std::make_shared<ReferralReading>(s, member, asked);
+  struct Piece {
+    std::string text = "{\"referrals\":[";
+    bool any = false;  // a referral written: the next one after a comma
+  };
+  auto piece = std::make_shared<Piece>();
+  auto add = [piece](std::string_view, std::string_view member_json) {
+    if (std::exchange(piece->any, true)) piece->text += ',';
+    piece->text += member_json;
+  };
+  auto read = reading->next(add);
+  if (!read) return not_a_referral();
+  auto end = "],\"total\":" + std::to_string(read->total) + "}";
+  if (!reading->more()) return http::json_text_response(200, std::move(piece->text) + end);
+  auto r = http::json_text_response(200, "");
+  r.stream = [reading, piece, add, end, read_first = true](std::string& out) mutable {
+    if (!std::exchange(read_first, false) && !reading->next(add))
+      throw std::runtime_error("referrals: the list changed where the download went on");
+    out.swap(piece->text);
+    piece->text.clear();
+    if (reading->more()) return true;
+    out += end;
+    return false;
+  };
+  return r;
+}
+
 // Without limit or after: every referral (as before paging existed). With either: one page
 // in the order made (?order=newest: the last made first), and `next` (the `after` of the next
 // page) when more follow. `total`: how many the member has. ?format=csv: the same referrals
@@ -66,8 +163,12 @@ const std::vector<std::string> kReferralColumns = {
 Response referrals(const Services& s, const Request& request, const Caller& caller) {
   auto asked = list_params(request);
   if (!asked) return reply(asked.error());
-  // {"next"?, "referrals": [...], "total"}, written as the referrals are read (a list of
-  // hundreds); "next" comes first in key order but is known last, so the list is put in after.
+  if (asked->csv) return referrals_csv(s, caller.the_member(), *asked);
+  // No limit (page_params: the whole list) can grow without bound: sent as read.
+  if (asked->page.limit == std::numeric_limits<std::size_t>::max())
+    return all_referrals(s, caller.the_member(), *asked);
+  // A page: {"next"?, "referrals": [...], "total"}, written as the referrals are read (at most
+  // 1,000); "next" comes first in key order but is known last, so the list is put in after.
   std::string list;
   list.reserve(4096);
   protocol::JsonWriter items(list);
@@ -80,9 +181,8 @@ Response referrals(const Services& s, const Request& request, const Caller& call
         last.assign(id);
       },
       asked->newest_first);
-  if (!read) return reply(bad_request("bad_parameter", "after: not a referral of this member"));
+  if (!read) return not_a_referral();
   items.end_array();
-  if (asked->csv) return csv_response("referrals", nlohmann::json::parse(list), kReferralColumns);
   std::string body;
   body.reserve(list.size() + 64);
   protocol::JsonWriter w(body);

@@ -1,0 +1,170 @@
+// A member's referrals as a CSV download and as the whole JSON list, on a real node (issue 19):
+// a company that pastes its relay link into every rejection may have hundreds of thousands of
+// referrals, and the whole list, held and parsed, took memory in proportion to it
+// (scripts/bench-review). Both are now read 500 at a time as they are sent, chunked: these
+// 1,100 referrals arrive in three chunks, every one once, in the order of the pages, and a
+// CSV page (limit, after, order) is the same page as the JSON's. What one read holds is still
+// an ordinary reply with its length.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/names.hpp"
+#include "support/node_process.hpp"
+#include "support/wire_reply.hpp"
+
+using namespace relay::test;
+
+namespace {
+
+constexpr std::size_t kReferrals = 1100;
+
+// The first column of each row after the header: the referral ids, in the order sent.
+std::vector<std::string> csv_ids(const std::string& body) {
+  std::vector<std::string> out;
+  auto at = body.find("\r\n");
+  REQUIRE(at != std::string::npos);
+  for (at += 2; at < body.size();) {
+    auto end = body.find("\r\n", at);
+    REQUIRE(end != std::string::npos);
+    out.push_back(body.substr(at, body.find(',', at) - at));
+    at = end + 2;
+  }
+  return out;
+}
+
+std::vector<std::string> json_ids(const nlohmann::json& referrals) {
+  std::vector<std::string> out;
+  for (const auto& r : referrals) out.push_back(r.at("id").get<std::string>());
+  return out;
+}
+
+// GET /api/v1/referrals?`query` as it came off the wire (one request, then the connection
+// closes).
+WireReply referrals_reply(const NodeProcess& node, const TestMember& member,
+                          const std::string& query, const std::string& content_type) {
+  auto raw = node.send_raw("GET /api/v1/referrals?" + query +
+                               " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                               member.api_key + "\r\nConnection: close\r\n\r\n",
+                           std::chrono::milliseconds(10'000));
+  auto replies = replies_in(raw);
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].status_line == "HTTP/1.1 200 OK");
+  CHECK(replies[0].fields.at("content-type") == content_type);
+  return replies[0];
+}
+
+WireReply download(const NodeProcess& node, const TestMember& member, const std::string& query) {
+  return referrals_reply(node, member, query, "text/csv; charset=utf-8");
+}
+
+WireReply download_json(const NodeProcess& node, const TestMember& member,
+                        const std::string& query) {
+  return referrals_reply(node, member, query, "application/json");
+}
+
+}  // namespace
+
+TEST_CASE("downloads: a member's 1,100 referrals as CSV come in chunks, every one once, in order") {
+  auto o = options("downloads.relaynode", "JP-28");
+  o.configure = [](nlohmann::json& c) {
+    for (auto rule : {"per_ip", "per_member", "per_link", "per_address"})
+      c["limits"][rule]["requests"] = 0;
+  };
+  NodeProcess node(o);
+  auto member = node.admit_member("Download KK");
+  auto other = node.admit_member("Other KK");
+
+  // Registered only (a referral is listed from its registration on), 8 at a time.
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> failed{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t)
+    clients.emplace_back([&] {
+      for (auto i = next++; i < kReferrals; i = next++) {
+        auto tag = unique("dl" + std::to_string(i));
+        auto reply =
+            node.submit_registration(member.relay_link, {"山田 " + tag, tag + "@example.jp", {}});
+        if (reply.status != 200 || reply.redirected_to.rfind("/r/sent", 0) != 0) ++failed;
+      }
+    });
+  for (auto& c : clients) c.join();
+  REQUIRE(failed.load() == 0);
+
+  auto whole = node.get("/api/v1/referrals", member.api_key).json();
+  REQUIRE(whole.at("total") == kReferrals);
+  const auto order = json_ids(whole.at("referrals"));
+  REQUIRE(order.size() == kReferrals);
+
+  // The whole list: 500, 500, then 100, each its own chunk, with the header in the first.
+  auto csv = download(node, member, "format=csv");
+  CHECK(csv.fields.at("transfer-encoding") == "chunked");
+  CHECK(csv.fields.at("content-disposition") == "attachment; filename=\"referrals.csv\"");
+  CHECK(csv.chunks == 3);
+  CHECK(csv.body.rfind("\xEF\xBB\xBFid,created_ms,status,counted,stage,verified_ms,kind,"
+                       "hold_until_ms,job_category,application_id\r\n",
+                       0) == 0);
+  CHECK(csv_ids(csv.body) == order);
+  CHECK(csv.body.find("example.jp") == std::string::npos);  // no address, no name
+  CHECK(csv.body.find("山田") == std::string::npos);
+
+  // A page is the JSON's page: limit past one read, after, and the last made first.
+  auto page = download(node, member, "format=csv&limit=700&after=" + order[99]);
+  CHECK(csv_ids(page.body) == std::vector<std::string>(order.begin() + 100, order.begin() + 800));
+  CHECK(page.chunks == 2);
+  auto newest = download(node, member, "format=csv&order=newest&limit=600");
+  CHECK(csv_ids(newest.body) == std::vector<std::string>(order.rbegin(), order.rbegin() + 600));
+  // What one read holds is an ordinary reply, with its length.
+  auto tail = download(node, member, "format=csv&after=" + order[kReferrals - 2]);
+  CHECK(csv_ids(tail.body) == std::vector<std::string>{order.back()});
+  CHECK(tail.fields.count("transfer-encoding") == 0);
+  CHECK(tail.fields.at("content-length") == std::to_string(tail.body.size()));
+  auto none = download(node, member, "format=csv&after=" + order.back());
+  CHECK(csv_ids(none.body).empty());
+  CHECK(none.fields.count("transfer-encoding") == 0);
+
+  // Refused before anything is sent: a place that is not one of the member's referrals.
+  auto unknown = node.get("/api/v1/referrals?format=csv&after=r_nosuchref00000", member.api_key);
+  CHECK(unknown.status == 400);
+  CHECK(unknown.error_code() == "bad_parameter");
+  CHECK(node.get("/api/v1/referrals?format=csv&after=" + order[0], other.api_key).status == 400);
+  CHECK(node.get("/api/v1/referrals?format=csv", other.api_key).body ==
+        "\xEF\xBB\xBFid,created_ms,status,counted,stage,verified_ms,kind,hold_until_ms,"
+        "job_category,application_id\r\n");
+
+  // The whole JSON list is sent as read too, and is the same list: its pieces join up.
+  auto json = download_json(node, member, "");
+  CHECK(json.fields.at("transfer-encoding") == "chunked");
+  CHECK(json.chunks == 3);
+  auto parsed = nlohmann::json::parse(json.body);
+  CHECK(parsed.at("total") == kReferrals);
+  CHECK(json_ids(parsed.at("referrals")) == order);
+  CHECK(parsed.size() == 2);  // no `next`: nothing follows the whole list
+  auto newest_json = nlohmann::json::parse(download_json(node, member, "order=newest").body);
+  CHECK(json_ids(newest_json.at("referrals")) ==
+        std::vector<std::string>(order.rbegin(), order.rend()));
+  // A page is not streamed: at most 1,000, with its length.
+  auto paged = download_json(node, member, "limit=1000");
+  CHECK(paged.fields.count("transfer-encoding") == 0);
+  CHECK(nlohmann::json::parse(paged.body).at("next") == order[999]);
+  // The other member's whole list fits one read: an ordinary reply.
+  auto small = node.get("/api/v1/referrals", other.api_key);
+  CHECK(small.body == "{\"referrals\":[],\"total\":0}");
+
+  // The connection goes on after a download: two on one keep-alive connection, then a JSON.
+  auto get = [&](const std::string& q, bool close) {
+    return "GET /api/v1/referrals?" + q + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+           member.api_key + "\r\n" + (close ? "Connection: close\r\n" : "") + "\r\n";
+  };
+  auto replies = replies_in(node.send_raw(
+      get("format=csv", false) + get("format=csv&limit=1", false) + get("limit=1", true),
+      std::chrono::milliseconds(10'000)));
+  REQUIRE(replies.size() == 3);
+  CHECK(csv_ids(replies[0].body) == order);
+  CHECK(csv_ids(replies[1].body) == std::vector<std::string>{order.front()});
+  CHECK(nlohmann::json::parse(replies[2].body).at("referrals").at(0).at("id") == order.front());
+}
