@@ -135,6 +135,7 @@ Response all_referrals(const Services& s, const members::Member& member, const L
     bool any = false;  // a referral written: the next one after a comma
   };
   auto piece = std::make_shared<Piece>();
+  piece->text.reserve(4096);
   auto add = [piece](std::string_view, std::string_view member_json) {
     if (std::exchange(piece->any, true)) piece->text += ',';
     piece->text += member_json;
@@ -142,7 +143,7 @@ Response all_referrals(const Services& s, const members::Member& member, const L
   auto read = reading->next(add);
   if (!read) return not_a_referral();
   auto end = "],\"total\":" + std::to_string(read->total) + "}";
-  if (!reading->more()) return http::json_text_response(200, std::move(piece->text) + end);
+  if (!reading->more()) return http::json_text_response(200, std::move(piece->text += end));
   auto r = http::json_text_response(200, "");
   r.stream = [reading, piece, add, end, read_first = true](std::string& out) mutable {
     if (!std::exchange(read_first, false) && !reading->next(add))
