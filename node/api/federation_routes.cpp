@@ -4,9 +4,12 @@
 // {"replies": [{"status": 200, "envelope": reply text} | {"status": 4xx, "error": {...}}]} in
 // order), and the operator's peer, key and alert routes.
 #include <limits>
+#include <memory>
+#include <utility>
 
 #include "node/api/common.hpp"
 #include "node/api/csv.hpp"
+#include "node/api/list_download.hpp"
 
 namespace relay::node::api {
 
@@ -94,10 +97,42 @@ bool is_alert_kind(const std::string& kind) {
          kind.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string::npos;
 }
 
+// The alerts a query names, read a piece at a time from where the last piece stopped
+// (list_download.hpp): alerts are kept, one for every address a mail server refused.
+class AlertReading {
+ public:
+  AlertReading(const Services& s, federation::AlertQuery query)
+      : s_(s), query_(std::move(query)), place_{query_.after, query_.limit} {}
+
+  // The next piece, and how many alerts there are; nullopt if where it goes on from is not an
+  // alert (of the kind asked).
+  std::optional<services::AlertsRead> next() {
+    query_.after = place_.after;
+    query_.limit = place_.next_limit();
+    auto read = s_.peering.alerts(query_);
+    if (!read) return std::nullopt;
+    for (const auto& alert : read->page.alerts) place_.read(alert.at("id").get<std::string>());
+    place_.ended(read->page.more);
+    return read;
+  }
+  bool more() const { return place_.more; }
+
+ private:
+  const Services& s_;
+  federation::AlertQuery query_;
+  ListPlace place_;
+};
+
+JsonPiece piece_of(const std::vector<nlohmann::json>& alerts, bool more) {
+  JsonPiece piece{{}, more};
+  for (const auto& alert : alerts) piece.add(alert.dump());
+  return piece;
+}
+
 // Without limit or after: every alert, oldest first (as before pages). With either: a page,
 // newest first, and `next` (the `after` of the next page) while older ones follow. kind=K:
 // only that kind. `total`: how many alerts there are, of every kind. ?format=csv: the same
-// alerts as a download.
+// alerts as a download. The whole list and the download are sent as they are read.
 Response alerts(const Services& s, const Request& request) {
   auto paging = page_params(request);
   if (!paging) return reply(paging.error());
@@ -112,16 +147,37 @@ Response alerts(const Services& s, const Request& request) {
       return reply(bad_request("bad_parameter", "kind: lower-case letters and _, at most 40"));
     query.kind = kind->second;
   }
-  auto read = s.peering.alerts(query);
-  if (!read)
+  auto refused = [&query] {
     return reply(bad_request("bad_parameter", query.kind.empty()
                                                   ? "after: not an alert"
                                                   : "after: not an alert of that kind"));
+  };
+  if (query.newest_first && !*csv) {  // a page: at most 1,000
+    auto read = s.peering.alerts(query);
+    if (!read) return refused();
+    auto& alerts = read->page.alerts;
+    nlohmann::json body{{"alerts", alerts}, {"total", read->total}};
+    if (read->page.more && !alerts.empty()) body["next"] = alerts.back().at("id");
+    return http::json_response(200, body);
+  }
+  auto reading = std::make_shared<AlertReading>(s, query);
+  auto read = reading->next();
+  if (!read) return refused();
   auto& alerts = read->page.alerts;
-  if (*csv) return csv_response("alerts", alerts, {"id", "at_ms", "kind", "peer", "message"});
-  nlohmann::json body{{"alerts", alerts}, {"total", read->total}};
-  if (read->page.more && !alerts.empty()) body["next"] = alerts.back().at("id");
-  return http::json_response(200, body);
+  if (*csv) {
+    return csv_stream("alerts", {"id", "at_ms", "kind", "peer", "message"},
+                      CsvRows{alerts, reading->more()}, [reading]() -> std::optional<CsvRows> {
+                        auto more = reading->next();
+                        if (!more) return std::nullopt;
+                        return CsvRows{more->page.alerts, reading->more()};
+                      });
+  }
+  return json_list_stream("alerts", read->total, piece_of(alerts, reading->more()),
+                          [reading]() -> std::optional<JsonPiece> {
+                            auto more = reading->next();
+                            if (!more) return std::nullopt;
+                            return piece_of(more->page.alerts, reading->more());
+                          });
 }
 
 Response refusals(const Services& s) {

@@ -1,14 +1,13 @@
 // Member API (member API key): the relay link and its email paragraph, single-use links for
 // an ATS, the member's own referrals and credits. Every object is checked to be the caller's
 // (by the service): another member's referral is answered 404, as if it did not exist.
-#include <algorithm>
 #include <limits>
 #include <memory>
-#include <stdexcept>
 #include <utility>
 
 #include "node/api/common.hpp"
 #include "node/api/csv.hpp"
+#include "node/api/list_download.hpp"
 #include "node/common/public_links.hpp"
 namespace relay::node::api {
 
@@ -65,44 +64,38 @@ const std::vector<std::string> kReferralColumns = {
     "id",          "created_ms", "status",        "counted",      "stage",
     "verified_ms", "kind",       "hold_until_ms", "job_category", "application_id"};
 
-// The member's referrals a request names, read 500 at a time, each read in a read txn of its
-// own from where the last stopped: what a download sends as it reads. A member may have
-// hundreds of thousands of referrals, and the whole list, held and parsed, took memory in
-// proportion (scripts/bench-review).
+// The member's referrals a request names, read a piece at a time from where the last piece
+// stopped (list_download.hpp): a member may have hundreds of thousands, and the whole list,
+// held and parsed, took memory in proportion (scripts/bench-review).
 class ReferralReading {
  public:
   ReferralReading(const Services& s, members::Member member, const ListParams& asked)
       : s_(s),
         member_(std::move(member)),
-        after_(asked.page.after),
-        left_(asked.page.limit),
+        place_{asked.page.after, asked.page.limit},
         newest_(asked.newest_first) {}
 
-  // The next referrals' ids and member JSON to fn, and what the read found; nullopt if where
-  // it goes on from is not one of the member's referrals.
-  std::optional<services::ReferralsRead> next(const referrals::Referrals::EachListed& fn) {
-    constexpr std::size_t kRead = 500;
+  // The next piece's referrals, their member JSON added to `piece` (`more` set), and what the
+  // read found; nullopt if where it goes on from is not one of the member's referrals.
+  std::optional<services::ReferralsRead> next(JsonPiece& piece) {
     auto read = s_.membership.each_referral(
-        member_, std::min(left_, kRead), after_,
+        member_, place_.next_limit(), place_.after,
         [&](std::string_view id, std::string_view member_json) {
-          fn(id, member_json);
-          after_.assign(id);
-          --left_;
+          piece.add(member_json);
+          place_.read(id);
         },
         newest_);
     if (!read) return std::nullopt;
-    more_ = read->more && left_ > 0;
+    place_.ended(read->more);
+    piece.more = place_.more;
     return *read;
   }
-  bool more() const { return more_; }
 
  private:
   const Services& s_;
   const members::Member member_;
-  std::string after_;
-  std::size_t left_;
+  ListPlace place_;
   bool newest_;
-  bool more_ = false;
 };
 
 Response not_a_referral() {
@@ -113,48 +106,29 @@ Response not_a_referral() {
 Response referrals_csv(const Services& s, const members::Member& member, const ListParams& asked) {
   auto reading = std::make_shared<ReferralReading>(s, member, asked);
   auto next = [reading]() -> std::optional<CsvRows> {
-    CsvRows piece;
-    auto read = reading->next([&](std::string_view, std::string_view member_json) {
-      piece.rows.push_back(nlohmann::json::parse(member_json));
-    });
-    if (!read) return std::nullopt;
-    piece.more = reading->more();
-    return piece;
+    JsonPiece piece;
+    if (!reading->next(piece)) return std::nullopt;
+    return CsvRows{nlohmann::json::parse("[" + piece.items + "]"), piece.more};
   };
   auto first = next();
   if (!first) return not_a_referral();
   return csv_stream("referrals", kReferralColumns, std::move(*first), std::move(next));
 }
 
-// Every referral (no limit, no after) as {"referrals": [...], "total"}: past one read, sent as
-// they are read, `total` the count at the first read.
+// Every referral (no limit) as {"referrals": [...], "total"}, sent as they are read; `total`
+// is the count at the first read.
 Response all_referrals(const Services& s, const members::Member& member, const ListParams& asked) {
   auto reading = std::make_shared<ReferralReading>(s, member, asked);
-  struct Piece {
-    std::string text = "{\"referrals\":[";
-    bool any = false;  // a referral written: the next one after a comma
-  };
-  auto piece = std::make_shared<Piece>();
-  piece->text.reserve(4096);
-  auto add = [piece](std::string_view, std::string_view member_json) {
-    if (std::exchange(piece->any, true)) piece->text += ',';
-    piece->text += member_json;
-  };
-  auto read = reading->next(add);
+  JsonPiece first;
+  first.items.reserve(4096);
+  auto read = reading->next(first);
   if (!read) return not_a_referral();
-  auto end = "],\"total\":" + std::to_string(read->total) + "}";
-  if (!reading->more()) return http::json_text_response(200, std::move(piece->text += end));
-  auto r = http::json_text_response(200, "");
-  r.stream = [reading, piece, add, end, read_first = true](std::string& out) mutable {
-    if (!std::exchange(read_first, false) && !reading->next(add))
-      throw std::runtime_error("referrals: the list changed where the download went on");
-    out.swap(piece->text);
-    piece->text.clear();
-    if (reading->more()) return true;
-    out += end;
-    return false;
-  };
-  return r;
+  return json_list_stream("referrals", read->total, std::move(first),
+                          [reading]() -> std::optional<JsonPiece> {
+                            JsonPiece piece;
+                            if (!reading->next(piece)) return std::nullopt;
+                            return piece;
+                          });
 }
 
 // Without limit or after: every referral (as before paging existed). With either: one page

@@ -130,3 +130,72 @@ TEST_CASE("alerts: pages newest first, one kind from its index, CSV; built once 
   CHECK(node.get("/api/v1/alerts?limit=1").status == 401);
   CHECK(node.get("/api/v1/alerts", node.admin_token()).json().at("total") == 40);
 }
+
+TEST_CASE("alerts: the whole list and the CSV of 1,100 are sent as they are read, in chunks") {
+  NodeProcess::Options o;
+  o.name = "alerts-stream.relaynode";
+  NodeProcess node(o);
+  // Stopped, 1,100 alerts written as the node writes them, a second apart; every tenth an
+  // overdue erasure.
+  node.stop();
+  {
+    auto env = storage::Environment::open(node.lmdb_dir());
+    relay::node::common::ManualClock clock;
+    relay::node::federation::Alerts alerts(env, clock);
+    auto txn = env.begin_write();
+    const auto level = spdlog::get_level();
+    spdlog::set_level(spdlog::level::off);
+    for (int i = 0; i < 1100; ++i) {
+      clock.advance(std::chrono::seconds(1));
+      alerts.raise(txn, i % 10 == 0 ? "erasure_overdue" : "mail_given_up", "",
+                   "alert " + std::to_string(i));
+    }
+    spdlog::set_level(level);
+    txn.commit();
+  }
+  node.start();
+  const auto newest = walk(node, "");  // pages of 7, newest first
+  REQUIRE(newest.size() == 1100);
+  const std::vector<std::string> oldest(newest.rbegin(), newest.rend());
+
+  // The whole list, oldest first: 500, 500 and 100, each its own chunk, the same list.
+  auto whole = relay::test::wire_get(node, "/api/v1/alerts", node.admin_token());
+  CHECK(whole.fields.at("transfer-encoding") == "chunked");
+  CHECK(whole.chunks == 3);
+  auto listed = nlohmann::json::parse(whole.body);
+  CHECK(ids_of(listed.at("alerts")) == oldest);
+  CHECK(listed.at("total") == 1100);
+  CHECK(listed.at("alerts")[0].at("message") == "alert 0");
+  CHECK(listed.size() == 2);  // no `next`
+
+  // The CSV, every one in the same order; a page of it (limit past one read, newest first).
+  auto csv = relay::test::wire_get(node, "/api/v1/alerts?format=csv", node.admin_token());
+  CHECK(csv.fields.at("transfer-encoding") == "chunked");
+  CHECK(csv.body.rfind("\xEF\xBB\xBFid,at_ms,kind,peer,message\r\n", 0) == 0);
+  std::vector<std::string> rows;
+  for (auto at = csv.body.find("\r\n") + 2; at < csv.body.size();
+       at = csv.body.find("\r\n", at) + 2)
+    rows.push_back(csv.body.substr(at, csv.body.find(',', at) - at));
+  CHECK(rows == oldest);
+  auto page = relay::test::wire_get(node, "/api/v1/alerts?format=csv&limit=700&after=" + newest[9],
+                                    node.admin_token());
+  CHECK(page.chunks == 2);
+  CHECK(page.body.find(newest[10] + ",") != std::string::npos);
+  CHECK(page.body.find(newest[709] + ",") != std::string::npos);
+  CHECK(page.body.find(newest[710] + ",") == std::string::npos);
+  CHECK(page.body.find(newest[9] + ",") == std::string::npos);
+
+  // One kind, 110 of them: one read, an ordinary reply with its length.
+  auto kind =
+      relay::test::wire_get(node, "/api/v1/alerts?kind=erasure_overdue", node.admin_token());
+  CHECK(kind.fields.count("transfer-encoding") == 0);
+  CHECK(nlohmann::json::parse(kind.body).at("alerts").size() == 110);
+  // A page of JSON is not streamed: 1,000 at most, with `next`.
+  auto thousand = relay::test::wire_get(node, "/api/v1/alerts?limit=1000", node.admin_token());
+  CHECK(thousand.fields.count("transfer-encoding") == 0);
+  auto thousand_json = nlohmann::json::parse(thousand.body);
+  CHECK(thousand_json.at("alerts").size() == 1000);
+  CHECK(thousand_json.at("next") == newest[999]);
+  // A bad cursor is refused before anything is sent.
+  CHECK(node.get("/api/v1/alerts?format=csv&after=00", node.admin_token()).status == 400);
+}

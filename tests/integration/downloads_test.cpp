@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/api_pages.hpp"
 #include "support/names.hpp"
 #include "support/node_process.hpp"
 #include "support/wire_reply.hpp"
@@ -43,19 +44,13 @@ std::vector<std::string> json_ids(const nlohmann::json& referrals) {
   return out;
 }
 
-// GET /api/v1/referrals?`query` as it came off the wire (one request, then the connection
-// closes).
+// GET /api/v1/referrals?`query` as it came off the wire.
 WireReply referrals_reply(const NodeProcess& node, const TestMember& member,
                           const std::string& query, const std::string& content_type) {
-  auto raw = node.send_raw("GET /api/v1/referrals?" + query +
-                               " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
-                               member.api_key + "\r\nConnection: close\r\n\r\n",
-                           std::chrono::milliseconds(10'000));
-  auto replies = replies_in(raw);
-  REQUIRE(replies.size() == 1);
-  CHECK(replies[0].status_line == "HTTP/1.1 200 OK");
-  CHECK(replies[0].fields.at("content-type") == content_type);
-  return replies[0];
+  auto reply = wire_get(node, "/api/v1/referrals?" + query, member.api_key);
+  CHECK(reply.status_line == "HTTP/1.1 200 OK");
+  CHECK(reply.fields.at("content-type") == content_type);
+  return reply;
 }
 
 WireReply download(const NodeProcess& node, const TestMember& member, const std::string& query) {

@@ -1,0 +1,56 @@
+#pragma once
+// Whole lists and downloads sent as they are read (http::Response::stream). A list that grows
+// for as long as the node runs (a member's referrals; the alerts, one for every address a mail
+// server refused) is read a piece at a time, each piece in a read txn of its own, so that a
+// reply takes memory for one piece, not for the whole list.
+//
+// Threads: a reply's stream runs on its connection's server thread, between writes.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "node/http/message.hpp"
+
+namespace relay::node::api {
+
+// The most items a piece reads.
+inline constexpr std::size_t kPieceItems = 500;
+
+// Where a list read a piece at a time goes on from: after the item read last (its id; "" from
+// the start), with at most `left` more to read (a page's limit, or no end).
+struct ListPlace {
+  std::string after;
+  std::size_t left = 0;
+  bool more = false;  // more follow the last piece read
+
+  std::size_t next_limit() const { return std::min(left, kPieceItems); }
+  void read(std::string_view id) {
+    after.assign(id);
+    --left;
+  }
+  // The piece read ended; `follow`: the list has more after it.
+  void ended(bool follow) { more = follow && left > 0; }
+};
+
+// A piece's items as JSON texts joined by commas, and whether more follow them.
+struct JsonPiece {
+  std::string items;
+  bool more = false;
+
+  void add(std::string_view json) {
+    if (!items.empty()) items += ',';
+    items += json;
+  }
+};
+
+// {"<key>": [...], "total": total}: `first`'s items, then each next() piece's, sent as they are
+// read; nullopt from next() (where it was to go on from is gone) cuts the reply. If `first`
+// has no `more`, an ordinary reply. `key` is a plain name ("alerts").
+http::Response json_list_stream(const std::string& key, std::uint64_t total, JsonPiece first,
+                                std::function<std::optional<JsonPiece>()> next);
+
+}  // namespace relay::node::api
