@@ -7,7 +7,7 @@
   run URL ADMIN SPOOL N R OUT M PID
       registers and confirms N addresses at a disposable-mail domain (9 in 10 through one
       member), then times the review routes and that member's own referrals list, whole, a
-      page and as CSV (the median of R requests each; for the whole list and the CSV, also how
+      page and as CSV (the median of R requests each; for the whole lists and the CSV, also how
       far the anonymous memory of the node, process PID, rose), the operator's members list
       with M members, prints the table and writes it as JSON to OUT.
 """
@@ -134,9 +134,9 @@ def run(url, admin, spool, n, rounds, out, members_n="5000", pid=None):
     flood, calm = seed(url, admin, spool, n)
     rows = {}
     # How far the node's anonymous memory rises while it sends the flood member's whole list,
-    # as JSON, then as CSV: a download must not need memory in proportion to the list. First,
-    # before any other large reply leaves memory for these to reuse unseen; the CSV after the
-    # JSON, as the CSV needs more.
+    # as JSON, then as CSV, then the operator's whole review queue: a whole list must not need
+    # memory in proportion to its length. First, before any other large reply leaves memory for
+    # these to reuse unseen; each after one that needed less.
     def csv_once():
         start = time.perf_counter()
         status, body = call(url, "GET", "/api/v1/referrals?format=csv", flood["api_key"])
@@ -144,9 +144,10 @@ def run(url, admin, spool, n, rounds, out, members_n="5000", pid=None):
         return (time.perf_counter() - start) * 1000, body
     _, whole_rise = peak_of(pid, lambda: call(url, "GET", "/api/v1/referrals", flood["api_key"]))
     _, csv_rise = peak_of(pid, csv_once)
+    _, queue_rise = peak_of(pid, lambda: call(url, "GET", "/api/v1/review", admin))
     whole_ms, whole_bytes, whole = timed(url, admin, "/api/v1/review", max(3, rounds // 5))
     assert whole["waiting"] == n and len(whole["referrals"]) == n, whole["waiting"]
-    rows["whole"] = {"ms": whole_ms, "bytes": whole_bytes}
+    rows["whole"] = {"ms": whole_ms, "bytes": whole_bytes, "node_rise_mib": queue_rise}
     page_ms, page_bytes, page = timed(url, admin, "/api/v1/review?limit=25", rounds)
     rows["page"] = {"ms": page_ms, "bytes": page_bytes}
     next_ms, _, _ = timed(url, admin, f"/api/v1/review?limit=25&after={page['next']}", rounds)
@@ -221,7 +222,7 @@ def run(url, admin, spool, n, rounds, out, members_n="5000", pid=None):
     print(f"review queue with {n} waiting ({flood_waiting} of one member's), median of "
           f"{rounds} requests:")
     print(f"  {'':34} {'ms':>9} {'bytes':>10}  ratio to its raw limit")
-    print(f"  {'whole list (before paging)':34} {whole_ms:9.2f} {whole_bytes:10}")
+    print(f"  {'whole list':34} {whole_ms:9.2f} {whole_bytes:10}  node +{queue_rise:.1f} MiB")
     for key, label in (("page", "a page of 25"), ("next", "the next page"),
                        ("member", "a page of one member's")):
         ms = rows[key]["ms"]

@@ -7,9 +7,10 @@
 namespace relay::node::api {
 
 http::Response json_list_stream(const std::string& key, std::uint64_t total, JsonPiece first,
-                                std::function<std::optional<JsonPiece>()> next) {
+                                std::function<std::optional<JsonPiece>()> next,
+                                const std::string& total_key) {
   std::string head = "{\"" + key + "\":[";
-  std::string end = "],\"total\":" + std::to_string(total) + "}";
+  std::string end = "],\"" + total_key + "\":" + std::to_string(total) + "}";
   if (!first.more) {  // one read held it all
     head.reserve(head.size() + first.items.size() + end.size());
     return http::json_text_response(200, std::move(head += first.items) += end);

@@ -47,10 +47,11 @@ struct JsonPiece {
   }
 };
 
-// {"<key>": [...], "total": total}: `first`'s items, then each next() piece's, sent as they are
-// read; nullopt from next() (where it was to go on from is gone) cuts the reply. If `first`
-// has no `more`, an ordinary reply. `key` is a plain name ("alerts").
+// {"<key>": [...], "<total_key>": total}: `first`'s items, then each next() piece's, sent as
+// they are read; nullopt from next() (where it was to go on from is gone) cuts the reply. If
+// `first` has no `more`, an ordinary reply. The keys are plain names ("alerts", "total").
 http::Response json_list_stream(const std::string& key, std::uint64_t total, JsonPiece first,
-                                std::function<std::optional<JsonPiece>()> next);
+                                std::function<std::optional<JsonPiece>()> next,
+                                const std::string& total_key = "total");
 
 }  // namespace relay::node::api

@@ -1,7 +1,8 @@
 // The operator's review of flagged referrals (issue 17):
 //   GET /api/v1/review[?limit=N&after=ID&member=ID]  the referrals waiting, oldest first, with
 //       their reasons, and "waiting" (how many in all); paged as the referrals list is, with
-//       `next` while more follow; `member` shows one member's alone;
+//       `next` while more follow; `member` shows one member's alone; without limit or after,
+//       every one, sent as they are read (list_download.hpp);
 //   GET /api/v1/review/members                       how many wait, per member, most first;
 //   POST /api/v1/review/{referral} {"decision": "accept" | "reject"}  decides one;
 //   POST /api/v1/review/members/{member} {"decision"}  decides every one of the member's that
@@ -9,7 +10,12 @@
 // What is shown (referrals::ReviewItem): referral id, member id and company, when verified,
 // when its hold ends, the reasons, and for a disposable-mail flag the service's domain. No
 // name, address, candidate id or pseudonym: the operator judges a pattern, not a person.
+#include <limits>
+#include <memory>
+#include <utility>
+
 #include "node/api/common.hpp"
+#include "node/api/list_download.hpp"
 
 namespace relay::node::api {
 
@@ -21,12 +27,57 @@ ApiError review_error(services::Review::Error e) {
   return {404, "not_found", "no such member"};
 }
 
+// The waiting referrals a query names, read a piece at a time from where the last piece
+// stopped (list_download.hpp): a farming flood can leave tens of thousands waiting.
+class ReviewReading {
+ public:
+  ReviewReading(const Services& s, referrals::ReviewQuery query)
+      : s_(s), query_(std::move(query)), place_{query_.after, query_.limit} {}
+
+  // The next piece's items added to `piece` (`more` set), and how many wait in all.
+  common::Result<std::size_t, services::Review::Error> next(JsonPiece& piece) {
+    query_.after = place_.after;
+    query_.limit = place_.next_limit();
+    auto waiting = s_.review.waiting(query_);
+    if (!waiting) return common::fail(waiting.error());
+    for (const auto& item : waiting->page.items) {
+      piece.add(item.to_json().dump());
+      place_.read(item.referral);
+    }
+    if (!waiting->page.last.empty()) place_.after = waiting->page.last;  // past keys it skipped
+    place_.ended(waiting->page.more);
+    piece.more = place_.more;
+    return waiting->total;
+  }
+
+ private:
+  const Services& s_;
+  referrals::ReviewQuery query_;
+  ListPlace place_;
+};
+
+// Without limit or after: every waiting referral, sent as they are read. With either: a page.
 Response waiting(const Services& s, const Request& request) {
   auto paging = page_params(request);
   if (!paging) return reply(paging.error());
   auto member = request.query.find("member");
-  auto waiting = s.review.waiting(referrals::ReviewQuery{
-      paging->limit, paging->after, member == request.query.end() ? "" : member->second});
+  referrals::ReviewQuery query{paging->limit, paging->after,
+                               member == request.query.end() ? "" : member->second};
+  if (paging->limit == std::numeric_limits<std::size_t>::max()) {  // page_params: the whole queue
+    auto reading = std::make_shared<ReviewReading>(s, query);
+    JsonPiece first;
+    auto total = reading->next(first);
+    if (!total) return reply(review_error(total.error()));
+    return json_list_stream(
+        "referrals", *total, std::move(first),
+        [reading]() -> std::optional<JsonPiece> {
+          JsonPiece piece;
+          if (!reading->next(piece)) return std::nullopt;
+          return piece;
+        },
+        "waiting");
+  }
+  auto waiting = s.review.waiting(query);
   if (!waiting) return reply(review_error(waiting.error()));
   nlohmann::json list = nlohmann::json::array();
   for (const auto& item : waiting->page.items) list.push_back(item.to_json());

@@ -1,14 +1,17 @@
-// A member's referrals as a CSV download and as the whole JSON list, on a real node (issue 19):
-// a company that pastes its relay link into every rejection may have hundreds of thousands of
-// referrals, and the whole list, held and parsed, took memory in proportion to it
-// (scripts/bench-review). Both are now read 500 at a time as they are sent, chunked: these
-// 1,100 referrals arrive in three chunks, every one once, in the order of the pages, and a
-// CSV page (limit, after, order) is the same page as the JSON's. What one read holds is still
-// an ordinary reply with its length.
+// Lists that grow for as long as a node runs, sent as they are read (issue 19), on a real
+// node. A company that pastes its relay link into every rejection may have hundreds of
+// thousands of referrals, and a farming flood can leave tens of thousands waiting for the
+// operator; the whole list, held and parsed, took memory in proportion (scripts/bench-review).
+// Now they are read 500 at a time as they are sent, chunked: a member's 1,100 referrals (as
+// the whole JSON list and as CSV) arrive in three chunks, the operator's 520 waiting in two,
+// every one once, in the order of the pages; a CSV page (limit, after, order) is the same page
+// as the JSON's. What one read holds is still an ordinary reply with its length.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,33 +65,56 @@ WireReply download_json(const NodeProcess& node, const TestMember& member,
   return referrals_reply(node, member, query, "application/json");
 }
 
-}  // namespace
-
-TEST_CASE("downloads: a member's 1,100 referrals as CSV come in chunks, every one once, in order") {
-  auto o = options("downloads.relaynode", "JP-28");
-  o.configure = [](nlohmann::json& c) {
-    for (auto rule : {"per_ip", "per_member", "per_link", "per_address"})
-      c["limits"][rule]["requests"] = 0;
-  };
-  NodeProcess node(o);
-  auto member = node.admit_member("Download KK");
-  auto other = node.admit_member("Other KK");
-
-  // Registered only (a referral is listed from its registration on), 8 at a time.
+// Runs each(i) for i in [0, n) on 8 client threads; how many returned false.
+template <class Each>
+std::size_t on_eight_clients(std::size_t n, Each each) {
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> failed{0};
   std::vector<std::thread> clients;
   for (int t = 0; t < 8; ++t)
     clients.emplace_back([&] {
-      for (auto i = next++; i < kReferrals; i = next++) {
-        auto tag = unique("dl" + std::to_string(i));
-        auto reply =
-            node.submit_registration(member.relay_link, {"山田 " + tag, tag + "@example.jp", {}});
-        if (reply.status != 200 || reply.redirected_to.rfind("/r/sent", 0) != 0) ++failed;
-      }
+      for (auto i = next++; i < n; i = next++)
+        if (!each(i)) ++failed;
     });
   for (auto& c : clients) c.join();
-  REQUIRE(failed.load() == 0);
+  return failed.load();
+}
+
+// A node with no rate limits (hundreds of registrations come from one address in a second)
+// and, with `flagging`, addresses at disposable-mail services flagged for the operator.
+NodeProcess unlimited_node(const std::string& name, bool flagging = false) {
+  auto o = options(name, "JP-28");
+  o.configure = [flagging](nlohmann::json& c) {
+    for (auto rule : {"per_ip", "per_member", "per_link", "per_address"})
+      c["limits"][rule]["requests"] = 0;
+    c["referrals"]["flag_disposable_domains"] = flagging;
+  };
+  return NodeProcess(o);
+}
+
+// Registers n candidates at `domain` through the member's link; their addresses.
+std::vector<std::string> register_many(const NodeProcess& node, const TestMember& member,
+                                       std::size_t n, const std::string& domain) {
+  std::vector<std::string> addresses(n);
+  for (std::size_t i = 0; i < n; ++i)
+    addresses[i] = unique("dl" + std::to_string(i)) + "@" + domain;
+  auto failed = on_eight_clients(n, [&](std::size_t i) {
+    auto reply =
+        node.submit_registration(member.relay_link, {"山田 " + addresses[i], addresses[i], {}});
+    return reply.status == 200 && reply.redirected_to.rfind("/r/sent", 0) == 0;
+  });
+  REQUIRE(failed == 0);
+  return addresses;
+}
+
+}  // namespace
+
+TEST_CASE("downloads: a member's 1,100 referrals as CSV come in chunks, every one once, in order") {
+  auto node = unlimited_node("downloads.relaynode");
+  auto member = node.admit_member("Download KK");
+  auto other = node.admit_member("Other KK");
+  // Registered only: a referral is listed from its registration on.
+  register_many(node, member, kReferrals, "example.jp");
 
   auto whole = node.get("/api/v1/referrals", member.api_key).json();
   REQUIRE(whole.at("total") == kReferrals);
@@ -162,4 +188,51 @@ TEST_CASE("downloads: a member's 1,100 referrals as CSV come in chunks, every on
   CHECK(csv_ids(replies[0].body) == order);
   CHECK(csv_ids(replies[1].body) == std::vector<std::string>{order.front()});
   CHECK(nlohmann::json::parse(replies[2].body).at("referrals").at(0).at("id") == order.front());
+}
+
+TEST_CASE("downloads: the operator's whole review queue of 520 is sent as it is read") {
+  auto node = unlimited_node("review-download.relaynode", true);
+  auto flood = node.admit_member("Flood KK");
+  // 520 confirmed at a disposable-mail service: every one waits for the operator.
+  constexpr std::size_t kWaiting = 520;
+  auto addresses = register_many(node, flood, kWaiting, "mailinator.com");
+  REQUIRE(eventually([&] { return node.mails().size() >= kWaiting; },
+                     std::chrono::milliseconds(30'000)));
+  std::map<std::string, std::string> link_to;  // address -> its verification link
+  for (const auto& mail : node.mails())
+    for (const auto& link : mail.links())
+      if (link.find("/r/v/") != std::string::npos) link_to[mail.to] = path_of(link);
+  auto failed = on_eight_clients(kWaiting, [&](std::size_t i) {
+    auto it = std::find_if(link_to.begin(), link_to.end(), [&](const auto& e) {
+      return e.first.find(addresses[i]) != std::string::npos;
+    });
+    return it != link_to.end() && node.request("POST", it->second).status == 200;
+  });
+  REQUIRE(failed == 0);
+
+  auto page = node.get("/api/v1/review?limit=1000", node.admin_token()).json();
+  REQUIRE(page.at("waiting") == kWaiting);
+  std::vector<std::string> order;
+  for (const auto& r : page.at("referrals")) order.push_back(r.at("referral").get<std::string>());
+  REQUIRE(order.size() == kWaiting);
+
+  auto whole = wire_get(node, "/api/v1/review", node.admin_token());
+  CHECK(whole.fields.at("transfer-encoding") == "chunked");
+  CHECK(whole.chunks == 2);  // 500, then 20
+  auto listed = nlohmann::json::parse(whole.body);
+  CHECK(listed.at("waiting") == kWaiting);
+  CHECK(listed.size() == 2);  // no `next`
+  std::vector<std::string> streamed;
+  for (const auto& r : listed.at("referrals"))
+    streamed.push_back(r.at("referral").get<std::string>());
+  CHECK(streamed == order);
+  CHECK(listed.at("referrals") == page.at("referrals"));  // the same items, field for field
+  CHECK(whole.body.find("mailinator.com\"") != std::string::npos);  // the service's domain
+  CHECK(whole.body.find("山田") == std::string::npos);              // no name, no address
+  CHECK(whole.body.find(addresses.front()) == std::string::npos);
+  // One member's: the same; an unknown member is 404 before anything is sent.
+  auto mine = wire_get(node, "/api/v1/review?member=" + flood.id, node.admin_token());
+  CHECK(mine.chunks == 2);
+  CHECK(nlohmann::json::parse(mine.body).at("referrals") == page.at("referrals"));
+  CHECK(node.get("/api/v1/review?member=m_nosuchmember", node.admin_token()).status == 404);
 }
