@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,5 +54,16 @@ struct JsonPiece {
 http::Response json_list_stream(const std::string& key, std::uint64_t total, JsonPiece first,
                                 std::function<std::optional<JsonPiece>()> next,
                                 const std::string& total_key = "total");
+
+// json_list_stream's next() for a reader whose next(JsonPiece&) adds the next piece and is
+// false where it cannot go on (a member's referrals, the review queue).
+template <class Reading>
+std::function<std::optional<JsonPiece>()> pieces_from(std::shared_ptr<Reading> reading) {
+  return [reading = std::move(reading)]() -> std::optional<JsonPiece> {
+    JsonPiece piece;
+    if (!reading->next(piece)) return std::nullopt;
+    return piece;
+  };
+}
 
 }  // namespace relay::node::api

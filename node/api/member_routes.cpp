@@ -123,12 +123,7 @@ Response all_referrals(const Services& s, const members::Member& member, const L
   first.items.reserve(4096);
   auto read = reading->next(first);
   if (!read) return not_a_referral();
-  return json_list_stream("referrals", read->total, std::move(first),
-                          [reading]() -> std::optional<JsonPiece> {
-                            JsonPiece piece;
-                            if (!reading->next(piece)) return std::nullopt;
-                            return piece;
-                          });
+  return json_list_stream("referrals", read->total, std::move(first), pieces_from(reading));
 }
 
 // Without limit or after: every referral (as before paging existed). With either: one page

@@ -68,14 +68,7 @@ Response waiting(const Services& s, const Request& request) {
     JsonPiece first;
     auto total = reading->next(first);
     if (!total) return reply(review_error(total.error()));
-    return json_list_stream(
-        "referrals", *total, std::move(first),
-        [reading]() -> std::optional<JsonPiece> {
-          JsonPiece piece;
-          if (!reading->next(piece)) return std::nullopt;
-          return piece;
-        },
-        "waiting");
+    return json_list_stream("referrals", *total, std::move(first), pieces_from(reading), "waiting");
   }
   auto waiting = s.review.waiting(query);
   if (!waiting) return reply(review_error(waiting.error()));
