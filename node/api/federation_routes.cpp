@@ -104,16 +104,19 @@ class AlertReading {
   AlertReading(const Services& s, federation::AlertQuery query)
       : s_(s), query_(std::move(query)), place_{query_.after, query_.limit} {}
 
-  // The next piece, and how many alerts there are; nullopt if where it goes on from is not an
-  // alert (of the kind asked).
-  std::optional<services::AlertsRead> next() {
+  // The next piece's alerts added to `items`, and how many there are; nullopt if where it goes
+  // on from is not an alert (of the kind asked).
+  std::optional<std::uint64_t> next(std::vector<nlohmann::json>& items) {
     query_.after = place_.after;
     query_.limit = place_.next_limit();
     auto read = s_.peering.alerts(query_);
     if (!read) return std::nullopt;
-    for (const auto& alert : read->page.alerts) place_.read(alert.at("id").get<std::string>());
+    for (auto& alert : read->page.alerts) {
+      place_.read(alert.at("id").get<std::string>());
+      items.push_back(std::move(alert));
+    }
     place_.ended(read->page.more);
-    return read;
+    return read->total;
   }
   bool more() const { return place_.more; }
 
@@ -122,12 +125,6 @@ class AlertReading {
   federation::AlertQuery query_;
   ListPlace place_;
 };
-
-JsonPiece piece_of(const std::vector<nlohmann::json>& alerts, bool more) {
-  JsonPiece piece{{}, more};
-  for (const auto& alert : alerts) piece.add(alert.dump());
-  return piece;
-}
 
 // Without limit or after: every alert, oldest first (as before pages). With either: a page,
 // newest first, and `next` (the `after` of the next page) while older ones follow. kind=K:
@@ -160,24 +157,8 @@ Response alerts(const Services& s, const Request& request) {
     if (read->page.more && !alerts.empty()) body["next"] = alerts.back().at("id");
     return http::json_response(200, body);
   }
-  auto reading = std::make_shared<AlertReading>(s, query);
-  auto read = reading->next();
-  if (!read) return refused();
-  auto& alerts = read->page.alerts;
-  if (*csv) {
-    return csv_stream("alerts", {"id", "at_ms", "kind", "peer", "message"},
-                      CsvRows{alerts, reading->more()}, [reading]() -> std::optional<CsvRows> {
-                        auto more = reading->next();
-                        if (!more) return std::nullopt;
-                        return CsvRows{more->page.alerts, reading->more()};
-                      });
-  }
-  return json_list_stream("alerts", read->total, piece_of(alerts, reading->more()),
-                          [reading]() -> std::optional<JsonPiece> {
-                            auto more = reading->next();
-                            if (!more) return std::nullopt;
-                            return piece_of(more->page.alerts, reading->more());
-                          });
+  return objects_as_read(std::make_shared<AlertReading>(s, query), *csv, "alerts",
+                         {"id", "at_ms", "kind", "peer", "message"}, refused());
 }
 
 Response refusals(const Services& s) {

@@ -10,10 +10,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "node/api/csv.hpp"
 #include "node/http/message.hpp"
 
 namespace relay::node::api {
@@ -54,6 +57,38 @@ struct JsonPiece {
 http::Response json_list_stream(const std::string& key, std::uint64_t total, JsonPiece first,
                                 std::function<std::optional<JsonPiece>()> next,
                                 const std::string& total_key = "total");
+
+// A list whose items are read as JSON objects (the alerts, the members), sent as read: a CSV
+// download named `name` with `columns`, or {"<name>": [...], "total"}. The reader's
+// next(items) adds the next piece's items and gives how many there are in all, or nullopt
+// where it cannot go on; its more() says whether more follow the last piece. The first piece
+// is read here: if it cannot be, the reply is `refused`.
+template <class Reading>
+http::Response objects_as_read(std::shared_ptr<Reading> reading, bool csv, const std::string& name,
+                               const std::vector<std::string>& columns, http::Response refused) {
+  std::vector<nlohmann::json> first;
+  auto total = reading->next(first);
+  if (!total) return refused;
+  if (csv) {
+    return csv_stream(name, columns, CsvRows{std::move(first), reading->more()},
+                      [reading]() -> std::optional<CsvRows> {
+                        std::vector<nlohmann::json> items;
+                        if (!reading->next(items)) return std::nullopt;
+                        return CsvRows{std::move(items), reading->more()};
+                      });
+  }
+  auto piece_of = [reading](const std::vector<nlohmann::json>& items) {
+    JsonPiece piece{{}, reading->more()};
+    for (const auto& item : items) piece.add(item.dump());
+    return piece;
+  };
+  return json_list_stream(name, *total, piece_of(first),
+                          [reading, piece_of]() -> std::optional<JsonPiece> {
+                            std::vector<nlohmann::json> items;
+                            if (!reading->next(items)) return std::nullopt;
+                            return piece_of(items);
+                          });
+}
 
 // json_list_stream's next() for a reader whose next(JsonPiece&) adds the next piece and is
 // false where it cannot go on (a member's referrals, the review queue).

@@ -1,7 +1,11 @@
 // Operator API: admit, list, suspend and reinstate members, set their contact email
 // (operator token).
+#include <limits>
+#include <memory>
+
 #include "node/api/common.hpp"
 #include "node/api/csv.hpp"
+#include "node/api/list_download.hpp"
 #include "node/common/public_links.hpp"
 namespace relay::node::api {
 
@@ -11,6 +15,18 @@ nlohmann::json member_view(const NodeFacts& facts, const services::MemberView& v
   auto j = v.member.to_json();
   j["relay_link"] = facts.public_url + common::relay_path(v.member.link_token);
   j["credits"] = v.credits.to_json();
+  return j;
+}
+
+// A member as the list shows it; `flat`: its credit account's fields beside the member's (a
+// CSV row).
+nlohmann::json listed(const NodeFacts& facts, const services::MemberView& v, bool flat) {
+  auto j = member_view(facts, v);
+  if (flat) {
+    auto credits = std::move(j["credits"]);
+    j.erase("credits");
+    j.update(credits);
+  }
   return j;
 }
 
@@ -45,25 +61,52 @@ const std::vector<std::string> kMemberColumns = {"id",
                                                  "credits_granted",
                                                  "credits_refunded"};
 
+// The members a request names, read a piece at a time from where the last piece stopped
+// (list_download.hpp): an industry group's node may hold thousands.
+class MemberReading {
+ public:
+  MemberReading(const Services& s, const ListParams& asked)
+      : s_(s),
+        place_{asked.page.after, asked.page.limit},
+        newest_(asked.newest_first),
+        flat_(asked.csv) {}
+
+  // The next piece's members added to `items` (listed()), and how many there are; nullopt if
+  // where it goes on from is not a member.
+  std::optional<std::uint64_t> next(std::vector<nlohmann::json>& items) {
+    auto page = s_.membership.page(place_.next_limit(), place_.after, newest_);
+    if (!page) return std::nullopt;
+    for (const auto& v : page->members) {
+      items.push_back(listed(s_.facts, v, flat_));
+      place_.read(v.member.id);
+    }
+    place_.ended(page->more);
+    return page->total;
+  }
+  bool more() const { return place_.more; }
+
+ private:
+  const Services& s_;
+  ListPlace place_;
+  bool newest_;
+  bool flat_;
+};
+
 // Without limit or after: every member, in the order admitted (?order=newest: the last
 // admitted first). With either: a page, and `next` while more follow. `total`: how many
-// members there are. ?format=csv: the same members as a download.
+// members there are. ?format=csv: the same members as a download. The whole list and the
+// download are sent as they are read.
 Response list(const Services& s, const Request& request) {
   auto asked = list_params(request);
   if (!asked) return reply(asked.error());
+  auto refused = reply(bad_request("bad_parameter", "after: not a member"));
+  if (asked->csv || asked->page.limit == std::numeric_limits<std::size_t>::max())
+    return objects_as_read(std::make_shared<MemberReading>(s, *asked), asked->csv, "members",
+                           kMemberColumns, std::move(refused));
   auto page = s.membership.page(asked->page.limit, asked->page.after, asked->newest_first);
-  if (!page) return reply(bad_request("bad_parameter", "after: not a member"));
+  if (!page) return refused;
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& v : page->members) {
-    auto j = member_view(s.facts, v);
-    if (asked->csv) {  // one flat row
-      auto credits = std::move(j["credits"]);
-      j.erase("credits");
-      j.update(credits);
-    }
-    list.push_back(std::move(j));
-  }
-  if (asked->csv) return csv_response("members", list, kMemberColumns);
+  for (const auto& v : page->members) list.push_back(listed(s.facts, v, false));
   nlohmann::json body{{"members", list}, {"total", page->total}};
   if (page->more && !page->members.empty()) body["next"] = page->members.back().member.id;
   return http::json_response(200, body);

@@ -5,8 +5,10 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -150,4 +152,49 @@ TEST_CASE(
   for (std::string line; std::getline(lines, line);)
     printed.push_back(line.substr(0, line.find('\t')));
   CHECK(printed == again_ids);
+}
+
+TEST_CASE("members: 520 members, the whole list and the CSV are sent as they are read") {
+  NodeProcess node(relay::test::options("members-stream.relaynode", "JP-28"));
+  constexpr std::size_t kMembers = 520;
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> failed{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t)
+    clients.emplace_back([&] {
+      for (auto i = next++; i < kMembers; i = next++) {
+        auto reply =
+            node.post_json("/api/v1/members", {{"name", "Member " + std::to_string(i) + " KK"}},
+                           node.admin_token());
+        if (reply.status != 201) ++failed;
+      }
+    });
+  for (auto& c : clients) c.join();
+  REQUIRE(failed.load() == 0);
+  // Admission order, from pages of 1,000 (not streamed).
+  auto page = relay::test::wire_get(node, "/api/v1/members?limit=1000", node.admin_token());
+  CHECK(page.fields.count("transfer-encoding") == 0);
+  const auto order = ids_of(nlohmann::json::parse(page.body).at("members"));
+  REQUIRE(order.size() == kMembers);
+
+  auto whole = relay::test::wire_get(node, "/api/v1/members", node.admin_token());
+  CHECK(whole.fields.at("transfer-encoding") == "chunked");
+  CHECK(whole.chunks == 2);  // 500, then 20
+  auto listed = nlohmann::json::parse(whole.body);
+  CHECK(ids_of(listed.at("members")) == order);
+  CHECK(listed.at("total") == kMembers);
+  CHECK(listed.at("members") == nlohmann::json::parse(page.body).at("members"));
+
+  auto csv =
+      relay::test::wire_get(node, "/api/v1/members?format=csv&order=newest", node.admin_token());
+  CHECK(csv.fields.at("transfer-encoding") == "chunked");
+  CHECK(csv.fields.at("content-type") == "text/csv; charset=utf-8");
+  std::vector<std::string> rows;
+  for (auto at = csv.body.find("\r\n") + 2; at < csv.body.size();
+       at = csv.body.find("\r\n", at) + 2)
+    rows.push_back(csv.body.substr(at, csv.body.find(',', at) - at));
+  CHECK(rows == std::vector<std::string>(order.rbegin(), order.rend()));
+  CHECK(csv.body.find(",balance,") != std::string::npos);  // the credit account, flattened
+  CHECK(node.get("/api/v1/members?format=csv&after=m_nosuchmember", node.admin_token()).status ==
+        400);
 }
