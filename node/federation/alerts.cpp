@@ -36,10 +36,6 @@ void Alerts::raise(storage::WriteTxn& txn, const std::string& kind, const std::s
   txn.put(by_kind_, kind + "/" + key, "");
 }
 
-std::vector<nlohmann::json> Alerts::list(const storage::Txn& txn) const {
-  return read(txn, {})->alerts;
-}
-
 std::optional<AlertPage> Alerts::read(const storage::Txn& txn, const AlertQuery& query) const {
   // One kind is walked in alerts_by_kind ("<kind>/" + the alert's key), every kind in alerts.
   const std::string prefix = query.kind.empty() ? "" : query.kind + "/";

@@ -45,8 +45,6 @@ class Alerts {
   // Records an alert in txn and logs it.
   void raise(storage::WriteTxn& txn, const std::string& kind, const std::string& peer,
              const std::string& message);
-  // Every alert, oldest first.
-  std::vector<nlohmann::json> list(const storage::Txn& txn) const;
   // The alerts the query asks for; nullopt if `after` is not the id of an alert (of that kind).
   std::optional<AlertPage> read(const storage::Txn& txn, const AlertQuery& query) const;
   // How many there are, from the database's own count: alerts are kept, and /metrics asks

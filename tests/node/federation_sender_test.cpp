@@ -212,9 +212,9 @@ TEST_CASE(
   auto entry = [&](const std::string& id) { return entry_of(a, "dead.example", id); };
   auto alerts_of = [&](const std::string& kind) {
     auto txn = a.env.begin_read();
-    std::size_t n = 0;
-    for (const auto& al : a.federation.alerts().list(txn)) n += al.at("kind") == kind;
-    return n;
+    relay::node::federation::AlertQuery of_kind;
+    of_kind.kind = kind;
+    return a.federation.alerts().read(txn, of_kind)->alerts.size();
   };
 
   // Within the horizon a failed attempt backs off, with jitter, within [half, whole] the delay.

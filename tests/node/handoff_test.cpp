@@ -373,10 +373,9 @@ TEST_CASE("erasure.overdue is accepted only from the holder party to the handoff
   REQUIRE(p.handoff(h.id).state == fed::HandoffState::delivered);
   auto alerts = [&] {
     auto txn = p.a.env.begin_read();
-    std::size_t n = 0;
-    for (const auto& alert : p.a.federation.alerts().list(txn))
-      n += alert.at("kind") == "erasure_overdue";
-    return n;
+    relay::node::federation::AlertQuery overdue;
+    overdue.kind = "erasure_overdue";
+    return p.a.federation.alerts().read(txn, overdue)->alerts.size();
   };
 
   auto claim = [](FederationSite& from, const std::string& handoff) {
@@ -397,5 +396,5 @@ TEST_CASE("erasure.overdue is accepted only from the holder party to the handoff
   CHECK(alerts() == 1);
   auto txn = p.a.env.begin_read();
   CHECK(p.a.federation.alerts().count(txn) ==
-        p.a.federation.alerts().list(txn).size());  // /metrics' count
+        p.a.federation.alerts().read(txn, {})->alerts.size());  // /metrics' count
 }

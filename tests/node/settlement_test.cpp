@@ -80,11 +80,11 @@ struct SettlingSite {
     return out;
   }
   std::vector<nlohmann::json> alerts(const std::string& kind) {
-    std::vector<nlohmann::json> out;
     auto txn = site.env.begin_read();
-    for (const auto& a : site.federation.alerts().list(txn))
-      if (a.at("kind") == kind) out.push_back(a);
-    return out;
+    relay::node::federation::AlertQuery of_kind;
+    of_kind.kind = kind;
+    auto page = site.federation.alerts().read(txn, of_kind);
+    return std::move(page->alerts);
   }
   std::filesystem::path export_to(const std::string& name) {
     auto dir = site.dir / name;
