@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -60,6 +61,9 @@ Parsed<std::uint64_t> limit_param(const Request& request, std::uint64_t absent, 
 struct PageParams {
   std::size_t limit = 0;
   std::string after;
+  // Neither was given: the whole list, which the lists that grow send as read
+  // (list_download.hpp).
+  bool whole() const { return limit == std::numeric_limits<std::size_t>::max(); }
 };
 Parsed<PageParams> page_params(const Request& request);
 // What a member's list (referrals, introductions, requisitions) is asked for: its page

@@ -74,12 +74,11 @@ http::Response csv_stream(const std::string& name, std::vector<std::string> colu
   auto reading =
       std::make_shared<Reading>(Reading{std::move(columns), std::move(first), std::move(next)});
   r.stream = [reading](std::string& out) {
-    if (reading->first) {
+    if (reading->first) {  // with `more`: csv_response answered a first read that had none
       append_header(out, reading->columns);
       append_rows(out, reading->first->rows, reading->columns);
-      bool more = reading->first->more;
       reading->first.reset();
-      return more;
+      return true;
     }
     auto rows = reading->next();
     if (!rows) throw std::runtime_error("csv: the list changed where the download went on");

@@ -138,7 +138,7 @@ Response alerts(const Services& s, const Request& request) {
   federation::AlertQuery query;
   query.limit = paging->limit;
   query.after = paging->after;
-  query.newest_first = request.query.contains("limit") || request.query.contains("after");
+  query.newest_first = !paging->whole();
   if (auto kind = request.query.find("kind"); kind != request.query.end()) {
     if (!is_alert_kind(kind->second))
       return reply(bad_request("bad_parameter", "kind: lower-case letters and _, at most 40"));

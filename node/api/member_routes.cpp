@@ -1,7 +1,6 @@
 // Member API (member API key): the relay link and its email paragraph, single-use links for
 // an ATS, the member's own referrals and credits. Every object is checked to be the caller's
 // (by the service): another member's referral is answered 404, as if it did not exist.
-#include <limits>
 #include <memory>
 #include <utility>
 
@@ -134,9 +133,7 @@ Response referrals(const Services& s, const Request& request, const Caller& call
   auto asked = list_params(request);
   if (!asked) return reply(asked.error());
   if (asked->csv) return referrals_csv(s, caller.the_member(), *asked);
-  // No limit (page_params: the whole list) can grow without bound: sent as read.
-  if (asked->page.limit == std::numeric_limits<std::size_t>::max())
-    return all_referrals(s, caller.the_member(), *asked);
+  if (asked->page.whole()) return all_referrals(s, caller.the_member(), *asked);
   // A page: {"next"?, "referrals": [...], "total"}, written as the referrals are read (at most
   // 1,000); "next" comes first in key order but is known last, so the list is put in after.
   std::string list;

@@ -1,6 +1,5 @@
 // Operator API: admit, list, suspend and reinstate members, set their contact email
 // (operator token).
-#include <limits>
 #include <memory>
 
 #include "node/api/common.hpp"
@@ -100,7 +99,7 @@ Response list(const Services& s, const Request& request) {
   auto asked = list_params(request);
   if (!asked) return reply(asked.error());
   auto refused = reply(bad_request("bad_parameter", "after: not a member"));
-  if (asked->csv || asked->page.limit == std::numeric_limits<std::size_t>::max())
+  if (asked->csv || asked->page.whole())
     return objects_as_read(std::make_shared<MemberReading>(s, *asked), asked->csv, "members",
                            kMemberColumns, std::move(refused));
   auto page = s.membership.page(asked->page.limit, asked->page.after, asked->newest_first);

@@ -10,7 +10,6 @@
 // What is shown (referrals::ReviewItem): referral id, member id and company, when verified,
 // when its hold ends, the reasons, and for a disposable-mail flag the service's domain. No
 // name, address, candidate id or pseudonym: the operator judges a pattern, not a person.
-#include <limits>
 #include <memory>
 #include <utility>
 
@@ -63,7 +62,7 @@ Response waiting(const Services& s, const Request& request) {
   auto member = request.query.find("member");
   referrals::ReviewQuery query{paging->limit, paging->after,
                                member == request.query.end() ? "" : member->second};
-  if (paging->limit == std::numeric_limits<std::size_t>::max()) {  // page_params: the whole queue
+  if (paging->whole()) {
     auto reading = std::make_shared<ReviewReading>(s, query);
     JsonPiece first;
     auto total = reading->next(first);

@@ -9,11 +9,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <map>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "support/api_pages.hpp"
@@ -26,20 +24,6 @@ using namespace relay::test;
 namespace {
 
 constexpr std::size_t kReferrals = 1100;
-
-// The first column of each row after the header: the referral ids, in the order sent.
-std::vector<std::string> csv_ids(const std::string& body) {
-  std::vector<std::string> out;
-  auto at = body.find("\r\n");
-  REQUIRE(at != std::string::npos);
-  for (at += 2; at < body.size();) {
-    auto end = body.find("\r\n", at);
-    REQUIRE(end != std::string::npos);
-    out.push_back(body.substr(at, body.find(',', at) - at));
-    at = end + 2;
-  }
-  return out;
-}
 
 std::vector<std::string> json_ids(const nlohmann::json& referrals) {
   std::vector<std::string> out;
@@ -63,21 +47,6 @@ WireReply download(const NodeProcess& node, const TestMember& member, const std:
 WireReply download_json(const NodeProcess& node, const TestMember& member,
                         const std::string& query) {
   return referrals_reply(node, member, query, "application/json");
-}
-
-// Runs each(i) for i in [0, n) on 8 client threads; how many returned false.
-template <class Each>
-std::size_t on_eight_clients(std::size_t n, Each each) {
-  std::atomic<std::size_t> next{0};
-  std::atomic<std::size_t> failed{0};
-  std::vector<std::thread> clients;
-  for (int t = 0; t < 8; ++t)
-    clients.emplace_back([&] {
-      for (auto i = next++; i < n; i = next++)
-        if (!each(i)) ++failed;
-    });
-  for (auto& c : clients) c.join();
-  return failed.load();
 }
 
 // A node with no rate limits (hundreds of registrations come from one address in a second)

@@ -5,10 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -157,20 +155,12 @@ TEST_CASE(
 TEST_CASE("members: 520 members, the whole list and the CSV are sent as they are read") {
   NodeProcess node(relay::test::options("members-stream.relaynode", "JP-28"));
   constexpr std::size_t kMembers = 520;
-  std::atomic<std::size_t> next{0};
-  std::atomic<std::size_t> failed{0};
-  std::vector<std::thread> clients;
-  for (int t = 0; t < 8; ++t)
-    clients.emplace_back([&] {
-      for (auto i = next++; i < kMembers; i = next++) {
-        auto reply =
-            node.post_json("/api/v1/members", {{"name", "Member " + std::to_string(i) + " KK"}},
-                           node.admin_token());
-        if (reply.status != 201) ++failed;
-      }
-    });
-  for (auto& c : clients) c.join();
-  REQUIRE(failed.load() == 0);
+  auto failed = relay::test::on_eight_clients(kMembers, [&](std::size_t i) {
+    return node.post_json("/api/v1/members", {{"name", "Member " + std::to_string(i) + " KK"}},
+                          node.admin_token())
+               .status == 201;
+  });
+  REQUIRE(failed == 0);
   // Admission order, from pages of 1,000 (not streamed).
   auto page = relay::test::wire_get(node, "/api/v1/members?limit=1000", node.admin_token());
   CHECK(page.fields.count("transfer-encoding") == 0);
@@ -189,11 +179,7 @@ TEST_CASE("members: 520 members, the whole list and the CSV are sent as they are
       relay::test::wire_get(node, "/api/v1/members?format=csv&order=newest", node.admin_token());
   CHECK(csv.fields.at("transfer-encoding") == "chunked");
   CHECK(csv.fields.at("content-type") == "text/csv; charset=utf-8");
-  std::vector<std::string> rows;
-  for (auto at = csv.body.find("\r\n") + 2; at < csv.body.size();
-       at = csv.body.find("\r\n", at) + 2)
-    rows.push_back(csv.body.substr(at, csv.body.find(',', at) - at));
-  CHECK(rows == std::vector<std::string>(order.rbegin(), order.rend()));
+  CHECK(relay::test::csv_ids(csv.body) == std::vector<std::string>(order.rbegin(), order.rend()));
   CHECK(csv.body.find(",balance,") != std::string::npos);  // the credit account, flattened
   CHECK(node.get("/api/v1/members?format=csv&after=m_nosuchmember", node.admin_token()).status ==
         400);

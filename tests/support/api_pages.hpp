@@ -4,10 +4,13 @@
 // download read off the wire, to see it sent as read (chunked).
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "support/node_process.hpp"
@@ -34,6 +37,36 @@ inline std::vector<nlohmann::json> follow_pages(const NodeProcess& node, const s
   }
   FAIL("the pages never ended");
   return pages;
+}
+
+// The first column of each CSV row after the header: the ids, in the order sent.
+inline std::vector<std::string> csv_ids(const std::string& body) {
+  std::vector<std::string> out;
+  auto at = body.find("\r\n");
+  REQUIRE(at != std::string::npos);
+  for (at += 2; at < body.size();) {
+    auto end = body.find("\r\n", at);
+    REQUIRE(end != std::string::npos);
+    out.push_back(body.substr(at, body.find(',', at) - at));
+    at = end + 2;
+  }
+  return out;
+}
+
+// Runs each(i) for i in [0, n) on 8 client threads, for the hundreds of items a list must
+// have before it is sent in pieces; how many returned false.
+template <class Each>
+std::size_t on_eight_clients(std::size_t n, Each each) {
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> failed{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t)
+    clients.emplace_back([&] {
+      for (auto i = next++; i < n; i = next++)
+        if (!each(i)) ++failed;
+    });
+  for (auto& c : clients) c.join();
+  return failed.load();
 }
 
 // GET `path` on a connection of its own, as it came off the wire (support/wire_reply.hpp):
