@@ -72,7 +72,12 @@ std::vector<candidates::QueuedMail> queued(Domain& d) {
 TEST_SUITE_BEGIN("smtp");
 
 TEST_CASE("smtp: STARTTLS when offered, AUTH, and the message arrives with its headers and body") {
-  SmtpTestServer server({.starttls = true, .auth = "relay:s3cret"});
+  bool pipelining = false;
+  SUBCASE("each command waits for its reply") {}
+  SUBCASE("pipelined (RFC 2920)") {
+    pipelining = true;
+  }
+  SmtpTestServer server({.starttls = true, .auth = "relay:s3cret", .pipelining = pipelining});
   server.start();
   auto s = settings_for(server);
   s.host = "localhost";  // the certificate's name
@@ -97,6 +102,32 @@ TEST_CASE("smtp: STARTTLS when offered, AUTH, and the message arrives with its h
   CHECK(has(data, "Message-ID: <"));
   CHECK(has(data, "\r\nこんにちは。\r\n.a line starting with a dot\r\n"));  // dot-stuffing undone
   CHECK(has(data, "http://127.0.0.1:9/r/v/abc\r\n"));
+}
+
+// Where the server offers PIPELINING (RFC 2920), MAIL, RCPT and DATA go in one write and the
+// text in another: two reads a message at the server, where each command waiting for its reply
+// takes four. Every message arrives once, each to its own recipient.
+TEST_CASE("smtp: MAIL, RCPT and DATA go in one write where PIPELINING is offered") {
+  for (bool pipelining : {false, true}) {
+    CAPTURE(pipelining);
+    SmtpTestServer server({.pipelining = pipelining});
+    server.start();
+    mail::SmtpMailer mailer(settings_for(server));
+    auto session = mailer.session();
+    for (int i = 0; i < 5; ++i) {
+      auto m = kMail;
+      m.to = "p" + std::to_string(i) + "@example.jp";
+      auto attempt = session->send(m);
+      CHECK_MESSAGE(attempt.outcome == mail::Attempt::Outcome::delivered, attempt.reason);
+    }
+    session.reset();
+    auto got = server.messages();
+    REQUIRE(got.size() == 5);
+    for (int i = 0; i < 5; ++i) {
+      CHECK(got[i].at("to") == nlohmann::json::array({"p" + std::to_string(i) + "@example.jp"}));
+      CHECK(got[i].at("reads") == (pipelining ? 2 : 4));
+    }
+  }
 }
 
 TEST_CASE("smtp: a bad password fails clearly and is retried, never given up at once") {
@@ -180,8 +211,15 @@ TEST_CASE("mail dispatch over smtp: a server that is down is retried with backof
 
 TEST_CASE(
     "mail dispatch over smtp: 5xx is given up and reported; a deferring domain blocks no one") {
+  bool pipelining = false;
+  SUBCASE("each command waits for its reply") {}
+  SUBCASE("pipelined (RFC 2920)") {
+    pipelining = true;
+  }
   Domain d;
-  SmtpTestServer server({.defer_domains = {"busy.example"}, .reject_domains = {"gone.example"}});
+  SmtpTestServer server({.defer_domains = {"busy.example"},
+                         .reject_domains = {"gone.example"},
+                         .pipelining = pipelining});
   server.start();
   mail::SmtpMailer mailer(settings_for(server));
   candidates::MailDispatch dispatch(d.env, d.writer, d.candidates, mailer, 1h, d.clock,
@@ -221,8 +259,13 @@ TEST_CASE(
 // refuses is given up and the session goes on with the next.
 TEST_CASE(
     "mail dispatch over smtp: a pass shares connections; a refused message does not end one") {
+  bool pipelining = false;
+  SUBCASE("each command waits for its reply") {}
+  SUBCASE("pipelined (RFC 2920)") {
+    pipelining = true;
+  }
   Domain d;
-  SmtpTestServer server({.reject_domains = {"gone.example"}});
+  SmtpTestServer server({.reject_domains = {"gone.example"}, .pipelining = pipelining});
   server.start();
   mail::SmtpMailer mailer(settings_for(server));
   candidates::MailDispatch dispatch(d.env, d.writer, d.candidates, mailer, 1h, d.clock);
@@ -313,8 +356,13 @@ TEST_CASE("mail dispatch over smtp: a server that is down costs one connection a
 // A server that closes the connection (421) mid-pass: that message waits for its retry, the
 // next one opens a new connection, and nothing is lost.
 TEST_CASE("mail dispatch over smtp: a connection the server closes is opened again") {
+  bool pipelining = false;
+  SUBCASE("each command waits for its reply") {}
+  SUBCASE("pipelined (RFC 2920)") {
+    pipelining = true;
+  }
   Domain d;
-  SmtpTestServer server({.close_after = 10});
+  SmtpTestServer server({.close_after = 10, .pipelining = pipelining});
   server.start();
   mail::SmtpMailer mailer(settings_for(server));
   candidates::MailDispatch dispatch(d.env, d.writer, d.candidates, mailer, 1h, d.clock,

@@ -8,8 +8,11 @@ Options: STARTTLS with a certificate (--tls-cert/--tls-key), AUTH required (--au
 PLAIN and LOGIN, only over TLS), recipients of some domains deferred with 450 (--defer-domain)
 or rejected with 550 (--reject-domain), a connection closed with 421 at the MAIL after its
 first N messages (--close-after N), MAIL, RCPT and the end of DATA answered after a delay
-(--reply-delay-ms: a server that far away). Each message also records how many connections
-were open when it arrived. Writes --ready once listening. Stops on SIGTERM.
+(--reply-delay-ms: a server that far away), PIPELINING offered in the EHLO reply (--pipelining,
+RFC 2920, as real mail servers offer it). Each message also records how many connections were
+open when it arrived, and "reads": how many reads from the socket brought it, from its MAIL to
+the end of its DATA (4 when each command waits for its reply, 2 pipelined: MAIL, RCPT and DATA
+in one, the text in another). Writes --ready once listening. Stops on SIGTERM.
 """
 import argparse
 import asyncio
@@ -33,6 +36,7 @@ def main():
     p.add_argument("--reject-domain", action="append", default=[])
     p.add_argument("--close-after", type=int, default=0)
     p.add_argument("--reply-delay-ms", type=int, default=0)
+    p.add_argument("--pipelining", action="store_true")
     a = p.parse_args()
     os.makedirs(a.maildir, exist_ok=True)
     counter = [0]
@@ -43,7 +47,14 @@ def main():
             await asyncio.sleep(a.reply_delay_ms / 1000)
 
     class Handler:
+        async def handle_EHLO(self, server, session, envelope, hostname, responses):
+            session.host_name = hostname
+            if a.pipelining:
+                responses.insert(-1, "250-PIPELINING")
+            return responses
+
         async def handle_MAIL(self, server, session, envelope, address, mail_options):
+            session.relay_mail_read = server.relay_reads
             await delay()
             taken = getattr(session, "relay_taken", 0)
             if a.close_after and taken >= a.close_after:
@@ -75,6 +86,7 @@ def main():
                 "data": envelope.original_content.decode("utf-8", "replace"),
                 "peer": session.peer[1],  # the client's port: one per connection
                 "open": open_connections[0],
+                "reads": server.relay_reads - session.relay_mail_read + 1,
             }
             tmp = os.path.join(a.maildir, ".%d.tmp" % counter[0])
             with open(tmp, "w") as f:
@@ -97,9 +109,15 @@ def main():
         return AuthResult(success=True, auth_data=auth_data)
 
     class CountingSMTP(SMTP):
+        relay_reads = 0  # reads from this connection's socket so far
+
         def connection_made(self, transport):
             open_connections[0] += 1
             super().connection_made(transport)
+
+        def data_received(self, data):
+            self.relay_reads += 1
+            super().data_received(data)
 
         def connection_lost(self, exc):
             open_connections[0] -= 1

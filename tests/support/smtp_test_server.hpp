@@ -4,8 +4,9 @@
 // for the test (tls_files.hpp), AUTH required (user:password), recipient domains answered
 // 450 (deferred) or 550 (rejected), connections closed with 421 after N messages. Each accepted
 // message is a JSON file in the server's mail directory: {"from", "to": [...], "tls", "auth",
-// "data", "peer", "open"} (peer: the client's port, one per connection; open: connections
-// open when it arrived); messages() reads them. A reply delay stands for a server further
+// "data", "peer", "open", "reads"} (peer: the client's port, one per connection; open:
+// connections open when it arrived; reads: the socket reads that brought it, 2 when
+// pipelined); messages() reads them. A reply delay stands for a server further
 // away than loopback.
 //
 // start() spawns the server and waits for it to listen; stop() sends SIGTERM and waits; the
@@ -44,8 +45,9 @@ class SmtpTestServer {
     std::string auth{};                               // "user:password": AUTH required (over TLS)
     std::vector<std::string> defer_domains{};
     std::vector<std::string> reject_domains{};
-    int close_after = 0;     // > 0: a connection is closed (421 at MAIL) after that many messages
-    int reply_delay_ms = 0;  // MAIL, RCPT and the end of DATA answered this much later
+    int close_after = 0;      // > 0: a connection is closed (421 at MAIL) after that many messages
+    int reply_delay_ms = 0;   // MAIL, RCPT and the end of DATA answered this much later
+    bool pipelining = false;  // PIPELINING offered (RFC 2920), as real mail servers offer it
   };
 
   explicit SmtpTestServer(Options options) : options_(std::move(options)) {
@@ -80,6 +82,7 @@ class SmtpTestServer {
     for (const auto& d : options_.reject_domains) args.insert(args.end(), {"--reject-domain", d});
     if (options_.reply_delay_ms > 0)
       args.insert(args.end(), {"--reply-delay-ms", std::to_string(options_.reply_delay_ms)});
+    if (options_.pipelining) args.emplace_back("--pipelining");
     if (options_.close_after > 0)
       args.insert(args.end(), {"--close-after", std::to_string(options_.close_after)});
     std::vector<char*> argv;
