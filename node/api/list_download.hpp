@@ -1,9 +1,9 @@
 #pragma once
 // Whole lists and downloads sent as they are read (http::Response::stream). A list that grows
-// for as long as the node runs (a member's referrals; the alerts, one for every address a mail
-// server refused; the members) or under a farming flood (the review queue) is read a piece at
-// a time, each piece in a read txn of its own, so that a reply takes memory for one piece, not
-// for the whole list.
+// for as long as the node runs (a member's referrals, requisitions and introductions; the
+// alerts, one for every address a mail server refused; the members) or under a farming flood
+// (the review queue) is read a piece at a time, each piece in a read txn of its own, so that a
+// reply takes memory for one piece, not for the whole list.
 //
 // Threads: a reply's stream runs on its connection's server thread, between writes.
 #include <algorithm>

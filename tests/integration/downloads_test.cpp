@@ -3,9 +3,10 @@
 // thousands of referrals, and a farming flood can leave tens of thousands waiting for the
 // operator; the whole list, held and parsed, took memory in proportion (scripts/bench-review).
 // Now they are read 500 at a time as they are sent, chunked: a member's 1,100 referrals (as
-// the whole JSON list and as CSV) arrive in three chunks, the operator's 520 waiting in two,
-// every one once, in the order of the pages; a CSV page (limit, after, order) is the same page
-// as the JSON's. What one read holds is still an ordinary reply with its length.
+// the whole JSON list and as CSV) arrive in three chunks, the operator's 520 waiting in two, a
+// member's 520 requisitions in two, every one once, in the order of the pages; a CSV page (limit,
+// after, order) is the same page as the JSON's. What one read holds is still an ordinary reply with
+// its length.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -204,4 +205,57 @@ TEST_CASE("downloads: the operator's whole review queue of 520 is sent as it is 
   CHECK(mine.chunks == 2);
   CHECK(nlohmann::json::parse(mine.body).at("referrals") == page.at("referrals"));
   CHECK(node.get("/api/v1/review?member=m_nosuchmember", node.admin_token()).status == 404);
+}
+
+// A member's requisitions (and introductions, through the same member_list): the whole list,
+// its CSV and the newest-first list are sent as read, with the pages' items in the pages'
+// order; a bad `after` is refused before anything is sent.
+TEST_CASE("downloads: a member's 520 requisitions are sent as they are read") {
+  auto node = unlimited_node("requisitions-download.relaynode");
+  auto buyer = node.admit_member("Openings KK");
+  constexpr std::size_t kOpened = 520;
+  auto failed = on_eight_clients(kOpened, [&](std::size_t i) {
+    const nlohmann::json body = {{"title", "Opening " + std::to_string(i)},
+                                 {"category", "B"},
+                                 {"required_skills", {"sales"}},
+                                 {"prefectures", {"JP-28"}},
+                                 {"headcount", 1},
+                                 {"employment_type", "regular"}};
+    return node.post_json("/api/v1/requisitions", body, buyer.api_key).status == 201;
+  });
+  REQUIRE(failed == 0);
+
+  auto page = node.get("/api/v1/requisitions?limit=1000", buyer.api_key).json();
+  REQUIRE(page.at("total") == kOpened);
+  const auto order = json_ids(page.at("requisitions"));
+  REQUIRE(order.size() == kOpened);
+
+  auto whole = wire_get(node, "/api/v1/requisitions", buyer.api_key);
+  CHECK(whole.fields.at("transfer-encoding") == "chunked");
+  CHECK(whole.chunks == 2);  // 500, then 20
+  auto listed = nlohmann::json::parse(whole.body);
+  CHECK(listed.at("total") == kOpened);
+  CHECK(listed.size() == 2);                                    // no `next`
+  CHECK(listed.at("requisitions") == page.at("requisitions"));  // field for field
+
+  auto csv = wire_get(node, "/api/v1/requisitions?format=csv", buyer.api_key);
+  CHECK(csv.fields.at("transfer-encoding") == "chunked");
+  CHECK(csv.fields.at("content-type") == "text/csv; charset=utf-8");
+  CHECK(csv_ids(csv.body) == order);
+
+  auto newest = wire_get(node, "/api/v1/requisitions?order=newest", buyer.api_key);
+  CHECK(newest.chunks == 2);
+  CHECK(json_ids(nlohmann::json::parse(newest.body).at("requisitions")) ==
+        std::vector<std::string>(order.rbegin(), order.rend()));
+  // A CSV page after the 10th: the 510 that follow, more than one read.
+  auto rest =
+      wire_get(node, "/api/v1/requisitions?format=csv&limit=1000&after=" + order[9], buyer.api_key);
+  CHECK(rest.chunks == 2);
+  CHECK(csv_ids(rest.body) == std::vector<std::string>(order.begin() + 10, order.end()));
+
+  auto refused = wire_get(node, "/api/v1/requisitions?after=rq_nosuch", buyer.api_key);
+  CHECK(refused.status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(refused.chunks == 0);
+  auto other = node.admit_member("Other KK");
+  CHECK(node.get("/api/v1/requisitions?format=csv&after=" + order[0], other.api_key).status == 400);
 }
