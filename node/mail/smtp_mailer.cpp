@@ -90,15 +90,19 @@ class Session {
   Reply read_reply(const char* step) {
     Reply reply;
     for (;;) {
-      auto ec = run([&](auto done) {
-        if (tls_)
-          asio::async_read_until(*tls_, asio::dynamic_buffer(buffer_, 64 * 1024), "\r\n", done);
-        else
-          asio::async_read_until(socket_, asio::dynamic_buffer(buffer_, 64 * 1024), "\r\n", done);
-      });
-      if (ec)
-        throw SessionEnd{Attempt::retry_later(std::string("smtp: no reply at ") + step + " (" +
-                                              ec.message() + ")")};
+      // A line that came with the one before (pipelined replies often do) is taken from the
+      // buffer without a turn of the io_context, whose poll of the socket is a system call.
+      if (buffer_.find("\r\n") == std::string::npos) {
+        auto ec = run([&](auto done) {
+          if (tls_)
+            asio::async_read_until(*tls_, asio::dynamic_buffer(buffer_, 64 * 1024), "\r\n", done);
+          else
+            asio::async_read_until(socket_, asio::dynamic_buffer(buffer_, 64 * 1024), "\r\n", done);
+        });
+        if (ec)
+          throw SessionEnd{Attempt::retry_later(std::string("smtp: no reply at ") + step + " (" +
+                                                ec.message() + ")")};
+      }
       auto end = buffer_.find("\r\n");
       std::string line = buffer_.substr(0, end);
       buffer_.erase(0, end + 2);
@@ -268,8 +272,9 @@ Reply open_session(Session& s, const SmtpSettings& settings, std::atomic<bool>& 
 }
 
 // MAIL, RCPT and DATA in one write, then their three replies in order (RFC 2920): one round
-// trip where there were three, and the system calls and wake-ups of each (over loopback a mail
-// cost the node about as much CPU as a registration; scripts/bench-mail). Every reply is read
+// trip where there were three, with the system calls and wake-ups of each (strace over
+// scripts/bench-mail's drain: 22.5 system calls a mail, 15.3 pipelined, 13.4 with replies taken
+// from the buffer; a mail cost the node nearly as much CPU as a registration). Every reply is read
 // before any is judged, so the session stays in step whichever fails, and the next message
 // goes on after RSET as before; a 421 ends the session at once (the server is closing).
 void pipelined_envelope(Session& s, const std::string& mail_from, const std::string& rcpt_to) {
