@@ -8,14 +8,16 @@ Options: STARTTLS with a certificate (--tls-cert/--tls-key), AUTH required (--au
 PLAIN and LOGIN, only over TLS), recipients of some domains deferred with 450 (--defer-domain)
 or rejected with 550 (--reject-domain), a connection closed with 421 at the MAIL after its
 first N messages (--close-after N), MAIL, RCPT and the end of DATA answered after a delay
-(--reply-delay-ms: a server that far away), PIPELINING offered in the EHLO reply (--pipelining,
-RFC 2920, as real mail servers offer it). Each message also records how many connections were
+(--reply-delay-ms: a slow server), what the client sends handed on N ms late (--latency-ms: a
+server across a network, where each round trip costs N however many commands it carries),
+PIPELINING offered in the EHLO reply (--pipelining, RFC 2920, as real mail servers offer it). Each message also records how many connections were
 open when it arrived, and "reads": how many reads from the socket brought it, from its MAIL to
 the end of its DATA (4 when each command waits for its reply, 2 pipelined: MAIL, RCPT and DATA
 in one, the text in another). Writes --ready once listening. Stops on SIGTERM.
 """
 import argparse
 import asyncio
+import collections
 import json
 import os
 import signal
@@ -37,6 +39,7 @@ def main():
     p.add_argument("--close-after", type=int, default=0)
     p.add_argument("--reply-delay-ms", type=int, default=0)
     p.add_argument("--pipelining", action="store_true")
+    p.add_argument("--latency-ms", type=int, default=0)
     a = p.parse_args()
     os.makedirs(a.maildir, exist_ok=True)
     counter = [0]
@@ -115,11 +118,27 @@ def main():
             open_connections[0] += 1
             super().connection_made(transport)
 
+        relay_closed = False
+
         def data_received(self, data):
+            if not a.latency_ms:
+                self.relay_hand_on(data)
+                return
+            # Handed on in the order it came: each timer takes the oldest chunk waiting.
+            if not hasattr(self, "relay_in_flight"):
+                self.relay_in_flight = collections.deque()
+            self.relay_in_flight.append(data)
+            asyncio.get_running_loop().call_later(
+                a.latency_ms / 1000, lambda: self.relay_hand_on(self.relay_in_flight.popleft()))
+
+        def relay_hand_on(self, data):
+            if self.relay_closed:  # what was on its way when the connection closed
+                return
             self.relay_reads += 1
             super().data_received(data)
 
         def connection_lost(self, exc):
+            self.relay_closed = True
             open_connections[0] -= 1
             super().connection_lost(exc)
 
