@@ -59,11 +59,12 @@ http::Response json_list_stream(const std::string& key, std::uint64_t total, Jso
                                 std::function<std::optional<JsonPiece>()> next,
                                 const std::string& total_key = "total");
 
-// A list whose items are read as JSON objects (the alerts, the members), sent as read: a CSV
-// download named `name` with `columns`, or {"<name>": [...], "total"}. The reader's
-// next(items) adds the next piece's items and gives how many there are in all, or nullopt
-// where it cannot go on; its more() says whether more follow the last piece. The first piece
-// is read here: if it cannot be, the reply is `refused`.
+// A list whose items are read as JSON objects (the alerts, the members, a member's
+// requisitions and introductions), sent as read: a CSV download named `name` with `columns`,
+// or {"<name>": [...], "total"}. The reader's next(items) adds the next piece's items and
+// gives how many there are in all, or nullopt where it cannot go on; its more() says whether
+// more follow the last piece. The first piece is read here: if it cannot be, the reply is
+// `refused`.
 template <class Reading>
 http::Response objects_as_read(std::shared_ptr<Reading> reading, bool csv, const std::string& name,
                                const std::vector<std::string>& columns, http::Response refused) {
