@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """smtp_sink_self_test: smtp-sink (scripts/bench-mail's SMTP server) speaks SMTP as a real
 client expects, through Python's smtplib and a raw socket that pipelines (RFC 2920), and
-writes each accepted message, and only those, as smtp_server.py does.
+writes each accepted message, and only those, as smtp_server.py does; with a certificate and a
+login, STARTTLS and AUTH PLAIN, and no mail before both.
   smtp_sink_test.py PATH-TO-smtp-sink
 """
 import json
 import os
 import smtplib
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -108,8 +110,42 @@ def main():
         finally:
             stop(proc)
 
-    bad = subprocess.run([sink, "--port", "0"], capture_output=True, text=True)
-    assert bad.returncode == 2 and "--maildir" in bad.stderr, bad
+    with tempfile.TemporaryDirectory() as work:
+        cert, key = os.path.join(work, "sink.crt"), os.path.join(work, "sink.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=sink",
+                        "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+                       check=True, capture_output=True)
+        proc, port, maildir = start(sink, work, "--pipelining", "--tls-cert", cert,
+                                    "--tls-key", key, "--auth", "bench:s3cret")
+        try:
+            with smtplib.SMTP("127.0.0.1", port) as s:
+                s.ehlo("bench.test")
+                assert s.has_extn("starttls") and not s.has_extn("auth"), s.esmtp_features
+                assert s.mail("relay@node.test")[0] == 530  # no mail in the clear
+                s.starttls(context=ssl.create_default_context(cafile=cert))
+                s.ehlo("bench.test")
+                assert s.has_extn("auth") and not s.has_extn("starttls"), s.esmtp_features
+                assert s.mail("relay@node.test")[0] == 530  # nor before the login
+                try:
+                    s.login("bench", "wrong")
+                    raise AssertionError("a wrong password was taken")
+                except smtplib.SMTPAuthenticationError as e:
+                    assert e.smtp_code == 535, e
+                s.login("bench", "s3cret")
+                s.sendmail("relay@node.test", ["a@example.jp"], "Subject: t\r\n\r\nx\r\n")
+            got = messages(maildir)
+            assert len(got) == 1 and got[0]["tls"] is True and got[0]["auth"] == "bench", got
+        finally:
+            stop(proc)
+
+    for args, says in ((["--port", "0"], "--maildir"),
+                       (["--port", "0", "--maildir", "/tmp/x", "--ready", "/tmp/r", "--auth",
+                         "u:p"], "--auth needs them"),
+                       (["--port", "0", "--maildir", "/tmp/x", "--ready", "/tmp/r", "--auth",
+                         "nocolon"], "USER:PASS")):
+        bad = subprocess.run([sink, *args], capture_output=True, text=True)
+        assert bad.returncode == 2 and says in bad.stderr, bad
     print("smtp-sink self-test: passed")
 
 
