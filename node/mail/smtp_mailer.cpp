@@ -13,6 +13,7 @@
 #include <cctype>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -70,10 +71,49 @@ std::string dot_stuffed(const std::string& text) {
   return out;
 }
 
+}  // namespace
+
+// The TLS client context, made at the first STARTTLS and shared by every session after it
+// (an SSL_CTX serves connections on several threads at once): the system's CA store, a
+// bundle of about 140 certificates, and mail.smtp.ca_file are parsed once, not once a
+// connection. A context that cannot be made is not kept: the next session tries again.
+class SmtpTls {
+ public:
+  explicit SmtpTls(const SmtpSettings& settings) : settings_(settings) {}
+
+  // Throws SessionEnd (retry_later) if mail.smtp.ca_file cannot be read.
+  ssl::context& context() {
+    std::lock_guard lock(mutex_);
+    if (!context_) {
+      auto made = std::make_unique<ssl::context>(ssl::context::tls_client);
+      made->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+      made->set_default_verify_paths();
+      if (settings_.ca_file) {
+        error_code ec;
+        made->load_verify_file(settings_.ca_file->string(), ec);
+        if (ec) throw SessionEnd{Attempt::retry_later("smtp: cannot read mail.smtp.ca_file")};
+      }
+      made->set_verify_mode(ssl::verify_peer);
+      made->set_verify_callback(ssl::host_name_verification(settings_.host));
+      context_ = std::move(made);
+    }
+    return *context_;
+  }
+
+ private:
+  const SmtpSettings& settings_;
+  std::mutex mutex_;
+  std::unique_ptr<ssl::context> context_;
+};
+
+namespace {
+
 // One SMTP session on a private io_context: every step runs asynchronously under a deadline.
 class Session {
  public:
-  explicit Session(const SmtpSettings& settings) : settings_(settings), socket_(io_) {}
+  Session(const SmtpSettings& settings, SmtpTls& tls)
+      : settings_(settings), tls_context_(tls), socket_(io_) {}
 
   void connect() {
     tcp::resolver resolver(io_);
@@ -150,18 +190,7 @@ class Session {
     // Bytes sent before the handshake would be read as if they came over TLS (injection).
     if (!buffer_.empty())
       throw SessionEnd{Attempt::retry_later("smtp: unexpected data after STARTTLS")};
-    ssl_ = std::make_unique<ssl::context>(ssl::context::tls_client);
-    ssl_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    ssl_->set_default_verify_paths();
-    if (settings_.ca_file) {
-      error_code ec;
-      ssl_->load_verify_file(settings_.ca_file->string(), ec);
-      if (ec) throw SessionEnd{Attempt::retry_later("smtp: cannot read mail.smtp.ca_file")};
-    }
-    ssl_->set_verify_mode(ssl::verify_peer);
-    ssl_->set_verify_callback(ssl::host_name_verification(settings_.host));
-    tls_.emplace(socket_, *ssl_);
+    tls_.emplace(socket_, tls_context_.context());
     if (!SSL_set_tlsext_host_name(tls_->native_handle(), settings_.host.c_str()))
       throw SessionEnd{Attempt::retry_later("smtp: cannot set the TLS server name")};
     auto ec = run([&](auto done) {
@@ -202,9 +231,9 @@ class Session {
   }
 
   const SmtpSettings& settings_;
+  SmtpTls& tls_context_;
   asio::io_context io_;
   tcp::socket socket_;
-  std::unique_ptr<ssl::context> ssl_;
   std::optional<ssl::stream<tcp::socket&>> tls_;
   std::string buffer_;
 };
@@ -349,15 +378,15 @@ class SmtpSession final : public MailSession {
  public:
   static constexpr std::size_t kMessagesPerSession = 100;
 
-  SmtpSession(const SmtpSettings& settings, std::atomic<bool>& used_tls)
-      : settings_(settings), used_tls_(used_tls) {}
+  SmtpSession(const SmtpSettings& settings, SmtpTls& tls, std::atomic<bool>& used_tls)
+      : settings_(settings), tls_(tls), used_tls_(used_tls) {}
   ~SmtpSession() override { end(); }
 
   Attempt send(const Mail& mail) override {
     if (failed_to_open_) return *failed_to_open_;
     if (session_ && sent_ >= kMessagesPerSession) end();
     if (!session_) {
-      session_ = std::make_unique<Session>(settings_);
+      session_ = std::make_unique<Session>(settings_, tls_);
       try {
         offered_ = extensions_of(open_session(*session_, settings_, used_tls_));
         sent_ = 0;
@@ -396,6 +425,7 @@ class SmtpSession final : public MailSession {
   }
 
   const SmtpSettings& settings_;
+  SmtpTls& tls_;
   std::atomic<bool>& used_tls_;
   std::unique_ptr<Session> session_;
   Extensions offered_;
@@ -405,7 +435,8 @@ class SmtpSession final : public MailSession {
 
 }  // namespace
 
-SmtpMailer::SmtpMailer(SmtpSettings settings) : settings_(std::move(settings)) {}
+SmtpMailer::SmtpMailer(SmtpSettings settings)
+    : settings_(std::move(settings)), tls_(std::make_unique<SmtpTls>(settings_)) {}
 
 SmtpMailer::~SmtpMailer() {
   wipe(settings_.password);
@@ -416,7 +447,7 @@ Attempt SmtpMailer::deliver(const Mail& mail) {
 }
 
 std::unique_ptr<MailSession> SmtpMailer::session() {
-  return std::make_unique<SmtpSession>(settings_, last_used_tls_);
+  return std::make_unique<SmtpSession>(settings_, *tls_, last_used_tls_);
 }
 
 }  // namespace relay::node::mail

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -39,6 +40,9 @@ struct SmtpSettings {
   std::chrono::milliseconds timeout{30'000};     // per step (connect, each reply)
 };
 
+// The TLS client context every session's STARTTLS uses (smtp_mailer.cpp).
+class SmtpTls;
+
 class SmtpMailer final : public Mailer {
  public:
   explicit SmtpMailer(SmtpSettings settings);
@@ -56,6 +60,7 @@ class SmtpMailer final : public Mailer {
  private:
   SmtpSettings settings_;
   std::atomic<bool> last_used_tls_{false};
+  std::unique_ptr<SmtpTls> tls_;
 };
 
 }  // namespace relay::node::mail
