@@ -155,9 +155,16 @@ template <class Stream>
 boost::asio::awaitable<boost::system::error_code> async_send(Stream& stream, const Response& r,
                                                              unsigned version, bool keep_alive) {
   auto head = head_of(r, version, keep_alive);
-  std::array<boost::asio::const_buffer, 2> buffers{
+  // Three buffers, the last empty, not two: Asio's async_write of a two-buffer array passes its
+  // next write the head's empty rest and the body, and Beast's ssl_stream (flat_stream) writes
+  // nothing of a sequence whose first buffer is empty and whose next does not fit a TLS record
+  // with it; async_write took that for the end. Over HTTPS a reply of more than 16 KiB arrived
+  // as its head alone (tests/integration/tls_test.cpp). A longer array goes through Asio's
+  // general write, which drops the buffers written from the sequence.
+  std::array<boost::asio::const_buffer, 3> buffers{
       boost::asio::buffer(head),
-      has_body(r.status) ? boost::asio::buffer(r.body) : boost::asio::const_buffer()};
+      has_body(r.status) ? boost::asio::buffer(r.body) : boost::asio::const_buffer(),
+      boost::asio::const_buffer()};
   auto [ec, n] = co_await boost::asio::async_write(
       stream, buffers, boost::asio::as_tuple(boost::asio::use_awaitable));
   (void)n;
