@@ -49,6 +49,14 @@ std::shared_ptr<ssl::context> current_client_context(std::string& error) {
   return context;
 }
 
+// A request's header and body, and a TLS handshake's messages, are writes of their own: with
+// Nagle's algorithm each after the first waits for the ACK of the one before, which the server
+// may delay by up to 40 ms (node/http/server.cpp sets the same on its side).
+void send_at_once(tcp::socket& socket) {
+  beast::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+}
+
 bool is_ip_literal(const std::string& host) {
   beast::error_code ec;
   asio::ip::make_address(host, ec);
@@ -167,6 +175,7 @@ ClientResult http_request(std::string_view method, std::string_view url_text, st
         ec = cec;
         return;
       }
+      send_at_once(lowest.socket());
       stream.async_handshake(ssl::stream_base::client, [&](beast::error_code hec) {
         if (hec) {
           ec = hec;
@@ -187,6 +196,7 @@ ClientResult http_request(std::string_view method, std::string_view url_text, st
         ec = cec;
         return;
       }
+      send_at_once(stream.socket());
       exchange(stream);
     });
     io.run();

@@ -388,6 +388,12 @@ asio::awaitable<void> Server::Impl::accept_loop() {
     }
     ++connections;
     ConnectionSlot slot(connections);
+    // Each write goes out at once. With Nagle's algorithm a small write waits for the ACK of
+    // the one before, which the client delays by up to 40 ms: over HTTPS every new connection's
+    // first reply waited so (the TLS 1.3 session tickets are a write of their own), and a reply
+    // of more than a TLS record is several writes.
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
     auto executor = socket.get_executor();
     auto ended = [](std::exception_ptr e) {
       if (e) spdlog::error("http session ended with an internal error");
