@@ -22,7 +22,8 @@
 //             with the CPU each node spent per message meanwhile.
 // --tls: both nodes serve HTTPS (NodeProcess::Options::tls: certificates of a test CA that
 // each node trusts through federation.ca_file), as peers across a network do; the raw HTTP
-// round trip then includes the handshake of its new connection too.
+// round trip then includes the handshake of its new connection too; the figures go to
+// federation-tls.json beside RELAY_BENCH_JSON (scripts/bench-targets reads both).
 // Prints a table and writes the figures as JSON to RELAY_BENCH_JSON (build/bench/federation.json).
 // Usage: federation_bench [--messages N] [--seconds S] [--tls]
 #include <algorithm>
@@ -462,8 +463,10 @@ int main(int argc, char** argv) {
                        {"queued_per_s", queue_rate},
                        {"cpu_us_per_message_sender", a_us},
                        {"cpu_us_per_message_receiver", b_us}}}};
-  fs::create_directories(fs::path(RELAY_BENCH_JSON).parent_path());
-  std::ofstream(RELAY_BENCH_JSON) << out.dump(2) << "\n";
-  std::printf("written to %s\n", RELAY_BENCH_JSON);
+  fs::path written = RELAY_BENCH_JSON;
+  if (tls) written.replace_filename("federation-tls.json");
+  fs::create_directories(written.parent_path());
+  std::ofstream(written) << out.dump(2) << "\n";
+  std::printf("written to %s\n", written.c_str());
   return 0;
 }
