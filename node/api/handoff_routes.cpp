@@ -8,14 +8,16 @@
 //   POST /api/v1/handoffs {"node", "ref"}   ask a peer for one of its candidates
 //   GET  /api/v1/handoffs[/{id}]            the member's own handoffs (another member's: 404);
 //        once delivered, the detail carries the candidate's personal data and profile. The
-//        list pages as GET /api/v1/referrals does: ?limit=N&after=ID gives one page, oldest
-//        first, with "next" (the next page's `after`) while more follow; without either,
-//        every handoff.
+//        list is a member list (member_list.hpp), as the requisitions and introductions:
+//        ?limit=N&after=ID gives one page, oldest first, with "next" (the next page's `after`)
+//        while more follow; ?order=newest the last first; without limit or after, every
+//        handoff, sent as read; ?format=csv the same as a download.
 //   POST /api/v1/handoffs/{id}/hire         the member reports hiring the delivered candidate:
 //        the received data then no longer expires (404 unless it is the member's delivered
 //        handoff).
 #include "config/reference.hpp"
 #include "node/api/common.hpp"
+#include "node/api/member_list.hpp"
 
 namespace relay::node::api {
 
@@ -91,16 +93,19 @@ Response request_handoff(const Services& s, const Request& request, const Caller
   return http::json_response(requested->created ? 201 : 200, requested->handoff.to_member_json());
 }
 
+// The columns of the handoffs' CSV: Handoff::to_member_json()'s.
+const std::vector<std::string> kHandoffColumns = {"id",     "node",         "ref",
+                                                  "state",  "created_ms",   "updated_ms",
+                                                  "reason", "delivered_ms", "expires_ms"};
+
 Response list(const Services& s, const Request& request, const Caller& caller) {
-  auto paging = page_params(request);
-  if (!paging) return reply(paging.error());
-  auto page = s.handoff_requests.list(caller.the_member(), paging->limit, paging->after);
-  if (!page) return reply(bad_request("bad_parameter", "after: not a handoff of this member"));
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& h : page->handoffs) list.push_back(h.to_member_json());
-  nlohmann::json body = {{"handoffs", list}, {"total", page->total}};
-  if (page->more && !page->handoffs.empty()) body["next"] = page->handoffs.back().id;
-  return http::json_response(200, body);
+  return member_list(
+      request, "handoffs", kHandoffColumns, "a handoff",
+      [&s, member = caller.the_member()](std::size_t limit, const std::string& after,
+                                         bool newest_first) {
+        return s.handoff_requests.list(member, limit, after, newest_first);
+      },
+      [](const federation::Handoff& h) { return h.to_member_json(); });
 }
 
 Response show(const Services& s, const std::string& id, const Caller& caller) {

@@ -272,18 +272,16 @@ std::optional<Handoff> Handoffs::find(const storage::Txn& txn, const std::string
 
 std::vector<Handoff> Handoffs::for_member(const storage::Txn& txn,
                                           const std::string& member_id) const {
-  return page_for_member(txn, member_id, std::numeric_limits<std::size_t>::max(), "")->handoffs;
+  return page_for_member(txn, member_id, std::numeric_limits<std::size_t>::max(), "")->records;
 }
 
-std::optional<Handoffs::Page> Handoffs::page_for_member(const storage::Txn& txn,
-                                                        const std::string& member_id,
-                                                        std::size_t limit,
-                                                        const std::string& after) const {
-  auto found = storage::member_records(
+std::optional<HandoffPage> Handoffs::page_for_member(const storage::Txn& txn,
+                                                     const std::string& member_id,
+                                                     std::size_t limit, const std::string& after,
+                                                     bool newest_first) const {
+  return storage::member_records(
       txn, by_member_, member_id, after, limit,
-      [&](const std::string& id) { return find(txn, id); }, by_member_key);
-  if (!found) return std::nullopt;
-  return Page{std::move(found->records), found->more, found->total};
+      [&](const std::string& id) { return find(txn, id); }, by_member_key, newest_first);
 }
 
 std::size_t Handoffs::index_existing(storage::WriteTxn& txn) {

@@ -51,6 +51,7 @@
 #include "node/federation/federation.hpp"
 #include "node/federation/profile_exchange.hpp"
 #include "node/members/member.hpp"
+#include "node/storage/index_page.hpp"
 
 namespace relay::node::federation {
 
@@ -98,6 +99,9 @@ struct Handoff {
   static Handoff from_stored(const nlohmann::json& j);
 };
 
+// A page of a member's handoffs (Handoffs::page_for_member).
+using HandoffPage = storage::RecordPage<Handoff>;
+
 enum class RequestError { none, not_a_peer, not_in_pool };
 
 struct RequestResult {
@@ -120,16 +124,12 @@ class Handoffs {
   std::optional<Handoff> find(const storage::Txn& txn, const std::string& id) const;
   // The member's handoffs, oldest first (the handoffs_by_member index).
   std::vector<Handoff> for_member(const storage::Txn& txn, const std::string& member_id) const;
-  // One page of them: at most `limit`, after the handoff `after` ("": from the first),
-  // whether more follow and how many the member has. nullopt if `after` is not one of the
-  // member's handoffs.
-  struct Page {
-    std::vector<Handoff> handoffs;
-    bool more = false;
-    std::uint64_t total = 0;
-  };
-  std::optional<Page> page_for_member(const storage::Txn& txn, const std::string& member_id,
-                                      std::size_t limit, const std::string& after) const;
+  // One page of them, oldest first or (newest_first) last first: at most `limit`, after the
+  // handoff `after` ("": from the first), whether more follow and how many the member has.
+  // nullopt if `after` is not one of the member's handoffs.
+  std::optional<HandoffPage> page_for_member(const storage::Txn& txn, const std::string& member_id,
+                                             std::size_t limit, const std::string& after,
+                                             bool newest_first = false) const;
   // At start-up: indexes handoffs stored before handoffs_by_member or handoffs_expiring
   // existed, once per data directory and index (storage/index_marks.hpp). Returns how many
   // entries it wrote.

@@ -45,11 +45,12 @@ common::Result<Requested, HandoffError> HandoffRequests::request(const members::
   return Requested{std::move(*result.handoff), result.created};
 }
 
-std::optional<federation::Handoffs::Page> HandoffRequests::list(const members::Member& member,
-                                                                std::size_t limit,
-                                                                const std::string& after) const {
+std::optional<federation::HandoffPage> HandoffRequests::list(const members::Member& member,
+                                                             std::size_t limit,
+                                                             const std::string& after,
+                                                             bool newest_first) const {
   auto txn = env_.begin_read();
-  return handoffs_.page_for_member(txn, member.id, limit, after);
+  return handoffs_.page_for_member(txn, member.id, limit, after, newest_first);
 }
 
 common::Result<HandoffDetail, HandoffError> HandoffRequests::find(const members::Member& member,

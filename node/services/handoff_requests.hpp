@@ -60,9 +60,11 @@ class HandoffRequests {
   std::size_t max_pool_hits() const { return settings_.max_pool_hits; }
   common::Result<Requested, HandoffError> request(const members::Member& member,
                                                   const std::string& peer, const std::string& ref);
-  // One page of the member's handoffs, oldest first (federation::Handoffs::page_for_member).
-  std::optional<federation::Handoffs::Page> list(const members::Member& member, std::size_t limit,
-                                                 const std::string& after) const;
+  // One page of the member's handoffs, oldest first or newest first
+  // (federation::Handoffs::page_for_member).
+  std::optional<federation::HandoffPage> list(const members::Member& member, std::size_t limit,
+                                              const std::string& after,
+                                              bool newest_first = false) const;
   common::Result<HandoffDetail, HandoffError> find(const members::Member& member,
                                                    const std::string& id) const;
   // The handoff as it is after the report; nullopt if it is gone meanwhile.

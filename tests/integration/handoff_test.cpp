@@ -273,6 +273,20 @@ TEST_CASE("handoff: a consenting candidate at osaka is introduced to a kobe memb
     CHECK_MESSAGE(r.status == 400, query);
     CHECK_MESSAGE(r.json()["error"]["code"] == "bad_parameter", query);
   }
+  // As the requisitions and introductions (api/member_list.hpp): newest first, and the list as
+  // a CSV download with the list's fields, only the member's own.
+  auto newest = t.kobe.get("/api/v1/handoffs?order=newest&limit=5", kobe_member.api_key).json();
+  REQUIRE(newest["handoffs"].size() == 1);
+  CHECK(newest["handoffs"][0]["id"] == mine);
+  auto csv = t.kobe.get("/api/v1/handoffs?format=csv", kobe_member.api_key);
+  REQUIRE(csv.status == 200);
+  CHECK(csv.header("content-type") == "text/csv; charset=utf-8");
+  CHECK(csv.header("content-disposition") == "attachment; filename=\"handoffs.csv\"");
+  CHECK(csv.body.rfind("\xEF\xBB\xBFid,node,ref,state,created_ms,updated_ms,reason,delivered_ms,"
+                       "expires_ms\r\n",
+                       0) == 0);
+  CHECK(contains(csv.body, "\r\n" + mine + ",osaka.example," + c.ref + ",awaiting_consent,"));
+  CHECK_FALSE(contains(t.kobe.get("/api/v1/handoffs?format=csv", other_member.api_key).body, mine));
   CHECK_FALSE(handoff(t.kobe, kobe_member, id).contains("personal"));
 
   // The candidate is told, and their page names the company and its region.

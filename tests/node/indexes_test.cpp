@@ -110,14 +110,26 @@ TEST_CASE("handoffs_by_member: for_member equals the old scan, after the migrati
     for (;;) {
       auto page = site.handoffs.page_for_member(txn, member, 7, after);
       REQUIRE(page);
-      CHECK(page->handoffs.size() <= 7);
+      CHECK(page->records.size() <= 7);
       CHECK(page->total == all.size());  // the member's own, on every page
-      for (const auto& h : page->handoffs) walked.push_back(h.id);
+      for (const auto& h : page->records) walked.push_back(h.id);
       CHECK(page->more == (walked.size() < all.size()));
       if (!page->more) break;
-      after = page->handoffs.back().id;
+      after = page->records.back().id;
     }
     CHECK(walked == all);
+    // Newest first: the same list backwards, page after page.
+    std::vector<std::string> backwards;
+    after.clear();
+    for (;;) {
+      auto page = site.handoffs.page_for_member(txn, member, 7, after, true);
+      REQUIRE(page);
+      CHECK(page->total == all.size());
+      for (const auto& h : page->records) backwards.push_back(h.id);
+      if (!page->more) break;
+      after = page->records.back().id;
+    }
+    CHECK(backwards == std::vector<std::string>(all.rbegin(), all.rend()));
   }
   const auto theirs = indexed_for_member(site, "m_member17").front();
   CHECK_FALSE(site.handoffs.page_for_member(txn, "m_member3", 7, theirs));
