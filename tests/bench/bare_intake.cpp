@@ -372,6 +372,7 @@ asio::awaitable<void> accept_loop(asio::io_context& io, tcp::acceptor& acceptor,
       if (ec == asio::error::operation_aborted) co_return;
       continue;
     }
+    socket.set_option(tcp::no_delay(true), ec);  // as the node's server sets it
     auto executor = socket.get_executor();
     asio::co_spawn(executor, session(beast::tcp_stream(std::move(socket)), shared), asio::detached);
   }
