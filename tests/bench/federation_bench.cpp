@@ -198,7 +198,9 @@ void row(const std::string& what, const std::string& measured, const std::string
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// The bench itself; main() catches what it throws, so that the nodes' destructors stop them
+// (an exception out of main ends the process without unwinding: two nodes were left running).
+int run(int argc, char** argv) {
   std::size_t burst = 3000;
   double seconds = 3.0;
   bool tls = false;
@@ -469,4 +471,13 @@ int main(int argc, char** argv) {
   std::ofstream(written) << out.dump(2) << "\n";
   std::printf("written to %s\n", written.c_str());
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "federation_bench: " << e.what() << '\n';
+    return 1;
+  }
 }
