@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Helpers of scripts/bench-intake (the wrk side is scripts/bench_intake.lua).
 
-  configure CONFIG THREADS SPOOL
+  configure CONFIG THREADS SPOOL [defaults]
       sets a benchmark node's config (the node.json `relay-node init` wrote): THREADS HTTP
       threads, mail to the spool directory SPOOL, no rate limits, referrals counted at their
-      confirmation with the farming checks off. scripts/bench-instructions runs it too.
+      confirmation with the farming checks off. scripts/bench-instructions runs it too. With
+      `defaults`: the node's own referral settings (holds, farming checks) and every rate limit
+      on, each raised to a million requests a second, so that its bookkeeping runs but never
+      refuses (bench-intake --node-defaults).
   members URL ADMIN N OUT
       admits N members over the API and writes their relay links' paths to OUT, one a line.
   drain SPOOL URL ADMIN ACCEPTED T0 T1 SPOOLED_AT_T1 TIMEOUT OUT
@@ -54,7 +57,7 @@ def mail_queue(url, admin):
     return int(m.group(1)) if m else None
 
 
-def configure(path, threads, spool):
+def configure(path, threads, spool, mode=""):
     config = json.loads(re.sub(r"^\s*//.*$", "", open(path).read(), flags=re.M))
     config["http"]["threads"] = int(threads)
     config["log"]["level"] = "warn"
@@ -64,8 +67,13 @@ def configure(path, threads, spool):
     # would answer 429 (scripts/bench-limits measures them). 100 is the most mails a day to one
     # address.
     for rule in ("per_ip", "per_member", "per_link", "per_address"):
-        config["limits"][rule]["requests"] = 0
+        config["limits"][rule]["requests"] = 1000000 if mode == "defaults" else 0
+        if mode == "defaults":
+            config["limits"][rule]["per_seconds"] = 1
     config["limits"]["confirmation_mails_per_day"] = 100
+    if mode == "defaults":
+        open(path, "w").write(json.dumps(config, indent=2) + "\n")
+        return
     # A referral counts at its confirmation (no hold), and the farming checks, which would flag
     # nearly every one of these look-alike addresses for review, are off: every confirmation
     # runs its whole path, a credit minted every credits.referrals_per_credit referrals of a
