@@ -1,9 +1,9 @@
 #pragma once
 // Whole lists and downloads sent as they are read (http::Response::stream). A list that grows
-// for as long as the node runs (a member's referrals, requisitions and introductions; the
-// alerts, one for every address a mail server refused; the members) or under a farming flood
-// (the review queue) is read a piece at a time, each piece in a read txn of its own, so that a
-// reply takes memory for one piece, not for the whole list.
+// for as long as the node runs (a member's referrals, requisitions, introductions and handoffs;
+// the alerts, one for every address a mail server refused; the members) or under a farming
+// flood (the review queue) is read a piece at a time, each piece in a read txn of its own, so
+// that a reply takes memory for one piece, not for the whole list.
 //
 // Threads: a reply's stream runs on its connection's server thread, between writes.
 #include <algorithm>
@@ -60,9 +60,9 @@ http::Response json_list_stream(const std::string& key, std::uint64_t total, Jso
                                 const std::string& total_key = "total");
 
 // A list whose items are read as JSON objects (the alerts, the members, a member's
-// requisitions and introductions), sent as read: a CSV download named `name` with `columns`,
-// or {"<name>": [...], "total"}. The reader's next(items) adds the next piece's items and
-// gives how many there are in all, or nullopt where it cannot go on; its more() says whether
+// requisitions, introductions and handoffs), sent as read: a CSV download named `name` with
+// `columns`, or {"<name>": [...], "total"}. The reader's next(items) adds the next piece's items
+// and gives how many there are in all, or nullopt where it cannot go on; its more() says whether
 // more follow the last piece. The first piece is read here: if it cannot be, the reply is
 // `refused`.
 template <class Reading>
