@@ -313,7 +313,7 @@ Node::Node(config::NodeConfig config)
   candidate_rights_ = std::make_unique<services::CandidateRights>(
       env_, *writer_, domain_->candidates, domain_->ledger, domain_->members, domain_->referrals,
       *handoff_holder_, *mailer_, *candidate_changes_, *introducing_, clock_,
-      services::CandidateRights::Settings{c.consent.text_version});
+      services::CandidateRights::Settings{c.consent.text_version, c.node.public_url, c.mail.from});
   if (auto n = candidate_rights_->erase_again(erase_again))
     spdlog::warn("candidates: erased {} candidate(s) again from the erasure journal", n);
   auto rule = [](const config::RateRule& r) {

@@ -1,7 +1,7 @@
 // The candidate's private management page under /r/m/{token}: view what is held and who
 // received it, edit it, change or withdraw consent, answer introduction requests, export,
-// erase; after erasure the same link shows the erasure's progress. The capability token in the
-// path is the only credential (Role::candidate); CandidateRights checks it.
+// erase, or replace the link itself; after erasure the same link shows the erasure's progress. The
+// capability token in the path is the only credential (Role::candidate); CandidateRights checks it.
 //
 // Every POST is checked for a cross-site origin and answers 303 to the management page itself,
 // naming the outcome in "done" (a flash line): reload, Back and bookmarks show a page, and
@@ -198,7 +198,10 @@ Response management(const Services& s, const services::ManagementView& m, const 
 // The page the management link shows now.
 Response page_now(const Services& s, const std::string& token, Lang lang, const PageState& state) {
   auto view = s.candidate_rights.view(token);
-  if (!view) return notice(notice_for(view.error()), lang, s.facts.operator_info);
+  if (!view)
+    return notice(notice_for(view.error()), lang, s.facts.operator_info,
+                  std::string("/r/link") + (lang == Lang::en ? "?lang=en" : ""),
+                  tr(lang, "管理ページのリンクを受け取る", "Get your management link again"));
   if (const auto* erased = std::get_if<services::ErasureView>(&*view))
     return erasure_status(s, *erased, lang, token);
   return management(s, std::get<services::ManagementView>(*view), token, lang, state);
@@ -278,6 +281,14 @@ Response found_work(const Services& s, const Request& request, const std::string
   if (!s.candidate_rights.report_found_work(token, field(form_body(request), "through")))
     return back_to_page(token, lang);
   return back_to_page(token, lang, Flash::found_work);
+}
+
+// The new link goes to the person's mailbox only: this page cannot show it, since whoever
+// replaces a leaked link may be the one who should lose it.
+Response replace_link(const Services& s, const std::string& token, Lang lang) {
+  if (!s.candidate_rights.replace_link(token)) return back_to_page(token, lang);
+  return forgetting_pages(
+      see_other(std::string("/r/link/replaced") + (lang == Lang::en ? "?lang=en" : "")));
 }
 
 Response erase(const Services& s, const Request& request, const std::string& token, Lang lang) {
@@ -400,9 +411,13 @@ void add_management_pages(Routes& routes, const Services& s) {
              });
   routes.add("POST", "/r/m/{token}/found-work", Role::candidate, post(s, found_work));
   routes.add("POST", "/r/m/{token}/erase", Role::candidate, post(s, erase));
-  for (const char* path :
-       {"/r/m/{token}/consent", "/r/m/{token}/edit", "/r/m/{token}/withdraw",
-        "/r/m/{token}/requests/{id}", "/r/m/{token}/found-work", "/r/m/{token}/erase"})
+  routes.add("POST", "/r/m/{token}/replace-link", Role::candidate,
+             post(s, [](const Services& s, const Request&, const std::string& token, Lang lang) {
+               return replace_link(s, token, lang);
+             }));
+  for (const char* path : {"/r/m/{token}/consent", "/r/m/{token}/edit", "/r/m/{token}/withdraw",
+                           "/r/m/{token}/requests/{id}", "/r/m/{token}/found-work",
+                           "/r/m/{token}/erase", "/r/m/{token}/replace-link"})
     routes.add("GET", path, Role::candidate, to_page());
   routes.add("GET", "/r/m/{token}/export", Role::candidate,
              [&s](const Request& request, const Params& params, const Caller&) {

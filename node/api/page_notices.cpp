@@ -98,9 +98,10 @@ PageNotice notice_for(services::ManageError error) {
           kLinkNotFound,
           {{"このリンクは無効か、データは削除済みです。",
             "This link is not valid, or the data has been erased."},
-           {"管理用リンクは、登録完了時のメールに記載されています。",
+           {"管理用リンクは、登録完了時のメールに記載されています。見つからない場合は、下の"
+            "リンクからもう一度受け取れます。",
             "Your management link is in the email we sent when your registration was "
-            "complete."}}};
+            "complete. If you cannot find it, you can have it sent again below."}}};
 }
 
 PageNotice notice_for(PageOutcome outcome) {
@@ -141,6 +142,31 @@ PageNotice notice_for(PageOutcome outcome) {
                 "again."}}};
     case PageOutcome::page_not_found:
       return {404, {"ページが見つかりません", "Page not found"}, {kCheckTheLink}};
+    case PageOutcome::link_request:
+      return {200,
+              {"管理ページのリンクを受け取る", "Get your management link again"},
+              {{"登録したメールアドレスを入力してください。そのアドレスで登録が完了していれば、"
+                "管理ページのリンクをそのアドレスにお送りします。",
+                "Enter the email address you registered with. If a completed registration uses "
+                "it, we will email its management link to that address."}}};
+    case PageOutcome::link_requested:
+      return {200,
+              {"メールを確認してください", "Please check your email"},
+              {{"そのアドレスで登録が完了していれば、管理ページのリンクをお送りしました。数分たっ"
+                "ても届かない場合は、迷惑メールフォルダを確認してください。",
+                "If a completed registration uses that address, we have sent its management "
+                "link to it. If it has not arrived within a few minutes, look in your spam "
+                "folder."},
+               {"登録を完了していない場合は、企業から届いたリンクからもう一度登録してください。",
+                "If you never completed your registration, register again through the link a "
+                "company sent you."}}};
+    case PageOutcome::link_replaced:
+      return {200,
+              {"リンクを新しくしました", "Your link was replaced"},
+              {{"新しい管理ページのリンクを、登録されたメールアドレスにお送りしました。今お使いの"
+                "リンクはもう使えません。",
+                "We have sent a new management link to your email address. The link you used "
+                "no longer works."}}};
     case PageOutcome::home:
       return {
           200,

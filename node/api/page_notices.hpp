@@ -44,6 +44,9 @@ enum class PageOutcome {
   too_many_requests,       // 429 (rate limits): try again later
   page_not_found,          // an unknown path under /r/ (404)
   home,                    // GET / and /r/: what this node is
+  link_request,            // GET /r/link: the "lost your link?" form
+  link_requested,          // its POST was taken (the same whether or not a mail went out)
+  link_replaced,           // the management link was replaced: the new one is in the mail
 };
 
 // Lines shown on top of the management page after an action (the redirect after the POST

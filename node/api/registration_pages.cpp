@@ -1,5 +1,6 @@
 // Registration pages under /r/: the form behind a relay link, and the email confirmation
-// (GET shows a button, POST confirms, so mail scanners that prefetch links confirm nothing).
+// (GET shows a button, POST confirms, so mail scanners that prefetch links confirm nothing),
+// and /r/link, where a person who lost their management link has it mailed again.
 // Capability tokens in the path are the only credential (Role::candidate). Every POST is
 // checked for a cross-site origin and ends in a 303 to a GET page (Back, reload and bookmarks
 // show a page, never a resubmission); a form carries a nonce so that a double tap registers
@@ -135,6 +136,41 @@ Response confirm(const Services& s, const Request& request, const std::string& t
   return http::later_response(std::move(later));
 }
 
+// "Lost your link?": the form asks for the address; 422 with `error` for one that is not an
+// address (which says nothing about who is registered).
+Response link_request_page(const Services& s, Lang lang, const char* error_ja = nullptr,
+                           const char* error_en = nullptr) {
+  const auto texts = notice_for(PageOutcome::link_request);
+  candidates::NoticePage page;
+  page.lang = lang;
+  page.title = texts.title.in(lang);
+  if (error_ja) page.paragraphs.push_back(tr(lang, error_ja, error_en));
+  page.error = error_ja != nullptr;
+  for (const auto& p : texts.paragraphs) page.paragraphs.push_back(p.in(lang));
+  page.button_action = "/r/link" + lang_query(lang);
+  page.email_label = tr(lang, "メールアドレス", "Email address");
+  page.button_text = tr(lang, "リンクを送る", "Send my link");
+  page.other_lang_link = std::string("/r/link") + (lang == Lang::ja ? "?lang=en" : "");
+  page.operator_info = s.facts.operator_info;
+  return html(error_ja ? 422 : texts.status, candidates::render_notice(page));
+}
+
+// The page answers the same whether or not the address is registered (or was mailed today
+// already), and a 303 to one GET page, as every POST here does.
+Response request_link(const Services& s, const Request& request) {
+  auto lang = candidates::lang_from(request.query);
+  if (auto refused = refuse_cross_site(request, lang, s.facts.operator_info)) return *refused;
+  auto form = form_body(request);
+  if (!form) return notice(notice_for(PageOutcome::form_unreadable), lang, s.facts.operator_info);
+  auto email = form->find("email");
+  if (email == form->end() || !candidates::normalise_email(email->second))
+    return link_request_page(s, lang, "有効なメールアドレスを入力してください。",
+                             "Please enter a valid email address.");
+  if (auto reminded = s.intake.remind_link(email->second); !reminded)
+    return limited_notice(s, lang, reminded.error());
+  return see_other("/r/link/sent" + lang_query(lang));
+}
+
 Response static_notice(const Services& s, const Request& request, PageOutcome outcome) {
   auto lang = candidates::lang_from(request.query);
   return notice(notice_for(outcome), lang, s.facts.operator_info, {}, {},
@@ -149,10 +185,14 @@ Response limited_page(const Services& s, const Request& request, std::chrono::se
 
 void add_registration_pages(Routes& routes, const Services& s) {
   for (const char* path : {"/r/", "/r"})
-    routes.add("GET", path, Role::everyone,
-               [&s](const Request& request, const Params&, const Caller&) {
-                 return static_notice(s, request, PageOutcome::home);
-               });
+    routes.add(
+        "GET", path, Role::everyone, [&s](const Request& request, const Params&, const Caller&) {
+          auto lang = candidates::lang_from(request.query);
+          return notice(notice_for(PageOutcome::home), lang, s.facts.operator_info,
+                        "/r/link" + lang_query(lang),
+                        tr(lang, "管理ページのリンクをなくした場合", "Lost your management link?"),
+                        request.path + (lang == Lang::ja ? "?lang=en" : ""));
+        });
   routes.add("GET", "/favicon.ico", Role::everyone,
              [&s](const Request& request, const Params&, const Caller&) {
                return static_notice(s, request, PageOutcome::page_not_found);
@@ -160,6 +200,23 @@ void add_registration_pages(Routes& routes, const Services& s) {
   routes.add(
       "GET", "/r/sent", Role::everyone,
       [&s](const Request& request, const Params&, const Caller&) { return sent_page(s, request); });
+  // Before /r/{token}, which would take "link" for a relay link.
+  routes.add("GET", "/r/link", Role::everyone,
+             [&s](const Request& request, const Params&, const Caller&) {
+               return link_request_page(s, candidates::lang_from(request.query));
+             });
+  routes.add("POST", "/r/link", Role::everyone,
+             [&s](const Request& request, const Params&, const Caller&) {
+               return request_link(s, request);
+             });
+  routes.add("GET", "/r/link/sent", Role::everyone,
+             [&s](const Request& request, const Params&, const Caller&) {
+               return static_notice(s, request, PageOutcome::link_requested);
+             });
+  routes.add("GET", "/r/link/replaced", Role::everyone,
+             [&s](const Request& request, const Params&, const Caller&) {
+               return static_notice(s, request, PageOutcome::link_replaced);
+             });
   routes.add("GET", "/r/{token}", Role::candidate,
              [&s](const Request& request, const Params& params, const Caller&) {
                return show_form(s, request, params.at("token"));

@@ -65,6 +65,41 @@ MailText registration_complete_mail(Lang lang, const std::string& manage_link) {
               url + "\n\nこのメールは保管してください。リンクは他の人に知らせないでください。\n"};
 }
 
+MailText link_reminder_mail(Lang lang, const std::string& manage_link) {
+  auto url = with_lang(manage_link, lang);
+  if (lang == Lang::en)
+    return {"Your management link (career relay)",
+            "Someone asked for the management link of this address. With it you can view or "
+            "change your data, change or withdraw consent, or erase your data:\n" +
+                url +
+                "\n\nIf you did not ask, you can ignore this email: the link went only to you. "
+                "Keep it private.\n"};
+  return {"【キャリアリレー】管理ページのリンク",
+          "このメールアドレスの管理ページのリンクが請求されました。登録内容の確認・変更、同意の"
+          "変更・撤回、データの削除はこちらから行えます:\n" +
+              url +
+              "\n\nお心当たりがない場合はこのメールを無視してください（リンクはあなたにだけ"
+              "送られています）。リンクは他の人に知らせないでください。\n"};
+}
+
+MailText link_replaced_mail(Lang lang, const std::string& manage_link) {
+  auto url = with_lang(manage_link, lang);
+  if (lang == Lang::en)
+    return {"Your new management link (career relay)",
+            "Your management link was replaced. The old link no longer works; this is your new "
+            "one:\n" +
+                url +
+                "\n\nIf you did not replace it, someone who had your old link did: they no "
+                "longer have access. Keep this email and do not share the link.\n"};
+  return {"【キャリアリレー】新しい管理ページのリンク",
+          "管理ページのリンクを新しくしました。以前のリンクはもう使えません。新しいリンクは"
+          "こちらです:\n" +
+              url +
+              "\n\nお心当たりがない場合は、以前のリンクを知っていた人が操作しました（その人は"
+              "もうアクセスできません）。このメールは保管し、リンクは他の人に知らせないでください。"
+              "\n"};
+}
+
 MailText introduction_request_mail(Lang lang, const std::string& company, const std::string& what,
                                    const std::string& manage_link) {
   auto url = with_lang(manage_link, lang);

@@ -26,6 +26,10 @@ MailText verification_mail(Lang lang, const std::string& link, const std::string
 // the management link lets them view, change or erase what is held.
 MailText already_registered_mail(Lang lang, const std::string& manage_link);
 MailText registration_complete_mail(Lang lang, const std::string& manage_link);
+// Someone asked for the management link of this address on the "lost your link?" page.
+MailText link_reminder_mail(Lang lang, const std::string& manage_link);
+// The person replaced their management link: the new one, and what to do if it was not them.
+MailText link_replaced_mail(Lang lang, const std::string& manage_link);
 // A company asks for an introduction (`what`: the position, or the node and region).
 MailText introduction_request_mail(Lang lang, const std::string& company, const std::string& what,
                                    const std::string& manage_link);

@@ -212,6 +212,7 @@ std::string stored_text(const CandidateRecord& r) {
   }
   if (!erased && !r.wrapped_key_.empty()) w.field("key", r.wrapped_key_);  // not migrated yet
   if (r.lang != "ja") w.field("lang", r.lang);
+  if (r.link_generation) w.field("link", std::int64_t{r.link_generation});
   if (!erased && r.received_) w.field("member", r.received_->member);
   w.field("origin", r.origin).field("pseudonym", r.pseudonym);
   if (!erased) {
@@ -257,6 +258,8 @@ CandidateRecord from_stored(const nlohmann::json& j) {
   r.consent = Consent::from_json(j.at("consent"));
   r.origin = j.value("origin", std::string("local"));
   r.lang = j.value("lang", std::string("ja"));
+  if (auto it = j.find("link"); it != j.end() && it->is_number_unsigned())
+    r.link_generation = it->get<std::uint32_t>();
   if (auto it = j.find("intake"); it != j.end() && it->is_object())
     r.intake = IntakeState::from_json(*it);
   r.wrapped_key_ = text(j, "key");

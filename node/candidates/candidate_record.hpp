@@ -24,6 +24,8 @@
 //                                                -- once erasure (or deletion on withdrawal) was
 //                                                   requested
 //    withdrawn_ms?                               -- withdrew consent (until consenting again)
+//    link?                                       -- the management link's generation, once
+//                                                   replaced (kept in tombstones)
 // No plaintext personal data: that is sealed under the candidate's own key (vault.hpp).
 //
 // Invariant: a record is erased (a tombstone) iff it has no key slot, wrapped key, data,
@@ -114,6 +116,10 @@ class CandidateRecord {
   // keyed at random (issue 19). nullopt: none stored, as in records from before, whose
   // state is in a candidate_tokens entry (Intake reads it there). Gone with erasure.
   std::optional<IntakeState> intake;
+  // How many times the candidate replaced their management link (a leaked link stops working
+  // once replaced): the link's MAC covers it (Store::management_link). Stored only when above
+  // 0, and kept in the tombstone, whose link shows the erasure's progress.
+  std::uint32_t link_generation = 0;
 
   // In the region's pool: active, registered here (not received from a peer) and consenting to
   // be shown to the region's members. What pool searches list, alumni pages show and a

@@ -326,14 +326,17 @@ std::string Store::record_link(const std::string& candidate_id, std::string_view
 }
 
 namespace {
-constexpr std::string_view kManagePurpose = "manage";
+// Generation 0 keeps the purpose links had before they could be replaced.
+std::string manage_purpose(const CandidateRecord& r) {
+  return r.link_generation == 0 ? "manage" : "manage/" + std::to_string(r.link_generation);
+}
 std::string confirmation_purpose(const std::string& referral_id) {
   return "verify/" + referral_id;
 }
 }  // namespace
 
-std::string Store::management_link(const std::string& candidate_id) const {
-  return record_link(candidate_id, kManagePurpose);
+std::string Store::management_link(const CandidateRecord& record) const {
+  return record_link(record.id, manage_purpose(record));
 }
 
 std::string Store::confirmation_link(const std::string& candidate_id,
@@ -346,18 +349,23 @@ bool Store::is_confirmation_link(std::string_view token, const std::string& cand
   return is_record_link(token, candidate_id, confirmation_purpose(referral_id));
 }
 
-std::optional<CandidateRecord> Store::find_by_link(const storage::Txn& txn, std::string_view token,
-                                                   std::string_view purpose) const {
-  auto id = record_link_id(token);
-  if (!id) return std::nullopt;
-  auto record = find(txn, *id);
-  if (!record || !is_record_link(token, record->id, purpose)) return std::nullopt;
-  return record;
+void Store::replace_management_link(storage::WriteTxn& txn, CandidateRecord& r) {
+  ++r.link_generation;
+  std::erase_if(r.tokens_, [&](const std::string& digest) {
+    auto v = txn.get(tokens_, digest);
+    if (!v || nlohmann::json::parse(*v).value("kind", "") != "manage") return false;
+    txn.del(tokens_, digest);
+    return true;
+  });
 }
 
 std::optional<CandidateRecord> Store::find_managed(const storage::Txn& txn,
                                                    std::string_view token) const {
-  if (record_link_id(token)) return find_by_link(txn, token, kManagePurpose);
+  if (auto id = record_link_id(token)) {
+    auto record = find(txn, *id);
+    if (!record || !is_record_link(token, record->id, manage_purpose(*record))) return std::nullopt;
+    return record;
+  }
   auto info = lookup_token(txn, token, "manage");
   if (!info) info = lookup_token(txn, token, "erased");
   if (!info) return std::nullopt;

@@ -202,17 +202,19 @@ class Store {
                       std::string_view purpose) const;
   // The two links the node mails, named here so that writers and readers agree on their
   // purpose: a person's management link (/r/m/, read by find_managed), and the confirmation
-  // link of one of their referrals (/r/v/, listed in the intake state).
-  std::string management_link(const std::string& candidate_id) const;
+  // link of one of their referrals (/r/v/, listed in the intake state). The management link
+  // is the record's current one: replacing it (record.link_generation) ends the one before.
+  std::string management_link(const CandidateRecord& record) const;
   std::string confirmation_link(const std::string& candidate_id,
                                 const std::string& referral_id) const;
   bool is_confirmation_link(std::string_view token, const std::string& candidate_id,
                             const std::string& referral_id) const;
-  // The record a record_link for purpose names, erased or not; nullopt for any other token.
-  std::optional<CandidateRecord> find_by_link(const storage::Txn& txn, std::string_view token,
-                                              std::string_view purpose) const;
-  // The record a management link names, erased or not: management_link(id), or a token
-  // an older version issued ("manage"; "erased" once its record was erased).
+  // Replaces the record's management link, in memory (the caller saves the record): the
+  // link before it stops opening the record, and so does a management token an older version
+  // issued. Not for a tombstone.
+  void replace_management_link(storage::WriteTxn& txn, CandidateRecord& record);
+  // The record a management link names, erased or not: its current management_link, or a
+  // token an older version issued ("manage"; "erased" once its record was erased).
   std::optional<CandidateRecord> find_managed(const storage::Txn& txn,
                                               std::string_view token) const;
   // bind_token for a record the caller holds and saves afterwards: the digest is listed on

@@ -168,6 +168,16 @@ std::string render_management(const ManagementPage& p, const FormChoices& choice
   else
     body += disclosure_table(L, p.disclosures);
 
+  body += "<h2>" + std::string(t(L, {"このページのリンク", "This page's link"})) + "</h2>";
+  body += form_open(p.base + "/replace-link", L) + "<p>" +
+          t(L, {"このページのアドレスを他の人が知っているかもしれない場合（メールの転送、共用の"
+                "パソコンなど）は、リンクを新しくしてください。新しいリンクを登録されたメール"
+                "アドレスにお送りし、今のリンクは使えなくなります。",
+                "If someone else may know this page's address (a forwarded email, a shared "
+                "computer), replace the link: we email a new one to your address, and this one "
+                "stops working."}) +
+          "</p><button>" + t(L, {"リンクを新しくする", "Replace my link"}) + "</button></form>";
+
   body += "<h2>" + std::string(t(L, {"撤回と削除", "Withdraw or erase"})) + "</h2>";
   body += "<p>" +
           std::string(t(L, {"同意を撤回すると、あなたのデータを受け取った各ノードに削除を依頼します"

@@ -144,12 +144,19 @@ std::string render_notice(const NoticePage& n) {
     body += (n.error && first ? "<p class=\"err\">" : "<p>") + html_escape(para) + "</p>";
     first = false;
   }
+  // A bare address is shown as one (monospace, breaking anywhere); a labelled link as text.
   if (!n.link.empty())
-    body += "<p class=\"link\"><a href=\"" + html_escape(n.link) + "\">" +
-            html_escape(n.link_text.empty() ? n.link : n.link_text) + "</a></p>";
-  if (!n.button_action.empty())
-    body += "<form method=\"post\" action=\"" + html_escape(n.button_action) + "\"><button>" +
-            html_escape(n.button_text) + "</button></form>";
+    body += std::string(n.link_text.empty() ? "<p class=\"link\">" : "<p>") + "<a href=\"" +
+            html_escape(n.link) + "\">" + html_escape(n.link_text.empty() ? n.link : n.link_text) +
+            "</a></p>";
+  if (!n.button_action.empty()) {
+    body += "<form method=\"post\" action=\"" + html_escape(n.button_action) + "\">";
+    if (!n.email_label.empty())
+      body += "<label>" + html_escape(n.email_label) +
+              " <input type=\"email\" name=\"email\" required maxlength=\"254\" "
+              "autocomplete=\"email\"></label> ";
+    body += "<button>" + html_escape(n.button_text) + "</button></form>";
+  }
   return page(n.lang, n.title, body, n.other_lang_link, n.operator_info);
 }
 

@@ -59,6 +59,7 @@ struct NoticePage {
   std::string other_lang_link;  // the same page in the other language
   std::string button_action;    // POST target of a single button
   std::string button_text;
+  std::string email_label;  // non-empty: the button's form asks for an email address first
   OperatorInfo operator_info;
 };
 std::string render_notice(const NoticePage& page);

@@ -202,8 +202,7 @@ void HandoffHolder::notify_candidate(storage::WriteTxn& txn,
                                      const IncomingRequest& r) {
   auto opened = candidates_.open(record);
   if (!opened) return;
-  auto link =
-      settings_.public_url + common::management_path(candidates_.management_link(record.id));
+  auto link = settings_.public_url + common::management_path(candidates_.management_link(record));
   auto text = candidates::introduction_request_mail(candidates::lang_named(record.lang), r.company,
                                                     r.peer + ", " + r.region, link);
   candidates_.queue_mail(txn, record,

@@ -168,7 +168,7 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
     // Already confirmed: nothing typed is saved; the person gets their management link again.
     auto text = candidates::already_registered_mail(
         lang,
-        settings_.public_url + common::management_path(candidates_.management_link(candidate->id)));
+        settings_.public_url + common::management_path(candidates_.management_link(*candidate)));
     candidates_.queue_mail(
         txn, *candidate,
         {settings_.mail_from, registration.personal.email, text.subject, text.body});
@@ -176,6 +176,27 @@ SubmitResult Intake::submit(storage::WriteTxn& txn, std::string_view link_token,
   if (unsaved) candidates_.save(txn, *candidate);
   result.accepted = true;
   return result;
+}
+
+Intake::LinkReminder Intake::remind_link(storage::WriteTxn& txn, std::string_view email) {
+  auto normalised = candidates::normalise_email(email);
+  if (!normalised) return LinkReminder::no_one;
+  auto person = find_person(txn, person_keys(*normalised));
+  // A pending person has no management link yet: registering again mails a new confirmation.
+  if (!person || person->status != candidates::Status::active) return LinkReminder::no_one;
+  auto state = intake_state(txn, *person);
+  if (!count_mail(state)) return LinkReminder::capped;
+  const auto link =
+      settings_.public_url + common::management_path(candidates_.management_link(*person));
+  auto text = candidates::link_reminder_mail(candidates::lang_named(person->lang), link);
+  auto opened = candidates_.open_and_mail(txn, *person, [&](const candidates::Opened& o) {
+    return std::optional(
+        mail::Mail{settings_.mail_from, o.personal.email, text.subject, text.body});
+  });
+  if (!opened) return LinkReminder::no_one;  // its key is gone: nothing to manage
+  person->intake = std::move(state);
+  candidates_.save(txn, *person);
+  return LinkReminder::mailed;
 }
 
 Intake::PersonKeys Intake::person_keys(const std::string& normalised) const {
@@ -284,8 +305,9 @@ ConfirmResult Intake::confirm(storage::WriteTxn& txn, std::string_view verify_to
     candidate.status = candidates::Status::active;
     candidate.verified_ms = now;
   }
-  // The management link mailed below (the same for every confirmation, and stored nowhere).
-  result.management_token = candidates_.management_link(candidate.id);
+  // The management link mailed below (the current one: the same for every confirmation
+  // until the person replaces it; stored nowhere).
+  result.management_token = candidates_.management_link(candidate);
   // Opened once, under one read of the key: for the address's identity, the mail that gives
   // the person their management link (queued here), and the save (the pool index lists the
   // record now, from this profile).

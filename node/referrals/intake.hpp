@@ -109,6 +109,13 @@ class Intake {
   bool verification_used(const storage::Txn& txn, std::string_view token) const;
   ConfirmResult confirm(storage::WriteTxn& txn, std::string_view verify_token);
 
+  // The "lost your link?" page: mails the current management link to the confirmed person
+  // `email` stands for (at the address their record holds), counted in the daily mail cap
+  // submit() counts. The outcome is for tests: the page answers the same whatever it is, so it
+  // tells nobody whether an address is registered here.
+  enum class LinkReminder { mailed, capped, no_one };
+  LinkReminder remind_link(storage::WriteTxn& txn, std::string_view email);
+
   const IntakeSettings& settings() const { return settings_; }
 
   // Called in the same txn when confirm() makes a candidate active, so that what follows

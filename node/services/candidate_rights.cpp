@@ -1,5 +1,7 @@
 #include "node/services/candidate_rights.hpp"
 
+#include "node/candidates/candidate_mail.hpp"
+#include "node/common/public_links.hpp"
 #include "node/storage/txn.hpp"
 #include "protocol/event.hpp"
 
@@ -170,6 +172,28 @@ common::Result<CandidateExport, ManageError> CandidateRights::export_data(
       out.referrals.push_back({member.name, ref->status, ref->created_ms});
   out.record = std::move(m->record);
   return out;
+}
+
+common::Result<common::Done, ManageError> CandidateRights::replace_link(const std::string& token) {
+  bool replaced = writer_.submit_wait([&](storage::WriteTxn& txn) {
+    auto m = managed(txn, token);
+    if (!m) return false;
+    auto& record = m->record;
+    candidates_.replace_management_link(txn, record);
+    auto text = candidates::link_replaced_mail(
+        candidates::lang_named(record.lang),
+        settings_.public_url + common::management_path(candidates_.management_link(record)));
+    auto opened = candidates_.open_and_mail(txn, record, [&](const candidates::Opened& o) {
+      return std::optional(
+          mail::Mail{settings_.mail_from, o.personal.email, text.subject, text.body});
+    });
+    // No address to send it to (the key is gone): keep the link that works.
+    if (!opened) throw storage::Rollback<bool>{false};
+    candidates_.save(txn, record);
+    return true;
+  });
+  if (!replaced) return fail(ManageError::not_found);
+  return common::Done{};
 }
 
 common::Result<common::Done, ManageError> CandidateRights::erase(const std::string& token) {

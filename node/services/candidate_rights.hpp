@@ -76,6 +76,8 @@ class CandidateRights {
  public:
   struct Settings {
     std::string consent_version;  // of the consent text the pages show
+    std::string public_url;       // no trailing slash: the links in mails
+    std::string mail_from;
   };
 
   CandidateRights(storage::Environment& env, storage::Writer& writer, candidates::Store& candidates,
@@ -102,6 +104,10 @@ class CandidateRights {
   // "I found work" (再雇用), optionally through a member: a ledger event without personal data.
   common::Result<common::Done, ManageError> report_found_work(const std::string& token,
                                                               const std::string& through_member);
+  // Replaces the management link (a leaked link stops working): the new one is mailed to the
+  // address the record holds, never shown, so whoever held the old link loses access. No cap
+  // is needed: after the first replacement the caller's link is dead.
+  common::Result<common::Done, ManageError> replace_link(const std::string& token);
   // Erases the candidate (crypto-shredding) in one txn: the record is shredded, the erasure
   // recorded in the ledger, every recipient asked to erase too, and the management token
   // rebound to show the erasure's progress. After the commit, mail already spooled to them

@@ -24,18 +24,21 @@ RegistrationOutcome Intake::register_candidate(std::string_view link_token,
   return begin_registration(std::string(link_token), form, {})();
 }
 
+std::optional<std::chrono::seconds> Intake::address_wait(std::string_view email) {
+  // Per mailbox: "+tag" variants and Gmail's dots reach one inbox (address_identity.hpp), so
+  // they share one count, as they share the person's daily mail cap.
+  auto normalised = candidates::normalise_email(email);
+  if (!limits_ || !normalised) return std::nullopt;
+  return limits_->per_address.take(
+      limits_->address_key(referrals::identify_address(*normalised).canonical));
+}
+
 std::function<RegistrationOutcome()> Intake::begin_registration(
     std::string link_token, std::map<std::string, std::string> form, std::function<void()> ready) {
   if (limits_) {
     auto wait = limits_->per_link.take(link_token);
     auto email = form.find("email");
-    if (!wait && email != form.end()) {
-      // Per mailbox: "+tag" variants and Gmail's dots reach one inbox (address_identity.hpp),
-      // so they share one count, as they share the person's daily mail cap.
-      if (auto normalised = candidates::normalise_email(email->second))
-        wait = limits_->per_address.take(
-            limits_->address_key(referrals::identify_address(*normalised).canonical));
-    }
+    if (!wait && email != form.end()) wait = address_wait(email->second);
     if (wait) {
       if (ready) ready();
       return [wait] {
@@ -96,6 +99,14 @@ std::function<ConfirmationOutcome()> Intake::begin_confirmation(std::string veri
     if (result.state != referrals::ConfirmState::confirmed) return fail(result.state);
     return Confirmed{result.management_token, result.registered_before};
   };
+}
+
+common::Result<referrals::Intake::LinkReminder, std::chrono::seconds> Intake::remind_link(
+    std::string_view email) {
+  if (auto wait = address_wait(email)) return fail(*wait);
+  return writer_.submit_wait([this, email = std::string(email)](storage::WriteTxn& txn) {
+    return intake_.remind_link(txn, email);
+  });
 }
 
 }  // namespace relay::node::services

@@ -75,8 +75,16 @@ class Intake {
   // confirm() without waiting for the commit, as begin_registration.
   std::function<ConfirmationOutcome()> begin_confirmation(std::string verify_token,
                                                           std::function<void()> ready);
+  // The "lost your link?" form (referrals::Intake::remind_link), rate limited per address as
+  // registrations are: the error is how long to wait.
+  common::Result<referrals::Intake::LinkReminder, std::chrono::seconds> remind_link(
+      std::string_view email);
 
  private:
+  // The per-address limit's wait for `email` (nullopt: go on, also with no limits or an
+  // address that does not parse, which the form then refuses).
+  std::optional<std::chrono::seconds> address_wait(std::string_view email);
+
   storage::Environment& env_;
   storage::Writer& writer_;
   referrals::Intake& intake_;

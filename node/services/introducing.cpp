@@ -268,7 +268,7 @@ std::function<common::Result<Introduction, IntroduceError>()> Introducing::begin
       if (statistics_) statistics_->introduced(txn, record->id, member.id);
       // The candidate's management link: a record_link, so the record does not change.
       auto link =
-          settings_.public_url + common::management_path(candidates_.management_link(record->id));
+          settings_.public_url + common::management_path(candidates_.management_link(*record));
       auto text = candidates::introduction_request_mail(candidates::lang_named(record->lang),
                                                         member.name, req->title, link);
       candidates_.queue_mail(txn, *record,

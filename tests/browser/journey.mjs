@@ -1,6 +1,7 @@
 // The candidate's journey in real Chromium at phone size (390x844), in Japanese and English,
 // against a real relay-node process: register with full-width input (a double tap), confirm
-// from the spooled mail, manage, edit, export, withdraw, erase; Back after erasure, a
+// from the spooled mail, manage, edit, export, have the link mailed again and replace it,
+// withdraw, erase; Back after erasure, a
 // cross-site POST, framing by another origin, and the small HTML pages. Screenshots go to
 // <out>/browser-shots/. Run by ctest as "browser" (tests/CMakeLists.txt):
 //   node journey.mjs <relay-node binary> <out dir>
@@ -111,7 +112,7 @@ try {
     check(await page.$('nav a') !== null, `${lang}: language switch on the confirmation page`);
     await look(lang, 'confirm');
     await submit('form button');
-    const manage = page.url().replace(/\?.*$/, '');
+    let manage = page.url().replace(/\?.*$/, '');
     check(/\/r\/m\//.test(manage), `${lang}: confirmed to the management page (${page.url()})`);
     check(!en || /lang=en/.test(page.url()), `${lang}: the language is kept after confirming`);
     check((await text()).includes(L('他の人に知らせない', 'Keep it private')), `${lang}: keep the link private`);
@@ -173,6 +174,35 @@ try {
     const framed = page.frames().find((f) => f !== page.mainFrame());
     const framedForm = framed ? await framed.$('input[name=nonce]').catch(() => null) : null;
     check(Boolean(framed) && framedForm === null, `${lang}: the form cannot be framed (${framed && framed.url()})`);
+
+    // A lost link is mailed again from /r/link; a leaked one is replaced from the page: the
+    // new one arrives by mail only, and the old one opens nothing.
+    const mailed = mailsTo(email).length;
+    await go(`${base}/r/link${en ? '?lang=en' : ''}`);
+    await look(lang, 'link-request');
+    await page.type('input[name=email]', email);
+    await submit('form[action^="/r/link"] button');
+    check(new URL(page.url()).pathname === '/r/link/sent', `${lang}: asking for the link ends on /r/link/sent (${page.url()})`);
+    check((await text()).includes(L('メールを確認してください', 'Please check your email')), `${lang}: the link request is answered`);
+    await look(lang, 'link-sent');
+    const reminder = await until('the link reminder', () => mailsTo(email)[mailed]);
+    check(linkIn(reminder, 'm').replace(/\?.*$/, '') === manage, `${lang}: the reminder holds the management link`);
+    await go(manage + (en ? '?lang=en' : ''));
+    await submit(`form[action^="${new URL(manage).pathname}/replace-link"] button`);
+    check(new URL(page.url()).pathname === '/r/link/replaced', `${lang}: replaced (${page.url()})`);
+    check(!(await text()).includes(email), `${lang}: the replaced page shows no personal data`);
+    await look(lang, 'link-replaced');
+    const replacement = await until('the new link', () => mailsTo(email)[mailed + 1]);
+    const fresh = linkIn(replacement, 'm');
+    check(Boolean(fresh) && fresh.replace(/\?.*$/, '') !== manage, `${lang}: a new link in the mail`);
+    check(!en || /lang=en/.test(fresh), `${lang}: the new link keeps the language`);
+    const old = await go(manage + (en ? '?lang=en' : ''));
+    check(old.status() === 404 && !(await text()).includes(email), `${lang}: the old link opens nothing (${old.status()})`);
+    check(await page.$('a[href^="/r/link"]') !== null, `${lang}: the dead link's page offers /r/link`);
+    await look(lang, 'link-dead');
+    manage = fresh.replace(/\?.*$/, '');
+    await go(manage + (en ? '?lang=en' : ''));
+    check((await text()).includes(email), `${lang}: the new link opens the page`);
 
     // Withdraw, then erase; Back shows no personal data.
     await go(manage + (en ? '?lang=en' : ''));

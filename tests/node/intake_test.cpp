@@ -259,7 +259,7 @@ TEST_CASE("intake: confirm verifies once and counts once") {
     CHECK(candidate->status == candidates::Status::active);
     // The management link is the record's own (no entry), and no confirmation link.
     CHECK(first.management_token == d.candidates.record_link(candidate->id, "manage"));
-    CHECK(d.candidates.find_by_link(txn, first.management_token, "manage"));
+    CHECK(d.candidates.find_managed(txn, first.management_token));
     CHECK_FALSE(d.intake.verify_link(txn, first.management_token));
     CHECK(txn.count(d.env.database("candidate_tokens")) == 0);
     CHECK_FALSE(d.intake.verification_pending(txn, *it));
@@ -479,6 +479,99 @@ TEST_CASE(
   }
 }
 
+// The "lost your link?" page's step: only a confirmed person's current link, to the address
+// their record holds, counted in the address's daily mail cap; the outcome is never shown.
+TEST_CASE("intake: a lost management link is mailed again to a confirmed person, within the cap") {
+  using Reminder = referrals::Intake::LinkReminder;
+  Domain d;
+  auto m = d.admit("Remind KK").member;
+  const std::string email = "wasure@example.jp";
+  auto remind = [&](const std::string& typed) {
+    return d.write([&](storage::WriteTxn& txn) { return d.intake.remind_link(txn, typed); });
+  };
+  REQUIRE(submit(d, m.link_token, form_for("Wasure", email)).accepted);
+  // Pending: no management link exists yet, and nothing is queued.
+  CHECK(remind(email) == Reminder::no_one);
+  CHECK(queued_tokens(d, email, "/r/m/").empty());
+  auto c = confirm(d, *queued_tokens(d, email, "/r/v/").begin());
+  REQUIRE(c.state == referrals::ConfirmState::confirmed);
+  auto before = snapshot(d);
+
+  CHECK(remind("nobody@example.jp") == Reminder::no_one);
+  CHECK(remind("not an address") == Reminder::no_one);
+  CHECK(snapshot(d) == before);
+  // Typed in capitals: the same person, mailed at the address the record holds.
+  CHECK(remind("WASURE@Example.JP") == Reminder::mailed);
+  CHECK(queued_tokens(d, email, "/r/m/") == std::set<std::string>{c.management_token});
+  CHECK(queued_tokens(d, "WASURE@Example.JP", "/r/m/").empty());
+  CHECK(snapshot(d)["ledger"] == before["ledger"]);
+  CHECK(snapshot(d)["mail_queue"] == before["mail_queue"] + 1);
+
+  // The registration counted one mail today; the cap is 5 (IntakeSettings).
+  std::vector<Reminder> outcomes;
+  for (int i = 0; i < 5; ++i) outcomes.push_back(remind(email));
+  CHECK(outcomes == std::vector<Reminder>{Reminder::mailed, Reminder::mailed, Reminder::mailed,
+                                          Reminder::capped, Reminder::capped});
+  const auto queued = snapshot(d)["mail_queue"];
+  CHECK(queued == before["mail_queue"] + 4);
+  d.clock.advance(std::chrono::hours(24));
+  CHECK(remind(email) == Reminder::mailed);
+  CHECK(snapshot(d)["mail_queue"] == queued + 1);
+}
+
+// A leaked link stops working once replaced: the one before it, and an older version's token,
+// open nothing; the new one opens the record, and after erasure its tombstone.
+TEST_CASE("candidates: replacing the management link ends the links before it") {
+  Domain d;
+  auto m = d.admit("Replace KK").member;
+  auto c = register_person(d, m.link_token, "kawaru@example.jp");
+  REQUIRE(c.state == referrals::ConfirmState::confirmed);
+  auto managed = [&](const std::string& token) {
+    auto txn = d.env.begin_read();
+    return d.candidates.find_managed(txn, token);
+  };
+  auto record = managed(c.management_token);
+  REQUIRE(record);
+  const std::string older = "manage-link-an-older-version-issued";
+  d.write(
+      [&](storage::WriteTxn& txn) { d.candidates.bind_token(txn, older, record->id, "manage"); });
+  REQUIRE(managed(older));
+
+  auto replace = [&] {
+    return d.write([&](storage::WriteTxn& txn) {
+      auto r = d.candidates.find(txn, record->id);
+      d.candidates.replace_management_link(txn, *r);
+      d.candidates.save(txn, *r);
+      return d.candidates.management_link(*r);
+    });
+  };
+  auto first = replace();
+  CHECK(first != c.management_token);
+  CHECK_FALSE(managed(c.management_token));
+  CHECK_FALSE(managed(older));
+  REQUIRE(managed(first));
+  CHECK(managed(first)->id == record->id);
+  CHECK(managed(first)->link_generation == 1);
+  CHECK(candidates::to_stored(*managed(first)).at("link") == 1);
+  {
+    auto txn = d.env.begin_read();
+    CHECK(txn.count(d.env.database("candidate_tokens")) == 0);  // the older token's entry
+  }
+  auto second = replace();
+  CHECK_FALSE(managed(first));
+  REQUIRE(managed(second));
+
+  d.write([&](storage::WriteTxn& txn) {
+    auto r = d.candidates.find(txn, record->id);
+    return d.candidates.erase(txn, *r);
+  });
+  auto tombstone = managed(second);
+  REQUIRE(tombstone);
+  CHECK(tombstone->status == candidates::Status::erased);
+  CHECK(tombstone->link_generation == 2);
+  for (const auto& dead : {c.management_token, first, older}) CHECK_FALSE(managed(dead));
+}
+
 TEST_CASE("intake: every referrals_per_credit counted referrals mint one credit") {
   Domain d(3);
   auto m = d.admit("Ratio KK").member;
@@ -606,7 +699,7 @@ TEST_CASE("intake: erasing a candidate shreds the data but keeps the member's re
   CHECK_FALSE(stored.contains("key"));
   CHECK_FALSE(stored.contains("data"));
   // The management link names the tombstone, which opens nothing.
-  auto named = d.candidates.find_by_link(txn, c.management_token, "manage");
+  auto named = d.candidates.find_managed(txn, c.management_token);
   REQUIRE(named);
   CHECK(named->status == candidates::Status::erased);
   CHECK_FALSE(d.candidates.find_by_pseudonym(txn, record->pseudonym));
@@ -644,7 +737,7 @@ TEST_CASE("intake: a registration and confirmation bind no token; erasure ends t
   std::string id;
   {
     auto txn = d.env.begin_read();
-    auto record = d.candidates.find_by_link(txn, c.management_token, "manage");
+    auto record = d.candidates.find_managed(txn, c.management_token);
     REQUIRE(record);
     id = record->id;
     // Nothing: the two confirmation links (one used), the management link and the intake
