@@ -47,7 +47,8 @@ struct IntakeSettings {
   std::chrono::hours verification_expiry{72};
   // credits.alumni_count_toward_credits: whether alumni referrals count toward credits.
   bool alumni_count_toward_credits = false;
-  // limits.confirmation_mails_per_day: mails submit() sends to one address per UTC day.
+  // limits.confirmation_mails_per_day: mails submit() and remind_link() send to one address
+  // per UTC day.
   std::uint32_t confirmation_mails_per_day = 5;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 // The candidate's way in, as use cases: what the registration page behind a relay link shows,
-// registering through it, and confirming the email address. Each method owns its transaction
+// registering through it, confirming the email address, and having a lost management link
+// mailed again. Each method owns its transaction
 // and returns a typed outcome; the mail and profile circulation it queues go out when the
 // commit hook wakes the mail dispatch and the sender. (The domain steps live in
 // referrals::Intake; this adds the transactions.) Registrations are rate limited per relay link

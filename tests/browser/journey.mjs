@@ -1,9 +1,9 @@
 // The candidate's journey in real Chromium at phone size (390x844), in Japanese and English,
 // against a real relay-node process: register with full-width input (a double tap), confirm
 // from the spooled mail, manage, edit, export, have the link mailed again and replace it,
-// withdraw, erase; Back after erasure, a
-// cross-site POST, framing by another origin, and the small HTML pages. Screenshots go to
-// <out>/browser-shots/. Run by ctest as "browser" (tests/CMakeLists.txt):
+// withdraw, erase; Back after erasure, a cross-site POST, framing by another origin, and the
+// small HTML pages. Screenshots go to <out>/browser-shots/. Run by ctest as "browser"
+// (tests/CMakeLists.txt):
 //   node journey.mjs <relay-node binary> <out dir>
 import fs from 'node:fs';
 import http from 'node:http';

@@ -88,6 +88,12 @@ std::vector<referrals::Referral> referrals_of(Domain& d, const std::string& memb
 }
 
 // Registers and confirms one person; returns the confirmation's result.
+// The record a management link names now (find_managed), in a read txn of its own.
+std::optional<candidates::CandidateRecord> managed_by(Domain& d, const std::string& token) {
+  auto txn = d.env.begin_read();
+  return d.candidates.find_managed(txn, token);
+}
+
 referrals::ConfirmResult register_person(Domain& d, const std::string& link,
                                          const std::string& email) {
   auto before = queued_tokens(d, email, "/r/v/");
@@ -444,10 +450,7 @@ TEST_CASE(
   const auto verify = *queued_tokens(d, "kyuro@example.jp", "/r/v/").begin();
   auto c = confirm(d, verify);
   REQUIRE(c.state == referrals::ConfirmState::confirmed);
-  auto managed = [&](const std::string& token) {
-    auto txn = d.env.begin_read();
-    return d.candidates.find_managed(txn, token);
-  };
+  auto managed = [&](const std::string& token) { return managed_by(d, token); };
   auto record = managed(c.management_token);
   REQUIRE(record);
   CHECK(record->status == candidates::Status::active);
@@ -526,10 +529,7 @@ TEST_CASE("candidates: replacing the management link ends the links before it") 
   auto m = d.admit("Replace KK").member;
   auto c = register_person(d, m.link_token, "kawaru@example.jp");
   REQUIRE(c.state == referrals::ConfirmState::confirmed);
-  auto managed = [&](const std::string& token) {
-    auto txn = d.env.begin_read();
-    return d.candidates.find_managed(txn, token);
-  };
+  auto managed = [&](const std::string& token) { return managed_by(d, token); };
   auto record = managed(c.management_token);
   REQUIRE(record);
   const std::string older = "manage-link-an-older-version-issued";
