@@ -189,6 +189,19 @@ int run_member_set_active(const std::filesystem::path& config_path, const std::s
   });
 }
 
+int run_member_new_key(const std::filesystem::path& config_path, const std::string& id) {
+  return with_node(config_path, [&](Node& node) {
+    auto replaced = node.services().membership.replace_api_key(id);
+    if (!replaced) {
+      std::cerr << "relay-node member new-key: ID: no member " << id << "\n";
+      return 2;
+    }
+    std::cout << "member:     " << id << "\napi key:    " << replaced->api_key
+              << "   (shown once; the key before it no longer works)\n";
+    return 0;
+  });
+}
+
 int run_peer_add(const std::filesystem::path& config_path, const std::string& name,
                  const std::string& url, const std::string& fingerprint) {
   return with_node(config_path, [&](Node& node) {

@@ -14,6 +14,7 @@ int run_member_add(const std::filesystem::path& config_path, const std::string& 
 int run_member_list(const std::filesystem::path& config_path);
 int run_member_set_active(const std::filesystem::path& config_path, const std::string& id,
                           bool active);
+int run_member_new_key(const std::filesystem::path& config_path, const std::string& id);
 int run_peer_add(const std::filesystem::path& config_path, const std::string& name,
                  const std::string& url, const std::string& fingerprint);
 int run_peer_list(const std::filesystem::path& config_path);

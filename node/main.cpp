@@ -49,6 +49,10 @@ int main(int argc, char** argv) {
   auto* member_reinstate = member_cmd->add_subcommand("reinstate", "reinstate a suspended member");
   member_reinstate->add_option("ID", member_arg, "member id")->required();
   add_config(member_reinstate);
+  auto* member_new_key = member_cmd->add_subcommand(
+      "new-key", "replace a member's API key (prints the new one once; the old one stops working)");
+  member_new_key->add_option("ID", member_arg, "member id")->required();
+  add_config(member_new_key);
 
   auto* peer_cmd = app.add_subcommand("peer", "manage peer nodes");
   peer_cmd->require_subcommand(1);
@@ -150,6 +154,7 @@ int main(int argc, char** argv) {
   if (*member_list) return run_member_list(config_path);
   if (*member_suspend) return run_member_set_active(config_path, member_arg, false);
   if (*member_reinstate) return run_member_set_active(config_path, member_arg, true);
+  if (*member_new_key) return run_member_new_key(config_path, member_arg);
   if (*peer_add) return run_peer_add(config_path, peer_name, peer_url, peer_fingerprint);
   if (*peer_list) return run_peer_list(config_path);
   if (*peer_suspend) return run_peer_set_active(config_path, peer_name, false);

@@ -116,6 +116,9 @@ struct Services {
 // (operator_view: the operator's member view) or the member itself (operator_routes.cpp).
 Response set_contact_email(const Services& s, const Request& request, const std::string& id,
                            bool operator_view);
+// POST of a new API key for a member (shown once in the reply; the key before it dies), by the
+// operator or the member itself, as set_contact_email (operator_routes.cpp).
+Response replace_api_key(const Services& s, const std::string& id, bool operator_view);
 
 // The 429 page of the candidate pages (registration_pages.cpp), in the visitor's language.
 Response limited_page(const Services& s, const Request& request, std::chrono::seconds wait);

@@ -198,6 +198,10 @@ void add_member_routes(Routes& routes, const Services& s) {
              [&s](const Request& request, const Params&, const Caller& caller) {
                return set_contact_email(s, request, caller.the_member().id, false);
              });
+  routes.add("POST", "/api/v1/me/api-key", Role::member,
+             [&s](const Request&, const Params&, const Caller& caller) {
+               return replace_api_key(s, caller.the_member().id, false);
+             });
   routes.add(
       "GET", "/api/v1/relay-link", Role::member,
       [&s](const Request&, const Params&, const Caller& caller) { return relay_link(s, caller); });

@@ -125,6 +125,17 @@ Response set_active(const Services& s, const std::string& id, bool active) {
 
 }  // namespace
 
+// A new API key, shown once (also used by the member for itself: member_routes.cpp).
+Response replace_api_key(const Services& s, const std::string& id, bool operator_view) {
+  auto replaced = s.membership.replace_api_key(id);
+  if (!replaced) return reply(error_for(replaced.error()));
+  auto view =
+      operator_view ? member_view(s.facts, replaced->view) : replaced->view.member.to_json();
+  view["api_key"] = replaced->api_key;
+  view["api_key_note"] = "shown once: store it now; the key before it no longer works";
+  return http::json_response(200, view);
+}
+
 // {"contact_email": "a@b.example"} sets it, {"contact_email": null} removes it (also used by
 // the member for itself: member_routes.cpp).
 Response set_contact_email(const Services& s, const Request& request, const std::string& id,
@@ -160,6 +171,10 @@ void add_operator_routes(Routes& routes, const Services& s) {
   routes.add("PUT", "/api/v1/members/{id}/contact-email", Role::operator_,
              [&s](const Request& request, const Params& params, const Caller&) {
                return set_contact_email(s, request, params.at("id"), true);
+             });
+  routes.add("POST", "/api/v1/members/{id}/api-key", Role::operator_,
+             [&s](const Request&, const Params& params, const Caller&) {
+               return replace_api_key(s, params.at("id"), true);
              });
   routes.add("POST", "/api/v1/members/{id}/reinstate", Role::operator_,
              [&s](const Request&, const Params& params, const Caller&) {

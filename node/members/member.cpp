@@ -59,6 +59,7 @@ Member from_record(const std::string& text) {
   m.created_ms = j.at("created_ms");
   m.link_token = j.at("link_token");
   m.contact_email = j.value("contact_email", "");  // records from before contact emails
+  m.key_digest = j.value("key_digest", "");        // index_existing completes older records
   return m;
 }
 }  // namespace
@@ -86,6 +87,7 @@ void Registry::store(storage::WriteTxn& txn, const Member& m) {
                       {"created_ms", m.created_ms},
                       {"link_token", m.link_token}};
   if (!m.contact_email.empty()) j["contact_email"] = m.contact_email;
+  if (!m.key_digest.empty()) j["key_digest"] = m.key_digest;
   txn.put(members_, m.id, protocol::compact_dump(j));
   txn.put(by_time_, time_key(m), "");  // the same key at every change: created_ms never does
 }
@@ -106,14 +108,30 @@ common::Result<Admitted, AdmitError> Registry::admit(storage::WriteTxn& txn,
   a.member.created_ms = ledger_.clock().now_ms();
   a.member.link_token = crypto::random_token(18);
   a.member.contact_email = contact_email;
-  a.api_key = "rk_" + crypto::random_token(32);
-  auto keys = keys_.current();
-  txn.put(keys_db_, identity::token_digest(keys->token_key, a.api_key), a.member.id);
+  a.api_key = new_api_key(txn, a.member);
   txn.put(names_, name_key(*name), a.member.id);
   txn.put(links_, a.member.link_token, a.member.id);
   store(txn, a.member);
   ledger_.append(txn, protocol::member_admitted(a.member.id, a.member.name));
   return a;
+}
+
+std::string Registry::new_api_key(storage::WriteTxn& txn, Member& m) {
+  auto key = "rk_" + crypto::random_token(32);
+  auto keys = keys_.current();
+  m.key_digest = identity::token_digest(keys->token_key, key);
+  txn.put(keys_db_, m.key_digest, m.id);
+  return key;
+}
+
+std::optional<std::string> Registry::replace_api_key(storage::WriteTxn& txn,
+                                                     const std::string& id) {
+  auto m = find(txn, id);
+  if (!m) return std::nullopt;
+  if (!m->key_digest.empty()) txn.del(keys_db_, m->key_digest);
+  auto key = new_api_key(txn, *m);
+  store(txn, *m);
+  return key;
 }
 
 StatusChange Registry::set_active(storage::WriteTxn& txn, const std::string& id, bool active) {
@@ -174,6 +192,20 @@ std::size_t Registry::index_existing(storage::WriteTxn& txn) {
     const auto members = list(txn);
     for (const auto& m : members) txn.put(by_time_, time_key(m), "");
     n = members.size();
+  });
+  // Keys issued before members kept their digest: one walk of member_keys (a key per member).
+  storage::build_index_once(txn, index_marks_, "member_key_digests", [&] {
+    std::vector<std::pair<std::string, std::string>> owned;  // digest, member id
+    txn.for_each_prefix(keys_db_, "", [&](std::string_view digest, std::string_view id) {
+      owned.emplace_back(digest, id);
+    });
+    for (const auto& [digest, id] : owned) {
+      auto m = find(txn, id);
+      if (!m || m->key_digest == digest) continue;
+      m->key_digest = digest;
+      store(txn, *m);
+      ++n;
+    }
   });
   return n;
 }

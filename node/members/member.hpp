@@ -7,7 +7,11 @@
 // admission or later, or by the member itself. It is stored only in the member's record, never
 // in the ledger, logs or error messages.
 //
-// Databases: members (id -> JSON record), member_keys (API key digest -> id),
+// The API key can be replaced (a leaked key, a departed ATS vendor): the old one stops working
+// at once, and console sessions signed in with it end with it (console/sessions.hpp).
+//
+// Databases: members (id -> JSON record, with the digest of its current key), member_keys
+// (API key digest -> id),
 // member_names (SHA-256 hex of the company name -> id; names are unique), member_links
 // (static link token -> id), members_by_time (be64 created_ms + id -> "": the operator's list
 // pages in the order admitted).
@@ -34,6 +38,9 @@ struct Member {
   std::int64_t created_ms = 0;
   std::string link_token;     // the static relay link: /r/<link_token>
   std::string contact_email;  // "" = none on file
+  // The keyed digest of the current API key (its member_keys entry), so that replacing the
+  // key finds the entry to drop. Never shown.
+  std::string key_digest;
 
   // What the API shows (never the API key); contact_email only to the operator and the
   // member itself (the only callers).
@@ -63,6 +70,9 @@ class Registry {
   common::Result<Admitted, AdmitError> admit(storage::WriteTxn& txn, const std::string& name,
                                              const std::string& contact_email = "");
   StatusChange set_active(storage::WriteTxn& txn, const std::string& id, bool active);
+  // A new API key for member `id` (shown once); the one before stops working. nullopt if
+  // there is no such member. No ledger event: a credential, not a change of standing.
+  std::optional<std::string> replace_api_key(storage::WriteTxn& txn, const std::string& id);
   // Replaces the contact email ("" removes it; else already normalised). No ledger event: the
   // address is personal data of the member's staff and stays out of the ledger.
   StatusChange set_contact_email(storage::WriteTxn& txn, const std::string& id,
@@ -76,8 +86,9 @@ class Registry {
   std::optional<storage::RecordPage<Member>> page(const storage::Txn& txn, std::size_t limit,
                                                   const std::string& after,
                                                   bool newest_first) const;
-  // Builds members_by_time over the members of a directory from before it, once
-  // (storage/index_marks.hpp); returns how many it indexed.
+  // Builds members_by_time over the members of a directory from before it, and writes each
+  // member's key_digest from member_keys, once each (storage/index_marks.hpp); returns how
+  // many records it indexed or completed.
   std::size_t index_existing(storage::WriteTxn& txn);
   // The member an API key belongs to (active or not: callers decide).
   std::optional<Member> authenticate(const storage::Txn& txn, std::string_view api_key) const;
@@ -86,6 +97,8 @@ class Registry {
 
  private:
   void store(storage::WriteTxn& txn, const Member& m);
+  // Draws an API key for m, lists its digest in member_keys and in m (the caller stores m).
+  std::string new_api_key(storage::WriteTxn& txn, Member& m);
   ledger::Ledger& ledger_;
   const identity::KeyRing& keys_;
   storage::Database members_;

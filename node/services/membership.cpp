@@ -71,6 +71,15 @@ common::Result<MemberView, MembershipError> Membership::set_active(const std::st
   return find(id);
 }
 
+common::Result<NewMember, MembershipError> Membership::replace_api_key(const std::string& id) {
+  auto key = writer_.submit_wait(
+      [&](storage::WriteTxn& txn) { return members_.replace_api_key(txn, id); });
+  if (!key) return fail(MembershipError::member_not_found);
+  auto found = find(id);
+  if (!found) return fail(found.error());
+  return NewMember{std::move(*found), std::move(*key)};
+}
+
 common::Result<MemberView, MembershipError> Membership::set_contact_email(
     const std::string& id, const std::string& contact_email) {
   std::string email;

@@ -82,6 +82,9 @@ class Membership {
   common::Result<MemberView, MembershipError> find(const std::string& id) const;
   // Suspends (active=false) or reinstates a member; returns it as it is now.
   common::Result<MemberView, MembershipError> set_active(const std::string& id, bool active);
+  // A new API key for the member, by the operator or the member itself (shown once); the one
+  // before stops working at once, and so do console sessions signed in with it.
+  common::Result<NewMember, MembershipError> replace_api_key(const std::string& id);
   // Sets (validated, normalised) or removes ("") a member's contact email, by the operator or
   // the member itself; returns the member as it is now. The address is never logged.
   common::Result<MemberView, MembershipError> set_contact_email(const std::string& id,

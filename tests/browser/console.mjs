@@ -2,9 +2,9 @@
 // API (two members, candidates registered through a relay link and confirmed from the spooled
 // mail, credits), then member and operator sessions at phone (390x844) and desktop (1366x900)
 // sizes in Japanese and English. Checks that the figures shown equal the API's, exercises the
-// forms (open a requisition and introduce, admit and suspend a member), a request without the
-// CSRF token, sign-out. Screenshots: <out>/browser-shots/console-*.png. Run by ctest as
-// "browser_console" (tests/CMakeLists.txt):
+// forms (open a requisition and introduce, admit a member, give it a new key and suspend it), a
+// request without the CSRF token, sign-out. Screenshots: <out>/browser-shots/console-*.png. Run
+// by ctest as "browser_console" (tests/CMakeLists.txt):
 //   node console.mjs <relay-node binary> <out dir>
 import fs from 'node:fs';
 import path from 'node:path';
@@ -220,6 +220,16 @@ try {
       check(Boolean(admitted), 'the form admitted the member');
       const key = await page.$eval('#admitted-key', (e) => e.textContent);
       check((await request('GET', '/api/v1/me', undefined, key)).status === 200, 'the key shown works');
+      // A new key, after the operator confirms: shown once, and the old one dies at once.
+      let asked = '';
+      page.once('dialog', (dialog) => { asked = dialog.message(); dialog.accept(); });
+      await page.click(`[data-member-key="${admitted.id}"]`);
+      await until('the new key', async () => (await page.$eval('#admitted-key', (e) => e.textContent)) !== key);
+      check(asked.includes(name), `the operator was asked first (${asked})`);
+      const renewed = await page.$eval('#admitted-key', (e) => e.textContent);
+      check((await request('GET', '/api/v1/me', undefined, renewed)).status === 200, 'the new key works');
+      check((await request('GET', '/api/v1/me', undefined, key)).status === 401, 'the old key no longer works');
+      await (await page.$('#members')).screenshot({ path: path.join(shots, 'console-new-key-ja.png') });
       await page.click(`[data-member-action="${admitted.id}"]`);
       await until('the suspension', async () => (await api('GET', `/api/v1/members/${admitted.id}`)).status === 'suspended');
       await page.waitForSelector(`[data-member-action="${admitted.id}"]`);

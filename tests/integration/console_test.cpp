@@ -1,7 +1,8 @@
 // The web console's sessions against a real relay-node (node/api/console_routes.cpp,
 // node/api/routes.cpp): sign-in with a wrong key is a 401 the credential guard counts; a
 // session cookie without its CSRF token changes nothing; sign-out ends the session; a member's
-// session never sees another member's data through any member route the console calls.
+// session never sees another member's data through any member route the console calls; a
+// replaced API key ends the sessions signed in with it.
 #include <doctest/doctest.h>
 
 #include <map>
@@ -161,6 +162,53 @@ TEST_CASE(
   CHECK(node.get("/console/assets/chart.min.js").status == 200);
   CHECK(node.get("/console/assets/nothing.js").status == 404);
   CHECK(node.get("/console/assets/index.html").status == 404);
+}
+
+// A leaked key (a departed ATS vendor) is replaced by the member itself or by the operator: the
+// new one is shown once, the old one answers 401 at once, and console sessions started with it
+// end with it; nothing else about the member changes.
+TEST_CASE("console: a replaced API key stops working at once, with its sessions") {
+  NodeProcess node{relay::test::options("console-keys.example", "JP-28")};
+  auto member = node.admit_member(unique("Keys KK"));
+  auto other = node.admit_member(unique("Bystander KK"));
+  auto session = session_of(node, member.api_key);
+  const auto ledger = node.ledger_size();
+  auto before = node.get("/api/v1/me", member.api_key).json();
+
+  auto own = node.post_json("/api/v1/me/api-key", nlohmann::json::object(), member.api_key);
+  REQUIRE(own.status == 200);
+  const auto key = own.json().at("api_key").get<std::string>();
+  CHECK(key != member.api_key);
+  CHECK(own.json().at("id") == member.id);
+  CHECK_FALSE(own.json().contains("key_digest"));
+  CHECK(node.get("/api/v1/me", member.api_key).status == 401);
+  CHECK(with(node, session, "GET", "/api/v1/me", {}, false).status == 401);
+  auto after = node.get("/api/v1/me", key);
+  REQUIRE(after.status == 200);
+  CHECK(after.json() == before);  // the same member, link and all
+  CHECK(node.get("/api/v1/me", other.api_key).status == 200);
+
+  // The operator, for a member that lost its key; unknown members are 404; members cannot.
+  auto renewed = node.post_json("/api/v1/members/" + member.id + "/api-key",
+                                nlohmann::json::object(), node.admin_token());
+  REQUIRE(renewed.status == 200);
+  const auto third = renewed.json().at("api_key").get<std::string>();
+  CHECK(renewed.json().contains("credits"));  // the operator's view of the member
+  CHECK(node.get("/api/v1/me", key).status == 401);
+  CHECK(node.get("/api/v1/me", third).status == 200);
+  CHECK(node.post_json("/api/v1/members/m_nobody/api-key", nlohmann::json::object(),
+                       node.admin_token())
+            .status == 404);
+  CHECK(node.post_json("/api/v1/members/" + other.id + "/api-key", nlohmann::json::object(), third)
+            .status == 403);
+  CHECK(node.get("/api/v1/me", other.api_key).status == 200);
+  CHECK(node.ledger_size() == ledger);  // a credential, not a change of standing
+  node.restart();
+  CHECK(node.get("/api/v1/me", third).status == 200);
+  CHECK(node.get("/api/v1/me", member.api_key).status == 401);
+  const auto log = node.log_tail(1 << 20);
+  for (const auto& secret : {member.api_key, key, third})
+    CHECK(log.find(secret) == std::string::npos);
 }
 
 TEST_CASE("console: member B's session never sees member A's data") {

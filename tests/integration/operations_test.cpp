@@ -1,5 +1,6 @@
 // Operations a municipal IT team relies on (issue 18 item 6), against a real relay-node:
-// token rotation takes effect on the running node, /metrics speaks Prometheus text with route
+// token rotation (and a member's new API key, `relay-node member new-key`) takes effect on the
+// running node, /metrics speaks Prometheus text with route
 // patterns (never raw paths), `relay-node status` reports the node, logs are one JSON object
 // per line on stderr with no personal data, and secret files readable by others are refused
 // at start with the chmod that fixes them.
@@ -67,6 +68,27 @@ TEST_CASE("rotate-token: the new token works at once on the running node, the ol
       {kRelayNode.string(), "rotate-token", "root", "--config", node.config_path().string()},
       scratch.path);
   CHECK(bad.exit_code != 0);
+}
+
+TEST_CASE("member new-key: a member's new API key works at once on the running node") {
+  relay::test::TempDir scratch("new-key");
+  NodeProcess node(relay::test::options("new-key.relaynode", "JP-26"));
+  auto member = node.admit_member("New Key KK");
+  auto run = run_tool({kRelayNode.string(), "member", "new-key", member.id, "--config",
+                       node.config_path().string()},
+                      scratch.path);
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  auto at = run.out.find("rk_");
+  REQUIRE(at != std::string::npos);
+  const auto key = run.out.substr(at, run.out.find_first_of(" \n", at) - at);
+  CHECK(node.get("/api/v1/me", key).status == 200);
+  CHECK(node.get("/api/v1/me", member.api_key).status == 401);
+  auto unknown = run_tool({kRelayNode.string(), "member", "new-key", "m_nobody", "--config",
+                           node.config_path().string()},
+                          scratch.path);
+  CHECK(unknown.exit_code == 2);
+  CHECK(contains(unknown.err, "ID: no member m_nobody"));
 }
 
 TEST_CASE("/metrics, status and JSON logs of a serving node") {

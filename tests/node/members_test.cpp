@@ -255,4 +255,63 @@ TEST_CASE("members: pages in the order admitted, either way, and the index is bu
   CHECK(d.write([&](storage::WriteTxn& w) { return d.members.index_existing(w); }) == 0);
 }
 
+// A leaked key is replaced: the old one authenticates nothing at once; only the digest of the
+// current key is kept (on the record, never shown); no ledger event. A directory from before
+// records kept their digest gets it once at start-up, so its old key dies too.
+TEST_CASE("members: a replaced API key stops working; older records get their key digest once") {
+  Domain d;
+  auto admitted = d.admit("Key Change KK");
+  auto bystander = d.admit("Bystander KK");
+  const auto& id = admitted.member.id;
+  auto authenticated = [&](const std::string& key) {
+    auto txn = d.env.begin_read();
+    auto m = d.members.authenticate(txn, key);
+    return m ? m->id : std::string();
+  };
+  REQUIRE(authenticated(admitted.api_key) == id);
+  const auto ledger = [&] {
+    auto txn = d.env.begin_read();
+    return d.ledger.size(txn);
+  };
+  const auto entries = ledger();
+  auto key = d.write([&](storage::WriteTxn& w) { return d.members.replace_api_key(w, id); });
+  REQUIRE(key);
+  CHECK(key->rfind("rk_", 0) == 0);
+  CHECK(authenticated(admitted.api_key).empty());
+  CHECK(authenticated(*key) == id);
+  CHECK(authenticated(bystander.api_key) == bystander.member.id);
+  CHECK(ledger() == entries);
+  {
+    auto txn = d.env.begin_read();
+    CHECK(txn.count(d.env.database("member_keys")) == 2);  // one key per member
+    auto m = d.members.find(txn, id);
+    REQUIRE(m);
+    CHECK(m->link_token == admitted.member.link_token);
+    CHECK_FALSE(m->key_digest.empty());
+    CHECK_FALSE(m->to_json().contains("key_digest"));
+  }
+  CHECK_FALSE(d.write([&](storage::WriteTxn& w) { return d.members.replace_api_key(w, "m_no"); }));
+
+  // A start-up marks both builds done; an older directory's record has no digest, and no mark
+  // says it was completed.
+  d.write([&](storage::WriteTxn& w) { return d.members.index_existing(w); });
+  const auto members_db = d.env.database("members");
+  d.write([&](storage::WriteTxn& w) {
+    auto stored = nlohmann::json::parse(*w.get(members_db, id));
+    stored.erase("key_digest");
+    w.put(members_db, id, stored.dump());
+    w.del(d.env.database(storage::kIndexMarks), "member_key_digests");
+  });
+  {
+    auto txn = d.env.begin_read();
+    CHECK(d.members.find(txn, id)->key_digest.empty());
+  }
+  CHECK(d.write([&](storage::WriteTxn& w) { return d.members.index_existing(w); }) == 1);
+  CHECK(d.write([&](storage::WriteTxn& w) { return d.members.index_existing(w); }) == 0);
+  auto fourth = d.write([&](storage::WriteTxn& w) { return d.members.replace_api_key(w, id); });
+  REQUIRE(fourth);
+  CHECK(authenticated(*key).empty());
+  CHECK(authenticated(*fourth) == id);
+}
+
 TEST_SUITE_END();

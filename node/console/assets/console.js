@@ -399,11 +399,23 @@ async function membersPanel(body, pages = 1) {
   if (!r.ok) return noData(body, r);
   const list = r.data.members;
   const total = r.data.total ?? list.length;
-  const action = (m) => el('button', { type: 'button', class: 'secondary', 'data-member-action': m.id, onclick: async () => {
+  const shown = el('div', { id: 'admitted' });
+  // After a reload of the card (admit) the element is a new one: found by its id.
+  const showKey = (text, key) => {
+    fill($('admitted'), el('p', { class: 'ok' }, text), el('p', { class: 'secret', id: 'admitted-key' }, key));
+    $('admitted-key').scrollIntoView({ block: 'center' });  // below a long list on a phone
+  };
+  // A leaked key (a departed ATS vendor): the new one is shown once, the old one dies at once.
+  const newKey = (m) => el('button', { type: 'button', class: 'secondary', 'data-member-key': m.id, onclick: async () => {
+    if (!window.confirm(L(`${m.name} の API キーを新しくしますか？今のキーはすぐに使えなくなります。`, `Replace ${m.name}'s API key? The current key stops working at once.`))) return;
+    const x = await api('POST', `/api/v1/members/${encodeURIComponent(m.id)}/api-key`);
+    if (!x.ok) { alert(x.message); return; }
+    showKey(L(`${m.name} の新しい API キーです。今だけ表示されます:`, `${m.name}'s new API key, shown only now:`), x.data.api_key);
+  } }, L('キーを再発行', 'New key'));
+  const action = (m) => el('span', { class: 'actions' }, el('button', { type: 'button', class: 'secondary', 'data-member-action': m.id, onclick: async () => {
     const x = await api('POST', `/api/v1/members/${encodeURIComponent(m.id)}/${m.status === 'active' ? 'suspend' : 'reinstate'}`);
     if (x.ok) membersPanel(body, pages); else alert(x.message);
-  } }, m.status === 'active' ? L('停止', 'Suspend') : L('再開', 'Reinstate'));
-  const shown = el('div', { id: 'admitted' });
+  } }, m.status === 'active' ? L('停止', 'Suspend') : L('再開', 'Reinstate')), ' ', newKey(m));
   fill(body,
     figure(L('会員企業', 'Members'), num(total), '', 'members-count'),
     table(list, [['name', L('企業名', 'Company')], [(m) => el('span', { class: `badge${m.status === 'active' ? '' : ' bad'}` }, m.status === 'active' ? L('有効', 'active') : L('停止中', 'suspended')), L('状態', 'Status')],
@@ -416,8 +428,7 @@ async function membersPanel(body, pages = 1) {
         const x = await api('POST', '/api/v1/members', { name: data.get('name'), ...(data.get('contact_email') ? { contact_email: data.get('contact_email') } : {}) });
         if (!x.ok) { error.textContent = x.message; return; }
         await load('members');
-        fill($('admitted'), el('p', { class: 'ok' }, L(`${x.data.name} を追加しました。API キーは今だけ表示されます:`, `${x.data.name} admitted. Its API key is shown only now:`)),
-          el('p', { class: 'secret', id: 'admitted-key' }, x.data.api_key));
+        showKey(L(`${x.data.name} を追加しました。API キーは今だけ表示されます:`, `${x.data.name} admitted. Its API key is shown only now:`), x.data.api_key);
       }, 'admit-form'),
     shown);
 }
