@@ -59,7 +59,6 @@ Member from_record(const std::string& text) {
   m.created_ms = j.at("created_ms");
   m.link_token = j.at("link_token");
   m.contact_email = j.value("contact_email", "");  // records from before contact emails
-  m.key_digest = j.value("key_digest", "");        // index_existing completes older records
   return m;
 }
 }  // namespace
@@ -80,14 +79,21 @@ std::string time_key(const Member& m) {
 }
 }  // namespace
 
-void Registry::store(storage::WriteTxn& txn, const Member& m) {
+std::string Registry::stored_key_digest(const storage::Txn& txn, const std::string& id) const {
+  auto v = txn.get(members_, id);
+  return v ? protocol::parse_json(*v).value("key_digest", "") : std::string();
+}
+
+void Registry::store(storage::WriteTxn& txn, const Member& m,
+                     std::optional<std::string> key_digest) {
+  if (!key_digest) key_digest = stored_key_digest(txn, m.id);
   nlohmann::json j = {{"id", m.id},
                       {"name", m.name},
                       {"active", m.active},
                       {"created_ms", m.created_ms},
                       {"link_token", m.link_token}};
   if (!m.contact_email.empty()) j["contact_email"] = m.contact_email;
-  if (!m.key_digest.empty()) j["key_digest"] = m.key_digest;
+  if (!key_digest->empty()) j["key_digest"] = *key_digest;
   txn.put(members_, m.id, protocol::compact_dump(j));
   txn.put(by_time_, time_key(m), "");  // the same key at every change: created_ms never does
 }
@@ -108,19 +114,21 @@ common::Result<Admitted, AdmitError> Registry::admit(storage::WriteTxn& txn,
   a.member.created_ms = ledger_.clock().now_ms();
   a.member.link_token = crypto::random_token(18);
   a.member.contact_email = contact_email;
-  a.api_key = new_api_key(txn, a.member);
+  std::string digest;
+  a.api_key = new_api_key(txn, a.member.id, digest);
   txn.put(names_, name_key(*name), a.member.id);
   txn.put(links_, a.member.link_token, a.member.id);
-  store(txn, a.member);
+  store(txn, a.member, digest);
   ledger_.append(txn, protocol::member_admitted(a.member.id, a.member.name));
   return a;
 }
 
-std::string Registry::new_api_key(storage::WriteTxn& txn, Member& m) {
+std::string Registry::new_api_key(storage::WriteTxn& txn, const std::string& id,
+                                  std::string& digest) {
   auto key = "rk_" + crypto::random_token(32);
   auto keys = keys_.current();
-  m.key_digest = identity::token_digest(keys->token_key, key);
-  txn.put(keys_db_, m.key_digest, m.id);
+  digest = identity::token_digest(keys->token_key, key);
+  txn.put(keys_db_, digest, id);
   return key;
 }
 
@@ -128,9 +136,10 @@ std::optional<std::string> Registry::replace_api_key(storage::WriteTxn& txn,
                                                      const std::string& id) {
   auto m = find(txn, id);
   if (!m) return std::nullopt;
-  if (!m->key_digest.empty()) txn.del(keys_db_, m->key_digest);
-  auto key = new_api_key(txn, *m);
-  store(txn, *m);
+  if (auto old = stored_key_digest(txn, id); !old.empty()) txn.del(keys_db_, old);
+  std::string digest;
+  auto key = new_api_key(txn, id, digest);
+  store(txn, *m, digest);
   return key;
 }
 
@@ -201,9 +210,8 @@ std::size_t Registry::index_existing(storage::WriteTxn& txn) {
     });
     for (const auto& [digest, id] : owned) {
       auto m = find(txn, id);
-      if (!m || m->key_digest == digest) continue;
-      m->key_digest = digest;
-      store(txn, *m);
+      if (!m || stored_key_digest(txn, id) == digest) continue;
+      store(txn, *m, digest);
       ++n;
     }
   });

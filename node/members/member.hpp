@@ -10,11 +10,11 @@
 // The API key can be replaced (a leaked key, a departed ATS vendor): the old one stops working
 // at once, and console sessions signed in with it end with it (console/sessions.hpp).
 //
-// Databases: members (id -> JSON record, with the digest of its current key), member_keys
-// (API key digest -> id),
-// member_names (SHA-256 hex of the company name -> id; names are unique), member_links
-// (static link token -> id), members_by_time (be64 created_ms + id -> "": the operator's list
-// pages in the order admitted).
+// Databases: members (id -> JSON record, with "key_digest": its current key's member_keys
+// entry, which only replace_api_key reads, so Member, copied on every request, stays lean),
+// member_keys (API key digest -> id), member_names (SHA-256 hex of the company name -> id;
+// names are unique), member_links (static link token -> id), members_by_time (be64 created_ms
+// + id -> "": the operator's list pages in the order admitted).
 // Mutations run inside Writer requests and append their ledger events in the same txn.
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -38,9 +38,6 @@ struct Member {
   std::int64_t created_ms = 0;
   std::string link_token;     // the static relay link: /r/<link_token>
   std::string contact_email;  // "" = none on file
-  // The keyed digest of the current API key (its member_keys entry), so that replacing the
-  // key finds the entry to drop. Never shown.
-  std::string key_digest;
 
   // What the API shows (never the API key); contact_email only to the operator and the
   // member itself (the only callers).
@@ -96,9 +93,14 @@ class Registry {
   std::optional<Member> by_link_token(const storage::Txn& txn, std::string_view token) const;
 
  private:
-  void store(storage::WriteTxn& txn, const Member& m);
-  // Draws an API key for m, lists its digest in member_keys and in m (the caller stores m).
-  std::string new_api_key(storage::WriteTxn& txn, Member& m);
+  // key_digest: nullopt keeps the one the stored record has.
+  void store(storage::WriteTxn& txn, const Member& m,
+             std::optional<std::string> key_digest = std::nullopt);
+  // The stored record's key_digest ("" for none, or no such member).
+  std::string stored_key_digest(const storage::Txn& txn, const std::string& id) const;
+  // Draws an API key for member id and lists its digest (set) in member_keys; the caller
+  // stores the record with it.
+  std::string new_api_key(storage::WriteTxn& txn, const std::string& id, std::string& digest);
   ledger::Ledger& ledger_;
   const identity::KeyRing& keys_;
   storage::Database members_;

@@ -20,7 +20,7 @@ namespace {
 struct Pair {
   FederationSite a{"kobe.example", "JP-28"};
   FederationSite b{"osaka.example", "JP-27"};
-  relay::node::members::Member member{"m_test", "Kobe Steel KK", true, 0, "link", "", ""};
+  relay::node::members::Member member{"m_test", "Kobe Steel KK", true, 0, "link", ""};
   cand::CandidateRecord candidate;
   std::string ref;
 
@@ -166,7 +166,7 @@ TEST_CASE("handoff: request, consent, sealed delivery, signed receipt, records o
 
 TEST_CASE("handoff: delivered data is due to expire at its time, unless a hire is reported") {
   Pair p;
-  relay::node::members::Member other{"m_other", "Kobe Foods KK", true, 0, "link2", "", ""};
+  relay::node::members::Member other{"m_other", "Kobe Foods KK", true, 0, "link2", ""};
   auto h1 = p.request();
   auto h2 = *p.a.writer
                  .submit_wait([&](st::WriteTxn& txn) {

@@ -212,7 +212,7 @@ TEST_CASE("handoffs_by_member: a new handoff is indexed in its own request") {
   auto c1 = b.add_candidate("山田 花子", "hanako@example.jp", true);
   auto c2 = b.add_candidate("田中 太郎", "taro@example.jp", true);
   b.deliver();
-  relay::node::members::Member member{"m_test", "Kobe Steel KK", true, 0, "link", "", ""};
+  relay::node::members::Member member{"m_test", "Kobe Steel KK", true, 0, "link", ""};
   for (const auto& c : {c1, c2}) {
     a.clock.advance(std::chrono::milliseconds(5));
     auto r = a.writer.submit_wait([&](st::WriteTxn& txn) {

@@ -287,7 +287,7 @@ TEST_CASE("members: a replaced API key stops working; older records get their ke
     auto m = d.members.find(txn, id);
     REQUIRE(m);
     CHECK(m->link_token == admitted.member.link_token);
-    CHECK_FALSE(m->key_digest.empty());
+    CHECK(nlohmann::json::parse(*txn.get(d.env.database("members"), id)).contains("key_digest"));
     CHECK_FALSE(m->to_json().contains("key_digest"));
   }
   CHECK_FALSE(d.write([&](storage::WriteTxn& w) { return d.members.replace_api_key(w, "m_no"); }));
@@ -302,10 +302,6 @@ TEST_CASE("members: a replaced API key stops working; older records get their ke
     w.put(members_db, id, stored.dump());
     w.del(d.env.database(storage::kIndexMarks), "member_key_digests");
   });
-  {
-    auto txn = d.env.begin_read();
-    CHECK(d.members.find(txn, id)->key_digest.empty());
-  }
   CHECK(d.write([&](storage::WriteTxn& w) { return d.members.index_existing(w); }) == 1);
   CHECK(d.write([&](storage::WriteTxn& w) { return d.members.index_existing(w); }) == 0);
   auto fourth = d.write([&](storage::WriteTxn& w) { return d.members.replace_api_key(w, id); });

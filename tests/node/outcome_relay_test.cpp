@@ -52,7 +52,7 @@ struct Site {
 struct World {
   Site kobe{"kobe.example", "JP-28"};
   Site osaka{"osaka.example", "JP-27"};
-  relay::node::members::Member c{"m_c", "Osaka Hirer KK", true, 0, "link", "", ""};
+  relay::node::members::Member c{"m_c", "Osaka Hirer KK", true, 0, "link", ""};
   std::string a;  // member A at kobe
   cand::CandidateRecord candidate;
   std::string ref;

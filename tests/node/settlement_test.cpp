@@ -126,7 +126,7 @@ TEST_CASE("settlement: a delivered introduction is owed on both sides; a stateme
   auto candidate = osaka.site.add_candidate("山田 花子", "hanako@example.jp", true);
   auto ref = osaka.site.profiles.ref_of(candidate.id);
   osaka.site.deliver();
-  relay::node::members::Member member{"m_test", "Kobe Steel KK", true, 0, "link", "", ""};
+  relay::node::members::Member member{"m_test", "Kobe Steel KK", true, 0, "link", ""};
   auto h = *kobe.site.writer
                 .submit_wait([&](st::WriteTxn& txn) {
                   return kobe.site.handoffs.request(txn, member, "osaka.example", ref);
