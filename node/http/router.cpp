@@ -1,5 +1,6 @@
 #include "node/http/router.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 namespace relay::node::http {
@@ -21,12 +22,16 @@ std::vector<Segment> split_path(std::string_view path) {
   return out;
 }
 
+bool is_capture(const std::string& segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
 bool match(const std::vector<std::string>& pattern, const std::vector<std::string_view>& path,
            Params& params) {
   if (pattern.size() != path.size()) return false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     const auto& p = pattern[i];
-    if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+    if (is_capture(p)) {
       if (path[i].empty()) return false;
       params[p.substr(1, p.size() - 2)] = path[i];
     } else if (p != path[i]) {
@@ -38,8 +43,16 @@ bool match(const std::vector<std::string>& pattern, const std::vector<std::strin
 }  // namespace
 
 void Router::add(std::string method, const std::string& pattern, RouteHandler handler) {
-  routes_.push_back(
-      {std::move(method), pattern, split_path<std::string>(pattern), std::move(handler)});
+  auto segments = split_path<std::string>(pattern);
+  if (std::none_of(segments.begin(), segments.end(), is_capture)) {
+    const std::vector<std::string_view> path(segments.begin(), segments.end());
+    const bool taken = std::any_of(routes_.begin(), routes_.end(), [&](const Route& earlier) {
+      Params ignored;
+      return earlier.method == method && match(earlier.segments, path, ignored);
+    });
+    if (!taken) exact_[pattern].push_back(routes_.size());
+  }
+  routes_.push_back({std::move(method), pattern, std::move(segments), std::move(handler)});
 }
 
 Response Router::handle(const Request& request) const {
@@ -73,6 +86,15 @@ Response Router::handle(const Request& request) const {
 }
 
 Response Router::dispatch(const Request& request, std::string_view& pattern) const {
+  if (auto exact = exact_.find(request.path); exact != exact_.end()) {
+    for (auto i : exact->second) {
+      const auto& route = routes_[i];
+      if (route.method != request.method) continue;
+      pattern = route.pattern;
+      return route.handler(request, Params{});
+    }
+  }
+  // Another method (405 or a later route's), or a path with captures: in order.
   auto path = split_path<std::string_view>(request.path);
   bool path_known = false;
   for (const auto& route : routes_) {

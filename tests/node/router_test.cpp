@@ -94,6 +94,27 @@ TEST_CASE("router: an unknown path is 404, a known path with another method 405"
   }
 }
 
+// A path without captures is looked up (Router::exact_), not scanned for: it must still answer
+// as the scan in order does, where an earlier capture route of the same method wins.
+TEST_CASE("router: a literal path answers as the first matching route in order") {
+  Router router;
+  router.add("GET", "/r/{token}", echo("relay"));
+  router.add("GET", "/r/sent", echo("sent-late"));  // never reached: /r/{token} comes first
+  router.add("GET", "/x/sent", echo("sent"));
+  router.add("GET", "/x/{token}", echo("x"));
+  router.add("POST", "/x/{token}", echo("x-post"));
+  router.add("PUT", "/x/sent", echo("put-first"));
+  router.add("PUT", "/x/sent", echo("put-second"));
+  CHECK(router.handle(request("GET", "/r/sent")).body == R"(relay {"token":"sent"})");
+  CHECK(router.handle(request("GET", "/x/sent")).body == "sent {}");
+  CHECK(router.handle(request("GET", "/x/other")).body == R"(x {"token":"other"})");
+  // The literal path's other methods: a later capture route takes POST, PUT is the first.
+  CHECK(router.handle(request("POST", "/x/sent")).body == R"(x-post {"token":"sent"})");
+  CHECK(router.handle(request("PUT", "/x/sent")).body == "put-first {}");
+  CHECK(router.handle(request("DELETE", "/x/sent")).status == 405);
+  CHECK(router.handle(request("GET", "/x/sent/more")).status == 404);
+}
+
 TEST_CASE("router: an empty router answers 404") {
   Router router;
   CHECK(router.handle(request("GET", "/")).status == 404);
