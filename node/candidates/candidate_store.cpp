@@ -14,6 +14,7 @@
 #include "node/candidates/mail_entry.hpp"
 #include "node/candidates/vault.hpp"
 #include "node/common/key_encoding.hpp"
+#include "node/common/public_links.hpp"
 #include "node/ledger/ledger.hpp"
 #include "node/storage/index_marks.hpp"
 #include "protocol/canonical_json.hpp"
@@ -263,6 +264,15 @@ std::optional<Opened> Store::open_and_mail(
   if (!opened) return std::nullopt;
   if (auto m = compose(*opened)) queue_with(txn, *key, r, *m);
   return opened;
+}
+
+std::optional<Opened> Store::mail_management_link(
+    storage::WriteTxn& txn, const CandidateRecord& r, const std::string& public_url,
+    const std::string& from, const std::function<MailText(Lang, const std::string&)>& text) {
+  auto made = text(lang_named(r.lang), public_url + common::management_path(management_link(r)));
+  return open_and_mail(txn, r, [&](const Opened& opened) {
+    return std::optional(mail::Mail{from, opened.personal.email, made.subject, made.body});
+  });
 }
 
 std::string Store::put_token(storage::WriteTxn& txn, std::string_view token,

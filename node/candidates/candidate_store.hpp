@@ -41,6 +41,7 @@
 #include <string>
 #include <vector>
 
+#include "node/candidates/candidate_mail.hpp"
 #include "node/candidates/candidate_record.hpp"
 #include "node/candidates/key_slots.hpp"
 #include "node/candidates/mail_queue.hpp"
@@ -170,6 +171,13 @@ class Store {
   std::optional<Opened> open_and_mail(
       storage::WriteTxn& txn, const CandidateRecord& record,
       const std::function<std::optional<mail::Mail>(const Opened&)>& compose);
+  // open_and_mail of a mail that carries the person's current management link: `text` gets
+  // the record's language and the link as an absolute URL (`public_url` in front of its path),
+  // and the mail goes from `from` to the address the record holds. nullopt (nothing queued)
+  // if the record's key is gone.
+  std::optional<Opened> mail_management_link(
+      storage::WriteTxn& txn, const CandidateRecord& record, const std::string& public_url,
+      const std::string& from, const std::function<MailText(Lang, const std::string&)>& text);
 
   // Capability tokens stored as keyed digests, which older versions issued: read, and
   // bound to a new kind.

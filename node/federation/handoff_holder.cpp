@@ -5,7 +5,6 @@
 #include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
 #include "node/candidates/candidate_mail.hpp"
-#include "node/common/public_links.hpp"
 #include "node/common/stored_json.hpp"
 #include "node/federation/body_fields.hpp"
 #include "node/storage/txn.hpp"
@@ -200,13 +199,11 @@ HandlerResult HandoffHolder::on_request(storage::WriteTxn& txn, const protocol::
 void HandoffHolder::notify_candidate(storage::WriteTxn& txn,
                                      const candidates::CandidateRecord& record,
                                      const IncomingRequest& r) {
-  auto opened = candidates_.open(record);
-  if (!opened) return;
-  auto link = settings_.public_url + common::management_path(candidates_.management_link(record));
-  auto text = candidates::introduction_request_mail(candidates::lang_named(record.lang), r.company,
-                                                    r.peer + ", " + r.region, link);
-  candidates_.queue_mail(txn, record,
-                         {settings_.mail_from, opened->personal.email, text.subject, text.body});
+  candidates_.mail_management_link(txn, record, settings_.public_url, settings_.mail_from,
+                                   [&](candidates::Lang lang, const std::string& link) {
+                                     return candidates::introduction_request_mail(
+                                         lang, r.company, r.peer + ", " + r.region, link);
+                                   });
 }
 
 DecideResult HandoffHolder::decide(storage::WriteTxn& txn, const std::string& candidate_id,

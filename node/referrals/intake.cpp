@@ -186,14 +186,9 @@ Intake::LinkReminder Intake::remind_link(storage::WriteTxn& txn, std::string_vie
   if (!person || person->status != candidates::Status::active) return LinkReminder::no_one;
   auto state = intake_state(txn, *person);
   if (!count_mail(state)) return LinkReminder::capped;
-  const auto link =
-      settings_.public_url + common::management_path(candidates_.management_link(*person));
-  auto text = candidates::link_reminder_mail(candidates::lang_named(person->lang), link);
-  auto opened = candidates_.open_and_mail(txn, *person, [&](const candidates::Opened& o) {
-    return std::optional(
-        mail::Mail{settings_.mail_from, o.personal.email, text.subject, text.body});
-  });
-  if (!opened) return LinkReminder::no_one;  // its key is gone: nothing to manage
+  if (!candidates_.mail_management_link(txn, *person, settings_.public_url, settings_.mail_from,
+                                        candidates::link_reminder_mail))
+    return LinkReminder::no_one;  // its key is gone: nothing to manage
   person->intake = std::move(state);
   candidates_.save(txn, *person);
   return LinkReminder::mailed;

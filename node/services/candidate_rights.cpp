@@ -1,7 +1,5 @@
 #include "node/services/candidate_rights.hpp"
 
-#include "node/candidates/candidate_mail.hpp"
-#include "node/common/public_links.hpp"
 #include "node/storage/txn.hpp"
 #include "protocol/event.hpp"
 
@@ -180,15 +178,10 @@ common::Result<common::Done, ManageError> CandidateRights::replace_link(const st
     if (!m) return false;
     auto& record = m->record;
     candidates_.replace_management_link(txn, record);
-    auto text = candidates::link_replaced_mail(
-        candidates::lang_named(record.lang),
-        settings_.public_url + common::management_path(candidates_.management_link(record)));
-    auto opened = candidates_.open_and_mail(txn, record, [&](const candidates::Opened& o) {
-      return std::optional(
-          mail::Mail{settings_.mail_from, o.personal.email, text.subject, text.body});
-    });
-    // No address to send it to (the key is gone): keep the link that works.
-    if (!opened) throw storage::Rollback<bool>{false};
+    // No address to send the new link to (the key is gone): keep the link that works.
+    if (!candidates_.mail_management_link(txn, record, settings_.public_url, settings_.mail_from,
+                                          candidates::link_replaced_mail))
+      throw storage::Rollback<bool>{false};
     candidates_.save(txn, record);
     return true;
   });
