@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 
+#include "node/common/tls_client.hpp"
 #include "node/http/message.hpp"
 
 namespace relay::node::http {
@@ -35,16 +36,12 @@ std::shared_ptr<ssl::context> current_client_context(std::string& error) {
   std::lock_guard lock(trust_mutex);
   if (client_context) return client_context;
   auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
-  context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
   beast::error_code ec;
-  context->set_default_verify_paths(ec);
-  if (!ec && trusted_ca_file) context->load_verify_file(trusted_ca_file->string(), ec);
+  common::verify_peers(*context, trusted_ca_file, ec);
   if (ec) {
     error = "cannot load the trusted CA certificates: " + ec.message();
     return nullptr;
   }
-  context->set_verify_mode(ssl::verify_peer);
   client_context = context;
   return context;
 }

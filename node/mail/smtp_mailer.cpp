@@ -21,6 +21,7 @@
 
 #include "crypto/bytes.hpp"
 #include "crypto/random.hpp"
+#include "node/common/tls_client.hpp"
 
 namespace relay::node::mail {
 
@@ -86,15 +87,9 @@ class SmtpTls {
     std::lock_guard lock(mutex_);
     if (!context_) {
       auto made = std::make_unique<ssl::context>(ssl::context::tls_client);
-      made->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-      made->set_default_verify_paths();
-      if (settings_.ca_file) {
-        error_code ec;
-        made->load_verify_file(settings_.ca_file->string(), ec);
-        if (ec) throw SessionEnd{Attempt::retry_later("smtp: cannot read mail.smtp.ca_file")};
-      }
-      made->set_verify_mode(ssl::verify_peer);
+      error_code ec;
+      common::verify_peers(*made, settings_.ca_file, ec);
+      if (ec) throw SessionEnd{Attempt::retry_later("smtp: cannot read mail.smtp.ca_file")};
       made->set_verify_callback(ssl::host_name_verification(settings_.host));
       context_ = std::move(made);
     }
