@@ -14,6 +14,13 @@
       waits until the spool (or an SMTP test server's mail directory) holds ACCEPTED mails and the node's mail queue (/metrics) is empty,
       then writes the mail figures as JSON: mails/s from T0 (start of phase A) to the newest
       mail's mtime, the backlog at T1 (end of phase A), the drain time after T1.
+  trickle URL LINKS RATE SECONDS OUT
+      registers one candidate at a time, RATE a second for SECONDS (each through the next link
+      of LINKS, a new address each), as people arrive at a quiet node rather than as a load;
+      writes {"accepted", "duration_s", "p50_ms", "sent": {address: unix time of the 303}}.
+  delays MAILDIR TRICKLE_JSON
+      prints the seconds from each registration's 303 to its mail's arrival at the SMTP test
+      server (the record's mtime) as JSON: {"mails", "p50_s", "p95_s", "max_s"}.
   verify SPOOL PHASE_A_JSON TOKENS_OUT OUT
       reads every spooled mail (MIME-decoded), checks that each address the registration run
       sent has its mail (every 303 among them), writes the confirmation links' paths to
@@ -28,6 +35,7 @@ import os
 import re
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -94,6 +102,59 @@ def members(url, admin, n, out):
         paths.append(urllib.parse.urlparse(member["relay_link"]).path)
     with open(out, "w") as f:
         f.write("\n".join(paths) + "\n")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):
+        return None
+
+
+def trickle(url, links, rate, seconds, out):
+    paths = [line for line in open(links).read().split() if line]
+    opener = urllib.request.build_opener(_NoRedirect)
+    interval, end = 1.0 / float(rate), time.monotonic() + float(seconds)
+    sent, took, n, start = {}, [], 0, time.time()
+    next_at = time.monotonic()
+    while next_at < end:
+        time.sleep(max(0.0, next_at - time.monotonic()))
+        next_at += interval
+        address = f"t{n}@example.jp"
+        body = urllib.parse.urlencode({
+            "name": f"候補者 {n}", "email": address, "job_category": "C",
+            "skills": "Excel, SQL", "prefecture": "JP-13", "age_band": "35-44",
+            "experience_band": "6-10", "consent_region": "yes",
+            "nonce": os.urandom(8).hex()}).encode()
+        req = urllib.request.Request(url + paths[n % len(paths)], data=body, method="POST")
+        t = time.monotonic()
+        try:
+            opener.open(req, timeout=30)
+            status = 200
+        except urllib.error.HTTPError as e:
+            status = e.code
+        took.append(time.monotonic() - t)
+        if status == 303:
+            sent[address] = time.time()
+        n += 1
+    took.sort()
+    json.dump({"accepted": len(sent), "duration_s": round(time.time() - start, 3),
+               "p50_ms": round(took[len(took) // 2] * 1000, 2) if took else None,
+               "sent": sent}, open(out, "w"), indent=2)
+
+
+def delays(maildir, trickle_json):
+    sent = json.load(open(trickle_json))["sent"]
+    waited = []
+    for name in os.listdir(maildir):
+        if name.endswith(".json"):
+            record = json.load(open(os.path.join(maildir, name)))
+            to = record["to"][0]
+            if to in sent:
+                waited.append(os.stat(os.path.join(maildir, name)).st_mtime - sent[to])
+    waited.sort()
+    pick = lambda q: round(waited[min(len(waited) - 1, int(q * len(waited)))], 4)
+    print(json.dumps({"mails": len(waited), "p50_s": pick(0.5) if waited else None,
+                      "p95_s": pick(0.95) if waited else None,
+                      "max_s": round(waited[-1], 4) if waited else None}))
 
 
 def drain(spool, url, admin, accepted, t0, t1, spooled_at_t1, timeout, out):
@@ -283,7 +344,8 @@ def report(work, out, connections, seconds, threads, links, server_cores):
 
 
 if __name__ == "__main__":
-    commands = {"configure": configure, "members": members, "drain": drain, "verify": verify, "report": report}
+    commands = {"configure": configure, "members": members, "trickle": trickle,
+                "delays": delays, "drain": drain, "verify": verify, "report": report}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     commands[sys.argv[1]](*sys.argv[2:])

@@ -88,12 +88,14 @@ void MailDispatch::start() {
 }
 void MailDispatch::stop() {
   loop_.stop();
+  end_idle_sessions(true);
 }
 void MailDispatch::wake() {
   loop_.wake();
 }
 
 std::size_t MailDispatch::run_once() {
+  end_idle_sessions();
   const auto now = clock_.now_ms();
   std::vector<QueuedMail> due;
   {
@@ -124,11 +126,12 @@ std::size_t MailDispatch::deliver(std::vector<QueuedMail> due) {
       std::unique_ptr<mail::MailSession> session;
       for (;;) {
         auto chunk = pass.next_chunk();
-        if (!chunk) return;
+        if (!chunk) break;
         if (chunk->empty()) continue;
-        if (!session) session = mailer_.session();
+        if (!session) session = take_session();
         delivered += send_chunk(*session, *chunk, pass);
       }
+      if (session) keep_session(std::move(session));
     } catch (...) {  // the environment failed: rethrown on the loop's thread
       std::lock_guard lock(failure_mutex);
       if (!failure) failure = std::current_exception();
@@ -146,6 +149,41 @@ std::size_t MailDispatch::deliver(std::vector<QueuedMail> due) {
   if (failure) std::rethrow_exception(failure);
   if (delivered) spdlog::info("mail: {} message(s) delivered", delivered.load());
   return delivered;
+}
+
+std::unique_ptr<mail::MailSession> MailDispatch::take_session() {
+  std::unique_ptr<mail::MailSession> session;
+  {
+    std::lock_guard lock(kept_mutex_);
+    if (!kept_.empty()) {
+      session = std::move(kept_.back().session);  // the newest: the likeliest still open
+      kept_.pop_back();
+    }
+  }
+  if (!session) return mailer_.session();
+  session->resume();
+  return session;
+}
+
+void MailDispatch::keep_session(std::unique_ptr<mail::MailSession> session) {
+  if (keep_idle_ <= std::chrono::steady_clock::duration::zero()) return;  // ended here
+  std::lock_guard lock(kept_mutex_);
+  if (kept_.size() >= connections_) return;
+  kept_.push_back({std::move(session), std::chrono::steady_clock::now()});
+}
+
+void MailDispatch::end_idle_sessions(bool all) {
+  std::vector<std::unique_ptr<mail::MailSession>> ending;
+  {
+    std::lock_guard lock(kept_mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    std::erase_if(kept_, [&](KeptSession& k) {
+      if (!all && now - k.since <= keep_idle_) return false;
+      ending.push_back(std::move(k.session));
+      return true;
+    });
+  }
+  // Destroyed outside the lock: an SMTP session says QUIT and waits for the reply.
 }
 
 std::optional<std::vector<const QueuedMail*>> MailDispatch::Pass::next_chunk() {

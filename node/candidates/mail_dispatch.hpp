@@ -20,7 +20,11 @@
 // the messages through an SMTP session (mail::MailSession) kept for the pass, their outcomes
 // in one commit (a commit before and after each message, and a connection each, kept a
 // smarthost's queue far behind intake); up to `connections` sessions at once, each on a thread
-// of the pass taking the next chunk (one session waits for every reply in turn).
+// of the pass taking the next chunk (one session waits for every reply in turn). A session is
+// kept after its pass for `keep_sessions` (5 s by default) and resumed by the next pass
+// (MailSession::resume: a NOOP), so mail arriving a message at a time, one pass each, does not
+// open a connection, a TLS handshake and a login for every message; a session idle longer is
+// ended (QUIT) by the next pass or by stop().
 // Fair between recipients: a pass takes due mail round-robin across recipient domains, and a
 // domain whose server deferred one message this pass is not tried again in it (a message of
 // its domain recorded as attempted in the same chunk gets its count and due time back), so a
@@ -35,6 +39,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -67,6 +72,9 @@ class MailDispatch {
 
   // Before start().
   void on_given_up(GivenUp callback) { on_given_up_ = std::move(callback); }
+  // How long a session stays open after its pass for the next one (0: ended with its pass).
+  // Before start().
+  void keep_sessions(std::chrono::steady_clock::duration idle) { keep_idle_ = idle; }
   void start();
   void stop();
   // Asks for a pass soon (the commit hook calls it after every commit).
@@ -99,6 +107,12 @@ class MailDispatch {
                          Pass& pass);
   // The spool's pass: every due message written, synced once and recorded in one commit.
   std::size_t spool(mail::SpoolMailer& spool, std::vector<QueuedMail> due);
+  // A session kept from an earlier pass (resumed), or a new one.
+  std::unique_ptr<mail::MailSession> take_session();
+  // Keeps a session after its pass (up to connections_ of them).
+  void keep_session(std::unique_ptr<mail::MailSession> session);
+  // Ends the kept sessions idle for longer than keep_idle_ (all of them with `all`).
+  void end_idle_sessions(bool all = false);
 
   storage::Environment& env_;
   storage::Writer& writer_;
@@ -108,6 +122,13 @@ class MailDispatch {
   MailRetry retry_;
   std::size_t connections_;  // SMTP sessions at once
   GivenUp on_given_up_;
+  std::chrono::steady_clock::duration keep_idle_ = std::chrono::seconds(5);
+  struct KeptSession {
+    std::unique_ptr<mail::MailSession> session;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::mutex kept_mutex_;
+  std::vector<KeptSession> kept_;  // idle since their pass, newest last
   // RELAY_TEST_KILL_AFTER_SPOOL (tests only): SIGKILL right after a message is spooled, before
   // that is recorded (tests/integration/shredding_test.cpp replays the crash of finding 7).
   bool kill_after_spool_ = false;

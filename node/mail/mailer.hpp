@@ -49,6 +49,10 @@ class MailSession {
   virtual ~MailSession() = default;
   // As Mailer::deliver, for the next message.
   virtual Attempt send(const Mail& mail) = 0;
+  // Before a session kept idle since an earlier pass carries mail again: SMTP checks that the
+  // connection still answers (NOOP; a server may close an idle one) and otherwise opens a new
+  // one at the next send, and forgets a failure to open, so a new pass tries to connect again.
+  virtual void resume() {}
 };
 
 class Mailer {

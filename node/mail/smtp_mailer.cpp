@@ -365,7 +365,8 @@ void quit(Session& s) {
 }
 
 // Many messages over one connection, opened at the first send and again after
-// kMessagesPerSession (servers cap messages per connection) or a lost connection. A message
+// kMessagesPerSession (servers cap messages per connection), a lost connection or a NOOP
+// unanswered when the session is resumed after being idle. A message
 // the server refuses (a reply, not a lost connection; 421 closes) is followed by RSET and the
 // next one goes on in the same session. If opening fails (the server is down, TLS or the
 // login fails), the remaining sends return that failure at once instead of connecting again.
@@ -376,6 +377,17 @@ class SmtpSession final : public MailSession {
   SmtpSession(const SmtpSettings& settings, SmtpTls& tls, std::atomic<bool>& used_tls)
       : settings_(settings), tls_(tls), used_tls_(used_tls) {}
   ~SmtpSession() override { end(); }
+
+  void resume() override {
+    failed_to_open_.reset();
+    if (!session_) return;
+    try {
+      session_->command("NOOP", "NOOP", 250, 250);
+    } catch (const SessionEnd&) {
+      session_->close();  // opened again by the next send
+      session_.reset();
+    }
+  }
 
   Attempt send(const Mail& mail) override {
     if (failed_to_open_) return *failed_to_open_;

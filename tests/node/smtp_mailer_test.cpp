@@ -434,6 +434,89 @@ TEST_CASE("mail dispatch over smtp: a connection the server closes is opened aga
   CHECK(dispatch.given_up() == 0);
 }
 
+// Mail that comes a message at a time (a registration, its pass, the next registration) goes
+// through the session kept from the pass before, not a connection (TLS handshake, login) each.
+TEST_CASE("mail dispatch over smtp: a session is kept from one pass to the next") {
+  Domain d;
+  SmtpTestServer server({.pipelining = true});
+  server.start();
+  mail::SmtpMailer mailer(settings_for(server));
+  candidates::MailDispatch dispatch(d.env, d.writer, d.candidates, mailer, 1h, d.clock,
+                                    {std::chrono::minutes(1), std::chrono::hours(1), 72h});
+  for (int i = 0; i < 3; ++i) {
+    queue_for(d, "one" + std::to_string(i) + "@example.jp");
+    CHECK(dispatch.run_once() == 1);
+  }
+  auto got = server.messages();
+  REQUIRE(got.size() == 3);
+  for (const auto& m : got) {
+    CHECK(m.at("peer") == got[0].at("peer"));  // one connection
+    CHECK(m.at("open").get<int>() == 1);
+  }
+
+  SUBCASE("not kept: a connection each pass, the one before ended") {
+    dispatch.keep_sessions(std::chrono::seconds(0));
+    for (int i = 0; i < 2; ++i) {
+      queue_for(d, "two" + std::to_string(i) + "@example.jp");
+      CHECK(dispatch.run_once() == 1);
+    }
+    got = server.messages();
+    REQUIRE(got.size() == 5);
+    CHECK(got[3].at("peer") != got[0].at("peer"));
+    CHECK(got[4].at("peer") != got[3].at("peer"));
+    CHECK(got[3].at("open").get<int>() == 1);  // each session ended before the next began
+    CHECK(got[4].at("open").get<int>() == 1);
+  }
+  SUBCASE("idle longer than the keep time: ended by the next pass, which opens another") {
+    dispatch.keep_sessions(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    queue_for(d, "late@example.jp");
+    CHECK(dispatch.run_once() == 1);
+    got = server.messages();
+    REQUIRE(got.size() == 4);
+    CHECK(got[3].at("peer") != got[0].at("peer"));
+    CHECK(got[3].at("open").get<int>() == 1);
+  }
+}
+
+// The server went away while the session was kept (restarted, or closed an idle connection):
+// the NOOP that resumes it fails, and the message goes out on a new connection in the same
+// pass, not after a retry's backoff.
+TEST_CASE("mail dispatch over smtp: a kept session the server has closed is opened again at once") {
+  Domain d;
+  SmtpTestServer server(SmtpTestServer::Options{});
+  server.start();
+  mail::SmtpMailer mailer(settings_for(server));
+  candidates::MailDispatch dispatch(d.env, d.writer, d.candidates, mailer, 1h, d.clock,
+                                    {std::chrono::minutes(1), std::chrono::hours(1), 72h});
+  queue_for(d, "before@example.jp");
+  CHECK(dispatch.run_once() == 1);
+  REQUIRE(server.messages().size() == 1);
+  auto first_peer = server.messages()[0].at("peer");
+  server.stop();
+  server.start();  // same port; its message files start again at 1
+  queue_for(d, "after@example.jp");
+  CHECK(dispatch.run_once() == 1);
+  CHECK(queued(d).empty());
+  auto got = server.messages();
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].at("to").at(0) == "after@example.jp");
+  CHECK(got[0].at("peer") != first_peer);
+
+  SUBCASE("a server down when the pass begins: deferred as before, and tried again later") {
+    server.stop();
+    queue_for(d, "down@example.jp");
+    CHECK(dispatch.run_once() == 0);
+    auto q = queued(d);
+    REQUIRE(q.size() == 1);
+    CHECK(q[0].attempts == 1);
+    server.start();
+    d.clock.advance(std::chrono::minutes(2));
+    CHECK(dispatch.run_once() == 1);
+    CHECK(queued(d).empty());
+  }
+}
+
 TEST_CASE("mail dispatch over smtp: an erased candidate's queued mail is never delivered") {
   Domain d;
   SmtpTestServer server(SmtpTestServer::Options{});
