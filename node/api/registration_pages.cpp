@@ -156,7 +156,8 @@ Response link_request_page(const Services& s, Lang lang, const char* error_ja = 
 }
 
 // The page answers the same whether or not the address is registered (or was mailed today
-// already), and a 303 to one GET page, as every POST here does.
+// already), and a 303 to one GET page, as every POST here does: once the reminder committed,
+// through a Later, as registrations wait (the form is public: no thread held for an fsync).
 Response request_link(const Services& s, const Request& request) {
   auto lang = candidates::lang_from(request.query);
   if (auto refused = refuse_cross_site(request, lang, s.facts.operator_info)) return *refused;
@@ -166,9 +167,14 @@ Response request_link(const Services& s, const Request& request) {
   if (email == form->end() || !candidates::normalise_email(email->second))
     return link_request_page(s, lang, "有効なメールアドレスを入力してください。",
                              "Please enter a valid email address.");
-  if (auto reminded = s.intake.remind_link(email->second); !reminded)
-    return limited_notice(s, lang, reminded.error());
-  return see_other("/r/link/sent" + lang_query(lang));
+  auto later = std::make_shared<http::Later>();
+  auto reminded = s.intake.begin_remind_link(email->second, [later] { later->wake(); });
+  if (!reminded) return limited_notice(s, lang, reminded.error());
+  later->set_finish([lang, done = std::move(reminded.value())] {
+    done();  // rethrows what failed the commit: a 500
+    return see_other("/r/link/sent" + lang_query(lang));
+  });
+  return http::later_response(std::move(later));
 }
 
 Response static_notice(const Services& s, const Request& request, PageOutcome outcome) {

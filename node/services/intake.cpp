@@ -101,12 +101,15 @@ std::function<ConfirmationOutcome()> Intake::begin_confirmation(std::string veri
   };
 }
 
-common::Result<referrals::Intake::LinkReminder, std::chrono::seconds> Intake::remind_link(
-    std::string_view email) {
+common::Result<std::function<referrals::Intake::LinkReminder()>, std::chrono::seconds>
+Intake::begin_remind_link(std::string_view email, std::function<void()> ready) {
   if (auto wait = address_wait(email)) return fail(*wait);
-  return writer_.submit_wait([this, email = std::string(email)](storage::WriteTxn& txn) {
-    return intake_.remind_link(txn, email);
-  });
+  auto queued = writer_
+                    .submit([this, email = std::string(email)](
+                                storage::WriteTxn& txn) { return intake_.remind_link(txn, email); },
+                            std::move(ready))
+                    .share();
+  return std::function<referrals::Intake::LinkReminder()>([queued] { return queued.get(); });
 }
 
 }  // namespace relay::node::services

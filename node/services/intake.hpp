@@ -77,9 +77,11 @@ class Intake {
   std::function<ConfirmationOutcome()> begin_confirmation(std::string verify_token,
                                                           std::function<void()> ready);
   // The "lost your link?" form (referrals::Intake::remind_link), rate limited per address as
-  // registrations are: the error is how long to wait.
-  common::Result<referrals::Intake::LinkReminder, std::chrono::seconds> remind_link(
-      std::string_view email);
+  // registrations are: the error is how long to wait. Otherwise queued as begin_registration
+  // is: `ready` runs once it committed, and the function returns the outcome (it blocks until
+  // then). The form is public, so it never holds an HTTP thread for a commit.
+  common::Result<std::function<referrals::Intake::LinkReminder()>, std::chrono::seconds>
+  begin_remind_link(std::string_view email, std::function<void()> ready);
 
  private:
   // The per-address limit's wait for `email` (nullopt: go on, also with no limits or an

@@ -1,7 +1,8 @@
 // Registrations and confirmations share group commits (issue 19): the HTTP handler queues its
 // write and answers once it is durable (http::Later) instead of holding its thread, so with
 // one HTTP thread many requests in flight still land in one fsync. Before, one thread meant
-// one registration per commit. Replayed on a real relay-node process with http.threads = 1:
+// one registration per commit. The same holds for the public "lost your link?" form
+// (/r/link). Replayed on a real relay-node process with http.threads = 1:
 // the writer's counters come from /metrics, the mails from the spool, the credits from the
 // member API, and relay-audit verifies the ledger afterwards.
 #include <doctest/doctest.h>
@@ -108,6 +109,24 @@ TEST_CASE("intake: with one HTTP thread, concurrent registrations and confirmati
   CHECK(after.commits - before.commits < kCandidates);
   MESSAGE("confirmations: " << kCandidates << " in " << after.commits - before.commits
                             << " commits");
+
+  // "Lost your link?" is public too: its requests wait for their commit the same way, so 40
+  // at once share fsyncs on the one thread (it held the thread for its commit before), and
+  // each person gets their management link again.
+  before = writer_counters(node);
+  std::vector<HttpReply> reminded(kCandidates);
+  all_at_once(kCandidates, [&](int i) {
+    reminded[i] = node.post_form("/r/link", {{"email", people[i].email}});
+  });
+  after = writer_counters(node);
+  for (int i = 0; i < kCandidates; ++i)
+    CHECK_MESSAGE(reminded[i].redirected_to == "/r/link/sent", reminded[i].error);
+  CHECK(after.requests - before.requests >= kCandidates);
+  CHECK(after.commits - before.commits < kCandidates);
+  MESSAGE("link reminders: " << kCandidates << " in " << after.commits - before.commits
+                             << " commits");
+  for (int i = 0; i < kCandidates; ++i)
+    CHECK_MESSAGE(node.wait_mail_links(people[i].email, "/r/m/", 2).size() == 2, people[i].email);
 
   // Confirmed twice: the second answers as already confirmed, and changes nothing.
   auto ledger = node.ledger_size();
