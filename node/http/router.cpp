@@ -26,17 +26,18 @@ bool is_capture(const std::string& segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
+// Captures are filled only once every literal segment matched: a route that fails on a later
+// literal would have allocated its captures for nothing.
 bool match(const std::vector<std::string>& pattern, const std::vector<std::string_view>& path,
            Params& params) {
   if (pattern.size() != path.size()) return false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     const auto& p = pattern[i];
-    if (is_capture(p)) {
-      if (path[i].empty()) return false;
-      params[p.substr(1, p.size() - 2)] = path[i];
-    } else if (p != path[i]) {
-      return false;
-    }
+    if (is_capture(p) ? path[i].empty() : p != path[i]) return false;
+  }
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const auto& p = pattern[i];
+    if (is_capture(p)) params[p.substr(1, p.size() - 2)] = path[i];
   }
   return true;
 }
@@ -52,6 +53,8 @@ void Router::add(std::string method, const std::string& pattern, RouteHandler ha
     });
     if (!taken) exact_[pattern].push_back(routes_.size());
   }
+  if (by_length_.size() <= segments.size()) by_length_.resize(segments.size() + 1);
+  by_length_[segments.size()].push_back(routes_.size());
   routes_.push_back({std::move(method), pattern, std::move(segments), std::move(handler)});
 }
 
@@ -94,10 +97,13 @@ Response Router::dispatch(const Request& request, std::string_view& pattern) con
       return route.handler(request, Params{});
     }
   }
-  // Another method (405 or a later route's), or a path with captures: in order.
+  // Another method (405 or a later route's), or a path with captures: in order, among the
+  // routes with as many segments (no other can match).
   auto path = split_path<std::string_view>(request.path);
+  if (path.size() >= by_length_.size()) return error_response(404, "not_found", "no such resource");
   bool path_known = false;
-  for (const auto& route : routes_) {
+  for (auto i : by_length_[path.size()]) {
+    const auto& route = routes_[i];
     Params params;
     if (!match(route.segments, path, params)) continue;
     path_known = true;

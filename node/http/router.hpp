@@ -44,6 +44,9 @@ class Router {
   // takes, so the first found for the request's method is the one the scan would find. The
   // scan cost a member request about 1.5k instructions, the pool search 3.4k (callgrind).
   std::unordered_map<std::string, std::vector<std::size_t>> exact_;
+  // Every route's index, in order, by its number of segments: a path is matched only against
+  // routes of its own length (a registration's POST /r/{token} scanned about 80 routes).
+  std::vector<std::vector<std::size_t>> by_length_;
   std::shared_ptr<RouteMetrics> metrics_ = std::make_shared<RouteMetrics>();
 };
 

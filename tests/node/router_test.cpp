@@ -115,6 +115,22 @@ TEST_CASE("router: a literal path answers as the first matching route in order")
   CHECK(router.handle(request("GET", "/x/sent/more")).status == 404);
 }
 
+// Routes are scanned only among those with as many segments as the path (Router::by_length_),
+// and a route's captures are taken only once its literals matched.
+TEST_CASE("router: a path is matched against routes of its length, captures of the one matched") {
+  Router router;
+  router.add("GET", "/a/{x}/b", echo("b"));
+  router.add("GET", "/a/{y}/c", echo("c"));
+  router.add("GET", "/a/{z}", echo("short"));
+  router.add("POST", "/a/{x}/b/{w}", echo("long"));
+  CHECK(router.handle(request("GET", "/a/1/c")).body == R"(c {"y":"1"})");
+  CHECK(router.handle(request("GET", "/a/1")).body == R"(short {"z":"1"})");
+  CHECK(router.handle(request("POST", "/a/1/b/2")).body == R"(long {"w":"2","x":"1"})");
+  CHECK(router.handle(request("GET", "/a/1/b/2")).status == 405);
+  CHECK(router.handle(request("GET", "/a/1/d")).status == 404);
+  CHECK(router.handle(request("GET", "/a/1/b/2/3/4/5/6/7/8/9")).status == 404);  // longer than all
+}
+
 TEST_CASE("router: an empty router answers 404") {
   Router router;
   CHECK(router.handle(request("GET", "/")).status == 404);
