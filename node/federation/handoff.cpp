@@ -32,6 +32,13 @@ std::string by_member_key(const Handoff& h) {
   return h.member + "/" + common::be64(static_cast<std::uint64_t>(h.created_ms)) + h.id;
 }
 
+// The handoffs_by_candidate prefix of a member's handoffs for one candidate (peer, ref); a key
+// is it with the handoff's id.
+std::string by_candidate_prefix(const std::string& member, const std::string& peer,
+                                const std::string& ref) {
+  return member + "/" + peer + "/" + ref + "/";
+}
+
 // The handoffs_expiring key of data that expires at expires_ms.
 std::string expiry_key(std::int64_t expires_ms, const std::string& id) {
   return common::be64(static_cast<std::uint64_t>(expires_ms)) + id;
@@ -186,6 +193,7 @@ Handoffs::Handoffs(Federation& federation, candidates::Store& candidates, Profil
       expiry_(expiry),
       handoffs_(federation.env().database("handoffs")),
       by_member_(federation.env().database("handoffs_by_member")),
+      by_candidate_(federation.env().database("handoffs_by_candidate")),
       expiring_(federation.env().database("handoffs_expiring")),
       index_marks_(federation.env().database(storage::kIndexMarks)) {
   federation_.on_reply_to<protocol::HandoffRequest>(
@@ -219,6 +227,7 @@ void Handoffs::save(storage::WriteTxn& txn, Handoff& h, HandoffState state, std:
   h.updated_ms = now_ms;
   txn.put(handoffs_, h.id, h.to_stored().dump());
   txn.put(by_member_, by_member_key(h), "");  // member and created_ms never change
+  txn.put(by_candidate_, by_candidate_prefix(h.member, h.peer, h.ref) + h.id, "");  // nor these
   // expires_ms is set once, at delivery: the key is written then and deleted when the
   // handoff leaves delivered (expired, erased).
   if (h.expires_ms) {
@@ -242,11 +251,22 @@ RequestResult Handoffs::request(storage::WriteTxn& txn, const members::Member& m
     result.error = RequestError::not_in_pool;
     return result;
   }
-  for (auto& existing : for_member(txn, member.id))
-    if (existing.peer == peer_name && existing.ref == ref && live(existing.state)) {
+  // The member's handoffs for this candidate, not all of theirs: reading every one (parsed) in
+  // the Writer on each request cost a member with thousands of them milliseconds a request.
+  std::vector<std::string> ids;
+  txn.for_each_prefix(by_candidate_, by_candidate_prefix(member.id, peer_name, ref),
+                      [&](std::string_view key, std::string_view) {
+                        ids.emplace_back(key.substr(key.rfind('/') + 1));
+                      });
+  for (const auto& id : ids) {
+    auto existing = find(txn, id);
+    // The fields again: a peer name or ref holding '/' could share another's prefix.
+    if (existing && existing->member == member.id && existing->peer == peer_name &&
+        existing->ref == ref && live(existing->state)) {
       result.handoff = std::move(existing);
       return result;
     }
+  }
   Handoff h;
   h.id = "h_" + crypto::random_token(12);
   h.member = member.id;
@@ -268,11 +288,6 @@ std::optional<Handoff> Handoffs::find(const storage::Txn& txn, const std::string
   auto v = txn.get(handoffs_, id);
   if (!v) return std::nullopt;
   return Handoff::from_stored(nlohmann::json::parse(*v));
-}
-
-std::vector<Handoff> Handoffs::for_member(const storage::Txn& txn,
-                                          const std::string& member_id) const {
-  return page_for_member(txn, member_id, std::numeric_limits<std::size_t>::max(), "")->records;
 }
 
 std::optional<HandoffPage> Handoffs::page_for_member(const storage::Txn& txn,
@@ -300,7 +315,15 @@ std::size_t Handoffs::index_existing(storage::WriteTxn& txn) {
     });
     for (const auto& key : expiring_keys) txn.put(expiring_, key, "");
   });
-  return keys.size() + expiring_keys.size();
+  std::vector<std::string> candidate_keys;
+  storage::build_index_once(txn, index_marks_, "handoffs_by_candidate", [&] {
+    txn.for_each_prefix(handoffs_, "", [&](std::string_view, std::string_view value) {
+      auto h = Handoff::from_stored(nlohmann::json::parse(value));
+      candidate_keys.push_back(by_candidate_prefix(h.member, h.peer, h.ref) + h.id);
+    });
+    for (const auto& key : candidate_keys) txn.put(by_candidate_, key, "");
+  });
+  return keys.size() + expiring_keys.size() + candidate_keys.size();
 }
 
 std::optional<candidates::Opened> Handoffs::delivered(const storage::Txn& txn,

@@ -32,6 +32,9 @@
 //   handoffs_by_member  "<member>/" || 8-byte big-endian created_ms || id -> "" (for_member
 //   without a scan of every handoff; written with the handoff, built once for older data
 //   directories by index_existing()).
+//   handoffs_by_candidate  "<member>/<peer>/<ref>/" || id -> "": a member's handoffs for one
+//   candidate, so request() finds a live one without reading all the member's handoffs (built
+//   once for older data directories by index_existing()).
 //   handoffs_expiring  8-byte big-endian expires_ms || id -> "": the delivered handoffs whose
 //   data will expire (no hire reported), soonest first. The retention sweep reads the due
 //   ones each second instead of parsing every handoff ever received (index_existing() builds
@@ -122,17 +125,16 @@ class Handoffs {
   RequestResult request(storage::WriteTxn& txn, const members::Member& member,
                         const std::string& peer, const std::string& ref);
   std::optional<Handoff> find(const storage::Txn& txn, const std::string& id) const;
-  // The member's handoffs, oldest first (the handoffs_by_member index).
-  std::vector<Handoff> for_member(const storage::Txn& txn, const std::string& member_id) const;
-  // One page of them, oldest first or (newest_first) last first: at most `limit`, after the
-  // handoff `after` ("": from the first), whether more follow and how many the member has.
-  // nullopt if `after` is not one of the member's handoffs.
+  // One page of the member's handoffs (the handoffs_by_member index), oldest first or
+  // (newest_first) last first: at most `limit`, after the handoff `after` ("": from the first),
+  // whether more follow and how many the member has. nullopt if `after` is not one of the member's
+  // handoffs.
   std::optional<HandoffPage> page_for_member(const storage::Txn& txn, const std::string& member_id,
                                              std::size_t limit, const std::string& after,
                                              bool newest_first = false) const;
-  // At start-up: indexes handoffs stored before handoffs_by_member or handoffs_expiring
-  // existed, once per data directory and index (storage/index_marks.hpp). Returns how many
-  // entries it wrote.
+  // At start-up: indexes handoffs stored before handoffs_by_member, handoffs_by_candidate or
+  // handoffs_expiring existed, once per data directory and index (storage/index_marks.hpp). Returns
+  // how many entries it wrote.
   std::size_t index_existing(storage::WriteTxn& txn);
   // The delivered candidate's personal data and profile; nullopt unless delivered and not
   // erased.
@@ -174,6 +176,7 @@ class Handoffs {
   std::chrono::seconds expiry_;
   storage::Database handoffs_;
   storage::Database by_member_;
+  storage::Database by_candidate_;
   storage::Database expiring_;
   storage::Database index_marks_;
 };

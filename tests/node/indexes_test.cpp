@@ -1,4 +1,5 @@
-// Indexes on request paths (issue 19): Handoffs::for_member (handoffs_by_member), the outbox's
+// Indexes on request paths (issue 19): a member's handoffs (handoffs_by_member) and their live
+// one for a candidate (handoffs_by_candidate, Handoffs::request), the outbox's
 // drops on withdrawal and a peer's sender pass (outbox_index) and the witness status (cosigned_by);
 // and the retention sweep's, once a second (handoffs_expiring); one kind of operator alert
 // (alerts_by_kind).
@@ -59,7 +60,8 @@ fed::Handoff stored_handoff(std::mt19937& rng, int i) {
 std::vector<std::string> indexed_for_member(FederationSite& site, const std::string& member) {
   auto txn = site.env.begin_read();
   std::vector<std::string> ids;
-  for (const auto& h : site.handoffs.for_member(txn, member)) ids.push_back(h.id);
+  auto page = site.handoffs.page_for_member(txn, member, 1'000'000, "");
+  for (const auto& h : page->records) ids.push_back(h.id);
   return ids;
 }
 
@@ -85,7 +87,7 @@ TEST_CASE("handoffs_by_member: for_member equals the old scan, after the migrati
   CHECK(indexed_for_member(site, "m_member3").empty());  // not indexed yet
   auto indexed =
       site.writer.submit_wait([&](st::WriteTxn& txn) { return site.handoffs.index_existing(txn); });
-  CHECK(indexed == 3000);
+  CHECK(indexed == 2 * 3000);  // by member and by candidate (none expiring)
   // Once per data directory.
   CHECK(site.writer.submit_wait(
             [&](st::WriteTxn& txn) { return site.handoffs.index_existing(txn); }) == 0);
@@ -134,6 +136,71 @@ TEST_CASE("handoffs_by_member: for_member equals the old scan, after the migrati
   const auto theirs = indexed_for_member(site, "m_member17").front();
   CHECK_FALSE(site.handoffs.page_for_member(txn, "m_member3", 7, theirs));
   CHECK_FALSE(site.handoffs.page_for_member(txn, "m_member3", 7, "h_no_such_handoff"));
+}
+
+// Asking for a candidate again returns the member's live handoff for it. That check read every
+// handoff of the member, parsed, in the Writer; now it reads the member's handoffs for that
+// candidate (handoffs_by_candidate), which older data directories get built once.
+TEST_CASE("handoffs_by_candidate: a request finds the live handoff, after the migration") {
+  FederationSite kobe{"kobe.example", "JP-28"};
+  FederationSite osaka{"osaka.example", "JP-27"};
+  kobe.peer_with(osaka);
+  osaka.peer_with(kobe);
+  std::vector<std::string> refs;
+  for (int i = 0; i < 3; ++i) {
+    auto c = osaka.add_candidate("候補 " + std::to_string(i),
+                                 "c" + std::to_string(i) + "@example.jp", true);
+    refs.push_back(osaka.profiles.ref_of(c.id));
+  }
+  osaka.deliver();
+  kobe.deliver();
+  relay::node::members::Member member{"m_member3", "Kobe Steel KK", true, 0, "link", ""};
+  // As an older node stored them (no index): 2000 handoffs of the member for other candidates,
+  // then a live one for refs[0], a declined one for refs[1] and another member's for refs[2].
+  std::mt19937 rng(23);
+  std::string live_id;
+  {
+    auto db = kobe.env.database("handoffs");
+    auto txn = kobe.env.begin_write();
+    auto put = [&](fed::Handoff h, const std::string& member_id, const std::string& ref,
+                   fed::HandoffState state) {
+      h.member = member_id;
+      h.ref = ref;
+      h.state = state;
+      h.created_ms = h.updated_ms = 1'700'000'000'000;
+      txn.put(db, h.id, h.to_stored().dump());
+      return h.id;
+    };
+    for (int i = 0; i < 2000; ++i)
+      put(stored_handoff(rng, i), member.id, "p_other" + std::to_string(i),
+          fed::HandoffState::requested);
+    live_id = put(stored_handoff(rng, 0), member.id, refs[0], fed::HandoffState::awaiting_consent);
+    put(stored_handoff(rng, 0), member.id, refs[1], fed::HandoffState::declined);
+    put(stored_handoff(rng, 0), "m_member4", refs[2], fed::HandoffState::requested);
+    txn.commit();
+  }
+  CHECK(kobe.writer.submit_wait([&](st::WriteTxn& txn) {
+    return kobe.handoffs.index_existing(txn);
+  }) == 2 * 2003);  // by member and by candidate; none expiring
+  auto ask = [&](const std::string& ref) {
+    return kobe.writer.submit_wait([&](st::WriteTxn& txn) {
+      return kobe.handoffs.request(txn, member, "osaka.example", ref);
+    });
+  };
+  auto again = ask(refs[0]);
+  REQUIRE(again.handoff);
+  CHECK_FALSE(again.created);
+  CHECK(again.handoff->id == live_id);
+  auto after_decline = ask(refs[1]);  // a declined handoff is not live: a new one
+  REQUIRE(after_decline.handoff);
+  CHECK(after_decline.created);
+  auto not_theirs = ask(refs[2]);  // another member's is not this member's
+  REQUIRE(not_theirs.handoff);
+  CHECK(not_theirs.created);
+  // The new ones are indexed as they are made.
+  CHECK(ask(refs[1]).handoff->id == after_decline.handoff->id);
+  CHECK(ask(refs[2]).handoff->id == not_theirs.handoff->id);
+  CHECK_FALSE(ask(refs[2]).created);
 }
 
 TEST_CASE(
@@ -196,7 +263,7 @@ TEST_CASE(
       site.writer.submit_wait([&](st::WriteTxn& txn) { return site.handoffs.index_existing(txn); });
   const auto all_due = scanned(t0 + 1000);
   CHECK(all_due.size() > 200);
-  CHECK(written == 2000 + all_due.size());  // the member index and the expiry index
+  CHECK(written == 2 * 2000 + all_due.size());  // member, candidate and expiry indexes
   for (std::int64_t now : {t0 - 1, t0, t0 + 1, t0 + 250, t0 + 500, t0 + 999, t0 + 5000})
     CHECK(due(now) == scanned(now));
   // Once per data directory.
