@@ -143,7 +143,6 @@ void ProfileExchange::candidate_changed(storage::WriteTxn& txn,
   std::optional<nlohmann::json> profile;
   if (circulating(record))
     if (auto opened = candidates_.open(record)) profile = anonymised_profile(opened->profile);
-  auto peers = federation_.peers().list(txn);
   if (profile) {
     if (shared && shared_profile(txn, nlohmann::json::parse(*shared)) == *profile)
       return;  // peers have it
@@ -154,7 +153,10 @@ void ProfileExchange::candidate_changed(storage::WriteTxn& txn,
     txn.put(shared_, ref,
             nlohmann::json{{"candidate", record.id}, {"sealed", *sealed}, {"seq", seq}}.dump());
     protocol::ProfileUpsert upsert{ref, region_, *profile, seq};
-    for (const auto& p : peers)
+    // The peers only once there is something to send them: most changes of a record (a
+    // confirmation without consent to circulate, an unchanged profile) return above, and the
+    // list parses every peer (a full municipal mesh has over a thousand).
+    for (const auto& p : federation_.peers().list(txn))
       if (p.active) federation_.enqueue(txn, p.name, upsert, "", ref);  // ref: drop_about
     return;
   }
@@ -164,7 +166,7 @@ void ProfileExchange::candidate_changed(storage::WriteTxn& txn,
   // A queued upsert would carry the profile after the candidate withdrew: drop it.
   federation_.outbox().drop_about(txn, std::string(protocol::ProfileUpsert::type), ref);
   protocol::ProfileWithdraw withdraw{ref, seq};
-  for (const auto& p : peers)  // suspended peers too: they may hold it
+  for (const auto& p : federation_.peers().list(txn))  // suspended peers too: they may hold it
     federation_.enqueue(txn, p.name, withdraw);
 }
 

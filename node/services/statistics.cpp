@@ -140,13 +140,20 @@ common::Result<json, StatisticsError> Statistics::view(const std::string& reques
 }
 
 json Statistics::publish(bool force) {
+  std::lock_guard one_at_a_time(publishing_);
+  const auto now = clock_.now_ms();
+  const auto current = st::period_of(now);
+  std::vector<st::OwnTable> tables;
+  {
+    auto txn = env_.begin_read();
+    for (const auto& period : {st::previous_period(current), current})
+      tables.push_back(
+          st::build_table(period, tally_.period_rows(txn, period), settings_.thresholds, now));
+  }
   return writer_.submit_wait([&](storage::WriteTxn& txn) {
-    const auto now = clock_.now_ms();
-    const auto current = st::period_of(now);
     auto published = json::array();
-    for (const auto& period : {st::previous_period(current), current}) {
-      auto table =
-          st::build_table(period, tally_.period_rows(txn, period), settings_.thresholds, now);
+    for (const auto& table : tables) {
+      const auto& period = table.period;
       tables_.save_own(txn, table);
       auto sent_to = json::array();
       if (tables_.mark_sent(txn, table) || force) {

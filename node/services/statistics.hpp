@@ -19,6 +19,7 @@
 // Nothing here enters the ledger: statistics are derived data.
 // Threads: any; publish() and set_spend() submit one Writer request each.
 #include <cstdint>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -64,7 +65,10 @@ class Statistics {
   // Peers' latest tables of the last 12 months summed by (job category, prefecture): the
   // success model's priors (only peers': the node's own outcomes train it directly).
   std::vector<matching::OutcomePrior> peer_priors() const;
-  // Returns {published: [{period, cells, suppressed, sent_to}]}.
+  // Returns {published: [{period, cells, suppressed, sent_to}]}. The tables are built from a
+  // read snapshot, then saved and sent in one Writer request: two months of person rows,
+  // parsed, held up every write behind them while built inside it. Publications run one at a
+  // time, so an older snapshot never replaces a newer one.
   nlohmann::json publish(bool force);
   // period "" = all time.
   common::Result<nlohmann::json, StatisticsError> set_spend(const members::Member& member,
@@ -85,6 +89,7 @@ class Statistics {
   HireAttribution attribution_;
   const common::Clock& clock_;
   StatisticsSettings settings_;
+  std::mutex publishing_;
 };
 
 }  // namespace relay::node::services
