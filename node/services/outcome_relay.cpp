@@ -8,13 +8,12 @@ using introductions::Outcome;
 
 OutcomeRelay::OutcomeRelay(federation::Federation& federation, federation::HandoffHolder& holder,
                            candidates::Store& candidates, ledger::Ledger& ledger,
-                           members::Registry& members, referrals::Referrals& referrals,
-                           StatisticsFeed* statistics)
+                           referrals::Referrals& referrals, StatisticsFeed* statistics)
     : federation_(federation),
       holder_(holder),
       candidates_(candidates),
       ledger_(ledger),
-      attribution_(federation.env(), ledger, members, referrals),
+      attribution_(federation.env(), ledger, referrals),
       received_(federation.env().database("outcomes_received")),
       statistics_(statistics) {
   federation_.on<protocol::IntroductionOutcome>(
