@@ -15,6 +15,11 @@ nlohmann::json AlumnusView::to_json() const {
 void mark_alumni(const storage::Txn& txn, const referrals::Referrals& referrals,
                  const RefOf& ref_of, const std::string& member_id, const std::string& self_name,
                  std::vector<matching::AnonymisedProfile>& profiles) {
+  // Only this node's profiles can be the member's alumni: with none (an introduction to a
+  // peer's candidate), the member's alumni are not read and hashed at all.
+  if (std::none_of(profiles.begin(), profiles.end(),
+                   [&](const auto& p) { return p.holder == self_name; }))
+    return;
   auto refs = alumni_refs(txn, referrals, ref_of, member_id);
   if (refs.empty()) return;
   for (auto& p : profiles)
