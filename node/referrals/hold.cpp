@@ -52,6 +52,7 @@ Holds::Holds(storage::Environment& env, ledger::Ledger& ledger, const identity::
       holds_(env.database("referral_holds")),
       queue_(env.database("hold_queue")),
       review_(env.database("review_queue")),
+      review_by_member_(env.database("review_queue_by_member")),
       confirmations_(env.database("member_confirmations")),
       groups_(env.database("confirmation_groups")),
       index_marks_(env.database(storage::kIndexMarks)) {}
@@ -76,6 +77,11 @@ std::string review_key(const Referral& r) {
   return common::be64(static_cast<std::uint64_t>(r.verified_ms)) + r.id;
 }
 
+// review_queue_by_member's key for a review_queue key (member ids hold no '/').
+std::string member_review_key(std::string_view member, std::string_view review_key) {
+  return std::string(member).append("/").append(review_key);
+}
+
 }  // namespace
 
 void Holds::save_hold(storage::WriteTxn& txn, const Referral& r, const HoldRecord& h) {
@@ -87,9 +93,11 @@ void Holds::save_hold(storage::WriteTxn& txn, const Referral& r, const HoldRecor
   if (h.waiting()) {
     txn.del(queue_, queue_key);
     txn.put(review_, review_key(r), h.member);
+    txn.put(review_by_member_, member_review_key(h.member, review_key(r)), "");
   } else {
     txn.put(queue_, queue_key, "");
     txn.del(review_, review_key(r));
+    txn.del(review_by_member_, member_review_key(h.member, review_key(r)));
   }
 }
 
@@ -281,9 +289,21 @@ std::size_t Holds::index_existing(storage::WriteTxn& txn) {
       if (auto h = parse_hold(value); h.waiting()) waiting.emplace_back(key, std::move(h));
     });
     txn.clear(review_);
+    txn.clear(review_by_member_);
     for (const auto& [id, h] : waiting)
-      if (auto r = referrals_.find(txn, id)) txn.put(review_, review_key(*r), h.member);
+      if (auto r = referrals_.find(txn, id)) {
+        txn.put(review_, review_key(*r), h.member);
+        txn.put(review_by_member_, member_review_key(h.member, review_key(*r)), "");
+      }
     n += waiting.size();
+  });
+  storage::build_index_once(txn, index_marks_, "review_queue_by_member", [&] {
+    std::vector<std::string> keys;
+    txn.for_each_prefix(review_, "", [&](std::string_view key, std::string_view member) {
+      keys.push_back(member_review_key(member, key));
+    });
+    for (const auto& key : keys) txn.put(review_by_member_, key, "");
+    n += keys.size();
   });
   return n;
 }
@@ -367,15 +387,27 @@ std::optional<Holds::QueueSlice> Holds::queue_slice(const storage::Txn& txn,
     from = review_key(*last) + '\0';  // the first key past it
   }
   QueueSlice slice;
-  txn.for_each_range(review_, from, {}, [&](std::string_view key, std::string_view member) {
-    if (!query.member.empty() && member != query.member) return true;
+  auto take = [&](std::string_view review_key) {
     if (slice.ids.size() == query.limit) {
       slice.more = true;
       return false;
     }
-    slice.ids.emplace_back(key.substr(8));
+    slice.ids.emplace_back(review_key.substr(8));
     return true;
-  });
+  };
+  if (query.member.empty()) {
+    txn.for_each_range(review_, from, {},
+                       [&](std::string_view key, std::string_view) { return take(key); });
+    return slice;
+  }
+  // One member's: their own keys, in the same order (a flood of another member's referrals
+  // in between is not walked, page after page, nor by decide_member's batches in the Writer).
+  const auto prefix = member_review_key(query.member, "");
+  txn.for_each_range(review_by_member_, prefix + from, {},
+                     [&](std::string_view key, std::string_view) {
+                       if (key.substr(0, prefix.size()) != prefix) return false;
+                       return take(key.substr(prefix.size()));
+                     });
   return slice;
 }
 
@@ -444,6 +476,7 @@ common::Result<ReviewItem, ReviewError> Holds::decide(storage::WriteTxn& txn,
     ledger_.append(txn, protocol::referral_rejected(h->member, referral_id));
     txn.del(holds_, referral_id);
     txn.del(review_, review_key(*r));
+    txn.del(review_by_member_, member_review_key(h->member, review_key(*r)));
     r->stage = "rejected";
     referrals_.save(txn, *r);
   }

@@ -18,7 +18,9 @@
 // held now), hold_queue (be64 until + referral id -> "": held and waiting for no one),
 // review_queue (be64 verified_ms + referral id -> member id: flagged and waiting for the
 // operator, oldest confirmation first, so in_review reads a page of those alone, not every
-// hold; written with referral_holds in the same transaction),
+// hold; written with referral_holds in the same transaction), review_queue_by_member (member
+// "/" and the review_queue key -> "": one member's waiting referrals, so a member's page and
+// decide_member read theirs, not the whole queue past other members' floods; written with it),
 // member_confirmations (member "/" be64 ms + referral id -> {domain, stem}: keyed digests of
 // the address's domain and stem, never the address, kept for the longer window),
 // confirmation_groups (member "/d/" domain digest "/" be64 ms + referral id -> "", and "/s/"
@@ -130,8 +132,8 @@ class Holds {
                             std::size_t limit);
   const HoldRules& rules() const { return rules_; }
   // Indexes confirmations recorded before confirmation_groups existed, and holds waiting for
-  // the operator before review_queue was keyed by time (once per data directory,
-  // storage/index_marks.hpp). Returns how many.
+  // the operator before review_queue was keyed by time, and review_queue_by_member from
+  // review_queue (once per data directory, storage/index_marks.hpp). Returns how many.
   std::size_t index_existing(storage::WriteTxn& txn);
 
  private:
@@ -181,6 +183,7 @@ class Holds {
   storage::Database holds_;
   storage::Database queue_;
   storage::Database review_;
+  storage::Database review_by_member_;  // review_queue_by_member
   storage::Database confirmations_;
   storage::Database groups_;
   storage::Database index_marks_;

@@ -584,6 +584,19 @@ TEST_CASE("hold: the review queue pages, counts per member and decides a member'
     CHECK(counts[0].waiting + counts[1].waiting == 12);
     CHECK(d.holds.waiting_count(txn) == 12);
   }
+  // A member's pages read review_queue_by_member; a directory from before it gets it built
+  // once from review_queue.
+  const auto farm_pages = ids_of(page(100, "", farm.id)->items);
+  CHECK(farm_pages.size() == 8);
+  d.write([&](storage::WriteTxn& txn) {
+    txn.clear(d.env.database("review_queue_by_member"));
+    txn.del(d.env.database(storage::kIndexMarks), "review_queue_by_member");
+  });
+  CHECK(page(100, "", farm.id)->items.empty());
+  CHECK(d.write([&](storage::WriteTxn& txn) { return d.holds.index_existing(txn); }) == 12);
+  CHECK(d.write([&](storage::WriteTxn& txn) { return d.holds.index_existing(txn); }) == 0);
+  CHECK(ids_of(page(100, "", farm.id)->items) == farm_pages);
+  CHECK(ids_of(page(100, "", other.id)->items).size() == 4);
   // All of one member's rejected, a few at a time: each its own ledger entry; the other
   // member's stay.
   const auto rejected_before = entries(d, "referral_rejected").size();
