@@ -233,8 +233,8 @@ Node::Node(config::NodeConfig config)
   });
   // Outcomes of peer introductions go back to the holding node, which attributes the hire.
   outcome_relay_ = std::make_unique<services::OutcomeRelay>(
-      *federation_, *handoff_holder_, domain_->candidates, domain_->ledger, domain_->referrals,
-      statistics_feed_.get());
+      *federation_, *handoff_holder_, domain_->candidates, domain_->ledger, domain_->members,
+      domain_->referrals, statistics_feed_.get());
   introducing_->on_peer_outcome(
       [this](storage::WriteTxn& txn, const federation::Handoff& h,
              const introductions::OutcomeRecord& o) { outcome_relay_->send(txn, h, o); });

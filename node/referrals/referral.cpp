@@ -128,7 +128,6 @@ Referrals::Referrals(storage::Environment& env, const identity::KeyRing& keys,
       counts_(env.database("member_referral_counts")),
       index_marks_(env.database(storage::kIndexMarks)),
       people_(env.database("member_people")),
-      referrers_(env.database("person_referrers")),
       single_(env.database("single_links")),
       alumni_links_(env.database("alumni_links")),
       alumni_(env.database("member_alumni")) {}
@@ -138,17 +137,6 @@ std::optional<Referral> Referrals::for_person(const storage::Txn& txn, const std
   auto id = txn.get(people_, member_id + "/" + pseudonym);
   if (!id) return std::nullopt;
   return find(txn, *id);
-}
-
-std::vector<Referral> Referrals::of_person(const storage::Txn& txn,
-                                           const std::string& pseudonym) const {
-  std::vector<std::string> ids;
-  txn.for_each_prefix(referrers_, pseudonym + "/",
-                      [&](std::string_view, std::string_view id) { ids.emplace_back(id); });
-  std::vector<Referral> out;
-  for (const auto& id : ids)
-    if (auto r = find(txn, id)) out.push_back(std::move(*r));
-  return out;
 }
 
 Referral Referrals::create(storage::WriteTxn& txn, const std::string& member_id,
@@ -166,7 +154,6 @@ Referral Referrals::create(storage::WriteTxn& txn, const std::string& member_id,
   r.kind = kind;
   save(txn, r);  // and its member_referrals_by_time entry
   txn.put(people_, member_id + "/" + pseudonym, r.id);
-  txn.put(referrers_, pseudonym + "/" + member_id, r.id);
   txn.put(counts_, member_id, common::be64(count_for_member(txn, member_id) + 1));
   return r;
 }
@@ -286,17 +273,6 @@ std::size_t Referrals::index_existing(storage::WriteTxn& txn) {
     });
     for (const auto& [member, count] : counts) txn.put(counts_, member, common::be64(count));
     n += counts.size();
-  });
-  storage::build_index_once(txn, index_marks_, "person_referrers", [&] {
-    std::vector<std::pair<std::string, std::string>> entries;
-    txn.for_each_prefix(people_, "", [&](std::string_view key, std::string_view id) {
-      const auto slash = key.find('/');  // member ids have none
-      entries.emplace_back(
-          std::string(key.substr(slash + 1)) + "/" + std::string(key.substr(0, slash)),
-          std::string(id));
-    });
-    for (const auto& [key, id] : entries) txn.put(referrers_, key, id);
-    n += entries.size();
   });
   return n;
 }

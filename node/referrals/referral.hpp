@@ -9,9 +9,7 @@
 // it replaced member_referrals, member "/" id, which its one-time build empties),
 // member_referral_counts (member -> 8-byte count of its referrals: referrals are never
 // deleted, so create() adds one and a list's total is one read, not a walk of the member's
-// entries), member_people (member "/" pseudonym -> referral id) and person_referrers, the same
-// the other way round (pseudonym "/" member -> referral id: who referred a person, without a
-// lookup per member on the node), single_links (digest of a
+// entries), member_people (member "/" pseudonym -> referral id), single_links (digest of a
 // single-use link token -> {member, application_id, job_category, used}), alumni_links (digest of
 // an alumni link token -> {member, departure_id, used}), member_alumni (member "/" candidate id
 // -> referral id: the member's verified alumni).
@@ -99,8 +97,6 @@ class Referrals {
   // The member's referral of this person, if any.
   std::optional<Referral> for_person(const storage::Txn& txn, const std::string& member_id,
                                      const std::string& pseudonym) const;
-  // Every member's referral of this person, in member id order (person_referrers).
-  std::vector<Referral> of_person(const storage::Txn& txn, const std::string& pseudonym) const;
   Referral create(storage::WriteTxn& txn, const std::string& member_id,
                   const std::string& candidate_id, const std::string& pseudonym,
                   const std::string& application_id, const std::string& job_category,
@@ -133,8 +129,7 @@ class Referrals {
   // At start-up, once per data directory from before member_referrals_by_time: writes its
   // entries, listings included, from the records, and empties member_referrals, the index by
   // id it replaced; once per directory from before member_referral_counts: counts each
-  // member's entries; once per directory from before person_referrers: writes it from
-  // member_people. Returns how many entries and counts it wrote.
+  // member's entries. Returns how many entries and counts it wrote.
   std::size_t index_existing(storage::WriteTxn& txn);
   // In the background after start-up, until it returns 0: gives the next `at_most` entries of
   // member_referrals_by_time that lack their listing (written before the index kept one, or by
@@ -201,7 +196,6 @@ class Referrals {
   storage::Database counts_;
   storage::Database index_marks_;
   storage::Database people_;
-  storage::Database referrers_;  // person_referrers
   storage::Database single_;
   storage::Database alumni_links_;
   storage::Database alumni_;

@@ -165,9 +165,9 @@ common::Result<CandidateExport, ManageError> CandidateRights::export_data(
   if (!m) return fail(ManageError::not_found);
   CandidateExport out;
   out.opened = candidates_.open(m->record);
-  for (const auto& ref : referrals_.of_person(txn, m->record.pseudonym))
-    if (auto member = members_.find(txn, ref.member_id))
-      out.referrals.push_back({member->name, ref.status, ref.created_ms});
+  for (const auto& member : members_.list(txn))
+    if (auto ref = referrals_.for_person(txn, member.id, m->record.pseudonym))
+      out.referrals.push_back({member.name, ref->status, ref->created_ms});
   out.record = std::move(m->record);
   return out;
 }

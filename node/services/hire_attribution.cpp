@@ -12,20 +12,21 @@ nlohmann::json Impact::to_json() const {
 }
 
 HireAttribution::HireAttribution(storage::Environment& env, ledger::Ledger& ledger,
-                                 referrals::Referrals& referrals)
-    : ledger_(ledger), referrals_(referrals), impact_(env.database("member_impact")) {}
+                                 members::Registry& members, referrals::Referrals& referrals)
+    : ledger_(ledger),
+      members_(members),
+      referrals_(referrals),
+      impact_(env.database("member_impact")) {}
 
 void HireAttribution::attribute(storage::WriteTxn& txn, const ReferredHire& hire) {
   const char* field = hire.retained_6m ? "retained_6m" : "hired";
   std::vector<std::string> referrers;
   bool newly_marked = false;
-  // Who referred the person (person_referrers), not a lookup per member of the node: this runs
-  // in the Writer, for every hire or retention reported.
-  for (const auto& referral : referrals_.of_person(txn, hire.pseudonym)) {
-    const auto& member_id = referral.member_id;
-    if (member_id == hire.hiring_member) continue;
-    referrers.push_back(member_id);
-    auto key = member_id + "/" + hire.impact_key;
+  for (const auto& m : members_.list(txn)) {
+    if (m.id == hire.hiring_member) continue;
+    if (!referrals_.for_person(txn, m.id, hire.pseudonym)) continue;
+    referrers.push_back(m.id);
+    auto key = m.id + "/" + hire.impact_key;
     auto stored = txn.get(impact_, key);
     auto j = stored ? nlohmann::json::parse(*stored)
                     : nlohmann::json{{"hired", false}, {"retained_6m", false}};

@@ -47,7 +47,7 @@ struct ReferredHire {
 
 class HireAttribution {
  public:
-  HireAttribution(storage::Environment& env, ledger::Ledger& ledger,
+  HireAttribution(storage::Environment& env, ledger::Ledger& ledger, members::Registry& members,
                   referrals::Referrals& referrals);
 
   // Marks the hire (or its retention) for every member with a referral of the candidate, and
@@ -61,6 +61,7 @@ class HireAttribution {
 
  private:
   ledger::Ledger& ledger_;
+  members::Registry& members_;
   referrals::Referrals& referrals_;
   storage::Database impact_;
 };

@@ -88,7 +88,7 @@ Introducing::Introducing(
       settings_(std::move(settings)),
       scorer_(reference),
       links_(env.database("introduction_handoffs")),
-      attribution_(env, ledger, referrals),
+      attribution_(env, ledger, members, referrals),
       statistics_(statistics) {}
 
 // --- requisitions ---

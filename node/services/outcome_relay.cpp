@@ -8,12 +8,13 @@ using introductions::Outcome;
 
 OutcomeRelay::OutcomeRelay(federation::Federation& federation, federation::HandoffHolder& holder,
                            candidates::Store& candidates, ledger::Ledger& ledger,
-                           referrals::Referrals& referrals, StatisticsFeed* statistics)
+                           members::Registry& members, referrals::Referrals& referrals,
+                           StatisticsFeed* statistics)
     : federation_(federation),
       holder_(holder),
       candidates_(candidates),
       ledger_(ledger),
-      attribution_(federation.env(), ledger, referrals),
+      attribution_(federation.env(), ledger, members, referrals),
       received_(federation.env().database("outcomes_received")),
       statistics_(statistics) {
   federation_.on<protocol::IntroductionOutcome>(

@@ -42,7 +42,7 @@ class OutcomeRelay {
  public:
   // Registers the handler of introduction.outcome with federation.
   OutcomeRelay(federation::Federation& federation, federation::HandoffHolder& holder,
-               candidates::Store& candidates, ledger::Ledger& ledger,
+               candidates::Store& candidates, ledger::Ledger& ledger, members::Registry& members,
                referrals::Referrals& referrals, StatisticsFeed* statistics = nullptr);
 
   // Requesting side, in the txn that recorded `outcome` of the introduction behind handoff.

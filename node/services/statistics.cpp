@@ -39,7 +39,7 @@ Statistics::Statistics(storage::Environment& env, storage::Writer& writer,
       credits_(credits),
       tally_(tally),
       tables_(env),
-      attribution_(env, ledger, referrals),
+      attribution_(env, ledger, members, referrals),
       clock_(clock),
       settings_(settings) {
   federation_.on<protocol::StatisticsTable>(

@@ -955,23 +955,16 @@ TEST_CASE("referrals: a member's referrals page in the order made; the index is 
   CHECK(stored_listings(d) == listings);
   CHECK(pages(3) == three);
   // An older data directory: no index, no counts, no mark; the start-up build restores the
-  // same pages (10 entries), counts (2 members) and who referred each person (10).
+  // same pages (10 entries) and counts (2 members).
   d.write([&](storage::WriteTxn& txn) {
     txn.clear(d.env.database("member_referrals_by_time"));
     txn.clear(d.env.database("member_referral_counts"));
-    txn.clear(d.env.database("person_referrers"));
     txn.clear(d.env.database(storage::kIndexMarks));
     txn.put(d.env.database("member_referrals"), m.id + "/" + made[0], "");  // the old index
   });
   CHECK(pages(3) == std::vector<std::vector<std::string>>{{}});
   CHECK(counts() == std::pair<std::uint64_t, std::uint64_t>{0, 0});
-  const auto first = d.referrals.find(d.env.begin_read(), made[0]);
-  REQUIRE(first);
-  CHECK(d.referrals.of_person(d.env.begin_read(), first->pseudonym).empty());
-  CHECK(rebuild(d) == 22);
-  auto referrers = d.referrals.of_person(d.env.begin_read(), first->pseudonym);
-  REQUIRE(referrers.size() == 1);
-  CHECK(referrers[0].id == made[0]);
+  CHECK(rebuild(d) == 12);
   CHECK(pages(3) == three);
   CHECK(counts() == std::pair<std::uint64_t, std::uint64_t>{7, 3});
   CHECK(stored_listings(d) == listings);  // written with the keys: nothing left to list

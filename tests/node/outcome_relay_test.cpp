@@ -29,8 +29,8 @@ struct Site {
   FederationSite fed;
   relay::node::members::Registry members{fed.env, fed.ledger, fed.keys};
   relay::node::referrals::Referrals referrals{fed.env, fed.keys, fed.clock};
-  svc::OutcomeRelay relay{fed.federation, fed.holder, fed.store, fed.ledger, referrals};
-  svc::HireAttribution attribution{fed.env, fed.ledger, referrals};
+  svc::OutcomeRelay relay{fed.federation, fed.holder, fed.store, fed.ledger, members, referrals};
+  svc::HireAttribution attribution{fed.env, fed.ledger, members, referrals};
 
   svc::Impact impact(const std::string& member) {
     auto txn = fed.env.begin_read();
