@@ -1,7 +1,5 @@
 #include "node/federation/handoff.hpp"
 
-#include <limits>
-
 #include "crypto/bytes.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"

@@ -29,8 +29,8 @@
 //   evidence_digest?, sender_signature?, deliver_msg?, hired?, hired_ms?, erased_ms?}; an
 //   optional field is absent until set. No personal data: that is in the received candidate
 //   record, sealed. Only this class writes it.
-//   handoffs_by_member  "<member>/" || 8-byte big-endian created_ms || id -> "" (for_member
-//   without a scan of every handoff; written with the handoff, built once for older data
+//   handoffs_by_member  "<member>/" || 8-byte big-endian created_ms || id -> "" (a member's
+//   pages without a scan of every handoff; written with the handoff, built once for older data
 //   directories by index_existing()).
 //   handoffs_by_candidate  "<member>/<peer>/<ref>/" || id -> "": a member's handoffs for one
 //   candidate, so request() finds a live one without reading all the member's handoffs (built
