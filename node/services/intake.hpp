@@ -1,12 +1,12 @@
 #pragma once
 // The candidate's way in, as use cases: what the registration page behind a relay link shows,
 // registering through it, confirming the email address, and having a lost management link
-// mailed again. Each method owns its transaction
-// and returns a typed outcome; the mail and profile circulation it queues go out when the
-// commit hook wakes the mail dispatch and the sender. (The domain steps live in
-// referrals::Intake; this adds the transactions.) Registrations are rate limited per relay link
-// and per email address (RequestLimits) before they reach the Writer, so a script hammering
-// one link or one address costs the node a hash and a map look-up, not a commit.
+// mailed again. Each method owns its transaction and returns a typed outcome; the mail and
+// profile circulation it queues go out when the commit hook wakes the mail dispatch and the
+// sender. (The domain steps live in referrals::Intake; this adds the transactions.)
+// Registrations are rate limited per relay link and per email address, link reminders per
+// address (RequestLimits), before they reach the Writer, so a script hammering one link or one
+// address costs the node a hash and a map look-up, not a commit.
 //
 // Threads: any.
 #include <chrono>

@@ -1,7 +1,7 @@
 // Indexes on request paths (issue 19): a member's handoffs (handoffs_by_member) and their live
-// one for a candidate (handoffs_by_candidate, Handoffs::request), the outbox's
-// drops on withdrawal and a peer's sender pass (outbox_index) and the witness status (cosigned_by);
-// and the retention sweep's, once a second (handoffs_expiring); one kind of operator alert
+// one for a candidate (handoffs_by_candidate, Handoffs::request), the outbox's drops on
+// withdrawal and a peer's sender pass (outbox_index) and the witness status (cosigned_by); and
+// the retention sweep's, once a second (handoffs_expiring); one kind of operator alert
 // (alerts_by_kind).
 // Each is checked against the whole-database scan it replaced, on a real LMDB store with many
 // records written the way an older node wrote them (no index), then indexed by the start-up
