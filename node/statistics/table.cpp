@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <tuple>
+
+#include "protocol/json_writer.hpp"
 
 namespace relay::node::statistics {
 
@@ -129,31 +132,125 @@ bool Tables::mark_sent(storage::WriteTxn& txn, const OwnTable& table) {
   return true;
 }
 
+namespace {
+
+std::string peer_key(const std::string& period, const std::string& peer) {
+  return "peer/" + period + "/" + peer;
+}
+std::string state_key(const std::string& period, const std::string& peer) {
+  return "state/" + period + "/" + peer;
+}
+// Fixed width, so that one peer's parts sort in order and no peer's name ends another's key.
+std::string part_key(const std::string& period, const std::string& peer, std::int64_t part) {
+  auto n = std::to_string(part);
+  return "part/" + period + "/" + peer + "/" +
+         std::string(4 - std::min<std::size_t>(4, n.size()), '0') + n;
+}
+
+}  // namespace
+
+// What is held of a peer's table of a period, without its cells: the complete table's
+// generation and the one arriving in parts.
+struct Tables::Held {
+  std::int64_t complete_ms = -1;
+  std::int64_t pending_ms = -1;
+  std::int64_t parts = 0;
+  std::int64_t received = 0;
+
+  static Held parse(std::string_view stored) {
+    auto j = json::parse(stored);
+    return {j.at("complete_ms").get<std::int64_t>(), j.at("pending_ms").get<std::int64_t>(),
+            j.at("parts").get<std::int64_t>(), j.at("received").get<std::int64_t>()};
+  }
+  std::string dump() const {
+    return json{{"complete_ms", complete_ms},
+                {"pending_ms", pending_ms},
+                {"parts", parts},
+                {"received", received}}
+        .dump();
+  }
+};
+
+// Tables stored before parts had keys of their own kept both generations in the peer record,
+// {complete?, pending?: {generated_ms, parts, chunks}}: moved once into the state and part
+// keys, so that what is held is read without the cells.
+Tables::Held Tables::held(storage::WriteTxn& txn, const std::string& peer,
+                          const std::string& period) {
+  if (auto stored = txn.get(tables_, state_key(period, peer))) return Held::parse(*stored);
+  Held held;
+  auto old = txn.get(tables_, peer_key(period, peer));
+  if (!old) return held;
+  auto j = json::parse(*old);
+  if (j.contains("complete"))
+    held.complete_ms = j["complete"].value("generated_ms", std::int64_t{0});
+  if (j.contains("pending")) {
+    const auto& pending = j["pending"];
+    held.pending_ms = pending.value("generated_ms", std::int64_t{0});
+    held.parts = pending.value("parts", std::int64_t{0});
+    for (const auto& [part, cells] : pending.at("chunks").items()) {
+      txn.put(tables_, part_key(period, peer, std::stoll(part)), cells.dump());
+      ++held.received;
+    }
+    j.erase("pending");
+    if (j.contains("complete"))
+      txn.put(tables_, peer_key(period, peer), j.dump());
+    else
+      txn.del(tables_, peer_key(period, peer));
+  }
+  txn.put(tables_, state_key(period, peer), held.dump());  // also when the part is refused
+  return held;
+}
+
+// Each part is stored under its own key as it comes and the table is put together once, from
+// the stored parts' text: keeping the parts in the peer's record reparsed and rewrote every
+// earlier part, and the complete table, with each new one, in the Writer (quadratic in a
+// table's parts, up to kMaxParts of them).
 bool Tables::receive(storage::WriteTxn& txn, const std::string& peer,
                      const protocol::StatisticsTable& part, std::int64_t now_ms) {
-  const auto key = "peer/" + part.period + "/" + peer;
-  auto stored = txn.get(tables_, key);
-  json j = stored ? json::parse(*stored) : json::object();
-  if (j.contains("complete") &&
-      j["complete"].value("generated_ms", std::int64_t{0}) >= part.generated_ms)
-    return false;
-  const auto pending_ms =
-      j.contains("pending") ? j["pending"].value("generated_ms", std::int64_t{0}) : -1;
-  if (pending_ms > part.generated_ms) return false;
-  if (pending_ms < part.generated_ms || j["pending"].value("parts", std::int64_t{0}) != part.parts)
-    j["pending"] = {
-        {"generated_ms", part.generated_ms}, {"parts", part.parts}, {"chunks", json::object()}};
-  auto& pending = j["pending"];
-  pending["chunks"][std::to_string(part.part)] = cells_json(part.cells);
-  if (static_cast<std::int64_t>(pending["chunks"].size()) == part.parts) {
-    auto cells = json::array();
-    for (std::int64_t i = 0; i < part.parts; ++i)
-      for (const auto& c : pending["chunks"][std::to_string(i)]) cells.push_back(c);
-    j["complete"] = {
-        {"generated_ms", part.generated_ms}, {"received_ms", now_ms}, {"cells", std::move(cells)}};
-    j.erase("pending");
+  auto h = held(txn, peer, part.period);
+  if (h.complete_ms >= part.generated_ms || h.pending_ms > part.generated_ms) return false;
+  if (h.pending_ms < part.generated_ms || h.parts != part.parts) {
+    for (std::int64_t i = 0; i < h.parts; ++i) txn.del(tables_, part_key(part.period, peer, i));
+    h.pending_ms = part.generated_ms;
+    h.parts = part.parts;
+    h.received = 0;
   }
-  txn.put(tables_, key, j.dump());
+  const auto key = part_key(part.period, peer, part.part);
+  if (!txn.contains(tables_, key)) ++h.received;
+  txn.put(tables_, key, cells_json(part.cells).dump());
+  if (h.received == h.parts) {
+    // Each part's text is a JSON array: its elements go into the table's as they are.
+    std::string cells = "[";
+    for (std::int64_t i = 0; i < h.parts; ++i) {
+      const auto stored_part = part_key(part.period, peer, i);
+      auto text = txn.get(tables_, stored_part);
+      if (!text) throw std::logic_error("statistics: a counted part is not stored");
+      const auto items = std::string_view(*text).substr(1, text->size() - 2);
+      if (!items.empty()) {
+        if (cells.size() > 1) cells += ',';
+        cells += items;
+      }
+      txn.del(tables_, stored_part);
+    }
+    cells += ']';
+    std::string record;
+    protocol::JsonWriter(record)
+        .begin_object()
+        .key("complete")
+        .begin_object()
+        .key("cells")
+        .raw(cells)
+        .field("generated_ms", part.generated_ms)
+        .field("received_ms", now_ms)
+        .end_object()
+        .end_object();
+    txn.put(tables_, peer_key(part.period, peer), record);
+    h.complete_ms = part.generated_ms;
+    h.pending_ms = -1;
+    h.parts = 0;
+    h.received = 0;
+  }
+  txn.put(tables_, state_key(part.period, peer), h.dump());
   return true;
 }
 

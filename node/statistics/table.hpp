@@ -7,8 +7,10 @@
 //
 // Database stats_tables: "own/" period -> {generated_ms, suppressed, cells};
 // "sent/" period -> the cells last sent to peers (to send again only what changed);
-// "peer/" period "/" peer -> {complete?: {generated_ms, received_ms, cells}, pending?:
-// {generated_ms, parts, received_ms, chunks: {part: cells}}}.
+// "peer/" period "/" peer -> {complete: {generated_ms, received_ms, cells}}, the latest
+// complete table; "state/" period "/" peer -> {complete_ms, pending_ms, parts, received}, the
+// generations held (-1: none) and how many parts of the pending one have come;
+// "part/" period "/" peer "/" part (4 digits) -> the cells of a part of the pending table.
 // Only released cells are ever stored here: a suppressed cell never reaches a table, a
 // message or a reply.
 //
@@ -80,6 +82,9 @@ class Tables {
   std::vector<PeerTable> peers(const storage::Txn& txn, const std::string& period) const;
 
  private:
+  struct Held;
+  Held held(storage::WriteTxn& txn, const std::string& peer, const std::string& period);
+
   storage::Database tables_;
 };
 

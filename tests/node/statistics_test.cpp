@@ -457,6 +457,114 @@ TEST_CASE("peers' tables: parts, newest wins, consortium sums released cells") {
   CHECK(s.tables.peers(txn, "2026-11").empty());
 }
 
+// Each part is stored on its own and the table put together once: a table of kMaxParts parts
+// kept in one record was reparsed and rewritten with every part, in the Writer.
+TEST_CASE("peers' tables: a table of the most parts, in any order, once each") {
+  Store s;
+  using relay::protocol::StatisticsTable;
+  constexpr std::int64_t kParts = StatisticsTable::kMaxParts;
+  auto part_of = [](std::int64_t generated, std::int64_t part) {
+    StatisticsTable t{"2026-12", generated, part, kParts, {}};
+    for (std::size_t i = 0; i < 3; ++i)
+      t.cells.push_back({"C" + std::to_string(part), "JP-" + std::to_string(10 + i), "25-34", "3-5",
+                         static_cast<std::uint64_t>(part * 3 + i), 0, 0, 0});
+    return t;
+  };
+  std::vector<std::int64_t> order(kParts);
+  for (std::int64_t i = 0; i < kParts; ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937(19));
+  auto stored_keys = [&] {
+    auto txn = s.env.begin_read();
+    std::size_t n = 0;
+    txn.for_each_prefix(s.env.database("stats_tables"), "part/",
+                        [&](std::string_view, std::string_view) { ++n; });
+    return n;
+  };
+  s.write([&](storage::WriteTxn& txn) {
+    for (std::int64_t i = 0; i + 1 < kParts; ++i)
+      CHECK(s.tables.receive(txn, "osaka", part_of(7, order[i]), 100));
+    CHECK(s.tables.receive(txn, "osaka", part_of(7, order[0]), 100));  // again: counted once
+  });
+  {
+    auto txn = s.env.begin_read();
+    CHECK(s.tables.peers(txn, "2026-12").empty());
+  }
+  CHECK(stored_keys() == kParts - 1);
+  s.write([&](storage::WriteTxn& txn) {
+    CHECK(s.tables.receive(txn, "osaka", part_of(7, order.back()), 300));
+    CHECK_FALSE(s.tables.receive(txn, "osaka", part_of(7, 5), 301));  // already complete
+  });
+  auto txn = s.env.begin_read();
+  auto peers = s.tables.peers(txn, "2026-12");
+  REQUIRE(peers.size() == 1);
+  CHECK(peers[0].generated_ms == 7);
+  CHECK(peers[0].received_ms == 300);
+  REQUIRE(peers[0].cells.size() == kParts * 3);
+  for (std::size_t i = 0; i < peers[0].cells.size(); ++i) {  // in the order of the parts
+    CHECK(peers[0].cells[i].job_category == "C" + std::to_string(i / 3));
+    CHECK(peers[0].cells[i].registrations == i);
+  }
+  CHECK(stored_keys() == 0);  // the parts are dropped once the table is whole
+}
+
+TEST_CASE("peers' tables: a newer table in other parts replaces the pending one") {
+  Store s;
+  using relay::protocol::StatisticsTable;
+  StatisticsTable::Cell b{"B", "JP-28", "25-34", "3-5", 10, 2, 1, 0};
+  StatisticsTable::Cell d{"D", "JP-27", "25-34", "3-5", 11, 0, 0, 0};
+  s.write([&](storage::WriteTxn& txn) {
+    CHECK(s.tables.receive(txn, "osaka", {"2026-12", 5, 0, 3, {b}}, 100));
+    CHECK(s.tables.receive(txn, "osaka", {"2026-12", 5, 1, 3, {b}}, 100));
+    CHECK(s.tables.receive(txn, "osaka", {"2026-12", 6, 1, 2, {d}}, 101));        // newer, 2 parts
+    CHECK_FALSE(s.tables.receive(txn, "osaka", {"2026-12", 5, 2, 3, {b}}, 102));  // older
+    CHECK(s.tables.receive(txn, "osaka", {"2026-12", 6, 0, 2, {}}, 103));
+  });
+  auto txn = s.env.begin_read();
+  auto peers = s.tables.peers(txn, "2026-12");
+  REQUIRE(peers.size() == 1);
+  CHECK(peers[0].generated_ms == 6);
+  REQUIRE(peers[0].cells.size() == 1);  // the empty part adds nothing, the older parts are gone
+  CHECK(peers[0].cells[0].job_category == "D");
+}
+
+// Data directories written before parts had keys of their own hold both generations in the
+// peer's record.
+TEST_CASE("peers' tables: a record of the earlier format goes on where it was") {
+  Store s;
+  using relay::protocol::StatisticsTable;
+  StatisticsTable::Cell b{"B", "JP-28", "25-34", "3-5", 10, 2, 1, 0};
+  StatisticsTable::Cell d{"D", "JP-27", "25-34", "3-5", 11, 0, 0, 0};
+  auto cells = [](const StatisticsTable::Cell& c) {
+    return nlohmann::json::array({StatisticsTable::cell_json(c)});
+  };
+  nlohmann::json old{
+      {"complete", {{"generated_ms", 5}, {"received_ms", 50}, {"cells", cells(b)}}},
+      {"pending",
+       {{"generated_ms", 8}, {"parts", 3}, {"chunks", {{"0", cells(d)}, {"2", cells(b)}}}}}};
+  s.write([&](storage::WriteTxn& txn) {
+    txn.put(s.env.database("stats_tables"), "peer/2026-12/osaka", old.dump());
+  });
+  {
+    auto txn = s.env.begin_read();
+    auto peers = s.tables.peers(txn, "2026-12");
+    REQUIRE(peers.size() == 1);
+    CHECK(peers[0].generated_ms == 5);
+  }
+  s.write([&](storage::WriteTxn& txn) {
+    CHECK_FALSE(s.tables.receive(txn, "osaka", {"2026-12", 5, 0, 1, {d}}, 60));  // held
+    CHECK(s.tables.receive(txn, "osaka", {"2026-12", 8, 1, 3, {d}}, 90));        // the missing part
+  });
+  auto txn = s.env.begin_read();
+  auto peers = s.tables.peers(txn, "2026-12");
+  REQUIRE(peers.size() == 1);
+  CHECK(peers[0].generated_ms == 8);
+  CHECK(peers[0].received_ms == 90);
+  REQUIRE(peers[0].cells.size() == 3);
+  CHECK(peers[0].cells[0].job_category == "D");
+  CHECK(peers[0].cells[1].job_category == "D");
+  CHECK(peers[0].cells[2].job_category == "B");
+}
+
 TEST_CASE("CSV: BOM, header of field names, quoting, nulls, formula guard") {
   nlohmann::json rows = {
       {{"job_category", "営業, \"法人\""}, {"prefecture", "JP-28"}, {"count", 12}},
