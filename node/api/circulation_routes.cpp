@@ -3,14 +3,19 @@
 // (在籍型出向 / 移籍).
 //   GET  /api/v1/alumni-link                    the member's static alumni link
 //   POST /api/v1/alumni-links {departure_id}    a single-use alumni link for one departure
-//   GET  /api/v1/alumni                         the member's alumni it may find (anonymised)
+//   GET  /api/v1/alumni                         the member's alumni it may find (anonymised),
+//                                               oldest first; ?limit=N&after=NEXT pages them
+//                                               (`next` while more may follow)
 //   GET  /api/v1/secondment-offers/{id}/matches other members' secondment/transfer
 //                                               requisitions for the member's offer
 //   GET  /api/v1/requisitions/{id}/pairings     other members' secondment offers for the
 //                                               member's secondment/transfer requisition
 // Another member's offer or requisition answers 404, as if it did not exist.
+#include <charconv>
+
 #include "node/api/common.hpp"
 #include "node/common/public_links.hpp"
+#include "node/federation/profile_exchange.hpp"
 namespace relay::node::api {
 
 namespace {
@@ -59,10 +64,37 @@ Response issue_alumni_link(const Services& s, const Request& request, const Call
   return alumni_link_reply(s, caller, **departure);
 }
 
-Response alumni(const Services& s, const Caller& caller) {
+// A page's `next`: when the last alumnus shown confirmed, and the ref it is shown under
+// ("1796050800000.p_..."). Not its candidate id, which the member never sees.
+std::string alumni_next(const services::AlumnusView& last) {
+  return std::to_string(last.since_ms) + "." + last.ref;
+}
+std::optional<services::AlumniPlace> alumni_after(std::string_view text) {
+  const auto dot = text.find('.');
+  if (dot == std::string_view::npos || dot == 0) return std::nullopt;
+  services::AlumniPlace place;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + dot, place.since_ms);
+  if (ec != std::errc{} || end != text.data() + dot || place.since_ms < 0) return std::nullopt;
+  place.ref = std::string(text.substr(dot + 1));
+  if (!federation::valid_ref(place.ref)) return std::nullopt;
+  return place;
+}
+
+// Without ?limit or ?after, every alumnus, as before the list paged.
+Response alumni(const Services& s, const Request& request, const Caller& caller) {
+  auto asked = page_params(request);
+  if (!asked) return reply(asked.error());
+  std::optional<services::AlumniPlace> after;
+  if (!asked->after.empty()) {
+    after = alumni_after(asked->after);
+    if (!after) return reply(bad_request("bad_parameter", "after: not a `next` of this list"));
+  }
+  auto page = s.alumni.page(caller.the_member(), asked->limit, after);
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& a : s.alumni.list(caller.the_member())) list.push_back(a.to_json());
-  return http::json_response(200, {{"count", list.size()}, {"alumni", list}});
+  for (const auto& a : page.alumni) list.push_back(a.to_json());
+  nlohmann::json body{{"count", list.size()}, {"alumni", list}};
+  if (page.more && !page.alumni.empty()) body["next"] = alumni_next(page.alumni.back());
+  return http::json_response(200, body);
 }
 
 Response pairings_reply(
@@ -101,9 +133,10 @@ void add_circulation_routes(Routes& routes, const Services& s) {
              [&s](const Request& request, const Params&, const Caller& caller) {
                return issue_alumni_link(s, request, caller);
              });
-  routes.add(
-      "GET", "/api/v1/alumni", Role::member,
-      [&s](const Request&, const Params&, const Caller& caller) { return alumni(s, caller); });
+  routes.add("GET", "/api/v1/alumni", Role::member,
+             [&s](const Request& request, const Params&, const Caller& caller) {
+               return alumni(s, request, caller);
+             });
   routes.add("GET", "/api/v1/secondment-offers/{id}/matches", Role::member,
              [&s](const Request& request, const Params& params, const Caller& caller) {
                return offer_matches(s, request, params.at("id"), caller);

@@ -1,5 +1,6 @@
 #include "node/referrals/referral.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "crypto/hash.hpp"
@@ -40,6 +41,12 @@ namespace {
 // member "/" 8-byte big-endian created_ms, then the id: a member's referrals in the order made.
 std::string time_key(const Referral& r) {
   return r.member_id + "/" + common::be64(static_cast<std::uint64_t>(r.created_ms)) + r.id;
+}
+
+// A member_alumni_by_time key.
+std::string alumnus_time_key(const std::string& member_id, std::int64_t verified_ms,
+                             const std::string& candidate_id) {
+  return member_id + "/" + common::be64(static_cast<std::uint64_t>(verified_ms)) + candidate_id;
 }
 
 // The value of a member_referrals_by_time entry: a mark, then the referral's member JSON. A
@@ -130,7 +137,8 @@ Referrals::Referrals(storage::Environment& env, const identity::KeyRing& keys,
       people_(env.database("member_people")),
       single_(env.database("single_links")),
       alumni_links_(env.database("alumni_links")),
-      alumni_(env.database("member_alumni")) {}
+      alumni_(env.database("member_alumni")),
+      alumni_by_time_(env.database("member_alumni_by_time")) {}
 
 std::optional<Referral> Referrals::for_person(const storage::Txn& txn, const std::string& member_id,
                                               const std::string& pseudonym) const {
@@ -274,6 +282,19 @@ std::size_t Referrals::index_existing(storage::WriteTxn& txn) {
     for (const auto& [member, count] : counts) txn.put(counts_, member, common::be64(count));
     n += counts.size();
   });
+  storage::build_index_once(txn, index_marks_, "member_alumni_by_time", [&] {
+    std::vector<std::pair<std::string, std::string>> alumni;  // member "/" candidate, referral
+    txn.for_each_prefix(alumni_, "", [&](std::string_view key, std::string_view referral_id) {
+      alumni.emplace_back(key, referral_id);
+    });
+    for (const auto& [key, referral_id] : alumni) {
+      auto r = find(txn, referral_id);
+      if (!r) continue;
+      txn.put(alumni_by_time_, alumnus_time_key(r->member_id, r->verified_ms, r->candidate_id),
+              referral_id);
+      ++n;
+    }
+  });
   return n;
 }
 
@@ -399,6 +420,22 @@ void Referrals::mark_used(storage::WriteTxn& txn, const AlumniLink& link) {
 
 void Referrals::add_alumnus(storage::WriteTxn& txn, const Referral& referral) {
   txn.put(alumni_, referral.member_id + "/" + referral.candidate_id, referral.id);
+  txn.put(alumni_by_time_,
+          alumnus_time_key(referral.member_id, referral.verified_ms, referral.candidate_id),
+          referral.id);
+}
+
+void Referrals::each_alumnus_since(const storage::Txn& txn, const std::string& member_id,
+                                   std::int64_t since_ms, const EachAlumnus& fn) const {
+  const auto prefix = member_id + "/";
+  const auto from = static_cast<std::uint64_t>(std::max<std::int64_t>(0, since_ms));
+  // Up to the member's last key: "0" follows "/".
+  txn.for_each_range(alumni_by_time_, prefix + common::be64(from), member_id + "0",
+                     [&](std::string_view key, std::string_view) {
+                       const auto rest = key.substr(prefix.size());
+                       return fn(rest.substr(8),
+                                 static_cast<std::int64_t>(common::from_be64(rest.substr(0, 8))));
+                     });
 }
 
 bool Referrals::is_alumnus(const storage::Txn& txn, const std::string& member_id,

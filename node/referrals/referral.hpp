@@ -12,7 +12,9 @@
 // entries), member_people (member "/" pseudonym -> referral id), single_links (digest of a
 // single-use link token -> {member, application_id, job_category, used}), alumni_links (digest of
 // an alumni link token -> {member, departure_id, used}), member_alumni (member "/" candidate id
-// -> referral id: the member's verified alumni).
+// -> referral id: the member's verified alumni), member_alumni_by_time (member "/" 8-byte
+// verified_ms candidate id -> referral id: the same alumni in the order they confirmed, so that
+// a page of them is read from where the last one ended).
 //
 // Alumni (退職者): a member invites people who are leaving it through an alumni link (static,
 // or single use per departure). They register as rejected candidates do (same form, consent and
@@ -169,6 +171,11 @@ class Referrals {
   // The member's alumni as (candidate id, referral id), in key order.
   std::vector<std::pair<std::string, std::string>> alumni_of(const storage::Txn& txn,
                                                              const std::string& member_id) const;
+  // fn(candidate id, verified_ms) for the member's alumni in the order they confirmed, from the
+  // first confirmed at or after since_ms, while fn returns true.
+  using EachAlumnus = std::function<bool(std::string_view candidate_id, std::int64_t verified_ms)>;
+  void each_alumnus_since(const storage::Txn& txn, const std::string& member_id,
+                          std::int64_t since_ms, const EachAlumnus& fn) const;
 
  private:
   // A parsed referral and its member JSON, written once per stored version: writing it for
@@ -199,6 +206,7 @@ class Referrals {
   storage::Database single_;
   storage::Database alumni_links_;
   storage::Database alumni_;
+  storage::Database alumni_by_time_;
 };
 
 }  // namespace relay::node::referrals

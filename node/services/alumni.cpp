@@ -52,22 +52,34 @@ common::Result<AlumniLinkIssued, AlumniError> Alumni::issue_link(const members::
   return AlumniLinkIssued{issued.token, !departure_id.empty()};
 }
 
-std::vector<AlumnusView> Alumni::list(const members::Member& member) const {
+AlumniPage Alumni::page(const members::Member& member, std::size_t limit,
+                        const std::optional<AlumniPlace>& after) const {
   auto txn = env_.begin_read();
-  std::vector<AlumnusView> out;
-  for (const auto& [candidate_id, referral_id] : referrals_.alumni_of(txn, member.id)) {
-    auto record = candidates_.find(txn, candidate_id);
-    // Only who is active here and consented to be shown to the region's members.
-    if (!record || !record->in_regional_pool()) continue;
-    auto opened = candidates_.open(*record);
-    if (!opened) continue;
-    auto referral = referrals_.find(txn, referral_id);
-    out.push_back({self_name_, ref_of_(candidate_id), referral ? referral->verified_ms : 0,
-                   federation::anonymised_profile(opened->profile)});
-  }
-  std::stable_sort(out.begin(), out.end(), [](const AlumnusView& a, const AlumnusView& b) {
-    return a.since_ms < b.since_ms;
-  });
+  AlumniPage out;
+  // Alumni who confirmed in the same millisecond as the last one shown come before it or
+  // after it in key order: those up to it were on the page before.
+  bool past_last = !after;
+  referrals_.each_alumnus_since(
+      txn, member.id, after ? after->since_ms : 0,
+      [&](std::string_view candidate_id, std::int64_t since_ms) {
+        const std::string candidate(candidate_id);
+        if (!past_last) {
+          past_last = since_ms > after->since_ms || ref_of_(candidate) == after->ref;
+          if (since_ms == after->since_ms) return true;
+        }
+        auto record = candidates_.find(txn, candidate);
+        // Only who is active here and consented to be shown to the region's members.
+        if (!record || !record->in_regional_pool()) return true;
+        if (out.alumni.size() == limit) {
+          out.more = true;
+          return false;
+        }
+        auto opened = candidates_.open(*record);
+        if (!opened) return true;
+        out.alumni.push_back({self_name_, ref_of_(candidate), since_ms,
+                              federation::anonymised_profile(opened->profile)});
+        return true;
+      });
   return out;
 }
 

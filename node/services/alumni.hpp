@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -50,6 +51,17 @@ struct AlumnusView {
   nlohmann::json to_json() const;
 };
 
+// Where a page of alumni goes on from: after the alumnus shown last, who confirmed at since_ms
+// and is shown under ref.
+struct AlumniPlace {
+  std::int64_t since_ms = 0;
+  std::string ref;
+};
+struct AlumniPage {
+  std::vector<AlumnusView> alumni;
+  bool more = false;  // more may follow (start the next page after the last one)
+};
+
 // Marks, in profiles about to be ranked for member_id, the local ones (holder == self_name)
 // that are that member's alumni (AnonymisedProfile::alumnus), so the score shows the reason.
 void mark_alumni(const storage::Txn& txn, const referrals::Referrals& referrals,
@@ -68,8 +80,12 @@ class Alumni {
   // (the same one again for a repeat, until it has been used).
   common::Result<AlumniLinkIssued, AlumniError> issue_link(const members::Member& member,
                                                            const std::string& departure_id);
-  // The member's alumni who may be found by it (see the invariant), oldest first.
-  std::vector<AlumnusView> list(const members::Member& member) const;
+  // The member's alumni who may be found by it (see the invariant), oldest first: at most
+  // `limit` of them, after the one `after` names (nullopt: from the first). Reads from the
+  // member's alumni in the order they confirmed, so a page costs its own alumni (a candidate
+  // read and decryption each), not the member's whole list.
+  AlumniPage page(const members::Member& member, std::size_t limit,
+                  const std::optional<AlumniPlace>& after) const;
 
  private:
   storage::Environment& env_;

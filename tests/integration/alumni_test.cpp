@@ -145,6 +145,27 @@ TEST_CASE("alumni: registered through a real node, no credit by default, one whe
   auto used = node.post_json("/api/v1/alumni-links", {{"departure_id", "emp-7"}}, key);
   CHECK(used.status == 409);
 
+  // Two alumni now: a page of one, then the rest after its `next`; a bad page is a 400 naming
+  // the parameter.
+  auto first = node.get("/api/v1/alumni?limit=1", key);
+  REQUIRE(first.status == 200);
+  CHECK(first.json().at("count") == 1);
+  REQUIRE(first.json().contains("next"));
+  const auto next = first.json().at("next").get<std::string>();
+  auto second = node.get("/api/v1/alumni?after=" + next, key);
+  REQUIRE(second.status == 200);
+  CHECK(second.json().at("count") == 1);
+  CHECK_FALSE(second.json().contains("next"));
+  CHECK(second.json().at("alumni")[0].at("ref") != first.json().at("alumni")[0].at("ref"));
+  CHECK(node.get("/api/v1/alumni", key).json().at("count") == 2);
+  for (const char* query : {"?after=p_000000000000000000000001", "?after=12.x", "?after=-1.p_0",
+                            "?limit=0", "?limit=1001"}) {
+    CAPTURE(query);
+    auto refused = node.get(std::string("/api/v1/alumni") + query, key);
+    CHECK(refused.status == 400);
+    CHECK(refused.json().at("error").at("code") == "bad_parameter");
+  }
+
   {
     auto [code, report] = audit_live(node);
     INFO(report.dump());

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -14,6 +15,7 @@
 #include "ledger_audit.hpp"
 #include "node/domain_fixture.hpp"
 #include "node/matching/scorer.hpp"
+#include "node/storage/index_marks.hpp"
 #include "protocol/event.hpp"
 #include "protocol/ledger_entry.hpp"
 
@@ -207,7 +209,7 @@ TEST_CASE("alumni: the member lists its alumni who may be found, anonymised") {
   register_through(d, other.link_token, form_for("rejected@example.jp"));
   services::Alumni alumni(d.env, d.writer, d.referrals, d.candidates, ref_of, "unit.relaynode");
 
-  auto list = alumni.list(m);
+  auto list = alumni.page(m, SIZE_MAX, std::nullopt).alumni;
   REQUIRE(list.size() == 1);
   auto j = list[0].to_json();
   CHECK(j.at("node") == "unit.relaynode");
@@ -216,7 +218,7 @@ TEST_CASE("alumni: the member lists its alumni who may be found, anonymised") {
   const auto text = j.dump();
   for (const char* personal : {"shown@example.jp", "Alumnus", "email", "name"})
     CHECK(text.find(personal) == std::string::npos);
-  CHECK(alumni.list(other).empty());
+  CHECK(alumni.page(other, SIZE_MAX, std::nullopt).alumni.empty());
 
   SUBCASE("issue_link: static, single use, and used") {
     auto s = alumni.issue_link(m, "");
@@ -230,6 +232,85 @@ TEST_CASE("alumni: the member lists its alumni who may be found, anonymised") {
     REQUIRE_FALSE(again);
     CHECK(again.error() == services::AlumniError::link_used);
   }
+}
+
+// A page reads from where the last one ended, in the order the alumni confirmed, whoever
+// confirmed in the same millisecond and whoever is no longer shown.
+TEST_CASE("alumni: pages go on after the last one shown, in the order confirmed") {
+  Domain d;
+  auto m = d.admit("Pages KK").member;
+  auto link = alumni_link(d, m.id);
+  std::vector<std::string> emails;
+  for (int i = 0; i < 9; ++i) {
+    emails.push_back("a" + std::to_string(i) + "@example.jp");
+    register_through(d, link, form_for(emails.back()));
+    if (i % 3 != 1) d.clock.advance(std::chrono::milliseconds(5));  // pairs in one millisecond
+  }
+  auto record_of = [&](const std::string& email) {
+    auto txn = d.env.begin_read();
+    auto r = d.candidates.find_by_pseudonym(
+        txn, d.candidates.pseudonym_of(*candidates::normalise_email(email)));
+    REQUIRE(r);
+    return *r;
+  };
+  auto hide = [&](const std::string& email) {
+    auto r = record_of(email);
+    r.consent.region = false;
+    d.write([&](storage::WriteTxn& w) { d.candidates.save(w, r); });
+  };
+  hide(emails[4]);
+  hide(emails[8]);  // the last: a page ending before it has nothing after it to show
+  services::Alumni alumni(d.env, d.writer, d.referrals, d.candidates, ref_of, "unit.relaynode");
+  auto refs = [](const std::vector<services::AlumnusView>& list) {
+    std::vector<std::string> out;
+    for (const auto& a : list) out.push_back(a.ref);
+    return out;
+  };
+  const auto whole = alumni.page(m, SIZE_MAX, std::nullopt);
+  CHECK_FALSE(whole.more);
+  REQUIRE(whole.alumni.size() == 7);
+  CHECK(std::is_sorted(whole.alumni.begin(), whole.alumni.end(),
+                       [](const auto& a, const auto& b) { return a.since_ms < b.since_ms; }));
+  auto check_pages = [&] {
+    const auto all = refs(alumni.page(m, SIZE_MAX, std::nullopt).alumni);
+    REQUIRE_FALSE(all.empty());
+    for (std::size_t limit : {1, 2, 3, 7}) {
+      CAPTURE(limit);
+      std::vector<services::AlumnusView> read;
+      std::optional<services::AlumniPlace> after;
+      for (int pages = 0; pages < 10; ++pages) {
+        auto page = alumni.page(m, limit, after);
+        CHECK(page.alumni.size() <= limit);
+        read.insert(read.end(), page.alumni.begin(), page.alumni.end());
+        if (!page.more) break;
+        REQUIRE_FALSE(page.alumni.empty());
+        after = services::AlumniPlace{page.alumni.back().since_ms, page.alumni.back().ref};
+      }
+      CHECK(refs(read) == all);
+    }
+  };
+  check_pages();
+  // A page that ended at someone who is hidden since goes on after them.
+  auto first_two = alumni.page(m, 2, std::nullopt);
+  REQUIRE(first_two.more);
+  for (const auto& email : emails)
+    if (ref_of(record_of(email).id) == first_two.alumni.back().ref) hide(email);
+  auto rest = alumni.page(
+      m, 10, services::AlumniPlace{first_two.alumni.back().since_ms, first_two.alumni.back().ref});
+  CHECK_FALSE(rest.more);
+  const auto shown = refs(whole.alumni);
+  CHECK(refs(rest.alumni) == std::vector<std::string>(shown.begin() + 2, shown.end()));
+
+  // A data directory from before the index: built once from member_alumni, the same pages.
+  d.write([&](storage::WriteTxn& txn) { return d.referrals.index_existing(txn); });  // the rest
+  d.write([&](storage::WriteTxn& txn) {
+    txn.clear(d.env.database("member_alumni_by_time"));
+    txn.del(d.env.database(storage::kIndexMarks), "member_alumni_by_time");
+  });
+  CHECK(alumni.page(m, SIZE_MAX, std::nullopt).alumni.empty());
+  CHECK(d.write([&](storage::WriteTxn& txn) { return d.referrals.index_existing(txn); }) == 9);
+  CHECK(refs(alumni.page(m, SIZE_MAX, std::nullopt).alumni).size() == 6);
+  check_pages();
 }
 
 TEST_CASE("alumni: the member's own alumni get the re-hire reason in its matches, no one else") {
