@@ -127,15 +127,22 @@ std::optional<Peer> PeerRegistry::find(const storage::Txn& txn, const std::strin
   if (name.empty() || name.size() > 64) return std::nullopt;
   auto v = txn.get(peers_, name);
   if (!v) return std::nullopt;
-  return from_record(*v);
+  return parsed(name, *v);
 }
 
 std::vector<Peer> PeerRegistry::list(const storage::Txn& txn) const {
   std::vector<Peer> out;
-  txn.for_each_prefix(peers_, "", [&](std::string_view, std::string_view v) {
-    out.push_back(from_record(std::string(v)));
+  txn.for_each_prefix(peers_, "", [&](std::string_view name, std::string_view v) {
+    out.push_back(parsed(std::string(name), v));
   });
   return out;
+}
+
+Peer PeerRegistry::parsed(const std::string& name, std::string_view stored) const {
+  if (auto cached = parsed_.find(name, stored)) return *cached;
+  auto p = from_record(std::string(stored));
+  parsed_.put(name, std::string(stored), p);
+  return p;
 }
 
 LearnResult PeerRegistry::learn(storage::WriteTxn& txn, const std::string& name,
