@@ -72,8 +72,9 @@ std::size_t OutcomeReminders::sweep() {
     for (const auto& member : members_.list(txn)) {
       if (member.contact_email.empty() || !member.active) continue;
       for (const auto& item : introductions_.due(txn, member.id, now)) {
-        Pending p{member.id + "/" + item.introduction + "/" + item.what, compose(member, item), 0,
-                  now};
+        // Composed only if it goes out: an item stays due, and is read each pass, until the
+        // member reports it, long after its one reminder was sent.
+        Pending p{member.id + "/" + item.introduction + "/" + item.what, {}, 0, now};
         if (auto v = txn.get(sent_, p.key)) {
           auto record = nlohmann::json::parse(*v);
           if (record.value("state", "") != kPending) continue;           // sent or given up
@@ -81,6 +82,7 @@ std::size_t OutcomeReminders::sweep() {
           p.attempts = record.value("attempts", 0u);
           p.first_ms = record.value("at_ms", now);
         }
+        p.mail = compose(member, item);
         pending.push_back(std::move(p));
       }
     }
