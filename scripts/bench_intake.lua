@@ -6,6 +6,8 @@
 --   MODE=confirm   POSTs once to each path of LIST (the confirmation links /r/v/...), then ends
 --                  the run: wrk would otherwise wait out -d. A connection with nothing left to
 --                  send is parked on an unfinished request, so that nothing else is measured.
+-- With CONSENT_PEERS=yes each form also consents to circulating to peer nodes, so that each
+-- confirmation sends the profile to every active peer (bench-intake --peers).
 -- A response is accepted when it is a 303 whose Location starts with ACCEPT. done() prints one
 -- line: RESULT {"requests", "duration_s", "accepted", "p50_ms", "p99_ms", "max_ms", "statuses",
 -- "errors", "sent": [[thread, requests sent], ...]}.
@@ -14,6 +16,7 @@ local common = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "bench_wr
 
 local mode = os.getenv("MODE")
 local accept = os.getenv("ACCEPT") or ""
+local consent_peers = os.getenv("CONSENT_PEERS") == "yes" and "&consent_peers=yes" or ""
 local list = {}
 -- Globals: done() reads each thread's copy.
 thread_id = 0
@@ -40,7 +43,7 @@ local function registration(n)
     "&job_category=" .. categories[n % #categories + 1] ..
     "&skills=Excel%2C+SQL%2C+%E7%B5%8C%E7%90%86%E4%BA%8B%E5%8B%99" ..  -- 経理事務
     "&prefecture=" .. prefectures[n % #prefectures + 1] ..
-    "&age_band=35-44&experience_band=6-10&consent_region=yes" ..
+    "&age_band=35-44&experience_band=6-10&consent_region=yes" .. consent_peers ..
     string.format("&nonce=b%08x%08x", math.random(0, 0x7fffffff), math.random(0, 0x7fffffff))
   return wrk.format("POST", list[n % #list + 1], form_headers, body)
 end

@@ -10,6 +10,10 @@
       refuses (bench-intake --node-defaults).
   members URL ADMIN N OUT
       admits N members over the API and writes their relay links' paths to OUT, one a line.
+  peers URL ADMIN N
+      adds N peers over the operator API (bench-intake --peers): loopback URLs where nothing
+      listens, so each sending attempt is refused at once and backs off, and fingerprints of no
+      key (their keys are never learnt).
   drain SPOOL URL ADMIN ACCEPTED T0 T1 SPOOLED_AT_T1 TIMEOUT OUT
       waits until the spool (or an SMTP test server's mail directory) holds ACCEPTED mails and the node's mail queue (/metrics) is empty,
       then writes the mail figures as JSON: mails/s from T0 (start of phase A) to the newest
@@ -102,6 +106,17 @@ def members(url, admin, n, out):
         paths.append(urllib.parse.urlparse(member["relay_link"]).path)
     with open(out, "w") as f:
         f.write("\n".join(paths) + "\n")
+
+
+def peers(url, admin, n):
+    for i in range(int(n)):
+        body = {"name": f"peer-{i}.bench.example", "url": "http://127.0.0.1:9",
+                "fingerprint": os.urandom(32).hex()}
+        req = urllib.request.Request(url + "/api/v1/peers", method="POST",
+                                     data=json.dumps(body).encode(),
+                                     headers={"Authorization": "Bearer " + admin,
+                                              "Content-Type": "application/json"})
+        urllib.request.urlopen(req, timeout=30).read()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -344,7 +359,7 @@ def report(work, out, connections, seconds, threads, links, server_cores):
 
 
 if __name__ == "__main__":
-    commands = {"configure": configure, "members": members, "trickle": trickle,
+    commands = {"configure": configure, "members": members, "peers": peers, "trickle": trickle,
                 "delays": delays, "drain": drain, "verify": verify, "report": report}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
