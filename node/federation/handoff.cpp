@@ -24,8 +24,8 @@ bool awaiting(HandoffState state) {
   return state == HandoffState::requested || state == HandoffState::awaiting_consent;
 }
 
-// The handoffs_by_member key: the member's handoffs sort oldest first (then by id, as the
-// scan it replaces did).
+// The handoffs_by_member key: the member's handoffs sort oldest first (created_ms is
+// storage::next_time's: two requested in one millisecond keep the order they were made).
 std::string by_member_key(const Handoff& h) {
   return h.member + "/" + common::be64(static_cast<std::uint64_t>(h.created_ms)) + h.id;
 }
@@ -271,7 +271,7 @@ RequestResult Handoffs::request(storage::WriteTxn& txn, const members::Member& m
   h.company = member.name;
   h.peer = peer_name;
   h.ref = ref;
-  h.created_ms = federation_.clock().now_ms();
+  h.created_ms = storage::next_time(txn, by_member_, member.id + "/", federation_.clock().now_ms());
   h.request_msg = federation_.enqueue(
       txn, peer_name,
       protocol::HandoffRequest{h.id, ref, member.name, federation_.config().node.region});

@@ -8,6 +8,7 @@
 #include "crypto/random.hpp"
 #include "node/common/key_encoding.hpp"
 #include "node/storage/index_marks.hpp"
+#include "node/storage/index_page.hpp"
 #include "protocol/event.hpp"
 
 namespace relay::node::introductions {
@@ -272,7 +273,7 @@ common::Result<Introduction, IntroductionError> Introductions::create(
   intro.holder = holder;
   intro.candidate_ref = candidate_ref;
   intro.kind = holder == "local" ? IntroductionKind::local : IntroductionKind::peer;
-  intro.requested_ms = clock_.now_ms();
+  intro.requested_ms = storage::next_time(txn, by_time_, member + "/", clock_.now_ms());
   intro.answer_due_ms = intro.requested_ms + settings_.answer_within.count();
   // The spend checks and writes the balance in this txn: the single Writer serialises it, so
   // two requests for the last credit cannot both pass.

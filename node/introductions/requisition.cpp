@@ -8,6 +8,7 @@
 #include "node/common/key_encoding.hpp"
 #include "node/common/text.hpp"
 #include "node/storage/index_marks.hpp"
+#include "node/storage/index_page.hpp"
 #include "protocol/event.hpp"
 
 namespace relay::node::introductions {
@@ -279,7 +280,7 @@ common::Result<Requisition, RequisitionError> Requisitions::open(storage::WriteT
   auto r = std::move(valid).value();
   r.id = "q_" + crypto::to_hex(crypto::random_bytes(8));
   r.member = member;
-  r.created_ms = r.updated_ms = clock_.now_ms();
+  r.created_ms = r.updated_ms = storage::next_time(txn, by_time_, member + "/", clock_.now_ms());
   put(txn, r);
   ledger_.append(txn, protocol::requisition_opened(member, r.id, to_string(r.kind), r.category,
                                                    to_string(r.employment_type), r.headcount));

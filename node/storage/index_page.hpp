@@ -2,6 +2,7 @@
 // One page of an index's entries under a prefix: a member's ("<member>/" + sort key: referrals,
 // handoffs, introductions and requisitions by time), an alert kind's, or every entry (the
 // members by admission). The lists that page with ?limit=&after= read it.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -53,6 +54,23 @@ bool index_page(const Txn& txn, Database db, std::string_view prefix, std::strin
     fn(std::string_view(at->first), std::string_view(at->second));
   }
   return false;
+}
+
+// The time under which a record made at now_ms joins an index keyed prefix (non-empty, ending
+// in '/') + 8 bytes (a time) + its id: now_ms, or 1 ms after the prefix's newest entry if that
+// is not earlier. Two records made in the same millisecond would otherwise list in the order of
+// their random ids, not in the order made.
+inline std::int64_t next_time(const Txn& txn, Database db, std::string_view prefix,
+                              std::int64_t now_ms) {
+  auto cursor = txn.cursor(db);
+  std::string past(prefix);
+  past.back() = static_cast<char>(past.back() + 1);
+  auto at = cursor.seek(past) ? cursor.prev() : cursor.last();
+  if (!at || !at->first.starts_with(prefix) || at->first.size() < prefix.size() + 8) return now_ms;
+  std::uint64_t newest = 0;
+  for (std::size_t i = 0; i < 8; ++i)
+    newest = (newest << 8) | static_cast<unsigned char>(at->first[prefix.size() + i]);
+  return std::max(now_ms, static_cast<std::int64_t>(newest) + 1);
 }
 
 // A page of records, in the index's order.

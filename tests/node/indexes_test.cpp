@@ -201,6 +201,13 @@ TEST_CASE("handoffs_by_candidate: a request finds the live handoff, after the mi
   CHECK(ask(refs[1]).handoff->id == after_decline.handoff->id);
   CHECK(ask(refs[2]).handoff->id == not_theirs.handoff->id);
   CHECK_FALSE(ask(refs[2]).created);
+  // The two new ones, asked for in the same millisecond, list in the order they were made.
+  auto txn = kobe.env.begin_read();
+  auto newest = kobe.handoffs.page_for_member(txn, member.id, 2, "", true);
+  REQUIRE(newest);
+  REQUIRE(newest->records.size() == 2);
+  CHECK(newest->records[0].id == not_theirs.handoff->id);
+  CHECK(newest->records[1].id == after_decline.handoff->id);
 }
 
 TEST_CASE(

@@ -291,7 +291,8 @@ TEST_CASE("requisitions: a member's pages in the order opened, from their own in
   auto b = f.d.admit("Pages B KK").member;
   std::vector<std::string> made;
   for (int i = 0; i < 7; ++i) {
-    f.d.clock.advance(std::chrono::milliseconds(1000));
+    // Some in the same millisecond, as an ATS opens them: still listed in the order opened.
+    if (i % 3 == 0) f.d.clock.advance(std::chrono::milliseconds(1000));
     auto r =
         f.d.write([&](storage::WriteTxn& txn) { return f.reqs.open(txn, a.id, forklift_input()); });
     REQUIRE(r);
