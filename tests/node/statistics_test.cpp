@@ -11,6 +11,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "node/api/csv.hpp"
@@ -50,6 +51,11 @@ struct Store {
     return tally.counters(txn, scope, period);
   }
 };
+
+// Two released cells of a peer's table.
+const std::pair<relay::protocol::StatisticsTable::Cell, relay::protocol::StatisticsTable::Cell>
+    kPeerCells{{"B", "JP-28", "25-34", "3-5", 10, 2, 1, 0},
+               {"D", "JP-27", "25-34", "3-5", 11, 0, 0, 0}};
 
 st::Cell cell(std::string jc, std::string pref = "JP-28") {
   return {std::move(jc), std::move(pref), "25-34", "3-5"};
@@ -430,8 +436,7 @@ TEST_CASE("statistics.table parses strictly") {
 TEST_CASE("peers' tables: parts, newest wins, consortium sums released cells") {
   Store s;
   using relay::protocol::StatisticsTable;
-  StatisticsTable::Cell b{"B", "JP-28", "25-34", "3-5", 10, 2, 1, 0};
-  StatisticsTable::Cell d{"D", "JP-27", "25-34", "3-5", 11, 0, 0, 0};
+  const auto& [b, d] = kPeerCells;
   s.write([&](storage::WriteTxn& txn) {
     CHECK(s.tables.receive(txn, "osaka", {"2026-12", 5, 0, 2, {b}}, 100));
     CHECK(s.tables.receive(txn, "osaka", {"2026-12", 5, 1, 2, {d}}, 101));
@@ -510,8 +515,7 @@ TEST_CASE("peers' tables: a table of the most parts, in any order, once each") {
 TEST_CASE("peers' tables: a newer table in other parts replaces the pending one") {
   Store s;
   using relay::protocol::StatisticsTable;
-  StatisticsTable::Cell b{"B", "JP-28", "25-34", "3-5", 10, 2, 1, 0};
-  StatisticsTable::Cell d{"D", "JP-27", "25-34", "3-5", 11, 0, 0, 0};
+  const auto& [b, d] = kPeerCells;
   s.write([&](storage::WriteTxn& txn) {
     CHECK(s.tables.receive(txn, "osaka", {"2026-12", 5, 0, 3, {b}}, 100));
     CHECK(s.tables.receive(txn, "osaka", {"2026-12", 5, 1, 3, {b}}, 100));
@@ -532,8 +536,7 @@ TEST_CASE("peers' tables: a newer table in other parts replaces the pending one"
 TEST_CASE("peers' tables: a record of the earlier format goes on where it was") {
   Store s;
   using relay::protocol::StatisticsTable;
-  StatisticsTable::Cell b{"B", "JP-28", "25-34", "3-5", 10, 2, 1, 0};
-  StatisticsTable::Cell d{"D", "JP-27", "25-34", "3-5", 11, 0, 0, 0};
+  const auto& [b, d] = kPeerCells;
   auto cells = [](const StatisticsTable::Cell& c) {
     return nlohmann::json::array({StatisticsTable::cell_json(c)});
   };
