@@ -31,12 +31,20 @@ OutboxEntry from_record(std::string key, const nlohmann::json& j, nlohmann::json
   return e;
 }
 
-nlohmann::json to_record(const OutboxEntry& e) {
-  nlohmann::json j = {{"peer", e.peer},       {"type", e.type},
-                      {"id", e.id},           {"re", e.re},
-                      {"body", e.body},       {"attempts", e.attempts},
-                      {"next_ms", e.next_ms}, {"created_ms", e.created_ms},
-                      {"state", e.state},     {"last_error", e.last_error}};
+// The entry as stored, with its body in the clear or (with_body false) without: a body sealed
+// or given up is not copied into the record only to be erased from it. The copy was 8% of an
+// enqueue's instructions (callgrind), paid once per peer a confirmation's profile goes to.
+nlohmann::json to_record(const OutboxEntry& e, bool with_body) {
+  nlohmann::json j = {{"peer", e.peer},
+                      {"type", e.type},
+                      {"id", e.id},
+                      {"re", e.re},
+                      {"attempts", e.attempts},
+                      {"next_ms", e.next_ms},
+                      {"created_ms", e.created_ms},
+                      {"state", e.state},
+                      {"last_error", e.last_error}};
+  if (with_body) j["body"] = e.body;
   if (!e.subject.empty()) j["subject"] = e.subject;
   if (e.escalated) j["escalated"] = true;
   return j;
@@ -160,9 +168,8 @@ OutboxEntry Outbox::read(std::string key, const nlohmann::json& j) const {
 
 void Outbox::write(storage::WriteTxn& txn, const OutboxEntry& e,
                    const std::optional<nlohmann::json>& old) {
-  auto record = to_record(e);
+  auto record = to_record(e, slots_ == nullptr);
   if (slots_) {
-    record.erase("body");
     auto who = owner(e.key);
     std::optional<std::uint32_t> slot;
     std::optional<crypto::AeadKey> aead;
@@ -349,8 +356,7 @@ bool Outbox::give_up(storage::WriteTxn& txn, const OutboxEntry& entry, const std
   auto e = entry;
   e.state = OutboxState::undelivered;
   e.last_error = why;
-  auto record = to_record(e);
-  record.erase("body");  // nothing is left to send; a sealed body would only be a copy
+  auto record = to_record(e, false);  // nothing is left to send; a sealed body would be a copy
   txn.put(given_up_, e.key, record.dump());
   add_count(txn, index_, e.peer, OutboxState::undelivered, +1);
   return true;
