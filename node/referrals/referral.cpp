@@ -429,8 +429,7 @@ void Referrals::each_alumnus_since(const storage::Txn& txn, const std::string& m
                                    std::int64_t since_ms, const EachAlumnus& fn) const {
   const auto prefix = member_id + "/";
   const auto from = static_cast<std::uint64_t>(std::max<std::int64_t>(0, since_ms));
-  // Up to the member's last key: "0" follows "/".
-  txn.for_each_range(alumni_by_time_, prefix + common::be64(from), member_id + "0",
+  txn.for_each_range(alumni_by_time_, prefix + common::be64(from), storage::past_prefix(prefix),
                      [&](std::string_view key, std::string_view) {
                        const auto rest = key.substr(prefix.size());
                        return fn(rest.substr(8),

@@ -16,6 +16,14 @@
 
 namespace relay::node::storage {
 
+// The first key past every key that starts with prefix (non-empty): its last byte raised by
+// one ("m_1/" -> "m_10").
+inline std::string past_prefix(std::string_view prefix) {
+  std::string past(prefix);
+  past.back() = static_cast<char>(past.back() + 1);
+  return past;
+}
+
 // Calls fn(key, value) for the entries of `db` whose keys start with `prefix` (every entry if
 // it is empty) and come after the one whose key is `last_key` (the last shown; empty: from the
 // start), in key order or (newest_first) the reverse, at most `limit` of them; true if more
@@ -44,10 +52,7 @@ bool index_page(const Txn& txn, Database db, std::string_view prefix, std::strin
   // with the prefix (its last byte, '/', raised by one).
   auto cursor = txn.cursor(db);
   std::string past(last_key);
-  if (past.empty() && !prefix.empty()) {
-    past = prefix;
-    past.back() = static_cast<char>(past.back() + 1);
-  }
+  if (past.empty() && !prefix.empty()) past = past_prefix(prefix);
   auto at = !past.empty() && cursor.seek(past) ? cursor.prev() : cursor.last();
   for (; at && at->first.starts_with(prefix); at = cursor.prev(), ++seen) {
     if (seen == limit) return true;
@@ -63,9 +68,7 @@ bool index_page(const Txn& txn, Database db, std::string_view prefix, std::strin
 inline std::int64_t next_time(const Txn& txn, Database db, std::string_view prefix,
                               std::int64_t now_ms) {
   auto cursor = txn.cursor(db);
-  std::string past(prefix);
-  past.back() = static_cast<char>(past.back() + 1);
-  auto at = cursor.seek(past) ? cursor.prev() : cursor.last();
+  auto at = cursor.seek(past_prefix(prefix)) ? cursor.prev() : cursor.last();
   if (!at || !at->first.starts_with(prefix) || at->first.size() < prefix.size() + 8) return now_ms;
   std::uint64_t newest = 0;
   for (std::size_t i = 0; i < 8; ++i)
