@@ -240,10 +240,14 @@ Node::Node(config::NodeConfig config)
              const introductions::OutcomeRecord& o) { outcome_relay_->send(txn, h, o); });
   introduction_sweep_ = std::make_unique<common::BackgroundLoop>(
       "introductions", std::chrono::minutes(1), [this] { introducing_->sweep(); });
-  // Profile syncs a peer started and never finished are dropped (federation.sync_timeout_s).
+  // Profile syncs a peer started and never finished are dropped (federation.sync_timeout_s),
+  // and the profiles every peer has read leave the outbox's feed.
   profile_sync_sweep_ =
       std::make_unique<common::BackgroundLoop>("profile syncs", std::chrono::minutes(1), [this] {
-        writer_->submit_wait([this](storage::WriteTxn& txn) { profiles_->expire_syncs(txn); });
+        writer_->submit_wait([this](storage::WriteTxn& txn) {
+          profiles_->expire_syncs(txn);
+          federation_->compact_feed(txn);
+        });
       });
 
   // Pending registrations whose confirmation links all expired are shredded (issue 17).

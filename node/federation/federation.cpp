@@ -44,6 +44,12 @@ void Federation::rotate_keys() {
   sender_.notify();
 }
 
+std::size_t Federation::compact_feed(storage::WriteTxn& txn) {
+  std::vector<std::string> names;
+  for (const auto& p : peers_.list(txn)) names.push_back(p.name);
+  return outbox_.feed().compact(txn, names);
+}
+
 void Federation::start() {
   identity_.start();
   sender_.start();

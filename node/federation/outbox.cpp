@@ -140,10 +140,12 @@ Outbox::Outbox(storage::Environment& env, const common::Clock& clock)
       outbox_(env.database("outbox")),
       given_up_(env.database("outbox_given_up")),
       index_(env.database("outbox_index")),
-      index_marks_(env.database(storage::kIndexMarks)) {}
+      index_marks_(env.database(storage::kIndexMarks)),
+      feed_(env) {}
 
 void Outbox::seal_bodies_with(candidates::KeySlots& slots) {
   slots_ = &slots;
+  feed_.seal_bodies_with(slots);
 }
 
 std::string Outbox::owner(const std::string& key) {
@@ -267,6 +269,11 @@ std::vector<OutboxEntry> Outbox::due(const storage::Txn& txn, std::int64_t now_m
       out.push_back(read(std::string(key), j));
     return out.size() < limit;
   });
+  std::set<std::string> feed_due;
+  feed_.add_peers_with_due(txn, now_ms, feed_due);
+  for (const auto& peer : feed_due)
+    for (auto& e : feed_.due_for(txn, peer, now_ms, limit - std::min(limit, out.size())))
+      out.push_back(std::move(e));
   return out;
 }
 
@@ -284,6 +291,7 @@ std::vector<OutboxEntry> Outbox::due_for(const storage::Txn& txn, const std::str
     if (!value) continue;
     out.push_back(read(std::move(keys[i]), nlohmann::json::parse(*value)));
   }
+  for (auto& e : feed_.due_for(txn, peer, now_ms, limit - out.size())) out.push_back(std::move(e));
   return out;
 }
 
@@ -303,10 +311,12 @@ std::set<std::string> Outbox::peers_with_due(const storage::Txn& txn, std::int64
       }
       return false;
     });
-    if (!peer) return out;
+    if (!peer) break;
     if (next_ms <= now_ms) out.insert(*peer);
     from = due_end(*peer);
   }
+  feed_.add_peers_with_due(txn, now_ms, out);
+  return out;
 }
 
 std::vector<OutboxEntry> Outbox::all(const storage::Txn& txn) const {
@@ -315,6 +325,10 @@ std::vector<OutboxEntry> Outbox::all(const storage::Txn& txn) const {
     out.push_back(read(std::string(key), nlohmann::json::parse(value)));
   };
   txn.for_each_prefix(outbox_, "", add);
+  feed_.each_pending(txn, true, [&](OutboxEntry e) {
+    out.push_back(std::move(e));
+    return true;
+  });
   txn.for_each_prefix(given_up_, "", add);
   return out;
 }
@@ -326,11 +340,19 @@ Outbox::Listing Outbox::list(const storage::Txn& txn, std::size_t limit) const {
       out.truncated = true;
       return false;
     }
-    auto j = nlohmann::json::parse(value);
-    out.entries.push_back(from_record(std::string(key), j, nullptr));
+    out.entries.push_back(from_record(std::string(key), nlohmann::json::parse(value), nullptr));
     return true;
   };
   txn.for_each_prefix(outbox_, "", add);
+  if (!out.truncated)
+    feed_.each_pending(txn, false, [&](OutboxEntry e) {
+      if (out.entries.size() == limit) {
+        out.truncated = true;
+        return false;
+      }
+      out.entries.push_back(std::move(e));
+      return true;
+    });
   if (!out.truncated) txn.for_each_prefix(given_up_, "", add);
   return out;
 }
@@ -339,7 +361,15 @@ void Outbox::remove(storage::WriteTxn& txn, const std::string& key) {
   erase(txn, key);
 }
 
+void Outbox::done(storage::WriteTxn& txn, const OutboxEntry& entry) {
+  if (entry.feed_seq > 0)
+    feed_.delivered(txn, entry);
+  else
+    erase(txn, entry.key);
+}
+
 void Outbox::update(storage::WriteTxn& txn, const OutboxEntry& e) {
+  if (e.feed_seq > 0) return feed_.update(txn, e);
   // A sender loop updates an entry after an attempt; if drop removed it meanwhile (a
   // withdrawn handoff), it must stay removed.
   auto old = txn.get(outbox_, e.key);
@@ -350,6 +380,7 @@ void Outbox::update(storage::WriteTxn& txn, const OutboxEntry& e) {
 }
 
 bool Outbox::give_up(storage::WriteTxn& txn, const OutboxEntry& entry, const std::string& why) {
+  if (entry.feed_seq > 0) return false;  // never given up (outbox_feed.hpp)
   auto old = txn.get(outbox_, entry.key);
   if (!old) return false;
   erase(txn, entry.key);  // its key slot, its index entries
@@ -400,6 +431,7 @@ std::map<std::string, PeerDelivery> Outbox::delivery(
       return true;
     });
   }
+  feed_.add_delivery(txn, risky_before, out);
   return out;
 }
 
@@ -417,7 +449,7 @@ std::size_t Outbox::due_now(storage::WriteTxn& txn, const std::string& peer) {
     txn.put(outbox_, key, record.dump());
     place(txn, key, before, Placement{before.peer, before.state, now_ms});
   }
-  return keys.size();
+  return keys.size() + feed_.due_now(txn, peer, now_ms);
 }
 
 bool Outbox::drop(storage::WriteTxn& txn, const std::string& message_id) {

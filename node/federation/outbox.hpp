@@ -8,6 +8,9 @@
 // marked failed and an operator alert. An ordinary message still not delivered at the give-up
 // horizon (federation.give_up_after_s, the Sender decides) is kept as undelivered, without its
 // body: a record for the operator, nothing left to send.
+// Messages for every peer (circulating profiles) are stored once, in the outbox's feed
+// (outbox_feed.hpp); every read here includes them as entries with feed_seq set, and every
+// write (done, update) takes them.
 //
 // Databases:
 //   outbox        8-byte time || random -> JSON entry (pending or failed)
@@ -38,6 +41,7 @@
 #include "node/candidates/key_slots.hpp"
 #include "node/common/clock.hpp"
 #include "node/federation/message_types.hpp"
+#include "node/federation/outbox_feed.hpp"
 #include "node/storage/environment.hpp"
 
 namespace relay::node::federation {
@@ -73,7 +77,8 @@ struct OutboxEntry {
   std::int64_t created_ms = 0;
   OutboxState state = OutboxState::pending;
   std::string last_error;
-  bool escalated = false;  // past the horizon and never given up: the operator was alerted
+  bool escalated = false;     // past the horizon and never given up: the operator was alerted
+  std::int64_t feed_seq = 0;  // > 0: a message of the feed (outbox_feed.hpp), key empty
 
   nlohmann::json to_json() const;  // operator view (no body: it may be sealed personal data)
 };
@@ -81,6 +86,10 @@ struct OutboxEntry {
 class Outbox {
  public:
   Outbox(storage::Environment& env, const common::Clock& clock);
+
+  // Messages for every peer, stored once (outbox_feed.hpp). Every read below includes the
+  // feed's messages, and every write takes them.
+  OutboxFeed& feed() { return feed_; }
 
   // From now on, bodies are stored sealed under a key of their own in a key slot
   // (candidates/key_slots.hpp), released when the entry leaves: a delivered profile or
@@ -110,10 +119,12 @@ class Outbox {
   };
   Listing list(const storage::Txn& txn, std::size_t limit) const;
   void remove(storage::WriteTxn& txn, const std::string& key);
+  // The entry was delivered (or its peer is gone): removed, or a feed message read.
+  void done(storage::WriteTxn& txn, const OutboxEntry& entry);
   // Rewrites an entry (attempts, backoff, state); does nothing if it has been removed.
   void update(storage::WriteTxn& txn, const OutboxEntry& entry);
   // Gives the entry up: state undelivered, why as its last error, its body and key released.
-  // Returns false (and does nothing) if it has been removed meanwhile.
+  // Returns false (and does nothing) if it has been removed meanwhile, or is of the feed.
   bool give_up(storage::WriteTxn& txn, const OutboxEntry& entry, const std::string& why);
   // Per peer: what is queued, at risk (queued longer than half of give_up_after), refused and
   // given up. Peers with nothing in the outbox are absent.
@@ -161,6 +172,7 @@ class Outbox {
   storage::Database given_up_;
   storage::Database index_;
   storage::Database index_marks_;
+  OutboxFeed feed_;
 };
 
 }  // namespace relay::node::federation

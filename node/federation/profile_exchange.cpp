@@ -110,8 +110,11 @@ ProfileExchange::ProfileExchange(Federation& federation, candidates::Store& cand
   federation_.on<protocol::ProfilesSync>(
       [this](storage::WriteTxn& txn, const protocol::ProfilesSync& m, const protocol::Envelope&,
              const Peer& p) { return on_sync(txn, m, p); });
-  federation_.peers().on_activated(
-      [this](storage::WriteTxn& txn, const Peer& p) { sync_to(txn, p.name); });
+  federation_.peers().on_activated([this](storage::WriteTxn& txn, const Peer& p) {
+    // A new peer reads the feed from its end: the sync brings it everything before.
+    federation_.outbox().feed().add_cursor(txn, p.name, true);
+    sync_to(txn, p.name);
+  });
 }
 
 std::string ProfileExchange::ref_of(const std::string& candidate_id) const {
@@ -152,22 +155,19 @@ void ProfileExchange::candidate_changed(storage::WriteTxn& txn,
     if (!sealed) return;
     txn.put(shared_, ref,
             nlohmann::json{{"candidate", record.id}, {"sealed", *sealed}, {"seq", seq}}.dump());
-    protocol::ProfileUpsert upsert{ref, region_, *profile, seq};
-    // The peers only once there is something to send them: most changes of a record (a
-    // confirmation without consent to circulate, an unchanged profile) return above, and the
-    // list parses every peer (a full municipal mesh has over a thousand).
-    for (const auto& p : federation_.peers().list(txn))
-      if (p.active) federation_.enqueue(txn, p.name, upsert, "", ref);  // ref: drop_about
+    // Once for every peer, replacing what was queued about the ref (a peer behind gets the
+    // newest only). A suspended peer gets it when reinstated, after the full set.
+    federation_.publish(txn, protocol::ProfileUpsert{ref, region_, *profile, seq}, ref);
     return;
   }
   if (!shared) return;
   auto seq = next_seq(txn);
   txn.del(shared_, ref);
-  // A queued upsert would carry the profile after the candidate withdrew: drop it.
+  // An upsert queued by a node from before the feed would carry the profile after the
+  // candidate withdrew: drop it. The feed's upsert is replaced by the withdrawal.
   federation_.outbox().drop_about(txn, std::string(protocol::ProfileUpsert::type), ref);
-  protocol::ProfileWithdraw withdraw{ref, seq};
-  for (const auto& p : federation_.peers().list(txn))  // suspended peers too: they may hold it
-    federation_.enqueue(txn, p.name, withdraw);
+  // Every peer, suspended ones too (they may hold it), until each has it.
+  federation_.publish(txn, protocol::ProfileWithdraw{ref, seq}, ref);
 }
 
 std::string ProfileExchange::outbox_subject(const OutboxEntry& e) {
@@ -214,6 +214,9 @@ std::optional<std::string> ProfileExchange::local_candidate_for(const storage::T
 }
 
 std::size_t ProfileExchange::index_existing(storage::WriteTxn& txn) {
+  // Peers from before the feed read it from its start (it holds only what came since).
+  for (const auto& p : federation_.peers().list(txn))
+    federation_.outbox().feed().add_cursor(txn, p.name, false);
   std::size_t n = 0;
   storage::build_index_once(txn, index_marks_, "local_refs", [&] {
     std::vector<std::string> ids;

@@ -20,6 +20,10 @@
 // message for a ref only if its seq is above the last one applied for that ref (entry or
 // withdrawal) and above the sender's last completed sync. So a late, stale upsert never
 // resurrects a withdrawn profile.
+// Upserts and withdrawals go through the outbox's feed (outbox_feed.hpp): stored once for
+// every peer, each peer reading it from a cursor; a peer behind gets only the newest message
+// about each ref. A suspended peer gets them when reinstated, after the full set; a peer added
+// reads the feed from its end (the sync brings what came before).
 //
 // Quotas: one peer holds at most federation.max_profiles_per_peer profiles here; an upsert
 // of a new ref past it is refused (409 profile_quota, which the sender's operator sees as a
@@ -89,9 +93,9 @@ class ProfileExchange {
   static bool circulating(const candidates::CandidateRecord& record);
 
   // To be called in the txn of any change to a local candidate (confirmed, consent changed,
-  // withdrawn, erased): queues profile.upsert to every active peer if the candidate now
-  // circulates with a profile peers have not seen, or profile.withdraw to every peer (and
-  // drops queued upserts of it) if it stopped.
+  // withdrawn, erased): publishes profile.upsert to the outbox's feed (once for every peer,
+  // outbox_feed.hpp) if the candidate now circulates with a profile peers have not seen, or
+  // profile.withdraw if it stopped; either replaces the feed's earlier message about the ref.
   void candidate_changed(storage::WriteTxn& txn, const candidates::CandidateRecord& record);
   // The subject a queued profile.upsert is enqueued with (its ref, so a withdrawal drops it
   // through Outbox::drop_about); empty for any other message. For Outbox::index_existing.

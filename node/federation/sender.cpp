@@ -6,6 +6,7 @@
 #include <chrono>
 #include <future>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "node/common/retry_policy.hpp"
@@ -72,7 +73,9 @@ std::future<void> Sender::attempt_failed(const OutboxEntry& entry, const std::st
   const auto& f = config_.federation;
   const common::RetryPolicy retry{f.retry_initial_ms, f.retry_max_ms, f.give_up_after_s};
   const bool past_horizon = retry.expired(entry.created_ms, now);
-  const bool keeps_trying = never_give_up_.count(entry.type) > 0;
+  // A feed message is never given up either: it waits for the peer, replaced by its
+  // subject's next message if there is one (outbox_feed.hpp).
+  const bool keeps_trying = entry.feed_seq > 0 || never_give_up_.count(entry.type) > 0;
   if (past_horizon && !keeps_trying) {
     const auto reason = "given up after " + std::to_string(entry.attempts + 1) +
                         " attempt(s) over " + std::to_string(f.give_up_after_s.count()) +
@@ -185,6 +188,16 @@ std::size_t Sender::deliver_due_to(const std::string& peer) {
   }
   std::size_t delivered = 0;
   std::size_t i = 0;
+  // A feed message not delivered backs off the peer's whole feed (outbox_feed.hpp): the
+  // pass sends none of the rest.
+  auto feed_backs_off = [&](std::size_t from) {
+    due.erase(std::remove_if(due.begin() + static_cast<std::ptrdiff_t>(from), due.end(),
+                             [](const OutboxEntry& e) { return e.feed_seq > 0; }),
+              due.end());
+  };
+  auto has_feed = [](auto first, auto last) {
+    return std::any_of(first, last, [](const OutboxEntry& e) { return e.feed_seq > 0; });
+  };
   while (i < due.size() && !stopping_) {
     // Oldest first, in batches of up to kMaxBatch messages and kBatchBytes of bodies.
     std::size_t n = 0, bytes = 0;
@@ -198,12 +211,16 @@ std::size_t Sender::deliver_due_to(const std::string& peer) {
       if (auto sent = deliver_batch(chunk)) {
         delivered += *sent;
         i += n;
+        if (*sent < n && has_feed(chunk.begin(), chunk.end())) feed_backs_off(i);
         continue;
       }
       std::lock_guard lock(loops_mutex_);
       batches = no_batch_.count(peer) == 0;
     }
-    if (deliver(due[i])) ++delivered;
+    if (deliver(due[i]))
+      ++delivered;
+    else if (due[i].feed_seq > 0)
+      feed_backs_off(i + 1);
     ++i;
   }
   return delivered;
@@ -221,7 +238,12 @@ std::optional<std::size_t> Sender::deliver_batch(const std::vector<OutboxEntry>&
   // waited for together so that they share one commit.
   std::vector<std::future<void>> outcomes;
   auto all_failed = [&](const CallResult& result) {
-    for (const auto& e : entries) outcomes.push_back(not_delivered(e, result));
+    bool feed = false;
+    for (const auto& e : entries) {
+      // The feed's messages share one backoff: one outcome sets it.
+      if (e.feed_seq > 0 && std::exchange(feed, true)) continue;
+      outcomes.push_back(not_delivered(e, result));
+    }
     wait_all(outcomes);
     return std::size_t{0};
   };
@@ -257,7 +279,7 @@ std::optional<std::size_t> Sender::deliver_batch(const std::vector<OutboxEntry>&
       if (handler != reply_handlers_.end())
         handler->second(txn, SentMessage{entry.peer, entry.type, entry.id, entry.body},
                         *result.replies[i].reply, *peer);
-      outbox_.remove(txn, entry.key);
+      outbox_.done(txn, entry);
     }));
     ++delivered;
   }
@@ -294,7 +316,7 @@ bool Sender::deliver(const OutboxEntry& entry) {
     return false;
   };
   if (!peer) {
-    writer_.submit_wait([&](storage::WriteTxn& txn) { outbox_.remove(txn, entry.key); });
+    writer_.submit_wait([&](storage::WriteTxn& txn) { outbox_.done(txn, entry); });
     return false;
   }
   if (!peer->active) return backoff(kSuspended);
@@ -319,7 +341,7 @@ bool Sender::deliver(const OutboxEntry& entry) {
   auto handler = reply_handlers_.find(entry.type);
   writer_.submit_wait([&](storage::WriteTxn& txn) {
     if (handler != reply_handlers_.end()) handler->second(txn, sent, *result.reply, *peer);
-    outbox_.remove(txn, entry.key);
+    outbox_.done(txn, entry);
   });
   return true;
 }

@@ -18,8 +18,10 @@
 // the handoff behind an introduction ends and its credit is refunded) and the operator gets a
 // "delivery_given_up" alert, in one Writer request. A type registered with never_give_up
 // (erasure and withdrawal: a person's rights do not expire) keeps trying with its backoff and
-// raises "delivery_escalated" once instead. Backoff is driven only by our outbound attempts:
-// messages the peer sends us do not reset it.
+// raises "delivery_escalated" once instead, and so does a message of the outbox's feed
+// (outbox_feed.hpp). A peer's feed backs off as a whole: a failed batch is one outcome for its
+// feed messages, and the pass sends none of the rest of the feed. Backoff is driven only by our
+// outbound attempts: messages the peer sends us do not reset it.
 //
 // Invariants:
 // - A peer's messages are attempted by that peer's loop only, in outbox order, so a peer that

@@ -548,6 +548,33 @@ TEST_CASE(
   CHECK(b.message_requests == 0);
 }
 
+TEST_CASE(
+    "sender: a peer that does not answer backs off its whole feed with one outcome, and a pass "
+    "sends no more of it") {
+  FederationSite a("a.example", "JP-28");
+  SilentListener dead;
+  a.config.federation.request_timeout_ms = 200ms;
+  add_known_peer(a, "dead.example", dead.url());
+  a.writer.submit_wait([&](st::WriteTxn& txn) {
+    for (int i = 0; i < 120; ++i)  // more than two batches
+      a.federation.outbox().feed().publish(txn, "test.feed", "s" + std::to_string(i),
+                                           nlohmann::json{{"i", i}}, a.clock.now_ms());
+  });
+  auto feed_to_dead = [&] {
+    std::size_t n = 0;
+    for (const auto& e : entries_to(a, "dead.example")) n += e.feed_seq > 0;
+    return n;
+  };
+  REQUIRE(feed_to_dead() == 120);
+  const auto before = a.writer.stats().requests_committed;
+  a.federation.sender().deliver_due_to("dead.example");  // one timed-out batch; the sync's too
+  const auto outcomes = a.writer.stats().requests_committed - before;
+  CHECK(outcomes <= 2);  // the feed's backoff, and the sync's (a message of its own)
+  CHECK(feed_to_dead() == 120);
+  for (const auto& e : entries_to(a, "dead.example"))
+    if (e.feed_seq > 0) CHECK(e.attempts == 1);
+}
+
 TEST_CASE("sender: a peer that does not take batches gets one message per request") {
   FederationSite a("a.example", "JP-28");
   FederationSite b("b.example", "JP-27");
