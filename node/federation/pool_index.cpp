@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -476,11 +477,14 @@ PoolResult PoolIndex::search(const PoolQuery& query, std::size_t limit, std::siz
 }
 
 std::string PoolIndex::search_json(const PoolQuery& query, std::size_t limit, std::size_t offset) {
-  // Written through `at` into a string grown only now and then: resizing it for each hit
-  // (zero-filling, then cutting back) cost as much as writing the hit (callgrind, 150 hits).
-  std::string out(32 * 1024, '\0');  // about 150 hits
+  // Written through `at` into a buffer grown only now and then: resizing a string for each hit
+  // (zero-filling, then cutting back) cost as much as writing the hit (callgrind, 150 hits),
+  // and zero-filling one of 32 KiB was 40% of a search of 20 hits. The buffer is not
+  // zero-filled; the string is made once, of the bytes written.
+  std::size_t capacity = 32 * 1024;  // about 150 hits
+  auto buffer = std::make_unique_for_overwrite<char[]>(capacity);
   static constexpr std::string_view kOpen = "{\"profiles\":[";
-  std::memcpy(out.data(), kOpen.data(), kOpen.size());
+  std::memcpy(buffer.get(), kOpen.data(), kOpen.size());
   std::size_t used = kOpen.size();
   bool first = true;
   const bool truncated = each_match(query, limit, offset, [&](const Entry& e) {
@@ -493,8 +497,13 @@ std::string PoolIndex::search_json(const PoolQuery& query, std::size_t limit, st
     std::size_t bound =
         1 + head.size() + kRef.size() + e.ref.size() + kRegion.size() + region.size() + 1;
     for (auto skill : e.skills) bound += quoted_[skill].size() + 1;
-    if (out.size() - used < bound) out.resize(std::max(2 * out.size(), used + bound));
-    char* at = out.data() + used;
+    if (capacity - used < bound) {
+      capacity = std::max(2 * capacity, used + bound);
+      auto grown = std::make_unique_for_overwrite<char[]>(capacity);
+      std::memcpy(grown.get(), buffer.get(), used);
+      buffer = std::move(grown);
+    }
+    char* at = buffer.get() + used;
     auto put = [&at](std::string_view piece) {
       std::memcpy(at, piece.data(), piece.size());
       at += piece.size();
@@ -515,9 +524,12 @@ std::string PoolIndex::search_json(const PoolQuery& query, std::size_t limit, st
     at += kRegion.size();
     put(region);
     *at++ = '}';
-    used = static_cast<std::size_t>(at - out.data());
+    used = static_cast<std::size_t>(at - buffer.get());
   });
-  out.resize(used);
+  std::string out;
+  static constexpr std::string_view kTruncated = "],\"truncated\":true}";
+  out.reserve(used + kTruncated.size() + 1);
+  out.append(buffer.get(), used);
   out += truncated ? "],\"truncated\":true}" : "],\"truncated\":false}";
   return out;
 }
