@@ -208,10 +208,17 @@ std::size_t Sender::deliver_due_to(const std::string& peer) {
     }
     if (n >= 2) {
       std::vector<OutboxEntry> chunk(due.begin() + i, due.begin() + i + n);
-      if (auto sent = deliver_batch(chunk)) {
-        delivered += *sent;
+      if (auto outcome = deliver_batch(chunk)) {
+        delivered += outcome->delivered;
         i += n;
-        if (*sent < n && has_feed(chunk.begin(), chunk.end())) feed_backs_off(i);
+        if (outcome->delivered < n && has_feed(chunk.begin(), chunk.end())) feed_backs_off(i);
+        if (outcome->unreachable) {
+          // Nothing gets through to the peer now (down, silent, suspended): the rest of the
+          // pass backs off with it, unsent, rather than wait out one timeout per batch.
+          fail_all({due.begin() + static_cast<std::ptrdiff_t>(i), due.end()},
+                   *outcome->unreachable);
+          break;
+        }
         continue;
       }
       std::lock_guard lock(loops_mutex_);
@@ -226,7 +233,30 @@ std::size_t Sender::deliver_due_to(const std::string& peer) {
   return delivered;
 }
 
-std::optional<std::size_t> Sender::deliver_batch(const std::vector<OutboxEntry>& entries) {
+namespace {
+// A refusal that sending again would not change. 403 may be transient (the peer has not
+// configured us yet, or not learnt our new key): it is retried with backoff like a network
+// error, as are 408, 421 and 429; other 4xx are final.
+bool refused_for_good(int status) {
+  return status >= 400 && status < 500 && status != 403 && status != 408 && status != 429 &&
+         status != 421;
+}
+}  // namespace
+
+void Sender::fail_all(const std::vector<OutboxEntry>& entries, const CallResult& result) {
+  // Each entry's outcome is a Writer request of its own (one that throws fails alone), all
+  // waited for together so that they share one commit.
+  std::vector<std::future<void>> outcomes;
+  bool feed = false;
+  for (const auto& e : entries) {
+    // The feed's messages share one backoff: one outcome sets it.
+    if (e.feed_seq > 0 && std::exchange(feed, true)) continue;
+    outcomes.push_back(not_delivered(e, result));
+  }
+  wait_all(outcomes);
+}
+
+std::optional<Sender::BatchOutcome> Sender::deliver_batch(const std::vector<OutboxEntry>& entries) {
   std::optional<Peer> peer;
   {
     auto txn = env_.begin_read();
@@ -234,18 +264,11 @@ std::optional<std::size_t> Sender::deliver_batch(const std::vector<OutboxEntry>&
   }
   // A peer gone or with unknown keys: deliver() handles each entry.
   if (!peer || !peer->signing_key) return std::nullopt;
-  // Each entry's outcome is a Writer request of its own (one that throws fails alone), all
-  // waited for together so that they share one commit.
-  std::vector<std::future<void>> outcomes;
   auto all_failed = [&](const CallResult& result) {
-    bool feed = false;
-    for (const auto& e : entries) {
-      // The feed's messages share one backoff: one outcome sets it.
-      if (e.feed_seq > 0 && std::exchange(feed, true)) continue;
-      outcomes.push_back(not_delivered(e, result));
-    }
-    wait_all(outcomes);
-    return std::size_t{0};
+    fail_all(entries, result);
+    BatchOutcome outcome;
+    if (!refused_for_good(result.status)) outcome.unreachable = result;
+    return outcome;
   };
   if (!peer->active) return all_failed({std::nullopt, 0, kSuspended});
   std::vector<PeerClient::Outgoing> outgoing;
@@ -264,9 +287,11 @@ std::optional<std::size_t> Sender::deliver_batch(const std::vector<OutboxEntry>&
     auto txn = env_.begin_read();
     peer = peers_.find(txn, entries.front().peer);  // keys may have been learnt while verifying
   }
-  if (!peer) return 0;
-  // The replies' handlers and removals, and the refusals, go to the Writer together.
-  std::size_t delivered = 0;
+  if (!peer) return BatchOutcome{};
+  // The replies' handlers and removals, and the refusals, go to the Writer together (each a
+  // request of its own, waited for together: one commit).
+  std::vector<std::future<void>> outcomes;
+  BatchOutcome outcome;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     auto& reply = result.replies[i];
     if (!reply) {
@@ -281,20 +306,16 @@ std::optional<std::size_t> Sender::deliver_batch(const std::vector<OutboxEntry>&
                         *result.replies[i].reply, *peer);
       outbox_.done(txn, entry);
     }));
-    ++delivered;
+    ++outcome.delivered;
   }
   wait_all(outcomes);
-  return delivered;
+  return outcome;
 }
 
 std::future<void> Sender::not_delivered(const OutboxEntry& entry, const CallResult& result) {
   const int status = result.status;
   if (status == 0 || status == 200) return attempt_failed(entry, result.error);
-  // 403 may be transient (the peer has not configured us yet, or not learnt our new key):
-  // retry it with backoff like a network error; other 4xx are final.
-  bool permanent = status >= 400 && status < 500 && status != 403 && status != 408 &&
-                   status != 429 && status != 421;
-  if (!permanent) return attempt_failed(entry, "HTTP " + std::to_string(status));
+  if (!refused_for_good(status)) return attempt_failed(entry, "HTTP " + std::to_string(status));
   auto failed = entry;
   failed.state = OutboxState::failed;
   failed.last_error = "refused by peer: HTTP " + std::to_string(status);

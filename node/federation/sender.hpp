@@ -11,7 +11,9 @@
 // alert). A reply is verified (PeerClient) before its handler runs; the handler and the
 // removal of the entry commit in one Writer request. A batch's outcomes (replies, refusals,
 // backoffs: a dead or suspended peer fails the whole batch) are one Writer request per entry,
-// waited for together, so they share a commit.
+// waited for together, so they share a commit. A batch that failed as a whole for a reason
+// that is not a refusal (network error or timeout, 5xx, 403, suspended) backs off the rest of
+// the pass with it, unsent: a silent peer costs one timeout a pass, not one a batch.
 //
 // Give-up: an attempt that fails once the message is federation.give_up_after_s old ends it:
 // the entry is kept as undelivered (Outbox::give_up), the type's give-up handler runs (e.g.
@@ -91,10 +93,18 @@ class Sender {
  private:
   void dispatch();
   bool deliver(const OutboxEntry& entry);
+  struct BatchOutcome {
+    std::size_t delivered = 0;
+    // Why the whole batch failed, when nothing would get through to the peer now (network
+    // error, 5xx, 403, suspended): the pass backs off the rest of its messages with it.
+    std::optional<CallResult> unreachable;
+  };
   // Up to Inbox::kMaxBatch due messages of one peer in one request (POST /federation/v1/batch)
   // and their replies in one commit; nullopt if the peer does not take batches (or not this
-  // one: too large), so the caller sends them one by one. Returns how many were delivered.
-  std::optional<std::size_t> deliver_batch(const std::vector<OutboxEntry>& entries);
+  // one: too large), so the caller sends them one by one.
+  std::optional<BatchOutcome> deliver_batch(const std::vector<OutboxEntry>& entries);
+  // The outcome of a failed attempt for each of entries (one for the feed's), in one commit.
+  void fail_all(const std::vector<OutboxEntry>& entries, const CallResult& result);
   // What follows an attempt that did not deliver: backoff, give-up, or refused for good. A
   // Writer request of its own; the caller waits for it (with the rest of a batch's, so that
   // they share one commit).

@@ -575,6 +575,24 @@ TEST_CASE(
     if (e.feed_seq > 0) CHECK(e.attempts == 1);
 }
 
+TEST_CASE(
+    "sender: a peer that does not answer costs one timeout a pass, whatever its backlog; the "
+    "rest of the pass backs off unsent") {
+  FederationSite a("a.example", "JP-28");
+  SilentListener dead;
+  a.config.federation.request_timeout_ms = 200ms;
+  add_known_peer(a, "dead.example", dead.url());          // queues profiles.sync too
+  for (int i = 0; i < 120; ++i) ping(a, "dead.example");  // three batches' worth, with the sync
+  REQUIRE(entries_to(a, "dead.example").size() == 121);
+  a.federation.sender().deliver_due_to("dead.example");
+  CHECK(dead.connections() == 1);
+  for (const auto& e : entries_to(a, "dead.example")) {
+    CHECK(e.attempts == 1);
+    CHECK(e.state == fed::OutboxState::pending);
+    CHECK(e.next_ms > a.clock.now_ms());
+  }
+}
+
 TEST_CASE("sender: a peer that does not take batches gets one message per request") {
   FederationSite a("a.example", "JP-28");
   FederationSite b("b.example", "JP-27");
