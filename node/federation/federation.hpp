@@ -85,13 +85,6 @@ class Federation {
         [&](const std::string&) { return message.to_json(); }, re, subject);
   }
 
-  // Queues a typed message for every peer, stored once, replacing the one queued on the same
-  // subject (Outbox::feed, outbox_feed.hpp); returns the message id.
-  template <class Message>
-  std::string publish(storage::WriteTxn& txn, const Message& message, const std::string& subject) {
-    return outbox_.feed().publish(txn, std::string(Message::type), subject, message.to_json(),
-                                  clock().now_ms());
-  }
   // Drops the feed's messages every peer has read (every minute, with the profile syncs'
   // sweep); returns how many.
   std::size_t compact_feed(storage::WriteTxn& txn);

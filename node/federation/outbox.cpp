@@ -145,7 +145,6 @@ Outbox::Outbox(storage::Environment& env, const common::Clock& clock)
 
 void Outbox::seal_bodies_with(candidates::KeySlots& slots) {
   slots_ = &slots;
-  feed_.seal_bodies_with(slots);
 }
 
 std::string Outbox::owner(const std::string& key) {

@@ -87,8 +87,9 @@ class Outbox {
  public:
   Outbox(storage::Environment& env, const common::Clock& clock);
 
-  // Messages for every peer, stored once (outbox_feed.hpp). Every read below includes the
-  // feed's messages, and every write takes them.
+  // Messages for every peer, stored once (outbox_feed.hpp; what it stores is in the clear, not
+  // sealed as below). Every read below includes the feed's messages, and every write takes
+  // them.
   OutboxFeed& feed() { return feed_; }
 
   // From now on, bodies are stored sealed under a key of their own in a key slot

@@ -11,6 +11,13 @@
 // take messages that are idempotent and ordered by a sequence of their own (profiles: the
 // sender's seq), since a message may be sent again after a later one was taken.
 //
+// What is stored is in the clear: only what may be (a profile's ref and seq, never the
+// profile). A type whose body holds more registers a `complete` hook that builds the body
+// sent from what is stored, at send time, in the reader's txn (profiles: from the profile
+// sealed under the candidate's key, so erasure leaves no copy here and publishing takes no
+// key slot, whose file is synced with each commit that takes one). A message the hook cannot
+// complete (what it was about is gone) is passed over, as delivered.
+//
 // Cursors: a peer's cursor is the feed seq up to which everything was delivered (or refused
 // outright and skipped) and its backoff (attempts, next_ms): a peer's feed is sent oldest
 // first and moves on past a message only if nothing before it is still outstanding. Every
@@ -20,8 +27,7 @@
 // keeps being retried. Entries every peer has read go at compact().
 //
 // Database outbox_feed:
-//   "e/" || be64(seq)  -> be64(created_ms) || {"type", "id", "subject", "slot", "sealed"}
-//                         (or "body" in the clear when bodies are not sealed)
+//   "e/" || be64(seq)  -> be64(created_ms) || {"type", "id", "subject", "body"}
 //   "s/" subject       -> be64(seq) of the subject's entry
 //   "c/" peer          -> be64(acked) || be64(next_ms) || {"attempts", "last_error",
 //                         "escalated", "refused"}
@@ -30,6 +36,7 @@
 //
 // Threads: writes in the Writer's txn; reads with any txn.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -37,7 +44,6 @@
 #include <string>
 #include <vector>
 
-#include "node/candidates/key_slots.hpp"
 #include "node/common/clock.hpp"
 #include "node/storage/environment.hpp"
 
@@ -50,19 +56,23 @@ class OutboxFeed {
  public:
   explicit OutboxFeed(storage::Environment& env);
 
-  // Bodies are stored sealed under a key of their own in a key slot from now on (Outbox's).
-  void seal_bodies_with(candidates::KeySlots& slots) { slots_ = &slots; }
+  // The body sent for a message of `type`, from the body stored (nullopt: what it was about
+  // is gone, the message is passed over). Wiring, before serving; one per type.
+  using Complete =
+      std::function<std::optional<nlohmann::json>(const storage::Txn&, const nlohmann::json&)>;
+  void complete(const std::string& type, Complete hook) { complete_[type] = std::move(hook); }
 
-  // Stores a message for every peer, replacing the one on the same subject (non-empty).
-  // Returns its message id (the same for every peer: receivers key their replays by sender
-  // and id).
+  // Stores a message for every peer, replacing the one on the same subject (non-empty); `body`
+  // is stored in the clear (see above). Returns its message id (the same for every peer:
+  // receivers key their replays by sender and id).
   std::string publish(storage::WriteTxn& txn, const std::string& type, const std::string& subject,
                       const nlohmann::json& body, std::int64_t now_ms);
   // Gives a peer without a cursor one, at the end (past everything published so far) or at
   // the start. False if it had one.
   bool add_cursor(storage::WriteTxn& txn, const std::string& peer, bool at_end);
 
-  // The peer's messages due at now_ms, oldest first, at most limit, bodies opened.
+  // The peer's messages due at now_ms, oldest first, at most limit, bodies completed (null:
+  // to be passed over).
   std::vector<OutboxEntry> due_for(const storage::Txn& txn, const std::string& peer,
                                    std::int64_t now_ms, std::size_t limit) const;
   // Adds the peers with a message due at now_ms.
@@ -87,7 +97,7 @@ class OutboxFeed {
   void add_delivery(const storage::Txn& txn, std::int64_t risky_before_ms,
                     std::map<std::string, PeerDelivery>& out) const;
   // Drops the messages every peer has read (a peer of `peers` without a cursor has read
-  // none), and their key slots. Returns how many.
+  // none). Returns how many.
   std::size_t compact(storage::WriteTxn& txn, const std::vector<std::string>& peers);
 
  private:
@@ -107,13 +117,12 @@ class OutboxFeed {
   void entries_after(const storage::Txn& txn, const std::string& peer, const Cursor& c,
                      std::size_t limit, bool bodies,
                      const std::function<bool(OutboxEntry)>& add) const;
-  // A stored entry's body, opened (null if its key is gone, which never happens while it exists).
-  nlohmann::json body_of(const nlohmann::json& record, std::int64_t seq) const;
+  // The body sent for a stored record (null: passed over).
+  nlohmann::json body_of(const storage::Txn& txn, const nlohmann::json& record) const;
   void erase_entry(storage::WriteTxn& txn, std::int64_t seq);
-  static std::string owner(std::int64_t seq);
 
-  candidates::KeySlots* slots_ = nullptr;
   storage::Database feed_;
+  std::map<std::string, Complete> complete_;  // filled while wiring, then read-only
 };
 
 }  // namespace relay::node::federation

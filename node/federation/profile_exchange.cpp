@@ -110,6 +110,11 @@ ProfileExchange::ProfileExchange(Federation& federation, candidates::Store& cand
   federation_.on<protocol::ProfilesSync>(
       [this](storage::WriteTxn& txn, const protocol::ProfilesSync& m, const protocol::Envelope&,
              const Peer& p) { return on_sync(txn, m, p); });
+  federation_.outbox().feed().complete(
+      std::string(protocol::ProfileUpsert::type),
+      [this](const storage::Txn& txn, const nlohmann::json& stored) {
+        return upsert_body(txn, stored);
+      });
   federation_.peers().on_activated([this](storage::WriteTxn& txn, const Peer& p) {
     // A new peer reads the feed from its end: the sync brings it everything before.
     federation_.outbox().feed().add_cursor(txn, p.name, true);
@@ -156,8 +161,10 @@ void ProfileExchange::candidate_changed(storage::WriteTxn& txn,
     txn.put(shared_, ref,
             nlohmann::json{{"candidate", record.id}, {"sealed", *sealed}, {"seq", seq}}.dump());
     // Once for every peer, replacing what was queued about the ref (a peer behind gets the
-    // newest only). A suspended peer gets it when reinstated, after the full set.
-    federation_.publish(txn, protocol::ProfileUpsert{ref, region_, *profile, seq}, ref);
+    // newest only). A suspended peer gets it when reinstated, after the full set. Only the
+    // ref and seq are stored: the profile is read from shared_ when sent (upsert_body).
+    federation_.outbox().feed().publish(txn, std::string(protocol::ProfileUpsert::type), ref,
+                                        {{"ref", ref}, {"seq", seq}}, federation_.clock().now_ms());
     return;
   }
   if (!shared) return;
@@ -167,7 +174,24 @@ void ProfileExchange::candidate_changed(storage::WriteTxn& txn,
   // candidate withdrew: drop it. The feed's upsert is replaced by the withdrawal.
   federation_.outbox().drop_about(txn, std::string(protocol::ProfileUpsert::type), ref);
   // Every peer, suspended ones too (they may hold it), until each has it.
-  federation_.publish(txn, protocol::ProfileWithdraw{ref, seq}, ref);
+  federation_.outbox().feed().publish(txn, std::string(protocol::ProfileWithdraw::type), ref,
+                                      protocol::ProfileWithdraw{ref, seq}.to_json(),
+                                      federation_.clock().now_ms());
+}
+
+std::optional<nlohmann::json> ProfileExchange::upsert_body(const storage::Txn& txn,
+                                                           const nlohmann::json& stored) const {
+  const auto ref = stored.at("ref").get<std::string>();
+  const auto seq = stored.at("seq").get<std::int64_t>();
+  auto v = txn.get(shared_, ref);
+  if (!v) return std::nullopt;
+  auto entry = nlohmann::json::parse(*v);
+  // A later change of the ref replaced this message in the same txn as it changed shared_:
+  // a different seq here is a message that is no longer in the feed.
+  if (entry.value("seq", std::int64_t{0}) != seq) return std::nullopt;
+  auto profile = shared_profile(txn, entry);
+  if (!profile) return std::nullopt;
+  return protocol::ProfileUpsert{ref, region_, std::move(*profile), seq}.to_json();
 }
 
 std::string ProfileExchange::outbox_subject(const OutboxEntry& e) {

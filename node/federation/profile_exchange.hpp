@@ -134,6 +134,10 @@ class ProfileExchange {
 
  private:
   std::int64_t next_seq(storage::WriteTxn& txn);
+  // A profile.upsert's body from what the feed stores of it ({ref, seq}): the profile as
+  // shared_ holds it; nullopt if the ref has changed since (or its key is gone).
+  std::optional<nlohmann::json> upsert_body(const storage::Txn& txn,
+                                            const nlohmann::json& stored) const;
   HandlerResult on_upsert(storage::WriteTxn& txn, const protocol::ProfileUpsert& m,
                           const Peer& peer);
   HandlerResult on_withdraw(storage::WriteTxn& txn, const protocol::ProfileWithdraw& m,

@@ -163,12 +163,26 @@ void Sender::dispatch() {
   }
 }
 
+void Sender::pass_over_gone(std::vector<OutboxEntry>& due) {
+  std::vector<OutboxEntry> gone;
+  std::erase_if(due, [&](const OutboxEntry& e) {
+    if (e.feed_seq == 0 || !e.body.is_null()) return false;
+    gone.push_back(e);
+    return true;
+  });
+  if (!gone.empty())
+    writer_.submit_wait([&](storage::WriteTxn& txn) {
+      for (const auto& e : gone) outbox_.done(txn, e);
+    });
+}
+
 std::size_t Sender::deliver_due() {
   std::vector<OutboxEntry> due;
   {
     auto txn = env_.begin_read();
     due = outbox_.due(txn, clock_.now_ms(), kPassLimit);
   }
+  pass_over_gone(due);
   std::size_t delivered = 0;
   for (const auto& entry : due)
     if (deliver(entry)) ++delivered;
@@ -181,6 +195,7 @@ std::size_t Sender::deliver_due_to(const std::string& peer) {
     auto txn = env_.begin_read();
     due = outbox_.due_for(txn, peer, clock_.now_ms(), kPassLimit);
   }
+  pass_over_gone(due);
   bool batches = false;
   {
     std::lock_guard lock(loops_mutex_);

@@ -103,6 +103,9 @@ class Sender {
   // and their replies in one commit; nullopt if the peer does not take batches (or not this
   // one: too large), so the caller sends them one by one.
   std::optional<BatchOutcome> deliver_batch(const std::vector<OutboxEntry>& entries);
+  // Takes out of `due` the feed's messages that can no longer be completed (null body: what
+  // they were about is gone) and marks them read, unsent.
+  void pass_over_gone(std::vector<OutboxEntry>& due);
   // The outcome of a failed attempt for each of entries (one for the feed's), in one commit.
   void fail_all(const std::vector<OutboxEntry>& entries, const CallResult& result);
   // What follows an attempt that did not deliver: backoff, give-up, or refused for good. A

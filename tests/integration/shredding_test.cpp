@@ -169,16 +169,6 @@ struct Opener {
            at = bytes.find("{\"attempts\":", at + 1))
         if (at >= 14)
           owners.insert("outbox/" + crypto::to_hex(crypto::as_bytes(bytes.substr(at - 14, 14))));
-      // Messages of the outbox's feed: key "e/" || be64(seq), value be64(time) || {"id":...},
-      // sealed for owner "feed/<seq>".
-      for (auto at = bytes.find("{\"id\":\"msg_"); at != std::string::npos;
-           at = bytes.find("{\"id\":\"msg_", at + 1))
-        if (at >= 18 && bytes.compare(at - 18, 2, "e/") == 0) {
-          std::uint64_t seq = 0;
-          for (std::size_t i = 0; i < 8; ++i)
-            seq = seq << 8 | static_cast<unsigned char>(bytes[at - 16 + i]);
-          owners.insert("feed/" + std::to_string(seq));
-        }
     }
     for (const auto& peer : {"alpha.example", "beta.example", "gamma.example"})
       for (const auto& r : refs) owners.insert(std::string("pool/") + peer + "/" + r);

@@ -573,6 +573,10 @@ TEST_CASE(
   CHECK(feed_to_dead() == 120);
   for (const auto& e : entries_to(a, "dead.example"))
     if (e.feed_seq > 0) CHECK(e.attempts == 1);
+  // Backing off, it is tried with one of them next time, not a pass's worth.
+  auto txn = a.env.begin_read();
+  auto due = a.federation.outbox().due_for(txn, "dead.example", a.clock.now_ms() + 3'600'000, 250);
+  CHECK(std::count_if(due.begin(), due.end(), [](const auto& e) { return e.feed_seq > 0; }) == 1);
 }
 
 TEST_CASE(

@@ -75,6 +75,17 @@ TEST_CASE("feed: a circulating profile is stored once for every peer, and reache
   CHECK(to_b[0].feed_seq > 0);
   CHECK(to_b[0].id == to_c[0].id);
   CHECK(to_b[0].body.at("ref") == ref);
+  CHECK(to_b[0].body.at("profile").at("skills") == nlohmann::json{"c++", "lmdb"});
+  {
+    // What the feed stores is the ref and seq: the profile is read when sent.
+    auto txn = m.a.env.begin_read();
+    txn.for_each_prefix(m.a.env.database("outbox_feed"), "e/",
+                        [&](std::string_view, std::string_view value) {
+                          CHECK(value.find(ref) != std::string_view::npos);
+                          CHECK(value.find("lmdb") == std::string_view::npos);
+                          CHECK(value.find("skills") == std::string_view::npos);
+                        });
+  }
   {
     auto txn = m.a.env.begin_read();
     auto by_peer = m.a.federation.outbox().delivery(txn, m.a.clock.now_ms(), std::chrono::hours(1));
@@ -173,6 +184,28 @@ TEST_CASE(
   CHECK_FALSE(holds(c, "a.example", ref));
 }
 
+TEST_CASE("feed: a message that can no longer be completed is passed over, unsent") {
+  Mesh m;
+  auto& feed = m.a.federation.outbox().feed();
+  feed.complete("test.gone", [](const st::Txn&, const nlohmann::json& stored) {
+    return stored.at("n") == 2 ? std::nullopt : std::optional<nlohmann::json>(stored);
+  });
+  m.a.writer.submit_wait([&](st::WriteTxn& txn) {
+    for (int n = 1; n <= 3; ++n)
+      feed.publish(txn, "test.gone", "s" + std::to_string(n), {{"n", n}}, m.a.clock.now_ms());
+  });
+  auto to_b = entries_to(m.a, "b.example");
+  REQUIRE(to_b.size() == 3);
+  CHECK(to_b[1].body.is_null());
+  m.a.deliver();
+  CHECK(m.a.outbox().empty());
+  // b refused the two it got (it has no such type); the one passed over never went.
+  auto txn = m.a.env.begin_read();
+  auto by_peer = m.a.federation.outbox().delivery(txn, m.a.clock.now_ms(), std::chrono::hours(1));
+  CHECK(by_peer.at("b.example").refused == 2);
+  CHECK(by_peer.at("c.example").refused == 2);
+}
+
 TEST_CASE(
     "feed: a cursor moves only past messages with nothing outstanding before them; a refusal is "
     "counted and skipped") {
@@ -214,13 +247,18 @@ TEST_CASE(
     feed.add_peers_with_due(txn, now + 1000, peers);
     CHECK(peers == std::set<std::string>{peer});
   }
+  // Backing off, it is tried with one message; once that gets through, with the rest.
   e = due(now + 1000);
-  REQUIRE(e.size() == 3);
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].subject == "s1");
   CHECK(e[0].attempts == 1);
   CHECK(e[0].last_error == "HTTP 503");
-  // Delivered in order, the second refused outright: counted and passed.
   in_writer([&](st::WriteTxn& txn) { feed.delivered(txn, e[0]); });
-  auto refused = e[1];
+  e = due(now);
+  REQUIRE(e.size() == 2);
+  CHECK(e[0].attempts == 0);
+  // The first of them refused outright: counted and passed.
+  auto refused = e[0];
   refused.state = fed::OutboxState::failed;
   refused.last_error = "refused by peer: HTTP 409";
   in_writer([&](st::WriteTxn& txn) { feed.update(txn, refused); });
