@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "node/common/freed_pages.hpp"
 #include "node/common/retry_policy.hpp"
 #include "node/federation/inbox.hpp"
 
@@ -155,8 +156,14 @@ void Sender::dispatch() {
   for (const auto& peer : due) {
     auto& loop = loops_[peer];
     if (!loop) {
+      // A thread for each peer, mostly waiting on the network: no allocator cache each
+      // (common/freed_pages.hpp).
+      auto pass = [this, peer] {
+        common::disable_thread_cache();
+        deliver_due_to(peer);
+      };
       loop = std::make_unique<common::BackgroundLoop>("federation sender " + peer, kPeerPeriod,
-                                                      [this, peer] { deliver_due_to(peer); });
+                                                      std::move(pass));
       loop->start();
     }
     loop->wake();  // never blocks: a loop busy with a slow peer just runs again afterwards
