@@ -257,6 +257,19 @@ def bare_writer(work):
             "per_commit": round(records / commits, 1) if commits else None}
 
 
+def node_memory(path):
+    """The node's VmRSS and VmHWM (MiB) and threads at the end of the run, from its status."""
+    if not os.path.exists(path):
+        return None
+    fields = dict(line.split(":", 1) for line in open(path) if ":" in line)
+    try:
+        return {"rss_mib": round(int(fields["VmRSS"].split()[0]) / 1024, 1),
+                "hwm_mib": round(int(fields["VmHWM"].split()[0]) / 1024, 1),
+                "threads": int(fields["Threads"])}
+    except (KeyError, ValueError, IndexError):
+        return None
+
+
 def report(work, out, connections, seconds, threads, links, server_cores):
     def load(name):
         path = os.path.join(work, name)
@@ -295,6 +308,7 @@ def report(work, out, connections, seconds, threads, links, server_cores):
                                        os.path.join(work, "metrics-3.txt")),
     }
     bare_stats = bare_writer(work)
+    memory = node_memory(os.path.join(work, "node-status.txt"))
 
     print(f"intake against bare-intake ({threads} server threads on cores {server_cores}, "
           f"wrk 1 thread x {connections} connections, {links} relay links; registrations "
@@ -325,6 +339,9 @@ def report(work, out, connections, seconds, threads, links, server_cores):
             print(f"  {phase} {who}: {r['accepted']} accepted of {r['requests']} answered in "
                   f"{r['duration_s']:.1f} s; statuses {r['statuses']}"
                   + (f"; socket errors {errors}" if errors else ""))
+    if memory:
+        print(f"  node memory at the end: {memory['rss_mib']} MiB resident (peak "
+              f"{memory['hwm_mib']} MiB), {memory['threads']} threads")
     if mail:
         print(f"  mail: {mail['spooled']} spooled for {mail['accepted']} accepted registrations; "
               f"{mail['mails_per_s']} mails/s from the start of the registrations to the last "
@@ -354,7 +371,7 @@ def report(work, out, connections, seconds, threads, links, server_cores):
     json.dump({"connections": int(connections), "seconds": int(seconds),
                "threads": int(threads), "links": int(links), "server_cores": server_cores,
                **phases, "mail": mail, "verification": verified, "node_writer": writer,
-               "bare_writer": bare_stats}, open(out, "w"), indent=2)
+               "bare_writer": bare_stats, "node_memory": memory}, open(out, "w"), indent=2)
     print(f"  written to {out}")
 
 
