@@ -51,6 +51,17 @@ void add_known_peer(FederationSite& site, const std::string& name, const std::st
   REQUIRE(learnt == fed::LearnResult::learnt);
 }
 
+// a.example with a peer, dead.example, that accepts connections and never answers: each
+// request to it waits out `timeout`.
+struct SilentPeer {
+  FederationSite a{"a.example", "JP-28"};
+  SilentListener dead;
+  explicit SilentPeer(std::chrono::milliseconds timeout) {
+    a.config.federation.request_timeout_ms = timeout;
+    add_known_peer(a, "dead.example", dead.url());  // queues profiles.sync too
+  }
+};
+
 std::string ping(FederationSite& site, const std::string& peer) {
   return site.writer.submit_wait([&](st::WriteTxn& txn) {
     return site.federation.enqueue(txn, peer, relay::protocol::Ping{});
@@ -135,10 +146,9 @@ TEST_CASE("sender: a dead peer does not delay delivery to another peer") {
 }
 
 TEST_CASE("sender: stops cleanly with a request in flight to a dead peer") {
-  FederationSite a("a.example", "JP-28");
-  SilentListener dead;
-  a.config.federation.request_timeout_ms = 2s;
-  add_known_peer(a, "dead.example", dead.url());
+  SilentPeer site(2s);
+  auto& a = site.a;
+  auto& dead = site.dead;
   ping(a, "dead.example");
   ping(a, "dead.example");
 
@@ -195,12 +205,11 @@ TEST_CASE("sender: messages to one peer are delivered in outbox order") {
 TEST_CASE(
     "sender: past federation.give_up_after_s an ordinary message is given up (undelivered, its "
     "handler, one alert); a message of a never-give-up type keeps trying and is escalated once") {
-  FederationSite a("a.example", "JP-28");
-  SilentListener dead;
-  a.config.federation.request_timeout_ms = 200ms;
+  SilentPeer site(200ms);
+  auto& a = site.a;
+  auto& dead = site.dead;
   a.config.federation.give_up_after_s = 3600s;
-  add_known_peer(a, "dead.example", dead.url());  // queues profiles.sync too
-  std::vector<std::string> given_up;              // message ids, as the give-up handler saw them
+  std::vector<std::string> given_up;  // message ids, as the give-up handler saw them
   a.federation.on_give_up_of<relay::protocol::Ping>(
       [&](st::WriteTxn&, const fed::SentMessage& sent) { given_up.push_back(sent.id); });
   a.federation.sender().never_give_up("test.rights");
@@ -551,10 +560,8 @@ TEST_CASE(
 TEST_CASE(
     "sender: a peer that does not answer backs off its whole feed with one outcome, and a pass "
     "sends no more of it") {
-  FederationSite a("a.example", "JP-28");
-  SilentListener dead;
-  a.config.federation.request_timeout_ms = 200ms;
-  add_known_peer(a, "dead.example", dead.url());
+  SilentPeer site(200ms);
+  auto& a = site.a;
   a.writer.submit_wait([&](st::WriteTxn& txn) {
     for (int i = 0; i < 120; ++i)  // more than two batches
       a.federation.outbox().feed().publish(txn, "test.feed", "s" + std::to_string(i),
@@ -582,10 +589,9 @@ TEST_CASE(
 TEST_CASE(
     "sender: a peer that does not answer costs one timeout a pass, whatever its backlog; the "
     "rest of the pass backs off unsent") {
-  FederationSite a("a.example", "JP-28");
-  SilentListener dead;
-  a.config.federation.request_timeout_ms = 200ms;
-  add_known_peer(a, "dead.example", dead.url());          // queues profiles.sync too
+  SilentPeer site(200ms);
+  auto& a = site.a;
+  auto& dead = site.dead;
   for (int i = 0; i < 120; ++i) ping(a, "dead.example");  // three batches' worth, with the sync
   REQUIRE(entries_to(a, "dead.example").size() == 121);
   a.federation.sender().deliver_due_to("dead.example");
