@@ -179,8 +179,10 @@ void OutboxFeed::each_pending(const storage::Txn& txn, bool bodies,
 }
 
 void OutboxFeed::delivered(storage::WriteTxn& txn, const OutboxEntry& entry) {
-  auto c = cursor(txn, entry.peer).value_or(Cursor{});
-  if (entry.feed_seq <= c.acked) return;
+  // Cursors come from add_cursor only: an outcome for a peer without one makes none.
+  auto found = cursor(txn, entry.peer);
+  if (!found || entry.feed_seq <= found->acked) return;
+  auto& c = *found;
   // Something before it still outstanding (it failed in the same batch): the cursor stays,
   // and this one goes again with it (the receiver takes it once). A message that can no
   // longer be completed is not outstanding: it is passed over (Sender::pass_over_gone).
@@ -206,8 +208,9 @@ void OutboxFeed::delivered(storage::WriteTxn& txn, const OutboxEntry& entry) {
 
 void OutboxFeed::update(storage::WriteTxn& txn, const OutboxEntry& entry) {
   if (entry.state == OutboxState::failed) return delivered(txn, entry);
-  auto c = cursor(txn, entry.peer).value_or(Cursor{});
-  if (entry.feed_seq <= c.acked) return;
+  auto found = cursor(txn, entry.peer);
+  if (!found || entry.feed_seq <= found->acked) return;
+  auto& c = *found;
   c.attempts = entry.attempts;
   c.next_ms = entry.next_ms;
   c.last_error = entry.last_error;

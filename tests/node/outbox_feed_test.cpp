@@ -286,6 +286,19 @@ TEST_CASE(
   e = due(now);
   REQUIRE(e.size() == 1);
   CHECK(e[0].body.at("v") == 3);
+  // An outcome for a peer without a cursor (none ever had one here) makes none.
+  auto stray = e[0];
+  stray.peer = "stray.example";
+  in_writer([&](st::WriteTxn& txn) {
+    feed.delivered(txn, stray);
+    feed.update(txn, stray);
+  });
+  {
+    auto txn = a.env.begin_read();
+    std::set<std::string> peers;
+    feed.add_peers_with_due(txn, now, peers);
+    CHECK(peers == std::set<std::string>{peer});
+  }
   // Compaction drops what the cursor has read (s2, s3), keeps what it has not.
   CHECK(a.writer.submit_wait([&](st::WriteTxn& txn) { return feed.compact(txn, {peer}); }) == 2);
   CHECK(due(now).size() == 1);
