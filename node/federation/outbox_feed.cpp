@@ -237,7 +237,8 @@ void OutboxFeed::add_delivery(const storage::Txn& txn, std::int64_t risky_before
   txn.for_each_prefix(feed_, kCursors, [&](std::string_view key, std::string_view value) {
     const auto c = parse_cursor(value);
     auto first =
-        std::upper_bound(entries.begin(), entries.end(), std::make_pair(c.acked, INT64_MAX));
+        std::upper_bound(entries.begin(), entries.end(),
+                         std::make_pair(c.acked, std::numeric_limits<std::int64_t>::max()));
     if (first == entries.end() && c.refused == 0) return;
     auto& d = out[std::string(key.substr(kCursors.size()))];
     d.refused += c.refused;

@@ -22,7 +22,8 @@
 // outright and skipped) and its backoff (attempts, next_ms): a peer's feed is sent oldest
 // first and moves on past a message only if nothing before it is still outstanding. Every
 // peer has a cursor (add_cursor): a peer added or reinstated starts at the end (it gets the
-// full set another way); one that predates the feed, at the start. A feed message is never given
+// full set another way); one that predates the feed, at the start. A peer backing off is
+// tried with one message, then with the rest once it gets through. A feed message is never given
 // up: one that keeps failing past the give-up horizon raises one "delivery_escalated" alert and
 // keeps being retried. Entries every peer has read go at compact().
 //
@@ -44,7 +45,6 @@
 #include <string>
 #include <vector>
 
-#include "node/common/clock.hpp"
 #include "node/storage/environment.hpp"
 
 namespace relay::node::federation {
