@@ -15,6 +15,7 @@
 
 #include "node/common/tls_client.hpp"
 #include "node/http/message.hpp"
+#include "node/http/tls_sessions.hpp"
 
 namespace relay::node::http {
 
@@ -26,24 +27,29 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// The client context for https://: built on first use and after set_trusted_ca_file; each
-// request holds the one it started with.
+// The client's TLS for https://: its context and the sessions kept under it, built on first use
+// and after set_trusted_ca_file. Each request holds the one it started with, so a session
+// verified under the old trust is never kept under the new.
+struct ClientTls {
+  ssl::context context{ssl::context::tls_client};
+  TlsSessions sessions;
+};
 std::mutex trust_mutex;
 std::optional<std::filesystem::path> trusted_ca_file;
-std::shared_ptr<ssl::context> client_context;
+std::shared_ptr<ClientTls> client_tls;
 
-std::shared_ptr<ssl::context> current_client_context(std::string& error) {
+std::shared_ptr<ClientTls> current_client_tls(std::string& error) {
   std::lock_guard lock(trust_mutex);
-  if (client_context) return client_context;
-  auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
+  if (client_tls) return client_tls;
+  auto tls = std::make_shared<ClientTls>();
   beast::error_code ec;
-  common::verify_peers(*context, trusted_ca_file, ec);
+  common::verify_peers(tls->context, trusted_ca_file, ec);
   if (ec) {
     error = "cannot load the trusted CA certificates: " + ec.message();
     return nullptr;
   }
-  client_context = context;
-  return context;
+  client_tls = tls;
+  return tls;
 }
 
 // A request's header and body, and a TLS handshake's messages, are writes of their own: with
@@ -65,7 +71,7 @@ bool is_ip_literal(const std::string& host) {
 void set_trusted_ca_file(std::optional<std::filesystem::path> file) {
   std::lock_guard lock(trust_mutex);
   trusted_ca_file = std::move(file);
-  client_context.reset();
+  client_tls.reset();
 }
 
 std::optional<Url> parse_url(std::string_view text) {
@@ -117,10 +123,10 @@ ClientResult http_request(std::string_view method, std::string_view url_text, st
     result.error = "bad url";
     return result;
   }
-  std::shared_ptr<ssl::context> context;
+  std::shared_ptr<ClientTls> tls;
   if (url->scheme == "https") {
-    context = current_client_context(result.error);
-    if (!context) return result;
+    tls = current_client_tls(result.error);
+    if (!tls) return result;
   }
   asio::io_context io;
   beast::error_code ec;
@@ -156,8 +162,8 @@ ClientResult http_request(std::string_view method, std::string_view url_text, st
                         [&](beast::error_code rec, std::size_t) { ec = rec; });
     });
   };
-  if (context) {
-    beast::ssl_stream<beast::tcp_stream> stream(io, *context);
+  if (tls) {
+    beast::ssl_stream<beast::tcp_stream> stream(io, tls->context);
     // SNI for names (not addresses); the certificate must name the host either way.
     if (!is_ip_literal(url->host) &&
         !SSL_set_tlsext_host_name(stream.native_handle(), url->host.c_str())) {
@@ -165,6 +171,8 @@ ClientResult http_request(std::string_view method, std::string_view url_text, st
       return result;
     }
     stream.set_verify_callback(ssl::host_name_verification(url->host));
+    const auto server = url->host + ":" + std::to_string(url->port);
+    tls->sessions.offer(server, stream.native_handle());
     auto& lowest = beast::get_lowest_layer(stream);
     lowest.expires_after(timeout);
     lowest.async_connect(endpoints, [&](beast::error_code cec, const tcp::endpoint&) {
@@ -183,6 +191,12 @@ ClientResult http_request(std::string_view method, std::string_view url_text, st
       });
     });
     io.run();
+    if (ec) {
+      tls->sessions.forget(server);
+    } else {
+      result.tls_resumed = SSL_session_reused(stream.native_handle()) == 1;
+      tls->sessions.keep(server, stream.native_handle());
+    }
     beast::error_code ignored;
     lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
   } else {

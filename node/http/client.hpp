@@ -1,6 +1,7 @@
 #pragma once
 // A small blocking HTTP/1.1 client for the federation outbox, witnessing and tests. Each call
-// opens its own connection; failures to connect, time-outs and refused certificates are
+// opens its own connection, over https:// resuming the TLS session of the last one to the same
+// host and port (tls_sessions.hpp); failures to connect, time-outs and refused certificates are
 // return values, never exceptions. https:// URLs are verified: the peer's certificate must
 // chain to the system CA store or to the file given to set_trusted_ca_file
 // (federation.ca_file), and name the URL's host (DNS name or IP address).
@@ -34,6 +35,7 @@ struct ClientResponse {
 struct ClientResult {
   std::optional<ClientResponse> response;  // set when an HTTP response arrived
   std::string error;                       // why not, otherwise
+  bool tls_resumed = false;  // https: the connection resumed a session (http/tls_sessions.hpp)
   explicit operator bool() const { return response.has_value(); }
 };
 

@@ -44,6 +44,18 @@ http::ClientResult healthz(const NodeProcess& node) {
   return http::http_request("GET", node.url() + "/healthz", {}, {}, 2s);
 }
 
+// Each reload is logged once: true once the node has logged n of them.
+bool reloaded_times(const NodeProcess& node, std::size_t n) {
+  return eventually([&] {
+    auto log = relay::test::read_file(node.log_path());
+    std::size_t count = 0;
+    for (auto at = log.find("TLS certificate and key reloaded"); at != std::string::npos;
+         at = log.find("TLS certificate and key reloaded", at + 1))
+      ++count;
+    return count >= n;
+  });
+}
+
 }  // namespace
 
 TEST_SUITE_BEGIN("tls");
@@ -74,17 +86,7 @@ TEST_CASE("tls: SIGHUP swaps the certificate without dropping the listener; bad 
   const auto pid = node.pid();
   REQUIRE(healthz(node));
 
-  // Each reload is logged once; wait for it before asking the node.
-  auto reloaded = [&](std::size_t n) {
-    return eventually([&] {
-      auto log = relay::test::read_file(node.log_path());
-      std::size_t count = 0;
-      for (auto at = log.find("TLS certificate and key reloaded"); at != std::string::npos;
-           at = log.find("TLS certificate and key reloaded", at + 1))
-        ++count;
-      return count >= n;
-    });
-  };
+  auto reloaded = [&](std::size_t n) { return reloaded_times(node, n); };
 
   // A certificate for another name: the client refuses it (host name checked).
   install(node, misnamed);
@@ -122,6 +124,55 @@ TEST_CASE("tls: SIGHUP swaps the certificate without dropping the listener; bad 
   ::chmod((node.tls_dir() / "node.key").c_str(), 0600);
   node.start();
   CHECK(healthz(node));
+}
+
+// Each request is a new connection, and each was a full handshake: the certificate chain
+// parsed and verified again, most of a request's cost under OpenSSL 3 (http/tls_sessions.hpp).
+// The client now resumes; a session never stands in for the check of a certificate it did not
+// verify.
+TEST_CASE("tls: the client resumes its session; a new certificate or new trust is verified again") {
+  NodeProcess node(tls_options("resume.example", "JP-28"));
+  relay::test::TempDir dir("tls-resume");
+  const TestCa ca{relay::test::shared_test_ca()};
+  auto misnamed = ca.issue(dir.path, "other", "DNS:other.example");
+  auto renewed = ca.issue(dir.path, "renewed");
+
+  // The first connection was the harness's, waiting for the node to answer: each since
+  // resumes its session.
+  for (int i = 0; i < 2; ++i) {
+    auto reply = healthz(node);
+    REQUIRE_MESSAGE(reply, reply.error);
+    CHECK(reply.tls_resumed);
+  }
+  // Sessions are kept per host name and port: by name, the node is another server.
+  auto by_name = http::http_request(
+      "GET", "https://localhost:" + std::to_string(node.port()) + "/healthz", {}, {}, 2s);
+  REQUIRE_MESSAGE(by_name, by_name.error);
+  CHECK_FALSE(by_name.tls_resumed);
+
+  // A certificate for another name: the session made under the old one does not let the
+  // client past it.
+  install(node, misnamed);
+  node.sighup();
+  REQUIRE(reloaded_times(node, 1));
+  auto refused = healthz(node);
+  CHECK_FALSE(refused);
+  CHECK(contains(refused.error, "TLS"));
+
+  install(node, renewed);
+  node.sighup();
+  REQUIRE(reloaded_times(node, 2));
+  auto verified = healthz(node);
+  REQUIRE_MESSAGE(verified, verified.error);
+  CHECK_FALSE(verified.tls_resumed);
+  CHECK(healthz(node).tls_resumed);
+
+  // The trust changes: no session made under the old one is offered.
+  http::set_trusted_ca_file(ca.files.certificate);
+  auto trusted_again = healthz(node);
+  REQUIRE_MESSAGE(trusted_again, trusted_again.error);
+  CHECK_FALSE(trusted_again.tls_resumed);
+  CHECK(healthz(node).tls_resumed);
 }
 
 // Found by scripts/bench-federation --tls: a reply of more than a TLS record (16 KiB) with a
