@@ -178,6 +178,10 @@ std::size_t Store::index_existing(storage::WriteTxn& txn) {
   return n + queue_.index_existing(txn, index_marks_);
 }
 
+std::size_t Store::count(const storage::Txn& txn) const {
+  return txn.count(candidates_);
+}
+
 void Store::for_each(const storage::Txn& txn, const std::function<bool(const CandidateRecord&)>& fn,
                      std::string_view from) const {
   txn.for_each_range(candidates_, from, {}, [&](std::string_view, std::string_view value) {

@@ -128,6 +128,8 @@ class Store {
   void on_saved(std::function<void(const CandidateRecord& record, const Profile* opened)> saved) {
     saved_ = std::move(saved);
   }
+  // How many records there are (tombstones included): one look at the database's header.
+  std::size_t count(const storage::Txn& txn) const;
   // Calls fn(record) for every record (tombstones included), in id order; fn returns false
   // to stop.
   // From the record whose id is `from` (or the next one) when given.

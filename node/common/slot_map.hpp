@@ -30,6 +30,9 @@ class SlotMap {
   // The slot the key had, now free; nullopt if it was absent.
   std::optional<Slot> erase(std::string_view key);
 
+  // Room for n keys without moving them (the buckets still grow as keys come).
+  void reserve(std::size_t n) { keys_.reserve(n); }
+
   std::size_t size() const noexcept { return size_; }
   // Slots handed out so far, freed ones included: the rows the caller keeps.
   std::size_t slots() const noexcept { return keys_.size(); }

@@ -164,6 +164,7 @@ class PoolIndex {
     // instructions at 3,000 profiles, callgrind).
     std::unordered_map<Code, std::vector<std::uint32_t>> by_job;
     void put(const std::string& id, Entry entry);  // id: a candidate id, or "peer/ref"
+    void reserve(std::size_t n);  // room for n entries, made resident only as they are filled
     void remove(const std::string& id);
 
    private:
