@@ -39,14 +39,4 @@ void TlsSessions::forget(const std::string& server) {
   sessions_.erase(server);
 }
 
-void TlsSessions::clear() {
-  std::lock_guard lock(mutex_);
-  sessions_.clear();
-}
-
-std::size_t TlsSessions::size() const {
-  std::lock_guard lock(mutex_);
-  return sessions_.size();
-}
-
 }  // namespace relay::node::http

@@ -8,7 +8,7 @@
 //
 // A resumed session skips the certificate check: it stands on the check of the handshake that
 // made it, for the same host name and port and under the same trust. So sessions are kept only
-// from connections that verified, and are all dropped when the trust changes (clear()). A server
+// from connections that verified, and a change of trust starts a new set (client.cpp). A server
 // that has changed its certificate since gets a new ticket key with it (node/http/server.cpp
 // loads a new context), cannot open the old ticket, and the handshake is a full one, verified.
 //
@@ -36,9 +36,6 @@ class TlsSessions {
   void keep(const std::string& server, ssl_st* ssl);
   // Drops the session kept for `server` (its connection failed).
   void forget(const std::string& server);
-  // Drops every session (the trust changed).
-  void clear();
-  std::size_t size() const;
 
  private:
   const std::size_t capacity_;
