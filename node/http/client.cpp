@@ -1,6 +1,7 @@
 #include "node/http/client.hpp"
 
 #include <openssl/ssl.h>
+#include <poll.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -12,8 +13,10 @@
 #include <cctype>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "node/common/tls_client.hpp"
+#include "node/http/kept_connections.hpp"
 #include "node/http/message.hpp"
 #include "node/http/tls_sessions.hpp"
 
@@ -114,6 +117,133 @@ bool is_loopback_host(const std::string& host) {
   return !ec && address.is_loopback();
 }
 
+namespace {
+
+// An open connection to one server, kept between requests (kept_connections.hpp): its own
+// io_context (a socket belongs to one), its stream, and for https:// the trust it was verified
+// under.
+struct Connection {
+  asio::io_context io{1};
+  std::shared_ptr<ClientTls> tls;
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  // Every exchange on it ended whole. OpenSSL takes a TLS connection freed without a shutdown
+  // for one cut short and marks its session not resumable (the one tls_sessions.hpp keeps:
+  // sessions are shared, not copied), so such a connection counts as shut down when it goes.
+  bool whole = false;
+
+  beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+
+  // The server closed it while it was idle (or sent something unasked): not to be used.
+  bool closed_meanwhile() {
+    if (secure && SSL_pending(secure->native_handle()) > 0) return true;
+    pollfd p{lowest().socket().native_handle(), POLLIN, 0};
+    return ::poll(&p, 1, 0) != 0;
+  }
+
+  ~Connection() {
+    if (!plain && !secure) return;  // never connected
+    if (secure && whole)
+      SSL_set_shutdown(secure->native_handle(),
+                       SSL_get_shutdown(secure->native_handle()) | SSL_SENT_SHUTDOWN);
+    beast::error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+};
+
+// Up to 8 idle connections a server and 64 in all (four descriptors each, with their
+// io_context's), idle 20 s at most: under the 30 s after which the node's server closes them.
+// Never destroyed: at exit OpenSSL may have been cleaned up before a static's destructor would
+// free their TLS state; the process's end closes the sockets.
+KeptConnections<Connection>& kept_connections() {
+  static auto* kept = new KeptConnections<Connection>(64, 8, std::chrono::seconds(20));
+  return *kept;
+}
+
+// Connects to `url` (and for https:// completes a verified handshake, resuming a kept session)
+// within `timeout`; null with `error` set otherwise.
+std::unique_ptr<Connection> open_connection(const Url& url, const std::string& server,
+                                            std::shared_ptr<ClientTls> tls,
+                                            std::chrono::milliseconds timeout, std::string& error) {
+  auto c = std::make_unique<Connection>();
+  beast::error_code ec;
+  tcp::resolver resolver(c->io);
+  auto endpoints = resolver.resolve(url.host, std::to_string(url.port), ec);
+  if (ec) {
+    error = "resolve: " + ec.message();
+    return nullptr;
+  }
+  if (tls) {
+    c->tls = std::move(tls);
+    auto& stream = c->secure.emplace(c->io, c->tls->context);
+    // SNI for names (not addresses); the certificate must name the host either way.
+    if (!is_ip_literal(url.host) &&
+        !SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
+      error = "cannot set the TLS server name";
+      return nullptr;
+    }
+    stream.set_verify_callback(ssl::host_name_verification(url.host));
+    c->tls->sessions.offer(server, stream.native_handle());
+  } else {
+    c->plain.emplace(c->io);
+  }
+  auto& lowest = c->lowest();
+  lowest.expires_after(timeout);
+  lowest.async_connect(endpoints, [&](beast::error_code cec, const tcp::endpoint&) {
+    if (cec) {
+      ec = cec;
+      return;
+    }
+    send_at_once(lowest.socket());
+    if (!c->secure) return;
+    c->secure->async_handshake(ssl::stream_base::client, [&](beast::error_code hec) {
+      if (hec) {
+        ec = hec;
+        error = "TLS: " + hec.message();
+      }
+    });
+  });
+  c->io.run();
+  if (ec) {
+    if (c->tls) c->tls->sessions.forget(server);
+    if (error.empty()) error = ec.message();
+    return nullptr;
+  }
+  return c;
+}
+
+// One request and its reply on `c`, within `timeout`. Bytes after the reply (which no request
+// asked for) make the connection unfit to keep: `leftover` says so.
+beast::error_code exchange(Connection& c, bhttp::request<bhttp::string_body>& req,
+                           bhttp::response_parser<bhttp::string_body>& parser,
+                           std::chrono::milliseconds timeout, bool& leftover) {
+  c.whole = false;
+  c.io.restart();
+  beast::error_code ec;
+  beast::flat_buffer buffer;
+  auto run = [&](auto& stream) {
+    bhttp::async_write(stream, req, [&](beast::error_code wec, std::size_t) {
+      if (wec) {
+        ec = wec;
+        return;
+      }
+      bhttp::async_read(stream, buffer, parser,
+                        [&](beast::error_code rec, std::size_t) { ec = rec; });
+    });
+  };
+  c.lowest().expires_after(timeout);
+  if (c.secure)
+    run(*c.secure);
+  else
+    run(*c.plain);
+  c.io.run();
+  c.whole = !ec;
+  leftover = buffer.size() > 0;
+  return ec;
+}
+
+}  // namespace
+
 ClientResult http_request(std::string_view method, std::string_view url_text, std::string_view body,
                           const std::map<std::string, std::string>& headers,
                           std::chrono::milliseconds timeout) {
@@ -128,16 +258,9 @@ ClientResult http_request(std::string_view method, std::string_view url_text, st
     tls = current_client_tls(result.error);
     if (!tls) return result;
   }
-  asio::io_context io;
-  beast::error_code ec;
-  tcp::resolver resolver(io);
-  auto endpoints = resolver.resolve(url->host, std::to_string(url->port), ec);
-  if (ec) {
-    result.error = "resolve: " + ec.message();
-    return result;
-  }
+  const auto server = url->host + ":" + std::to_string(url->port);
   bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), url->target, 11};
-  req.set(bhttp::field::host, url->host + ":" + std::to_string(url->port));
+  req.set(bhttp::field::host, server);
   req.set(bhttp::field::user_agent, "relaynode");
   for (const auto& [name, value] : headers) req.set(name, value);
   if (!body.empty() || method == "POST" || method == "PUT") {
@@ -145,87 +268,50 @@ ClientResult http_request(std::string_view method, std::string_view url_text, st
     if (req.find(bhttp::field::content_type) == req.end())
       req.set(bhttp::field::content_type, "application/json");
   }
-  req.keep_alive(false);
   req.prepare_payload();
+  // "Connection: close" from the caller: a connection of its own, not kept after.
+  const bool keep = req.keep_alive();
+  const auto key = url->scheme + "://" + server;
 
-  // Asynchronous operations on a private io_context give a real deadline for each step.
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(64 * 1024 * 1024);
-  beast::flat_buffer buffer;
-  auto exchange = [&](auto& stream) {
-    bhttp::async_write(stream, req, [&](beast::error_code wec, std::size_t) {
-      if (wec) {
-        ec = wec;
-        return;
-      }
-      bhttp::async_read(stream, buffer, parser,
-                        [&](beast::error_code rec, std::size_t) { ec = rec; });
-    });
-  };
-  if (tls) {
-    beast::ssl_stream<beast::tcp_stream> stream(io, tls->context);
-    // SNI for names (not addresses); the certificate must name the host either way.
-    if (!is_ip_literal(url->host) &&
-        !SSL_set_tlsext_host_name(stream.native_handle(), url->host.c_str())) {
-      result.error = "cannot set the TLS server name";
+  for (int attempt = 0;; ++attempt) {
+    std::unique_ptr<Connection> c;
+    if (keep && attempt == 0) c = kept_connections().take(key);
+    // A kept connection made under other trust is not used: its handshake's check was theirs.
+    if (c && (c->tls != tls || c->closed_meanwhile())) c.reset();
+    const bool reused = c != nullptr;
+    if (!c) c = open_connection(*url, server, tls, timeout, result.error);
+    if (!c) return result;
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    bool leftover = false;
+    auto ec = exchange(*c, req, parser, timeout, leftover);
+    if (ec) {
+      // The server closed the kept connection as the request went out: nothing of a reply came,
+      // so it was not answered. Once more, on a new connection (not after a time-out: a server
+      // that hangs would be waited for twice). The node's requests may be sent twice:
+      // federation messages are applied once by id (inbox.hpp), and a witness answers a
+      // checkpoint it has with 409 and its size, from which witnessing starts again.
+      if (reused && !parser.got_some() && ec != beast::error::timeout) continue;
+      if (tls) tls->sessions.forget(server);
+      result.error = ec.message();
       return result;
     }
-    stream.set_verify_callback(ssl::host_name_verification(url->host));
-    const auto server = url->host + ":" + std::to_string(url->port);
-    tls->sessions.offer(server, stream.native_handle());
-    auto& lowest = beast::get_lowest_layer(stream);
-    lowest.expires_after(timeout);
-    lowest.async_connect(endpoints, [&](beast::error_code cec, const tcp::endpoint&) {
-      if (cec) {
-        ec = cec;
-        return;
-      }
-      send_at_once(lowest.socket());
-      stream.async_handshake(ssl::stream_base::client, [&](beast::error_code hec) {
-        if (hec) {
-          ec = hec;
-          result.error = "TLS: " + hec.message();
-          return;
-        }
-        exchange(stream);
-      });
-    });
-    io.run();
-    if (ec) {
-      tls->sessions.forget(server);
-    } else {
-      result.tls_resumed = SSL_session_reused(stream.native_handle()) == 1;
-      tls->sessions.keep(server, stream.native_handle());
+    result.connection_reused = reused;
+    if (tls && !reused) {
+      result.tls_resumed = SSL_session_reused(c->secure->native_handle()) == 1;
+      // After the exchange: a TLS 1.3 server sends its tickets after the handshake.
+      tls->sessions.keep(server, c->secure->native_handle());
     }
-    beast::error_code ignored;
-    lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  } else {
-    beast::tcp_stream stream(io);
-    stream.expires_after(timeout);
-    stream.async_connect(endpoints, [&](beast::error_code cec, const tcp::endpoint&) {
-      if (cec) {
-        ec = cec;
-        return;
-      }
-      send_at_once(stream.socket());
-      exchange(stream);
-    });
-    io.run();
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  }
-  if (ec) {
-    if (result.error.empty()) result.error = ec.message();
+    ClientResponse response;
+    auto& res = parser.get();
+    response.status = static_cast<int>(res.result_int());
+    response.body = std::move(res.body());
+    for (const auto& field : res)
+      response.headers[field_name(field.name_string())] = std::string(field.value());
+    result.response = std::move(response);
+    if (keep && parser.keep_alive() && !leftover) kept_connections().give(key, std::move(c));
     return result;
   }
-  ClientResponse response;
-  auto& res = parser.get();
-  response.status = static_cast<int>(res.result_int());
-  response.body = std::move(res.body());
-  for (const auto& field : res)
-    response.headers[field_name(field.name_string())] = std::string(field.value());
-  result.response = std::move(response);
-  return result;
 }
 
 std::string send_raw(const std::string& host, std::uint16_t port, std::string_view bytes,

@@ -1,8 +1,10 @@
 #pragma once
-// A small blocking HTTP/1.1 client for the federation outbox, witnessing and tests. Each call
-// opens its own connection, over https:// resuming the TLS session of the last one to the same
-// host and port (tls_sessions.hpp); failures to connect, time-outs and refused certificates are
-// return values, never exceptions. https:// URLs are verified: the peer's certificate must
+// A small blocking HTTP/1.1 client for the federation outbox, witnessing and tests. A call uses
+// a connection an earlier one to the same server left open, if one is kept
+// (kept_connections.hpp), or opens one, over https:// resuming the TLS session of the last one
+// to the same host and port (tls_sessions.hpp). A request with "Connection: close" opens its
+// own and leaves none. Failures to connect, time-outs and refused certificates are return
+// values, never exceptions. https:// URLs are verified: the peer's certificate must
 // chain to the system CA store or to the file given to set_trusted_ca_file
 // (federation.ca_file), and name the URL's host (DNS name or IP address).
 #include <chrono>
@@ -35,7 +37,10 @@ struct ClientResponse {
 struct ClientResult {
   std::optional<ClientResponse> response;  // set when an HTTP response arrived
   std::string error;                       // why not, otherwise
-  bool tls_resumed = false;  // https: the connection resumed a session (http/tls_sessions.hpp)
+  // https: the request's new connection resumed a session (http/tls_sessions.hpp).
+  bool tls_resumed = false;
+  // The request went over a connection kept from an earlier one (http/kept_connections.hpp).
+  bool connection_reused = false;
   explicit operator bool() const { return response.has_value(); }
 };
 

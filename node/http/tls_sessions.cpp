@@ -17,11 +17,6 @@ bool TlsSessions::offer(const std::string& server, SSL* ssl) const {
 }
 
 void TlsSessions::keep(const std::string& server, SSL* ssl) {
-  // The exchange is over and the connection ends with its socket. OpenSSL takes a connection
-  // freed without a shutdown for one cut short and marks its session not resumable (the one
-  // kept here: sessions are shared, not copied), so every session kept was refused when
-  // offered. The reply was read whole, so nothing was cut: the connection counts as shut down.
-  SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_SENT_SHUTDOWN);
   std::shared_ptr<SSL_SESSION> session(SSL_get1_session(ssl), SSL_SESSION_free);
   if (!session || SSL_SESSION_is_resumable(session.get()) != 1) return;
   std::lock_guard lock(mutex_);

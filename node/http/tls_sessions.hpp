@@ -4,7 +4,8 @@
 // server's certificate chain and has the server sign, and under OpenSSL 3 that was most of a
 // new HTTPS connection's cost (scripts/bench-federation --tls; `openssl s_time` here: 590 us
 // of client CPU for a full TLS 1.2 handshake, 85 us resumed). The outbox, witnessing and peer
-// keys open a connection for every request, so every one paid it.
+// keys opened a connection for every request, so every one paid it; a new connection still
+// does (kept_connections.hpp keeps idle ones).
 //
 // A resumed session skips the certificate check: it stands on the check of the handshake that
 // made it, for the same host name and port and under the same trust. So sessions are kept only
@@ -32,7 +33,9 @@ class TlsSessions {
   bool offer(const std::string& server, ssl_st* ssl) const;
   // Keeps the session of `ssl`, a connection to `server` whose handshake verified and whose
   // exchange is over (a TLS 1.3 server sends its tickets after the handshake), if it can be
-  // resumed.
+  // resumed. OpenSSL marks the session of a connection freed without a TLS shutdown not
+  // resumable (sessions are shared, not copied): a connection that ends whole must count as
+  // shut down first (SSL_SENT_SHUTDOWN; client.cpp does).
   void keep(const std::string& server, ssl_st* ssl);
   // Drops the session kept for `server` (its connection failed).
   void forget(const std::string& server);

@@ -6,8 +6,9 @@
 //             handoff delivery body is sealed;
 //   sign      protocol::encode_envelope of that body (canonical JSON + Ed25519);
 //   verify    protocol::parse_envelope + verify_envelope of the signed envelope;
-//   HTTP      a minimal HTTP round trip to the same node (GET /healthz, a new connection each
-//             time, as the federation client makes them).
+//   HTTP      a minimal HTTP round trip to the same node (GET /healthz, over the connection
+//             the one before left open, as the federation client sends to a peer:
+//             node/http/kept_connections.hpp).
 // raw time per message = seal + sign + verify + HTTP; raw messages/s = 1 / that.
 //
 // Measured between node A and node B (peered both ways):
@@ -21,10 +22,8 @@
 //             from B's reinstatement (which makes them due at once) until they are all gone,
 //             with the CPU each node spent per message meanwhile.
 // --tls: both nodes serve HTTPS (NodeProcess::Options::tls: certificates of a test CA that
-// each node trusts through federation.ca_file), as peers across a network do; the raw HTTP
-// round trip then includes the handshake of its new connection too (a resumed session, as the
-// federation client's are after their first: node/http/tls_sessions.hpp); the figures go to
-// federation-tls.json beside RELAY_BENCH_JSON (scripts/bench-targets reads both).
+// each node trusts through federation.ca_file), as peers across a network do; the figures go
+// to federation-tls.json beside RELAY_BENCH_JSON (scripts/bench-targets reads both).
 // Prints a table and writes the figures as JSON to RELAY_BENCH_JSON (build/bench/federation.json).
 // Usage: federation_bench [--messages N] [--seconds S] [--tls]
 #include <algorithm>
@@ -410,8 +409,7 @@ int run(int argc, char** argv) {
   std::printf(
       "\nraw pieces (one thread): seal 1 KiB %.0f/s, sign %.0f/s, verify %.0f/s, "
       "HTTP%s round trip %.2f ms median (%.0f/s with 16 clients); %u cores\n\n",
-      1 / t_seal, 1 / t_sign, 1 / t_verify,
-      tls ? "S (a new connection, its TLS session resumed)" : "", t_http * 1000, http_16, cores);
+      1 / t_seal, 1 / t_sign, 1 / t_verify, tls ? "S" : "", t_http * 1000, http_16, cores);
   row("measure", "measured", "raw limit", "ratio");
   std::printf("|%s|%s|%s|%s|\n", std::string(48, '-').c_str(), std::string(16, '-').c_str(),
               std::string(16, '-').c_str(), std::string(9, '-').c_str());

@@ -40,8 +40,10 @@ void install(const NodeProcess& node, const TlsFiles& files) {
   ::chmod((node.tls_dir() / "node.key").c_str(), 0600);
 }
 
+// On a connection of its own: these tests are about handshakes, and the client would otherwise
+// send over the connection an earlier request left open (http/kept_connections.hpp).
 http::ClientResult healthz(const NodeProcess& node) {
-  return http::http_request("GET", node.url() + "/healthz", {}, {}, 2s);
+  return http::http_request("GET", node.url() + "/healthz", {}, {{"Connection", "close"}}, 2s);
 }
 
 // Each reload is logged once: true once the node has logged n of them.
@@ -145,8 +147,9 @@ TEST_CASE("tls: the client resumes its session; a new certificate or new trust i
     CHECK(reply.tls_resumed);
   }
   // Sessions are kept per host name and port: by name, the node is another server.
-  auto by_name = http::http_request(
-      "GET", "https://localhost:" + std::to_string(node.port()) + "/healthz", {}, {}, 2s);
+  auto by_name =
+      http::http_request("GET", "https://localhost:" + std::to_string(node.port()) + "/healthz", {},
+                         {{"Connection", "close"}}, 2s);
   REQUIRE_MESSAGE(by_name, by_name.error);
   CHECK_FALSE(by_name.tls_resumed);
 
@@ -167,11 +170,21 @@ TEST_CASE("tls: the client resumes its session; a new certificate or new trust i
   CHECK_FALSE(verified.tls_resumed);
   CHECK(healthz(node).tls_resumed);
 
-  // The trust changes: no session made under the old one is offered.
+  // A connection left open carries the next request: no handshake at all.
+  const auto url = node.url() + "/healthz";
+  auto opened = http::http_request("GET", url, {}, {}, 2s);
+  REQUIRE_MESSAGE(opened, opened.error);
+  auto reused = http::http_request("GET", url, {}, {}, 2s);
+  REQUIRE_MESSAGE(reused, reused.error);
+  CHECK(reused.connection_reused);
+
+  // The trust changes: no session made under the old one is offered, and no connection made
+  // under it is used.
   http::set_trusted_ca_file(ca.files.certificate);
-  auto trusted_again = healthz(node);
-  REQUIRE_MESSAGE(trusted_again, trusted_again.error);
-  CHECK_FALSE(trusted_again.tls_resumed);
+  auto new_trust = http::http_request("GET", url, {}, {}, 2s);
+  REQUIRE_MESSAGE(new_trust, new_trust.error);
+  CHECK_FALSE(new_trust.connection_reused);
+  CHECK_FALSE(new_trust.tls_resumed);
   CHECK(healthz(node).tls_resumed);
 }
 
