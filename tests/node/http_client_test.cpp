@@ -167,6 +167,27 @@ TEST_CASE("http client: the next request to the same server goes over the kept c
   CHECK_FALSE(elsewhere.connection_reused);
 }
 
+TEST_CASE("http client: threads sending at once to one server share its kept connections") {
+  HelloSite site;
+  std::atomic<int> answered{0};
+  std::atomic<int> reused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        auto r = http::http_request("GET", site.url);
+        if (r && r.response->body == "hello") ++answered;
+        if (r.connection_reused) ++reused;
+      }
+    });
+  for (auto& t : threads) t.join();
+  CHECK(answered == 200);
+  // Each thread opens at most one connection of its own (eight kept a server at most), so
+  // nearly all go over one already open.
+  CHECK(reused >= 192);
+  CHECK(site.server.connections() <= 8);
+}
+
 TEST_CASE("http client: a kept connection the server closed while idle is not used") {
   HelloSite site(100ms);  // the server closes a connection idle for 100 ms
   REQUIRE(http::http_request("GET", site.url));

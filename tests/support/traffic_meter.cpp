@@ -9,9 +9,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <list>
 #include <stdexcept>
+#include <string_view>
 #include <vector>
 
 namespace relay::test {
@@ -77,9 +80,90 @@ struct TrafficMeter::Connection {
   bool upstream_shut = false;  // our write side towards the node closed
   bool client_shut = false;
   bool broken = false;
-  std::string request;  // the first kCaptured bytes the client sent
-  Tally tally;
+  // The client's bytes cut into requests by their framing: the node's client keeps its
+  // connections, so one carries several requests, one after another (never pipelined).
+  bool tls = false;           // opaque: the connection is one exchange
+  bool in_head = false;       // the current request's head is not whole yet
+  std::size_t body_left = 0;  // of the current request's body (Content-Length)
+  std::string current;        // the current request, its first kCaptured bytes
+  std::uint64_t current_bytes = 0;
+  std::string replied_to;  // the key of the last whole request: its reply's bytes go there
 };
+
+namespace {
+
+// The Content-Length of a request head (lower-case or not), 0 if none.
+std::size_t content_length(std::string_view head) {
+  for (std::size_t at = head.find("\r\n"); at != std::string_view::npos;
+       at = head.find("\r\n", at + 2)) {
+    auto line = head.substr(at + 2, head.find("\r\n", at + 2) - at - 2);
+    constexpr std::string_view kName = "content-length:";
+    if (line.size() <= kName.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < kName.size() && same; ++i)
+      same = std::tolower(static_cast<unsigned char>(line[i])) == kName[i];
+    if (same) return std::strtoull(std::string(line.substr(kName.size())).c_str(), nullptr, 10);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void TrafficMeter::count(const std::string& key, const Tally& tally) {
+  std::lock_guard lock(mutex_);
+  tallies_[key] += tally;
+}
+
+// A request is counted once whole (its body holds the envelope's type); its reply's bytes
+// after it, as they come.
+void TrafficMeter::sent(Connection& c, const char* data, std::size_t n) {
+  if (c.current_bytes == 0 && c.replied_to.empty() && n > 0 && data[0] == 0x16) {
+    c.tls = true;  // a handshake record
+    c.replied_to = "TLS (not classified)";
+    count(c.replied_to, {1, 0, 0});
+  }
+  if (c.tls) return count(c.replied_to, {0, n, 0});
+  while (n > 0) {
+    if (!c.in_head && c.body_left == 0) {
+      c.in_head = true;
+      c.current.clear();
+      c.current_bytes = 0;
+    }
+    std::size_t take = n;
+    if (c.in_head) {
+      // Up to the head's blank line, which a read may split.
+      const std::size_t had = c.current.size();
+      c.current.append(data, std::min(n, kCaptured - had));
+      const auto end = c.current.find("\r\n\r\n", had < 3 ? 0 : had - 3);
+      if (end == std::string::npos) {
+        c.current_bytes += n;
+        return;
+      }
+      const std::size_t head_size = end + 4;
+      take = head_size - had;  // of this read, the head's
+      c.current.resize(head_size);
+      c.in_head = false;
+      c.body_left = content_length(c.current);
+    } else {
+      take = std::min(n, c.body_left);
+      c.current.append(data, std::min(take, kCaptured - std::min(kCaptured, c.current.size())));
+      c.body_left -= take;
+    }
+    c.current_bytes += take;
+    data += take;
+    n -= take;
+    if (!c.in_head && c.body_left == 0) {
+      c.replied_to = classify(c.current);
+      count(c.replied_to, {1, c.current_bytes, 0});
+      c.current_bytes = 0;
+    }
+  }
+}
+
+void TrafficMeter::replied(Connection& c, std::size_t n) {
+  // A reply before its request was whole (an early refusal) goes with that request's start.
+  count(c.replied_to.empty() ? classify(c.current) : c.replied_to, {0, 0, n});
+}
 
 TrafficMeter::TrafficMeter(std::uint16_t upstream_port) : upstream_port_(upstream_port) {
   listen_fd_ = loopback_socket();
@@ -114,9 +198,9 @@ std::map<std::string, TrafficMeter::Tally> TrafficMeter::tallies() const {
 void TrafficMeter::finish(Connection& c) {
   ::close(c.client);
   if (c.upstream >= 0) ::close(c.upstream);
-  std::lock_guard lock(mutex_);
-  c.tally.exchanges = 1;
-  tallies_[c.upstream < 0 ? "unreachable" : classify(c.request)] += c.tally;
+  if (c.upstream < 0) return count("unreachable", {1, 0, 0});
+  // A request cut short (the client or the node went away mid-way) is an exchange too.
+  if (c.current_bytes > 0) count(classify(c.current), {1, c.current_bytes, 0});
 }
 
 void TrafficMeter::accept_all(std::list<Connection>& connections) {
@@ -142,17 +226,18 @@ void TrafficMeter::accept_all(std::list<Connection>& connections) {
 void TrafficMeter::run() {
   std::list<Connection> connections;  // a list: pointers to its elements stay valid
   std::array<char, 64 * 1024> buffer{};
-  // Reads what `from` has into `pending` (towards the other side); false at end of stream or
-  // on an error.
-  auto pump_in = [&](int from, std::string& pending, std::uint64_t& counted, std::string* capture) {
-    auto n = ::recv(from, buffer.data(), buffer.size(), 0);
+  // Reads what one side of `c` has into what goes to the other, and counts it; false at end
+  // of stream or on an error.
+  auto pump_in = [&](Connection& c, bool client_side) {
+    auto n = ::recv(client_side ? c.client : c.upstream, buffer.data(), buffer.size(), 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return true;
     if (n <= 0) return false;
     const auto got = static_cast<std::size_t>(n);
-    pending.append(buffer.data(), got);
-    counted += got;
-    if (capture && capture->size() < kCaptured)
-      capture->append(buffer.data(), std::min(got, kCaptured - capture->size()));
+    (client_side ? c.to_upstream : c.to_client).append(buffer.data(), got);
+    if (client_side)
+      sent(c, buffer.data(), got);
+    else
+      replied(c, got);
     return true;
   };
   // MSG_NOSIGNAL: a peer that went away is an error here, not a SIGPIPE for the test process.
@@ -189,8 +274,7 @@ void TrafficMeter::run() {
       if (revents & (POLLIN | POLLHUP | POLLERR)) {
         bool& eof = client_side ? c.client_eof : c.upstream_eof;
         if (!eof)
-          eof = !(client_side ? pump_in(c.client, c.to_upstream, c.tally.request_bytes, &c.request)
-                              : pump_in(c.upstream, c.to_client, c.tally.reply_bytes, nullptr));
+          eof = !pump_in(c, client_side);
         else if (revents & POLLERR)
           c.broken = true;
       }

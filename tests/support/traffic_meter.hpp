@@ -4,12 +4,15 @@
 // exchange with that node (envelopes and their replies, identity and checkpoint fetches) passes
 // through it; the test's own requests go to the node directly and are not counted.
 //
-// The node's HTTP client sends one request per connection (keep-alive off), so each connection
-// is one exchange: it is tallied under what it carried, "POST <envelope type>" for a federation
-// message (the envelope's outer "type" field) and "<METHOD> <path>" for anything else, with the
-// bytes each way (HTTP headers included). A connection the node did not accept (it is stopped)
-// counts under "unreachable". Bytes are what crossed this relay; through a TLS node they are the
-// encrypted bytes, handshakes included, and every exchange counts as "TLS (not classified)".
+// Each request is one exchange, counted once whole, under what it carried: "POST <envelope
+// type>" for a federation message (the envelope's outer "type" field) and "<METHOD> <path>"
+// for anything else, with the bytes each way (HTTP headers included; a reply's bytes go to
+// the request before it). The node's HTTP client keeps its connections
+// (node/http/kept_connections.hpp), so a connection carries several, one after another; they
+// are told apart by their framing (Content-Length). A connection the node did not accept (it
+// is stopped) counts under "unreachable". Bytes are what crossed this relay; through a TLS node
+// they are the encrypted bytes, handshakes included, and a connection, opaque, is one exchange,
+// "TLS (not classified)".
 //
 // Threads: one relay thread (poll over every connection), started by the constructor and
 // joined by the destructor; tallies() may be called from any thread.
@@ -26,7 +29,7 @@ namespace relay::test {
 class TrafficMeter {
  public:
   struct Tally {
-    std::uint64_t exchanges = 0;      // connections closed
+    std::uint64_t exchanges = 0;      // requests (over TLS: connections)
     std::uint64_t request_bytes = 0;  // peer -> node
     std::uint64_t reply_bytes = 0;    // node -> peer
 
@@ -50,7 +53,7 @@ class TrafficMeter {
   std::string url(const std::string& scheme = "http") const {
     return scheme + "://127.0.0.1:" + std::to_string(port_);
   }
-  // Closed connections so far, by what they carried.
+  // Exchanges so far, by what they carried.
   std::map<std::string, Tally> tallies() const;
 
  private:
@@ -58,6 +61,9 @@ class TrafficMeter {
   void run();
   void accept_all(std::list<Connection>& connections);
   void finish(Connection& c);
+  void sent(Connection& c, const char* data, std::size_t n);
+  void replied(Connection& c, std::size_t n);
+  void count(const std::string& key, const Tally& tally);
 
   std::uint16_t upstream_port_;
   std::uint16_t port_ = 0;
