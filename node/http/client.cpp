@@ -160,11 +160,13 @@ KeptConnections<Connection>& kept_connections() {
   return *kept;
 }
 
+using Deadline = std::chrono::steady_clock::time_point;
+
 // Connects to `url` (and for https:// completes a verified handshake, resuming a kept session)
-// within `timeout`; null with `error` set otherwise.
+// by `deadline`; null with `error` set otherwise.
 std::unique_ptr<Connection> open_connection(const Url& url, const std::string& server,
-                                            std::shared_ptr<ClientTls> tls,
-                                            std::chrono::milliseconds timeout, std::string& error) {
+                                            std::shared_ptr<ClientTls> tls, Deadline deadline,
+                                            std::string& error) {
   auto c = std::make_unique<Connection>();
   beast::error_code ec;
   tcp::resolver resolver(c->io);
@@ -188,7 +190,7 @@ std::unique_ptr<Connection> open_connection(const Url& url, const std::string& s
     c->plain.emplace(c->io);
   }
   auto& lowest = c->lowest();
-  lowest.expires_after(timeout);
+  lowest.expires_at(deadline);
   lowest.async_connect(endpoints, [&](beast::error_code cec, const tcp::endpoint&) {
     if (cec) {
       ec = cec;
@@ -212,11 +214,11 @@ std::unique_ptr<Connection> open_connection(const Url& url, const std::string& s
   return c;
 }
 
-// One request and its reply on `c`, within `timeout`. Bytes after the reply (which no request
+// One request and its reply on `c`, by `deadline`. Bytes after the reply (which no request
 // asked for) make the connection unfit to keep: `leftover` says so.
 beast::error_code exchange(Connection& c, bhttp::request<bhttp::string_body>& req,
-                           bhttp::response_parser<bhttp::string_body>& parser,
-                           std::chrono::milliseconds timeout, bool& leftover) {
+                           bhttp::response_parser<bhttp::string_body>& parser, Deadline deadline,
+                           bool& leftover) {
   c.whole = false;
   c.io.restart();
   beast::error_code ec;
@@ -231,7 +233,7 @@ beast::error_code exchange(Connection& c, bhttp::request<bhttp::string_body>& re
                         [&](beast::error_code rec, std::size_t) { ec = rec; });
     });
   };
-  c.lowest().expires_after(timeout);
+  c.lowest().expires_at(deadline);
   if (c.secure)
     run(*c.secure);
   else
@@ -272,6 +274,8 @@ ClientResult http_request(std::string_view method, std::string_view url_text, st
   // "Connection: close" from the caller: a connection of its own, not kept after.
   const bool keep = req.keep_alive();
   const auto key = url->scheme + "://" + server;
+  // One deadline for the whole call, a second attempt included.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
 
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<Connection> c;
@@ -279,16 +283,16 @@ ClientResult http_request(std::string_view method, std::string_view url_text, st
     // A kept connection made under other trust is not used: its handshake's check was theirs.
     if (c && (c->tls != tls || c->closed_meanwhile())) c.reset();
     const bool reused = c != nullptr;
-    if (!c) c = open_connection(*url, server, tls, timeout, result.error);
+    if (!c) c = open_connection(*url, server, tls, deadline, result.error);
     if (!c) return result;
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
     bool leftover = false;
-    auto ec = exchange(*c, req, parser, timeout, leftover);
+    auto ec = exchange(*c, req, parser, deadline, leftover);
     if (ec) {
       // The server closed the kept connection as the request went out: nothing of a reply came,
-      // so it was not answered. Once more, on a new connection (not after a time-out: a server
-      // that hangs would be waited for twice). The node's requests may be sent twice:
+      // so it was not answered. Once more, on a new connection, in the time left (not after a
+      // time-out: none is). The node's requests may be sent twice:
       // federation messages are applied once by id (inbox.hpp), and a witness answers a
       // checkpoint it has with 409 and its size, from which witnessing starts again.
       if (reused && !parser.got_some() && ec != beast::error::timeout) continue;

@@ -44,6 +44,8 @@ struct ClientResult {
   explicit operator bool() const { return response.has_value(); }
 };
 
+// `timeout` bounds the whole call: connecting, the handshake, the exchange, and a second
+// attempt if a kept connection turned out closed.
 ClientResult http_request(std::string_view method, std::string_view url, std::string_view body = {},
                           const std::map<std::string, std::string>& headers = {},
                           std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));

@@ -128,10 +128,10 @@ TEST_CASE("tls: SIGHUP swaps the certificate without dropping the listener; bad 
   CHECK(healthz(node));
 }
 
-// Each request is a new connection, and each was a full handshake: the certificate chain
-// parsed and verified again, most of a request's cost under OpenSSL 3 (http/tls_sessions.hpp).
-// The client now resumes; a session never stands in for the check of a certificate it did not
-// verify.
+// Each request was a new connection, and each a full handshake: the certificate chain parsed
+// and verified again, most of a request's cost under OpenSSL 3 (http/tls_sessions.hpp). The
+// client now resumes (and keeps connections: healthz() asks for new ones); a session never
+// stands in for the check of a certificate it did not verify.
 TEST_CASE("tls: the client resumes its session; a new certificate or new trust is verified again") {
   NodeProcess node(tls_options("resume.example", "JP-28"));
   relay::test::TempDir dir("tls-resume");
