@@ -62,11 +62,13 @@ bool eventually(const std::function<bool()>& done) {
 }
 
 // A loopback server that plays a script, one step a request, in the order they come, whatever
-// the connection: answer it (keep-alive), close its connection after reading it, or read it
-// and say nothing. Counts the connections it accepted.
+// the connection: answer it (keep-alive); answer it with a 408 nobody asked for in the same
+// write, or 50 ms later (as some servers do before closing an idle connection), and serve that
+// connection no more; close its connection after reading it; or read it and say nothing.
+// Counts the connections it accepted.
 class ScriptedServer {
  public:
-  enum class Step { answer, close, hang };
+  enum class Step { answer, answer_and_unasked, answer_then_unasked, close, hang };
 
   explicit ScriptedServer(std::vector<Step> script) : script_(std::move(script)) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -108,9 +110,17 @@ class ScriptedServer {
         }
         if (step == Step::hang) continue;
         const std::string body = "answer " + std::to_string(next);
-        const std::string reply =
+        const std::string unasked = "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n";
+        std::string reply =
             "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        if (step == Step::answer_and_unasked) reply += unasked;
         if (::send(c, reply.data(), reply.size(), MSG_NOSIGNAL) < 0) break;
+        if (step == Step::answer_then_unasked) {
+          // Once the client has read the reply and keeps the connection idle.
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          ::send(c, unasked.data(), unasked.size(), MSG_NOSIGNAL);
+        }
+        if (step != Step::answer) break;  // left open, never read again
       }
     }
   }
@@ -210,6 +220,22 @@ TEST_CASE("http client: a request the server closed unanswered on a kept connect
   CHECK(second.response->body == "answer 3");
   CHECK_FALSE(second.connection_reused);
   CHECK(server.accepted() == 2);
+}
+
+TEST_CASE("http client: a connection with bytes nobody asked for is not kept, nor used") {
+  // Sent over it, the next request would read the 408 as its reply (or, had the client read
+  // the 408 with the reply and dropped it, wait for an answer that never comes).
+  for (auto first : {Step::answer_and_unasked, Step::answer_then_unasked}) {
+    ScriptedServer server({first, Step::answer});
+    REQUIRE(http::http_request("GET", server.url()));
+    std::this_thread::sleep_for(200ms);  // the 408 has arrived
+    auto second = http::http_request("GET", server.url(), {}, {}, 1s);
+    REQUIRE_MESSAGE(second, second.error);
+    CHECK(second.response->status == 200);
+    CHECK(second.response->body == "answer 2");
+    CHECK_FALSE(second.connection_reused);
+    CHECK(server.accepted() == 2);
+  }
 }
 
 TEST_CASE("http client: a kept connection whose server hangs is not tried again") {
