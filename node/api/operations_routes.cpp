@@ -4,6 +4,7 @@
 // business, and the auditor token can change nothing. Route labels are patterns, never paths
 // (capability tokens are in paths); nothing here holds personal data.
 #include "node/api/common.hpp"
+#include "node/http/client.hpp"
 #include "node/http/route_metrics.hpp"
 
 namespace relay::node::api {
@@ -82,6 +83,17 @@ Response metrics_text(const Services& s, const http::RouteMetrics& routes) {
   family(out, "relay_writer_queued_requests", "gauge",
          "Write requests waiting for the next commit.");
   sample(out, "relay_writer_queued_requests", "", v.writer_queued);
+  // Peers and witnesses that close idle connections early show as few "kept".
+  const auto client = http::client_counts();
+  family(out, "relay_outbound_requests_total", "counter",
+         "Requests this node sent (to peers and witnesses) that were answered, by connection: a "
+         "new one, or one kept open from an earlier request.");
+  sample(out, "relay_outbound_requests_total", "connection=\"new\"", client.answered_new);
+  sample(out, "relay_outbound_requests_total", "connection=\"kept\"", client.answered_kept);
+  family(
+      out, "relay_outbound_second_attempts_total", "counter",
+      "Requests sent again on a new connection: the server closed the kept one as they went out.");
+  sample(out, "relay_outbound_second_attempts_total", "", client.second_attempts);
   return http::text_response(200, std::move(out), "text/plain; version=0.0.4; charset=utf-8");
 }
 

@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <poll.h>
 
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -162,6 +163,10 @@ KeptConnections<Connection>& kept_connections() {
 
 using Deadline = std::chrono::steady_clock::time_point;
 
+std::atomic<std::uint64_t> answered_new{0};
+std::atomic<std::uint64_t> answered_kept{0};
+std::atomic<std::uint64_t> second_attempts{0};
+
 // Connects to `url` (and for https:// completes a verified handshake, resuming a kept session)
 // by `deadline`; null with `error` set otherwise.
 std::unique_ptr<Connection> open_connection(const Url& url, const std::string& server,
@@ -246,6 +251,10 @@ beast::error_code exchange(Connection& c, bhttp::request<bhttp::string_body>& re
 
 }  // namespace
 
+ClientCounts client_counts() {
+  return {answered_new.load(), answered_kept.load(), second_attempts.load()};
+}
+
 ClientResult http_request(std::string_view method, std::string_view url_text, std::string_view body,
                           const std::map<std::string, std::string>& headers,
                           std::chrono::milliseconds timeout) {
@@ -295,12 +304,16 @@ ClientResult http_request(std::string_view method, std::string_view url_text, st
       // time-out: none is). The node's requests may be sent twice:
       // federation messages are applied once by id (inbox.hpp), and a witness answers a
       // checkpoint it has with 409 and its size, from which witnessing starts again.
-      if (reused && !parser.got_some() && ec != beast::error::timeout) continue;
+      if (reused && !parser.got_some() && ec != beast::error::timeout) {
+        ++second_attempts;
+        continue;
+      }
       if (tls) tls->sessions.forget(server);
       result.error = ec.message();
       return result;
     }
     result.connection_reused = reused;
+    ++(reused ? answered_kept : answered_new);
     if (tls && !reused) {
       result.tls_resumed = SSL_session_reused(c->secure->native_handle()) == 1;
       // After the exchange: a TLS 1.3 server sends its tickets after the handshake.

@@ -50,6 +50,16 @@ ClientResult http_request(std::string_view method, std::string_view url, std::st
                           const std::map<std::string, std::string>& headers = {},
                           std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 
+// What http_request has done since the process started (for /metrics): requests answered over
+// a new connection and over a kept one, and requests sent a second time because the server
+// closed a kept connection as they went out.
+struct ClientCounts {
+  std::uint64_t answered_new = 0;
+  std::uint64_t answered_kept = 0;
+  std::uint64_t second_attempts = 0;
+};
+ClientCounts client_counts();
+
 // CA certificates (PEM) trusted for https:// besides the system store; nullopt for the system
 // store alone. Thread-safe; requests already under way keep the trust they started with.
 void set_trusted_ca_file(std::optional<std::filesystem::path> file);

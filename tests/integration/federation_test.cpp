@@ -490,6 +490,38 @@ TEST_CASE("the outbox keeps messages for a stopped peer and delivers each once i
   CHECK(!has_alert(t.kobe, "delivery_refused", "kyoto.example"));
 }
 
+// A node's requests to a peer go over the connection the one before left open
+// (node/http/kept_connections.hpp), and /metrics counts them by connection.
+TEST_CASE("federation requests go over kept connections, counted in /metrics") {
+  auto& t = trio();
+  REQUIRE(eventually([&] { return peer_record(t.kobe, "osaka.example")["keys_known"] == true; }));
+  auto metrics = [&] {
+    auto reply = t.kobe.get("/metrics", t.kobe.auditor_token());
+    REQUIRE(reply.status == 200);
+    return reply.body;
+  };
+  auto counted = [&](const std::string& text, const std::string& sample) {
+    auto at = text.find("\n" + sample + " ");
+    REQUIRE_MESSAGE(at != std::string::npos, sample << " missing from /metrics");
+    return std::stoull(text.substr(at + sample.size() + 2));
+  };
+  const std::string kept = "relay_outbound_requests_total{connection=\"kept\"}";
+  const auto before = metrics();
+  for (int i = 0; i < 5; ++i) {  // one at a time, so each goes as a request of its own
+    auto ping = t.kobe.post_json("/api/v1/peers/osaka.example/ping", nlohmann::json::object(),
+                                 t.kobe.admin_token());
+    REQUIRE_MESSAGE(ping.status == 202, ping.body);
+    REQUIRE(eventually([&] { return outbox(t.kobe, "osaka.example", "ping").empty(); }));
+  }
+  const auto after = metrics();
+  // The first may have opened a connection; the other four found it kept (witnessing and the
+  // rest only add to the count).
+  CHECK(counted(after, kept) >= counted(before, kept) + 4);
+  CHECK(counted(after, "relay_outbound_requests_total{connection=\"new\"}") >= 1);
+  CHECK(counted(after, "relay_outbound_second_attempts_total") >=
+        counted(before, "relay_outbound_second_attempts_total"));
+}
+
 TEST_CASE("a rotated key is accepted, and the old one stops working after the grace period") {
   auto& t = trio();
   REQUIRE(eventually([&] { return peer_record(t.osaka, "kobe.example")["keys_known"] == true; }));
