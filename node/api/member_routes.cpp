@@ -173,7 +173,7 @@ Response credits(const Services& s, const Caller& caller) {
   // items as stored: parsing and dumping them again was three quarters of this reply's cost
   // (callgrind, 200 items).
   std::string body;
-  body.reserve(c.history.size() + 256);
+  body.reserve(c.history->size() + 256);
   protocol::JsonWriter w(body);
   w.begin_object()
       .field("balance", a.balance())
@@ -184,7 +184,7 @@ Response credits(const Services& s, const Caller& caller) {
       .field("referrals_per_credit", count(c.referrals_per_credit))
       .field("verified_referrals", count(a.counted))
       .key("history")
-      .raw(c.history)
+      .raw(*c.history)
       .end_object();
   return http::json_text_response(200, std::move(body));
 }

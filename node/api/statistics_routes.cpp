@@ -28,7 +28,7 @@ Response kpis(const Services& s, const Request& request, const Caller& caller) {
   auto csv = wants_csv(request);
   if (!csv) return reply(csv.error());
   const auto period = query(request, "period", "all");
-  auto r = s.statistics.kpis(caller.member, period);
+  auto r = s.statistics.kpis(caller.member.get(), period);
   if (!r) return reply(error_for(r.error(), true));
   if (*csv) return csv_response("kpis-" + period, r->at("kpis"), kKpiColumns);
   return http::json_response(200, *r);

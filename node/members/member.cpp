@@ -50,7 +50,7 @@ std::string name_key(const std::string& name) {
   return crypto::to_hex(crypto::sha256(crypto::as_bytes(name)));
 }
 
-Member from_record(const std::string& text) {
+Member from_record(std::string_view text) {
   auto j = protocol::parse_json(text);
   Member m;
   m.id = j.at("id");
@@ -164,13 +164,17 @@ StatusChange Registry::set_contact_email(storage::WriteTxn& txn, const std::stri
 }
 
 std::optional<Member> Registry::find(const storage::Txn& txn, const std::string& id) const {
-  if (id.empty() || id.size() > 64) return std::nullopt;
-  auto v = txn.get(members_, id);
-  if (!v) return std::nullopt;
-  if (auto cached = parsed_.get(id, *v)) return cached;
-  auto m = from_record(*v);
-  parsed_.put(id, std::move(*v), m);
-  return m;
+  if (auto m = shared(txn, id)) return *m;
+  return std::nullopt;
+}
+
+std::shared_ptr<const Member> Registry::shared(const storage::Txn& txn, std::string_view id) const {
+  if (id.empty() || id.size() > 64) return nullptr;
+  auto v = txn.view(members_, id);
+  if (!v) return nullptr;
+  const std::string key(id);
+  if (auto cached = parsed_.find(key, *v)) return cached;
+  return parsed_.put(key, std::string(*v), from_record(*v));
 }
 
 std::vector<Member> Registry::list(const storage::Txn& txn) const {
@@ -218,13 +222,13 @@ std::size_t Registry::index_existing(storage::WriteTxn& txn) {
   return n;
 }
 
-std::optional<Member> Registry::authenticate(const storage::Txn& txn,
-                                             std::string_view api_key) const {
-  if (api_key.size() < 10 || api_key.size() > 128) return std::nullopt;
+std::shared_ptr<const Member> Registry::authenticate(const storage::Txn& txn,
+                                                     std::string_view api_key) const {
+  if (api_key.size() < 10 || api_key.size() > 128) return nullptr;
   auto keys = keys_.current();
-  auto id = txn.get(keys_db_, identity::token_digest(keys->token_key, api_key));
-  if (!id) return std::nullopt;
-  return find(txn, *id);
+  auto id = txn.view(keys_db_, identity::token_digest(keys->token_key, api_key));
+  if (!id) return nullptr;
+  return shared(txn, *id);
 }
 
 }  // namespace relay::node::members

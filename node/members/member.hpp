@@ -17,9 +17,11 @@
 // + id -> "": the operator's list pages in the order admitted).
 // Mutations run inside Writer requests and append their ledger events in the same txn.
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "node/common/result.hpp"
@@ -76,6 +78,8 @@ class Registry {
                                  const std::string& contact_email);
 
   std::optional<Member> find(const storage::Txn& txn, const std::string& id) const;
+  // As find(), shared with the parse cache rather than copied.
+  std::shared_ptr<const Member> shared(const storage::Txn& txn, std::string_view id) const;
   std::vector<Member> list(const storage::Txn& txn) const;
   // Members in the order admitted, or (newest_first) the last admitted first: the first `limit`
   // after the member `after` ("": from the first), and how many there are (suspended ones
@@ -87,8 +91,10 @@ class Registry {
   // member's key_digest from member_keys, once each (storage/index_marks.hpp); returns how
   // many records it indexed or completed.
   std::size_t index_existing(storage::WriteTxn& txn);
-  // The member an API key belongs to (active or not: callers decide).
-  std::optional<Member> authenticate(const storage::Txn& txn, std::string_view api_key) const;
+  // The member an API key belongs to (active or not: callers decide), shared with the parse
+  // cache: every member request asks, and a copy of a Member is five strings.
+  std::shared_ptr<const Member> authenticate(const storage::Txn& txn,
+                                             std::string_view api_key) const;
   // The member whose static relay link token this is.
   std::optional<Member> by_link_token(const storage::Txn& txn, std::string_view token) const;
 

@@ -231,8 +231,9 @@ bool CreditAccounts::mint_due(storage::WriteTxn& txn, const std::string& member_
   return minted;
 }
 
-std::string CreditAccounts::history_array(const storage::Txn& txn, const std::string& member_id,
-                                          std::size_t limit) const {
+std::shared_ptr<const std::string> CreditAccounts::history_array(const storage::Txn& txn,
+                                                                 const std::string& member_id,
+                                                                 std::size_t limit) const {
   const auto prefix = member_id + "/";
   // Items are only ever appended, under a growing sequence number: while the member's newest
   // key stands, so does the array. Checking it is one cursor step where rendering is one per
@@ -245,7 +246,7 @@ std::string CreditAccounts::history_array(const storage::Txn& txn, const std::st
     return false;
   });
   newest += '#' + std::to_string(limit);
-  if (auto cached = rendered_.find(member_id, newest)) return *cached;
+  if (auto cached = rendered_.find(member_id, newest)) return cached;
   // Newest first, from the member's last key backwards: reads `limit` items, not the history
   // (GET /api/v1/credits parsed every item a member ever earned or spent). One string: a
   // string per item was a fifth of the reply's cost (callgrind).
@@ -260,14 +261,14 @@ std::string CreditAccounts::history_array(const storage::Txn& txn, const std::st
     });
   }
   out += ']';
-  if (txn.read_only()) rendered_.put(member_id, std::move(newest), out);
-  return out;
+  if (txn.read_only()) return rendered_.put(member_id, std::move(newest), std::move(out));
+  return std::make_shared<const std::string>(std::move(out));
 }
 
 std::vector<nlohmann::json> CreditAccounts::history(const storage::Txn& txn,
                                                     const std::string& member_id,
                                                     std::size_t limit) const {
-  auto items = nlohmann::json::parse(history_array(txn, member_id, limit));
+  auto items = nlohmann::json::parse(*history_array(txn, member_id, limit));
   return {std::make_move_iterator(items.begin()), std::make_move_iterator(items.end())};
 }
 

@@ -14,6 +14,7 @@
 // balance and writes it in the same txn, so two spends of the last credit cannot both pass);
 // account() and history() from any thread with its own txn.
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -103,9 +104,10 @@ class CreditAccounts {
   std::vector<nlohmann::json> history(const storage::Txn& txn, const std::string& member_id,
                                       std::size_t limit) const;
   // The same items as a JSON array's text, each item as stored, for replies that pass them on
-  // without parsing them.
-  std::string history_array(const storage::Txn& txn, const std::string& member_id,
-                            std::size_t limit) const;
+  // without parsing them. Shared with the cache below, not copied (a long history's is ~30 KB).
+  std::shared_ptr<const std::string> history_array(const storage::Txn& txn,
+                                                   const std::string& member_id,
+                                                   std::size_t limit) const;
   std::uint32_t referrals_per_credit() const { return ratio_; }
 
  private:

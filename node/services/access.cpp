@@ -30,7 +30,7 @@ bool Access::is_auditor(std::string_view token) const {
 bool Access::is_known(std::string_view token) const {
   if (is_operator(token) || is_auditor(token)) return true;
   auto txn = env_.begin_read();
-  return members_.authenticate(txn, token).has_value();
+  return members_.authenticate(txn, token) != nullptr;
 }
 
 common::Result<Caller, AccessError> Access::check(Role role,
@@ -40,13 +40,13 @@ common::Result<Caller, AccessError> Access::check(Role role,
     case Role::operator_:
       if (!token) return fail(AccessError::operator_token_missing);
       if (!is_operator(*token)) return fail(AccessError::not_operator);
-      return Caller{role, std::nullopt};
+      return Caller{role, nullptr};
     case Role::auditor:
       if (!token) return fail(AccessError::auditor_token_missing);
       if (!is_auditor(*token) && !is_operator(*token)) return fail(AccessError::not_auditor);
-      return Caller{role, std::nullopt};
+      return Caller{role, nullptr};
     case Role::member_or_operator:
-      if (token && is_operator(*token)) return Caller{Role::operator_, std::nullopt};
+      if (token && is_operator(*token)) return Caller{Role::operator_, nullptr};
       [[fallthrough]];
     case Role::member: {
       if (!token) return fail(AccessError::member_key_missing);
@@ -61,7 +61,7 @@ common::Result<Caller, AccessError> Access::check(Role role,
     case Role::peer:
       break;
   }
-  return Caller{role, std::nullopt};
+  return Caller{role, nullptr};
 }
 
 }  // namespace relay::node::services

@@ -6,6 +6,7 @@
 // Invariant: a Caller for Role::member always holds an active member; for operator/auditor
 // it holds none. Threads: any (check() opens its own read txn; TokenFile guards its digest).
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,8 +28,8 @@ enum class Role { everyone, candidate, member, operator_, auditor, peer, member_
 
 // The authenticated caller a handler receives.
 struct Caller {
-  Role role = Role::everyone;             // the role it passed as
-  std::optional<members::Member> member;  // set for Role::member
+  Role role = Role::everyone;                     // the role it passed as
+  std::shared_ptr<const members::Member> member;  // set for Role::member
   const members::Member& the_member() const { return *member; }
 };
 

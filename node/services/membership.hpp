@@ -7,6 +7,7 @@
 // Invariant: a member only ever sees its own referrals (another member's answers
 // referral_not_found, as if it did not exist). Threads: any; the Writer serialises writes.
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -61,7 +62,7 @@ struct MembersPage {
 struct CreditsView {
   referrals::Account account;
   std::uint32_t referrals_per_credit = 0;
-  std::string history;  // a JSON array, newest first, each item as stored
+  std::shared_ptr<const std::string> history;  // a JSON array, newest first, each item as stored
 };
 
 class Membership {

@@ -47,7 +47,7 @@ Statistics::Statistics(storage::Environment& env, storage::Writer& writer,
              const federation::Peer& p) { return on_table(txn, m, p); });
 }
 
-common::Result<json, StatisticsError> Statistics::kpis(const std::optional<members::Member>& member,
+common::Result<json, StatisticsError> Statistics::kpis(const members::Member* member,
                                                        const std::string& period) const {
   if (period != st::kAll && !st::is_period(period))
     return common::fail(StatisticsError::bad_period);

@@ -56,8 +56,8 @@ class Statistics {
              referrals::CreditAccounts& credits, statistics::Tally& tally,
              const common::Clock& clock, StatisticsSettings settings);
 
-  // member: the calling member's KPIs; nullopt: the node's. period "all" or "YYYY-MM".
-  common::Result<nlohmann::json, StatisticsError> kpis(const std::optional<members::Member>& member,
+  // member: the calling member's KPIs; null: the node's. period "all" or "YYYY-MM".
+  common::Result<nlohmann::json, StatisticsError> kpis(const members::Member* member,
                                                        const std::string& period) const;
   nlohmann::json insight(const members::Member& member) const;
   // period "" = the current month.

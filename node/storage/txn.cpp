@@ -224,13 +224,18 @@ Pending* Txn::pending(const void* owner) const noexcept {
 }
 
 std::optional<std::string> Txn::get(Database db, std::string_view key) const {
+  if (auto v = view(db, key)) return std::string(*v);
+  return std::nullopt;
+}
+
+std::optional<std::string_view> Txn::view(Database db, std::string_view key) const {
   MDB_txn* txn = live(state_);
   MDB_val k = to_val(key);
   MDB_val v{};
   int rc = mdb_get(txn, db.handle(), &k, &v);
   if (rc == MDB_NOTFOUND) return std::nullopt;
   check(*state_, rc, "mdb_get");
-  return std::string(to_view(v));
+  return to_view(v);
 }
 
 bool Txn::contains(Database db, std::string_view key) const {

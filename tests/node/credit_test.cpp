@@ -154,7 +154,7 @@ TEST_CASE("credits: the history read again is the history as it now stands") {
   auto m = d.admit("History KK").member;
   auto read = [&](std::size_t limit) {
     auto txn = d.env.begin_read();
-    return nlohmann::json::parse(d.credits.history_array(txn, m.id, limit));
+    return nlohmann::json::parse(*d.credits.history_array(txn, m.id, limit));
   };
   CHECK(read(200) == nlohmann::json::array());
   for (int i = 1; i <= 3; ++i) {
@@ -173,7 +173,7 @@ TEST_CASE("credits: the history read again is the history as it now stands") {
   auto seen = d.write([&](storage::WriteTxn& txn) -> std::string {
     REQUIRE(d.credits.grant(txn, m.id, 5, "rolled back"));
     auto inside = d.credits.history_array(txn, m.id, 200);
-    throw storage::Rollback<std::string>{inside};
+    throw storage::Rollback<std::string>{*inside};
   });
   CHECK(nlohmann::json::parse(seen)[0]["reason"] == "rolled back");
   REQUIRE(d.write([&](storage::WriteTxn& txn) { return d.credits.grant(txn, m.id, 1, "kept"); }));
@@ -184,7 +184,7 @@ TEST_CASE("credits: the history read again is the history as it now stands") {
   // The other members' histories are their own.
   auto other = d.admit("Other KK").member;
   auto txn = d.env.begin_read();
-  CHECK(d.credits.history_array(txn, other.id, 200) == "[]");
+  CHECK(*d.credits.history_array(txn, other.id, 200) == "[]");
 }
 
 TEST_CASE("credits: spending with no credit is refused and writes nothing") {

@@ -148,6 +148,20 @@ TEST_CASE("members: authenticate by API key") {
   auto who = d.members.authenticate(txn, a.api_key);
   REQUIRE(who);
   CHECK_FALSE(who->active);
+  // Asked again with nothing changed, the parsed member is shared, not parsed or copied anew.
+  CHECK(d.members.authenticate(txn, a.api_key) == who);
+  // A change shows at once: the shared member is the one parsed from the record as stored.
+  d.write([&](storage::WriteTxn& w) {
+    return d.members.set_contact_email(w, a.member.id, "hr@alpha.example");
+  });
+  auto after = d.env.begin_read();
+  auto changed = d.members.authenticate(after, a.api_key);
+  REQUIRE(changed);
+  CHECK(changed != who);
+  CHECK(changed->contact_email == "hr@alpha.example");
+  CHECK(who->contact_email.empty());  // a reader holding the old one keeps it whole
+  CHECK(d.members.shared(after, a.member.id) == changed);
+  CHECK_FALSE(d.members.shared(after, "m_nobody"));
 }
 
 TEST_CASE("members: the store keeps only a digest of the API key") {

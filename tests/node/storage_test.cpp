@@ -58,6 +58,10 @@ TEST_CASE("storage: put, get, del and count") {
     CHECK(txn.get(db, "b") == "2");
     CHECK(txn.get(db, "c") == std::string("\0\xff", 2));
     CHECK(txn.get(db, "zz") == std::nullopt);
+    // view(): the same bytes, read in place.
+    CHECK(txn.view(db, "a") == "one");
+    CHECK(txn.view(db, "c") == std::string_view("\0\xff", 2));
+    CHECK(txn.view(db, "zz") == std::nullopt);
     CHECK(txn.contains(db, "b"));
     CHECK_FALSE(txn.contains(db, "zz"));
     CHECK(txn.count(db) == 3);
