@@ -1,5 +1,7 @@
 #include "node/http/message.hpp"
 
+#include <array>
+
 namespace relay::node::http {
 
 std::optional<std::string_view> Request::header(std::string_view name) const {
@@ -22,14 +24,17 @@ std::optional<std::string_view> Request::bearer_token() const {
   if (value->size() <= prefix.size() || value->substr(0, prefix.size()) != prefix)
     return std::nullopt;
   auto token = value->substr(prefix.size());
-  // ASCII by hand: std::isalnum consults the locale for every character (callgrind: 0.3k of
-  // the 67k instructions of a GET /api/v1/credits).
-  auto allowed = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == '.';
-  };
+  // A table, not std::isalnum (which consults the locale for every character) nor a chain of
+  // ranges: every member request checks its ~43-character key here.
+  static constexpr auto kAllowed = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 256; ++c)
+      t[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '-' || c == '_' || c == '.';
+    return t;
+  }();
   for (char c : token)
-    if (!allowed(c)) return std::nullopt;
+    if (!kAllowed[static_cast<unsigned char>(c)]) return std::nullopt;
   return token;
 }
 
