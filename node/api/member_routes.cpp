@@ -68,7 +68,10 @@ const std::vector<std::string> kReferralColumns = {
 // held and parsed, took memory in proportion (scripts/bench-review).
 class ReferralReading {
  public:
-  ReferralReading(const Services& s, members::Member member, const ListParams& asked)
+  // The member is the Caller's, shared: a stream outlives the handler, and a copy of a Member
+  // is five strings.
+  ReferralReading(const Services& s, std::shared_ptr<const members::Member> member,
+                  const ListParams& asked)
       : s_(s),
         member_(std::move(member)),
         place_{asked.page.after, asked.page.limit},
@@ -78,7 +81,7 @@ class ReferralReading {
   // read found; nullopt if where it goes on from is not one of the member's referrals.
   std::optional<services::ReferralsRead> next(JsonPiece& piece) {
     auto read = s_.membership.each_referral(
-        member_, place_.next_limit(), place_.after,
+        *member_, place_.next_limit(), place_.after,
         [&](std::string_view id, std::string_view member_json) {
           piece.add(member_json);
           place_.read(id);
@@ -92,7 +95,7 @@ class ReferralReading {
 
  private:
   const Services& s_;
-  const members::Member member_;
+  const std::shared_ptr<const members::Member> member_;
   ListPlace place_;
   bool newest_;
 };
@@ -102,8 +105,9 @@ Response not_a_referral() {
 }
 
 // The referrals `asked` names as a CSV download, sent as they are read.
-Response referrals_csv(const Services& s, const members::Member& member, const ListParams& asked) {
-  auto reading = std::make_shared<ReferralReading>(s, member, asked);
+Response referrals_csv(const Services& s, std::shared_ptr<const members::Member> member,
+                       const ListParams& asked) {
+  auto reading = std::make_shared<ReferralReading>(s, std::move(member), asked);
   auto next = [reading]() -> std::optional<CsvRows> {
     JsonPiece piece;
     if (!reading->next(piece)) return std::nullopt;
@@ -116,8 +120,9 @@ Response referrals_csv(const Services& s, const members::Member& member, const L
 
 // Every referral (no limit) as {"referrals": [...], "total"}, sent as they are read; `total`
 // is the count at the first read.
-Response all_referrals(const Services& s, const members::Member& member, const ListParams& asked) {
-  auto reading = std::make_shared<ReferralReading>(s, member, asked);
+Response all_referrals(const Services& s, std::shared_ptr<const members::Member> member,
+                       const ListParams& asked) {
+  auto reading = std::make_shared<ReferralReading>(s, std::move(member), asked);
   JsonPiece first;
   first.items.reserve(4096);
   auto read = reading->next(first);
@@ -132,8 +137,8 @@ Response all_referrals(const Services& s, const members::Member& member, const L
 Response referrals(const Services& s, const Request& request, const Caller& caller) {
   auto asked = list_params(request);
   if (!asked) return reply(asked.error());
-  if (asked->csv) return referrals_csv(s, caller.the_member(), *asked);
-  if (asked->page.whole()) return all_referrals(s, caller.the_member(), *asked);
+  if (asked->csv) return referrals_csv(s, caller.member, *asked);
+  if (asked->page.whole()) return all_referrals(s, caller.member, *asked);
   // A page: {"next"?, "referrals": [...], "total"}, written as the referrals are read (at most
   // 1,000); "next" comes first in key order but is known last, so the list is put in after.
   std::string list;
