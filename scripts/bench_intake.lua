@@ -2,7 +2,9 @@
 -- LIST, one a line:
 --   MODE=register  for wrk's -d, POSTs a registration form (about 240 bytes) to the relay links
 --                  of LIST in turn, each form with its own address a<thread>n<counter>@example.jp
---                  (scripts/bench_intake.py rebuilds them from "sent") and its own nonce.
+--                  (scripts/bench_intake.py rebuilds them from "sent") and its own nonce; with
+--                  ROUND=k (bench-intake --rounds) the addresses are r<k>a<thread>n<counter>, so
+--                  that each round's are new.
 --   MODE=confirm   POSTs once to each path of LIST (the confirmation links /r/v/...), then ends
 --                  the run: wrk would otherwise wait out -d. A connection with nothing left to
 --                  send is parked on an unfinished request, so that nothing else is measured.
@@ -10,13 +12,15 @@
 -- confirmation sends the profile to every active peer (bench-intake --peers).
 -- A response is accepted when it is a 303 whose Location starts with ACCEPT. done() prints one
 -- line: RESULT {"requests", "duration_s", "accepted", "p50_ms", "p99_ms", "max_ms", "statuses",
--- "errors", "sent": [[thread, requests sent], ...]}.
+-- "errors", "sent": [[thread, requests sent], ...]}, and "round" with ROUND.
 -- bench_wrk.lua, next to this script.
 local common = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "bench_wrk.lua")
 
 local mode = os.getenv("MODE")
 local accept = os.getenv("ACCEPT") or ""
 local consent_peers = os.getenv("CONSENT_PEERS") == "yes" and "&consent_peers=yes" or ""
+local round = os.getenv("ROUND") or ""
+local address_prefix = round ~= "" and ("r" .. round .. "a") or "a"
 local list = {}
 -- Globals: done() reads each thread's copy.
 thread_id = 0
@@ -39,7 +43,7 @@ local form_headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
 
 local function registration(n)
   local body = "name=%E5%80%99%E8%A3%9C%E8%80%85+" .. thread_id .. "-" .. n ..  -- 候補者 t-n
-    "&email=a" .. thread_id .. "n" .. n .. "%40example.jp" ..
+    "&email=" .. address_prefix .. thread_id .. "n" .. n .. "%40example.jp" ..
     "&job_category=" .. categories[n % #categories + 1] ..
     "&skills=Excel%2C+SQL%2C+%E7%B5%8C%E7%90%86%E4%BA%8B%E5%8B%99" ..  -- 経理事務
     "&prefecture=" .. prefectures[n % #prefectures + 1] ..
@@ -75,5 +79,6 @@ response = function(status, headers, body)
 end
 
 done = function(summary, latency, requests)
-  io.write(common.result(summary, latency))
+  local extra = round ~= "" and string.format('"round":%q', round) or nil
+  io.write(common.result(summary, latency, extra))
 end

@@ -25,18 +25,21 @@
   delays MAILDIR TRICKLE_JSON
       prints the seconds from each registration's 303 to its mail's arrival at the SMTP test
       server (the record's mtime) as JSON: {"mails", "p50_s", "p95_s", "max_s"}.
-  verify SPOOL PHASE_A_JSON TOKENS_OUT OUT
-      reads every spooled mail (MIME-decoded), checks that each address the registration run
-      sent has its mail (every 303 among them), writes the confirmation links' paths to
-      TOKENS_OUT and the outcome as JSON; exits 1 if an acknowledged registration has no mail.
-  report WORK OUT CONNECTIONS SECONDS THREADS LINKS SERVER_CORES
-      prints the table from WORK's results and writes them as JSON to OUT.
+  verify SPOOL TOKENS_OUT OUT PHASE_A_JSON...
+      reads every spooled mail (MIME-decoded), checks that each address the registration runs
+      (one a round) sent has its mail (every 303 among them), writes the confirmation links'
+      paths to TOKENS_OUT and the outcome as JSON; exits 1 if an acknowledged registration has
+      no mail.
+  report WORK OUT CONNECTIONS SECONDS ROUNDS THREADS LINKS SERVER_CORES
+      prints the table from WORK's results (PHASE-WHO-ROUND.json, one a wrk run) and writes
+      them as JSON to OUT.
 """
 import email
 import email.policy
 import json
 import os
 import re
+import statistics
 import sys
 import time
 import urllib.error
@@ -201,9 +204,12 @@ def drain(spool, url, admin, accepted, t0, t1, spooled_at_t1, timeout, out):
     json.dump(result, open(out, "w"), indent=2)
 
 
-def verify(spool, phase_a, tokens_out, out):
-    run = json.load(open(phase_a))
-    sent = {f"a{t}n{i}@example.jp" for t, count in run["sent"] for i in range(1, count + 1)}
+def verify(spool, tokens_out, out, *phase_a):
+    runs = [json.load(open(path)) for path in phase_a]
+    # bench_intake.lua's addresses: a<thread>n<counter>, r<round>a<thread>n<counter> in rounds.
+    sent = {f"{'r' + run['round'] if 'round' in run else ''}a{t}n{i}@example.jp"
+            for run in runs for t, count in run["sent"] for i in range(1, count + 1)}
+    accepted = sum(run["accepted"] for run in runs)
     mailed, tokens, strangers = set(), [], 0
     for name in spooled(spool):
         msg = read_mail(spool, name)
@@ -217,8 +223,8 @@ def verify(spool, phase_a, tokens_out, out):
         f.write("\n".join(tokens) + "\n")
     unmailed = len(sent - mailed)
     # Sent but not acknowledged: answered otherwise, or still in flight when wrk stopped.
-    unacknowledged = len(sent) - run["accepted"]
-    result = {"sent": len(sent), "accepted": run["accepted"], "mailed": len(mailed),
+    unacknowledged = len(sent) - accepted
+    result = {"sent": len(sent), "accepted": accepted, "mailed": len(mailed),
               "unmailed": unmailed, "unacknowledged": unacknowledged,
               "mails_to_other_addresses": strangers, "confirmation_links": len(tokens),
               # Every 303 has its mail when every address sent has one; otherwise the count
@@ -270,36 +276,69 @@ def node_memory(path):
         return None
 
 
-def report(work, out, connections, seconds, threads, links, server_cores):
+def rate(r):
+    return r["accepted"] / r["duration_s"] if r and r["duration_s"] > 0 else 0.0
+
+
+def merge_runs(runs):
+    """One server's wrk runs of a phase (one a round) as one: counts and time summed, the
+    rounds' median p50 and worst p99 and max."""
+    total = {
+        "rounds": len(runs),
+        "requests": sum(r["requests"] for r in runs),
+        "duration_s": round(sum(r["duration_s"] for r in runs), 3),
+        "accepted": sum(r["accepted"] for r in runs),
+        "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+        "p99_ms": max(r["p99_ms"] for r in runs),
+        "max_ms": max(r["max_ms"] for r in runs),
+        "statuses": {}, "errors": {},
+        "sent": sum(n for r in runs for _, n in r["sent"]),
+        "per_s_rounds": [round(rate(r), 1) for r in runs],
+    }
+    for r in runs:
+        for key in ("statuses", "errors"):
+            for k, v in r[key].items():
+                total[key][k] = total[key].get(k, 0) + v
+    total["per_s"] = round(rate(total), 1)
+    return total
+
+
+def report(work, out, connections, seconds, rounds, threads, links, server_cores):
     def load(name):
         path = os.path.join(work, name)
         return json.load(open(path)) if os.path.exists(path) else None
 
-    def rate(r):
-        return r["accepted"] / r["duration_s"] if r and r["duration_s"] > 0 else 0.0
-
     phases = {}
     for phase in ("registrations", "confirmations"):
-        node, bare = load(f"{phase}-node.json"), load(f"{phase}-bare.json")
-        if not node or not bare:
+        pairs = [(load(f"{phase}-node-{k}.json"), load(f"{phase}-bare-{k}.json"))
+                 for k in range(1, int(rounds) + 1)]
+        pairs = [(node, bare) for node, bare in pairs if node and bare]
+        if not pairs:
             continue
+        # Each round's ratio compares figures of the same minute; their median is the figure.
+        ratios = [round(rate(node) / rate(bare), 3) for node, bare in pairs if rate(bare)]
         phases[phase] = {
-            "node": dict(node, per_s=round(rate(node), 1), sent=sum(n for _, n in node["sent"])),
-            "bare": dict(bare, per_s=round(rate(bare), 1), sent=sum(n for _, n in bare["sent"])),
-            "ratio": round(rate(node) / rate(bare), 3) if rate(bare) else None,
+            "node": merge_runs([node for node, _ in pairs]),
+            "bare": merge_runs([bare for _, bare in pairs]),
+            "ratio": round(statistics.median(ratios), 3) if ratios else None,
+            "ratios": ratios,
         }
-    # CPU time each server used during a phase (bench-intake's cpu.txt), per accepted request.
+    # CPU time each server used during a phase (bench-intake's cpu.txt: one line a round), per
+    # accepted request over all rounds.
     cpu_path = os.path.join(work, "cpu.txt")
     if os.path.exists(cpu_path):
         tick_ms = 1000.0 / os.sysconf("SC_CLK_TCK")
+        spent = {}
         for line in open(cpu_path):
-            phase, who, ticks, written, switches = line.split()
+            phase, _, who, ticks, written, switches = line.split()
+            t = spent.setdefault((phase, who), [0, 0, 0])
+            t[0], t[1], t[2] = t[0] + int(ticks), t[1] + int(written), t[2] + int(switches)
+        for (phase, who), (ticks, written, switches) in spent.items():
             if phase in phases and phases[phase][who]["accepted"]:
                 accepted = phases[phase][who]["accepted"]
-                phases[phase][who]["cpu_ms_per_request"] = round(int(ticks) * tick_ms / accepted, 3)
-                phases[phase][who]["written_kb_per_request"] = round(int(written) / 1024 / accepted, 1)
-                phases[phase][who]["context_switches_per_request"] = round(
-                    int(switches) / accepted, 2)
+                phases[phase][who]["cpu_ms_per_request"] = round(ticks * tick_ms / accepted, 3)
+                phases[phase][who]["written_kb_per_request"] = round(written / 1024 / accepted, 1)
+                phases[phase][who]["context_switches_per_request"] = round(switches / accepted, 2)
     mail, verified = load("mail.json"), load("verify.json")
     writer = {
         "registrations": metric_deltas(os.path.join(work, "metrics-0.txt"),
@@ -311,14 +350,19 @@ def report(work, out, connections, seconds, threads, links, server_cores):
     memory = node_memory(os.path.join(work, "node-status.txt"))
 
     print(f"intake against bare-intake ({threads} server threads on cores {server_cores}, "
-          f"wrk 1 thread x {connections} connections, {links} relay links; registrations "
-          f"{seconds} s, confirmations until each link is used once):")
+          f"wrk 1 thread x {connections} connections, {links} relay links; {rounds} round(s), "
+          f"each of registrations {seconds} s on each server, and of confirmations until each "
+          f"of its links is used once; per second over all rounds, p50 the rounds' median, p99 "
+          f"the worst round's, ratio the median of the rounds'):")
     print(f"  {'':14s} {'node/s':>8s} {'p50 ms':>7s} {'p99 ms':>7s} {'bare/s':>8s} "
           f"{'p50 ms':>7s} {'p99 ms':>7s} {'ratio':>6s}")
     for phase, p in phases.items():
         n, b = p["node"], p["bare"]
         print(f"  {phase:14s} {n['per_s']:8.0f} {n['p50_ms']:7.2f} {n['p99_ms']:7.2f} "
               f"{b['per_s']:8.0f} {b['p50_ms']:7.2f} {b['p99_ms']:7.2f} {p['ratio'] or 0:6.3f}")
+    for phase, p in phases.items():
+        print(f"  {phase} each round: node/s {p['node']['per_s_rounds']}, bare/s "
+              f"{p['bare']['per_s_rounds']}, ratios {p['ratios']}")
     for phase, p in phases.items():
         n, b = p["node"].get("cpu_ms_per_request"), p["bare"].get("cpu_ms_per_request")
         if n and b:
@@ -337,7 +381,7 @@ def report(work, out, connections, seconds, threads, links, server_cores):
             r = p[who]
             errors = {k: v for k, v in r["errors"].items() if v}
             print(f"  {phase} {who}: {r['accepted']} accepted of {r['requests']} answered in "
-                  f"{r['duration_s']:.1f} s; statuses {r['statuses']}"
+                  f"{r['duration_s']:.1f} s ({r['rounds']} round(s)); statuses {r['statuses']}"
                   + (f"; socket errors {errors}" if errors else ""))
     if memory:
         print(f"  node memory at the end: {memory['rss_mib']} MiB resident (peak "
@@ -368,7 +412,7 @@ def report(work, out, connections, seconds, threads, links, server_cores):
     if bare_stats:
         print(f"  bare-intake writer: {bare_stats['records']} records in {bare_stats['commits']} "
               f"commits ({bare_stats['per_commit']} a commit)")
-    json.dump({"connections": int(connections), "seconds": int(seconds),
+    json.dump({"connections": int(connections), "seconds": int(seconds), "rounds": int(rounds),
                "threads": int(threads), "links": int(links), "server_cores": server_cores,
                **phases, "mail": mail, "verification": verified, "node_writer": writer,
                "bare_writer": bare_stats, "node_memory": memory}, open(out, "w"), indent=2)
