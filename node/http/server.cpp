@@ -189,6 +189,21 @@ std::optional<std::string> forwarded_client(std::string_view value) {
   return address.to_string();
 }
 
+// Feeds `parser` the bytes already in `buffer` (consuming what it takes) until the message is
+// complete or the buffer runs out; what Beast's read would do with them before reading more.
+// Returns the parser's error; running out of bytes is none.
+beast::error_code parse_buffered(bhttp::request_parser<bhttp::string_body>& parser,
+                                 beast::flat_buffer& buffer) {
+  beast::error_code ec;
+  while (!parser.is_done() && buffer.size() > 0) {
+    auto used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == bhttp::error::need_more) return {};
+    if (ec || used == 0) break;
+  }
+  return ec;
+}
+
 bool connection_gone(const beast::error_code& ec) {
   return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
          ec == beast::error::timeout || ec == asio::error::operation_aborted ||
@@ -332,9 +347,16 @@ asio::awaitable<void> Server::Impl::session(Stream& stream) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, h.version()};
         co_await bhttp::async_write(stream, cont, use_tuple);
       }
-      lowest.expires_after(options.read_timeout);
-      auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
-      (void)rn;
+      // A small body (a form) mostly comes in the head's packets: parse what is buffered
+      // here, and read only for the rest. A read of a body already buffered would complete by
+      // a post (a whole asynchronous operation: timer, strand, coroutine) to learn nothing.
+      auto rec = parse_buffered(parser, buffer);
+      if (!rec && !parser.is_done()) {
+        lowest.expires_after(options.read_timeout);
+        auto [ec_read, rn] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+        (void)rn;
+        rec = ec_read;
+      }
       if (rec == bhttp::error::body_limit) {
         early = error_response(413, "body_too_large", "request body is too large");
       } else if (rec == beast::error::timeout) {

@@ -97,21 +97,6 @@ HttpReply post_envelope(const NodeProcess& node, const std::string& bytes) {
   return node.post_raw("/federation/v1/messages", bytes, "application/json");
 }
 
-// A TCP connection to the node that sends nothing (held open by the test).
-int open_idle_connection(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 std::chrono::milliseconds timed(const std::function<void()>& f) {
   auto started = std::chrono::steady_clock::now();
   f();
@@ -323,7 +308,7 @@ TEST_CASE(
   auto log_before = std::filesystem::file_size(node.log_path());
   std::vector<int> held;
   for (int i = 0; i < 150; ++i) {
-    int fd = open_idle_connection(node.port());
+    int fd = relay::test::connect_loopback(node.port());
     if (fd >= 0) held.push_back(fd);
   }
   std::this_thread::sleep_for(3s);  // the node is out of descriptors all this time
@@ -347,14 +332,14 @@ TEST_CASE(
   NodeProcess node{with_config("cap.example", {{"http", {{"max_connections", 20}}}})};
   const auto started = std::chrono::steady_clock::now();
   std::vector<int> held;
-  for (int i = 0; i < 20; ++i) held.push_back(open_idle_connection(node.port()));
+  for (int i = 0; i < 20; ++i) held.push_back(relay::test::connect_loopback(node.port()));
   std::this_thread::sleep_for(1s);  // all 20 accepted (the loop accepts in order), even under load
   // Past the cap a connection is accepted and closed: reading it ends instead of waiting.
   // (Tried for up to 30 s: under load, e.g. a parallel CI run, the 20 may still be queued for
   // accept.)
   bool closed_by_node = false;
   while (!closed_by_node && std::chrono::steady_clock::now() - started < 30s) {
-    int extra = open_idle_connection(node.port());
+    int extra = relay::test::connect_loopback(node.port());
     REQUIRE(extra >= 0);
     timeval tv{2, 0};
     ::setsockopt(extra, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -364,7 +349,7 @@ TEST_CASE(
     ::close(extra);
   }
   CHECK(closed_by_node);
-  for (int i = 0; i < 30; ++i) ::close(open_idle_connection(node.port()));
+  for (int i = 0; i < 30; ++i) ::close(relay::test::connect_loopback(node.port()));
   for (int fd : held) ::close(fd);
   CHECK(eventually([&] { return node.get("/healthz").status == 200; }, 5s));
   auto log = read_file(node.log_path());
