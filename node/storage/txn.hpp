@@ -63,8 +63,9 @@ class Txn {
 
   // The value stored under key, or std::nullopt.
   std::optional<std::string> get(Database db, std::string_view key) const;
-  // As get(), the bytes in the map itself: valid until the txn ends or writes to db. For a
-  // look-up that only compares or parses the value (a member's record on every API request).
+  // As get(), the bytes in the map itself: valid until the txn ends or anything is written in
+  // it, to any database (LMDB's rule for mdb_get). For a look-up that only compares or parses
+  // the value (a member's record on every API request).
   std::optional<std::string_view> view(Database db, std::string_view key) const;
   // True if key is present.
   bool contains(Database db, std::string_view key) const;
