@@ -6,6 +6,7 @@
 #include "crypto/key_file.hpp"
 #include "node/common/secret_file.hpp"
 #include "node/http/client.hpp"
+#include "node/http/server.hpp"
 #include "node/mail/smtp_mailer.hpp"
 #include "node/setup.hpp"
 #include "node/storage/txn.hpp"
@@ -305,6 +306,8 @@ Node::Node(config::NodeConfig config)
     mail_dispatch_->wake();
     federation_->notify();
   });
+  // A batch's replies that waited for its commit reach the server in one post (server.hpp).
+  writer_->around_resolution(http::WakeGroup::open, http::WakeGroup::close);
 
   // The use-case services, each with only the parts it needs.
   access_ = std::make_unique<services::Access>(

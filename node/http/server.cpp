@@ -8,9 +8,11 @@
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/defer.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -256,17 +258,36 @@ Response Server::Impl::dispatch(bhttp::request<bhttp::string_body>& req,
 
 namespace {
 
+// The wake-ups gathered on this thread while a WakeGroup is open (server.hpp), by server.
+struct GatheredWakes {
+  int depth = 0;
+  std::vector<std::pair<asio::io_context*, std::vector<std::function<void()>>>> by_server;
+};
+thread_local GatheredWakes gathered;
+
 // Completes `token` once `later` is woken, by one post of its handler to the handler's own
 // executor (the connection's strand): the wait holds no thread and the wake-up cannot race it.
+// Woken inside a WakeGroup, the handler waits for the group's one post to `io`, which defers
+// it to its strand from a server thread: a continuation, queued without waking another thread.
 template <class Token>
-auto async_woken(std::shared_ptr<Later> later, Token&& token) {
+auto async_woken(asio::io_context& io, std::shared_ptr<Later> later, Token&& token) {
   return asio::async_initiate<Token, void()>(
-      [](auto handler, std::shared_ptr<Later> later) {
+      [&io](auto handler, std::shared_ptr<Later> later) {
         // on_wake keeps a std::function, which must be copyable; the handler is move-only.
         auto held = std::make_shared<decltype(handler)>(std::move(handler));
-        later->on_wake([held] {
-          auto executor = asio::get_associated_executor(*held);
-          asio::post(executor, std::move(*held));
+        later->on_wake([held, &io] {
+          if (gathered.depth == 0) {
+            asio::post(asio::get_associated_executor(*held), std::move(*held));
+            return;
+          }
+          auto resume = [held] {
+            asio::defer(asio::get_associated_executor(*held), std::move(*held));
+          };
+          auto& by_server = gathered.by_server;
+          auto it = std::find_if(by_server.begin(), by_server.end(),
+                                 [&io](const auto& entry) { return entry.first == &io; });
+          if (it == by_server.end()) it = by_server.insert(by_server.end(), {&io, {}});
+          it->second.push_back(std::move(resume));
         });
       },
       token, std::move(later));
@@ -278,7 +299,7 @@ auto async_woken(std::shared_ptr<Later> later, Token&& token) {
 // post resumes it: a timer woken by cancelling its wait took three handlers and a timer queue
 // update for every reply that waited for a commit.
 asio::awaitable<Response> Server::Impl::settle(std::shared_ptr<Later> later) {
-  co_await async_woken(later, asio::use_awaitable);
+  co_await async_woken(io, later, asio::use_awaitable);
   try {
     co_return later->finish();
   } catch (...) {
@@ -557,6 +578,20 @@ void Server::run(bool handle_signals) {
 
 void Server::stop() {
   impl_->begin_stop();
+}
+
+void WakeGroup::open() {
+  ++gathered.depth;
+}
+
+void WakeGroup::close() {
+  if (gathered.depth == 0 || --gathered.depth > 0) return;
+  auto by_server = std::exchange(gathered.by_server, {});
+  for (auto& [io, resumes] : by_server) {
+    asio::post(*io, [resumes = std::move(resumes)] {
+      for (const auto& resume : resumes) resume();
+    });
+  }
 }
 
 }  // namespace relay::node::http

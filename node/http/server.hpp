@@ -83,4 +83,18 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
+// Gathers the wake-ups of Later replies (Later::wake) made on this thread from open() to
+// close(), and hands each server its share in one post. Each wake-up alone is a post that
+// wakes an idle server thread: a futex call and, on a busy core, a switch that preempts the
+// thread waking them (the Writer, which wakes a whole batch's replies after a commit). In one
+// post, the replies are queued from a server thread as continuations, which wake no other.
+// The node opens one around each batch's futures (Writer::around_resolution). Per thread;
+// nested groups hand on at the outermost close. A reply woken outside a group is posted at
+// once, as before.
+class WakeGroup {
+ public:
+  static void open();
+  static void close();
+};
+
 }  // namespace relay::node::http

@@ -69,17 +69,42 @@ void Writer::before_commit(std::function<void()> hook) {
   before_commit_hooks_.push_back(std::move(hook));
 }
 
+void Writer::around_resolution(std::function<void()> open, std::function<void()> close) {
+  std::lock_guard lock(hooks_mutex_);
+  resolution_hooks_.emplace_back(std::move(open), std::move(close));
+}
+
+namespace {
+
+// Runs a hook of the noexcept paths: an exception is logged and swallowed.
+void run_hook(const std::function<void()>& hook) noexcept {
+  try {
+    hook();
+  } catch (const std::exception& e) {
+    spdlog::error("storage: a commit hook threw: {}", e.what());
+  } catch (...) {
+    spdlog::error("storage: a commit hook threw");
+  }
+}
+
+}  // namespace
+
 void Writer::run_commit_hooks() noexcept {
   std::lock_guard lock(hooks_mutex_);
-  for (auto& hook : commit_hooks_) {
-    try {
-      hook();
-    } catch (const std::exception& e) {
-      spdlog::error("storage: a commit hook threw: {}", e.what());
-    } catch (...) {
-      spdlog::error("storage: a commit hook threw");
-    }
+  for (auto& hook : commit_hooks_) run_hook(hook);
+}
+
+void Writer::resolve(Batch& batch, const std::exception_ptr& failure) noexcept {
+  std::lock_guard lock(hooks_mutex_);
+  for (auto& hooks : resolution_hooks_) run_hook(hooks.first);
+  for (auto& request : batch) {
+    if (failure)
+      request->fail(failure);
+    else
+      request->fulfil();  // durable now: acknowledge
   }
+  for (auto it = resolution_hooks_.rbegin(); it != resolution_hooks_.rend(); ++it)
+    run_hook(it->second);
 }
 
 std::size_t Writer::queued() const {
@@ -137,7 +162,7 @@ void Writer::process(Batch& batch) {
       auto tried = try_batch(batch, children);
       if (tried == Tried::committed) {
         run_commit_hooks();
-        for (auto& request : batch) request->fulfil();  // durable now: acknowledge
+        resolve(batch, nullptr);
         return;
       }
       // The batch's txn has been aborted, so no txn of ours is open on this thread.
@@ -158,7 +183,7 @@ void Writer::process(Batch& batch) {
   batches_failed_.fetch_add(1);
   spdlog::error("storage: write batch of {} request(s) failed: {}", batch.size(),
                 describe(failure));
-  for (auto& request : batch) request->fail(failure);
+  resolve(batch, failure);
 }
 
 Writer::Tried Writer::try_batch(Batch& batch, bool children) {

@@ -248,6 +248,12 @@ class Writer {
   // key that a crash could lose). A hook that throws fails the whole batch, uncommitted.
   void before_commit(std::function<void()> hook);
 
+  // Runs `open` on the writer thread before a batch's futures resolve (before the first
+  // `ready`) and `close` after the last, whether the batch committed or failed: so that what
+  // the `ready` callbacks start can be handed on together (http::WakeGroup gathers the
+  // replies they wake into one post to the server). The same rules as on_commit's hooks.
+  void around_resolution(std::function<void()> open, std::function<void()> close);
+
  private:
   using Batch = std::vector<std::unique_ptr<detail::WriteRequest>>;
 
@@ -272,10 +278,13 @@ class Writer {
   int careful_batches_ = 0;  // writer thread only: batches left to run with children
 
   void run_commit_hooks() noexcept;
+  // Resolves every future of the batch: fulfils them, or fails them with `failure`.
+  void resolve(Batch& batch, const std::exception_ptr& failure) noexcept;
 
   std::mutex hooks_mutex_;  // guards commit_hooks_
   std::vector<std::function<void()>> commit_hooks_;
   std::vector<std::function<void()>> before_commit_hooks_;
+  std::vector<std::pair<std::function<void()>, std::function<void()>>> resolution_hooks_;
 
   std::mutex stop_mutex_;  // serialises stop()
   std::thread thread_;

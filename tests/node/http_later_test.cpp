@@ -1,9 +1,11 @@
 // node/http: replies that wait (http::Later) do not hold a server thread, and the Writer's
 // `ready` callback that wakes them. On the real server over loopback with ONE thread: while
-// one request waits for its wake-up, other connections are served.
+// one request waits for its wake-up, other connections are served; wake-ups gathered by a
+// WakeGroup, and the Writer's hooks that open and close one around each batch's `ready` calls.
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -116,6 +118,102 @@ TEST_CASE("http later: a reply that fails while finishing is a 500 without its t
   CHECK(r.response->body.find("internal") != std::string::npos);
   // The connection's thread is free again.
   CHECK(http::http_request("GET", site.url + "/fast").response->status == 200);
+}
+
+TEST_CASE("http later: replies woken in a WakeGroup are sent when the group closes") {
+  LaterSite site;
+  std::vector<std::future<http::ClientResult>> slow;
+  for (int i = 0; i < 4; ++i)
+    slow.push_back(std::async(std::launch::async, [&site, i] {
+      return http::http_request("GET", site.url + "/slow/" + std::to_string(i));
+    }));
+  for (int i = 0; i < 500 && site.waiting_count() < 4; ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(site.waiting_count() == 4);
+
+  // Woken inside two nested groups: held until the outer one closes.
+  http::WakeGroup::open();
+  http::WakeGroup::open();
+  site.wake_all();
+  http::WakeGroup::close();
+  std::this_thread::sleep_for(200ms);
+  for (auto& f : slow) CHECK(f.wait_for(0s) == std::future_status::timeout);
+  // The server thread is free meanwhile.
+  CHECK(http::http_request("GET", site.url + "/fast").response->status == 200);
+  http::WakeGroup::close();
+  for (int i = 0; i < 4; ++i) {
+    auto r = slow[static_cast<std::size_t>(i)].get();
+    REQUIRE(r);
+    CHECK(r.response->status == 200);
+    CHECK(r.response->body == "slow " + std::to_string(i));
+  }
+
+  // No group open: a wake-up is posted at once, and a close without an open does nothing.
+  http::WakeGroup::close();
+  auto one = std::async(std::launch::async,
+                        [&site] { return http::http_request("GET", site.url + "/slow/9"); });
+  for (int i = 0; i < 500 && site.waiting_count() < 1; ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(site.waiting_count() == 1);
+  site.wake_all();
+  REQUIRE(one.wait_for(5s) == std::future_status::ready);
+  CHECK(one.get().response->body == "slow 9");
+}
+
+TEST_CASE("storage writer: around_resolution wraps each batch's `ready` calls") {
+  relay::test::TempDir dir;
+  auto env = storage::Environment::open(dir.path);
+  auto db = env.database("resolution");
+  storage::Writer writer(env);
+  std::mutex mutex;
+  std::vector<std::string> events;
+  auto note = [&](std::string event) {
+    std::lock_guard lock(mutex);
+    events.push_back(std::move(event));
+  };
+  writer.around_resolution([&] { note("open"); }, [&] { note("close"); });
+
+  // The first request holds the writer until three more are queued: they form one batch.
+  std::promise<void> started;
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::vector<std::future<int>> futures;
+  futures.push_back(writer.submit(
+      [&started, released](storage::WriteTxn&) {
+        started.set_value();
+        released.wait();
+        return 0;
+      },
+      [&] { note("ready 0"); }));
+  started.get_future().wait();
+  for (int i = 1; i <= 3; ++i)
+    futures.push_back(writer.submit(
+        [db, i](storage::WriteTxn& txn) {
+          txn.put(db, std::to_string(i), "v");
+          return i;
+        },
+        [&note, i] { note("ready " + std::to_string(i)); }));
+  release.set_value();
+  for (int i = 0; i <= 3; ++i) CHECK(futures[static_cast<std::size_t>(i)].get() == i);
+  writer.stop();  // the last close has run
+  CHECK(events == std::vector<std::string>{"open", "ready 0", "close", "open", "ready 1", "ready 2",
+                                           "ready 3", "close"});
+}
+
+TEST_CASE("storage writer: around_resolution also wraps a failed batch's `ready` calls") {
+  relay::test::TempDir dir;
+  auto env = storage::Environment::open(dir.path);
+  storage::Writer writer(env);
+  std::mutex mutex;
+  std::vector<std::string> events;
+  auto note = [&](std::string event) {
+    std::lock_guard lock(mutex);
+    events.push_back(std::move(event));
+  };
+  writer.around_resolution([&] { note("open"); }, [&] { note("close"); });
+  writer.before_commit([] { throw storage::StorageError("test: the commit fails", EIO); });
+  auto failed = writer.submit([](storage::WriteTxn&) { return 1; }, [&] { note("ready"); });
+  CHECK_THROWS_AS(failed.get(), storage::StorageError);
+  writer.stop();
+  CHECK(events == std::vector<std::string>{"open", "ready", "close"});
 }
 
 TEST_CASE("storage writer: `ready` is called once the future is ready, after the commit") {
