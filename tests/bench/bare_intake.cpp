@@ -9,6 +9,8 @@
 // commits once, and only then completes the requests, which answer 303 See Other to /r/sent. So
 // as many requests share an fsync as are in flight. The connection's coroutine waits for its
 // commit on a timer the writer cancels through the connection's strand: no io thread blocks.
+// The writer hands a batch's completions to the io threads in one post, as the node does
+// (http::WakeGroup).
 // Any other method answers 200 with a small fixed body. scripts/bench-intake runs it next to
 // relay-node.
 //   bare-intake [--threads N] [--dir D] [--indexes I [--sequential]]
@@ -26,6 +28,7 @@
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/defer.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -162,8 +165,8 @@ class GroupWriter {
  public:
   static constexpr std::size_t max_batch = 1024;  // as the node's storage::Writer
 
-  GroupWriter(const Environment& env, bool sequential_index_keys)
-      : env_(env), sequential_(sequential_index_keys), thread_([this] { run(); }) {}
+  GroupWriter(const Environment& env, asio::io_context& io, bool sequential_index_keys)
+      : env_(env), io_(io), sequential_(sequential_index_keys), thread_([this] { run(); }) {}
   ~GroupWriter() {
     {
       std::lock_guard lock(mutex_);
@@ -216,15 +219,20 @@ class GroupWriter {
         ++batches_;
         records_ += batch.size();
       }
-      for (auto& item : batch) {
-        auto completion = std::move(item.completion);
-        auto ex = completion->timer.get_executor();
-        asio::post(ex, [completion, ok] {
-          completion->done = true;
-          completion->ok = ok;
-          completion->timer.cancel();
-        });
-      }
+      // One post for the batch, as the node's http::WakeGroup: a server thread defers each
+      // completion to its strand, a continuation that wakes no other thread.
+      std::vector<std::shared_ptr<Completion>> completions;
+      completions.reserve(batch.size());
+      for (auto& item : batch) completions.push_back(std::move(item.completion));
+      asio::post(io_, [completions = std::move(completions), ok] {
+        for (const auto& completion : completions) {
+          asio::defer(completion->timer.get_executor(), [completion, ok] {
+            completion->done = true;
+            completion->ok = ok;
+            completion->timer.cancel();
+          });
+        }
+      });
       batch.clear();
     }
   }
@@ -257,6 +265,7 @@ class GroupWriter {
   }
 
   const Environment& env_;
+  asio::io_context& io_;
   const bool sequential_;
   std::uint64_t index_entries_ = 0;  // the writer thread's: the last sequential index key
   mutable std::mutex mutex_;
@@ -426,7 +435,7 @@ int main(int argc, char** argv) {
     asio::io_context io;
     Environment env(dir, std::size_t{4} << 30, indexes);
     Sealer sealer;
-    GroupWriter writer(env, sequential);
+    GroupWriter writer(env, io, sequential);
     Shared shared{sealer, writer};
 
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
