@@ -95,14 +95,18 @@ void Writer::run_commit_hooks() noexcept {
 }
 
 void Writer::resolve(Batch& batch, const std::exception_ptr& failure) noexcept {
-  std::lock_guard lock(hooks_mutex_);
-  for (auto& hooks : resolution_hooks_) run_hook(hooks.first);
+  {
+    std::lock_guard lock(hooks_mutex_);
+    for (auto& hooks : resolution_hooks_) run_hook(hooks.first);
+  }
+  // Not under hooks_mutex_: a `ready` callback may install hooks.
   for (auto& request : batch) {
     if (failure)
       request->fail(failure);
     else
       request->fulfil();  // durable now: acknowledge
   }
+  std::lock_guard lock(hooks_mutex_);
   for (auto it = resolution_hooks_.rbegin(); it != resolution_hooks_.rend(); ++it)
     run_hook(it->second);
 }
