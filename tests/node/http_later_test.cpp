@@ -68,6 +68,19 @@ struct LaterSite {
     std::lock_guard lock(mutex);
     return waiting.size();
   }
+  // Sends GET /slow/first .. /slow/first+n-1 and returns once all n handlers have returned.
+  std::vector<std::future<http::ClientResult>> start_slow(int n, int first = 0) {
+    const std::size_t before = waiting_count();
+    std::vector<std::future<http::ClientResult>> slow;
+    for (int i = first; i < first + n; ++i)
+      slow.push_back(std::async(std::launch::async, [this, i] {
+        return http::http_request("GET", url + "/slow/" + std::to_string(i));
+      }));
+    const std::size_t want = before + static_cast<std::size_t>(n);
+    for (int i = 0; i < 500 && waiting_count() < want; ++i) std::this_thread::sleep_for(10ms);
+    REQUIRE(waiting_count() == want);
+    return slow;
+  }
   void wake_all() {
     std::lock_guard lock(mutex);
     for (auto& later : waiting) later->wake();
@@ -75,19 +88,23 @@ struct LaterSite {
   }
 };
 
+// Each reply of start_slow(n, first) is 200 "slow {first + i}".
+void check_slow_answers(std::vector<std::future<http::ClientResult>>& slow, int first = 0) {
+  for (std::size_t i = 0; i < slow.size(); ++i) {
+    auto r = slow[i].get();
+    REQUIRE(r);
+    CHECK(r.response->status == 200);
+    CHECK(r.response->body == "slow " + std::to_string(first + static_cast<int>(i)));
+  }
+}
+
 }  // namespace
 
 TEST_SUITE_BEGIN("http");
 
 TEST_CASE("http later: waiting replies do not hold the only server thread") {
   LaterSite site;
-  std::vector<std::future<http::ClientResult>> slow;
-  for (int i = 0; i < 8; ++i)
-    slow.push_back(std::async(std::launch::async, [&site, i] {
-      return http::http_request("GET", site.url + "/slow/" + std::to_string(i));
-    }));
-  for (int i = 0; i < 500 && site.waiting_count() < 8; ++i) std::this_thread::sleep_for(10ms);
-  REQUIRE(site.waiting_count() == 8);  // eight handlers returned while one thread serves
+  auto slow = site.start_slow(8);  // eight handlers returned while one thread serves
 
   // Still served while eight wait.
   auto fast = http::http_request("GET", site.url + "/fast");
@@ -96,12 +113,7 @@ TEST_CASE("http later: waiting replies do not hold the only server thread") {
   for (auto& f : slow) CHECK(f.wait_for(0s) == std::future_status::timeout);
 
   site.wake_all();
-  for (int i = 0; i < 8; ++i) {
-    auto r = slow[static_cast<std::size_t>(i)].get();
-    REQUIRE(r);
-    CHECK(r.response->status == 200);
-    CHECK(r.response->body == "slow " + std::to_string(i));
-  }
+  check_slow_answers(slow);
 
   // Counted once each, under the route's pattern, with the final status.
   std::string metrics;
@@ -122,13 +134,7 @@ TEST_CASE("http later: a reply that fails while finishing is a 500 without its t
 
 TEST_CASE("http later: replies woken in a WakeGroup are sent when the group closes") {
   LaterSite site;
-  std::vector<std::future<http::ClientResult>> slow;
-  for (int i = 0; i < 4; ++i)
-    slow.push_back(std::async(std::launch::async, [&site, i] {
-      return http::http_request("GET", site.url + "/slow/" + std::to_string(i));
-    }));
-  for (int i = 0; i < 500 && site.waiting_count() < 4; ++i) std::this_thread::sleep_for(10ms);
-  REQUIRE(site.waiting_count() == 4);
+  auto slow = site.start_slow(4);
 
   // Woken inside two nested groups: held until the outer one closes.
   http::WakeGroup::open();
@@ -140,25 +146,17 @@ TEST_CASE("http later: replies woken in a WakeGroup are sent when the group clos
   // The server thread is free meanwhile.
   CHECK(http::http_request("GET", site.url + "/fast").response->status == 200);
   http::WakeGroup::close();
-  for (int i = 0; i < 4; ++i) {
-    auto r = slow[static_cast<std::size_t>(i)].get();
-    REQUIRE(r);
-    CHECK(r.response->status == 200);
-    CHECK(r.response->body == "slow " + std::to_string(i));
-  }
+  check_slow_answers(slow);
 
   // No group open: a wake-up is posted at once, and a close without an open does nothing.
   http::WakeGroup::close();
-  auto one = std::async(std::launch::async,
-                        [&site] { return http::http_request("GET", site.url + "/slow/9"); });
-  for (int i = 0; i < 500 && site.waiting_count() < 1; ++i) std::this_thread::sleep_for(10ms);
-  REQUIRE(site.waiting_count() == 1);
+  auto one = site.start_slow(1, 9);
   site.wake_all();
-  REQUIRE(one.wait_for(5s) == std::future_status::ready);
-  CHECK(one.get().response->body == "slow 9");
+  REQUIRE(one[0].wait_for(5s) == std::future_status::ready);
+  check_slow_answers(one, 9);
 }
 
-TEST_CASE("storage writer: around_resolution wraps each batch's `ready` calls") {
+TEST_CASE("storage writer: around_resolution wraps each batch's `ready` calls, committed or not") {
   relay::test::TempDir dir;
   auto env = storage::Environment::open(dir.path);
   auto db = env.database("resolution");
@@ -170,6 +168,10 @@ TEST_CASE("storage writer: around_resolution wraps each batch's `ready` calls") 
     events.push_back(std::move(event));
   };
   writer.around_resolution([&] { note("open"); }, [&] { note("close"); });
+  std::atomic<bool> fail_commits{false};
+  writer.before_commit([&] {
+    if (fail_commits) throw storage::StorageError("test: the commit fails", EIO);
+  });
 
   // The first request holds the writer until three more are queued: they form one batch.
   std::promise<void> started;
@@ -193,27 +195,14 @@ TEST_CASE("storage writer: around_resolution wraps each batch's `ready` calls") 
         [&note, i] { note("ready " + std::to_string(i)); }));
   release.set_value();
   for (int i = 0; i <= 3; ++i) CHECK(futures[static_cast<std::size_t>(i)].get() == i);
+
+  // A batch whose commit fails: its `ready` calls are wrapped too.
+  fail_commits = true;
+  auto failed = writer.submit([](storage::WriteTxn&) { return 4; }, [&] { note("ready 4"); });
+  CHECK_THROWS_AS(failed.get(), storage::StorageError);
   writer.stop();  // the last close has run
   CHECK(events == std::vector<std::string>{"open", "ready 0", "close", "open", "ready 1", "ready 2",
-                                           "ready 3", "close"});
-}
-
-TEST_CASE("storage writer: around_resolution also wraps a failed batch's `ready` calls") {
-  relay::test::TempDir dir;
-  auto env = storage::Environment::open(dir.path);
-  storage::Writer writer(env);
-  std::mutex mutex;
-  std::vector<std::string> events;
-  auto note = [&](std::string event) {
-    std::lock_guard lock(mutex);
-    events.push_back(std::move(event));
-  };
-  writer.around_resolution([&] { note("open"); }, [&] { note("close"); });
-  writer.before_commit([] { throw storage::StorageError("test: the commit fails", EIO); });
-  auto failed = writer.submit([](storage::WriteTxn&) { return 1; }, [&] { note("ready"); });
-  CHECK_THROWS_AS(failed.get(), storage::StorageError);
-  writer.stop();
-  CHECK(events == std::vector<std::string>{"open", "ready", "close"});
+                                           "ready 3", "close", "open", "ready 4", "close"});
 }
 
 TEST_CASE("storage writer: `ready` is called once the future is ready, after the commit") {
