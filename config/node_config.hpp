@@ -215,7 +215,7 @@ struct SmtpSection {
   std::optional<std::filesystem::path> password_file;  // required with username; mode 0600
   std::optional<std::filesystem::path> ca_file;        // trusted besides the system CA store
   std::chrono::milliseconds timeout_ms{30000};         // per step of a session
-  unsigned connections = 4;  // sessions at once while mail is queued (each a connection)
+  unsigned connections = 8;  // sessions at once while mail is queued (each a connection)
 
   bool operator==(const SmtpSection&) const = default;
 };

@@ -436,7 +436,7 @@ TEST_CASE("mail.smtp: every field checked and named") {
   CHECK(m.mailer == Mailer::smtp);
   CHECK(m.smtp.port == 2525);
   CHECK(m.smtp.starttls == StartTls::never);
-  CHECK(m.smtp.connections == 4);
+  CHECK(m.smtp.connections == 8);
   CHECK(m.smtp.password_file == path.parent_path() / "pw");
   CHECK(m.give_up_after_hours == std::chrono::hours(72));
 }
