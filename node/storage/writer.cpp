@@ -81,9 +81,9 @@ void run_hook(const std::function<void()>& hook) noexcept {
   try {
     hook();
   } catch (const std::exception& e) {
-    spdlog::error("storage: a commit hook threw: {}", e.what());
+    spdlog::error("storage: a Writer hook threw: {}", e.what());
   } catch (...) {
-    spdlog::error("storage: a commit hook threw");
+    spdlog::error("storage: a Writer hook threw");
   }
 }
 

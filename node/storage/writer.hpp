@@ -281,7 +281,7 @@ class Writer {
   // Resolves every future of the batch: fulfils them, or fails them with `failure`.
   void resolve(Batch& batch, const std::exception_ptr& failure) noexcept;
 
-  std::mutex hooks_mutex_;  // guards commit_hooks_
+  std::mutex hooks_mutex_;  // guards the hook lists below
   std::vector<std::function<void()>> commit_hooks_;
   std::vector<std::function<void()>> before_commit_hooks_;
   std::vector<std::pair<std::function<void()>, std::function<void()>>> resolution_hooks_;
