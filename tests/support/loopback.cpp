@@ -37,7 +37,9 @@ int connect_loopback(std::uint16_t port) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(port);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    const int err = errno;  // close() may replace it; the caller reports connect's
     ::close(fd);
+    errno = err;
     return -1;
   }
   return fd;
@@ -51,8 +53,9 @@ std::string exchange_in_pieces(std::uint16_t port, const std::vector<std::string
     if (i > 0) std::this_thread::sleep_for(pause);
     if (::send(fd, pieces[i].data(), pieces[i].size(), MSG_NOSIGNAL) !=
         static_cast<ssize_t>(pieces[i].size())) {
+      const int err = errno;
       ::close(fd);
-      throw std::system_error(errno, std::generic_category(), "send");
+      throw std::system_error(err, std::generic_category(), "send");
     }
   }
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout);

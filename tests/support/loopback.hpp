@@ -11,7 +11,7 @@ namespace relay::test {
 // A loopback TCP port that was free a moment ago (bind port 0, read it, close).
 std::uint16_t free_loopback_port();
 
-// A TCP connection to 127.0.0.1:port (the caller closes it), or -1.
+// A TCP connection to 127.0.0.1:port (the caller closes it), or -1 with connect's errno.
 int connect_loopback(std::uint16_t port);
 
 // Sends `pieces` on one connection to 127.0.0.1:port, `pause` apart (so that each arrives as
