@@ -33,7 +33,7 @@ Store::Store(storage::Environment& env, const identity::KeyRing& keys, const com
       slots_env_(env),
       slots_(key_file, env),
       candidates_(env.database("candidates")),
-      pseudonyms_(env.database("candidate_pseudonyms")),
+      pseudonyms_(env.database(kPseudonyms)),
       tokens_(env.database("candidate_tokens")),
       queue_(env),
       awaiting_receipt_(env.database("candidates_awaiting_receipt")),

@@ -6,7 +6,11 @@
 //   candidates            id -> the record's stored form (candidate_record.hpp: status,
 //                         pseudonym, key slot, sealed data, consent, spool file ids,
 //                         disclosures, erasure requests); no plaintext personal data
-//   candidate_pseudonyms  pseudonym -> id of the live (not erased) record for that person
+//   candidate_pseudonyms  pseudonym -> id of the live (not erased) record for that person;
+//                         and pseudonym "/" member -> that member's referral of the person
+//                         (written by referral.hpp: next to the person's own key, so that a
+//                         new person's registration dirties one page of this index, not a
+//                         page here and one of another index keyed by pseudonym)
 //   candidate_tokens      token digest -> {"candidate": id, "kind", "extra"}: the capability
 //                         tokens older versions issued ("manage", "verify", "verified",
 //                         "form", "intake"), read and never issued now; "erased" when such a
@@ -53,6 +57,9 @@
 #include "node/storage/environment.hpp"
 
 namespace relay::node::candidates {
+
+// The database keyed by pseudonym (above); open it with Environment::database(kPseudonyms).
+inline constexpr const char* kPseudonyms = "candidate_pseudonyms";
 
 struct Opened {
   PersonalData personal;

@@ -5,6 +5,7 @@
 
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
+#include "node/candidates/candidate_store.hpp"
 #include "node/common/key_encoding.hpp"
 #include "node/identity/scoped_pseudonym.hpp"
 #include "node/members/member.hpp"
@@ -76,6 +77,12 @@ bool is_listed(std::string_view value) {
   return !value.empty() && value.front() == kListing;
 }
 
+// A person's referral by a member, next to the person's own key in candidate_pseudonyms
+// (member ids hold no '/').
+std::string person_key(std::string_view pseudonym, std::string_view member_id) {
+  return std::string(pseudonym).append("/").append(member_id);
+}
+
 // The referral id a member_referrals_by_time key ends with (see time_key).
 std::string_view listed_id(std::string_view key) {
   return key.substr(key.find('/') + 1 + 8);
@@ -134,7 +141,8 @@ Referrals::Referrals(storage::Environment& env, const identity::KeyRing& keys,
       by_time_(env.database("member_referrals_by_time")),
       counts_(env.database("member_referral_counts")),
       index_marks_(env.database(storage::kIndexMarks)),
-      people_(env.database("member_people")),
+      people_(env.database(candidates::kPseudonyms)),
+      old_people_(env.database("member_people")),
       single_(env.database("single_links")),
       alumni_links_(env.database("alumni_links")),
       alumni_(env.database("member_alumni")),
@@ -142,7 +150,7 @@ Referrals::Referrals(storage::Environment& env, const identity::KeyRing& keys,
 
 std::optional<Referral> Referrals::for_person(const storage::Txn& txn, const std::string& member_id,
                                               const std::string& pseudonym) const {
-  auto id = txn.get(people_, member_id + "/" + pseudonym);
+  auto id = txn.get(people_, person_key(pseudonym, member_id));
   if (!id) return std::nullopt;
   return find(txn, *id);
 }
@@ -161,7 +169,7 @@ Referral Referrals::create(storage::WriteTxn& txn, const std::string& member_id,
   r.job_category = job_category;
   r.kind = kind;
   save(txn, r);  // and its member_referrals_by_time entry
-  txn.put(people_, member_id + "/" + pseudonym, r.id);
+  txn.put(people_, person_key(pseudonym, member_id), r.id);
   txn.put(counts_, member_id, common::be64(count_for_member(txn, member_id) + 1));
   return r;
 }
@@ -281,6 +289,17 @@ std::size_t Referrals::index_existing(storage::WriteTxn& txn) {
     });
     for (const auto& [member, count] : counts) txn.put(counts_, member, common::be64(count));
     n += counts.size();
+  });
+  storage::build_index_once(txn, index_marks_, "person_referrals", [&] {
+    // member_people (member "/" pseudonym) moves next to each person's key.
+    std::vector<std::pair<std::string, std::string>> moved;
+    txn.for_each_prefix(old_people_, "", [&](std::string_view key, std::string_view id) {
+      const auto slash = key.find('/');
+      moved.emplace_back(person_key(key.substr(slash + 1), key.substr(0, slash)), id);
+    });
+    for (const auto& [key, id] : moved) txn.put(people_, key, id);
+    txn.clear(old_people_);
+    n += moved.size();
   });
   storage::build_index_once(txn, index_marks_, "member_alumni_by_time", [&] {
     std::vector<std::pair<std::string, std::string>> alumni;  // member "/" candidate, referral

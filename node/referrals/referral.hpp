@@ -9,7 +9,9 @@
 // it replaced member_referrals, member "/" id, which its one-time build empties),
 // member_referral_counts (member -> 8-byte count of its referrals: referrals are never
 // deleted, so create() adds one and a list's total is one read, not a walk of the member's
-// entries), member_people (member "/" pseudonym -> referral id), single_links (digest of a
+// entries), candidate_pseudonyms' pseudonym "/" member entries (-> the member's referral of
+// that person; candidate_store.hpp: they replaced member_people, member "/" pseudonym, which
+// a one-time build moves and empties), single_links (digest of a
 // single-use link token -> {member, application_id, job_category, used}), alumni_links (digest of
 // an alumni link token -> {member, departure_id, used}), member_alumni (member "/" candidate id
 // -> referral id: the member's verified alumni), member_alumni_by_time (member "/" 8-byte
@@ -202,7 +204,8 @@ class Referrals {
   storage::Database by_time_;
   storage::Database counts_;
   storage::Database index_marks_;
-  storage::Database people_;
+  storage::Database people_;      // candidate_pseudonyms: pseudonym "/" member -> referral id
+  storage::Database old_people_;  // member_people: emptied by index_existing
   storage::Database single_;
   storage::Database alumni_links_;
   storage::Database alumni_;
