@@ -3,9 +3,11 @@
 
 #include <doctest/doctest.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "crypto/bytes.hpp"
@@ -236,6 +238,21 @@ TEST_CASE(
   CHECK_FALSE(fs::exists(dir.path / "mail" / "c_abc-0001.eml"));
   CHECK(fs::exists(dir.path / "mail" / "c_xyz-0002.eml"));
   CHECK(mailer.sweep("") == 0);
+}
+
+TEST_CASE("mailer: a spool that cannot be written is an error naming it, and spools nothing") {
+  relay::test::TempDir dir("spool-gone");
+  SpoolMailer mailer(dir.path / "mail");
+  fs::remove_all(dir.path / "mail");
+  { std::ofstream(dir.path / "mail") << "not a directory"; }
+  try {
+    mailer.send(kMail);
+    FAIL("sent into a file");
+  } catch (const std::system_error& e) {
+    CHECK(e.code().value() == ENOTDIR);
+    CHECK(std::string(e.what()).find((dir.path / "mail").string()) != std::string::npos);
+  }
+  CHECK(relay::test::read_file(dir.path / "mail") == "not a directory");
 }
 
 TEST_SUITE_END();
