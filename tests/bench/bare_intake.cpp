@@ -18,10 +18,10 @@
 // D is the LMDB directory (created if missing; default a fresh one under /tmp). I (default 0,
 // at most 31) adds I databases, each given one more entry per record under a random key (a
 // 128-byte value), each of which dirties a page of its own: the shape of the node's layout,
-// where a registration puts about 20 entries into 16 databases, five of them under random
-// keys. Not the raw limit (scripts/bench-intake runs it with none): a measure of what such a
-// layout costs (scripts/bench-layout). --sequential keys those entries by a counter instead,
-// so that a batch's entries share pages.
+// where a registration puts about 20 entries into 16 databases, three of them on a page of
+// their own in a batch (scripts/bench-layout names them). Not the raw limit (scripts/bench-intake
+// runs it with none): a measure of what such a layout costs (scripts/bench-layout). --sequential
+// keys those entries by a counter instead, so that a batch's entries share pages.
 #include <lmdb.h>
 #include <sodium.h>
 
