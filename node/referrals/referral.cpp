@@ -291,15 +291,23 @@ std::size_t Referrals::index_existing(storage::WriteTxn& txn) {
     n += counts.size();
   });
   storage::build_index_once(txn, index_marks_, "person_referrals", [&] {
-    // member_people (member "/" pseudonym) moves next to each person's key.
-    std::vector<std::pair<std::string, std::string>> moved;
-    txn.for_each_prefix(old_people_, "", [&](std::string_view key, std::string_view id) {
-      const auto slash = key.find('/');
-      moved.emplace_back(person_key(key.substr(slash + 1), key.substr(0, slash)), id);
-    });
-    for (const auto& [key, id] : moved) txn.put(people_, key, id);
-    txn.clear(old_people_);
-    n += moved.size();
+    // member_people (member "/" pseudonym) moves next to each person's key, a chunk at a time
+    // from its first key: what is held stays small with a million referrals.
+    constexpr std::size_t kChunk = 4096;
+    std::vector<std::pair<std::string, std::string>> chunk;
+    do {
+      chunk.clear();
+      txn.for_each_prefix(old_people_, "", [&](std::string_view key, std::string_view id) {
+        chunk.emplace_back(key, id);
+        return chunk.size() < kChunk;
+      });
+      for (const auto& [key, id] : chunk) {
+        const auto slash = key.find('/');
+        txn.put(people_, person_key(key.substr(slash + 1), key.substr(0, slash)), id);
+        txn.del(old_people_, key);
+      }
+      n += chunk.size();
+    } while (!chunk.empty());
   });
   storage::build_index_once(txn, index_marks_, "member_alumni_by_time", [&] {
     std::vector<std::pair<std::string, std::string>> alumni;  // member "/" candidate, referral

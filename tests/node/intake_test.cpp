@@ -996,13 +996,16 @@ TEST_CASE("referrals: member_people's entries move next to each person's key, on
       CHECK(txn.del(people, r.pseudonym + "/" + r.member_id));
       txn.put(old_people, r.member_id + "/" + r.pseudonym, r.id);
     }
+    // More than the build moves at once (4,096), as a large directory has.
+    for (int i = 0; i < 5000; ++i)
+      txn.put(old_people, other.id + "/p" + std::to_string(100000 + i), "r_x" + std::to_string(i));
     txn.del(d.env.database(storage::kIndexMarks), "person_referrals");
   });
   {
     auto txn = d.env.begin_read();
     CHECK_FALSE(d.referrals.for_person(txn, m.id, all[0].pseudonym));
   }
-  CHECK(rebuild(d) == 3);
+  CHECK(rebuild(d) == 3 + 5000);
   {
     auto txn = d.env.begin_read();
     for (const auto& r : all) {
@@ -1011,8 +1014,10 @@ TEST_CASE("referrals: member_people's entries move next to each person's key, on
       CHECK(found->id == r.id);
     }
     CHECK_FALSE(d.referrals.for_person(txn, other.id, all[1].pseudonym));
+    CHECK(txn.get(people, "p100000/" + other.id) == "r_x0");
+    CHECK(txn.get(people, "p104999/" + other.id) == "r_x4999");
     CHECK(txn.count(old_people) == 0);
-    CHECK(txn.count(people) == 2 + 3);  // two people, three referrals of them
+    CHECK(txn.count(people) == 2 + 3 + 5000);  // two people, their three referrals, the rest
   }
   CHECK(rebuild(d) == 0);
   // The person registering again behind the same link is the same referral.
