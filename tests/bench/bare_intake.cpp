@@ -8,9 +8,9 @@
 // each record under a fresh key in one LMDB write transaction (default flags: fsync on commit),
 // commits once, and only then completes the requests, which answer 303 See Other to /r/sent. So
 // as many requests share an fsync as are in flight. The connection's coroutine waits for its
-// commit on a timer the writer cancels through the connection's strand: no io thread blocks.
-// The writer hands a batch's completions to the io threads in one post, as the node does
-// (http::WakeGroup).
+// commit without holding its thread: the writer hands a batch's completions to the io threads
+// in one post, as the node does (http::WakeGroup), and each resumes its coroutine from its
+// strand with one handler, as the node's http::Later does.
 // Any other method answers 200 with a small fixed body. scripts/bench-intake runs it next to
 // relay-node.
 //   bare-intake [--threads N] [--dir D] [--indexes I [--sequential]]
@@ -27,6 +27,7 @@
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/defer.hpp>
 #include <boost/asio/detached.hpp>
@@ -34,7 +35,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -46,6 +46,7 @@
 #include <deque>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -147,16 +148,34 @@ class WriteTxn {
   MDB_txn* txn_ = nullptr;
 };
 
-// A request waiting for its commit. Lives on its connection's strand: the coroutine waits on
-// `timer` until `done`; the writer posts the completion to the timer's executor (the strand),
-// so both fields are only touched there.
+// A request waiting for its commit. Lives on its connection's strand: the coroutine waits in
+// async_committed until `done`; the writer defers the completion to `strand`, so every field is
+// only touched there.
 struct Completion {
-  explicit Completion(const asio::any_io_executor& ex)
-      : timer(ex, asio::steady_timer::time_point::max()) {}
-  asio::steady_timer timer;
+  explicit Completion(asio::any_io_executor ex) : strand(std::move(ex)) {}
+  asio::any_io_executor strand;
   bool done = false;
   bool ok = false;
+  std::function<void()> resume;  // the waiting coroutine's handler, once it waits
 };
+
+// Resumes once the writer has completed `c`: its handler is run by the writer's deferred
+// completion itself, one handler on the strand, as the node's http::Later wake-up does (a timer
+// woken by cancelling its wait took three handlers and a timer queue update).
+template <class Token>
+auto async_committed(std::shared_ptr<Completion> c, Token&& token) {
+  return asio::async_initiate<Token, void()>(
+      [](auto handler, std::shared_ptr<Completion> c) {
+        // std::function must be copyable; the handler is move-only.
+        auto held = std::make_shared<decltype(handler)>(std::move(handler));
+        if (c->done) {
+          asio::post(c->strand, [held] { std::move (*held)(); });
+          return;
+        }
+        c->resume = [held] { std::move (*held)(); };
+      },
+      token, std::move(c));
+}
 
 // The one writer thread with group commit: takes everything queued (up to max_batch), puts each
 // record under a fresh random key in one write transaction, commits once (an fsync), and only
@@ -226,10 +245,10 @@ class GroupWriter {
       for (auto& item : batch) completions.push_back(std::move(item.completion));
       asio::post(io_, [completions = std::move(completions), ok] {
         for (const auto& completion : completions) {
-          asio::defer(completion->timer.get_executor(), [completion, ok] {
+          asio::defer(completion->strand, [completion, ok] {
             completion->done = true;
             completion->ok = ok;
-            completion->timer.cancel();
+            if (auto resume = std::exchange(completion->resume, nullptr)) resume();
           });
         }
       });
@@ -334,8 +353,7 @@ struct Shared {
 asio::awaitable<bool> intake(const Shared& shared, std::string_view body) {
   auto completion = std::make_shared<Completion>(co_await asio::this_coro::executor);
   shared.writer.submit(shared.sealer.seal(body), completion);
-  // The writer's post runs on this strand only once this coroutine is suspended here.
-  while (!completion->done) co_await completion->timer.async_wait(use_tuple);
+  co_await async_committed(completion, asio::use_awaitable);
   co_return completion->ok;
 }
 
