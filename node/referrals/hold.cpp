@@ -199,12 +199,23 @@ std::map<std::string, std::vector<std::string>> Holds::check(storage::WriteTxn& 
                                                              const AddressIdentity& address) {
   const auto now = clock_.now_ms();
   const auto prefix = referral.member_id + "/";
-  const auto domain = digest("domain", address.domain);
-  const auto stem = address.stem.empty() ? std::string() : digest("stem", address.stem);
-  const auto at = common::be64(static_cast<std::uint64_t>(now)) + referral.id;
-  txn.put(confirmations_, prefix + at,
-          protocol::compact_dump(nlohmann::json{{"domain", domain}, {"stem", stem}}));
-  index_confirmation(txn, groups_, referral.member_id, at, domain, stem);
+  std::map<std::string, std::vector<std::string>> reasons;  // referral -> new reasons
+  if (rules_.flag_disposable && address.disposable)
+    reasons[referral.id].emplace_back(fr::disposable_domain);
+  // With every windowed check off, nothing reads the window: a confirmation is not kept for
+  // it (nor its digests: nothing personal is kept for no purpose), which spares it three keys
+  // on pages of the member's own. Turned on later, the checks count from then on. Older
+  // confirmations are dropped below either way.
+  const bool windowed = rules_.velocity_max || rules_.same_domain_max || rules_.similar_max;
+  std::string domain, stem;
+  if (windowed) {
+    domain = digest("domain", address.domain);
+    if (!address.stem.empty()) stem = digest("stem", address.stem);
+    const auto at = common::be64(static_cast<std::uint64_t>(now)) + referral.id;
+    txn.put(confirmations_, prefix + at,
+            protocol::compact_dump(nlohmann::json{{"domain", domain}, {"stem", stem}}));
+    index_confirmation(txn, groups_, referral.member_id, at, domain, stem);
+  }
   const auto keep = std::max(rules_.velocity_window, rules_.cluster_window).count();
   // Older confirmations say nothing any more: drop them (nothing personal stays longer). Each
   // is read once more here, to drop its group keys.
@@ -221,9 +232,7 @@ std::map<std::string, std::vector<std::string>> Holds::check(storage::WriteTxn& 
                          std::string_view(key).substr(prefix.size()), value);
   }
 
-  std::map<std::string, std::vector<std::string>> reasons;  // referral -> new reasons
-  if (rules_.flag_disposable && address.disposable)
-    reasons[referral.id].emplace_back(fr::disposable_domain);
+  if (!windowed) return reasons;
   // Still waiting for the operator with this reason among its flags.
   auto carries = [&](const std::string& id, std::string_view reason) {
     auto h = find_hold(txn, id);

@@ -22,7 +22,8 @@
 // "/" and the review_queue key -> "": one member's waiting referrals, so a member's page and
 // decide_member read theirs, not the whole queue past other members' floods; written with it),
 // member_confirmations (member "/" be64 ms + referral id -> {domain, stem}: keyed digests of
-// the address's domain and stem, never the address, kept for the longer window),
+// the address's domain and stem, never the address, kept for the longer window, and only while
+// a windowed check (velocity, same_domain, similar_addresses) is on),
 // confirmation_groups (member "/d/" domain digest "/" be64 ms + referral id -> "", and "/s/"
 // with the stem digest: the same confirmations by group, so each check counts only its own
 // groups' keys in their windows instead of parsing every confirmation the member had; written

@@ -422,6 +422,36 @@ TEST_CASE("hold: confirmations from before the group index are indexed once; old
   CHECK(problems(d) == "");
 }
 
+TEST_CASE("hold: with every windowed check off no confirmation is kept, and old ones still go") {
+  // Checks that read no window stay on: a disposable address is flagged all the same.
+  auto rules = hold_days(0);
+  rules.flag_disposable = true;
+  Domain d(10, false, rules);
+  init_ledger(d, 10, 0);
+  auto m = d.admit("Quiet KK").member;
+  // Kept while the checks were on (as hold.hpp lays them out), older than the longest window.
+  const auto old_at = common::be64(static_cast<std::uint64_t>(d.clock.now_ms())) + "r-old";
+  d.write([&](storage::WriteTxn& txn) {
+    txn.put(d.env.database("member_confirmations"), m.id + "/" + old_at,
+            R"({"domain":"dd","stem":"ss"})");
+    txn.put(d.env.database("confirmation_groups"), m.id + "/d/dd/" + old_at, "");
+    txn.put(d.env.database("confirmation_groups"), m.id + "/s/ss/" + old_at, "");
+  });
+  d.clock.advance(kDay * 8);
+  for (const auto* email : {"kenji1@farm.example", "kenji2@farm.example", "kenji3@farm.example"})
+    CHECK(refer(d, m, email).state == referrals::ConfirmState::confirmed);
+  CHECK(count_of(d, "member_confirmations") == 0);
+  CHECK(count_of(d, "confirmation_groups") == 0);
+  CHECK(account(d, m.id).counted == 3);
+  CHECK(in_review(d).empty());
+  refer(d, m, "someone@mailinator.com");
+  auto waiting = in_review(d);
+  REQUIRE(waiting.size() == 1);
+  CHECK(waiting[0].reasons == std::vector<std::string>{"disposable_domain"});
+  CHECK(count_of(d, "member_confirmations") == 0);
+  CHECK(problems(d) == "");
+}
+
 // The operator's queue reads the referrals waiting for a decision (review_queue), not every
 // referral held: a node holds every referral of the last holding period.
 TEST_CASE("hold: the review queue holds only referrals waiting for the operator") {
