@@ -120,18 +120,28 @@ bool Holds::hold(storage::WriteTxn& txn, Referral& referral, const AddressIdenti
   // to be deleted again (a record, a queue key and two more saves of the referral). The ledger
   // reads as it did: referral_held, then referral_counted or referral_dropped.
   if (rules_.holding.count() == 0 && reasons.empty()) return end_hold(txn, referral);
-  referrals_.save(txn, referral);
-  save_hold(txn, referral,
-            HoldRecord{referral.member_id,
-                       referral.hold_until_ms,
-                       {},
-                       false,
-                       address.disposable ? address.domain : ""});
+  HoldRecord held{referral.member_id,
+                  referral.hold_until_ms,
+                  {},
+                  false,
+                  address.disposable ? address.domain : ""};
   // Flagged now if at all: a flagged referral waits for the operator, even with a zero hold.
-  for (const auto& [id, new_reasons] : reasons) flag(txn, id, new_reasons);
-  // flag() saved it in review; unflagged, the referral saved above is the one in hand.
-  if (!reasons.empty())
-    if (auto fresh = referrals_.find(txn, referral.id)) referral = *fresh;
+  // The others' flags are added to their holds; this one's go into the hold saved below, so
+  // that in a flood each confirmation is saved once, in review, not saved as held, read back
+  // and saved again. The ledger reads as before: referral_flagged entries in referral order.
+  for (const auto& [id, new_reasons] : reasons) {
+    if (id != referral.id) {
+      flag(txn, id, new_reasons);
+      continue;
+    }
+    for (const auto& r : new_reasons)
+      if (std::find(held.flags.begin(), held.flags.end(), r) == held.flags.end())
+        held.flags.push_back(r);
+    ledger_.append(txn, protocol::referral_flagged(referral.member_id, referral.id, held.flags));
+    referral.stage = "review";
+  }
+  referrals_.save(txn, referral);
+  save_hold(txn, referral, held);
   return false;
 }
 

@@ -226,6 +226,10 @@ TEST_CASE("hold: velocity flags a burst; the operator's decision is final") {
     CHECK(shown.find("burst") == std::string::npos);  // no address, not even a part of it
     CHECK(shown.find("ex3.jp") == std::string::npos);
   }
+  // Each record says so, the one that tipped it as much as the three before it, and each has
+  // its referral_flagged entry.
+  for (const auto& r : referrals_of(d, m.id)) CHECK(r.stage == "review");
+  CHECK(entries(d, "referral_flagged").size() == 4);
   // Another member's referrals are not in this member's window.
   d.clock.advance(2h);
   refer(d, calm, "calm@example.jp");
