@@ -114,7 +114,8 @@ bool Holds::hold(storage::WriteTxn& txn, Referral& referral, const AddressIdenti
   referral.hold_until_ms = clock_.now_ms() + rules_.holding.count();
   credits_.record_held(txn, referral.member_id, referral.id, referrals_.ledger_pseudonym(referral),
                        referral.hold_until_ms, referral.alumni() ? "alumni" : "");
-  // Any signal flags this referral among others (check records its confirmation first).
+  // Any signal flags this referral among others (check records its confirmation first, while
+  // a windowed check is on).
   auto reasons = check(txn, referral, address);
   // A zero hold that no signal flagged ends in this transaction: it is not stored as held only
   // to be deleted again (a record, a queue key and two more saves of the referral). The ledger
