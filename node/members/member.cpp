@@ -231,14 +231,14 @@ std::shared_ptr<const Member> Registry::authenticate(const storage::Txn& txn,
   return shared(txn, *id);
 }
 
-}  // namespace relay::node::members
-
-namespace relay::node::members {
+// The member behind a relay link, read in place: the id is not copied out of the map.
 std::optional<Member> Registry::by_link_token(const storage::Txn& txn,
                                               std::string_view token) const {
   if (token.empty() || token.size() > 128) return std::nullopt;
-  auto id = txn.get(links_, token);
+  auto id = txn.view(links_, token);
   if (!id) return std::nullopt;
-  return find(txn, *id);
+  if (auto m = shared(txn, *id)) return *m;
+  return std::nullopt;
 }
+
 }  // namespace relay::node::members
