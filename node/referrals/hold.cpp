@@ -17,6 +17,22 @@ namespace relay::node::referrals {
 
 namespace fr = protocol::flag_reason;
 
+namespace {
+
+// The reasons not among `have`, each once, in the order they came: what a referral_flagged
+// entry adds to a hold's flags.
+std::vector<std::string> new_flags(const std::vector<std::string>& have,
+                                   const std::vector<std::string>& reasons) {
+  std::vector<std::string> added;
+  for (const auto& r : reasons)
+    if (std::find(have.begin(), have.end(), r) == have.end() &&
+        std::find(added.begin(), added.end(), r) == added.end())
+      added.push_back(r);
+  return added;
+}
+
+}  // namespace
+
 nlohmann::json ReviewItem::to_json() const {
   nlohmann::json j = {{"referral", referral},
                       {"member", member},
@@ -135,9 +151,7 @@ bool Holds::hold(storage::WriteTxn& txn, Referral& referral, const AddressIdenti
       flag(txn, id, new_reasons);
       continue;
     }
-    for (const auto& r : new_reasons)
-      if (std::find(held.flags.begin(), held.flags.end(), r) == held.flags.end())
-        held.flags.push_back(r);
+    held.flags = new_flags({}, new_reasons);
     ledger_.append(txn, protocol::referral_flagged(referral.member_id, referral.id, held.flags));
     referral.stage = "review";
   }
@@ -333,11 +347,7 @@ void Holds::flag(storage::WriteTxn& txn, const std::string& referral_id,
   auto h = find_hold(txn, referral_id);
   // Ended, or accepted by the operator already: a later signal does not reopen it.
   if (!h || h->accepted) return;
-  std::vector<std::string> added;
-  for (const auto& r : reasons)
-    if (std::find(h->flags.begin(), h->flags.end(), r) == h->flags.end() &&
-        std::find(added.begin(), added.end(), r) == added.end())
-      added.push_back(r);
+  auto added = new_flags(h->flags, reasons);
   if (added.empty()) return;
   auto r = referrals_.find(txn, referral_id);
   if (!r) return;  // never so: referral records are kept for good
